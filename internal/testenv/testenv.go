@@ -1,0 +1,52 @@
+// Package testenv locates test inputs that live outside the repository,
+// such as ../shared/data/cifar10-jpeg.tar.gz beside the project root.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// ModuleRoot returns the directory holding the module's go.mod, found by
+// walking up from the working directory, or "" if there is none.
+func ModuleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// SharedFile returns the path of rel inside the shared directory: the
+// directory named by NNKERN_SHARED, else ../shared beside the module root.
+// The test is skipped, with the path it looked for, if the file is absent;
+// set NNKERN_REQUIRE_SHARED=1 (CI does) to make that a failure instead.
+func SharedFile(t testing.TB, rel string) string {
+	t.Helper()
+	dir := os.Getenv("NNKERN_SHARED")
+	if dir == "" {
+		root := ModuleRoot()
+		if root == "" {
+			t.Fatalf("testenv: no go.mod above the working directory")
+		}
+		dir = filepath.Join(root, "..", "shared")
+	}
+	p := filepath.Join(dir, rel)
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("NNKERN_REQUIRE_SHARED") != "" {
+			t.Fatalf("testenv: %s: %v (NNKERN_REQUIRE_SHARED is set)", p, err)
+		}
+		t.Skipf("testenv: %s not found; set NNKERN_SHARED to the shared directory", p)
+	}
+	return p
+}

@@ -1,0 +1,108 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Level is an instruction-set level the kernels can run at. Higher levels
+// include the lower ones.
+type Level int
+
+// The ISA levels, lowest first.
+const (
+	// Generic is the pure-Go implementation, available everywhere.
+	Generic Level = iota
+	// AVX2 needs AVX, AVX2 and FMA3.
+	AVX2
+	// AVX512 needs AVX-512 F, DQ, BW and VL.
+	AVX512
+)
+
+// String returns the level's name as NNKERN_ISA spells it.
+func (l Level) String() string {
+	switch l {
+	case Generic:
+		return "generic"
+	case AVX2:
+		return "avx2"
+	case AVX512:
+		return "avx512"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// ParseLevel parses a level name: "generic", "avx2" or "avx512".
+func ParseLevel(s string) (Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "generic", "purego", "go":
+		return Generic, nil
+	case "avx2":
+		return AVX2, nil
+	case "avx512", "avx-512":
+		return AVX512, nil
+	}
+	return Generic, fmt.Errorf("kernels: unknown ISA level %q (want avx512, avx2 or generic)", s)
+}
+
+var (
+	// detected is the best level this CPU and build support.
+	detected Level
+	// level is the level kernels dispatch to.
+	level Level
+	// envErr records a bad NNKERN_ISA value.
+	envErr error
+)
+
+func init() {
+	detected = detectLevel()
+	level = detected
+	if s, ok := os.LookupEnv("NNKERN_ISA"); ok && s != "" {
+		l, err := ParseLevel(s)
+		switch {
+		case err != nil:
+			envErr = fmt.Errorf("NNKERN_ISA: %w", err)
+		case l > detected:
+			envErr = fmt.Errorf("NNKERN_ISA=%s: this CPU (or build) supports at most %s", l, detected)
+		default:
+			level = l
+		}
+	}
+}
+
+// ISA reports the level the kernels currently dispatch to.
+func ISA() Level { return level }
+
+// Detected reports the best level this CPU and build support, regardless of
+// NNKERN_ISA and SetISA.
+func Detected() Level { return detected }
+
+// Levels returns every level this CPU and build can run, highest first.
+// Tests iterate over it to cover each implementation.
+func Levels() []Level {
+	var ls []Level
+	for l := detected; l >= Generic; l-- {
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+// EnvError reports a problem with the NNKERN_ISA environment variable: an
+// unknown name or a level this CPU lacks. When it is non-nil the kernels run
+// at the best detected level; programs should report it and stop (the
+// nnkern command does, with exit status 2).
+func EnvError() error { return envErr }
+
+// SetISA makes the kernels dispatch to level l and returns a function that
+// restores the previous level. It panics if the CPU lacks l. It is meant
+// for tests and benchmarks and must not be called while kernels run
+// concurrently.
+func SetISA(l Level) (restore func()) {
+	if l < Generic || l > detected {
+		panic(fmt.Sprintf("kernels.SetISA(%s): this CPU (or build) supports at most %s", l, detected))
+	}
+	prev := level
+	level = l
+	return func() { level = prev }
+}

@@ -1,0 +1,5 @@
+//go:build !amd64 || !gc || purego
+
+package kernels
+
+func detectLevel() Level { return Generic }
