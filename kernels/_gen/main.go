@@ -17,10 +17,10 @@ import (
 	"log"
 	"math"
 
-	"github.com/nnkern/nnkern/kernels/internal/expc"
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+	"github.com/nnkern/nnkern/kernels/internal/expc"
 )
 
 var family = flag.String("family", "", "kernel family to generate: level1, act or exp")
