@@ -15,7 +15,7 @@ import (
 // update an mr×nr(T) tile with the same data layout.
 func microKernel[T float](lvl kernels.Level) kernelFunc[T] {
 	if lvl < kernels.AVX2 {
-		return kernelGo[T]
+		return goKernel[T]()
 	}
 	var z T
 	if unsafe.Sizeof(z) == 4 {

@@ -1,6 +1,10 @@
 package blas
 
-import "github.com/nnkern/nnkern/kernels"
+import (
+	"unsafe"
+
+	"github.com/nnkern/nnkern/kernels"
+)
 
 // float is the element type constraint of this package.
 type float = kernels.Float
@@ -55,4 +59,20 @@ func kernelGo[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc in
 			}
 		}
 	}
+}
+
+// Instantiated once: taking kernelGo[T] as a value inside generic code
+// would allocate a closure per call.
+var (
+	kernelGo32 kernelFunc[float32] = kernelGo[float32]
+	kernelGo64 kernelFunc[float64] = kernelGo[float64]
+)
+
+// goKernel returns kernelGo[T] without allocating.
+func goKernel[T float]() kernelFunc[T] {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		return *(*kernelFunc[T])(unsafe.Pointer(&kernelGo32))
+	}
+	return *(*kernelFunc[T])(unsafe.Pointer(&kernelGo64))
 }

@@ -6,4 +6,4 @@ import "github.com/nnkern/nnkern/kernels"
 
 // microKernel returns the portable Go micro-kernel (no assembly in this
 // build).
-func microKernel[T float](kernels.Level) kernelFunc[T] { return kernelGo[T] }
+func microKernel[T float](kernels.Level) kernelFunc[T] { return goKernel[T]() }
