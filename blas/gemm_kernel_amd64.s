@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func gemmKernelAVX2F32(k int, a *float32, rsA int, csA int, b *float32, csB int, c *float32, ldc int, alpha float32, beta float32, loadC int)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·gemmKernelAVX2F32(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -162,8 +162,7 @@ gemmKernelAVX2F32_store:
 	MOVQ         c+48(FP), AX
 	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVSS        alpha+64(FP), X12
-	VBROADCASTSS X12, Y12
+	VBROADCASTSS alpha+64(FP), Y12
 	MOVQ         loadC+72(FP), DX
 	TESTQ        DX, DX
 	JNZ          gemmKernelAVX2F32_beta
@@ -200,8 +199,7 @@ gemmKernelAVX2F32_store:
 	RET
 
 gemmKernelAVX2F32_beta:
-	MOVSS        beta+68(FP), X13
-	VBROADCASTSS X13, Y13
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       (AX), Y13, Y14
 	VFMADD231PS  Y12, Y0, Y14
 	VMOVUPS      Y14, (AX)
@@ -247,7 +245,7 @@ gemmKernelAVX2F32_beta:
 	RET
 
 // func gemmKernelAVX2F64(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, alpha float64, beta float64, loadC int)
-// Requires: AVX, AVX2, FMA3, SSE2
+// Requires: AVX, FMA3
 TEXT ·gemmKernelAVX2F64(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -404,8 +402,7 @@ gemmKernelAVX2F64_store:
 	MOVQ         c+48(FP), AX
 	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x03, CX
-	MOVSD        alpha+64(FP), X12
-	VBROADCASTSD X12, Y12
+	VBROADCASTSD alpha+64(FP), Y12
 	MOVQ         loadC+80(FP), DX
 	TESTQ        DX, DX
 	JNZ          gemmKernelAVX2F64_beta
@@ -442,8 +439,7 @@ gemmKernelAVX2F64_store:
 	RET
 
 gemmKernelAVX2F64_beta:
-	MOVSD        beta+72(FP), X13
-	VBROADCASTSD X13, Y13
+	VBROADCASTSD beta+72(FP), Y13
 	VMULPD       (AX), Y13, Y14
 	VFMADD231PD  Y12, Y0, Y14
 	VMOVUPD      Y14, (AX)
@@ -485,5 +481,46 @@ gemmKernelAVX2F64_beta:
 	VMULPD       32(AX), Y13, Y14
 	VFMADD231PD  Y12, Y11, Y14
 	VMOVUPD      Y14, 32(AX)
+	VZEROUPPER
+	RET
+
+// func fmaPeakAVX2(n int)
+// Requires: AVX, FMA3
+TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-8
+	MOVQ   n+0(FP), AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+
+fmaPeakAVX2_loop:
+	TESTQ       AX, AX
+	JZ          fmaPeakAVX2_done
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y12, Y13, Y2
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y12, Y13, Y4
+	VFMADD231PS Y12, Y13, Y5
+	VFMADD231PS Y12, Y13, Y6
+	VFMADD231PS Y12, Y13, Y7
+	VFMADD231PS Y12, Y13, Y8
+	VFMADD231PS Y12, Y13, Y9
+	VFMADD231PS Y12, Y13, Y10
+	VFMADD231PS Y12, Y13, Y11
+	DECQ        AX
+	JMP         fmaPeakAVX2_loop
+
+fmaPeakAVX2_done:
 	VZEROUPPER
 	RET

@@ -13,3 +13,6 @@ func gemmKernelAVX2F32(k int, a *float32, rsA int, csA int, b *float32, csB int,
 //
 //go:noescape
 func gemmKernelAVX2F64(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, alpha float64, beta float64, loadC int)
+
+// fmaPeakAVX2 runs n iterations of 12 independent VFMADD231PS (ymm): 192 float32 FLOP each.
+func fmaPeakAVX2(n int)

@@ -82,7 +82,7 @@ const (
 	minPartFlops = 2 << 20
 	// packBRows: op(B) is packed (even when it could be read in place) if
 	// a part has at least this many rows to amortise the copy over.
-	packBRows = 512
+	packBRows = 0
 )
 
 // nativeGemm is the native backend's Gemm on raw operands. Shapes are
