@@ -400,4 +400,3 @@ func loadImageFolderTar(p string) (*Dataset, error) {
 	}
 	return dest.ds, nil
 }
-
