@@ -94,6 +94,9 @@ func intList(v any) ([]int64, error) {
 		}
 		return out, nil
 	case *pyArray:
+		if !l.built {
+			return nil, fmt.Errorf("an array without data")
+		}
 		kind, size, err := parseDtype(l.dtype.str)
 		if err != nil || len(l.shape) != 1 || l.dtype.endian == '>' {
 			return nil, fmt.Errorf("array of shape %v dtype %s is not a 1-D little-endian int array", l.shape, l.dtype.str)
