@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -33,6 +34,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		smoke     = fs.Bool("smoke", false, "run every selected case once at a tiny size (checks that they run; not a measurement)")
 		quiet     = fs.Bool("quiet", false, "no progress lines on stderr")
 		minSample = fs.Int("samples", 5, "minimum timed samples per case")
+		fromFile  = fs.String("report", "", "do not measure: render the JSON report in `FILE` (written by --json) in the chosen format")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: nnkern bench [flags]\n\nMeasures the peak probes, kernels, GEMM backends and models of nnkern on this machine.\n\nflags:\n")
@@ -68,6 +70,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if *minSample < 1 {
 		return usage("--samples must be at least 1, got %d", *minSample)
+	}
+	if *fromFile != "" {
+		return render(*fromFile, *jsonOut, *mdOut, *bsOut, stdout, stderr)
 	}
 	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke}
 	if *filter != "" {
@@ -111,17 +116,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if o.Progress != nil {
 		fmt.Fprintf(stderr, "nnkern bench: %d cases in %.1fs\n", len(rep.Results), time.Since(start).Seconds())
 	}
-	switch {
-	case *jsonOut:
-		err = WriteJSON(stdout, rep)
-	case *mdOut:
-		err = WriteMarkdown(stdout, rep)
-	case *bsOut:
-		err = WriteBenchstat(stdout, rep)
-	default:
-		err = WriteText(stdout, rep)
-	}
-	if err != nil {
+	if err := write(rep, *jsonOut, *mdOut, *bsOut, stdout); err != nil {
 		fmt.Fprintf(stderr, "nnkern bench: writing the report: %v\n", err)
 		return 1
 	}
@@ -133,6 +128,38 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func write(rep *Report, jsonOut, mdOut, bsOut bool, w io.Writer) error {
+	switch {
+	case jsonOut:
+		return WriteJSON(w, rep)
+	case mdOut:
+		return WriteMarkdown(w, rep)
+	case bsOut:
+		return WriteBenchstat(w, rep)
+	}
+	return WriteText(w, rep)
+}
+
+// render writes a saved JSON report in another format.
+func render(path string, jsonOut, mdOut, bsOut bool, stdout, stderr io.Writer) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "nnkern bench: --report: %v\n", err)
+		return 1
+	}
+	defer f.Close()
+	rep, err := ReadJSON(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "nnkern bench: --report %s: %v\n", path, err)
+		return 1
+	}
+	if err := write(rep, jsonOut, mdOut, bsOut, stdout); err != nil {
+		fmt.Fprintf(stderr, "nnkern bench: writing the report: %v\n", err)
 		return 1
 	}
 	return 0

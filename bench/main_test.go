@@ -2,6 +2,8 @@ package bench
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -59,5 +61,26 @@ func TestMainJSONSmoke(t *testing.T) {
 	}
 	if !strings.HasPrefix(rep.Command, "nnkern bench ") {
 		t.Errorf("command %q", rep.Command)
+	}
+}
+
+func TestMainReport(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--smoke", "--json", "--quiet", "--filter", "^kernels/Sum/"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if code := Main([]string{"--report", path, "--markdown"}, &md, &errb); code != 0 {
+		t.Fatalf("--report: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(md.String(), "| Sum | n=3072 |") {
+		t.Errorf("rendered markdown lacks the Sum rows:\n%s", md.String())
+	}
+	if code := Main([]string{"--report", filepath.Join(t.TempDir(), "missing.json")}, &md, &errb); code != 1 {
+		t.Errorf("--report of a missing file: exit %d, want 1", code)
 	}
 }
