@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"unicode"
@@ -163,11 +164,27 @@ func pct(v float64) string {
 	return fmt.Sprintf("%.1f%%", v)
 }
 
+// speedup lists the row's speed-ups, the headline first, then the other
+// compared variants (in the case's order, or sorted after a JSON round
+// trip).
 func speedup(r *Result) string {
 	if r.SpeedUpVs == "" {
 		return "-"
 	}
-	return fmt.Sprintf("%.2f× vs %s", r.SpeedUp, r.SpeedUpVs)
+	parts := []string{fmt.Sprintf("%.2f× vs %s", r.SpeedUp, r.SpeedUpVs)}
+	order := r.compare
+	if order == nil {
+		for k := range r.Ratios {
+			order = append(order, k)
+		}
+		sort.Strings(order)
+	}
+	for _, k := range order {
+		if v, ok := r.Ratios[k]; ok && k != r.SpeedUpVs {
+			parts = append(parts, fmt.Sprintf("%.2f× vs %s", v, k))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // WriteMarkdown writes the README performance table: the machine, the

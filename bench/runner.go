@@ -243,114 +243,192 @@ func Run(o Options) (*Report, error) {
 		}
 	}
 	rep.Peaks, rep.Checks = peakFigures(peakRows)
+	// The other cases, group by group (registry order of first appearance).
+	var groups [][]*Case
+	index := map[string]int{}
 	for _, c := range sel {
 		if c.Family == "peak" {
 			continue
 		}
-		rep.Results = append(rep.Results, runCase(c, o))
+		g, ok := index[c.group()]
+		if !ok {
+			g = len(groups)
+			index[c.group()] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], c)
+	}
+	for _, g := range groups {
+		rep.Results = append(rep.Results, runGroup(g, o)...)
 	}
 	finish(rep)
 	return rep, nil
 }
 
 // runCase sets up and times one case.
-func runCase(c *Case, o Options) (r Result) {
-	r = Result{
+func runCase(c *Case, o Options) Result { return runGroup([]*Case{c}, o)[0] }
+
+// running is a case being measured.
+type running struct {
+	c          *Case
+	op         Op
+	r          Result
+	n          int // operations per sample
+	minS, maxS int
+	spent      time.Duration
+	done       bool
+}
+
+// enter applies the case's ISA level and thread count and returns the
+// function that restores the previous ones.
+func (x *running) enter() (leave func()) {
+	prevProcs := runtime.GOMAXPROCS(x.c.Threads)
+	restore := func() {}
+	if x.c.Level != CurrentLevel {
+		restore = kernels.SetISA(x.c.Level)
+	}
+	return func() {
+		restore()
+		runtime.GOMAXPROCS(prevProcs)
+	}
+}
+
+func (x *running) fail(err error) {
+	x.r.Error = err.Error()
+	x.done = true
+}
+
+// prepare sets the case up, warms it up and sizes its samples.
+func prepare(c *Case, o Options) *running {
+	x := &running{c: c, r: Result{
 		Name: c.Name(), Family: c.Family, Op: c.Op, DType: c.DType, Impl: c.Impl,
 		Threads: c.Threads, Shape: c.Shape, FLOPs: c.FLOPs, Bytes: c.Bytes, Cycles: c.Cycles,
 		ISA: kernels.ISA().String(), compare: c.Compare, peak: c.Peak, group: c.group(),
+	}}
+	if c.Level != CurrentLevel && c.Level > kernels.Detected() {
+		x.fail(fmt.Errorf("ISA %s not available (detected %s)", c.Level, kernels.Detected()))
+		return x
 	}
-	defer func() {
-		if o.Progress != nil {
-			if r.Error != "" {
-				fmt.Fprintf(o.Progress, "%-70s ERROR %s\n", r.Name, r.Error)
-			} else {
-				fmt.Fprintf(o.Progress, "%-70s %12s  ±%4.1f%%  %s\n", r.Name, fmtNs(r.Median), 100*r.IQRRel, rateString(&r))
-			}
-		}
-	}()
-	if c.Level != CurrentLevel {
-		if c.Level > kernels.Detected() {
-			r.Error = fmt.Sprintf("ISA %s not available (detected %s)", c.Level, kernels.Detected())
-			return r
-		}
-		restore := kernels.SetISA(c.Level)
-		defer restore()
-	}
-	prevProcs := runtime.GOMAXPROCS(c.Threads)
-	defer runtime.GOMAXPROCS(prevProcs)
+	leave := x.enter()
+	defer leave()
 	op, err := safeSetup(c, o.Smoke)
 	if err != nil {
-		r.Error = err.Error()
-		return r
+		x.fail(err)
+		return x
 	}
-	if op.Close != nil {
-		defer op.Close()
+	x.op = op
+	if err := safeRun(op.Run, 1); err != nil { // warm-up
+		x.fail(err)
+		return x
 	}
-	if err := safeRun(op.Run, 1); err != nil { // warm-up, and the first estimate
-		r.Error = err.Error()
-		return r
+	if op.ISA != nil {
+		x.r.ISA = op.ISA()
+	} else {
+		x.r.ISA = kernels.ISA().String()
 	}
-	isa := func() string {
-		if op.ISA != nil {
-			return op.ISA()
-		}
-		return kernels.ISA().String()
+	x.minS, x.maxS = o.MinSamples, o.MaxSamples
+	if c.MinSamples > 0 && c.MinSamples < x.minS {
+		x.minS = c.MinSamples
 	}
-	r.ISA = isa()
-	runtime.GC()
-	minS := o.MinSamples
-	if c.MinSamples > 0 && c.MinSamples < minS {
-		minS = c.MinSamples
-	}
-	maxS := o.MaxSamples
 	// Calibrate: time one op, then size samples to ~Budget/10 each.
 	t0 := time.Now()
 	if err := safeRun(op.Run, 1); err != nil {
-		r.Error = err.Error()
-		return r
+		x.fail(err)
+		return x
 	}
 	one := time.Since(t0)
 	per := o.Budget / 10
-	n := 1
+	x.n = 1
 	if one > 0 && one < per {
-		n = int(per / one)
+		x.n = int(per / one)
 	}
 	if c.ShortSamples {
-		n = 1
-		if minS < 20 {
-			minS = 20
+		x.n = 1
+		if x.minS < 20 {
+			x.minS = 20
 		}
-		maxS = 5000
+		x.maxS = 5000
 	}
 	if o.Smoke {
-		n, minS, maxS = 1, 1, 1
+		x.n, x.minS, x.maxS = 1, 1, 1
 	}
-	var spent time.Duration
-	for len(r.SamplesNs) < maxS && (len(r.SamplesNs) < minS || spent < o.Budget) {
-		t := time.Now()
-		if err := safeRun(op.Run, n); err != nil {
-			r.Error = err.Error()
-			return r
-		}
-		d := time.Since(t)
-		spent += d
-		r.Iters = append(r.Iters, n)
-		r.SamplesNs = append(r.SamplesNs, float64(d.Nanoseconds())/float64(n))
+	return x
+}
+
+// sample takes one timed sample.
+func (x *running) sample(o Options) {
+	leave := x.enter()
+	defer leave()
+	t := time.Now()
+	if err := safeRun(x.op.Run, x.n); err != nil {
+		x.fail(err)
+		return
 	}
+	d := time.Since(t)
+	x.spent += d
+	x.r.Iters = append(x.r.Iters, x.n)
+	x.r.SamplesNs = append(x.r.SamplesNs, float64(d.Nanoseconds())/float64(x.n))
+	k := len(x.r.SamplesNs)
+	x.done = k >= x.maxS || (k >= x.minS && x.spent >= o.Budget)
+}
+
+// finish computes the row's statistics and releases the case.
+func (x *running) finish(o Options) Result {
+	if x.op.Close != nil {
+		leave := x.enter()
+		x.op.Close()
+		leave()
+	}
+	r := x.r
 	r.Stats = Summarize(r.SamplesNs)
-	if r.Median > 0 {
-		if c.FLOPs > 0 {
-			r.GFLOPS = c.FLOPs / r.Median
+	if r.Error == "" && r.Median > 0 {
+		if r.FLOPs > 0 {
+			r.GFLOPS = r.FLOPs / r.Median
 		}
-		if c.Bytes > 0 {
-			r.GBPS = c.Bytes / r.Median
+		if r.Bytes > 0 {
+			r.GBPS = r.Bytes / r.Median
 		}
-		if c.Cycles > 0 {
-			r.GHz = c.Cycles / r.Median
+		if r.Cycles > 0 {
+			r.GHz = r.Cycles / r.Median
+		}
+	}
+	if o.Progress != nil {
+		if r.Error != "" {
+			fmt.Fprintf(o.Progress, "%-70s ERROR %s\n", r.Name, r.Error)
+		} else {
+			fmt.Fprintf(o.Progress, "%-70s %12s  ±%4.1f%%  %s\n", r.Name, fmtNs(r.Median), 100*r.IQRRel, rateString(&r))
 		}
 	}
 	return r
+}
+
+// runGroup measures cases that compare with each other (same group)
+// together: all are set up first, then their samples alternate (A B C A B
+// C ...), so that a change in the machine's load hits every variant alike
+// and the speed-ups between them hold.
+func runGroup(cs []*Case, o Options) []Result {
+	xs := make([]*running, len(cs))
+	for i, c := range cs {
+		xs[i] = prepare(c, o)
+	}
+	runtime.GC()
+	for {
+		active := false
+		for _, x := range xs {
+			if !x.done {
+				active = true
+				x.sample(o)
+			}
+		}
+		if !active {
+			break
+		}
+	}
+	out := make([]Result, len(xs))
+	for i, x := range xs {
+		out[i] = x.finish(o)
+	}
+	return out
 }
 
 func safeSetup(c *Case, tiny bool) (op Op, err error) {
