@@ -242,7 +242,9 @@ func Run(o Options) (*Report, error) {
 			rep.Results = append(rep.Results, r)
 		}
 	}
-	rep.Peaks, rep.Checks = peakFigures(peakRows)
+	if !o.Smoke {
+		rep.Peaks, rep.Checks = peakFigures(peakRows)
+	}
 	// The other cases, group by group (registry order of first appearance).
 	var groups [][]*Case
 	index := map[string]int{}
@@ -381,7 +383,7 @@ func (x *running) finish(o Options) Result {
 	}
 	r := x.r
 	r.Stats = Summarize(r.SamplesNs)
-	if r.Error == "" && r.Median > 0 {
+	if r.Error == "" && r.Median > 0 && !o.Smoke { // smoke sizes are not the declared ones
 		if r.FLOPs > 0 {
 			r.GFLOPS = r.FLOPs / r.Median
 		}
@@ -509,6 +511,9 @@ func peakFigures(rows []Result) ([]PeakFigure, []PeakCheck) {
 
 // finish fills the peak percentages and the speed-ups.
 func finish(rep *Report) {
+	if rep.Smoke {
+		return
+	}
 	bestFMA := map[string]float64{} // dtype|threads -> best over ISA levels
 	read := map[int]float64{}
 	for _, p := range rep.Peaks {
