@@ -208,7 +208,7 @@ func iterCasesT[T kernels.Float]() []*Case {
 					c.Peak = PeakFMA
 				}
 				if ph.name == "gather" {
-					c.Bytes = float64(iterB * iterD) * (1 + sizeOf[T]())
+					c.Bytes = float64(iterB*iterD) * (1 + sizeOf[T]())
 				}
 				cs = append(cs, c)
 			}
