@@ -168,7 +168,8 @@ func dispatch(args []string, e *env) error {
 func newFlags(e *env, name, synopsis, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet("nnkern "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	fs.Usage = func() {} // errors print one line; -h prints help (parseFlags)
+	help := func() {
 		w := e.stdout
 		fmt.Fprintf(w, "Usage: nnkern %s %s\n\n%s\n", name, synopsis, about)
 		var n int
@@ -180,8 +181,12 @@ func newFlags(e *env, name, synopsis, about string) *flag.FlagSet {
 			fs.SetOutput(io.Discard)
 		}
 	}
+	helps[fs] = help
 	return fs
 }
+
+// helps holds each FlagSet's help printer.
+var helps = map[*flag.FlagSet]func(){}
 
 // parseFlags parses args allowing positional arguments before, between and
 // after flags. It returns the positional arguments. -h prints help and
@@ -191,7 +196,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			helps[fs]()
 			return nil, errHelp
 		}
 		if err != nil {

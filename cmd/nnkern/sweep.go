@@ -334,7 +334,10 @@ func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) str
 		if (recs[a].Error == "") != (recs[b].Error == "") {
 			return recs[a].Error == ""
 		}
-		return recs[a].ValAcc > recs[b].ValAcc
+		if recs[a].ValAcc != recs[b].ValAcc {
+			return recs[a].ValAcc > recs[b].ValAcc
+		}
+		return recs[a].Index < recs[b].Index // ties: the first configuration
 	})
 	w := e.stdout
 	fmt.Fprintln(w)

@@ -62,6 +62,9 @@ func (s Settings) diff(old Settings) string {
 	for k := range b {
 		keys[k] = true
 	}
+	if s.Model != old.Model {
+		return fmt.Sprintf("model is %s, the run has %s", s.Model, old.Model)
+	}
 	for _, k := range sortedKeys(keys) {
 		if fmt.Sprint(a[k]) != fmt.Sprint(b[k]) {
 			return fmt.Sprintf("%s is %v, the run has %v", k, a[k], b[k])

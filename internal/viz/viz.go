@@ -95,7 +95,7 @@ type confGrid struct {
 
 func (g confGrid) Dims() (c, r int)   { return g.n, g.n }
 func (g confGrid) X(c int) float64    { return float64(c) }
-func (g confGrid) Y(r int) float64    { return float64(g.n - 1 - r) }
+func (g confGrid) Y(r int) float64    { return float64(r) }
 func (g confGrid) Z(c, r int) float64 { return float64(g.m[g.n-1-r][c]) }
 
 type ticks []string
