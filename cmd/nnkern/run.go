@@ -38,15 +38,16 @@ type runOpts struct {
 
 // runResult summarises a finished (or stopped) run.
 type runResult struct {
-	Settings  Settings `json:"settings"`
-	Dir       string   `json:"dir"`
-	TrainAcc  float64  `json:"train_acc"`
-	ValAcc    float64  `json:"val_acc"`
-	TestAcc   float64  `json:"test_acc"`
-	FinalLoss float64  `json:"final_loss"`
-	Seconds   float64  `json:"seconds"`
-	Iteration int      `json:"-"`
-	Stopped   bool     `json:"-"`
+	Settings    Settings `json:"settings"`
+	Dir         string   `json:"dir"`
+	TrainAcc    float64  `json:"train_acc"`
+	ValAcc      float64  `json:"val_acc"`
+	TestAcc     float64  `json:"test_acc"`
+	FinalLoss   float64  `json:"final_loss"`
+	Seconds     float64  `json:"seconds"`
+	Iteration   int      `json:"-"`
+	Stopped     bool     `json:"-"`
+	Interrupted bool     `json:"-"`
 }
 
 var errStop = errors.New("stopped")
@@ -320,6 +321,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 	lastLoss := 0.0
 	prog := newProgress(e, o.progress, s.Iters, start)
 	lastFlush := time.Now()
+	stoppedAt, interrupted := o.stopAt, false
 	wall := func() float64 { return time.Since(t0).Seconds() }
 	saveCheckpoint := func(it int) error {
 		state, err := rng.MarshalBinary()
@@ -360,7 +362,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 			}
 			lastFlush = time.Now()
 		}
-		if o.stopAt > 0 && done >= o.stopAt && done < s.Iters {
+		if o.stopAt > 0 && done == o.stopAt && done < s.Iters {
 			if done%max(o.checkpointEvery, 1) != 0 || o.checkpointEvery == 0 {
 				if err := saveCheckpoint(done); err != nil {
 					return err
@@ -368,8 +370,13 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 			}
 			return errStop
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		if ctx.Err() != nil && done < s.Iters {
+			// Interrupted (Ctrl-C): leave a checkpoint to resume from.
+			if err := saveCheckpoint(done); err != nil {
+				return err
+			}
+			stoppedAt, interrupted = done, true
+			return errStop
 		}
 		return nil
 	}
@@ -382,7 +389,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 	}
 	prog.done()
 	if errors.Is(err, errStop) {
-		return &runResult{Settings: s, Dir: dir, Iteration: o.stopAt, Stopped: true}, met.Sync()
+		return &runResult{Settings: s, Dir: dir, Iteration: stoppedAt, Stopped: true, Interrupted: interrupted}, met.Sync()
 	}
 	if err != nil {
 		met.Sync()

@@ -179,8 +179,8 @@ func runSweep(e *env, args []string) error {
 	var cfgs []Settings
 	mk := func(lr, reg, decay float64, h, it int) error {
 		g := f
-		g.lr, g.reg, g.decay, g.hidden, g.iters = lr, reg, decay, h, it
-		g.hiddenSet = true
+		g.lr, g.reg, g.decay = optFloat{lr, true}, optFloat{reg, true}, optFloat{decay, true}
+		g.hidden, g.iters = optInt{h, true}, optInt{it, true}
 		s, err := g.settings(model)
 		if err != nil {
 			return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,9 +118,10 @@ func parseModel(name string) (string, error) {
 type trainFlags struct {
 	data                      string
 	dtype                     string
-	hidden                    int
-	lr, decay, reg, std       float64
-	iters, batch              int
+	hidden, iters             optInt
+	lr, decay, reg            optFloat
+	std                       float64
+	batch                     int
 	seed                      uint
 	numTrain, numVal, numTest int
 	out                       string
@@ -128,19 +129,75 @@ type trainFlags struct {
 	resume                    bool
 	stopAt                    int
 	quiet                     bool
-	hiddenSet                 bool
+}
+
+// optFloat and optInt are flags that know whether they were given, so a
+// per-model default applies otherwise (and -h shows no misleading default).
+type optFloat struct {
+	v   float64
+	set bool
+}
+
+func (o *optFloat) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatFloat(o.v, 'g', -1, 64)
+}
+
+func (o *optFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o optFloat) or(def float64) float64 {
+	if o.set {
+		return o.v
+	}
+	return def
+}
+
+type optInt struct {
+	v   int
+	set bool
+}
+
+func (o *optInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o optInt) or(def int) int {
+	if o.set {
+		return o.v
+	}
+	return def
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet, sweep bool) {
 	fs.StringVar(&f.data, "data", "", "dataset `path` (CIFAR-10 archive/dir/image folder, IDX dir, or \"mnist\"); default $NNKERN_DATA, then the cache")
 	fs.StringVar(&f.dtype, "dtype", "f32", "floating point type: f32 or f64")
-	f.reg, f.iters = -1, -1
 	if !sweep {
-		fs.IntVar(&f.hidden, "hidden", 0, "hidden layer size (twolayer; default 200)")
-		fs.Float64Var(&f.lr, "lr", 0, "learning rate (default: 1e-7 linear, 1e-3 twolayer)")
-		fs.Float64Var(&f.decay, "decay", 0, "learning rate decay per epoch (twolayer; default 0.95)")
-		fs.Float64Var(&f.reg, "reg", -1, "regularization strength (default: 2.5e4 linear, 0.05 twolayer)")
-		fs.IntVar(&f.iters, "iters", -1, "SGD iterations (default: 1500 linear, 2000 twolayer)")
+		fs.Var(&f.hidden, "hidden", "hidden layer `size` (twolayer; default 200)")
+		fs.Var(&f.lr, "lr", "learning `rate` (default: 1e-7 softmax/svm, 1e-3 twolayer)")
+		fs.Var(&f.decay, "decay", "learning rate `decay` per epoch (twolayer; default 0.95)")
+		fs.Var(&f.reg, "reg", "regularization `strength` (default: 2.5e4 softmax/svm, 0.05 twolayer)")
+		fs.Var(&f.iters, "iters", "SGD `iterations` (default: 1500 softmax/svm, 2000 twolayer)")
 	}
 	fs.Float64Var(&f.std, "std", 1e-4, "weight init std (twolayer)")
 	fs.IntVar(&f.batch, "batch", 200, "mini-batch size")
@@ -153,27 +210,18 @@ func (f *trainFlags) register(fs *flag.FlagSet, sweep bool) {
 // settings validates the flags and fills in the per-model defaults.
 func (f *trainFlags) settings(model string) (Settings, error) {
 	d := defaults[model]
-	s := Settings{Model: model, DType: f.dtype, LR: f.lr, Reg: f.reg, Iters: f.iters, Batch: f.batch, Seed: uint32(f.seed)}
+	s := Settings{Model: model, DType: f.dtype, LR: f.lr.or(d.lr), Reg: f.reg.or(d.reg), Iters: f.iters.or(d.iters), Batch: f.batch, Seed: uint32(f.seed)}
 	if s.DType != "f32" && s.DType != "f64" {
 		return s, usagef("--dtype %q: want f32 or f64", f.dtype)
 	}
-	if s.LR == 0 {
-		s.LR = d.lr
-	}
-	if s.Reg == -1 {
-		s.Reg = d.reg
-	}
-	if s.Iters == -1 {
-		s.Iters = d.iters
-	}
 	if !(s.LR > 0) || math.IsInf(s.LR, 0) {
-		return s, usagef("--lr %v: must be positive", f.lr)
+		return s, usagef("--lr %v: must be positive", s.LR)
 	}
 	if !(s.Reg >= 0) || math.IsInf(s.Reg, 0) {
-		return s, usagef("--reg %v: must be >= 0", f.reg)
+		return s, usagef("--reg %v: must be >= 0", s.Reg)
 	}
 	if s.Iters < 0 {
-		return s, usagef("--iters %d: must be >= 0", f.iters)
+		return s, usagef("--iters %d: must be >= 0", s.Iters)
 	}
 	if s.Batch <= 0 {
 		return s, usagef("--batch %d: must be positive", f.batch)
@@ -185,18 +233,12 @@ func (f *trainFlags) settings(model string) (Settings, error) {
 		return s, usagef("--num-train/--num-val/--num-test must be positive (--num-train %d, --num-val %d, --num-test %d)", f.numTrain, f.numVal, f.numTest)
 	}
 	if model == "twolayer" {
-		s.Hidden, s.Decay, s.InitStd = f.hidden, f.decay, f.std
-		if s.Hidden == 0 {
-			s.Hidden = d.hidden
-		}
-		if s.Decay == 0 {
-			s.Decay = d.decay
-		}
-		if f.hidden < 0 || (f.hidden == 0 && f.hiddenSet) {
-			return s, usagef("--hidden %d: must be positive", f.hidden)
+		s.Hidden, s.Decay, s.InitStd = f.hidden.or(d.hidden), f.decay.or(d.decay), f.std
+		if s.Hidden <= 0 {
+			return s, usagef("--hidden %d: must be positive", s.Hidden)
 		}
 		if !(s.Decay > 0 && s.Decay <= 1) {
-			return s, usagef("--decay %v: must be in (0, 1]", f.decay)
+			return s, usagef("--decay %v: must be in (0, 1]", s.Decay)
 		}
 		if !(s.InitStd > 0) || math.IsInf(s.InitStd, 0) {
 			return s, usagef("--std %v: must be positive", f.std)
@@ -234,7 +276,6 @@ func runTrain(e *env, args []string) error {
 		return err
 	}
 	set := setFlags(fs)
-	f.hiddenSet = set["hidden"]
 	if model != "twolayer" {
 		for _, n := range []string{"hidden", "decay", "std"} {
 			if set[n] {
@@ -258,7 +299,8 @@ func runTrain(e *env, args []string) error {
 		}
 		f.out = filepath.Join("runs", model+"-"+time.Now().Format("20060102-150405"))
 	}
-	ctx := context.Background()
+	ctx, cancel := signalContext()
+	defer cancel()
 	// Check the run directory before the (slow) data load.
 	cfgPath := filepath.Join(f.out, "config.json")
 	var old *RunConfig
@@ -317,6 +359,9 @@ func runTrain(e *env, args []string) error {
 		return err
 	}
 	if res.Stopped {
+		if res.Interrupted {
+			return fmt.Errorf("interrupted after iteration %d; checkpoint written, continue with: nnkern train %s --out %s --resume (and the same flags)", res.Iteration, model, f.out)
+		}
 		fmt.Fprintf(e.stdout, "stopped after iteration %d (checkpoint in %s; continue with --resume)\n", res.Iteration, f.out)
 		return nil
 	}
