@@ -385,7 +385,10 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 		return met.Add(metricRec{It: it, Epoch: &ep, TrainAcc: fp(trainAcc), ValAcc: fp(valAcc), LR: fp(newLR), Wall: wall()})
 	}
 	if start < s.Iters {
-		err = m.train(src, valSrc, ytrain, yval, lr, start, onIt, onEpoch, rng)
+		// The trainers take the initial rate and replay the decay of the
+		// iterations before StartIteration themselves; curLR (what the
+		// checkpoint records) follows the same schedule.
+		err = m.train(src, valSrc, ytrain, yval, s.LR, start, onIt, onEpoch, rng)
 	}
 	prog.done()
 	if errors.Is(err, errStop) {
