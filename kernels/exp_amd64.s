@@ -411,37 +411,37 @@ exp:
 	JL           exp_tail
 	VMOVUPS      (R8), Y3
 	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      cF32explo<>+0(SB), Y4
-	VMAXPS       Y3, Y4, Y4
-	VMOVUPS      cF32exphi<>+0(SB), Y5
-	VMINPS       Y4, Y5, Y4
-	VMOVUPS      cF32magic<>+0(SB), Y5
-	VFMADD231PS  cF32log2e<>+0(SB), Y4, Y5
-	VSUBPS       cF32magic<>+0(SB), Y5, Y6
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y6, Y4
-	VMULPS       Y4, Y4, Y6
-	VMOVUPS      cF32expc7<>+0(SB), Y7
-	VFMADD213PS  cF32expc6<>+0(SB), Y4, Y7
-	VFMADD213PS  cF32expc5<>+0(SB), Y4, Y7
-	VFMADD213PS  cF32expc4<>+0(SB), Y4, Y7
-	VFMADD213PS  cF32expc3<>+0(SB), Y4, Y7
-	VFMADD213PS  cF32expc2<>+0(SB), Y4, Y7
-	VFMADD213PS  Y4, Y6, Y7
-	VADDPS       cF32one<>+0(SB), Y7, Y7
-	VPSUBD       cF32magicbits<>+0(SB), Y5, Y5
-	VPSRAD       $0x01, Y5, Y6
-	VPSUBD       Y6, Y5, Y5
+	VMOVUPS      cF32explo<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y5
+	VMOVUPS      cF32exphi<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMOVUPS      cF32magic<>+0(SB), Y6
+	VFMADD231PS  cF32log2e<>+0(SB), Y5, Y6
+	VSUBPS       cF32magic<>+0(SB), Y6, Y7
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y7, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      cF32expc7<>+0(SB), Y8
+	VFMADD213PS  cF32expc6<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc5<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc4<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc3<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc2<>+0(SB), Y5, Y8
+	VFMADD213PS  Y5, Y7, Y8
+	VADDPS       cF32one<>+0(SB), Y8, Y8
+	VPSUBD       cF32magicbits<>+0(SB), Y6, Y6
+	VPSRAD       $0x01, Y6, Y7
+	VPSUBD       Y7, Y6, Y6
+	VPADDD       cF32expbias<>+0(SB), Y7, Y7
 	VPADDD       cF32expbias<>+0(SB), Y6, Y6
-	VPADDD       cF32expbias<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y5, Y7, Y7
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y5
-	VANDNPS      Y7, Y5, Y7
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y5
-	VBLENDVPS    Y5, cF32pinf<>+0(SB), Y7, Y3
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y6, Y8, Y8
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y6
+	VANDNPS      Y8, Y6, Y8
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, cF32pinf<>+0(SB), Y8, Y3
 	VMOVUPS      Y3, (R9)
 	VADDPS       Y3, Y2, Y2
 	ADDQ         $0x00000020, R8
@@ -452,15 +452,15 @@ exp:
 exp_tail:
 	TESTQ        DI, DI
 	JZ           expdone
-	VMASKMOVPS   (R8), Y0, Y3
-	VSUBPS       Y1, Y3, Y3
+	VMASKMOVPS   (R8), Y0, Y4
+	VSUBPS       Y1, Y4, Y4
 	VMOVUPS      cF32explo<>+0(SB), Y1
-	VMAXPS       Y3, Y1, Y1
-	VMOVUPS      cF32exphi<>+0(SB), Y4
-	VMINPS       Y1, Y4, Y1
-	VMOVUPS      cF32magic<>+0(SB), Y4
-	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y4
-	VSUBPS       cF32magic<>+0(SB), Y4, Y5
+	VMAXPS       Y4, Y1, Y1
+	VMOVUPS      cF32exphi<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y1
+	VMOVUPS      cF32magic<>+0(SB), Y3
+	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y3
+	VSUBPS       cF32magic<>+0(SB), Y3, Y5
 	VFNMADD231PS cF32ln2hi<>+0(SB), Y5, Y1
 	VFNMADD231PS cF32ln2lo<>+0(SB), Y5, Y1
 	VMULPS       Y1, Y1, Y5
@@ -472,22 +472,21 @@ exp_tail:
 	VFMADD213PS  cF32expc2<>+0(SB), Y1, Y6
 	VFMADD213PS  Y1, Y5, Y6
 	VADDPS       cF32one<>+0(SB), Y6, Y6
-	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y4
+	VPSUBD       cF32magicbits<>+0(SB), Y3, Y3
+	VPSRAD       $0x01, Y3, Y5
+	VPSUBD       Y5, Y3, Y3
 	VPADDD       cF32expbias<>+0(SB), Y5, Y5
-	VPADDD       cF32expbias<>+0(SB), Y4, Y4
+	VPADDD       cF32expbias<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y5, Y6, Y6
-	VMULPS       Y4, Y6, Y6
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y4
-	VANDNPS      Y6, Y4, Y6
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y4
-	VBLENDVPS    Y4, cF32pinf<>+0(SB), Y6, Y3
-	VMASKMOVPS   Y3, Y0, (R9)
-	VANDPS       Y0, Y3, Y3
-	VADDPS       Y3, Y2, Y2
+	VMULPS       Y3, Y6, Y6
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y4, Y3
+	VANDNPS      Y6, Y3, Y6
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y4, Y3
+	VBLENDVPS    Y3, cF32pinf<>+0(SB), Y6, Y4
+	VANDPS       Y0, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 
 expdone:
 	VEXTRACTF128 $0x01, Y2, X1
@@ -515,9 +514,8 @@ norm:
 norm_tail:
 	TESTQ      DI, DI
 	JZ         normdone
-	VMASKMOVPS (R9), Y0, Y2
-	VDIVPS     Y1, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R9)
+	VDIVPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R9)
 
 normdone:
 	ADDQ SI, CX
@@ -602,41 +600,41 @@ maxdone:
 exp:
 	CMPQ         R11, $0x00000008
 	JL           exp_tail
-	VMOVUPS      (R9), Y5
-	VSUBPS       Y3, Y5, Y5
-	VMOVUPS      cF32explo<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y6
-	VMOVUPS      cF32exphi<>+0(SB), Y7
-	VMINPS       Y6, Y7, Y6
-	VMOVUPS      cF32magic<>+0(SB), Y7
-	VFMADD231PS  cF32log2e<>+0(SB), Y6, Y7
-	VSUBPS       cF32magic<>+0(SB), Y7, Y8
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y8, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      cF32expc7<>+0(SB), Y9
-	VFMADD213PS  cF32expc6<>+0(SB), Y6, Y9
-	VFMADD213PS  cF32expc5<>+0(SB), Y6, Y9
-	VFMADD213PS  cF32expc4<>+0(SB), Y6, Y9
-	VFMADD213PS  cF32expc3<>+0(SB), Y6, Y9
-	VFMADD213PS  cF32expc2<>+0(SB), Y6, Y9
-	VFMADD213PS  Y6, Y8, Y9
-	VADDPS       cF32one<>+0(SB), Y9, Y9
-	VPSUBD       cF32magicbits<>+0(SB), Y7, Y7
-	VPSRAD       $0x01, Y7, Y8
-	VPSUBD       Y8, Y7, Y7
+	VMOVUPS      (R9), Y6
+	VSUBPS       Y3, Y6, Y6
+	VMOVUPS      cF32explo<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y7
+	VMOVUPS      cF32exphi<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMOVUPS      cF32magic<>+0(SB), Y8
+	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
+	VSUBPS       cF32magic<>+0(SB), Y8, Y9
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y9, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      cF32expc7<>+0(SB), Y10
+	VFMADD213PS  cF32expc6<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc5<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc4<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc3<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc2<>+0(SB), Y7, Y10
+	VFMADD213PS  Y7, Y9, Y10
+	VADDPS       cF32one<>+0(SB), Y10, Y10
+	VPSUBD       cF32magicbits<>+0(SB), Y8, Y8
+	VPSRAD       $0x01, Y8, Y9
+	VPSUBD       Y9, Y8, Y8
+	VPADDD       cF32expbias<>+0(SB), Y9, Y9
 	VPADDD       cF32expbias<>+0(SB), Y8, Y8
-	VPADDD       cF32expbias<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y8, Y9, Y9
-	VMULPS       Y7, Y9, Y9
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y7
-	VANDNPS      Y9, Y7, Y9
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y5, Y7
-	VBLENDVPS    Y7, cF32pinf<>+0(SB), Y9, Y5
-	VMOVUPS      Y5, (R10)
-	VADDPS       Y5, Y4, Y4
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y6, Y8
+	VANDNPS      Y10, Y8, Y10
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y6, Y8
+	VBLENDVPS    Y8, cF32pinf<>+0(SB), Y10, Y6
+	VMOVUPS      Y6, (R10)
+	VADDPS       Y6, Y4, Y4
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R10
 	SUBQ         $0x00000008, R11
@@ -678,7 +676,6 @@ exp_tail:
 	VANDNPS      Y8, Y6, Y8
 	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y5, Y6
 	VBLENDVPS    Y6, cF32pinf<>+0(SB), Y8, Y5
-	VMASKMOVPS   Y5, Y1, (R10)
 	VANDPS       Y1, Y5, Y5
 	VADDPS       Y5, Y4, Y4
 
@@ -714,10 +711,9 @@ norm:
 norm_tail:
 	TESTQ      R8, R8
 	JZ         normdone
-	VMASKMOVPS (R10), Y1, Y2
-	VMULPS     Y3, Y2, Y2
-	VMULPS     Y0, Y2, Y2
-	VMASKMOVPS Y2, Y1, (R10)
+	VMULPS     Y3, Y5, Y5
+	VMULPS     Y0, Y5, Y5
+	VMASKMOVPS Y5, Y1, (R10)
 
 normdone:
 	ADDQ SI, CX
@@ -1102,41 +1098,41 @@ exp:
 	JL           exp_tail
 	VMOVUPD      (R8), Y3
 	VSUBPD       Y1, Y3, Y3
-	VMOVUPD      cF64explo<>+0(SB), Y4
-	VMAXPD       Y3, Y4, Y4
-	VMOVUPD      cF64exphi<>+0(SB), Y5
-	VMINPD       Y4, Y5, Y4
-	VMOVUPD      cF64magic<>+0(SB), Y5
-	VFMADD231PD  cF64log2e<>+0(SB), Y4, Y5
-	VSUBPD       cF64magic<>+0(SB), Y5, Y6
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y6, Y4
-	VMULPD       Y4, Y4, Y6
-	VMOVUPD      cF64expc12<>+0(SB), Y7
-	VFMADD213PD  cF64expc11<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc10<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc9<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc8<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc7<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc6<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc5<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc4<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc3<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc2<>+0(SB), Y4, Y7
-	VFMADD213PD  Y4, Y6, Y7
-	VADDPD       cF64one<>+0(SB), Y7, Y7
-	VPSRAD       $0x01, Y5, Y6
-	VPSUBD       Y6, Y5, Y5
+	VMOVUPD      cF64explo<>+0(SB), Y5
+	VMAXPD       Y3, Y5, Y5
+	VMOVUPD      cF64exphi<>+0(SB), Y6
+	VMINPD       Y5, Y6, Y5
+	VMOVUPD      cF64magic<>+0(SB), Y6
+	VFMADD231PD  cF64log2e<>+0(SB), Y5, Y6
+	VSUBPD       cF64magic<>+0(SB), Y6, Y7
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y7, Y5
+	VMULPD       Y5, Y5, Y7
+	VMOVUPD      cF64expc12<>+0(SB), Y8
+	VFMADD213PD  cF64expc11<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc10<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc9<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc8<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc7<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc6<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc5<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc4<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc3<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc2<>+0(SB), Y5, Y8
+	VFMADD213PD  Y5, Y7, Y8
+	VADDPD       cF64one<>+0(SB), Y8, Y8
+	VPSRAD       $0x01, Y6, Y7
+	VPSUBD       Y7, Y6, Y6
+	VPADDD       cF64expbias<>+0(SB), Y7, Y7
 	VPADDD       cF64expbias<>+0(SB), Y6, Y6
-	VPADDD       cF64expbias<>+0(SB), Y5, Y5
+	VPSLLQ       $0x34, Y7, Y7
 	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y5, Y7, Y7
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y5
-	VANDNPD      Y7, Y5, Y7
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y5
-	VBLENDVPD    Y5, cF64pinf<>+0(SB), Y7, Y3
+	VMULPD       Y7, Y8, Y8
+	VMULPD       Y6, Y8, Y8
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y6
+	VANDNPD      Y8, Y6, Y8
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, cF64pinf<>+0(SB), Y8, Y3
 	VMOVUPD      Y3, (R9)
 	VADDPD       Y3, Y2, Y2
 	ADDQ         $0x00000020, R8
@@ -1147,15 +1143,15 @@ exp:
 exp_tail:
 	TESTQ        DI, DI
 	JZ           expdone
-	VMASKMOVPD   (R8), Y0, Y3
-	VSUBPD       Y1, Y3, Y3
+	VMASKMOVPD   (R8), Y0, Y4
+	VSUBPD       Y1, Y4, Y4
 	VMOVUPD      cF64explo<>+0(SB), Y1
-	VMAXPD       Y3, Y1, Y1
-	VMOVUPD      cF64exphi<>+0(SB), Y4
-	VMINPD       Y1, Y4, Y1
-	VMOVUPD      cF64magic<>+0(SB), Y4
-	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y4
-	VSUBPD       cF64magic<>+0(SB), Y4, Y5
+	VMAXPD       Y4, Y1, Y1
+	VMOVUPD      cF64exphi<>+0(SB), Y3
+	VMINPD       Y1, Y3, Y1
+	VMOVUPD      cF64magic<>+0(SB), Y3
+	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y3
+	VSUBPD       cF64magic<>+0(SB), Y3, Y5
 	VFNMADD231PD cF64ln2hi<>+0(SB), Y5, Y1
 	VFNMADD231PD cF64ln2lo<>+0(SB), Y5, Y1
 	VMULPD       Y1, Y1, Y5
@@ -1172,21 +1168,20 @@ exp_tail:
 	VFMADD213PD  cF64expc2<>+0(SB), Y1, Y6
 	VFMADD213PD  Y1, Y5, Y6
 	VADDPD       cF64one<>+0(SB), Y6, Y6
-	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y4
+	VPSRAD       $0x01, Y3, Y5
+	VPSUBD       Y5, Y3, Y3
 	VPADDD       cF64expbias<>+0(SB), Y5, Y5
-	VPADDD       cF64expbias<>+0(SB), Y4, Y4
+	VPADDD       cF64expbias<>+0(SB), Y3, Y3
 	VPSLLQ       $0x34, Y5, Y5
-	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y3, Y3
 	VMULPD       Y5, Y6, Y6
-	VMULPD       Y4, Y6, Y6
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y4
-	VANDNPD      Y6, Y4, Y6
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y4
-	VBLENDVPD    Y4, cF64pinf<>+0(SB), Y6, Y3
-	VMASKMOVPD   Y3, Y0, (R9)
-	VANDPD       Y0, Y3, Y3
-	VADDPD       Y3, Y2, Y2
+	VMULPD       Y3, Y6, Y6
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y4, Y3
+	VANDNPD      Y6, Y3, Y6
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y4, Y3
+	VBLENDVPD    Y3, cF64pinf<>+0(SB), Y6, Y4
+	VANDPD       Y0, Y4, Y4
+	VADDPD       Y4, Y2, Y2
 
 expdone:
 	VEXTRACTF128 $0x01, Y2, X1
@@ -1212,9 +1207,8 @@ norm:
 norm_tail:
 	TESTQ      DI, DI
 	JZ         normdone
-	VMASKMOVPD (R9), Y0, Y2
-	VDIVPD     Y1, Y2, Y2
-	VMASKMOVPD Y2, Y0, (R9)
+	VDIVPD     Y1, Y4, Y4
+	VMASKMOVPD Y4, Y0, (R9)
 
 normdone:
 	ADDQ SI, CX
@@ -1293,45 +1287,45 @@ maxdone:
 exp:
 	CMPQ         R11, $0x00000004
 	JL           exp_tail
-	VMOVUPD      (R9), Y5
-	VSUBPD       Y3, Y5, Y5
-	VMOVUPD      cF64explo<>+0(SB), Y6
-	VMAXPD       Y5, Y6, Y6
-	VMOVUPD      cF64exphi<>+0(SB), Y7
-	VMINPD       Y6, Y7, Y6
-	VMOVUPD      cF64magic<>+0(SB), Y7
-	VFMADD231PD  cF64log2e<>+0(SB), Y6, Y7
-	VSUBPD       cF64magic<>+0(SB), Y7, Y8
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y8, Y6
-	VMULPD       Y6, Y6, Y8
-	VMOVUPD      cF64expc12<>+0(SB), Y9
-	VFMADD213PD  cF64expc11<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc10<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc9<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc8<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc7<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc6<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc5<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc4<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc3<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc2<>+0(SB), Y6, Y9
-	VFMADD213PD  Y6, Y8, Y9
-	VADDPD       cF64one<>+0(SB), Y9, Y9
-	VPSRAD       $0x01, Y7, Y8
-	VPSUBD       Y8, Y7, Y7
+	VMOVUPD      (R9), Y6
+	VSUBPD       Y3, Y6, Y6
+	VMOVUPD      cF64explo<>+0(SB), Y7
+	VMAXPD       Y6, Y7, Y7
+	VMOVUPD      cF64exphi<>+0(SB), Y8
+	VMINPD       Y7, Y8, Y7
+	VMOVUPD      cF64magic<>+0(SB), Y8
+	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
+	VSUBPD       cF64magic<>+0(SB), Y8, Y9
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y9, Y7
+	VMULPD       Y7, Y7, Y9
+	VMOVUPD      cF64expc12<>+0(SB), Y10
+	VFMADD213PD  cF64expc11<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc10<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc9<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc8<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc7<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc6<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc5<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc4<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc3<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc2<>+0(SB), Y7, Y10
+	VFMADD213PD  Y7, Y9, Y10
+	VADDPD       cF64one<>+0(SB), Y10, Y10
+	VPSRAD       $0x01, Y8, Y9
+	VPSUBD       Y9, Y8, Y8
+	VPADDD       cF64expbias<>+0(SB), Y9, Y9
 	VPADDD       cF64expbias<>+0(SB), Y8, Y8
-	VPADDD       cF64expbias<>+0(SB), Y7, Y7
+	VPSLLQ       $0x34, Y9, Y9
 	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x34, Y7, Y7
-	VMULPD       Y8, Y9, Y9
-	VMULPD       Y7, Y9, Y9
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y7
-	VANDNPD      Y9, Y7, Y9
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, cF64pinf<>+0(SB), Y9, Y5
-	VMOVUPD      Y5, (R10)
-	VADDPD       Y5, Y4, Y4
+	VMULPD       Y9, Y10, Y10
+	VMULPD       Y8, Y10, Y10
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y6, Y8
+	VANDNPD      Y10, Y8, Y10
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y6, Y8
+	VBLENDVPD    Y8, cF64pinf<>+0(SB), Y10, Y6
+	VMOVUPD      Y6, (R10)
+	VADDPD       Y6, Y4, Y4
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R10
 	SUBQ         $0x00000004, R11
@@ -1377,7 +1371,6 @@ exp_tail:
 	VANDNPD      Y8, Y6, Y8
 	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y5, Y6
 	VBLENDVPD    Y6, cF64pinf<>+0(SB), Y8, Y5
-	VMASKMOVPD   Y5, Y1, (R10)
 	VANDPD       Y1, Y5, Y5
 	VADDPD       Y5, Y4, Y4
 
@@ -1411,10 +1404,9 @@ norm:
 norm_tail:
 	TESTQ      R8, R8
 	JZ         normdone
-	VMASKMOVPD (R10), Y1, Y2
-	VMULPD     Y3, Y2, Y2
-	VMULPD     Y0, Y2, Y2
-	VMASKMOVPD Y2, Y1, (R10)
+	VMULPD     Y3, Y5, Y5
+	VMULPD     Y0, Y5, Y5
+	VMASKMOVPD Y5, Y1, (R10)
 
 normdone:
 	ADDQ SI, CX

@@ -779,16 +779,17 @@ func softmaxKernel(t ft, ce bool) {
 		t.store(v, Mem{Base: pd})
 		t.add(v, z, z)
 	})
+	// The tail's e stays in a register for pass 3 (one masked store per
+	// row instead of two).
+	etail := YMM()
 	TESTQ(rem, rem)
 	JZ(LabelRef("expdone"))
 	{
-		v := YMM()
-		t.maskmov(Mem{Base: ps}, mask, v)
-		t.sub(mv, v, v)
-		expVecs(t, []VecVirtual{v})
-		t.maskmov(v, mask, Mem{Base: pd})
-		t.and(mask, v, v)
-		t.add(v, z, z)
+		t.maskmov(Mem{Base: ps}, mask, etail)
+		t.sub(mv, etail, etail)
+		expVecs(t, []VecVirtual{etail})
+		t.and(mask, etail, etail)
+		t.add(etail, z, z)
 	}
 	Label("expdone")
 	zs := hreduce(t, t.add, z)
@@ -822,12 +823,8 @@ func softmaxKernel(t ft, ce bool) {
 	})
 	TESTQ(rem, rem)
 	JZ(LabelRef("normdone"))
-	{
-		v := YMM()
-		t.maskmov(Mem{Base: pd}, mask, v)
-		apply(v)
-		t.maskmov(v, mask, Mem{Base: pd})
-	}
+	apply(etail)
+	t.maskmov(etail, mask, Mem{Base: pd})
 	Label("normdone")
 	ADDQ(stride, s)
 	ADDQ(stride, d)
