@@ -34,7 +34,7 @@ func elemSize[T Float]() int {
 	return 8
 }
 
-// perElem reports flops/elem as GFLOP/s and sets the bytes moved per op.
+// report reports GFLOP/s (if flopsPerElem > 0) and ns per element.
 func report(b *testing.B, n int, flopsPerElem float64) {
 	if flopsPerElem > 0 {
 		b.ReportMetric(flopsPerElem*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -86,7 +86,7 @@ func benchAxpy[T Float](b *testing.B) {
 	})
 }
 
-// benchUnary covers the simple streaming kernels at n=3072.
+// BenchmarkLevel1 covers the simple streaming kernels at n=3072.
 func BenchmarkLevel1(b *testing.B) {
 	b.Run("f32", benchLevel1[float32])
 	b.Run("f64", benchLevel1[float64])
@@ -181,23 +181,23 @@ func BenchmarkSoftmaxCERows(b *testing.B) {
 }
 
 func benchSoftmaxCE[T Float](b *testing.B) {
-	for _, sh := range [][2]int{{200, 10}, {500, 10}, {200, 100}} {
-		rows, cols := sh[0], sh[1]
-		s := benchVec[T](rows*cols, -5, 5)
-		ds := make([]T, rows*cols)
-		y := make([]int, rows)
-		for i := range y {
-			y[i] = (i * 7) % cols
-		}
-		benchLevels(b, func(b *testing.B) {
+	benchLevels(b, func(b *testing.B) {
+		for _, sh := range [][2]int{{200, 10}, {500, 10}, {200, 100}} {
+			rows, cols := sh[0], sh[1]
+			s := benchVec[T](rows*cols, -5, 5)
+			ds := make([]T, rows*cols)
+			y := make([]int, rows)
+			for i := range y {
+				y[i] = (i * 7) % cols
+			}
 			b.Run(fmt.Sprintf("%dx%d", rows, cols), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					sink64 += SoftmaxCERows(ds, s, rows, cols, cols, y, 1/T(rows))
 				}
 				report(b, rows*cols, 0)
 			})
-		})
-	}
+		}
+	})
 }
 
 func BenchmarkSoftmaxRows(b *testing.B) {

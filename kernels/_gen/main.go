@@ -699,7 +699,11 @@ func expKernel(t ft) {
 
 // softmaxKernel emits the row softmax. With ce it computes, per row,
 // d = e^(s−m)·(1/z)·scale and stores m and z at mz[2i], mz[2i+1]; without,
-// d = e^(s−m)/z.
+// d = e^(s−m)/z. Rows are processed two at a time, their instruction
+// streams interleaved (short rows are latency-bound), then a last odd row
+// alone. Three passes per row: max; e = exp(s − m) into d and z = Σe;
+// normalise. The broadcast row maxima, scale and tail mask live in stack
+// slots so that two interleaved exps fit in the 16 YMM registers.
 func softmaxKernel(t ft, ce bool) {
 	name := "softmaxRows" + t.name
 	sig := fmt.Sprintf("func(d, s *%s, rows, cols, stride int)", t.gotyp)
@@ -708,128 +712,194 @@ func softmaxKernel(t ft, ce bool) {
 		sig = fmt.Sprintf("func(d, s *%s, rows, cols, stride int, scale %s, mz *%s)", t.gotyp, t.gotyp, t.gotyp)
 	}
 	text(name, sig)
+	mvLoc := AllocLocal(64)
+	maskLoc := AllocLocal(32)
+	var scaleLoc, mz Mem
 	d := ptr("d")
 	s := ptr("s")
 	rows := Load(Param("rows"), GP64())
 	cols := Load(Param("cols"), GP64())
 	stride := Load(Param("stride"), GP64())
 	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[t.size]), stride)
-	var mz Register
-	var scale VecVirtual
 	if ce {
-		mz = ptr("mz")
-		scale = YMM()
-		t.bcast(NewParamAddr("scale", 40), scale)
+		mz = Mem{Base: ptr("mz")}
+		scaleLoc = AllocLocal(32)
+		sc := YMM()
+		t.bcast(NewParamAddr("scale", 40), sc)
+		VMOVDQU(sc, scaleLoc)
 	}
 	// Tail mask for cols % lanes (all rows share it).
 	rem := GP64()
 	MOVQ(cols, rem)
 	ANDQ(U32(t.lanes-1), rem)
-	mask := YMM()
-	t.xor(mask, mask, mask)
-	TESTQ(rem, rem)
-	JZ(LabelRef("rows"))
-	mk := loadMask(t, rem)
-	t.load(mk, mask)
-	Label("rows")
-	TESTQ(rows, rows)
-	JZ(LabelRef("done"))
+	{
+		mask := YMM()
+		VPXOR(mask, mask, mask)
+		TESTQ(rem, rem)
+		JZ(LabelRef("masked"))
+		mk := loadMask(t, rem)
+		VMOVDQA(mk, mask)
+		Label("masked")
+		VMOVDQU(mask, maskLoc)
+	}
 	ninf := vconst(t, "ninf", math.Inf(-1))
-	ps, pd, cnt := GP64(), GP64(), GP64()
-	full := func(lbl string, body func()) {
-		MOVQ(s, ps)
-		MOVQ(d, pd)
-		MOVQ(cols, cnt)
-		Label(lbl)
-		CMPQ(cnt, U32(t.lanes))
-		JL(LabelRef(lbl + "_tail"))
-		body()
-		ADDQ(U32(32), ps)
-		ADDQ(U32(32), pd)
-		SUBQ(U32(t.lanes), cnt)
-		JMP(LabelRef(lbl))
-		Label(lbl + "_tail")
-	}
-	// Pass 1: row max.
-	acc := YMM()
-	t.load(ninf, acc)
-	full("max", func() { t.max(Mem{Base: ps}, acc, acc) })
-	TESTQ(rem, rem)
-	JZ(LabelRef("maxdone"))
-	{
-		v := YMM()
-		t.maskmov(Mem{Base: ps}, mask, v)
-		w := YMM()
-		t.load(ninf, w)
-		t.blendv(mask, v, w, v)
-		t.max(v, acc, acc)
-	}
-	Label("maxdone")
-	m := hreduce(t, t.max, acc)
-	mv := YMM()
-	t.bcast(m, mv)
-	// Pass 2: e = exp(s − m) into d, z = Σ e.
-	z := YMM()
-	t.xor(z, z, z)
-	full("exp", func() {
-		v := YMM()
-		t.load(Mem{Base: ps}, v)
-		t.sub(mv, v, v)
-		expVecs(t, []VecVirtual{v})
-		t.store(v, Mem{Base: pd})
-		t.add(v, z, z)
-	})
-	// The tail's e stays in a register for pass 3 (one masked store per
-	// row instead of two).
-	etail := YMM()
-	TESTQ(rem, rem)
-	JZ(LabelRef("expdone"))
-	{
-		t.maskmov(Mem{Base: ps}, mask, etail)
-		t.sub(mv, etail, etail)
-		expVecs(t, []VecVirtual{etail})
-		t.and(mask, etail, etail)
-		t.add(etail, z, z)
-	}
-	Label("expdone")
-	zs := hreduce(t, t.add, z)
-	// Pass 3: normalise.
-	f := YMM()
-	if ce {
-		// f = 1/z; d = d·f·scale.
-		one := XMM()
-		t.movs(vconst(t, "one", 1), one)
-		t.divs(zs, one, one)
-		t.bcast(one, f)
-		t.movs(m, Mem{Base: mz})
-		t.movs(zs, Mem{Base: mz, Disp: t.size})
-		ADDQ(U32(2*t.size), mz)
-	} else {
-		t.bcast(zs, f)
-	}
-	apply := func(v Register) {
+	off, cnt := GP64(), GP64()
+
+	body := func(pre string, sp, dp []Register) {
+		R := len(sp)
+		at := func(p Register) Mem { return Mem{Base: p, Index: off, Scale: 1} }
+		full := func(lbl string, f func()) {
+			XORQ(off, off)
+			MOVQ(cols, cnt)
+			Label(pre + lbl)
+			CMPQ(cnt, U32(t.lanes))
+			JL(LabelRef(pre + lbl + "_tail"))
+			f()
+			ADDQ(U32(32), off)
+			SUBQ(U32(t.lanes), cnt)
+			JMP(LabelRef(pre + lbl))
+			Label(pre + lbl + "_tail")
+		}
+		// Pass 1: row max.
+		acc := make([]VecVirtual, R)
+		for r := range acc {
+			acc[r] = YMM()
+			t.load(ninf, acc[r])
+		}
+		full("max", func() {
+			for r := range acc {
+				t.max(at(sp[r]), acc[r], acc[r])
+			}
+		})
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "maxdone"))
+		{
+			mask, ni := YMM(), YMM()
+			VMOVDQU(maskLoc, mask)
+			t.load(ninf, ni)
+			for r := range acc {
+				v := YMM()
+				t.maskmov(at(sp[r]), mask, v)
+				t.blendv(mask, v, ni, v)
+				t.max(v, acc[r], acc[r])
+			}
+		}
+		Label(pre + "maxdone")
+		for r := range acc {
+			m := hreduce(t, t.max, acc[r])
+			if ce {
+				t.movs(m, mz.Offset(2*r*t.size))
+			}
+			mv := YMM()
+			t.bcast(m, mv)
+			t.store(mv, mvLoc.Offset(32*r))
+		}
+		// Pass 2: e = exp(s − m) into d, z = Σ e.
+		z := make([]VecVirtual, R)
+		for r := range z {
+			z[r] = YMM()
+			t.xor(z[r], z[r], z[r])
+		}
+		full("exp", func() {
+			vs := make([]VecVirtual, R)
+			for r := range vs {
+				vs[r] = YMM()
+				t.load(at(sp[r]), vs[r])
+				t.sub(mvLoc.Offset(32*r), vs[r], vs[r])
+			}
+			expVecs(t, vs)
+			for r := range vs {
+				t.store(vs[r], at(dp[r]))
+				t.add(vs[r], z[r], z[r])
+			}
+		})
+		// The tail's e stays in a register for pass 3 (one masked store
+		// per row instead of two).
+		etail := make([]VecVirtual, R)
+		for r := range etail {
+			etail[r] = YMM()
+		}
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "expdone"))
+		{
+			mask := YMM()
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				t.maskmov(at(sp[r]), mask, etail[r])
+				t.sub(mvLoc.Offset(32*r), etail[r], etail[r])
+			}
+			expVecs(t, etail)
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				t.and(mask, etail[r], etail[r])
+				t.add(etail[r], z[r], z[r])
+			}
+		}
+		Label(pre + "expdone")
+		// Pass 3: normalise by f = 1/z then scale (ce), or divide by z.
+		f := make([]VecVirtual, R)
+		for r := range z {
+			zs := hreduce(t, t.add, z[r])
+			f[r] = YMM()
+			if ce {
+				t.movs(zs, mz.Offset((2*r+1)*t.size))
+				one := XMM()
+				t.movs(vconst(t, "one", 1), one)
+				t.divs(zs, one, one)
+				t.bcast(one, f[r])
+			} else {
+				t.bcast(zs, f[r])
+			}
+		}
+		apply := func(r int, v Register) {
+			if ce {
+				t.mul(f[r], v, v)
+				t.mul(scaleLoc, v, v)
+			} else {
+				t.div(f[r], v, v)
+			}
+		}
+		full("norm", func() {
+			for r := range f {
+				v := YMM()
+				t.load(at(dp[r]), v)
+				apply(r, v)
+				t.store(v, at(dp[r]))
+			}
+		})
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "normdone"))
+		{
+			mask := YMM()
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				apply(r, etail[r])
+				t.maskmov(etail[r], mask, at(dp[r]))
+			}
+		}
+		Label(pre + "normdone")
 		if ce {
-			t.mul(f, v, v)
-			t.mul(scale, v, v)
-		} else {
-			t.div(f, v, v)
+			ADDQ(U32(2*R*t.size), mz.Base)
 		}
 	}
-	full("norm", func() {
-		v := YMM()
-		t.load(Mem{Base: pd}, v)
-		apply(v)
-		t.store(v, Mem{Base: pd})
-	})
-	TESTQ(rem, rem)
-	JZ(LabelRef("normdone"))
-	apply(etail)
-	t.maskmov(etail, mask, Mem{Base: pd})
-	Label("normdone")
-	ADDQ(stride, s)
-	ADDQ(stride, d)
-	DECQ(rows)
-	JMP(LabelRef("rows"))
+
+	Label("pairs")
+	CMPQ(rows, U32(2))
+	JL(LabelRef("single"))
+	{
+		s2, d2 := GP64(), GP64()
+		LEAQ(Mem{Base: s, Index: stride, Scale: 1}, s2)
+		LEAQ(Mem{Base: d, Index: stride, Scale: 1}, d2)
+		body("p", []Register{s, s2}, []Register{d, d2})
+		LEAQ(Mem{Base: s2, Index: stride, Scale: 1}, s)
+		LEAQ(Mem{Base: d2, Index: stride, Scale: 1}, d)
+	}
+	SUBQ(U32(2), rows)
+	JMP(LabelRef("pairs"))
+	Label("single")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	body("s", []Register{s}, []Register{d})
 	Label("done")
 	VZEROUPPER()
 	RET()
