@@ -73,7 +73,7 @@ func BenchmarkAxpy(b *testing.B) {
 
 func benchAxpy[T Float](b *testing.B) {
 	benchLevels(b, func(b *testing.B) {
-		for _, n := range []int{200, 3072} {
+		for _, n := range []int{200, 1024, 3072} {
 			x, y := benchVec[T](n, -1, 1), benchVec[T](n, -1, 1)
 			b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 				b.SetBytes(int64(3 * n * elemSize[T]()))
