@@ -24,7 +24,7 @@
 // Implemented and Dispatched tell which implementation a kernel has and
 // uses. There is no AVX-512 code yet: on an AVX-512 machine the AVX2
 // kernels run (Levels still lists avx512 and its tests run the AVX2 code).
-// HingeRows is generic Go on every level. Building with the purego tag
+// Building with the purego tag
 // removes every assembly file.
 //
 // # Numerics

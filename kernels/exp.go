@@ -229,8 +229,10 @@ func softmaxCERowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, s
 }
 
 // HingeRows is the multiclass SVM (hinge, margin 1) of the rows×cols score
-// matrix s with labels y. It returns Σ_i Σ_{j≠y_i} max(0, s[i,j] − s[i,y_i] + 1)
-// (not divided by rows, summed in float64) and writes ds[i,j] = scale·[margin_j > 0]
+// matrix s with labels y. It returns Σ_i Σ_{j≠y_i} max(0, (s[i,j] − s[i,y_i]) + 1)
+// (not divided by rows; the generic version adds each margin in float64 in
+// order, the assembly adds a row's margins in float64 vector lanes, then
+// the rows in order, so the two can differ in the last bits) and writes ds[i,j] = scale·[margin_j > 0]
 // for j ≠ y_i and ds[i,y_i] = −scale·(number of positive margins). ds may be
 // s. It panics if a matrix is too short, len(y) != rows or a label is out
 // of range.
@@ -243,7 +245,7 @@ func HingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) flo
 			panic(fmt.Sprintf("kernels.HingeRows: y[%d]=%d outside [0,%d)", i, c, cols))
 		}
 	}
-	return hingeRowsGeneric(ds, s, rows, cols, stride, y, scale)
+	return hingeRows(ds, s, rows, cols, stride, y, scale)
 }
 
 func hingeRowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {

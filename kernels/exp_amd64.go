@@ -63,3 +63,28 @@ func softmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T)
 	}
 	return loss
 }
+
+func hingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
+	if !useAVX2() || cols == 0 {
+		return hingeRowsGeneric(ds, s, rows, cols, stride, y, scale)
+	}
+	trace(kHingeRows)
+	var (
+		loss float64
+		out  [2 * ceChunk]float64
+	)
+	for i0 := 0; i0 < rows; i0 += ceChunk {
+		k := min(ceChunk, rows-i0)
+		off := i0 * stride
+		if isF32[T]() {
+			hingeRowsF32(p32(ds[off:]), p32(s[off:]), k, cols, stride, &y[i0], float32(scale), &out[0])
+		} else {
+			hingeRowsF64(p64(ds[off:]), p64(s[off:]), k, cols, stride, &y[i0], float64(scale), &out[0])
+		}
+		for r := 0; r < k; r++ {
+			loss += out[2*r]
+			ds[(i0+r)*stride+y[i0+r]] = -T(out[2*r+1]) * scale
+		}
+	}
+	return loss
+}

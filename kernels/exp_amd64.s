@@ -1238,6 +1238,135 @@ done:
 	VZEROUPPER
 	RET
 
+// func hingeRowsF32(d *float32, s *float32, rows int, cols int, stride int, y *int, scale float32, out *float64)
+// Requires: AVX, AVX2
+TEXT ·hingeRowsF32(SB), NOSPLIT, $0-64
+	MOVQ         d+0(FP), AX
+	MOVQ         s+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         y+40(FP), DI
+	MOVQ         out+56(FP), R8
+	VBROADCASTSS scale+48(FP), Y0
+	MOVQ         BX, R9
+	ANDQ         $0x00000007, R9
+	VPXOR        Y1, Y1, Y1
+	TESTQ        R9, R9
+	JZ           rows
+	LEAQ         cF32tailmask<>+0(SB), R10
+	MOVQ         R9, R11
+	NEGQ         R11
+	VMOVDQU      32(R10)(R11*4), Y1
+	VMOVDQA      Y1, Y1
+
+rows:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         (DI), R10
+	VBROADCASTSS (CX)(R10*4), Y2
+	VMOVQ        R10, X3
+	VMOVDQU      cF32laneidx<>+0(SB), Y4
+	VPBROADCASTD X3, Y3
+	VXORPS       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	XORQ         R10, R10
+	MOVQ         BX, R11
+
+cols:
+	CMPQ         R11, $0x00000008
+	JL           tail
+	VMOVUPS      (CX)(R10*1), Y9
+	VSUBPS       Y2, Y9, Y9
+	VADDPS       cF32one<>+0(SB), Y9, Y9
+	VCMPPS       $0x0e, Y8, Y9, Y10
+	VPCMPEQD     Y3, Y4, Y11
+	VANDNPS      Y10, Y11, Y10
+	VANDPS       Y10, Y9, Y9
+	VCVTPS2PD    X9, Y11
+	VADDPD       Y11, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VADDPD       Y11, Y6, Y6
+	VANDPS       cF32one<>+0(SB), Y10, Y9
+	VADDPS       Y9, Y7, Y7
+	VANDPS       Y0, Y10, Y10
+	VMOVUPS      Y10, (AX)(R10*1)
+	VPADDD       cF32lanes<>+0(SB), Y4, Y4
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R11
+	JMP          cols
+
+tail:
+	TESTQ        R9, R9
+	JZ           rowdone
+	VMASKMOVPS   (CX)(R10*1), Y1, Y9
+	VSUBPS       Y2, Y9, Y9
+	VADDPS       cF32one<>+0(SB), Y9, Y9
+	VCMPPS       $0x0e, Y8, Y9, Y2
+	VPCMPEQD     Y3, Y4, Y3
+	VANDNPS      Y2, Y3, Y2
+	VANDPS       Y1, Y2, Y2
+	VANDPS       Y2, Y9, Y9
+	VCVTPS2PD    X9, Y3
+	VADDPD       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y3, Y6, Y6
+	VANDPS       cF32one<>+0(SB), Y2, Y9
+	VADDPS       Y9, Y7, Y7
+	VANDPS       Y0, Y2, Y2
+	VMASKMOVPS   Y2, Y1, (AX)(R10*1)
+
+rowdone:
+	VADDPD       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDPD       X2, X5, X5
+	VMOVSD       X5, (R8)
+	VEXTRACTF128 $0x01, Y7, X2
+	VADDPS       X2, X7, X7
+	VMOVHLPS     X7, X7, X2
+	VADDPS       X2, X7, X7
+	VMOVSHDUP    X7, X2
+	VADDPS       X2, X7, X7
+	VCVTSS2SD    X7, X7, X7
+	VMOVSD       X7, 8(R8)
+	ADDQ         $0x00000010, R8
+	ADDQ         $0x00000008, DI
+	ADDQ         SI, CX
+	ADDQ         SI, AX
+	DECQ         DX
+	JMP          rows
+
+done:
+	VZEROUPPER
+	RET
+
+DATA cF32laneidx<>+0(SB)/4, $0x00000000
+DATA cF32laneidx<>+4(SB)/4, $0x00000001
+DATA cF32laneidx<>+8(SB)/4, $0x00000002
+DATA cF32laneidx<>+12(SB)/4, $0x00000003
+DATA cF32laneidx<>+16(SB)/4, $0x00000004
+DATA cF32laneidx<>+20(SB)/4, $0x00000005
+DATA cF32laneidx<>+24(SB)/4, $0x00000006
+DATA cF32laneidx<>+28(SB)/4, $0x00000007
+GLOBL cF32laneidx<>(SB), RODATA|NOPTR, $32
+
+DATA cF32lanes<>+0(SB)/4, $0x00000008
+DATA cF32lanes<>+4(SB)/4, $0x00000008
+DATA cF32lanes<>+8(SB)/4, $0x00000008
+DATA cF32lanes<>+12(SB)/4, $0x00000008
+DATA cF32lanes<>+16(SB)/4, $0x00000008
+DATA cF32lanes<>+20(SB)/4, $0x00000008
+DATA cF32lanes<>+24(SB)/4, $0x00000008
+DATA cF32lanes<>+28(SB)/4, $0x00000008
+GLOBL cF32lanes<>(SB), RODATA|NOPTR, $32
+
 // func expF64(dst *float64, x *float64, n int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·expF64(SB), NOSPLIT, $0-24
@@ -2459,3 +2588,113 @@ snormdone:
 done:
 	VZEROUPPER
 	RET
+
+// func hingeRowsF64(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)
+// Requires: AVX, AVX2
+TEXT ·hingeRowsF64(SB), NOSPLIT, $0-64
+	MOVQ         d+0(FP), AX
+	MOVQ         s+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x03, SI
+	MOVQ         y+40(FP), DI
+	MOVQ         out+56(FP), R8
+	VBROADCASTSD scale+48(FP), Y0
+	MOVQ         BX, R9
+	ANDQ         $0x00000003, R9
+	VPXOR        Y1, Y1, Y1
+	TESTQ        R9, R9
+	JZ           rows
+	LEAQ         cF64tailmask<>+0(SB), R10
+	MOVQ         R9, R11
+	NEGQ         R11
+	VMOVDQU      32(R10)(R11*8), Y1
+	VMOVDQA      Y1, Y1
+
+rows:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         (DI), R10
+	VBROADCASTSD (CX)(R10*8), Y2
+	VMOVQ        R10, X3
+	VMOVDQU      cF64laneidx<>+0(SB), Y4
+	VPBROADCASTQ X3, Y3
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y8, Y8, Y8
+	XORQ         R10, R10
+	MOVQ         BX, R11
+
+cols:
+	CMPQ     R11, $0x00000004
+	JL       tail
+	VMOVUPD  (CX)(R10*1), Y9
+	VSUBPD   Y2, Y9, Y9
+	VADDPD   cF64one<>+0(SB), Y9, Y9
+	VCMPPD   $0x0e, Y8, Y9, Y10
+	VPCMPEQQ Y3, Y4, Y11
+	VANDNPD  Y10, Y11, Y10
+	VANDPD   Y10, Y9, Y9
+	VADDPD   Y9, Y5, Y5
+	VANDPD   cF64one<>+0(SB), Y10, Y9
+	VADDPD   Y9, Y7, Y7
+	VANDPD   Y0, Y10, Y10
+	VMOVUPD  Y10, (AX)(R10*1)
+	VPADDQ   cF64lanes<>+0(SB), Y4, Y4
+	ADDQ     $0x00000020, R10
+	SUBQ     $0x00000004, R11
+	JMP      cols
+
+tail:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMASKMOVPD (CX)(R10*1), Y1, Y9
+	VSUBPD     Y2, Y9, Y9
+	VADDPD     cF64one<>+0(SB), Y9, Y9
+	VCMPPD     $0x0e, Y8, Y9, Y2
+	VPCMPEQQ   Y3, Y4, Y3
+	VANDNPD    Y2, Y3, Y2
+	VANDPD     Y1, Y2, Y2
+	VANDPD     Y2, Y9, Y9
+	VADDPD     Y9, Y5, Y5
+	VANDPD     cF64one<>+0(SB), Y2, Y9
+	VADDPD     Y9, Y7, Y7
+	VANDPD     Y0, Y2, Y2
+	VMASKMOVPD Y2, Y1, (AX)(R10*1)
+
+rowdone:
+	VADDPD       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDPD       X2, X5, X5
+	VMOVSD       X5, (R8)
+	VEXTRACTF128 $0x01, Y7, X2
+	VADDPD       X2, X7, X7
+	VPERMILPD    $0x01, X7, X2
+	VADDPD       X2, X7, X7
+	VMOVSD       X7, 8(R8)
+	ADDQ         $0x00000010, R8
+	ADDQ         $0x00000008, DI
+	ADDQ         SI, CX
+	ADDQ         SI, AX
+	DECQ         DX
+	JMP          rows
+
+done:
+	VZEROUPPER
+	RET
+
+DATA cF64laneidx<>+0(SB)/8, $0x0000000000000000
+DATA cF64laneidx<>+8(SB)/8, $0x0000000000000001
+DATA cF64laneidx<>+16(SB)/8, $0x0000000000000002
+DATA cF64laneidx<>+24(SB)/8, $0x0000000000000003
+GLOBL cF64laneidx<>(SB), RODATA|NOPTR, $32
+
+DATA cF64lanes<>+0(SB)/8, $0x0000000000000004
+DATA cF64lanes<>+8(SB)/8, $0x0000000000000004
+DATA cF64lanes<>+16(SB)/8, $0x0000000000000004
+DATA cF64lanes<>+24(SB)/8, $0x0000000000000004
+GLOBL cF64lanes<>(SB), RODATA|NOPTR, $32

@@ -905,11 +905,150 @@ func softmaxKernel(t ft, ce bool) {
 	RET()
 }
 
+// hingeKernel emits the multiclass hinge rows. Per row i, with sy =
+// s[i,y_i]: mg_j = (s_j − sy) + 1, positive margins (j ≠ y_i) write
+// d_j = scale, the others 0; out[2i] = Σ positive margins (summed in
+// float64 lanes, so float32 sums cannot overflow) and out[2i+1] = their
+// count. The caller sets d[i,y_i].
+func hingeKernel(t ft) {
+	text("hingeRows"+t.name, fmt.Sprintf("func(d, s *%s, rows, cols, stride int, y *int, scale %s, out *float64)", t.gotyp, t.gotyp))
+	d := ptr("d")
+	s := ptr("s")
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	stride := Load(Param("stride"), GP64())
+	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[t.size]), stride)
+	yp := ptr("y")
+	out := ptr("out")
+	scale := YMM()
+	t.bcast(NewParamAddr("scale", 48), scale)
+	rem := GP64()
+	MOVQ(cols, rem)
+	ANDQ(U32(t.lanes-1), rem)
+	mask := YMM()
+	VPXOR(mask, mask, mask)
+	TESTQ(rem, rem)
+	JZ(LabelRef("rows"))
+	mk := loadMask(t, rem)
+	VMOVDQA(mk, mask)
+	Label("rows")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	// Lane indices 0..lanes-1 as integers of the element width.
+	lanesIdx := GLOBL("c"+t.name+"laneidx", RODATA|NOPTR)
+	for i := 0; i < t.lanes; i++ {
+		if t.size == 4 {
+			DATA(4*i, U32(uint32(i)))
+		} else {
+			DATA(8*i, U64(uint64(i)))
+		}
+	}
+	step := iconst(t, "lanes", uint64(t.lanes))
+	one := vconst(t, "one", 1)
+	yi := GP64()
+	MOVQ(Mem{Base: yp}, yi)
+	sy := YMM()
+	t.bcast(Mem{Base: s, Index: yi, Scale: uint8(t.size)}, sy)
+	yv := YMM()
+	VMOVQ(yi, yv.AsX())
+	idx := YMM()
+	VMOVDQU(lanesIdx, idx)
+	if t.size == 4 {
+		VPBROADCASTD(yv.AsX(), yv)
+	} else {
+		VPBROADCASTQ(yv.AsX(), yv)
+	}
+	acc, acc2, cnt, zero := YMM(), YMM(), YMM(), YMM()
+	t.xor(acc, acc, acc)
+	VXORPD(acc2, acc2, acc2)
+	t.xor(cnt, cnt, cnt)
+	t.xor(zero, zero, zero)
+	off, n := GP64(), GP64()
+	XORQ(off, off)
+	MOVQ(cols, n)
+	vec := func(m Register) {
+		v, pos, eq := YMM(), YMM(), YMM()
+		at := Mem{Base: s, Index: off, Scale: 1}
+		if m == nil {
+			t.load(at, v)
+		} else {
+			t.maskmov(at, m, v)
+		}
+		t.sub(sy, v, v)
+		t.add(one, v, v)
+		t.cmp(U8(cmpGT), zero, v, pos)
+		if t.size == 4 {
+			VPCMPEQD(yv, idx, eq)
+		} else {
+			VPCMPEQQ(yv, idx, eq)
+		}
+		t.andn(pos, eq, pos)
+		if m != nil {
+			t.and(m, pos, pos)
+		}
+		t.and(pos, v, v)
+		if t.size == 4 {
+			w := YMM()
+			VCVTPS2PD(v.AsX(), w)
+			VADDPD(w, acc, acc)
+			VEXTRACTF128(U8(1), v, w.AsX())
+			VCVTPS2PD(w.AsX(), w)
+			VADDPD(w, acc2, acc2)
+		} else {
+			t.add(v, acc, acc)
+		}
+		t.and(one, pos, v)
+		t.add(v, cnt, cnt)
+		t.and(scale, pos, pos)
+		dat := Mem{Base: d, Index: off, Scale: 1}
+		if m == nil {
+			t.store(pos, dat)
+		} else {
+			t.maskmov(pos, m, dat)
+		}
+	}
+	Label("cols")
+	CMPQ(n, U32(t.lanes))
+	JL(LabelRef("tail"))
+	vec(nil)
+	if t.size == 4 {
+		VPADDD(step, idx, idx)
+	} else {
+		VPADDQ(step, idx, idx)
+	}
+	ADDQ(U32(32), off)
+	SUBQ(U32(t.lanes), n)
+	JMP(LabelRef("cols"))
+	Label("tail")
+	TESTQ(rem, rem)
+	JZ(LabelRef("rowdone"))
+	vec(mask)
+	Label("rowdone")
+	VADDPD(acc2, acc, acc)
+	l := hreduce(f64, f64.add, acc)
+	VMOVSD(l, Mem{Base: out})
+	c := hreduce(t, t.add, cnt)
+	if t.size == 4 {
+		VCVTSS2SD(c, c, c)
+	}
+	VMOVSD(c, Mem{Base: out, Disp: 8})
+	ADDQ(U32(16), out)
+	ADDQ(U32(8), yp)
+	ADDQ(stride, s)
+	ADDQ(stride, d)
+	DECQ(rows)
+	JMP(LabelRef("rows"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 func genExp() {
 	for _, t := range types {
 		expKernel(t)
 		softmaxKernel(t, false)
 		softmaxKernel(t, true)
+		hingeKernel(t)
 	}
 }
 
