@@ -10,10 +10,10 @@ TEXT ·expF32(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000010
+	JL   l_single
 
 l_block:
-	CMPQ         DX, $0x00000010
-	JL           l_single
 	VMOVUPS      (CX), Y0
 	VMOVUPS      32(CX), Y1
 	VMOVUPS      cF32explo<>+0(SB), Y2
@@ -83,7 +83,8 @@ l_block:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
-	JMP          l_block
+	CMPQ         DX, $0x00000010
+	JGE          l_block
 
 l_single:
 	CMPQ         DX, $0x00000008
@@ -1373,10 +1374,10 @@ TEXT ·expF64(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000008
+	JL   l_single
 
 l_block:
-	CMPQ         DX, $0x00000008
-	JL           l_single
 	VMOVUPD      (CX), Y0
 	VMOVUPD      32(CX), Y1
 	VMOVUPD      cF64explo<>+0(SB), Y2
@@ -1454,7 +1455,8 @@ l_block:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
-	JMP          l_block
+	CMPQ         DX, $0x00000008
+	JGE          l_block
 
 l_single:
 	CMPQ         DX, $0x00000004

@@ -167,16 +167,18 @@ func loop(t ft, name string, n Register, streams []stream, unroll int, body func
 		SUBQ(U32(elems), n)
 	}
 	if unroll > 1 {
-		Label(name + "_block")
+		// Bottom-tested: one compare and branch per block.
 		CMPQ(n, U32(unroll*t.lanes))
 		JL(LabelRef(name + "_single"))
+		Label(name + "_block")
 		loopGroup = unroll
 		for j := 0; j < unroll; j++ {
 			body(j, j*t.lanes, nil)
 		}
 		loopGroup = 1
 		advance(unroll * t.lanes)
-		JMP(LabelRef(name + "_block"))
+		CMPQ(n, U32(unroll*t.lanes))
+		JGE(LabelRef(name + "_block"))
 	}
 	Label(name + "_single")
 	CMPQ(n, U32(t.lanes))
@@ -314,9 +316,13 @@ func axpyKernel(t ft) {
 	n := Load(Param("n"), GP64())
 	loop(t, "l", n, []stream{{x, t.size}, {y, t.size}}, unroll, func(j, off int, mask Register) {
 		v, w := YMM(), YMM()
-		vload(t, mem(x, t, off), mask, v)
 		// y + a*x rounded twice, like the generic y[i] += T(a*x[i]).
-		t.mul(av, v, v)
+		if mask == nil {
+			t.mul(mem(x, t, off), av, v)
+		} else {
+			vload(t, mem(x, t, off), mask, v)
+			t.mul(av, v, v)
+		}
 		vload(t, mem(y, t, off), mask, w)
 		t.add(v, w, w)
 		vstore(t, w, mask, mem(y, t, off))
