@@ -18,6 +18,9 @@ type impl struct {
 	name    string
 	backend string
 	isa     kernels.Level
+	// pack forces the native driver's packing choices: 0 default, 1 pack
+	// every operand, 2 read A and B in place wherever possible.
+	pack int
 }
 
 // impls lists every compiled-in backend; native once per ISA level this
@@ -26,8 +29,14 @@ func impls() []impl {
 	var out []impl
 	for _, b := range Backends() {
 		if b == "native" {
-			for _, l := range kernels.Levels() {
+			for i, l := range kernels.Levels() {
 				out = append(out, impl{name: "native/isa=" + l.String(), backend: b, isa: l})
+				if i == 0 {
+					// The packing variants of the driver, on the best level.
+					out = append(out,
+						impl{name: "native/isa=" + l.String() + "/pack=all", backend: b, isa: l, pack: 1},
+						impl{name: "native/isa=" + l.String() + "/pack=none", backend: b, isa: l, pack: 2})
+				}
 			}
 			continue
 		}
@@ -44,7 +53,15 @@ func (im impl) with(t testing.TB, f func()) {
 		t.Fatal(err)
 	}
 	restore := kernels.SetISA(im.isa)
+	pb, pa := tunePackBRows, tunePackACols
+	switch im.pack {
+	case 1:
+		tunePackBRows, tunePackACols = 0, 0
+	case 2:
+		tunePackBRows, tunePackACols = math.MaxInt, math.MaxInt
+	}
 	defer func() {
+		tunePackBRows, tunePackACols = pb, pa
 		restore()
 		if err := Use(prev); err != nil {
 			t.Fatal(err)
@@ -62,25 +79,39 @@ func refGemm[T float](tA, tB bool, alpha T, a, b Matrix[T], beta T, c Matrix[T])
 	if tA {
 		k = a.Rows
 	}
+	// Dense float64 copies: oa is op(A) row-major (m×k), ob is op(B)
+	// transposed (n×k), so the inner loop runs over contiguous memory.
+	oa := make([]float64, m*k)
+	ob := make([]float64, n*k)
+	for i := 0; i < m; i++ {
+		for p := 0; p < k; p++ {
+			if tA {
+				oa[i*k+p] = float64(a.At(p, i))
+			} else {
+				oa[i*k+p] = float64(a.At(i, p))
+			}
+		}
+	}
+	for j := 0; j < n; j++ {
+		for p := 0; p < k; p++ {
+			if tB {
+				ob[j*k+p] = float64(b.At(j, p))
+			} else {
+				ob[j*k+p] = float64(b.At(p, j))
+			}
+		}
+	}
 	want = make([]float64, m*n)
 	mag = make([]float64, m*n)
 	for i := 0; i < m; i++ {
+		ai := oa[i*k : i*k+k]
 		for j := 0; j < n; j++ {
+			bj := ob[j*k : j*k+k]
 			var s, sa float64
-			for p := 0; p < k; p++ {
-				var x, y float64
-				if tA {
-					x = float64(a.At(p, i))
-				} else {
-					x = float64(a.At(i, p))
-				}
-				if tB {
-					y = float64(b.At(j, p))
-				} else {
-					y = float64(b.At(p, j))
-				}
-				s += x * y
-				sa += math.Abs(x * y)
+			for p, x := range ai {
+				xy := x * bj[p]
+				s += xy
+				sa += math.Abs(xy)
 			}
 			w := float64(alpha) * s
 			g := math.Abs(float64(alpha)) * sa
