@@ -18,8 +18,9 @@ type impl struct {
 	name    string
 	backend string
 	isa     kernels.Level
-	// pack forces the native driver's packing choices: 0 default, 1 pack
-	// every operand, 2 read A and B in place wherever possible.
+	// pack forces the native driver's choices: 0 default; 1 pack every
+	// operand and split the columns of C among 3 goroutines; 2 read A and
+	// B in place wherever possible and split the rows among 3 goroutines.
 	pack int
 }
 
@@ -53,15 +54,21 @@ func (im impl) with(t testing.TB, f func()) {
 		t.Fatal(err)
 	}
 	restore := kernels.SetISA(im.isa)
-	pb, pa := tunePackBRows, tunePackACols
+	pb, pa, sp := tunePackBRows, tunePackACols, tuneSplit
+	procs := runtime.GOMAXPROCS(0)
 	switch im.pack {
 	case 1:
-		tunePackBRows, tunePackACols = 0, 0
+		// Also split columns across 3 goroutines.
+		tunePackBRows, tunePackACols, tuneSplit = 0, 0, 2
+		runtime.GOMAXPROCS(3)
 	case 2:
-		tunePackBRows, tunePackACols = math.MaxInt, math.MaxInt
+		// Also split rows across 3 goroutines.
+		tunePackBRows, tunePackACols, tuneSplit = math.MaxInt, math.MaxInt, 1
+		runtime.GOMAXPROCS(3)
 	}
 	defer func() {
-		tunePackBRows, tunePackACols = pb, pa
+		runtime.GOMAXPROCS(procs)
+		tunePackBRows, tunePackACols, tuneSplit = pb, pa, sp
 		restore()
 		if err := Use(prev); err != nil {
 			t.Fatal(err)

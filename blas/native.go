@@ -100,6 +100,9 @@ var (
 	// op(A) is packed if transposed or if a part has at least this many
 	// columns.
 	tunePackACols = 512
+	// tuneSplit forces the parallel partition for tests: 0 cost model,
+	// 1 rows, 2 columns.
+	tuneSplit = 0
 )
 
 // nativeGemm is the native backend's Gemm on raw operands. Shapes are
@@ -139,7 +142,7 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 			tN += float64(m) * kk * packCost
 			tM += float64(m/parts) * kk * packCost
 		}
-		if tN < tM {
+		if (tN < tM && tuneSplit == 0) || tuneSplit == 2 {
 			j.splitN, j.panels = true, pn
 		}
 		j.parts = min(parts, j.panels)
