@@ -54,21 +54,21 @@ func (im impl) with(t testing.TB, f func()) {
 		t.Fatal(err)
 	}
 	restore := kernels.SetISA(im.isa)
-	pb, pa, sp := tunePackBRows, tunePackACols, tuneSplit
+	pb, pa, pt, sp := tunePackBRows, tunePackACols, tunePackAColsTN, tuneSplit
 	procs := runtime.GOMAXPROCS(0)
 	switch im.pack {
 	case 1:
 		// Also split columns across 3 goroutines.
-		tunePackBRows, tunePackACols, tuneSplit = 0, 0, 2
+		tunePackBRows, tunePackACols, tunePackAColsTN, tuneSplit = 0, 0, 0, 2
 		runtime.GOMAXPROCS(3)
 	case 2:
 		// Also split rows across 3 goroutines.
-		tunePackBRows, tunePackACols, tuneSplit = math.MaxInt, math.MaxInt, 1
+		tunePackBRows, tunePackACols, tunePackAColsTN, tuneSplit = math.MaxInt, math.MaxInt, math.MaxInt, 1
 		runtime.GOMAXPROCS(3)
 	}
 	defer func() {
 		runtime.GOMAXPROCS(procs)
-		tunePackBRows, tunePackACols, tuneSplit = pb, pa, sp
+		tunePackBRows, tunePackACols, tunePackAColsTN, tuneSplit = pb, pa, pt, sp
 		restore()
 		if err := Use(prev); err != nil {
 			t.Fatal(err)

@@ -97,9 +97,12 @@ var (
 	// rows (measured: 200×3072×200 NN runs faster with B in place, 2048³
 	// much slower).
 	tunePackBRows = 512
-	// op(A) is packed if transposed or if a part has at least this many
-	// columns.
-	tunePackACols = 512
+	// op(A) is packed if a part has at least this many columns, or this
+	// many when A is transposed (in place, a transposed A micro-panel
+	// touches a new page every k step; packing pays once the panel is
+	// reused for a few B micro-panels).
+	tunePackACols   = 512
+	tunePackAColsTN = 48
 	// tuneSplit forces the parallel partition for tests: 0 cost model,
 	// 1 rows, 2 columns.
 	tuneSplit = 0
@@ -138,7 +141,7 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 			tM += float64(n) * kk * packCost
 			tN += float64(n/parts) * kk * packCost
 		}
-		if tA || (n+parts-1)/parts >= tunePackACols {
+		if nc := (n + parts - 1) / parts; nc >= tunePackACols || (tA && nc >= tunePackAColsTN) {
 			tN += float64(m) * kk * packCost
 			tM += float64(m/parts) * kk * packCost
 		}
@@ -211,16 +214,21 @@ func (j *job[T]) runPart(p int) {
 	if r0 >= r1 || c0 >= c1 {
 		return
 	}
-	ws := getWorkspace[T](j.blk, nr)
-	defer putWorkspace(ws)
-
 	kc, mc, nc := j.blk.kc, j.blk.mc, j.blk.nc
+	ws := getWorkspace[T]()
+	defer putWorkspace(ws)
+	kcm := min(kc, k)
+	ws.b = grow(ws.b, kcm*((min(nc, c1-c0)+nr-1)/nr*nr))
+	ws.a = grow(ws.a, kcm*((min(mc, r1-r0)+mr-1)/mr*mr))
+	ws.bEdge = grow(ws.bEdge, kcm*nr)
+	ws.aEdge = grow(ws.aEdge, kcm*mr)
+	ws.tile = grow(ws.tile, mr*nr)
 	rsA, csA := j.lda, 1
 	if j.tA {
 		rsA, csA = 1, j.lda
 	}
 	packB := j.tB || r1-r0 >= tunePackBRows
-	packA := j.tA || c1-c0 >= tunePackACols
+	packA := c1-c0 >= tunePackACols || (j.tA && c1-c0 >= tunePackAColsTN)
 	kern := j.kern
 	tile := ws.tile[:mr*nr]
 
@@ -381,7 +389,6 @@ func packAEdge[T float](dst, a []T, lda int, tA bool, i, mrb, pc, kcb int) {
 // workspace holds one goroutine's packing buffers.
 type workspace[T float] struct {
 	b, a, bEdge, aEdge, tile []T
-	blk                      blocking
 }
 
 // alignedSlice returns a slice of n elements whose first element is
@@ -428,23 +435,22 @@ var (
 	jobs64 freeList[job[float64]]
 )
 
-func getWorkspace[T float](blk blocking, nr int) *workspace[T] {
+func getWorkspace[T float]() *workspace[T] {
 	var z T
-	var ws *workspace[T]
 	if unsafe.Sizeof(z) == 4 {
-		ws = (*workspace[T])(unsafe.Pointer(ws32.get()))
-	} else {
-		ws = (*workspace[T])(unsafe.Pointer(ws64.get()))
+		return (*workspace[T])(unsafe.Pointer(ws32.get()))
 	}
-	if ws.blk != blk || ws.b == nil {
-		ws.b = alignedSlice[T](blk.kc * ((blk.nc + nr - 1) / nr * nr))
-		ws.a = alignedSlice[T](blk.kc * ((blk.mc + mr - 1) / mr * mr))
-		ws.bEdge = alignedSlice[T](blk.kc * nr)
-		ws.aEdge = alignedSlice[T](blk.kc * mr)
-		ws.tile = alignedSlice[T](mr * nr)
-		ws.blk = blk
+	return (*workspace[T])(unsafe.Pointer(ws64.get()))
+}
+
+// grow returns buf if it holds n elements, else a new aligned slice of n
+// (buffers grow to what the largest call needed, at most the blocking
+// sizes, and are then reused).
+func grow[T float](buf []T, n int) []T {
+	if len(buf) >= n {
+		return buf
 	}
-	return ws
+	return alignedSlice[T](n)
 }
 
 func putWorkspace[T float](ws *workspace[T]) {
