@@ -341,32 +341,36 @@ func packBBlock[T float](dst, b []T, ldb int, tB bool, pc, kcb, jc, ncb, nr int)
 // panel q (rows ic+q·mr...) occupies dst[q·mr·kcb:], element (r, p) of
 // the panel at p·mr+r; rows past mcb are zero.
 func packABlock[T float](dst, a []T, lda int, tA bool, ic, mcb, pc, kcb int) {
-	for q := 0; q < mcb; q += mr {
-		h := min(mr, mcb-q)
-		d := dst[q*kcb : q*kcb+mr*kcb]
-		if h < mr {
-			packAEdge(d, a, lda, tA, ic+q, h, pc, kcb)
-			continue
-		}
-		i := ic + q
-		if tA {
-			for p := 0; p < kcb; p++ {
-				src := a[(pc+p)*lda+i : (pc+p)*lda+i+mr]
-				dp := d[p*mr : p*mr+mr]
-				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = src[0], src[1], src[2], src[3], src[4], src[5]
+	full := mcb / mr * mr
+	if tA {
+		// Row p of A holds op(A)[ic:ic+mcb, pc+p] contiguously: stream
+		// each row once (prefetch-friendly) and scatter it over the panels.
+		for p := 0; p < kcb; p++ {
+			src := a[(pc+p)*lda+ic : (pc+p)*lda+ic+full]
+			for q := 0; q+mr <= len(src); q += mr {
+				s := src[q : q+mr]
+				dp := dst[q*kcb+p*mr : q*kcb+p*mr+mr]
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s[0], s[1], s[2], s[3], s[4], s[5]
 			}
-			continue
 		}
-		s0 := a[(i+0)*lda+pc : (i+0)*lda+pc+kcb]
-		s1 := a[(i+1)*lda+pc : (i+1)*lda+pc+kcb]
-		s2 := a[(i+2)*lda+pc : (i+2)*lda+pc+kcb]
-		s3 := a[(i+3)*lda+pc : (i+3)*lda+pc+kcb]
-		s4 := a[(i+4)*lda+pc : (i+4)*lda+pc+kcb]
-		s5 := a[(i+5)*lda+pc : (i+5)*lda+pc+kcb]
-		for p := range s0 {
-			dp := d[p*mr : p*mr+mr]
-			dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
+	} else {
+		for q := 0; q < full; q += mr {
+			d := dst[q*kcb : q*kcb+mr*kcb]
+			i := ic + q
+			s0 := a[(i+0)*lda+pc : (i+0)*lda+pc+kcb]
+			s1 := a[(i+1)*lda+pc : (i+1)*lda+pc+kcb]
+			s2 := a[(i+2)*lda+pc : (i+2)*lda+pc+kcb]
+			s3 := a[(i+3)*lda+pc : (i+3)*lda+pc+kcb]
+			s4 := a[(i+4)*lda+pc : (i+4)*lda+pc+kcb]
+			s5 := a[(i+5)*lda+pc : (i+5)*lda+pc+kcb]
+			for p := range s0 {
+				dp := d[p*mr : p*mr+mr]
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
+			}
 		}
+	}
+	if full < mcb {
+		packAEdge(dst[full*kcb:full*kcb+mr*kcb], a, lda, tA, ic+full, mcb-full, pc, kcb)
 	}
 }
 

@@ -16,3 +16,9 @@ func init() {
 	tunePackBRows, _ = strconv.Atoi(f[0])
 	tunePackACols, _ = strconv.Atoi(f[1])
 }
+
+func init() {
+	if s := os.Getenv("NNKERN_TUNE_TN"); s != "" {
+		tunePackAColsTN, _ = strconv.Atoi(s)
+	}
+}
