@@ -91,8 +91,8 @@ type Case struct {
 	// many samples): the peak probes use it so that the best sample is one
 	// no other process interrupted.
 	ShortSamples bool
-	// Slow marks cases excluded unless the filter names them explicitly
-	// (i.e. the case matches --filter and --filter is not empty).
+	// Slow marks cases that take seconds per operation (e.g. gonum on
+	// 2048³); they run only with Options.Slow (--slow).
 	Slow bool
 	// Setup prepares the operation; tiny asks for a minimal problem size
 	// (the harness's smoke test and --smoke).

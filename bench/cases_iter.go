@@ -21,10 +21,10 @@ import (
 //	backward  dW2 = Hᵀ·dS, db2 = colsum(dS), dH = dS·W2ᵀ masked by the ReLU,
 //	          dW1 = Xᵀ·dH, db1 = colsum(dH)
 //	update    dW += 2·reg·W, W −= lr·dW for W1, b1, W2, b2 (Axpy)
-//	gemms     the five GEMMs of forward and backward alone
+//	matmuls   the five GEMMs of forward and backward alone
 //	composed  gather + forward + backward + update in sequence
 //
-// "composed" compares with "gemms": the share of an iteration that is not
+// "composed" compares with "matmuls": the share of an iteration that is not
 // matrix products. The models' own iteration (package twolayer) joins the
 // group when it lands.
 
@@ -188,8 +188,8 @@ func iterCasesT[T kernels.Float]() []*Case {
 				{"forward", 2 * float64(iterB*iterD*h+iterB*h*iterC), (*netIter[T]).forward, nil},
 				{"backward", 2 * float64(iterB*h*iterC*2+iterD*iterB*h), (*netIter[T]).backward, nil},
 				{"update", 0, (*netIter[T]).update, nil},
-				{"gemms", gf, (*netIter[T]).gemms, nil},
-				{"composed", gf, func(it *netIter[T]) { it.gather(); it.forward(); it.backward(); it.update() }, []string{"gemms"}},
+				{"matmuls", gf, (*netIter[T]).gemms, nil},
+				{"composed", gf, func(it *netIter[T]) { it.gather(); it.forward(); it.backward(); it.update() }, []string{"matmuls"}},
 			} {
 				ph := ph
 				c := &Case{

@@ -23,7 +23,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nnkern bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		filter    = fs.String("filter", "", "run only cases whose name matches this regular expression (see --list); also enables cases marked slow")
+		filter    = fs.String("filter", "", "run only cases whose name matches this regular expression (see --list)")
+		slow      = fs.Bool("slow", false, "also run the cases that take seconds per operation (gonum and generic native GEMM on 2048³)")
 		dtype     = fs.String("dtype", "all", "element types: f32, f64 or all (comma-separated)")
 		threads   = fs.String("threads", "1,all", "thread counts to run: 1, all (= the logical CPU count) or numbers, comma-separated (single-threaded kernels only have threads=1 cases)")
 		budget    = fs.Duration("time", DefaultBudget, "timed duration per case after warm-up")
@@ -74,7 +75,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if *fromFile != "" {
 		return render(*fromFile, *jsonOut, *mdOut, *bsOut, stdout, stderr)
 	}
-	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke}
+	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke, Slow: *slow}
 	if *filter != "" {
 		re, err := regexp.Compile(*filter)
 		if err != nil {
