@@ -87,6 +87,9 @@ type Case struct {
 	// MinSamples overrides the runner's minimum number of timed samples
 	// (long cases such as training runs use fewer).
 	MinSamples int
+	// NoWarmup skips the untimed warm-up operation (for cases that take
+	// seconds per operation, whose first run is a fair sample).
+	NoWarmup bool
 	// ShortSamples makes every timed sample a single operation (and allows
 	// many samples): the peak probes use it so that the best sample is one
 	// no other process interrupted.

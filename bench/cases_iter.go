@@ -38,6 +38,24 @@ const (
 // u8Train is the shared random uint8 training set of the iteration and
 // gather cases (49000×3072 bytes, built once).
 var u8Train = sync.OnceValues(func() ([]uint8, []int) {
+	x, y, _ := u8Set()
+	return x, y
+})
+
+// u8Set is the shared random training set: images, labels and the labels
+// as bytes (for a cifar.Split).
+func u8Set() ([]uint8, []int, []uint8) {
+	u8Once.Do(func() { u8X, u8Y, u8Y8 = makeU8Set() })
+	return u8X, u8Y, u8Y8
+}
+
+var (
+	u8Once    sync.Once
+	u8X, u8Y8 []uint8
+	u8Y       []int
+)
+
+func makeU8Set() ([]uint8, []int, []uint8) {
 	r := rand.New(rand.NewPCG(5, 6))
 	x := make([]uint8, iterN*iterD)
 	for i := 0; i < len(x); i += 8 {
@@ -46,12 +64,13 @@ var u8Train = sync.OnceValues(func() ([]uint8, []int) {
 			x[i+j] = uint8(v >> (8 * j))
 		}
 	}
-	y := make([]int, iterN)
+	y, y8 := make([]int, iterN), make([]uint8, iterN)
 	for i := range y {
 		y[i] = r.IntN(iterC)
+		y8[i] = uint8(y[i])
 	}
-	return x, y
-})
+	return x, y, y8
+}
 
 type netIter[T kernels.Float] struct {
 	n, d, b, h, c int

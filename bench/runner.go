@@ -321,11 +321,14 @@ func prepare(c *Case, o Options) *running {
 	}
 	x.op = op
 	t0 := time.Now()
-	if err := safeRun(op.Run, 1); err != nil { // warm-up
-		x.fail(err)
-		return x
+	one := time.Duration(0)
+	if !c.NoWarmup || o.Smoke {
+		if err := safeRun(op.Run, 1); err != nil { // warm-up
+			x.fail(err)
+			return x
+		}
+		one = time.Since(t0)
 	}
-	one := time.Since(t0)
 	if op.ISA != nil {
 		x.r.ISA = op.ISA()
 	} else {
@@ -338,7 +341,7 @@ func prepare(c *Case, o Options) *running {
 	// Calibrate: size samples to ~Budget/10 each. An operation that takes
 	// that long already is timed by its warm-up; a shorter one once more.
 	per := o.Budget / 10
-	if one < per && !o.Smoke {
+	if one < per && !o.Smoke && !c.NoWarmup {
 		t0 = time.Now()
 		if err := safeRun(op.Run, 1); err != nil {
 			x.fail(err)
