@@ -9,7 +9,7 @@
 # Environment:
 #   NNKERN        nnkern binary (default: go build ./cmd/nnkern into a temp dir)
 #   ROUNDS        A/B rounds (default 3)
-#   BENCH_ARGS    extra `nnkern bench` flags, e.g. "--time 500ms"
+#   BENCH_ARGS    `nnkern bench` flags (default "--slow": the training runs too)
 #   PEER_ONLY     numpy_peer.py --only list (default all)
 #   PEER_DTYPES   numpy dtypes to run (default "f64 f32")
 #   PEER_ARGS     extra numpy_peer.py flags, e.g. "--cifar DIR"
@@ -30,7 +30,7 @@ fi
 PY=/usr/bin/python3
 PEER_ONLY=${PEER_ONLY:-all}
 PEER_DTYPES=${PEER_DTYPES:-"f64 f32"}
-BENCH_ARGS=${BENCH_ARGS:-}
+BENCH_ARGS=${BENCH_ARGS---slow}
 PEER_ARGS=${PEER_ARGS:-}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/nnkern-bench-report.XXXXXX")}
 mkdir -p "$OUT"
