@@ -179,11 +179,17 @@ func modelCasesT[T kernels.Float]() []*Case {
 				if kind == "svm" {
 					fn = im.svm
 				}
+				var cmp []string
+				for _, v := range im.compare {
+					if v != "naive" || th == 1 { // naive runs single-threaded only
+						cmp = append(cmp, v)
+					}
+				}
 				cs = append(cs, &Case{
 					Family: "loss", Op: kind, DType: dt, Impl: im.name, Level: CurrentLevel, Threads: th,
 					Shape: fmt.Sprintf("%dx%dx%d", lossN, iterD+1, iterC),
 					// scores X·W and gradient Xᵀ·dS: 2·2·N·D·C
-					FLOPs: 4 * lossN * (iterD + 1) * iterC, Peak: PeakFMA, Compare: im.compare,
+					FLOPs: 4 * lossN * (iterD + 1) * iterC, Peak: PeakFMA, Compare: cmp,
 					Setup: func(tiny bool) (Op, error) {
 						p := prepared(tiny, true)
 						n := lossN

@@ -110,3 +110,36 @@ func TestSelect(t *testing.T) {
 		}
 	}
 }
+
+// Every Compare entry names a variant some case of the same group can
+// produce (openblas only exists in builds with the openblas tag), and the
+// declared figures are sane.
+func TestCaseMetadata(t *testing.T) {
+	variants := map[string]map[string]bool{}
+	for _, c := range Cases() {
+		g := c.group()
+		if variants[g] == nil {
+			variants[g] = map[string]bool{}
+		}
+		variants[g][c.Impl] = true
+		if c.Level != CurrentLevel {
+			variants[g][c.Impl+"/"+c.Level.String()] = true
+		}
+	}
+	for _, c := range Cases() {
+		if c.Family == "" || c.Op == "" || c.Impl == "" || c.Threads < 1 || c.FLOPs < 0 || c.Bytes < 0 {
+			t.Errorf("%s: incomplete case %+v", c.Name(), c)
+		}
+		if c.DType != "" && c.DType != "f32" && c.DType != "f64" {
+			t.Errorf("%s: dtype %q", c.Name(), c.DType)
+		}
+		if c.Peak == PeakFMA && c.FLOPs == 0 || c.Peak == PeakRead && c.Bytes == 0 {
+			t.Errorf("%s: peak %s without the matching count", c.Name(), c.Peak)
+		}
+		for _, v := range c.Compare {
+			if !variants[c.group()][v] && v != "openblas" {
+				t.Errorf("%s: compares with %q, which no case of its group provides", c.Name(), v)
+			}
+		}
+	}
+}
