@@ -137,9 +137,14 @@ func TestSoftmaxSanity(t *testing.T) {
 // stencil), in which case the centered difference does not estimate the
 // (sub)gradient the analytic code returns.
 func svmKinkNear(W, X blas.Matrix[float64], y []int, e int, h float64) bool {
-	d, j := e/W.Cols, e%W.Cols
 	S := blas.NewMatrix[float64](X.Rows, W.Cols)
 	blas.Gemm(false, false, 1, X, W, 0, S)
+	return kinkNear(S, W, X, y, e, h)
+}
+
+// kinkNear is svmKinkNear with the scores S = X·W given.
+func kinkNear(S, W, X blas.Matrix[float64], y []int, e int, h float64) bool {
+	d, j := e/W.Cols, e%W.Cols
 	for i := 0; i < X.Rows; i++ {
 		step := h * math.Abs(X.At(i, d)) * (1 + 1e-9)
 		s := S.Row(i)
@@ -180,14 +185,17 @@ func TestSparseGradCheck(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/reg=%g", p.name, reg), func(t *testing.T) {
 				loss, gn := p.naive(W, X, y, reg)
 				_, gv := p.vectorized(W, X, y, reg)
-				lf := func() float64 { l, _ := p.vectorized(W, X, y, reg); return l }
+				// The loss alone, evaluated fast (TestLossOnly pins it to LossNaive).
+				lf := func() float64 { return lossOnly(p.name == "svm", W, X, y, reg) }
 				// Numerical differences once, at the notebook's 10 sampled
 				// elements, compared with both analytic gradients.
 				checks := gradcheck.Sparse(lf, W.Data, gn.Data, 10, h, nprand.New(uint32(reg)))
 				bound := gradcheck.RoundoffBound(loss, h, X.Rows)
+				S := blas.NewMatrix[float64](X.Rows, W.Cols)
+				blas.Gemm(false, false, 1, X, W, 0, S)
 				worst, byAbs, byRich, skipped := 0.0, 0, 0, 0
 				for _, c := range checks {
-					if p.name == "svm" && svmKinkNear(W, X, y, c.Index, h) {
+					if p.name == "svm" && kinkNear(S, W, X, y, c.Index, h) {
 						skipped++
 						continue
 					}
@@ -370,5 +378,54 @@ func TestLossBadInput(t *testing.T) {
 		expectPanic(t, name+" label", p+"y[2]=3 out of range [0, 3)", func() { f(W, X, []int{0, 1, 3, 0}, 0) })
 		expectPanic(t, name+" negative label", p+"y[0]=-1 out of range", func() { f(W, X, []int{-1, 1, 2, 0}, 0) })
 		expectPanic(t, name+" empty", p+"X is empty (0×5)", func() { f(W, X.Slice(0, 0, 0, 5), nil, 0) })
+	}
+}
+
+// lossOnly evaluates the loss alone (no gradient) with cache-friendly
+// loops in float64, for the many evaluations of the numerical gradient;
+// TestLossOnly pins it to LossNaive.
+func lossOnly(svm bool, W, X blas.Matrix[float64], y []int, reg float64) float64 {
+	N, D, C := X.Rows, W.Rows, W.Cols
+	s := make([]float64, C)
+	loss := 0.0
+	for i := 0; i < N; i++ {
+		clear(s)
+		x := X.Row(i)
+		for d := 0; d < D; d++ {
+			xd, w := x[d], W.Row(d)
+			for j := range s {
+				s[j] += xd * w[j]
+			}
+		}
+		if svm {
+			for j, v := range s {
+				if m := v - s[y[i]] + 1; j != y[i] && m > 0 {
+					loss += m
+				}
+			}
+			continue
+		}
+		maxS := math.Inf(-1)
+		for _, v := range s {
+			maxS = math.Max(maxS, v)
+		}
+		sum := 0.0
+		for _, v := range s {
+			sum += math.Exp(v - maxS)
+		}
+		loss += math.Log(sum) - (s[y[i]] - maxS)
+	}
+	return loss/float64(N) + reg*sumSq(W)
+}
+
+func TestLossOnly(t *testing.T) {
+	W, X, y := cifarLike(2, 500, 3073, 10, 1e-4)
+	for _, reg := range []float64{0, 50} {
+		for k, f := range []lossFunc[float64]{LossNaive[float64], SVMLossNaive[float64]} {
+			want, _ := f(W, X, y, reg)
+			if got := lossOnly(k == 1, W, X, y, reg); math.Abs(got-want) > 1e-13*want {
+				t.Errorf("lossOnly(svm=%v, reg=%g) = %.17g, LossNaive %.17g", k == 1, reg, got, want)
+			}
+		}
 	}
 }
