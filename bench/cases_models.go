@@ -67,6 +67,101 @@ var synthCache struct {
 	m map[bool]*cifar.Prepared
 }
 
+// The data set of the data, loss and train families (SetData); nil: random
+// data of CIFAR-10's shapes.
+var userData struct {
+	sync.Mutex
+	path string
+	ds   *cifar.Dataset
+	prep map[bool]*cifar.Prepared
+	err  error
+}
+
+// SetData makes the data, loss and train cases run on ds (read from path;
+// the path is recorded in reports) with the notebooks' split (49000/1000
+// training/validation rows, fewer for a smaller set) instead of random
+// data. The iteration breakdown stays on random data so that its phases
+// compare with each other. SetData must be called before the registry is
+// first read (Cases, Select, Run); it returns an error otherwise.
+func SetData(path string, ds *cifar.Dataset) error {
+	regMu.Lock()
+	built := regBuilt
+	regMu.Unlock()
+	if built {
+		return fmt.Errorf("bench.SetData: called after the cases were built")
+	}
+	if err := ds.Check(); err != nil {
+		return fmt.Errorf("bench.SetData: %s: %w", path, err)
+	}
+	if ds.Train.N < 2 {
+		return fmt.Errorf("bench.SetData: %s: %d training images, need at least 2", path, ds.Train.N)
+	}
+	userData.Lock()
+	defer userData.Unlock()
+	userData.path, userData.ds, userData.prep = path, ds, map[bool]*cifar.Prepared{}
+	return nil
+}
+
+// dataName describes the data of the model cases for the reports.
+func dataName() string {
+	userData.Lock()
+	defer userData.Unlock()
+	if userData.ds == nil {
+		return "random uint8 images of CIFAR-10's shapes (49000 training, 1000 validation)"
+	}
+	return userData.path
+}
+
+// dataDims is (D, C, N) of the model cases' data: image values, classes,
+// training rows.
+func dataDims() (d, c, n int) {
+	userData.Lock()
+	defer userData.Unlock()
+	if userData.ds == nil {
+		return iterD, iterC, iterN
+	}
+	cfg := dataConfig(userData.ds)
+	c = len(userData.ds.ClassNames)
+	if c == 0 {
+		c = iterC
+	}
+	return userData.ds.Train.Dim(), c, cfg.NumTraining
+}
+
+// dataConfig is the notebooks' split, scaled down for a smaller set.
+func dataConfig(ds *cifar.Dataset) cifar.PrepareConfig {
+	cfg := cifar.DefaultPrepareConfig()
+	if ds.Train.N < cfg.NumTraining+cfg.NumValidation {
+		cfg.NumValidation = max(1, ds.Train.N/50)
+		cfg.NumTraining = ds.Train.N - cfg.NumValidation
+	}
+	cfg.NumTest = min(cfg.NumTest, ds.Test.N)
+	cfg.NumDev = min(cfg.NumDev, cfg.NumTraining)
+	return cfg
+}
+
+// modelData returns the user's data set prepared (SetData) or else the
+// synthetic one.
+func modelData(tiny, bias bool) *cifar.Prepared {
+	userData.Lock()
+	if userData.ds != nil {
+		defer userData.Unlock()
+		if p, ok := userData.prep[bias]; ok {
+			return p
+		}
+		cfg := dataConfig(userData.ds)
+		cfg.Bias = bias
+		p, err := cifar.Prepare(userData.ds, cfg)
+		if err != nil {
+			panic(fmt.Sprintf("bench: preparing %s: %v", userData.path, err))
+		}
+		userData.prep[bias] = p
+		return p
+	}
+	userData.Unlock()
+	return prepared(tiny, bias)
+}
+
 // prepared returns the shared full-size synthetic data (or a fresh tiny one).
 func prepared(tiny, bias bool) *cifar.Prepared {
 	if tiny {
@@ -141,13 +236,14 @@ func modelCasesT[T kernels.Float]() []*Case {
 	dt := dtypeName[T]()
 	var cs []*Case
 	all := threadCounts(runtime.NumCPU())
+	dd, nc, _ := dataDims()
 
 	// data/gather
 	cs = append(cs, &Case{
 		Family: "data", Op: "gather", DType: dt, Impl: "cifar", Level: CurrentLevel, Threads: 1,
-		Shape: fmt.Sprintf("%dx%d", iterB, iterD+1), Bytes: float64(iterB*iterD) * (1 + sizeOf[T]()),
+		Shape: fmt.Sprintf("%dx%d", iterB, dd+1), Bytes: float64(iterB*dd) * (1 + sizeOf[T]()),
 		Setup: func(tiny bool) (Op, error) {
-			p := prepared(tiny, true)
+			p := modelData(tiny, true)
 			b := iterB
 			if tiny {
 				b = 5
@@ -187,17 +283,17 @@ func modelCasesT[T kernels.Float]() []*Case {
 				}
 				cs = append(cs, &Case{
 					Family: "loss", Op: kind, DType: dt, Impl: im.name, Level: CurrentLevel, Threads: th,
-					Shape: fmt.Sprintf("%dx%dx%d", lossN, iterD+1, iterC),
+					Shape: fmt.Sprintf("%dx%dx%d", lossN, dd+1, nc),
 					// scores X·W and gradient Xᵀ·dS: 2·2·N·D·C
-					FLOPs: 4 * lossN * (iterD + 1) * iterC, Peak: PeakFMA, Compare: cmp,
+					FLOPs: 4 * float64(lossN*(dd+1)*nc), Peak: PeakFMA, Compare: cmp,
 					Setup: func(tiny bool) (Op, error) {
-						p := prepared(tiny, true)
-						n := lossN
+						p := modelData(tiny, true)
+						n := min(lossN, p.Train.N)
 						if tiny {
 							n = 7
 						}
 						X, y := devSet[T](p, n)
-						W := randnMatrix[T](p.Dim(), iterC, 1e-4, 2)
+						W := randnMatrix[T](p.Dim(), nc, 1e-4, 2)
 						var sink float64
 						return Op{Run: func(reps int) {
 							for i := 0; i < reps; i++ {
@@ -257,7 +353,7 @@ func modelCasesT[T kernels.Float]() []*Case {
 			Family: "train", Op: "softmax", DType: dt, Impl: "nnkern", Level: CurrentLevel, Threads: th,
 			Shape: "1500it", Slow: true, NoWarmup: true, MinSamples: 1,
 			Setup: func(tiny bool) (Op, error) {
-				p := prepared(tiny, true)
+				p := modelData(tiny, true)
 				cfg := softmax.TrainConfig{LearningRate: 1e-7, Reg: 2.5e4, NumIters: 1500, BatchSize: 200}
 				if tiny {
 					cfg.NumIters, cfg.BatchSize = 3, 4
@@ -282,7 +378,7 @@ func modelCasesT[T kernels.Float]() []*Case {
 				Family: "train", Op: "twolayer", DType: dt, Impl: "nnkern", Level: CurrentLevel, Threads: th,
 				Shape: fmt.Sprintf("h%d-%dit", tc.h, tc.iters), Slow: true, NoWarmup: true, MinSamples: 1,
 				Setup: func(tiny bool) (Op, error) {
-					p := prepared(tiny, false)
+					p := modelData(tiny, false)
 					cfg := twolayer.TrainConfig{LearningRate: tc.lr, LearningRateDecay: tc.dec, Reg: tc.reg,
 						NumIters: tc.iters, BatchSize: 200}
 					h := tc.h
@@ -294,7 +390,7 @@ func modelCasesT[T kernels.Float]() []*Case {
 					return Op{Run: func(reps int) {
 						for i := 0; i < reps; i++ {
 							rng := nprand.New(0)
-							net := twolayer.New[T](p.Dim(), h, iterC, 1e-4, rng)
+							net := twolayer.New[T](p.Dim(), h, nc, 1e-4, rng)
 							if _, err := net.TrainSource(src, y, val, yv, cfg, rng); err != nil {
 								panic(err)
 							}

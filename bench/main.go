@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -35,6 +36,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		smoke     = fs.Bool("smoke", false, "run every selected case once at a tiny size (checks that they run; not a measurement)")
 		quiet     = fs.Bool("quiet", false, "no progress lines on stderr")
 		minSample = fs.Int("samples", 5, "minimum timed samples per case")
+		data      = fs.String("data", "", "run the data, loss and train cases on the data set at `PATH` (any format cifar.Load reads) instead of random CIFAR-shaped data")
 		fromFile  = fs.String("report", "", "do not measure: render the JSON report in `FILE` (written by --json) in the chosen format")
 	)
 	fs.Usage = func() {
@@ -74,6 +76,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if *fromFile != "" {
 		return render(*fromFile, *jsonOut, *mdOut, *bsOut, stdout, stderr)
+	}
+	if *data != "" {
+		ds, err := cifar.Load(*data)
+		if err != nil {
+			fmt.Fprintf(stderr, "nnkern bench: --data %s: %v\n", *data, err)
+			return 1
+		}
+		if err := SetData(*data, ds); err != nil {
+			fmt.Fprintf(stderr, "nnkern bench: --data %s: %v\n", *data, err)
+			return 1
+		}
 	}
 	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke, Slow: *slow}
 	if *filter != "" {

@@ -123,11 +123,14 @@ type PeakCheck struct {
 // Report is the outcome of a Run.
 type Report struct {
 	// Schema identifies the JSON layout ("nnkern-bench/1").
-	Schema  string       `json:"schema"`
-	Time    time.Time    `json:"time"`
-	Command string       `json:"command,omitempty"`
-	Budget  string       `json:"budget"`
-	Smoke   bool         `json:"smoke,omitempty"`
+	Schema  string    `json:"schema"`
+	Time    time.Time `json:"time"`
+	Command string    `json:"command,omitempty"`
+	Budget  string    `json:"budget"`
+	Smoke   bool      `json:"smoke,omitempty"`
+	// Data is what the model cases ran on (a path given to SetData, or a
+	// description of the random data).
+	Data    string       `json:"data"`
 	Machine Machine      `json:"machine"`
 	Peaks   []PeakFigure `json:"peaks"`
 	Checks  []PeakCheck  `json:"peak_checks,omitempty"`
@@ -202,6 +205,7 @@ func Run(o Options) (*Report, error) {
 		Command: o.Command,
 		Budget:  o.Budget.String(),
 		Smoke:   o.Smoke,
+		Data:    dataName(),
 		Machine: DescribeMachine(),
 	}
 	selected := map[*Case]bool{}
