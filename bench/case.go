@@ -87,12 +87,15 @@ type Case struct {
 	// MinSamples overrides the runner's minimum number of timed samples
 	// (long cases such as training runs use fewer).
 	MinSamples int
+	// NoWarmup skips the untimed warm-up operation (for cases that take
+	// seconds per operation, whose first run is a fair sample).
+	NoWarmup bool
 	// ShortSamples makes every timed sample a single operation (and allows
 	// many samples): the peak probes use it so that the best sample is one
 	// no other process interrupted.
 	ShortSamples bool
-	// Slow marks cases excluded unless the filter names them explicitly
-	// (i.e. the case matches --filter and --filter is not empty).
+	// Slow marks cases that take seconds per operation (e.g. gonum on
+	// 2048³); they run only with Options.Slow (--slow).
 	Slow bool
 	// Setup prepares the operation; tiny asks for a minimal problem size
 	// (the harness's smoke test and --smoke).

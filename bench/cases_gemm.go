@@ -33,10 +33,6 @@ var gemmShapes = []gemmShape{
 	{"NN", 2048, 2048, 2048},
 }
 
-// gemmCompare lists the variants every GEMM row is compared with, the
-// headline first.
-var gemmCompare = []string{"gonum", "ref", "openblas", "native"}
-
 func randMatrix[T kernels.Float](r *rand.Rand, rows, cols int) blas.Matrix[T] {
 	m := blas.NewMatrix[T](rows, cols)
 	for i := range m.Data {
@@ -48,40 +44,27 @@ func randMatrix[T kernels.Float](r *rand.Rand, rows, cols int) blas.Matrix[T] {
 func gemmCasesT[T kernels.Float]() []*Case {
 	dt := dtypeName[T]()
 	var cs []*Case
-	for _, be := range gemmBackends() {
-		be := be
-		ths := []int{1}
-		if be.threaded {
-			ths = threadCounts(runtime.NumCPU())
-		}
-		for _, sh := range gemmShapes {
-			sh := sh
-			flops := 2 * float64(sh.m) * float64(sh.k) * float64(sh.n)
-			if be.maxFLOPs > 0 && flops > be.maxFLOPs {
-				continue
-			}
-			var cmp []string
-			for _, v := range gemmCompare {
-				if v != be.name {
-					cmp = append(cmp, v)
-				}
-			}
-			for _, th := range ths {
+	for _, sh := range gemmShapes {
+		sh := sh
+		flops := 2 * float64(sh.m) * float64(sh.k) * float64(sh.n)
+		for _, th := range threadCounts(runtime.NumCPU()) {
+			for _, be := range gemmBackends() {
+				be := be
 				cs = append(cs, &Case{
-					Family: "gemm", Op: sh.op, DType: dt, Impl: be.name, Level: CurrentLevel, Threads: th,
+					Family: "gemm", Op: sh.op, DType: dt, Impl: be.name, Level: be.level, Threads: th,
 					Shape: fmt.Sprintf("%dx%dx%d", sh.m, sh.k, sh.n),
-					FLOPs: flops, Peak: PeakFMA, Compare: cmp,
-					Bytes: sizeOf[T]() * float64(sh.m*sh.k+sh.k*sh.n+sh.m*sh.n),
-					Slow:  be.slowFLOPs > 0 && flops > be.slowFLOPs,
+					FLOPs: flops, Peak: PeakFMA, Compare: be.compare,
+					Slow: be.slowFLOPs > 0 && flops > be.slowFLOPs,
 					Setup: func(tiny bool) (Op, error) {
 						m, k, n := sh.m, sh.k, sh.n
 						if tiny {
 							m, k, n = 5, 7, 3
 						}
-						restore, err := be.use()
+						restore, err := useBackend(be.name) // fail early on an unknown backend
 						if err != nil {
 							return Op{}, err
 						}
+						restore()
 						r := rand.New(rand.NewPCG(3, 4))
 						var a blas.Matrix[T]
 						transA := sh.op[0] == 'T'
@@ -93,13 +76,16 @@ func gemmCasesT[T kernels.Float]() []*Case {
 						b := randMatrix[T](r, k, n)
 						c := blas.NewMatrix[T](m, n)
 						return Op{
+							// Switch the backend around each sample: the runner
+							// interleaves the samples of the backends.
 							Run: func(reps int) {
+								restore, _ := useBackend(be.name)
+								defer restore()
 								for i := 0; i < reps; i++ {
 									blas.Gemm(transA, false, 1, a, b, 0, c)
 								}
 							},
-							Close: restore,
-							ISA:   be.isa,
+							ISA: be.isa,
 						}, nil
 					},
 				})

@@ -21,10 +21,10 @@ import (
 //	backward  dW2 = Hᵀ·dS, db2 = colsum(dS), dH = dS·W2ᵀ masked by the ReLU,
 //	          dW1 = Xᵀ·dH, db1 = colsum(dH)
 //	update    dW += 2·reg·W, W −= lr·dW for W1, b1, W2, b2 (Axpy)
-//	gemms     the five GEMMs of forward and backward alone
+//	matmuls   the five GEMMs of forward and backward alone
 //	composed  gather + forward + backward + update in sequence
 //
-// "composed" compares with "gemms": the share of an iteration that is not
+// "composed" compares with "matmuls": the share of an iteration that is not
 // matrix products. The models' own iteration (package twolayer) joins the
 // group when it lands.
 
@@ -38,6 +38,24 @@ const (
 // u8Train is the shared random uint8 training set of the iteration and
 // gather cases (49000×3072 bytes, built once).
 var u8Train = sync.OnceValues(func() ([]uint8, []int) {
+	x, y, _ := u8Set()
+	return x, y
+})
+
+// u8Set is the shared random training set: images, labels and the labels
+// as bytes (for a cifar.Split).
+func u8Set() ([]uint8, []int, []uint8) {
+	u8Once.Do(func() { u8X, u8Y, u8Y8 = makeU8Set() })
+	return u8X, u8Y, u8Y8
+}
+
+var (
+	u8Once    sync.Once
+	u8X, u8Y8 []uint8
+	u8Y       []int
+)
+
+func makeU8Set() ([]uint8, []int, []uint8) {
 	r := rand.New(rand.NewPCG(5, 6))
 	x := make([]uint8, iterN*iterD)
 	for i := 0; i < len(x); i += 8 {
@@ -46,12 +64,13 @@ var u8Train = sync.OnceValues(func() ([]uint8, []int) {
 			x[i+j] = uint8(v >> (8 * j))
 		}
 	}
-	y := make([]int, iterN)
+	y, y8 := make([]int, iterN), make([]uint8, iterN)
 	for i := range y {
 		y[i] = r.IntN(iterC)
+		y8[i] = uint8(y[i])
 	}
-	return x, y
-})
+	return x, y, y8
+}
 
 type netIter[T kernels.Float] struct {
 	n, d, b, h, c int
@@ -188,8 +207,8 @@ func iterCasesT[T kernels.Float]() []*Case {
 				{"forward", 2 * float64(iterB*iterD*h+iterB*h*iterC), (*netIter[T]).forward, nil},
 				{"backward", 2 * float64(iterB*h*iterC*2+iterD*iterB*h), (*netIter[T]).backward, nil},
 				{"update", 0, (*netIter[T]).update, nil},
-				{"gemms", gf, (*netIter[T]).gemms, nil},
-				{"composed", gf, func(it *netIter[T]) { it.gather(); it.forward(); it.backward(); it.update() }, []string{"gemms"}},
+				{"matmuls", gf, (*netIter[T]).gemms, nil},
+				{"composed", gf, func(it *netIter[T]) { it.gather(); it.forward(); it.backward(); it.update() }, []string{"matmuls"}},
 			} {
 				ph := ph
 				c := &Case{

@@ -179,6 +179,12 @@ func kernelCasesT[T kernels.Float]() []*Case {
 		sp := sp
 		label, rows, cols := sp.shape(false)
 		mk := func(impl string, level kernels.Level, compare []string, run func(r *rand.Rand, rows, cols int) func()) *Case {
+			// The row's ISA is the level the kernel really dispatches to
+			// (a kernel without assembly at the level runs generic).
+			isa := func() string { return kernels.Dispatched(sp.op).String() }
+			if impl != "nnkern" {
+				isa = nil
+			}
 			return &Case{
 				Family: "kernels", Op: sp.op, DType: dt, Impl: impl, Level: level, Threads: 1, Shape: label,
 				FLOPs: fnOr(sp.flops, rows, cols), Bytes: fnOr(sp.bytes, rows, cols), Peak: sp.peak, Compare: compare,
@@ -189,7 +195,7 @@ func kernelCasesT[T kernels.Float]() []*Case {
 						for i := 0; i < n; i++ {
 							f()
 						}
-					}}, nil
+					}, ISA: isa}, nil
 				},
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -23,7 +24,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nnkern bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		filter    = fs.String("filter", "", "run only cases whose name matches this regular expression (see --list); also enables cases marked slow")
+		filter    = fs.String("filter", "", "run only cases whose name matches this regular expression (see --list)")
+		slow      = fs.Bool("slow", false, "also run the cases that take seconds per operation (gonum and generic native GEMM on 2048³)")
 		dtype     = fs.String("dtype", "all", "element types: f32, f64 or all (comma-separated)")
 		threads   = fs.String("threads", "1,all", "thread counts to run: 1, all (= the logical CPU count) or numbers, comma-separated (single-threaded kernels only have threads=1 cases)")
 		budget    = fs.Duration("time", DefaultBudget, "timed duration per case after warm-up")
@@ -34,6 +36,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		smoke     = fs.Bool("smoke", false, "run every selected case once at a tiny size (checks that they run; not a measurement)")
 		quiet     = fs.Bool("quiet", false, "no progress lines on stderr")
 		minSample = fs.Int("samples", 5, "minimum timed samples per case")
+		data      = fs.String("data", "", "run the data, loss and train cases on the data set at `PATH` (any format cifar.Load reads) instead of random CIFAR-shaped data")
 		fromFile  = fs.String("report", "", "do not measure: render the JSON report in `FILE` (written by --json) in the chosen format")
 	)
 	fs.Usage = func() {
@@ -74,7 +77,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if *fromFile != "" {
 		return render(*fromFile, *jsonOut, *mdOut, *bsOut, stdout, stderr)
 	}
-	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke}
+	if *data != "" {
+		ds, err := cifar.Load(*data)
+		if err != nil {
+			fmt.Fprintf(stderr, "nnkern bench: --data %s: %v\n", *data, err)
+			return 1
+		}
+		if err := SetData(*data, ds); err != nil {
+			fmt.Fprintf(stderr, "nnkern bench: --data %s: %v\n", *data, err)
+			return 1
+		}
+	}
+	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke, Slow: *slow}
 	if *filter != "" {
 		re, err := regexp.Compile(*filter)
 		if err != nil {

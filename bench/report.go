@@ -109,6 +109,9 @@ func writeHeader(w io.Writer, rep *Report, prefix string) {
 		fmt.Fprint(w, ", SMOKE RUN (tiny sizes, one sample: not a measurement)")
 	}
 	fmt.Fprintln(w)
+	if rep.Data != "" {
+		fmt.Fprintf(w, "%sModel data: %s\n", prefix, rep.Data)
+	}
 	if len(rep.Peaks) > 0 {
 		fmt.Fprintf(w, "%sPeaks:", prefix)
 		for _, p := range rep.Peaks {
@@ -203,6 +206,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	if rep.Smoke {
 		fmt.Fprint(bw, " **Smoke run: tiny sizes, one sample; not a measurement.**")
 	}
+	fmt.Fprintf(bw, " Model cases on %s.", rep.Data)
 	fmt.Fprintln(bw, "\n\nMedian time per operation, spread = interquartile range / median; % peak is of the best FMA probe (same dtype and threads) or of the streaming-read bandwidth, measured in the same run; speed-up is the median time of the named variant over this row's.")
 	fmt.Fprintln(bw)
 	if len(rep.Peaks) > 0 {

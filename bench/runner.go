@@ -15,8 +15,10 @@ import (
 
 // Options select and time the cases of a Run.
 type Options struct {
-	// Filter keeps the cases whose Name matches (nil: all but Slow ones).
+	// Filter keeps the cases whose Name matches (nil: all).
 	Filter *regexp.Regexp
+	// Slow includes the cases marked Slow.
+	Slow bool
 	// DTypes keeps cases of these dtypes ("f32", "f64"); cases without a
 	// dtype always stay. Empty: all.
 	DTypes []string
@@ -121,11 +123,14 @@ type PeakCheck struct {
 // Report is the outcome of a Run.
 type Report struct {
 	// Schema identifies the JSON layout ("nnkern-bench/1").
-	Schema  string       `json:"schema"`
-	Time    time.Time    `json:"time"`
-	Command string       `json:"command,omitempty"`
-	Budget  string       `json:"budget"`
-	Smoke   bool         `json:"smoke,omitempty"`
+	Schema  string    `json:"schema"`
+	Time    time.Time `json:"time"`
+	Command string    `json:"command,omitempty"`
+	Budget  string    `json:"budget"`
+	Smoke   bool      `json:"smoke,omitempty"`
+	// Data is what the model cases ran on (a path given to SetData, or a
+	// description of the random data).
+	Data    string       `json:"data"`
 	Machine Machine      `json:"machine"`
 	Peaks   []PeakFigure `json:"peaks"`
 	Checks  []PeakCheck  `json:"peak_checks,omitempty"`
@@ -147,11 +152,10 @@ func Select(o Options) []*Case {
 }
 
 func keepCase(c *Case, o Options) bool {
-	if o.Filter != nil {
-		if !o.Filter.MatchString(c.Name()) {
-			return false
-		}
-	} else if c.Slow {
+	if o.Filter != nil && !o.Filter.MatchString(c.Name()) {
+		return false
+	}
+	if c.Slow && !o.Slow {
 		return false
 	}
 	if c.DType != "" && len(o.DTypes) > 0 && !contains(o.DTypes, c.DType) {
@@ -201,6 +205,7 @@ func Run(o Options) (*Report, error) {
 		Command: o.Command,
 		Budget:  o.Budget.String(),
 		Smoke:   o.Smoke,
+		Data:    dataName(),
 		Machine: DescribeMachine(),
 	}
 	selected := map[*Case]bool{}
@@ -319,9 +324,14 @@ func prepare(c *Case, o Options) *running {
 		return x
 	}
 	x.op = op
-	if err := safeRun(op.Run, 1); err != nil { // warm-up
-		x.fail(err)
-		return x
+	t0 := time.Now()
+	one := time.Duration(0)
+	if !c.NoWarmup || o.Smoke {
+		if err := safeRun(op.Run, 1); err != nil { // warm-up
+			x.fail(err)
+			return x
+		}
+		one = time.Since(t0)
 	}
 	if op.ISA != nil {
 		x.r.ISA = op.ISA()
@@ -332,17 +342,25 @@ func prepare(c *Case, o Options) *running {
 	if c.MinSamples > 0 && c.MinSamples < x.minS {
 		x.minS = c.MinSamples
 	}
-	// Calibrate: time one op, then size samples to ~Budget/10 each.
-	t0 := time.Now()
-	if err := safeRun(op.Run, 1); err != nil {
-		x.fail(err)
-		return x
-	}
-	one := time.Since(t0)
+	// Calibrate: size samples to ~Budget/10 each. An operation that takes
+	// that long already is timed by its warm-up; a shorter one once more.
 	per := o.Budget / 10
+	if one < per && !o.Smoke && !c.NoWarmup {
+		t0 = time.Now()
+		if err := safeRun(op.Run, 1); err != nil {
+			x.fail(err)
+			return x
+		}
+		one = time.Since(t0)
+	}
 	x.n = 1
 	if one > 0 && one < per {
 		x.n = int(per / one)
+	}
+	// Operations longer than a third of the budget: 3 samples suffice
+	// for a median (the budget is what the user asked to spend).
+	if one > o.Budget/3 && x.minS > 3 {
+		x.minS = 3
 	}
 	if c.ShortSamples {
 		x.n = 1

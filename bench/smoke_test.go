@@ -2,7 +2,6 @@ package bench
 
 import (
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/nnkern/nnkern/kernels"
@@ -29,7 +28,7 @@ func TestEveryCaseEveryLevel(t *testing.T) {
 	for _, l := range kernels.Levels() {
 		t.Run("isa="+l.String(), func(t *testing.T) {
 			defer kernels.SetISA(l)()
-			rep, err := Run(Options{Filter: regexp.MustCompile(`.`), Smoke: true})
+			rep, err := Run(Options{Smoke: true, Slow: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,13 +48,22 @@ func TestEveryCaseEveryLevel(t *testing.T) {
 				if r.N != 1 || r.Iters[0] != 1 {
 					t.Errorf("%s: smoke run took %d samples of %v iterations, want one of 1", r.Name, r.N, r.Iters)
 				}
+				want := l
+				if c.Level != CurrentLevel {
+					want = c.Level
+				}
 				switch {
-				case c.Level != CurrentLevel:
-					if r.ISA != c.Level.String() {
-						t.Errorf("%s: ran at %s", r.Name, r.ISA)
+				case c.Family == "kernels" && c.Impl == "nnkern":
+					restore := kernels.SetISA(want)
+					d := kernels.Dispatched(c.Op)
+					restore()
+					if r.ISA != d.String() {
+						t.Errorf("%s: reports ISA %s, kernels.Dispatched says %s", r.Name, r.ISA, d)
 					}
-				case r.ISA != l.String() && !strings.Contains(r.Name, "/ref/"):
-					t.Errorf("%s: reports ISA %s, the kernels were at %s", r.Name, r.ISA, l)
+				case c.Family == "gemm" && c.Impl != "native":
+					// gonum and OpenBLAS name their own instruction sets.
+				case r.ISA != want.String():
+					t.Errorf("%s: reports ISA %s, the kernels were at %s", r.Name, r.ISA, want)
 				}
 			}
 			if kernels.ISA() != l {
@@ -95,10 +103,43 @@ func TestSelect(t *testing.T) {
 			t.Errorf("selected %s", c.Name())
 		}
 	}
-	// Slow cases need the filter.
-	for _, c := range Select(Options{}) {
+	// Slow cases need Options.Slow.
+	for _, c := range Select(Options{Filter: regexp.MustCompile(`.`)}) {
 		if c.Slow {
 			t.Errorf("%s is slow but selected without a filter", c.Name())
+		}
+	}
+}
+
+// Every Compare entry names a variant some case of the same group can
+// produce (openblas only exists in builds with the openblas tag), and the
+// declared figures are sane.
+func TestCaseMetadata(t *testing.T) {
+	variants := map[string]map[string]bool{}
+	for _, c := range Cases() {
+		g := c.group()
+		if variants[g] == nil {
+			variants[g] = map[string]bool{}
+		}
+		variants[g][c.Impl] = true
+		if c.Level != CurrentLevel {
+			variants[g][c.Impl+"/"+c.Level.String()] = true
+		}
+	}
+	for _, c := range Cases() {
+		if c.Family == "" || c.Op == "" || c.Impl == "" || c.Threads < 1 || c.FLOPs < 0 || c.Bytes < 0 {
+			t.Errorf("%s: incomplete case %+v", c.Name(), c)
+		}
+		if c.DType != "" && c.DType != "f32" && c.DType != "f64" {
+			t.Errorf("%s: dtype %q", c.Name(), c.DType)
+		}
+		if c.Peak == PeakFMA && c.FLOPs == 0 || c.Peak == PeakRead && c.Bytes == 0 {
+			t.Errorf("%s: peak %s without the matching count", c.Name(), c.Peak)
+		}
+		for _, v := range c.Compare {
+			if !variants[c.group()][v] && v != "openblas" {
+				t.Errorf("%s: compares with %q, which no case of its group provides", c.Name(), v)
+			}
 		}
 	}
 }

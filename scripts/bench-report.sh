@@ -9,7 +9,7 @@
 # Environment:
 #   NNKERN        nnkern binary (default: go build ./cmd/nnkern into a temp dir)
 #   ROUNDS        A/B rounds (default 3)
-#   BENCH_ARGS    extra `nnkern bench` flags, e.g. "--time 500ms"
+#   BENCH_ARGS    `nnkern bench` flags (default "--slow": the training runs too)
 #   PEER_ONLY     numpy_peer.py --only list (default all)
 #   PEER_DTYPES   numpy dtypes to run (default "f64 f32")
 #   PEER_ARGS     extra numpy_peer.py flags, e.g. "--cifar DIR"
@@ -17,7 +17,9 @@
 #
 # numpy runs as the issue asks: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
 # /usr/bin/python3 ../shared/bench/numpy_peer.py, so OpenBLAS picks its own
-# kernels for the CPU.
+# kernels for the CPU (nnkern's openblas backend runs with them unset too).
+# A failed bench case (exit 1, JSON written) is reported and its row shows
+# the error; any other failure stops the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,14 +32,23 @@ fi
 PY=/usr/bin/python3
 PEER_ONLY=${PEER_ONLY:-all}
 PEER_DTYPES=${PEER_DTYPES:-"f64 f32"}
-BENCH_ARGS=${BENCH_ARGS:-}
+BENCH_ARGS=${BENCH_ARGS---slow}
 PEER_ARGS=${PEER_ARGS:-}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/nnkern-bench-report.XXXXXX")}
 mkdir -p "$OUT"
 
 if [ -z "${NNKERN:-}" ]; then
 	NNKERN="$OUT/nnkern"
-	go build -o "$NNKERN" ./cmd/nnkern
+	ver=$(git describe --always --dirty 2>/dev/null || echo unknown)
+	ldflags="-X github.com/nnkern/nnkern/bench.Version=$ver"
+	# With OpenBLAS installed, build the openblas backend in (native vs
+	# openblas is one of the report's ratios); else without it.
+	if CGO_LDFLAGS="-lopenblas" go build -tags openblas -ldflags "$ldflags" -o "$NNKERN" ./cmd/nnkern 2>/dev/null; then
+		echo "bench-report: nnkern $ver built with the openblas backend" >&2
+	else
+		echo "bench-report: OpenBLAS not usable; nnkern $ver built without the openblas backend" >&2
+		go build -ldflags "$ldflags" -o "$NNKERN" ./cmd/nnkern
+	fi
 fi
 
 peer=1
@@ -52,7 +63,13 @@ fi
 for r in $(seq 1 "$ROUNDS"); do
 	echo "bench-report: round $r/$ROUNDS: nnkern bench" >&2
 	# shellcheck disable=SC2086
-	"$NNKERN" bench --json --quiet $BENCH_ARGS >"$OUT/nnkern-$r.json"
+	st=0
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$NNKERN" bench --json --quiet $BENCH_ARGS >"$OUT/nnkern-$r.json" || st=$?
+	case $st in
+	0) ;;
+	1) echo "bench-report: some cases failed (their rows show the error)" >&2 ;;
+	*) echo "bench-report: nnkern bench exited $st" >&2; exit "$st" ;;
+	esac
 	if [ "$peer" = 1 ]; then
 		for dt in $PEER_DTYPES; do
 			echo "bench-report: round $r/$ROUNDS: numpy_peer.py --dtype $dt" >&2
