@@ -267,7 +267,9 @@ func TestLossFusedPanics(t *testing.T) {
 		{"label", func() { SVMLoss(W, X, []int{0, 3}, 0) }},
 		{"negative label", func() { Loss(W, X, []int{-1, 0}, 0) }},
 		{"empty X", func() { Loss(W, blas.NewMatrix[float64](0, 4), nil, 0) }},
-		{"short Data", func() { Loss(W, blas.Matrix[float64]{Rows: 2, Cols: 4, Stride: 4, Data: make([]float64, 7)}, []int{0, 0}, 0) }},
+		{"short Data", func() {
+			Loss(W, blas.Matrix[float64]{Rows: 2, Cols: 4, Stride: 4, Data: make([]float64, 7)}, []int{0, 0}, 0)
+		}},
 	} {
 		func() {
 			defer func() {
