@@ -158,14 +158,6 @@ func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[
 	return data + reg*sq
 }
 
-// step runs one fused SGD step W -= lr·(∇data + 2·reg·W) on the batch X, y
-// and returns the loss at the W before the step (the reference's order).
-func (ws *LossWorkspace[T]) step(kind lossKind, W, X blas.Matrix[T], y []int, reg, lr float64) float64 {
-	data := ws.forwardBackward(kind, W, X, y)
-	sq := ws.reduce(W, W, reg, lr, true)
-	return data + reg*sq
-}
-
 // forwardBackward fills the chunk partials P_c and returns the mean data
 // loss.
 func (ws *LossWorkspace[T]) forwardBackward(kind lossKind, W, X blas.Matrix[T], y []int) float64 {
@@ -255,7 +247,7 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 			}
 			g += reg2 * wv
 			if ws.update {
-				dk[j] = wv - lr*g
+				dk[j] = wv - T(lr*g) // T(...): rounded product, as the reference
 			} else {
 				dk[j] = g
 			}
