@@ -80,50 +80,81 @@ func (ws *Workspace[T]) forward(X, W1 blas.Matrix[T], b1 []T, W2 blas.Matrix[T],
 	return H, S
 }
 
-// grads receives the gradients of lossBackward; with update set they are
-// applied as an SGD step instead (W -= lr·dW, b -= lr·db, in place on the
-// parameters) and the gradient fields are not used.
-type grads[T kernels.Float] struct {
-	dW1, dW2 blas.Matrix[T]
-	db1, db2 []T
-	update   bool
-	lr       float64
+// lossForward runs the forward pass on the batch X (N, D), y and turns the
+// scores into dS = (softmax(S) − onehot)/N in place. It returns the loss:
+// mean cross-entropy + reg·(ΣW1² + ΣW2²). Labels must be in [0, C).
+func (ws *Workspace[T]) lossForward(X blas.Matrix[T], y []int, W1 blas.Matrix[T], b1 []T, W2 blas.Matrix[T], b2 []T, reg float64) float64 {
+	n, c := X.Rows, W2.Cols
+	_, S := ws.forward(X, W1, b1, W2, b2)
+	// dS = (softmax(S) − onehot)/N: (N,C), in place over S
+	data := kernels.SoftmaxCERows(S.Data, S.Data, n, c, c, y, T(1/float64(n))) / float64(n)
+	return data + reg*(sumSq(W1)+sumSq(W2))
 }
 
-// lossBackward runs forward and backward on the batch X (N, D), y and
-// returns the loss (mean cross-entropy + reg·(ΣW1² + ΣW2²), ΣW² of the
-// parameters before any update). Labels must be in [0, C).
-func (ws *Workspace[T]) lossBackward(X blas.Matrix[T], y []int, W1 blas.Matrix[T], b1 []T, W2 blas.Matrix[T], b2 []T, reg float64, g *grads[T]) float64 {
-	n, hd, c := X.Rows, W1.Cols, W2.Cols
-	H, S := ws.forward(X, W1, b1, W2, b2)
-	// dS = (softmax(S) − onehot)/N, in place over S
-	data := kernels.SoftmaxCERows(S.Data, S.Data, n, c, c, y, T(1/float64(n))) / float64(n)
-	loss := data + reg*(sumSq(W1)+sumSq(W2))
-	dS := S
-	dH := blas.FromSlice(n, hd, ws.dhbuf[:n*hd])
-	// dH = dS·W2ᵀ masked by the ReLU: (N,Hd) = (N,C)·(C,Hd); overwrites
+// backward follows lossForward on the same batch. It writes the gradients
+// into dW1 (D,Hd), db1 (Hd), dW2 (Hd,C), db2 (C) (overwritten), all with
+// 2·reg·W folded in.
+func (ws *Workspace[T]) backward(X, W1, W2 blas.Matrix[T], reg float64, dW1 blas.Matrix[T], db1 []T, dW2 blas.Matrix[T], db2 []T) {
+	n, hd, c := X.Rows, W2.Rows, W2.Cols
+	H, dS, dH := ws.views(n)
+	// dW2 = Hᵀ·dS + 2·reg·W2: (Hd,C) = (Hd,N)·(N,C); db2 = colsum(dS)
+	copyScaled(dW2, T(2*reg), W2)
+	blas.Gemm(true, false, 1, H, dS, 1, dW2)
+	kernels.ColSum(db2, dS.Data, n, c, c)
+	// dH = dS·W2ᵀ masked by the ReLU: (N,Hd) = (N,C)·(C,Hd)
 	blas.Gemm(false, true, 1, dS, W2, 0, dH)
 	kernels.ReLUBackward(dH.Data, H.Data)
-	if g.update {
-		lr := T(g.lr)
-		decay := T(1 - 2*g.lr*reg)
-		// W2 ← decay·W2 − lr·Hᵀ·dS: (Hd,C) = (Hd,N)·(N,C)
-		blas.Gemm(true, false, -lr, H, dS, decay, W2)
-		ws.colSumAxpy(b2, -lr, dS)
-		// W1 ← decay·W1 − lr·Xᵀ·dH: (D,Hd) = (D,N)·(N,Hd)
-		blas.Gemm(true, false, -lr, X, dH, decay, W1)
-		ws.colSumAxpy(b1, -lr, dH)
-		return loss
+	// dW1 = Xᵀ·dH + 2·reg·W1: (D,Hd) = (D,N)·(N,Hd); db1 = colsum(dH)
+	copyScaled(dW1, T(2*reg), W1)
+	blas.Gemm(true, false, 1, X, dH, 1, dW1)
+	kernels.ColSum(db1, dH.Data, n, hd, hd)
+}
+
+// sgdStep follows lossForward on the same batch: the backward pass fused
+// with the SGD step W -= lr·dW, b -= lr·db on the parameters in place.
+// The weight updates are single GEMMs, W ← (1 − 2·lr·reg)·W − lr·Aᵀ·dB.
+func (ws *Workspace[T]) sgdStep(X blas.Matrix[T], W1 blas.Matrix[T], b1 []T, W2 blas.Matrix[T], b2 []T, reg, lr float64) {
+	n := X.Rows
+	H, dS, dH := ws.views(n)
+	// dH = dS·W2ᵀ masked by the ReLU, with the old W2: (N,Hd) = (N,C)·(C,Hd)
+	blas.Gemm(false, true, 1, dS, W2, 0, dH)
+	kernels.ReLUBackward(dH.Data, H.Data)
+	a, decay := T(-lr), T(1-2*lr*reg)
+	// W2 ← decay·W2 − lr·Hᵀ·dS: (Hd,C) = (Hd,N)·(N,C); b2 -= lr·colsum(dS)
+	blas.Gemm(true, false, a, H, dS, decay, W2)
+	ws.colSumAxpy(b2, a, dS)
+	// W1 ← decay·W1 − lr·Xᵀ·dH: (D,Hd) = (D,N)·(N,Hd); b1 -= lr·colsum(dH)
+	blas.Gemm(true, false, a, X, dH, decay, W1)
+	ws.colSumAxpy(b1, a, dH)
+}
+
+// views returns the workspace's H, dS and dH for a batch of n rows.
+func (ws *Workspace[T]) views(n int) (H, dS, dH blas.Matrix[T]) {
+	hd, c := ws.hd, ws.c
+	return blas.FromSlice(n, hd, ws.hbuf[:n*hd]), blas.FromSlice(n, c, ws.sbuf[:n*c]), blas.FromSlice(n, hd, ws.dhbuf[:n*hd])
+}
+
+// predict writes the argmax of the scores of every row of X into pred.
+func (ws *Workspace[T]) predict(pred []int, X, W1 blas.Matrix[T], b1 []T, W2 blas.Matrix[T], b2 []T) {
+	_, S := ws.forward(X, W1, b1, W2, b2)
+	for i := range pred {
+		pred[i] = argmaxRow(S.Row(i))
 	}
-	// dW2 = Hᵀ·dS + 2·reg·W2; db2 = colsum(dS)
-	copyScaled(g.dW2, T(2*reg), W2)
-	blas.Gemm(true, false, 1, H, dS, 1, g.dW2)
-	kernels.ColSum(g.db2, dS.Data, n, c, c)
-	// dW1 = Xᵀ·dH + 2·reg·W1; db1 = colsum(dH)
-	copyScaled(g.dW1, T(2*reg), W1)
-	blas.Gemm(true, false, 1, X, dH, 1, g.dW1)
-	kernels.ColSum(g.db1, dH.Data, n, hd, hd)
-	return loss
+}
+
+// argmaxRow returns the index of the largest element (the first on ties,
+// the first NaN if any), like np.argmax.
+func argmaxRow[T kernels.Float](s []T) int {
+	best := 0
+	for j, v := range s {
+		if v != v {
+			return j
+		}
+		if v > s[best] {
+			best = j
+		}
+	}
+	return best
 }
 
 // sumSq returns ΣW² accumulated in float64, row by row.
