@@ -159,5 +159,3 @@ func accuracy(pred, y []int) float64 {
 	}
 	return float64(c) / float64(len(y))
 }
-
-
