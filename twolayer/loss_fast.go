@@ -157,17 +157,6 @@ func argmaxRow[T kernels.Float](s []T) int {
 	return best
 }
 
-// sumSq returns ΣW² accumulated in float64, row by row.
-func sumSq[T kernels.Float](W blas.Matrix[T]) float64 {
-	var s float64
-	for i := 0; i < W.Rows; i++ {
-		for _, v := range W.Data[i*W.Stride : i*W.Stride+W.Cols] {
-			s += float64(v) * float64(v)
-		}
-	}
-	return s
-}
-
 // copyScaled sets dst = a·src (same shape).
 func copyScaled[T kernels.Float](dst blas.Matrix[T], a T, src blas.Matrix[T]) {
 	for i := 0; i < src.Rows; i++ {

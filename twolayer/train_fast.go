@@ -69,7 +69,8 @@ const predictBlockRows = 250
 // trainFast runs iterations cfg.StartIteration..cfg.NumIters-1 of the
 // reference TwoLayerNet.train on the fast path, starting at learning rate
 // lr and appending to st. The arguments have been validated (labels in
-// [0, C), shapes chained, val non-empty).
+// [0, C), shapes chained; val may be nil or empty, then the validation
+// accuracy is NaN).
 //
 // Per iteration: the batch indices are drawn with rng.Randint(0, N) into a
 // reused slice (what rng.Choice(N, B, true) draws), the batch is gathered
@@ -87,7 +88,11 @@ func (n *Net[T]) trainFast(src Source[T], y []int, val Source[T], yval []int, cf
 	yb := make([]int, B)
 	idx := make([]int, max(B, predictBlockRows))
 	pred := make([]int, max(B, predictBlockRows))
-	Xv := blas.NewMatrix[T](min(predictBlockRows, val.Rows()), D)
+	nval := 0
+	if val != nil {
+		nval = val.Rows()
+	}
+	Xv := blas.NewMatrix[T](min(predictBlockRows, nval), D)
 	for it := cfg.StartIteration; it < cfg.NumIters; it++ {
 		// Xb = rows idx of the training data: (B, D)
 		for r := range B {
@@ -109,7 +114,10 @@ func (n *Net[T]) trainFast(src Source[T], y []int, val Source[T], yval []int, cf
 		if it%perEpoch == 0 {
 			ws.predict(pred[:B], Xb, n.W1, n.B1, n.W2, n.B2)
 			trainAcc := accuracy(pred[:B], yb)
-			valAcc := ws.accuracySource(val, yval, Xv, idx, pred, n)
+			valAcc := math.NaN()
+			if nval > 0 {
+				valAcc = ws.accuracySource(val, yval, Xv, idx, pred, n)
+			}
 			st.TrainAccHistory = append(st.TrainAccHistory, trainAcc)
 			st.ValAccHistory = append(st.ValAccHistory, valAcc)
 			lr *= cfg.LearningRateDecay
@@ -148,14 +156,4 @@ func (ws *Workspace[T]) accuracySource(src Source[T], y []int, Xv blas.Matrix[T]
 		}
 	}
 	return float64(correct) / float64(N)
-}
-
-func accuracy(pred, y []int) float64 {
-	c := 0
-	for i, p := range pred {
-		if p == y[i] {
-			c++
-		}
-	}
-	return float64(c) / float64(len(y))
 }

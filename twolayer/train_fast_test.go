@@ -78,7 +78,7 @@ func randData[T kernels.Float](rng *rand.Rand, n, d, c int) (blas.Matrix[T], []i
 	return X, y
 }
 
-func frob[T kernels.Float](a, b []T) float64 {
+func fastFrob[T kernels.Float](a, b []T) float64 {
 	var num, den float64
 	for i := range a {
 		e := float64(a[i]) - float64(b[i])
@@ -112,7 +112,7 @@ func testFastLossVsRef[T kernels.Float](t *testing.T, tol float64) {
 				{"W1", toF64(gotG.W1).Data, wantG.W1.Data}, {"W2", toF64(gotG.W2).Data, wantG.W2.Data},
 				{"b1", toF64s(gotG.B1), wantG.B1}, {"b2", toF64s(gotG.B2), wantG.B2},
 			} {
-				if e := frob(p.got, p.want); !(e <= tol) {
+				if e := fastFrob(p.got, p.want); !(e <= tol) {
 					t.Errorf("%s: d%s rel Frobenius error %g > %g", name, p.name, e, tol)
 				}
 			}
@@ -223,7 +223,7 @@ func TestFastTrainMatchesReference(t *testing.T) {
 	if !slices.Equal(st.TrainAccHistory, want.TrainAccHistory) || !slices.Equal(st.ValAccHistory, want.ValAccHistory) {
 		t.Fatalf("accuracies differ:\n%v %v\n%v %v", st.TrainAccHistory, st.ValAccHistory, want.TrainAccHistory, want.ValAccHistory)
 	}
-	if e := frob(net.W1.Data, ref.W1.Data); !(e <= 1e-10) {
+	if e := fastFrob(net.W1.Data, ref.W1.Data); !(e <= 1e-10) {
 		t.Fatalf("W1 differs from the reference: rel %g", e)
 	}
 }
