@@ -290,3 +290,45 @@ func TestFastTrainDivergence(t *testing.T) {
 		t.Fatalf("error %q does not name iteration %d", err, it)
 	}
 }
+
+func TestWorkspaceLossNoAlloc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	net := randNet[float64](rng, 50, 20, 10, 0.1)
+	X, y := randData[float64](rng, 64, 50, 10)
+	ws := NewWorkspace[float64]()
+	g := zeroGrads(net)
+	ws.Loss(&g, net, X, y, 0.1)
+	if a := testing.AllocsPerRun(20, func() { ws.Loss(&g, net, X, y, 0.1) }); a != 0 {
+		t.Fatalf("Workspace.Loss allocates %v times per call", a)
+	}
+}
+
+func TestWorkspaceLossPanics(t *testing.T) {
+	net, X, y, _ := toyProblem()
+	ws := NewWorkspace[float64]()
+	g := zeroGrads(net)
+	bad := zeroGrads(net)
+	bad.B1 = bad.B1[:3]
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"label", func() { ws.Loss(&g, net, X, []int{0, 1, 2, 3, 0}, 0) }},
+		{"len(y)", func() { ws.Loss(&g, net, X, y[:4], 0) }},
+		{"X.Cols", func() { ws.Loss(&g, net, blas.NewMatrix[float64](5, 3), y, 0) }},
+		{"grads", func() { ws.Loss(&bad, net, X, y, 0) }},
+		{"empty X", func() { ws.Loss(&g, net, blas.NewMatrix[float64](0, 4), nil, 0) }},
+	} {
+		func() {
+			defer func() {
+				r := recover()
+				if r == nil {
+					t.Errorf("%s: no panic", tc.name)
+				} else if s := fmt.Sprint(r); !strings.HasPrefix(s, "twolayer.") {
+					t.Errorf("%s: panic %q does not name the function", tc.name, s)
+				}
+			}()
+			tc.f()
+		}()
+	}
+}
