@@ -123,7 +123,7 @@ func runDemo(e *env, args []string) error {
 				iters = 1000
 			}
 		}
-		f := trainFlags{dtype: dtype, iters: optInt{iters, true}, batch: 200, std: 1e-4}
+		f := trainFlags{dtype: dtype, iters: optInt{iters, true}, batch: 200, std: 1e-4, numTrain: sizes.Train, numVal: sizes.Val, numTest: sizes.Test}
 		s, err := f.settings(m.model)
 		if err != nil {
 			return err
