@@ -602,3 +602,52 @@ func TestGradcheckTwoLayer(t *testing.T) {
 		t.Errorf("gradcheck output:\n%s", r.stdout)
 	}
 }
+
+func TestDemoOnSmallData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the gradient checks (about 10 s of CPU); skipped with -short")
+	}
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "demo")
+	r := mustRun(t, dir, nil, "demo", "--data", data, "--twolayer-iters", "30", "--out", out)
+	for _, want := range []string{"== 2. gradient checks", "twolayer toy training final loss", "softmax: final loss", "twolayer: final loss", "== summary", "0.51–0.52"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "FAIL") {
+		t.Errorf("demo reports a failure:\n%s", r.stdout)
+	}
+	for _, f := range []string{"softmax/model.npz", "softmax/weights.png", "twolayer/model.npz", "twolayer/loss.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// A second demo into the same directory works (make demo twice).
+	mustRun(t, dir, nil, "demo", "--data", data, "--twolayer-iters", "30", "--out", out)
+}
+
+func TestDataInfo(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	r := mustRun(t, dir, nil, "data", "info", data)
+	for _, want := range []string{"IDX", "6x6x1", "train:    400", "test:     60", "classes:  10", "content sha256"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("data info lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The per-class counts add up to the split sizes.
+	sumTrain, sumTest := 0, 0
+	for _, l := range strings.Split(r.stdout, "\n") {
+		var i, a, b int
+		var name string
+		if n, _ := fmt.Sscanf(strings.TrimSpace(l), "%d %s %d %d", &i, &name, &a, &b); n == 4 {
+			sumTrain += a
+			sumTest += b
+		}
+	}
+	if sumTrain != 400 || sumTest != 60 {
+		t.Errorf("per-class counts sum to %d/%d, want 400/60:\n%s", sumTrain, sumTest, r.stdout)
+	}
+}
