@@ -1,0 +1,421 @@
+package blas
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// impl is one implementation under test: a backend, and for native an ISA
+// level.
+type impl struct {
+	name    string
+	backend string
+	isa     kernels.Level
+}
+
+// impls lists every compiled-in backend; native once per ISA level this
+// machine has (a level the CPU has is never skipped).
+func impls() []impl {
+	var out []impl
+	for _, b := range Backends() {
+		if b == "native" {
+			for _, l := range kernels.Levels() {
+				out = append(out, impl{name: "native/isa=" + l.String(), backend: b, isa: l})
+			}
+			continue
+		}
+		out = append(out, impl{name: b, backend: b, isa: kernels.ISA()})
+	}
+	return out
+}
+
+// with runs f with the implementation selected, restoring the previous
+// backend and ISA level afterwards.
+func (im impl) with(t testing.TB, f func()) {
+	prev := Current()
+	if err := Use(im.backend); err != nil {
+		t.Fatal(err)
+	}
+	restore := kernels.SetISA(im.isa)
+	defer func() {
+		restore()
+		if err := Use(prev); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	f()
+}
+
+// refGemm is the naive reference: every product and sum in float64.
+// It also returns, per element of C, the magnitude bound
+// |alpha|·Σ_p |op(A)_ip·op(B)_pj| + |beta·C_ij| used for the tolerance.
+func refGemm[T float](tA, tB bool, alpha T, a, b Matrix[T], beta T, c Matrix[T]) (want, mag []float64) {
+	m, n := c.Rows, c.Cols
+	k := a.Cols
+	if tA {
+		k = a.Rows
+	}
+	want = make([]float64, m*n)
+	mag = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, sa float64
+			for p := 0; p < k; p++ {
+				var x, y float64
+				if tA {
+					x = float64(a.At(p, i))
+				} else {
+					x = float64(a.At(i, p))
+				}
+				if tB {
+					y = float64(b.At(j, p))
+				} else {
+					y = float64(b.At(p, j))
+				}
+				s += x * y
+				sa += math.Abs(x * y)
+			}
+			w := float64(alpha) * s
+			g := math.Abs(float64(alpha)) * sa
+			if beta != 0 {
+				cij := float64(c.At(i, j))
+				w += float64(beta) * cij
+				g += math.Abs(float64(beta) * cij)
+			}
+			want[i*n+j], mag[i*n+j] = w, g
+		}
+	}
+	return want, mag
+}
+
+// epsOf is the machine epsilon of T (2⁻²³ for float32, 2⁻⁵² for float64).
+func epsOf[T float]() float64 {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		return 0x1p-23
+	}
+	return 0x1p-52
+}
+
+// guardedMatrix returns a rows×cols matrix with stride cols+pad inside a
+// buffer whose padding and surroundings hold NaN, filled with values from
+// fill.
+func guardedMatrix[T float](rows, cols, pad int, fill func() T) (Matrix[T], []T) {
+	stride := cols + pad
+	const guard = 7
+	buf := make([]T, guard+rows*stride+guard)
+	nan := T(math.NaN())
+	for i := range buf {
+		buf[i] = nan
+	}
+	m := Matrix[T]{Rows: rows, Cols: cols, Stride: stride}
+	if rows > 0 {
+		m.Data = buf[guard : guard+(rows-1)*stride+cols]
+	}
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			m.Set(i, j, fill())
+		}
+	}
+	return m, buf
+}
+
+type gemmCase struct {
+	m, k, n     int
+	tA, tB      bool
+	alpha, beta float64
+	pad         int
+	nanC        bool // fill C with NaN (only with beta == 0)
+}
+
+func (c gemmCase) String() string {
+	t := func(b bool) string {
+		if b {
+			return "T"
+		}
+		return "N"
+	}
+	return fmt.Sprintf("%dx%dx%d/%s%s/alpha=%g/beta=%g/pad=%d/nanC=%v", c.m, c.k, c.n, t(c.tA), t(c.tB), c.alpha, c.beta, c.pad, c.nanC)
+}
+
+// gemmCases is the conformance table: small shapes (0, 1, primes, around
+// the tile sizes 6×16 and 6×8 and the kc/nc blocks) with every transpose
+// combination and alpha/beta in {0, 1, -0.5, 2}, and the model shapes.
+func gemmCases() []gemmCase {
+	var cs []gemmCase
+	small := [][3]int{
+		{0, 0, 0}, {0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1}, {1, 7, 1}, {2, 3, 5},
+		{5, 17, 15}, {6, 16, 16}, {6, 8, 8}, {7, 9, 17}, {12, 31, 32}, {13, 1, 33},
+		{23, 37, 41}, {47, 3, 9}, {61, 67, 71}, {97, 101, 13}, {1, 300, 1}, {31, 521, 29},
+	}
+	scal := []float64{0, 1, -0.5, 2}
+	i := 0
+	for _, s := range small {
+		for tr := 0; tr < 4; tr++ {
+			for _, al := range scal {
+				for _, be := range scal {
+					i++
+					cs = append(cs, gemmCase{m: s[0], k: s[1], n: s[2], tA: tr&1 != 0, tB: tr&2 != 0,
+						alpha: al, beta: be, pad: i % 4, nanC: be == 0 && i%3 == 0})
+				}
+			}
+		}
+	}
+	// Blocking boundaries (k past kc, n past nc) and the parallel split.
+	for tr := 0; tr < 4; tr++ {
+		cs = append(cs,
+			gemmCase{m: 131, k: 600, n: 290, tA: tr&1 != 0, tB: tr&2 != 0, alpha: -0.5, beta: 2, pad: 3},
+			gemmCase{m: 530, k: 70, n: 77, tA: tr&1 != 0, tB: tr&2 != 0, alpha: 1, beta: 0, pad: 1, nanC: true},
+		)
+	}
+	// Model shapes (two-layer net and linear classifier on CIFAR-10).
+	cs = append(cs,
+		gemmCase{m: 200, k: 3072, n: 200, alpha: 1, beta: 0, nanC: true},         // X·W1
+		gemmCase{m: 3072, k: 200, n: 200, tA: true, alpha: 1, beta: 1},           // Xᵀ·dH
+		gemmCase{m: 200, k: 200, n: 10, alpha: 1, beta: 0},                       // H·W2
+		gemmCase{m: 200, k: 10, n: 200, tB: true, alpha: 1, beta: 0, nanC: true}, // dS·W2ᵀ
+		gemmCase{m: 500, k: 3073, n: 10, alpha: 1, beta: 0, pad: 2},              // X·W (linear)
+		gemmCase{m: 3073, k: 500, n: 10, tA: true, alpha: 2, beta: -0.5, pad: 1}, // Xᵀ·dS (linear)
+	)
+	return cs
+}
+
+func TestGemmConformance(t *testing.T) {
+	t.Run("f32", func(t *testing.T) { testGemmConformance[float32](t) })
+	t.Run("f64", func(t *testing.T) { testGemmConformance[float64](t) })
+}
+
+func testGemmConformance[T float](t *testing.T) {
+	eps := epsOf[T]()
+	ims := impls()
+	rng := rand.New(rand.NewPCG(1, 2))
+	fill := func() T { return T(rng.Float64()*2 - 1) }
+	for _, tc := range gemmCases() {
+		ar, ac := tc.m, tc.k
+		if tc.tA {
+			ar, ac = ac, ar
+		}
+		br, bc := tc.k, tc.n
+		if tc.tB {
+			br, bc = bc, br
+		}
+		a, abuf := guardedMatrix(ar, ac, tc.pad, fill)
+		b, bbuf := guardedMatrix(br, bc, (tc.pad+1)%4, fill)
+		c0, _ := guardedMatrix(tc.m, tc.n, tc.pad, fill)
+		if tc.nanC {
+			for i := 0; i < c0.Rows; i++ {
+				for j := range c0.Row(i) {
+					c0.Row(i)[j] = T(math.NaN())
+				}
+			}
+		}
+		alpha, beta := T(tc.alpha), T(tc.beta)
+		want, mag := refGemm(tc.tA, tc.tB, alpha, a, b, beta, c0)
+		aSave, bSave := append([]T(nil), abuf...), append([]T(nil), bbuf...)
+		// Tolerance: the classical bound for a length-k dot product,
+		// |fl(s) - s| <= γ_k·Σ|a·b| with γ_k <= k·eps, plus a few roundings
+		// for alpha, beta and the blocked accumulation into C.
+		tol := float64(tc.k+4) * eps
+		for _, im := range ims {
+			c, cbuf := guardedMatrix(tc.m, tc.n, tc.pad, func() T { return 0 })
+			for i := 0; i < c.Rows; i++ {
+				copy(c.Row(i), c0.Row(i))
+			}
+			cSave := append([]T(nil), cbuf...)
+			im.with(t, func() { Gemm(tc.tA, tc.tB, alpha, a, b, beta, c) })
+			bad := 0
+			for i := 0; i < tc.m && bad < 3; i++ {
+				for j := 0; j < tc.n && bad < 3; j++ {
+					got := float64(c.At(i, j))
+					w := want[i*tc.n+j]
+					if !(math.Abs(got-w) <= tol*mag[i*tc.n+j]) {
+						t.Errorf("%s %v: C[%d,%d] = %v, want %v (tol %.3g)", im.name, tc, i, j, got, w, tol*mag[i*tc.n+j])
+						bad++
+					}
+				}
+			}
+			// Nothing outside C's view changed (padding keeps its NaN).
+			for i := range cbuf {
+				inView := false
+				if c.Rows > 0 && c.Cols > 0 {
+					off := i - 7
+					inView = off >= 0 && off/c.Stride < c.Rows && off%c.Stride < c.Cols
+				}
+				if !inView && !sameBits(cbuf[i], cSave[i]) {
+					t.Errorf("%s %v: C buffer[%d] outside the view changed to %v", im.name, tc, i, cbuf[i])
+					break
+				}
+			}
+			if !sameSlice(abuf, aSave) || !sameSlice(bbuf, bSave) {
+				t.Errorf("%s %v: A or B modified", im.name, tc)
+			}
+		}
+	}
+}
+
+func sameBits[T float](x, y T) bool {
+	if unsafe.Sizeof(x) == 4 {
+		return math.Float32bits(float32(x)) == math.Float32bits(float32(y))
+	}
+	return math.Float64bits(float64(x)) == math.Float64bits(float64(y))
+}
+
+func sameSlice[T float](x, y []T) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if !sameBits(x[i], y[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestGemmGOMAXPROCS checks that the native backend's results are
+// bit-identical for GOMAXPROCS 1, 2, 3 and 8, on every ISA level.
+func TestGemmGOMAXPROCS(t *testing.T) {
+	t.Run("f32", func(t *testing.T) { testGOMAXPROCS[float32](t) })
+	t.Run("f64", func(t *testing.T) { testGOMAXPROCS[float64](t) })
+}
+
+func testGOMAXPROCS[T float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	fill := func() T { return T(rng.NormFloat64()) }
+	shapes := []gemmCase{
+		{m: 200, k: 3072, n: 200},
+		{m: 3072, k: 200, n: 200, tA: true, beta: 1},
+		{m: 613, k: 300, n: 97, tB: true, beta: -0.5},
+		{m: 1100, k: 130, n: 50, tA: true, tB: true},
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, l := range kernels.Levels() {
+		restore := kernels.SetISA(l)
+		for _, s := range shapes {
+			ar, ac := s.m, s.k
+			if s.tA {
+				ar, ac = ac, ar
+			}
+			br, bc := s.k, s.n
+			if s.tB {
+				br, bc = bc, br
+			}
+			a, _ := guardedMatrix(ar, ac, 1, fill)
+			b, _ := guardedMatrix(br, bc, 0, fill)
+			c0, _ := guardedMatrix(s.m, s.n, 0, fill)
+			var first []T
+			for _, procs := range []int{1, 2, 3, 8} {
+				runtime.GOMAXPROCS(procs)
+				c := c0.Clone()
+				Gemm(s.tA, s.tB, 1.5, a, b, T(s.beta), c)
+				if first == nil {
+					first = c.Data
+					continue
+				}
+				if !sameSlice(first, c.Data) {
+					t.Errorf("isa=%s %v: GOMAXPROCS=%d differs from GOMAXPROCS=1", l, s, procs)
+				}
+			}
+		}
+		restore()
+	}
+}
+
+// TestGemmAllocs checks that steady-state native calls do not allocate.
+func TestGemmAllocs(t *testing.T) {
+	for _, sh := range [][3]int{{120, 500, 100}, {200, 200, 10}, {37, 19, 23}} {
+		a := NewMatrix[float32](sh[0], sh[1])
+		b := NewMatrix[float32](sh[1], sh[2])
+		c := NewMatrix[float32](sh[0], sh[2])
+		Gemm(false, false, 1, a, b, 0, c)
+		if n := testing.AllocsPerRun(10, func() { Gemm(false, false, 1, a, b, 0, c) }); n != 0 {
+			t.Errorf("f32 %v: %v allocations per call", sh, n)
+		}
+		ad, bd, cd := NewMatrix[float64](sh[0], sh[1]), NewMatrix[float64](sh[1], sh[2]), NewMatrix[float64](sh[0], sh[2])
+		Gemm(true, true, 1, FromSlice(sh[1], sh[0], ad.Data), FromSlice(sh[2], sh[1], bd.Data), 0.5, cd)
+		if n := testing.AllocsPerRun(10, func() {
+			Gemm(true, true, 1, FromSlice(sh[1], sh[0], ad.Data), FromSlice(sh[2], sh[1], bd.Data), 0.5, cd)
+		}); n != 0 {
+			t.Errorf("f64 TT %v: %v allocations per call", sh, n)
+		}
+	}
+}
+
+func TestGemmPanics(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		f       func()
+		wantSub string
+	}{
+		{"inner", func() {
+			Gemm(false, false, 1, NewMatrix[float32](2, 3), NewMatrix[float32](4, 5), 0, NewMatrix[float32](2, 5))
+		}, "op(A) 2×3"},
+		{"C", func() {
+			Gemm(true, false, 1, NewMatrix[float64](3, 2), NewMatrix[float64](3, 5), 0, NewMatrix[float64](2, 4))
+		}, "C 2×4"},
+		{"stride", func() {
+			Gemm(false, false, 1, Matrix[float32]{Rows: 2, Cols: 3, Stride: 2, Data: make([]float32, 6)}, NewMatrix[float32](3, 1), 0, NewMatrix[float32](2, 1))
+		}, "A: stride 2 < cols 3"},
+		{"short", func() {
+			Gemm(false, false, 1, NewMatrix[float32](2, 3), NewMatrix[float32](3, 1), 0, Matrix[float32]{Rows: 2, Cols: 1, Stride: 1, Data: make([]float32, 1)})
+		}, "C: len(Data)=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					t.Fatal("no panic")
+				}
+				if s := fmt.Sprint(r); !strings.Contains(s, tc.wantSub) || !strings.HasPrefix(s, "blas.Gemm") {
+					t.Fatalf("panic %q, want it to contain %q", s, tc.wantSub)
+				}
+			}()
+			tc.f()
+		})
+	}
+}
+
+func TestBackendSwitch(t *testing.T) {
+	if Current() != "native" {
+		t.Fatalf("default backend %q, want native", Current())
+	}
+	bs := Backends()
+	if !strings.Contains(strings.Join(bs, ","), "gonum") || !strings.Contains(strings.Join(bs, ","), "native") {
+		t.Fatalf("Backends() = %v, want gonum and native", bs)
+	}
+	err := Use("cublas")
+	if err == nil || !strings.Contains(err.Error(), `"cublas"`) {
+		t.Fatalf("Use(cublas) = %v, want an error naming it", err)
+	}
+	if Current() != "native" {
+		t.Fatalf("failed Use changed the backend to %q", Current())
+	}
+	if err := Use(" Gonum "); err != nil || Current() != "gonum" {
+		t.Fatalf("Use(gonum): %v, Current %q", err, Current())
+	}
+	if err := Use("native"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("NNKERN_BLAS", "nope")
+	initEnv()
+	if err := EnvError(); err == nil || !strings.Contains(err.Error(), "NNKERN_BLAS") {
+		t.Errorf("EnvError() = %v after NNKERN_BLAS=nope", err)
+	}
+	t.Setenv("NNKERN_BLAS", "gonum")
+	envErr = nil
+	initEnv()
+	if EnvError() != nil || Current() != "gonum" {
+		t.Errorf("NNKERN_BLAS=gonum: err %v, current %q", EnvError(), Current())
+	}
+	envErr = nil
+	if err := Use("native"); err != nil {
+		t.Fatal(err)
+	}
+}

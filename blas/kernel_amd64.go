@@ -1,0 +1,52 @@
+//go:build amd64 && gc && !purego
+
+package blas
+
+import (
+	"unsafe"
+
+	"github.com/nnkern/nnkern/kernels"
+)
+
+//go:generate sh -c "cd _gen && go run . -out ../gemm_kernel_amd64.s -stubs ../gemm_kernel_stub_amd64.go -pkg blas"
+
+// microKernel returns the micro-kernel for the current ISA level
+// (kernels.ISA()): the AVX2+FMA assembly or the portable Go one. Both
+// update an mr×nr(T) tile with the same data layout.
+func microKernel[T float](lvl kernels.Level) kernelFunc[T] {
+	if lvl < kernels.AVX2 {
+		return goKernel[T]()
+	}
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		f := kernelFunc[float32](kernelAVX2F32)
+		return *(*kernelFunc[T])(unsafe.Pointer(&f))
+	}
+	f := kernelFunc[float64](kernelAVX2F64)
+	return *(*kernelFunc[T])(unsafe.Pointer(&f))
+}
+
+func kernelAVX2F32(k int, a []float32, rsA, csA int, b []float32, csB int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, 16)
+	gemmKernelAVX2F32(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX2F64(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc int, alpha, beta float64, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, 8)
+	gemmKernelAVX2F64(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, alpha, beta, b2i(loadC))
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// checkKernelArgs verifies, cheaply, that the assembly stays inside the
+// slices it is given: the last element of A, B and C it touches exists.
+func checkKernelArgs(k, la, rsA, csA, lb, csB, lc, ldc, nr int) {
+	if k <= 0 || la < (mr-1)*rsA+(k-1)*csA+1 || lb < (k-1)*csB+nr || lc < (mr-1)*ldc+nr {
+		panic("blas: internal error: micro-kernel operands out of range")
+	}
+}

@@ -1,0 +1,78 @@
+package blas
+
+import (
+	"unsafe"
+
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// float is the element type constraint of this package.
+type float = kernels.Float
+
+// mr is the number of rows of C a micro-kernel updates.
+const mr = 6
+
+// nrOf returns the number of columns of C a micro-kernel updates for T:
+// two 256-bit vectors, 16 float32 or 8 float64.
+func nrOf[T float]() int {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return 16
+	}
+	return 8
+}
+
+// kernelFunc is a micro-kernel: it sets C[0:mr, 0:nr] = alpha·A·B + beta·C
+// where A element (i, p) is a[i*rsA+p*csA] (i < mr, p < k), B element
+// (p, j) is b[p*csB+j] (j < nr contiguous) and C element (i, j) is
+// c[i*ldc+j]. With loadC false, C is only written (beta is ignored, NaNs
+// in C do not propagate). k >= 1.
+type kernelFunc[T float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool)
+
+// kernelGo is the portable micro-kernel; it runs for kernels.Generic and in
+// purego builds. It multiplies then adds (no fused multiply-add), so its
+// results can differ from the AVX2+FMA kernel in the last bits.
+func kernelGo[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool) {
+	nr := nrOf[T]()
+	var acc [mr * 16]T
+	for p := 0; p < k; p++ {
+		bp := b[p*csB : p*csB+nr]
+		for i := 0; i < mr; i++ {
+			ai := a[i*rsA+p*csA]
+			row := acc[i*nr : i*nr+nr]
+			for j, bj := range bp {
+				row[j] += ai * bj
+			}
+		}
+	}
+	for i := 0; i < mr; i++ {
+		ci := c[i*ldc : i*ldc+nr]
+		row := acc[i*nr : i*nr+nr]
+		if loadC {
+			for j := range ci {
+				ci[j] = alpha*row[j] + beta*ci[j]
+			}
+		} else {
+			for j := range ci {
+				ci[j] = alpha * row[j]
+			}
+		}
+	}
+}
+
+// Instantiated once: taking kernelGo[T] as a value inside generic code
+// would allocate a closure per call.
+var (
+	kernelGo32 kernelFunc[float32] = kernelGo[float32]
+	kernelGo64 kernelFunc[float64] = kernelGo[float64]
+)
+
+// goKernel returns kernelGo[T] without allocating.
+func goKernel[T float]() kernelFunc[T] {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		return *(*kernelFunc[T])(unsafe.Pointer(&kernelGo32))
+	}
+	return *(*kernelFunc[T])(unsafe.Pointer(&kernelGo64))
+}
