@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nnkern/nnkern/blas"
@@ -418,14 +417,5 @@ func readRunConfig(path string) (*RunConfig, error) {
 // blasCurrent names the BLAS backend in use.
 func blasCurrent() string { return blas.Current() }
 
-func blasEnvError() error {
-	if v := os.Getenv("NNKERN_BLAS"); v != "" {
-		for _, b := range blas.Backends() {
-			if b == v {
-				return nil
-			}
-		}
-		return fmt.Errorf("NNKERN_BLAS=%s: unknown or not compiled in (have %s)", v, strings.Join(blas.Backends(), ", "))
-	}
-	return nil
-}
+// blasEnvError reports a bad NNKERN_BLAS value.
+func blasEnvError() error { return blas.EnvError() }
