@@ -128,7 +128,7 @@ func runDemo(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256 = sizes.Train, sizes.Val, sizes.Test, ld.SHA256
+		s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
 		fmt.Fprintf(w, "\n== %d. %s: %s, batch %d", len(results)+3, m.model, describe(s), s.Batch)
 		if isMNIST && m.model == "twolayer" && iters != m.iters {
 			fmt.Fprintf(w, " (MNIST fallback: %d iterations instead of the notebook's %d)", iters, m.iters)

@@ -36,8 +36,10 @@ type Settings struct {
 	NumTest    int     `json:"num_test"`
 	Bias       bool    `json:"bias_column"`
 	DataSHA256 string  `json:"data_sha256"`
-	ISA        string  `json:"isa"`
-	BLAS       string  `json:"blas_backend"`
+	// DataShuffled: the class-sorted splits were shuffled (seed 0) first.
+	DataShuffled bool   `json:"data_shuffled"`
+	ISA          string `json:"isa"`
+	BLAS         string `json:"blas_backend"`
 }
 
 // digest is a hash of the settings stored in checkpoints.
@@ -310,7 +312,7 @@ func runTrain(e *env, args []string) error {
 		}
 		// Compare what we know before loading data.
 		cmp := s
-		cmp.NumTrain, cmp.NumVal, cmp.NumTest, cmp.DataSHA256 = old.Settings.NumTrain, old.Settings.NumVal, old.Settings.NumTest, old.Settings.DataSHA256
+		cmp.NumTrain, cmp.NumVal, cmp.NumTest, cmp.DataSHA256, cmp.DataShuffled = old.Settings.NumTrain, old.Settings.NumVal, old.Settings.NumTest, old.Settings.DataSHA256, old.Settings.DataShuffled
 		if d := cmp.diff(old.Settings); d != "" {
 			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
 		}
@@ -332,7 +334,7 @@ func runTrain(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256 = sizes.Train, sizes.Val, sizes.Test, ld.SHA256
+	s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
 	if old != nil {
 		if d := s.diff(old.Settings); d != "" {
 			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
