@@ -282,6 +282,7 @@ func TestBadInputsOneLineNothingDamaged(t *testing.T) {
 		{[]string{"predict", filepath.Join(run, modelFile), filepath.Join(dir, "nope.png")}, "nope.png"},
 		{[]string{"predict", filepath.Join(run, modelFile), blocker}, "not a PNG or JPEG"},
 		{[]string{"data", "info", filepath.Join(dir, "missing")}, "missing"},
+		{smallArgs("softmax", data, filepath.Join(dir, "r3"), "--lr", "1e30"), "diverged"},
 	}
 	for _, c := range cases {
 		r := nnkern(t, dir, nil, c.args...)
@@ -437,7 +438,7 @@ func TestKill9LeavesRunResumable(t *testing.T) {
 	ents, _ := os.ReadDir(killed)
 	for _, e := range ents {
 		if strings.Contains(e.Name(), ".tmp") {
-			t.Logf("leftover temp file %s (harmless; ignored by resume)", e.Name())
+			t.Logf("leftover temp file %s (removed by resume)", e.Name())
 		}
 	}
 	// Resume to a fixed point and compare with an uninterrupted run to the
@@ -445,13 +446,14 @@ func TestKill9LeavesRunResumable(t *testing.T) {
 	// for bit.
 	stop := fmt.Sprint(got.Iteration + 20)
 	mustRun(t, dir, nil, append(args(killed), "--resume", "--stop-at", stop)...)
+	if tmps, _ := filepath.Glob(filepath.Join(killed, ".*.tmp*")); len(tmps) > 0 {
+		t.Errorf("temporary files left after resume: %v", tmps)
+	}
 	ref := filepath.Join(dir, "ref")
 	mustRun(t, dir, nil, append(args(ref), "--stop-at", stop)...)
 	if fileHash(t, ck) != fileHash(t, filepath.Join(ref, checkpointFile)) {
 		t.Errorf("resumed after kill -9: checkpoint at %s differs from the uninterrupted run's", stop)
 	}
-	n, _ := fmt.Sscan(stop, new(int))
-	_ = n
 	checkMetrics(t, filepath.Join(killed, metricsFile), got.Iteration+20)
 }
 
@@ -489,7 +491,7 @@ func TestRunDirectoryContents(t *testing.T) {
 		}
 		checkMetrics(t, filepath.Join(out, metricsFile), 40)
 		// eval agrees with the run's own test accuracy.
-		r := mustRun(t, dir, nil, "eval", filepath.Join(out, modelFile), "--data", data, "--num-train", "300", "--num-val", "50")
+		r := mustRun(t, dir, nil, "eval", filepath.Join(out, modelFile), "--data", data) // split sizes from config.json
 		if !strings.Contains(r.stdout, fmt.Sprintf("accuracy: %.4f", res.TestAcc)) {
 			t.Errorf("%s: eval output does not show test accuracy %.4f:\n%s", model, res.TestAcc, r.stdout)
 		}
