@@ -630,8 +630,6 @@ func TestDemoOnSmallData(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	// A second demo into the same directory works (make demo twice).
-	mustRun(t, dir, nil, "demo", "--data", data, "--twolayer-iters", "30", "--out", out)
 }
 
 func TestDataInfo(t *testing.T) {
