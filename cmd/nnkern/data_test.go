@@ -72,3 +72,40 @@ func TestClassSortedDataIsShuffledBeforeSplitting(t *testing.T) {
 		t.Errorf("val accuracy %.3f on separable class-sorted data", res.ValAcc)
 	}
 }
+
+func TestDataExportRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	// A small 32×32×3 dataset in the binary layout, written by cifar's writer.
+	const ntr, nte, d = 50, 20, 32 * 32 * 3
+	mk := func(n int, off int) cifar.Split {
+		s := cifar.Split{X: make([]uint8, n*d), Y: make([]uint8, n), N: n, H: 32, W: 32, C: 3}
+		for i := range s.X {
+			s.X[i] = uint8((i*7 + off) % 251)
+		}
+		for i := range s.Y {
+			s.Y[i] = uint8((i + off) % 10)
+		}
+		return s
+	}
+	ds := &cifar.Dataset{Train: mk(ntr, 1), Test: mk(nte, 2), ClassNames: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}
+	src := filepath.Join(dir, "bin")
+	if err := cifar.WriteBinaryDir(src, ds); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"python", "binary"} {
+		out := filepath.Join(dir, "out-"+format)
+		mustRun(t, dir, nil, "data", "export", "--data", src, "--format", format, "--out", out, "--train", "30", "--test", "7")
+		got, err := cifar.Load(out)
+		if err != nil {
+			t.Fatalf("%s export does not load: %v", format, err)
+		}
+		if got.Train.N != 30 || got.Test.N != 7 || string(got.Train.X) != string(ds.Train.X[:30*d]) ||
+			string(got.Test.Y) != string(ds.Test.Y[:7]) || strings.Join(got.ClassNames, ",") != strings.Join(ds.ClassNames, ",") {
+			t.Errorf("%s export: got %d/%d images, classes %v; content differs from the source's first rows", format, got.Train.N, got.Test.N, got.ClassNames)
+		}
+	}
+	r := nnkern(t, dir, nil, "data", "export", "--data", src, "--format", "json", "--out", filepath.Join(dir, "x"))
+	checkOneLine(t, r, 2, "--format", nil)
+	r = nnkern(t, dir, nil, "data", "export", "--data", src, "--out", filepath.Join(dir, "x"), "--train", "51")
+	checkOneLine(t, r, 2, "--train 51", nil)
+}
