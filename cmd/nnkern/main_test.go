@@ -655,3 +655,54 @@ func TestDataInfo(t *testing.T) {
 		t.Errorf("per-class counts sum to %d/%d, want 400/60:\n%s", sumTrain, sumTest, r.stdout)
 	}
 }
+
+func TestCPUInfoAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	r := mustRun(t, dir, nil, "cpuinfo")
+	for _, want := range []string{"cpu:", "caches:", "isa:", "kernels:", "blas:", "gomaxprocs:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("cpuinfo lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = mustRun(t, dir, []string{"NNKERN_ISA=generic"}, "cpuinfo")
+	if !strings.Contains(r.stdout, "isa:         generic") {
+		t.Errorf("cpuinfo with NNKERN_ISA=generic:\n%s", r.stdout)
+	}
+	r = mustRun(t, dir, nil, "version")
+	if !strings.Contains(r.stdout, runtime.Version()) {
+		t.Errorf("version: %q", r.stdout)
+	}
+}
+
+func TestSweepRandomIsDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	args := []string{"sweep", "softmax", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
+		"--lr", "1e-6,1e-4", "--reg", "0.1,10", "--iters", "5", "--random", "3", "--seed", "5"}
+	var prev []Settings
+	for i := 0; i < 2; i++ {
+		out := filepath.Join(dir, fmt.Sprint("r", i))
+		mustRun(t, dir, nil, append(args, "--out", out)...)
+		lines, _, err := runio.ReadMetrics(filepath.Join(out, "sweep.jsonl"))
+		if err != nil || len(lines) != 3 {
+			t.Fatalf("sweep.jsonl: %d lines, %v", len(lines), err)
+		}
+		got := make([]Settings, 3)
+		for _, l := range lines {
+			var r sweepRec
+			json.Unmarshal(l, &r)
+			got[r.Index] = r.Settings
+			s := r.Settings
+			if s.LR < 1e-6 || s.LR > 1e-4 || s.Reg < 0.1 || s.Reg > 10 {
+				t.Errorf("random configuration outside the ranges: lr %g reg %g", s.LR, s.Reg)
+			}
+		}
+		if got[0].LR == got[1].LR {
+			t.Errorf("random configurations repeat the learning rate %g", got[0].LR)
+		}
+		if prev != nil && fmt.Sprint(prev) != fmt.Sprint(got) {
+			t.Errorf("--random with the same --seed drew different configurations:\n%v\n%v", prev, got)
+		}
+		prev = got
+	}
+}
