@@ -100,9 +100,10 @@ func gcLinear(kind string) []gcRow {
 	for i := range W.Data {
 		W.Data[i] = 1e-4 * rng.StandardNormal()
 	}
-	lossFn := softmax.LossVectorized[float64]
+	// The fused fast paths the trainers use (softmax.Loss / SVMLoss).
+	lossFn := softmax.Loss[float64]
 	if kind == "svm" {
-		lossFn = softmax.SVMLossVectorized[float64]
+		lossFn = softmax.SVMLoss[float64]
 	}
 	var rows []gcRow
 	for _, reg := range []float64{0, 50} {
