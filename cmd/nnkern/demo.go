@@ -160,7 +160,7 @@ func runDemo(e *env, args []string) error {
 	for _, r := range results {
 		ref := r.ref
 		if isMNIST {
-			ref = "n/a on MNIST (" + ref + " on CIFAR-10)"
+			ref = "n/a on MNIST; on CIFAR-10: " + ref
 		}
 		fmt.Fprintf(w, "%-34s %-22s %s\n", r.name+" val / test accuracy", fmt.Sprintf("%.4f / %.4f", r.res.ValAcc, r.res.TestAcc), ref)
 	}

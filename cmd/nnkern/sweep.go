@@ -395,6 +395,12 @@ func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) str
 	if err := runio.WriteFileAtomic(filepath.Join(out, "best", modelFile), b, 0o644); err != nil {
 		return err
 	}
+	// The run's config.json travels with the model (eval reads its split sizes).
+	if cb, err := os.ReadFile(filepath.Join(dirOf(best), "config.json")); err == nil {
+		if err := runio.WriteFileAtomic(filepath.Join(out, "best", "config.json"), cb, 0o644); err != nil {
+			return err
+		}
+	}
 	bj, _ := json.MarshalIndent(best, "", "  ")
 	if err := runio.WriteFileAtomic(filepath.Join(out, "best", "result.json"), append(bj, '\n'), 0o644); err != nil {
 		return err
