@@ -71,16 +71,16 @@
 // three consecutive runs. The targets were set for AVX-512; this
 // machine has AVX2.
 //
-//	| kernel                   | fast  | ns/call | baseline                      | ns/call | ratio | 3 runs          | target |
-//	|--------------------------|-------|---------|-------------------------------|---------|-------|-----------------|--------|
-//	| Dot f32 n=3072           | avx2  |     151 | generic                       |    2892 | 19.2× | 19.2, 19.2, 19.0 | ≥8×   |
-//	| Dot f64 n=3072           | avx2  |     515 | generic                       |    2870 |  5.6× | 5.6, 5.2, 5.5    | ≥4×   |
-//	| Axpy f32 n=3072          | avx2  |     149 | generic                       |    1927 | 13.0× | 13.0, 13.0, 13.0 | ≥8×   |
-//	| Axpy f64 n=3072          | avx2  |     510 | generic                       |    2007 |  3.9× | 3.9, 3.7, 3.8    | ≥4×   |
-//	| Exp f32 n=4096           | avx2  |    2123 | float32(math.Exp(float64(x))) |   55618 | 26.2× | 26.2, 24.5, 25.8 | ≥10×  |
-//	| Exp f64 n=4096           | avx2  |    5497 | math.Exp                      |   54481 |  9.9× | 9.9, 8.9, 9.5    | ≥5×   |
-//	| SoftmaxCERows f32 200x10 | avx2  |    5048 | generic                       |   66977 | 13.3× | 13.3, 12.8, 15.9 | ≥5×   |
-//	| SoftmaxCERows f64 200x10 | avx2  |    7323 | generic                       |   39155 |  5.3× | 5.3, 7.8, 5.8    | ≥5×   |
+//	| kernel                   | fast | ns/call | baseline                      | ns/call | ratio | 3 runs           | target |
+//	|--------------------------|------|---------|-------------------------------|---------|-------|------------------|--------|
+//	| Dot f32 n=3072           | avx2 | 151     | generic                       | 2892    | 19.2× | 19.2, 19.2, 19.0 | ≥8×    |
+//	| Dot f64 n=3072           | avx2 | 515     | generic                       | 2870    | 5.6×  | 5.6, 5.2, 5.5    | ≥4×    |
+//	| Axpy f32 n=3072          | avx2 | 149     | generic                       | 1927    | 13.0× | 13.0, 13.0, 13.0 | ≥8×    |
+//	| Axpy f64 n=3072          | avx2 | 510     | generic                       | 2007    | 3.9×  | 3.9, 3.7, 3.8    | ≥4×    |
+//	| Exp f32 n=4096           | avx2 | 2123    | float32(math.Exp(float64(x))) | 55618   | 26.2× | 26.2, 24.5, 25.8 | ≥10×   |
+//	| Exp f64 n=4096           | avx2 | 5497    | math.Exp                      | 54481   | 9.9×  | 9.9, 8.9, 9.5    | ≥5×    |
+//	| SoftmaxCERows f32 200x10 | avx2 | 5048    | generic                       | 66977   | 13.3× | 13.3, 12.8, 15.9 | ≥5×    |
+//	| SoftmaxCERows f64 200x10 | avx2 | 7323    | generic                       | 39155   | 5.3×  | 5.3, 7.8, 5.8    | ≥5×    |
 //
 // Axpy (two loads and a store per element; at n=3072 the float64 operands,
 // 48 KiB, do not fit the 32 KiB L1) is bound by memory, not arithmetic; in
