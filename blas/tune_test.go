@@ -22,3 +22,14 @@ func init() {
 		tunePackAColsTN, _ = strconv.Atoi(s)
 	}
 }
+
+func init() {
+	if s := os.Getenv("NNKERN_TUNE_MC"); s != "" {
+		block32.mc, _ = strconv.Atoi(s)
+		block64.mc = block32.mc / 2 / mr * mr
+	}
+	if s := os.Getenv("NNKERN_TUNE_KC"); s != "" {
+		block32.kc, _ = strconv.Atoi(s)
+		block64.kc = block32.kc
+	}
+}
