@@ -2,11 +2,13 @@ package cifar
 
 import (
 	"bufio"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
@@ -35,11 +37,15 @@ func benchGather[T kernels.Float](b *testing.B) {
 	dst := blas.NewMatrix[T](200, p.Dim())
 	var t T
 	b.SetBytes(int64(200 * p.Dim() * int(sizeOf(t))))
-	b.ResetTimer()
+	best := time.Duration(math.MaxInt64)
 	for b.Loop() {
 		// Like the peer's Xb[np.random.choice(49000, 200)]: draw, then gather.
+		t0 := time.Now()
 		Gather(p, &p.Train, rng.Choice(49000, 200, true), dst)
+		best = min(best, time.Since(t0))
 	}
+	// The peer reports the best of 200; report ours the same way too.
+	b.ReportMetric(float64(best.Nanoseconds()), "best-ns/op")
 }
 
 func sizeOf[T kernels.Float](T) int {
@@ -125,4 +131,3 @@ func vmHWM(t *testing.T) int64 {
 	t.Skip("no VmHWM")
 	return 0
 }
-
