@@ -342,7 +342,7 @@ func loadImageFolderTar(p string) (*Dataset, error) {
 			closeFn()
 			return nil, fmt.Errorf("cifar: %s: %w", p, err)
 		}
-		if hdr.Typeflag != tar.TypeReg {
+		if !hdr.FileInfo().Mode().IsRegular() {
 			continue
 		}
 		name := path.Clean(hdr.Name)
@@ -396,7 +396,7 @@ func loadImageFolderTar(p string) (*Dataset, error) {
 			break
 		}
 		e := byName[path.Clean(hdr.Name)]
-		if e == nil || hdr.Typeflag != tar.TypeReg {
+		if e == nil || !hdr.FileInfo().Mode().IsRegular() {
 			continue
 		}
 		data := make([]byte, hdr.Size)
