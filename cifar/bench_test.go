@@ -60,8 +60,10 @@ func sizeOf[T kernels.Float](T) int {
 // 200×3073 batch (with bias), index draw included, as the numpy peer's
 // gather_200rows_s.
 func BenchmarkGather(b *testing.B) {
-	b.Run("f32/200x3073", benchGather[float32])
-	b.Run("f64/200x3073", benchGather[float64])
+	for _, l := range kernels.Levels() {
+		b.Run("f32/isa="+l.String()+"/200x3073", func(b *testing.B) { defer kernels.SetISA(l)(); benchGather[float32](b) })
+		b.Run("f64/isa="+l.String()+"/200x3073", func(b *testing.B) { defer kernels.SetISA(l)(); benchGather[float64](b) })
+	}
 }
 
 // cifarDir is a directory holding cifar-10-batches-py and/or

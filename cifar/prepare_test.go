@@ -151,8 +151,13 @@ func testGather[T kernels.Float](t *testing.T) {
 }
 
 func TestGather(t *testing.T) {
-	t.Run("f32", testGather[float32])
-	t.Run("f64", testGather[float64])
+	for _, l := range kernels.Levels() {
+		t.Run("isa="+l.String(), func(t *testing.T) {
+			defer kernels.SetISA(l)()
+			t.Run("f32", testGather[float32])
+			t.Run("f64", testGather[float64])
+		})
+	}
 }
 
 func TestGatherNoAlloc(t *testing.T) {
