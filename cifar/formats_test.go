@@ -1,6 +1,7 @@
 package cifar
 
 import (
+	"archive/tar"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -152,4 +153,38 @@ func TestLoadErrors(t *testing.T) {
 	wantErr(t, err, f)
 	_, err = Load(filepath.Join(dir, "nope"))
 	wantErr(t, err, "nope")
+}
+
+// TestArchiveOrder: batches may come in any order in an archive, and the
+// batches may differ in size; the splits still assemble in batch order.
+func TestArchiveOrder(t *testing.T) {
+	ds := randomDataset(13, 23, 4) // batches of 5,5,5,5,3
+	for _, format := range []string{"py", "bin"} {
+		dir := t.TempDir()
+		var err error
+		if format == "py" {
+			err = WritePythonDir(dir, ds)
+		} else {
+			err = WriteBinaryDir(dir, ds)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(dir)
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for i := len(entries) - 1; i >= 0; i-- { // reverse order
+			b, _ := os.ReadFile(filepath.Join(dir, entries[i].Name()))
+			tw.WriteHeader(&tar.Header{Name: "d/" + entries[i].Name(), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+			tw.Write(b)
+		}
+		tw.Close()
+		arc := filepath.Join(t.TempDir(), "x.tar")
+		os.WriteFile(arc, buf.Bytes(), 0o644)
+		got, err := Load(arc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalDataset(t, got, ds)
+	}
 }

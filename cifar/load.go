@@ -125,7 +125,7 @@ func loadTarStream(p string, tr *tar.Reader) (*Dataset, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cifar: %s: %w", p, err)
 		}
-		if hdr.Typeflag != tar.TypeReg {
+		if !hdr.FileInfo().Mode().IsRegular() {
 			continue
 		}
 		name := path.Clean(hdr.Name)
