@@ -17,6 +17,7 @@ var benchShapes = []benchShape{
 	{m: 200, k: 3072, n: 200},              // X·W1 (two-layer forward)
 	{tA: true, m: 3072, k: 200, n: 200},    // Xᵀ·dH (dW1)
 	{m: 200, k: 200, n: 10},                // H·W2
+	{m: 200, k: 10, n: 200},                // rank-10 product (dS·W2ᵀ shape)
 	{m: 500, k: 3073, n: 10},               // X·W (linear classifier)
 	{tA: true, m: 3073, k: 500, n: 10},     // Xᵀ·dS (linear dW)
 	{m: 2048, k: 2048, n: 2048, big: true}, // peak-efficiency probe

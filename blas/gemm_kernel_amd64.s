@@ -5,31 +5,52 @@
 #include "textflag.h"
 
 // func gemmKernelAVX2F32(k int, a *float32, rsA int, csA int, b *float32, csB int, c *float32, ldc int, alpha float32, beta float32, loadC int)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmKernelAVX2F32(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   rsA+16(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   csA+24(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   csB+40(FP), DI
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	ADDQ   CX, R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       rsA+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       csA+24(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b+32(FP), SI
+	MOVQ       csB+40(FP), DI
+	SHLQ       $0x02, DI
+	LEAQ       (DX)(DX*2), R8
+	ADDQ       CX, R8
+	MOVQ       c+48(FP), R9
+	MOVQ       ldc+56(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
 
 gemmKernelAVX2F32_loop4:
 	CMPQ         AX, $0x04
@@ -159,117 +180,135 @@ gemmKernelAVX2F32_tail:
 	JMP          gemmKernelAVX2F32_tail
 
 gemmKernelAVX2F32_store:
-	MOVQ         c+48(FP), AX
-	MOVQ         ldc+56(FP), CX
-	SHLQ         $0x02, CX
 	VBROADCASTSS alpha+64(FP), Y12
-	MOVQ         loadC+72(FP), DX
-	TESTQ        DX, DX
+	MOVQ         loadC+72(FP), AX
+	TESTQ        AX, AX
 	JNZ          gemmKernelAVX2F32_beta
 	VMULPS       Y12, Y0, Y0
-	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, (R9)
 	VMULPS       Y12, Y1, Y1
-	VMOVUPS      Y1, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         R10, R9
 	VMULPS       Y12, Y2, Y2
-	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y2, (R9)
 	VMULPS       Y12, Y3, Y3
-	VMOVUPS      Y3, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         R10, R9
 	VMULPS       Y12, Y4, Y4
-	VMOVUPS      Y4, (AX)
+	VMOVUPS      Y4, (R9)
 	VMULPS       Y12, Y5, Y5
-	VMOVUPS      Y5, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y5, 32(R9)
+	ADDQ         R10, R9
 	VMULPS       Y12, Y6, Y6
-	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y6, (R9)
 	VMULPS       Y12, Y7, Y7
-	VMOVUPS      Y7, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y7, 32(R9)
+	ADDQ         R10, R9
 	VMULPS       Y12, Y8, Y8
-	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y8, (R9)
 	VMULPS       Y12, Y9, Y9
-	VMOVUPS      Y9, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y9, 32(R9)
+	ADDQ         R10, R9
 	VMULPS       Y12, Y10, Y10
-	VMOVUPS      Y10, (AX)
+	VMOVUPS      Y10, (R9)
 	VMULPS       Y12, Y11, Y11
-	VMOVUPS      Y11, 32(AX)
+	VMOVUPS      Y11, 32(R9)
 	VZEROUPPER
 	RET
 
 gemmKernelAVX2F32_beta:
 	VBROADCASTSS beta+68(FP), Y13
-	VMULPS       (AX), Y13, Y14
+	VMULPS       (R9), Y13, Y14
 	VFMADD231PS  Y12, Y0, Y14
-	VMOVUPS      Y14, (AX)
-	VMULPS       32(AX), Y13, Y14
+	VMOVUPS      Y14, (R9)
+	VMULPS       32(R9), Y13, Y14
 	VFMADD231PS  Y12, Y1, Y14
-	VMOVUPS      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPS       (AX), Y13, Y14
+	VMOVUPS      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPS       (R9), Y13, Y14
 	VFMADD231PS  Y12, Y2, Y14
-	VMOVUPS      Y14, (AX)
-	VMULPS       32(AX), Y13, Y14
+	VMOVUPS      Y14, (R9)
+	VMULPS       32(R9), Y13, Y14
 	VFMADD231PS  Y12, Y3, Y14
-	VMOVUPS      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPS       (AX), Y13, Y14
+	VMOVUPS      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPS       (R9), Y13, Y14
 	VFMADD231PS  Y12, Y4, Y14
-	VMOVUPS      Y14, (AX)
-	VMULPS       32(AX), Y13, Y14
+	VMOVUPS      Y14, (R9)
+	VMULPS       32(R9), Y13, Y14
 	VFMADD231PS  Y12, Y5, Y14
-	VMOVUPS      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPS       (AX), Y13, Y14
+	VMOVUPS      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPS       (R9), Y13, Y14
 	VFMADD231PS  Y12, Y6, Y14
-	VMOVUPS      Y14, (AX)
-	VMULPS       32(AX), Y13, Y14
+	VMOVUPS      Y14, (R9)
+	VMULPS       32(R9), Y13, Y14
 	VFMADD231PS  Y12, Y7, Y14
-	VMOVUPS      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPS       (AX), Y13, Y14
+	VMOVUPS      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPS       (R9), Y13, Y14
 	VFMADD231PS  Y12, Y8, Y14
-	VMOVUPS      Y14, (AX)
-	VMULPS       32(AX), Y13, Y14
+	VMOVUPS      Y14, (R9)
+	VMULPS       32(R9), Y13, Y14
 	VFMADD231PS  Y12, Y9, Y14
-	VMOVUPS      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPS       (AX), Y13, Y14
+	VMOVUPS      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPS       (R9), Y13, Y14
 	VFMADD231PS  Y12, Y10, Y14
-	VMOVUPS      Y14, (AX)
-	VMULPS       32(AX), Y13, Y14
+	VMOVUPS      Y14, (R9)
+	VMULPS       32(R9), Y13, Y14
 	VFMADD231PS  Y12, Y11, Y14
-	VMOVUPS      Y14, 32(AX)
+	VMOVUPS      Y14, 32(R9)
 	VZEROUPPER
 	RET
 
 // func gemmKernelAVX2F64(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, alpha float64, beta float64, loadC int)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmKernelAVX2F64(SB), NOSPLIT, $0-88
-	MOVQ   k+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   rsA+16(FP), DX
-	SHLQ   $0x03, DX
-	MOVQ   csA+24(FP), BX
-	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   csB+40(FP), DI
-	SHLQ   $0x03, DI
-	LEAQ   (DX)(DX*2), R8
-	ADDQ   CX, R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       rsA+16(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       csA+24(FP), BX
+	SHLQ       $0x03, BX
+	MOVQ       b+32(FP), SI
+	MOVQ       csB+40(FP), DI
+	SHLQ       $0x03, DI
+	LEAQ       (DX)(DX*2), R8
+	ADDQ       CX, R8
+	MOVQ       c+48(FP), R9
+	MOVQ       ldc+56(FP), R10
+	SHLQ       $0x03, R10
+	MOVQ       R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 63(R11)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
 
 gemmKernelAVX2F64_loop4:
 	CMPQ         AX, $0x04
@@ -399,88 +438,85 @@ gemmKernelAVX2F64_tail:
 	JMP          gemmKernelAVX2F64_tail
 
 gemmKernelAVX2F64_store:
-	MOVQ         c+48(FP), AX
-	MOVQ         ldc+56(FP), CX
-	SHLQ         $0x03, CX
 	VBROADCASTSD alpha+64(FP), Y12
-	MOVQ         loadC+80(FP), DX
-	TESTQ        DX, DX
+	MOVQ         loadC+80(FP), AX
+	TESTQ        AX, AX
 	JNZ          gemmKernelAVX2F64_beta
 	VMULPD       Y12, Y0, Y0
-	VMOVUPD      Y0, (AX)
+	VMOVUPD      Y0, (R9)
 	VMULPD       Y12, Y1, Y1
-	VMOVUPD      Y1, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         R10, R9
 	VMULPD       Y12, Y2, Y2
-	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y2, (R9)
 	VMULPD       Y12, Y3, Y3
-	VMOVUPD      Y3, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPD      Y3, 32(R9)
+	ADDQ         R10, R9
 	VMULPD       Y12, Y4, Y4
-	VMOVUPD      Y4, (AX)
+	VMOVUPD      Y4, (R9)
 	VMULPD       Y12, Y5, Y5
-	VMOVUPD      Y5, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPD      Y5, 32(R9)
+	ADDQ         R10, R9
 	VMULPD       Y12, Y6, Y6
-	VMOVUPD      Y6, (AX)
+	VMOVUPD      Y6, (R9)
 	VMULPD       Y12, Y7, Y7
-	VMOVUPD      Y7, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPD      Y7, 32(R9)
+	ADDQ         R10, R9
 	VMULPD       Y12, Y8, Y8
-	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y8, (R9)
 	VMULPD       Y12, Y9, Y9
-	VMOVUPD      Y9, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPD      Y9, 32(R9)
+	ADDQ         R10, R9
 	VMULPD       Y12, Y10, Y10
-	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y10, (R9)
 	VMULPD       Y12, Y11, Y11
-	VMOVUPD      Y11, 32(AX)
+	VMOVUPD      Y11, 32(R9)
 	VZEROUPPER
 	RET
 
 gemmKernelAVX2F64_beta:
 	VBROADCASTSD beta+72(FP), Y13
-	VMULPD       (AX), Y13, Y14
+	VMULPD       (R9), Y13, Y14
 	VFMADD231PD  Y12, Y0, Y14
-	VMOVUPD      Y14, (AX)
-	VMULPD       32(AX), Y13, Y14
+	VMOVUPD      Y14, (R9)
+	VMULPD       32(R9), Y13, Y14
 	VFMADD231PD  Y12, Y1, Y14
-	VMOVUPD      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPD       (AX), Y13, Y14
+	VMOVUPD      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPD       (R9), Y13, Y14
 	VFMADD231PD  Y12, Y2, Y14
-	VMOVUPD      Y14, (AX)
-	VMULPD       32(AX), Y13, Y14
+	VMOVUPD      Y14, (R9)
+	VMULPD       32(R9), Y13, Y14
 	VFMADD231PD  Y12, Y3, Y14
-	VMOVUPD      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPD       (AX), Y13, Y14
+	VMOVUPD      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPD       (R9), Y13, Y14
 	VFMADD231PD  Y12, Y4, Y14
-	VMOVUPD      Y14, (AX)
-	VMULPD       32(AX), Y13, Y14
+	VMOVUPD      Y14, (R9)
+	VMULPD       32(R9), Y13, Y14
 	VFMADD231PD  Y12, Y5, Y14
-	VMOVUPD      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPD       (AX), Y13, Y14
+	VMOVUPD      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPD       (R9), Y13, Y14
 	VFMADD231PD  Y12, Y6, Y14
-	VMOVUPD      Y14, (AX)
-	VMULPD       32(AX), Y13, Y14
+	VMOVUPD      Y14, (R9)
+	VMULPD       32(R9), Y13, Y14
 	VFMADD231PD  Y12, Y7, Y14
-	VMOVUPD      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPD       (AX), Y13, Y14
+	VMOVUPD      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPD       (R9), Y13, Y14
 	VFMADD231PD  Y12, Y8, Y14
-	VMOVUPD      Y14, (AX)
-	VMULPD       32(AX), Y13, Y14
+	VMOVUPD      Y14, (R9)
+	VMULPD       32(R9), Y13, Y14
 	VFMADD231PD  Y12, Y9, Y14
-	VMOVUPD      Y14, 32(AX)
-	ADDQ         CX, AX
-	VMULPD       (AX), Y13, Y14
+	VMOVUPD      Y14, 32(R9)
+	ADDQ         R10, R9
+	VMULPD       (R9), Y13, Y14
 	VFMADD231PD  Y12, Y10, Y14
-	VMOVUPD      Y14, (AX)
-	VMULPD       32(AX), Y13, Y14
+	VMOVUPD      Y14, (R9)
+	VMULPD       32(R9), Y13, Y14
 	VFMADD231PD  Y12, Y11, Y14
-	VMOVUPD      Y14, 32(AX)
+	VMOVUPD      Y14, 32(R9)
 	VZEROUPPER
 	RET
 

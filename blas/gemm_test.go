@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -18,6 +19,10 @@ type impl struct {
 	name    string
 	backend string
 	isa     kernels.Level
+	// pack forces the native driver's choices: 0 default; 1 pack every
+	// operand and split the columns of C among 3 goroutines; 2 read A and
+	// B in place wherever possible and split the rows among 3 goroutines.
+	pack int
 }
 
 // impls lists every compiled-in backend; native once per ISA level this
@@ -26,8 +31,14 @@ func impls() []impl {
 	var out []impl
 	for _, b := range Backends() {
 		if b == "native" {
-			for _, l := range kernels.Levels() {
+			for i, l := range kernels.Levels() {
 				out = append(out, impl{name: "native/isa=" + l.String(), backend: b, isa: l})
+				if i == 0 {
+					// The packing variants of the driver, on the best level.
+					out = append(out,
+						impl{name: "native/isa=" + l.String() + "/pack=all", backend: b, isa: l, pack: 1},
+						impl{name: "native/isa=" + l.String() + "/pack=none", backend: b, isa: l, pack: 2})
+				}
 			}
 			continue
 		}
@@ -44,7 +55,21 @@ func (im impl) with(t testing.TB, f func()) {
 		t.Fatal(err)
 	}
 	restore := kernels.SetISA(im.isa)
+	pb, pa, pt, sp := tunePackBRows, tunePackACols, tunePackAColsTN, tuneSplit
+	procs := runtime.GOMAXPROCS(0)
+	switch im.pack {
+	case 1:
+		// Also split columns across 3 goroutines.
+		tunePackBRows, tunePackACols, tunePackAColsTN, tuneSplit = 0, 0, 0, 2
+		runtime.GOMAXPROCS(3)
+	case 2:
+		// Also split rows across 3 goroutines.
+		tunePackBRows, tunePackACols, tunePackAColsTN, tuneSplit = math.MaxInt, math.MaxInt, math.MaxInt, 1
+		runtime.GOMAXPROCS(3)
+	}
 	defer func() {
+		runtime.GOMAXPROCS(procs)
+		tunePackBRows, tunePackACols, tunePackAColsTN, tuneSplit = pb, pa, pt, sp
 		restore()
 		if err := Use(prev); err != nil {
 			t.Fatal(err)
@@ -62,25 +87,39 @@ func refGemm[T float](tA, tB bool, alpha T, a, b Matrix[T], beta T, c Matrix[T])
 	if tA {
 		k = a.Rows
 	}
+	// Dense float64 copies: oa is op(A) row-major (m×k), ob is op(B)
+	// transposed (n×k), so the inner loop runs over contiguous memory.
+	oa := make([]float64, m*k)
+	ob := make([]float64, n*k)
+	for i := 0; i < m; i++ {
+		for p := 0; p < k; p++ {
+			if tA {
+				oa[i*k+p] = float64(a.At(p, i))
+			} else {
+				oa[i*k+p] = float64(a.At(i, p))
+			}
+		}
+	}
+	for j := 0; j < n; j++ {
+		for p := 0; p < k; p++ {
+			if tB {
+				ob[j*k+p] = float64(b.At(j, p))
+			} else {
+				ob[j*k+p] = float64(b.At(p, j))
+			}
+		}
+	}
 	want = make([]float64, m*n)
 	mag = make([]float64, m*n)
 	for i := 0; i < m; i++ {
+		ai := oa[i*k : i*k+k]
 		for j := 0; j < n; j++ {
+			bj := ob[j*k : j*k+k]
 			var s, sa float64
-			for p := 0; p < k; p++ {
-				var x, y float64
-				if tA {
-					x = float64(a.At(p, i))
-				} else {
-					x = float64(a.At(i, p))
-				}
-				if tB {
-					y = float64(b.At(j, p))
-				} else {
-					y = float64(b.At(p, j))
-				}
-				s += x * y
-				sa += math.Abs(x * y)
+			for p, x := range ai {
+				xy := x * bj[p]
+				s += xy
+				sa += math.Abs(xy)
 			}
 			w := float64(alpha) * s
 			g := math.Abs(float64(alpha)) * sa
@@ -383,9 +422,10 @@ func TestGemmPanics(t *testing.T) {
 }
 
 func TestBackendSwitch(t *testing.T) {
-	if Current() != "native" {
+	if os.Getenv("NNKERN_BLAS") == "" && Current() != "native" {
 		t.Fatalf("default backend %q, want native", Current())
 	}
+	defer Use(Current())
 	bs := Backends()
 	if !strings.Contains(strings.Join(bs, ","), "gonum") || !strings.Contains(strings.Join(bs, ","), "native") {
 		t.Fatalf("Backends() = %v, want gonum and native", bs)
@@ -394,7 +434,10 @@ func TestBackendSwitch(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"cublas"`) {
 		t.Fatalf("Use(cublas) = %v, want an error naming it", err)
 	}
-	if Current() != "native" {
+	if err := Use("native"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Use("cublas"); err == nil || Current() != "native" {
 		t.Fatalf("failed Use changed the backend to %q", Current())
 	}
 	if err := Use(" Gonum "); err != nil || Current() != "gonum" {

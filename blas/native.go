@@ -9,60 +9,66 @@ import (
 	"github.com/nnkern/nnkern/kernels"
 )
 
-// The native backend follows the GotoBLAS/BLIS structure with one
-// simplification that pays on the model shapes: op(A) is never copied
-// when it has full mr-row panels. The micro-kernel reads A through two
-// strides, so a row-major A (NN) and a transposed A (TN, element (i, p) at
-// a[p*lda+i]) are both read in place; only the last, partial row panel is
-// packed (zero-padded). op(B) is read in place too when B is not
-// transposed and the problem is small; otherwise each kc×nc block of op(B)
-// is packed into nr-column panels in a 64-byte-aligned, pooled buffer.
+// The native backend follows the GotoBLAS/BLIS structure:
 //
-// Loop nest per part (a contiguous range of mr-row panels of C):
+//	for jc := 0; jc < n; jc += nc          // B block (kc×nc) in L3
+//	  for pc := 0; pc < k; pc += kc        // one rank-kc update
+//	    [pack op(B)[pc:pc+kc, jc:jc+nc] into nr-column micro-panels]
+//	    for ic := 0; ic < m; ic += mc      // A block (mc×kc) in L2
+//	      [pack op(A)[ic:ic+mc, pc:pc+kc] into mr-row micro-panels]
+//	      for jr := 0; jr < nc; jr += nr   // B micro-panel (kc×nr) in L1
+//	        for ir := 0; ir < mc; ir += mr
+//	          micro-kernel: full tile straight into C; edge tile into a
+//	          scratch tile, then merged with alpha/beta into C
 //
-//	for jc := 0; jc < n; jc += nc      // B block in L2
-//	  for pc := 0; pc < k; pc += kc    // one rank-kc update
-//	    [pack op(B)[pc:pc+kc, jc:jc+nc]]
-//	    for ir := range row panels     // A micro-panel (mr×kc) stays in L1
-//	      for jr := 0; jr < nc; jr += nr
-//	        micro-kernel (full tile: straight into C; edge tile: into a
-//	        scratch tile, then copied with alpha/beta into C)
+// Packing is skipped where it does not pay: the micro-kernel reads A
+// through two strides, so a row-major op(A) (NN, NT) is read in place
+// unless the part is wide enough to amortise the copy; only partial
+// panels (the last rows/columns) are then copied, zero-padded. op(B) is
+// read in place when B is not transposed and the part has few rows.
+// Packing buffers are 64-byte aligned and pooled.
 //
-// Parts run on separate goroutines. Every element of C is computed by the
-// same sequence of operations whatever the number of parts (k is never
-// split, tile boundaries depend only on the shape), so results are
-// bit-identical for any GOMAXPROCS.
+// Parallelism: the m×n output is cut into parts along one dimension, at
+// multiples of mr (rows) or nr (columns), chosen by a cost model (compute
+// of the largest part plus the packing each part repeats); parts run on
+// pooled worker goroutines. Every element of C is computed by the same
+// sequence of operations whatever the number of parts: k is never split
+// and tile boundaries depend only on the shape. So results are
+// bit-identical for any GOMAXPROCS (tested).
 
 // blocking holds the cache blocking parameters for one element size.
 type blocking struct {
-	kc, nc int
+	kc, mc, nc int
 }
 
-var (
-	block32, block64 blocking
-)
+var block32, block64 blocking
 
 func init() {
-	l1, l2 := cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L2
+	l1, l2, l3 := cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3
 	if l1 <= 0 {
 		l1 = 32 << 10
 	}
 	if l2 <= 0 {
 		l2 = 512 << 10
 	}
-	block32 = computeBlocking(l1, l2, 4, 16)
-	block64 = computeBlocking(l1, l2, 8, 8)
+	if l3 <= 0 {
+		l3 = 8 << 20
+	}
+	block32 = computeBlocking(l1, l2, l3, 4, 16)
+	block64 = computeBlocking(l1, l2, l3, 8, 8)
 }
 
-// computeBlocking derives kc and nc from the cache sizes: an nr-column
-// micro-panel of B (kc·nr·size) takes half of L1 and the kc×nc block of B
-// half of L2.
-func computeBlocking(l1, l2, size, nr int) blocking {
+// computeBlocking derives kc, mc and nc from the cache sizes (bytes): the
+// kc×nr micro-panel of B takes half of L1, the mc×kc block of A half of
+// L2 and the kc×nc block of B a quarter of L3 (capped at 4096 columns).
+func computeBlocking(l1, l2, l3, size, nr int) blocking {
 	kc := l1 / 2 / (nr * size)
 	kc = max(64, min(kc, 512)) &^ 7
-	nc := l2 / 2 / (kc * size)
-	nc = max(nr, nc/nr*nr)
-	return blocking{kc: kc, nc: nc}
+	mc := l2 / 2 / (kc * size)
+	mc = max(mr, mc/mr*mr)
+	nc := l3 / 4 / (kc * size)
+	nc = max(nr, min(nc, 4096)/nr*nr)
+	return blocking{kc: kc, mc: mc, nc: nc}
 }
 
 func blockingFor[T float]() blocking {
@@ -80,13 +86,30 @@ const (
 	parallelFlops = 4 << 20
 	// minPartFlops is the least work given to one goroutine.
 	minPartFlops = 2 << 20
-	// packBRows: op(B) is packed (even when it could be read in place) if
-	// a part has at least this many rows to amortise the copy over.
-	packBRows = 0
+	// packCost is the cost of packing one element, in flop-equivalents,
+	// for the partition cost model.
+	packCost = 8
+)
+
+// Tuning switches (variables so benchmarks can compare the variants).
+var (
+	// op(B) is packed if transposed or if a part has at least this many
+	// rows (measured: 200×3072×200 NN runs faster with B in place, 2048³
+	// much slower).
+	tunePackBRows = 512
+	// op(A) is packed if a part has at least this many columns, or this
+	// many when A is transposed (in place, a transposed A micro-panel
+	// touches a new page every k step; packing pays once the panel is
+	// reused for a few B micro-panels).
+	tunePackACols   = 512
+	tunePackAColsTN = 48
+	// tuneSplit forces the parallel partition for tests: 0 cost model,
+	// 1 rows, 2 columns.
+	tuneSplit = 0
 )
 
 // nativeGemm is the native backend's Gemm on raw operands. Shapes are
-// already checked; m, n > 0.
+// already checked; m, n, k > 0.
 func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if k == 0 || alpha == 0 {
 		scaleC(m, n, beta, c, ldc)
@@ -97,26 +120,45 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	j.alpha, j.beta = alpha, beta
 	j.a, j.lda, j.b, j.ldb, j.c, j.ldc = a, lda, b, ldb, c, ldc
 	j.kern = microKernel[T](kernels.ISA())
-	j.nr = nrOf[T]()
+	nr := nrOf[T]()
+	j.nr = nr
 	j.blk = blockingFor[T]()
 
-	panels := (m + mr - 1) / mr
+	pm, pn := (m+mr-1)/mr, (n+nr-1)/nr
 	flops := 2 * float64(m) * float64(n) * float64(k)
 	parts := 1
 	if flops >= parallelFlops {
-		parts = min(runtime.GOMAXPROCS(0), panels, max(1, int(flops/minPartFlops)))
+		parts = min(runtime.GOMAXPROCS(0), max(pm, pn), max(1, int(flops/minPartFlops)))
 	}
-	j.parts = parts
-	j.panels = panels
+	j.parts, j.splitN, j.panels = parts, false, pm
 	if parts > 1 {
-		startWorkers(parts - 1)
-		j.wg.Add(parts - 1)
-		for p := 1; p < parts; p++ {
+		// Cost of splitting rows vs columns: the largest part's padded
+		// compute plus the packing every part repeats.
+		kk := float64(k)
+		tM := float64((pm+parts-1)/parts*mr) * float64(pn*nr) * kk * 2
+		tN := float64((pn+parts-1)/parts*nr) * float64(pm*mr) * kk * 2
+		if tB || (m+parts-1)/parts >= tunePackBRows {
+			tM += float64(n) * kk * packCost
+			tN += float64(n/parts) * kk * packCost
+		}
+		if nc := (n + parts - 1) / parts; nc >= tunePackACols || (tA && nc >= tunePackAColsTN) {
+			tN += float64(m) * kk * packCost
+			tM += float64(m/parts) * kk * packCost
+		}
+		if (tN < tM && tuneSplit == 0) || tuneSplit == 2 {
+			j.splitN, j.panels = true, pn
+		}
+		j.parts = min(parts, j.panels)
+	}
+	if j.parts > 1 {
+		startWorkers(j.parts - 1)
+		j.wg.Add(j.parts - 1)
+		for p := 1; p < j.parts; p++ {
 			workCh <- task{j: j, part: p}
 		}
 	}
 	j.runPart(0)
-	if parts > 1 {
+	if j.parts > 1 {
 		j.wg.Wait()
 	}
 	j.a, j.b, j.c = nil, nil, nil
@@ -150,35 +192,48 @@ type job[T float] struct {
 	nr            int
 	blk           blocking
 	parts, panels int
+	splitN        bool
 	wg            sync.WaitGroup
 }
 
 // done implements runner.
 func (j *job[T]) done() { j.wg.Done() }
 
-// runPart computes the rows of C in part p: row panels
-// [p·panels/parts, (p+1)·panels/parts).
+// runPart computes part p of C: row panels (or column panels, if
+// splitN) [p·panels/parts, (p+1)·panels/parts).
 func (j *job[T]) runPart(p int) {
-	ws := getWorkspace[T](j.blk, j.nr)
-	defer putWorkspace(ws)
-
 	m, n, k, nr := j.m, j.n, j.k, j.nr
-	kc, nc := j.blk.kc, j.blk.nc
-	r0 := p * j.panels / j.parts * mr
-	r1 := min(m, (p+1)*j.panels/j.parts*mr)
-	if r0 >= r1 {
+	r0, r1, c0, c1 := 0, m, 0, n
+	if j.splitN {
+		c0 = p * j.panels / j.parts * nr
+		c1 = min(n, (p+1)*j.panels/j.parts*nr)
+	} else {
+		r0 = p * j.panels / j.parts * mr
+		r1 = min(m, (p+1)*j.panels/j.parts*mr)
+	}
+	if r0 >= r1 || c0 >= c1 {
 		return
 	}
+	kc, mc, nc := j.blk.kc, j.blk.mc, j.blk.nc
+	ws := getWorkspace[T]()
+	defer putWorkspace(ws)
+	kcm := min(kc, k)
+	ws.b = grow(ws.b, kcm*((min(nc, c1-c0)+nr-1)/nr*nr))
+	ws.a = grow(ws.a, kcm*((min(mc, r1-r0)+mr-1)/mr*mr))
+	ws.bEdge = grow(ws.bEdge, kcm*nr)
+	ws.aEdge = grow(ws.aEdge, kcm*mr)
+	ws.tile = grow(ws.tile, mr*nr)
 	rsA, csA := j.lda, 1
 	if j.tA {
 		rsA, csA = 1, j.lda
 	}
-	packB := j.tB || r1-r0 >= packBRows
+	packB := j.tB || r1-r0 >= tunePackBRows
+	packA := c1-c0 >= tunePackACols || (j.tA && c1-c0 >= tunePackAColsTN)
 	kern := j.kern
 	tile := ws.tile[:mr*nr]
 
-	for jc := 0; jc < n; jc += nc {
-		ncb := min(nc, n-jc)
+	for jc := c0; jc < c1; jc += nc {
+		ncb := min(nc, c1-jc)
 		for pc := 0; pc < k; pc += kc {
 			kcb := min(kc, k-pc)
 			beta, loadC := j.beta, j.beta != 0
@@ -189,18 +244,14 @@ func (j *job[T]) runPart(p int) {
 				packBBlock(ws.b, j.b, j.ldb, j.tB, pc, kcb, jc, ncb, nr)
 			} else if rem := ncb % nr; rem != 0 {
 				// Only the last, partial column panel is packed.
-				packBBlock(ws.b, j.b, j.ldb, false, pc, kcb, jc+ncb-rem, rem, nr)
+				packBBlock(ws.bEdge, j.b, j.ldb, false, pc, kcb, jc+ncb-rem, rem, nr)
 			}
-			for i := r0; i < r1; i += mr {
-				mrb := min(mr, r1-i)
-				var ap []T
-				ars, acs := rsA, csA
-				if mrb == mr {
-					off := i*rsA + pc*csA
-					ap = j.a[off : off+(mr-1)*rsA+(kcb-1)*csA+1]
-				} else {
-					packAEdge(ws.a, j.a, j.lda, j.tA, i, mrb, pc, kcb)
-					ap, ars, acs = ws.a[:mr*kcb], 1, mr
+			for ic := r0; ic < r1; ic += mc {
+				mcb := min(mc, r1-ic)
+				if packA {
+					packABlock(ws.a, j.a, j.lda, j.tA, ic, mcb, pc, kcb)
+				} else if rem := mcb % mr; rem != 0 {
+					packAEdge(ws.aEdge, j.a, j.lda, j.tA, ic+mcb-rem, rem, pc, kcb)
 				}
 				for jr := 0; jr < ncb; jr += nr {
 					nrb := min(nr, ncb-jr)
@@ -210,29 +261,45 @@ func (j *job[T]) runPart(p int) {
 					case packB:
 						bp = ws.b[jr*kcb : (jr+nr)*kcb]
 					case nrb < nr:
-						bp = ws.b[:nr*kcb]
+						bp = ws.bEdge[:nr*kcb]
 					default:
 						off := pc*j.ldb + jc + jr
 						bp = j.b[off : off+(kcb-1)*j.ldb+nr]
 						bcs = j.ldb
 					}
-					co := i*j.ldc + jc + jr
-					if mrb == mr && nrb == nr {
-						kern(kcb, ap, ars, acs, bp, bcs, j.c[co:co+(mr-1)*j.ldc+nr], j.ldc, j.alpha, beta, loadC)
-						continue
-					}
-					// Edge tile: compute the full padded tile into scratch,
-					// then merge the valid part.
-					kern(kcb, ap, ars, acs, bp, bcs, tile, nr, j.alpha, 0, false)
-					for ii := 0; ii < mrb; ii++ {
-						crow := j.c[co+ii*j.ldc : co+ii*j.ldc+nrb]
-						trow := tile[ii*nr : ii*nr+nrb]
-						if loadC {
-							for jj, t := range trow {
-								crow[jj] = t + beta*crow[jj]
+					for ir := 0; ir < mcb; ir += mr {
+						mrb := min(mr, mcb-ir)
+						i := ic + ir
+						var ap []T
+						ars, acs := 1, mr
+						switch {
+						case packA:
+							ap = ws.a[ir*kcb : (ir+mr)*kcb]
+						case mrb < mr:
+							ap = ws.aEdge[:mr*kcb]
+						default:
+							off := i*rsA + pc*csA
+							ap = j.a[off : off+(mr-1)*rsA+(kcb-1)*csA+1]
+							ars, acs = rsA, csA
+						}
+						co := i*j.ldc + jc + jr
+						if mrb == mr && nrb == nr {
+							kern(kcb, ap, ars, acs, bp, bcs, j.c[co:co+(mr-1)*j.ldc+nr], j.ldc, j.alpha, beta, loadC)
+							continue
+						}
+						// Edge tile: compute the full padded tile into
+						// scratch, then merge the valid part.
+						kern(kcb, ap, ars, acs, bp, bcs, tile, nr, j.alpha, 0, false)
+						for ii := 0; ii < mrb; ii++ {
+							crow := j.c[co+ii*j.ldc : co+ii*j.ldc+nrb]
+							trow := tile[ii*nr : ii*nr+nrb]
+							if loadC {
+								for jj, t := range trow {
+									crow[jj] = t + beta*crow[jj]
+								}
+							} else {
+								copy(crow, trow)
 							}
-						} else {
-							copy(crow, trow)
 						}
 					}
 				}
@@ -270,6 +337,43 @@ func packBBlock[T float](dst, b []T, ldb int, tB bool, pc, kcb, jc, ncb, nr int)
 	}
 }
 
+// packABlock packs op(A)[ic:ic+mcb, pc:pc+kcb] into mr-row micro-panels:
+// panel q (rows ic+q·mr...) occupies dst[q·mr·kcb:], element (r, p) of
+// the panel at p·mr+r; rows past mcb are zero.
+func packABlock[T float](dst, a []T, lda int, tA bool, ic, mcb, pc, kcb int) {
+	full := mcb / mr * mr
+	if tA {
+		// Row p of A holds op(A)[ic:ic+mcb, pc+p] contiguously: stream
+		// each row once (prefetch-friendly) and scatter it over the panels.
+		for p := 0; p < kcb; p++ {
+			src := a[(pc+p)*lda+ic : (pc+p)*lda+ic+full]
+			for q := 0; q+mr <= len(src); q += mr {
+				s := src[q : q+mr]
+				dp := dst[q*kcb+p*mr : q*kcb+p*mr+mr]
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+			}
+		}
+	} else {
+		for q := 0; q < full; q += mr {
+			d := dst[q*kcb : q*kcb+mr*kcb]
+			i := ic + q
+			s0 := a[(i+0)*lda+pc : (i+0)*lda+pc+kcb]
+			s1 := a[(i+1)*lda+pc : (i+1)*lda+pc+kcb]
+			s2 := a[(i+2)*lda+pc : (i+2)*lda+pc+kcb]
+			s3 := a[(i+3)*lda+pc : (i+3)*lda+pc+kcb]
+			s4 := a[(i+4)*lda+pc : (i+4)*lda+pc+kcb]
+			s5 := a[(i+5)*lda+pc : (i+5)*lda+pc+kcb]
+			for p := range s0 {
+				dp := d[p*mr : p*mr+mr]
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
+			}
+		}
+	}
+	if full < mcb {
+		packAEdge(dst[full*kcb:full*kcb+mr*kcb], a, lda, tA, ic+full, mcb-full, pc, kcb)
+	}
+}
+
 // packAEdge packs the partial row panel op(A)[i:i+mrb, pc:pc+kcb] into
 // dst (element (r, p) at p·mr+r), zero-padding rows mrb..mr-1.
 func packAEdge[T float](dst, a []T, lda int, tA bool, i, mrb, pc, kcb int) {
@@ -288,8 +392,7 @@ func packAEdge[T float](dst, a []T, lda int, tA bool, i, mrb, pc, kcb int) {
 
 // workspace holds one goroutine's packing buffers.
 type workspace[T float] struct {
-	b, a, tile []T
-	kc, nc     int
+	b, a, bEdge, aEdge, tile []T
 }
 
 // alignedSlice returns a slice of n elements whose first element is
@@ -336,22 +439,22 @@ var (
 	jobs64 freeList[job[float64]]
 )
 
-func getWorkspace[T float](blk blocking, nr int) *workspace[T] {
+func getWorkspace[T float]() *workspace[T] {
 	var z T
-	var ws *workspace[T]
 	if unsafe.Sizeof(z) == 4 {
-		ws = (*workspace[T])(unsafe.Pointer(ws32.get()))
-	} else {
-		ws = (*workspace[T])(unsafe.Pointer(ws64.get()))
+		return (*workspace[T])(unsafe.Pointer(ws32.get()))
 	}
-	if ws.kc != blk.kc || ws.nc != blk.nc || ws.b == nil {
-		ncr := (blk.nc + nr - 1) / nr * nr
-		ws.b = alignedSlice[T](blk.kc * ncr)
-		ws.a = alignedSlice[T](blk.kc * mr)
-		ws.tile = alignedSlice[T](mr * nr)
-		ws.kc, ws.nc = blk.kc, blk.nc
+	return (*workspace[T])(unsafe.Pointer(ws64.get()))
+}
+
+// grow returns buf if it holds n elements, else a new aligned slice of n
+// (buffers grow to what the largest call needed, at most the blocking
+// sizes, and are then reused).
+func grow[T float](buf []T, n int) []T {
+	if len(buf) >= n {
+		return buf
 	}
-	return ws
+	return alignedSlice[T](n)
 }
 
 func putWorkspace[T float](ws *workspace[T]) {

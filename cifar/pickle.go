@@ -77,7 +77,11 @@ type unpickler struct {
 // unpickle runs the pickle in r (size bytes, or -1 if unknown) and returns
 // its value. name is used in errors.
 func unpickle(r io.Reader, size int64, name string, alloc func(int) []byte) (any, error) {
-	u := &unpickler{r: bufio.NewReaderSize(r, 1<<16), name: name, size: size, memo: map[uint64]any{}, alloc: alloc}
+	bufSize := 1 << 16
+	if size >= 0 && size < int64(bufSize) {
+		bufSize = max(int(size), 16)
+	}
+	u := &unpickler{r: bufio.NewReaderSize(r, bufSize), name: name, size: size, memo: map[uint64]any{}, alloc: alloc}
 	return u.run()
 }
 

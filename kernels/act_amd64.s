@@ -11,10 +11,10 @@ TEXT ·reluF32(SB), NOSPLIT, $0-24
 	MOVQ   x+8(FP), CX
 	MOVQ   n+16(FP), DX
 	VXORPS Y0, Y0, Y0
+	CMPQ   DX, $0x00000020
+	JL     l_single
 
 l_block:
-	CMPQ    DX, $0x00000020
-	JL      l_single
 	VMOVUPS (CX), Y1
 	VMAXPS  Y1, Y0, Y1
 	VMOVUPS Y1, (AX)
@@ -30,7 +30,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000008
@@ -81,10 +82,10 @@ TEXT ·addReLUF32(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
 
 l_block:
-	CMPQ    DX, $0x00000020
-	JL      l_single
 	VMOVUPS (AX), Y0
 	VMOVUPS (CX), Y1
 	VXORPS  Y2, Y2, Y2
@@ -112,7 +113,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000008
@@ -152,10 +154,10 @@ TEXT ·reluBackwardF32(SB), NOSPLIT, $0-24
 	MOVQ   h+8(FP), CX
 	MOVQ   n+16(FP), DX
 	VXORPS Y0, Y0, Y0
+	CMPQ   DX, $0x00000020
+	JL     l_single
 
 l_block:
-	CMPQ    DX, $0x00000020
-	JL      l_single
 	VMOVUPS (CX), Y1
 	VCMPPS  $0x02, Y0, Y1, Y2
 	VMOVUPS (AX), Y1
@@ -179,7 +181,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000008
@@ -280,10 +283,10 @@ TEXT ·reluF64(SB), NOSPLIT, $0-24
 	MOVQ   x+8(FP), CX
 	MOVQ   n+16(FP), DX
 	VXORPD Y0, Y0, Y0
+	CMPQ   DX, $0x00000010
+	JL     l_single
 
 l_block:
-	CMPQ    DX, $0x00000010
-	JL      l_single
 	VMOVUPD (CX), Y1
 	VMAXPD  Y1, Y0, Y1
 	VMOVUPD Y1, (AX)
@@ -299,7 +302,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000010, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000004
@@ -342,10 +346,10 @@ TEXT ·addReLUF64(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000010
+	JL   l_single
 
 l_block:
-	CMPQ    DX, $0x00000010
-	JL      l_single
 	VMOVUPD (AX), Y0
 	VMOVUPD (CX), Y1
 	VXORPD  Y2, Y2, Y2
@@ -373,7 +377,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000010, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000004
@@ -413,10 +418,10 @@ TEXT ·reluBackwardF64(SB), NOSPLIT, $0-24
 	MOVQ   h+8(FP), CX
 	MOVQ   n+16(FP), DX
 	VXORPD Y0, Y0, Y0
+	CMPQ   DX, $0x00000010
+	JL     l_single
 
 l_block:
-	CMPQ    DX, $0x00000010
-	JL      l_single
 	VMOVUPD (CX), Y1
 	VCMPPD  $0x02, Y0, Y1, Y2
 	VMOVUPD (AX), Y1
@@ -440,7 +445,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000010, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000004

@@ -81,28 +81,31 @@ func exp64(x float64) float64 {
 	return y
 }
 
-// fma32 returns the correctly rounded float32 a·b+c, as VFMADD does: the
-// product is exact in float64, the sum is rounded to odd in float64 (53
-// bits >= 24+2), and then to float32, which gives the single rounding.
+// fma32 returns the correctly rounded float32 a·b+c, as VFMADD does. The
+// product is exact in float64, so s = a·b+c rounded once to float64 is
+// within half a float64 ulp; rounding s to float32 is then the correct
+// single rounding unless s landed exactly on a float32 midpoint (or is
+// subnormal as a float32), in which case the exact error of the sum
+// (TwoSum) decides by rounding s to odd first (53 >= 24+2 bits).
 func fma32(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
 	s := p + float64(c)
+	u := math.Float64bits(s)
+	if u&(1<<29-1) != 1<<28 && u&0x7ff0000000000000 > 0x3810000000000000 {
+		return float32(s)
+	}
 	if math.IsInf(s, 0) || s != s {
 		return float32(s)
 	}
-	// Exact error of the sum (TwoSum).
 	bb := s - p
 	e := (p - (s - bb)) + (float64(c) - bb)
-	if e != 0 {
-		u := math.Float64bits(s)
-		if u&1 == 0 {
-			if (e > 0) == (s > 0) {
-				u++
-			} else {
-				u--
-			}
-			s = math.Float64frombits(u)
+	if e != 0 && u&1 == 0 {
+		if (e > 0) == (s > 0) {
+			u++
+		} else {
+			u--
 		}
+		s = math.Float64frombits(u)
 	}
 	return float32(s)
 }
@@ -187,8 +190,10 @@ func softmaxRowsGeneric[T Float](p, s []T, rows, cols, stride int) {
 // label is out of range.
 //
 // The loss of a row is log z − (s_y − m) with z = Σ_j e^(s_j − m), m the row
-// max, in float64; the assembly sums z in a different order than the
-// generic loop.
+// max, in float64. The assembly sums z in a different order than the
+// generic loop, and takes the log of the product of up to 64 rows' z (each
+// in [1, cols]) instead of one log per row: the results differ by a few
+// ulp of the loss.
 func SoftmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
 	checkMat("SoftmaxCERows", "s", len(s), rows, cols, stride)
 	checkMat("SoftmaxCERows", "ds", len(ds), rows, cols, stride)
@@ -226,8 +231,10 @@ func softmaxCERowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, s
 }
 
 // HingeRows is the multiclass SVM (hinge, margin 1) of the rows×cols score
-// matrix s with labels y. It returns Σ_i Σ_{j≠y_i} max(0, s[i,j] − s[i,y_i] + 1)
-// (not divided by rows, summed in float64) and writes ds[i,j] = scale·[margin_j > 0]
+// matrix s with labels y. It returns Σ_i Σ_{j≠y_i} max(0, (s[i,j] − s[i,y_i]) + 1)
+// (not divided by rows; the generic version adds each margin in float64 in
+// order, the assembly adds a row's margins in float64 vector lanes, then
+// the rows in order, so the two can differ in the last bits) and writes ds[i,j] = scale·[margin_j > 0]
 // for j ≠ y_i and ds[i,y_i] = −scale·(number of positive margins). ds may be
 // s. It panics if a matrix is too short, len(y) != rows or a label is out
 // of range.
@@ -240,7 +247,7 @@ func HingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) flo
 			panic(fmt.Sprintf("kernels.HingeRows: y[%d]=%d outside [0,%d)", i, c, cols))
 		}
 	}
-	return hingeRowsGeneric(ds, s, rows, cols, stride, y, scale)
+	return hingeRows(ds, s, rows, cols, stride, y, scale)
 }
 
 func hingeRowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {

@@ -55,10 +55,45 @@ func softmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T)
 		} else {
 			softmaxCERowsF64(p64(ds[off:]), p64(s[off:]), k, cols, stride, float64(scale), p64(mz[:]))
 		}
+		// Σ_r log z_r = log Π_r z_r: one log per chunk instead of one per
+		// row. 1 <= z_r <= cols (the max contributes e^0 = 1), so the
+		// product only grows; it is rescaled by 2^-500 now and then.
+		prod, exp2, shifts := 1.0, 0, 0.0
 		for r := 0; r < k; r++ {
 			m, z := mz[2*r], mz[2*r+1]
-			loss += math.Log(float64(z)) - float64(sy[r]-m)
+			prod *= float64(z)
+			if prod > 0x1p500 {
+				prod *= 0x1p-500
+				exp2 += 500
+			}
+			shifts += float64(sy[r] - m)
 			ds[(i0+r)*stride+y[i0+r]] -= scale
+		}
+		loss += math.Log(prod) + float64(exp2)*math.Ln2 - shifts
+	}
+	return loss
+}
+
+func hingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
+	if !useAVX2() || cols == 0 {
+		return hingeRowsGeneric(ds, s, rows, cols, stride, y, scale)
+	}
+	trace(kHingeRows)
+	var (
+		loss float64
+		out  [2 * ceChunk]float64
+	)
+	for i0 := 0; i0 < rows; i0 += ceChunk {
+		k := min(ceChunk, rows-i0)
+		off := i0 * stride
+		if isF32[T]() {
+			hingeRowsF32(p32(ds[off:]), p32(s[off:]), k, cols, stride, &y[i0], float32(scale), &out[0])
+		} else {
+			hingeRowsF64(p64(ds[off:]), p64(s[off:]), k, cols, stride, &y[i0], float64(scale), &out[0])
+		}
+		for r := 0; r < k; r++ {
+			loss += out[2*r]
+			ds[(i0+r)*stride+y[i0+r]] = -T(out[2*r+1]) * scale
 		}
 	}
 	return loss

@@ -10,10 +10,10 @@ TEXT ·expF32(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000010
+	JL   l_single
 
 l_block:
-	CMPQ         DX, $0x00000010
-	JL           l_single
 	VMOVUPS      (CX), Y0
 	VMOVUPS      32(CX), Y1
 	VMOVUPS      cF32explo<>+0(SB), Y2
@@ -83,7 +83,8 @@ l_block:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
-	JMP          l_block
+	CMPQ         DX, $0x00000010
+	JGE          l_block
 
 l_single:
 	CMPQ         DX, $0x00000008
@@ -350,7 +351,7 @@ GLOBL cF32tailmask<>(SB), RODATA|NOPTR, $64
 
 // func softmaxRowsF32(d *float32, s *float32, rows int, cols int, stride int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·softmaxRowsF32(SB), NOSPLIT, $0-40
+TEXT ·softmaxRowsF32(SB), NOSPLIT, $96-40
 	MOVQ    d+0(FP), AX
 	MOVQ    s+8(FP), CX
 	MOVQ    rows+16(FP), DX
@@ -359,118 +360,329 @@ TEXT ·softmaxRowsF32(SB), NOSPLIT, $0-40
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	ANDQ    $0x00000007, DI
-	VXORPS  Y0, Y0, Y0
+	VPXOR   Y0, Y0, Y0
 	TESTQ   DI, DI
-	JZ      rows
+	JZ      masked
 	LEAQ    cF32tailmask<>+0(SB), R8
 	MOVQ    DI, R9
 	NEGQ    R9
 	VMOVDQU 32(R8)(R9*4), Y0
-	VMOVUPS Y0, Y0
+	VMOVDQA Y0, Y0
 
-rows:
+masked:
+	VMOVDQU Y0, 64(SP)
+
+pairs:
+	CMPQ    DX, $0x00000002
+	JL      single
+	LEAQ    (CX)(SI*1), R10
+	LEAQ    (AX)(SI*1), R11
+	VMOVUPS cF32ninf<>+0(SB), Y0
+	VMOVUPS cF32ninf<>+0(SB), Y4
+	XORQ    R8, R8
+	MOVQ    BX, R9
+
+pmax:
+	CMPQ   R9, $0x00000008
+	JL     pmax_tail
+	VMAXPS (CX)(R8*1), Y0, Y0
+	VMAXPS (R10)(R8*1), Y4, Y4
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000008, R9
+	JMP    pmax
+
+pmax_tail:
+	TESTQ      DI, DI
+	JZ         pmaxdone
+	VMOVDQU    64(SP), Y5
+	VMOVUPS    cF32ninf<>+0(SB), Y6
+	VMASKMOVPS (CX)(R8*1), Y5, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y7
+	VMAXPS     Y7, Y0, Y0
+	VMASKMOVPS (R10)(R8*1), Y5, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y7
+	VMAXPS     Y7, Y4, Y4
+
+pmaxdone:
+	VEXTRACTF128 $0x01, Y0, X5
+	VMAXPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X5
+	VMAXPS       X5, X0, X0
+	VMOVSHDUP    X0, X5
+	VMAXPS       X5, X0, X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, (SP)
+	VEXTRACTF128 $0x01, Y4, X0
+	VMAXPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VMAXPS       X0, X4, X4
+	VMOVSHDUP    X4, X0
+	VMAXPS       X0, X4, X4
+	VBROADCASTSS X4, Y0
+	VMOVUPS      Y0, 32(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y4, Y4, Y4
+	XORQ         R8, R8
+	MOVQ         BX, R9
+
+pexp:
+	CMPQ         R9, $0x00000008
+	JL           pexp_tail
+	VMOVUPS      (CX)(R8*1), Y5
+	VSUBPS       (SP), Y5, Y5
+	VMOVUPS      (R10)(R8*1), Y6
+	VSUBPS       32(SP), Y6, Y6
+	VMOVUPS      cF32explo<>+0(SB), Y7
+	VMOVUPS      cF32explo<>+0(SB), Y11
+	VMAXPS       Y5, Y7, Y7
+	VMAXPS       Y6, Y11, Y11
+	VMOVUPS      cF32exphi<>+0(SB), Y8
+	VMOVUPS      cF32exphi<>+0(SB), Y12
+	VMINPS       Y7, Y8, Y7
+	VMINPS       Y11, Y12, Y11
+	VMOVUPS      cF32magic<>+0(SB), Y8
+	VMOVUPS      cF32magic<>+0(SB), Y12
+	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
+	VFMADD231PS  cF32log2e<>+0(SB), Y11, Y12
+	VSUBPS       cF32magic<>+0(SB), Y8, Y9
+	VSUBPS       cF32magic<>+0(SB), Y12, Y13
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y13, Y11
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y9, Y7
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y13, Y11
+	VMULPS       Y7, Y7, Y9
+	VMULPS       Y11, Y11, Y13
+	VMOVUPS      cF32expc7<>+0(SB), Y10
+	VMOVUPS      cF32expc7<>+0(SB), Y14
+	VFMADD213PS  cF32expc6<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc6<>+0(SB), Y11, Y14
+	VFMADD213PS  cF32expc5<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc5<>+0(SB), Y11, Y14
+	VFMADD213PS  cF32expc4<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc4<>+0(SB), Y11, Y14
+	VFMADD213PS  cF32expc3<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc3<>+0(SB), Y11, Y14
+	VFMADD213PS  cF32expc2<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc2<>+0(SB), Y11, Y14
+	VFMADD213PS  Y7, Y9, Y10
+	VFMADD213PS  Y11, Y13, Y14
+	VADDPS       cF32one<>+0(SB), Y10, Y10
+	VADDPS       cF32one<>+0(SB), Y14, Y14
+	VPSUBD       cF32magicbits<>+0(SB), Y8, Y8
+	VPSUBD       cF32magicbits<>+0(SB), Y12, Y12
+	VPSRAD       $0x01, Y8, Y9
+	VPSRAD       $0x01, Y12, Y13
+	VPSUBD       Y9, Y8, Y8
+	VPSUBD       Y13, Y12, Y12
+	VPADDD       cF32expbias<>+0(SB), Y9, Y9
+	VPADDD       cF32expbias<>+0(SB), Y13, Y13
+	VPADDD       cF32expbias<>+0(SB), Y8, Y8
+	VPADDD       cF32expbias<>+0(SB), Y12, Y12
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y12, Y12
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y13, Y14, Y14
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y12, Y14, Y14
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y8
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y6, Y12
+	VANDNPS      Y10, Y8, Y10
+	VANDNPS      Y14, Y12, Y14
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y5, Y8
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y6, Y12
+	VBLENDVPS    Y8, cF32pinf<>+0(SB), Y10, Y5
+	VBLENDVPS    Y12, cF32pinf<>+0(SB), Y14, Y6
+	VMOVUPS      Y5, (AX)(R8*1)
+	VADDPS       Y5, Y0, Y0
+	VMOVUPS      Y6, (R11)(R8*1)
+	VADDPS       Y6, Y4, Y4
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, R9
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        DI, DI
+	JZ           pexpdone
+	VMOVDQU      64(SP), Y5
+	VMASKMOVPS   (CX)(R8*1), Y5, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMASKMOVPS   (R10)(R8*1), Y5, Y2
+	VSUBPS       32(SP), Y2, Y2
+	VMOVUPS      cF32explo<>+0(SB), Y5
+	VMOVUPS      cF32explo<>+0(SB), Y9
+	VMAXPS       Y1, Y5, Y5
+	VMAXPS       Y2, Y9, Y9
+	VMOVUPS      cF32exphi<>+0(SB), Y6
+	VMOVUPS      cF32exphi<>+0(SB), Y10
+	VMINPS       Y5, Y6, Y5
+	VMINPS       Y9, Y10, Y9
+	VMOVUPS      cF32magic<>+0(SB), Y6
+	VMOVUPS      cF32magic<>+0(SB), Y10
+	VFMADD231PS  cF32log2e<>+0(SB), Y5, Y6
+	VFMADD231PS  cF32log2e<>+0(SB), Y9, Y10
+	VSUBPS       cF32magic<>+0(SB), Y6, Y7
+	VSUBPS       cF32magic<>+0(SB), Y10, Y11
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y7, Y5
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y11, Y9
+	VMULPS       Y5, Y5, Y7
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      cF32expc7<>+0(SB), Y8
+	VMOVUPS      cF32expc7<>+0(SB), Y12
+	VFMADD213PS  cF32expc6<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc6<>+0(SB), Y9, Y12
+	VFMADD213PS  cF32expc5<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc5<>+0(SB), Y9, Y12
+	VFMADD213PS  cF32expc4<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc4<>+0(SB), Y9, Y12
+	VFMADD213PS  cF32expc3<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc3<>+0(SB), Y9, Y12
+	VFMADD213PS  cF32expc2<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc2<>+0(SB), Y9, Y12
+	VFMADD213PS  Y5, Y7, Y8
+	VFMADD213PS  Y9, Y11, Y12
+	VADDPS       cF32one<>+0(SB), Y8, Y8
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VPSUBD       cF32magicbits<>+0(SB), Y6, Y6
+	VPSUBD       cF32magicbits<>+0(SB), Y10, Y10
+	VPSRAD       $0x01, Y6, Y7
+	VPSRAD       $0x01, Y10, Y11
+	VPSUBD       Y7, Y6, Y6
+	VPSUBD       Y11, Y10, Y10
+	VPADDD       cF32expbias<>+0(SB), Y7, Y7
+	VPADDD       cF32expbias<>+0(SB), Y11, Y11
+	VPADDD       cF32expbias<>+0(SB), Y6, Y6
+	VPADDD       cF32expbias<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y10, Y12, Y12
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y6
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y10
+	VANDNPS      Y8, Y6, Y8
+	VANDNPS      Y12, Y10, Y12
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y6
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y2, Y10
+	VBLENDVPS    Y6, cF32pinf<>+0(SB), Y8, Y1
+	VBLENDVPS    Y10, cF32pinf<>+0(SB), Y12, Y2
+	VMOVDQU      64(SP), Y5
+	VANDPS       Y5, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VANDPS       Y5, Y2, Y2
+	VADDPS       Y2, Y4, Y4
+
+pexpdone:
+	VEXTRACTF128 $0x01, Y0, X5
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X5
+	VADDPS       X5, X0, X0
+	VMOVSHDUP    X0, X5
+	VADDPS       X5, X0, X0
+	VBROADCASTSS X0, Y0
+	VEXTRACTF128 $0x01, Y4, X5
+	VADDPS       X5, X4, X4
+	VMOVHLPS     X4, X4, X5
+	VADDPS       X5, X4, X4
+	VMOVSHDUP    X4, X5
+	VADDPS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	XORQ         R8, R8
+	MOVQ         BX, R9
+
+pnorm:
+	CMPQ    R9, $0x00000008
+	JL      pnorm_tail
+	VMOVUPS (AX)(R8*1), Y5
+	VDIVPS  Y0, Y5, Y5
+	VMOVUPS Y5, (AX)(R8*1)
+	VMOVUPS (R11)(R8*1), Y5
+	VDIVPS  Y4, Y5, Y5
+	VMOVUPS Y5, (R11)(R8*1)
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, R9
+	JMP     pnorm
+
+pnorm_tail:
+	TESTQ      DI, DI
+	JZ         pnormdone
+	VMOVDQU    64(SP), Y5
+	VDIVPS     Y0, Y1, Y1
+	VMASKMOVPS Y1, Y5, (AX)(R8*1)
+	VDIVPS     Y4, Y2, Y2
+	VMASKMOVPS Y2, Y5, (R11)(R8*1)
+
+pnormdone:
+	LEAQ (R10)(SI*1), CX
+	LEAQ (R11)(SI*1), AX
+	SUBQ $0x00000002, DX
+	JMP  pairs
+
+single:
 	TESTQ   DX, DX
 	JZ      done
-	VMOVUPS cF32ninf<>+0(SB), Y1
-	MOVQ    CX, R8
-	MOVQ    AX, R9
-	MOVQ    BX, R10
+	VMOVUPS cF32ninf<>+0(SB), Y0
+	XORQ    R8, R8
+	MOVQ    BX, R9
 
-max:
-	CMPQ   R10, $0x00000008
-	JL     max_tail
-	VMAXPS (R8), Y1, Y1
+smax:
+	CMPQ   R9, $0x00000008
+	JL     smax_tail
+	VMAXPS (CX)(R8*1), Y0, Y0
 	ADDQ   $0x00000020, R8
-	ADDQ   $0x00000020, R9
-	SUBQ   $0x00000008, R10
-	JMP    max
+	SUBQ   $0x00000008, R9
+	JMP    smax
 
-max_tail:
+smax_tail:
 	TESTQ      DI, DI
-	JZ         maxdone
-	VMASKMOVPS (R8), Y0, Y2
-	VMOVUPS    cF32ninf<>+0(SB), Y3
-	VBLENDVPS  Y0, Y2, Y3, Y2
-	VMAXPS     Y2, Y1, Y1
+	JZ         smaxdone
+	VMOVDQU    64(SP), Y1
+	VMOVUPS    cF32ninf<>+0(SB), Y2
+	VMASKMOVPS (CX)(R8*1), Y1, Y4
+	VBLENDVPS  Y1, Y4, Y2, Y4
+	VMAXPS     Y4, Y0, Y0
 
-maxdone:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VMOVHLPS     X1, X1, X2
-	VMAXPS       X2, X1, X1
-	VMOVSHDUP    X1, X2
-	VMAXPS       X2, X1, X1
-	VBROADCASTSS X1, Y1
-	VXORPS       Y2, Y2, Y2
-	MOVQ         CX, R8
-	MOVQ         AX, R9
-	MOVQ         BX, R10
+smaxdone:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VMAXPS       X1, X0, X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, (SP)
+	VXORPS       Y0, Y0, Y0
+	XORQ         R8, R8
+	MOVQ         BX, R9
 
-exp:
-	CMPQ         R10, $0x00000008
-	JL           exp_tail
-	VMOVUPS      (R8), Y3
-	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      cF32explo<>+0(SB), Y4
-	VMAXPS       Y3, Y4, Y4
-	VMOVUPS      cF32exphi<>+0(SB), Y5
-	VMINPS       Y4, Y5, Y4
-	VMOVUPS      cF32magic<>+0(SB), Y5
-	VFMADD231PS  cF32log2e<>+0(SB), Y4, Y5
-	VSUBPS       cF32magic<>+0(SB), Y5, Y6
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y6, Y4
-	VMULPS       Y4, Y4, Y6
-	VMOVUPS      cF32expc7<>+0(SB), Y7
-	VFMADD213PS  cF32expc6<>+0(SB), Y4, Y7
-	VFMADD213PS  cF32expc5<>+0(SB), Y4, Y7
-	VFMADD213PS  cF32expc4<>+0(SB), Y4, Y7
-	VFMADD213PS  cF32expc3<>+0(SB), Y4, Y7
-	VFMADD213PS  cF32expc2<>+0(SB), Y4, Y7
-	VFMADD213PS  Y4, Y6, Y7
-	VADDPS       cF32one<>+0(SB), Y7, Y7
-	VPSUBD       cF32magicbits<>+0(SB), Y5, Y5
-	VPSRAD       $0x01, Y5, Y6
-	VPSUBD       Y6, Y5, Y5
-	VPADDD       cF32expbias<>+0(SB), Y6, Y6
-	VPADDD       cF32expbias<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y5, Y7, Y7
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y5
-	VANDNPS      Y7, Y5, Y7
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y5
-	VBLENDVPS    Y5, cF32pinf<>+0(SB), Y7, Y3
-	VMOVUPS      Y3, (R9)
-	VADDPS       Y3, Y2, Y2
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	SUBQ         $0x00000008, R10
-	JMP          exp
-
-exp_tail:
-	TESTQ        DI, DI
-	JZ           expdone
-	VMASKMOVPS   (R8), Y0, Y3
-	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      cF32explo<>+0(SB), Y1
-	VMAXPS       Y3, Y1, Y1
+sexp:
+	CMPQ         R9, $0x00000008
+	JL           sexp_tail
+	VMOVUPS      (CX)(R8*1), Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      cF32explo<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y2
 	VMOVUPS      cF32exphi<>+0(SB), Y4
-	VMINPS       Y1, Y4, Y1
+	VMINPS       Y2, Y4, Y2
 	VMOVUPS      cF32magic<>+0(SB), Y4
-	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y4
+	VFMADD231PS  cF32log2e<>+0(SB), Y2, Y4
 	VSUBPS       cF32magic<>+0(SB), Y4, Y5
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y5, Y1
-	VMULPS       Y1, Y1, Y5
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y5, Y2
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y5, Y2
+	VMULPS       Y2, Y2, Y5
 	VMOVUPS      cF32expc7<>+0(SB), Y6
-	VFMADD213PS  cF32expc6<>+0(SB), Y1, Y6
-	VFMADD213PS  cF32expc5<>+0(SB), Y1, Y6
-	VFMADD213PS  cF32expc4<>+0(SB), Y1, Y6
-	VFMADD213PS  cF32expc3<>+0(SB), Y1, Y6
-	VFMADD213PS  cF32expc2<>+0(SB), Y1, Y6
-	VFMADD213PS  Y1, Y5, Y6
+	VFMADD213PS  cF32expc6<>+0(SB), Y2, Y6
+	VFMADD213PS  cF32expc5<>+0(SB), Y2, Y6
+	VFMADD213PS  cF32expc4<>+0(SB), Y2, Y6
+	VFMADD213PS  cF32expc3<>+0(SB), Y2, Y6
+	VFMADD213PS  cF32expc2<>+0(SB), Y2, Y6
+	VFMADD213PS  Y2, Y5, Y6
 	VADDPS       cF32one<>+0(SB), Y6, Y6
 	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
 	VPSRAD       $0x01, Y4, Y5
@@ -481,50 +693,86 @@ exp_tail:
 	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y5, Y6, Y6
 	VMULPS       Y4, Y6, Y6
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y4
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
 	VANDNPS      Y6, Y4, Y6
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y4
-	VBLENDVPS    Y4, cF32pinf<>+0(SB), Y6, Y3
-	VMASKMOVPS   Y3, Y0, (R9)
-	VANDPS       Y0, Y3, Y3
-	VADDPS       Y3, Y2, Y2
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y4
+	VBLENDVPS    Y4, cF32pinf<>+0(SB), Y6, Y1
+	VMOVUPS      Y1, (AX)(R8*1)
+	VADDPS       Y1, Y0, Y0
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, R9
+	JMP          sexp
 
-expdone:
-	VEXTRACTF128 $0x01, Y2, X1
-	VADDPS       X1, X2, X2
-	VMOVHLPS     X2, X2, X1
-	VADDPS       X1, X2, X2
-	VMOVSHDUP    X2, X1
-	VADDPS       X1, X2, X2
-	VBROADCASTSS X2, Y1
-	MOVQ         CX, R8
-	MOVQ         AX, R9
-	MOVQ         BX, R10
+sexp_tail:
+	TESTQ        DI, DI
+	JZ           sexpdone
+	VMOVDQU      64(SP), Y1
+	VMASKMOVPS   (CX)(R8*1), Y1, Y3
+	VSUBPS       (SP), Y3, Y3
+	VMOVUPS      cF32explo<>+0(SB), Y1
+	VMAXPS       Y3, Y1, Y1
+	VMOVUPS      cF32exphi<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMOVUPS      cF32magic<>+0(SB), Y2
+	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y2
+	VSUBPS       cF32magic<>+0(SB), Y2, Y4
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y4, Y1
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y4, Y1
+	VMULPS       Y1, Y1, Y4
+	VMOVUPS      cF32expc7<>+0(SB), Y5
+	VFMADD213PS  cF32expc6<>+0(SB), Y1, Y5
+	VFMADD213PS  cF32expc5<>+0(SB), Y1, Y5
+	VFMADD213PS  cF32expc4<>+0(SB), Y1, Y5
+	VFMADD213PS  cF32expc3<>+0(SB), Y1, Y5
+	VFMADD213PS  cF32expc2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y1, Y4, Y5
+	VADDPS       cF32one<>+0(SB), Y5, Y5
+	VPSUBD       cF32magicbits<>+0(SB), Y2, Y2
+	VPSRAD       $0x01, Y2, Y4
+	VPSUBD       Y4, Y2, Y2
+	VPADDD       cF32expbias<>+0(SB), Y4, Y4
+	VPADDD       cF32expbias<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y2, Y5, Y5
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y2
+	VANDNPS      Y5, Y2, Y5
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y2
+	VBLENDVPS    Y2, cF32pinf<>+0(SB), Y5, Y3
+	VMOVDQU      64(SP), Y1
+	VANDPS       Y1, Y3, Y3
+	VADDPS       Y3, Y0, Y0
 
-norm:
-	CMPQ    R10, $0x00000008
-	JL      norm_tail
-	VMOVUPS (R9), Y2
-	VDIVPS  Y1, Y2, Y2
-	VMOVUPS Y2, (R9)
+sexpdone:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS X0, Y0
+	XORQ         R8, R8
+	MOVQ         BX, R9
+
+snorm:
+	CMPQ    R9, $0x00000008
+	JL      snorm_tail
+	VMOVUPS (AX)(R8*1), Y1
+	VDIVPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)(R8*1)
 	ADDQ    $0x00000020, R8
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
-	JMP     norm
+	SUBQ    $0x00000008, R9
+	JMP     snorm
 
-norm_tail:
+snorm_tail:
 	TESTQ      DI, DI
-	JZ         normdone
-	VMASKMOVPS (R9), Y0, Y2
-	VDIVPS     Y1, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R9)
+	JZ         snormdone
+	VMOVDQU    64(SP), Y1
+	VDIVPS     Y0, Y3, Y3
+	VMASKMOVPS Y3, Y1, (AX)(R8*1)
 
-normdone:
-	ADDQ SI, CX
-	ADDQ SI, AX
-	DECQ DX
-	JMP  rows
-
+snormdone:
 done:
 	VZEROUPPER
 	RET
@@ -541,7 +789,7 @@ GLOBL cF32ninf<>(SB), RODATA|NOPTR, $32
 
 // func softmaxCERowsF32(d *float32, s *float32, rows int, cols int, stride int, scale float32, mz *float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·softmaxCERowsF32(SB), NOSPLIT, $0-56
+TEXT ·softmaxCERowsF32(SB), NOSPLIT, $128-56
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -550,184 +798,575 @@ TEXT ·softmaxCERowsF32(SB), NOSPLIT, $0-56
 	SHLQ         $0x02, SI
 	MOVQ         mz+48(FP), DI
 	VBROADCASTSS scale+40(FP), Y0
+	VMOVDQU      Y0, 96(SP)
 	MOVQ         BX, R8
 	ANDQ         $0x00000007, R8
-	VXORPS       Y1, Y1, Y1
+	VPXOR        Y0, Y0, Y0
 	TESTQ        R8, R8
-	JZ           rows
+	JZ           masked
 	LEAQ         cF32tailmask<>+0(SB), R9
 	MOVQ         R8, R10
 	NEGQ         R10
-	VMOVDQU      32(R9)(R10*4), Y1
-	VMOVUPS      Y1, Y1
+	VMOVDQU      32(R9)(R10*4), Y0
+	VMOVDQA      Y0, Y0
 
-rows:
+masked:
+	VMOVDQU Y0, 64(SP)
+
+pairs:
+	CMPQ    DX, $0x00000002
+	JL      single
+	LEAQ    (CX)(SI*1), R11
+	LEAQ    (AX)(SI*1), R12
+	VMOVUPS cF32ninf<>+0(SB), Y0
+	VMOVUPS cF32ninf<>+0(SB), Y4
+	XORQ    R9, R9
+	MOVQ    BX, R10
+
+pmax:
+	CMPQ   R10, $0x00000008
+	JL     pmax_tail
+	VMAXPS (CX)(R9*1), Y0, Y0
+	VMAXPS (R11)(R9*1), Y4, Y4
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000008, R10
+	JMP    pmax
+
+pmax_tail:
+	TESTQ      R8, R8
+	JZ         pmaxdone
+	VMOVDQU    64(SP), Y5
+	VMOVUPS    cF32ninf<>+0(SB), Y6
+	VMASKMOVPS (CX)(R9*1), Y5, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y7
+	VMAXPS     Y7, Y0, Y0
+	VMASKMOVPS (R11)(R9*1), Y5, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y7
+	VMAXPS     Y7, Y4, Y4
+
+pmaxdone:
+	VEXTRACTF128 $0x01, Y0, X5
+	VMAXPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X5
+	VMAXPS       X5, X0, X0
+	VMOVSHDUP    X0, X5
+	VMAXPS       X5, X0, X0
+	VMOVSS       X0, (DI)
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, (SP)
+	VEXTRACTF128 $0x01, Y4, X0
+	VMAXPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VMAXPS       X0, X4, X4
+	VMOVSHDUP    X4, X0
+	VMAXPS       X0, X4, X4
+	VMOVSS       X4, 8(DI)
+	VBROADCASTSS X4, Y0
+	VMOVUPS      Y0, 32(SP)
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y4, Y4, Y4
+	XORQ         R9, R9
+	MOVQ         BX, R10
+
+pexp:
+	CMPQ         R10, $0x00000008
+	JL           pexp_tail
+	VMOVUPS      (CX)(R9*1), Y5
+	VSUBPS       (SP), Y5, Y5
+	VMOVUPS      (R11)(R9*1), Y6
+	VSUBPS       32(SP), Y6, Y6
+	VMOVUPS      cF32explo<>+0(SB), Y7
+	VMOVUPS      cF32explo<>+0(SB), Y11
+	VMAXPS       Y5, Y7, Y7
+	VMAXPS       Y6, Y11, Y11
+	VMOVUPS      cF32exphi<>+0(SB), Y8
+	VMOVUPS      cF32exphi<>+0(SB), Y12
+	VMINPS       Y7, Y8, Y7
+	VMINPS       Y11, Y12, Y11
+	VMOVUPS      cF32magic<>+0(SB), Y8
+	VMOVUPS      cF32magic<>+0(SB), Y12
+	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
+	VFMADD231PS  cF32log2e<>+0(SB), Y11, Y12
+	VSUBPS       cF32magic<>+0(SB), Y8, Y9
+	VSUBPS       cF32magic<>+0(SB), Y12, Y13
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y13, Y11
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y9, Y7
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y13, Y11
+	VMULPS       Y7, Y7, Y9
+	VMULPS       Y11, Y11, Y13
+	VMOVUPS      cF32expc7<>+0(SB), Y10
+	VMOVUPS      cF32expc7<>+0(SB), Y14
+	VFMADD213PS  cF32expc6<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc6<>+0(SB), Y11, Y14
+	VFMADD213PS  cF32expc5<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc5<>+0(SB), Y11, Y14
+	VFMADD213PS  cF32expc4<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc4<>+0(SB), Y11, Y14
+	VFMADD213PS  cF32expc3<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc3<>+0(SB), Y11, Y14
+	VFMADD213PS  cF32expc2<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc2<>+0(SB), Y11, Y14
+	VFMADD213PS  Y7, Y9, Y10
+	VFMADD213PS  Y11, Y13, Y14
+	VADDPS       cF32one<>+0(SB), Y10, Y10
+	VADDPS       cF32one<>+0(SB), Y14, Y14
+	VPSUBD       cF32magicbits<>+0(SB), Y8, Y8
+	VPSUBD       cF32magicbits<>+0(SB), Y12, Y12
+	VPSRAD       $0x01, Y8, Y9
+	VPSRAD       $0x01, Y12, Y13
+	VPSUBD       Y9, Y8, Y8
+	VPSUBD       Y13, Y12, Y12
+	VPADDD       cF32expbias<>+0(SB), Y9, Y9
+	VPADDD       cF32expbias<>+0(SB), Y13, Y13
+	VPADDD       cF32expbias<>+0(SB), Y8, Y8
+	VPADDD       cF32expbias<>+0(SB), Y12, Y12
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y12, Y12
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y13, Y14, Y14
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y12, Y14, Y14
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y8
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y6, Y12
+	VANDNPS      Y10, Y8, Y10
+	VANDNPS      Y14, Y12, Y14
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y5, Y8
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y6, Y12
+	VBLENDVPS    Y8, cF32pinf<>+0(SB), Y10, Y5
+	VBLENDVPS    Y12, cF32pinf<>+0(SB), Y14, Y6
+	VMOVUPS      Y5, (AX)(R9*1)
+	VADDPS       Y5, Y0, Y0
+	VMOVUPS      Y6, (R12)(R9*1)
+	VADDPS       Y6, Y4, Y4
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R10
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        R8, R8
+	JZ           pexpdone
+	VMOVDQU      64(SP), Y5
+	VMASKMOVPS   (CX)(R9*1), Y5, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMASKMOVPS   (R11)(R9*1), Y5, Y2
+	VSUBPS       32(SP), Y2, Y2
+	VMOVUPS      cF32explo<>+0(SB), Y5
+	VMOVUPS      cF32explo<>+0(SB), Y9
+	VMAXPS       Y1, Y5, Y5
+	VMAXPS       Y2, Y9, Y9
+	VMOVUPS      cF32exphi<>+0(SB), Y6
+	VMOVUPS      cF32exphi<>+0(SB), Y10
+	VMINPS       Y5, Y6, Y5
+	VMINPS       Y9, Y10, Y9
+	VMOVUPS      cF32magic<>+0(SB), Y6
+	VMOVUPS      cF32magic<>+0(SB), Y10
+	VFMADD231PS  cF32log2e<>+0(SB), Y5, Y6
+	VFMADD231PS  cF32log2e<>+0(SB), Y9, Y10
+	VSUBPS       cF32magic<>+0(SB), Y6, Y7
+	VSUBPS       cF32magic<>+0(SB), Y10, Y11
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y7, Y5
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y11, Y9
+	VMULPS       Y5, Y5, Y7
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      cF32expc7<>+0(SB), Y8
+	VMOVUPS      cF32expc7<>+0(SB), Y12
+	VFMADD213PS  cF32expc6<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc6<>+0(SB), Y9, Y12
+	VFMADD213PS  cF32expc5<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc5<>+0(SB), Y9, Y12
+	VFMADD213PS  cF32expc4<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc4<>+0(SB), Y9, Y12
+	VFMADD213PS  cF32expc3<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc3<>+0(SB), Y9, Y12
+	VFMADD213PS  cF32expc2<>+0(SB), Y5, Y8
+	VFMADD213PS  cF32expc2<>+0(SB), Y9, Y12
+	VFMADD213PS  Y5, Y7, Y8
+	VFMADD213PS  Y9, Y11, Y12
+	VADDPS       cF32one<>+0(SB), Y8, Y8
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VPSUBD       cF32magicbits<>+0(SB), Y6, Y6
+	VPSUBD       cF32magicbits<>+0(SB), Y10, Y10
+	VPSRAD       $0x01, Y6, Y7
+	VPSRAD       $0x01, Y10, Y11
+	VPSUBD       Y7, Y6, Y6
+	VPSUBD       Y11, Y10, Y10
+	VPADDD       cF32expbias<>+0(SB), Y7, Y7
+	VPADDD       cF32expbias<>+0(SB), Y11, Y11
+	VPADDD       cF32expbias<>+0(SB), Y6, Y6
+	VPADDD       cF32expbias<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y10, Y12, Y12
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y6
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y10
+	VANDNPS      Y8, Y6, Y8
+	VANDNPS      Y12, Y10, Y12
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y6
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y2, Y10
+	VBLENDVPS    Y6, cF32pinf<>+0(SB), Y8, Y1
+	VBLENDVPS    Y10, cF32pinf<>+0(SB), Y12, Y2
+	VMOVDQU      64(SP), Y5
+	VANDPS       Y5, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VANDPS       Y5, Y2, Y2
+	VADDPS       Y2, Y4, Y4
+
+pexpdone:
+	VEXTRACTF128 $0x01, Y0, X5
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X5
+	VADDPS       X5, X0, X0
+	VMOVSHDUP    X0, X5
+	VADDPS       X5, X0, X0
+	VMOVSS       X0, 4(DI)
+	VMOVSS       cF32one<>+0(SB), X5
+	VDIVSS       X0, X5, X5
+	VBROADCASTSS X5, Y0
+	VEXTRACTF128 $0x01, Y4, X5
+	VADDPS       X5, X4, X4
+	VMOVHLPS     X4, X4, X5
+	VADDPS       X5, X4, X4
+	VMOVSHDUP    X4, X5
+	VADDPS       X5, X4, X4
+	VMOVSS       X4, 12(DI)
+	VMOVSS       cF32one<>+0(SB), X5
+	VDIVSS       X4, X5, X5
+	VBROADCASTSS X5, Y4
+	XORQ         R9, R9
+	MOVQ         BX, R10
+
+pnorm:
+	CMPQ    R10, $0x00000008
+	JL      pnorm_tail
+	VMOVUPS (AX)(R9*1), Y5
+	VMULPS  Y0, Y5, Y5
+	VMULPS  96(SP), Y5, Y5
+	VMOVUPS Y5, (AX)(R9*1)
+	VMOVUPS (R12)(R9*1), Y5
+	VMULPS  Y4, Y5, Y5
+	VMULPS  96(SP), Y5, Y5
+	VMOVUPS Y5, (R12)(R9*1)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R10
+	JMP     pnorm
+
+pnorm_tail:
+	TESTQ      R8, R8
+	JZ         pnormdone
+	VMOVDQU    64(SP), Y5
+	VMULPS     Y0, Y1, Y1
+	VMULPS     96(SP), Y1, Y1
+	VMASKMOVPS Y1, Y5, (AX)(R9*1)
+	VMULPS     Y4, Y2, Y2
+	VMULPS     96(SP), Y2, Y2
+	VMASKMOVPS Y2, Y5, (R12)(R9*1)
+
+pnormdone:
+	ADDQ $0x00000010, DI
+	LEAQ (R11)(SI*1), CX
+	LEAQ (R12)(SI*1), AX
+	SUBQ $0x00000002, DX
+	JMP  pairs
+
+single:
 	TESTQ   DX, DX
 	JZ      done
-	VMOVUPS cF32ninf<>+0(SB), Y2
-	MOVQ    CX, R9
-	MOVQ    AX, R10
-	MOVQ    BX, R11
+	VMOVUPS cF32ninf<>+0(SB), Y0
+	XORQ    R9, R9
+	MOVQ    BX, R10
 
-max:
-	CMPQ   R11, $0x00000008
-	JL     max_tail
-	VMAXPS (R9), Y2, Y2
+smax:
+	CMPQ   R10, $0x00000008
+	JL     smax_tail
+	VMAXPS (CX)(R9*1), Y0, Y0
 	ADDQ   $0x00000020, R9
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000008, R11
-	JMP    max
+	SUBQ   $0x00000008, R10
+	JMP    smax
 
-max_tail:
+smax_tail:
 	TESTQ      R8, R8
-	JZ         maxdone
-	VMASKMOVPS (R9), Y1, Y3
-	VMOVUPS    cF32ninf<>+0(SB), Y4
-	VBLENDVPS  Y1, Y3, Y4, Y3
-	VMAXPS     Y3, Y2, Y2
+	JZ         smaxdone
+	VMOVDQU    64(SP), Y1
+	VMOVUPS    cF32ninf<>+0(SB), Y2
+	VMASKMOVPS (CX)(R9*1), Y1, Y4
+	VBLENDVPS  Y1, Y4, Y2, Y4
+	VMAXPS     Y4, Y0, Y0
 
-maxdone:
-	VEXTRACTF128 $0x01, Y2, X3
-	VMAXPS       X3, X2, X2
-	VMOVHLPS     X2, X2, X3
-	VMAXPS       X3, X2, X2
-	VMOVSHDUP    X2, X3
-	VMAXPS       X3, X2, X2
-	VBROADCASTSS X2, Y3
-	VXORPS       Y4, Y4, Y4
-	MOVQ         CX, R9
-	MOVQ         AX, R10
-	MOVQ         BX, R11
+smaxdone:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSS       X0, (DI)
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, (SP)
+	VXORPS       Y0, Y0, Y0
+	XORQ         R9, R9
+	MOVQ         BX, R10
 
-exp:
-	CMPQ         R11, $0x00000008
-	JL           exp_tail
-	VMOVUPS      (R9), Y5
-	VSUBPS       Y3, Y5, Y5
-	VMOVUPS      cF32explo<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y6
-	VMOVUPS      cF32exphi<>+0(SB), Y7
-	VMINPS       Y6, Y7, Y6
-	VMOVUPS      cF32magic<>+0(SB), Y7
-	VFMADD231PS  cF32log2e<>+0(SB), Y6, Y7
-	VSUBPS       cF32magic<>+0(SB), Y7, Y8
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y8, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      cF32expc7<>+0(SB), Y9
-	VFMADD213PS  cF32expc6<>+0(SB), Y6, Y9
-	VFMADD213PS  cF32expc5<>+0(SB), Y6, Y9
-	VFMADD213PS  cF32expc4<>+0(SB), Y6, Y9
-	VFMADD213PS  cF32expc3<>+0(SB), Y6, Y9
-	VFMADD213PS  cF32expc2<>+0(SB), Y6, Y9
-	VFMADD213PS  Y6, Y8, Y9
-	VADDPS       cF32one<>+0(SB), Y9, Y9
-	VPSUBD       cF32magicbits<>+0(SB), Y7, Y7
-	VPSRAD       $0x01, Y7, Y8
-	VPSUBD       Y8, Y7, Y7
-	VPADDD       cF32expbias<>+0(SB), Y8, Y8
-	VPADDD       cF32expbias<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y8, Y9, Y9
-	VMULPS       Y7, Y9, Y9
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y7
-	VANDNPS      Y9, Y7, Y9
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y5, Y7
-	VBLENDVPS    Y7, cF32pinf<>+0(SB), Y9, Y5
-	VMOVUPS      Y5, (R10)
-	VADDPS       Y5, Y4, Y4
+sexp:
+	CMPQ         R10, $0x00000008
+	JL           sexp_tail
+	VMOVUPS      (CX)(R9*1), Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      cF32explo<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y2
+	VMOVUPS      cF32exphi<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y2
+	VMOVUPS      cF32magic<>+0(SB), Y4
+	VFMADD231PS  cF32log2e<>+0(SB), Y2, Y4
+	VSUBPS       cF32magic<>+0(SB), Y4, Y5
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y5, Y2
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y5, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      cF32expc7<>+0(SB), Y6
+	VFMADD213PS  cF32expc6<>+0(SB), Y2, Y6
+	VFMADD213PS  cF32expc5<>+0(SB), Y2, Y6
+	VFMADD213PS  cF32expc4<>+0(SB), Y2, Y6
+	VFMADD213PS  cF32expc3<>+0(SB), Y2, Y6
+	VFMADD213PS  cF32expc2<>+0(SB), Y2, Y6
+	VFMADD213PS  Y2, Y5, Y6
+	VADDPS       cF32one<>+0(SB), Y6, Y6
+	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
+	VPSRAD       $0x01, Y4, Y5
+	VPSUBD       Y5, Y4, Y4
+	VPADDD       cF32expbias<>+0(SB), Y5, Y5
+	VPADDD       cF32expbias<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
+	VANDNPS      Y6, Y4, Y6
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y4
+	VBLENDVPS    Y4, cF32pinf<>+0(SB), Y6, Y1
+	VMOVUPS      Y1, (AX)(R9*1)
+	VADDPS       Y1, Y0, Y0
 	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, R11
-	JMP          exp
+	SUBQ         $0x00000008, R10
+	JMP          sexp
 
-exp_tail:
+sexp_tail:
 	TESTQ        R8, R8
-	JZ           expdone
-	VMASKMOVPS   (R9), Y1, Y5
-	VSUBPS       Y3, Y5, Y5
-	VMOVUPS      cF32explo<>+0(SB), Y3
-	VMAXPS       Y5, Y3, Y3
-	VMOVUPS      cF32exphi<>+0(SB), Y6
-	VMINPS       Y3, Y6, Y3
-	VMOVUPS      cF32magic<>+0(SB), Y6
-	VFMADD231PS  cF32log2e<>+0(SB), Y3, Y6
-	VSUBPS       cF32magic<>+0(SB), Y6, Y7
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y7, Y3
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y7, Y3
-	VMULPS       Y3, Y3, Y7
-	VMOVUPS      cF32expc7<>+0(SB), Y8
-	VFMADD213PS  cF32expc6<>+0(SB), Y3, Y8
-	VFMADD213PS  cF32expc5<>+0(SB), Y3, Y8
-	VFMADD213PS  cF32expc4<>+0(SB), Y3, Y8
-	VFMADD213PS  cF32expc3<>+0(SB), Y3, Y8
-	VFMADD213PS  cF32expc2<>+0(SB), Y3, Y8
-	VFMADD213PS  Y3, Y7, Y8
-	VADDPS       cF32one<>+0(SB), Y8, Y8
-	VPSUBD       cF32magicbits<>+0(SB), Y6, Y6
-	VPSRAD       $0x01, Y6, Y7
-	VPSUBD       Y7, Y6, Y6
-	VPADDD       cF32expbias<>+0(SB), Y7, Y7
-	VPADDD       cF32expbias<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y7, Y8, Y8
-	VMULPS       Y6, Y8, Y8
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y6
-	VANDNPS      Y8, Y6, Y8
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, cF32pinf<>+0(SB), Y8, Y5
-	VMASKMOVPS   Y5, Y1, (R10)
-	VANDPS       Y1, Y5, Y5
-	VADDPS       Y5, Y4, Y4
+	JZ           sexpdone
+	VMOVDQU      64(SP), Y1
+	VMASKMOVPS   (CX)(R9*1), Y1, Y3
+	VSUBPS       (SP), Y3, Y3
+	VMOVUPS      cF32explo<>+0(SB), Y1
+	VMAXPS       Y3, Y1, Y1
+	VMOVUPS      cF32exphi<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMOVUPS      cF32magic<>+0(SB), Y2
+	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y2
+	VSUBPS       cF32magic<>+0(SB), Y2, Y4
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y4, Y1
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y4, Y1
+	VMULPS       Y1, Y1, Y4
+	VMOVUPS      cF32expc7<>+0(SB), Y5
+	VFMADD213PS  cF32expc6<>+0(SB), Y1, Y5
+	VFMADD213PS  cF32expc5<>+0(SB), Y1, Y5
+	VFMADD213PS  cF32expc4<>+0(SB), Y1, Y5
+	VFMADD213PS  cF32expc3<>+0(SB), Y1, Y5
+	VFMADD213PS  cF32expc2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y1, Y4, Y5
+	VADDPS       cF32one<>+0(SB), Y5, Y5
+	VPSUBD       cF32magicbits<>+0(SB), Y2, Y2
+	VPSRAD       $0x01, Y2, Y4
+	VPSUBD       Y4, Y2, Y2
+	VPADDD       cF32expbias<>+0(SB), Y4, Y4
+	VPADDD       cF32expbias<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y2, Y5, Y5
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y2
+	VANDNPS      Y5, Y2, Y5
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y2
+	VBLENDVPS    Y2, cF32pinf<>+0(SB), Y5, Y3
+	VMOVDQU      64(SP), Y1
+	VANDPS       Y1, Y3, Y3
+	VADDPS       Y3, Y0, Y0
 
-expdone:
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPS       X3, X4, X4
-	VMOVHLPS     X4, X4, X3
-	VADDPS       X3, X4, X4
-	VMOVSHDUP    X4, X3
-	VADDPS       X3, X4, X4
-	VMOVSS       cF32one<>+0(SB), X3
-	VDIVSS       X4, X3, X3
-	VBROADCASTSS X3, Y3
-	VMOVSS       X2, (DI)
-	VMOVSS       X4, 4(DI)
-	ADDQ         $0x00000008, DI
-	MOVQ         CX, R9
-	MOVQ         AX, R10
-	MOVQ         BX, R11
+sexpdone:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(DI)
+	VMOVSS       cF32one<>+0(SB), X1
+	VDIVSS       X0, X1, X1
+	VBROADCASTSS X1, Y0
+	XORQ         R9, R9
+	MOVQ         BX, R10
 
-norm:
-	CMPQ    R11, $0x00000008
-	JL      norm_tail
-	VMOVUPS (R10), Y2
-	VMULPS  Y3, Y2, Y2
-	VMULPS  Y0, Y2, Y2
-	VMOVUPS Y2, (R10)
+snorm:
+	CMPQ    R10, $0x00000008
+	JL      snorm_tail
+	VMOVUPS (AX)(R9*1), Y1
+	VMULPS  Y0, Y1, Y1
+	VMULPS  96(SP), Y1, Y1
+	VMOVUPS Y1, (AX)(R9*1)
 	ADDQ    $0x00000020, R9
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000008, R11
-	JMP     norm
+	SUBQ    $0x00000008, R10
+	JMP     snorm
 
-norm_tail:
+snorm_tail:
 	TESTQ      R8, R8
-	JZ         normdone
-	VMASKMOVPS (R10), Y1, Y2
-	VMULPS     Y3, Y2, Y2
-	VMULPS     Y0, Y2, Y2
-	VMASKMOVPS Y2, Y1, (R10)
+	JZ         snormdone
+	VMOVDQU    64(SP), Y1
+	VMULPS     Y0, Y3, Y3
+	VMULPS     96(SP), Y3, Y3
+	VMASKMOVPS Y3, Y1, (AX)(R9*1)
 
-normdone:
-	ADDQ SI, CX
-	ADDQ SI, AX
-	DECQ DX
-	JMP  rows
+snormdone:
+	ADDQ $0x00000008, DI
 
 done:
 	VZEROUPPER
 	RET
+
+// func hingeRowsF32(d *float32, s *float32, rows int, cols int, stride int, y *int, scale float32, out *float64)
+// Requires: AVX, AVX2
+TEXT ·hingeRowsF32(SB), NOSPLIT, $0-64
+	MOVQ         d+0(FP), AX
+	MOVQ         s+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         y+40(FP), DI
+	MOVQ         out+56(FP), R8
+	VBROADCASTSS scale+48(FP), Y0
+	MOVQ         BX, R9
+	ANDQ         $0x00000007, R9
+	VPXOR        Y1, Y1, Y1
+	TESTQ        R9, R9
+	JZ           rows
+	LEAQ         cF32tailmask<>+0(SB), R10
+	MOVQ         R9, R11
+	NEGQ         R11
+	VMOVDQU      32(R10)(R11*4), Y1
+	VMOVDQA      Y1, Y1
+
+rows:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         (DI), R10
+	VBROADCASTSS (CX)(R10*4), Y2
+	VMOVQ        R10, X3
+	VMOVDQU      cF32laneidx<>+0(SB), Y4
+	VPBROADCASTD X3, Y3
+	VXORPS       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	XORQ         R10, R10
+	MOVQ         BX, R11
+
+cols:
+	CMPQ         R11, $0x00000008
+	JL           tail
+	VMOVUPS      (CX)(R10*1), Y9
+	VSUBPS       Y2, Y9, Y9
+	VADDPS       cF32one<>+0(SB), Y9, Y9
+	VCMPPS       $0x0e, Y8, Y9, Y10
+	VPCMPEQD     Y3, Y4, Y11
+	VANDNPS      Y10, Y11, Y10
+	VANDPS       Y10, Y9, Y9
+	VCVTPS2PD    X9, Y11
+	VADDPD       Y11, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VADDPD       Y11, Y6, Y6
+	VANDPS       cF32one<>+0(SB), Y10, Y9
+	VADDPS       Y9, Y7, Y7
+	VANDPS       Y0, Y10, Y10
+	VMOVUPS      Y10, (AX)(R10*1)
+	VPADDD       cF32lanes<>+0(SB), Y4, Y4
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R11
+	JMP          cols
+
+tail:
+	TESTQ        R9, R9
+	JZ           rowdone
+	VMASKMOVPS   (CX)(R10*1), Y1, Y9
+	VSUBPS       Y2, Y9, Y9
+	VADDPS       cF32one<>+0(SB), Y9, Y9
+	VCMPPS       $0x0e, Y8, Y9, Y2
+	VPCMPEQD     Y3, Y4, Y3
+	VANDNPS      Y2, Y3, Y2
+	VANDPS       Y1, Y2, Y2
+	VANDPS       Y2, Y9, Y9
+	VCVTPS2PD    X9, Y3
+	VADDPD       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y3, Y6, Y6
+	VANDPS       cF32one<>+0(SB), Y2, Y9
+	VADDPS       Y9, Y7, Y7
+	VANDPS       Y0, Y2, Y2
+	VMASKMOVPS   Y2, Y1, (AX)(R10*1)
+
+rowdone:
+	VADDPD       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDPD       X2, X5, X5
+	VMOVSD       X5, (R8)
+	VEXTRACTF128 $0x01, Y7, X2
+	VADDPS       X2, X7, X7
+	VMOVHLPS     X7, X7, X2
+	VADDPS       X2, X7, X7
+	VMOVSHDUP    X7, X2
+	VADDPS       X2, X7, X7
+	VCVTSS2SD    X7, X7, X7
+	VMOVSD       X7, 8(R8)
+	ADDQ         $0x00000010, R8
+	ADDQ         $0x00000008, DI
+	ADDQ         SI, CX
+	ADDQ         SI, AX
+	DECQ         DX
+	JMP          rows
+
+done:
+	VZEROUPPER
+	RET
+
+DATA cF32laneidx<>+0(SB)/4, $0x00000000
+DATA cF32laneidx<>+4(SB)/4, $0x00000001
+DATA cF32laneidx<>+8(SB)/4, $0x00000002
+DATA cF32laneidx<>+12(SB)/4, $0x00000003
+DATA cF32laneidx<>+16(SB)/4, $0x00000004
+DATA cF32laneidx<>+20(SB)/4, $0x00000005
+DATA cF32laneidx<>+24(SB)/4, $0x00000006
+DATA cF32laneidx<>+28(SB)/4, $0x00000007
+GLOBL cF32laneidx<>(SB), RODATA|NOPTR, $32
+
+DATA cF32lanes<>+0(SB)/4, $0x00000008
+DATA cF32lanes<>+4(SB)/4, $0x00000008
+DATA cF32lanes<>+8(SB)/4, $0x00000008
+DATA cF32lanes<>+12(SB)/4, $0x00000008
+DATA cF32lanes<>+16(SB)/4, $0x00000008
+DATA cF32lanes<>+20(SB)/4, $0x00000008
+DATA cF32lanes<>+24(SB)/4, $0x00000008
+DATA cF32lanes<>+28(SB)/4, $0x00000008
+GLOBL cF32lanes<>(SB), RODATA|NOPTR, $32
 
 // func expF64(dst *float64, x *float64, n int)
 // Requires: AVX, AVX2, FMA3
@@ -735,10 +1374,10 @@ TEXT ·expF64(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000008
+	JL   l_single
 
 l_block:
-	CMPQ         DX, $0x00000008
-	JL           l_single
 	VMOVUPD      (CX), Y0
 	VMOVUPD      32(CX), Y1
 	VMOVUPD      cF64explo<>+0(SB), Y2
@@ -816,7 +1455,8 @@ l_block:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
-	JMP          l_block
+	CMPQ         DX, $0x00000008
+	JGE          l_block
 
 l_single:
 	CMPQ         DX, $0x00000004
@@ -1043,7 +1683,7 @@ GLOBL cF64tailmask<>(SB), RODATA|NOPTR, $64
 
 // func softmaxRowsF64(d *float64, s *float64, rows int, cols int, stride int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·softmaxRowsF64(SB), NOSPLIT, $0-40
+TEXT ·softmaxRowsF64(SB), NOSPLIT, $96-40
 	MOVQ    d+0(FP), AX
 	MOVQ    s+8(FP), CX
 	MOVQ    rows+16(FP), DX
@@ -1052,125 +1692,340 @@ TEXT ·softmaxRowsF64(SB), NOSPLIT, $0-40
 	SHLQ    $0x03, SI
 	MOVQ    BX, DI
 	ANDQ    $0x00000003, DI
-	VXORPD  Y0, Y0, Y0
+	VPXOR   Y0, Y0, Y0
 	TESTQ   DI, DI
-	JZ      rows
+	JZ      masked
 	LEAQ    cF64tailmask<>+0(SB), R8
 	MOVQ    DI, R9
 	NEGQ    R9
 	VMOVDQU 32(R8)(R9*8), Y0
-	VMOVUPD Y0, Y0
+	VMOVDQA Y0, Y0
 
-rows:
+masked:
+	VMOVDQU Y0, 64(SP)
+
+pairs:
+	CMPQ    DX, $0x00000002
+	JL      single
+	LEAQ    (CX)(SI*1), R10
+	LEAQ    (AX)(SI*1), R11
+	VMOVUPD cF64ninf<>+0(SB), Y0
+	VMOVUPD cF64ninf<>+0(SB), Y4
+	XORQ    R8, R8
+	MOVQ    BX, R9
+
+pmax:
+	CMPQ   R9, $0x00000004
+	JL     pmax_tail
+	VMAXPD (CX)(R8*1), Y0, Y0
+	VMAXPD (R10)(R8*1), Y4, Y4
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, R9
+	JMP    pmax
+
+pmax_tail:
+	TESTQ      DI, DI
+	JZ         pmaxdone
+	VMOVDQU    64(SP), Y5
+	VMOVUPD    cF64ninf<>+0(SB), Y6
+	VMASKMOVPD (CX)(R8*1), Y5, Y7
+	VBLENDVPD  Y5, Y7, Y6, Y7
+	VMAXPD     Y7, Y0, Y0
+	VMASKMOVPD (R10)(R8*1), Y5, Y7
+	VBLENDVPD  Y5, Y7, Y6, Y7
+	VMAXPD     Y7, Y4, Y4
+
+pmaxdone:
+	VEXTRACTF128 $0x01, Y0, X5
+	VMAXPD       X5, X0, X0
+	VPERMILPD    $0x01, X0, X5
+	VMAXPD       X5, X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y4, X0
+	VMAXPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VMAXPD       X0, X4, X4
+	VBROADCASTSD X4, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y4, Y4, Y4
+	XORQ         R8, R8
+	MOVQ         BX, R9
+
+pexp:
+	CMPQ         R9, $0x00000004
+	JL           pexp_tail
+	VMOVUPD      (CX)(R8*1), Y5
+	VSUBPD       (SP), Y5, Y5
+	VMOVUPD      (R10)(R8*1), Y6
+	VSUBPD       32(SP), Y6, Y6
+	VMOVUPD      cF64explo<>+0(SB), Y7
+	VMOVUPD      cF64explo<>+0(SB), Y11
+	VMAXPD       Y5, Y7, Y7
+	VMAXPD       Y6, Y11, Y11
+	VMOVUPD      cF64exphi<>+0(SB), Y8
+	VMOVUPD      cF64exphi<>+0(SB), Y12
+	VMINPD       Y7, Y8, Y7
+	VMINPD       Y11, Y12, Y11
+	VMOVUPD      cF64magic<>+0(SB), Y8
+	VMOVUPD      cF64magic<>+0(SB), Y12
+	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
+	VFMADD231PD  cF64log2e<>+0(SB), Y11, Y12
+	VSUBPD       cF64magic<>+0(SB), Y8, Y9
+	VSUBPD       cF64magic<>+0(SB), Y12, Y13
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y13, Y11
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y9, Y7
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y13, Y11
+	VMULPD       Y7, Y7, Y9
+	VMULPD       Y11, Y11, Y13
+	VMOVUPD      cF64expc12<>+0(SB), Y10
+	VMOVUPD      cF64expc12<>+0(SB), Y14
+	VFMADD213PD  cF64expc11<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc11<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc10<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc10<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc9<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc9<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc8<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc8<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc7<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc7<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc6<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc6<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc5<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc5<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc4<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc4<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc3<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc3<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc2<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc2<>+0(SB), Y11, Y14
+	VFMADD213PD  Y7, Y9, Y10
+	VFMADD213PD  Y11, Y13, Y14
+	VADDPD       cF64one<>+0(SB), Y10, Y10
+	VADDPD       cF64one<>+0(SB), Y14, Y14
+	VPSRAD       $0x01, Y8, Y9
+	VPSRAD       $0x01, Y12, Y13
+	VPSUBD       Y9, Y8, Y8
+	VPSUBD       Y13, Y12, Y12
+	VPADDD       cF64expbias<>+0(SB), Y9, Y9
+	VPADDD       cF64expbias<>+0(SB), Y13, Y13
+	VPADDD       cF64expbias<>+0(SB), Y8, Y8
+	VPADDD       cF64expbias<>+0(SB), Y12, Y12
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x34, Y13, Y13
+	VPSLLQ       $0x34, Y8, Y8
+	VPSLLQ       $0x34, Y12, Y12
+	VMULPD       Y9, Y10, Y10
+	VMULPD       Y13, Y14, Y14
+	VMULPD       Y8, Y10, Y10
+	VMULPD       Y12, Y14, Y14
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y8
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y6, Y12
+	VANDNPD      Y10, Y8, Y10
+	VANDNPD      Y14, Y12, Y14
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y5, Y8
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y6, Y12
+	VBLENDVPD    Y8, cF64pinf<>+0(SB), Y10, Y5
+	VBLENDVPD    Y12, cF64pinf<>+0(SB), Y14, Y6
+	VMOVUPD      Y5, (AX)(R8*1)
+	VADDPD       Y5, Y0, Y0
+	VMOVUPD      Y6, (R11)(R8*1)
+	VADDPD       Y6, Y4, Y4
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, R9
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        DI, DI
+	JZ           pexpdone
+	VMOVDQU      64(SP), Y5
+	VMASKMOVPD   (CX)(R8*1), Y5, Y1
+	VSUBPD       (SP), Y1, Y1
+	VMASKMOVPD   (R10)(R8*1), Y5, Y2
+	VSUBPD       32(SP), Y2, Y2
+	VMOVUPD      cF64explo<>+0(SB), Y5
+	VMOVUPD      cF64explo<>+0(SB), Y9
+	VMAXPD       Y1, Y5, Y5
+	VMAXPD       Y2, Y9, Y9
+	VMOVUPD      cF64exphi<>+0(SB), Y6
+	VMOVUPD      cF64exphi<>+0(SB), Y10
+	VMINPD       Y5, Y6, Y5
+	VMINPD       Y9, Y10, Y9
+	VMOVUPD      cF64magic<>+0(SB), Y6
+	VMOVUPD      cF64magic<>+0(SB), Y10
+	VFMADD231PD  cF64log2e<>+0(SB), Y5, Y6
+	VFMADD231PD  cF64log2e<>+0(SB), Y9, Y10
+	VSUBPD       cF64magic<>+0(SB), Y6, Y7
+	VSUBPD       cF64magic<>+0(SB), Y10, Y11
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y7, Y5
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y11, Y9
+	VMULPD       Y5, Y5, Y7
+	VMULPD       Y9, Y9, Y11
+	VMOVUPD      cF64expc12<>+0(SB), Y8
+	VMOVUPD      cF64expc12<>+0(SB), Y12
+	VFMADD213PD  cF64expc11<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc11<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc10<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc10<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc9<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc9<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc8<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc8<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc7<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc7<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc6<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc6<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc5<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc5<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc4<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc4<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc3<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc3<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc2<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc2<>+0(SB), Y9, Y12
+	VFMADD213PD  Y5, Y7, Y8
+	VFMADD213PD  Y9, Y11, Y12
+	VADDPD       cF64one<>+0(SB), Y8, Y8
+	VADDPD       cF64one<>+0(SB), Y12, Y12
+	VPSRAD       $0x01, Y6, Y7
+	VPSRAD       $0x01, Y10, Y11
+	VPSUBD       Y7, Y6, Y6
+	VPSUBD       Y11, Y10, Y10
+	VPADDD       cF64expbias<>+0(SB), Y7, Y7
+	VPADDD       cF64expbias<>+0(SB), Y11, Y11
+	VPADDD       cF64expbias<>+0(SB), Y6, Y6
+	VPADDD       cF64expbias<>+0(SB), Y10, Y10
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y10, Y10
+	VMULPD       Y7, Y8, Y8
+	VMULPD       Y11, Y12, Y12
+	VMULPD       Y6, Y8, Y8
+	VMULPD       Y10, Y12, Y12
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y6
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y10
+	VANDNPD      Y8, Y6, Y8
+	VANDNPD      Y12, Y10, Y12
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y6
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y2, Y10
+	VBLENDVPD    Y6, cF64pinf<>+0(SB), Y8, Y1
+	VBLENDVPD    Y10, cF64pinf<>+0(SB), Y12, Y2
+	VMOVDQU      64(SP), Y5
+	VANDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VANDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+
+pexpdone:
+	VEXTRACTF128 $0x01, Y0, X5
+	VADDPD       X5, X0, X0
+	VPERMILPD    $0x01, X0, X5
+	VADDPD       X5, X0, X0
+	VBROADCASTSD X0, Y0
+	VEXTRACTF128 $0x01, Y4, X5
+	VADDPD       X5, X4, X4
+	VPERMILPD    $0x01, X4, X5
+	VADDPD       X5, X4, X4
+	VBROADCASTSD X4, Y4
+	XORQ         R8, R8
+	MOVQ         BX, R9
+
+pnorm:
+	CMPQ    R9, $0x00000004
+	JL      pnorm_tail
+	VMOVUPD (AX)(R8*1), Y5
+	VDIVPD  Y0, Y5, Y5
+	VMOVUPD Y5, (AX)(R8*1)
+	VMOVUPD (R11)(R8*1), Y5
+	VDIVPD  Y4, Y5, Y5
+	VMOVUPD Y5, (R11)(R8*1)
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000004, R9
+	JMP     pnorm
+
+pnorm_tail:
+	TESTQ      DI, DI
+	JZ         pnormdone
+	VMOVDQU    64(SP), Y5
+	VDIVPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y5, (AX)(R8*1)
+	VDIVPD     Y4, Y2, Y2
+	VMASKMOVPD Y2, Y5, (R11)(R8*1)
+
+pnormdone:
+	LEAQ (R10)(SI*1), CX
+	LEAQ (R11)(SI*1), AX
+	SUBQ $0x00000002, DX
+	JMP  pairs
+
+single:
 	TESTQ   DX, DX
 	JZ      done
-	VMOVUPD cF64ninf<>+0(SB), Y1
-	MOVQ    CX, R8
-	MOVQ    AX, R9
-	MOVQ    BX, R10
+	VMOVUPD cF64ninf<>+0(SB), Y0
+	XORQ    R8, R8
+	MOVQ    BX, R9
 
-max:
-	CMPQ   R10, $0x00000004
-	JL     max_tail
-	VMAXPD (R8), Y1, Y1
+smax:
+	CMPQ   R9, $0x00000004
+	JL     smax_tail
+	VMAXPD (CX)(R8*1), Y0, Y0
 	ADDQ   $0x00000020, R8
-	ADDQ   $0x00000020, R9
-	SUBQ   $0x00000004, R10
-	JMP    max
+	SUBQ   $0x00000004, R9
+	JMP    smax
 
-max_tail:
+smax_tail:
 	TESTQ      DI, DI
-	JZ         maxdone
-	VMASKMOVPD (R8), Y0, Y2
-	VMOVUPD    cF64ninf<>+0(SB), Y3
-	VBLENDVPD  Y0, Y2, Y3, Y2
-	VMAXPD     Y2, Y1, Y1
+	JZ         smaxdone
+	VMOVDQU    64(SP), Y1
+	VMOVUPD    cF64ninf<>+0(SB), Y2
+	VMASKMOVPD (CX)(R8*1), Y1, Y4
+	VBLENDVPD  Y1, Y4, Y2, Y4
+	VMAXPD     Y4, Y0, Y0
 
-maxdone:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
-	VMAXPD       X2, X1, X1
-	VBROADCASTSD X1, Y1
-	VXORPD       Y2, Y2, Y2
-	MOVQ         CX, R8
-	MOVQ         AX, R9
-	MOVQ         BX, R10
+smaxdone:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VMAXPD       X1, X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VXORPD       Y0, Y0, Y0
+	XORQ         R8, R8
+	MOVQ         BX, R9
 
-exp:
-	CMPQ         R10, $0x00000004
-	JL           exp_tail
-	VMOVUPD      (R8), Y3
-	VSUBPD       Y1, Y3, Y3
-	VMOVUPD      cF64explo<>+0(SB), Y4
-	VMAXPD       Y3, Y4, Y4
-	VMOVUPD      cF64exphi<>+0(SB), Y5
-	VMINPD       Y4, Y5, Y4
-	VMOVUPD      cF64magic<>+0(SB), Y5
-	VFMADD231PD  cF64log2e<>+0(SB), Y4, Y5
-	VSUBPD       cF64magic<>+0(SB), Y5, Y6
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y6, Y4
-	VMULPD       Y4, Y4, Y6
-	VMOVUPD      cF64expc12<>+0(SB), Y7
-	VFMADD213PD  cF64expc11<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc10<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc9<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc8<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc7<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc6<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc5<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc4<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc3<>+0(SB), Y4, Y7
-	VFMADD213PD  cF64expc2<>+0(SB), Y4, Y7
-	VFMADD213PD  Y4, Y6, Y7
-	VADDPD       cF64one<>+0(SB), Y7, Y7
-	VPSRAD       $0x01, Y5, Y6
-	VPSUBD       Y6, Y5, Y5
-	VPADDD       cF64expbias<>+0(SB), Y6, Y6
-	VPADDD       cF64expbias<>+0(SB), Y5, Y5
-	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y5, Y7, Y7
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y5
-	VANDNPD      Y7, Y5, Y7
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y5
-	VBLENDVPD    Y5, cF64pinf<>+0(SB), Y7, Y3
-	VMOVUPD      Y3, (R9)
-	VADDPD       Y3, Y2, Y2
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, R9
-	SUBQ         $0x00000004, R10
-	JMP          exp
-
-exp_tail:
-	TESTQ        DI, DI
-	JZ           expdone
-	VMASKMOVPD   (R8), Y0, Y3
-	VSUBPD       Y1, Y3, Y3
-	VMOVUPD      cF64explo<>+0(SB), Y1
-	VMAXPD       Y3, Y1, Y1
+sexp:
+	CMPQ         R9, $0x00000004
+	JL           sexp_tail
+	VMOVUPD      (CX)(R8*1), Y1
+	VSUBPD       (SP), Y1, Y1
+	VMOVUPD      cF64explo<>+0(SB), Y2
+	VMAXPD       Y1, Y2, Y2
 	VMOVUPD      cF64exphi<>+0(SB), Y4
-	VMINPD       Y1, Y4, Y1
+	VMINPD       Y2, Y4, Y2
 	VMOVUPD      cF64magic<>+0(SB), Y4
-	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y4
+	VFMADD231PD  cF64log2e<>+0(SB), Y2, Y4
 	VSUBPD       cF64magic<>+0(SB), Y4, Y5
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y5, Y1
-	VMULPD       Y1, Y1, Y5
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y5, Y2
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y5, Y2
+	VMULPD       Y2, Y2, Y5
 	VMOVUPD      cF64expc12<>+0(SB), Y6
-	VFMADD213PD  cF64expc11<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc10<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc9<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc8<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc7<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc6<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc5<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc4<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc3<>+0(SB), Y1, Y6
-	VFMADD213PD  cF64expc2<>+0(SB), Y1, Y6
-	VFMADD213PD  Y1, Y5, Y6
+	VFMADD213PD  cF64expc11<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc10<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc9<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc8<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc7<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc6<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc5<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc4<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc3<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc2<>+0(SB), Y2, Y6
+	VFMADD213PD  Y2, Y5, Y6
 	VADDPD       cF64one<>+0(SB), Y6, Y6
 	VPSRAD       $0x01, Y4, Y5
 	VPSUBD       Y5, Y4, Y4
@@ -1180,48 +2035,88 @@ exp_tail:
 	VPSLLQ       $0x34, Y4, Y4
 	VMULPD       Y5, Y6, Y6
 	VMULPD       Y4, Y6, Y6
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y4
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
 	VANDNPD      Y6, Y4, Y6
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y4
-	VBLENDVPD    Y4, cF64pinf<>+0(SB), Y6, Y3
-	VMASKMOVPD   Y3, Y0, (R9)
-	VANDPD       Y0, Y3, Y3
-	VADDPD       Y3, Y2, Y2
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, cF64pinf<>+0(SB), Y6, Y1
+	VMOVUPD      Y1, (AX)(R8*1)
+	VADDPD       Y1, Y0, Y0
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, R9
+	JMP          sexp
 
-expdone:
-	VEXTRACTF128 $0x01, Y2, X1
-	VADDPD       X1, X2, X2
-	VPERMILPD    $0x01, X2, X1
-	VADDPD       X1, X2, X2
-	VBROADCASTSD X2, Y1
-	MOVQ         CX, R8
-	MOVQ         AX, R9
-	MOVQ         BX, R10
+sexp_tail:
+	TESTQ        DI, DI
+	JZ           sexpdone
+	VMOVDQU      64(SP), Y1
+	VMASKMOVPD   (CX)(R8*1), Y1, Y3
+	VSUBPD       (SP), Y3, Y3
+	VMOVUPD      cF64explo<>+0(SB), Y1
+	VMAXPD       Y3, Y1, Y1
+	VMOVUPD      cF64exphi<>+0(SB), Y2
+	VMINPD       Y1, Y2, Y1
+	VMOVUPD      cF64magic<>+0(SB), Y2
+	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y2
+	VSUBPD       cF64magic<>+0(SB), Y2, Y4
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y4, Y1
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y4, Y1
+	VMULPD       Y1, Y1, Y4
+	VMOVUPD      cF64expc12<>+0(SB), Y5
+	VFMADD213PD  cF64expc11<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc10<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc9<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc8<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc7<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc6<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc5<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc4<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc3<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc2<>+0(SB), Y1, Y5
+	VFMADD213PD  Y1, Y4, Y5
+	VADDPD       cF64one<>+0(SB), Y5, Y5
+	VPSRAD       $0x01, Y2, Y4
+	VPSUBD       Y4, Y2, Y2
+	VPADDD       cF64expbias<>+0(SB), Y4, Y4
+	VPADDD       cF64expbias<>+0(SB), Y2, Y2
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y2, Y2
+	VMULPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y2
+	VANDNPD      Y5, Y2, Y5
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y2
+	VBLENDVPD    Y2, cF64pinf<>+0(SB), Y5, Y3
+	VMOVDQU      64(SP), Y1
+	VANDPD       Y1, Y3, Y3
+	VADDPD       Y3, Y0, Y0
 
-norm:
-	CMPQ    R10, $0x00000004
-	JL      norm_tail
-	VMOVUPD (R9), Y2
-	VDIVPD  Y1, Y2, Y2
-	VMOVUPD Y2, (R9)
+sexpdone:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDPD       X1, X0, X0
+	VBROADCASTSD X0, Y0
+	XORQ         R8, R8
+	MOVQ         BX, R9
+
+snorm:
+	CMPQ    R9, $0x00000004
+	JL      snorm_tail
+	VMOVUPD (AX)(R8*1), Y1
+	VDIVPD  Y0, Y1, Y1
+	VMOVUPD Y1, (AX)(R8*1)
 	ADDQ    $0x00000020, R8
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000004, R10
-	JMP     norm
+	SUBQ    $0x00000004, R9
+	JMP     snorm
 
-norm_tail:
+snorm_tail:
 	TESTQ      DI, DI
-	JZ         normdone
-	VMASKMOVPD (R9), Y0, Y2
-	VDIVPD     Y1, Y2, Y2
-	VMASKMOVPD Y2, Y0, (R9)
+	JZ         snormdone
+	VMOVDQU    64(SP), Y1
+	VDIVPD     Y0, Y3, Y3
+	VMASKMOVPD Y3, Y1, (AX)(R8*1)
 
-normdone:
-	ADDQ SI, CX
-	ADDQ SI, AX
-	DECQ DX
-	JMP  rows
-
+snormdone:
 done:
 	VZEROUPPER
 	RET
@@ -1234,7 +2129,7 @@ GLOBL cF64ninf<>(SB), RODATA|NOPTR, $32
 
 // func softmaxCERowsF64(d *float64, s *float64, rows int, cols int, stride int, scale float64, mz *float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·softmaxCERowsF64(SB), NOSPLIT, $0-56
+TEXT ·softmaxCERowsF64(SB), NOSPLIT, $128-56
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -1243,185 +2138,565 @@ TEXT ·softmaxCERowsF64(SB), NOSPLIT, $0-56
 	SHLQ         $0x03, SI
 	MOVQ         mz+48(FP), DI
 	VBROADCASTSD scale+40(FP), Y0
+	VMOVDQU      Y0, 96(SP)
 	MOVQ         BX, R8
 	ANDQ         $0x00000003, R8
-	VXORPD       Y1, Y1, Y1
+	VPXOR        Y0, Y0, Y0
 	TESTQ        R8, R8
-	JZ           rows
+	JZ           masked
 	LEAQ         cF64tailmask<>+0(SB), R9
 	MOVQ         R8, R10
 	NEGQ         R10
-	VMOVDQU      32(R9)(R10*8), Y1
-	VMOVUPD      Y1, Y1
+	VMOVDQU      32(R9)(R10*8), Y0
+	VMOVDQA      Y0, Y0
 
-rows:
+masked:
+	VMOVDQU Y0, 64(SP)
+
+pairs:
+	CMPQ    DX, $0x00000002
+	JL      single
+	LEAQ    (CX)(SI*1), R11
+	LEAQ    (AX)(SI*1), R12
+	VMOVUPD cF64ninf<>+0(SB), Y0
+	VMOVUPD cF64ninf<>+0(SB), Y4
+	XORQ    R9, R9
+	MOVQ    BX, R10
+
+pmax:
+	CMPQ   R10, $0x00000004
+	JL     pmax_tail
+	VMAXPD (CX)(R9*1), Y0, Y0
+	VMAXPD (R11)(R9*1), Y4, Y4
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, R10
+	JMP    pmax
+
+pmax_tail:
+	TESTQ      R8, R8
+	JZ         pmaxdone
+	VMOVDQU    64(SP), Y5
+	VMOVUPD    cF64ninf<>+0(SB), Y6
+	VMASKMOVPD (CX)(R9*1), Y5, Y7
+	VBLENDVPD  Y5, Y7, Y6, Y7
+	VMAXPD     Y7, Y0, Y0
+	VMASKMOVPD (R11)(R9*1), Y5, Y7
+	VBLENDVPD  Y5, Y7, Y6, Y7
+	VMAXPD     Y7, Y4, Y4
+
+pmaxdone:
+	VEXTRACTF128 $0x01, Y0, X5
+	VMAXPD       X5, X0, X0
+	VPERMILPD    $0x01, X0, X5
+	VMAXPD       X5, X0, X0
+	VMOVSD       X0, (DI)
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y4, X0
+	VMAXPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VMAXPD       X0, X4, X4
+	VMOVSD       X4, 16(DI)
+	VBROADCASTSD X4, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y4, Y4, Y4
+	XORQ         R9, R9
+	MOVQ         BX, R10
+
+pexp:
+	CMPQ         R10, $0x00000004
+	JL           pexp_tail
+	VMOVUPD      (CX)(R9*1), Y5
+	VSUBPD       (SP), Y5, Y5
+	VMOVUPD      (R11)(R9*1), Y6
+	VSUBPD       32(SP), Y6, Y6
+	VMOVUPD      cF64explo<>+0(SB), Y7
+	VMOVUPD      cF64explo<>+0(SB), Y11
+	VMAXPD       Y5, Y7, Y7
+	VMAXPD       Y6, Y11, Y11
+	VMOVUPD      cF64exphi<>+0(SB), Y8
+	VMOVUPD      cF64exphi<>+0(SB), Y12
+	VMINPD       Y7, Y8, Y7
+	VMINPD       Y11, Y12, Y11
+	VMOVUPD      cF64magic<>+0(SB), Y8
+	VMOVUPD      cF64magic<>+0(SB), Y12
+	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
+	VFMADD231PD  cF64log2e<>+0(SB), Y11, Y12
+	VSUBPD       cF64magic<>+0(SB), Y8, Y9
+	VSUBPD       cF64magic<>+0(SB), Y12, Y13
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y13, Y11
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y9, Y7
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y13, Y11
+	VMULPD       Y7, Y7, Y9
+	VMULPD       Y11, Y11, Y13
+	VMOVUPD      cF64expc12<>+0(SB), Y10
+	VMOVUPD      cF64expc12<>+0(SB), Y14
+	VFMADD213PD  cF64expc11<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc11<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc10<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc10<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc9<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc9<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc8<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc8<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc7<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc7<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc6<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc6<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc5<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc5<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc4<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc4<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc3<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc3<>+0(SB), Y11, Y14
+	VFMADD213PD  cF64expc2<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc2<>+0(SB), Y11, Y14
+	VFMADD213PD  Y7, Y9, Y10
+	VFMADD213PD  Y11, Y13, Y14
+	VADDPD       cF64one<>+0(SB), Y10, Y10
+	VADDPD       cF64one<>+0(SB), Y14, Y14
+	VPSRAD       $0x01, Y8, Y9
+	VPSRAD       $0x01, Y12, Y13
+	VPSUBD       Y9, Y8, Y8
+	VPSUBD       Y13, Y12, Y12
+	VPADDD       cF64expbias<>+0(SB), Y9, Y9
+	VPADDD       cF64expbias<>+0(SB), Y13, Y13
+	VPADDD       cF64expbias<>+0(SB), Y8, Y8
+	VPADDD       cF64expbias<>+0(SB), Y12, Y12
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x34, Y13, Y13
+	VPSLLQ       $0x34, Y8, Y8
+	VPSLLQ       $0x34, Y12, Y12
+	VMULPD       Y9, Y10, Y10
+	VMULPD       Y13, Y14, Y14
+	VMULPD       Y8, Y10, Y10
+	VMULPD       Y12, Y14, Y14
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y8
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y6, Y12
+	VANDNPD      Y10, Y8, Y10
+	VANDNPD      Y14, Y12, Y14
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y5, Y8
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y6, Y12
+	VBLENDVPD    Y8, cF64pinf<>+0(SB), Y10, Y5
+	VBLENDVPD    Y12, cF64pinf<>+0(SB), Y14, Y6
+	VMOVUPD      Y5, (AX)(R9*1)
+	VADDPD       Y5, Y0, Y0
+	VMOVUPD      Y6, (R12)(R9*1)
+	VADDPD       Y6, Y4, Y4
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000004, R10
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        R8, R8
+	JZ           pexpdone
+	VMOVDQU      64(SP), Y5
+	VMASKMOVPD   (CX)(R9*1), Y5, Y1
+	VSUBPD       (SP), Y1, Y1
+	VMASKMOVPD   (R11)(R9*1), Y5, Y2
+	VSUBPD       32(SP), Y2, Y2
+	VMOVUPD      cF64explo<>+0(SB), Y5
+	VMOVUPD      cF64explo<>+0(SB), Y9
+	VMAXPD       Y1, Y5, Y5
+	VMAXPD       Y2, Y9, Y9
+	VMOVUPD      cF64exphi<>+0(SB), Y6
+	VMOVUPD      cF64exphi<>+0(SB), Y10
+	VMINPD       Y5, Y6, Y5
+	VMINPD       Y9, Y10, Y9
+	VMOVUPD      cF64magic<>+0(SB), Y6
+	VMOVUPD      cF64magic<>+0(SB), Y10
+	VFMADD231PD  cF64log2e<>+0(SB), Y5, Y6
+	VFMADD231PD  cF64log2e<>+0(SB), Y9, Y10
+	VSUBPD       cF64magic<>+0(SB), Y6, Y7
+	VSUBPD       cF64magic<>+0(SB), Y10, Y11
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y7, Y5
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y11, Y9
+	VMULPD       Y5, Y5, Y7
+	VMULPD       Y9, Y9, Y11
+	VMOVUPD      cF64expc12<>+0(SB), Y8
+	VMOVUPD      cF64expc12<>+0(SB), Y12
+	VFMADD213PD  cF64expc11<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc11<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc10<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc10<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc9<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc9<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc8<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc8<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc7<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc7<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc6<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc6<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc5<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc5<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc4<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc4<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc3<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc3<>+0(SB), Y9, Y12
+	VFMADD213PD  cF64expc2<>+0(SB), Y5, Y8
+	VFMADD213PD  cF64expc2<>+0(SB), Y9, Y12
+	VFMADD213PD  Y5, Y7, Y8
+	VFMADD213PD  Y9, Y11, Y12
+	VADDPD       cF64one<>+0(SB), Y8, Y8
+	VADDPD       cF64one<>+0(SB), Y12, Y12
+	VPSRAD       $0x01, Y6, Y7
+	VPSRAD       $0x01, Y10, Y11
+	VPSUBD       Y7, Y6, Y6
+	VPSUBD       Y11, Y10, Y10
+	VPADDD       cF64expbias<>+0(SB), Y7, Y7
+	VPADDD       cF64expbias<>+0(SB), Y11, Y11
+	VPADDD       cF64expbias<>+0(SB), Y6, Y6
+	VPADDD       cF64expbias<>+0(SB), Y10, Y10
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y10, Y10
+	VMULPD       Y7, Y8, Y8
+	VMULPD       Y11, Y12, Y12
+	VMULPD       Y6, Y8, Y8
+	VMULPD       Y10, Y12, Y12
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y6
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y10
+	VANDNPD      Y8, Y6, Y8
+	VANDNPD      Y12, Y10, Y12
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y6
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y2, Y10
+	VBLENDVPD    Y6, cF64pinf<>+0(SB), Y8, Y1
+	VBLENDVPD    Y10, cF64pinf<>+0(SB), Y12, Y2
+	VMOVDQU      64(SP), Y5
+	VANDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VANDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+
+pexpdone:
+	VEXTRACTF128 $0x01, Y0, X5
+	VADDPD       X5, X0, X0
+	VPERMILPD    $0x01, X0, X5
+	VADDPD       X5, X0, X0
+	VMOVSD       X0, 8(DI)
+	VMOVSD       cF64one<>+0(SB), X5
+	VDIVSD       X0, X5, X5
+	VBROADCASTSD X5, Y0
+	VEXTRACTF128 $0x01, Y4, X5
+	VADDPD       X5, X4, X4
+	VPERMILPD    $0x01, X4, X5
+	VADDPD       X5, X4, X4
+	VMOVSD       X4, 24(DI)
+	VMOVSD       cF64one<>+0(SB), X5
+	VDIVSD       X4, X5, X5
+	VBROADCASTSD X5, Y4
+	XORQ         R9, R9
+	MOVQ         BX, R10
+
+pnorm:
+	CMPQ    R10, $0x00000004
+	JL      pnorm_tail
+	VMOVUPD (AX)(R9*1), Y5
+	VMULPD  Y0, Y5, Y5
+	VMULPD  96(SP), Y5, Y5
+	VMOVUPD Y5, (AX)(R9*1)
+	VMOVUPD (R12)(R9*1), Y5
+	VMULPD  Y4, Y5, Y5
+	VMULPD  96(SP), Y5, Y5
+	VMOVUPD Y5, (R12)(R9*1)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, R10
+	JMP     pnorm
+
+pnorm_tail:
+	TESTQ      R8, R8
+	JZ         pnormdone
+	VMOVDQU    64(SP), Y5
+	VMULPD     Y0, Y1, Y1
+	VMULPD     96(SP), Y1, Y1
+	VMASKMOVPD Y1, Y5, (AX)(R9*1)
+	VMULPD     Y4, Y2, Y2
+	VMULPD     96(SP), Y2, Y2
+	VMASKMOVPD Y2, Y5, (R12)(R9*1)
+
+pnormdone:
+	ADDQ $0x00000020, DI
+	LEAQ (R11)(SI*1), CX
+	LEAQ (R12)(SI*1), AX
+	SUBQ $0x00000002, DX
+	JMP  pairs
+
+single:
 	TESTQ   DX, DX
 	JZ      done
-	VMOVUPD cF64ninf<>+0(SB), Y2
-	MOVQ    CX, R9
-	MOVQ    AX, R10
-	MOVQ    BX, R11
+	VMOVUPD cF64ninf<>+0(SB), Y0
+	XORQ    R9, R9
+	MOVQ    BX, R10
 
-max:
-	CMPQ   R11, $0x00000004
-	JL     max_tail
-	VMAXPD (R9), Y2, Y2
+smax:
+	CMPQ   R10, $0x00000004
+	JL     smax_tail
+	VMAXPD (CX)(R9*1), Y0, Y0
 	ADDQ   $0x00000020, R9
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000004, R11
-	JMP    max
+	SUBQ   $0x00000004, R10
+	JMP    smax
 
-max_tail:
+smax_tail:
 	TESTQ      R8, R8
-	JZ         maxdone
-	VMASKMOVPD (R9), Y1, Y3
-	VMOVUPD    cF64ninf<>+0(SB), Y4
-	VBLENDVPD  Y1, Y3, Y4, Y3
-	VMAXPD     Y3, Y2, Y2
+	JZ         smaxdone
+	VMOVDQU    64(SP), Y1
+	VMOVUPD    cF64ninf<>+0(SB), Y2
+	VMASKMOVPD (CX)(R9*1), Y1, Y4
+	VBLENDVPD  Y1, Y4, Y2, Y4
+	VMAXPD     Y4, Y0, Y0
 
-maxdone:
-	VEXTRACTF128 $0x01, Y2, X3
-	VMAXPD       X3, X2, X2
-	VPERMILPD    $0x01, X2, X3
-	VMAXPD       X3, X2, X2
-	VBROADCASTSD X2, Y3
-	VXORPD       Y4, Y4, Y4
-	MOVQ         CX, R9
-	MOVQ         AX, R10
-	MOVQ         BX, R11
+smaxdone:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VMAXPD       X1, X0, X0
+	VMOVSD       X0, (DI)
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VXORPD       Y0, Y0, Y0
+	XORQ         R9, R9
+	MOVQ         BX, R10
 
-exp:
-	CMPQ         R11, $0x00000004
-	JL           exp_tail
-	VMOVUPD      (R9), Y5
-	VSUBPD       Y3, Y5, Y5
-	VMOVUPD      cF64explo<>+0(SB), Y6
-	VMAXPD       Y5, Y6, Y6
-	VMOVUPD      cF64exphi<>+0(SB), Y7
-	VMINPD       Y6, Y7, Y6
-	VMOVUPD      cF64magic<>+0(SB), Y7
-	VFMADD231PD  cF64log2e<>+0(SB), Y6, Y7
-	VSUBPD       cF64magic<>+0(SB), Y7, Y8
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y8, Y6
-	VMULPD       Y6, Y6, Y8
-	VMOVUPD      cF64expc12<>+0(SB), Y9
-	VFMADD213PD  cF64expc11<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc10<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc9<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc8<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc7<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc6<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc5<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc4<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc3<>+0(SB), Y6, Y9
-	VFMADD213PD  cF64expc2<>+0(SB), Y6, Y9
-	VFMADD213PD  Y6, Y8, Y9
-	VADDPD       cF64one<>+0(SB), Y9, Y9
-	VPSRAD       $0x01, Y7, Y8
-	VPSUBD       Y8, Y7, Y7
-	VPADDD       cF64expbias<>+0(SB), Y8, Y8
-	VPADDD       cF64expbias<>+0(SB), Y7, Y7
-	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x34, Y7, Y7
-	VMULPD       Y8, Y9, Y9
-	VMULPD       Y7, Y9, Y9
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y7
-	VANDNPD      Y9, Y7, Y9
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, cF64pinf<>+0(SB), Y9, Y5
-	VMOVUPD      Y5, (R10)
-	VADDPD       Y5, Y4, Y4
+sexp:
+	CMPQ         R10, $0x00000004
+	JL           sexp_tail
+	VMOVUPD      (CX)(R9*1), Y1
+	VSUBPD       (SP), Y1, Y1
+	VMOVUPD      cF64explo<>+0(SB), Y2
+	VMAXPD       Y1, Y2, Y2
+	VMOVUPD      cF64exphi<>+0(SB), Y4
+	VMINPD       Y2, Y4, Y2
+	VMOVUPD      cF64magic<>+0(SB), Y4
+	VFMADD231PD  cF64log2e<>+0(SB), Y2, Y4
+	VSUBPD       cF64magic<>+0(SB), Y4, Y5
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y5, Y2
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y5, Y2
+	VMULPD       Y2, Y2, Y5
+	VMOVUPD      cF64expc12<>+0(SB), Y6
+	VFMADD213PD  cF64expc11<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc10<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc9<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc8<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc7<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc6<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc5<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc4<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc3<>+0(SB), Y2, Y6
+	VFMADD213PD  cF64expc2<>+0(SB), Y2, Y6
+	VFMADD213PD  Y2, Y5, Y6
+	VADDPD       cF64one<>+0(SB), Y6, Y6
+	VPSRAD       $0x01, Y4, Y5
+	VPSUBD       Y5, Y4, Y4
+	VPADDD       cF64expbias<>+0(SB), Y5, Y5
+	VPADDD       cF64expbias<>+0(SB), Y4, Y4
+	VPSLLQ       $0x34, Y5, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y4, Y6, Y6
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
+	VANDNPD      Y6, Y4, Y6
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, cF64pinf<>+0(SB), Y6, Y1
+	VMOVUPD      Y1, (AX)(R9*1)
+	VADDPD       Y1, Y0, Y0
 	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000004, R11
-	JMP          exp
+	SUBQ         $0x00000004, R10
+	JMP          sexp
 
-exp_tail:
+sexp_tail:
 	TESTQ        R8, R8
-	JZ           expdone
-	VMASKMOVPD   (R9), Y1, Y5
-	VSUBPD       Y3, Y5, Y5
-	VMOVUPD      cF64explo<>+0(SB), Y3
-	VMAXPD       Y5, Y3, Y3
-	VMOVUPD      cF64exphi<>+0(SB), Y6
-	VMINPD       Y3, Y6, Y3
-	VMOVUPD      cF64magic<>+0(SB), Y6
-	VFMADD231PD  cF64log2e<>+0(SB), Y3, Y6
-	VSUBPD       cF64magic<>+0(SB), Y6, Y7
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y7, Y3
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y7, Y3
-	VMULPD       Y3, Y3, Y7
-	VMOVUPD      cF64expc12<>+0(SB), Y8
-	VFMADD213PD  cF64expc11<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc10<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc9<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc8<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc7<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc6<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc5<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc4<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc3<>+0(SB), Y3, Y8
-	VFMADD213PD  cF64expc2<>+0(SB), Y3, Y8
-	VFMADD213PD  Y3, Y7, Y8
-	VADDPD       cF64one<>+0(SB), Y8, Y8
-	VPSRAD       $0x01, Y6, Y7
-	VPSUBD       Y7, Y6, Y6
-	VPADDD       cF64expbias<>+0(SB), Y7, Y7
-	VPADDD       cF64expbias<>+0(SB), Y6, Y6
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y6, Y6
-	VMULPD       Y7, Y8, Y8
-	VMULPD       Y6, Y8, Y8
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y6
-	VANDNPD      Y8, Y6, Y8
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y5, Y6
-	VBLENDVPD    Y6, cF64pinf<>+0(SB), Y8, Y5
-	VMASKMOVPD   Y5, Y1, (R10)
-	VANDPD       Y1, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	JZ           sexpdone
+	VMOVDQU      64(SP), Y1
+	VMASKMOVPD   (CX)(R9*1), Y1, Y3
+	VSUBPD       (SP), Y3, Y3
+	VMOVUPD      cF64explo<>+0(SB), Y1
+	VMAXPD       Y3, Y1, Y1
+	VMOVUPD      cF64exphi<>+0(SB), Y2
+	VMINPD       Y1, Y2, Y1
+	VMOVUPD      cF64magic<>+0(SB), Y2
+	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y2
+	VSUBPD       cF64magic<>+0(SB), Y2, Y4
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y4, Y1
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y4, Y1
+	VMULPD       Y1, Y1, Y4
+	VMOVUPD      cF64expc12<>+0(SB), Y5
+	VFMADD213PD  cF64expc11<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc10<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc9<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc8<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc7<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc6<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc5<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc4<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc3<>+0(SB), Y1, Y5
+	VFMADD213PD  cF64expc2<>+0(SB), Y1, Y5
+	VFMADD213PD  Y1, Y4, Y5
+	VADDPD       cF64one<>+0(SB), Y5, Y5
+	VPSRAD       $0x01, Y2, Y4
+	VPSUBD       Y4, Y2, Y2
+	VPADDD       cF64expbias<>+0(SB), Y4, Y4
+	VPADDD       cF64expbias<>+0(SB), Y2, Y2
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y2, Y2
+	VMULPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y2
+	VANDNPD      Y5, Y2, Y5
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y2
+	VBLENDVPD    Y2, cF64pinf<>+0(SB), Y5, Y3
+	VMOVDQU      64(SP), Y1
+	VANDPD       Y1, Y3, Y3
+	VADDPD       Y3, Y0, Y0
 
-expdone:
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPD       X3, X4, X4
-	VPERMILPD    $0x01, X4, X3
-	VADDPD       X3, X4, X4
-	VMOVSD       cF64one<>+0(SB), X3
-	VDIVSD       X4, X3, X3
-	VBROADCASTSD X3, Y3
-	VMOVSD       X2, (DI)
-	VMOVSD       X4, 8(DI)
-	ADDQ         $0x00000010, DI
-	MOVQ         CX, R9
-	MOVQ         AX, R10
-	MOVQ         BX, R11
+sexpdone:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDPD       X1, X0, X0
+	VMOVSD       X0, 8(DI)
+	VMOVSD       cF64one<>+0(SB), X1
+	VDIVSD       X0, X1, X1
+	VBROADCASTSD X1, Y0
+	XORQ         R9, R9
+	MOVQ         BX, R10
 
-norm:
-	CMPQ    R11, $0x00000004
-	JL      norm_tail
-	VMOVUPD (R10), Y2
-	VMULPD  Y3, Y2, Y2
-	VMULPD  Y0, Y2, Y2
-	VMOVUPD Y2, (R10)
+snorm:
+	CMPQ    R10, $0x00000004
+	JL      snorm_tail
+	VMOVUPD (AX)(R9*1), Y1
+	VMULPD  Y0, Y1, Y1
+	VMULPD  96(SP), Y1, Y1
+	VMOVUPD Y1, (AX)(R9*1)
 	ADDQ    $0x00000020, R9
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, R11
-	JMP     norm
+	SUBQ    $0x00000004, R10
+	JMP     snorm
 
-norm_tail:
+snorm_tail:
 	TESTQ      R8, R8
-	JZ         normdone
-	VMASKMOVPD (R10), Y1, Y2
-	VMULPD     Y3, Y2, Y2
-	VMULPD     Y0, Y2, Y2
-	VMASKMOVPD Y2, Y1, (R10)
+	JZ         snormdone
+	VMOVDQU    64(SP), Y1
+	VMULPD     Y0, Y3, Y3
+	VMULPD     96(SP), Y3, Y3
+	VMASKMOVPD Y3, Y1, (AX)(R9*1)
 
-normdone:
-	ADDQ SI, CX
-	ADDQ SI, AX
-	DECQ DX
-	JMP  rows
+snormdone:
+	ADDQ $0x00000010, DI
 
 done:
 	VZEROUPPER
 	RET
+
+// func hingeRowsF64(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)
+// Requires: AVX, AVX2
+TEXT ·hingeRowsF64(SB), NOSPLIT, $0-64
+	MOVQ         d+0(FP), AX
+	MOVQ         s+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x03, SI
+	MOVQ         y+40(FP), DI
+	MOVQ         out+56(FP), R8
+	VBROADCASTSD scale+48(FP), Y0
+	MOVQ         BX, R9
+	ANDQ         $0x00000003, R9
+	VPXOR        Y1, Y1, Y1
+	TESTQ        R9, R9
+	JZ           rows
+	LEAQ         cF64tailmask<>+0(SB), R10
+	MOVQ         R9, R11
+	NEGQ         R11
+	VMOVDQU      32(R10)(R11*8), Y1
+	VMOVDQA      Y1, Y1
+
+rows:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         (DI), R10
+	VBROADCASTSD (CX)(R10*8), Y2
+	VMOVQ        R10, X3
+	VMOVDQU      cF64laneidx<>+0(SB), Y4
+	VPBROADCASTQ X3, Y3
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y8, Y8, Y8
+	XORQ         R10, R10
+	MOVQ         BX, R11
+
+cols:
+	CMPQ     R11, $0x00000004
+	JL       tail
+	VMOVUPD  (CX)(R10*1), Y9
+	VSUBPD   Y2, Y9, Y9
+	VADDPD   cF64one<>+0(SB), Y9, Y9
+	VCMPPD   $0x0e, Y8, Y9, Y10
+	VPCMPEQQ Y3, Y4, Y11
+	VANDNPD  Y10, Y11, Y10
+	VANDPD   Y10, Y9, Y9
+	VADDPD   Y9, Y5, Y5
+	VANDPD   cF64one<>+0(SB), Y10, Y9
+	VADDPD   Y9, Y7, Y7
+	VANDPD   Y0, Y10, Y10
+	VMOVUPD  Y10, (AX)(R10*1)
+	VPADDQ   cF64lanes<>+0(SB), Y4, Y4
+	ADDQ     $0x00000020, R10
+	SUBQ     $0x00000004, R11
+	JMP      cols
+
+tail:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMASKMOVPD (CX)(R10*1), Y1, Y9
+	VSUBPD     Y2, Y9, Y9
+	VADDPD     cF64one<>+0(SB), Y9, Y9
+	VCMPPD     $0x0e, Y8, Y9, Y2
+	VPCMPEQQ   Y3, Y4, Y3
+	VANDNPD    Y2, Y3, Y2
+	VANDPD     Y1, Y2, Y2
+	VANDPD     Y2, Y9, Y9
+	VADDPD     Y9, Y5, Y5
+	VANDPD     cF64one<>+0(SB), Y2, Y9
+	VADDPD     Y9, Y7, Y7
+	VANDPD     Y0, Y2, Y2
+	VMASKMOVPD Y2, Y1, (AX)(R10*1)
+
+rowdone:
+	VADDPD       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDPD       X2, X5, X5
+	VMOVSD       X5, (R8)
+	VEXTRACTF128 $0x01, Y7, X2
+	VADDPD       X2, X7, X7
+	VPERMILPD    $0x01, X7, X2
+	VADDPD       X2, X7, X7
+	VMOVSD       X7, 8(R8)
+	ADDQ         $0x00000010, R8
+	ADDQ         $0x00000008, DI
+	ADDQ         SI, CX
+	ADDQ         SI, AX
+	DECQ         DX
+	JMP          rows
+
+done:
+	VZEROUPPER
+	RET
+
+DATA cF64laneidx<>+0(SB)/8, $0x0000000000000000
+DATA cF64laneidx<>+8(SB)/8, $0x0000000000000001
+DATA cF64laneidx<>+16(SB)/8, $0x0000000000000002
+DATA cF64laneidx<>+24(SB)/8, $0x0000000000000003
+GLOBL cF64laneidx<>(SB), RODATA|NOPTR, $32
+
+DATA cF64lanes<>+0(SB)/8, $0x0000000000000004
+DATA cF64lanes<>+8(SB)/8, $0x0000000000000004
+DATA cF64lanes<>+16(SB)/8, $0x0000000000000004
+DATA cF64lanes<>+24(SB)/8, $0x0000000000000004
+GLOBL cF64lanes<>(SB), RODATA|NOPTR, $32

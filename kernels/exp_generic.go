@@ -11,3 +11,7 @@ func softmaxRows[T Float](p, s []T, rows, cols, stride int) {
 func softmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
 	return softmaxCERowsGeneric(ds, s, rows, cols, stride, y, scale)
 }
+
+func hingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
+	return hingeRowsGeneric(ds, s, rows, cols, stride, y, scale)
+}

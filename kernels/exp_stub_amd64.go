@@ -14,6 +14,9 @@ func softmaxRowsF32(d *float32, s *float32, rows int, cols int, stride int)
 func softmaxCERowsF32(d *float32, s *float32, rows int, cols int, stride int, scale float32, mz *float32)
 
 //go:noescape
+func hingeRowsF32(d *float32, s *float32, rows int, cols int, stride int, y *int, scale float32, out *float64)
+
+//go:noescape
 func expF64(dst *float64, x *float64, n int)
 
 //go:noescape
@@ -21,3 +24,6 @@ func softmaxRowsF64(d *float64, s *float64, rows int, cols int, stride int)
 
 //go:noescape
 func softmaxCERowsF64(d *float64, s *float64, rows int, cols int, stride int, scale float64, mz *float64)
+
+//go:noescape
+func hingeRowsF64(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)

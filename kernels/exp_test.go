@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -221,36 +222,44 @@ func ulpDist32(a, b float32) uint32 {
 }
 
 // TestFMA32 checks the float32 fused multiply-add emulation the generic
-// exp uses against float64 math.FMA where that is exact, and against the
-// round-to-odd argument on hard cases.
+// exp uses against exact big.Float arithmetic, on random operands and on
+// operands built so that a·b+c rounded to float64 lands exactly on a float32
+// midpoint (where naive double rounding goes wrong).
 func TestFMA32(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))
-	for i := 0; i < 1000000; i++ {
-		a := float32(r.NormFloat64())
-		b := float32(r.NormFloat64())
-		c := float32(r.NormFloat64() * math.Ldexp(1, r.IntN(40)-20))
-		// Reference: the exact a·b+c as a big.Float-free computation: a·b
-		// is exact in float64; a·b+c = hi+lo exactly (TwoSum); rounding
-		// hi+lo to float32 correctly: round hi, then correct by lo.
-		p := float64(a) * float64(b)
-		hi := p + float64(c)
-		bb := hi - p
-		lo := (p - (hi - bb)) + (float64(c) - bb)
-		want := float32(hi)
-		// If hi is exactly halfway between two float32s, lo decides.
-		if float64(want) != hi {
-			up := math.Nextafter32(want, float32(math.Inf(1)))
-			dn := math.Nextafter32(want, float32(math.Inf(-1)))
-			for _, cand := range []float32{up, dn} {
-				dc := math.Abs(float64(cand) - hi - lo)
-				dw := math.Abs(float64(want) - hi - lo)
-				if dc < dw {
-					want = cand
-				}
-			}
-		}
-		if got := fma32(a, b, c); got != want {
+	exact := func(a, b, c float32) float32 {
+		x := new(big.Float).SetPrec(300).SetFloat64(float64(a))
+		x.Mul(x, new(big.Float).SetPrec(300).SetFloat64(float64(b)))
+		x.Add(x, new(big.Float).SetPrec(300).SetFloat64(float64(c)))
+		f, _ := x.Float32()
+		return f
+	}
+	check := func(a, b, c float32) {
+		t.Helper()
+		if got, want := fma32(a, b, c), exact(a, b, c); !sameBits(got, want) {
 			t.Fatalf("fma32(%v, %v, %v) = %v, want %v", a, b, c, got, want)
 		}
 	}
+	// The textbook double-rounding case: exact = 1+2⁻²³+2⁻²⁴−2⁻⁷⁰.
+	check(1+0x1p-23, 0x1p-24*(1-0x1p-23), 1+0x1p-23)
+	naiveWrong := 0
+	for i := 0; i < 50000; i++ {
+		check(float32(r.NormFloat64()), float32(r.NormFloat64()), float32(r.NormFloat64()*math.Ldexp(1, r.IntN(40)-20)))
+		// Near-midpoint operands.
+		k := float32(1 + r.IntN(255))
+		c := float32(1 + r.Float64())
+		sgn := float32(1 - 2*r.IntN(2))
+		e := math.Ldexp(1, r.IntN(20)-10)
+		a := (1 + k*0x1p-23) * float32(e)
+		b := sgn * float32(0x1p-24*(1-float64(k)*0x1p-23)/e)
+		check(a, b, c)
+		check(-a, b, -c)
+		if float32(float64(a)*float64(b)+float64(c)) != exact(a, b, c) {
+			naiveWrong++
+		}
+	}
+	if naiveWrong == 0 {
+		t.Fatal("the near-midpoint cases never defeat naive double rounding: the test does not exercise the slow path")
+	}
+	t.Logf("%d near-midpoint cases where naive double rounding is wrong", naiveWrong)
 }

@@ -14,10 +14,10 @@ TEXT ·dotF32(SB), NOSPLIT, $0-28
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	CMPQ   DX, $0x00000020
+	JL     l_single
 
 l_block:
-	CMPQ        DX, $0x00000020
-	JL          l_single
 	VMOVUPS     (AX), Y4
 	VFMADD231PS (CX), Y4, Y0
 	VMOVUPS     32(AX), Y4
@@ -29,7 +29,8 @@ l_block:
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	SUBQ        $0x00000020, DX
-	JMP         l_block
+	CMPQ        DX, $0x00000020
+	JGE         l_block
 
 l_single:
 	CMPQ        DX, $0x00000008
@@ -92,10 +93,10 @@ TEXT ·sumF32(SB), NOSPLIT, $0-20
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	CMPQ   CX, $0x00000020
+	JL     l_single
 
 l_block:
-	CMPQ    CX, $0x00000020
-	JL      l_single
 	VMOVUPS (AX), Y4
 	VADDPS  Y4, Y0, Y0
 	VMOVUPS 32(AX), Y4
@@ -106,7 +107,8 @@ l_block:
 	VADDPS  Y4, Y3, Y3
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000020, CX
-	JMP     l_block
+	CMPQ    CX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    CX, $0x00000008
@@ -149,10 +151,10 @@ TEXT ·sumsqF32(SB), NOSPLIT, $0-20
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	CMPQ   CX, $0x00000020
+	JL     l_single
 
 l_block:
-	CMPQ        CX, $0x00000020
-	JL          l_single
 	VMOVUPS     (AX), Y4
 	VFMADD231PS Y4, Y4, Y0
 	VMOVUPS     32(AX), Y4
@@ -163,7 +165,8 @@ l_block:
 	VFMADD231PS Y4, Y4, Y3
 	ADDQ        $0x00000080, AX
 	SUBQ        $0x00000020, CX
-	JMP         l_block
+	CMPQ        CX, $0x00000020
+	JGE         l_block
 
 l_single:
 	CMPQ        CX, $0x00000008
@@ -204,40 +207,36 @@ TEXT ·axpyF32(SB), NOSPLIT, $0-32
 	MOVQ         x+8(FP), AX
 	MOVQ         y+16(FP), CX
 	MOVQ         n+24(FP), DX
+	CMPQ         DX, $0x00000020
+	JL           l_single
 
 l_block:
-	CMPQ    DX, $0x00000020
-	JL      l_single
-	VMOVUPS (AX), Y1
-	VMULPS  Y0, Y1, Y1
+	VMULPS  (AX), Y0, Y1
 	VMOVUPS (CX), Y2
 	VADDPS  Y1, Y2, Y2
 	VMOVUPS Y2, (CX)
-	VMOVUPS 32(AX), Y1
-	VMULPS  Y0, Y1, Y1
+	VMULPS  32(AX), Y0, Y1
 	VMOVUPS 32(CX), Y2
 	VADDPS  Y1, Y2, Y2
 	VMOVUPS Y2, 32(CX)
-	VMOVUPS 64(AX), Y1
-	VMULPS  Y0, Y1, Y1
+	VMULPS  64(AX), Y0, Y1
 	VMOVUPS 64(CX), Y2
 	VADDPS  Y1, Y2, Y2
 	VMOVUPS Y2, 64(CX)
-	VMOVUPS 96(AX), Y1
-	VMULPS  Y0, Y1, Y1
+	VMULPS  96(AX), Y0, Y1
 	VMOVUPS 96(CX), Y2
 	VADDPS  Y1, Y2, Y2
 	VMOVUPS Y2, 96(CX)
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000008
 	JL      l_tail
-	VMOVUPS (AX), Y1
-	VMULPS  Y0, Y1, Y1
+	VMULPS  (AX), Y0, Y1
 	VMOVUPS (CX), Y2
 	VADDPS  Y1, Y2, Y2
 	VMOVUPS Y2, (CX)
@@ -268,10 +267,10 @@ TEXT ·scaleF32(SB), NOSPLIT, $0-24
 	VBROADCASTSS a+0(FP), Y0
 	MOVQ         x+8(FP), AX
 	MOVQ         n+16(FP), CX
+	CMPQ         CX, $0x00000020
+	JL           l_single
 
 l_block:
-	CMPQ    CX, $0x00000020
-	JL      l_single
 	VMOVUPS (AX), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)
@@ -286,7 +285,8 @@ l_block:
 	VMOVUPS Y1, 96(AX)
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000020, CX
-	JMP     l_block
+	CMPQ    CX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    CX, $0x00000008
@@ -318,10 +318,10 @@ TEXT ·addToF32(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
 
 l_block:
-	CMPQ    DX, $0x00000020
-	JL      l_single
 	VMOVUPS (AX), Y0
 	VMOVUPS (CX), Y1
 	VADDPS  Y1, Y0, Y0
@@ -341,7 +341,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000008
@@ -376,10 +377,10 @@ TEXT ·subFromF32(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
 
 l_block:
-	CMPQ    DX, $0x00000020
-	JL      l_single
 	VMOVUPS (AX), Y0
 	VMOVUPS (CX), Y1
 	VSUBPS  Y1, Y0, Y0
@@ -399,7 +400,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000008
@@ -434,10 +436,10 @@ TEXT ·mulToF32(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
 
 l_block:
-	CMPQ    DX, $0x00000020
-	JL      l_single
 	VMOVUPS (AX), Y0
 	VMOVUPS (CX), Y1
 	VMULPS  Y1, Y0, Y0
@@ -457,7 +459,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000008
@@ -500,10 +503,10 @@ TEXT ·maxF32(SB), NOSPLIT, $0-21
 	VXORPS  Y6, Y6, Y6
 	VMOVUPS cF32ninf<>+0(SB), Y7
 	VXORPS  Y8, Y8, Y8
-
-l_block:
 	CMPQ    CX, $0x00000020
 	JL      l_single
+
+l_block:
 	VMOVUPS (AX), Y9
 	VCMPPS  $0x03, Y9, Y9, Y10
 	VORPS   Y10, Y2, Y2
@@ -522,7 +525,8 @@ l_block:
 	VMAXPS  Y9, Y7, Y7
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000020, CX
-	JMP     l_block
+	CMPQ    CX, $0x00000020
+	JGE     l_block
 
 l_single:
 	CMPQ    CX, $0x00000008
@@ -635,10 +639,10 @@ TEXT ·dotF64(SB), NOSPLIT, $0-32
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
+	CMPQ   DX, $0x00000010
+	JL     l_single
 
 l_block:
-	CMPQ        DX, $0x00000010
-	JL          l_single
 	VMOVUPD     (AX), Y4
 	VFMADD231PD (CX), Y4, Y0
 	VMOVUPD     32(AX), Y4
@@ -650,7 +654,8 @@ l_block:
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	SUBQ        $0x00000010, DX
-	JMP         l_block
+	CMPQ        DX, $0x00000010
+	JGE         l_block
 
 l_single:
 	CMPQ        DX, $0x00000004
@@ -703,10 +708,10 @@ TEXT ·sumF64(SB), NOSPLIT, $0-24
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
+	CMPQ   CX, $0x00000010
+	JL     l_single
 
 l_block:
-	CMPQ    CX, $0x00000010
-	JL      l_single
 	VMOVUPD (AX), Y4
 	VADDPD  Y4, Y0, Y0
 	VMOVUPD 32(AX), Y4
@@ -717,7 +722,8 @@ l_block:
 	VADDPD  Y4, Y3, Y3
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000010, CX
-	JMP     l_block
+	CMPQ    CX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    CX, $0x00000004
@@ -758,10 +764,10 @@ TEXT ·sumsqF64(SB), NOSPLIT, $0-24
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
+	CMPQ   CX, $0x00000010
+	JL     l_single
 
 l_block:
-	CMPQ        CX, $0x00000010
-	JL          l_single
 	VMOVUPD     (AX), Y4
 	VFMADD231PD Y4, Y4, Y0
 	VMOVUPD     32(AX), Y4
@@ -772,7 +778,8 @@ l_block:
 	VFMADD231PD Y4, Y4, Y3
 	ADDQ        $0x00000080, AX
 	SUBQ        $0x00000010, CX
-	JMP         l_block
+	CMPQ        CX, $0x00000010
+	JGE         l_block
 
 l_single:
 	CMPQ        CX, $0x00000004
@@ -811,40 +818,36 @@ TEXT ·axpyF64(SB), NOSPLIT, $0-32
 	MOVQ         x+8(FP), AX
 	MOVQ         y+16(FP), CX
 	MOVQ         n+24(FP), DX
+	CMPQ         DX, $0x00000010
+	JL           l_single
 
 l_block:
-	CMPQ    DX, $0x00000010
-	JL      l_single
-	VMOVUPD (AX), Y1
-	VMULPD  Y0, Y1, Y1
+	VMULPD  (AX), Y0, Y1
 	VMOVUPD (CX), Y2
 	VADDPD  Y1, Y2, Y2
 	VMOVUPD Y2, (CX)
-	VMOVUPD 32(AX), Y1
-	VMULPD  Y0, Y1, Y1
+	VMULPD  32(AX), Y0, Y1
 	VMOVUPD 32(CX), Y2
 	VADDPD  Y1, Y2, Y2
 	VMOVUPD Y2, 32(CX)
-	VMOVUPD 64(AX), Y1
-	VMULPD  Y0, Y1, Y1
+	VMULPD  64(AX), Y0, Y1
 	VMOVUPD 64(CX), Y2
 	VADDPD  Y1, Y2, Y2
 	VMOVUPD Y2, 64(CX)
-	VMOVUPD 96(AX), Y1
-	VMULPD  Y0, Y1, Y1
+	VMULPD  96(AX), Y0, Y1
 	VMOVUPD 96(CX), Y2
 	VADDPD  Y1, Y2, Y2
 	VMOVUPD Y2, 96(CX)
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000010, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000004
 	JL      l_tail
-	VMOVUPD (AX), Y1
-	VMULPD  Y0, Y1, Y1
+	VMULPD  (AX), Y0, Y1
 	VMOVUPD (CX), Y2
 	VADDPD  Y1, Y2, Y2
 	VMOVUPD Y2, (CX)
@@ -875,10 +878,10 @@ TEXT ·scaleF64(SB), NOSPLIT, $0-24
 	VBROADCASTSD a+0(FP), Y0
 	MOVQ         x+8(FP), AX
 	MOVQ         n+16(FP), CX
+	CMPQ         CX, $0x00000010
+	JL           l_single
 
 l_block:
-	CMPQ    CX, $0x00000010
-	JL      l_single
 	VMOVUPD (AX), Y1
 	VMULPD  Y0, Y1, Y1
 	VMOVUPD Y1, (AX)
@@ -893,7 +896,8 @@ l_block:
 	VMOVUPD Y1, 96(AX)
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000010, CX
-	JMP     l_block
+	CMPQ    CX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    CX, $0x00000004
@@ -925,10 +929,10 @@ TEXT ·addToF64(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000010
+	JL   l_single
 
 l_block:
-	CMPQ    DX, $0x00000010
-	JL      l_single
 	VMOVUPD (AX), Y0
 	VMOVUPD (CX), Y1
 	VADDPD  Y1, Y0, Y0
@@ -948,7 +952,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000010, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000004
@@ -983,10 +988,10 @@ TEXT ·subFromF64(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000010
+	JL   l_single
 
 l_block:
-	CMPQ    DX, $0x00000010
-	JL      l_single
 	VMOVUPD (AX), Y0
 	VMOVUPD (CX), Y1
 	VSUBPD  Y1, Y0, Y0
@@ -1006,7 +1011,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000010, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000004
@@ -1041,10 +1047,10 @@ TEXT ·mulToF64(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000010
+	JL   l_single
 
 l_block:
-	CMPQ    DX, $0x00000010
-	JL      l_single
 	VMOVUPD (AX), Y0
 	VMOVUPD (CX), Y1
 	VMULPD  Y1, Y0, Y0
@@ -1064,7 +1070,8 @@ l_block:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000010, DX
-	JMP     l_block
+	CMPQ    DX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    DX, $0x00000004
@@ -1107,10 +1114,10 @@ TEXT ·maxF64(SB), NOSPLIT, $0-25
 	VXORPD  Y6, Y6, Y6
 	VMOVUPD cF64ninf<>+0(SB), Y7
 	VXORPD  Y8, Y8, Y8
-
-l_block:
 	CMPQ    CX, $0x00000010
 	JL      l_single
+
+l_block:
 	VMOVUPD (AX), Y9
 	VCMPPD  $0x03, Y9, Y9, Y10
 	VORPD   Y10, Y2, Y2
@@ -1129,7 +1136,8 @@ l_block:
 	VMAXPD  Y9, Y7, Y7
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000010, CX
-	JMP     l_block
+	CMPQ    CX, $0x00000010
+	JGE     l_block
 
 l_single:
 	CMPQ    CX, $0x00000004

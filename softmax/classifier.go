@@ -53,13 +53,14 @@ func NewLinearSVM[T kernels.Float]() *LinearClassifier[T] {
 }
 
 // Loss returns the classifier's loss and gradient with respect to W on
-// (X, y) with regularisation reg (currently the vectorized reference,
-// LossVectorized or SVMLossVectorized). It panics like those do.
+// (X, y) with regularisation reg: the fused fast path Loss or SVMLoss
+// (the same functions as LossVectorized / SVMLossVectorized). It panics
+// like those do.
 func (c *LinearClassifier[T]) Loss(X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
 	if c.Kind == KindSVM {
-		return SVMLossVectorized(c.W, X, y, reg)
+		return SVMLoss(c.W, X, y, reg)
 	}
-	return LossVectorized(c.W, X, y, reg)
+	return Loss(c.W, X, y, reg)
 }
 
 // TrainConfig holds the SGD hyperparameters of LinearClassifier.Train.
@@ -161,38 +162,8 @@ func (c *LinearClassifier[T]) TrainSource(src Source[T], y []int, cfg TrainConfi
 		}
 	}
 
-	B := cfg.BatchSize
-	Xb := blas.NewMatrix[T](B, D)
-	yb := make([]int, B)
 	hist := make([]float64, 0, cfg.NumIters-cfg.StartIteration)
-	lr := T(cfg.LearningRate)
-	for it := cfg.StartIteration; it < cfg.NumIters; it++ {
-		idx := rng.Choice(N, B, true)
-		src.Gather(Xb, idx)
-		for r, i := range idx {
-			yb[r] = y[i]
-		}
-		loss, dW := c.Loss(Xb, yb, cfg.Reg)
-		hist = append(hist, loss)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return hist, fmt.Errorf("softmax: Train: iteration %d: loss is %v: %w", it, loss, ErrDiverged)
-		}
-		for d := 0; d < D; d++ {
-			w, g := c.W.Row(d), dW.Row(d)
-			for j := range w {
-				w[j] -= T(lr * g[j]) // T(...) keeps the product rounded (no FMA), like numpy
-			}
-		}
-		if cfg.Log != nil && it%100 == 0 {
-			fmt.Fprintf(cfg.Log, "iteration %d / %d: loss %f\n", it, cfg.NumIters, loss)
-		}
-		if cfg.OnIteration != nil {
-			if err := cfg.OnIteration(it, loss); err != nil {
-				return hist, fmt.Errorf("softmax: Train: stopped at iteration %d: %w", it, err)
-			}
-		}
-	}
-	return hist, nil
+	return c.trainFast(src, y, cfg, rng, hist) // train_fast.go
 }
 
 // Predict returns the predicted class (argmax of x·W) of every row of X.

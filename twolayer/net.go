@@ -108,9 +108,10 @@ func (n *Net[T]) Scores(X blas.Matrix[T]) blas.Matrix[T] {
 }
 
 // Loss returns the loss on (X, y) with regularisation reg and its
-// gradients; see LossVectorized, which it currently calls.
+// gradients, the same function as LossVectorized computed by the fast path
+// (GEMMs and fused kernels on a pooled Workspace; see loss_fast.go).
 func (n *Net[T]) Loss(X blas.Matrix[T], y []int, reg float64) (float64, Grads[T]) {
-	return n.LossVectorized(X, y, reg)
+	return n.lossFast(X, y, reg)
 }
 
 // Predict returns the predicted class (argmax of the scores) of every row

@@ -140,50 +140,10 @@ func (n *Net[T]) TrainSource(src Source[T], y []int, val Source[T], yval []int, 
 			lr *= cfg.LearningRateDecay
 		}
 	}
-	Xb := blas.NewMatrix[T](B, D)
-	yb := make([]int, B)
 	var st Stats
 	st.LossHistory = make([]float64, 0, cfg.NumIters-cfg.StartIteration)
-	for it := cfg.StartIteration; it < cfg.NumIters; it++ {
-		idx := rng.Choice(N, B, true)
-		src.Gather(Xb, idx)
-		for r, i := range idx {
-			yb[r] = y[i]
-		}
-		loss, g := n.Loss(Xb, yb, cfg.Reg)
-		st.LossHistory = append(st.LossHistory, loss)
-		if !finite(loss) {
-			return st, fmt.Errorf("twolayer: Train: iteration %d: loss is %v: %w", it, loss, ErrDiverged)
-		}
-		sgdMatrix(n.W1, g.W1, lr)
-		sgd(n.B1, g.B1, lr)
-		sgdMatrix(n.W2, g.W2, lr)
-		sgd(n.B2, g.B2, lr)
-		if cfg.Log != nil && it%100 == 0 {
-			fmt.Fprintf(cfg.Log, "iteration %d / %d: loss %f\n", it, cfg.NumIters, loss)
-		}
-		if it%perEpoch == 0 {
-			trainAcc := accuracy(n.Predict(Xb), yb)
-			valAcc := math.NaN()
-			if nval > 0 {
-				valAcc = accuracy(n.PredictSource(val), yval)
-			}
-			st.TrainAccHistory = append(st.TrainAccHistory, trainAcc)
-			st.ValAccHistory = append(st.ValAccHistory, valAcc)
-			lr *= cfg.LearningRateDecay
-			if cfg.OnEpoch != nil {
-				if err := cfg.OnEpoch(it, trainAcc, valAcc, lr); err != nil {
-					return st, fmt.Errorf("twolayer: Train: stopped at iteration %d: %w", it, err)
-				}
-			}
-		}
-		if cfg.OnIteration != nil {
-			if err := cfg.OnIteration(it, loss); err != nil {
-				return st, fmt.Errorf("twolayer: Train: stopped at iteration %d: %w", it, err)
-			}
-		}
-	}
-	return st, nil
+	err := n.trainFast(src, y, val, yval, cfg, lr, rng, &st) // train_fast.go
+	return st, err
 }
 
 // validate reports an inconsistent net as an error (check panics instead).

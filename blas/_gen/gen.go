@@ -82,6 +82,22 @@ func kernel(e elem) {
 	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, a3)
 	ADDQ(a0, a3)
 
+	// Prefetch the C tile (each row's first and last byte, the row may
+	// straddle two lines): it is read or written after the k loop, and
+	// for large C it would otherwise miss all the way to memory then.
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(e.shift), ldc)
+	pc := GP64()
+	MOVQ(c, pc)
+	for i := 0; i < mr; i++ {
+		PREFETCHT0(Mem{Base: pc})
+		PREFETCHT0(Mem{Base: pc, Disp: 2*e.lanes*(1<<e.shift) - 1})
+		if i < mr-1 {
+			ADDQ(ldc, pc)
+		}
+	}
+
 	acc := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
 	for _, r := range acc {
 		VXORPS(r, r, r)
@@ -133,9 +149,6 @@ func kernel(e elem) {
 	JMP(LabelRef(name + "_tail"))
 
 	Label(name + "_store")
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(e.shift), ldc)
 	e.broadcast(paramAddr("alpha"), Y12)
 	loadC := Load(Param("loadC"), GP64())
 	TESTQ(loadC, loadC)

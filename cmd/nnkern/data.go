@@ -77,10 +77,28 @@ func requireData(ctx context.Context, e *env, flagVal string) (string, error) {
 
 // loaded is a dataset read from disk with its content checksum.
 type loaded struct {
-	Path   string
-	DS     *cifar.Dataset
-	SHA256 string
-	Load   time.Duration
+	Path     string
+	DS       *cifar.Dataset
+	SHA256   string
+	Load     time.Duration
+	Shuffled bool // the splits were sorted by class and have been shuffled
+}
+
+// shuffleSeed is the fixed seed of the shuffle applied to class-sorted
+// splits (image folders load class by class): cifar.Shuffle, i.e. the
+// rows in np.random.seed(0); np.random.permutation(N) order.
+const shuffleSeed = 0
+
+// sortedByClass reports whether the labels never decrease and take more
+// than one value: the order an image folder loads in, where the last
+// training rows (the validation set) would all be one class.
+func sortedByClass(s *cifar.Split) bool {
+	for i := 1; i < s.N; i++ {
+		if s.Y[i] < s.Y[i-1] {
+			return false
+		}
+	}
+	return s.N > 1 && s.Y[0] != s.Y[s.N-1]
 }
 
 func loadDataset(path string) (*loaded, error) {
@@ -92,7 +110,15 @@ func loadDataset(path string) (*loaded, error) {
 	if ds.Train.N == 0 {
 		return nil, fmt.Errorf("data %s: no training images", path)
 	}
-	return &loaded{Path: path, DS: ds, SHA256: datasetSHA256(ds), Load: time.Since(t0)}, nil
+	ld := &loaded{Path: path, DS: ds, SHA256: datasetSHA256(ds)}
+	for _, sp := range []*cifar.Split{&ds.Train, &ds.Test} {
+		if sortedByClass(sp) {
+			cifar.Shuffle(sp, shuffleSeed)
+			ld.Shuffled = true
+		}
+	}
+	ld.Load = time.Since(t0)
+	return ld, nil
 }
 
 // trimPrefix avoids "data X: X: ..." when the package error already names

@@ -220,6 +220,9 @@ func runDataInfo(e *env, args []string) error {
 	for i, n := range ds.ClassNames {
 		fmt.Fprintf(w, "  %-3d %-14s %8d %8d\n", i, n, tr[i], te[i])
 	}
+	if ld.Shuffled {
+		fmt.Fprintf(w, "order:    sorted by class; nnkern shuffles such splits (cifar.Shuffle, seed %d) before taking validation/test rows\n", shuffleSeed)
+	}
 	fmt.Fprintf(w, "content sha256: %s (decoded pixels and labels; recorded in config.json)\n", ld.SHA256)
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
 		sum, n, err := fileMD5(path)

@@ -151,9 +151,9 @@ func runEval(e *env, args []string) error {
 	fs.StringVar(&data, "data", "", "dataset `path` (default $NNKERN_DATA, then the cache)")
 	fs.StringVar(&split, "split", "test", "split: test, val or train")
 	fs.StringVar(&png, "png", "", "confusion matrix image (default confusion.png beside MODEL; \"-\" for none)")
-	fs.IntVar(&numTrain, "num-train", 49000, "training rows (val follows them)")
-	fs.IntVar(&numVal, "num-val", 1000, "validation rows")
-	fs.IntVar(&numTest, "num-test", 1000, "test rows")
+	fs.IntVar(&numTrain, "num-train", 49000, "training rows (val follows them); default: the run's config.json beside MODEL, if any")
+	fs.IntVar(&numVal, "num-val", 1000, "validation rows (default: as for --num-train)")
+	fs.IntVar(&numTest, "num-test", 1000, "test rows (default: as for --num-train)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -183,7 +183,20 @@ func runEval(e *env, args []string) error {
 	if tr.H != lm.h || tr.W != lm.w || tr.C != lm.c {
 		return fmt.Errorf("model %s expects %dx%dx%d images, data %s has %dx%dx%d", lm.path, lm.h, lm.w, lm.c, dataPath, tr.H, tr.W, tr.C)
 	}
-	sizes, err := resolveSizes(ld.DS, splitSizes{numTrain, numVal, numTest}, setFlags(fs))
+	set := setFlags(fs)
+	// The run's own split sizes, when the model sits in its run directory.
+	if rc, err := readRunConfig(filepath.Join(filepath.Dir(lm.path), "config.json")); err == nil {
+		if !set["num-train"] {
+			numTrain, set["num-train"] = rc.Settings.NumTrain, true
+		}
+		if !set["num-val"] {
+			numVal, set["num-val"] = rc.Settings.NumVal, true
+		}
+		if !set["num-test"] {
+			numTest, set["num-test"] = rc.Settings.NumTest, true
+		}
+	}
+	sizes, err := resolveSizes(ld.DS, splitSizes{numTrain, numVal, numTest}, set)
 	if err != nil {
 		return err
 	}

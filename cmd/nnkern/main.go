@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -235,5 +236,15 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func main() {
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stdoutTTY: isTerminal(os.Stdout)}
+	// NNKERN_CPUPROFILE=file writes a pprof CPU profile of the command.
+	if p := os.Getenv("NNKERN_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			code := Main(os.Args[1:], e)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(Main(os.Args[1:], e))
 }

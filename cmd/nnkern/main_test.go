@@ -282,6 +282,7 @@ func TestBadInputsOneLineNothingDamaged(t *testing.T) {
 		{[]string{"predict", filepath.Join(run, modelFile), filepath.Join(dir, "nope.png")}, "nope.png"},
 		{[]string{"predict", filepath.Join(run, modelFile), blocker}, "not a PNG or JPEG"},
 		{[]string{"data", "info", filepath.Join(dir, "missing")}, "missing"},
+		{smallArgs("softmax", data, filepath.Join(dir, "r3"), "--lr", "1e30"), "diverged"},
 	}
 	for _, c := range cases {
 		r := nnkern(t, dir, nil, c.args...)
@@ -437,7 +438,7 @@ func TestKill9LeavesRunResumable(t *testing.T) {
 	ents, _ := os.ReadDir(killed)
 	for _, e := range ents {
 		if strings.Contains(e.Name(), ".tmp") {
-			t.Logf("leftover temp file %s (harmless; ignored by resume)", e.Name())
+			t.Logf("leftover temp file %s (removed by resume)", e.Name())
 		}
 	}
 	// Resume to a fixed point and compare with an uninterrupted run to the
@@ -445,13 +446,14 @@ func TestKill9LeavesRunResumable(t *testing.T) {
 	// for bit.
 	stop := fmt.Sprint(got.Iteration + 20)
 	mustRun(t, dir, nil, append(args(killed), "--resume", "--stop-at", stop)...)
+	if tmps, _ := filepath.Glob(filepath.Join(killed, ".*.tmp*")); len(tmps) > 0 {
+		t.Errorf("temporary files left after resume: %v", tmps)
+	}
 	ref := filepath.Join(dir, "ref")
 	mustRun(t, dir, nil, append(args(ref), "--stop-at", stop)...)
 	if fileHash(t, ck) != fileHash(t, filepath.Join(ref, checkpointFile)) {
 		t.Errorf("resumed after kill -9: checkpoint at %s differs from the uninterrupted run's", stop)
 	}
-	n, _ := fmt.Sscan(stop, new(int))
-	_ = n
 	checkMetrics(t, filepath.Join(killed, metricsFile), got.Iteration+20)
 }
 
@@ -489,7 +491,7 @@ func TestRunDirectoryContents(t *testing.T) {
 		}
 		checkMetrics(t, filepath.Join(out, metricsFile), 40)
 		// eval agrees with the run's own test accuracy.
-		r := mustRun(t, dir, nil, "eval", filepath.Join(out, modelFile), "--data", data, "--num-train", "300", "--num-val", "50")
+		r := mustRun(t, dir, nil, "eval", filepath.Join(out, modelFile), "--data", data) // split sizes from config.json
 		if !strings.Contains(r.stdout, fmt.Sprintf("accuracy: %.4f", res.TestAcc)) {
 			t.Errorf("%s: eval output does not show test accuracy %.4f:\n%s", model, res.TestAcc, r.stdout)
 		}
@@ -600,5 +602,54 @@ func TestGradcheckTwoLayer(t *testing.T) {
 	r := mustRun(t, t.TempDir(), nil, "gradcheck", "twolayer")
 	if strings.Contains(r.stdout, "FAIL") || strings.Count(r.stdout, " ok") < 5 {
 		t.Errorf("gradcheck output:\n%s", r.stdout)
+	}
+}
+
+func TestDemoOnSmallData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the gradient checks (about 10 s of CPU); skipped with -short")
+	}
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "demo")
+	r := mustRun(t, dir, nil, "demo", "--data", data, "--twolayer-iters", "30", "--out", out)
+	for _, want := range []string{"== 2. gradient checks", "twolayer toy training final loss", "softmax: final loss", "twolayer: final loss", "== summary", "0.51–0.52"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "FAIL") {
+		t.Errorf("demo reports a failure:\n%s", r.stdout)
+	}
+	for _, f := range []string{"softmax/model.npz", "softmax/weights.png", "twolayer/model.npz", "twolayer/loss.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// A second demo into the same directory works (make demo twice).
+	mustRun(t, dir, nil, "demo", "--data", data, "--twolayer-iters", "30", "--out", out)
+}
+
+func TestDataInfo(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	r := mustRun(t, dir, nil, "data", "info", data)
+	for _, want := range []string{"IDX", "6x6x1", "train:    400", "test:     60", "classes:  10", "content sha256"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("data info lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The per-class counts add up to the split sizes.
+	sumTrain, sumTest := 0, 0
+	for _, l := range strings.Split(r.stdout, "\n") {
+		var i, a, b int
+		var name string
+		if n, _ := fmt.Sscanf(strings.TrimSpace(l), "%d %s %d %d", &i, &name, &a, &b); n == 4 {
+			sumTrain += a
+			sumTest += b
+		}
+	}
+	if sumTrain != 400 || sumTest != 60 {
+		t.Errorf("per-class counts sum to %d/%d, want 400/60:\n%s", sumTrain, sumTest, r.stdout)
 	}
 }

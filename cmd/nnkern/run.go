@@ -292,6 +292,12 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 			}
 			start, lr = c.Iteration, c.LearningRate
 		}
+		// Temporary files of writes a kill interrupted.
+		if tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(tmps) > 0 {
+			for _, t := range tmps {
+				os.Remove(t)
+			}
+		}
 		// Drop what the checkpoint does not cover (and a torn last line).
 		if _, err := runio.RepairMetrics(mPath, func(l []byte) bool {
 			var r metricRec

@@ -281,7 +281,7 @@ func runSweep(e *env, args []string) error {
 			defer wg.Done()
 			defer func() { <-sem }()
 			s := cfgs[idx]
-			s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256 = sizes.Train, sizes.Val, sizes.Test, ld.SHA256
+			s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
 			rel := fmt.Sprintf("run-%04d", idx)
 			rec := sweepRec{Index: idx, Settings: s, Dir: rel}
 			dir := filepath.Join(f.out, rel)

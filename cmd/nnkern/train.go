@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nnkern/nnkern/blas"
@@ -37,8 +36,10 @@ type Settings struct {
 	NumTest    int     `json:"num_test"`
 	Bias       bool    `json:"bias_column"`
 	DataSHA256 string  `json:"data_sha256"`
-	ISA        string  `json:"isa"`
-	BLAS       string  `json:"blas_backend"`
+	// DataShuffled: the class-sorted splits were shuffled (seed 0) first.
+	DataShuffled bool   `json:"data_shuffled"`
+	ISA          string `json:"isa"`
+	BLAS         string `json:"blas_backend"`
 }
 
 // digest is a hash of the settings stored in checkpoints.
@@ -311,7 +312,7 @@ func runTrain(e *env, args []string) error {
 		}
 		// Compare what we know before loading data.
 		cmp := s
-		cmp.NumTrain, cmp.NumVal, cmp.NumTest, cmp.DataSHA256 = old.Settings.NumTrain, old.Settings.NumVal, old.Settings.NumTest, old.Settings.DataSHA256
+		cmp.NumTrain, cmp.NumVal, cmp.NumTest, cmp.DataSHA256, cmp.DataShuffled = old.Settings.NumTrain, old.Settings.NumVal, old.Settings.NumTest, old.Settings.DataSHA256, old.Settings.DataShuffled
 		if d := cmp.diff(old.Settings); d != "" {
 			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
 		}
@@ -333,7 +334,7 @@ func runTrain(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256 = sizes.Train, sizes.Val, sizes.Test, ld.SHA256
+	s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
 	if old != nil {
 		if d := s.diff(old.Settings); d != "" {
 			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
@@ -418,14 +419,5 @@ func readRunConfig(path string) (*RunConfig, error) {
 // blasCurrent names the BLAS backend in use.
 func blasCurrent() string { return blas.Current() }
 
-func blasEnvError() error {
-	if v := os.Getenv("NNKERN_BLAS"); v != "" {
-		for _, b := range blas.Backends() {
-			if b == v {
-				return nil
-			}
-		}
-		return fmt.Errorf("NNKERN_BLAS=%s: unknown or not compiled in (have %s)", v, strings.Join(blas.Backends(), ", "))
-	}
-	return nil
-}
+// blasEnvError reports a bad NNKERN_BLAS value.
+func blasEnvError() error { return blas.EnvError() }

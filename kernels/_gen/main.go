@@ -167,16 +167,18 @@ func loop(t ft, name string, n Register, streams []stream, unroll int, body func
 		SUBQ(U32(elems), n)
 	}
 	if unroll > 1 {
-		Label(name + "_block")
+		// Bottom-tested: one compare and branch per block.
 		CMPQ(n, U32(unroll*t.lanes))
 		JL(LabelRef(name + "_single"))
+		Label(name + "_block")
 		loopGroup = unroll
 		for j := 0; j < unroll; j++ {
 			body(j, j*t.lanes, nil)
 		}
 		loopGroup = 1
 		advance(unroll * t.lanes)
-		JMP(LabelRef(name + "_block"))
+		CMPQ(n, U32(unroll*t.lanes))
+		JGE(LabelRef(name + "_block"))
 	}
 	Label(name + "_single")
 	CMPQ(n, U32(t.lanes))
@@ -314,9 +316,13 @@ func axpyKernel(t ft) {
 	n := Load(Param("n"), GP64())
 	loop(t, "l", n, []stream{{x, t.size}, {y, t.size}}, unroll, func(j, off int, mask Register) {
 		v, w := YMM(), YMM()
-		vload(t, mem(x, t, off), mask, v)
 		// y + a*x rounded twice, like the generic y[i] += T(a*x[i]).
-		t.mul(av, v, v)
+		if mask == nil {
+			t.mul(mem(x, t, off), av, v)
+		} else {
+			vload(t, mem(x, t, off), mask, v)
+			t.mul(av, v, v)
+		}
 		vload(t, mem(y, t, off), mask, w)
 		t.add(v, w, w)
 		vstore(t, w, mask, mem(y, t, off))
@@ -699,7 +705,11 @@ func expKernel(t ft) {
 
 // softmaxKernel emits the row softmax. With ce it computes, per row,
 // d = e^(s−m)·(1/z)·scale and stores m and z at mz[2i], mz[2i+1]; without,
-// d = e^(s−m)/z.
+// d = e^(s−m)/z. Rows are processed two at a time, their instruction
+// streams interleaved (short rows are latency-bound), then a last odd row
+// alone. Three passes per row: max; e = exp(s − m) into d and z = Σe;
+// normalise. The broadcast row maxima, scale and tail mask live in stack
+// slots so that two interleaved exps fit in the 16 YMM registers.
 func softmaxKernel(t ft, ce bool) {
 	name := "softmaxRows" + t.name
 	sig := fmt.Sprintf("func(d, s *%s, rows, cols, stride int)", t.gotyp)
@@ -708,127 +718,328 @@ func softmaxKernel(t ft, ce bool) {
 		sig = fmt.Sprintf("func(d, s *%s, rows, cols, stride int, scale %s, mz *%s)", t.gotyp, t.gotyp, t.gotyp)
 	}
 	text(name, sig)
+	mvLoc := AllocLocal(64)
+	maskLoc := AllocLocal(32)
+	var scaleLoc, mz Mem
 	d := ptr("d")
 	s := ptr("s")
 	rows := Load(Param("rows"), GP64())
 	cols := Load(Param("cols"), GP64())
 	stride := Load(Param("stride"), GP64())
 	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[t.size]), stride)
-	var mz Register
-	var scale VecVirtual
 	if ce {
-		mz = ptr("mz")
-		scale = YMM()
-		t.bcast(NewParamAddr("scale", 40), scale)
+		mz = Mem{Base: ptr("mz")}
+		scaleLoc = AllocLocal(32)
+		sc := YMM()
+		t.bcast(NewParamAddr("scale", 40), sc)
+		VMOVDQU(sc, scaleLoc)
 	}
 	// Tail mask for cols % lanes (all rows share it).
 	rem := GP64()
 	MOVQ(cols, rem)
 	ANDQ(U32(t.lanes-1), rem)
+	{
+		mask := YMM()
+		VPXOR(mask, mask, mask)
+		TESTQ(rem, rem)
+		JZ(LabelRef("masked"))
+		mk := loadMask(t, rem)
+		VMOVDQA(mk, mask)
+		Label("masked")
+		VMOVDQU(mask, maskLoc)
+	}
+	ninf := vconst(t, "ninf", math.Inf(-1))
+	off, cnt := GP64(), GP64()
+
+	body := func(pre string, sp, dp []Register) {
+		R := len(sp)
+		at := func(p Register) Mem { return Mem{Base: p, Index: off, Scale: 1} }
+		full := func(lbl string, f func()) {
+			XORQ(off, off)
+			MOVQ(cols, cnt)
+			Label(pre + lbl)
+			CMPQ(cnt, U32(t.lanes))
+			JL(LabelRef(pre + lbl + "_tail"))
+			f()
+			ADDQ(U32(32), off)
+			SUBQ(U32(t.lanes), cnt)
+			JMP(LabelRef(pre + lbl))
+			Label(pre + lbl + "_tail")
+		}
+		// Pass 1: row max.
+		acc := make([]VecVirtual, R)
+		for r := range acc {
+			acc[r] = YMM()
+			t.load(ninf, acc[r])
+		}
+		full("max", func() {
+			for r := range acc {
+				t.max(at(sp[r]), acc[r], acc[r])
+			}
+		})
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "maxdone"))
+		{
+			mask, ni := YMM(), YMM()
+			VMOVDQU(maskLoc, mask)
+			t.load(ninf, ni)
+			for r := range acc {
+				v := YMM()
+				t.maskmov(at(sp[r]), mask, v)
+				t.blendv(mask, v, ni, v)
+				t.max(v, acc[r], acc[r])
+			}
+		}
+		Label(pre + "maxdone")
+		for r := range acc {
+			m := hreduce(t, t.max, acc[r])
+			if ce {
+				t.movs(m, mz.Offset(2*r*t.size))
+			}
+			mv := YMM()
+			t.bcast(m, mv)
+			t.store(mv, mvLoc.Offset(32*r))
+		}
+		// Pass 2: e = exp(s − m) into d, z = Σ e.
+		z := make([]VecVirtual, R)
+		for r := range z {
+			z[r] = YMM()
+			t.xor(z[r], z[r], z[r])
+		}
+		full("exp", func() {
+			vs := make([]VecVirtual, R)
+			for r := range vs {
+				vs[r] = YMM()
+				t.load(at(sp[r]), vs[r])
+				t.sub(mvLoc.Offset(32*r), vs[r], vs[r])
+			}
+			expVecs(t, vs)
+			for r := range vs {
+				t.store(vs[r], at(dp[r]))
+				t.add(vs[r], z[r], z[r])
+			}
+		})
+		// The tail's e stays in a register for pass 3 (one masked store
+		// per row instead of two).
+		etail := make([]VecVirtual, R)
+		for r := range etail {
+			etail[r] = YMM()
+		}
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "expdone"))
+		{
+			mask := YMM()
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				t.maskmov(at(sp[r]), mask, etail[r])
+				t.sub(mvLoc.Offset(32*r), etail[r], etail[r])
+			}
+			expVecs(t, etail)
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				t.and(mask, etail[r], etail[r])
+				t.add(etail[r], z[r], z[r])
+			}
+		}
+		Label(pre + "expdone")
+		// Pass 3: normalise by f = 1/z then scale (ce), or divide by z.
+		f := make([]VecVirtual, R)
+		for r := range z {
+			zs := hreduce(t, t.add, z[r])
+			f[r] = YMM()
+			if ce {
+				t.movs(zs, mz.Offset((2*r+1)*t.size))
+				one := XMM()
+				t.movs(vconst(t, "one", 1), one)
+				t.divs(zs, one, one)
+				t.bcast(one, f[r])
+			} else {
+				t.bcast(zs, f[r])
+			}
+		}
+		apply := func(r int, v Register) {
+			if ce {
+				t.mul(f[r], v, v)
+				t.mul(scaleLoc, v, v)
+			} else {
+				t.div(f[r], v, v)
+			}
+		}
+		full("norm", func() {
+			for r := range f {
+				v := YMM()
+				t.load(at(dp[r]), v)
+				apply(r, v)
+				t.store(v, at(dp[r]))
+			}
+		})
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "normdone"))
+		{
+			mask := YMM()
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				apply(r, etail[r])
+				t.maskmov(etail[r], mask, at(dp[r]))
+			}
+		}
+		Label(pre + "normdone")
+		if ce {
+			ADDQ(U32(2*R*t.size), mz.Base)
+		}
+	}
+
+	Label("pairs")
+	CMPQ(rows, U32(2))
+	JL(LabelRef("single"))
+	{
+		s2, d2 := GP64(), GP64()
+		LEAQ(Mem{Base: s, Index: stride, Scale: 1}, s2)
+		LEAQ(Mem{Base: d, Index: stride, Scale: 1}, d2)
+		body("p", []Register{s, s2}, []Register{d, d2})
+		LEAQ(Mem{Base: s2, Index: stride, Scale: 1}, s)
+		LEAQ(Mem{Base: d2, Index: stride, Scale: 1}, d)
+	}
+	SUBQ(U32(2), rows)
+	JMP(LabelRef("pairs"))
+	Label("single")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	body("s", []Register{s}, []Register{d})
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// hingeKernel emits the multiclass hinge rows. Per row i, with sy =
+// s[i,y_i]: mg_j = (s_j − sy) + 1, positive margins (j ≠ y_i) write
+// d_j = scale, the others 0; out[2i] = Σ positive margins (summed in
+// float64 lanes, so float32 sums cannot overflow) and out[2i+1] = their
+// count. The caller sets d[i,y_i].
+func hingeKernel(t ft) {
+	text("hingeRows"+t.name, fmt.Sprintf("func(d, s *%s, rows, cols, stride int, y *int, scale %s, out *float64)", t.gotyp, t.gotyp))
+	d := ptr("d")
+	s := ptr("s")
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	stride := Load(Param("stride"), GP64())
+	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[t.size]), stride)
+	yp := ptr("y")
+	out := ptr("out")
+	scale := YMM()
+	t.bcast(NewParamAddr("scale", 48), scale)
+	rem := GP64()
+	MOVQ(cols, rem)
+	ANDQ(U32(t.lanes-1), rem)
 	mask := YMM()
-	t.xor(mask, mask, mask)
+	VPXOR(mask, mask, mask)
 	TESTQ(rem, rem)
 	JZ(LabelRef("rows"))
 	mk := loadMask(t, rem)
-	t.load(mk, mask)
+	VMOVDQA(mk, mask)
 	Label("rows")
 	TESTQ(rows, rows)
 	JZ(LabelRef("done"))
-	ninf := vconst(t, "ninf", math.Inf(-1))
-	ps, pd, cnt := GP64(), GP64(), GP64()
-	full := func(lbl string, body func()) {
-		MOVQ(s, ps)
-		MOVQ(d, pd)
-		MOVQ(cols, cnt)
-		Label(lbl)
-		CMPQ(cnt, U32(t.lanes))
-		JL(LabelRef(lbl + "_tail"))
-		body()
-		ADDQ(U32(32), ps)
-		ADDQ(U32(32), pd)
-		SUBQ(U32(t.lanes), cnt)
-		JMP(LabelRef(lbl))
-		Label(lbl + "_tail")
-	}
-	// Pass 1: row max.
-	acc := YMM()
-	t.load(ninf, acc)
-	full("max", func() { t.max(Mem{Base: ps}, acc, acc) })
-	TESTQ(rem, rem)
-	JZ(LabelRef("maxdone"))
-	{
-		v := YMM()
-		t.maskmov(Mem{Base: ps}, mask, v)
-		w := YMM()
-		t.load(ninf, w)
-		t.blendv(mask, v, w, v)
-		t.max(v, acc, acc)
-	}
-	Label("maxdone")
-	m := hreduce(t, t.max, acc)
-	mv := YMM()
-	t.bcast(m, mv)
-	// Pass 2: e = exp(s − m) into d, z = Σ e.
-	z := YMM()
-	t.xor(z, z, z)
-	full("exp", func() {
-		v := YMM()
-		t.load(Mem{Base: ps}, v)
-		t.sub(mv, v, v)
-		expVecs(t, []VecVirtual{v})
-		t.store(v, Mem{Base: pd})
-		t.add(v, z, z)
-	})
-	TESTQ(rem, rem)
-	JZ(LabelRef("expdone"))
-	{
-		v := YMM()
-		t.maskmov(Mem{Base: ps}, mask, v)
-		t.sub(mv, v, v)
-		expVecs(t, []VecVirtual{v})
-		t.maskmov(v, mask, Mem{Base: pd})
-		t.and(mask, v, v)
-		t.add(v, z, z)
-	}
-	Label("expdone")
-	zs := hreduce(t, t.add, z)
-	// Pass 3: normalise.
-	f := YMM()
-	if ce {
-		// f = 1/z; d = d·f·scale.
-		one := XMM()
-		t.movs(vconst(t, "one", 1), one)
-		t.divs(zs, one, one)
-		t.bcast(one, f)
-		t.movs(m, Mem{Base: mz})
-		t.movs(zs, Mem{Base: mz, Disp: t.size})
-		ADDQ(U32(2*t.size), mz)
-	} else {
-		t.bcast(zs, f)
-	}
-	apply := func(v Register) {
-		if ce {
-			t.mul(f, v, v)
-			t.mul(scale, v, v)
+	// Lane indices 0..lanes-1 as integers of the element width.
+	lanesIdx := GLOBL("c"+t.name+"laneidx", RODATA|NOPTR)
+	for i := 0; i < t.lanes; i++ {
+		if t.size == 4 {
+			DATA(4*i, U32(uint32(i)))
 		} else {
-			t.div(f, v, v)
+			DATA(8*i, U64(uint64(i)))
 		}
 	}
-	full("norm", func() {
-		v := YMM()
-		t.load(Mem{Base: pd}, v)
-		apply(v)
-		t.store(v, Mem{Base: pd})
-	})
-	TESTQ(rem, rem)
-	JZ(LabelRef("normdone"))
-	{
-		v := YMM()
-		t.maskmov(Mem{Base: pd}, mask, v)
-		apply(v)
-		t.maskmov(v, mask, Mem{Base: pd})
+	step := iconst(t, "lanes", uint64(t.lanes))
+	one := vconst(t, "one", 1)
+	yi := GP64()
+	MOVQ(Mem{Base: yp}, yi)
+	sy := YMM()
+	t.bcast(Mem{Base: s, Index: yi, Scale: uint8(t.size)}, sy)
+	yv := YMM()
+	VMOVQ(yi, yv.AsX())
+	idx := YMM()
+	VMOVDQU(lanesIdx, idx)
+	if t.size == 4 {
+		VPBROADCASTD(yv.AsX(), yv)
+	} else {
+		VPBROADCASTQ(yv.AsX(), yv)
 	}
-	Label("normdone")
+	acc, acc2, cnt, zero := YMM(), YMM(), YMM(), YMM()
+	t.xor(acc, acc, acc)
+	VXORPD(acc2, acc2, acc2)
+	t.xor(cnt, cnt, cnt)
+	t.xor(zero, zero, zero)
+	off, n := GP64(), GP64()
+	XORQ(off, off)
+	MOVQ(cols, n)
+	vec := func(m Register) {
+		v, pos, eq := YMM(), YMM(), YMM()
+		at := Mem{Base: s, Index: off, Scale: 1}
+		if m == nil {
+			t.load(at, v)
+		} else {
+			t.maskmov(at, m, v)
+		}
+		t.sub(sy, v, v)
+		t.add(one, v, v)
+		t.cmp(U8(cmpGT), zero, v, pos)
+		if t.size == 4 {
+			VPCMPEQD(yv, idx, eq)
+		} else {
+			VPCMPEQQ(yv, idx, eq)
+		}
+		t.andn(pos, eq, pos)
+		if m != nil {
+			t.and(m, pos, pos)
+		}
+		t.and(pos, v, v)
+		if t.size == 4 {
+			w := YMM()
+			VCVTPS2PD(v.AsX(), w)
+			VADDPD(w, acc, acc)
+			VEXTRACTF128(U8(1), v, w.AsX())
+			VCVTPS2PD(w.AsX(), w)
+			VADDPD(w, acc2, acc2)
+		} else {
+			t.add(v, acc, acc)
+		}
+		t.and(one, pos, v)
+		t.add(v, cnt, cnt)
+		t.and(scale, pos, pos)
+		dat := Mem{Base: d, Index: off, Scale: 1}
+		if m == nil {
+			t.store(pos, dat)
+		} else {
+			t.maskmov(pos, m, dat)
+		}
+	}
+	Label("cols")
+	CMPQ(n, U32(t.lanes))
+	JL(LabelRef("tail"))
+	vec(nil)
+	if t.size == 4 {
+		VPADDD(step, idx, idx)
+	} else {
+		VPADDQ(step, idx, idx)
+	}
+	ADDQ(U32(32), off)
+	SUBQ(U32(t.lanes), n)
+	JMP(LabelRef("cols"))
+	Label("tail")
+	TESTQ(rem, rem)
+	JZ(LabelRef("rowdone"))
+	vec(mask)
+	Label("rowdone")
+	VADDPD(acc2, acc, acc)
+	l := hreduce(f64, f64.add, acc)
+	VMOVSD(l, Mem{Base: out})
+	c := hreduce(t, t.add, cnt)
+	if t.size == 4 {
+		VCVTSS2SD(c, c, c)
+	}
+	VMOVSD(c, Mem{Base: out, Disp: 8})
+	ADDQ(U32(16), out)
+	ADDQ(U32(8), yp)
 	ADDQ(stride, s)
 	ADDQ(stride, d)
 	DECQ(rows)
@@ -843,6 +1054,7 @@ func genExp() {
 		expKernel(t)
 		softmaxKernel(t, false)
 		softmaxKernel(t, true)
+		hingeKernel(t)
 	}
 }
 
