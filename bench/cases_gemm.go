@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// The gemm family: blas.Gemm on the models' shapes and 2048³, per backend
+// (blas.Use), dtype and thread count. Shapes are M×K×N of C = op(A)·op(B)
+// (C is M×N, the inner dimension K):
+//
+//	NN 200x3072x200   X·W1, the two-layer net's first layer (batch 200)
+//	TN 3072x200x200   Xᵀ·dH, its W1 gradient
+//	NN 200x200x10     H·W2
+//	NN 500x3073x10    X·W, the linear classifier's scores on the dev set
+//	TN 3073x500x10    Xᵀ·dS, its gradient
+//	NN 2048x2048x2048 the classic square benchmark
+type gemmShape struct {
+	op      string
+	m, k, n int
+}
+
+var gemmShapes = []gemmShape{
+	{"NN", 200, 3072, 200},
+	{"TN", 3072, 200, 200},
+	{"NN", 200, 200, 10},
+	{"NN", 500, 3073, 10},
+	{"TN", 3073, 500, 10},
+	{"NN", 2048, 2048, 2048},
+}
+
+func randMatrix[T kernels.Float](r *rand.Rand, rows, cols int) blas.Matrix[T] {
+	m := blas.NewMatrix[T](rows, cols)
+	for i := range m.Data {
+		m.Data[i] = T(2*r.Float64() - 1)
+	}
+	return m
+}
+
+func gemmCasesT[T kernels.Float]() []*Case {
+	dt := dtypeName[T]()
+	var cs []*Case
+	for _, sh := range gemmShapes {
+		sh := sh
+		flops := 2 * float64(sh.m) * float64(sh.k) * float64(sh.n)
+		for _, th := range threadCounts(runtime.NumCPU()) {
+			for _, be := range gemmBackends() {
+				be := be
+				cs = append(cs, &Case{
+					Family: "gemm", Op: sh.op, DType: dt, Impl: be.name, Level: be.level, Threads: th,
+					Shape: fmt.Sprintf("%dx%dx%d", sh.m, sh.k, sh.n),
+					FLOPs: flops, Peak: PeakFMA, Compare: be.compare,
+					Slow: be.slowFLOPs > 0 && flops > be.slowFLOPs,
+					Setup: func(tiny bool) (Op, error) {
+						m, k, n := sh.m, sh.k, sh.n
+						if tiny {
+							m, k, n = 5, 7, 3
+						}
+						restore, err := useBackend(be.name) // fail early on an unknown backend
+						if err != nil {
+							return Op{}, err
+						}
+						restore()
+						r := rand.New(rand.NewPCG(3, 4))
+						var a blas.Matrix[T]
+						transA := sh.op[0] == 'T'
+						if transA {
+							a = randMatrix[T](r, k, m)
+						} else {
+							a = randMatrix[T](r, m, k)
+						}
+						b := randMatrix[T](r, k, n)
+						c := blas.NewMatrix[T](m, n)
+						return Op{
+							// Switch the backend around each sample: the runner
+							// interleaves the samples of the backends.
+							Run: func(reps int) {
+								restore, _ := useBackend(be.name)
+								defer restore()
+								for i := 0; i < reps; i++ {
+									blas.Gemm(transA, false, 1, a, b, 0, c)
+								}
+							},
+							ISA: be.isa,
+						}, nil
+					},
+				})
+			}
+		}
+	}
+	return cs
+}
+
+func init() {
+	registerGen(func() []*Case { return append(gemmCasesT[float32](), gemmCasesT[float64]()...) })
+}

@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/klauspost/cpuid/v2"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// Version is nnkern's version as the reports print it. Builds may set it
+// with -ldflags "-X github.com/nnkern/nnkern/bench.Version=..."; otherwise
+// it comes from the binary's build information (module version and VCS
+// revision when recorded).
+var Version = ""
+
+// Machine describes where a report was measured.
+type Machine struct {
+	CPU        string `json:"cpu"`
+	Vendor     string `json:"vendor"`
+	Family     int    `json:"family"`
+	Model      int    `json:"model"`
+	Hypervisor string `json:"hypervisor,omitempty"`
+	// PhysicalCores and LogicalCPUs as cpuid and the runtime see them.
+	PhysicalCores int `json:"physical_cores"`
+	LogicalCPUs   int `json:"logical_cpus"`
+	// Cache sizes in bytes (-1 when cpuid could not tell).
+	CacheLine int `json:"cache_line"`
+	L1D       int `json:"l1d"`
+	L1I       int `json:"l1i"`
+	L2        int `json:"l2"`
+	L3        int `json:"l3"`
+	// Features relevant to nnkern's kernels that the CPU has.
+	Features []string `json:"features"`
+	// ISA is the level the kernels dispatch to (after NNKERN_ISA);
+	// Detected the best the CPU and build support; Levels all runnable.
+	ISA      string   `json:"isa"`
+	Detected string   `json:"isa_detected"`
+	Levels   []string `json:"isa_levels"`
+	// GoVersion, GOOS, GOARCH, GOAMD64-like build settings and GOMAXPROCS.
+	GoVersion  string `json:"go_version"`
+	GOOS       string `json:"goos"`
+	GOARCH     string `json:"goarch"`
+	BuildTags  string `json:"build_tags,omitempty"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	// NNKernVersion is Version or the build information's.
+	NNKernVersion string `json:"nnkern_version"`
+}
+
+// DescribeMachine fills a Machine for this process.
+func DescribeMachine() Machine {
+	c := cpuid.CPU
+	m := Machine{
+		CPU:           strings.TrimSpace(c.BrandName),
+		Vendor:        c.VendorString,
+		Family:        c.Family,
+		Model:         c.Model,
+		PhysicalCores: c.PhysicalCores,
+		LogicalCPUs:   runtime.NumCPU(),
+		CacheLine:     c.CacheLine,
+		L1D:           c.Cache.L1D,
+		L1I:           c.Cache.L1I,
+		L2:            c.Cache.L2,
+		L3:            c.Cache.L3,
+		ISA:           kernels.ISA().String(),
+		Detected:      kernels.Detected().String(),
+		GoVersion:     runtime.Version(),
+		GOOS:          runtime.GOOS,
+		GOARCH:        runtime.GOARCH,
+		GOMAXPROCS:    runtime.GOMAXPROCS(0),
+		NNKernVersion: nnkernVersion(),
+	}
+	if c.HypervisorVendorString != "" {
+		m.Hypervisor = c.HypervisorVendorString
+	}
+	for _, l := range kernels.Levels() {
+		m.Levels = append(m.Levels, l.String())
+	}
+	for _, f := range []cpuid.FeatureID{cpuid.SSE2, cpuid.AVX, cpuid.AVX2, cpuid.FMA3,
+		cpuid.AVX512F, cpuid.AVX512DQ, cpuid.AVX512BW, cpuid.AVX512VL} {
+		if c.Supports(f) {
+			m.Features = append(m.Features, f.String())
+		}
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-tags" {
+				m.BuildTags = s.Value
+			}
+		}
+	}
+	return m
+}
+
+func nnkernVersion() string {
+	if Version != "" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	if bi.Main.Path != "github.com/nnkern/nnkern" {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/nnkern/nnkern" {
+				v = d.Version
+			}
+		}
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " " + rev + dirty
+	}
+	return v
+}

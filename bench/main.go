@@ -1,0 +1,217 @@
+package bench
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// Main is the whole `nnkern bench` command: it parses args (without the
+// command name), runs the selected cases and writes the report to stdout
+// (progress lines to stderr). It returns the exit status: 0 on success,
+// 1 when a case failed, 2 on a usage error.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nnkern bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		filter    = fs.String("filter", "", "run only cases whose name matches this regular expression (see --list)")
+		slow      = fs.Bool("slow", false, "also run the cases that take seconds per operation (gonum and generic native GEMM on 2048³)")
+		dtype     = fs.String("dtype", "all", "element types: f32, f64 or all (comma-separated)")
+		threads   = fs.String("threads", "1,all", "thread counts to run: 1, all (= the logical CPU count) or numbers, comma-separated (single-threaded kernels only have threads=1 cases)")
+		budget    = fs.Duration("time", DefaultBudget, "timed duration per case after warm-up")
+		jsonOut   = fs.Bool("json", false, "write the report as JSON")
+		mdOut     = fs.Bool("markdown", false, "write the README Markdown table")
+		bsOut     = fs.Bool("benchstat", false, "write Go benchmark lines (one per sample) for benchstat")
+		list      = fs.Bool("list", false, "list the selected cases and exit")
+		smoke     = fs.Bool("smoke", false, "run every selected case once at a tiny size (checks that they run; not a measurement)")
+		quiet     = fs.Bool("quiet", false, "no progress lines on stderr")
+		minSample = fs.Int("samples", 5, "minimum timed samples per case")
+		data      = fs.String("data", "", "run the data, loss and train cases on the data set at `PATH` (any format cifar.Load reads) instead of random CIFAR-shaped data")
+		fromFile  = fs.String("report", "", "do not measure: render the JSON report in `FILE` (written by --json) in the chosen format")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: nnkern bench [flags]\n\nMeasures the peak probes, kernels, GEMM backends and models of nnkern on this machine.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "nnkern bench: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
+	}
+	if err := kernels.EnvError(); err != nil {
+		return usage("%v", err)
+	}
+	n := 0
+	for _, b := range []bool{*jsonOut, *mdOut, *bsOut} {
+		if b {
+			n++
+		}
+	}
+	if n > 1 {
+		return usage("--json, --markdown and --benchstat exclude each other")
+	}
+	if *budget <= 0 {
+		return usage("--time must be positive, got %v", *budget)
+	}
+	if *minSample < 1 {
+		return usage("--samples must be at least 1, got %d", *minSample)
+	}
+	if *fromFile != "" {
+		return render(*fromFile, *jsonOut, *mdOut, *bsOut, stdout, stderr)
+	}
+	if *data != "" {
+		ds, err := cifar.Load(*data)
+		if err != nil {
+			fmt.Fprintf(stderr, "nnkern bench: --data %s: %v\n", *data, err)
+			return 1
+		}
+		if err := SetData(*data, ds); err != nil {
+			fmt.Fprintf(stderr, "nnkern bench: --data %s: %v\n", *data, err)
+			return 1
+		}
+	}
+	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke, Slow: *slow}
+	if *filter != "" {
+		re, err := regexp.Compile(*filter)
+		if err != nil {
+			return usage("--filter: %v", err)
+		}
+		o.Filter = re
+	}
+	dts, err := parseDTypes(*dtype)
+	if err != nil {
+		return usage("--dtype: %v", err)
+	}
+	o.DTypes = dts
+	ths, err := parseThreads(*threads, runtime.NumCPU())
+	if err != nil {
+		return usage("--threads: %v", err)
+	}
+	o.Threads = ths
+	o.Command = "nnkern bench " + strings.Join(args, " ")
+	o.Command = strings.TrimSpace(o.Command)
+	sel := Select(o)
+	if *list {
+		for _, c := range sel {
+			fmt.Fprintln(stdout, c.Name())
+		}
+		return 0
+	}
+	if len(sel) == 0 {
+		return usage("no case matches (try --list)")
+	}
+	if !*quiet {
+		o.Progress = stderr
+	}
+	start := time.Now()
+	rep, err := Run(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "nnkern bench: %v\n", err)
+		return 1
+	}
+	if o.Progress != nil {
+		fmt.Fprintf(stderr, "nnkern bench: %d cases in %.1fs\n", len(rep.Results), time.Since(start).Seconds())
+	}
+	if err := write(rep, *jsonOut, *mdOut, *bsOut, stdout); err != nil {
+		fmt.Fprintf(stderr, "nnkern bench: writing the report: %v\n", err)
+		return 1
+	}
+	failed := 0
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			failed++
+			fmt.Fprintf(stderr, "nnkern bench: case %s failed: %s\n", r.Name, r.Error)
+		}
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func write(rep *Report, jsonOut, mdOut, bsOut bool, w io.Writer) error {
+	switch {
+	case jsonOut:
+		return WriteJSON(w, rep)
+	case mdOut:
+		return WriteMarkdown(w, rep)
+	case bsOut:
+		return WriteBenchstat(w, rep)
+	}
+	return WriteText(w, rep)
+}
+
+// render writes a saved JSON report in another format.
+func render(path string, jsonOut, mdOut, bsOut bool, stdout, stderr io.Writer) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "nnkern bench: --report: %v\n", err)
+		return 1
+	}
+	defer f.Close()
+	rep, err := ReadJSON(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "nnkern bench: --report %s: %v\n", path, err)
+		return 1
+	}
+	if err := write(rep, jsonOut, mdOut, bsOut, stdout); err != nil {
+		fmt.Fprintf(stderr, "nnkern bench: writing the report: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func parseDTypes(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		switch f = strings.TrimSpace(strings.ToLower(f)); f {
+		case "all", "":
+			return nil, nil
+		case "f32", "float32":
+			out = append(out, "f32")
+		case "f64", "float64":
+			out = append(out, "f64")
+		default:
+			return nil, fmt.Errorf("unknown dtype %q (want f32, f64 or all)", f)
+		}
+	}
+	return out, nil
+}
+
+func parseThreads(s string, all int) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(strings.ToLower(f))
+		switch f {
+		case "all", "max":
+			out = append(out, all)
+		case "":
+			return nil, fmt.Errorf("empty thread count in %q", s)
+		default:
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("bad thread count %q (want a positive number or all)", f)
+			}
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,135 @@
+package cifar
+
+import (
+	"bufio"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/nprand"
+)
+
+var benchPrepared *Prepared
+
+// benchPrep is a 49000-row training set of random pixels (the numpy peer's
+// shape when it runs without --cifar), with the bias column.
+func benchPrep(b *testing.B) *Prepared {
+	if benchPrepared == nil {
+		ds := randomDataset(91, 49000, 0)
+		p, err := Prepare(ds, PrepareConfig{NumTraining: 49000, Bias: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchPrepared = p
+	}
+	return benchPrepared
+}
+
+func benchGather[T kernels.Float](b *testing.B) {
+	p := benchPrep(b)
+	rng := nprand.New(0)
+	dst := blas.NewMatrix[T](200, p.Dim())
+	var t T
+	b.SetBytes(int64(200 * p.Dim() * int(sizeOf(t))))
+	best := time.Duration(math.MaxInt64)
+	for b.Loop() {
+		// Like the peer's Xb[np.random.choice(49000, 200)]: draw, then gather.
+		t0 := time.Now()
+		Gather(p, &p.Train, rng.Choice(49000, 200, true), dst)
+		best = min(best, time.Since(t0))
+	}
+	// The peer reports the best of 200; report ours the same way too.
+	b.ReportMetric(float64(best.Nanoseconds()), "best-ns/op")
+}
+
+func sizeOf[T kernels.Float](T) int {
+	var t T
+	if _, ok := any(t).(float32); ok {
+		return 4
+	}
+	return 8
+}
+
+// BenchmarkGather: 200 random rows of the 49000×3072 training set into a
+// 200×3073 batch (with bias), index draw included, as the numpy peer's
+// gather_200rows_s.
+func BenchmarkGather(b *testing.B) {
+	for _, l := range kernels.Levels() {
+		b.Run("f32/isa="+l.String()+"/200x3073", func(b *testing.B) { defer kernels.SetISA(l)(); benchGather[float32](b) })
+		b.Run("f64/isa="+l.String()+"/200x3073", func(b *testing.B) { defer kernels.SetISA(l)(); benchGather[float64](b) })
+	}
+}
+
+// cifarDir is a directory holding cifar-10-batches-py and/or
+// cifar-10-batches-bin for the load benchmarks (NNKERN_CIFAR_DIR).
+func cifarDir(tb testing.TB, sub string) string {
+	d := os.Getenv("NNKERN_CIFAR_DIR")
+	if d == "" {
+		tb.Skip("set NNKERN_CIFAR_DIR to a directory holding cifar-10-batches-py / cifar-10-batches-bin")
+	}
+	p := filepath.Join(d, sub)
+	if !isDir(p) {
+		tb.Skipf("%s not found", p)
+	}
+	return p
+}
+
+func benchLoad(b *testing.B, sub string) {
+	dir := cifarDir(b, sub)
+	for b.Loop() {
+		ds, err := Load(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(ds.Train.X) + len(ds.Test.X)))
+	}
+}
+
+// BenchmarkLoad: all six batches of an extracted dataset (compare with the
+// numpy peer's load_cifar_s).
+func BenchmarkLoad(b *testing.B) {
+	b.Run("python", func(b *testing.B) { benchLoad(b, "cifar-10-batches-py") })
+	b.Run("binary", func(b *testing.B) { benchLoad(b, "cifar-10-batches-bin") })
+}
+
+// TestLoadPeakRSS loads CIFAR-10 from NNKERN_CIFAR_DIR (python, or
+// NNKERN_CIFAR_SUB) and checks the process's peak RSS (VmHWM) stays under
+// 250 MB. Run it alone: go test -run TestLoadPeakRSS.
+func TestLoadPeakRSS(t *testing.T) {
+	sub := os.Getenv("NNKERN_CIFAR_SUB")
+	if sub == "" {
+		sub = "cifar-10-batches-py"
+	}
+	ds, err := Load(cifarDir(t, sub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hwm := vmHWM(t)
+	t.Logf("%s: %d+%d images, peak RSS %d MB", sub, ds.Train.N, ds.Test.N, hwm>>20)
+	if hwm > 250<<20 {
+		t.Errorf("peak RSS %d MB > 250 MB", hwm>>20)
+	}
+}
+
+func vmHWM(t *testing.T) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	t.Skip("no VmHWM")
+	return 0
+}

@@ -1,0 +1,402 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg"
+	_ "image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/viz"
+	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/nprand"
+	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/twolayer"
+)
+
+// loadedModel is a model.npz with its shapes checked.
+type loadedModel struct {
+	path    string
+	m       *runio.Model
+	h, w, c int
+	dim     int // input columns including a bias column
+	classes int
+	f64     bool
+	bias    bool
+}
+
+func openModel(path string) (*loadedModel, error) {
+	m, err := runio.LoadModel(path)
+	if err != nil {
+		return nil, err
+	}
+	lm := &loadedModel{path: path, m: m, bias: m.Kind != "twolayer"}
+	shp, _ := m.Tensor("image_shape")
+	is, ok := shp.Data.([]int64)
+	if !ok || len(is) != 3 || is[0] <= 0 || is[1] <= 0 || (is[2] != 1 && is[2] != 3) {
+		return nil, fmt.Errorf("model %s: bad image_shape %v", path, shp.Data)
+	}
+	lm.h, lm.w, lm.c = int(is[0]), int(is[1]), int(is[2])
+	d0 := lm.h * lm.w * lm.c
+	mean, _ := m.Tensor("mean")
+	if mean.Len() != d0 {
+		return nil, fmt.Errorf("model %s: mean has %d values for images of %dx%dx%d", path, mean.Len(), lm.h, lm.w, lm.c)
+	}
+	first := "W"
+	if m.Kind == "twolayer" {
+		first = "W1"
+	}
+	w0, _ := m.Tensor(first)
+	_, lm.f64 = w0.Data.([]float64)
+	lm.dim = d0
+	if lm.bias {
+		lm.dim++
+	}
+	if len(w0.Shape) != 2 || w0.Shape[0] != lm.dim {
+		return nil, fmt.Errorf("model %s: %s has shape %v, want %d rows", path, first, w0.Shape, lm.dim)
+	}
+	// All tensors must share the dtype and chain up.
+	check := func(name string, shape ...int) error {
+		t, _ := m.Tensor(name)
+		if _, f := t.Data.([]float64); f != lm.f64 {
+			return fmt.Errorf("model %s: %s has dtype %T, %s has %T", path, name, t.Data, first, w0.Data)
+		}
+		if fmt.Sprint(t.Shape) != fmt.Sprint(shape) {
+			return fmt.Errorf("model %s: %s has shape %v, want %v", path, name, t.Shape, shape)
+		}
+		return nil
+	}
+	if m.Kind == "twolayer" {
+		H := w0.Shape[1]
+		w2, _ := m.Tensor("W2")
+		if len(w2.Shape) != 2 {
+			return nil, fmt.Errorf("model %s: W2 has shape %v", path, w2.Shape)
+		}
+		lm.classes = w2.Shape[1]
+		for _, c := range []struct {
+			n string
+			s []int
+		}{{"b1", []int{H}}, {"W2", []int{H, lm.classes}}, {"b2", []int{lm.classes}}} {
+			if err := check(c.n, c.s...); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		lm.classes = w0.Shape[1]
+	}
+	if len(m.Classes) != 0 && len(m.Classes) != lm.classes {
+		return nil, fmt.Errorf("model %s: %d class names for %d classes", path, len(m.Classes), lm.classes)
+	}
+	return lm, nil
+}
+
+func (lm *loadedModel) className(k int) string {
+	if k < len(lm.m.Classes) {
+		return lm.m.Classes[k]
+	}
+	return fmt.Sprint(k)
+}
+
+func (lm *loadedModel) mean() []float64 {
+	t, _ := lm.m.Tensor("mean")
+	return t.Data.([]float64)
+}
+
+// build turns the file into a trainable/predictable model of type T.
+func buildModel[T kernels.Float](lm *loadedModel) (model[T], error) {
+	ck := &runio.Checkpoint{Tensors: lm.m.Tensors}
+	if lm.m.Kind == "twolayer" {
+		w1, _ := lm.m.Tensor("W1")
+		n := twolayer.New[T](lm.dim, w1.Shape[1], lm.classes, 1, nprand.New(0))
+		m := &netModel[T]{n: n}
+		return m, m.load(ck)
+	}
+	c := softmax.NewSoftmax[T]()
+	if lm.m.Kind == "svm" {
+		c = softmax.NewLinearSVM[T]()
+	}
+	m := &linearModel[T]{c: c}
+	return m, m.load(ck)
+}
+
+func predictSplit(lm *loadedModel, p *cifar.Prepared, s *cifar.Split) ([]int, error) {
+	if lm.f64 {
+		m, err := buildModel[float64](lm)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %v", lm.path, err)
+		}
+		return m.predict(cifar.NewSource[float64](p, s)), nil
+	}
+	m, err := buildModel[float32](lm)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %v", lm.path, err)
+	}
+	return m.predict(cifar.NewSource[float32](p, s)), nil
+}
+
+func runEval(e *env, args []string) error {
+	fs := newFlags(e, "eval", "MODEL [--data PATH] [--split test|val|train]",
+		"Evaluates a model.npz on a dataset split: accuracy, per-class accuracy and the\nconfusion matrix (text, and confusion.png).")
+	var data, split, png string
+	var numTrain, numVal, numTest int
+	fs.StringVar(&data, "data", "", "dataset `path` (default $NNKERN_DATA, then the cache)")
+	fs.StringVar(&split, "split", "test", "split: test, val or train")
+	fs.StringVar(&png, "png", "", "confusion matrix image (default confusion.png beside MODEL; \"-\" for none)")
+	fs.IntVar(&numTrain, "num-train", 49000, "training rows (val follows them); default: the run's config.json beside MODEL, if any")
+	fs.IntVar(&numVal, "num-val", 1000, "validation rows (default: as for --num-train)")
+	fs.IntVar(&numTest, "num-test", 1000, "test rows (default: as for --num-train)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("eval: want one MODEL file, got %d arguments (see 'nnkern eval -h')", len(pos))
+	}
+	if split != "test" && split != "val" && split != "train" {
+		return usagef("--split %q: want test, val or train", split)
+	}
+	if numTrain <= 0 || numVal < 0 || numTest < 0 {
+		return usagef("--num-train/--num-val/--num-test must be positive")
+	}
+	lm, err := openModel(pos[0])
+	if err != nil {
+		return err
+	}
+	dataPath, err := requireData(context.Background(), e, data)
+	if err != nil {
+		return err
+	}
+	ld, err := loadDataset(dataPath)
+	if err != nil {
+		return err
+	}
+	tr := ld.DS.Train
+	if tr.H != lm.h || tr.W != lm.w || tr.C != lm.c {
+		return fmt.Errorf("model %s expects %dx%dx%d images, data %s has %dx%dx%d", lm.path, lm.h, lm.w, lm.c, dataPath, tr.H, tr.W, tr.C)
+	}
+	set := setFlags(fs)
+	// The run's own split sizes, when the model sits in its run directory.
+	if rc, err := readRunConfig(filepath.Join(filepath.Dir(lm.path), "config.json")); err == nil {
+		if !set["num-train"] {
+			numTrain, set["num-train"] = rc.Settings.NumTrain, true
+		}
+		if !set["num-val"] {
+			numVal, set["num-val"] = rc.Settings.NumVal, true
+		}
+		if !set["num-test"] {
+			numTest, set["num-test"] = rc.Settings.NumTest, true
+		}
+	}
+	sizes, err := resolveSizes(ld.DS, splitSizes{numTrain, numVal, numTest}, set)
+	if err != nil {
+		return err
+	}
+	p := &cifar.Prepared{Mean: lm.mean(), Bias: lm.bias, ClassNames: ld.DS.ClassNames}
+	p.Train = subSplit(&ld.DS.Train, 0, sizes.Train)
+	p.Val = subSplit(&ld.DS.Train, sizes.Train, sizes.Train+sizes.Val)
+	p.Test = subSplit(&ld.DS.Test, 0, sizes.Test)
+	s := map[string]*cifar.Split{"test": &p.Test, "val": &p.Val, "train": &p.Train}[split]
+	pred, err := predictSplit(lm, p, s)
+	if err != nil {
+		return err
+	}
+	y := cifar.Labels(s)
+	C := lm.classes
+	conf := make([][]int, C)
+	for i := range conf {
+		conf[i] = make([]int, C)
+	}
+	for i := range y {
+		if y[i] >= C {
+			return fmt.Errorf("data %s: label %d at %s row %d, the model has %d classes", dataPath, y[i], split, i, C)
+		}
+		conf[y[i]][pred[i]]++
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.m.Kind, dataPath, split, len(y))
+	fmt.Fprintf(w, "accuracy: %.4f\n\nper-class accuracy:\n", accuracy(pred, y))
+	names := make([]string, C)
+	for k := range names {
+		names[k] = lm.className(k)
+	}
+	for k := 0; k < C; k++ {
+		tot := 0
+		for _, v := range conf[k] {
+			tot += v
+		}
+		acc := math.NaN()
+		if tot > 0 {
+			acc = float64(conf[k][k]) / float64(tot)
+		}
+		fmt.Fprintf(w, "  %-12s %.4f  (%d images)\n", names[k], acc, tot)
+	}
+	fmt.Fprintf(w, "\nconfusion matrix (rows: true class, columns: predicted):\n%12s", "")
+	for k := 0; k < C; k++ {
+		fmt.Fprintf(w, " %6.6s", names[k])
+	}
+	fmt.Fprintln(w)
+	for r := 0; r < C; r++ {
+		fmt.Fprintf(w, "%12.12s", names[r])
+		for c := 0; c < C; c++ {
+			fmt.Fprintf(w, " %6d", conf[r][c])
+		}
+		fmt.Fprintln(w)
+	}
+	if png == "" {
+		png = filepath.Join(filepath.Dir(lm.path), "confusion.png")
+	}
+	if png != "-" {
+		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.m.Kind, split, accuracy(pred, y)), conf, names); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nwrote %s\n", png)
+	}
+	return nil
+}
+
+// scores computes the model's class scores for one preprocessed row x
+// (float64, with the bias column for linear models).
+func (lm *loadedModel) scores(x []float64) []float64 {
+	get := func(name string) []float64 {
+		t, _ := lm.m.Tensor(name)
+		switch d := t.Data.(type) {
+		case []float64:
+			return d
+		case []float32:
+			out := make([]float64, len(d))
+			for i, v := range d {
+				out[i] = float64(v)
+			}
+			return out
+		}
+		return nil
+	}
+	affine := func(x, W, b []float64, cols int) []float64 {
+		out := make([]float64, cols)
+		if b != nil {
+			copy(out, b)
+		}
+		for d, xv := range x {
+			row := W[d*cols : (d+1)*cols]
+			for j := range out {
+				out[j] += xv * row[j]
+			}
+		}
+		return out
+	}
+	if lm.m.Kind != "twolayer" {
+		return affine(x, get("W"), nil, lm.classes)
+	}
+	b1 := get("b1")
+	h := affine(x, get("W1"), b1, len(b1))
+	for i := range h {
+		h[i] = math.Max(h[i], 0)
+	}
+	return affine(h, get("W2"), get("b2"), lm.classes)
+}
+
+func runPredict(e *env, args []string) error {
+	fs := newFlags(e, "predict", "MODEL IMAGE...",
+		"Prints the top-k classes with softmax probabilities for PNG or JPEG images of the\nmodel's input size (for an SVM the probabilities are a softmax of its scores).")
+	var k int
+	fs.IntVar(&k, "k", 3, "number of classes to print per image")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return usagef("predict: want MODEL and at least one IMAGE (see 'nnkern predict -h')")
+	}
+	if k <= 0 {
+		return usagef("-k %d: must be positive", k)
+	}
+	lm, err := openModel(pos[0])
+	if err != nil {
+		return err
+	}
+	mean := lm.mean()
+	for _, path := range pos[1:] {
+		x, err := readImage(path, lm)
+		if err != nil {
+			return err
+		}
+		row := make([]float64, lm.dim)
+		for i, v := range x {
+			row[i] = float64(v) - mean[i]
+		}
+		if lm.bias {
+			row[len(row)-1] = 1
+		}
+		s := lm.scores(row)
+		mx := math.Inf(-1)
+		for _, v := range s {
+			mx = math.Max(mx, v)
+		}
+		sum := 0.0
+		prob := make([]float64, len(s))
+		for i, v := range s {
+			prob[i] = math.Exp(v - mx)
+			sum += prob[i]
+		}
+		idx := make([]int, len(s))
+		for i := range idx {
+			idx[i] = i
+			prob[i] /= sum
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return prob[idx[a]] > prob[idx[b]] })
+		var parts []string
+		for _, c := range idx[:min(k, len(idx))] {
+			parts = append(parts, fmt.Sprintf("%s %.3f", lm.className(c), prob[c]))
+		}
+		fmt.Fprintf(e.stdout, "%s: %s\n", path, strings.Join(parts, ", "))
+	}
+	return nil
+}
+
+// readImage decodes a PNG or JPEG into HWC uint8 values of the model's
+// shape (gray for one channel, RGB for three).
+func readImage(path string, lm *loadedModel) ([]uint8, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", path, errUnwrapPath(err))
+	}
+	defer f.Close()
+	img, format, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)
+	}
+	b := img.Bounds()
+	if b.Dx() != lm.w || b.Dy() != lm.h {
+		return nil, fmt.Errorf("image %s: %s of %dx%d pixels, the model takes %dx%d", path, format, b.Dx(), b.Dy(), lm.w, lm.h)
+	}
+	out := make([]uint8, 0, lm.h*lm.w*lm.c)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if lm.c == 1 {
+				out = append(out, color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
+				continue
+			}
+			r, g, bl, _ := img.At(x, y).RGBA()
+			out = append(out, uint8(r>>8), uint8(g>>8), uint8(bl>>8))
+		}
+	}
+	return out, nil
+}
+
+func errUnwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+var _ = blas.NewMatrix[float64]

@@ -1,0 +1,657 @@
+package main
+
+// These tests run the built nnkern binary as a user would, on tiny
+// synthetic IDX datasets, so each takes a second or so.
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/nprand"
+)
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nnkern-bin")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "nnkern")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// nnkern runs the binary in dir with extra environment variables.
+func nnkern(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "NNKERN_DATA=", "NNKERN_CACHE="+filepath.Join(dir, ".cache")), env...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run nnkern %v: %v", args, err)
+	}
+	return result{code, so.String(), se.String()}
+}
+
+func mustRun(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	r := nnkern(t, dir, env, args...)
+	if r.code != 0 {
+		t.Fatalf("nnkern %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// writeIDX writes an IDX file (gzip-compressed when the name ends in .gz).
+func writeIDX(t *testing.T, path string, dims []int, data []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	b.Write([]byte{0, 0, 8, byte(len(dims))})
+	for _, d := range dims {
+		binary.Write(&b, binary.BigEndian, uint32(d))
+	}
+	b.Write(data)
+	out := b.Bytes()
+	if strings.HasSuffix(path, ".gz") {
+		var z bytes.Buffer
+		w := gzip.NewWriter(&z)
+		w.Write(out)
+		w.Close()
+		out = z.Bytes()
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const side = 6 // synthetic images are side×side gray
+
+// synthData writes a learnable 10-class IDX dataset: class k lights up a
+// class-specific set of pixels, plus noise.
+func synthData(t *testing.T, dir string, ntrain, ntest int) string {
+	t.Helper()
+	rng := nprand.New(42)
+	gen := func(n int) ([]byte, []byte) {
+		x := make([]byte, n*side*side)
+		y := make([]byte, n)
+		for i := 0; i < n; i++ {
+			k := rng.Randint(0, 10)
+			y[i] = byte(k)
+			for p := 0; p < side*side; p++ {
+				v := 40 + rng.Randint(0, 60)
+				if (p*7+k*3)%10 < 3 {
+					v += 120
+				}
+				x[i*side*side+p] = byte(v)
+			}
+		}
+		return x, y
+	}
+	d := filepath.Join(dir, "data")
+	os.MkdirAll(d, 0o755)
+	x, y := gen(ntrain)
+	writeIDX(t, filepath.Join(d, "train-images-idx3-ubyte.gz"), []int{ntrain, side, side}, x)
+	writeIDX(t, filepath.Join(d, "train-labels-idx1-ubyte.gz"), []int{ntrain}, y)
+	x, y = gen(ntest)
+	writeIDX(t, filepath.Join(d, "t10k-images-idx3-ubyte.gz"), []int{ntest, side, side}, x)
+	writeIDX(t, filepath.Join(d, "t10k-labels-idx1-ubyte.gz"), []int{ntest}, y)
+	return d
+}
+
+// small run flags: 300 training rows, so an epoch is 3 iterations of 100.
+func smallArgs(model, data, out string, extra ...string) []string {
+	a := []string{"train", model, "--data", data, "--out", out, "--num-train", "300", "--num-val", "50", "--batch", "100", "--quiet"}
+	switch model {
+	case "twolayer":
+		a = append(a, "--hidden", "16", "--iters", "40", "--lr", "1e-3", "--std", "1e-3")
+	default:
+		a = append(a, "--iters", "40", "--lr", "1e-5", "--reg", "1")
+	}
+	return append(a, extra...)
+}
+
+func fileHash(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// dirState hashes every file under dir (names, modes, contents).
+func dirState(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s|", p)
+		if !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func checkOneLine(t *testing.T, r result, wantCode int, want string, args []string) {
+	t.Helper()
+	if r.code != wantCode {
+		t.Errorf("nnkern %v: exit %d, want %d (stderr %q)", args, r.code, wantCode, r.stderr)
+	}
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "nnkern: ") {
+		t.Errorf("nnkern %v: stderr is not one line: %q", args, r.stderr)
+	}
+	if want != "" && !strings.Contains(r.stderr, want) {
+		t.Errorf("nnkern %v: stderr %q does not mention %q", args, r.stderr, want)
+	}
+}
+
+func TestUsageErrorsExit2OneLine(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"frobnicate"}, nil, `unknown command "frobnicate"`},
+		{[]string{"train", "twolayer", "--bogus"}, nil, "-bogus"},
+		{[]string{"train", "twolayer", "--lr", "-1"}, nil, "--lr -1"},
+		{[]string{"train", "twolayer", "--lr", "abc"}, nil, "-lr"},
+		{[]string{"train", "twolayer", "--hidden", "0"}, nil, "--hidden 0"},
+		{[]string{"train", "twolayer", "--hidden", "-5"}, nil, "--hidden -5"},
+		{[]string{"train", "twolayer", "--batch", "0"}, nil, "--batch 0"},
+		{[]string{"train", "twolayer", "--decay", "1.5"}, nil, "--decay"},
+		{[]string{"train", "twolayer", "--reg", "-0.1"}, nil, "--reg"},
+		{[]string{"train", "softmax", "--hidden", "10"}, nil, "twolayer only"},
+		{[]string{"train", "resnet"}, nil, `unknown model "resnet"`},
+		{[]string{"train"}, nil, "want one model"},
+		{[]string{"train", "softmax", "--dtype", "f16"}, nil, "--dtype"},
+		{[]string{"train", "softmax", "--resume"}, nil, "--resume needs --out"},
+		{[]string{"eval"}, nil, "MODEL"},
+		{[]string{"eval", "m.npz", "--split", "dev"}, nil, "--split"},
+		{[]string{"predict", "m.npz"}, nil, "IMAGE"},
+		{[]string{"sweep", "twolayer", "--jobs", "0"}, nil, "--jobs"},
+		{[]string{"sweep", "twolayer", "--lr", "1e-3,x"}, nil, "--lr"},
+		{[]string{"sweep", "twolayer", "--shard", "3/2"}, nil, "--shard"},
+		{[]string{"sweep", "twolayer"}, []string{"JOB_COMPLETION_INDEX=1"}, "--shards"},
+		{[]string{"sweep", "twolayer"}, []string{"SLURM_ARRAY_TASK_ID=5", "SLURM_ARRAY_TASK_COUNT=2"}, "SLURM_ARRAY_TASK_ID"},
+		{[]string{"gradcheck", "resnet"}, nil, "unknown model"},
+		{[]string{"data", "fetch", "imagenet"}, nil, "imagenet"},
+		{[]string{"data"}, nil, "subcommand"},
+		{[]string{"cpuinfo"}, []string{"NNKERN_ISA=sse9"}, "NNKERN_ISA"},
+		{[]string{"cpuinfo", "extra"}, nil, "extra"},
+	}
+	for _, c := range cases {
+		r := nnkern(t, dir, c.env, c.args...)
+		checkOneLine(t, r, 2, c.want, c.args)
+		if r.stdout != "" {
+			t.Errorf("nnkern %v: usage error wrote to stdout: %q", c.args, r.stdout)
+		}
+	}
+	if r := nnkern(t, dir, nil); r.code != 2 || !strings.Contains(r.stderr, "Usage") {
+		t.Errorf("no arguments: exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"help"}, {"-h"}, {"train", "-h"}, {"help", "sweep"}, {"eval", "--help"}} {
+		r := nnkern(t, dir, nil, args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage") || r.stderr != "" {
+			t.Errorf("nnkern %v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+func TestBadInputsOneLineNothingDamaged(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	// A corrupt dataset: truncated image file.
+	bad := filepath.Join(dir, "bad")
+	os.MkdirAll(bad, 0o755)
+	for _, f := range []string{"train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		b, _ := os.ReadFile(filepath.Join(data, f))
+		os.WriteFile(filepath.Join(bad, f), b, 0o644)
+	}
+	writeIDX(t, filepath.Join(bad, "train-images-idx3-ubyte"), []int{400, side, side}, make([]byte, 100))
+
+	run := filepath.Join(dir, "run")
+	mustRun(t, dir, nil, smallArgs("twolayer", data, run)...)
+	before := dirState(t, run)
+	notModel := filepath.Join(dir, "notmodel.npz")
+	os.WriteFile(notModel, []byte("PK\x03\x04 not really a zip"), 0o644)
+	noKind := filepath.Join(dir, "nokind.npz")
+	if err := os.WriteFile(noKind, mustNPZ(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocker := filepath.Join(dir, "afile")
+	os.WriteFile(blocker, []byte("x"), 0o644)
+
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{smallArgs("twolayer", filepath.Join(dir, "missing"), filepath.Join(dir, "r1")), "missing"},
+		{smallArgs("twolayer", bad, filepath.Join(dir, "r2")), "train-images-idx3-ubyte"},
+		{smallArgs("twolayer", data, filepath.Join(blocker, "sub")), "--out"},
+		{smallArgs("twolayer", data, run), "already holds a run"},
+		{smallArgs("twolayer", data, run, "--resume", "--reg", "0.1"), "reg"},
+		{smallArgs("softmax", data, run, "--resume"), "model"},
+		{append(smallArgs("twolayer", data, run, "--resume"), "--num-train", "200"), "num_training"},
+		{[]string{"eval", notModel, "--data", data}, "not an npz"},
+		{[]string{"eval", noKind, "--data", data}, "kind"},
+		{[]string{"eval", filepath.Join(run, "config.json"), "--data", data}, "config.json"},
+		{[]string{"eval", filepath.Join(dir, "nope.npz"), "--data", data}, "nope.npz"},
+		{[]string{"predict", filepath.Join(run, modelFile), filepath.Join(dir, "nope.png")}, "nope.png"},
+		{[]string{"predict", filepath.Join(run, modelFile), blocker}, "not a PNG or JPEG"},
+		{[]string{"data", "info", filepath.Join(dir, "missing")}, "missing"},
+		{smallArgs("softmax", data, filepath.Join(dir, "r3"), "--lr", "1e30"), "diverged"},
+	}
+	for _, c := range cases {
+		r := nnkern(t, dir, nil, c.args...)
+		if r.code == 0 {
+			t.Errorf("nnkern %v succeeded", c.args)
+			continue
+		}
+		checkOneLine(t, r, r.code, c.want, c.args)
+	}
+	// Resuming under another ISA level (results may differ in the last
+	// bits) is refused like any changed setting.
+	r0 := nnkern(t, dir, []string{"NNKERN_ISA=generic"}, smallArgs("twolayer", data, run, "--resume")...)
+	checkOneLine(t, r0, 1, "isa is generic", nil)
+	if after := dirState(t, run); after != before {
+		t.Errorf("a failed command changed the run directory %s", run)
+	}
+	// A model of another image size: eval names both shapes.
+	other := synthDataSide(t, filepath.Join(dir, "o"), 8)
+	r := nnkern(t, dir, nil, "eval", filepath.Join(run, modelFile), "--data", other)
+	checkOneLine(t, r, 1, "expects 6x6x1 images", nil)
+}
+
+func synthDataSide(t *testing.T, dir string, s int) string {
+	os.MkdirAll(dir, 0o755)
+	n := 20
+	x := make([]byte, n*s*s)
+	y := make([]byte, n)
+	writeIDX(t, filepath.Join(dir, "train-images-idx3-ubyte"), []int{n, s, s}, x)
+	writeIDX(t, filepath.Join(dir, "train-labels-idx1-ubyte"), []int{n}, y)
+	writeIDX(t, filepath.Join(dir, "t10k-images-idx3-ubyte"), []int{n, s, s}, x)
+	writeIDX(t, filepath.Join(dir, "t10k-labels-idx1-ubyte"), []int{n}, y)
+	return dir
+}
+
+// mustNPZ returns an npz archive without the "kind" entry.
+func mustNPZ(t *testing.T) []byte {
+	var b bytes.Buffer
+	m := &runio.Model{Kind: "softmax", Tensors: []runio.Tensor{{Name: "W", Shape: []int{2, 2}, Data: []float64{1, 2, 3, 4}}}}
+	if err := runio.EncodeModel(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	// Rename the entry "kind.npy" so the archive has no kind.
+	return bytes.ReplaceAll(b.Bytes(), []byte("kind"), []byte("kinx"))
+}
+
+func TestReproducibleAcrossRunsAndGOMAXPROCS(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	for _, model := range []string{"softmax", "svm", "twolayer"} {
+		var first string
+		for i, procs := range []string{"1", "2", "4", "2"} {
+			out := filepath.Join(dir, fmt.Sprintf("%s-%d", model, i))
+			mustRun(t, dir, []string{"GOMAXPROCS=" + procs}, smallArgs(model, data, out)...)
+			h := fileHash(t, filepath.Join(out, modelFile))
+			if first == "" {
+				first = h
+			} else if h != first {
+				t.Errorf("%s: model.npz with GOMAXPROCS=%s differs from GOMAXPROCS=1", model, procs)
+			}
+		}
+		// A different seed must give a different model (the test can fail).
+		out := filepath.Join(dir, model+"-seed")
+		mustRun(t, dir, nil, smallArgs(model, data, out, "--seed", "7")...)
+		if fileHash(t, filepath.Join(out, modelFile)) == first {
+			t.Errorf("%s: --seed 7 gave the same model as seed 0", model)
+		}
+	}
+}
+
+func TestResumeIsBitIdentical(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	for _, model := range []string{"softmax", "twolayer"} {
+		full := filepath.Join(dir, model+"-full")
+		mustRun(t, dir, nil, smallArgs(model, data, full, "--checkpoint-every", "7")...)
+		for _, stop := range []string{"7", "10", "21"} { // at a checkpoint, between, across epochs
+			part := filepath.Join(dir, model+"-part"+stop)
+			r := mustRun(t, dir, nil, append(smallArgs(model, data, part, "--checkpoint-every", "7"), "--stop-at", stop)...)
+			_ = r
+			if _, err := os.Stat(filepath.Join(part, modelFile)); err == nil {
+				t.Fatalf("%s: --stop-at %s wrote a final model", model, stop)
+			}
+			mustRun(t, dir, nil, smallArgs(model, data, part, "--checkpoint-every", "7", "--resume")...)
+			if fileHash(t, filepath.Join(part, modelFile)) != fileHash(t, filepath.Join(full, modelFile)) {
+				t.Errorf("%s: stopped at %s and resumed: model.npz differs from the uninterrupted run", model, stop)
+			}
+			checkMetrics(t, filepath.Join(part, metricsFile), 40)
+		}
+	}
+}
+
+// checkMetrics verifies every line is complete JSON and the iteration
+// records are 0..n-1 exactly once.
+func checkMetrics(t *testing.T, path string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		t.Errorf("%s ends in a torn line", path)
+	}
+	seen := map[int]int{}
+	for _, l := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+		var r metricRec
+		if err := json.Unmarshal(l, &r); err != nil {
+			t.Fatalf("%s: bad line %q: %v", path, l, err)
+		}
+		if r.Loss != nil {
+			seen[r.It]++
+		}
+	}
+	if n < 0 {
+		return
+	}
+	for i := 0; i < n; i++ {
+		if seen[i] != 1 {
+			t.Errorf("%s: iteration %d recorded %d times", path, i, seen[i])
+		}
+	}
+}
+
+func TestKill9LeavesRunResumable(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	args := func(out string) []string {
+		return []string{"train", "twolayer", "--data", data, "--out", out, "--num-train", "300", "--num-val", "50",
+			"--batch", "100", "--hidden", "64", "--iters", "1000000", "--checkpoint-every", "10", "--quiet"}
+	}
+	killed := filepath.Join(dir, "killed")
+	cmd := exec.Command(binPath, args(killed)...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(killed, checkpointFile)
+	deadline := time.Now().Add(60 * time.Second)
+	var c *runio.Checkpoint
+	for time.Now().Before(deadline) {
+		if cc, err := runio.LoadCheckpoint(ck); err == nil && cc.Iteration >= 30 {
+			c = cc
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if c == nil {
+		t.Fatal("no checkpoint at iteration >= 30 within 60s")
+	}
+	// Whatever moment the kill hit, the directory must be consistent.
+	got, err := runio.LoadCheckpoint(ck)
+	if err != nil {
+		t.Fatalf("checkpoint after kill -9: %v", err)
+	}
+	checkMetrics(t, filepath.Join(killed, metricsFile), -1)
+	ents, _ := os.ReadDir(killed)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Logf("leftover temp file %s (removed by resume)", e.Name())
+		}
+	}
+	// Resume to a fixed point and compare with an uninterrupted run to the
+	// same point: the checkpoints (weights, rng, lr, iteration) match bit
+	// for bit.
+	stop := fmt.Sprint(got.Iteration + 20)
+	mustRun(t, dir, nil, append(args(killed), "--resume", "--stop-at", stop)...)
+	if tmps, _ := filepath.Glob(filepath.Join(killed, ".*.tmp*")); len(tmps) > 0 {
+		t.Errorf("temporary files left after resume: %v", tmps)
+	}
+	ref := filepath.Join(dir, "ref")
+	mustRun(t, dir, nil, append(args(ref), "--stop-at", stop)...)
+	if fileHash(t, ck) != fileHash(t, filepath.Join(ref, checkpointFile)) {
+		t.Errorf("resumed after kill -9: checkpoint at %s differs from the uninterrupted run's", stop)
+	}
+	checkMetrics(t, filepath.Join(killed, metricsFile), got.Iteration+20)
+}
+
+func TestRunDirectoryContents(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	for _, model := range []string{"softmax", "twolayer"} {
+		out := filepath.Join(dir, model)
+		mustRun(t, dir, nil, smallArgs(model, data, out)...)
+		for _, f := range []string{"config.json", metricsFile, checkpointFile, modelFile, "loss.png", "accuracy.png", "weights.png", "result.json"} {
+			if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+				t.Errorf("%s: %v", model, err)
+			}
+		}
+		rc, err := readRunConfig(filepath.Join(out, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc.Settings.ISA == "" || rc.Settings.BLAS == "" || rc.Settings.DType != "f32" || len(rc.Settings.DataSHA256) != 64 ||
+			rc.Env.GoVersion != runtime.Version() || rc.Env.GOMAXPROCS <= 0 || rc.Env.NnkernVersion == "" {
+			t.Errorf("%s: config.json incomplete: %+v", model, rc)
+		}
+		var res runResult
+		b, _ := os.ReadFile(filepath.Join(out, "result.json"))
+		json.Unmarshal(b, &res)
+		if res.ValAcc < 0.5 { // the synthetic classes are easy
+			t.Errorf("%s: val accuracy %.3f on separable synthetic data", model, res.ValAcc)
+		}
+		for _, f := range []string{"loss.png", "accuracy.png", "weights.png"} {
+			fh, _ := os.Open(filepath.Join(out, f))
+			if _, err := png.Decode(fh); err != nil {
+				t.Errorf("%s/%s: %v", model, f, err)
+			}
+			fh.Close()
+		}
+		checkMetrics(t, filepath.Join(out, metricsFile), 40)
+		// eval agrees with the run's own test accuracy.
+		r := mustRun(t, dir, nil, "eval", filepath.Join(out, modelFile), "--data", data) // split sizes from config.json
+		if !strings.Contains(r.stdout, fmt.Sprintf("accuracy: %.4f", res.TestAcc)) {
+			t.Errorf("%s: eval output does not show test accuracy %.4f:\n%s", model, res.TestAcc, r.stdout)
+		}
+		if _, err := os.Stat(filepath.Join(out, "confusion.png")); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestModelNPZLoadsInNumpy(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
+		t.Skipf("numpy not importable with %s: %v", py, err)
+	}
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "net")
+	mustRun(t, dir, nil, smallArgs("twolayer", data, out)...)
+	script := `
+import sys, numpy as np
+d = np.load(sys.argv[1])
+assert str(d["kind"]) == "twolayer"
+assert d["W1"].shape == (36, 16) and d["b1"].shape == (16,) and d["W2"].shape == (16, 10) and d["b2"].shape == (10,)
+assert d["W1"].dtype == np.float32 and d["mean"].shape == (36,) and list(d["image_shape"]) == [6, 6, 1]
+print("ok")
+`
+	b, err := exec.Command(py, "-c", script, filepath.Join(out, modelFile)).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(b)) != "ok" {
+		t.Fatalf("numpy: %v\n%s", err, b)
+	}
+}
+
+func TestPredict(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "net")
+	mustRun(t, dir, nil, smallArgs("twolayer", data, out)...)
+	// Class 3's pattern, drawn as a PNG.
+	img := image.NewGray(image.Rect(0, 0, side, side))
+	for p := 0; p < side*side; p++ {
+		v := 70
+		if (p*7+3*3)%10 < 3 {
+			v += 120
+		}
+		img.SetGray(p%side, p/side, color.Gray{uint8(v)})
+	}
+	f := filepath.Join(dir, "three.png")
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	os.WriteFile(f, b.Bytes(), 0o644)
+	r := mustRun(t, dir, nil, "predict", "-k", "2", filepath.Join(out, modelFile), f)
+	if !strings.HasPrefix(r.stdout, f+": 3 ") || strings.Count(r.stdout, ",") != 1 {
+		t.Errorf("predict: %q, want class 3 first and 2 entries", r.stdout)
+	}
+	big := image.NewGray(image.Rect(0, 0, side+1, side))
+	b.Reset()
+	png.Encode(&b, big)
+	os.WriteFile(f, b.Bytes(), 0o644)
+	r = nnkern(t, dir, nil, "predict", filepath.Join(out, modelFile), f)
+	checkOneLine(t, r, 1, "7x6", nil)
+}
+
+func TestSweepShardsAndMerge(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	base := []string{"sweep", "twolayer", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
+		"--lr", "1e-4,1e-3", "--reg", "0.01,0.1", "--hidden", "8", "--iters", "30", "--std", "1e-3"}
+	full := filepath.Join(dir, "full")
+	r := mustRun(t, dir, nil, append(base, "--jobs", "2", "--out", full)...)
+	lines, torn, err := runio.ReadMetrics(filepath.Join(full, "sweep.jsonl"))
+	if err != nil || torn || len(lines) != 4 {
+		t.Fatalf("sweep.jsonl: %d lines, torn %v, err %v", len(lines), torn, err)
+	}
+	if !strings.Contains(r.stdout, "best validation accuracy") {
+		t.Errorf("sweep output:\n%s", r.stdout)
+	}
+	bestFull := fileHash(t, filepath.Join(full, "best", modelFile))
+	// Each run in the sweep equals the same run trained alone (determinism
+	// under --jobs 2).
+	var rec sweepRec
+	json.Unmarshal(lines[0], &rec)
+	alone := filepath.Join(dir, "alone")
+	s := rec.Settings
+	mustRun(t, dir, nil, "train", "twolayer", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
+		"--lr", fmt.Sprint(s.LR), "--reg", fmt.Sprint(s.Reg), "--hidden", "8", "--iters", "30", "--std", "1e-3", "--out", alone, "--quiet")
+	if fileHash(t, filepath.Join(alone, modelFile)) != fileHash(t, filepath.Join(full, rec.Dir, modelFile)) {
+		t.Errorf("configuration %d trained in the sweep differs from the same run alone", rec.Index)
+	}
+	// Shards by flag, Slurm and Kubernetes, then merge.
+	s0, s1, s2 := filepath.Join(dir, "s0"), filepath.Join(dir, "s1"), filepath.Join(dir, "s2")
+	mustRun(t, dir, nil, append(base, "--shard", "0/3", "--out", s0)...)
+	mustRun(t, dir, []string{"SLURM_ARRAY_TASK_ID=2", "SLURM_ARRAY_TASK_COUNT=3", "SLURM_ARRAY_TASK_MIN=1"}, append(base, "--out", s1)...)
+	mustRun(t, dir, []string{"JOB_COMPLETION_INDEX=2"}, append(base, "--shards", "3", "--out", s2)...)
+	count := func(d string) int { l, _, _ := runio.ReadMetrics(filepath.Join(d, "sweep.jsonl")); return len(l) }
+	if count(s0) != 2 || count(s1) != 1 || count(s2) != 1 {
+		t.Errorf("shard sizes %d %d %d, want 2 1 1", count(s0), count(s1), count(s2))
+	}
+	merged := filepath.Join(dir, "merged")
+	mustRun(t, dir, nil, "sweep", "merge", "--out", merged, s0, s1, s2)
+	if fileHash(t, filepath.Join(merged, "best", modelFile)) != bestFull {
+		t.Error("merged shards picked a different best model than the full sweep")
+	}
+	r = nnkern(t, dir, nil, "sweep", "merge", "--out", merged, s0, s0)
+	checkOneLine(t, r, 1, "appears in both", nil)
+}
+
+func TestGradcheckTwoLayer(t *testing.T) {
+	r := mustRun(t, t.TempDir(), nil, "gradcheck", "twolayer")
+	if strings.Contains(r.stdout, "FAIL") || strings.Count(r.stdout, " ok") < 5 {
+		t.Errorf("gradcheck output:\n%s", r.stdout)
+	}
+}
+
+func TestDemoOnSmallData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the gradient checks (about 10 s of CPU); skipped with -short")
+	}
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "demo")
+	r := mustRun(t, dir, nil, "demo", "--data", data, "--twolayer-iters", "30", "--out", out)
+	for _, want := range []string{"== 2. gradient checks", "twolayer toy training final loss", "softmax: final loss", "twolayer: final loss", "== summary", "0.51–0.52"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "FAIL") {
+		t.Errorf("demo reports a failure:\n%s", r.stdout)
+	}
+	for _, f := range []string{"softmax/model.npz", "softmax/weights.png", "twolayer/model.npz", "twolayer/loss.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestDataInfo(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	r := mustRun(t, dir, nil, "data", "info", data)
+	for _, want := range []string{"IDX", "6x6x1", "train:    400", "test:     60", "classes:  10", "content sha256"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("data info lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The per-class counts add up to the split sizes.
+	sumTrain, sumTest := 0, 0
+	for _, l := range strings.Split(r.stdout, "\n") {
+		var i, a, b int
+		var name string
+		if n, _ := fmt.Sscanf(strings.TrimSpace(l), "%d %s %d %d", &i, &name, &a, &b); n == 4 {
+			sumTrain += a
+			sumTest += b
+		}
+	}
+	if sumTrain != 400 || sumTest != 60 {
+		t.Errorf("per-class counts sum to %d/%d, want 400/60:\n%s", sumTrain, sumTest, r.stdout)
+	}
+}

@@ -1,0 +1,448 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/nprand"
+	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/twolayer"
+)
+
+type progressMode int
+
+const (
+	progressQuiet progressMode = iota
+	progressLines
+	progressBar
+)
+
+type runOpts struct {
+	dir             string
+	resume          bool
+	checkpointEvery int
+	stopAt          int
+	progress        progressMode
+	noPlots         bool
+	// done, if not nil, is set to the number of iterations completed.
+	done *atomic.Int64
+}
+
+// runResult summarises a finished (or stopped) run.
+type runResult struct {
+	Settings    Settings `json:"settings"`
+	Dir         string   `json:"dir"`
+	TrainAcc    float64  `json:"train_acc"`
+	ValAcc      float64  `json:"val_acc"`
+	TestAcc     float64  `json:"test_acc"`
+	FinalLoss   float64  `json:"final_loss"`
+	Seconds     float64  `json:"seconds"`
+	Iteration   int      `json:"-"`
+	Stopped     bool     `json:"-"`
+	Interrupted bool     `json:"-"`
+}
+
+var errStop = errors.New("stopped")
+
+const (
+	checkpointFile = "checkpoint.bin"
+	metricsFile    = "metrics.jsonl"
+	modelFile      = "model.npz"
+)
+
+func trainAny(ctx context.Context, e *env, rc *RunConfig, p *cifar.Prepared, o runOpts) (*runResult, error) {
+	if rc.Settings.DType == "f64" {
+		return trainRun[float64](ctx, e, rc, p, o)
+	}
+	return trainRun[float32](ctx, e, rc, p, o)
+}
+
+// metricRec is one line of metrics.jsonl. Iteration lines have Loss;
+// epoch lines have the accuracies; the final line has Final set.
+type metricRec struct {
+	It       int      `json:"it"`
+	Loss     *float64 `json:"loss,omitempty"`
+	Epoch    *int     `json:"epoch,omitempty"`
+	TrainAcc *float64 `json:"train_acc,omitempty"`
+	ValAcc   *float64 `json:"val_acc,omitempty"`
+	TestAcc  *float64 `json:"test_acc,omitempty"`
+	LR       *float64 `json:"lr,omitempty"`
+	Final    bool     `json:"final,omitempty"`
+	Wall     float64  `json:"wall"`
+}
+
+func fp(v float64) *float64 { return &v }
+
+// model abstracts the two model families for the run loop.
+type model[T kernels.Float] interface {
+	tensors() []runio.Tensor
+	load(c *runio.Checkpoint) error
+	train(src, val softmax.Source[T], y, yval []int, lr float64, start int, onIt func(int, float64) error, onEpoch func(int, float64, float64, float64) error, rng *nprand.RandomState) error
+	predict(src softmax.Source[T]) []int
+	weightsImage(rc *RunConfig) (imgW []float64, kind string)
+}
+
+func matTensor[T kernels.Float](name string, m blas.Matrix[T]) runio.Tensor {
+	d := make([]T, m.Rows*m.Cols)
+	for i := 0; i < m.Rows; i++ {
+		copy(d[i*m.Cols:], m.Row(i))
+	}
+	return runio.Tensor{Name: name, Shape: []int{m.Rows, m.Cols}, Data: d}
+}
+
+func vecTensor[T kernels.Float](name string, v []T) runio.Tensor {
+	return runio.Tensor{Name: name, Shape: []int{len(v)}, Data: append([]T(nil), v...)}
+}
+
+// tensorInto copies a tensor's data into dst, checking type and size.
+func tensorInto[T kernels.Float](t runio.Tensor, dst []T) error {
+	src, ok := t.Data.([]T)
+	if !ok {
+		return fmt.Errorf("tensor %s has type %T, the model wants %T", t.Name, t.Data, dst)
+	}
+	if len(src) != len(dst) {
+		return fmt.Errorf("tensor %s has %d values (shape %v), the model wants %d", t.Name, len(src), t.Shape, len(dst))
+	}
+	copy(dst, src)
+	return nil
+}
+
+func matFromTensor[T kernels.Float](t runio.Tensor) (blas.Matrix[T], error) {
+	if len(t.Shape) != 2 {
+		return blas.Matrix[T]{}, fmt.Errorf("tensor %s has shape %v, want a matrix", t.Name, t.Shape)
+	}
+	m := blas.NewMatrix[T](t.Shape[0], t.Shape[1])
+	return m, tensorInto(t, m.Data)
+}
+
+type linearModel[T kernels.Float] struct {
+	c   *softmax.LinearClassifier[T]
+	cfg softmax.TrainConfig
+}
+
+func (m *linearModel[T]) tensors() []runio.Tensor { return []runio.Tensor{matTensor("W", m.c.W)} }
+
+func (m *linearModel[T]) load(c *runio.Checkpoint) error {
+	t, ok := c.Tensor("W")
+	if !ok {
+		return errors.New("no W")
+	}
+	w, err := matFromTensor[T](t)
+	m.c.W = w
+	return err
+}
+
+func (m *linearModel[T]) train(src, _ softmax.Source[T], y, _ []int, lr float64, start int, onIt func(int, float64) error, _ func(int, float64, float64, float64) error, rng *nprand.RandomState) error {
+	cfg := m.cfg
+	cfg.LearningRate = lr
+	cfg.StartIteration = start
+	cfg.OnIteration = onIt
+	_, err := m.c.TrainSource(src, y, cfg, rng)
+	return err
+}
+
+func (m *linearModel[T]) predict(src softmax.Source[T]) []int { return m.c.PredictSource(src) }
+
+func (m *linearModel[T]) weightsImage(rc *RunConfig) ([]float64, string) {
+	W := m.c.W
+	d := rc.Data.ImageShape[0] * rc.Data.ImageShape[1] * rc.Data.ImageShape[2]
+	out := make([]float64, d*W.Cols)
+	for i := 0; i < d && i < W.Rows; i++ { // the bias row (last) is dropped
+		for j, v := range W.Row(i) {
+			out[i*W.Cols+j] = float64(v)
+		}
+	}
+	return out, "templates"
+}
+
+type netModel[T kernels.Float] struct {
+	n   *twolayer.Net[T]
+	cfg twolayer.TrainConfig
+}
+
+func (m *netModel[T]) tensors() []runio.Tensor {
+	return []runio.Tensor{matTensor("W1", m.n.W1), vecTensor("b1", m.n.B1), matTensor("W2", m.n.W2), vecTensor("b2", m.n.B2)}
+}
+
+func (m *netModel[T]) load(c *runio.Checkpoint) error {
+	for _, x := range []struct {
+		name string
+		dst  []T
+	}{{"W1", m.n.W1.Data}, {"b1", m.n.B1}, {"W2", m.n.W2.Data}, {"b2", m.n.B2}} {
+		t, ok := c.Tensor(x.name)
+		if !ok {
+			return fmt.Errorf("no %s", x.name)
+		}
+		if err := tensorInto(t, x.dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *netModel[T]) train(src, val softmax.Source[T], y, yval []int, lr float64, start int, onIt func(int, float64) error, onEpoch func(int, float64, float64, float64) error, rng *nprand.RandomState) error {
+	cfg := m.cfg
+	cfg.LearningRate = lr
+	cfg.StartIteration = start
+	cfg.OnIteration = onIt
+	cfg.OnEpoch = onEpoch
+	_, err := m.n.TrainSource(src, y, val, yval, cfg, rng)
+	return err
+}
+
+func (m *netModel[T]) predict(src softmax.Source[T]) []int { return m.n.PredictSource(src) }
+
+func (m *netModel[T]) weightsImage(rc *RunConfig) ([]float64, string) {
+	W1 := m.n.W1 // D×H: image i is column i
+	out := make([]float64, W1.Rows*W1.Cols)
+	for d := 0; d < W1.Rows; d++ {
+		for i, v := range W1.Row(d) {
+			out[i*W1.Rows+d] = float64(v)
+		}
+	}
+	return out, "grid"
+}
+
+func accuracy(pred []int, y []int) float64 {
+	if len(y) == 0 {
+		return 0
+	}
+	ok := 0
+	for i := range y {
+		if pred[i] == y[i] {
+			ok++
+		}
+	}
+	return float64(ok) / float64(len(y))
+}
+
+// itersPerEpoch is the trainers' epoch rule: max(N/B, 1).
+func itersPerEpoch(n, b int) int { return max(n/b, 1) }
+
+func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *cifar.Prepared, o runOpts) (*runResult, error) {
+	s := rc.Settings
+	t0 := time.Now()
+	dir := o.dir
+	numClasses := len(p.ClassNames)
+	ytrain, yval, ytest := cifar.Labels(&p.Train), cifar.Labels(&p.Val), cifar.Labels(&p.Test)
+	for _, y := range ytrain {
+		numClasses = max(numClasses, y+1)
+	}
+	src := cifar.NewSource[T](p, &p.Train)
+	valSrc := cifar.NewSource[T](p, &p.Val)
+	testSrc := cifar.NewSource[T](p, &p.Test)
+	// A fixed subset of training rows for the per-epoch training accuracy
+	// of the linear models (the net reports its mini-batch accuracy).
+	sub := subSplit(&p.Train, 0, min(p.Train.N, 1000))
+	subSrc := cifar.NewSource[T](p, &sub)
+	ysub := cifar.Labels(&sub)
+
+	rng := nprand.New(s.Seed)
+	var m model[T]
+	switch s.Model {
+	case "softmax", "svm":
+		c := softmax.NewSoftmax[T]()
+		if s.Model == "svm" {
+			c = softmax.NewLinearSVM[T]()
+		}
+		// Train would initialise W lazily as 0.001·randn(D, C) from rng;
+		// doing it here (same draws, same order) lets a checkpoint replace it.
+		c.W = blas.NewMatrix[T](p.Dim(), numClasses)
+		for i := range c.W.Data {
+			c.W.Data[i] = T(0.001 * rng.StandardNormal())
+		}
+		m = &linearModel[T]{c: c, cfg: softmax.TrainConfig{Reg: s.Reg, NumIters: s.Iters, BatchSize: s.Batch}}
+	case "twolayer":
+		n := twolayer.New[T](p.Dim(), s.Hidden, numClasses, s.InitStd, rng)
+		m = &netModel[T]{n: n, cfg: twolayer.TrainConfig{LearningRateDecay: s.Decay, Reg: s.Reg, NumIters: s.Iters, BatchSize: s.Batch}}
+	default:
+		return nil, fmt.Errorf("unknown model %q", s.Model)
+	}
+
+	start, lr := 0, s.LR
+	ckPath := filepath.Join(dir, checkpointFile)
+	mPath := filepath.Join(dir, metricsFile)
+	if o.resume {
+		c, err := runio.LoadCheckpoint(ckPath)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			// Interrupted before its first checkpoint: start over.
+		case err != nil:
+			return nil, err
+		default:
+			if c.ConfigDigest != s.digest() {
+				return nil, fmt.Errorf("--resume: %s was written for different settings than %s/config.json", ckPath, dir)
+			}
+			if c.Iteration < 0 || c.Iteration > s.Iters {
+				return nil, fmt.Errorf("--resume: %s: iteration %d outside [0, %d]", ckPath, c.Iteration, s.Iters)
+			}
+			if err := m.load(c); err != nil {
+				return nil, fmt.Errorf("--resume: %s: %v", ckPath, err)
+			}
+			if err := rng.UnmarshalBinary(c.RNG); err != nil {
+				return nil, fmt.Errorf("--resume: %s: %v", ckPath, err)
+			}
+			start, lr = c.Iteration, c.LearningRate
+		}
+		// Temporary files of writes a kill interrupted.
+		if tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(tmps) > 0 {
+			for _, t := range tmps {
+				os.Remove(t)
+			}
+		}
+		// Drop what the checkpoint does not cover (and a torn last line).
+		if _, err := runio.RepairMetrics(mPath, func(l []byte) bool {
+			var r metricRec
+			return json.Unmarshal(l, &r) == nil && r.It < start && !r.Final
+		}); err != nil {
+			return nil, err
+		}
+	} else {
+		b, err := json.MarshalIndent(rc, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := runio.WriteFileAtomic(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644); err != nil {
+			return nil, err
+		}
+		os.Remove(mPath)
+		os.Remove(ckPath)
+	}
+	met, err := runio.OpenMetrics(mPath)
+	if err != nil {
+		return nil, err
+	}
+	defer met.Close()
+
+	ipe := itersPerEpoch(s.NumTrain, s.Batch)
+	curLR := lr
+	lastLoss := 0.0
+	prog := newProgress(e, o.progress, s.Iters, start)
+	lastFlush := time.Now()
+	stoppedAt, interrupted := o.stopAt, false
+	wall := func() float64 { return time.Since(t0).Seconds() }
+	saveCheckpoint := func(it int) error {
+		state, err := rng.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if err := met.Sync(); err != nil {
+			return err
+		}
+		return runio.SaveCheckpoint(ckPath, &runio.Checkpoint{
+			Iteration: it, LearningRate: curLR, RNG: state, ConfigDigest: s.digest(), Tensors: m.tensors(),
+		})
+	}
+	onIt := func(it int, loss float64) error {
+		lastLoss = loss
+		if err := met.Add(metricRec{It: it, Loss: fp(loss), Wall: wall()}); err != nil {
+			return err
+		}
+		if it%ipe == 0 {
+			if s.Model == "twolayer" {
+				curLR *= s.Decay // the trainer's decay at this iteration
+			} else {
+				tr := accuracy(m.predict(subSrc), ysub)
+				va := accuracy(m.predict(valSrc), yval)
+				ep := it / ipe
+				met.Add(metricRec{It: it, Epoch: &ep, TrainAcc: fp(tr), ValAcc: fp(va), Wall: wall()})
+			}
+		}
+		prog.iter(it, loss)
+		done := it + 1
+		if o.done != nil {
+			o.done.Store(int64(done))
+		}
+		if o.checkpointEvery > 0 && done%o.checkpointEvery == 0 && done < s.Iters {
+			if err := saveCheckpoint(done); err != nil {
+				return err
+			}
+		} else if time.Since(lastFlush) > time.Second {
+			if err := met.Flush(); err != nil {
+				return err
+			}
+			lastFlush = time.Now()
+		}
+		if o.stopAt > 0 && done == o.stopAt && done < s.Iters {
+			if done%max(o.checkpointEvery, 1) != 0 || o.checkpointEvery == 0 {
+				if err := saveCheckpoint(done); err != nil {
+					return err
+				}
+			}
+			return errStop
+		}
+		if ctx.Err() != nil && done < s.Iters {
+			// Interrupted (Ctrl-C): leave a checkpoint to resume from.
+			if err := saveCheckpoint(done); err != nil {
+				return err
+			}
+			stoppedAt, interrupted = done, true
+			return errStop
+		}
+		return nil
+	}
+	onEpoch := func(it int, trainAcc, valAcc, newLR float64) error {
+		ep := it / ipe
+		return met.Add(metricRec{It: it, Epoch: &ep, TrainAcc: fp(trainAcc), ValAcc: fp(valAcc), LR: fp(newLR), Wall: wall()})
+	}
+	if start < s.Iters {
+		// The trainers take the initial rate and replay the decay of the
+		// iterations before StartIteration themselves; curLR (what the
+		// checkpoint records) follows the same schedule.
+		err = m.train(src, valSrc, ytrain, yval, s.LR, start, onIt, onEpoch, rng)
+	}
+	prog.done()
+	if errors.Is(err, errStop) {
+		return &runResult{Settings: s, Dir: dir, Iteration: stoppedAt, Stopped: true, Interrupted: interrupted}, met.Sync()
+	}
+	if err != nil {
+		met.Sync()
+		return nil, fmt.Errorf("train %s: %w", s.Model, err)
+	}
+	res := &runResult{Settings: s, Dir: dir, FinalLoss: lastLoss}
+	res.TrainAcc = accuracy(m.predict(src), ytrain)
+	res.ValAcc = accuracy(m.predict(valSrc), yval)
+	res.TestAcc = accuracy(m.predict(testSrc), ytest)
+	res.Iteration = s.Iters
+	met.Add(metricRec{It: s.Iters, TrainAcc: fp(res.TrainAcc), ValAcc: fp(res.ValAcc), TestAcc: fp(res.TestAcc), Final: true, Wall: wall()})
+	if err := met.Sync(); err != nil {
+		return nil, err
+	}
+	mean := append([]float64(nil), p.Mean...)
+	shape := rc.Data.ImageShape
+	tensors := append(m.tensors(),
+		runio.Tensor{Name: "mean", Shape: []int{len(mean)}, Data: mean},
+		runio.Tensor{Name: "image_shape", Shape: []int{3}, Data: []int64{int64(shape[0]), int64(shape[1]), int64(shape[2])}})
+	if err := runio.SaveModel(filepath.Join(dir, modelFile), &runio.Model{Kind: s.Model, Classes: p.ClassNames, Tensors: tensors}); err != nil {
+		return nil, err
+	}
+	// The final checkpoint: a --resume of a finished run only redoes this tail.
+	if err := saveCheckpoint(s.Iters); err != nil {
+		return nil, err
+	}
+	if !o.noPlots {
+		if err := writePlots(dir, m, rc); err != nil {
+			return nil, err
+		}
+	}
+	res.Seconds = wall()
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := runio.WriteFileAtomic(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// silence unused import in some build configurations.
+var _ = io.Discard

@@ -1,0 +1,464 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/nprand"
+)
+
+// sweepRec is one line of sweep.jsonl.
+type sweepRec struct {
+	Index    int      `json:"index"`
+	Settings Settings `json:"settings"`
+	Dir      string   `json:"dir"` // relative to the sweep directory
+	TrainAcc float64  `json:"train_acc"`
+	ValAcc   float64  `json:"val_acc"`
+	TestAcc  float64  `json:"test_acc"`
+	Seconds  float64  `json:"seconds"`
+	Error    string   `json:"error,omitempty"`
+}
+
+func parseFloats(name, s string) ([]float64, error) {
+	var out []float64
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, usagef("--%s %q: %v", name, s, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func parseInts(name, s string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return nil, usagef("--%s %q: not an integer list", name, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// shardOf resolves this process's shard: --shard i/n, else a Slurm job
+// array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT, minus
+// SLURM_ARRAY_TASK_MIN), else a Kubernetes Indexed Job
+// (JOB_COMPLETION_INDEX with --shards n). Default 0/1.
+func shardOf(e *env, flagShard string, shards int) (i, n int, src string, err error) {
+	if flagShard != "" {
+		a, b, ok := strings.Cut(flagShard, "/")
+		i, err1 := strconv.Atoi(a)
+		n, err2 := strconv.Atoi(b)
+		if !ok || err1 != nil || err2 != nil || n <= 0 || i < 0 || i >= n {
+			return 0, 0, "", usagef("--shard %q: want i/n with 0 <= i < n", flagShard)
+		}
+		return i, n, "--shard", nil
+	}
+	if id := e.getenv("SLURM_ARRAY_TASK_ID"); id != "" {
+		cnt := e.getenv("SLURM_ARRAY_TASK_COUNT")
+		i, err1 := strconv.Atoi(id)
+		n, err2 := strconv.Atoi(cnt)
+		lo := 0
+		if m := e.getenv("SLURM_ARRAY_TASK_MIN"); m != "" {
+			lo, _ = strconv.Atoi(m)
+		}
+		i -= lo
+		if err1 != nil || err2 != nil || n <= 0 || i < 0 || i >= n {
+			return 0, 0, "", usagef("SLURM_ARRAY_TASK_ID=%s, SLURM_ARRAY_TASK_COUNT=%s (min %d): not a valid shard", id, cnt, lo)
+		}
+		return i, n, "slurm", nil
+	}
+	if id := e.getenv("JOB_COMPLETION_INDEX"); id != "" {
+		i, err := strconv.Atoi(id)
+		if shards <= 0 {
+			return 0, 0, "", usagef("JOB_COMPLETION_INDEX=%s is set: pass --shards N (the Job's completions)", id)
+		}
+		if err != nil || i < 0 || i >= shards {
+			return 0, 0, "", usagef("JOB_COMPLETION_INDEX=%s: not in [0, %d)", id, shards)
+		}
+		return i, shards, "kubernetes", nil
+	}
+	return 0, 1, "", nil
+}
+
+func runSweep(e *env, args []string) error {
+	if len(args) > 0 && args[0] == "merge" {
+		return runSweepMerge(e, args[1:])
+	}
+	fs := newFlags(e, "sweep", "softmax|svm|twolayer [flags]  |  nnkern sweep merge [--out DIR] DIR...",
+		"The notebooks' validation tuning: trains every configuration of the grid of the\n"+
+			"comma-separated lists (or --random N configurations: learning rate and reg log-uniform\n"+
+			"between the lists' extremes, the other values drawn from the lists), --jobs at a time,\n"+
+			"each run deterministic. Prints the results sorted by validation accuracy, writes\n"+
+			"DIR/sweep.jsonl, a run directory per configuration and DIR/best/model.npz.\n"+
+			"Scale out with --shard i/n, a Slurm job array, or a Kubernetes Indexed Job\n"+
+			"(JOB_COMPLETION_INDEX with --shards n); then 'nnkern sweep merge DIR...'.")
+	var f trainFlags
+	f.register(fs, true)
+	var lrs, regs, hiddens, iters, decays, shard string
+	var random, jobs, shards int
+	fs.StringVar(&lrs, "lr", "", "learning rates, comma separated (default: the model's)")
+	fs.StringVar(&regs, "reg", "", "regularization strengths, comma separated")
+	fs.StringVar(&hiddens, "hidden", "", "hidden sizes, comma separated (twolayer)")
+	fs.StringVar(&iters, "iters", "", "iteration counts, comma separated")
+	fs.StringVar(&decays, "decay", "", "learning rate decays, comma separated (twolayer)")
+	fs.IntVar(&random, "random", 0, "draw N random configurations instead of the grid")
+	fs.IntVar(&jobs, "jobs", 1, "configurations trained in parallel")
+	fs.StringVar(&shard, "shard", "", "this machine's share `i/n` of the configurations")
+	fs.IntVar(&shards, "shards", 0, "number of shards when JOB_COMPLETION_INDEX gives the index")
+	fs.StringVar(&f.out, "out", "", "sweep directory (default runs/sweep-MODEL-YYYYMMDD-HHMMSS)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("sweep: want one model (softmax, svm or twolayer) (see 'nnkern sweep -h')")
+	}
+	model, err := parseModel(pos[0])
+	if err != nil {
+		return err
+	}
+	if jobs <= 0 {
+		return usagef("--jobs %d: must be positive", jobs)
+	}
+	if random < 0 {
+		return usagef("--random %d: must be >= 0", random)
+	}
+	si, sn, ssrc, err := shardOf(e, shard, shards)
+	if err != nil {
+		return err
+	}
+	d := defaults[model]
+	lists := map[string][]float64{}
+	get := func(name, s string, def float64) error {
+		if s == "" {
+			lists[name] = []float64{def}
+			return nil
+		}
+		v, err := parseFloats(name, s)
+		lists[name] = v
+		return err
+	}
+	if err := get("lr", lrs, d.lr); err != nil {
+		return err
+	}
+	if err := get("reg", regs, d.reg); err != nil {
+		return err
+	}
+	if err := get("decay", decays, d.decay); err != nil {
+		return err
+	}
+	hl, il := []int{d.hidden}, []int{d.iters}
+	if hiddens != "" {
+		if hl, err = parseInts("hidden", hiddens); err != nil {
+			return err
+		}
+	}
+	if iters != "" {
+		if il, err = parseInts("iters", iters); err != nil {
+			return err
+		}
+	}
+	if model != "twolayer" && (hiddens != "" || decays != "") {
+		return usagef("sweep %s: --hidden and --decay apply to twolayer only", model)
+	}
+	// Build every configuration and validate it through trainFlags.
+	var cfgs []Settings
+	mk := func(lr, reg, decay float64, h, it int) error {
+		g := f
+		g.lr, g.reg, g.decay = optFloat{lr, true}, optFloat{reg, true}, optFloat{decay, true}
+		g.hidden, g.iters = optInt{h, true}, optInt{it, true}
+		s, err := g.settings(model)
+		if err != nil {
+			return err
+		}
+		cfgs = append(cfgs, s)
+		return nil
+	}
+	if random > 0 {
+		rng := nprand.New(uint32(f.seed))
+		logU := func(v []float64) float64 {
+			lo, hi := v[0], v[0]
+			for _, x := range v {
+				lo, hi = math.Min(lo, x), math.Max(hi, x)
+			}
+			if lo <= 0 || lo == hi {
+				return rng.Uniform(lo, hi)
+			}
+			return math.Exp(rng.Uniform(math.Log(lo), math.Log(hi)))
+		}
+		for r := 0; r < random; r++ {
+			lr := logU(lists["lr"])
+			reg := logU(lists["reg"])
+			dec := lists["decay"][rng.Randint(0, len(lists["decay"]))]
+			h := hl[rng.Randint(0, len(hl))]
+			it := il[rng.Randint(0, len(il))]
+			if err := mk(lr, reg, dec, h, it); err != nil {
+				return err
+			}
+		}
+	} else {
+		for _, lr := range lists["lr"] {
+			for _, reg := range lists["reg"] {
+				for _, dec := range lists["decay"] {
+					for _, h := range hl {
+						for _, it := range il {
+							if err := mk(lr, reg, dec, h, it); err != nil {
+								return err
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	var mine []int
+	for i := range cfgs {
+		if i%sn == si {
+			mine = append(mine, i)
+		}
+	}
+	if f.out == "" {
+		f.out = filepath.Join("runs", "sweep-"+model+"-"+time.Now().Format("20060102-150405"))
+		if sn > 1 {
+			f.out += fmt.Sprintf("-shard%d", si)
+		}
+	}
+	if err := checkWritableDir(f.out); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(f.out, "sweep.jsonl")); err == nil {
+		return fmt.Errorf("%s already holds a sweep (sweep.jsonl exists): choose another --out", f.out)
+	}
+	ctx := context.Background()
+	dataPath, err := requireData(ctx, e, f.data)
+	if err != nil {
+		return err
+	}
+	ld, err := loadDataset(dataPath)
+	if err != nil {
+		return err
+	}
+	sizes, err := resolveSizes(ld.DS, splitSizes{f.numTrain, f.numVal, f.numTest}, setFlags(fs))
+	if err != nil {
+		return err
+	}
+	p, err := prepare(ld.DS, sizes, model != "twolayer", uint32(f.seed))
+	if err != nil {
+		return err
+	}
+	shardNote := ""
+	if sn > 1 {
+		shardNote = fmt.Sprintf(", shard %d/%d (%s)", si, sn, ssrc)
+	}
+	fmt.Fprintf(e.stdout, "sweep %s: %d configurations%s, %d here, %d at a time; data %s\n", model, len(cfgs), shardNote, len(mine), jobs, dataPath)
+	recs := make([]sweepRec, len(mine))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, jobs)
+	sw, err := runio.OpenMetrics(filepath.Join(f.out, "sweep.jsonl"))
+	if err != nil {
+		return err
+	}
+	defer sw.Close()
+	// Progress: a status line every 30 s while configurations run.
+	doneIts := make([]atomic.Int64, len(cfgs))
+	running := make([]atomic.Bool, len(cfgs))
+	stopStatus := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(30 * time.Second)
+		defer tick.Stop()
+		t0 := time.Now()
+		for {
+			select {
+			case <-stopStatus:
+				return
+			case <-tick.C:
+				var parts []string
+				for _, idx := range mine {
+					if running[idx].Load() {
+						parts = append(parts, fmt.Sprintf("[%d] %d/%d", idx, doneIts[idx].Load(), cfgs[idx].Iters))
+					}
+				}
+				mu.Lock()
+				fmt.Fprintf(e.stdout, "  %s: running %s\n", time.Since(t0).Round(time.Second), strings.Join(parts, ", "))
+				mu.Unlock()
+			}
+		}
+	}()
+	for k, idx := range mine {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(k, idx int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			s := cfgs[idx]
+			s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
+			rel := fmt.Sprintf("run-%04d", idx)
+			rec := sweepRec{Index: idx, Settings: s, Dir: rel}
+			dir := filepath.Join(f.out, rel)
+			rc := newRunConfig(s, ld, 0)
+			var res *runResult
+			err := os.MkdirAll(dir, 0o755)
+			if err == nil {
+				running[idx].Store(true)
+				res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, progress: progressQuiet, checkpointEvery: 0, done: &doneIts[idx]})
+				running[idx].Store(false)
+			}
+			if err != nil {
+				rec.Error = err.Error()
+			} else {
+				rec.TrainAcc, rec.ValAcc, rec.TestAcc, rec.Seconds = res.TrainAcc, res.ValAcc, res.TestAcc, res.Seconds
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			recs[k] = rec
+			sw.Add(rec)
+			sw.Sync()
+			fmt.Fprintf(e.stdout, "  [%d] %s val %.4f%s\n", idx, describe(s), rec.ValAcc, errNote(rec.Error))
+		}(k, idx)
+	}
+	wg.Wait()
+	close(stopStatus)
+	return summarize(e, f.out, recs, f.out)
+}
+
+func errNote(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " FAILED: " + s
+}
+
+func describe(s Settings) string {
+	if s.Model == "twolayer" {
+		return fmt.Sprintf("hidden %d lr %e decay %g reg %e iters %d", s.Hidden, s.LR, s.Decay, s.Reg, s.Iters)
+	}
+	return fmt.Sprintf("lr %e reg %e iters %d", s.LR, s.Reg, s.Iters)
+}
+
+// summarize prints the table sorted by validation accuracy and copies the
+// best model to out/best/model.npz. dirs maps records to their run
+// directories (relative to base).
+func summarize(e *env, out string, recs []sweepRec, base string) error {
+	return summarizeFrom(e, out, recs, func(r sweepRec) string { return filepath.Join(base, r.Dir) })
+}
+
+func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) string) error {
+	sort.SliceStable(recs, func(a, b int) bool {
+		if (recs[a].Error == "") != (recs[b].Error == "") {
+			return recs[a].Error == ""
+		}
+		if recs[a].ValAcc != recs[b].ValAcc {
+			return recs[a].ValAcc > recs[b].ValAcc
+		}
+		return recs[a].Index < recs[b].Index // ties: the first configuration
+	})
+	w := e.stdout
+	fmt.Fprintln(w)
+	failed := 0
+	for _, r := range recs {
+		if r.Error != "" {
+			failed++
+			fmt.Fprintf(w, "%s FAILED: %s\n", describe(r.Settings), r.Error)
+			continue
+		}
+		fmt.Fprintf(w, "%s train accuracy: %f val accuracy: %f\n", describe(r.Settings), r.TrainAcc, r.ValAcc)
+	}
+	if len(recs) == failed {
+		return fmt.Errorf("sweep: no configuration finished (%d failed)", failed)
+	}
+	best := recs[0]
+	fmt.Fprintf(w, "best validation accuracy achieved during cross-validation: %f (%s; test accuracy %f)\n", best.ValAcc, describe(best.Settings), best.TestAcc)
+	src := filepath.Join(dirOf(best), modelFile)
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("sweep: best model: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(out, "best"), 0o755); err != nil {
+		return err
+	}
+	if err := runio.WriteFileAtomic(filepath.Join(out, "best", modelFile), b, 0o644); err != nil {
+		return err
+	}
+	bj, _ := json.MarshalIndent(best, "", "  ")
+	if err := runio.WriteFileAtomic(filepath.Join(out, "best", "result.json"), append(bj, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "best model: %s\n", filepath.Join(out, "best", modelFile))
+	if failed > 0 {
+		return fmt.Errorf("sweep: %d of %d configurations failed", failed, len(recs))
+	}
+	return nil
+}
+
+func runSweepMerge(e *env, args []string) error {
+	fs := newFlags(e, "sweep merge", "[--out DIR] DIR...",
+		"Combines the sweep.jsonl of several shards' sweep directories, prints the table\nsorted by validation accuracy and copies the best model to DIR/best/model.npz.")
+	var out string
+	fs.StringVar(&out, "out", "", "merged directory (default: the first DIR)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("sweep merge: want at least one sweep directory")
+	}
+	if out == "" {
+		out = pos[0]
+	}
+	type located struct {
+		rec sweepRec
+		dir string
+	}
+	var all []located
+	seen := map[int]string{}
+	for _, d := range pos {
+		lines, torn, err := runio.ReadMetrics(filepath.Join(d, "sweep.jsonl"))
+		if err != nil {
+			return fmt.Errorf("sweep merge: %w", err)
+		}
+		if torn {
+			fmt.Fprintf(e.stderr, "nnkern: warning: %s/sweep.jsonl ends in an incomplete line (shard still running or killed); ignoring it\n", d)
+		}
+		for _, l := range lines {
+			var r sweepRec
+			if err := json.Unmarshal(l, &r); err != nil {
+				return fmt.Errorf("sweep merge: %s/sweep.jsonl: %v", d, err)
+			}
+			if prev, ok := seen[r.Index]; ok {
+				return fmt.Errorf("sweep merge: configuration %d appears in both %s and %s (same shard twice?)", r.Index, prev, d)
+			}
+			seen[r.Index] = d
+			all = append(all, located{r, filepath.Join(d, r.Dir)})
+		}
+	}
+	if len(all) == 0 {
+		return fmt.Errorf("sweep merge: no results in %s", strings.Join(pos, ", "))
+	}
+	recs := make([]sweepRec, len(all))
+	dirs := map[int]string{}
+	for i, a := range all {
+		recs[i] = a.rec
+		dirs[a.rec.Index] = a.dir
+	}
+	if err := checkWritableDir(out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "merged %d results from %d directories\n", len(recs), len(pos))
+	return summarizeFrom(e, out, recs, func(r sweepRec) string { return dirs[r.Index] })
+}

@@ -1,0 +1,423 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// Settings are the choices that determine a run's result bit for bit. A
+// --resume compares them with config.json and refuses any difference.
+type Settings struct {
+	Model      string  `json:"model"`
+	DType      string  `json:"dtype"`
+	Hidden     int     `json:"hidden_size,omitempty"`
+	InitStd    float64 `json:"init_std,omitempty"`
+	LR         float64 `json:"learning_rate"`
+	Decay      float64 `json:"learning_rate_decay,omitempty"`
+	Reg        float64 `json:"reg"`
+	Iters      int     `json:"num_iters"`
+	Batch      int     `json:"batch_size"`
+	Seed       uint32  `json:"seed"`
+	NumTrain   int     `json:"num_training"`
+	NumVal     int     `json:"num_validation"`
+	NumTest    int     `json:"num_test"`
+	Bias       bool    `json:"bias_column"`
+	DataSHA256 string  `json:"data_sha256"`
+	// DataShuffled: the class-sorted splits were shuffled (seed 0) first.
+	DataShuffled bool   `json:"data_shuffled"`
+	ISA          string `json:"isa"`
+	BLAS         string `json:"blas_backend"`
+}
+
+// digest is a hash of the settings stored in checkpoints.
+func (s Settings) digest() string {
+	b, _ := json.Marshal(s)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// diff describes the first setting that differs, or "".
+func (s Settings) diff(old Settings) string {
+	var a, b map[string]any
+	ja, _ := json.Marshal(s)
+	jb, _ := json.Marshal(old)
+	json.Unmarshal(ja, &a)
+	json.Unmarshal(jb, &b)
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	if s.Model != old.Model {
+		return fmt.Sprintf("model is %s, the run has %s", s.Model, old.Model)
+	}
+	for _, k := range sortedKeys(keys) {
+		if fmt.Sprint(a[k]) != fmt.Sprint(b[k]) {
+			return fmt.Sprintf("%s is %v, the run has %v", k, a[k], b[k])
+		}
+	}
+	return ""
+}
+
+// RunConfig is config.json.
+type RunConfig struct {
+	Settings Settings `json:"settings"`
+	Data     struct {
+		Path       string   `json:"path"`
+		Classes    []string `json:"classes"`
+		ImageShape [3]int   `json:"image_shape"`
+	} `json:"data"`
+	Env struct {
+		NnkernVersion   string `json:"nnkern_version"`
+		GoVersion       string `json:"go_version"`
+		GOOS            string `json:"goos"`
+		GOARCH          string `json:"goarch"`
+		GOMAXPROCS      int    `json:"gomaxprocs"`
+		ISADetected     string `json:"isa_detected"`
+		CheckpointEvery int    `json:"checkpoint_every"`
+	} `json:"env"`
+	Note string `json:"note"`
+}
+
+const bitIdentityNote = "model.npz is bit-reproducible for the same settings (including isa, blas_backend and dtype) on any GOMAXPROCS; a different ISA level or BLAS backend may change the last bits"
+
+// modelDefaults are the notebooks' settings per model.
+type modelDefaults struct {
+	lr, reg, decay float64
+	iters, hidden  int
+}
+
+var defaults = map[string]modelDefaults{
+	"softmax":  {lr: 1e-7, reg: 2.5e4, decay: 1, iters: 1500},
+	"svm":      {lr: 1e-7, reg: 2.5e4, decay: 1, iters: 1500},
+	"twolayer": {lr: 1e-3, reg: 0.05, decay: 0.95, iters: 2000, hidden: 200},
+}
+
+func parseModel(name string) (string, error) {
+	if _, ok := defaults[name]; ok {
+		return name, nil
+	}
+	return "", usagef("unknown model %q (want softmax, svm or twolayer)", name)
+}
+
+// trainFlags are the flags train and sweep share.
+type trainFlags struct {
+	data                      string
+	dtype                     string
+	hidden, iters             optInt
+	lr, decay, reg            optFloat
+	std                       float64
+	batch                     int
+	seed                      uint
+	numTrain, numVal, numTest int
+	out                       string
+	checkpointEvery           int
+	resume                    bool
+	stopAt                    int
+	quiet                     bool
+}
+
+// optFloat and optInt are flags that know whether they were given, so a
+// per-model default applies otherwise (and -h shows no misleading default).
+type optFloat struct {
+	v   float64
+	set bool
+}
+
+func (o *optFloat) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatFloat(o.v, 'g', -1, 64)
+}
+
+func (o *optFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o optFloat) or(def float64) float64 {
+	if o.set {
+		return o.v
+	}
+	return def
+}
+
+type optInt struct {
+	v   int
+	set bool
+}
+
+func (o *optInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o optInt) or(def int) int {
+	if o.set {
+		return o.v
+	}
+	return def
+}
+
+func (f *trainFlags) register(fs *flag.FlagSet, sweep bool) {
+	fs.StringVar(&f.data, "data", "", "dataset `path` (CIFAR-10 archive/dir/image folder, IDX dir, or \"mnist\"); default $NNKERN_DATA, then the cache")
+	fs.StringVar(&f.dtype, "dtype", "f32", "floating point type: f32 or f64")
+	if !sweep {
+		fs.Var(&f.hidden, "hidden", "hidden layer `size` (twolayer; default 200)")
+		fs.Var(&f.lr, "lr", "learning `rate` (default: 1e-7 softmax/svm, 1e-3 twolayer)")
+		fs.Var(&f.decay, "decay", "learning rate `decay` per epoch (twolayer; default 0.95)")
+		fs.Var(&f.reg, "reg", "regularization `strength` (default: 2.5e4 softmax/svm, 0.05 twolayer)")
+		fs.Var(&f.iters, "iters", "SGD `iterations` (default: 1500 softmax/svm, 2000 twolayer)")
+	}
+	fs.Float64Var(&f.std, "std", 1e-4, "weight init std (twolayer)")
+	fs.IntVar(&f.batch, "batch", 200, "mini-batch size")
+	fs.UintVar(&f.seed, "seed", 0, "random seed (numpy-compatible stream)")
+	fs.IntVar(&f.numTrain, "num-train", 49000, "training rows (shrunk to fit a smaller dataset)")
+	fs.IntVar(&f.numVal, "num-val", 1000, "validation rows, taken after the training rows")
+	fs.IntVar(&f.numTest, "num-test", 1000, "test rows")
+}
+
+// settings validates the flags and fills in the per-model defaults.
+func (f *trainFlags) settings(model string) (Settings, error) {
+	d := defaults[model]
+	s := Settings{Model: model, DType: f.dtype, LR: f.lr.or(d.lr), Reg: f.reg.or(d.reg), Iters: f.iters.or(d.iters), Batch: f.batch, Seed: uint32(f.seed)}
+	if s.DType != "f32" && s.DType != "f64" {
+		return s, usagef("--dtype %q: want f32 or f64", f.dtype)
+	}
+	if !(s.LR > 0) || math.IsInf(s.LR, 0) {
+		return s, usagef("--lr %v: must be positive", s.LR)
+	}
+	if !(s.Reg >= 0) || math.IsInf(s.Reg, 0) {
+		return s, usagef("--reg %v: must be >= 0", s.Reg)
+	}
+	if s.Iters < 0 {
+		return s, usagef("--iters %d: must be >= 0", s.Iters)
+	}
+	if s.Batch <= 0 {
+		return s, usagef("--batch %d: must be positive", f.batch)
+	}
+	if f.seed > math.MaxUint32 {
+		return s, usagef("--seed %d: must fit in 32 bits", f.seed)
+	}
+	if f.numTrain <= 0 || f.numVal < 0 || f.numTest < 0 {
+		return s, usagef("--num-train/--num-val/--num-test must be positive (--num-train %d, --num-val %d, --num-test %d)", f.numTrain, f.numVal, f.numTest)
+	}
+	if model == "twolayer" {
+		s.Hidden, s.Decay, s.InitStd = f.hidden.or(d.hidden), f.decay.or(d.decay), f.std
+		if s.Hidden <= 0 {
+			return s, usagef("--hidden %d: must be positive", s.Hidden)
+		}
+		if !(s.Decay > 0 && s.Decay <= 1) {
+			return s, usagef("--decay %v: must be in (0, 1]", s.Decay)
+		}
+		if !(s.InitStd > 0) || math.IsInf(s.InitStd, 0) {
+			return s, usagef("--std %v: must be positive", f.std)
+		}
+	} else {
+		s.Bias = true
+	}
+	s.ISA = kernels.ISA().String()
+	s.BLAS = blasCurrent()
+	return s, nil
+}
+
+func runTrain(e *env, args []string) error {
+	fs := newFlags(e, "train", "softmax|svm|twolayer [flags]",
+		"Trains a model with the notebooks' settings (override with flags) and writes a run\n"+
+			"directory: config.json, metrics.jsonl, checkpoint.bin, model.npz, loss.png,\n"+
+			"accuracy.png, weights.png. The same settings and seed give a byte-identical model.npz;\n"+
+			"--resume continues an interrupted run from its last checkpoint, bit for bit.")
+	var f trainFlags
+	f.register(fs, false)
+	fs.StringVar(&f.out, "out", "", "run directory (default runs/MODEL-YYYYMMDD-HHMMSS)")
+	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 100, "write a checkpoint every K iterations (0: only at the end)")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fs.IntVar(&f.stopAt, "stop-at", 0, "stop after this many iterations, leaving a checkpoint (for testing resume)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("train: want one model (softmax, svm or twolayer), got %d arguments (see 'nnkern train -h')", len(pos))
+	}
+	model, err := parseModel(pos[0])
+	if err != nil {
+		return err
+	}
+	set := setFlags(fs)
+	if model != "twolayer" {
+		for _, n := range []string{"hidden", "decay", "std"} {
+			if set[n] {
+				return usagef("train %s: --%s applies to twolayer only", model, n)
+			}
+		}
+	}
+	s, err := f.settings(model)
+	if err != nil {
+		return err
+	}
+	if f.checkpointEvery < 0 {
+		return usagef("--checkpoint-every %d: must be >= 0", f.checkpointEvery)
+	}
+	if f.stopAt < 0 {
+		return usagef("--stop-at %d: must be >= 0", f.stopAt)
+	}
+	if f.out == "" {
+		if f.resume {
+			return usagef("train: --resume needs --out DIR")
+		}
+		f.out = filepath.Join("runs", model+"-"+time.Now().Format("20060102-150405"))
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	// Check the run directory before the (slow) data load.
+	cfgPath := filepath.Join(f.out, "config.json")
+	var old *RunConfig
+	if f.resume {
+		old, err = readRunConfig(cfgPath)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		// Compare what we know before loading data.
+		cmp := s
+		cmp.NumTrain, cmp.NumVal, cmp.NumTest, cmp.DataSHA256, cmp.DataShuffled = old.Settings.NumTrain, old.Settings.NumVal, old.Settings.NumTest, old.Settings.DataSHA256, old.Settings.DataShuffled
+		if d := cmp.diff(old.Settings); d != "" {
+			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
+		}
+	} else if _, err := os.Stat(cfgPath); err == nil {
+		return fmt.Errorf("%s already holds a run (config.json exists): use --resume to continue it or another --out", f.out)
+	}
+	if err := checkWritableDir(f.out); err != nil {
+		return err
+	}
+	dataPath, err := requireData(ctx, e, f.data)
+	if err != nil {
+		return err
+	}
+	ld, err := loadDataset(dataPath)
+	if err != nil {
+		return err
+	}
+	sizes, err := resolveSizes(ld.DS, splitSizes{f.numTrain, f.numVal, f.numTest}, set)
+	if err != nil {
+		return err
+	}
+	s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
+	if old != nil {
+		if d := s.diff(old.Settings); d != "" {
+			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
+		}
+	}
+	p, err := prepare(ld.DS, sizes, s.Bias, s.Seed)
+	if err != nil {
+		return err
+	}
+	rc := newRunConfig(s, ld, f.checkpointEvery)
+	if !f.quiet {
+		fmt.Fprintf(e.stdout, "data: %s (%d train, %d val, %d test, %dx%dx%d, %d classes, loaded in %.1fs)\n",
+			ld.Path, sizes.Train, sizes.Val, sizes.Test, ld.DS.Train.H, ld.DS.Train.W, ld.DS.Train.C, len(ld.DS.ClassNames), ld.Load.Seconds())
+	}
+	mode := progressLines
+	if f.quiet {
+		mode = progressQuiet
+	} else if e.stdoutTTY {
+		mode = progressBar
+	}
+	res, err := trainAny(ctx, e, rc, p, runOpts{dir: f.out, resume: f.resume, checkpointEvery: f.checkpointEvery, stopAt: f.stopAt, progress: mode})
+	if err != nil {
+		return err
+	}
+	if res.Stopped {
+		if res.Interrupted {
+			return fmt.Errorf("interrupted after iteration %d; checkpoint written, continue with: nnkern train %s --out %s --resume (and the same flags)", res.Iteration, model, f.out)
+		}
+		fmt.Fprintf(e.stdout, "stopped after iteration %d (checkpoint in %s; continue with --resume)\n", res.Iteration, f.out)
+		return nil
+	}
+	if !f.quiet {
+		fmt.Fprintf(e.stdout, "%s: train accuracy %.4f, val accuracy %.4f, test accuracy %.4f (%.1fs)\n", model, res.TrainAcc, res.ValAcc, res.TestAcc, res.Seconds)
+		fmt.Fprintf(e.stdout, "wrote %s\n", f.out)
+	}
+	return nil
+}
+
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, errors.Unwrap(err))
+	}
+	fh, err := os.CreateTemp(dir, ".nnkern-probe*")
+	if err != nil {
+		return fmt.Errorf("--out %s: not writable: %w", dir, errors.Unwrap(err))
+	}
+	name := fh.Name()
+	fh.Close()
+	os.Remove(name)
+	return nil
+}
+
+func newRunConfig(s Settings, ld *loaded, checkpointEvery int) *RunConfig {
+	rc := &RunConfig{Settings: s, Note: bitIdentityNote}
+	rc.Data.Path = ld.Path
+	rc.Data.Classes = ld.DS.ClassNames
+	rc.Data.ImageShape = [3]int{ld.DS.Train.H, ld.DS.Train.W, ld.DS.Train.C}
+	rc.Env.NnkernVersion = Version
+	rc.Env.GoVersion = runtime.Version()
+	rc.Env.GOOS, rc.Env.GOARCH = runtime.GOOS, runtime.GOARCH
+	rc.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
+	rc.Env.ISADetected = kernels.Detected().String()
+	rc.Env.CheckpointEvery = checkpointEvery
+	return rc
+}
+
+func readRunConfig(path string) (*RunConfig, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rc RunConfig
+	if err := json.Unmarshal(b, &rc); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if rc.Settings.Model == "" {
+		return nil, fmt.Errorf("%s: no settings.model: not an nnkern run config", path)
+	}
+	return &rc, nil
+}
+
+// blasCurrent names the BLAS backend in use.
+func blasCurrent() string { return blas.Current() }
+
+// blasEnvError reports a bad NNKERN_BLAS value.
+func blasEnvError() error { return blas.EnvError() }

@@ -1,0 +1,217 @@
+package fused
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"unsafe"
+
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// naive is the float64 oracle of MulAdd: it returns the exact-ish sums
+// Σ_p a·b (accumulated in float64) and Σ_p |a·b| for the error bound.
+func naive[T kernels.Float](m, n, k int, a []T, ai, ap int, b []T, ldb int) (sum, abs []float64) {
+	sum = make([]float64, m*n)
+	abs = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, t float64
+			for p := 0; p < k; p++ {
+				v := float64(a[i*ai+p*ap]) * float64(b[p*ldb+j])
+				s += v
+				t += math.Abs(v)
+			}
+			sum[i*n+j], abs[i*n+j] = s, t
+		}
+	}
+	return sum, abs
+}
+
+const guard = 5
+
+func testMulAdd[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off int, gradMode bool) {
+	t.Helper()
+	eps := math.Nextafter(1, 2) - 1
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		eps = float64(math.Nextafter32(1, 2) - 1)
+	}
+	// A is an m×k view of a rows×cols matrix X: scores mode reads X as
+	// rows=m, cols=k (ai=ldx, ap=1); gradient mode as X (k×m) transposed.
+	var ai, ap, ldx, xrows int
+	if gradMode {
+		ldx = m + off + rng.IntN(3)
+		ai, ap, xrows = 1, ldx, k
+	} else {
+		ldx = k + off + rng.IntN(3)
+		ai, ap, xrows = ldx, 1, m
+	}
+	fill := func(s []T) {
+		for i := range s {
+			s[i] = T(rng.NormFloat64())
+		}
+	}
+	abuf := make([]T, off+xrows*ldx+guard)
+	fill(abuf)
+	a := abuf[off : off+max(0, (m-1)*ai+(k-1)*ap+1)]
+	ldb := n + rng.IntN(2)*Width[T]()
+	bbuf := make([]T, off+k*ldb+guard)
+	fill(bbuf)
+	b := bbuf[off : off+max(0, (k-1)*ldb+n)]
+	ldc := n + rng.IntN(2)*3
+	cbuf := make([]T, off+m*ldc+guard)
+	for i := range cbuf {
+		cbuf[i] = T(math.NaN())
+	}
+	c := cbuf[off : off+max(0, (m-1)*ldc+n)]
+	c0 := make([]T, len(c))
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			c0[i*ldc+j] = T(rng.NormFloat64())
+			c[i*ldc+j] = c0[i*ldc+j]
+		}
+	}
+	acopy, bcopy := slices.Clone(abuf), slices.Clone(bbuf)
+	sum, abs := naive(m, n, k, a, ai, ap, b, ldb)
+
+	MulAdd(m, n, k, a, ai, ap, b, ldb, c, ldc)
+
+	if !slices.Equal(acopy, abuf) || !slices.Equal(bcopy, bbuf) {
+		t.Fatalf("inputs modified")
+	}
+	for i, v := range cbuf {
+		ri := i - off
+		inside := ri >= 0 && ri < m*ldc && ri%ldc < n && ri/ldc < m
+		if !inside {
+			if v == v {
+				t.Fatalf("guard/padding element %d of c written: %v", i, v)
+			}
+			continue
+		}
+		row, col := ri/ldc, ri%ldc
+		want := float64(c0[ri]) + sum[row*n+col]
+		// Recursive summation of k products plus the final add: error
+		// <= (k+1)·eps·(Σ|a·b| + |c0|) (Higham's γ bound, first order);
+		// the f32 output rounding adds eps·|want|.
+		bound := float64(k+2)*eps*(abs[row*n+col]+math.Abs(float64(c0[ri]))) + eps*math.Abs(want)
+		if d := math.Abs(float64(v) - want); !(d <= bound) {
+			t.Fatalf("c[%d,%d] = %v, want %v (|diff| %g > bound %g)", row, col, v, want, d, bound)
+		}
+	}
+}
+
+func TestMulAdd(t *testing.T) {
+	for _, lvl := range kernels.Levels() {
+		t.Run("isa="+lvl.String(), func(t *testing.T) {
+			defer kernels.SetISA(lvl)()
+			rng := rand.New(rand.NewPCG(1, uint64(lvl)))
+			for _, mode := range []bool{false, true} {
+				for _, n := range []int{4, 8, 12, 16} {
+					for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 17, 25, 64} {
+						for _, k := range []int{0, 1, 2, 3, 7, 16, 33, 100, 3073} {
+							off := rng.IntN(4)
+							name := fmt.Sprintf("grad=%v/m=%d/n=%d/k=%d/off=%d", mode, m, n, k, off)
+							if n%Width[float64]() == 0 {
+								t.Run("f64/"+name, func(t *testing.T) { testMulAdd[float64](t, rng, m, n, k, off, mode) })
+							}
+							if n%Width[float32]() == 0 {
+								t.Run("f32/"+name, func(t *testing.T) { testMulAdd[float32](t, rng, m, n, k, off, mode) })
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestMulAddSpecialValues(t *testing.T) {
+	for _, lvl := range kernels.Levels() {
+		t.Run("isa="+lvl.String(), func(t *testing.T) {
+			defer kernels.SetISA(lvl)()
+			// A NaN or Inf in a row of A reaches exactly that output row.
+			m, n, k := 9, 16, 5
+			a := make([]float64, m*k)
+			b := make([]float64, k*n)
+			for i := range a {
+				a[i] = 1
+			}
+			for i := range b {
+				b[i] = 1
+			}
+			a[2*k+3] = math.NaN()
+			a[7*k+1] = math.Inf(1)
+			c := make([]float64, m*n)
+			MulAdd(m, n, k, a, k, 1, b, n, c, n)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					v := c[i*n+j]
+					switch {
+					case i == 2 && !math.IsNaN(v), i == 7 && !math.IsInf(v, 1), i != 2 && i != 7 && v != float64(k):
+						t.Fatalf("c[%d,%d] = %v", i, j, v)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestMulAddPanics(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"n not multiple", func() { MulAdd(1, 5, 1, make([]float64, 1), 1, 1, make([]float64, 5), 5, make([]float64, 5), 5) }},
+		{"n too wide", func() { MulAdd(1, 24, 1, make([]float32, 1), 1, 1, make([]float32, 24), 24, make([]float32, 24), 24) }},
+		{"short a", func() { MulAdd(2, 4, 3, make([]float64, 5), 3, 1, make([]float64, 12), 4, make([]float64, 8), 4) }},
+		{"short b", func() { MulAdd(2, 4, 3, make([]float64, 6), 3, 1, make([]float64, 11), 4, make([]float64, 8), 4) }},
+		{"short c", func() { MulAdd(2, 4, 3, make([]float64, 6), 3, 1, make([]float64, 12), 4, make([]float64, 7), 4) }},
+		{"ldc < n", func() { MulAdd(2, 4, 3, make([]float64, 6), 3, 1, make([]float64, 12), 4, make([]float64, 8), 3) }},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Errorf("%s: no panic", tc.name)
+				} else if s := fmt.Sprint(r); len(s) < 10 || s[:12] != "fused.MulAdd" {
+					t.Errorf("%s: panic %q does not name fused.MulAdd", tc.name, s)
+				}
+			}()
+			tc.f()
+		}()
+	}
+}
+
+func BenchmarkMulAdd(b *testing.B) {
+	// The softmax dev-set shapes: scores 500×3073 · 3073×cp and the
+	// gradient 3073×500 · 500×cp.
+	for _, lvl := range kernels.Levels() {
+		defer kernels.SetISA(lvl)()
+		for _, c := range []int{10} {
+			b.Run(fmt.Sprintf("f64/isa=%s/scores/500x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float64](b, 500, 3073, c, false) })
+			b.Run(fmt.Sprintf("f32/isa=%s/scores/500x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float32](b, 500, 3073, c, false) })
+			b.Run(fmt.Sprintf("f64/isa=%s/grad/500x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float64](b, 500, 3073, c, true) })
+			b.Run(fmt.Sprintf("f32/isa=%s/grad/500x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float32](b, 500, 3073, c, true) })
+		}
+	}
+}
+
+func benchMulAdd[T kernels.Float](b *testing.B, rows, d, c int, grad bool) {
+	cp := PadCols[T](c)
+	x := make([]T, rows*d)
+	for i := range x {
+		x[i] = T(i%7) * 0.1
+	}
+	w := make([]T, d*cp)
+	s := make([]T, rows*cp)
+	for b.Loop() {
+		if grad {
+			MulAdd(d, cp, rows, x, 1, d, s, cp, w, cp)
+		} else {
+			MulAdd(rows, cp, d, x, d, 1, w, cp, s, cp)
+		}
+	}
+	b.ReportMetric(2*float64(rows*d*c)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

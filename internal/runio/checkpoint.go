@@ -1,0 +1,175 @@
+package runio
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Tensor is a named array: Data is []float32, []float64 or []int64 with
+// len(Data) equal to the product of Shape.
+type Tensor struct {
+	Name  string
+	Shape []int
+	Data  any
+}
+
+// Len returns the number of elements Shape describes.
+func (t Tensor) Len() int {
+	n := 1
+	for _, s := range t.Shape {
+		n *= s
+	}
+	return n
+}
+
+func (t Tensor) dataLen() (int, error) {
+	switch d := t.Data.(type) {
+	case []float32:
+		return len(d), nil
+	case []float64:
+		return len(d), nil
+	case []int64:
+		return len(d), nil
+	}
+	return 0, fmt.Errorf("tensor %s: unsupported data type %T", t.Name, t.Data)
+}
+
+// Checkpoint is the state needed to continue a training run bit for bit:
+// the model's tensors, the number of iterations done, the learning rate
+// in effect for the next iteration, and the random generator's full state
+// (nprand MarshalBinary, including the cached gaussian). ConfigDigest ties
+// it to the run's config.json.
+type Checkpoint struct {
+	Iteration    int
+	LearningRate float64
+	RNG          []byte
+	ConfigDigest string
+	Tensors      []Tensor
+}
+
+// Tensor returns the named tensor, or false.
+func (c *Checkpoint) Tensor(name string) (Tensor, bool) {
+	for _, t := range c.Tensors {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Tensor{}, false
+}
+
+const checkpointMagic = "nnkern-checkpoint-v1\n"
+
+type gobTensor struct {
+	Name  string
+	Shape []int
+	F32   []float32
+	F64   []float64
+	I64   []int64
+}
+
+type gobCheckpoint struct {
+	Iteration    int
+	LearningRate float64
+	RNG          []byte
+	ConfigDigest string
+	Tensors      []gobTensor
+}
+
+// MarshalCheckpoint encodes c as magic, gob payload and a SHA-256 of the
+// payload, so truncation or corruption is detected before decoding.
+func MarshalCheckpoint(c *Checkpoint) ([]byte, error) {
+	g := gobCheckpoint{Iteration: c.Iteration, LearningRate: c.LearningRate, RNG: c.RNG, ConfigDigest: c.ConfigDigest}
+	for _, t := range c.Tensors {
+		n, err := t.dataLen()
+		if err != nil {
+			return nil, err
+		}
+		if n != t.Len() {
+			return nil, fmt.Errorf("tensor %s: %d elements for shape %v", t.Name, n, t.Shape)
+		}
+		gt := gobTensor{Name: t.Name, Shape: t.Shape}
+		switch d := t.Data.(type) {
+		case []float32:
+			gt.F32 = d
+		case []float64:
+			gt.F64 = d
+		case []int64:
+			gt.I64 = d
+		}
+		g.Tensors = append(g.Tensors, gt)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(checkpointMagic)
+	if err := gob.NewEncoder(&buf).Encode(&g); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(buf.Bytes()[len(checkpointMagic):])
+	buf.Write(sum[:])
+	return buf.Bytes(), nil
+}
+
+// ErrCorruptCheckpoint is wrapped by UnmarshalCheckpoint errors about the
+// file's integrity.
+var ErrCorruptCheckpoint = errors.New("corrupt checkpoint")
+
+// UnmarshalCheckpoint decodes what MarshalCheckpoint wrote.
+func UnmarshalCheckpoint(data []byte) (*Checkpoint, error) {
+	if len(data) < len(checkpointMagic)+sha256.Size || string(data[:len(checkpointMagic)]) != checkpointMagic {
+		return nil, fmt.Errorf("%w: bad header or too short (%d bytes)", ErrCorruptCheckpoint, len(data))
+	}
+	payload := data[len(checkpointMagic) : len(data)-sha256.Size]
+	sum := sha256.Sum256(payload)
+	if !bytes.Equal(sum[:], data[len(data)-sha256.Size:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptCheckpoint)
+	}
+	var g gobCheckpoint
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&g); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptCheckpoint, err)
+	}
+	c := &Checkpoint{Iteration: g.Iteration, LearningRate: g.LearningRate, RNG: g.RNG, ConfigDigest: g.ConfigDigest}
+	for _, gt := range g.Tensors {
+		t := Tensor{Name: gt.Name, Shape: gt.Shape}
+		switch {
+		case gt.F32 != nil:
+			t.Data = gt.F32
+		case gt.F64 != nil:
+			t.Data = gt.F64
+		case gt.I64 != nil:
+			t.Data = gt.I64
+		default:
+			// gob drops empty slices; restore a typed empty one.
+			t.Data = []float64{}
+		}
+		if n, _ := t.dataLen(); n != t.Len() {
+			return nil, fmt.Errorf("%w: tensor %s has %d elements for shape %v", ErrCorruptCheckpoint, t.Name, n, t.Shape)
+		}
+		c.Tensors = append(c.Tensors, t)
+	}
+	return c, nil
+}
+
+// SaveCheckpoint writes c to path atomically.
+func SaveCheckpoint(path string, c *Checkpoint) error {
+	b, err := MarshalCheckpoint(c)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, b, 0o644)
+}
+
+// LoadCheckpoint reads a checkpoint written by SaveCheckpoint.
+func LoadCheckpoint(path string) (*Checkpoint, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	c, err := UnmarshalCheckpoint(b)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return c, nil
+}

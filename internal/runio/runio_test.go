@@ -1,0 +1,199 @@
+package runio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestWriteFileAtomicReplacesAndLeavesNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.json")
+	for _, s := range []string{"one", "two"} {
+		if err := WriteFileAtomic(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(p)
+	if string(b) != "two" {
+		t.Fatalf("content %q", b)
+	}
+	failErr := errors.New("boom")
+	err := WriteAtomic(p, 0o644, func(w io.Writer) error { w.Write([]byte("partial")); return failErr })
+	if !errors.Is(err, failErr) {
+		t.Fatalf("err = %v", err)
+	}
+	b, _ = os.ReadFile(p)
+	if string(b) != "two" {
+		t.Fatalf("failed write damaged the file: %q", b)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("temp files left: %v", ents)
+	}
+}
+
+func TestMetricsRepairDropsTornLineAndFiltered(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.jsonl")
+	m, err := OpenMetrics(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		m.Add(map[string]int{"it": i})
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"it": 5, "lo`) // a torn line
+	f.Close()
+	lines, torn, err := ReadMetrics(p)
+	if err != nil || !torn || len(lines) != 5 {
+		t.Fatalf("ReadMetrics: %d lines, torn %v, err %v", len(lines), torn, err)
+	}
+	n, err := RepairMetrics(p, func(l []byte) bool { return !bytes.Contains(l, []byte(`"it":4`)) })
+	if err != nil || n != 2 {
+		t.Fatalf("RepairMetrics dropped %d, err %v", n, err)
+	}
+	b, _ := os.ReadFile(p)
+	want := "{\"it\":0}\n{\"it\":1}\n{\"it\":2}\n{\"it\":3}\n"
+	if string(b) != want {
+		t.Fatalf("after repair %q, want %q", b, want)
+	}
+	if n, err := RepairMetrics(filepath.Join(t.TempDir(), "none"), nil); n != 0 || err != nil {
+		t.Fatalf("missing file: %d %v", n, err)
+	}
+}
+
+func TestCheckpointRoundTripAndCorruption(t *testing.T) {
+	c := &Checkpoint{Iteration: 7, LearningRate: 0.00095, RNG: []byte{1, 2, 3}, ConfigDigest: "abc",
+		Tensors: []Tensor{
+			{Name: "W1", Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}},
+			{Name: "b1", Shape: []int{3}, Data: []float64{0.5, -1, 2}},
+			{Name: "e", Shape: []int{0}, Data: []float64{}},
+		}}
+	b, err := MarshalCheckpoint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := UnmarshalCheckpoint(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, c)
+	}
+	for _, bad := range [][]byte{b[:len(b)-1], b[:10], append(append([]byte{}, b[:40]...), b[41:]...)} {
+		if _, err := UnmarshalCheckpoint(bad); !errors.Is(err, ErrCorruptCheckpoint) {
+			t.Errorf("corrupt checkpoint (%d bytes): err = %v", len(bad), err)
+		}
+	}
+	flip := append([]byte{}, b...)
+	flip[len(flip)/2] ^= 1
+	if _, err := UnmarshalCheckpoint(flip); !errors.Is(err, ErrCorruptCheckpoint) {
+		t.Errorf("bit flip: err = %v", err)
+	}
+	if _, err := MarshalCheckpoint(&Checkpoint{Tensors: []Tensor{{Name: "x", Shape: []int{3}, Data: []float32{1}}}}); err == nil {
+		t.Error("shape/data mismatch accepted")
+	}
+}
+
+func testModel() *Model {
+	return &Model{Kind: "twolayer", Classes: []string{"cat", "dog"}, Tensors: []Tensor{
+		{Name: "W1", Shape: []int{3, 2}, Data: []float32{1, 2, 3, 4, 5, 6}},
+		{Name: "b1", Shape: []int{2}, Data: []float32{0.5, -0.5}},
+		{Name: "W2", Shape: []int{2, 2}, Data: []float32{1, 0, 0, 1}},
+		{Name: "b2", Shape: []int{2}, Data: []float32{0, 1}},
+		{Name: "mean", Shape: []int{3}, Data: []float64{1.5, 2.5, 3.25}},
+		{Name: "image_shape", Shape: []int{3}, Data: []int64{1, 3, 1}},
+	}}
+}
+
+func TestModelRoundTripDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	m := testModel()
+	p1, p2 := filepath.Join(dir, "a.npz"), filepath.Join(dir, "b.npz")
+	if err := SaveModel(p1, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveModel(p2, m); err != nil {
+		t.Fatal(err)
+	}
+	b1, _ := os.ReadFile(p1)
+	b2, _ := os.ReadFile(p2)
+	if !bytes.Equal(b1, b2) {
+		t.Fatal("same model, different bytes")
+	}
+	got, err := LoadModel(p1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// LoadModel returns the tensors in the order the kind needs them.
+	want := map[string]Tensor{}
+	for _, tt := range m.Tensors {
+		want[tt.Name] = tt
+	}
+	if got.Kind != m.Kind || !reflect.DeepEqual(got.Classes, m.Classes) || len(got.Tensors) != len(m.Tensors) {
+		t.Fatalf("got %+v", got)
+	}
+	for _, tt := range got.Tensors {
+		if !reflect.DeepEqual(tt, want[tt.Name]) {
+			t.Errorf("%s: got %+v want %+v", tt.Name, tt, want[tt.Name])
+		}
+	}
+}
+
+func TestLoadModelRejectsWrongKind(t *testing.T) {
+	dir := t.TempDir()
+	notnpz := filepath.Join(dir, "x.npz")
+	os.WriteFile(notnpz, []byte("{}"), 0o644)
+	m := testModel()
+	m.Tensors = m.Tensors[1:] // no W1
+	missing := filepath.Join(dir, "m.npz")
+	if err := SaveModel(missing, m); err != nil {
+		t.Fatal(err)
+	}
+	m2 := testModel()
+	m2.Kind = "resnet"
+	unknown := filepath.Join(dir, "u.npz")
+	SaveModel(unknown, m2)
+	for p, want := range map[string]string{notnpz: "not an npz", missing: `without "W1"`, unknown: "unknown model kind"} {
+		_, err := LoadModel(p)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), p) {
+			t.Errorf("LoadModel(%s) = %v, want an error naming the file with %q", p, err, want)
+		}
+	}
+}
+
+func TestModelLoadsInNumpy(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
+		t.Skipf("numpy not importable with %s: %v", py, err)
+	}
+	p := filepath.Join(t.TempDir(), "model.npz")
+	if err := SaveModel(p, testModel()); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import sys, numpy as np
+d = np.load(sys.argv[1])
+assert str(d["kind"]) == "twolayer", d["kind"]
+assert d["W1"].dtype == np.float32 and d["W1"].shape == (3, 2), d["W1"]
+assert (d["W1"] == np.arange(1, 7, dtype=np.float32).reshape(3, 2)).all()
+assert d["mean"].dtype == np.float64 and list(d["mean"]) == [1.5, 2.5, 3.25]
+assert list(d["image_shape"]) == [1, 3, 1]
+assert str(d["classes"]).split("\n") == ["cat", "dog"]
+print("ok")
+`
+	out, err := exec.Command(py, "-c", script, p).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("numpy: %v\n%s", err, out)
+	}
+}

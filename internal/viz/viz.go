@@ -1,0 +1,294 @@
+// Package viz draws the pictures of an nnkern run: loss and accuracy curves
+// and confusion matrices (gonum.org/v1/plot), and weight images — the
+// linear classifier's class templates and the reference's visualize_grid
+// for first-layer weights.
+//
+// Usage:
+//
+//	err := viz.LinePNG("run/loss.png", "Loss history", "iteration", "loss",
+//		viz.Series{Name: "train", X: its, Y: losses})
+//	img := viz.Grid(images, n, h, w, c, 3) // visualize_grid(W1, padding=3)
+//	err = viz.SavePNG("run/weights.png", img)
+package viz
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+
+	"github.com/nnkern/nnkern/internal/runio"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// Series is one named curve.
+type Series struct {
+	Name string
+	X, Y []float64
+}
+
+// LinePNG plots the series as lines and writes a PNG to path atomically.
+func LinePNG(path, title, xlabel, ylabel string, series ...Series) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xlabel
+	p.Y.Label.Text = ylabel
+	p.Add(plotter.NewGrid())
+	for i, s := range series {
+		if len(s.X) != len(s.Y) {
+			return fmt.Errorf("plot %s: series %q has %d x and %d y values", path, s.Name, len(s.X), len(s.Y))
+		}
+		if len(s.X) == 0 {
+			continue
+		}
+		pts := make(plotter.XYs, len(s.X))
+		for j := range s.X {
+			y := s.Y[j]
+			if math.IsNaN(y) || math.IsInf(y, 0) {
+				y = 0
+			}
+			pts[j] = plotter.XY{X: s.X[j], Y: y}
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", path, err)
+		}
+		l.Color = plotutil.Color(i)
+		p.Add(l)
+		if len(s.X) <= 50 {
+			sc, err := plotter.NewScatter(pts)
+			if err == nil {
+				sc.Color = plotutil.Color(i)
+				p.Add(sc)
+			}
+		}
+		if s.Name != "" {
+			p.Legend.Add(s.Name, l)
+		}
+	}
+	p.Legend.Top = true
+	return savePlot(path, p, 6*vg.Inch, 4*vg.Inch)
+}
+
+func savePlot(path string, p *plot.Plot, w, h vg.Length) error {
+	wt, err := p.WriterTo(w, h, "png")
+	if err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return runio.WriteAtomic(path, 0o644, func(out io.Writer) error {
+		_, err := wt.WriteTo(out)
+		return err
+	})
+}
+
+type confGrid struct {
+	m [][]int
+	n int
+}
+
+func (g confGrid) Dims() (c, r int)   { return g.n, g.n }
+func (g confGrid) X(c int) float64    { return float64(c) }
+func (g confGrid) Y(r int) float64    { return float64(r) }
+func (g confGrid) Z(c, r int) float64 { return float64(g.m[g.n-1-r][c]) }
+
+type ticks []string
+
+func (t ticks) Ticks(min, max float64) []plot.Tick {
+	var out []plot.Tick
+	for i, s := range t {
+		out = append(out, plot.Tick{Value: float64(i), Label: s})
+	}
+	return out
+}
+
+type revTicks []string
+
+func (t revTicks) Ticks(min, max float64) []plot.Tick {
+	var out []plot.Tick
+	for i, s := range t {
+		out = append(out, plot.Tick{Value: float64(len(t) - 1 - i), Label: s})
+	}
+	return out
+}
+
+// ConfusionPNG draws the confusion matrix m (m[true][predicted]) as a heat
+// map with the counts written in the cells.
+func ConfusionPNG(path, title string, m [][]int, classes []string) error {
+	n := len(m)
+	if n == 0 || len(classes) != n {
+		return fmt.Errorf("plot %s: %d×? confusion matrix for %d classes", path, n, len(classes))
+	}
+	max := 0
+	for _, row := range m {
+		if len(row) != n {
+			return fmt.Errorf("plot %s: confusion matrix is not square", path)
+		}
+		for _, v := range row {
+			if v > max {
+				max = v
+			}
+		}
+	}
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "predicted"
+	p.Y.Label.Text = "true"
+	pal := moreland.SmoothBlueRed()
+	pal.SetMin(0)
+	pal.SetMax(math.Max(float64(max), 1))
+	hm := plotter.NewHeatMap(confGrid{m, n}, pal.Palette(64))
+	hm.Min, hm.Max = 0, math.Max(float64(max), 1)
+	p.Add(hm)
+	var labels plotter.XYLabels
+	for r := 0; r < n; r++ {
+		for c := 0; c < n; c++ {
+			labels.XYs = append(labels.XYs, plotter.XY{X: float64(c), Y: float64(n - 1 - r)})
+			labels.Labels = append(labels.Labels, fmt.Sprint(m[r][c]))
+		}
+	}
+	lp, err := plotter.NewLabels(labels)
+	if err == nil {
+		for i := range lp.TextStyle {
+			lp.TextStyle[i].XAlign = -0.5
+			lp.TextStyle[i].YAlign = -0.5
+		}
+		p.Add(lp)
+	}
+	p.X.Tick.Marker = ticks(classes)
+	p.Y.Tick.Marker = revTicks(classes)
+	p.X.Tick.Label.Rotation = math.Pi / 4
+	p.X.Tick.Label.XAlign = -1
+	p.X.Min, p.X.Max = -0.5, float64(n)-0.5
+	p.Y.Min, p.Y.Max = -0.5, float64(n)-0.5
+	return savePlot(path, p, 7*vg.Inch, 6*vg.Inch)
+}
+
+// Grid is the reference's visualize_grid: n images of h×w×c values (HWC,
+// image i at data[i*h*w*c:]) laid out on a ceil(sqrt(n)) square grid with
+// padding pixels of 0 between them, each image min–max scaled to 0..255 on
+// its own. A constant image becomes 0 (no division by zero). c must be 1
+// (gray) or 3 (RGB).
+func Grid(data []float64, n, h, w, c, padding int) *image.RGBA {
+	if c != 1 && c != 3 {
+		panic(fmt.Sprintf("viz.Grid: c = %d, want 1 or 3", c))
+	}
+	if len(data) < n*h*w*c {
+		panic(fmt.Sprintf("viz.Grid: len(data) = %d < n*h*w*c = %d", len(data), n*h*w*c))
+	}
+	g := int(math.Ceil(math.Sqrt(float64(n))))
+	if n == 0 {
+		g = 0
+	}
+	gh := h*g + padding*max(g-1, 0)
+	gw := w*g + padding*max(g-1, 0)
+	img := image.NewRGBA(image.Rect(0, 0, max(gw, 1), max(gh, 1)))
+	for i := range img.Pix {
+		img.Pix[i] = 0
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	sz := h * w * c
+	for i := 0; i < n; i++ {
+		x := data[i*sz : (i+1)*sz]
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range x {
+			lo = math.Min(lo, v)
+			hi = math.Max(hi, v)
+		}
+		scale := 0.0
+		if hi > lo {
+			scale = 255 / (hi - lo)
+		}
+		y0 := (i / g) * (h + padding)
+		x0 := (i % g) * (w + padding)
+		for yy := 0; yy < h; yy++ {
+			for xx := 0; xx < w; xx++ {
+				var px [3]uint8
+				for ch := 0; ch < 3; ch++ {
+					v := x[(yy*w+xx)*c+min(ch, c-1)]
+					px[ch] = toByte((v - lo) * scale)
+				}
+				img.SetRGBA(x0+xx, y0+yy, color.RGBA{px[0], px[1], px[2], 255})
+			}
+		}
+	}
+	return img
+}
+
+// Templates draws the linear classifier's class templates the way the
+// notebook does: W is D×C (row-major, the bias row already removed, D =
+// h*w*c), rescaled to 0..255 with the minimum and maximum over all of W,
+// one template per class in a row with padding pixels between them.
+func Templates(W []float64, d, classes, h, w, c, padding int) *image.RGBA {
+	if d != h*w*c || len(W) < d*classes {
+		panic(fmt.Sprintf("viz.Templates: W has %d values for D=%d (h*w*c=%d) and C=%d", len(W), d, h*w*c, classes))
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range W[:d*classes] {
+		lo = math.Min(lo, v)
+		hi = math.Max(hi, v)
+	}
+	scale := 0.0
+	if hi > lo {
+		scale = 255 / (hi - lo)
+	}
+	gw := classes*w + padding*max(classes-1, 0)
+	img := image.NewRGBA(image.Rect(0, 0, max(gw, 1), h))
+	for k := 0; k < classes; k++ {
+		x0 := k * (w + padding)
+		for yy := 0; yy < h; yy++ {
+			for xx := 0; xx < w; xx++ {
+				var px [3]uint8
+				for ch := 0; ch < 3; ch++ {
+					row := (yy*w+xx)*c + min(ch, c-1)
+					px[ch] = toByte((W[row*classes+k] - lo) * scale)
+				}
+				img.SetRGBA(x0+xx, yy, color.RGBA{px[0], px[1], px[2], 255})
+			}
+		}
+	}
+	return img
+}
+
+func toByte(v float64) uint8 {
+	switch {
+	case !(v > 0):
+		return 0
+	case v >= 255:
+		return 255
+	}
+	return uint8(v) // astype('uint8') truncates
+}
+
+// Scale enlarges img by an integer factor (nearest neighbour) so small
+// images are visible.
+func Scale(img *image.RGBA, f int) *image.RGBA {
+	if f <= 1 {
+		return img
+	}
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx()*f, b.Dy()*f))
+	for y := 0; y < b.Dy()*f; y++ {
+		for x := 0; x < b.Dx()*f; x++ {
+			out.SetRGBA(x, y, img.RGBAAt(b.Min.X+x/f, b.Min.Y+y/f))
+		}
+	}
+	return out
+}
+
+// SavePNG writes img to path atomically.
+func SavePNG(path string, img image.Image) error {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("png %s: %w", path, err)
+	}
+	return runio.WriteFileAtomic(path, buf.Bytes(), 0o644)
+}

@@ -1,0 +1,1084 @@
+// Command _gen generates nnkern's AVX2+FMA kernels with avo.
+//
+// It is run by `go generate` in package kernels, once per kernel family:
+//
+//	cd _gen && go run . -family level1 -out ../level1_amd64.s -stubs ../level1_stub_amd64.go -pkg kernels
+//
+// Every kernel is written once against a type descriptor (float32 or
+// float64, lanes per YMM register) and emitted for both types. Loops have a
+// main part unrolled over several YMM registers, a one-register part, and a
+// masked tail (VMASKMOVPS/PD with a mask from a sliding table), so no kernel
+// reads or writes outside its slices.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+	"github.com/nnkern/nnkern/kernels/internal/expc"
+)
+
+var family = flag.String("family", "", "kernel family to generate: level1, act or exp")
+
+type op = func(...Op)
+
+// ft describes one element type.
+type ft struct {
+	name  string // "F32" or "F64"
+	gotyp string // "float32" or "float64"
+	size  int    // bytes per element
+	lanes int    // elements per YMM register
+
+	load, store, add, sub, mul, div, max, min, and, andn, or, xor, cmp, fma231, fma213, fnma231 op
+	bcast, movs, adds, divs                                                                     op
+	maskmov                                                                                     func(a, b, c Op)
+	blendv                                                                                      func(a, b, c, d Op)
+	movmsk                                                                                      func(a, b Op)
+}
+
+var f32 = ft{
+	name: "F32", gotyp: "float32", size: 4, lanes: 8,
+	load: VMOVUPS, store: VMOVUPS, add: VADDPS, sub: VSUBPS, mul: VMULPS, div: VDIVPS,
+	max: VMAXPS, min: VMINPS, and: VANDPS, andn: VANDNPS, or: VORPS, xor: VXORPS, cmp: VCMPPS,
+	fma231: VFMADD231PS, fma213: VFMADD213PS, fnma231: VFNMADD231PS,
+	bcast: VBROADCASTSS, movs: VMOVSS, adds: VADDSS, divs: VDIVSS,
+	maskmov: VMASKMOVPS, blendv: VBLENDVPS, movmsk: VMOVMSKPS,
+}
+
+var f64 = ft{
+	name: "F64", gotyp: "float64", size: 8, lanes: 4,
+	load: VMOVUPD, store: VMOVUPD, add: VADDPD, sub: VSUBPD, mul: VMULPD, div: VDIVPD,
+	max: VMAXPD, min: VMINPD, and: VANDPD, andn: VANDNPD, or: VORPD, xor: VXORPD, cmp: VCMPPD,
+	fma231: VFMADD231PD, fma213: VFMADD213PD, fnma231: VFNMADD231PD,
+	bcast: VBROADCASTSD, movs: VMOVSD, adds: VADDSD, divs: VDIVSD,
+	maskmov: VMASKMOVPD, blendv: VBLENDVPD, movmsk: VMOVMSKPD,
+}
+
+var types = []ft{f32, f64}
+
+// Comparison predicates (VCMPPS imm8).
+const (
+	cmpEQ    = 0x00 // EQ_OQ
+	cmpLT    = 0x01 // LT_OS
+	cmpLE    = 0x02 // LE_OS
+	cmpUNORD = 0x03 // UNORD_Q
+	cmpGT    = 0x0e // GT_OS
+)
+
+// Constant tables: each constant replicated over 32 bytes so it can be a
+// full-width memory operand.
+var consts = map[string]Mem{}
+
+func vconst(t ft, name string, v float64) Mem {
+	key := t.name + name
+	if m, ok := consts[key]; ok {
+		return m
+	}
+	m := GLOBL("c"+t.name+name, RODATA|NOPTR)
+	for i := 0; i < t.lanes; i++ {
+		if t.size == 4 {
+			DATA(4*i, U32(math.Float32bits(float32(v))))
+		} else {
+			DATA(8*i, U64(math.Float64bits(v)))
+		}
+	}
+	consts[key] = m
+	return m
+}
+
+func iconst(t ft, name string, v uint64) Mem {
+	key := t.name + name
+	if m, ok := consts[key]; ok {
+		return m
+	}
+	m := GLOBL("c"+t.name+name, RODATA|NOPTR)
+	for i := 0; i < t.lanes; i++ {
+		if t.size == 4 {
+			DATA(4*i, U32(uint32(v)))
+		} else {
+			DATA(8*i, U64(v))
+		}
+	}
+	consts[key] = m
+	return m
+}
+
+// tailMask returns the sliding mask table: lanes all-ones elements followed
+// by lanes zero elements. Loading 32 bytes at offset (lanes-n)*size gives a
+// mask with the first n lanes set.
+func tailMask(t ft) Mem {
+	key := t.name + "tailmask"
+	if m, ok := consts[key]; ok {
+		return m
+	}
+	m := GLOBL("c"+t.name+"tailmask", RODATA|NOPTR)
+	for i := 0; i < 2*t.lanes; i++ {
+		v := uint64(0)
+		if i < t.lanes {
+			v = ^uint64(0)
+		}
+		if t.size == 4 {
+			DATA(4*i, U32(uint32(v)))
+		} else {
+			DATA(8*i, U64(v))
+		}
+	}
+	consts[key] = m
+	return m
+}
+
+// loadMask loads the mask for the first n (0 < n < lanes) lanes into a new
+// YMM register. n is not modified.
+func loadMask(t ft, n Register) VecVirtual {
+	tbl := GP64()
+	LEAQ(tailMask(t), tbl)
+	neg := GP64()
+	MOVQ(n, neg)
+	NEGQ(neg)
+	mask := YMM()
+	VMOVDQU(Mem{Base: tbl, Index: neg, Scale: uint8(t.size), Disp: 32}, mask)
+	return mask
+}
+
+// loopGroup is the number of vectors in the group loop is emitting (the
+// unrolled block or a single vector).
+var loopGroup = 1
+
+// stream describes one pointer walked by a loop.
+type stream struct {
+	p    Register
+	size int // element size in bytes
+}
+
+// loop emits a loop over n elements. body is called for each vector j of an
+// unrolled block with the memory offset in bytes relative to each stream's
+// pointer being (elemOff*size), and with mask nil (full vector) or the tail
+// mask. n is consumed.
+func loop(t ft, name string, n Register, streams []stream, unroll int, body func(j int, elemOff int, mask Register)) {
+	advance := func(elems int) {
+		for _, s := range streams {
+			ADDQ(U32(elems*s.size), s.p)
+		}
+		SUBQ(U32(elems), n)
+	}
+	if unroll > 1 {
+		// Bottom-tested: one compare and branch per block.
+		CMPQ(n, U32(unroll*t.lanes))
+		JL(LabelRef(name + "_single"))
+		Label(name + "_block")
+		loopGroup = unroll
+		for j := 0; j < unroll; j++ {
+			body(j, j*t.lanes, nil)
+		}
+		loopGroup = 1
+		advance(unroll * t.lanes)
+		CMPQ(n, U32(unroll*t.lanes))
+		JGE(LabelRef(name + "_block"))
+	}
+	Label(name + "_single")
+	CMPQ(n, U32(t.lanes))
+	JL(LabelRef(name + "_tail"))
+	body(0, 0, nil)
+	advance(t.lanes)
+	JMP(LabelRef(name + "_single"))
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	mask := loadMask(t, n)
+	body(0, 0, mask)
+	Label(name + "_done")
+}
+
+func vload(t ft, m Mem, mask Register, dst Register) {
+	if mask == nil {
+		t.load(m, dst)
+	} else {
+		t.maskmov(m, mask, dst)
+	}
+}
+
+func vstore(t ft, src Register, mask Register, m Mem) {
+	if mask == nil {
+		t.store(src, m)
+	} else {
+		t.maskmov(src, mask, m)
+	}
+}
+
+// hreduce reduces the lanes of y with f (add or max) into the low lane of
+// the returned XMM register.
+func hreduce(t ft, f op, y VecVirtual) Register {
+	hi := XMM()
+	VEXTRACTF128(U8(1), y, hi)
+	lo := y.AsX()
+	f(hi, lo, lo)
+	if t.size == 4 {
+		VMOVHLPS(lo, lo, hi)
+		f(hi, lo, lo)
+		VMOVSHDUP(lo, hi)
+		f(hi, lo, lo)
+	} else {
+		VPERMILPD(U8(1), lo, hi)
+		f(hi, lo, lo)
+	}
+	return lo
+}
+
+func mem(p Register, t ft, elemOff int) Mem {
+	return Mem{Base: p, Disp: elemOff * t.size}
+}
+
+func ptr(name string) Register { return Load(Param(name), GP64()) }
+
+const unroll = 4
+
+// text starts a function; every kernel takes pointers that do not escape.
+func text(name, sig string) {
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+}
+
+// ---------------------------------------------------------------- level 1
+
+// reduceKernel emits a sum-like reduction Σ f(x[i], y[i]).
+func reduceKernel(t ft, name string, two bool, square bool) {
+	sig := fmt.Sprintf("func(x *%s, n int) %s", t.gotyp, t.gotyp)
+	if two {
+		sig = fmt.Sprintf("func(x, y *%s, n int) %s", t.gotyp, t.gotyp)
+	}
+	text(name+t.name, sig)
+	x := ptr("x")
+	streams := []stream{{x, t.size}}
+	var y Register
+	if two {
+		y = ptr("y")
+		streams = append(streams, stream{y, t.size})
+	}
+	n := Load(Param("n"), GP64())
+	acc := make([]VecVirtual, unroll)
+	for i := range acc {
+		acc[i] = YMM()
+		t.xor(acc[i], acc[i], acc[i])
+	}
+	loop(t, "l", n, streams, unroll, func(j, off int, mask Register) {
+		v := YMM()
+		vload(t, mem(x, t, off), mask, v)
+		switch {
+		case two && mask == nil:
+			t.fma231(mem(y, t, off), v, acc[j])
+		case two:
+			w := YMM()
+			vload(t, mem(y, t, off), mask, w)
+			t.fma231(w, v, acc[j])
+		case square:
+			t.fma231(v, v, acc[j])
+		default:
+			t.add(v, acc[j], acc[j])
+		}
+	})
+	t.add(acc[1], acc[0], acc[0])
+	t.add(acc[3], acc[2], acc[2])
+	t.add(acc[2], acc[0], acc[0])
+	r := hreduce(t, t.add, acc[0])
+	VZEROUPPER()
+	Store(r, ReturnIndex(0))
+	RET()
+}
+
+// elementwise emits dst[i] = f(dst[i], x[i]) style kernels.
+func binaryKernel(t ft, name string, f func(d, x Register)) {
+	text(name+t.name, fmt.Sprintf("func(dst, x *%s, n int)", t.gotyp))
+	d := ptr("dst")
+	x := ptr("x")
+	n := Load(Param("n"), GP64())
+	loop(t, "l", n, []stream{{d, t.size}, {x, t.size}}, unroll, func(j, off int, mask Register) {
+		a, b := YMM(), YMM()
+		vload(t, mem(d, t, off), mask, a)
+		vload(t, mem(x, t, off), mask, b)
+		f(a, b)
+		vstore(t, a, mask, mem(d, t, off))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func axpyKernel(t ft) {
+	text("axpy"+t.name, fmt.Sprintf("func(a %s, x, y *%s, n int)", t.gotyp, t.gotyp))
+	av := YMM()
+	t.bcast(NewParamAddr("a", 0), av)
+	x := ptr("x")
+	y := ptr("y")
+	n := Load(Param("n"), GP64())
+	loop(t, "l", n, []stream{{x, t.size}, {y, t.size}}, unroll, func(j, off int, mask Register) {
+		v, w := YMM(), YMM()
+		// y + a*x rounded twice, like the generic y[i] += T(a*x[i]).
+		if mask == nil {
+			t.mul(mem(x, t, off), av, v)
+		} else {
+			vload(t, mem(x, t, off), mask, v)
+			t.mul(av, v, v)
+		}
+		vload(t, mem(y, t, off), mask, w)
+		t.add(v, w, w)
+		vstore(t, w, mask, mem(y, t, off))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func scaleKernel(t ft) {
+	text("scale"+t.name, fmt.Sprintf("func(a %s, x *%s, n int)", t.gotyp, t.gotyp))
+	av := YMM()
+	t.bcast(NewParamAddr("a", 0), av)
+	x := ptr("x")
+	n := Load(Param("n"), GP64())
+	loop(t, "l", n, []stream{{x, t.size}}, unroll, func(j, off int, mask Register) {
+		v := YMM()
+		vload(t, mem(x, t, off), mask, v)
+		t.mul(av, v, v)
+		vstore(t, v, mask, mem(x, t, off))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// maxKernel returns the max over non-NaN elements (-Inf if none) and
+// whether x holds a NaN.
+func maxKernel(t ft) {
+	text("max"+t.name, fmt.Sprintf("func(x *%s, n int) (m %s, nan bool)", t.gotyp, t.gotyp))
+	x := ptr("x")
+	n := Load(Param("n"), GP64())
+	ninf := vconst(t, "ninf", math.Inf(-1))
+	ninfv := YMM()
+	t.load(ninf, ninfv)
+	acc := make([]VecVirtual, unroll)
+	nan := make([]VecVirtual, unroll)
+	for i := range acc {
+		acc[i], nan[i] = YMM(), YMM()
+		t.load(ninf, acc[i])
+		t.xor(nan[i], nan[i], nan[i])
+	}
+	loop(t, "l", n, []stream{{x, t.size}}, unroll, func(j, off int, mask Register) {
+		v, u := YMM(), YMM()
+		vload(t, mem(x, t, off), mask, v)
+		if mask != nil {
+			t.blendv(mask, v, ninfv, v) // v = mask ? v : -Inf
+		}
+		t.cmp(U8(cmpUNORD), v, v, u)
+		t.or(u, nan[j], nan[j])
+		t.max(v, acc[j], acc[j])
+	})
+	t.max(acc[1], acc[0], acc[0])
+	t.max(acc[3], acc[2], acc[2])
+	t.max(acc[2], acc[0], acc[0])
+	t.or(nan[1], nan[0], nan[0])
+	t.or(nan[3], nan[2], nan[2])
+	t.or(nan[2], nan[0], nan[0])
+	r := hreduce(t, t.max, acc[0])
+	bits := GP32()
+	t.movmsk(nan[0], bits)
+	b := GP8()
+	TESTL(bits, bits)
+	SETNE(b)
+	VZEROUPPER()
+	Store(r, Return("m"))
+	Store(b, Return("nan"))
+	RET()
+}
+
+// indexEqKernel returns the first i with x[i] == v, or -1.
+func indexEqKernel(t ft) {
+	text("indexEq"+t.name, fmt.Sprintf("func(x *%s, n int, v %s) int", t.gotyp, t.gotyp))
+	x := ptr("x")
+	n := Load(Param("n"), GP64())
+	i := GP64()
+	XORQ(i, i)
+	vv := YMM()
+	t.bcast(NewParamAddr("v", 16), vv)
+	bits := GP32()
+	found := func(mask Register, off int) {
+		c := YMM()
+		v := YMM()
+		vload(t, mem(x, t, off), mask, v)
+		t.cmp(U8(cmpEQ), vv, v, c)
+		if mask != nil {
+			t.and(mask, c, c)
+		}
+		t.movmsk(c, bits)
+		TESTL(bits, bits)
+	}
+	Label("single")
+	CMPQ(n, U32(t.lanes))
+	JL(LabelRef("tail"))
+	found(nil, 0)
+	JNZ(LabelRef("hit"))
+	ADDQ(U32(t.lanes*t.size), x)
+	ADDQ(U32(t.lanes), i)
+	SUBQ(U32(t.lanes), n)
+	JMP(LabelRef("single"))
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("miss"))
+	mask := loadMask(t, n)
+	found(mask, 0)
+	JNZ(LabelRef("hit"))
+	Label("miss")
+	MOVQ(I32(-1), i)
+	VZEROUPPER()
+	Store(i, ReturnIndex(0))
+	RET()
+	Label("hit")
+	k := GP32()
+	TZCNTL(bits, k)
+	ADDQ(k.As64(), i)
+	VZEROUPPER()
+	Store(i, ReturnIndex(0))
+	RET()
+}
+
+func genLevel1() {
+	for _, t := range types {
+		reduceKernel(t, "dot", true, false)
+		reduceKernel(t, "sum", false, false)
+		reduceKernel(t, "sumsq", false, true)
+		axpyKernel(t)
+		scaleKernel(t)
+		binaryKernel(t, "addTo", func(d, x Register) { t.add(x, d, d) })
+		binaryKernel(t, "subFrom", func(d, x Register) { t.sub(x, d, d) })
+		binaryKernel(t, "mulTo", func(d, x Register) { t.mul(x, d, d) })
+		maxKernel(t)
+		indexEqKernel(t)
+	}
+}
+
+// ---------------------------------------------------------------- activations
+
+func genAct() {
+	for _, t := range types {
+		// relu: dst = (0 > x) ? 0 : x, so NaN and -0 pass through.
+		text("relu"+t.name, fmt.Sprintf("func(dst, x *%s, n int)", t.gotyp))
+		{
+			d := ptr("dst")
+			x := ptr("x")
+			n := Load(Param("n"), GP64())
+			zero := YMM()
+			t.xor(zero, zero, zero)
+			loop(t, "l", n, []stream{{d, t.size}, {x, t.size}}, unroll, func(j, off int, mask Register) {
+				v := YMM()
+				vload(t, mem(x, t, off), mask, v)
+				t.max(v, zero, v)
+				vstore(t, v, mask, mem(d, t, off))
+			})
+			VZEROUPPER()
+			RET()
+		}
+		// addReLU: dst = max(0, dst + b) (one row of BiasReLU).
+		binaryKernel(t, "addReLU", func(d, x Register) {
+			zero := YMM()
+			t.xor(zero, zero, zero)
+			t.add(x, d, d)
+			t.max(d, zero, d)
+		})
+		// reluBackward: dh = (h <= 0) ? 0 : dh.
+		text("reluBackward"+t.name, fmt.Sprintf("func(dh, h *%s, n int)", t.gotyp))
+		{
+			d := ptr("dh")
+			h := ptr("h")
+			n := Load(Param("n"), GP64())
+			zero := YMM()
+			t.xor(zero, zero, zero)
+			loop(t, "l", n, []stream{{d, t.size}, {h, t.size}}, unroll, func(j, off int, mask Register) {
+				v, m := YMM(), YMM()
+				vload(t, mem(h, t, off), mask, v)
+				t.cmp(U8(cmpLE), zero, v, m)
+				vload(t, mem(d, t, off), mask, v)
+				t.andn(v, m, v)
+				vstore(t, v, mask, mem(d, t, off))
+			})
+			VZEROUPPER()
+			RET()
+		}
+		u8ToFloat(t)
+	}
+}
+
+// u8ToFloat: dst[i] = T(src[i]) - mean[i]. Scalar tail (bytes cannot be
+// loaded with a mask).
+func u8ToFloat(t ft) {
+	text("u8To"+t.name, fmt.Sprintf("func(dst *%s, src *uint8, mean *%s, n int)", t.gotyp, t.gotyp))
+	d := ptr("dst")
+	s := ptr("src")
+	m := ptr("mean")
+	n := Load(Param("n"), GP64())
+	streams := []stream{{d, t.size}, {s, 1}, {m, t.size}}
+	conv := func(off int, v VecVirtual) {
+		if t.size == 4 {
+			VPMOVZXBD(Mem{Base: s, Disp: off}, v)
+			VCVTDQ2PS(v, v)
+		} else {
+			VPMOVZXBD(Mem{Base: s, Disp: off}, v.AsX())
+			VCVTDQ2PD(v.AsX(), v)
+		}
+	}
+	Label("block")
+	CMPQ(n, U32(unroll*t.lanes))
+	JL(LabelRef("single"))
+	for j := 0; j < unroll; j++ {
+		v := YMM()
+		conv(j*t.lanes, v)
+		t.sub(mem(m, t, j*t.lanes), v, v)
+		t.store(v, mem(d, t, j*t.lanes))
+	}
+	for _, st := range streams {
+		ADDQ(U32(unroll*t.lanes*st.size), st.p)
+	}
+	SUBQ(U32(unroll*t.lanes), n)
+	JMP(LabelRef("block"))
+	Label("single")
+	CMPQ(n, U32(t.lanes))
+	JL(LabelRef("tail"))
+	v := YMM()
+	conv(0, v)
+	t.sub(mem(m, t, 0), v, v)
+	t.store(v, mem(d, t, 0))
+	for _, st := range streams {
+		ADDQ(U32(t.lanes*st.size), st.p)
+	}
+	SUBQ(U32(t.lanes), n)
+	JMP(LabelRef("single"))
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	b := GP32()
+	MOVBLZX(Mem{Base: s}, b)
+	x := XMM()
+	if t.size == 4 {
+		VCVTSI2SSL(b, x, x)
+		VSUBSS(Mem{Base: m}, x, x)
+	} else {
+		VCVTSI2SDL(b, x, x)
+		VSUBSD(Mem{Base: m}, x, x)
+	}
+	t.movs(x, Mem{Base: d})
+	for _, st := range streams {
+		ADDQ(U32(st.size), st.p)
+	}
+	DECQ(n)
+	JMP(LabelRef("tail"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// ---------------------------------------------------------------- exp
+
+// Exp constants. The algorithm (mirrored bit for bit by expGeneric32/64 in
+// exp.go): clamp x to [lo, hi]; n = round(x·log2e) by adding a magic
+// number; r = x − n·ln2hi − n·ln2lo; e^r = 1 + (r + r²·q(r)) with q a
+// Chebyshev fit of (e^r−1−r)/r² on |r| ≤ ln2/2; scale by 2^(n>>1)·2^(n−n>>1);
+// 0 for x < lo, +Inf for x > hi.
+type expParams struct {
+	lo, hi, log2e, magic, ln2hi, ln2lo float64
+	magicBits                          uint64
+	bias                               uint64
+	shift                              int
+	c                                  []float64 // c2, c3, ...
+}
+
+var exp64 = expParams{
+	lo: expc.Lo64, hi: expc.Hi64,
+	log2e: expc.Log2e64, magic: expc.Magic64,
+	ln2hi: expc.Ln2Hi64, ln2lo: expc.Ln2Lo64,
+	bias: expc.Bias64, shift: expc.Shift64,
+	c: expc.C64,
+}
+
+var exp32 = expParams{
+	lo: expc.Lo32, hi: expc.Hi32,
+	log2e: expc.Log2e32, magic: expc.Magic32,
+	ln2hi: expc.Ln2Hi32, ln2lo: expc.Ln2Lo32,
+	magicBits: expc.MagicBits,
+	bias:      expc.Bias32, shift: expc.Shift32,
+	c: expc.C32,
+}
+
+func expParamsFor(t ft) expParams {
+	if t.size == 4 {
+		return exp32
+	}
+	return exp64
+}
+
+// expVecs replaces each register of xs by e^x, interleaving the vectors'
+// instruction streams. With nonPositive the caller guarantees x <= 0 or NaN
+// (softmax arguments s − max), and the clamp to hi and the +Inf case, which
+// cannot change such an x's result, are left out.
+func expVecs(t ft, xs []VecVirtual, nonPositive ...bool) {
+	np := len(nonPositive) > 0 && nonPositive[0]
+	p := expParamsFor(t)
+	k := len(xs)
+	each := func(f func(i int)) {
+		for i := 0; i < k; i++ {
+			f(i)
+		}
+	}
+	xc, tt, nf, r, r2, q := make([]VecVirtual, k), make([]VecVirtual, k), make([]VecVirtual, k), make([]VecVirtual, k), make([]VecVirtual, k), make([]VecVirtual, k)
+	each(func(i int) {
+		xc[i], tt[i], nf[i], r[i], r2[i], q[i] = YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+	})
+	// xc = min(hi, max(lo, x)), NaN passes through.
+	each(func(i int) { t.load(vconst(t, "explo", p.lo), xc[i]) })
+	each(func(i int) { t.max(xs[i], xc[i], xc[i]) })
+	if !np {
+		each(func(i int) { t.load(vconst(t, "exphi", p.hi), r[i]) })
+		each(func(i int) { t.min(xc[i], r[i], xc[i]) })
+	}
+	// t = xc·log2e + magic; nf = t − magic.
+	each(func(i int) { t.load(vconst(t, "magic", p.magic), tt[i]) })
+	each(func(i int) { t.fma231(vconst(t, "log2e", p.log2e), xc[i], tt[i]) })
+	each(func(i int) { t.sub(vconst(t, "magic", p.magic), tt[i], nf[i]) })
+	// r = xc − nf·ln2hi − nf·ln2lo.
+	each(func(i int) { t.fnma231(vconst(t, "ln2hi", p.ln2hi), nf[i], xc[i]) })
+	each(func(i int) { t.fnma231(vconst(t, "ln2lo", p.ln2lo), nf[i], xc[i]) })
+	each(func(i int) { t.mul(xc[i], xc[i], r2[i]) })
+	// q = Horner(c_top … c2).
+	top := len(p.c) - 1
+	each(func(i int) { t.load(vconst(t, fmt.Sprintf("expc%d", top+2), p.c[top]), q[i]) })
+	for j := top - 1; j >= 0; j-- {
+		c := vconst(t, fmt.Sprintf("expc%d", j+2), p.c[j])
+		each(func(i int) { t.fma213(c, xc[i], q[i]) })
+	}
+	// p = 1 + (r + r²·q).
+	each(func(i int) { t.fma213(xc[i], r2[i], q[i]) })
+	each(func(i int) { t.add(vconst(t, "one", 1), q[i], q[i]) })
+	// Integer n in the low 32 bits of each element of tt.
+	if t.size == 4 {
+		each(func(i int) { VPSUBD(iconst(t, "magicbits", p.magicBits), tt[i], tt[i]) })
+	}
+	// h = n>>1 (nf reused), g = n − h (r reused).
+	each(func(i int) { VPSRAD(U8(1), tt[i], nf[i]) })
+	each(func(i int) { VPSUBD(nf[i], tt[i], r[i]) })
+	bias := iconst(t, "expbias", p.bias)
+	each(func(i int) { VPADDD(bias, nf[i], nf[i]) })
+	each(func(i int) { VPADDD(bias, r[i], r[i]) })
+	if t.size == 4 {
+		each(func(i int) { VPSLLD(U8(p.shift), nf[i], nf[i]) })
+		each(func(i int) { VPSLLD(U8(p.shift), r[i], r[i]) })
+	} else {
+		each(func(i int) { VPSLLQ(U8(p.shift), nf[i], nf[i]) })
+		each(func(i int) { VPSLLQ(U8(p.shift), r[i], r[i]) })
+	}
+	each(func(i int) { t.mul(nf[i], q[i], q[i]) })
+	each(func(i int) { t.mul(r[i], q[i], q[i]) })
+	// 0 below lo, +Inf above hi.
+	each(func(i int) { t.cmp(U8(cmpLT), vconst(t, "explo", p.lo), xs[i], tt[i]) })
+	if np {
+		each(func(i int) { t.andn(q[i], tt[i], xs[i]) })
+		return
+	}
+	each(func(i int) { t.andn(q[i], tt[i], q[i]) })
+	each(func(i int) { t.cmp(U8(cmpGT), vconst(t, "exphi", p.hi), xs[i], tt[i]) })
+	each(func(i int) { t.blendv(tt[i], vconst(t, "pinf", math.Inf(1)), q[i], xs[i]) })
+}
+
+const expUnroll = 2
+
+func expKernel(t ft) {
+	text("exp"+t.name, fmt.Sprintf("func(dst, x *%s, n int)", t.gotyp))
+	d := ptr("dst")
+	x := ptr("x")
+	n := Load(Param("n"), GP64())
+	var block []VecVirtual
+	loop(t, "l", n, []stream{{d, t.size}, {x, t.size}}, expUnroll, func(j, off int, mask Register) {
+		v := YMM()
+		vload(t, mem(x, t, off), mask, v)
+		if j < loopGroup-1 {
+			block = append(block, v)
+			return
+		}
+		vs := append(block, v)
+		block = nil
+		expVecs(t, vs)
+		for i, v := range vs {
+			vstore(t, v, mask, mem(d, t, off-(len(vs)-1-i)*t.lanes))
+		}
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// softmaxKernel emits the row softmax. With ce it computes, per row,
+// d = e^(s−m)·(1/z)·scale and stores m and z at mz[2i], mz[2i+1]; without,
+// d = e^(s−m)/z. Rows are processed two at a time, their instruction
+// streams interleaved (short rows are latency-bound), then a last odd row
+// alone. Three passes per row: max; e = exp(s − m) into d and z = Σe;
+// normalise. The broadcast row maxima, scale and tail mask live in stack
+// slots so that two interleaved exps fit in the 16 YMM registers.
+func softmaxKernel(t ft, ce bool) {
+	name := "softmaxRows" + t.name
+	sig := fmt.Sprintf("func(d, s *%s, rows, cols, stride int)", t.gotyp)
+	if ce {
+		name = "softmaxCERows" + t.name
+		sig = fmt.Sprintf("func(d, s *%s, rows, cols, stride int, scale %s, mz *%s)", t.gotyp, t.gotyp, t.gotyp)
+	}
+	text(name, sig)
+	mvLoc := AllocLocal(64)
+	maskLoc := AllocLocal(32)
+	var scaleLoc, mz Mem
+	d := ptr("d")
+	s := ptr("s")
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	stride := Load(Param("stride"), GP64())
+	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[t.size]), stride)
+	if ce {
+		mz = Mem{Base: ptr("mz")}
+		scaleLoc = AllocLocal(32)
+		sc := YMM()
+		t.bcast(NewParamAddr("scale", 40), sc)
+		VMOVDQU(sc, scaleLoc)
+	}
+	// Tail mask for cols % lanes (all rows share it).
+	rem := GP64()
+	MOVQ(cols, rem)
+	ANDQ(U32(t.lanes-1), rem)
+	{
+		mask := YMM()
+		VPXOR(mask, mask, mask)
+		TESTQ(rem, rem)
+		JZ(LabelRef("masked"))
+		mk := loadMask(t, rem)
+		VMOVDQA(mk, mask)
+		Label("masked")
+		VMOVDQU(mask, maskLoc)
+	}
+	ninf := vconst(t, "ninf", math.Inf(-1))
+	off, cnt := GP64(), GP64()
+
+	body := func(pre string, sp, dp []Register) {
+		R := len(sp)
+		at := func(p Register) Mem { return Mem{Base: p, Index: off, Scale: 1} }
+		full := func(lbl string, f func()) {
+			XORQ(off, off)
+			MOVQ(cols, cnt)
+			Label(pre + lbl)
+			CMPQ(cnt, U32(t.lanes))
+			JL(LabelRef(pre + lbl + "_tail"))
+			f()
+			ADDQ(U32(32), off)
+			SUBQ(U32(t.lanes), cnt)
+			JMP(LabelRef(pre + lbl))
+			Label(pre + lbl + "_tail")
+		}
+		// Pass 1: row max.
+		acc := make([]VecVirtual, R)
+		for r := range acc {
+			acc[r] = YMM()
+			t.load(ninf, acc[r])
+		}
+		full("max", func() {
+			for r := range acc {
+				t.max(at(sp[r]), acc[r], acc[r])
+			}
+		})
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "maxdone"))
+		{
+			mask, ni := YMM(), YMM()
+			VMOVDQU(maskLoc, mask)
+			t.load(ninf, ni)
+			for r := range acc {
+				v := YMM()
+				t.maskmov(at(sp[r]), mask, v)
+				t.blendv(mask, v, ni, v)
+				t.max(v, acc[r], acc[r])
+			}
+		}
+		Label(pre + "maxdone")
+		for r := range acc {
+			m := hreduce(t, t.max, acc[r])
+			if ce {
+				t.movs(m, mz.Offset(2*r*t.size))
+			}
+			mv := YMM()
+			t.bcast(m, mv)
+			t.store(mv, mvLoc.Offset(32*r))
+		}
+		// Pass 2: e = exp(s − m) into d, z = Σ e.
+		z := make([]VecVirtual, R)
+		for r := range z {
+			z[r] = YMM()
+			t.xor(z[r], z[r], z[r])
+		}
+		full("exp", func() {
+			vs := make([]VecVirtual, R)
+			for r := range vs {
+				vs[r] = YMM()
+				t.load(at(sp[r]), vs[r])
+				t.sub(mvLoc.Offset(32*r), vs[r], vs[r])
+			}
+			expVecs(t, vs, true)
+			for r := range vs {
+				t.store(vs[r], at(dp[r]))
+				t.add(vs[r], z[r], z[r])
+			}
+		})
+		// The tail's e stays in a register for pass 3 (one masked store
+		// per row instead of two).
+		etail := make([]VecVirtual, R)
+		for r := range etail {
+			etail[r] = YMM()
+		}
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "expdone"))
+		{
+			mask := YMM()
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				t.maskmov(at(sp[r]), mask, etail[r])
+				t.sub(mvLoc.Offset(32*r), etail[r], etail[r])
+			}
+			expVecs(t, etail, true)
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				t.and(mask, etail[r], etail[r])
+				t.add(etail[r], z[r], z[r])
+			}
+		}
+		Label(pre + "expdone")
+		// Pass 3: normalise by f = 1/z then scale (ce), or divide by z.
+		f := make([]VecVirtual, R)
+		for r := range z {
+			zs := hreduce(t, t.add, z[r])
+			f[r] = YMM()
+			if ce {
+				t.movs(zs, mz.Offset((2*r+1)*t.size))
+				one := XMM()
+				t.movs(vconst(t, "one", 1), one)
+				t.divs(zs, one, one)
+				t.bcast(one, f[r])
+			} else {
+				t.bcast(zs, f[r])
+			}
+		}
+		apply := func(r int, v Register) {
+			if ce {
+				t.mul(f[r], v, v)
+				t.mul(scaleLoc, v, v)
+			} else {
+				t.div(f[r], v, v)
+			}
+		}
+		full("norm", func() {
+			for r := range f {
+				v := YMM()
+				t.load(at(dp[r]), v)
+				apply(r, v)
+				t.store(v, at(dp[r]))
+			}
+		})
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "normdone"))
+		{
+			mask := YMM()
+			VMOVDQU(maskLoc, mask)
+			for r := range etail {
+				apply(r, etail[r])
+				t.maskmov(etail[r], mask, at(dp[r]))
+			}
+		}
+		Label(pre + "normdone")
+		if ce {
+			ADDQ(U32(2*R*t.size), mz.Base)
+		}
+	}
+
+	Label("pairs")
+	CMPQ(rows, U32(2))
+	JL(LabelRef("single"))
+	{
+		s2, d2 := GP64(), GP64()
+		LEAQ(Mem{Base: s, Index: stride, Scale: 1}, s2)
+		LEAQ(Mem{Base: d, Index: stride, Scale: 1}, d2)
+		body("p", []Register{s, s2}, []Register{d, d2})
+		LEAQ(Mem{Base: s2, Index: stride, Scale: 1}, s)
+		LEAQ(Mem{Base: d2, Index: stride, Scale: 1}, d)
+	}
+	SUBQ(U32(2), rows)
+	JMP(LabelRef("pairs"))
+	Label("single")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	body("s", []Register{s}, []Register{d})
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// hingeKernel emits the multiclass hinge rows. Per row i, with sy =
+// s[i,y_i]: mg_j = (s_j − sy) + 1, positive margins (j ≠ y_i) write
+// d_j = scale, the others 0; out[2i] = Σ positive margins (summed in
+// float64 lanes, so float32 sums cannot overflow) and out[2i+1] = their
+// count. The caller sets d[i,y_i].
+func hingeKernel(t ft) {
+	text("hingeRows"+t.name, fmt.Sprintf("func(d, s *%s, rows, cols, stride int, y *int, scale %s, out *float64)", t.gotyp, t.gotyp))
+	d := ptr("d")
+	s := ptr("s")
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	stride := Load(Param("stride"), GP64())
+	SHLQ(U8(map[int]uint8{4: 2, 8: 3}[t.size]), stride)
+	yp := ptr("y")
+	out := ptr("out")
+	scale := YMM()
+	t.bcast(NewParamAddr("scale", 48), scale)
+	rem := GP64()
+	MOVQ(cols, rem)
+	ANDQ(U32(t.lanes-1), rem)
+	mask := YMM()
+	VPXOR(mask, mask, mask)
+	TESTQ(rem, rem)
+	JZ(LabelRef("rows"))
+	mk := loadMask(t, rem)
+	VMOVDQA(mk, mask)
+	Label("rows")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	// Lane indices 0..lanes-1 as integers of the element width.
+	lanesIdx := GLOBL("c"+t.name+"laneidx", RODATA|NOPTR)
+	for i := 0; i < t.lanes; i++ {
+		if t.size == 4 {
+			DATA(4*i, U32(uint32(i)))
+		} else {
+			DATA(8*i, U64(uint64(i)))
+		}
+	}
+	step := iconst(t, "lanes", uint64(t.lanes))
+	one := vconst(t, "one", 1)
+	yi := GP64()
+	MOVQ(Mem{Base: yp}, yi)
+	sy := YMM()
+	t.bcast(Mem{Base: s, Index: yi, Scale: uint8(t.size)}, sy)
+	yv := YMM()
+	VMOVQ(yi, yv.AsX())
+	idx := YMM()
+	VMOVDQU(lanesIdx, idx)
+	if t.size == 4 {
+		VPBROADCASTD(yv.AsX(), yv)
+	} else {
+		VPBROADCASTQ(yv.AsX(), yv)
+	}
+	acc, acc2, cnt, zero := YMM(), YMM(), YMM(), YMM()
+	t.xor(acc, acc, acc)
+	VXORPD(acc2, acc2, acc2)
+	t.xor(cnt, cnt, cnt)
+	t.xor(zero, zero, zero)
+	off, n := GP64(), GP64()
+	XORQ(off, off)
+	MOVQ(cols, n)
+	vec := func(m Register) {
+		v, pos, eq := YMM(), YMM(), YMM()
+		at := Mem{Base: s, Index: off, Scale: 1}
+		if m == nil {
+			t.load(at, v)
+		} else {
+			t.maskmov(at, m, v)
+		}
+		t.sub(sy, v, v)
+		t.add(one, v, v)
+		t.cmp(U8(cmpGT), zero, v, pos)
+		if t.size == 4 {
+			VPCMPEQD(yv, idx, eq)
+		} else {
+			VPCMPEQQ(yv, idx, eq)
+		}
+		t.andn(pos, eq, pos)
+		if m != nil {
+			t.and(m, pos, pos)
+		}
+		t.and(pos, v, v)
+		if t.size == 4 {
+			w := YMM()
+			VCVTPS2PD(v.AsX(), w)
+			VADDPD(w, acc, acc)
+			VEXTRACTF128(U8(1), v, w.AsX())
+			VCVTPS2PD(w.AsX(), w)
+			VADDPD(w, acc2, acc2)
+		} else {
+			t.add(v, acc, acc)
+		}
+		t.and(one, pos, v)
+		t.add(v, cnt, cnt)
+		t.and(scale, pos, pos)
+		dat := Mem{Base: d, Index: off, Scale: 1}
+		if m == nil {
+			t.store(pos, dat)
+		} else {
+			t.maskmov(pos, m, dat)
+		}
+	}
+	Label("cols")
+	CMPQ(n, U32(t.lanes))
+	JL(LabelRef("tail"))
+	vec(nil)
+	if t.size == 4 {
+		VPADDD(step, idx, idx)
+	} else {
+		VPADDQ(step, idx, idx)
+	}
+	ADDQ(U32(32), off)
+	SUBQ(U32(t.lanes), n)
+	JMP(LabelRef("cols"))
+	Label("tail")
+	TESTQ(rem, rem)
+	JZ(LabelRef("rowdone"))
+	vec(mask)
+	Label("rowdone")
+	VADDPD(acc2, acc, acc)
+	l := hreduce(f64, f64.add, acc)
+	VMOVSD(l, Mem{Base: out})
+	c := hreduce(t, t.add, cnt)
+	if t.size == 4 {
+		VCVTSS2SD(c, c, c)
+	}
+	VMOVSD(c, Mem{Base: out, Disp: 8})
+	ADDQ(U32(16), out)
+	ADDQ(U32(8), yp)
+	ADDQ(stride, s)
+	ADDQ(stride, d)
+	DECQ(rows)
+	JMP(LabelRef("rows"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+func genExp() {
+	for _, t := range types {
+		expKernel(t)
+		softmaxKernel(t, false)
+		softmaxKernel(t, true)
+		hingeKernel(t)
+	}
+}
+
+func main() {
+	flag.Parse()
+	ConstraintExpr("amd64,gc,!purego")
+	switch *family {
+	case "level1":
+		genLevel1()
+	case "act":
+		genAct()
+	case "exp":
+		genExp()
+	default:
+		log.Fatalf("unknown -family %q", *family)
+	}
+	Generate()
+}

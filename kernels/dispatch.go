@@ -1,0 +1,120 @@
+package kernels
+
+import (
+	"fmt"
+	"sort"
+	"unsafe"
+)
+
+func checkLen(kernel, an string, a int, bn string, b int) {
+	if a != b {
+		panic(fmt.Sprintf("kernels.%s: len(%s)=%d != len(%s)=%d", kernel, an, a, bn, b))
+	}
+}
+
+// checkMat panics unless data holds a rows×cols matrix with the given stride.
+func checkMat(kernel, name string, n, rows, cols, stride int) {
+	if rows < 0 || cols < 0 || stride < cols || (rows > 0 && n < (rows-1)*stride+cols) {
+		panic(fmt.Sprintf("kernels.%s: %s: len=%d does not hold rows=%d cols=%d stride=%d", kernel, name, n, rows, cols, stride))
+	}
+}
+
+// isF32 reports whether T is float32 (constant per instantiation).
+func isF32[T Float]() bool {
+	var z T
+	return unsafe.Sizeof(z) == 4
+}
+
+// p32 and p64 return the first element's address of x as a *float32 or
+// *float64; they are only called for the matching T. For an empty slice they
+// may return nil, which the assembly never dereferences.
+func p32[T Float](x []T) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(x))) }
+func p64[T Float](x []T) *float64 { return (*float64)(unsafe.Pointer(unsafe.SliceData(x))) }
+
+// kernelID numbers the kernels that have assembly, for the call counters
+// the tests use to prove that the assembly really runs.
+type kernelID int
+
+const (
+	kDot kernelID = iota
+	kAxpy
+	kScale
+	kAddTo
+	kSubFrom
+	kMulTo
+	kSum
+	kSumSq
+	kMax
+	kArgMax
+	kAddBias
+	kColSum
+	kRowMax
+	kReLU
+	kBiasReLU
+	kReLUBackward
+	kExp
+	kSoftmaxRows
+	kSoftmaxCERows
+	kHingeRows
+	kU8ToFloat
+	numKernels
+)
+
+var kernelNames = [numKernels]string{
+	"Dot", "Axpy", "Scale", "AddTo", "SubFrom", "MulTo", "Sum", "SumSq", "Max", "ArgMax",
+	"AddBias", "ColSum", "RowMax", "ReLU", "BiasReLU", "ReLUBackward", "Exp",
+	"SoftmaxRows", "SoftmaxCERows", "HingeRows", "U8ToFloat",
+}
+
+// traceAsm turns on the per-kernel counters of assembly calls (tests only;
+// not safe for concurrent use).
+var (
+	traceAsm bool
+	asmCalls [numKernels]int
+)
+
+func trace(k kernelID) {
+	if traceAsm {
+		asmCalls[k]++
+	}
+}
+
+// Kernels returns the names of the exported kernels, sorted.
+func Kernels() []string {
+	s := make([]string, 0, numKernels)
+	for _, n := range kernelNames {
+		s = append(s, n)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// Implemented returns the ISA levels for which the named kernel has an
+// implementation in this build, highest first (Generic is always last), or
+// nil for an unknown name.
+func Implemented(kernel string) []Level {
+	for k, n := range kernelNames {
+		if n == kernel {
+			var ls []Level
+			for l := AVX512; l > Generic; l-- {
+				if asmLevel[k] >= l {
+					ls = append(ls, l)
+				}
+			}
+			return append(ls, Generic)
+		}
+	}
+	return nil
+}
+
+// Dispatched reports the level at which the named kernel runs now: the
+// highest level it is implemented for that does not exceed ISA(). It
+// returns Generic for an unknown name.
+func Dispatched(kernel string) Level {
+	for _, l := range Implemented(kernel) {
+		if l <= level {
+			return l
+		}
+	}
+	return Generic
+}

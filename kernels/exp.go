@@ -1,0 +1,276 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nnkern/nnkern/kernels/internal/expc"
+)
+
+//go:generate sh -c "cd _gen && go run . -family exp -out ../exp_amd64.s -stubs ../exp_stub_amd64.go -pkg kernels"
+
+// Exp computes dst[i] = e^x[i]. dst may be x. It panics if
+// len(dst) != len(x).
+//
+// Exp is a range-reduced polynomial, not math.Exp (the algorithm and its
+// constants are in package kernels/internal/expc; the generic Go version and
+// the assembly compute the same bits):
+//   - float64: at most 2 ulp from math.Exp for Lo64 = −708.39 <= x <= 0
+//     (measured max: see TestExpAccuracy), exactly 1 at 0;
+//   - float32: at most 2 ulp from the correctly rounded e^x for
+//     −87.33 <= x <= 0, exactly 1 at 0;
+//   - x below that threshold (−708.39, −87.33) gives +0: the few results that
+//     would be subnormal are flushed, so later arithmetic never meets a
+//     subnormal; x above ln(MaxFloat) gives +Inf; NaN gives NaN.
+func Exp[T Float](dst, x []T) {
+	checkLen("Exp", "dst", len(dst), "x", len(x))
+	exp(dst, x)
+}
+
+func expGeneric[T Float](dst, x []T) {
+	dst = dst[:len(x)]
+	if isF32[T]() {
+		for i, v := range x {
+			dst[i] = T(exp32(float32(v)))
+		}
+		return
+	}
+	for i, v := range x {
+		dst[i] = T(exp64(float64(v)))
+	}
+}
+
+func expScalar[T Float](x T) T {
+	if isF32[T]() {
+		return T(exp32(float32(x)))
+	}
+	return T(exp64(float64(x)))
+}
+
+// exp64 is the float64 exp of package expc, in Go.
+func exp64(x float64) float64 {
+	xc := x
+	if xc < expc.Lo64 {
+		xc = expc.Lo64
+	}
+	if xc > expc.Hi64 {
+		xc = expc.Hi64
+	}
+	t := math.FMA(xc, expc.Log2e64, expc.Magic64)
+	nf := t - expc.Magic64
+	r := math.FMA(-nf, expc.Ln2Hi64, xc)
+	r = math.FMA(-nf, expc.Ln2Lo64, r)
+	r2 := r * r
+	c := expc.C64
+	q := c[len(c)-1]
+	for k := len(c) - 2; k >= 0; k-- {
+		q = math.FMA(q, r, c[k])
+	}
+	p := 1 + math.FMA(r2, q, r)
+	n := int32(math.Float64bits(t))
+	h := n >> 1
+	s1 := math.Float64frombits(uint64(uint32(h+expc.Bias64)&0xfff) << expc.Shift64)
+	s2 := math.Float64frombits(uint64(uint32(n-h+expc.Bias64)&0xfff) << expc.Shift64)
+	y := p * s1 * s2
+	if x < expc.Lo64 {
+		y = 0
+	}
+	if x > expc.Hi64 {
+		y = math.Inf(1)
+	}
+	return y
+}
+
+// fma32 returns the correctly rounded float32 a·b+c, as VFMADD does. The
+// product is exact in float64, so s = a·b+c rounded once to float64 is
+// within half a float64 ulp; rounding s to float32 is then the correct
+// single rounding unless s landed exactly on a float32 midpoint (or is
+// subnormal as a float32), in which case the exact error of the sum
+// (TwoSum) decides by rounding s to odd first (53 >= 24+2 bits).
+func fma32(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	s := p + float64(c)
+	u := math.Float64bits(s)
+	if u&(1<<29-1) != 1<<28 && u&0x7ff0000000000000 > 0x3810000000000000 {
+		return float32(s)
+	}
+	if math.IsInf(s, 0) || s != s {
+		return float32(s)
+	}
+	bb := s - p
+	e := (p - (s - bb)) + (float64(c) - bb)
+	if e != 0 && u&1 == 0 {
+		if (e > 0) == (s > 0) {
+			u++
+		} else {
+			u--
+		}
+		s = math.Float64frombits(u)
+	}
+	return float32(s)
+}
+
+// exp32 is the float32 exp of package expc, in Go.
+func exp32(x float32) float32 {
+	xc := x
+	if xc < expc.Lo32 {
+		xc = expc.Lo32
+	}
+	if xc > expc.Hi32 {
+		xc = expc.Hi32
+	}
+	t := fma32(xc, float32(expc.Log2e32), float32(expc.Magic32))
+	nf := t - float32(expc.Magic32)
+	r := fma32(-nf, float32(expc.Ln2Hi32), xc)
+	r = fma32(-nf, float32(expc.Ln2Lo32), r)
+	r2 := r * r
+	c := &c32
+	q := c[len(c)-1]
+	for k := len(c) - 2; k >= 0; k-- {
+		q = fma32(q, r, c[k])
+	}
+	p := 1 + fma32(r2, q, r)
+	n := int32(math.Float32bits(t) - expc.MagicBits)
+	h := n >> 1
+	s1 := math.Float32frombits(uint32(h+expc.Bias32) << expc.Shift32)
+	s2 := math.Float32frombits(uint32(n-h+expc.Bias32) << expc.Shift32)
+	y := p * s1 * s2
+	if x < expc.Lo32 {
+		y = 0
+	}
+	if x > expc.Hi32 {
+		y = float32(math.Inf(1))
+	}
+	return y
+}
+
+var c32 = func() (c [6]float32) {
+	for i, v := range expc.C32 {
+		c[i] = float32(v)
+	}
+	return c
+}()
+
+// SoftmaxRows writes the row-wise softmax of the rows×cols matrix s into p
+// (same shape and stride; p may be s): p[i,j] = e^(s[i,j]-m_i) / Σ_k e^(s[i,k]-m_i)
+// with m_i the row max and e^ the Exp kernel's. It panics if s or p is too
+// short. The assembly sums the row in a different order than the generic
+// loop (a few ulp apart).
+func SoftmaxRows[T Float](p, s []T, rows, cols, stride int) {
+	checkMat("SoftmaxRows", "s", len(s), rows, cols, stride)
+	checkMat("SoftmaxRows", "p", len(p), rows, cols, stride)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	softmaxRows(p, s, rows, cols, stride)
+}
+
+func softmaxRowsGeneric[T Float](p, s []T, rows, cols, stride int) {
+	for i := 0; i < rows; i++ {
+		si := s[i*stride : i*stride+cols]
+		pi := p[i*stride : i*stride+cols]
+		m := maxGeneric(si)
+		var z T
+		for j, v := range si {
+			e := expScalar(v - m)
+			pi[j] = e
+			z += e
+		}
+		for j := range pi {
+			pi[j] /= z
+		}
+	}
+}
+
+// SoftmaxCERows is the fused softmax cross-entropy of the rows×cols score
+// matrix s with labels y (len(y) == rows, 0 <= y[i] < cols). It returns
+// Σ_i −log p[i,y[i]] (not divided by rows) and writes
+// ds[i,j] = (p[i,j] − [j == y[i]])·scale (ds has the same shape and stride
+// and may be s). It panics if a matrix is too short, len(y) != rows or a
+// label is out of range.
+//
+// The loss of a row is log z − (s_y − m) with z = Σ_j e^(s_j − m), m the row
+// max, in float64. The assembly sums z in a different order than the
+// generic loop, and takes the log of the product of up to 64 rows' z (each
+// in [1, cols]) instead of one log per row: the results differ by a few
+// ulp of the loss.
+func SoftmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
+	checkMat("SoftmaxCERows", "s", len(s), rows, cols, stride)
+	checkMat("SoftmaxCERows", "ds", len(ds), rows, cols, stride)
+	checkLen("SoftmaxCERows", "y", len(y), "rows", rows)
+	for i, c := range y {
+		if c < 0 || c >= cols {
+			panic(fmt.Sprintf("kernels.SoftmaxCERows: y[%d]=%d outside [0,%d)", i, c, cols))
+		}
+	}
+	return softmaxCERows(ds, s, rows, cols, stride, y, scale)
+}
+
+func softmaxCERowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
+	var loss float64
+	for i := 0; i < rows; i++ {
+		si := s[i*stride : i*stride+cols]
+		di := ds[i*stride : i*stride+cols]
+		m := maxGeneric(si)
+		sy := si[y[i]]
+		var z T
+		for j, v := range si {
+			e := expScalar(v - m)
+			di[j] = e
+			z += e
+		}
+		// −log p_y = log z − (s_y − m)
+		loss += math.Log(float64(z)) - float64(sy-m)
+		inv := 1 / z
+		for j := range di {
+			di[j] = di[j] * inv * scale
+		}
+		di[y[i]] -= scale
+	}
+	return loss
+}
+
+// HingeRows is the multiclass SVM (hinge, margin 1) of the rows×cols score
+// matrix s with labels y. It returns Σ_i Σ_{j≠y_i} max(0, (s[i,j] − s[i,y_i]) + 1)
+// (not divided by rows; the generic version adds each margin in float64 in
+// order, the assembly adds a row's margins in float64 vector lanes, then
+// the rows in order, so the two can differ in the last bits) and writes ds[i,j] = scale·[margin_j > 0]
+// for j ≠ y_i and ds[i,y_i] = −scale·(number of positive margins). ds may be
+// s. It panics if a matrix is too short, len(y) != rows or a label is out
+// of range.
+func HingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
+	checkMat("HingeRows", "s", len(s), rows, cols, stride)
+	checkMat("HingeRows", "ds", len(ds), rows, cols, stride)
+	checkLen("HingeRows", "y", len(y), "rows", rows)
+	for i, c := range y {
+		if c < 0 || c >= cols {
+			panic(fmt.Sprintf("kernels.HingeRows: y[%d]=%d outside [0,%d)", i, c, cols))
+		}
+	}
+	return hingeRows(ds, s, rows, cols, stride, y, scale)
+}
+
+func hingeRowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
+	var loss float64
+	for i := 0; i < rows; i++ {
+		si := s[i*stride : i*stride+cols]
+		di := ds[i*stride : i*stride+cols]
+		yi := y[i]
+		sy := si[yi]
+		var n T
+		for j, v := range si {
+			if j == yi {
+				continue
+			}
+			if mg := v - sy + 1; mg > 0 {
+				loss += float64(mg)
+				di[j] = scale
+				n++
+			} else {
+				di[j] = 0
+			}
+		}
+		di[yi] = -n * scale
+	}
+	return loss
+}

@@ -1,0 +1,202 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// Vector width × unroll of the widest loop (float32, 8 lanes, unrolled 4):
+// lengths 0 … 2·8·4+3 reach every path (block, single vector, every tail).
+const maxShortLen = 2*8*4 + 3
+
+// testLens are the lengths every conformance test covers.
+var testLens = func() []int {
+	var l []int
+	for n := 0; n <= maxShortLen; n++ {
+		l = append(l, n)
+	}
+	return append(l, 100, 257, 1023, 3071, 3073)
+}()
+
+// offsets are the misalignments (in elements) of the subslices tested.
+const maxOffset = 7
+
+// guard is the number of guard elements on each side of an output.
+const guard = 16
+
+// guardBits is the NaN payload the guard bands hold; a kernel that writes
+// outside its slice changes it.
+const guardBits32 = 0x7fc0dead
+const guardBits64 = 0x7ff8_0000_dead_beef
+
+func guardVal[T Float]() T {
+	if isF32[T]() {
+		return T(math.Float32frombits(guardBits32))
+	}
+	return T(math.Float64frombits(guardBits64))
+}
+
+func bitsOf[T Float](v T) uint64 {
+	if isF32[T]() {
+		return uint64(math.Float32bits(float32(v)))
+	}
+	return math.Float64bits(float64(v))
+}
+
+func sameBits[T Float](a, b T) bool { return bitsOf(a) == bitsOf(b) }
+
+// gv is a vector of n elements at misalignment off inside a buffer whose
+// other elements hold the guard NaN.
+type gv[T Float] struct {
+	buf []T
+	at  int
+	S   []T
+}
+
+func guarded[T Float](n, off int) gv[T] {
+	buf := make([]T, n+2*guard+off)
+	g := guardVal[T]()
+	for i := range buf {
+		buf[i] = g
+	}
+	at := guard + off
+	return gv[T]{buf: buf, at: at, S: buf[at : at+n : at+n]}
+}
+
+// check fails if any element of the buffer outside S lost its guard value.
+func (v gv[T]) check(t testing.TB, what string) {
+	t.Helper()
+	g := guardVal[T]()
+	for i := range v.buf {
+		if i >= v.at && i < v.at+len(v.S) {
+			continue
+		}
+		if !sameBits(v.buf[i], g) {
+			t.Fatalf("%s: wrote outside its slice at buffer index %d (slice is [%d,%d)): %v", what, i, v.at, v.at+len(v.S), v.buf[i])
+		}
+	}
+}
+
+// randVec returns a guarded vector with values in [-1, 1).
+func randVec[T Float](r *rand.Rand, n, off int) gv[T] {
+	v := guarded[T](n, off)
+	for i := range v.S {
+		v.S[i] = T(2*r.Float64() - 1)
+	}
+	return v
+}
+
+// intVec returns a guarded vector of small integers: sums and products of
+// these are exact in float32 and float64 in any order.
+func intVec[T Float](r *rand.Rand, n, off int) gv[T] {
+	v := guarded[T](n, off)
+	for i := range v.S {
+		v.S[i] = T(r.IntN(17) - 8)
+	}
+	return v
+}
+
+func clone[T Float](x []T) []T { return append([]T(nil), x...) }
+
+func checkUnmodified[T Float](t testing.TB, what string, got, want []T) {
+	t.Helper()
+	for i := range want {
+		if !sameBits(got[i], want[i]) {
+			t.Fatalf("%s: input modified at %d: %v, was %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// eps is the unit roundoff of T.
+func eps[T Float]() float64 {
+	if isF32[T]() {
+		return 0x1p-24
+	}
+	return 0x1p-53
+}
+
+func typeName[T Float]() string {
+	if isF32[T]() {
+		return "f32"
+	}
+	return "f64"
+}
+
+// forLevels runs f as a subtest per ISA level this machine has, with the
+// kernels dispatching to it. At levels with assembly for kernel k it checks
+// that f really called the assembly (the counters in dispatch.go), and at
+// Generic that it did not.
+func forLevels(t *testing.T, k kernelID, f func(t *testing.T)) {
+	for _, l := range Levels() {
+		t.Run("isa="+l.String(), func(t *testing.T) {
+			restore := SetISA(l)
+			defer restore()
+			traceAsm = true
+			defer func() { traceAsm = false }()
+			before := asmCalls[k]
+			f(t)
+			calls := asmCalls[k] - before
+			wantAsm := l >= AVX2 && asmLevel[k] >= AVX2
+			if wantAsm && calls == 0 {
+				t.Fatalf("%s at isa=%s never called its assembly", kernelNames[k], l)
+			}
+			if !wantAsm && calls != 0 {
+				t.Fatalf("%s at isa=%s called assembly %d times", kernelNames[k], l, calls)
+			}
+		})
+	}
+}
+
+// both runs f for float32 and float64 as subtests "f32" and "f64".
+func both(t *testing.T, f32 func(t *testing.T), f64 func(t *testing.T)) {
+	t.Run("f32", f32)
+	t.Run("f64", f64)
+}
+
+// mustPanic fails unless f panics with a message containing every part.
+func mustPanic(t *testing.T, f func(), parts ...string) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		if r == nil {
+			t.Fatalf("no panic; want one mentioning %q", parts)
+		}
+		msg := fmt.Sprint(r)
+		for _, p := range parts {
+			if !strings.Contains(msg, p) {
+				t.Fatalf("panic %q does not mention %q", msg, p)
+			}
+		}
+	}()
+	f()
+}
+
+// specials are the special values mixed into inputs.
+func specials[T Float]() []T {
+	var tiny T
+	if isF32[T]() {
+		tiny = T(math.Float32frombits(1)) // smallest denormal
+	} else {
+		tiny = T(math.Float64frombits(1))
+	}
+	bigv := math.MaxFloat32 / 4
+	if !isF32[T]() {
+		bigv = math.MaxFloat64 / 4
+	}
+	big := T(bigv)
+	return []T{T(math.Inf(1)), T(math.Inf(-1)), T(math.NaN()), T(math.Copysign(0, -1)), 0, tiny, -tiny, big, -big, 1e-30, -1e-30}
+}
+
+// withSpecials returns a copy of x with special values sprinkled in.
+func withSpecials[T Float](r *rand.Rand, x []T) {
+	sp := specials[T]()
+	for i := range x {
+		if r.IntN(4) == 0 {
+			x[i] = sp[r.IntN(len(sp))]
+		}
+	}
+}

@@ -1,0 +1,226 @@
+package softmax
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/nprand"
+)
+
+// Kind selects a LinearClassifier's loss.
+type Kind int
+
+const (
+	// KindSoftmax is the softmax (cross-entropy) classifier.
+	KindSoftmax Kind = iota
+	// KindSVM is the multiclass SVM (hinge loss, margin 1).
+	KindSVM
+)
+
+// String returns "softmax" or "svm".
+func (k Kind) String() string {
+	switch k {
+	case KindSoftmax:
+		return "softmax"
+	case KindSVM:
+		return "svm"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// LinearClassifier is a linear classifier with weights W (D×C): the scores
+// of a row x are x·W and its prediction is their argmax.
+type LinearClassifier[T kernels.Float] struct {
+	// W is D×C. Train initialises it if it is empty (0×0); a non-empty W
+	// (a loaded or resumed model) is trained further as it is.
+	W blas.Matrix[T]
+	// Kind is the loss the classifier trains with.
+	Kind Kind
+}
+
+// NewSoftmax returns an untrained softmax classifier.
+func NewSoftmax[T kernels.Float]() *LinearClassifier[T] {
+	return &LinearClassifier[T]{Kind: KindSoftmax}
+}
+
+// NewLinearSVM returns an untrained multiclass SVM.
+func NewLinearSVM[T kernels.Float]() *LinearClassifier[T] {
+	return &LinearClassifier[T]{Kind: KindSVM}
+}
+
+// Loss returns the classifier's loss and gradient with respect to W on
+// (X, y) with regularisation reg: the fused fast path Loss or SVMLoss
+// (the same functions as LossVectorized / SVMLossVectorized). It panics
+// like those do.
+func (c *LinearClassifier[T]) Loss(X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
+	if c.Kind == KindSVM {
+		return SVMLoss(c.W, X, y, reg)
+	}
+	return Loss(c.W, X, y, reg)
+}
+
+// TrainConfig holds the SGD hyperparameters of LinearClassifier.Train.
+type TrainConfig struct {
+	LearningRate float64 // step size (finite)
+	Reg          float64 // L2 regularisation strength (>= 0)
+	NumIters     int     // iterations (>= 0)
+	BatchSize    int     // examples per mini-batch, drawn with replacement (> 0)
+	// Log, if not nil, receives "iteration %d / %d: loss %f" every 100
+	// iterations, like the reference.
+	Log io.Writer
+	// StartIteration resumes a run: iterations StartIteration..NumIters-1
+	// are run (the rng must be the one saved with the model).
+	StartIteration int
+	// OnIteration, if not nil, is called after each SGD step; a non-nil
+	// error stops training and is returned wrapped, with the history so far.
+	OnIteration func(it int, loss float64) error
+}
+
+func (cfg *TrainConfig) check() error {
+	switch {
+	case cfg.NumIters < 0:
+		return fmt.Errorf("NumIters=%d is negative", cfg.NumIters)
+	case cfg.BatchSize <= 0:
+		return fmt.Errorf("BatchSize=%d must be positive", cfg.BatchSize)
+	case math.IsNaN(cfg.LearningRate) || math.IsInf(cfg.LearningRate, 0):
+		return fmt.Errorf("LearningRate=%v is not finite", cfg.LearningRate)
+	case math.IsNaN(cfg.Reg) || math.IsInf(cfg.Reg, 0) || cfg.Reg < 0:
+		return fmt.Errorf("Reg=%v must be finite and >= 0", cfg.Reg)
+	case cfg.StartIteration < 0 || cfg.StartIteration > cfg.NumIters:
+		return fmt.Errorf("StartIteration=%d out of range [0, NumIters=%d]", cfg.StartIteration, cfg.NumIters)
+	}
+	return nil
+}
+
+// ErrDiverged is wrapped by the error Train returns when the loss becomes
+// NaN or ±Inf.
+var ErrDiverged = errors.New("loss diverged")
+
+// Train runs cfg.NumIters iterations of mini-batch SGD on (X, y) and returns
+// the loss of every iteration, as the reference LinearClassifier.train does:
+// if W is empty it is first set to 0.001·randn(D, C) drawn from rng in
+// row-major order, with C = max(y)+1; each iteration draws its batch with
+// rng.Choice(N, BatchSize, true), computes the loss and gradient on it and
+// sets W -= LearningRate·dW.
+//
+// Bad input (shapes, labels, configuration) is an error, and W and rng are
+// then untouched. A NaN or infinite loss stops training with an error
+// wrapping ErrDiverged that names the iteration; the returned history
+// then ends with that loss, and W is left as it was before that step.
+func (c *LinearClassifier[T]) Train(X blas.Matrix[T], y []int, cfg TrainConfig, rng *nprand.RandomState) ([]float64, error) {
+	if err := X.Check(); err != nil {
+		return nil, fmt.Errorf("softmax: Train: X: %v", err)
+	}
+	return c.TrainSource(MatrixSource(X), y, cfg, rng)
+}
+
+// TrainSource is Train with the training rows fetched from src, one
+// mini-batch at a time into a reused buffer.
+func (c *LinearClassifier[T]) TrainSource(src Source[T], y []int, cfg TrainConfig, rng *nprand.RandomState) ([]float64, error) {
+	fail := func(format string, a ...any) ([]float64, error) {
+		return nil, fmt.Errorf("softmax: Train: "+format, a...)
+	}
+	if err := cfg.check(); err != nil {
+		return fail("%v", err)
+	}
+	if rng == nil {
+		return fail("rng is nil")
+	}
+	N, D := src.Rows(), src.Cols()
+	if N == 0 || D == 0 {
+		return fail("training data is empty (%d×%d)", N, D)
+	}
+	if len(y) != N {
+		return fail("len(y)=%d != %d training rows", len(y), N)
+	}
+	C := 0
+	for i, v := range y {
+		if v < 0 {
+			return fail("label y[%d]=%d is negative", i, v)
+		}
+		C = max(C, v+1)
+	}
+	if c.W.Rows == 0 && c.W.Cols == 0 {
+		if cfg.StartIteration > 0 {
+			return fail("StartIteration=%d but W is empty (resume needs the saved W)", cfg.StartIteration)
+		}
+		W := blas.NewMatrix[T](D, C)
+		for i := range W.Data {
+			W.Data[i] = T(0.001 * rng.StandardNormal())
+		}
+		c.W = W
+	} else {
+		if err := c.W.Check(); err != nil {
+			return fail("W: %v", err)
+		}
+		if c.W.Rows != D || c.W.Cols < C {
+			return fail("W is %d×%d but the data has %d columns and labels up to %d", c.W.Rows, c.W.Cols, D, C-1)
+		}
+	}
+
+	hist := make([]float64, 0, cfg.NumIters-cfg.StartIteration)
+	return c.trainFast(src, y, cfg, rng, hist) // train_fast.go
+}
+
+// Predict returns the predicted class (argmax of x·W) of every row of X.
+// It panics if X.Cols != W.Rows.
+func (c *LinearClassifier[T]) Predict(X blas.Matrix[T]) []int {
+	return c.PredictSource(MatrixSource(X))
+}
+
+// predictBlock is the number of rows PredictSource scores at a time.
+const predictBlock = 256
+
+// PredictSource returns the predicted class of every row of src, scoring
+// predictBlock rows at a time (memory bounded by the block, not by N). Ties
+// go to the lowest class and a NaN score wins, as with np.argmax. It
+// panics if src.Cols() != W.Rows or W is empty.
+func (c *LinearClassifier[T]) PredictSource(src Source[T]) []int {
+	N, D := src.Rows(), src.Cols()
+	if c.W.Rows == 0 || c.W.Cols == 0 {
+		panic(fmt.Sprintf("softmax.LinearClassifier.Predict: W is empty (%d×%d): train or load the model first", c.W.Rows, c.W.Cols))
+	}
+	if err := c.W.Check(); err != nil {
+		panic(fmt.Sprintf("softmax.LinearClassifier.Predict: W: %v", err))
+	}
+	if D != c.W.Rows {
+		panic(fmt.Sprintf("softmax.LinearClassifier.Predict: data has %d columns but W is %d×%d", D, c.W.Rows, c.W.Cols))
+	}
+	pred := make([]int, N)
+	bs := min(predictBlock, N)
+	Xb := blas.NewMatrix[T](bs, D)
+	S := blas.NewMatrix[T](bs, c.W.Cols)
+	idx := make([]int, bs)
+	for i0 := 0; i0 < N; i0 += bs {
+		n := min(bs, N-i0)
+		for r := range n {
+			idx[r] = i0 + r
+		}
+		xb, sb := Xb.Slice(0, n, 0, D), S.Slice(0, n, 0, c.W.Cols)
+		src.Gather(xb, idx[:n])
+		blas.Gemm(false, false, 1, xb, c.W, 0, sb)
+		for r := range n {
+			pred[i0+r] = argmax(sb.Row(r))
+		}
+	}
+	return pred
+}
+
+// argmax returns the index of the largest element (the first on ties, the
+// first NaN if any), like np.argmax.
+func argmax[T kernels.Float](s []T) int {
+	best := 0
+	for j, v := range s {
+		if v != v {
+			return j
+		}
+		if v > s[best] {
+			best = j
+		}
+	}
+	return best
+}

@@ -1,0 +1,305 @@
+package softmax
+
+// The fused, cache-blocked loss of the linear classifiers (softmax and
+// multiclass SVM): one pass over X, no N×C temporaries beyond a block.
+//
+// X (N, D) is cut into a fixed number of row chunks that depends only on N
+// (never on GOMAXPROCS); chunks run in parallel, each over blocks of
+// blockRows rows:
+//
+//	S_b   = X_b · Wp                 (blockRows, cp)   fused.MulAdd, register-blocked
+//	dS_b  = softmax-CE / hinge       kernels.SoftmaxCERows / HingeRows, scaled by 1/N
+//	P_c  += X_bᵀ · dS_b              (D, cp)           while X_b is still in cache
+//
+// then dW = P_0 + P_1 + ... + 2·reg·W is reduced in chunk order (in
+// parallel over rows of dW, each element summed in the same order), so the
+// result is bit-identical for any GOMAXPROCS. Wp is W copied into a
+// cp-wide workspace (cp = C rounded up to a SIMD vector, zero padding);
+// for C > fused.MaxCols the blocks go through blas.Gemm instead.
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/fused"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+const (
+	// fusedMaxChunks bounds the number of row chunks (and dW partials).
+	fusedMaxChunks = 4
+	// fusedMinChunkRows is the fewest rows worth a chunk of its own.
+	fusedMinChunkRows = 64
+	// fusedBlockRows is the rows of X per fused block. The block is
+	// re-read from cache by the gradient pass right after the scores
+	// pass; the gradient panels accumulate over the block's rows, so
+	// more rows amortise the read-modify-write of the D×cp partial.
+	// On the Zen 3 dev machine (CPU time of BenchmarkLoss/f64 at -cpu 1,
+	// two runs on a heavily shared machine) 32 rows had the lowest time
+	// of 8, 16, 32 and 64, by 5-15%.
+	fusedBlockRows = 32
+	// fusedReduceParts is the number of row ranges of dW reduced in
+	// parallel.
+	fusedReduceParts = 8
+)
+
+// fusedChunks returns the number of row chunks for n rows: a function of n
+// alone, so that results do not depend on the number of threads.
+func fusedChunks(n int) int {
+	return max(1, min(fusedMaxChunks, (n+fusedMinChunkRows-1)/fusedMinChunkRows))
+}
+
+type lossKind int
+
+const (
+	kindSoftmax lossKind = iota
+	kindSVM
+)
+
+// LossWorkspace holds every buffer of the fused loss for one weight shape
+// (D, C), so that repeated calls (a training loop) allocate nothing; a call
+// with another D or C reallocates them. The number of rows N may change
+// freely. A LossWorkspace must not be used by two goroutines at once.
+type LossWorkspace[T kernels.Float] struct {
+	d, c, cp int
+	wp       []T   // D×cp padded copy of W (cp == c on the Gemm path)
+	parts    [][]T // per chunk D×cp gradient partial
+	scores   [][]T // per chunk fusedBlockRows×cp score / dS block
+	chunkSum [fusedMaxChunks]float64
+	redSq    [fusedReduceParts]float64
+
+	// arguments of the current call, read by the task functions
+	kind   lossKind
+	x      blas.Matrix[T]
+	w      blas.Matrix[T]
+	y      []int
+	n      int
+	chunks int
+	reg    float64
+	lr     float64
+	update bool
+	dst    blas.Matrix[T]
+
+	chunkFn, reduceFn func(int)
+	group             fused.Group
+}
+
+// NewLossWorkspace returns an empty workspace; it sizes itself on first use.
+func NewLossWorkspace[T kernels.Float]() *LossWorkspace[T] {
+	ws := &LossWorkspace[T]{}
+	ws.chunkFn = ws.runChunk
+	ws.reduceFn = ws.runReduce
+	return ws
+}
+
+func (ws *LossWorkspace[T]) fast() bool { return ws.c <= fused.MaxCols }
+
+// resize makes the buffers fit a D×C weight matrix.
+func (ws *LossWorkspace[T]) resize(d, c int) {
+	if d == ws.d && c == ws.c && ws.parts != nil {
+		return
+	}
+	ws.d, ws.c = d, c
+	ws.cp = c
+	if ws.fast() {
+		ws.cp = fused.PadCols[T](c)
+	}
+	ws.wp = make([]T, d*ws.cp)
+	ws.parts = make([][]T, fusedMaxChunks)
+	ws.scores = make([][]T, fusedMaxChunks)
+	for i := range ws.parts {
+		ws.parts[i] = make([]T, d*ws.cp)
+		ws.scores[i] = make([]T, fusedBlockRows*ws.cp)
+	}
+}
+
+func lossCheck[T kernels.Float](fn string, W, X blas.Matrix[T], y []int) {
+	if err := W.Check(); err != nil {
+		panic(fmt.Sprintf("softmax.%s: W: %v", fn, err))
+	}
+	if err := X.Check(); err != nil {
+		panic(fmt.Sprintf("softmax.%s: X: %v", fn, err))
+	}
+	if X.Cols != W.Rows {
+		panic(fmt.Sprintf("softmax.%s: X is %d×%d but W is %d×%d (X.Cols != W.Rows)", fn, X.Rows, X.Cols, W.Rows, W.Cols))
+	}
+	if len(y) != X.Rows {
+		panic(fmt.Sprintf("softmax.%s: len(y)=%d != X.Rows=%d", fn, len(y), X.Rows))
+	}
+	if X.Rows == 0 || W.Cols == 0 {
+		panic(fmt.Sprintf("softmax.%s: empty problem: X is %d×%d, W is %d×%d", fn, X.Rows, X.Cols, W.Rows, W.Cols))
+	}
+	for i, v := range y {
+		if v < 0 || v >= W.Cols {
+			panic(fmt.Sprintf("softmax.%s: y[%d]=%d outside [0,%d) (W is %d×%d)", fn, i, v, W.Cols, W.Rows, W.Cols))
+		}
+	}
+}
+
+// Softmax computes the softmax loss of the linear classifier W (D, C) on X
+// (N, D) with labels y and writes its gradient into dW (D, C, overwritten):
+// the same function as LossNaive/LossVectorized, fused and cache-blocked.
+// It panics on mismatched shapes or labels outside [0, C).
+func (ws *LossWorkspace[T]) Softmax(dW, W, X blas.Matrix[T], y []int, reg float64) float64 {
+	return ws.loss("LossWorkspace.Softmax", kindSoftmax, dW, W, X, y, reg)
+}
+
+// SVM is Softmax for the multiclass SVM loss (hinge, margin 1): the same
+// function as SVMLossNaive/SVMLossVectorized.
+func (ws *LossWorkspace[T]) SVM(dW, W, X blas.Matrix[T], y []int, reg float64) float64 {
+	return ws.loss("LossWorkspace.SVM", kindSVM, dW, W, X, y, reg)
+}
+
+func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[T], y []int, reg float64) float64 {
+	lossCheck(fn, W, X, y)
+	if dW.Rows != W.Rows || dW.Cols != W.Cols || dW.Check() != nil {
+		panic(fmt.Sprintf("softmax.%s: dW is %d×%d (stride %d, len %d), want %d×%d", fn, dW.Rows, dW.Cols, dW.Stride, len(dW.Data), W.Rows, W.Cols))
+	}
+	data := ws.forwardBackward(kind, W, X, y)
+	sq := ws.reduce(dW, W, reg, 0, false)
+	return data + reg*sq
+}
+
+// forwardBackward fills the chunk partials P_c and returns the mean data
+// loss.
+func (ws *LossWorkspace[T]) forwardBackward(kind lossKind, W, X blas.Matrix[T], y []int) float64 {
+	ws.resize(W.Rows, W.Cols)
+	if ws.fast() {
+		for k := 0; k < ws.d; k++ {
+			copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
+		}
+	}
+	ws.kind, ws.x, ws.w, ws.y, ws.n = kind, X, W, y, X.Rows
+	ws.chunks = fusedChunks(X.Rows)
+	ws.group.Run(ws.chunks, ws.chunkFn)
+	var s float64
+	for c := 0; c < ws.chunks; c++ {
+		s += ws.chunkSum[c]
+	}
+	ws.x, ws.w, ws.y = blas.Matrix[T]{}, blas.Matrix[T]{}, nil
+	return s / float64(X.Rows)
+}
+
+// runChunk is the fused loop over the blocks of chunk c:
+// rows [c·N/chunks, (c+1)·N/chunks).
+func (ws *LossWorkspace[T]) runChunk(c int) {
+	n, d, cp, C := ws.n, ws.d, ws.cp, ws.c
+	r0, r1 := c*n/ws.chunks, (c+1)*n/ws.chunks
+	part, s := ws.parts[c], ws.scores[c]
+	clear(part)
+	scale := T(1 / float64(n))
+	x := ws.x
+	var sum float64
+	for b0 := r0; b0 < r1; b0 += fusedBlockRows {
+		rows := min(fusedBlockRows, r1-b0)
+		xb := x.Data[b0*x.Stride:]
+		sb := s[:rows*cp]
+		// S_b = X_b·W: (rows, cp) = (rows, D)·(D, cp)
+		if ws.fast() {
+			clear(sb)
+			fused.MulAdd(rows, cp, d, xb, x.Stride, 1, ws.wp, cp, sb, cp)
+		} else {
+			blas.Gemm(false, false, 1, x.Slice(b0, b0+rows, 0, d), ws.w, 0, blas.FromSlice(rows, cp, sb))
+		}
+		// dS_b (overwrites S_b), scaled by 1/N
+		if ws.kind == kindSoftmax {
+			sum += kernels.SoftmaxCERows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)
+		} else {
+			sum += kernels.HingeRows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)
+		}
+		// P_c += X_bᵀ·dS_b: (D, cp) += (D, rows)·(rows, cp); accumulates
+		if ws.fast() {
+			fused.MulAdd(d, cp, rows, xb, 1, x.Stride, sb, cp, part, cp)
+		} else {
+			blas.Gemm(true, false, 1, x.Slice(b0, b0+rows, 0, d), blas.FromSlice(rows, cp, sb), 1, blas.FromSlice(d, cp, part))
+		}
+	}
+	ws.chunkSum[c] = sum
+}
+
+// reduce writes dst = Σ_c P_c + 2·reg·W (update false) or applies
+// W -= lr·(Σ_c P_c + 2·reg·W) in place (update true, dst == W), in
+// parallel over row ranges, and returns ΣW² of the W it read.
+func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, update bool) float64 {
+	ws.dst, ws.w, ws.reg, ws.lr, ws.update = dst, W, reg, lr, update
+	ws.group.Run(fusedReduceParts, ws.reduceFn)
+	var sq float64
+	for i := range ws.redSq {
+		sq += ws.redSq[i]
+	}
+	ws.dst, ws.w = blas.Matrix[T]{}, blas.Matrix[T]{}
+	return sq
+}
+
+func (ws *LossWorkspace[T]) runReduce(part int) {
+	d, c, cp := ws.d, ws.c, ws.cp
+	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
+	W, dst, parts := ws.w, ws.dst, ws.parts[:ws.chunks]
+	reg2, lr, update := T(2*ws.reg), T(ws.lr), ws.update
+	var sq float64
+	for k := k0; k < k1; k++ {
+		wk := W.Data[k*W.Stride : k*W.Stride+c]
+		dk := dst.Data[k*dst.Stride : k*dst.Stride+c]
+		// g = P_0[k] + P_1[k] + ... in chunk order, accumulated in dk
+		// (or, when updating W in place, in the first partial's row)
+		g := parts[0][k*cp : k*cp+c]
+		if !update {
+			copy(dk, g)
+			g = dk
+		}
+		for _, p := range parts[1:] {
+			pk := p[k*cp : k*cp+c]
+			for j := range g {
+				g[j] += pk[j]
+			}
+		}
+		for j, wv := range wk {
+			sq += float64(wv) * float64(wv)
+			gj := g[j] + reg2*wv
+			if update {
+				dk[j] = wv - T(lr*gj) // T(...): rounded product, as the reference
+			} else {
+				dk[j] = gj
+			}
+		}
+	}
+	ws.redSq[part] = sq
+}
+
+var lossPools [2]sync.Pool // float32, float64 *LossWorkspace
+
+func getWorkspace[T kernels.Float]() (*LossWorkspace[T], *sync.Pool) {
+	var z T
+	p := &lossPools[unsafe.Sizeof(z)/8]
+	if ws, ok := p.Get().(*LossWorkspace[T]); ok {
+		return ws, p
+	}
+	return NewLossWorkspace[T](), p
+}
+
+// Loss is the fast softmax loss: the same function and signature as
+// LossNaive and LossVectorized (mean cross-entropy + reg·ΣW², gradient
+// with 2·reg·W), computed by the fused, cache-blocked, parallel kernel of
+// LossWorkspace with a pooled workspace; only the returned gradient is
+// allocated. Results are bit-identical for any GOMAXPROCS.
+func Loss[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
+	lossCheck("Loss", W, X, y)
+	ws, pool := getWorkspace[T]()
+	dW := blas.NewMatrix[T](W.Rows, W.Cols)
+	l := ws.Softmax(dW, W, X, y, reg)
+	pool.Put(ws)
+	return l, dW
+}
+
+// SVMLoss is the fast multiclass SVM loss, the counterpart of Loss for
+// SVMLossNaive/SVMLossVectorized.
+func SVMLoss[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
+	lossCheck("SVMLoss", W, X, y)
+	ws, pool := getWorkspace[T]()
+	dW := blas.NewMatrix[T](W.Rows, W.Cols)
+	l := ws.SVM(dW, W, X, y, reg)
+	pool.Put(ws)
+	return l, dW
+}

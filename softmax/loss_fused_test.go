@@ -1,0 +1,298 @@
+package softmax
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+	"unsafe"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/gradcheck"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// fusedOracle is an explicit-loop float64 softmax / SVM loss used to check
+// the fused kernels independently of the package's own references.
+func fusedOracle(svm bool, W, X [][]float64, y []int, reg float64) (float64, [][]float64) {
+	n, d, c := len(X), len(W), len(W[0])
+	dW := make([][]float64, d)
+	for k := range dW {
+		dW[k] = make([]float64, c)
+	}
+	var loss float64
+	s := make([]float64, c)
+	ds := make([]float64, c)
+	for i := 0; i < n; i++ {
+		for j := 0; j < c; j++ {
+			s[j] = 0
+			for k := 0; k < d; k++ {
+				s[j] += X[i][k] * W[k][j]
+			}
+		}
+		if svm {
+			cnt := 0.0
+			for j := 0; j < c; j++ {
+				ds[j] = 0
+				if j == y[i] {
+					continue
+				}
+				if m := s[j] - s[y[i]] + 1; m > 0 {
+					loss += m
+					ds[j] = 1
+					cnt++
+				}
+			}
+			ds[y[i]] = -cnt
+		} else {
+			m := math.Inf(-1)
+			for _, v := range s {
+				m = math.Max(m, v)
+			}
+			var z float64
+			for j := range s {
+				ds[j] = math.Exp(s[j] - m)
+				z += ds[j]
+			}
+			loss += math.Log(z) - (s[y[i]] - m)
+			for j := range ds {
+				ds[j] /= z
+			}
+			ds[y[i]]--
+		}
+		for k := 0; k < d; k++ {
+			for j := 0; j < c; j++ {
+				dW[k][j] += X[i][k] * ds[j] / float64(n)
+			}
+		}
+	}
+	loss /= float64(n)
+	for k := range W {
+		for j := range W[k] {
+			loss += reg * W[k][j] * W[k][j]
+			dW[k][j] += 2 * reg * W[k][j]
+		}
+	}
+	return loss, dW
+}
+
+// fusedRandProblem returns W (D×C, stride padded by wpad), X (N×D, stride
+// padded by xpad) and labels, as T, plus their float64 values.
+func fusedRandProblem[T kernels.Float](rng *rand.Rand, n, d, c, xpad, wpad int, wscale float64) (W, X blas.Matrix[T], y []int, W64, X64 [][]float64) {
+	W = blas.Matrix[T]{Rows: d, Cols: c, Stride: c + wpad, Data: make([]T, d*(c+wpad))}
+	X = blas.Matrix[T]{Rows: n, Cols: d, Stride: d + xpad, Data: make([]T, n*(d+xpad))}
+	for i := range W.Data {
+		W.Data[i] = T(math.NaN()) // padding must never be read
+	}
+	for i := range X.Data {
+		X.Data[i] = T(math.NaN())
+	}
+	W64 = make([][]float64, d)
+	for k := range W64 {
+		W64[k] = make([]float64, c)
+		for j := range W64[k] {
+			v := T(wscale * rng.NormFloat64())
+			W.Set(k, j, v)
+			W64[k][j] = float64(v)
+		}
+	}
+	X64 = make([][]float64, n)
+	y = make([]int, n)
+	for i := range X64 {
+		X64[i] = make([]float64, d)
+		for k := range X64[i] {
+			v := T(rng.NormFloat64() * 10)
+			X.Set(i, k, v)
+			X64[i][k] = float64(v)
+		}
+		y[i] = rng.IntN(c)
+	}
+	return
+}
+
+// frobRel returns ‖a−b‖_F / ‖b‖_F (‖a−b‖_F when ‖b‖_F == 0).
+func frobRel[T kernels.Float](a blas.Matrix[T], b [][]float64) float64 {
+	var num, den float64
+	for k := range b {
+		for j := range b[k] {
+			e := float64(a.At(k, j)) - b[k][j]
+			num += e * e
+			den += b[k][j] * b[k][j]
+		}
+	}
+	if den == 0 {
+		return math.Sqrt(num)
+	}
+	return math.Sqrt(num / den)
+}
+
+var fusedShapes = []struct{ n, d, c int }{
+	{1, 1, 1}, {1, 3, 2}, {2, 1, 10}, {3, 5, 2}, {7, 13, 10}, {15, 40, 10}, {17, 33, 4},
+	{33, 65, 10}, {31, 7, 17}, {64, 100, 16}, {65, 129, 8}, {257, 31, 3}, {97, 3073, 10}, {500, 3073, 10},
+}
+
+func testFusedLoss[T kernels.Float](t *testing.T, svm bool) {
+	tol := 1e-10
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		tol = 1e-4
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, sh := range fusedShapes {
+		regs := []float64{0, 0.5, 2.5e4}
+		if sh.d > 1000 {
+			regs = []float64{2.5e4} // large shapes: the oracle is slow
+		}
+		for _, reg := range regs {
+			W, X, y, W64, X64 := fusedRandProblem[T](rng, sh.n, sh.d, sh.c, rng.IntN(3), rng.IntN(2), 1e-3)
+			wantL, wantG := fusedOracle(svm, W64, X64, y, reg)
+			for _, lvl := range kernels.Levels() {
+				restore := kernels.SetISA(lvl)
+				name := fmt.Sprintf("isa=%s/N=%d,D=%d,C=%d,reg=%g", lvl, sh.n, sh.d, sh.c, reg)
+				var gotL float64
+				var gotG blas.Matrix[T]
+				if svm {
+					gotL, gotG = SVMLoss(W, X, y, reg)
+				} else {
+					gotL, gotG = Loss(W, X, y, reg)
+				}
+				restore()
+				if e := math.Abs(gotL-wantL) / max(math.Abs(wantL), 1e-300); !(e <= tol) && gotL != wantL {
+					t.Errorf("%s: loss %v, oracle %v (rel err %g > %g)", name, gotL, wantL, e, tol)
+				}
+				if e := frobRel(gotG, wantG); !(e <= tol) {
+					t.Errorf("%s: gradient rel Frobenius error %g > %g", name, e, tol)
+				}
+			}
+		}
+	}
+}
+
+func TestLossFusedVsOracle(t *testing.T) {
+	t.Run("f64/softmax", func(t *testing.T) { testFusedLoss[float64](t, false) })
+	t.Run("f32/softmax", func(t *testing.T) { testFusedLoss[float32](t, false) })
+	t.Run("f64/svm", func(t *testing.T) { testFusedLoss[float64](t, true) })
+	t.Run("f32/svm", func(t *testing.T) { testFusedLoss[float32](t, true) })
+}
+
+// The result must not depend on GOMAXPROCS: bit-identical loss and dW.
+func TestLossFusedDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{200, 500, 77} {
+		W, X, y, _, _ := fusedRandProblem[float32](rng, n, 3073, 10, 0, 0, 1e-3)
+		var ref []float32
+		var refL float64
+		for _, p := range []int{1, 2, 3, 8} {
+			prev := runtime.GOMAXPROCS(p)
+			l, g := Loss(W, X, y, 2.5e4)
+			runtime.GOMAXPROCS(prev)
+			if ref == nil {
+				ref, refL = g.Data, l
+				continue
+			}
+			if l != refL || !slices.Equal(g.Data, ref) {
+				t.Fatalf("N=%d: GOMAXPROCS=%d gives a different result than GOMAXPROCS=1", n, p)
+			}
+		}
+	}
+}
+
+func TestLossWorkspaceNoAlloc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	W, X, y, _, _ := fusedRandProblem[float64](rng, 200, 300, 10, 1, 0, 1e-3)
+	ws := NewLossWorkspace[float64]()
+	dW := blas.NewMatrix[float64](300, 10)
+	ws.Softmax(dW, W, X, y, 1)
+	if a := testing.AllocsPerRun(20, func() { ws.Softmax(dW, W, X, y, 1); ws.SVM(dW, W, X, y, 1) }); a != 0 {
+		t.Fatalf("LossWorkspace allocates %v times per call", a)
+	}
+}
+
+// Every gradient element of the fused losses against gradcheck.Numerical
+// on small problems (the reference tests' TestFullGradCheck setting), on
+// every ISA level. SVM elements whose stencil straddles a hinge kink
+// (svmKinkNear) are excluded from the comparison, and at most a quarter
+// may be.
+func TestLossFusedGradcheck(t *testing.T) {
+	for _, lvl := range kernels.Levels() {
+		defer kernels.SetISA(lvl)()
+		for _, svm := range []bool{false, true} {
+			for _, reg := range []float64{0, 0.3} {
+				W, X, y := cifarLike(5, 37, 8, 10, 1e-2)
+				for i := range X.Data {
+					X.Data[i] /= 50 // keep the scores O(1)
+				}
+				loss := Loss[float64]
+				if svm {
+					loss = SVMLoss[float64]
+				}
+				_, grad := loss(W, X, y, reg)
+				num := gradcheck.Numerical(func() float64 { l, _ := loss(W, X, y, reg); return l }, W.Data, 1e-5)
+				var a, n []float64
+				for e := range W.Data {
+					if svm && svmKinkNear(W, X, y, e, 1e-5) {
+						continue
+					}
+					a, n = append(a, grad.Data[e]), append(n, num[e])
+				}
+				if len(a) < len(W.Data)*3/4 {
+					t.Fatalf("isa=%s svm=%v: %d of %d elements at kinks", lvl, svm, len(W.Data)-len(a), len(W.Data))
+				}
+				if e := gradcheck.RelError(n, a); e > 1e-7 {
+					t.Errorf("isa=%s svm=%v reg=%g: RelError(numerical, fused) = %g > 1e-7", lvl, svm, reg, e)
+				}
+			}
+		}
+	}
+}
+
+func TestLossFusedPanics(t *testing.T) {
+	W := blas.NewMatrix[float64](4, 3)
+	X := blas.NewMatrix[float64](2, 4)
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"X.Cols != W.Rows", func() { Loss(W, blas.NewMatrix[float64](2, 5), []int{0, 1}, 0) }},
+		{"len(y)", func() { Loss(W, X, []int{0}, 0) }},
+		{"label", func() { SVMLoss(W, X, []int{0, 3}, 0) }},
+		{"negative label", func() { Loss(W, X, []int{-1, 0}, 0) }},
+		{"empty X", func() { Loss(W, blas.NewMatrix[float64](0, 4), nil, 0) }},
+		{"short Data", func() {
+			Loss(W, blas.Matrix[float64]{Rows: 2, Cols: 4, Stride: 4, Data: make([]float64, 7)}, []int{0, 0}, 0)
+		}},
+	} {
+		func() {
+			defer func() {
+				r := recover()
+				if r == nil {
+					t.Errorf("%s: no panic", tc.name)
+				} else if s := fmt.Sprint(r); len(s) < 8 || s[:8] != "softmax." {
+					t.Errorf("%s: panic %q does not name the function", tc.name, s)
+				}
+			}()
+			tc.f()
+		}()
+	}
+}
+
+// BenchmarkLoss is the softmax dev-set workload of the reference notebook:
+// loss and gradient for N=500 rows, D=3073, C=10 (numpy_peer.py's
+// softmax_loss_vectorized_n500_s).
+func BenchmarkLoss(b *testing.B) {
+	b.Run("f64/500x3073x10", func(b *testing.B) { benchFusedLoss[float64](b, 500, 3073, 10) })
+	b.Run("f32/500x3073x10", func(b *testing.B) { benchFusedLoss[float32](b, 500, 3073, 10) })
+}
+
+func benchFusedLoss[T kernels.Float](b *testing.B, n, d, c int) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	W, X, y, _, _ := fusedRandProblem[T](rng, n, d, c, 0, 0, 1e-4)
+	ws := NewLossWorkspace[T]()
+	dW := blas.NewMatrix[T](d, c)
+	for b.Loop() {
+		ws.Softmax(dW, W, X, y, 2.5e4)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/op")
+}

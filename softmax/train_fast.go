@@ -1,0 +1,79 @@
+package softmax
+
+import (
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/nprand"
+)
+
+// trainFast runs iterations cfg.StartIteration..cfg.NumIters-1 of
+// mini-batch SGD on the fused path, appending each loss to hist. The
+// arguments have been validated (labels in [0, W.Cols), W initialised).
+//
+// Every buffer is allocated before the loop: the batch indices are drawn
+// with rng.Randint(0, N) into a reused slice (exactly what
+// rng.Choice(N, B, true) draws, so the random stream is the reference's),
+// the batch is gathered from src into a reused matrix, and the loss, the
+// gradient and the SGD step W -= lr·(∇ + 2·reg·W) run in one
+// LossWorkspace.step, which never materialises dW.
+//
+// A NaN or infinite loss stops training before that step's update, with
+// an error wrapping ErrDiverged that names the iteration.
+func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig, rng *nprand.RandomState, hist []float64) ([]float64, error) {
+	N, D := src.Rows(), src.Cols()
+	B := cfg.BatchSize
+	kind := kindSoftmax
+	if c.Kind == KindSVM {
+		kind = kindSVM
+	}
+	ws := NewLossWorkspace[T]()
+	Xb := blas.NewMatrix[T](B, D)
+	yb := make([]int, B)
+	idx := make([]int, B)
+	for it := cfg.StartIteration; it < cfg.NumIters; it++ {
+		// Xb = rows idx of the training data: (B, D)
+		for r := range idx {
+			idx[r] = rng.Randint(0, N)
+		}
+		src.Gather(Xb, idx)
+		for r, i := range idx {
+			yb[r] = y[i]
+		}
+		data := ws.forwardBackward(kind, c.W, Xb, yb)
+		loss := data + cfg.Reg*wSumSq(c.W)
+		hist = append(hist, loss)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return hist, fmt.Errorf("softmax: Train: iteration %d: loss is %v: %w", it, loss, ErrDiverged)
+		}
+		// W -= lr·(Σ_c P_c + 2·reg·W), in place
+		ws.reduce(c.W, c.W, cfg.Reg, cfg.LearningRate, true)
+		if cfg.Log != nil && it%100 == 0 {
+			logIteration(cfg.Log, it, cfg.NumIters, loss)
+		}
+		if cfg.OnIteration != nil {
+			if err := cfg.OnIteration(it, loss); err != nil {
+				return hist, fmt.Errorf("softmax: Train: stopped at iteration %d: %w", it, err)
+			}
+		}
+	}
+	return hist, nil
+}
+
+func logIteration(w io.Writer, it, n int, loss float64) {
+	fmt.Fprintf(w, "iteration %d / %d: loss %f\n", it, n, loss)
+}
+
+// wSumSq returns ΣW² accumulated in float64 in row-major order.
+func wSumSq[T kernels.Float](W blas.Matrix[T]) float64 {
+	var s float64
+	for k := 0; k < W.Rows; k++ {
+		for _, v := range W.Data[k*W.Stride : k*W.Stride+W.Cols] {
+			s += float64(v) * float64(v)
+		}
+	}
+	return s
+}
