@@ -138,8 +138,16 @@ func TestBinaryErrors(t *testing.T) {
 		arc := tarDir(t, dir, "cifar-10-batches-bin", false)
 		b, _ := os.ReadFile(arc)
 		os.WriteFile(arc, b[:1536+4000], 0o644) // meta.txt entry (1024 bytes), then data_batch_1.bin header (512)
+		// An uncompressed archive cannot hold the size the header declares:
+		// refused before reading.
 		_, err := Load(arc)
-		wantErr(t, err, "data_batch_1.bin", "record 1", "truncated")
+		wantErr(t, err, "data_batch_1.bin", "entry declares 6146 bytes, more than the archive")
+		// A gzipped one could: the records run out.
+		gzArc := tarDir(t, dir, "cifar-10-batches-bin", true)
+		b, _ = os.ReadFile(gzArc)
+		os.WriteFile(gzArc, b[:len(b)/3], 0o644)
+		_, err = Load(gzArc)
+		wantErr(t, err, "data_batch_", "record ", "truncated")
 	})
 }
 
