@@ -345,6 +345,11 @@ func testMax[T Float](t *testing.T) {
 					if got, want := Max(y.S), refMax(y.S); !sameBits(got, want) {
 						t.Fatalf("n=%d off=%d: Max(random) = %v, want %v", n, off, got, want)
 					}
+					// ±Inf, NaN, ±0, denormals, huge and tiny values.
+					withSpecials(r, y.S)
+					if got, want := Max(y.S), refMax(y.S); !sameBits(got, want) {
+						t.Fatalf("n=%d off=%d: Max(%v) = %v, want %v", n, off, y.S, got, want)
+					}
 				}
 			}
 		}
@@ -366,6 +371,10 @@ func testArgMax[T Float](t *testing.T) {
 					y := randVec[T](r, n, off)
 					if got, want := ArgMax(y.S), refArgMax(y.S); got != want {
 						t.Fatalf("n=%d off=%d: ArgMax(random) = %d, want %d", n, off, got, want)
+					}
+					withSpecials(r, y.S)
+					if got, want := ArgMax(y.S), refArgMax(y.S); got != want {
+						t.Fatalf("n=%d off=%d: ArgMax(%v) = %d, want %d", n, off, y.S, got, want)
 					}
 				}
 			}
