@@ -8,26 +8,30 @@ import (
 	"testing"
 )
 
+// loadEverywhere loads the official-layout directory dir as it is, through
+// its parent, and as a .tar and a .tar.gz, and compares each with want.
+func loadEverywhere(t *testing.T, dir string, want *Dataset) {
+	t.Helper()
+	paths := []string{dir, filepath.Dir(dir)}
+	for _, gz := range []bool{false, true} {
+		paths = append(paths, tarDir(t, dir, filepath.Base(dir), gz))
+	}
+	for _, p := range paths {
+		got, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalDataset(t, got, want)
+	}
+}
+
 func TestPythonDirRoundTrip(t *testing.T) {
 	ds := randomDataset(1, 53, 7) // 53 does not divide into 5 batches evenly
 	dir := filepath.Join(t.TempDir(), "cifar-10-batches-py")
 	if err := WritePythonDir(dir, ds); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{dir, filepath.Dir(dir)} {
-		got, err := Load(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		equalDataset(t, got, ds)
-	}
-	for _, gz := range []bool{false, true} {
-		got, err := Load(tarDir(t, dir, "cifar-10-batches-py", gz))
-		if err != nil {
-			t.Fatal(err)
-		}
-		equalDataset(t, got, ds)
-	}
+	loadEverywhere(t, dir, ds)
 }
 
 func TestBinaryDirRoundTrip(t *testing.T) {
@@ -36,20 +40,7 @@ func TestBinaryDirRoundTrip(t *testing.T) {
 	if err := WriteBinaryDir(dir, ds); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{dir, filepath.Dir(dir)} {
-		got, err := Load(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		equalDataset(t, got, ds)
-	}
-	for _, gz := range []bool{false, true} {
-		got, err := Load(tarDir(t, dir, "cifar-10-batches-bin", gz))
-		if err != nil {
-			t.Fatal(err)
-		}
-		equalDataset(t, got, ds)
-	}
+	loadEverywhere(t, dir, ds)
 	// Byte-identical round trip: load, write again, compare every file.
 	got, err := Load(dir)
 	if err != nil {
