@@ -13,7 +13,7 @@ import (
 
 // PrepareConfig selects the notebooks' splits (see Prepare).
 type PrepareConfig struct {
-	NumTraining, NumValidation, NumTest, NumDev int
+	NumTraining, NumValidation, NumTest, NumDev int    // rows of each split (see Prepare)
 	Bias                                        bool   // append a column of ones (the softmax notebook's 3073 columns)
 	Seed                                        uint32 // seed of the dev-row draw
 }
@@ -31,10 +31,10 @@ func DefaultPrepareConfig() PrepareConfig {
 // Gather (a float32 copy of it is cached). A Prepared built by hand (for
 // example with a saved model's mean image) works too: set Mean and Bias.
 type Prepared struct {
-	Train, Val, Test, Dev Split
-	Mean                  []float64
-	Bias                  bool
-	ClassNames            []string
+	Train, Val, Test, Dev Split     // uint8 rows of each split
+	Mean                  []float64 // mean training image, H*W*C values
+	Bias                  bool      // Gather and Materialize append a column of ones
+	ClassNames            []string  // label k is ClassNames[k]
 
 	once   sync.Once
 	mean32 []float32
