@@ -36,8 +36,9 @@ const (
 	// re-read from cache by the gradient pass right after the scores
 	// pass; the gradient panels accumulate over the block's rows, so
 	// more rows amortise the read-modify-write of the D×cp partial.
-	// Measured on Zen 3 (CPU time of BenchmarkLoss/f64, -cpu 1): 32 rows
-	// beat 8, 16 and 64 by 5-15%.
+	// On the Zen 3 dev machine (CPU time of BenchmarkLoss/f64 at -cpu 1,
+	// two runs on a heavily shared machine) 32 rows had the lowest time
+	// of 8, 16, 32 and 64, by 5-15%.
 	fusedBlockRows = 32
 	// fusedReduceParts is the number of row ranges of dW reduced in
 	// parallel.
@@ -57,10 +58,10 @@ const (
 	kindSVM
 )
 
-// LossWorkspace holds every buffer of the fused loss for one problem size,
-// so that repeated calls (a training loop) allocate nothing. It grows to
-// the largest shape it has seen. A LossWorkspace must not be used by two
-// goroutines at once.
+// LossWorkspace holds every buffer of the fused loss for one weight shape
+// (D, C), so that repeated calls (a training loop) allocate nothing; a call
+// with another D or C reallocates them. The number of rows N may change
+// freely. A LossWorkspace must not be used by two goroutines at once.
 type LossWorkspace[T kernels.Float] struct {
 	d, c, cp int
 	wp       []T   // D×cp padded copy of W (cp == c on the Gemm path)

@@ -7,8 +7,9 @@ package twolayer
 //
 //	go test -tags accuracy -run TestAccuracyCIFAR -v -timeout 30m ./twolayer
 //
-// It needs ../shared/data/cifar10-jpeg.tar.gz (skips without it) and takes
-// minutes, so it is not part of `make test`.
+// It needs ../shared/data/cifar10-jpeg.tar.gz (skips without it; set
+// NNKERN_SHARED from a worktree) and takes minutes, so it is not part of
+// `make test`.
 
 import (
 	"testing"
@@ -27,6 +28,12 @@ func TestAccuracyCIFAR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The image folder loads class by class: shuffle both splits with the
+	// fixed seed the nnkern command uses (cifar.Shuffle, seed 0) before
+	// Prepare takes the last training rows as validation and the first
+	// test rows as test.
+	cifar.Shuffle(&ds.Train, 0)
+	cifar.Shuffle(&ds.Test, 0)
 	t.Run("softmax", func(t *testing.T) {
 		// The softmax notebook: bias column, lr 1e-7, reg 2.5e4, 1500
 		// iterations of batch 200; the issue quotes ≈0.30 validation.
