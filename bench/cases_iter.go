@@ -216,11 +216,15 @@ func iterCasesT[T kernels.Float]() []*Case {
 					Shape: fmt.Sprintf("B=%d/H=%d", iterB, h), FLOPs: ph.flops, Compare: ph.cmp,
 					Setup: func(tiny bool) (Op, error) {
 						it := newNetIter[T](tiny, h)
+						var isa func() string
+						if ph.name == "gather" { // one kernel: say where it runs
+							isa = func() string { return kernels.Dispatched("U8ToFloat").String() }
+						}
 						return Op{Run: func(n int) {
 							for i := 0; i < n; i++ {
 								ph.fn(it)
 							}
-						}}, nil
+						}, ISA: isa}, nil
 					},
 				}
 				if ph.flops > 0 {

@@ -22,11 +22,13 @@ import (
 //	                   the bias column: 200×3073)
 //	loss/softmax, loss/svm
 //	                   loss and gradient on N=500 dev rows, D=3073, C=10:
-//	                   naive, vectorized (the reference pair) and the fast
-//	                   path when package softmax has it
-//	iteration/twolayer net: one SGD iteration through package twolayer
-//	                   (cifar.Gather, Net.Loss, W −= lr·dW), next to the
-//	                   composed breakdown of cases_iter.go
+//	                   naive, vectorized (the reference pair) and fused
+//	                   (softmax.Loss / SVMLoss, the fast path)
+//	iteration/twolayer net: one SGD iteration through package twolayer's
+//	                   fast path (cifar.Gather, Workspace.Loss into reused
+//	                   Grads, W −= lr·dW), next to the composed breakdown of
+//	                   cases_iter.go; net-vectorized the same with the
+//	                   reference Net.LossVectorized
 //	train/softmax      LinearClassifier training, 1500 iterations, batch 200,
 //	                   lr 1e-7, reg 2.5e4 (the notebook's settings) — slow
 //	train/twolayer     Net training with the per-epoch validation pass:
@@ -224,6 +226,7 @@ func lossImpls[T kernels.Float]() []struct {
 	}{
 		{"naive", softmax.LossNaive[T], softmax.SVMLossNaive[T], false, nil},
 		{"vectorized", softmax.LossVectorized[T], softmax.SVMLossVectorized[T], true, []string{"naive"}},
+		{"fused", softmax.Loss[T], softmax.SVMLoss[T], true, []string{"naive", "vectorized"}},
 	}
 }
 
@@ -311,38 +314,52 @@ func modelCasesT[T kernels.Float]() []*Case {
 	for _, h := range []int{200, 50} {
 		h := h
 		for _, th := range all {
-			cs = append(cs, &Case{
-				Family: "iteration", Op: "twolayer", DType: dt, Impl: "net", Level: CurrentLevel, Threads: th,
-				Shape: fmt.Sprintf("B=%d/H=%d", iterB, h), Compare: []string{"matmuls", "composed"},
-				FLOPs: (&netIter[T]{b: iterB, d: iterD, h: h, c: iterC}).gemmFLOPs(), Peak: PeakFMA,
-				Setup: func(tiny bool) (Op, error) {
-					p := prepared(tiny, false)
-					b, hh := iterB, h
-					if tiny {
-						b, hh = 5, 3
-					}
-					rng := nprand.New(3)
-					net := twolayer.New[T](p.Dim(), hh, iterC, 1e-4, rng)
-					X := blas.NewMatrix[T](b, p.Dim())
-					labels := cifar.Labels(&p.Train)
-					idx, y := make([]int, b), make([]int, b)
-					lr, reg := T(1e-3), 0.05
-					return Op{Run: func(reps int) {
-						for i := 0; i < reps; i++ {
-							for j := range idx {
-								idx[j] = rng.Randint(0, p.Train.N)
-								y[j] = labels[idx[j]]
-							}
-							cifar.Gather(p, &p.Train, idx, X)
-							_, g := net.Loss(X, y, reg)
-							kernels.Axpy(-lr, g.W1.Data, net.W1.Data)
-							kernels.Axpy(-lr, g.B1, net.B1)
-							kernels.Axpy(-lr, g.W2.Data, net.W2.Data)
-							kernels.Axpy(-lr, g.B2, net.B2)
+			for _, impl := range []string{"net", "net-vectorized"} {
+				impl := impl
+				cmp := []string{"matmuls", "composed"}
+				if impl == "net" {
+					cmp = append(cmp, "net-vectorized")
+				}
+				cs = append(cs, &Case{
+					Family: "iteration", Op: "twolayer", DType: dt, Impl: impl, Level: CurrentLevel, Threads: th,
+					Shape: fmt.Sprintf("B=%d/H=%d", iterB, h), Compare: cmp,
+					FLOPs: (&netIter[T]{b: iterB, d: iterD, h: h, c: iterC}).gemmFLOPs(), Peak: PeakFMA,
+					Setup: func(tiny bool) (Op, error) {
+						p := prepared(tiny, false) // random data: the breakdown's shapes
+						b, hh := iterB, h
+						if tiny {
+							b, hh = 5, 3
 						}
-					}}, nil
-				},
-			})
+						rng := nprand.New(3)
+						net := twolayer.New[T](p.Dim(), hh, iterC, 1e-4, rng)
+						g := &twolayer.Grads[T]{W1: blas.NewMatrix[T](p.Dim(), hh), B1: make([]T, hh),
+							W2: blas.NewMatrix[T](hh, iterC), B2: make([]T, iterC)}
+						ws := twolayer.NewWorkspace[T]()
+						X := blas.NewMatrix[T](b, p.Dim())
+						labels := cifar.Labels(&p.Train)
+						idx, y := make([]int, b), make([]int, b)
+						lr, reg := T(1e-3), 0.05
+						return Op{Run: func(reps int) {
+							for i := 0; i < reps; i++ {
+								for j := range idx {
+									idx[j] = rng.Randint(0, p.Train.N)
+									y[j] = labels[idx[j]]
+								}
+								cifar.Gather(p, &p.Train, idx, X)
+								if impl == "net" {
+									ws.Loss(g, net, X, y, reg)
+								} else {
+									_, *g = net.LossVectorized(X, y, reg)
+								}
+								kernels.Axpy(-lr, g.W1.Data, net.W1.Data)
+								kernels.Axpy(-lr, g.B1, net.B1)
+								kernels.Axpy(-lr, g.W2.Data, net.W2.Data)
+								kernels.Axpy(-lr, g.B2, net.B2)
+							}
+						}}, nil
+					},
+				})
+			}
 		}
 	}
 

@@ -462,3 +462,62 @@ func TestBackendSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGemmSpecialValues checks that a NaN or Inf in op(A) reaches exactly
+// its row of C (and one in op(B) exactly its column), on every
+// implementation: zero padding of edge tiles must not leak into, or hide,
+// special values.
+func TestGemmSpecialValues(t *testing.T) {
+	const m, k, n = 13, 300, 37
+	for _, im := range impls() {
+		for tr := 0; tr < 4; tr++ {
+			tA, tB := tr&1 != 0, tr&2 != 0
+			a := NewMatrix[float32](m, k)
+			if tA {
+				a = NewMatrix[float32](k, m)
+			}
+			b := NewMatrix[float32](k, n)
+			if tB {
+				b = NewMatrix[float32](n, k)
+			}
+			for i := range a.Data {
+				a.Data[i] = 1
+			}
+			for i := range b.Data {
+				b.Data[i] = 0.5
+			}
+			const badRow, badCol, p = 12, 36, 257
+			if tA {
+				a.Set(p, badRow, float32(math.NaN()))
+			} else {
+				a.Set(badRow, p, float32(math.NaN()))
+			}
+			if tB {
+				b.Set(badCol, p+1, float32(math.Inf(1)))
+			} else {
+				b.Set(p+1, badCol, float32(math.Inf(1)))
+			}
+			c := NewMatrix[float32](m, n)
+			im.with(t, func() { Gemm(tA, tB, 1, a, b, 0, c) })
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					v := float64(c.At(i, j))
+					switch {
+					case i == badRow:
+						if !math.IsNaN(v) {
+							t.Errorf("%s tA=%v tB=%v: C[%d,%d] = %v, want NaN", im.name, tA, tB, i, j, v)
+						}
+					case j == badCol:
+						if !math.IsInf(v, 1) {
+							t.Errorf("%s tA=%v tB=%v: C[%d,%d] = %v, want +Inf", im.name, tA, tB, i, j, v)
+						}
+					default:
+						if v != 0.5*k {
+							t.Errorf("%s tA=%v tB=%v: C[%d,%d] = %v, want %v", im.name, tA, tB, i, j, v, 0.5*k)
+						}
+					}
+				}
+			}
+		}
+	}
+}

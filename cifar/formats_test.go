@@ -1,11 +1,29 @@
 package cifar
 
 import (
+	"archive/tar"
 	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
 )
+
+// loadEverywhere loads the official-layout directory dir as it is, through
+// its parent, and as a .tar and a .tar.gz, and compares each with want.
+func loadEverywhere(t *testing.T, dir string, want *Dataset) {
+	t.Helper()
+	paths := []string{dir, filepath.Dir(dir)}
+	for _, gz := range []bool{false, true} {
+		paths = append(paths, tarDir(t, dir, filepath.Base(dir), gz))
+	}
+	for _, p := range paths {
+		got, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalDataset(t, got, want)
+	}
+}
 
 func TestPythonDirRoundTrip(t *testing.T) {
 	ds := randomDataset(1, 53, 7) // 53 does not divide into 5 batches evenly
@@ -13,20 +31,7 @@ func TestPythonDirRoundTrip(t *testing.T) {
 	if err := WritePythonDir(dir, ds); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{dir, filepath.Dir(dir)} {
-		got, err := Load(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		equalDataset(t, got, ds)
-	}
-	for _, gz := range []bool{false, true} {
-		got, err := Load(tarDir(t, dir, "cifar-10-batches-py", gz))
-		if err != nil {
-			t.Fatal(err)
-		}
-		equalDataset(t, got, ds)
-	}
+	loadEverywhere(t, dir, ds)
 }
 
 func TestBinaryDirRoundTrip(t *testing.T) {
@@ -35,20 +40,7 @@ func TestBinaryDirRoundTrip(t *testing.T) {
 	if err := WriteBinaryDir(dir, ds); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{dir, filepath.Dir(dir)} {
-		got, err := Load(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		equalDataset(t, got, ds)
-	}
-	for _, gz := range []bool{false, true} {
-		got, err := Load(tarDir(t, dir, "cifar-10-batches-bin", gz))
-		if err != nil {
-			t.Fatal(err)
-		}
-		equalDataset(t, got, ds)
-	}
+	loadEverywhere(t, dir, ds)
 	// Byte-identical round trip: load, write again, compare every file.
 	got, err := Load(dir)
 	if err != nil {
@@ -137,8 +129,16 @@ func TestBinaryErrors(t *testing.T) {
 		arc := tarDir(t, dir, "cifar-10-batches-bin", false)
 		b, _ := os.ReadFile(arc)
 		os.WriteFile(arc, b[:1536+4000], 0o644) // meta.txt entry (1024 bytes), then data_batch_1.bin header (512)
+		// An uncompressed archive cannot hold the size the header declares:
+		// refused before reading.
 		_, err := Load(arc)
-		wantErr(t, err, "data_batch_1.bin", "record 1", "truncated")
+		wantErr(t, err, "data_batch_1.bin", "entry declares 6146 bytes, more than the archive")
+		// A gzipped one could: the records run out.
+		gzArc := tarDir(t, dir, "cifar-10-batches-bin", true)
+		b, _ = os.ReadFile(gzArc)
+		os.WriteFile(gzArc, b[:len(b)/3], 0o644)
+		_, err = Load(gzArc)
+		wantErr(t, err, "data_batch_", "record ", "truncated")
 	})
 }
 
@@ -152,4 +152,38 @@ func TestLoadErrors(t *testing.T) {
 	wantErr(t, err, f)
 	_, err = Load(filepath.Join(dir, "nope"))
 	wantErr(t, err, "nope")
+}
+
+// TestArchiveOrder: batches may come in any order in an archive, and the
+// batches may differ in size; the splits still assemble in batch order.
+func TestArchiveOrder(t *testing.T) {
+	ds := randomDataset(13, 23, 4) // batches of 5,5,5,5,3
+	for _, format := range []string{"py", "bin"} {
+		dir := t.TempDir()
+		var err error
+		if format == "py" {
+			err = WritePythonDir(dir, ds)
+		} else {
+			err = WriteBinaryDir(dir, ds)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(dir)
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for i := len(entries) - 1; i >= 0; i-- { // reverse order
+			b, _ := os.ReadFile(filepath.Join(dir, entries[i].Name()))
+			tw.WriteHeader(&tar.Header{Name: "d/" + entries[i].Name(), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+			tw.Write(b)
+		}
+		tw.Close()
+		arc := filepath.Join(t.TempDir(), "x.tar")
+		os.WriteFile(arc, buf.Bytes(), 0o644)
+		got, err := Load(arc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalDataset(t, got, ds)
+	}
 }

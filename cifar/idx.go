@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 )
 
@@ -70,9 +71,10 @@ func readIDX(r io.Reader, size int64, name string, ndim int) (dims []int, data [
 	}
 	data = make([]byte, 0, min(total, 1<<20))
 	for uint64(len(data)) < total {
-		chunk := min(total-uint64(len(data)), uint64(max(cap(data)-len(data), 1<<20)))
+		// Grow by at most the bytes already read (doubling).
+		chunk := int(min(total-uint64(len(data)), uint64(max(len(data), 1<<20))))
 		start := len(data)
-		data = append(data, make([]byte, chunk)...)
+		data = slices.Grow(data, chunk)[:start+chunk]
 		if n, err := io.ReadFull(r, data[start:]); err != nil {
 			return nil, nil, fmt.Errorf("%s: truncated IDX data: %d of %d bytes (%v)", name, int64(start+n), total, err)
 		}

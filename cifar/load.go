@@ -88,18 +88,59 @@ func openMaybeGzip(p string) (io.Reader, func() error, bool, error) {
 // errImageFolder signals that a tar archive holds an image folder.
 var errImageFolder = errors.New("image folder")
 
+// maxInflate is deflate's maximum expansion: one compressed byte never
+// decodes to more than 1032 bytes.
+const maxInflate = 1032
+
+// tarBudget bounds the entry sizes a tar header may declare by what the
+// archive file can hold (its size, times maxInflate if it is gzipped), so
+// a lying or truncated archive cannot make a loader allocate more than a
+// fixed multiple of the file's size.
+type tarBudget struct {
+	p           string
+	limit, used int64
+}
+
+// newTarBudget returns the budget of the archive file p.
+func newTarBudget(p string, gz bool) (*tarBudget, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("cifar: %w", err)
+	}
+	limit := st.Size()
+	if gz {
+		limit = st.Size()*maxInflate + 1<<16
+	}
+	return &tarBudget{p: p, limit: limit}, nil
+}
+
+// take accounts for the size hdr declares; it fails if the archive cannot
+// hold that many more bytes.
+func (b *tarBudget) take(hdr *tar.Header) error {
+	if hdr.Size < 0 || hdr.Size > b.limit-b.used {
+		return fmt.Errorf("cifar: %s: %s: entry declares %d bytes, more than the archive (at most %d bytes of content) can hold",
+			b.p, hdr.Name, hdr.Size, b.limit)
+	}
+	b.used += hdr.Size
+	return nil
+}
+
 func loadArchive(p string) (*Dataset, error) {
-	r, closeFn, _, err := openMaybeGzip(p)
+	r, closeFn, gz, err := openMaybeGzip(p)
 	if err != nil {
 		return nil, err
 	}
 	defer closeFn()
+	budget, err := newTarBudget(p, gz)
+	if err != nil {
+		return nil, err
+	}
 	br := r.(*bufio.Reader)
 	head, _ := br.Peek(512)
 	if len(head) < 512 || !bytes.Equal(head[257:262], []byte("ustar")) {
 		return nil, fmt.Errorf("cifar: %s: not a tar archive, tar.gz archive or dataset directory", p)
 	}
-	ds, err := loadTarStream(p, tar.NewReader(br))
+	ds, err := loadTarStream(p, tar.NewReader(br), budget)
 	if errors.Is(err, errImageFolder) {
 		return loadImageFolderTar(p)
 	}
@@ -107,7 +148,7 @@ func loadArchive(p string) (*Dataset, error) {
 }
 
 // loadTarStream reads an official python or binary archive in one pass.
-func loadTarStream(p string, tr *tar.Reader) (*Dataset, error) {
+func loadTarStream(p string, tr *tar.Reader, budget *tarBudget) (*Dataset, error) {
 	l := newSplitLoader()
 	format := ""
 	setFormat := func(f, name string) error {
@@ -125,7 +166,10 @@ func loadTarStream(p string, tr *tar.Reader) (*Dataset, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cifar: %s: %w", p, err)
 		}
-		if hdr.Typeflag != tar.TypeReg {
+		if err := budget.take(hdr); err != nil {
+			return nil, err
+		}
+		if !hdr.FileInfo().Mode().IsRegular() {
 			continue
 		}
 		name := path.Clean(hdr.Name)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -160,9 +161,11 @@ func (u *unpickler) readN(n uint64) ([]byte, error) {
 	// Unknown size: grow in chunks.
 	buf := make([]byte, 0, min(n, 1<<16))
 	for uint64(len(buf)) < n {
-		chunk := min(n-uint64(len(buf)), uint64(max(cap(buf)-len(buf), 1<<16)))
+		// Grow by at most the bytes already read (doubling), so memory
+		// follows the input that actually arrives.
+		chunk := int(min(n-uint64(len(buf)), uint64(max(len(buf), 1<<16))))
 		start := len(buf)
-		buf = append(buf, make([]byte, chunk)...)
+		buf = slices.Grow(buf, chunk)[:start+chunk]
 		if err := u.readFixed(buf[start:]); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
@@ -12,7 +13,7 @@ import (
 
 // PrepareConfig selects the notebooks' splits (see Prepare).
 type PrepareConfig struct {
-	NumTraining, NumValidation, NumTest, NumDev int
+	NumTraining, NumValidation, NumTest, NumDev int    // rows of each split (see Prepare)
 	Bias                                        bool   // append a column of ones (the softmax notebook's 3073 columns)
 	Seed                                        uint32 // seed of the dev-row draw
 }
@@ -30,10 +31,10 @@ func DefaultPrepareConfig() PrepareConfig {
 // Gather (a float32 copy of it is cached). A Prepared built by hand (for
 // example with a saved model's mean image) works too: set Mean and Bias.
 type Prepared struct {
-	Train, Val, Test, Dev Split
-	Mean                  []float64
-	Bias                  bool
-	ClassNames            []string
+	Train, Val, Test, Dev Split     // uint8 rows of each split
+	Mean                  []float64 // mean training image, H*W*C values
+	Bias                  bool      // Gather and Materialize append a column of ones
+	ClassNames            []string  // label k is ClassNames[k]
 
 	once   sync.Once
 	mean32 []float32
@@ -156,17 +157,51 @@ func Gather[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T
 	if err := dst.Check(); err != nil {
 		panic(fmt.Sprintf("cifar.Gather: dst: %v", err))
 	}
-	mean := meanFor[T](p)
 	for r, i := range idx {
 		if uint(i) >= uint(s.N) {
 			panic(fmt.Sprintf("cifar.Gather: idx[%d] = %d out of range [0,%d)", r, i, s.N))
 		}
+	}
+	if len(idx)*d >= parallelGather && gatherParallel(p, s, idx, dst) {
+		return
+	}
+	gatherRows(p, s, idx, dst, 0, len(idx))
+}
+
+// gatherAhead is how many rows ahead gatherRows touches the source rows:
+// random rows of a 150 MB array come from DRAM, and loading one byte per
+// cache line of rows r+1..r+gatherAhead while row r converts keeps several
+// rows' misses in flight (a software prefetch; about 15% faster here).
+const gatherAhead = 8
+
+var gatherSink atomic.Uint32 // keeps the touches from being optimised away
+
+// gatherRows fills rows [lo, hi) of dst (indices already checked).
+func gatherRows[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T], lo, hi int) {
+	d := len(p.Mean)
+	mean := meanFor[T](p)
+	var acc uint8
+	touch := func(r int) {
+		row := s.X[idx[r]*d : (idx[r]+1)*d]
+		for j := 0; j < len(row); j += 64 {
+			acc += row[j]
+		}
+	}
+	for r := lo; r < min(lo+gatherAhead, hi); r++ {
+		touch(r)
+	}
+	for r := lo; r < hi; r++ {
+		if r+gatherAhead < hi {
+			touch(r + gatherAhead)
+		}
+		i := idx[r]
 		row := dst.Data[r*dst.Stride : r*dst.Stride+dst.Cols]
 		kernels.U8ToFloat(row[:d], s.X[i*d:(i+1)*d], mean)
 		if p.Bias {
 			row[d] = 1
 		}
 	}
+	gatherSink.Store(uint32(acc))
 }
 
 // Materialize returns the whole split s prepared as a float matrix

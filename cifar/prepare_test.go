@@ -151,8 +151,13 @@ func testGather[T kernels.Float](t *testing.T) {
 }
 
 func TestGather(t *testing.T) {
-	t.Run("f32", testGather[float32])
-	t.Run("f64", testGather[float64])
+	for _, l := range kernels.Levels() {
+		t.Run("isa="+l.String(), func(t *testing.T) {
+			defer kernels.SetISA(l)()
+			t.Run("f32", testGather[float32])
+			t.Run("f64", testGather[float64])
+		})
+	}
 }
 
 func TestGatherNoAlloc(t *testing.T) {
@@ -348,4 +353,41 @@ func TestRealPrepareNumpy(t *testing.T) {
 	cfg := DefaultPrepareConfig()
 	cfg.Bias, cfg.Seed = true, 231
 	checkPrepareNumpy(t, ds, cfg)
+}
+
+// TestGatherConcurrent: Gathers running at once (the pool busy, callers
+// falling back to their own rows) all give the reference rows.
+func TestGatherConcurrent(t *testing.T) {
+	_, p := smallPrepared(t, true)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 9))
+			idx := make([]int, 90) // 90×3072 values: large enough for the pool
+			dst := blas.NewMatrix[float64](len(idx), p.Dim())
+			for it := 0; it < 20; it++ {
+				for i := range idx {
+					idx[i] = rng.IntN(p.Train.N)
+				}
+				Gather(p, &p.Train, idx, dst)
+				for r, i := range idx {
+					want := naiveRow[float64](p, &p.Train, i)
+					for j, w := range want {
+						if dst.At(r, j) != w {
+							errs <- fmt.Sprintf("goroutine %d iteration %d row %d col %d", g, it, r, j)
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }

@@ -26,13 +26,9 @@ type pyBatch struct {
 // parsePythonBatch decodes a CIFAR-10 python batch pickle. alloc supplies
 // the buffer for the big pixel string (may be nil).
 func parsePythonBatch(r io.Reader, size int64, name string, alloc func(int) []byte) (*pyBatch, error) {
-	v, err := unpickle(r, size, name, alloc)
+	d, err := unpickleDict(r, size, name, alloc)
 	if err != nil {
 		return nil, err
-	}
-	d, ok := v.(*pyDict)
-	if !ok {
-		return nil, fmt.Errorf("%s: pickle holds a %s, not a dict", name, typeName(v))
 	}
 	dv, ok := d.lookup("data")
 	if !ok {
@@ -78,6 +74,20 @@ func parsePythonBatch(r io.Reader, size int64, name string, alloc func(int) []by
 		return nil, fmt.Errorf("%s: %d labels for %d images", name, len(labels), n)
 	}
 	return &pyBatch{n: n, chw: arr.data, labels: labels}, nil
+}
+
+// unpickleDict runs the pickle in r and returns its value, which must be a
+// dict (both the batches and batches.meta are).
+func unpickleDict(r io.Reader, size int64, name string, alloc func(int) []byte) (*pyDict, error) {
+	v, err := unpickle(r, size, name, alloc)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := v.(*pyDict)
+	if !ok {
+		return nil, fmt.Errorf("%s: pickle holds a %s, not a dict", name, typeName(v))
+	}
+	return d, nil
 }
 
 // intList converts a list of ints or a 1-D integer array.
@@ -128,13 +138,9 @@ func intList(v any) ([]int64, error) {
 
 // parsePythonMeta reads batches.meta: a dict whose 'label_names' lists the classes.
 func parsePythonMeta(r io.Reader, size int64, name string) ([]string, error) {
-	v, err := unpickle(r, size, name, nil)
+	d, err := unpickleDict(r, size, name, nil)
 	if err != nil {
 		return nil, err
-	}
-	d, ok := v.(*pyDict)
-	if !ok {
-		return nil, fmt.Errorf("%s: pickle holds a %s, not a dict", name, typeName(v))
 	}
 	lv, ok := d.lookup("label_names")
 	if !ok {

@@ -34,42 +34,61 @@
 // the same bits on every level. Axpy rounds the product and then the sum (no
 // FMA) for that reason. Dot, Sum, SumSq and the row sums inside SoftmaxRows
 // and SoftmaxCERows add in a different order in assembly (several partial
-// sums), so they differ in the last bits, within the usual n·ε bound.
+// sums), so they differ in the last bits, within the usual n·ε bound; so do
+// the losses of HingeRows (margins summed in float64 lanes) and
+// SoftmaxCERows (one log of the product of up to 64 rows' sums instead of
+// one log per row). Their gradients ds agree bit for bit (HingeRows) or to a
+// few ulp (the softmaxes). Each test states its tolerance and why.
 //
 // Exp is a range-reduced polynomial (kernels/internal/expc), not math.Exp;
 // the generic Go version computes the same bits as the assembly (it uses
 // math.FMA, and an exact float32 FMA emulation). Measured by TestExpAccuracy:
-// float64, 2^21 points over [−708.39, 0]: at most 2 ulp from math.Exp (math.Exp
-// itself is up to 1.7 ulp off on amd64: in a one-off check against mpmath
-// on 12625 points of [−708.39, 0], including all 163 of 4·10⁶ random points
-// where Exp and math.Exp are 2 ulp apart, Exp's error was at most 0.97 ulp); float32, every 61st float32 in [−87.33, 0]: at most 1 ulp
-// from the correctly rounded value, at most 0.97 ulp from the exact value.
+//
+//   - float64, 2^21 points of [−708.39, 0]: at most 2 ulp from math.Exp.
+//     math.Exp itself is up to 1.7 ulp off on amd64: in a one-off check
+//     against mpmath on 12625 points of [−708.39, 0], including all 163 of
+//     4·10⁶ random points where Exp and math.Exp are 2 ulp apart, Exp's
+//     error was at most 0.97 ulp.
+//   - float32, all 1118742775 float32 in [−87.33, −0]
+//     (NNKERN_EXP_EXHAUSTIVE=1; by default every 61st): at most 1 ulp from
+//     the correctly rounded value, at most 0.979 ulp from the exact value;
+//     the assembly and the generic version agree bit for bit on all of them.
+//
 // Exp is exactly 1 at ±0, +0 below −708.39 (float64) or −87.33 (float32), so
 // no subnormal result is produced, +Inf above ln(MaxFloat), NaN for NaN.
 //
 // # Speed
 //
-// Measured on the development machine (AMD EPYC Zen 3, AVX2+FMA, 2 cores
-// shared with other jobs; load average 18 during the run) with
-// NNKERN_RATIOS=1 go test -run TestRatios -v ./kernels, which interleaves
-// both sides in 2 ms bursts and keeps each side's fastest of 40 bursts
-// (absolute times on a loaded machine are noisy; the ratios are the
-// result). The issue's targets were set for AVX-512; this machine has AVX2.
+// Measured on the development machine (AMD EPYC Zen 3 under KVM, AVX2+FMA,
+// no AVX-512; 2 cores shared with other jobs, load average 15–17 during the
+// runs) with
 //
-//	| kernel                   | fast side | ns/call | baseline                      | ns/call | ratio | issue target |
-//	|--------------------------|-----------|---------|-------------------------------|---------|-------|--------------|
-//	| Dot f32 n=3072           | avx2      |     240 | generic                       |    2956 | 12.3× | ≥8×          |
-//	| Dot f64 n=3072           | avx2      |     659 | generic                       |    2937 |  4.5× | ≥4×          |
-//	| Axpy f32 n=3072          | avx2      |     163 | generic                       |     995 |  6.1× | ≥8×          |
-//	| Axpy f64 n=3072          | avx2      |     513 | generic                       |    1209 |  2.4× | ≥4×          |
-//	| Exp f32 n=4096           | avx2      |    2081 | float32(math.Exp(float64(x))) |   56027 | 26.9× | ≥10×         |
-//	| Exp f64 n=4096           | avx2      |    5549 | math.Exp                      |   54566 |  9.8× | ≥5×          |
-//	| SoftmaxCERows f32 200x10 | avx2      |    7152 | generic                       |   99414 | 13.9× | ≥5×          |
-//	| SoftmaxCERows f64 200x10 | avx2      |   12058 | generic                       |   75564 |  6.3× | ≥5×          |
+//	NNKERN_RATIOS=1 go test -run TestRatios -v ./kernels
+//
+// which interleaves both sides in 2 ms bursts and keeps each side's fastest
+// of 40 bursts: absolute times on a loaded machine are noisy, the ratios are
+// the result. The table is one run; the last column gives the ratios of
+// three consecutive runs. The issue's targets were set for AVX-512; this
+// machine has AVX2.
+//
+//	| kernel                   | fast | ns/call | baseline                      | ns/call | ratio | 3 runs           | target |
+//	|--------------------------|------|---------|-------------------------------|---------|-------|------------------|--------|
+//	| Dot f32 n=3072           | avx2 | 151     | generic                       | 2892    | 19.2× | 19.2, 19.2, 19.0 | ≥8×    |
+//	| Dot f64 n=3072           | avx2 | 515     | generic                       | 2870    | 5.6×  | 5.6, 5.2, 5.5    | ≥4×    |
+//	| Axpy f32 n=3072          | avx2 | 149     | generic                       | 1927    | 13.0× | 13.0, 13.0, 13.0 | ≥8×    |
+//	| Axpy f64 n=3072          | avx2 | 510     | generic                       | 2007    | 3.9×  | 3.9, 3.7, 3.8    | ≥4×    |
+//	| Exp f32 n=4096           | avx2 | 2123    | float32(math.Exp(float64(x))) | 55618   | 26.2× | 26.2, 24.5, 25.8 | ≥10×   |
+//	| Exp f64 n=4096           | avx2 | 5497    | math.Exp                      | 54481   | 9.9×  | 9.9, 8.9, 9.5    | ≥5×    |
+//	| SoftmaxCERows f32 200x10 | avx2 | 5048    | generic                       | 66977   | 13.3× | 13.3, 12.8, 15.9 | ≥5×    |
+//	| SoftmaxCERows f64 200x10 | avx2 | 7323    | generic                       | 39155   | 5.3×  | 5.3, 7.8, 5.8    | ≥5×    |
 //
 // Axpy (two loads and a store per element; at n=3072 the float64 operands,
-// 48 KiB, do not fit the 32 KiB L1) is bound by memory, not arithmetic, and
-// misses the AVX-512-based targets on this AVX2 machine.
+// 48 KiB, do not fit the 32 KiB L1) is bound by memory, not arithmetic; in
+// float64 it stays just under the AVX-512-based target on this machine. The
+// generic float32 softmax is slow partly because its exp emulates the
+// float32 FMA exactly (so that it matches the assembly bit for bit). The
+// per-kernel benchmarks (BenchmarkDot/f32/isa=avx2/n=3072 and so on) report
+// GFLOP/s or ns per element.
 //
 // # Bad input
 //

@@ -195,15 +195,22 @@ func softmaxRowsGeneric[T Float](p, s []T, rows, cols, stride int) {
 // in [1, cols]) instead of one log per row: the results differ by a few
 // ulp of the loss.
 func SoftmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
-	checkMat("SoftmaxCERows", "s", len(s), rows, cols, stride)
-	checkMat("SoftmaxCERows", "ds", len(ds), rows, cols, stride)
-	checkLen("SoftmaxCERows", "y", len(y), "rows", rows)
+	checkLossRows("SoftmaxCERows", len(ds), len(s), rows, cols, stride, y)
+	return softmaxCERows(ds, s, rows, cols, stride, y, scale)
+}
+
+// checkLossRows panics unless the score matrix s and the gradient ds (their
+// lengths) hold rows×cols matrices with the given stride and y holds one
+// label in [0, cols) per row.
+func checkLossRows(kernel string, nds, ns, rows, cols, stride int, y []int) {
+	checkMat(kernel, "s", ns, rows, cols, stride)
+	checkMat(kernel, "ds", nds, rows, cols, stride)
+	checkLen(kernel, "y", len(y), "rows", rows)
 	for i, c := range y {
 		if c < 0 || c >= cols {
-			panic(fmt.Sprintf("kernels.SoftmaxCERows: y[%d]=%d outside [0,%d)", i, c, cols))
+			panic(fmt.Sprintf("kernels.%s: y[%d]=%d outside [0,%d)", kernel, i, c, cols))
 		}
 	}
-	return softmaxCERows(ds, s, rows, cols, stride, y, scale)
 }
 
 func softmaxCERowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
@@ -239,14 +246,7 @@ func softmaxCERowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, s
 // s. It panics if a matrix is too short, len(y) != rows or a label is out
 // of range.
 func HingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
-	checkMat("HingeRows", "s", len(s), rows, cols, stride)
-	checkMat("HingeRows", "ds", len(ds), rows, cols, stride)
-	checkLen("HingeRows", "y", len(y), "rows", rows)
-	for i, c := range y {
-		if c < 0 || c >= cols {
-			panic(fmt.Sprintf("kernels.HingeRows: y[%d]=%d outside [0,%d)", i, c, cols))
-		}
-	}
+	checkLossRows("HingeRows", len(ds), len(s), rows, cols, stride, y)
 	return hingeRows(ds, s, rows, cols, stride, y, scale)
 }
 

@@ -436,10 +436,6 @@ pexp:
 	VMOVUPS      cF32explo<>+0(SB), Y11
 	VMAXPS       Y5, Y7, Y7
 	VMAXPS       Y6, Y11, Y11
-	VMOVUPS      cF32exphi<>+0(SB), Y8
-	VMOVUPS      cF32exphi<>+0(SB), Y12
-	VMINPS       Y7, Y8, Y7
-	VMINPS       Y11, Y12, Y11
 	VMOVUPS      cF32magic<>+0(SB), Y8
 	VMOVUPS      cF32magic<>+0(SB), Y12
 	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
@@ -472,28 +468,24 @@ pexp:
 	VPSUBD       cF32magicbits<>+0(SB), Y12, Y12
 	VPSRAD       $0x01, Y8, Y9
 	VPSRAD       $0x01, Y12, Y13
-	VPSUBD       Y9, Y8, Y8
-	VPSUBD       Y13, Y12, Y12
+	VPSUBD       Y9, Y8, Y7
+	VPSUBD       Y13, Y12, Y8
 	VPADDD       cF32expbias<>+0(SB), Y9, Y9
 	VPADDD       cF32expbias<>+0(SB), Y13, Y13
+	VPADDD       cF32expbias<>+0(SB), Y7, Y7
 	VPADDD       cF32expbias<>+0(SB), Y8, Y8
-	VPADDD       cF32expbias<>+0(SB), Y12, Y12
 	VPSLLD       $0x17, Y9, Y9
 	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y12, Y12
 	VMULPS       Y9, Y10, Y10
 	VMULPS       Y13, Y14, Y14
-	VMULPS       Y8, Y10, Y10
-	VMULPS       Y12, Y14, Y14
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y14, Y14
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y8
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y6, Y12
-	VANDNPS      Y10, Y8, Y10
-	VANDNPS      Y14, Y12, Y14
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y5, Y8
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y6, Y12
-	VBLENDVPS    Y8, cF32pinf<>+0(SB), Y10, Y5
-	VBLENDVPS    Y12, cF32pinf<>+0(SB), Y14, Y6
+	VANDNPS      Y10, Y8, Y5
+	VANDNPS      Y14, Y12, Y6
 	VMOVUPS      Y5, (AX)(R8*1)
 	VADDPS       Y5, Y0, Y0
 	VMOVUPS      Y6, (R11)(R8*1)
@@ -514,10 +506,6 @@ pexp_tail:
 	VMOVUPS      cF32explo<>+0(SB), Y9
 	VMAXPS       Y1, Y5, Y5
 	VMAXPS       Y2, Y9, Y9
-	VMOVUPS      cF32exphi<>+0(SB), Y6
-	VMOVUPS      cF32exphi<>+0(SB), Y10
-	VMINPS       Y5, Y6, Y5
-	VMINPS       Y9, Y10, Y9
 	VMOVUPS      cF32magic<>+0(SB), Y6
 	VMOVUPS      cF32magic<>+0(SB), Y10
 	VFMADD231PS  cF32log2e<>+0(SB), Y5, Y6
@@ -550,28 +538,24 @@ pexp_tail:
 	VPSUBD       cF32magicbits<>+0(SB), Y10, Y10
 	VPSRAD       $0x01, Y6, Y7
 	VPSRAD       $0x01, Y10, Y11
-	VPSUBD       Y7, Y6, Y6
-	VPSUBD       Y11, Y10, Y10
+	VPSUBD       Y7, Y6, Y5
+	VPSUBD       Y11, Y10, Y6
 	VPADDD       cF32expbias<>+0(SB), Y7, Y7
 	VPADDD       cF32expbias<>+0(SB), Y11, Y11
+	VPADDD       cF32expbias<>+0(SB), Y5, Y5
 	VPADDD       cF32expbias<>+0(SB), Y6, Y6
-	VPADDD       cF32expbias<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x17, Y5, Y5
 	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y7, Y8, Y8
 	VMULPS       Y11, Y12, Y12
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y10, Y12, Y12
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y6, Y12, Y12
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y6
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y10
-	VANDNPS      Y8, Y6, Y8
-	VANDNPS      Y12, Y10, Y12
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y6
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y2, Y10
-	VBLENDVPS    Y6, cF32pinf<>+0(SB), Y8, Y1
-	VBLENDVPS    Y10, cF32pinf<>+0(SB), Y12, Y2
+	VANDNPS      Y8, Y6, Y1
+	VANDNPS      Y12, Y10, Y2
 	VMOVDQU      64(SP), Y5
 	VANDPS       Y5, Y1, Y1
 	VADDPS       Y1, Y0, Y0
@@ -668,8 +652,6 @@ sexp:
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      cF32explo<>+0(SB), Y2
 	VMAXPS       Y1, Y2, Y2
-	VMOVUPS      cF32exphi<>+0(SB), Y4
-	VMINPS       Y2, Y4, Y2
 	VMOVUPS      cF32magic<>+0(SB), Y4
 	VFMADD231PS  cF32log2e<>+0(SB), Y2, Y4
 	VSUBPS       cF32magic<>+0(SB), Y4, Y5
@@ -686,17 +668,15 @@ sexp:
 	VADDPS       cF32one<>+0(SB), Y6, Y6
 	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
 	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y4
+	VPSUBD       Y5, Y4, Y2
 	VPADDD       cF32expbias<>+0(SB), Y5, Y5
-	VPADDD       cF32expbias<>+0(SB), Y4, Y4
+	VPADDD       cF32expbias<>+0(SB), Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y5, Y6, Y6
-	VMULPS       Y4, Y6, Y6
+	VMULPS       Y2, Y6, Y6
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
-	VANDNPS      Y6, Y4, Y6
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y4
-	VBLENDVPS    Y4, cF32pinf<>+0(SB), Y6, Y1
+	VANDNPS      Y6, Y4, Y1
 	VMOVUPS      Y1, (AX)(R8*1)
 	VADDPS       Y1, Y0, Y0
 	ADDQ         $0x00000020, R8
@@ -711,8 +691,6 @@ sexp_tail:
 	VSUBPS       (SP), Y3, Y3
 	VMOVUPS      cF32explo<>+0(SB), Y1
 	VMAXPS       Y3, Y1, Y1
-	VMOVUPS      cF32exphi<>+0(SB), Y2
-	VMINPS       Y1, Y2, Y1
 	VMOVUPS      cF32magic<>+0(SB), Y2
 	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y2
 	VSUBPS       cF32magic<>+0(SB), Y2, Y4
@@ -729,17 +707,15 @@ sexp_tail:
 	VADDPS       cF32one<>+0(SB), Y5, Y5
 	VPSUBD       cF32magicbits<>+0(SB), Y2, Y2
 	VPSRAD       $0x01, Y2, Y4
-	VPSUBD       Y4, Y2, Y2
+	VPSUBD       Y4, Y2, Y1
 	VPADDD       cF32expbias<>+0(SB), Y4, Y4
-	VPADDD       cF32expbias<>+0(SB), Y2, Y2
+	VPADDD       cF32expbias<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y4, Y5, Y5
-	VMULPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y2
-	VANDNPS      Y5, Y2, Y5
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y2
-	VBLENDVPS    Y2, cF32pinf<>+0(SB), Y5, Y3
+	VANDNPS      Y5, Y2, Y3
 	VMOVDQU      64(SP), Y1
 	VANDPS       Y1, Y3, Y3
 	VADDPS       Y3, Y0, Y0
@@ -879,10 +855,6 @@ pexp:
 	VMOVUPS      cF32explo<>+0(SB), Y11
 	VMAXPS       Y5, Y7, Y7
 	VMAXPS       Y6, Y11, Y11
-	VMOVUPS      cF32exphi<>+0(SB), Y8
-	VMOVUPS      cF32exphi<>+0(SB), Y12
-	VMINPS       Y7, Y8, Y7
-	VMINPS       Y11, Y12, Y11
 	VMOVUPS      cF32magic<>+0(SB), Y8
 	VMOVUPS      cF32magic<>+0(SB), Y12
 	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
@@ -915,28 +887,24 @@ pexp:
 	VPSUBD       cF32magicbits<>+0(SB), Y12, Y12
 	VPSRAD       $0x01, Y8, Y9
 	VPSRAD       $0x01, Y12, Y13
-	VPSUBD       Y9, Y8, Y8
-	VPSUBD       Y13, Y12, Y12
+	VPSUBD       Y9, Y8, Y7
+	VPSUBD       Y13, Y12, Y8
 	VPADDD       cF32expbias<>+0(SB), Y9, Y9
 	VPADDD       cF32expbias<>+0(SB), Y13, Y13
+	VPADDD       cF32expbias<>+0(SB), Y7, Y7
 	VPADDD       cF32expbias<>+0(SB), Y8, Y8
-	VPADDD       cF32expbias<>+0(SB), Y12, Y12
 	VPSLLD       $0x17, Y9, Y9
 	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y12, Y12
 	VMULPS       Y9, Y10, Y10
 	VMULPS       Y13, Y14, Y14
-	VMULPS       Y8, Y10, Y10
-	VMULPS       Y12, Y14, Y14
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y14, Y14
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y8
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y6, Y12
-	VANDNPS      Y10, Y8, Y10
-	VANDNPS      Y14, Y12, Y14
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y5, Y8
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y6, Y12
-	VBLENDVPS    Y8, cF32pinf<>+0(SB), Y10, Y5
-	VBLENDVPS    Y12, cF32pinf<>+0(SB), Y14, Y6
+	VANDNPS      Y10, Y8, Y5
+	VANDNPS      Y14, Y12, Y6
 	VMOVUPS      Y5, (AX)(R9*1)
 	VADDPS       Y5, Y0, Y0
 	VMOVUPS      Y6, (R12)(R9*1)
@@ -957,10 +925,6 @@ pexp_tail:
 	VMOVUPS      cF32explo<>+0(SB), Y9
 	VMAXPS       Y1, Y5, Y5
 	VMAXPS       Y2, Y9, Y9
-	VMOVUPS      cF32exphi<>+0(SB), Y6
-	VMOVUPS      cF32exphi<>+0(SB), Y10
-	VMINPS       Y5, Y6, Y5
-	VMINPS       Y9, Y10, Y9
 	VMOVUPS      cF32magic<>+0(SB), Y6
 	VMOVUPS      cF32magic<>+0(SB), Y10
 	VFMADD231PS  cF32log2e<>+0(SB), Y5, Y6
@@ -993,28 +957,24 @@ pexp_tail:
 	VPSUBD       cF32magicbits<>+0(SB), Y10, Y10
 	VPSRAD       $0x01, Y6, Y7
 	VPSRAD       $0x01, Y10, Y11
-	VPSUBD       Y7, Y6, Y6
-	VPSUBD       Y11, Y10, Y10
+	VPSUBD       Y7, Y6, Y5
+	VPSUBD       Y11, Y10, Y6
 	VPADDD       cF32expbias<>+0(SB), Y7, Y7
 	VPADDD       cF32expbias<>+0(SB), Y11, Y11
+	VPADDD       cF32expbias<>+0(SB), Y5, Y5
 	VPADDD       cF32expbias<>+0(SB), Y6, Y6
-	VPADDD       cF32expbias<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x17, Y5, Y5
 	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y7, Y8, Y8
 	VMULPS       Y11, Y12, Y12
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y10, Y12, Y12
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y6, Y12, Y12
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y6
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y10
-	VANDNPS      Y8, Y6, Y8
-	VANDNPS      Y12, Y10, Y12
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y6
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y2, Y10
-	VBLENDVPS    Y6, cF32pinf<>+0(SB), Y8, Y1
-	VBLENDVPS    Y10, cF32pinf<>+0(SB), Y12, Y2
+	VANDNPS      Y8, Y6, Y1
+	VANDNPS      Y12, Y10, Y2
 	VMOVDQU      64(SP), Y5
 	VANDPS       Y5, Y1, Y1
 	VADDPS       Y1, Y0, Y0
@@ -1123,8 +1083,6 @@ sexp:
 	VSUBPS       (SP), Y1, Y1
 	VMOVUPS      cF32explo<>+0(SB), Y2
 	VMAXPS       Y1, Y2, Y2
-	VMOVUPS      cF32exphi<>+0(SB), Y4
-	VMINPS       Y2, Y4, Y2
 	VMOVUPS      cF32magic<>+0(SB), Y4
 	VFMADD231PS  cF32log2e<>+0(SB), Y2, Y4
 	VSUBPS       cF32magic<>+0(SB), Y4, Y5
@@ -1141,17 +1099,15 @@ sexp:
 	VADDPS       cF32one<>+0(SB), Y6, Y6
 	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
 	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y4
+	VPSUBD       Y5, Y4, Y2
 	VPADDD       cF32expbias<>+0(SB), Y5, Y5
-	VPADDD       cF32expbias<>+0(SB), Y4, Y4
+	VPADDD       cF32expbias<>+0(SB), Y2, Y2
 	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y5, Y6, Y6
-	VMULPS       Y4, Y6, Y6
+	VMULPS       Y2, Y6, Y6
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
-	VANDNPS      Y6, Y4, Y6
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y4
-	VBLENDVPS    Y4, cF32pinf<>+0(SB), Y6, Y1
+	VANDNPS      Y6, Y4, Y1
 	VMOVUPS      Y1, (AX)(R9*1)
 	VADDPS       Y1, Y0, Y0
 	ADDQ         $0x00000020, R9
@@ -1166,8 +1122,6 @@ sexp_tail:
 	VSUBPS       (SP), Y3, Y3
 	VMOVUPS      cF32explo<>+0(SB), Y1
 	VMAXPS       Y3, Y1, Y1
-	VMOVUPS      cF32exphi<>+0(SB), Y2
-	VMINPS       Y1, Y2, Y1
 	VMOVUPS      cF32magic<>+0(SB), Y2
 	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y2
 	VSUBPS       cF32magic<>+0(SB), Y2, Y4
@@ -1184,17 +1138,15 @@ sexp_tail:
 	VADDPS       cF32one<>+0(SB), Y5, Y5
 	VPSUBD       cF32magicbits<>+0(SB), Y2, Y2
 	VPSRAD       $0x01, Y2, Y4
-	VPSUBD       Y4, Y2, Y2
+	VPSUBD       Y4, Y2, Y1
 	VPADDD       cF32expbias<>+0(SB), Y4, Y4
-	VPADDD       cF32expbias<>+0(SB), Y2, Y2
+	VPADDD       cF32expbias<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y4, Y5, Y5
-	VMULPS       Y2, Y5, Y5
+	VMULPS       Y1, Y5, Y5
 	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y2
-	VANDNPS      Y5, Y2, Y5
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y3, Y2
-	VBLENDVPS    Y2, cF32pinf<>+0(SB), Y5, Y3
+	VANDNPS      Y5, Y2, Y3
 	VMOVDQU      64(SP), Y1
 	VANDPS       Y1, Y3, Y3
 	VADDPS       Y3, Y0, Y0
@@ -1764,10 +1716,6 @@ pexp:
 	VMOVUPD      cF64explo<>+0(SB), Y11
 	VMAXPD       Y5, Y7, Y7
 	VMAXPD       Y6, Y11, Y11
-	VMOVUPD      cF64exphi<>+0(SB), Y8
-	VMOVUPD      cF64exphi<>+0(SB), Y12
-	VMINPD       Y7, Y8, Y7
-	VMINPD       Y11, Y12, Y11
 	VMOVUPD      cF64magic<>+0(SB), Y8
 	VMOVUPD      cF64magic<>+0(SB), Y12
 	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
@@ -1808,28 +1756,24 @@ pexp:
 	VADDPD       cF64one<>+0(SB), Y14, Y14
 	VPSRAD       $0x01, Y8, Y9
 	VPSRAD       $0x01, Y12, Y13
-	VPSUBD       Y9, Y8, Y8
-	VPSUBD       Y13, Y12, Y12
+	VPSUBD       Y9, Y8, Y7
+	VPSUBD       Y13, Y12, Y8
 	VPADDD       cF64expbias<>+0(SB), Y9, Y9
 	VPADDD       cF64expbias<>+0(SB), Y13, Y13
+	VPADDD       cF64expbias<>+0(SB), Y7, Y7
 	VPADDD       cF64expbias<>+0(SB), Y8, Y8
-	VPADDD       cF64expbias<>+0(SB), Y12, Y12
 	VPSLLQ       $0x34, Y9, Y9
 	VPSLLQ       $0x34, Y13, Y13
+	VPSLLQ       $0x34, Y7, Y7
 	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x34, Y12, Y12
 	VMULPD       Y9, Y10, Y10
 	VMULPD       Y13, Y14, Y14
-	VMULPD       Y8, Y10, Y10
-	VMULPD       Y12, Y14, Y14
+	VMULPD       Y7, Y10, Y10
+	VMULPD       Y8, Y14, Y14
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y8
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y6, Y12
-	VANDNPD      Y10, Y8, Y10
-	VANDNPD      Y14, Y12, Y14
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y5, Y8
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y6, Y12
-	VBLENDVPD    Y8, cF64pinf<>+0(SB), Y10, Y5
-	VBLENDVPD    Y12, cF64pinf<>+0(SB), Y14, Y6
+	VANDNPD      Y10, Y8, Y5
+	VANDNPD      Y14, Y12, Y6
 	VMOVUPD      Y5, (AX)(R8*1)
 	VADDPD       Y5, Y0, Y0
 	VMOVUPD      Y6, (R11)(R8*1)
@@ -1850,10 +1794,6 @@ pexp_tail:
 	VMOVUPD      cF64explo<>+0(SB), Y9
 	VMAXPD       Y1, Y5, Y5
 	VMAXPD       Y2, Y9, Y9
-	VMOVUPD      cF64exphi<>+0(SB), Y6
-	VMOVUPD      cF64exphi<>+0(SB), Y10
-	VMINPD       Y5, Y6, Y5
-	VMINPD       Y9, Y10, Y9
 	VMOVUPD      cF64magic<>+0(SB), Y6
 	VMOVUPD      cF64magic<>+0(SB), Y10
 	VFMADD231PD  cF64log2e<>+0(SB), Y5, Y6
@@ -1894,28 +1834,24 @@ pexp_tail:
 	VADDPD       cF64one<>+0(SB), Y12, Y12
 	VPSRAD       $0x01, Y6, Y7
 	VPSRAD       $0x01, Y10, Y11
-	VPSUBD       Y7, Y6, Y6
-	VPSUBD       Y11, Y10, Y10
+	VPSUBD       Y7, Y6, Y5
+	VPSUBD       Y11, Y10, Y6
 	VPADDD       cF64expbias<>+0(SB), Y7, Y7
 	VPADDD       cF64expbias<>+0(SB), Y11, Y11
+	VPADDD       cF64expbias<>+0(SB), Y5, Y5
 	VPADDD       cF64expbias<>+0(SB), Y6, Y6
-	VPADDD       cF64expbias<>+0(SB), Y10, Y10
 	VPSLLQ       $0x34, Y7, Y7
 	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x34, Y5, Y5
 	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y10, Y10
 	VMULPD       Y7, Y8, Y8
 	VMULPD       Y11, Y12, Y12
-	VMULPD       Y6, Y8, Y8
-	VMULPD       Y10, Y12, Y12
+	VMULPD       Y5, Y8, Y8
+	VMULPD       Y6, Y12, Y12
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y6
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y10
-	VANDNPD      Y8, Y6, Y8
-	VANDNPD      Y12, Y10, Y12
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y6
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y2, Y10
-	VBLENDVPD    Y6, cF64pinf<>+0(SB), Y8, Y1
-	VBLENDVPD    Y10, cF64pinf<>+0(SB), Y12, Y2
+	VANDNPD      Y8, Y6, Y1
+	VANDNPD      Y12, Y10, Y2
 	VMOVDQU      64(SP), Y5
 	VANDPD       Y5, Y1, Y1
 	VADDPD       Y1, Y0, Y0
@@ -2006,8 +1942,6 @@ sexp:
 	VSUBPD       (SP), Y1, Y1
 	VMOVUPD      cF64explo<>+0(SB), Y2
 	VMAXPD       Y1, Y2, Y2
-	VMOVUPD      cF64exphi<>+0(SB), Y4
-	VMINPD       Y2, Y4, Y2
 	VMOVUPD      cF64magic<>+0(SB), Y4
 	VFMADD231PD  cF64log2e<>+0(SB), Y2, Y4
 	VSUBPD       cF64magic<>+0(SB), Y4, Y5
@@ -2028,17 +1962,15 @@ sexp:
 	VFMADD213PD  Y2, Y5, Y6
 	VADDPD       cF64one<>+0(SB), Y6, Y6
 	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y4
+	VPSUBD       Y5, Y4, Y2
 	VPADDD       cF64expbias<>+0(SB), Y5, Y5
-	VPADDD       cF64expbias<>+0(SB), Y4, Y4
+	VPADDD       cF64expbias<>+0(SB), Y2, Y2
 	VPSLLQ       $0x34, Y5, Y5
-	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y2, Y2
 	VMULPD       Y5, Y6, Y6
-	VMULPD       Y4, Y6, Y6
+	VMULPD       Y2, Y6, Y6
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
-	VANDNPD      Y6, Y4, Y6
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y4
-	VBLENDVPD    Y4, cF64pinf<>+0(SB), Y6, Y1
+	VANDNPD      Y6, Y4, Y1
 	VMOVUPD      Y1, (AX)(R8*1)
 	VADDPD       Y1, Y0, Y0
 	ADDQ         $0x00000020, R8
@@ -2053,8 +1985,6 @@ sexp_tail:
 	VSUBPD       (SP), Y3, Y3
 	VMOVUPD      cF64explo<>+0(SB), Y1
 	VMAXPD       Y3, Y1, Y1
-	VMOVUPD      cF64exphi<>+0(SB), Y2
-	VMINPD       Y1, Y2, Y1
 	VMOVUPD      cF64magic<>+0(SB), Y2
 	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y2
 	VSUBPD       cF64magic<>+0(SB), Y2, Y4
@@ -2075,17 +2005,15 @@ sexp_tail:
 	VFMADD213PD  Y1, Y4, Y5
 	VADDPD       cF64one<>+0(SB), Y5, Y5
 	VPSRAD       $0x01, Y2, Y4
-	VPSUBD       Y4, Y2, Y2
+	VPSUBD       Y4, Y2, Y1
 	VPADDD       cF64expbias<>+0(SB), Y4, Y4
-	VPADDD       cF64expbias<>+0(SB), Y2, Y2
+	VPADDD       cF64expbias<>+0(SB), Y1, Y1
 	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y2, Y2
+	VPSLLQ       $0x34, Y1, Y1
 	VMULPD       Y4, Y5, Y5
-	VMULPD       Y2, Y5, Y5
+	VMULPD       Y1, Y5, Y5
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y2
-	VANDNPD      Y5, Y2, Y5
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y2
-	VBLENDVPD    Y2, cF64pinf<>+0(SB), Y5, Y3
+	VANDNPD      Y5, Y2, Y3
 	VMOVDQU      64(SP), Y1
 	VANDPD       Y1, Y3, Y3
 	VADDPD       Y3, Y0, Y0
@@ -2215,10 +2143,6 @@ pexp:
 	VMOVUPD      cF64explo<>+0(SB), Y11
 	VMAXPD       Y5, Y7, Y7
 	VMAXPD       Y6, Y11, Y11
-	VMOVUPD      cF64exphi<>+0(SB), Y8
-	VMOVUPD      cF64exphi<>+0(SB), Y12
-	VMINPD       Y7, Y8, Y7
-	VMINPD       Y11, Y12, Y11
 	VMOVUPD      cF64magic<>+0(SB), Y8
 	VMOVUPD      cF64magic<>+0(SB), Y12
 	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
@@ -2259,28 +2183,24 @@ pexp:
 	VADDPD       cF64one<>+0(SB), Y14, Y14
 	VPSRAD       $0x01, Y8, Y9
 	VPSRAD       $0x01, Y12, Y13
-	VPSUBD       Y9, Y8, Y8
-	VPSUBD       Y13, Y12, Y12
+	VPSUBD       Y9, Y8, Y7
+	VPSUBD       Y13, Y12, Y8
 	VPADDD       cF64expbias<>+0(SB), Y9, Y9
 	VPADDD       cF64expbias<>+0(SB), Y13, Y13
+	VPADDD       cF64expbias<>+0(SB), Y7, Y7
 	VPADDD       cF64expbias<>+0(SB), Y8, Y8
-	VPADDD       cF64expbias<>+0(SB), Y12, Y12
 	VPSLLQ       $0x34, Y9, Y9
 	VPSLLQ       $0x34, Y13, Y13
+	VPSLLQ       $0x34, Y7, Y7
 	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x34, Y12, Y12
 	VMULPD       Y9, Y10, Y10
 	VMULPD       Y13, Y14, Y14
-	VMULPD       Y8, Y10, Y10
-	VMULPD       Y12, Y14, Y14
+	VMULPD       Y7, Y10, Y10
+	VMULPD       Y8, Y14, Y14
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y8
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y6, Y12
-	VANDNPD      Y10, Y8, Y10
-	VANDNPD      Y14, Y12, Y14
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y5, Y8
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y6, Y12
-	VBLENDVPD    Y8, cF64pinf<>+0(SB), Y10, Y5
-	VBLENDVPD    Y12, cF64pinf<>+0(SB), Y14, Y6
+	VANDNPD      Y10, Y8, Y5
+	VANDNPD      Y14, Y12, Y6
 	VMOVUPD      Y5, (AX)(R9*1)
 	VADDPD       Y5, Y0, Y0
 	VMOVUPD      Y6, (R12)(R9*1)
@@ -2301,10 +2221,6 @@ pexp_tail:
 	VMOVUPD      cF64explo<>+0(SB), Y9
 	VMAXPD       Y1, Y5, Y5
 	VMAXPD       Y2, Y9, Y9
-	VMOVUPD      cF64exphi<>+0(SB), Y6
-	VMOVUPD      cF64exphi<>+0(SB), Y10
-	VMINPD       Y5, Y6, Y5
-	VMINPD       Y9, Y10, Y9
 	VMOVUPD      cF64magic<>+0(SB), Y6
 	VMOVUPD      cF64magic<>+0(SB), Y10
 	VFMADD231PD  cF64log2e<>+0(SB), Y5, Y6
@@ -2345,28 +2261,24 @@ pexp_tail:
 	VADDPD       cF64one<>+0(SB), Y12, Y12
 	VPSRAD       $0x01, Y6, Y7
 	VPSRAD       $0x01, Y10, Y11
-	VPSUBD       Y7, Y6, Y6
-	VPSUBD       Y11, Y10, Y10
+	VPSUBD       Y7, Y6, Y5
+	VPSUBD       Y11, Y10, Y6
 	VPADDD       cF64expbias<>+0(SB), Y7, Y7
 	VPADDD       cF64expbias<>+0(SB), Y11, Y11
+	VPADDD       cF64expbias<>+0(SB), Y5, Y5
 	VPADDD       cF64expbias<>+0(SB), Y6, Y6
-	VPADDD       cF64expbias<>+0(SB), Y10, Y10
 	VPSLLQ       $0x34, Y7, Y7
 	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x34, Y5, Y5
 	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y10, Y10
 	VMULPD       Y7, Y8, Y8
 	VMULPD       Y11, Y12, Y12
-	VMULPD       Y6, Y8, Y8
-	VMULPD       Y10, Y12, Y12
+	VMULPD       Y5, Y8, Y8
+	VMULPD       Y6, Y12, Y12
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y6
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y10
-	VANDNPD      Y8, Y6, Y8
-	VANDNPD      Y12, Y10, Y12
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y6
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y2, Y10
-	VBLENDVPD    Y6, cF64pinf<>+0(SB), Y8, Y1
-	VBLENDVPD    Y10, cF64pinf<>+0(SB), Y12, Y2
+	VANDNPD      Y8, Y6, Y1
+	VANDNPD      Y12, Y10, Y2
 	VMOVDQU      64(SP), Y5
 	VANDPD       Y5, Y1, Y1
 	VADDPD       Y1, Y0, Y0
@@ -2469,8 +2381,6 @@ sexp:
 	VSUBPD       (SP), Y1, Y1
 	VMOVUPD      cF64explo<>+0(SB), Y2
 	VMAXPD       Y1, Y2, Y2
-	VMOVUPD      cF64exphi<>+0(SB), Y4
-	VMINPD       Y2, Y4, Y2
 	VMOVUPD      cF64magic<>+0(SB), Y4
 	VFMADD231PD  cF64log2e<>+0(SB), Y2, Y4
 	VSUBPD       cF64magic<>+0(SB), Y4, Y5
@@ -2491,17 +2401,15 @@ sexp:
 	VFMADD213PD  Y2, Y5, Y6
 	VADDPD       cF64one<>+0(SB), Y6, Y6
 	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y4
+	VPSUBD       Y5, Y4, Y2
 	VPADDD       cF64expbias<>+0(SB), Y5, Y5
-	VPADDD       cF64expbias<>+0(SB), Y4, Y4
+	VPADDD       cF64expbias<>+0(SB), Y2, Y2
 	VPSLLQ       $0x34, Y5, Y5
-	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y2, Y2
 	VMULPD       Y5, Y6, Y6
-	VMULPD       Y4, Y6, Y6
+	VMULPD       Y2, Y6, Y6
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
-	VANDNPD      Y6, Y4, Y6
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y4
-	VBLENDVPD    Y4, cF64pinf<>+0(SB), Y6, Y1
+	VANDNPD      Y6, Y4, Y1
 	VMOVUPD      Y1, (AX)(R9*1)
 	VADDPD       Y1, Y0, Y0
 	ADDQ         $0x00000020, R9
@@ -2516,8 +2424,6 @@ sexp_tail:
 	VSUBPD       (SP), Y3, Y3
 	VMOVUPD      cF64explo<>+0(SB), Y1
 	VMAXPD       Y3, Y1, Y1
-	VMOVUPD      cF64exphi<>+0(SB), Y2
-	VMINPD       Y1, Y2, Y1
 	VMOVUPD      cF64magic<>+0(SB), Y2
 	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y2
 	VSUBPD       cF64magic<>+0(SB), Y2, Y4
@@ -2538,17 +2444,15 @@ sexp_tail:
 	VFMADD213PD  Y1, Y4, Y5
 	VADDPD       cF64one<>+0(SB), Y5, Y5
 	VPSRAD       $0x01, Y2, Y4
-	VPSUBD       Y4, Y2, Y2
+	VPSUBD       Y4, Y2, Y1
 	VPADDD       cF64expbias<>+0(SB), Y4, Y4
-	VPADDD       cF64expbias<>+0(SB), Y2, Y2
+	VPADDD       cF64expbias<>+0(SB), Y1, Y1
 	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y2, Y2
+	VPSLLQ       $0x34, Y1, Y1
 	VMULPD       Y4, Y5, Y5
-	VMULPD       Y2, Y5, Y5
+	VMULPD       Y1, Y5, Y5
 	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y2
-	VANDNPD      Y5, Y2, Y5
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y3, Y2
-	VBLENDVPD    Y2, cF64pinf<>+0(SB), Y5, Y3
+	VANDNPD      Y5, Y2, Y3
 	VMOVDQU      64(SP), Y1
 	VANDPD       Y1, Y3, Y3
 	VADDPD       Y3, Y0, Y0

@@ -299,33 +299,35 @@ func maxInput[T Float](r *rand.Rand, n, off int, nan bool) gv[T] {
 	return x
 }
 
-func refMax[T Float](x []T) T {
-	m := T(math.Inf(-1))
-	for _, v := range x {
-		if v != v {
-			return v
-		}
-		if v > m {
-			m = v
-		}
-	}
-	return m
-}
-
+// refArgMax and refMax restate the documented semantics (first NaN, else
+// first element equal to the maximum, −0 == +0) in a different way than
+// the generic loops, so that the isa=generic subtests test something too.
 func refArgMax[T Float](x []T) int {
 	if len(x) == 0 {
 		return -1
 	}
-	best := 0
 	for i, v := range x {
-		if v != v {
+		if math.IsNaN(float64(v)) {
 			return i
 		}
-		if v > x[best] {
-			best = i
+	}
+	m := math.Inf(-1)
+	for _, v := range x {
+		m = math.Max(m, float64(v))
+	}
+	for i, v := range x {
+		if float64(v) == m {
+			return i
 		}
 	}
-	return best
+	panic("unreachable")
+}
+
+func refMax[T Float](x []T) T {
+	if len(x) == 0 {
+		return T(math.Inf(-1))
+	}
+	return x[refArgMax(x)]
 }
 
 func testMax[T Float](t *testing.T) {
@@ -344,6 +346,11 @@ func testMax[T Float](t *testing.T) {
 					y := randVec[T](r, n, off)
 					if got, want := Max(y.S), refMax(y.S); !sameBits(got, want) {
 						t.Fatalf("n=%d off=%d: Max(random) = %v, want %v", n, off, got, want)
+					}
+					// ±Inf, NaN, ±0, denormals, huge and tiny values.
+					withSpecials(r, y.S)
+					if got, want := Max(y.S), refMax(y.S); !sameBits(got, want) {
+						t.Fatalf("n=%d off=%d: Max(%v) = %v, want %v", n, off, y.S, got, want)
 					}
 				}
 			}
@@ -366,6 +373,10 @@ func testArgMax[T Float](t *testing.T) {
 					y := randVec[T](r, n, off)
 					if got, want := ArgMax(y.S), refArgMax(y.S); got != want {
 						t.Fatalf("n=%d off=%d: ArgMax(random) = %d, want %d", n, off, got, want)
+					}
+					withSpecials(r, y.S)
+					if got, want := ArgMax(y.S), refArgMax(y.S); got != want {
+						t.Fatalf("n=%d off=%d: ArgMax(%v) = %d, want %d", n, off, y.S, got, want)
 					}
 				}
 			}

@@ -89,21 +89,27 @@ import glob, json, os, re, statistics, sys
 out, rounds, dtypes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
 go = [json.load(open(os.path.join(out, 'nnkern-%d.json' % r))) for r in range(1, rounds + 1)]
 ncpu = go[-1]['machine']['logical_cpus']
+isa = go[-1]['machine']['isa_detected']
 np_runs = {dt: [json.load(open(os.path.join(out, 'numpy-%s-%d.json' % (dt, r)))) for r in range(1, rounds + 1)] for dt in dtypes}
 
-# (label, numpy key, nnkern case name pattern, kind). {dt}: f32/f64, {T}: all threads.
-# kind "s": numpy seconds vs nnkern median time -> speed-up = numpy / nnkern;
-# kind "gflops": GFLOP/s both sides -> ratio = nnkern / numpy.
+# (label, numpy key, nnkern case name pattern, kind). {dt}: f32/f64, {T}: all
+# threads, {ISA}: the best ISA level of the machine.
+# kind "s": numpy seconds vs nnkern time -> advantage = numpy / nnkern;
+# kind "gflops": GFLOP/s both sides -> advantage = nnkern / numpy.
+# stat: numpy_peer.py reports the best of several runs for the kernels and
+# GEMM (so nnkern's fastest sample is used there) and one total time for
+# the training runs (nnkern's median sample).
 table = [
-    ('GEMM 200x3072x200 NN', 'gemm_200x3072x200_gflops', r'^gemm/NN/{dt}/native/threads={T}/200x3072x200$', 'gflops'),
-    ('GEMM TN 3072x200x200 (Xᵀ·dH)', 'gemm_tn_3072x200x200_gflops', r'^gemm/TN/{dt}/native/threads={T}/3072x200x200$', 'gflops'),
-    ('GEMM 2048³', 'gemm_2048cubed_gflops', r'^gemm/NN/{dt}/native/threads={T}/2048x2048x2048$', 'gflops'),
-    ('batch gather, 200 rows', 'gather_200rows_s', r'^data/gather/{dt}/[^/]+/threads=1/200x3073$', 's'),
-    ('softmax loss+grad N=500 (fused vs numpy vectorized)', 'softmax_loss_vectorized_n500_s', r'^loss/softmax/{dt}/fused/threads={T}/500x3073x10$', 's'),
-    ('softmax loss+grad N=500 (naive vs numpy naive)', 'softmax_loss_naive_n500_s', r'^loss/softmax/{dt}/naive/threads=1/500x3073x10$', 's'),
-    ('softmax training, 1500 it', 'softmax_train_1500it_s', r'^train/softmax/{dt}/[^/]+/threads={T}/1500it$', 's'),
-    ('two-layer H=50, 1000 it', 'twolayer_default_h50_1000it_s', r'^train/twolayer/{dt}/[^/]+/threads={T}/h50-1000it$', 's'),
-    ('two-layer H=200, 2000 it', 'twolayer_tuned_h200_2000it_s', r'^train/twolayer/{dt}/[^/]+/threads={T}/h200-2000it$', 's'),
+    ('GEMM 200x3072x200 NN', 'gemm_200x3072x200_gflops', r'^gemm/NN/{dt}/native/isa={ISA}/threads={T}/200x3072x200$', 'gflops', 'best'),
+    ('GEMM TN 3072x200x200 (Xᵀ·dH)', 'gemm_tn_3072x200x200_gflops', r'^gemm/TN/{dt}/native/isa={ISA}/threads={T}/3072x200x200$', 'gflops', 'best'),
+    ('GEMM 2048³', 'gemm_2048cubed_gflops', r'^gemm/NN/{dt}/native/isa={ISA}/threads={T}/2048x2048x2048$', 'gflops', 'best'),
+    ('batch gather, 200 rows', 'gather_200rows_s', r'^data/gather/{dt}/[^/]+/threads=1/200x3073$', 's', 'best'),
+    ('softmax loss+grad N=500 (fused vs numpy vectorized)', 'softmax_loss_vectorized_n500_s', r'^loss/softmax/{dt}/fused/threads={T}/500x3073x10$', 's', 'best'),
+    ('softmax loss+grad N=500 (vectorized vs numpy vectorized)', 'softmax_loss_vectorized_n500_s', r'^loss/softmax/{dt}/vectorized/threads={T}/500x3073x10$', 's', 'best'),
+    ('softmax loss+grad N=500 (naive vs numpy naive)', 'softmax_loss_naive_n500_s', r'^loss/softmax/{dt}/naive/threads=1/500x3073x10$', 's', 'best'),
+    ('softmax training, 1500 it', 'softmax_train_1500it_s', r'^train/softmax/{dt}/[^/]+/threads={T}/1500it$', 's', 'median'),
+    ('two-layer H=50, 1000 it', 'twolayer_default_h50_1000it_s', r'^train/twolayer/{dt}/[^/]+/threads={T}/h50-1000it$', 's', 'median'),
+    ('two-layer H=200, 2000 it', 'twolayer_tuned_h200_2000it_s', r'^train/twolayer/{dt}/[^/]+/threads={T}/h200-2000it$', 's', 'median'),
 ]
 
 def fmt_s(s):
@@ -111,29 +117,33 @@ def fmt_s(s):
 
 print('Against numpy (`numpy_peer.py`, numpy %s, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset), %d alternating rounds, medians of the rounds:' % (
     np_runs[dtypes[0]][0].get('numpy', '?'), rounds))
+print('The advantage is nnkern GFLOP/s over numpy GFLOP/s, or numpy time over nnkern time (above 1: nnkern is faster). '
+      'stat: numpy_peer.py takes the best of several runs for kernels and GEMM, so nnkern\'s fastest sample is used there (best); '
+      'the training runs are single runs on both sides (nnkern: median sample).')
 print()
-print('| workload | dtype | nnkern case | nnkern | numpy | ratio |')
-print('|---|---|---|--:|--:|--:|')
+print('| workload | dtype | nnkern case | stat | nnkern | numpy | nnkern advantage |')
+print('|---|---|---|---|--:|--:|--:|')
 missing = []
-for label, key, pat, kind in table:
+for label, key, pat, kind, stat in table:
     for dt in dtypes:
-        rx = re.compile(pat.format(dt=dt, T=ncpu))
+        rx = re.compile(pat.format(dt=dt, T=ncpu, ISA=isa))
         ours = []
         name = None
         for rep in go:
             rows = [r for r in rep['results'] if rx.search(r['name']) and not r.get('error')]
             if rows:
                 name = rows[0]['name']
-                ours.append(rows[0]['gflops'] if kind == 'gflops' else rows[0]['median_ns'] * 1e-9)
+                ns = rows[0]['min_ns'] if stat == 'best' else rows[0]['median_ns']
+                ours.append(rows[0]['flops_per_op'] / ns if kind == 'gflops' else ns * 1e-9)
         theirs = [run[key] for run in np_runs[dt] if key in run]
         if not ours or not theirs:
             missing.append('%s %s (%s)' % (label, dt, 'no nnkern case ' + rx.pattern if not ours else 'no numpy figure ' + key))
             continue
         a, b = statistics.median(ours), statistics.median(theirs)
         if kind == 'gflops':
-            print('| %s | %s | `%s` | %.1f GFLOP/s | %.1f GFLOP/s | %.2f× |' % (label, dt, name, a, b, a / b))
+            print('| %s | %s | `%s` | %s | %.1f GFLOP/s | %.1f GFLOP/s | %.2f× |' % (label, dt, name, stat, a, b, a / b))
         else:
-            print('| %s | %s | `%s` | %s | %s | %.2f× faster |' % (label, dt, name, fmt_s(a), fmt_s(b), b / a))
+            print('| %s | %s | `%s` | %s | %s | %s | %.2f× |' % (label, dt, name, stat, fmt_s(a), fmt_s(b), b / a))
 print()
 if missing:
     print('Not compared (missing on one side): ' + '; '.join(missing) + '.')

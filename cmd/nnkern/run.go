@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/nnkern/nnkern/blas"
@@ -34,6 +35,8 @@ type runOpts struct {
 	stopAt          int
 	progress        progressMode
 	noPlots         bool
+	// done, if not nil, is set to the number of iterations completed.
+	done *atomic.Int64
 }
 
 // runResult summarises a finished (or stopped) run.
@@ -358,6 +361,9 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 		}
 		prog.iter(it, loss)
 		done := it + 1
+		if o.done != nil {
+			o.done.Store(int64(done))
+		}
 		if o.checkpointEvery > 0 && done%o.checkpointEvery == 0 && done < s.Iters {
 			if err := saveCheckpoint(done); err != nil {
 				return err

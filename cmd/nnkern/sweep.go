@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nnkern/nnkern/internal/runio"
@@ -274,6 +275,31 @@ func runSweep(e *env, args []string) error {
 		return err
 	}
 	defer sw.Close()
+	// Progress: a status line every 30 s while configurations run.
+	doneIts := make([]atomic.Int64, len(cfgs))
+	running := make([]atomic.Bool, len(cfgs))
+	stopStatus := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(30 * time.Second)
+		defer tick.Stop()
+		t0 := time.Now()
+		for {
+			select {
+			case <-stopStatus:
+				return
+			case <-tick.C:
+				var parts []string
+				for _, idx := range mine {
+					if running[idx].Load() {
+						parts = append(parts, fmt.Sprintf("[%d] %d/%d", idx, doneIts[idx].Load(), cfgs[idx].Iters))
+					}
+				}
+				mu.Lock()
+				fmt.Fprintf(e.stdout, "  %s: running %s\n", time.Since(t0).Round(time.Second), strings.Join(parts, ", "))
+				mu.Unlock()
+			}
+		}
+	}()
 	for k, idx := range mine {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -289,7 +315,9 @@ func runSweep(e *env, args []string) error {
 			var res *runResult
 			err := os.MkdirAll(dir, 0o755)
 			if err == nil {
-				res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, progress: progressQuiet, checkpointEvery: 0})
+				running[idx].Store(true)
+				res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, progress: progressQuiet, checkpointEvery: 0, done: &doneIts[idx]})
+				running[idx].Store(false)
 			}
 			if err != nil {
 				rec.Error = err.Error()
@@ -305,6 +333,7 @@ func runSweep(e *env, args []string) error {
 		}(k, idx)
 	}
 	wg.Wait()
+	close(stopStatus)
 	return summarize(e, f.out, recs, f.out)
 }
 

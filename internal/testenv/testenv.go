@@ -1,5 +1,11 @@
 // Package testenv locates test inputs that live outside the repository,
-// such as ../shared/data/cifar10-jpeg.tar.gz beside the project root.
+// such as ../shared/data/cifar10-jpeg.tar.gz beside the project root, and
+// runs numpy cross-checks. Both skip the test when what they need is
+// missing, unless CI's NNKERN_REQUIRE_SHARED=1 / NNKERN_REQUIRE_NUMPY=1
+// turn the skip into a failure:
+//
+//	p := testenv.SharedFile(t, "data/cifar10-jpeg.tar.gz")
+//	out := testenv.NumPy(t, "import numpy as np; print(np.random.RandomState(0).rand())", nil)
 package testenv
 
 import (

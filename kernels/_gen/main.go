@@ -615,8 +615,11 @@ func expParamsFor(t ft) expParams {
 }
 
 // expVecs replaces each register of xs by e^x, interleaving the vectors'
-// instruction streams.
-func expVecs(t ft, xs []VecVirtual) {
+// instruction streams. With nonPositive the caller guarantees x <= 0 or NaN
+// (softmax arguments s − max), and the clamp to hi and the +Inf case, which
+// cannot change such an x's result, are left out.
+func expVecs(t ft, xs []VecVirtual, nonPositive ...bool) {
+	np := len(nonPositive) > 0 && nonPositive[0]
 	p := expParamsFor(t)
 	k := len(xs)
 	each := func(f func(i int)) {
@@ -631,8 +634,10 @@ func expVecs(t ft, xs []VecVirtual) {
 	// xc = min(hi, max(lo, x)), NaN passes through.
 	each(func(i int) { t.load(vconst(t, "explo", p.lo), xc[i]) })
 	each(func(i int) { t.max(xs[i], xc[i], xc[i]) })
-	each(func(i int) { t.load(vconst(t, "exphi", p.hi), r[i]) })
-	each(func(i int) { t.min(xc[i], r[i], xc[i]) })
+	if !np {
+		each(func(i int) { t.load(vconst(t, "exphi", p.hi), r[i]) })
+		each(func(i int) { t.min(xc[i], r[i], xc[i]) })
+	}
 	// t = xc·log2e + magic; nf = t − magic.
 	each(func(i int) { t.load(vconst(t, "magic", p.magic), tt[i]) })
 	each(func(i int) { t.fma231(vconst(t, "log2e", p.log2e), xc[i], tt[i]) })
@@ -672,6 +677,10 @@ func expVecs(t ft, xs []VecVirtual) {
 	each(func(i int) { t.mul(r[i], q[i], q[i]) })
 	// 0 below lo, +Inf above hi.
 	each(func(i int) { t.cmp(U8(cmpLT), vconst(t, "explo", p.lo), xs[i], tt[i]) })
+	if np {
+		each(func(i int) { t.andn(q[i], tt[i], xs[i]) })
+		return
+	}
 	each(func(i int) { t.andn(q[i], tt[i], q[i]) })
 	each(func(i int) { t.cmp(U8(cmpGT), vconst(t, "exphi", p.hi), xs[i], tt[i]) })
 	each(func(i int) { t.blendv(tt[i], vconst(t, "pinf", math.Inf(1)), q[i], xs[i]) })
@@ -813,7 +822,7 @@ func softmaxKernel(t ft, ce bool) {
 				t.load(at(sp[r]), vs[r])
 				t.sub(mvLoc.Offset(32*r), vs[r], vs[r])
 			}
-			expVecs(t, vs)
+			expVecs(t, vs, true)
 			for r := range vs {
 				t.store(vs[r], at(dp[r]))
 				t.add(vs[r], z[r], z[r])
@@ -834,7 +843,7 @@ func softmaxKernel(t ft, ce bool) {
 				t.maskmov(at(sp[r]), mask, etail[r])
 				t.sub(mvLoc.Offset(32*r), etail[r], etail[r])
 			}
-			expVecs(t, etail)
+			expVecs(t, etail, true)
 			VMOVDQU(maskLoc, mask)
 			for r := range etail {
 				t.and(mask, etail[r], etail[r])

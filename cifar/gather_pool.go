@@ -1,0 +1,87 @@
+package cifar
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// A mini-batch gather writes a few MB (200×3073 float64 is 4.9 MB), more
+// than one core's store bandwidth moves quickly; large gathers are split
+// over a small persistent worker pool, so Gather stays allocation-free.
+// The result does not depend on the split (every element is computed the
+// same way by the same kernel). Concurrent Gathers do not queue: a caller
+// that finds the pool busy does its rows alone.
+
+// parallelGather is the number of values from which Gather uses the pool.
+const parallelGather = 1 << 16
+
+type gatherJob struct {
+	p      *Prepared
+	s      *Split
+	idx    []int
+	dst32  blas.Matrix[float32]
+	dst64  blas.Matrix[float64]
+	is32   bool
+	lo, hi int
+}
+
+type gatherWorker struct {
+	jobs chan gatherJob
+	done chan struct{}
+}
+
+var gatherPool struct {
+	once    sync.Once
+	mu      sync.Mutex
+	workers []gatherWorker
+}
+
+func startGatherPool() {
+	n := min(runtime.GOMAXPROCS(0), 8) - 1
+	for range n {
+		w := gatherWorker{jobs: make(chan gatherJob, 1), done: make(chan struct{}, 1)}
+		gatherPool.workers = append(gatherPool.workers, w)
+		go func() {
+			for j := range w.jobs {
+				if j.is32 {
+					gatherRows(j.p, j.s, j.idx, j.dst32, j.lo, j.hi)
+				} else {
+					gatherRows(j.p, j.s, j.idx, j.dst64, j.lo, j.hi)
+				}
+				w.done <- struct{}{}
+			}
+		}()
+	}
+}
+
+// gatherParallel gathers with the pool; false if there is no pool or it is busy.
+func gatherParallel[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T]) bool {
+	gatherPool.once.Do(startGatherPool)
+	workers := gatherPool.workers
+	if len(workers) == 0 || !gatherPool.mu.TryLock() {
+		return false
+	}
+	defer gatherPool.mu.Unlock()
+	n := len(idx)
+	parts := len(workers) + 1
+	var job gatherJob
+	job.p, job.s, job.idx = p, s, idx
+	switch d := any(&dst).(type) {
+	case *blas.Matrix[float32]:
+		job.dst32, job.is32 = *d, true
+	case *blas.Matrix[float64]:
+		job.dst64 = *d
+	}
+	for k, w := range workers {
+		job.lo, job.hi = n*(k+1)/parts, n*(k+2)/parts
+		w.jobs <- job
+	}
+	gatherRows(p, s, idx, dst, 0, n/parts)
+	for _, w := range workers {
+		<-w.done
+	}
+	return true
+}
