@@ -205,7 +205,7 @@ func SoftmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T)
 func checkLossRows(kernel string, nds, ns, rows, cols, stride int, y []int) {
 	checkMat(kernel, "s", ns, rows, cols, stride)
 	checkMat(kernel, "ds", nds, rows, cols, stride)
-	checkLen(kernel, "y", len(y), "rows", rows)
+	checkDim(kernel, "y", len(y), "rows", rows)
 	for i, c := range y {
 		if c < 0 || c >= cols {
 			panic(fmt.Sprintf("kernels.%s: y[%d]=%d outside [0,%d)", kernel, i, c, cols))
