@@ -312,29 +312,57 @@ func (j *job[T]) runPart(p int) {
 // panel q (columns jc+q·nr...) occupies dst[q·nr·kcb:], element (p, j) of
 // the panel at p·nr+j; columns past ncb are zero.
 func packBBlock[T float](dst, b []T, ldb int, tB bool, pc, kcb, jc, ncb, nr int) {
-	for q := 0; q < ncb; q += nr {
-		w := min(nr, ncb-q)
-		panel := dst[q*kcb : q*kcb+nr*kcb]
-		if !tB {
-			for p := 0; p < kcb; p++ {
-				src := b[(pc+p)*ldb+jc+q:]
-				row := panel[p*nr : p*nr+nr]
-				copy(row[:w], src[:w])
-				clear(row[w:])
+	full := ncb / nr * nr
+	if !tB && nr == 64/int(unsafe.Sizeof(b[0])) {
+		// Stream each row of B once; full panels get one 64-byte copy per
+		// row (a fixed-size array assignment, no call).
+		for p := 0; p < kcb; p++ {
+			src := b[(pc+p)*ldb+jc : (pc+p)*ldb+jc+full]
+			for q := 0; q < full; q += nr {
+				off := q*kcb + p*nr
+				copy64(dst[off:off+nr], src[q:q+nr])
 			}
-			continue
 		}
+	} else if !tB {
+		for q := 0; q < full; q += nr {
+			for p := 0; p < kcb; p++ {
+				copy(dst[q*kcb+p*nr:q*kcb+p*nr+nr], b[(pc+p)*ldb+jc+q:])
+			}
+		}
+	} else {
 		// op(B)(p, j) = b[j*ldb+p]: read each column of op(B) contiguously.
-		if w < nr {
-			clear(panel)
-		}
-		for jj := 0; jj < w; jj++ {
-			src := b[(jc+q+jj)*ldb+pc : (jc+q+jj)*ldb+pc+kcb]
-			for p, v := range src {
-				panel[p*nr+jj] = v
+		for q := 0; q < full; q += nr {
+			panel := dst[q*kcb : q*kcb+nr*kcb]
+			for jj := 0; jj < nr; jj++ {
+				src := b[(jc+q+jj)*ldb+pc : (jc+q+jj)*ldb+pc+kcb]
+				for p, v := range src {
+					panel[p*nr+jj] = v
+				}
 			}
 		}
 	}
+	if w := ncb - full; w > 0 {
+		panel := dst[full*kcb : full*kcb+nr*kcb]
+		clear(panel)
+		for jj := 0; jj < w; jj++ {
+			for p := 0; p < kcb; p++ {
+				if tB {
+					panel[p*nr+jj] = b[(jc+full+jj)*ldb+pc+p]
+				} else {
+					panel[p*nr+jj] = b[(pc+p)*ldb+jc+full+jj]
+				}
+			}
+		}
+	}
+}
+
+// copy64 copies 64 bytes (16 float32 or 8 float64) from src to dst.
+func copy64[T float](dst, src []T) {
+	if unsafe.Sizeof(dst[0]) == 4 {
+		*(*[16]T)(dst) = *(*[16]T)(src)
+		return
+	}
+	*(*[8]T)(dst) = *(*[8]T)(src)
 }
 
 // packABlock packs op(A)[ic:ic+mcb, pc:pc+kcb] into mr-row micro-panels:

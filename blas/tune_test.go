@@ -6,24 +6,23 @@ import (
 	"strings"
 )
 
-// Temporary: NNKERN_TUNE="packBRows,packACols" for benchmark comparisons.
+// Benchmark-only knobs of the native driver, to compare its variants on a
+// machine without recompiling (test binaries only):
+//
+//	NNKERN_TUNE="packBRows,packACols"  pack op(B) / op(A) thresholds
+//	NNKERN_TUNE_TN=cols                pack threshold for a transposed A
+//	NNKERN_TUNE_MC=rows, NNKERN_TUNE_KC=k   float32 blocking (float64 mc = rows/2)
 func init() {
-	s := os.Getenv("NNKERN_TUNE")
-	if s == "" {
-		return
+	if s := os.Getenv("NNKERN_TUNE"); s != "" {
+		f := strings.Split(s, ",")
+		tunePackBRows, _ = strconv.Atoi(f[0])
+		if len(f) > 1 {
+			tunePackACols, _ = strconv.Atoi(f[1])
+		}
 	}
-	f := strings.Split(s, ",")
-	tunePackBRows, _ = strconv.Atoi(f[0])
-	tunePackACols, _ = strconv.Atoi(f[1])
-}
-
-func init() {
 	if s := os.Getenv("NNKERN_TUNE_TN"); s != "" {
 		tunePackAColsTN, _ = strconv.Atoi(s)
 	}
-}
-
-func init() {
 	if s := os.Getenv("NNKERN_TUNE_MC"); s != "" {
 		block32.mc, _ = strconv.Atoi(s)
 		block64.mc = block32.mc / 2 / mr * mr
