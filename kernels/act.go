@@ -6,7 +6,7 @@ package kernels
 // m[i*stride:]). It panics if len(b) != cols or m is too short.
 func AddBias[T Float](m []T, rows, cols, stride int, b []T) {
 	checkMat("AddBias", "m", len(m), rows, cols, stride)
-	checkLen("AddBias", "b", len(b), "cols", cols)
+	checkDim("AddBias", "b", len(b), "cols", cols)
 	addBias(m, rows, cols, stride, b)
 }
 
@@ -24,7 +24,7 @@ func addBiasGeneric[T Float](m []T, rows, cols, stride int, b []T) {
 // identical bits). It panics if len(dst) != cols or m is too short.
 func ColSum[T Float](dst, m []T, rows, cols, stride int) {
 	checkMat("ColSum", "m", len(m), rows, cols, stride)
-	checkLen("ColSum", "dst", len(dst), "cols", cols)
+	checkDim("ColSum", "dst", len(dst), "cols", cols)
 	colSum(dst, m, rows, cols, stride)
 }
 
@@ -42,7 +42,7 @@ func colSumGeneric[T Float](dst, m []T, rows, cols, stride int) {
 // panics if len(dst) != rows or m is too short.
 func RowMax[T Float](dst, m []T, rows, cols, stride int) {
 	checkMat("RowMax", "m", len(m), rows, cols, stride)
-	checkLen("RowMax", "dst", len(dst), "rows", rows)
+	checkDim("RowMax", "dst", len(dst), "rows", rows)
 	rowMax(dst, m, rows, cols, stride)
 }
 
@@ -74,7 +74,7 @@ func reluGeneric[T Float](dst, x []T) {
 // if len(b) != cols or m is too short.
 func BiasReLU[T Float](m []T, rows, cols, stride int, b []T) {
 	checkMat("BiasReLU", "m", len(m), rows, cols, stride)
-	checkLen("BiasReLU", "b", len(b), "cols", cols)
+	checkDim("BiasReLU", "b", len(b), "cols", cols)
 	biasReLU(m, rows, cols, stride, b)
 }
 

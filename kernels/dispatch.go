@@ -12,6 +12,14 @@ func checkLen(kernel, an string, a int, bn string, b int) {
 	}
 }
 
+// checkDim panics unless the slice named an has length n, the size dim of
+// the matrix argument that dn names ("cols", "rows").
+func checkDim(kernel, an string, n int, dn string, dim int) {
+	if n != dim {
+		panic(fmt.Sprintf("kernels.%s: len(%s)=%d != %s=%d", kernel, an, n, dn, dim))
+	}
+}
+
 // checkMat panics unless data holds a rows×cols matrix with the given stride.
 func checkMat(kernel, name string, n, rows, cols, stride int) {
 	if rows < 0 || cols < 0 || stride < cols || (rows > 0 && n < (rows-1)*stride+cols) {

@@ -205,7 +205,7 @@ func SoftmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T)
 func checkLossRows(kernel string, nds, ns, rows, cols, stride int, y []int) {
 	checkMat(kernel, "s", ns, rows, cols, stride)
 	checkMat(kernel, "ds", nds, rows, cols, stride)
-	checkLen(kernel, "y", len(y), "rows", rows)
+	checkDim(kernel, "y", len(y), "rows", rows)
 	for i, c := range y {
 		if c < 0 || c >= cols {
 			panic(fmt.Sprintf("kernels.%s: y[%d]=%d outside [0,%d)", kernel, i, c, cols))
@@ -239,6 +239,8 @@ func softmaxCERowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, s
 
 // HingeRows is the multiclass SVM (hinge, margin 1) of the rows×cols score
 // matrix s with labels y. It returns Σ_i Σ_{j≠y_i} max(0, (s[i,j] − s[i,y_i]) + 1)
+// (a NaN margin counts as positive, so a NaN score makes the loss NaN, as
+// numpy's np.maximum(0, margins).sum() does, and a diverging model is seen)
 // (not divided by rows; the generic version adds each margin in float64 in
 // order, the assembly adds a row's margins in float64 vector lanes, then
 // the rows in order, so the two can differ in the last bits) and writes ds[i,j] = scale·[margin_j > 0]
@@ -262,7 +264,7 @@ func hingeRowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale
 			if j == yi {
 				continue
 			}
-			if mg := v - sy + 1; mg > 0 {
+			if mg := v - sy + 1; !(mg <= 0) { // a NaN margin counts (and makes the loss NaN)
 				loss += float64(mg)
 				di[j] = scale
 				n++

@@ -1235,7 +1235,7 @@ cols:
 	VMOVUPS      (CX)(R10*1), Y9
 	VSUBPS       Y2, Y9, Y9
 	VADDPS       cF32one<>+0(SB), Y9, Y9
-	VCMPPS       $0x0e, Y8, Y9, Y10
+	VCMPPS       $0x16, Y8, Y9, Y10
 	VPCMPEQD     Y3, Y4, Y11
 	VANDNPS      Y10, Y11, Y10
 	VANDPS       Y10, Y9, Y9
@@ -1259,7 +1259,7 @@ tail:
 	VMASKMOVPS   (CX)(R10*1), Y1, Y9
 	VSUBPS       Y2, Y9, Y9
 	VADDPS       cF32one<>+0(SB), Y9, Y9
-	VCMPPS       $0x0e, Y8, Y9, Y2
+	VCMPPS       $0x16, Y8, Y9, Y2
 	VPCMPEQD     Y3, Y4, Y3
 	VANDNPS      Y2, Y3, Y2
 	VANDPS       Y1, Y2, Y2
@@ -2539,7 +2539,7 @@ cols:
 	VMOVUPD  (CX)(R10*1), Y9
 	VSUBPD   Y2, Y9, Y9
 	VADDPD   cF64one<>+0(SB), Y9, Y9
-	VCMPPD   $0x0e, Y8, Y9, Y10
+	VCMPPD   $0x16, Y8, Y9, Y10
 	VPCMPEQQ Y3, Y4, Y11
 	VANDNPD  Y10, Y11, Y10
 	VANDPD   Y10, Y9, Y9
@@ -2559,7 +2559,7 @@ tail:
 	VMASKMOVPD (CX)(R10*1), Y1, Y9
 	VSUBPD     Y2, Y9, Y9
 	VADDPD     cF64one<>+0(SB), Y9, Y9
-	VCMPPD     $0x0e, Y8, Y9, Y2
+	VCMPPD     $0x16, Y8, Y9, Y2
 	VPCMPEQQ   Y3, Y4, Y3
 	VANDNPD    Y2, Y3, Y2
 	VANDPD     Y1, Y2, Y2

@@ -220,10 +220,12 @@ func testHingeRows[T Float](t *testing.T) {
 					for j, v := range row {
 						w := T(0)
 						if j != y[i] {
-							if mg := (v - row[y[i]]) + 1; mg > 0 {
+							if mg := (v - row[y[i]]) + 1; !(mg <= 0) { // NaN counts
 								want += float64(mg)
 								abs += math.Abs(float64(mg))
-								exact.Add(exact, new(big.Float).SetPrec(2000).SetFloat64(float64(mg)))
+								if !math.IsNaN(float64(mg)) {
+									exact.Add(exact, new(big.Float).SetPrec(2000).SetFloat64(float64(mg)))
+								}
 								w = scale
 								cnt++
 							}
@@ -253,6 +255,27 @@ func testHingeRows[T Float](t *testing.T) {
 				}
 				ds.check(t, "HingeRows")
 				checkUnmodified(t, "HingeRows s", s.S, s0)
+			}
+		}
+	})
+}
+
+// TestHingeRowsNaN: a NaN score makes the loss NaN at every level (numpy's
+// np.maximum(0, margins) propagates it), so a diverging SVM is noticed.
+func TestHingeRowsNaN(t *testing.T) {
+	forLevels(t, kHingeRows, func(t *testing.T) {
+		for _, cols := range []int{3, 10, 13} {
+			s := make([]float64, 2*cols)
+			ds := make([]float64, 2*cols)
+			s[cols+cols-1] = math.NaN() // row 1, last column (a tail lane for cols 3, 13)
+			if l := HingeRows(ds, s, 2, cols, cols, []int{0, 0}, 1); !math.IsNaN(l) {
+				t.Fatalf("cols=%d: loss %v with a NaN score, want NaN", cols, l)
+			}
+			s32 := make([]float32, 2*cols)
+			ds32 := make([]float32, 2*cols)
+			s32[1] = float32(math.NaN())
+			if l := HingeRows(ds32, s32, 2, cols, cols, []int{0, 0}, 1); !math.IsNaN(l) {
+				t.Fatalf("f32 cols=%d: loss %v with a NaN score, want NaN", cols, l)
 			}
 		}
 	})

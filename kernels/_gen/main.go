@@ -68,6 +68,7 @@ const (
 	cmpLE    = 0x02 // LE_OS
 	cmpUNORD = 0x03 // UNORD_Q
 	cmpGT    = 0x0e // GT_OS
+	cmpNLE   = 0x16 // NLE_UQ: greater, or unordered (a NaN)
 )
 
 // Constant tables: each constant replicated over 32 bytes so it can be a
@@ -991,7 +992,7 @@ func hingeKernel(t ft) {
 		}
 		t.sub(sy, v, v)
 		t.add(one, v, v)
-		t.cmp(U8(cmpGT), zero, v, pos)
+		t.cmp(U8(cmpNLE), zero, v, pos) // !(margin <= 0): a NaN margin counts
 		if t.size == 4 {
 			VPCMPEQD(yv, idx, eq)
 		} else {
