@@ -39,10 +39,6 @@ func kib(n int) string {
 	return fmt.Sprintf("%d KiB", n>>10)
 }
 
-// kernelNames are the kernels package's dispatched routines.
-var kernelNames = []string{"Dot", "Axpy", "Scale", "AddTo", "SubFrom", "MulTo", "Sum", "SumSq", "Max", "ArgMax",
-	"AddBias", "ColSum", "RowMax", "ReLU", "BiasReLU", "ReLUBackward", "Exp", "SoftmaxRows", "SoftmaxCERows", "HingeRows", "U8ToFloat"}
-
 func runCPUInfo(e *env, args []string) error {
 	fs := newFlags(e, "cpuinfo", "", "Prints the CPU, the ISA level the kernels dispatch to, cache sizes,\nthe BLAS backends compiled in and GOMAXPROCS.")
 	if pos, err := parseFlags(fs, args); err != nil {
@@ -71,7 +67,16 @@ func runCPUInfo(e *env, args []string) error {
 		lv = append(lv, l.String())
 	}
 	fmt.Fprintf(w, "isa:         %s (detected %s; available %s; NNKERN_ISA to force a lower one)\n", kernels.ISA(), kernels.Detected(), strings.Join(lv, ", "))
-	fmt.Fprintf(w, "kernels:     %s dispatch at %s\n", strings.Join(kernelNames, " "), kernels.ISA())
+	byLevel := map[kernels.Level][]string{}
+	for _, k := range kernels.Kernels() {
+		l := kernels.Dispatched(k)
+		byLevel[l] = append(byLevel[l], k)
+	}
+	for _, l := range kernels.Levels() {
+		if ks := byLevel[l]; len(ks) > 0 {
+			fmt.Fprintf(w, "kernels:     %s: %s\n", l, strings.Join(ks, " "))
+		}
+	}
 	fmt.Fprintf(w, "blas:        %s (compiled in: %s; NNKERN_BLAS to choose)\n", blas.Current(), strings.Join(blas.Backends(), ", "))
 	fmt.Fprintf(w, "gomaxprocs:  %d (NumCPU %d)\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintf(w, "go:          %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
