@@ -1,7 +1,7 @@
 # nnkern — see README.md.
 GO ?= go
 
-.PHONY: all test test-go test-purego test-avx2 test-openblas vet generate generate-check bench bench-report demo lint build
+.PHONY: all test test-go test-purego test-avx2 test-openblas vet generate generate-check bench bench-report demo lint build fuzz accuracy
 
 all: build
 
@@ -37,6 +37,17 @@ generate-check: generate
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...
+
+# The README performance section: nnkern bench against ../shared/bench/numpy_peer.py,
+# alternating runs, medians and ratios (several minutes).
+bench-report:
+	scripts/bench-report.sh
+
+# Runs each data-format fuzzer for a minute.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzPickle -fuzztime 60s ./cifar
+	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 60s ./cifar
+	$(GO) test -run '^$$' -fuzz FuzzIDX -fuzztime 60s ./cifar
 
 demo:
 	$(GO) run ./cmd/nnkern demo
