@@ -110,6 +110,8 @@ func TestAdversarialArchives(t *testing.T) {
 			{"symlink batch", []tarEntry{{tar.Header{Name: "cifar-10-batches-bin/data_batch_1.bin", Linkname: "/etc/passwd", Typeflag: tar.TypeSymlink}, nil}},
 				[]string{"a.tar"}},
 			{"empty archive", nil, []string{"a.tar"}},
+			{"duplicate batch", []tarEntry{reg("cifar-10-batches-bin/data_batch_1.bin", 3073, make([]byte, 3073)), reg("other/data_batch_1.bin", 3073, make([]byte, 3073))},
+				[]string{"other/data_batch_1.bin", "a second data_batch_1.bin"}},
 		}
 		for _, c := range cases {
 			name := c.name

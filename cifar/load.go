@@ -151,11 +151,17 @@ func loadArchive(p string) (*Dataset, error) {
 func loadTarStream(p string, tr *tar.Reader, budget *tarBudget) (*Dataset, error) {
 	l := newSplitLoader()
 	format := ""
+	seen := map[string]bool{} // batch base names already read
 	setFormat := func(f, name string) error {
 		if format != "" && format != f {
 			return fmt.Errorf("cifar: %s: %s: archive mixes the python and binary formats", p, name)
 		}
 		format = f
+		base := path.Base(name)
+		if seen[base] {
+			return fmt.Errorf("cifar: %s: %s: a second %s in the archive", p, name, base)
+		}
+		seen[base] = true
 		return nil
 	}
 	for {

@@ -1,0 +1,124 @@
+//go:build linux
+
+package kernels
+
+import (
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// The guard bands of the other tests catch writes outside a slice; this
+// test catches reads. Every slice a kernel gets is placed against an
+// inaccessible page (ending at it, or starting right after one), so a load
+// of even one byte outside the slice kills the test binary with SIGSEGV.
+
+// pageArena hands out slices that touch a PROT_NONE page.
+type pageArena struct {
+	t     *testing.T
+	maps  [][]byte
+	atEnd bool // slices end at the guard page above (else start right after the one below)
+}
+
+func (a *pageArena) bytes(n int) []byte {
+	ps := syscall.Getpagesize()
+	data := (n + ps - 1) / ps * ps
+	if data == 0 {
+		data = ps
+	}
+	m, err := syscall.Mmap(-1, 0, data+2*ps, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.maps = append(a.maps, m)
+	if err := syscall.Mprotect(m[:ps], syscall.PROT_NONE); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := syscall.Mprotect(m[ps+data:], syscall.PROT_NONE); err != nil {
+		a.t.Fatal(err)
+	}
+	if a.atEnd {
+		return m[ps+data-n : ps+data : ps+data]
+	}
+	return m[ps : ps+n : ps+n]
+}
+
+func (a *pageArena) free() {
+	for _, m := range a.maps {
+		syscall.Munmap(m)
+	}
+	a.maps = nil
+}
+
+// pageVec returns n elements of T with small values, against a guard page
+// (for n = 0: an empty slice whose pointer is at the guard page).
+func pageVec[T Float](a *pageArena, n int) []T {
+	var z T
+	b := a.bytes(n * int(unsafe.Sizeof(z)))
+	x := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
+	for i := range x {
+		x[i] = T(float64(i%7)*0.25 - 0.5)
+	}
+	return x
+}
+
+func pageBytes(a *pageArena, n int) []uint8 {
+	b := a.bytes(n)
+	for i := range b {
+		b[i] = uint8(i * 37)
+	}
+	return b
+}
+
+// TestNoReadOutside calls every kernel at every level on every length up
+// to maxShortLen (and a few more), each argument against a guard page on
+// its end and, separately, on its start.
+func TestNoReadOutside(t *testing.T) {
+	both(t, testNoReadOutside[float32], testNoReadOutside[float64])
+}
+
+func testNoReadOutside[T Float](t *testing.T) {
+	lens := append([]int(nil), testLens...)
+	for _, l := range Levels() {
+		t.Run("isa="+l.String(), func(t *testing.T) {
+			defer SetISA(l)()
+			for _, atEnd := range []bool{true, false} {
+				a := &pageArena{t: t, atEnd: atEnd}
+				for _, n := range lens {
+					if n > 1100 {
+						continue
+					}
+					v := func() []T { return pageVec[T](a, n) }
+					Dot(v(), v())
+					Axpy(0.5, v(), v())
+					Scale(0.5, v())
+					AddTo(v(), v())
+					SubFrom(v(), v())
+					MulTo(v(), v())
+					Sum(v())
+					SumSq(v())
+					Max(v())
+					ArgMax(v())
+					ReLU(v(), v())
+					ReLUBackward(v(), v())
+					Exp(v(), v())
+					U8ToFloat(v(), pageBytes(a, n), v())
+					// Matrices of 2 rows × n columns, stride n (ending or
+					// starting at a guard page), and per-column vectors.
+					m := func() []T { return pageVec[T](a, 2*n) }
+					AddBias(m(), 2, n, n, v())
+					BiasReLU(m(), 2, n, n, v())
+					ColSum(v(), m(), 2, n, n)
+					RowMax(pageVec[T](a, 2), m(), 2, n, n)
+					if n > 0 {
+						y := []int{0, n - 1}
+						SoftmaxRows(m(), m(), 2, n, n)
+						SoftmaxCERows(m(), m(), 2, n, n, y, 0.5)
+						HingeRows(m(), m(), 2, n, n, y, 0.5)
+					}
+					a.free()
+				}
+			}
+		})
+	}
+}
