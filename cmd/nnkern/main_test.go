@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/testenv"
 	"github.com/nnkern/nnkern/nprand"
 )
 
@@ -506,10 +507,7 @@ func TestRunDirectoryContents(t *testing.T) {
 }
 
 func TestModelNPZLoadsInNumpy(t *testing.T) {
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
-		t.Skipf("numpy not importable with %s: %v", py, err)
-	}
+	py := testenv.Python(t)
 	dir := t.TempDir()
 	data := synthData(t, dir, 400, 60)
 	out := filepath.Join(dir, "net")

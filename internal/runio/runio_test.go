@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/nnkern/nnkern/internal/testenv"
 )
 
 func TestWriteFileAtomicReplacesAndLeavesNoTemp(t *testing.T) {
@@ -173,10 +175,7 @@ func TestLoadModelRejectsWrongKind(t *testing.T) {
 }
 
 func TestModelLoadsInNumpy(t *testing.T) {
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
-		t.Skipf("numpy not importable with %s: %v", py, err)
-	}
+	py := testenv.Python(t)
 	p := filepath.Join(t.TempDir(), "model.npz")
 	if err := SaveModel(p, testModel()); err != nil {
 		t.Fatal(err)

@@ -35,11 +35,10 @@ func findNumPy() string {
 	return pythonPath
 }
 
-// NumPy runs the Python script with a python3 that has numpy, passing
-// stdin, and returns its standard output. The test is skipped when no such
-// python3 exists; set NNKERN_REQUIRE_NUMPY=1 (CI should) to make that a
-// failure instead. A failing script fails the test with its stderr.
-func NumPy(t testing.TB, script string, stdin []byte) []byte {
+// Python returns the path of a python3 that can import numpy. The test is
+// skipped when there is none; with NNKERN_REQUIRE_NUMPY set (CI sets it)
+// that is a failure instead.
+func Python(t testing.TB) string {
 	t.Helper()
 	py := findNumPy()
 	if py == "" {
@@ -48,6 +47,16 @@ func NumPy(t testing.TB, script string, stdin []byte) []byte {
 		}
 		t.Skipf("testenv: no python3 with numpy found (tried $NNKERN_PYTHON, python3, /usr/bin/python3); skipping the numpy cross-check")
 	}
+	return py
+}
+
+// NumPy runs the Python script with a python3 that has numpy, passing
+// stdin, and returns its standard output. The test is skipped when no such
+// python3 exists; set NNKERN_REQUIRE_NUMPY=1 (CI should) to make that a
+// failure instead. A failing script fails the test with its stderr.
+func NumPy(t testing.TB, script string, stdin []byte) []byte {
+	t.Helper()
+	py := Python(t)
 	cmd := exec.Command(py, "-c", script)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
