@@ -6,6 +6,9 @@
 #
 #   scripts/bench-report.sh > perf.md          (make bench-report)
 #
+# It takes a while: each round is a full `nnkern bench --slow` (training runs
+# included, a few minutes at rest) plus numpy_peer.py for f64 and f32.
+#
 # Environment:
 #   NNKERN        nnkern binary (default: go build ./cmd/nnkern into a temp dir)
 #   ROUNDS        A/B rounds (default 3)
