@@ -5,18 +5,19 @@ import "math"
 // logGlibc returns the natural logarithm of x exactly as glibc's log does
 // (glibc 2.28 and later, sysdeps/ieee754/dbl-64/e_log.c, an algorithm from
 // Arm's optimized-routines) in the variant glibc runs on x86-64 CPUs with
-// FMA and AVX2 (__log_fma) and on other targets with a fast fused
-// multiply-add: x = 2^k·z with z in [0x1.6p-1, 0x1.6p0), a 128-entry table
-// of 1/c and log(c) for c near z, r = z/c - 1 by one FMA, and a degree-6
-// polynomial for log1p(r); arguments within [1-2⁻⁴, 1+0x1.09p-4] take a
-// degree-12 polynomial with a split leading term instead.
+// FMA and AVX2 (__log_fma, its __FP_FAST_FMA code path): x = 2^k·z with z
+// in [0x1.6p-1, 0x1.6p0), a 128-entry table of 1/c and log(c) for c near
+// z, r = z/c - 1 by one FMA, and a degree-6 polynomial for log1p(r);
+// arguments within [1-2⁻⁴, 1+0x1.09p-4] take a degree-12 polynomial with a
+// split leading term instead.
 //
 // The C source leaves the choice of which a·b+c to fuse to the compiler;
-// the fusions below are those of the compiled __log_fma in libm (read from
-// its machine code), and every other product is rounded on its own
-// (explicit float64 conversions keep the Go compiler from fusing them).
-// math.FMA is exactly fused on every platform, so the result is the same
-// everywhere. TestLogGlibc checks it bit for bit against the C library.
+// the fusions below are those of the compiled __log_fma in Debian 12's
+// libm.so.6 (glibc 2.36, read from its machine code), and every other
+// product is rounded on its own (explicit float64 conversions keep the Go
+// compiler from fusing them). math.FMA is exactly fused on every platform,
+// so the result is the same everywhere. TestLogGlibc checks it bit for bit
+// against the C library.
 //
 // Like glibc: log(1) = +0, log(±0) = -Inf, log(+Inf) = +Inf, and NaN for
 // negative x or NaN.
