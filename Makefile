@@ -49,6 +49,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 60s ./cifar
 	$(GO) test -run '^$$' -fuzz FuzzIDX -fuzztime 60s ./cifar
 
+# The notebooks' settings on the real data (../shared/data/cifar10-jpeg.tar.gz)
+# through the fast trainers, against numpy on the same data and seeds (slow).
+NNKERN_SHARED ?= $(abspath ../shared)
+accuracy:
+	NNKERN_SHARED=$(NNKERN_SHARED) $(GO) test -tags accuracy -run TestAccuracyCIFAR -v -timeout 60m ./twolayer
+
 demo:
 	$(GO) run ./cmd/nnkern demo
 
