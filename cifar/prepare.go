@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
@@ -168,40 +167,44 @@ func Gather[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T
 	gatherRows(p, s, idx, dst, 0, len(idx))
 }
 
-// gatherAhead is how many rows ahead gatherRows touches the source rows:
-// random rows of a 150 MB array come from DRAM, and loading one byte per
-// cache line of rows r+1..r+gatherAhead while row r converts keeps several
-// rows' misses in flight (a software prefetch; about 15% faster here).
+// gatherAhead is how many rows ahead gatherRows prefetches the source rows:
+// random rows of a 150 MB array come from DRAM, and prefetching rows
+// r+1..r+gatherAhead while row r converts keeps several rows' misses in
+// flight.
 const gatherAhead = 8
 
-var gatherSink atomic.Uint32 // keeps the touches from being optimised away
+// gatherCols is the column block of gatherRows: the batch is converted one
+// block of columns at a time, so that block of the mean image (8 KB as
+// float64) stays in L1 instead of a whole 24 KB mean row streaming from L2
+// for every batch row. Together with kernels.Prefetch (a plain-load touch
+// ahead does not help once the rows are blocked) this measured about 20%
+// faster than whole rows with a touch ahead.
+const gatherCols = 1024
 
 // gatherRows fills rows [lo, hi) of dst (indices already checked).
 func gatherRows[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T], lo, hi int) {
 	d := len(p.Mean)
 	mean := meanFor[T](p)
-	var acc uint8
-	touch := func(r int) {
-		row := s.X[idx[r]*d : (idx[r]+1)*d]
-		for j := 0; j < len(row); j += 64 {
-			acc += row[j]
+	for c0 := 0; c0 < d; c0 += gatherCols {
+		c1 := min(c0+gatherCols, d)
+		m := mean[c0:c1]
+		for r := lo; r < min(lo+gatherAhead, hi); r++ {
+			kernels.Prefetch(s.X[idx[r]*d+c0 : idx[r]*d+c1])
+		}
+		for r := lo; r < hi; r++ {
+			if r+gatherAhead < hi {
+				i := idx[r+gatherAhead]
+				kernels.Prefetch(s.X[i*d+c0 : i*d+c1])
+			}
+			i := idx[r]
+			kernels.U8ToFloat(dst.Data[r*dst.Stride+c0:r*dst.Stride+c1], s.X[i*d+c0:i*d+c1], m)
 		}
 	}
-	for r := lo; r < min(lo+gatherAhead, hi); r++ {
-		touch(r)
-	}
-	for r := lo; r < hi; r++ {
-		if r+gatherAhead < hi {
-			touch(r + gatherAhead)
-		}
-		i := idx[r]
-		row := dst.Data[r*dst.Stride : r*dst.Stride+dst.Cols]
-		kernels.U8ToFloat(row[:d], s.X[i*d:(i+1)*d], mean)
-		if p.Bias {
-			row[d] = 1
+	if p.Bias {
+		for r := lo; r < hi; r++ {
+			dst.Data[r*dst.Stride+d] = 1
 		}
 	}
-	gatherSink.Store(uint32(acc))
 }
 
 // Materialize returns the whole split s prepared as a float matrix

@@ -78,6 +78,9 @@ func reluBackward[T Float](dh, h []T) {
 	}
 }
 
+// prefetch needs no ISA level: PREFETCHT0 is part of baseline amd64.
+func prefetch(b []byte) { prefetchT0(&b[0], len(b)) }
+
 func u8ToFloat[T Float](dst []T, src []uint8, mean []T) {
 	if !useAVX2() {
 		u8ToFloatGeneric(dst, src, mean)

@@ -4,6 +4,19 @@
 
 #include "textflag.h"
 
+// func prefetchT0(p *uint8, n int)
+// Requires: MMX+
+TEXT ·prefetchT0(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+
+line:
+	PREFETCHT0 (AX)
+	ADDQ       $0x00000040, AX
+	SUBQ       $0x00000040, CX
+	JG         line
+	RET
+
 // func reluF32(dst *float32, x *float32, n int)
 // Requires: AVX
 TEXT ·reluF32(SB), NOSPLIT, $0-24

@@ -11,3 +11,4 @@ func biasReLU[T Float](m []T, rows, cols, stride int, b []T) {
 }
 func reluBackward[T Float](dh, h []T)                   { reluBackwardGeneric(dh, h) }
 func u8ToFloat[T Float](dst []T, src []uint8, mean []T) { u8ToFloatGeneric(dst, src, mean) }
+func prefetch(b []byte)                                 { prefetchGeneric(b) }

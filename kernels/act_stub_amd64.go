@@ -5,6 +5,9 @@
 package kernels
 
 //go:noescape
+func prefetchT0(p *uint8, n int)
+
+//go:noescape
 func reluF32(dst *float32, x *float32, n int)
 
 //go:noescape

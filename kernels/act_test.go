@@ -217,3 +217,25 @@ func testU8ToFloat[T Float](t *testing.T) {
 }
 
 var _ = math.Inf
+
+// TestPrefetch: a hint only. Any length and alignment (a last partial
+// line, a slice ending just before the end of its array) runs without a
+// fault and leaves the bytes as they were.
+func TestPrefetch(t *testing.T) {
+	buf := make([]byte, 600)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	want := append([]byte(nil), buf...)
+	for off := range 4 {
+		for n := 0; off+n <= len(buf); n++ {
+			Prefetch(buf[off : off+n])
+			Prefetch(buf[off : off+n : off+n])
+		}
+	}
+	for i := range buf {
+		if buf[i] != want[i] {
+			t.Fatalf("Prefetch modified b[%d]", i)
+		}
+	}
+}

@@ -460,6 +460,7 @@ func genLevel1() {
 // ---------------------------------------------------------------- activations
 
 func genAct() {
+	prefetchKernel()
 	for _, t := range types {
 		// relu: dst = (0 > x) ? 0 : x, so NaN and -0 pass through.
 		text("relu"+t.name, fmt.Sprintf("func(dst, x *%s, n int)", t.gotyp))
@@ -506,6 +507,19 @@ func genAct() {
 		}
 		u8ToFloat(t)
 	}
+}
+
+// prefetchKernel: PREFETCHT0 of every 64-byte line of p[0:n] (n > 0).
+func prefetchKernel() {
+	text("prefetchT0", "func(p *uint8, n int)")
+	p := ptr("p")
+	n := Load(Param("n"), GP64())
+	Label("line")
+	PREFETCHT0(Mem{Base: p})
+	ADDQ(U32(64), p)
+	SUBQ(U32(64), n)
+	JG(LabelRef("line"))
+	RET()
 }
 
 // u8ToFloat: dst[i] = T(src[i]) - mean[i]. Scalar tail (bytes cannot be

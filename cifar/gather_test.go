@@ -1,0 +1,110 @@
+package cifar
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// bitsEqual reports the first element where a and b differ in their bits.
+func bitsEqual[T kernels.Float](a, b blas.Matrix[T]) error {
+	for r := 0; r < a.Rows; r++ {
+		for j := 0; j < a.Cols; j++ {
+			x, y := float64(a.At(r, j)), float64(b.At(r, j))
+			if math.Float64bits(x) != math.Float64bits(y) {
+				return fmt.Errorf("row %d col %d: %v vs %v", r, j, x, y)
+			}
+		}
+	}
+	return nil
+}
+
+// TestGatherShapes: image sizes whose row length is below, at and across
+// gatherCols, with a tail block, against the naive rows on every ISA.
+func TestGatherShapes(t *testing.T) {
+	for _, l := range kernels.Levels() {
+		t.Run("isa="+l.String(), func(t *testing.T) {
+			defer kernels.SetISA(l)()
+			t.Run("f32", testGatherShapes[float32])
+			t.Run("f64", testGatherShapes[float64])
+		})
+	}
+}
+
+func testGatherShapes[T kernels.Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(77, 3))
+	for _, hwc := range [][3]int{{1, 1, 1}, {5, 7, 3}, {16, 16, 4}, {20, 20, 3}, {32, 32, 1}, {33, 33, 3}, {37, 37, 3}} {
+		ds := &Dataset{
+			Train:      randomSplit(rng, 40, hwc[0], hwc[1], hwc[2], 10),
+			Test:       randomSplit(rng, 5, hwc[0], hwc[1], hwc[2], 10),
+			ClassNames: append([]string(nil), testClasses...),
+		}
+		for _, bias := range []bool{false, true} {
+			p, err := Prepare(ds, PrepareConfig{NumTraining: 35, NumValidation: 5, NumTest: 5, NumDev: 3, Bias: bias, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []int{1, 9, 30} {
+				idx := make([]int, n)
+				for i := range idx {
+					idx[i] = rng.IntN(p.Train.N)
+				}
+				dst := blas.NewMatrix[T](n, p.Dim())
+				Gather(p, &p.Train, idx, dst)
+				for r, i := range idx {
+					for j, w := range naiveRow[T](p, &p.Train, i) {
+						if got := dst.At(r, j); got != w {
+							t.Fatalf("%v bias=%v n=%d row %d col %d: got %v want %v", hwc, bias, n, r, j, got, w)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGatherParallelEqualsSerial: the pooled Gather of a large batch equals
+// one serial pass bit for bit under GOMAXPROCS 1, 2 and 3, and so does any
+// split of the rows into pieces (the pool's size is fixed when it starts, so
+// the pieces cover the splits other pool sizes would make).
+func TestGatherParallelEqualsSerial(t *testing.T) {
+	t.Run("f32", testGatherParallel[float32])
+	t.Run("f64", testGatherParallel[float64])
+}
+
+func testGatherParallel[T kernels.Float](t *testing.T) {
+	_, p := smallPrepared(t, true)
+	rng := rand.New(rand.NewPCG(5, 5))
+	idx := make([]int, 200) // 200×3072 values: above parallelGather
+	for i := range idx {
+		idx[i] = rng.IntN(p.Train.N)
+	}
+	if len(idx)*len(p.Mean) < parallelGather {
+		t.Fatal("batch too small for the pool")
+	}
+	serial := blas.NewMatrix[T](len(idx), p.Dim())
+	gatherRows(p, &p.Train, idx, serial, 0, len(idx))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		got := blas.NewMatrix[T](len(idx), p.Dim())
+		Gather(p, &p.Train, idx, got)
+		if err := bitsEqual(got, serial); err != nil {
+			t.Fatalf("GOMAXPROCS=%d: Gather differs from the serial pass: %v", procs, err)
+		}
+	}
+	for parts := 2; parts <= 5; parts++ {
+		got := blas.NewMatrix[T](len(idx), p.Dim())
+		for k := range parts {
+			gatherRows(p, &p.Train, idx, got, len(idx)*k/parts, len(idx)*(k+1)/parts)
+		}
+		if err := bitsEqual(got, serial); err != nil {
+			t.Fatalf("%d pieces: differs from the serial pass: %v", parts, err)
+		}
+	}
+}
