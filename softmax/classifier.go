@@ -204,23 +204,8 @@ func (c *LinearClassifier[T]) PredictSource(src Source[T]) []int {
 		src.Gather(xb, idx[:n])
 		blas.Gemm(false, false, 1, xb, c.W, 0, sb)
 		for r := range n {
-			pred[i0+r] = argmax(sb.Row(r))
+			pred[i0+r] = kernels.ArgMax(sb.Row(r))
 		}
 	}
 	return pred
-}
-
-// argmax returns the index of the largest element (the first on ties, the
-// first NaN if any), like np.argmax.
-func argmax[T kernels.Float](s []T) int {
-	best := 0
-	for j, v := range s {
-		if v != v {
-			return j
-		}
-		if v > s[best] {
-			best = j
-		}
-	}
-	return best
 }

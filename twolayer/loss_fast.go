@@ -138,23 +138,8 @@ func (ws *Workspace[T]) views(n int) (H, dS, dH blas.Matrix[T]) {
 func (ws *Workspace[T]) predict(pred []int, X, W1 blas.Matrix[T], b1 []T, W2 blas.Matrix[T], b2 []T) {
 	_, S := ws.forward(X, W1, b1, W2, b2)
 	for i := range pred {
-		pred[i] = argmaxRow(S.Row(i))
+		pred[i] = kernels.ArgMax(S.Row(i))
 	}
-}
-
-// argmaxRow returns the index of the largest element (the first on ties,
-// the first NaN if any), like np.argmax.
-func argmaxRow[T kernels.Float](s []T) int {
-	best := 0
-	for j, v := range s {
-		if v != v {
-			return j
-		}
-		if v > s[best] {
-			best = j
-		}
-	}
-	return best
 }
 
 // copyScaled sets dst = a·src (same shape).

@@ -150,23 +150,8 @@ func (n *Net[T]) PredictSource(src Source[T]) []int {
 		src.Gather(x, idx[:m])
 		n.forward(h, s, x)
 		for r := range m {
-			pred[i0+r] = argmax(s.Row(r))
+			pred[i0+r] = kernels.ArgMax(s.Row(r))
 		}
 	}
 	return pred
-}
-
-// argmax returns the index of the largest element (the first on ties, the
-// first NaN if any), like np.argmax.
-func argmax[T kernels.Float](s []T) int {
-	best := 0
-	for j, v := range s {
-		if v != v {
-			return j
-		}
-		if v > s[best] {
-			best = j
-		}
-	}
-	return best
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/gradcheck"
+	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
 
@@ -298,14 +299,14 @@ func TestPredictBlocks(t *testing.T) {
 	S := net.Scores(X)
 	pred := net.Predict(X)
 	for i := range pred {
-		if want := argmax(S.Row(i)); pred[i] != want {
+		if want := kernels.ArgMax(S.Row(i)); pred[i] != want {
 			t.Fatalf("row %d: predicted %d, argmax of Scores %d", i, pred[i], want)
 		}
 	}
-	if g := argmax([]float64{0, 2, 2}); g != 1 {
+	if g := kernels.ArgMax([]float64{0, 2, 2}); g != 1 {
 		t.Errorf("tie: %d", g)
 	}
-	if g := argmax([]float64{0, 1, math.NaN()}); g != 2 {
+	if g := kernels.ArgMax([]float64{0, 1, math.NaN()}); g != 2 {
 		t.Errorf("NaN: %d", g)
 	}
 }
