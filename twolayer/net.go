@@ -23,6 +23,7 @@ type Net[T kernels.Float] struct {
 // Grads holds the gradient of the loss with respect to each parameter of a
 // Net, with the same shapes.
 type Grads[T kernels.Float] struct {
+	// W1, W2, B1 and B2 are the gradients of Net's fields of those names.
 	W1, W2 blas.Matrix[T]
 	B1, B2 []T
 }

@@ -59,6 +59,9 @@ func (cfg *TrainConfig) check() error {
 // Stats is what Train records: the loss of every iteration run, and the
 // mini-batch and validation accuracies at every epoch boundary.
 type Stats struct {
+	// LossHistory holds one loss per iteration run; TrainAccHistory and
+	// ValAccHistory one accuracy per epoch boundary (NaN for validation
+	// when there is no validation data).
 	LossHistory     []float64
 	TrainAccHistory []float64
 	ValAccHistory   []float64
