@@ -141,7 +141,8 @@ func lossCheck[T kernels.Float](fn string, W, X blas.Matrix[T], y []int) {
 // Softmax computes the softmax loss of the linear classifier W (D, C) on X
 // (N, D) with labels y and writes its gradient into dW (D, C, overwritten):
 // the same function as LossNaive/LossVectorized, fused and cache-blocked.
-// It panics on mismatched shapes or labels outside [0, C).
+// It panics on mismatched shapes or labels outside [0, C). dW must not
+// share memory with W or X (the reduction reads W after writing dW).
 func (ws *LossWorkspace[T]) Softmax(dW, W, X blas.Matrix[T], y []int, reg float64) float64 {
 	return ws.loss("LossWorkspace.Softmax", kindSoftmax, dW, W, X, y, reg)
 }
@@ -156,6 +157,9 @@ func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[
 	lossCheck(fn, W, X, y)
 	if dW.Rows != W.Rows || dW.Cols != W.Cols || dW.Check() != nil {
 		panic(fmt.Sprintf("softmax.%s: dW is %d×%d (stride %d, len %d), want %d×%d", fn, dW.Rows, dW.Cols, dW.Stride, len(dW.Data), W.Rows, W.Cols))
+	}
+	if len(W.Data) > 0 && len(dW.Data) > 0 && &dW.Data[0] == &W.Data[0] {
+		panic(fmt.Sprintf("softmax.%s: dW and W (%d×%d) share their storage; dW must be a separate matrix", fn, W.Rows, W.Cols))
 	}
 	data := ws.forwardBackward(kind, W, X, y)
 	sq := ws.reduce(dW, W, reg, 0, false)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -251,26 +252,29 @@ func TestLossFusedGradcheck(t *testing.T) {
 func TestLossFusedPanics(t *testing.T) {
 	W := blas.NewMatrix[float64](4, 3)
 	X := blas.NewMatrix[float64](2, 4)
+	ws := NewLossWorkspace[float64]()
 	for _, tc := range []struct {
-		name string
-		f    func()
+		name, want string // want: a part of the message naming the argument and shapes
+		f          func()
 	}{
-		{"X.Cols != W.Rows", func() { Loss(W, blas.NewMatrix[float64](2, 5), []int{0, 1}, 0) }},
-		{"len(y)", func() { Loss(W, X, []int{0}, 0) }},
-		{"label", func() { SVMLoss(W, X, []int{0, 3}, 0) }},
-		{"negative label", func() { Loss(W, X, []int{-1, 0}, 0) }},
-		{"empty X", func() { Loss(W, blas.NewMatrix[float64](0, 4), nil, 0) }},
-		{"short Data", func() {
+		{"X.Cols != W.Rows", "softmax.Loss: X is 2×5 but W is 4×3", func() { Loss(W, blas.NewMatrix[float64](2, 5), []int{0, 1}, 0) }},
+		{"len(y)", "softmax.Loss: len(y)=1 != X.Rows=2", func() { Loss(W, X, []int{0}, 0) }},
+		{"label", "softmax.SVMLoss: y[1]=3 outside [0,3)", func() { SVMLoss(W, X, []int{0, 3}, 0) }},
+		{"negative label", "softmax.Loss: y[0]=-1", func() { Loss(W, X, []int{-1, 0}, 0) }},
+		{"empty X", "softmax.Loss: empty problem: X is 0×4", func() { Loss(W, blas.NewMatrix[float64](0, 4), nil, 0) }},
+		{"short Data", "softmax.Loss: X:", func() {
 			Loss(W, blas.Matrix[float64]{Rows: 2, Cols: 4, Stride: 4, Data: make([]float64, 7)}, []int{0, 0}, 0)
 		}},
+		{"dW shape", "softmax.LossWorkspace.Softmax: dW is 3×4", func() { ws.Softmax(blas.NewMatrix[float64](3, 4), W, X, []int{0, 1}, 0) }},
+		{"dW is W", "softmax.LossWorkspace.SVM: dW and W (4×3) share their storage", func() { ws.SVM(W, W, X, []int{0, 1}, 0) }},
 	} {
 		func() {
 			defer func() {
 				r := recover()
 				if r == nil {
 					t.Errorf("%s: no panic", tc.name)
-				} else if s := fmt.Sprint(r); len(s) < 8 || s[:8] != "softmax." {
-					t.Errorf("%s: panic %q does not name the function", tc.name, s)
+				} else if s := fmt.Sprint(r); !strings.Contains(s, tc.want) {
+					t.Errorf("%s: panic %q does not contain %q", tc.name, s, tc.want)
 				}
 			}()
 			tc.f()
