@@ -178,23 +178,34 @@ func TestLossFusedVsOracle(t *testing.T) {
 	t.Run("f32/svm", func(t *testing.T) { testFusedLoss[float32](t, true) })
 }
 
-// The result must not depend on GOMAXPROCS: bit-identical loss and dW.
+// The result must not depend on GOMAXPROCS: bit-identical loss and dW,
+// for both losses and both precisions.
 func TestLossFusedDeterministic(t *testing.T) {
+	t.Run("f32", func(t *testing.T) { testLossFusedDeterministic[float32](t) })
+	t.Run("f64", func(t *testing.T) { testLossFusedDeterministic[float64](t) })
+}
+
+func testLossFusedDeterministic[T kernels.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{200, 500, 77} {
-		W, X, y, _, _ := fusedRandProblem[float32](rng, n, 3073, 10, 0, 0, 1e-3)
-		var ref []float32
-		var refL float64
-		for _, p := range []int{1, 2, 3, 8} {
-			prev := runtime.GOMAXPROCS(p)
-			l, g := Loss(W, X, y, 2.5e4)
-			runtime.GOMAXPROCS(prev)
-			if ref == nil {
-				ref, refL = g.Data, l
-				continue
-			}
-			if l != refL || !slices.Equal(g.Data, ref) {
-				t.Fatalf("N=%d: GOMAXPROCS=%d gives a different result than GOMAXPROCS=1", n, p)
+		W, X, y, _, _ := fusedRandProblem[T](rng, n, 3073, 10, 0, 0, 1e-3)
+		for _, svm := range []bool{false, true} {
+			var ref []T
+			var refL float64
+			for _, p := range []int{1, 2, 3, 8} {
+				prev := runtime.GOMAXPROCS(p)
+				l, g := Loss(W, X, y, 2.5e4)
+				if svm {
+					l, g = SVMLoss(W, X, y, 2.5e4)
+				}
+				runtime.GOMAXPROCS(prev)
+				if ref == nil {
+					ref, refL = g.Data, l
+					continue
+				}
+				if l != refL || !slices.Equal(g.Data, ref) {
+					t.Fatalf("N=%d svm=%v: GOMAXPROCS=%d gives a different result than GOMAXPROCS=1", n, svm, p)
+				}
 			}
 		}
 	}

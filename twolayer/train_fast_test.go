@@ -263,12 +263,17 @@ func TestFastTrainNoAllocPerIteration(t *testing.T) {
 
 // A short CIFAR-shaped run gives bit-identical nets for any GOMAXPROCS.
 func TestFastTrainGOMAXPROCS(t *testing.T) {
+	t.Run("f32", func(t *testing.T) { testFastTrainGOMAXPROCS[float32](t) })
+	t.Run("f64", func(t *testing.T) { testFastTrainGOMAXPROCS[float64](t) })
+}
+
+func testFastTrainGOMAXPROCS[T kernels.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	X, y := randData[float32](rng, 600, 3073, 10)
+	X, y := randData[T](rng, 600, 3073, 10)
 	var ref []byte
 	for _, p := range []int{1, 2, 3, 8} {
 		prev := runtime.GOMAXPROCS(p)
-		net := New[float32](3073, 50, 10, 1e-4, nprand.New(0))
+		net := New[T](3073, 50, 10, 1e-4, nprand.New(0))
 		var st Stats
 		cfg := TrainConfig{LearningRate: 1e-3, LearningRateDecay: 0.95, Reg: 0.05, NumIters: 4, BatchSize: 200}
 		err := net.trainFast(softmax.MatrixSource(X), y, softmax.MatrixSource(X.Slice(0, 100, 0, 3073)), y[:100], cfg, cfg.LearningRate, nprand.New(0), &st)
@@ -277,8 +282,8 @@ func TestFastTrainGOMAXPROCS(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b []byte
-		for _, s := range [][]float32{net.W1.Data, net.B1, net.W2.Data, net.B2} {
-			b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))...)
+		for _, s := range [][]T{net.W1.Data, net.B1, net.W2.Data, net.B2} {
+			b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), int(unsafe.Sizeof(s[0]))*len(s))...)
 		}
 		if ref == nil {
 			ref = b
