@@ -270,9 +270,9 @@ func TestLossFusedPanics(t *testing.T) {
 	}{
 		{"X.Cols != W.Rows", "softmax.Loss: X is 2×5 but W is 4×3", func() { Loss(W, blas.NewMatrix[float64](2, 5), []int{0, 1}, 0) }},
 		{"len(y)", "softmax.Loss: len(y)=1 != X.Rows=2", func() { Loss(W, X, []int{0}, 0) }},
-		{"label", "softmax.SVMLoss: y[1]=3 outside [0,3)", func() { SVMLoss(W, X, []int{0, 3}, 0) }},
-		{"negative label", "softmax.Loss: y[0]=-1", func() { Loss(W, X, []int{-1, 0}, 0) }},
-		{"empty X", "softmax.Loss: empty problem: X is 0×4", func() { Loss(W, blas.NewMatrix[float64](0, 4), nil, 0) }},
+		{"label", "softmax.SVMLoss: y[1]=3 out of range [0, 3)", func() { SVMLoss(W, X, []int{0, 3}, 0) }},
+		{"negative label", "softmax.Loss: y[0]=-1 out of range", func() { Loss(W, X, []int{-1, 0}, 0) }},
+		{"empty X", "softmax.Loss: X is empty (0×4)", func() { Loss(W, blas.NewMatrix[float64](0, 4), nil, 0) }},
 		{"short Data", "softmax.Loss: X:", func() {
 			Loss(W, blas.Matrix[float64]{Rows: 2, Cols: 4, Stride: 4, Data: make([]float64, 7)}, []int{0, 0}, 0)
 		}},

@@ -18,21 +18,9 @@ import (
 	"github.com/nnkern/nnkern/softmax"
 )
 
-// toyProblem is the reference notebook's toy net and data (issue 2).
-func toyProblem() (*Net[float64], blas.Matrix[float64], []int, *nprand.RandomState) {
-	rng := nprand.New(0)
-	net := New[float64](4, 10, 3, 0.1, rng)
-	rng.Seed(1)
-	X := blas.NewMatrix[float64](5, 4)
-	for i := range X.Data {
-		X.Data[i] = 10 * rng.StandardNormal()
-	}
-	return net, X, []int{0, 1, 2, 2, 1}, rng
-}
-
 // The notebook's published numbers, through the fast path.
 func TestFastToyNotebook(t *testing.T) {
-	net, X, y, _ := toyProblem()
+	net, X, y, _ := toy()
 	ws := NewWorkspace[float64]()
 	g := zeroGrads(net)
 	if l := ws.Loss(&g, net, X, y, 0.05); math.Abs(l-1.30378789133) > 1e-12 {
@@ -149,7 +137,7 @@ func TestFastLossVsReference(t *testing.T) {
 }
 
 func TestFastLossGradcheck(t *testing.T) {
-	net, X, y, _ := toyProblem()
+	net, X, y, _ := toy()
 	for _, reg := range []float64{0, 0.05} {
 		_, g := net.lossFast(X, y, reg)
 		f := func() float64 { l, _ := net.lossFast(X, y, reg); return l }
@@ -294,7 +282,7 @@ func testFastTrainGOMAXPROCS[T kernels.Float](t *testing.T) {
 }
 
 func TestFastTrainDivergence(t *testing.T) {
-	net, X, y, _ := toyProblem()
+	net, X, y, _ := toy()
 	var st Stats
 	cfg := TrainConfig{LearningRate: 1e9, LearningRateDecay: 1, Reg: 1, NumIters: 100, BatchSize: 5}
 	err := net.trainFast(softmax.MatrixSource(X), y, softmax.MatrixSource(X), y, cfg, cfg.LearningRate, nprand.New(0), &st)
@@ -320,7 +308,7 @@ func TestWorkspaceLossNoAlloc(t *testing.T) {
 }
 
 func TestWorkspaceLossPanics(t *testing.T) {
-	net, X, y, _ := toyProblem()
+	net, X, y, _ := toy()
 	ws := NewWorkspace[float64]()
 	g := zeroGrads(net)
 	bad := zeroGrads(net)
