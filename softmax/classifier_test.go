@@ -167,6 +167,7 @@ func TestTrainBadInput(t *testing.T) {
 	}{
 		{"NumIters", X, y, func(c *TrainConfig) { c.NumIters = -1 }, blas.Matrix[float64]{}, "NumIters=-1 is negative"},
 		{"BatchSize", X, y, func(c *TrainConfig) { c.BatchSize = 0 }, blas.Matrix[float64]{}, "BatchSize=0 must be positive"},
+		{"huge BatchSize", X, y, func(c *TrainConfig) { c.BatchSize = 1 << 40 }, blas.Matrix[float64]{}, "BatchSize=1099511627776 exceeds"},
 		{"LearningRate", X, y, func(c *TrainConfig) { c.LearningRate = math.NaN() }, blas.Matrix[float64]{}, "LearningRate=NaN"},
 		{"Reg", X, y, func(c *TrainConfig) { c.Reg = -1 }, blas.Matrix[float64]{}, "Reg=-1"},
 		{"StartIteration", X, y, func(c *TrainConfig) { c.StartIteration = 4 }, blas.Matrix[float64]{}, "StartIteration=4 out of range"},
