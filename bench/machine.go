@@ -17,6 +17,8 @@ var Version = ""
 
 // Machine describes where a report was measured.
 type Machine struct {
+	// CPU is the brand string; Vendor, Family and Model as cpuid reports
+	// them; Hypervisor names the hypervisor, if any.
 	CPU        string `json:"cpu"`
 	Vendor     string `json:"vendor"`
 	Family     int    `json:"family"`

@@ -32,32 +32,12 @@ import (
 // millisecond for the AVX2 probe at 3 GHz).
 const fmaTrips = 1 << 16
 
-// fmaGo32 and fmaGo64 are the generic FMA probes: trips×12 independent
-// multiply-adds (24 FLOPs per trip). They return the sum of the chains.
-func fmaGo32(trips int, m, c float32) float32 {
+// fmaGo is the generic FMA probe: trips×12 independent multiply-adds
+// (24 FLOPs per trip). It returns the sum of the chains. float32 and
+// float64 are different GC shapes, so each gets its own compiled body.
+func fmaGo[T float32 | float64](trips int, m, c T) T {
 	// Distinct starting values, so the compiler cannot merge the chains.
-	a0, a1, a2, a3, a4, a5 := float32(0), 0.01*c, 0.02*c, 0.03*c, 0.04*c, 0.05*c
-	a6, a7, a8, a9, a10, a11 := 0.06*c, 0.07*c, 0.08*c, 0.09*c, 0.10*c, 0.11*c
-	for i := 0; i < trips; i++ {
-		a0 = a0*m + c
-		a1 = a1*m + c
-		a2 = a2*m + c
-		a3 = a3*m + c
-		a4 = a4*m + c
-		a5 = a5*m + c
-		a6 = a6*m + c
-		a7 = a7*m + c
-		a8 = a8*m + c
-		a9 = a9*m + c
-		a10 = a10*m + c
-		a11 = a11*m + c
-	}
-	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11
-}
-
-func fmaGo64(trips int, m, c float64) float64 {
-	// Distinct starting values, so the compiler cannot merge the chains.
-	a0, a1, a2, a3, a4, a5 := float64(0), 0.01*c, 0.02*c, 0.03*c, 0.04*c, 0.05*c
+	a0, a1, a2, a3, a4, a5 := T(0), 0.01*c, 0.02*c, 0.03*c, 0.04*c, 0.05*c
 	a6, a7, a8, a9, a10, a11 := 0.06*c, 0.07*c, 0.08*c, 0.09*c, 0.10*c, 0.11*c
 	for i := 0; i < trips; i++ {
 		a0 = a0*m + c
@@ -81,9 +61,9 @@ func fmaGo64(trips int, m, c float64) float64 {
 func fmaProbe(level kernels.Level, f64 bool, trips int) (flops, sum float64) {
 	if level == kernels.Generic {
 		if f64 {
-			return float64(trips) * 24, fmaGo64(trips, 0.5, 1)
+			return float64(trips) * 24, fmaGo[float64](trips, 0.5, 1)
 		}
-		return float64(trips) * 24, float64(fmaGo32(trips, 0.5, 1))
+		return float64(trips) * 24, float64(fmaGo[float32](trips, 0.5, 1))
 	}
 	flops, sum, ok := fmaAsm(level, f64, trips)
 	if !ok {

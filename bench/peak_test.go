@@ -78,7 +78,7 @@ func knownRate() bool {
 // 16 (f64) FLOP per cycle times the clock measured by a dependent add
 // chain, within 5%. The two are timed alternately and each keeps its best
 // sample (on a shared machine slower samples are ones another process
-// interrupted).
+// interrupted), over 5 rounds, or up to 16 while the ratio is off.
 func TestPeakAgreesWithClock(t *testing.T) {
 	if !asmProbes || kernels.Detected() < kernels.AVX2 {
 		t.Skip("no assembly AVX2 probe in this build or CPU")
@@ -88,7 +88,16 @@ func TestPeakAgreesWithClock(t *testing.T) {
 	}
 	const trips = 1 << 14
 	var ghz, f32, f64 float64
-	for round := 0; round < 5; round++ {
+	// Best of at least 5 alternating rounds, up to 16 while a ratio is off
+	// (see TestPeakAgreesWithC).
+	for round := 0; round < 16; round++ {
+		if round >= 5 {
+			r32 := f32 / (flopsPerCycle(kernels.AVX2, false) * ghz)
+			r64 := f64 / (flopsPerCycle(kernels.AVX2, true) * ghz)
+			if r32 >= 0.95 && r32 <= 1.05 && r64 >= 0.95 && r64 <= 1.05 {
+				break
+			}
+		}
 		ghz = math.Max(ghz, bestRate(60, clockTrip*trips, func() { clockChain(trips) }))
 		fl, _ := fmaProbeFLOPs(kernels.AVX2, false, trips)
 		f32 = math.Max(f32, bestRate(60, fl, func() { fmaProbe(kernels.AVX2, false, trips) }))
@@ -109,7 +118,8 @@ func TestPeakAgreesWithClock(t *testing.T) {
 
 // TestPeakAgreesWithC compiles testdata/fmacheck.c (an FMA loop written
 // independently with intrinsics) with gcc -O2 -mavx2 -mfma and compares
-// its best rate with the probe's, timed alternately, within 5%.
+// its best rate with the probe's, timed alternately (4 rounds, up to 16
+// while the ratio is off), within 5%.
 func TestPeakAgreesWithC(t *testing.T) {
 	if !asmProbes || kernels.Detected() < kernels.AVX2 {
 		t.Skip("no assembly AVX2 probe in this build or CPU")
@@ -126,7 +136,16 @@ func TestPeakAgreesWithC(t *testing.T) {
 	for _, dt := range []string{"f32", "f64"} {
 		f64 := dt == "f64"
 		var goBest, cBest float64
-		for round := 0; round < 4; round++ {
+		// Best of at least 4 alternating rounds; while the ratio is off,
+		// up to 16 (on a shared machine a round's samples may all be
+		// interrupted; more best-of samples converge on the true peaks,
+		// they cannot make two different peaks agree).
+		for round := 0; round < 16; round++ {
+			if round >= 4 {
+				if r := goBest / cBest; r >= 0.95 && r <= 1.05 {
+					break
+				}
+			}
 			fl, _ := fmaProbeFLOPs(kernels.AVX2, f64, trips)
 			goBest = math.Max(goBest, bestRate(60, fl, func() { fmaProbe(kernels.AVX2, f64, trips) }))
 			out, err := exec.Command(bin, dt, strconv.Itoa(trips), "60").Output()

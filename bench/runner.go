@@ -47,6 +47,8 @@ const DefaultBudget = 250 * time.Millisecond
 
 // Result is one measured row.
 type Result struct {
+	// Name is the row's benchmark name; Family, Op, DType, Impl, ISA
+	// (the level actually dispatched), Threads and Shape identify the row.
 	Name    string `json:"name"`
 	Family  string `json:"family"`
 	Op      string `json:"op"`
@@ -96,6 +98,8 @@ func (r *Result) Variant() string { return r.Impl + "/" + r.ISA }
 // (a peak is a limit; on a shared machine slower samples are ones another
 // process interrupted), Median the rate at the median sample.
 type PeakFigure struct {
+	// Kind, DType, ISA and Threads say what was probed; Unit is Value's
+	// and Median's unit; Samples the number of timed samples.
 	Kind    string  `json:"kind"` // "fma", "read", "copy", "clock"
 	DType   string  `json:"dtype,omitempty"`
 	ISA     string  `json:"isa,omitempty"`
@@ -109,6 +113,8 @@ type PeakFigure struct {
 // PeakCheck compares the FMA probe with the independent estimate
 // flops/cycle × the measured clock × threads.
 type PeakCheck struct {
+	// DType, ISA and Threads say which probe; ExpectedGFLOPS =
+	// FLOPsPerCycle × ClockGHz × Threads, MeasuredGFLOPS the probe's.
 	DType          string  `json:"dtype"`
 	ISA            string  `json:"isa"`
 	Threads        int     `json:"threads"`
@@ -123,14 +129,19 @@ type PeakCheck struct {
 // Report is the outcome of a Run.
 type Report struct {
 	// Schema identifies the JSON layout ("nnkern-bench/1").
-	Schema  string    `json:"schema"`
+	Schema string `json:"schema"`
+	// Time is when the run started, Command the command line, Budget the
+	// timed duration per case and Smoke whether it was a one-iteration
+	// smoke run.
 	Time    time.Time `json:"time"`
 	Command string    `json:"command,omitempty"`
 	Budget  string    `json:"budget"`
 	Smoke   bool      `json:"smoke,omitempty"`
 	// Data is what the model cases ran on (a path given to SetData, or a
 	// description of the random data).
-	Data    string       `json:"data"`
+	Data string `json:"data"`
+	// Machine is where the run took place, Peaks the measured peaks,
+	// Checks the peak probe's independent checks, Results one per row.
 	Machine Machine      `json:"machine"`
 	Peaks   []PeakFigure `json:"peaks"`
 	Checks  []PeakCheck  `json:"peak_checks,omitempty"`

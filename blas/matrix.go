@@ -10,6 +10,7 @@ import (
 // Data[i*Stride+j]. Stride >= Cols. Several matrices may share Data
 // (views); the zero Matrix is an empty 0×0 matrix.
 type Matrix[T kernels.Float] struct {
+	// Element (i, j) is Data[i*Stride+j] for i < Rows, j < Cols.
 	Rows, Cols, Stride int
 	Data               []T
 }

@@ -80,12 +80,22 @@ type TrainConfig struct {
 	OnIteration func(it int, loss float64) error
 }
 
+// Bounds that keep a bad configuration from allocating without limit:
+// the largest BatchSize accepted, and the most loss-history entries
+// allocated up front (a longer run appends beyond it).
+const (
+	maxBatchSize    = 1 << 24
+	maxHistPrealloc = 1 << 20
+)
+
 func (cfg *TrainConfig) check() error {
 	switch {
 	case cfg.NumIters < 0:
 		return fmt.Errorf("NumIters=%d is negative", cfg.NumIters)
 	case cfg.BatchSize <= 0:
 		return fmt.Errorf("BatchSize=%d must be positive", cfg.BatchSize)
+	case cfg.BatchSize > maxBatchSize:
+		return fmt.Errorf("BatchSize=%d exceeds %d (the batch buffer is BatchSize × D)", cfg.BatchSize, maxBatchSize)
 	case math.IsNaN(cfg.LearningRate) || math.IsInf(cfg.LearningRate, 0):
 		return fmt.Errorf("LearningRate=%v is not finite", cfg.LearningRate)
 	case math.IsNaN(cfg.Reg) || math.IsInf(cfg.Reg, 0) || cfg.Reg < 0:
@@ -162,7 +172,7 @@ func (c *LinearClassifier[T]) TrainSource(src Source[T], y []int, cfg TrainConfi
 		}
 	}
 
-	hist := make([]float64, 0, cfg.NumIters-cfg.StartIteration)
+	hist := make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, maxHistPrealloc))
 	return c.trainFast(src, y, cfg, rng, hist) // train_fast.go
 }
 
@@ -204,23 +214,8 @@ func (c *LinearClassifier[T]) PredictSource(src Source[T]) []int {
 		src.Gather(xb, idx[:n])
 		blas.Gemm(false, false, 1, xb, c.W, 0, sb)
 		for r := range n {
-			pred[i0+r] = argmax(sb.Row(r))
+			pred[i0+r] = kernels.ArgMax(sb.Row(r))
 		}
 	}
 	return pred
-}
-
-// argmax returns the index of the largest element (the first on ties, the
-// first NaN if any), like np.argmax.
-func argmax[T kernels.Float](s []T) int {
-	best := 0
-	for j, v := range s {
-		if v != v {
-			return j
-		}
-		if v > s[best] {
-			best = j
-		}
-	}
-	return best
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/internal/testenv"
+	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
 
@@ -166,6 +167,7 @@ func TestTrainBadInput(t *testing.T) {
 	}{
 		{"NumIters", X, y, func(c *TrainConfig) { c.NumIters = -1 }, blas.Matrix[float64]{}, "NumIters=-1 is negative"},
 		{"BatchSize", X, y, func(c *TrainConfig) { c.BatchSize = 0 }, blas.Matrix[float64]{}, "BatchSize=0 must be positive"},
+		{"huge BatchSize", X, y, func(c *TrainConfig) { c.BatchSize = 1 << 40 }, blas.Matrix[float64]{}, "BatchSize=1099511627776 exceeds"},
 		{"LearningRate", X, y, func(c *TrainConfig) { c.LearningRate = math.NaN() }, blas.Matrix[float64]{}, "LearningRate=NaN"},
 		{"Reg", X, y, func(c *TrainConfig) { c.Reg = -1 }, blas.Matrix[float64]{}, "Reg=-1"},
 		{"StartIteration", X, y, func(c *TrainConfig) { c.StartIteration = 4 }, blas.Matrix[float64]{}, "StartIteration=4 out of range"},
@@ -248,10 +250,10 @@ func TestPredict(t *testing.T) {
 	if p := c.Predict(X.Slice(0, 0, 0, 7)); len(p) != 0 {
 		t.Errorf("empty X: %v", p)
 	}
-	if g := argmax([]float64{1, 3, 3, 2}); g != 1 {
+	if g := kernels.ArgMax([]float64{1, 3, 3, 2}); g != 1 {
 		t.Errorf("tie: argmax = %d, want 1", g)
 	}
-	if g := argmax([]float64{1, math.NaN(), 5}); g != 1 {
+	if g := kernels.ArgMax([]float64{1, math.NaN(), 5}); g != 1 {
 		t.Errorf("NaN: argmax = %d, want 1 (np.argmax)", g)
 	}
 	expectPanic(t, "predict cols", "data has 6 columns but W is 7×5", func() { c.Predict(X.Slice(0, 3, 0, 6)) })

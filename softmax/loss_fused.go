@@ -115,33 +115,11 @@ func (ws *LossWorkspace[T]) resize(d, c int) {
 	}
 }
 
-func lossCheck[T kernels.Float](fn string, W, X blas.Matrix[T], y []int) {
-	if err := W.Check(); err != nil {
-		panic(fmt.Sprintf("softmax.%s: W: %v", fn, err))
-	}
-	if err := X.Check(); err != nil {
-		panic(fmt.Sprintf("softmax.%s: X: %v", fn, err))
-	}
-	if X.Cols != W.Rows {
-		panic(fmt.Sprintf("softmax.%s: X is %d×%d but W is %d×%d (X.Cols != W.Rows)", fn, X.Rows, X.Cols, W.Rows, W.Cols))
-	}
-	if len(y) != X.Rows {
-		panic(fmt.Sprintf("softmax.%s: len(y)=%d != X.Rows=%d", fn, len(y), X.Rows))
-	}
-	if X.Rows == 0 || W.Cols == 0 {
-		panic(fmt.Sprintf("softmax.%s: empty problem: X is %d×%d, W is %d×%d", fn, X.Rows, X.Cols, W.Rows, W.Cols))
-	}
-	for i, v := range y {
-		if v < 0 || v >= W.Cols {
-			panic(fmt.Sprintf("softmax.%s: y[%d]=%d outside [0,%d) (W is %d×%d)", fn, i, v, W.Cols, W.Rows, W.Cols))
-		}
-	}
-}
-
 // Softmax computes the softmax loss of the linear classifier W (D, C) on X
 // (N, D) with labels y and writes its gradient into dW (D, C, overwritten):
 // the same function as LossNaive/LossVectorized, fused and cache-blocked.
-// It panics on mismatched shapes or labels outside [0, C).
+// It panics on mismatched shapes or labels outside [0, C). dW must not
+// share memory with W or X (the reduction reads W after writing dW).
 func (ws *LossWorkspace[T]) Softmax(dW, W, X blas.Matrix[T], y []int, reg float64) float64 {
 	return ws.loss("LossWorkspace.Softmax", kindSoftmax, dW, W, X, y, reg)
 }
@@ -153,9 +131,12 @@ func (ws *LossWorkspace[T]) SVM(dW, W, X blas.Matrix[T], y []int, reg float64) f
 }
 
 func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[T], y []int, reg float64) float64 {
-	lossCheck(fn, W, X, y)
+	checkLossArgs(fn, W, X, y)
 	if dW.Rows != W.Rows || dW.Cols != W.Cols || dW.Check() != nil {
 		panic(fmt.Sprintf("softmax.%s: dW is %d×%d (stride %d, len %d), want %d×%d", fn, dW.Rows, dW.Cols, dW.Stride, len(dW.Data), W.Rows, W.Cols))
+	}
+	if len(W.Data) > 0 && len(dW.Data) > 0 && &dW.Data[0] == &W.Data[0] {
+		panic(fmt.Sprintf("softmax.%s: dW and W (%d×%d) share their storage; dW must be a separate matrix", fn, W.Rows, W.Cols))
 	}
 	data := ws.forwardBackward(kind, W, X, y)
 	sq := ws.reduce(dW, W, reg, 0, false)
@@ -285,7 +266,7 @@ func getWorkspace[T kernels.Float]() (*LossWorkspace[T], *sync.Pool) {
 // LossWorkspace with a pooled workspace; only the returned gradient is
 // allocated. Results are bit-identical for any GOMAXPROCS.
 func Loss[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
-	lossCheck("Loss", W, X, y)
+	checkLossArgs("Loss", W, X, y)
 	ws, pool := getWorkspace[T]()
 	dW := blas.NewMatrix[T](W.Rows, W.Cols)
 	l := ws.Softmax(dW, W, X, y, reg)
@@ -296,7 +277,7 @@ func Loss[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (float64, 
 // SVMLoss is the fast multiclass SVM loss, the counterpart of Loss for
 // SVMLossNaive/SVMLossVectorized.
 func SVMLoss[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
-	lossCheck("SVMLoss", W, X, y)
+	checkLossArgs("SVMLoss", W, X, y)
 	ws, pool := getWorkspace[T]()
 	dW := blas.NewMatrix[T](W.Rows, W.Cols)
 	l := ws.SVM(dW, W, X, y, reg)

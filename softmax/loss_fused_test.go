@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -177,23 +178,34 @@ func TestLossFusedVsOracle(t *testing.T) {
 	t.Run("f32/svm", func(t *testing.T) { testFusedLoss[float32](t, true) })
 }
 
-// The result must not depend on GOMAXPROCS: bit-identical loss and dW.
+// The result must not depend on GOMAXPROCS: bit-identical loss and dW,
+// for both losses and both precisions.
 func TestLossFusedDeterministic(t *testing.T) {
+	t.Run("f32", func(t *testing.T) { testLossFusedDeterministic[float32](t) })
+	t.Run("f64", func(t *testing.T) { testLossFusedDeterministic[float64](t) })
+}
+
+func testLossFusedDeterministic[T kernels.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{200, 500, 77} {
-		W, X, y, _, _ := fusedRandProblem[float32](rng, n, 3073, 10, 0, 0, 1e-3)
-		var ref []float32
-		var refL float64
-		for _, p := range []int{1, 2, 3, 8} {
-			prev := runtime.GOMAXPROCS(p)
-			l, g := Loss(W, X, y, 2.5e4)
-			runtime.GOMAXPROCS(prev)
-			if ref == nil {
-				ref, refL = g.Data, l
-				continue
-			}
-			if l != refL || !slices.Equal(g.Data, ref) {
-				t.Fatalf("N=%d: GOMAXPROCS=%d gives a different result than GOMAXPROCS=1", n, p)
+		W, X, y, _, _ := fusedRandProblem[T](rng, n, 3073, 10, 0, 0, 1e-3)
+		for _, svm := range []bool{false, true} {
+			var ref []T
+			var refL float64
+			for _, p := range []int{1, 2, 3, 8} {
+				prev := runtime.GOMAXPROCS(p)
+				l, g := Loss(W, X, y, 2.5e4)
+				if svm {
+					l, g = SVMLoss(W, X, y, 2.5e4)
+				}
+				runtime.GOMAXPROCS(prev)
+				if ref == nil {
+					ref, refL = g.Data, l
+					continue
+				}
+				if l != refL || !slices.Equal(g.Data, ref) {
+					t.Fatalf("N=%d svm=%v: GOMAXPROCS=%d gives a different result than GOMAXPROCS=1", n, svm, p)
+				}
 			}
 		}
 	}
@@ -251,26 +263,29 @@ func TestLossFusedGradcheck(t *testing.T) {
 func TestLossFusedPanics(t *testing.T) {
 	W := blas.NewMatrix[float64](4, 3)
 	X := blas.NewMatrix[float64](2, 4)
+	ws := NewLossWorkspace[float64]()
 	for _, tc := range []struct {
-		name string
-		f    func()
+		name, want string // want: a part of the message naming the argument and shapes
+		f          func()
 	}{
-		{"X.Cols != W.Rows", func() { Loss(W, blas.NewMatrix[float64](2, 5), []int{0, 1}, 0) }},
-		{"len(y)", func() { Loss(W, X, []int{0}, 0) }},
-		{"label", func() { SVMLoss(W, X, []int{0, 3}, 0) }},
-		{"negative label", func() { Loss(W, X, []int{-1, 0}, 0) }},
-		{"empty X", func() { Loss(W, blas.NewMatrix[float64](0, 4), nil, 0) }},
-		{"short Data", func() {
+		{"X.Cols != W.Rows", "softmax.Loss: X is 2×5 but W is 4×3", func() { Loss(W, blas.NewMatrix[float64](2, 5), []int{0, 1}, 0) }},
+		{"len(y)", "softmax.Loss: len(y)=1 != X.Rows=2", func() { Loss(W, X, []int{0}, 0) }},
+		{"label", "softmax.SVMLoss: y[1]=3 out of range [0, 3)", func() { SVMLoss(W, X, []int{0, 3}, 0) }},
+		{"negative label", "softmax.Loss: y[0]=-1 out of range", func() { Loss(W, X, []int{-1, 0}, 0) }},
+		{"empty X", "softmax.Loss: X is empty (0×4)", func() { Loss(W, blas.NewMatrix[float64](0, 4), nil, 0) }},
+		{"short Data", "softmax.Loss: X:", func() {
 			Loss(W, blas.Matrix[float64]{Rows: 2, Cols: 4, Stride: 4, Data: make([]float64, 7)}, []int{0, 0}, 0)
 		}},
+		{"dW shape", "softmax.LossWorkspace.Softmax: dW is 3×4", func() { ws.Softmax(blas.NewMatrix[float64](3, 4), W, X, []int{0, 1}, 0) }},
+		{"dW is W", "softmax.LossWorkspace.SVM: dW and W (4×3) share their storage", func() { ws.SVM(W, W, X, []int{0, 1}, 0) }},
 	} {
 		func() {
 			defer func() {
 				r := recover()
 				if r == nil {
 					t.Errorf("%s: no panic", tc.name)
-				} else if s := fmt.Sprint(r); len(s) < 8 || s[:8] != "softmax." {
-					t.Errorf("%s: panic %q does not name the function", tc.name, s)
+				} else if s := fmt.Sprint(r); !strings.Contains(s, tc.want) {
+					t.Errorf("%s: panic %q does not contain %q", tc.name, s, tc.want)
 				}
 			}()
 			tc.f()

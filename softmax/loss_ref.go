@@ -1,6 +1,7 @@
 package softmax
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/nnkern/nnkern/blas"
@@ -135,29 +136,45 @@ func LossVectorized[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) 
 	N, C := X.Rows, W.Cols
 	S := blas.NewMatrix[T](N, C)
 	blas.Gemm(false, false, 1, X, W, 0, S)
+	loss := CrossEntropy(S, S, y) // S is overwritten with dS
+	return loss + reg*sumSq(W), gradFromDS(W, X, S, reg)
+}
+
+// CrossEntropy is the reference softmax cross-entropy of score rows: it
+// returns the mean over the N rows of s of −log softmax(s_i)[y_i]
+// (max-shifted, exp/log and the sum in float64) and writes
+// ds = (softmax(s) − onehot(y)) / N. s and ds are (N, C) and may be the
+// same matrix (ds then overwrites s); the labels must lie in [0, C).
+// LossVectorized and twolayer's reference loss use it.
+func CrossEntropy[T kernels.Float](ds, s blas.Matrix[T], y []int) float64 {
+	N, C := s.Rows, s.Cols
+	if ds.Rows != N || ds.Cols != C || len(y) != N {
+		panic(fmt.Sprintf("softmax.CrossEntropy: ds %d×%d, s %d×%d, len(y)=%d: want ds and s of one shape and one label per row",
+			ds.Rows, ds.Cols, N, C, len(y)))
+	}
 	p := make([]float64, C)
 	loss := 0.0
 	for i := 0; i < N; i++ {
-		s := S.Row(i) // overwritten in place with dS's row
+		srow, drow := s.Row(i), ds.Row(i)
 		maxS := math.Inf(-1)
-		for _, v := range s {
+		for _, v := range srow {
 			maxS = math.Max(maxS, float64(v))
 		}
 		sum := 0.0
-		for j, v := range s {
+		for j, v := range srow {
 			p[j] = math.Exp(float64(v) - maxS)
 			sum += p[j]
 		}
-		loss += math.Log(sum) - (float64(s[y[i]]) - maxS)
-		for j := range s {
+		loss += math.Log(sum) - (float64(srow[y[i]]) - maxS)
+		for j := range drow {
 			g := p[j] / sum
 			if j == y[i] {
 				g--
 			}
-			s[j] = T(g / float64(N))
+			drow[j] = T(g / float64(N))
 		}
 	}
-	return loss/float64(N) + reg*sumSq(W), gradFromDS(W, X, S, reg)
+	return loss / float64(N)
 }
 
 // SVMLossVectorized is the SVM loss of SVMLossNaive in matrix form:

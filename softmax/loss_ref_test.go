@@ -429,3 +429,11 @@ func TestLossOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossEntropyPanics: mismatched ds/s shapes or label count panic,
+// naming the function and the shapes.
+func TestCrossEntropyPanics(t *testing.T) {
+	s := blas.NewMatrix[float64](3, 4)
+	expectPanic(t, "ds shape", "ds 3×5, s 3×4", func() { CrossEntropy(blas.NewMatrix[float64](3, 5), s, []int{0, 1, 2}) })
+	expectPanic(t, "labels", "len(y)=2", func() { CrossEntropy(s, s, []int{0, 1}) })
+}

@@ -18,8 +18,9 @@ import (
 // with rng.Randint(0, N) into a reused slice (exactly what
 // rng.Choice(N, B, true) draws, so the random stream is the reference's),
 // the batch is gathered from src into a reused matrix, and the loss, the
-// gradient and the SGD step W -= lr·(∇ + 2·reg·W) run in one
-// LossWorkspace.step, which never materialises dW.
+// gradient and the SGD step W -= lr·(∇ + 2·reg·W) run as the workspace's
+// forwardBackward followed by reduce in update mode, which applies the
+// step from the chunk partials and never materialises dW.
 //
 // A NaN or infinite loss stops training before that step's update, with
 // an error wrapping ErrDiverged that names the iteration.

@@ -17,8 +17,6 @@ package twolayer
 // beta = 1 − 2·lr·reg on W itself, so dW1 and dW2 are never materialised.
 
 import (
-	"fmt"
-
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
 )
@@ -47,21 +45,6 @@ func (ws *Workspace[T]) resize(n, hd, c int) {
 	ws.sbuf = make([]T, ws.n*c)
 	ws.dhbuf = make([]T, ws.n*hd)
 	ws.colbuf = make([]T, max(hd, c))
-}
-
-func checkNetShapes[T kernels.Float](fn string, X, W1 blas.Matrix[T], b1 []T, W2 blas.Matrix[T], b2 []T) {
-	for _, m := range []struct {
-		name string
-		err  error
-	}{{"X", X.Check()}, {"W1", W1.Check()}, {"W2", W2.Check()}} {
-		if m.err != nil {
-			panic(fmt.Sprintf("twolayer.%s: %s: %v", fn, m.name, m.err))
-		}
-	}
-	if X.Cols != W1.Rows || W1.Cols != W2.Rows || len(b1) != W1.Cols || len(b2) != W2.Cols {
-		panic(fmt.Sprintf("twolayer.%s: shapes do not chain: X %d×%d, W1 %d×%d, b1 %d, W2 %d×%d, b2 %d",
-			fn, X.Rows, X.Cols, W1.Rows, W1.Cols, len(b1), W2.Rows, W2.Cols, len(b2)))
-	}
 }
 
 // forward computes the hidden activations H (N, Hd) and the scores S
@@ -138,23 +121,8 @@ func (ws *Workspace[T]) views(n int) (H, dS, dH blas.Matrix[T]) {
 func (ws *Workspace[T]) predict(pred []int, X, W1 blas.Matrix[T], b1 []T, W2 blas.Matrix[T], b2 []T) {
 	_, S := ws.forward(X, W1, b1, W2, b2)
 	for i := range pred {
-		pred[i] = argmaxRow(S.Row(i))
+		pred[i] = kernels.ArgMax(S.Row(i))
 	}
-}
-
-// argmaxRow returns the index of the largest element (the first on ties,
-// the first NaN if any), like np.argmax.
-func argmaxRow[T kernels.Float](s []T) int {
-	best := 0
-	for j, v := range s {
-		if v != v {
-			return j
-		}
-		if v > s[best] {
-			best = j
-		}
-	}
-	return best
 }
 
 // copyScaled sets dst = a·src (same shape).

@@ -23,6 +23,7 @@ type Net[T kernels.Float] struct {
 // Grads holds the gradient of the loss with respect to each parameter of a
 // Net, with the same shapes.
 type Grads[T kernels.Float] struct {
+	// W1, W2, B1 and B2 are the gradients of Net's fields of those names.
 	W1, W2 blas.Matrix[T]
 	B1, B2 []T
 }
@@ -150,23 +151,8 @@ func (n *Net[T]) PredictSource(src Source[T]) []int {
 		src.Gather(x, idx[:m])
 		n.forward(h, s, x)
 		for r := range m {
-			pred[i0+r] = argmax(s.Row(r))
+			pred[i0+r] = kernels.ArgMax(s.Row(r))
 		}
 	}
 	return pred
-}
-
-// argmax returns the index of the largest element (the first on ties, the
-// first NaN if any), like np.argmax.
-func argmax[T kernels.Float](s []T) int {
-	best := 0
-	for j, v := range s {
-		if v != v {
-			return j
-		}
-		if v > s[best] {
-			best = j
-		}
-	}
-	return best
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/softmax"
 )
 
 // This file holds the reference forward and backward passes: plain,
@@ -138,7 +139,7 @@ func (n *Net[T]) LossVectorized(X blas.Matrix[T], y []int, reg float64) (float64
 	s := blas.NewMatrix[T](N, C)
 	n.forward(h, s, X)
 	ds := s // dS overwrites S
-	loss := softmaxCEForward(ds, s, y)
+	loss := softmax.CrossEntropy(ds, s, y)
 	var g Grads[T]
 	g.W2 = blas.NewMatrix[T](H, C)
 	g.B2 = make([]T, C)
@@ -183,36 +184,6 @@ func reluForward[T kernels.Float](h blas.Matrix[T]) {
 			}
 		}
 	}
-}
-
-// softmaxCEForward returns the mean softmax cross-entropy of the rows of s
-// against labels y (accumulated in float64, max-shifted) and writes
-// ds = (softmax(s) − onehot(y)) / N. s and ds are (N, C) and may alias.
-func softmaxCEForward[T kernels.Float](ds, s blas.Matrix[T], y []int) float64 {
-	N, C := s.Rows, s.Cols
-	p := make([]float64, C)
-	loss := 0.0
-	for i := 0; i < N; i++ {
-		srow, drow := s.Row(i), ds.Row(i)
-		maxS := math.Inf(-1)
-		for _, v := range srow {
-			maxS = math.Max(maxS, float64(v))
-		}
-		sum := 0.0
-		for j, v := range srow {
-			p[j] = math.Exp(float64(v) - maxS)
-			sum += p[j]
-		}
-		loss += math.Log(sum) - (float64(srow[y[i]]) - maxS)
-		for j := range drow {
-			g := p[j] / sum
-			if j == y[i] {
-				g--
-			}
-			drow[j] = T(g / float64(N))
-		}
-	}
-	return loss / float64(N)
 }
 
 // affineBackward, for out = x·w + b, overwrites dw = xᵀ·dout, db =

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/gradcheck"
+	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
 
@@ -64,10 +65,13 @@ func TestToyLoss(t *testing.T) {
 // has RelError < 1e-8, as in the notebook, for both references.
 func TestToyGradients(t *testing.T) {
 	net, X, y, _ := toy()
-	for _, name := range []string{"LossNaive", "LossVectorized"} {
+	for _, name := range []string{"LossNaive", "LossVectorized", "Loss"} {
 		f := net.LossVectorized
-		if name == "LossNaive" {
+		switch name {
+		case "LossNaive":
 			f = net.LossNaive
+		case "Loss":
+			f = net.Loss // the fast path
 		}
 		_, g := f(X, y, 0.05)
 		loss := func() float64 { l, _ := f(X, y, 0.05); return l }
@@ -269,10 +273,13 @@ func expectPanic(t *testing.T, name, want string, f func()) {
 
 func TestLossBadInput(t *testing.T) {
 	net, X, y := randProblem(1, 4, 5, 3, 2)
-	for _, name := range []string{"LossNaive", "LossVectorized"} {
+	for _, name := range []string{"LossNaive", "LossVectorized", "Loss"} {
 		f := net.LossVectorized
-		if name == "LossNaive" {
+		switch name {
+		case "LossNaive":
 			f = net.LossNaive
+		case "Loss":
+			f = net.Loss // the fast path
 		}
 		p := "twolayer." + name + ": "
 		expectPanic(t, name+" cols", p+"X is 4×4 but W1 is 5×3", func() { f(X.Slice(0, 4, 0, 4), y, 0) })
@@ -286,6 +293,7 @@ func TestLossBadInput(t *testing.T) {
 	bad := *net
 	bad.B1 = bad.B1[:2]
 	expectPanic(t, "inconsistent net", "twolayer.LossVectorized: inconsistent net: W1 5×3, B1 2, W2 3×2, B2 2", func() { bad.LossVectorized(X, y, 0) })
+	expectPanic(t, "inconsistent net (fast)", "twolayer.Loss: inconsistent net: W1 5×3, B1 2, W2 3×2, B2 2", func() { bad.Loss(X, y, 0) })
 	expectPanic(t, "scores cols", "twolayer.Scores: X is 4×4 but W1 is 5×3", func() { net.Scores(X.Slice(0, 4, 0, 4)) })
 	expectPanic(t, "predict cols", "twolayer.Predict: X is 4×4", func() { net.Predict(X.Slice(0, 4, 0, 4)) })
 	expectPanic(t, "New sizes", "twolayer.New: sizes must be positive: inputSize=0", func() { New[float32](0, 2, 2, 1, nprand.New(0)) })
@@ -298,14 +306,14 @@ func TestPredictBlocks(t *testing.T) {
 	S := net.Scores(X)
 	pred := net.Predict(X)
 	for i := range pred {
-		if want := argmax(S.Row(i)); pred[i] != want {
+		if want := kernels.ArgMax(S.Row(i)); pred[i] != want {
 			t.Fatalf("row %d: predicted %d, argmax of Scores %d", i, pred[i], want)
 		}
 	}
-	if g := argmax([]float64{0, 2, 2}); g != 1 {
+	if g := kernels.ArgMax([]float64{0, 2, 2}); g != 1 {
 		t.Errorf("tie: %d", g)
 	}
-	if g := argmax([]float64{0, 1, math.NaN()}); g != 2 {
+	if g := kernels.ArgMax([]float64{0, 1, math.NaN()}); g != 2 {
 		t.Errorf("NaN: %d", g)
 	}
 }

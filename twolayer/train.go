@@ -38,12 +38,22 @@ type TrainConfig struct {
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
+// Bounds that keep a bad configuration from allocating without limit:
+// the largest BatchSize accepted, and the most loss-history entries
+// allocated up front (a longer run appends beyond it).
+const (
+	maxBatchSize    = 1 << 24
+	maxHistPrealloc = 1 << 20
+)
+
 func (cfg *TrainConfig) check() error {
 	switch {
 	case cfg.NumIters < 0:
 		return fmt.Errorf("NumIters=%d is negative", cfg.NumIters)
 	case cfg.BatchSize <= 0:
 		return fmt.Errorf("BatchSize=%d must be positive", cfg.BatchSize)
+	case cfg.BatchSize > maxBatchSize:
+		return fmt.Errorf("BatchSize=%d exceeds %d (the batch buffer is BatchSize × D)", cfg.BatchSize, maxBatchSize)
 	case !finite(cfg.LearningRate):
 		return fmt.Errorf("LearningRate=%v is not finite", cfg.LearningRate)
 	case !finite(cfg.LearningRateDecay) || cfg.LearningRateDecay < 0:
@@ -59,6 +69,9 @@ func (cfg *TrainConfig) check() error {
 // Stats is what Train records: the loss of every iteration run, and the
 // mini-batch and validation accuracies at every epoch boundary.
 type Stats struct {
+	// LossHistory holds one loss per iteration run; TrainAccHistory and
+	// ValAccHistory one accuracy per epoch boundary (NaN for validation
+	// when there is no validation data).
 	LossHistory     []float64
 	TrainAccHistory []float64
 	ValAccHistory   []float64
@@ -141,7 +154,7 @@ func (n *Net[T]) TrainSource(src Source[T], y []int, val Source[T], yval []int, 
 		}
 	}
 	var st Stats
-	st.LossHistory = make([]float64, 0, cfg.NumIters-cfg.StartIteration)
+	st.LossHistory = make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, maxHistPrealloc))
 	err := n.trainFast(src, y, val, yval, cfg, lr, rng, &st) // train_fast.go
 	return st, err
 }

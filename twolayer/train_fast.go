@@ -16,7 +16,7 @@ import (
 // allocates nothing once the workspace has seen a batch this large. It
 // panics on mismatched shapes or labels outside [0, C).
 func (ws *Workspace[T]) Loss(g *Grads[T], net *Net[T], X blas.Matrix[T], y []int, reg float64) float64 {
-	net.checkFast("Workspace.Loss", X, y)
+	net.checkXy("Workspace.Loss", X, y)
 	if g.W1.Rows != net.W1.Rows || g.W1.Cols != net.W1.Cols || g.W2.Rows != net.W2.Rows || g.W2.Cols != net.W2.Cols ||
 		len(g.B1) != len(net.B1) || len(g.B2) != len(net.B2) || g.W1.Check() != nil || g.W2.Check() != nil {
 		panic(fmt.Sprintf("twolayer.Workspace.Loss: gradient shapes W1 %d×%d, b1 %d, W2 %d×%d, b2 %d do not match the net's W1 %d×%d, W2 %d×%d",
@@ -27,26 +27,12 @@ func (ws *Workspace[T]) Loss(g *Grads[T], net *Net[T], X blas.Matrix[T], y []int
 	return loss
 }
 
-func (n *Net[T]) checkFast(fn string, X blas.Matrix[T], y []int) {
-	checkNetShapes(fn, X, n.W1, n.B1, n.W2, n.B2)
-	if len(y) != X.Rows {
-		panic(fmt.Sprintf("twolayer.%s: len(y)=%d != X.Rows=%d", fn, len(y), X.Rows))
-	}
-	if X.Rows == 0 {
-		panic(fmt.Sprintf("twolayer.%s: X has no rows (%d×%d)", fn, X.Rows, X.Cols))
-	}
-	for i, v := range y {
-		if v < 0 || v >= n.W2.Cols {
-			panic(fmt.Sprintf("twolayer.%s: y[%d]=%d outside [0,%d)", fn, i, v, n.W2.Cols))
-		}
-	}
-}
-
 var workspacePools [2]sync.Pool // *Workspace[float32], *Workspace[float64]
 
 // lossFast is Workspace.Loss with a pooled workspace and freshly
 // allocated gradients: the fast path behind Net.Loss.
 func (n *Net[T]) lossFast(X blas.Matrix[T], y []int, reg float64) (float64, Grads[T]) {
+	n.checkXy("Loss", X, y) // panics name Net.Loss, not the workspace
 	var z T
 	pool := &workspacePools[unsafe.Sizeof(z)/8]
 	ws, ok := pool.Get().(*Workspace[T])

@@ -18,21 +18,9 @@ import (
 	"github.com/nnkern/nnkern/softmax"
 )
 
-// toyProblem is the reference notebook's toy net and data (issue 2).
-func toyProblem() (*Net[float64], blas.Matrix[float64], []int, *nprand.RandomState) {
-	rng := nprand.New(0)
-	net := New[float64](4, 10, 3, 0.1, rng)
-	rng.Seed(1)
-	X := blas.NewMatrix[float64](5, 4)
-	for i := range X.Data {
-		X.Data[i] = 10 * rng.StandardNormal()
-	}
-	return net, X, []int{0, 1, 2, 2, 1}, rng
-}
-
 // The notebook's published numbers, through the fast path.
 func TestFastToyNotebook(t *testing.T) {
-	net, X, y, _ := toyProblem()
+	net, X, y, _ := toy()
 	ws := NewWorkspace[float64]()
 	g := zeroGrads(net)
 	if l := ws.Loss(&g, net, X, y, 0.05); math.Abs(l-1.30378789133) > 1e-12 {
@@ -149,7 +137,7 @@ func TestFastLossVsReference(t *testing.T) {
 }
 
 func TestFastLossGradcheck(t *testing.T) {
-	net, X, y, _ := toyProblem()
+	net, X, y, _ := toy()
 	for _, reg := range []float64{0, 0.05} {
 		_, g := net.lossFast(X, y, reg)
 		f := func() float64 { l, _ := net.lossFast(X, y, reg); return l }
@@ -173,10 +161,16 @@ func refTrainLoop(n *Net[float64], X blas.Matrix[float64], y []int, Xv blas.Matr
 	lr := cfg.LearningRate
 	Xb := blas.NewMatrix[float64](B, X.Cols)
 	yb := make([]int, B)
+	// Predictions from the reference forward pass (not the fast path's
+	// predict, which is under test).
 	predict := func(X blas.Matrix[float64]) []int {
-		var ws Workspace[float64]
+		H := blas.NewMatrix[float64](X.Rows, n.W1.Cols)
+		S := blas.NewMatrix[float64](X.Rows, n.W2.Cols)
+		n.forward(H, S, X)
 		p := make([]int, X.Rows)
-		ws.predict(p, X, n.W1, n.B1, n.W2, n.B2)
+		for i := range p {
+			p[i] = kernels.ArgMax(S.Row(i))
+		}
 		return p
 	}
 	for it := 0; it < cfg.NumIters; it++ {
@@ -223,8 +217,13 @@ func TestFastTrainMatchesReference(t *testing.T) {
 	if !slices.Equal(st.TrainAccHistory, want.TrainAccHistory) || !slices.Equal(st.ValAccHistory, want.ValAccHistory) {
 		t.Fatalf("accuracies differ:\n%v %v\n%v %v", st.TrainAccHistory, st.ValAccHistory, want.TrainAccHistory, want.ValAccHistory)
 	}
-	if e := fastFrob(net.W1.Data, ref.W1.Data); !(e <= 1e-10) {
-		t.Fatalf("W1 differs from the reference: rel %g", e)
+	for _, p := range []struct {
+		name      string
+		got, want []float64
+	}{{"W1", net.W1.Data, ref.W1.Data}, {"b1", net.B1, ref.B1}, {"W2", net.W2.Data, ref.W2.Data}, {"b2", net.B2, ref.B2}} {
+		if e := fastFrob(p.got, p.want); !(e <= 1e-10) {
+			t.Errorf("%s differs from the reference: rel %g", p.name, e)
+		}
 	}
 }
 
@@ -252,12 +251,17 @@ func TestFastTrainNoAllocPerIteration(t *testing.T) {
 
 // A short CIFAR-shaped run gives bit-identical nets for any GOMAXPROCS.
 func TestFastTrainGOMAXPROCS(t *testing.T) {
+	t.Run("f32", func(t *testing.T) { testFastTrainGOMAXPROCS[float32](t) })
+	t.Run("f64", func(t *testing.T) { testFastTrainGOMAXPROCS[float64](t) })
+}
+
+func testFastTrainGOMAXPROCS[T kernels.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	X, y := randData[float32](rng, 600, 3073, 10)
+	X, y := randData[T](rng, 600, 3073, 10)
 	var ref []byte
 	for _, p := range []int{1, 2, 3, 8} {
 		prev := runtime.GOMAXPROCS(p)
-		net := New[float32](3073, 50, 10, 1e-4, nprand.New(0))
+		net := New[T](3073, 50, 10, 1e-4, nprand.New(0))
 		var st Stats
 		cfg := TrainConfig{LearningRate: 1e-3, LearningRateDecay: 0.95, Reg: 0.05, NumIters: 4, BatchSize: 200}
 		err := net.trainFast(softmax.MatrixSource(X), y, softmax.MatrixSource(X.Slice(0, 100, 0, 3073)), y[:100], cfg, cfg.LearningRate, nprand.New(0), &st)
@@ -266,8 +270,8 @@ func TestFastTrainGOMAXPROCS(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b []byte
-		for _, s := range [][]float32{net.W1.Data, net.B1, net.W2.Data, net.B2} {
-			b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))...)
+		for _, s := range [][]T{net.W1.Data, net.B1, net.W2.Data, net.B2} {
+			b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), int(unsafe.Sizeof(s[0]))*len(s))...)
 		}
 		if ref == nil {
 			ref = b
@@ -278,7 +282,7 @@ func TestFastTrainGOMAXPROCS(t *testing.T) {
 }
 
 func TestFastTrainDivergence(t *testing.T) {
-	net, X, y, _ := toyProblem()
+	net, X, y, _ := toy()
 	var st Stats
 	cfg := TrainConfig{LearningRate: 1e9, LearningRateDecay: 1, Reg: 1, NumIters: 100, BatchSize: 5}
 	err := net.trainFast(softmax.MatrixSource(X), y, softmax.MatrixSource(X), y, cfg, cfg.LearningRate, nprand.New(0), &st)
@@ -304,7 +308,7 @@ func TestWorkspaceLossNoAlloc(t *testing.T) {
 }
 
 func TestWorkspaceLossPanics(t *testing.T) {
-	net, X, y, _ := toyProblem()
+	net, X, y, _ := toy()
 	ws := NewWorkspace[float64]()
 	g := zeroGrads(net)
 	bad := zeroGrads(net)

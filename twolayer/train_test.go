@@ -305,6 +305,7 @@ func TestTrainBadInput(t *testing.T) {
 	cases := []tc{
 		{"NumIters", X, X, y, y, func(c *TrainConfig) { c.NumIters = -1 }, "NumIters=-1 is negative"},
 		{"BatchSize", X, X, y, y, func(c *TrainConfig) { c.BatchSize = -3 }, "BatchSize=-3 must be positive"},
+		{"huge BatchSize", X, X, y, y, func(c *TrainConfig) { c.BatchSize = 1 << 40 }, "BatchSize=1099511627776 exceeds"},
 		{"LearningRate", X, X, y, y, func(c *TrainConfig) { c.LearningRate = math.Inf(1) }, "LearningRate=+Inf is not finite"},
 		{"decay", X, X, y, y, func(c *TrainConfig) { c.LearningRateDecay = -1 }, "LearningRateDecay=-1"},
 		{"Reg", X, X, y, y, func(c *TrainConfig) { c.Reg = math.NaN() }, "Reg=NaN"},
