@@ -704,3 +704,38 @@ func TestSweepRandomIsDeterministic(t *testing.T) {
 		prev = got
 	}
 }
+
+// A --resume of a finished run redoes only the tail (model, plots,
+// result.json); it must reproduce the same model and report the same final
+// loss, not 0.
+func TestResumeFinishedRunKeepsResult(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "run")
+	mustRun(t, dir, nil, smallArgs("twolayer", data, out)...)
+	read := func() runResult {
+		var res runResult
+		b, err := os.ReadFile(filepath.Join(out, "result.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	before, model := read(), fileHash(t, filepath.Join(out, modelFile))
+	if before.FinalLoss == 0 {
+		t.Fatalf("result.json of the run has final_loss 0")
+	}
+	mustRun(t, dir, nil, smallArgs("twolayer", data, out, "--resume")...)
+	after := read()
+	if after.FinalLoss != before.FinalLoss || after.TestAcc != before.TestAcc {
+		t.Errorf("resume of a finished run: final_loss %v test_acc %v, the run had %v %v",
+			after.FinalLoss, after.TestAcc, before.FinalLoss, before.TestAcc)
+	}
+	if fileHash(t, filepath.Join(out, modelFile)) != model {
+		t.Error("resume of a finished run changed model.npz")
+	}
+	checkMetrics(t, filepath.Join(out, metricsFile), 40)
+}
