@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -554,6 +555,30 @@ func TestPredict(t *testing.T) {
 	os.WriteFile(f, b.Bytes(), 0o644)
 	r = nnkern(t, dir, nil, "predict", filepath.Join(out, modelFile), f)
 	checkOneLine(t, r, 1, "7x6", nil)
+
+	// A 100-byte PNG whose header claims 60000x60000 pixels is refused by
+	// its declared size, before the decoder allocates 3.6 GB for it (Go
+	// maps that lazily, so RSS would not show it; the message does).
+	var bomb bytes.Buffer
+	chunk := func(typ string, d []byte) {
+		binary.Write(&bomb, binary.BigEndian, uint32(len(d)))
+		bomb.WriteString(typ)
+		bomb.Write(d)
+		binary.Write(&bomb, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), d...)))
+	}
+	bomb.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 60000), 60000)
+	chunk("IHDR", append(ihdr, 8, 0, 0, 0, 0))
+	chunk("IDAT", []byte{0x78, 0x9c, 0x63, 0, 0, 0, 1, 0, 1})
+	chunk("IEND", nil)
+	os.WriteFile(f, bomb.Bytes(), 0o644)
+	cmd := exec.Command(binPath, "predict", filepath.Join(out, modelFile), f)
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	cmd.Run()
+	// Decoding first failed with "not enough pixel data"; the size in the
+	// message shows the header was checked before the decoder ran.
+	checkOneLine(t, result{cmd.ProcessState.ExitCode(), "", se.String()}, 1, "60000x60000", nil)
 }
 
 func TestSweepShardsAndMerge(t *testing.T) {
