@@ -372,6 +372,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 				t.Errorf("%s: stopped at %s and resumed: model.npz differs from the uninterrupted run", model, stop)
 			}
 			checkMetrics(t, filepath.Join(part, metricsFile), 40)
+			checkEpochs(t, filepath.Join(part, metricsFile), 40, 3)
 		}
 	}
 }
@@ -496,6 +497,7 @@ func TestRunDirectoryContents(t *testing.T) {
 			fh.Close()
 		}
 		checkMetrics(t, filepath.Join(out, metricsFile), 40)
+		checkEpochs(t, filepath.Join(out, metricsFile), 40, 3)
 		// eval agrees with the run's own test accuracy.
 		r := mustRun(t, dir, nil, "eval", filepath.Join(out, modelFile), "--data", data) // split sizes from config.json
 		if !strings.Contains(r.stdout, fmt.Sprintf("accuracy: %.4f", res.TestAcc)) {
@@ -844,5 +846,32 @@ func TestEvalConfusionMatrixConsistent(t *testing.T) {
 	}
 	if total != n || fmt.Sprintf("%.4f", float64(diag)/float64(n)) != fmt.Sprintf("%.4f", acc) {
 		t.Errorf("confusion matrix: %d of %d correct, eval printed accuracy %.4f over %d", diag, total, acc, n)
+	}
+}
+
+// checkEpochs verifies metrics.jsonl has one train/val accuracy record per
+// epoch: at iterations 0, ipe, 2·ipe, ... below iters, numbered 0, 1, 2, ...
+func checkEpochs(t *testing.T, path string, iters, ipe int) {
+	t.Helper()
+	lines, torn, err := runio.ReadMetrics(path)
+	if err != nil || torn {
+		t.Fatalf("%s: torn %v, err %v", path, torn, err)
+	}
+	next := 0
+	for _, l := range lines {
+		var r metricRec
+		if err := json.Unmarshal(l, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Epoch == nil {
+			continue
+		}
+		if *r.Epoch != next || r.It != next*ipe || r.TrainAcc == nil || r.ValAcc == nil {
+			t.Errorf("%s: epoch record %s, want epoch %d at iteration %d with train_acc and val_acc", path, l, next, next*ipe)
+		}
+		next++
+	}
+	if want := (iters + ipe - 1) / ipe; next != want {
+		t.Errorf("%s: %d epoch records, want %d", path, next, want)
 	}
 }
