@@ -462,6 +462,7 @@ func TestKill9LeavesRunResumable(t *testing.T) {
 		t.Errorf("resumed after kill -9: checkpoint at %s differs from the uninterrupted run's", stop)
 	}
 	checkMetrics(t, filepath.Join(killed, metricsFile), got.Iteration+20)
+	checkEpochs(t, filepath.Join(killed, metricsFile), got.Iteration+20, 3)
 }
 
 func TestRunDirectoryContents(t *testing.T) {
