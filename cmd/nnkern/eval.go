@@ -7,6 +7,7 @@ import (
 	"image/color"
 	_ "image/jpeg"
 	_ "image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -370,6 +371,19 @@ func readImage(path string, lm *loadedModel) ([]uint8, error) {
 		return nil, fmt.Errorf("image %s: %w", path, errUnwrapPath(err))
 	}
 	defer f.Close()
+	// Check the size the header declares before decoding: the decoder
+	// allocates it up front, so a tiny file claiming 60000x60000 pixels
+	// would cost gigabytes.
+	cfg, format, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)
+	}
+	if cfg.Width != lm.w || cfg.Height != lm.h {
+		return nil, fmt.Errorf("image %s: %s of %dx%d pixels, the model takes %dx%d", path, format, cfg.Width, cfg.Height, lm.w, lm.h)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("image %s: %v", path, err)
+	}
 	img, format, err := image.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)

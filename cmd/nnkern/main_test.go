@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -371,6 +372,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 				t.Errorf("%s: stopped at %s and resumed: model.npz differs from the uninterrupted run", model, stop)
 			}
 			checkMetrics(t, filepath.Join(part, metricsFile), 40)
+			checkEpochs(t, filepath.Join(part, metricsFile), 40, 3)
 		}
 	}
 }
@@ -460,6 +462,7 @@ func TestKill9LeavesRunResumable(t *testing.T) {
 		t.Errorf("resumed after kill -9: checkpoint at %s differs from the uninterrupted run's", stop)
 	}
 	checkMetrics(t, filepath.Join(killed, metricsFile), got.Iteration+20)
+	checkEpochs(t, filepath.Join(killed, metricsFile), got.Iteration+20, 3)
 }
 
 func TestRunDirectoryContents(t *testing.T) {
@@ -495,6 +498,7 @@ func TestRunDirectoryContents(t *testing.T) {
 			fh.Close()
 		}
 		checkMetrics(t, filepath.Join(out, metricsFile), 40)
+		checkEpochs(t, filepath.Join(out, metricsFile), 40, 3)
 		// eval agrees with the run's own test accuracy.
 		r := mustRun(t, dir, nil, "eval", filepath.Join(out, modelFile), "--data", data) // split sizes from config.json
 		if !strings.Contains(r.stdout, fmt.Sprintf("accuracy: %.4f", res.TestAcc)) {
@@ -554,6 +558,30 @@ func TestPredict(t *testing.T) {
 	os.WriteFile(f, b.Bytes(), 0o644)
 	r = nnkern(t, dir, nil, "predict", filepath.Join(out, modelFile), f)
 	checkOneLine(t, r, 1, "7x6", nil)
+
+	// A 100-byte PNG whose header claims 60000x60000 pixels is refused by
+	// its declared size, before the decoder allocates 3.6 GB for it (Go
+	// maps that lazily, so RSS would not show it; the message does).
+	var bomb bytes.Buffer
+	chunk := func(typ string, d []byte) {
+		binary.Write(&bomb, binary.BigEndian, uint32(len(d)))
+		bomb.WriteString(typ)
+		bomb.Write(d)
+		binary.Write(&bomb, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), d...)))
+	}
+	bomb.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 60000), 60000)
+	chunk("IHDR", append(ihdr, 8, 0, 0, 0, 0))
+	chunk("IDAT", []byte{0x78, 0x9c, 0x63, 0, 0, 0, 1, 0, 1})
+	chunk("IEND", nil)
+	os.WriteFile(f, bomb.Bytes(), 0o644)
+	cmd := exec.Command(binPath, "predict", filepath.Join(out, modelFile), f)
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	cmd.Run()
+	// Decoding first failed with "not enough pixel data"; the size in the
+	// message shows the header was checked before the decoder ran.
+	checkOneLine(t, result{cmd.ProcessState.ExitCode(), "", se.String()}, 1, "60000x60000", nil)
 }
 
 func TestSweepShardsAndMerge(t *testing.T) {
@@ -702,5 +730,149 @@ func TestSweepRandomIsDeterministic(t *testing.T) {
 			t.Errorf("--random with the same --seed drew different configurations:\n%v\n%v", prev, got)
 		}
 		prev = got
+	}
+}
+
+// A --resume of a finished run redoes only the tail (model, plots,
+// result.json); it must reproduce the same model and report the same final
+// loss, not 0.
+func TestResumeFinishedRunKeepsResult(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "run")
+	mustRun(t, dir, nil, smallArgs("twolayer", data, out)...)
+	read := func() runResult {
+		var res runResult
+		b, err := os.ReadFile(filepath.Join(out, "result.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	before, model := read(), fileHash(t, filepath.Join(out, modelFile))
+	if before.FinalLoss == 0 {
+		t.Fatalf("result.json of the run has final_loss 0")
+	}
+	mustRun(t, dir, nil, smallArgs("twolayer", data, out, "--resume")...)
+	after := read()
+	if after.FinalLoss != before.FinalLoss || after.TestAcc != before.TestAcc {
+		t.Errorf("resume of a finished run: final_loss %v test_acc %v, the run had %v %v",
+			after.FinalLoss, after.TestAcc, before.FinalLoss, before.TestAcc)
+	}
+	if fileHash(t, filepath.Join(out, modelFile)) != model {
+		t.Error("resume of a finished run changed model.npz")
+	}
+	checkMetrics(t, filepath.Join(out, metricsFile), 40)
+}
+
+// eval's per-class accuracies and confusion matrix agree with each other,
+// with the printed accuracy and with the true labels of the test split
+// (read from the IDX file, not from nnkern).
+func TestEvalConfusionMatrixConsistent(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "net")
+	mustRun(t, dir, nil, smallArgs("twolayer", data, out)...)
+	r := mustRun(t, dir, nil, "eval", filepath.Join(out, modelFile), "--data", data, "--png", "-")
+	var n int
+	var acc float64
+	lines := strings.Split(r.stdout, "\n")
+	if _, err := fmt.Sscanf(lines[0][strings.LastIndex(lines[0], ": ")+2:], "%d images", &n); err != nil {
+		t.Fatalf("header %q: %v", lines[0], err)
+	}
+	if _, err := fmt.Sscanf(lines[1], "accuracy: %f", &acc); err != nil {
+		t.Fatalf("accuracy line %q: %v", lines[1], err)
+	}
+	// True labels: the test split is the first n rows of the test file.
+	zf, err := os.Open(filepath.Join(data, "t10k-labels-idx1-ubyte.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zf.Close()
+	zr, err := gzip.NewReader(zf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw bytes.Buffer
+	raw.ReadFrom(zr)
+	labels := raw.Bytes()[8 : 8+n]
+	want := make([]int, 10)
+	for _, l := range labels {
+		want[l]++
+	}
+	var conf [][]int
+	perClass := map[int]float64{}
+	section := ""
+	for _, l := range lines[2:] {
+		f := strings.Fields(l)
+		switch {
+		case strings.HasPrefix(l, "per-class"):
+			section = "per"
+		case strings.HasPrefix(l, "confusion matrix"):
+			section = "conf"
+		case section == "per" && len(f) == 4:
+			var k int
+			var a float64
+			fmt.Sscanf(f[0], "%d", &k)
+			fmt.Sscanf(f[1], "%f", &a)
+			perClass[k] = a
+		case section == "conf" && len(f) == 11:
+			row := make([]int, 10)
+			for c := range row {
+				fmt.Sscanf(f[c+1], "%d", &row[c])
+			}
+			conf = append(conf, row)
+		}
+	}
+	if len(conf) != 10 || len(perClass) != 10 {
+		t.Fatalf("parsed %d confusion rows and %d per-class lines from:\n%s", len(conf), len(perClass), r.stdout)
+	}
+	total, diag := 0, 0
+	for k, row := range conf {
+		s := 0
+		for _, v := range row {
+			s += v
+		}
+		if s != want[k] {
+			t.Errorf("confusion row %d sums to %d; the test split has %d images of class %d", k, s, want[k], k)
+		}
+		if s > 0 && fmt.Sprintf("%.4f", float64(row[k])/float64(s)) != fmt.Sprintf("%.4f", perClass[k]) {
+			t.Errorf("class %d: per-class accuracy %.4f, confusion matrix gives %d/%d", k, perClass[k], row[k], s)
+		}
+		total += s
+		diag += row[k]
+	}
+	if total != n || fmt.Sprintf("%.4f", float64(diag)/float64(n)) != fmt.Sprintf("%.4f", acc) {
+		t.Errorf("confusion matrix: %d of %d correct, eval printed accuracy %.4f over %d", diag, total, acc, n)
+	}
+}
+
+// checkEpochs verifies metrics.jsonl has one train/val accuracy record per
+// epoch: at iterations 0, ipe, 2·ipe, ... below iters, numbered 0, 1, 2, ...
+func checkEpochs(t *testing.T, path string, iters, ipe int) {
+	t.Helper()
+	lines, torn, err := runio.ReadMetrics(path)
+	if err != nil || torn {
+		t.Fatalf("%s: torn %v, err %v", path, torn, err)
+	}
+	next := 0
+	for _, l := range lines {
+		var r metricRec
+		if err := json.Unmarshal(l, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Epoch == nil {
+			continue
+		}
+		if *r.Epoch != next || r.It != next*ipe || r.TrainAcc == nil || r.ValAcc == nil {
+			t.Errorf("%s: epoch record %s, want epoch %d at iteration %d with train_acc and val_acc", path, l, next, next*ipe)
+		}
+		next++
+	}
+	if want := (iters + ipe - 1) / ipe; next != want {
+		t.Errorf("%s: %d epoch records, want %d", path, next, want)
 	}
 }

@@ -271,6 +271,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 	}
 
 	start, lr := 0, s.LR
+	lastLoss := 0.0
 	ckPath := filepath.Join(dir, checkpointFile)
 	mPath := filepath.Join(dir, metricsFile)
 	if o.resume {
@@ -304,7 +305,13 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 		// Drop what the checkpoint does not cover (and a torn last line).
 		if _, err := runio.RepairMetrics(mPath, func(l []byte) bool {
 			var r metricRec
-			return json.Unmarshal(l, &r) == nil && r.It < start && !r.Final
+			keep := json.Unmarshal(l, &r) == nil && r.It < start && !r.Final
+			if keep && r.Loss != nil && r.It == start-1 {
+				// The loss of the last iteration the checkpoint covers: a
+				// --resume of a finished run reports it as final_loss.
+				lastLoss = *r.Loss
+			}
+			return keep
 		}); err != nil {
 			return nil, err
 		}
@@ -327,7 +334,6 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 
 	ipe := itersPerEpoch(s.NumTrain, s.Batch)
 	curLR := lr
-	lastLoss := 0.0
 	prog := newProgress(e, o.progress, s.Iters, start)
 	lastFlush := time.Now()
 	stoppedAt, interrupted := o.stopAt, false

@@ -1,6 +1,7 @@
 package runio
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
 	"io"
@@ -98,7 +99,14 @@ func SaveModel(path string, m *Model) error {
 
 // LoadModel reads a model.npz written by SaveModel (or by numpy with the
 // same keys). It checks the kind and that the tensors it needs are present.
-func LoadModel(path string) (*Model, error) {
+func LoadModel(path string) (_ *Model, err error) {
+	// npyio panics on some malformed .npy headers; a corrupt file is an
+	// error naming it, not a crash.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("model %s: corrupt npy entry: %v", path, p)
+		}
+	}()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
@@ -108,15 +116,27 @@ func LoadModel(path string) (*Model, error) {
 		return nil, fmt.Errorf("model %s: not an npz archive: %v", path, err)
 	}
 	defer r.Close()
-	has := map[string]bool{}
-	for _, k := range r.Keys() {
-		has[k] = true
+	// What each zip entry can decompress to: its declared size, itself
+	// bounded by deflate's maximum ratio (about 1032:1) over the bytes the
+	// file really holds for it.
+	sizes := map[string]uint64{}
+	if zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data))); err == nil {
+		for _, f := range zr.File {
+			sizes[f.Name] = min(f.UncompressedSize64, 1100*f.CompressedSize64+1024)
+		}
 	}
-	if !has["kind"] {
+	// Entries as npyio writes them ("W") or as numpy.savez does ("W.npy");
+	// entry maps the array name to the zip entry.
+	entry := map[string]string{}
+	for _, k := range r.Keys() {
+		entry[strings.TrimSuffix(k, ".npy")] = k
+	}
+	has := func(name string) bool { _, ok := entry[name]; return ok }
+	if !has("kind") {
 		return nil, fmt.Errorf("model %s: no \"kind\" entry: not an nnkern model file", path)
 	}
 	m := &Model{}
-	if err := r.Read("kind", &m.Kind); err != nil {
+	if err := r.Read(entry["kind"], &m.Kind); err != nil {
 		return nil, fmt.Errorf("model %s: kind: %v", path, err)
 	}
 	var need []string
@@ -128,33 +148,42 @@ func LoadModel(path string) (*Model, error) {
 	default:
 		return nil, fmt.Errorf("model %s: unknown model kind %q", path, m.Kind)
 	}
-	if has["classes"] {
+	if has("classes") {
 		var s string
-		if err := r.Read("classes", &s); err != nil {
+		if err := r.Read(entry["classes"], &s); err != nil {
 			return nil, fmt.Errorf("model %s: classes: %v", path, err)
 		}
 		m.Classes = splitLines(s)
 	}
 	for _, name := range need {
-		if !has[name] {
+		if !has(name) {
 			return nil, fmt.Errorf("model %s: %s model without %q", path, m.Kind, name)
 		}
-		h := r.Header(name)
+		key := entry[name]
+		h := r.Header(key)
+		if h == nil {
+			return nil, fmt.Errorf("model %s: %s: not a valid .npy entry", path, name)
+		}
 		shape := append([]int(nil), h.Descr.Shape...)
+		// The .npy header's shape is a length field: trust it only as far
+		// as the entry can hold (npyio allocates it before reading).
+		if err := checkShapeFits(shape, sizes[key]); err != nil {
+			return nil, fmt.Errorf("model %s: %s: %v", path, name, err)
+		}
 		t := Tensor{Name: name, Shape: shape}
 		var rerr error
 		switch strings.Trim(h.Descr.Type, "'\"") {
 		case "<f4":
 			var d []float32
-			rerr = r.Read(name, &d)
+			rerr = r.Read(key, &d)
 			t.Data = d
 		case "<f8":
 			var d []float64
-			rerr = r.Read(name, &d)
+			rerr = r.Read(key, &d)
 			t.Data = d
 		case "<i8":
 			var d []int64
-			rerr = r.Read(name, &d)
+			rerr = r.Read(key, &d)
 			t.Data = d
 		default:
 			return nil, fmt.Errorf("model %s: %s has unsupported dtype %s", path, name, h.Descr.Type)
@@ -168,6 +197,25 @@ func LoadModel(path string) (*Model, error) {
 		m.Tensors = append(m.Tensors, t)
 	}
 	return m, nil
+}
+
+// checkShapeFits reports an error unless shape is non-negative and its
+// elements (at most 8 bytes each) fit in limit bytes.
+func checkShapeFits(shape []int, limit uint64) error {
+	n := uint64(1)
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("negative dimension in shape %v", shape)
+		}
+		if d != 0 && n > limit/uint64(d) {
+			return fmt.Errorf("shape %v is larger than the entry (%d bytes)", shape, limit)
+		}
+		n *= uint64(d)
+	}
+	if n > limit/4 { // f4 is the smallest dtype LoadModel accepts
+		return fmt.Errorf("shape %v is larger than the entry (%d bytes)", shape, limit)
+	}
+	return nil
 }
 
 func splitLines(s string) []string {

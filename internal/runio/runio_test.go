@@ -1,6 +1,7 @@
 package runio
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"io"
@@ -194,5 +195,117 @@ print("ok")
 	out, err := exec.Command(py, "-c", script, p).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("numpy: %v\n%s", err, out)
+	}
+}
+
+// rezip rewrites an npz archive, renaming every entry with rename and
+// passing each entry's bytes through edit (both may be nil).
+func rezip(t *testing.T, src []byte, rename func(string) string, edit func(name string, b []byte) []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(src), int64(len(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := f.Name
+		if edit != nil {
+			b = edit(name, b)
+		}
+		if rename != nil {
+			name = rename(name)
+		}
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// numpy.savez names its entries "W1.npy"; LoadModel must read those too
+// (it looked up "W1" only and called such a file not an nnkern model).
+func TestLoadModelNumpySavezNames(t *testing.T) {
+	var b bytes.Buffer
+	if err := EncodeModel(&b, testModel()); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "savez.npz")
+	os.WriteFile(p, rezip(t, b.Bytes(), func(n string) string { return n + ".npy" }, nil), 0o644)
+	m, err := LoadModel(p)
+	if err != nil {
+		t.Fatalf("LoadModel of an archive with .npy entry names: %v", err)
+	}
+	want := testModel()
+	if m.Kind != want.Kind || !reflect.DeepEqual(m.Classes, want.Classes) {
+		t.Errorf("kind %q classes %q, want %q %q", m.Kind, m.Classes, want.Kind, want.Classes)
+	}
+	w1, _ := m.Tensor("W1")
+	if !reflect.DeepEqual(w1, want.Tensors[0]) {
+		t.Errorf("W1 = %+v, want %+v", w1, want.Tensors[0])
+	}
+}
+
+// A .npy header whose shape claims more than the entry holds is an error
+// naming the file and tensor, before anything is allocated (it made npyio
+// allocate 800 GB); a malformed header is an error, not a panic.
+func TestLoadModelDistrustsNpyHeader(t *testing.T) {
+	var b bytes.Buffer
+	if err := EncodeModel(&b, testModel()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// Same header length: "(3, 2)" -> "(9999999999,)" (40 GB of f4) eats
+	// padding spaces.
+	huge := rezip(t, b.Bytes(), nil, func(name string, x []byte) []byte {
+		if name != "W1" {
+			return x
+		}
+		i := bytes.Index(x, []byte("(3, 2)"))
+		j := bytes.LastIndexByte(x[:bytes.IndexByte(x, '\n')], '}') + 1
+		if i < 0 || j-i > 60 {
+			t.Fatalf("unexpected npy header %q", x[:80])
+		}
+		hdr := append([]byte{}, x[:i]...)
+		hdr = append(hdr, "(9999999999,), }"...)
+		pad := bytes.IndexByte(x, '\n') - len(hdr)
+		if pad < 0 {
+			t.Fatalf("header too short to edit: %q", x[:80])
+		}
+		hdr = append(hdr, bytes.Repeat([]byte(" "), pad)...)
+		return append(hdr, x[bytes.IndexByte(x, '\n'):]...)
+	})
+	// Header length field larger than the header.
+	broken := rezip(t, b.Bytes(), nil, func(name string, x []byte) []byte {
+		if name != "W1" {
+			return x
+		}
+		x = append([]byte{}, x...)
+		x[8], x[9] = 0xff, 0x7f
+		return x
+	})
+	for name, data := range map[string][]byte{"huge.npz": huge, "broken.npz": broken} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, data, 0o644)
+		_, err := LoadModel(p)
+		if err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("LoadModel(%s) = %v, want an error naming the file", name, err)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
 	}
 }
