@@ -179,7 +179,13 @@ func runGradcheck(e *env, args []string) error {
 	default:
 		return usagef("gradcheck: unknown model %q (want softmax, svm, twolayer or all)", which)
 	}
-	if n := printGC(e.stdout, rows); n > 0 {
+	return reportGC(e.stdout, rows)
+}
+
+// reportGC prints the table of checks and returns an error with exit
+// status 1 when one of them failed.
+func reportGC(w io.Writer, rows []gcRow) error {
+	if n := printGC(w, rows); n > 0 {
 		return &exitError{code: 1, msg: fmt.Sprintf("gradcheck: %d of %d checks failed", n, len(rows))}
 	}
 	return nil
