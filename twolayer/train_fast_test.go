@@ -336,3 +336,33 @@ func TestWorkspaceLossPanics(t *testing.T) {
 		}()
 	}
 }
+
+// TestSumSqFast compares the fast sum of squares with the plain one over
+// shapes with row tails, a row stride wider than the row, and values of
+// mixed magnitude and sign.
+func TestSumSqFast(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, sh := range [][3]int{{0, 0, 0}, {1, 1, 1}, {1, 3, 5}, {3, 4, 4}, {5, 7, 9}, {17, 13, 13}, {64, 10, 10}, {33, 200, 203}} {
+		rows, cols, stride := sh[0], sh[1], sh[2]
+		data := make([]float64, rows*stride)
+		for i := range data {
+			data[i] = r.NormFloat64() * math.Pow(10, float64(r.IntN(7)-3))
+		}
+		W := blas.Matrix[float64]{Rows: rows, Cols: cols, Stride: stride, Data: data}
+		if rows == 0 {
+			W = blas.Matrix[float64]{}
+		}
+		W32 := blas.Matrix[float32]{Rows: W.Rows, Cols: W.Cols, Stride: W.Stride, Data: make([]float32, len(data))}
+		for i, v := range data {
+			W32.Data[i] = float32(v)
+		}
+		for _, c := range []struct {
+			name      string
+			got, want float64
+		}{{"f64", sumSqFast(W), sumSq(W)}, {"f32", sumSqFast(W32), sumSq(W32)}} {
+			if e := math.Abs(c.got - c.want); !(e <= 1e-14*c.want) {
+				t.Errorf("%s %d×%d stride %d: sumSqFast %v, sumSq %v", c.name, rows, cols, stride, c.got, c.want)
+			}
+		}
+	}
+}
