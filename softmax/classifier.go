@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/sgdcfg"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -80,30 +80,8 @@ type TrainConfig struct {
 	OnIteration func(it int, loss float64) error
 }
 
-// Bounds that keep a bad configuration from allocating without limit:
-// the largest BatchSize accepted, and the most loss-history entries
-// allocated up front (a longer run appends beyond it).
-const (
-	maxBatchSize    = 1 << 24
-	maxHistPrealloc = 1 << 20
-)
-
 func (cfg *TrainConfig) check() error {
-	switch {
-	case cfg.NumIters < 0:
-		return fmt.Errorf("NumIters=%d is negative", cfg.NumIters)
-	case cfg.BatchSize <= 0:
-		return fmt.Errorf("BatchSize=%d must be positive", cfg.BatchSize)
-	case cfg.BatchSize > maxBatchSize:
-		return fmt.Errorf("BatchSize=%d exceeds %d (the batch buffer is BatchSize × D)", cfg.BatchSize, maxBatchSize)
-	case math.IsNaN(cfg.LearningRate) || math.IsInf(cfg.LearningRate, 0):
-		return fmt.Errorf("LearningRate=%v is not finite", cfg.LearningRate)
-	case math.IsNaN(cfg.Reg) || math.IsInf(cfg.Reg, 0) || cfg.Reg < 0:
-		return fmt.Errorf("Reg=%v must be finite and >= 0", cfg.Reg)
-	case cfg.StartIteration < 0 || cfg.StartIteration > cfg.NumIters:
-		return fmt.Errorf("StartIteration=%d out of range [0, NumIters=%d]", cfg.StartIteration, cfg.NumIters)
-	}
-	return nil
+	return sgdcfg.Check(cfg.NumIters, cfg.BatchSize, cfg.StartIteration, cfg.LearningRate, cfg.Reg)
 }
 
 // ErrDiverged is wrapped by the error Train returns when the loss becomes
@@ -172,7 +150,7 @@ func (c *LinearClassifier[T]) TrainSource(src Source[T], y []int, cfg TrainConfi
 		}
 	}
 
-	hist := make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, maxHistPrealloc))
+	hist := make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, sgdcfg.MaxHistPrealloc))
 	return c.trainFast(src, y, cfg, rng, hist) // train_fast.go
 }
 

@@ -27,8 +27,8 @@ func TestTrainNumPy(t *testing.T) {
 	}
 	cfg := TrainConfig{LearningRate: 0.05, Reg: 1e-3, NumIters: 60, BatchSize: 64}
 	var in bytes.Buffer
-	encMat(&in, X)
-	encInts(&in, y)
+	testenv.EncMat(&in, X)
+	testenv.EncInts(&in, y)
 	script := numpyRef + `
 d = read()
 X, y = mat(d[0]), np.array([int(v) for v in d[1].split()])
@@ -47,7 +47,7 @@ for cls in (Softmax, LinearSVM):
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantH, wantW, wantP := parseFloats(t, lines[3*k]), parseFloats(t, lines[3*k+1]), parseFloats(t, lines[3*k+2])
+		wantH, wantW, wantP := testenv.ParseFloats(t, lines[3*k]), testenv.ParseFloats(t, lines[3*k+1]), testenv.ParseFloats(t, lines[3*k+2])
 		if len(hist) != len(wantH) {
 			t.Fatalf("%v: %d losses, numpy %d", c.Kind, len(hist), len(wantH))
 		}

@@ -87,46 +87,7 @@ class LinearSVM(LinearClassifier):
 def read():
     d = sys.stdin.read().split('\n')
     return d
-def mat(s):
-    v = s.split()
-    r, c = int(v[0]), int(v[1])
-    return np.array([float.fromhex(x) for x in v[2:]]).reshape(r, c)
-def out(*xs):
-    for x in xs:
-        print(' '.join(float(v).hex() for v in np.ravel(x)))
-`
-
-func encMat(b *bytes.Buffer, m blas.Matrix[float64]) {
-	fmt.Fprintf(b, "%d %d", m.Rows, m.Cols)
-	for i := 0; i < m.Rows; i++ {
-		for _, v := range m.Row(i) {
-			b.WriteString(" " + strconv.FormatFloat(v, 'x', -1, 64))
-		}
-	}
-	b.WriteByte('\n')
-}
-
-func encInts(b *bytes.Buffer, v []int) {
-	for i, x := range v {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(strconv.Itoa(x))
-	}
-	b.WriteByte('\n')
-}
-
-func parseFloats(t *testing.T, line string) []float64 {
-	var out []float64
-	for _, f := range strings.Fields(line) {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			t.Fatalf("numpy output %q: %v", f, err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
+` + testenv.NumPyIO
 
 type lossGrad struct {
 	loss float64
@@ -137,9 +98,9 @@ type lossGrad struct {
 // (W, X, y, reg).
 func runNumPyLoss(t *testing.T, W, X blas.Matrix[float64], y []int, reg float64) [2]lossGrad {
 	var in bytes.Buffer
-	encMat(&in, W)
-	encMat(&in, X)
-	encInts(&in, y)
+	testenv.EncMat(&in, W)
+	testenv.EncMat(&in, X)
+	testenv.EncInts(&in, y)
 	fmt.Fprintf(&in, "%s\n", strconv.FormatFloat(reg, 'x', -1, 64))
 	script := numpyRef + `
 d = read()
@@ -153,7 +114,7 @@ out([l1], g1, [l2], g2)
 		t.Fatalf("numpy printed %d lines, want 4", len(lines))
 	}
 	return [2]lossGrad{
-		{parseFloats(t, lines[0])[0], parseFloats(t, lines[1])},
-		{parseFloats(t, lines[2])[0], parseFloats(t, lines[3])},
+		{testenv.ParseFloats(t, lines[0])[0], testenv.ParseFloats(t, lines[1])},
+		{testenv.ParseFloats(t, lines[2])[0], testenv.ParseFloats(t, lines[3])},
 	}
 }

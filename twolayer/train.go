@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/sgdcfg"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/softmax"
@@ -36,32 +36,12 @@ type TrainConfig struct {
 	OnEpoch func(it int, trainAcc, valAcc, learningRate float64) error
 }
 
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-
-// Bounds that keep a bad configuration from allocating without limit:
-// the largest BatchSize accepted, and the most loss-history entries
-// allocated up front (a longer run appends beyond it).
-const (
-	maxBatchSize    = 1 << 24
-	maxHistPrealloc = 1 << 20
-)
-
 func (cfg *TrainConfig) check() error {
-	switch {
-	case cfg.NumIters < 0:
-		return fmt.Errorf("NumIters=%d is negative", cfg.NumIters)
-	case cfg.BatchSize <= 0:
-		return fmt.Errorf("BatchSize=%d must be positive", cfg.BatchSize)
-	case cfg.BatchSize > maxBatchSize:
-		return fmt.Errorf("BatchSize=%d exceeds %d (the batch buffer is BatchSize × D)", cfg.BatchSize, maxBatchSize)
-	case !finite(cfg.LearningRate):
-		return fmt.Errorf("LearningRate=%v is not finite", cfg.LearningRate)
-	case !finite(cfg.LearningRateDecay) || cfg.LearningRateDecay < 0:
+	if err := sgdcfg.Check(cfg.NumIters, cfg.BatchSize, cfg.StartIteration, cfg.LearningRate, cfg.Reg); err != nil {
+		return err
+	}
+	if !sgdcfg.Finite(cfg.LearningRateDecay) || cfg.LearningRateDecay < 0 {
 		return fmt.Errorf("LearningRateDecay=%v must be finite and >= 0", cfg.LearningRateDecay)
-	case !finite(cfg.Reg) || cfg.Reg < 0:
-		return fmt.Errorf("Reg=%v must be finite and >= 0", cfg.Reg)
-	case cfg.StartIteration < 0 || cfg.StartIteration > cfg.NumIters:
-		return fmt.Errorf("StartIteration=%d out of range [0, NumIters=%d]", cfg.StartIteration, cfg.NumIters)
 	}
 	return nil
 }
@@ -154,7 +134,7 @@ func (n *Net[T]) TrainSource(src Source[T], y []int, val Source[T], yval []int, 
 		}
 	}
 	var st Stats
-	st.LossHistory = make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, maxHistPrealloc))
+	st.LossHistory = make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, sgdcfg.MaxHistPrealloc))
 	err := n.trainFast(src, y, val, yval, cfg, lr, rng, &st) // train_fast.go
 	return st, err
 }

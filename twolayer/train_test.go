@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/sgdcfg"
 	"github.com/nnkern/nnkern/internal/testenv"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -78,46 +78,7 @@ class TwoLayerNet(object):
     def predict(self, X):
         return np.argmax(self.loss(X), axis=1)
 
-def mat(s):
-    v = s.split()
-    r, c = int(v[0]), int(v[1])
-    return np.array([float.fromhex(x) for x in v[2:]]).reshape(r, c)
-def out(*xs):
-    for x in xs:
-        print(' '.join(float(v).hex() for v in np.ravel(x)))
-`
-
-func encMat(b *bytes.Buffer, m blas.Matrix[float64]) {
-	fmt.Fprintf(b, "%d %d", m.Rows, m.Cols)
-	for i := 0; i < m.Rows; i++ {
-		for _, v := range m.Row(i) {
-			b.WriteString(" " + strconv.FormatFloat(v, 'x', -1, 64))
-		}
-	}
-	b.WriteByte('\n')
-}
-
-func encInts(b *bytes.Buffer, v []int) {
-	for i, x := range v {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(strconv.Itoa(x))
-	}
-	b.WriteByte('\n')
-}
-
-func parseFloats(t *testing.T, line string) []float64 {
-	var out []float64
-	for _, f := range strings.Fields(line) {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			t.Fatalf("numpy output %q: %v", f, err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
+` + testenv.NumPyIO
 
 // trainProblem is a small learnable problem: labels from a random linear
 // teacher on gaussian inputs.
@@ -153,10 +114,10 @@ func TestTrainNumPy(t *testing.T) {
 	X, y := all.Slice(0, 240, 0, 12), ally[:240]
 	Xv, yv := all.Slice(240, 300, 0, 12), ally[240:]
 	var in bytes.Buffer
-	encMat(&in, X)
-	encInts(&in, y)
-	encMat(&in, Xv)
-	encInts(&in, yv)
+	testenv.EncMat(&in, X)
+	testenv.EncInts(&in, y)
+	testenv.EncMat(&in, Xv)
+	testenv.EncInts(&in, yv)
 	script := numpyNet + `
 d = sys.stdin.read().split('\n')
 X, y = mat(d[0]), np.array([int(v) for v in d[1].split()])
@@ -188,13 +149,13 @@ out(st['loss_history'], st['train_acc_history'], st['val_acc_history'], net.para
 			}
 		}
 	}
-	cmp("loss", st.LossHistory, parseFloats(t, lines[0]), 1e-12)
-	cmp("train acc", st.TrainAccHistory, parseFloats(t, lines[1]), 0)
-	cmp("val acc", st.ValAccHistory, parseFloats(t, lines[2]), 0)
-	cmp("W1", net.W1.Data, parseFloats(t, lines[3]), 1e-12)
-	cmp("b1", net.B1, parseFloats(t, lines[4]), 1e-12)
-	cmp("W2", net.W2.Data, parseFloats(t, lines[5]), 1e-12)
-	cmp("b2", net.B2, parseFloats(t, lines[6]), 1e-12)
+	cmp("loss", st.LossHistory, testenv.ParseFloats(t, lines[0]), 1e-12)
+	cmp("train acc", st.TrainAccHistory, testenv.ParseFloats(t, lines[1]), 0)
+	cmp("val acc", st.ValAccHistory, testenv.ParseFloats(t, lines[2]), 0)
+	cmp("W1", net.W1.Data, testenv.ParseFloats(t, lines[3]), 1e-12)
+	cmp("b1", net.B1, testenv.ParseFloats(t, lines[4]), 1e-12)
+	cmp("W2", net.W2.Data, testenv.ParseFloats(t, lines[5]), 1e-12)
+	cmp("b2", net.B2, testenv.ParseFloats(t, lines[6]), 1e-12)
 	t.Logf("75 iterations, %d epochs: loss %.4f -> %.4f, val acc %v -> %v; numpy agrees", len(st.ValAccHistory),
 		st.LossHistory[0], st.LossHistory[74], st.ValAccHistory[0], st.ValAccHistory[len(st.ValAccHistory)-1])
 }
@@ -366,11 +327,11 @@ func TestTrainDiverges(t *testing.T) {
 	if want := fmt.Sprintf("iteration %d: loss is %v", len(h)-1, last); !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not contain %q", err, want)
 	}
-	if finite(last) {
+	if sgdcfg.Finite(last) {
 		t.Errorf("last loss %v is finite", last)
 	}
 	for _, v := range h[:len(h)-1] {
-		if !finite(v) {
+		if !sgdcfg.Finite(v) {
 			t.Errorf("non-finite loss before the last: %v", h)
 		}
 	}

@@ -2,10 +2,15 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nnkern/nnkern/blas"
 )
 
 var (
@@ -64,6 +69,57 @@ func NumPy(t testing.TB, script string, stdin []byte) []byte {
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("testenv: numpy script failed: %v\n%s", err, stderr.String())
+	}
+	return out
+}
+
+// NumPyIO is Python source that tests append to their numpy scripts: mat(line)
+// parses a matrix written by EncMat, and out(*arrays) prints each array as
+// one line of float.hex values, which ParseFloats reads back exactly.
+const NumPyIO = `
+def mat(s):
+    v = s.split()
+    r, c = int(v[0]), int(v[1])
+    return np.array([float.fromhex(x) for x in v[2:]]).reshape(r, c)
+def out(*xs):
+    for x in xs:
+        print(' '.join(float(v).hex() for v in np.ravel(x)))
+`
+
+// EncMat writes m as one line for NumPyIO's mat: "rows cols" and then every
+// element in row-major order as an exact hexadecimal float.
+func EncMat(b *bytes.Buffer, m blas.Matrix[float64]) {
+	fmt.Fprintf(b, "%d %d", m.Rows, m.Cols)
+	for i := 0; i < m.Rows; i++ {
+		for _, v := range m.Row(i) {
+			b.WriteString(" " + strconv.FormatFloat(v, 'x', -1, 64))
+		}
+	}
+	b.WriteByte('\n')
+}
+
+// EncInts writes v as one line of space-separated integers.
+func EncInts(b *bytes.Buffer, v []int) {
+	for i, x := range v {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(x))
+	}
+	b.WriteByte('\n')
+}
+
+// ParseFloats parses one line printed by NumPyIO's out, failing the test on
+// a malformed value.
+func ParseFloats(t testing.TB, line string) []float64 {
+	t.Helper()
+	var out []float64
+	for _, f := range strings.Fields(line) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			t.Fatalf("numpy output %q: %v", f, err)
+		}
+		out = append(out, v)
 	}
 	return out
 }
