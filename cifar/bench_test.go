@@ -64,6 +64,28 @@ func BenchmarkGather(b *testing.B) {
 		b.Run("f32/isa="+l.String()+"/200x3073", func(b *testing.B) { defer kernels.SetISA(l)(); benchGather[float32](b) })
 		b.Run("f64/isa="+l.String()+"/200x3073", func(b *testing.B) { defer kernels.SetISA(l)(); benchGather[float64](b) })
 	}
+	b.Run("f32/store-floor/200x3073", benchStoreFloor[float32])
+	b.Run("f64/store-floor/200x3073", benchStoreFloor[float64])
+}
+
+// benchStoreFloor times only writing every byte of the batch once
+// (clear(dst), i.e. memclr, one goroutine), with the same reporting as
+// benchGather: the least work any gather into that batch must do. The gap
+// between it and Gather is what conversion, source reads and the index
+// draw cost; on a machine whose stores to L3 are slow it bounds the
+// possible speed-up over numpy from above.
+func benchStoreFloor[T kernels.Float](b *testing.B) {
+	p := benchPrep(b)
+	dst := blas.NewMatrix[T](200, p.Dim())
+	var t T
+	b.SetBytes(int64(200 * p.Dim() * int(sizeOf(t))))
+	best := time.Duration(math.MaxInt64)
+	for b.Loop() {
+		t0 := time.Now()
+		clear(dst.Data)
+		best = min(best, time.Since(t0))
+	}
+	b.ReportMetric(float64(best.Nanoseconds()), "best-ns/op")
 }
 
 // cifarDir is a directory holding cifar-10-batches-py and/or
