@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -874,5 +875,102 @@ func checkEpochs(t *testing.T, path string, iters, ipe int) {
 	}
 	if want := (iters + ipe - 1) / ipe; next != want {
 		t.Errorf("%s: %d epoch records, want %d", path, next, want)
+	}
+}
+
+func TestSweepInterruptAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 12 small configurations; skipped with -short")
+	}
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	base := []string{"sweep", "twolayer", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
+		"--lr", "1e-4,1e-3", "--reg", "0.01,0.1", "--hidden", "8", "--iters", "1500", "--std", "1e-3", "--jobs", "1"}
+	full := filepath.Join(dir, "full")
+	mustRun(t, dir, nil, append(base, "--out", full)...)
+
+	// Interrupt a second sweep once its first configuration is recorded.
+	part := filepath.Join(dir, "part")
+	cmd := exec.Command(binPath, append(base, "--out", part)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NNKERN_DATA=", "NNKERN_CACHE="+filepath.Join(dir, ".cache"))
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if l, _, _ := runio.ReadMetrics(filepath.Join(part, "sweep.jsonl")); len(l) >= 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	lines, _, _ := runio.ReadMetrics(filepath.Join(part, "sweep.jsonl"))
+	if len(lines) == 4 {
+		t.Fatalf("the sweep finished all 4 configurations before the interrupt (err %v); the test needs longer runs", err)
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(se.String(), "--resume") || !strings.Contains(se.String(), "interrupted") {
+		t.Fatalf("interrupted sweep: err %v, stderr:\n%s", err, se.String())
+	}
+
+	// Other flags with --resume: refused, naming the difference.
+	bad := append(append([]string{}, base...), "--out", part, "--resume")
+	for i, a := range bad {
+		if a == "0.01,0.1" {
+			bad[i] = "0.01,0.2"
+		}
+	}
+	checkOneLine(t, nnkern(t, dir, nil, bad...), 1, "--resume: configuration", nil)
+	// Without --resume an existing sweep is refused, pointing at --resume.
+	checkOneLine(t, nnkern(t, dir, nil, append(base, "--out", part)...), 1, "--resume", nil)
+
+	mustRun(t, dir, nil, append(base, "--out", part, "--resume")...)
+	lines, torn, err := runio.ReadMetrics(filepath.Join(part, "sweep.jsonl"))
+	if err != nil || torn || len(lines) != 4 {
+		t.Fatalf("resumed sweep.jsonl: %d lines, torn %v, err %v", len(lines), torn, err)
+	}
+	seen := map[int]bool{}
+	for _, l := range lines {
+		var rec sweepRec
+		json.Unmarshal(l, &rec)
+		if seen[rec.Index] || rec.Error != "" {
+			t.Errorf("resumed sweep: configuration %d twice or failed (%q)", rec.Index, rec.Error)
+		}
+		seen[rec.Index] = true
+		// Interrupted or not, every run equals the uninterrupted sweep's.
+		if fileHash(t, filepath.Join(part, rec.Dir, modelFile)) != fileHash(t, filepath.Join(full, rec.Dir, modelFile)) {
+			t.Errorf("configuration %d: model after interrupt+resume differs from the uninterrupted sweep", rec.Index)
+		}
+	}
+	if fileHash(t, filepath.Join(part, "best", modelFile)) != fileHash(t, filepath.Join(full, "best", modelFile)) {
+		t.Error("resumed sweep picked a different best model")
+	}
+}
+
+func TestFailedRunLeavesNoEmptyOut(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.bin")
+	os.WriteFile(bad, []byte("not a data set"), 0o644)
+	for _, args := range [][]string{
+		{"train", "softmax", "--data", bad, "--out", filepath.Join(dir, "new", "run")},
+		{"sweep", "softmax", "--data", bad, "--out", filepath.Join(dir, "new", "sweep")},
+	} {
+		r := nnkern(t, dir, nil, args...)
+		if r.code == 0 || !strings.Contains(r.stderr, "bad.bin") {
+			t.Errorf("%s: exit %d, stderr %q", args[0], r.code, r.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "new")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s with a bad data set left %s behind (%v)", args[0], filepath.Join(dir, "new"), err)
+		}
+	}
+	// An --out that existed before stays.
+	keep := filepath.Join(dir, "keep")
+	os.Mkdir(keep, 0o755)
+	nnkern(t, dir, nil, "train", "softmax", "--data", bad, "--out", keep)
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("a failed run removed the existing --out: %v", err)
 	}
 }

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -95,7 +95,7 @@ func shardOf(e *env, flagShard string, shards int) (i, n int, src string, err er
 	return 0, 1, "", nil
 }
 
-func runSweep(e *env, args []string) error {
+func runSweep(e *env, args []string) (retErr error) {
 	if len(args) > 0 && args[0] == "merge" {
 		return runSweepMerge(e, args[1:])
 	}
@@ -106,7 +106,10 @@ func runSweep(e *env, args []string) error {
 			"each run deterministic. Prints the results sorted by validation accuracy, writes\n"+
 			"DIR/sweep.jsonl, a run directory per configuration and DIR/best/model.npz.\n"+
 			"Scale out with --shard i/n, a Slurm job array, or a Kubernetes Indexed Job\n"+
-			"(JOB_COMPLETION_INDEX with --shards n); then 'nnkern sweep merge DIR...'.")
+			"(JOB_COMPLETION_INDEX with --shards n); then 'nnkern sweep merge DIR...'.\n"+
+			"Ctrl-C stops it (running configurations keep a checkpoint); --resume with the\n"+
+			"same flags and --out continues it: recorded configurations are kept, the others\n"+
+			"resume from their checkpoints or start.")
 	var f trainFlags
 	f.register(fs, true)
 	var lrs, regs, hiddens, iters, decays, shard string
@@ -121,6 +124,8 @@ func runSweep(e *env, args []string) error {
 	fs.StringVar(&shard, "shard", "", "this machine's share `i/n` of the configurations")
 	fs.IntVar(&shards, "shards", 0, "number of shards when JOB_COMPLETION_INDEX gives the index")
 	fs.StringVar(&f.out, "out", "", "sweep directory (default runs/sweep-MODEL-YYYYMMDD-HHMMSS)")
+	var resume bool
+	fs.BoolVar(&resume, "resume", false, "continue the interrupted sweep in --out (same flags)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -233,18 +238,31 @@ func runSweep(e *env, args []string) error {
 		}
 	}
 	if f.out == "" {
+		if resume {
+			return usagef("sweep: --resume needs --out DIR")
+		}
 		f.out = filepath.Join("runs", "sweep-"+model+"-"+time.Now().Format("20060102-150405"))
 		if sn > 1 {
 			f.out += fmt.Sprintf("-shard%d", si)
 		}
 	}
-	if err := checkWritableDir(f.out); err != nil {
+	jsonl := filepath.Join(f.out, "sweep.jsonl")
+	if _, err := os.Stat(jsonl); err == nil && !resume {
+		return fmt.Errorf("%s already holds a sweep (sweep.jsonl exists): continue it with --resume (and the same flags) or choose another --out", f.out)
+	} else if err != nil && resume {
+		return fmt.Errorf("--resume: %s: no sweep to continue (%v)", f.out, errors.Unwrap(err))
+	}
+	undoOut, err := makeOutDir(f.out)
+	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(f.out, "sweep.jsonl")); err == nil {
-		return fmt.Errorf("%s already holds a sweep (sweep.jsonl exists): choose another --out", f.out)
-	}
-	ctx := context.Background()
+	defer func() {
+		if retErr != nil {
+			undoOut()
+		}
+	}()
+	ctx, cancel := signalContext()
+	defer cancel()
 	dataPath, err := requireData(ctx, e, f.data)
 	if err != nil {
 		return err
@@ -266,7 +284,67 @@ func runSweep(e *env, args []string) error {
 		shardNote = fmt.Sprintf(", shard %d/%d (%s)", si, sn, ssrc)
 	}
 	fmt.Fprintf(e.stdout, "sweep %s: %d configurations%s, %d here, %d at a time; data %s\n", model, len(cfgs), shardNote, len(mine), jobs, dataPath)
+	settingsOf := func(idx int) Settings {
+		s := cfgs[idx]
+		s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
+		return s
+	}
+	// sweep-configs.json lists every configuration of the sweep, so that
+	// --resume can refuse other flags even where the finished runs agree.
+	all := make([]Settings, len(cfgs))
+	for i := range cfgs {
+		all[i] = settingsOf(i)
+	}
+	cfgFile := filepath.Join(f.out, "sweep-configs.json")
+	if resume {
+		b, err := os.ReadFile(cfgFile)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		var old []Settings
+		if err := json.Unmarshal(b, &old); err != nil {
+			return fmt.Errorf("--resume: %s: %v", cfgFile, err)
+		}
+		if len(old) != len(all) {
+			return fmt.Errorf("--resume: the flags give %d configurations, %s lists %d", len(all), cfgFile, len(old))
+		}
+		for i := range all {
+			if d := all[i].diff(old[i]); d != "" {
+				return fmt.Errorf("--resume: configuration %d: %s (%s)", i, d, cfgFile)
+			}
+		}
+	} else {
+		b, _ := json.MarshalIndent(all, "", "  ")
+		if err := runio.WriteFileAtomic(cfgFile, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	// prior: the configurations an interrupted run of this sweep finished.
+	prior := map[int]sweepRec{}
+	if resume {
+		lines, torn, err := runio.ReadMetrics(jsonl)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if torn {
+			fmt.Fprintf(e.stderr, "nnkern: warning: %s ends in an incomplete line (killed while writing); that configuration runs again\n", jsonl)
+		}
+		for _, l := range lines {
+			var r sweepRec
+			if err := json.Unmarshal(l, &r); err != nil {
+				return fmt.Errorf("--resume: %s: %v", jsonl, err)
+			}
+			if r.Index < 0 || r.Index >= len(cfgs) || r.Index%sn != si {
+				return fmt.Errorf("--resume: %s records configuration %d, which this sweep's flags do not give to this shard", jsonl, r.Index)
+			}
+			if d := settingsOf(r.Index).diff(r.Settings); d != "" {
+				return fmt.Errorf("--resume: configuration %d in %s: %s", r.Index, jsonl, d)
+			}
+			prior[r.Index] = r
+		}
+	}
 	recs := make([]sweepRec, len(mine))
+	have := make([]bool, len(mine))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, jobs)
@@ -301,23 +379,38 @@ func runSweep(e *env, args []string) error {
 		}
 	}()
 	for k, idx := range mine {
+		if r, ok := prior[idx]; ok {
+			recs[k], have[k] = r, true
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(k, idx int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			s := cfgs[idx]
-			s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
+			if ctx.Err() != nil { // interrupted: leave it for --resume
+				return
+			}
+			s := settingsOf(idx)
 			rel := fmt.Sprintf("run-%04d", idx)
 			rec := sweepRec{Index: idx, Settings: s, Dir: rel}
 			dir := filepath.Join(f.out, rel)
 			rc := newRunConfig(s, ld, 0)
 			var res *runResult
+			// A run directory left by an interrupted sweep resumes from
+			// its checkpoint (or starts over if it has none).
+			_, statErr := os.Stat(filepath.Join(dir, "config.json"))
 			err := os.MkdirAll(dir, 0o755)
 			if err == nil {
 				running[idx].Store(true)
-				res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, progress: progressQuiet, checkpointEvery: 0, done: &doneIts[idx]})
+				res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, resume: resume && statErr == nil, progress: progressQuiet, checkpointEvery: 0, done: &doneIts[idx]})
 				running[idx].Store(false)
+			}
+			if err == nil && res.Stopped {
+				mu.Lock()
+				fmt.Fprintf(e.stdout, "  [%d] interrupted at iteration %d (checkpoint kept)\n", idx, res.Iteration)
+				mu.Unlock()
+				return
 			}
 			if err != nil {
 				rec.Error = err.Error()
@@ -326,7 +419,7 @@ func runSweep(e *env, args []string) error {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			recs[k] = rec
+			recs[k], have[k] = rec, true
 			sw.Add(rec)
 			sw.Sync()
 			fmt.Fprintf(e.stdout, "  [%d] %s val %.4f%s\n", idx, describe(s), rec.ValAcc, errNote(rec.Error))
@@ -334,6 +427,15 @@ func runSweep(e *env, args []string) error {
 	}
 	wg.Wait()
 	close(stopStatus)
+	done := 0
+	for _, h := range have {
+		if h {
+			done++
+		}
+	}
+	if done < len(mine) {
+		return fmt.Errorf("sweep interrupted: %d of %d configurations done; continue with: nnkern sweep %s --out %s --resume (and the same flags)", done, len(mine), model, f.out)
+	}
 	return summarize(e, f.out, recs, f.out)
 }
 

@@ -252,7 +252,7 @@ func (f *trainFlags) settings(model string) (Settings, error) {
 	return s, nil
 }
 
-func runTrain(e *env, args []string) error {
+func runTrain(e *env, args []string) (retErr error) {
 	fs := newFlags(e, "train", "softmax|svm|twolayer [flags]",
 		"Trains a model with the notebooks' settings (override with flags) and writes a run\n"+
 			"directory: config.json, metrics.jsonl, checkpoint.bin, model.npz, loss.png,\n"+
@@ -319,9 +319,15 @@ func runTrain(e *env, args []string) error {
 	} else if _, err := os.Stat(cfgPath); err == nil {
 		return fmt.Errorf("%s already holds a run (config.json exists): use --resume to continue it or another --out", f.out)
 	}
-	if err := checkWritableDir(f.out); err != nil {
+	undoOut, err := makeOutDir(f.out)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		if retErr != nil {
+			undoOut()
+		}
+	}()
 	dataPath, err := requireData(ctx, e, f.data)
 	if err != nil {
 		return err
@@ -374,6 +380,40 @@ func runTrain(e *env, args []string) error {
 }
 
 func checkWritableDir(dir string) error {
+	_, err := makeOutDir(dir)
+	return err
+}
+
+// makeOutDir creates dir (and its missing parents) and checks that it is
+// writable. The returned undo removes the directories it created, leaf
+// first, as long as they are still empty, so a command that fails before
+// writing anything (say, on a bad data set) leaves no empty --out behind.
+func makeOutDir(dir string) (undo func(), err error) {
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		created = append(created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	undo = func() {
+		for _, d := range created {
+			if os.Remove(d) != nil { // not empty (or gone): keep the rest
+				return
+			}
+		}
+	}
+	if err := probeWritable(dir); err != nil {
+		undo()
+		return func() {}, err
+	}
+	return undo, nil
+}
+
+func probeWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--out %s: %w", dir, errors.Unwrap(err))
 	}
