@@ -30,6 +30,23 @@ type sweepRec struct {
 	Error    string   `json:"error,omitempty"`
 }
 
+// readSweep reads the records of a sweep.jsonl; torn reports an incomplete
+// last line (ignored).
+func readSweep(path string) (recs []sweepRec, torn bool, err error) {
+	lines, torn, err := runio.ReadMetrics(path)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, l := range lines {
+		var r sweepRec
+		if err := json.Unmarshal(l, &r); err != nil {
+			return nil, false, fmt.Errorf("%s: %v", path, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs, torn, nil
+}
+
 func parseFloats(name, s string) ([]float64, error) {
 	var out []float64
 	for _, p := range strings.Split(s, ",") {
@@ -256,11 +273,7 @@ func runSweep(e *env, args []string) (retErr error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if retErr != nil {
-			undoOut()
-		}
-	}()
+	defer undoOnError(&retErr, undoOut)
 	ctx, cancel := signalContext()
 	defer cancel()
 	dataPath, err := requireData(ctx, e, f.data)
@@ -322,18 +335,14 @@ func runSweep(e *env, args []string) (retErr error) {
 	// prior: the configurations an interrupted run of this sweep finished.
 	prior := map[int]sweepRec{}
 	if resume {
-		lines, torn, err := runio.ReadMetrics(jsonl)
+		recs, torn, err := readSweep(jsonl)
 		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
 		}
 		if torn {
 			fmt.Fprintf(e.stderr, "nnkern: warning: %s ends in an incomplete line (killed while writing); that configuration runs again\n", jsonl)
 		}
-		for _, l := range lines {
-			var r sweepRec
-			if err := json.Unmarshal(l, &r); err != nil {
-				return fmt.Errorf("--resume: %s: %v", jsonl, err)
-			}
+		for _, r := range recs {
 			if r.Index < 0 || r.Index >= len(cfgs) || r.Index%sn != si {
 				return fmt.Errorf("--resume: %s records configuration %d, which this sweep's flags do not give to this shard", jsonl, r.Index)
 			}
@@ -536,18 +545,14 @@ func runSweepMerge(e *env, args []string) error {
 	var all []located
 	seen := map[int]string{}
 	for _, d := range pos {
-		lines, torn, err := runio.ReadMetrics(filepath.Join(d, "sweep.jsonl"))
+		recs, torn, err := readSweep(filepath.Join(d, "sweep.jsonl"))
 		if err != nil {
 			return fmt.Errorf("sweep merge: %w", err)
 		}
 		if torn {
 			fmt.Fprintf(e.stderr, "nnkern: warning: %s/sweep.jsonl ends in an incomplete line (shard still running or killed); ignoring it\n", d)
 		}
-		for _, l := range lines {
-			var r sweepRec
-			if err := json.Unmarshal(l, &r); err != nil {
-				return fmt.Errorf("sweep merge: %s/sweep.jsonl: %v", d, err)
-			}
+		for _, r := range recs {
 			if prev, ok := seen[r.Index]; ok {
 				return fmt.Errorf("sweep merge: configuration %d appears in both %s and %s (same shard twice?)", r.Index, prev, d)
 			}

@@ -323,11 +323,7 @@ func runTrain(e *env, args []string) (retErr error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if retErr != nil {
-			undoOut()
-		}
-	}()
+	defer undoOnError(&retErr, undoOut)
 	dataPath, err := requireData(ctx, e, f.data)
 	if err != nil {
 		return err
@@ -411,6 +407,13 @@ func makeOutDir(dir string) (undo func(), err error) {
 		return func() {}, err
 	}
 	return undo, nil
+}
+
+// undoOnError calls undo if *err is not nil (defer it with a named result).
+func undoOnError(err *error, undo func()) {
+	if *err != nil {
+		undo()
+	}
 }
 
 func probeWritable(dir string) error {
