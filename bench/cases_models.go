@@ -241,29 +241,31 @@ func modelCasesT[T kernels.Float]() []*Case {
 	all := threadCounts(runtime.NumCPU())
 	dd, nc, _ := dataDims()
 
-	// data/gather
-	cs = append(cs, &Case{
-		Family: "data", Op: "gather", DType: dt, Impl: "cifar", Level: CurrentLevel, Threads: 1,
-		Shape: fmt.Sprintf("%dx%d", iterB, dd+1), Bytes: float64(iterB*dd) * (1 + sizeOf[T]()),
-		Setup: func(tiny bool) (Op, error) {
-			p := modelData(tiny, true)
-			b := iterB
-			if tiny {
-				b = 5
-			}
-			X := blas.NewMatrix[T](b, p.Dim())
-			idx := make([]int, b)
-			r := rand.New(rand.NewPCG(13, 14))
-			return Op{Run: func(n int) {
-				for i := 0; i < n; i++ {
-					for j := range idx {
-						idx[j] = r.IntN(p.Train.N)
-					}
-					cifar.Gather(p, &p.Train, idx, X)
+	// data/gather (on all cores it splits the rows over cifar's pool)
+	for _, th := range all {
+		cs = append(cs, &Case{
+			Family: "data", Op: "gather", DType: dt, Impl: "cifar", Level: CurrentLevel, Threads: th,
+			Shape: fmt.Sprintf("%dx%d", iterB, dd+1), Bytes: float64(iterB*dd) * (1 + sizeOf[T]()),
+			Setup: func(tiny bool) (Op, error) {
+				p := modelData(tiny, true)
+				b := iterB
+				if tiny {
+					b = 5
 				}
-			}, ISA: func() string { return kernels.Dispatched("U8ToFloat").String() }}, nil
-		},
-	})
+				X := blas.NewMatrix[T](b, p.Dim())
+				idx := make([]int, b)
+				r := rand.New(rand.NewPCG(13, 14))
+				return Op{Run: func(n int) {
+					for i := 0; i < n; i++ {
+						for j := range idx {
+							idx[j] = r.IntN(p.Train.N)
+						}
+						cifar.Gather(p, &p.Train, idx, X)
+					}
+				}, ISA: func() string { return kernels.Dispatched("U8ToFloat").String() }}, nil
+			},
+		})
+	}
 
 	// loss/softmax, loss/svm
 	for _, kind := range []string{"softmax", "svm"} {

@@ -34,37 +34,42 @@ type gatherWorker struct {
 }
 
 var gatherPool struct {
-	once    sync.Once
 	mu      sync.Mutex
 	workers []gatherWorker
 }
 
-func startGatherPool() {
-	n := min(runtime.GOMAXPROCS(0), 8) - 1
-	for range n {
-		w := gatherWorker{jobs: make(chan gatherJob, 1), done: make(chan struct{}, 1)}
-		gatherPool.workers = append(gatherPool.workers, w)
-		go func() {
-			for j := range w.jobs {
-				if j.is32 {
-					gatherRows(j.p, j.s, j.idx, j.dst32, j.lo, j.hi)
-				} else {
-					gatherRows(j.p, j.s, j.idx, j.dst64, j.lo, j.hi)
-				}
-				w.done <- struct{}{}
+// maxGatherParts caps the goroutines one gather uses: past a few, the
+// cores' shared store bandwidth is the limit.
+const maxGatherParts = 8
+
+func startGatherWorker() gatherWorker {
+	w := gatherWorker{jobs: make(chan gatherJob, 1), done: make(chan struct{}, 1)}
+	go func() {
+		for j := range w.jobs {
+			if j.is32 {
+				gatherRows(j.p, j.s, j.idx, j.dst32, j.lo, j.hi)
+			} else {
+				gatherRows(j.p, j.s, j.idx, j.dst64, j.lo, j.hi)
 			}
-		}()
-	}
+			w.done <- struct{}{}
+		}
+	}()
+	return w
 }
 
-// gatherParallel gathers with the pool; false if there is no pool or it is busy.
+// gatherParallel gathers with the pool, in min(GOMAXPROCS, 8) parts (the
+// pool grows to the current GOMAXPROCS); false if GOMAXPROCS is 1 or the
+// pool is busy.
 func gatherParallel[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T]) bool {
-	gatherPool.once.Do(startGatherPool)
-	workers := gatherPool.workers
-	if len(workers) == 0 || !gatherPool.mu.TryLock() {
+	procs := min(runtime.GOMAXPROCS(0), maxGatherParts)
+	if procs < 2 || !gatherPool.mu.TryLock() {
 		return false
 	}
 	defer gatherPool.mu.Unlock()
+	for len(gatherPool.workers) < procs-1 {
+		gatherPool.workers = append(gatherPool.workers, startGatherWorker())
+	}
+	workers := gatherPool.workers[:procs-1]
 	n := len(idx)
 	parts := len(workers) + 1
 	var job gatherJob

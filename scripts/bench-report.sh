@@ -106,7 +106,8 @@ table = [
     ('GEMM 200x3072x200 NN', 'gemm_200x3072x200_gflops', r'^gemm/NN/{dt}/native/isa={ISA}/threads={T}/200x3072x200$', 'gflops', 'best'),
     ('GEMM TN 3072x200x200 (Xᵀ·dH)', 'gemm_tn_3072x200x200_gflops', r'^gemm/TN/{dt}/native/isa={ISA}/threads={T}/3072x200x200$', 'gflops', 'best'),
     ('GEMM 2048³', 'gemm_2048cubed_gflops', r'^gemm/NN/{dt}/native/isa={ISA}/threads={T}/2048x2048x2048$', 'gflops', 'best'),
-    ('batch gather, 200 rows', 'gather_200rows_s', r'^data/gather/{dt}/[^/]+/threads=1/200x3073$', 's', 'best'),
+    ('batch gather, 200 rows', 'gather_200rows_s', r'^data/gather/{dt}/[^/]+/threads={T}/200x3073$', 's', 'best'),
+    ('batch gather, 200 rows, one core', 'gather_200rows_s', r'^data/gather/{dt}/[^/]+/threads=1/200x3073$', 's', 'best'),
     ('softmax loss+grad N=500 (fused vs numpy vectorized)', 'softmax_loss_vectorized_n500_s', r'^loss/softmax/{dt}/fused/threads={T}/500x3073x10$', 's', 'best'),
     ('softmax loss+grad N=500 (vectorized vs numpy vectorized)', 'softmax_loss_vectorized_n500_s', r'^loss/softmax/{dt}/vectorized/threads={T}/500x3073x10$', 's', 'best'),
     ('softmax loss+grad N=500 (naive vs numpy naive)', 'softmax_loss_naive_n500_s', r'^loss/softmax/{dt}/naive/threads=1/500x3073x10$', 's', 'best'),
@@ -124,8 +125,10 @@ print('The advantage is nnkern GFLOP/s over numpy GFLOP/s, or numpy time over nn
       'stat: numpy_peer.py takes the best of several runs for kernels and GEMM, so nnkern\'s fastest sample is used there (best); '
       'the training runs are single runs on both sides (nnkern: median sample).')
 print()
-print('| workload | dtype | nnkern case | stat | nnkern | numpy | nnkern advantage |')
-print('|---|---|---|---|--:|--:|--:|')
+print('The last column compares with numpy in float64, the reference\'s dtype (the same as the advantage for f64 rows).')
+print()
+print('| workload | dtype | nnkern case | stat | nnkern | numpy | nnkern advantage | vs numpy f64 |')
+print('|---|---|---|---|--:|--:|--:|--:|')
 missing = []
 for label, key, pat, kind, stat in table:
     for dt in dtypes:
@@ -143,10 +146,13 @@ for label, key, pat, kind, stat in table:
             missing.append('%s %s (%s)' % (label, dt, 'no nnkern case ' + rx.pattern if not ours else 'no numpy figure ' + key))
             continue
         a, b = statistics.median(ours), statistics.median(theirs)
+        ref = [run[key] for run in np_runs.get('f64', []) if key in run]
         if kind == 'gflops':
-            print('| %s | %s | `%s` | %s | %.1f GFLOP/s | %.1f GFLOP/s | %.2f× |' % (label, dt, name, stat, a, b, a / b))
+            vs64 = '%.2f× (%.1f)' % (a / statistics.median(ref), statistics.median(ref)) if ref else '-'
+            print('| %s | %s | `%s` | %s | %.1f GFLOP/s | %.1f GFLOP/s | %.2f× | %s |' % (label, dt, name, stat, a, b, a / b, vs64))
         else:
-            print('| %s | %s | `%s` | %s | %s | %s | %.2f× |' % (label, dt, name, stat, fmt_s(a), fmt_s(b), b / a))
+            vs64 = '%.2f× (%s)' % (statistics.median(ref) / a, fmt_s(statistics.median(ref))) if ref else '-'
+            print('| %s | %s | `%s` | %s | %s | %s | %.2f× | %s |' % (label, dt, name, stat, fmt_s(a), fmt_s(b), b / a, vs64))
 print()
 if missing:
     print('Not compared (missing on one side): ' + '; '.join(missing) + '.')
