@@ -82,7 +82,7 @@ func benchTrainBreakdown[T kernels.Float](b *testing.B) {
 		W.Data[i] = T(1e-3 * rng.StandardNormal())
 	}
 	ws := NewLossWorkspace[T]()
-	Xb := blas.NewMatrix[T](200, 3073)
+	Xb := batchMatrix[T](200, 3073)
 	yb := make([]int, 200)
 	idx := make([]int, 200)
 	var tS, tG, tL, tU time.Duration
