@@ -79,6 +79,10 @@ type LossWorkspace[T kernels.Float] struct {
 	// arguments of the current call, read by the task functions
 	kind   lossKind
 	x      blas.Matrix[T]
+	src    Source[T] // when set, rows idx of src instead of x
+	idx    []int
+	xblk   [][]T // per chunk fusedBlockRows×ldx gathered block (src only)
+	ldx    int
 	w      blas.Matrix[T]
 	y      []int
 	n      int
@@ -114,6 +118,7 @@ func (ws *LossWorkspace[T]) resize(d, c int) {
 	}
 	ws.wp = make([]T, d*ws.cp)
 	ws.ldp = (d + 7) &^ 7
+	ws.xblk = nil
 	ws.parts = make([][]T, fusedMaxChunks)
 	ws.scores = make([][]T, fusedMaxChunks)
 	for i := range ws.parts {
@@ -153,21 +158,49 @@ func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[
 // forwardBackward fills the chunk partials P_c and returns the mean data
 // loss.
 func (ws *LossWorkspace[T]) forwardBackward(kind lossKind, W, X blas.Matrix[T], y []int) float64 {
+	ws.x = X
+	l := ws.run(kind, W, X.Rows, y)
+	ws.x = blas.Matrix[T]{}
+	return l
+}
+
+// forwardBackwardSource is forwardBackward on the rows idx of src (the
+// batch X = src rows idx, y the batch labels): every chunk gathers one
+// block of rows at a time into its own cache-sized buffer right before
+// the block's scores and gradient, so the batch is never written out as a
+// whole and is read from cache, not memory. src.Gather is called from
+// several goroutines at once, for disjoint rows.
+func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T], src Source[T], idx, y []int) float64 {
+	ws.resize(W.Rows, W.Cols)
+	if ws.xblk == nil {
+		ws.ldx = batchStride[T](ws.d)
+		ws.xblk = make([][]T, fusedMaxChunks)
+		for i := range ws.xblk {
+			ws.xblk[i] = make([]T, fusedBlockRows*ws.ldx)
+		}
+	}
+	ws.src, ws.idx = src, idx
+	l := ws.run(kind, W, len(idx), y)
+	ws.src, ws.idx = nil, nil
+	return l
+}
+
+func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int) float64 {
 	ws.resize(W.Rows, W.Cols)
 	if ws.fast() {
 		for k := 0; k < ws.d; k++ {
 			copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
 		}
 	}
-	ws.kind, ws.x, ws.w, ws.y, ws.n = kind, X, W, y, X.Rows
-	ws.chunks = fusedChunks(X.Rows)
+	ws.kind, ws.w, ws.y, ws.n = kind, W, y, n
+	ws.chunks = fusedChunks(n)
 	ws.group.Run(ws.chunks, ws.chunkFn)
 	var s float64
 	for c := 0; c < ws.chunks; c++ {
 		s += ws.chunkSum[c]
 	}
-	ws.x, ws.w, ws.y = blas.Matrix[T]{}, blas.Matrix[T]{}, nil
-	return s / float64(X.Rows)
+	ws.w, ws.y = blas.Matrix[T]{}, nil
+	return s / float64(n)
 }
 
 // runChunk is the fused loop over the blocks of chunk c:
@@ -178,18 +211,24 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 	part, s := ws.parts[c], ws.scores[c]
 	clear(part)
 	scale := T(1 / float64(n))
-	x := ws.x
 	var sum float64
 	for b0 := r0; b0 < r1; b0 += fusedBlockRows {
 		rows := min(fusedBlockRows, r1-b0)
-		xb := x.Data[b0*x.Stride:]
+		// X_b: (rows, D)
+		var xb blas.Matrix[T]
+		if ws.src != nil {
+			xb = blas.Matrix[T]{Rows: rows, Cols: d, Stride: ws.ldx, Data: ws.xblk[c][:(rows-1)*ws.ldx+d]}
+			ws.src.Gather(xb, ws.idx[b0:b0+rows])
+		} else {
+			xb = ws.x.Slice(b0, b0+rows, 0, d)
+		}
 		sb := s[:rows*cp]
 		// S_b = X_b·W: (rows, cp) = (rows, D)·(D, cp)
 		if ws.fast() {
 			clear(sb)
-			fused.MulAdd(rows, cp, d, xb, x.Stride, 1, ws.wp, cp, sb, cp)
+			fused.MulAdd(rows, cp, d, xb.Data, xb.Stride, 1, ws.wp, cp, sb, cp)
 		} else {
-			blas.Gemm(false, false, 1, x.Slice(b0, b0+rows, 0, d), ws.w, 0, blas.FromSlice(rows, cp, sb))
+			blas.Gemm(false, false, 1, xb, ws.w, 0, blas.FromSlice(rows, cp, sb))
 		}
 		// dS_b (overwrites S_b), scaled by 1/N
 		if ws.kind == kindSoftmax {
@@ -198,7 +237,7 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 			sum += kernels.HingeRows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)
 		}
 		// Pᵀ_c += dS_bᵀ·X_b: (C, D) += (C, rows)·(rows, D); accumulates
-		fused.MulAddTN(C, d, rows, sb, cp, xb, x.Stride, part, ws.ldp)
+		fused.MulAddTN(C, d, rows, sb, cp, xb.Data, xb.Stride, part, ws.ldp)
 	}
 	ws.chunkSum[c] = sum
 }

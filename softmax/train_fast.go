@@ -18,7 +18,9 @@ import (
 // Every buffer is allocated before the loop: the batch indices are drawn
 // with rng.Randint(0, N) into a reused slice (exactly what
 // rng.Choice(N, B, true) draws, so the random stream is the reference's),
-// the batch is gathered from src into a reused matrix, and the loss, the
+// the batch is gathered from src block by block inside the fused loss
+// (forwardBackwardSource: each block goes from src into a cache-sized
+// buffer and straight through the scores and the gradient), and the loss, the
 // gradient and the SGD step W -= lr·(∇ + 2·reg·W) run as the workspace's
 // forwardBackward followed by reduce in update mode, which applies the
 // step from the chunk partials and never materialises dW.
@@ -26,14 +28,13 @@ import (
 // A NaN or infinite loss stops training before that step's update, with
 // an error wrapping ErrDiverged that names the iteration.
 func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig, rng *nprand.RandomState, hist []float64) ([]float64, error) {
-	N, D := src.Rows(), src.Cols()
+	N := src.Rows()
 	B := cfg.BatchSize
 	kind := kindSoftmax
 	if c.Kind == KindSVM {
 		kind = kindSVM
 	}
 	ws := NewLossWorkspace[T]()
-	Xb := batchMatrix[T](B, D)
 	yb := make([]int, B)
 	idx := make([]int, B)
 	for it := cfg.StartIteration; it < cfg.NumIters; it++ {
@@ -41,11 +42,10 @@ func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig,
 		for r := range idx {
 			idx[r] = rng.Randint(0, N)
 		}
-		src.Gather(Xb, idx)
 		for r, i := range idx {
 			yb[r] = y[i]
 		}
-		data := ws.forwardBackward(kind, c.W, Xb, yb)
+		data := ws.forwardBackwardSource(kind, c.W, src, idx, yb)
 		loss := data + cfg.Reg*wSumSq(c.W)
 		hist = append(hist, loss)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -72,6 +72,12 @@ func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig,
 // block map to the same few L1 sets, and the gradient kernel, which reads
 // one line from each row of the block in turn, keeps evicting them.
 func batchMatrix[T kernels.Float](rows, cols int) blas.Matrix[T] {
+	ld := batchStride[T](cols)
+	return blas.Matrix[T]{Rows: rows, Cols: cols, Stride: ld, Data: make([]T, max(0, (rows-1)*ld+cols))}
+}
+
+// batchStride is the row stride of batchMatrix for cols columns.
+func batchStride[T kernels.Float](cols int) int {
 	var z T
 	size := int(unsafe.Sizeof(z))
 	line := 64 / size
@@ -81,7 +87,7 @@ func batchMatrix[T kernels.Float](rows, cols int) blas.Matrix[T] {
 			ld += line
 		}
 	}
-	return blas.Matrix[T]{Rows: rows, Cols: cols, Stride: ld, Data: make([]T, max(0, (rows-1)*ld+cols))}
+	return ld
 }
 
 func logIteration(w io.Writer, it, n int, loss float64) {
