@@ -244,7 +244,8 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 
 // reduce writes dst = Σ_c P_c + 2·reg·W (update false) or applies
 // W -= lr·(Σ_c P_c + 2·reg·W) in place (update true, dst == W), in
-// parallel over row ranges, and returns ΣW² of the W it read.
+// parallel over ranges of D. It returns ΣW² (accumulated in float64 in
+// a fixed order) of the W it read, or with update of the W it wrote.
 func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, update bool) float64 {
 	ws.dst, ws.w, ws.reg, ws.lr, ws.update = dst, W, reg, lr, update
 	ws.group.Run(fusedReduceParts, ws.reduceFn)
@@ -274,11 +275,13 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 		dk := dst.Data[k*dst.Stride : k*dst.Stride+c]
 		g := p0[k:]
 		for j, wv := range wk {
-			sq += float64(wv) * float64(wv)
 			gj := g[j*ldp] + reg2*wv
 			if update {
-				dk[j] = wv - T(lr*gj) // T(...): rounded product, as the reference
+				nw := wv - T(lr*gj) // T(...): rounded product, as the reference
+				dk[j] = nw
+				sq += float64(nw) * float64(nw)
 			} else {
+				sq += float64(wv) * float64(wv)
 				dk[j] = gj
 			}
 		}

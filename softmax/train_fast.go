@@ -37,6 +37,9 @@ func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig,
 	ws := NewLossWorkspace[T]()
 	yb := make([]int, B)
 	idx := make([]int, B)
+	// ΣW² for the regulariser term of the loss: the update returns it for
+	// the W it writes, so that only the first iteration sums it here.
+	sqW := wSumSq(c.W)
 	for it := cfg.StartIteration; it < cfg.NumIters; it++ {
 		// Xb = rows idx of the training data: (B, D)
 		for r := range idx {
@@ -46,13 +49,13 @@ func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig,
 			yb[r] = y[i]
 		}
 		data := ws.forwardBackwardSource(kind, c.W, src, idx, yb)
-		loss := data + cfg.Reg*wSumSq(c.W)
+		loss := data + cfg.Reg*sqW
 		hist = append(hist, loss)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return hist, fmt.Errorf("softmax: Train: iteration %d: loss is %v: %w", it, loss, ErrDiverged)
 		}
 		// W -= lr·(Σ_c P_c + 2·reg·W), in place
-		ws.reduce(c.W, c.W, cfg.Reg, cfg.LearningRate, true)
+		sqW = ws.reduce(c.W, c.W, cfg.Reg, cfg.LearningRate, true)
 		if cfg.Log != nil && it%100 == 0 {
 			logIteration(cfg.Log, it, cfg.NumIters, loss)
 		}
