@@ -13,34 +13,52 @@ import (
 // that the second and later row blocks read that part of B from L1.
 const tnWindowBytes = 16 << 10
 
+// tnMaxM[v-1] is the row blocking of the v-vector strip kernels (see _gen).
+var tnMaxM = [2]int{10, 6}
+
+// tnVecs is the strip width in vectors for the bulk of the columns. The
+// 10-row, 1-vector kernels (one pass over B for C = 10) measured slower
+// than two passes of 5 rows × 2 vectors on the Zen 3 dev machine
+// (float64 22 vs 32 GFLOP/s, float32 40 vs 60, 480×3073 B with a padded
+// stride; equal with stride 3073), so they serve the last vector only.
+const tnVecs = 2
+
 // mulAddTNAsm runs MulAddTN through the AVX2+FMA strip kernels over the
 // columns that fill whole vectors and returns how many columns it did
 // (the caller does the rest). Shapes are checked, m, n, k >= 1.
 func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) int {
 	w := Width[T]()
 	size := int(unsafe.Sizeof(a[0]))
-	n2 := n / (2 * w) // strips of 2 vectors
-	n1 := (n - n2*2*w) / w
-	group := max(1, tnWindowBytes/(k*2*w*size))
+	v := tnVecs
+	sw := v * w
+	nst := n / sw
 	pa, pb, pc := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0])
+	// the rows of C in nb nearly equal blocks of at most tnMaxM[v-1]
 	call := func(j0, v, ns int) {
-		for i0 := 0; i0 < m; i0 += 5 {
-			mm := min(5, m-i0)
+		nb := (m + tnMaxM[v-1] - 1) / tnMaxM[v-1]
+		for bi := 0; bi < nb; bi++ {
+			i0, i1 := m*bi/nb, m*(bi+1)/nb
 			ci := unsafe.Add(pc, size*(i0*ldc+j0))
 			ai := unsafe.Add(pa, size*i0)
 			bj := unsafe.Add(pb, size*j0)
 			if size == 8 {
-				tnF64[mm-1][v-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns)
+				tnF64[v-1][i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns)
 			} else {
-				tnF32[mm-1][v-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns)
+				tnF32[v-1][i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns)
 			}
 		}
 	}
-	for s := 0; s < n2; s += group {
-		call(s*2*w, 2, min(group, n2-s))
+	group := nst
+	if m > tnMaxM[v-1] {
+		group = max(1, tnWindowBytes/(k*sw*size))
 	}
-	if n1 > 0 {
-		call(n2*2*w, 1, 1)
+	for s := 0; s < nst; s += group {
+		call(s*sw, v, min(group, nst-s))
 	}
-	return (n2*2 + n1) * w
+	done := nst * sw
+	if n-done >= w {
+		call(done, 1, 1)
+		done += w
+	}
+	return done
 }

@@ -149,9 +149,10 @@ func gen(e elem, nv, r int) {
 	RET()
 }
 
-// tnMaxM is the row blocking of the strip kernels: m·v accumulators, v
-// B registers and one broadcast register within the 16 YMM registers.
-const tnMaxM = 5
+// tnMaxM[v-1] is the largest row blocking of the v-vector strip kernels:
+// m·v accumulators, v B registers and one broadcast register within the 16
+// YMM registers.
+var tnMaxM = [2]int{10, 6}
 
 func tnName(e elem, m, v int) string { return fmt.Sprintf("tn%sM%dV%d", e.name, m, v) }
 
@@ -251,12 +252,18 @@ func main() {
 		fmt.Fprintf(&tb, "}\n\n")
 	}
 	for _, e := range elems {
-		fmt.Fprintf(&tb, "// tn%s[m-1][v-1] is the m-row, v-vector %s strip kernel.\n", e.name, e.gotyp)
-		fmt.Fprintf(&tb, "var tn%s = [%d][2]func(c *%[3]s, ldc int, a *%[3]s, lda int, b *%[3]s, ldb int, k int, ns int){\n", e.name, tnMaxM, e.gotyp)
-		for m := 1; m <= tnMaxM; m++ {
-			fmt.Fprintf(&tb, "\t{%s, %s},\n", tnName(e, m, 1), tnName(e, m, 2))
-			genTN(e, m, 1)
-			genTN(e, m, 2)
+		fmt.Fprintf(&tb, "// tn%s[v-1][m-1] is the m-row, v-vector %s strip kernel.\n", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var tn%s = [2][]func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, ns int){\n", e.name, e.gotyp)
+		for v := 1; v <= 2; v++ {
+			fmt.Fprintf(&tb, "\t{")
+			for m := 1; m <= tnMaxM[v-1]; m++ {
+				genTN(e, m, v)
+				if m > 1 {
+					fmt.Fprintf(&tb, ", ")
+				}
+				fmt.Fprintf(&tb, "%s", tnName(e, m, v))
+			}
+			fmt.Fprintf(&tb, "},\n")
 		}
 		fmt.Fprintf(&tb, "}\n\n")
 	}
