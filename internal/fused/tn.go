@@ -17,7 +17,8 @@ import (
 //
 // On AVX2 the strips of 2 vectors of columns are computed by assembly
 // kernels that keep a block of up to 5 rows × 2 vectors of C in registers,
-// sum over p from zero and then add the block to C; the remaining columns
+// sum over a pass of up to 8 values of p from zero and then add the block
+// to C, pass after pass in increasing p; the remaining columns
 // (fewer than one vector) and the generic build accumulate into C one p at
 // a time. Either way the result is a deterministic function of the inputs
 // for a given ISA level. m, n, k >= 0, lda >= m, ldb >= n, ldc >= n; it
