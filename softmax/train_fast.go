@@ -20,10 +20,10 @@ import (
 // rng.Choice(N, B, true) draws, so the random stream is the reference's),
 // the batch is gathered from src block by block inside the fused loss
 // (forwardBackwardSource: each block goes from src into a cache-sized
-// buffer and straight through the scores and the gradient), and the loss, the
-// gradient and the SGD step W -= lr·(∇ + 2·reg·W) run as the workspace's
-// forwardBackward followed by reduce in update mode, which applies the
-// step from the chunk partials and never materialises dW.
+// buffer and straight through the scores and the gradient), and the SGD
+// step W -= lr·(∇ + 2·reg·W) runs as reduce in update mode, which applies
+// the step from the chunk partials, never materialises dW and returns the
+// ΣW² of the new W for the next iteration's regulariser term.
 //
 // A NaN or infinite loss stops training before that step's update, with
 // an error wrapping ErrDiverged that names the iteration.
@@ -68,18 +68,13 @@ func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig,
 	return hist, nil
 }
 
-// batchMatrix returns a zeroed rows×cols matrix whose row stride is cols
-// rounded up to a whole cache line and, when a row spans 4 KiB or more,
-// then to 64 bytes past a multiple of 4 KiB. With a stride that is close
-// to a multiple of 4 KiB (D=3073: 24584 bytes in float64) the rows of a
-// block map to the same few L1 sets, and the gradient kernel, which reads
-// one line from each row of the block in turn, keeps evicting them.
-func batchMatrix[T kernels.Float](rows, cols int) blas.Matrix[T] {
-	ld := batchStride[T](cols)
-	return blas.Matrix[T]{Rows: rows, Cols: cols, Stride: ld, Data: make([]T, max(0, (rows-1)*ld+cols))}
-}
-
-// batchStride is the row stride of batchMatrix for cols columns.
+// batchStride returns the row stride of the trainer's block buffers for
+// cols columns: cols rounded up to a whole cache line and, when a row
+// spans 4 KiB or more, then to 64 bytes past a multiple of 4 KiB. With a
+// stride that is close to a multiple of 4 KiB (D=3073: 24584 bytes in
+// float64) the rows of a block map to the same few L1 sets, and the
+// gradient kernel, which reads one line from each row of the block in
+// turn, keeps evicting them.
 func batchStride[T kernels.Float](cols int) int {
 	var z T
 	size := int(unsafe.Sizeof(z))

@@ -115,3 +115,10 @@ func benchTrainBreakdown[T kernels.Float](b *testing.B) {
 	b.ReportMetric(float64(tU.Nanoseconds())/n, "update-µs")
 	b.ReportMetric(float64(tF.Nanoseconds())/n, "gather+lossgrad-fused-µs")
 }
+
+// batchMatrix returns a zeroed rows×cols matrix with the trainer's row
+// stride (batchStride).
+func batchMatrix[T kernels.Float](rows, cols int) blas.Matrix[T] {
+	ld := batchStride[T](cols)
+	return blas.Matrix[T]{Rows: rows, Cols: cols, Stride: ld, Data: make([]T, max(0, (rows-1)*ld+cols))}
+}
