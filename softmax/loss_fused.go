@@ -37,13 +37,15 @@ const (
 	fusedMaxChunks = 4
 	// fusedMinChunkRows is the fewest rows worth a chunk of its own.
 	fusedMinChunkRows = 64
-	// fusedBlockRows is the rows of X per fused block. The block is
-	// re-read from cache by the gradient pass right after the scores
-	// pass; the gradient panels accumulate over the block's rows, so
-	// more rows amortise the read-modify-write of the D×cp partial.
-	// On the Zen 3 dev machine (CPU time of BenchmarkLoss/f64 at -cpu 1,
-	// two runs on a heavily shared machine) 32 rows had the lowest time
-	// of 8, 16, 32 and 64, by 5-15%.
+	// fusedBlockRows is the rows of X per fused block (and per gathered
+	// block of the trainer). The block is re-read from cache by the
+	// gradient pass right after the scores pass. With the D×cp gradient
+	// panels, on the Zen 3 dev machine (CPU time of BenchmarkLoss/f64 at
+	// -cpu 1, two runs on a heavily shared machine) 32 rows had the
+	// lowest time of 8, 16, 32 and 64, by 5-15%; with the transposed
+	// gradient (fused.MulAddTN) 8, 16, 32 and 64 were within the noise
+	// of each other (BenchmarkLossCPU, BenchmarkTrainBreakdown, three
+	// alternating runs each), so it stayed 32.
 	fusedBlockRows = 32
 	// fusedReduceParts is the number of row ranges of dW reduced in
 	// parallel.
