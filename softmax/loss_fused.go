@@ -9,13 +9,18 @@ package softmax
 //
 //	S_b   = X_b · Wp                 (blockRows, cp)   fused.MulAdd, register-blocked
 //	dS_b  = softmax-CE / hinge       kernels.SoftmaxCERows / HingeRows, scaled by 1/N
-//	P_c  += X_bᵀ · dS_b              (D, cp)           while X_b is still in cache
+//	Pᵀ_c += dS_bᵀ · X_b              (C, D)            fused.MulAddTN, while X_b is still in cache
 //
-// then dW = P_0 + P_1 + ... + 2·reg·W is reduced in chunk order (in
-// parallel over rows of dW, each element summed in the same order), so the
-// result is bit-identical for any GOMAXPROCS. Wp is W copied into a
+// then dW = (Pᵀ_0 + Pᵀ_1 + ...)ᵀ + 2·reg·W is reduced in chunk order (in
+// parallel over ranges of D, each element summed in the same order), so
+// the result is bit-identical for any GOMAXPROCS. Wp is W copied into a
 // cp-wide workspace (cp = C rounded up to a SIMD vector, zero padding);
-// for C > fused.MaxCols the blocks go through blas.Gemm instead.
+// for C > fused.MaxCols the scores go through blas.Gemm instead. The
+// gradient partials are kept transposed (C×D): the scores kernel needs C
+// across the SIMD lanes (padded to cp), the gradient kernel puts D there
+// and so wastes no lane on padding (10 of 12 float64 lanes and 10 of 16
+// float32 lanes were useful in the D×cp layout; measured on the Zen 3 dev
+// machine, fused.BenchmarkMulAddTN: the float32 gradient ~1.3× faster).
 
 import (
 	"fmt"
@@ -32,13 +37,15 @@ const (
 	fusedMaxChunks = 4
 	// fusedMinChunkRows is the fewest rows worth a chunk of its own.
 	fusedMinChunkRows = 64
-	// fusedBlockRows is the rows of X per fused block. The block is
-	// re-read from cache by the gradient pass right after the scores
-	// pass; the gradient panels accumulate over the block's rows, so
-	// more rows amortise the read-modify-write of the D×cp partial.
-	// On the Zen 3 dev machine (CPU time of BenchmarkLoss/f64 at -cpu 1,
-	// two runs on a heavily shared machine) 32 rows had the lowest time
-	// of 8, 16, 32 and 64, by 5-15%.
+	// fusedBlockRows is the rows of X per fused block (and per gathered
+	// block of the trainer). The block is re-read from cache by the
+	// gradient pass right after the scores pass. With the D×cp gradient
+	// panels, on the Zen 3 dev machine (CPU time of BenchmarkLoss/f64 at
+	// -cpu 1, two runs on a heavily shared machine) 32 rows had the
+	// lowest time of 8, 16, 32 and 64, by 5-15%; with the transposed
+	// gradient (fused.MulAddTN) 8, 16, 32 and 64 were within the noise
+	// of each other (BenchmarkLossCPU, BenchmarkTrainBreakdown, three
+	// alternating runs each), so it stayed 32.
 	fusedBlockRows = 32
 	// fusedReduceParts is the number of row ranges of dW reduced in
 	// parallel.
@@ -64,8 +71,9 @@ const (
 // freely. A LossWorkspace must not be used by two goroutines at once.
 type LossWorkspace[T kernels.Float] struct {
 	d, c, cp int
+	ldp      int   // row stride of the transposed partials (>= D)
 	wp       []T   // D×cp padded copy of W (cp == c on the Gemm path)
-	parts    [][]T // per chunk D×cp gradient partial
+	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per chunk fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
 	redSq    [fusedReduceParts]float64
@@ -73,6 +81,10 @@ type LossWorkspace[T kernels.Float] struct {
 	// arguments of the current call, read by the task functions
 	kind   lossKind
 	x      blas.Matrix[T]
+	src    Source[T] // when set, rows idx of src instead of x
+	idx    []int
+	xblk   [][]T // per chunk fusedBlockRows×ldx gathered block (src only)
+	ldx    int
 	w      blas.Matrix[T]
 	y      []int
 	n      int
@@ -107,10 +119,12 @@ func (ws *LossWorkspace[T]) resize(d, c int) {
 		ws.cp = fused.PadCols[T](c)
 	}
 	ws.wp = make([]T, d*ws.cp)
+	ws.ldp = (d + 7) &^ 7
+	ws.xblk = nil
 	ws.parts = make([][]T, fusedMaxChunks)
 	ws.scores = make([][]T, fusedMaxChunks)
 	for i := range ws.parts {
-		ws.parts[i] = make([]T, d*ws.cp)
+		ws.parts[i] = make([]T, c*ws.ldp)
 		ws.scores[i] = make([]T, fusedBlockRows*ws.cp)
 	}
 }
@@ -146,21 +160,49 @@ func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[
 // forwardBackward fills the chunk partials P_c and returns the mean data
 // loss.
 func (ws *LossWorkspace[T]) forwardBackward(kind lossKind, W, X blas.Matrix[T], y []int) float64 {
+	ws.x = X
+	l := ws.run(kind, W, X.Rows, y)
+	ws.x = blas.Matrix[T]{}
+	return l
+}
+
+// forwardBackwardSource is forwardBackward on the rows idx of src (the
+// batch X = src rows idx, y the batch labels): every chunk gathers one
+// block of rows at a time into its own cache-sized buffer right before
+// the block's scores and gradient, so the batch is never written out as a
+// whole and is read from cache, not memory. src.Gather is called from
+// several goroutines at once, for disjoint rows.
+func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T], src Source[T], idx, y []int) float64 {
+	ws.resize(W.Rows, W.Cols)
+	if ws.xblk == nil {
+		ws.ldx = batchStride[T](ws.d)
+		ws.xblk = make([][]T, fusedMaxChunks)
+		for i := range ws.xblk {
+			ws.xblk[i] = make([]T, fusedBlockRows*ws.ldx)
+		}
+	}
+	ws.src, ws.idx = src, idx
+	l := ws.run(kind, W, len(idx), y)
+	ws.src, ws.idx = nil, nil
+	return l
+}
+
+func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int) float64 {
 	ws.resize(W.Rows, W.Cols)
 	if ws.fast() {
 		for k := 0; k < ws.d; k++ {
 			copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
 		}
 	}
-	ws.kind, ws.x, ws.w, ws.y, ws.n = kind, X, W, y, X.Rows
-	ws.chunks = fusedChunks(X.Rows)
+	ws.kind, ws.w, ws.y, ws.n = kind, W, y, n
+	ws.chunks = fusedChunks(n)
 	ws.group.Run(ws.chunks, ws.chunkFn)
 	var s float64
 	for c := 0; c < ws.chunks; c++ {
 		s += ws.chunkSum[c]
 	}
-	ws.x, ws.w, ws.y = blas.Matrix[T]{}, blas.Matrix[T]{}, nil
-	return s / float64(X.Rows)
+	ws.w, ws.y = blas.Matrix[T]{}, nil
+	return s / float64(n)
 }
 
 // runChunk is the fused loop over the blocks of chunk c:
@@ -171,18 +213,24 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 	part, s := ws.parts[c], ws.scores[c]
 	clear(part)
 	scale := T(1 / float64(n))
-	x := ws.x
 	var sum float64
 	for b0 := r0; b0 < r1; b0 += fusedBlockRows {
 		rows := min(fusedBlockRows, r1-b0)
-		xb := x.Data[b0*x.Stride:]
+		// X_b: (rows, D)
+		var xb blas.Matrix[T]
+		if ws.src != nil {
+			xb = blas.Matrix[T]{Rows: rows, Cols: d, Stride: ws.ldx, Data: ws.xblk[c][:(rows-1)*ws.ldx+d]}
+			ws.src.Gather(xb, ws.idx[b0:b0+rows])
+		} else {
+			xb = ws.x.Slice(b0, b0+rows, 0, d)
+		}
 		sb := s[:rows*cp]
 		// S_b = X_b·W: (rows, cp) = (rows, D)·(D, cp)
 		if ws.fast() {
 			clear(sb)
-			fused.MulAdd(rows, cp, d, xb, x.Stride, 1, ws.wp, cp, sb, cp)
+			fused.MulAdd(rows, cp, d, xb.Data, xb.Stride, 1, ws.wp, cp, sb, cp)
 		} else {
-			blas.Gemm(false, false, 1, x.Slice(b0, b0+rows, 0, d), ws.w, 0, blas.FromSlice(rows, cp, sb))
+			blas.Gemm(false, false, 1, xb, ws.w, 0, blas.FromSlice(rows, cp, sb))
 		}
 		// dS_b (overwrites S_b), scaled by 1/N
 		if ws.kind == kindSoftmax {
@@ -190,19 +238,16 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 		} else {
 			sum += kernels.HingeRows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)
 		}
-		// P_c += X_bᵀ·dS_b: (D, cp) += (D, rows)·(rows, cp); accumulates
-		if ws.fast() {
-			fused.MulAdd(d, cp, rows, xb, 1, x.Stride, sb, cp, part, cp)
-		} else {
-			blas.Gemm(true, false, 1, x.Slice(b0, b0+rows, 0, d), blas.FromSlice(rows, cp, sb), 1, blas.FromSlice(d, cp, part))
-		}
+		// Pᵀ_c += dS_bᵀ·X_b: (C, D) += (C, rows)·(rows, D); accumulates
+		fused.MulAddTN(C, d, rows, sb, cp, xb.Data, xb.Stride, part, ws.ldp)
 	}
 	ws.chunkSum[c] = sum
 }
 
 // reduce writes dst = Σ_c P_c + 2·reg·W (update false) or applies
 // W -= lr·(Σ_c P_c + 2·reg·W) in place (update true, dst == W), in
-// parallel over row ranges, and returns ΣW² of the W it read.
+// parallel over ranges of D. It returns ΣW² (accumulated in float64 in
+// a fixed order) of the W it read, or with update of the W it wrote.
 func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, update bool) float64 {
 	ws.dst, ws.w, ws.reg, ws.lr, ws.update = dst, W, reg, lr, update
 	ws.group.Run(fusedReduceParts, ws.reduceFn)
@@ -215,33 +260,30 @@ func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, updat
 }
 
 func (ws *LossWorkspace[T]) runReduce(part int) {
-	d, c, cp := ws.d, ws.c, ws.cp
+	d, c, ldp := ws.d, ws.c, ws.ldp
 	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
 	W, dst, parts := ws.w, ws.dst, ws.parts[:ws.chunks]
 	reg2, lr, update := T(2*ws.reg), T(ws.lr), ws.update
+	// Pᵀ_0[:, k0:k1] += Pᵀ_1[:, k0:k1], then Pᵀ_2, ...: chunk order
+	p0 := parts[0]
+	for _, p := range parts[1:] {
+		for j := 0; j < c; j++ {
+			kernels.AddTo(p0[j*ldp+k0:j*ldp+k1], p[j*ldp+k0:j*ldp+k1])
+		}
+	}
 	var sq float64
 	for k := k0; k < k1; k++ {
 		wk := W.Data[k*W.Stride : k*W.Stride+c]
 		dk := dst.Data[k*dst.Stride : k*dst.Stride+c]
-		// g = P_0[k] + P_1[k] + ... in chunk order, accumulated in dk
-		// (or, when updating W in place, in the first partial's row)
-		g := parts[0][k*cp : k*cp+c]
-		if !update {
-			copy(dk, g)
-			g = dk
-		}
-		for _, p := range parts[1:] {
-			pk := p[k*cp : k*cp+c]
-			for j := range g {
-				g[j] += pk[j]
-			}
-		}
+		g := p0[k:]
 		for j, wv := range wk {
-			sq += float64(wv) * float64(wv)
-			gj := g[j] + reg2*wv
+			gj := g[j*ldp] + reg2*wv
 			if update {
-				dk[j] = wv - T(lr*gj) // T(...): rounded product, as the reference
+				nw := wv - T(lr*gj) // T(...): rounded product, as the reference
+				dk[j] = nw
+				sq += float64(nw) * float64(nw)
 			} else {
+				sq += float64(wv) * float64(wv)
 				dk[j] = gj
 			}
 		}

@@ -14,7 +14,10 @@ type Source[T kernels.Float] interface {
 	Rows() int // N
 	Cols() int // D (including a bias column if any)
 	// Gather sets row r of dst to row idx[r], for every r. dst.Rows ==
-	// len(idx) and dst.Cols == Cols().
+	// len(idx) and dst.Cols == Cols(); dst may have any stride. The
+	// trainer gathers a batch block by block inside its fused loss, so
+	// Gather is called from several goroutines at once, with disjoint dst
+	// and idx: an implementation that only reads shared storage is fine.
 	Gather(dst blas.Matrix[T], idx []int)
 }
 

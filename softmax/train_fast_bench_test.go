@@ -68,7 +68,9 @@ func benchTrain[T kernels.Float](b *testing.B, iters int) {
 
 // BenchmarkTrainBreakdown times the phases of one softmax training
 // iteration (batch 200, D=3073, C=10): sampling, gather, fused
-// loss+gradient, SGD update.
+// loss+gradient, SGD update; and, in the same iteration, what the trainer
+// runs instead of gather and loss+gradient: the loss with the gather
+// fused in block by block (forwardBackwardSource).
 func BenchmarkTrainBreakdown(b *testing.B) {
 	b.Run("f64", func(b *testing.B) { benchTrainBreakdown[float64](b) })
 	b.Run("f32", func(b *testing.B) { benchTrainBreakdown[float32](b) })
@@ -82,10 +84,10 @@ func benchTrainBreakdown[T kernels.Float](b *testing.B) {
 		W.Data[i] = T(1e-3 * rng.StandardNormal())
 	}
 	ws := NewLossWorkspace[T]()
-	Xb := blas.NewMatrix[T](200, 3073)
+	Xb := batchMatrix[T](200, 3073)
 	yb := make([]int, 200)
 	idx := make([]int, 200)
-	var tS, tG, tL, tU time.Duration
+	var tS, tG, tL, tU, tF time.Duration
 	for b.Loop() {
 		t0 := time.Now()
 		for r := range idx {
@@ -98,15 +100,25 @@ func benchTrainBreakdown[T kernels.Float](b *testing.B) {
 		}
 		t2 := time.Now()
 		ws.forwardBackward(kindSoftmax, W, Xb, yb)
-		_ = wSumSq(W)
 		t3 := time.Now()
 		ws.reduce(W, W, 2.5e4, 1e-7, true)
 		t4 := time.Now()
-		tS, tG, tL, tU = tS+t1.Sub(t0), tG+t2.Sub(t1), tL+t3.Sub(t2), tU+t4.Sub(t3)
+		ws.forwardBackwardSource(kindSoftmax, W, src, idx, yb)
+		t5 := time.Now()
+		ws.reduce(W, W, 2.5e4, 1e-7, true)
+		tS, tG, tL, tU, tF = tS+t1.Sub(t0), tG+t2.Sub(t1), tL+t3.Sub(t2), tU+t4.Sub(t3), tF+t5.Sub(t4)
 	}
 	n := float64(b.N) * 1e3
 	b.ReportMetric(float64(tS.Nanoseconds())/n, "sample-µs")
 	b.ReportMetric(float64(tG.Nanoseconds())/n, "gather-µs")
 	b.ReportMetric(float64(tL.Nanoseconds())/n, "lossgrad-µs")
 	b.ReportMetric(float64(tU.Nanoseconds())/n, "update-µs")
+	b.ReportMetric(float64(tF.Nanoseconds())/n, "gather+lossgrad-fused-µs")
+}
+
+// batchMatrix returns a zeroed rows×cols matrix with the trainer's row
+// stride (batchStride).
+func batchMatrix[T kernels.Float](rows, cols int) blas.Matrix[T] {
+	ld := batchStride[T](cols)
+	return blas.Matrix[T]{Rows: rows, Cols: cols, Stride: ld, Data: make([]T, max(0, (rows-1)*ld+cols))}
 }

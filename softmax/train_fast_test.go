@@ -186,3 +186,27 @@ func TestTrainFastDivergence(t *testing.T) {
 		}
 	}
 }
+
+// batchStride keeps whole cache lines, never shrinks a row, and puts rows
+// of 4 KiB or more 64 bytes past a multiple of 4 KiB apart (so that
+// consecutive rows of a block fall in different L1 sets).
+func TestBatchStride(t *testing.T) {
+	check := func(size int, stride func(int) int) {
+		for _, cols := range []int{1, 7, 8, 9, 100, 511, 512, 513, 1023, 1024, 3072, 3073, 4096, 10000} {
+			ld := stride(cols)
+			b := ld * size
+			switch {
+			case ld < cols:
+				t.Errorf("size %d, cols %d: stride %d < cols", size, cols, ld)
+			case b%64 != 0:
+				t.Errorf("size %d, cols %d: stride %d is not whole lines", size, cols, ld)
+			case b >= 4096 && b%4096 != 64:
+				t.Errorf("size %d, cols %d: stride %d bytes is %d mod 4096, want 64", size, cols, b, b%4096)
+			case b-cols*size >= 4096+64:
+				t.Errorf("size %d, cols %d: stride %d wastes %d bytes a row", size, cols, ld, b-cols*size)
+			}
+		}
+	}
+	check(8, batchStride[float64])
+	check(4, batchStride[float32])
+}

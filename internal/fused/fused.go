@@ -2,14 +2,17 @@
 // classifiers' fused loss: for a block of rows of X (N×D, D large) and a
 // narrow weight matrix (D×C with C <= MaxCols),
 //
-//	S_b  = X_b · W       MulAdd(rows, cp, D, x, ldx, 1, w, cp, s, cp)
-//	dW  += X_bᵀ · dS_b   MulAdd(D, cp, rows, x, 1, ldx, ds, cp, dw, cp)
+//	S_b  = X_b · W        MulAdd(rows, cp, D, x, ldx, 1, w, cp, s, cp)
+//	dW  += X_bᵀ · dS_b    MulAdd(D, cp, rows, x, 1, ldx, ds, cp, dw, cp)
+//	dWᵀ += dS_bᵀ · X_b    MulAddTN(C, D, rows, ds, cp, x, ldx, dwt, ldwt)
 //
 // where cp = PadCols[T](C) is C rounded up to a whole number of SIMD vectors
 // (the caller keeps W, S and dW in cp-wide padded workspaces whose padding
 // columns are zero). A general GEMM runs such shapes at a fraction of peak;
 // these kernels keep an r×cp block of C in registers for the whole
-// reduction.
+// reduction. MulAddTN computes the gradient transposed (C×D), with D
+// across the SIMD lanes, so that no lane holds padding whatever C is; the
+// softmax package uses it for the gradient and MulAdd for the scores.
 //
 // On amd64 with AVX2+FMA (kernels.ISA() >= kernels.AVX2) the kernels are
 // avo-generated assembly (see _gen); elsewhere, under the purego tag or

@@ -2009,3 +2009,2151 @@ loop:
 	VMOVUPS      Y11, 32(AX)
 	VZEROUPPER
 	RET
+
+// func tnF64M1V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M1V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), CX
+	MOVQ lda+24(FP), DX
+	SHLQ $0x03, DX
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), SI
+	SHLQ $0x03, SI
+	MOVQ ns+56(FP), DI
+
+strip:
+	VXORPS Y0, Y0, Y0
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   k+48(FP), R10
+
+row:
+	VMOVUPD      (R8), Y1
+	PREFETCHT0   256(R8)
+	VBROADCASTSD (R9), Y2
+	VFMADD231PD  Y1, Y2, Y0
+	ADDQ         SI, R8
+	ADDQ         DX, R9
+	DECQ         R10
+	JNZ          row
+	MOVQ         AX, R8
+	VADDPD       (R8), Y0, Y0
+	VMOVUPD      Y0, (R8)
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000020, AX
+	DECQ         DI
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M2V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M2V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y2
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y3
+	VFMADD231PD  Y2, Y3, Y0
+	VBROADCASTSD 8(R10), Y3
+	VFMADD231PD  Y2, Y3, Y1
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M3V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M3V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y3
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y4
+	VFMADD231PD  Y3, Y4, Y0
+	VBROADCASTSD 8(R10), Y4
+	VFMADD231PD  Y3, Y4, Y1
+	VBROADCASTSD 16(R10), Y4
+	VFMADD231PD  Y3, Y4, Y2
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M4V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M4V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y4
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y5
+	VFMADD231PD  Y4, Y5, Y0
+	VBROADCASTSD 8(R10), Y5
+	VFMADD231PD  Y4, Y5, Y1
+	VBROADCASTSD 16(R10), Y5
+	VFMADD231PD  Y4, Y5, Y2
+	VBROADCASTSD 24(R10), Y5
+	VFMADD231PD  Y4, Y5, Y3
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y3, Y3
+	VMOVUPD      Y3, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M5V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M5V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y5
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y6
+	VFMADD231PD  Y5, Y6, Y0
+	VBROADCASTSD 8(R10), Y6
+	VFMADD231PD  Y5, Y6, Y1
+	VBROADCASTSD 16(R10), Y6
+	VFMADD231PD  Y5, Y6, Y2
+	VBROADCASTSD 24(R10), Y6
+	VFMADD231PD  Y5, Y6, Y3
+	VBROADCASTSD 32(R10), Y6
+	VFMADD231PD  Y5, Y6, Y4
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y3, Y3
+	VMOVUPD      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M6V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M6V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y6
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y7
+	VFMADD231PD  Y6, Y7, Y0
+	VBROADCASTSD 8(R10), Y7
+	VFMADD231PD  Y6, Y7, Y1
+	VBROADCASTSD 16(R10), Y7
+	VFMADD231PD  Y6, Y7, Y2
+	VBROADCASTSD 24(R10), Y7
+	VFMADD231PD  Y6, Y7, Y3
+	VBROADCASTSD 32(R10), Y7
+	VFMADD231PD  Y6, Y7, Y4
+	VBROADCASTSD 40(R10), Y7
+	VFMADD231PD  Y6, Y7, Y5
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y3, Y3
+	VMOVUPD      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y5, Y5
+	VMOVUPD      Y5, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M7V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M7V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y7
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y8
+	VFMADD231PD  Y7, Y8, Y0
+	VBROADCASTSD 8(R10), Y8
+	VFMADD231PD  Y7, Y8, Y1
+	VBROADCASTSD 16(R10), Y8
+	VFMADD231PD  Y7, Y8, Y2
+	VBROADCASTSD 24(R10), Y8
+	VFMADD231PD  Y7, Y8, Y3
+	VBROADCASTSD 32(R10), Y8
+	VFMADD231PD  Y7, Y8, Y4
+	VBROADCASTSD 40(R10), Y8
+	VFMADD231PD  Y7, Y8, Y5
+	VBROADCASTSD 48(R10), Y8
+	VFMADD231PD  Y7, Y8, Y6
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y3, Y3
+	VMOVUPD      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y5, Y5
+	VMOVUPD      Y5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M8V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M8V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y8
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y9
+	VFMADD231PD  Y8, Y9, Y0
+	VBROADCASTSD 8(R10), Y9
+	VFMADD231PD  Y8, Y9, Y1
+	VBROADCASTSD 16(R10), Y9
+	VFMADD231PD  Y8, Y9, Y2
+	VBROADCASTSD 24(R10), Y9
+	VFMADD231PD  Y8, Y9, Y3
+	VBROADCASTSD 32(R10), Y9
+	VFMADD231PD  Y8, Y9, Y4
+	VBROADCASTSD 40(R10), Y9
+	VFMADD231PD  Y8, Y9, Y5
+	VBROADCASTSD 48(R10), Y9
+	VFMADD231PD  Y8, Y9, Y6
+	VBROADCASTSD 56(R10), Y9
+	VFMADD231PD  Y8, Y9, Y7
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y3, Y3
+	VMOVUPD      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y5, Y5
+	VMOVUPD      Y5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y7, Y7
+	VMOVUPD      Y7, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M9V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M9V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y9
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y10
+	VFMADD231PD  Y9, Y10, Y0
+	VBROADCASTSD 8(R10), Y10
+	VFMADD231PD  Y9, Y10, Y1
+	VBROADCASTSD 16(R10), Y10
+	VFMADD231PD  Y9, Y10, Y2
+	VBROADCASTSD 24(R10), Y10
+	VFMADD231PD  Y9, Y10, Y3
+	VBROADCASTSD 32(R10), Y10
+	VFMADD231PD  Y9, Y10, Y4
+	VBROADCASTSD 40(R10), Y10
+	VFMADD231PD  Y9, Y10, Y5
+	VBROADCASTSD 48(R10), Y10
+	VFMADD231PD  Y9, Y10, Y6
+	VBROADCASTSD 56(R10), Y10
+	VFMADD231PD  Y9, Y10, Y7
+	VBROADCASTSD 64(R10), Y10
+	VFMADD231PD  Y9, Y10, Y8
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y3, Y3
+	VMOVUPD      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y5, Y5
+	VMOVUPD      Y5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y7, Y7
+	VMOVUPD      Y7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y8, Y8
+	VMOVUPD      Y8, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M10V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M10V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y10
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y11
+	VFMADD231PD  Y10, Y11, Y0
+	VBROADCASTSD 8(R10), Y11
+	VFMADD231PD  Y10, Y11, Y1
+	VBROADCASTSD 16(R10), Y11
+	VFMADD231PD  Y10, Y11, Y2
+	VBROADCASTSD 24(R10), Y11
+	VFMADD231PD  Y10, Y11, Y3
+	VBROADCASTSD 32(R10), Y11
+	VFMADD231PD  Y10, Y11, Y4
+	VBROADCASTSD 40(R10), Y11
+	VFMADD231PD  Y10, Y11, Y5
+	VBROADCASTSD 48(R10), Y11
+	VFMADD231PD  Y10, Y11, Y6
+	VBROADCASTSD 56(R10), Y11
+	VFMADD231PD  Y10, Y11, Y7
+	VBROADCASTSD 64(R10), Y11
+	VFMADD231PD  Y10, Y11, Y8
+	VBROADCASTSD 72(R10), Y11
+	VFMADD231PD  Y10, Y11, Y9
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y1, Y1
+	VMOVUPD      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y3, Y3
+	VMOVUPD      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y5, Y5
+	VMOVUPD      Y5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y7, Y7
+	VMOVUPD      Y7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y8, Y8
+	VMOVUPD      Y8, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y9, Y9
+	VMOVUPD      Y9, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M1V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M1V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), CX
+	MOVQ lda+24(FP), DX
+	SHLQ $0x03, DX
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), SI
+	SHLQ $0x03, SI
+	MOVQ ns+56(FP), DI
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   k+48(FP), R10
+
+row:
+	VMOVUPD      (R8), Y2
+	VMOVUPD      32(R8), Y3
+	PREFETCHT0   256(R8)
+	VBROADCASTSD (R9), Y4
+	VFMADD231PD  Y2, Y4, Y0
+	VFMADD231PD  Y3, Y4, Y1
+	ADDQ         SI, R8
+	ADDQ         DX, R9
+	DECQ         R10
+	JNZ          row
+	MOVQ         AX, R8
+	VADDPD       (R8), Y0, Y0
+	VMOVUPD      Y0, (R8)
+	VADDPD       32(R8), Y1, Y1
+	VMOVUPD      Y1, 32(R8)
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, AX
+	DECQ         DI
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M2V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M2V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y4
+	VMOVUPD      32(R9), Y5
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y6
+	VFMADD231PD  Y4, Y6, Y0
+	VFMADD231PD  Y5, Y6, Y1
+	VBROADCASTSD 8(R10), Y6
+	VFMADD231PD  Y4, Y6, Y2
+	VFMADD231PD  Y5, Y6, Y3
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	VADDPD       32(R9), Y1, Y1
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	VADDPD       32(R9), Y3, Y3
+	VMOVUPD      Y3, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M3V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M3V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y6
+	VMOVUPD      32(R9), Y7
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y8
+	VFMADD231PD  Y6, Y8, Y0
+	VFMADD231PD  Y7, Y8, Y1
+	VBROADCASTSD 8(R10), Y8
+	VFMADD231PD  Y6, Y8, Y2
+	VFMADD231PD  Y7, Y8, Y3
+	VBROADCASTSD 16(R10), Y8
+	VFMADD231PD  Y6, Y8, Y4
+	VFMADD231PD  Y7, Y8, Y5
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	VADDPD       32(R9), Y1, Y1
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	VADDPD       32(R9), Y3, Y3
+	VMOVUPD      Y3, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	VADDPD       32(R9), Y5, Y5
+	VMOVUPD      Y5, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M4V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M4V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y8
+	VMOVUPD      32(R9), Y9
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y10
+	VFMADD231PD  Y8, Y10, Y0
+	VFMADD231PD  Y9, Y10, Y1
+	VBROADCASTSD 8(R10), Y10
+	VFMADD231PD  Y8, Y10, Y2
+	VFMADD231PD  Y9, Y10, Y3
+	VBROADCASTSD 16(R10), Y10
+	VFMADD231PD  Y8, Y10, Y4
+	VFMADD231PD  Y9, Y10, Y5
+	VBROADCASTSD 24(R10), Y10
+	VFMADD231PD  Y8, Y10, Y6
+	VFMADD231PD  Y9, Y10, Y7
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	VADDPD       32(R9), Y1, Y1
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	VADDPD       32(R9), Y3, Y3
+	VMOVUPD      Y3, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	VADDPD       32(R9), Y5, Y5
+	VMOVUPD      Y5, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	VADDPD       32(R9), Y7, Y7
+	VMOVUPD      Y7, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M5V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M5V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y10
+	VMOVUPD      32(R9), Y11
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y12
+	VFMADD231PD  Y10, Y12, Y0
+	VFMADD231PD  Y11, Y12, Y1
+	VBROADCASTSD 8(R10), Y12
+	VFMADD231PD  Y10, Y12, Y2
+	VFMADD231PD  Y11, Y12, Y3
+	VBROADCASTSD 16(R10), Y12
+	VFMADD231PD  Y10, Y12, Y4
+	VFMADD231PD  Y11, Y12, Y5
+	VBROADCASTSD 24(R10), Y12
+	VFMADD231PD  Y10, Y12, Y6
+	VFMADD231PD  Y11, Y12, Y7
+	VBROADCASTSD 32(R10), Y12
+	VFMADD231PD  Y10, Y12, Y8
+	VFMADD231PD  Y11, Y12, Y9
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	VADDPD       32(R9), Y1, Y1
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	VADDPD       32(R9), Y3, Y3
+	VMOVUPD      Y3, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	VADDPD       32(R9), Y5, Y5
+	VMOVUPD      Y5, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	VADDPD       32(R9), Y7, Y7
+	VMOVUPD      Y7, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y8, Y8
+	VMOVUPD      Y8, (R9)
+	VADDPD       32(R9), Y9, Y9
+	VMOVUPD      Y9, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M6V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF64M6V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Y12
+	VMOVUPD      32(R9), Y13
+	PREFETCHT0   256(R9)
+	VBROADCASTSD (R10), Y14
+	VFMADD231PD  Y12, Y14, Y0
+	VFMADD231PD  Y13, Y14, Y1
+	VBROADCASTSD 8(R10), Y14
+	VFMADD231PD  Y12, Y14, Y2
+	VFMADD231PD  Y13, Y14, Y3
+	VBROADCASTSD 16(R10), Y14
+	VFMADD231PD  Y12, Y14, Y4
+	VFMADD231PD  Y13, Y14, Y5
+	VBROADCASTSD 24(R10), Y14
+	VFMADD231PD  Y12, Y14, Y6
+	VFMADD231PD  Y13, Y14, Y7
+	VBROADCASTSD 32(R10), Y14
+	VFMADD231PD  Y12, Y14, Y8
+	VFMADD231PD  Y13, Y14, Y9
+	VBROADCASTSD 40(R10), Y14
+	VFMADD231PD  Y12, Y14, Y10
+	VFMADD231PD  Y13, Y14, Y11
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Y0, Y0
+	VMOVUPD      Y0, (R9)
+	VADDPD       32(R9), Y1, Y1
+	VMOVUPD      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y2, Y2
+	VMOVUPD      Y2, (R9)
+	VADDPD       32(R9), Y3, Y3
+	VMOVUPD      Y3, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y4, Y4
+	VMOVUPD      Y4, (R9)
+	VADDPD       32(R9), Y5, Y5
+	VMOVUPD      Y5, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y6, Y6
+	VMOVUPD      Y6, (R9)
+	VADDPD       32(R9), Y7, Y7
+	VMOVUPD      Y7, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y8, Y8
+	VMOVUPD      Y8, (R9)
+	VADDPD       32(R9), Y9, Y9
+	VMOVUPD      Y9, 32(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Y10, Y10
+	VMOVUPD      Y10, (R9)
+	VADDPD       32(R9), Y11, Y11
+	VMOVUPD      Y11, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M1V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M1V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), CX
+	MOVQ lda+24(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), SI
+	SHLQ $0x02, SI
+	MOVQ ns+56(FP), DI
+
+strip:
+	VXORPS Y0, Y0, Y0
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   k+48(FP), R10
+
+row:
+	VMOVUPS      (R8), Y1
+	PREFETCHT0   256(R8)
+	VBROADCASTSS (R9), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         SI, R8
+	ADDQ         DX, R9
+	DECQ         R10
+	JNZ          row
+	MOVQ         AX, R8
+	VADDPS       (R8), Y0, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000020, AX
+	DECQ         DI
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M2V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M2V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y2
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(R10), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M3V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M3V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y3
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(R10), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(R10), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M4V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M4V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y4
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(R10), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(R10), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(R10), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y3, Y3
+	VMOVUPS      Y3, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M5V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M5V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y5
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(R10), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(R10), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(R10), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(R10), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y3, Y3
+	VMOVUPS      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M6V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M6V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y6
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(R10), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(R10), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(R10), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(R10), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(R10), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y3, Y3
+	VMOVUPS      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y5, Y5
+	VMOVUPS      Y5, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M7V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M7V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y7
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(R10), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(R10), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(R10), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(R10), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(R10), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(R10), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y3, Y3
+	VMOVUPS      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y5, Y5
+	VMOVUPS      Y5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y6, Y6
+	VMOVUPS      Y6, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M8V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M8V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y8
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(R10), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(R10), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(R10), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(R10), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(R10), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(R10), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(R10), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y3, Y3
+	VMOVUPS      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y5, Y5
+	VMOVUPS      Y5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y6, Y6
+	VMOVUPS      Y6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y7, Y7
+	VMOVUPS      Y7, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M9V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M9V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y9
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(R10), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(R10), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(R10), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(R10), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(R10), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(R10), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(R10), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(R10), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y3, Y3
+	VMOVUPS      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y5, Y5
+	VMOVUPS      Y5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y6, Y6
+	VMOVUPS      Y6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y7, Y7
+	VMOVUPS      Y7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y8, Y8
+	VMOVUPS      Y8, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M10V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M10V1(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y10
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(R10), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(R10), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(R10), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(R10), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(R10), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(R10), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(R10), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(R10), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y1, Y1
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y3, Y3
+	VMOVUPS      Y3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y5, Y5
+	VMOVUPS      Y5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y6, Y6
+	VMOVUPS      Y6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y7, Y7
+	VMOVUPS      Y7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y8, Y8
+	VMOVUPS      Y8, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y9, Y9
+	VMOVUPS      Y9, (R9)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M1V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M1V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), CX
+	MOVQ lda+24(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), SI
+	SHLQ $0x02, SI
+	MOVQ ns+56(FP), DI
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   k+48(FP), R10
+
+row:
+	VMOVUPS      (R8), Y2
+	VMOVUPS      32(R8), Y3
+	PREFETCHT0   256(R8)
+	VBROADCASTSS (R9), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         SI, R8
+	ADDQ         DX, R9
+	DECQ         R10
+	JNZ          row
+	MOVQ         AX, R8
+	VADDPS       (R8), Y0, Y0
+	VMOVUPS      Y0, (R8)
+	VADDPS       32(R8), Y1, Y1
+	VMOVUPS      Y1, 32(R8)
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, AX
+	DECQ         DI
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M2V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M2V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y4
+	VMOVUPS      32(R9), Y5
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(R10), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	VADDPS       32(R9), Y1, Y1
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	VADDPS       32(R9), Y3, Y3
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M3V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M3V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y6
+	VMOVUPS      32(R9), Y7
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(R10), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(R10), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	VADDPS       32(R9), Y1, Y1
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	VADDPS       32(R9), Y3, Y3
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	VADDPS       32(R9), Y5, Y5
+	VMOVUPS      Y5, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M4V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M4V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y8
+	VMOVUPS      32(R9), Y9
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R10), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R10), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(R10), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	VADDPS       32(R9), Y1, Y1
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	VADDPS       32(R9), Y3, Y3
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	VADDPS       32(R9), Y5, Y5
+	VMOVUPS      Y5, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y6, Y6
+	VMOVUPS      Y6, (R9)
+	VADDPS       32(R9), Y7, Y7
+	VMOVUPS      Y7, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M5V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M5V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y10
+	VMOVUPS      32(R9), Y11
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(R10), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(R10), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(R10), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(R10), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	VADDPS       32(R9), Y1, Y1
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	VADDPS       32(R9), Y3, Y3
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	VADDPS       32(R9), Y5, Y5
+	VMOVUPS      Y5, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y6, Y6
+	VMOVUPS      Y6, (R9)
+	VADDPS       32(R9), Y7, Y7
+	VMOVUPS      Y7, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y8, Y8
+	VMOVUPS      Y8, (R9)
+	VADDPS       32(R9), Y9, Y9
+	VMOVUPS      Y9, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M6V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·tnF32M6V2(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	PREFETCHT0   256(R9)
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R10), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(R10), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R10), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(R10), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(R10), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (R9)
+	VADDPS       32(R9), Y1, Y1
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y2, Y2
+	VMOVUPS      Y2, (R9)
+	VADDPS       32(R9), Y3, Y3
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y4, Y4
+	VMOVUPS      Y4, (R9)
+	VADDPS       32(R9), Y5, Y5
+	VMOVUPS      Y5, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y6, Y6
+	VMOVUPS      Y6, (R9)
+	VADDPS       32(R9), Y7, Y7
+	VMOVUPS      Y7, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y8, Y8
+	VMOVUPS      Y8, (R9)
+	VADDPS       32(R9), Y9, Y9
+	VMOVUPS      Y9, 32(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Y10, Y10
+	VMOVUPS      Y10, (R9)
+	VADDPS       32(R9), Y11, Y11
+	VMOVUPS      Y11, 32(R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET

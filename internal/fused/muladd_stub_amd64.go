@@ -178,3 +178,163 @@ func panelF32N2R5(c *float32, ldc int, a *float32, ai int, ap int, b *float32, l
 //
 //go:noescape
 func panelF32N2R6(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int)
+
+// tnF64M1V1 adds Aᵀ·B to C for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M1V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M2V1 adds Aᵀ·B to C for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M2V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M3V1 adds Aᵀ·B to C for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M3V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M4V1 adds Aᵀ·B to C for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M4V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M5V1 adds Aᵀ·B to C for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M5V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M6V1 adds Aᵀ·B to C for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M6V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M7V1 adds Aᵀ·B to C for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M7V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M8V1 adds Aᵀ·B to C for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M8V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M9V1 adds Aᵀ·B to C for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M9V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M10V1 adds Aᵀ·B to C for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M10V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M1V2 adds Aᵀ·B to C for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M1V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M2V2 adds Aᵀ·B to C for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M2V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M3V2 adds Aᵀ·B to C for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M3V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M4V2 adds Aᵀ·B to C for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M4V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M5V2 adds Aᵀ·B to C for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M5V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M6V2 adds Aᵀ·B to C for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M6V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF32M1V1 adds Aᵀ·B to C for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M1V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M2V1 adds Aᵀ·B to C for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M2V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M3V1 adds Aᵀ·B to C for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M3V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M4V1 adds Aᵀ·B to C for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M4V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M5V1 adds Aᵀ·B to C for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M5V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M6V1 adds Aᵀ·B to C for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M6V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M7V1 adds Aᵀ·B to C for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M7V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M8V1 adds Aᵀ·B to C for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M8V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M9V1 adds Aᵀ·B to C for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M9V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M10V1 adds Aᵀ·B to C for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M10V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M1V2 adds Aᵀ·B to C for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M1V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M2V2 adds Aᵀ·B to C for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M2V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M3V2 adds Aᵀ·B to C for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M3V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M4V2 adds Aᵀ·B to C for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M4V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M5V2 adds Aᵀ·B to C for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M5V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M6V2 adds Aᵀ·B to C for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M6V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)

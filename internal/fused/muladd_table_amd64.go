@@ -17,3 +17,15 @@ var panelsF32 = [2][]func(c *float32, ldc int, a *float32, ai, ap int, b *float3
 	{panelF32N1R1, panelF32N1R2, panelF32N1R3, panelF32N1R4, panelF32N1R5, panelF32N1R6, panelF32N1R7, panelF32N1R8},
 	{panelF32N2R1, panelF32N2R2, panelF32N2R3, panelF32N2R4, panelF32N2R5, panelF32N2R6},
 }
+
+// tnF64[v-1][m-1] is the m-row, v-vector float64 strip kernel.
+var tnF64 = [2][]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int){
+	{tnF64M1V1, tnF64M2V1, tnF64M3V1, tnF64M4V1, tnF64M5V1, tnF64M6V1, tnF64M7V1, tnF64M8V1, tnF64M9V1, tnF64M10V1},
+	{tnF64M1V2, tnF64M2V2, tnF64M3V2, tnF64M4V2, tnF64M5V2, tnF64M6V2},
+}
+
+// tnF32[v-1][m-1] is the m-row, v-vector float32 strip kernel.
+var tnF32 = [2][]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int){
+	{tnF32M1V1, tnF32M2V1, tnF32M3V1, tnF32M4V1, tnF32M5V1, tnF32M6V1, tnF32M7V1, tnF32M8V1, tnF32M9V1, tnF32M10V1},
+	{tnF32M1V2, tnF32M2V2, tnF32M3V2, tnF32M4V2, tnF32M5V2, tnF32M6V2},
+}

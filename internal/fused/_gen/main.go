@@ -149,6 +149,87 @@ func gen(e elem, nv, r int) {
 	RET()
 }
 
+// tnMaxM[v-1] is the largest row blocking of the v-vector strip kernels:
+// m·v accumulators, v B registers and one broadcast register within the 16
+// YMM registers.
+var tnMaxM = [2]int{10, 6}
+
+func tnName(e elem, m, v int) string { return fmt.Sprintf("tn%sM%dV%d", e.name, m, v) }
+
+func genTN(e elem, m, v int) {
+	TEXT(tnName(e, m, v), NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, ns int)", e.gotyp))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s adds Aᵀ·B to C for %d rows of C and ns strips of %d vectors; k >= 1, ns >= 1.", tnName(e, m, v), m, v))
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(e.shift), ldc)
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(e.shift), lda)
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(e.shift), ldb)
+	ns := Load(Param("ns"), GP64())
+
+	acc := make([][]reg.VecVirtual, m)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, v)
+		for u := range acc[i] {
+			acc[i][u] = YMM()
+		}
+	}
+	breg := make([]reg.VecVirtual, v)
+	for u := range breg {
+		breg[u] = YMM()
+	}
+	bc := YMM()
+	bp, ap, cnt, cp := GP64(), GP64(), GP64(), GP64()
+
+	Label("strip")
+	for i := range acc {
+		for u := range acc[i] {
+			VXORPS(acc[i][u], acc[i][u], acc[i][u])
+		}
+	}
+	MOVQ(b, bp)
+	MOVQ(a, ap)
+	Load(Param("k"), cnt)
+	Label("row")
+	for u := 0; u < v; u++ {
+		e.load(Mem{Base: bp, Disp: 32 * u}, breg[u])
+	}
+	// the next strips of this row of B, a few lines ahead
+	PREFETCHT0(Mem{Base: bp, Disp: 256})
+	for i := 0; i < m; i++ {
+		e.bcast(Mem{Base: ap, Disp: i << e.shift}, bc)
+		for u := 0; u < v; u++ {
+			e.fma(breg[u], bc, acc[i][u])
+		}
+	}
+	ADDQ(ldb, bp)
+	ADDQ(lda, ap)
+	DECQ(cnt)
+	JNZ(LabelRef("row"))
+
+	MOVQ(c, cp)
+	for i := 0; i < m; i++ {
+		for u := 0; u < v; u++ {
+			mm := Mem{Base: cp, Disp: 32 * u}
+			e.add(mm, acc[i][u], acc[i][u])
+			e.load(acc[i][u], mm)
+		}
+		if i < m-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+	ADDQ(U32(32*v), b)
+	ADDQ(U32(32*v), c)
+	DECQ(ns)
+	JNZ(LabelRef("strip"))
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	table := flag.String("table", "../muladd_table_amd64.go", "dispatch table file to write")
 	ConstraintExpr("amd64,gc,!purego")
@@ -165,6 +246,22 @@ func main() {
 					fmt.Fprintf(&tb, ", ")
 				}
 				fmt.Fprintf(&tb, "%s", name(e, nv, r))
+			}
+			fmt.Fprintf(&tb, "},\n")
+		}
+		fmt.Fprintf(&tb, "}\n\n")
+	}
+	for _, e := range elems {
+		fmt.Fprintf(&tb, "// tn%s[v-1][m-1] is the m-row, v-vector %s strip kernel.\n", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var tn%s = [2][]func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, ns int){\n", e.name, e.gotyp)
+		for v := 1; v <= 2; v++ {
+			fmt.Fprintf(&tb, "\t{")
+			for m := 1; m <= tnMaxM[v-1]; m++ {
+				genTN(e, m, v)
+				if m > 1 {
+					fmt.Fprintf(&tb, ", ")
+				}
+				fmt.Fprintf(&tb, "%s", tnName(e, m, v))
 			}
 			fmt.Fprintf(&tb, "},\n")
 		}

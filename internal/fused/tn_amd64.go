@@ -1,0 +1,80 @@
+//go:build amd64 && gc && !purego
+
+package fused
+
+import (
+	"unsafe"
+
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// tnWindowBytes bounds the bytes of B (k rows × a group of strips) that
+// the strip kernels of all row blocks of C go through before moving on, so
+// that the second and later row blocks read that part of B from L1.
+const tnWindowBytes = 16 << 10
+
+// tnMaxM[v-1] is the row blocking of the v-vector strip kernels (see _gen).
+var tnMaxM = [2]int{10, 6}
+
+// tnVecs is the strip width in vectors for the bulk of the columns. The
+// 10-row, 1-vector kernels (one pass over B for C = 10) measured slower
+// than two passes of 5 rows × 2 vectors on the Zen 3 dev machine
+// (float64 22 vs 32 GFLOP/s, float32 40 vs 60, 480×3073 B with a padded
+// stride; equal with stride 3073), so they serve the last vector only.
+const tnVecs = 2
+
+// tnPassRows is the rows of A and B per pass over C: the kernels read one
+// line from each of the rows in turn, and when the row stride of B is
+// close to a multiple of 4 KiB (X with D = 3073: 24584 bytes in float64)
+// those lines map to the same few L1 sets; 8 rows fit in the 8 ways. On
+// the Zen 3 dev machine passes of 8 rows made the softmax dev-set loss
+// (blocks of 32 rows, stride 3073) ~10% faster than one pass of 32, and
+// made no difference with a padded stride.
+const tnPassRows = 8
+
+// mulAddTNAsm runs MulAddTN through the AVX2+FMA strip kernels over the
+// columns that fill whole vectors and returns how many columns it did
+// (the caller does the rest). Shapes are checked, m, n, k >= 1.
+func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) int {
+	w := Width[T]()
+	size := int(unsafe.Sizeof(a[0]))
+	v := tnVecs
+	sw := v * w
+	nst := n / sw
+	pa, pb, pc := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0])
+	// the rows of C in nb nearly equal blocks of at most tnMaxM[v-1]
+	call := func(j0, v, k, ns int) {
+		nb := (m + tnMaxM[v-1] - 1) / tnMaxM[v-1]
+		for bi := 0; bi < nb; bi++ {
+			i0, i1 := m*bi/nb, m*(bi+1)/nb
+			ci := unsafe.Add(pc, size*(i0*ldc+j0))
+			ai := unsafe.Add(pa, size*i0)
+			bj := unsafe.Add(pb, size*j0)
+			if size == 8 {
+				tnF64[v-1][i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns)
+			} else {
+				tnF32[v-1][i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns)
+			}
+		}
+	}
+	done := nst * sw
+	pa0, pb0 := pa, pb
+	for p0 := 0; p0 < k; p0 += tnPassRows {
+		kp := min(tnPassRows, k-p0)
+		pa, pb = unsafe.Add(pa0, size*p0*lda), unsafe.Add(pb0, size*p0*ldb)
+		group := nst
+		if m > tnMaxM[v-1] {
+			group = max(1, tnWindowBytes/(kp*sw*size))
+		}
+		for s := 0; s < nst; s += group {
+			call(s*sw, v, kp, min(group, nst-s))
+		}
+		if n-done >= w {
+			call(done, 1, kp, 1)
+		}
+	}
+	if n-done >= w {
+		done += w
+	}
+	return done
+}
