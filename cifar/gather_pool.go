@@ -15,8 +15,10 @@ import (
 // same way by the same kernel). Concurrent Gathers do not queue: a caller
 // that finds the pool busy does its rows alone.
 
-// parallelGather is the number of values from which Gather uses the pool.
-const parallelGather = 1 << 16
+// parallelGather is the number of values from which Gather uses the pool:
+// a whole mini-batch (200×3072) is split, the 32-row blocks the fused
+// softmax trainer gathers from its own parallel chunks are not.
+const parallelGather = 1 << 18
 
 type gatherJob struct {
 	p      *Prepared
