@@ -14,7 +14,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 		c := alignedSlice[float32](mr * 16)
 		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
-			gemmKernelAVX2F32(kc, &a[0], 1, mr, &bb[0], 16, &c[0], 16, 1, 1, 1)
+			gemmKernelAVX2F32(kc, &a[0], 1, mr, &bb[0], 16, &c[0], 16, 1, 0, 1, 1, 1)
 		}
 		cpu := cpuTime() - cpu0
 		b.ReportMetric(2*mr*16*kc*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
@@ -25,7 +25,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 		c := alignedSlice[float32](mr * 16)
 		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
-			gemmKernelAVX2F32(kc, &a[0], kc, 1, &bb[0], 16, &c[0], 16, 1, 1, 1)
+			gemmKernelAVX2F32(kc, &a[0], kc, 1, &bb[0], 16, &c[0], 16, 1, 0, 1, 1, 1)
 		}
 		cpu := cpuTime() - cpu0
 		b.ReportMetric(2*mr*16*kc*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
@@ -36,7 +36,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 		c := alignedSlice[float64](mr * 8)
 		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
-			gemmKernelAVX2F64(kc, &a[0], 1, mr, &bb[0], 8, &c[0], 8, 1, 1, 1)
+			gemmKernelAVX2F64(kc, &a[0], 1, mr, &bb[0], 8, &c[0], 8, 1, 0, 1, 1, 1)
 		}
 		cpu := cpuTime() - cpu0
 		b.ReportMetric(2*mr*8*kc*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")

@@ -23,17 +23,25 @@ func nrOf[T float]() int {
 	return 8
 }
 
-// kernelFunc is a micro-kernel: it sets C[0:mr, 0:nr] = alpha·A·B + beta·C
-// where A element (i, p) is a[i*rsA+p*csA] (i < mr, p < k), B element
-// (p, j) is b[p*csB+j] (j < nr contiguous) and C element (i, j) is
-// c[i*ldc+j]. With loadC false, C is only written (beta is ignored, NaNs
-// in C do not propagate). k >= 1.
-type kernelFunc[T float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool)
+// kernelFunc is a micro-kernel: for each of tiles consecutive mr-row
+// tiles t, it sets C[t·mr:(t+1)·mr, 0:nr] = alpha·A_t·B + beta·C where
+// A_t element (i, p) is a[t*aNext+i*rsA+p*csA] (i < mr, p < k), B element
+// (p, j) is b[p*csB+j] (j < nr contiguous, the same for every tile) and C
+// element (i, j) is c[i*ldc+j]. With loadC false, C is only written (beta
+// is ignored, NaNs in C do not propagate). k, tiles >= 1.
+type kernelFunc[T float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc, tiles, aNext int, alpha, beta T, loadC bool)
 
 // kernelGo is the portable micro-kernel; it runs for kernels.Generic and in
 // purego builds. It multiplies then adds (no fused multiply-add), so its
 // results can differ from the AVX2+FMA kernel in the last bits.
-func kernelGo[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool) {
+func kernelGo[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc, tiles, aNext int, alpha, beta T, loadC bool) {
+	for t := 0; t < tiles; t++ {
+		kernelGo1(k, a[t*aNext:], rsA, csA, b, csB, c[t*mr*ldc:], ldc, alpha, beta, loadC)
+	}
+}
+
+// kernelGo1 is kernelGo for one tile.
+func kernelGo1[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool) {
 	nr := nrOf[T]()
 	var acc [mr * 16]T
 	for p := 0; p < k; p++ {

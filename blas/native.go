@@ -267,43 +267,59 @@ func (j *job[T]) runPart(p int) {
 						bp = j.b[off : off+(kcb-1)*j.ldb+nr]
 						bcs = j.ldb
 					}
-					for ir := 0; ir < mcb; ir += mr {
-						mrb := min(mr, mcb-ir)
-						i := ic + ir
+					// The full tiles of the block in one kernel call, then
+					// the partial last one.
+					if full := mcb / mr; full > 0 {
 						var ap []T
-						ars, acs := 1, mr
-						switch {
-						case packA:
-							ap = ws.a[ir*kcb : (ir+mr)*kcb]
-						case mrb < mr:
-							ap = ws.aEdge[:mr*kcb]
-						default:
-							off := i*rsA + pc*csA
-							ap = j.a[off : off+(mr-1)*rsA+(kcb-1)*csA+1]
-							ars, acs = rsA, csA
+						ars, acs, an := 1, mr, mr*kcb
+						if packA {
+							ap = ws.a[:full*mr*kcb]
+						} else {
+							off := ic*rsA + pc*csA
+							ars, acs, an = rsA, csA, mr*rsA
+							ap = j.a[off : off+(full-1)*an+(mr-1)*rsA+(kcb-1)*csA+1]
 						}
-						co := i*j.ldc + jc + jr
-						if mrb == mr && nrb == nr {
-							kern(kcb, ap, ars, acs, bp, bcs, j.c[co:co+(mr-1)*j.ldc+nr], j.ldc, j.alpha, beta, loadC)
-							continue
-						}
-						// Edge tile: compute the full padded tile into
-						// scratch, then merge the valid part.
-						kern(kcb, ap, ars, acs, bp, bcs, tile, nr, j.alpha, 0, false)
-						for ii := 0; ii < mrb; ii++ {
-							crow := j.c[co+ii*j.ldc : co+ii*j.ldc+nrb]
-							trow := tile[ii*nr : ii*nr+nrb]
-							if loadC {
-								for jj, t := range trow {
-									crow[jj] = t + beta*crow[jj]
-								}
-							} else {
-								copy(crow, trow)
+						co := ic*j.ldc + jc + jr
+						if nrb == nr {
+							kern(kcb, ap, ars, acs, bp, bcs, j.c[co:co+(full*mr-1)*j.ldc+nr], j.ldc, full, an, j.alpha, beta, loadC)
+						} else {
+							for t := 0; t < full; t++ {
+								kern(kcb, ap[t*an:], ars, acs, bp, bcs, tile, nr, 1, 0, j.alpha, 0, false)
+								mergeTile(j.c[co+t*mr*j.ldc:], j.ldc, tile, nr, mr, nrb, beta, loadC)
 							}
 						}
 					}
+					if mrb := mcb % mr; mrb != 0 {
+						ir := mcb - mrb
+						var ap []T
+						if packA {
+							ap = ws.a[ir*kcb : (ir+mr)*kcb]
+						} else {
+							ap = ws.aEdge[:mr*kcb]
+						}
+						// Edge tile: compute the full padded tile into
+						// scratch, then merge the valid part.
+						kern(kcb, ap, 1, mr, bp, bcs, tile, nr, 1, 0, j.alpha, 0, false)
+						mergeTile(j.c[(ic+ir)*j.ldc+jc+jr:], j.ldc, tile, nr, mrb, nrb, beta, loadC)
+					}
 				}
 			}
+		}
+	}
+}
+
+// mergeTile merges the top-left mrb×nrb part of the scratch tile (row
+// stride ldt) into C: C = tile + beta·C, or C = tile if !loadC.
+func mergeTile[T float](c []T, ldc int, tile []T, ldt, mrb, nrb int, beta T, loadC bool) {
+	for ii := 0; ii < mrb; ii++ {
+		crow := c[ii*ldc : ii*ldc+nrb]
+		trow := tile[ii*ldt : ii*ldt+nrb]
+		if loadC {
+			for jj, t := range trow {
+				crow[jj] = t + beta*crow[jj]
+			}
+		} else {
+			copy(crow, trow)
 		}
 	}
 }

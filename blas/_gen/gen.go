@@ -57,38 +57,43 @@ func main() {
 	Generate()
 }
 
-// kernel emits gemmKernelAVX2<T>: C[0:6, 0:2·lanes] = alpha·A·B + beta·C
-// where A element (i, p) is a[i*rsA + p*csA], B element (p, j) is
-// b[p*csB + j] (2·lanes contiguous elements per p) and C element (i, j) is
-// c[i*ldc + j]. With loadC == 0, C is only written (beta is ignored).
-// Strides are in elements. 12 ymm accumulators cover the FMA latency
-// (4 cycles × 2 pipes needs ≥ 8 independent chains).
+// kernel emits gemmKernelAVX2<T>, which updates tiles consecutive
+// 6×(2·lanes) tiles of C: tile t is C[6t:6t+6, 0:2·lanes] = alpha·A_t·B +
+// beta·C, where A_t element (i, p) is a[t*aNext + i*rsA + p*csA], B element
+// (p, j) is b[p*csB + j] (2·lanes contiguous elements per p, the same B for
+// every tile) and C element (i, j) is c[i*ldc + j]. With loadC == 0, C is
+// only written (beta is ignored). Strides are in elements; k, tiles >= 1.
+// 12 ymm accumulators cover the FMA latency (4 cycles × 2 pipes needs ≥ 8
+// independent chains). Looping over the tiles of a row panel in assembly
+// saves a Go call per 6×16 tile (measured: ~5% of the kernel's time at
+// kc = 256).
 func kernel(e elem) {
 	name := "gemmKernelAVX2" + e.suffix
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, rsA, csA int, b *%[1]s, csB int, c *%[1]s, ldc int, alpha, beta %[1]s, loadC int)", e.goType))
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, rsA, csA int, b *%[1]s, csB int, c *%[1]s, ldc int, tiles, aNext int, alpha, beta %[1]s, loadC int)", e.goType))
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes C[0:%d, 0:%d] = alpha·A·B + beta·C (see gen.go).", name, mr, 2*e.lanes))
+	Doc(fmt.Sprintf("%s computes tiles tiles of C[6t:6t+%d, 0:%d] = alpha·A_t·B + beta·C (see gen.go).", name, mr, 2*e.lanes))
 
-	k := Load(Param("k"), GP64())
-	a0 := Load(Param("a"), GP64())
+	at := Load(Param("a"), GP64())
 	rs := Load(Param("rsA"), GP64())
 	SHLQ(Imm(e.shift), rs)
 	cs := Load(Param("csA"), GP64())
 	SHLQ(Imm(e.shift), cs)
-	b := Load(Param("b"), GP64())
 	csb := Load(Param("csB"), GP64())
 	SHLQ(Imm(e.shift), csb)
-	a3 := GP64()
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(e.shift), ldc)
+	a0, a3, b, cnt, pc := GP64(), GP64(), GP64(), GP64(), GP64()
+
+	Label(name + "_tile")
+	MOVQ(at, a0)
 	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, a3)
 	ADDQ(a0, a3)
+	Load(Param("b"), b)
 
 	// Prefetch the C tile (each row's first and last byte, the row may
 	// straddle two lines): it is read or written after the k loop, and
 	// for large C it would otherwise miss all the way to memory then.
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(e.shift), ldc)
-	pc := GP64()
 	MOVQ(c, pc)
 	for i := 0; i < mr; i++ {
 		PREFETCHT0(Mem{Base: pc})
@@ -132,38 +137,40 @@ func kernel(e elem) {
 		ADDQ(csb, b)
 	}
 
+	// k/4 unrolled iterations with the loop test at the bottom, then the
+	// k%4 remaining steps.
+	Load(Param("k"), cnt)
+	SHRQ(Imm(2), cnt)
+	JZ(LabelRef(name + "_tail0"))
 	Label(name + "_loop4")
-	CMPQ(k, Imm(4))
-	JL(LabelRef(name + "_tail"))
 	for u := 0; u < 4; u++ {
 		step()
 	}
-	SUBQ(Imm(4), k)
-	JMP(LabelRef(name + "_loop4"))
+	DECQ(cnt)
+	JNZ(LabelRef(name + "_loop4"))
 
-	Label(name + "_tail")
-	TESTQ(k, k)
+	Label(name + "_tail0")
+	Load(Param("k"), cnt)
+	ANDQ(Imm(3), cnt)
 	JZ(LabelRef(name + "_store"))
+	Label(name + "_tail")
 	step()
-	DECQ(k)
-	JMP(LabelRef(name + "_tail"))
+	DECQ(cnt)
+	JNZ(LabelRef(name + "_tail"))
 
+	// Store: c walks the tile's rows and ends on the next tile's first.
 	Label(name + "_store")
 	e.broadcast(paramAddr("alpha"), Y12)
-	loadC := Load(Param("loadC"), GP64())
-	TESTQ(loadC, loadC)
-	JNZ(LabelRef(name + "_beta"))
+	CMPQ(paramAddr("loadC"), Imm(0))
+	JNE(LabelRef(name + "_beta"))
 	for i := 0; i < mr; i++ {
 		for h := 0; h < 2; h++ {
 			e.mul(Y12, acc[2*i+h], acc[2*i+h])
 			e.store(acc[2*i+h], Mem{Base: c, Disp: 32 * h})
 		}
-		if i < mr-1 {
-			ADDQ(ldc, c)
-		}
+		ADDQ(ldc, c)
 	}
-	VZEROUPPER()
-	RET()
+	JMP(LabelRef(name + "_next"))
 
 	Label(name + "_beta")
 	e.broadcast(paramAddr("beta"), Y13)
@@ -173,10 +180,18 @@ func kernel(e elem) {
 			e.fmadd(Y12, acc[2*i+h], Y14)
 			e.store(Y14, Mem{Base: c, Disp: 32 * h})
 		}
-		if i < mr-1 {
-			ADDQ(ldc, c)
-		}
+		ADDQ(ldc, c)
 	}
+
+	Label(name + "_next")
+	DECQ(paramAddr("tiles"))
+	JZ(LabelRef(name + "_done"))
+	Load(Param("aNext"), pc)
+	SHLQ(Imm(e.shift), pc)
+	ADDQ(pc, at)
+	JMP(LabelRef(name + "_tile"))
+
+	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }
