@@ -10,19 +10,25 @@ import (
 
 //go:generate sh -c "cd _gen && go run . -out ../gemm_kernel_amd64.s -stubs ../gemm_kernel_stub_amd64.go -pkg blas"
 
-// microKernel returns the micro-kernel for the current ISA level
+// microKernel returns the micro-kernel for the ISA level lvl
 // (kernels.ISA()): the AVX2+FMA assembly or the portable Go one. Both
-// update an mr×nr(T) tile with the same data layout.
-func microKernel[T float](lvl kernels.Level) kernelFunc[T] {
+// update mr×nr(T) tiles (mr×nr/2 if half) with the same data layout.
+func microKernel[T float](lvl kernels.Level, half bool) kernelFunc[T] {
 	if lvl < kernels.AVX2 {
-		return goKernel[T]()
+		return goKernel[T](half)
 	}
 	var z T
 	if unsafe.Sizeof(z) == 4 {
 		f := kernelFunc[float32](kernelAVX2F32)
+		if half {
+			f = kernelAVX2F32Half
+		}
 		return *(*kernelFunc[T])(unsafe.Pointer(&f))
 	}
 	f := kernelFunc[float64](kernelAVX2F64)
+	if half {
+		f = kernelAVX2F64Half
+	}
 	return *(*kernelFunc[T])(unsafe.Pointer(&f))
 }
 
@@ -34,6 +40,16 @@ func kernelAVX2F32(k int, a []float32, rsA, csA int, b []float32, csB int, c []f
 func kernelAVX2F64(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc, tiles, aNext int, alpha, beta float64, loadC bool) {
 	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 8)
 	gemmKernelAVX2F64(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX2F32Half(k int, a []float32, rsA, csA int, b []float32, csB int, c []float32, ldc, tiles, aNext int, alpha, beta float32, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 8)
+	gemmKernelAVX2F32Half(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX2F64Half(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc, tiles, aNext int, alpha, beta float64, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 4)
+	gemmKernelAVX2F64Half(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
 }
 
 func b2i(b bool) int {

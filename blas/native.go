@@ -125,7 +125,8 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	j.tA, j.tB, j.m, j.n, j.k = tA, tB, m, n, k
 	j.alpha, j.beta = alpha, beta
 	j.a, j.lda, j.b, j.ldb, j.c, j.ldc = a, lda, b, ldb, c, ldc
-	j.kern = microKernel[T](kernels.ISA())
+	j.kern = microKernel[T](kernels.ISA(), false)
+	j.kernH = microKernel[T](kernels.ISA(), true)
 	nr := nrOf[T]()
 	j.nr = nr
 	j.blk = blockingFor[T]()
@@ -194,7 +195,7 @@ type job[T float] struct {
 	alpha, beta   T
 	a, b, c       []T
 	lda, ldb, ldc int
-	kern          kernelFunc[T]
+	kern, kernH   kernelFunc[T] // nr and nr/2 columns wide
 	nr            int
 	blk           blocking
 	parts, panels int
@@ -235,7 +236,6 @@ func (j *job[T]) runPart(p int) {
 	}
 	packB := j.tB || r1-r0 >= tunePackBRows
 	packA := c1-c0 >= tunePackACols || (j.tA && c1-c0 >= tunePackAColsTN)
-	kern := j.kern
 	tile := ws.tile[:mr*nr]
 
 	for jc := c0; jc < c1; jc += nc {
@@ -273,6 +273,12 @@ func (j *job[T]) runPart(p int) {
 						bp = j.b[off : off+(kcb-1)*j.ldb+nr]
 						bcs = j.ldb
 					}
+					// The last column panel, if at most nr/2 wide, goes
+					// to the half-width kernel.
+					kern, width := j.kern, nr
+					if nrb <= nr/2 {
+						kern, width = j.kernH, nr/2
+					}
 					// The full tiles of the block in one kernel call, then
 					// the partial last one.
 					if full := mcb / mr; full > 0 {
@@ -286,8 +292,8 @@ func (j *job[T]) runPart(p int) {
 							ap = j.a[off : off+(full-1)*an+(mr-1)*rsA+(kcb-1)*csA+1]
 						}
 						co := ic*j.ldc + jc + jr
-						if nrb == nr {
-							kern(kcb, ap, ars, acs, bp, bcs, j.c[co:co+(full*mr-1)*j.ldc+nr], j.ldc, full, an, j.alpha, beta, loadC)
+						if nrb == width {
+							kern(kcb, ap, ars, acs, bp, bcs, j.c[co:co+(full*mr-1)*j.ldc+width], j.ldc, full, an, j.alpha, beta, loadC)
 						} else {
 							for t := 0; t < full; t++ {
 								kern(kcb, ap[t*an:], ars, acs, bp, bcs, tile, nr, 1, 0, j.alpha, 0, false)
