@@ -17,9 +17,15 @@ import (
 //	    for ic := 0; ic < m; ic += mc      // A block (mc×kc) in L2
 //	      [pack op(A)[ic:ic+mc, pc:pc+kc] into mr-row micro-panels]
 //	      for jr := 0; jr < nc; jr += nr   // B micro-panel (kc×nr) in L1
-//	        for ir := 0; ir < mc; ir += mr
+//	        for ir := 0; ir < mc; ir += mr // in the assembly, one call
 //	          micro-kernel: full tile straight into C; edge tile into a
 //	          scratch tile, then merged with alpha/beta into C
+//
+// The micro-kernel loops over the full mr-row tiles of the A block
+// itself (one Go call per B micro-panel and A block). A last column panel
+// of at most nr/2 columns (n = 200 in float32 is 12·16 + 8) runs on a
+// half-width kernel. kc is halved when op(B) is read in place with rows
+// that are not whole cache lines (see nativeGemm).
 //
 // Packing is skipped where it does not pay: the micro-kernel reads A
 // through two strides, so a row-major op(A) (NN, NT) is read in place
