@@ -337,6 +337,10 @@ func testGOMAXPROCS[T float](t *testing.T) {
 		{m: 3072, k: 200, n: 200, tA: true, beta: 1},
 		{m: 613, k: 300, n: 97, tB: true, beta: -0.5},
 		{m: 1100, k: 130, n: 50, tA: true, tB: true},
+		// B packed in one part, read in place in parts (m >= 512 rows,
+		// k past kc), and a half-width last panel under a column split.
+		{m: 700, k: 600, n: 100},
+		{m: 30, k: 700, n: 1000},
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, l := range kernels.Levels() {
