@@ -4,15 +4,25 @@
 
 package blas
 
-// gemmKernelAVX2F32 computes C[0:6, 0:16] = alpha·A·B + beta·C (see gen.go).
+// gemmKernelAVX2F32 computes tiles tiles of C[6t:6t+6, 0:16] = alpha·A_t·B + beta·C (see gen.go).
 //
 //go:noescape
-func gemmKernelAVX2F32(k int, a *float32, rsA int, csA int, b *float32, csB int, c *float32, ldc int, alpha float32, beta float32, loadC int)
+func gemmKernelAVX2F32(k int, a *float32, rsA int, csA int, b *float32, csB int, c *float32, ldc int, tiles int, aNext int, alpha float32, beta float32, loadC int)
 
-// gemmKernelAVX2F64 computes C[0:6, 0:8] = alpha·A·B + beta·C (see gen.go).
+// gemmKernelAVX2F64 computes tiles tiles of C[6t:6t+6, 0:8] = alpha·A_t·B + beta·C (see gen.go).
 //
 //go:noescape
-func gemmKernelAVX2F64(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, alpha float64, beta float64, loadC int)
+func gemmKernelAVX2F64(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, tiles int, aNext int, alpha float64, beta float64, loadC int)
+
+// gemmKernelAVX2F32Half computes tiles tiles of C[6t:6t+6, 0:8] = alpha·A_t·B + beta·C (see gen.go).
+//
+//go:noescape
+func gemmKernelAVX2F32Half(k int, a *float32, rsA int, csA int, b *float32, csB int, c *float32, ldc int, tiles int, aNext int, alpha float32, beta float32, loadC int)
+
+// gemmKernelAVX2F64Half computes tiles tiles of C[6t:6t+6, 0:4] = alpha·A_t·B + beta·C (see gen.go).
+//
+//go:noescape
+func gemmKernelAVX2F64Half(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, tiles int, aNext int, alpha float64, beta float64, loadC int)
 
 // fmaPeakAVX2 runs n iterations of 12 independent VFMADD231PS (ymm): 192 float32 FLOP each.
 func fmaPeakAVX2(n int)

@@ -193,6 +193,9 @@ func gemmCases() []gemmCase {
 		{0, 0, 0}, {0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1}, {1, 7, 1}, {2, 3, 5},
 		{5, 17, 15}, {6, 16, 16}, {6, 8, 8}, {7, 9, 17}, {12, 31, 32}, {13, 1, 33},
 		{23, 37, 41}, {47, 3, 9}, {61, 67, 71}, {97, 101, 13}, {1, 300, 1}, {31, 521, 29},
+		// Edge column panels of exactly and less than half a tile
+		// (nr/2: 8 float32, 4 float64) for the half-width kernels.
+		{7, 5, 12}, {13, 9, 20}, {25, 40, 24}, {6, 3, 4},
 	}
 	scal := []float64{0, 1, -0.5, 2}
 	i := 0
@@ -212,6 +215,7 @@ func gemmCases() []gemmCase {
 		cs = append(cs,
 			gemmCase{m: 131, k: 600, n: 290, tA: tr&1 != 0, tB: tr&2 != 0, alpha: -0.5, beta: 2, pad: 3},
 			gemmCase{m: 530, k: 70, n: 77, tA: tr&1 != 0, tB: tr&2 != 0, alpha: 1, beta: 0, pad: 1, nanC: true},
+			gemmCase{m: 140, k: 530, n: 36, tA: tr&1 != 0, tB: tr&2 != 0, alpha: 2, beta: -0.5, pad: 2},
 		)
 	}
 	// Model shapes (two-layer net and linear classifier on CIFAR-10).
@@ -333,6 +337,10 @@ func testGOMAXPROCS[T float](t *testing.T) {
 		{m: 3072, k: 200, n: 200, tA: true, beta: 1},
 		{m: 613, k: 300, n: 97, tB: true, beta: -0.5},
 		{m: 1100, k: 130, n: 50, tA: true, tB: true},
+		// B packed in one part, read in place in parts (m >= 512 rows,
+		// k past kc), and a half-width last panel under a column split.
+		{m: 700, k: 600, n: 100},
+		{m: 30, k: 700, n: 1000},
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, l := range kernels.Levels() {

@@ -10,30 +10,46 @@ import (
 
 //go:generate sh -c "cd _gen && go run . -out ../gemm_kernel_amd64.s -stubs ../gemm_kernel_stub_amd64.go -pkg blas"
 
-// microKernel returns the micro-kernel for the current ISA level
+// microKernel returns the micro-kernel for the ISA level lvl
 // (kernels.ISA()): the AVX2+FMA assembly or the portable Go one. Both
-// update an mr×nr(T) tile with the same data layout.
-func microKernel[T float](lvl kernels.Level) kernelFunc[T] {
+// update mr×nr(T) tiles (mr×nr/2 if half) with the same data layout.
+func microKernel[T float](lvl kernels.Level, half bool) kernelFunc[T] {
 	if lvl < kernels.AVX2 {
-		return goKernel[T]()
+		return goKernel[T](half)
 	}
 	var z T
 	if unsafe.Sizeof(z) == 4 {
 		f := kernelFunc[float32](kernelAVX2F32)
+		if half {
+			f = kernelAVX2F32Half
+		}
 		return *(*kernelFunc[T])(unsafe.Pointer(&f))
 	}
 	f := kernelFunc[float64](kernelAVX2F64)
+	if half {
+		f = kernelAVX2F64Half
+	}
 	return *(*kernelFunc[T])(unsafe.Pointer(&f))
 }
 
-func kernelAVX2F32(k int, a []float32, rsA, csA int, b []float32, csB int, c []float32, ldc int, alpha, beta float32, loadC bool) {
-	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, 16)
-	gemmKernelAVX2F32(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, alpha, beta, b2i(loadC))
+func kernelAVX2F32(k int, a []float32, rsA, csA int, b []float32, csB int, c []float32, ldc, tiles, aNext int, alpha, beta float32, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 16)
+	gemmKernelAVX2F32(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
 }
 
-func kernelAVX2F64(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc int, alpha, beta float64, loadC bool) {
-	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, 8)
-	gemmKernelAVX2F64(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, alpha, beta, b2i(loadC))
+func kernelAVX2F64(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc, tiles, aNext int, alpha, beta float64, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 8)
+	gemmKernelAVX2F64(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX2F32Half(k int, a []float32, rsA, csA int, b []float32, csB int, c []float32, ldc, tiles, aNext int, alpha, beta float32, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 8)
+	gemmKernelAVX2F32Half(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX2F64Half(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc, tiles, aNext int, alpha, beta float64, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 4)
+	gemmKernelAVX2F64Half(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
 }
 
 func b2i(b bool) int {
@@ -44,9 +60,11 @@ func b2i(b bool) int {
 }
 
 // checkKernelArgs verifies, cheaply, that the assembly stays inside the
-// slices it is given: the last element of A, B and C it touches exists.
-func checkKernelArgs(k, la, rsA, csA, lb, csB, lc, ldc, nr int) {
-	if k <= 0 || la < (mr-1)*rsA+(k-1)*csA+1 || lb < (k-1)*csB+nr || lc < (mr-1)*ldc+nr {
+// slices it is given: the last element of A, B and C it touches exists
+// (all strides are non-negative).
+func checkKernelArgs(k, la, rsA, csA, lb, csB, lc, ldc, tiles, aNext, nr int) {
+	if k <= 0 || tiles <= 0 || rsA < 0 || csA < 0 || aNext < 0 || csB < 0 || ldc < nr ||
+		la < (tiles-1)*aNext+(mr-1)*rsA+(k-1)*csA+1 || lb < (k-1)*csB+nr || lc < (tiles*mr-1)*ldc+nr {
 		panic("blas: internal error: micro-kernel operands out of range")
 	}
 }

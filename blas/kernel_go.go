@@ -23,18 +23,33 @@ func nrOf[T float]() int {
 	return 8
 }
 
-// kernelFunc is a micro-kernel: it sets C[0:mr, 0:nr] = alpha·A·B + beta·C
-// where A element (i, p) is a[i*rsA+p*csA] (i < mr, p < k), B element
-// (p, j) is b[p*csB+j] (j < nr contiguous) and C element (i, j) is
-// c[i*ldc+j]. With loadC false, C is only written (beta is ignored, NaNs
-// in C do not propagate). k >= 1.
-type kernelFunc[T float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool)
+// kernelFunc is a micro-kernel: for each of tiles consecutive mr-row
+// tiles t, it sets C[t·mr:(t+1)·mr, 0:nr] = alpha·A_t·B + beta·C where
+// A_t element (i, p) is a[t*aNext+i*rsA+p*csA] (i < mr, p < k), B element
+// (p, j) is b[p*csB+j] (j < nr contiguous, the same for every tile) and C
+// element (i, j) is c[i*ldc+j]. With loadC false, C is only written (beta
+// is ignored, NaNs in C do not propagate). k, tiles >= 1.
+type kernelFunc[T float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc, tiles, aNext int, alpha, beta T, loadC bool)
 
 // kernelGo is the portable micro-kernel; it runs for kernels.Generic and in
 // purego builds. It multiplies then adds (no fused multiply-add), so its
 // results can differ from the AVX2+FMA kernel in the last bits.
-func kernelGo[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool) {
-	nr := nrOf[T]()
+func kernelGo[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc, tiles, aNext int, alpha, beta T, loadC bool) {
+	for t := 0; t < tiles; t++ {
+		kernelGo1(nrOf[T](), k, a[t*aNext:], rsA, csA, b, csB, c[t*mr*ldc:], ldc, alpha, beta, loadC)
+	}
+}
+
+// kernelGoHalf is kernelGo on tiles half as wide (nr/2 columns), the
+// portable counterpart of the assembly edge kernels.
+func kernelGoHalf[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc, tiles, aNext int, alpha, beta T, loadC bool) {
+	for t := 0; t < tiles; t++ {
+		kernelGo1(nrOf[T]()/2, k, a[t*aNext:], rsA, csA, b, csB, c[t*mr*ldc:], ldc, alpha, beta, loadC)
+	}
+}
+
+// kernelGo1 is kernelGo for one tile of nr columns.
+func kernelGo1[T float](nr, k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool) {
 	var acc [mr * 16]T
 	for p := 0; p < k; p++ {
 		bp := b[p*csB : p*csB+nr]
@@ -64,15 +79,24 @@ func kernelGo[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc in
 // Instantiated once: taking kernelGo[T] as a value inside generic code
 // would allocate a closure per call.
 var (
-	kernelGo32 kernelFunc[float32] = kernelGo[float32]
-	kernelGo64 kernelFunc[float64] = kernelGo[float64]
+	kernelGo32     kernelFunc[float32] = kernelGo[float32]
+	kernelGo64     kernelFunc[float64] = kernelGo[float64]
+	kernelGoHalf32 kernelFunc[float32] = kernelGoHalf[float32]
+	kernelGoHalf64 kernelFunc[float64] = kernelGoHalf[float64]
 )
 
-// goKernel returns kernelGo[T] without allocating.
-func goKernel[T float]() kernelFunc[T] {
+// goKernel returns kernelGo[T] (or kernelGoHalf[T] if half) without
+// allocating.
+func goKernel[T float](half bool) kernelFunc[T] {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
+		if half {
+			return *(*kernelFunc[T])(unsafe.Pointer(&kernelGoHalf32))
+		}
 		return *(*kernelFunc[T])(unsafe.Pointer(&kernelGo32))
+	}
+	if half {
+		return *(*kernelFunc[T])(unsafe.Pointer(&kernelGoHalf64))
 	}
 	return *(*kernelFunc[T])(unsafe.Pointer(&kernelGo64))
 }

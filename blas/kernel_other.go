@@ -4,6 +4,6 @@ package blas
 
 import "github.com/nnkern/nnkern/kernels"
 
-// microKernel returns the portable Go micro-kernel (no assembly in this
-// build).
-func microKernel[T float](kernels.Level) kernelFunc[T] { return goKernel[T]() }
+// microKernel returns the portable Go micro-kernel, of nr columns or nr/2
+// if half (no assembly in this build).
+func microKernel[T float](_ kernels.Level, half bool) kernelFunc[T] { return goKernel[T](half) }

@@ -12,6 +12,8 @@ import (
 //	NNKERN_TUNE="packBRows,packACols"  pack op(B) / op(A) thresholds
 //	NNKERN_TUNE_TN=cols                pack threshold for a transposed A
 //	NNKERN_TUNE_MC=rows, NNKERN_TUNE_KC=k   float32 blocking (float64 mc = rows/2)
+//	NNKERN_TUNE_MC64=rows, NNKERN_TUNE_KC64=k   float64 blocking alone
+//	NNKERN_TUNE_SPLIT=0|1|2            parallel split: cost model, rows, columns
 func init() {
 	if s := os.Getenv("NNKERN_TUNE"); s != "" {
 		f := strings.Split(s, ",")
@@ -30,5 +32,14 @@ func init() {
 	if s := os.Getenv("NNKERN_TUNE_KC"); s != "" {
 		block32.kc, _ = strconv.Atoi(s)
 		block64.kc = block32.kc
+	}
+	if s := os.Getenv("NNKERN_TUNE_MC64"); s != "" {
+		block64.mc, _ = strconv.Atoi(s)
+	}
+	if s := os.Getenv("NNKERN_TUNE_KC64"); s != "" {
+		block64.kc, _ = strconv.Atoi(s)
+	}
+	if s := os.Getenv("NNKERN_TUNE_SPLIT"); s != "" {
+		tuneSplit, _ = strconv.Atoi(s)
 	}
 }
