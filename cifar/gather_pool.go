@@ -15,10 +15,14 @@ import (
 // same way by the same kernel). Concurrent Gathers do not queue: a caller
 // that finds the pool busy does its rows alone.
 
-// parallelGather is the number of values from which Gather uses the pool:
-// a whole mini-batch (200×3072) is split, the 32-row blocks the fused
-// softmax trainer gathers from its own parallel chunks are not.
-const parallelGather = 1 << 18
+// parallelGatherBytes is the size of dst (bytes) from which Gather splits
+// the rows over the pool. On the 2-core Zen 3 dev machine (nnkern bench
+// data/gather, idle, medians): a 200×3073 float64 batch (4.9 MB) took 198 µs
+// on two cores vs 240 µs on one, but the float32 batch (2.5 MB) 194 µs vs
+// 120 µs: below a few MB the hand-off and the cores' shared store bandwidth
+// cost more than the split gains. The 32-row blocks the fused softmax
+// trainer gathers from its own parallel chunks stay serial too.
+const parallelGatherBytes = 4 << 20
 
 type gatherJob struct {
 	p      *Prepared

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
@@ -69,9 +70,9 @@ func testGatherShapes[T kernels.Float](t *testing.T) {
 }
 
 // TestGatherParallelEqualsSerial: the pooled Gather of a large batch equals
-// one serial pass bit for bit under GOMAXPROCS 1, 2 and 3, and so does any
-// split of the rows into pieces (the pool's size is fixed when it starts, so
-// the pieces cover the splits other pool sizes would make).
+// one serial pass bit for bit under GOMAXPROCS 1, 2 and 3 (the pool grows
+// to 2 workers), and so does any split of the rows into 2 to 5 pieces (the
+// splits of larger pools).
 func TestGatherParallelEqualsSerial(t *testing.T) {
 	t.Run("f32", testGatherParallel[float32])
 	t.Run("f64", testGatherParallel[float64])
@@ -80,12 +81,11 @@ func TestGatherParallelEqualsSerial(t *testing.T) {
 func testGatherParallel[T kernels.Float](t *testing.T) {
 	_, p := smallPrepared(t, true)
 	rng := rand.New(rand.NewPCG(5, 5))
-	idx := make([]int, 200) // 200×3072 values: above parallelGather
+	var z T
+	// a batch just above the pool's threshold
+	idx := make([]int, parallelGatherBytes/(len(p.Mean)*int(unsafe.Sizeof(z)))+7)
 	for i := range idx {
 		idx[i] = rng.IntN(p.Train.N)
-	}
-	if len(idx)*len(p.Mean) < parallelGather {
-		t.Fatal("batch too small for the pool")
 	}
 	serial := blas.NewMatrix[T](len(idx), p.Dim())
 	gatherRows(p, &p.Train, idx, serial, 0, len(idx))
