@@ -2,11 +2,18 @@
 
 package blas
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/nnkern/nnkern/kernels"
+)
 
 // BenchmarkMicroKernel measures the AVX2 micro-kernels alone, on packed
 // operands that stay in L1 (kc = 256).
 func BenchmarkMicroKernel(b *testing.B) {
+	if kernels.Detected() < kernels.AVX2 {
+		b.Skip("no AVX2+FMA: the micro-kernels would fault")
+	}
 	const kc = 256
 	b.Run("f32/packedA", func(b *testing.B) {
 		a := alignedSlice[float32](mr * kc)

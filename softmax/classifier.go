@@ -106,8 +106,10 @@ func (c *LinearClassifier[T]) Train(X blas.Matrix[T], y []int, cfg TrainConfig, 
 	return c.TrainSource(MatrixSource(X), y, cfg, rng)
 }
 
-// TrainSource is Train with the training rows fetched from src, one
-// mini-batch at a time into a reused buffer.
+// TrainSource is Train with the training rows fetched from src: each
+// mini-batch is gathered block by block (32 rows at a time) into reused
+// cache-sized buffers inside the fused loss, so src.Gather is called from
+// several goroutines at once, for disjoint rows (see Source).
 func (c *LinearClassifier[T]) TrainSource(src Source[T], y []int, cfg TrainConfig, rng *nprand.RandomState) ([]float64, error) {
 	fail := func(format string, a ...any) ([]float64, error) {
 		return nil, fmt.Errorf("softmax: Train: "+format, a...)

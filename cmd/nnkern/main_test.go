@@ -974,3 +974,40 @@ func TestFailedRunLeavesNoEmptyOut(t *testing.T) {
 		t.Errorf("a failed run removed the existing --out: %v", err)
 	}
 }
+
+// TestSweepResumeDropsTornLine: a sweep killed while writing sweep.jsonl
+// leaves an incomplete last line; --resume runs that configuration again
+// and its record must start on a line of its own, not be appended to the
+// torn fragment (which would leave a line that is not JSON).
+func TestSweepResumeDropsTornLine(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "s")
+	args := []string{"sweep", "softmax", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
+		"--lr", "1e-6,1e-4", "--reg", "0.1", "--iters", "5", "--out", out}
+	mustRun(t, dir, nil, args...)
+	path := filepath.Join(out, "sweep.jsonl")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep the first record and half of the second.
+	first := bytes.IndexByte(b, '\n') + 1
+	if first <= 0 || len(b) < first+10 {
+		t.Fatalf("sweep.jsonl too short: %q", b)
+	}
+	if err := os.WriteFile(path, b[:first+(len(b)-first)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRun(t, dir, nil, append(args, "--resume")...)
+	if !strings.Contains(r.stderr, "incomplete line") {
+		t.Errorf("resume of a torn sweep.jsonl did not warn: %q", r.stderr)
+	}
+	lines, torn, err := runio.ReadMetrics(path)
+	if err != nil || torn || len(lines) != 2 {
+		b, _ := os.ReadFile(path)
+		t.Fatalf("sweep.jsonl after --resume: %d valid lines, torn %v, err %v:\n%s", len(lines), torn, err, b)
+	}
+	// And the repaired sweep merges.
+	mustRun(t, dir, nil, "sweep", "merge", "--out", filepath.Join(dir, "m"), out)
+}

@@ -341,6 +341,11 @@ func runSweep(e *env, args []string) (retErr error) {
 		}
 		if torn {
 			fmt.Fprintf(e.stderr, "nnkern: warning: %s ends in an incomplete line (killed while writing); that configuration runs again\n", jsonl)
+			// Drop the fragment, or the new records would be appended
+			// to it and the file would hold a line that is not JSON.
+			if _, err := runio.RepairMetrics(jsonl, nil); err != nil {
+				return fmt.Errorf("--resume: %w", err)
+			}
 		}
 		for _, r := range recs {
 			if r.Index < 0 || r.Index >= len(cfgs) || r.Index%sn != si {

@@ -16,7 +16,7 @@ import (
 // layout no SIMD lane holds padding, whatever C is.
 //
 // On AVX2 the strips of 2 vectors of columns are computed by assembly
-// kernels that keep a block of up to 5 rows × 2 vectors of C in registers,
+// kernels that keep a block of up to 6 rows × 2 vectors of C in registers,
 // sum over a pass of up to 8 values of p from zero and then add the block
 // to C, pass after pass in increasing p; the remaining columns
 // (fewer than one vector) and the generic build accumulate into C one p at
