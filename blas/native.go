@@ -24,8 +24,9 @@ import (
 // The micro-kernel loops over the full mr-row tiles of the A block
 // itself (one Go call per B micro-panel and A block). A last column panel
 // of at most nr/2 columns (n = 200 in float32 is 12·16 + 8) runs on a
-// half-width kernel. kc is halved when op(B) is read in place with rows
-// that are not whole cache lines (see nativeGemm).
+// half-width kernel. kc is halved when B is not transposed, m is below
+// tunePackBRows (so op(B) is read in place unless a part packs it) and a
+// row of B (ldb) is not a whole number of cache lines (see nativeGemm).
 //
 // Packing is skipped where it does not pay: the micro-kernel reads A
 // through two strides, so a row-major op(A) (NN, NT) is read in place
