@@ -78,6 +78,15 @@ type backend interface {
 	name() string
 	sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	dgemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
+	// Level 1 on contiguous vectors (len(x) == len(y) > 0, alpha != 0).
+	saxpy(alpha float32, x, y []float32)
+	daxpy(alpha float64, x, y []float64)
+	sscal(alpha float32, x []float32)
+	dscal(alpha float64, x []float64)
+	// y = alpha·op(A)·x + beta·y for an m×n row-major A (m, n > 0,
+	// alpha != 0; y is already zero when beta == 0).
+	sgemv(tA bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
+	dgemv(tA bool, m, n int, alpha float64, a []float64, lda int, x []float64, beta float64, y []float64)
 }
 
 // The native backend.
