@@ -529,3 +529,38 @@ func TestGemmSpecialValues(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmAllocsParallel: testing.AllocsPerRun runs at GOMAXPROCS 1, so
+// TestGemmAllocs never reaches the parallel path; here the process-wide
+// malloc count is read around calls that split over 2 and 3 goroutines.
+// Steady state must not allocate per call (worker goroutines, jobs and
+// packing buffers are pooled): one allocation per call would count at
+// least 2·calls here. What is tolerated (up to calls/2) is the runtime's
+// own: a sudog when a WaitGroup waiter parks, and a packing buffer
+// re-made after a GC cycle emptied its sync.Pool (seen: up to 11 in 40
+// pairs at GOMAXPROCS 3 on 2 cores).
+func TestGemmAllocsParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	a, b, c := NewMatrix[float32](200, 3072), NewMatrix[float32](3072, 200), NewMatrix[float32](200, 200)
+	ad, bd, cd := NewMatrix[float64](3072, 200), NewMatrix[float64](200, 200), NewMatrix[float64](3072, 200)
+	for _, procs := range []int{2, 3} {
+		runtime.GOMAXPROCS(procs)
+		run := func() {
+			Gemm(false, false, 1, a, b, 0, c)
+			Gemm(false, false, 1, ad, bd, 0.5, cd)
+		}
+		for range 10 {
+			run() // warm the pools (per-P caches of sync.Pool included)
+		}
+		const calls = 40
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		for range calls {
+			run()
+		}
+		runtime.ReadMemStats(&m1)
+		if n := m1.Mallocs - m0.Mallocs; n > calls/2 {
+			t.Errorf("GOMAXPROCS=%d: %d allocations in %d pairs of parallel Gemm calls", procs, n, calls)
+		}
+	}
+}
