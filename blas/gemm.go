@@ -14,7 +14,7 @@ import (
 // >= Cols are allowed. With beta == 0, C is not read (NaNs in C are
 // overwritten), as BLAS defines; with alpha == 0 or k == 0, A and B are not
 // read. It panics, naming the shapes, if they do not conform or a matrix is
-// malformed (see Matrix.Check). C must not overlap A or B.
+// malformed (see Matrix.Check), or if C shares an element with A or B.
 //
 // The work is done by the current backend (see Use): the native one by
 // default.
@@ -39,6 +39,9 @@ func Gemm[T float](transA, transB bool, alpha T, a, b Matrix[T], beta T, c Matri
 	}
 	if err := c.Check(); err != nil {
 		panic(fmt.Sprintf("blas.Gemm: C: %v", err))
+	}
+	if overlaps(c, a) || overlaps(c, b) {
+		panic("blas.Gemm: C overlaps A or B (results would depend on the order of the computation)")
 	}
 	if m == 0 || n == 0 {
 		return

@@ -9,7 +9,8 @@ import (
 
 // Axpy computes Y += alpha·X element by element for two matrices of the
 // same shape (any strides). It panics, naming the shapes, if they differ or
-// a matrix is malformed (see Matrix.Check). Y must not overlap X. The work
+// a matrix is malformed (see Matrix.Check) or Y shares an element with X
+// (X and Y may be the same view: then Y = (1+alpha)·Y). The work
 // is done by the current backend (see Use).
 func Axpy[T float](alpha T, x, y Matrix[T]) {
 	if x.Rows != y.Rows || x.Cols != y.Cols {
@@ -17,6 +18,9 @@ func Axpy[T float](alpha T, x, y Matrix[T]) {
 	}
 	checkMat("Axpy", "X", x)
 	checkMat("Axpy", "Y", y)
+	if overlaps(x, y) && !(x.Stride == y.Stride && &x.Data[0] == &y.Data[0]) {
+		panic("blas.Axpy: Y overlaps X (other than being the same view)")
+	}
 	if alpha == 0 || x.Rows == 0 || x.Cols == 0 {
 		return
 	}
