@@ -47,3 +47,11 @@ func benchLossCPU[T kernels.Float](b *testing.B) {
 	}
 	b.ReportMetric(float64(best.Nanoseconds())/1e6, "best-cpu-ms")
 }
+
+func processCPUTime() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts); err != nil {
+		panic(err)
+	}
+	return time.Duration(ts.Nano())
+}
