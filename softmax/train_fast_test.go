@@ -218,3 +218,51 @@ func TestBatchStride(t *testing.T) {
 	check(8, batchStride[float64])
 	check(4, batchStride[float32])
 }
+
+// TestUpdateKeepsPaddedW checks the padded copy of W that the SGD update
+// writes for the next step: after every update it equals W (padding
+// zero), and steps that reuse it give the same bits as steps with a fresh
+// workspace, which copy W.
+func TestUpdateKeepsPaddedW(t *testing.T) {
+	t.Run("f64", func(t *testing.T) { testUpdateKeepsPaddedW[float64](t) })
+	t.Run("f32", func(t *testing.T) { testUpdateKeepsPaddedW[float32](t) })
+}
+
+func testUpdateKeepsPaddedW[T kernels.Float](t *testing.T) {
+	for _, c := range []int{1, 3, 10, 16, 17} {
+		rng := rand.New(rand.NewPCG(uint64(c), 5))
+		W, X, y, _, _ := fusedRandProblem[T](rng, 150, 37, c, 1, 2, 1e-2)
+		W2 := W.Clone()
+		ws := NewLossWorkspace[T]()
+		for step := 0; step < 5; step++ {
+			kind := lossKind(step % 2)
+			l1 := ws.forwardBackward(kind, W, X, y)
+			sq1 := ws.reduce(W, W, 0.3, 0.5, true)
+			fresh := NewLossWorkspace[T]()
+			l2 := fresh.forwardBackward(kind, W2, X, y)
+			sq2 := fresh.reduce(W2, W2, 0.3, 0.5, true)
+			if l1 != l2 || sq1 != sq2 {
+				t.Fatalf("C=%d step %d: loss %v, ΣW² %v with the kept copy; %v, %v with a fresh workspace", c, step, l1, sq1, l2, sq2)
+			}
+			for k := 0; k < W.Rows; k++ {
+				for j := 0; j < c; j++ {
+					if math.Float64bits(float64(W.At(k, j))) != math.Float64bits(float64(W2.At(k, j))) {
+						t.Fatalf("C=%d step %d: W[%d,%d] = %v with the kept copy, %v with a fresh workspace", c, step, k, j, W.At(k, j), W2.At(k, j))
+					}
+				}
+				if !ws.fast() {
+					continue
+				}
+				for j := 0; j < ws.cp; j++ {
+					want := T(0)
+					if j < c {
+						want = W.At(k, j)
+					}
+					if got := ws.wp[k*ws.cp+j]; got != want {
+						t.Fatalf("C=%d step %d: padded copy [%d,%d] = %v, want %v", c, step, k, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}
