@@ -77,8 +77,6 @@ type TrainConfig struct {
 	StartIteration int
 	// OnIteration, if not nil, is called after each SGD step; a non-nil
 	// error stops training and is returned wrapped, with the history so far.
-	// It may read the classifier's W but must not change it (the trainer
-	// carries ΣW² and a padded copy of W from one step to the next).
 	OnIteration func(it int, loss float64) error
 }
 

@@ -71,13 +71,8 @@ const (
 // freely. A LossWorkspace must not be used by two goroutines at once.
 type LossWorkspace[T kernels.Float] struct {
 	d, c, cp int
-	ldp      int // row stride of the transposed partials (>= D)
-	wp       []T // D×cp padded copy of W (cp == c on the Gemm path)
-	// wpOf is the first element of the W that the last SGD update
-	// (reduce in update mode) wrote, and into wp as well; nil when wp may
-	// be stale. run copies W into wp unless W starts at wpOf.
-	wpOf     *T
-	wpStride int
+	ldp      int   // row stride of the transposed partials (>= D)
+	wp       []T   // D×cp padded copy of W (cp == c on the Gemm path)
 	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per chunk fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
@@ -124,7 +119,6 @@ func (ws *LossWorkspace[T]) resize(d, c int) {
 		ws.cp = fused.PadCols[T](c)
 	}
 	ws.wp = make([]T, d*ws.cp)
-	ws.wpOf = nil
 	ws.ldp = (d + 7) &^ 7
 	ws.xblk = nil
 	ws.parts = make([][]T, fusedMaxChunks)
@@ -158,7 +152,6 @@ func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[
 	if len(W.Data) > 0 && len(dW.Data) > 0 && &dW.Data[0] == &W.Data[0] {
 		panic(fmt.Sprintf("softmax.%s: dW and W (%d×%d) share their storage; dW must be a separate matrix", fn, W.Rows, W.Cols))
 	}
-	ws.wpOf = nil // W may have changed since any update
 	data := ws.forwardBackward(kind, W, X, y)
 	sq := ws.reduce(dW, W, reg, 0, false)
 	return data + reg*sq
@@ -196,12 +189,11 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int) float64 {
 	ws.resize(W.Rows, W.Cols)
-	if ws.fast() && (ws.wpOf == nil || len(W.Data) == 0 || ws.wpOf != &W.Data[0] || ws.wpStride != W.Stride) {
+	if ws.fast() {
 		for k := 0; k < ws.d; k++ {
 			copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
 		}
 	}
-	ws.wpOf = nil
 	ws.kind, ws.w, ws.y, ws.n = kind, W, y, n
 	ws.chunks = fusedChunks(n)
 	ws.group.Run(ws.chunks, ws.chunkFn)
@@ -256,17 +248,9 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 // W -= lr·(Σ_c P_c + 2·reg·W) in place (update true, dst == W), in
 // parallel over ranges of D. It returns ΣW² (accumulated in float64 in
 // a fixed order) of the W it read, or with update of the W it wrote.
-//
-// With update it also writes the new W into the padded copy wp, so that
-// the next run on the same W (the trainer's next step) skips the serial
-// copy. The caller must not change W in between.
 func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, update bool) float64 {
 	ws.dst, ws.w, ws.reg, ws.lr, ws.update = dst, W, reg, lr, update
-	ws.wpOf = nil
 	ws.group.Run(fusedReduceParts, ws.reduceFn)
-	if update && ws.fast() && len(W.Data) > 0 {
-		ws.wpOf, ws.wpStride = &W.Data[0], W.Stride
-	}
 	var sq float64
 	for i := range ws.redSq {
 		sq += ws.redSq[i]
@@ -280,8 +264,6 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
 	W, dst, parts := ws.w, ws.dst, ws.parts[:ws.chunks]
 	reg2, lr, update := T(2*ws.reg), T(ws.lr), ws.update
-	cp, wp := ws.cp, ws.wp
-	fast := ws.fast()
 	// Pᵀ_0[:, k0:k1] += Pᵀ_1[:, k0:k1], then Pᵀ_2, ...: chunk order
 	p0 := parts[0]
 	for _, p := range parts[1:] {
@@ -294,18 +276,11 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 		wk := W.Data[k*W.Stride : k*W.Stride+c]
 		dk := dst.Data[k*dst.Stride : k*dst.Stride+c]
 		g := p0[k:]
-		var wpk []T
-		if update && fast {
-			wpk = wp[k*cp : k*cp+c]
-		}
 		for j, wv := range wk {
 			gj := g[j*ldp] + reg2*wv
 			if update {
 				nw := wv - T(lr*gj) // T(...): rounded product, as the reference
 				dk[j] = nw
-				if wpk != nil {
-					wpk[j] = nw
-				}
 				sq += float64(nw) * float64(nw)
 			} else {
 				sq += float64(wv) * float64(wv)
