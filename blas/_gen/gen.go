@@ -99,6 +99,29 @@ func kernel(e elem, nv int) {
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(Imm(e.shift), ldc)
 	a0, a3, b, cnt, pc := GP64(), GP64(), GP64(), GP64(), GP64()
+	var bpre GPVirtual
+	if nv == 2 {
+		// Where B is packed (csB = 64 bytes: nr elements) and k >= 256,
+		// bpre walks the next B micro-panel (it follows at b + k·csB),
+		// one line per unrolled iteration, into L2; otherwise bpre = 0
+		// and the k loop runs without it. Measured on one core, medians
+		// of alternating runs: 2048³ float32 83.4 -> 92.5, float64
+		// 42.1 -> 43.7 GFLOP/cpu-s; where B stays in L2 (k = 200, or B
+		// read in place) it cost up to 5-10% in float32.
+		bpre = GP64()
+		Load(Param("k"), bpre)
+		IMULQ(csb, bpre)
+		XORL(pc.As32(), pc.As32())
+		CMPQ(csb, Imm(64))
+		CMOVQNE(pc, bpre)
+		CMPQ(paramAddr("k"), U32(256))
+		CMOVQLT(pc, bpre)
+		TESTQ(bpre, bpre)
+		JZ(LabelRef(name + "_nopf"))
+		Load(Param("b"), pc)
+		ADDQ(pc, bpre)
+		Label(name + "_nopf")
+	}
 
 	Label(name + "_tile")
 	MOVQ(at, a0)
@@ -165,6 +188,19 @@ func kernel(e elem, nv int) {
 	Load(Param("k"), cnt)
 	SHRQ(Imm(2), cnt)
 	JZ(LabelRef(name + "_tail0"))
+	if nv == 2 {
+		TESTQ(bpre, bpre)
+		JZ(LabelRef(name + "_loop4"))
+		Label(name + "_loop4pf")
+		PREFETCHT1(Mem{Base: bpre})
+		ADDQ(csb, bpre)
+		for u := 0; u < 4; u++ {
+			step(u)
+		}
+		DECQ(cnt)
+		JNZ(LabelRef(name + "_loop4pf"))
+		JMP(LabelRef(name + "_tail0"))
+	}
 	Label(name + "_loop4")
 	for u := 0; u < 4; u++ {
 		step(u)
