@@ -70,6 +70,7 @@ gemmKernelAVX2F32_tile:
 	JZ         gemmKernelAVX2F32_tail0
 	TESTQ      R12, R12
 	JZ         gemmKernelAVX2F32_loop4
+	PCALIGN    $0x40
 
 gemmKernelAVX2F32_loop4pf:
 	PREFETCHT1   (R12)
@@ -169,6 +170,7 @@ gemmKernelAVX2F32_loop4pf:
 	DECQ         R11
 	JNZ          gemmKernelAVX2F32_loop4pf
 	JMP          gemmKernelAVX2F32_tail0
+	PCALIGN $0x40
 
 gemmKernelAVX2F32_loop4:
 	VMOVUPS      (R10), Y12
@@ -457,6 +459,7 @@ gemmKernelAVX2F64_tile:
 	JZ         gemmKernelAVX2F64_tail0
 	TESTQ      R12, R12
 	JZ         gemmKernelAVX2F64_loop4
+	PCALIGN    $0x40
 
 gemmKernelAVX2F64_loop4pf:
 	PREFETCHT1   (R12)
@@ -556,6 +559,7 @@ gemmKernelAVX2F64_loop4pf:
 	DECQ         R11
 	JNZ          gemmKernelAVX2F64_loop4pf
 	JMP          gemmKernelAVX2F64_tail0
+	PCALIGN $0x40
 
 gemmKernelAVX2F64_loop4:
 	VMOVUPD      (R10), Y12
@@ -830,6 +834,7 @@ gemmKernelAVX2F32Half_tile:
 	MOVQ       k+0(FP), R11
 	SHRQ       $0x02, R11
 	JZ         gemmKernelAVX2F32Half_tail0
+	PCALIGN    $0x40
 
 gemmKernelAVX2F32Half_loop4:
 	VMOVUPS      (R10), Y12
@@ -1045,6 +1050,7 @@ gemmKernelAVX2F64Half_tile:
 	MOVQ       k+0(FP), R11
 	SHRQ       $0x02, R11
 	JZ         gemmKernelAVX2F64Half_tail0
+	PCALIGN    $0x40
 
 gemmKernelAVX2F64Half_loop4:
 	VMOVUPD      (R10), Y12

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
@@ -191,6 +192,7 @@ func kernel(e elem, nv int) {
 	if nv == 2 {
 		TESTQ(bpre, bpre)
 		JZ(LabelRef(name + "_loop4"))
+		pcalign64()
 		Label(name + "_loop4pf")
 		PREFETCHT1(Mem{Base: bpre})
 		ADDQ(csb, bpre)
@@ -201,6 +203,7 @@ func kernel(e elem, nv int) {
 		JNZ(LabelRef(name + "_loop4pf"))
 		JMP(LabelRef(name + "_tail0"))
 	}
+	pcalign64()
 	Label(name + "_loop4")
 	for u := 0; u < 4; u++ {
 		step(u)
@@ -296,4 +299,11 @@ func peak() {
 	Label("fmaPeakAVX2_done")
 	VZEROUPPER()
 	RET()
+}
+
+// pcalign64 aligns the next instruction (a hot loop's first) to 64 bytes
+// (the assembler pads with NOPs), so that where the loop lands does not
+// depend on the code before it.
+func pcalign64() {
+	Instruction(&ir.Instruction{Opcode: "PCALIGN", Operands: []Op{Imm(64)}})
 }
