@@ -105,10 +105,13 @@ func kernel(e elem, nv int) {
 		// Where B is packed (csB = 64 bytes: nr elements) and k >= 256,
 		// bpre walks the next B micro-panel (it follows at b + k·csB),
 		// one line per unrolled iteration, into L2; otherwise bpre = 0
-		// and the k loop runs without it. Measured on one core, medians
-		// of alternating runs: 2048³ float32 83.4 -> 92.5, float64
-		// 42.1 -> 43.7 GFLOP/cpu-s; where B stays in L2 (k = 200, or B
-		// read in place) it cost up to 5-10% in float32.
+		// and the k loop runs without it. Measured on one core of a
+		// shared 2-core machine, 46 alternating run pairs against the
+		// kernel without it: 2048³ float32 median 81.95 -> 84.64,
+		// float64 39.26 -> 42.09 GFLOP/cpu-s (paired ratio medians
+		// 1.035 and 1.034, faster in 30/46 and 36/46 pairs). Enabled
+		// where B stays in L2 (k = 200) or is read in place, it cost
+		// 5-10% in float32 (the first 2 sets of 5 runs).
 		bpre = GP64()
 		Load(Param("k"), bpre)
 		IMULQ(csb, bpre)
