@@ -22,7 +22,9 @@ import (
 //	          scratch tile, then merged with alpha/beta into C
 //
 // The micro-kernel loops over the full mr-row tiles of the A block
-// itself (one Go call per B micro-panel and A block). A last column panel
+// itself (one Go call per B micro-panel and A block). Where B is packed
+// and kc >= 256 it also prefetches the next B micro-panel into L2 while it
+// works (see blas/_gen/gen.go): the kc×nc block of B lives in L3 there. A last column panel
 // of at most nr/2 columns (n = 200 in float32 is 12·16 + 8) runs on a
 // half-width kernel. kc is halved when B is not transposed, m is below
 // tunePackBRows (so op(B) is read in place unless a part packs it) and a

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
@@ -99,6 +100,32 @@ func kernel(e elem, nv int) {
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(Imm(e.shift), ldc)
 	a0, a3, b, cnt, pc := GP64(), GP64(), GP64(), GP64(), GP64()
+	var bpre GPVirtual
+	if nv == 2 {
+		// Where B is packed (csB = 64 bytes: nr elements) and k >= 256,
+		// bpre walks the next B micro-panel (it follows at b + k·csB),
+		// one line per unrolled iteration, into L2; otherwise bpre = 0
+		// and the k loop runs without it. Measured on one core of a
+		// shared 2-core machine, 46 alternating run pairs against the
+		// kernel without it: 2048³ float32 median 81.95 -> 84.64,
+		// float64 39.26 -> 42.09 GFLOP/cpu-s (paired ratio medians
+		// 1.035 and 1.034, faster in 30/46 and 36/46 pairs). Enabled
+		// where B stays in L2 (k = 200) or is read in place, it cost
+		// 5-10% in float32 (the first 2 sets of 5 runs).
+		bpre = GP64()
+		Load(Param("k"), bpre)
+		IMULQ(csb, bpre)
+		XORL(pc.As32(), pc.As32())
+		CMPQ(csb, Imm(64))
+		CMOVQNE(pc, bpre)
+		CMPQ(paramAddr("k"), U32(256))
+		CMOVQLT(pc, bpre)
+		TESTQ(bpre, bpre)
+		JZ(LabelRef(name + "_nopf"))
+		Load(Param("b"), pc)
+		ADDQ(pc, bpre)
+		Label(name + "_nopf")
+	}
 
 	Label(name + "_tile")
 	MOVQ(at, a0)
@@ -165,6 +192,21 @@ func kernel(e elem, nv int) {
 	Load(Param("k"), cnt)
 	SHRQ(Imm(2), cnt)
 	JZ(LabelRef(name + "_tail0"))
+	if nv == 2 {
+		TESTQ(bpre, bpre)
+		JZ(LabelRef(name + "_loop4"))
+		pcalign64()
+		Label(name + "_loop4pf")
+		PREFETCHT1(Mem{Base: bpre})
+		ADDQ(csb, bpre)
+		for u := 0; u < 4; u++ {
+			step(u)
+		}
+		DECQ(cnt)
+		JNZ(LabelRef(name + "_loop4pf"))
+		JMP(LabelRef(name + "_tail0"))
+	}
+	pcalign64()
 	Label(name + "_loop4")
 	for u := 0; u < 4; u++ {
 		step(u)
@@ -260,4 +302,11 @@ func peak() {
 	Label("fmaPeakAVX2_done")
 	VZEROUPPER()
 	RET()
+}
+
+// pcalign64 aligns the next instruction (a hot loop's first) to 64 bytes
+// (the assembler pads with NOPs), so that where the loop lands does not
+// depend on the code before it.
+func pcalign64() {
+	Instruction(&ir.Instruction{Opcode: "PCALIGN", Operands: []Op{Imm(64)}})
 }

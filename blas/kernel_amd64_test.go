@@ -1,0 +1,111 @@
+//go:build amd64 && gc && !purego
+
+package blas
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// TestMicroKernelAVX2 checks the AVX2 micro-kernels directly against a
+// float64-accumulated reference, around the k values where the k loop
+// changes shape: k%4 tails, and k >= 256 with a packed B (csB = nr), where
+// the kernel prefetches the next B micro-panel (the prefetch reads past
+// the panel, which must not change results), against B read in place
+// (csB > nr). A is packed (rsA = 1, csA = mr) or row-major (rsA = k + 3),
+// several tiles per call, C with a wider stride, loadC on and off, alpha
+// and beta not 1. Tolerance: |got - want| <= 4·k·eps·(|alpha|·Σ|a||b| +
+// |beta·c|), the usual forward bound for a k-term dot product (with
+// FMA, fewer roundings than that).
+func TestMicroKernelAVX2(t *testing.T) {
+	if kernels.Detected() < kernels.AVX2 {
+		t.Skip("no AVX2+FMA on this CPU: the assembly micro-kernels cannot run")
+	}
+	t.Run("f32", func(t *testing.T) { testMicroKernel[float32](t) })
+	t.Run("f64", func(t *testing.T) { testMicroKernel[float64](t) })
+}
+
+func testMicroKernel[T float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	eps := epsOf[T]()
+	for _, half := range []bool{false, true} {
+		kern := microKernel[T](kernels.AVX2, half)
+		nr := nrOf[T]()
+		if half {
+			nr /= 2
+		}
+		for _, k := range []int{1, 3, 4, 5, 252, 253, 255, 256, 257, 258, 259, 260, 263, 300, 301, 517} {
+			for _, packedB := range []bool{true, false} {
+				for _, packedA := range []bool{true, false} {
+					for _, loadC := range []bool{true, false} {
+						const tiles = 3
+						csB := nr
+						if !packedB {
+							csB = nr + 5
+						}
+						rsA, csA, aNext := 1, mr, mr*k
+						if !packedA {
+							rsA, csA, aNext = k+3, 1, mr*(k+3)
+						}
+						ldc := nr + 2
+						a := make([]T, (tiles-1)*aNext+(mr-1)*rsA+(k-1)*csA+1)
+						b := make([]T, (k-1)*csB+nr)
+						for i := range a {
+							a[i] = T(rng.Float64() - 0.5)
+						}
+						for i := range b {
+							b[i] = T(rng.Float64() - 0.5)
+						}
+						c := make([]T, (tiles*mr-1)*ldc+nr)
+						for i := range c {
+							c[i] = T(rng.Float64() - 0.5)
+						}
+						c0 := append([]T(nil), c...)
+						alpha, beta := T(1.5), T(-0.75)
+						kern(k, a, rsA, csA, b, csB, c, ldc, tiles, aNext, alpha, beta, loadC)
+						name := fmt.Sprintf("half=%v k=%d packedB=%v packedA=%v loadC=%v", half, k, packedB, packedA, loadC)
+						bad := 0
+						for tt := 0; tt < tiles; tt++ {
+							for i := 0; i < mr; i++ {
+								for j := 0; j < ldc; j++ {
+									idx := (tt*mr+i)*ldc + j
+									if idx >= len(c) {
+										continue
+									}
+									if j >= nr {
+										// Between rows: must be untouched.
+										if c[idx] != c0[idx] {
+											t.Errorf("%s: tile %d row %d col %d outside the tile written", name, tt, i, j)
+										}
+										continue
+									}
+									var s, mag float64
+									for p := 0; p < k; p++ {
+										x := float64(a[tt*aNext+i*rsA+p*csA]) * float64(b[p*csB+j])
+										s += x
+										mag += math.Abs(x)
+									}
+									want := float64(alpha) * s
+									bound := math.Abs(float64(alpha)) * mag
+									if loadC {
+										want += float64(beta) * float64(c0[idx])
+										bound += math.Abs(float64(beta) * float64(c0[idx]))
+									}
+									if d := math.Abs(float64(c[idx]) - want); !(d <= 4*float64(k)*eps*bound) && bad < 3 {
+										bad++
+										t.Errorf("%s: tile %d C[%d,%d] = %v, want %v (|diff| %.3g > bound %.3g)",
+											name, tt, i, j, c[idx], want, d, 4*float64(k)*eps*bound)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
