@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -171,16 +172,7 @@ func TestMulAddPanics(t *testing.T) {
 		{"short c", func() { MulAdd(2, 4, 3, make([]float64, 6), 3, 1, make([]float64, 12), 4, make([]float64, 7), 4) }},
 		{"ldc < n", func() { MulAdd(2, 4, 3, make([]float64, 6), 3, 1, make([]float64, 12), 4, make([]float64, 8), 3) }},
 	} {
-		func() {
-			defer func() {
-				if r := recover(); r == nil {
-					t.Errorf("%s: no panic", tc.name)
-				} else if s := fmt.Sprint(r); len(s) < 10 || s[:12] != "fused.MulAdd" {
-					t.Errorf("%s: panic %q does not name fused.MulAdd", tc.name, s)
-				}
-			}()
-			tc.f()
-		}()
+		wantPanic(t, tc.name, "fused.MulAdd", tc.f)
 	}
 }
 
@@ -214,4 +206,17 @@ func benchMulAdd[T kernels.Float](b *testing.B, rows, d, c int, grad bool) {
 		}
 	}
 	b.ReportMetric(2*float64(rows*d*c)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// wantPanic fails unless f panics with a message starting with prefix.
+func wantPanic(t *testing.T, name, prefix string, f func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r == nil {
+			t.Errorf("%s: no panic", name)
+		} else if s := fmt.Sprint(r); !strings.HasPrefix(s, prefix) {
+			t.Errorf("%s: panic %q does not name %s", name, s, prefix)
+		}
+	}()
+	f()
 }

@@ -165,16 +165,7 @@ func TestMulAddTNPanics(t *testing.T) {
 		{"lda < m", func() { MulAddTN(2, 4, 3, make([]float64, 6), 1, make([]float64, 12), 4, make([]float64, 8), 4) }},
 		{"negative", func() { MulAddTN(-1, 4, 3, make([]float32, 6), 2, make([]float32, 12), 4, make([]float32, 8), 4) }},
 	} {
-		func() {
-			defer func() {
-				if r := recover(); r == nil {
-					t.Errorf("%s: no panic", tc.name)
-				} else if s := fmt.Sprint(r); len(s) < 14 || s[:14] != "fused.MulAddTN" {
-					t.Errorf("%s: panic %q does not name fused.MulAddTN", tc.name, s)
-				}
-			}()
-			tc.f()
-		}()
+		wantPanic(t, tc.name, "fused.MulAddTN", tc.f)
 	}
 }
 
