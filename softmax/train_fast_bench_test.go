@@ -76,14 +76,21 @@ func BenchmarkTrainBreakdown(b *testing.B) {
 	b.Run("f32", func(b *testing.B) { benchTrainBreakdown[float32](b) })
 }
 
-func benchTrainBreakdown[T kernels.Float](b *testing.B) {
+// trainStepProblem is the trainer-step benchmarks' problem: a 49000×3072
+// uint8 source, W (3073×10) ~ 1e-3·N(0, 1), a workspace, and the rng that
+// drew W (it then draws the batches).
+func trainStepProblem[T kernels.Float]() (*u8Source[T], []int, blas.Matrix[T], *LossWorkspace[T], *nprand.RandomState) {
 	src, y := newU8Source[T](49000, 3072, 1)
 	rng := nprand.New(0)
 	W := blas.NewMatrix[T](3073, 10)
 	for i := range W.Data {
 		W.Data[i] = T(1e-3 * rng.StandardNormal())
 	}
-	ws := NewLossWorkspace[T]()
+	return src, y, W, NewLossWorkspace[T](), rng
+}
+
+func benchTrainBreakdown[T kernels.Float](b *testing.B) {
+	src, y, W, ws, rng := trainStepProblem[T]()
 	Xb := batchMatrix[T](200, 3073)
 	yb := make([]int, 200)
 	idx := make([]int, 200)

@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
-	"github.com/nnkern/nnkern/nprand"
 )
 
 // BenchmarkTrainScaling times the trainer's step (batch 200 gathered from
@@ -26,13 +24,7 @@ func BenchmarkTrainScaling(b *testing.B) {
 
 func benchTrainScaling[T kernels.Float](b *testing.B) {
 	const steps = 10
-	src, y := newU8Source[T](49000, 3072, 1)
-	rng := nprand.New(0)
-	W := blas.NewMatrix[T](3073, 10)
-	for i := range W.Data {
-		W.Data[i] = T(1e-3 * rng.StandardNormal())
-	}
-	ws := NewLossWorkspace[T]()
+	src, y, W, ws, rng := trainStepProblem[T]()
 	yb := make([]int, 200)
 	idx := make([]int, 200)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
