@@ -8,8 +8,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -562,5 +564,54 @@ func TestGemmAllocsParallel(t *testing.T) {
 		if n := m1.Mallocs - m0.Mallocs; n > calls/2 {
 			t.Errorf("GOMAXPROCS=%d: %d allocations in %d pairs of parallel Gemm calls", procs, n, calls)
 		}
+	}
+}
+
+// TestGemmInsidePoolTasks runs parallel-sized Gemms from the tasks of a
+// pool.Group step (as the softmax loss does for many classes), so the
+// Gemms' own steps nest in the outer one on the same workers: every
+// result must equal the one computed alone, bit for bit, and nothing may
+// deadlock, with polling and with sleeping workers.
+func TestGemmInsidePoolTasks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	fill := func() float64 { return rng.NormFloat64() }
+	const jobs = 5
+	a, _ := guardedMatrix(130, 400, 0, fill) // 2·130·400·90 flops: split in parts
+	bs := make([]Matrix[float64], jobs)
+	want := make([]Matrix[float64], jobs)
+	for i := range bs {
+		bs[i], _ = guardedMatrix(400, 90, 0, fill)
+		want[i] = NewMatrix[float64](130, 90)
+		Gemm(false, false, 1, a, bs[i], 0, want[i])
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, spin := range []time.Duration{0, 50 * time.Microsecond} {
+		old := pool.SetSpinWait(spin)
+		for _, procs := range []int{2, 3, 8} {
+			runtime.GOMAXPROCS(procs)
+			got := make([]Matrix[float64], jobs)
+			for i := range got {
+				got[i] = NewMatrix[float64](130, 90)
+			}
+			var g pool.Group
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for range 20 {
+					g.Run(jobs, func(i int) { Gemm(false, false, 1, a, bs[i], 0, got[i]) })
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("spin %v GOMAXPROCS=%d: Gemms inside pool tasks did not finish in 30 s", spin, procs)
+			}
+			for i := range got {
+				if !sameSlice(got[i].Data, want[i].Data) {
+					t.Fatalf("spin %v GOMAXPROCS=%d: Gemm %d inside a pool task differs from the same Gemm alone", spin, procs, i)
+				}
+			}
+		}
+		pool.SetSpinWait(old)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
+	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -39,8 +40,10 @@ import (
 //
 // Parallelism: the m×n output is cut into parts along one dimension, at
 // multiples of mr (rows) or nr (columns), chosen by a cost model (compute
-// of the largest part plus the packing each part repeats); parts run on
-// pooled worker goroutines. Every element of C is computed by the same
+// of the largest part plus the packing each part repeats); parts run as
+// one step of internal/pool (the workers the fused losses and the cifar
+// gather use too; the caller takes parts itself and never waits for a
+// worker that has not started). Every element of C is computed by the same
 // sequence of operations whatever the number of parts: k is never split
 // and tile boundaries depend only on the shape. So results are
 // bit-identical for any GOMAXPROCS (tested).
@@ -178,15 +181,12 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 		j.parts = min(parts, j.panels)
 	}
 	if j.parts > 1 {
-		startWorkers(j.parts - 1)
-		j.wg.Add(j.parts - 1)
-		for p := 1; p < j.parts; p++ {
-			workCh <- task{j: j, part: p}
+		if j.task == nil {
+			j.task = j.runPart // bound once per pooled job: Run does not allocate
 		}
-	}
-	j.runPart(0)
-	if j.parts > 1 {
-		j.wg.Wait()
+		j.g.Run(j.parts, j.task)
+	} else {
+		j.runPart(0)
 	}
 	j.a, j.b, j.c = nil, nil, nil
 	putJob(j)
@@ -220,11 +220,9 @@ type job[T float] struct {
 	blk           blocking
 	parts, panels int
 	splitN        bool
-	wg            sync.WaitGroup
+	g             pool.Group // runs the parts on the shared worker pool
+	task          func(int)  // j.runPart
 }
-
-// done implements runner.
-func (j *job[T]) done() { j.wg.Done() }
 
 // runPart computes part p of C: row panels (or column panels, if
 // splitN) [p·panels/parts, (p+1)·panels/parts).
@@ -556,40 +554,5 @@ func putJob[T float](j *job[T]) {
 		jobs32.put((*job[float32])(unsafe.Pointer(j)))
 	} else {
 		jobs64.put((*job[float64])(unsafe.Pointer(j)))
-	}
-}
-
-// runner is a part of a job run by a worker goroutine.
-type runner interface {
-	runPart(p int)
-	done()
-}
-
-type task struct {
-	j    runner
-	part int
-}
-
-var (
-	workCh      = make(chan task, 256)
-	workersMu   sync.Mutex
-	workerCount int
-)
-
-// startWorkers makes sure at least n worker goroutines are running. They
-// live for the life of the process, blocked on workCh when idle.
-func startWorkers(n int) {
-	workersMu.Lock()
-	for workerCount < n {
-		workerCount++
-		go worker()
-	}
-	workersMu.Unlock()
-}
-
-func worker() {
-	for t := range workCh {
-		t.j.runPart(t.part)
-		t.j.done()
 	}
 }

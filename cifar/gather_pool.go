@@ -1,98 +1,80 @@
 package cifar
 
 import (
-	"runtime"
 	"sync"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
 )
 
 // A mini-batch gather writes a few MB (200×3073 float64 is 4.9 MB), more
-// than one core's store bandwidth moves quickly; large gathers are split
-// over a small persistent worker pool, so Gather stays allocation-free.
-// The result does not depend on the split (every element is computed the
-// same way by the same kernel). Concurrent Gathers do not queue: a caller
-// that finds the pool busy does its rows alone.
+// than one core's stores move quickly; large gathers are split into row
+// blocks run as one pool.Group step, so Gather stays allocation-free. The
+// caller takes blocks too and never waits for a worker that has not
+// started (a sleeping thread can take tens of µs to wake), so a gather is
+// never much slower than doing it alone. The result does not depend on the
+// split (every element is computed the same way by the same kernel).
+// Concurrent Gathers do not queue: a caller that finds the step busy does
+// its rows alone.
 
 // parallelGatherBytes is the size of dst (bytes) from which Gather splits
-// the rows over the pool. On the 2-core Zen 3 dev machine (nnkern bench
-// data/gather, idle, medians): a 200×3073 float64 batch (4.9 MB) took 198 µs
-// on two cores vs 240 µs on one, but the float32 batch (2.5 MB) 194 µs vs
-// 120 µs: below a few MB the hand-off and the cores' shared store bandwidth
-// cost more than the split gains. The 32-row blocks the fused softmax
-// trainer gathers from its own parallel chunks stay serial too.
-const parallelGatherBytes = 4 << 20
+// the rows: on the 2-core Zen 3 dev machine a 200×3073 batch gathers in
+// 61–73 µs best on two cores against 107–115 µs on one in float32 (2.5
+// MB) and 86–103 µs against 160–215 µs in float64 (4.9 MB), once the
+// pool's workers poll between steps (internal/pool). The 32-row blocks
+// the fused softmax trainer gathers inside its own parallel chunks (at
+// most 786 KB) stay serial.
+const parallelGatherBytes = 1 << 20
 
-type gatherJob struct {
-	p      *Prepared
-	s      *Split
-	idx    []int
-	dst32  blas.Matrix[float32]
-	dst64  blas.Matrix[float64]
-	is32   bool
-	lo, hi int
+// gatherTasks is how many row blocks a parallel gather is cut into: more
+// blocks than workers, so a worker that starts late or is descheduled
+// leaves its share to the others (measured best with 8–16 of 2–16).
+const gatherTasks = 16
+
+// gatherStep is the state of one parallel gather; task is its bound run
+// method, made once so Run does not allocate.
+type gatherStep[T kernels.Float] struct {
+	mu   sync.Mutex
+	g    pool.Group
+	task func(int)
+	p    *Prepared
+	s    *Split
+	idx  []int
+	dst  blas.Matrix[T]
+	n    int
 }
 
-type gatherWorker struct {
-	jobs chan gatherJob
-	done chan struct{}
+func (st *gatherStep[T]) run(k int) {
+	m := len(st.idx)
+	gatherRows(st.p, st.s, st.idx, st.dst, k*m/st.n, (k+1)*m/st.n)
 }
 
-var gatherPool struct {
-	mu      sync.Mutex
-	workers []gatherWorker
+var gatherSteps struct {
+	f32 gatherStep[float32]
+	f64 gatherStep[float64]
 }
 
-// maxGatherParts caps the goroutines one gather uses: past a few, the
-// cores' shared store bandwidth is the limit.
-const maxGatherParts = 8
-
-func startGatherWorker() gatherWorker {
-	w := gatherWorker{jobs: make(chan gatherJob, 1), done: make(chan struct{}, 1)}
-	go func() {
-		for j := range w.jobs {
-			if j.is32 {
-				gatherRows(j.p, j.s, j.idx, j.dst32, j.lo, j.hi)
-			} else {
-				gatherRows(j.p, j.s, j.idx, j.dst64, j.lo, j.hi)
-			}
-			w.done <- struct{}{}
-		}
-	}()
-	return w
-}
-
-// gatherParallel gathers with the pool, in min(GOMAXPROCS, 8) parts (the
-// pool grows to the current GOMAXPROCS); false if GOMAXPROCS is 1 or the
-// pool is busy.
+// gatherParallel gathers in gatherTasks row blocks on the shared worker pool;
+// false if the step for T is busy (another goroutine is gathering).
 func gatherParallel[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T]) bool {
-	procs := min(runtime.GOMAXPROCS(0), maxGatherParts)
-	if procs < 2 || !gatherPool.mu.TryLock() {
+	var st *gatherStep[T]
+	switch v := any(&gatherSteps.f32).(type) {
+	case *gatherStep[T]:
+		st = v
+	default:
+		st = any(&gatherSteps.f64).(*gatherStep[T])
+	}
+	if !st.mu.TryLock() {
 		return false
 	}
-	defer gatherPool.mu.Unlock()
-	for len(gatherPool.workers) < procs-1 {
-		gatherPool.workers = append(gatherPool.workers, startGatherWorker())
+	defer st.mu.Unlock()
+	if st.task == nil {
+		st.task = st.run
 	}
-	workers := gatherPool.workers[:procs-1]
-	n := len(idx)
-	parts := len(workers) + 1
-	var job gatherJob
-	job.p, job.s, job.idx = p, s, idx
-	switch d := any(&dst).(type) {
-	case *blas.Matrix[float32]:
-		job.dst32, job.is32 = *d, true
-	case *blas.Matrix[float64]:
-		job.dst64 = *d
-	}
-	for k, w := range workers {
-		job.lo, job.hi = n*(k+1)/parts, n*(k+2)/parts
-		w.jobs <- job
-	}
-	gatherRows(p, s, idx, dst, 0, n/parts)
-	for _, w := range workers {
-		<-w.done
-	}
+	st.p, st.s, st.idx, st.dst, st.n = p, s, idx, dst, min(gatherTasks, len(idx))
+	st.g.Run(st.n, st.task)
+	// Drop the references so the step does not keep a dataset alive.
+	st.p, st.s, st.idx, st.dst = nil, nil, nil, blas.Matrix[T]{}
 	return true
 }

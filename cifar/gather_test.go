@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -96,6 +97,48 @@ func testGatherParallel[T kernels.Float](t *testing.T) {
 		Gather(p, &p.Train, idx, got)
 		if err := bitsEqual(got, serial); err != nil {
 			t.Fatalf("GOMAXPROCS=%d: Gather differs from the serial pass: %v", procs, err)
+		}
+	}
+	// fewer rows than gatherTasks, straight to the parallel path
+	for _, n := range []int{1, 3, gatherTasks - 1, gatherTasks + 1} {
+		got := blas.NewMatrix[T](n, p.Dim())
+		if !gatherParallel(p, &p.Train, idx[:n], got) {
+			t.Fatalf("%d rows: gatherParallel refused with no other gather running", n)
+		}
+		if err := bitsEqual(got, serial.Slice(0, n, 0, serial.Cols)); err != nil {
+			t.Fatalf("%d rows in parallel: differs from the serial pass: %v", n, err)
+		}
+	}
+	// the step keeps no reference to the data once it returns
+	for _, st := range []any{&gatherSteps.f32, &gatherSteps.f64} {
+		switch st := st.(type) {
+		case *gatherStep[float32]:
+			if st.p != nil || st.s != nil || st.idx != nil || st.dst.Data != nil {
+				t.Fatal("the float32 gather step still references its last batch")
+			}
+		case *gatherStep[float64]:
+			if st.p != nil || st.s != nil || st.idx != nil || st.dst.Data != nil {
+				t.Fatal("the float64 gather step still references its last batch")
+			}
+		}
+	}
+	// concurrent gathers: one may find the step busy and go serial; all
+	// results are the same
+	runtime.GOMAXPROCS(2)
+	var wg sync.WaitGroup
+	outs := make([]blas.Matrix[T], 4)
+	for g := range outs {
+		outs[g] = blas.NewMatrix[T](len(idx), p.Dim())
+		wg.Go(func() {
+			for range 5 {
+				Gather(p, &p.Train, idx, outs[g])
+			}
+		})
+	}
+	wg.Wait()
+	for g := range outs {
+		if err := bitsEqual(outs[g], serial); err != nil {
+			t.Fatalf("concurrent gather %d: differs from the serial pass: %v", g, err)
 		}
 	}
 	for parts := 2; parts <= 5; parts++ {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/internal/fused"
+	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -95,7 +96,7 @@ type LossWorkspace[T kernels.Float] struct {
 	dst    blas.Matrix[T]
 
 	chunkFn, reduceFn func(int)
-	group             fused.Group
+	group             pool.Group
 }
 
 // NewLossWorkspace returns an empty workspace; it sizes itself on first use.

@@ -1,0 +1,225 @@
+// Package pool is nnkern's one set of worker goroutines: the blas GEMM,
+// the fused softmax loss and the cifar mini-batch gather all run their
+// parallel steps on it, through Group.
+//
+//	var g pool.Group // keep it with the workspace; Run does not allocate
+//	g.Run(len(parts), func(i int) { work(parts[i]) })
+//
+// Workers that finish a step poll for the next one for a while (50 µs,
+// NNKERN_POOL_SPIN, SetSpinWait) before
+// they sleep: a sleeping thread takes tens of µs to wake on a virtual
+// machine, longer than many steps of a training iteration take to run.
+// One pool for everything means the worker that polls is the one that
+// takes the next step, whichever package it comes from.
+package pool
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Group runs the tasks 0..n-1 of one parallel step on a shared pool of
+// worker goroutines, without allocating: keep a Group in a workspace and
+// call Run on it for every step. Which goroutine runs a task is up to the
+// scheduler, so tasks must write to disjoint memory; a result that must not
+// depend on GOMAXPROCS is computed per task (a fixed partition of the work)
+// and combined by the caller in task order.
+//
+// Run waits for the tasks, not for the workers: the caller takes tasks
+// too, and a worker that has not started by the time every task has been
+// taken (its thread not yet woken, or its core busy with another process)
+// is not waited for; when it runs it joins the step then running, if any,
+// or goes back to sleep. So a step never takes longer than the caller
+// running every task itself plus the tasks already started elsewhere.
+//
+// A Group runs one step at a time: Run must not be called on a Group whose
+// step is running, from a task of that step or from another goroutine
+// (guard it, as blas does with one Group per pooled job). A task may run
+// steps of other Groups (a parallel blas.Gemm inside a softmax loss task
+// does): the caller of the inner Run only ever waits for inner tasks that
+// have started, so nesting cannot deadlock (TestGroupNestedRun).
+type Group struct {
+	// state is the step generation (high 32 bits), the number of tasks
+	// of the step (16 bits) and the next task to hand out (low 16 bits),
+	// one word so that a worker woken for an earlier step never reads the
+	// task count of a later one: it claims a task by a compare-and-swap
+	// that fails once the step it was woken for is over.
+	state atomic.Uint64
+	left  atomic.Int64 // tasks of the current step not yet finished
+	f     func(int)
+	done  chan struct{} // the worker that finishes the last task signals the caller
+}
+
+const (
+	groupTaskBits = 16
+	groupGenShift = 2 * groupTaskBits
+	groupTaskMask = 1<<groupTaskBits - 1
+	// MaxTasks is the most tasks one Group.Run accepts.
+	MaxTasks = groupTaskMask
+)
+
+var (
+	poolMu   sync.Mutex
+	poolSize int
+	jobs     = make(chan *Group, 256)
+)
+
+// ensureWorkers starts worker goroutines until there are at least n. They
+// live for the life of the process, poll for work for the spin wait after each
+// step and then sleep on a channel.
+func ensureWorkers(n int) {
+	poolMu.Lock()
+	for poolSize < n {
+		poolSize++
+		go worker()
+	}
+	poolMu.Unlock()
+}
+
+func worker() {
+	for {
+		g := nextStep()
+		if g.work() {
+			g.done <- struct{}{}
+		}
+	}
+}
+
+// spinWait is how long a worker polls for the next step after finishing
+// one before it sleeps (a time.Duration). It starts from NNKERN_POOL_SPIN
+// (a Go duration such as "50us"; "0" never polls), read once when the
+// package starts; SetSpinWait changes it.
+//
+// Measured on the 2-core Zen 3 KVM dev machine (cifar BenchmarkGather,
+// 200×3073 float64 on two cores, best of each run): 127–157 µs when the
+// worker sleeps between gathers, 90–109 µs when it polls for 20–100 µs.
+var spinWait atomic.Int64
+
+func init() { spinWait.Store(int64(spinWaitFromEnv())) }
+
+// SetSpinWait sets how long idle workers poll before they sleep (0: they
+// sleep at once) and returns the previous setting. For benchmarks and
+// tests; safe to call at any time.
+func SetSpinWait(d time.Duration) time.Duration {
+	return time.Duration(spinWait.Swap(int64(max(d, 0))))
+}
+
+const defaultSpinWait = 50 * time.Microsecond
+
+func spinWaitFromEnv() time.Duration {
+	v, ok := os.LookupEnv("NNKERN_POOL_SPIN")
+	if !ok {
+		return defaultSpinWait
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > time.Second {
+		fmt.Fprintf(os.Stderr, "nnkern: ignoring NNKERN_POOL_SPIN=%q (want a duration in [0, 1s]); using %v\n", v, defaultSpinWait)
+		return defaultSpinWait
+	}
+	return d
+}
+
+// spinners counts the workers polling now: at most one fewer than the
+// CPUs the process may use, so polling never takes a core from the
+// goroutine that will post the next step.
+var spinners atomic.Int32
+
+// nextStep returns the next Group with a step to join: from the queue at
+// once if one is there, else after polling for up to the spin wait (yielding
+// the processor between polls), else after sleeping until one is posted.
+func nextStep() *Group {
+	select {
+	case g := <-jobs:
+		return g
+	default:
+	}
+	if d := time.Duration(spinWait.Load()); d > 0 {
+		limit := int32(min(runtime.GOMAXPROCS(0), runtime.NumCPU()) - 1)
+		if spinners.Add(1) <= limit {
+			if g := poll(d); g != nil {
+				spinners.Add(-1)
+				return g
+			}
+		}
+		spinners.Add(-1)
+	}
+	return <-jobs
+}
+
+// poll checks the queue until d has passed; nil if nothing came.
+func poll(d time.Duration) *Group {
+	t0 := time.Now()
+	for i := 1; ; i++ {
+		select {
+		case g := <-jobs:
+			return g
+		default:
+		}
+		if i%16 == 0 {
+			if time.Since(t0) > d {
+				return nil
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// work runs tasks of the current step until none is left to take, and
+// reports whether it finished the step's last task. A worker woken for a
+// step that is over joins the step running now, if any (a task claimed by
+// the compare-and-swap belongs to the step whose state it swapped, and f
+// is read after it).
+func (g *Group) work() (last bool) {
+	for {
+		s := g.state.Load()
+		i, n := s&groupTaskMask, s>>groupTaskBits&groupTaskMask
+		if i >= n {
+			return last
+		}
+		if !g.state.CompareAndSwap(s, s+1) {
+			continue
+		}
+		g.f(int(i))
+		if g.left.Add(-1) == 0 {
+			last = true
+		}
+	}
+}
+
+// Run calls f(i) for every i in [0, n), on up to GOMAXPROCS goroutines
+// (the caller's included), and returns when all calls have returned.
+// It panics if n > MaxTasks.
+func (g *Group) Run(n int, f func(int)) {
+	if n > MaxTasks {
+		panic(fmt.Sprintf("pool.Group.Run: n=%d tasks > MaxTasks=%d", n, MaxTasks))
+	}
+	w := min(runtime.GOMAXPROCS(0), n)
+	if w <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	if g.done == nil {
+		g.done = make(chan struct{}, 1)
+	}
+	ensureWorkers(w - 1)
+	gen := (g.state.Load()>>groupGenShift + 1) & (1<<(64-groupGenShift) - 1)
+	g.f = f
+	g.left.Store(int64(n))
+	g.state.Store(gen<<groupGenShift | uint64(n)<<groupTaskBits) // publishes f and left
+	for i := 0; i < w-1; i++ {
+		select {
+		case jobs <- g:
+		default: // pool saturated: the caller does the work itself
+		}
+	}
+	if !g.work() {
+		<-g.done // a worker finishes the last task
+	}
+	g.f = nil
+}

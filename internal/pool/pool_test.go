@@ -1,0 +1,280 @@
+package pool
+
+import (
+	"os"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestGroupRunsEveryTaskOnce(t *testing.T) {
+	var g Group
+	for _, procs := range []int{1, 2, 3, 8} {
+		prev := runtime.GOMAXPROCS(procs)
+		for _, n := range []int{0, 1, 2, 7, 100} {
+			counts := make([]atomic.Int32, n)
+			g.Run(n, func(i int) { counts[i].Add(1) })
+			for i := range counts {
+				if c := counts[i].Load(); c != 1 {
+					t.Fatalf("GOMAXPROCS=%d n=%d: task %d ran %d times", procs, n, i, c)
+				}
+			}
+		}
+		runtime.GOMAXPROCS(prev)
+	}
+}
+
+func TestGroupRunNoAlloc(t *testing.T) {
+	var g Group
+	out := make([]int, 16)
+	f := func(i int) { out[i] = i * i }
+	g.Run(16, f)
+	if a := testing.AllocsPerRun(100, func() { g.Run(16, f) }); a != 0 {
+		t.Fatalf("Group.Run allocates %v times per call", a)
+	}
+}
+
+// TestGroupReuse runs many short steps of one Group back to back with
+// changing task counts and GOMAXPROCS, so that workers woken for an earlier
+// step arrive late: every task of every step must run exactly once, before
+// its Run returns (run it with -race too).
+func TestGroupReuse(t *testing.T) {
+	var g Group
+	const steps = 3000
+	counts := make([]atomic.Int32, 64)
+	var step atomic.Int64
+	for s := 0; s < steps; s++ {
+		if s%500 == 0 {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS([]int{2, 3, 8, 2, 1, 4}[s/500]))
+		}
+		n := 1 + s%len(counts)
+		want := int64(s)
+		step.Store(want)
+		g.Run(n, func(i int) {
+			if step.Load() != want {
+				t.Errorf("task %d of step %d ran during step %d", i, want, step.Load())
+			}
+			counts[i].Add(1)
+		})
+		for i := range counts {
+			c := counts[i].Swap(0)
+			if (i < n && c != 1) || (i >= n && c != 0) {
+				t.Fatalf("step %d, n=%d: task %d ran %d times by the time Run returned", s, n, i, c)
+			}
+		}
+	}
+}
+
+// TestGroupDoesNotWaitForBusyWorkers keeps every pool worker busy in a
+// task of another Group and checks that Run on a second Group still
+// returns: its caller runs all the tasks and does not wait for a worker
+// to pick up the step.
+func TestGroupDoesNotWaitForBusyWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	ensureWorkers(1)
+	poolMu.Lock()
+	workers := poolSize
+	poolMu.Unlock()
+	runtime.GOMAXPROCS(workers + 1)
+	// wake-ups left over from earlier tests must not fill the queue
+	for deadline := time.Now().Add(10 * time.Second); len(jobs) > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d stale worker wake-ups not consumed in 10 s", len(jobs))
+		}
+	}
+	var busy Group
+	release := make(chan struct{})
+	var started atomic.Int32
+	busyDone := make(chan struct{})
+	go func() {
+		busy.Run(workers+1, func(int) {
+			started.Add(1)
+			<-release
+		})
+		close(busyDone)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for started.Load() < int32(workers+1) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("only %d of %d blocking tasks started", started.Load(), workers+1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var g Group
+	ran := make([]bool, 5)
+	done := make(chan struct{})
+	go func() {
+		g.Run(len(ran), func(i int) { ran[i] = true })
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatalf("Group.Run waited for a busy worker (%d workers, all in another Group's tasks)", workers)
+	}
+	close(release)
+	<-busyDone
+	for i, r := range ran {
+		if !r {
+			t.Errorf("task %d did not run", i)
+		}
+	}
+}
+
+func TestGroupRunTooManyTasks(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("Group.Run(MaxTasks+1) did not panic")
+		}
+	}()
+	var g Group
+	g.Run(MaxTasks+1, func(int) {})
+}
+
+// withSpin sets SpinWait for one test.
+func withSpin(t *testing.T, d time.Duration) {
+	old := SetSpinWait(d)
+	t.Cleanup(func() { SetSpinWait(old) })
+}
+
+// TestGroupSpinSettings runs the reuse pattern with workers that sleep at
+// once, poll briefly and poll for long: the tasks do not depend on it.
+func TestGroupSpinSettings(t *testing.T) {
+	for _, d := range []time.Duration{0, time.Microsecond, 200 * time.Microsecond} {
+		withSpin(t, d)
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+		var g Group
+		for s := 0; s < 500; s++ {
+			n := 1 + s%17
+			counts := make([]atomic.Int32, n)
+			g.Run(n, func(i int) { counts[i].Add(1) })
+			for i := range counts {
+				if c := counts[i].Load(); c != 1 {
+					t.Fatalf("SpinWait=%v step %d: task %d ran %d times", d, s, i, c)
+				}
+			}
+			if s%100 == 99 {
+				time.Sleep(2 * d) // let the workers go to sleep now and then
+			}
+		}
+	}
+}
+
+// TestSpinnersCappedAndStop checks that at most min(GOMAXPROCS, NumCPU)−1
+// workers poll at once, however many workers there are, and that they
+// all stop polling once SpinWait has passed without work (a worker that
+// never stops would burn a core for the life of the process).
+func TestSpinnersCappedAndStop(t *testing.T) {
+	withSpin(t, 20*time.Millisecond)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	limit := int32(min(8, runtime.NumCPU()) - 1)
+	var g Group
+	var seen atomic.Int32
+	for s := 0; s < 50; s++ {
+		g.Run(16, func(int) {
+			seen.Store(max(seen.Load(), spinners.Load()))
+		})
+		if n := spinners.Load(); n > max(limit, 0) {
+			t.Fatalf("%d workers polling, limit %d", n, limit)
+		}
+	}
+	if limit > 0 {
+		// a worker is polling now, and goes on for the spin wait
+		time.Sleep(2 * time.Millisecond)
+		if n := spinners.Load(); n < 1 || n > limit {
+			t.Fatalf("2 ms after the last step %d workers poll, want 1..%d (spin wait 20 ms)", n, limit)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for spinners.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers still polling 5 s after the last step (spin wait %v)", spinners.Load(), time.Duration(spinWait.Load()))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if seen.Load() > max(limit, 0) {
+		t.Fatalf("a task saw %d workers polling, limit %d", seen.Load(), limit)
+	}
+}
+
+func TestSpinWaitFromEnv(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		set  bool
+		want time.Duration
+	}{
+		{"", false, defaultSpinWait},
+		{"0", true, 0},
+		{"20us", true, 20 * time.Microsecond},
+		{"1s", true, time.Second},
+		{"2s", true, defaultSpinWait},
+		{"-5us", true, defaultSpinWait},
+		{"fast", true, defaultSpinWait},
+	} {
+		if c.set {
+			t.Setenv("NNKERN_POOL_SPIN", c.env)
+		} else {
+			t.Setenv("NNKERN_POOL_SPIN", "x")
+			os.Unsetenv("NNKERN_POOL_SPIN")
+		}
+		if got := spinWaitFromEnv(); got != c.want {
+			t.Errorf("NNKERN_POOL_SPIN=%q (set %v): %v, want %v", c.env, c.set, got, c.want)
+		}
+	}
+}
+
+// TestGroupNestedRun runs steps whose tasks run steps of other Groups (as
+// a blas Gemm inside a softmax loss task does): every inner and outer task
+// runs once and nothing deadlocks, for any GOMAXPROCS and spin setting.
+func TestGroupNestedRun(t *testing.T) {
+	for _, d := range []time.Duration{0, 50 * time.Microsecond} {
+		withSpin(t, d)
+		for _, procs := range []int{1, 2, 3, 8} {
+			prev := runtime.GOMAXPROCS(procs)
+			const outer, inner = 6, 9
+			var groups [outer]Group
+			var counts [outer][inner]atomic.Int32
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				var g Group
+				for rep := 0; rep < 50; rep++ {
+					g.Run(outer, func(i int) {
+						groups[i].Run(inner, func(j int) { counts[i][j].Add(1) })
+					})
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("SpinWait=%v GOMAXPROCS=%d: nested Run did not finish in 20 s", d, procs)
+			}
+			runtime.GOMAXPROCS(prev)
+			for i := range counts {
+				for j := range counts[i] {
+					if c := counts[i][j].Load(); c != 50 {
+						t.Fatalf("SpinWait=%v GOMAXPROCS=%d: inner task %d/%d ran %d times in 50 steps", d, procs, i, j, c)
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkGroupRun: one step of two empty tasks, back to back (the
+// hand-off cost), with workers that sleep at once and with polling ones.
+func BenchmarkGroupRun(b *testing.B) {
+	for _, d := range []time.Duration{0, defaultSpinWait} {
+		b.Run("spin="+d.String(), func(b *testing.B) {
+			defer SetSpinWait(SetSpinWait(d))
+			var g Group
+			f := func(int) {}
+			for b.Loop() {
+				g.Run(2, f)
+			}
+		})
+	}
+}
