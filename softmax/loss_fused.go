@@ -310,10 +310,10 @@ func getWorkspace[T kernels.Float]() (*LossWorkspace[T], *sync.Pool) {
 // allocated. Results are bit-identical for any GOMAXPROCS.
 func Loss[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
 	checkLossArgs("Loss", W, X, y)
-	ws, pool := getWorkspace[T]()
+	ws, wsPool := getWorkspace[T]()
 	dW := blas.NewMatrix[T](W.Rows, W.Cols)
 	l := ws.Softmax(dW, W, X, y, reg)
-	pool.Put(ws)
+	wsPool.Put(ws)
 	return l, dW
 }
 
@@ -321,9 +321,9 @@ func Loss[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (float64, 
 // SVMLossNaive/SVMLossVectorized.
 func SVMLoss[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
 	checkLossArgs("SVMLoss", W, X, y)
-	ws, pool := getWorkspace[T]()
+	ws, wsPool := getWorkspace[T]()
 	dW := blas.NewMatrix[T](W.Rows, W.Cols)
 	l := ws.SVM(dW, W, X, y, reg)
-	pool.Put(ws)
+	wsPool.Put(ws)
 	return l, dW
 }
