@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/nnkern/nnkern/cifar"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -15,7 +16,9 @@ import (
 // timed on its own, built from the public kernels and blas.Gemm:
 //
 //	gather    200 random rows of a 49000×3072 uint8 training set to float,
-//	          mean image subtracted (kernels.U8ToFloat per row)
+//	          mean image subtracted (cifar.Gather, as the trainers do: one
+//	          kernels.U8ToFloat pass per row block, split over the worker
+//	          pool when more than one core is allowed)
 //	forward   H = max(0, X·W1 + b1) (Gemm, BiasReLU); S = H·W2 + b2 (Gemm,
 //	          AddBias); loss and dS = (P − onehot)/B (SoftmaxCERows)
 //	backward  dW2 = Hᵀ·dS, db2 = colsum(dS), dH = dS·W2ᵀ masked by the ReLU,
@@ -76,7 +79,7 @@ type netIter[T kernels.Float] struct {
 	n, d, b, h, c int
 	src           []uint8
 	labels        []int
-	mean          []T
+	prep          *cifar.Prepared // src and the mean image, for cifar.Gather
 	rng           *rand.Rand
 	idx, yb       []int
 	X, W1, W2     blas.Matrix[T]
@@ -106,10 +109,11 @@ func newNetIter[T kernels.Float](tiny bool, h int) *netIter[T] {
 	}
 	r := rand.New(rand.NewPCG(9, 10))
 	it.rng = r
-	it.mean = make([]T, it.d)
-	for i := range it.mean {
-		it.mean[i] = T(120 + 15*r.Float64())
+	mean := make([]float64, it.d)
+	for i := range mean {
+		mean[i] = float64(T(120 + 15*r.Float64()))
 	}
+	it.prep = &cifar.Prepared{Train: cifar.Split{X: it.src, Y: make([]uint8, it.n), N: it.n, H: 1, W: it.d, C: 1}, Mean: mean}
 	it.idx, it.yb = make([]int, it.b), make([]int, it.b)
 	it.X = blas.NewMatrix[T](it.b, it.d)
 	it.W1 = scaledRandn[T](r, it.d, it.h, 1e-4)
@@ -141,8 +145,8 @@ func (it *netIter[T]) gather() {
 	for i := range it.idx {
 		k := it.rng.IntN(it.n)
 		it.idx[i], it.yb[i] = k, it.labels[k]
-		kernels.U8ToFloat(it.X.Row(i), it.src[k*it.d:(k+1)*it.d], it.mean)
 	}
+	cifar.Gather(it.prep, &it.prep.Train, it.idx, it.X)
 }
 
 // forward: Hd (B×H) = max(0, X·W1 + b1); S (B×C) = Hd·W2 + b2; dS = (P − Y)/B.
