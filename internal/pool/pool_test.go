@@ -200,6 +200,57 @@ func TestSpinnersCappedAndStop(t *testing.T) {
 	}
 }
 
+// TestTakeSlotNeverOverLimit hammers takeSlot from more goroutines than
+// slots: the count must never exceed the limit, even for a moment
+// (TestSpinnersCappedAndStop reads the live count; a taker that counted
+// itself before finding no slot free made it fail now and then).
+func TestTakeSlotNeverOverLimit(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	var c atomic.Int32
+	if takeSlot(&c, 0) {
+		t.Fatal("takeSlot granted a slot with limit 0")
+	}
+	if !takeSlot(&c, 1) || takeSlot(&c, 1) {
+		t.Fatal("takeSlot with limit 1: want the first call granted, the second refused")
+	}
+	c.Add(-1)
+	if c.Load() != 0 {
+		t.Fatalf("count %d after a refused takeSlot and one release, want 0", c.Load())
+	}
+	// Slot holders read the count while they hold it, as a test of the
+	// live count does; refused takers must not show up in it.
+	const limit, takers, rounds = 1, 3, 1000000
+	var worst atomic.Int32
+	start, done := make(chan struct{}), make(chan struct{})
+	for range takers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			<-start
+			for range rounds {
+				if !takeSlot(&c, limit) {
+					continue
+				}
+				for range 20 {
+					if n := c.Load(); n > worst.Load() {
+						worst.Store(n)
+					}
+				}
+				c.Add(-1)
+			}
+		}()
+	}
+	close(start)
+	for range takers {
+		<-done
+	}
+	if w := worst.Load(); w > limit {
+		t.Fatalf("the slot count reached %d, limit %d", w, limit)
+	}
+	if n := c.Load(); n != 0 {
+		t.Fatalf("count %d after every slot was released, want 0", n)
+	}
+}
+
 func TestSpinWaitFromEnv(t *testing.T) {
 	for _, c := range []struct {
 		env  string
