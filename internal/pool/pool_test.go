@@ -171,6 +171,14 @@ func TestSpinnersCappedAndStop(t *testing.T) {
 	withSpin(t, 20*time.Millisecond)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
 	limit := int32(min(8, runtime.NumCPU()) - 1)
+	// A worker still polling with an earlier test's shorter spin wait
+	// holds a slot that the workers of the steps below then do not get:
+	// wait until it is done.
+	for deadline := time.Now().Add(5 * time.Second); spinners.Load() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers still polling 5 s after the previous test", spinners.Load())
+		}
+	}
 	var g Group
 	var seen atomic.Int32
 	for s := 0; s < 50; s++ {
