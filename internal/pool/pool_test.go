@@ -66,6 +66,38 @@ func TestGroupReuse(t *testing.T) {
 	}
 }
 
+// TestGroupRunWaitsForStartedTasks: tasks long enough (1 ms) that a
+// worker is still in one when the caller runs out of tasks to take; Run
+// must not return before it has finished. (TestGroupReuse's tasks are so
+// short that a Run that did not wait for the done signal passed it.)
+func TestGroupRunWaitsForStartedTasks(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	var g Group
+	overlapped := false
+	for rep := 0; rep < 20 && !overlapped; rep++ {
+		const n = 6
+		var finished [n]atomic.Bool
+		var running, most atomic.Int32
+		g.Run(n, func(i int) {
+			if r := running.Add(1); r > most.Load() {
+				most.Store(r)
+			}
+			time.Sleep(time.Millisecond)
+			finished[i].Store(true)
+			running.Add(-1)
+		})
+		for i := range finished {
+			if !finished[i].Load() {
+				t.Fatalf("rep %d: Run returned before task %d finished", rep, i)
+			}
+		}
+		overlapped = most.Load() > 1
+	}
+	if !overlapped {
+		t.Skip("no two tasks ran at once in 20 steps (machine too busy): nothing tested")
+	}
+}
+
 // TestGroupDoesNotWaitForBusyWorkers keeps every pool worker busy in a
 // task of another Group and checks that Run on a second Group still
 // returns: its caller runs all the tasks and does not wait for a worker
