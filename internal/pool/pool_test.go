@@ -25,13 +25,36 @@ func TestGroupRunsEveryTaskOnce(t *testing.T) {
 	}
 }
 
+// TestGroupRunNoAlloc: testing.AllocsPerRun runs at GOMAXPROCS 1, where
+// Run calls the tasks in a loop; the pooled path is checked by the
+// process-wide malloc count around steps at GOMAXPROCS 2 and 3. One
+// allocation per step would count calls; up to calls/10 is tolerated for
+// the runtime's own (a sudog made when the caller parks on done or a
+// worker on the queue after a GC cycle emptied the sudog caches).
 func TestGroupRunNoAlloc(t *testing.T) {
 	var g Group
 	out := make([]int, 16)
 	f := func(i int) { out[i] = i * i }
 	g.Run(16, f)
 	if a := testing.AllocsPerRun(100, func() { g.Run(16, f) }); a != 0 {
-		t.Fatalf("Group.Run allocates %v times per call", a)
+		t.Fatalf("Group.Run allocates %v times per call at GOMAXPROCS 1", a)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{2, 3} {
+		runtime.GOMAXPROCS(procs)
+		for range 10 {
+			g.Run(16, f)
+		}
+		const calls = 400
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		for range calls {
+			g.Run(16, f)
+		}
+		runtime.ReadMemStats(&m1)
+		if n := m1.Mallocs - m0.Mallocs; n > calls/10 {
+			t.Fatalf("GOMAXPROCS=%d: %d allocations in %d steps of Group.Run", procs, n, calls)
+		}
 	}
 }
 
