@@ -538,9 +538,11 @@ func TestGemmSpecialValues(t *testing.T) {
 // Steady state must not allocate per call (worker goroutines, jobs and
 // packing buffers are pooled): one allocation per call would count at
 // least 2·calls here. What is tolerated (up to calls/2) is the runtime's
-// own: a sudog when a WaitGroup waiter parks, and a packing buffer
-// re-made after a GC cycle emptied its sync.Pool (seen: up to 11 in 40
-// pairs at GOMAXPROCS 3 on 2 cores).
+// own, a sudog made when the caller parks on the pool.Group step's done
+// channel or a worker on the pool's queue after a GC cycle emptied the
+// sudog caches, and a packing workspace made when more parts than ever
+// before run at once (memory profile; seen: 0–16 in 40 pairs at
+// GOMAXPROCS 3 on 2 cores over 10 runs).
 func TestGemmAllocsParallel(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	a, b, c := NewMatrix[float32](200, 3072), NewMatrix[float32](3072, 200), NewMatrix[float32](200, 200)

@@ -151,3 +151,43 @@ func testGatherParallel[T kernels.Float](t *testing.T) {
 		}
 	}
 }
+
+// TestGatherAllocsParallel: testing.AllocsPerRun runs at GOMAXPROCS 1,
+// where Group.Run calls the tasks in a loop, so TestGatherNoAlloc (a
+// small batch besides) never reaches the pooled gather; here the
+// process-wide malloc count is read around batches above
+// parallelGatherBytes at GOMAXPROCS 2 and 3. One allocation per gather
+// would count 2·calls; up to calls/2 is tolerated for the runtime's own
+// (seen: up to 11 in 40 pairs, sudogs made when a worker parks on the
+// pool's queue after a GC cycle emptied the sudog caches).
+func TestGatherAllocsParallel(t *testing.T) {
+	_, p := smallPrepared(t, true)
+	rng := rand.New(rand.NewPCG(9, 9))
+	idx := make([]int, parallelGatherBytes/(len(p.Mean)*4)+7) // above the threshold in float32 too
+	for i := range idx {
+		idx[i] = rng.IntN(p.Train.N)
+	}
+	dst32 := blas.NewMatrix[float32](len(idx), p.Dim())
+	dst64 := blas.NewMatrix[float64](len(idx), p.Dim())
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{2, 3} {
+		runtime.GOMAXPROCS(procs)
+		run := func() {
+			Gather(p, &p.Train, idx, dst32)
+			Gather(p, &p.Train, idx, dst64)
+		}
+		for range 5 {
+			run() // start the pool's workers
+		}
+		const calls = 40
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		for range calls {
+			run()
+		}
+		runtime.ReadMemStats(&m1)
+		if n := m1.Mallocs - m0.Mallocs; n > calls/2 {
+			t.Errorf("GOMAXPROCS=%d: %d allocations in %d pairs of pooled Gather calls", procs, n, calls)
+		}
+	}
+}

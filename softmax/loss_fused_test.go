@@ -222,6 +222,38 @@ func TestLossWorkspaceNoAlloc(t *testing.T) {
 	}
 }
 
+// TestLossWorkspaceNoAllocParallel: TestLossWorkspaceNoAlloc runs at
+// GOMAXPROCS 1 (testing.AllocsPerRun sets it), where pool.Group.Run only
+// loops over the chunks; here the process-wide malloc count is read
+// around losses whose chunks and reduce parts run on the pool at
+// GOMAXPROCS 2 and 3. One allocation per call would count 2·calls; up to
+// calls/2 is tolerated for the runtime's own (sudogs when the caller or a
+// worker parks after a GC cycle emptied the sudog caches).
+func TestLossWorkspaceNoAllocParallel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	W, X, y, _, _ := fusedRandProblem[float64](rng, 400, 300, 10, 1, 0, 1e-3)
+	ws := NewLossWorkspace[float64]()
+	dW := blas.NewMatrix[float64](300, 10)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{2, 3} {
+		runtime.GOMAXPROCS(procs)
+		run := func() { ws.Softmax(dW, W, X, y, 1); ws.SVM(dW, W, X, y, 1) }
+		for range 5 {
+			run()
+		}
+		const calls = 40
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		for range calls {
+			run()
+		}
+		runtime.ReadMemStats(&m1)
+		if n := m1.Mallocs - m0.Mallocs; n > calls/2 {
+			t.Fatalf("GOMAXPROCS=%d: %d allocations in %d pairs of LossWorkspace calls", procs, n, calls)
+		}
+	}
+}
+
 // Every gradient element of the fused losses against gradcheck.Numerical
 // on small problems (the reference tests' TestFullGradCheck setting), on
 // every ISA level. SVM elements whose stencil straddles a hinge kink

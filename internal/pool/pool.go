@@ -138,16 +138,33 @@ func nextStep() *Group {
 	default:
 	}
 	if d := time.Duration(spinWait.Load()); d > 0 {
-		limit := int32(min(runtime.GOMAXPROCS(0), runtime.NumCPU()) - 1)
-		if spinners.Add(1) <= limit {
-			if g := poll(d); g != nil {
-				spinners.Add(-1)
+		if takeSlot(&spinners, int32(min(runtime.GOMAXPROCS(0), runtime.NumCPU())-1)) {
+			g := poll(d)
+			spinners.Add(-1)
+			if g != nil {
 				return g
 			}
 		}
-		spinners.Add(-1)
 	}
 	return <-jobs
+}
+
+// takeSlot adds one to *c if that keeps it at most limit, and reports
+// whether it did. It never raises *c above limit, even for a moment: a
+// worker that finds no slot free does not count itself, so spinners is
+// exactly the number of workers polling, and a free slot is never refused
+// because a refused worker had counted itself for a moment. (*c can be
+// above a limit lowered since, by GOMAXPROCS, until those workers stop.)
+func takeSlot(c *atomic.Int32, limit int32) bool {
+	for {
+		n := c.Load()
+		if n >= limit {
+			return false
+		}
+		if c.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // poll checks the queue until d has passed; nil if nothing came.

@@ -25,13 +25,36 @@ func TestGroupRunsEveryTaskOnce(t *testing.T) {
 	}
 }
 
+// TestGroupRunNoAlloc: testing.AllocsPerRun runs at GOMAXPROCS 1, where
+// Run calls the tasks in a loop; the pooled path is checked by the
+// process-wide malloc count around steps at GOMAXPROCS 2 and 3. One
+// allocation per step would count calls; up to calls/10 is tolerated for
+// the runtime's own (a sudog made when the caller parks on done or a
+// worker on the queue after a GC cycle emptied the sudog caches).
 func TestGroupRunNoAlloc(t *testing.T) {
 	var g Group
 	out := make([]int, 16)
 	f := func(i int) { out[i] = i * i }
 	g.Run(16, f)
 	if a := testing.AllocsPerRun(100, func() { g.Run(16, f) }); a != 0 {
-		t.Fatalf("Group.Run allocates %v times per call", a)
+		t.Fatalf("Group.Run allocates %v times per call at GOMAXPROCS 1", a)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{2, 3} {
+		runtime.GOMAXPROCS(procs)
+		for range 10 {
+			g.Run(16, f)
+		}
+		const calls = 400
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		for range calls {
+			g.Run(16, f)
+		}
+		runtime.ReadMemStats(&m1)
+		if n := m1.Mallocs - m0.Mallocs; n > calls/10 {
+			t.Fatalf("GOMAXPROCS=%d: %d allocations in %d steps of Group.Run", procs, n, calls)
+		}
 	}
 }
 
@@ -63,6 +86,38 @@ func TestGroupReuse(t *testing.T) {
 				t.Fatalf("step %d, n=%d: task %d ran %d times by the time Run returned", s, n, i, c)
 			}
 		}
+	}
+}
+
+// TestGroupRunWaitsForStartedTasks: tasks long enough (1 ms) that a
+// worker is still in one when the caller runs out of tasks to take; Run
+// must not return before it has finished. (TestGroupReuse's tasks are so
+// short that a Run that did not wait for the done signal passed it.)
+func TestGroupRunWaitsForStartedTasks(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	var g Group
+	overlapped := false
+	for rep := 0; rep < 20 && !overlapped; rep++ {
+		const n = 6
+		var finished [n]atomic.Bool
+		var running, most atomic.Int32
+		g.Run(n, func(i int) {
+			if r := running.Add(1); r > most.Load() {
+				most.Store(r)
+			}
+			time.Sleep(time.Millisecond)
+			finished[i].Store(true)
+			running.Add(-1)
+		})
+		for i := range finished {
+			if !finished[i].Load() {
+				t.Fatalf("rep %d: Run returned before task %d finished", rep, i)
+			}
+		}
+		overlapped = most.Load() > 1
+	}
+	if !overlapped {
+		t.Skip("no two tasks ran at once in 20 steps (machine too busy): nothing tested")
 	}
 }
 
@@ -171,6 +226,14 @@ func TestSpinnersCappedAndStop(t *testing.T) {
 	withSpin(t, 20*time.Millisecond)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
 	limit := int32(min(8, runtime.NumCPU()) - 1)
+	// A worker still polling with an earlier test's shorter spin wait
+	// holds a slot that the workers of the steps below then do not get:
+	// wait until it is done.
+	for deadline := time.Now().Add(5 * time.Second); spinners.Load() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers still polling 5 s after the previous test", spinners.Load())
+		}
+	}
 	var g Group
 	var seen atomic.Int32
 	for s := 0; s < 50; s++ {
@@ -197,6 +260,57 @@ func TestSpinnersCappedAndStop(t *testing.T) {
 	}
 	if seen.Load() > max(limit, 0) {
 		t.Fatalf("a task saw %d workers polling, limit %d", seen.Load(), limit)
+	}
+}
+
+// TestTakeSlotNeverOverLimit hammers takeSlot from more goroutines than
+// slots: the count must never exceed the limit, even for a moment
+// (TestSpinnersCappedAndStop reads the live count; a taker that counted
+// itself before finding no slot free made it fail now and then).
+func TestTakeSlotNeverOverLimit(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	var c atomic.Int32
+	if takeSlot(&c, 0) {
+		t.Fatal("takeSlot granted a slot with limit 0")
+	}
+	if !takeSlot(&c, 1) || takeSlot(&c, 1) {
+		t.Fatal("takeSlot with limit 1: want the first call granted, the second refused")
+	}
+	c.Add(-1)
+	if c.Load() != 0 {
+		t.Fatalf("count %d after a refused takeSlot and one release, want 0", c.Load())
+	}
+	// Slot holders read the count while they hold it, as a test of the
+	// live count does; refused takers must not show up in it.
+	const limit, takers, rounds = 1, 3, 1000000
+	var worst atomic.Int32
+	start, done := make(chan struct{}), make(chan struct{})
+	for range takers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			<-start
+			for range rounds {
+				if !takeSlot(&c, limit) {
+					continue
+				}
+				for range 20 {
+					if n := c.Load(); n > worst.Load() {
+						worst.Store(n)
+					}
+				}
+				c.Add(-1)
+			}
+		}()
+	}
+	close(start)
+	for range takers {
+		<-done
+	}
+	if w := worst.Load(); w > limit {
+		t.Fatalf("the slot count reached %d, limit %d", w, limit)
+	}
+	if n := c.Load(); n != 0 {
+		t.Fatalf("count %d after every slot was released, want 0", n)
 	}
 }
 
