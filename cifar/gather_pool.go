@@ -19,12 +19,14 @@ import (
 // its rows alone.
 
 // parallelGatherBytes is the size of dst (bytes) from which Gather splits
-// the rows: on the 2-core Zen 3 dev machine a 200×3073 batch gathers in
-// 61–73 µs best on two cores against 107–115 µs on one in float32 (2.5
-// MB) and 86–103 µs against 160–215 µs in float64 (4.9 MB), once the
-// pool's workers poll between steps (internal/pool). The 32-row blocks
-// the fused softmax trainer gathers inside its own parallel chunks (at
-// most 786 KB) stay serial.
+// the rows. On the 2-core Zen 3 dev machine, once the pool's workers poll
+// between steps (internal/pool), a 200×3073 batch gathers faster on two
+// cores than on one in both types: float32 (2.5 MB) 61–73 µs split against
+// 107–115 µs serial (best of 4 go test -bench runs each, one session);
+// float64 (4.9 MB) 104–168 µs against 190–228 µs (nnkern bench
+// data/gather, best of each of 6 alternating runs). The 32-row blocks the
+// fused softmax trainer gathers inside its own parallel chunks (at most
+// 786 KB) stay serial.
 const parallelGatherBytes = 1 << 20
 
 // gatherTasks is how many row blocks a parallel gather is cut into: more
