@@ -95,7 +95,7 @@ func worker() {
 // package starts; SetSpinWait changes it.
 //
 // Measured on the 2-core Zen 3 KVM dev machine (cifar BenchmarkGather,
-// 200×3073 float64 on two cores, best of each run): 127–157 µs when the
+// 200×3073 float64 on two cores, best of each of 3 runs): 127–157 µs when the
 // worker sleeps between gathers, 90–109 µs when it polls for 20–100 µs.
 var spinWait atomic.Int64
 
