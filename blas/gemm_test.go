@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/allocstest"
 	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
 )
@@ -544,29 +545,13 @@ func TestGemmSpecialValues(t *testing.T) {
 // before run at once (memory profile; seen: 0–16 in 40 pairs at
 // GOMAXPROCS 3 on 2 cores over 10 runs).
 func TestGemmAllocsParallel(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	a, b, c := NewMatrix[float32](200, 3072), NewMatrix[float32](3072, 200), NewMatrix[float32](200, 200)
 	ad, bd, cd := NewMatrix[float64](3072, 200), NewMatrix[float64](200, 200), NewMatrix[float64](3072, 200)
-	for _, procs := range []int{2, 3} {
-		runtime.GOMAXPROCS(procs)
-		run := func() {
-			Gemm(false, false, 1, a, b, 0, c)
-			Gemm(false, false, 1, ad, bd, 0.5, cd)
-		}
-		for range 10 {
-			run() // warm the pools (per-P caches of sync.Pool included)
-		}
-		const calls = 40
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		for range calls {
-			run()
-		}
-		runtime.ReadMemStats(&m1)
-		if n := m1.Mallocs - m0.Mallocs; n > calls/2 {
-			t.Errorf("GOMAXPROCS=%d: %d allocations in %d pairs of parallel Gemm calls", procs, n, calls)
-		}
-	}
+	const calls = 40
+	allocstest.CheckParallel(t, "pairs of parallel Gemm", []int{2, 3}, 10, calls, calls/2, func() {
+		Gemm(false, false, 1, a, b, 0, c)
+		Gemm(false, false, 1, ad, bd, 0.5, cd)
+	})
 }
 
 // TestGemmInsidePoolTasks runs parallel-sized Gemms from the tasks of a

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/allocstest"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -169,25 +170,9 @@ func TestGatherAllocsParallel(t *testing.T) {
 	}
 	dst32 := blas.NewMatrix[float32](len(idx), p.Dim())
 	dst64 := blas.NewMatrix[float64](len(idx), p.Dim())
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for _, procs := range []int{2, 3} {
-		runtime.GOMAXPROCS(procs)
-		run := func() {
-			Gather(p, &p.Train, idx, dst32)
-			Gather(p, &p.Train, idx, dst64)
-		}
-		for range 5 {
-			run() // start the pool's workers
-		}
-		const calls = 40
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		for range calls {
-			run()
-		}
-		runtime.ReadMemStats(&m1)
-		if n := m1.Mallocs - m0.Mallocs; n > calls/2 {
-			t.Errorf("GOMAXPROCS=%d: %d allocations in %d pairs of pooled Gather calls", procs, n, calls)
-		}
-	}
+	const calls = 40
+	allocstest.CheckParallel(t, "pairs of pooled Gather", []int{2, 3}, 5, calls, calls/2, func() {
+		Gather(p, &p.Train, idx, dst32)
+		Gather(p, &p.Train, idx, dst64)
+	})
 }

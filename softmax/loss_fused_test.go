@@ -12,6 +12,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/gradcheck"
+	"github.com/nnkern/nnkern/internal/allocstest"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -234,24 +235,11 @@ func TestLossWorkspaceNoAllocParallel(t *testing.T) {
 	W, X, y, _, _ := fusedRandProblem[float64](rng, 400, 300, 10, 1, 0, 1e-3)
 	ws := NewLossWorkspace[float64]()
 	dW := blas.NewMatrix[float64](300, 10)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for _, procs := range []int{2, 3} {
-		runtime.GOMAXPROCS(procs)
-		run := func() { ws.Softmax(dW, W, X, y, 1); ws.SVM(dW, W, X, y, 1) }
-		for range 5 {
-			run()
-		}
-		const calls = 40
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		for range calls {
-			run()
-		}
-		runtime.ReadMemStats(&m1)
-		if n := m1.Mallocs - m0.Mallocs; n > calls/2 {
-			t.Fatalf("GOMAXPROCS=%d: %d allocations in %d pairs of LossWorkspace calls", procs, n, calls)
-		}
-	}
+	const calls = 40
+	allocstest.CheckParallel(t, "pairs of LossWorkspace losses", []int{2, 3}, 5, calls, calls/2, func() {
+		ws.Softmax(dW, W, X, y, 1)
+		ws.SVM(dW, W, X, y, 1)
+	})
 }
 
 // Every gradient element of the fused losses against gradcheck.Numerical
