@@ -1,6 +1,7 @@
 package cifar
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/nnkern/nnkern/blas"
@@ -57,8 +58,9 @@ var gatherSteps struct {
 	f64 gatherStep[float64]
 }
 
-// gatherParallel gathers in gatherTasks row blocks on the shared worker pool;
-// false if the step for T is busy (another goroutine is gathering).
+// gatherParallel gathers in gatherTasks row blocks on the shared worker
+// pool; false if GOMAXPROCS is 1 or the step for T is busy (another
+// goroutine is gathering).
 func gatherParallel[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T]) bool {
 	var st *gatherStep[T]
 	switch v := any(&gatherSteps.f32).(type) {
@@ -67,8 +69,8 @@ func gatherParallel[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.
 	default:
 		st = any(&gatherSteps.f64).(*gatherStep[T])
 	}
-	if !st.mu.TryLock() {
-		return false
+	if runtime.GOMAXPROCS(0) < 2 || !st.mu.TryLock() {
+		return false // one row pass keeps the prefetch pipeline going
 	}
 	defer st.mu.Unlock()
 	if st.task == nil {

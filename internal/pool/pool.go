@@ -5,10 +5,10 @@
 //	var g pool.Group // keep it with the workspace; Run does not allocate
 //	g.Run(len(parts), func(i int) { work(parts[i]) })
 //
-// Workers that finish a step poll for the next one for a while (50 µs,
-// NNKERN_POOL_SPIN, SetSpinWait) before
-// they sleep: a sleeping thread takes tens of µs to wake on a virtual
-// machine, longer than many steps of a training iteration take to run.
+// Workers that finish a step poll for the next one for a while (50 µs;
+// NNKERN_POOL_SPIN, SetSpinWait) before they sleep: a sleeping thread
+// takes tens of µs to wake on a virtual machine, longer than many steps
+// of a training iteration take to run.
 // One pool for everything means the worker that polls is the one that
 // takes the next step, whichever package it comes from.
 package pool
@@ -69,8 +69,8 @@ var (
 )
 
 // ensureWorkers starts worker goroutines until there are at least n. They
-// live for the life of the process, poll for work for the spin wait after each
-// step and then sleep on a channel.
+// live for the life of the process, poll for work for the spin wait after
+// each step and then sleep on a channel.
 func ensureWorkers(n int) {
 	poolMu.Lock()
 	for poolSize < n {
@@ -95,8 +95,9 @@ func worker() {
 // package starts; SetSpinWait changes it.
 //
 // Measured on the 2-core Zen 3 KVM dev machine (cifar BenchmarkGather,
-// 200×3073 float64 on two cores, best of each of 3 runs): 127–157 µs when the
-// worker sleeps between gathers, 90–109 µs when it polls for 20–100 µs.
+// 200×3073 float64 on two cores, best of each of 3 runs): 127–157 µs
+// when the worker sleeps between gathers, 90–109 µs when it polls for
+// 20–100 µs.
 var spinWait atomic.Int64
 
 func init() { spinWait.Store(int64(spinWaitFromEnv())) }
@@ -129,8 +130,9 @@ func spinWaitFromEnv() time.Duration {
 var spinners atomic.Int32
 
 // nextStep returns the next Group with a step to join: from the queue at
-// once if one is there, else after polling for up to the spin wait (yielding
-// the processor between polls), else after sleeping until one is posted.
+// once if one is there, else after polling for up to the spin wait
+// (yielding the processor between polls), else after sleeping until one
+// is posted.
 func nextStep() *Group {
 	select {
 	case g := <-jobs:
