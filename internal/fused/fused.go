@@ -52,6 +52,9 @@ func PadCols[T kernels.Float](c int) int {
 // summing over p in increasing order. n must be a positive multiple of
 // Width[T]() and at most MaxCols; the strides must be non-negative with
 // ldc >= n. It panics, naming the argument, if a slice is too short.
+// c must not share memory with a or b (the kernels read a and b while c's
+// accumulators are in registers; the callers never alias them, and it is
+// not checked).
 func MulAdd[T kernels.Float](m, n, k int, a []T, ai, ap int, b []T, ldb int, c []T, ldc int) {
 	w := Width[T]()
 	if n <= 0 || n%w != 0 || n > MaxCols {

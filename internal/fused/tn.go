@@ -22,7 +22,8 @@ import (
 // (fewer than one vector) and the generic build accumulate into C one p at
 // a time. Either way the result is a deterministic function of the inputs
 // for a given ISA level. m, n, k >= 0, lda >= m, ldb >= n, ldc >= n; it
-// panics, naming the argument, if a slice is too short.
+// panics, naming the argument, if a slice is too short. c must not share
+// memory with a or b (not checked; the callers never alias them).
 func MulAddTN[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	if m < 0 || n < 0 || k < 0 || lda < m || ldb < n || ldc < n {
 		panic(fmt.Sprintf("fused.MulAddTN: bad sizes m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", m, n, k, lda, ldb, ldc))
