@@ -81,35 +81,6 @@ func exp64(x float64) float64 {
 	return y
 }
 
-// fma32 returns the correctly rounded float32 a·b+c, as VFMADD does. The
-// product is exact in float64, so s = a·b+c rounded once to float64 is
-// within half a float64 ulp; rounding s to float32 is then the correct
-// single rounding unless s landed exactly on a float32 midpoint (or is
-// subnormal as a float32), in which case the exact error of the sum
-// (TwoSum) decides by rounding s to odd first (53 >= 24+2 bits).
-func fma32(a, b, c float32) float32 {
-	p := float64(a) * float64(b)
-	s := p + float64(c)
-	u := math.Float64bits(s)
-	if u&(1<<29-1) != 1<<28 && u&0x7ff0000000000000 > 0x3810000000000000 {
-		return float32(s)
-	}
-	if math.IsInf(s, 0) || s != s {
-		return float32(s)
-	}
-	bb := s - p
-	e := (p - (s - bb)) + (float64(c) - bb)
-	if e != 0 && u&1 == 0 {
-		if (e > 0) == (s > 0) {
-			u++
-		} else {
-			u--
-		}
-		s = math.Float64frombits(u)
-	}
-	return float32(s)
-}
-
 // exp32 is the float32 exp of package expc, in Go.
 func exp32(x float32) float32 {
 	xc := x
