@@ -24,21 +24,49 @@
 // Implemented and Dispatched tell which implementation a kernel has and
 // uses. There is no AVX-512 code yet: on an AVX-512 machine the AVX2
 // kernels run (Levels still lists avx512 and its tests run the AVX2 code).
-// Building with the purego tag
-// removes every assembly file.
+// Building with the purego tag removes every assembly file; the results
+// stay the same (see Numerics).
 //
-// # Numerics
+// # Numerics: one result on every CPU
 //
-// Elementwise kernels (Axpy, Scale, AddTo, SubFrom, MulTo, ReLU, BiasReLU,
-// ReLUBackward, AddBias, U8ToFloat), ColSum, Max, RowMax, ArgMax and Exp give
-// the same bits on every level. Axpy rounds the product and then the sum (no
-// FMA) for that reason. Dot, Sum, SumSq and the row sums inside SoftmaxRows
-// and SoftmaxCERows add in a different order in assembly (several partial
-// sums), so they differ in the last bits, within the usual n·ε bound; so do
-// the losses of HingeRows (margins summed in float64 lanes) and
-// SoftmaxCERows (one log of the product of up to 64 rows' sums instead of
-// one log per row). Their gradients ds agree bit for bit (HingeRows) or to a
-// few ulp (the softmaxes). Each test states its tolerance and why.
+// Every kernel gives bit-identical results on every ISA level (generic Go,
+// AVX2, AVX-512), in a build with the purego tag, for any GOAMD64 level and
+// on any machine: the generic Go version defines the result, and each
+// assembly level computes exactly the same operations in the same order,
+// at its own vector width and speed (NaN payloads and signs are not part
+// of the contract). Two rules make that possible:
+//
+//   - Reductions (Dot, Sum, SumSq, the row sums z of SoftmaxRows and
+//     SoftmaxCERows, each row's margin sum of HingeRows) use one canonical
+//     order per accumulator type: P partial sums (64 for float32
+//     accumulators, 32 for float64, also when float64 lanes sum float32
+//     data as HingeRows does), all starting at +0, element i into partial
+//     i mod P in increasing i, then combined by a halving tree
+//     (p[i] += p[i+P/2], then P/4, … 1). A YMM or ZMM implementation holds
+//     the partials in P/lanes registers and ends with plain vertical adds.
+//     Losses summed over rows (HingeRows, SoftmaxCERows) add the rows in
+//     order in Go, the same code for every level. ColSum sums rows in
+//     order. Elementwise kernels, Max, RowMax, ArgMax and Exp have no
+//     order to fix.
+//   - Fusing: wherever one level fuses a multiply-add, every level does
+//     (the generic Go uses FMA: math.FMA, or an exact float32 emulation,
+//     because a float64 result rounded again to float32 can double-round);
+//     where it must not, the Go code forbids the compiler's own fusion
+//     with an explicit conversion, T(x*y) + z, so that GOAMD64=v3 or an
+//     arm64 build keeps the bits. Dot and SumSq fuse each product into
+//     its partial sum; Axpy rounds the product, then the sum.
+//
+// SoftmaxCERows' loss is one formula on every level: per block of up to 64
+// rows, log(Π z) − Σ (s_y − m), with the product rescaled by a fixed rule
+// and Log, a port of glibc's logarithm that gives the same bits on every
+// platform (math.Log does not: it is assembly on amd64 and compiled Go,
+// which the compiler may fuse, elsewhere; on amd64 it is also wrong for
+// subnormal arguments).
+//
+// The results are within the usual error bounds of the operations
+// (n·ε·Σ|x[i]·y[i]| for the reductions); each test states its tolerance
+// against a float64 reference, and checks every level against the
+// canonical order bit for bit.
 //
 // Exp is a range-reduced polynomial (kernels/internal/expc), not math.Exp;
 // the generic Go version computes the same bits as the assembly (it uses

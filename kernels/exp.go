@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/nnkern/nnkern/kernels/internal/canon"
 	"github.com/nnkern/nnkern/kernels/internal/expc"
 )
 
@@ -123,10 +124,9 @@ var c32 = func() (c [6]float32) {
 }()
 
 // SoftmaxRows writes the row-wise softmax of the rows×cols matrix s into p
-// (same shape and stride; p may be s): p[i,j] = e^(s[i,j]-m_i) / Σ_k e^(s[i,k]-m_i)
-// with m_i the row max and e^ the Exp kernel's. It panics if s or p is too
-// short. The assembly sums the row in a different order than the generic
-// loop (a few ulp apart).
+// (same shape and stride; p may be s): p[i,j] = e^(s[i,j]-m_i) / z_i with
+// m_i the row max, e^ the Exp kernel's and z_i = Σ_k e^(s[i,k]-m_i) summed
+// in the canonical order (as Sum). It panics if s or p is too short.
 func SoftmaxRows[T Float](p, s []T, rows, cols, stride int) {
 	checkMat("SoftmaxRows", "s", len(s), rows, cols, stride)
 	checkMat("SoftmaxRows", "p", len(p), rows, cols, stride)
@@ -141,12 +141,10 @@ func softmaxRowsGeneric[T Float](p, s []T, rows, cols, stride int) {
 		si := s[i*stride : i*stride+cols]
 		pi := p[i*stride : i*stride+cols]
 		m := maxGeneric(si)
-		var z T
 		for j, v := range si {
-			e := expScalar(v - m)
-			pi[j] = e
-			z += e
+			pi[j] = expScalar(v - m)
 		}
+		z := canonSum(pi)
 		for j := range pi {
 			pi[j] /= z
 		}
@@ -160,15 +158,46 @@ func softmaxRowsGeneric[T Float](p, s []T, rows, cols, stride int) {
 // and may be s). It panics if a matrix is too short, len(y) != rows or a
 // label is out of range.
 //
-// The loss of a row is log z − (s_y − m) with z = Σ_j e^(s_j − m), m the row
-// max, in float64. The assembly sums z in a different order than the
-// generic loop, and takes the log of the product of up to 64 rows' z (each
-// in [1, cols]) instead of one log per row: the results differ by a few
-// ulp of the loss.
+// Per row, with m the row max, e_j = e^(s_j − m) (the Exp kernel) and z =
+// Σ_j e_j in the canonical order (as Sum): ds_j = (e_j·(1/z))·scale, minus
+// scale at the label. The loss is computed in float64 over blocks of up to
+// 64 rows as log(Π z) − Σ (s_y − m), the product rescaled by 2^−500
+// whenever it exceeds 2^500 (each z is in [1, cols]), with Log (the same
+// logarithm on every platform): one logarithm per block instead of one per
+// row.
 func SoftmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
 	checkLossRows("SoftmaxCERows", len(ds), len(s), rows, cols, stride, y)
-	return softmaxCERows(ds, s, rows, cols, stride, y, scale)
+	var (
+		loss float64
+		sy   [ceChunk]T
+		mz   [2 * ceChunk]T
+	)
+	for i0 := 0; i0 < rows; i0 += ceChunk {
+		k := min(ceChunk, rows-i0)
+		for r := 0; r < k; r++ {
+			sy[r] = s[(i0+r)*stride+y[i0+r]]
+		}
+		off := i0 * stride
+		softmaxCERows(ds[off:], s[off:], k, cols, stride, scale, mz[:2*k])
+		prod, exp2, shifts := 1.0, 0, 0.0
+		for r := 0; r < k; r++ {
+			m, z := mz[2*r], mz[2*r+1]
+			prod *= float64(z)
+			if prod > 0x1p500 {
+				prod *= 0x1p-500
+				exp2 += 500
+			}
+			shifts += float64(sy[r] - m)
+			ds[(i0+r)*stride+y[i0+r]] -= scale
+		}
+		loss += Log(prod) + float64(float64(exp2)*math.Ln2) - shifts
+	}
+	return loss
 }
+
+// ceChunk is the number of rows SoftmaxCERows hands to the row kernel at a
+// time (the row maxima and sums come back in a stack buffer).
+const ceChunk = 64
 
 // checkLossRows panics unless the score matrix s and the gradient ds (their
 // lengths) hold rows×cols matrices with the given stride and y holds one
@@ -184,59 +213,60 @@ func checkLossRows(kernel string, nds, ns, rows, cols, stride int, y []int) {
 	}
 }
 
-func softmaxCERowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
-	var loss float64
+// softmaxCERowsGeneric is the row kernel of SoftmaxCERows for rows <= 64
+// rows: ds = e·(1/z)·scale (the label's −scale is the caller's), and
+// mz[2i], mz[2i+1] = m, z of row i.
+func softmaxCERowsGeneric[T Float](ds, s []T, rows, cols, stride int, scale T, mz []T) {
 	for i := 0; i < rows; i++ {
 		si := s[i*stride : i*stride+cols]
 		di := ds[i*stride : i*stride+cols]
 		m := maxGeneric(si)
-		sy := si[y[i]]
-		var z T
 		for j, v := range si {
-			e := expScalar(v - m)
-			di[j] = e
-			z += e
+			di[j] = expScalar(v - m)
 		}
-		// −log p_y = log z − (s_y − m)
-		loss += math.Log(float64(z)) - float64(sy-m)
+		z := canonSum(di)
 		inv := 1 / z
 		for j := range di {
 			di[j] = di[j] * inv * scale
 		}
-		di[y[i]] -= scale
+		mz[2*i], mz[2*i+1] = m, z
 	}
-	return loss
 }
 
 // HingeRows is the multiclass SVM (hinge, margin 1) of the rows×cols score
 // matrix s with labels y. It returns Σ_i Σ_{j≠y_i} max(0, (s[i,j] − s[i,y_i]) + 1)
-// (a NaN margin counts as positive, so a NaN score makes the loss NaN, as
-// numpy's np.maximum(0, margins).sum() does, and a diverging model is seen)
-// (not divided by rows; the generic version adds each margin in float64 in
-// order, the assembly adds a row's margins in float64 vector lanes, then
-// the rows in order, so the two can differ in the last bits) and writes ds[i,j] = scale·[margin_j > 0]
-// for j ≠ y_i and ds[i,y_i] = −scale·(number of positive margins). ds may be
-// s. It panics if a matrix is too short, len(y) != rows or a label is out
-// of range.
+// (not divided by rows; a NaN margin counts as positive, so a NaN score
+// makes the loss NaN, as numpy's np.maximum(0, margins).sum() does, and a
+// diverging model is seen) and writes ds[i,j] = scale·[margin_j > 0] for
+// j ≠ y_i and ds[i,y_i] = −scale·(number of positive margins). ds may be
+// s. The margins are computed in T; each row's positive margins are summed
+// in float64 in the canonical order of float64 accumulators (margin j into
+// partial j mod 32, halving tree), and the rows' sums are added in row
+// order. It panics if a matrix is too short, len(y) != rows or a label is
+// out of range.
 func HingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
 	checkLossRows("HingeRows", len(ds), len(s), rows, cols, stride, y)
 	return hingeRows(ds, s, rows, cols, stride, y, scale)
 }
 
 func hingeRowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
-	var loss float64
+	var (
+		loss float64
+		p    [canon.Partials64]float64
+	)
 	for i := 0; i < rows; i++ {
 		si := s[i*stride : i*stride+cols]
 		di := ds[i*stride : i*stride+cols]
 		yi := y[i]
 		sy := si[yi]
+		clear(p[:])
 		var n T
 		for j, v := range si {
 			if j == yi {
 				continue
 			}
 			if mg := v - sy + 1; !(mg <= 0) { // a NaN margin counts (and makes the loss NaN)
-				loss += float64(mg)
+				p[j%len(p)] += float64(mg)
 				di[j] = scale
 				n++
 			} else {
@@ -244,6 +274,7 @@ func hingeRowsGeneric[T Float](ds, s []T, rows, cols, stride int, y []int, scale
 			}
 		}
 		di[yi] = -n * scale
+		loss += treeSum(p[:], min(cols, len(p)))
 	}
 	return loss
 }

@@ -2,8 +2,6 @@
 
 package kernels
 
-import "math"
-
 func exp[T Float](dst, x []T) {
 	if !useAVX2() {
 		expGeneric(dst, x)
@@ -30,48 +28,17 @@ func softmaxRows[T Float](p, s []T, rows, cols, stride int) {
 	}
 }
 
-// ceChunk is the number of rows SoftmaxCERows hands to the assembly at a
-// time (the row maxima and sums come back in a stack buffer).
-const ceChunk = 64
-
-func softmaxCERows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
+func softmaxCERows[T Float](ds, s []T, rows, cols, stride int, scale T, mz []T) {
 	if !useAVX2() {
-		return softmaxCERowsGeneric(ds, s, rows, cols, stride, y, scale)
+		softmaxCERowsGeneric(ds, s, rows, cols, stride, scale, mz)
+		return
 	}
 	trace(kSoftmaxCERows)
-	var (
-		loss float64
-		sy   [ceChunk]T
-		mz   [2 * ceChunk]T
-	)
-	for i0 := 0; i0 < rows; i0 += ceChunk {
-		k := min(ceChunk, rows-i0)
-		for r := 0; r < k; r++ {
-			sy[r] = s[(i0+r)*stride+y[i0+r]]
-		}
-		off := i0 * stride
-		if isF32[T]() {
-			softmaxCERowsF32(p32(ds[off:]), p32(s[off:]), k, cols, stride, float32(scale), p32(mz[:]))
-		} else {
-			softmaxCERowsF64(p64(ds[off:]), p64(s[off:]), k, cols, stride, float64(scale), p64(mz[:]))
-		}
-		// Σ_r log z_r = log Π_r z_r: one log per chunk instead of one per
-		// row. 1 <= z_r <= cols (the max contributes e^0 = 1), so the
-		// product only grows; it is rescaled by 2^-500 now and then.
-		prod, exp2, shifts := 1.0, 0, 0.0
-		for r := 0; r < k; r++ {
-			m, z := mz[2*r], mz[2*r+1]
-			prod *= float64(z)
-			if prod > 0x1p500 {
-				prod *= 0x1p-500
-				exp2 += 500
-			}
-			shifts += float64(sy[r] - m)
-			ds[(i0+r)*stride+y[i0+r]] -= scale
-		}
-		loss += math.Log(prod) + float64(exp2)*math.Ln2 - shifts
+	if isF32[T]() {
+		softmaxCERowsF32(p32(ds), p32(s), rows, cols, stride, float32(scale), p32(mz))
+	} else {
+		softmaxCERowsF64(p64(ds), p64(s), rows, cols, stride, float64(scale), p64(mz))
 	}
-	return loss
 }
 
 func hingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {

@@ -420,92 +420,20 @@ pmaxdone:
 	VMAXPS       X0, X4, X4
 	VBROADCASTSS X4, Y0
 	VMOVUPS      Y0, 32(SP)
-	VXORPS       Y0, Y0, Y0
-	VXORPS       Y4, Y4, Y4
 	XORQ         R8, R8
 	MOVQ         BX, R9
 
 pexp:
 	CMPQ         R9, $0x00000008
 	JL           pexp_tail
-	VMOVUPS      (CX)(R8*1), Y5
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      (R10)(R8*1), Y6
-	VSUBPS       32(SP), Y6, Y6
-	VMOVUPS      cF32explo<>+0(SB), Y7
-	VMOVUPS      cF32explo<>+0(SB), Y11
-	VMAXPS       Y5, Y7, Y7
-	VMAXPS       Y6, Y11, Y11
-	VMOVUPS      cF32magic<>+0(SB), Y8
-	VMOVUPS      cF32magic<>+0(SB), Y12
-	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
-	VFMADD231PS  cF32log2e<>+0(SB), Y11, Y12
-	VSUBPS       cF32magic<>+0(SB), Y8, Y9
-	VSUBPS       cF32magic<>+0(SB), Y12, Y13
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y13, Y11
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y9, Y7
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y13, Y11
-	VMULPS       Y7, Y7, Y9
-	VMULPS       Y11, Y11, Y13
-	VMOVUPS      cF32expc7<>+0(SB), Y10
-	VMOVUPS      cF32expc7<>+0(SB), Y14
-	VFMADD213PS  cF32expc6<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc6<>+0(SB), Y11, Y14
-	VFMADD213PS  cF32expc5<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc5<>+0(SB), Y11, Y14
-	VFMADD213PS  cF32expc4<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc4<>+0(SB), Y11, Y14
-	VFMADD213PS  cF32expc3<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc3<>+0(SB), Y11, Y14
-	VFMADD213PS  cF32expc2<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc2<>+0(SB), Y11, Y14
-	VFMADD213PS  Y7, Y9, Y10
-	VFMADD213PS  Y11, Y13, Y14
-	VADDPS       cF32one<>+0(SB), Y10, Y10
-	VADDPS       cF32one<>+0(SB), Y14, Y14
-	VPSUBD       cF32magicbits<>+0(SB), Y8, Y8
-	VPSUBD       cF32magicbits<>+0(SB), Y12, Y12
-	VPSRAD       $0x01, Y8, Y9
-	VPSRAD       $0x01, Y12, Y13
-	VPSUBD       Y9, Y8, Y7
-	VPSUBD       Y13, Y12, Y8
-	VPADDD       cF32expbias<>+0(SB), Y9, Y9
-	VPADDD       cF32expbias<>+0(SB), Y13, Y13
-	VPADDD       cF32expbias<>+0(SB), Y7, Y7
-	VPADDD       cF32expbias<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y13, Y13
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y13, Y14, Y14
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y8, Y14, Y14
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y8
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y6, Y12
-	VANDNPS      Y10, Y8, Y5
-	VANDNPS      Y14, Y12, Y6
-	VMOVUPS      Y5, (AX)(R8*1)
-	VADDPS       Y5, Y0, Y0
-	VMOVUPS      Y6, (R11)(R8*1)
-	VADDPS       Y6, Y4, Y4
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, R9
-	JMP          pexp
-
-pexp_tail:
-	TESTQ        DI, DI
-	JZ           pexpdone
-	VMOVDQU      64(SP), Y5
-	VMASKMOVPS   (CX)(R8*1), Y5, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMASKMOVPS   (R10)(R8*1), Y5, Y2
-	VSUBPS       32(SP), Y2, Y2
+	VMOVUPS      (CX)(R8*1), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (R10)(R8*1), Y4
+	VSUBPS       32(SP), Y4, Y4
 	VMOVUPS      cF32explo<>+0(SB), Y5
 	VMOVUPS      cF32explo<>+0(SB), Y9
-	VMAXPS       Y1, Y5, Y5
-	VMAXPS       Y2, Y9, Y9
+	VMAXPS       Y0, Y5, Y5
+	VMAXPS       Y4, Y9, Y9
 	VMOVUPS      cF32magic<>+0(SB), Y6
 	VMOVUPS      cF32magic<>+0(SB), Y10
 	VFMADD231PS  cF32log2e<>+0(SB), Y5, Y6
@@ -552,24 +480,310 @@ pexp_tail:
 	VMULPS       Y11, Y12, Y12
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y6, Y12, Y12
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y6
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y10
-	VANDNPS      Y8, Y6, Y1
-	VANDNPS      Y12, Y10, Y2
-	VMOVDQU      64(SP), Y5
-	VANDPS       Y5, Y1, Y1
-	VADDPS       Y1, Y0, Y0
-	VANDPS       Y5, Y2, Y2
-	VADDPS       Y2, Y4, Y4
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y6
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y4, Y10
+	VANDNPS      Y8, Y6, Y0
+	VANDNPS      Y12, Y10, Y4
+	VMOVUPS      Y0, (AX)(R8*1)
+	VMOVUPS      Y4, (R11)(R8*1)
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, R9
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        DI, DI
+	JZ           pexpdone
+	VMOVDQU      64(SP), Y0
+	VMASKMOVPS   (CX)(R8*1), Y0, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMASKMOVPS   (R10)(R8*1), Y0, Y2
+	VSUBPS       32(SP), Y2, Y2
+	VMOVUPS      cF32explo<>+0(SB), Y0
+	VMOVUPS      cF32explo<>+0(SB), Y7
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y2, Y7, Y7
+	VMOVUPS      cF32magic<>+0(SB), Y4
+	VMOVUPS      cF32magic<>+0(SB), Y8
+	VFMADD231PS  cF32log2e<>+0(SB), Y0, Y4
+	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
+	VSUBPS       cF32magic<>+0(SB), Y4, Y5
+	VSUBPS       cF32magic<>+0(SB), Y8, Y9
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y5, Y0
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y5, Y0
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y9, Y7
+	VMULPS       Y0, Y0, Y5
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      cF32expc7<>+0(SB), Y6
+	VMOVUPS      cF32expc7<>+0(SB), Y10
+	VFMADD213PS  cF32expc6<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc6<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc5<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc5<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc4<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc4<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc3<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc3<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc2<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc2<>+0(SB), Y7, Y10
+	VFMADD213PS  Y0, Y5, Y6
+	VFMADD213PS  Y7, Y9, Y10
+	VADDPS       cF32one<>+0(SB), Y6, Y6
+	VADDPS       cF32one<>+0(SB), Y10, Y10
+	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
+	VPSUBD       cF32magicbits<>+0(SB), Y8, Y8
+	VPSRAD       $0x01, Y4, Y5
+	VPSRAD       $0x01, Y8, Y9
+	VPSUBD       Y5, Y4, Y0
+	VPSUBD       Y9, Y8, Y4
+	VPADDD       cF32expbias<>+0(SB), Y5, Y5
+	VPADDD       cF32expbias<>+0(SB), Y9, Y9
+	VPADDD       cF32expbias<>+0(SB), Y0, Y0
+	VPADDD       cF32expbias<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y4, Y10, Y10
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y8
+	VANDNPS      Y6, Y4, Y1
+	VANDNPS      Y10, Y8, Y2
+	VMOVDQU      64(SP), Y0
+	VANDPS       Y0, Y1, Y1
+	VANDPS       Y0, Y2, Y2
 
 pexpdone:
-	VEXTRACTF128 $0x01, Y0, X5
-	VADDPS       X5, X0, X0
-	VMOVHLPS     X0, X0, X5
-	VADDPS       X5, X0, X0
-	VMOVSHDUP    X0, X5
-	VADDPS       X5, X0, X0
+	VXORPS Y0, Y0, Y0
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	MOVQ   BX, CX
+	SHRQ   $0x03, CX
+	MOVQ   AX, R8
+	CMPQ   CX, $0x00000008
+	JL     pz0rem
+
+pz0block:
+	VADDPS (R8), Y0, Y0
+	VADDPS 32(R8), Y4, Y4
+	VADDPS 64(R8), Y5, Y5
+	VADDPS 96(R8), Y6, Y6
+	VADDPS 128(R8), Y7, Y7
+	VADDPS 160(R8), Y8, Y8
+	VADDPS 192(R8), Y9, Y9
+	VADDPS 224(R8), Y10, Y10
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    pz0block
+
+pz0rem:
+	CMPQ   CX, $0x00000001
+	JL     pz0t0
+	VADDPS (R8), Y0, Y0
+	CMPQ   CX, $0x00000002
+	JL     pz0t1
+	VADDPS 32(R8), Y4, Y4
+	CMPQ   CX, $0x00000003
+	JL     pz0t2
+	VADDPS 64(R8), Y5, Y5
+	CMPQ   CX, $0x00000004
+	JL     pz0t3
+	VADDPS 96(R8), Y6, Y6
+	CMPQ   CX, $0x00000005
+	JL     pz0t4
+	VADDPS 128(R8), Y7, Y7
+	CMPQ   CX, $0x00000006
+	JL     pz0t5
+	VADDPS 160(R8), Y8, Y8
+	CMPQ   CX, $0x00000007
+	JL     pz0t6
+	VADDPS 192(R8), Y9, Y9
+	CMPQ   CX, $0x00000008
+	JL     pz0t7
+	VADDPS 224(R8), Y10, Y10
+	JMP    pz0sum
+
+pz0t0:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Y1, Y0, Y0
+	JMP    pz0sum
+
+pz0t1:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Y1, Y4, Y4
+	JMP    pz0sum
+
+pz0t2:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Y1, Y5, Y5
+	JMP    pz0sum
+
+pz0t3:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Y1, Y6, Y6
+	JMP    pz0sum
+
+pz0t4:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Y1, Y7, Y7
+	JMP    pz0sum
+
+pz0t5:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Y1, Y8, Y8
+	JMP    pz0sum
+
+pz0t6:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Y1, Y9, Y9
+	JMP    pz0sum
+
+pz0t7:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Y1, Y10, Y10
+
+pz0sum:
+	VADDPS       Y7, Y0, Y0
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y9, Y5, Y5
+	VADDPS       Y10, Y6, Y6
+	VADDPS       Y5, Y0, Y0
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X4
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDPS       X4, X0, X0
 	VBROADCASTSS X0, Y0
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+	VXORPS       Y10, Y10, Y10
+	VXORPS       Y11, Y11, Y11
+	MOVQ         BX, CX
+	SHRQ         $0x03, CX
+	MOVQ         R11, R8
+	CMPQ         CX, $0x00000008
+	JL           pz1rem
+
+pz1block:
+	VADDPS (R8), Y4, Y4
+	VADDPS 32(R8), Y5, Y5
+	VADDPS 64(R8), Y6, Y6
+	VADDPS 96(R8), Y7, Y7
+	VADDPS 128(R8), Y8, Y8
+	VADDPS 160(R8), Y9, Y9
+	VADDPS 192(R8), Y10, Y10
+	VADDPS 224(R8), Y11, Y11
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    pz1block
+
+pz1rem:
+	CMPQ   CX, $0x00000001
+	JL     pz1t0
+	VADDPS (R8), Y4, Y4
+	CMPQ   CX, $0x00000002
+	JL     pz1t1
+	VADDPS 32(R8), Y5, Y5
+	CMPQ   CX, $0x00000003
+	JL     pz1t2
+	VADDPS 64(R8), Y6, Y6
+	CMPQ   CX, $0x00000004
+	JL     pz1t3
+	VADDPS 96(R8), Y7, Y7
+	CMPQ   CX, $0x00000005
+	JL     pz1t4
+	VADDPS 128(R8), Y8, Y8
+	CMPQ   CX, $0x00000006
+	JL     pz1t5
+	VADDPS 160(R8), Y9, Y9
+	CMPQ   CX, $0x00000007
+	JL     pz1t6
+	VADDPS 192(R8), Y10, Y10
+	CMPQ   CX, $0x00000008
+	JL     pz1t7
+	VADDPS 224(R8), Y11, Y11
+	JMP    pz1sum
+
+pz1t0:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Y2, Y4, Y4
+	JMP    pz1sum
+
+pz1t1:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Y2, Y5, Y5
+	JMP    pz1sum
+
+pz1t2:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Y2, Y6, Y6
+	JMP    pz1sum
+
+pz1t3:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Y2, Y7, Y7
+	JMP    pz1sum
+
+pz1t4:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Y2, Y8, Y8
+	JMP    pz1sum
+
+pz1t5:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Y2, Y9, Y9
+	JMP    pz1sum
+
+pz1t6:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Y2, Y10, Y10
+	JMP    pz1sum
+
+pz1t7:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Y2, Y11, Y11
+
+pz1sum:
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y9, Y5, Y5
+	VADDPS       Y10, Y6, Y6
+	VADDPS       Y11, Y7, Y7
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y7, Y5, Y5
+	VADDPS       Y5, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPS       X5, X4, X4
 	VMOVHLPS     X4, X4, X5
@@ -641,56 +855,16 @@ smaxdone:
 	VMAXPS       X1, X0, X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, (SP)
-	VXORPS       Y0, Y0, Y0
 	XORQ         R8, R8
 	MOVQ         BX, R9
 
 sexp:
 	CMPQ         R9, $0x00000008
 	JL           sexp_tail
-	VMOVUPS      (CX)(R8*1), Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      cF32explo<>+0(SB), Y2
-	VMAXPS       Y1, Y2, Y2
-	VMOVUPS      cF32magic<>+0(SB), Y4
-	VFMADD231PS  cF32log2e<>+0(SB), Y2, Y4
-	VSUBPS       cF32magic<>+0(SB), Y4, Y5
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y5, Y2
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y5, Y2
-	VMULPS       Y2, Y2, Y5
-	VMOVUPS      cF32expc7<>+0(SB), Y6
-	VFMADD213PS  cF32expc6<>+0(SB), Y2, Y6
-	VFMADD213PS  cF32expc5<>+0(SB), Y2, Y6
-	VFMADD213PS  cF32expc4<>+0(SB), Y2, Y6
-	VFMADD213PS  cF32expc3<>+0(SB), Y2, Y6
-	VFMADD213PS  cF32expc2<>+0(SB), Y2, Y6
-	VFMADD213PS  Y2, Y5, Y6
-	VADDPS       cF32one<>+0(SB), Y6, Y6
-	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y2
-	VPADDD       cF32expbias<>+0(SB), Y5, Y5
-	VPADDD       cF32expbias<>+0(SB), Y2, Y2
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y2, Y6, Y6
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
-	VANDNPS      Y6, Y4, Y1
-	VMOVUPS      Y1, (AX)(R8*1)
-	VADDPS       Y1, Y0, Y0
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, R9
-	JMP          sexp
-
-sexp_tail:
-	TESTQ        DI, DI
-	JZ           sexpdone
-	VMOVDQU      64(SP), Y1
-	VMASKMOVPS   (CX)(R8*1), Y1, Y3
-	VSUBPS       (SP), Y3, Y3
+	VMOVUPS      (CX)(R8*1), Y0
+	VSUBPS       (SP), Y0, Y0
 	VMOVUPS      cF32explo<>+0(SB), Y1
-	VMAXPS       Y3, Y1, Y1
+	VMAXPS       Y0, Y1, Y1
 	VMOVUPS      cF32magic<>+0(SB), Y2
 	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y2
 	VSUBPS       cF32magic<>+0(SB), Y2, Y4
@@ -714,13 +888,160 @@ sexp_tail:
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y4, Y5, Y5
 	VMULPS       Y1, Y5, Y5
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y2
-	VANDNPS      Y5, Y2, Y3
-	VMOVDQU      64(SP), Y1
-	VANDPS       Y1, Y3, Y3
-	VADDPS       Y3, Y0, Y0
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y2
+	VANDNPS      Y5, Y2, Y0
+	VMOVUPS      Y0, (AX)(R8*1)
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, R9
+	JMP          sexp
+
+sexp_tail:
+	TESTQ        DI, DI
+	JZ           sexpdone
+	VMOVDQU      64(SP), Y0
+	VMASKMOVPS   (CX)(R8*1), Y0, Y3
+	VSUBPS       (SP), Y3, Y3
+	VMOVUPS      cF32explo<>+0(SB), Y0
+	VMAXPS       Y3, Y0, Y0
+	VMOVUPS      cF32magic<>+0(SB), Y1
+	VFMADD231PS  cF32log2e<>+0(SB), Y0, Y1
+	VSUBPS       cF32magic<>+0(SB), Y1, Y2
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y2, Y0
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y2, Y0
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      cF32expc7<>+0(SB), Y4
+	VFMADD213PS  cF32expc6<>+0(SB), Y0, Y4
+	VFMADD213PS  cF32expc5<>+0(SB), Y0, Y4
+	VFMADD213PS  cF32expc4<>+0(SB), Y0, Y4
+	VFMADD213PS  cF32expc3<>+0(SB), Y0, Y4
+	VFMADD213PS  cF32expc2<>+0(SB), Y0, Y4
+	VFMADD213PS  Y0, Y2, Y4
+	VADDPS       cF32one<>+0(SB), Y4, Y4
+	VPSUBD       cF32magicbits<>+0(SB), Y1, Y1
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y0
+	VPADDD       cF32expbias<>+0(SB), Y2, Y2
+	VPADDD       cF32expbias<>+0(SB), Y0, Y0
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y1
+	VANDNPS      Y4, Y1, Y3
+	VMOVDQU      64(SP), Y0
+	VANDPS       Y0, Y3, Y3
 
 sexpdone:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   BX, CX
+	SHRQ   $0x03, CX
+	MOVQ   AX, DX
+	CMPQ   CX, $0x00000008
+	JL     sz0rem
+
+sz0block:
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS 64(DX), Y2, Y2
+	VADDPS 96(DX), Y4, Y4
+	VADDPS 128(DX), Y5, Y5
+	VADDPS 160(DX), Y6, Y6
+	VADDPS 192(DX), Y7, Y7
+	VADDPS 224(DX), Y8, Y8
+	ADDQ   $0x00000100, DX
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    sz0block
+
+sz0rem:
+	CMPQ   CX, $0x00000001
+	JL     sz0t0
+	VADDPS (DX), Y0, Y0
+	CMPQ   CX, $0x00000002
+	JL     sz0t1
+	VADDPS 32(DX), Y1, Y1
+	CMPQ   CX, $0x00000003
+	JL     sz0t2
+	VADDPS 64(DX), Y2, Y2
+	CMPQ   CX, $0x00000004
+	JL     sz0t3
+	VADDPS 96(DX), Y4, Y4
+	CMPQ   CX, $0x00000005
+	JL     sz0t4
+	VADDPS 128(DX), Y5, Y5
+	CMPQ   CX, $0x00000006
+	JL     sz0t5
+	VADDPS 160(DX), Y6, Y6
+	CMPQ   CX, $0x00000007
+	JL     sz0t6
+	VADDPS 192(DX), Y7, Y7
+	CMPQ   CX, $0x00000008
+	JL     sz0t7
+	VADDPS 224(DX), Y8, Y8
+	JMP    sz0sum
+
+sz0t0:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Y3, Y0, Y0
+	JMP    sz0sum
+
+sz0t1:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Y3, Y1, Y1
+	JMP    sz0sum
+
+sz0t2:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Y3, Y2, Y2
+	JMP    sz0sum
+
+sz0t3:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Y3, Y4, Y4
+	JMP    sz0sum
+
+sz0t4:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Y3, Y5, Y5
+	JMP    sz0sum
+
+sz0t5:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Y3, Y6, Y6
+	JMP    sz0sum
+
+sz0t6:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Y3, Y7, Y7
+	JMP    sz0sum
+
+sz0t7:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Y3, Y8, Y8
+
+sz0sum:
+	VADDPS       Y5, Y0, Y0
+	VADDPS       Y6, Y1, Y1
+	VADDPS       Y7, Y2, Y2
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y4, Y1, Y1
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -839,92 +1160,20 @@ pmaxdone:
 	VMOVSS       X4, 8(DI)
 	VBROADCASTSS X4, Y0
 	VMOVUPS      Y0, 32(SP)
-	VXORPS       Y0, Y0, Y0
-	VXORPS       Y4, Y4, Y4
 	XORQ         R9, R9
 	MOVQ         BX, R10
 
 pexp:
 	CMPQ         R10, $0x00000008
 	JL           pexp_tail
-	VMOVUPS      (CX)(R9*1), Y5
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      (R11)(R9*1), Y6
-	VSUBPS       32(SP), Y6, Y6
-	VMOVUPS      cF32explo<>+0(SB), Y7
-	VMOVUPS      cF32explo<>+0(SB), Y11
-	VMAXPS       Y5, Y7, Y7
-	VMAXPS       Y6, Y11, Y11
-	VMOVUPS      cF32magic<>+0(SB), Y8
-	VMOVUPS      cF32magic<>+0(SB), Y12
-	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
-	VFMADD231PS  cF32log2e<>+0(SB), Y11, Y12
-	VSUBPS       cF32magic<>+0(SB), Y8, Y9
-	VSUBPS       cF32magic<>+0(SB), Y12, Y13
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y13, Y11
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y9, Y7
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y13, Y11
-	VMULPS       Y7, Y7, Y9
-	VMULPS       Y11, Y11, Y13
-	VMOVUPS      cF32expc7<>+0(SB), Y10
-	VMOVUPS      cF32expc7<>+0(SB), Y14
-	VFMADD213PS  cF32expc6<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc6<>+0(SB), Y11, Y14
-	VFMADD213PS  cF32expc5<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc5<>+0(SB), Y11, Y14
-	VFMADD213PS  cF32expc4<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc4<>+0(SB), Y11, Y14
-	VFMADD213PS  cF32expc3<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc3<>+0(SB), Y11, Y14
-	VFMADD213PS  cF32expc2<>+0(SB), Y7, Y10
-	VFMADD213PS  cF32expc2<>+0(SB), Y11, Y14
-	VFMADD213PS  Y7, Y9, Y10
-	VFMADD213PS  Y11, Y13, Y14
-	VADDPS       cF32one<>+0(SB), Y10, Y10
-	VADDPS       cF32one<>+0(SB), Y14, Y14
-	VPSUBD       cF32magicbits<>+0(SB), Y8, Y8
-	VPSUBD       cF32magicbits<>+0(SB), Y12, Y12
-	VPSRAD       $0x01, Y8, Y9
-	VPSRAD       $0x01, Y12, Y13
-	VPSUBD       Y9, Y8, Y7
-	VPSUBD       Y13, Y12, Y8
-	VPADDD       cF32expbias<>+0(SB), Y9, Y9
-	VPADDD       cF32expbias<>+0(SB), Y13, Y13
-	VPADDD       cF32expbias<>+0(SB), Y7, Y7
-	VPADDD       cF32expbias<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y13, Y13
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y13, Y14, Y14
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y8, Y14, Y14
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y5, Y8
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y6, Y12
-	VANDNPS      Y10, Y8, Y5
-	VANDNPS      Y14, Y12, Y6
-	VMOVUPS      Y5, (AX)(R9*1)
-	VADDPS       Y5, Y0, Y0
-	VMOVUPS      Y6, (R12)(R9*1)
-	VADDPS       Y6, Y4, Y4
-	ADDQ         $0x00000020, R9
-	SUBQ         $0x00000008, R10
-	JMP          pexp
-
-pexp_tail:
-	TESTQ        R8, R8
-	JZ           pexpdone
-	VMOVDQU      64(SP), Y5
-	VMASKMOVPS   (CX)(R9*1), Y5, Y1
-	VSUBPS       (SP), Y1, Y1
-	VMASKMOVPS   (R11)(R9*1), Y5, Y2
-	VSUBPS       32(SP), Y2, Y2
+	VMOVUPS      (CX)(R9*1), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      (R11)(R9*1), Y4
+	VSUBPS       32(SP), Y4, Y4
 	VMOVUPS      cF32explo<>+0(SB), Y5
 	VMOVUPS      cF32explo<>+0(SB), Y9
-	VMAXPS       Y1, Y5, Y5
-	VMAXPS       Y2, Y9, Y9
+	VMAXPS       Y0, Y5, Y5
+	VMAXPS       Y4, Y9, Y9
 	VMOVUPS      cF32magic<>+0(SB), Y6
 	VMOVUPS      cF32magic<>+0(SB), Y10
 	VFMADD231PS  cF32log2e<>+0(SB), Y5, Y6
@@ -971,27 +1220,313 @@ pexp_tail:
 	VMULPS       Y11, Y12, Y12
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y6, Y12, Y12
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y6
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y10
-	VANDNPS      Y8, Y6, Y1
-	VANDNPS      Y12, Y10, Y2
-	VMOVDQU      64(SP), Y5
-	VANDPS       Y5, Y1, Y1
-	VADDPS       Y1, Y0, Y0
-	VANDPS       Y5, Y2, Y2
-	VADDPS       Y2, Y4, Y4
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y6
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y4, Y10
+	VANDNPS      Y8, Y6, Y0
+	VANDNPS      Y12, Y10, Y4
+	VMOVUPS      Y0, (AX)(R9*1)
+	VMOVUPS      Y4, (R12)(R9*1)
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R10
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        R8, R8
+	JZ           pexpdone
+	VMOVDQU      64(SP), Y0
+	VMASKMOVPS   (CX)(R9*1), Y0, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMASKMOVPS   (R11)(R9*1), Y0, Y2
+	VSUBPS       32(SP), Y2, Y2
+	VMOVUPS      cF32explo<>+0(SB), Y0
+	VMOVUPS      cF32explo<>+0(SB), Y7
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y2, Y7, Y7
+	VMOVUPS      cF32magic<>+0(SB), Y4
+	VMOVUPS      cF32magic<>+0(SB), Y8
+	VFMADD231PS  cF32log2e<>+0(SB), Y0, Y4
+	VFMADD231PS  cF32log2e<>+0(SB), Y7, Y8
+	VSUBPS       cF32magic<>+0(SB), Y4, Y5
+	VSUBPS       cF32magic<>+0(SB), Y8, Y9
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y5, Y0
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y5, Y0
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y9, Y7
+	VMULPS       Y0, Y0, Y5
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      cF32expc7<>+0(SB), Y6
+	VMOVUPS      cF32expc7<>+0(SB), Y10
+	VFMADD213PS  cF32expc6<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc6<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc5<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc5<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc4<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc4<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc3<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc3<>+0(SB), Y7, Y10
+	VFMADD213PS  cF32expc2<>+0(SB), Y0, Y6
+	VFMADD213PS  cF32expc2<>+0(SB), Y7, Y10
+	VFMADD213PS  Y0, Y5, Y6
+	VFMADD213PS  Y7, Y9, Y10
+	VADDPS       cF32one<>+0(SB), Y6, Y6
+	VADDPS       cF32one<>+0(SB), Y10, Y10
+	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
+	VPSUBD       cF32magicbits<>+0(SB), Y8, Y8
+	VPSRAD       $0x01, Y4, Y5
+	VPSRAD       $0x01, Y8, Y9
+	VPSUBD       Y5, Y4, Y0
+	VPSUBD       Y9, Y8, Y4
+	VPADDD       cF32expbias<>+0(SB), Y5, Y5
+	VPADDD       cF32expbias<>+0(SB), Y9, Y9
+	VPADDD       cF32expbias<>+0(SB), Y0, Y0
+	VPADDD       cF32expbias<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y4, Y10, Y10
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y8
+	VANDNPS      Y6, Y4, Y1
+	VANDNPS      Y10, Y8, Y2
+	VMOVDQU      64(SP), Y0
+	VANDPS       Y0, Y1, Y1
+	VANDPS       Y0, Y2, Y2
 
 pexpdone:
-	VEXTRACTF128 $0x01, Y0, X5
-	VADDPS       X5, X0, X0
-	VMOVHLPS     X0, X0, X5
-	VADDPS       X5, X0, X0
-	VMOVSHDUP    X0, X5
-	VADDPS       X5, X0, X0
+	VXORPS Y0, Y0, Y0
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	MOVQ   BX, CX
+	SHRQ   $0x03, CX
+	MOVQ   AX, R9
+	CMPQ   CX, $0x00000008
+	JL     pz0rem
+
+pz0block:
+	VADDPS (R9), Y0, Y0
+	VADDPS 32(R9), Y4, Y4
+	VADDPS 64(R9), Y5, Y5
+	VADDPS 96(R9), Y6, Y6
+	VADDPS 128(R9), Y7, Y7
+	VADDPS 160(R9), Y8, Y8
+	VADDPS 192(R9), Y9, Y9
+	VADDPS 224(R9), Y10, Y10
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    pz0block
+
+pz0rem:
+	CMPQ   CX, $0x00000001
+	JL     pz0t0
+	VADDPS (R9), Y0, Y0
+	CMPQ   CX, $0x00000002
+	JL     pz0t1
+	VADDPS 32(R9), Y4, Y4
+	CMPQ   CX, $0x00000003
+	JL     pz0t2
+	VADDPS 64(R9), Y5, Y5
+	CMPQ   CX, $0x00000004
+	JL     pz0t3
+	VADDPS 96(R9), Y6, Y6
+	CMPQ   CX, $0x00000005
+	JL     pz0t4
+	VADDPS 128(R9), Y7, Y7
+	CMPQ   CX, $0x00000006
+	JL     pz0t5
+	VADDPS 160(R9), Y8, Y8
+	CMPQ   CX, $0x00000007
+	JL     pz0t6
+	VADDPS 192(R9), Y9, Y9
+	CMPQ   CX, $0x00000008
+	JL     pz0t7
+	VADDPS 224(R9), Y10, Y10
+	JMP    pz0sum
+
+pz0t0:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Y1, Y0, Y0
+	JMP    pz0sum
+
+pz0t1:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Y1, Y4, Y4
+	JMP    pz0sum
+
+pz0t2:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Y1, Y5, Y5
+	JMP    pz0sum
+
+pz0t3:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Y1, Y6, Y6
+	JMP    pz0sum
+
+pz0t4:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Y1, Y7, Y7
+	JMP    pz0sum
+
+pz0t5:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Y1, Y8, Y8
+	JMP    pz0sum
+
+pz0t6:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Y1, Y9, Y9
+	JMP    pz0sum
+
+pz0t7:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Y1, Y10, Y10
+
+pz0sum:
+	VADDPS       Y7, Y0, Y0
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y9, Y5, Y5
+	VADDPS       Y10, Y6, Y6
+	VADDPS       Y5, Y0, Y0
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X4
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDPS       X4, X0, X0
 	VMOVSS       X0, 4(DI)
-	VMOVSS       cF32one<>+0(SB), X5
-	VDIVSS       X0, X5, X5
-	VBROADCASTSS X5, Y0
+	VMOVSS       cF32one<>+0(SB), X4
+	VDIVSS       X0, X4, X4
+	VBROADCASTSS X4, Y0
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+	VXORPS       Y10, Y10, Y10
+	VXORPS       Y11, Y11, Y11
+	MOVQ         BX, CX
+	SHRQ         $0x03, CX
+	MOVQ         R12, R9
+	CMPQ         CX, $0x00000008
+	JL           pz1rem
+
+pz1block:
+	VADDPS (R9), Y4, Y4
+	VADDPS 32(R9), Y5, Y5
+	VADDPS 64(R9), Y6, Y6
+	VADDPS 96(R9), Y7, Y7
+	VADDPS 128(R9), Y8, Y8
+	VADDPS 160(R9), Y9, Y9
+	VADDPS 192(R9), Y10, Y10
+	VADDPS 224(R9), Y11, Y11
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    pz1block
+
+pz1rem:
+	CMPQ   CX, $0x00000001
+	JL     pz1t0
+	VADDPS (R9), Y4, Y4
+	CMPQ   CX, $0x00000002
+	JL     pz1t1
+	VADDPS 32(R9), Y5, Y5
+	CMPQ   CX, $0x00000003
+	JL     pz1t2
+	VADDPS 64(R9), Y6, Y6
+	CMPQ   CX, $0x00000004
+	JL     pz1t3
+	VADDPS 96(R9), Y7, Y7
+	CMPQ   CX, $0x00000005
+	JL     pz1t4
+	VADDPS 128(R9), Y8, Y8
+	CMPQ   CX, $0x00000006
+	JL     pz1t5
+	VADDPS 160(R9), Y9, Y9
+	CMPQ   CX, $0x00000007
+	JL     pz1t6
+	VADDPS 192(R9), Y10, Y10
+	CMPQ   CX, $0x00000008
+	JL     pz1t7
+	VADDPS 224(R9), Y11, Y11
+	JMP    pz1sum
+
+pz1t0:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Y2, Y4, Y4
+	JMP    pz1sum
+
+pz1t1:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Y2, Y5, Y5
+	JMP    pz1sum
+
+pz1t2:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Y2, Y6, Y6
+	JMP    pz1sum
+
+pz1t3:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Y2, Y7, Y7
+	JMP    pz1sum
+
+pz1t4:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Y2, Y8, Y8
+	JMP    pz1sum
+
+pz1t5:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Y2, Y9, Y9
+	JMP    pz1sum
+
+pz1t6:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Y2, Y10, Y10
+	JMP    pz1sum
+
+pz1t7:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Y2, Y11, Y11
+
+pz1sum:
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y9, Y5, Y5
+	VADDPS       Y10, Y6, Y6
+	VADDPS       Y11, Y7, Y7
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y7, Y5, Y5
+	VADDPS       Y5, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPS       X5, X4, X4
 	VMOVHLPS     X4, X4, X5
@@ -1072,56 +1607,16 @@ smaxdone:
 	VMOVSS       X0, (DI)
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, (SP)
-	VXORPS       Y0, Y0, Y0
 	XORQ         R9, R9
 	MOVQ         BX, R10
 
 sexp:
 	CMPQ         R10, $0x00000008
 	JL           sexp_tail
-	VMOVUPS      (CX)(R9*1), Y1
-	VSUBPS       (SP), Y1, Y1
-	VMOVUPS      cF32explo<>+0(SB), Y2
-	VMAXPS       Y1, Y2, Y2
-	VMOVUPS      cF32magic<>+0(SB), Y4
-	VFMADD231PS  cF32log2e<>+0(SB), Y2, Y4
-	VSUBPS       cF32magic<>+0(SB), Y4, Y5
-	VFNMADD231PS cF32ln2hi<>+0(SB), Y5, Y2
-	VFNMADD231PS cF32ln2lo<>+0(SB), Y5, Y2
-	VMULPS       Y2, Y2, Y5
-	VMOVUPS      cF32expc7<>+0(SB), Y6
-	VFMADD213PS  cF32expc6<>+0(SB), Y2, Y6
-	VFMADD213PS  cF32expc5<>+0(SB), Y2, Y6
-	VFMADD213PS  cF32expc4<>+0(SB), Y2, Y6
-	VFMADD213PS  cF32expc3<>+0(SB), Y2, Y6
-	VFMADD213PS  cF32expc2<>+0(SB), Y2, Y6
-	VFMADD213PS  Y2, Y5, Y6
-	VADDPS       cF32one<>+0(SB), Y6, Y6
-	VPSUBD       cF32magicbits<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y2
-	VPADDD       cF32expbias<>+0(SB), Y5, Y5
-	VPADDD       cF32expbias<>+0(SB), Y2, Y2
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y2, Y6, Y6
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
-	VANDNPS      Y6, Y4, Y1
-	VMOVUPS      Y1, (AX)(R9*1)
-	VADDPS       Y1, Y0, Y0
-	ADDQ         $0x00000020, R9
-	SUBQ         $0x00000008, R10
-	JMP          sexp
-
-sexp_tail:
-	TESTQ        R8, R8
-	JZ           sexpdone
-	VMOVDQU      64(SP), Y1
-	VMASKMOVPS   (CX)(R9*1), Y1, Y3
-	VSUBPS       (SP), Y3, Y3
+	VMOVUPS      (CX)(R9*1), Y0
+	VSUBPS       (SP), Y0, Y0
 	VMOVUPS      cF32explo<>+0(SB), Y1
-	VMAXPS       Y3, Y1, Y1
+	VMAXPS       Y0, Y1, Y1
 	VMOVUPS      cF32magic<>+0(SB), Y2
 	VFMADD231PS  cF32log2e<>+0(SB), Y1, Y2
 	VSUBPS       cF32magic<>+0(SB), Y2, Y4
@@ -1145,13 +1640,160 @@ sexp_tail:
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y4, Y5, Y5
 	VMULPS       Y1, Y5, Y5
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y2
-	VANDNPS      Y5, Y2, Y3
-	VMOVDQU      64(SP), Y1
-	VANDPS       Y1, Y3, Y3
-	VADDPS       Y3, Y0, Y0
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y2
+	VANDNPS      Y5, Y2, Y0
+	VMOVUPS      Y0, (AX)(R9*1)
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R10
+	JMP          sexp
+
+sexp_tail:
+	TESTQ        R8, R8
+	JZ           sexpdone
+	VMOVDQU      64(SP), Y0
+	VMASKMOVPS   (CX)(R9*1), Y0, Y3
+	VSUBPS       (SP), Y3, Y3
+	VMOVUPS      cF32explo<>+0(SB), Y0
+	VMAXPS       Y3, Y0, Y0
+	VMOVUPS      cF32magic<>+0(SB), Y1
+	VFMADD231PS  cF32log2e<>+0(SB), Y0, Y1
+	VSUBPS       cF32magic<>+0(SB), Y1, Y2
+	VFNMADD231PS cF32ln2hi<>+0(SB), Y2, Y0
+	VFNMADD231PS cF32ln2lo<>+0(SB), Y2, Y0
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      cF32expc7<>+0(SB), Y4
+	VFMADD213PS  cF32expc6<>+0(SB), Y0, Y4
+	VFMADD213PS  cF32expc5<>+0(SB), Y0, Y4
+	VFMADD213PS  cF32expc4<>+0(SB), Y0, Y4
+	VFMADD213PS  cF32expc3<>+0(SB), Y0, Y4
+	VFMADD213PS  cF32expc2<>+0(SB), Y0, Y4
+	VFMADD213PS  Y0, Y2, Y4
+	VADDPS       cF32one<>+0(SB), Y4, Y4
+	VPSUBD       cF32magicbits<>+0(SB), Y1, Y1
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y0
+	VPADDD       cF32expbias<>+0(SB), Y2, Y2
+	VPADDD       cF32expbias<>+0(SB), Y0, Y0
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y1
+	VANDNPS      Y4, Y1, Y3
+	VMOVDQU      64(SP), Y0
+	VANDPS       Y0, Y3, Y3
 
 sexpdone:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   BX, CX
+	SHRQ   $0x03, CX
+	MOVQ   AX, DX
+	CMPQ   CX, $0x00000008
+	JL     sz0rem
+
+sz0block:
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS 64(DX), Y2, Y2
+	VADDPS 96(DX), Y4, Y4
+	VADDPS 128(DX), Y5, Y5
+	VADDPS 160(DX), Y6, Y6
+	VADDPS 192(DX), Y7, Y7
+	VADDPS 224(DX), Y8, Y8
+	ADDQ   $0x00000100, DX
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    sz0block
+
+sz0rem:
+	CMPQ   CX, $0x00000001
+	JL     sz0t0
+	VADDPS (DX), Y0, Y0
+	CMPQ   CX, $0x00000002
+	JL     sz0t1
+	VADDPS 32(DX), Y1, Y1
+	CMPQ   CX, $0x00000003
+	JL     sz0t2
+	VADDPS 64(DX), Y2, Y2
+	CMPQ   CX, $0x00000004
+	JL     sz0t3
+	VADDPS 96(DX), Y4, Y4
+	CMPQ   CX, $0x00000005
+	JL     sz0t4
+	VADDPS 128(DX), Y5, Y5
+	CMPQ   CX, $0x00000006
+	JL     sz0t5
+	VADDPS 160(DX), Y6, Y6
+	CMPQ   CX, $0x00000007
+	JL     sz0t6
+	VADDPS 192(DX), Y7, Y7
+	CMPQ   CX, $0x00000008
+	JL     sz0t7
+	VADDPS 224(DX), Y8, Y8
+	JMP    sz0sum
+
+sz0t0:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Y3, Y0, Y0
+	JMP    sz0sum
+
+sz0t1:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Y3, Y1, Y1
+	JMP    sz0sum
+
+sz0t2:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Y3, Y2, Y2
+	JMP    sz0sum
+
+sz0t3:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Y3, Y4, Y4
+	JMP    sz0sum
+
+sz0t4:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Y3, Y5, Y5
+	JMP    sz0sum
+
+sz0t5:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Y3, Y6, Y6
+	JMP    sz0sum
+
+sz0t6:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Y3, Y7, Y7
+	JMP    sz0sum
+
+sz0t7:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Y3, Y8, Y8
+
+sz0sum:
+	VADDPS       Y5, Y0, Y0
+	VADDPS       Y6, Y1, Y1
+	VADDPS       Y7, Y2, Y2
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y4, Y1, Y1
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -1192,8 +1834,8 @@ done:
 	RET
 
 // func hingeRowsF32(d *float32, s *float32, rows int, cols int, stride int, y *int, scale float32, out *float64)
-// Requires: AVX, AVX2
-TEXT ·hingeRowsF32(SB), NOSPLIT, $0-64
+// Requires: AVX, AVX2, POPCNT
+TEXT ·hingeRowsF32(SB), NOSPLIT, $32-64
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -1205,90 +1847,312 @@ TEXT ·hingeRowsF32(SB), NOSPLIT, $0-64
 	VBROADCASTSS scale+48(FP), Y0
 	MOVQ         BX, R9
 	ANDQ         $0x00000007, R9
-	VPXOR        Y1, Y1, Y1
-	TESTQ        R9, R9
 	JZ           rows
 	LEAQ         cF32tailmask<>+0(SB), R10
 	MOVQ         R9, R11
 	NEGQ         R11
 	VMOVDQU      32(R10)(R11*4), Y1
-	VMOVDQA      Y1, Y1
+	VMOVDQU      Y1, (SP)
 
 rows:
 	TESTQ        DX, DX
 	JZ           done
 	MOVQ         (DI), R10
-	VBROADCASTSS (CX)(R10*4), Y2
+	VBROADCASTSS (CX)(R10*4), Y1
 	VMOVQ        R10, X3
-	VMOVDQU      cF32laneidx<>+0(SB), Y4
 	VPBROADCASTD X3, Y3
-	VXORPS       Y5, Y5, Y5
+	VPSUBD       cF32laneidx<>+0(SB), Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
 	VXORPD       Y6, Y6, Y6
-	VXORPS       Y7, Y7, Y7
-	VXORPS       Y8, Y8, Y8
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
 	XORQ         R10, R10
-	MOVQ         BX, R11
+	MOVQ         CX, R11
+	MOVQ         AX, R12
+	MOVQ         BX, R13
+	CMPQ         R13, $0x00000020
+	JL           rem
 
-cols:
-	CMPQ         R11, $0x00000008
-	JL           tail
-	VMOVUPS      (CX)(R10*1), Y9
-	VSUBPS       Y2, Y9, Y9
-	VADDPS       cF32one<>+0(SB), Y9, Y9
-	VCMPPS       $0x16, Y8, Y9, Y10
-	VPCMPEQD     Y3, Y4, Y11
-	VANDNPS      Y10, Y11, Y10
-	VANDPS       Y10, Y9, Y9
-	VCVTPS2PD    X9, Y11
-	VADDPD       Y11, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X11
-	VCVTPS2PD    X11, Y11
-	VADDPD       Y11, Y6, Y6
-	VANDPS       cF32one<>+0(SB), Y10, Y9
-	VADDPS       Y9, Y7, Y7
-	VANDPS       Y0, Y10, Y10
-	VMOVUPS      Y10, (AX)(R10*1)
-	VPADDD       cF32lanes<>+0(SB), Y4, Y4
-	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, R11
-	JMP          cols
+block:
+	VMOVUPS      (R11), Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y13, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VCVTPS2PD    X12, Y14
+	VADDPD       Y14, Y4, Y4
+	VEXTRACTF128 $0x01, Y12, X14
+	VCVTPS2PD    X14, Y14
+	VADDPD       Y14, Y5, Y5
+	VMOVMSKPS    Y13, R14
+	POPCNTL      R14, R14
+	ADDQ         R14, R10
+	VANDPS       Y0, Y13, Y13
+	VMOVUPS      Y13, (R12)
+	VMOVUPS      32(R11), Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y13, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VCVTPS2PD    X12, Y14
+	VADDPD       Y14, Y6, Y6
+	VEXTRACTF128 $0x01, Y12, X14
+	VCVTPS2PD    X14, Y14
+	VADDPD       Y14, Y7, Y7
+	VMOVMSKPS    Y13, R14
+	POPCNTL      R14, R14
+	ADDQ         R14, R10
+	VANDPS       Y0, Y13, Y13
+	VMOVUPS      Y13, 32(R12)
+	VMOVUPS      64(R11), Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y13, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VCVTPS2PD    X12, Y14
+	VADDPD       Y14, Y8, Y8
+	VEXTRACTF128 $0x01, Y12, X14
+	VCVTPS2PD    X14, Y14
+	VADDPD       Y14, Y9, Y9
+	VMOVMSKPS    Y13, R14
+	POPCNTL      R14, R14
+	ADDQ         R14, R10
+	VANDPS       Y0, Y13, Y13
+	VMOVUPS      Y13, 64(R12)
+	VMOVUPS      96(R11), Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y13, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VCVTPS2PD    X12, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y12, X14
+	VCVTPS2PD    X14, Y14
+	VADDPD       Y14, Y11, Y11
+	VMOVMSKPS    Y13, R14
+	POPCNTL      R14, R14
+	ADDQ         R14, R10
+	VANDPS       Y0, Y13, Y13
+	VMOVUPS      Y13, 96(R12)
+	ADDQ         $0x00000080, R11
+	ADDQ         $0x00000080, R12
+	SUBQ         $0x00000020, R13
+	CMPQ         R13, $0x00000020
+	JGE          block
 
-tail:
+rem:
+	CMPQ         R13, $0x00000008
+	JL           t0
+	VMOVUPS      (R11), Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y13, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VCVTPS2PD    X12, Y14
+	VADDPD       Y14, Y4, Y4
+	VEXTRACTF128 $0x01, Y12, X14
+	VCVTPS2PD    X14, Y14
+	VADDPD       Y14, Y5, Y5
+	VMOVMSKPS    Y13, R14
+	POPCNTL      R14, R14
+	ADDQ         R14, R10
+	VANDPS       Y0, Y13, Y13
+	VMOVUPS      Y13, (R12)
+	CMPQ         R13, $0x00000010
+	JL           t1
+	VMOVUPS      32(R11), Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y13, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VCVTPS2PD    X12, Y14
+	VADDPD       Y14, Y6, Y6
+	VEXTRACTF128 $0x01, Y12, X14
+	VCVTPS2PD    X14, Y14
+	VADDPD       Y14, Y7, Y7
+	VMOVMSKPS    Y13, R14
+	POPCNTL      R14, R14
+	ADDQ         R14, R10
+	VANDPS       Y0, Y13, Y13
+	VMOVUPS      Y13, 32(R12)
+	CMPQ         R13, $0x00000018
+	JL           t2
+	VMOVUPS      64(R11), Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y13, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VCVTPS2PD    X12, Y14
+	VADDPD       Y14, Y8, Y8
+	VEXTRACTF128 $0x01, Y12, X14
+	VCVTPS2PD    X14, Y14
+	VADDPD       Y14, Y9, Y9
+	VMOVMSKPS    Y13, R14
+	POPCNTL      R14, R14
+	ADDQ         R14, R10
+	VANDPS       Y0, Y13, Y13
+	VMOVUPS      Y13, 64(R12)
+	CMPQ         R13, $0x00000020
+	JL           t3
+	VMOVUPS      96(R11), Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y13
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y1, Y13, Y1
+	VANDPS       Y1, Y12, Y12
+	VCVTPS2PD    X12, Y3
+	VADDPD       Y3, Y10, Y10
+	VEXTRACTF128 $0x01, Y12, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y3, Y11, Y11
+	VMOVMSKPS    Y1, R11
+	POPCNTL      R11, R11
+	ADDQ         R11, R10
+	VANDPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 96(R12)
+	JMP          rowdone
+
+t0:
 	TESTQ        R9, R9
 	JZ           rowdone
-	VMASKMOVPS   (CX)(R10*1), Y1, Y9
-	VSUBPS       Y2, Y9, Y9
-	VADDPS       cF32one<>+0(SB), Y9, Y9
-	VCMPPS       $0x16, Y8, Y9, Y2
-	VPCMPEQD     Y3, Y4, Y3
-	VANDNPS      Y2, Y3, Y2
-	VANDPS       Y1, Y2, Y2
-	VANDPS       Y2, Y9, Y9
-	VCVTPS2PD    X9, Y3
-	VADDPD       Y3, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X3
+	VMOVDQU      (SP), Y13
+	VMASKMOVPS   (R11), Y13, Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y1, Y14, Y1
+	VANDPS       Y13, Y1, Y1
+	VANDPS       Y1, Y12, Y12
+	VCVTPS2PD    X12, Y3
+	VADDPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y12, X3
 	VCVTPS2PD    X3, Y3
+	VADDPD       Y3, Y5, Y5
+	VMOVMSKPS    Y1, R11
+	POPCNTL      R11, R11
+	ADDQ         R11, R10
+	VANDPS       Y0, Y1, Y1
+	VMASKMOVPS   Y1, Y13, (R12)
+	JMP          rowdone
+
+t1:
+	TESTQ        R9, R9
+	JZ           rowdone
+	VMOVDQU      (SP), Y13
+	VMASKMOVPS   32(R11), Y13, Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y1, Y14, Y1
+	VANDPS       Y13, Y1, Y1
+	VANDPS       Y1, Y12, Y12
+	VCVTPS2PD    X12, Y3
 	VADDPD       Y3, Y6, Y6
-	VANDPS       cF32one<>+0(SB), Y2, Y9
-	VADDPS       Y9, Y7, Y7
-	VANDPS       Y0, Y2, Y2
-	VMASKMOVPS   Y2, Y1, (AX)(R10*1)
+	VEXTRACTF128 $0x01, Y12, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y3, Y7, Y7
+	VMOVMSKPS    Y1, R11
+	POPCNTL      R11, R11
+	ADDQ         R11, R10
+	VANDPS       Y0, Y1, Y1
+	VMASKMOVPS   Y1, Y13, 32(R12)
+	JMP          rowdone
+
+t2:
+	TESTQ        R9, R9
+	JZ           rowdone
+	VMOVDQU      (SP), Y13
+	VMASKMOVPS   64(R11), Y13, Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y1, Y14, Y1
+	VANDPS       Y13, Y1, Y1
+	VANDPS       Y1, Y12, Y12
+	VCVTPS2PD    X12, Y3
+	VADDPD       Y3, Y8, Y8
+	VEXTRACTF128 $0x01, Y12, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y3, Y9, Y9
+	VMOVMSKPS    Y1, R11
+	POPCNTL      R11, R11
+	ADDQ         R11, R10
+	VANDPS       Y0, Y1, Y1
+	VMASKMOVPS   Y1, Y13, 64(R12)
+	JMP          rowdone
+
+t3:
+	TESTQ        R9, R9
+	JZ           rowdone
+	VMOVDQU      (SP), Y13
+	VMASKMOVPS   96(R11), Y13, Y12
+	VSUBPS       Y1, Y12, Y12
+	VADDPS       cF32one<>+0(SB), Y12, Y12
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
+	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VANDNPS      Y1, Y14, Y1
+	VANDPS       Y13, Y1, Y1
+	VANDPS       Y1, Y12, Y12
+	VCVTPS2PD    X12, Y3
+	VADDPD       Y3, Y10, Y10
+	VEXTRACTF128 $0x01, Y12, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y3, Y11, Y11
+	VMOVMSKPS    Y1, R11
+	POPCNTL      R11, R11
+	ADDQ         R11, R10
+	VANDPS       Y0, Y1, Y1
+	VMASKMOVPS   Y1, Y13, 96(R12)
 
 rowdone:
-	VADDPD       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X2
-	VADDPD       X2, X5, X5
-	VPERMILPD    $0x01, X5, X2
-	VADDPD       X2, X5, X5
-	VMOVSD       X5, (R8)
-	VEXTRACTF128 $0x01, Y7, X2
-	VADDPS       X2, X7, X7
-	VMOVHLPS     X7, X7, X2
-	VADDPS       X2, X7, X7
-	VMOVSHDUP    X7, X2
-	VADDPS       X2, X7, X7
-	VCVTSS2SD    X7, X7, X7
-	VMOVSD       X7, 8(R8)
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y11, Y7, Y7
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X1
+	VADDPD       X1, X4, X4
+	VPERMILPD    $0x01, X4, X1
+	VADDPD       X1, X4, X4
+	VMOVSD       X4, (R8)
+	VCVTSI2SDQ   R10, X2, X2
+	VMOVSD       X2, 8(R8)
 	ADDQ         $0x00000010, R8
 	ADDQ         $0x00000008, DI
 	ADDQ         SI, CX
@@ -1319,6 +2183,16 @@ DATA cF32lanes<>+20(SB)/4, $0x00000008
 DATA cF32lanes<>+24(SB)/4, $0x00000008
 DATA cF32lanes<>+28(SB)/4, $0x00000008
 GLOBL cF32lanes<>(SB), RODATA|NOPTR, $32
+
+DATA cF32zero<>+0(SB)/4, $0x00000000
+DATA cF32zero<>+4(SB)/4, $0x00000000
+DATA cF32zero<>+8(SB)/4, $0x00000000
+DATA cF32zero<>+12(SB)/4, $0x00000000
+DATA cF32zero<>+16(SB)/4, $0x00000000
+DATA cF32zero<>+20(SB)/4, $0x00000000
+DATA cF32zero<>+24(SB)/4, $0x00000000
+DATA cF32zero<>+28(SB)/4, $0x00000000
+GLOBL cF32zero<>(SB), RODATA|NOPTR, $32
 
 // func expF64(dst *float64, x *float64, n int)
 // Requires: AVX, AVX2, FMA3
@@ -1700,100 +2574,20 @@ pmaxdone:
 	VMAXPD       X0, X4, X4
 	VBROADCASTSD X4, Y0
 	VMOVUPD      Y0, 32(SP)
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y4, Y4, Y4
 	XORQ         R8, R8
 	MOVQ         BX, R9
 
 pexp:
 	CMPQ         R9, $0x00000004
 	JL           pexp_tail
-	VMOVUPD      (CX)(R8*1), Y5
-	VSUBPD       (SP), Y5, Y5
-	VMOVUPD      (R10)(R8*1), Y6
-	VSUBPD       32(SP), Y6, Y6
-	VMOVUPD      cF64explo<>+0(SB), Y7
-	VMOVUPD      cF64explo<>+0(SB), Y11
-	VMAXPD       Y5, Y7, Y7
-	VMAXPD       Y6, Y11, Y11
-	VMOVUPD      cF64magic<>+0(SB), Y8
-	VMOVUPD      cF64magic<>+0(SB), Y12
-	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
-	VFMADD231PD  cF64log2e<>+0(SB), Y11, Y12
-	VSUBPD       cF64magic<>+0(SB), Y8, Y9
-	VSUBPD       cF64magic<>+0(SB), Y12, Y13
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y13, Y11
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y9, Y7
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y13, Y11
-	VMULPD       Y7, Y7, Y9
-	VMULPD       Y11, Y11, Y13
-	VMOVUPD      cF64expc12<>+0(SB), Y10
-	VMOVUPD      cF64expc12<>+0(SB), Y14
-	VFMADD213PD  cF64expc11<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc11<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc10<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc10<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc9<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc9<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc8<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc8<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc7<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc7<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc6<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc6<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc5<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc5<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc4<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc4<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc3<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc3<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc2<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc2<>+0(SB), Y11, Y14
-	VFMADD213PD  Y7, Y9, Y10
-	VFMADD213PD  Y11, Y13, Y14
-	VADDPD       cF64one<>+0(SB), Y10, Y10
-	VADDPD       cF64one<>+0(SB), Y14, Y14
-	VPSRAD       $0x01, Y8, Y9
-	VPSRAD       $0x01, Y12, Y13
-	VPSUBD       Y9, Y8, Y7
-	VPSUBD       Y13, Y12, Y8
-	VPADDD       cF64expbias<>+0(SB), Y9, Y9
-	VPADDD       cF64expbias<>+0(SB), Y13, Y13
-	VPADDD       cF64expbias<>+0(SB), Y7, Y7
-	VPADDD       cF64expbias<>+0(SB), Y8, Y8
-	VPSLLQ       $0x34, Y9, Y9
-	VPSLLQ       $0x34, Y13, Y13
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y8, Y8
-	VMULPD       Y9, Y10, Y10
-	VMULPD       Y13, Y14, Y14
-	VMULPD       Y7, Y10, Y10
-	VMULPD       Y8, Y14, Y14
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y8
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y6, Y12
-	VANDNPD      Y10, Y8, Y5
-	VANDNPD      Y14, Y12, Y6
-	VMOVUPD      Y5, (AX)(R8*1)
-	VADDPD       Y5, Y0, Y0
-	VMOVUPD      Y6, (R11)(R8*1)
-	VADDPD       Y6, Y4, Y4
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000004, R9
-	JMP          pexp
-
-pexp_tail:
-	TESTQ        DI, DI
-	JZ           pexpdone
-	VMOVDQU      64(SP), Y5
-	VMASKMOVPD   (CX)(R8*1), Y5, Y1
-	VSUBPD       (SP), Y1, Y1
-	VMASKMOVPD   (R10)(R8*1), Y5, Y2
-	VSUBPD       32(SP), Y2, Y2
+	VMOVUPD      (CX)(R8*1), Y0
+	VSUBPD       (SP), Y0, Y0
+	VMOVUPD      (R10)(R8*1), Y4
+	VSUBPD       32(SP), Y4, Y4
 	VMOVUPD      cF64explo<>+0(SB), Y5
 	VMOVUPD      cF64explo<>+0(SB), Y9
-	VMAXPD       Y1, Y5, Y5
-	VMAXPD       Y2, Y9, Y9
+	VMAXPD       Y0, Y5, Y5
+	VMAXPD       Y4, Y9, Y9
 	VMOVUPD      cF64magic<>+0(SB), Y6
 	VMOVUPD      cF64magic<>+0(SB), Y10
 	VFMADD231PD  cF64log2e<>+0(SB), Y5, Y6
@@ -1848,22 +2642,316 @@ pexp_tail:
 	VMULPD       Y11, Y12, Y12
 	VMULPD       Y5, Y8, Y8
 	VMULPD       Y6, Y12, Y12
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y6
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y10
-	VANDNPD      Y8, Y6, Y1
-	VANDNPD      Y12, Y10, Y2
-	VMOVDQU      64(SP), Y5
-	VANDPD       Y5, Y1, Y1
-	VADDPD       Y1, Y0, Y0
-	VANDPD       Y5, Y2, Y2
-	VADDPD       Y2, Y4, Y4
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y6
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y4, Y10
+	VANDNPD      Y8, Y6, Y0
+	VANDNPD      Y12, Y10, Y4
+	VMOVUPD      Y0, (AX)(R8*1)
+	VMOVUPD      Y4, (R11)(R8*1)
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, R9
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        DI, DI
+	JZ           pexpdone
+	VMOVDQU      64(SP), Y0
+	VMASKMOVPD   (CX)(R8*1), Y0, Y1
+	VSUBPD       (SP), Y1, Y1
+	VMASKMOVPD   (R10)(R8*1), Y0, Y2
+	VSUBPD       32(SP), Y2, Y2
+	VMOVUPD      cF64explo<>+0(SB), Y0
+	VMOVUPD      cF64explo<>+0(SB), Y7
+	VMAXPD       Y1, Y0, Y0
+	VMAXPD       Y2, Y7, Y7
+	VMOVUPD      cF64magic<>+0(SB), Y4
+	VMOVUPD      cF64magic<>+0(SB), Y8
+	VFMADD231PD  cF64log2e<>+0(SB), Y0, Y4
+	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
+	VSUBPD       cF64magic<>+0(SB), Y4, Y5
+	VSUBPD       cF64magic<>+0(SB), Y8, Y9
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y5, Y0
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y5, Y0
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y9, Y7
+	VMULPD       Y0, Y0, Y5
+	VMULPD       Y7, Y7, Y9
+	VMOVUPD      cF64expc12<>+0(SB), Y6
+	VMOVUPD      cF64expc12<>+0(SB), Y10
+	VFMADD213PD  cF64expc11<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc11<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc10<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc10<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc9<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc9<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc8<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc8<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc7<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc7<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc6<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc6<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc5<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc5<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc4<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc4<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc3<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc3<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc2<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc2<>+0(SB), Y7, Y10
+	VFMADD213PD  Y0, Y5, Y6
+	VFMADD213PD  Y7, Y9, Y10
+	VADDPD       cF64one<>+0(SB), Y6, Y6
+	VADDPD       cF64one<>+0(SB), Y10, Y10
+	VPSRAD       $0x01, Y4, Y5
+	VPSRAD       $0x01, Y8, Y9
+	VPSUBD       Y5, Y4, Y0
+	VPSUBD       Y9, Y8, Y4
+	VPADDD       cF64expbias<>+0(SB), Y5, Y5
+	VPADDD       cF64expbias<>+0(SB), Y9, Y9
+	VPADDD       cF64expbias<>+0(SB), Y0, Y0
+	VPADDD       cF64expbias<>+0(SB), Y4, Y4
+	VPSLLQ       $0x34, Y5, Y5
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x34, Y0, Y0
+	VPSLLQ       $0x34, Y4, Y4
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y9, Y10, Y10
+	VMULPD       Y0, Y6, Y6
+	VMULPD       Y4, Y10, Y10
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y8
+	VANDNPD      Y6, Y4, Y1
+	VANDNPD      Y10, Y8, Y2
+	VMOVDQU      64(SP), Y0
+	VANDPD       Y0, Y1, Y1
+	VANDPD       Y0, Y2, Y2
 
 pexpdone:
-	VEXTRACTF128 $0x01, Y0, X5
-	VADDPD       X5, X0, X0
-	VPERMILPD    $0x01, X0, X5
-	VADDPD       X5, X0, X0
+	VXORPD Y0, Y0, Y0
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	MOVQ   BX, CX
+	SHRQ   $0x02, CX
+	MOVQ   AX, R8
+	CMPQ   CX, $0x00000008
+	JL     pz0rem
+
+pz0block:
+	VADDPD (R8), Y0, Y0
+	VADDPD 32(R8), Y4, Y4
+	VADDPD 64(R8), Y5, Y5
+	VADDPD 96(R8), Y6, Y6
+	VADDPD 128(R8), Y7, Y7
+	VADDPD 160(R8), Y8, Y8
+	VADDPD 192(R8), Y9, Y9
+	VADDPD 224(R8), Y10, Y10
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    pz0block
+
+pz0rem:
+	CMPQ   CX, $0x00000001
+	JL     pz0t0
+	VADDPD (R8), Y0, Y0
+	CMPQ   CX, $0x00000002
+	JL     pz0t1
+	VADDPD 32(R8), Y4, Y4
+	CMPQ   CX, $0x00000003
+	JL     pz0t2
+	VADDPD 64(R8), Y5, Y5
+	CMPQ   CX, $0x00000004
+	JL     pz0t3
+	VADDPD 96(R8), Y6, Y6
+	CMPQ   CX, $0x00000005
+	JL     pz0t4
+	VADDPD 128(R8), Y7, Y7
+	CMPQ   CX, $0x00000006
+	JL     pz0t5
+	VADDPD 160(R8), Y8, Y8
+	CMPQ   CX, $0x00000007
+	JL     pz0t6
+	VADDPD 192(R8), Y9, Y9
+	CMPQ   CX, $0x00000008
+	JL     pz0t7
+	VADDPD 224(R8), Y10, Y10
+	JMP    pz0sum
+
+pz0t0:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Y1, Y0, Y0
+	JMP    pz0sum
+
+pz0t1:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Y1, Y4, Y4
+	JMP    pz0sum
+
+pz0t2:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Y1, Y5, Y5
+	JMP    pz0sum
+
+pz0t3:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Y1, Y6, Y6
+	JMP    pz0sum
+
+pz0t4:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Y1, Y7, Y7
+	JMP    pz0sum
+
+pz0t5:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Y1, Y8, Y8
+	JMP    pz0sum
+
+pz0t6:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Y1, Y9, Y9
+	JMP    pz0sum
+
+pz0t7:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Y1, Y10, Y10
+
+pz0sum:
+	VADDPD       Y7, Y0, Y0
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPD       X4, X0, X0
+	VPERMILPD    $0x01, X0, X4
+	VADDPD       X4, X0, X0
 	VBROADCASTSD X0, Y0
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	MOVQ         BX, CX
+	SHRQ         $0x02, CX
+	MOVQ         R11, R8
+	CMPQ         CX, $0x00000008
+	JL           pz1rem
+
+pz1block:
+	VADDPD (R8), Y4, Y4
+	VADDPD 32(R8), Y5, Y5
+	VADDPD 64(R8), Y6, Y6
+	VADDPD 96(R8), Y7, Y7
+	VADDPD 128(R8), Y8, Y8
+	VADDPD 160(R8), Y9, Y9
+	VADDPD 192(R8), Y10, Y10
+	VADDPD 224(R8), Y11, Y11
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    pz1block
+
+pz1rem:
+	CMPQ   CX, $0x00000001
+	JL     pz1t0
+	VADDPD (R8), Y4, Y4
+	CMPQ   CX, $0x00000002
+	JL     pz1t1
+	VADDPD 32(R8), Y5, Y5
+	CMPQ   CX, $0x00000003
+	JL     pz1t2
+	VADDPD 64(R8), Y6, Y6
+	CMPQ   CX, $0x00000004
+	JL     pz1t3
+	VADDPD 96(R8), Y7, Y7
+	CMPQ   CX, $0x00000005
+	JL     pz1t4
+	VADDPD 128(R8), Y8, Y8
+	CMPQ   CX, $0x00000006
+	JL     pz1t5
+	VADDPD 160(R8), Y9, Y9
+	CMPQ   CX, $0x00000007
+	JL     pz1t6
+	VADDPD 192(R8), Y10, Y10
+	CMPQ   CX, $0x00000008
+	JL     pz1t7
+	VADDPD 224(R8), Y11, Y11
+	JMP    pz1sum
+
+pz1t0:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Y2, Y4, Y4
+	JMP    pz1sum
+
+pz1t1:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Y2, Y5, Y5
+	JMP    pz1sum
+
+pz1t2:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Y2, Y6, Y6
+	JMP    pz1sum
+
+pz1t3:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Y2, Y7, Y7
+	JMP    pz1sum
+
+pz1t4:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Y2, Y8, Y8
+	JMP    pz1sum
+
+pz1t5:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Y2, Y9, Y9
+	JMP    pz1sum
+
+pz1t6:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Y2, Y10, Y10
+	JMP    pz1sum
+
+pz1t7:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Y2, Y11, Y11
+
+pz1sum:
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y11, Y7, Y7
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPD       X5, X4, X4
 	VPERMILPD    $0x01, X4, X5
@@ -1931,60 +3019,16 @@ smaxdone:
 	VMAXPD       X1, X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	VXORPD       Y0, Y0, Y0
 	XORQ         R8, R8
 	MOVQ         BX, R9
 
 sexp:
 	CMPQ         R9, $0x00000004
 	JL           sexp_tail
-	VMOVUPD      (CX)(R8*1), Y1
-	VSUBPD       (SP), Y1, Y1
-	VMOVUPD      cF64explo<>+0(SB), Y2
-	VMAXPD       Y1, Y2, Y2
-	VMOVUPD      cF64magic<>+0(SB), Y4
-	VFMADD231PD  cF64log2e<>+0(SB), Y2, Y4
-	VSUBPD       cF64magic<>+0(SB), Y4, Y5
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y5, Y2
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y5, Y2
-	VMULPD       Y2, Y2, Y5
-	VMOVUPD      cF64expc12<>+0(SB), Y6
-	VFMADD213PD  cF64expc11<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc10<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc9<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc8<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc7<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc6<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc5<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc4<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc3<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc2<>+0(SB), Y2, Y6
-	VFMADD213PD  Y2, Y5, Y6
-	VADDPD       cF64one<>+0(SB), Y6, Y6
-	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y2
-	VPADDD       cF64expbias<>+0(SB), Y5, Y5
-	VPADDD       cF64expbias<>+0(SB), Y2, Y2
-	VPSLLQ       $0x34, Y5, Y5
-	VPSLLQ       $0x34, Y2, Y2
-	VMULPD       Y5, Y6, Y6
-	VMULPD       Y2, Y6, Y6
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
-	VANDNPD      Y6, Y4, Y1
-	VMOVUPD      Y1, (AX)(R8*1)
-	VADDPD       Y1, Y0, Y0
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000004, R9
-	JMP          sexp
-
-sexp_tail:
-	TESTQ        DI, DI
-	JZ           sexpdone
-	VMOVDQU      64(SP), Y1
-	VMASKMOVPD   (CX)(R8*1), Y1, Y3
-	VSUBPD       (SP), Y3, Y3
+	VMOVUPD      (CX)(R8*1), Y0
+	VSUBPD       (SP), Y0, Y0
 	VMOVUPD      cF64explo<>+0(SB), Y1
-	VMAXPD       Y3, Y1, Y1
+	VMAXPD       Y0, Y1, Y1
 	VMOVUPD      cF64magic<>+0(SB), Y2
 	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y2
 	VSUBPD       cF64magic<>+0(SB), Y2, Y4
@@ -2012,13 +3056,164 @@ sexp_tail:
 	VPSLLQ       $0x34, Y1, Y1
 	VMULPD       Y4, Y5, Y5
 	VMULPD       Y1, Y5, Y5
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y2
-	VANDNPD      Y5, Y2, Y3
-	VMOVDQU      64(SP), Y1
-	VANDPD       Y1, Y3, Y3
-	VADDPD       Y3, Y0, Y0
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y2
+	VANDNPD      Y5, Y2, Y0
+	VMOVUPD      Y0, (AX)(R8*1)
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, R9
+	JMP          sexp
+
+sexp_tail:
+	TESTQ        DI, DI
+	JZ           sexpdone
+	VMOVDQU      64(SP), Y0
+	VMASKMOVPD   (CX)(R8*1), Y0, Y3
+	VSUBPD       (SP), Y3, Y3
+	VMOVUPD      cF64explo<>+0(SB), Y0
+	VMAXPD       Y3, Y0, Y0
+	VMOVUPD      cF64magic<>+0(SB), Y1
+	VFMADD231PD  cF64log2e<>+0(SB), Y0, Y1
+	VSUBPD       cF64magic<>+0(SB), Y1, Y2
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y2, Y0
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y2, Y0
+	VMULPD       Y0, Y0, Y2
+	VMOVUPD      cF64expc12<>+0(SB), Y4
+	VFMADD213PD  cF64expc11<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc10<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc9<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc8<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc7<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc6<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc5<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc4<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc3<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc2<>+0(SB), Y0, Y4
+	VFMADD213PD  Y0, Y2, Y4
+	VADDPD       cF64one<>+0(SB), Y4, Y4
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y0
+	VPADDD       cF64expbias<>+0(SB), Y2, Y2
+	VPADDD       cF64expbias<>+0(SB), Y0, Y0
+	VPSLLQ       $0x34, Y2, Y2
+	VPSLLQ       $0x34, Y0, Y0
+	VMULPD       Y2, Y4, Y4
+	VMULPD       Y0, Y4, Y4
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y1
+	VANDNPD      Y4, Y1, Y3
+	VMOVDQU      64(SP), Y0
+	VANDPD       Y0, Y3, Y3
 
 sexpdone:
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	MOVQ   BX, CX
+	SHRQ   $0x02, CX
+	MOVQ   AX, DX
+	CMPQ   CX, $0x00000008
+	JL     sz0rem
+
+sz0block:
+	VADDPD (DX), Y0, Y0
+	VADDPD 32(DX), Y1, Y1
+	VADDPD 64(DX), Y2, Y2
+	VADDPD 96(DX), Y4, Y4
+	VADDPD 128(DX), Y5, Y5
+	VADDPD 160(DX), Y6, Y6
+	VADDPD 192(DX), Y7, Y7
+	VADDPD 224(DX), Y8, Y8
+	ADDQ   $0x00000100, DX
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    sz0block
+
+sz0rem:
+	CMPQ   CX, $0x00000001
+	JL     sz0t0
+	VADDPD (DX), Y0, Y0
+	CMPQ   CX, $0x00000002
+	JL     sz0t1
+	VADDPD 32(DX), Y1, Y1
+	CMPQ   CX, $0x00000003
+	JL     sz0t2
+	VADDPD 64(DX), Y2, Y2
+	CMPQ   CX, $0x00000004
+	JL     sz0t3
+	VADDPD 96(DX), Y4, Y4
+	CMPQ   CX, $0x00000005
+	JL     sz0t4
+	VADDPD 128(DX), Y5, Y5
+	CMPQ   CX, $0x00000006
+	JL     sz0t5
+	VADDPD 160(DX), Y6, Y6
+	CMPQ   CX, $0x00000007
+	JL     sz0t6
+	VADDPD 192(DX), Y7, Y7
+	CMPQ   CX, $0x00000008
+	JL     sz0t7
+	VADDPD 224(DX), Y8, Y8
+	JMP    sz0sum
+
+sz0t0:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Y3, Y0, Y0
+	JMP    sz0sum
+
+sz0t1:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Y3, Y1, Y1
+	JMP    sz0sum
+
+sz0t2:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Y3, Y2, Y2
+	JMP    sz0sum
+
+sz0t3:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Y3, Y4, Y4
+	JMP    sz0sum
+
+sz0t4:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Y3, Y5, Y5
+	JMP    sz0sum
+
+sz0t5:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Y3, Y6, Y6
+	JMP    sz0sum
+
+sz0t6:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Y3, Y7, Y7
+	JMP    sz0sum
+
+sz0t7:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Y3, Y8, Y8
+
+sz0sum:
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -2127,100 +3322,20 @@ pmaxdone:
 	VMOVSD       X4, 16(DI)
 	VBROADCASTSD X4, Y0
 	VMOVUPD      Y0, 32(SP)
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y4, Y4, Y4
 	XORQ         R9, R9
 	MOVQ         BX, R10
 
 pexp:
 	CMPQ         R10, $0x00000004
 	JL           pexp_tail
-	VMOVUPD      (CX)(R9*1), Y5
-	VSUBPD       (SP), Y5, Y5
-	VMOVUPD      (R11)(R9*1), Y6
-	VSUBPD       32(SP), Y6, Y6
-	VMOVUPD      cF64explo<>+0(SB), Y7
-	VMOVUPD      cF64explo<>+0(SB), Y11
-	VMAXPD       Y5, Y7, Y7
-	VMAXPD       Y6, Y11, Y11
-	VMOVUPD      cF64magic<>+0(SB), Y8
-	VMOVUPD      cF64magic<>+0(SB), Y12
-	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
-	VFMADD231PD  cF64log2e<>+0(SB), Y11, Y12
-	VSUBPD       cF64magic<>+0(SB), Y8, Y9
-	VSUBPD       cF64magic<>+0(SB), Y12, Y13
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y13, Y11
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y9, Y7
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y13, Y11
-	VMULPD       Y7, Y7, Y9
-	VMULPD       Y11, Y11, Y13
-	VMOVUPD      cF64expc12<>+0(SB), Y10
-	VMOVUPD      cF64expc12<>+0(SB), Y14
-	VFMADD213PD  cF64expc11<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc11<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc10<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc10<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc9<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc9<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc8<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc8<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc7<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc7<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc6<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc6<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc5<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc5<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc4<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc4<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc3<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc3<>+0(SB), Y11, Y14
-	VFMADD213PD  cF64expc2<>+0(SB), Y7, Y10
-	VFMADD213PD  cF64expc2<>+0(SB), Y11, Y14
-	VFMADD213PD  Y7, Y9, Y10
-	VFMADD213PD  Y11, Y13, Y14
-	VADDPD       cF64one<>+0(SB), Y10, Y10
-	VADDPD       cF64one<>+0(SB), Y14, Y14
-	VPSRAD       $0x01, Y8, Y9
-	VPSRAD       $0x01, Y12, Y13
-	VPSUBD       Y9, Y8, Y7
-	VPSUBD       Y13, Y12, Y8
-	VPADDD       cF64expbias<>+0(SB), Y9, Y9
-	VPADDD       cF64expbias<>+0(SB), Y13, Y13
-	VPADDD       cF64expbias<>+0(SB), Y7, Y7
-	VPADDD       cF64expbias<>+0(SB), Y8, Y8
-	VPSLLQ       $0x34, Y9, Y9
-	VPSLLQ       $0x34, Y13, Y13
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y8, Y8
-	VMULPD       Y9, Y10, Y10
-	VMULPD       Y13, Y14, Y14
-	VMULPD       Y7, Y10, Y10
-	VMULPD       Y8, Y14, Y14
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y5, Y8
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y6, Y12
-	VANDNPD      Y10, Y8, Y5
-	VANDNPD      Y14, Y12, Y6
-	VMOVUPD      Y5, (AX)(R9*1)
-	VADDPD       Y5, Y0, Y0
-	VMOVUPD      Y6, (R12)(R9*1)
-	VADDPD       Y6, Y4, Y4
-	ADDQ         $0x00000020, R9
-	SUBQ         $0x00000004, R10
-	JMP          pexp
-
-pexp_tail:
-	TESTQ        R8, R8
-	JZ           pexpdone
-	VMOVDQU      64(SP), Y5
-	VMASKMOVPD   (CX)(R9*1), Y5, Y1
-	VSUBPD       (SP), Y1, Y1
-	VMASKMOVPD   (R11)(R9*1), Y5, Y2
-	VSUBPD       32(SP), Y2, Y2
+	VMOVUPD      (CX)(R9*1), Y0
+	VSUBPD       (SP), Y0, Y0
+	VMOVUPD      (R11)(R9*1), Y4
+	VSUBPD       32(SP), Y4, Y4
 	VMOVUPD      cF64explo<>+0(SB), Y5
 	VMOVUPD      cF64explo<>+0(SB), Y9
-	VMAXPD       Y1, Y5, Y5
-	VMAXPD       Y2, Y9, Y9
+	VMAXPD       Y0, Y5, Y5
+	VMAXPD       Y4, Y9, Y9
 	VMOVUPD      cF64magic<>+0(SB), Y6
 	VMOVUPD      cF64magic<>+0(SB), Y10
 	VFMADD231PD  cF64log2e<>+0(SB), Y5, Y6
@@ -2275,25 +3390,319 @@ pexp_tail:
 	VMULPD       Y11, Y12, Y12
 	VMULPD       Y5, Y8, Y8
 	VMULPD       Y6, Y12, Y12
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y6
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y10
-	VANDNPD      Y8, Y6, Y1
-	VANDNPD      Y12, Y10, Y2
-	VMOVDQU      64(SP), Y5
-	VANDPD       Y5, Y1, Y1
-	VADDPD       Y1, Y0, Y0
-	VANDPD       Y5, Y2, Y2
-	VADDPD       Y2, Y4, Y4
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y6
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y4, Y10
+	VANDNPD      Y8, Y6, Y0
+	VANDNPD      Y12, Y10, Y4
+	VMOVUPD      Y0, (AX)(R9*1)
+	VMOVUPD      Y4, (R12)(R9*1)
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000004, R10
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        R8, R8
+	JZ           pexpdone
+	VMOVDQU      64(SP), Y0
+	VMASKMOVPD   (CX)(R9*1), Y0, Y1
+	VSUBPD       (SP), Y1, Y1
+	VMASKMOVPD   (R11)(R9*1), Y0, Y2
+	VSUBPD       32(SP), Y2, Y2
+	VMOVUPD      cF64explo<>+0(SB), Y0
+	VMOVUPD      cF64explo<>+0(SB), Y7
+	VMAXPD       Y1, Y0, Y0
+	VMAXPD       Y2, Y7, Y7
+	VMOVUPD      cF64magic<>+0(SB), Y4
+	VMOVUPD      cF64magic<>+0(SB), Y8
+	VFMADD231PD  cF64log2e<>+0(SB), Y0, Y4
+	VFMADD231PD  cF64log2e<>+0(SB), Y7, Y8
+	VSUBPD       cF64magic<>+0(SB), Y4, Y5
+	VSUBPD       cF64magic<>+0(SB), Y8, Y9
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y5, Y0
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y5, Y0
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y9, Y7
+	VMULPD       Y0, Y0, Y5
+	VMULPD       Y7, Y7, Y9
+	VMOVUPD      cF64expc12<>+0(SB), Y6
+	VMOVUPD      cF64expc12<>+0(SB), Y10
+	VFMADD213PD  cF64expc11<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc11<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc10<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc10<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc9<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc9<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc8<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc8<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc7<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc7<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc6<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc6<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc5<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc5<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc4<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc4<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc3<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc3<>+0(SB), Y7, Y10
+	VFMADD213PD  cF64expc2<>+0(SB), Y0, Y6
+	VFMADD213PD  cF64expc2<>+0(SB), Y7, Y10
+	VFMADD213PD  Y0, Y5, Y6
+	VFMADD213PD  Y7, Y9, Y10
+	VADDPD       cF64one<>+0(SB), Y6, Y6
+	VADDPD       cF64one<>+0(SB), Y10, Y10
+	VPSRAD       $0x01, Y4, Y5
+	VPSRAD       $0x01, Y8, Y9
+	VPSUBD       Y5, Y4, Y0
+	VPSUBD       Y9, Y8, Y4
+	VPADDD       cF64expbias<>+0(SB), Y5, Y5
+	VPADDD       cF64expbias<>+0(SB), Y9, Y9
+	VPADDD       cF64expbias<>+0(SB), Y0, Y0
+	VPADDD       cF64expbias<>+0(SB), Y4, Y4
+	VPSLLQ       $0x34, Y5, Y5
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x34, Y0, Y0
+	VPSLLQ       $0x34, Y4, Y4
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y9, Y10, Y10
+	VMULPD       Y0, Y6, Y6
+	VMULPD       Y4, Y10, Y10
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y8
+	VANDNPD      Y6, Y4, Y1
+	VANDNPD      Y10, Y8, Y2
+	VMOVDQU      64(SP), Y0
+	VANDPD       Y0, Y1, Y1
+	VANDPD       Y0, Y2, Y2
 
 pexpdone:
-	VEXTRACTF128 $0x01, Y0, X5
-	VADDPD       X5, X0, X0
-	VPERMILPD    $0x01, X0, X5
-	VADDPD       X5, X0, X0
+	VXORPD Y0, Y0, Y0
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	MOVQ   BX, CX
+	SHRQ   $0x02, CX
+	MOVQ   AX, R9
+	CMPQ   CX, $0x00000008
+	JL     pz0rem
+
+pz0block:
+	VADDPD (R9), Y0, Y0
+	VADDPD 32(R9), Y4, Y4
+	VADDPD 64(R9), Y5, Y5
+	VADDPD 96(R9), Y6, Y6
+	VADDPD 128(R9), Y7, Y7
+	VADDPD 160(R9), Y8, Y8
+	VADDPD 192(R9), Y9, Y9
+	VADDPD 224(R9), Y10, Y10
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    pz0block
+
+pz0rem:
+	CMPQ   CX, $0x00000001
+	JL     pz0t0
+	VADDPD (R9), Y0, Y0
+	CMPQ   CX, $0x00000002
+	JL     pz0t1
+	VADDPD 32(R9), Y4, Y4
+	CMPQ   CX, $0x00000003
+	JL     pz0t2
+	VADDPD 64(R9), Y5, Y5
+	CMPQ   CX, $0x00000004
+	JL     pz0t3
+	VADDPD 96(R9), Y6, Y6
+	CMPQ   CX, $0x00000005
+	JL     pz0t4
+	VADDPD 128(R9), Y7, Y7
+	CMPQ   CX, $0x00000006
+	JL     pz0t5
+	VADDPD 160(R9), Y8, Y8
+	CMPQ   CX, $0x00000007
+	JL     pz0t6
+	VADDPD 192(R9), Y9, Y9
+	CMPQ   CX, $0x00000008
+	JL     pz0t7
+	VADDPD 224(R9), Y10, Y10
+	JMP    pz0sum
+
+pz0t0:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Y1, Y0, Y0
+	JMP    pz0sum
+
+pz0t1:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Y1, Y4, Y4
+	JMP    pz0sum
+
+pz0t2:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Y1, Y5, Y5
+	JMP    pz0sum
+
+pz0t3:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Y1, Y6, Y6
+	JMP    pz0sum
+
+pz0t4:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Y1, Y7, Y7
+	JMP    pz0sum
+
+pz0t5:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Y1, Y8, Y8
+	JMP    pz0sum
+
+pz0t6:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Y1, Y9, Y9
+	JMP    pz0sum
+
+pz0t7:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Y1, Y10, Y10
+
+pz0sum:
+	VADDPD       Y7, Y0, Y0
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPD       X4, X0, X0
+	VPERMILPD    $0x01, X0, X4
+	VADDPD       X4, X0, X0
 	VMOVSD       X0, 8(DI)
-	VMOVSD       cF64one<>+0(SB), X5
-	VDIVSD       X0, X5, X5
-	VBROADCASTSD X5, Y0
+	VMOVSD       cF64one<>+0(SB), X4
+	VDIVSD       X0, X4, X4
+	VBROADCASTSD X4, Y0
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	MOVQ         BX, CX
+	SHRQ         $0x02, CX
+	MOVQ         R12, R9
+	CMPQ         CX, $0x00000008
+	JL           pz1rem
+
+pz1block:
+	VADDPD (R9), Y4, Y4
+	VADDPD 32(R9), Y5, Y5
+	VADDPD 64(R9), Y6, Y6
+	VADDPD 96(R9), Y7, Y7
+	VADDPD 128(R9), Y8, Y8
+	VADDPD 160(R9), Y9, Y9
+	VADDPD 192(R9), Y10, Y10
+	VADDPD 224(R9), Y11, Y11
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    pz1block
+
+pz1rem:
+	CMPQ   CX, $0x00000001
+	JL     pz1t0
+	VADDPD (R9), Y4, Y4
+	CMPQ   CX, $0x00000002
+	JL     pz1t1
+	VADDPD 32(R9), Y5, Y5
+	CMPQ   CX, $0x00000003
+	JL     pz1t2
+	VADDPD 64(R9), Y6, Y6
+	CMPQ   CX, $0x00000004
+	JL     pz1t3
+	VADDPD 96(R9), Y7, Y7
+	CMPQ   CX, $0x00000005
+	JL     pz1t4
+	VADDPD 128(R9), Y8, Y8
+	CMPQ   CX, $0x00000006
+	JL     pz1t5
+	VADDPD 160(R9), Y9, Y9
+	CMPQ   CX, $0x00000007
+	JL     pz1t6
+	VADDPD 192(R9), Y10, Y10
+	CMPQ   CX, $0x00000008
+	JL     pz1t7
+	VADDPD 224(R9), Y11, Y11
+	JMP    pz1sum
+
+pz1t0:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Y2, Y4, Y4
+	JMP    pz1sum
+
+pz1t1:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Y2, Y5, Y5
+	JMP    pz1sum
+
+pz1t2:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Y2, Y6, Y6
+	JMP    pz1sum
+
+pz1t3:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Y2, Y7, Y7
+	JMP    pz1sum
+
+pz1t4:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Y2, Y8, Y8
+	JMP    pz1sum
+
+pz1t5:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Y2, Y9, Y9
+	JMP    pz1sum
+
+pz1t6:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Y2, Y10, Y10
+	JMP    pz1sum
+
+pz1t7:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Y2, Y11, Y11
+
+pz1sum:
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y11, Y7, Y7
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPD       X5, X4, X4
 	VPERMILPD    $0x01, X4, X5
@@ -2370,60 +3779,16 @@ smaxdone:
 	VMOVSD       X0, (DI)
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	VXORPD       Y0, Y0, Y0
 	XORQ         R9, R9
 	MOVQ         BX, R10
 
 sexp:
 	CMPQ         R10, $0x00000004
 	JL           sexp_tail
-	VMOVUPD      (CX)(R9*1), Y1
-	VSUBPD       (SP), Y1, Y1
-	VMOVUPD      cF64explo<>+0(SB), Y2
-	VMAXPD       Y1, Y2, Y2
-	VMOVUPD      cF64magic<>+0(SB), Y4
-	VFMADD231PD  cF64log2e<>+0(SB), Y2, Y4
-	VSUBPD       cF64magic<>+0(SB), Y4, Y5
-	VFNMADD231PD cF64ln2hi<>+0(SB), Y5, Y2
-	VFNMADD231PD cF64ln2lo<>+0(SB), Y5, Y2
-	VMULPD       Y2, Y2, Y5
-	VMOVUPD      cF64expc12<>+0(SB), Y6
-	VFMADD213PD  cF64expc11<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc10<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc9<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc8<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc7<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc6<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc5<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc4<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc3<>+0(SB), Y2, Y6
-	VFMADD213PD  cF64expc2<>+0(SB), Y2, Y6
-	VFMADD213PD  Y2, Y5, Y6
-	VADDPD       cF64one<>+0(SB), Y6, Y6
-	VPSRAD       $0x01, Y4, Y5
-	VPSUBD       Y5, Y4, Y2
-	VPADDD       cF64expbias<>+0(SB), Y5, Y5
-	VPADDD       cF64expbias<>+0(SB), Y2, Y2
-	VPSLLQ       $0x34, Y5, Y5
-	VPSLLQ       $0x34, Y2, Y2
-	VMULPD       Y5, Y6, Y6
-	VMULPD       Y2, Y6, Y6
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
-	VANDNPD      Y6, Y4, Y1
-	VMOVUPD      Y1, (AX)(R9*1)
-	VADDPD       Y1, Y0, Y0
-	ADDQ         $0x00000020, R9
-	SUBQ         $0x00000004, R10
-	JMP          sexp
-
-sexp_tail:
-	TESTQ        R8, R8
-	JZ           sexpdone
-	VMOVDQU      64(SP), Y1
-	VMASKMOVPD   (CX)(R9*1), Y1, Y3
-	VSUBPD       (SP), Y3, Y3
+	VMOVUPD      (CX)(R9*1), Y0
+	VSUBPD       (SP), Y0, Y0
 	VMOVUPD      cF64explo<>+0(SB), Y1
-	VMAXPD       Y3, Y1, Y1
+	VMAXPD       Y0, Y1, Y1
 	VMOVUPD      cF64magic<>+0(SB), Y2
 	VFMADD231PD  cF64log2e<>+0(SB), Y1, Y2
 	VSUBPD       cF64magic<>+0(SB), Y2, Y4
@@ -2451,13 +3816,164 @@ sexp_tail:
 	VPSLLQ       $0x34, Y1, Y1
 	VMULPD       Y4, Y5, Y5
 	VMULPD       Y1, Y5, Y5
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y2
-	VANDNPD      Y5, Y2, Y3
-	VMOVDQU      64(SP), Y1
-	VANDPD       Y1, Y3, Y3
-	VADDPD       Y3, Y0, Y0
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y2
+	VANDNPD      Y5, Y2, Y0
+	VMOVUPD      Y0, (AX)(R9*1)
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000004, R10
+	JMP          sexp
+
+sexp_tail:
+	TESTQ        R8, R8
+	JZ           sexpdone
+	VMOVDQU      64(SP), Y0
+	VMASKMOVPD   (CX)(R9*1), Y0, Y3
+	VSUBPD       (SP), Y3, Y3
+	VMOVUPD      cF64explo<>+0(SB), Y0
+	VMAXPD       Y3, Y0, Y0
+	VMOVUPD      cF64magic<>+0(SB), Y1
+	VFMADD231PD  cF64log2e<>+0(SB), Y0, Y1
+	VSUBPD       cF64magic<>+0(SB), Y1, Y2
+	VFNMADD231PD cF64ln2hi<>+0(SB), Y2, Y0
+	VFNMADD231PD cF64ln2lo<>+0(SB), Y2, Y0
+	VMULPD       Y0, Y0, Y2
+	VMOVUPD      cF64expc12<>+0(SB), Y4
+	VFMADD213PD  cF64expc11<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc10<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc9<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc8<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc7<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc6<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc5<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc4<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc3<>+0(SB), Y0, Y4
+	VFMADD213PD  cF64expc2<>+0(SB), Y0, Y4
+	VFMADD213PD  Y0, Y2, Y4
+	VADDPD       cF64one<>+0(SB), Y4, Y4
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y0
+	VPADDD       cF64expbias<>+0(SB), Y2, Y2
+	VPADDD       cF64expbias<>+0(SB), Y0, Y0
+	VPSLLQ       $0x34, Y2, Y2
+	VPSLLQ       $0x34, Y0, Y0
+	VMULPD       Y2, Y4, Y4
+	VMULPD       Y0, Y4, Y4
+	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y1
+	VANDNPD      Y4, Y1, Y3
+	VMOVDQU      64(SP), Y0
+	VANDPD       Y0, Y3, Y3
 
 sexpdone:
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	MOVQ   BX, CX
+	SHRQ   $0x02, CX
+	MOVQ   AX, DX
+	CMPQ   CX, $0x00000008
+	JL     sz0rem
+
+sz0block:
+	VADDPD (DX), Y0, Y0
+	VADDPD 32(DX), Y1, Y1
+	VADDPD 64(DX), Y2, Y2
+	VADDPD 96(DX), Y4, Y4
+	VADDPD 128(DX), Y5, Y5
+	VADDPD 160(DX), Y6, Y6
+	VADDPD 192(DX), Y7, Y7
+	VADDPD 224(DX), Y8, Y8
+	ADDQ   $0x00000100, DX
+	SUBQ   $0x00000008, CX
+	CMPQ   CX, $0x00000008
+	JGE    sz0block
+
+sz0rem:
+	CMPQ   CX, $0x00000001
+	JL     sz0t0
+	VADDPD (DX), Y0, Y0
+	CMPQ   CX, $0x00000002
+	JL     sz0t1
+	VADDPD 32(DX), Y1, Y1
+	CMPQ   CX, $0x00000003
+	JL     sz0t2
+	VADDPD 64(DX), Y2, Y2
+	CMPQ   CX, $0x00000004
+	JL     sz0t3
+	VADDPD 96(DX), Y4, Y4
+	CMPQ   CX, $0x00000005
+	JL     sz0t4
+	VADDPD 128(DX), Y5, Y5
+	CMPQ   CX, $0x00000006
+	JL     sz0t5
+	VADDPD 160(DX), Y6, Y6
+	CMPQ   CX, $0x00000007
+	JL     sz0t6
+	VADDPD 192(DX), Y7, Y7
+	CMPQ   CX, $0x00000008
+	JL     sz0t7
+	VADDPD 224(DX), Y8, Y8
+	JMP    sz0sum
+
+sz0t0:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Y3, Y0, Y0
+	JMP    sz0sum
+
+sz0t1:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Y3, Y1, Y1
+	JMP    sz0sum
+
+sz0t2:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Y3, Y2, Y2
+	JMP    sz0sum
+
+sz0t3:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Y3, Y4, Y4
+	JMP    sz0sum
+
+sz0t4:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Y3, Y5, Y5
+	JMP    sz0sum
+
+sz0t5:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Y3, Y6, Y6
+	JMP    sz0sum
+
+sz0t6:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Y3, Y7, Y7
+	JMP    sz0sum
+
+sz0t7:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Y3, Y8, Y8
+
+sz0sum:
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -2496,8 +4012,8 @@ done:
 	RET
 
 // func hingeRowsF64(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)
-// Requires: AVX, AVX2
-TEXT ·hingeRowsF64(SB), NOSPLIT, $0-64
+// Requires: AVX, AVX2, POPCNT
+TEXT ·hingeRowsF64(SB), NOSPLIT, $32-64
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -2509,79 +4025,468 @@ TEXT ·hingeRowsF64(SB), NOSPLIT, $0-64
 	VBROADCASTSD scale+48(FP), Y0
 	MOVQ         BX, R9
 	ANDQ         $0x00000003, R9
-	VPXOR        Y1, Y1, Y1
-	TESTQ        R9, R9
 	JZ           rows
 	LEAQ         cF64tailmask<>+0(SB), R10
 	MOVQ         R9, R11
 	NEGQ         R11
 	VMOVDQU      32(R10)(R11*8), Y1
-	VMOVDQA      Y1, Y1
+	VMOVDQU      Y1, (SP)
 
 rows:
 	TESTQ        DX, DX
 	JZ           done
 	MOVQ         (DI), R10
-	VBROADCASTSD (CX)(R10*8), Y2
+	VBROADCASTSD (CX)(R10*8), Y1
 	VMOVQ        R10, X3
-	VMOVDQU      cF64laneidx<>+0(SB), Y4
 	VPBROADCASTQ X3, Y3
+	VPSUBQ       cF64laneidx<>+0(SB), Y3, Y3
+	VXORPD       Y4, Y4, Y4
 	VXORPD       Y5, Y5, Y5
 	VXORPD       Y6, Y6, Y6
 	VXORPD       Y7, Y7, Y7
 	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
 	XORQ         R10, R10
-	MOVQ         BX, R11
+	MOVQ         CX, R11
+	MOVQ         AX, R12
+	MOVQ         BX, R13
+	CMPQ         R13, $0x00000020
+	JL           rem
 
-cols:
-	CMPQ     R11, $0x00000004
-	JL       tail
-	VMOVUPD  (CX)(R10*1), Y9
-	VSUBPD   Y2, Y9, Y9
-	VADDPD   cF64one<>+0(SB), Y9, Y9
-	VCMPPD   $0x16, Y8, Y9, Y10
-	VPCMPEQQ Y3, Y4, Y11
-	VANDNPD  Y10, Y11, Y10
-	VANDPD   Y10, Y9, Y9
-	VADDPD   Y9, Y5, Y5
-	VANDPD   cF64one<>+0(SB), Y10, Y9
-	VADDPD   Y9, Y7, Y7
-	VANDPD   Y0, Y10, Y10
-	VMOVUPD  Y10, (AX)(R10*1)
-	VPADDQ   cF64lanes<>+0(SB), Y4, Y4
-	ADDQ     $0x00000020, R10
-	SUBQ     $0x00000004, R11
-	JMP      cols
+block:
+	VMOVUPD   (R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y4, Y4
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, (R12)
+	VMOVUPD   32(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y5, Y5
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 32(R12)
+	VMOVUPD   64(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y6, Y6
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 64(R12)
+	VMOVUPD   96(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y7, Y7
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 96(R12)
+	VMOVUPD   128(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y8, Y8
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 128(R12)
+	VMOVUPD   160(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y9, Y9
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 160(R12)
+	VMOVUPD   192(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y10, Y10
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 192(R12)
+	VMOVUPD   224(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y11, Y11
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 224(R12)
+	ADDQ      $0x00000100, R11
+	ADDQ      $0x00000100, R12
+	SUBQ      $0x00000020, R13
+	CMPQ      R13, $0x00000020
+	JGE       block
 
-tail:
+rem:
+	CMPQ      R13, $0x00000004
+	JL        t0
+	VMOVUPD   (R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y4, Y4
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, (R12)
+	CMPQ      R13, $0x00000008
+	JL        t1
+	VMOVUPD   32(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y5, Y5
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 32(R12)
+	CMPQ      R13, $0x0000000c
+	JL        t2
+	VMOVUPD   64(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y6, Y6
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 64(R12)
+	CMPQ      R13, $0x00000010
+	JL        t3
+	VMOVUPD   96(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y7, Y7
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 96(R12)
+	CMPQ      R13, $0x00000014
+	JL        t4
+	VMOVUPD   128(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y8, Y8
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 128(R12)
+	CMPQ      R13, $0x00000018
+	JL        t5
+	VMOVUPD   160(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y9, Y9
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 160(R12)
+	CMPQ      R13, $0x0000001c
+	JL        t6
+	VMOVUPD   192(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y13, Y14, Y13
+	VANDPD    Y13, Y12, Y12
+	VADDPD    Y12, Y10, Y10
+	VMOVMSKPD Y13, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VANDPD    Y0, Y13, Y13
+	VMOVUPD   Y13, 192(R12)
+	CMPQ      R13, $0x00000020
+	JL        t7
+	VMOVUPD   224(R11), Y12
+	VSUBPD    Y1, Y12, Y12
+	VADDPD    cF64one<>+0(SB), Y12, Y12
+	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y13
+	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD   Y1, Y13, Y1
+	VANDPD    Y1, Y12, Y12
+	VADDPD    Y12, Y11, Y11
+	VMOVMSKPD Y1, R11
+	POPCNTL   R11, R11
+	ADDQ      R11, R10
+	VANDPD    Y0, Y1, Y1
+	VMOVUPD   Y1, 224(R12)
+	JMP       rowdone
+
+t0:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMASKMOVPD (CX)(R10*1), Y1, Y9
-	VSUBPD     Y2, Y9, Y9
-	VADDPD     cF64one<>+0(SB), Y9, Y9
-	VCMPPD     $0x16, Y8, Y9, Y2
-	VPCMPEQQ   Y3, Y4, Y3
-	VANDNPD    Y2, Y3, Y2
-	VANDPD     Y1, Y2, Y2
-	VANDPD     Y2, Y9, Y9
-	VADDPD     Y9, Y5, Y5
-	VANDPD     cF64one<>+0(SB), Y2, Y9
-	VADDPD     Y9, Y7, Y7
-	VANDPD     Y0, Y2, Y2
-	VMASKMOVPD Y2, Y1, (AX)(R10*1)
+	VMOVDQU    (SP), Y13
+	VMASKMOVPD (R11), Y13, Y12
+	VSUBPD     Y1, Y12, Y12
+	VADDPD     cF64one<>+0(SB), Y12, Y12
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD    Y1, Y14, Y1
+	VANDPD     Y13, Y1, Y1
+	VANDPD     Y1, Y12, Y12
+	VADDPD     Y12, Y4, Y4
+	VMOVMSKPD  Y1, R11
+	POPCNTL    R11, R11
+	ADDQ       R11, R10
+	VANDPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y13, (R12)
+	JMP        rowdone
+
+t1:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMOVDQU    (SP), Y13
+	VMASKMOVPD 32(R11), Y13, Y12
+	VSUBPD     Y1, Y12, Y12
+	VADDPD     cF64one<>+0(SB), Y12, Y12
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD    Y1, Y14, Y1
+	VANDPD     Y13, Y1, Y1
+	VANDPD     Y1, Y12, Y12
+	VADDPD     Y12, Y5, Y5
+	VMOVMSKPD  Y1, R11
+	POPCNTL    R11, R11
+	ADDQ       R11, R10
+	VANDPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y13, 32(R12)
+	JMP        rowdone
+
+t2:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMOVDQU    (SP), Y13
+	VMASKMOVPD 64(R11), Y13, Y12
+	VSUBPD     Y1, Y12, Y12
+	VADDPD     cF64one<>+0(SB), Y12, Y12
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD    Y1, Y14, Y1
+	VANDPD     Y13, Y1, Y1
+	VANDPD     Y1, Y12, Y12
+	VADDPD     Y12, Y6, Y6
+	VMOVMSKPD  Y1, R11
+	POPCNTL    R11, R11
+	ADDQ       R11, R10
+	VANDPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y13, 64(R12)
+	JMP        rowdone
+
+t3:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMOVDQU    (SP), Y13
+	VMASKMOVPD 96(R11), Y13, Y12
+	VSUBPD     Y1, Y12, Y12
+	VADDPD     cF64one<>+0(SB), Y12, Y12
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD    Y1, Y14, Y1
+	VANDPD     Y13, Y1, Y1
+	VANDPD     Y1, Y12, Y12
+	VADDPD     Y12, Y7, Y7
+	VMOVMSKPD  Y1, R11
+	POPCNTL    R11, R11
+	ADDQ       R11, R10
+	VANDPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y13, 96(R12)
+	JMP        rowdone
+
+t4:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMOVDQU    (SP), Y13
+	VMASKMOVPD 128(R11), Y13, Y12
+	VSUBPD     Y1, Y12, Y12
+	VADDPD     cF64one<>+0(SB), Y12, Y12
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD    Y1, Y14, Y1
+	VANDPD     Y13, Y1, Y1
+	VANDPD     Y1, Y12, Y12
+	VADDPD     Y12, Y8, Y8
+	VMOVMSKPD  Y1, R11
+	POPCNTL    R11, R11
+	ADDQ       R11, R10
+	VANDPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y13, 128(R12)
+	JMP        rowdone
+
+t5:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMOVDQU    (SP), Y13
+	VMASKMOVPD 160(R11), Y13, Y12
+	VSUBPD     Y1, Y12, Y12
+	VADDPD     cF64one<>+0(SB), Y12, Y12
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD    Y1, Y14, Y1
+	VANDPD     Y13, Y1, Y1
+	VANDPD     Y1, Y12, Y12
+	VADDPD     Y12, Y9, Y9
+	VMOVMSKPD  Y1, R11
+	POPCNTL    R11, R11
+	ADDQ       R11, R10
+	VANDPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y13, 160(R12)
+	JMP        rowdone
+
+t6:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMOVDQU    (SP), Y13
+	VMASKMOVPD 192(R11), Y13, Y12
+	VSUBPD     Y1, Y12, Y12
+	VADDPD     cF64one<>+0(SB), Y12, Y12
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD    Y1, Y14, Y1
+	VANDPD     Y13, Y1, Y1
+	VANDPD     Y1, Y12, Y12
+	VADDPD     Y12, Y10, Y10
+	VMOVMSKPD  Y1, R11
+	POPCNTL    R11, R11
+	ADDQ       R11, R10
+	VANDPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y13, 192(R12)
+	JMP        rowdone
+
+t7:
+	TESTQ      R9, R9
+	JZ         rowdone
+	VMOVDQU    (SP), Y13
+	VMASKMOVPD 224(R11), Y13, Y12
+	VSUBPD     Y1, Y12, Y12
+	VADDPD     cF64one<>+0(SB), Y12, Y12
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
+	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VANDNPD    Y1, Y14, Y1
+	VANDPD     Y13, Y1, Y1
+	VANDPD     Y1, Y12, Y12
+	VADDPD     Y12, Y11, Y11
+	VMOVMSKPD  Y1, R11
+	POPCNTL    R11, R11
+	ADDQ       R11, R10
+	VANDPD     Y0, Y1, Y1
+	VMASKMOVPD Y1, Y13, 224(R12)
 
 rowdone:
-	VADDPD       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X2
-	VADDPD       X2, X5, X5
-	VPERMILPD    $0x01, X5, X2
-	VADDPD       X2, X5, X5
-	VMOVSD       X5, (R8)
-	VEXTRACTF128 $0x01, Y7, X2
-	VADDPD       X2, X7, X7
-	VPERMILPD    $0x01, X7, X2
-	VADDPD       X2, X7, X7
-	VMOVSD       X7, 8(R8)
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y11, Y7, Y7
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X1
+	VADDPD       X1, X4, X4
+	VPERMILPD    $0x01, X4, X1
+	VADDPD       X1, X4, X4
+	VMOVSD       X4, (R8)
+	VCVTSI2SDQ   R10, X2, X2
+	VMOVSD       X2, 8(R8)
 	ADDQ         $0x00000010, R8
 	ADDQ         $0x00000008, DI
 	ADDQ         SI, CX
@@ -2604,3 +4509,9 @@ DATA cF64lanes<>+8(SB)/8, $0x0000000000000004
 DATA cF64lanes<>+16(SB)/8, $0x0000000000000004
 DATA cF64lanes<>+24(SB)/8, $0x0000000000000004
 GLOBL cF64lanes<>(SB), RODATA|NOPTR, $32
+
+DATA cF64zero<>+0(SB)/8, $0x0000000000000000
+DATA cF64zero<>+8(SB)/8, $0x0000000000000000
+DATA cF64zero<>+16(SB)/8, $0x0000000000000000
+DATA cF64zero<>+24(SB)/8, $0x0000000000000000
+GLOBL cF64zero<>(SB), RODATA|NOPTR, $32

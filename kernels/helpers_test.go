@@ -8,9 +8,11 @@ import (
 	"testing"
 )
 
-// Vector width × unroll of the widest loop (float32, 8 lanes, unrolled 4):
-// lengths 0 … 2·8·4+3 reach every path (block, single vector, every tail).
-const maxShortLen = 2*8*4 + 3
+// The canonical reductions work in blocks of 64 float32 (32 float64)
+// elements, a ladder of whole vectors and one masked tail: lengths
+// 0 … 2·64+3 reach every path of every kernel (block, each ladder step,
+// every tail length) for every vector width.
+const maxShortLen = 2*64 + 3
 
 // testLens are the lengths every conformance test covers.
 var testLens = func() []int {

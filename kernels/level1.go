@@ -4,22 +4,31 @@ import "math"
 
 //go:generate sh -c "cd _gen && go run . -family level1 -out ../level1_amd64.s -stubs ../level1_stub_amd64.go -pkg kernels"
 
-// Dot returns Σ x[i]·y[i]. It panics if len(x) != len(y).
-//
-// The assembly keeps several partial sums (fused multiply-add) and adds them
-// at the end, so its result may differ from the generic sequential loop in
-// the last bits (bounded by the usual n·ε·Σ|x[i]·y[i]|).
+// Dot returns Σ x[i]·y[i] in the canonical order of the package (see
+// Numerics in the package documentation: 64 float32 or 32 float64 partial
+// sums, each product fused into its partial sum, then a halving tree),
+// the same bits on every ISA level. It panics if len(x) != len(y).
 func Dot[T Float](x, y []T) T {
 	checkLen("Dot", "x", len(x), "y", len(y))
 	return dot(x, y)
 }
 
 func dotGeneric[T Float](x, y []T) T {
-	var s T
-	for i := range x {
-		s += T(x[i] * y[i])
+	var buf [canonMax]T
+	p := buf[:partials[T]()]
+	n := len(x)
+	y = y[:n]
+	for len(x) >= len(p) {
+		xb, yb := x[:len(p)], y[:len(p)]
+		for j := range p {
+			p[j] = FMA(xb[j], yb[j], p[j])
+		}
+		x, y = x[len(p):], y[len(p):]
 	}
-	return s
+	for j := range x {
+		p[j] = FMA(x[j], y[j], p[j])
+	}
+	return treeSum(p, min(n, len(p)))
 }
 
 // Axpy computes y[i] += a·x[i] (the product rounded, then the sum: no fused
@@ -85,28 +94,31 @@ func mulToGeneric[T Float](dst, x []T) {
 	}
 }
 
-// Sum returns Σ x[i] (0 for an empty slice). Like Dot, the assembly adds in
-// a different order than the generic loop.
+// Sum returns Σ x[i] (+0 for an empty slice) in the canonical order, as
+// Dot.
 func Sum[T Float](x []T) T { return sum(x) }
 
-func sumGeneric[T Float](x []T) T {
-	var s T
-	for _, v := range x {
-		s += v
-	}
-	return s
-}
+func sumGeneric[T Float](x []T) T { return canonSum(x) }
 
-// SumSq returns Σ x[i]² (0 for an empty slice). Like Dot, the assembly adds
-// in a different order than the generic loop.
+// SumSq returns Σ x[i]² (+0 for an empty slice) in the canonical order, as
+// Dot (each square fused into its partial sum).
 func SumSq[T Float](x []T) T { return sumSq(x) }
 
 func sumSqGeneric[T Float](x []T) T {
-	var s T
-	for _, v := range x {
-		s += T(v * v)
+	var buf [canonMax]T
+	p := buf[:partials[T]()]
+	n := len(x)
+	for len(x) >= len(p) {
+		xb := x[:len(p)]
+		for j, v := range xb {
+			p[j] = FMA(v, v, p[j])
+		}
+		x = x[len(p):]
 	}
-	return s
+	for j, v := range x {
+		p[j] = FMA(v, v, p[j])
+	}
+	return treeSum(p, min(n, len(p)))
 }
 
 // Max returns the largest element of x; the first NaN if any element is NaN;

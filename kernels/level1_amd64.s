@@ -14,48 +14,166 @@ TEXT ·dotF32(SB), NOSPLIT, $0-28
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	CMPQ   DX, $0x00000020
-	JL     l_single
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	CMPQ   DX, $0x00000040
+	JL     rem
 
-l_block:
-	VMOVUPS     (AX), Y4
-	VFMADD231PS (CX), Y4, Y0
-	VMOVUPS     32(AX), Y4
-	VFMADD231PS 32(CX), Y4, Y1
-	VMOVUPS     64(AX), Y4
-	VFMADD231PS 64(CX), Y4, Y2
-	VMOVUPS     96(AX), Y4
-	VFMADD231PS 96(CX), Y4, Y3
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, DX
-	CMPQ        DX, $0x00000020
-	JGE         l_block
+block:
+	VMOVUPS     (AX), Y8
+	VFMADD231PS (CX), Y8, Y0
+	VMOVUPS     32(AX), Y8
+	VFMADD231PS 32(CX), Y8, Y1
+	VMOVUPS     64(AX), Y8
+	VFMADD231PS 64(CX), Y8, Y2
+	VMOVUPS     96(AX), Y8
+	VFMADD231PS 96(CX), Y8, Y3
+	VMOVUPS     128(AX), Y8
+	VFMADD231PS 128(CX), Y8, Y4
+	VMOVUPS     160(AX), Y8
+	VFMADD231PS 160(CX), Y8, Y5
+	VMOVUPS     192(AX), Y8
+	VFMADD231PS 192(CX), Y8, Y6
+	VMOVUPS     224(AX), Y8
+	VFMADD231PS 224(CX), Y8, Y7
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	CMPQ        DX, $0x00000040
+	JGE         block
 
-l_single:
+rem:
 	CMPQ        DX, $0x00000008
-	JL          l_tail
-	VMOVUPS     (AX), Y4
-	VFMADD231PS (CX), Y4, Y0
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	JMP         l_single
+	JL          rem_t0
+	VMOVUPS     (AX), Y8
+	VFMADD231PS (CX), Y8, Y0
+	CMPQ        DX, $0x00000010
+	JL          rem_t1
+	VMOVUPS     32(AX), Y8
+	VFMADD231PS 32(CX), Y8, Y1
+	CMPQ        DX, $0x00000018
+	JL          rem_t2
+	VMOVUPS     64(AX), Y8
+	VFMADD231PS 64(CX), Y8, Y2
+	CMPQ        DX, $0x00000020
+	JL          rem_t3
+	VMOVUPS     96(AX), Y8
+	VFMADD231PS 96(CX), Y8, Y3
+	CMPQ        DX, $0x00000028
+	JL          rem_t4
+	VMOVUPS     128(AX), Y8
+	VFMADD231PS 128(CX), Y8, Y4
+	CMPQ        DX, $0x00000030
+	JL          rem_t5
+	VMOVUPS     160(AX), Y8
+	VFMADD231PS 160(CX), Y8, Y5
+	CMPQ        DX, $0x00000038
+	JL          rem_t6
+	VMOVUPS     192(AX), Y8
+	VFMADD231PS 192(CX), Y8, Y6
+	CMPQ        DX, $0x00000040
+	JL          rem_t7
+	VMOVUPS     224(AX), Y8
+	VFMADD231PS 224(CX), Y8, Y7
+	JMP         sum
 
-l_tail:
-	TESTQ       DX, DX
-	JZ          l_done
+rem_t0:
+	SUBQ        $0x00000000, DX
+	JZ          sum
 	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y4
-	VMASKMOVPS  (AX), Y4, Y5
-	VMASKMOVPS  (CX), Y4, Y4
-	VFMADD231PS Y4, Y5, Y0
+	VMOVDQU     32(BX)(DX*4), Y8
+	VMASKMOVPS  (AX), Y8, Y9
+	VMASKMOVPS  (CX), Y8, Y8
+	VFMADD231PS Y8, Y9, Y0
+	JMP         sum
 
-l_done:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
+rem_t1:
+	SUBQ        $0x00000008, DX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y8
+	VMASKMOVPS  32(AX), Y8, Y9
+	VMASKMOVPS  32(CX), Y8, Y8
+	VFMADD231PS Y8, Y9, Y1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000010, DX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y8
+	VMASKMOVPS  64(AX), Y8, Y9
+	VMASKMOVPS  64(CX), Y8, Y8
+	VFMADD231PS Y8, Y9, Y2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x00000018, DX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y8
+	VMASKMOVPS  96(AX), Y8, Y9
+	VMASKMOVPS  96(CX), Y8, Y8
+	VFMADD231PS Y8, Y9, Y3
+	JMP         sum
+
+rem_t4:
+	SUBQ        $0x00000020, DX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y8
+	VMASKMOVPS  128(AX), Y8, Y9
+	VMASKMOVPS  128(CX), Y8, Y8
+	VFMADD231PS Y8, Y9, Y4
+	JMP         sum
+
+rem_t5:
+	SUBQ        $0x00000028, DX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y8
+	VMASKMOVPS  160(AX), Y8, Y9
+	VMASKMOVPS  160(CX), Y8, Y8
+	VFMADD231PS Y8, Y9, Y5
+	JMP         sum
+
+rem_t6:
+	SUBQ        $0x00000030, DX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y8
+	VMASKMOVPS  192(AX), Y8, Y9
+	VMASKMOVPS  192(CX), Y8, Y8
+	VFMADD231PS Y8, Y9, Y6
+	JMP         sum
+
+rem_t7:
+	SUBQ        $0x00000038, DX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), Y8
+	VMASKMOVPS  224(AX), Y8, Y9
+	VMASKMOVPS  224(CX), Y8, Y8
+	VFMADD231PS Y8, Y9, Y7
+
+sum:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
 	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -93,45 +211,157 @@ TEXT ·sumF32(SB), NOSPLIT, $0-20
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	CMPQ   CX, $0x00000020
-	JL     l_single
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	CMPQ   CX, $0x00000040
+	JL     rem
 
-l_block:
-	VMOVUPS (AX), Y4
-	VADDPS  Y4, Y0, Y0
-	VMOVUPS 32(AX), Y4
-	VADDPS  Y4, Y1, Y1
-	VMOVUPS 64(AX), Y4
-	VADDPS  Y4, Y2, Y2
-	VMOVUPS 96(AX), Y4
-	VADDPS  Y4, Y3, Y3
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000020, CX
-	CMPQ    CX, $0x00000020
-	JGE     l_block
+block:
+	VMOVUPS (AX), Y8
+	VADDPS  Y8, Y0, Y0
+	VMOVUPS 32(AX), Y8
+	VADDPS  Y8, Y1, Y1
+	VMOVUPS 64(AX), Y8
+	VADDPS  Y8, Y2, Y2
+	VMOVUPS 96(AX), Y8
+	VADDPS  Y8, Y3, Y3
+	VMOVUPS 128(AX), Y8
+	VADDPS  Y8, Y4, Y4
+	VMOVUPS 160(AX), Y8
+	VADDPS  Y8, Y5, Y5
+	VMOVUPS 192(AX), Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS 224(AX), Y8
+	VADDPS  Y8, Y7, Y7
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, CX
+	CMPQ    CX, $0x00000040
+	JGE     block
 
-l_single:
+rem:
 	CMPQ    CX, $0x00000008
-	JL      l_tail
-	VMOVUPS (AX), Y4
-	VADDPS  Y4, Y0, Y0
-	ADDQ    $0x00000020, AX
-	SUBQ    $0x00000008, CX
-	JMP     l_single
+	JL      rem_t0
+	VMOVUPS (AX), Y8
+	VADDPS  Y8, Y0, Y0
+	CMPQ    CX, $0x00000010
+	JL      rem_t1
+	VMOVUPS 32(AX), Y8
+	VADDPS  Y8, Y1, Y1
+	CMPQ    CX, $0x00000018
+	JL      rem_t2
+	VMOVUPS 64(AX), Y8
+	VADDPS  Y8, Y2, Y2
+	CMPQ    CX, $0x00000020
+	JL      rem_t3
+	VMOVUPS 96(AX), Y8
+	VADDPS  Y8, Y3, Y3
+	CMPQ    CX, $0x00000028
+	JL      rem_t4
+	VMOVUPS 128(AX), Y8
+	VADDPS  Y8, Y4, Y4
+	CMPQ    CX, $0x00000030
+	JL      rem_t5
+	VMOVUPS 160(AX), Y8
+	VADDPS  Y8, Y5, Y5
+	CMPQ    CX, $0x00000038
+	JL      rem_t6
+	VMOVUPS 192(AX), Y8
+	VADDPS  Y8, Y6, Y6
+	CMPQ    CX, $0x00000040
+	JL      rem_t7
+	VMOVUPS 224(AX), Y8
+	VADDPS  Y8, Y7, Y7
+	JMP     sum
 
-l_tail:
-	TESTQ      CX, CX
-	JZ         l_done
+rem_t0:
+	SUBQ       $0x00000000, CX
+	JZ         sum
 	LEAQ       cF32tailmask<>+0(SB), DX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y4
-	VMASKMOVPS (AX), Y4, Y4
-	VADDPS     Y4, Y0, Y0
+	VMOVDQU    32(DX)(CX*4), Y8
+	VMASKMOVPS (AX), Y8, Y8
+	VADDPS     Y8, Y0, Y0
+	JMP        sum
 
-l_done:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
+rem_t1:
+	SUBQ       $0x00000008, CX
+	JZ         sum
+	LEAQ       cF32tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*4), Y8
+	VMASKMOVPS 32(AX), Y8, Y8
+	VADDPS     Y8, Y1, Y1
+	JMP        sum
+
+rem_t2:
+	SUBQ       $0x00000010, CX
+	JZ         sum
+	LEAQ       cF32tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*4), Y8
+	VMASKMOVPS 64(AX), Y8, Y8
+	VADDPS     Y8, Y2, Y2
+	JMP        sum
+
+rem_t3:
+	SUBQ       $0x00000018, CX
+	JZ         sum
+	LEAQ       cF32tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*4), Y8
+	VMASKMOVPS 96(AX), Y8, Y8
+	VADDPS     Y8, Y3, Y3
+	JMP        sum
+
+rem_t4:
+	SUBQ       $0x00000020, CX
+	JZ         sum
+	LEAQ       cF32tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*4), Y8
+	VMASKMOVPS 128(AX), Y8, Y8
+	VADDPS     Y8, Y4, Y4
+	JMP        sum
+
+rem_t5:
+	SUBQ       $0x00000028, CX
+	JZ         sum
+	LEAQ       cF32tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*4), Y8
+	VMASKMOVPS 160(AX), Y8, Y8
+	VADDPS     Y8, Y5, Y5
+	JMP        sum
+
+rem_t6:
+	SUBQ       $0x00000030, CX
+	JZ         sum
+	LEAQ       cF32tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*4), Y8
+	VMASKMOVPS 192(AX), Y8, Y8
+	VADDPS     Y8, Y6, Y6
+	JMP        sum
+
+rem_t7:
+	SUBQ       $0x00000038, CX
+	JZ         sum
+	LEAQ       cF32tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*4), Y8
+	VMASKMOVPS 224(AX), Y8, Y8
+	VADDPS     Y8, Y7, Y7
+
+sum:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
 	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -151,45 +381,157 @@ TEXT ·sumsqF32(SB), NOSPLIT, $0-20
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	CMPQ   CX, $0x00000020
-	JL     l_single
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	CMPQ   CX, $0x00000040
+	JL     rem
 
-l_block:
-	VMOVUPS     (AX), Y4
-	VFMADD231PS Y4, Y4, Y0
-	VMOVUPS     32(AX), Y4
-	VFMADD231PS Y4, Y4, Y1
-	VMOVUPS     64(AX), Y4
-	VFMADD231PS Y4, Y4, Y2
-	VMOVUPS     96(AX), Y4
-	VFMADD231PS Y4, Y4, Y3
-	ADDQ        $0x00000080, AX
-	SUBQ        $0x00000020, CX
-	CMPQ        CX, $0x00000020
-	JGE         l_block
+block:
+	VMOVUPS     (AX), Y8
+	VFMADD231PS Y8, Y8, Y0
+	VMOVUPS     32(AX), Y8
+	VFMADD231PS Y8, Y8, Y1
+	VMOVUPS     64(AX), Y8
+	VFMADD231PS Y8, Y8, Y2
+	VMOVUPS     96(AX), Y8
+	VFMADD231PS Y8, Y8, Y3
+	VMOVUPS     128(AX), Y8
+	VFMADD231PS Y8, Y8, Y4
+	VMOVUPS     160(AX), Y8
+	VFMADD231PS Y8, Y8, Y5
+	VMOVUPS     192(AX), Y8
+	VFMADD231PS Y8, Y8, Y6
+	VMOVUPS     224(AX), Y8
+	VFMADD231PS Y8, Y8, Y7
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, CX
+	CMPQ        CX, $0x00000040
+	JGE         block
 
-l_single:
+rem:
 	CMPQ        CX, $0x00000008
-	JL          l_tail
-	VMOVUPS     (AX), Y4
-	VFMADD231PS Y4, Y4, Y0
-	ADDQ        $0x00000020, AX
-	SUBQ        $0x00000008, CX
-	JMP         l_single
+	JL          rem_t0
+	VMOVUPS     (AX), Y8
+	VFMADD231PS Y8, Y8, Y0
+	CMPQ        CX, $0x00000010
+	JL          rem_t1
+	VMOVUPS     32(AX), Y8
+	VFMADD231PS Y8, Y8, Y1
+	CMPQ        CX, $0x00000018
+	JL          rem_t2
+	VMOVUPS     64(AX), Y8
+	VFMADD231PS Y8, Y8, Y2
+	CMPQ        CX, $0x00000020
+	JL          rem_t3
+	VMOVUPS     96(AX), Y8
+	VFMADD231PS Y8, Y8, Y3
+	CMPQ        CX, $0x00000028
+	JL          rem_t4
+	VMOVUPS     128(AX), Y8
+	VFMADD231PS Y8, Y8, Y4
+	CMPQ        CX, $0x00000030
+	JL          rem_t5
+	VMOVUPS     160(AX), Y8
+	VFMADD231PS Y8, Y8, Y5
+	CMPQ        CX, $0x00000038
+	JL          rem_t6
+	VMOVUPS     192(AX), Y8
+	VFMADD231PS Y8, Y8, Y6
+	CMPQ        CX, $0x00000040
+	JL          rem_t7
+	VMOVUPS     224(AX), Y8
+	VFMADD231PS Y8, Y8, Y7
+	JMP         sum
 
-l_tail:
-	TESTQ       CX, CX
-	JZ          l_done
+rem_t0:
+	SUBQ        $0x00000000, CX
+	JZ          sum
 	LEAQ        cF32tailmask<>+0(SB), DX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y4
-	VMASKMOVPS  (AX), Y4, Y4
-	VFMADD231PS Y4, Y4, Y0
+	VMOVDQU     32(DX)(CX*4), Y8
+	VMASKMOVPS  (AX), Y8, Y8
+	VFMADD231PS Y8, Y8, Y0
+	JMP         sum
 
-l_done:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
+rem_t1:
+	SUBQ        $0x00000008, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*4), Y8
+	VMASKMOVPS  32(AX), Y8, Y8
+	VFMADD231PS Y8, Y8, Y1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000010, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*4), Y8
+	VMASKMOVPS  64(AX), Y8, Y8
+	VFMADD231PS Y8, Y8, Y2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x00000018, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*4), Y8
+	VMASKMOVPS  96(AX), Y8, Y8
+	VFMADD231PS Y8, Y8, Y3
+	JMP         sum
+
+rem_t4:
+	SUBQ        $0x00000020, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*4), Y8
+	VMASKMOVPS  128(AX), Y8, Y8
+	VFMADD231PS Y8, Y8, Y4
+	JMP         sum
+
+rem_t5:
+	SUBQ        $0x00000028, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*4), Y8
+	VMASKMOVPS  160(AX), Y8, Y8
+	VFMADD231PS Y8, Y8, Y5
+	JMP         sum
+
+rem_t6:
+	SUBQ        $0x00000030, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*4), Y8
+	VMASKMOVPS  192(AX), Y8, Y8
+	VFMADD231PS Y8, Y8, Y6
+	JMP         sum
+
+rem_t7:
+	SUBQ        $0x00000038, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*4), Y8
+	VMASKMOVPS  224(AX), Y8, Y8
+	VFMADD231PS Y8, Y8, Y7
+
+sum:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
 	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -639,48 +981,166 @@ TEXT ·dotF64(SB), NOSPLIT, $0-32
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
-	CMPQ   DX, $0x00000010
-	JL     l_single
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ   DX, $0x00000020
+	JL     rem
 
-l_block:
-	VMOVUPD     (AX), Y4
-	VFMADD231PD (CX), Y4, Y0
-	VMOVUPD     32(AX), Y4
-	VFMADD231PD 32(CX), Y4, Y1
-	VMOVUPD     64(AX), Y4
-	VFMADD231PD 64(CX), Y4, Y2
-	VMOVUPD     96(AX), Y4
-	VFMADD231PD 96(CX), Y4, Y3
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000010, DX
-	CMPQ        DX, $0x00000010
-	JGE         l_block
+block:
+	VMOVUPD     (AX), Y8
+	VFMADD231PD (CX), Y8, Y0
+	VMOVUPD     32(AX), Y8
+	VFMADD231PD 32(CX), Y8, Y1
+	VMOVUPD     64(AX), Y8
+	VFMADD231PD 64(CX), Y8, Y2
+	VMOVUPD     96(AX), Y8
+	VFMADD231PD 96(CX), Y8, Y3
+	VMOVUPD     128(AX), Y8
+	VFMADD231PD 128(CX), Y8, Y4
+	VMOVUPD     160(AX), Y8
+	VFMADD231PD 160(CX), Y8, Y5
+	VMOVUPD     192(AX), Y8
+	VFMADD231PD 192(CX), Y8, Y6
+	VMOVUPD     224(AX), Y8
+	VFMADD231PD 224(CX), Y8, Y7
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000020, DX
+	CMPQ        DX, $0x00000020
+	JGE         block
 
-l_single:
+rem:
 	CMPQ        DX, $0x00000004
-	JL          l_tail
-	VMOVUPD     (AX), Y4
-	VFMADD231PD (CX), Y4, Y0
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000004, DX
-	JMP         l_single
+	JL          rem_t0
+	VMOVUPD     (AX), Y8
+	VFMADD231PD (CX), Y8, Y0
+	CMPQ        DX, $0x00000008
+	JL          rem_t1
+	VMOVUPD     32(AX), Y8
+	VFMADD231PD 32(CX), Y8, Y1
+	CMPQ        DX, $0x0000000c
+	JL          rem_t2
+	VMOVUPD     64(AX), Y8
+	VFMADD231PD 64(CX), Y8, Y2
+	CMPQ        DX, $0x00000010
+	JL          rem_t3
+	VMOVUPD     96(AX), Y8
+	VFMADD231PD 96(CX), Y8, Y3
+	CMPQ        DX, $0x00000014
+	JL          rem_t4
+	VMOVUPD     128(AX), Y8
+	VFMADD231PD 128(CX), Y8, Y4
+	CMPQ        DX, $0x00000018
+	JL          rem_t5
+	VMOVUPD     160(AX), Y8
+	VFMADD231PD 160(CX), Y8, Y5
+	CMPQ        DX, $0x0000001c
+	JL          rem_t6
+	VMOVUPD     192(AX), Y8
+	VFMADD231PD 192(CX), Y8, Y6
+	CMPQ        DX, $0x00000020
+	JL          rem_t7
+	VMOVUPD     224(AX), Y8
+	VFMADD231PD 224(CX), Y8, Y7
+	JMP         sum
 
-l_tail:
-	TESTQ       DX, DX
-	JZ          l_done
+rem_t0:
+	SUBQ        $0x00000000, DX
+	JZ          sum
 	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y4
-	VMASKMOVPD  (AX), Y4, Y5
-	VMASKMOVPD  (CX), Y4, Y4
-	VFMADD231PD Y4, Y5, Y0
+	VMOVDQU     32(BX)(DX*8), Y8
+	VMASKMOVPD  (AX), Y8, Y9
+	VMASKMOVPD  (CX), Y8, Y8
+	VFMADD231PD Y8, Y9, Y0
+	JMP         sum
 
-l_done:
-	VADDPD       Y1, Y0, Y0
-	VADDPD       Y3, Y2, Y2
+rem_t1:
+	SUBQ        $0x00000004, DX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*8), Y8
+	VMASKMOVPD  32(AX), Y8, Y9
+	VMASKMOVPD  32(CX), Y8, Y8
+	VFMADD231PD Y8, Y9, Y1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000008, DX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*8), Y8
+	VMASKMOVPD  64(AX), Y8, Y9
+	VMASKMOVPD  64(CX), Y8, Y8
+	VFMADD231PD Y8, Y9, Y2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x0000000c, DX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*8), Y8
+	VMASKMOVPD  96(AX), Y8, Y9
+	VMASKMOVPD  96(CX), Y8, Y8
+	VFMADD231PD Y8, Y9, Y3
+	JMP         sum
+
+rem_t4:
+	SUBQ        $0x00000010, DX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*8), Y8
+	VMASKMOVPD  128(AX), Y8, Y9
+	VMASKMOVPD  128(CX), Y8, Y8
+	VFMADD231PD Y8, Y9, Y4
+	JMP         sum
+
+rem_t5:
+	SUBQ        $0x00000014, DX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*8), Y8
+	VMASKMOVPD  160(AX), Y8, Y9
+	VMASKMOVPD  160(CX), Y8, Y8
+	VFMADD231PD Y8, Y9, Y5
+	JMP         sum
+
+rem_t6:
+	SUBQ        $0x00000018, DX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*8), Y8
+	VMASKMOVPD  192(AX), Y8, Y9
+	VMASKMOVPD  192(CX), Y8, Y8
+	VFMADD231PD Y8, Y9, Y6
+	JMP         sum
+
+rem_t7:
+	SUBQ        $0x0000001c, DX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*8), Y8
+	VMASKMOVPD  224(AX), Y8, Y9
+	VMASKMOVPD  224(CX), Y8, Y8
+	VFMADD231PD Y8, Y9, Y7
+
+sum:
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y7, Y3, Y3
 	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -708,45 +1168,157 @@ TEXT ·sumF64(SB), NOSPLIT, $0-24
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
-	CMPQ   CX, $0x00000010
-	JL     l_single
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ   CX, $0x00000020
+	JL     rem
 
-l_block:
-	VMOVUPD (AX), Y4
-	VADDPD  Y4, Y0, Y0
-	VMOVUPD 32(AX), Y4
-	VADDPD  Y4, Y1, Y1
-	VMOVUPD 64(AX), Y4
-	VADDPD  Y4, Y2, Y2
-	VMOVUPD 96(AX), Y4
-	VADDPD  Y4, Y3, Y3
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000010, CX
-	CMPQ    CX, $0x00000010
-	JGE     l_block
+block:
+	VMOVUPD (AX), Y8
+	VADDPD  Y8, Y0, Y0
+	VMOVUPD 32(AX), Y8
+	VADDPD  Y8, Y1, Y1
+	VMOVUPD 64(AX), Y8
+	VADDPD  Y8, Y2, Y2
+	VMOVUPD 96(AX), Y8
+	VADDPD  Y8, Y3, Y3
+	VMOVUPD 128(AX), Y8
+	VADDPD  Y8, Y4, Y4
+	VMOVUPD 160(AX), Y8
+	VADDPD  Y8, Y5, Y5
+	VMOVUPD 192(AX), Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 224(AX), Y8
+	VADDPD  Y8, Y7, Y7
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000020, CX
+	CMPQ    CX, $0x00000020
+	JGE     block
 
-l_single:
+rem:
 	CMPQ    CX, $0x00000004
-	JL      l_tail
-	VMOVUPD (AX), Y4
-	VADDPD  Y4, Y0, Y0
-	ADDQ    $0x00000020, AX
-	SUBQ    $0x00000004, CX
-	JMP     l_single
+	JL      rem_t0
+	VMOVUPD (AX), Y8
+	VADDPD  Y8, Y0, Y0
+	CMPQ    CX, $0x00000008
+	JL      rem_t1
+	VMOVUPD 32(AX), Y8
+	VADDPD  Y8, Y1, Y1
+	CMPQ    CX, $0x0000000c
+	JL      rem_t2
+	VMOVUPD 64(AX), Y8
+	VADDPD  Y8, Y2, Y2
+	CMPQ    CX, $0x00000010
+	JL      rem_t3
+	VMOVUPD 96(AX), Y8
+	VADDPD  Y8, Y3, Y3
+	CMPQ    CX, $0x00000014
+	JL      rem_t4
+	VMOVUPD 128(AX), Y8
+	VADDPD  Y8, Y4, Y4
+	CMPQ    CX, $0x00000018
+	JL      rem_t5
+	VMOVUPD 160(AX), Y8
+	VADDPD  Y8, Y5, Y5
+	CMPQ    CX, $0x0000001c
+	JL      rem_t6
+	VMOVUPD 192(AX), Y8
+	VADDPD  Y8, Y6, Y6
+	CMPQ    CX, $0x00000020
+	JL      rem_t7
+	VMOVUPD 224(AX), Y8
+	VADDPD  Y8, Y7, Y7
+	JMP     sum
 
-l_tail:
-	TESTQ      CX, CX
-	JZ         l_done
+rem_t0:
+	SUBQ       $0x00000000, CX
+	JZ         sum
 	LEAQ       cF64tailmask<>+0(SB), DX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y4
-	VMASKMOVPD (AX), Y4, Y4
-	VADDPD     Y4, Y0, Y0
+	VMOVDQU    32(DX)(CX*8), Y8
+	VMASKMOVPD (AX), Y8, Y8
+	VADDPD     Y8, Y0, Y0
+	JMP        sum
 
-l_done:
-	VADDPD       Y1, Y0, Y0
-	VADDPD       Y3, Y2, Y2
+rem_t1:
+	SUBQ       $0x00000004, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*8), Y8
+	VMASKMOVPD 32(AX), Y8, Y8
+	VADDPD     Y8, Y1, Y1
+	JMP        sum
+
+rem_t2:
+	SUBQ       $0x00000008, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*8), Y8
+	VMASKMOVPD 64(AX), Y8, Y8
+	VADDPD     Y8, Y2, Y2
+	JMP        sum
+
+rem_t3:
+	SUBQ       $0x0000000c, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*8), Y8
+	VMASKMOVPD 96(AX), Y8, Y8
+	VADDPD     Y8, Y3, Y3
+	JMP        sum
+
+rem_t4:
+	SUBQ       $0x00000010, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*8), Y8
+	VMASKMOVPD 128(AX), Y8, Y8
+	VADDPD     Y8, Y4, Y4
+	JMP        sum
+
+rem_t5:
+	SUBQ       $0x00000014, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*8), Y8
+	VMASKMOVPD 160(AX), Y8, Y8
+	VADDPD     Y8, Y5, Y5
+	JMP        sum
+
+rem_t6:
+	SUBQ       $0x00000018, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*8), Y8
+	VMASKMOVPD 192(AX), Y8, Y8
+	VADDPD     Y8, Y6, Y6
+	JMP        sum
+
+rem_t7:
+	SUBQ       $0x0000001c, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), DX
+	NEGQ       CX
+	VMOVDQU    32(DX)(CX*8), Y8
+	VMASKMOVPD 224(AX), Y8, Y8
+	VADDPD     Y8, Y7, Y7
+
+sum:
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y7, Y3, Y3
 	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -764,45 +1336,157 @@ TEXT ·sumsqF64(SB), NOSPLIT, $0-24
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
-	CMPQ   CX, $0x00000010
-	JL     l_single
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ   CX, $0x00000020
+	JL     rem
 
-l_block:
-	VMOVUPD     (AX), Y4
-	VFMADD231PD Y4, Y4, Y0
-	VMOVUPD     32(AX), Y4
-	VFMADD231PD Y4, Y4, Y1
-	VMOVUPD     64(AX), Y4
-	VFMADD231PD Y4, Y4, Y2
-	VMOVUPD     96(AX), Y4
-	VFMADD231PD Y4, Y4, Y3
-	ADDQ        $0x00000080, AX
-	SUBQ        $0x00000010, CX
-	CMPQ        CX, $0x00000010
-	JGE         l_block
+block:
+	VMOVUPD     (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	VMOVUPD     32(AX), Y8
+	VFMADD231PD Y8, Y8, Y1
+	VMOVUPD     64(AX), Y8
+	VFMADD231PD Y8, Y8, Y2
+	VMOVUPD     96(AX), Y8
+	VFMADD231PD Y8, Y8, Y3
+	VMOVUPD     128(AX), Y8
+	VFMADD231PD Y8, Y8, Y4
+	VMOVUPD     160(AX), Y8
+	VFMADD231PD Y8, Y8, Y5
+	VMOVUPD     192(AX), Y8
+	VFMADD231PD Y8, Y8, Y6
+	VMOVUPD     224(AX), Y8
+	VFMADD231PD Y8, Y8, Y7
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000020, CX
+	CMPQ        CX, $0x00000020
+	JGE         block
 
-l_single:
+rem:
 	CMPQ        CX, $0x00000004
-	JL          l_tail
-	VMOVUPD     (AX), Y4
-	VFMADD231PD Y4, Y4, Y0
-	ADDQ        $0x00000020, AX
-	SUBQ        $0x00000004, CX
-	JMP         l_single
+	JL          rem_t0
+	VMOVUPD     (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	CMPQ        CX, $0x00000008
+	JL          rem_t1
+	VMOVUPD     32(AX), Y8
+	VFMADD231PD Y8, Y8, Y1
+	CMPQ        CX, $0x0000000c
+	JL          rem_t2
+	VMOVUPD     64(AX), Y8
+	VFMADD231PD Y8, Y8, Y2
+	CMPQ        CX, $0x00000010
+	JL          rem_t3
+	VMOVUPD     96(AX), Y8
+	VFMADD231PD Y8, Y8, Y3
+	CMPQ        CX, $0x00000014
+	JL          rem_t4
+	VMOVUPD     128(AX), Y8
+	VFMADD231PD Y8, Y8, Y4
+	CMPQ        CX, $0x00000018
+	JL          rem_t5
+	VMOVUPD     160(AX), Y8
+	VFMADD231PD Y8, Y8, Y5
+	CMPQ        CX, $0x0000001c
+	JL          rem_t6
+	VMOVUPD     192(AX), Y8
+	VFMADD231PD Y8, Y8, Y6
+	CMPQ        CX, $0x00000020
+	JL          rem_t7
+	VMOVUPD     224(AX), Y8
+	VFMADD231PD Y8, Y8, Y7
+	JMP         sum
 
-l_tail:
-	TESTQ       CX, CX
-	JZ          l_done
+rem_t0:
+	SUBQ        $0x00000000, CX
+	JZ          sum
 	LEAQ        cF64tailmask<>+0(SB), DX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y4
-	VMASKMOVPD  (AX), Y4, Y4
-	VFMADD231PD Y4, Y4, Y0
+	VMOVDQU     32(DX)(CX*8), Y8
+	VMASKMOVPD  (AX), Y8, Y8
+	VFMADD231PD Y8, Y8, Y0
+	JMP         sum
 
-l_done:
-	VADDPD       Y1, Y0, Y0
-	VADDPD       Y3, Y2, Y2
+rem_t1:
+	SUBQ        $0x00000004, CX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*8), Y8
+	VMASKMOVPD  32(AX), Y8, Y8
+	VFMADD231PD Y8, Y8, Y1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000008, CX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*8), Y8
+	VMASKMOVPD  64(AX), Y8, Y8
+	VFMADD231PD Y8, Y8, Y2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x0000000c, CX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*8), Y8
+	VMASKMOVPD  96(AX), Y8, Y8
+	VFMADD231PD Y8, Y8, Y3
+	JMP         sum
+
+rem_t4:
+	SUBQ        $0x00000010, CX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*8), Y8
+	VMASKMOVPD  128(AX), Y8, Y8
+	VFMADD231PD Y8, Y8, Y4
+	JMP         sum
+
+rem_t5:
+	SUBQ        $0x00000014, CX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*8), Y8
+	VMASKMOVPD  160(AX), Y8, Y8
+	VFMADD231PD Y8, Y8, Y5
+	JMP         sum
+
+rem_t6:
+	SUBQ        $0x00000018, CX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*8), Y8
+	VMASKMOVPD  192(AX), Y8, Y8
+	VFMADD231PD Y8, Y8, Y6
+	JMP         sum
+
+rem_t7:
+	SUBQ        $0x0000001c, CX
+	JZ          sum
+	LEAQ        cF64tailmask<>+0(SB), DX
+	NEGQ        CX
+	VMOVDQU     32(DX)(CX*8), Y8
+	VMASKMOVPD  224(AX), Y8, Y8
+	VFMADD231PD Y8, Y8, Y7
+
+sum:
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y7, Y3, Y3
 	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1

@@ -20,6 +20,7 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+	"github.com/nnkern/nnkern/kernels/internal/canon"
 	"github.com/nnkern/nnkern/kernels/internal/expc"
 )
 
@@ -246,7 +247,67 @@ func text(name, sig string) {
 
 // ---------------------------------------------------------------- level 1
 
-// reduceKernel emits a sum-like reduction Σ f(x[i], y[i]).
+// partialsOf returns the canonical number of partial sums for accumulators
+// of type t (package canon): 64 for float32, 32 for float64.
+func partialsOf(t ft) int {
+	if t.size == 4 {
+		return canon.Partials32
+	}
+	return canon.Partials64
+}
+
+// newAccs returns n zeroed accumulator registers.
+func newAccs(t ft, n int) []VecVirtual {
+	acc := make([]VecVirtual, n)
+	for i := range acc {
+		acc[i] = YMM()
+		t.xor(acc[i], acc[i], acc[i])
+	}
+	return acc
+}
+
+// treeReduce combines the canonical partial sums held in acc (partial j in
+// lane j mod lanes of acc[j/lanes]) by the halving tree of package canon,
+// p[i] += p[i+h] for h = P/2 … 1, and returns the register whose low lane
+// holds the sum: whole registers for h >= lanes, then upper half onto
+// lower half inside acc[0] (hreduce).
+func treeReduce(t ft, acc []VecVirtual) Register {
+	for h := len(acc) / 2; h >= 1; h /= 2 {
+		for i := 0; i < h; i++ {
+			t.add(acc[i+h], acc[i], acc[i])
+		}
+	}
+	return hreduce(t, t.add, acc[0])
+}
+
+// ladder emits the remainder of a canonical reduction over vectors: fewer
+// than len(acc) full vectors are left when it starts, and n counts the
+// elements left. Vector j (element offset j·lanes from the current
+// pointers) goes to accumulator j, so element i keeps landing in partial
+// i mod P: body(j, nil) for each full vector, then body(j, mask) once for
+// the partial one, if any; then it jumps to done.
+func ladder(t ft, name string, n Register, vecs int, done string, body func(j int, mask Register)) {
+	for j := 0; j < vecs; j++ {
+		CMPQ(n, U32((j+1)*t.lanes))
+		JL(LabelRef(fmt.Sprintf("%s_t%d", name, j)))
+		body(j, nil)
+	}
+	JMP(LabelRef(done))
+	for j := 0; j < vecs; j++ {
+		Label(fmt.Sprintf("%s_t%d", name, j))
+		cnt := GP64()
+		MOVQ(n, cnt)
+		SUBQ(U32(j*t.lanes), cnt)
+		JZ(LabelRef(done))
+		body(j, loadMask(t, cnt))
+		JMP(LabelRef(done))
+	}
+}
+
+// reduceKernel emits a sum-like reduction Σ f(x[i], y[i]) in the canonical
+// order: partial sums of P = partialsOf(t) elements in P/lanes
+// accumulators (fused multiply-add for the products), blocks of P
+// elements, a ladder for the rest, then the halving tree.
 func reduceKernel(t ft, name string, two bool, square bool) {
 	sig := fmt.Sprintf("func(x *%s, n int) %s", t.gotyp, t.gotyp)
 	if two {
@@ -261,12 +322,10 @@ func reduceKernel(t ft, name string, two bool, square bool) {
 		streams = append(streams, stream{y, t.size})
 	}
 	n := Load(Param("n"), GP64())
-	acc := make([]VecVirtual, unroll)
-	for i := range acc {
-		acc[i] = YMM()
-		t.xor(acc[i], acc[i], acc[i])
-	}
-	loop(t, "l", n, streams, unroll, func(j, off int, mask Register) {
+	P := partialsOf(t)
+	acc := newAccs(t, P/t.lanes)
+	body := func(j int, mask Register) {
+		off := j * t.lanes
 		v := YMM()
 		vload(t, mem(x, t, off), mask, v)
 		switch {
@@ -281,11 +340,23 @@ func reduceKernel(t ft, name string, two bool, square bool) {
 		default:
 			t.add(v, acc[j], acc[j])
 		}
-	})
-	t.add(acc[1], acc[0], acc[0])
-	t.add(acc[3], acc[2], acc[2])
-	t.add(acc[2], acc[0], acc[0])
-	r := hreduce(t, t.add, acc[0])
+	}
+	CMPQ(n, U32(P))
+	JL(LabelRef("rem"))
+	Label("block")
+	for j := range acc {
+		body(j, nil)
+	}
+	for _, s := range streams {
+		ADDQ(U32(P*s.size), s.p)
+	}
+	SUBQ(U32(P), n)
+	CMPQ(n, U32(P))
+	JGE(LabelRef("block"))
+	Label("rem")
+	ladder(t, "rem", n, len(acc), "sum", body)
+	Label("sum")
+	r := treeReduce(t, acc)
 	VZEROUPPER()
 	Store(r, ReturnIndex(0))
 	RET()
@@ -727,12 +798,53 @@ func expKernel(t ft) {
 	RET()
 }
 
+// rowSum returns, in the low lane of a register, the canonical sum
+// (partialsOf(t) partial sums, halving tree) of a row of cols values whose
+// full vectors are stored at p and whose last cols mod lanes values are in
+// the lanes of tail (the other lanes zero; not used when rem == 0). p,
+// cols and rem are not modified.
+func rowSum(t ft, pre string, p, cols, rem Register, tail VecVirtual) Register {
+	acc := newAccs(t, partialsOf(t)/t.lanes)
+	A := len(acc)
+	nv, q := GP64(), GP64()
+	MOVQ(cols, nv)
+	SHRQ(U8(map[int]uint8{8: 3, 4: 2}[t.lanes]), nv)
+	MOVQ(p, q)
+	CMPQ(nv, U32(A))
+	JL(LabelRef(pre + "rem"))
+	Label(pre + "block")
+	for j := range acc {
+		t.add(mem(q, t, j*t.lanes), acc[j], acc[j])
+	}
+	ADDQ(U32(A*32), q)
+	SUBQ(U32(A), nv)
+	CMPQ(nv, U32(A))
+	JGE(LabelRef(pre + "block"))
+	Label(pre + "rem")
+	for j := range acc {
+		CMPQ(nv, U32(j+1))
+		JL(LabelRef(fmt.Sprintf("%st%d", pre, j)))
+		t.add(mem(q, t, j*t.lanes), acc[j], acc[j])
+	}
+	JMP(LabelRef(pre + "sum"))
+	for j := range acc {
+		Label(fmt.Sprintf("%st%d", pre, j))
+		TESTQ(rem, rem)
+		JZ(LabelRef(pre + "sum"))
+		t.add(tail, acc[j], acc[j])
+		JMP(LabelRef(pre + "sum"))
+	}
+	Label(pre + "sum")
+	return treeReduce(t, acc)
+}
+
 // softmaxKernel emits the row softmax. With ce it computes, per row,
 // d = e^(s−m)·(1/z)·scale and stores m and z at mz[2i], mz[2i+1]; without,
 // d = e^(s−m)/z. Rows are processed two at a time, their instruction
 // streams interleaved (short rows are latency-bound), then a last odd row
-// alone. Three passes per row: max; e = exp(s − m) into d and z = Σe;
-// normalise. The broadcast row maxima, scale and tail mask live in stack
+// alone. Passes per row: max; e = exp(s − m) into d (the last partial
+// vector stays in a register); z = Σe in the canonical order (rowSum, from
+// the stored vectors); normalise. The broadcast row maxima, scale and tail mask live in stack
 // slots so that two interleaved exps fit in the 16 YMM registers.
 func softmaxKernel(t ft, ce bool) {
 	name := "softmaxRows" + t.name
@@ -824,12 +936,7 @@ func softmaxKernel(t ft, ce bool) {
 			t.bcast(m, mv)
 			t.store(mv, mvLoc.Offset(32*r))
 		}
-		// Pass 2: e = exp(s − m) into d, z = Σ e.
-		z := make([]VecVirtual, R)
-		for r := range z {
-			z[r] = YMM()
-			t.xor(z[r], z[r], z[r])
-		}
+		// Pass 2: e = exp(s − m) into d.
 		full("exp", func() {
 			vs := make([]VecVirtual, R)
 			for r := range vs {
@@ -840,7 +947,6 @@ func softmaxKernel(t ft, ce bool) {
 			expVecs(t, vs, true)
 			for r := range vs {
 				t.store(vs[r], at(dp[r]))
-				t.add(vs[r], z[r], z[r])
 			}
 		})
 		// The tail's e stays in a register for pass 3 (one masked store
@@ -862,14 +968,15 @@ func softmaxKernel(t ft, ce bool) {
 			VMOVDQU(maskLoc, mask)
 			for r := range etail {
 				t.and(mask, etail[r], etail[r])
-				t.add(etail[r], z[r], z[r])
 			}
 		}
 		Label(pre + "expdone")
-		// Pass 3: normalise by f = 1/z then scale (ce), or divide by z.
+		// z = Σ e in the canonical order, from the stored full vectors and
+		// the tail register.
 		f := make([]VecVirtual, R)
-		for r := range z {
-			zs := hreduce(t, t.add, z[r])
+		for r := range f {
+			zs := rowSum(t, fmt.Sprintf("%sz%d", pre, r), dp[r], cols, rem, etail[r])
+			// Pass 3: normalise by f = 1/z then scale (ce), or divide by z.
 			f[r] = YMM()
 			if ce {
 				t.movs(zs, mz.Offset((2*r+1)*t.size))
@@ -936,10 +1043,11 @@ func softmaxKernel(t ft, ce bool) {
 }
 
 // hingeKernel emits the multiclass hinge rows. Per row i, with sy =
-// s[i,y_i]: mg_j = (s_j − sy) + 1, positive margins (j ≠ y_i) write
-// d_j = scale, the others 0; out[2i] = Σ positive margins (summed in
-// float64 lanes, so float32 sums cannot overflow) and out[2i+1] = their
-// count. The caller sets d[i,y_i].
+// s[i,y_i]: mg_j = (s_j − sy) + 1, positive margins (j ≠ y_i; a NaN margin
+// counts) write d_j = scale, the others 0; out[2i] = Σ positive margins in
+// float64 (so float32 sums cannot overflow), in the canonical order of
+// float64 accumulators (margin j into partial j mod 32, halving tree), and
+// out[2i+1] = their count. The caller sets d[i,y_i].
 func hingeKernel(t ft) {
 	text("hingeRows"+t.name, fmt.Sprintf("func(d, s *%s, rows, cols, stride int, y *int, scale %s, out *float64)", t.gotyp, t.gotyp))
 	d := ptr("d")
@@ -952,15 +1060,12 @@ func hingeKernel(t ft) {
 	out := ptr("out")
 	scale := YMM()
 	t.bcast(NewParamAddr("scale", 48), scale)
+	maskLoc := AllocLocal(32)
 	rem := GP64()
 	MOVQ(cols, rem)
 	ANDQ(U32(t.lanes-1), rem)
-	mask := YMM()
-	VPXOR(mask, mask, mask)
-	TESTQ(rem, rem)
 	JZ(LabelRef("rows"))
-	mk := loadMask(t, rem)
-	VMOVDQA(mk, mask)
+	VMOVDQU(loadMask(t, rem), maskLoc)
 	Label("rows")
 	TESTQ(rows, rows)
 	JZ(LabelRef("done"))
@@ -975,92 +1080,113 @@ func hingeKernel(t ft) {
 	}
 	step := iconst(t, "lanes", uint64(t.lanes))
 	one := vconst(t, "one", 1)
+	zero := vconst(t, "zero", 0)
 	yi := GP64()
 	MOVQ(Mem{Base: yp}, yi)
 	sy := YMM()
 	t.bcast(Mem{Base: s, Index: yi, Scale: uint8(t.size)}, sy)
-	yv := YMM()
-	VMOVQ(yi, yv.AsX())
-	idx := YMM()
-	VMOVDQU(lanesIdx, idx)
+	// rel = y − (column index) per lane: the label's lane is where it is 0.
+	rel := YMM()
+	VMOVQ(yi, rel.AsX())
 	if t.size == 4 {
-		VPBROADCASTD(yv.AsX(), yv)
+		VPBROADCASTD(rel.AsX(), rel)
+		VPSUBD(lanesIdx, rel, rel)
 	} else {
-		VPBROADCASTQ(yv.AsX(), yv)
+		VPBROADCASTQ(rel.AsX(), rel)
+		VPSUBQ(lanesIdx, rel, rel)
 	}
-	acc, acc2, cnt, zero := YMM(), YMM(), YMM(), YMM()
-	t.xor(acc, acc, acc)
-	VXORPD(acc2, acc2, acc2)
-	t.xor(cnt, cnt, cnt)
-	t.xor(zero, zero, zero)
-	off, n := GP64(), GP64()
-	XORQ(off, off)
+	acc := newAccs(f64, partialsOf(f64)/f64.lanes)
+	count := GP64()
+	XORQ(count, count)
+	sp, dp, n := GP64(), GP64(), GP64()
+	MOVQ(s, sp)
+	MOVQ(d, dp)
 	MOVQ(cols, n)
-	vec := func(m Register) {
+	// vec handles the vector at element offset j·lanes: margins, label
+	// and tail masking, the float64 partials, the count and the store.
+	// Its float64 lanes start at partial j·lanes mod 32.
+	vec := func(j int, masked bool) {
+		var m VecVirtual
 		v, pos, eq := YMM(), YMM(), YMM()
-		at := Mem{Base: s, Index: off, Scale: 1}
-		if m == nil {
-			t.load(at, v)
-		} else {
+		at := mem(sp, t, j*t.lanes)
+		if masked {
+			m = YMM()
+			VMOVDQU(maskLoc, m)
 			t.maskmov(at, m, v)
+		} else {
+			t.load(at, v)
 		}
 		t.sub(sy, v, v)
 		t.add(one, v, v)
 		t.cmp(U8(cmpNLE), zero, v, pos) // !(margin <= 0): a NaN margin counts
 		if t.size == 4 {
-			VPCMPEQD(yv, idx, eq)
+			VPCMPEQD(zero, rel, eq)
+			VPSUBD(step, rel, rel)
 		} else {
-			VPCMPEQQ(yv, idx, eq)
+			VPCMPEQQ(zero, rel, eq)
+			VPSUBQ(step, rel, rel)
 		}
 		t.andn(pos, eq, pos)
-		if m != nil {
+		if masked {
 			t.and(m, pos, pos)
 		}
 		t.and(pos, v, v)
 		if t.size == 4 {
+			a := (2 * j) % len(acc)
 			w := YMM()
 			VCVTPS2PD(v.AsX(), w)
-			VADDPD(w, acc, acc)
+			VADDPD(w, acc[a], acc[a])
 			VEXTRACTF128(U8(1), v, w.AsX())
 			VCVTPS2PD(w.AsX(), w)
-			VADDPD(w, acc2, acc2)
+			VADDPD(w, acc[a+1], acc[a+1])
 		} else {
-			t.add(v, acc, acc)
+			a := j % len(acc)
+			t.add(v, acc[a], acc[a])
 		}
-		t.and(one, pos, v)
-		t.add(v, cnt, cnt)
+		bits := GP32()
+		t.movmsk(pos, bits)
+		POPCNTL(bits, bits)
+		ADDQ(bits.As64(), count)
 		t.and(scale, pos, pos)
-		dat := Mem{Base: d, Index: off, Scale: 1}
-		if m == nil {
-			t.store(pos, dat)
+		if masked {
+			t.maskmov(pos, m, mem(dp, t, j*t.lanes))
 		} else {
-			t.maskmov(pos, m, dat)
+			t.store(pos, mem(dp, t, j*t.lanes))
 		}
 	}
-	Label("cols")
-	CMPQ(n, U32(t.lanes))
-	JL(LabelRef("tail"))
-	vec(nil)
-	if t.size == 4 {
-		VPADDD(step, idx, idx)
-	} else {
-		VPADDQ(step, idx, idx)
+	// Blocks of 32 elements (one float64 partial each), then the ladder.
+	const blk = 32
+	vecs := blk / t.lanes
+	CMPQ(n, U32(blk))
+	JL(LabelRef("rem"))
+	Label("block")
+	for j := 0; j < vecs; j++ {
+		vec(j, false)
 	}
-	ADDQ(U32(32), off)
-	SUBQ(U32(t.lanes), n)
-	JMP(LabelRef("cols"))
-	Label("tail")
-	TESTQ(rem, rem)
-	JZ(LabelRef("rowdone"))
-	vec(mask)
+	ADDQ(U32(blk*t.size), sp)
+	ADDQ(U32(blk*t.size), dp)
+	SUBQ(U32(blk), n)
+	CMPQ(n, U32(blk))
+	JGE(LabelRef("block"))
+	Label("rem")
+	for j := 0; j < vecs; j++ {
+		CMPQ(n, U32((j+1)*t.lanes))
+		JL(LabelRef(fmt.Sprintf("t%d", j)))
+		vec(j, false)
+	}
+	JMP(LabelRef("rowdone"))
+	for j := 0; j < vecs; j++ {
+		Label(fmt.Sprintf("t%d", j))
+		TESTQ(rem, rem)
+		JZ(LabelRef("rowdone"))
+		vec(j, true)
+		JMP(LabelRef("rowdone"))
+	}
 	Label("rowdone")
-	VADDPD(acc2, acc, acc)
-	l := hreduce(f64, f64.add, acc)
+	l := treeReduce(f64, acc)
 	VMOVSD(l, Mem{Base: out})
-	c := hreduce(t, t.add, cnt)
-	if t.size == 4 {
-		VCVTSS2SD(c, c, c)
-	}
+	c := XMM()
+	VCVTSI2SDQ(count, c, c)
 	VMOVSD(c, Mem{Base: out, Disp: 8})
 	ADDQ(U32(16), out)
 	ADDQ(U32(8), yp)
