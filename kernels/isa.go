@@ -14,7 +14,7 @@ type Level int
 const (
 	// Generic is the pure-Go implementation, available everywhere.
 	Generic Level = iota
-	// AVX2 needs AVX, AVX2 and FMA3.
+	// AVX2 needs AVX, AVX2, FMA3 and POPCNT.
 	AVX2
 	// AVX512 needs AVX-512 F, DQ, BW and VL.
 	AVX512
