@@ -10,9 +10,11 @@
 // # Implementations and dispatch
 //
 // Every kernel has a generic Go version that defines its semantics (the
-// doc comment states them) and, on amd64, AVX2+FMA assembly generated with
-// avo from kernels/_gen (go generate; make generate-check verifies the
-// committed .s files). The level is chosen at init from the CPU features
+// doc comment states them) and, on amd64, two assembly versions generated
+// with avo from the same templates in kernels/_gen: AVX2+FMA (YMM
+// registers) and AVX-512 F/DQ/BW/VL (ZMM registers, opmask tails); go
+// generate writes them and make generate-check verifies the committed .s
+// files. The level is chosen at init from the CPU features
 // reported by github.com/klauspost/cpuid/v2; the environment variable
 // NNKERN_ISA (avx512, avx2 or generic) caps the choice, and SetISA lets
 // tests force a lower level:
@@ -22,9 +24,8 @@
 //	s := kernels.Dot(x, y) // runs the pure-Go loop
 //
 // Implemented and Dispatched tell which implementation a kernel has and
-// uses. There is no AVX-512 code yet: on an AVX-512 machine the AVX2
-// kernels run (Levels still lists avx512 and its tests run the AVX2 code).
-// Building with the purego tag removes every assembly file; the results
+// uses (nnkern cpuinfo and the benchmark rows report Dispatched). Building
+// with the purego tag removes every assembly file; the results
 // stay the same (see Numerics).
 //
 // # Numerics: one result on every CPU
