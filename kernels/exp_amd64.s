@@ -787,13 +787,25 @@ pz0t7:
 	VADDPS Y1, Y10, Y10
 
 pz0sum:
-	VADDPS       Y7, Y0, Y0
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y4, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    pz0tree_h4
+	VADDPS Y7, Y0, Y0
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+
+pz0tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h2
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y4, Y4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h1
+	VADDPS Y4, Y0, Y0
+
+pz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPS       X4, X0, X0
 	VMOVHLPS     X0, X0, X4
@@ -904,13 +916,25 @@ pz1t7:
 	VADDPS Y2, Y11, Y11
 
 pz1sum:
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VADDPS       Y11, Y7, Y7
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y7, Y5, Y5
-	VADDPS       Y5, Y4, Y4
+	CMPQ   BX, $0x00000020
+	JLE    pz1tree_h4
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+	VADDPS Y11, Y7, Y7
+
+pz1tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h2
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h1
+	VADDPS Y5, Y4, Y4
+
+pz1tree_h1:
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPS       X5, X4, X4
 	VMOVHLPS     X4, X4, X5
@@ -1162,13 +1186,25 @@ sz0t7:
 	VADDPS Y3, Y8, Y8
 
 sz0sum:
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y1, Y1
-	VADDPS       Y7, Y2, Y2
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y4, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    sz0tree_h4
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y1, Y1
+	VADDPS Y7, Y2, Y2
+	VADDPS Y8, Y4, Y4
+
+sz0tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y4, Y1, Y1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h1
+	VADDPS Y1, Y0, Y0
+
+sz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -1534,13 +1570,25 @@ pz0t7:
 	VADDPS Y1, Y10, Y10
 
 pz0sum:
-	VADDPS       Y7, Y0, Y0
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y4, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    pz0tree_h4
+	VADDPS Y7, Y0, Y0
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+
+pz0tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h2
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y4, Y4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h1
+	VADDPS Y4, Y0, Y0
+
+pz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPS       X4, X0, X0
 	VMOVHLPS     X0, X0, X4
@@ -1654,13 +1702,25 @@ pz1t7:
 	VADDPS Y2, Y11, Y11
 
 pz1sum:
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VADDPS       Y11, Y7, Y7
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y7, Y5, Y5
-	VADDPS       Y5, Y4, Y4
+	CMPQ   BX, $0x00000020
+	JLE    pz1tree_h4
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+	VADDPS Y11, Y7, Y7
+
+pz1tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h2
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h1
+	VADDPS Y5, Y4, Y4
+
+pz1tree_h1:
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPS       X5, X4, X4
 	VMOVHLPS     X4, X4, X5
@@ -1921,13 +1981,25 @@ sz0t7:
 	VADDPS Y3, Y8, Y8
 
 sz0sum:
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y1, Y1
-	VADDPS       Y7, Y2, Y2
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y4, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    sz0tree_h4
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y1, Y1
+	VADDPS Y7, Y2, Y2
+	VADDPS Y8, Y4, Y4
+
+sz0tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y4, Y1, Y1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h1
+	VADDPS Y1, Y0, Y0
+
+sz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -2273,13 +2345,25 @@ t3:
 	VMASKMOVPS   Y13, Y12, 96(R12)
 
 rowdone:
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	CMPQ   BX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+
+tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y6, Y4, Y4
+	VADDPD Y7, Y5, Y5
+
+tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y5, Y4, Y4
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y4, X1
 	VADDPD       X1, X4, X4
 	VPERMILPD    $0x01, X4, X1
@@ -3067,13 +3151,25 @@ pz0t7:
 	VADDPD Y1, Y10, Y10
 
 pz0sum:
-	VADDPD       Y7, Y0, Y0
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y4, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h4
+	VADDPD Y7, Y0, Y0
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+
+pz0tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h2
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y4, Y4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    pz0tree_h1
+	VADDPD Y4, Y0, Y0
+
+pz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPD       X4, X0, X0
 	VPERMILPD    $0x01, X0, X4
@@ -3182,13 +3278,25 @@ pz1t7:
 	VADDPD Y2, Y11, Y11
 
 pz1sum:
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h4
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+
+pz1tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h2
+	VADDPD Y6, Y4, Y4
+	VADDPD Y7, Y5, Y5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    pz1tree_h1
+	VADDPD Y5, Y4, Y4
+
+pz1tree_h1:
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPD       X5, X4, X4
 	VPERMILPD    $0x01, X4, X5
@@ -3444,13 +3552,25 @@ sz0t7:
 	VADDPD Y3, Y8, Y8
 
 sz0sum:
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y1, Y1
-	VADDPD       Y7, Y2, Y2
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h4
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y1, Y1
+	VADDPD Y7, Y2, Y2
+	VADDPD Y8, Y4, Y4
+
+sz0tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y4, Y1, Y1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    sz0tree_h1
+	VADDPD Y1, Y0, Y0
+
+sz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -3818,13 +3938,25 @@ pz0t7:
 	VADDPD Y1, Y10, Y10
 
 pz0sum:
-	VADDPD       Y7, Y0, Y0
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y4, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h4
+	VADDPD Y7, Y0, Y0
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+
+pz0tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h2
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y4, Y4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    pz0tree_h1
+	VADDPD Y4, Y0, Y0
+
+pz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPD       X4, X0, X0
 	VPERMILPD    $0x01, X0, X4
@@ -3936,13 +4068,25 @@ pz1t7:
 	VADDPD Y2, Y11, Y11
 
 pz1sum:
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h4
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+
+pz1tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h2
+	VADDPD Y6, Y4, Y4
+	VADDPD Y7, Y5, Y5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    pz1tree_h1
+	VADDPD Y5, Y4, Y4
+
+pz1tree_h1:
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPD       X5, X4, X4
 	VPERMILPD    $0x01, X4, X5
@@ -4207,13 +4351,25 @@ sz0t7:
 	VADDPD Y3, Y8, Y8
 
 sz0sum:
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y1, Y1
-	VADDPD       Y7, Y2, Y2
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h4
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y1, Y1
+	VADDPD Y7, Y2, Y2
+	VADDPD Y8, Y4, Y4
+
+sz0tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y4, Y1, Y1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    sz0tree_h1
+	VADDPD Y1, Y0, Y0
+
+sz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -4713,13 +4869,25 @@ t7:
 	VMASKMOVPD Y13, Y12, 224(R12)
 
 rowdone:
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	CMPQ   BX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+
+tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y6, Y4, Y4
+	VADDPD Y7, Y5, Y5
+
+tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y5, Y4, Y4
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y4, X1
 	VADDPD       X1, X4, X4
 	VPERMILPD    $0x01, X4, X1
@@ -5221,9 +5389,17 @@ pz0t3:
 	VADDPS Z4, Z3, Z3
 
 pz0sum:
-	VADDPS        Z2, Z0, Z0
-	VADDPS        Z3, Z1, Z1
-	VADDPS        Z1, Z0, Z0
+	CMPQ   BX, $0x00000020
+	JLE    pz0tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h1
+	VADDPS Z1, Z0, Z0
+
+pz0tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -5292,9 +5468,17 @@ pz1t3:
 	VADDPS Z5, Z7, Z7
 
 pz1sum:
-	VADDPS        Z3, Z1, Z1
-	VADDPS        Z7, Z2, Z2
-	VADDPS        Z2, Z1, Z1
+	CMPQ   BX, $0x00000020
+	JLE    pz1tree_h2
+	VADDPS Z3, Z1, Z1
+	VADDPS Z7, Z2, Z2
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h1
+	VADDPS Z2, Z1, Z1
+
+pz1tree_h1:
 	VEXTRACTF32X8 $0x01, Z1, Y2
 	VADDPS        Y2, Y1, Y1
 	VEXTRACTF128  $0x01, Y1, X2
@@ -5506,9 +5690,17 @@ sz0t3:
 	VADDPS Z6, Z3, Z3
 
 sz0sum:
-	VADDPS        Z2, Z0, Z0
-	VADDPS        Z3, Z1, Z1
-	VADDPS        Z1, Z0, Z0
+	CMPQ   BX, $0x00000020
+	JLE    sz0tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h1
+	VADDPS Z1, Z0, Z0
+
+sz0tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -5816,9 +6008,17 @@ pz0t3:
 	VADDPS Z1, Z6, Z6
 
 pz0sum:
-	VADDPS        Z5, Z0, Z0
-	VADDPS        Z6, Z4, Z4
-	VADDPS        Z4, Z0, Z0
+	CMPQ   BX, $0x00000020
+	JLE    pz0tree_h2
+	VADDPS Z5, Z0, Z0
+	VADDPS Z6, Z4, Z4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h1
+	VADDPS Z4, Z0, Z0
+
+pz0tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y4
 	VADDPS        Y4, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X4
@@ -5890,9 +6090,17 @@ pz1t3:
 	VADDPS Z2, Z7, Z7
 
 pz1sum:
-	VADDPS        Z6, Z4, Z4
-	VADDPS        Z7, Z5, Z5
-	VADDPS        Z5, Z4, Z4
+	CMPQ   BX, $0x00000020
+	JLE    pz1tree_h2
+	VADDPS Z6, Z4, Z4
+	VADDPS Z7, Z5, Z5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h1
+	VADDPS Z5, Z4, Z4
+
+pz1tree_h1:
 	VEXTRACTF32X8 $0x01, Z4, Y5
 	VADDPS        Y5, Y4, Y4
 	VEXTRACTF128  $0x01, Y4, X5
@@ -6113,9 +6321,17 @@ sz0t3:
 	VADDPS Z3, Z4, Z4
 
 sz0sum:
-	VADDPS        Z2, Z0, Z0
-	VADDPS        Z4, Z1, Z1
-	VADDPS        Z1, Z0, Z0
+	CMPQ   BX, $0x00000020
+	JLE    sz0tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z4, Z1, Z1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h1
+	VADDPS Z1, Z0, Z0
+
+sz0tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -6329,9 +6545,17 @@ t1:
 	VMOVUPS       Z7, K1, 64(R12)
 
 rowdone:
-	VADDPD        Z5, Z3, Z3
-	VADDPD        Z6, Z4, Z4
-	VADDPD        Z4, Z3, Z3
+	CMPQ   BX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+
+tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z4, Z3, Z3
+
+tree_h1:
 	VEXTRACTF64X4 $0x01, Z3, Y1
 	VADDPD        Y1, Y3, Y3
 	VEXTRACTF128  $0x01, Y3, X1
@@ -6832,9 +7056,17 @@ pz0t3:
 	VADDPD Z4, Z3, Z3
 
 pz0sum:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z1, Z0, Z0
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h1
+	VADDPD Z1, Z0, Z0
+
+pz0tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -6901,9 +7133,17 @@ pz1t3:
 	VADDPD Z5, Z7, Z7
 
 pz1sum:
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z7, Z2, Z2
-	VADDPD        Z2, Z1, Z1
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h2
+	VADDPD Z3, Z1, Z1
+	VADDPD Z7, Z2, Z2
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h1
+	VADDPD Z2, Z1, Z1
+
+pz1tree_h1:
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VADDPD        Y2, Y1, Y1
 	VEXTRACTF128  $0x01, Y1, X2
@@ -7119,9 +7359,17 @@ sz0t3:
 	VADDPD Z6, Z3, Z3
 
 sz0sum:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z1, Z0, Z0
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h1
+	VADDPD Z1, Z0, Z0
+
+sz0tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -7439,9 +7687,17 @@ pz0t3:
 	VADDPD Z1, Z6, Z6
 
 pz0sum:
-	VADDPD        Z5, Z0, Z0
-	VADDPD        Z6, Z4, Z4
-	VADDPD        Z4, Z0, Z0
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h2
+	VADDPD Z5, Z0, Z0
+	VADDPD Z6, Z4, Z4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h1
+	VADDPD Z4, Z0, Z0
+
+pz0tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y4
 	VADDPD        Y4, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X4
@@ -7511,9 +7767,17 @@ pz1t3:
 	VADDPD Z2, Z7, Z7
 
 pz1sum:
-	VADDPD        Z6, Z4, Z4
-	VADDPD        Z7, Z5, Z5
-	VADDPD        Z5, Z4, Z4
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h2
+	VADDPD Z6, Z4, Z4
+	VADDPD Z7, Z5, Z5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h1
+	VADDPD Z5, Z4, Z4
+
+pz1tree_h1:
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VADDPD        Y5, Y4, Y4
 	VEXTRACTF128  $0x01, Y4, X5
@@ -7738,9 +8002,17 @@ sz0t3:
 	VADDPD Z3, Z4, Z4
 
 sz0sum:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z4, Z1, Z1
-	VADDPD        Z1, Z0, Z0
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z4, Z1, Z1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h1
+	VADDPD Z1, Z0, Z0
+
+sz0tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -8028,9 +8300,17 @@ t3:
 	VMOVUPD   Z7, K1, 192(R12)
 
 rowdone:
-	VADDPD        Z5, Z3, Z3
-	VADDPD        Z6, Z4, Z4
-	VADDPD        Z4, Z3, Z3
+	CMPQ   BX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+
+tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z4, Z3, Z3
+
+tree_h1:
 	VEXTRACTF64X4 $0x01, Z3, Y1
 	VADDPD        Y1, Y3, Y3
 	VEXTRACTF128  $0x01, Y3, X1

@@ -10,6 +10,7 @@ TEXT ·dotF32(SB), NOSPLIT, $0-28
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
 	MOVQ   n+16(FP), DX
+	MOVQ   DX, BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -82,9 +83,9 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  (AX), Y8, Y9
 	VMASKMOVPS  (CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y0
@@ -93,9 +94,9 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000008, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  32(AX), Y8, Y9
 	VMASKMOVPS  32(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y1
@@ -104,9 +105,9 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000010, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  64(AX), Y8, Y9
 	VMASKMOVPS  64(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y2
@@ -115,9 +116,9 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x00000018, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  96(AX), Y8, Y9
 	VMASKMOVPS  96(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y3
@@ -126,9 +127,9 @@ rem_t3:
 rem_t4:
 	SUBQ        $0x00000020, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  128(AX), Y8, Y9
 	VMASKMOVPS  128(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y4
@@ -137,9 +138,9 @@ rem_t4:
 rem_t5:
 	SUBQ        $0x00000028, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  160(AX), Y8, Y9
 	VMASKMOVPS  160(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y5
@@ -148,9 +149,9 @@ rem_t5:
 rem_t6:
 	SUBQ        $0x00000030, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  192(AX), Y8, Y9
 	VMASKMOVPS  192(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y6
@@ -159,21 +160,33 @@ rem_t6:
 rem_t7:
 	SUBQ        $0x00000038, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  224(AX), Y8, Y9
 	VMASKMOVPS  224(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y7
 
 sum:
-	VADDPS       Y4, Y0, Y0
-	VADDPS       Y5, Y1, Y1
-	VADDPS       Y6, Y2, Y2
-	VADDPS       Y7, Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    tree_h4
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h1
+	VADDPS Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -207,6 +220,7 @@ GLOBL cF32tailmask<>(SB), RODATA|NOPTR, $64
 TEXT ·sumF32(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -278,9 +292,9 @@ rem:
 rem_t0:
 	SUBQ       $0x00000000, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS (AX), Y8, Y8
 	VADDPS     Y8, Y0, Y0
 	JMP        sum
@@ -288,9 +302,9 @@ rem_t0:
 rem_t1:
 	SUBQ       $0x00000008, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 32(AX), Y8, Y8
 	VADDPS     Y8, Y1, Y1
 	JMP        sum
@@ -298,9 +312,9 @@ rem_t1:
 rem_t2:
 	SUBQ       $0x00000010, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 64(AX), Y8, Y8
 	VADDPS     Y8, Y2, Y2
 	JMP        sum
@@ -308,9 +322,9 @@ rem_t2:
 rem_t3:
 	SUBQ       $0x00000018, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 96(AX), Y8, Y8
 	VADDPS     Y8, Y3, Y3
 	JMP        sum
@@ -318,9 +332,9 @@ rem_t3:
 rem_t4:
 	SUBQ       $0x00000020, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 128(AX), Y8, Y8
 	VADDPS     Y8, Y4, Y4
 	JMP        sum
@@ -328,9 +342,9 @@ rem_t4:
 rem_t5:
 	SUBQ       $0x00000028, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 160(AX), Y8, Y8
 	VADDPS     Y8, Y5, Y5
 	JMP        sum
@@ -338,9 +352,9 @@ rem_t5:
 rem_t6:
 	SUBQ       $0x00000030, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 192(AX), Y8, Y8
 	VADDPS     Y8, Y6, Y6
 	JMP        sum
@@ -348,20 +362,32 @@ rem_t6:
 rem_t7:
 	SUBQ       $0x00000038, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 224(AX), Y8, Y8
 	VADDPS     Y8, Y7, Y7
 
 sum:
-	VADDPS       Y4, Y0, Y0
-	VADDPS       Y5, Y1, Y1
-	VADDPS       Y6, Y2, Y2
-	VADDPS       Y7, Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   DX, $0x00000020
+	JLE    tree_h4
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPS Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -377,6 +403,7 @@ sum:
 TEXT ·sumsqF32(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -448,9 +475,9 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  (AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y0
 	JMP         sum
@@ -458,9 +485,9 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000008, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  32(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y1
 	JMP         sum
@@ -468,9 +495,9 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000010, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  64(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y2
 	JMP         sum
@@ -478,9 +505,9 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x00000018, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  96(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y3
 	JMP         sum
@@ -488,9 +515,9 @@ rem_t3:
 rem_t4:
 	SUBQ        $0x00000020, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  128(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y4
 	JMP         sum
@@ -498,9 +525,9 @@ rem_t4:
 rem_t5:
 	SUBQ        $0x00000028, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  160(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y5
 	JMP         sum
@@ -508,9 +535,9 @@ rem_t5:
 rem_t6:
 	SUBQ        $0x00000030, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  192(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y6
 	JMP         sum
@@ -518,20 +545,32 @@ rem_t6:
 rem_t7:
 	SUBQ        $0x00000038, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  224(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y7
 
 sum:
-	VADDPS       Y4, Y0, Y0
-	VADDPS       Y5, Y1, Y1
-	VADDPS       Y6, Y2, Y2
-	VADDPS       Y7, Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   DX, $0x00000020
+	JLE    tree_h4
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPS Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -985,6 +1024,7 @@ TEXT ·dotF64(SB), NOSPLIT, $0-32
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
 	MOVQ   n+16(FP), DX
+	MOVQ   DX, BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1057,9 +1097,9 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  (AX), Y8, Y9
 	VMASKMOVPD  (CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y0
@@ -1068,9 +1108,9 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000004, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  32(AX), Y8, Y9
 	VMASKMOVPD  32(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y1
@@ -1079,9 +1119,9 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000008, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  64(AX), Y8, Y9
 	VMASKMOVPD  64(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y2
@@ -1090,9 +1130,9 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x0000000c, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  96(AX), Y8, Y9
 	VMASKMOVPD  96(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y3
@@ -1101,9 +1141,9 @@ rem_t3:
 rem_t4:
 	SUBQ        $0x00000010, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  128(AX), Y8, Y9
 	VMASKMOVPD  128(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y4
@@ -1112,9 +1152,9 @@ rem_t4:
 rem_t5:
 	SUBQ        $0x00000014, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  160(AX), Y8, Y9
 	VMASKMOVPD  160(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y5
@@ -1123,9 +1163,9 @@ rem_t5:
 rem_t6:
 	SUBQ        $0x00000018, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  192(AX), Y8, Y9
 	VMASKMOVPD  192(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y6
@@ -1134,21 +1174,33 @@ rem_t6:
 rem_t7:
 	SUBQ        $0x0000001c, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  224(AX), Y8, Y9
 	VMASKMOVPD  224(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y7
 
 sum:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -1172,6 +1224,7 @@ GLOBL cF64tailmask<>(SB), RODATA|NOPTR, $64
 TEXT ·sumF64(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1243,9 +1296,9 @@ rem:
 rem_t0:
 	SUBQ       $0x00000000, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD (AX), Y8, Y8
 	VADDPD     Y8, Y0, Y0
 	JMP        sum
@@ -1253,9 +1306,9 @@ rem_t0:
 rem_t1:
 	SUBQ       $0x00000004, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 32(AX), Y8, Y8
 	VADDPD     Y8, Y1, Y1
 	JMP        sum
@@ -1263,9 +1316,9 @@ rem_t1:
 rem_t2:
 	SUBQ       $0x00000008, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 64(AX), Y8, Y8
 	VADDPD     Y8, Y2, Y2
 	JMP        sum
@@ -1273,9 +1326,9 @@ rem_t2:
 rem_t3:
 	SUBQ       $0x0000000c, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 96(AX), Y8, Y8
 	VADDPD     Y8, Y3, Y3
 	JMP        sum
@@ -1283,9 +1336,9 @@ rem_t3:
 rem_t4:
 	SUBQ       $0x00000010, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 128(AX), Y8, Y8
 	VADDPD     Y8, Y4, Y4
 	JMP        sum
@@ -1293,9 +1346,9 @@ rem_t4:
 rem_t5:
 	SUBQ       $0x00000014, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 160(AX), Y8, Y8
 	VADDPD     Y8, Y5, Y5
 	JMP        sum
@@ -1303,9 +1356,9 @@ rem_t5:
 rem_t6:
 	SUBQ       $0x00000018, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 192(AX), Y8, Y8
 	VADDPD     Y8, Y6, Y6
 	JMP        sum
@@ -1313,20 +1366,32 @@ rem_t6:
 rem_t7:
 	SUBQ       $0x0000001c, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 224(AX), Y8, Y8
 	VADDPD     Y8, Y7, Y7
 
 sum:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   DX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -1340,6 +1405,7 @@ sum:
 TEXT ·sumsqF64(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1411,9 +1477,9 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  (AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y0
 	JMP         sum
@@ -1421,9 +1487,9 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000004, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  32(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y1
 	JMP         sum
@@ -1431,9 +1497,9 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000008, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  64(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y2
 	JMP         sum
@@ -1441,9 +1507,9 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x0000000c, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  96(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y3
 	JMP         sum
@@ -1451,9 +1517,9 @@ rem_t3:
 rem_t4:
 	SUBQ        $0x00000010, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  128(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y4
 	JMP         sum
@@ -1461,9 +1527,9 @@ rem_t4:
 rem_t5:
 	SUBQ        $0x00000014, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  160(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y5
 	JMP         sum
@@ -1471,9 +1537,9 @@ rem_t5:
 rem_t6:
 	SUBQ        $0x00000018, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  192(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y6
 	JMP         sum
@@ -1481,20 +1547,32 @@ rem_t6:
 rem_t7:
 	SUBQ        $0x0000001c, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  224(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y7
 
 sum:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   DX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -1936,6 +2014,7 @@ TEXT ·dotF32AVX512(SB), NOSPLIT, $0-28
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
 	MOVQ   n+16(FP), DX
+	MOVQ   DX, BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1980,8 +2059,8 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, DX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), BX
-	KMOVW       (BX)(DX*2), K1
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
 	VMOVUPS.Z   (AX), K1, Z4
 	VMOVUPS.Z   (CX), K1, Z5
 	VFMADD231PS Z5, Z4, Z0
@@ -1990,8 +2069,8 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000010, DX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), BX
-	KMOVW       (BX)(DX*2), K1
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
 	VMOVUPS.Z   64(AX), K1, Z4
 	VMOVUPS.Z   64(CX), K1, Z5
 	VFMADD231PS Z5, Z4, Z1
@@ -2000,8 +2079,8 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000020, DX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), BX
-	KMOVW       (BX)(DX*2), K1
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
 	VMOVUPS.Z   128(AX), K1, Z4
 	VMOVUPS.Z   128(CX), K1, Z5
 	VFMADD231PS Z5, Z4, Z2
@@ -2010,16 +2089,24 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x00000030, DX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), BX
-	KMOVW       (BX)(DX*2), K1
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
 	VMOVUPS.Z   192(AX), K1, Z4
 	VMOVUPS.Z   192(CX), K1, Z5
 	VFMADD231PS Z5, Z4, Z3
 
 sum:
-	VADDPS        Z2, Z0, Z0
-	VADDPS        Z3, Z1, Z1
-	VADDPS        Z1, Z0, Z0
+	CMPQ   BX, $0x00000020
+	JLE    tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    tree_h1
+	VADDPS Z1, Z0, Z0
+
+tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -2056,6 +2143,7 @@ GLOBL ctailbits<>(SB), RODATA|NOPTR, $34
 TEXT ·sumF32AVX512(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2099,8 +2187,8 @@ rem:
 rem_t0:
 	SUBQ      $0x00000000, CX
 	JZ        sum
-	LEAQ      ctailbits<>+0(SB), DX
-	KMOVW     (DX)(CX*2), K1
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
 	VMOVUPS.Z (AX), K1, Z4
 	VADDPS    Z4, Z0, Z0
 	JMP       sum
@@ -2108,8 +2196,8 @@ rem_t0:
 rem_t1:
 	SUBQ      $0x00000010, CX
 	JZ        sum
-	LEAQ      ctailbits<>+0(SB), DX
-	KMOVW     (DX)(CX*2), K1
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
 	VMOVUPS.Z 64(AX), K1, Z4
 	VADDPS    Z4, Z1, Z1
 	JMP       sum
@@ -2117,8 +2205,8 @@ rem_t1:
 rem_t2:
 	SUBQ      $0x00000020, CX
 	JZ        sum
-	LEAQ      ctailbits<>+0(SB), DX
-	KMOVW     (DX)(CX*2), K1
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
 	VMOVUPS.Z 128(AX), K1, Z4
 	VADDPS    Z4, Z2, Z2
 	JMP       sum
@@ -2126,15 +2214,23 @@ rem_t2:
 rem_t3:
 	SUBQ      $0x00000030, CX
 	JZ        sum
-	LEAQ      ctailbits<>+0(SB), DX
-	KMOVW     (DX)(CX*2), K1
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
 	VMOVUPS.Z 192(AX), K1, Z4
 	VADDPS    Z4, Z3, Z3
 
 sum:
-	VADDPS        Z2, Z0, Z0
-	VADDPS        Z3, Z1, Z1
-	VADDPS        Z1, Z0, Z0
+	CMPQ   DX, $0x00000020
+	JLE    tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h1
+	VADDPS Z1, Z0, Z0
+
+tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -2152,6 +2248,7 @@ sum:
 TEXT ·sumsqF32AVX512(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2195,8 +2292,8 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, CX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), DX
-	KMOVW       (DX)(CX*2), K1
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
 	VMOVUPS.Z   (AX), K1, Z4
 	VFMADD231PS Z4, Z4, Z0
 	JMP         sum
@@ -2204,8 +2301,8 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000010, CX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), DX
-	KMOVW       (DX)(CX*2), K1
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
 	VMOVUPS.Z   64(AX), K1, Z4
 	VFMADD231PS Z4, Z4, Z1
 	JMP         sum
@@ -2213,8 +2310,8 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000020, CX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), DX
-	KMOVW       (DX)(CX*2), K1
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
 	VMOVUPS.Z   128(AX), K1, Z4
 	VFMADD231PS Z4, Z4, Z2
 	JMP         sum
@@ -2222,15 +2319,23 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x00000030, CX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), DX
-	KMOVW       (DX)(CX*2), K1
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
 	VMOVUPS.Z   192(AX), K1, Z4
 	VFMADD231PS Z4, Z4, Z3
 
 sum:
-	VADDPS        Z2, Z0, Z0
-	VADDPS        Z3, Z1, Z1
-	VADDPS        Z1, Z0, Z0
+	CMPQ   DX, $0x00000020
+	JLE    tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h1
+	VADDPS Z1, Z0, Z0
+
+tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -2662,6 +2767,7 @@ TEXT ·dotF64AVX512(SB), NOSPLIT, $0-32
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
 	MOVQ   n+16(FP), DX
+	MOVQ   DX, BX
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -2706,8 +2812,8 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, DX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), BX
-	KMOVW       (BX)(DX*2), K1
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
 	VMOVUPD.Z   (AX), K1, Z4
 	VMOVUPD.Z   (CX), K1, Z5
 	VFMADD231PD Z5, Z4, Z0
@@ -2716,8 +2822,8 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000008, DX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), BX
-	KMOVW       (BX)(DX*2), K1
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
 	VMOVUPD.Z   64(AX), K1, Z4
 	VMOVUPD.Z   64(CX), K1, Z5
 	VFMADD231PD Z5, Z4, Z1
@@ -2726,8 +2832,8 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000010, DX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), BX
-	KMOVW       (BX)(DX*2), K1
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
 	VMOVUPD.Z   128(AX), K1, Z4
 	VMOVUPD.Z   128(CX), K1, Z5
 	VFMADD231PD Z5, Z4, Z2
@@ -2736,16 +2842,24 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x00000018, DX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), BX
-	KMOVW       (BX)(DX*2), K1
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
 	VMOVUPD.Z   192(AX), K1, Z4
 	VMOVUPD.Z   192(CX), K1, Z5
 	VFMADD231PD Z5, Z4, Z3
 
 sum:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z1, Z0, Z0
+	CMPQ   BX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z1, Z0, Z0
+
+tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -2761,6 +2875,7 @@ sum:
 TEXT ·sumF64AVX512(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -2804,8 +2919,8 @@ rem:
 rem_t0:
 	SUBQ      $0x00000000, CX
 	JZ        sum
-	LEAQ      ctailbits<>+0(SB), DX
-	KMOVW     (DX)(CX*2), K1
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
 	VMOVUPD.Z (AX), K1, Z4
 	VADDPD    Z4, Z0, Z0
 	JMP       sum
@@ -2813,8 +2928,8 @@ rem_t0:
 rem_t1:
 	SUBQ      $0x00000008, CX
 	JZ        sum
-	LEAQ      ctailbits<>+0(SB), DX
-	KMOVW     (DX)(CX*2), K1
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
 	VMOVUPD.Z 64(AX), K1, Z4
 	VADDPD    Z4, Z1, Z1
 	JMP       sum
@@ -2822,8 +2937,8 @@ rem_t1:
 rem_t2:
 	SUBQ      $0x00000010, CX
 	JZ        sum
-	LEAQ      ctailbits<>+0(SB), DX
-	KMOVW     (DX)(CX*2), K1
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
 	VMOVUPD.Z 128(AX), K1, Z4
 	VADDPD    Z4, Z2, Z2
 	JMP       sum
@@ -2831,15 +2946,23 @@ rem_t2:
 rem_t3:
 	SUBQ      $0x00000018, CX
 	JZ        sum
-	LEAQ      ctailbits<>+0(SB), DX
-	KMOVW     (DX)(CX*2), K1
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
 	VMOVUPD.Z 192(AX), K1, Z4
 	VADDPD    Z4, Z3, Z3
 
 sum:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z1, Z0, Z0
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z1, Z0, Z0
+
+tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -2855,6 +2978,7 @@ sum:
 TEXT ·sumsqF64AVX512(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -2898,8 +3022,8 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, CX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), DX
-	KMOVW       (DX)(CX*2), K1
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
 	VMOVUPD.Z   (AX), K1, Z4
 	VFMADD231PD Z4, Z4, Z0
 	JMP         sum
@@ -2907,8 +3031,8 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000008, CX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), DX
-	KMOVW       (DX)(CX*2), K1
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
 	VMOVUPD.Z   64(AX), K1, Z4
 	VFMADD231PD Z4, Z4, Z1
 	JMP         sum
@@ -2916,8 +3040,8 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000010, CX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), DX
-	KMOVW       (DX)(CX*2), K1
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
 	VMOVUPD.Z   128(AX), K1, Z4
 	VFMADD231PD Z4, Z4, Z2
 	JMP         sum
@@ -2925,15 +3049,23 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x00000018, CX
 	JZ          sum
-	LEAQ        ctailbits<>+0(SB), DX
-	KMOVW       (DX)(CX*2), K1
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
 	VMOVUPD.Z   192(AX), K1, Z4
 	VFMADD231PD Z4, Z4, Z3
 
 sum:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z1, Z0, Z0
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z1, Z0, Z0
+
+tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1

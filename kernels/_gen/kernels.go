@@ -26,11 +26,21 @@ func newAccs(t ft, n int) []VecVirtual {
 // lane j mod lanes of acc[j/lanes]) by the halving tree of package canon,
 // p[i] += p[i+h] for h = P/2 … 1, and returns the register whose low lane
 // holds the sum: whole registers for h >= lanes, then upper half onto
-// lower half inside acc[0] (hreduce).
-func treeReduce(t ft, acc []VecVirtual) Register {
+// lower half inside acc[0] (hreduce). n, if not nil, holds the number of
+// elements summed: a register level whose upper half no element reached
+// (n <= h·lanes) only adds +0s, an exact identity, and is jumped over
+// (pre names the labels), so short rows skip most of the tree.
+func treeReduce(t ft, pre string, acc []VecVirtual, n Register) Register {
 	for h := len(acc) / 2; h >= 1; h /= 2 {
+		if n != nil {
+			CMPQ(n, U32(h*t.lanes))
+			JLE(LabelRef(fmt.Sprintf("%s_h%d", pre, h)))
+		}
 		for i := 0; i < h; i++ {
 			t.add(acc[i+h], acc[i], acc[i])
+		}
+		if n != nil {
+			Label(fmt.Sprintf("%s_h%d", pre, h))
 		}
 	}
 	return hreduce(t, t.add, acc[0])
@@ -78,6 +88,8 @@ func reduceKernel(t ft, name string, two bool, square bool) {
 		streams = append(streams, stream{y, t.size})
 	}
 	n := Load(Param("n"), GP64())
+	n0 := GP64()
+	MOVQ(n, n0)
 	P := partialsOf(t)
 	acc := newAccs(t, P/t.lanes)
 	body := func(j int, mask vmask) {
@@ -112,7 +124,7 @@ func reduceKernel(t ft, name string, two bool, square bool) {
 	Label("rem")
 	ladder(t, "rem", n, len(acc), "sum", body)
 	Label("sum")
-	r := treeReduce(t, acc)
+	r := treeReduce(t, "tree", acc, n0)
 	VZEROUPPER()
 	Store(r, ReturnIndex(0))
 	RET()
@@ -584,7 +596,7 @@ func rowSum(t ft, pre string, p, cols, rem Register, tail VecVirtual) Register {
 		JMP(LabelRef(pre + "sum"))
 	}
 	Label(pre + "sum")
-	return treeReduce(t, acc)
+	return treeReduce(t, pre+"tree", acc, cols)
 }
 
 // softmaxKernel emits the row softmax. With ce it computes, per row,
@@ -909,7 +921,7 @@ func hingeKernel(t ft) {
 		JMP(LabelRef("rowdone"))
 	}
 	Label("rowdone")
-	l := treeReduce(t.f64At(), acc)
+	l := treeReduce(t.f64At(), "tree", acc, cols)
 	VMOVSD(l, Mem{Base: out})
 	c := XMM()
 	VCVTSI2SDQ(count, c, c)
