@@ -27,6 +27,17 @@
 // that v3 does not. The test is a failing test, not a log: an arm64 fusion
 // changes results on arm64 just as a v3 one does on amd64.
 //
+// Counting per function and line keeps inlining honest: a math.FMA inlined
+// into a caller counts in the caller at the callee's line in both builds.
+// A function that exists only in the checked build (another inlining or
+// instantiation choice) is compared with zero, except at lines the
+// reference fuses somewhere, which are math.FMA calls. The compiler finds
+// fusions that are not visible in the source: it rewrites x*2 as x + x
+// and fuses that with a multiply that produced x (also one inlined from
+// another package, such as rand.Float64's u·2⁻⁵³), and on arm64 it fuses a
+// multiply that has other uses by computing it twice. Round the product
+// where it is defined in such cases.
+//
 // Test files are not checked (go build compiles no _test.go file), nor are
 // assembly (.s) files, which the Go compiler does not compile.
 //

@@ -281,8 +281,21 @@ func parse(r io.Reader, root string, fused *regexp.Regexp) (*listing, error) {
 			if fn == "" || !bytes.HasPrefix(line, []byte("\t0x")) {
 				continue
 			}
+			// Cheap test first (40 MB of listing per build): the
+			// mnemonic follows the position's ")\t".
+			i := bytes.Index(line, []byte(")\t"))
+			if i < 0 {
+				continue
+			}
+			mn := line[i+2:]
+			if j := bytes.IndexByte(mn, '\t'); j >= 0 {
+				mn = mn[:j]
+			}
+			if !fused.Match(mn) {
+				continue
+			}
 			m := instLine.FindSubmatch(line)
-			if m == nil || !fused.Match(m[2]) {
+			if m == nil {
 				continue
 			}
 			pos := strings.TrimPrefix(filepath.ToSlash(string(m[1])), prefix)
@@ -350,4 +363,51 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestParse checks the listing parser on a few lines of real -S output:
+// the package header, a function, a fused instruction with its position,
+// a hex dump line and a data symbol, whose lines must not count.
+func TestParse(t *testing.T) {
+	const listingText = "# github.com/nnkern/nnkern/nprand\n" +
+		"github.com/nnkern/nnkern/nprand.logGlibc STEXT nosplit size=100 args=0x8 locals=0x0 funcid=0x0 align=0x0\n" +
+		"\t0x0000 00000 (/root/nprand/glibclog.go:24)\tTEXT\tgithub.com/nnkern/nnkern/nprand.logGlibc(SB), NOSPLIT|ABIInternal, $0-8\n" +
+		"\t0x006e 00110 (/root/nprand/glibclog.go:40)\tVFMADD231SD\tX4, X0, X5\n" +
+		"\t0x0073 00115 (/root/nprand/glibclog.go:40)\tVFMADD231SD\tX3, X1, X5\n" +
+		"\t0x0078 00120 (/root/nprand/glibclog.go:41)\tMULSD\tX4, X4\n" +
+		"\t0x0000 c4 e2 d9 b9 c5 c4 e2 d9 b9 c5 00 00 00 00 00 00  ................\n" +
+		"go:cuinfo.producer.github.com/nnkern/nnkern/nprand SDWARFCUINFO dupok size=0\n" +
+		"\t0x0000 (/root/nprand/glibclog.go:42)\tVFMADD231SD\tX4, X0, X5\n" +
+		"github.com/nnkern/nnkern/nprand.f STEXT size=10\n" +
+		"\t0x0010 00016 (/root/nprand/x.go:7)\tVFNMSUB213PS\tY1, Y2, Y3\n"
+	l, err := parse(strings.NewReader(listingText), "/root", amd64Fused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pkg = module + "/nprand"
+	want := map[string]map[string]int{
+		pkg + ".logGlibc": {"nprand/glibclog.go:40": 2},
+		pkg + ".f":        {"nprand/x.go:7": 1},
+	}
+	if !l.pkgs[pkg] || len(l.pkgs) != 1 {
+		t.Errorf("packages %v, want only %s", l.pkgs, pkg)
+	}
+	if fmt.Sprint(l.fused[pkg]) != fmt.Sprint(want) {
+		t.Errorf("fused %v, want %v", l.fused[pkg], want)
+	}
+	for _, s := range []string{"VFMADD231SD", "VFMSUB132PS", "VFNMADD213SS", "VFNMSUB231PD", "VFMADDSUB231PS"} {
+		if !amd64Fused.MatchString(s) {
+			t.Errorf("amd64: %s not recognised as a fused multiply-add", s)
+		}
+	}
+	for _, s := range []string{"FMADDD", "FMADDS", "FMSUBD", "FNMADDD", "FNMSUBS", "VFMLA"} {
+		if !arm64Fused.MatchString(s) {
+			t.Errorf("arm64: %s not recognised as a fused multiply-add", s)
+		}
+	}
+	for _, s := range []string{"FMULD", "FNMULD", "FMOVD", "FMAXD", "FMADDQ"} {
+		if arm64Fused.MatchString(s) {
+			t.Errorf("arm64: %s taken for a fused multiply-add", s)
+		}
+	}
 }
