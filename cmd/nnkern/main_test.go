@@ -295,10 +295,10 @@ func TestBadInputsOneLineNothingDamaged(t *testing.T) {
 		}
 		checkOneLine(t, r, r.code, c.want, c.args)
 	}
-	// Resuming under another ISA level (results may differ in the last
-	// bits) is refused like any changed setting.
-	r0 := nnkern(t, dir, []string{"NNKERN_ISA=generic"}, smallArgs("twolayer", data, run, "--resume")...)
-	checkOneLine(t, r0, 1, "isa is generic", nil)
+	// Resuming on another BLAS backend (gonum and OpenBLAS are outside
+	// the bit-identity contract) is refused like any changed setting.
+	r0 := nnkern(t, dir, []string{"NNKERN_BLAS=gonum"}, smallArgs("twolayer", data, run, "--resume")...)
+	checkOneLine(t, r0, 1, "blas_backend is gonum (NNKERN_BLAS), the run has native", nil)
 	if after := dirState(t, run); after != before {
 		t.Errorf("a failed command changed the run directory %s", run)
 	}
@@ -481,7 +481,7 @@ func TestRunDirectoryContents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rc.Settings.ISA == "" || rc.Settings.BLAS == "" || rc.Settings.DType != "f32" || len(rc.Settings.DataSHA256) != 64 ||
+		if len(rc.Segments) != 1 || rc.Segments[0].ISA == "" || rc.Segments[0].FromIteration != 0 || !rc.BitIdentity || rc.Settings.BLAS == "" || rc.Settings.DType != "f32" || len(rc.Settings.DataSHA256) != 64 ||
 			rc.Env.GoVersion != runtime.Version() || rc.Env.GOMAXPROCS <= 0 || rc.Env.NnkernVersion == "" {
 			t.Errorf("%s: config.json incomplete: %+v", model, rc)
 		}
