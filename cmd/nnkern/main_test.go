@@ -927,7 +927,17 @@ func TestSweepInterruptAndResume(t *testing.T) {
 	// Without --resume an existing sweep is refused, pointing at --resume.
 	checkOneLine(t, nnkern(t, dir, nil, append(base, "--out", part)...), 1, "--resume", nil)
 
-	mustRun(t, dir, nil, append(base, "--out", part, "--resume")...)
+	// Continue at another ISA level (the lowest this CPU has): allowed,
+	// and under the one-result contract the models do not change.
+	before := map[int]bool{}
+	for _, l := range lines {
+		var rec sweepRec
+		json.Unmarshal(l, &rec)
+		before[rec.Index] = true
+	}
+	def, levels := binaryLevels(t, binPath)
+	low := levels[len(levels)-1]
+	mustRun(t, dir, []string{"NNKERN_ISA=" + low}, append(base, "--out", part, "--resume")...)
 	lines, torn, err := runio.ReadMetrics(filepath.Join(part, "sweep.jsonl"))
 	if err != nil || torn || len(lines) != 4 {
 		t.Fatalf("resumed sweep.jsonl: %d lines, torn %v, err %v", len(lines), torn, err)
@@ -942,7 +952,13 @@ func TestSweepInterruptAndResume(t *testing.T) {
 		seen[rec.Index] = true
 		// Interrupted or not, every run equals the uninterrupted sweep's.
 		if fileHash(t, filepath.Join(part, rec.Dir, modelFile)) != fileHash(t, filepath.Join(full, rec.Dir, modelFile)) {
-			t.Errorf("configuration %d: model after interrupt+resume differs from the uninterrupted sweep", rec.Index)
+			t.Errorf("configuration %d: model after interrupt (at %s) and resume (at %s) differs from the uninterrupted sweep", rec.Index, def, low)
+		}
+		if !before[rec.Index] {
+			segs := segmentsOf(t, filepath.Join(part, rec.Dir)).Segments
+			if rec.ISA != low || len(segs) == 0 || segs[len(segs)-1].ISA != low {
+				t.Errorf("configuration %d finished by the resume at %s: sweep.jsonl says isa %q, config.json segments %+v", rec.Index, low, rec.ISA, segs)
+			}
 		}
 	}
 	if fileHash(t, filepath.Join(part, "best", modelFile)) != fileHash(t, filepath.Join(full, "best", modelFile)) {
