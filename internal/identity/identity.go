@@ -225,7 +225,7 @@ func diffOutputs(a, b []Output) string {
 	for i := 0; i < len(a) && i < len(b); i++ {
 		oa, ob := a[i], b[i]
 		if oa.Label != ob.Label || oa.Kind != ob.Kind {
-			return fmt.Sprintf("output %d is %s(%c) vs %s(%c)", i, oa.Label, oa.Kind, ob.Label, ob.Kind)
+			return fmt.Sprintf("output %d is %s vs %s", i, describe(oa), describe(ob))
 		}
 		if string(oa.Data) == string(ob.Data) {
 			continue
@@ -250,6 +250,14 @@ func diffOutputs(a, b []Output) string {
 		return fmt.Sprintf("%d outputs vs %d", len(a), len(b))
 	}
 	return "outputs identical (hash differs?)"
+}
+
+// describe names an output, with its text if it is one (a panic message).
+func describe(o Output) string {
+	if o.Kind == 's' {
+		return fmt.Sprintf("%s %q", o.Label, clip(o.Data))
+	}
+	return o.Label
 }
 
 func clip(b []byte) string {
@@ -298,7 +306,8 @@ func (d Difference) Where() string {
 type Report struct {
 	Levels []kernels.Level // as checked, the reference (Generic) first
 	Procs  []int
-	// Results holds each level's results (at Procs[0]), in Components order.
+	// Results holds each level's results (at Procs[0]), in the order of
+	// the components checked.
 	Results map[kernels.Level][]Result
 	// Differences lists every component and level (or GOMAXPROCS) whose
 	// hash differs from the reference: Generic at Procs[0].
@@ -307,15 +316,15 @@ type Report struct {
 	Time map[kernels.Level]time.Duration
 }
 
-// Check runs the suite at every level in levels (each must be available:
-// see kernels.Levels) and, at each level, at every GOMAXPROCS in procs,
-// and compares every component's hash with the reference: the Generic level
-// at procs[0]. Generic is added to levels if missing. For each differing
+// Check runs the components comps (all of Components() if nil) at every
+// level in levels (each must be available: see kernels.Levels) and, at each
+// level, at every GOMAXPROCS in procs, and compares every component's hash
+// with the reference: the Generic level at procs[0]. Generic is added to levels if missing. For each differing
 // component it reruns both sides keeping the outputs, to say where they
 // first differ. logf, if not nil, receives a line per level with its time.
 // Check changes the ISA level and GOMAXPROCS while it runs and restores them;
 // nothing else may run kernels concurrently.
-func Check(levels []kernels.Level, procs []int, logf func(format string, args ...any)) *Report {
+func Check(levels []kernels.Level, procs []int, comps []Component, logf func(format string, args ...any)) *Report {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -327,7 +336,9 @@ func Check(levels []kernels.Level, procs []int, logf func(format string, args ..
 	}
 	rep := &Report{Levels: ls, Procs: procs, Results: map[kernels.Level][]Result{}, Time: map[kernels.Level]time.Duration{}}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	comps := Components()
+	if comps == nil {
+		comps = Components()
+	}
 	var ref []Result
 	for _, l := range ls {
 		restore := kernels.SetISA(l)

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -36,23 +37,40 @@ func TestIdentity(t *testing.T) {
 		}
 	}
 
+	comps := identity.Components()
+	only := os.Getenv("NNKERN_IDENTITY_RUN")
+	if only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			t.Fatalf("NNKERN_IDENTITY_RUN: %v", err)
+		}
+		var sel []identity.Component
+		for _, c := range comps {
+			if re.MatchString(c.Name) {
+				sel = append(sel, c)
+			}
+		}
+		t.Logf("NNKERN_IDENTITY_RUN=%s: %d of %d components", only, len(sel), len(comps))
+		comps = sel
+	}
+
 	start := time.Now()
-	rep := identity.Check(kernels.Levels(), identityProcs, t.Logf)
+	rep := identity.Check(kernels.Levels(), identityProcs, comps, t.Logf)
 	var lv []string
 	for _, l := range rep.Levels {
 		lv = append(lv, l.String())
 	}
 	t.Logf("identity: %d components, levels %s, GOMAXPROCS %v, %s: %d differences in %v",
-		len(names), strings.Join(lv, " "), identityProcs, buildName(), len(rep.Differences), time.Since(start).Round(time.Millisecond))
+		len(comps), strings.Join(lv, " "), identityProcs, buildName(), len(rep.Differences), time.Since(start).Round(time.Millisecond))
 
-	if out := os.Getenv("NNKERN_IDENTITY_OUT"); out != "" {
+	if out := os.Getenv("NNKERN_IDENTITY_OUT"); out != "" && only == "" {
 		var b strings.Builder
 		fmt.Fprintf(&b, "# nnkern identity suite: the generic level's hashes (written whether or not the other levels agree)\n")
 		fmt.Fprintf(&b, "# go\t%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		fmt.Fprintf(&b, "# build\t%s\n", buildName())
 		fmt.Fprintf(&b, "# levels\t%s\n", strings.Join(lv, " "))
 		fmt.Fprintf(&b, "# gomaxprocs\t%s\n", strings.Trim(fmt.Sprint(identityProcs), "[]"))
-		fmt.Fprintf(&b, "# components\t%d\n", len(names))
+		fmt.Fprintf(&b, "# components\t%d\n", len(comps))
 		fmt.Fprintf(&b, "# differences\t%d\n", len(rep.Differences))
 		b.WriteString(identity.Lines(rep.Results[kernels.Generic]))
 		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
