@@ -92,11 +92,12 @@ func benchStoreFloor[T kernels.Float](b *testing.B) {
 func cifarDir(tb testing.TB, sub string) string {
 	d := os.Getenv("NNKERN_CIFAR_DIR")
 	if d == "" {
-		skiplog.Skip(tb, "CIFAR-10 load benchmarks", "NNKERN_CIFAR_DIR not set (a directory holding cifar-10-batches-py / cifar-10-batches-bin)")
+		tb.Log("set NNKERN_CIFAR_DIR to a directory holding cifar-10-batches-py / cifar-10-batches-bin")
+		skiplog.Skip(tb, "CIFAR-10 load tests", "NNKERN_CIFAR_DIR not set")
 	}
 	p := filepath.Join(d, sub)
 	if !isDir(p) {
-		skiplog.Skipf(tb, "CIFAR-10 load benchmarks", "%s not found", p)
+		skiplog.Skipf(tb, "CIFAR-10 load tests", "%s not found", p)
 	}
 	return p
 }
