@@ -45,7 +45,7 @@ var transposes = [4][2]bool{{false, false}, {true, false}, {false, true}, {true,
 //   - k sweep: k = 1..70 for a few m×n;
 //   - kc: k at and around the k-blocking (float32 kc = 512, float64 256,
 //     and 384 = the L1-derived float64 value on a 48 KiB L1), 2·kc+3;
-//   - large: shapes big enough to run in parallel (2·m·n·k >= 4 MFLOP),
+//   - large: shapes big enough to run in parallel (2·m·n·k >= 4 Mi FLOP),
 //     with m >= 512 (op(B) packed) and n >= 512 (op(A) packed).
 func gemmCases() []gcase {
 	var cs []gcase
@@ -82,7 +82,7 @@ func gemmCases() []gcase {
 	// Large shapes (the same at every level, so they are kept moderate for
 	// the generic level's float32 FMA emulation).
 	add("large", 0, 100, 100, 1536) // the forward X·W1 of a batch, scaled down
-	add("large", 1, 520, 40, 100)   // TN with m >= 512: op(B) packed, parallel
+	add("large", 1, 520, 48, 100)   // TN with m >= 512: op(B) packed, parallel
 	add("large", 2, 40, 530, 100)   // NT with n >= 512: op(A) packed
 	add("large", 3, 130, 70, 300)
 	add("large", 1, 384, 100, 100)  // Xᵀ·dH of a batch, scaled down

@@ -47,7 +47,7 @@
 //     big enough for parallel Gemms.
 //   - training: 60 iterations of the softmax and of the SVM linear
 //     classifier (batch 200 on 500×97 data, two learning rates) and of the
-//     two-layer net (batch 200 on 1000×201 data, hidden 50, an epoch every
+//     two-layer net (batch 200 on 1000×257 data, hidden 50, an epoch every
 //     5 iterations), hashing the final model, the loss and accuracy
 //     histories and the random stream's state.
 //

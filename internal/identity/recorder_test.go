@@ -1,8 +1,12 @@
 package identity
 
 import (
+	"runtime"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/nnkern/nnkern/kernels"
 )
 
 // TestDiff: Diff names the first differing case, output and element, with
@@ -66,5 +70,37 @@ func TestNamesUnique(t *testing.T) {
 		if strings.ContainsAny(n, " \t\n") {
 			t.Errorf("component name %q has white space", n)
 		}
+	}
+}
+
+// TestCheckFindsDifferences: Check reports a component whose output
+// depends on GOMAXPROCS, and one that depends on the ISA level, and not
+// one that depends on neither.
+func TestCheckFindsDifferences(t *testing.T) {
+	comps := []Component{
+		{Name: "test/procs", run: func(r *Recorder) {
+			r.Case("c", func() { r.Ints("p", runtime.GOMAXPROCS(0)) })
+		}},
+		{Name: "test/level", run: func(r *Recorder) {
+			r.Case("c", func() { r.Ints("l", int(kernels.ISA())) })
+		}},
+		{Name: "test/fixed", run: func(r *Recorder) {
+			r.Case("c", func() { r.Ints("x", 1) })
+		}},
+	}
+	levels := kernels.Levels()
+	rep := Check(levels, []int{1, 2}, comps, nil)
+	var got []string
+	for _, d := range rep.Differences {
+		got = append(got, d.Component+" "+d.Where())
+	}
+	want := []string{"test/procs generic GOMAXPROCS=2 vs GOMAXPROCS=1"}
+	for _, l := range levels[:len(levels)-1] { // all but generic, highest first
+		want = append(want, "test/procs "+l.String()+" GOMAXPROCS=2 vs GOMAXPROCS=1", "test/level "+l.String()+" vs generic")
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("differences:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
