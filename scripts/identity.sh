@@ -106,16 +106,29 @@ for b in $BUILDS; do
 done
 
 # compare A B NAME: print the components whose hash differs between two
-# hash files; returns 1 if any does.
+# hash files, with the number of differing cases and the first one when
+# both have their .cases files; returns 1 if any differs.
 compare() {
-	awk -F'\t' -v name="$3" '
+	local ca="$1.cases" cb="$2.cases"
+	[ -s "$ca" ] && [ -s "$cb" ] || ca=/dev/null cb=/dev/null
+	awk -F'\t' -v name="$3" -v fa="$1" -v fb="$2" -v ca="$ca" -v cb="$cb" '
+		FILENAME == ca { ch[$1 SUBSEP $2] = $3; next }
+		FILENAME == cb { if (ch[$1 SUBSEP $2] != $3) { nd[$1]++; if (!($1 in first)) first[$1] = $2 }; nc[$1]++; next }
 		/^#/ { next }
-		FNR == NR { ref[$1] = $2; next }
+		FILENAME == fa { ref[$1] = $2; next }
 		{ seen[$1] = 1
-		  if (!($1 in ref)) { printf "\t%s: only in %s\n", $1, name; bad++ }
-		  else if (ref[$1] != $2) { printf "\t%s: %s %s vs native %s\n", $1, name, substr($2, 1, 16), substr(ref[$1], 1, 16); bad++ } }
-		END { for (c in ref) if (!(c in seen)) { printf "\t%s: missing in %s\n", c, name; bad++ }
-		      exit bad > 0 }' "$1" "$2"
+		  if (!($1 in ref)) { out[++n] = sprintf("\t%s: only in %s", $1, name) }
+		  else if (ref[$1] != $2) { dif[++n] = $1 } }
+		END {
+		  for (i = 1; i <= n; i++) {
+		    if (i in out) { print out[i]; continue }
+		    c = dif[i]
+		    printf "\t%s: %s differs from native", c, name
+		    if (c in nd) printf ": %d of %d cases, first %s", nd[c], nc[c], first[c]
+		    printf "\n"
+		  }
+		  for (c in ref) if (!(c in seen)) { printf "\t%s: missing in %s\n", c, name; n++ }
+		  exit n > 0 }' "$ca" "$cb" "$1" "$2"
 }
 
 native="$dir/native.txt"

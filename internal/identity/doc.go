@@ -79,7 +79,8 @@
 // NNKERN_IDENTITY_OUT=file it writes the generic level's hashes to file,
 // one "component<TAB>sha256" line per component after a few "#" header
 // lines (Go version, build, levels, GOMAXPROCS values, number of
-// components and of differences). The file is written whether or not the
+// components and of differing ones), and file.cases the hash of every case
+// ("component<TAB>case<TAB>sha256"). The files are written whether or not the
 // levels agree, so that builds can be compared even while a level is
 // wrong; since every level of a build is compared with its generic level,
 // equal files plus passing tests mean every level of every build agrees.

@@ -76,6 +76,17 @@ func TestIdentity(t *testing.T) {
 		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 			t.Errorf("NNKERN_IDENTITY_OUT: %v", err)
 		}
+		// Per-case hashes beside it, so that a difference between builds
+		// can be traced to its cases.
+		b.Reset()
+		for _, r := range rep.Results[kernels.Generic] {
+			for _, c := range r.Cases {
+				fmt.Fprintf(&b, "%s\t%s\t%x\n", r.Name, c.Name, c.Sum)
+			}
+		}
+		if err := os.WriteFile(out+".cases", []byte(b.String()), 0o644); err != nil {
+			t.Errorf("NNKERN_IDENTITY_OUT: %v", err)
+		}
 	}
 
 	if len(rep.Differences) == 0 {
