@@ -223,11 +223,21 @@ func fmaComponent[T kernels.Float]() Component {
 			return a, b, c
 		})
 		triples("subnormal", func(g *gen) (a, b, c T) {
-			lo := -75
+			// a·b around the subnormal range; c the smallest normals or a
+			// random subnormal (exponent field 0).
+			lo, minExp, mant := -75, -126, uint64(1)<<23
 			if !isF32[T]() {
-				lo = -540
+				lo, minExp, mant = -540, -1022, 1<<52
 			}
-			return val[T](g, lo, lo+10, 4), val[T](g, lo, lo+10, 4), val[T](g, 2*lo-30, 2*lo+20, 4)
+			a, b = val[T](g, lo, lo+10, 4), val[T](g, lo, lo+10, 4)
+			if g.intn(2) == 0 {
+				return a, b, val[T](g, minExp, minExp+6, 4)
+			}
+			c = fromBits[T](g.u64() % mant)
+			if g.intn(2) == 0 {
+				c = -c
+			}
+			return a, b, c
 		})
 		r.Case("specials", func() {
 			sp := specials[T](false)
