@@ -234,17 +234,27 @@ func diffOutputs(a, b []Output) string {
 		if size == 0 || len(oa.Data) != len(ob.Data) {
 			return fmt.Sprintf("%s: %q vs %q", oa.Label, clip(oa.Data), clip(ob.Data))
 		}
-		n, first := 0, -1
+		n, nans, first := 0, 0, -1
 		for j := 0; j+size <= len(oa.Data); j += size {
 			if string(oa.Data[j:j+size]) != string(ob.Data[j:j+size]) {
 				n++
 				if first < 0 {
 					first = j
 				}
+				if isNaN(oa.Kind, oa.Data[j:j+size]) && isNaN(ob.Kind, ob.Data[j:j+size]) {
+					nans++
+				}
 			}
 		}
-		return fmt.Sprintf("%s[%d] = %s vs %s (%d of %d elements differ)", oa.Label, first/size,
+		s := fmt.Sprintf("%s[%d] = %s vs %s (%d of %d elements differ", oa.Label, first/size,
 			fmtElem(oa.Kind, oa.Data[first:first+size]), fmtElem(ob.Kind, ob.Data[first:first+size]), n, len(oa.Data)/size)
+		switch {
+		case nans == n:
+			s += ", all of them NaNs with a different sign or payload"
+		case nans > 0:
+			s += fmt.Sprintf(", %d of them NaNs with a different sign or payload", nans)
+		}
+		return s + ")"
 	}
 	if len(a) != len(b) {
 		return fmt.Sprintf("%d outputs vs %d", len(a), len(b))
@@ -265,6 +275,17 @@ func clip(b []byte) string {
 		return string(b[:200]) + "…"
 	}
 	return string(b)
+}
+
+// isNaN reports whether the element b of the given kind is a NaN.
+func isNaN(kind byte, b []byte) bool {
+	switch kind {
+	case 'f':
+		return math.IsNaN(float64(math.Float32frombits(binary.LittleEndian.Uint32(b))))
+	case 'd':
+		return math.IsNaN(math.Float64frombits(binary.LittleEndian.Uint64(b)))
+	}
+	return false
 }
 
 func fmtElem(kind byte, b []byte) string {

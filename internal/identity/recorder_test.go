@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"math"
 	"runtime"
 	"sort"
 	"strings"
@@ -40,6 +41,10 @@ func TestDiff(t *testing.T) {
 	}
 	if h := mk(5, false).Run(); h.Sum != a.Sum || h.Cases[1].Outputs != nil {
 		t.Errorf("Run and RunKeep disagree, or Run kept outputs")
+	}
+	nan1, nan2 := math.Float32frombits(0x7fc00000), math.Float32frombits(0xffc00000)
+	if d := Diff(mk(nan1, false).RunKeep(), mk(nan2, false).RunKeep()); !strings.HasSuffix(d, "(2 of 4 elements differ, all of them NaNs with a different sign or payload)") {
+		t.Errorf("Diff of NaNs: %s", d)
 	}
 	c := mk(5, true).RunKeep()
 	if d := Diff(c, a); !strings.Contains(d, "first panics") || !strings.Contains(d, "boom") {
