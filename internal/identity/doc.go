@@ -51,6 +51,11 @@
 //     5 iterations), hashing the final model, the loss and accuracy
 //     histories and the random stream's state.
 //
+// Every bit counts, NaNs' included: a NaN whose sign or payload differs
+// (x86 produces the negative "default NaN" for an invalid operation, while
+// an input NaN propagates as it is) is a difference, which Diff points out
+// as such.
+//
 // Inputs are generated from integers only (splitmix64 bits assembled into
 // IEEE bit patterns with full random mantissas; see gen.go), so no build
 // can compute them differently: there is no floating-point arithmetic a
