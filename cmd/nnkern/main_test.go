@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/internal/testenv"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -638,7 +639,7 @@ func TestGradcheckTwoLayer(t *testing.T) {
 
 func TestDemoOnSmallData(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the gradient checks (about 10 s of CPU); skipped with -short")
+		skiplog.Skip(t, "slow tests", "-short")
 	}
 	dir := t.TempDir()
 	data := synthData(t, dir, 400, 60)
@@ -880,7 +881,7 @@ func checkEpochs(t *testing.T, path string, iters, ipe int) {
 
 func TestSweepInterruptAndResume(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains 12 small configurations; skipped with -short")
+		skiplog.Skip(t, "slow tests", "-short")
 	}
 	dir := t.TempDir()
 	data := synthData(t, dir, 400, 60)
