@@ -51,10 +51,13 @@
 //     5 iterations), hashing the final model, the loss and accuracy
 //     histories and the random stream's state.
 //
-// Every bit counts, NaNs' included: a NaN whose sign or payload differs
-// (x86 produces the negative "default NaN" for an invalid operation, while
-// an input NaN propagates as it is) is a difference, which Diff points out
-// as such.
+// Every bit counts, except NaNs' signs and payloads: every NaN is hashed
+// as the one quiet NaN (IEEE 754 leaves their propagation open and
+// architectures differ: x86 produces a negative "default NaN" for an
+// invalid operation, arm64 a positive one, and an input NaN may propagate
+// instead), so "NaN here" is compared, its bits are not. The guard
+// sentinel, a NaN with its own payload, keeps its bits, so a stray write
+// over a guard element still shows.
 //
 // Inputs are generated from integers only (splitmix64 bits assembled into
 // IEEE bit patterns with full random mantissas; see gen.go), so no build

@@ -103,18 +103,34 @@ func (r *Recorder) segment(label string, kind byte, n int, data []byte) {
 	}
 }
 
-// put records the exact bits of x.
+// put records the exact bits of x, except that every NaN other than the
+// guard sentinel is recorded as the one quiet NaN: NaN signs and payloads
+// are outside the contract (IEEE 754 leaves their propagation open, and
+// architectures differ: x86 produces a negative "default NaN" for an
+// invalid operation, arm64 a positive one), while "NaN here" is not. The
+// sentinel keeps its own bits, so a stray write over a guard element
+// still shows.
 func put[T kernels.Float](r *Recorder, label string, x []T) {
 	b := r.buf[:0]
 	kind := byte('d')
 	if isF32[T]() {
 		kind = 'f'
+		sent := math.Float32bits(float32(sentinel[T]()))
 		for _, v := range x {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(v)))
+			u := math.Float32bits(float32(v))
+			if v != v && u != sent {
+				u = 0x7fc00000
+			}
+			b = binary.LittleEndian.AppendUint32(b, u)
 		}
 	} else {
+		sent := math.Float64bits(float64(sentinel[T]()))
 		for _, v := range x {
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(v)))
+			u := math.Float64bits(float64(v))
+			if v != v && u != sent {
+				u = 0x7ff8000000000000
+			}
+			b = binary.LittleEndian.AppendUint64(b, u)
 		}
 	}
 	r.buf = b
