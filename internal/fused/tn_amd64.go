@@ -23,18 +23,14 @@ var tnMaxM = [2]int{10, 6}
 // stride; equal with stride 3073), so they serve the last vector only.
 const tnVecs = 2
 
-// tnPassRows is the rows of A and B per pass over C: the kernels read one
-// line from each of the rows in turn, and when the row stride of B is
-// close to a multiple of 4 KiB (X with D = 3073: 24584 bytes in float64)
-// those lines map to the same few L1 sets; 8 rows fit in the 8 ways. On
-// the Zen 3 dev machine passes of 8 rows made the softmax dev-set loss
-// (blocks of 32 rows, stride 3073) ~10% faster than one pass of 32, and
-// made no difference with a padded stride.
-const tnPassRows = 8
-
 // mulAddTNAsm runs MulAddTN through the AVX2+FMA strip kernels over the
 // columns that fill whole vectors and returns how many columns it did
 // (the caller does the rest). Shapes are checked, m, n, k >= 1.
+//
+// It keeps MulAddTN's order: the loop over passes of tnPassRows values of
+// p is outermost, each strip kernel call sums one pass from zero and adds
+// it to C, and the strip groups of the L1 window (and the row blocks of
+// each call) split only the columns (rows) of C, never p.
 func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) int {
 	w := Width[T]()
 	size := int(unsafe.Sizeof(a[0]))
