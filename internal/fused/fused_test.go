@@ -348,32 +348,35 @@ func awkward[T kernels.Float](rng *rand.Rand) T {
 	sign := float64(1 - 2*rng.IntN(2))
 	pow := math.Ldexp(1, rng.IntN(25)-12)
 	var v float64
-	switch r := rng.IntN(400); {
+	switch r := rng.IntN(1000); {
 	case r < 1:
 		return T(math.NaN())
 	case r < 3:
 		v = math.Inf(1)
-	case r < 6:
+	case r < 13:
 		v = 0
-	case r < 10: // a subnormal
+	case r < 23: // a subnormal
 		if f32 {
 			v = float64(math.Float32frombits(uint32(1 + rng.IntN(1<<23-1))))
 		} else {
 			v = math.Float64frombits(1 + rng.Uint64N(1<<52-1))
 		}
-	case r < 12:
+	case r < 25:
 		v = math.MaxFloat64
 		if f32 {
 			v = math.MaxFloat32
 		}
-	case r < 180:
+	case r < 400:
 		v = float64(1+rng.IntN(1<<12)) * pow
-	case r < 280:
-		up := math.Inf(rng.IntN(2)*2 - 1)
-		if f32 {
-			v = float64(math.Nextafter32(float32(pow), float32(up)))
-		} else {
-			v = math.Nextafter(pow, up)
+	case r < 750: // 1 or 2 ulps off a power of two: (1+u)(1-u) = 1-u² has a tail
+		to := math.Inf(rng.IntN(2)*2 - 1)
+		v = pow
+		for range 1 + rng.IntN(2) {
+			if f32 {
+				v = float64(math.Nextafter32(float32(v), float32(to)))
+			} else {
+				v = math.Nextafter(v, to)
+			}
 		}
 	default:
 		v = rng.NormFloat64() * pow
