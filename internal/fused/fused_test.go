@@ -104,7 +104,7 @@ func testMulAdd[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off int,
 		// Recursive summation of k products plus the final add: error
 		// <= (k+1)·eps·(Σ|a·b| + |c0|) (Higham's γ bound, first order);
 		// the f32 output rounding adds eps·|want|.
-		bound := float64(float64(k+2)*eps*(abs[row*n+col]+math.Abs(float64(c0[ri])))) + eps*math.Abs(want)
+		bound := float64(float64(k+2)*eps*(abs[row*n+col]+math.Abs(float64(c0[ri])))) + float64(eps*math.Abs(want))
 		if d := math.Abs(float64(v) - want); !(d <= bound) {
 			t.Fatalf("c[%d,%d] = %v, want %v (|diff| %g > bound %g)", row, col, v, want, d, bound)
 		}

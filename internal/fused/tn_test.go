@@ -80,7 +80,7 @@ func testMulAddTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off in
 		// k products summed recursively (from zero or onto c0) plus at
 		// most one more add: error <= (k+2)·eps·(Σ|a·b| + |c0|), plus
 		// eps·|want| for the rounding to T.
-		bound := float64(float64(k+2)*eps*(abs+math.Abs(float64(c0[ri])))) + eps*math.Abs(want)
+		bound := float64(float64(k+2)*eps*(abs+math.Abs(float64(c0[ri])))) + float64(eps*math.Abs(want))
 		if d := math.Abs(float64(v) - want); !(d <= bound) {
 			t.Fatalf("c[%d,%d] = %v, want %v (|diff| %g > bound %g)", row, col, v, want, d, bound)
 		}
