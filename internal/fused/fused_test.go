@@ -68,7 +68,7 @@ func testMulAdd[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off int,
 	ldc := n + rng.IntN(2)*3
 	cbuf := make([]T, off+m*ldc+guard)
 	for i := range cbuf {
-		cbuf[i] = T(math.NaN())
+		cbuf[i] = sNaN[T]()
 	}
 	c := cbuf[off : off+max(0, (m-1)*ldc+n)]
 	c0 := make([]T, len(c))
@@ -94,8 +94,8 @@ func testMulAdd[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off int,
 		ri := i - off
 		inside := ri >= 0 && ri < m*ldc && ri%ldc < n && ri/ldc < m
 		if !inside {
-			if v == v {
-				t.Fatalf("guard/padding element %d of c written: %v", i, v)
+			if bits(v) != bits(cbuf0[i]) {
+				t.Fatalf("guard/padding element %d of c written: %v (%#x)", i, v, bits(v))
 			}
 			continue
 		}
@@ -215,15 +215,17 @@ func testMulAddAwkward[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k in
 	a, b = a[off:], b[off:]
 	ldc := n + rng.IntN(3)
 	cbuf := make([]T, off+(m-1)*ldc+n+guard)
+	inside := func(i int) bool { ri := i - off; return ri >= 0 && ri/ldc < m && ri%ldc < n }
 	for i := range cbuf {
-		cbuf[i] = T(math.NaN())
-		if ri := i - off; ri >= 0 && ri/ldc < m && ri%ldc < n {
+		cbuf[i] = sNaN[T]()
+		if inside(i) {
 			cbuf[i] = awkward[T](rng)
 		}
 	}
 	cbuf0 := slices.Clone(cbuf)
 	c := cbuf[off : off+(m-1)*ldc+n]
 	MulAdd(m, n, k, a, ai, ap, b, ldb, c, ldc)
+	checkGuards(t, cbuf, cbuf0, inside)
 	checkOrder(t, cbuf, cbuf0,
 		func(cb []T) { MulAdd(m, n, k, a, ai, ap, b, ldb, cb[off:off+len(c)], ldc) },
 		func(cb []T) { refMulAdd(m, n, k, a, ai, ap, b, ldb, cb[off:off+len(c)], ldc) })
@@ -319,6 +321,31 @@ func checkOrder[T kernels.Float](t *testing.T, got, c0 []T, op, ref func(c []T))
 	}
 }
 
+// checkGuards fails if an element of buf outside the output (inside(i) is
+// false) no longer has the bits it had in buf0. The guards are signalling
+// NaNs (sNaN), which any arithmetic turns quiet, so it also catches a
+// kernel that reads a guard and writes it back through an add.
+func checkGuards[T kernels.Float](t *testing.T, buf, buf0 []T, inside func(i int) bool) {
+	t.Helper()
+	for i, v := range buf {
+		if !inside(i) && bits(v) != bits(buf0[i]) {
+			t.Fatalf("guard/padding element %d of c written: %v (%#x, was %#x)", i, v, bits(v), bits(buf0[i]))
+		}
+	}
+}
+
+// sNaN returns a signalling NaN of T, made without a float conversion
+// (which would quiet it).
+func sNaN[T kernels.Float]() T {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		u := uint32(0x7fa00001)
+		return *(*T)(unsafe.Pointer(&u))
+	}
+	u := uint64(0x7ff4000000000001)
+	return *(*T)(unsafe.Pointer(&u))
+}
+
 // diffBits returns the first index at which x and y differ in their bits,
 // a NaN matching any NaN, or -1.
 func diffBits[T kernels.Float](x, y []T) int {
@@ -333,8 +360,13 @@ func diffBits[T kernels.Float](x, y []T) int {
 	return -1
 }
 
-// bits returns the bits of x (of its exact float64 value for a float32).
-func bits[T kernels.Float](x T) uint64 { return math.Float64bits(float64(x)) }
+// bits returns the bits of x, read without a float conversion.
+func bits[T kernels.Float](x T) uint64 {
+	if unsafe.Sizeof(x) == 4 {
+		return uint64(*(*uint32)(unsafe.Pointer(&x)))
+	}
+	return *(*uint64)(unsafe.Pointer(&x))
+}
 
 // awkward returns a value from a mix meant to expose any difference in
 // rounding or fusing between two ways of computing a sum of products:

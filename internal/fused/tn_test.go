@@ -25,8 +25,7 @@ func testMulAddTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off in
 	lda := m + rng.IntN(3)
 	ldb := n + rng.IntN(3)
 	ldc := n + rng.IntN(3)
-	nan := T(math.NaN())
-	mk := func(rows, cols, ld int) (buf, view []T) {
+	mk := func(rows, cols, ld int, nan T) (buf, view []T) {
 		buf = make([]T, off+rows*ld+guard)
 		for i := range buf {
 			buf[i] = nan
@@ -38,9 +37,9 @@ func testMulAddTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off in
 		}
 		return buf, buf[off : off+max(0, (rows-1)*ld+cols)]
 	}
-	abuf, a := mk(k, m, lda)
-	bbuf, b := mk(k, n, ldb)
-	cbuf, c := mk(m, n, ldc)
+	abuf, a := mk(k, m, lda, T(math.NaN()))
+	bbuf, b := mk(k, n, ldb, T(math.NaN()))
+	cbuf, c := mk(m, n, ldc, sNaN[T]())
 	c0 := slices.Clone(c)
 	cbuf0 := slices.Clone(cbuf)
 	acopy, bcopy := slices.Clone(abuf), slices.Clone(bbuf)
@@ -64,8 +63,8 @@ func testMulAddTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off in
 	for i, v := range cbuf {
 		ri := i - off
 		if ri < 0 || ri >= m*ldc || ri%ldc >= n {
-			if v == v {
-				t.Fatalf("guard/padding element %d of c written: %v", i, v)
+			if bits(v) != bits(cbuf0[i]) {
+				t.Fatalf("guard/padding element %d of c written: %v (%#x)", i, v, bits(v))
 			}
 			continue
 		}
@@ -195,15 +194,17 @@ func testMulAddTNAwkward[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k 
 	}
 	a, b = a[off:], b[off:]
 	cbuf := make([]T, off+(m-1)*ldc+n+guard)
+	inside := func(i int) bool { ri := i - off; return ri >= 0 && ri/ldc < m && ri%ldc < n }
 	for i := range cbuf {
-		cbuf[i] = T(math.NaN())
-		if ri := i - off; ri >= 0 && ri/ldc < m && ri%ldc < n {
+		cbuf[i] = sNaN[T]()
+		if inside(i) {
 			cbuf[i] = awkward[T](rng)
 		}
 	}
 	cbuf0 := slices.Clone(cbuf)
 	c := cbuf[off : off+(m-1)*ldc+n]
 	MulAddTN(m, n, k, a, lda, b, ldb, c, ldc)
+	checkGuards(t, cbuf, cbuf0, inside)
 	checkOrder(t, cbuf, cbuf0,
 		func(cb []T) { MulAddTN(m, n, k, a, lda, b, ldb, cb[off:off+len(c)], ldc) },
 		func(cb []T) { refMulAddTN(m, n, k, a, lda, b, ldb, cb[off:off+len(c)], ldc) })
