@@ -43,12 +43,10 @@ const tnPassRows = 8
 //		c[i*ldc+j] += s // a plain add
 //	}
 //
-// so every level gives the same bits. On AVX2 the strips of whole vectors
-// of columns are computed by assembly kernels that keep a block of up to
-// 6 rows × 2 vectors (or 10 rows × 1 vector) of C in registers for a pass,
-// and the remaining columns (fewer than one vector) by the Go code, which
-// the generic build uses for all columns; the blocking splits rows and
-// columns, never p.
+// so every level gives the same bits. On AVX2 assembly kernels keep a
+// block of up to 6 rows × 2 vectors (or 10 rows × 1 vector) of C in
+// registers for a pass, the columns past the last whole vector through
+// masked loads and stores; the blocking splits rows and columns, never p.
 // m, n, k >= 0, lda >= m, ldb >= n, ldc >= n; it panics, naming the
 // argument, if a slice is too short. c must not share memory with a or b
 // (not checked; the callers never alias them).
@@ -71,13 +69,10 @@ func MulAddTN[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []
 	if need := (k-1)*ldb + n; len(b) < need {
 		panic(fmt.Sprintf("fused.MulAddTN: len(b)=%d < %d for k=%d n=%d ldb=%d", len(b), need, k, n, ldb))
 	}
-	done := 0
-	if kernels.ISA() >= kernels.AVX2 {
-		done = mulAddTNAsm(m, n, k, a, lda, b, ldb, c, ldc)
+	if kernels.ISA() >= kernels.AVX2 && mulAddTNAsm(m, n, k, a, lda, b, ldb, c, ldc) {
+		return
 	}
-	if done < n {
-		mulAddTNGeneric(m, n-done, k, a, lda, b[done:], ldb, c[done:], ldc)
-	}
+	mulAddTNGeneric(m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // tnCols is the columns of C whose pass sums mulAddTNGeneric keeps at a
