@@ -14,6 +14,14 @@
 // B is loaded (into registers when they fit, else as an FMA memory operand).
 // With ai = ldx, ap = 1 this is the score panel S = X·W of a linear
 // classifier; with ai = 1, ap = ldx it is the gradient panel dW += Xᵀ·dS.
+// Each element of C gets MulAdd's order: a sum from zero by VFMADD in
+// increasing p, then one VADD to C.
+//
+// The strip kernels tn<T>M<m>V<v> (MulAddTN: C += Aᵀ·B over one pass of k
+// rows, for m rows of C and ns strips of v vectors) and the masked tail
+// kernels tn<T>M<m>Tail (the last r < w columns) likewise sum the pass from
+// zero by VFMADD in increasing p and then add it to C; the Go side
+// (tn_amd64.go) cuts k into MulAddTN's passes.
 package main
 
 import (
