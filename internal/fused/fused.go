@@ -20,16 +20,16 @@
 //
 // Numerical contract: every output element is computed by one fixed
 // sequence of operations, stated on MulAdd and MulAddTN, that depends on
-// nothing but the shape (k, and MulAddTN's constant pass length). The assembly and the Go
-// code perform exactly that sequence: the Go code fuses a multiply-add
-// precisely where the assembly uses VFMADD (kernels.FMA: math.FMA, or an
-// exact float32 emulation) and writes every other operation so that the
-// compiler cannot fuse it, whatever GOAMD64. Register blocking, strips,
-// cache windows and prefetching follow the implementation but never change
-// an element's sequence, and nothing here runs in parallel. So the results
-// are bit-identical on every ISA level, in a purego build, for any GOAMD64,
-// GOMAXPROCS or machine. (A NaN result is a NaN on every level; its
-// payload bits are not specified.)
+// nothing but k (and MulAddTN's constant pass length). The assembly and
+// the Go code perform exactly that sequence: the Go code fuses a
+// multiply-add precisely where the assembly uses VFMADD (kernels.FMA:
+// math.FMA, or an exact float32 emulation), and its other operations are
+// plain adds, which the compiler cannot fuse whatever GOAMD64. Register
+// blocking, strips, cache windows, masked tails and prefetching follow the
+// implementation but never change an element's sequence, and nothing here
+// runs in parallel. So the results are bit-identical on every ISA level,
+// in a purego build, for any GOAMD64, GOMAXPROCS or machine. (A NaN result
+// is a NaN on every level; its payload bits are not specified.)
 package fused
 
 import (

@@ -20,8 +20,8 @@ import (
 // passes of 8 rows made the softmax dev-set loss (blocks of 32 rows,
 // stride 3073) ~10% faster than one pass of 32, and made no difference
 // with a padded stride. The Go code gains nothing from passes, but must
-// sum in the same ones. (The strip kernels take the pass length as their k
-// argument: no generated code depends on this value.)
+// sum in the same ones. (The assembly kernels take the pass length as
+// their k argument: no generated code depends on this value.)
 const tnPassRows = 8
 
 // MulAddTN computes, for i < m and j < n,
