@@ -1,7 +1,7 @@
 # nnkern — see README.md.
 GO ?= go
 
-.PHONY: all test test-go test-purego test-avx2 test-openblas vet generate generate-check bench bench-report demo lint build fuzz accuracy
+.PHONY: all test test-go test-purego test-avx2 test-openblas identity vet generate generate-check bench bench-report demo lint build fuzz accuracy
 
 all: build
 
@@ -12,17 +12,32 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
 
-# make test: everything CI checks that runs in a few minutes.
-test: vet test-go test-purego test-avx2
+# make test: everything CI checks that runs in a few minutes. Every step
+# runs, even after one fails; it ends with one line (scripts/make-test.sh):
+# ok or which steps FAILED, the builds and ISA levels whose identity was
+# checked, and every group of tests that was skipped and why (collected
+# through NNKERN_SKIP_LOG; see internal/skiplog). Exit status 1 if any step
+# failed.
+test:
+	@MAKE="$(MAKE)" GO="$(GO)" scripts/make-test.sh vet test-go test-purego test-avx2 identity
 
+# TestIdentity runs in make identity (in every build), not in these two.
 test-go:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -skip '^TestIdentity$$' ./...
 
 test-purego:
-	$(GO) test -count=1 -tags purego ./...
+	$(GO) test -count=1 -tags purego -skip '^TestIdentity$$' ./...
 
 test-avx2:
 	NNKERN_ISA=avx2 $(GO) test -count=1 ./kernels/...
+
+# One result on every CPU: internal/identity's TestIdentity (every ISA level,
+# GOMAXPROCS 1, 2, 3) in the native, purego, GOAMD64=v3 and GOAMD64=v4 builds,
+# each build's hashes compared with the native build's (scripts/identity.sh;
+# IDENTITY_REF=file also compares with a hash file from another machine).
+# Ends with one line: builds, levels, components, verdict.
+identity:
+	GO="$(GO)" scripts/identity.sh
 
 # Needs libopenblas-dev (Debian); .ci/run installs it.
 test-openblas:

@@ -36,7 +36,9 @@ var gemmShapes = []gemmShape{
 func randMatrix[T kernels.Float](r *rand.Rand, rows, cols int) blas.Matrix[T] {
 	m := blas.NewMatrix[T](rows, cols)
 	for i := range m.Data {
-		m.Data[i] = T(2*r.Float64() - 1)
+		// rand.Float64 inlines to u·2⁻⁵³ and 2·x becomes x + x: without the
+		// conversion, GOAMD64=v3 fuses them into FMA(u, 2⁻⁵³, u·2⁻⁵³).
+		m.Data[i] = T(2*float64(r.Float64()) - 1)
 	}
 	return m
 }

@@ -17,7 +17,7 @@ import (
 func randSlice[T kernels.Float](r *rand.Rand, n int, lo, hi float64) []T {
 	s := make([]T, n)
 	for i := range s {
-		s[i] = T(lo + (hi-lo)*r.Float64())
+		s[i] = T(lo + float64((hi-lo)*r.Float64()))
 	}
 	return s
 }

@@ -12,8 +12,8 @@ import (
 // measured in the same process:
 //
 //   - peak/fma/{f32,f64}/go/isa=generic: a plain Go loop of 12 independent
-//     chains a = a·m + c (a scalar multiply and add, 2 FLOPs) — what code
-//     without SIMD can reach.
+//     chains a = a·m + c (a scalar multiply and then an add, never fused:
+//     2 FLOPs; see fmaGo) — what code without SIMD can reach.
 //   - peak/fma/{f32,f64}/asm/isa=avx2 (and isa=avx512 where the CPU has
 //     it): 12 (24) independent chains of one vector FMA each, 4 rounds per
 //     loop trip, acc = m·acc + c with m = 0.5, c = 1 (the chains converge to
@@ -35,23 +35,30 @@ const fmaTrips = 1 << 16
 // fmaGo is the generic FMA probe: trips×12 independent multiply-adds
 // (24 FLOPs per trip). It returns the sum of the chains. float32 and
 // float64 are different GC shapes, so each gets its own compiled body.
+//
+// Each multiply-add is a rounded multiply and then an add, T(a·m) + c:
+// the explicit conversion keeps the compiler from fusing them (it fuses
+// a·m + c into one FMA on arm64 and for GOAMD64=v3, not for v1), so the
+// probe measures the same two instructions in every build, the unfused
+// scalar arithmetic of the generic level's elementwise code. (A fused Go
+// multiply-add is math.FMA, which below v3 carries a CPU-feature branch.)
 func fmaGo[T float32 | float64](trips int, m, c T) T {
 	// Distinct starting values, so the compiler cannot merge the chains.
 	a0, a1, a2, a3, a4, a5 := T(0), 0.01*c, 0.02*c, 0.03*c, 0.04*c, 0.05*c
 	a6, a7, a8, a9, a10, a11 := 0.06*c, 0.07*c, 0.08*c, 0.09*c, 0.10*c, 0.11*c
 	for i := 0; i < trips; i++ {
-		a0 = a0*m + c
-		a1 = a1*m + c
-		a2 = a2*m + c
-		a3 = a3*m + c
-		a4 = a4*m + c
-		a5 = a5*m + c
-		a6 = a6*m + c
-		a7 = a7*m + c
-		a8 = a8*m + c
-		a9 = a9*m + c
-		a10 = a10*m + c
-		a11 = a11*m + c
+		a0 = T(a0*m) + c
+		a1 = T(a1*m) + c
+		a2 = T(a2*m) + c
+		a3 = T(a3*m) + c
+		a4 = T(a4*m) + c
+		a5 = T(a5*m) + c
+		a6 = T(a6*m) + c
+		a7 = T(a7*m) + c
+		a8 = T(a8*m) + c
+		a9 = T(a9*m) + c
+		a10 = T(a10*m) + c
+		a11 = T(a11*m) + c
 	}
 	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11
 }
@@ -236,7 +243,7 @@ func fmaProbeFLOPs(l kernels.Level, f64 bool, trips int) (float64, bool) {
 		return float64(trips) * 24, true
 	}
 	chains, lanes := fmaChainsAsm(l, f64)
-	return float64(trips) * 4 * float64(chains*lanes) * 2, chains > 0
+	return float64(trips * 4 * chains * lanes * 2), chains > 0 // integer: no float multiply for the compiler to fuse
 }
 
 // flopsPerCycle is the FMA peak per core and cycle of a core with two FMA

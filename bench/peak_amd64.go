@@ -21,28 +21,28 @@ func fmaAsm(level kernels.Level, f64 bool, trips int) (flops, sum float64, ok bo
 		for _, v := range out {
 			sum += float64(v)
 		}
-		return float64(trips) * 4 * 12 * 8 * 2, sum, true
+		return float64(trips * 4 * 12 * 8 * 2), sum, true
 	case level == kernels.AVX2 && f64:
 		var out [4]float64
 		fmaF64AVX2(trips, m, c, &out)
 		for _, v := range out {
 			sum += v
 		}
-		return float64(trips) * 4 * 12 * 4 * 2, sum, true
+		return float64(trips * 4 * 12 * 4 * 2), sum, true
 	case level == kernels.AVX512 && !f64:
 		var out [16]float32
 		fmaF32AVX512(trips, m, c, &out)
 		for _, v := range out {
 			sum += float64(v)
 		}
-		return float64(trips) * 4 * 24 * 16 * 2, sum, true
+		return float64(trips * 4 * 24 * 16 * 2), sum, true
 	case level == kernels.AVX512 && f64:
 		var out [8]float64
 		fmaF64AVX512(trips, m, c, &out)
 		for _, v := range out {
 			sum += v
 		}
-		return float64(trips) * 4 * 24 * 8 * 2, sum, true
+		return float64(trips * 4 * 24 * 8 * 2), sum, true
 	}
 	return 0, 0, false
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -81,10 +82,10 @@ func knownRate() bool {
 // interrupted), over 5 rounds, or up to 16 while the ratio is off.
 func TestPeakAgreesWithClock(t *testing.T) {
 	if !asmProbes || kernels.Detected() < kernels.AVX2 {
-		t.Skip("no assembly AVX2 probe in this build or CPU")
+		skiplog.Skip(t, "peak probe checks", "no assembly AVX2 probe in this build or CPU")
 	}
 	if !knownRate() {
-		t.Skipf("no known FLOP/cycle rate for %s", cpuid.CPU.BrandName)
+		skiplog.Skipf(t, "peak probe checks", "no known FLOP/cycle rate for %s", cpuid.CPU.BrandName)
 	}
 	const trips = 1 << 14
 	var ghz, f32, f64 float64
@@ -122,11 +123,11 @@ func TestPeakAgreesWithClock(t *testing.T) {
 // while the ratio is off), within 5%.
 func TestPeakAgreesWithC(t *testing.T) {
 	if !asmProbes || kernels.Detected() < kernels.AVX2 {
-		t.Skip("no assembly AVX2 probe in this build or CPU")
+		skiplog.Skip(t, "peak probe checks", "no assembly AVX2 probe in this build or CPU")
 	}
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
-		t.Skip("gcc not found; the independent C check needs it")
+		skiplog.Skip(t, "peak probe checks", "gcc not found (the independent C check needs it)")
 	}
 	bin := filepath.Join(t.TempDir(), "fmacheck")
 	if out, err := exec.Command(gcc, "-O2", "-mavx2", "-mfma", "-o", bin, filepath.Join("testdata", "fmacheck.c")).CombinedOutput(); err != nil {

@@ -37,13 +37,15 @@ func Quantile(sorted []float64, q float64) float64 {
 	if q >= 1 {
 		return sorted[n-1]
 	}
-	h := q * float64(n-1)
+	// Rounded where it is defined: arm64 fuses h - lo into one
+	// FNMSUBD(q, n-1, lo) even though h also feeds Floor.
+	h := float64(q * float64(n-1))
 	lo := math.Floor(h)
 	i := int(lo)
 	if i+1 >= n {
 		return sorted[n-1]
 	}
-	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
+	return sorted[i] + float64((h-lo)*(sorted[i+1]-sorted[i]))
 }
 
 // Summarize computes the Stats of samples (not modified). All fields are

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -91,11 +92,12 @@ func benchStoreFloor[T kernels.Float](b *testing.B) {
 func cifarDir(tb testing.TB, sub string) string {
 	d := os.Getenv("NNKERN_CIFAR_DIR")
 	if d == "" {
-		tb.Skip("set NNKERN_CIFAR_DIR to a directory holding cifar-10-batches-py / cifar-10-batches-bin")
+		tb.Log("set NNKERN_CIFAR_DIR to a directory holding cifar-10-batches-py / cifar-10-batches-bin")
+		skiplog.Skip(tb, "CIFAR-10 load tests", "NNKERN_CIFAR_DIR not set")
 	}
 	p := filepath.Join(d, sub)
 	if !isDir(p) {
-		tb.Skipf("%s not found", p)
+		skiplog.Skipf(tb, "CIFAR-10 load tests", "%s not found", p)
 	}
 	return p
 }
@@ -140,7 +142,7 @@ func TestLoadPeakRSS(t *testing.T) {
 func vmHWM(t *testing.T) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
-		t.Skip(err)
+		skiplog.Skipf(t, "peak RSS checks", "no /proc/self/status: %v", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -150,6 +152,6 @@ func vmHWM(t *testing.T) int64 {
 			return kb << 10
 		}
 	}
-	t.Skip("no VmHWM")
+	skiplog.Skip(t, "peak RSS checks", "no VmHWM in /proc/self/status")
 	return 0
 }

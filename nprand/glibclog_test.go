@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/internal/testenv"
 	"golang.org/x/sys/cpu"
 )
@@ -146,7 +147,7 @@ func logTestArgs() []float64 {
 // million arguments.
 func TestLogGlibc(t *testing.T) {
 	if ok, why := glibcFMALog(t); !ok {
-		t.Skipf("the C library's log is not glibc's FMA log here (%s): no oracle for logGlibc", why)
+		skiplog.Skipf(t, "glibc log oracle", "the C library's log is not glibc's FMA log here (%s)", why)
 	}
 	xs := logTestArgs()
 	if len(xs) < 2000000 {

@@ -66,5 +66,5 @@ func (m *mt19937) next64() uint64 {
 func (m *mt19937) nextDouble() float64 {
 	a := m.next32() >> 5
 	b := m.next32() >> 6
-	return (float64(a)*67108864.0 + float64(b)) / 9007199254740992.0
+	return (float64(float64(a)*67108864.0) + float64(b)) / 9007199254740992.0
 }

@@ -155,7 +155,7 @@ func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[
 	}
 	data := ws.forwardBackward(kind, W, X, y)
 	sq := ws.reduce(dW, W, reg, 0, false)
-	return data + reg*sq
+	return data + float64(reg*sq)
 }
 
 // forwardBackward fills the chunk partials P_c and returns the mean data
@@ -278,13 +278,13 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 		dk := dst.Data[k*dst.Stride : k*dst.Stride+c]
 		g := p0[k:]
 		for j, wv := range wk {
-			gj := g[j*ldp] + reg2*wv
+			gj := g[j*ldp] + T(reg2*wv)
 			if update {
 				nw := wv - T(lr*gj) // T(...): rounded product, as the reference
 				dk[j] = nw
-				sq += float64(nw) * float64(nw)
+				sq += float64(float64(nw) * float64(nw))
 			} else {
-				sq += float64(wv) * float64(wv)
+				sq += float64(float64(wv) * float64(wv))
 				dk[j] = gj
 			}
 		}

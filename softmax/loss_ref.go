@@ -35,7 +35,7 @@ func LossNaive[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (floa
 		for j := 0; j < C; j++ {
 			s := 0.0
 			for d := 0; d < D; d++ {
-				s += float64(x[d]) * float64(W.At(d, j))
+				s += float64(float64(x[d]) * float64(W.At(d, j)))
 			}
 			scores[j] = s
 		}
@@ -59,7 +59,7 @@ func LossNaive[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (floa
 				g--
 			}
 			for d := 0; d < D; d++ {
-				dW[d*C+j] += g * float64(x[d])
+				dW[d*C+j] += float64(g * float64(x[d]))
 			}
 		}
 	}
@@ -84,7 +84,7 @@ func SVMLossNaive[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) (f
 		for j := 0; j < C; j++ {
 			s := 0.0
 			for d := 0; d < D; d++ {
-				s += float64(x[d]) * float64(W.At(d, j))
+				s += float64(float64(x[d]) * float64(W.At(d, j)))
 			}
 			scores[j] = s
 		}
@@ -115,11 +115,11 @@ func finish[T kernels.Float](W blas.Matrix[T], dW []float64, loss float64, N int
 	for d := 0; d < D; d++ {
 		for j := 0; j < C; j++ {
 			w := float64(W.At(d, j))
-			sq += w * w
-			out.Set(d, j, T(dW[d*C+j]/float64(N)+2*reg*w))
+			sq += float64(w * w)
+			out.Set(d, j, T(dW[d*C+j]/float64(N)+float64(2*reg*w)))
 		}
 	}
-	return loss/float64(N) + reg*sq, out
+	return loss/float64(N) + float64(reg*sq), out
 }
 
 // LossVectorized is the softmax loss of LossNaive in matrix form:
@@ -137,7 +137,7 @@ func LossVectorized[T kernels.Float](W, X blas.Matrix[T], y []int, reg float64) 
 	S := blas.NewMatrix[T](N, C)
 	blas.Gemm(false, false, 1, X, W, 0, S)
 	loss := CrossEntropy(S, S, y) // S is overwritten with dS
-	return loss + reg*sumSq(W), gradFromDS(W, X, S, reg)
+	return loss + float64(reg*sumSq(W)), gradFromDS(W, X, S, reg)
 }
 
 // CrossEntropy is the reference softmax cross-entropy of score rows: it
@@ -208,7 +208,7 @@ func SVMLossVectorized[T kernels.Float](W, X blas.Matrix[T], y []int, reg float6
 		}
 		s[y[i]] = T(-float64(count) * inv)
 	}
-	return loss*inv + reg*sumSq(W), gradFromDS(W, X, S, reg)
+	return float64(loss*inv) + float64(reg*sumSq(W)), gradFromDS(W, X, S, reg)
 }
 
 // gradFromDS returns Xᵀ·dS + 2·reg·W (D×C).
@@ -219,7 +219,7 @@ func gradFromDS[T kernels.Float](W, X, dS blas.Matrix[T], reg float64) blas.Matr
 	for d := 0; d < W.Rows; d++ {
 		g, w := dW.Row(d), W.Row(d)
 		for j := range g {
-			g[j] += r * w[j]
+			g[j] += T(r * w[j])
 		}
 	}
 	return dW
@@ -230,7 +230,7 @@ func sumSq[T kernels.Float](W blas.Matrix[T]) float64 {
 	s := 0.0
 	for d := 0; d < W.Rows; d++ {
 		for _, v := range W.Row(d) {
-			s += float64(v) * float64(v)
+			s += float64(float64(v) * float64(v))
 		}
 	}
 	return s

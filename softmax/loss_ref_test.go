@@ -8,6 +8,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/gradcheck"
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -176,7 +177,7 @@ func kinkNear(S, W, X blas.Matrix[float64], y []int, e int, h float64) bool {
 // to h·|x| ≈ 1e-3, so a kink inside the stencil is common at h = 1e-5).
 func TestSparseGradCheck(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short")
+		skiplog.Skip(t, "slow tests", "-short")
 	}
 	const h = 1e-5
 	W, X, y := cifarLike(2, 500, 3073, 10, 1e-4)

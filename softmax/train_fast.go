@@ -49,7 +49,7 @@ func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig,
 			yb[r] = y[i]
 		}
 		data := ws.forwardBackwardSource(kind, c.W, src, idx, yb)
-		loss := data + cfg.Reg*sqW
+		loss := data + float64(cfg.Reg*sqW)
 		hist = append(hist, loss)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return hist, fmt.Errorf("softmax: Train: iteration %d: loss is %v: %w", it, loss, ErrDiverged)
@@ -97,7 +97,7 @@ func wSumSq[T kernels.Float](W blas.Matrix[T]) float64 {
 	var s float64
 	for k := 0; k < W.Rows; k++ {
 		for _, v := range W.Data[k*W.Stride : k*W.Stride+W.Cols] {
-			s += float64(v) * float64(v)
+			s += float64(float64(v) * float64(v))
 		}
 	}
 	return s

@@ -71,7 +71,7 @@ func (ws *Workspace[T]) lossForward(X blas.Matrix[T], y []int, W1 blas.Matrix[T]
 	_, S := ws.forward(X, W1, b1, W2, b2)
 	// dS = (softmax(S) − onehot)/N: (N,C), in place over S
 	data := kernels.SoftmaxCERows(S.Data, S.Data, n, c, c, y, T(1/float64(n))) / float64(n)
-	return data + reg*(sumSqFast(W1)+sumSqFast(W2))
+	return data + float64(reg*(sumSqFast(W1)+sumSqFast(W2)))
 }
 
 // backward follows lossForward on the same batch. It writes the gradients
@@ -102,7 +102,7 @@ func (ws *Workspace[T]) sgdStep(X blas.Matrix[T], W1 blas.Matrix[T], b1 []T, W2 
 	// dH = dS·W2ᵀ masked by the ReLU, with the old W2: (N,Hd) = (N,C)·(C,Hd)
 	blas.Gemm(false, true, 1, dS, W2, 0, dH)
 	kernels.ReLUBackward(dH.Data, H.Data)
-	a, decay := T(-lr), T(1-2*lr*reg)
+	a, decay := T(-lr), T(1-float64(2*lr*reg))
 	// W2 ← decay·W2 − lr·Hᵀ·dS: (Hd,C) = (Hd,N)·(N,C); b2 -= lr·colsum(dS)
 	blas.Gemm(true, false, a, H, dS, decay, W2)
 	ws.colSumAxpy(b2, a, dS)
@@ -159,14 +159,14 @@ func sumSqFast[T kernels.Float](W blas.Matrix[T]) float64 {
 		for ; j+4 <= len(r); j += 4 {
 			v := r[j : j+4 : j+4]
 			a0, a1, a2, a3 := float64(v[0]), float64(v[1]), float64(v[2]), float64(v[3])
-			s0 += a0 * a0
-			s1 += a1 * a1
-			s2 += a2 * a2
-			s3 += a3 * a3
+			s0 += float64(a0 * a0)
+			s1 += float64(a1 * a1)
+			s2 += float64(a2 * a2)
+			s3 += float64(a3 * a3)
 		}
 		for ; j < len(r); j++ {
 			a := float64(r[j])
-			s0 += a * a
+			s0 += float64(a * a)
 		}
 	}
 	return (s0 + s1) + (s2 + s3)

@@ -41,14 +41,14 @@ func (n *Net[T]) LossNaive(X blas.Matrix[T], y []int, reg float64) (float64, Gra
 		for k := 0; k < H; k++ {
 			z := float64(n.B1[k])
 			for d := 0; d < D; d++ {
-				z += float64(x[d]) * float64(n.W1.At(d, k))
+				z += float64(float64(x[d]) * float64(n.W1.At(d, k)))
 			}
 			h[k] = math.Max(0, z)
 		}
 		for c := 0; c < C; c++ {
 			z := float64(n.B2[c])
 			for k := 0; k < H; k++ {
-				z += h[k] * float64(n.W2.At(k, c))
+				z += float64(h[k] * float64(n.W2.At(k, c)))
 			}
 			s[c] = z
 		}
@@ -74,8 +74,8 @@ func (n *Net[T]) LossNaive(X blas.Matrix[T], y []int, reg float64) (float64, Gra
 		for k := 0; k < H; k++ {
 			g := 0.0
 			for c := 0; c < C; c++ {
-				dW2[k*C+c] += h[k] * ds[c]
-				g += ds[c] * float64(n.W2.At(k, c))
+				dW2[k*C+c] += float64(h[k] * ds[c])
+				g += float64(ds[c] * float64(n.W2.At(k, c)))
 			}
 			if h[k] <= 0 {
 				g = 0
@@ -85,7 +85,7 @@ func (n *Net[T]) LossNaive(X blas.Matrix[T], y []int, reg float64) (float64, Gra
 		}
 		for d := 0; d < D; d++ {
 			for k := 0; k < H; k++ {
-				dW1[d*H+k] += float64(x[d]) * dh[k]
+				dW1[d*H+k] += float64(float64(x[d]) * dh[k])
 			}
 		}
 	}
@@ -94,7 +94,7 @@ func (n *Net[T]) LossNaive(X blas.Matrix[T], y []int, reg float64) (float64, Gra
 	g.W1, sq1 = regularise(n.W1, dW1, reg)
 	g.W2, sq2 = regularise(n.W2, dW2, reg)
 	g.B1, g.B2 = toT[T](db1), toT[T](db2)
-	return loss/float64(N) + reg*(sq1+sq2), g
+	return loss/float64(N) + float64(reg*(sq1+sq2)), g
 }
 
 // regularise returns dW + 2·reg·W rounded to T (dW is W's shape, compact,
@@ -105,8 +105,8 @@ func regularise[T kernels.Float](W blas.Matrix[T], dW []float64, reg float64) (b
 	for i := 0; i < W.Rows; i++ {
 		for j := 0; j < W.Cols; j++ {
 			w := float64(W.At(i, j))
-			sq += w * w
-			out.Set(i, j, T(dW[i*W.Cols+j]+2*reg*w))
+			sq += float64(w * w)
+			out.Set(i, j, T(dW[i*W.Cols+j]+float64(2*reg*w)))
 		}
 	}
 	return out, sq
@@ -151,7 +151,7 @@ func (n *Net[T]) LossVectorized(X blas.Matrix[T], y []int, reg float64) (float64
 	affineBackward(blas.Matrix[T]{}, g.W1, g.B1, dh, X, n.W1)
 	addReg(g.W1, n.W1, reg)
 	addReg(g.W2, n.W2, reg)
-	return loss + reg*(sumSq(n.W1)+sumSq(n.W2)), g
+	return loss + float64(reg*(sumSq(n.W1)+sumSq(n.W2))), g
 }
 
 // forward computes h = ReLU(x·W1 + B1) and s = h·W2 + B2.
@@ -222,7 +222,7 @@ func addReg[T kernels.Float](dw, w blas.Matrix[T], reg float64) {
 	for i := 0; i < w.Rows; i++ {
 		d, wr := dw.Row(i), w.Row(i)
 		for j := range d {
-			d[j] += r * wr[j]
+			d[j] += T(r * wr[j])
 		}
 	}
 }
@@ -232,7 +232,7 @@ func sumSq[T kernels.Float](W blas.Matrix[T]) float64 {
 	s := 0.0
 	for i := 0; i < W.Rows; i++ {
 		for _, v := range W.Row(i) {
-			s += float64(v) * float64(v)
+			s += float64(float64(v) * float64(v))
 		}
 	}
 	return s

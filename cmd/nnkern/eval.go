@@ -289,7 +289,7 @@ func (lm *loadedModel) scores(x []float64) []float64 {
 		for d, xv := range x {
 			row := W[d*cols : (d+1)*cols]
 			for j := range out {
-				out[j] += xv * row[j]
+				out[j] += float64(xv * row[j])
 			}
 		}
 		return out

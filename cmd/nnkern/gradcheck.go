@@ -131,7 +131,7 @@ func gcLinear(kind string) []gcRow {
 				fm := f()
 				W.Data[c.Index] = x
 				fwd, bwd := (fp-f0)/h, (f0-fm)/h
-				if math.Abs(fwd-bwd) > 1e-6*(math.Abs(fwd)+math.Abs(bwd))+4*bound {
+				if math.Abs(fwd-bwd) > float64(1e-6*(math.Abs(fwd)+math.Abs(bwd)))+float64(4*bound) {
 					kinks++
 					continue
 				}

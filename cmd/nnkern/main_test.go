@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/internal/testenv"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -295,10 +296,10 @@ func TestBadInputsOneLineNothingDamaged(t *testing.T) {
 		}
 		checkOneLine(t, r, r.code, c.want, c.args)
 	}
-	// Resuming under another ISA level (results may differ in the last
-	// bits) is refused like any changed setting.
-	r0 := nnkern(t, dir, []string{"NNKERN_ISA=generic"}, smallArgs("twolayer", data, run, "--resume")...)
-	checkOneLine(t, r0, 1, "isa is generic", nil)
+	// Resuming on another BLAS backend (gonum and OpenBLAS are outside
+	// the bit-identity contract) is refused like any changed setting.
+	r0 := nnkern(t, dir, []string{"NNKERN_BLAS=gonum"}, smallArgs("twolayer", data, run, "--resume")...)
+	checkOneLine(t, r0, 1, "blas_backend is gonum (NNKERN_BLAS), the run has native", nil)
 	if after := dirState(t, run); after != before {
 		t.Errorf("a failed command changed the run directory %s", run)
 	}
@@ -481,7 +482,7 @@ func TestRunDirectoryContents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rc.Settings.ISA == "" || rc.Settings.BLAS == "" || rc.Settings.DType != "f32" || len(rc.Settings.DataSHA256) != 64 ||
+		if len(rc.Segments) != 1 || rc.Segments[0].ISA == "" || rc.Segments[0].FromIteration != 0 || !rc.BitIdentity || rc.Settings.BLAS == "" || rc.Settings.DType != "f32" || len(rc.Settings.DataSHA256) != 64 ||
 			rc.Env.GoVersion != runtime.Version() || rc.Env.GOMAXPROCS <= 0 || rc.Env.NnkernVersion == "" {
 			t.Errorf("%s: config.json incomplete: %+v", model, rc)
 		}
@@ -638,7 +639,7 @@ func TestGradcheckTwoLayer(t *testing.T) {
 
 func TestDemoOnSmallData(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the gradient checks (about 10 s of CPU); skipped with -short")
+		skiplog.Skip(t, "slow tests", "-short")
 	}
 	dir := t.TempDir()
 	data := synthData(t, dir, 400, 60)
@@ -880,7 +881,7 @@ func checkEpochs(t *testing.T, path string, iters, ipe int) {
 
 func TestSweepInterruptAndResume(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains 12 small configurations; skipped with -short")
+		skiplog.Skip(t, "slow tests", "-short")
 	}
 	dir := t.TempDir()
 	data := synthData(t, dir, 400, 60)
@@ -927,7 +928,17 @@ func TestSweepInterruptAndResume(t *testing.T) {
 	// Without --resume an existing sweep is refused, pointing at --resume.
 	checkOneLine(t, nnkern(t, dir, nil, append(base, "--out", part)...), 1, "--resume", nil)
 
-	mustRun(t, dir, nil, append(base, "--out", part, "--resume")...)
+	// Continue at another ISA level (the lowest this CPU has): allowed,
+	// and under the one-result contract the models do not change.
+	before := map[int]bool{}
+	for _, l := range lines {
+		var rec sweepRec
+		json.Unmarshal(l, &rec)
+		before[rec.Index] = true
+	}
+	def, levels := binaryLevels(t, binPath)
+	low := levels[len(levels)-1]
+	mustRun(t, dir, []string{"NNKERN_ISA=" + low}, append(base, "--out", part, "--resume")...)
 	lines, torn, err := runio.ReadMetrics(filepath.Join(part, "sweep.jsonl"))
 	if err != nil || torn || len(lines) != 4 {
 		t.Fatalf("resumed sweep.jsonl: %d lines, torn %v, err %v", len(lines), torn, err)
@@ -942,7 +953,13 @@ func TestSweepInterruptAndResume(t *testing.T) {
 		seen[rec.Index] = true
 		// Interrupted or not, every run equals the uninterrupted sweep's.
 		if fileHash(t, filepath.Join(part, rec.Dir, modelFile)) != fileHash(t, filepath.Join(full, rec.Dir, modelFile)) {
-			t.Errorf("configuration %d: model after interrupt+resume differs from the uninterrupted sweep", rec.Index)
+			t.Errorf("configuration %d: model after interrupt (at %s) and resume (at %s) differs from the uninterrupted sweep", rec.Index, def, low)
+		}
+		if !before[rec.Index] {
+			segs := segmentsOf(t, filepath.Join(part, rec.Dir)).Segments
+			if rec.ISA != low || len(segs) == 0 || segs[len(segs)-1].ISA != low {
+				t.Errorf("configuration %d finished by the resume at %s: sweep.jsonl says isa %q, config.json segments %+v", rec.Index, low, rec.ISA, segs)
+			}
 		}
 	}
 	if fileHash(t, filepath.Join(part, "best", modelFile)) != fileHash(t, filepath.Join(full, "best", modelFile)) {

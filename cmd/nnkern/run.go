@@ -282,7 +282,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 		case err != nil:
 			return nil, err
 		default:
-			if c.ConfigDigest != s.digest() {
+			if !s.matchesDigest(c.ConfigDigest) {
 				return nil, fmt.Errorf("--resume: %s was written for different settings than %s/config.json", ckPath, dir)
 			}
 			if c.Iteration < 0 || c.Iteration > s.Iters {
@@ -296,6 +296,25 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 			}
 			start, lr = c.Iteration, c.LearningRate
 		}
+		// config.json: the segments the checkpoint covers, then this
+		// process (which may run at another ISA level or on another
+		// machine: the settings, including the backend, are the same).
+		cfgPath := filepath.Join(dir, "config.json")
+		old, err := readRunConfig(cfgPath)
+		if err != nil {
+			return nil, fmt.Errorf("--resume: %w", err)
+		}
+		upd := *old
+		upd.Segments = resumeSegments(old.Segments, start)
+		upd.Note, upd.BitIdentity = bitIdentityNote(s.BLAS)
+		b, err := json.MarshalIndent(&upd, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := runio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
+			return nil, err
+		}
+		rc.Segments, rc.Note, rc.BitIdentity = upd.Segments, upd.Note, upd.BitIdentity
 		// Temporary files of writes a kill interrupted.
 		if tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(tmps) > 0 {
 			for _, t := range tmps {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
 
@@ -28,6 +29,11 @@ type sweepRec struct {
 	TestAcc  float64  `json:"test_acc"`
 	Seconds  float64  `json:"seconds"`
 	Error    string   `json:"error,omitempty"`
+	// ISA is the kernels' level in the process that finished the
+	// configuration; its run directory's config.json lists every segment
+	// of a resumed run. Not a setting: on the native backend the result
+	// does not depend on it, and --resume may continue on another level.
+	ISA string `json:"isa,omitempty"`
 }
 
 // readSweep reads the records of a sweep.jsonl; torn reports an incomplete
@@ -407,7 +413,7 @@ func runSweep(e *env, args []string) (retErr error) {
 			}
 			s := settingsOf(idx)
 			rel := fmt.Sprintf("run-%04d", idx)
-			rec := sweepRec{Index: idx, Settings: s, Dir: rel}
+			rec := sweepRec{Index: idx, Settings: s, Dir: rel, ISA: kernels.ISA().String()}
 			dir := filepath.Join(f.out, rel)
 			rc := newRunConfig(s, ld, 0)
 			var res *runResult

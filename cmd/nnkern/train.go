@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,15 +12,27 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/klauspost/cpuid/v2"
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
 )
 
 // Settings are the choices that determine a run's result bit for bit. A
 // --resume compares them with config.json and refuses any difference.
+//
+// The ISA level is not one of them: on the native backend the result does
+// not depend on it (nnkern's one-result contract: every level, GOAMD64
+// setting, purego build and arm64 computes the same bits), so a run may be
+// resumed at another level or on another machine; RunConfig.Segments
+// records where each part ran. Settings before that contract had an "isa"
+// field between data_shuffled and blas_backend, which reading ignores and
+// legacyDigests reproduces. The BLAS backend stays: gonum and OpenBLAS are
+// outside the contract.
 type Settings struct {
 	Model      string  `json:"model"`
 	DType      string  `json:"dtype"`
@@ -38,7 +51,6 @@ type Settings struct {
 	DataSHA256 string  `json:"data_sha256"`
 	// DataShuffled: the class-sorted splits were shuffled (seed 0) first.
 	DataShuffled bool   `json:"data_shuffled"`
-	ISA          string `json:"isa"`
 	BLAS         string `json:"blas_backend"`
 }
 
@@ -47,6 +59,36 @@ func (s Settings) digest() string {
 	b, _ := json.Marshal(s)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// legacyDigests are the digests that nnkern versions whose Settings had an
+// "isa" field wrote into checkpoints for these settings, one per ISA level
+// name. Such a run never changed level (--resume refused it), so matching
+// any of them means the checkpoint was written for these settings.
+func (s Settings) legacyDigests() []string {
+	b, _ := json.Marshal(s)
+	var out []string
+	for _, l := range []kernels.Level{kernels.Generic, kernels.AVX2, kernels.AVX512} {
+		isa, _ := json.Marshal(l.String())
+		old := bytes.Replace(b, []byte(`,"blas_backend":`), []byte(`,"isa":`+string(isa)+`,"blas_backend":`), 1)
+		h := sha256.Sum256(old)
+		out = append(out, hex.EncodeToString(h[:]))
+	}
+	return out
+}
+
+// matchesDigest reports whether a checkpoint's settings digest is that of
+// s, written by this version or by one before the one-result contract.
+func (s Settings) matchesDigest(d string) bool {
+	if d == s.digest() {
+		return true
+	}
+	for _, l := range s.legacyDigests() {
+		if d == l {
+			return true
+		}
+	}
+	return false
 }
 
 // diff describes the first setting that differs, or "".
@@ -66,6 +108,9 @@ func (s Settings) diff(old Settings) string {
 	if s.Model != old.Model {
 		return fmt.Sprintf("model is %s, the run has %s", s.Model, old.Model)
 	}
+	if s.BLAS != old.BLAS {
+		return fmt.Sprintf("blas_backend is %s (NNKERN_BLAS), the run has %s: a run cannot change BLAS backend", s.BLAS, old.BLAS)
+	}
 	for _, k := range sortedKeys(keys) {
 		if fmt.Sprint(a[k]) != fmt.Sprint(b[k]) {
 			return fmt.Sprintf("%s is %v, the run has %v", k, a[k], b[k])
@@ -82,6 +127,7 @@ type RunConfig struct {
 		Classes    []string `json:"classes"`
 		ImageShape [3]int   `json:"image_shape"`
 	} `json:"data"`
+	// Env is the environment the run started in (as in every version).
 	Env struct {
 		NnkernVersion   string `json:"nnkern_version"`
 		GoVersion       string `json:"go_version"`
@@ -91,10 +137,99 @@ type RunConfig struct {
 		ISADetected     string `json:"isa_detected"`
 		CheckpointEvery int    `json:"checkpoint_every"`
 	} `json:"env"`
-	Note string `json:"note"`
+	// Segments are the processes that trained the run, in order: the one
+	// that started it and each --resume since, from the iteration its
+	// checkpoint held. A resume drops the segments its checkpoint does not
+	// cover (a process killed before its first checkpoint). A config.json
+	// of an earlier version has none; readRunConfig makes the first from
+	// its settings.isa and env.
+	Segments []Segment `json:"segments"`
+	// BitIdentity: the run's backend is under nnkern's bit-identity
+	// contract (native), so model.npz does not depend on the machine, the
+	// ISA level, GOMAXPROCS or where a --resume continued it.
+	BitIdentity bool   `json:"bit_identity_contract"`
+	Note        string `json:"note"`
 }
 
-const bitIdentityNote = "model.npz is bit-reproducible for the same settings (including isa, blas_backend and dtype) on any GOMAXPROCS; a different ISA level or BLAS backend may change the last bits"
+// Segment is one process that trained part of a run.
+type Segment struct {
+	// FromIteration is the first iteration it ran (0, or the iteration of
+	// the checkpoint it resumed from).
+	FromIteration int `json:"from_iteration"`
+	// ISA is the level the kernels ran at (kernels.ISA()), ISADetected the
+	// best level of the CPU and build.
+	ISA         string `json:"isa"`
+	ISADetected string `json:"isa_detected"`
+	CPU         string `json:"cpu,omitempty"`
+	GOOS        string `json:"goos"`
+	GOARCH      string `json:"goarch"`
+	// Build holds the build settings that change the compiled arithmetic
+	// (GOAMD64, GOARM64, -tags), as runtime/debug reports them.
+	Build         string `json:"build,omitempty"`
+	GOMAXPROCS    int    `json:"gomaxprocs"`
+	GoVersion     string `json:"go_version"`
+	NnkernVersion string `json:"nnkern_version"`
+}
+
+// currentSegment describes this process, starting at iteration from.
+func currentSegment(from int) Segment {
+	return Segment{
+		FromIteration: from,
+		ISA:           kernels.ISA().String(),
+		ISADetected:   kernels.Detected().String(),
+		CPU:           strings.TrimSpace(cpuid.CPU.BrandName),
+		GOOS:          runtime.GOOS,
+		GOARCH:        runtime.GOARCH,
+		Build:         buildSettings(),
+		GOMAXPROCS:    runtime.GOMAXPROCS(0),
+		GoVersion:     runtime.Version(),
+		NnkernVersion: Version,
+	}
+}
+
+// buildSettings returns the build settings of this binary that change
+// its compiled arithmetic: GOAMD64 or GOARM64, and -tags (purego).
+func buildSettings() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var parts []string
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "GOAMD64", "GOARM64", "GOARM", "-tags":
+			if kv.Value != "" {
+				parts = append(parts, kv.Key+"="+kv.Value)
+			}
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// resumeSegments returns the segments of a run resumed from the checkpoint
+// at iteration from: those that start before it, then this process.
+func resumeSegments(old []Segment, from int) []Segment {
+	var segs []Segment
+	for _, g := range old {
+		if g.FromIteration < from {
+			segs = append(segs, g)
+		}
+	}
+	return append(segs, currentSegment(from))
+}
+
+// bitIdentityNote is config.json's note for a run on the BLAS backend
+// backend, and whether the run is covered by the bit-identity contract.
+func bitIdentityNote(backend string) (note string, covered bool) {
+	if backend == "native" {
+		return "model.npz is bit-identical for the same settings (dtype, blas_backend and the rest) on any machine, " +
+			"ISA level (NNKERN_ISA, GOAMD64, -tags purego, arm64) and GOMAXPROCS, also when --resume continues the run " +
+			"on another level or machine; segments lists where each part ran", true
+	}
+	return "blas_backend " + backend + " is not covered by nnkern's bit-identity contract: its results may change " +
+		"with the machine, the ISA level, the thread count (GOMAXPROCS) and the library version; --resume keeps the " +
+		"backend but cannot promise the bits of an uninterrupted run elsewhere", false
+}
 
 // modelDefaults are the notebooks' settings per model.
 type modelDefaults struct {
@@ -247,7 +382,6 @@ func (f *trainFlags) settings(model string) (Settings, error) {
 	} else {
 		s.Bias = true
 	}
-	s.ISA = kernels.ISA().String()
 	s.BLAS = blasCurrent()
 	return s, nil
 }
@@ -257,7 +391,8 @@ func runTrain(e *env, args []string) (retErr error) {
 		"Trains a model with the notebooks' settings (override with flags) and writes a run\n"+
 			"directory: config.json, metrics.jsonl, checkpoint.bin, model.npz, loss.png,\n"+
 			"accuracy.png, weights.png. The same settings and seed give a byte-identical model.npz;\n"+
-			"--resume continues an interrupted run from its last checkpoint, bit for bit.")
+			"--resume continues an interrupted run from its last checkpoint, bit for bit, also at\n"+
+			"another ISA level or on another machine (native BLAS backend; config.json records each part).")
 	var f trainFlags
 	f.register(fs, false)
 	fs.StringVar(&f.out, "out", "", "run directory (default runs/MODEL-YYYYMMDD-HHMMSS)")
@@ -431,7 +566,8 @@ func probeWritable(dir string) error {
 }
 
 func newRunConfig(s Settings, ld *loaded, checkpointEvery int) *RunConfig {
-	rc := &RunConfig{Settings: s, Note: bitIdentityNote}
+	rc := &RunConfig{Settings: s, Segments: []Segment{currentSegment(0)}}
+	rc.Note, rc.BitIdentity = bitIdentityNote(s.BLAS)
 	rc.Data.Path = ld.Path
 	rc.Data.Classes = ld.DS.ClassNames
 	rc.Data.ImageShape = [3]int{ld.DS.Train.H, ld.DS.Train.W, ld.DS.Train.C}
@@ -455,6 +591,20 @@ func readRunConfig(path string) (*RunConfig, error) {
 	}
 	if rc.Settings.Model == "" {
 		return nil, fmt.Errorf("%s: no settings.model: not an nnkern run config", path)
+	}
+	if len(rc.Segments) == 0 {
+		// Written before segments: the ISA level was a setting, and the
+		// whole run ran at it (a --resume at another level was refused).
+		var legacy struct {
+			Settings struct {
+				ISA string `json:"isa"`
+			} `json:"settings"`
+		}
+		json.Unmarshal(b, &legacy)
+		rc.Segments = []Segment{{
+			ISA: legacy.Settings.ISA, ISADetected: rc.Env.ISADetected, GOOS: rc.Env.GOOS, GOARCH: rc.Env.GOARCH,
+			GOMAXPROCS: rc.Env.GOMAXPROCS, GoVersion: rc.Env.GoVersion, NnkernVersion: rc.Env.NnkernVersion,
+		}}
 	}
 	return &rc, nil
 }

@@ -16,10 +16,20 @@
 //
 // On amd64 with AVX2+FMA (kernels.ISA() >= kernels.AVX2) the kernels are
 // avo-generated assembly (see _gen); elsewhere, under the purego tag or
-// with NNKERN_ISA=generic, a plain Go loop. Both sum over p in increasing
-// order per output element; the assembly uses fused multiply-adds, so the
-// two differ in the last bits. For a given level the result is a
-// deterministic function of the inputs.
+// with NNKERN_ISA=generic, a plain Go loop.
+//
+// Numerical contract: every output element is computed by one fixed
+// sequence of operations, stated on MulAdd and MulAddTN, that depends on
+// nothing but k (and MulAddTN's constant pass length). The assembly and
+// the Go code perform exactly that sequence: the Go code fuses a
+// multiply-add precisely where the assembly uses VFMADD (kernels.FMA:
+// math.FMA, or an exact float32 emulation), and its other operations are
+// plain adds, which the compiler cannot fuse whatever GOAMD64. Register
+// blocking, strips, cache windows, masked tails and prefetching follow the
+// implementation but never change an element's sequence, and nothing here
+// runs in parallel. So the results are bit-identical on every ISA level,
+// in a purego build, for any GOAMD64, GOMAXPROCS or machine. (A NaN result
+// is a NaN on every level; its payload bits are not specified.)
 package fused
 
 import (
@@ -49,7 +59,14 @@ func PadCols[T kernels.Float](c int) int {
 //
 //	c[i*ldc+j] += Σ_{p<k} a[i*ai+p*ap] · b[p*ldb+j]
 //
-// summing over p in increasing order. n must be a positive multiple of
+// in exactly this order on every ISA level (fma rounds x·y+z once, as
+// kernels.FMA does):
+//
+//	s := +0
+//	for p := 0; p < k; p++ { s = fma(a[i*ai+p*ap], b[p*ldb+j], s) }
+//	c[i*ldc+j] += s // a plain add; nothing at all when k == 0
+//
+// so every level gives the same bits. n must be a positive multiple of
 // Width[T]() and at most MaxCols; the strides must be non-negative with
 // ldc >= n. It panics, naming the argument, if a slice is too short.
 // c must not share memory with a or b (the kernels read a and b while c's
@@ -84,7 +101,9 @@ func MulAdd[T kernels.Float](m, n, k int, a []T, ai, ap int, b []T, ldb int, c [
 	mulAddGeneric(m, n, k, a, ai, ap, b, ldb, c, ldc)
 }
 
-// mulAddGeneric is MulAdd in plain Go, one output row at a time.
+// mulAddGeneric is MulAdd in plain Go, one output row at a time, in
+// MulAdd's order: the products fused into the sums with kernels.FMA as
+// the assembly's VFMADD does, then one plain add to C.
 func mulAddGeneric[T kernels.Float](m, n, k int, a []T, ai, ap int, b []T, ldb int, c []T, ldc int) {
 	for i := 0; i < m; i++ {
 		var acc [MaxCols]T
@@ -93,7 +112,7 @@ func mulAddGeneric[T kernels.Float](m, n, k int, a []T, ai, ap int, b []T, ldb i
 			av := a[i*ai+p*ap]
 			bp := b[p*ldb : p*ldb+n]
 			for j, bv := range bp {
-				s[j] += av * bv
+				s[j] = kernels.FMA(av, bv, s[j])
 			}
 		}
 		ci := c[i*ldc : i*ldc+n]

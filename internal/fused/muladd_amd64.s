@@ -4157,3 +4157,1253 @@ row:
 	JNZ          strip
 	VZEROUPPER
 	RET
+
+// func tnF64M1Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M1Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), BX
+	MOVQ    ldb+40(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    k+48(FP), DI
+	MOVQ    mask+56(FP), R8
+	VMOVDQU (R8), Y0
+	VXORPS  Y1, Y1, Y1
+
+row:
+	VMASKMOVPD   (BX), Y0, Y2
+	VBROADCASTSD (CX), Y3
+	VFMADD231PD  Y2, Y3, Y1
+	ADDQ         SI, BX
+	ADDQ         DX, CX
+	DECQ         DI
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y2
+	VADDPD       Y2, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M2Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M2Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+
+row:
+	VMASKMOVPD   (SI), Y0, Y3
+	VBROADCASTSD (DX), Y4
+	VFMADD231PD  Y3, Y4, Y1
+	VBROADCASTSD 8(DX), Y4
+	VFMADD231PD  Y3, Y4, Y2
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y3
+	VADDPD       Y3, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y3
+	VADDPD       Y3, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M3Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M3Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+
+row:
+	VMASKMOVPD   (SI), Y0, Y4
+	VBROADCASTSD (DX), Y5
+	VFMADD231PD  Y4, Y5, Y1
+	VBROADCASTSD 8(DX), Y5
+	VFMADD231PD  Y4, Y5, Y2
+	VBROADCASTSD 16(DX), Y5
+	VFMADD231PD  Y4, Y5, Y3
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y4
+	VADDPD       Y4, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y4
+	VADDPD       Y4, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y4
+	VADDPD       Y4, Y3, Y3
+	VMASKMOVPD   Y3, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M4Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M4Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+
+row:
+	VMASKMOVPD   (SI), Y0, Y5
+	VBROADCASTSD (DX), Y6
+	VFMADD231PD  Y5, Y6, Y1
+	VBROADCASTSD 8(DX), Y6
+	VFMADD231PD  Y5, Y6, Y2
+	VBROADCASTSD 16(DX), Y6
+	VFMADD231PD  Y5, Y6, Y3
+	VBROADCASTSD 24(DX), Y6
+	VFMADD231PD  Y5, Y6, Y4
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y5
+	VADDPD       Y5, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y5
+	VADDPD       Y5, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y5
+	VADDPD       Y5, Y3, Y3
+	VMASKMOVPD   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y5
+	VADDPD       Y5, Y4, Y4
+	VMASKMOVPD   Y4, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M5Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M5Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+
+row:
+	VMASKMOVPD   (SI), Y0, Y6
+	VBROADCASTSD (DX), Y7
+	VFMADD231PD  Y6, Y7, Y1
+	VBROADCASTSD 8(DX), Y7
+	VFMADD231PD  Y6, Y7, Y2
+	VBROADCASTSD 16(DX), Y7
+	VFMADD231PD  Y6, Y7, Y3
+	VBROADCASTSD 24(DX), Y7
+	VFMADD231PD  Y6, Y7, Y4
+	VBROADCASTSD 32(DX), Y7
+	VFMADD231PD  Y6, Y7, Y5
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPD   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y6
+	VADDPD       Y6, Y4, Y4
+	VMASKMOVPD   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y6
+	VADDPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M6Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M6Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+
+row:
+	VMASKMOVPD   (SI), Y0, Y7
+	VBROADCASTSD (DX), Y8
+	VFMADD231PD  Y7, Y8, Y1
+	VBROADCASTSD 8(DX), Y8
+	VFMADD231PD  Y7, Y8, Y2
+	VBROADCASTSD 16(DX), Y8
+	VFMADD231PD  Y7, Y8, Y3
+	VBROADCASTSD 24(DX), Y8
+	VFMADD231PD  Y7, Y8, Y4
+	VBROADCASTSD 32(DX), Y8
+	VFMADD231PD  Y7, Y8, Y5
+	VBROADCASTSD 40(DX), Y8
+	VFMADD231PD  Y7, Y8, Y6
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y7
+	VADDPD       Y7, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y7
+	VADDPD       Y7, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y7
+	VADDPD       Y7, Y3, Y3
+	VMASKMOVPD   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y7
+	VADDPD       Y7, Y4, Y4
+	VMASKMOVPD   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y7
+	VADDPD       Y7, Y5, Y5
+	VMASKMOVPD   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M7Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M7Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+
+row:
+	VMASKMOVPD   (SI), Y0, Y8
+	VBROADCASTSD (DX), Y9
+	VFMADD231PD  Y8, Y9, Y1
+	VBROADCASTSD 8(DX), Y9
+	VFMADD231PD  Y8, Y9, Y2
+	VBROADCASTSD 16(DX), Y9
+	VFMADD231PD  Y8, Y9, Y3
+	VBROADCASTSD 24(DX), Y9
+	VFMADD231PD  Y8, Y9, Y4
+	VBROADCASTSD 32(DX), Y9
+	VFMADD231PD  Y8, Y9, Y5
+	VBROADCASTSD 40(DX), Y9
+	VFMADD231PD  Y8, Y9, Y6
+	VBROADCASTSD 48(DX), Y9
+	VFMADD231PD  Y8, Y9, Y7
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y8
+	VADDPD       Y8, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y8
+	VADDPD       Y8, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y8
+	VADDPD       Y8, Y3, Y3
+	VMASKMOVPD   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y8
+	VADDPD       Y8, Y4, Y4
+	VMASKMOVPD   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y8
+	VADDPD       Y8, Y5, Y5
+	VMASKMOVPD   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y8
+	VADDPD       Y8, Y6, Y6
+	VMASKMOVPD   Y6, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y8
+	VADDPD       Y8, Y7, Y7
+	VMASKMOVPD   Y7, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M8Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M8Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+
+row:
+	VMASKMOVPD   (SI), Y0, Y9
+	VBROADCASTSD (DX), Y10
+	VFMADD231PD  Y9, Y10, Y1
+	VBROADCASTSD 8(DX), Y10
+	VFMADD231PD  Y9, Y10, Y2
+	VBROADCASTSD 16(DX), Y10
+	VFMADD231PD  Y9, Y10, Y3
+	VBROADCASTSD 24(DX), Y10
+	VFMADD231PD  Y9, Y10, Y4
+	VBROADCASTSD 32(DX), Y10
+	VFMADD231PD  Y9, Y10, Y5
+	VBROADCASTSD 40(DX), Y10
+	VFMADD231PD  Y9, Y10, Y6
+	VBROADCASTSD 48(DX), Y10
+	VFMADD231PD  Y9, Y10, Y7
+	VBROADCASTSD 56(DX), Y10
+	VFMADD231PD  Y9, Y10, Y8
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y9
+	VADDPD       Y9, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y9
+	VADDPD       Y9, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y9
+	VADDPD       Y9, Y3, Y3
+	VMASKMOVPD   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y9
+	VADDPD       Y9, Y4, Y4
+	VMASKMOVPD   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y9
+	VADDPD       Y9, Y5, Y5
+	VMASKMOVPD   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y9
+	VADDPD       Y9, Y6, Y6
+	VMASKMOVPD   Y6, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y9
+	VADDPD       Y9, Y8, Y8
+	VMASKMOVPD   Y8, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M9Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M9Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+
+row:
+	VMASKMOVPD   (SI), Y0, Y10
+	VBROADCASTSD (DX), Y11
+	VFMADD231PD  Y10, Y11, Y1
+	VBROADCASTSD 8(DX), Y11
+	VFMADD231PD  Y10, Y11, Y2
+	VBROADCASTSD 16(DX), Y11
+	VFMADD231PD  Y10, Y11, Y3
+	VBROADCASTSD 24(DX), Y11
+	VFMADD231PD  Y10, Y11, Y4
+	VBROADCASTSD 32(DX), Y11
+	VFMADD231PD  Y10, Y11, Y5
+	VBROADCASTSD 40(DX), Y11
+	VFMADD231PD  Y10, Y11, Y6
+	VBROADCASTSD 48(DX), Y11
+	VFMADD231PD  Y10, Y11, Y7
+	VBROADCASTSD 56(DX), Y11
+	VFMADD231PD  Y10, Y11, Y8
+	VBROADCASTSD 64(DX), Y11
+	VFMADD231PD  Y10, Y11, Y9
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y3, Y3
+	VMASKMOVPD   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y4, Y4
+	VMASKMOVPD   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y5, Y5
+	VMASKMOVPD   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y6, Y6
+	VMASKMOVPD   Y6, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y8, Y8
+	VMASKMOVPD   Y8, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y10
+	VADDPD       Y10, Y9, Y9
+	VMASKMOVPD   Y9, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M10Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·tnF64M10Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	VXORPS  Y10, Y10, Y10
+
+row:
+	VMASKMOVPD   (SI), Y0, Y11
+	VBROADCASTSD (DX), Y12
+	VFMADD231PD  Y11, Y12, Y1
+	VBROADCASTSD 8(DX), Y12
+	VFMADD231PD  Y11, Y12, Y2
+	VBROADCASTSD 16(DX), Y12
+	VFMADD231PD  Y11, Y12, Y3
+	VBROADCASTSD 24(DX), Y12
+	VFMADD231PD  Y11, Y12, Y4
+	VBROADCASTSD 32(DX), Y12
+	VFMADD231PD  Y11, Y12, Y5
+	VBROADCASTSD 40(DX), Y12
+	VFMADD231PD  Y11, Y12, Y6
+	VBROADCASTSD 48(DX), Y12
+	VFMADD231PD  Y11, Y12, Y7
+	VBROADCASTSD 56(DX), Y12
+	VFMADD231PD  Y11, Y12, Y8
+	VBROADCASTSD 64(DX), Y12
+	VFMADD231PD  Y11, Y12, Y9
+	VBROADCASTSD 72(DX), Y12
+	VFMADD231PD  Y11, Y12, Y10
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y2, Y2
+	VMASKMOVPD   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y3, Y3
+	VMASKMOVPD   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y4, Y4
+	VMASKMOVPD   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y5, Y5
+	VMASKMOVPD   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y6, Y6
+	VMASKMOVPD   Y6, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y7, Y7
+	VMASKMOVPD   Y7, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y8, Y8
+	VMASKMOVPD   Y8, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y9, Y9
+	VMASKMOVPD   Y9, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPD   (AX), Y0, Y11
+	VADDPD       Y11, Y10, Y10
+	VMASKMOVPD   Y10, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M1Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M1Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), BX
+	MOVQ    ldb+40(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    k+48(FP), DI
+	MOVQ    mask+56(FP), R8
+	VMOVDQU (R8), Y0
+	VXORPS  Y1, Y1, Y1
+
+row:
+	VMASKMOVPS   (BX), Y0, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         SI, BX
+	ADDQ         DX, CX
+	DECQ         DI
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M2Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M2Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+
+row:
+	VMASKMOVPS   (SI), Y0, Y3
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(DX), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y3
+	VADDPS       Y3, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y3
+	VADDPS       Y3, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M3Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M3Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+
+row:
+	VMASKMOVPS   (SI), Y0, Y4
+	VBROADCASTSS (DX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(DX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 8(DX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y4
+	VADDPS       Y4, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y4
+	VADDPS       Y4, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y4
+	VADDPS       Y4, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M4Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M4Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+
+row:
+	VMASKMOVPS   (SI), Y0, Y5
+	VBROADCASTSS (DX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(DX), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 8(DX), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 12(DX), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y5
+	VADDPS       Y5, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y5
+	VADDPS       Y5, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y5
+	VADDPS       Y5, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y5
+	VADDPS       Y5, Y4, Y4
+	VMASKMOVPS   Y4, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M5Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M5Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+
+row:
+	VMASKMOVPS   (SI), Y0, Y6
+	VBROADCASTSS (DX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(DX), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(DX), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 12(DX), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 16(DX), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y6
+	VADDPS       Y6, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y6
+	VADDPS       Y6, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y6
+	VADDPS       Y6, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y6
+	VADDPS       Y6, Y4, Y4
+	VMASKMOVPS   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y6
+	VADDPS       Y6, Y5, Y5
+	VMASKMOVPS   Y5, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M6Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M6Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+
+row:
+	VMASKMOVPS   (SI), Y0, Y7
+	VBROADCASTSS (DX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(DX), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 8(DX), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 12(DX), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 16(DX), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 20(DX), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y7
+	VADDPS       Y7, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y7
+	VADDPS       Y7, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y7
+	VADDPS       Y7, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y7
+	VADDPS       Y7, Y4, Y4
+	VMASKMOVPS   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y7
+	VADDPS       Y7, Y5, Y5
+	VMASKMOVPS   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y7
+	VADDPS       Y7, Y6, Y6
+	VMASKMOVPS   Y6, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M7Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M7Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+
+row:
+	VMASKMOVPS   (SI), Y0, Y8
+	VBROADCASTSS (DX), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 4(DX), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 8(DX), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 12(DX), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 16(DX), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 20(DX), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 24(DX), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y8
+	VADDPS       Y8, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y8
+	VADDPS       Y8, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y8
+	VADDPS       Y8, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y8
+	VADDPS       Y8, Y4, Y4
+	VMASKMOVPS   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y8
+	VADDPS       Y8, Y5, Y5
+	VMASKMOVPS   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y8
+	VADDPS       Y8, Y6, Y6
+	VMASKMOVPS   Y6, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y8
+	VADDPS       Y8, Y7, Y7
+	VMASKMOVPS   Y7, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M8Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M8Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+
+row:
+	VMASKMOVPS   (SI), Y0, Y9
+	VBROADCASTSS (DX), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(DX), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 8(DX), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 12(DX), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 16(DX), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 20(DX), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 24(DX), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 28(DX), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y9
+	VADDPS       Y9, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y9
+	VADDPS       Y9, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y9
+	VADDPS       Y9, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y9
+	VADDPS       Y9, Y4, Y4
+	VMASKMOVPS   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y9
+	VADDPS       Y9, Y5, Y5
+	VMASKMOVPS   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y9
+	VADDPS       Y9, Y6, Y6
+	VMASKMOVPS   Y6, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y9
+	VADDPS       Y9, Y7, Y7
+	VMASKMOVPS   Y7, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y9
+	VADDPS       Y9, Y8, Y8
+	VMASKMOVPS   Y8, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M9Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M9Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+
+row:
+	VMASKMOVPS   (SI), Y0, Y10
+	VBROADCASTSS (DX), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 4(DX), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 8(DX), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 12(DX), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 16(DX), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 20(DX), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 24(DX), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 28(DX), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 32(DX), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y4, Y4
+	VMASKMOVPS   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y5, Y5
+	VMASKMOVPS   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y6, Y6
+	VMASKMOVPS   Y6, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y7, Y7
+	VMASKMOVPS   Y7, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y8, Y8
+	VMASKMOVPS   Y8, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y10
+	VADDPS       Y10, Y9, Y9
+	VMASKMOVPS   Y9, Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M10Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·tnF32M10Tail(SB), NOSPLIT, $0-64
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    k+48(FP), R8
+	MOVQ    mask+56(FP), R9
+	VMOVDQU (R9), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	VXORPS  Y10, Y10, Y10
+
+row:
+	VMASKMOVPS   (SI), Y0, Y11
+	VBROADCASTSS (DX), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(DX), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 8(DX), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 12(DX), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 16(DX), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 20(DX), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 24(DX), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 28(DX), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 32(DX), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 36(DX), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y4, Y4
+	VMASKMOVPS   Y4, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y5, Y5
+	VMASKMOVPS   Y5, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y6, Y6
+	VMASKMOVPS   Y6, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y7, Y7
+	VMASKMOVPS   Y7, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y8, Y8
+	VMASKMOVPS   Y8, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y9, Y9
+	VMASKMOVPS   Y9, Y0, (AX)
+	ADDQ         CX, AX
+	VMASKMOVPS   (AX), Y0, Y11
+	VADDPS       Y11, Y10, Y10
+	VMASKMOVPS   Y10, Y0, (AX)
+	VZEROUPPER
+	RET

@@ -338,3 +338,103 @@ func tnF32M5V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k 
 //
 //go:noescape
 func tnF32M6V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF64M1Tail adds Aᵀ·B to C for 1 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M1Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M2Tail adds Aᵀ·B to C for 2 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M2Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M3Tail adds Aᵀ·B to C for 3 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M3Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M4Tail adds Aᵀ·B to C for 4 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M4Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M5Tail adds Aᵀ·B to C for 5 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M5Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M6Tail adds Aᵀ·B to C for 6 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M6Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M7Tail adds Aᵀ·B to C for 7 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M7Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M8Tail adds Aᵀ·B to C for 8 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M8Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M9Tail adds Aᵀ·B to C for 9 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M9Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF64M10Tail adds Aᵀ·B to C for 10 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M10Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+
+// tnF32M1Tail adds Aᵀ·B to C for 1 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M1Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M2Tail adds Aᵀ·B to C for 2 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M2Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M3Tail adds Aᵀ·B to C for 3 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M3Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M4Tail adds Aᵀ·B to C for 4 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M4Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M5Tail adds Aᵀ·B to C for 5 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M5Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M6Tail adds Aᵀ·B to C for 6 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M6Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M7Tail adds Aᵀ·B to C for 7 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M7Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M8Tail adds Aᵀ·B to C for 8 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M8Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M9Tail adds Aᵀ·B to C for 9 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M9Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// tnF32M10Tail adds Aᵀ·B to C for 10 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M10Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)

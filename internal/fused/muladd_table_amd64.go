@@ -29,3 +29,13 @@ var tnF32 = [2][]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb 
 	{tnF32M1V1, tnF32M2V1, tnF32M3V1, tnF32M4V1, tnF32M5V1, tnF32M6V1, tnF32M7V1, tnF32M8V1, tnF32M9V1, tnF32M10V1},
 	{tnF32M1V2, tnF32M2V2, tnF32M3V2, tnF32M4V2, tnF32M5V2, tnF32M6V2},
 }
+
+// tnTailF64[m-1] is the m-row masked tail kernel (float64).
+var tnTailF64 = []func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64){
+	tnF64M1Tail, tnF64M2Tail, tnF64M3Tail, tnF64M4Tail, tnF64M5Tail, tnF64M6Tail, tnF64M7Tail, tnF64M8Tail, tnF64M9Tail, tnF64M10Tail,
+}
+
+// tnTailF32[m-1] is the m-row masked tail kernel (float32).
+var tnTailF32 = []func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32){
+	tnF32M1Tail, tnF32M2Tail, tnF32M3Tail, tnF32M4Tail, tnF32M5Tail, tnF32M6Tail, tnF32M7Tail, tnF32M8Tail, tnF32M9Tail, tnF32M10Tail,
+}

@@ -6,6 +6,24 @@ import (
 	"github.com/nnkern/nnkern/kernels"
 )
 
+// tnPassRows is the length of MulAddTN's passes: the values of p whose
+// products are summed from zero before the sum is added to C. It is part of
+// the numerical contract, shared by the assembly path (tn_amd64.go) and
+// the Go code, and so a constant: deriving it from the cache size, the CPU
+// or the thread count would make results differ between machines, and
+// changing it changes the results of every level alike.
+//
+// Why 8: the strip kernels read one cache line from each row of A and B of
+// the pass in turn, and when the row stride of B is close to a multiple of
+// 4 KiB (X with D = 3073: 24584 bytes in float64) those lines map to the
+// same few L1 sets; 8 rows fit in the 8 ways. On the Zen 3 dev machine
+// passes of 8 rows made the softmax dev-set loss (blocks of 32 rows,
+// stride 3073) ~10% faster than one pass of 32, and made no difference
+// with a padded stride. The Go code gains nothing from passes, but must
+// sum in the same ones. (The assembly kernels take the pass length as
+// their k argument: no generated code depends on this value.)
+const tnPassRows = 8
+
 // MulAddTN computes, for i < m and j < n,
 //
 //	c[i*ldc+j] += Σ_{p<k} a[p*lda+i] · b[p*ldb+j]
@@ -15,15 +33,23 @@ import (
 // dWᵀ (C×D) += dS_bᵀ·X_b of a linear classifier: unlike MulAdd's D×cp
 // layout no SIMD lane holds padding, whatever C is.
 //
-// On AVX2 the strips of 2 vectors of columns are computed by assembly
-// kernels that keep a block of up to 6 rows × 2 vectors of C in registers,
-// sum over a pass of up to 8 values of p from zero and then add the block
-// to C, pass after pass in increasing p; the remaining columns
-// (fewer than one vector) and the generic build accumulate into C one p at
-// a time. Either way the result is a deterministic function of the inputs
-// for a given ISA level. m, n, k >= 0, lda >= m, ldb >= n, ldc >= n; it
-// panics, naming the argument, if a slice is too short. c must not share
-// memory with a or b (not checked; the callers never alias them).
+// Every ISA level computes each element in exactly this order, in passes
+// of 8 consecutive values of p (the last pass shorter), with fma rounding
+// x·y+z once as kernels.FMA does:
+//
+//	for p0 := 0; p0 < k; p0 += 8 {
+//		s := +0
+//		for p := p0; p < min(p0+8, k); p++ { s = fma(a[p*lda+i], b[p*ldb+j], s) }
+//		c[i*ldc+j] += s // a plain add
+//	}
+//
+// so every level gives the same bits. On AVX2 assembly kernels keep a
+// block of up to 6 rows × 2 vectors (or 10 rows × 1 vector) of C in
+// registers for a pass, the columns past the last whole vector through
+// masked loads and stores; the blocking splits rows and columns, never p.
+// m, n, k >= 0, lda >= m, ldb >= n, ldc >= n; it panics, naming the
+// argument, if a slice is too short. c must not share memory with a or b
+// (not checked; the callers never alias them).
 func MulAddTN[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	if m < 0 || n < 0 || k < 0 || lda < m || ldb < n || ldc < n {
 		panic(fmt.Sprintf("fused.MulAddTN: bad sizes m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", m, n, k, lda, ldb, ldc))
@@ -43,24 +69,40 @@ func MulAddTN[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []
 	if need := (k-1)*ldb + n; len(b) < need {
 		panic(fmt.Sprintf("fused.MulAddTN: len(b)=%d < %d for k=%d n=%d ldb=%d", len(b), need, k, n, ldb))
 	}
-	done := 0
-	if kernels.ISA() >= kernels.AVX2 {
-		done = mulAddTNAsm(m, n, k, a, lda, b, ldb, c, ldc)
+	if kernels.ISA() >= kernels.AVX2 && mulAddTNAsm(m, n, k, a, lda, b, ldb, c, ldc) {
+		return
 	}
-	if done < n {
-		mulAddTNGeneric(m, n-done, k, a, lda, b[done:], ldb, c[done:], ldc)
-	}
+	mulAddTNGeneric(m, n, k, a, lda, b, ldb, c, ldc)
 }
 
-// mulAddTNGeneric is MulAddTN in plain Go: C += a[p, i]·B[p, :] for p in
-// increasing order.
+// tnCols is the columns of C whose pass sums mulAddTNGeneric keeps at a
+// time (any value gives the same results: it only splits columns).
+const tnCols = 64
+
+// mulAddTNGeneric is MulAddTN in plain Go, in MulAddTN's order: pass by
+// pass, the products of the pass fused into sums from zero with
+// kernels.FMA as the strip kernels' VFMADD does, then one plain add of
+// each sum to C. Within a pass it goes through B in chunks of tnCols
+// columns, which stay in L1 for all rows of C.
 func mulAddTNGeneric[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
-	for i := 0; i < m; i++ {
-		ci := c[i*ldc : i*ldc+n]
-		for p := 0; p < k; p++ {
-			av := a[p*lda+i]
-			for j, bv := range b[p*ldb : p*ldb+n] {
-				ci[j] += av * bv
+	var acc [tnCols]T
+	for p0 := 0; p0 < k; p0 += tnPassRows {
+		p1 := min(p0+tnPassRows, k)
+		for j0 := 0; j0 < n; j0 += tnCols {
+			s := acc[:min(tnCols, n-j0)]
+			for i := 0; i < m; i++ {
+				clear(s)
+				for p := p0; p < p1; p++ {
+					av := a[p*lda+i]
+					bp := b[p*ldb+j0:][:len(s)]
+					for j, bv := range bp {
+						s[j] = kernels.FMA(av, bv, s[j])
+					}
+				}
+				ci := c[i*ldc+j0:][:len(s)]
+				for j := range ci {
+					ci[j] += s[j]
+				}
 			}
 		}
 	}

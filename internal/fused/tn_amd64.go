@@ -23,41 +23,54 @@ var tnMaxM = [2]int{10, 6}
 // stride; equal with stride 3073), so they serve the last vector only.
 const tnVecs = 2
 
-// tnPassRows is the rows of A and B per pass over C: the kernels read one
-// line from each of the rows in turn, and when the row stride of B is
-// close to a multiple of 4 KiB (X with D = 3073: 24584 bytes in float64)
-// those lines map to the same few L1 sets; 8 rows fit in the 8 ways. On
-// the Zen 3 dev machine passes of 8 rows made the softmax dev-set loss
-// (blocks of 32 rows, stride 3073) ~10% faster than one pass of 32, and
-// made no difference with a padded stride.
-const tnPassRows = 8
+// tnMask32[8-r:] and tnMask64[4-r:] begin with the lane mask of the first
+// r lanes of a vector, for the tail kernels.
+var (
+	tnMask32 = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
+	tnMask64 = [8]int64{-1, -1, -1, -1}
+)
 
-// mulAddTNAsm runs MulAddTN through the AVX2+FMA strip kernels over the
-// columns that fill whole vectors and returns how many columns it did
-// (the caller does the rest). Shapes are checked, m, n, k >= 1.
-func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) int {
+// mulAddTNAsm runs MulAddTN through the AVX2+FMA kernels and reports true:
+// the strip kernels over the columns that fill whole vectors, the masked
+// tail kernels over the rest (fewer than one vector). Shapes are checked,
+// m, n, k >= 1.
+//
+// It keeps MulAddTN's order: the loop over passes of tnPassRows values of
+// p is outermost, each kernel call sums one pass from zero and adds it to
+// C, and the strip groups of the L1 window (and the row blocks of each
+// call) split only the columns (rows) of C, never p.
+func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) bool {
 	w := Width[T]()
 	size := int(unsafe.Sizeof(a[0]))
 	v := tnVecs
 	sw := v * w
 	nst := n / sw
 	pa, pb, pc := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0])
-	// the rows of C in nb nearly equal blocks of at most tnMaxM[v-1]
-	call := func(j0, v, k, ns int) {
-		nb := (m + tnMaxM[v-1] - 1) / tnMaxM[v-1]
+	// the rows of C in nb nearly equal blocks of at most tnMaxM[v-1];
+	// v = 0 is the tail kernel of the last r columns
+	call := func(j0, v, k, ns, r int) {
+		mm := tnMaxM[max(v, 1)-1]
+		nb := (m + mm - 1) / mm
 		for bi := 0; bi < nb; bi++ {
 			i0, i1 := m*bi/nb, m*(bi+1)/nb
 			ci := unsafe.Add(pc, size*(i0*ldc+j0))
 			ai := unsafe.Add(pa, size*i0)
 			bj := unsafe.Add(pb, size*j0)
-			if size == 8 {
+			switch {
+			case size == 8 && v == 0:
+				tnTailF64[i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, &tnMask64[4-r])
+			case size == 8:
 				tnF64[v-1][i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns)
-			} else {
+			case v == 0:
+				tnTailF32[i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, &tnMask32[8-r])
+			default:
 				tnF32[v-1][i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns)
 			}
 		}
 	}
 	done := nst * sw
+	one := n-done >= w // one more strip of a single vector
+	r := (n - done) % w
 	pa0, pb0 := pa, pb
 	for p0 := 0; p0 < k; p0 += tnPassRows {
 		kp := min(tnPassRows, k-p0)
@@ -67,14 +80,14 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 			group = max(1, tnWindowBytes/(kp*sw*size))
 		}
 		for s := 0; s < nst; s += group {
-			call(s*sw, v, kp, min(group, nst-s))
+			call(s*sw, v, kp, min(group, nst-s), 0)
 		}
-		if n-done >= w {
-			call(done, 1, kp, 1)
+		if one {
+			call(done, 1, kp, 1, 0)
+		}
+		if r > 0 {
+			call(n-r, 0, kp, 1, r)
 		}
 	}
-	if n-done >= w {
-		done += w
-	}
-	return done
+	return true
 }

@@ -4,8 +4,7 @@ package fused
 
 import "github.com/nnkern/nnkern/kernels"
 
-// mulAddTNAsm does nothing in this build (no assembly): MulAddTN runs in
-// plain Go.
-func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) int {
-	return 0
+// mulAddTNAsm reports false: this build has no assembly kernels.
+func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) bool {
+	return false
 }

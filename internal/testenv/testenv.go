@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nnkern/nnkern/internal/skiplog"
 )
 
 // ModuleRoot returns the directory holding the module's go.mod, found by
@@ -52,7 +54,8 @@ func SharedFile(t testing.TB, rel string) string {
 		if os.Getenv("NNKERN_REQUIRE_SHARED") != "" {
 			t.Fatalf("testenv: %s: %v (NNKERN_REQUIRE_SHARED is set)", p, err)
 		}
-		t.Skipf("testenv: %s not found; set NNKERN_SHARED to the shared directory", p)
+		t.Logf("testenv: %s not found; set NNKERN_SHARED to the shared directory", p)
+		skiplog.Skipf(t, "shared data tests", "%s not found (NNKERN_SHARED)", rel)
 	}
 	return p
 }

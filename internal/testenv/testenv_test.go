@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/nnkern/nnkern/internal/skiplog"
 )
 
 // fakeTB records Fatalf and Skipf and, like the real ones, stops the
@@ -35,14 +37,18 @@ func call(fn func()) {
 	<-done
 }
 
-// TestSharedFile: a missing shared file skips the test, unless
-// NNKERN_REQUIRE_SHARED is set (as CI sets it), which makes it a failure.
+// TestSharedFile: a missing shared file skips the test, and records the
+// skip in the skip log (internal/skiplog), unless NNKERN_REQUIRE_SHARED is
+// set (as CI sets it), which makes it a failure.
 func TestSharedFile(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "present"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("NNKERN_SHARED", dir)
+	// The fake skips below must not reach make test's skip log.
+	skips := filepath.Join(t.TempDir(), "skips")
+	t.Setenv(skiplog.EnvVar, skips)
 	for _, c := range []struct {
 		rel, require      string
 		wantFatal, wantSk bool
@@ -62,5 +68,9 @@ func TestSharedFile(t *testing.T) {
 		if want := filepath.Join(dir, c.rel); p != want && !c.wantFatal && !c.wantSk {
 			t.Errorf("SharedFile(%q) = %q, want %q", c.rel, p, want)
 		}
+	}
+	b, _ := os.ReadFile(skips)
+	if want := "shared data tests\tmissing not found (NNKERN_SHARED)\t" + t.Name() + "\n"; string(b) != want {
+		t.Errorf("skip log %q, want %q", b, want)
 	}
 }

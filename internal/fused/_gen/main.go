@@ -14,6 +14,14 @@
 // B is loaded (into registers when they fit, else as an FMA memory operand).
 // With ai = ldx, ap = 1 this is the score panel S = X·W of a linear
 // classifier; with ai = 1, ap = ldx it is the gradient panel dW += Xᵀ·dS.
+// Each element of C gets MulAdd's order: a sum from zero by VFMADD in
+// increasing p, then one VADD to C.
+//
+// The strip kernels tn<T>M<m>V<v> (MulAddTN: C += Aᵀ·B over one pass of k
+// rows, for m rows of C and ns strips of v vectors) and the masked tail
+// kernels tn<T>M<m>Tail (the last r < w columns) likewise sum the pass from
+// zero by VFMADD in increasing p and then add it to C; the Go side
+// (tn_amd64.go) cuts k into MulAddTN's passes.
 package main
 
 import (
@@ -28,21 +36,25 @@ import (
 )
 
 type elem struct {
-	name  string // F64 / F32
-	gotyp string
-	shift uint8
-	maxNV int
-	load  func(...Op)
-	add   func(...Op)
-	fma   func(...Op)
-	bcast func(...Op)
+	name    string // F64 / F32
+	gotyp   string
+	masktyp string // Go type of a lane mask element
+	shift   uint8
+	maxNV   int
+	load    func(...Op)
+	add     func(...Op)
+	fma     func(...Op)
+	bcast   func(...Op)
+	maskmov func(...Op)
 }
 
 var elems = []elem{
-	{"F64", "float64", 3, 4, func(o ...Op) { VMOVUPD(o[0], o[1]) }, func(o ...Op) { VADDPD(o[0], o[1], o[2]) },
-		func(o ...Op) { VFMADD231PD(o[0], o[1], o[2]) }, func(o ...Op) { VBROADCASTSD(o[0], o[1]) }},
-	{"F32", "float32", 2, 2, func(o ...Op) { VMOVUPS(o[0], o[1]) }, func(o ...Op) { VADDPS(o[0], o[1], o[2]) },
-		func(o ...Op) { VFMADD231PS(o[0], o[1], o[2]) }, func(o ...Op) { VBROADCASTSS(o[0], o[1]) }},
+	{"F64", "float64", "int64", 3, 4, func(o ...Op) { VMOVUPD(o[0], o[1]) }, func(o ...Op) { VADDPD(o[0], o[1], o[2]) },
+		func(o ...Op) { VFMADD231PD(o[0], o[1], o[2]) }, func(o ...Op) { VBROADCASTSD(o[0], o[1]) },
+		func(o ...Op) { VMASKMOVPD(o[0], o[1], o[2]) }},
+	{"F32", "float32", "int32", 2, 2, func(o ...Op) { VMOVUPS(o[0], o[1]) }, func(o ...Op) { VADDPS(o[0], o[1], o[2]) },
+		func(o ...Op) { VFMADD231PS(o[0], o[1], o[2]) }, func(o ...Op) { VBROADCASTSS(o[0], o[1]) },
+		func(o ...Op) { VMASKMOVPS(o[0], o[1], o[2]) }},
 }
 
 // maxRows is the register blocking: r·nv accumulators + the B registers + 1
@@ -230,6 +242,62 @@ func genTN(e elem, m, v int) {
 	RET()
 }
 
+func tnTailName(e elem, m int) string { return fmt.Sprintf("tn%sM%dTail", e.name, m) }
+
+// genTNTail emits the masked tail kernel of MulAddTN: genTN's one-vector
+// strip for the first r < w columns only, r given by a lane mask (all ones
+// in lanes < r, zeros above). Masked loads read zeros from the lanes >= r
+// without touching that memory and the masked store leaves it alone, so
+// the kernel neither reads nor writes past the r columns. Each of the
+// r columns gets the strip kernels' exact sequence: a pass sum from zero
+// by VFMADD in increasing p, then one add to C.
+func genTNTail(e elem, m int) {
+	TEXT(tnTailName(e, m), NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, mask *%[2]s)", e.gotyp, e.masktyp))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s adds Aᵀ·B to C for %d rows of C and the columns of one vector that mask selects; k >= 1.", tnTailName(e, m), m))
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(e.shift), ldc)
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(e.shift), lda)
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(e.shift), ldb)
+	cnt := Load(Param("k"), GP64())
+	mp := Load(Param("mask"), GP64())
+	mask := YMM()
+	VMOVDQU(Mem{Base: mp}, mask)
+
+	acc := make([]reg.VecVirtual, m)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	breg, bc := YMM(), YMM()
+	Label("row")
+	e.maskmov(Mem{Base: b}, mask, breg)
+	for i := 0; i < m; i++ {
+		e.bcast(Mem{Base: a, Disp: i << e.shift}, bc)
+		e.fma(breg, bc, acc[i])
+	}
+	ADDQ(ldb, b)
+	ADDQ(lda, a)
+	DECQ(cnt)
+	JNZ(LabelRef("row"))
+
+	for i := 0; i < m; i++ {
+		e.maskmov(Mem{Base: c}, mask, breg)
+		e.add(breg, acc[i], acc[i])
+		e.maskmov(acc[i], mask, Mem{Base: c})
+		if i < m-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	table := flag.String("table", "../muladd_table_amd64.go", "dispatch table file to write")
 	ConstraintExpr("amd64,gc,!purego")
@@ -266,6 +334,18 @@ func main() {
 			fmt.Fprintf(&tb, "},\n")
 		}
 		fmt.Fprintf(&tb, "}\n\n")
+	}
+	for _, e := range elems {
+		fmt.Fprintf(&tb, "// tnTail%s[m-1] is the m-row masked tail kernel (%s).\n", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var tnTail%s = []func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, mask *%[3]s){\n\t", e.name, e.gotyp, e.masktyp)
+		for m := 1; m <= tnMaxM[0]; m++ {
+			genTNTail(e, m)
+			if m > 1 {
+				fmt.Fprintf(&tb, ", ")
+			}
+			fmt.Fprintf(&tb, "%s", tnTailName(e, m))
+		}
+		fmt.Fprintf(&tb, ",\n}\n\n")
 	}
 	Generate()
 	if err := os.WriteFile(*table, bytes.TrimRight(tb.Bytes(), "\n"), 0o644); err != nil {

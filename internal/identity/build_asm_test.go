@@ -1,0 +1,5 @@
+//go:build !purego
+
+package identity_test
+
+const purego = false

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# identity.sh — make identity: the "one result on every CPU" check across
+# builds. Runs internal/identity's TestIdentity (every ISA level this CPU
+# runs, GOMAXPROCS 1, 2, 3, each compared with the generic level) in
+#
+#   native       the default build (assembly, GOAMD64 from the environment or v1)
+#   purego       -tags purego (the generic level only)
+#   GOAMD64=v3   (x86-64 only; the compiler may use FMA, BMI, ...)
+#   GOAMD64=v4   (x86-64 only, skipped when the CPU lacks AVX-512)
+#
+# Each run writes the generic level's hashes (NNKERN_IDENTITY_OUT) to a temp
+# dir; every build's file is then compared with the native build's. On a
+# difference it prints the differing components and fails. It ends with one
+# line: the builds, their levels, the number of components and the verdict
+# (also written to $NNKERN_IDENTITY_SUMMARY when that is set, for make test's
+# summary).
+#
+# Environment:
+#   GO               go command (default go)
+#   IDENTITY_BUILDS  builds to run (default "native purego v3 v4")
+#   IDENTITY_REF     a hash file from another machine (NNKERN_IDENTITY_OUT of
+#                    TestIdentity there): the native file is compared with it too
+#   NNKERN_SKIP_LOG  skipped builds are recorded there (see internal/skiplog)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+GO=${GO:-go}
+BUILDS=${IDENTITY_BUILDS:-native purego v3 v4}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/nnkern-identity.XXXXXX")
+
+# skip records a build that is not run in the skip log and in the summary.
+skipped=()
+skip() {
+	skipped+=("$1 ($2)")
+	if [ -n "${NNKERN_SKIP_LOG:-}" ]; then
+		printf 'identity %s build\t%s\tmake identity\n' "$1" "$2" >>"$NNKERN_SKIP_LOG"
+	fi
+}
+
+# cpu_has FLAG...: every flag is in /proc/cpuinfo.
+cpu_has() {
+	local f
+	[ -r /proc/cpuinfo ] || return 1
+	for f in "$@"; do
+		grep -qw "$f" /proc/cpuinfo || return 1
+	done
+}
+
+hostarch=$($GO env GOHOSTARCH)
+start=$(date +%s)
+ran=()      # "name (levels)"
+failed=()   # builds whose TestIdentity failed
+differ=()   # builds whose hashes differ from native's
+ncomp=""
+
+for b in $BUILDS; do
+	envs=() flags=() name=$b
+	case $b in
+	native) ;;
+	purego) flags=(-tags purego) ;;
+	v3 | v4)
+		name="GOAMD64=$b"
+		if [ "$hostarch" != amd64 ]; then
+			skip "$name" "not an x86-64 host"
+			continue
+		fi
+		if [ "$b" = v3 ] && ! cpu_has avx2 fma bmi1 bmi2 f16c movbe; then
+			skip "$name" "CPU lacks x86-64-v3"
+			continue
+		fi
+		if [ "$b" = v4 ] && ! cpu_has avx512f avx512bw avx512cd avx512dq avx512vl; then
+			skip "$name" "CPU lacks x86-64-v4 (AVX-512)"
+			continue
+		fi
+		envs=(GOAMD64="$b")
+		;;
+	*)
+		echo "identity.sh: unknown build $b (want native, purego, v3, v4)" >&2
+		exit 2
+		;;
+	esac
+	out="$dir/$b.txt" log="$dir/$b.log"
+	t0=$(date +%s)
+	env "${envs[@]}" NNKERN_IDENTITY_OUT="$out" $GO test -count=1 "${flags[@]}" -run '^TestIdentity$' -v ./internal/identity >"$log" 2>&1
+	rc=$?
+	t1=$(date +%s)
+	levels=$(sed -n 's/^# levels\t//p' "$out" 2>/dev/null)
+	n=$(sed -n 's/^# components\t//p' "$out" 2>/dev/null)
+	ncomp=${ncomp:-$n}
+	ran+=("$name (${levels:-?})")
+	echo "identity: $name: levels ${levels:-?}, $(( t1 - t0 ))s: $([ $rc = 0 ] && echo ok || echo FAIL)"
+	if [ $rc != 0 ]; then
+		failed+=("$name")
+		# The differing components (indented lines of the test's error), or
+		# the end of the log if the test did not get that far.
+		if grep -q ' components differ (' "$log"; then
+			sed -n '/ components differ (/,/^--- /p' "$log" | grep -v '^--- ' | sed 's/^[[:space:]]*//; /^$/d; s/^[^ ]*_test.go:[0-9]*: //; 2,$s/^/\t/'
+		else
+			tail -n 30 "$log"
+		fi
+	fi
+	if [ ! -s "$out" ]; then
+		echo "identity: $name: no hash file written (see $log)"
+		[ $rc = 0 ] && failed+=("$name")
+	fi
+done
+
+# compare A B NAME: print the components whose hash differs between two
+# hash files, with the number of differing cases and the first one when
+# both have their .cases files; returns 1 if any differs.
+compare() {
+	local ca="$1.cases" cb="$2.cases"
+	[ -s "$ca" ] && [ -s "$cb" ] || ca=/dev/null cb=/dev/null
+	awk -F'\t' -v name="$3" -v fa="$1" -v fb="$2" -v ca="$ca" -v cb="$cb" '
+		FILENAME == ca { ch[$1 SUBSEP $2] = $3; next }
+		FILENAME == cb { if (ch[$1 SUBSEP $2] != $3) { nd[$1]++; if (!($1 in first)) first[$1] = $2 }; nc[$1]++; next }
+		/^#/ { next }
+		FILENAME == fa { ref[$1] = $2; next }
+		{ seen[$1] = 1
+		  if (!($1 in ref)) { out[++n] = sprintf("\t%s: only in %s", $1, name) }
+		  else if (ref[$1] != $2) { dif[++n] = $1 } }
+		END {
+		  for (i = 1; i <= n; i++) {
+		    if (i in out) { print out[i]; continue }
+		    c = dif[i]
+		    printf "\t%s: %s differs from native", c, name
+		    if (c in nd) printf ": %d of %d cases, first %s", nd[c], nc[c], first[c]
+		    printf "\n"
+		  }
+		  for (c in ref) if (!(c in seen)) { printf "\t%s: missing in %s\n", c, name; n++ }
+		  exit n > 0 }' "$ca" "$cb" "$1" "$2"
+}
+
+native="$dir/native.txt"
+if [ -s "$native" ]; then
+	for b in $BUILDS; do
+		[ "$b" = native ] && continue
+		f="$dir/$b.txt"
+		[ -s "$f" ] || continue
+		name=$b
+		case $b in v3 | v4) name="GOAMD64=$b" ;; esac
+		if ! diffs=$(compare "$native" "$f" "$name"); then
+			echo "identity: $name differs from native in $(printf '%s\n' "$diffs" | wc -l) components:"
+			printf '%s\n' "$diffs"
+			differ+=("$name")
+		fi
+	done
+	if [ -n "${IDENTITY_REF:-}" ]; then
+		if ! diffs=$(compare "$IDENTITY_REF" "$native" "this machine"); then
+			echo "identity: this machine differs from $IDENTITY_REF in $(printf '%s\n' "$diffs" | wc -l) components:"
+			printf '%s\n' "$diffs"
+			differ+=("$IDENTITY_REF")
+		fi
+	fi
+elif [ -n "$BUILDS" ]; then
+	differ+=("(no native hash file to compare with)")
+fi
+
+list() { local IFS=,; echo "$*" | sed 's/,/, /g'; }
+line="identity: ${ncomp:-?} components; checked $(list "${ran[@]}")"
+[ -n "${IDENTITY_REF:-}" ] && line+=" and $IDENTITY_REF"
+[ ${#skipped[@]} -gt 0 ] && line+="; not run: $(list "${skipped[@]}")"
+problems=()
+[ ${#failed[@]} -gt 0 ] && problems+=("TestIdentity failed in $(list "${failed[@]}")")
+[ ${#differ[@]} -gt 0 ] && problems+=("hashes differ from native in $(list "${differ[@]}")")
+if [ ${#problems[@]} -eq 0 ]; then
+	line+=": all identical ($(( $(date +%s) - start ))s)"
+	rc=0
+	rm -rf "$dir"
+else
+	line+=": FAILED: ${problems[0]}${problems[1]:+; ${problems[1]}} ($(( $(date +%s) - start ))s; logs and hash files in $dir)"
+	rc=1
+fi
+[ -n "${NNKERN_IDENTITY_SUMMARY:-}" ] && echo "$line" >"$NNKERN_IDENTITY_SUMMARY"
+echo "$line"
+exit $rc
