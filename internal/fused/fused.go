@@ -15,7 +15,8 @@
 // softmax package uses it for the gradient and MulAdd for the scores.
 //
 // On amd64 with AVX2+FMA (kernels.ISA() >= kernels.AVX2) the kernels are
-// avo-generated assembly (see _gen); elsewhere, under the purego tag or
+// avo-generated assembly (see _gen), with YMM registers, or ZMM registers
+// and opmask tails at kernels.AVX512; elsewhere, under the purego tag or
 // with NNKERN_ISA=generic, a plain Go loop.
 //
 // Numerical contract: every output element is computed by one fixed
