@@ -5123,7 +5123,7 @@ GLOBL ctailbits<>(SB), RODATA|NOPTR, $34
 
 // func softmaxRowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·softmaxRowsF32AVX512(SB), NOSPLIT, $136-40
+TEXT ·softmaxRowsF32AVX512(SB), NOSPLIT, $128-40
 	MOVQ  d+0(FP), AX
 	MOVQ  s+8(FP), CX
 	MOVQ  rows+16(FP), DX
@@ -5133,12 +5133,12 @@ TEXT ·softmaxRowsF32AVX512(SB), NOSPLIT, $136-40
 	MOVQ  BX, DI
 	ANDQ  $0x0000000f, DI
 	KXORW K1, K1, K1
-	KMOVW K1, 128(SP)
+	KMOVW K1, K1
 	TESTQ DI, DI
 	JZ    masked
 	LEAQ  ctailbits<>+0(SB), R8
 	KMOVW (R8)(DI*2), K1
-	KMOVW K1, 128(SP)
+	KMOVW K1, K1
 
 masked:
 pairs:
@@ -5163,7 +5163,6 @@ pmax:
 pmax_tail:
 	TESTQ     DI, DI
 	JZ        pmaxdone
-	KMOVW     128(SP), K1
 	VMOVUPS   cF32ninf<>+0(SB), Z2
 	VMOVUPS.Z (CX)(R8*1), K1, Z3
 	VBLENDMPS Z3, Z2, K1, Z3
@@ -5253,10 +5252,10 @@ pexp:
 	VMULPS       Z11, Z12, Z12
 	VMULPS       Z2, Z8, Z8
 	VMULPS       Z3, Z12, Z12
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K1
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z1, K2
-	VMOVUPS.Z    Z8, K1, Z0
-	VMOVUPS.Z    Z12, K2, Z1
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z1, K3
+	VMOVUPS.Z    Z8, K2, Z0
+	VMOVUPS.Z    Z12, K3, Z1
 	VMOVUPS      Z0, (AX)(R8*1)
 	VMOVUPS      Z1, (R11)(R8*1)
 	ADDQ         $0x00000040, R8
@@ -5266,7 +5265,6 @@ pexp:
 pexp_tail:
 	TESTQ        DI, DI
 	JZ           pexpdone
-	KMOVW        128(SP), K1
 	VMOVUPS.Z    (CX)(R8*1), K1, Z4
 	VSUBPS       (SP), Z4, Z4
 	VMOVUPS.Z    (R10)(R8*1), K1, Z5
@@ -5321,11 +5319,10 @@ pexp_tail:
 	VMULPS       Z9, Z10, Z10
 	VMULPS       Z0, Z3, Z3
 	VMULPS       Z1, Z10, Z10
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z4, K1
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z5, K2
-	VMOVUPS.Z    Z3, K1, Z4
-	VMOVUPS.Z    Z10, K2, Z5
-	KMOVW        128(SP), K1
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z4, K2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z5, K3
+	VMOVUPS.Z    Z3, K2, Z4
+	VMOVUPS.Z    Z10, K3, Z5
 	VMOVUPS.Z    Z4, K1, Z4
 	VMOVUPS.Z    Z5, K1, Z5
 
@@ -5507,7 +5504,6 @@ pnorm:
 pnorm_tail:
 	TESTQ   DI, DI
 	JZ      pnormdone
-	KMOVW   128(SP), K1
 	VDIVPS  Z0, Z4, Z4
 	VMOVUPS Z4, K1, (AX)(R8*1)
 	VDIVPS  Z1, Z5, Z5
@@ -5537,7 +5533,6 @@ smax:
 smax_tail:
 	TESTQ     DI, DI
 	JZ        smaxdone
-	KMOVW     128(SP), K1
 	VMOVUPS   cF32ninf<>+0(SB), Z1
 	VMOVUPS.Z (CX)(R8*1), K1, Z2
 	VBLENDMPS Z2, Z1, K1, Z2
@@ -5587,8 +5582,8 @@ sexp:
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z3, Z4, Z4
 	VMULPS       Z1, Z4, Z4
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K1
-	VMOVUPS.Z    Z4, K1, Z0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VMOVUPS.Z    Z4, K2, Z0
 	VMOVUPS      Z0, (AX)(R8*1)
 	ADDQ         $0x00000040, R8
 	SUBQ         $0x00000010, R9
@@ -5597,7 +5592,6 @@ sexp:
 sexp_tail:
 	TESTQ        DI, DI
 	JZ           sexpdone
-	KMOVW        128(SP), K1
 	VMOVUPS.Z    (CX)(R8*1), K1, Z6
 	VSUBPS       (SP), Z6, Z6
 	VMOVUPS      cF32explo<>+0(SB), Z0
@@ -5625,9 +5619,8 @@ sexp_tail:
 	VPSLLD       $0x17, Z0, Z0
 	VMULPS       Z2, Z3, Z3
 	VMULPS       Z0, Z3, Z3
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z6, K1
-	VMOVUPS.Z    Z3, K1, Z6
-	KMOVW        128(SP), K1
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z6, K2
+	VMOVUPS.Z    Z3, K2, Z6
 	VMOVUPS.Z    Z6, K1, Z6
 
 sexpdone:
@@ -5726,7 +5719,6 @@ snorm:
 snorm_tail:
 	TESTQ   DI, DI
 	JZ      snormdone
-	KMOVW   128(SP), K1
 	VDIVPS  Z0, Z6, Z6
 	VMOVUPS Z6, K1, (AX)(R8*1)
 
@@ -5737,7 +5729,7 @@ done:
 
 // func softmaxCERowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int, scale float32, mz *float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·softmaxCERowsF32AVX512(SB), NOSPLIT, $200-56
+TEXT ·softmaxCERowsF32AVX512(SB), NOSPLIT, $192-56
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -5746,16 +5738,16 @@ TEXT ·softmaxCERowsF32AVX512(SB), NOSPLIT, $200-56
 	SHLQ         $0x02, SI
 	MOVQ         mz+48(FP), DI
 	VBROADCASTSS scale+40(FP), Z0
-	VMOVUPS      Z0, 136(SP)
+	VMOVUPS      Z0, 128(SP)
 	MOVQ         BX, R8
 	ANDQ         $0x0000000f, R8
 	KXORW        K1, K1, K1
-	KMOVW        K1, 128(SP)
+	KMOVW        K1, K1
 	TESTQ        R8, R8
 	JZ           masked
 	LEAQ         ctailbits<>+0(SB), R9
 	KMOVW        (R9)(R8*2), K1
-	KMOVW        K1, 128(SP)
+	KMOVW        K1, K1
 
 masked:
 pairs:
@@ -5780,7 +5772,6 @@ pmax:
 pmax_tail:
 	TESTQ     R8, R8
 	JZ        pmaxdone
-	KMOVW     128(SP), K1
 	VMOVUPS   cF32ninf<>+0(SB), Z5
 	VMOVUPS.Z (CX)(R9*1), K1, Z6
 	VBLENDMPS Z6, Z5, K1, Z6
@@ -5872,10 +5863,10 @@ pexp:
 	VMULPS       Z11, Z12, Z12
 	VMULPS       Z5, Z8, Z8
 	VMULPS       Z6, Z12, Z12
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K1
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z4, K2
-	VMOVUPS.Z    Z8, K1, Z0
-	VMOVUPS.Z    Z12, K2, Z4
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z4, K3
+	VMOVUPS.Z    Z8, K2, Z0
+	VMOVUPS.Z    Z12, K3, Z4
 	VMOVUPS      Z0, (AX)(R9*1)
 	VMOVUPS      Z4, (R12)(R9*1)
 	ADDQ         $0x00000040, R9
@@ -5885,7 +5876,6 @@ pexp:
 pexp_tail:
 	TESTQ        R8, R8
 	JZ           pexpdone
-	KMOVW        128(SP), K1
 	VMOVUPS.Z    (CX)(R9*1), K1, Z1
 	VSUBPS       (SP), Z1, Z1
 	VMOVUPS.Z    (R11)(R9*1), K1, Z2
@@ -5940,11 +5930,10 @@ pexp_tail:
 	VMULPS       Z9, Z10, Z10
 	VMULPS       Z0, Z6, Z6
 	VMULPS       Z4, Z10, Z10
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z1, K1
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z2, K2
-	VMOVUPS.Z    Z6, K1, Z1
-	VMOVUPS.Z    Z10, K2, Z2
-	KMOVW        128(SP), K1
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z1, K2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z2, K3
+	VMOVUPS.Z    Z6, K2, Z1
+	VMOVUPS.Z    Z10, K3, Z2
 	VMOVUPS.Z    Z1, K1, Z1
 	VMOVUPS.Z    Z2, K1, Z2
 
@@ -6121,11 +6110,11 @@ pnorm:
 	JL      pnorm_tail
 	VMOVUPS (AX)(R9*1), Z5
 	VMULPS  Z0, Z5, Z5
-	VMULPS  136(SP), Z5, Z5
+	VMULPS  128(SP), Z5, Z5
 	VMOVUPS Z5, (AX)(R9*1)
 	VMOVUPS (R12)(R9*1), Z5
 	VMULPS  Z4, Z5, Z5
-	VMULPS  136(SP), Z5, Z5
+	VMULPS  128(SP), Z5, Z5
 	VMOVUPS Z5, (R12)(R9*1)
 	ADDQ    $0x00000040, R9
 	SUBQ    $0x00000010, R10
@@ -6134,12 +6123,11 @@ pnorm:
 pnorm_tail:
 	TESTQ   R8, R8
 	JZ      pnormdone
-	KMOVW   128(SP), K1
 	VMULPS  Z0, Z1, Z1
-	VMULPS  136(SP), Z1, Z1
+	VMULPS  128(SP), Z1, Z1
 	VMOVUPS Z1, K1, (AX)(R9*1)
 	VMULPS  Z4, Z2, Z2
-	VMULPS  136(SP), Z2, Z2
+	VMULPS  128(SP), Z2, Z2
 	VMOVUPS Z2, K1, (R12)(R9*1)
 
 pnormdone:
@@ -6167,7 +6155,6 @@ smax:
 smax_tail:
 	TESTQ     R8, R8
 	JZ        smaxdone
-	KMOVW     128(SP), K1
 	VMOVUPS   cF32ninf<>+0(SB), Z1
 	VMOVUPS.Z (CX)(R9*1), K1, Z2
 	VBLENDMPS Z2, Z1, K1, Z2
@@ -6218,8 +6205,8 @@ sexp:
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z4, Z5, Z5
 	VMULPS       Z1, Z5, Z5
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K1
-	VMOVUPS.Z    Z5, K1, Z0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VMOVUPS.Z    Z5, K2, Z0
 	VMOVUPS      Z0, (AX)(R9*1)
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000010, R10
@@ -6228,7 +6215,6 @@ sexp:
 sexp_tail:
 	TESTQ        R8, R8
 	JZ           sexpdone
-	KMOVW        128(SP), K1
 	VMOVUPS.Z    (CX)(R9*1), K1, Z3
 	VSUBPS       (SP), Z3, Z3
 	VMOVUPS      cF32explo<>+0(SB), Z0
@@ -6256,9 +6242,8 @@ sexp_tail:
 	VPSLLD       $0x17, Z0, Z0
 	VMULPS       Z2, Z4, Z4
 	VMULPS       Z0, Z4, Z4
-	VCMPPS       $0x05, cF32explo<>+0(SB), Z3, K1
-	VMOVUPS.Z    Z4, K1, Z3
-	KMOVW        128(SP), K1
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z3, K2
+	VMOVUPS.Z    Z4, K2, Z3
 	VMOVUPS.Z    Z3, K1, Z3
 
 sexpdone:
@@ -6352,7 +6337,7 @@ snorm:
 	JL      snorm_tail
 	VMOVUPS (AX)(R9*1), Z1
 	VMULPS  Z0, Z1, Z1
-	VMULPS  136(SP), Z1, Z1
+	VMULPS  128(SP), Z1, Z1
 	VMOVUPS Z1, (AX)(R9*1)
 	ADDQ    $0x00000040, R9
 	SUBQ    $0x00000010, R10
@@ -6361,9 +6346,8 @@ snorm:
 snorm_tail:
 	TESTQ   R8, R8
 	JZ      snormdone
-	KMOVW   128(SP), K1
 	VMULPS  Z0, Z3, Z3
-	VMULPS  136(SP), Z3, Z3
+	VMULPS  128(SP), Z3, Z3
 	VMOVUPS Z3, K1, (AX)(R9*1)
 
 snormdone:
@@ -6375,7 +6359,7 @@ done:
 
 // func hingeRowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int, y *int, scale float32, out *float64)
 // Requires: AVX, AVX512DQ, AVX512F, POPCNT
-TEXT ·hingeRowsF32AVX512(SB), NOSPLIT, $8-64
+TEXT ·hingeRowsF32AVX512(SB), NOSPLIT, $0-64
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -6390,7 +6374,7 @@ TEXT ·hingeRowsF32AVX512(SB), NOSPLIT, $8-64
 	JZ           rows
 	LEAQ         ctailbits<>+0(SB), R10
 	KMOVW        (R10)(R9*2), K1
-	KMOVW        K1, (SP)
+	KMOVW        K1, K1
 
 rows:
 	TESTQ        DX, DX
@@ -6415,38 +6399,38 @@ block:
 	VMOVUPS       (R11), Z7
 	VSUBPS        Z1, Z7, Z7
 	VADDPS        cF32one<>+0(SB), Z7, Z7
-	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K1
-	VPCMPEQD      cF32zero<>+0(SB), Z2, K2
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
 	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
-	KANDNW        K1, K2, K1
-	VMOVUPS.Z     Z7, K1, Z7
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
 	VCVTPS2PD     Y7, Z8
 	VADDPD        Z8, Z3, Z3
 	VEXTRACTF32X8 $0x01, Z7, Y8
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z8, Z4, Z4
-	KMOVW         K1, R14
+	KMOVW         K2, R14
 	POPCNTL       R14, R14
 	ADDQ          R14, R10
-	VMOVUPS.Z     Z0, K1, Z7
+	VMOVUPS.Z     Z0, K2, Z7
 	VMOVUPS       Z7, (R12)
 	VMOVUPS       64(R11), Z7
 	VSUBPS        Z1, Z7, Z7
 	VADDPS        cF32one<>+0(SB), Z7, Z7
-	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K1
-	VPCMPEQD      cF32zero<>+0(SB), Z2, K2
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
 	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
-	KANDNW        K1, K2, K1
-	VMOVUPS.Z     Z7, K1, Z7
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
 	VCVTPS2PD     Y7, Z8
 	VADDPD        Z8, Z5, Z5
 	VEXTRACTF32X8 $0x01, Z7, Y8
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z8, Z6, Z6
-	KMOVW         K1, R14
+	KMOVW         K2, R14
 	POPCNTL       R14, R14
 	ADDQ          R14, R10
-	VMOVUPS.Z     Z0, K1, Z7
+	VMOVUPS.Z     Z0, K2, Z7
 	VMOVUPS       Z7, 64(R12)
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -6460,47 +6444,46 @@ rem:
 	VMOVUPS       (R11), Z7
 	VSUBPS        Z1, Z7, Z7
 	VADDPS        cF32one<>+0(SB), Z7, Z7
-	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K1
-	VPCMPEQD      cF32zero<>+0(SB), Z2, K2
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
 	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
-	KANDNW        K1, K2, K1
-	VMOVUPS.Z     Z7, K1, Z7
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
 	VCVTPS2PD     Y7, Z8
 	VADDPD        Z8, Z3, Z3
 	VEXTRACTF32X8 $0x01, Z7, Y8
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z8, Z4, Z4
-	KMOVW         K1, R14
+	KMOVW         K2, R14
 	POPCNTL       R14, R14
 	ADDQ          R14, R10
-	VMOVUPS.Z     Z0, K1, Z7
+	VMOVUPS.Z     Z0, K2, Z7
 	VMOVUPS       Z7, (R12)
 	CMPQ          R13, $0x00000020
 	JL            t1
 	VMOVUPS       64(R11), Z7
 	VSUBPS        Z1, Z7, Z7
 	VADDPS        cF32one<>+0(SB), Z7, Z7
-	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K1
-	VPCMPEQD      cF32zero<>+0(SB), Z2, K2
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
 	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
-	KANDNW        K1, K2, K1
-	VMOVUPS.Z     Z7, K1, Z7
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
 	VCVTPS2PD     Y7, Z1
 	VADDPD        Z1, Z5, Z5
 	VEXTRACTF32X8 $0x01, Z7, Y1
 	VCVTPS2PD     Y1, Z1
 	VADDPD        Z1, Z6, Z6
-	KMOVW         K1, R11
+	KMOVW         K2, R11
 	POPCNTL       R11, R11
 	ADDQ          R11, R10
-	VMOVUPS.Z     Z0, K1, Z7
+	VMOVUPS.Z     Z0, K2, Z7
 	VMOVUPS       Z7, 64(R12)
 	JMP           rowdone
 
 t0:
 	TESTQ         R9, R9
 	JZ            rowdone
-	KMOVW         (SP), K1
 	VMOVUPS.Z     (R11), K1, Z7
 	VSUBPS        Z1, Z7, Z7
 	VADDPS        cF32one<>+0(SB), Z7, Z7
@@ -6524,7 +6507,6 @@ t0:
 t1:
 	TESTQ         R9, R9
 	JZ            rowdone
-	KMOVW         (SP), K1
 	VMOVUPS.Z     64(R11), K1, Z7
 	VSUBPS        Z1, Z7, Z7
 	VADDPS        cF32one<>+0(SB), Z7, Z7
@@ -6778,7 +6760,7 @@ l_done:
 
 // func softmaxRowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·softmaxRowsF64AVX512(SB), NOSPLIT, $136-40
+TEXT ·softmaxRowsF64AVX512(SB), NOSPLIT, $128-40
 	MOVQ  d+0(FP), AX
 	MOVQ  s+8(FP), CX
 	MOVQ  rows+16(FP), DX
@@ -6788,12 +6770,12 @@ TEXT ·softmaxRowsF64AVX512(SB), NOSPLIT, $136-40
 	MOVQ  BX, DI
 	ANDQ  $0x00000007, DI
 	KXORW K1, K1, K1
-	KMOVW K1, 128(SP)
+	KMOVW K1, K1
 	TESTQ DI, DI
 	JZ    masked
 	LEAQ  ctailbits<>+0(SB), R8
 	KMOVW (R8)(DI*2), K1
-	KMOVW K1, 128(SP)
+	KMOVW K1, K1
 
 masked:
 pairs:
@@ -6818,7 +6800,6 @@ pmax:
 pmax_tail:
 	TESTQ     DI, DI
 	JZ        pmaxdone
-	KMOVW     128(SP), K1
 	VMOVUPD   cF64ninf<>+0(SB), Z2
 	VMOVUPD.Z (CX)(R8*1), K1, Z3
 	VBLENDMPD Z3, Z2, K1, Z3
@@ -6912,10 +6893,10 @@ pexp:
 	VMULPD       Z11, Z12, Z12
 	VMULPD       Z2, Z8, Z8
 	VMULPD       Z3, Z12, Z12
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K1
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z1, K2
-	VMOVUPD.Z    Z8, K1, Z0
-	VMOVUPD.Z    Z12, K2, Z1
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z1, K3
+	VMOVUPD.Z    Z8, K2, Z0
+	VMOVUPD.Z    Z12, K3, Z1
 	VMOVUPD      Z0, (AX)(R8*1)
 	VMOVUPD      Z1, (R11)(R8*1)
 	ADDQ         $0x00000040, R8
@@ -6925,7 +6906,6 @@ pexp:
 pexp_tail:
 	TESTQ        DI, DI
 	JZ           pexpdone
-	KMOVW        128(SP), K1
 	VMOVUPD.Z    (CX)(R8*1), K1, Z4
 	VSUBPD       (SP), Z4, Z4
 	VMOVUPD.Z    (R10)(R8*1), K1, Z5
@@ -6988,11 +6968,10 @@ pexp_tail:
 	VMULPD       Z9, Z10, Z10
 	VMULPD       Z0, Z3, Z3
 	VMULPD       Z1, Z10, Z10
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z4, K1
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z5, K2
-	VMOVUPD.Z    Z3, K1, Z4
-	VMOVUPD.Z    Z10, K2, Z5
-	KMOVW        128(SP), K1
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z4, K2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z5, K3
+	VMOVUPD.Z    Z3, K2, Z4
+	VMOVUPD.Z    Z10, K3, Z5
 	VMOVUPD.Z    Z4, K1, Z4
 	VMOVUPD.Z    Z5, K1, Z5
 
@@ -7170,7 +7149,6 @@ pnorm:
 pnorm_tail:
 	TESTQ   DI, DI
 	JZ      pnormdone
-	KMOVW   128(SP), K1
 	VDIVPD  Z0, Z4, Z4
 	VMOVUPD Z4, K1, (AX)(R8*1)
 	VDIVPD  Z1, Z5, Z5
@@ -7200,7 +7178,6 @@ smax:
 smax_tail:
 	TESTQ     DI, DI
 	JZ        smaxdone
-	KMOVW     128(SP), K1
 	VMOVUPD   cF64ninf<>+0(SB), Z1
 	VMOVUPD.Z (CX)(R8*1), K1, Z2
 	VBLENDMPD Z2, Z1, K1, Z2
@@ -7252,8 +7229,8 @@ sexp:
 	VPSLLQ       $0x34, Z1, Z1
 	VMULPD       Z3, Z4, Z4
 	VMULPD       Z1, Z4, Z4
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K1
-	VMOVUPD.Z    Z4, K1, Z0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VMOVUPD.Z    Z4, K2, Z0
 	VMOVUPD      Z0, (AX)(R8*1)
 	ADDQ         $0x00000040, R8
 	SUBQ         $0x00000008, R9
@@ -7262,7 +7239,6 @@ sexp:
 sexp_tail:
 	TESTQ        DI, DI
 	JZ           sexpdone
-	KMOVW        128(SP), K1
 	VMOVUPD.Z    (CX)(R8*1), K1, Z6
 	VSUBPD       (SP), Z6, Z6
 	VMOVUPD      cF64explo<>+0(SB), Z0
@@ -7294,9 +7270,8 @@ sexp_tail:
 	VPSLLQ       $0x34, Z0, Z0
 	VMULPD       Z2, Z3, Z3
 	VMULPD       Z0, Z3, Z3
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z6, K1
-	VMOVUPD.Z    Z3, K1, Z6
-	KMOVW        128(SP), K1
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z6, K2
+	VMOVUPD.Z    Z3, K2, Z6
 	VMOVUPD.Z    Z6, K1, Z6
 
 sexpdone:
@@ -7393,7 +7368,6 @@ snorm:
 snorm_tail:
 	TESTQ   DI, DI
 	JZ      snormdone
-	KMOVW   128(SP), K1
 	VDIVPD  Z0, Z6, Z6
 	VMOVUPD Z6, K1, (AX)(R8*1)
 
@@ -7404,7 +7378,7 @@ done:
 
 // func softmaxCERowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int, scale float64, mz *float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·softmaxCERowsF64AVX512(SB), NOSPLIT, $200-56
+TEXT ·softmaxCERowsF64AVX512(SB), NOSPLIT, $192-56
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -7413,16 +7387,16 @@ TEXT ·softmaxCERowsF64AVX512(SB), NOSPLIT, $200-56
 	SHLQ         $0x03, SI
 	MOVQ         mz+48(FP), DI
 	VBROADCASTSD scale+40(FP), Z0
-	VMOVUPD      Z0, 136(SP)
+	VMOVUPD      Z0, 128(SP)
 	MOVQ         BX, R8
 	ANDQ         $0x00000007, R8
 	KXORW        K1, K1, K1
-	KMOVW        K1, 128(SP)
+	KMOVW        K1, K1
 	TESTQ        R8, R8
 	JZ           masked
 	LEAQ         ctailbits<>+0(SB), R9
 	KMOVW        (R9)(R8*2), K1
-	KMOVW        K1, 128(SP)
+	KMOVW        K1, K1
 
 masked:
 pairs:
@@ -7447,7 +7421,6 @@ pmax:
 pmax_tail:
 	TESTQ     R8, R8
 	JZ        pmaxdone
-	KMOVW     128(SP), K1
 	VMOVUPD   cF64ninf<>+0(SB), Z5
 	VMOVUPD.Z (CX)(R9*1), K1, Z6
 	VBLENDMPD Z6, Z5, K1, Z6
@@ -7543,10 +7516,10 @@ pexp:
 	VMULPD       Z11, Z12, Z12
 	VMULPD       Z5, Z8, Z8
 	VMULPD       Z6, Z12, Z12
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K1
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z4, K2
-	VMOVUPD.Z    Z8, K1, Z0
-	VMOVUPD.Z    Z12, K2, Z4
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z4, K3
+	VMOVUPD.Z    Z8, K2, Z0
+	VMOVUPD.Z    Z12, K3, Z4
 	VMOVUPD      Z0, (AX)(R9*1)
 	VMOVUPD      Z4, (R12)(R9*1)
 	ADDQ         $0x00000040, R9
@@ -7556,7 +7529,6 @@ pexp:
 pexp_tail:
 	TESTQ        R8, R8
 	JZ           pexpdone
-	KMOVW        128(SP), K1
 	VMOVUPD.Z    (CX)(R9*1), K1, Z1
 	VSUBPD       (SP), Z1, Z1
 	VMOVUPD.Z    (R11)(R9*1), K1, Z2
@@ -7619,11 +7591,10 @@ pexp_tail:
 	VMULPD       Z9, Z10, Z10
 	VMULPD       Z0, Z6, Z6
 	VMULPD       Z4, Z10, Z10
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z1, K1
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z2, K2
-	VMOVUPD.Z    Z6, K1, Z1
-	VMOVUPD.Z    Z10, K2, Z2
-	KMOVW        128(SP), K1
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z1, K2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z2, K3
+	VMOVUPD.Z    Z6, K2, Z1
+	VMOVUPD.Z    Z10, K3, Z2
 	VMOVUPD.Z    Z1, K1, Z1
 	VMOVUPD.Z    Z2, K1, Z2
 
@@ -7796,11 +7767,11 @@ pnorm:
 	JL      pnorm_tail
 	VMOVUPD (AX)(R9*1), Z5
 	VMULPD  Z0, Z5, Z5
-	VMULPD  136(SP), Z5, Z5
+	VMULPD  128(SP), Z5, Z5
 	VMOVUPD Z5, (AX)(R9*1)
 	VMOVUPD (R12)(R9*1), Z5
 	VMULPD  Z4, Z5, Z5
-	VMULPD  136(SP), Z5, Z5
+	VMULPD  128(SP), Z5, Z5
 	VMOVUPD Z5, (R12)(R9*1)
 	ADDQ    $0x00000040, R9
 	SUBQ    $0x00000008, R10
@@ -7809,12 +7780,11 @@ pnorm:
 pnorm_tail:
 	TESTQ   R8, R8
 	JZ      pnormdone
-	KMOVW   128(SP), K1
 	VMULPD  Z0, Z1, Z1
-	VMULPD  136(SP), Z1, Z1
+	VMULPD  128(SP), Z1, Z1
 	VMOVUPD Z1, K1, (AX)(R9*1)
 	VMULPD  Z4, Z2, Z2
-	VMULPD  136(SP), Z2, Z2
+	VMULPD  128(SP), Z2, Z2
 	VMOVUPD Z2, K1, (R12)(R9*1)
 
 pnormdone:
@@ -7842,7 +7812,6 @@ smax:
 smax_tail:
 	TESTQ     R8, R8
 	JZ        smaxdone
-	KMOVW     128(SP), K1
 	VMOVUPD   cF64ninf<>+0(SB), Z1
 	VMOVUPD.Z (CX)(R9*1), K1, Z2
 	VBLENDMPD Z2, Z1, K1, Z2
@@ -7895,8 +7864,8 @@ sexp:
 	VPSLLQ       $0x34, Z1, Z1
 	VMULPD       Z4, Z5, Z5
 	VMULPD       Z1, Z5, Z5
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K1
-	VMOVUPD.Z    Z5, K1, Z0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VMOVUPD.Z    Z5, K2, Z0
 	VMOVUPD      Z0, (AX)(R9*1)
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000008, R10
@@ -7905,7 +7874,6 @@ sexp:
 sexp_tail:
 	TESTQ        R8, R8
 	JZ           sexpdone
-	KMOVW        128(SP), K1
 	VMOVUPD.Z    (CX)(R9*1), K1, Z3
 	VSUBPD       (SP), Z3, Z3
 	VMOVUPD      cF64explo<>+0(SB), Z0
@@ -7937,9 +7905,8 @@ sexp_tail:
 	VPSLLQ       $0x34, Z0, Z0
 	VMULPD       Z2, Z4, Z4
 	VMULPD       Z0, Z4, Z4
-	VCMPPD       $0x05, cF64explo<>+0(SB), Z3, K1
-	VMOVUPD.Z    Z4, K1, Z3
-	KMOVW        128(SP), K1
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z3, K2
+	VMOVUPD.Z    Z4, K2, Z3
 	VMOVUPD.Z    Z3, K1, Z3
 
 sexpdone:
@@ -8031,7 +7998,7 @@ snorm:
 	JL      snorm_tail
 	VMOVUPD (AX)(R9*1), Z1
 	VMULPD  Z0, Z1, Z1
-	VMULPD  136(SP), Z1, Z1
+	VMULPD  128(SP), Z1, Z1
 	VMOVUPD Z1, (AX)(R9*1)
 	ADDQ    $0x00000040, R9
 	SUBQ    $0x00000008, R10
@@ -8040,9 +8007,8 @@ snorm:
 snorm_tail:
 	TESTQ   R8, R8
 	JZ      snormdone
-	KMOVW   128(SP), K1
 	VMULPD  Z0, Z3, Z3
-	VMULPD  136(SP), Z3, Z3
+	VMULPD  128(SP), Z3, Z3
 	VMOVUPD Z3, K1, (AX)(R9*1)
 
 snormdone:
@@ -8054,7 +8020,7 @@ done:
 
 // func hingeRowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)
 // Requires: AVX, AVX512DQ, AVX512F, POPCNT
-TEXT ·hingeRowsF64AVX512(SB), NOSPLIT, $8-64
+TEXT ·hingeRowsF64AVX512(SB), NOSPLIT, $0-64
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -8069,7 +8035,7 @@ TEXT ·hingeRowsF64AVX512(SB), NOSPLIT, $8-64
 	JZ           rows
 	LEAQ         ctailbits<>+0(SB), R10
 	KMOVW        (R10)(R9*2), K1
-	KMOVW        K1, (SP)
+	KMOVW        K1, K1
 
 rows:
 	TESTQ        DX, DX
@@ -8094,58 +8060,58 @@ block:
 	VMOVUPD   (R11), Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
-	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1
-	VPCMPEQQ  cF64zero<>+0(SB), Z2, K2
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
 	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
-	KANDNW    K1, K2, K1
-	VMOVUPD.Z Z7, K1, Z7
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
 	VADDPD    Z7, Z3, Z3
-	KMOVW     K1, R14
+	KMOVW     K2, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VMOVUPD.Z Z0, K1, Z7
+	VMOVUPD.Z Z0, K2, Z7
 	VMOVUPD   Z7, (R12)
 	VMOVUPD   64(R11), Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
-	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1
-	VPCMPEQQ  cF64zero<>+0(SB), Z2, K2
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
 	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
-	KANDNW    K1, K2, K1
-	VMOVUPD.Z Z7, K1, Z7
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
 	VADDPD    Z7, Z4, Z4
-	KMOVW     K1, R14
+	KMOVW     K2, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VMOVUPD.Z Z0, K1, Z7
+	VMOVUPD.Z Z0, K2, Z7
 	VMOVUPD   Z7, 64(R12)
 	VMOVUPD   128(R11), Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
-	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1
-	VPCMPEQQ  cF64zero<>+0(SB), Z2, K2
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
 	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
-	KANDNW    K1, K2, K1
-	VMOVUPD.Z Z7, K1, Z7
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
 	VADDPD    Z7, Z5, Z5
-	KMOVW     K1, R14
+	KMOVW     K2, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VMOVUPD.Z Z0, K1, Z7
+	VMOVUPD.Z Z0, K2, Z7
 	VMOVUPD   Z7, 128(R12)
 	VMOVUPD   192(R11), Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
-	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1
-	VPCMPEQQ  cF64zero<>+0(SB), Z2, K2
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
 	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
-	KANDNW    K1, K2, K1
-	VMOVUPD.Z Z7, K1, Z7
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
 	VADDPD    Z7, Z6, Z6
-	KMOVW     K1, R14
+	KMOVW     K2, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VMOVUPD.Z Z0, K1, Z7
+	VMOVUPD.Z Z0, K2, Z7
 	VMOVUPD   Z7, 192(R12)
 	ADDQ      $0x00000100, R11
 	ADDQ      $0x00000100, R12
@@ -8159,71 +8125,70 @@ rem:
 	VMOVUPD   (R11), Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
-	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1
-	VPCMPEQQ  cF64zero<>+0(SB), Z2, K2
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
 	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
-	KANDNW    K1, K2, K1
-	VMOVUPD.Z Z7, K1, Z7
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
 	VADDPD    Z7, Z3, Z3
-	KMOVW     K1, R14
+	KMOVW     K2, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VMOVUPD.Z Z0, K1, Z7
+	VMOVUPD.Z Z0, K2, Z7
 	VMOVUPD   Z7, (R12)
 	CMPQ      R13, $0x00000010
 	JL        t1
 	VMOVUPD   64(R11), Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
-	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1
-	VPCMPEQQ  cF64zero<>+0(SB), Z2, K2
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
 	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
-	KANDNW    K1, K2, K1
-	VMOVUPD.Z Z7, K1, Z7
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
 	VADDPD    Z7, Z4, Z4
-	KMOVW     K1, R14
+	KMOVW     K2, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VMOVUPD.Z Z0, K1, Z7
+	VMOVUPD.Z Z0, K2, Z7
 	VMOVUPD   Z7, 64(R12)
 	CMPQ      R13, $0x00000018
 	JL        t2
 	VMOVUPD   128(R11), Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
-	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1
-	VPCMPEQQ  cF64zero<>+0(SB), Z2, K2
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
 	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
-	KANDNW    K1, K2, K1
-	VMOVUPD.Z Z7, K1, Z7
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
 	VADDPD    Z7, Z5, Z5
-	KMOVW     K1, R14
+	KMOVW     K2, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VMOVUPD.Z Z0, K1, Z7
+	VMOVUPD.Z Z0, K2, Z7
 	VMOVUPD   Z7, 128(R12)
 	CMPQ      R13, $0x00000020
 	JL        t3
 	VMOVUPD   192(R11), Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
-	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1
-	VPCMPEQQ  cF64zero<>+0(SB), Z2, K2
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
 	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
-	KANDNW    K1, K2, K1
-	VMOVUPD.Z Z7, K1, Z7
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
 	VADDPD    Z7, Z6, Z6
-	KMOVW     K1, R11
+	KMOVW     K2, R11
 	POPCNTL   R11, R11
 	ADDQ      R11, R10
-	VMOVUPD.Z Z0, K1, Z7
+	VMOVUPD.Z Z0, K2, Z7
 	VMOVUPD   Z7, 192(R12)
 	JMP       rowdone
 
 t0:
 	TESTQ     R9, R9
 	JZ        rowdone
-	KMOVW     (SP), K1
 	VMOVUPD.Z (R11), K1, Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
@@ -8243,7 +8208,6 @@ t0:
 t1:
 	TESTQ     R9, R9
 	JZ        rowdone
-	KMOVW     (SP), K1
 	VMOVUPD.Z 64(R11), K1, Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
@@ -8263,7 +8227,6 @@ t1:
 t2:
 	TESTQ     R9, R9
 	JZ        rowdone
-	KMOVW     (SP), K1
 	VMOVUPD.Z 128(R11), K1, Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7
@@ -8283,7 +8246,6 @@ t2:
 t3:
 	TESTQ     R9, R9
 	JZ        rowdone
-	KMOVW     (SP), K1
 	VMOVUPD.Z 192(R11), K1, Z7
 	VSUBPD    Z1, Z7, Z7
 	VADDPD    cF64one<>+0(SB), Z7, Z7

@@ -617,7 +617,7 @@ func softmaxKernel(t ft, ce bool) {
 	text(name, sig)
 	vb := t.w.bytes
 	mvLoc := AllocLocal(2 * vb)
-	maskLoc := maskSlot(t)
+	maskLoc := newMaskHome(t)
 	var scaleLoc, mz Mem
 	d := ptr("d")
 	s := ptr("s")
@@ -636,10 +636,10 @@ func softmaxKernel(t ft, ce bool) {
 	rem := GP64()
 	MOVQ(cols, rem)
 	ANDQ(U32(t.lanes-1), rem)
-	storeMask(t, zeroMask(t), maskLoc)
+	maskLoc.set(t, zeroMask(t))
 	TESTQ(rem, rem)
 	JZ(LabelRef("masked"))
-	storeMask(t, loadMask(t, rem), maskLoc)
+	maskLoc.set(t, loadMask(t, rem))
 	Label("masked")
 	ninf := vconst(t, "ninf", math.Inf(-1))
 	off, cnt := GP64(), GP64()
@@ -673,7 +673,7 @@ func softmaxKernel(t ft, ce bool) {
 		TESTQ(rem, rem)
 		JZ(LabelRef(pre + "maxdone"))
 		{
-			mask, ni := reloadMask(t, maskLoc), t.V()
+			mask, ni := maskLoc.get(t), t.V()
 			t.load(ninf, ni)
 			for r := range acc {
 				v := t.V()
@@ -714,13 +714,13 @@ func softmaxKernel(t ft, ce bool) {
 		TESTQ(rem, rem)
 		JZ(LabelRef(pre + "expdone"))
 		{
-			mask := reloadMask(t, maskLoc)
+			mask := maskLoc.get(t)
 			for r := range etail {
 				vload(t, at(sp[r]), mask, etail[r])
 				t.sub(mvLoc.Offset(vb*r), etail[r], etail[r])
 			}
 			expVecs(t, etail, true)
-			mask = reloadMask(t, maskLoc)
+			mask = maskLoc.get(t)
 			for r := range etail {
 				keep(t, mask, etail[r], etail[r])
 			}
@@ -762,7 +762,7 @@ func softmaxKernel(t ft, ce bool) {
 		TESTQ(rem, rem)
 		JZ(LabelRef(pre + "normdone"))
 		{
-			mask := reloadMask(t, maskLoc)
+			mask := maskLoc.get(t)
 			for r := range etail {
 				apply(r, etail[r])
 				vstore(t, etail[r], mask, at(dp[r]))
@@ -814,12 +814,12 @@ func hingeKernel(t ft) {
 	out := ptr("out")
 	scale := t.V()
 	t.bcast(NewParamAddr("scale", 48), scale)
-	maskLoc := maskSlot(t)
+	maskLoc := newMaskHome(t)
 	rem := GP64()
 	MOVQ(cols, rem)
 	ANDQ(U32(t.lanes-1), rem)
 	JZ(LabelRef("rows"))
-	storeMask(t, loadMask(t, rem), maskLoc)
+	maskLoc.set(t, loadMask(t, rem))
 	Label("rows")
 	TESTQ(rows, rows)
 	JZ(LabelRef("done"))
@@ -854,7 +854,7 @@ func hingeKernel(t ft) {
 	vec := func(j int, masked bool) {
 		m := none
 		if masked {
-			m = reloadMask(t, maskLoc)
+			m = maskLoc.get(t)
 		}
 		v := t.V()
 		vload(t, mem(sp, t, j*t.lanes), m, v)

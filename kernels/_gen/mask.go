@@ -90,31 +90,37 @@ func zeroMask(t ft) vmask {
 	return vmask{v: v}
 }
 
-// maskSlot is stack space for a mask (the AVX2 softmax keeps its tail
-// mask there to free a register).
-func maskSlot(t ft) Mem {
-	if t.w.is512() {
-		return AllocLocal(8)
-	}
-	return AllocLocal(32)
+// maskHome keeps a mask for use later in a kernel, across loops and calls
+// to the exp template: with AVX2 in a stack slot (the 16 YMM registers are
+// all taken there), with AVX-512 in an opmask register of its own (the
+// vector code does not compete for them, and a reload from memory would
+// put a store-to-load round trip in front of every masked access).
+type maskHome struct {
+	slot Mem
+	k    Register
 }
 
-func storeMask(t ft, m vmask, slot Mem) {
+func newMaskHome(t ft) maskHome {
 	if t.w.is512() {
-		KMOVW(m.k, slot)
+		return maskHome{k: K()}
+	}
+	return maskHome{slot: AllocLocal(32)}
+}
+
+func (h maskHome) set(t ft, m vmask) {
+	if t.w.is512() {
+		KMOVW(m.k, h.k)
 		return
 	}
-	VMOVDQU(m.v, slot)
+	VMOVDQU(m.v, h.slot)
 }
 
-func reloadMask(t ft, slot Mem) vmask {
+func (h maskHome) get(t ft) vmask {
 	if t.w.is512() {
-		k := K()
-		KMOVW(slot, k)
-		return vmask{k: k}
+		return vmask{k: h.k}
 	}
 	v := t.V()
-	VMOVDQU(slot, v)
+	VMOVDQU(h.slot, v)
 	return vmask{v: v}
 }
 
