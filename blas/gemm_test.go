@@ -237,12 +237,14 @@ func gemmCases() []gemmCase {
 	// (ldb 24: float64 only; 28 neither; 64 both), with edge rows, paired
 	// and single half-width tiles and partial edge panels.
 	kcShapes := []struct{ m, n, pad int }{{25, 24, 3}, {13, 28, 3}, {7, 61, 2}}
-	kcScal := [][2]float64{{1, 0}, {-0.5, 2}, {2, 1}, {1, -0.5}}
+	// alpha 1.5 and -0.75 are not powers of two: alpha·acc rounds, so a
+	// different alpha/beta formula on some path shows.
+	kcScal := [][2]float64{{1, 0}, {-0.5, 2}, {1.5, 1}, {-0.75, -0.5}, {2, 0}, {1.5, -0.75}}
 	for _, k := range []int{127, 128, 129, 255, 256, 257, 511, 512, 513, 1030} {
 		for si, sh := range kcShapes {
 			for tr := 0; tr < 4; tr++ {
 				for h := 0; h < 2; h++ {
-					ab := kcScal[(si+tr+2*h)%len(kcScal)]
+					ab := kcScal[(2*(4*si+tr)+h)%len(kcScal)]
 					cs = append(cs, gemmCase{m: sh.m, k: k, n: sh.n, tA: tr&1 != 0, tB: tr&2 != 0,
 						alpha: ab[0], beta: ab[1], pad: sh.pad, nanC: ab[1] == 0})
 				}
