@@ -338,9 +338,18 @@ func (j *job[T]) runPart(p int) {
 						if nrb == width {
 							kern(kcb, ap, ars, acs, bp, bcs, j.c[co:co+(full*mr-1)*j.ldc+width], j.ldc, full, an, j.alpha, beta, loadC)
 						} else {
-							for t := 0; t < full; t++ {
-								kern(kcb, ap[t*an:], ars, acs, bp, bcs, tile, nr, 1, 0, 1, 0, false)
-								mergeTile(j.c[co+t*mr*j.ldc:], j.ldc, tile, nr, mr, nrb, j.alpha, beta, loadC)
+							// A partial panel: the tiles' sums go to
+							// scratch, then are merged. The scratch holds
+							// two half-width tiles, which the half-width
+							// kernel runs at once (12 FMA chains, not 6).
+							step, ldt := 1, nr
+							if width < nr {
+								step, ldt = 2, width
+							}
+							for t := 0; t < full; t += step {
+								nt := min(step, full-t)
+								kern(kcb, ap[t*an:], ars, acs, bp, bcs, tile, ldt, nt, an, 1, 0, false)
+								mergeTile(j.c[co+t*mr*j.ldc:], j.ldc, tile, ldt, nt*mr, nrb, j.alpha, beta, loadC)
 							}
 						}
 					}
@@ -367,19 +376,33 @@ func (j *job[T]) runPart(p int) {
 // stride ldt), which holds the raw sums acc of one k block (written by a
 // micro-kernel with alpha = 1, exact), into C with the micro-kernels'
 // formula: C = fma(alpha, acc, beta·C), beta·C rounded first, or
-// C = alpha·acc if !loadC. Written with kernels.FMA and explicit
-// conversions, so that no build fuses or splits it differently.
+// C = alpha·acc if !loadC. It is written with kernels.FMA and explicit
+// conversions, so that no build fuses or splits it differently; with
+// alpha = 1 the product is exact and fma(1, acc, x) is the sum acc + x
+// rounded once, so those cases (all later k blocks of C = A·B) need no FMA
+// call per element.
 func mergeTile[T float](c []T, ldc int, tile []T, ldt, mrb, nrb int, alpha, beta T, loadC bool) {
 	for ii := 0; ii < mrb; ii++ {
 		crow := c[ii*ldc : ii*ldc+nrb]
 		trow := tile[ii*ldt : ii*ldt+nrb]
-		if loadC {
-			for jj, t := range trow {
-				crow[jj] = kernels.FMA(alpha, t, T(beta*crow[jj]))
-			}
-		} else {
+		switch {
+		case !loadC && alpha == 1:
+			copy(crow, trow)
+		case !loadC:
 			for jj, t := range trow {
 				crow[jj] = T(alpha * t)
+			}
+		case alpha == 1 && beta == 1:
+			for jj, t := range trow {
+				crow[jj] += t
+			}
+		case alpha == 1:
+			for jj, t := range trow {
+				crow[jj] = t + T(beta*crow[jj])
+			}
+		default:
+			for jj, t := range trow {
+				crow[jj] = kernels.FMA(alpha, t, T(beta*crow[jj]))
 			}
 		}
 	}
