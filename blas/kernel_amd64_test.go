@@ -11,16 +11,19 @@ import (
 	"github.com/nnkern/nnkern/kernels"
 )
 
-// TestMicroKernelAVX2 checks the AVX2 micro-kernels directly against a
-// float64-accumulated reference, around the k values where the k loop
-// changes shape: k%4 tails, and k >= 256 with a packed B (csB = nr), where
-// the kernel prefetches the next B micro-panel (the prefetch reads past
-// the panel, which must not change results), against B read in place
-// (csB > nr). A is packed (rsA = 1, csA = mr) or row-major (rsA = k + 3),
-// several tiles per call, C with a wider stride, loadC on and off, alpha
-// and beta not 1. Tolerance: |got - want| <= 4·k·eps·(|alpha|·Σ|a||b| +
-// |beta·c|), the usual forward bound for a k-term dot product (with
-// FMA, fewer roundings than that).
+// TestMicroKernelAVX2 checks the AVX2 micro-kernels directly, bit for bit
+// against the portable Go kernel (the numerical contract: one fused
+// accumulator per element, p in order, the same alpha/beta update) and
+// against a float64-accumulated reference, around the k values where the
+// k loop changes shape: k%4 tails, and k >= 256 with a packed B (csB =
+// nr), where the kernel prefetches the next B micro-panel (the prefetch
+// reads past the panel, which must not change results), against B read
+// in place (csB > nr). A is packed (rsA = 1, csA = mr) or row-major (rsA
+// = k + 3), 1, 2, 3 or 5 tiles per call (the half-width kernels run tiles
+// in pairs, then an odd last one alone), C with a wider stride, loadC on
+// and off, alpha and beta not 1. Tolerance: |got - want| <=
+// 4·k·eps·(|alpha|·Σ|a||b| + |beta·c|), the usual forward bound for a
+// k-term dot product (with FMA, fewer roundings than that).
 func TestMicroKernelAVX2(t *testing.T) {
 	if kernels.Detected() < kernels.AVX2 {
 		t.Skip("no AVX2+FMA on this CPU: the assembly micro-kernels cannot run")
@@ -34,15 +37,16 @@ func testMicroKernel[T float](t *testing.T) {
 	eps := epsOf[T]()
 	for _, half := range []bool{false, true} {
 		kern := microKernel[T](kernels.AVX2, half)
+		goKern := microKernel[T](kernels.Generic, half)
 		nr := nrOf[T]()
 		if half {
 			nr /= 2
 		}
-		for _, k := range []int{1, 3, 4, 5, 252, 253, 255, 256, 257, 258, 259, 260, 263, 300, 301, 517} {
+		for ki, k := range []int{1, 3, 4, 5, 252, 253, 255, 256, 257, 258, 259, 260, 263, 300, 301, 517} {
 			for _, packedB := range []bool{true, false} {
 				for _, packedA := range []bool{true, false} {
 					for _, loadC := range []bool{true, false} {
-						const tiles = 3
+						tiles := []int{3, 2, 1, 5}[ki%4]
 						csB := nr
 						if !packedB {
 							csB = nr + 5
@@ -67,7 +71,16 @@ func testMicroKernel[T float](t *testing.T) {
 						c0 := append([]T(nil), c...)
 						alpha, beta := T(1.5), T(-0.75)
 						kern(k, a, rsA, csA, b, csB, c, ldc, tiles, aNext, alpha, beta, loadC)
-						name := fmt.Sprintf("half=%v k=%d packedB=%v packedA=%v loadC=%v", half, k, packedB, packedA, loadC)
+						name := fmt.Sprintf("half=%v k=%d tiles=%d packedB=%v packedA=%v loadC=%v", half, k, tiles, packedB, packedA, loadC)
+						cGo := append([]T(nil), c0...)
+						goKern(k, a, rsA, csA, b, csB, cGo, ldc, tiles, aNext, alpha, beta, loadC)
+						for idx := range c {
+							if !sameBits(c[idx], cGo[idx]) {
+								t.Errorf("%s: C[%d] (row %d, col %d) = %v (%#x), the Go kernel gives %v (%#x)",
+									name, idx, idx/ldc, idx%ldc, c[idx], bitsOf(c[idx]), cGo[idx], bitsOf(cGo[idx]))
+								break
+							}
+						}
 						bad := 0
 						for tt := 0; tt < tiles; tt++ {
 							for i := 0; i < mr; i++ {

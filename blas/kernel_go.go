@@ -29,11 +29,15 @@ func nrOf[T float]() int {
 // (p, j) is b[p*csB+j] (j < nr contiguous, the same for every tile) and C
 // element (i, j) is c[i*ldc+j]. With loadC false, C is only written (beta
 // is ignored, NaNs in C do not propagate). k, tiles >= 1.
+//
+// Every implementation computes the same bits: one accumulator per
+// element of C, starting at +0, updated as acc = fma(A(i, p), B(p, j), acc)
+// for p = 0, 1, ..., k-1, then C = fma(alpha, acc, beta·C) with beta·C
+// rounded first, or C = alpha·acc (rounded) when !loadC.
 type kernelFunc[T float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc, tiles, aNext int, alpha, beta T, loadC bool)
 
 // kernelGo is the portable micro-kernel; it runs for kernels.Generic and in
-// purego builds. It multiplies then adds (no fused multiply-add), so its
-// results can differ from the AVX2+FMA kernel in the last bits.
+// purego builds, with kernels.FMA where the assembly has VFMADD.
 func kernelGo[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc, tiles, aNext int, alpha, beta T, loadC bool) {
 	for t := 0; t < tiles; t++ {
 		kernelGo1(nrOf[T](), k, a[t*aNext:], rsA, csA, b, csB, c[t*mr*ldc:], ldc, alpha, beta, loadC)
@@ -48,7 +52,10 @@ func kernelGoHalf[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ld
 	}
 }
 
-// kernelGo1 is kernelGo for one tile of nr columns.
+// kernelGo1 is kernelGo for one tile of nr columns. The products are
+// fused into the accumulators with kernels.FMA, never with a plain
+// acc += a*b, which the compiler fuses or not depending on GOARCH and
+// GOAMD64; the final update is mergeTile's formula.
 func kernelGo1[T float](nr, k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool) {
 	var acc [mr * 16]T
 	for p := 0; p < k; p++ {
@@ -57,23 +64,11 @@ func kernelGo1[T float](nr, k int, a []T, rsA, csA int, b []T, csB int, c []T, l
 			ai := a[i*rsA+p*csA]
 			row := acc[i*nr : i*nr+nr]
 			for j, bj := range bp {
-				row[j] += ai * bj
+				row[j] = kernels.FMA(ai, bj, row[j])
 			}
 		}
 	}
-	for i := 0; i < mr; i++ {
-		ci := c[i*ldc : i*ldc+nr]
-		row := acc[i*nr : i*nr+nr]
-		if loadC {
-			for j := range ci {
-				ci[j] = alpha*row[j] + beta*ci[j]
-			}
-		} else {
-			for j := range ci {
-				ci[j] = alpha * row[j]
-			}
-		}
-	}
+	mergeTile(c, ldc, acc[:], nr, mr, nr, alpha, beta, loadC)
 }
 
 // Instantiated once: taking kernelGo[T] as a value inside generic code

@@ -120,15 +120,18 @@ func (nativeBackend) dgemv(tA bool, m, n int, alpha float64, a []float64, lda in
 
 // nativeGemv is Gemv on raw operands (A is m×n with stride lda, m, n > 0,
 // alpha != 0; y already cleared when beta == 0): a dot product per row of A
-// without transposition, an axpy per row of A with it.
+// without transposition, updating y as Gemm's micro-kernels update C
+// (y = fma(alpha, dot, beta·y), beta·y rounded first, or alpha·dot); an
+// axpy per row of A with it (kernels.Axpy rounds each product, then adds).
+// Plain x*y + z would be fused or not depending on GOAMD64.
 func nativeGemv[T float](tA bool, m, n int, alpha T, a []T, lda int, x []T, beta T, y []T) {
 	if !tA {
 		for i := 0; i < m; i++ {
-			d := alpha * kernels.Dot(a[i*lda:i*lda+n], x)
+			d := kernels.Dot(a[i*lda:i*lda+n], x)
 			if beta == 0 {
-				y[i] = d
+				y[i] = T(alpha * d)
 			} else {
-				y[i] = d + beta*y[i]
+				y[i] = kernels.FMA(alpha, d, T(beta*y[i]))
 			}
 		}
 		return

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/nnkern/nnkern/kernels"
 )
 
 // The level-1/2 routines on every backend and ISA level (impls), against
@@ -24,11 +26,12 @@ func testAxpyScal[T float](t *testing.T) {
 	fill := func() T { return T(rng.Float64()*2 - 1) }
 	for _, sh := range [][2]int{{0, 0}, {0, 5}, {3, 0}, {1, 1}, {1, 67}, {7, 3}, {5, 33}, {200, 10}, {13, 257}} {
 		for _, pad := range []int{0, 3} {
-			for _, alpha := range []float64{0, 1, -0.5, 2} {
+			for _, alpha := range []float64{0, 1, -0.5, 2, 1.5} {
 				x, xbuf := guardedMatrix(sh[0], sh[1], pad, fill)
 				y0, _ := guardedMatrix(sh[0], sh[1], (pad+1)%4, fill)
 				name := fmt.Sprintf("%dx%d/pad=%d/alpha=%v", sh[0], sh[1], pad, alpha)
-				for _, im := range impls() {
+				var genY, genS Matrix[T] // native/isa=generic's results
+				for _, im := range genericFirst(impls()) {
 					// Axpy
 					y, ybuf := guardedMatrix(sh[0], sh[1], (pad+1)%4, func() T { return 0 })
 					for i := 0; i < y.Rows; i++ {
@@ -46,6 +49,7 @@ func testAxpyScal[T float](t *testing.T) {
 						}
 					}
 					checkOutside(t, im.name+" Axpy "+name, y, ybuf, ySave)
+					genY = checkSameAsGeneric(t, im, "Axpy "+name, y, genY)
 					if !sameSlice(xbuf, xSave) {
 						t.Fatalf("%s Axpy %s: X modified", im.name, name)
 					}
@@ -68,10 +72,29 @@ func testAxpyScal[T float](t *testing.T) {
 						}
 					}
 					checkOutside(t, im.name+" Scal "+name, s, sbuf, sSave)
+					genS = checkSameAsGeneric(t, im, "Scal "+name, s, genS)
 				}
 			}
 		}
 	}
+}
+
+// checkSameAsGeneric returns got if im is the native backend's generic
+// level (the reference, run first), else gen after checking that a native
+// im's result got has gen's bits (the numerical contract).
+func checkSameAsGeneric[T float](t *testing.T, im impl, what string, got, gen Matrix[T]) Matrix[T] {
+	t.Helper()
+	if im.backend != "native" {
+		return gen
+	}
+	if im.isa == kernels.Generic && im.procs == 0 && im.pack == 0 {
+		return got
+	}
+	if i, j, ok := sameMatrix(got, gen); !ok {
+		t.Errorf("%s %s: [%d,%d] = %v (%#x), native/isa=generic gives %v (%#x)",
+			im.name, what, i, j, got.At(i, j), bitsOf(got.At(i, j)), gen.At(i, j), bitsOf(gen.At(i, j)))
+	}
+	return gen
 }
 
 // checkOutside fails if an element of buf outside m's view changed.
@@ -92,13 +115,19 @@ func TestGemvConformance(t *testing.T) {
 }
 
 func testGemv[T float](t *testing.T) {
+	dotDiffs := 0
+	defer func() {
+		if dotDiffs > 0 {
+			t.Logf("%d elements of y from Gemv without transposition differ between ISA levels because kernels.Dot does (on the same row); the rest is bit-identical", dotDiffs)
+		}
+	}()
 	eps := epsOf[T]()
 	rng := rand.New(rand.NewPCG(5, 6))
 	fill := func() T { return T(rng.Float64()*2 - 1) }
 	nan := T(math.NaN())
 	for _, sh := range [][2]int{{0, 0}, {0, 4}, {4, 0}, {1, 1}, {1, 37}, {37, 1}, {7, 9}, {200, 10}, {10, 200}, {65, 3073}} {
 		for _, tA := range []bool{false, true} {
-			for _, ab := range [][2]float64{{1, 0}, {1, 1}, {-0.5, 2}, {2, -0.5}, {0, 2}, {0, 0}} {
+			for _, ab := range [][2]float64{{1, 0}, {1, 1}, {-0.5, 2}, {2, -0.5}, {0, 2}, {0, 0}, {1.5, -0.75}, {-0.75, 0}} {
 				alpha, beta := ab[0], ab[1]
 				a, abuf := guardedMatrix(sh[0], sh[1], 3, fill)
 				r, c := sh[0], sh[1]
@@ -146,9 +175,51 @@ func testGemv[T float](t *testing.T) {
 				name := fmt.Sprintf("%dx%d/tA=%v/alpha=%v/beta=%v", sh[0], sh[1], tA, alpha, beta)
 				aSave, xSave := append([]T(nil), abuf...), append([]T(nil), x...)
 				tol := float64(c+4) * eps
-				for _, im := range impls() {
+				var genY, genDot []T // native/isa=generic's y and row dot products
+				for _, im := range genericFirst(impls()) {
 					y := append([]T(nil), y0...)
-					im.with(t, func() { Gemv(tA, T(alpha), a, x, T(beta), y) })
+					var dots []T
+					im.with(t, func() {
+						Gemv(tA, T(alpha), a, x, T(beta), y)
+						if im.backend == "native" && !tA && alpha != 0 && c > 0 {
+							dots = make([]T, r)
+							for i := range dots {
+								dots[i] = kernels.Dot(a.Row(i), x)
+							}
+						}
+					})
+					if im.backend == "native" {
+						if im.isa == kernels.Generic && im.procs == 0 && im.pack == 0 {
+							genY, genDot = y, dots
+						} else {
+							for i := range y {
+								if sameBits(y[i], genY[i]) {
+									continue
+								}
+								if dots != nil && !sameBits(dots[i], genDot[i]) {
+									// The kernels package's Dot, not this
+									// package, differs between the levels.
+									dotDiffs++
+									continue
+								}
+								t.Errorf("%s Gemv %s: y[%d] = %v (%#x), native/isa=generic gives %v (%#x)",
+									im.name, name, i, y[i], bitsOf(y[i]), genY[i], bitsOf(genY[i]))
+								break
+							}
+						}
+						// Without transposition y is updated from
+						// kernels.Dot with Gemm's formula, exactly.
+						for i, d := range dots {
+							w := T(T(alpha) * d)
+							if beta != 0 {
+								w = kernels.FMA(T(alpha), d, T(T(beta)*y0[i]))
+							}
+							if !sameBits(y[i], w) {
+								t.Errorf("%s Gemv %s: y[%d] = %v, want fma(alpha, Dot, beta·y) = %v", im.name, name, i, y[i], w)
+								break
+							}
+						}
+					}
 					for i := range y {
 						if got := float64(y[i]); !(math.Abs(got-want[i]) <= tol*mag[i]) {
 							t.Fatalf("%s Gemv %s: y[%d] = %v, want %v (tol %.3g)", im.name, name, i, got, want[i], tol*mag[i])

@@ -27,9 +27,8 @@ import (
 // and kc >= 256 it also prefetches the next B micro-panel into L2 while it
 // works (see blas/_gen/gen.go): the kc×nc block of B lives in L3 there. A last column panel
 // of at most nr/2 columns (n = 200 in float32 is 12·16 + 8) runs on a
-// half-width kernel. kc is halved when B is not transposed, m is below
-// tunePackBRows (so op(B) is read in place unless a part packs it) and a
-// row of B (ldb) is not a whole number of cache lines (see nativeGemm).
+// half-width kernel. kc is a constant per element type, halved for some
+// shapes and strides (see kcFor): it sets the order of every sum.
 //
 // Packing is skipped where it does not pay: the micro-kernel reads A
 // through two strides, so a row-major op(A) (NN, NT) is read in place
@@ -53,35 +52,44 @@ type blocking struct {
 	kc, mc, nc int
 }
 
+// kc, the depth of one rank-kc update, is a constant per element type:
+// it fixes the order in which each element of C is accumulated (kc
+// products fused into a register accumulator from 0, then added to C),
+// so it must not follow the caches or the ISA, or the same product would
+// round differently on another machine or level (see the package
+// documentation, Numerics). float32: the kc×16 micro-panel of B fills a
+// 32 KiB L1 (fewer passes over C and kernel calls outweigh the A
+// micro-panel lines that no longer fit beside it); float64: half of such
+// an L1, as deeper blocks did not run faster. mc and nc only bound loops
+// around whole kc-deep updates, so they may follow the caches.
+const (
+	kc32 = 512
+	kc64 = 256
+)
+
 var block32, block64 blocking
 
 func init() {
-	l1, l2, l3 := cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3
-	if l1 <= 0 {
-		l1 = 32 << 10
-	}
+	l2, l3 := cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3
 	if l2 <= 0 {
 		l2 = 512 << 10
 	}
 	if l3 <= 0 {
 		l3 = 8 << 20
 	}
-	// float32: the kc×nr micro-panel of B fills L1 (kc = 512 here):
-	// measured on 2048³, one core, 86.2 GFLOP/cpu-s against 81.6 with
-	// half of L1 (kc = 256), medians of 8 alternating runs; fewer passes
-	// over C and fewer kernel calls outweigh the A micro-panel's lines
-	// that no longer fit beside it. float64: half of L1 (kc = 256); 384
-	// and 512 measured the same within noise.
-	block32 = computeBlocking(l1, l2, l3, 4, 16)
-	block64 = computeBlocking(l1/2, l2, l3, 8, 8)
+	block32 = computeBlocking(l2, l3, 4, 16)
+	block64 = computeBlocking(l2, l3, 8, 8)
 }
 
-// computeBlocking derives kc, mc and nc from the cache sizes (bytes): the
-// kc×nr micro-panel of B takes l1, the mc×kc block of A half of L2 and the
+// computeBlocking returns the blocking for elements of size bytes and
+// micro-panels nr columns wide: kc32 or kc64, and mc and nc from the L2
+// and L3 sizes (bytes): the mc×kc block of A takes half of L2 and the
 // kc×nc block of B a quarter of L3 (capped at 4096 columns).
-func computeBlocking(l1, l2, l3, size, nr int) blocking {
-	kc := l1 / (nr * size)
-	kc = max(64, min(kc, 512)) &^ 7
+func computeBlocking(l2, l3, size, nr int) blocking {
+	kc := kc64
+	if size == 4 {
+		kc = kc32
+	}
 	mc := l2 / 2 / (kc * size)
 	mc = max(mr, mc/mr*mr)
 	nc := l3 / 4 / (kc * size)
@@ -126,6 +134,29 @@ var (
 	tuneSplit = 0
 )
 
+// halfKCRows is the number of rows of C below which kcFor halves kc for a
+// non-transposed B whose rows are not whole cache lines. It is a constant,
+// not tunePackBRows (which it matches), so that forcing the packing
+// choices in tests or benchmarks cannot change the order of the sums.
+const halfKCRows = 512
+
+// kcFor returns the k depth of the blocks of one Gemm: the type's kc, or
+// half of it when B is not transposed, C has fewer than halfKCRows rows
+// (so op(B) is normally read in place) and a row of B (ldb) is not a whole
+// number of cache lines: a micro-panel row then straddles two lines half
+// the time, and half the depth keeps the micro-panel within L1. It
+// depends on the shape and strides only, never on the machine, the ISA
+// level or the parallel partition, so each element of C is summed in the
+// same order everywhere.
+func kcFor[T float](tB bool, m, ldb int) int {
+	var z T
+	kc := blockingFor[T]().kc
+	if !tB && m < halfKCRows && ldb*int(unsafe.Sizeof(z))%64 != 0 {
+		kc = max(64, kc/2&^7)
+	}
+	return kc
+}
+
 // nativeGemm is the native backend's Gemm on raw operands. Shapes are
 // already checked; m, n, k > 0.
 func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
@@ -142,17 +173,7 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	nr := nrOf[T]()
 	j.nr = nr
 	j.blk = blockingFor[T]()
-	var z T
-	if !tB && m < tunePackBRows && ldb*int(unsafe.Sizeof(z))%64 != 0 {
-		// op(B) will be read in place and its rows are not whole cache
-		// lines: a micro-panel row straddles two lines half the time, so
-		// it gets half the k depth to stay within L1 (measured on
-		// 200×3072×200 float32, one core: 74.9 against 66.5 GFLOP/cpu-s
-		// with kc = 512, medians of 6 alternating runs). The choice
-		// depends on the shape only, not on the parallel partition, so
-		// the sums keep their order for any GOMAXPROCS.
-		j.blk.kc = max(64, j.blk.kc/2&^7)
-	}
+	j.blk.kc = kcFor[T](tB, m, ldb)
 
 	pm, pn := (m+mr-1)/mr, (n+nr-1)/nr
 	flops := 2 * float64(m) * float64(n) * float64(k)
@@ -163,17 +184,21 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	j.parts, j.splitN, j.panels = parts, false, pm
 	if parts > 1 {
 		// Cost of splitting rows vs columns: the largest part's padded
-		// compute plus the packing every part repeats.
+		// compute plus the packing every part repeats. (The conversions
+		// keep the compiler from fusing the sums into FMAs on some
+		// GOAMD64 levels only, and the factor 2 is applied to k, not as
+		// x·2 = x+x, which it would fuse too: the choice must not depend
+		// on the build.)
 		kk := float64(k)
-		tM := float64((pm+parts-1)/parts*mr) * float64(pn*nr) * kk * 2
-		tN := float64((pn+parts-1)/parts*nr) * float64(pm*mr) * kk * 2
+		tM := float64(float64((pm+parts-1)/parts*mr) * float64(pn*nr) * float64(2*k))
+		tN := float64(float64((pn+parts-1)/parts*nr) * float64(pm*mr) * float64(2*k))
 		if tB || (m+parts-1)/parts >= tunePackBRows {
-			tM += float64(n) * kk * packCost
-			tN += float64(n/parts) * kk * packCost
+			tM += float64(float64(n) * kk * packCost)
+			tN += float64(float64(n/parts) * kk * packCost)
 		}
 		if nc := (n + parts - 1) / parts; nc >= tunePackACols || (tA && nc >= tunePackAColsTN) {
-			tN += float64(m) * kk * packCost
-			tM += float64(m/parts) * kk * packCost
+			tN += float64(float64(m) * kk * packCost)
+			tM += float64(float64(m/parts) * kk * packCost)
 		}
 		if (tN < tM && tuneSplit == 0) || tuneSplit == 2 {
 			j.splitN, j.panels = true, pn
@@ -313,9 +338,18 @@ func (j *job[T]) runPart(p int) {
 						if nrb == width {
 							kern(kcb, ap, ars, acs, bp, bcs, j.c[co:co+(full*mr-1)*j.ldc+width], j.ldc, full, an, j.alpha, beta, loadC)
 						} else {
-							for t := 0; t < full; t++ {
-								kern(kcb, ap[t*an:], ars, acs, bp, bcs, tile, nr, 1, 0, j.alpha, 0, false)
-								mergeTile(j.c[co+t*mr*j.ldc:], j.ldc, tile, nr, mr, nrb, beta, loadC)
+							// A partial panel: the tiles' sums go to
+							// scratch, then are merged. The scratch holds
+							// two half-width tiles, which the half-width
+							// kernel runs at once (12 FMA chains, not 6).
+							step, ldt := 1, nr
+							if width < nr {
+								step, ldt = 2, width
+							}
+							for t := 0; t < full; t += step {
+								nt := min(step, full-t)
+								kern(kcb, ap[t*an:], ars, acs, bp, bcs, tile, ldt, nt, an, 1, 0, false)
+								mergeTile(j.c[co+t*mr*j.ldc:], j.ldc, tile, ldt, nt*mr, nrb, j.alpha, beta, loadC)
 							}
 						}
 					}
@@ -327,10 +361,10 @@ func (j *job[T]) runPart(p int) {
 						} else {
 							ap = ws.aEdge[:mr*kcb]
 						}
-						// Edge tile: compute the full padded tile into
-						// scratch, then merge the valid part.
-						kern(kcb, ap, 1, mr, bp, bcs, tile, nr, 1, 0, j.alpha, 0, false)
-						mergeTile(j.c[(ic+ir)*j.ldc+jc+jr:], j.ldc, tile, nr, mrb, nrb, beta, loadC)
+						// Edge tile: compute the full padded tile's sums
+						// into scratch, then merge the valid part.
+						kern(kcb, ap, 1, mr, bp, bcs, tile, nr, 1, 0, 1, 0, false)
+						mergeTile(j.c[(ic+ir)*j.ldc+jc+jr:], j.ldc, tile, nr, mrb, nrb, j.alpha, beta, loadC)
 					}
 				}
 			}
@@ -339,17 +373,37 @@ func (j *job[T]) runPart(p int) {
 }
 
 // mergeTile merges the top-left mrb×nrb part of the scratch tile (row
-// stride ldt) into C: C = tile + beta·C, or C = tile if !loadC.
-func mergeTile[T float](c []T, ldc int, tile []T, ldt, mrb, nrb int, beta T, loadC bool) {
+// stride ldt), which holds the raw sums acc of one k block (written by a
+// micro-kernel with alpha = 1, exact), into C with the micro-kernels'
+// formula: C = fma(alpha, acc, beta·C), beta·C rounded first, or
+// C = alpha·acc if !loadC. It is written with kernels.FMA and explicit
+// conversions, so that no build fuses or splits it differently; with
+// alpha = 1 the product is exact and fma(1, acc, x) is the sum acc + x
+// rounded once, so those cases (all later k blocks of C = A·B) need no FMA
+// call per element.
+func mergeTile[T float](c []T, ldc int, tile []T, ldt, mrb, nrb int, alpha, beta T, loadC bool) {
 	for ii := 0; ii < mrb; ii++ {
 		crow := c[ii*ldc : ii*ldc+nrb]
 		trow := tile[ii*ldt : ii*ldt+nrb]
-		if loadC {
-			for jj, t := range trow {
-				crow[jj] = t + beta*crow[jj]
-			}
-		} else {
+		switch {
+		case !loadC && alpha == 1:
 			copy(crow, trow)
+		case !loadC:
+			for jj, t := range trow {
+				crow[jj] = T(alpha * t)
+			}
+		case alpha == 1 && beta == 1:
+			for jj, t := range trow {
+				crow[jj] += t
+			}
+		case alpha == 1:
+			for jj, t := range trow {
+				crow[jj] = t + T(beta*crow[jj])
+			}
+		default:
+			for jj, t := range trow {
+				crow[jj] = kernels.FMA(alpha, t, T(beta*crow[jj]))
+			}
 		}
 	}
 }

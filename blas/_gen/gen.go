@@ -69,17 +69,22 @@ func main() {
 // (p, j) is b[p*csB + j] (2·lanes contiguous elements per p, the same B for
 // every tile) and C element (i, j) is c[i*ldc + j]. With loadC == 0, C is
 // only written (beta is ignored). Strides are in elements; k, tiles >= 1.
-// 12 ymm accumulators cover the FMA latency (4 cycles × 2 pipes needs ≥ 8
-// independent chains). Looping over the tiles of a row panel in assembly
-// saves a Go call per 6×16 tile (measured: ~5% of the kernel's time at
-// kc = 256).
+// Looping over the tiles of a row panel in assembly saves a Go call per
+// 6×16 tile (measured: ~5% of the kernel's time at kc = 256).
+//
+// Each element of C has one accumulator, starting at 0 and updated by one
+// VFMADD per k step in increasing p, then C = fma(alpha, acc, beta·C)
+// (beta·C rounded first) or alpha·acc: the order the Go kernel
+// (blas/kernel_go.go) follows, so that every ISA level gives the same bits.
+// The FMA latency (4 cycles × 2 pipes) needs >= 8 independent chains: the
+// 6×(2·lanes) tile has 12.
 //
 // With nv = 1 (gemmKernelAVX2<T>Half) the tiles are 6×lanes: the edge
 // column panel of C when at most lanes columns remain (n = 200 is 12·16 + 8
-// in float32), at half the cost of the padded 2-vector tile. Its 6 rows
-// alternate between two sets of 6 accumulators on even and odd k steps
-// (k%4 tail steps go to the first set), added at the end, to keep 12 FMA
-// chains in flight.
+// in float32), at half the cost of the padded 2-vector tile. One tile has
+// only 6 chains, so the kernel runs two tiles (12 rows) at once while at
+// least two remain, and a last odd tile alone; each element's order is the
+// same either way.
 func kernel(e elem, nv int) {
 	name := "gemmKernelAVX2" + e.suffix
 	if nv == 1 {
@@ -126,140 +131,175 @@ func kernel(e elem, nv int) {
 		ADDQ(pc, bpre)
 		Label(name + "_nopf")
 	}
-
-	Label(name + "_tile")
-	MOVQ(at, a0)
-	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, a3)
-	ADDQ(a0, a3)
-	Load(Param("b"), b)
-
-	// Prefetch the C tile (each row's first and last byte, the row may
-	// straddle two lines): it is read or written after the k loop, and
-	// for large C it would otherwise miss all the way to memory then.
-	MOVQ(c, pc)
-	for i := 0; i < mr; i++ {
-		PREFETCHT0(Mem{Base: pc})
-		PREFETCHT0(Mem{Base: pc, Disp: nv*e.lanes*(1<<e.shift) - 1})
-		if i < mr-1 {
-			ADDQ(ldc, pc)
-		}
+	// The second tile's row pointers, when nv = 1 runs two tiles at once.
+	var b0, b3 GPVirtual
+	if nv == 1 {
+		b0, b3 = GP64(), GP64()
 	}
 
-	acc := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
-	for _, r := range acc {
-		VXORPS(r, r, r)
-	}
-	rowAddr := func(i int) Mem {
-		switch i {
-		case 0:
-			return Mem{Base: a0}
-		case 1:
-			return Mem{Base: a0, Index: rs, Scale: 1}
-		case 2:
-			return Mem{Base: a0, Index: rs, Scale: 2}
-		case 3:
-			return Mem{Base: a3}
-		case 4:
-			return Mem{Base: a3, Index: rs, Scale: 1}
-		default:
-			return Mem{Base: a3, Index: rs, Scale: 2}
+	// body emits the update of nt consecutive tiles (nt·nv <= 2), its
+	// labels prefixed by lbl; c ends on the row after the last tile.
+	body := func(nt int, lbl string) {
+		rows := nt * mr
+		MOVQ(at, a0)
+		LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, a3)
+		ADDQ(a0, a3)
+		if nt == 2 {
+			Load(Param("aNext"), b0)
+			SHLQ(Imm(e.shift), b0)
+			ADDQ(at, b0)
+			LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, b3)
+			ADDQ(b0, b3)
 		}
-	}
-	// acc[nv*i+h] is row i, vector h; with nv = 1, acc[mr+i] is row i's
-	// odd-step set.
-	step := func(u int) {
-		e.load(Mem{Base: b}, Y12)
-		if nv == 2 {
-			e.load(Mem{Base: b, Disp: 32}, Y13)
-		}
-		for i := 0; i < mr; i++ {
-			bc := []VecPhysical{Y14, Y15}[i%2]
-			e.broadcast(rowAddr(i), bc)
-			if nv == 2 {
-				e.fmadd(Y12, bc, acc[2*i])
-				e.fmadd(Y13, bc, acc[2*i+1])
-			} else {
-				e.fmadd(Y12, bc, acc[mr*(u%2)+i])
+		Load(Param("b"), b)
+
+		// Prefetch the C tiles (each row's first and last byte, the row
+		// may straddle two lines): they are read or written after the k
+		// loop, and for large C would otherwise miss all the way to
+		// memory then.
+		MOVQ(c, pc)
+		for i := 0; i < rows; i++ {
+			PREFETCHT0(Mem{Base: pc})
+			PREFETCHT0(Mem{Base: pc, Disp: nv*e.lanes*(1<<e.shift) - 1})
+			if i < rows-1 {
+				ADDQ(ldc, pc)
 			}
 		}
-		ADDQ(cs, a0)
-		ADDQ(cs, a3)
-		ADDQ(csb, b)
-	}
 
-	// k/4 unrolled iterations with the loop test at the bottom, then the
-	// k%4 remaining steps.
-	Load(Param("k"), cnt)
-	SHRQ(Imm(2), cnt)
-	JZ(LabelRef(name + "_tail0"))
-	if nv == 2 {
-		TESTQ(bpre, bpre)
-		JZ(LabelRef(name + "_loop4"))
+		// acc[nv*i+h] is row i, vector h.
+		acc := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}[:rows*nv]
+		for _, r := range acc {
+			VXORPS(r, r, r)
+		}
+		rowAddr := func(i int) Mem {
+			r0, r3 := a0, a3
+			if i >= mr {
+				r0, r3 = b0, b3
+			}
+			switch i % mr {
+			case 0:
+				return Mem{Base: r0}
+			case 1:
+				return Mem{Base: r0, Index: rs, Scale: 1}
+			case 2:
+				return Mem{Base: r0, Index: rs, Scale: 2}
+			case 3:
+				return Mem{Base: r3}
+			case 4:
+				return Mem{Base: r3, Index: rs, Scale: 1}
+			default:
+				return Mem{Base: r3, Index: rs, Scale: 2}
+			}
+		}
+		step := func() {
+			e.load(Mem{Base: b}, Y12)
+			if nv == 2 {
+				e.load(Mem{Base: b, Disp: 32}, Y13)
+			}
+			for i := 0; i < rows; i++ {
+				bc := []VecPhysical{Y14, Y15}[i%2]
+				e.broadcast(rowAddr(i), bc)
+				e.fmadd(Y12, bc, acc[nv*i])
+				if nv == 2 {
+					e.fmadd(Y13, bc, acc[nv*i+1])
+				}
+			}
+			ADDQ(cs, a0)
+			ADDQ(cs, a3)
+			if nt == 2 {
+				ADDQ(cs, b0)
+				ADDQ(cs, b3)
+			}
+			ADDQ(csb, b)
+		}
+
+		// k/4 unrolled iterations with the loop test at the bottom, then
+		// the k%4 remaining steps.
+		Load(Param("k"), cnt)
+		SHRQ(Imm(2), cnt)
+		JZ(LabelRef(lbl + "_tail0"))
+		if nv == 2 {
+			TESTQ(bpre, bpre)
+			JZ(LabelRef(lbl + "_loop4"))
+			pcalign64()
+			Label(lbl + "_loop4pf")
+			PREFETCHT1(Mem{Base: bpre})
+			ADDQ(csb, bpre)
+			for u := 0; u < 4; u++ {
+				step()
+			}
+			DECQ(cnt)
+			JNZ(LabelRef(lbl + "_loop4pf"))
+			JMP(LabelRef(lbl + "_tail0"))
+		}
 		pcalign64()
-		Label(name + "_loop4pf")
-		PREFETCHT1(Mem{Base: bpre})
-		ADDQ(csb, bpre)
+		Label(lbl + "_loop4")
 		for u := 0; u < 4; u++ {
-			step(u)
+			step()
 		}
 		DECQ(cnt)
-		JNZ(LabelRef(name + "_loop4pf"))
-		JMP(LabelRef(name + "_tail0"))
-	}
-	pcalign64()
-	Label(name + "_loop4")
-	for u := 0; u < 4; u++ {
-		step(u)
-	}
-	DECQ(cnt)
-	JNZ(LabelRef(name + "_loop4"))
+		JNZ(LabelRef(lbl + "_loop4"))
 
-	Label(name + "_tail0")
-	Load(Param("k"), cnt)
-	ANDQ(Imm(3), cnt)
-	JZ(LabelRef(name + "_store"))
-	Label(name + "_tail")
-	step(0)
-	DECQ(cnt)
-	JNZ(LabelRef(name + "_tail"))
+		Label(lbl + "_tail0")
+		Load(Param("k"), cnt)
+		ANDQ(Imm(3), cnt)
+		JZ(LabelRef(lbl + "_store"))
+		Label(lbl + "_tail")
+		step()
+		DECQ(cnt)
+		JNZ(LabelRef(lbl + "_tail"))
 
-	// Store: c walks the tile's rows and ends on the next tile's first.
-	Label(name + "_store")
+		// Store: c walks the tiles' rows and ends on the next tile's first.
+		Label(lbl + "_store")
+		e.broadcast(paramAddr("alpha"), Y12)
+		CMPQ(paramAddr("loadC"), Imm(0))
+		JNE(LabelRef(lbl + "_beta"))
+		for i := 0; i < rows; i++ {
+			for h := 0; h < nv; h++ {
+				e.mul(Y12, acc[nv*i+h], acc[nv*i+h])
+				e.store(acc[nv*i+h], Mem{Base: c, Disp: 32 * h})
+			}
+			ADDQ(ldc, c)
+		}
+		JMP(LabelRef(lbl + "_next"))
+
+		Label(lbl + "_beta")
+		e.broadcast(paramAddr("beta"), Y13)
+		for i := 0; i < rows; i++ {
+			for h := 0; h < nv; h++ {
+				e.mul(Mem{Base: c, Disp: 32 * h}, Y13, Y14)
+				e.fmadd(Y12, acc[nv*i+h], Y14)
+				e.store(Y14, Mem{Base: c, Disp: 32 * h})
+			}
+			ADDQ(ldc, c)
+		}
+		Label(lbl + "_next")
+	}
+
+	Label(name + "_tile")
 	if nv == 1 {
-		for i := 0; i < mr; i++ {
-			e.add(acc[mr+i], acc[i], acc[i])
-		}
-	}
-	e.broadcast(paramAddr("alpha"), Y12)
-	CMPQ(paramAddr("loadC"), Imm(0))
-	JNE(LabelRef(name + "_beta"))
-	for i := 0; i < mr; i++ {
-		for h := 0; h < nv; h++ {
-			e.mul(Y12, acc[nv*i+h], acc[nv*i+h])
-			e.store(acc[nv*i+h], Mem{Base: c, Disp: 32 * h})
-		}
-		ADDQ(ldc, c)
-	}
-	JMP(LabelRef(name + "_next"))
+		CMPQ(paramAddr("tiles"), Imm(2))
+		JLT(LabelRef(name + "_one"))
+		body(2, name+"_pair")
+		SUBQ(Imm(2), paramAddr("tiles"))
+		JZ(LabelRef(name + "_done"))
+		Load(Param("aNext"), pc)
+		SHLQ(Imm(e.shift+1), pc)
+		ADDQ(pc, at)
+		JMP(LabelRef(name + "_tile"))
 
-	Label(name + "_beta")
-	e.broadcast(paramAddr("beta"), Y13)
-	for i := 0; i < mr; i++ {
-		for h := 0; h < nv; h++ {
-			e.mul(Mem{Base: c, Disp: 32 * h}, Y13, Y14)
-			e.fmadd(Y12, acc[nv*i+h], Y14)
-			e.store(Y14, Mem{Base: c, Disp: 32 * h})
-		}
-		ADDQ(ldc, c)
+		// One tile left (tiles was odd).
+		Label(name + "_one")
+		body(1, name+"_one")
+	} else {
+		body(1, name)
+		DECQ(paramAddr("tiles"))
+		JZ(LabelRef(name + "_done"))
+		Load(Param("aNext"), pc)
+		SHLQ(Imm(e.shift), pc)
+		ADDQ(pc, at)
+		JMP(LabelRef(name + "_tile"))
 	}
-
-	Label(name + "_next")
-	DECQ(paramAddr("tiles"))
-	JZ(LabelRef(name + "_done"))
-	Load(Param("aNext"), pc)
-	SHLQ(Imm(e.shift), pc)
-	ADDQ(pc, at)
-	JMP(LabelRef(name + "_tile"))
 
 	Label(name + "_done")
 	VZEROUPPER()
