@@ -243,3 +243,30 @@ func testCanonicalRows[T Float](t *testing.T) {
 		})
 	}
 }
+
+// TestAxpyFused: y[i] = FMA(a, x[i], y[i]) exactly, float32 and float64,
+// with special values.
+func TestAxpyFused(t *testing.T) {
+	both(t, testAxpyFused[float32], testAxpyFused[float64])
+}
+
+func testAxpyFused[T Float](t *testing.T) {
+	r := rand.New(rand.NewPCG(83, 84))
+	for _, n := range testLens {
+		x, y := randVec[T](r, n, 0), randVec[T](r, n, 3)
+		if n%3 == 0 {
+			withSpecials(r, x.S)
+		}
+		a := T(r.NormFloat64())
+		y0, x0 := clone(y.S), clone(x.S)
+		AxpyFused(a, x.S, y.S)
+		for i := range y.S {
+			if w := FMA(a, x0[i], y0[i]); !sameOrNaN(y.S[i], w) {
+				t.Fatalf("n=%d i=%d: %v, want FMA %v", n, i, y.S[i], w)
+			}
+		}
+		y.check(t, "AxpyFused")
+		checkUnmodified(t, "AxpyFused x", x.S, x0)
+	}
+	mustPanic(t, func() { AxpyFused(1, make([]T, 2), make([]T, 3)) }, "AxpyFused")
+}

@@ -111,10 +111,7 @@ func mulAddGeneric[T kernels.Float](m, n, k int, a []T, ai, ap int, b []T, ldb i
 		s := acc[:n]
 		for p := 0; p < k; p++ {
 			av := a[i*ai+p*ap]
-			bp := b[p*ldb : p*ldb+n]
-			for j, bv := range bp {
-				s[j] = kernels.FMA(av, bv, s[j])
-			}
+			kernels.AxpyFused(av, b[p*ldb:p*ldb+n], s)
 		}
 		ci := c[i*ldc : i*ldc+n]
 		for j := range ci {
