@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nnkern/nnkern/internal/asmcheck"
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -29,12 +30,12 @@ import (
 // k-term dot product (with FMA, fewer roundings than that).
 func TestMicroKernelAVX2(t *testing.T) {
 	if kernels.Detected() < kernels.AVX2 {
-		t.Skip("no AVX2+FMA on this CPU: the assembly micro-kernels cannot run")
+		skiplog.Skip(t, "isa=avx2 subtests", "this CPU lacks AVX2+FMA: the assembly micro-kernels cannot run")
 	}
 	for _, lvl := range []kernels.Level{kernels.AVX2, kernels.AVX512} {
 		t.Run("isa="+lvl.String(), func(t *testing.T) {
 			if kernels.Detected() < lvl {
-				t.Skipf("isa=%v: this CPU lacks it (detected %v)", lvl, kernels.Detected())
+				skiplog.Skipf(t, "isa="+lvl.String()+" subtests", "this CPU lacks it (detected %v)", kernels.Detected())
 			}
 			t.Run("f32", func(t *testing.T) { testMicroKernel[float32](t, lvl) })
 			t.Run("f64", func(t *testing.T) { testMicroKernel[float64](t, lvl) })

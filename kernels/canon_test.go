@@ -86,9 +86,8 @@ func TestCanonicalReductions(t *testing.T) {
 }
 
 func testCanonicalReductions[T Float](t *testing.T) {
-	for _, l := range Levels() {
-		t.Run("isa="+l.String(), func(t *testing.T) {
-			defer SetISA(l)()
+	eachLevel(t, func(t *testing.T, l Level) {
+		{
 			r := rand.New(rand.NewPCG(73, 74))
 			for _, n := range testLens {
 				for off := 0; off <= maxOffset; off++ {
@@ -111,8 +110,8 @@ func testCanonicalReductions[T Float](t *testing.T) {
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // rowsRef computes what SoftmaxRows (ce false) or SoftmaxCERows (ce true)
@@ -200,9 +199,8 @@ func TestCanonicalRows(t *testing.T) {
 func testCanonicalRows[T Float](t *testing.T) {
 	shapes := softmaxShapes()
 	shapes = append(shapes, smShape{129, 7, 9}, smShape{70, 64, 64}, smShape{3, 300, 311})
-	for _, l := range Levels() {
-		t.Run("isa="+l.String(), func(t *testing.T) {
-			defer SetISA(l)()
+	eachLevel(t, func(t *testing.T, l Level) {
+		{
 			r := rand.New(rand.NewPCG(75, 76))
 			for _, sh := range shapes {
 				for _, sp := range []bool{false, true} {
@@ -240,8 +238,8 @@ func testCanonicalRows[T Float](t *testing.T) {
 					d.check(t, "rows")
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestAxpyFused: y[i] = FMA(a, x[i], y[i]) exactly, float32 and float64,

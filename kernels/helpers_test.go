@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"fmt"
+
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -132,8 +134,8 @@ func typeName[T Float]() string {
 // that f really called that level's assembly and no other (the counters in
 // dispatch.go), and at Generic that it called none.
 func forLevels(t *testing.T, k kernelID, f func(t *testing.T)) {
-	for _, l := range Levels() {
-		t.Run("isa="+l.String(), func(t *testing.T) {
+	eachLevel(t, func(t *testing.T, l Level) {
+		{
 			restore := SetISA(l)
 			defer restore()
 			traceAsm = true
@@ -153,6 +155,21 @@ func forLevels(t *testing.T, k kernelID, f func(t *testing.T)) {
 					t.Fatalf("%s at isa=%s called %s assembly %d times", kernelNames[k], l, lv, calls)
 				}
 			}
+		}
+	})
+}
+
+// eachLevel runs f as a subtest "isa=L" for every level of AllLevels with
+// the kernels dispatching to it; a level this CPU (or build) lacks is
+// skipped with one line naming the CPU, recorded for make test's summary.
+func eachLevel(t *testing.T, f func(t *testing.T, l Level)) {
+	for _, l := range AllLevels() {
+		t.Run("isa="+l.String(), func(t *testing.T) {
+			if l > Detected() {
+				skiplog.Skipf(t, "isa="+l.String()+" subtests", "this CPU or build lacks %s (%s)", l, cpuName())
+			}
+			defer SetISA(l)()
+			f(t, l)
 		})
 	}
 }
