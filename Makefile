@@ -1,7 +1,7 @@
 # nnkern — see README.md.
 GO ?= go
 
-.PHONY: all test test-go test-purego test-avx2 test-openblas identity vet generate generate-check bench bench-report demo lint build fuzz accuracy
+.PHONY: verify-avx512 all test test-go test-purego test-avx2 test-openblas identity vet generate generate-check bench bench-report demo lint build fuzz accuracy
 
 all: build
 
@@ -38,6 +38,11 @@ test-avx2:
 # Ends with one line: builds, levels, components, verdict.
 identity:
 	GO="$(GO)" scripts/identity.sh
+
+# On an AVX-512 machine: make identity, NNKERN_ISA=avx512 make test and the
+# GEMM benchmarks of the AVX-512 targets (scripts/verify-avx512.sh).
+verify-avx512:
+	GO="$(GO)" MAKE="$(MAKE)" scripts/verify-avx512.sh
 
 # Needs libopenblas-dev (Debian); .ci/run installs it.
 test-openblas:

@@ -24,5 +24,25 @@ func gemmKernelAVX2F32Half(k int, a *float32, rsA int, csA int, b *float32, csB 
 //go:noescape
 func gemmKernelAVX2F64Half(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, tiles int, aNext int, alpha float64, beta float64, loadC int)
 
+// gemmKernelAVX512F32 computes tiles tiles of C[6t:6t+6, 0:32] = alpha·A_t·B + beta·C (see gen.go).
+//
+//go:noescape
+func gemmKernelAVX512F32(k int, a *float32, rsA int, csA int, b *float32, csB int, c *float32, ldc int, tiles int, aNext int, alpha float32, beta float32, loadC int)
+
+// gemmKernelAVX512F64 computes tiles tiles of C[6t:6t+6, 0:16] = alpha·A_t·B + beta·C (see gen.go).
+//
+//go:noescape
+func gemmKernelAVX512F64(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, tiles int, aNext int, alpha float64, beta float64, loadC int)
+
+// gemmKernelAVX512F32Half computes tiles tiles of C[6t:6t+6, 0:16] = alpha·A_t·B + beta·C (see gen.go).
+//
+//go:noescape
+func gemmKernelAVX512F32Half(k int, a *float32, rsA int, csA int, b *float32, csB int, c *float32, ldc int, tiles int, aNext int, alpha float32, beta float32, loadC int)
+
+// gemmKernelAVX512F64Half computes tiles tiles of C[6t:6t+6, 0:8] = alpha·A_t·B + beta·C (see gen.go).
+//
+//go:noescape
+func gemmKernelAVX512F64Half(k int, a *float64, rsA int, csA int, b *float64, csB int, c *float64, ldc int, tiles int, aNext int, alpha float64, beta float64, loadC int)
+
 // fmaPeakAVX2 runs n iterations of 12 independent VFMADD231PS (ymm): 192 float32 FLOP each.
 func fmaPeakAVX2(n int)

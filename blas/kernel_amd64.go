@@ -10,14 +10,38 @@ import (
 
 //go:generate sh -c "cd _gen && go run . -out ../gemm_kernel_amd64.s -stubs ../gemm_kernel_stub_amd64.go -pkg blas"
 
+// widthAt returns how many times nrOf[T]() columns the micro-kernels of
+// level lvl update: 2 for the AVX-512 kernels (two ZMM vectors), else 1.
+func widthAt(lvl kernels.Level) int {
+	if lvl >= kernels.AVX512 {
+		return 2
+	}
+	return 1
+}
+
 // microKernel returns the micro-kernel for the ISA level lvl
-// (kernels.ISA()): the AVX2+FMA assembly or the portable Go one. Both
-// update mr×nr(T) tiles (mr×nr/2 if half) with the same data layout.
+// (kernels.ISA()): the AVX-512 or AVX2+FMA assembly or the portable Go
+// one. They update mr×nr tiles (mr×nr/2 if half), nr = nrOf[T]()·
+// widthAt(lvl), with the same data layout, and give the same bits.
 func microKernel[T float](lvl kernels.Level, half bool) kernelFunc[T] {
 	if lvl < kernels.AVX2 {
 		return goKernel[T](half)
 	}
 	var z T
+	if lvl >= kernels.AVX512 {
+		if unsafe.Sizeof(z) == 4 {
+			f := kernelFunc[float32](kernelAVX512F32)
+			if half {
+				f = kernelAVX512F32Half
+			}
+			return *(*kernelFunc[T])(unsafe.Pointer(&f))
+		}
+		f := kernelFunc[float64](kernelAVX512F64)
+		if half {
+			f = kernelAVX512F64Half
+		}
+		return *(*kernelFunc[T])(unsafe.Pointer(&f))
+	}
 	if unsafe.Sizeof(z) == 4 {
 		f := kernelFunc[float32](kernelAVX2F32)
 		if half {
@@ -50,6 +74,26 @@ func kernelAVX2F32Half(k int, a []float32, rsA, csA int, b []float32, csB int, c
 func kernelAVX2F64Half(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc, tiles, aNext int, alpha, beta float64, loadC bool) {
 	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 4)
 	gemmKernelAVX2F64Half(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX512F32(k int, a []float32, rsA, csA int, b []float32, csB int, c []float32, ldc, tiles, aNext int, alpha, beta float32, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 32)
+	gemmKernelAVX512F32(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX512F64(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc, tiles, aNext int, alpha, beta float64, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 16)
+	gemmKernelAVX512F64(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX512F32Half(k int, a []float32, rsA, csA int, b []float32, csB int, c []float32, ldc, tiles, aNext int, alpha, beta float32, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 16)
+	gemmKernelAVX512F32Half(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
+}
+
+func kernelAVX512F64Half(k int, a []float64, rsA, csA int, b []float64, csB int, c []float64, ldc, tiles, aNext int, alpha, beta float64, loadC bool) {
+	checkKernelArgs(k, len(a), rsA, csA, len(b), csB, len(c), ldc, tiles, aNext, 8)
+	gemmKernelAVX512F64Half(k, &a[0], rsA, csA, &b[0], csB, &c[0], ldc, tiles, aNext, alpha, beta, b2i(loadC))
 }
 
 func b2i(b bool) int {

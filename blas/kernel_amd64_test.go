@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/nnkern/nnkern/internal/asmcheck"
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/kernels"
 )
 
-// TestMicroKernelAVX2 checks the AVX2 micro-kernels directly, bit for bit
+// TestMicroKernelAVX2 checks the AVX2 and (on a CPU that has it) AVX-512
+// micro-kernels directly, bit for bit
 // against the portable Go kernel (the numerical contract: one fused
 // accumulator per element, p in order, the same alpha/beta update) and
 // against a float64-accumulated reference, around the k values where the
@@ -26,21 +30,33 @@ import (
 // k-term dot product (with FMA, fewer roundings than that).
 func TestMicroKernelAVX2(t *testing.T) {
 	if kernels.Detected() < kernels.AVX2 {
-		t.Skip("no AVX2+FMA on this CPU: the assembly micro-kernels cannot run")
+		skiplog.Skip(t, "isa=avx2 subtests", "this CPU lacks AVX2+FMA: the assembly micro-kernels cannot run")
 	}
-	t.Run("f32", func(t *testing.T) { testMicroKernel[float32](t) })
-	t.Run("f64", func(t *testing.T) { testMicroKernel[float64](t) })
+	for _, lvl := range []kernels.Level{kernels.AVX2, kernels.AVX512} {
+		t.Run("isa="+lvl.String(), func(t *testing.T) {
+			if kernels.Detected() < lvl {
+				skiplog.Skipf(t, "isa="+lvl.String()+" subtests", "this CPU lacks it (detected %v)", kernels.Detected())
+			}
+			t.Run("f32", func(t *testing.T) { testMicroKernel[float32](t, lvl) })
+			t.Run("f64", func(t *testing.T) { testMicroKernel[float64](t, lvl) })
+		})
+	}
 }
 
-func testMicroKernel[T float](t *testing.T) {
+func testMicroKernel[T float](t *testing.T, lvl kernels.Level) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	eps := epsOf[T]()
 	for _, half := range []bool{false, true} {
-		kern := microKernel[T](kernels.AVX2, half)
-		goKern := microKernel[T](kernels.Generic, half)
-		nr := nrOf[T]()
+		kern := microKernel[T](lvl, half)
+		nr := nrOf[T]() * widthAt(lvl)
 		if half {
 			nr /= 2
+		}
+		// The Go kernel on tiles of the same width.
+		goKern := func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc, tiles, aNext int, alpha, beta T, loadC bool) {
+			for t := 0; t < tiles; t++ {
+				kernelGo1(nr, k, a[t*aNext:], rsA, csA, b, csB, c[t*mr*ldc:], ldc, alpha, beta, loadC)
+			}
 		}
 		for ki, k := range []int{1, 3, 4, 5, 252, 253, 255, 256, 257, 258, 259, 260, 263, 300, 301, 517} {
 			for _, packedB := range []bool{true, false} {
@@ -120,5 +136,27 @@ func testMicroKernel[T float](t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestAsmRequires: the AVX2 micro-kernels need only the AVX2 level's
+// features, the AVX-512 ones (…AVX512…) only F/DQ/BW/VL on top, and use
+// them. It reads the .s file, so it runs on any machine.
+func TestAsmRequires(t *testing.T) {
+	req, err := asmcheck.Requires(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The AVX-512 kernels are named gemmKernelAVX512F32… (the level in
+	// the middle): asmcheck wants the level as a suffix.
+	named := map[string][]string{}
+	for fn, feats := range req {
+		if strings.Contains(fn, "AVX512") {
+			fn += "AVX512"
+		}
+		named[fn] = feats
+	}
+	for _, e := range asmcheck.Check(named) {
+		t.Error(e)
 	}
 }

@@ -57,15 +57,12 @@ func kernelGoHalf[T float](k int, a []T, rsA, csA int, b []T, csB int, c []T, ld
 // acc += a*b, which the compiler fuses or not depending on GOARCH and
 // GOAMD64; the final update is mergeTile's formula.
 func kernelGo1[T float](nr, k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, alpha, beta T, loadC bool) {
-	var acc [mr * 16]T
+	var acc [mr * 32]T // up to the AVX-512 float32 tile width
 	for p := 0; p < k; p++ {
 		bp := b[p*csB : p*csB+nr]
 		for i := 0; i < mr; i++ {
 			ai := a[i*rsA+p*csA]
-			row := acc[i*nr : i*nr+nr]
-			for j, bj := range bp {
-				row[j] = kernels.FMA(ai, bj, row[j])
-			}
+			kernels.AxpyFused(ai, bp, acc[i*nr:i*nr+nr])
 		}
 	}
 	mergeTile(c, ldc, acc[:], nr, mr, nr, alpha, beta, loadC)

@@ -75,7 +75,11 @@ func init() {
 		l2 = 512 << 10
 	}
 	if l3 <= 0 {
-		l3 = 8 << 20
+		// Unknown (some hypervisors hide the L3 from cpuid): assume a
+		// 32 MiB L3, what every CPU of the machines nnkern runs on has
+		// (a Zen 3/4/5 CCD; Intel server parts have more). nc only bounds
+		// the B block; it does not change any result.
+		l3 = 32 << 20
 	}
 	block32 = computeBlocking(l2, l3, 4, 16)
 	block64 = computeBlocking(l2, l3, 8, 8)
@@ -168,12 +172,14 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	j.tA, j.tB, j.m, j.n, j.k = tA, tB, m, n, k
 	j.alpha, j.beta = alpha, beta
 	j.a, j.lda, j.b, j.ldb, j.c, j.ldc = a, lda, b, ldb, c, ldc
-	j.kern = microKernel[T](kernels.ISA(), false)
-	j.kernH = microKernel[T](kernels.ISA(), true)
-	nr := nrOf[T]()
+	lvl := kernels.ISA()
+	j.kern = microKernel[T](lvl, false)
+	j.kernH = microKernel[T](lvl, true)
+	nr := nrOf[T]() * widthAt(lvl)
 	j.nr = nr
 	j.blk = blockingFor[T]()
 	j.blk.kc = kcFor[T](tB, m, ldb)
+	j.blk.nc = max(nr, j.blk.nc/nr*nr)
 
 	pm, pn := (m+mr-1)/mr, (n+nr-1)/nr
 	flops := 2 * float64(m) * float64(n) * float64(k)
@@ -413,14 +419,17 @@ func mergeTile[T float](c []T, ldc int, tile []T, ldt, mrb, nrb int, alpha, beta
 // the panel at p·nr+j; columns past ncb are zero.
 func packBBlock[T float](dst, b []T, ldb int, tB bool, pc, kcb, jc, ncb, nr int) {
 	full := ncb / nr * nr
-	if !tB && nr == 64/int(unsafe.Sizeof(b[0])) {
-		// Stream each row of B once; full panels get one 64-byte copy per
-		// row (a fixed-size array assignment, no call).
+	if line := 64 / int(unsafe.Sizeof(b[0])); !tB && (nr == line || nr == 2*line) {
+		// Stream each row of B once; full panels get one or two 64-byte
+		// copies per row (fixed-size array assignments, no call).
 		for p := 0; p < kcb; p++ {
 			src := b[(pc+p)*ldb+jc : (pc+p)*ldb+jc+full]
 			for q := 0; q < full; q += nr {
 				off := q*kcb + p*nr
-				copy64(dst[off:off+nr], src[q:q+nr])
+				copy64(dst[off:off+line], src[q:q+line])
+				if nr > line {
+					copy64(dst[off+line:off+nr], src[q+line:q+nr])
+				}
 			}
 		}
 	} else if !tB {

@@ -3,7 +3,7 @@
 package kernels
 
 func addBias[T Float](m []T, rows, cols, stride int, b []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		addBiasGeneric(m, rows, cols, stride, b)
 		return
 	}
@@ -14,7 +14,7 @@ func addBias[T Float](m []T, rows, cols, stride int, b []T) {
 }
 
 func colSum[T Float](dst, m []T, rows, cols, stride int) {
-	if !useAVX2() {
+	if level < AVX2 {
 		colSumGeneric(dst, m, rows, cols, stride)
 		return
 	}
@@ -26,7 +26,7 @@ func colSum[T Float](dst, m []T, rows, cols, stride int) {
 }
 
 func rowMax[T Float](dst, m []T, rows, cols, stride int) {
-	if !useAVX2() {
+	if level < AVX2 {
 		rowMaxGeneric(dst, m, rows, cols, stride)
 		return
 	}
@@ -37,11 +37,19 @@ func rowMax[T Float](dst, m []T, rows, cols, stride int) {
 }
 
 func relu[T Float](dst, x []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		reluGeneric(dst, x)
 		return
 	}
 	trace(kReLU)
+	if level >= AVX512 {
+		if isF32[T]() {
+			reluF32AVX512(p32(dst), p32(x), len(x))
+		} else {
+			reluF64AVX512(p64(dst), p64(x), len(x))
+		}
+		return
+	}
 	if isF32[T]() {
 		reluF32(p32(dst), p32(x), len(x))
 	} else {
@@ -50,13 +58,21 @@ func relu[T Float](dst, x []T) {
 }
 
 func biasReLU[T Float](m []T, rows, cols, stride int, b []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		biasReLUGeneric(m, rows, cols, stride, b)
 		return
 	}
 	trace(kBiasReLU)
 	for i := 0; i < rows; i++ {
 		r := m[i*stride : i*stride+cols]
+		if level >= AVX512 {
+			if isF32[T]() {
+				addReLUF32AVX512(p32(r), p32(b), cols)
+			} else {
+				addReLUF64AVX512(p64(r), p64(b), cols)
+			}
+			continue
+		}
 		if isF32[T]() {
 			addReLUF32(p32(r), p32(b), cols)
 		} else {
@@ -66,11 +82,19 @@ func biasReLU[T Float](m []T, rows, cols, stride int, b []T) {
 }
 
 func reluBackward[T Float](dh, h []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		reluBackwardGeneric(dh, h)
 		return
 	}
 	trace(kReLUBackward)
+	if level >= AVX512 {
+		if isF32[T]() {
+			reluBackwardF32AVX512(p32(dh), p32(h), len(h))
+		} else {
+			reluBackwardF64AVX512(p64(dh), p64(h), len(h))
+		}
+		return
+	}
 	if isF32[T]() {
 		reluBackwardF32(p32(dh), p32(h), len(h))
 	} else {
@@ -82,12 +106,20 @@ func reluBackward[T Float](dh, h []T) {
 func prefetch(b []byte) { prefetchT0(&b[0], len(b)) }
 
 func u8ToFloat[T Float](dst []T, src []uint8, mean []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		u8ToFloatGeneric(dst, src, mean)
 		return
 	}
 	trace(kU8ToFloat)
 	if len(src) == 0 {
+		return
+	}
+	if level >= AVX512 {
+		if isF32[T]() {
+			u8ToF32AVX512(p32(dst), &src[0], p32(mean), len(src))
+		} else {
+			u8ToF64AVX512(p64(dst), &src[0], p64(mean), len(src))
+		}
 		return
 	}
 	if isF32[T]() {

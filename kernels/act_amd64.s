@@ -172,24 +172,24 @@ TEXT ·reluBackwardF32(SB), NOSPLIT, $0-24
 
 l_block:
 	VMOVUPS (CX), Y1
-	VCMPPS  $0x02, Y0, Y1, Y2
+	VCMPPS  $0x16, Y0, Y1, Y2
 	VMOVUPS (AX), Y1
-	VANDNPS Y1, Y2, Y1
+	VANDPS  Y2, Y1, Y1
 	VMOVUPS Y1, (AX)
 	VMOVUPS 32(CX), Y1
-	VCMPPS  $0x02, Y0, Y1, Y2
+	VCMPPS  $0x16, Y0, Y1, Y2
 	VMOVUPS 32(AX), Y1
-	VANDNPS Y1, Y2, Y1
+	VANDPS  Y2, Y1, Y1
 	VMOVUPS Y1, 32(AX)
 	VMOVUPS 64(CX), Y1
-	VCMPPS  $0x02, Y0, Y1, Y2
+	VCMPPS  $0x16, Y0, Y1, Y2
 	VMOVUPS 64(AX), Y1
-	VANDNPS Y1, Y2, Y1
+	VANDPS  Y2, Y1, Y1
 	VMOVUPS Y1, 64(AX)
 	VMOVUPS 96(CX), Y1
-	VCMPPS  $0x02, Y0, Y1, Y2
+	VCMPPS  $0x16, Y0, Y1, Y2
 	VMOVUPS 96(AX), Y1
-	VANDNPS Y1, Y2, Y1
+	VANDPS  Y2, Y1, Y1
 	VMOVUPS Y1, 96(AX)
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
@@ -201,9 +201,9 @@ l_single:
 	CMPQ    DX, $0x00000008
 	JL      l_tail
 	VMOVUPS (CX), Y1
-	VCMPPS  $0x02, Y0, Y1, Y2
+	VCMPPS  $0x16, Y0, Y1, Y2
 	VMOVUPS (AX), Y1
-	VANDNPS Y1, Y2, Y1
+	VANDPS  Y2, Y1, Y1
 	VMOVUPS Y1, (AX)
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000020, CX
@@ -217,9 +217,9 @@ l_tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y1
 	VMASKMOVPS (CX), Y1, Y2
-	VCMPPS     $0x02, Y0, Y2, Y0
+	VCMPPS     $0x16, Y0, Y2, Y0
 	VMASKMOVPS (AX), Y1, Y2
-	VANDNPS    Y2, Y0, Y2
+	VANDPS     Y0, Y2, Y2
 	VMASKMOVPS Y2, Y1, (AX)
 
 l_done:
@@ -436,24 +436,24 @@ TEXT ·reluBackwardF64(SB), NOSPLIT, $0-24
 
 l_block:
 	VMOVUPD (CX), Y1
-	VCMPPD  $0x02, Y0, Y1, Y2
+	VCMPPD  $0x16, Y0, Y1, Y2
 	VMOVUPD (AX), Y1
-	VANDNPD Y1, Y2, Y1
+	VANDPD  Y2, Y1, Y1
 	VMOVUPD Y1, (AX)
 	VMOVUPD 32(CX), Y1
-	VCMPPD  $0x02, Y0, Y1, Y2
+	VCMPPD  $0x16, Y0, Y1, Y2
 	VMOVUPD 32(AX), Y1
-	VANDNPD Y1, Y2, Y1
+	VANDPD  Y2, Y1, Y1
 	VMOVUPD Y1, 32(AX)
 	VMOVUPD 64(CX), Y1
-	VCMPPD  $0x02, Y0, Y1, Y2
+	VCMPPD  $0x16, Y0, Y1, Y2
 	VMOVUPD 64(AX), Y1
-	VANDNPD Y1, Y2, Y1
+	VANDPD  Y2, Y1, Y1
 	VMOVUPD Y1, 64(AX)
 	VMOVUPD 96(CX), Y1
-	VCMPPD  $0x02, Y0, Y1, Y2
+	VCMPPD  $0x16, Y0, Y1, Y2
 	VMOVUPD 96(AX), Y1
-	VANDNPD Y1, Y2, Y1
+	VANDPD  Y2, Y1, Y1
 	VMOVUPD Y1, 96(AX)
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
@@ -465,9 +465,9 @@ l_single:
 	CMPQ    DX, $0x00000004
 	JL      l_tail
 	VMOVUPD (CX), Y1
-	VCMPPD  $0x02, Y0, Y1, Y2
+	VCMPPD  $0x16, Y0, Y1, Y2
 	VMOVUPD (AX), Y1
-	VANDNPD Y1, Y2, Y1
+	VANDPD  Y2, Y1, Y1
 	VMOVUPD Y1, (AX)
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000020, CX
@@ -481,9 +481,9 @@ l_tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*8), Y1
 	VMASKMOVPD (CX), Y1, Y2
-	VCMPPD     $0x02, Y0, Y2, Y0
+	VCMPPD     $0x16, Y0, Y2, Y0
 	VMASKMOVPD (AX), Y1, Y2
-	VANDNPD    Y2, Y0, Y2
+	VANDPD     Y0, Y2, Y2
 	VMASKMOVPD Y2, Y1, (AX)
 
 l_done:
@@ -534,6 +534,527 @@ single:
 	ADDQ      $0x00000004, CX
 	ADDQ      $0x00000020, DX
 	SUBQ      $0x00000004, BX
+	JMP       single
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	MOVBLZX    (CX), SI
+	VCVTSI2SDL SI, X1, X1
+	VSUBSD     (DX), X1, X1
+	VMOVSD     X1, (AX)
+	ADDQ       $0x00000008, AX
+	ADDQ       $0x00000001, CX
+	ADDQ       $0x00000008, DX
+	DECQ       BX
+	JMP        tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluF32AVX512(dst *float32, x *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·reluF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ   dst+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Z0, Z0, Z0
+	CMPQ   DX, $0x00000040
+	JL     l_single
+
+l_block:
+	VMOVUPS (CX), Z1
+	VMAXPS  Z1, Z0, Z1
+	VMOVUPS Z1, (AX)
+	VMOVUPS 64(CX), Z1
+	VMAXPS  Z1, Z0, Z1
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS 128(CX), Z1
+	VMAXPS  Z1, Z0, Z1
+	VMOVUPS Z1, 128(AX)
+	VMOVUPS 192(CX), Z1
+	VMAXPS  Z1, Z0, Z1
+	VMOVUPS Z1, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	CMPQ    DX, $0x00000040
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000010
+	JL      l_tail
+	VMOVUPS (CX), Z1
+	VMAXPS  Z1, Z0, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMAXPS    Z1, Z0, Z1
+	VMOVUPS   Z1, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+DATA ctailbits<>+0(SB)/2, $0x0000
+DATA ctailbits<>+2(SB)/2, $0x0001
+DATA ctailbits<>+4(SB)/2, $0x0003
+DATA ctailbits<>+6(SB)/2, $0x0007
+DATA ctailbits<>+8(SB)/2, $0x000f
+DATA ctailbits<>+10(SB)/2, $0x001f
+DATA ctailbits<>+12(SB)/2, $0x003f
+DATA ctailbits<>+14(SB)/2, $0x007f
+DATA ctailbits<>+16(SB)/2, $0x00ff
+DATA ctailbits<>+18(SB)/2, $0x01ff
+DATA ctailbits<>+20(SB)/2, $0x03ff
+DATA ctailbits<>+22(SB)/2, $0x07ff
+DATA ctailbits<>+24(SB)/2, $0x0fff
+DATA ctailbits<>+26(SB)/2, $0x1fff
+DATA ctailbits<>+28(SB)/2, $0x3fff
+DATA ctailbits<>+30(SB)/2, $0x7fff
+DATA ctailbits<>+32(SB)/2, $0xffff
+GLOBL ctailbits<>(SB), RODATA|NOPTR, $34
+
+// func addReLUF32AVX512(dst *float32, x *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·addReLUF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000040
+	JL   l_single
+
+l_block:
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VXORPS  Z2, Z2, Z2
+	VADDPS  Z1, Z0, Z0
+	VMAXPS  Z0, Z2, Z0
+	VMOVUPS Z0, (AX)
+	VMOVUPS 64(AX), Z0
+	VMOVUPS 64(CX), Z1
+	VXORPS  Z2, Z2, Z2
+	VADDPS  Z1, Z0, Z0
+	VMAXPS  Z0, Z2, Z0
+	VMOVUPS Z0, 64(AX)
+	VMOVUPS 128(AX), Z0
+	VMOVUPS 128(CX), Z1
+	VXORPS  Z2, Z2, Z2
+	VADDPS  Z1, Z0, Z0
+	VMAXPS  Z0, Z2, Z0
+	VMOVUPS Z0, 128(AX)
+	VMOVUPS 192(AX), Z0
+	VMOVUPS 192(CX), Z1
+	VXORPS  Z2, Z2, Z2
+	VADDPS  Z1, Z0, Z0
+	VMAXPS  Z0, Z2, Z0
+	VMOVUPS Z0, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	CMPQ    DX, $0x00000040
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000010
+	JL      l_tail
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VXORPS  Z2, Z2, Z2
+	VADDPS  Z1, Z0, Z0
+	VMAXPS  Z0, Z2, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (CX), K1, Z1
+	VXORPS    Z2, Z2, Z2
+	VADDPS    Z1, Z0, Z0
+	VMAXPS    Z0, Z2, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func reluBackwardF32AVX512(dh *float32, h *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·reluBackwardF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ   dh+0(FP), AX
+	MOVQ   h+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Z0, Z0, Z0
+	CMPQ   DX, $0x00000040
+	JL     l_single
+
+l_block:
+	VMOVUPS   (CX), Z1
+	VCMPPS    $0x16, Z0, Z1, K1
+	VMOVUPS   (AX), Z1
+	VMOVUPS.Z Z1, K1, Z1
+	VMOVUPS   Z1, (AX)
+	VMOVUPS   64(CX), Z1
+	VCMPPS    $0x16, Z0, Z1, K1
+	VMOVUPS   64(AX), Z1
+	VMOVUPS.Z Z1, K1, Z1
+	VMOVUPS   Z1, 64(AX)
+	VMOVUPS   128(CX), Z1
+	VCMPPS    $0x16, Z0, Z1, K1
+	VMOVUPS   128(AX), Z1
+	VMOVUPS.Z Z1, K1, Z1
+	VMOVUPS   Z1, 128(AX)
+	VMOVUPS   192(CX), Z1
+	VCMPPS    $0x16, Z0, Z1, K1
+	VMOVUPS   192(AX), Z1
+	VMOVUPS.Z Z1, K1, Z1
+	VMOVUPS   Z1, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
+	CMPQ      DX, $0x00000040
+	JGE       l_block
+
+l_single:
+	CMPQ      DX, $0x00000010
+	JL        l_tail
+	VMOVUPS   (CX), Z1
+	VCMPPS    $0x16, Z0, Z1, K1
+	VMOVUPS   (AX), Z1
+	VMOVUPS.Z Z1, K1, Z1
+	VMOVUPS   Z1, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPS.Z (CX), K1, Z1
+	VCMPPS    $0x16, Z0, Z1, K2
+	VMOVUPS.Z (AX), K1, Z1
+	VMOVUPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func u8ToF32AVX512(dst *float32, src *uint8, mean *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·u8ToF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ mean+16(FP), DX
+	MOVQ n+24(FP), BX
+
+block:
+	CMPQ      BX, $0x00000040
+	JL        single
+	VPMOVZXBD (CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS    (DX), Z0, Z0
+	VMOVUPS   Z0, (AX)
+	VPMOVZXBD 16(CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS    64(DX), Z0, Z0
+	VMOVUPS   Z0, 64(AX)
+	VPMOVZXBD 32(CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS    128(DX), Z0, Z0
+	VMOVUPS   Z0, 128(AX)
+	VPMOVZXBD 48(CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS    192(DX), Z0, Z0
+	VMOVUPS   Z0, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000100, DX
+	SUBQ      $0x00000040, BX
+	JMP       block
+
+single:
+	CMPQ      BX, $0x00000010
+	JL        tail
+	VPMOVZXBD (CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS    (DX), Z0, Z0
+	VMOVUPS   Z0, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000010, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, BX
+	JMP       single
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	MOVBLZX    (CX), SI
+	VCVTSI2SSL SI, X1, X1
+	VSUBSS     (DX), X1, X1
+	VMOVSS     X1, (AX)
+	ADDQ       $0x00000004, AX
+	ADDQ       $0x00000001, CX
+	ADDQ       $0x00000004, DX
+	DECQ       BX
+	JMP        tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluF64AVX512(dst *float64, x *float64, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·reluF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ   dst+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPD Z0, Z0, Z0
+	CMPQ   DX, $0x00000020
+	JL     l_single
+
+l_block:
+	VMOVUPD (CX), Z1
+	VMAXPD  Z1, Z0, Z1
+	VMOVUPD Z1, (AX)
+	VMOVUPD 64(CX), Z1
+	VMAXPD  Z1, Z0, Z1
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD 128(CX), Z1
+	VMAXPD  Z1, Z0, Z1
+	VMOVUPD Z1, 128(AX)
+	VMOVUPD 192(CX), Z1
+	VMAXPD  Z1, Z0, Z1
+	VMOVUPD Z1, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000020, DX
+	CMPQ    DX, $0x00000020
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000008
+	JL      l_tail
+	VMOVUPD (CX), Z1
+	VMAXPD  Z1, Z0, Z1
+	VMOVUPD Z1, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000008, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPD.Z (CX), K1, Z1
+	VMAXPD    Z1, Z0, Z1
+	VMOVUPD   Z1, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func addReLUF64AVX512(dst *float64, x *float64, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·addReLUF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
+
+l_block:
+	VMOVUPD (AX), Z0
+	VMOVUPD (CX), Z1
+	VXORPD  Z2, Z2, Z2
+	VADDPD  Z1, Z0, Z0
+	VMAXPD  Z0, Z2, Z0
+	VMOVUPD Z0, (AX)
+	VMOVUPD 64(AX), Z0
+	VMOVUPD 64(CX), Z1
+	VXORPD  Z2, Z2, Z2
+	VADDPD  Z1, Z0, Z0
+	VMAXPD  Z0, Z2, Z0
+	VMOVUPD Z0, 64(AX)
+	VMOVUPD 128(AX), Z0
+	VMOVUPD 128(CX), Z1
+	VXORPD  Z2, Z2, Z2
+	VADDPD  Z1, Z0, Z0
+	VMAXPD  Z0, Z2, Z0
+	VMOVUPD Z0, 128(AX)
+	VMOVUPD 192(AX), Z0
+	VMOVUPD 192(CX), Z1
+	VXORPD  Z2, Z2, Z2
+	VADDPD  Z1, Z0, Z0
+	VMAXPD  Z0, Z2, Z0
+	VMOVUPD Z0, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000020, DX
+	CMPQ    DX, $0x00000020
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000008
+	JL      l_tail
+	VMOVUPD (AX), Z0
+	VMOVUPD (CX), Z1
+	VXORPD  Z2, Z2, Z2
+	VADDPD  Z1, Z0, Z0
+	VMAXPD  Z0, Z2, Z0
+	VMOVUPD Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000008, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPD.Z (AX), K1, Z0
+	VMOVUPD.Z (CX), K1, Z1
+	VXORPD    Z2, Z2, Z2
+	VADDPD    Z1, Z0, Z0
+	VMAXPD    Z0, Z2, Z0
+	VMOVUPD   Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func reluBackwardF64AVX512(dh *float64, h *float64, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·reluBackwardF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ   dh+0(FP), AX
+	MOVQ   h+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPD Z0, Z0, Z0
+	CMPQ   DX, $0x00000020
+	JL     l_single
+
+l_block:
+	VMOVUPD   (CX), Z1
+	VCMPPD    $0x16, Z0, Z1, K1
+	VMOVUPD   (AX), Z1
+	VMOVUPD.Z Z1, K1, Z1
+	VMOVUPD   Z1, (AX)
+	VMOVUPD   64(CX), Z1
+	VCMPPD    $0x16, Z0, Z1, K1
+	VMOVUPD   64(AX), Z1
+	VMOVUPD.Z Z1, K1, Z1
+	VMOVUPD   Z1, 64(AX)
+	VMOVUPD   128(CX), Z1
+	VCMPPD    $0x16, Z0, Z1, K1
+	VMOVUPD   128(AX), Z1
+	VMOVUPD.Z Z1, K1, Z1
+	VMOVUPD   Z1, 128(AX)
+	VMOVUPD   192(CX), Z1
+	VCMPPD    $0x16, Z0, Z1, K1
+	VMOVUPD   192(AX), Z1
+	VMOVUPD.Z Z1, K1, Z1
+	VMOVUPD   Z1, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000020, DX
+	CMPQ      DX, $0x00000020
+	JGE       l_block
+
+l_single:
+	CMPQ      DX, $0x00000008
+	JL        l_tail
+	VMOVUPD   (CX), Z1
+	VCMPPD    $0x16, Z0, Z1, K1
+	VMOVUPD   (AX), Z1
+	VMOVUPD.Z Z1, K1, Z1
+	VMOVUPD   Z1, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000008, DX
+	JMP       l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPD.Z (CX), K1, Z1
+	VCMPPD    $0x16, Z0, Z1, K2
+	VMOVUPD.Z (AX), K1, Z1
+	VMOVUPD.Z Z1, K2, Z1
+	VMOVUPD   Z1, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func u8ToF64AVX512(dst *float64, src *uint8, mean *float64, n int)
+// Requires: AVX, AVX2, AVX512F
+TEXT ·u8ToF64AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ mean+16(FP), DX
+	MOVQ n+24(FP), BX
+
+block:
+	CMPQ      BX, $0x00000020
+	JL        single
+	VPMOVZXBD (CX), Y0
+	VCVTDQ2PD Y0, Z0
+	VSUBPD    (DX), Z0, Z0
+	VMOVUPD   Z0, (AX)
+	VPMOVZXBD 8(CX), Y0
+	VCVTDQ2PD Y0, Z0
+	VSUBPD    64(DX), Z0, Z0
+	VMOVUPD   Z0, 64(AX)
+	VPMOVZXBD 16(CX), Y0
+	VCVTDQ2PD Y0, Z0
+	VSUBPD    128(DX), Z0, Z0
+	VMOVUPD   Z0, 128(AX)
+	VPMOVZXBD 24(CX), Y0
+	VCVTDQ2PD Y0, Z0
+	VSUBPD    192(DX), Z0, Z0
+	VMOVUPD   Z0, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000100, DX
+	SUBQ      $0x00000020, BX
+	JMP       block
+
+single:
+	CMPQ      BX, $0x00000008
+	JL        tail
+	VPMOVZXBD (CX), Y0
+	VCVTDQ2PD Y0, Z0
+	VSUBPD    (DX), Z0, Z0
+	VMOVUPD   Z0, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000008, BX
 	JMP       single
 
 tail:

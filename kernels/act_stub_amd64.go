@@ -30,3 +30,27 @@ func reluBackwardF64(dh *float64, h *float64, n int)
 
 //go:noescape
 func u8ToF64(dst *float64, src *uint8, mean *float64, n int)
+
+//go:noescape
+func reluF32AVX512(dst *float32, x *float32, n int)
+
+//go:noescape
+func addReLUF32AVX512(dst *float32, x *float32, n int)
+
+//go:noescape
+func reluBackwardF32AVX512(dh *float32, h *float32, n int)
+
+//go:noescape
+func u8ToF32AVX512(dst *float32, src *uint8, mean *float32, n int)
+
+//go:noescape
+func reluF64AVX512(dst *float64, x *float64, n int)
+
+//go:noescape
+func addReLUF64AVX512(dst *float64, x *float64, n int)
+
+//go:noescape
+func reluBackwardF64AVX512(dh *float64, h *float64, n int)
+
+//go:noescape
+func u8ToF64AVX512(dst *float64, src *uint8, mean *float64, n int)

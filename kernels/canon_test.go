@@ -86,9 +86,8 @@ func TestCanonicalReductions(t *testing.T) {
 }
 
 func testCanonicalReductions[T Float](t *testing.T) {
-	for _, l := range Levels() {
-		t.Run("isa="+l.String(), func(t *testing.T) {
-			defer SetISA(l)()
+	eachLevel(t, func(t *testing.T, l Level) {
+		{
 			r := rand.New(rand.NewPCG(73, 74))
 			for _, n := range testLens {
 				for off := 0; off <= maxOffset; off++ {
@@ -111,8 +110,8 @@ func testCanonicalReductions[T Float](t *testing.T) {
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // rowsRef computes what SoftmaxRows (ce false) or SoftmaxCERows (ce true)
@@ -200,9 +199,8 @@ func TestCanonicalRows(t *testing.T) {
 func testCanonicalRows[T Float](t *testing.T) {
 	shapes := softmaxShapes()
 	shapes = append(shapes, smShape{129, 7, 9}, smShape{70, 64, 64}, smShape{3, 300, 311})
-	for _, l := range Levels() {
-		t.Run("isa="+l.String(), func(t *testing.T) {
-			defer SetISA(l)()
+	eachLevel(t, func(t *testing.T, l Level) {
+		{
 			r := rand.New(rand.NewPCG(75, 76))
 			for _, sh := range shapes {
 				for _, sp := range []bool{false, true} {
@@ -240,6 +238,33 @@ func testCanonicalRows[T Float](t *testing.T) {
 					d.check(t, "rows")
 				}
 			}
-		})
+		}
+	})
+}
+
+// TestAxpyFused: y[i] = FMA(a, x[i], y[i]) exactly, float32 and float64,
+// with special values.
+func TestAxpyFused(t *testing.T) {
+	both(t, testAxpyFused[float32], testAxpyFused[float64])
+}
+
+func testAxpyFused[T Float](t *testing.T) {
+	r := rand.New(rand.NewPCG(83, 84))
+	for _, n := range testLens {
+		x, y := randVec[T](r, n, 0), randVec[T](r, n, 3)
+		if n%3 == 0 {
+			withSpecials(r, x.S)
+		}
+		a := T(r.NormFloat64())
+		y0, x0 := clone(y.S), clone(x.S)
+		AxpyFused(a, x.S, y.S)
+		for i := range y.S {
+			if w := FMA(a, x0[i], y0[i]); !sameOrNaN(y.S[i], w) {
+				t.Fatalf("n=%d i=%d: %v, want FMA %v", n, i, y.S[i], w)
+			}
+		}
+		y.check(t, "AxpyFused")
+		checkUnmodified(t, "AxpyFused x", x.S, x0)
 	}
+	mustPanic(t, func() { AxpyFused(1, make([]T, 2), make([]T, 3)) }, "AxpyFused")
 }

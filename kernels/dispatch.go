@@ -74,16 +74,18 @@ var kernelNames = [numKernels]string{
 	"SoftmaxRows", "SoftmaxCERows", "HingeRows", "U8ToFloat",
 }
 
-// traceAsm turns on the per-kernel counters of assembly calls (tests only;
-// not safe for concurrent use).
+// traceAsm turns on the counters of assembly calls per level and kernel
+// (tests only; not safe for concurrent use).
 var (
 	traceAsm bool
-	asmCalls [numKernels]int
+	asmCalls [AVX512 + 1][numKernels]int
 )
 
+// trace counts a call of kernel k's assembly at the current level (the
+// dispatchers call it once they have chosen the assembly of that level).
 func trace(k kernelID) {
 	if traceAsm {
-		asmCalls[k]++
+		asmCalls[level][k]++
 	}
 }
 

@@ -2,13 +2,12 @@
 
 package kernels
 
-// asmLevel is the highest level each kernel has assembly for in this build.
+// asmLevel is the highest level each kernel has assembly for in this build:
+// every kernel has AVX2 (YMM) and AVX-512 (ZMM) code, generated from the
+// same templates (kernels/_gen).
 var asmLevel = [numKernels]Level{
-	kDot: AVX2, kAxpy: AVX2, kScale: AVX2, kAddTo: AVX2, kSubFrom: AVX2, kMulTo: AVX2,
-	kSum: AVX2, kSumSq: AVX2, kMax: AVX2, kArgMax: AVX2, kAddBias: AVX2, kColSum: AVX2,
-	kRowMax: AVX2, kReLU: AVX2, kBiasReLU: AVX2, kReLUBackward: AVX2, kExp: AVX2,
-	kSoftmaxRows: AVX2, kSoftmaxCERows: AVX2, kHingeRows: AVX2, kU8ToFloat: AVX2,
+	kDot: AVX512, kAxpy: AVX512, kScale: AVX512, kAddTo: AVX512, kSubFrom: AVX512, kMulTo: AVX512,
+	kSum: AVX512, kSumSq: AVX512, kMax: AVX512, kArgMax: AVX512, kAddBias: AVX512, kColSum: AVX512,
+	kRowMax: AVX512, kReLU: AVX512, kBiasReLU: AVX512, kReLUBackward: AVX512, kExp: AVX512,
+	kSoftmaxRows: AVX512, kSoftmaxCERows: AVX512, kHingeRows: AVX512, kU8ToFloat: AVX512,
 }
-
-// useAVX2 reports whether kernels with AVX2 assembly should run it.
-func useAVX2() bool { return level >= AVX2 }

@@ -10,9 +10,11 @@
 // # Implementations and dispatch
 //
 // Every kernel has a generic Go version that defines its semantics (the
-// doc comment states them) and, on amd64, AVX2+FMA assembly generated with
-// avo from kernels/_gen (go generate; make generate-check verifies the
-// committed .s files). The level is chosen at init from the CPU features
+// doc comment states them) and, on amd64, two assembly versions generated
+// with avo from the same templates in kernels/_gen: AVX2+FMA (YMM
+// registers) and AVX-512 F/DQ/BW/VL (ZMM registers, opmask tails); go
+// generate writes them and make generate-check verifies the committed .s
+// files. The level is chosen at init from the CPU features
 // reported by github.com/klauspost/cpuid/v2; the environment variable
 // NNKERN_ISA (avx512, avx2 or generic) caps the choice, and SetISA lets
 // tests force a lower level:
@@ -22,9 +24,8 @@
 //	s := kernels.Dot(x, y) // runs the pure-Go loop
 //
 // Implemented and Dispatched tell which implementation a kernel has and
-// uses. There is no AVX-512 code yet: on an AVX-512 machine the AVX2
-// kernels run (Levels still lists avx512 and its tests run the AVX2 code).
-// Building with the purego tag removes every assembly file; the results
+// uses (nnkern cpuinfo and the benchmark rows report Dispatched). Building
+// with the purego tag removes every assembly file; the results
 // stay the same (see Numerics).
 //
 // # Numerics: one result on every CPU
@@ -87,36 +88,14 @@
 //
 // # Speed
 //
-// Measured on the development machine (AMD EPYC Zen 3 under KVM, AVX2+FMA,
-// no AVX-512; 2 cores shared with other jobs, load average 15–17 during the
-// runs) with
-//
-//	NNKERN_RATIOS=1 go test -run TestRatios -v ./kernels
-//
-// which interleaves both sides in 2 ms bursts and keeps each side's fastest
-// of 40 bursts: absolute times on a loaded machine are noisy, the ratios are
-// the result. The table is one run; the last column gives the ratios of
-// three consecutive runs. The targets were set for AVX-512; this
-// machine has AVX2.
-//
-//	| kernel                   | fast | ns/call | baseline                      | ns/call | ratio | 3 runs           | target |
-//	|--------------------------|------|---------|-------------------------------|---------|-------|------------------|--------|
-//	| Dot f32 n=3072           | avx2 | 151     | generic                       | 2892    | 19.2× | 19.2, 19.2, 19.0 | ≥8×    |
-//	| Dot f64 n=3072           | avx2 | 515     | generic                       | 2870    | 5.6×  | 5.6, 5.2, 5.5    | ≥4×    |
-//	| Axpy f32 n=3072          | avx2 | 149     | generic                       | 1927    | 13.0× | 13.0, 13.0, 13.0 | ≥8×    |
-//	| Axpy f64 n=3072          | avx2 | 510     | generic                       | 2007    | 3.9×  | 3.9, 3.7, 3.8    | ≥4×    |
-//	| Exp f32 n=4096           | avx2 | 2123    | float32(math.Exp(float64(x))) | 55618   | 26.2× | 26.2, 24.5, 25.8 | ≥10×   |
-//	| Exp f64 n=4096           | avx2 | 5497    | math.Exp                      | 54481   | 9.9×  | 9.9, 8.9, 9.5    | ≥5×    |
-//	| SoftmaxCERows f32 200x10 | avx2 | 5048    | generic                       | 66977   | 13.3× | 13.3, 12.8, 15.9 | ≥5×    |
-//	| SoftmaxCERows f64 200x10 | avx2 | 7323    | generic                       | 39155   | 5.3×  | 5.3, 7.8, 5.8    | ≥5×    |
-//
-// Axpy (two loads and a store per element; at n=3072 the float64 operands,
-// 48 KiB, do not fit the 32 KiB L1) is bound by memory, not arithmetic; in
-// float64 it stays just under the AVX-512-based target on this machine. The
-// generic float32 softmax is slow partly because its exp emulates the
-// float32 FMA exactly (so that it matches the assembly bit for bit). The
-// per-kernel benchmarks (BenchmarkDot/f32/isa=avx2/n=3072 and so on) report
-// GFLOP/s or ns per element.
+// The per-kernel benchmarks (go test -bench . ./kernels:
+// BenchmarkDot/f32/isa=avx512/n=3072 and so on, one subtest per level the
+// machine has) report GFLOP/s or ns per element; nnkern bench runs the
+// same kernels per level with medians and ratios to the generic version.
+// README.md and docs/performance.md give the figures of one measured run
+// and its machine. AVX-512 kernels process twice the lanes per
+// instruction; the elementwise ones are bound by L1/L2 bandwidth at the
+// sizes the models use, the reductions and Exp by arithmetic.
 //
 // # Bad input
 //

@@ -3,11 +3,19 @@
 package kernels
 
 func exp[T Float](dst, x []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		expGeneric(dst, x)
 		return
 	}
 	trace(kExp)
+	if level >= AVX512 {
+		if isF32[T]() {
+			expF32AVX512(p32(dst), p32(x), len(x))
+		} else {
+			expF64AVX512(p64(dst), p64(x), len(x))
+		}
+		return
+	}
 	if isF32[T]() {
 		expF32(p32(dst), p32(x), len(x))
 	} else {
@@ -16,11 +24,19 @@ func exp[T Float](dst, x []T) {
 }
 
 func softmaxRows[T Float](p, s []T, rows, cols, stride int) {
-	if !useAVX2() {
+	if level < AVX2 {
 		softmaxRowsGeneric(p, s, rows, cols, stride)
 		return
 	}
 	trace(kSoftmaxRows)
+	if level >= AVX512 {
+		if isF32[T]() {
+			softmaxRowsF32AVX512(p32(p), p32(s), rows, cols, stride)
+		} else {
+			softmaxRowsF64AVX512(p64(p), p64(s), rows, cols, stride)
+		}
+		return
+	}
 	if isF32[T]() {
 		softmaxRowsF32(p32(p), p32(s), rows, cols, stride)
 	} else {
@@ -29,11 +45,19 @@ func softmaxRows[T Float](p, s []T, rows, cols, stride int) {
 }
 
 func softmaxCERows[T Float](ds, s []T, rows, cols, stride int, scale T, mz []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		softmaxCERowsGeneric(ds, s, rows, cols, stride, scale, mz)
 		return
 	}
 	trace(kSoftmaxCERows)
+	if level >= AVX512 {
+		if isF32[T]() {
+			softmaxCERowsF32AVX512(p32(ds), p32(s), rows, cols, stride, float32(scale), p32(mz))
+		} else {
+			softmaxCERowsF64AVX512(p64(ds), p64(s), rows, cols, stride, float64(scale), p64(mz))
+		}
+		return
+	}
 	if isF32[T]() {
 		softmaxCERowsF32(p32(ds), p32(s), rows, cols, stride, float32(scale), p32(mz))
 	} else {
@@ -42,7 +66,7 @@ func softmaxCERows[T Float](ds, s []T, rows, cols, stride int, scale T, mz []T) 
 }
 
 func hingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) float64 {
-	if !useAVX2() || cols == 0 {
+	if level < AVX2 || cols == 0 {
 		return hingeRowsGeneric(ds, s, rows, cols, stride, y, scale)
 	}
 	trace(kHingeRows)
@@ -53,7 +77,13 @@ func hingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) flo
 	for i0 := 0; i0 < rows; i0 += ceChunk {
 		k := min(ceChunk, rows-i0)
 		off := i0 * stride
-		if isF32[T]() {
+		if level >= AVX512 {
+			if isF32[T]() {
+				hingeRowsF32AVX512(p32(ds[off:]), p32(s[off:]), k, cols, stride, &y[i0], float32(scale), &out[0])
+			} else {
+				hingeRowsF64AVX512(p64(ds[off:]), p64(s[off:]), k, cols, stride, &y[i0], float64(scale), &out[0])
+			}
+		} else if isF32[T]() {
 			hingeRowsF32(p32(ds[off:]), p32(s[off:]), k, cols, stride, &y[i0], float32(scale), &out[0])
 		} else {
 			hingeRowsF64(p64(ds[off:]), p64(s[off:]), k, cols, stride, &y[i0], float64(scale), &out[0])

@@ -70,14 +70,14 @@ l_block:
 	VMULPS       Y8, Y9, Y9
 	VMULPS       Y3, Y5, Y5
 	VMULPS       Y7, Y9, Y9
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y3
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y7
-	VANDNPS      Y5, Y3, Y5
-	VANDNPS      Y9, Y7, Y9
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y0, Y3
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y7
-	VBLENDVPS    Y3, cF32pinf<>+0(SB), Y5, Y0
-	VBLENDVPS    Y7, cF32pinf<>+0(SB), Y9, Y1
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y0, Y2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y1, Y3
+	VANDPS       Y2, Y5, Y5
+	VANDPS       Y3, Y9, Y9
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y0, Y0
+	VBLENDVPS    Y0, cF32pinf<>+0(SB), Y5, Y0
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, cF32pinf<>+0(SB), Y9, Y1
 	VMOVUPS      Y0, (AX)
 	VMOVUPS      Y1, 32(AX)
 	ADDQ         $0x00000040, AX
@@ -117,10 +117,10 @@ l_single:
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y3, Y4, Y4
 	VMULPS       Y2, Y4, Y4
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y2
-	VANDNPS      Y4, Y2, Y4
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y0, Y2
-	VBLENDVPS    Y2, cF32pinf<>+0(SB), Y4, Y0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y0, Y1
+	VANDPS       Y1, Y4, Y4
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y0, Y0
+	VBLENDVPS    Y0, cF32pinf<>+0(SB), Y4, Y0
 	VMOVUPS      Y0, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
@@ -161,10 +161,10 @@ l_tail:
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y4, Y5, Y5
 	VMULPS       Y3, Y5, Y5
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y3
-	VANDNPS      Y5, Y3, Y5
-	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y3
-	VBLENDVPS    Y3, cF32pinf<>+0(SB), Y5, Y1
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y1, Y2
+	VANDPS       Y2, Y5, Y5
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, cF32pinf<>+0(SB), Y5, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
 
 l_done:
@@ -179,7 +179,15 @@ DATA cF32explo<>+16(SB)/4, $0xc2aea8f6
 DATA cF32explo<>+20(SB)/4, $0xc2aea8f6
 DATA cF32explo<>+24(SB)/4, $0xc2aea8f6
 DATA cF32explo<>+28(SB)/4, $0xc2aea8f6
-GLOBL cF32explo<>(SB), RODATA|NOPTR, $32
+DATA cF32explo<>+32(SB)/4, $0xc2aea8f6
+DATA cF32explo<>+36(SB)/4, $0xc2aea8f6
+DATA cF32explo<>+40(SB)/4, $0xc2aea8f6
+DATA cF32explo<>+44(SB)/4, $0xc2aea8f6
+DATA cF32explo<>+48(SB)/4, $0xc2aea8f6
+DATA cF32explo<>+52(SB)/4, $0xc2aea8f6
+DATA cF32explo<>+56(SB)/4, $0xc2aea8f6
+DATA cF32explo<>+60(SB)/4, $0xc2aea8f6
+GLOBL cF32explo<>(SB), RODATA|NOPTR, $64
 
 DATA cF32exphi<>+0(SB)/4, $0x42b17217
 DATA cF32exphi<>+4(SB)/4, $0x42b17217
@@ -189,7 +197,15 @@ DATA cF32exphi<>+16(SB)/4, $0x42b17217
 DATA cF32exphi<>+20(SB)/4, $0x42b17217
 DATA cF32exphi<>+24(SB)/4, $0x42b17217
 DATA cF32exphi<>+28(SB)/4, $0x42b17217
-GLOBL cF32exphi<>(SB), RODATA|NOPTR, $32
+DATA cF32exphi<>+32(SB)/4, $0x42b17217
+DATA cF32exphi<>+36(SB)/4, $0x42b17217
+DATA cF32exphi<>+40(SB)/4, $0x42b17217
+DATA cF32exphi<>+44(SB)/4, $0x42b17217
+DATA cF32exphi<>+48(SB)/4, $0x42b17217
+DATA cF32exphi<>+52(SB)/4, $0x42b17217
+DATA cF32exphi<>+56(SB)/4, $0x42b17217
+DATA cF32exphi<>+60(SB)/4, $0x42b17217
+GLOBL cF32exphi<>(SB), RODATA|NOPTR, $64
 
 DATA cF32magic<>+0(SB)/4, $0x4b400000
 DATA cF32magic<>+4(SB)/4, $0x4b400000
@@ -199,7 +215,15 @@ DATA cF32magic<>+16(SB)/4, $0x4b400000
 DATA cF32magic<>+20(SB)/4, $0x4b400000
 DATA cF32magic<>+24(SB)/4, $0x4b400000
 DATA cF32magic<>+28(SB)/4, $0x4b400000
-GLOBL cF32magic<>(SB), RODATA|NOPTR, $32
+DATA cF32magic<>+32(SB)/4, $0x4b400000
+DATA cF32magic<>+36(SB)/4, $0x4b400000
+DATA cF32magic<>+40(SB)/4, $0x4b400000
+DATA cF32magic<>+44(SB)/4, $0x4b400000
+DATA cF32magic<>+48(SB)/4, $0x4b400000
+DATA cF32magic<>+52(SB)/4, $0x4b400000
+DATA cF32magic<>+56(SB)/4, $0x4b400000
+DATA cF32magic<>+60(SB)/4, $0x4b400000
+GLOBL cF32magic<>(SB), RODATA|NOPTR, $64
 
 DATA cF32log2e<>+0(SB)/4, $0x3fb8aa3b
 DATA cF32log2e<>+4(SB)/4, $0x3fb8aa3b
@@ -209,7 +233,15 @@ DATA cF32log2e<>+16(SB)/4, $0x3fb8aa3b
 DATA cF32log2e<>+20(SB)/4, $0x3fb8aa3b
 DATA cF32log2e<>+24(SB)/4, $0x3fb8aa3b
 DATA cF32log2e<>+28(SB)/4, $0x3fb8aa3b
-GLOBL cF32log2e<>(SB), RODATA|NOPTR, $32
+DATA cF32log2e<>+32(SB)/4, $0x3fb8aa3b
+DATA cF32log2e<>+36(SB)/4, $0x3fb8aa3b
+DATA cF32log2e<>+40(SB)/4, $0x3fb8aa3b
+DATA cF32log2e<>+44(SB)/4, $0x3fb8aa3b
+DATA cF32log2e<>+48(SB)/4, $0x3fb8aa3b
+DATA cF32log2e<>+52(SB)/4, $0x3fb8aa3b
+DATA cF32log2e<>+56(SB)/4, $0x3fb8aa3b
+DATA cF32log2e<>+60(SB)/4, $0x3fb8aa3b
+GLOBL cF32log2e<>(SB), RODATA|NOPTR, $64
 
 DATA cF32ln2hi<>+0(SB)/4, $0x3f317200
 DATA cF32ln2hi<>+4(SB)/4, $0x3f317200
@@ -219,7 +251,15 @@ DATA cF32ln2hi<>+16(SB)/4, $0x3f317200
 DATA cF32ln2hi<>+20(SB)/4, $0x3f317200
 DATA cF32ln2hi<>+24(SB)/4, $0x3f317200
 DATA cF32ln2hi<>+28(SB)/4, $0x3f317200
-GLOBL cF32ln2hi<>(SB), RODATA|NOPTR, $32
+DATA cF32ln2hi<>+32(SB)/4, $0x3f317200
+DATA cF32ln2hi<>+36(SB)/4, $0x3f317200
+DATA cF32ln2hi<>+40(SB)/4, $0x3f317200
+DATA cF32ln2hi<>+44(SB)/4, $0x3f317200
+DATA cF32ln2hi<>+48(SB)/4, $0x3f317200
+DATA cF32ln2hi<>+52(SB)/4, $0x3f317200
+DATA cF32ln2hi<>+56(SB)/4, $0x3f317200
+DATA cF32ln2hi<>+60(SB)/4, $0x3f317200
+GLOBL cF32ln2hi<>(SB), RODATA|NOPTR, $64
 
 DATA cF32ln2lo<>+0(SB)/4, $0x35bfbe8e
 DATA cF32ln2lo<>+4(SB)/4, $0x35bfbe8e
@@ -229,7 +269,15 @@ DATA cF32ln2lo<>+16(SB)/4, $0x35bfbe8e
 DATA cF32ln2lo<>+20(SB)/4, $0x35bfbe8e
 DATA cF32ln2lo<>+24(SB)/4, $0x35bfbe8e
 DATA cF32ln2lo<>+28(SB)/4, $0x35bfbe8e
-GLOBL cF32ln2lo<>(SB), RODATA|NOPTR, $32
+DATA cF32ln2lo<>+32(SB)/4, $0x35bfbe8e
+DATA cF32ln2lo<>+36(SB)/4, $0x35bfbe8e
+DATA cF32ln2lo<>+40(SB)/4, $0x35bfbe8e
+DATA cF32ln2lo<>+44(SB)/4, $0x35bfbe8e
+DATA cF32ln2lo<>+48(SB)/4, $0x35bfbe8e
+DATA cF32ln2lo<>+52(SB)/4, $0x35bfbe8e
+DATA cF32ln2lo<>+56(SB)/4, $0x35bfbe8e
+DATA cF32ln2lo<>+60(SB)/4, $0x35bfbe8e
+GLOBL cF32ln2lo<>(SB), RODATA|NOPTR, $64
 
 DATA cF32expc7<>+0(SB)/4, $0x395092b6
 DATA cF32expc7<>+4(SB)/4, $0x395092b6
@@ -239,7 +287,15 @@ DATA cF32expc7<>+16(SB)/4, $0x395092b6
 DATA cF32expc7<>+20(SB)/4, $0x395092b6
 DATA cF32expc7<>+24(SB)/4, $0x395092b6
 DATA cF32expc7<>+28(SB)/4, $0x395092b6
-GLOBL cF32expc7<>(SB), RODATA|NOPTR, $32
+DATA cF32expc7<>+32(SB)/4, $0x395092b6
+DATA cF32expc7<>+36(SB)/4, $0x395092b6
+DATA cF32expc7<>+40(SB)/4, $0x395092b6
+DATA cF32expc7<>+44(SB)/4, $0x395092b6
+DATA cF32expc7<>+48(SB)/4, $0x395092b6
+DATA cF32expc7<>+52(SB)/4, $0x395092b6
+DATA cF32expc7<>+56(SB)/4, $0x395092b6
+DATA cF32expc7<>+60(SB)/4, $0x395092b6
+GLOBL cF32expc7<>(SB), RODATA|NOPTR, $64
 
 DATA cF32expc6<>+0(SB)/4, $0x3ab6a1d8
 DATA cF32expc6<>+4(SB)/4, $0x3ab6a1d8
@@ -249,7 +305,15 @@ DATA cF32expc6<>+16(SB)/4, $0x3ab6a1d8
 DATA cF32expc6<>+20(SB)/4, $0x3ab6a1d8
 DATA cF32expc6<>+24(SB)/4, $0x3ab6a1d8
 DATA cF32expc6<>+28(SB)/4, $0x3ab6a1d8
-GLOBL cF32expc6<>(SB), RODATA|NOPTR, $32
+DATA cF32expc6<>+32(SB)/4, $0x3ab6a1d8
+DATA cF32expc6<>+36(SB)/4, $0x3ab6a1d8
+DATA cF32expc6<>+40(SB)/4, $0x3ab6a1d8
+DATA cF32expc6<>+44(SB)/4, $0x3ab6a1d8
+DATA cF32expc6<>+48(SB)/4, $0x3ab6a1d8
+DATA cF32expc6<>+52(SB)/4, $0x3ab6a1d8
+DATA cF32expc6<>+56(SB)/4, $0x3ab6a1d8
+DATA cF32expc6<>+60(SB)/4, $0x3ab6a1d8
+GLOBL cF32expc6<>(SB), RODATA|NOPTR, $64
 
 DATA cF32expc5<>+0(SB)/4, $0x3c088870
 DATA cF32expc5<>+4(SB)/4, $0x3c088870
@@ -259,7 +323,15 @@ DATA cF32expc5<>+16(SB)/4, $0x3c088870
 DATA cF32expc5<>+20(SB)/4, $0x3c088870
 DATA cF32expc5<>+24(SB)/4, $0x3c088870
 DATA cF32expc5<>+28(SB)/4, $0x3c088870
-GLOBL cF32expc5<>(SB), RODATA|NOPTR, $32
+DATA cF32expc5<>+32(SB)/4, $0x3c088870
+DATA cF32expc5<>+36(SB)/4, $0x3c088870
+DATA cF32expc5<>+40(SB)/4, $0x3c088870
+DATA cF32expc5<>+44(SB)/4, $0x3c088870
+DATA cF32expc5<>+48(SB)/4, $0x3c088870
+DATA cF32expc5<>+52(SB)/4, $0x3c088870
+DATA cF32expc5<>+56(SB)/4, $0x3c088870
+DATA cF32expc5<>+60(SB)/4, $0x3c088870
+GLOBL cF32expc5<>(SB), RODATA|NOPTR, $64
 
 DATA cF32expc4<>+0(SB)/4, $0x3d2aaa74
 DATA cF32expc4<>+4(SB)/4, $0x3d2aaa74
@@ -269,7 +341,15 @@ DATA cF32expc4<>+16(SB)/4, $0x3d2aaa74
 DATA cF32expc4<>+20(SB)/4, $0x3d2aaa74
 DATA cF32expc4<>+24(SB)/4, $0x3d2aaa74
 DATA cF32expc4<>+28(SB)/4, $0x3d2aaa74
-GLOBL cF32expc4<>(SB), RODATA|NOPTR, $32
+DATA cF32expc4<>+32(SB)/4, $0x3d2aaa74
+DATA cF32expc4<>+36(SB)/4, $0x3d2aaa74
+DATA cF32expc4<>+40(SB)/4, $0x3d2aaa74
+DATA cF32expc4<>+44(SB)/4, $0x3d2aaa74
+DATA cF32expc4<>+48(SB)/4, $0x3d2aaa74
+DATA cF32expc4<>+52(SB)/4, $0x3d2aaa74
+DATA cF32expc4<>+56(SB)/4, $0x3d2aaa74
+DATA cF32expc4<>+60(SB)/4, $0x3d2aaa74
+GLOBL cF32expc4<>(SB), RODATA|NOPTR, $64
 
 DATA cF32expc3<>+0(SB)/4, $0x3e2aaaab
 DATA cF32expc3<>+4(SB)/4, $0x3e2aaaab
@@ -279,7 +359,15 @@ DATA cF32expc3<>+16(SB)/4, $0x3e2aaaab
 DATA cF32expc3<>+20(SB)/4, $0x3e2aaaab
 DATA cF32expc3<>+24(SB)/4, $0x3e2aaaab
 DATA cF32expc3<>+28(SB)/4, $0x3e2aaaab
-GLOBL cF32expc3<>(SB), RODATA|NOPTR, $32
+DATA cF32expc3<>+32(SB)/4, $0x3e2aaaab
+DATA cF32expc3<>+36(SB)/4, $0x3e2aaaab
+DATA cF32expc3<>+40(SB)/4, $0x3e2aaaab
+DATA cF32expc3<>+44(SB)/4, $0x3e2aaaab
+DATA cF32expc3<>+48(SB)/4, $0x3e2aaaab
+DATA cF32expc3<>+52(SB)/4, $0x3e2aaaab
+DATA cF32expc3<>+56(SB)/4, $0x3e2aaaab
+DATA cF32expc3<>+60(SB)/4, $0x3e2aaaab
+GLOBL cF32expc3<>(SB), RODATA|NOPTR, $64
 
 DATA cF32expc2<>+0(SB)/4, $0x3f000000
 DATA cF32expc2<>+4(SB)/4, $0x3f000000
@@ -289,7 +377,15 @@ DATA cF32expc2<>+16(SB)/4, $0x3f000000
 DATA cF32expc2<>+20(SB)/4, $0x3f000000
 DATA cF32expc2<>+24(SB)/4, $0x3f000000
 DATA cF32expc2<>+28(SB)/4, $0x3f000000
-GLOBL cF32expc2<>(SB), RODATA|NOPTR, $32
+DATA cF32expc2<>+32(SB)/4, $0x3f000000
+DATA cF32expc2<>+36(SB)/4, $0x3f000000
+DATA cF32expc2<>+40(SB)/4, $0x3f000000
+DATA cF32expc2<>+44(SB)/4, $0x3f000000
+DATA cF32expc2<>+48(SB)/4, $0x3f000000
+DATA cF32expc2<>+52(SB)/4, $0x3f000000
+DATA cF32expc2<>+56(SB)/4, $0x3f000000
+DATA cF32expc2<>+60(SB)/4, $0x3f000000
+GLOBL cF32expc2<>(SB), RODATA|NOPTR, $64
 
 DATA cF32one<>+0(SB)/4, $0x3f800000
 DATA cF32one<>+4(SB)/4, $0x3f800000
@@ -299,7 +395,15 @@ DATA cF32one<>+16(SB)/4, $0x3f800000
 DATA cF32one<>+20(SB)/4, $0x3f800000
 DATA cF32one<>+24(SB)/4, $0x3f800000
 DATA cF32one<>+28(SB)/4, $0x3f800000
-GLOBL cF32one<>(SB), RODATA|NOPTR, $32
+DATA cF32one<>+32(SB)/4, $0x3f800000
+DATA cF32one<>+36(SB)/4, $0x3f800000
+DATA cF32one<>+40(SB)/4, $0x3f800000
+DATA cF32one<>+44(SB)/4, $0x3f800000
+DATA cF32one<>+48(SB)/4, $0x3f800000
+DATA cF32one<>+52(SB)/4, $0x3f800000
+DATA cF32one<>+56(SB)/4, $0x3f800000
+DATA cF32one<>+60(SB)/4, $0x3f800000
+GLOBL cF32one<>(SB), RODATA|NOPTR, $64
 
 DATA cF32magicbits<>+0(SB)/4, $0x4b400000
 DATA cF32magicbits<>+4(SB)/4, $0x4b400000
@@ -309,7 +413,15 @@ DATA cF32magicbits<>+16(SB)/4, $0x4b400000
 DATA cF32magicbits<>+20(SB)/4, $0x4b400000
 DATA cF32magicbits<>+24(SB)/4, $0x4b400000
 DATA cF32magicbits<>+28(SB)/4, $0x4b400000
-GLOBL cF32magicbits<>(SB), RODATA|NOPTR, $32
+DATA cF32magicbits<>+32(SB)/4, $0x4b400000
+DATA cF32magicbits<>+36(SB)/4, $0x4b400000
+DATA cF32magicbits<>+40(SB)/4, $0x4b400000
+DATA cF32magicbits<>+44(SB)/4, $0x4b400000
+DATA cF32magicbits<>+48(SB)/4, $0x4b400000
+DATA cF32magicbits<>+52(SB)/4, $0x4b400000
+DATA cF32magicbits<>+56(SB)/4, $0x4b400000
+DATA cF32magicbits<>+60(SB)/4, $0x4b400000
+GLOBL cF32magicbits<>(SB), RODATA|NOPTR, $64
 
 DATA cF32expbias<>+0(SB)/4, $0x0000007f
 DATA cF32expbias<>+4(SB)/4, $0x0000007f
@@ -319,7 +431,15 @@ DATA cF32expbias<>+16(SB)/4, $0x0000007f
 DATA cF32expbias<>+20(SB)/4, $0x0000007f
 DATA cF32expbias<>+24(SB)/4, $0x0000007f
 DATA cF32expbias<>+28(SB)/4, $0x0000007f
-GLOBL cF32expbias<>(SB), RODATA|NOPTR, $32
+DATA cF32expbias<>+32(SB)/4, $0x0000007f
+DATA cF32expbias<>+36(SB)/4, $0x0000007f
+DATA cF32expbias<>+40(SB)/4, $0x0000007f
+DATA cF32expbias<>+44(SB)/4, $0x0000007f
+DATA cF32expbias<>+48(SB)/4, $0x0000007f
+DATA cF32expbias<>+52(SB)/4, $0x0000007f
+DATA cF32expbias<>+56(SB)/4, $0x0000007f
+DATA cF32expbias<>+60(SB)/4, $0x0000007f
+GLOBL cF32expbias<>(SB), RODATA|NOPTR, $64
 
 DATA cF32pinf<>+0(SB)/4, $0x7f800000
 DATA cF32pinf<>+4(SB)/4, $0x7f800000
@@ -329,7 +449,15 @@ DATA cF32pinf<>+16(SB)/4, $0x7f800000
 DATA cF32pinf<>+20(SB)/4, $0x7f800000
 DATA cF32pinf<>+24(SB)/4, $0x7f800000
 DATA cF32pinf<>+28(SB)/4, $0x7f800000
-GLOBL cF32pinf<>(SB), RODATA|NOPTR, $32
+DATA cF32pinf<>+32(SB)/4, $0x7f800000
+DATA cF32pinf<>+36(SB)/4, $0x7f800000
+DATA cF32pinf<>+40(SB)/4, $0x7f800000
+DATA cF32pinf<>+44(SB)/4, $0x7f800000
+DATA cF32pinf<>+48(SB)/4, $0x7f800000
+DATA cF32pinf<>+52(SB)/4, $0x7f800000
+DATA cF32pinf<>+56(SB)/4, $0x7f800000
+DATA cF32pinf<>+60(SB)/4, $0x7f800000
+GLOBL cF32pinf<>(SB), RODATA|NOPTR, $64
 
 DATA cF32tailmask<>+0(SB)/4, $0xffffffff
 DATA cF32tailmask<>+4(SB)/4, $0xffffffff
@@ -360,18 +488,17 @@ TEXT ·softmaxRowsF32(SB), NOSPLIT, $96-40
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	ANDQ    $0x00000007, DI
-	VPXOR   Y0, Y0, Y0
+	VXORPS  Y0, Y0, Y0
+	VMOVDQU Y0, 64(SP)
 	TESTQ   DI, DI
 	JZ      masked
 	LEAQ    cF32tailmask<>+0(SB), R8
 	MOVQ    DI, R9
 	NEGQ    R9
 	VMOVDQU 32(R8)(R9*4), Y0
-	VMOVDQA Y0, Y0
-
-masked:
 	VMOVDQU Y0, 64(SP)
 
+masked:
 pairs:
 	CMPQ    DX, $0x00000002
 	JL      single
@@ -480,10 +607,10 @@ pexp:
 	VMULPS       Y11, Y12, Y12
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y6, Y12, Y12
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y6
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y4, Y10
-	VANDNPS      Y8, Y6, Y0
-	VANDNPS      Y12, Y10, Y4
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y0, Y0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y4, Y4
+	VANDPS       Y0, Y8, Y0
+	VANDPS       Y4, Y12, Y4
 	VMOVUPS      Y0, (AX)(R8*1)
 	VMOVUPS      Y4, (R11)(R8*1)
 	ADDQ         $0x00000020, R8
@@ -548,10 +675,10 @@ pexp_tail:
 	VMULPS       Y9, Y10, Y10
 	VMULPS       Y0, Y6, Y6
 	VMULPS       Y4, Y10, Y10
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y8
-	VANDNPS      Y6, Y4, Y1
-	VANDNPS      Y10, Y8, Y2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y1, Y0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y2, Y2
+	VANDPS       Y0, Y6, Y1
+	VANDPS       Y2, Y10, Y2
 	VMOVDQU      64(SP), Y0
 	VANDPS       Y0, Y1, Y1
 	VANDPS       Y0, Y2, Y2
@@ -660,13 +787,25 @@ pz0t7:
 	VADDPS Y1, Y10, Y10
 
 pz0sum:
-	VADDPS       Y7, Y0, Y0
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y4, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    pz0tree_h4
+	VADDPS Y7, Y0, Y0
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+
+pz0tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h2
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y4, Y4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h1
+	VADDPS Y4, Y0, Y0
+
+pz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPS       X4, X0, X0
 	VMOVHLPS     X0, X0, X4
@@ -777,13 +916,25 @@ pz1t7:
 	VADDPS Y2, Y11, Y11
 
 pz1sum:
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VADDPS       Y11, Y7, Y7
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y7, Y5, Y5
-	VADDPS       Y5, Y4, Y4
+	CMPQ   BX, $0x00000020
+	JLE    pz1tree_h4
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+	VADDPS Y11, Y7, Y7
+
+pz1tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h2
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h1
+	VADDPS Y5, Y4, Y4
+
+pz1tree_h1:
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPS       X5, X4, X4
 	VMOVHLPS     X4, X4, X5
@@ -888,8 +1039,8 @@ sexp:
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y4, Y5, Y5
 	VMULPS       Y1, Y5, Y5
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y2
-	VANDNPS      Y5, Y2, Y0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y0, Y0
+	VANDPS       Y0, Y5, Y0
 	VMOVUPS      Y0, (AX)(R8*1)
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000008, R9
@@ -926,8 +1077,8 @@ sexp_tail:
 	VPSLLD       $0x17, Y0, Y0
 	VMULPS       Y2, Y4, Y4
 	VMULPS       Y0, Y4, Y4
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y1
-	VANDNPS      Y4, Y1, Y3
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y3, Y0
+	VANDPS       Y0, Y4, Y3
 	VMOVDQU      64(SP), Y0
 	VANDPS       Y0, Y3, Y3
 
@@ -1035,13 +1186,25 @@ sz0t7:
 	VADDPS Y3, Y8, Y8
 
 sz0sum:
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y1, Y1
-	VADDPS       Y7, Y2, Y2
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y4, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    sz0tree_h4
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y1, Y1
+	VADDPS Y7, Y2, Y2
+	VADDPS Y8, Y4, Y4
+
+sz0tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y4, Y1, Y1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h1
+	VADDPS Y1, Y0, Y0
+
+sz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -1082,7 +1245,15 @@ DATA cF32ninf<>+16(SB)/4, $0xff800000
 DATA cF32ninf<>+20(SB)/4, $0xff800000
 DATA cF32ninf<>+24(SB)/4, $0xff800000
 DATA cF32ninf<>+28(SB)/4, $0xff800000
-GLOBL cF32ninf<>(SB), RODATA|NOPTR, $32
+DATA cF32ninf<>+32(SB)/4, $0xff800000
+DATA cF32ninf<>+36(SB)/4, $0xff800000
+DATA cF32ninf<>+40(SB)/4, $0xff800000
+DATA cF32ninf<>+44(SB)/4, $0xff800000
+DATA cF32ninf<>+48(SB)/4, $0xff800000
+DATA cF32ninf<>+52(SB)/4, $0xff800000
+DATA cF32ninf<>+56(SB)/4, $0xff800000
+DATA cF32ninf<>+60(SB)/4, $0xff800000
+GLOBL cF32ninf<>(SB), RODATA|NOPTR, $64
 
 // func softmaxCERowsF32(d *float32, s *float32, rows int, cols int, stride int, scale float32, mz *float32)
 // Requires: AVX, AVX2, FMA3
@@ -1095,21 +1266,20 @@ TEXT ·softmaxCERowsF32(SB), NOSPLIT, $128-56
 	SHLQ         $0x02, SI
 	MOVQ         mz+48(FP), DI
 	VBROADCASTSS scale+40(FP), Y0
-	VMOVDQU      Y0, 96(SP)
+	VMOVUPS      Y0, 96(SP)
 	MOVQ         BX, R8
 	ANDQ         $0x00000007, R8
-	VPXOR        Y0, Y0, Y0
+	VXORPS       Y0, Y0, Y0
+	VMOVDQU      Y0, 64(SP)
 	TESTQ        R8, R8
 	JZ           masked
 	LEAQ         cF32tailmask<>+0(SB), R9
 	MOVQ         R8, R10
 	NEGQ         R10
 	VMOVDQU      32(R9)(R10*4), Y0
-	VMOVDQA      Y0, Y0
+	VMOVDQU      Y0, 64(SP)
 
 masked:
-	VMOVDQU Y0, 64(SP)
-
 pairs:
 	CMPQ    DX, $0x00000002
 	JL      single
@@ -1220,10 +1390,10 @@ pexp:
 	VMULPS       Y11, Y12, Y12
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y6, Y12, Y12
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y6
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y4, Y10
-	VANDNPS      Y8, Y6, Y0
-	VANDNPS      Y12, Y10, Y4
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y0, Y0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y4, Y4
+	VANDPS       Y0, Y8, Y0
+	VANDPS       Y4, Y12, Y4
 	VMOVUPS      Y0, (AX)(R9*1)
 	VMOVUPS      Y4, (R12)(R9*1)
 	ADDQ         $0x00000020, R9
@@ -1288,10 +1458,10 @@ pexp_tail:
 	VMULPS       Y9, Y10, Y10
 	VMULPS       Y0, Y6, Y6
 	VMULPS       Y4, Y10, Y10
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y1, Y4
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y2, Y8
-	VANDNPS      Y6, Y4, Y1
-	VANDNPS      Y10, Y8, Y2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y1, Y0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y2, Y2
+	VANDPS       Y0, Y6, Y1
+	VANDPS       Y2, Y10, Y2
 	VMOVDQU      64(SP), Y0
 	VANDPS       Y0, Y1, Y1
 	VANDPS       Y0, Y2, Y2
@@ -1400,13 +1570,25 @@ pz0t7:
 	VADDPS Y1, Y10, Y10
 
 pz0sum:
-	VADDPS       Y7, Y0, Y0
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y4, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    pz0tree_h4
+	VADDPS Y7, Y0, Y0
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+
+pz0tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h2
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y4, Y4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h1
+	VADDPS Y4, Y0, Y0
+
+pz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPS       X4, X0, X0
 	VMOVHLPS     X0, X0, X4
@@ -1520,13 +1702,25 @@ pz1t7:
 	VADDPS Y2, Y11, Y11
 
 pz1sum:
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VADDPS       Y11, Y7, Y7
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y7, Y5, Y5
-	VADDPS       Y5, Y4, Y4
+	CMPQ   BX, $0x00000020
+	JLE    pz1tree_h4
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+	VADDPS Y11, Y7, Y7
+
+pz1tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h2
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h1
+	VADDPS Y5, Y4, Y4
+
+pz1tree_h1:
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPS       X5, X4, X4
 	VMOVHLPS     X4, X4, X5
@@ -1640,8 +1834,8 @@ sexp:
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y4, Y5, Y5
 	VMULPS       Y1, Y5, Y5
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y0, Y2
-	VANDNPS      Y5, Y2, Y0
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y0, Y0
+	VANDPS       Y0, Y5, Y0
 	VMOVUPS      Y0, (AX)(R9*1)
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000008, R10
@@ -1678,8 +1872,8 @@ sexp_tail:
 	VPSLLD       $0x17, Y0, Y0
 	VMULPS       Y2, Y4, Y4
 	VMULPS       Y0, Y4, Y4
-	VCMPPS       $0x01, cF32explo<>+0(SB), Y3, Y1
-	VANDNPS      Y4, Y1, Y3
+	VCMPPS       $0x05, cF32explo<>+0(SB), Y3, Y0
+	VANDPS       Y0, Y4, Y3
 	VMOVDQU      64(SP), Y0
 	VANDPS       Y0, Y3, Y3
 
@@ -1787,13 +1981,25 @@ sz0t7:
 	VADDPS Y3, Y8, Y8
 
 sz0sum:
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y1, Y1
-	VADDPS       Y7, Y2, Y2
-	VADDPS       Y8, Y4, Y4
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y4, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    sz0tree_h4
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y1, Y1
+	VADDPS Y7, Y2, Y2
+	VADDPS Y8, Y4, Y4
+
+sz0tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y4, Y1, Y1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h1
+	VADDPS Y1, Y0, Y0
+
+sz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -1883,7 +2089,7 @@ block:
 	VADDPS       cF32one<>+0(SB), Y12, Y12
 	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y13, Y14, Y13
 	VANDPS       Y13, Y12, Y12
 	VCVTPS2PD    X12, Y14
@@ -1894,14 +2100,14 @@ block:
 	VMOVMSKPS    Y13, R14
 	POPCNTL      R14, R14
 	ADDQ         R14, R10
-	VANDPS       Y0, Y13, Y13
-	VMOVUPS      Y13, (R12)
+	VANDPS       Y13, Y0, Y12
+	VMOVUPS      Y12, (R12)
 	VMOVUPS      32(R11), Y12
 	VSUBPS       Y1, Y12, Y12
 	VADDPS       cF32one<>+0(SB), Y12, Y12
 	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y13, Y14, Y13
 	VANDPS       Y13, Y12, Y12
 	VCVTPS2PD    X12, Y14
@@ -1912,14 +2118,14 @@ block:
 	VMOVMSKPS    Y13, R14
 	POPCNTL      R14, R14
 	ADDQ         R14, R10
-	VANDPS       Y0, Y13, Y13
-	VMOVUPS      Y13, 32(R12)
+	VANDPS       Y13, Y0, Y12
+	VMOVUPS      Y12, 32(R12)
 	VMOVUPS      64(R11), Y12
 	VSUBPS       Y1, Y12, Y12
 	VADDPS       cF32one<>+0(SB), Y12, Y12
 	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y13, Y14, Y13
 	VANDPS       Y13, Y12, Y12
 	VCVTPS2PD    X12, Y14
@@ -1930,14 +2136,14 @@ block:
 	VMOVMSKPS    Y13, R14
 	POPCNTL      R14, R14
 	ADDQ         R14, R10
-	VANDPS       Y0, Y13, Y13
-	VMOVUPS      Y13, 64(R12)
+	VANDPS       Y13, Y0, Y12
+	VMOVUPS      Y12, 64(R12)
 	VMOVUPS      96(R11), Y12
 	VSUBPS       Y1, Y12, Y12
 	VADDPS       cF32one<>+0(SB), Y12, Y12
 	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y13, Y14, Y13
 	VANDPS       Y13, Y12, Y12
 	VCVTPS2PD    X12, Y14
@@ -1948,8 +2154,8 @@ block:
 	VMOVMSKPS    Y13, R14
 	POPCNTL      R14, R14
 	ADDQ         R14, R10
-	VANDPS       Y0, Y13, Y13
-	VMOVUPS      Y13, 96(R12)
+	VANDPS       Y13, Y0, Y12
+	VMOVUPS      Y12, 96(R12)
 	ADDQ         $0x00000080, R11
 	ADDQ         $0x00000080, R12
 	SUBQ         $0x00000020, R13
@@ -1964,7 +2170,7 @@ rem:
 	VADDPS       cF32one<>+0(SB), Y12, Y12
 	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y13, Y14, Y13
 	VANDPS       Y13, Y12, Y12
 	VCVTPS2PD    X12, Y14
@@ -1975,8 +2181,8 @@ rem:
 	VMOVMSKPS    Y13, R14
 	POPCNTL      R14, R14
 	ADDQ         R14, R10
-	VANDPS       Y0, Y13, Y13
-	VMOVUPS      Y13, (R12)
+	VANDPS       Y13, Y0, Y12
+	VMOVUPS      Y12, (R12)
 	CMPQ         R13, $0x00000010
 	JL           t1
 	VMOVUPS      32(R11), Y12
@@ -1984,7 +2190,7 @@ rem:
 	VADDPS       cF32one<>+0(SB), Y12, Y12
 	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y13, Y14, Y13
 	VANDPS       Y13, Y12, Y12
 	VCVTPS2PD    X12, Y14
@@ -1995,8 +2201,8 @@ rem:
 	VMOVMSKPS    Y13, R14
 	POPCNTL      R14, R14
 	ADDQ         R14, R10
-	VANDPS       Y0, Y13, Y13
-	VMOVUPS      Y13, 32(R12)
+	VANDPS       Y13, Y0, Y12
+	VMOVUPS      Y12, 32(R12)
 	CMPQ         R13, $0x00000018
 	JL           t2
 	VMOVUPS      64(R11), Y12
@@ -2004,7 +2210,7 @@ rem:
 	VADDPS       cF32one<>+0(SB), Y12, Y12
 	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y13
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y13, Y14, Y13
 	VANDPS       Y13, Y12, Y12
 	VCVTPS2PD    X12, Y14
@@ -2015,8 +2221,8 @@ rem:
 	VMOVMSKPS    Y13, R14
 	POPCNTL      R14, R14
 	ADDQ         R14, R10
-	VANDPS       Y0, Y13, Y13
-	VMOVUPS      Y13, 64(R12)
+	VANDPS       Y13, Y0, Y12
+	VMOVUPS      Y12, 64(R12)
 	CMPQ         R13, $0x00000020
 	JL           t3
 	VMOVUPS      96(R11), Y12
@@ -2024,7 +2230,7 @@ rem:
 	VADDPS       cF32one<>+0(SB), Y12, Y12
 	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y13
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y1, Y13, Y1
 	VANDPS       Y1, Y12, Y12
 	VCVTPS2PD    X12, Y3
@@ -2035,117 +2241,129 @@ rem:
 	VMOVMSKPS    Y1, R11
 	POPCNTL      R11, R11
 	ADDQ         R11, R10
-	VANDPS       Y0, Y1, Y1
-	VMOVUPS      Y1, 96(R12)
+	VANDPS       Y1, Y0, Y12
+	VMOVUPS      Y12, 96(R12)
 	JMP          rowdone
 
 t0:
 	TESTQ        R9, R9
 	JZ           rowdone
-	VMOVDQU      (SP), Y13
-	VMASKMOVPS   (R11), Y13, Y12
-	VSUBPS       Y1, Y12, Y12
-	VADDPS       cF32one<>+0(SB), Y12, Y12
-	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VMOVDQU      (SP), Y12
+	VMASKMOVPS   (R11), Y12, Y13
+	VSUBPS       Y1, Y13, Y13
+	VADDPS       cF32one<>+0(SB), Y13, Y13
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y13, Y1
+	VANDPS       Y12, Y1, Y1
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y1, Y14, Y1
-	VANDPS       Y13, Y1, Y1
-	VANDPS       Y1, Y12, Y12
-	VCVTPS2PD    X12, Y3
+	VANDPS       Y1, Y13, Y13
+	VCVTPS2PD    X13, Y3
 	VADDPD       Y3, Y4, Y4
-	VEXTRACTF128 $0x01, Y12, X3
+	VEXTRACTF128 $0x01, Y13, X3
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y3, Y5, Y5
 	VMOVMSKPS    Y1, R11
 	POPCNTL      R11, R11
 	ADDQ         R11, R10
-	VANDPS       Y0, Y1, Y1
-	VMASKMOVPS   Y1, Y13, (R12)
+	VANDPS       Y1, Y0, Y13
+	VMASKMOVPS   Y13, Y12, (R12)
 	JMP          rowdone
 
 t1:
 	TESTQ        R9, R9
 	JZ           rowdone
-	VMOVDQU      (SP), Y13
-	VMASKMOVPS   32(R11), Y13, Y12
-	VSUBPS       Y1, Y12, Y12
-	VADDPS       cF32one<>+0(SB), Y12, Y12
-	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VMOVDQU      (SP), Y12
+	VMASKMOVPS   32(R11), Y12, Y13
+	VSUBPS       Y1, Y13, Y13
+	VADDPS       cF32one<>+0(SB), Y13, Y13
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y13, Y1
+	VANDPS       Y12, Y1, Y1
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y1, Y14, Y1
-	VANDPS       Y13, Y1, Y1
-	VANDPS       Y1, Y12, Y12
-	VCVTPS2PD    X12, Y3
+	VANDPS       Y1, Y13, Y13
+	VCVTPS2PD    X13, Y3
 	VADDPD       Y3, Y6, Y6
-	VEXTRACTF128 $0x01, Y12, X3
+	VEXTRACTF128 $0x01, Y13, X3
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y3, Y7, Y7
 	VMOVMSKPS    Y1, R11
 	POPCNTL      R11, R11
 	ADDQ         R11, R10
-	VANDPS       Y0, Y1, Y1
-	VMASKMOVPS   Y1, Y13, 32(R12)
+	VANDPS       Y1, Y0, Y13
+	VMASKMOVPS   Y13, Y12, 32(R12)
 	JMP          rowdone
 
 t2:
 	TESTQ        R9, R9
 	JZ           rowdone
-	VMOVDQU      (SP), Y13
-	VMASKMOVPS   64(R11), Y13, Y12
-	VSUBPS       Y1, Y12, Y12
-	VADDPS       cF32one<>+0(SB), Y12, Y12
-	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VMOVDQU      (SP), Y12
+	VMASKMOVPS   64(R11), Y12, Y13
+	VSUBPS       Y1, Y13, Y13
+	VADDPS       cF32one<>+0(SB), Y13, Y13
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y13, Y1
+	VANDPS       Y12, Y1, Y1
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y1, Y14, Y1
-	VANDPS       Y13, Y1, Y1
-	VANDPS       Y1, Y12, Y12
-	VCVTPS2PD    X12, Y3
+	VANDPS       Y1, Y13, Y13
+	VCVTPS2PD    X13, Y3
 	VADDPD       Y3, Y8, Y8
-	VEXTRACTF128 $0x01, Y12, X3
+	VEXTRACTF128 $0x01, Y13, X3
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y3, Y9, Y9
 	VMOVMSKPS    Y1, R11
 	POPCNTL      R11, R11
 	ADDQ         R11, R10
-	VANDPS       Y0, Y1, Y1
-	VMASKMOVPS   Y1, Y13, 64(R12)
+	VANDPS       Y1, Y0, Y13
+	VMASKMOVPS   Y13, Y12, 64(R12)
 	JMP          rowdone
 
 t3:
 	TESTQ        R9, R9
 	JZ           rowdone
-	VMOVDQU      (SP), Y13
-	VMASKMOVPS   96(R11), Y13, Y12
-	VSUBPS       Y1, Y12, Y12
-	VADDPS       cF32one<>+0(SB), Y12, Y12
-	VCMPPS       $0x16, cF32zero<>+0(SB), Y12, Y1
+	VMOVDQU      (SP), Y12
+	VMASKMOVPS   96(R11), Y12, Y13
+	VSUBPS       Y1, Y13, Y13
+	VADDPS       cF32one<>+0(SB), Y13, Y13
+	VCMPPS       $0x16, cF32zero<>+0(SB), Y13, Y1
+	VANDPS       Y12, Y1, Y1
 	VPCMPEQD     cF32zero<>+0(SB), Y3, Y14
-	VPSUBD       cF32lanes<>+0(SB), Y3, Y3
+	VPSUBD       cF32lanes8<>+0(SB), Y3, Y3
 	VANDNPS      Y1, Y14, Y1
-	VANDPS       Y13, Y1, Y1
-	VANDPS       Y1, Y12, Y12
-	VCVTPS2PD    X12, Y3
+	VANDPS       Y1, Y13, Y13
+	VCVTPS2PD    X13, Y3
 	VADDPD       Y3, Y10, Y10
-	VEXTRACTF128 $0x01, Y12, X3
+	VEXTRACTF128 $0x01, Y13, X3
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y3, Y11, Y11
 	VMOVMSKPS    Y1, R11
 	POPCNTL      R11, R11
 	ADDQ         R11, R10
-	VANDPS       Y0, Y1, Y1
-	VMASKMOVPS   Y1, Y13, 96(R12)
+	VANDPS       Y1, Y0, Y13
+	VMASKMOVPS   Y13, Y12, 96(R12)
 
 rowdone:
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	CMPQ   BX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+
+tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y6, Y4, Y4
+	VADDPD Y7, Y5, Y5
+
+tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y5, Y4, Y4
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y4, X1
 	VADDPD       X1, X4, X4
 	VPERMILPD    $0x01, X4, X1
@@ -2172,17 +2390,33 @@ DATA cF32laneidx<>+16(SB)/4, $0x00000004
 DATA cF32laneidx<>+20(SB)/4, $0x00000005
 DATA cF32laneidx<>+24(SB)/4, $0x00000006
 DATA cF32laneidx<>+28(SB)/4, $0x00000007
-GLOBL cF32laneidx<>(SB), RODATA|NOPTR, $32
+DATA cF32laneidx<>+32(SB)/4, $0x00000008
+DATA cF32laneidx<>+36(SB)/4, $0x00000009
+DATA cF32laneidx<>+40(SB)/4, $0x0000000a
+DATA cF32laneidx<>+44(SB)/4, $0x0000000b
+DATA cF32laneidx<>+48(SB)/4, $0x0000000c
+DATA cF32laneidx<>+52(SB)/4, $0x0000000d
+DATA cF32laneidx<>+56(SB)/4, $0x0000000e
+DATA cF32laneidx<>+60(SB)/4, $0x0000000f
+GLOBL cF32laneidx<>(SB), RODATA|NOPTR, $64
 
-DATA cF32lanes<>+0(SB)/4, $0x00000008
-DATA cF32lanes<>+4(SB)/4, $0x00000008
-DATA cF32lanes<>+8(SB)/4, $0x00000008
-DATA cF32lanes<>+12(SB)/4, $0x00000008
-DATA cF32lanes<>+16(SB)/4, $0x00000008
-DATA cF32lanes<>+20(SB)/4, $0x00000008
-DATA cF32lanes<>+24(SB)/4, $0x00000008
-DATA cF32lanes<>+28(SB)/4, $0x00000008
-GLOBL cF32lanes<>(SB), RODATA|NOPTR, $32
+DATA cF32lanes8<>+0(SB)/4, $0x00000008
+DATA cF32lanes8<>+4(SB)/4, $0x00000008
+DATA cF32lanes8<>+8(SB)/4, $0x00000008
+DATA cF32lanes8<>+12(SB)/4, $0x00000008
+DATA cF32lanes8<>+16(SB)/4, $0x00000008
+DATA cF32lanes8<>+20(SB)/4, $0x00000008
+DATA cF32lanes8<>+24(SB)/4, $0x00000008
+DATA cF32lanes8<>+28(SB)/4, $0x00000008
+DATA cF32lanes8<>+32(SB)/4, $0x00000008
+DATA cF32lanes8<>+36(SB)/4, $0x00000008
+DATA cF32lanes8<>+40(SB)/4, $0x00000008
+DATA cF32lanes8<>+44(SB)/4, $0x00000008
+DATA cF32lanes8<>+48(SB)/4, $0x00000008
+DATA cF32lanes8<>+52(SB)/4, $0x00000008
+DATA cF32lanes8<>+56(SB)/4, $0x00000008
+DATA cF32lanes8<>+60(SB)/4, $0x00000008
+GLOBL cF32lanes8<>(SB), RODATA|NOPTR, $64
 
 DATA cF32zero<>+0(SB)/4, $0x00000000
 DATA cF32zero<>+4(SB)/4, $0x00000000
@@ -2192,7 +2426,15 @@ DATA cF32zero<>+16(SB)/4, $0x00000000
 DATA cF32zero<>+20(SB)/4, $0x00000000
 DATA cF32zero<>+24(SB)/4, $0x00000000
 DATA cF32zero<>+28(SB)/4, $0x00000000
-GLOBL cF32zero<>(SB), RODATA|NOPTR, $32
+DATA cF32zero<>+32(SB)/4, $0x00000000
+DATA cF32zero<>+36(SB)/4, $0x00000000
+DATA cF32zero<>+40(SB)/4, $0x00000000
+DATA cF32zero<>+44(SB)/4, $0x00000000
+DATA cF32zero<>+48(SB)/4, $0x00000000
+DATA cF32zero<>+52(SB)/4, $0x00000000
+DATA cF32zero<>+56(SB)/4, $0x00000000
+DATA cF32zero<>+60(SB)/4, $0x00000000
+GLOBL cF32zero<>(SB), RODATA|NOPTR, $64
 
 // func expF64(dst *float64, x *float64, n int)
 // Requires: AVX, AVX2, FMA3
@@ -2268,14 +2510,14 @@ l_block:
 	VMULPD       Y8, Y9, Y9
 	VMULPD       Y3, Y5, Y5
 	VMULPD       Y7, Y9, Y9
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y3
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y7
-	VANDNPD      Y5, Y3, Y5
-	VANDNPD      Y9, Y7, Y9
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y0, Y3
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y7
-	VBLENDVPD    Y3, cF64pinf<>+0(SB), Y5, Y0
-	VBLENDVPD    Y7, cF64pinf<>+0(SB), Y9, Y1
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y0, Y2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y1, Y3
+	VANDPD       Y2, Y5, Y5
+	VANDPD       Y3, Y9, Y9
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y0, Y0
+	VBLENDVPD    Y0, cF64pinf<>+0(SB), Y5, Y0
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, cF64pinf<>+0(SB), Y9, Y1
 	VMOVUPD      Y0, (AX)
 	VMOVUPD      Y1, 32(AX)
 	ADDQ         $0x00000040, AX
@@ -2319,10 +2561,10 @@ l_single:
 	VPSLLQ       $0x34, Y2, Y2
 	VMULPD       Y3, Y4, Y4
 	VMULPD       Y2, Y4, Y4
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y2
-	VANDNPD      Y4, Y2, Y4
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y0, Y2
-	VBLENDVPD    Y2, cF64pinf<>+0(SB), Y4, Y0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y0, Y1
+	VANDPD       Y1, Y4, Y4
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y0, Y0
+	VBLENDVPD    Y0, cF64pinf<>+0(SB), Y4, Y0
 	VMOVUPD      Y0, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
@@ -2367,10 +2609,10 @@ l_tail:
 	VPSLLQ       $0x34, Y3, Y3
 	VMULPD       Y4, Y5, Y5
 	VMULPD       Y3, Y5, Y5
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y3
-	VANDNPD      Y5, Y3, Y5
-	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y3
-	VBLENDVPD    Y3, cF64pinf<>+0(SB), Y5, Y1
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y1, Y2
+	VANDPD       Y2, Y5, Y5
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, cF64pinf<>+0(SB), Y5, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
 
 l_done:
@@ -2381,121 +2623,201 @@ DATA cF64explo<>+0(SB)/8, $0xc086231eb851eb85
 DATA cF64explo<>+8(SB)/8, $0xc086231eb851eb85
 DATA cF64explo<>+16(SB)/8, $0xc086231eb851eb85
 DATA cF64explo<>+24(SB)/8, $0xc086231eb851eb85
-GLOBL cF64explo<>(SB), RODATA|NOPTR, $32
+DATA cF64explo<>+32(SB)/8, $0xc086231eb851eb85
+DATA cF64explo<>+40(SB)/8, $0xc086231eb851eb85
+DATA cF64explo<>+48(SB)/8, $0xc086231eb851eb85
+DATA cF64explo<>+56(SB)/8, $0xc086231eb851eb85
+GLOBL cF64explo<>(SB), RODATA|NOPTR, $64
 
 DATA cF64exphi<>+0(SB)/8, $0x40862e42fefa39ef
 DATA cF64exphi<>+8(SB)/8, $0x40862e42fefa39ef
 DATA cF64exphi<>+16(SB)/8, $0x40862e42fefa39ef
 DATA cF64exphi<>+24(SB)/8, $0x40862e42fefa39ef
-GLOBL cF64exphi<>(SB), RODATA|NOPTR, $32
+DATA cF64exphi<>+32(SB)/8, $0x40862e42fefa39ef
+DATA cF64exphi<>+40(SB)/8, $0x40862e42fefa39ef
+DATA cF64exphi<>+48(SB)/8, $0x40862e42fefa39ef
+DATA cF64exphi<>+56(SB)/8, $0x40862e42fefa39ef
+GLOBL cF64exphi<>(SB), RODATA|NOPTR, $64
 
 DATA cF64magic<>+0(SB)/8, $0x4338000000000000
 DATA cF64magic<>+8(SB)/8, $0x4338000000000000
 DATA cF64magic<>+16(SB)/8, $0x4338000000000000
 DATA cF64magic<>+24(SB)/8, $0x4338000000000000
-GLOBL cF64magic<>(SB), RODATA|NOPTR, $32
+DATA cF64magic<>+32(SB)/8, $0x4338000000000000
+DATA cF64magic<>+40(SB)/8, $0x4338000000000000
+DATA cF64magic<>+48(SB)/8, $0x4338000000000000
+DATA cF64magic<>+56(SB)/8, $0x4338000000000000
+GLOBL cF64magic<>(SB), RODATA|NOPTR, $64
 
 DATA cF64log2e<>+0(SB)/8, $0x3ff71547652b82fe
 DATA cF64log2e<>+8(SB)/8, $0x3ff71547652b82fe
 DATA cF64log2e<>+16(SB)/8, $0x3ff71547652b82fe
 DATA cF64log2e<>+24(SB)/8, $0x3ff71547652b82fe
-GLOBL cF64log2e<>(SB), RODATA|NOPTR, $32
+DATA cF64log2e<>+32(SB)/8, $0x3ff71547652b82fe
+DATA cF64log2e<>+40(SB)/8, $0x3ff71547652b82fe
+DATA cF64log2e<>+48(SB)/8, $0x3ff71547652b82fe
+DATA cF64log2e<>+56(SB)/8, $0x3ff71547652b82fe
+GLOBL cF64log2e<>(SB), RODATA|NOPTR, $64
 
 DATA cF64ln2hi<>+0(SB)/8, $0x3fe62e42fee00000
 DATA cF64ln2hi<>+8(SB)/8, $0x3fe62e42fee00000
 DATA cF64ln2hi<>+16(SB)/8, $0x3fe62e42fee00000
 DATA cF64ln2hi<>+24(SB)/8, $0x3fe62e42fee00000
-GLOBL cF64ln2hi<>(SB), RODATA|NOPTR, $32
+DATA cF64ln2hi<>+32(SB)/8, $0x3fe62e42fee00000
+DATA cF64ln2hi<>+40(SB)/8, $0x3fe62e42fee00000
+DATA cF64ln2hi<>+48(SB)/8, $0x3fe62e42fee00000
+DATA cF64ln2hi<>+56(SB)/8, $0x3fe62e42fee00000
+GLOBL cF64ln2hi<>(SB), RODATA|NOPTR, $64
 
 DATA cF64ln2lo<>+0(SB)/8, $0x3dea39ef35793c76
 DATA cF64ln2lo<>+8(SB)/8, $0x3dea39ef35793c76
 DATA cF64ln2lo<>+16(SB)/8, $0x3dea39ef35793c76
 DATA cF64ln2lo<>+24(SB)/8, $0x3dea39ef35793c76
-GLOBL cF64ln2lo<>(SB), RODATA|NOPTR, $32
+DATA cF64ln2lo<>+32(SB)/8, $0x3dea39ef35793c76
+DATA cF64ln2lo<>+40(SB)/8, $0x3dea39ef35793c76
+DATA cF64ln2lo<>+48(SB)/8, $0x3dea39ef35793c76
+DATA cF64ln2lo<>+56(SB)/8, $0x3dea39ef35793c76
+GLOBL cF64ln2lo<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc12<>+0(SB)/8, $0x3e21f7340dbc337e
 DATA cF64expc12<>+8(SB)/8, $0x3e21f7340dbc337e
 DATA cF64expc12<>+16(SB)/8, $0x3e21f7340dbc337e
 DATA cF64expc12<>+24(SB)/8, $0x3e21f7340dbc337e
-GLOBL cF64expc12<>(SB), RODATA|NOPTR, $32
+DATA cF64expc12<>+32(SB)/8, $0x3e21f7340dbc337e
+DATA cF64expc12<>+40(SB)/8, $0x3e21f7340dbc337e
+DATA cF64expc12<>+48(SB)/8, $0x3e21f7340dbc337e
+DATA cF64expc12<>+56(SB)/8, $0x3e21f7340dbc337e
+GLOBL cF64expc12<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc11<>+0(SB)/8, $0x3e5af4e554377204
 DATA cF64expc11<>+8(SB)/8, $0x3e5af4e554377204
 DATA cF64expc11<>+16(SB)/8, $0x3e5af4e554377204
 DATA cF64expc11<>+24(SB)/8, $0x3e5af4e554377204
-GLOBL cF64expc11<>(SB), RODATA|NOPTR, $32
+DATA cF64expc11<>+32(SB)/8, $0x3e5af4e554377204
+DATA cF64expc11<>+40(SB)/8, $0x3e5af4e554377204
+DATA cF64expc11<>+48(SB)/8, $0x3e5af4e554377204
+DATA cF64expc11<>+56(SB)/8, $0x3e5af4e554377204
+GLOBL cF64expc11<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc10<>+0(SB)/8, $0x3e927e4db46cddd1
 DATA cF64expc10<>+8(SB)/8, $0x3e927e4db46cddd1
 DATA cF64expc10<>+16(SB)/8, $0x3e927e4db46cddd1
 DATA cF64expc10<>+24(SB)/8, $0x3e927e4db46cddd1
-GLOBL cF64expc10<>(SB), RODATA|NOPTR, $32
+DATA cF64expc10<>+32(SB)/8, $0x3e927e4db46cddd1
+DATA cF64expc10<>+40(SB)/8, $0x3e927e4db46cddd1
+DATA cF64expc10<>+48(SB)/8, $0x3e927e4db46cddd1
+DATA cF64expc10<>+56(SB)/8, $0x3e927e4db46cddd1
+GLOBL cF64expc10<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc9<>+0(SB)/8, $0x3ec71de01fdbf9ca
 DATA cF64expc9<>+8(SB)/8, $0x3ec71de01fdbf9ca
 DATA cF64expc9<>+16(SB)/8, $0x3ec71de01fdbf9ca
 DATA cF64expc9<>+24(SB)/8, $0x3ec71de01fdbf9ca
-GLOBL cF64expc9<>(SB), RODATA|NOPTR, $32
+DATA cF64expc9<>+32(SB)/8, $0x3ec71de01fdbf9ca
+DATA cF64expc9<>+40(SB)/8, $0x3ec71de01fdbf9ca
+DATA cF64expc9<>+48(SB)/8, $0x3ec71de01fdbf9ca
+DATA cF64expc9<>+56(SB)/8, $0x3ec71de01fdbf9ca
+GLOBL cF64expc9<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc8<>+0(SB)/8, $0x3efa01a01a6e1e2a
 DATA cF64expc8<>+8(SB)/8, $0x3efa01a01a6e1e2a
 DATA cF64expc8<>+16(SB)/8, $0x3efa01a01a6e1e2a
 DATA cF64expc8<>+24(SB)/8, $0x3efa01a01a6e1e2a
-GLOBL cF64expc8<>(SB), RODATA|NOPTR, $32
+DATA cF64expc8<>+32(SB)/8, $0x3efa01a01a6e1e2a
+DATA cF64expc8<>+40(SB)/8, $0x3efa01a01a6e1e2a
+DATA cF64expc8<>+48(SB)/8, $0x3efa01a01a6e1e2a
+DATA cF64expc8<>+56(SB)/8, $0x3efa01a01a6e1e2a
+GLOBL cF64expc8<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc7<>+0(SB)/8, $0x3f2a01a01abf85ab
 DATA cF64expc7<>+8(SB)/8, $0x3f2a01a01abf85ab
 DATA cF64expc7<>+16(SB)/8, $0x3f2a01a01abf85ab
 DATA cF64expc7<>+24(SB)/8, $0x3f2a01a01abf85ab
-GLOBL cF64expc7<>(SB), RODATA|NOPTR, $32
+DATA cF64expc7<>+32(SB)/8, $0x3f2a01a01abf85ab
+DATA cF64expc7<>+40(SB)/8, $0x3f2a01a01abf85ab
+DATA cF64expc7<>+48(SB)/8, $0x3f2a01a01abf85ab
+DATA cF64expc7<>+56(SB)/8, $0x3f2a01a01abf85ab
+GLOBL cF64expc7<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc6<>+0(SB)/8, $0x3f56c16c16c162c3
 DATA cF64expc6<>+8(SB)/8, $0x3f56c16c16c162c3
 DATA cF64expc6<>+16(SB)/8, $0x3f56c16c16c162c3
 DATA cF64expc6<>+24(SB)/8, $0x3f56c16c16c162c3
-GLOBL cF64expc6<>(SB), RODATA|NOPTR, $32
+DATA cF64expc6<>+32(SB)/8, $0x3f56c16c16c162c3
+DATA cF64expc6<>+40(SB)/8, $0x3f56c16c16c162c3
+DATA cF64expc6<>+48(SB)/8, $0x3f56c16c16c162c3
+DATA cF64expc6<>+56(SB)/8, $0x3f56c16c16c162c3
+GLOBL cF64expc6<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc5<>+0(SB)/8, $0x3f811111111100be
 DATA cF64expc5<>+8(SB)/8, $0x3f811111111100be
 DATA cF64expc5<>+16(SB)/8, $0x3f811111111100be
 DATA cF64expc5<>+24(SB)/8, $0x3f811111111100be
-GLOBL cF64expc5<>(SB), RODATA|NOPTR, $32
+DATA cF64expc5<>+32(SB)/8, $0x3f811111111100be
+DATA cF64expc5<>+40(SB)/8, $0x3f811111111100be
+DATA cF64expc5<>+48(SB)/8, $0x3f811111111100be
+DATA cF64expc5<>+56(SB)/8, $0x3f811111111100be
+GLOBL cF64expc5<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc4<>+0(SB)/8, $0x3fa5555555555556
 DATA cF64expc4<>+8(SB)/8, $0x3fa5555555555556
 DATA cF64expc4<>+16(SB)/8, $0x3fa5555555555556
 DATA cF64expc4<>+24(SB)/8, $0x3fa5555555555556
-GLOBL cF64expc4<>(SB), RODATA|NOPTR, $32
+DATA cF64expc4<>+32(SB)/8, $0x3fa5555555555556
+DATA cF64expc4<>+40(SB)/8, $0x3fa5555555555556
+DATA cF64expc4<>+48(SB)/8, $0x3fa5555555555556
+DATA cF64expc4<>+56(SB)/8, $0x3fa5555555555556
+GLOBL cF64expc4<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc3<>+0(SB)/8, $0x3fc5555555555557
 DATA cF64expc3<>+8(SB)/8, $0x3fc5555555555557
 DATA cF64expc3<>+16(SB)/8, $0x3fc5555555555557
 DATA cF64expc3<>+24(SB)/8, $0x3fc5555555555557
-GLOBL cF64expc3<>(SB), RODATA|NOPTR, $32
+DATA cF64expc3<>+32(SB)/8, $0x3fc5555555555557
+DATA cF64expc3<>+40(SB)/8, $0x3fc5555555555557
+DATA cF64expc3<>+48(SB)/8, $0x3fc5555555555557
+DATA cF64expc3<>+56(SB)/8, $0x3fc5555555555557
+GLOBL cF64expc3<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expc2<>+0(SB)/8, $0x3fe0000000000000
 DATA cF64expc2<>+8(SB)/8, $0x3fe0000000000000
 DATA cF64expc2<>+16(SB)/8, $0x3fe0000000000000
 DATA cF64expc2<>+24(SB)/8, $0x3fe0000000000000
-GLOBL cF64expc2<>(SB), RODATA|NOPTR, $32
+DATA cF64expc2<>+32(SB)/8, $0x3fe0000000000000
+DATA cF64expc2<>+40(SB)/8, $0x3fe0000000000000
+DATA cF64expc2<>+48(SB)/8, $0x3fe0000000000000
+DATA cF64expc2<>+56(SB)/8, $0x3fe0000000000000
+GLOBL cF64expc2<>(SB), RODATA|NOPTR, $64
 
 DATA cF64one<>+0(SB)/8, $0x3ff0000000000000
 DATA cF64one<>+8(SB)/8, $0x3ff0000000000000
 DATA cF64one<>+16(SB)/8, $0x3ff0000000000000
 DATA cF64one<>+24(SB)/8, $0x3ff0000000000000
-GLOBL cF64one<>(SB), RODATA|NOPTR, $32
+DATA cF64one<>+32(SB)/8, $0x3ff0000000000000
+DATA cF64one<>+40(SB)/8, $0x3ff0000000000000
+DATA cF64one<>+48(SB)/8, $0x3ff0000000000000
+DATA cF64one<>+56(SB)/8, $0x3ff0000000000000
+GLOBL cF64one<>(SB), RODATA|NOPTR, $64
 
 DATA cF64expbias<>+0(SB)/8, $0x00000000000003ff
 DATA cF64expbias<>+8(SB)/8, $0x00000000000003ff
 DATA cF64expbias<>+16(SB)/8, $0x00000000000003ff
 DATA cF64expbias<>+24(SB)/8, $0x00000000000003ff
-GLOBL cF64expbias<>(SB), RODATA|NOPTR, $32
+DATA cF64expbias<>+32(SB)/8, $0x00000000000003ff
+DATA cF64expbias<>+40(SB)/8, $0x00000000000003ff
+DATA cF64expbias<>+48(SB)/8, $0x00000000000003ff
+DATA cF64expbias<>+56(SB)/8, $0x00000000000003ff
+GLOBL cF64expbias<>(SB), RODATA|NOPTR, $64
 
 DATA cF64pinf<>+0(SB)/8, $0x7ff0000000000000
 DATA cF64pinf<>+8(SB)/8, $0x7ff0000000000000
 DATA cF64pinf<>+16(SB)/8, $0x7ff0000000000000
 DATA cF64pinf<>+24(SB)/8, $0x7ff0000000000000
-GLOBL cF64pinf<>(SB), RODATA|NOPTR, $32
+DATA cF64pinf<>+32(SB)/8, $0x7ff0000000000000
+DATA cF64pinf<>+40(SB)/8, $0x7ff0000000000000
+DATA cF64pinf<>+48(SB)/8, $0x7ff0000000000000
+DATA cF64pinf<>+56(SB)/8, $0x7ff0000000000000
+GLOBL cF64pinf<>(SB), RODATA|NOPTR, $64
 
 DATA cF64tailmask<>+0(SB)/8, $0xffffffffffffffff
 DATA cF64tailmask<>+8(SB)/8, $0xffffffffffffffff
@@ -2518,18 +2840,17 @@ TEXT ·softmaxRowsF64(SB), NOSPLIT, $96-40
 	SHLQ    $0x03, SI
 	MOVQ    BX, DI
 	ANDQ    $0x00000003, DI
-	VPXOR   Y0, Y0, Y0
+	VXORPD  Y0, Y0, Y0
+	VMOVDQU Y0, 64(SP)
 	TESTQ   DI, DI
 	JZ      masked
 	LEAQ    cF64tailmask<>+0(SB), R8
 	MOVQ    DI, R9
 	NEGQ    R9
 	VMOVDQU 32(R8)(R9*8), Y0
-	VMOVDQA Y0, Y0
-
-masked:
 	VMOVDQU Y0, 64(SP)
 
+masked:
 pairs:
 	CMPQ    DX, $0x00000002
 	JL      single
@@ -2642,10 +2963,10 @@ pexp:
 	VMULPD       Y11, Y12, Y12
 	VMULPD       Y5, Y8, Y8
 	VMULPD       Y6, Y12, Y12
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y6
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y4, Y10
-	VANDNPD      Y8, Y6, Y0
-	VANDNPD      Y12, Y10, Y4
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y0, Y0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y4, Y4
+	VANDPD       Y0, Y8, Y0
+	VANDPD       Y4, Y12, Y4
 	VMOVUPD      Y0, (AX)(R8*1)
 	VMOVUPD      Y4, (R11)(R8*1)
 	ADDQ         $0x00000020, R8
@@ -2718,10 +3039,10 @@ pexp_tail:
 	VMULPD       Y9, Y10, Y10
 	VMULPD       Y0, Y6, Y6
 	VMULPD       Y4, Y10, Y10
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y8
-	VANDNPD      Y6, Y4, Y1
-	VANDNPD      Y10, Y8, Y2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y1, Y0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y2, Y2
+	VANDPD       Y0, Y6, Y1
+	VANDPD       Y2, Y10, Y2
 	VMOVDQU      64(SP), Y0
 	VANDPD       Y0, Y1, Y1
 	VANDPD       Y0, Y2, Y2
@@ -2830,13 +3151,25 @@ pz0t7:
 	VADDPD Y1, Y10, Y10
 
 pz0sum:
-	VADDPD       Y7, Y0, Y0
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y4, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h4
+	VADDPD Y7, Y0, Y0
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+
+pz0tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h2
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y4, Y4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    pz0tree_h1
+	VADDPD Y4, Y0, Y0
+
+pz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPD       X4, X0, X0
 	VPERMILPD    $0x01, X0, X4
@@ -2945,13 +3278,25 @@ pz1t7:
 	VADDPD Y2, Y11, Y11
 
 pz1sum:
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h4
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+
+pz1tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h2
+	VADDPD Y6, Y4, Y4
+	VADDPD Y7, Y5, Y5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    pz1tree_h1
+	VADDPD Y5, Y4, Y4
+
+pz1tree_h1:
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPD       X5, X4, X4
 	VPERMILPD    $0x01, X4, X5
@@ -3056,8 +3401,8 @@ sexp:
 	VPSLLQ       $0x34, Y1, Y1
 	VMULPD       Y4, Y5, Y5
 	VMULPD       Y1, Y5, Y5
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y2
-	VANDNPD      Y5, Y2, Y0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y0, Y0
+	VANDPD       Y0, Y5, Y0
 	VMOVUPD      Y0, (AX)(R8*1)
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000004, R9
@@ -3098,8 +3443,8 @@ sexp_tail:
 	VPSLLQ       $0x34, Y0, Y0
 	VMULPD       Y2, Y4, Y4
 	VMULPD       Y0, Y4, Y4
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y1
-	VANDNPD      Y4, Y1, Y3
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y3, Y0
+	VANDPD       Y0, Y4, Y3
 	VMOVDQU      64(SP), Y0
 	VANDPD       Y0, Y3, Y3
 
@@ -3207,13 +3552,25 @@ sz0t7:
 	VADDPD Y3, Y8, Y8
 
 sz0sum:
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y1, Y1
-	VADDPD       Y7, Y2, Y2
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h4
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y1, Y1
+	VADDPD Y7, Y2, Y2
+	VADDPD Y8, Y4, Y4
+
+sz0tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y4, Y1, Y1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    sz0tree_h1
+	VADDPD Y1, Y0, Y0
+
+sz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -3248,7 +3605,11 @@ DATA cF64ninf<>+0(SB)/8, $0xfff0000000000000
 DATA cF64ninf<>+8(SB)/8, $0xfff0000000000000
 DATA cF64ninf<>+16(SB)/8, $0xfff0000000000000
 DATA cF64ninf<>+24(SB)/8, $0xfff0000000000000
-GLOBL cF64ninf<>(SB), RODATA|NOPTR, $32
+DATA cF64ninf<>+32(SB)/8, $0xfff0000000000000
+DATA cF64ninf<>+40(SB)/8, $0xfff0000000000000
+DATA cF64ninf<>+48(SB)/8, $0xfff0000000000000
+DATA cF64ninf<>+56(SB)/8, $0xfff0000000000000
+GLOBL cF64ninf<>(SB), RODATA|NOPTR, $64
 
 // func softmaxCERowsF64(d *float64, s *float64, rows int, cols int, stride int, scale float64, mz *float64)
 // Requires: AVX, AVX2, FMA3
@@ -3261,21 +3622,20 @@ TEXT ·softmaxCERowsF64(SB), NOSPLIT, $128-56
 	SHLQ         $0x03, SI
 	MOVQ         mz+48(FP), DI
 	VBROADCASTSD scale+40(FP), Y0
-	VMOVDQU      Y0, 96(SP)
+	VMOVUPD      Y0, 96(SP)
 	MOVQ         BX, R8
 	ANDQ         $0x00000003, R8
-	VPXOR        Y0, Y0, Y0
+	VXORPD       Y0, Y0, Y0
+	VMOVDQU      Y0, 64(SP)
 	TESTQ        R8, R8
 	JZ           masked
 	LEAQ         cF64tailmask<>+0(SB), R9
 	MOVQ         R8, R10
 	NEGQ         R10
 	VMOVDQU      32(R9)(R10*8), Y0
-	VMOVDQA      Y0, Y0
+	VMOVDQU      Y0, 64(SP)
 
 masked:
-	VMOVDQU Y0, 64(SP)
-
 pairs:
 	CMPQ    DX, $0x00000002
 	JL      single
@@ -3390,10 +3750,10 @@ pexp:
 	VMULPD       Y11, Y12, Y12
 	VMULPD       Y5, Y8, Y8
 	VMULPD       Y6, Y12, Y12
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y6
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y4, Y10
-	VANDNPD      Y8, Y6, Y0
-	VANDNPD      Y12, Y10, Y4
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y0, Y0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y4, Y4
+	VANDPD       Y0, Y8, Y0
+	VANDPD       Y4, Y12, Y4
 	VMOVUPD      Y0, (AX)(R9*1)
 	VMOVUPD      Y4, (R12)(R9*1)
 	ADDQ         $0x00000020, R9
@@ -3466,10 +3826,10 @@ pexp_tail:
 	VMULPD       Y9, Y10, Y10
 	VMULPD       Y0, Y6, Y6
 	VMULPD       Y4, Y10, Y10
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y1, Y4
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y2, Y8
-	VANDNPD      Y6, Y4, Y1
-	VANDNPD      Y10, Y8, Y2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y1, Y0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y2, Y2
+	VANDPD       Y0, Y6, Y1
+	VANDPD       Y2, Y10, Y2
 	VMOVDQU      64(SP), Y0
 	VANDPD       Y0, Y1, Y1
 	VANDPD       Y0, Y2, Y2
@@ -3578,13 +3938,25 @@ pz0t7:
 	VADDPD Y1, Y10, Y10
 
 pz0sum:
-	VADDPD       Y7, Y0, Y0
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y4, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h4
+	VADDPD Y7, Y0, Y0
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+
+pz0tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h2
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y4, Y4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    pz0tree_h1
+	VADDPD Y4, Y0, Y0
+
+pz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPD       X4, X0, X0
 	VPERMILPD    $0x01, X0, X4
@@ -3696,13 +4068,25 @@ pz1t7:
 	VADDPD Y2, Y11, Y11
 
 pz1sum:
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h4
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+
+pz1tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h2
+	VADDPD Y6, Y4, Y4
+	VADDPD Y7, Y5, Y5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    pz1tree_h1
+	VADDPD Y5, Y4, Y4
+
+pz1tree_h1:
 	VEXTRACTF128 $0x01, Y4, X5
 	VADDPD       X5, X4, X4
 	VPERMILPD    $0x01, X4, X5
@@ -3816,8 +4200,8 @@ sexp:
 	VPSLLQ       $0x34, Y1, Y1
 	VMULPD       Y4, Y5, Y5
 	VMULPD       Y1, Y5, Y5
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y0, Y2
-	VANDNPD      Y5, Y2, Y0
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y0, Y0
+	VANDPD       Y0, Y5, Y0
 	VMOVUPD      Y0, (AX)(R9*1)
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000004, R10
@@ -3858,8 +4242,8 @@ sexp_tail:
 	VPSLLQ       $0x34, Y0, Y0
 	VMULPD       Y2, Y4, Y4
 	VMULPD       Y0, Y4, Y4
-	VCMPPD       $0x01, cF64explo<>+0(SB), Y3, Y1
-	VANDNPD      Y4, Y1, Y3
+	VCMPPD       $0x05, cF64explo<>+0(SB), Y3, Y0
+	VANDPD       Y0, Y4, Y3
 	VMOVDQU      64(SP), Y0
 	VANDPD       Y0, Y3, Y3
 
@@ -3967,13 +4351,25 @@ sz0t7:
 	VADDPD Y3, Y8, Y8
 
 sz0sum:
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y1, Y1
-	VADDPD       Y7, Y2, Y2
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h4
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y1, Y1
+	VADDPD Y7, Y2, Y2
+	VADDPD Y8, Y4, Y4
+
+sz0tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y4, Y1, Y1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    sz0tree_h1
+	VADDPD Y1, Y0, Y0
+
+sz0tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -4061,113 +4457,113 @@ block:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y4, Y4
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, (R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, (R12)
 	VMOVUPD   32(R11), Y12
 	VSUBPD    Y1, Y12, Y12
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y5, Y5
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 32(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 32(R12)
 	VMOVUPD   64(R11), Y12
 	VSUBPD    Y1, Y12, Y12
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y6, Y6
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 64(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 64(R12)
 	VMOVUPD   96(R11), Y12
 	VSUBPD    Y1, Y12, Y12
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y7, Y7
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 96(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 96(R12)
 	VMOVUPD   128(R11), Y12
 	VSUBPD    Y1, Y12, Y12
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y8, Y8
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 128(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 128(R12)
 	VMOVUPD   160(R11), Y12
 	VSUBPD    Y1, Y12, Y12
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y9, Y9
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 160(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 160(R12)
 	VMOVUPD   192(R11), Y12
 	VSUBPD    Y1, Y12, Y12
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y10, Y10
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 192(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 192(R12)
 	VMOVUPD   224(R11), Y12
 	VSUBPD    Y1, Y12, Y12
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y11, Y11
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 224(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 224(R12)
 	ADDQ      $0x00000100, R11
 	ADDQ      $0x00000100, R12
 	SUBQ      $0x00000020, R13
@@ -4182,15 +4578,15 @@ rem:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y4, Y4
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, (R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, (R12)
 	CMPQ      R13, $0x00000008
 	JL        t1
 	VMOVUPD   32(R11), Y12
@@ -4198,15 +4594,15 @@ rem:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y5, Y5
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 32(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 32(R12)
 	CMPQ      R13, $0x0000000c
 	JL        t2
 	VMOVUPD   64(R11), Y12
@@ -4214,15 +4610,15 @@ rem:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y6, Y6
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 64(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 64(R12)
 	CMPQ      R13, $0x00000010
 	JL        t3
 	VMOVUPD   96(R11), Y12
@@ -4230,15 +4626,15 @@ rem:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y7, Y7
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 96(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 96(R12)
 	CMPQ      R13, $0x00000014
 	JL        t4
 	VMOVUPD   128(R11), Y12
@@ -4246,15 +4642,15 @@ rem:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y8, Y8
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 128(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 128(R12)
 	CMPQ      R13, $0x00000018
 	JL        t5
 	VMOVUPD   160(R11), Y12
@@ -4262,15 +4658,15 @@ rem:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y9, Y9
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 160(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 160(R12)
 	CMPQ      R13, $0x0000001c
 	JL        t6
 	VMOVUPD   192(R11), Y12
@@ -4278,15 +4674,15 @@ rem:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y13
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y13, Y14, Y13
 	VANDPD    Y13, Y12, Y12
 	VADDPD    Y12, Y10, Y10
 	VMOVMSKPD Y13, R14
 	POPCNTL   R14, R14
 	ADDQ      R14, R10
-	VANDPD    Y0, Y13, Y13
-	VMOVUPD   Y13, 192(R12)
+	VANDPD    Y13, Y0, Y12
+	VMOVUPD   Y12, 192(R12)
 	CMPQ      R13, $0x00000020
 	JL        t7
 	VMOVUPD   224(R11), Y12
@@ -4294,192 +4690,204 @@ rem:
 	VADDPD    cF64one<>+0(SB), Y12, Y12
 	VCMPPD    $0x16, cF64zero<>+0(SB), Y12, Y1
 	VPCMPEQQ  cF64zero<>+0(SB), Y3, Y13
-	VPSUBQ    cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ    cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD   Y1, Y13, Y1
 	VANDPD    Y1, Y12, Y12
 	VADDPD    Y12, Y11, Y11
 	VMOVMSKPD Y1, R11
 	POPCNTL   R11, R11
 	ADDQ      R11, R10
-	VANDPD    Y0, Y1, Y1
-	VMOVUPD   Y1, 224(R12)
+	VANDPD    Y1, Y0, Y12
+	VMOVUPD   Y12, 224(R12)
 	JMP       rowdone
 
 t0:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMOVDQU    (SP), Y13
-	VMASKMOVPD (R11), Y13, Y12
-	VSUBPD     Y1, Y12, Y12
-	VADDPD     cF64one<>+0(SB), Y12, Y12
-	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VMOVDQU    (SP), Y12
+	VMASKMOVPD (R11), Y12, Y13
+	VSUBPD     Y1, Y13, Y13
+	VADDPD     cF64one<>+0(SB), Y13, Y13
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y13, Y1
+	VANDPD     Y12, Y1, Y1
 	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ     cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD    Y1, Y14, Y1
-	VANDPD     Y13, Y1, Y1
-	VANDPD     Y1, Y12, Y12
-	VADDPD     Y12, Y4, Y4
+	VANDPD     Y1, Y13, Y13
+	VADDPD     Y13, Y4, Y4
 	VMOVMSKPD  Y1, R11
 	POPCNTL    R11, R11
 	ADDQ       R11, R10
-	VANDPD     Y0, Y1, Y1
-	VMASKMOVPD Y1, Y13, (R12)
+	VANDPD     Y1, Y0, Y13
+	VMASKMOVPD Y13, Y12, (R12)
 	JMP        rowdone
 
 t1:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMOVDQU    (SP), Y13
-	VMASKMOVPD 32(R11), Y13, Y12
-	VSUBPD     Y1, Y12, Y12
-	VADDPD     cF64one<>+0(SB), Y12, Y12
-	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VMOVDQU    (SP), Y12
+	VMASKMOVPD 32(R11), Y12, Y13
+	VSUBPD     Y1, Y13, Y13
+	VADDPD     cF64one<>+0(SB), Y13, Y13
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y13, Y1
+	VANDPD     Y12, Y1, Y1
 	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ     cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD    Y1, Y14, Y1
-	VANDPD     Y13, Y1, Y1
-	VANDPD     Y1, Y12, Y12
-	VADDPD     Y12, Y5, Y5
+	VANDPD     Y1, Y13, Y13
+	VADDPD     Y13, Y5, Y5
 	VMOVMSKPD  Y1, R11
 	POPCNTL    R11, R11
 	ADDQ       R11, R10
-	VANDPD     Y0, Y1, Y1
-	VMASKMOVPD Y1, Y13, 32(R12)
+	VANDPD     Y1, Y0, Y13
+	VMASKMOVPD Y13, Y12, 32(R12)
 	JMP        rowdone
 
 t2:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMOVDQU    (SP), Y13
-	VMASKMOVPD 64(R11), Y13, Y12
-	VSUBPD     Y1, Y12, Y12
-	VADDPD     cF64one<>+0(SB), Y12, Y12
-	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VMOVDQU    (SP), Y12
+	VMASKMOVPD 64(R11), Y12, Y13
+	VSUBPD     Y1, Y13, Y13
+	VADDPD     cF64one<>+0(SB), Y13, Y13
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y13, Y1
+	VANDPD     Y12, Y1, Y1
 	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ     cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD    Y1, Y14, Y1
-	VANDPD     Y13, Y1, Y1
-	VANDPD     Y1, Y12, Y12
-	VADDPD     Y12, Y6, Y6
+	VANDPD     Y1, Y13, Y13
+	VADDPD     Y13, Y6, Y6
 	VMOVMSKPD  Y1, R11
 	POPCNTL    R11, R11
 	ADDQ       R11, R10
-	VANDPD     Y0, Y1, Y1
-	VMASKMOVPD Y1, Y13, 64(R12)
+	VANDPD     Y1, Y0, Y13
+	VMASKMOVPD Y13, Y12, 64(R12)
 	JMP        rowdone
 
 t3:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMOVDQU    (SP), Y13
-	VMASKMOVPD 96(R11), Y13, Y12
-	VSUBPD     Y1, Y12, Y12
-	VADDPD     cF64one<>+0(SB), Y12, Y12
-	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VMOVDQU    (SP), Y12
+	VMASKMOVPD 96(R11), Y12, Y13
+	VSUBPD     Y1, Y13, Y13
+	VADDPD     cF64one<>+0(SB), Y13, Y13
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y13, Y1
+	VANDPD     Y12, Y1, Y1
 	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ     cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD    Y1, Y14, Y1
-	VANDPD     Y13, Y1, Y1
-	VANDPD     Y1, Y12, Y12
-	VADDPD     Y12, Y7, Y7
+	VANDPD     Y1, Y13, Y13
+	VADDPD     Y13, Y7, Y7
 	VMOVMSKPD  Y1, R11
 	POPCNTL    R11, R11
 	ADDQ       R11, R10
-	VANDPD     Y0, Y1, Y1
-	VMASKMOVPD Y1, Y13, 96(R12)
+	VANDPD     Y1, Y0, Y13
+	VMASKMOVPD Y13, Y12, 96(R12)
 	JMP        rowdone
 
 t4:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMOVDQU    (SP), Y13
-	VMASKMOVPD 128(R11), Y13, Y12
-	VSUBPD     Y1, Y12, Y12
-	VADDPD     cF64one<>+0(SB), Y12, Y12
-	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VMOVDQU    (SP), Y12
+	VMASKMOVPD 128(R11), Y12, Y13
+	VSUBPD     Y1, Y13, Y13
+	VADDPD     cF64one<>+0(SB), Y13, Y13
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y13, Y1
+	VANDPD     Y12, Y1, Y1
 	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ     cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD    Y1, Y14, Y1
-	VANDPD     Y13, Y1, Y1
-	VANDPD     Y1, Y12, Y12
-	VADDPD     Y12, Y8, Y8
+	VANDPD     Y1, Y13, Y13
+	VADDPD     Y13, Y8, Y8
 	VMOVMSKPD  Y1, R11
 	POPCNTL    R11, R11
 	ADDQ       R11, R10
-	VANDPD     Y0, Y1, Y1
-	VMASKMOVPD Y1, Y13, 128(R12)
+	VANDPD     Y1, Y0, Y13
+	VMASKMOVPD Y13, Y12, 128(R12)
 	JMP        rowdone
 
 t5:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMOVDQU    (SP), Y13
-	VMASKMOVPD 160(R11), Y13, Y12
-	VSUBPD     Y1, Y12, Y12
-	VADDPD     cF64one<>+0(SB), Y12, Y12
-	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VMOVDQU    (SP), Y12
+	VMASKMOVPD 160(R11), Y12, Y13
+	VSUBPD     Y1, Y13, Y13
+	VADDPD     cF64one<>+0(SB), Y13, Y13
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y13, Y1
+	VANDPD     Y12, Y1, Y1
 	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ     cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD    Y1, Y14, Y1
-	VANDPD     Y13, Y1, Y1
-	VANDPD     Y1, Y12, Y12
-	VADDPD     Y12, Y9, Y9
+	VANDPD     Y1, Y13, Y13
+	VADDPD     Y13, Y9, Y9
 	VMOVMSKPD  Y1, R11
 	POPCNTL    R11, R11
 	ADDQ       R11, R10
-	VANDPD     Y0, Y1, Y1
-	VMASKMOVPD Y1, Y13, 160(R12)
+	VANDPD     Y1, Y0, Y13
+	VMASKMOVPD Y13, Y12, 160(R12)
 	JMP        rowdone
 
 t6:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMOVDQU    (SP), Y13
-	VMASKMOVPD 192(R11), Y13, Y12
-	VSUBPD     Y1, Y12, Y12
-	VADDPD     cF64one<>+0(SB), Y12, Y12
-	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VMOVDQU    (SP), Y12
+	VMASKMOVPD 192(R11), Y12, Y13
+	VSUBPD     Y1, Y13, Y13
+	VADDPD     cF64one<>+0(SB), Y13, Y13
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y13, Y1
+	VANDPD     Y12, Y1, Y1
 	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ     cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD    Y1, Y14, Y1
-	VANDPD     Y13, Y1, Y1
-	VANDPD     Y1, Y12, Y12
-	VADDPD     Y12, Y10, Y10
+	VANDPD     Y1, Y13, Y13
+	VADDPD     Y13, Y10, Y10
 	VMOVMSKPD  Y1, R11
 	POPCNTL    R11, R11
 	ADDQ       R11, R10
-	VANDPD     Y0, Y1, Y1
-	VMASKMOVPD Y1, Y13, 192(R12)
+	VANDPD     Y1, Y0, Y13
+	VMASKMOVPD Y13, Y12, 192(R12)
 	JMP        rowdone
 
 t7:
 	TESTQ      R9, R9
 	JZ         rowdone
-	VMOVDQU    (SP), Y13
-	VMASKMOVPD 224(R11), Y13, Y12
-	VSUBPD     Y1, Y12, Y12
-	VADDPD     cF64one<>+0(SB), Y12, Y12
-	VCMPPD     $0x16, cF64zero<>+0(SB), Y12, Y1
+	VMOVDQU    (SP), Y12
+	VMASKMOVPD 224(R11), Y12, Y13
+	VSUBPD     Y1, Y13, Y13
+	VADDPD     cF64one<>+0(SB), Y13, Y13
+	VCMPPD     $0x16, cF64zero<>+0(SB), Y13, Y1
+	VANDPD     Y12, Y1, Y1
 	VPCMPEQQ   cF64zero<>+0(SB), Y3, Y14
-	VPSUBQ     cF64lanes<>+0(SB), Y3, Y3
+	VPSUBQ     cF64lanes4<>+0(SB), Y3, Y3
 	VANDNPD    Y1, Y14, Y1
-	VANDPD     Y13, Y1, Y1
-	VANDPD     Y1, Y12, Y12
-	VADDPD     Y12, Y11, Y11
+	VANDPD     Y1, Y13, Y13
+	VADDPD     Y13, Y11, Y11
 	VMOVMSKPD  Y1, R11
 	POPCNTL    R11, R11
 	ADDQ       R11, R10
-	VANDPD     Y0, Y1, Y1
-	VMASKMOVPD Y1, Y13, 224(R12)
+	VANDPD     Y1, Y0, Y13
+	VMASKMOVPD Y13, Y12, 224(R12)
 
 rowdone:
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	CMPQ   BX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+
+tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y6, Y4, Y4
+	VADDPD Y7, Y5, Y5
+
+tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y5, Y4, Y4
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y4, X1
 	VADDPD       X1, X4, X4
 	VPERMILPD    $0x01, X4, X1
@@ -4502,16 +4910,3395 @@ DATA cF64laneidx<>+0(SB)/8, $0x0000000000000000
 DATA cF64laneidx<>+8(SB)/8, $0x0000000000000001
 DATA cF64laneidx<>+16(SB)/8, $0x0000000000000002
 DATA cF64laneidx<>+24(SB)/8, $0x0000000000000003
-GLOBL cF64laneidx<>(SB), RODATA|NOPTR, $32
+DATA cF64laneidx<>+32(SB)/8, $0x0000000000000004
+DATA cF64laneidx<>+40(SB)/8, $0x0000000000000005
+DATA cF64laneidx<>+48(SB)/8, $0x0000000000000006
+DATA cF64laneidx<>+56(SB)/8, $0x0000000000000007
+GLOBL cF64laneidx<>(SB), RODATA|NOPTR, $64
 
-DATA cF64lanes<>+0(SB)/8, $0x0000000000000004
-DATA cF64lanes<>+8(SB)/8, $0x0000000000000004
-DATA cF64lanes<>+16(SB)/8, $0x0000000000000004
-DATA cF64lanes<>+24(SB)/8, $0x0000000000000004
-GLOBL cF64lanes<>(SB), RODATA|NOPTR, $32
+DATA cF64lanes4<>+0(SB)/8, $0x0000000000000004
+DATA cF64lanes4<>+8(SB)/8, $0x0000000000000004
+DATA cF64lanes4<>+16(SB)/8, $0x0000000000000004
+DATA cF64lanes4<>+24(SB)/8, $0x0000000000000004
+DATA cF64lanes4<>+32(SB)/8, $0x0000000000000004
+DATA cF64lanes4<>+40(SB)/8, $0x0000000000000004
+DATA cF64lanes4<>+48(SB)/8, $0x0000000000000004
+DATA cF64lanes4<>+56(SB)/8, $0x0000000000000004
+GLOBL cF64lanes4<>(SB), RODATA|NOPTR, $64
 
 DATA cF64zero<>+0(SB)/8, $0x0000000000000000
 DATA cF64zero<>+8(SB)/8, $0x0000000000000000
 DATA cF64zero<>+16(SB)/8, $0x0000000000000000
 DATA cF64zero<>+24(SB)/8, $0x0000000000000000
-GLOBL cF64zero<>(SB), RODATA|NOPTR, $32
+DATA cF64zero<>+32(SB)/8, $0x0000000000000000
+DATA cF64zero<>+40(SB)/8, $0x0000000000000000
+DATA cF64zero<>+48(SB)/8, $0x0000000000000000
+DATA cF64zero<>+56(SB)/8, $0x0000000000000000
+GLOBL cF64zero<>(SB), RODATA|NOPTR, $64
+
+// func expF32AVX512(dst *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·expF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
+
+l_block:
+	VMOVUPS      (CX), Z0
+	VMOVUPS      64(CX), Z1
+	VMOVUPS      cF32explo<>+0(SB), Z2
+	VMOVUPS      cF32explo<>+0(SB), Z6
+	VMAXPS       Z0, Z2, Z2
+	VMAXPS       Z1, Z6, Z6
+	VMOVUPS      cF32exphi<>+0(SB), Z3
+	VMOVUPS      cF32exphi<>+0(SB), Z7
+	VMINPS       Z2, Z3, Z2
+	VMINPS       Z6, Z7, Z6
+	VMOVUPS      cF32magic<>+0(SB), Z3
+	VMOVUPS      cF32magic<>+0(SB), Z7
+	VFMADD231PS  cF32log2e<>+0(SB), Z2, Z3
+	VFMADD231PS  cF32log2e<>+0(SB), Z6, Z7
+	VSUBPS       cF32magic<>+0(SB), Z3, Z4
+	VSUBPS       cF32magic<>+0(SB), Z7, Z8
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z4, Z2
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z8, Z6
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z4, Z2
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z8, Z6
+	VMULPS       Z2, Z2, Z4
+	VMULPS       Z6, Z6, Z8
+	VMOVUPS      cF32expc7<>+0(SB), Z5
+	VMOVUPS      cF32expc7<>+0(SB), Z9
+	VFMADD213PS  cF32expc6<>+0(SB), Z2, Z5
+	VFMADD213PS  cF32expc6<>+0(SB), Z6, Z9
+	VFMADD213PS  cF32expc5<>+0(SB), Z2, Z5
+	VFMADD213PS  cF32expc5<>+0(SB), Z6, Z9
+	VFMADD213PS  cF32expc4<>+0(SB), Z2, Z5
+	VFMADD213PS  cF32expc4<>+0(SB), Z6, Z9
+	VFMADD213PS  cF32expc3<>+0(SB), Z2, Z5
+	VFMADD213PS  cF32expc3<>+0(SB), Z6, Z9
+	VFMADD213PS  cF32expc2<>+0(SB), Z2, Z5
+	VFMADD213PS  cF32expc2<>+0(SB), Z6, Z9
+	VFMADD213PS  Z2, Z4, Z5
+	VFMADD213PS  Z6, Z8, Z9
+	VADDPS       cF32one<>+0(SB), Z5, Z5
+	VADDPS       cF32one<>+0(SB), Z9, Z9
+	VPSUBD       cF32magicbits<>+0(SB), Z3, Z3
+	VPSUBD       cF32magicbits<>+0(SB), Z7, Z7
+	VPSRAD       $0x01, Z3, Z4
+	VPSRAD       $0x01, Z7, Z8
+	VPSUBD       Z4, Z3, Z3
+	VPSUBD       Z8, Z7, Z7
+	VPADDD       cF32expbias<>+0(SB), Z4, Z4
+	VPADDD       cF32expbias<>+0(SB), Z8, Z8
+	VPADDD       cF32expbias<>+0(SB), Z3, Z3
+	VPADDD       cF32expbias<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z4, Z4
+	VPSLLD       $0x17, Z8, Z8
+	VPSLLD       $0x17, Z3, Z3
+	VPSLLD       $0x17, Z7, Z7
+	VMULPS       Z4, Z5, Z5
+	VMULPS       Z8, Z9, Z9
+	VMULPS       Z3, Z5, Z5
+	VMULPS       Z7, Z9, Z9
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K1
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z1, K2
+	VMOVUPS.Z    Z5, K1, Z5
+	VMOVUPS.Z    Z9, K2, Z9
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Z0, K1
+	VBLENDMPS    cF32pinf<>+0(SB), Z5, K1, Z0
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Z1, K1
+	VBLENDMPS    cF32pinf<>+0(SB), Z9, K1, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	SUBQ         $0x00000020, DX
+	CMPQ         DX, $0x00000020
+	JGE          l_block
+
+l_single:
+	CMPQ         DX, $0x00000010
+	JL           l_tail
+	VMOVUPS      (CX), Z0
+	VMOVUPS      cF32explo<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z1
+	VMOVUPS      cF32exphi<>+0(SB), Z2
+	VMINPS       Z1, Z2, Z1
+	VMOVUPS      cF32magic<>+0(SB), Z2
+	VFMADD231PS  cF32log2e<>+0(SB), Z1, Z2
+	VSUBPS       cF32magic<>+0(SB), Z2, Z3
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z3, Z1
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z3, Z1
+	VMULPS       Z1, Z1, Z3
+	VMOVUPS      cF32expc7<>+0(SB), Z4
+	VFMADD213PS  cF32expc6<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc5<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc4<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc3<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc2<>+0(SB), Z1, Z4
+	VFMADD213PS  Z1, Z3, Z4
+	VADDPS       cF32one<>+0(SB), Z4, Z4
+	VPSUBD       cF32magicbits<>+0(SB), Z2, Z2
+	VPSRAD       $0x01, Z2, Z3
+	VPSUBD       Z3, Z2, Z2
+	VPADDD       cF32expbias<>+0(SB), Z3, Z3
+	VPADDD       cF32expbias<>+0(SB), Z2, Z2
+	VPSLLD       $0x17, Z3, Z3
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z3, Z4, Z4
+	VMULPS       Z2, Z4, Z4
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K1
+	VMOVUPS.Z    Z4, K1, Z4
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Z0, K1
+	VBLENDMPS    cF32pinf<>+0(SB), Z4, K1, Z0
+	VMOVUPS      Z0, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          l_single
+
+l_tail:
+	TESTQ        DX, DX
+	JZ           l_done
+	LEAQ         ctailbits<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS      cF32explo<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z1
+	VMOVUPS      cF32exphi<>+0(SB), Z2
+	VMINPS       Z1, Z2, Z1
+	VMOVUPS      cF32magic<>+0(SB), Z2
+	VFMADD231PS  cF32log2e<>+0(SB), Z1, Z2
+	VSUBPS       cF32magic<>+0(SB), Z2, Z3
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z3, Z1
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z3, Z1
+	VMULPS       Z1, Z1, Z3
+	VMOVUPS      cF32expc7<>+0(SB), Z4
+	VFMADD213PS  cF32expc6<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc5<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc4<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc3<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc2<>+0(SB), Z1, Z4
+	VFMADD213PS  Z1, Z3, Z4
+	VADDPS       cF32one<>+0(SB), Z4, Z4
+	VPSUBD       cF32magicbits<>+0(SB), Z2, Z2
+	VPSRAD       $0x01, Z2, Z3
+	VPSUBD       Z3, Z2, Z2
+	VPADDD       cF32expbias<>+0(SB), Z3, Z3
+	VPADDD       cF32expbias<>+0(SB), Z2, Z2
+	VPSLLD       $0x17, Z3, Z3
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z3, Z4, Z4
+	VMULPS       Z2, Z4, Z4
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VMOVUPS.Z    Z4, K2, Z4
+	VCMPPS       $0x0e, cF32exphi<>+0(SB), Z0, K2
+	VBLENDMPS    cF32pinf<>+0(SB), Z4, K2, Z0
+	VMOVUPS      Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+DATA ctailbits<>+0(SB)/2, $0x0000
+DATA ctailbits<>+2(SB)/2, $0x0001
+DATA ctailbits<>+4(SB)/2, $0x0003
+DATA ctailbits<>+6(SB)/2, $0x0007
+DATA ctailbits<>+8(SB)/2, $0x000f
+DATA ctailbits<>+10(SB)/2, $0x001f
+DATA ctailbits<>+12(SB)/2, $0x003f
+DATA ctailbits<>+14(SB)/2, $0x007f
+DATA ctailbits<>+16(SB)/2, $0x00ff
+DATA ctailbits<>+18(SB)/2, $0x01ff
+DATA ctailbits<>+20(SB)/2, $0x03ff
+DATA ctailbits<>+22(SB)/2, $0x07ff
+DATA ctailbits<>+24(SB)/2, $0x0fff
+DATA ctailbits<>+26(SB)/2, $0x1fff
+DATA ctailbits<>+28(SB)/2, $0x3fff
+DATA ctailbits<>+30(SB)/2, $0x7fff
+DATA ctailbits<>+32(SB)/2, $0xffff
+GLOBL ctailbits<>(SB), RODATA|NOPTR, $34
+
+// func softmaxRowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·softmaxRowsF32AVX512(SB), NOSPLIT, $128-40
+	MOVQ  d+0(FP), AX
+	MOVQ  s+8(FP), CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  cols+24(FP), BX
+	MOVQ  stride+32(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  BX, DI
+	ANDQ  $0x0000000f, DI
+	KXORW K1, K1, K1
+	KMOVW K1, K1
+	TESTQ DI, DI
+	JZ    masked
+	LEAQ  ctailbits<>+0(SB), R8
+	KMOVW (R8)(DI*2), K1
+	KMOVW K1, K1
+
+masked:
+pairs:
+	CMPQ    DX, $0x00000002
+	JL      single
+	LEAQ    (CX)(SI*1), R10
+	LEAQ    (AX)(SI*1), R11
+	VMOVUPS cF32ninf<>+0(SB), Z0
+	VMOVUPS cF32ninf<>+0(SB), Z1
+	XORQ    R8, R8
+	MOVQ    BX, R9
+
+pmax:
+	CMPQ   R9, $0x00000010
+	JL     pmax_tail
+	VMAXPS (CX)(R8*1), Z0, Z0
+	VMAXPS (R10)(R8*1), Z1, Z1
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R9
+	JMP    pmax
+
+pmax_tail:
+	TESTQ     DI, DI
+	JZ        pmaxdone
+	VMOVUPS   cF32ninf<>+0(SB), Z2
+	VMOVUPS.Z (CX)(R8*1), K1, Z3
+	VBLENDMPS Z3, Z2, K1, Z3
+	VMAXPS    Z3, Z0, Z0
+	VMOVUPS.Z (R10)(R8*1), K1, Z3
+	VBLENDMPS Z3, Z2, K1, Z3
+	VMAXPS    Z3, Z1, Z1
+
+pmaxdone:
+	VEXTRACTF32X8 $0x01, Z0, Y2
+	VMAXPS        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VMAXPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X2
+	VMAXPS        X2, X0, X0
+	VMOVSHDUP     X0, X2
+	VMAXPS        X2, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMOVUPS       Z0, (SP)
+	VEXTRACTF32X8 $0x01, Z1, Y0
+	VMAXPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VMAXPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VMAXPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VMAXPS        X0, X1, X1
+	VBROADCASTSS  X1, Z0
+	VMOVUPS       Z0, 64(SP)
+	XORQ          R8, R8
+	MOVQ          BX, R9
+
+pexp:
+	CMPQ         R9, $0x00000010
+	JL           pexp_tail
+	VMOVUPS      (CX)(R8*1), Z0
+	VSUBPS       (SP), Z0, Z0
+	VMOVUPS      (R10)(R8*1), Z1
+	VSUBPS       64(SP), Z1, Z1
+	VMOVUPS      cF32explo<>+0(SB), Z2
+	VMOVUPS      cF32explo<>+0(SB), Z9
+	VMAXPS       Z0, Z2, Z2
+	VMAXPS       Z1, Z9, Z9
+	VMOVUPS      cF32magic<>+0(SB), Z3
+	VMOVUPS      cF32magic<>+0(SB), Z10
+	VFMADD231PS  cF32log2e<>+0(SB), Z2, Z3
+	VFMADD231PS  cF32log2e<>+0(SB), Z9, Z10
+	VSUBPS       cF32magic<>+0(SB), Z3, Z7
+	VSUBPS       cF32magic<>+0(SB), Z10, Z11
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z7, Z2
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z11, Z9
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z7, Z2
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z11, Z9
+	VMULPS       Z2, Z2, Z7
+	VMULPS       Z9, Z9, Z11
+	VMOVUPS      cF32expc7<>+0(SB), Z8
+	VMOVUPS      cF32expc7<>+0(SB), Z12
+	VFMADD213PS  cF32expc6<>+0(SB), Z2, Z8
+	VFMADD213PS  cF32expc6<>+0(SB), Z9, Z12
+	VFMADD213PS  cF32expc5<>+0(SB), Z2, Z8
+	VFMADD213PS  cF32expc5<>+0(SB), Z9, Z12
+	VFMADD213PS  cF32expc4<>+0(SB), Z2, Z8
+	VFMADD213PS  cF32expc4<>+0(SB), Z9, Z12
+	VFMADD213PS  cF32expc3<>+0(SB), Z2, Z8
+	VFMADD213PS  cF32expc3<>+0(SB), Z9, Z12
+	VFMADD213PS  cF32expc2<>+0(SB), Z2, Z8
+	VFMADD213PS  cF32expc2<>+0(SB), Z9, Z12
+	VFMADD213PS  Z2, Z7, Z8
+	VFMADD213PS  Z9, Z11, Z12
+	VADDPS       cF32one<>+0(SB), Z8, Z8
+	VADDPS       cF32one<>+0(SB), Z12, Z12
+	VPSUBD       cF32magicbits<>+0(SB), Z3, Z3
+	VPSUBD       cF32magicbits<>+0(SB), Z10, Z10
+	VPSRAD       $0x01, Z3, Z7
+	VPSRAD       $0x01, Z10, Z11
+	VPSUBD       Z7, Z3, Z2
+	VPSUBD       Z11, Z10, Z3
+	VPADDD       cF32expbias<>+0(SB), Z7, Z7
+	VPADDD       cF32expbias<>+0(SB), Z11, Z11
+	VPADDD       cF32expbias<>+0(SB), Z2, Z2
+	VPADDD       cF32expbias<>+0(SB), Z3, Z3
+	VPSLLD       $0x17, Z7, Z7
+	VPSLLD       $0x17, Z11, Z11
+	VPSLLD       $0x17, Z2, Z2
+	VPSLLD       $0x17, Z3, Z3
+	VMULPS       Z7, Z8, Z8
+	VMULPS       Z11, Z12, Z12
+	VMULPS       Z2, Z8, Z8
+	VMULPS       Z3, Z12, Z12
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z1, K3
+	VMOVUPS.Z    Z8, K2, Z0
+	VMOVUPS.Z    Z12, K3, Z1
+	VMOVUPS      Z0, (AX)(R8*1)
+	VMOVUPS      Z1, (R11)(R8*1)
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, R9
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        DI, DI
+	JZ           pexpdone
+	VMOVUPS.Z    (CX)(R8*1), K1, Z4
+	VSUBPS       (SP), Z4, Z4
+	VMOVUPS.Z    (R10)(R8*1), K1, Z5
+	VSUBPS       64(SP), Z5, Z5
+	VMOVUPS      cF32explo<>+0(SB), Z0
+	VMOVUPS      cF32explo<>+0(SB), Z7
+	VMAXPS       Z4, Z0, Z0
+	VMAXPS       Z5, Z7, Z7
+	VMOVUPS      cF32magic<>+0(SB), Z1
+	VMOVUPS      cF32magic<>+0(SB), Z8
+	VFMADD231PS  cF32log2e<>+0(SB), Z0, Z1
+	VFMADD231PS  cF32log2e<>+0(SB), Z7, Z8
+	VSUBPS       cF32magic<>+0(SB), Z1, Z2
+	VSUBPS       cF32magic<>+0(SB), Z8, Z9
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z2, Z0
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z9, Z7
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z2, Z0
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z9, Z7
+	VMULPS       Z0, Z0, Z2
+	VMULPS       Z7, Z7, Z9
+	VMOVUPS      cF32expc7<>+0(SB), Z3
+	VMOVUPS      cF32expc7<>+0(SB), Z10
+	VFMADD213PS  cF32expc6<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc6<>+0(SB), Z7, Z10
+	VFMADD213PS  cF32expc5<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc5<>+0(SB), Z7, Z10
+	VFMADD213PS  cF32expc4<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc4<>+0(SB), Z7, Z10
+	VFMADD213PS  cF32expc3<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc3<>+0(SB), Z7, Z10
+	VFMADD213PS  cF32expc2<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc2<>+0(SB), Z7, Z10
+	VFMADD213PS  Z0, Z2, Z3
+	VFMADD213PS  Z7, Z9, Z10
+	VADDPS       cF32one<>+0(SB), Z3, Z3
+	VADDPS       cF32one<>+0(SB), Z10, Z10
+	VPSUBD       cF32magicbits<>+0(SB), Z1, Z1
+	VPSUBD       cF32magicbits<>+0(SB), Z8, Z8
+	VPSRAD       $0x01, Z1, Z2
+	VPSRAD       $0x01, Z8, Z9
+	VPSUBD       Z2, Z1, Z0
+	VPSUBD       Z9, Z8, Z1
+	VPADDD       cF32expbias<>+0(SB), Z2, Z2
+	VPADDD       cF32expbias<>+0(SB), Z9, Z9
+	VPADDD       cF32expbias<>+0(SB), Z0, Z0
+	VPADDD       cF32expbias<>+0(SB), Z1, Z1
+	VPSLLD       $0x17, Z2, Z2
+	VPSLLD       $0x17, Z9, Z9
+	VPSLLD       $0x17, Z0, Z0
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z2, Z3, Z3
+	VMULPS       Z9, Z10, Z10
+	VMULPS       Z0, Z3, Z3
+	VMULPS       Z1, Z10, Z10
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z4, K2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z5, K3
+	VMOVUPS.Z    Z3, K2, Z4
+	VMOVUPS.Z    Z10, K3, Z5
+	VMOVUPS.Z    Z4, K1, Z4
+	VMOVUPS.Z    Z5, K1, Z5
+
+pexpdone:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   BX, CX
+	SHRQ   $0x04, CX
+	MOVQ   AX, R8
+	CMPQ   CX, $0x00000004
+	JL     pz0rem
+
+pz0block:
+	VADDPS (R8), Z0, Z0
+	VADDPS 64(R8), Z1, Z1
+	VADDPS 128(R8), Z2, Z2
+	VADDPS 192(R8), Z3, Z3
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    pz0block
+
+pz0rem:
+	CMPQ   CX, $0x00000001
+	JL     pz0t0
+	VADDPS (R8), Z0, Z0
+	CMPQ   CX, $0x00000002
+	JL     pz0t1
+	VADDPS 64(R8), Z1, Z1
+	CMPQ   CX, $0x00000003
+	JL     pz0t2
+	VADDPS 128(R8), Z2, Z2
+	CMPQ   CX, $0x00000004
+	JL     pz0t3
+	VADDPS 192(R8), Z3, Z3
+	JMP    pz0sum
+
+pz0t0:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Z4, Z0, Z0
+	JMP    pz0sum
+
+pz0t1:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Z4, Z1, Z1
+	JMP    pz0sum
+
+pz0t2:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Z4, Z2, Z2
+	JMP    pz0sum
+
+pz0t3:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPS Z4, Z3, Z3
+
+pz0sum:
+	CMPQ   BX, $0x00000020
+	JLE    pz0tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h1
+	VADDPS Z1, Z0, Z0
+
+pz0tree_h1:
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VXORPS        Z1, Z1, Z1
+	VXORPS        Z2, Z2, Z2
+	VXORPS        Z3, Z3, Z3
+	VXORPS        Z7, Z7, Z7
+	MOVQ          BX, CX
+	SHRQ          $0x04, CX
+	MOVQ          R11, R8
+	CMPQ          CX, $0x00000004
+	JL            pz1rem
+
+pz1block:
+	VADDPS (R8), Z1, Z1
+	VADDPS 64(R8), Z2, Z2
+	VADDPS 128(R8), Z3, Z3
+	VADDPS 192(R8), Z7, Z7
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    pz1block
+
+pz1rem:
+	CMPQ   CX, $0x00000001
+	JL     pz1t0
+	VADDPS (R8), Z1, Z1
+	CMPQ   CX, $0x00000002
+	JL     pz1t1
+	VADDPS 64(R8), Z2, Z2
+	CMPQ   CX, $0x00000003
+	JL     pz1t2
+	VADDPS 128(R8), Z3, Z3
+	CMPQ   CX, $0x00000004
+	JL     pz1t3
+	VADDPS 192(R8), Z7, Z7
+	JMP    pz1sum
+
+pz1t0:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Z5, Z1, Z1
+	JMP    pz1sum
+
+pz1t1:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Z5, Z2, Z2
+	JMP    pz1sum
+
+pz1t2:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Z5, Z3, Z3
+	JMP    pz1sum
+
+pz1t3:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPS Z5, Z7, Z7
+
+pz1sum:
+	CMPQ   BX, $0x00000020
+	JLE    pz1tree_h2
+	VADDPS Z3, Z1, Z1
+	VADDPS Z7, Z2, Z2
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h1
+	VADDPS Z2, Z1, Z1
+
+pz1tree_h1:
+	VEXTRACTF32X8 $0x01, Z1, Y2
+	VADDPS        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPS        X2, X1, X1
+	VMOVHLPS      X1, X1, X2
+	VADDPS        X2, X1, X1
+	VMOVSHDUP     X1, X2
+	VADDPS        X2, X1, X1
+	VBROADCASTSS  X1, Z1
+	XORQ          R8, R8
+	MOVQ          BX, R9
+
+pnorm:
+	CMPQ    R9, $0x00000010
+	JL      pnorm_tail
+	VMOVUPS (AX)(R8*1), Z2
+	VDIVPS  Z0, Z2, Z2
+	VMOVUPS Z2, (AX)(R8*1)
+	VMOVUPS (R11)(R8*1), Z2
+	VDIVPS  Z1, Z2, Z2
+	VMOVUPS Z2, (R11)(R8*1)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, R9
+	JMP     pnorm
+
+pnorm_tail:
+	TESTQ   DI, DI
+	JZ      pnormdone
+	VDIVPS  Z0, Z4, Z4
+	VMOVUPS Z4, K1, (AX)(R8*1)
+	VDIVPS  Z1, Z5, Z5
+	VMOVUPS Z5, K1, (R11)(R8*1)
+
+pnormdone:
+	LEAQ (R10)(SI*1), CX
+	LEAQ (R11)(SI*1), AX
+	SUBQ $0x00000002, DX
+	JMP  pairs
+
+single:
+	TESTQ   DX, DX
+	JZ      done
+	VMOVUPS cF32ninf<>+0(SB), Z0
+	XORQ    R8, R8
+	MOVQ    BX, R9
+
+smax:
+	CMPQ   R9, $0x00000010
+	JL     smax_tail
+	VMAXPS (CX)(R8*1), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R9
+	JMP    smax
+
+smax_tail:
+	TESTQ     DI, DI
+	JZ        smaxdone
+	VMOVUPS   cF32ninf<>+0(SB), Z1
+	VMOVUPS.Z (CX)(R8*1), K1, Z2
+	VBLENDMPS Z2, Z1, K1, Z2
+	VMAXPS    Z2, Z0, Z0
+
+smaxdone:
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VMAXPS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMOVUPS       Z0, (SP)
+	XORQ          R8, R8
+	MOVQ          BX, R9
+
+sexp:
+	CMPQ         R9, $0x00000010
+	JL           sexp_tail
+	VMOVUPS      (CX)(R8*1), Z0
+	VSUBPS       (SP), Z0, Z0
+	VMOVUPS      cF32explo<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z1
+	VMOVUPS      cF32magic<>+0(SB), Z2
+	VFMADD231PS  cF32log2e<>+0(SB), Z1, Z2
+	VSUBPS       cF32magic<>+0(SB), Z2, Z3
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z3, Z1
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z3, Z1
+	VMULPS       Z1, Z1, Z3
+	VMOVUPS      cF32expc7<>+0(SB), Z4
+	VFMADD213PS  cF32expc6<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc5<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc4<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc3<>+0(SB), Z1, Z4
+	VFMADD213PS  cF32expc2<>+0(SB), Z1, Z4
+	VFMADD213PS  Z1, Z3, Z4
+	VADDPS       cF32one<>+0(SB), Z4, Z4
+	VPSUBD       cF32magicbits<>+0(SB), Z2, Z2
+	VPSRAD       $0x01, Z2, Z3
+	VPSUBD       Z3, Z2, Z1
+	VPADDD       cF32expbias<>+0(SB), Z3, Z3
+	VPADDD       cF32expbias<>+0(SB), Z1, Z1
+	VPSLLD       $0x17, Z3, Z3
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z3, Z4, Z4
+	VMULPS       Z1, Z4, Z4
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VMOVUPS.Z    Z4, K2, Z0
+	VMOVUPS      Z0, (AX)(R8*1)
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, R9
+	JMP          sexp
+
+sexp_tail:
+	TESTQ        DI, DI
+	JZ           sexpdone
+	VMOVUPS.Z    (CX)(R8*1), K1, Z6
+	VSUBPS       (SP), Z6, Z6
+	VMOVUPS      cF32explo<>+0(SB), Z0
+	VMAXPS       Z6, Z0, Z0
+	VMOVUPS      cF32magic<>+0(SB), Z1
+	VFMADD231PS  cF32log2e<>+0(SB), Z0, Z1
+	VSUBPS       cF32magic<>+0(SB), Z1, Z2
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z2, Z0
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z2, Z0
+	VMULPS       Z0, Z0, Z2
+	VMOVUPS      cF32expc7<>+0(SB), Z3
+	VFMADD213PS  cF32expc6<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc5<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc4<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc3<>+0(SB), Z0, Z3
+	VFMADD213PS  cF32expc2<>+0(SB), Z0, Z3
+	VFMADD213PS  Z0, Z2, Z3
+	VADDPS       cF32one<>+0(SB), Z3, Z3
+	VPSUBD       cF32magicbits<>+0(SB), Z1, Z1
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z0
+	VPADDD       cF32expbias<>+0(SB), Z2, Z2
+	VPADDD       cF32expbias<>+0(SB), Z0, Z0
+	VPSLLD       $0x17, Z2, Z2
+	VPSLLD       $0x17, Z0, Z0
+	VMULPS       Z2, Z3, Z3
+	VMULPS       Z0, Z3, Z3
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z6, K2
+	VMOVUPS.Z    Z3, K2, Z6
+	VMOVUPS.Z    Z6, K1, Z6
+
+sexpdone:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   BX, CX
+	SHRQ   $0x04, CX
+	MOVQ   AX, DX
+	CMPQ   CX, $0x00000004
+	JL     sz0rem
+
+sz0block:
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	ADDQ   $0x00000100, DX
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    sz0block
+
+sz0rem:
+	CMPQ   CX, $0x00000001
+	JL     sz0t0
+	VADDPS (DX), Z0, Z0
+	CMPQ   CX, $0x00000002
+	JL     sz0t1
+	VADDPS 64(DX), Z1, Z1
+	CMPQ   CX, $0x00000003
+	JL     sz0t2
+	VADDPS 128(DX), Z2, Z2
+	CMPQ   CX, $0x00000004
+	JL     sz0t3
+	VADDPS 192(DX), Z3, Z3
+	JMP    sz0sum
+
+sz0t0:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Z6, Z0, Z0
+	JMP    sz0sum
+
+sz0t1:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Z6, Z1, Z1
+	JMP    sz0sum
+
+sz0t2:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Z6, Z2, Z2
+	JMP    sz0sum
+
+sz0t3:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPS Z6, Z3, Z3
+
+sz0sum:
+	CMPQ   BX, $0x00000020
+	JLE    sz0tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h1
+	VADDPS Z1, Z0, Z0
+
+sz0tree_h1:
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	XORQ          R8, R8
+	MOVQ          BX, R9
+
+snorm:
+	CMPQ    R9, $0x00000010
+	JL      snorm_tail
+	VMOVUPS (AX)(R8*1), Z1
+	VDIVPS  Z0, Z1, Z1
+	VMOVUPS Z1, (AX)(R8*1)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, R9
+	JMP     snorm
+
+snorm_tail:
+	TESTQ   DI, DI
+	JZ      snormdone
+	VDIVPS  Z0, Z6, Z6
+	VMOVUPS Z6, K1, (AX)(R8*1)
+
+snormdone:
+done:
+	VZEROUPPER
+	RET
+
+// func softmaxCERowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int, scale float32, mz *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·softmaxCERowsF32AVX512(SB), NOSPLIT, $192-56
+	MOVQ         d+0(FP), AX
+	MOVQ         s+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         mz+48(FP), DI
+	VBROADCASTSS scale+40(FP), Z0
+	VMOVUPS      Z0, 128(SP)
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	KXORW        K1, K1, K1
+	KMOVW        K1, K1
+	TESTQ        R8, R8
+	JZ           masked
+	LEAQ         ctailbits<>+0(SB), R9
+	KMOVW        (R9)(R8*2), K1
+	KMOVW        K1, K1
+
+masked:
+pairs:
+	CMPQ    DX, $0x00000002
+	JL      single
+	LEAQ    (CX)(SI*1), R11
+	LEAQ    (AX)(SI*1), R12
+	VMOVUPS cF32ninf<>+0(SB), Z0
+	VMOVUPS cF32ninf<>+0(SB), Z4
+	XORQ    R9, R9
+	MOVQ    BX, R10
+
+pmax:
+	CMPQ   R10, $0x00000010
+	JL     pmax_tail
+	VMAXPS (CX)(R9*1), Z0, Z0
+	VMAXPS (R11)(R9*1), Z4, Z4
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R10
+	JMP    pmax
+
+pmax_tail:
+	TESTQ     R8, R8
+	JZ        pmaxdone
+	VMOVUPS   cF32ninf<>+0(SB), Z5
+	VMOVUPS.Z (CX)(R9*1), K1, Z6
+	VBLENDMPS Z6, Z5, K1, Z6
+	VMAXPS    Z6, Z0, Z0
+	VMOVUPS.Z (R11)(R9*1), K1, Z6
+	VBLENDMPS Z6, Z5, K1, Z6
+	VMAXPS    Z6, Z4, Z4
+
+pmaxdone:
+	VEXTRACTF32X8 $0x01, Z0, Y5
+	VMAXPS        Y5, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VMAXPS        X5, X0, X0
+	VMOVHLPS      X0, X0, X5
+	VMAXPS        X5, X0, X0
+	VMOVSHDUP     X0, X5
+	VMAXPS        X5, X0, X0
+	VMOVSS        X0, (DI)
+	VBROADCASTSS  X0, Z0
+	VMOVUPS       Z0, (SP)
+	VEXTRACTF32X8 $0x01, Z4, Y0
+	VMAXPS        Y0, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X0
+	VMAXPS        X0, X4, X4
+	VMOVHLPS      X4, X4, X0
+	VMAXPS        X0, X4, X4
+	VMOVSHDUP     X4, X0
+	VMAXPS        X0, X4, X4
+	VMOVSS        X4, 8(DI)
+	VBROADCASTSS  X4, Z0
+	VMOVUPS       Z0, 64(SP)
+	XORQ          R9, R9
+	MOVQ          BX, R10
+
+pexp:
+	CMPQ         R10, $0x00000010
+	JL           pexp_tail
+	VMOVUPS      (CX)(R9*1), Z0
+	VSUBPS       (SP), Z0, Z0
+	VMOVUPS      (R11)(R9*1), Z4
+	VSUBPS       64(SP), Z4, Z4
+	VMOVUPS      cF32explo<>+0(SB), Z5
+	VMOVUPS      cF32explo<>+0(SB), Z9
+	VMAXPS       Z0, Z5, Z5
+	VMAXPS       Z4, Z9, Z9
+	VMOVUPS      cF32magic<>+0(SB), Z6
+	VMOVUPS      cF32magic<>+0(SB), Z10
+	VFMADD231PS  cF32log2e<>+0(SB), Z5, Z6
+	VFMADD231PS  cF32log2e<>+0(SB), Z9, Z10
+	VSUBPS       cF32magic<>+0(SB), Z6, Z7
+	VSUBPS       cF32magic<>+0(SB), Z10, Z11
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z7, Z5
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z11, Z9
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z7, Z5
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z11, Z9
+	VMULPS       Z5, Z5, Z7
+	VMULPS       Z9, Z9, Z11
+	VMOVUPS      cF32expc7<>+0(SB), Z8
+	VMOVUPS      cF32expc7<>+0(SB), Z12
+	VFMADD213PS  cF32expc6<>+0(SB), Z5, Z8
+	VFMADD213PS  cF32expc6<>+0(SB), Z9, Z12
+	VFMADD213PS  cF32expc5<>+0(SB), Z5, Z8
+	VFMADD213PS  cF32expc5<>+0(SB), Z9, Z12
+	VFMADD213PS  cF32expc4<>+0(SB), Z5, Z8
+	VFMADD213PS  cF32expc4<>+0(SB), Z9, Z12
+	VFMADD213PS  cF32expc3<>+0(SB), Z5, Z8
+	VFMADD213PS  cF32expc3<>+0(SB), Z9, Z12
+	VFMADD213PS  cF32expc2<>+0(SB), Z5, Z8
+	VFMADD213PS  cF32expc2<>+0(SB), Z9, Z12
+	VFMADD213PS  Z5, Z7, Z8
+	VFMADD213PS  Z9, Z11, Z12
+	VADDPS       cF32one<>+0(SB), Z8, Z8
+	VADDPS       cF32one<>+0(SB), Z12, Z12
+	VPSUBD       cF32magicbits<>+0(SB), Z6, Z6
+	VPSUBD       cF32magicbits<>+0(SB), Z10, Z10
+	VPSRAD       $0x01, Z6, Z7
+	VPSRAD       $0x01, Z10, Z11
+	VPSUBD       Z7, Z6, Z5
+	VPSUBD       Z11, Z10, Z6
+	VPADDD       cF32expbias<>+0(SB), Z7, Z7
+	VPADDD       cF32expbias<>+0(SB), Z11, Z11
+	VPADDD       cF32expbias<>+0(SB), Z5, Z5
+	VPADDD       cF32expbias<>+0(SB), Z6, Z6
+	VPSLLD       $0x17, Z7, Z7
+	VPSLLD       $0x17, Z11, Z11
+	VPSLLD       $0x17, Z5, Z5
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z7, Z8, Z8
+	VMULPS       Z11, Z12, Z12
+	VMULPS       Z5, Z8, Z8
+	VMULPS       Z6, Z12, Z12
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z4, K3
+	VMOVUPS.Z    Z8, K2, Z0
+	VMOVUPS.Z    Z12, K3, Z4
+	VMOVUPS      Z0, (AX)(R9*1)
+	VMOVUPS      Z4, (R12)(R9*1)
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R10
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        R8, R8
+	JZ           pexpdone
+	VMOVUPS.Z    (CX)(R9*1), K1, Z1
+	VSUBPS       (SP), Z1, Z1
+	VMOVUPS.Z    (R11)(R9*1), K1, Z2
+	VSUBPS       64(SP), Z2, Z2
+	VMOVUPS      cF32explo<>+0(SB), Z0
+	VMOVUPS      cF32explo<>+0(SB), Z7
+	VMAXPS       Z1, Z0, Z0
+	VMAXPS       Z2, Z7, Z7
+	VMOVUPS      cF32magic<>+0(SB), Z4
+	VMOVUPS      cF32magic<>+0(SB), Z8
+	VFMADD231PS  cF32log2e<>+0(SB), Z0, Z4
+	VFMADD231PS  cF32log2e<>+0(SB), Z7, Z8
+	VSUBPS       cF32magic<>+0(SB), Z4, Z5
+	VSUBPS       cF32magic<>+0(SB), Z8, Z9
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z5, Z0
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z9, Z7
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z5, Z0
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z9, Z7
+	VMULPS       Z0, Z0, Z5
+	VMULPS       Z7, Z7, Z9
+	VMOVUPS      cF32expc7<>+0(SB), Z6
+	VMOVUPS      cF32expc7<>+0(SB), Z10
+	VFMADD213PS  cF32expc6<>+0(SB), Z0, Z6
+	VFMADD213PS  cF32expc6<>+0(SB), Z7, Z10
+	VFMADD213PS  cF32expc5<>+0(SB), Z0, Z6
+	VFMADD213PS  cF32expc5<>+0(SB), Z7, Z10
+	VFMADD213PS  cF32expc4<>+0(SB), Z0, Z6
+	VFMADD213PS  cF32expc4<>+0(SB), Z7, Z10
+	VFMADD213PS  cF32expc3<>+0(SB), Z0, Z6
+	VFMADD213PS  cF32expc3<>+0(SB), Z7, Z10
+	VFMADD213PS  cF32expc2<>+0(SB), Z0, Z6
+	VFMADD213PS  cF32expc2<>+0(SB), Z7, Z10
+	VFMADD213PS  Z0, Z5, Z6
+	VFMADD213PS  Z7, Z9, Z10
+	VADDPS       cF32one<>+0(SB), Z6, Z6
+	VADDPS       cF32one<>+0(SB), Z10, Z10
+	VPSUBD       cF32magicbits<>+0(SB), Z4, Z4
+	VPSUBD       cF32magicbits<>+0(SB), Z8, Z8
+	VPSRAD       $0x01, Z4, Z5
+	VPSRAD       $0x01, Z8, Z9
+	VPSUBD       Z5, Z4, Z0
+	VPSUBD       Z9, Z8, Z4
+	VPADDD       cF32expbias<>+0(SB), Z5, Z5
+	VPADDD       cF32expbias<>+0(SB), Z9, Z9
+	VPADDD       cF32expbias<>+0(SB), Z0, Z0
+	VPADDD       cF32expbias<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z5, Z5
+	VPSLLD       $0x17, Z9, Z9
+	VPSLLD       $0x17, Z0, Z0
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z5, Z6, Z6
+	VMULPS       Z9, Z10, Z10
+	VMULPS       Z0, Z6, Z6
+	VMULPS       Z4, Z10, Z10
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z1, K2
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z2, K3
+	VMOVUPS.Z    Z6, K2, Z1
+	VMOVUPS.Z    Z10, K3, Z2
+	VMOVUPS.Z    Z1, K1, Z1
+	VMOVUPS.Z    Z2, K1, Z2
+
+pexpdone:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	MOVQ   BX, CX
+	SHRQ   $0x04, CX
+	MOVQ   AX, R9
+	CMPQ   CX, $0x00000004
+	JL     pz0rem
+
+pz0block:
+	VADDPS (R9), Z0, Z0
+	VADDPS 64(R9), Z4, Z4
+	VADDPS 128(R9), Z5, Z5
+	VADDPS 192(R9), Z6, Z6
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    pz0block
+
+pz0rem:
+	CMPQ   CX, $0x00000001
+	JL     pz0t0
+	VADDPS (R9), Z0, Z0
+	CMPQ   CX, $0x00000002
+	JL     pz0t1
+	VADDPS 64(R9), Z4, Z4
+	CMPQ   CX, $0x00000003
+	JL     pz0t2
+	VADDPS 128(R9), Z5, Z5
+	CMPQ   CX, $0x00000004
+	JL     pz0t3
+	VADDPS 192(R9), Z6, Z6
+	JMP    pz0sum
+
+pz0t0:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Z1, Z0, Z0
+	JMP    pz0sum
+
+pz0t1:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Z1, Z4, Z4
+	JMP    pz0sum
+
+pz0t2:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Z1, Z5, Z5
+	JMP    pz0sum
+
+pz0t3:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPS Z1, Z6, Z6
+
+pz0sum:
+	CMPQ   BX, $0x00000020
+	JLE    pz0tree_h2
+	VADDPS Z5, Z0, Z0
+	VADDPS Z6, Z4, Z4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h1
+	VADDPS Z4, Z0, Z0
+
+pz0tree_h1:
+	VEXTRACTF32X8 $0x01, Z0, Y4
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X4
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X4
+	VADDPS        X4, X0, X0
+	VMOVSHDUP     X0, X4
+	VADDPS        X4, X0, X0
+	VMOVSS        X0, 4(DI)
+	VMOVSS        cF32one<>+0(SB), X4
+	VDIVSS        X0, X4, X4
+	VBROADCASTSS  X4, Z0
+	VXORPS        Z4, Z4, Z4
+	VXORPS        Z5, Z5, Z5
+	VXORPS        Z6, Z6, Z6
+	VXORPS        Z7, Z7, Z7
+	MOVQ          BX, CX
+	SHRQ          $0x04, CX
+	MOVQ          R12, R9
+	CMPQ          CX, $0x00000004
+	JL            pz1rem
+
+pz1block:
+	VADDPS (R9), Z4, Z4
+	VADDPS 64(R9), Z5, Z5
+	VADDPS 128(R9), Z6, Z6
+	VADDPS 192(R9), Z7, Z7
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    pz1block
+
+pz1rem:
+	CMPQ   CX, $0x00000001
+	JL     pz1t0
+	VADDPS (R9), Z4, Z4
+	CMPQ   CX, $0x00000002
+	JL     pz1t1
+	VADDPS 64(R9), Z5, Z5
+	CMPQ   CX, $0x00000003
+	JL     pz1t2
+	VADDPS 128(R9), Z6, Z6
+	CMPQ   CX, $0x00000004
+	JL     pz1t3
+	VADDPS 192(R9), Z7, Z7
+	JMP    pz1sum
+
+pz1t0:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Z2, Z4, Z4
+	JMP    pz1sum
+
+pz1t1:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Z2, Z5, Z5
+	JMP    pz1sum
+
+pz1t2:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Z2, Z6, Z6
+	JMP    pz1sum
+
+pz1t3:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPS Z2, Z7, Z7
+
+pz1sum:
+	CMPQ   BX, $0x00000020
+	JLE    pz1tree_h2
+	VADDPS Z6, Z4, Z4
+	VADDPS Z7, Z5, Z5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h1
+	VADDPS Z5, Z4, Z4
+
+pz1tree_h1:
+	VEXTRACTF32X8 $0x01, Z4, Y5
+	VADDPS        Y5, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X5
+	VADDPS        X5, X4, X4
+	VMOVHLPS      X4, X4, X5
+	VADDPS        X5, X4, X4
+	VMOVSHDUP     X4, X5
+	VADDPS        X5, X4, X4
+	VMOVSS        X4, 12(DI)
+	VMOVSS        cF32one<>+0(SB), X5
+	VDIVSS        X4, X5, X5
+	VBROADCASTSS  X5, Z4
+	XORQ          R9, R9
+	MOVQ          BX, R10
+
+pnorm:
+	CMPQ    R10, $0x00000010
+	JL      pnorm_tail
+	VMOVUPS (AX)(R9*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  128(SP), Z5, Z5
+	VMOVUPS Z5, (AX)(R9*1)
+	VMOVUPS (R12)(R9*1), Z5
+	VMULPS  Z4, Z5, Z5
+	VMULPS  128(SP), Z5, Z5
+	VMOVUPS Z5, (R12)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R10
+	JMP     pnorm
+
+pnorm_tail:
+	TESTQ   R8, R8
+	JZ      pnormdone
+	VMULPS  Z0, Z1, Z1
+	VMULPS  128(SP), Z1, Z1
+	VMOVUPS Z1, K1, (AX)(R9*1)
+	VMULPS  Z4, Z2, Z2
+	VMULPS  128(SP), Z2, Z2
+	VMOVUPS Z2, K1, (R12)(R9*1)
+
+pnormdone:
+	ADDQ $0x00000010, DI
+	LEAQ (R11)(SI*1), CX
+	LEAQ (R12)(SI*1), AX
+	SUBQ $0x00000002, DX
+	JMP  pairs
+
+single:
+	TESTQ   DX, DX
+	JZ      done
+	VMOVUPS cF32ninf<>+0(SB), Z0
+	XORQ    R9, R9
+	MOVQ    BX, R10
+
+smax:
+	CMPQ   R10, $0x00000010
+	JL     smax_tail
+	VMAXPS (CX)(R9*1), Z0, Z0
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R10
+	JMP    smax
+
+smax_tail:
+	TESTQ     R8, R8
+	JZ        smaxdone
+	VMOVUPS   cF32ninf<>+0(SB), Z1
+	VMOVUPS.Z (CX)(R9*1), K1, Z2
+	VBLENDMPS Z2, Z1, K1, Z2
+	VMAXPS    Z2, Z0, Z0
+
+smaxdone:
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSS        X0, (DI)
+	VBROADCASTSS  X0, Z0
+	VMOVUPS       Z0, (SP)
+	XORQ          R9, R9
+	MOVQ          BX, R10
+
+sexp:
+	CMPQ         R10, $0x00000010
+	JL           sexp_tail
+	VMOVUPS      (CX)(R9*1), Z0
+	VSUBPS       (SP), Z0, Z0
+	VMOVUPS      cF32explo<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z1
+	VMOVUPS      cF32magic<>+0(SB), Z2
+	VFMADD231PS  cF32log2e<>+0(SB), Z1, Z2
+	VSUBPS       cF32magic<>+0(SB), Z2, Z4
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z4, Z1
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z4, Z1
+	VMULPS       Z1, Z1, Z4
+	VMOVUPS      cF32expc7<>+0(SB), Z5
+	VFMADD213PS  cF32expc6<>+0(SB), Z1, Z5
+	VFMADD213PS  cF32expc5<>+0(SB), Z1, Z5
+	VFMADD213PS  cF32expc4<>+0(SB), Z1, Z5
+	VFMADD213PS  cF32expc3<>+0(SB), Z1, Z5
+	VFMADD213PS  cF32expc2<>+0(SB), Z1, Z5
+	VFMADD213PS  Z1, Z4, Z5
+	VADDPS       cF32one<>+0(SB), Z5, Z5
+	VPSUBD       cF32magicbits<>+0(SB), Z2, Z2
+	VPSRAD       $0x01, Z2, Z4
+	VPSUBD       Z4, Z2, Z1
+	VPADDD       cF32expbias<>+0(SB), Z4, Z4
+	VPADDD       cF32expbias<>+0(SB), Z1, Z1
+	VPSLLD       $0x17, Z4, Z4
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z4, Z5, Z5
+	VMULPS       Z1, Z5, Z5
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z0, K2
+	VMOVUPS.Z    Z5, K2, Z0
+	VMOVUPS      Z0, (AX)(R9*1)
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R10
+	JMP          sexp
+
+sexp_tail:
+	TESTQ        R8, R8
+	JZ           sexpdone
+	VMOVUPS.Z    (CX)(R9*1), K1, Z3
+	VSUBPS       (SP), Z3, Z3
+	VMOVUPS      cF32explo<>+0(SB), Z0
+	VMAXPS       Z3, Z0, Z0
+	VMOVUPS      cF32magic<>+0(SB), Z1
+	VFMADD231PS  cF32log2e<>+0(SB), Z0, Z1
+	VSUBPS       cF32magic<>+0(SB), Z1, Z2
+	VFNMADD231PS cF32ln2hi<>+0(SB), Z2, Z0
+	VFNMADD231PS cF32ln2lo<>+0(SB), Z2, Z0
+	VMULPS       Z0, Z0, Z2
+	VMOVUPS      cF32expc7<>+0(SB), Z4
+	VFMADD213PS  cF32expc6<>+0(SB), Z0, Z4
+	VFMADD213PS  cF32expc5<>+0(SB), Z0, Z4
+	VFMADD213PS  cF32expc4<>+0(SB), Z0, Z4
+	VFMADD213PS  cF32expc3<>+0(SB), Z0, Z4
+	VFMADD213PS  cF32expc2<>+0(SB), Z0, Z4
+	VFMADD213PS  Z0, Z2, Z4
+	VADDPS       cF32one<>+0(SB), Z4, Z4
+	VPSUBD       cF32magicbits<>+0(SB), Z1, Z1
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z0
+	VPADDD       cF32expbias<>+0(SB), Z2, Z2
+	VPADDD       cF32expbias<>+0(SB), Z0, Z0
+	VPSLLD       $0x17, Z2, Z2
+	VPSLLD       $0x17, Z0, Z0
+	VMULPS       Z2, Z4, Z4
+	VMULPS       Z0, Z4, Z4
+	VCMPPS       $0x05, cF32explo<>+0(SB), Z3, K2
+	VMOVUPS.Z    Z4, K2, Z3
+	VMOVUPS.Z    Z3, K1, Z3
+
+sexpdone:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z4, Z4, Z4
+	MOVQ   BX, CX
+	SHRQ   $0x04, CX
+	MOVQ   AX, DX
+	CMPQ   CX, $0x00000004
+	JL     sz0rem
+
+sz0block:
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z4, Z4
+	ADDQ   $0x00000100, DX
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    sz0block
+
+sz0rem:
+	CMPQ   CX, $0x00000001
+	JL     sz0t0
+	VADDPS (DX), Z0, Z0
+	CMPQ   CX, $0x00000002
+	JL     sz0t1
+	VADDPS 64(DX), Z1, Z1
+	CMPQ   CX, $0x00000003
+	JL     sz0t2
+	VADDPS 128(DX), Z2, Z2
+	CMPQ   CX, $0x00000004
+	JL     sz0t3
+	VADDPS 192(DX), Z4, Z4
+	JMP    sz0sum
+
+sz0t0:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Z3, Z0, Z0
+	JMP    sz0sum
+
+sz0t1:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Z3, Z1, Z1
+	JMP    sz0sum
+
+sz0t2:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Z3, Z2, Z2
+	JMP    sz0sum
+
+sz0t3:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPS Z3, Z4, Z4
+
+sz0sum:
+	CMPQ   BX, $0x00000020
+	JLE    sz0tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z4, Z1, Z1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h1
+	VADDPS Z1, Z0, Z0
+
+sz0tree_h1:
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, 4(DI)
+	VMOVSS        cF32one<>+0(SB), X1
+	VDIVSS        X0, X1, X1
+	VBROADCASTSS  X1, Z0
+	XORQ          R9, R9
+	MOVQ          BX, R10
+
+snorm:
+	CMPQ    R10, $0x00000010
+	JL      snorm_tail
+	VMOVUPS (AX)(R9*1), Z1
+	VMULPS  Z0, Z1, Z1
+	VMULPS  128(SP), Z1, Z1
+	VMOVUPS Z1, (AX)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R10
+	JMP     snorm
+
+snorm_tail:
+	TESTQ   R8, R8
+	JZ      snormdone
+	VMULPS  Z0, Z3, Z3
+	VMULPS  128(SP), Z3, Z3
+	VMOVUPS Z3, K1, (AX)(R9*1)
+
+snormdone:
+	ADDQ $0x00000008, DI
+
+done:
+	VZEROUPPER
+	RET
+
+// func hingeRowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int, y *int, scale float32, out *float64)
+// Requires: AVX, AVX512DQ, AVX512F, POPCNT
+TEXT ·hingeRowsF32AVX512(SB), NOSPLIT, $0-64
+	MOVQ         d+0(FP), AX
+	MOVQ         s+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         y+40(FP), DI
+	MOVQ         out+56(FP), R8
+	VBROADCASTSS scale+48(FP), Z0
+	MOVQ         BX, R9
+	ANDQ         $0x0000000f, R9
+	JZ           rows
+	LEAQ         ctailbits<>+0(SB), R10
+	KMOVW        (R10)(R9*2), K1
+	KMOVW        K1, K1
+
+rows:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         (DI), R10
+	VBROADCASTSS (CX)(R10*4), Z1
+	VMOVQ        R10, X2
+	VPBROADCASTD X2, Z2
+	VPSUBD       cF32laneidx<>+0(SB), Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
+	VXORPD       Z5, Z5, Z5
+	VXORPD       Z6, Z6, Z6
+	XORQ         R10, R10
+	MOVQ         CX, R11
+	MOVQ         AX, R12
+	MOVQ         BX, R13
+	CMPQ         R13, $0x00000020
+	JL           rem
+
+block:
+	VMOVUPS       (R11), Z7
+	VSUBPS        Z1, Z7, Z7
+	VADDPS        cF32one<>+0(SB), Z7, Z7
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
+	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
+	VCVTPS2PD     Y7, Z8
+	VADDPD        Z8, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z8, Z4, Z4
+	KMOVW         K2, R14
+	POPCNTL       R14, R14
+	ADDQ          R14, R10
+	VMOVUPS.Z     Z0, K2, Z7
+	VMOVUPS       Z7, (R12)
+	VMOVUPS       64(R11), Z7
+	VSUBPS        Z1, Z7, Z7
+	VADDPS        cF32one<>+0(SB), Z7, Z7
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
+	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
+	VCVTPS2PD     Y7, Z8
+	VADDPD        Z8, Z5, Z5
+	VEXTRACTF32X8 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z8, Z6, Z6
+	KMOVW         K2, R14
+	POPCNTL       R14, R14
+	ADDQ          R14, R10
+	VMOVUPS.Z     Z0, K2, Z7
+	VMOVUPS       Z7, 64(R12)
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	SUBQ          $0x00000020, R13
+	CMPQ          R13, $0x00000020
+	JGE           block
+
+rem:
+	CMPQ          R13, $0x00000010
+	JL            t0
+	VMOVUPS       (R11), Z7
+	VSUBPS        Z1, Z7, Z7
+	VADDPS        cF32one<>+0(SB), Z7, Z7
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
+	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
+	VCVTPS2PD     Y7, Z8
+	VADDPD        Z8, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z8, Z4, Z4
+	KMOVW         K2, R14
+	POPCNTL       R14, R14
+	ADDQ          R14, R10
+	VMOVUPS.Z     Z0, K2, Z7
+	VMOVUPS       Z7, (R12)
+	CMPQ          R13, $0x00000020
+	JL            t1
+	VMOVUPS       64(R11), Z7
+	VSUBPS        Z1, Z7, Z7
+	VADDPS        cF32one<>+0(SB), Z7, Z7
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
+	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
+	VCVTPS2PD     Y7, Z1
+	VADDPD        Z1, Z5, Z5
+	VEXTRACTF32X8 $0x01, Z7, Y1
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z1, Z6, Z6
+	KMOVW         K2, R11
+	POPCNTL       R11, R11
+	ADDQ          R11, R10
+	VMOVUPS.Z     Z0, K2, Z7
+	VMOVUPS       Z7, 64(R12)
+	JMP           rowdone
+
+t0:
+	TESTQ         R9, R9
+	JZ            rowdone
+	VMOVUPS.Z     (R11), K1, Z7
+	VSUBPS        Z1, Z7, Z7
+	VADDPS        cF32one<>+0(SB), Z7, Z7
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K1, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
+	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
+	VCVTPS2PD     Y7, Z1
+	VADDPD        Z1, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z7, Y1
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z1, Z4, Z4
+	KMOVW         K2, R11
+	POPCNTL       R11, R11
+	ADDQ          R11, R10
+	VMOVUPS.Z     Z0, K2, Z7
+	VMOVUPS       Z7, K1, (R12)
+	JMP           rowdone
+
+t1:
+	TESTQ         R9, R9
+	JZ            rowdone
+	VMOVUPS.Z     64(R11), K1, Z7
+	VSUBPS        Z1, Z7, Z7
+	VADDPS        cF32one<>+0(SB), Z7, Z7
+	VCMPPS        $0x16, cF32zero<>+0(SB), Z7, K1, K2
+	VPCMPEQD      cF32zero<>+0(SB), Z2, K3
+	VPSUBD        cF32lanes16<>+0(SB), Z2, Z2
+	KANDNW        K2, K3, K2
+	VMOVUPS.Z     Z7, K2, Z7
+	VCVTPS2PD     Y7, Z1
+	VADDPD        Z1, Z5, Z5
+	VEXTRACTF32X8 $0x01, Z7, Y1
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z1, Z6, Z6
+	KMOVW         K2, R11
+	POPCNTL       R11, R11
+	ADDQ          R11, R10
+	VMOVUPS.Z     Z0, K2, Z7
+	VMOVUPS       Z7, K1, 64(R12)
+
+rowdone:
+	CMPQ   BX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+
+tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z4, Z3, Z3
+
+tree_h1:
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VADDPD        Y1, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X1
+	VADDPD        X1, X3, X3
+	VPERMILPD     $0x01, X3, X1
+	VADDPD        X1, X3, X3
+	VMOVSD        X3, (R8)
+	VCVTSI2SDQ    R10, X9, X9
+	VMOVSD        X9, 8(R8)
+	ADDQ          $0x00000010, R8
+	ADDQ          $0x00000008, DI
+	ADDQ          SI, CX
+	ADDQ          SI, AX
+	DECQ          DX
+	JMP           rows
+
+done:
+	VZEROUPPER
+	RET
+
+DATA cF32lanes16<>+0(SB)/4, $0x00000010
+DATA cF32lanes16<>+4(SB)/4, $0x00000010
+DATA cF32lanes16<>+8(SB)/4, $0x00000010
+DATA cF32lanes16<>+12(SB)/4, $0x00000010
+DATA cF32lanes16<>+16(SB)/4, $0x00000010
+DATA cF32lanes16<>+20(SB)/4, $0x00000010
+DATA cF32lanes16<>+24(SB)/4, $0x00000010
+DATA cF32lanes16<>+28(SB)/4, $0x00000010
+DATA cF32lanes16<>+32(SB)/4, $0x00000010
+DATA cF32lanes16<>+36(SB)/4, $0x00000010
+DATA cF32lanes16<>+40(SB)/4, $0x00000010
+DATA cF32lanes16<>+44(SB)/4, $0x00000010
+DATA cF32lanes16<>+48(SB)/4, $0x00000010
+DATA cF32lanes16<>+52(SB)/4, $0x00000010
+DATA cF32lanes16<>+56(SB)/4, $0x00000010
+DATA cF32lanes16<>+60(SB)/4, $0x00000010
+GLOBL cF32lanes16<>(SB), RODATA|NOPTR, $64
+
+// func expF64AVX512(dst *float64, x *float64, n int)
+// Requires: AVX, AVX512F
+TEXT ·expF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000010
+	JL   l_single
+
+l_block:
+	VMOVUPD      (CX), Z0
+	VMOVUPD      64(CX), Z1
+	VMOVUPD      cF64explo<>+0(SB), Z2
+	VMOVUPD      cF64explo<>+0(SB), Z6
+	VMAXPD       Z0, Z2, Z2
+	VMAXPD       Z1, Z6, Z6
+	VMOVUPD      cF64exphi<>+0(SB), Z3
+	VMOVUPD      cF64exphi<>+0(SB), Z7
+	VMINPD       Z2, Z3, Z2
+	VMINPD       Z6, Z7, Z6
+	VMOVUPD      cF64magic<>+0(SB), Z3
+	VMOVUPD      cF64magic<>+0(SB), Z7
+	VFMADD231PD  cF64log2e<>+0(SB), Z2, Z3
+	VFMADD231PD  cF64log2e<>+0(SB), Z6, Z7
+	VSUBPD       cF64magic<>+0(SB), Z3, Z4
+	VSUBPD       cF64magic<>+0(SB), Z7, Z8
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z4, Z2
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z8, Z6
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z4, Z2
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z8, Z6
+	VMULPD       Z2, Z2, Z4
+	VMULPD       Z6, Z6, Z8
+	VMOVUPD      cF64expc12<>+0(SB), Z5
+	VMOVUPD      cF64expc12<>+0(SB), Z9
+	VFMADD213PD  cF64expc11<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc11<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc10<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc10<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc9<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc9<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc8<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc8<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc7<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc7<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc6<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc6<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc5<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc5<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc4<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc4<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc3<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc3<>+0(SB), Z6, Z9
+	VFMADD213PD  cF64expc2<>+0(SB), Z2, Z5
+	VFMADD213PD  cF64expc2<>+0(SB), Z6, Z9
+	VFMADD213PD  Z2, Z4, Z5
+	VFMADD213PD  Z6, Z8, Z9
+	VADDPD       cF64one<>+0(SB), Z5, Z5
+	VADDPD       cF64one<>+0(SB), Z9, Z9
+	VPSRAD       $0x01, Z3, Z4
+	VPSRAD       $0x01, Z7, Z8
+	VPSUBD       Z4, Z3, Z3
+	VPSUBD       Z8, Z7, Z7
+	VPADDD       cF64expbias<>+0(SB), Z4, Z4
+	VPADDD       cF64expbias<>+0(SB), Z8, Z8
+	VPADDD       cF64expbias<>+0(SB), Z3, Z3
+	VPADDD       cF64expbias<>+0(SB), Z7, Z7
+	VPSLLQ       $0x34, Z4, Z4
+	VPSLLQ       $0x34, Z8, Z8
+	VPSLLQ       $0x34, Z3, Z3
+	VPSLLQ       $0x34, Z7, Z7
+	VMULPD       Z4, Z5, Z5
+	VMULPD       Z8, Z9, Z9
+	VMULPD       Z3, Z5, Z5
+	VMULPD       Z7, Z9, Z9
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K1
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z1, K2
+	VMOVUPD.Z    Z5, K1, Z5
+	VMOVUPD.Z    Z9, K2, Z9
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Z0, K1
+	VBLENDMPD    cF64pinf<>+0(SB), Z5, K1, Z0
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Z1, K1
+	VBLENDMPD    cF64pinf<>+0(SB), Z9, K1, Z1
+	VMOVUPD      Z0, (AX)
+	VMOVUPD      Z1, 64(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	SUBQ         $0x00000010, DX
+	CMPQ         DX, $0x00000010
+	JGE          l_block
+
+l_single:
+	CMPQ         DX, $0x00000008
+	JL           l_tail
+	VMOVUPD      (CX), Z0
+	VMOVUPD      cF64explo<>+0(SB), Z1
+	VMAXPD       Z0, Z1, Z1
+	VMOVUPD      cF64exphi<>+0(SB), Z2
+	VMINPD       Z1, Z2, Z1
+	VMOVUPD      cF64magic<>+0(SB), Z2
+	VFMADD231PD  cF64log2e<>+0(SB), Z1, Z2
+	VSUBPD       cF64magic<>+0(SB), Z2, Z3
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z3, Z1
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z3, Z1
+	VMULPD       Z1, Z1, Z3
+	VMOVUPD      cF64expc12<>+0(SB), Z4
+	VFMADD213PD  cF64expc11<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc10<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc9<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc8<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc7<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc6<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc5<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc4<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc3<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc2<>+0(SB), Z1, Z4
+	VFMADD213PD  Z1, Z3, Z4
+	VADDPD       cF64one<>+0(SB), Z4, Z4
+	VPSRAD       $0x01, Z2, Z3
+	VPSUBD       Z3, Z2, Z2
+	VPADDD       cF64expbias<>+0(SB), Z3, Z3
+	VPADDD       cF64expbias<>+0(SB), Z2, Z2
+	VPSLLQ       $0x34, Z3, Z3
+	VPSLLQ       $0x34, Z2, Z2
+	VMULPD       Z3, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K1
+	VMOVUPD.Z    Z4, K1, Z4
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Z0, K1
+	VBLENDMPD    cF64pinf<>+0(SB), Z4, K1, Z0
+	VMOVUPD      Z0, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000008, DX
+	JMP          l_single
+
+l_tail:
+	TESTQ        DX, DX
+	JZ           l_done
+	LEAQ         ctailbits<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	VMOVUPD.Z    (CX), K1, Z0
+	VMOVUPD      cF64explo<>+0(SB), Z1
+	VMAXPD       Z0, Z1, Z1
+	VMOVUPD      cF64exphi<>+0(SB), Z2
+	VMINPD       Z1, Z2, Z1
+	VMOVUPD      cF64magic<>+0(SB), Z2
+	VFMADD231PD  cF64log2e<>+0(SB), Z1, Z2
+	VSUBPD       cF64magic<>+0(SB), Z2, Z3
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z3, Z1
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z3, Z1
+	VMULPD       Z1, Z1, Z3
+	VMOVUPD      cF64expc12<>+0(SB), Z4
+	VFMADD213PD  cF64expc11<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc10<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc9<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc8<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc7<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc6<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc5<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc4<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc3<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc2<>+0(SB), Z1, Z4
+	VFMADD213PD  Z1, Z3, Z4
+	VADDPD       cF64one<>+0(SB), Z4, Z4
+	VPSRAD       $0x01, Z2, Z3
+	VPSUBD       Z3, Z2, Z2
+	VPADDD       cF64expbias<>+0(SB), Z3, Z3
+	VPADDD       cF64expbias<>+0(SB), Z2, Z2
+	VPSLLQ       $0x34, Z3, Z3
+	VPSLLQ       $0x34, Z2, Z2
+	VMULPD       Z3, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VMOVUPD.Z    Z4, K2, Z4
+	VCMPPD       $0x0e, cF64exphi<>+0(SB), Z0, K2
+	VBLENDMPD    cF64pinf<>+0(SB), Z4, K2, Z0
+	VMOVUPD      Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func softmaxRowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·softmaxRowsF64AVX512(SB), NOSPLIT, $128-40
+	MOVQ  d+0(FP), AX
+	MOVQ  s+8(FP), CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  cols+24(FP), BX
+	MOVQ  stride+32(FP), SI
+	SHLQ  $0x03, SI
+	MOVQ  BX, DI
+	ANDQ  $0x00000007, DI
+	KXORW K1, K1, K1
+	KMOVW K1, K1
+	TESTQ DI, DI
+	JZ    masked
+	LEAQ  ctailbits<>+0(SB), R8
+	KMOVW (R8)(DI*2), K1
+	KMOVW K1, K1
+
+masked:
+pairs:
+	CMPQ    DX, $0x00000002
+	JL      single
+	LEAQ    (CX)(SI*1), R10
+	LEAQ    (AX)(SI*1), R11
+	VMOVUPD cF64ninf<>+0(SB), Z0
+	VMOVUPD cF64ninf<>+0(SB), Z1
+	XORQ    R8, R8
+	MOVQ    BX, R9
+
+pmax:
+	CMPQ   R9, $0x00000008
+	JL     pmax_tail
+	VMAXPD (CX)(R8*1), Z0, Z0
+	VMAXPD (R10)(R8*1), Z1, Z1
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, R9
+	JMP    pmax
+
+pmax_tail:
+	TESTQ     DI, DI
+	JZ        pmaxdone
+	VMOVUPD   cF64ninf<>+0(SB), Z2
+	VMOVUPD.Z (CX)(R8*1), K1, Z3
+	VBLENDMPD Z3, Z2, K1, Z3
+	VMAXPD    Z3, Z0, Z0
+	VMOVUPD.Z (R10)(R8*1), K1, Z3
+	VBLENDMPD Z3, Z2, K1, Z3
+	VMAXPD    Z3, Z1, Z1
+
+pmaxdone:
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VMAXPD        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VMAXPD        X2, X0, X0
+	VPERMILPD     $0x01, X0, X2
+	VMAXPD        X2, X0, X0
+	VBROADCASTSD  X0, Z0
+	VMOVUPD       Z0, (SP)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VMAXPD        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VMAXPD        X0, X1, X1
+	VPERMILPD     $0x01, X1, X0
+	VMAXPD        X0, X1, X1
+	VBROADCASTSD  X1, Z0
+	VMOVUPD       Z0, 64(SP)
+	XORQ          R8, R8
+	MOVQ          BX, R9
+
+pexp:
+	CMPQ         R9, $0x00000008
+	JL           pexp_tail
+	VMOVUPD      (CX)(R8*1), Z0
+	VSUBPD       (SP), Z0, Z0
+	VMOVUPD      (R10)(R8*1), Z1
+	VSUBPD       64(SP), Z1, Z1
+	VMOVUPD      cF64explo<>+0(SB), Z2
+	VMOVUPD      cF64explo<>+0(SB), Z9
+	VMAXPD       Z0, Z2, Z2
+	VMAXPD       Z1, Z9, Z9
+	VMOVUPD      cF64magic<>+0(SB), Z3
+	VMOVUPD      cF64magic<>+0(SB), Z10
+	VFMADD231PD  cF64log2e<>+0(SB), Z2, Z3
+	VFMADD231PD  cF64log2e<>+0(SB), Z9, Z10
+	VSUBPD       cF64magic<>+0(SB), Z3, Z7
+	VSUBPD       cF64magic<>+0(SB), Z10, Z11
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z7, Z2
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z11, Z9
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z7, Z2
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z11, Z9
+	VMULPD       Z2, Z2, Z7
+	VMULPD       Z9, Z9, Z11
+	VMOVUPD      cF64expc12<>+0(SB), Z8
+	VMOVUPD      cF64expc12<>+0(SB), Z12
+	VFMADD213PD  cF64expc11<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc11<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc10<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc10<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc9<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc9<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc8<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc8<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc7<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc7<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc6<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc6<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc5<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc5<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc4<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc4<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc3<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc3<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc2<>+0(SB), Z2, Z8
+	VFMADD213PD  cF64expc2<>+0(SB), Z9, Z12
+	VFMADD213PD  Z2, Z7, Z8
+	VFMADD213PD  Z9, Z11, Z12
+	VADDPD       cF64one<>+0(SB), Z8, Z8
+	VADDPD       cF64one<>+0(SB), Z12, Z12
+	VPSRAD       $0x01, Z3, Z7
+	VPSRAD       $0x01, Z10, Z11
+	VPSUBD       Z7, Z3, Z2
+	VPSUBD       Z11, Z10, Z3
+	VPADDD       cF64expbias<>+0(SB), Z7, Z7
+	VPADDD       cF64expbias<>+0(SB), Z11, Z11
+	VPADDD       cF64expbias<>+0(SB), Z2, Z2
+	VPADDD       cF64expbias<>+0(SB), Z3, Z3
+	VPSLLQ       $0x34, Z7, Z7
+	VPSLLQ       $0x34, Z11, Z11
+	VPSLLQ       $0x34, Z2, Z2
+	VPSLLQ       $0x34, Z3, Z3
+	VMULPD       Z7, Z8, Z8
+	VMULPD       Z11, Z12, Z12
+	VMULPD       Z2, Z8, Z8
+	VMULPD       Z3, Z12, Z12
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z1, K3
+	VMOVUPD.Z    Z8, K2, Z0
+	VMOVUPD.Z    Z12, K3, Z1
+	VMOVUPD      Z0, (AX)(R8*1)
+	VMOVUPD      Z1, (R11)(R8*1)
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, R9
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        DI, DI
+	JZ           pexpdone
+	VMOVUPD.Z    (CX)(R8*1), K1, Z4
+	VSUBPD       (SP), Z4, Z4
+	VMOVUPD.Z    (R10)(R8*1), K1, Z5
+	VSUBPD       64(SP), Z5, Z5
+	VMOVUPD      cF64explo<>+0(SB), Z0
+	VMOVUPD      cF64explo<>+0(SB), Z7
+	VMAXPD       Z4, Z0, Z0
+	VMAXPD       Z5, Z7, Z7
+	VMOVUPD      cF64magic<>+0(SB), Z1
+	VMOVUPD      cF64magic<>+0(SB), Z8
+	VFMADD231PD  cF64log2e<>+0(SB), Z0, Z1
+	VFMADD231PD  cF64log2e<>+0(SB), Z7, Z8
+	VSUBPD       cF64magic<>+0(SB), Z1, Z2
+	VSUBPD       cF64magic<>+0(SB), Z8, Z9
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z2, Z0
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z9, Z7
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z2, Z0
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z9, Z7
+	VMULPD       Z0, Z0, Z2
+	VMULPD       Z7, Z7, Z9
+	VMOVUPD      cF64expc12<>+0(SB), Z3
+	VMOVUPD      cF64expc12<>+0(SB), Z10
+	VFMADD213PD  cF64expc11<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc11<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc10<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc10<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc9<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc9<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc8<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc8<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc7<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc7<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc6<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc6<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc5<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc5<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc4<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc4<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc3<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc3<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc2<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc2<>+0(SB), Z7, Z10
+	VFMADD213PD  Z0, Z2, Z3
+	VFMADD213PD  Z7, Z9, Z10
+	VADDPD       cF64one<>+0(SB), Z3, Z3
+	VADDPD       cF64one<>+0(SB), Z10, Z10
+	VPSRAD       $0x01, Z1, Z2
+	VPSRAD       $0x01, Z8, Z9
+	VPSUBD       Z2, Z1, Z0
+	VPSUBD       Z9, Z8, Z1
+	VPADDD       cF64expbias<>+0(SB), Z2, Z2
+	VPADDD       cF64expbias<>+0(SB), Z9, Z9
+	VPADDD       cF64expbias<>+0(SB), Z0, Z0
+	VPADDD       cF64expbias<>+0(SB), Z1, Z1
+	VPSLLQ       $0x34, Z2, Z2
+	VPSLLQ       $0x34, Z9, Z9
+	VPSLLQ       $0x34, Z0, Z0
+	VPSLLQ       $0x34, Z1, Z1
+	VMULPD       Z2, Z3, Z3
+	VMULPD       Z9, Z10, Z10
+	VMULPD       Z0, Z3, Z3
+	VMULPD       Z1, Z10, Z10
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z4, K2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z5, K3
+	VMOVUPD.Z    Z3, K2, Z4
+	VMOVUPD.Z    Z10, K3, Z5
+	VMOVUPD.Z    Z4, K1, Z4
+	VMOVUPD.Z    Z5, K1, Z5
+
+pexpdone:
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	MOVQ   BX, CX
+	SHRQ   $0x03, CX
+	MOVQ   AX, R8
+	CMPQ   CX, $0x00000004
+	JL     pz0rem
+
+pz0block:
+	VADDPD (R8), Z0, Z0
+	VADDPD 64(R8), Z1, Z1
+	VADDPD 128(R8), Z2, Z2
+	VADDPD 192(R8), Z3, Z3
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    pz0block
+
+pz0rem:
+	CMPQ   CX, $0x00000001
+	JL     pz0t0
+	VADDPD (R8), Z0, Z0
+	CMPQ   CX, $0x00000002
+	JL     pz0t1
+	VADDPD 64(R8), Z1, Z1
+	CMPQ   CX, $0x00000003
+	JL     pz0t2
+	VADDPD 128(R8), Z2, Z2
+	CMPQ   CX, $0x00000004
+	JL     pz0t3
+	VADDPD 192(R8), Z3, Z3
+	JMP    pz0sum
+
+pz0t0:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Z4, Z0, Z0
+	JMP    pz0sum
+
+pz0t1:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Z4, Z1, Z1
+	JMP    pz0sum
+
+pz0t2:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Z4, Z2, Z2
+	JMP    pz0sum
+
+pz0t3:
+	TESTQ  DI, DI
+	JZ     pz0sum
+	VADDPD Z4, Z3, Z3
+
+pz0sum:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h1
+	VADDPD Z1, Z0, Z0
+
+pz0tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	VBROADCASTSD  X0, Z0
+	VXORPD        Z1, Z1, Z1
+	VXORPD        Z2, Z2, Z2
+	VXORPD        Z3, Z3, Z3
+	VXORPD        Z7, Z7, Z7
+	MOVQ          BX, CX
+	SHRQ          $0x03, CX
+	MOVQ          R11, R8
+	CMPQ          CX, $0x00000004
+	JL            pz1rem
+
+pz1block:
+	VADDPD (R8), Z1, Z1
+	VADDPD 64(R8), Z2, Z2
+	VADDPD 128(R8), Z3, Z3
+	VADDPD 192(R8), Z7, Z7
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    pz1block
+
+pz1rem:
+	CMPQ   CX, $0x00000001
+	JL     pz1t0
+	VADDPD (R8), Z1, Z1
+	CMPQ   CX, $0x00000002
+	JL     pz1t1
+	VADDPD 64(R8), Z2, Z2
+	CMPQ   CX, $0x00000003
+	JL     pz1t2
+	VADDPD 128(R8), Z3, Z3
+	CMPQ   CX, $0x00000004
+	JL     pz1t3
+	VADDPD 192(R8), Z7, Z7
+	JMP    pz1sum
+
+pz1t0:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Z5, Z1, Z1
+	JMP    pz1sum
+
+pz1t1:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Z5, Z2, Z2
+	JMP    pz1sum
+
+pz1t2:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Z5, Z3, Z3
+	JMP    pz1sum
+
+pz1t3:
+	TESTQ  DI, DI
+	JZ     pz1sum
+	VADDPD Z5, Z7, Z7
+
+pz1sum:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h2
+	VADDPD Z3, Z1, Z1
+	VADDPD Z7, Z2, Z2
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h1
+	VADDPD Z2, Z1, Z1
+
+pz1tree_h1:
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDPD        X2, X1, X1
+	VBROADCASTSD  X1, Z1
+	XORQ          R8, R8
+	MOVQ          BX, R9
+
+pnorm:
+	CMPQ    R9, $0x00000008
+	JL      pnorm_tail
+	VMOVUPD (AX)(R8*1), Z2
+	VDIVPD  Z0, Z2, Z2
+	VMOVUPD Z2, (AX)(R8*1)
+	VMOVUPD (R11)(R8*1), Z2
+	VDIVPD  Z1, Z2, Z2
+	VMOVUPD Z2, (R11)(R8*1)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000008, R9
+	JMP     pnorm
+
+pnorm_tail:
+	TESTQ   DI, DI
+	JZ      pnormdone
+	VDIVPD  Z0, Z4, Z4
+	VMOVUPD Z4, K1, (AX)(R8*1)
+	VDIVPD  Z1, Z5, Z5
+	VMOVUPD Z5, K1, (R11)(R8*1)
+
+pnormdone:
+	LEAQ (R10)(SI*1), CX
+	LEAQ (R11)(SI*1), AX
+	SUBQ $0x00000002, DX
+	JMP  pairs
+
+single:
+	TESTQ   DX, DX
+	JZ      done
+	VMOVUPD cF64ninf<>+0(SB), Z0
+	XORQ    R8, R8
+	MOVQ    BX, R9
+
+smax:
+	CMPQ   R9, $0x00000008
+	JL     smax_tail
+	VMAXPD (CX)(R8*1), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, R9
+	JMP    smax
+
+smax_tail:
+	TESTQ     DI, DI
+	JZ        smaxdone
+	VMOVUPD   cF64ninf<>+0(SB), Z1
+	VMOVUPD.Z (CX)(R8*1), K1, Z2
+	VBLENDMPD Z2, Z1, K1, Z2
+	VMAXPD    Z2, Z0, Z0
+
+smaxdone:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+	VBROADCASTSD  X0, Z0
+	VMOVUPD       Z0, (SP)
+	XORQ          R8, R8
+	MOVQ          BX, R9
+
+sexp:
+	CMPQ         R9, $0x00000008
+	JL           sexp_tail
+	VMOVUPD      (CX)(R8*1), Z0
+	VSUBPD       (SP), Z0, Z0
+	VMOVUPD      cF64explo<>+0(SB), Z1
+	VMAXPD       Z0, Z1, Z1
+	VMOVUPD      cF64magic<>+0(SB), Z2
+	VFMADD231PD  cF64log2e<>+0(SB), Z1, Z2
+	VSUBPD       cF64magic<>+0(SB), Z2, Z3
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z3, Z1
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z3, Z1
+	VMULPD       Z1, Z1, Z3
+	VMOVUPD      cF64expc12<>+0(SB), Z4
+	VFMADD213PD  cF64expc11<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc10<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc9<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc8<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc7<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc6<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc5<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc4<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc3<>+0(SB), Z1, Z4
+	VFMADD213PD  cF64expc2<>+0(SB), Z1, Z4
+	VFMADD213PD  Z1, Z3, Z4
+	VADDPD       cF64one<>+0(SB), Z4, Z4
+	VPSRAD       $0x01, Z2, Z3
+	VPSUBD       Z3, Z2, Z1
+	VPADDD       cF64expbias<>+0(SB), Z3, Z3
+	VPADDD       cF64expbias<>+0(SB), Z1, Z1
+	VPSLLQ       $0x34, Z3, Z3
+	VPSLLQ       $0x34, Z1, Z1
+	VMULPD       Z3, Z4, Z4
+	VMULPD       Z1, Z4, Z4
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VMOVUPD.Z    Z4, K2, Z0
+	VMOVUPD      Z0, (AX)(R8*1)
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, R9
+	JMP          sexp
+
+sexp_tail:
+	TESTQ        DI, DI
+	JZ           sexpdone
+	VMOVUPD.Z    (CX)(R8*1), K1, Z6
+	VSUBPD       (SP), Z6, Z6
+	VMOVUPD      cF64explo<>+0(SB), Z0
+	VMAXPD       Z6, Z0, Z0
+	VMOVUPD      cF64magic<>+0(SB), Z1
+	VFMADD231PD  cF64log2e<>+0(SB), Z0, Z1
+	VSUBPD       cF64magic<>+0(SB), Z1, Z2
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z2, Z0
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z2, Z0
+	VMULPD       Z0, Z0, Z2
+	VMOVUPD      cF64expc12<>+0(SB), Z3
+	VFMADD213PD  cF64expc11<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc10<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc9<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc8<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc7<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc6<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc5<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc4<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc3<>+0(SB), Z0, Z3
+	VFMADD213PD  cF64expc2<>+0(SB), Z0, Z3
+	VFMADD213PD  Z0, Z2, Z3
+	VADDPD       cF64one<>+0(SB), Z3, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z0
+	VPADDD       cF64expbias<>+0(SB), Z2, Z2
+	VPADDD       cF64expbias<>+0(SB), Z0, Z0
+	VPSLLQ       $0x34, Z2, Z2
+	VPSLLQ       $0x34, Z0, Z0
+	VMULPD       Z2, Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z6, K2
+	VMOVUPD.Z    Z3, K2, Z6
+	VMOVUPD.Z    Z6, K1, Z6
+
+sexpdone:
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	MOVQ   BX, CX
+	SHRQ   $0x03, CX
+	MOVQ   AX, DX
+	CMPQ   CX, $0x00000004
+	JL     sz0rem
+
+sz0block:
+	VADDPD (DX), Z0, Z0
+	VADDPD 64(DX), Z1, Z1
+	VADDPD 128(DX), Z2, Z2
+	VADDPD 192(DX), Z3, Z3
+	ADDQ   $0x00000100, DX
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    sz0block
+
+sz0rem:
+	CMPQ   CX, $0x00000001
+	JL     sz0t0
+	VADDPD (DX), Z0, Z0
+	CMPQ   CX, $0x00000002
+	JL     sz0t1
+	VADDPD 64(DX), Z1, Z1
+	CMPQ   CX, $0x00000003
+	JL     sz0t2
+	VADDPD 128(DX), Z2, Z2
+	CMPQ   CX, $0x00000004
+	JL     sz0t3
+	VADDPD 192(DX), Z3, Z3
+	JMP    sz0sum
+
+sz0t0:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Z6, Z0, Z0
+	JMP    sz0sum
+
+sz0t1:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Z6, Z1, Z1
+	JMP    sz0sum
+
+sz0t2:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Z6, Z2, Z2
+	JMP    sz0sum
+
+sz0t3:
+	TESTQ  DI, DI
+	JZ     sz0sum
+	VADDPD Z6, Z3, Z3
+
+sz0sum:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h1
+	VADDPD Z1, Z0, Z0
+
+sz0tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	VBROADCASTSD  X0, Z0
+	XORQ          R8, R8
+	MOVQ          BX, R9
+
+snorm:
+	CMPQ    R9, $0x00000008
+	JL      snorm_tail
+	VMOVUPD (AX)(R8*1), Z1
+	VDIVPD  Z0, Z1, Z1
+	VMOVUPD Z1, (AX)(R8*1)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000008, R9
+	JMP     snorm
+
+snorm_tail:
+	TESTQ   DI, DI
+	JZ      snormdone
+	VDIVPD  Z0, Z6, Z6
+	VMOVUPD Z6, K1, (AX)(R8*1)
+
+snormdone:
+done:
+	VZEROUPPER
+	RET
+
+// func softmaxCERowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int, scale float64, mz *float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·softmaxCERowsF64AVX512(SB), NOSPLIT, $192-56
+	MOVQ         d+0(FP), AX
+	MOVQ         s+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x03, SI
+	MOVQ         mz+48(FP), DI
+	VBROADCASTSD scale+40(FP), Z0
+	VMOVUPD      Z0, 128(SP)
+	MOVQ         BX, R8
+	ANDQ         $0x00000007, R8
+	KXORW        K1, K1, K1
+	KMOVW        K1, K1
+	TESTQ        R8, R8
+	JZ           masked
+	LEAQ         ctailbits<>+0(SB), R9
+	KMOVW        (R9)(R8*2), K1
+	KMOVW        K1, K1
+
+masked:
+pairs:
+	CMPQ    DX, $0x00000002
+	JL      single
+	LEAQ    (CX)(SI*1), R11
+	LEAQ    (AX)(SI*1), R12
+	VMOVUPD cF64ninf<>+0(SB), Z0
+	VMOVUPD cF64ninf<>+0(SB), Z4
+	XORQ    R9, R9
+	MOVQ    BX, R10
+
+pmax:
+	CMPQ   R10, $0x00000008
+	JL     pmax_tail
+	VMAXPD (CX)(R9*1), Z0, Z0
+	VMAXPD (R11)(R9*1), Z4, Z4
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R10
+	JMP    pmax
+
+pmax_tail:
+	TESTQ     R8, R8
+	JZ        pmaxdone
+	VMOVUPD   cF64ninf<>+0(SB), Z5
+	VMOVUPD.Z (CX)(R9*1), K1, Z6
+	VBLENDMPD Z6, Z5, K1, Z6
+	VMAXPD    Z6, Z0, Z0
+	VMOVUPD.Z (R11)(R9*1), K1, Z6
+	VBLENDMPD Z6, Z5, K1, Z6
+	VMAXPD    Z6, Z4, Z4
+
+pmaxdone:
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VMAXPD        Y5, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VMAXPD        X5, X0, X0
+	VPERMILPD     $0x01, X0, X5
+	VMAXPD        X5, X0, X0
+	VMOVSD        X0, (DI)
+	VBROADCASTSD  X0, Z0
+	VMOVUPD       Z0, (SP)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VMAXPD        Y0, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X0
+	VMAXPD        X0, X4, X4
+	VPERMILPD     $0x01, X4, X0
+	VMAXPD        X0, X4, X4
+	VMOVSD        X4, 16(DI)
+	VBROADCASTSD  X4, Z0
+	VMOVUPD       Z0, 64(SP)
+	XORQ          R9, R9
+	MOVQ          BX, R10
+
+pexp:
+	CMPQ         R10, $0x00000008
+	JL           pexp_tail
+	VMOVUPD      (CX)(R9*1), Z0
+	VSUBPD       (SP), Z0, Z0
+	VMOVUPD      (R11)(R9*1), Z4
+	VSUBPD       64(SP), Z4, Z4
+	VMOVUPD      cF64explo<>+0(SB), Z5
+	VMOVUPD      cF64explo<>+0(SB), Z9
+	VMAXPD       Z0, Z5, Z5
+	VMAXPD       Z4, Z9, Z9
+	VMOVUPD      cF64magic<>+0(SB), Z6
+	VMOVUPD      cF64magic<>+0(SB), Z10
+	VFMADD231PD  cF64log2e<>+0(SB), Z5, Z6
+	VFMADD231PD  cF64log2e<>+0(SB), Z9, Z10
+	VSUBPD       cF64magic<>+0(SB), Z6, Z7
+	VSUBPD       cF64magic<>+0(SB), Z10, Z11
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z7, Z5
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z11, Z9
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z7, Z5
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z11, Z9
+	VMULPD       Z5, Z5, Z7
+	VMULPD       Z9, Z9, Z11
+	VMOVUPD      cF64expc12<>+0(SB), Z8
+	VMOVUPD      cF64expc12<>+0(SB), Z12
+	VFMADD213PD  cF64expc11<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc11<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc10<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc10<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc9<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc9<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc8<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc8<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc7<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc7<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc6<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc6<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc5<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc5<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc4<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc4<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc3<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc3<>+0(SB), Z9, Z12
+	VFMADD213PD  cF64expc2<>+0(SB), Z5, Z8
+	VFMADD213PD  cF64expc2<>+0(SB), Z9, Z12
+	VFMADD213PD  Z5, Z7, Z8
+	VFMADD213PD  Z9, Z11, Z12
+	VADDPD       cF64one<>+0(SB), Z8, Z8
+	VADDPD       cF64one<>+0(SB), Z12, Z12
+	VPSRAD       $0x01, Z6, Z7
+	VPSRAD       $0x01, Z10, Z11
+	VPSUBD       Z7, Z6, Z5
+	VPSUBD       Z11, Z10, Z6
+	VPADDD       cF64expbias<>+0(SB), Z7, Z7
+	VPADDD       cF64expbias<>+0(SB), Z11, Z11
+	VPADDD       cF64expbias<>+0(SB), Z5, Z5
+	VPADDD       cF64expbias<>+0(SB), Z6, Z6
+	VPSLLQ       $0x34, Z7, Z7
+	VPSLLQ       $0x34, Z11, Z11
+	VPSLLQ       $0x34, Z5, Z5
+	VPSLLQ       $0x34, Z6, Z6
+	VMULPD       Z7, Z8, Z8
+	VMULPD       Z11, Z12, Z12
+	VMULPD       Z5, Z8, Z8
+	VMULPD       Z6, Z12, Z12
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z4, K3
+	VMOVUPD.Z    Z8, K2, Z0
+	VMOVUPD.Z    Z12, K3, Z4
+	VMOVUPD      Z0, (AX)(R9*1)
+	VMOVUPD      Z4, (R12)(R9*1)
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000008, R10
+	JMP          pexp
+
+pexp_tail:
+	TESTQ        R8, R8
+	JZ           pexpdone
+	VMOVUPD.Z    (CX)(R9*1), K1, Z1
+	VSUBPD       (SP), Z1, Z1
+	VMOVUPD.Z    (R11)(R9*1), K1, Z2
+	VSUBPD       64(SP), Z2, Z2
+	VMOVUPD      cF64explo<>+0(SB), Z0
+	VMOVUPD      cF64explo<>+0(SB), Z7
+	VMAXPD       Z1, Z0, Z0
+	VMAXPD       Z2, Z7, Z7
+	VMOVUPD      cF64magic<>+0(SB), Z4
+	VMOVUPD      cF64magic<>+0(SB), Z8
+	VFMADD231PD  cF64log2e<>+0(SB), Z0, Z4
+	VFMADD231PD  cF64log2e<>+0(SB), Z7, Z8
+	VSUBPD       cF64magic<>+0(SB), Z4, Z5
+	VSUBPD       cF64magic<>+0(SB), Z8, Z9
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z5, Z0
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z9, Z7
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z5, Z0
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z9, Z7
+	VMULPD       Z0, Z0, Z5
+	VMULPD       Z7, Z7, Z9
+	VMOVUPD      cF64expc12<>+0(SB), Z6
+	VMOVUPD      cF64expc12<>+0(SB), Z10
+	VFMADD213PD  cF64expc11<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc11<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc10<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc10<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc9<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc9<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc8<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc8<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc7<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc7<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc6<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc6<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc5<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc5<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc4<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc4<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc3<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc3<>+0(SB), Z7, Z10
+	VFMADD213PD  cF64expc2<>+0(SB), Z0, Z6
+	VFMADD213PD  cF64expc2<>+0(SB), Z7, Z10
+	VFMADD213PD  Z0, Z5, Z6
+	VFMADD213PD  Z7, Z9, Z10
+	VADDPD       cF64one<>+0(SB), Z6, Z6
+	VADDPD       cF64one<>+0(SB), Z10, Z10
+	VPSRAD       $0x01, Z4, Z5
+	VPSRAD       $0x01, Z8, Z9
+	VPSUBD       Z5, Z4, Z0
+	VPSUBD       Z9, Z8, Z4
+	VPADDD       cF64expbias<>+0(SB), Z5, Z5
+	VPADDD       cF64expbias<>+0(SB), Z9, Z9
+	VPADDD       cF64expbias<>+0(SB), Z0, Z0
+	VPADDD       cF64expbias<>+0(SB), Z4, Z4
+	VPSLLQ       $0x34, Z5, Z5
+	VPSLLQ       $0x34, Z9, Z9
+	VPSLLQ       $0x34, Z0, Z0
+	VPSLLQ       $0x34, Z4, Z4
+	VMULPD       Z5, Z6, Z6
+	VMULPD       Z9, Z10, Z10
+	VMULPD       Z0, Z6, Z6
+	VMULPD       Z4, Z10, Z10
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z1, K2
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z2, K3
+	VMOVUPD.Z    Z6, K2, Z1
+	VMOVUPD.Z    Z10, K3, Z2
+	VMOVUPD.Z    Z1, K1, Z1
+	VMOVUPD.Z    Z2, K1, Z2
+
+pexpdone:
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	MOVQ   BX, CX
+	SHRQ   $0x03, CX
+	MOVQ   AX, R9
+	CMPQ   CX, $0x00000004
+	JL     pz0rem
+
+pz0block:
+	VADDPD (R9), Z0, Z0
+	VADDPD 64(R9), Z4, Z4
+	VADDPD 128(R9), Z5, Z5
+	VADDPD 192(R9), Z6, Z6
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    pz0block
+
+pz0rem:
+	CMPQ   CX, $0x00000001
+	JL     pz0t0
+	VADDPD (R9), Z0, Z0
+	CMPQ   CX, $0x00000002
+	JL     pz0t1
+	VADDPD 64(R9), Z4, Z4
+	CMPQ   CX, $0x00000003
+	JL     pz0t2
+	VADDPD 128(R9), Z5, Z5
+	CMPQ   CX, $0x00000004
+	JL     pz0t3
+	VADDPD 192(R9), Z6, Z6
+	JMP    pz0sum
+
+pz0t0:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Z1, Z0, Z0
+	JMP    pz0sum
+
+pz0t1:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Z1, Z4, Z4
+	JMP    pz0sum
+
+pz0t2:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Z1, Z5, Z5
+	JMP    pz0sum
+
+pz0t3:
+	TESTQ  R8, R8
+	JZ     pz0sum
+	VADDPD Z1, Z6, Z6
+
+pz0sum:
+	CMPQ   BX, $0x00000010
+	JLE    pz0tree_h2
+	VADDPD Z5, Z0, Z0
+	VADDPD Z6, Z4, Z4
+
+pz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz0tree_h1
+	VADDPD Z4, Z0, Z0
+
+pz0tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPD        Y4, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X4
+	VADDPD        X4, X0, X0
+	VPERMILPD     $0x01, X0, X4
+	VADDPD        X4, X0, X0
+	VMOVSD        X0, 8(DI)
+	VMOVSD        cF64one<>+0(SB), X4
+	VDIVSD        X0, X4, X4
+	VBROADCASTSD  X4, Z0
+	VXORPD        Z4, Z4, Z4
+	VXORPD        Z5, Z5, Z5
+	VXORPD        Z6, Z6, Z6
+	VXORPD        Z7, Z7, Z7
+	MOVQ          BX, CX
+	SHRQ          $0x03, CX
+	MOVQ          R12, R9
+	CMPQ          CX, $0x00000004
+	JL            pz1rem
+
+pz1block:
+	VADDPD (R9), Z4, Z4
+	VADDPD 64(R9), Z5, Z5
+	VADDPD 128(R9), Z6, Z6
+	VADDPD 192(R9), Z7, Z7
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    pz1block
+
+pz1rem:
+	CMPQ   CX, $0x00000001
+	JL     pz1t0
+	VADDPD (R9), Z4, Z4
+	CMPQ   CX, $0x00000002
+	JL     pz1t1
+	VADDPD 64(R9), Z5, Z5
+	CMPQ   CX, $0x00000003
+	JL     pz1t2
+	VADDPD 128(R9), Z6, Z6
+	CMPQ   CX, $0x00000004
+	JL     pz1t3
+	VADDPD 192(R9), Z7, Z7
+	JMP    pz1sum
+
+pz1t0:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Z2, Z4, Z4
+	JMP    pz1sum
+
+pz1t1:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Z2, Z5, Z5
+	JMP    pz1sum
+
+pz1t2:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Z2, Z6, Z6
+	JMP    pz1sum
+
+pz1t3:
+	TESTQ  R8, R8
+	JZ     pz1sum
+	VADDPD Z2, Z7, Z7
+
+pz1sum:
+	CMPQ   BX, $0x00000010
+	JLE    pz1tree_h2
+	VADDPD Z6, Z4, Z4
+	VADDPD Z7, Z5, Z5
+
+pz1tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    pz1tree_h1
+	VADDPD Z5, Z4, Z4
+
+pz1tree_h1:
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VADDPD        Y5, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X5
+	VADDPD        X5, X4, X4
+	VPERMILPD     $0x01, X4, X5
+	VADDPD        X5, X4, X4
+	VMOVSD        X4, 24(DI)
+	VMOVSD        cF64one<>+0(SB), X5
+	VDIVSD        X4, X5, X5
+	VBROADCASTSD  X5, Z4
+	XORQ          R9, R9
+	MOVQ          BX, R10
+
+pnorm:
+	CMPQ    R10, $0x00000008
+	JL      pnorm_tail
+	VMOVUPD (AX)(R9*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  128(SP), Z5, Z5
+	VMOVUPD Z5, (AX)(R9*1)
+	VMOVUPD (R12)(R9*1), Z5
+	VMULPD  Z4, Z5, Z5
+	VMULPD  128(SP), Z5, Z5
+	VMOVUPD Z5, (R12)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000008, R10
+	JMP     pnorm
+
+pnorm_tail:
+	TESTQ   R8, R8
+	JZ      pnormdone
+	VMULPD  Z0, Z1, Z1
+	VMULPD  128(SP), Z1, Z1
+	VMOVUPD Z1, K1, (AX)(R9*1)
+	VMULPD  Z4, Z2, Z2
+	VMULPD  128(SP), Z2, Z2
+	VMOVUPD Z2, K1, (R12)(R9*1)
+
+pnormdone:
+	ADDQ $0x00000020, DI
+	LEAQ (R11)(SI*1), CX
+	LEAQ (R12)(SI*1), AX
+	SUBQ $0x00000002, DX
+	JMP  pairs
+
+single:
+	TESTQ   DX, DX
+	JZ      done
+	VMOVUPD cF64ninf<>+0(SB), Z0
+	XORQ    R9, R9
+	MOVQ    BX, R10
+
+smax:
+	CMPQ   R10, $0x00000008
+	JL     smax_tail
+	VMAXPD (CX)(R9*1), Z0, Z0
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R10
+	JMP    smax
+
+smax_tail:
+	TESTQ     R8, R8
+	JZ        smaxdone
+	VMOVUPD   cF64ninf<>+0(SB), Z1
+	VMOVUPD.Z (CX)(R9*1), K1, Z2
+	VBLENDMPD Z2, Z1, K1, Z2
+	VMAXPD    Z2, Z0, Z0
+
+smaxdone:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+	VMOVSD        X0, (DI)
+	VBROADCASTSD  X0, Z0
+	VMOVUPD       Z0, (SP)
+	XORQ          R9, R9
+	MOVQ          BX, R10
+
+sexp:
+	CMPQ         R10, $0x00000008
+	JL           sexp_tail
+	VMOVUPD      (CX)(R9*1), Z0
+	VSUBPD       (SP), Z0, Z0
+	VMOVUPD      cF64explo<>+0(SB), Z1
+	VMAXPD       Z0, Z1, Z1
+	VMOVUPD      cF64magic<>+0(SB), Z2
+	VFMADD231PD  cF64log2e<>+0(SB), Z1, Z2
+	VSUBPD       cF64magic<>+0(SB), Z2, Z4
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z4, Z1
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z4, Z1
+	VMULPD       Z1, Z1, Z4
+	VMOVUPD      cF64expc12<>+0(SB), Z5
+	VFMADD213PD  cF64expc11<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc10<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc9<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc8<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc7<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc6<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc5<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc4<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc3<>+0(SB), Z1, Z5
+	VFMADD213PD  cF64expc2<>+0(SB), Z1, Z5
+	VFMADD213PD  Z1, Z4, Z5
+	VADDPD       cF64one<>+0(SB), Z5, Z5
+	VPSRAD       $0x01, Z2, Z4
+	VPSUBD       Z4, Z2, Z1
+	VPADDD       cF64expbias<>+0(SB), Z4, Z4
+	VPADDD       cF64expbias<>+0(SB), Z1, Z1
+	VPSLLQ       $0x34, Z4, Z4
+	VPSLLQ       $0x34, Z1, Z1
+	VMULPD       Z4, Z5, Z5
+	VMULPD       Z1, Z5, Z5
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z0, K2
+	VMOVUPD.Z    Z5, K2, Z0
+	VMOVUPD      Z0, (AX)(R9*1)
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000008, R10
+	JMP          sexp
+
+sexp_tail:
+	TESTQ        R8, R8
+	JZ           sexpdone
+	VMOVUPD.Z    (CX)(R9*1), K1, Z3
+	VSUBPD       (SP), Z3, Z3
+	VMOVUPD      cF64explo<>+0(SB), Z0
+	VMAXPD       Z3, Z0, Z0
+	VMOVUPD      cF64magic<>+0(SB), Z1
+	VFMADD231PD  cF64log2e<>+0(SB), Z0, Z1
+	VSUBPD       cF64magic<>+0(SB), Z1, Z2
+	VFNMADD231PD cF64ln2hi<>+0(SB), Z2, Z0
+	VFNMADD231PD cF64ln2lo<>+0(SB), Z2, Z0
+	VMULPD       Z0, Z0, Z2
+	VMOVUPD      cF64expc12<>+0(SB), Z4
+	VFMADD213PD  cF64expc11<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc10<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc9<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc8<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc7<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc6<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc5<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc4<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc3<>+0(SB), Z0, Z4
+	VFMADD213PD  cF64expc2<>+0(SB), Z0, Z4
+	VFMADD213PD  Z0, Z2, Z4
+	VADDPD       cF64one<>+0(SB), Z4, Z4
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z0
+	VPADDD       cF64expbias<>+0(SB), Z2, Z2
+	VPADDD       cF64expbias<>+0(SB), Z0, Z0
+	VPSLLQ       $0x34, Z2, Z2
+	VPSLLQ       $0x34, Z0, Z0
+	VMULPD       Z2, Z4, Z4
+	VMULPD       Z0, Z4, Z4
+	VCMPPD       $0x05, cF64explo<>+0(SB), Z3, K2
+	VMOVUPD.Z    Z4, K2, Z3
+	VMOVUPD.Z    Z3, K1, Z3
+
+sexpdone:
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z4, Z4, Z4
+	MOVQ   BX, CX
+	SHRQ   $0x03, CX
+	MOVQ   AX, DX
+	CMPQ   CX, $0x00000004
+	JL     sz0rem
+
+sz0block:
+	VADDPD (DX), Z0, Z0
+	VADDPD 64(DX), Z1, Z1
+	VADDPD 128(DX), Z2, Z2
+	VADDPD 192(DX), Z4, Z4
+	ADDQ   $0x00000100, DX
+	SUBQ   $0x00000004, CX
+	CMPQ   CX, $0x00000004
+	JGE    sz0block
+
+sz0rem:
+	CMPQ   CX, $0x00000001
+	JL     sz0t0
+	VADDPD (DX), Z0, Z0
+	CMPQ   CX, $0x00000002
+	JL     sz0t1
+	VADDPD 64(DX), Z1, Z1
+	CMPQ   CX, $0x00000003
+	JL     sz0t2
+	VADDPD 128(DX), Z2, Z2
+	CMPQ   CX, $0x00000004
+	JL     sz0t3
+	VADDPD 192(DX), Z4, Z4
+	JMP    sz0sum
+
+sz0t0:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Z3, Z0, Z0
+	JMP    sz0sum
+
+sz0t1:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Z3, Z1, Z1
+	JMP    sz0sum
+
+sz0t2:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Z3, Z2, Z2
+	JMP    sz0sum
+
+sz0t3:
+	TESTQ  R8, R8
+	JZ     sz0sum
+	VADDPD Z3, Z4, Z4
+
+sz0sum:
+	CMPQ   BX, $0x00000010
+	JLE    sz0tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z4, Z1, Z1
+
+sz0tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    sz0tree_h1
+	VADDPD Z1, Z0, Z0
+
+sz0tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	VMOVSD        X0, 8(DI)
+	VMOVSD        cF64one<>+0(SB), X1
+	VDIVSD        X0, X1, X1
+	VBROADCASTSD  X1, Z0
+	XORQ          R9, R9
+	MOVQ          BX, R10
+
+snorm:
+	CMPQ    R10, $0x00000008
+	JL      snorm_tail
+	VMOVUPD (AX)(R9*1), Z1
+	VMULPD  Z0, Z1, Z1
+	VMULPD  128(SP), Z1, Z1
+	VMOVUPD Z1, (AX)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000008, R10
+	JMP     snorm
+
+snorm_tail:
+	TESTQ   R8, R8
+	JZ      snormdone
+	VMULPD  Z0, Z3, Z3
+	VMULPD  128(SP), Z3, Z3
+	VMOVUPD Z3, K1, (AX)(R9*1)
+
+snormdone:
+	ADDQ $0x00000010, DI
+
+done:
+	VZEROUPPER
+	RET
+
+// func hingeRowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)
+// Requires: AVX, AVX512DQ, AVX512F, POPCNT
+TEXT ·hingeRowsF64AVX512(SB), NOSPLIT, $0-64
+	MOVQ         d+0(FP), AX
+	MOVQ         s+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x03, SI
+	MOVQ         y+40(FP), DI
+	MOVQ         out+56(FP), R8
+	VBROADCASTSD scale+48(FP), Z0
+	MOVQ         BX, R9
+	ANDQ         $0x00000007, R9
+	JZ           rows
+	LEAQ         ctailbits<>+0(SB), R10
+	KMOVW        (R10)(R9*2), K1
+	KMOVW        K1, K1
+
+rows:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         (DI), R10
+	VBROADCASTSD (CX)(R10*8), Z1
+	VMOVQ        R10, X2
+	VPBROADCASTQ X2, Z2
+	VPSUBQ       cF64laneidx<>+0(SB), Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
+	VXORPD       Z5, Z5, Z5
+	VXORPD       Z6, Z6, Z6
+	XORQ         R10, R10
+	MOVQ         CX, R11
+	MOVQ         AX, R12
+	MOVQ         BX, R13
+	CMPQ         R13, $0x00000020
+	JL           rem
+
+block:
+	VMOVUPD   (R11), Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z3, Z3
+	KMOVW     K2, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, (R12)
+	VMOVUPD   64(R11), Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z4, Z4
+	KMOVW     K2, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, 64(R12)
+	VMOVUPD   128(R11), Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z5, Z5
+	KMOVW     K2, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, 128(R12)
+	VMOVUPD   192(R11), Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z6, Z6
+	KMOVW     K2, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, 192(R12)
+	ADDQ      $0x00000100, R11
+	ADDQ      $0x00000100, R12
+	SUBQ      $0x00000020, R13
+	CMPQ      R13, $0x00000020
+	JGE       block
+
+rem:
+	CMPQ      R13, $0x00000008
+	JL        t0
+	VMOVUPD   (R11), Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z3, Z3
+	KMOVW     K2, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, (R12)
+	CMPQ      R13, $0x00000010
+	JL        t1
+	VMOVUPD   64(R11), Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z4, Z4
+	KMOVW     K2, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, 64(R12)
+	CMPQ      R13, $0x00000018
+	JL        t2
+	VMOVUPD   128(R11), Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z5, Z5
+	KMOVW     K2, R14
+	POPCNTL   R14, R14
+	ADDQ      R14, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, 128(R12)
+	CMPQ      R13, $0x00000020
+	JL        t3
+	VMOVUPD   192(R11), Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z6, Z6
+	KMOVW     K2, R11
+	POPCNTL   R11, R11
+	ADDQ      R11, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, 192(R12)
+	JMP       rowdone
+
+t0:
+	TESTQ     R9, R9
+	JZ        rowdone
+	VMOVUPD.Z (R11), K1, Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z3, Z3
+	KMOVW     K2, R11
+	POPCNTL   R11, R11
+	ADDQ      R11, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, K1, (R12)
+	JMP       rowdone
+
+t1:
+	TESTQ     R9, R9
+	JZ        rowdone
+	VMOVUPD.Z 64(R11), K1, Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z4, Z4
+	KMOVW     K2, R11
+	POPCNTL   R11, R11
+	ADDQ      R11, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, K1, 64(R12)
+	JMP       rowdone
+
+t2:
+	TESTQ     R9, R9
+	JZ        rowdone
+	VMOVUPD.Z 128(R11), K1, Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z5, Z5
+	KMOVW     K2, R11
+	POPCNTL   R11, R11
+	ADDQ      R11, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, K1, 128(R12)
+	JMP       rowdone
+
+t3:
+	TESTQ     R9, R9
+	JZ        rowdone
+	VMOVUPD.Z 192(R11), K1, Z7
+	VSUBPD    Z1, Z7, Z7
+	VADDPD    cF64one<>+0(SB), Z7, Z7
+	VCMPPD    $0x16, cF64zero<>+0(SB), Z7, K1, K2
+	VPCMPEQQ  cF64zero<>+0(SB), Z2, K3
+	VPSUBQ    cF64lanes8<>+0(SB), Z2, Z2
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z Z7, K2, Z7
+	VADDPD    Z7, Z6, Z6
+	KMOVW     K2, R11
+	POPCNTL   R11, R11
+	ADDQ      R11, R10
+	VMOVUPD.Z Z0, K2, Z7
+	VMOVUPD   Z7, K1, 192(R12)
+
+rowdone:
+	CMPQ   BX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+
+tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z4, Z3, Z3
+
+tree_h1:
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VADDPD        Y1, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X1
+	VADDPD        X1, X3, X3
+	VPERMILPD     $0x01, X3, X1
+	VADDPD        X1, X3, X3
+	VMOVSD        X3, (R8)
+	VCVTSI2SDQ    R10, X8, X8
+	VMOVSD        X8, 8(R8)
+	ADDQ          $0x00000010, R8
+	ADDQ          $0x00000008, DI
+	ADDQ          SI, CX
+	ADDQ          SI, AX
+	DECQ          DX
+	JMP           rows
+
+done:
+	VZEROUPPER
+	RET
+
+DATA cF64lanes8<>+0(SB)/8, $0x0000000000000008
+DATA cF64lanes8<>+8(SB)/8, $0x0000000000000008
+DATA cF64lanes8<>+16(SB)/8, $0x0000000000000008
+DATA cF64lanes8<>+24(SB)/8, $0x0000000000000008
+DATA cF64lanes8<>+32(SB)/8, $0x0000000000000008
+DATA cF64lanes8<>+40(SB)/8, $0x0000000000000008
+DATA cF64lanes8<>+48(SB)/8, $0x0000000000000008
+DATA cF64lanes8<>+56(SB)/8, $0x0000000000000008
+GLOBL cF64lanes8<>(SB), RODATA|NOPTR, $64

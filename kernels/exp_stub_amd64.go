@@ -27,3 +27,27 @@ func softmaxCERowsF64(d *float64, s *float64, rows int, cols int, stride int, sc
 
 //go:noescape
 func hingeRowsF64(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)
+
+//go:noescape
+func expF32AVX512(dst *float32, x *float32, n int)
+
+//go:noescape
+func softmaxRowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int)
+
+//go:noescape
+func softmaxCERowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int, scale float32, mz *float32)
+
+//go:noescape
+func hingeRowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int, y *int, scale float32, out *float64)
+
+//go:noescape
+func expF64AVX512(dst *float64, x *float64, n int)
+
+//go:noescape
+func softmaxRowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int)
+
+//go:noescape
+func softmaxCERowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int, scale float64, mz *float64)
+
+//go:noescape
+func hingeRowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)

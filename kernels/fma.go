@@ -58,3 +58,24 @@ func fma32Slow(p, c, s float64) float32 {
 	}
 	return float32(s)
 }
+
+// AxpyFused computes y[i] = fma(a, x[i], y[i]) (FMA: a·x[i]+y[i] rounded
+// once), the same bits on every level. It is the inner loop of the
+// pure-Go GEMM micro-kernels that must match fused assembly, written once
+// here so that the float64 loop inlines math.FMA (a generic FMA call per
+// element is not inlined). It panics if len(x) != len(y).
+func AxpyFused[T Float](a T, x, y []T) {
+	checkLen("AxpyFused", "x", len(x), "y", len(y))
+	y = y[:len(x)]
+	if isF32[T]() {
+		a32 := float32(a)
+		for i, v := range x {
+			y[i] = T(fma32(a32, float32(v), float32(y[i])))
+		}
+		return
+	}
+	a64 := float64(a)
+	for i, v := range x {
+		y[i] = T(math.FMA(a64, float64(v), float64(y[i])))
+	}
+}

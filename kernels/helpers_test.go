@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"fmt"
+
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -129,25 +131,45 @@ func typeName[T Float]() string {
 
 // forLevels runs f as a subtest per ISA level this machine has, with the
 // kernels dispatching to it. At levels with assembly for kernel k it checks
-// that f really called the assembly (the counters in dispatch.go), and at
-// Generic that it did not.
+// that f really called that level's assembly and no other (the counters in
+// dispatch.go), and at Generic that it called none.
 func forLevels(t *testing.T, k kernelID, f func(t *testing.T)) {
-	for _, l := range Levels() {
-		t.Run("isa="+l.String(), func(t *testing.T) {
+	eachLevel(t, func(t *testing.T, l Level) {
+		{
 			restore := SetISA(l)
 			defer restore()
 			traceAsm = true
 			defer func() { traceAsm = false }()
-			before := asmCalls[k]
+			before := asmCalls
 			f(t)
-			calls := asmCalls[k] - before
-			wantAsm := l >= AVX2 && asmLevel[k] >= AVX2
-			if wantAsm && calls == 0 {
-				t.Fatalf("%s at isa=%s never called its assembly", kernelNames[k], l)
+			want := Generic
+			if l >= AVX2 {
+				want = min(l, asmLevel[k])
 			}
-			if !wantAsm && calls != 0 {
-				t.Fatalf("%s at isa=%s called assembly %d times", kernelNames[k], l, calls)
+			for lv := AVX2; lv <= AVX512; lv++ {
+				calls := asmCalls[lv][k] - before[lv][k]
+				if lv == want && calls == 0 {
+					t.Fatalf("%s at isa=%s never called its %s assembly", kernelNames[k], l, lv)
+				}
+				if lv != want && calls != 0 {
+					t.Fatalf("%s at isa=%s called %s assembly %d times", kernelNames[k], l, lv, calls)
+				}
 			}
+		}
+	})
+}
+
+// eachLevel runs f as a subtest "isa=L" for every level of AllLevels with
+// the kernels dispatching to it; a level this CPU (or build) lacks is
+// skipped with one line naming the CPU, recorded for make test's summary.
+func eachLevel(t *testing.T, f func(t *testing.T, l Level)) {
+	for _, l := range AllLevels() {
+		t.Run("isa="+l.String(), func(t *testing.T) {
+			if l > Detected() {
+				skiplog.Skipf(t, "isa="+l.String()+" subtests", "this CPU or build lacks %s (%s)", l, cpuName())
+			}
+			defer SetISA(l)()
+			f(t, l)
 		})
 	}
 }

@@ -78,6 +78,11 @@ func ISA() Level { return level }
 // NNKERN_ISA and SetISA.
 func Detected() Level { return detected }
 
+// AllLevels returns every level the package knows, highest first, whether
+// or not this CPU has it (tests run a subtest per level and skip, saying
+// so, the ones Levels leaves out).
+func AllLevels() []Level { return []Level{AVX512, AVX2, Generic} }
+
 // Levels returns every level this CPU and build can run, highest first.
 // Tests iterate over it to cover each implementation.
 func Levels() []Level {

@@ -5,6 +5,7 @@ package kernels
 import (
 	"testing"
 
+	"github.com/klauspost/cpuid/v2"
 	"golang.org/x/sys/cpu"
 )
 
@@ -29,3 +30,5 @@ func TestDetectCrossCheck(t *testing.T) {
 		t.Fatalf("Levels() = %v: the conformance tests would not cover %v", ls, want)
 	}
 }
+
+func cpuName() string { return cpuid.CPU.BrandName }

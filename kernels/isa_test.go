@@ -87,15 +87,17 @@ func TestAsmDispatched(t *testing.T) {
 		traceAsm = true
 		for k := kernelID(0); k < numKernels; k++ {
 			name := kernelNames[k]
-			before := asmCalls[k]
+			before := asmCalls
 			calls[name]()
-			n := asmCalls[k] - before
-			want := 0
-			if Dispatched(name) >= AVX2 {
-				want = 2
-			}
-			if n != want {
-				t.Errorf("isa=%v: %s called its assembly %d times, want %d (dispatched at %v)", l, name, n, want, Dispatched(name))
+			for lv := AVX2; lv <= AVX512; lv++ {
+				n := asmCalls[lv][k] - before[lv][k]
+				want := 0
+				if Dispatched(name) == lv {
+					want = 2
+				}
+				if n != want {
+					t.Errorf("isa=%v: %s called its %v assembly %d times, want %d (dispatched at %v)", l, name, lv, n, want, Dispatched(name))
+				}
 			}
 		}
 		traceAsm = false

@@ -19,15 +19,10 @@ func dotGeneric[T Float](x, y []T) T {
 	n := len(x)
 	y = y[:n]
 	for len(x) >= len(p) {
-		xb, yb := x[:len(p)], y[:len(p)]
-		for j := range p {
-			p[j] = FMA(xb[j], yb[j], p[j])
-		}
+		fmaPairs(p, x[:len(p)], y[:len(p)])
 		x, y = x[len(p):], y[len(p):]
 	}
-	for j := range x {
-		p[j] = FMA(x[j], y[j], p[j])
-	}
+	fmaPairs(p[:len(x)], x, y)
 	return treeSum(p, min(n, len(p)))
 }
 
@@ -109,15 +104,10 @@ func sumSqGeneric[T Float](x []T) T {
 	p := buf[:partials[T]()]
 	n := len(x)
 	for len(x) >= len(p) {
-		xb := x[:len(p)]
-		for j, v := range xb {
-			p[j] = FMA(v, v, p[j])
-		}
+		fmaPairs(p, x[:len(p)], x[:len(p)])
 		x = x[len(p):]
 	}
-	for j, v := range x {
-		p[j] = FMA(v, v, p[j])
-	}
+	fmaPairs(p[:len(x)], x, x)
 	return treeSum(p, min(n, len(p)))
 }
 
@@ -167,4 +157,20 @@ func firstNaN[T Float](x []T) int {
 		}
 	}
 	return -1
+}
+
+// fmaPairs sets p[j] = fma(x[j], y[j], p[j]) (len(p) == len(x) == len(y)),
+// with math.FMA inlined for float64.
+func fmaPairs[T Float](p, x, y []T) {
+	y = y[:len(x)]
+	p = p[:len(x)]
+	if isF32[T]() {
+		for j, v := range x {
+			p[j] = T(fma32(float32(v), float32(y[j]), float32(p[j])))
+		}
+		return
+	}
+	for j, v := range x {
+		p[j] = T(math.FMA(float64(v), float64(y[j]), float64(p[j])))
+	}
 }

@@ -2,11 +2,22 @@
 
 package kernels
 
+// Dispatch: below AVX2 the generic Go runs; at AVX2 the YMM assembly; at
+// AVX512 the ZMM assembly (calls inside `if level >= AVX512` blocks, which
+// TestAVX512Entries checks reach only AVX-512 code). Every level gives the
+// same bits.
+
 func dot[T Float](x, y []T) T {
-	if !useAVX2() {
+	if level < AVX2 {
 		return dotGeneric(x, y)
 	}
 	trace(kDot)
+	if level >= AVX512 {
+		if isF32[T]() {
+			return T(dotF32AVX512(p32(x), p32(y), len(x)))
+		}
+		return T(dotF64AVX512(p64(x), p64(y), len(x)))
+	}
 	if isF32[T]() {
 		return T(dotF32(p32(x), p32(y), len(x)))
 	}
@@ -14,11 +25,19 @@ func dot[T Float](x, y []T) T {
 }
 
 func axpy[T Float](a T, x, y []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		axpyGeneric(a, x, y)
 		return
 	}
 	trace(kAxpy)
+	if level >= AVX512 {
+		if isF32[T]() {
+			axpyF32AVX512(float32(a), p32(x), p32(y), len(x))
+		} else {
+			axpyF64AVX512(float64(a), p64(x), p64(y), len(x))
+		}
+		return
+	}
 	if isF32[T]() {
 		axpyF32(float32(a), p32(x), p32(y), len(x))
 	} else {
@@ -27,11 +46,19 @@ func axpy[T Float](a T, x, y []T) {
 }
 
 func scale[T Float](a T, x []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		scaleGeneric(a, x)
 		return
 	}
 	trace(kScale)
+	if level >= AVX512 {
+		if isF32[T]() {
+			scaleF32AVX512(float32(a), p32(x), len(x))
+		} else {
+			scaleF64AVX512(float64(a), p64(x), len(x))
+		}
+		return
+	}
 	if isF32[T]() {
 		scaleF32(float32(a), p32(x), len(x))
 	} else {
@@ -40,7 +67,7 @@ func scale[T Float](a T, x []T) {
 }
 
 func addTo[T Float](dst, x []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		addToGeneric(dst, x)
 		return
 	}
@@ -48,8 +75,17 @@ func addTo[T Float](dst, x []T) {
 	addToAsm(dst, x)
 }
 
-// addToAsm is AddTo's assembly, also used by AddBias and ColSum.
+// addToAsm is AddTo's assembly (level >= AVX2), also used by AddBias and
+// ColSum.
 func addToAsm[T Float](dst, x []T) {
+	if level >= AVX512 {
+		if isF32[T]() {
+			addToF32AVX512(p32(dst), p32(x), len(x))
+		} else {
+			addToF64AVX512(p64(dst), p64(x), len(x))
+		}
+		return
+	}
 	if isF32[T]() {
 		addToF32(p32(dst), p32(x), len(x))
 	} else {
@@ -58,11 +94,19 @@ func addToAsm[T Float](dst, x []T) {
 }
 
 func subFrom[T Float](dst, x []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		subFromGeneric(dst, x)
 		return
 	}
 	trace(kSubFrom)
+	if level >= AVX512 {
+		if isF32[T]() {
+			subFromF32AVX512(p32(dst), p32(x), len(x))
+		} else {
+			subFromF64AVX512(p64(dst), p64(x), len(x))
+		}
+		return
+	}
 	if isF32[T]() {
 		subFromF32(p32(dst), p32(x), len(x))
 	} else {
@@ -71,11 +115,19 @@ func subFrom[T Float](dst, x []T) {
 }
 
 func mulTo[T Float](dst, x []T) {
-	if !useAVX2() {
+	if level < AVX2 {
 		mulToGeneric(dst, x)
 		return
 	}
 	trace(kMulTo)
+	if level >= AVX512 {
+		if isF32[T]() {
+			mulToF32AVX512(p32(dst), p32(x), len(x))
+		} else {
+			mulToF64AVX512(p64(dst), p64(x), len(x))
+		}
+		return
+	}
 	if isF32[T]() {
 		mulToF32(p32(dst), p32(x), len(x))
 	} else {
@@ -84,10 +136,16 @@ func mulTo[T Float](dst, x []T) {
 }
 
 func sum[T Float](x []T) T {
-	if !useAVX2() {
+	if level < AVX2 {
 		return sumGeneric(x)
 	}
 	trace(kSum)
+	if level >= AVX512 {
+		if isF32[T]() {
+			return T(sumF32AVX512(p32(x), len(x)))
+		}
+		return T(sumF64AVX512(p64(x), len(x)))
+	}
 	if isF32[T]() {
 		return T(sumF32(p32(x), len(x)))
 	}
@@ -95,10 +153,16 @@ func sum[T Float](x []T) T {
 }
 
 func sumSq[T Float](x []T) T {
-	if !useAVX2() {
+	if level < AVX2 {
 		return sumSqGeneric(x)
 	}
 	trace(kSumSq)
+	if level >= AVX512 {
+		if isF32[T]() {
+			return T(sumsqF32AVX512(p32(x), len(x)))
+		}
+		return T(sumsqF64AVX512(p64(x), len(x)))
+	}
 	if isF32[T]() {
 		return T(sumsqF32(p32(x), len(x)))
 	}
@@ -106,8 +170,16 @@ func sumSq[T Float](x []T) T {
 }
 
 // maxAsm returns the max of the non-NaN elements (-Inf if none) and whether
-// x holds a NaN.
+// x holds a NaN (level >= AVX2).
 func maxAsm[T Float](x []T) (T, bool) {
+	if level >= AVX512 {
+		if isF32[T]() {
+			m, nan := maxF32AVX512(p32(x), len(x))
+			return T(m), nan
+		}
+		m, nan := maxF64AVX512(p64(x), len(x))
+		return T(m), nan
+	}
 	if isF32[T]() {
 		m, nan := maxF32(p32(x), len(x))
 		return T(m), nan
@@ -117,7 +189,7 @@ func maxAsm[T Float](x []T) (T, bool) {
 }
 
 func max_[T Float](x []T) T {
-	if !useAVX2() {
+	if level < AVX2 {
 		return maxGeneric(x)
 	}
 	trace(kMax)
@@ -137,13 +209,19 @@ func maxAsmExact[T Float](x []T) T {
 }
 
 func argMax[T Float](x []T) int {
-	if !useAVX2() || len(x) == 0 {
+	if level < AVX2 || len(x) == 0 {
 		return argMaxGeneric(x)
 	}
 	trace(kArgMax)
 	m, nan := maxAsm(x)
 	if nan {
 		return firstNaN(x)
+	}
+	if level >= AVX512 {
+		if isF32[T]() {
+			return indexEqF32AVX512(p32(x), len(x), float32(m))
+		}
+		return indexEqF64AVX512(p64(x), len(x), float64(m))
 	}
 	if isF32[T]() {
 		return indexEqF32(p32(x), len(x), float32(m))

@@ -10,6 +10,7 @@ TEXT ·dotF32(SB), NOSPLIT, $0-28
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
 	MOVQ   n+16(FP), DX
+	MOVQ   DX, BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -82,9 +83,9 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  (AX), Y8, Y9
 	VMASKMOVPS  (CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y0
@@ -93,9 +94,9 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000008, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  32(AX), Y8, Y9
 	VMASKMOVPS  32(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y1
@@ -104,9 +105,9 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000010, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  64(AX), Y8, Y9
 	VMASKMOVPS  64(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y2
@@ -115,9 +116,9 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x00000018, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  96(AX), Y8, Y9
 	VMASKMOVPS  96(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y3
@@ -126,9 +127,9 @@ rem_t3:
 rem_t4:
 	SUBQ        $0x00000020, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  128(AX), Y8, Y9
 	VMASKMOVPS  128(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y4
@@ -137,9 +138,9 @@ rem_t4:
 rem_t5:
 	SUBQ        $0x00000028, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  160(AX), Y8, Y9
 	VMASKMOVPS  160(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y5
@@ -148,9 +149,9 @@ rem_t5:
 rem_t6:
 	SUBQ        $0x00000030, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  192(AX), Y8, Y9
 	VMASKMOVPS  192(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y6
@@ -159,21 +160,33 @@ rem_t6:
 rem_t7:
 	SUBQ        $0x00000038, DX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), BX
+	LEAQ        cF32tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), Y8
+	VMOVDQU     32(SI)(DX*4), Y8
 	VMASKMOVPS  224(AX), Y8, Y9
 	VMASKMOVPS  224(CX), Y8, Y8
 	VFMADD231PS Y8, Y9, Y7
 
 sum:
-	VADDPS       Y4, Y0, Y0
-	VADDPS       Y5, Y1, Y1
-	VADDPS       Y6, Y2, Y2
-	VADDPS       Y7, Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   BX, $0x00000020
+	JLE    tree_h4
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   BX, $0x00000010
+	JLE    tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h1
+	VADDPS Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -207,6 +220,7 @@ GLOBL cF32tailmask<>(SB), RODATA|NOPTR, $64
 TEXT ·sumF32(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -278,9 +292,9 @@ rem:
 rem_t0:
 	SUBQ       $0x00000000, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS (AX), Y8, Y8
 	VADDPS     Y8, Y0, Y0
 	JMP        sum
@@ -288,9 +302,9 @@ rem_t0:
 rem_t1:
 	SUBQ       $0x00000008, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 32(AX), Y8, Y8
 	VADDPS     Y8, Y1, Y1
 	JMP        sum
@@ -298,9 +312,9 @@ rem_t1:
 rem_t2:
 	SUBQ       $0x00000010, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 64(AX), Y8, Y8
 	VADDPS     Y8, Y2, Y2
 	JMP        sum
@@ -308,9 +322,9 @@ rem_t2:
 rem_t3:
 	SUBQ       $0x00000018, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 96(AX), Y8, Y8
 	VADDPS     Y8, Y3, Y3
 	JMP        sum
@@ -318,9 +332,9 @@ rem_t3:
 rem_t4:
 	SUBQ       $0x00000020, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 128(AX), Y8, Y8
 	VADDPS     Y8, Y4, Y4
 	JMP        sum
@@ -328,9 +342,9 @@ rem_t4:
 rem_t5:
 	SUBQ       $0x00000028, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 160(AX), Y8, Y8
 	VADDPS     Y8, Y5, Y5
 	JMP        sum
@@ -338,9 +352,9 @@ rem_t5:
 rem_t6:
 	SUBQ       $0x00000030, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 192(AX), Y8, Y8
 	VADDPS     Y8, Y6, Y6
 	JMP        sum
@@ -348,20 +362,32 @@ rem_t6:
 rem_t7:
 	SUBQ       $0x00000038, CX
 	JZ         sum
-	LEAQ       cF32tailmask<>+0(SB), DX
+	LEAQ       cF32tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*4), Y8
+	VMOVDQU    32(BX)(CX*4), Y8
 	VMASKMOVPS 224(AX), Y8, Y8
 	VADDPS     Y8, Y7, Y7
 
 sum:
-	VADDPS       Y4, Y0, Y0
-	VADDPS       Y5, Y1, Y1
-	VADDPS       Y6, Y2, Y2
-	VADDPS       Y7, Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   DX, $0x00000020
+	JLE    tree_h4
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPS Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -377,6 +403,7 @@ sum:
 TEXT ·sumsqF32(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -448,9 +475,9 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  (AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y0
 	JMP         sum
@@ -458,9 +485,9 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000008, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  32(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y1
 	JMP         sum
@@ -468,9 +495,9 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000010, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  64(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y2
 	JMP         sum
@@ -478,9 +505,9 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x00000018, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  96(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y3
 	JMP         sum
@@ -488,9 +515,9 @@ rem_t3:
 rem_t4:
 	SUBQ        $0x00000020, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  128(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y4
 	JMP         sum
@@ -498,9 +525,9 @@ rem_t4:
 rem_t5:
 	SUBQ        $0x00000028, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  160(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y5
 	JMP         sum
@@ -508,9 +535,9 @@ rem_t5:
 rem_t6:
 	SUBQ        $0x00000030, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  192(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y6
 	JMP         sum
@@ -518,20 +545,32 @@ rem_t6:
 rem_t7:
 	SUBQ        $0x00000038, CX
 	JZ          sum
-	LEAQ        cF32tailmask<>+0(SB), DX
+	LEAQ        cF32tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*4), Y8
+	VMOVDQU     32(BX)(CX*4), Y8
 	VMASKMOVPS  224(AX), Y8, Y8
 	VFMADD231PS Y8, Y8, Y7
 
 sum:
-	VADDPS       Y4, Y0, Y0
-	VADDPS       Y5, Y1, Y1
-	VADDPS       Y6, Y2, Y2
-	VADDPS       Y7, Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ   DX, $0x00000020
+	JLE    tree_h4
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPS Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -922,10 +961,18 @@ DATA cF32ninf<>+16(SB)/4, $0xff800000
 DATA cF32ninf<>+20(SB)/4, $0xff800000
 DATA cF32ninf<>+24(SB)/4, $0xff800000
 DATA cF32ninf<>+28(SB)/4, $0xff800000
-GLOBL cF32ninf<>(SB), RODATA|NOPTR, $32
+DATA cF32ninf<>+32(SB)/4, $0xff800000
+DATA cF32ninf<>+36(SB)/4, $0xff800000
+DATA cF32ninf<>+40(SB)/4, $0xff800000
+DATA cF32ninf<>+44(SB)/4, $0xff800000
+DATA cF32ninf<>+48(SB)/4, $0xff800000
+DATA cF32ninf<>+52(SB)/4, $0xff800000
+DATA cF32ninf<>+56(SB)/4, $0xff800000
+DATA cF32ninf<>+60(SB)/4, $0xff800000
+GLOBL cF32ninf<>(SB), RODATA|NOPTR, $64
 
 // func indexEqF32(x *float32, n int, v float32) int
-// Requires: AVX, BMI
+// Requires: AVX
 TEXT ·indexEqF32(SB), NOSPLIT, $0-32
 	MOVQ         x+0(FP), AX
 	MOVQ         n+8(FP), CX
@@ -965,10 +1012,10 @@ miss:
 	RET
 
 hit:
-	TZCNTL BX, AX
-	ADDQ   AX, DX
+	BSFL BX, SI
+	ADDQ SI, DX
 	VZEROUPPER
-	MOVQ   DX, ret+24(FP)
+	MOVQ DX, ret+24(FP)
 	RET
 
 // func dotF64(x *float64, y *float64, n int) float64
@@ -977,6 +1024,7 @@ TEXT ·dotF64(SB), NOSPLIT, $0-32
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
 	MOVQ   n+16(FP), DX
+	MOVQ   DX, BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1049,9 +1097,9 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  (AX), Y8, Y9
 	VMASKMOVPD  (CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y0
@@ -1060,9 +1108,9 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000004, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  32(AX), Y8, Y9
 	VMASKMOVPD  32(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y1
@@ -1071,9 +1119,9 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000008, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  64(AX), Y8, Y9
 	VMASKMOVPD  64(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y2
@@ -1082,9 +1130,9 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x0000000c, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  96(AX), Y8, Y9
 	VMASKMOVPD  96(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y3
@@ -1093,9 +1141,9 @@ rem_t3:
 rem_t4:
 	SUBQ        $0x00000010, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  128(AX), Y8, Y9
 	VMASKMOVPD  128(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y4
@@ -1104,9 +1152,9 @@ rem_t4:
 rem_t5:
 	SUBQ        $0x00000014, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  160(AX), Y8, Y9
 	VMASKMOVPD  160(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y5
@@ -1115,9 +1163,9 @@ rem_t5:
 rem_t6:
 	SUBQ        $0x00000018, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  192(AX), Y8, Y9
 	VMASKMOVPD  192(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y6
@@ -1126,21 +1174,33 @@ rem_t6:
 rem_t7:
 	SUBQ        $0x0000001c, DX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), BX
+	LEAQ        cF64tailmask<>+0(SB), SI
 	NEGQ        DX
-	VMOVDQU     32(BX)(DX*8), Y8
+	VMOVDQU     32(SI)(DX*8), Y8
 	VMASKMOVPD  224(AX), Y8, Y9
 	VMASKMOVPD  224(CX), Y8, Y8
 	VFMADD231PD Y8, Y9, Y7
 
 sum:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   BX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   BX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -1164,6 +1224,7 @@ GLOBL cF64tailmask<>(SB), RODATA|NOPTR, $64
 TEXT ·sumF64(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1235,9 +1296,9 @@ rem:
 rem_t0:
 	SUBQ       $0x00000000, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD (AX), Y8, Y8
 	VADDPD     Y8, Y0, Y0
 	JMP        sum
@@ -1245,9 +1306,9 @@ rem_t0:
 rem_t1:
 	SUBQ       $0x00000004, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 32(AX), Y8, Y8
 	VADDPD     Y8, Y1, Y1
 	JMP        sum
@@ -1255,9 +1316,9 @@ rem_t1:
 rem_t2:
 	SUBQ       $0x00000008, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 64(AX), Y8, Y8
 	VADDPD     Y8, Y2, Y2
 	JMP        sum
@@ -1265,9 +1326,9 @@ rem_t2:
 rem_t3:
 	SUBQ       $0x0000000c, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 96(AX), Y8, Y8
 	VADDPD     Y8, Y3, Y3
 	JMP        sum
@@ -1275,9 +1336,9 @@ rem_t3:
 rem_t4:
 	SUBQ       $0x00000010, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 128(AX), Y8, Y8
 	VADDPD     Y8, Y4, Y4
 	JMP        sum
@@ -1285,9 +1346,9 @@ rem_t4:
 rem_t5:
 	SUBQ       $0x00000014, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 160(AX), Y8, Y8
 	VADDPD     Y8, Y5, Y5
 	JMP        sum
@@ -1295,9 +1356,9 @@ rem_t5:
 rem_t6:
 	SUBQ       $0x00000018, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 192(AX), Y8, Y8
 	VADDPD     Y8, Y6, Y6
 	JMP        sum
@@ -1305,20 +1366,32 @@ rem_t6:
 rem_t7:
 	SUBQ       $0x0000001c, CX
 	JZ         sum
-	LEAQ       cF64tailmask<>+0(SB), DX
+	LEAQ       cF64tailmask<>+0(SB), BX
 	NEGQ       CX
-	VMOVDQU    32(DX)(CX*8), Y8
+	VMOVDQU    32(BX)(CX*8), Y8
 	VMASKMOVPD 224(AX), Y8, Y8
 	VADDPD     Y8, Y7, Y7
 
 sum:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   DX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -1332,6 +1405,7 @@ sum:
 TEXT ·sumsqF64(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -1403,9 +1477,9 @@ rem:
 rem_t0:
 	SUBQ        $0x00000000, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  (AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y0
 	JMP         sum
@@ -1413,9 +1487,9 @@ rem_t0:
 rem_t1:
 	SUBQ        $0x00000004, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  32(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y1
 	JMP         sum
@@ -1423,9 +1497,9 @@ rem_t1:
 rem_t2:
 	SUBQ        $0x00000008, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  64(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y2
 	JMP         sum
@@ -1433,9 +1507,9 @@ rem_t2:
 rem_t3:
 	SUBQ        $0x0000000c, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  96(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y3
 	JMP         sum
@@ -1443,9 +1517,9 @@ rem_t3:
 rem_t4:
 	SUBQ        $0x00000010, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  128(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y4
 	JMP         sum
@@ -1453,9 +1527,9 @@ rem_t4:
 rem_t5:
 	SUBQ        $0x00000014, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  160(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y5
 	JMP         sum
@@ -1463,9 +1537,9 @@ rem_t5:
 rem_t6:
 	SUBQ        $0x00000018, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  192(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y6
 	JMP         sum
@@ -1473,20 +1547,32 @@ rem_t6:
 rem_t7:
 	SUBQ        $0x0000001c, CX
 	JZ          sum
-	LEAQ        cF64tailmask<>+0(SB), DX
+	LEAQ        cF64tailmask<>+0(SB), BX
 	NEGQ        CX
-	VMOVDQU     32(DX)(CX*8), Y8
+	VMOVDQU     32(BX)(CX*8), Y8
 	VMASKMOVPD  224(AX), Y8, Y8
 	VFMADD231PD Y8, Y8, Y7
 
 sum:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
+	CMPQ   DX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y1, Y0, Y0
+
+tree_h1:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
@@ -1869,10 +1955,14 @@ DATA cF64ninf<>+0(SB)/8, $0xfff0000000000000
 DATA cF64ninf<>+8(SB)/8, $0xfff0000000000000
 DATA cF64ninf<>+16(SB)/8, $0xfff0000000000000
 DATA cF64ninf<>+24(SB)/8, $0xfff0000000000000
-GLOBL cF64ninf<>(SB), RODATA|NOPTR, $32
+DATA cF64ninf<>+32(SB)/8, $0xfff0000000000000
+DATA cF64ninf<>+40(SB)/8, $0xfff0000000000000
+DATA cF64ninf<>+48(SB)/8, $0xfff0000000000000
+DATA cF64ninf<>+56(SB)/8, $0xfff0000000000000
+GLOBL cF64ninf<>(SB), RODATA|NOPTR, $64
 
 // func indexEqF64(x *float64, n int, v float64) int
-// Requires: AVX, BMI
+// Requires: AVX
 TEXT ·indexEqF64(SB), NOSPLIT, $0-32
 	MOVQ         x+0(FP), AX
 	MOVQ         n+8(FP), CX
@@ -1912,8 +2002,1487 @@ miss:
 	RET
 
 hit:
-	TZCNTL BX, AX
-	ADDQ   AX, DX
+	BSFL BX, SI
+	ADDQ SI, DX
 	VZEROUPPER
-	MOVQ   DX, ret+24(FP)
+	MOVQ DX, ret+24(FP)
+	RET
+
+// func dotF32AVX512(x *float32, y *float32, n int) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·dotF32AVX512(SB), NOSPLIT, $0-28
+	MOVQ   x+0(FP), AX
+	MOVQ   y+8(FP), CX
+	MOVQ   n+16(FP), DX
+	MOVQ   DX, BX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	CMPQ   DX, $0x00000040
+	JL     rem
+
+block:
+	VMOVUPS     (AX), Z4
+	VFMADD231PS (CX), Z4, Z0
+	VMOVUPS     64(AX), Z4
+	VFMADD231PS 64(CX), Z4, Z1
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS 128(CX), Z4, Z2
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS 192(CX), Z4, Z3
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	CMPQ        DX, $0x00000040
+	JGE         block
+
+rem:
+	CMPQ        DX, $0x00000010
+	JL          rem_t0
+	VMOVUPS     (AX), Z4
+	VFMADD231PS (CX), Z4, Z0
+	CMPQ        DX, $0x00000020
+	JL          rem_t1
+	VMOVUPS     64(AX), Z4
+	VFMADD231PS 64(CX), Z4, Z1
+	CMPQ        DX, $0x00000030
+	JL          rem_t2
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS 128(CX), Z4, Z2
+	CMPQ        DX, $0x00000040
+	JL          rem_t3
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS 192(CX), Z4, Z3
+	JMP         sum
+
+rem_t0:
+	SUBQ        $0x00000000, DX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPS.Z   (AX), K1, Z4
+	VMOVUPS.Z   (CX), K1, Z5
+	VFMADD231PS Z5, Z4, Z0
+	JMP         sum
+
+rem_t1:
+	SUBQ        $0x00000010, DX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPS.Z   64(AX), K1, Z4
+	VMOVUPS.Z   64(CX), K1, Z5
+	VFMADD231PS Z5, Z4, Z1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000020, DX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPS.Z   128(AX), K1, Z4
+	VMOVUPS.Z   128(CX), K1, Z5
+	VFMADD231PS Z5, Z4, Z2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x00000030, DX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPS.Z   192(AX), K1, Z4
+	VMOVUPS.Z   192(CX), K1, Z5
+	VFMADD231PS Z5, Z4, Z3
+
+sum:
+	CMPQ   BX, $0x00000020
+	JLE    tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   BX, $0x00000010
+	JLE    tree_h1
+	VADDPS Z1, Z0, Z0
+
+tree_h1:
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+24(FP)
+	RET
+
+DATA ctailbits<>+0(SB)/2, $0x0000
+DATA ctailbits<>+2(SB)/2, $0x0001
+DATA ctailbits<>+4(SB)/2, $0x0003
+DATA ctailbits<>+6(SB)/2, $0x0007
+DATA ctailbits<>+8(SB)/2, $0x000f
+DATA ctailbits<>+10(SB)/2, $0x001f
+DATA ctailbits<>+12(SB)/2, $0x003f
+DATA ctailbits<>+14(SB)/2, $0x007f
+DATA ctailbits<>+16(SB)/2, $0x00ff
+DATA ctailbits<>+18(SB)/2, $0x01ff
+DATA ctailbits<>+20(SB)/2, $0x03ff
+DATA ctailbits<>+22(SB)/2, $0x07ff
+DATA ctailbits<>+24(SB)/2, $0x0fff
+DATA ctailbits<>+26(SB)/2, $0x1fff
+DATA ctailbits<>+28(SB)/2, $0x3fff
+DATA ctailbits<>+30(SB)/2, $0x7fff
+DATA ctailbits<>+32(SB)/2, $0xffff
+GLOBL ctailbits<>(SB), RODATA|NOPTR, $34
+
+// func sumF32AVX512(x *float32, n int) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·sumF32AVX512(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	CMPQ   CX, $0x00000040
+	JL     rem
+
+block:
+	VMOVUPS (AX), Z4
+	VADDPS  Z4, Z0, Z0
+	VMOVUPS 64(AX), Z4
+	VADDPS  Z4, Z1, Z1
+	VMOVUPS 128(AX), Z4
+	VADDPS  Z4, Z2, Z2
+	VMOVUPS 192(AX), Z4
+	VADDPS  Z4, Z3, Z3
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, CX
+	CMPQ    CX, $0x00000040
+	JGE     block
+
+rem:
+	CMPQ    CX, $0x00000010
+	JL      rem_t0
+	VMOVUPS (AX), Z4
+	VADDPS  Z4, Z0, Z0
+	CMPQ    CX, $0x00000020
+	JL      rem_t1
+	VMOVUPS 64(AX), Z4
+	VADDPS  Z4, Z1, Z1
+	CMPQ    CX, $0x00000030
+	JL      rem_t2
+	VMOVUPS 128(AX), Z4
+	VADDPS  Z4, Z2, Z2
+	CMPQ    CX, $0x00000040
+	JL      rem_t3
+	VMOVUPS 192(AX), Z4
+	VADDPS  Z4, Z3, Z3
+	JMP     sum
+
+rem_t0:
+	SUBQ      $0x00000000, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPS.Z (AX), K1, Z4
+	VADDPS    Z4, Z0, Z0
+	JMP       sum
+
+rem_t1:
+	SUBQ      $0x00000010, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPS.Z 64(AX), K1, Z4
+	VADDPS    Z4, Z1, Z1
+	JMP       sum
+
+rem_t2:
+	SUBQ      $0x00000020, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPS.Z 128(AX), K1, Z4
+	VADDPS    Z4, Z2, Z2
+	JMP       sum
+
+rem_t3:
+	SUBQ      $0x00000030, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPS.Z 192(AX), K1, Z4
+	VADDPS    Z4, Z3, Z3
+
+sum:
+	CMPQ   DX, $0x00000020
+	JLE    tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h1
+	VADDPS Z1, Z0, Z0
+
+tree_h1:
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+16(FP)
+	RET
+
+// func sumsqF32AVX512(x *float32, n int) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·sumsqF32AVX512(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	CMPQ   CX, $0x00000040
+	JL     rem
+
+block:
+	VMOVUPS     (AX), Z4
+	VFMADD231PS Z4, Z4, Z0
+	VMOVUPS     64(AX), Z4
+	VFMADD231PS Z4, Z4, Z1
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS Z4, Z4, Z2
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS Z4, Z4, Z3
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, CX
+	CMPQ        CX, $0x00000040
+	JGE         block
+
+rem:
+	CMPQ        CX, $0x00000010
+	JL          rem_t0
+	VMOVUPS     (AX), Z4
+	VFMADD231PS Z4, Z4, Z0
+	CMPQ        CX, $0x00000020
+	JL          rem_t1
+	VMOVUPS     64(AX), Z4
+	VFMADD231PS Z4, Z4, Z1
+	CMPQ        CX, $0x00000030
+	JL          rem_t2
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS Z4, Z4, Z2
+	CMPQ        CX, $0x00000040
+	JL          rem_t3
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS Z4, Z4, Z3
+	JMP         sum
+
+rem_t0:
+	SUBQ        $0x00000000, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPS.Z   (AX), K1, Z4
+	VFMADD231PS Z4, Z4, Z0
+	JMP         sum
+
+rem_t1:
+	SUBQ        $0x00000010, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPS.Z   64(AX), K1, Z4
+	VFMADD231PS Z4, Z4, Z1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000020, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPS.Z   128(AX), K1, Z4
+	VFMADD231PS Z4, Z4, Z2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x00000030, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPS.Z   192(AX), K1, Z4
+	VFMADD231PS Z4, Z4, Z3
+
+sum:
+	CMPQ   DX, $0x00000020
+	JLE    tree_h2
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h1
+	VADDPS Z1, Z0, Z0
+
+tree_h1:
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+16(FP)
+	RET
+
+// func axpyF32AVX512(a float32, x *float32, y *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·axpyF32AVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Z0
+	MOVQ         x+8(FP), AX
+	MOVQ         y+16(FP), CX
+	MOVQ         n+24(FP), DX
+	CMPQ         DX, $0x00000040
+	JL           l_single
+
+l_block:
+	VMULPS  (AX), Z0, Z1
+	VMOVUPS (CX), Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, (CX)
+	VMULPS  64(AX), Z0, Z1
+	VMOVUPS 64(CX), Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 64(CX)
+	VMULPS  128(AX), Z0, Z1
+	VMOVUPS 128(CX), Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 128(CX)
+	VMULPS  192(AX), Z0, Z1
+	VMOVUPS 192(CX), Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 192(CX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	CMPQ    DX, $0x00000040
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000010
+	JL      l_tail
+	VMULPS  (AX), Z0, Z1
+	VMOVUPS (CX), Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, (CX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPS.Z (AX), K1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS.Z (CX), K1, Z0
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (CX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func scaleF32AVX512(a float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·scaleF32AVX512(SB), NOSPLIT, $0-24
+	VBROADCASTSS a+0(FP), Z0
+	MOVQ         x+8(FP), AX
+	MOVQ         n+16(FP), CX
+	CMPQ         CX, $0x00000040
+	JL           l_single
+
+l_block:
+	VMOVUPS (AX), Z1
+	VMULPS  Z0, Z1, Z1
+	VMOVUPS Z1, (AX)
+	VMOVUPS 64(AX), Z1
+	VMULPS  Z0, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS 128(AX), Z1
+	VMULPS  Z0, Z1, Z1
+	VMOVUPS Z1, 128(AX)
+	VMOVUPS 192(AX), Z1
+	VMULPS  Z0, Z1, Z1
+	VMOVUPS Z1, 192(AX)
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, CX
+	CMPQ    CX, $0x00000040
+	JGE     l_block
+
+l_single:
+	CMPQ    CX, $0x00000010
+	JL      l_tail
+	VMOVUPS (AX), Z1
+	VMULPS  Z0, Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     l_single
+
+l_tail:
+	TESTQ     CX, CX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), DX
+	KMOVW     (DX)(CX*2), K1
+	VMOVUPS.Z (AX), K1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func addToF32AVX512(dst *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addToF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000040
+	JL   l_single
+
+l_block:
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMOVUPS 64(AX), Z0
+	VMOVUPS 64(CX), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 64(AX)
+	VMOVUPS 128(AX), Z0
+	VMOVUPS 128(CX), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 128(AX)
+	VMOVUPS 192(AX), Z0
+	VMOVUPS 192(CX), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	CMPQ    DX, $0x00000040
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000010
+	JL      l_tail
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (CX), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func subFromF32AVX512(dst *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·subFromF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000040
+	JL   l_single
+
+l_block:
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VSUBPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMOVUPS 64(AX), Z0
+	VMOVUPS 64(CX), Z1
+	VSUBPS  Z1, Z0, Z0
+	VMOVUPS Z0, 64(AX)
+	VMOVUPS 128(AX), Z0
+	VMOVUPS 128(CX), Z1
+	VSUBPS  Z1, Z0, Z0
+	VMOVUPS Z0, 128(AX)
+	VMOVUPS 192(AX), Z0
+	VMOVUPS 192(CX), Z1
+	VSUBPS  Z1, Z0, Z0
+	VMOVUPS Z0, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	CMPQ    DX, $0x00000040
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000010
+	JL      l_tail
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VSUBPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (CX), K1, Z1
+	VSUBPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func mulToF32AVX512(dst *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·mulToF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000040
+	JL   l_single
+
+l_block:
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMOVUPS 64(AX), Z0
+	VMOVUPS 64(CX), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, 64(AX)
+	VMOVUPS 128(AX), Z0
+	VMOVUPS 128(CX), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, 128(AX)
+	VMOVUPS 192(AX), Z0
+	VMOVUPS 192(CX), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	CMPQ    DX, $0x00000040
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000010
+	JL      l_tail
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (CX), K1, Z1
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func maxF32AVX512(x *float32, n int) (m float32, nan bool)
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·maxF32AVX512(SB), NOSPLIT, $0-21
+	MOVQ    x+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VMOVUPS cF32ninf<>+0(SB), Z0
+	VMOVUPS cF32ninf<>+0(SB), Z1
+	KXORW   K1, K1, K1
+	VMOVUPS cF32ninf<>+0(SB), Z2
+	KXORW   K2, K2, K2
+	VMOVUPS cF32ninf<>+0(SB), Z3
+	KXORW   K3, K3, K3
+	VMOVUPS cF32ninf<>+0(SB), Z4
+	KXORW   K4, K4, K4
+	CMPQ    CX, $0x00000040
+	JL      l_single
+
+l_block:
+	VMOVUPS (AX), Z5
+	VCMPPS  $0x03, Z5, Z5, K5
+	KORW    K5, K1, K1
+	VMAXPS  Z5, Z1, Z1
+	VMOVUPS 64(AX), Z5
+	VCMPPS  $0x03, Z5, Z5, K5
+	KORW    K5, K2, K2
+	VMAXPS  Z5, Z2, Z2
+	VMOVUPS 128(AX), Z5
+	VCMPPS  $0x03, Z5, Z5, K5
+	KORW    K5, K3, K3
+	VMAXPS  Z5, Z3, Z3
+	VMOVUPS 192(AX), Z5
+	VCMPPS  $0x03, Z5, Z5, K5
+	KORW    K5, K4, K4
+	VMAXPS  Z5, Z4, Z4
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, CX
+	CMPQ    CX, $0x00000040
+	JGE     l_block
+
+l_single:
+	CMPQ    CX, $0x00000010
+	JL      l_tail
+	VMOVUPS (AX), Z5
+	VCMPPS  $0x03, Z5, Z5, K5
+	KORW    K5, K1, K1
+	VMAXPS  Z5, Z1, Z1
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     l_single
+
+l_tail:
+	TESTQ     CX, CX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), DX
+	KMOVW     (DX)(CX*2), K5
+	VMOVUPS.Z (AX), K5, Z5
+	VBLENDMPS Z5, Z0, K5, Z5
+	VCMPPS    $0x03, Z5, Z5, K5
+	KORW      K5, K1, K1
+	VMAXPS    Z5, Z1, Z1
+
+l_done:
+	VMAXPS        Z2, Z1, Z1
+	VMAXPS        Z4, Z3, Z3
+	VMAXPS        Z3, Z1, Z1
+	KORW          K2, K1, K1
+	KORW          K4, K3, K3
+	KORW          K3, K1, K1
+	VEXTRACTF32X8 $0x01, Z1, Y0
+	VMAXPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VMAXPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VMAXPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VMAXPS        X0, X1, X1
+	KMOVW         K1, AX
+	TESTL         AX, AX
+	SETNE         AL
+	VZEROUPPER
+	MOVSS         X1, m+16(FP)
+	MOVB          AL, nan+20(FP)
+	RET
+
+// func indexEqF32AVX512(x *float32, n int, v float32) int
+// Requires: AVX, AVX512F
+TEXT ·indexEqF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	XORQ         DX, DX
+	VBROADCASTSS v+16(FP), Z0
+
+single:
+	CMPQ    CX, $0x00000010
+	JL      tail
+	VMOVUPS (AX), Z1
+	VCMPPS  $0x00, Z0, Z1, K1
+	KMOVW   K1, BX
+	TESTL   BX, BX
+	JNZ     hit
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x00000010, CX
+	JMP     single
+
+tail:
+	TESTQ     CX, CX
+	JZ        miss
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPS.Z (AX), K1, Z1
+	VCMPPS    $0x00, Z0, Z1, K1, K1
+	KMOVW     K1, BX
+	TESTL     BX, BX
+	JNZ       hit
+
+miss:
+	MOVQ $-1, DX
+	VZEROUPPER
+	MOVQ DX, ret+24(FP)
+	RET
+
+hit:
+	BSFL BX, SI
+	ADDQ SI, DX
+	VZEROUPPER
+	MOVQ DX, ret+24(FP)
+	RET
+
+// func dotF64AVX512(x *float64, y *float64, n int) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·dotF64AVX512(SB), NOSPLIT, $0-32
+	MOVQ   x+0(FP), AX
+	MOVQ   y+8(FP), CX
+	MOVQ   n+16(FP), DX
+	MOVQ   DX, BX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	CMPQ   DX, $0x00000020
+	JL     rem
+
+block:
+	VMOVUPD     (AX), Z4
+	VFMADD231PD (CX), Z4, Z0
+	VMOVUPD     64(AX), Z4
+	VFMADD231PD 64(CX), Z4, Z1
+	VMOVUPD     128(AX), Z4
+	VFMADD231PD 128(CX), Z4, Z2
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD 192(CX), Z4, Z3
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000020, DX
+	CMPQ        DX, $0x00000020
+	JGE         block
+
+rem:
+	CMPQ        DX, $0x00000008
+	JL          rem_t0
+	VMOVUPD     (AX), Z4
+	VFMADD231PD (CX), Z4, Z0
+	CMPQ        DX, $0x00000010
+	JL          rem_t1
+	VMOVUPD     64(AX), Z4
+	VFMADD231PD 64(CX), Z4, Z1
+	CMPQ        DX, $0x00000018
+	JL          rem_t2
+	VMOVUPD     128(AX), Z4
+	VFMADD231PD 128(CX), Z4, Z2
+	CMPQ        DX, $0x00000020
+	JL          rem_t3
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD 192(CX), Z4, Z3
+	JMP         sum
+
+rem_t0:
+	SUBQ        $0x00000000, DX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   (AX), K1, Z4
+	VMOVUPD.Z   (CX), K1, Z5
+	VFMADD231PD Z5, Z4, Z0
+	JMP         sum
+
+rem_t1:
+	SUBQ        $0x00000008, DX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   64(AX), K1, Z4
+	VMOVUPD.Z   64(CX), K1, Z5
+	VFMADD231PD Z5, Z4, Z1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000010, DX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   128(AX), K1, Z4
+	VMOVUPD.Z   128(CX), K1, Z5
+	VFMADD231PD Z5, Z4, Z2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x00000018, DX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   192(AX), K1, Z4
+	VMOVUPD.Z   192(CX), K1, Z5
+	VFMADD231PD Z5, Z4, Z3
+
+sum:
+	CMPQ   BX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   BX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z1, Z0, Z0
+
+tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+24(FP)
+	RET
+
+// func sumF64AVX512(x *float64, n int) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·sumF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	CMPQ   CX, $0x00000020
+	JL     rem
+
+block:
+	VMOVUPD (AX), Z4
+	VADDPD  Z4, Z0, Z0
+	VMOVUPD 64(AX), Z4
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD 128(AX), Z4
+	VADDPD  Z4, Z2, Z2
+	VMOVUPD 192(AX), Z4
+	VADDPD  Z4, Z3, Z3
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000020, CX
+	CMPQ    CX, $0x00000020
+	JGE     block
+
+rem:
+	CMPQ    CX, $0x00000008
+	JL      rem_t0
+	VMOVUPD (AX), Z4
+	VADDPD  Z4, Z0, Z0
+	CMPQ    CX, $0x00000010
+	JL      rem_t1
+	VMOVUPD 64(AX), Z4
+	VADDPD  Z4, Z1, Z1
+	CMPQ    CX, $0x00000018
+	JL      rem_t2
+	VMOVUPD 128(AX), Z4
+	VADDPD  Z4, Z2, Z2
+	CMPQ    CX, $0x00000020
+	JL      rem_t3
+	VMOVUPD 192(AX), Z4
+	VADDPD  Z4, Z3, Z3
+	JMP     sum
+
+rem_t0:
+	SUBQ      $0x00000000, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z (AX), K1, Z4
+	VADDPD    Z4, Z0, Z0
+	JMP       sum
+
+rem_t1:
+	SUBQ      $0x00000008, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z 64(AX), K1, Z4
+	VADDPD    Z4, Z1, Z1
+	JMP       sum
+
+rem_t2:
+	SUBQ      $0x00000010, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z 128(AX), K1, Z4
+	VADDPD    Z4, Z2, Z2
+	JMP       sum
+
+rem_t3:
+	SUBQ      $0x00000018, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z 192(AX), K1, Z4
+	VADDPD    Z4, Z3, Z3
+
+sum:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z1, Z0, Z0
+
+tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+16(FP)
+	RET
+
+// func sumsqF64AVX512(x *float64, n int) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·sumsqF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	CMPQ   CX, $0x00000020
+	JL     rem
+
+block:
+	VMOVUPD     (AX), Z4
+	VFMADD231PD Z4, Z4, Z0
+	VMOVUPD     64(AX), Z4
+	VFMADD231PD Z4, Z4, Z1
+	VMOVUPD     128(AX), Z4
+	VFMADD231PD Z4, Z4, Z2
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD Z4, Z4, Z3
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000020, CX
+	CMPQ        CX, $0x00000020
+	JGE         block
+
+rem:
+	CMPQ        CX, $0x00000008
+	JL          rem_t0
+	VMOVUPD     (AX), Z4
+	VFMADD231PD Z4, Z4, Z0
+	CMPQ        CX, $0x00000010
+	JL          rem_t1
+	VMOVUPD     64(AX), Z4
+	VFMADD231PD Z4, Z4, Z1
+	CMPQ        CX, $0x00000018
+	JL          rem_t2
+	VMOVUPD     128(AX), Z4
+	VFMADD231PD Z4, Z4, Z2
+	CMPQ        CX, $0x00000020
+	JL          rem_t3
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD Z4, Z4, Z3
+	JMP         sum
+
+rem_t0:
+	SUBQ        $0x00000000, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPD.Z   (AX), K1, Z4
+	VFMADD231PD Z4, Z4, Z0
+	JMP         sum
+
+rem_t1:
+	SUBQ        $0x00000008, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPD.Z   64(AX), K1, Z4
+	VFMADD231PD Z4, Z4, Z1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000010, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPD.Z   128(AX), K1, Z4
+	VFMADD231PD Z4, Z4, Z2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x00000018, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPD.Z   192(AX), K1, Z4
+	VFMADD231PD Z4, Z4, Z3
+
+sum:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z1, Z0, Z0
+
+tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+16(FP)
+	RET
+
+// func axpyF64AVX512(a float64, x *float64, y *float64, n int)
+// Requires: AVX, AVX512F
+TEXT ·axpyF64AVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSD a+0(FP), Z0
+	MOVQ         x+8(FP), AX
+	MOVQ         y+16(FP), CX
+	MOVQ         n+24(FP), DX
+	CMPQ         DX, $0x00000020
+	JL           l_single
+
+l_block:
+	VMULPD  (AX), Z0, Z1
+	VMOVUPD (CX), Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, (CX)
+	VMULPD  64(AX), Z0, Z1
+	VMOVUPD 64(CX), Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 64(CX)
+	VMULPD  128(AX), Z0, Z1
+	VMOVUPD 128(CX), Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 128(CX)
+	VMULPD  192(AX), Z0, Z1
+	VMOVUPD 192(CX), Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 192(CX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000020, DX
+	CMPQ    DX, $0x00000020
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000008
+	JL      l_tail
+	VMULPD  (AX), Z0, Z1
+	VMOVUPD (CX), Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, (CX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000008, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPD.Z (AX), K1, Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD.Z (CX), K1, Z0
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (CX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func scaleF64AVX512(a float64, x *float64, n int)
+// Requires: AVX, AVX512F
+TEXT ·scaleF64AVX512(SB), NOSPLIT, $0-24
+	VBROADCASTSD a+0(FP), Z0
+	MOVQ         x+8(FP), AX
+	MOVQ         n+16(FP), CX
+	CMPQ         CX, $0x00000020
+	JL           l_single
+
+l_block:
+	VMOVUPD (AX), Z1
+	VMULPD  Z0, Z1, Z1
+	VMOVUPD Z1, (AX)
+	VMOVUPD 64(AX), Z1
+	VMULPD  Z0, Z1, Z1
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD 128(AX), Z1
+	VMULPD  Z0, Z1, Z1
+	VMOVUPD Z1, 128(AX)
+	VMOVUPD 192(AX), Z1
+	VMULPD  Z0, Z1, Z1
+	VMOVUPD Z1, 192(AX)
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000020, CX
+	CMPQ    CX, $0x00000020
+	JGE     l_block
+
+l_single:
+	CMPQ    CX, $0x00000008
+	JL      l_tail
+	VMOVUPD (AX), Z1
+	VMULPD  Z0, Z1, Z1
+	VMOVUPD Z1, (AX)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000008, CX
+	JMP     l_single
+
+l_tail:
+	TESTQ     CX, CX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), DX
+	KMOVW     (DX)(CX*2), K1
+	VMOVUPD.Z (AX), K1, Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func addToF64AVX512(dst *float64, x *float64, n int)
+// Requires: AVX, AVX512F
+TEXT ·addToF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
+
+l_block:
+	VMOVUPD (AX), Z0
+	VMOVUPD (CX), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (AX)
+	VMOVUPD 64(AX), Z0
+	VMOVUPD 64(CX), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 64(AX)
+	VMOVUPD 128(AX), Z0
+	VMOVUPD 128(CX), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 128(AX)
+	VMOVUPD 192(AX), Z0
+	VMOVUPD 192(CX), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000020, DX
+	CMPQ    DX, $0x00000020
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000008
+	JL      l_tail
+	VMOVUPD (AX), Z0
+	VMOVUPD (CX), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000008, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPD.Z (AX), K1, Z0
+	VMOVUPD.Z (CX), K1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func subFromF64AVX512(dst *float64, x *float64, n int)
+// Requires: AVX, AVX512F
+TEXT ·subFromF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
+
+l_block:
+	VMOVUPD (AX), Z0
+	VMOVUPD (CX), Z1
+	VSUBPD  Z1, Z0, Z0
+	VMOVUPD Z0, (AX)
+	VMOVUPD 64(AX), Z0
+	VMOVUPD 64(CX), Z1
+	VSUBPD  Z1, Z0, Z0
+	VMOVUPD Z0, 64(AX)
+	VMOVUPD 128(AX), Z0
+	VMOVUPD 128(CX), Z1
+	VSUBPD  Z1, Z0, Z0
+	VMOVUPD Z0, 128(AX)
+	VMOVUPD 192(AX), Z0
+	VMOVUPD 192(CX), Z1
+	VSUBPD  Z1, Z0, Z0
+	VMOVUPD Z0, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000020, DX
+	CMPQ    DX, $0x00000020
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000008
+	JL      l_tail
+	VMOVUPD (AX), Z0
+	VMOVUPD (CX), Z1
+	VSUBPD  Z1, Z0, Z0
+	VMOVUPD Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000008, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPD.Z (AX), K1, Z0
+	VMOVUPD.Z (CX), K1, Z1
+	VSUBPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func mulToF64AVX512(dst *float64, x *float64, n int)
+// Requires: AVX, AVX512F
+TEXT ·mulToF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	CMPQ DX, $0x00000020
+	JL   l_single
+
+l_block:
+	VMOVUPD (AX), Z0
+	VMOVUPD (CX), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, (AX)
+	VMOVUPD 64(AX), Z0
+	VMOVUPD 64(CX), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, 64(AX)
+	VMOVUPD 128(AX), Z0
+	VMOVUPD 128(CX), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, 128(AX)
+	VMOVUPD 192(AX), Z0
+	VMOVUPD 192(CX), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000020, DX
+	CMPQ    DX, $0x00000020
+	JGE     l_block
+
+l_single:
+	CMPQ    DX, $0x00000008
+	JL      l_tail
+	VMOVUPD (AX), Z0
+	VMOVUPD (CX), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000008, DX
+	JMP     l_single
+
+l_tail:
+	TESTQ     DX, DX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPD.Z (AX), K1, Z0
+	VMOVUPD.Z (CX), K1, Z1
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (AX)
+
+l_done:
+	VZEROUPPER
+	RET
+
+// func maxF64AVX512(x *float64, n int) (m float64, nan bool)
+// Requires: AVX, AVX512F, SSE2
+TEXT ·maxF64AVX512(SB), NOSPLIT, $0-25
+	MOVQ    x+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VMOVUPD cF64ninf<>+0(SB), Z0
+	VMOVUPD cF64ninf<>+0(SB), Z1
+	KXORW   K1, K1, K1
+	VMOVUPD cF64ninf<>+0(SB), Z2
+	KXORW   K2, K2, K2
+	VMOVUPD cF64ninf<>+0(SB), Z3
+	KXORW   K3, K3, K3
+	VMOVUPD cF64ninf<>+0(SB), Z4
+	KXORW   K4, K4, K4
+	CMPQ    CX, $0x00000020
+	JL      l_single
+
+l_block:
+	VMOVUPD (AX), Z5
+	VCMPPD  $0x03, Z5, Z5, K5
+	KORW    K5, K1, K1
+	VMAXPD  Z5, Z1, Z1
+	VMOVUPD 64(AX), Z5
+	VCMPPD  $0x03, Z5, Z5, K5
+	KORW    K5, K2, K2
+	VMAXPD  Z5, Z2, Z2
+	VMOVUPD 128(AX), Z5
+	VCMPPD  $0x03, Z5, Z5, K5
+	KORW    K5, K3, K3
+	VMAXPD  Z5, Z3, Z3
+	VMOVUPD 192(AX), Z5
+	VCMPPD  $0x03, Z5, Z5, K5
+	KORW    K5, K4, K4
+	VMAXPD  Z5, Z4, Z4
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000020, CX
+	CMPQ    CX, $0x00000020
+	JGE     l_block
+
+l_single:
+	CMPQ    CX, $0x00000008
+	JL      l_tail
+	VMOVUPD (AX), Z5
+	VCMPPD  $0x03, Z5, Z5, K5
+	KORW    K5, K1, K1
+	VMAXPD  Z5, Z1, Z1
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000008, CX
+	JMP     l_single
+
+l_tail:
+	TESTQ     CX, CX
+	JZ        l_done
+	LEAQ      ctailbits<>+0(SB), DX
+	KMOVW     (DX)(CX*2), K5
+	VMOVUPD.Z (AX), K5, Z5
+	VBLENDMPD Z5, Z0, K5, Z5
+	VCMPPD    $0x03, Z5, Z5, K5
+	KORW      K5, K1, K1
+	VMAXPD    Z5, Z1, Z1
+
+l_done:
+	VMAXPD        Z2, Z1, Z1
+	VMAXPD        Z4, Z3, Z3
+	VMAXPD        Z3, Z1, Z1
+	KORW          K2, K1, K1
+	KORW          K4, K3, K3
+	KORW          K3, K1, K1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VMAXPD        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VMAXPD        X0, X1, X1
+	VPERMILPD     $0x01, X1, X0
+	VMAXPD        X0, X1, X1
+	KMOVW         K1, AX
+	TESTL         AX, AX
+	SETNE         AL
+	VZEROUPPER
+	MOVSD         X1, m+16(FP)
+	MOVB          AL, nan+24(FP)
+	RET
+
+// func indexEqF64AVX512(x *float64, n int, v float64) int
+// Requires: AVX, AVX512F
+TEXT ·indexEqF64AVX512(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	XORQ         DX, DX
+	VBROADCASTSD v+16(FP), Z0
+
+single:
+	CMPQ    CX, $0x00000008
+	JL      tail
+	VMOVUPD (AX), Z1
+	VCMPPD  $0x00, Z0, Z1, K1
+	KMOVW   K1, BX
+	TESTL   BX, BX
+	JNZ     hit
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000008, DX
+	SUBQ    $0x00000008, CX
+	JMP     single
+
+tail:
+	TESTQ     CX, CX
+	JZ        miss
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z (AX), K1, Z1
+	VCMPPD    $0x00, Z0, Z1, K1, K1
+	KMOVW     K1, BX
+	TESTL     BX, BX
+	JNZ       hit
+
+miss:
+	MOVQ $-1, DX
+	VZEROUPPER
+	MOVQ DX, ret+24(FP)
+	RET
+
+hit:
+	BSFL BX, SI
+	ADDQ SI, DX
+	VZEROUPPER
+	MOVQ DX, ret+24(FP)
 	RET

@@ -63,3 +63,63 @@ func maxF64(x *float64, n int) (m float64, nan bool)
 
 //go:noescape
 func indexEqF64(x *float64, n int, v float64) int
+
+//go:noescape
+func dotF32AVX512(x *float32, y *float32, n int) float32
+
+//go:noescape
+func sumF32AVX512(x *float32, n int) float32
+
+//go:noescape
+func sumsqF32AVX512(x *float32, n int) float32
+
+//go:noescape
+func axpyF32AVX512(a float32, x *float32, y *float32, n int)
+
+//go:noescape
+func scaleF32AVX512(a float32, x *float32, n int)
+
+//go:noescape
+func addToF32AVX512(dst *float32, x *float32, n int)
+
+//go:noescape
+func subFromF32AVX512(dst *float32, x *float32, n int)
+
+//go:noescape
+func mulToF32AVX512(dst *float32, x *float32, n int)
+
+//go:noescape
+func maxF32AVX512(x *float32, n int) (m float32, nan bool)
+
+//go:noescape
+func indexEqF32AVX512(x *float32, n int, v float32) int
+
+//go:noescape
+func dotF64AVX512(x *float64, y *float64, n int) float64
+
+//go:noescape
+func sumF64AVX512(x *float64, n int) float64
+
+//go:noescape
+func sumsqF64AVX512(x *float64, n int) float64
+
+//go:noescape
+func axpyF64AVX512(a float64, x *float64, y *float64, n int)
+
+//go:noescape
+func scaleF64AVX512(a float64, x *float64, n int)
+
+//go:noescape
+func addToF64AVX512(dst *float64, x *float64, n int)
+
+//go:noescape
+func subFromF64AVX512(dst *float64, x *float64, n int)
+
+//go:noescape
+func mulToF64AVX512(dst *float64, x *float64, n int)
+
+//go:noescape
+func maxF64AVX512(x *float64, n int) (m float64, nan bool)
+
+//go:noescape
+func indexEqF64AVX512(x *float64, n int, v float64) int

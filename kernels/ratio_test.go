@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"github.com/nnkern/nnkern/internal/skiplog"
+
 	"fmt"
 	"math"
 	"os"
@@ -15,7 +17,7 @@ import (
 // package documentation. Run with NNKERN_RATIOS=1 go test -run TestRatios -v.
 func TestRatios(t *testing.T) {
 	if os.Getenv("NNKERN_RATIOS") != "1" {
-		t.Skip("set NNKERN_RATIOS=1 to measure")
+		skiplog.Skip(t, "kernel speed ratios", "opt-in: NNKERN_RATIOS=1")
 	}
 	type side struct {
 		name string
@@ -63,7 +65,7 @@ func TestRatios(t *testing.T) {
 		{"SoftmaxCERows f64 200x10", 2000, side{"avx2", at(AVX2, func() { sink += SoftmaxCERows(ds64, s64, 200, 10, 10, lab, 1.0/200) })}, side{"generic", at(Generic, func() { sink += SoftmaxCERows(ds64, s64, 200, 10, 10, lab, 1.0/200) })}, 5},
 	}
 	if Detected() < AVX2 {
-		t.Skip("no AVX2")
+		skiplog.Skip(t, "kernel speed ratios", "this CPU lacks AVX2")
 	}
 	// best returns the fastest ns per call over bursts of about 2ms.
 	burst := func(f func(), reps int) float64 {

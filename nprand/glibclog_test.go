@@ -20,7 +20,7 @@ var (
 )
 
 // glibcFMALog reports whether the log that numpy (and Python's math.log)
-// calls here is the one logGlibc reproduces: glibc 2.28 or later, in its
+// calls here is the one glibcLog reproduces: glibc 2.28 or later, in its
 // FMA variant (x86-64 with FMA and AVX2, or arm64). If not, it says why.
 // It skips the test when there is no python3 with numpy (see testenv).
 func glibcFMALog(t *testing.T) (bool, string) {
@@ -142,7 +142,7 @@ func logTestArgs() []float64 {
 	return xs
 }
 
-// TestLogGlibc compares logGlibc bit for bit with the C library's log
+// TestLogGlibc compares glibcLog bit for bit with the C library's log
 // (through Python's math.log, the log numpy's gaussian calls) on over two
 // million arguments.
 func TestLogGlibc(t *testing.T) {
@@ -156,16 +156,16 @@ func TestLogGlibc(t *testing.T) {
 	want := pyLog(t, xs)
 	bad := 0
 	for i, x := range xs {
-		if got := logGlibc(x); math.Float64bits(got) != math.Float64bits(want[i]) {
+		if got := glibcLog(x); math.Float64bits(got) != math.Float64bits(want[i]) {
 			if bad++; bad <= 10 {
-				t.Errorf("logGlibc(%v [%#x]) = %v [%#x], glibc %v [%#x]", x, math.Float64bits(x), got, math.Float64bits(got), want[i], math.Float64bits(want[i]))
+				t.Errorf("glibcLog(%v [%#x]) = %v [%#x], glibc %v [%#x]", x, math.Float64bits(x), got, math.Float64bits(got), want[i], math.Float64bits(want[i]))
 			}
 		}
 	}
 	if bad > 0 {
 		t.Fatalf("%d of %d arguments differ from glibc's log", bad, len(xs))
 	}
-	t.Logf("%d arguments: logGlibc bitwise equal to the C library's log", len(xs))
+	t.Logf("%d arguments: glibcLog bitwise equal to the C library's log", len(xs))
 }
 
 // TestLogGlibcSpecial checks the special cases, which need no oracle.
@@ -174,13 +174,13 @@ func TestLogGlibcSpecial(t *testing.T) {
 		{1, 0}, {0, math.Inf(-1)}, {math.Copysign(0, -1), math.Inf(-1)},
 		{math.Inf(1), math.Inf(1)}, {2, math.Ln2}, {0.5, -math.Ln2}, {math.E, 1},
 	} {
-		if got := logGlibc(c.x); got != c.want || math.Signbit(got) != math.Signbit(c.want) {
-			t.Errorf("logGlibc(%v) = %v, want %v", c.x, got, c.want)
+		if got := glibcLog(c.x); got != c.want || math.Signbit(got) != math.Signbit(c.want) {
+			t.Errorf("glibcLog(%v) = %v, want %v", c.x, got, c.want)
 		}
 	}
 	for _, x := range []float64{-1, -math.SmallestNonzeroFloat64, math.Inf(-1), math.NaN()} {
-		if got := logGlibc(x); !math.IsNaN(got) {
-			t.Errorf("logGlibc(%v) = %v, want NaN", x, got)
+		if got := glibcLog(x); !math.IsNaN(got) {
+			t.Errorf("glibcLog(%v) = %v, want NaN", x, got)
 		}
 	}
 	// Within one ulp of math.Log (itself < 1 ulp from exact) over the
@@ -193,14 +193,14 @@ func TestLogGlibcSpecial(t *testing.T) {
 		if math.IsNaN(x) || math.IsInf(x, 0) || x == 0 {
 			continue
 		}
-		a, b := logGlibc(x), math.Log(x)
+		a, b := glibcLog(x), math.Log(x)
 		tol := math.Abs(math.Nextafter(b, 0)-b) * 1.01
 		if x < 0x1p-1022 {
 			b = math.Log(x*0x1p52) - 52*math.Ln2
 			tol *= 4
 		}
 		if d := math.Abs(a - b); d > 0 && d > tol {
-			t.Fatalf("logGlibc(%v) = %v, math.Log = %v", x, a, b)
+			t.Fatalf("glibcLog(%v) = %v, math.Log = %v", x, a, b)
 		}
 	}
 }

@@ -38,6 +38,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/nnkern/nnkern/kernels"
 )
 
 // RandomState is numpy's legacy RandomState: the MT19937 state plus the
@@ -111,7 +113,7 @@ func (r *RandomState) StandardNormal() float64 {
 
 // logFunc is the logarithm the gaussian uses (tests wrap it to count
 // calls).
-var logFunc = logGlibc
+var logFunc = glibcLog
 
 // Randn returns n StandardNormal draws (np.random.randn(n)).
 func (r *RandomState) Randn(n int) []float64 {
@@ -283,3 +285,8 @@ func (r *RandomState) UnmarshalBinary(b []byte) error {
 	*r = s
 	return nil
 }
+
+// glibcLog is the logarithm the normal deviates use: glibc's log
+// (kernels.Log), so that the streams equal numpy's linked against glibc,
+// on every platform.
+var glibcLog = kernels.Log

@@ -176,8 +176,8 @@ func TestAgainstNumPy(t *testing.T) {
 	}
 	want := fields([]string{string(testenv.NumPy(t, numpyDriver, []byte(in.String())))})
 	logs := 0
-	logFunc = func(x float64) float64 { logs++; return logGlibc(x) }
-	defer func() { logFunc = logGlibc }()
+	logFunc = func(x float64) float64 { logs++; return glibcLog(x) }
+	defer func() { logFunc = glibcLog }()
 	got := fields(runOps(ops))
 	if len(got) != len(want) {
 		t.Fatalf("output counts: numpy %d, go %d", len(want), len(got))

@@ -15,7 +15,8 @@
 // softmax package uses it for the gradient and MulAdd for the scores.
 //
 // On amd64 with AVX2+FMA (kernels.ISA() >= kernels.AVX2) the kernels are
-// avo-generated assembly (see _gen); elsewhere, under the purego tag or
+// avo-generated assembly (see _gen), with YMM registers, or ZMM registers
+// and opmask tails at kernels.AVX512; elsewhere, under the purego tag or
 // with NNKERN_ISA=generic, a plain Go loop.
 //
 // Numerical contract: every output element is computed by one fixed
@@ -110,10 +111,7 @@ func mulAddGeneric[T kernels.Float](m, n, k int, a []T, ai, ap int, b []T, ldb i
 		s := acc[:n]
 		for p := 0; p < k; p++ {
 			av := a[i*ai+p*ap]
-			bp := b[p*ldb : p*ldb+n]
-			for j, bv := range bp {
-				s[j] = kernels.FMA(av, bv, s[j])
-			}
+			kernels.AxpyFused(av, b[p*ldb:p*ldb+n], s)
 		}
 		ci := c[i*ldc : i*ldc+n]
 		for j := range ci {

@@ -5407,3 +5407,13747 @@ row:
 	VMASKMOVPS   Y10, Y0, (AX)
 	VZEROUPPER
 	RET
+
+// func panelF64N1R1AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R1AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   ai+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   ap+32(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+40(FP), SI
+	MOVQ   ldb+48(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   k+56(FP), R8
+	MOVQ   last+64(FP), R9
+	KMOVW  R9, K1
+	LEAQ   (DX)(DX*2), DX
+	VXORPS Z0, Z0, Z0
+
+loop:
+	VMOVUPD.Z    (SI), K1, Z1
+	VBROADCASTSD (CX), Z2
+	VFMADD231PD  Z1, Z2, Z0
+	ADDQ         BX, CX
+	ADDQ         DI, SI
+	DECQ         R8
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z1
+	VADDPD       Z1, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R2AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R2AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z2
+	VBROADCASTSD (DX), Z3
+	VFMADD231PD  Z2, Z3, Z0
+	VBROADCASTSD (DX)(BX*1), Z3
+	VFMADD231PD  Z2, Z3, Z1
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z2
+	VADDPD       Z2, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z2
+	VADDPD       Z2, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R3AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R3AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z3
+	VBROADCASTSD (DX), Z4
+	VFMADD231PD  Z3, Z4, Z0
+	VBROADCASTSD (DX)(BX*1), Z4
+	VFMADD231PD  Z3, Z4, Z1
+	VBROADCASTSD (DX)(BX*2), Z4
+	VFMADD231PD  Z3, Z4, Z2
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z3
+	VADDPD       Z3, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z3
+	VADDPD       Z3, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z3
+	VADDPD       Z3, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R4AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R4AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z4
+	VBROADCASTSD (DX), Z5
+	VFMADD231PD  Z4, Z5, Z0
+	VBROADCASTSD (DX)(BX*1), Z5
+	VFMADD231PD  Z4, Z5, Z1
+	VBROADCASTSD (DX)(BX*2), Z5
+	VFMADD231PD  Z4, Z5, Z2
+	VBROADCASTSD (DX)(R10*1), Z5
+	VFMADD231PD  Z4, Z5, Z3
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z4
+	VADDPD       Z4, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z4
+	VADDPD       Z4, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z4
+	VADDPD       Z4, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z4
+	VADDPD       Z4, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R5AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R5AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z5
+	VBROADCASTSD (DX), Z6
+	VFMADD231PD  Z5, Z6, Z0
+	VBROADCASTSD (DX)(BX*1), Z6
+	VFMADD231PD  Z5, Z6, Z1
+	VBROADCASTSD (DX)(BX*2), Z6
+	VFMADD231PD  Z5, Z6, Z2
+	VBROADCASTSD (DX)(R10*1), Z6
+	VFMADD231PD  Z5, Z6, Z3
+	VBROADCASTSD (R11), Z6
+	VFMADD231PD  Z5, Z6, Z4
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R6AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R6AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z6
+	VBROADCASTSD (DX), Z7
+	VFMADD231PD  Z6, Z7, Z0
+	VBROADCASTSD (DX)(BX*1), Z7
+	VFMADD231PD  Z6, Z7, Z1
+	VBROADCASTSD (DX)(BX*2), Z7
+	VFMADD231PD  Z6, Z7, Z2
+	VBROADCASTSD (DX)(R10*1), Z7
+	VFMADD231PD  Z6, Z7, Z3
+	VBROADCASTSD (R11), Z7
+	VFMADD231PD  Z6, Z7, Z4
+	VBROADCASTSD (R11)(BX*1), Z7
+	VFMADD231PD  Z6, Z7, Z5
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R7AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R7AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z7
+	VBROADCASTSD (DX), Z8
+	VFMADD231PD  Z7, Z8, Z0
+	VBROADCASTSD (DX)(BX*1), Z8
+	VFMADD231PD  Z7, Z8, Z1
+	VBROADCASTSD (DX)(BX*2), Z8
+	VFMADD231PD  Z7, Z8, Z2
+	VBROADCASTSD (DX)(R10*1), Z8
+	VFMADD231PD  Z7, Z8, Z3
+	VBROADCASTSD (R11), Z8
+	VFMADD231PD  Z7, Z8, Z4
+	VBROADCASTSD (R11)(BX*1), Z8
+	VFMADD231PD  Z7, Z8, Z5
+	VBROADCASTSD (R11)(BX*2), Z8
+	VFMADD231PD  Z7, Z8, Z6
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R8AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R8AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z8
+	VBROADCASTSD (DX), Z9
+	VFMADD231PD  Z8, Z9, Z0
+	VBROADCASTSD (DX)(BX*1), Z9
+	VFMADD231PD  Z8, Z9, Z1
+	VBROADCASTSD (DX)(BX*2), Z9
+	VFMADD231PD  Z8, Z9, Z2
+	VBROADCASTSD (DX)(R10*1), Z9
+	VFMADD231PD  Z8, Z9, Z3
+	VBROADCASTSD (R11), Z9
+	VFMADD231PD  Z8, Z9, Z4
+	VBROADCASTSD (R11)(BX*1), Z9
+	VFMADD231PD  Z8, Z9, Z5
+	VBROADCASTSD (R11)(BX*2), Z9
+	VFMADD231PD  Z8, Z9, Z6
+	VBROADCASTSD (R11)(R10*1), Z9
+	VFMADD231PD  Z8, Z9, Z7
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R9AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R9AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z9
+	VBROADCASTSD (DX), Z10
+	VFMADD231PD  Z9, Z10, Z0
+	VBROADCASTSD (DX)(BX*1), Z10
+	VFMADD231PD  Z9, Z10, Z1
+	VBROADCASTSD (DX)(BX*2), Z10
+	VFMADD231PD  Z9, Z10, Z2
+	VBROADCASTSD (DX)(R10*1), Z10
+	VFMADD231PD  Z9, Z10, Z3
+	VBROADCASTSD (R11), Z10
+	VFMADD231PD  Z9, Z10, Z4
+	VBROADCASTSD (R11)(BX*1), Z10
+	VFMADD231PD  Z9, Z10, Z5
+	VBROADCASTSD (R11)(BX*2), Z10
+	VFMADD231PD  Z9, Z10, Z6
+	VBROADCASTSD (R11)(R10*1), Z10
+	VFMADD231PD  Z9, Z10, Z7
+	VBROADCASTSD (R12), Z10
+	VFMADD231PD  Z9, Z10, Z8
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R10AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R10AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z10
+	VBROADCASTSD (DX), Z11
+	VFMADD231PD  Z10, Z11, Z0
+	VBROADCASTSD (DX)(BX*1), Z11
+	VFMADD231PD  Z10, Z11, Z1
+	VBROADCASTSD (DX)(BX*2), Z11
+	VFMADD231PD  Z10, Z11, Z2
+	VBROADCASTSD (DX)(R10*1), Z11
+	VFMADD231PD  Z10, Z11, Z3
+	VBROADCASTSD (R11), Z11
+	VFMADD231PD  Z10, Z11, Z4
+	VBROADCASTSD (R11)(BX*1), Z11
+	VFMADD231PD  Z10, Z11, Z5
+	VBROADCASTSD (R11)(BX*2), Z11
+	VFMADD231PD  Z10, Z11, Z6
+	VBROADCASTSD (R11)(R10*1), Z11
+	VFMADD231PD  Z10, Z11, Z7
+	VBROADCASTSD (R12), Z11
+	VFMADD231PD  Z10, Z11, Z8
+	VBROADCASTSD (R12)(BX*1), Z11
+	VFMADD231PD  Z10, Z11, Z9
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R11AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R11AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z11
+	VBROADCASTSD (DX), Z12
+	VFMADD231PD  Z11, Z12, Z0
+	VBROADCASTSD (DX)(BX*1), Z12
+	VFMADD231PD  Z11, Z12, Z1
+	VBROADCASTSD (DX)(BX*2), Z12
+	VFMADD231PD  Z11, Z12, Z2
+	VBROADCASTSD (DX)(R10*1), Z12
+	VFMADD231PD  Z11, Z12, Z3
+	VBROADCASTSD (R11), Z12
+	VFMADD231PD  Z11, Z12, Z4
+	VBROADCASTSD (R11)(BX*1), Z12
+	VFMADD231PD  Z11, Z12, Z5
+	VBROADCASTSD (R11)(BX*2), Z12
+	VFMADD231PD  Z11, Z12, Z6
+	VBROADCASTSD (R11)(R10*1), Z12
+	VFMADD231PD  Z11, Z12, Z7
+	VBROADCASTSD (R12), Z12
+	VFMADD231PD  Z11, Z12, Z8
+	VBROADCASTSD (R12)(BX*1), Z12
+	VFMADD231PD  Z11, Z12, Z9
+	VBROADCASTSD (R12)(BX*2), Z12
+	VFMADD231PD  Z11, Z12, Z10
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R12AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R12AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z12
+	VBROADCASTSD (DX), Z13
+	VFMADD231PD  Z12, Z13, Z0
+	VBROADCASTSD (DX)(BX*1), Z13
+	VFMADD231PD  Z12, Z13, Z1
+	VBROADCASTSD (DX)(BX*2), Z13
+	VFMADD231PD  Z12, Z13, Z2
+	VBROADCASTSD (DX)(R10*1), Z13
+	VFMADD231PD  Z12, Z13, Z3
+	VBROADCASTSD (R11), Z13
+	VFMADD231PD  Z12, Z13, Z4
+	VBROADCASTSD (R11)(BX*1), Z13
+	VFMADD231PD  Z12, Z13, Z5
+	VBROADCASTSD (R11)(BX*2), Z13
+	VFMADD231PD  Z12, Z13, Z6
+	VBROADCASTSD (R11)(R10*1), Z13
+	VFMADD231PD  Z12, Z13, Z7
+	VBROADCASTSD (R12), Z13
+	VFMADD231PD  Z12, Z13, Z8
+	VBROADCASTSD (R12)(BX*1), Z13
+	VFMADD231PD  Z12, Z13, Z9
+	VBROADCASTSD (R12)(BX*2), Z13
+	VFMADD231PD  Z12, Z13, Z10
+	VBROADCASTSD (R12)(R10*1), Z13
+	VFMADD231PD  Z12, Z13, Z11
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R13AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R13AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	LEAQ   (R12)(BX*4), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z13
+	VBROADCASTSD (DX), Z14
+	VFMADD231PD  Z13, Z14, Z0
+	VBROADCASTSD (DX)(BX*1), Z14
+	VFMADD231PD  Z13, Z14, Z1
+	VBROADCASTSD (DX)(BX*2), Z14
+	VFMADD231PD  Z13, Z14, Z2
+	VBROADCASTSD (DX)(R10*1), Z14
+	VFMADD231PD  Z13, Z14, Z3
+	VBROADCASTSD (R11), Z14
+	VFMADD231PD  Z13, Z14, Z4
+	VBROADCASTSD (R11)(BX*1), Z14
+	VFMADD231PD  Z13, Z14, Z5
+	VBROADCASTSD (R11)(BX*2), Z14
+	VFMADD231PD  Z13, Z14, Z6
+	VBROADCASTSD (R11)(R10*1), Z14
+	VFMADD231PD  Z13, Z14, Z7
+	VBROADCASTSD (R12), Z14
+	VFMADD231PD  Z13, Z14, Z8
+	VBROADCASTSD (R12)(BX*1), Z14
+	VFMADD231PD  Z13, Z14, Z9
+	VBROADCASTSD (R12)(BX*2), Z14
+	VFMADD231PD  Z13, Z14, Z10
+	VBROADCASTSD (R12)(R10*1), Z14
+	VFMADD231PD  Z13, Z14, Z11
+	VBROADCASTSD (R13), Z14
+	VFMADD231PD  Z13, Z14, Z12
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         SI, R13
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z12, Z12
+	VMOVUPD      Z12, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R14AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R14AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	LEAQ   (R12)(BX*4), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z14
+	VBROADCASTSD (DX), Z15
+	VFMADD231PD  Z14, Z15, Z0
+	VBROADCASTSD (DX)(BX*1), Z15
+	VFMADD231PD  Z14, Z15, Z1
+	VBROADCASTSD (DX)(BX*2), Z15
+	VFMADD231PD  Z14, Z15, Z2
+	VBROADCASTSD (DX)(R10*1), Z15
+	VFMADD231PD  Z14, Z15, Z3
+	VBROADCASTSD (R11), Z15
+	VFMADD231PD  Z14, Z15, Z4
+	VBROADCASTSD (R11)(BX*1), Z15
+	VFMADD231PD  Z14, Z15, Z5
+	VBROADCASTSD (R11)(BX*2), Z15
+	VFMADD231PD  Z14, Z15, Z6
+	VBROADCASTSD (R11)(R10*1), Z15
+	VFMADD231PD  Z14, Z15, Z7
+	VBROADCASTSD (R12), Z15
+	VFMADD231PD  Z14, Z15, Z8
+	VBROADCASTSD (R12)(BX*1), Z15
+	VFMADD231PD  Z14, Z15, Z9
+	VBROADCASTSD (R12)(BX*2), Z15
+	VFMADD231PD  Z14, Z15, Z10
+	VBROADCASTSD (R12)(R10*1), Z15
+	VFMADD231PD  Z14, Z15, Z11
+	VBROADCASTSD (R13), Z15
+	VFMADD231PD  Z14, Z15, Z12
+	VBROADCASTSD (R13)(BX*1), Z15
+	VFMADD231PD  Z14, Z15, Z13
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         SI, R13
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z12, Z12
+	VMOVUPD      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z13, Z13
+	VMOVUPD      Z13, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R15AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R15AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	LEAQ   (R12)(BX*4), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z15
+	VBROADCASTSD (DX), Z16
+	VFMADD231PD  Z15, Z16, Z0
+	VBROADCASTSD (DX)(BX*1), Z16
+	VFMADD231PD  Z15, Z16, Z1
+	VBROADCASTSD (DX)(BX*2), Z16
+	VFMADD231PD  Z15, Z16, Z2
+	VBROADCASTSD (DX)(R10*1), Z16
+	VFMADD231PD  Z15, Z16, Z3
+	VBROADCASTSD (R11), Z16
+	VFMADD231PD  Z15, Z16, Z4
+	VBROADCASTSD (R11)(BX*1), Z16
+	VFMADD231PD  Z15, Z16, Z5
+	VBROADCASTSD (R11)(BX*2), Z16
+	VFMADD231PD  Z15, Z16, Z6
+	VBROADCASTSD (R11)(R10*1), Z16
+	VFMADD231PD  Z15, Z16, Z7
+	VBROADCASTSD (R12), Z16
+	VFMADD231PD  Z15, Z16, Z8
+	VBROADCASTSD (R12)(BX*1), Z16
+	VFMADD231PD  Z15, Z16, Z9
+	VBROADCASTSD (R12)(BX*2), Z16
+	VFMADD231PD  Z15, Z16, Z10
+	VBROADCASTSD (R12)(R10*1), Z16
+	VFMADD231PD  Z15, Z16, Z11
+	VBROADCASTSD (R13), Z16
+	VFMADD231PD  Z15, Z16, Z12
+	VBROADCASTSD (R13)(BX*1), Z16
+	VFMADD231PD  Z15, Z16, Z13
+	VBROADCASTSD (R13)(BX*2), Z16
+	VFMADD231PD  Z15, Z16, Z14
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         SI, R13
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z12, Z12
+	VMOVUPD      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z13, Z13
+	VMOVUPD      Z13, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z14, Z14
+	VMOVUPD      Z14, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N1R16AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N1R16AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	LEAQ   (R12)(BX*4), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+loop:
+	VMOVUPD.Z    (DI), K1, Z16
+	VBROADCASTSD (DX), Z17
+	VFMADD231PD  Z16, Z17, Z0
+	VBROADCASTSD (DX)(BX*1), Z17
+	VFMADD231PD  Z16, Z17, Z1
+	VBROADCASTSD (DX)(BX*2), Z17
+	VFMADD231PD  Z16, Z17, Z2
+	VBROADCASTSD (DX)(R10*1), Z17
+	VFMADD231PD  Z16, Z17, Z3
+	VBROADCASTSD (R11), Z17
+	VFMADD231PD  Z16, Z17, Z4
+	VBROADCASTSD (R11)(BX*1), Z17
+	VFMADD231PD  Z16, Z17, Z5
+	VBROADCASTSD (R11)(BX*2), Z17
+	VFMADD231PD  Z16, Z17, Z6
+	VBROADCASTSD (R11)(R10*1), Z17
+	VFMADD231PD  Z16, Z17, Z7
+	VBROADCASTSD (R12), Z17
+	VFMADD231PD  Z16, Z17, Z8
+	VBROADCASTSD (R12)(BX*1), Z17
+	VFMADD231PD  Z16, Z17, Z9
+	VBROADCASTSD (R12)(BX*2), Z17
+	VFMADD231PD  Z16, Z17, Z10
+	VBROADCASTSD (R12)(R10*1), Z17
+	VFMADD231PD  Z16, Z17, Z11
+	VBROADCASTSD (R13), Z17
+	VFMADD231PD  Z16, Z17, Z12
+	VBROADCASTSD (R13)(BX*1), Z17
+	VFMADD231PD  Z16, Z17, Z13
+	VBROADCASTSD (R13)(BX*2), Z17
+	VFMADD231PD  Z16, Z17, Z14
+	VBROADCASTSD (R13)(R10*1), Z17
+	VFMADD231PD  Z16, Z17, Z15
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         SI, R13
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z12, Z12
+	VMOVUPD      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z13, Z13
+	VMOVUPD      Z13, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z14, Z14
+	VMOVUPD      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z15, Z15
+	VMOVUPD      Z15, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R1AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R1AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   ai+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   ap+32(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+40(FP), SI
+	MOVQ   ldb+48(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   k+56(FP), R8
+	MOVQ   last+64(FP), R9
+	KMOVW  R9, K1
+	LEAQ   (DX)(DX*2), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+loop:
+	VMOVUPD      (SI), Z2
+	VMOVUPD.Z    64(SI), K1, Z3
+	VBROADCASTSD (CX), Z4
+	VFMADD231PD  Z2, Z4, Z0
+	VFMADD231PD  Z3, Z4, Z1
+	ADDQ         BX, CX
+	ADDQ         DI, SI
+	DECQ         R8
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R2AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R2AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+loop:
+	VMOVUPD      (DI), Z4
+	VMOVUPD.Z    64(DI), K1, Z5
+	VBROADCASTSD (DX), Z6
+	VFMADD231PD  Z4, Z6, Z0
+	VFMADD231PD  Z5, Z6, Z1
+	VBROADCASTSD (DX)(BX*1), Z6
+	VFMADD231PD  Z4, Z6, Z2
+	VFMADD231PD  Z5, Z6, Z3
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R3AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R3AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+loop:
+	VMOVUPD      (DI), Z6
+	VMOVUPD.Z    64(DI), K1, Z7
+	VBROADCASTSD (DX), Z8
+	VFMADD231PD  Z6, Z8, Z0
+	VFMADD231PD  Z7, Z8, Z1
+	VBROADCASTSD (DX)(BX*1), Z8
+	VFMADD231PD  Z6, Z8, Z2
+	VFMADD231PD  Z7, Z8, Z3
+	VBROADCASTSD (DX)(BX*2), Z8
+	VFMADD231PD  Z6, Z8, Z4
+	VFMADD231PD  Z7, Z8, Z5
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R4AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R4AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+loop:
+	VMOVUPD      (DI), Z8
+	VMOVUPD.Z    64(DI), K1, Z9
+	VBROADCASTSD (DX), Z10
+	VFMADD231PD  Z8, Z10, Z0
+	VFMADD231PD  Z9, Z10, Z1
+	VBROADCASTSD (DX)(BX*1), Z10
+	VFMADD231PD  Z8, Z10, Z2
+	VFMADD231PD  Z9, Z10, Z3
+	VBROADCASTSD (DX)(BX*2), Z10
+	VFMADD231PD  Z8, Z10, Z4
+	VFMADD231PD  Z9, Z10, Z5
+	VBROADCASTSD (DX)(R10*1), Z10
+	VFMADD231PD  Z8, Z10, Z6
+	VFMADD231PD  Z9, Z10, Z7
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R5AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R5AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+
+loop:
+	VMOVUPD      (DI), Z10
+	VMOVUPD.Z    64(DI), K1, Z11
+	VBROADCASTSD (DX), Z12
+	VFMADD231PD  Z10, Z12, Z0
+	VFMADD231PD  Z11, Z12, Z1
+	VBROADCASTSD (DX)(BX*1), Z12
+	VFMADD231PD  Z10, Z12, Z2
+	VFMADD231PD  Z11, Z12, Z3
+	VBROADCASTSD (DX)(BX*2), Z12
+	VFMADD231PD  Z10, Z12, Z4
+	VFMADD231PD  Z11, Z12, Z5
+	VBROADCASTSD (DX)(R10*1), Z12
+	VFMADD231PD  Z10, Z12, Z6
+	VFMADD231PD  Z11, Z12, Z7
+	VBROADCASTSD (R11), Z12
+	VFMADD231PD  Z10, Z12, Z8
+	VFMADD231PD  Z11, Z12, Z9
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z8, Z8
+	VMOVUPD      Z8, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z9, Z9
+	VMOVUPD      Z9, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R6AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R6AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+loop:
+	VMOVUPD      (DI), Z12
+	VMOVUPD.Z    64(DI), K1, Z13
+	VBROADCASTSD (DX), Z14
+	VFMADD231PD  Z12, Z14, Z0
+	VFMADD231PD  Z13, Z14, Z1
+	VBROADCASTSD (DX)(BX*1), Z14
+	VFMADD231PD  Z12, Z14, Z2
+	VFMADD231PD  Z13, Z14, Z3
+	VBROADCASTSD (DX)(BX*2), Z14
+	VFMADD231PD  Z12, Z14, Z4
+	VFMADD231PD  Z13, Z14, Z5
+	VBROADCASTSD (DX)(R10*1), Z14
+	VFMADD231PD  Z12, Z14, Z6
+	VFMADD231PD  Z13, Z14, Z7
+	VBROADCASTSD (R11), Z14
+	VFMADD231PD  Z12, Z14, Z8
+	VFMADD231PD  Z13, Z14, Z9
+	VBROADCASTSD (R11)(BX*1), Z14
+	VFMADD231PD  Z12, Z14, Z10
+	VFMADD231PD  Z13, Z14, Z11
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z8, Z8
+	VMOVUPD      Z8, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z9, Z9
+	VMOVUPD      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z10, Z10
+	VMOVUPD      Z10, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z11, Z11
+	VMOVUPD      Z11, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R7AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R7AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+
+loop:
+	VMOVUPD      (DI), Z14
+	VMOVUPD.Z    64(DI), K1, Z15
+	VBROADCASTSD (DX), Z16
+	VFMADD231PD  Z14, Z16, Z0
+	VFMADD231PD  Z15, Z16, Z1
+	VBROADCASTSD (DX)(BX*1), Z16
+	VFMADD231PD  Z14, Z16, Z2
+	VFMADD231PD  Z15, Z16, Z3
+	VBROADCASTSD (DX)(BX*2), Z16
+	VFMADD231PD  Z14, Z16, Z4
+	VFMADD231PD  Z15, Z16, Z5
+	VBROADCASTSD (DX)(R10*1), Z16
+	VFMADD231PD  Z14, Z16, Z6
+	VFMADD231PD  Z15, Z16, Z7
+	VBROADCASTSD (R11), Z16
+	VFMADD231PD  Z14, Z16, Z8
+	VFMADD231PD  Z15, Z16, Z9
+	VBROADCASTSD (R11)(BX*1), Z16
+	VFMADD231PD  Z14, Z16, Z10
+	VFMADD231PD  Z15, Z16, Z11
+	VBROADCASTSD (R11)(BX*2), Z16
+	VFMADD231PD  Z14, Z16, Z12
+	VFMADD231PD  Z15, Z16, Z13
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z8, Z8
+	VMOVUPD      Z8, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z9, Z9
+	VMOVUPD      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z10, Z10
+	VMOVUPD      Z10, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z11, Z11
+	VMOVUPD      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z12, Z12
+	VMOVUPD      Z12, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z13, Z13
+	VMOVUPD      Z13, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R8AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R8AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+loop:
+	VMOVUPD      (DI), Z16
+	VMOVUPD.Z    64(DI), K1, Z17
+	VBROADCASTSD (DX), Z18
+	VFMADD231PD  Z16, Z18, Z0
+	VFMADD231PD  Z17, Z18, Z1
+	VBROADCASTSD (DX)(BX*1), Z18
+	VFMADD231PD  Z16, Z18, Z2
+	VFMADD231PD  Z17, Z18, Z3
+	VBROADCASTSD (DX)(BX*2), Z18
+	VFMADD231PD  Z16, Z18, Z4
+	VFMADD231PD  Z17, Z18, Z5
+	VBROADCASTSD (DX)(R10*1), Z18
+	VFMADD231PD  Z16, Z18, Z6
+	VFMADD231PD  Z17, Z18, Z7
+	VBROADCASTSD (R11), Z18
+	VFMADD231PD  Z16, Z18, Z8
+	VFMADD231PD  Z17, Z18, Z9
+	VBROADCASTSD (R11)(BX*1), Z18
+	VFMADD231PD  Z16, Z18, Z10
+	VFMADD231PD  Z17, Z18, Z11
+	VBROADCASTSD (R11)(BX*2), Z18
+	VFMADD231PD  Z16, Z18, Z12
+	VFMADD231PD  Z17, Z18, Z13
+	VBROADCASTSD (R11)(R10*1), Z18
+	VFMADD231PD  Z16, Z18, Z14
+	VFMADD231PD  Z17, Z18, Z15
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z8, Z8
+	VMOVUPD      Z8, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z9, Z9
+	VMOVUPD      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z10, Z10
+	VMOVUPD      Z10, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z11, Z11
+	VMOVUPD      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z12, Z12
+	VMOVUPD      Z12, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z13, Z13
+	VMOVUPD      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z14, Z14
+	VMOVUPD      Z14, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z15, Z15
+	VMOVUPD      Z15, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R9AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R9AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+
+loop:
+	VMOVUPD      (DI), Z18
+	VMOVUPD.Z    64(DI), K1, Z19
+	VBROADCASTSD (DX), Z20
+	VFMADD231PD  Z18, Z20, Z0
+	VFMADD231PD  Z19, Z20, Z1
+	VBROADCASTSD (DX)(BX*1), Z20
+	VFMADD231PD  Z18, Z20, Z2
+	VFMADD231PD  Z19, Z20, Z3
+	VBROADCASTSD (DX)(BX*2), Z20
+	VFMADD231PD  Z18, Z20, Z4
+	VFMADD231PD  Z19, Z20, Z5
+	VBROADCASTSD (DX)(R10*1), Z20
+	VFMADD231PD  Z18, Z20, Z6
+	VFMADD231PD  Z19, Z20, Z7
+	VBROADCASTSD (R11), Z20
+	VFMADD231PD  Z18, Z20, Z8
+	VFMADD231PD  Z19, Z20, Z9
+	VBROADCASTSD (R11)(BX*1), Z20
+	VFMADD231PD  Z18, Z20, Z10
+	VFMADD231PD  Z19, Z20, Z11
+	VBROADCASTSD (R11)(BX*2), Z20
+	VFMADD231PD  Z18, Z20, Z12
+	VFMADD231PD  Z19, Z20, Z13
+	VBROADCASTSD (R11)(R10*1), Z20
+	VFMADD231PD  Z18, Z20, Z14
+	VFMADD231PD  Z19, Z20, Z15
+	VBROADCASTSD (R12), Z20
+	VFMADD231PD  Z18, Z20, Z16
+	VFMADD231PD  Z19, Z20, Z17
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z8, Z8
+	VMOVUPD      Z8, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z9, Z9
+	VMOVUPD      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z10, Z10
+	VMOVUPD      Z10, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z11, Z11
+	VMOVUPD      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z12, Z12
+	VMOVUPD      Z12, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z13, Z13
+	VMOVUPD      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z14, Z14
+	VMOVUPD      Z14, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z15, Z15
+	VMOVUPD      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z16, Z16
+	VMOVUPD      Z16, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z17, Z17
+	VMOVUPD      Z17, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R10AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R10AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+
+loop:
+	VMOVUPD      (DI), Z20
+	VMOVUPD.Z    64(DI), K1, Z21
+	VBROADCASTSD (DX), Z22
+	VFMADD231PD  Z20, Z22, Z0
+	VFMADD231PD  Z21, Z22, Z1
+	VBROADCASTSD (DX)(BX*1), Z22
+	VFMADD231PD  Z20, Z22, Z2
+	VFMADD231PD  Z21, Z22, Z3
+	VBROADCASTSD (DX)(BX*2), Z22
+	VFMADD231PD  Z20, Z22, Z4
+	VFMADD231PD  Z21, Z22, Z5
+	VBROADCASTSD (DX)(R10*1), Z22
+	VFMADD231PD  Z20, Z22, Z6
+	VFMADD231PD  Z21, Z22, Z7
+	VBROADCASTSD (R11), Z22
+	VFMADD231PD  Z20, Z22, Z8
+	VFMADD231PD  Z21, Z22, Z9
+	VBROADCASTSD (R11)(BX*1), Z22
+	VFMADD231PD  Z20, Z22, Z10
+	VFMADD231PD  Z21, Z22, Z11
+	VBROADCASTSD (R11)(BX*2), Z22
+	VFMADD231PD  Z20, Z22, Z12
+	VFMADD231PD  Z21, Z22, Z13
+	VBROADCASTSD (R11)(R10*1), Z22
+	VFMADD231PD  Z20, Z22, Z14
+	VFMADD231PD  Z21, Z22, Z15
+	VBROADCASTSD (R12), Z22
+	VFMADD231PD  Z20, Z22, Z16
+	VFMADD231PD  Z21, Z22, Z17
+	VBROADCASTSD (R12)(BX*1), Z22
+	VFMADD231PD  Z20, Z22, Z18
+	VFMADD231PD  Z21, Z22, Z19
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z8, Z8
+	VMOVUPD      Z8, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z9, Z9
+	VMOVUPD      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z10, Z10
+	VMOVUPD      Z10, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z11, Z11
+	VMOVUPD      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z12, Z12
+	VMOVUPD      Z12, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z13, Z13
+	VMOVUPD      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z14, Z14
+	VMOVUPD      Z14, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z15, Z15
+	VMOVUPD      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z16, Z16
+	VMOVUPD      Z16, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z17, Z17
+	VMOVUPD      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z18, Z18
+	VMOVUPD      Z18, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z19, Z19
+	VMOVUPD      Z19, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R11AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R11AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+
+loop:
+	VMOVUPD      (DI), Z22
+	VMOVUPD.Z    64(DI), K1, Z23
+	VBROADCASTSD (DX), Z24
+	VFMADD231PD  Z22, Z24, Z0
+	VFMADD231PD  Z23, Z24, Z1
+	VBROADCASTSD (DX)(BX*1), Z24
+	VFMADD231PD  Z22, Z24, Z2
+	VFMADD231PD  Z23, Z24, Z3
+	VBROADCASTSD (DX)(BX*2), Z24
+	VFMADD231PD  Z22, Z24, Z4
+	VFMADD231PD  Z23, Z24, Z5
+	VBROADCASTSD (DX)(R10*1), Z24
+	VFMADD231PD  Z22, Z24, Z6
+	VFMADD231PD  Z23, Z24, Z7
+	VBROADCASTSD (R11), Z24
+	VFMADD231PD  Z22, Z24, Z8
+	VFMADD231PD  Z23, Z24, Z9
+	VBROADCASTSD (R11)(BX*1), Z24
+	VFMADD231PD  Z22, Z24, Z10
+	VFMADD231PD  Z23, Z24, Z11
+	VBROADCASTSD (R11)(BX*2), Z24
+	VFMADD231PD  Z22, Z24, Z12
+	VFMADD231PD  Z23, Z24, Z13
+	VBROADCASTSD (R11)(R10*1), Z24
+	VFMADD231PD  Z22, Z24, Z14
+	VFMADD231PD  Z23, Z24, Z15
+	VBROADCASTSD (R12), Z24
+	VFMADD231PD  Z22, Z24, Z16
+	VFMADD231PD  Z23, Z24, Z17
+	VBROADCASTSD (R12)(BX*1), Z24
+	VFMADD231PD  Z22, Z24, Z18
+	VFMADD231PD  Z23, Z24, Z19
+	VBROADCASTSD (R12)(BX*2), Z24
+	VFMADD231PD  Z22, Z24, Z20
+	VFMADD231PD  Z23, Z24, Z21
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z8, Z8
+	VMOVUPD      Z8, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z9, Z9
+	VMOVUPD      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z10, Z10
+	VMOVUPD      Z10, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z11, Z11
+	VMOVUPD      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z12, Z12
+	VMOVUPD      Z12, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z13, Z13
+	VMOVUPD      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z14, Z14
+	VMOVUPD      Z14, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z15, Z15
+	VMOVUPD      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z16, Z16
+	VMOVUPD      Z16, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z17, Z17
+	VMOVUPD      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z18, Z18
+	VMOVUPD      Z18, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z19, Z19
+	VMOVUPD      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z20, Z20
+	VMOVUPD      Z20, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z21, Z21
+	VMOVUPD      Z21, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF64N2R12AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF64N2R12AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+loop:
+	VMOVUPD      (DI), Z24
+	VMOVUPD.Z    64(DI), K1, Z25
+	VBROADCASTSD (DX), Z26
+	VFMADD231PD  Z24, Z26, Z0
+	VFMADD231PD  Z25, Z26, Z1
+	VBROADCASTSD (DX)(BX*1), Z26
+	VFMADD231PD  Z24, Z26, Z2
+	VFMADD231PD  Z25, Z26, Z3
+	VBROADCASTSD (DX)(BX*2), Z26
+	VFMADD231PD  Z24, Z26, Z4
+	VFMADD231PD  Z25, Z26, Z5
+	VBROADCASTSD (DX)(R10*1), Z26
+	VFMADD231PD  Z24, Z26, Z6
+	VFMADD231PD  Z25, Z26, Z7
+	VBROADCASTSD (R11), Z26
+	VFMADD231PD  Z24, Z26, Z8
+	VFMADD231PD  Z25, Z26, Z9
+	VBROADCASTSD (R11)(BX*1), Z26
+	VFMADD231PD  Z24, Z26, Z10
+	VFMADD231PD  Z25, Z26, Z11
+	VBROADCASTSD (R11)(BX*2), Z26
+	VFMADD231PD  Z24, Z26, Z12
+	VFMADD231PD  Z25, Z26, Z13
+	VBROADCASTSD (R11)(R10*1), Z26
+	VFMADD231PD  Z24, Z26, Z14
+	VFMADD231PD  Z25, Z26, Z15
+	VBROADCASTSD (R12), Z26
+	VFMADD231PD  Z24, Z26, Z16
+	VFMADD231PD  Z25, Z26, Z17
+	VBROADCASTSD (R12)(BX*1), Z26
+	VFMADD231PD  Z24, Z26, Z18
+	VFMADD231PD  Z25, Z26, Z19
+	VBROADCASTSD (R12)(BX*2), Z26
+	VFMADD231PD  Z24, Z26, Z20
+	VFMADD231PD  Z25, Z26, Z21
+	VBROADCASTSD (R12)(R10*1), Z26
+	VFMADD231PD  Z24, Z26, Z22
+	VFMADD231PD  Z25, Z26, Z23
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPD       (AX), Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z1, Z1
+	VMOVUPD      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z2, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z3, Z3
+	VMOVUPD      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z4, Z4
+	VMOVUPD      Z4, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z5, Z5
+	VMOVUPD      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z6, Z6
+	VMOVUPD      Z6, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z7, Z7
+	VMOVUPD      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z8, Z8
+	VMOVUPD      Z8, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z9, Z9
+	VMOVUPD      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z10, Z10
+	VMOVUPD      Z10, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z11, Z11
+	VMOVUPD      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z12, Z12
+	VMOVUPD      Z12, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z13, Z13
+	VMOVUPD      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z14, Z14
+	VMOVUPD      Z14, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z15, Z15
+	VMOVUPD      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z16, Z16
+	VMOVUPD      Z16, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z17, Z17
+	VMOVUPD      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z18, Z18
+	VMOVUPD      Z18, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z19, Z19
+	VMOVUPD      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z20, Z20
+	VMOVUPD      Z20, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z21, Z21
+	VMOVUPD      Z21, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPD       (AX), Z22, Z22
+	VMOVUPD      Z22, (AX)
+	VMOVUPD.Z    64(AX), K1, Z0
+	VADDPD       Z0, Z23, Z23
+	VMOVUPD      Z23, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M1V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M1V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), CX
+	MOVQ lda+24(FP), DX
+	SHLQ $0x03, DX
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), SI
+	SHLQ $0x03, SI
+	MOVQ ns+56(FP), DI
+
+strip:
+	VXORPS Z0, Z0, Z0
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   k+48(FP), R10
+
+row:
+	VMOVUPD      (R8), Z1
+	PREFETCHT0   512(R8)
+	VBROADCASTSD (R9), Z2
+	VFMADD231PD  Z1, Z2, Z0
+	ADDQ         SI, R8
+	ADDQ         DX, R9
+	DECQ         R10
+	JNZ          row
+	MOVQ         AX, R8
+	VADDPD       (R8), Z0, Z0
+	VMOVUPD      Z0, (R8)
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, AX
+	DECQ         DI
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M2V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M2V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z2
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z3
+	VFMADD231PD  Z2, Z3, Z0
+	VBROADCASTSD 8(R10), Z3
+	VFMADD231PD  Z2, Z3, Z1
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M3V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M3V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z3
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z4
+	VFMADD231PD  Z3, Z4, Z0
+	VBROADCASTSD 8(R10), Z4
+	VFMADD231PD  Z3, Z4, Z1
+	VBROADCASTSD 16(R10), Z4
+	VFMADD231PD  Z3, Z4, Z2
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M4V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M4V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z4
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z5
+	VFMADD231PD  Z4, Z5, Z0
+	VBROADCASTSD 8(R10), Z5
+	VFMADD231PD  Z4, Z5, Z1
+	VBROADCASTSD 16(R10), Z5
+	VFMADD231PD  Z4, Z5, Z2
+	VBROADCASTSD 24(R10), Z5
+	VFMADD231PD  Z4, Z5, Z3
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M5V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M5V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z5
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z6
+	VFMADD231PD  Z5, Z6, Z0
+	VBROADCASTSD 8(R10), Z6
+	VFMADD231PD  Z5, Z6, Z1
+	VBROADCASTSD 16(R10), Z6
+	VFMADD231PD  Z5, Z6, Z2
+	VBROADCASTSD 24(R10), Z6
+	VFMADD231PD  Z5, Z6, Z3
+	VBROADCASTSD 32(R10), Z6
+	VFMADD231PD  Z5, Z6, Z4
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M6V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M6V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z6
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z7
+	VFMADD231PD  Z6, Z7, Z0
+	VBROADCASTSD 8(R10), Z7
+	VFMADD231PD  Z6, Z7, Z1
+	VBROADCASTSD 16(R10), Z7
+	VFMADD231PD  Z6, Z7, Z2
+	VBROADCASTSD 24(R10), Z7
+	VFMADD231PD  Z6, Z7, Z3
+	VBROADCASTSD 32(R10), Z7
+	VFMADD231PD  Z6, Z7, Z4
+	VBROADCASTSD 40(R10), Z7
+	VFMADD231PD  Z6, Z7, Z5
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M7V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M7V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z7
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z8
+	VFMADD231PD  Z7, Z8, Z0
+	VBROADCASTSD 8(R10), Z8
+	VFMADD231PD  Z7, Z8, Z1
+	VBROADCASTSD 16(R10), Z8
+	VFMADD231PD  Z7, Z8, Z2
+	VBROADCASTSD 24(R10), Z8
+	VFMADD231PD  Z7, Z8, Z3
+	VBROADCASTSD 32(R10), Z8
+	VFMADD231PD  Z7, Z8, Z4
+	VBROADCASTSD 40(R10), Z8
+	VFMADD231PD  Z7, Z8, Z5
+	VBROADCASTSD 48(R10), Z8
+	VFMADD231PD  Z7, Z8, Z6
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M8V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M8V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z8
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z9
+	VFMADD231PD  Z8, Z9, Z0
+	VBROADCASTSD 8(R10), Z9
+	VFMADD231PD  Z8, Z9, Z1
+	VBROADCASTSD 16(R10), Z9
+	VFMADD231PD  Z8, Z9, Z2
+	VBROADCASTSD 24(R10), Z9
+	VFMADD231PD  Z8, Z9, Z3
+	VBROADCASTSD 32(R10), Z9
+	VFMADD231PD  Z8, Z9, Z4
+	VBROADCASTSD 40(R10), Z9
+	VFMADD231PD  Z8, Z9, Z5
+	VBROADCASTSD 48(R10), Z9
+	VFMADD231PD  Z8, Z9, Z6
+	VBROADCASTSD 56(R10), Z9
+	VFMADD231PD  Z8, Z9, Z7
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M9V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M9V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z9
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z10
+	VFMADD231PD  Z9, Z10, Z0
+	VBROADCASTSD 8(R10), Z10
+	VFMADD231PD  Z9, Z10, Z1
+	VBROADCASTSD 16(R10), Z10
+	VFMADD231PD  Z9, Z10, Z2
+	VBROADCASTSD 24(R10), Z10
+	VFMADD231PD  Z9, Z10, Z3
+	VBROADCASTSD 32(R10), Z10
+	VFMADD231PD  Z9, Z10, Z4
+	VBROADCASTSD 40(R10), Z10
+	VFMADD231PD  Z9, Z10, Z5
+	VBROADCASTSD 48(R10), Z10
+	VFMADD231PD  Z9, Z10, Z6
+	VBROADCASTSD 56(R10), Z10
+	VFMADD231PD  Z9, Z10, Z7
+	VBROADCASTSD 64(R10), Z10
+	VFMADD231PD  Z9, Z10, Z8
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M10V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M10V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z10
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z11
+	VFMADD231PD  Z10, Z11, Z0
+	VBROADCASTSD 8(R10), Z11
+	VFMADD231PD  Z10, Z11, Z1
+	VBROADCASTSD 16(R10), Z11
+	VFMADD231PD  Z10, Z11, Z2
+	VBROADCASTSD 24(R10), Z11
+	VFMADD231PD  Z10, Z11, Z3
+	VBROADCASTSD 32(R10), Z11
+	VFMADD231PD  Z10, Z11, Z4
+	VBROADCASTSD 40(R10), Z11
+	VFMADD231PD  Z10, Z11, Z5
+	VBROADCASTSD 48(R10), Z11
+	VFMADD231PD  Z10, Z11, Z6
+	VBROADCASTSD 56(R10), Z11
+	VFMADD231PD  Z10, Z11, Z7
+	VBROADCASTSD 64(R10), Z11
+	VFMADD231PD  Z10, Z11, Z8
+	VBROADCASTSD 72(R10), Z11
+	VFMADD231PD  Z10, Z11, Z9
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z9, Z9
+	VMOVUPD      Z9, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M11V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M11V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z11
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z12
+	VFMADD231PD  Z11, Z12, Z0
+	VBROADCASTSD 8(R10), Z12
+	VFMADD231PD  Z11, Z12, Z1
+	VBROADCASTSD 16(R10), Z12
+	VFMADD231PD  Z11, Z12, Z2
+	VBROADCASTSD 24(R10), Z12
+	VFMADD231PD  Z11, Z12, Z3
+	VBROADCASTSD 32(R10), Z12
+	VFMADD231PD  Z11, Z12, Z4
+	VBROADCASTSD 40(R10), Z12
+	VFMADD231PD  Z11, Z12, Z5
+	VBROADCASTSD 48(R10), Z12
+	VFMADD231PD  Z11, Z12, Z6
+	VBROADCASTSD 56(R10), Z12
+	VFMADD231PD  Z11, Z12, Z7
+	VBROADCASTSD 64(R10), Z12
+	VFMADD231PD  Z11, Z12, Z8
+	VBROADCASTSD 72(R10), Z12
+	VFMADD231PD  Z11, Z12, Z9
+	VBROADCASTSD 80(R10), Z12
+	VFMADD231PD  Z11, Z12, Z10
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z9, Z9
+	VMOVUPD      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M12V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M12V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z12
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z13
+	VFMADD231PD  Z12, Z13, Z0
+	VBROADCASTSD 8(R10), Z13
+	VFMADD231PD  Z12, Z13, Z1
+	VBROADCASTSD 16(R10), Z13
+	VFMADD231PD  Z12, Z13, Z2
+	VBROADCASTSD 24(R10), Z13
+	VFMADD231PD  Z12, Z13, Z3
+	VBROADCASTSD 32(R10), Z13
+	VFMADD231PD  Z12, Z13, Z4
+	VBROADCASTSD 40(R10), Z13
+	VFMADD231PD  Z12, Z13, Z5
+	VBROADCASTSD 48(R10), Z13
+	VFMADD231PD  Z12, Z13, Z6
+	VBROADCASTSD 56(R10), Z13
+	VFMADD231PD  Z12, Z13, Z7
+	VBROADCASTSD 64(R10), Z13
+	VFMADD231PD  Z12, Z13, Z8
+	VBROADCASTSD 72(R10), Z13
+	VFMADD231PD  Z12, Z13, Z9
+	VBROADCASTSD 80(R10), Z13
+	VFMADD231PD  Z12, Z13, Z10
+	VBROADCASTSD 88(R10), Z13
+	VFMADD231PD  Z12, Z13, Z11
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z9, Z9
+	VMOVUPD      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z11, Z11
+	VMOVUPD      Z11, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M13V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M13V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z13
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z14
+	VFMADD231PD  Z13, Z14, Z0
+	VBROADCASTSD 8(R10), Z14
+	VFMADD231PD  Z13, Z14, Z1
+	VBROADCASTSD 16(R10), Z14
+	VFMADD231PD  Z13, Z14, Z2
+	VBROADCASTSD 24(R10), Z14
+	VFMADD231PD  Z13, Z14, Z3
+	VBROADCASTSD 32(R10), Z14
+	VFMADD231PD  Z13, Z14, Z4
+	VBROADCASTSD 40(R10), Z14
+	VFMADD231PD  Z13, Z14, Z5
+	VBROADCASTSD 48(R10), Z14
+	VFMADD231PD  Z13, Z14, Z6
+	VBROADCASTSD 56(R10), Z14
+	VFMADD231PD  Z13, Z14, Z7
+	VBROADCASTSD 64(R10), Z14
+	VFMADD231PD  Z13, Z14, Z8
+	VBROADCASTSD 72(R10), Z14
+	VFMADD231PD  Z13, Z14, Z9
+	VBROADCASTSD 80(R10), Z14
+	VFMADD231PD  Z13, Z14, Z10
+	VBROADCASTSD 88(R10), Z14
+	VFMADD231PD  Z13, Z14, Z11
+	VBROADCASTSD 96(R10), Z14
+	VFMADD231PD  Z13, Z14, Z12
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z9, Z9
+	VMOVUPD      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z11, Z11
+	VMOVUPD      Z11, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M14V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M14V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z14
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z15
+	VFMADD231PD  Z14, Z15, Z0
+	VBROADCASTSD 8(R10), Z15
+	VFMADD231PD  Z14, Z15, Z1
+	VBROADCASTSD 16(R10), Z15
+	VFMADD231PD  Z14, Z15, Z2
+	VBROADCASTSD 24(R10), Z15
+	VFMADD231PD  Z14, Z15, Z3
+	VBROADCASTSD 32(R10), Z15
+	VFMADD231PD  Z14, Z15, Z4
+	VBROADCASTSD 40(R10), Z15
+	VFMADD231PD  Z14, Z15, Z5
+	VBROADCASTSD 48(R10), Z15
+	VFMADD231PD  Z14, Z15, Z6
+	VBROADCASTSD 56(R10), Z15
+	VFMADD231PD  Z14, Z15, Z7
+	VBROADCASTSD 64(R10), Z15
+	VFMADD231PD  Z14, Z15, Z8
+	VBROADCASTSD 72(R10), Z15
+	VFMADD231PD  Z14, Z15, Z9
+	VBROADCASTSD 80(R10), Z15
+	VFMADD231PD  Z14, Z15, Z10
+	VBROADCASTSD 88(R10), Z15
+	VFMADD231PD  Z14, Z15, Z11
+	VBROADCASTSD 96(R10), Z15
+	VFMADD231PD  Z14, Z15, Z12
+	VBROADCASTSD 104(R10), Z15
+	VFMADD231PD  Z14, Z15, Z13
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z9, Z9
+	VMOVUPD      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z11, Z11
+	VMOVUPD      Z11, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z13, Z13
+	VMOVUPD      Z13, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M15V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M15V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z15
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z16
+	VFMADD231PD  Z15, Z16, Z0
+	VBROADCASTSD 8(R10), Z16
+	VFMADD231PD  Z15, Z16, Z1
+	VBROADCASTSD 16(R10), Z16
+	VFMADD231PD  Z15, Z16, Z2
+	VBROADCASTSD 24(R10), Z16
+	VFMADD231PD  Z15, Z16, Z3
+	VBROADCASTSD 32(R10), Z16
+	VFMADD231PD  Z15, Z16, Z4
+	VBROADCASTSD 40(R10), Z16
+	VFMADD231PD  Z15, Z16, Z5
+	VBROADCASTSD 48(R10), Z16
+	VFMADD231PD  Z15, Z16, Z6
+	VBROADCASTSD 56(R10), Z16
+	VFMADD231PD  Z15, Z16, Z7
+	VBROADCASTSD 64(R10), Z16
+	VFMADD231PD  Z15, Z16, Z8
+	VBROADCASTSD 72(R10), Z16
+	VFMADD231PD  Z15, Z16, Z9
+	VBROADCASTSD 80(R10), Z16
+	VFMADD231PD  Z15, Z16, Z10
+	VBROADCASTSD 88(R10), Z16
+	VFMADD231PD  Z15, Z16, Z11
+	VBROADCASTSD 96(R10), Z16
+	VFMADD231PD  Z15, Z16, Z12
+	VBROADCASTSD 104(R10), Z16
+	VFMADD231PD  Z15, Z16, Z13
+	VBROADCASTSD 112(R10), Z16
+	VFMADD231PD  Z15, Z16, Z14
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z9, Z9
+	VMOVUPD      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z11, Z11
+	VMOVUPD      Z11, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z13, Z13
+	VMOVUPD      Z13, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M16V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M16V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z16
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z17
+	VFMADD231PD  Z16, Z17, Z0
+	VBROADCASTSD 8(R10), Z17
+	VFMADD231PD  Z16, Z17, Z1
+	VBROADCASTSD 16(R10), Z17
+	VFMADD231PD  Z16, Z17, Z2
+	VBROADCASTSD 24(R10), Z17
+	VFMADD231PD  Z16, Z17, Z3
+	VBROADCASTSD 32(R10), Z17
+	VFMADD231PD  Z16, Z17, Z4
+	VBROADCASTSD 40(R10), Z17
+	VFMADD231PD  Z16, Z17, Z5
+	VBROADCASTSD 48(R10), Z17
+	VFMADD231PD  Z16, Z17, Z6
+	VBROADCASTSD 56(R10), Z17
+	VFMADD231PD  Z16, Z17, Z7
+	VBROADCASTSD 64(R10), Z17
+	VFMADD231PD  Z16, Z17, Z8
+	VBROADCASTSD 72(R10), Z17
+	VFMADD231PD  Z16, Z17, Z9
+	VBROADCASTSD 80(R10), Z17
+	VFMADD231PD  Z16, Z17, Z10
+	VBROADCASTSD 88(R10), Z17
+	VFMADD231PD  Z16, Z17, Z11
+	VBROADCASTSD 96(R10), Z17
+	VFMADD231PD  Z16, Z17, Z12
+	VBROADCASTSD 104(R10), Z17
+	VFMADD231PD  Z16, Z17, Z13
+	VBROADCASTSD 112(R10), Z17
+	VFMADD231PD  Z16, Z17, Z14
+	VBROADCASTSD 120(R10), Z17
+	VFMADD231PD  Z16, Z17, Z15
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z1, Z1
+	VMOVUPD      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z3, Z3
+	VMOVUPD      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z5, Z5
+	VMOVUPD      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z7, Z7
+	VMOVUPD      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z9, Z9
+	VMOVUPD      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z11, Z11
+	VMOVUPD      Z11, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z13, Z13
+	VMOVUPD      Z13, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z15, Z15
+	VMOVUPD      Z15, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M1V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M1V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), CX
+	MOVQ lda+24(FP), DX
+	SHLQ $0x03, DX
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), SI
+	SHLQ $0x03, SI
+	MOVQ ns+56(FP), DI
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   k+48(FP), R10
+
+row:
+	VMOVUPD      (R8), Z2
+	VMOVUPD      64(R8), Z3
+	PREFETCHT0   512(R8)
+	VBROADCASTSD (R9), Z4
+	VFMADD231PD  Z2, Z4, Z0
+	VFMADD231PD  Z3, Z4, Z1
+	ADDQ         SI, R8
+	ADDQ         DX, R9
+	DECQ         R10
+	JNZ          row
+	MOVQ         AX, R8
+	VADDPD       (R8), Z0, Z0
+	VMOVUPD      Z0, (R8)
+	VADDPD       64(R8), Z1, Z1
+	VMOVUPD      Z1, 64(R8)
+	ADDQ         $0x00000080, BX
+	ADDQ         $0x00000080, AX
+	DECQ         DI
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M2V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M2V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z4
+	VMOVUPD      64(R9), Z5
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z6
+	VFMADD231PD  Z4, Z6, Z0
+	VFMADD231PD  Z5, Z6, Z1
+	VBROADCASTSD 8(R10), Z6
+	VFMADD231PD  Z4, Z6, Z2
+	VFMADD231PD  Z5, Z6, Z3
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M3V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M3V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z6
+	VMOVUPD      64(R9), Z7
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z8
+	VFMADD231PD  Z6, Z8, Z0
+	VFMADD231PD  Z7, Z8, Z1
+	VBROADCASTSD 8(R10), Z8
+	VFMADD231PD  Z6, Z8, Z2
+	VFMADD231PD  Z7, Z8, Z3
+	VBROADCASTSD 16(R10), Z8
+	VFMADD231PD  Z6, Z8, Z4
+	VFMADD231PD  Z7, Z8, Z5
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M4V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M4V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z8
+	VMOVUPD      64(R9), Z9
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z10
+	VFMADD231PD  Z8, Z10, Z0
+	VFMADD231PD  Z9, Z10, Z1
+	VBROADCASTSD 8(R10), Z10
+	VFMADD231PD  Z8, Z10, Z2
+	VFMADD231PD  Z9, Z10, Z3
+	VBROADCASTSD 16(R10), Z10
+	VFMADD231PD  Z8, Z10, Z4
+	VFMADD231PD  Z9, Z10, Z5
+	VBROADCASTSD 24(R10), Z10
+	VFMADD231PD  Z8, Z10, Z6
+	VFMADD231PD  Z9, Z10, Z7
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M5V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M5V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z10
+	VMOVUPD      64(R9), Z11
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z12
+	VFMADD231PD  Z10, Z12, Z0
+	VFMADD231PD  Z11, Z12, Z1
+	VBROADCASTSD 8(R10), Z12
+	VFMADD231PD  Z10, Z12, Z2
+	VFMADD231PD  Z11, Z12, Z3
+	VBROADCASTSD 16(R10), Z12
+	VFMADD231PD  Z10, Z12, Z4
+	VFMADD231PD  Z11, Z12, Z5
+	VBROADCASTSD 24(R10), Z12
+	VFMADD231PD  Z10, Z12, Z6
+	VFMADD231PD  Z11, Z12, Z7
+	VBROADCASTSD 32(R10), Z12
+	VFMADD231PD  Z10, Z12, Z8
+	VFMADD231PD  Z11, Z12, Z9
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M6V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M6V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z12
+	VMOVUPD      64(R9), Z13
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z14
+	VFMADD231PD  Z12, Z14, Z0
+	VFMADD231PD  Z13, Z14, Z1
+	VBROADCASTSD 8(R10), Z14
+	VFMADD231PD  Z12, Z14, Z2
+	VFMADD231PD  Z13, Z14, Z3
+	VBROADCASTSD 16(R10), Z14
+	VFMADD231PD  Z12, Z14, Z4
+	VFMADD231PD  Z13, Z14, Z5
+	VBROADCASTSD 24(R10), Z14
+	VFMADD231PD  Z12, Z14, Z6
+	VFMADD231PD  Z13, Z14, Z7
+	VBROADCASTSD 32(R10), Z14
+	VFMADD231PD  Z12, Z14, Z8
+	VFMADD231PD  Z13, Z14, Z9
+	VBROADCASTSD 40(R10), Z14
+	VFMADD231PD  Z12, Z14, Z10
+	VFMADD231PD  Z13, Z14, Z11
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M7V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M7V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z14
+	VMOVUPD      64(R9), Z15
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z16
+	VFMADD231PD  Z14, Z16, Z0
+	VFMADD231PD  Z15, Z16, Z1
+	VBROADCASTSD 8(R10), Z16
+	VFMADD231PD  Z14, Z16, Z2
+	VFMADD231PD  Z15, Z16, Z3
+	VBROADCASTSD 16(R10), Z16
+	VFMADD231PD  Z14, Z16, Z4
+	VFMADD231PD  Z15, Z16, Z5
+	VBROADCASTSD 24(R10), Z16
+	VFMADD231PD  Z14, Z16, Z6
+	VFMADD231PD  Z15, Z16, Z7
+	VBROADCASTSD 32(R10), Z16
+	VFMADD231PD  Z14, Z16, Z8
+	VFMADD231PD  Z15, Z16, Z9
+	VBROADCASTSD 40(R10), Z16
+	VFMADD231PD  Z14, Z16, Z10
+	VFMADD231PD  Z15, Z16, Z11
+	VBROADCASTSD 48(R10), Z16
+	VFMADD231PD  Z14, Z16, Z12
+	VFMADD231PD  Z15, Z16, Z13
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	VADDPD       64(R9), Z13, Z13
+	VMOVUPD      Z13, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M8V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M8V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z16
+	VMOVUPD      64(R9), Z17
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z18
+	VFMADD231PD  Z16, Z18, Z0
+	VFMADD231PD  Z17, Z18, Z1
+	VBROADCASTSD 8(R10), Z18
+	VFMADD231PD  Z16, Z18, Z2
+	VFMADD231PD  Z17, Z18, Z3
+	VBROADCASTSD 16(R10), Z18
+	VFMADD231PD  Z16, Z18, Z4
+	VFMADD231PD  Z17, Z18, Z5
+	VBROADCASTSD 24(R10), Z18
+	VFMADD231PD  Z16, Z18, Z6
+	VFMADD231PD  Z17, Z18, Z7
+	VBROADCASTSD 32(R10), Z18
+	VFMADD231PD  Z16, Z18, Z8
+	VFMADD231PD  Z17, Z18, Z9
+	VBROADCASTSD 40(R10), Z18
+	VFMADD231PD  Z16, Z18, Z10
+	VFMADD231PD  Z17, Z18, Z11
+	VBROADCASTSD 48(R10), Z18
+	VFMADD231PD  Z16, Z18, Z12
+	VFMADD231PD  Z17, Z18, Z13
+	VBROADCASTSD 56(R10), Z18
+	VFMADD231PD  Z16, Z18, Z14
+	VFMADD231PD  Z17, Z18, Z15
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	VADDPD       64(R9), Z13, Z13
+	VMOVUPD      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	VADDPD       64(R9), Z15, Z15
+	VMOVUPD      Z15, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M9V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M9V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z18
+	VMOVUPD      64(R9), Z19
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z20
+	VFMADD231PD  Z18, Z20, Z0
+	VFMADD231PD  Z19, Z20, Z1
+	VBROADCASTSD 8(R10), Z20
+	VFMADD231PD  Z18, Z20, Z2
+	VFMADD231PD  Z19, Z20, Z3
+	VBROADCASTSD 16(R10), Z20
+	VFMADD231PD  Z18, Z20, Z4
+	VFMADD231PD  Z19, Z20, Z5
+	VBROADCASTSD 24(R10), Z20
+	VFMADD231PD  Z18, Z20, Z6
+	VFMADD231PD  Z19, Z20, Z7
+	VBROADCASTSD 32(R10), Z20
+	VFMADD231PD  Z18, Z20, Z8
+	VFMADD231PD  Z19, Z20, Z9
+	VBROADCASTSD 40(R10), Z20
+	VFMADD231PD  Z18, Z20, Z10
+	VFMADD231PD  Z19, Z20, Z11
+	VBROADCASTSD 48(R10), Z20
+	VFMADD231PD  Z18, Z20, Z12
+	VFMADD231PD  Z19, Z20, Z13
+	VBROADCASTSD 56(R10), Z20
+	VFMADD231PD  Z18, Z20, Z14
+	VFMADD231PD  Z19, Z20, Z15
+	VBROADCASTSD 64(R10), Z20
+	VFMADD231PD  Z18, Z20, Z16
+	VFMADD231PD  Z19, Z20, Z17
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	VADDPD       64(R9), Z13, Z13
+	VMOVUPD      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	VADDPD       64(R9), Z15, Z15
+	VMOVUPD      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z16, Z16
+	VMOVUPD      Z16, (R9)
+	VADDPD       64(R9), Z17, Z17
+	VMOVUPD      Z17, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M10V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M10V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z20
+	VMOVUPD      64(R9), Z21
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z22
+	VFMADD231PD  Z20, Z22, Z0
+	VFMADD231PD  Z21, Z22, Z1
+	VBROADCASTSD 8(R10), Z22
+	VFMADD231PD  Z20, Z22, Z2
+	VFMADD231PD  Z21, Z22, Z3
+	VBROADCASTSD 16(R10), Z22
+	VFMADD231PD  Z20, Z22, Z4
+	VFMADD231PD  Z21, Z22, Z5
+	VBROADCASTSD 24(R10), Z22
+	VFMADD231PD  Z20, Z22, Z6
+	VFMADD231PD  Z21, Z22, Z7
+	VBROADCASTSD 32(R10), Z22
+	VFMADD231PD  Z20, Z22, Z8
+	VFMADD231PD  Z21, Z22, Z9
+	VBROADCASTSD 40(R10), Z22
+	VFMADD231PD  Z20, Z22, Z10
+	VFMADD231PD  Z21, Z22, Z11
+	VBROADCASTSD 48(R10), Z22
+	VFMADD231PD  Z20, Z22, Z12
+	VFMADD231PD  Z21, Z22, Z13
+	VBROADCASTSD 56(R10), Z22
+	VFMADD231PD  Z20, Z22, Z14
+	VFMADD231PD  Z21, Z22, Z15
+	VBROADCASTSD 64(R10), Z22
+	VFMADD231PD  Z20, Z22, Z16
+	VFMADD231PD  Z21, Z22, Z17
+	VBROADCASTSD 72(R10), Z22
+	VFMADD231PD  Z20, Z22, Z18
+	VFMADD231PD  Z21, Z22, Z19
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	VADDPD       64(R9), Z13, Z13
+	VMOVUPD      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	VADDPD       64(R9), Z15, Z15
+	VMOVUPD      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z16, Z16
+	VMOVUPD      Z16, (R9)
+	VADDPD       64(R9), Z17, Z17
+	VMOVUPD      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z18, Z18
+	VMOVUPD      Z18, (R9)
+	VADDPD       64(R9), Z19, Z19
+	VMOVUPD      Z19, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M11V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M11V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z22
+	VMOVUPD      64(R9), Z23
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z24
+	VFMADD231PD  Z22, Z24, Z0
+	VFMADD231PD  Z23, Z24, Z1
+	VBROADCASTSD 8(R10), Z24
+	VFMADD231PD  Z22, Z24, Z2
+	VFMADD231PD  Z23, Z24, Z3
+	VBROADCASTSD 16(R10), Z24
+	VFMADD231PD  Z22, Z24, Z4
+	VFMADD231PD  Z23, Z24, Z5
+	VBROADCASTSD 24(R10), Z24
+	VFMADD231PD  Z22, Z24, Z6
+	VFMADD231PD  Z23, Z24, Z7
+	VBROADCASTSD 32(R10), Z24
+	VFMADD231PD  Z22, Z24, Z8
+	VFMADD231PD  Z23, Z24, Z9
+	VBROADCASTSD 40(R10), Z24
+	VFMADD231PD  Z22, Z24, Z10
+	VFMADD231PD  Z23, Z24, Z11
+	VBROADCASTSD 48(R10), Z24
+	VFMADD231PD  Z22, Z24, Z12
+	VFMADD231PD  Z23, Z24, Z13
+	VBROADCASTSD 56(R10), Z24
+	VFMADD231PD  Z22, Z24, Z14
+	VFMADD231PD  Z23, Z24, Z15
+	VBROADCASTSD 64(R10), Z24
+	VFMADD231PD  Z22, Z24, Z16
+	VFMADD231PD  Z23, Z24, Z17
+	VBROADCASTSD 72(R10), Z24
+	VFMADD231PD  Z22, Z24, Z18
+	VFMADD231PD  Z23, Z24, Z19
+	VBROADCASTSD 80(R10), Z24
+	VFMADD231PD  Z22, Z24, Z20
+	VFMADD231PD  Z23, Z24, Z21
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	VADDPD       64(R9), Z13, Z13
+	VMOVUPD      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	VADDPD       64(R9), Z15, Z15
+	VMOVUPD      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z16, Z16
+	VMOVUPD      Z16, (R9)
+	VADDPD       64(R9), Z17, Z17
+	VMOVUPD      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z18, Z18
+	VMOVUPD      Z18, (R9)
+	VADDPD       64(R9), Z19, Z19
+	VMOVUPD      Z19, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z20, Z20
+	VMOVUPD      Z20, (R9)
+	VADDPD       64(R9), Z21, Z21
+	VMOVUPD      Z21, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M12V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M12V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z24
+	VMOVUPD      64(R9), Z25
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z26
+	VFMADD231PD  Z24, Z26, Z0
+	VFMADD231PD  Z25, Z26, Z1
+	VBROADCASTSD 8(R10), Z26
+	VFMADD231PD  Z24, Z26, Z2
+	VFMADD231PD  Z25, Z26, Z3
+	VBROADCASTSD 16(R10), Z26
+	VFMADD231PD  Z24, Z26, Z4
+	VFMADD231PD  Z25, Z26, Z5
+	VBROADCASTSD 24(R10), Z26
+	VFMADD231PD  Z24, Z26, Z6
+	VFMADD231PD  Z25, Z26, Z7
+	VBROADCASTSD 32(R10), Z26
+	VFMADD231PD  Z24, Z26, Z8
+	VFMADD231PD  Z25, Z26, Z9
+	VBROADCASTSD 40(R10), Z26
+	VFMADD231PD  Z24, Z26, Z10
+	VFMADD231PD  Z25, Z26, Z11
+	VBROADCASTSD 48(R10), Z26
+	VFMADD231PD  Z24, Z26, Z12
+	VFMADD231PD  Z25, Z26, Z13
+	VBROADCASTSD 56(R10), Z26
+	VFMADD231PD  Z24, Z26, Z14
+	VFMADD231PD  Z25, Z26, Z15
+	VBROADCASTSD 64(R10), Z26
+	VFMADD231PD  Z24, Z26, Z16
+	VFMADD231PD  Z25, Z26, Z17
+	VBROADCASTSD 72(R10), Z26
+	VFMADD231PD  Z24, Z26, Z18
+	VFMADD231PD  Z25, Z26, Z19
+	VBROADCASTSD 80(R10), Z26
+	VFMADD231PD  Z24, Z26, Z20
+	VFMADD231PD  Z25, Z26, Z21
+	VBROADCASTSD 88(R10), Z26
+	VFMADD231PD  Z24, Z26, Z22
+	VFMADD231PD  Z25, Z26, Z23
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	VADDPD       64(R9), Z13, Z13
+	VMOVUPD      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	VADDPD       64(R9), Z15, Z15
+	VMOVUPD      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z16, Z16
+	VMOVUPD      Z16, (R9)
+	VADDPD       64(R9), Z17, Z17
+	VMOVUPD      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z18, Z18
+	VMOVUPD      Z18, (R9)
+	VADDPD       64(R9), Z19, Z19
+	VMOVUPD      Z19, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z20, Z20
+	VMOVUPD      Z20, (R9)
+	VADDPD       64(R9), Z21, Z21
+	VMOVUPD      Z21, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z22, Z22
+	VMOVUPD      Z22, (R9)
+	VADDPD       64(R9), Z23, Z23
+	VMOVUPD      Z23, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M13V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M13V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z26
+	VMOVUPD      64(R9), Z27
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z28
+	VFMADD231PD  Z26, Z28, Z0
+	VFMADD231PD  Z27, Z28, Z1
+	VBROADCASTSD 8(R10), Z28
+	VFMADD231PD  Z26, Z28, Z2
+	VFMADD231PD  Z27, Z28, Z3
+	VBROADCASTSD 16(R10), Z28
+	VFMADD231PD  Z26, Z28, Z4
+	VFMADD231PD  Z27, Z28, Z5
+	VBROADCASTSD 24(R10), Z28
+	VFMADD231PD  Z26, Z28, Z6
+	VFMADD231PD  Z27, Z28, Z7
+	VBROADCASTSD 32(R10), Z28
+	VFMADD231PD  Z26, Z28, Z8
+	VFMADD231PD  Z27, Z28, Z9
+	VBROADCASTSD 40(R10), Z28
+	VFMADD231PD  Z26, Z28, Z10
+	VFMADD231PD  Z27, Z28, Z11
+	VBROADCASTSD 48(R10), Z28
+	VFMADD231PD  Z26, Z28, Z12
+	VFMADD231PD  Z27, Z28, Z13
+	VBROADCASTSD 56(R10), Z28
+	VFMADD231PD  Z26, Z28, Z14
+	VFMADD231PD  Z27, Z28, Z15
+	VBROADCASTSD 64(R10), Z28
+	VFMADD231PD  Z26, Z28, Z16
+	VFMADD231PD  Z27, Z28, Z17
+	VBROADCASTSD 72(R10), Z28
+	VFMADD231PD  Z26, Z28, Z18
+	VFMADD231PD  Z27, Z28, Z19
+	VBROADCASTSD 80(R10), Z28
+	VFMADD231PD  Z26, Z28, Z20
+	VFMADD231PD  Z27, Z28, Z21
+	VBROADCASTSD 88(R10), Z28
+	VFMADD231PD  Z26, Z28, Z22
+	VFMADD231PD  Z27, Z28, Z23
+	VBROADCASTSD 96(R10), Z28
+	VFMADD231PD  Z26, Z28, Z24
+	VFMADD231PD  Z27, Z28, Z25
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	VADDPD       64(R9), Z13, Z13
+	VMOVUPD      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	VADDPD       64(R9), Z15, Z15
+	VMOVUPD      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z16, Z16
+	VMOVUPD      Z16, (R9)
+	VADDPD       64(R9), Z17, Z17
+	VMOVUPD      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z18, Z18
+	VMOVUPD      Z18, (R9)
+	VADDPD       64(R9), Z19, Z19
+	VMOVUPD      Z19, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z20, Z20
+	VMOVUPD      Z20, (R9)
+	VADDPD       64(R9), Z21, Z21
+	VMOVUPD      Z21, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z22, Z22
+	VMOVUPD      Z22, (R9)
+	VADDPD       64(R9), Z23, Z23
+	VMOVUPD      Z23, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z24, Z24
+	VMOVUPD      Z24, (R9)
+	VADDPD       64(R9), Z25, Z25
+	VMOVUPD      Z25, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M14V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF64M14V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x03, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x03, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x03, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPD      (R9), Z28
+	VMOVUPD      64(R9), Z29
+	PREFETCHT0   512(R9)
+	VBROADCASTSD (R10), Z30
+	VFMADD231PD  Z28, Z30, Z0
+	VFMADD231PD  Z29, Z30, Z1
+	VBROADCASTSD 8(R10), Z30
+	VFMADD231PD  Z28, Z30, Z2
+	VFMADD231PD  Z29, Z30, Z3
+	VBROADCASTSD 16(R10), Z30
+	VFMADD231PD  Z28, Z30, Z4
+	VFMADD231PD  Z29, Z30, Z5
+	VBROADCASTSD 24(R10), Z30
+	VFMADD231PD  Z28, Z30, Z6
+	VFMADD231PD  Z29, Z30, Z7
+	VBROADCASTSD 32(R10), Z30
+	VFMADD231PD  Z28, Z30, Z8
+	VFMADD231PD  Z29, Z30, Z9
+	VBROADCASTSD 40(R10), Z30
+	VFMADD231PD  Z28, Z30, Z10
+	VFMADD231PD  Z29, Z30, Z11
+	VBROADCASTSD 48(R10), Z30
+	VFMADD231PD  Z28, Z30, Z12
+	VFMADD231PD  Z29, Z30, Z13
+	VBROADCASTSD 56(R10), Z30
+	VFMADD231PD  Z28, Z30, Z14
+	VFMADD231PD  Z29, Z30, Z15
+	VBROADCASTSD 64(R10), Z30
+	VFMADD231PD  Z28, Z30, Z16
+	VFMADD231PD  Z29, Z30, Z17
+	VBROADCASTSD 72(R10), Z30
+	VFMADD231PD  Z28, Z30, Z18
+	VFMADD231PD  Z29, Z30, Z19
+	VBROADCASTSD 80(R10), Z30
+	VFMADD231PD  Z28, Z30, Z20
+	VFMADD231PD  Z29, Z30, Z21
+	VBROADCASTSD 88(R10), Z30
+	VFMADD231PD  Z28, Z30, Z22
+	VFMADD231PD  Z29, Z30, Z23
+	VBROADCASTSD 96(R10), Z30
+	VFMADD231PD  Z28, Z30, Z24
+	VFMADD231PD  Z29, Z30, Z25
+	VBROADCASTSD 104(R10), Z30
+	VFMADD231PD  Z28, Z30, Z26
+	VFMADD231PD  Z29, Z30, Z27
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPD       (R9), Z0, Z0
+	VMOVUPD      Z0, (R9)
+	VADDPD       64(R9), Z1, Z1
+	VMOVUPD      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z2, Z2
+	VMOVUPD      Z2, (R9)
+	VADDPD       64(R9), Z3, Z3
+	VMOVUPD      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z4, Z4
+	VMOVUPD      Z4, (R9)
+	VADDPD       64(R9), Z5, Z5
+	VMOVUPD      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z6, Z6
+	VMOVUPD      Z6, (R9)
+	VADDPD       64(R9), Z7, Z7
+	VMOVUPD      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z8, Z8
+	VMOVUPD      Z8, (R9)
+	VADDPD       64(R9), Z9, Z9
+	VMOVUPD      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z10, Z10
+	VMOVUPD      Z10, (R9)
+	VADDPD       64(R9), Z11, Z11
+	VMOVUPD      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z12, Z12
+	VMOVUPD      Z12, (R9)
+	VADDPD       64(R9), Z13, Z13
+	VMOVUPD      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z14, Z14
+	VMOVUPD      Z14, (R9)
+	VADDPD       64(R9), Z15, Z15
+	VMOVUPD      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z16, Z16
+	VMOVUPD      Z16, (R9)
+	VADDPD       64(R9), Z17, Z17
+	VMOVUPD      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z18, Z18
+	VMOVUPD      Z18, (R9)
+	VADDPD       64(R9), Z19, Z19
+	VMOVUPD      Z19, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z20, Z20
+	VMOVUPD      Z20, (R9)
+	VADDPD       64(R9), Z21, Z21
+	VMOVUPD      Z21, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z22, Z22
+	VMOVUPD      Z22, (R9)
+	VADDPD       64(R9), Z23, Z23
+	VMOVUPD      Z23, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z24, Z24
+	VMOVUPD      Z24, (R9)
+	VADDPD       64(R9), Z25, Z25
+	VMOVUPD      Z25, 64(R9)
+	ADDQ         CX, R9
+	VADDPD       (R9), Z26, Z26
+	VMOVUPD      Z26, (R9)
+	VADDPD       64(R9), Z27, Z27
+	VMOVUPD      Z27, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF64M1TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M1TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), BX
+	MOVQ   ldb+40(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   mask+56(FP), DI
+	KMOVW  DI, K1
+	VXORPS Z0, Z0, Z0
+	MOVQ   CX, CX
+	MOVQ   k+48(FP), DI
+
+row:
+	VMOVUPD.Z    (BX), K1, Z1
+	VBROADCASTSD (CX), Z2
+	VFMADD231PD  Z1, Z2, Z0
+	ADDQ         SI, BX
+	ADDQ         DX, CX
+	DECQ         DI
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z1
+	VADDPD       Z1, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M2TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M2TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z2
+	VBROADCASTSD (DX), Z3
+	VFMADD231PD  Z2, Z3, Z0
+	VBROADCASTSD 8(DX), Z3
+	VFMADD231PD  Z2, Z3, Z1
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z2
+	VADDPD       Z2, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z2
+	VADDPD       Z2, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M3TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M3TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z3
+	VBROADCASTSD (DX), Z4
+	VFMADD231PD  Z3, Z4, Z0
+	VBROADCASTSD 8(DX), Z4
+	VFMADD231PD  Z3, Z4, Z1
+	VBROADCASTSD 16(DX), Z4
+	VFMADD231PD  Z3, Z4, Z2
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z3
+	VADDPD       Z3, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z3
+	VADDPD       Z3, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z3
+	VADDPD       Z3, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M4TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M4TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z4
+	VBROADCASTSD (DX), Z5
+	VFMADD231PD  Z4, Z5, Z0
+	VBROADCASTSD 8(DX), Z5
+	VFMADD231PD  Z4, Z5, Z1
+	VBROADCASTSD 16(DX), Z5
+	VFMADD231PD  Z4, Z5, Z2
+	VBROADCASTSD 24(DX), Z5
+	VFMADD231PD  Z4, Z5, Z3
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z4
+	VADDPD       Z4, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z4
+	VADDPD       Z4, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z4
+	VADDPD       Z4, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z4
+	VADDPD       Z4, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M5TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M5TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z5
+	VBROADCASTSD (DX), Z6
+	VFMADD231PD  Z5, Z6, Z0
+	VBROADCASTSD 8(DX), Z6
+	VFMADD231PD  Z5, Z6, Z1
+	VBROADCASTSD 16(DX), Z6
+	VFMADD231PD  Z5, Z6, Z2
+	VBROADCASTSD 24(DX), Z6
+	VFMADD231PD  Z5, Z6, Z3
+	VBROADCASTSD 32(DX), Z6
+	VFMADD231PD  Z5, Z6, Z4
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z5
+	VADDPD       Z5, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M6TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M6TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z6
+	VBROADCASTSD (DX), Z7
+	VFMADD231PD  Z6, Z7, Z0
+	VBROADCASTSD 8(DX), Z7
+	VFMADD231PD  Z6, Z7, Z1
+	VBROADCASTSD 16(DX), Z7
+	VFMADD231PD  Z6, Z7, Z2
+	VBROADCASTSD 24(DX), Z7
+	VFMADD231PD  Z6, Z7, Z3
+	VBROADCASTSD 32(DX), Z7
+	VFMADD231PD  Z6, Z7, Z4
+	VBROADCASTSD 40(DX), Z7
+	VFMADD231PD  Z6, Z7, Z5
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z6
+	VADDPD       Z6, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M7TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M7TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z7
+	VBROADCASTSD (DX), Z8
+	VFMADD231PD  Z7, Z8, Z0
+	VBROADCASTSD 8(DX), Z8
+	VFMADD231PD  Z7, Z8, Z1
+	VBROADCASTSD 16(DX), Z8
+	VFMADD231PD  Z7, Z8, Z2
+	VBROADCASTSD 24(DX), Z8
+	VFMADD231PD  Z7, Z8, Z3
+	VBROADCASTSD 32(DX), Z8
+	VFMADD231PD  Z7, Z8, Z4
+	VBROADCASTSD 40(DX), Z8
+	VFMADD231PD  Z7, Z8, Z5
+	VBROADCASTSD 48(DX), Z8
+	VFMADD231PD  Z7, Z8, Z6
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z7
+	VADDPD       Z7, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M8TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M8TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z8
+	VBROADCASTSD (DX), Z9
+	VFMADD231PD  Z8, Z9, Z0
+	VBROADCASTSD 8(DX), Z9
+	VFMADD231PD  Z8, Z9, Z1
+	VBROADCASTSD 16(DX), Z9
+	VFMADD231PD  Z8, Z9, Z2
+	VBROADCASTSD 24(DX), Z9
+	VFMADD231PD  Z8, Z9, Z3
+	VBROADCASTSD 32(DX), Z9
+	VFMADD231PD  Z8, Z9, Z4
+	VBROADCASTSD 40(DX), Z9
+	VFMADD231PD  Z8, Z9, Z5
+	VBROADCASTSD 48(DX), Z9
+	VFMADD231PD  Z8, Z9, Z6
+	VBROADCASTSD 56(DX), Z9
+	VFMADD231PD  Z8, Z9, Z7
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z8
+	VADDPD       Z8, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M9TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M9TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z9
+	VBROADCASTSD (DX), Z10
+	VFMADD231PD  Z9, Z10, Z0
+	VBROADCASTSD 8(DX), Z10
+	VFMADD231PD  Z9, Z10, Z1
+	VBROADCASTSD 16(DX), Z10
+	VFMADD231PD  Z9, Z10, Z2
+	VBROADCASTSD 24(DX), Z10
+	VFMADD231PD  Z9, Z10, Z3
+	VBROADCASTSD 32(DX), Z10
+	VFMADD231PD  Z9, Z10, Z4
+	VBROADCASTSD 40(DX), Z10
+	VFMADD231PD  Z9, Z10, Z5
+	VBROADCASTSD 48(DX), Z10
+	VFMADD231PD  Z9, Z10, Z6
+	VBROADCASTSD 56(DX), Z10
+	VFMADD231PD  Z9, Z10, Z7
+	VBROADCASTSD 64(DX), Z10
+	VFMADD231PD  Z9, Z10, Z8
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z9
+	VADDPD       Z9, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M10TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M10TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z10
+	VBROADCASTSD (DX), Z11
+	VFMADD231PD  Z10, Z11, Z0
+	VBROADCASTSD 8(DX), Z11
+	VFMADD231PD  Z10, Z11, Z1
+	VBROADCASTSD 16(DX), Z11
+	VFMADD231PD  Z10, Z11, Z2
+	VBROADCASTSD 24(DX), Z11
+	VFMADD231PD  Z10, Z11, Z3
+	VBROADCASTSD 32(DX), Z11
+	VFMADD231PD  Z10, Z11, Z4
+	VBROADCASTSD 40(DX), Z11
+	VFMADD231PD  Z10, Z11, Z5
+	VBROADCASTSD 48(DX), Z11
+	VFMADD231PD  Z10, Z11, Z6
+	VBROADCASTSD 56(DX), Z11
+	VFMADD231PD  Z10, Z11, Z7
+	VBROADCASTSD 64(DX), Z11
+	VFMADD231PD  Z10, Z11, Z8
+	VBROADCASTSD 72(DX), Z11
+	VFMADD231PD  Z10, Z11, Z9
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M11TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M11TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z11
+	VBROADCASTSD (DX), Z12
+	VFMADD231PD  Z11, Z12, Z0
+	VBROADCASTSD 8(DX), Z12
+	VFMADD231PD  Z11, Z12, Z1
+	VBROADCASTSD 16(DX), Z12
+	VFMADD231PD  Z11, Z12, Z2
+	VBROADCASTSD 24(DX), Z12
+	VFMADD231PD  Z11, Z12, Z3
+	VBROADCASTSD 32(DX), Z12
+	VFMADD231PD  Z11, Z12, Z4
+	VBROADCASTSD 40(DX), Z12
+	VFMADD231PD  Z11, Z12, Z5
+	VBROADCASTSD 48(DX), Z12
+	VFMADD231PD  Z11, Z12, Z6
+	VBROADCASTSD 56(DX), Z12
+	VFMADD231PD  Z11, Z12, Z7
+	VBROADCASTSD 64(DX), Z12
+	VFMADD231PD  Z11, Z12, Z8
+	VBROADCASTSD 72(DX), Z12
+	VFMADD231PD  Z11, Z12, Z9
+	VBROADCASTSD 80(DX), Z12
+	VFMADD231PD  Z11, Z12, Z10
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z11
+	VADDPD       Z11, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M12TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M12TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z12
+	VBROADCASTSD (DX), Z13
+	VFMADD231PD  Z12, Z13, Z0
+	VBROADCASTSD 8(DX), Z13
+	VFMADD231PD  Z12, Z13, Z1
+	VBROADCASTSD 16(DX), Z13
+	VFMADD231PD  Z12, Z13, Z2
+	VBROADCASTSD 24(DX), Z13
+	VFMADD231PD  Z12, Z13, Z3
+	VBROADCASTSD 32(DX), Z13
+	VFMADD231PD  Z12, Z13, Z4
+	VBROADCASTSD 40(DX), Z13
+	VFMADD231PD  Z12, Z13, Z5
+	VBROADCASTSD 48(DX), Z13
+	VFMADD231PD  Z12, Z13, Z6
+	VBROADCASTSD 56(DX), Z13
+	VFMADD231PD  Z12, Z13, Z7
+	VBROADCASTSD 64(DX), Z13
+	VFMADD231PD  Z12, Z13, Z8
+	VBROADCASTSD 72(DX), Z13
+	VFMADD231PD  Z12, Z13, Z9
+	VBROADCASTSD 80(DX), Z13
+	VFMADD231PD  Z12, Z13, Z10
+	VBROADCASTSD 88(DX), Z13
+	VFMADD231PD  Z12, Z13, Z11
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z12
+	VADDPD       Z12, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M13TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M13TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z13
+	VBROADCASTSD (DX), Z14
+	VFMADD231PD  Z13, Z14, Z0
+	VBROADCASTSD 8(DX), Z14
+	VFMADD231PD  Z13, Z14, Z1
+	VBROADCASTSD 16(DX), Z14
+	VFMADD231PD  Z13, Z14, Z2
+	VBROADCASTSD 24(DX), Z14
+	VFMADD231PD  Z13, Z14, Z3
+	VBROADCASTSD 32(DX), Z14
+	VFMADD231PD  Z13, Z14, Z4
+	VBROADCASTSD 40(DX), Z14
+	VFMADD231PD  Z13, Z14, Z5
+	VBROADCASTSD 48(DX), Z14
+	VFMADD231PD  Z13, Z14, Z6
+	VBROADCASTSD 56(DX), Z14
+	VFMADD231PD  Z13, Z14, Z7
+	VBROADCASTSD 64(DX), Z14
+	VFMADD231PD  Z13, Z14, Z8
+	VBROADCASTSD 72(DX), Z14
+	VFMADD231PD  Z13, Z14, Z9
+	VBROADCASTSD 80(DX), Z14
+	VFMADD231PD  Z13, Z14, Z10
+	VBROADCASTSD 88(DX), Z14
+	VFMADD231PD  Z13, Z14, Z11
+	VBROADCASTSD 96(DX), Z14
+	VFMADD231PD  Z13, Z14, Z12
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z13
+	VADDPD       Z13, Z12, Z12
+	VMOVUPD      Z12, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M14TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M14TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z14
+	VBROADCASTSD (DX), Z15
+	VFMADD231PD  Z14, Z15, Z0
+	VBROADCASTSD 8(DX), Z15
+	VFMADD231PD  Z14, Z15, Z1
+	VBROADCASTSD 16(DX), Z15
+	VFMADD231PD  Z14, Z15, Z2
+	VBROADCASTSD 24(DX), Z15
+	VFMADD231PD  Z14, Z15, Z3
+	VBROADCASTSD 32(DX), Z15
+	VFMADD231PD  Z14, Z15, Z4
+	VBROADCASTSD 40(DX), Z15
+	VFMADD231PD  Z14, Z15, Z5
+	VBROADCASTSD 48(DX), Z15
+	VFMADD231PD  Z14, Z15, Z6
+	VBROADCASTSD 56(DX), Z15
+	VFMADD231PD  Z14, Z15, Z7
+	VBROADCASTSD 64(DX), Z15
+	VFMADD231PD  Z14, Z15, Z8
+	VBROADCASTSD 72(DX), Z15
+	VFMADD231PD  Z14, Z15, Z9
+	VBROADCASTSD 80(DX), Z15
+	VFMADD231PD  Z14, Z15, Z10
+	VBROADCASTSD 88(DX), Z15
+	VFMADD231PD  Z14, Z15, Z11
+	VBROADCASTSD 96(DX), Z15
+	VFMADD231PD  Z14, Z15, Z12
+	VBROADCASTSD 104(DX), Z15
+	VFMADD231PD  Z14, Z15, Z13
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z12, Z12
+	VMOVUPD      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z14
+	VADDPD       Z14, Z13, Z13
+	VMOVUPD      Z13, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M15TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M15TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z15
+	VBROADCASTSD (DX), Z16
+	VFMADD231PD  Z15, Z16, Z0
+	VBROADCASTSD 8(DX), Z16
+	VFMADD231PD  Z15, Z16, Z1
+	VBROADCASTSD 16(DX), Z16
+	VFMADD231PD  Z15, Z16, Z2
+	VBROADCASTSD 24(DX), Z16
+	VFMADD231PD  Z15, Z16, Z3
+	VBROADCASTSD 32(DX), Z16
+	VFMADD231PD  Z15, Z16, Z4
+	VBROADCASTSD 40(DX), Z16
+	VFMADD231PD  Z15, Z16, Z5
+	VBROADCASTSD 48(DX), Z16
+	VFMADD231PD  Z15, Z16, Z6
+	VBROADCASTSD 56(DX), Z16
+	VFMADD231PD  Z15, Z16, Z7
+	VBROADCASTSD 64(DX), Z16
+	VFMADD231PD  Z15, Z16, Z8
+	VBROADCASTSD 72(DX), Z16
+	VFMADD231PD  Z15, Z16, Z9
+	VBROADCASTSD 80(DX), Z16
+	VFMADD231PD  Z15, Z16, Z10
+	VBROADCASTSD 88(DX), Z16
+	VFMADD231PD  Z15, Z16, Z11
+	VBROADCASTSD 96(DX), Z16
+	VFMADD231PD  Z15, Z16, Z12
+	VBROADCASTSD 104(DX), Z16
+	VFMADD231PD  Z15, Z16, Z13
+	VBROADCASTSD 112(DX), Z16
+	VFMADD231PD  Z15, Z16, Z14
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z12, Z12
+	VMOVUPD      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z13, Z13
+	VMOVUPD      Z13, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z15
+	VADDPD       Z15, Z14, Z14
+	VMOVUPD      Z14, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF64M16TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF64M16TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPD.Z    (SI), K1, Z16
+	VBROADCASTSD (DX), Z17
+	VFMADD231PD  Z16, Z17, Z0
+	VBROADCASTSD 8(DX), Z17
+	VFMADD231PD  Z16, Z17, Z1
+	VBROADCASTSD 16(DX), Z17
+	VFMADD231PD  Z16, Z17, Z2
+	VBROADCASTSD 24(DX), Z17
+	VFMADD231PD  Z16, Z17, Z3
+	VBROADCASTSD 32(DX), Z17
+	VFMADD231PD  Z16, Z17, Z4
+	VBROADCASTSD 40(DX), Z17
+	VFMADD231PD  Z16, Z17, Z5
+	VBROADCASTSD 48(DX), Z17
+	VFMADD231PD  Z16, Z17, Z6
+	VBROADCASTSD 56(DX), Z17
+	VFMADD231PD  Z16, Z17, Z7
+	VBROADCASTSD 64(DX), Z17
+	VFMADD231PD  Z16, Z17, Z8
+	VBROADCASTSD 72(DX), Z17
+	VFMADD231PD  Z16, Z17, Z9
+	VBROADCASTSD 80(DX), Z17
+	VFMADD231PD  Z16, Z17, Z10
+	VBROADCASTSD 88(DX), Z17
+	VFMADD231PD  Z16, Z17, Z11
+	VBROADCASTSD 96(DX), Z17
+	VFMADD231PD  Z16, Z17, Z12
+	VBROADCASTSD 104(DX), Z17
+	VFMADD231PD  Z16, Z17, Z13
+	VBROADCASTSD 112(DX), Z17
+	VFMADD231PD  Z16, Z17, Z14
+	VBROADCASTSD 120(DX), Z17
+	VFMADD231PD  Z16, Z17, Z15
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z0, Z0
+	VMOVUPD      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z1, Z1
+	VMOVUPD      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z2, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z3, Z3
+	VMOVUPD      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z4, Z4
+	VMOVUPD      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z5, Z5
+	VMOVUPD      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z6, Z6
+	VMOVUPD      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z7, Z7
+	VMOVUPD      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z8, Z8
+	VMOVUPD      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z9, Z9
+	VMOVUPD      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z10, Z10
+	VMOVUPD      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z11, Z11
+	VMOVUPD      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z12, Z12
+	VMOVUPD      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z13, Z13
+	VMOVUPD      Z13, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z14, Z14
+	VMOVUPD      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPD.Z    (AX), K1, Z16
+	VADDPD       Z16, Z15, Z15
+	VMOVUPD      Z15, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R1AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R1AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   ai+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   ap+32(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+40(FP), SI
+	MOVQ   ldb+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   k+56(FP), R8
+	MOVQ   last+64(FP), R9
+	KMOVW  R9, K1
+	LEAQ   (DX)(DX*2), DX
+	VXORPS Z0, Z0, Z0
+
+loop:
+	VMOVUPS.Z    (SI), K1, Z1
+	VBROADCASTSS (CX), Z2
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, CX
+	ADDQ         DI, SI
+	DECQ         R8
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z1
+	VADDPS       Z1, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R2AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R2AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z2
+	VBROADCASTSS (DX), Z3
+	VFMADD231PS  Z2, Z3, Z0
+	VBROADCASTSS (DX)(BX*1), Z3
+	VFMADD231PS  Z2, Z3, Z1
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z2
+	VADDPS       Z2, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z2
+	VADDPS       Z2, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R3AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R3AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z3
+	VBROADCASTSS (DX), Z4
+	VFMADD231PS  Z3, Z4, Z0
+	VBROADCASTSS (DX)(BX*1), Z4
+	VFMADD231PS  Z3, Z4, Z1
+	VBROADCASTSS (DX)(BX*2), Z4
+	VFMADD231PS  Z3, Z4, Z2
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z3
+	VADDPS       Z3, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z3
+	VADDPS       Z3, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z3
+	VADDPS       Z3, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R4AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R4AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z4
+	VBROADCASTSS (DX), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS (DX)(BX*1), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS (DX)(BX*2), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS (DX)(R10*1), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z4
+	VADDPS       Z4, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VADDPS       Z4, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VADDPS       Z4, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VADDPS       Z4, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R5AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R5AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z5
+	VBROADCASTSS (DX), Z6
+	VFMADD231PS  Z5, Z6, Z0
+	VBROADCASTSS (DX)(BX*1), Z6
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS (DX)(BX*2), Z6
+	VFMADD231PS  Z5, Z6, Z2
+	VBROADCASTSS (DX)(R10*1), Z6
+	VFMADD231PS  Z5, Z6, Z3
+	VBROADCASTSS (R11), Z6
+	VFMADD231PS  Z5, Z6, Z4
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R6AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R6AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z6
+	VBROADCASTSS (DX), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (DX)(BX*1), Z7
+	VFMADD231PS  Z6, Z7, Z1
+	VBROADCASTSS (DX)(BX*2), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (DX)(R10*1), Z7
+	VFMADD231PS  Z6, Z7, Z3
+	VBROADCASTSS (R11), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R11)(BX*1), Z7
+	VFMADD231PS  Z6, Z7, Z5
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R7AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R7AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z7
+	VBROADCASTSS (DX), Z8
+	VFMADD231PS  Z7, Z8, Z0
+	VBROADCASTSS (DX)(BX*1), Z8
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS (DX)(BX*2), Z8
+	VFMADD231PS  Z7, Z8, Z2
+	VBROADCASTSS (DX)(R10*1), Z8
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS (R11), Z8
+	VFMADD231PS  Z7, Z8, Z4
+	VBROADCASTSS (R11)(BX*1), Z8
+	VFMADD231PS  Z7, Z8, Z5
+	VBROADCASTSS (R11)(BX*2), Z8
+	VFMADD231PS  Z7, Z8, Z6
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R8AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R8AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z8
+	VBROADCASTSS (DX), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS (DX)(BX*1), Z9
+	VFMADD231PS  Z8, Z9, Z1
+	VBROADCASTSS (DX)(BX*2), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS (DX)(R10*1), Z9
+	VFMADD231PS  Z8, Z9, Z3
+	VBROADCASTSS (R11), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS (R11)(BX*1), Z9
+	VFMADD231PS  Z8, Z9, Z5
+	VBROADCASTSS (R11)(BX*2), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS (R11)(R10*1), Z9
+	VFMADD231PS  Z8, Z9, Z7
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R9AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R9AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z9
+	VBROADCASTSS (DX), Z10
+	VFMADD231PS  Z9, Z10, Z0
+	VBROADCASTSS (DX)(BX*1), Z10
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (DX)(BX*2), Z10
+	VFMADD231PS  Z9, Z10, Z2
+	VBROADCASTSS (DX)(R10*1), Z10
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (R11), Z10
+	VFMADD231PS  Z9, Z10, Z4
+	VBROADCASTSS (R11)(BX*1), Z10
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R11)(BX*2), Z10
+	VFMADD231PS  Z9, Z10, Z6
+	VBROADCASTSS (R11)(R10*1), Z10
+	VFMADD231PS  Z9, Z10, Z7
+	VBROADCASTSS (R12), Z10
+	VFMADD231PS  Z9, Z10, Z8
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R10AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R10AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z10
+	VBROADCASTSS (DX), Z11
+	VFMADD231PS  Z10, Z11, Z0
+	VBROADCASTSS (DX)(BX*1), Z11
+	VFMADD231PS  Z10, Z11, Z1
+	VBROADCASTSS (DX)(BX*2), Z11
+	VFMADD231PS  Z10, Z11, Z2
+	VBROADCASTSS (DX)(R10*1), Z11
+	VFMADD231PS  Z10, Z11, Z3
+	VBROADCASTSS (R11), Z11
+	VFMADD231PS  Z10, Z11, Z4
+	VBROADCASTSS (R11)(BX*1), Z11
+	VFMADD231PS  Z10, Z11, Z5
+	VBROADCASTSS (R11)(BX*2), Z11
+	VFMADD231PS  Z10, Z11, Z6
+	VBROADCASTSS (R11)(R10*1), Z11
+	VFMADD231PS  Z10, Z11, Z7
+	VBROADCASTSS (R12), Z11
+	VFMADD231PS  Z10, Z11, Z8
+	VBROADCASTSS (R12)(BX*1), Z11
+	VFMADD231PS  Z10, Z11, Z9
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R11AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R11AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z11
+	VBROADCASTSS (DX), Z12
+	VFMADD231PS  Z11, Z12, Z0
+	VBROADCASTSS (DX)(BX*1), Z12
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS (DX)(BX*2), Z12
+	VFMADD231PS  Z11, Z12, Z2
+	VBROADCASTSS (DX)(R10*1), Z12
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS (R11), Z12
+	VFMADD231PS  Z11, Z12, Z4
+	VBROADCASTSS (R11)(BX*1), Z12
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS (R11)(BX*2), Z12
+	VFMADD231PS  Z11, Z12, Z6
+	VBROADCASTSS (R11)(R10*1), Z12
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS (R12), Z12
+	VFMADD231PS  Z11, Z12, Z8
+	VBROADCASTSS (R12)(BX*1), Z12
+	VFMADD231PS  Z11, Z12, Z9
+	VBROADCASTSS (R12)(BX*2), Z12
+	VFMADD231PS  Z11, Z12, Z10
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R12AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R12AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z12
+	VBROADCASTSS (DX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS (DX)(BX*1), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS (DX)(BX*2), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS (DX)(R10*1), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS (R11), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS (R11)(BX*1), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS (R11)(BX*2), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS (R11)(R10*1), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS (R12), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS (R12)(BX*1), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS (R12)(BX*2), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS (R12)(R10*1), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R13AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R13AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	LEAQ   (R12)(BX*4), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z13
+	VBROADCASTSS (DX), Z14
+	VFMADD231PS  Z13, Z14, Z0
+	VBROADCASTSS (DX)(BX*1), Z14
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS (DX)(BX*2), Z14
+	VFMADD231PS  Z13, Z14, Z2
+	VBROADCASTSS (DX)(R10*1), Z14
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS (R11), Z14
+	VFMADD231PS  Z13, Z14, Z4
+	VBROADCASTSS (R11)(BX*1), Z14
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS (R11)(BX*2), Z14
+	VFMADD231PS  Z13, Z14, Z6
+	VBROADCASTSS (R11)(R10*1), Z14
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS (R12), Z14
+	VFMADD231PS  Z13, Z14, Z8
+	VBROADCASTSS (R12)(BX*1), Z14
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS (R12)(BX*2), Z14
+	VFMADD231PS  Z13, Z14, Z10
+	VBROADCASTSS (R12)(R10*1), Z14
+	VFMADD231PS  Z13, Z14, Z11
+	VBROADCASTSS (R13), Z14
+	VFMADD231PS  Z13, Z14, Z12
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         SI, R13
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z12, Z12
+	VMOVUPS      Z12, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R14AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R14AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	LEAQ   (R12)(BX*4), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z14
+	VBROADCASTSS (DX), Z15
+	VFMADD231PS  Z14, Z15, Z0
+	VBROADCASTSS (DX)(BX*1), Z15
+	VFMADD231PS  Z14, Z15, Z1
+	VBROADCASTSS (DX)(BX*2), Z15
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS (DX)(R10*1), Z15
+	VFMADD231PS  Z14, Z15, Z3
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z14, Z15, Z4
+	VBROADCASTSS (R11)(BX*1), Z15
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS (R11)(BX*2), Z15
+	VFMADD231PS  Z14, Z15, Z6
+	VBROADCASTSS (R11)(R10*1), Z15
+	VFMADD231PS  Z14, Z15, Z7
+	VBROADCASTSS (R12), Z15
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS (R12)(BX*1), Z15
+	VFMADD231PS  Z14, Z15, Z9
+	VBROADCASTSS (R12)(BX*2), Z15
+	VFMADD231PS  Z14, Z15, Z10
+	VBROADCASTSS (R12)(R10*1), Z15
+	VFMADD231PS  Z14, Z15, Z11
+	VBROADCASTSS (R13), Z15
+	VFMADD231PS  Z14, Z15, Z12
+	VBROADCASTSS (R13)(BX*1), Z15
+	VFMADD231PS  Z14, Z15, Z13
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         SI, R13
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z12, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z13, Z13
+	VMOVUPS      Z13, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R15AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R15AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	LEAQ   (R12)(BX*4), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z15
+	VBROADCASTSS (DX), Z16
+	VFMADD231PS  Z15, Z16, Z0
+	VBROADCASTSS (DX)(BX*1), Z16
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS (DX)(BX*2), Z16
+	VFMADD231PS  Z15, Z16, Z2
+	VBROADCASTSS (DX)(R10*1), Z16
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS (R11), Z16
+	VFMADD231PS  Z15, Z16, Z4
+	VBROADCASTSS (R11)(BX*1), Z16
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS (R11)(BX*2), Z16
+	VFMADD231PS  Z15, Z16, Z6
+	VBROADCASTSS (R11)(R10*1), Z16
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS (R12), Z16
+	VFMADD231PS  Z15, Z16, Z8
+	VBROADCASTSS (R12)(BX*1), Z16
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS (R12)(BX*2), Z16
+	VFMADD231PS  Z15, Z16, Z10
+	VBROADCASTSS (R12)(R10*1), Z16
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS (R13), Z16
+	VFMADD231PS  Z15, Z16, Z12
+	VBROADCASTSS (R13)(BX*1), Z16
+	VFMADD231PS  Z15, Z16, Z13
+	VBROADCASTSS (R13)(BX*2), Z16
+	VFMADD231PS  Z15, Z16, Z14
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         SI, R13
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z12, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z13, Z13
+	VMOVUPS      Z13, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z14, Z14
+	VMOVUPS      Z14, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N1R16AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N1R16AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	LEAQ   (R12)(BX*4), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+loop:
+	VMOVUPS.Z    (DI), K1, Z16
+	VBROADCASTSS (DX), Z17
+	VFMADD231PS  Z16, Z17, Z0
+	VBROADCASTSS (DX)(BX*1), Z17
+	VFMADD231PS  Z16, Z17, Z1
+	VBROADCASTSS (DX)(BX*2), Z17
+	VFMADD231PS  Z16, Z17, Z2
+	VBROADCASTSS (DX)(R10*1), Z17
+	VFMADD231PS  Z16, Z17, Z3
+	VBROADCASTSS (R11), Z17
+	VFMADD231PS  Z16, Z17, Z4
+	VBROADCASTSS (R11)(BX*1), Z17
+	VFMADD231PS  Z16, Z17, Z5
+	VBROADCASTSS (R11)(BX*2), Z17
+	VFMADD231PS  Z16, Z17, Z6
+	VBROADCASTSS (R11)(R10*1), Z17
+	VFMADD231PS  Z16, Z17, Z7
+	VBROADCASTSS (R12), Z17
+	VFMADD231PS  Z16, Z17, Z8
+	VBROADCASTSS (R12)(BX*1), Z17
+	VFMADD231PS  Z16, Z17, Z9
+	VBROADCASTSS (R12)(BX*2), Z17
+	VFMADD231PS  Z16, Z17, Z10
+	VBROADCASTSS (R12)(R10*1), Z17
+	VFMADD231PS  Z16, Z17, Z11
+	VBROADCASTSS (R13), Z17
+	VFMADD231PS  Z16, Z17, Z12
+	VBROADCASTSS (R13)(BX*1), Z17
+	VFMADD231PS  Z16, Z17, Z13
+	VBROADCASTSS (R13)(BX*2), Z17
+	VFMADD231PS  Z16, Z17, Z14
+	VBROADCASTSS (R13)(R10*1), Z17
+	VFMADD231PS  Z16, Z17, Z15
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         SI, R13
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z12, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z13, Z13
+	VMOVUPS      Z13, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z14, Z14
+	VMOVUPS      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z15, Z15
+	VMOVUPS      Z15, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R1AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R1AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   ai+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   ap+32(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+40(FP), SI
+	MOVQ   ldb+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   k+56(FP), R8
+	MOVQ   last+64(FP), R9
+	KMOVW  R9, K1
+	LEAQ   (DX)(DX*2), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+loop:
+	VMOVUPS      (SI), Z2
+	VMOVUPS.Z    64(SI), K1, Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	ADDQ         BX, CX
+	ADDQ         DI, SI
+	DECQ         R8
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R2AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R2AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+loop:
+	VMOVUPS      (DI), Z4
+	VMOVUPS.Z    64(DI), K1, Z5
+	VBROADCASTSS (DX), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS (DX)(BX*1), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R3AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R3AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+loop:
+	VMOVUPS      (DI), Z6
+	VMOVUPS.Z    64(DI), K1, Z7
+	VBROADCASTSS (DX), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS (DX)(BX*1), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS (DX)(BX*2), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R4AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R4AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+loop:
+	VMOVUPS      (DI), Z8
+	VMOVUPS.Z    64(DI), K1, Z9
+	VBROADCASTSS (DX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (DX)(BX*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (DX)(BX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (DX)(R10*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	ADDQ         SI, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R5AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R5AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+
+loop:
+	VMOVUPS      (DI), Z10
+	VMOVUPS.Z    64(DI), K1, Z11
+	VBROADCASTSS (DX), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS (DX)(BX*1), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS (DX)(BX*2), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS (DX)(R10*1), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS (R11), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z8, Z8
+	VMOVUPS      Z8, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z9, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R6AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R6AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+loop:
+	VMOVUPS      (DI), Z12
+	VMOVUPS.Z    64(DI), K1, Z13
+	VBROADCASTSS (DX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS (DX)(BX*1), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS (DX)(BX*2), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS (DX)(R10*1), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS (R11), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS (R11)(BX*1), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z8, Z8
+	VMOVUPS      Z8, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z9, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z10, Z10
+	VMOVUPS      Z10, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z11, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R7AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R7AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+
+loop:
+	VMOVUPS      (DI), Z14
+	VMOVUPS.Z    64(DI), K1, Z15
+	VBROADCASTSS (DX), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS (DX)(BX*1), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS (DX)(BX*2), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS (DX)(R10*1), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS (R11), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS (R11)(BX*1), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS (R11)(BX*2), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z8, Z8
+	VMOVUPS      Z8, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z9, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z10, Z10
+	VMOVUPS      Z10, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z11, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z12, Z12
+	VMOVUPS      Z12, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z13, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R8AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R8AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+loop:
+	VMOVUPS      (DI), Z16
+	VMOVUPS.Z    64(DI), K1, Z17
+	VBROADCASTSS (DX), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS (DX)(BX*1), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS (DX)(BX*2), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS (DX)(R10*1), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS (R11), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS (R11)(BX*1), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS (R11)(BX*2), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS (R11)(R10*1), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z8, Z8
+	VMOVUPS      Z8, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z9, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z10, Z10
+	VMOVUPS      Z10, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z11, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z12, Z12
+	VMOVUPS      Z12, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z13, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z14, Z14
+	VMOVUPS      Z14, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z15, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R9AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R9AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+
+loop:
+	VMOVUPS      (DI), Z18
+	VMOVUPS.Z    64(DI), K1, Z19
+	VBROADCASTSS (DX), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS (DX)(BX*1), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS (DX)(BX*2), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS (DX)(R10*1), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS (R11), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS (R11)(BX*1), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS (R11)(BX*2), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS (R11)(R10*1), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS (R12), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z8, Z8
+	VMOVUPS      Z8, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z9, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z10, Z10
+	VMOVUPS      Z10, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z11, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z12, Z12
+	VMOVUPS      Z12, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z13, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z14, Z14
+	VMOVUPS      Z14, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z15, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z16, Z16
+	VMOVUPS      Z16, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z17, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R10AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R10AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+
+loop:
+	VMOVUPS      (DI), Z20
+	VMOVUPS.Z    64(DI), K1, Z21
+	VBROADCASTSS (DX), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS (DX)(BX*1), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS (DX)(BX*2), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS (DX)(R10*1), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS (R11), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS (R11)(BX*1), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS (R11)(BX*2), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS (R11)(R10*1), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS (R12), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS (R12)(BX*1), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z8, Z8
+	VMOVUPS      Z8, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z9, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z10, Z10
+	VMOVUPS      Z10, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z11, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z12, Z12
+	VMOVUPS      Z12, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z13, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z14, Z14
+	VMOVUPS      Z14, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z15, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z16, Z16
+	VMOVUPS      Z16, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z17, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z18, Z18
+	VMOVUPS      Z18, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z19, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R11AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R11AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+
+loop:
+	VMOVUPS      (DI), Z22
+	VMOVUPS.Z    64(DI), K1, Z23
+	VBROADCASTSS (DX), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS (DX)(BX*1), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS (DX)(BX*2), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS (DX)(R10*1), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS (R11), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS (R11)(BX*1), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS (R11)(BX*2), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS (R11)(R10*1), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS (R12), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS (R12)(BX*1), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS (R12)(BX*2), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z8, Z8
+	VMOVUPS      Z8, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z9, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z10, Z10
+	VMOVUPS      Z10, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z11, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z12, Z12
+	VMOVUPS      Z12, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z13, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z14, Z14
+	VMOVUPS      Z14, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z15, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z16, Z16
+	VMOVUPS      Z16, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z17, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z18, Z18
+	VMOVUPS      Z18, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z19, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z20, Z20
+	VMOVUPS      Z20, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z21, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func panelF32N2R12AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·panelF32N2R12AVX512(SB), NOSPLIT, $0-72
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   ai+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   ap+32(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   b+40(FP), DI
+	MOVQ   ldb+48(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+56(FP), R9
+	MOVQ   last+64(FP), R10
+	KMOVW  R10, K1
+	LEAQ   (BX)(BX*2), R10
+	LEAQ   (DX)(BX*4), R11
+	LEAQ   (R11)(BX*4), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+loop:
+	VMOVUPS      (DI), Z24
+	VMOVUPS.Z    64(DI), K1, Z25
+	VBROADCASTSS (DX), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS (DX)(BX*1), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS (DX)(BX*2), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS (DX)(R10*1), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS (R11), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS (R11)(BX*1), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS (R11)(BX*2), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS (R11)(R10*1), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS (R12), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS (R12)(BX*1), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS (R12)(BX*2), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS (R12)(R10*1), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	ADDQ         SI, DX
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          loop
+	VADDPS       (AX), Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z8, Z8
+	VMOVUPS      Z8, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z9, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z10, Z10
+	VMOVUPS      Z10, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z11, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z12, Z12
+	VMOVUPS      Z12, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z13, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z14, Z14
+	VMOVUPS      Z14, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z15, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z16, Z16
+	VMOVUPS      Z16, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z17, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z18, Z18
+	VMOVUPS      Z18, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z19, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z20, Z20
+	VMOVUPS      Z20, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z21, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	ADDQ         CX, AX
+	VADDPS       (AX), Z22, Z22
+	VMOVUPS      Z22, (AX)
+	VMOVUPS.Z    64(AX), K1, Z0
+	VADDPS       Z0, Z23, Z23
+	VMOVUPS      Z23, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M1V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M1V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), CX
+	MOVQ lda+24(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), SI
+	SHLQ $0x02, SI
+	MOVQ ns+56(FP), DI
+
+strip:
+	VXORPS Z0, Z0, Z0
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   k+48(FP), R10
+
+row:
+	VMOVUPS      (R8), Z1
+	PREFETCHT0   512(R8)
+	VBROADCASTSS (R9), Z2
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         SI, R8
+	ADDQ         DX, R9
+	DECQ         R10
+	JNZ          row
+	MOVQ         AX, R8
+	VADDPS       (R8), Z0, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, AX
+	DECQ         DI
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M2V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M2V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z2
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z3
+	VFMADD231PS  Z2, Z3, Z0
+	VBROADCASTSS 4(R10), Z3
+	VFMADD231PS  Z2, Z3, Z1
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M3V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M3V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z3
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z4
+	VFMADD231PS  Z3, Z4, Z0
+	VBROADCASTSS 4(R10), Z4
+	VFMADD231PS  Z3, Z4, Z1
+	VBROADCASTSS 8(R10), Z4
+	VFMADD231PS  Z3, Z4, Z2
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M4V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M4V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z4
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS 4(R10), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS 8(R10), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS 12(R10), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M5V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M5V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z5
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z6
+	VFMADD231PS  Z5, Z6, Z0
+	VBROADCASTSS 4(R10), Z6
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 8(R10), Z6
+	VFMADD231PS  Z5, Z6, Z2
+	VBROADCASTSS 12(R10), Z6
+	VFMADD231PS  Z5, Z6, Z3
+	VBROADCASTSS 16(R10), Z6
+	VFMADD231PS  Z5, Z6, Z4
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M6V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M6V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z6
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS 4(R10), Z7
+	VFMADD231PS  Z6, Z7, Z1
+	VBROADCASTSS 8(R10), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS 12(R10), Z7
+	VFMADD231PS  Z6, Z7, Z3
+	VBROADCASTSS 16(R10), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS 20(R10), Z7
+	VFMADD231PS  Z6, Z7, Z5
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M7V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M7V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z7
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z8
+	VFMADD231PS  Z7, Z8, Z0
+	VBROADCASTSS 4(R10), Z8
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 8(R10), Z8
+	VFMADD231PS  Z7, Z8, Z2
+	VBROADCASTSS 12(R10), Z8
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 16(R10), Z8
+	VFMADD231PS  Z7, Z8, Z4
+	VBROADCASTSS 20(R10), Z8
+	VFMADD231PS  Z7, Z8, Z5
+	VBROADCASTSS 24(R10), Z8
+	VFMADD231PS  Z7, Z8, Z6
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M8V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M8V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z8
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS 4(R10), Z9
+	VFMADD231PS  Z8, Z9, Z1
+	VBROADCASTSS 8(R10), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS 12(R10), Z9
+	VFMADD231PS  Z8, Z9, Z3
+	VBROADCASTSS 16(R10), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS 20(R10), Z9
+	VFMADD231PS  Z8, Z9, Z5
+	VBROADCASTSS 24(R10), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS 28(R10), Z9
+	VFMADD231PS  Z8, Z9, Z7
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M9V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M9V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z9
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z10
+	VFMADD231PS  Z9, Z10, Z0
+	VBROADCASTSS 4(R10), Z10
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 8(R10), Z10
+	VFMADD231PS  Z9, Z10, Z2
+	VBROADCASTSS 12(R10), Z10
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 16(R10), Z10
+	VFMADD231PS  Z9, Z10, Z4
+	VBROADCASTSS 20(R10), Z10
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 24(R10), Z10
+	VFMADD231PS  Z9, Z10, Z6
+	VBROADCASTSS 28(R10), Z10
+	VFMADD231PS  Z9, Z10, Z7
+	VBROADCASTSS 32(R10), Z10
+	VFMADD231PS  Z9, Z10, Z8
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M10V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M10V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z10
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z11
+	VFMADD231PS  Z10, Z11, Z0
+	VBROADCASTSS 4(R10), Z11
+	VFMADD231PS  Z10, Z11, Z1
+	VBROADCASTSS 8(R10), Z11
+	VFMADD231PS  Z10, Z11, Z2
+	VBROADCASTSS 12(R10), Z11
+	VFMADD231PS  Z10, Z11, Z3
+	VBROADCASTSS 16(R10), Z11
+	VFMADD231PS  Z10, Z11, Z4
+	VBROADCASTSS 20(R10), Z11
+	VFMADD231PS  Z10, Z11, Z5
+	VBROADCASTSS 24(R10), Z11
+	VFMADD231PS  Z10, Z11, Z6
+	VBROADCASTSS 28(R10), Z11
+	VFMADD231PS  Z10, Z11, Z7
+	VBROADCASTSS 32(R10), Z11
+	VFMADD231PS  Z10, Z11, Z8
+	VBROADCASTSS 36(R10), Z11
+	VFMADD231PS  Z10, Z11, Z9
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z9, Z9
+	VMOVUPS      Z9, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M11V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M11V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z11
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z12
+	VFMADD231PS  Z11, Z12, Z0
+	VBROADCASTSS 4(R10), Z12
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 8(R10), Z12
+	VFMADD231PS  Z11, Z12, Z2
+	VBROADCASTSS 12(R10), Z12
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 16(R10), Z12
+	VFMADD231PS  Z11, Z12, Z4
+	VBROADCASTSS 20(R10), Z12
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 24(R10), Z12
+	VFMADD231PS  Z11, Z12, Z6
+	VBROADCASTSS 28(R10), Z12
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 32(R10), Z12
+	VFMADD231PS  Z11, Z12, Z8
+	VBROADCASTSS 36(R10), Z12
+	VFMADD231PS  Z11, Z12, Z9
+	VBROADCASTSS 40(R10), Z12
+	VFMADD231PS  Z11, Z12, Z10
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z9, Z9
+	VMOVUPS      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M12V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M12V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z12
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS 4(R10), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS 8(R10), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS 12(R10), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS 16(R10), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS 20(R10), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS 24(R10), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS 28(R10), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS 32(R10), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS 36(R10), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS 40(R10), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS 44(R10), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z9, Z9
+	VMOVUPS      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z11, Z11
+	VMOVUPS      Z11, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M13V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M13V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z13
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z14
+	VFMADD231PS  Z13, Z14, Z0
+	VBROADCASTSS 4(R10), Z14
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 8(R10), Z14
+	VFMADD231PS  Z13, Z14, Z2
+	VBROADCASTSS 12(R10), Z14
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 16(R10), Z14
+	VFMADD231PS  Z13, Z14, Z4
+	VBROADCASTSS 20(R10), Z14
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 24(R10), Z14
+	VFMADD231PS  Z13, Z14, Z6
+	VBROADCASTSS 28(R10), Z14
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 32(R10), Z14
+	VFMADD231PS  Z13, Z14, Z8
+	VBROADCASTSS 36(R10), Z14
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 40(R10), Z14
+	VFMADD231PS  Z13, Z14, Z10
+	VBROADCASTSS 44(R10), Z14
+	VFMADD231PS  Z13, Z14, Z11
+	VBROADCASTSS 48(R10), Z14
+	VFMADD231PS  Z13, Z14, Z12
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z9, Z9
+	VMOVUPS      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z11, Z11
+	VMOVUPS      Z11, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M14V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M14V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z14
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z14, Z15, Z0
+	VBROADCASTSS 4(R10), Z15
+	VFMADD231PS  Z14, Z15, Z1
+	VBROADCASTSS 8(R10), Z15
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 12(R10), Z15
+	VFMADD231PS  Z14, Z15, Z3
+	VBROADCASTSS 16(R10), Z15
+	VFMADD231PS  Z14, Z15, Z4
+	VBROADCASTSS 20(R10), Z15
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 24(R10), Z15
+	VFMADD231PS  Z14, Z15, Z6
+	VBROADCASTSS 28(R10), Z15
+	VFMADD231PS  Z14, Z15, Z7
+	VBROADCASTSS 32(R10), Z15
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 36(R10), Z15
+	VFMADD231PS  Z14, Z15, Z9
+	VBROADCASTSS 40(R10), Z15
+	VFMADD231PS  Z14, Z15, Z10
+	VBROADCASTSS 44(R10), Z15
+	VFMADD231PS  Z14, Z15, Z11
+	VBROADCASTSS 48(R10), Z15
+	VFMADD231PS  Z14, Z15, Z12
+	VBROADCASTSS 52(R10), Z15
+	VFMADD231PS  Z14, Z15, Z13
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z9, Z9
+	VMOVUPS      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z11, Z11
+	VMOVUPS      Z11, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z13, Z13
+	VMOVUPS      Z13, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M15V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M15V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z15
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z16
+	VFMADD231PS  Z15, Z16, Z0
+	VBROADCASTSS 4(R10), Z16
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 8(R10), Z16
+	VFMADD231PS  Z15, Z16, Z2
+	VBROADCASTSS 12(R10), Z16
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 16(R10), Z16
+	VFMADD231PS  Z15, Z16, Z4
+	VBROADCASTSS 20(R10), Z16
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 24(R10), Z16
+	VFMADD231PS  Z15, Z16, Z6
+	VBROADCASTSS 28(R10), Z16
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 32(R10), Z16
+	VFMADD231PS  Z15, Z16, Z8
+	VBROADCASTSS 36(R10), Z16
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 40(R10), Z16
+	VFMADD231PS  Z15, Z16, Z10
+	VBROADCASTSS 44(R10), Z16
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 48(R10), Z16
+	VFMADD231PS  Z15, Z16, Z12
+	VBROADCASTSS 52(R10), Z16
+	VFMADD231PS  Z15, Z16, Z13
+	VBROADCASTSS 56(R10), Z16
+	VFMADD231PS  Z15, Z16, Z14
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z9, Z9
+	VMOVUPS      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z11, Z11
+	VMOVUPS      Z11, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z13, Z13
+	VMOVUPS      Z13, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M16V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M16V1AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z16
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z17
+	VFMADD231PS  Z16, Z17, Z0
+	VBROADCASTSS 4(R10), Z17
+	VFMADD231PS  Z16, Z17, Z1
+	VBROADCASTSS 8(R10), Z17
+	VFMADD231PS  Z16, Z17, Z2
+	VBROADCASTSS 12(R10), Z17
+	VFMADD231PS  Z16, Z17, Z3
+	VBROADCASTSS 16(R10), Z17
+	VFMADD231PS  Z16, Z17, Z4
+	VBROADCASTSS 20(R10), Z17
+	VFMADD231PS  Z16, Z17, Z5
+	VBROADCASTSS 24(R10), Z17
+	VFMADD231PS  Z16, Z17, Z6
+	VBROADCASTSS 28(R10), Z17
+	VFMADD231PS  Z16, Z17, Z7
+	VBROADCASTSS 32(R10), Z17
+	VFMADD231PS  Z16, Z17, Z8
+	VBROADCASTSS 36(R10), Z17
+	VFMADD231PS  Z16, Z17, Z9
+	VBROADCASTSS 40(R10), Z17
+	VFMADD231PS  Z16, Z17, Z10
+	VBROADCASTSS 44(R10), Z17
+	VFMADD231PS  Z16, Z17, Z11
+	VBROADCASTSS 48(R10), Z17
+	VFMADD231PS  Z16, Z17, Z12
+	VBROADCASTSS 52(R10), Z17
+	VFMADD231PS  Z16, Z17, Z13
+	VBROADCASTSS 56(R10), Z17
+	VFMADD231PS  Z16, Z17, Z14
+	VBROADCASTSS 60(R10), Z17
+	VFMADD231PS  Z16, Z17, Z15
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z1, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z3, Z3
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z5, Z5
+	VMOVUPS      Z5, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z7, Z7
+	VMOVUPS      Z7, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z9, Z9
+	VMOVUPS      Z9, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z11, Z11
+	VMOVUPS      Z11, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z13, Z13
+	VMOVUPS      Z13, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z15, Z15
+	VMOVUPS      Z15, (R9)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M1V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M1V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), CX
+	MOVQ lda+24(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), SI
+	SHLQ $0x02, SI
+	MOVQ ns+56(FP), DI
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   k+48(FP), R10
+
+row:
+	VMOVUPS      (R8), Z2
+	VMOVUPS      64(R8), Z3
+	PREFETCHT0   512(R8)
+	VBROADCASTSS (R9), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	ADDQ         SI, R8
+	ADDQ         DX, R9
+	DECQ         R10
+	JNZ          row
+	MOVQ         AX, R8
+	VADDPS       (R8), Z0, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS       64(R8), Z1, Z1
+	VMOVUPS      Z1, 64(R8)
+	ADDQ         $0x00000080, BX
+	ADDQ         $0x00000080, AX
+	DECQ         DI
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M2V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M2V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z4
+	VMOVUPS      64(R9), Z5
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(R10), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M3V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M3V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(R10), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(R10), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M4V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M4V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z8
+	VMOVUPS      64(R9), Z9
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(R10), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(R10), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(R10), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M5V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M5V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z10
+	VMOVUPS      64(R9), Z11
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(R10), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(R10), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(R10), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(R10), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M6V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M6V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z12
+	VMOVUPS      64(R9), Z13
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(R10), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(R10), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(R10), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(R10), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(R10), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M7V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M7V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z14
+	VMOVUPS      64(R9), Z15
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(R10), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(R10), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(R10), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(R10), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(R10), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(R10), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	VADDPS       64(R9), Z13, Z13
+	VMOVUPS      Z13, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M8V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M8V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z16
+	VMOVUPS      64(R9), Z17
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(R10), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(R10), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(R10), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(R10), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(R10), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(R10), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(R10), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	VADDPS       64(R9), Z13, Z13
+	VMOVUPS      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	VADDPS       64(R9), Z15, Z15
+	VMOVUPS      Z15, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M9V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M9V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z18
+	VMOVUPS      64(R9), Z19
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(R10), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(R10), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(R10), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(R10), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(R10), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(R10), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(R10), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(R10), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	VADDPS       64(R9), Z13, Z13
+	VMOVUPS      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	VADDPS       64(R9), Z15, Z15
+	VMOVUPS      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z16, Z16
+	VMOVUPS      Z16, (R9)
+	VADDPS       64(R9), Z17, Z17
+	VMOVUPS      Z17, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M10V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M10V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z20
+	VMOVUPS      64(R9), Z21
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(R10), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(R10), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(R10), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(R10), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(R10), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(R10), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(R10), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(R10), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(R10), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	VADDPS       64(R9), Z13, Z13
+	VMOVUPS      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	VADDPS       64(R9), Z15, Z15
+	VMOVUPS      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z16, Z16
+	VMOVUPS      Z16, (R9)
+	VADDPS       64(R9), Z17, Z17
+	VMOVUPS      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z18, Z18
+	VMOVUPS      Z18, (R9)
+	VADDPS       64(R9), Z19, Z19
+	VMOVUPS      Z19, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M11V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M11V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z22
+	VMOVUPS      64(R9), Z23
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(R10), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(R10), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(R10), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(R10), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(R10), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(R10), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(R10), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(R10), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(R10), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(R10), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	VADDPS       64(R9), Z13, Z13
+	VMOVUPS      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	VADDPS       64(R9), Z15, Z15
+	VMOVUPS      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z16, Z16
+	VMOVUPS      Z16, (R9)
+	VADDPS       64(R9), Z17, Z17
+	VMOVUPS      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z18, Z18
+	VMOVUPS      Z18, (R9)
+	VADDPS       64(R9), Z19, Z19
+	VMOVUPS      Z19, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z20, Z20
+	VMOVUPS      Z20, (R9)
+	VADDPS       64(R9), Z21, Z21
+	VMOVUPS      Z21, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M12V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M12V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z24
+	VMOVUPS      64(R9), Z25
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(R10), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(R10), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(R10), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(R10), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(R10), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(R10), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(R10), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(R10), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(R10), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(R10), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(R10), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	VADDPS       64(R9), Z13, Z13
+	VMOVUPS      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	VADDPS       64(R9), Z15, Z15
+	VMOVUPS      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z16, Z16
+	VMOVUPS      Z16, (R9)
+	VADDPS       64(R9), Z17, Z17
+	VMOVUPS      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z18, Z18
+	VMOVUPS      Z18, (R9)
+	VADDPS       64(R9), Z19, Z19
+	VMOVUPS      Z19, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z20, Z20
+	VMOVUPS      Z20, (R9)
+	VADDPS       64(R9), Z21, Z21
+	VMOVUPS      Z21, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z22, Z22
+	VMOVUPS      Z22, (R9)
+	VADDPS       64(R9), Z23, Z23
+	VMOVUPS      Z23, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M13V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M13V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z26
+	VMOVUPS      64(R9), Z27
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(R10), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(R10), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(R10), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(R10), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(R10), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(R10), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(R10), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(R10), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(R10), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(R10), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(R10), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(R10), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	VADDPS       64(R9), Z13, Z13
+	VMOVUPS      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	VADDPS       64(R9), Z15, Z15
+	VMOVUPS      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z16, Z16
+	VMOVUPS      Z16, (R9)
+	VADDPS       64(R9), Z17, Z17
+	VMOVUPS      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z18, Z18
+	VMOVUPS      Z18, (R9)
+	VADDPS       64(R9), Z19, Z19
+	VMOVUPS      Z19, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z20, Z20
+	VMOVUPS      Z20, (R9)
+	VADDPS       64(R9), Z21, Z21
+	VMOVUPS      Z21, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z22, Z22
+	VMOVUPS      Z22, (R9)
+	VADDPS       64(R9), Z23, Z23
+	VMOVUPS      Z23, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z24, Z24
+	VMOVUPS      Z24, (R9)
+	VADDPS       64(R9), Z25, Z25
+	VMOVUPS      Z25, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M14V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·tnF32M14V2AVX512(SB), NOSPLIT, $0-64
+	MOVQ c+0(FP), AX
+	MOVQ ldc+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ns+56(FP), R8
+
+strip:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   k+48(FP), R11
+
+row:
+	VMOVUPS      (R9), Z28
+	VMOVUPS      64(R9), Z29
+	PREFETCHT0   512(R9)
+	VBROADCASTSS (R10), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(R10), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(R10), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(R10), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(R10), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(R10), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(R10), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(R10), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(R10), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(R10), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(R10), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(R10), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(R10), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(R10), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	ADDQ         DI, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          row
+	MOVQ         AX, R9
+	VADDPS       (R9), Z0, Z0
+	VMOVUPS      Z0, (R9)
+	VADDPS       64(R9), Z1, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z2, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS       64(R9), Z3, Z3
+	VMOVUPS      Z3, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       64(R9), Z5, Z5
+	VMOVUPS      Z5, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z6, Z6
+	VMOVUPS      Z6, (R9)
+	VADDPS       64(R9), Z7, Z7
+	VMOVUPS      Z7, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z8, Z8
+	VMOVUPS      Z8, (R9)
+	VADDPS       64(R9), Z9, Z9
+	VMOVUPS      Z9, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z10, Z10
+	VMOVUPS      Z10, (R9)
+	VADDPS       64(R9), Z11, Z11
+	VMOVUPS      Z11, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z12, Z12
+	VMOVUPS      Z12, (R9)
+	VADDPS       64(R9), Z13, Z13
+	VMOVUPS      Z13, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z14, Z14
+	VMOVUPS      Z14, (R9)
+	VADDPS       64(R9), Z15, Z15
+	VMOVUPS      Z15, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z16, Z16
+	VMOVUPS      Z16, (R9)
+	VADDPS       64(R9), Z17, Z17
+	VMOVUPS      Z17, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z18, Z18
+	VMOVUPS      Z18, (R9)
+	VADDPS       64(R9), Z19, Z19
+	VMOVUPS      Z19, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z20, Z20
+	VMOVUPS      Z20, (R9)
+	VADDPS       64(R9), Z21, Z21
+	VMOVUPS      Z21, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z22, Z22
+	VMOVUPS      Z22, (R9)
+	VADDPS       64(R9), Z23, Z23
+	VMOVUPS      Z23, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z24, Z24
+	VMOVUPS      Z24, (R9)
+	VADDPS       64(R9), Z25, Z25
+	VMOVUPS      Z25, 64(R9)
+	ADDQ         CX, R9
+	VADDPS       (R9), Z26, Z26
+	VMOVUPS      Z26, (R9)
+	VADDPS       64(R9), Z27, Z27
+	VMOVUPS      Z27, 64(R9)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, AX
+	DECQ         R8
+	JNZ          strip
+	VZEROUPPER
+	RET
+
+// func tnF32M1TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M1TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), BX
+	MOVQ   ldb+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   mask+56(FP), DI
+	KMOVW  DI, K1
+	VXORPS Z0, Z0, Z0
+	MOVQ   CX, CX
+	MOVQ   k+48(FP), DI
+
+row:
+	VMOVUPS.Z    (BX), K1, Z1
+	VBROADCASTSS (CX), Z2
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         SI, BX
+	ADDQ         DX, CX
+	DECQ         DI
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z1
+	VADDPS       Z1, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M2TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M2TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z2
+	VBROADCASTSS (DX), Z3
+	VFMADD231PS  Z2, Z3, Z0
+	VBROADCASTSS 4(DX), Z3
+	VFMADD231PS  Z2, Z3, Z1
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z2
+	VADDPS       Z2, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z2
+	VADDPS       Z2, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M3TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M3TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z3
+	VBROADCASTSS (DX), Z4
+	VFMADD231PS  Z3, Z4, Z0
+	VBROADCASTSS 4(DX), Z4
+	VFMADD231PS  Z3, Z4, Z1
+	VBROADCASTSS 8(DX), Z4
+	VFMADD231PS  Z3, Z4, Z2
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z3
+	VADDPS       Z3, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z3
+	VADDPS       Z3, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z3
+	VADDPS       Z3, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M4TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M4TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z4
+	VBROADCASTSS (DX), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS 4(DX), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS 8(DX), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS 12(DX), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z4
+	VADDPS       Z4, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VADDPS       Z4, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VADDPS       Z4, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VADDPS       Z4, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M5TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M5TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z5
+	VBROADCASTSS (DX), Z6
+	VFMADD231PS  Z5, Z6, Z0
+	VBROADCASTSS 4(DX), Z6
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 8(DX), Z6
+	VFMADD231PS  Z5, Z6, Z2
+	VBROADCASTSS 12(DX), Z6
+	VFMADD231PS  Z5, Z6, Z3
+	VBROADCASTSS 16(DX), Z6
+	VFMADD231PS  Z5, Z6, Z4
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VADDPS       Z5, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M6TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M6TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z6
+	VBROADCASTSS (DX), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS 4(DX), Z7
+	VFMADD231PS  Z6, Z7, Z1
+	VBROADCASTSS 8(DX), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS 12(DX), Z7
+	VFMADD231PS  Z6, Z7, Z3
+	VBROADCASTSS 16(DX), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS 20(DX), Z7
+	VFMADD231PS  Z6, Z7, Z5
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VADDPS       Z6, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M7TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M7TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z7
+	VBROADCASTSS (DX), Z8
+	VFMADD231PS  Z7, Z8, Z0
+	VBROADCASTSS 4(DX), Z8
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 8(DX), Z8
+	VFMADD231PS  Z7, Z8, Z2
+	VBROADCASTSS 12(DX), Z8
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 16(DX), Z8
+	VFMADD231PS  Z7, Z8, Z4
+	VBROADCASTSS 20(DX), Z8
+	VFMADD231PS  Z7, Z8, Z5
+	VBROADCASTSS 24(DX), Z8
+	VFMADD231PS  Z7, Z8, Z6
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VADDPS       Z7, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M8TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M8TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z8
+	VBROADCASTSS (DX), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS 4(DX), Z9
+	VFMADD231PS  Z8, Z9, Z1
+	VBROADCASTSS 8(DX), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS 12(DX), Z9
+	VFMADD231PS  Z8, Z9, Z3
+	VBROADCASTSS 16(DX), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS 20(DX), Z9
+	VFMADD231PS  Z8, Z9, Z5
+	VBROADCASTSS 24(DX), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS 28(DX), Z9
+	VFMADD231PS  Z8, Z9, Z7
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VADDPS       Z8, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M9TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M9TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z9
+	VBROADCASTSS (DX), Z10
+	VFMADD231PS  Z9, Z10, Z0
+	VBROADCASTSS 4(DX), Z10
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 8(DX), Z10
+	VFMADD231PS  Z9, Z10, Z2
+	VBROADCASTSS 12(DX), Z10
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 16(DX), Z10
+	VFMADD231PS  Z9, Z10, Z4
+	VBROADCASTSS 20(DX), Z10
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 24(DX), Z10
+	VFMADD231PS  Z9, Z10, Z6
+	VBROADCASTSS 28(DX), Z10
+	VFMADD231PS  Z9, Z10, Z7
+	VBROADCASTSS 32(DX), Z10
+	VFMADD231PS  Z9, Z10, Z8
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VADDPS       Z9, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M10TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M10TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z10
+	VBROADCASTSS (DX), Z11
+	VFMADD231PS  Z10, Z11, Z0
+	VBROADCASTSS 4(DX), Z11
+	VFMADD231PS  Z10, Z11, Z1
+	VBROADCASTSS 8(DX), Z11
+	VFMADD231PS  Z10, Z11, Z2
+	VBROADCASTSS 12(DX), Z11
+	VFMADD231PS  Z10, Z11, Z3
+	VBROADCASTSS 16(DX), Z11
+	VFMADD231PS  Z10, Z11, Z4
+	VBROADCASTSS 20(DX), Z11
+	VFMADD231PS  Z10, Z11, Z5
+	VBROADCASTSS 24(DX), Z11
+	VFMADD231PS  Z10, Z11, Z6
+	VBROADCASTSS 28(DX), Z11
+	VFMADD231PS  Z10, Z11, Z7
+	VBROADCASTSS 32(DX), Z11
+	VFMADD231PS  Z10, Z11, Z8
+	VBROADCASTSS 36(DX), Z11
+	VFMADD231PS  Z10, Z11, Z9
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VADDPS       Z10, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M11TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M11TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z11
+	VBROADCASTSS (DX), Z12
+	VFMADD231PS  Z11, Z12, Z0
+	VBROADCASTSS 4(DX), Z12
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 8(DX), Z12
+	VFMADD231PS  Z11, Z12, Z2
+	VBROADCASTSS 12(DX), Z12
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 16(DX), Z12
+	VFMADD231PS  Z11, Z12, Z4
+	VBROADCASTSS 20(DX), Z12
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 24(DX), Z12
+	VFMADD231PS  Z11, Z12, Z6
+	VBROADCASTSS 28(DX), Z12
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 32(DX), Z12
+	VFMADD231PS  Z11, Z12, Z8
+	VBROADCASTSS 36(DX), Z12
+	VFMADD231PS  Z11, Z12, Z9
+	VBROADCASTSS 40(DX), Z12
+	VFMADD231PS  Z11, Z12, Z10
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VADDPS       Z11, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M12TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M12TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z12
+	VBROADCASTSS (DX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS 4(DX), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS 8(DX), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS 12(DX), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS 16(DX), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS 20(DX), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS 24(DX), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS 28(DX), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS 32(DX), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS 36(DX), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS 40(DX), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS 44(DX), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VADDPS       Z12, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M13TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M13TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z13
+	VBROADCASTSS (DX), Z14
+	VFMADD231PS  Z13, Z14, Z0
+	VBROADCASTSS 4(DX), Z14
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 8(DX), Z14
+	VFMADD231PS  Z13, Z14, Z2
+	VBROADCASTSS 12(DX), Z14
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 16(DX), Z14
+	VFMADD231PS  Z13, Z14, Z4
+	VBROADCASTSS 20(DX), Z14
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 24(DX), Z14
+	VFMADD231PS  Z13, Z14, Z6
+	VBROADCASTSS 28(DX), Z14
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 32(DX), Z14
+	VFMADD231PS  Z13, Z14, Z8
+	VBROADCASTSS 36(DX), Z14
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 40(DX), Z14
+	VFMADD231PS  Z13, Z14, Z10
+	VBROADCASTSS 44(DX), Z14
+	VFMADD231PS  Z13, Z14, Z11
+	VBROADCASTSS 48(DX), Z14
+	VFMADD231PS  Z13, Z14, Z12
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VADDPS       Z13, Z12, Z12
+	VMOVUPS      Z12, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M14TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M14TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z14
+	VBROADCASTSS (DX), Z15
+	VFMADD231PS  Z14, Z15, Z0
+	VBROADCASTSS 4(DX), Z15
+	VFMADD231PS  Z14, Z15, Z1
+	VBROADCASTSS 8(DX), Z15
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 12(DX), Z15
+	VFMADD231PS  Z14, Z15, Z3
+	VBROADCASTSS 16(DX), Z15
+	VFMADD231PS  Z14, Z15, Z4
+	VBROADCASTSS 20(DX), Z15
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 24(DX), Z15
+	VFMADD231PS  Z14, Z15, Z6
+	VBROADCASTSS 28(DX), Z15
+	VFMADD231PS  Z14, Z15, Z7
+	VBROADCASTSS 32(DX), Z15
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 36(DX), Z15
+	VFMADD231PS  Z14, Z15, Z9
+	VBROADCASTSS 40(DX), Z15
+	VFMADD231PS  Z14, Z15, Z10
+	VBROADCASTSS 44(DX), Z15
+	VFMADD231PS  Z14, Z15, Z11
+	VBROADCASTSS 48(DX), Z15
+	VFMADD231PS  Z14, Z15, Z12
+	VBROADCASTSS 52(DX), Z15
+	VFMADD231PS  Z14, Z15, Z13
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z12, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VADDPS       Z14, Z13, Z13
+	VMOVUPS      Z13, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M15TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M15TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z15
+	VBROADCASTSS (DX), Z16
+	VFMADD231PS  Z15, Z16, Z0
+	VBROADCASTSS 4(DX), Z16
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 8(DX), Z16
+	VFMADD231PS  Z15, Z16, Z2
+	VBROADCASTSS 12(DX), Z16
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 16(DX), Z16
+	VFMADD231PS  Z15, Z16, Z4
+	VBROADCASTSS 20(DX), Z16
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 24(DX), Z16
+	VFMADD231PS  Z15, Z16, Z6
+	VBROADCASTSS 28(DX), Z16
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 32(DX), Z16
+	VFMADD231PS  Z15, Z16, Z8
+	VBROADCASTSS 36(DX), Z16
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 40(DX), Z16
+	VFMADD231PS  Z15, Z16, Z10
+	VBROADCASTSS 44(DX), Z16
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 48(DX), Z16
+	VFMADD231PS  Z15, Z16, Z12
+	VBROADCASTSS 52(DX), Z16
+	VFMADD231PS  Z15, Z16, Z13
+	VBROADCASTSS 56(DX), Z16
+	VFMADD231PS  Z15, Z16, Z14
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z12, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z13, Z13
+	VMOVUPS      Z13, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VADDPS       Z15, Z14, Z14
+	VMOVUPS      Z14, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func tnF32M16TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·tnF32M16TailAVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   mask+56(FP), R8
+	KMOVW  R8, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   DX, DX
+	MOVQ   k+48(FP), R8
+
+row:
+	VMOVUPS.Z    (SI), K1, Z16
+	VBROADCASTSS (DX), Z17
+	VFMADD231PS  Z16, Z17, Z0
+	VBROADCASTSS 4(DX), Z17
+	VFMADD231PS  Z16, Z17, Z1
+	VBROADCASTSS 8(DX), Z17
+	VFMADD231PS  Z16, Z17, Z2
+	VBROADCASTSS 12(DX), Z17
+	VFMADD231PS  Z16, Z17, Z3
+	VBROADCASTSS 16(DX), Z17
+	VFMADD231PS  Z16, Z17, Z4
+	VBROADCASTSS 20(DX), Z17
+	VFMADD231PS  Z16, Z17, Z5
+	VBROADCASTSS 24(DX), Z17
+	VFMADD231PS  Z16, Z17, Z6
+	VBROADCASTSS 28(DX), Z17
+	VFMADD231PS  Z16, Z17, Z7
+	VBROADCASTSS 32(DX), Z17
+	VFMADD231PS  Z16, Z17, Z8
+	VBROADCASTSS 36(DX), Z17
+	VFMADD231PS  Z16, Z17, Z9
+	VBROADCASTSS 40(DX), Z17
+	VFMADD231PS  Z16, Z17, Z10
+	VBROADCASTSS 44(DX), Z17
+	VFMADD231PS  Z16, Z17, Z11
+	VBROADCASTSS 48(DX), Z17
+	VFMADD231PS  Z16, Z17, Z12
+	VBROADCASTSS 52(DX), Z17
+	VFMADD231PS  Z16, Z17, Z13
+	VBROADCASTSS 56(DX), Z17
+	VFMADD231PS  Z16, Z17, Z14
+	VBROADCASTSS 60(DX), Z17
+	VFMADD231PS  Z16, Z17, Z15
+	ADDQ         DI, SI
+	ADDQ         BX, DX
+	DECQ         R8
+	JNZ          row
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z3, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z6, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z10, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z11, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z12, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z13, Z13
+	VMOVUPS      Z13, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z14, Z14
+	VMOVUPS      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VADDPS       Z16, Z15, Z15
+	VMOVUPS      Z15, K1, (AX)
+	VZEROUPPER
+	RET

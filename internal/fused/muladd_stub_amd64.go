@@ -438,3 +438,743 @@ func tnF32M9Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, 
 //
 //go:noescape
 func tnF32M10Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+
+// panelF64N1R1AVX512 adds the 1-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R1AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R2AVX512 adds the 2-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R2AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R3AVX512 adds the 3-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R3AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R4AVX512 adds the 4-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R4AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R5AVX512 adds the 5-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R5AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R6AVX512 adds the 6-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R6AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R7AVX512 adds the 7-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R7AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R8AVX512 adds the 8-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R8AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R9AVX512 adds the 9-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R9AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R10AVX512 adds the 10-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R10AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R11AVX512 adds the 11-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R11AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R12AVX512 adds the 12-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R12AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R13AVX512 adds the 13-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R13AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R14AVX512 adds the 14-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R14AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R15AVX512 adds the 15-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R15AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N1R16AVX512 adds the 16-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N1R16AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R1AVX512 adds the 1-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R1AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R2AVX512 adds the 2-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R2AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R3AVX512 adds the 3-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R3AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R4AVX512 adds the 4-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R4AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R5AVX512 adds the 5-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R5AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R6AVX512 adds the 6-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R6AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R7AVX512 adds the 7-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R7AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R8AVX512 adds the 8-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R8AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R9AVX512 adds the 9-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R9AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R10AVX512 adds the 10-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R10AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R11AVX512 adds the 11-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R11AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// panelF64N2R12AVX512 adds the 12-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF64N2R12AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
+
+// tnF64M1V1AVX512 adds Aᵀ·B to C for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M1V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M2V1AVX512 adds Aᵀ·B to C for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M2V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M3V1AVX512 adds Aᵀ·B to C for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M3V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M4V1AVX512 adds Aᵀ·B to C for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M4V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M5V1AVX512 adds Aᵀ·B to C for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M5V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M6V1AVX512 adds Aᵀ·B to C for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M6V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M7V1AVX512 adds Aᵀ·B to C for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M7V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M8V1AVX512 adds Aᵀ·B to C for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M8V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M9V1AVX512 adds Aᵀ·B to C for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M9V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M10V1AVX512 adds Aᵀ·B to C for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M10V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M11V1AVX512 adds Aᵀ·B to C for 11 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M11V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M12V1AVX512 adds Aᵀ·B to C for 12 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M12V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M13V1AVX512 adds Aᵀ·B to C for 13 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M13V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M14V1AVX512 adds Aᵀ·B to C for 14 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M14V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M15V1AVX512 adds Aᵀ·B to C for 15 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M15V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M16V1AVX512 adds Aᵀ·B to C for 16 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M16V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M1V2AVX512 adds Aᵀ·B to C for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M1V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M2V2AVX512 adds Aᵀ·B to C for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M2V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M3V2AVX512 adds Aᵀ·B to C for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M3V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M4V2AVX512 adds Aᵀ·B to C for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M4V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M5V2AVX512 adds Aᵀ·B to C for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M5V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M6V2AVX512 adds Aᵀ·B to C for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M6V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M7V2AVX512 adds Aᵀ·B to C for 7 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M7V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M8V2AVX512 adds Aᵀ·B to C for 8 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M8V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M9V2AVX512 adds Aᵀ·B to C for 9 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M9V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M10V2AVX512 adds Aᵀ·B to C for 10 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M10V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M11V2AVX512 adds Aᵀ·B to C for 11 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M11V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M12V2AVX512 adds Aᵀ·B to C for 12 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M12V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M13V2AVX512 adds Aᵀ·B to C for 13 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M13V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M14V2AVX512 adds Aᵀ·B to C for 14 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF64M14V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+
+// tnF64M1TailAVX512 adds Aᵀ·B to C for 1 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M1TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M2TailAVX512 adds Aᵀ·B to C for 2 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M2TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M3TailAVX512 adds Aᵀ·B to C for 3 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M3TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M4TailAVX512 adds Aᵀ·B to C for 4 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M4TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M5TailAVX512 adds Aᵀ·B to C for 5 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M5TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M6TailAVX512 adds Aᵀ·B to C for 6 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M6TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M7TailAVX512 adds Aᵀ·B to C for 7 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M7TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M8TailAVX512 adds Aᵀ·B to C for 8 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M8TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M9TailAVX512 adds Aᵀ·B to C for 9 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M9TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M10TailAVX512 adds Aᵀ·B to C for 10 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M10TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M11TailAVX512 adds Aᵀ·B to C for 11 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M11TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M12TailAVX512 adds Aᵀ·B to C for 12 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M12TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M13TailAVX512 adds Aᵀ·B to C for 13 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M13TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M14TailAVX512 adds Aᵀ·B to C for 14 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M14TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M15TailAVX512 adds Aᵀ·B to C for 15 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M15TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// tnF64M16TailAVX512 adds Aᵀ·B to C for 16 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF64M16TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+
+// panelF32N1R1AVX512 adds the 1-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R1AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R2AVX512 adds the 2-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R2AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R3AVX512 adds the 3-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R3AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R4AVX512 adds the 4-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R4AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R5AVX512 adds the 5-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R5AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R6AVX512 adds the 6-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R6AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R7AVX512 adds the 7-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R7AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R8AVX512 adds the 8-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R8AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R9AVX512 adds the 9-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R9AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R10AVX512 adds the 10-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R10AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R11AVX512 adds the 11-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R11AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R12AVX512 adds the 12-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R12AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R13AVX512 adds the 13-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R13AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R14AVX512 adds the 14-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R14AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R15AVX512 adds the 15-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R15AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N1R16AVX512 adds the 16-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N1R16AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R1AVX512 adds the 1-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R1AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R2AVX512 adds the 2-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R2AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R3AVX512 adds the 3-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R3AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R4AVX512 adds the 4-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R4AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R5AVX512 adds the 5-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R5AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R6AVX512 adds the 6-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R6AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R7AVX512 adds the 7-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R7AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R8AVX512 adds the 8-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R8AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R9AVX512 adds the 9-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R9AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R10AVX512 adds the 10-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R10AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R11AVX512 adds the 11-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R11AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// panelF32N2R12AVX512 adds the 12-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
+//
+//go:noescape
+func panelF32N2R12AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
+
+// tnF32M1V1AVX512 adds Aᵀ·B to C for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M1V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M2V1AVX512 adds Aᵀ·B to C for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M2V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M3V1AVX512 adds Aᵀ·B to C for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M3V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M4V1AVX512 adds Aᵀ·B to C for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M4V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M5V1AVX512 adds Aᵀ·B to C for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M5V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M6V1AVX512 adds Aᵀ·B to C for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M6V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M7V1AVX512 adds Aᵀ·B to C for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M7V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M8V1AVX512 adds Aᵀ·B to C for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M8V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M9V1AVX512 adds Aᵀ·B to C for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M9V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M10V1AVX512 adds Aᵀ·B to C for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M10V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M11V1AVX512 adds Aᵀ·B to C for 11 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M11V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M12V1AVX512 adds Aᵀ·B to C for 12 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M12V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M13V1AVX512 adds Aᵀ·B to C for 13 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M13V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M14V1AVX512 adds Aᵀ·B to C for 14 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M14V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M15V1AVX512 adds Aᵀ·B to C for 15 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M15V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M16V1AVX512 adds Aᵀ·B to C for 16 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M16V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M1V2AVX512 adds Aᵀ·B to C for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M1V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M2V2AVX512 adds Aᵀ·B to C for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M2V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M3V2AVX512 adds Aᵀ·B to C for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M3V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M4V2AVX512 adds Aᵀ·B to C for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M4V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M5V2AVX512 adds Aᵀ·B to C for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M5V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M6V2AVX512 adds Aᵀ·B to C for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M6V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M7V2AVX512 adds Aᵀ·B to C for 7 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M7V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M8V2AVX512 adds Aᵀ·B to C for 8 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M8V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M9V2AVX512 adds Aᵀ·B to C for 9 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M9V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M10V2AVX512 adds Aᵀ·B to C for 10 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M10V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M11V2AVX512 adds Aᵀ·B to C for 11 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M11V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M12V2AVX512 adds Aᵀ·B to C for 12 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M12V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M13V2AVX512 adds Aᵀ·B to C for 13 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M13V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M14V2AVX512 adds Aᵀ·B to C for 14 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+//
+//go:noescape
+func tnF32M14V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+
+// tnF32M1TailAVX512 adds Aᵀ·B to C for 1 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M1TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M2TailAVX512 adds Aᵀ·B to C for 2 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M2TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M3TailAVX512 adds Aᵀ·B to C for 3 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M3TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M4TailAVX512 adds Aᵀ·B to C for 4 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M4TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M5TailAVX512 adds Aᵀ·B to C for 5 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M5TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M6TailAVX512 adds Aᵀ·B to C for 6 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M6TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M7TailAVX512 adds Aᵀ·B to C for 7 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M7TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M8TailAVX512 adds Aᵀ·B to C for 8 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M8TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M9TailAVX512 adds Aᵀ·B to C for 9 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M9TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M10TailAVX512 adds Aᵀ·B to C for 10 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M10TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M11TailAVX512 adds Aᵀ·B to C for 11 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M11TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M12TailAVX512 adds Aᵀ·B to C for 12 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M12TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M13TailAVX512 adds Aᵀ·B to C for 13 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M13TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M14TailAVX512 adds Aᵀ·B to C for 14 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M14TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M15TailAVX512 adds Aᵀ·B to C for 15 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M15TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+
+// tnF32M16TailAVX512 adds Aᵀ·B to C for 16 rows of C and the columns of one vector that mask selects; k >= 1.
+//
+//go:noescape
+func tnF32M16TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)

@@ -94,10 +94,7 @@ func mulAddTNGeneric[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb in
 				clear(s)
 				for p := p0; p < p1; p++ {
 					av := a[p*lda+i]
-					bp := b[p*ldb+j0:][:len(s)]
-					for j, bv := range bp {
-						s[j] = kernels.FMA(av, bv, s[j])
-					}
+					kernels.AxpyFused(av, b[p*ldb+j0:][:len(s)], s)
 				}
 				ci := c[i*ldc+j0:][:len(s)]
 				for j := range ci {

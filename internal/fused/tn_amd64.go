@@ -13,8 +13,12 @@ import (
 // that the second and later row blocks read that part of B from L1.
 const tnWindowBytes = 16 << 10
 
-// tnMaxM[v-1] is the row blocking of the v-vector strip kernels (see _gen).
-var tnMaxM = [2]int{10, 6}
+// tnMaxM[v-1] and tnMaxM512[v-1] are the row blockings of the v-vector
+// AVX2 and AVX-512 strip kernels (see _gen).
+var (
+	tnMaxM    = [2]int{10, 6}
+	tnMaxM512 = [2]int{16, 14}
+)
 
 // tnVecs is the strip width in vectors for the bulk of the columns. The
 // 10-row, 1-vector kernels (one pass over B for C = 10) measured slower
@@ -30,10 +34,10 @@ var (
 	tnMask64 = [8]int64{-1, -1, -1, -1}
 )
 
-// mulAddTNAsm runs MulAddTN through the AVX2+FMA kernels and reports true:
-// the strip kernels over the columns that fill whole vectors, the masked
-// tail kernels over the rest (fewer than one vector). Shapes are checked,
-// m, n, k >= 1.
+// mulAddTNAsm runs MulAddTN through the AVX2+FMA or (at kernels.AVX512)
+// AVX-512 kernels and reports true: the strip kernels over the columns
+// that fill whole vectors, the masked tail kernels over the rest (fewer
+// than one vector). Shapes are checked, m, n, k >= 1.
 //
 // It keeps MulAddTN's order: the loop over passes of tnPassRows values of
 // p is outermost, each kernel call sums one pass from zero and adds it to
@@ -41,6 +45,12 @@ var (
 // call) split only the columns (rows) of C, never p.
 func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) bool {
 	w := Width[T]()
+	maxM := tnMaxM
+	is512 := kernels.ISA() >= kernels.AVX512
+	if is512 {
+		calls512[1]++
+		w, maxM = 2*w, tnMaxM512
+	}
 	size := int(unsafe.Sizeof(a[0]))
 	v := tnVecs
 	sw := v * w
@@ -49,7 +59,7 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 	// the rows of C in nb nearly equal blocks of at most tnMaxM[v-1];
 	// v = 0 is the tail kernel of the last r columns
 	call := func(j0, v, k, ns, r int) {
-		mm := tnMaxM[max(v, 1)-1]
+		mm := maxM[max(v, 1)-1]
 		nb := (m + mm - 1) / mm
 		for bi := 0; bi < nb; bi++ {
 			i0, i1 := m*bi/nb, m*(bi+1)/nb
@@ -57,6 +67,14 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 			ai := unsafe.Add(pa, size*i0)
 			bj := unsafe.Add(pb, size*j0)
 			switch {
+			case is512 && size == 8 && v == 0:
+				tnTailF64AVX512[i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, 1<<r-1)
+			case is512 && size == 8:
+				tnF64AVX512[v-1][i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns)
+			case is512 && v == 0:
+				tnTailF32AVX512[i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, 1<<r-1)
+			case is512:
+				tnF32AVX512[v-1][i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns)
 			case size == 8 && v == 0:
 				tnTailF64[i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, &tnMask64[4-r])
 			case size == 8:
@@ -76,7 +94,7 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 		kp := min(tnPassRows, k-p0)
 		pa, pb = unsafe.Add(pa0, size*p0*lda), unsafe.Add(pb0, size*p0*ldb)
 		group := nst
-		if m > tnMaxM[v-1] {
+		if m > maxM[v-1] {
 			group = max(1, tnWindowBytes/(kp*sw*size))
 		}
 		for s := 0; s < nst; s += group {

@@ -46,15 +46,19 @@ type elem struct {
 	fma     func(...Op)
 	bcast   func(...Op)
 	maskmov func(...Op)
+	loadZ   func(...Op) // AVX-512 zero-masking load: (m, k, dst)
+	storeK  func(...Op) // AVX-512 masked store: (src, k, m)
 }
 
 var elems = []elem{
 	{"F64", "float64", "int64", 3, 4, func(o ...Op) { VMOVUPD(o[0], o[1]) }, func(o ...Op) { VADDPD(o[0], o[1], o[2]) },
 		func(o ...Op) { VFMADD231PD(o[0], o[1], o[2]) }, func(o ...Op) { VBROADCASTSD(o[0], o[1]) },
-		func(o ...Op) { VMASKMOVPD(o[0], o[1], o[2]) }},
+		func(o ...Op) { VMASKMOVPD(o[0], o[1], o[2]) },
+		func(o ...Op) { VMOVUPD_Z(o[0], o[1], o[2]) }, func(o ...Op) { VMOVUPD(o[0], o[1], o[2]) }},
 	{"F32", "float32", "int32", 2, 2, func(o ...Op) { VMOVUPS(o[0], o[1]) }, func(o ...Op) { VADDPS(o[0], o[1], o[2]) },
 		func(o ...Op) { VFMADD231PS(o[0], o[1], o[2]) }, func(o ...Op) { VBROADCASTSS(o[0], o[1]) },
-		func(o ...Op) { VMASKMOVPS(o[0], o[1], o[2]) }},
+		func(o ...Op) { VMASKMOVPS(o[0], o[1], o[2]) },
+		func(o ...Op) { VMOVUPS_Z(o[0], o[1], o[2]) }, func(o ...Op) { VMOVUPS(o[0], o[1], o[2]) }},
 }
 
 // maxRows is the register blocking: r·nv accumulators + the B registers + 1
@@ -298,6 +302,241 @@ func genTNTail(e elem, m int) {
 	RET()
 }
 
+// ---------------------------------------------------------------- AVX-512
+
+// The AVX-512 kernels (F/DQ/VL; names end in AVX512) follow the same
+// templates with ZMM registers: twice the lanes, 32 registers, so larger
+// row blockings, and opmask registers for partial vectors. The order of
+// every element's sum is the same as above, so every level gives the
+// same bits.
+
+// zmmAccs returns n zeroed ZMM accumulators.
+func zmmAccs(n int) []reg.VecVirtual {
+	acc := make([]reg.VecVirtual, n)
+	for i := range acc {
+		acc[i] = ZMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	return acc
+}
+
+// maxRows512[nv-1] is the AVX-512 panels' row blocking: r·nv accumulators
+// + nv B registers + a broadcast register within the 32 ZMM registers.
+var maxRows512 = [2]int{16, 12}
+
+func name512(e elem, nv, r int) string { return fmt.Sprintf("panel%sN%dR%dAVX512", e.name, nv, r) }
+
+// gen512 emits the AVX-512 panel kernel: gen's panel with ZMM vectors, the
+// last of its nv vectors restricted to the lanes the opmask last selects
+// (all of them when n is a whole number of ZMM vectors): B is loaded and
+// C read and written through that mask, so no lane past n is touched.
+func gen512(e elem, nv, r int) {
+	TEXT(name512(e, nv, r), NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, ai, ap int, b *%[1]s, ldb int, k int, last int)", e.gotyp))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s adds the %d-row, %d-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.", name512(e, nv, r), r, nv))
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(e.shift), ldc)
+	a0 := Load(Param("a"), GP64())
+	ai := Load(Param("ai"), GP64())
+	SHLQ(U8(e.shift), ai)
+	ap := Load(Param("ap"), GP64())
+	SHLQ(U8(e.shift), ap)
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(e.shift), ldb)
+	k := Load(Param("k"), GP64())
+	lm := K()
+	lb := GP64()
+	Load(Param("last"), lb)
+	KMOVW(lb.As32(), lm)
+	// A rows through a base register per 4 rows: a0 + i·ai.
+	bases := []reg.Register{a0}
+	ai3 := GP64()
+	LEAQ(Mem{Base: ai, Index: ai, Scale: 2}, ai3)
+	for j := 4; j < r; j += 4 {
+		p := GP64()
+		LEAQ(Mem{Base: bases[len(bases)-1], Index: ai, Scale: 4}, p)
+		bases = append(bases, p)
+	}
+	addr := func(i int) Mem {
+		base := bases[i/4]
+		switch i % 4 {
+		case 0:
+			return Mem{Base: base}
+		case 1:
+			return Mem{Base: base, Index: ai, Scale: 1}
+		case 2:
+			return Mem{Base: base, Index: ai, Scale: 2}
+		default:
+			return Mem{Base: base, Index: ai3, Scale: 1}
+		}
+	}
+	acc := make([][]reg.VecVirtual, r)
+	for i := range acc {
+		acc[i] = zmmAccs(nv)
+	}
+	breg := make([]reg.VecVirtual, nv)
+	for v := range breg {
+		breg[v] = ZMM()
+	}
+	bc := ZMM()
+	Label("loop")
+	for v := 0; v < nv; v++ {
+		if v == nv-1 {
+			e.loadZ(Mem{Base: b, Disp: 64 * v}, lm, breg[v])
+		} else {
+			e.load(Mem{Base: b, Disp: 64 * v}, breg[v])
+		}
+	}
+	for i := 0; i < r; i++ {
+		e.bcast(addr(i), bc)
+		for v := 0; v < nv; v++ {
+			e.fma(breg[v], bc, acc[i][v])
+		}
+	}
+	for _, p := range bases {
+		ADDQ(ap, p)
+	}
+	ADDQ(ldb, b)
+	DECQ(k)
+	JNZ(LabelRef("loop"))
+
+	t := ZMM()
+	for i := 0; i < r; i++ {
+		for v := 0; v < nv; v++ {
+			m := Mem{Base: c, Disp: 64 * v}
+			if v == nv-1 {
+				e.loadZ(m, lm, t)
+				e.add(t, acc[i][v], acc[i][v])
+				e.storeK(acc[i][v], lm, m)
+			} else {
+				e.add(m, acc[i][v], acc[i][v])
+				e.load(acc[i][v], m)
+			}
+		}
+		if i < r-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// tnMaxM512[v-1] is the AVX-512 strip kernels' row blocking: m·v
+// accumulators, v B registers and one broadcast register within the 32
+// ZMM registers.
+var tnMaxM512 = [2]int{16, 14}
+
+func tnName512(e elem, m, v int) string { return fmt.Sprintf("tn%sM%dV%dAVX512", e.name, m, v) }
+
+// genTN512 is genTN with ZMM vectors; with tail, it is the masked tail
+// kernel instead (one vector, the lanes the opmask argument selects, as
+// genTNTail).
+func genTN512(e elem, m, v int, tail bool) {
+	nm := tnName512(e, m, v)
+	sig := fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, ns int)", e.gotyp)
+	doc := fmt.Sprintf("%s adds Aᵀ·B to C for %d rows of C and ns strips of %d vectors; k >= 1, ns >= 1.", nm, m, v)
+	if tail {
+		nm = fmt.Sprintf("tn%sM%dTailAVX512", e.name, m)
+		sig = fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, mask int)", e.gotyp)
+		doc = fmt.Sprintf("%s adds Aᵀ·B to C for %d rows of C and the columns of one vector that mask selects; k >= 1.", nm, m)
+	}
+	TEXT(nm, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(doc)
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(e.shift), ldc)
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(e.shift), lda)
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(e.shift), ldb)
+	var ns reg.Register
+	var km reg.OpmaskVirtual
+	if tail {
+		km = K()
+		mb := GP64()
+		Load(Param("mask"), mb)
+		KMOVW(mb.As32(), km)
+	} else {
+		ns = Load(Param("ns"), GP64())
+	}
+	acc := make([][]reg.VecVirtual, m)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, v)
+		for u := range acc[i] {
+			acc[i][u] = ZMM()
+		}
+	}
+	breg := make([]reg.VecVirtual, v)
+	for u := range breg {
+		breg[u] = ZMM()
+	}
+	bc := ZMM()
+	bp, ap, cnt, cp := GP64(), GP64(), GP64(), GP64()
+
+	Label("strip")
+	for i := range acc {
+		for u := range acc[i] {
+			VXORPS(acc[i][u], acc[i][u], acc[i][u])
+		}
+	}
+	MOVQ(b, bp)
+	MOVQ(a, ap)
+	Load(Param("k"), cnt)
+	Label("row")
+	for u := 0; u < v; u++ {
+		if tail {
+			e.loadZ(Mem{Base: bp, Disp: 64 * u}, km, breg[u])
+		} else {
+			e.load(Mem{Base: bp, Disp: 64 * u}, breg[u])
+		}
+	}
+	if !tail {
+		// the next strips of this row of B, a few lines ahead
+		PREFETCHT0(Mem{Base: bp, Disp: 512})
+	}
+	for i := 0; i < m; i++ {
+		e.bcast(Mem{Base: ap, Disp: i << e.shift}, bc)
+		for u := 0; u < v; u++ {
+			e.fma(breg[u], bc, acc[i][u])
+		}
+	}
+	ADDQ(ldb, bp)
+	ADDQ(lda, ap)
+	DECQ(cnt)
+	JNZ(LabelRef("row"))
+
+	MOVQ(c, cp)
+	for i := 0; i < m; i++ {
+		for u := 0; u < v; u++ {
+			mm := Mem{Base: cp, Disp: 64 * u}
+			if tail {
+				e.loadZ(mm, km, breg[0])
+				e.add(breg[0], acc[i][u], acc[i][u])
+				e.storeK(acc[i][u], km, mm)
+			} else {
+				e.add(mm, acc[i][u], acc[i][u])
+				e.load(acc[i][u], mm)
+			}
+		}
+		if i < m-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+	if !tail {
+		ADDQ(U32(64*v), b)
+		ADDQ(U32(64*v), c)
+		DECQ(ns)
+		JNZ(LabelRef("strip"))
+	}
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	table := flag.String("table", "../muladd_table_amd64.go", "dispatch table file to write")
 	ConstraintExpr("amd64,gc,!purego")
@@ -344,6 +583,46 @@ func main() {
 				fmt.Fprintf(&tb, ", ")
 			}
 			fmt.Fprintf(&tb, "%s", tnTailName(e, m))
+		}
+		fmt.Fprintf(&tb, ",\n}\n\n")
+	}
+	for _, e := range elems {
+		fmt.Fprintf(&tb, "// panels%sAVX512[nv-1][r-1] is the r-row, nv-vector %s AVX-512 panel kernel.\n", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var panels%sAVX512 = [2][]func(c *%[2]s, ldc int, a *%[2]s, ai, ap int, b *%[2]s, ldb int, k int, last int){\n", e.name, e.gotyp)
+		for nv := 1; nv <= 2; nv++ {
+			fmt.Fprintf(&tb, "\t{")
+			for r := 1; r <= maxRows512[nv-1]; r++ {
+				gen512(e, nv, r)
+				if r > 1 {
+					fmt.Fprintf(&tb, ", ")
+				}
+				fmt.Fprintf(&tb, "%s", name512(e, nv, r))
+			}
+			fmt.Fprintf(&tb, "},\n")
+		}
+		fmt.Fprintf(&tb, "}\n\n")
+		fmt.Fprintf(&tb, "// tn%sAVX512[v-1][m-1] is the m-row, v-vector %s AVX-512 strip kernel.\n", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var tn%sAVX512 = [2][]func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, ns int){\n", e.name, e.gotyp)
+		for v := 1; v <= 2; v++ {
+			fmt.Fprintf(&tb, "\t{")
+			for m := 1; m <= tnMaxM512[v-1]; m++ {
+				genTN512(e, m, v, false)
+				if m > 1 {
+					fmt.Fprintf(&tb, ", ")
+				}
+				fmt.Fprintf(&tb, "%s", tnName512(e, m, v))
+			}
+			fmt.Fprintf(&tb, "},\n")
+		}
+		fmt.Fprintf(&tb, "}\n\n")
+		fmt.Fprintf(&tb, "// tnTail%sAVX512[m-1] is the m-row masked AVX-512 tail kernel (%s).\n", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var tnTail%sAVX512 = []func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, mask int){\n\t", e.name, e.gotyp)
+		for m := 1; m <= tnMaxM512[0]; m++ {
+			genTN512(e, m, 1, true)
+			if m > 1 {
+				fmt.Fprintf(&tb, ", ")
+			}
+			fmt.Fprintf(&tb, "tn%sM%dTailAVX512", e.name, m)
 		}
 		fmt.Fprintf(&tb, ",\n}\n\n")
 	}
