@@ -39,8 +39,9 @@ test-avx2:
 identity:
 	GO="$(GO)" scripts/identity.sh
 
-# On an AVX-512 machine: make identity, NNKERN_ISA=avx512 make test and the
-# GEMM benchmarks of the AVX-512 targets (scripts/verify-avx512.sh).
+# On an AVX-512 machine: NNKERN_ISA=avx512 make test (which runs make
+# identity) and the GEMM benchmarks of the AVX-512 targets
+# (scripts/verify-avx512.sh).
 verify-avx512:
 	GO="$(GO)" MAKE="$(MAKE)" scripts/verify-avx512.sh
 

@@ -1941,6 +1941,7 @@ gemmKernelAVX512F32_tile:
 
 gemmKernelAVX512F32_pair_loop4pf:
 	PREFETCHT1   (R12)
+	PREFETCHT1   64(R12)
 	ADDQ         BX, R12
 	VMOVUPS      (R10), Z24
 	VMOVUPS      64(R10), Z25
@@ -2560,6 +2561,7 @@ gemmKernelAVX512F32_one:
 
 gemmKernelAVX512F32_one_loop4pf:
 	PREFETCHT1   (R12)
+	PREFETCHT1   64(R12)
 	ADDQ         BX, R12
 	VMOVUPS      (R10), Z24
 	VMOVUPS      64(R10), Z25
@@ -2987,6 +2989,7 @@ gemmKernelAVX512F64_tile:
 
 gemmKernelAVX512F64_pair_loop4pf:
 	PREFETCHT1   (R12)
+	PREFETCHT1   64(R12)
 	ADDQ         BX, R12
 	VMOVUPD      (R10), Z24
 	VMOVUPD      64(R10), Z25
@@ -3606,6 +3609,7 @@ gemmKernelAVX512F64_one:
 
 gemmKernelAVX512F64_one_loop4pf:
 	PREFETCHT1   (R12)
+	PREFETCHT1   64(R12)
 	ADDQ         BX, R12
 	VMOVUPD      (R10), Z24
 	VMOVUPD      64(R10), Z25

@@ -57,11 +57,14 @@ type blocking struct {
 // products fused into a register accumulator from 0, then added to C),
 // so it must not follow the caches or the ISA, or the same product would
 // round differently on another machine or level (see the package
-// documentation, Numerics). float32: the kc×16 micro-panel of B fills a
-// 32 KiB L1 (fewer passes over C and kernel calls outweigh the A
-// micro-panel lines that no longer fit beside it); float64: half of such
-// an L1, as deeper blocks did not run faster. mc and nc only bound loops
-// around whole kc-deep updates, so they may follow the caches.
+// documentation, Numerics). The values were chosen for the AVX2 kernels:
+// float32's kc×16 micro-panel of B fills a 32 KiB L1 (fewer passes over C
+// and kernel calls outweigh the A micro-panel lines that no longer fit
+// beside it); float64 uses half of such an L1, as deeper blocks did not
+// run faster. The AVX-512 kernels' float32 micro-panel (kc×32, 64 KiB)
+// exceeds a 48 KiB L1 and is prefetched from L2 instead (blas/_gen). mc
+// and nc only bound loops around whole kc-deep updates, so they may follow
+// the caches.
 const (
 	kc32 = 512
 	kc64 = 256

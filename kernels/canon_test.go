@@ -87,27 +87,25 @@ func TestCanonicalReductions(t *testing.T) {
 
 func testCanonicalReductions[T Float](t *testing.T) {
 	eachLevel(t, func(t *testing.T, l Level) {
-		{
-			r := rand.New(rand.NewPCG(73, 74))
-			for _, n := range testLens {
-				for off := 0; off <= maxOffset; off++ {
-					for _, sp := range []bool{false, true} {
-						x, y := randVec[T](r, n, off), randVec[T](r, n, (off+5)%8)
-						if sp {
-							withSpecials(r, x.S)
-							withSpecials(r, y.S)
-						}
-						xs, ys := x.S, y.S
-						check := func(what string, got, want T) {
-							t.Helper()
-							if !sameOrNaN(got, want) {
-								t.Fatalf("n=%d off=%d specials=%v: %s = %v (%#x), canonical order %v (%#x)", n, off, sp, what, got, bitsOf(got), want, bitsOf(want))
-							}
-						}
-						check("Dot", Dot(xs, ys), canonRef(n, func(i int, p T) T { return FMA(xs[i], ys[i], p) }))
-						check("Sum", Sum(xs), canonRefSum(xs))
-						check("SumSq", SumSq(xs), canonRef(n, func(i int, p T) T { return FMA(xs[i], xs[i], p) }))
+		r := rand.New(rand.NewPCG(73, 74))
+		for _, n := range testLens {
+			for off := 0; off <= maxOffset; off++ {
+				for _, sp := range []bool{false, true} {
+					x, y := randVec[T](r, n, off), randVec[T](r, n, (off+5)%8)
+					if sp {
+						withSpecials(r, x.S)
+						withSpecials(r, y.S)
 					}
+					xs, ys := x.S, y.S
+					check := func(what string, got, want T) {
+						t.Helper()
+						if !sameOrNaN(got, want) {
+							t.Fatalf("n=%d off=%d specials=%v: %s = %v (%#x), canonical order %v (%#x)", n, off, sp, what, got, bitsOf(got), want, bitsOf(want))
+						}
+					}
+					check("Dot", Dot(xs, ys), canonRef(n, func(i int, p T) T { return FMA(xs[i], ys[i], p) }))
+					check("Sum", Sum(xs), canonRefSum(xs))
+					check("SumSq", SumSq(xs), canonRef(n, func(i int, p T) T { return FMA(xs[i], xs[i], p) }))
 				}
 			}
 		}
@@ -200,43 +198,41 @@ func testCanonicalRows[T Float](t *testing.T) {
 	shapes := softmaxShapes()
 	shapes = append(shapes, smShape{129, 7, 9}, smShape{70, 64, 64}, smShape{3, 300, 311})
 	eachLevel(t, func(t *testing.T, l Level) {
-		{
-			r := rand.New(rand.NewPCG(75, 76))
-			for _, sh := range shapes {
-				for _, sp := range []bool{false, true} {
-					s := guardedMat[T](r, sh.rows, sh.cols, sh.stride, sh.cols%8)
-					fillScores(r, s, 20, sp)
-					y := make([]int, sh.rows)
-					for i := range y {
-						y[i] = r.IntN(sh.cols)
-					}
-					scale := T(1 / float64(max(sh.rows, 1)))
-					cmp := func(what string, got, want []T, gl, wl float64) {
-						t.Helper()
-						for i := 0; i < sh.rows; i++ {
-							for j := 0; j < sh.cols; j++ {
-								k := i*sh.stride + j
-								if !sameOrNaN(got[k], want[k]) {
-									t.Fatalf("%s %+v specials=%v: row %d col %d: %v (%#x), want %v (%#x)", what, sh, sp, i, j, got[k], bitsOf(got[k]), want[k], bitsOf(want[k]))
-								}
+		r := rand.New(rand.NewPCG(75, 76))
+		for _, sh := range shapes {
+			for _, sp := range []bool{false, true} {
+				s := guardedMat[T](r, sh.rows, sh.cols, sh.stride, sh.cols%8)
+				fillScores(r, s, 20, sp)
+				y := make([]int, sh.rows)
+				for i := range y {
+					y[i] = r.IntN(sh.cols)
+				}
+				scale := T(1 / float64(max(sh.rows, 1)))
+				cmp := func(what string, got, want []T, gl, wl float64) {
+					t.Helper()
+					for i := 0; i < sh.rows; i++ {
+						for j := 0; j < sh.cols; j++ {
+							k := i*sh.stride + j
+							if !sameOrNaN(got[k], want[k]) {
+								t.Fatalf("%s %+v specials=%v: row %d col %d: %v (%#x), want %v (%#x)", what, sh, sp, i, j, got[k], bitsOf(got[k]), want[k], bitsOf(want[k]))
 							}
 						}
-						if !sameOrNaN(gl, wl) {
-							t.Fatalf("%s %+v specials=%v: loss %v (%#x), want %v (%#x)", what, sh, sp, gl, math.Float64bits(gl), wl, math.Float64bits(wl))
-						}
 					}
-					d := guardedMat[T](r, sh.rows, sh.cols, sh.stride, (sh.cols+3)%8)
-					SoftmaxRows(d.S, s.S, sh.rows, sh.cols, sh.stride)
-					want, _ := rowsRef(s.S, sh.rows, sh.cols, sh.stride, y, scale, false)
-					cmp("SoftmaxRows", d.S, want, 0, 0)
-					loss := SoftmaxCERows(d.S, s.S, sh.rows, sh.cols, sh.stride, y, scale)
-					want, wl := rowsRef(s.S, sh.rows, sh.cols, sh.stride, y, scale, true)
-					cmp("SoftmaxCERows", d.S, want, loss, wl)
-					loss = HingeRows(d.S, s.S, sh.rows, sh.cols, sh.stride, y, scale)
-					want, wl = hingeRef(s.S, sh.rows, sh.cols, sh.stride, y, scale)
-					cmp("HingeRows", d.S, want, loss, wl)
-					d.check(t, "rows")
+					if !sameOrNaN(gl, wl) {
+						t.Fatalf("%s %+v specials=%v: loss %v (%#x), want %v (%#x)", what, sh, sp, gl, math.Float64bits(gl), wl, math.Float64bits(wl))
+					}
 				}
+				d := guardedMat[T](r, sh.rows, sh.cols, sh.stride, (sh.cols+3)%8)
+				SoftmaxRows(d.S, s.S, sh.rows, sh.cols, sh.stride)
+				want, _ := rowsRef(s.S, sh.rows, sh.cols, sh.stride, y, scale, false)
+				cmp("SoftmaxRows", d.S, want, 0, 0)
+				loss := SoftmaxCERows(d.S, s.S, sh.rows, sh.cols, sh.stride, y, scale)
+				want, wl := rowsRef(s.S, sh.rows, sh.cols, sh.stride, y, scale, true)
+				cmp("SoftmaxCERows", d.S, want, loss, wl)
+				loss = HingeRows(d.S, s.S, sh.rows, sh.cols, sh.stride, y, scale)
+				want, wl = hingeRef(s.S, sh.rows, sh.cols, sh.stride, y, scale)
+				cmp("HingeRows", d.S, want, loss, wl)
+				d.check(t, "rows")
 			}
 		}
 	})

@@ -5122,7 +5122,7 @@ DATA ctailbits<>+32(SB)/2, $0xffff
 GLOBL ctailbits<>(SB), RODATA|NOPTR, $34
 
 // func softmaxRowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
 TEXT ·softmaxRowsF32AVX512(SB), NOSPLIT, $128-40
 	MOVQ  d+0(FP), AX
 	MOVQ  s+8(FP), CX
@@ -5174,7 +5174,7 @@ pmax_tail:
 pmaxdone:
 	VEXTRACTF32X8 $0x01, Z0, Y2
 	VMAXPS        Y2, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X2
+	VEXTRACTF32X4 $0x01, Y0, X2
 	VMAXPS        X2, X0, X0
 	VMOVHLPS      X0, X0, X2
 	VMAXPS        X2, X0, X0
@@ -5184,7 +5184,7 @@ pmaxdone:
 	VMOVUPS       Z0, (SP)
 	VEXTRACTF32X8 $0x01, Z1, Y0
 	VMAXPS        Y0, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X0
+	VEXTRACTF32X4 $0x01, Y1, X0
 	VMAXPS        X0, X1, X1
 	VMOVHLPS      X1, X1, X0
 	VMAXPS        X0, X1, X1
@@ -5399,7 +5399,7 @@ pz0tree_h2:
 pz0tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VADDPS        X1, X0, X0
@@ -5478,7 +5478,7 @@ pz1tree_h2:
 pz1tree_h1:
 	VEXTRACTF32X8 $0x01, Z1, Y2
 	VADDPS        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
+	VEXTRACTF32X4 $0x01, Y1, X2
 	VADDPS        X2, X1, X1
 	VMOVHLPS      X1, X1, X2
 	VADDPS        X2, X1, X1
@@ -5541,7 +5541,7 @@ smax_tail:
 smaxdone:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VMAXPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VMAXPS        X1, X0, X0
@@ -5696,7 +5696,7 @@ sz0tree_h2:
 sz0tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VADDPS        X1, X0, X0
@@ -5728,7 +5728,7 @@ done:
 	RET
 
 // func softmaxCERowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int, scale float32, mz *float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
 TEXT ·softmaxCERowsF32AVX512(SB), NOSPLIT, $192-56
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
@@ -5783,7 +5783,7 @@ pmax_tail:
 pmaxdone:
 	VEXTRACTF32X8 $0x01, Z0, Y5
 	VMAXPS        Y5, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X5
+	VEXTRACTF32X4 $0x01, Y0, X5
 	VMAXPS        X5, X0, X0
 	VMOVHLPS      X0, X0, X5
 	VMAXPS        X5, X0, X0
@@ -5794,7 +5794,7 @@ pmaxdone:
 	VMOVUPS       Z0, (SP)
 	VEXTRACTF32X8 $0x01, Z4, Y0
 	VMAXPS        Y0, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X0
+	VEXTRACTF32X4 $0x01, Y4, X0
 	VMAXPS        X0, X4, X4
 	VMOVHLPS      X4, X4, X0
 	VMAXPS        X0, X4, X4
@@ -6010,7 +6010,7 @@ pz0tree_h2:
 pz0tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y4
 	VADDPS        Y4, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X4
+	VEXTRACTF32X4 $0x01, Y0, X4
 	VADDPS        X4, X0, X0
 	VMOVHLPS      X0, X0, X4
 	VADDPS        X4, X0, X0
@@ -6092,7 +6092,7 @@ pz1tree_h2:
 pz1tree_h1:
 	VEXTRACTF32X8 $0x01, Z4, Y5
 	VADDPS        Y5, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X5
+	VEXTRACTF32X4 $0x01, Y4, X5
 	VADDPS        X5, X4, X4
 	VMOVHLPS      X4, X4, X5
 	VADDPS        X5, X4, X4
@@ -6163,7 +6163,7 @@ smax_tail:
 smaxdone:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VMAXPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VMAXPS        X1, X0, X0
@@ -6319,7 +6319,7 @@ sz0tree_h2:
 sz0tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VADDPS        X1, X0, X0
@@ -6358,7 +6358,7 @@ done:
 	RET
 
 // func hingeRowsF32AVX512(d *float32, s *float32, rows int, cols int, stride int, y *int, scale float32, out *float64)
-// Requires: AVX, AVX512DQ, AVX512F, POPCNT
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, POPCNT
 TEXT ·hingeRowsF32AVX512(SB), NOSPLIT, $0-64
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
@@ -6540,7 +6540,7 @@ tree_h2:
 tree_h1:
 	VEXTRACTF64X4 $0x01, Z3, Y1
 	VADDPD        Y1, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X1
+	VEXTRACTF32X4 $0x01, Y3, X1
 	VADDPD        X1, X3, X3
 	VPERMILPD     $0x01, X3, X1
 	VADDPD        X1, X3, X3
@@ -6759,7 +6759,7 @@ l_done:
 	RET
 
 // func softmaxRowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
 TEXT ·softmaxRowsF64AVX512(SB), NOSPLIT, $128-40
 	MOVQ  d+0(FP), AX
 	MOVQ  s+8(FP), CX
@@ -6811,7 +6811,7 @@ pmax_tail:
 pmaxdone:
 	VEXTRACTF64X4 $0x01, Z0, Y2
 	VMAXPD        Y2, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X2
+	VEXTRACTF32X4 $0x01, Y0, X2
 	VMAXPD        X2, X0, X0
 	VPERMILPD     $0x01, X0, X2
 	VMAXPD        X2, X0, X0
@@ -6819,7 +6819,7 @@ pmaxdone:
 	VMOVUPD       Z0, (SP)
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VMAXPD        Y0, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X0
+	VEXTRACTF32X4 $0x01, Y1, X0
 	VMAXPD        X0, X1, X1
 	VPERMILPD     $0x01, X1, X0
 	VMAXPD        X0, X1, X1
@@ -7048,7 +7048,7 @@ pz0tree_h2:
 pz0tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
 	VADDPD        X1, X0, X0
@@ -7125,7 +7125,7 @@ pz1tree_h2:
 pz1tree_h1:
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VADDPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
+	VEXTRACTF32X4 $0x01, Y1, X2
 	VADDPD        X2, X1, X1
 	VPERMILPD     $0x01, X1, X2
 	VADDPD        X2, X1, X1
@@ -7186,7 +7186,7 @@ smax_tail:
 smaxdone:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VMAXPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
 	VMAXPD        X1, X0, X0
@@ -7347,7 +7347,7 @@ sz0tree_h2:
 sz0tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
 	VADDPD        X1, X0, X0
@@ -7377,7 +7377,7 @@ done:
 	RET
 
 // func softmaxCERowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int, scale float64, mz *float64)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
 TEXT ·softmaxCERowsF64AVX512(SB), NOSPLIT, $192-56
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
@@ -7432,7 +7432,7 @@ pmax_tail:
 pmaxdone:
 	VEXTRACTF64X4 $0x01, Z0, Y5
 	VMAXPD        Y5, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X5
+	VEXTRACTF32X4 $0x01, Y0, X5
 	VMAXPD        X5, X0, X0
 	VPERMILPD     $0x01, X0, X5
 	VMAXPD        X5, X0, X0
@@ -7441,7 +7441,7 @@ pmaxdone:
 	VMOVUPD       Z0, (SP)
 	VEXTRACTF64X4 $0x01, Z4, Y0
 	VMAXPD        Y0, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X0
+	VEXTRACTF32X4 $0x01, Y4, X0
 	VMAXPD        X0, X4, X4
 	VPERMILPD     $0x01, X4, X0
 	VMAXPD        X0, X4, X4
@@ -7671,7 +7671,7 @@ pz0tree_h2:
 pz0tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y4
 	VADDPD        Y4, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X4
+	VEXTRACTF32X4 $0x01, Y0, X4
 	VADDPD        X4, X0, X0
 	VPERMILPD     $0x01, X0, X4
 	VADDPD        X4, X0, X0
@@ -7751,7 +7751,7 @@ pz1tree_h2:
 pz1tree_h1:
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VADDPD        Y5, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X5
+	VEXTRACTF32X4 $0x01, Y4, X5
 	VADDPD        X5, X4, X4
 	VPERMILPD     $0x01, X4, X5
 	VADDPD        X5, X4, X4
@@ -7820,7 +7820,7 @@ smax_tail:
 smaxdone:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VMAXPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
 	VMAXPD        X1, X0, X0
@@ -7982,7 +7982,7 @@ sz0tree_h2:
 sz0tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
 	VADDPD        X1, X0, X0
@@ -8019,7 +8019,7 @@ done:
 	RET
 
 // func hingeRowsF64AVX512(d *float64, s *float64, rows int, cols int, stride int, y *int, scale float64, out *float64)
-// Requires: AVX, AVX512DQ, AVX512F, POPCNT
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, POPCNT
 TEXT ·hingeRowsF64AVX512(SB), NOSPLIT, $0-64
 	MOVQ         d+0(FP), AX
 	MOVQ         s+8(FP), CX
@@ -8275,7 +8275,7 @@ tree_h2:
 tree_h1:
 	VEXTRACTF64X4 $0x01, Z3, Y1
 	VADDPD        Y1, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X1
+	VEXTRACTF32X4 $0x01, Y3, X1
 	VADDPD        X1, X3, X3
 	VPERMILPD     $0x01, X3, X1
 	VADDPD        X1, X3, X3

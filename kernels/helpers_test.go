@@ -129,31 +129,27 @@ func typeName[T Float]() string {
 	return "f64"
 }
 
-// forLevels runs f as a subtest per ISA level this machine has, with the
+// forLevels runs f as a subtest per ISA level (eachLevel), with the
 // kernels dispatching to it. At levels with assembly for kernel k it checks
 // that f really called that level's assembly and no other (the counters in
 // dispatch.go), and at Generic that it called none.
 func forLevels(t *testing.T, k kernelID, f func(t *testing.T)) {
 	eachLevel(t, func(t *testing.T, l Level) {
-		{
-			restore := SetISA(l)
-			defer restore()
-			traceAsm = true
-			defer func() { traceAsm = false }()
-			before := asmCalls
-			f(t)
-			want := Generic
-			if l >= AVX2 {
-				want = min(l, asmLevel[k])
+		traceAsm = true
+		defer func() { traceAsm = false }()
+		before := asmCalls
+		f(t)
+		want := Generic
+		if l >= AVX2 {
+			want = min(l, asmLevel[k])
+		}
+		for lv := AVX2; lv <= AVX512; lv++ {
+			calls := asmCalls[lv][k] - before[lv][k]
+			if lv == want && calls == 0 {
+				t.Fatalf("%s at isa=%s never called its %s assembly", kernelNames[k], l, lv)
 			}
-			for lv := AVX2; lv <= AVX512; lv++ {
-				calls := asmCalls[lv][k] - before[lv][k]
-				if lv == want && calls == 0 {
-					t.Fatalf("%s at isa=%s never called its %s assembly", kernelNames[k], l, lv)
-				}
-				if lv != want && calls != 0 {
-					t.Fatalf("%s at isa=%s called %s assembly %d times", kernelNames[k], l, lv, calls)
-				}
+			if lv != want && calls != 0 {
+				t.Fatalf("%s at isa=%s called %s assembly %d times", kernelNames[k], l, lv, calls)
 			}
 		}
 	})

@@ -2009,7 +2009,7 @@ hit:
 	RET
 
 // func dotF32AVX512(x *float32, y *float32, n int) float32
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE
 TEXT ·dotF32AVX512(SB), NOSPLIT, $0-28
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
@@ -2109,7 +2109,7 @@ tree_h2:
 tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VADDPS        X1, X0, X0
@@ -2139,7 +2139,7 @@ DATA ctailbits<>+32(SB)/2, $0xffff
 GLOBL ctailbits<>(SB), RODATA|NOPTR, $34
 
 // func sumF32AVX512(x *float32, n int) float32
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE
 TEXT ·sumF32AVX512(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
@@ -2233,7 +2233,7 @@ tree_h2:
 tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VADDPS        X1, X0, X0
@@ -2244,7 +2244,7 @@ tree_h1:
 	RET
 
 // func sumsqF32AVX512(x *float32, n int) float32
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE
 TEXT ·sumsqF32AVX512(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
@@ -2338,7 +2338,7 @@ tree_h2:
 tree_h1:
 	VEXTRACTF32X8 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VADDPS        X1, X0, X0
@@ -2633,7 +2633,7 @@ l_done:
 	RET
 
 // func maxF32AVX512(x *float32, n int) (m float32, nan bool)
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE
 TEXT ·maxF32AVX512(SB), NOSPLIT, $0-21
 	MOVQ    x+0(FP), AX
 	MOVQ    n+8(FP), CX
@@ -2702,7 +2702,7 @@ l_done:
 	KORW          K3, K1, K1
 	VEXTRACTF32X8 $0x01, Z1, Y0
 	VMAXPS        Y0, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X0
+	VEXTRACTF32X4 $0x01, Y1, X0
 	VMAXPS        X0, X1, X1
 	VMOVHLPS      X1, X1, X0
 	VMAXPS        X0, X1, X1
@@ -2762,7 +2762,7 @@ hit:
 	RET
 
 // func dotF64AVX512(x *float64, y *float64, n int) float64
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·dotF64AVX512(SB), NOSPLIT, $0-32
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
@@ -2862,7 +2862,7 @@ tree_h2:
 tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
 	VADDPD        X1, X0, X0
@@ -2871,7 +2871,7 @@ tree_h1:
 	RET
 
 // func sumF64AVX512(x *float64, n int) float64
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·sumF64AVX512(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
@@ -2965,7 +2965,7 @@ tree_h2:
 tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
 	VADDPD        X1, X0, X0
@@ -2974,7 +2974,7 @@ tree_h1:
 	RET
 
 // func sumsqF64AVX512(x *float64, n int) float64
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·sumsqF64AVX512(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
@@ -3068,7 +3068,7 @@ tree_h2:
 tree_h1:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VEXTRACTF32X4 $0x01, Y0, X1
 	VADDPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
 	VADDPD        X1, X0, X0
@@ -3361,7 +3361,7 @@ l_done:
 	RET
 
 // func maxF64AVX512(x *float64, n int) (m float64, nan bool)
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F, AVX512VL, SSE2
 TEXT ·maxF64AVX512(SB), NOSPLIT, $0-25
 	MOVQ    x+0(FP), AX
 	MOVQ    n+8(FP), CX
@@ -3430,7 +3430,7 @@ l_done:
 	KORW          K3, K1, K1
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VMAXPD        Y0, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X0
+	VEXTRACTF32X4 $0x01, Y1, X0
 	VMAXPD        X0, X1, X1
 	VPERMILPD     $0x01, X1, X0
 	VMAXPD        X0, X1, X1

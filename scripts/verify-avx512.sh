@@ -2,11 +2,11 @@
 # verify-avx512.sh — make verify-avx512: everything that judges the AVX-512
 # level, in one command, on a machine that has AVX-512 F/DQ/BW/VL:
 #
-#   1. make identity: the identity suite at every level (generic, avx2,
-#      avx512) and in the purego and GOAMD64=v3/v4 builds, bit for bit;
-#   2. NNKERN_ISA=avx512 make test: the whole test suite with the kernels
-#      capped at (that is, dispatching to) avx512;
-#   3. the GEMM benchmarks of the AVX-512 targets, one thread: native at
+#   1. NNKERN_ISA=avx512 make test: the whole test suite with the kernels
+#      capped at (that is, dispatching to) avx512, which includes make
+#      identity: the identity suite at every level (generic, avx2, avx512)
+#      and in the purego and GOAMD64=v3/v4 builds, bit for bit;
+#   2. the GEMM benchmarks of the AVX-512 targets, one thread: native at
 #      avx2 and avx512 against OpenBLAS on its own kernels (when
 #      libopenblas-dev is installed), on 200x3072x200 NN, 3072x200x200 TN
 #      and 2048³, with the FMA peak, printed as a table of GFLOP/s and
@@ -26,12 +26,10 @@ if ! grep -qw avx512f /proc/cpuinfo 2>/dev/null || ! grep -qw avx512vl /proc/cpu
 	exit 2
 fi
 
-echo "== 1/3 make identity"
-$MAKE --no-print-directory identity
-echo "== 2/3 NNKERN_ISA=avx512 make test"
+echo "== 1/2 NNKERN_ISA=avx512 make test (with make identity)"
 NNKERN_ISA=avx512 $MAKE --no-print-directory test
 
-echo "== 3/3 GEMM benchmarks, one thread"
+echo "== 2/2 GEMM benchmarks, one thread"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nnkern-verify.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 if CGO_LDFLAGS="-lopenblas" $GO test -c -tags openblas -o "$tmp/blas.test" ./blas 2>/dev/null; then
@@ -65,6 +63,8 @@ for line in open(sys.argv[1]):
 # The FMA peak: the best sample of nnkern's AVX-512 probe, one thread.
 peak = {p["dtype"]: p["value"] for p in json.load(open(sys.argv[2]))["peaks"]
         if p["kind"] == "fma" and p.get("isa") == "avx512" and p["threads"] == 1}
+if not rows:
+    sys.exit("verify-avx512: no benchmark results were read")
 med = {k: statistics.median(v) for k, v in rows.items()}
 print(f"{'case':34} {'avx2':>8} {'avx512':>8} {'openblas':>9} {'512/ob':>7} {'512/avx2':>9} {'%peak':>6}")
 for dt in ("f32", "f64"):

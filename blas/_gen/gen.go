@@ -1,7 +1,7 @@
-// Command gen generates the AVX2+FMA GEMM micro-kernels of package blas
-// (blas/gemm_kernel_amd64.s and its Go declarations).
+// Command gen generates the AVX2+FMA and AVX-512 GEMM micro-kernels of
+// package blas (blas/gemm_kernel_amd64.s and its Go declarations).
 //
-// Run it through `go generate ./blas` (see blas/gemm_amd64.go).
+// Run it through `go generate ./blas` (see blas/kernel_amd64.go).
 package main
 
 import (
@@ -18,7 +18,7 @@ import (
 const mr = 6
 
 // isa is the vector width the kernels are emitted for: AVX2 (YMM, 16
-// registers) or AVX-512 (ZMM, 32 registers; F and VL). The same template
+// registers) or AVX-512 (ZMM, 32 registers; F, DQ and VL). The same template
 // emits both; the wider registers double the columns of a tile (nr) and
 // the larger register file lets every kernel run two 6-row tiles at once.
 type isa struct {
@@ -269,6 +269,10 @@ func kernel(w isa, e elem, nv int) {
 			pcalign64()
 			Label(lbl + "_loop4pf")
 			PREFETCHT1(Mem{Base: bpre})
+			if vb == 64 {
+				// A packed AVX-512 B row is two cache lines.
+				PREFETCHT1(Mem{Base: bpre, Disp: 64})
+			}
 			ADDQ(csb, bpre)
 			for u := 0; u < 4; u++ {
 				step(true)

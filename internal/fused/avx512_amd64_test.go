@@ -26,6 +26,8 @@ func TestAsmRequires(t *testing.T) {
 // AVX-512 paths, and below it they do not. (The conformance tests compare
 // every level's bits.)
 func TestAVX512Dispatch(t *testing.T) {
+	trace512 = true
+	defer func() { trace512 = false }()
 	a := make([]float32, 40*40)
 	c := make([]float32, 40*40)
 	for _, lvl := range kernels.Levels() {

@@ -118,7 +118,7 @@ func TestMulAdd(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(lvl)))
 			for _, mode := range []bool{false, true} {
 				for _, n := range []int{4, 8, 12, 16} {
-					for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 17, 25, 64} {
+					for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 25, 64} {
 						for _, k := range []int{0, 1, 2, 3, 7, 16, 33, 100, 3073} {
 							off := rng.IntN(4)
 							name := fmt.Sprintf("grad=%v/m=%d/n=%d/k=%d/off=%d", mode, m, n, k, off)

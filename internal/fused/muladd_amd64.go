@@ -10,9 +10,14 @@ import (
 	"github.com/nnkern/nnkern/kernels"
 )
 
-// calls512 counts the calls of the AVX-512 paths of MulAdd and MulAddTN,
-// for the tests that check that the avx512 level runs them.
-var calls512 [2]int
+// With trace512 set (by a single-threaded test only), calls512 counts the
+// calls of the AVX-512 paths of MulAdd and MulAddTN, for the test that
+// checks that the avx512 level runs them. Unset, nothing is written: the
+// fused losses call these kernels from several goroutines.
+var (
+	trace512 bool
+	calls512 [2]int
+)
 
 // maxRows[nv-1] and maxRows512[nv-1] are the row blockings of the
 // nv-vector AVX2 and AVX-512 panels (see _gen).
@@ -26,7 +31,9 @@ var (
 // that k >= 1, m >= 1.
 func mulAddAsm[T kernels.Float](m, nv, k int, a []T, ai, ap int, b []T, ldb int, c []T, ldc int) bool {
 	if kernels.ISA() >= kernels.AVX512 {
-		calls512[0]++
+		if trace512 {
+			calls512[0]++
+		}
 		mulAddAsm512(m, nv*Width[T](), k, a, ai, ap, b, ldb, c, ldc)
 		return true
 	}

@@ -48,7 +48,9 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 	maxM := tnMaxM
 	is512 := kernels.ISA() >= kernels.AVX512
 	if is512 {
-		calls512[1]++
+		if trace512 {
+			calls512[1]++
+		}
 		w, maxM = 2*w, tnMaxM512
 	}
 	size := int(unsafe.Sizeof(a[0]))

@@ -92,7 +92,7 @@ func TestMulAddTN(t *testing.T) {
 			defer kernels.SetISA(lvl)()
 			rng := rand.New(rand.NewPCG(3, uint64(lvl)))
 			ns := []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 31, 32, 33, 35, 47, 48, 49, 100, 3073}
-			for _, m := range []int{0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 16, 17} {
+			for _, m := range []int{0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17} {
 				for _, n := range ns {
 					for _, k := range []int{0, 1, 2, 3, 5, 32, 33, 200} {
 						if n == 3073 && k > 33 {

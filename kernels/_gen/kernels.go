@@ -150,7 +150,7 @@ func binaryKernel(t ft, name string, f func(d, x Register)) {
 func axpyKernel(t ft) {
 	text(t.fn("axpy"), fmt.Sprintf("func(a %s, x, y *%s, n int)", t.gotyp, t.gotyp))
 	av := t.V()
-	t.bcast(NewParamAddr("a", 0), av)
+	t.bcast(paramAddr("a"), av)
 	x := ptr("x")
 	y := ptr("y")
 	n := Load(Param("n"), GP64())
@@ -174,7 +174,7 @@ func axpyKernel(t ft) {
 func scaleKernel(t ft) {
 	text(t.fn("scale"), fmt.Sprintf("func(a %s, x *%s, n int)", t.gotyp, t.gotyp))
 	av := t.V()
-	t.bcast(NewParamAddr("a", 0), av)
+	t.bcast(paramAddr("a"), av)
 	x := ptr("x")
 	n := Load(Param("n"), GP64())
 	loop(t, "l", n, []stream{{x, t.size}}, unroll, func(j, off int, mask vmask) {
@@ -237,7 +237,7 @@ func indexEqKernel(t ft) {
 	i := GP64()
 	XORQ(i, i)
 	vv := t.V()
-	t.bcast(NewParamAddr("v", 16), vv)
+	t.bcast(paramAddr("v"), vv)
 	bits := GP32()
 	found := func(mask vmask, off int) {
 		v := t.V()
@@ -605,8 +605,10 @@ func rowSum(t ft, pre string, p, cols, rem Register, tail VecVirtual) Register {
 // streams interleaved (short rows are latency-bound), then a last odd row
 // alone. Passes per row: max; e = exp(s − m) into d (the last partial
 // vector stays in a register); z = Σe in the canonical order (rowSum, from
-// the stored vectors); normalise. The broadcast row maxima, scale and tail mask live in stack
-// slots so that two interleaved exps fit in the 16 YMM registers.
+// the stored vectors); normalise. The broadcast row maxima and scale live
+// in stack slots, and with AVX2 the tail mask too, so that two interleaved
+// exps fit in the 16 YMM registers (with AVX-512 the mask stays in an
+// opmask register: maskHome).
 func softmaxKernel(t ft, ce bool) {
 	name := t.fn("softmaxRows")
 	sig := fmt.Sprintf("func(d, s *%s, rows, cols, stride int)", t.gotyp)
@@ -629,7 +631,7 @@ func softmaxKernel(t ft, ce bool) {
 		mz = Mem{Base: ptr("mz")}
 		scaleLoc = AllocLocal(vb)
 		sc := t.V()
-		t.bcast(NewParamAddr("scale", 40), sc)
+		t.bcast(paramAddr("scale"), sc)
 		t.store(sc, scaleLoc)
 	}
 	// Tail mask for cols % lanes (all rows share it).
@@ -813,7 +815,7 @@ func hingeKernel(t ft) {
 	yp := ptr("y")
 	out := ptr("out")
 	scale := t.V()
-	t.bcast(NewParamAddr("scale", 48), scale)
+	t.bcast(paramAddr("scale"), scale)
 	maskLoc := newMaskHome(t)
 	rem := GP64()
 	MOVQ(cols, rem)
@@ -892,8 +894,8 @@ func hingeKernel(t ft) {
 		keep(t, pos, scale, v)
 		vstore(t, v, m, mem(dp, t, j*t.lanes))
 	}
-	// Blocks of 32 elements (one float64 partial each), then the ladder.
-	const blk = 32
+	// Blocks of P elements (one float64 partial each), then the ladder.
+	blk := partialsOf(f64)
 	vecs := blk / t.lanes
 	CMPQ(n, U32(blk))
 	JL(LabelRef("rem"))

@@ -20,7 +20,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"log"
 	"math"
 
@@ -57,7 +56,7 @@ type ft struct {
 	w     vw
 
 	load, store, add, sub, mul, div, max, min, and, andn, or, xor, cmp, fma231, fma213, fnma231 op
-	bcast, movs, adds, divs                                                                     op
+	bcast, movs, divs                                                                           op
 	maskmov                                                                                     func(a, b, c Op)
 	blendv                                                                                      func(a, b, c, d Op)
 	movmsk                                                                                      func(a, b Op)
@@ -69,7 +68,7 @@ var f32 = ft{
 	load: VMOVUPS, store: VMOVUPS, add: VADDPS, sub: VSUBPS, mul: VMULPS, div: VDIVPS,
 	max: VMAXPS, min: VMINPS, and: VANDPS, andn: VANDNPS, or: VORPS, xor: VXORPS, cmp: VCMPPS,
 	fma231: VFMADD231PS, fma213: VFMADD213PS, fnma231: VFNMADD231PS,
-	bcast: VBROADCASTSS, movs: VMOVSS, adds: VADDSS, divs: VDIVSS,
+	bcast: VBROADCASTSS, movs: VMOVSS, divs: VDIVSS,
 	maskmov: VMASKMOVPS, blendv: VBLENDVPS, movmsk: VMOVMSKPS,
 	loadZ:  func(a, b, c, _ Op) { VMOVUPS_Z(a, b, c) },
 	blendm: func(a, b, c, d Op) { VBLENDMPS(a, b, c, d) },
@@ -80,7 +79,7 @@ var f64 = ft{
 	load: VMOVUPD, store: VMOVUPD, add: VADDPD, sub: VSUBPD, mul: VMULPD, div: VDIVPD,
 	max: VMAXPD, min: VMINPD, and: VANDPD, andn: VANDNPD, or: VORPD, xor: VXORPD, cmp: VCMPPD,
 	fma231: VFMADD231PD, fma213: VFMADD213PD, fnma231: VFNMADD231PD,
-	bcast: VBROADCASTSD, movs: VMOVSD, adds: VADDSD, divs: VDIVSD,
+	bcast: VBROADCASTSD, movs: VMOVSD, divs: VDIVSD,
 	maskmov: VMASKMOVPD, blendv: VBLENDVPD, movmsk: VMOVMSKPD,
 	loadZ:  func(a, b, c, _ Op) { VMOVUPD_Z(a, b, c) },
 	blendm: func(a, b, c, d Op) { VBLENDMPD(a, b, c, d) },
@@ -252,7 +251,12 @@ func hreduce(t ft, f op, y VecVirtual) Register {
 		f(hi, y.AsY(), y.AsY())
 	}
 	hi := XMM()
-	VEXTRACTF128(U8(1), y.AsY(), hi)
+	if t.w.is512() {
+		// EVEX: y may be one of Y16–Y31, which VEX cannot encode.
+		VEXTRACTF32X4(U8(1), y.AsY(), hi)
+	} else {
+		VEXTRACTF128(U8(1), y.AsY(), hi)
+	}
 	lo := y.AsX()
 	f(hi, lo, lo)
 	if t.size == 4 {
@@ -274,6 +278,18 @@ func mem(p Register, t ft, elemOff int) Mem {
 func ptr(name string) Register { return Load(Param(name), GP64()) }
 
 const unroll = 4
+
+// paramAddr returns the memory operand of a scalar argument, resolved from
+// the function's signature (so that a signature change cannot leave a
+// hard-coded offset behind); broadcasting it from memory keeps to VEX/EVEX
+// instructions.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
 
 // text starts a function; every kernel takes pointers that do not escape.
 func text(name, sig string) {
@@ -321,5 +337,3 @@ func main() {
 	}
 	Generate()
 }
-
-var _ = fmt.Sprintf

@@ -35,10 +35,14 @@ func tailBits() Mem {
 	return m
 }
 
-// tailMask returns the AVX2 sliding mask table: lanes all-ones elements
+// tailMask returns the AVX2 sliding mask table (AVX-512 masks come from
+// tailBits): lanes all-ones elements
 // followed by lanes zero elements. Loading 32 bytes at offset
 // (lanes-n)*size gives a mask with the first n lanes set.
 func tailMask(t ft) Mem {
+	if t.w.is512() {
+		panic("tailMask: the AVX2 table at AVX-512 width")
+	}
 	key := t.name + "tailmask"
 	if m, ok := consts[key]; ok {
 		return m
@@ -197,17 +201,6 @@ func keep(t ft, m vmask, v, dst Register) {
 	t.and(m.v, v, dst)
 }
 
-// drop sets dst = mask ? 0 : v.
-func drop(t ft, m vmask, v, dst Register) {
-	if t.w.is512() {
-		k := K()
-		KNOTW(m.k, k)
-		t.loadZ(v, k, dst, nil)
-		return
-	}
-	t.andn(v, m.v, dst)
-}
-
 // sel sets dst = mask ? a : b (a may be memory).
 func sel(t ft, m vmask, a Op, b, dst Register) {
 	if t.w.is512() {
@@ -226,7 +219,8 @@ func maskOr(t ft, a, b vmask) {
 	t.or(b.v, a.v, a.v)
 }
 
-// maskAndNot returns a & ^b.
+// maskAndNot returns a & ^b (with AVX2 in a's register, which it
+// overwrites; with AVX-512 in a new opmask register).
 func maskAndNot(t ft, a, b vmask) vmask {
 	if t.w.is512() {
 		k := K()

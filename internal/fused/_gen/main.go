@@ -1,4 +1,6 @@
-// Command _gen generates the AVX2+FMA panel kernels of package fused:
+// Command _gen generates the AVX2+FMA and AVX-512 panel kernels of package
+// fused (the AVX-512 ones, named …AVX512, with ZMM registers and opmask
+// tails; see the AVX-512 section below):
 //
 //	go run . -out ../muladd_amd64.s -stubs ../muladd_stub_amd64.go -pkg fused
 //
@@ -627,9 +629,9 @@ func main() {
 		fmt.Fprintf(&tb, ",\n}\n\n")
 	}
 	Generate()
-	if err := os.WriteFile(*table, bytes.TrimRight(tb.Bytes(), "\n"), 0o644); err != nil {
+	if err := os.WriteFile(*table, append(bytes.TrimRight(tb.Bytes(), "\n"), '\n'), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	_ = os.WriteFile(*table, append(bytes.TrimRight(tb.Bytes(), "\n"), '\n'), 0o644)
+
 }
