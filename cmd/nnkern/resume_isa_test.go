@@ -24,9 +24,13 @@ import (
 	"github.com/nnkern/nnkern/internal/runio"
 )
 
-// nnkernBin runs the nnkern binary bin as nnkern does binPath.
+// nnkernBin runs the nnkern binary bin as nnkern does binPath. The child
+// does not inherit the test's NNKERN_ISA (NNKERN_ISA=avx512 make test):
+// each run here picks its level itself, and a purego build refuses any
+// level above generic.
 func nnkernBin(t *testing.T, bin, dir string, env []string, args ...string) result {
 	t.Helper()
+	env = append([]string{"NNKERN_ISA="}, env...)
 	old := binPath
 	binPath = bin
 	defer func() { binPath = old }()

@@ -18,7 +18,10 @@ import (
 // if there are more than limit. The Go runtime itself allocates a little
 // now and then while goroutines park and wake, so limit is a small
 // budget, not zero; one allocation per call in the code under test
-// exceeds it. GOMAXPROCS is restored.
+// exceeds it. The runtime's share comes in bursts (a GC cycle empties
+// its caches), so the count is taken up to three times and the smallest
+// is judged: code that allocates per call exceeds the budget every time.
+// GOMAXPROCS is restored.
 func CheckParallel(t testing.TB, what string, procs []int, warm, calls int, limit uint64, run func()) {
 	t.Helper()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
@@ -27,14 +30,18 @@ func CheckParallel(t testing.TB, what string, procs []int, warm, calls int, limi
 		for range warm {
 			run()
 		}
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		for range calls {
-			run()
+		best := ^uint64(0)
+		for attempt := 0; attempt < 3 && best > limit; attempt++ {
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			for range calls {
+				run()
+			}
+			runtime.ReadMemStats(&m1)
+			best = min(best, m1.Mallocs-m0.Mallocs)
 		}
-		runtime.ReadMemStats(&m1)
-		if n := m1.Mallocs - m0.Mallocs; n > limit {
-			t.Errorf("GOMAXPROCS=%d: %d allocations in %d calls of %s (budget %d)", p, n, calls, what, limit)
+		if best > limit {
+			t.Errorf("GOMAXPROCS=%d: %d allocations in %d calls of %s, the fewest of 3 counts (budget %d)", p, best, calls, what, limit)
 		}
 	}
 }
