@@ -24,7 +24,8 @@
 //	src.Gather(batch, []int{3, 1, 4, 1, 5 /* ... 200 indices */})
 //	Xval := cifar.Materialize[float64](p, &p.Val)
 //
-// Download fetches the official archives with resume and md5 verification;
-// WriteBinary, WritePython, WriteBinaryDir and WritePythonDir export data in
-// the official layouts.
+// Package cifar/download fetches the official archives (resumable, md5
+// verified, with an idle timeout and retries), kept apart so that reading
+// data links no networking code; WriteBinary, WritePython, WriteBinaryDir
+// and WritePythonDir export data in the official layouts.
 package cifar
