@@ -172,7 +172,7 @@ func CIFAR10(ctx context.Context, dir, variant string, opt Options) (string, err
 		var te *transientError
 		if !errors.As(err, &te) || attempt > opt.Retries || ctx.Err() != nil {
 			if attempt > 1 {
-				err = fmt.Errorf("%w (%d attempts)", err, attempt)
+				err = fmt.Errorf("%w; gave up after %d attempts", err, attempt)
 			}
 			return fail(err)
 		}
@@ -370,7 +370,8 @@ func stalled(actx context.Context) error {
 type watchdog struct {
 	timeout  time.Duration
 	window2  time.Duration // the rate window: twice timeout
-	minBytes int64
+	minRate  int64
+	minBytes int64 // minRate×window2
 	cancel   context.CancelCauseFunc
 	idle     *time.Timer  // used by the attempt's goroutine only
 	got      atomic.Int64 // body bytes in the current window
@@ -381,7 +382,7 @@ type watchdog struct {
 }
 
 func newWatchdog(timeout time.Duration, minRate int64, cancel context.CancelCauseFunc) *watchdog {
-	wd := &watchdog{timeout: timeout, window2: 2 * timeout, cancel: cancel}
+	wd := &watchdog{timeout: timeout, window2: 2 * timeout, minRate: minRate, cancel: cancel}
 	if timeout <= 0 {
 		return wd
 	}
@@ -416,7 +417,7 @@ func (wd *watchdog) checkRate() {
 		return
 	}
 	if n := wd.got.Swap(0); n < wd.minBytes {
-		wd.cancel(&stallError{fmt.Sprintf("%d bytes in %v, below the minimum rate of %d bytes in %v", n, wd.window2, wd.minBytes, wd.window2)})
+		wd.cancel(&stallError{fmt.Sprintf("too slow: %d bytes in %v (the minimum is %d bytes/s)", n, wd.window2, wd.minRate)})
 		return
 	}
 	wd.window.Reset(wd.window2)

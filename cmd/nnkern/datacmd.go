@@ -142,7 +142,7 @@ func runDataFetch(e *env, args []string) error {
 	if err != nil {
 		undo() // the directory, if this run made it and nothing is in it
 		if sig := caught(); sig != 0 {
-			return &exitError{code: 128 + int(sig), msg: fmt.Sprintf("%v (%v)", err, sig)}
+			return &exitError{code: 128 + int(sig), msg: fmt.Sprintf("%v (signal: %v)", err, sig)}
 		}
 		return err
 	}
@@ -181,7 +181,7 @@ func download(ctx context.Context, e *env, dir, name string) (string, error) {
 // and periodic lines otherwise; retries are announced on stderr.
 func downloadWith(ctx context.Context, e *env, dir, name string, opt cifardl.Options) (string, error) {
 	var bar *progressbar.ProgressBar
-	last := time.Time{}
+	last, lastDone := time.Time{}, int64(-1)
 	opt.Progress = func(done, total int64) {
 		if e.stdoutTTY {
 			if bar == nil {
@@ -190,8 +190,10 @@ func downloadWith(ctx context.Context, e *env, dir, name string, opt cifardl.Opt
 			bar.Set64(done)
 			return
 		}
-		if time.Since(last) > 5*time.Second || done == total {
-			last = time.Now()
+		// A line every 5s while bytes come (a retry restarting at the
+		// same count says nothing new).
+		if (time.Since(last) > 5*time.Second && done != lastDone) || done == total {
+			last, lastDone = time.Now(), done
 			fmt.Fprintf(e.stdout, "downloading %s: %d / %d bytes\n", name, done, total)
 		}
 	}

@@ -234,7 +234,7 @@ func TestDataFetchHTTPErrors(t *testing.T) {
 	code, _ = waitFetch(t, cmd, se, fetchHangLimit)
 	lines := strings.Split(strings.TrimSpace(se.String()), "\n")
 	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], "attempt 1 failed: server error: 500") ||
-		!strings.Contains(lines[0], "retrying in 1s") || !strings.Contains(lines[1], "(2 attempts)") {
+		!strings.Contains(lines[0], "retrying in 1s") || !strings.Contains(lines[1], "gave up after 2 attempts") {
 		t.Fatalf("500: exit %d, stderr %q", code, se.String())
 	}
 	if n := s.reqs.Load(); n != 2 {
