@@ -70,9 +70,11 @@ type Options struct {
 
 	// Retries is how many times a transient failure is retried: a
 	// connection error, a stall, a body cut short, or a 5xx, 408 or 429
-	// answer. Each retry resumes what the earlier attempts brought. A 4xx
-	// answer, an md5 or size mismatch, a local file error or a cancelled
-	// context is never retried. 0 means DefaultRetries; negative means none.
+	// answer. Each retry resumes what the earlier attempts brought (when
+	// the server honours Range). Any other 4xx answer, an unknown host, a
+	// certificate that does not verify, an md5 or size mismatch, a local
+	// file error or a cancelled context is never retried. 0 means
+	// DefaultRetries; negative means none.
 	Retries int
 
 	// Backoff is the wait before the first retry; it doubles for each
