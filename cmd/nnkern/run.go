@@ -548,7 +548,13 @@ type runSignals struct {
 func notifyRunSignals() *runSignals {
 	rs := &runSignals{ch: make(chan os.Signal, 1)}
 	rs.ctx, rs.cancel = context.WithCancel(context.Background())
-	signal.Notify(rs.ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		// A signal the process was started ignoring (nohup, a
+		// background job of a script) stays ignored.
+		if !signal.Ignored(sig) {
+			signal.Notify(rs.ch, sig)
+		}
+	}
 	go func() {
 		select {
 		case sig := <-rs.ch:
