@@ -151,6 +151,29 @@ func TestRunDirectoryLock(t *testing.T) {
 		}
 		lk.Unlock()
 	}
+	// A configuration of a sweep whose run directory another process
+	// holds is left for --resume, untouched.
+	sw2 := filepath.Join(dir, "sweep2")
+	os.MkdirAll(filepath.Join(sw2, "run-0000"), 0o755)
+	lk, err := runio.LockDir(filepath.Join(sw2, "run-0000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	swArgs := []string{"sweep", "softmax", "--data", data, "--num-train", "300", "--num-val", "50", "--lr", "1e-6,1e-4", "--iters", "5", "--out", sw2}
+	before := dirState(t, filepath.Join(sw2, "run-0000"))
+	r := nnkern(t, dir, nil, swArgs...)
+	if r.code != 1 || !strings.Contains(r.stdout, "[0] skipped: "+filepath.Join(sw2, "run-0000")+": another nnkern run") || !strings.Contains(r.stderr, "1 of 2 configurations done") {
+		t.Errorf("sweep with a held run directory: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if dirState(t, filepath.Join(sw2, "run-0000")) != before {
+		t.Error("the sweep wrote into a run directory another process holds")
+	}
+	lk.Unlock()
+	mustRun(t, dir, nil, append(swArgs, "--resume")...)
+	if l, _, _ := runio.ReadMetrics(filepath.Join(sw2, "sweep.jsonl")); len(l) != 2 {
+		t.Errorf("the resumed sweep recorded %d configurations, want 2", len(l))
+	}
+
 	mustRun(t, dir, nil, smallArgs("softmax", data, out, "--resume")...)
 	if _, err := os.Stat(filepath.Join(out, runio.LockFile)); !os.IsNotExist(err) {
 		t.Errorf("the lock file outlived the run: %v", err)

@@ -440,12 +440,26 @@ func runSweep(e *env, args []string) (retErr error) {
 			var res *runResult
 			// A run directory left by an interrupted sweep resumes from
 			// its checkpoint (or starts over if it has none).
-			_, statErr := os.Stat(filepath.Join(dir, "config.json"))
 			err := os.MkdirAll(dir, 0o755)
 			if err == nil {
-				running[idx].Store(true)
-				res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, resume: resume && statErr == nil, progress: progressQuiet, checkpointEvery: f.checkpointEvery, done: &doneIts[idx]})
-				running[idx].Store(false)
+				// The sweep's lock covers its run directories, but not
+				// against a 'train --out DIR/run-NNNN --resume'.
+				var lk *runio.DirLock
+				lk, err = runio.LockDir(dir)
+				var le *runio.LockedError
+				if errors.As(err, &le) {
+					mu.Lock()
+					fmt.Fprintf(e.stdout, "  [%d] skipped: %v (left for --resume)\n", idx, err)
+					mu.Unlock()
+					return
+				}
+				if err == nil {
+					_, statErr := os.Stat(filepath.Join(dir, "config.json"))
+					running[idx].Store(true)
+					res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, resume: resume && statErr == nil, progress: progressQuiet, checkpointEvery: f.checkpointEvery, done: &doneIts[idx]})
+					running[idx].Store(false)
+					lk.Unlock()
+				}
 			}
 			if err == nil && res.Stopped {
 				mu.Lock()
@@ -475,11 +489,11 @@ func runSweep(e *env, args []string) (retErr error) {
 		}
 	}
 	if done < len(mine) {
-		msg := fmt.Sprintf("sweep interrupted: %d of %d configurations done; continue with: nnkern sweep %s --out %s --resume (and the same flags)", done, len(mine), model, f.out)
+		msg := fmt.Sprintf("%d of %d configurations done; continue with: nnkern sweep %s --out %s --resume (and the same flags)", done, len(mine), model, f.out)
 		if sig := sigs.signal(); sig != nil {
-			return sigs.exit(signalName(sig) + ": " + msg + "; the running configurations resume from their checkpoints")
+			return sigs.exit(fmt.Sprintf("%s: sweep interrupted: %s; the running configurations resume from their checkpoints", signalName(sig), msg))
 		}
-		return errors.New(msg)
+		return errors.New("sweep incomplete: " + msg)
 	}
 	return summarize(e, f.out, recs, f.out)
 }
