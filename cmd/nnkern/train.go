@@ -392,7 +392,9 @@ func runTrain(e *env, args []string) (retErr error) {
 			"directory: config.json, metrics.jsonl, checkpoint.bin, model.npz, loss.png,\n"+
 			"accuracy.png, weights.png. The same settings and seed give a byte-identical model.npz;\n"+
 			"--resume continues an interrupted run from its last checkpoint, bit for bit, also at\n"+
-			"another ISA level or on another machine (native BLAS backend; config.json records each part).")
+			"another ISA level or on another machine (native BLAS backend; config.json records each part).\n"+
+			"Ctrl-C, SIGTERM or SIGHUP writes a checkpoint and exits with 130, 143 or 129. One run at a\n"+
+			"time per --out: a second one is refused (a lock file, .nnkern.lock, held to the end).")
 	var f trainFlags
 	f.register(fs, false)
 	fs.StringVar(&f.out, "out", "", "run directory (default runs/MODEL-YYYYMMDD-HHMMSS)")
