@@ -15,6 +15,7 @@ import (
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/softmax"
@@ -496,7 +497,7 @@ func resumeMetrics(e *env, path, ckPath string, start int) (lastLoss float64, er
 	for i, l := range lines {
 		var r metricRec
 		if err := json.Unmarshal(l, &r); err != nil {
-			return 0, damaged(i+1, "not a metrics record (%v)", err)
+			return 0, damaged(i+1, "not a metrics record (%s)", textesc.Escape(err.Error()))
 		}
 		if r.Final || r.It >= start {
 			past = true

@@ -355,10 +355,21 @@ func TestResumeRefusesDamagedMetrics(t *testing.T) {
 	data := synthData(t, dir, 400, 60)
 	full := filepath.Join(dir, "full")
 	mustRun(t, dir, nil, smallArgs("softmax", data, full)...)
-	// stopped: checkpoint at 25, loss rows 0-24 plus epoch rows.
+	// stopped: a copy of a run stopped with its checkpoint at 25, loss
+	// rows 0-24 plus epoch rows.
+	orig := filepath.Join(dir, "stopped")
+	mustRun(t, dir, nil, smallArgs("softmax", data, orig, "--checkpoint-every", "10", "--stop-at", "25")...)
 	stopped := func(name string) (string, []string) {
 		out := filepath.Join(dir, name)
-		mustRun(t, dir, nil, smallArgs("softmax", data, out, "--checkpoint-every", "10", "--stop-at", "25")...)
+		os.Mkdir(out, 0o755)
+		ents, _ := os.ReadDir(orig)
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(orig, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(out, e.Name()), b, 0o644)
+		}
 		b, err := os.ReadFile(filepath.Join(out, metricsFile))
 		if err != nil {
 			t.Fatal(err)
@@ -424,4 +435,29 @@ func TestResumeRefusesDamagedMetrics(t *testing.T) {
 	checkOneLine(t, nnkern(t, dir, nil, args...), 1, filepath.Join(out, metricsFile)+" holds the losses of iterations 0-19", args)
 	os.Remove(filepath.Join(out, metricsFile))
 	checkOneLine(t, nnkern(t, dir, nil, args...), 1, filepath.Join(out, metricsFile)+" is missing", args)
+}
+
+// TestSweepResumeRefusesDamagedLine: a damaged record in the middle of
+// sweep.jsonl is refused, naming the line, not taken for a torn end
+// (which dropped it and every record after it).
+func TestSweepResumeRefusesDamagedLine(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "s")
+	args := []string{"sweep", "softmax", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
+		"--lr", "1e-6,1e-4", "--reg", "0.1", "--iters", "5", "--out", out}
+	mustRun(t, dir, nil, args...)
+	path := filepath.Join(out, "sweep.jsonl")
+	b, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(b), "\n")
+	lines[0] = "{\"index\":0,\x1b[2J\n"
+	os.WriteFile(path, []byte(strings.Join(lines, "")), 0o644)
+	before := dirState(t, out)
+	resume := append(args, "--resume")
+	checkOneLine(t, nnkern(t, dir, nil, resume...), 1, path+" line 1: ", resume)
+	merge := []string{"sweep", "merge", "--out", filepath.Join(dir, "m"), out}
+	checkOneLine(t, nnkern(t, dir, nil, merge...), 1, path+" line 1: ", merge)
+	if dirState(t, out) != before {
+		t.Error("the refused --resume changed the sweep directory")
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -37,7 +38,7 @@ type sweepRec struct {
 }
 
 // readSweep reads the records of a sweep.jsonl; torn reports an incomplete
-// last line (ignored).
+// last line (ignored). A damaged complete line is an error naming it.
 func readSweep(path string) (recs []sweepRec, torn bool, err error) {
 	lines, torn, err := runio.ReadMetrics(path)
 	if err != nil {
@@ -46,7 +47,7 @@ func readSweep(path string) (recs []sweepRec, torn bool, err error) {
 	for _, l := range lines {
 		var r sweepRec
 		if err := json.Unmarshal(l, &r); err != nil {
-			return nil, false, fmt.Errorf("%s: %v", path, err)
+			return nil, false, fmt.Errorf("%s line %d: %s", path, len(recs)+1, textesc.Escape(err.Error()))
 		}
 		recs = append(recs, r)
 	}
