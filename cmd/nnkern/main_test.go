@@ -913,7 +913,7 @@ func TestSweepInterruptAndResume(t *testing.T) {
 	if len(lines) == 4 {
 		t.Fatalf("the sweep finished all 4 configurations before the interrupt (err %v); the test needs longer runs", err)
 	}
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(se.String(), "--resume") || !strings.Contains(se.String(), "interrupted") {
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || !strings.Contains(se.String(), "--resume") || !strings.Contains(se.String(), "interrupted") {
 		t.Fatalf("interrupted sweep: err %v, stderr:\n%s", err, se.String())
 	}
 

@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/softmax"
@@ -296,6 +298,13 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 			}
 			start, lr = c.Iteration, c.LearningRate
 		}
+		// Keep what the checkpoint covers: every row of it, or refuse
+		// (before anything in the directory changes).
+		ll, err := resumeMetrics(e, mPath, ckPath, start)
+		if err != nil {
+			return nil, err
+		}
+		lastLoss = ll
 		// config.json: the segments the checkpoint covers, then this
 		// process (which may run at another ISA level or on another
 		// machine: the settings, including the backend, are the same).
@@ -320,19 +329,6 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 			for _, t := range tmps {
 				os.Remove(t)
 			}
-		}
-		// Drop what the checkpoint does not cover (and a torn last line).
-		if _, err := runio.RepairMetrics(mPath, func(l []byte) bool {
-			var r metricRec
-			keep := json.Unmarshal(l, &r) == nil && r.It < start && !r.Final
-			if keep && r.Loss != nil && r.It == start-1 {
-				// The loss of the last iteration the checkpoint covers: a
-				// --resume of a finished run reports it as final_loss.
-				lastLoss = *r.Loss
-			}
-			return keep
-		}); err != nil {
-			return nil, err
 		}
 	} else {
 		b, err := json.MarshalIndent(rc, "", "  ")
@@ -469,5 +465,179 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 	return res, nil
 }
 
-// silence unused import in some build configurations.
-var _ = io.Discard
+// resumeMetrics checks the metrics file at path of a run resumed from the
+// checkpoint at iteration start and rewrites it to the rows the checkpoint
+// covers: one loss row for each iteration 0..start-1, in order, with their
+// epoch rows. Rows at or after start (written after the checkpoint, or the
+// final row of a finished run) are dropped: the run writes them again. A
+// torn last line (a write cut off by a crash) is dropped with a warning on
+// e.stderr; any other damage is an error naming the file and line, and the
+// file is left as it was. It returns the loss of iteration start-1.
+func resumeMetrics(e *env, path, ckPath string, start int) (lastLoss float64, err error) {
+	if start == 0 {
+		// No checkpoint: every row is written again.
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("--resume: %w", err)
+		}
+		return 0, nil
+	}
+	lines, torn, err := runio.ReadMetrics(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("--resume: %s is missing, but %s is at iteration %d: refusing to continue without the rows it covers", path, ckPath, start)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("--resume: %w; refusing to drop rows %s covers (iterations 0-%d)", err, ckPath, start-1)
+	}
+	damaged := func(line int, format string, args ...any) error {
+		return fmt.Errorf("--resume: %s line %d: %s; refusing to drop rows %s covers (iterations 0-%d)",
+			path, line, fmt.Sprintf(format, args...), ckPath, start-1)
+	}
+	var kept [][]byte
+	next, past := 0, false // next: the iteration whose loss row comes next
+	for i, l := range lines {
+		var r metricRec
+		if err := json.Unmarshal(l, &r); err != nil {
+			return 0, damaged(i+1, "not a metrics record (%s)", textesc.Escape(err.Error()))
+		}
+		if r.Final || r.It >= start {
+			past = true
+			continue
+		}
+		switch {
+		case past:
+			return 0, damaged(i+1, "iteration %d after a row of iteration %d or later (out of order)", r.It, start)
+		case r.Loss != nil && r.It != next:
+			return 0, damaged(i+1, "loss of iteration %d where iteration %d was due", r.It, next)
+		case r.Loss != nil:
+			lastLoss = *r.Loss
+			next++
+		case r.It < 0 || r.It > next:
+			// An epoch row comes right before (twolayer) or after
+			// (linear) the loss row of its iteration.
+			return 0, damaged(i+1, "epoch row of iteration %d where iteration %d was due", r.It, next)
+		}
+		kept = append(kept, l)
+	}
+	if next != start {
+		return 0, fmt.Errorf("--resume: %s holds the losses of iterations 0-%d (%d lines), but %s is at iteration %d: refusing to continue with %d rows missing",
+			path, next-1, len(lines), ckPath, start, start-next)
+	}
+	if torn {
+		fmt.Fprintf(e.stderr, "nnkern: warning: %s ends in an incomplete line (a write cut off by a crash); dropped it\n", path)
+	}
+	if torn || len(kept) != len(lines) {
+		if err := runio.RewriteMetrics(path, kept); err != nil {
+			return 0, err
+		}
+	}
+	return lastLoss, nil
+}
+
+// runSignals is how train and sweep stop: SIGINT (Ctrl-C), SIGTERM (what
+// Slurm, Kubernetes and systemd send before they kill) and SIGHUP (the
+// terminal went away) all cancel the context, the running iteration ends,
+// a checkpoint is written, and the command exits with 128 + the signal's
+// number (130, 143, 129), as a shell reports a process the signal killed.
+// Further signals are ignored until it has exited.
+type runSignals struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	ch     chan os.Signal
+	got    atomic.Value // the first signal, an os.Signal
+}
+
+func notifyRunSignals() *runSignals {
+	rs := &runSignals{ch: make(chan os.Signal, 1)}
+	rs.ctx, rs.cancel = context.WithCancel(context.Background())
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		// A signal the process was started ignoring (nohup, a
+		// background job of a script) stays ignored.
+		if !signal.Ignored(sig) {
+			signal.Notify(rs.ch, sig)
+		}
+	}
+	go func() {
+		select {
+		case sig := <-rs.ch:
+			rs.got.Store(sig)
+			rs.cancel()
+		case <-rs.ctx.Done():
+		}
+	}()
+	return rs
+}
+
+// stop restores the default handling of the signals.
+func (rs *runSignals) stop() {
+	signal.Stop(rs.ch)
+	rs.cancel()
+}
+
+// signal returns the signal that cancelled the context, or nil.
+func (rs *runSignals) signal() os.Signal {
+	sig, _ := rs.got.Load().(os.Signal)
+	return sig
+}
+
+// exit returns the error a command stopped by a signal exits with: status
+// 128 + the signal's number and msg.
+func (rs *runSignals) exit(msg string) error {
+	code := 130
+	if n, ok := rs.signal().(syscall.Signal); ok {
+		code = 128 + int(n)
+	}
+	return &exitError{code: code, msg: msg}
+}
+
+// signalName is "SIGTERM" and so on.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return fmt.Sprint(sig)
+}
+
+// lockOutDir creates the run directory dir (and its missing parents) and
+// takes its lock before anything is written to it, so that a second nnkern
+// run on the same directory fails at once, naming it, and changes nothing.
+// The returned undo removes the directories it created, leaf first, as
+// long as they are empty (call it after Unlock), so a command that fails
+// early leaves no empty --out behind.
+func lockOutDir(dir string) (lk *runio.DirLock, undo func(), err error) {
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		created = append(created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	undo = func() {
+		for _, d := range created {
+			if os.Remove(d) != nil { // not empty (or gone): keep the rest
+				return
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		undo()
+		return nil, func() {}, fmt.Errorf("--out %s: %w", dir, errors.Unwrap(err))
+	}
+	lk, err = runio.LockDir(dir)
+	if err != nil {
+		undo()
+		var le *runio.LockedError
+		if errors.As(err, &le) {
+			return nil, func() {}, fmt.Errorf("--out %w", err)
+		}
+		return nil, func() {}, fmt.Errorf("--out %s: not writable: %w", dir, err)
+	}
+	return lk, undo, nil
+}

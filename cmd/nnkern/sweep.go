@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -37,7 +38,7 @@ type sweepRec struct {
 }
 
 // readSweep reads the records of a sweep.jsonl; torn reports an incomplete
-// last line (ignored).
+// last line (ignored). A damaged complete line is an error naming it.
 func readSweep(path string) (recs []sweepRec, torn bool, err error) {
 	lines, torn, err := runio.ReadMetrics(path)
 	if err != nil {
@@ -46,7 +47,7 @@ func readSweep(path string) (recs []sweepRec, torn bool, err error) {
 	for _, l := range lines {
 		var r sweepRec
 		if err := json.Unmarshal(l, &r); err != nil {
-			return nil, false, fmt.Errorf("%s: %v", path, err)
+			return nil, false, fmt.Errorf("%s line %d: %s", path, len(recs)+1, textesc.Escape(err.Error()))
 		}
 		recs = append(recs, r)
 	}
@@ -130,9 +131,10 @@ func runSweep(e *env, args []string) (retErr error) {
 			"DIR/sweep.jsonl, a run directory per configuration and DIR/best/model.npz.\n"+
 			"Scale out with --shard i/n, a Slurm job array, or a Kubernetes Indexed Job\n"+
 			"(JOB_COMPLETION_INDEX with --shards n); then 'nnkern sweep merge DIR...'.\n"+
-			"Ctrl-C stops it (running configurations keep a checkpoint); --resume with the\n"+
-			"same flags and --out continues it: recorded configurations are kept, the others\n"+
-			"resume from their checkpoints or start.")
+			"Ctrl-C, SIGTERM or SIGHUP stops it (running configurations keep a checkpoint, also\n"+
+			"written every --checkpoint-every iterations); --resume with the same flags and --out\n"+
+			"continues it: recorded configurations are kept, the others resume from their\n"+
+			"checkpoints or start. One sweep at a time per --out (a lock file).")
 	var f trainFlags
 	f.register(fs, true)
 	var lrs, regs, hiddens, iters, decays, shard string
@@ -149,6 +151,7 @@ func runSweep(e *env, args []string) (retErr error) {
 	fs.StringVar(&f.out, "out", "", "sweep directory (default runs/sweep-MODEL-YYYYMMDD-HHMMSS)")
 	var resume bool
 	fs.BoolVar(&resume, "resume", false, "continue the interrupted sweep in --out (same flags)")
+	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 100, "write a checkpoint of each running configuration every K iterations (0: only at its end)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -159,6 +162,9 @@ func runSweep(e *env, args []string) (retErr error) {
 	model, err := parseModel(pos[0])
 	if err != nil {
 		return err
+	}
+	if f.checkpointEvery < 0 {
+		return usagef("--checkpoint-every %d: must be >= 0", f.checkpointEvery)
 	}
 	if jobs <= 0 {
 		return usagef("--jobs %d: must be positive", jobs)
@@ -275,13 +281,29 @@ func runSweep(e *env, args []string) (retErr error) {
 	} else if err != nil && resume {
 		return fmt.Errorf("--resume: %s: no sweep to continue (%v)", f.out, errors.Unwrap(err))
 	}
-	undoOut, err := makeOutDir(f.out)
+	// One sweep per directory: the lock is held until this function
+	// returns (and covers the run directories inside).
+	lk, undoOut, err := lockOutDir(f.out)
 	if err != nil {
 		return err
 	}
 	defer undoOnError(&retErr, undoOut)
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer lk.Unlock()
+	if _, err := os.Stat(jsonl); err == nil && !resume {
+		// A sweep that held the lock a moment ago.
+		return fmt.Errorf("%s already holds a sweep (sweep.jsonl exists): continue it with --resume (and the same flags) or choose another --out", f.out)
+	}
+	sigs := notifyRunSignals()
+	defer sigs.stop()
+	ctx := sigs.ctx
+	defer func() {
+		if retErr != nil && sigs.signal() != nil {
+			var ee *exitError
+			if !errors.As(retErr, &ee) {
+				retErr = sigs.exit(fmt.Sprintf("%s: %v", signalName(sigs.signal()), retErr))
+			}
+		}
+	}()
 	dataPath, err := requireData(ctx, e, f.data)
 	if err != nil {
 		return err
@@ -415,16 +437,30 @@ func runSweep(e *env, args []string) (retErr error) {
 			rel := fmt.Sprintf("run-%04d", idx)
 			rec := sweepRec{Index: idx, Settings: s, Dir: rel, ISA: kernels.ISA().String()}
 			dir := filepath.Join(f.out, rel)
-			rc := newRunConfig(s, ld, 0)
+			rc := newRunConfig(s, ld, f.checkpointEvery)
 			var res *runResult
 			// A run directory left by an interrupted sweep resumes from
 			// its checkpoint (or starts over if it has none).
-			_, statErr := os.Stat(filepath.Join(dir, "config.json"))
 			err := os.MkdirAll(dir, 0o755)
 			if err == nil {
-				running[idx].Store(true)
-				res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, resume: resume && statErr == nil, progress: progressQuiet, checkpointEvery: 0, done: &doneIts[idx]})
-				running[idx].Store(false)
+				// The sweep's lock covers its run directories, but not
+				// against a 'train --out DIR/run-NNNN --resume'.
+				var lk *runio.DirLock
+				lk, err = runio.LockDir(dir)
+				var le *runio.LockedError
+				if errors.As(err, &le) {
+					mu.Lock()
+					fmt.Fprintf(e.stdout, "  [%d] skipped: %v (left for --resume)\n", idx, err)
+					mu.Unlock()
+					return
+				}
+				if err == nil {
+					_, statErr := os.Stat(filepath.Join(dir, "config.json"))
+					running[idx].Store(true)
+					res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, resume: resume && statErr == nil, progress: progressQuiet, checkpointEvery: f.checkpointEvery, done: &doneIts[idx]})
+					running[idx].Store(false)
+					lk.Unlock()
+				}
 			}
 			if err == nil && res.Stopped {
 				mu.Lock()
@@ -454,7 +490,11 @@ func runSweep(e *env, args []string) (retErr error) {
 		}
 	}
 	if done < len(mine) {
-		return fmt.Errorf("sweep interrupted: %d of %d configurations done; continue with: nnkern sweep %s --out %s --resume (and the same flags)", done, len(mine), model, f.out)
+		msg := fmt.Sprintf("%d of %d configurations done; continue with: nnkern sweep %s --out %s --resume (and the same flags)", done, len(mine), model, f.out)
+		if sig := sigs.signal(); sig != nil {
+			return sigs.exit(fmt.Sprintf("%s: sweep interrupted: %s; the running configurations resume from their checkpoints", signalName(sig), msg))
+		}
+		return errors.New("sweep incomplete: " + msg)
 	}
 	return summarize(e, f.out, recs, f.out)
 }
@@ -580,9 +620,12 @@ func runSweepMerge(e *env, args []string) error {
 		recs[i] = a.rec
 		dirs[a.rec.Index] = a.dir
 	}
-	if err := checkWritableDir(out); err != nil {
+	// The merged best/ must not be written while a sweep runs in out.
+	lk, _, err := lockOutDir(out)
+	if err != nil {
 		return err
 	}
+	defer lk.Unlock()
 	fmt.Fprintf(e.stdout, "merged %d results from %d directories\n", len(recs), len(pos))
 	return summarizeFrom(e, out, recs, func(r sweepRec) string { return dirs[r.Index] })
 }

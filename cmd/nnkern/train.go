@@ -392,7 +392,9 @@ func runTrain(e *env, args []string) (retErr error) {
 			"directory: config.json, metrics.jsonl, checkpoint.bin, model.npz, loss.png,\n"+
 			"accuracy.png, weights.png. The same settings and seed give a byte-identical model.npz;\n"+
 			"--resume continues an interrupted run from its last checkpoint, bit for bit, also at\n"+
-			"another ISA level or on another machine (native BLAS backend; config.json records each part).")
+			"another ISA level or on another machine (native BLAS backend; config.json records each part).\n"+
+			"Ctrl-C, SIGTERM or SIGHUP writes a checkpoint and exits with 130, 143 or 129. One run at a\n"+
+			"time per --out: a second one is refused (a lock file, .nnkern.lock, held to the end).")
 	var f trainFlags
 	f.register(fs, false)
 	fs.StringVar(&f.out, "out", "", "run directory (default runs/MODEL-YYYYMMDD-HHMMSS)")
@@ -435,8 +437,9 @@ func runTrain(e *env, args []string) (retErr error) {
 		}
 		f.out = filepath.Join("runs", model+"-"+time.Now().Format("20060102-150405"))
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
+	sigs := notifyRunSignals()
+	defer sigs.stop()
+	ctx := sigs.ctx
 	// Check the run directory before the (slow) data load.
 	cfgPath := filepath.Join(f.out, "config.json")
 	var old *RunConfig
@@ -452,13 +455,28 @@ func runTrain(e *env, args []string) (retErr error) {
 			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
 		}
 	} else if _, err := os.Stat(cfgPath); err == nil {
-		return fmt.Errorf("%s already holds a run (config.json exists): use --resume to continue it or another --out", f.out)
+		return errRunExists(f.out)
 	}
-	undoOut, err := makeOutDir(f.out)
+	// One run per directory: the lock is held until this function returns.
+	lk, undoOut, err := lockOutDir(f.out)
 	if err != nil {
 		return err
 	}
 	defer undoOnError(&retErr, undoOut)
+	defer lk.Unlock()
+	if _, err := os.Stat(cfgPath); err == nil && !f.resume {
+		return errRunExists(f.out) // a run that held the lock a moment ago
+	}
+	// A signal before training (say, during the data load) stops here with
+	// its exit status; nothing was written.
+	defer func() {
+		if retErr != nil && sigs.signal() != nil {
+			var ee *exitError
+			if !errors.As(retErr, &ee) {
+				retErr = sigs.exit(fmt.Sprintf("%s: %v", signalName(sigs.signal()), retErr))
+			}
+		}
+	}()
 	dataPath, err := requireData(ctx, e, f.data)
 	if err != nil {
 		return err
@@ -492,13 +510,16 @@ func runTrain(e *env, args []string) (retErr error) {
 	} else if e.stdoutTTY {
 		mode = progressBar
 	}
+	if sigs.signal() != nil {
+		return sigs.exit(fmt.Sprintf("%s before training started; nothing written to %s", signalName(sigs.signal()), f.out))
+	}
 	res, err := trainAny(ctx, e, rc, p, runOpts{dir: f.out, resume: f.resume, checkpointEvery: f.checkpointEvery, stopAt: f.stopAt, progress: mode})
 	if err != nil {
 		return err
 	}
 	if res.Stopped {
 		if res.Interrupted {
-			return fmt.Errorf("interrupted after iteration %d; checkpoint written, continue with: nnkern train %s --out %s --resume (and the same flags)", res.Iteration, model, f.out)
+			return sigs.exit(fmt.Sprintf("%s: interrupted after iteration %d; checkpoint written, continue with: nnkern train %s --out %s --resume (and the same flags)", signalName(sigs.signal()), res.Iteration, model, f.out))
 		}
 		fmt.Fprintf(e.stdout, "stopped after iteration %d (checkpoint in %s; continue with --resume)\n", res.Iteration, f.out)
 		return nil
@@ -508,6 +529,11 @@ func runTrain(e *env, args []string) (retErr error) {
 		fmt.Fprintf(e.stdout, "wrote %s\n", f.out)
 	}
 	return nil
+}
+
+// errRunExists refuses to start a run in a directory that holds one.
+func errRunExists(out string) error {
+	return fmt.Errorf("%s already holds a run (config.json exists): use --resume to continue it or another --out", out)
 }
 
 func checkWritableDir(dir string) error {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 )
@@ -79,22 +80,39 @@ func (m *Metrics) Close() error {
 	return err
 }
 
-// ReadMetrics returns the complete, valid JSON lines of a metrics file. A
-// last line without its newline, or any line that is not a JSON object, ends
-// the valid prefix; torn reports whether anything was dropped.
+// MetricsError reports a damaged line of a metrics file: a complete line
+// (one that ends in a newline) that is not a JSON object. A killed write
+// cannot leave one (records are whole lines appended with one write), so
+// such a line was damaged by something else, and the records it held are
+// not known.
+type MetricsError struct {
+	Path string
+	Line int // 1-based
+	Err  string
+}
+
+func (e *MetricsError) Error() string {
+	return fmt.Sprintf("%s line %d: %s", e.Path, e.Line, e.Err)
+}
+
+// ReadMetrics returns the lines of a metrics file, each a JSON object. The
+// bytes after the last newline, if any, are the torn tail a process killed
+// mid-write (or a crash of the machine) can leave: they are not returned and
+// torn reports them. Any complete line that is not a JSON object is a
+// *MetricsError naming the line: ReadMetrics never drops a complete line.
 func ReadMetrics(path string) (lines [][]byte, torn bool, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false, err
 	}
-	for len(data) > 0 {
+	for n := 1; len(data) > 0; n++ {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			return lines, true, nil
 		}
 		line := data[:i]
-		if !json.Valid(line) || len(bytes.TrimSpace(line)) == 0 || bytes.TrimSpace(line)[0] != '{' {
-			return lines, true, nil
+		if t := bytes.TrimSpace(line); len(t) == 0 || t[0] != '{' || !json.Valid(line) {
+			return nil, false, &MetricsError{Path: path, Line: n, Err: "not a JSON record (damaged; its records are unknown)"}
 		}
 		lines = append(lines, line)
 		data = data[i+1:]
@@ -102,14 +120,19 @@ func ReadMetrics(path string) (lines [][]byte, torn bool, err error) {
 	return lines, false, nil
 }
 
-// RepairMetrics rewrites the metrics file atomically keeping the valid
-// prefix (see ReadMetrics) and, of that, the lines keep accepts (nil keeps
-// all). A missing file is not an error. It returns the number of lines
-// dropped.
+// RepairMetrics rewrites the metrics file atomically without its torn tail
+// (see ReadMetrics) and without the lines keep rejects (nil keeps all). A
+// missing file is not an error; a damaged complete line is a
+// *MetricsError and changes nothing. It returns the number of lines
+// dropped, the torn tail counting as one.
 func RepairMetrics(path string, keep func(line []byte) bool) (dropped int, err error) {
 	lines, torn, err := ReadMetrics(path)
 	if os.IsNotExist(err) {
 		return 0, nil
+	}
+	var me *MetricsError
+	if errors.As(err, &me) {
+		return 0, err
 	}
 	if err != nil {
 		return 0, fmt.Errorf("metrics: %w", err)
@@ -117,19 +140,29 @@ func RepairMetrics(path string, keep func(line []byte) bool) (dropped int, err e
 	if torn {
 		dropped++
 	}
-	var out bytes.Buffer
-	w := bufio.NewWriter(&out)
+	var kept [][]byte
 	for _, l := range lines {
 		if keep != nil && !keep(l) {
 			dropped++
 			continue
 		}
+		kept = append(kept, l)
+	}
+	if dropped == 0 {
+		return 0, nil
+	}
+	return dropped, RewriteMetrics(path, kept)
+}
+
+// RewriteMetrics replaces the metrics file at path, atomically, with lines
+// (each without its newline).
+func RewriteMetrics(path string, lines [][]byte) error {
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	for _, l := range lines {
 		w.Write(l)
 		w.WriteByte('\n')
 	}
 	w.Flush()
-	if dropped == 0 {
-		return 0, nil
-	}
-	return dropped, WriteFileAtomic(path, out.Bytes(), 0o644)
+	return WriteFileAtomic(path, out.Bytes(), 0o644)
 }

@@ -309,3 +309,25 @@ func TestLoadModelDistrustsNpyHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestReadMetricsRefusesDamagedLine: a complete line that is not JSON
+// (damage, not a killed write) is an error naming the line; nothing after
+// it is dropped silently, and RepairMetrics leaves the file as it was.
+func TestReadMetricsRefusesDamagedLine(t *testing.T) {
+	for _, bad := range []string{`{"it":2,"loss":1.`, `xx`, ``, `[1]`, `{"it":2}{`} {
+		p := filepath.Join(t.TempDir(), "metrics.jsonl")
+		content := "{\"it\":0}\n{\"it\":1}\n" + bad + "\n{\"it\":3}\n{\"it\":4}\n"
+		os.WriteFile(p, []byte(content), 0o644)
+		lines, _, err := ReadMetrics(p)
+		var me *MetricsError
+		if !errors.As(err, &me) || me.Line != 3 || me.Path != p || !strings.Contains(err.Error(), p+" line 3") {
+			t.Errorf("damaged line %q: ReadMetrics gave %d lines, err %v; want a MetricsError at line 3", bad, len(lines), err)
+		}
+		if n, err := RepairMetrics(p, nil); n != 0 || !errors.As(err, &me) {
+			t.Errorf("damaged line %q: RepairMetrics dropped %d, err %v", bad, n, err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != content {
+			t.Errorf("damaged line %q: RepairMetrics changed the file to %q", bad, b)
+		}
+	}
+}
