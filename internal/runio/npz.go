@@ -18,7 +18,6 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 
 	"github.com/nnkern/nnkern/internal/loadlimit"
-	"github.com/nnkern/nnkern/internal/textesc"
 )
 
 // Model is what model.npz holds: the model kind ("softmax", "svm" or
@@ -552,7 +551,7 @@ func parseNpyHeader(s string) (npyHeader, error) {
 				return h, errors.New("shape is not a tuple of sizes")
 			}
 		default:
-			return h, fmt.Errorf("unknown key %q", textesc.Escape(key))
+			return h, fmt.Errorf("unknown key %q", key)
 		}
 		if !p.eat(',') && !p.peek('}') {
 			return h, fmt.Errorf("malformed dict at byte %d", p.i)
@@ -569,11 +568,11 @@ func parseNpyHeader(s string) (npyHeader, error) {
 	case strings.HasPrefix(h.descr, "<U"):
 		n, err := strconv.ParseUint(h.descr[2:], 10, 31)
 		if err != nil || n == 0 {
-			return h, fmt.Errorf("descr %q", textesc.Escape(h.descr))
+			return h, fmt.Errorf("descr %q", h.descr)
 		}
 		h.itemSize = 4 * int64(n)
 	default:
-		return h, fmt.Errorf("unsupported dtype %q (want <f4, <f8, <i8 or <U)", textesc.Escape(h.descr))
+		return h, fmt.Errorf("unsupported dtype %q (want <f4, <f8, <i8 or <U)", h.descr)
 	}
 	return h, nil
 }
