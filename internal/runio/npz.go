@@ -409,7 +409,14 @@ func (z *modelReader) open(name string) (*entryReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: zip entry: %v", name, err)
 	}
-	return &entryReader{name: name, f: f, rc: rc}, nil
+	// archive/zip refuses to inflate past the declared size too; the
+	// limit keeps that bound here, one byte over to see a lie.
+	// checkEntry has bounded the size by the file's.
+	lr := io.LimitReader(rc, int64(f.UncompressedSize64)+1)
+	return &entryReader{name: name, f: f, rc: struct {
+		io.Reader
+		io.Closer
+	}{lr, rc}}, nil
 }
 
 func (e *entryReader) Read(p []byte) (int, error) {
