@@ -440,8 +440,10 @@ func (e *entryReader) err(err error) error {
 		return fmt.Errorf("%s: CRC-32 mismatch: the entry is damaged", e.name)
 	case errors.Is(err, zip.ErrFormat):
 		return fmt.Errorf("%s: zip entry holds more than the %d bytes it declares", e.name, e.f.UncompressedSize64)
-	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+	case (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)) && e.n < e.f.UncompressedSize64:
 		return fmt.Errorf("%s: zip entry ends after %d of the %d bytes it declares", e.name, e.n, e.f.UncompressedSize64)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s: zip entry's compressed data is cut short", e.name)
 	}
 	return fmt.Errorf("%s: %v", e.name, err)
 }

@@ -414,7 +414,7 @@ func TestLoadModelFortranOrderAndFloat32Mean(t *testing.T) {
 	}
 }
 
-// FuzzModel feeds archives to the decoder with a 1 MiB budget and checks
+// FuzzModel feeds archives to the decoder with a 64 KiB budget and checks
 // the bytes it allocates stay within twice the budget plus a multiple of
 // the input size (the zip directory) and a constant (inflate windows);
 // a model it accepts must survive EncodeModel and decode to itself.
@@ -434,14 +434,25 @@ func FuzzModel(f *testing.F) {
 	b.Reset()
 	EncodeModel(&b, sm)
 	f.Add(b.Bytes())
-	const budget = 1 << 20
+	const budget = 64 << 10
+	// The fuzzing worker allocates now and then on its own, in bursts,
+	// so an allocation count over the limit is taken again, up to three
+	// times, and the smallest judged: decoding is deterministic, and an
+	// input that makes it allocate too much does so every time.
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		m, err := decodeModel(bytes.NewReader(data), int64(len(data)), budget)
-		runtime.ReadMemStats(&m1)
-		if alloc, limit := m1.TotalAlloc-m0.TotalAlloc, uint64(2*budget+32*len(data)+1<<20); alloc > limit {
-			t.Fatalf("%d-byte input allocated %d bytes (limit %d); err %v", len(data), alloc, limit, err)
+		var m *Model
+		var err error
+		limit := uint64(2*budget + 32*len(data) + 1<<20)
+		best := ^uint64(0)
+		for try := 0; try < 3 && best > limit; try++ {
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			m, err = decodeModel(bytes.NewReader(data), int64(len(data)), budget)
+			runtime.ReadMemStats(&m1)
+			best = min(best, m1.TotalAlloc-m0.TotalAlloc)
+		}
+		if best > limit {
+			t.Fatalf("%d-byte input allocated %d bytes (limit %d); err %v", len(data), best, limit, err)
 		}
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
