@@ -523,3 +523,19 @@ except Exception as e:
 		t.Errorf("numpy's archive read as %+v", m)
 	}
 }
+
+// zip.NewReader allocates for every directory record; a model's directory
+// is a few hundred bytes, so more than maxDirectory of it is refused
+// before it is parsed (a 300 MB directory of empty entries would cost
+// about 2 GB).
+func TestLoadModelBoundsZipDirectory(t *testing.T) {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for i := 0; i < 40000; i++ {
+		if _, err := zw.CreateRaw(&zip.FileHeader{Name: fmt.Sprintf("e%05d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zw.Close()
+	wantLoadError(t, writeTemp(t, "dir.npz", b.Bytes()), "zip directory is over 1048576 bytes")
+}
