@@ -17,6 +17,7 @@ import (
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/internal/viz"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
@@ -35,6 +36,9 @@ type loadedModel struct {
 	bias    bool
 }
 
+// openModel loads a model file; runio.LoadModel has validated it (known
+// kind, finite values, positive shapes consistent with each other, with
+// image_shape and with the class names), so the sizes are derived here.
 func openModel(path string) (*loadedModel, error) {
 	m, err := runio.LoadModel(path)
 	if err != nil {
@@ -42,67 +46,27 @@ func openModel(path string) (*loadedModel, error) {
 	}
 	lm := &loadedModel{path: path, m: m, bias: m.Kind != "twolayer"}
 	shp, _ := m.Tensor("image_shape")
-	is, ok := shp.Data.([]int64)
-	if !ok || len(is) != 3 || is[0] <= 0 || is[1] <= 0 || (is[2] != 1 && is[2] != 3) {
-		return nil, fmt.Errorf("model %s: bad image_shape %v", path, shp.Data)
-	}
+	is := shp.Data.([]int64)
 	lm.h, lm.w, lm.c = int(is[0]), int(is[1]), int(is[2])
-	d0 := lm.h * lm.w * lm.c
-	mean, _ := m.Tensor("mean")
-	if mean.Len() != d0 {
-		return nil, fmt.Errorf("model %s: mean has %d values for images of %dx%dx%d", path, mean.Len(), lm.h, lm.w, lm.c)
-	}
-	first := "W"
-	if m.Kind == "twolayer" {
-		first = "W1"
-	}
-	w0, _ := m.Tensor(first)
-	_, lm.f64 = w0.Data.([]float64)
-	lm.dim = d0
+	lm.dim = lm.h * lm.w * lm.c
 	if lm.bias {
 		lm.dim++
 	}
-	if len(w0.Shape) != 2 || w0.Shape[0] != lm.dim {
-		return nil, fmt.Errorf("model %s: %s has shape %v, want %d rows", path, first, w0.Shape, lm.dim)
-	}
-	// All tensors must share the dtype and chain up.
-	check := func(name string, shape ...int) error {
-		t, _ := m.Tensor(name)
-		if _, f := t.Data.([]float64); f != lm.f64 {
-			return fmt.Errorf("model %s: %s has dtype %T, %s has %T", path, name, t.Data, first, w0.Data)
-		}
-		if fmt.Sprint(t.Shape) != fmt.Sprint(shape) {
-			return fmt.Errorf("model %s: %s has shape %v, want %v", path, name, t.Shape, shape)
-		}
-		return nil
-	}
+	last := "W"
 	if m.Kind == "twolayer" {
-		H := w0.Shape[1]
-		w2, _ := m.Tensor("W2")
-		if len(w2.Shape) != 2 {
-			return nil, fmt.Errorf("model %s: W2 has shape %v", path, w2.Shape)
-		}
-		lm.classes = w2.Shape[1]
-		for _, c := range []struct {
-			n string
-			s []int
-		}{{"b1", []int{H}}, {"W2", []int{H, lm.classes}}, {"b2", []int{lm.classes}}} {
-			if err := check(c.n, c.s...); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		lm.classes = w0.Shape[1]
+		last = "W2"
 	}
-	if len(m.Classes) != 0 && len(m.Classes) != lm.classes {
-		return nil, fmt.Errorf("model %s: %d class names for %d classes", path, len(m.Classes), lm.classes)
-	}
+	w, _ := m.Tensor(last)
+	_, lm.f64 = w.Data.([]float64)
+	lm.classes = w.Shape[1]
 	return lm, nil
 }
 
+// className is the printable name of class k: names come from the model
+// file, so control characters are escaped.
 func (lm *loadedModel) className(k int) string {
 	if k < len(lm.m.Classes) {
-		return lm.m.Classes[k]
+		return textesc.Escape(lm.m.Classes[k])
 	}
 	return fmt.Sprint(k)
 }
@@ -363,28 +327,40 @@ func runPredict(e *env, args []string) error {
 	return nil
 }
 
+// maxImageFile bounds an image file before it is read: a PNG or JPEG of a
+// model's input size takes a few KB, and metadata (EXIF, ICC profiles)
+// rarely more than a few MB.
+const maxImageFile = 64 << 20
+
 // readImage decodes a PNG or JPEG into HWC uint8 values of the model's
-// shape (gray for one channel, RGB for three).
+// shape (gray for one channel, RGB for three). Only a regular file of at
+// most maxImageFile bytes is read (a FIFO would block, /dev/zero never
+// ends), and the pixel size its header declares must be the model's
+// before anything is decoded.
 func readImage(path string, lm *loadedModel) ([]uint8, error) {
-	f, err := os.Open(path)
+	f, st, err := runio.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", path, errUnwrapPath(err))
+		return nil, fmt.Errorf("image %s: %w", path, err)
 	}
 	defer f.Close()
-	// Check the size the header declares before decoding: the decoder
-	// allocates it up front, so a tiny file claiming 60000x60000 pixels
-	// would cost gigabytes.
-	cfg, format, err := image.DecodeConfig(f)
+	if st.Size() > maxImageFile {
+		return nil, fmt.Errorf("image %s: %d bytes, over the %d a PNG or JPEG of %dx%d pixels may take", path, st.Size(), maxImageFile, lm.w, lm.h)
+	}
+	r := io.NewSectionReader(f, 0, st.Size())
+	// The decoder allocates the declared size up front, so a tiny file
+	// claiming 60000x60000 pixels would cost gigabytes: the header's size
+	// must be the model's first.
+	cfg, format, err := image.DecodeConfig(r)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)
 	}
 	if cfg.Width != lm.w || cfg.Height != lm.h {
 		return nil, fmt.Errorf("image %s: %s of %dx%d pixels, the model takes %dx%d", path, format, cfg.Width, cfg.Height, lm.w, lm.h)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("image %s: %v", path, err)
 	}
-	img, format, err := image.Decode(f)
+	img, format, err := image.Decode(r)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)
 	}
@@ -406,11 +382,11 @@ func readImage(path string, lm *loadedModel) ([]uint8, error) {
 	return out, nil
 }
 
+var _ = blas.NewMatrix[float64]
+
 func errUnwrapPath(err error) error {
 	if pe, ok := err.(*os.PathError); ok {
 		return pe.Err
 	}
 	return err
 }
-
-var _ = blas.NewMatrix[float64]

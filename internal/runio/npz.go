@@ -2,14 +2,22 @@ package runio
 
 import (
 	"archive/zip"
-	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"codeberg.org/sbinet/npyio/npz"
+
+	"github.com/nnkern/nnkern/internal/loadlimit"
 )
 
 // Model is what model.npz holds: the model kind ("softmax", "svm" or
@@ -97,47 +105,205 @@ func SaveModel(path string, m *Model) error {
 	return WriteAtomic(path, 0o644, func(w io.Writer) error { return EncodeModel(w, m) })
 }
 
-// LoadModel reads a model.npz written by SaveModel (or by numpy with the
-// same keys). It checks the kind and that the tensors it needs are present.
-func LoadModel(path string) (_ *Model, err error) {
-	// npyio panics on some malformed .npy headers; a corrupt file is an
-	// error naming it, not a crash.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("model %s: corrupt npy entry: %v", path, p)
-		}
-	}()
-	data, err := os.ReadFile(path)
+// LoadModel reads a model.npz written by SaveModel (or by numpy.savez with
+// the same keys) and validates it: the kind is known, every tensor it needs
+// is present, the shapes are positive and consistent with each other and
+// with image_shape and the class names, and every weight and mean value is
+// finite. The mean is returned as float64 whatever its dtype in the file.
+//
+// The file is untrusted: only a regular file is read; every size the zip
+// directory or an .npy header declares is checked against what the file
+// holds, what the model's shapes allow and the load budget
+// (loadlimit.Budget, NNKERN_LOAD_LIMIT) before anything of that size is
+// read or allocated; every entry is read to its end so its CRC-32 is
+// verified. Errors are one line naming the file.
+func LoadModel(path string) (*Model, error) {
+	budget, err := loadlimit.Budget(0)
 	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
+		return nil, fmt.Errorf("model %s: %v", path, err)
 	}
-	r, err := npz.NewReader(bytes.NewReader(data), int64(len(data)))
+	f, st, err := OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: not an npz archive: %v", path, err)
+		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
-	defer r.Close()
-	// What each zip entry can decompress to: its declared size, itself
-	// bounded by deflate's maximum ratio (about 1032:1) over the bytes the
-	// file really holds for it.
-	sizes := map[string]uint64{}
-	if zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data))); err == nil {
-		for _, f := range zr.File {
-			sizes[f.Name] = min(f.UncompressedSize64, 1100*f.CompressedSize64+1024)
+	defer f.Close()
+	m, err := decodeModel(f, st.Size(), budget)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// OpenRegular opens path for reading if it is a regular file. A FIFO would
+// block (opening one waits for a writer, so Stat comes first) and a device
+// such as /dev/zero never ends; the opened file is checked again in case
+// path was replaced in between. Errors do not repeat the path.
+func OpenRegular(path string) (*os.File, os.FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, unwrapPath(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, notRegular(st.Mode())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, unwrapPath(err)
+	}
+	st2, err := f.Stat()
+	if err == nil && (!st2.Mode().IsRegular() || !os.SameFile(st, st2)) {
+		err = fmt.Errorf("replaced while being opened")
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st2, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func notRegular(m fs.FileMode) error {
+	what := "not a file"
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("not a regular file (%s)", what)
+}
+
+// Bounds of the model format, below the load budget.
+const (
+	// maxDirectory is the most zip directory read: a model has eight
+	// entries, a few hundred bytes of directory.
+	maxDirectory = 1 << 20
+	// maxNpyHeader bounds an .npy header (numpy itself refuses headers
+	// over 10,000 bytes unless told otherwise).
+	maxNpyHeader = 1 << 16
+	// maxKindEntry bounds the "kind" entry: a short string and its header.
+	maxKindEntry = 4 << 10
+	maxKindChars = 64
+	// maxClassName is the most characters a class name may have.
+	maxClassName = 256
+	// maxImageSide bounds image_shape's height and width, so their
+	// product cannot overflow (the mean's size bounds it further).
+	maxImageSide = 1 << 20
+	// deflateRatio is deflate's maximum expansion: a 258-byte match in
+	// two bits.
+	deflateRatio = 1032
+)
+
+// capReaderAt fails reads once left bytes have been read: zip.NewReader
+// allocates for every directory record it reads, so the directory a
+// hostile file declares must be bounded before it is parsed.
+type capReaderAt struct {
+	r    io.ReaderAt
+	left int64
+	over bool
+}
+
+func (c *capReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if int64(len(p)) > c.left {
+		c.over = true
+		return 0, errors.New("zip directory too large")
+	}
+	c.left -= int64(len(p))
+	return c.r.ReadAt(p, off)
+}
+
+// npyHeader is the parsed header of one .npy entry.
+type npyHeader struct {
+	descr    string // '<f4', '<f8', '<i8' or '<U' and a count
+	fortran  bool
+	shape    []int
+	size     int64 // bytes before the data: magic, version, length, header
+	itemSize int64
+}
+
+// shapeString writes a shape as numpy does: (3, 2), (3,), ().
+func shapeString(s []int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, d := range s {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, d)
+	}
+	if len(s) == 1 {
+		b.WriteByte(',')
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// elems is the number of elements of shape, or false when it overflows
+// limit.
+func elems(shape []int, limit uint64) (uint64, bool) {
+	for _, d := range shape {
+		if d == 0 {
+			return 0, true
 		}
 	}
-	// Entries as npyio writes them ("W") or as numpy.savez does ("W.npy");
-	// entry maps the array name to the zip entry.
-	entry := map[string]string{}
-	for _, k := range r.Keys() {
-		entry[strings.TrimSuffix(k, ".npy")] = k
+	n := uint64(1)
+	for _, d := range shape {
+		if n > limit/uint64(d) {
+			return 0, false
+		}
+		n *= uint64(d)
 	}
-	has := func(name string) bool { _, ok := entry[name]; return ok }
-	if !has("kind") {
-		return nil, fmt.Errorf("model %s: no \"kind\" entry: not an nnkern model file", path)
+	return n, true
+}
+
+// modelReader decodes one archive.
+type modelReader struct {
+	size  int64
+	files map[string]*zip.File // array name ("W1") -> entry ("W1" or "W1.npy")
+	hdr   map[string]npyHeader
+}
+
+// decodeModel reads and validates a model archive of size bytes from r,
+// materialising at most budget bytes of arrays. Errors do not name the
+// file; LoadModel adds it.
+func decodeModel(r io.ReaderAt, size, budget int64) (*Model, error) {
+	cr := &capReaderAt{r: r, left: maxDirectory}
+	zr, err := zip.NewReader(cr, size)
+	if err != nil {
+		if cr.over {
+			return nil, fmt.Errorf("not an npz archive: its zip directory is over %d bytes", maxDirectory)
+		}
+		return nil, fmt.Errorf("not an npz archive: %v", err)
+	}
+	cr.left = math.MaxInt64
+	z := &modelReader{size: size, files: map[string]*zip.File{}, hdr: map[string]npyHeader{}}
+	// Entries as npyio writes them ("W") or as numpy.savez does ("W.npy").
+	for _, f := range zr.File {
+		name := strings.TrimSuffix(f.Name, ".npy")
+		if g, dup := z.files[name]; dup {
+			return nil, fmt.Errorf("entries %q and %q both hold %q", g.Name, f.Name, name)
+		}
+		z.files[name] = f
+	}
+	if z.files["kind"] == nil {
+		return nil, fmt.Errorf("no \"kind\" entry: not an nnkern model file")
 	}
 	m := &Model{}
-	if err := r.Read(entry["kind"], &m.Kind); err != nil {
-		return nil, fmt.Errorf("model %s: kind: %v", path, err)
+	if m.Kind, err = z.readKind(); err != nil {
+		return nil, err
 	}
 	var need []string
 	switch m.Kind {
@@ -146,76 +312,629 @@ func LoadModel(path string) (_ *Model, err error) {
 	case "twolayer":
 		need = []string{"W1", "b1", "W2", "b2", "mean", "image_shape"}
 	default:
-		return nil, fmt.Errorf("model %s: unknown model kind %q", path, m.Kind)
+		return nil, fmt.Errorf("unknown model kind %q", m.Kind)
 	}
-	if has("classes") {
-		var s string
-		if err := r.Read(entry["classes"], &s); err != nil {
-			return nil, fmt.Errorf("model %s: classes: %v", path, err)
+	read := append([]string{"kind"}, need...)
+	if z.files["classes"] != nil {
+		read = append(read, "classes")
+	}
+	// The zip directory's sizes against the file, then every .npy header
+	// (at most maxNpyHeader bytes each) against its entry.
+	for _, name := range read {
+		if z.files[name] == nil {
+			return nil, fmt.Errorf("%s model without %q", m.Kind, name)
 		}
-		m.Classes = splitLines(s)
+		if err := z.checkEntry(name); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range read[1:] {
+		if err := z.readHeader(name); err != nil {
+			return nil, err
+		}
+	}
+	C, err := z.checkShapes(m.Kind)
+	if err != nil {
+		return nil, err
+	}
+	// What the arrays need in memory: the entries' data, and for an array
+	// transposed, widened (mean) or decoded (the class names) a second
+	// copy up to twice as large.
+	var total uint64
+	for _, name := range read {
+		f, h := z.files[name], z.hdr[name]
+		total += f.UncompressedSize64
+		if h.fortran || name == "classes" || (name == "mean" && h.descr == "<f4") {
+			total += f.UncompressedSize64 * 2
+		}
+	}
+	if total > uint64(budget) {
+		return nil, fmt.Errorf("the arrays need %d bytes, over the %d-byte load limit (%s raises it)", total, budget, loadlimit.EnvVar)
 	}
 	for _, name := range need {
-		if !has(name) {
-			return nil, fmt.Errorf("model %s: %s model without %q", path, m.Kind, name)
-		}
-		key := entry[name]
-		h := r.Header(key)
-		if h == nil {
-			return nil, fmt.Errorf("model %s: %s: not a valid .npy entry", path, name)
-		}
-		shape := append([]int(nil), h.Descr.Shape...)
-		// The .npy header's shape is a length field: trust it only as far
-		// as the entry can hold (npyio allocates it before reading).
-		if err := checkShapeFits(shape, sizes[key]); err != nil {
-			return nil, fmt.Errorf("model %s: %s: %v", path, name, err)
-		}
-		t := Tensor{Name: name, Shape: shape}
-		var rerr error
-		switch strings.Trim(h.Descr.Type, "'\"") {
-		case "<f4":
-			var d []float32
-			rerr = r.Read(key, &d)
-			t.Data = d
-		case "<f8":
-			var d []float64
-			rerr = r.Read(key, &d)
-			t.Data = d
-		case "<i8":
-			var d []int64
-			rerr = r.Read(key, &d)
-			t.Data = d
-		default:
-			return nil, fmt.Errorf("model %s: %s has unsupported dtype %s", path, name, h.Descr.Type)
-		}
-		if rerr != nil {
-			return nil, fmt.Errorf("model %s: %s: %v", path, name, rerr)
-		}
-		if n, _ := t.dataLen(); n != t.Len() {
-			return nil, fmt.Errorf("model %s: %s has %d elements for shape %v", path, name, n, shape)
+		t, err := z.readTensor(name)
+		if err != nil {
+			return nil, err
 		}
 		m.Tensors = append(m.Tensors, t)
+	}
+	if z.files["classes"] != nil {
+		if m.Classes, err = z.readClasses(C); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
 
-// checkShapeFits reports an error unless shape is non-negative and its
-// elements (at most 8 bytes each) fit in limit bytes.
-func checkShapeFits(shape []int, limit uint64) error {
-	n := uint64(1)
-	for _, d := range shape {
-		if d < 0 {
-			return fmt.Errorf("negative dimension in shape %v", shape)
-		}
-		if d != 0 && n > limit/uint64(d) {
-			return fmt.Errorf("shape %v is larger than the entry (%d bytes)", shape, limit)
-		}
-		n *= uint64(d)
+// checkEntry compares what the zip directory declares for an entry with
+// the file: the compressed bytes must lie in the file, a stored entry is
+// as long as its data, a deflated one expands at most deflateRatio times.
+func (z *modelReader) checkEntry(name string) error {
+	f := z.files[name]
+	if f.Flags&0x1 != 0 {
+		return fmt.Errorf("%s: encrypted zip entry", name)
 	}
-	if n > limit/4 { // f4 is the smallest dtype LoadModel accepts
-		return fmt.Errorf("shape %v is larger than the entry (%d bytes)", shape, limit)
+	if f.Method != zip.Store && f.Method != zip.Deflate {
+		return fmt.Errorf("%s: zip compression method %d, want stored (0) or deflated (8)", name, f.Method)
+	}
+	off, err := f.DataOffset()
+	if err != nil {
+		return fmt.Errorf("%s: zip entry: %v", name, err)
+	}
+	if off > z.size || f.CompressedSize64 > uint64(z.size-off) {
+		return fmt.Errorf("%s: zip entry declares %d compressed bytes, the file holds %d after its header", name, f.CompressedSize64, max(z.size-off, 0))
+	}
+	if f.Method == zip.Store && f.UncompressedSize64 != f.CompressedSize64 {
+		return fmt.Errorf("%s: stored zip entry declares %d bytes in %d", name, f.UncompressedSize64, f.CompressedSize64)
+	}
+	if f.Method == zip.Deflate && f.UncompressedSize64 > f.CompressedSize64*deflateRatio+1024 {
+		return fmt.Errorf("%s: zip entry declares %d bytes from %d compressed, more than deflate can expand to", name, f.UncompressedSize64, f.CompressedSize64)
 	}
 	return nil
+}
+
+// entryReader reads one entry and keeps the CRC-32 of what it read:
+// archive/zip skips its own check when the directory's CRC-32 is 0.
+type entryReader struct {
+	name string
+	f    *zip.File
+	rc   io.ReadCloser
+	crc  uint32
+	n    uint64
+}
+
+func (z *modelReader) open(name string) (*entryReader, error) {
+	f := z.files[name]
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%s: zip entry: %v", name, err)
+	}
+	// archive/zip refuses to inflate past the declared size too; the
+	// limit keeps that bound here, one byte over to see a lie.
+	// checkEntry has bounded the size by the file's.
+	lr := io.LimitReader(rc, int64(f.UncompressedSize64)+1)
+	return &entryReader{name: name, f: f, rc: struct {
+		io.Reader
+		io.Closer
+	}{lr, rc}}, nil
+}
+
+func (e *entryReader) Read(p []byte) (int, error) {
+	n, err := e.rc.Read(p)
+	e.crc = crc32.Update(e.crc, crc32.IEEETable, p[:n])
+	e.n += uint64(n)
+	return n, err
+}
+
+// readFull reads len(p) bytes, with errors that say what went wrong.
+func (e *entryReader) readFull(p []byte) error {
+	if _, err := io.ReadFull(e, p); err != nil {
+		return e.err(err)
+	}
+	return nil
+}
+
+func (e *entryReader) err(err error) error {
+	switch {
+	case errors.Is(err, zip.ErrChecksum):
+		return fmt.Errorf("%s: CRC-32 mismatch: the entry is damaged", e.name)
+	case errors.Is(err, zip.ErrFormat):
+		return fmt.Errorf("%s: zip entry holds more than the %d bytes it declares", e.name, e.f.UncompressedSize64)
+	case (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)) && e.n < e.f.UncompressedSize64:
+		return fmt.Errorf("%s: zip entry ends after %d of the %d bytes it declares", e.name, e.n, e.f.UncompressedSize64)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s: zip entry's compressed data is cut short", e.name)
+	}
+	return fmt.Errorf("%s: %v", e.name, err)
+}
+
+// finish reads past the declared end, which is where archive/zip checks
+// the size and the CRC-32, and checks the CRC-32 itself too.
+func (e *entryReader) finish() error {
+	var one [1]byte
+	n, err := io.ReadFull(e, one[:])
+	if n > 0 {
+		return fmt.Errorf("%s: zip entry holds more than the %d bytes it declares", e.name, e.f.UncompressedSize64)
+	}
+	if err != io.EOF {
+		return e.err(err)
+	}
+	if e.crc != e.f.CRC32 {
+		return fmt.Errorf("%s: CRC-32 mismatch: the entry is damaged", e.name)
+	}
+	return nil
+}
+
+func (e *entryReader) Close() error { return e.rc.Close() }
+
+// readHeader reads and checks the .npy header of an entry: its length
+// against maxNpyHeader and the entry, its shape and dtype against the
+// entry's size.
+func (z *modelReader) readHeader(name string) error {
+	f := z.files[name]
+	e, err := z.open(name)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	size := f.UncompressedSize64
+	if size < 10 {
+		return fmt.Errorf("%s: entry of %d bytes is not an .npy array", name, size)
+	}
+	var pre [12]byte
+	if err := e.readFull(pre[:10]); err != nil {
+		return err
+	}
+	if string(pre[:6]) != "\x93NUMPY" {
+		return fmt.Errorf("%s: not an .npy array (magic %q)", name, pre[:6])
+	}
+	var hlen, start uint64
+	switch pre[6] {
+	case 1:
+		hlen, start = uint64(binary.LittleEndian.Uint16(pre[8:10])), 10
+	case 2, 3:
+		if size < 12 {
+			return fmt.Errorf("%s: entry of %d bytes is not an .npy array", name, size)
+		}
+		if err := e.readFull(pre[10:12]); err != nil {
+			return err
+		}
+		hlen, start = uint64(binary.LittleEndian.Uint32(pre[8:12])), 12
+	default:
+		return fmt.Errorf("%s: .npy format version %d.%d, want 1, 2 or 3", name, pre[6], pre[7])
+	}
+	if hlen > maxNpyHeader {
+		return fmt.Errorf("%s: .npy header length %d is over the format's %d bytes", name, hlen, maxNpyHeader)
+	}
+	if hlen > size-start {
+		return fmt.Errorf("%s: .npy header length %d is longer than the %d-byte entry", name, hlen, size)
+	}
+	text := make([]byte, hlen)
+	if err := e.readFull(text); err != nil {
+		return err
+	}
+	h, err := parseNpyHeader(string(text))
+	if err != nil {
+		return fmt.Errorf("%s: .npy header: %v", name, err)
+	}
+	h.size = int64(start + hlen)
+	data := size - uint64(h.size)
+	n, ok := elems(h.shape, data/uint64(h.itemSize))
+	if !ok || n*uint64(h.itemSize) != data {
+		return fmt.Errorf("%s: .npy header declares %s of shape %s, the entry holds %d bytes of data", name, h.descr, shapeString(h.shape), data)
+	}
+	z.hdr[name] = h
+	return nil
+}
+
+// parseNpyHeader reads the dict literal of an .npy header:
+// {'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }.
+func parseNpyHeader(s string) (npyHeader, error) {
+	p := &pyLit{s: strings.TrimRight(s, " \n\x00")}
+	var h npyHeader
+	seen := map[string]bool{}
+	if !p.eat('{') {
+		return h, errors.New("not a dict")
+	}
+	for !p.eat('}') {
+		key, ok := p.str()
+		if !ok || !p.eat(':') || seen[key] {
+			return h, fmt.Errorf("malformed dict at byte %d", p.i)
+		}
+		seen[key] = true
+		switch key {
+		case "descr":
+			if h.descr, ok = p.str(); !ok {
+				return h, errors.New("descr is not a string")
+			}
+		case "fortran_order":
+			switch {
+			case p.word("True"):
+				h.fortran = true
+			case p.word("False"):
+			default:
+				return h, errors.New("fortran_order is not True or False")
+			}
+		case "shape":
+			if h.shape, ok = p.tuple(); !ok {
+				return h, errors.New("shape is not a tuple of sizes")
+			}
+		default:
+			return h, fmt.Errorf("unknown key %q", key)
+		}
+		if !p.eat(',') && !p.peek('}') {
+			return h, fmt.Errorf("malformed dict at byte %d", p.i)
+		}
+	}
+	if p.i != len(p.s) || len(seen) != 3 {
+		return h, errors.New("want exactly descr, fortran_order and shape")
+	}
+	switch {
+	case h.descr == "<f4":
+		h.itemSize = 4
+	case h.descr == "<f8" || h.descr == "<i8":
+		h.itemSize = 8
+	case strings.HasPrefix(h.descr, "<U"):
+		n, err := strconv.ParseUint(h.descr[2:], 10, 31)
+		if err != nil || n == 0 {
+			return h, fmt.Errorf("descr %q", h.descr)
+		}
+		h.itemSize = 4 * int64(n)
+	default:
+		return h, fmt.Errorf("unsupported dtype %q (want <f4, <f8, <i8 or <U)", h.descr)
+	}
+	return h, nil
+}
+
+// pyLit scans the Python literals of an .npy header.
+type pyLit struct {
+	s string
+	i int
+}
+
+func (p *pyLit) space() {
+	for p.i < len(p.s) && p.s[p.i] == ' ' {
+		p.i++
+	}
+}
+
+func (p *pyLit) peek(c byte) bool { p.space(); return p.i < len(p.s) && p.s[p.i] == c }
+
+func (p *pyLit) eat(c byte) bool {
+	if p.peek(c) {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *pyLit) word(w string) bool {
+	p.space()
+	if strings.HasPrefix(p.s[p.i:], w) {
+		p.i += len(w)
+		return true
+	}
+	return false
+}
+
+func (p *pyLit) str() (string, bool) {
+	p.space()
+	if p.i >= len(p.s) || (p.s[p.i] != '\'' && p.s[p.i] != '"') {
+		return "", false
+	}
+	q := p.s[p.i]
+	end := strings.IndexByte(p.s[p.i+1:], q)
+	if end < 0 {
+		return "", false
+	}
+	v := p.s[p.i+1 : p.i+1+end]
+	p.i += end + 2
+	return v, true
+}
+
+// tuple reads (), (3,) or (3, 2): at most 32 non-negative sizes.
+func (p *pyLit) tuple() ([]int, bool) {
+	if !p.eat('(') {
+		return nil, false
+	}
+	shape := []int{}
+	for !p.eat(')') {
+		p.space()
+		j := p.i
+		for j < len(p.s) && p.s[j] >= '0' && p.s[j] <= '9' {
+			j++
+		}
+		d, err := strconv.ParseInt(p.s[p.i:j], 10, 63)
+		if err != nil || len(shape) == 32 {
+			return nil, false
+		}
+		p.i = j
+		p.word("L") // Python 2 longs: (3L, 2L)
+		shape = append(shape, int(d))
+		if !p.eat(',') && !p.peek(')') {
+			return nil, false
+		}
+	}
+	return shape, true
+}
+
+// readKind reads the 0-d string entry "kind".
+func (z *modelReader) readKind() (string, error) {
+	if err := z.checkEntry("kind"); err != nil {
+		return "", err
+	}
+	if u := z.files["kind"].UncompressedSize64; u > maxKindEntry {
+		return "", fmt.Errorf("kind: entry declares %d bytes, a model kind takes at most %d", u, maxKindEntry)
+	}
+	if err := z.readHeader("kind"); err != nil {
+		return "", err
+	}
+	h := z.hdr["kind"]
+	if !strings.HasPrefix(h.descr, "<U") || len(h.shape) != 0 || h.itemSize > 4*maxKindChars {
+		return "", fmt.Errorf("kind is %s of shape %s, want a string", h.descr, shapeString(h.shape))
+	}
+	s, err := z.readStrings("kind")
+	if err != nil {
+		return "", err
+	}
+	return s[0], nil
+}
+
+// checkShapes checks the headers of a kind's tensors against each other
+// and returns the number of classes. image_shape, 24 bytes, is read here.
+func (z *modelReader) checkShapes(kind string) (int, error) {
+	h := z.hdr["image_shape"]
+	if h.descr != "<i8" || len(h.shape) != 1 || h.shape[0] != 3 {
+		return 0, fmt.Errorf("image_shape is %s of shape %s, want <i8 of shape (3,)", h.descr, shapeString(h.shape))
+	}
+	t, err := z.readTensor("image_shape")
+	if err != nil {
+		return 0, err
+	}
+	is := t.Data.([]int64)
+	if is[0] <= 0 || is[1] <= 0 || is[0] > maxImageSide || is[1] > maxImageSide || (is[2] != 1 && is[2] != 3) {
+		return 0, fmt.Errorf("image_shape (%d, %d, %d): want a height and width from 1 to %d and 1 or 3 channels", is[0], is[1], is[2], maxImageSide)
+	}
+	D := int(is[0] * is[1] * is[2])
+	want := func(name string, shape ...int) error {
+		if got := z.hdr[name].shape; shapeString(got) != shapeString(shape) {
+			return fmt.Errorf("%s has shape %s, want %s", name, shapeString(got), shapeString(shape))
+		}
+		return nil
+	}
+	if err := want("mean", D); err != nil {
+		return 0, err
+	}
+	if dt := z.hdr["mean"].descr; dt != "<f4" && dt != "<f8" {
+		return 0, fmt.Errorf("mean is %s, want <f4 or <f8", dt)
+	}
+	// matrix checks a (rows, cols) weight with cols > 0 and returns cols.
+	matrix := func(name string, rows int, col string) (int, error) {
+		s := z.hdr[name].shape
+		if len(s) != 2 || s[0] != rows || s[1] <= 0 {
+			return 0, fmt.Errorf("%s has shape %s, want (%d, %s) with %s > 0", name, shapeString(s), rows, col, col)
+		}
+		return s[1], nil
+	}
+	first := "W"
+	var C int
+	if kind == "twolayer" {
+		first = "W1"
+		H, err := matrix("W1", D, "H")
+		if err != nil {
+			return 0, err
+		}
+		if C, err = matrix("W2", H, "C"); err != nil {
+			return 0, err
+		}
+		if err := want("b1", H); err != nil {
+			return 0, err
+		}
+		if err := want("b2", C); err != nil {
+			return 0, err
+		}
+		for _, name := range []string{"b1", "W2", "b2"} {
+			if a, b := z.hdr[name].descr, z.hdr[first].descr; a != b {
+				return 0, fmt.Errorf("%s is %s, %s is %s: the weights share one dtype", name, a, first, b)
+			}
+		}
+	} else if C, err = matrix("W", D+1, "C"); err != nil {
+		return 0, err
+	}
+	if dt := z.hdr[first].descr; dt != "<f4" && dt != "<f8" {
+		return 0, fmt.Errorf("%s is %s, want <f4 or <f8", first, dt)
+	}
+	if h, ok := z.hdr["classes"]; ok {
+		// One string of newline-separated names, or an array of C names.
+		chars := h.itemSize / 4
+		switch {
+		case !strings.HasPrefix(h.descr, "<U"):
+			return 0, fmt.Errorf("classes is %s, want strings", h.descr)
+		case len(h.shape) == 0 && chars > int64(C)*(maxClassName+1):
+			return 0, fmt.Errorf("classes declares %d characters, %d class names take at most %d (%d each)", chars, C, C*(maxClassName+1), maxClassName)
+		case len(h.shape) == 1 && h.shape[0] != C:
+			return 0, fmt.Errorf("%d class names for %d classes", h.shape[0], C)
+		case len(h.shape) == 1 && chars > maxClassName:
+			return 0, fmt.Errorf("classes declares names of %d characters, at most %d", chars, maxClassName)
+		case len(h.shape) > 1:
+			return 0, fmt.Errorf("classes has shape %s, want () or (%d,)", shapeString(h.shape), C)
+		}
+	}
+	return C, nil
+}
+
+// readTensor reads a numeric entry whose header was checked, verifying
+// the CRC-32 and that floats are finite. A float32 mean is widened and a
+// Fortran-order matrix transposed.
+func (z *modelReader) readTensor(name string) (Tensor, error) {
+	h := z.hdr[name]
+	e, err := z.open(name)
+	if err != nil {
+		return Tensor{}, err
+	}
+	defer e.Close()
+	if _, err := io.CopyN(io.Discard, e, h.size); err != nil {
+		return Tensor{}, e.err(err)
+	}
+	n, _ := elems(h.shape, math.MaxInt64)
+	t := Tensor{Name: name, Shape: append([]int(nil), h.shape...)}
+	switch h.descr {
+	case "<f4":
+		d, err := readLE(e, int(n), 4, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })
+		if err != nil {
+			return t, err
+		}
+		t.Data = d
+	case "<f8":
+		d, err := readLE(e, int(n), 8, func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) })
+		if err != nil {
+			return t, err
+		}
+		t.Data = d
+	case "<i8":
+		d, err := readLE(e, int(n), 8, func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) })
+		if err != nil {
+			return t, err
+		}
+		t.Data = d
+	}
+	if err := e.finish(); err != nil {
+		return t, err
+	}
+	if h.fortran && len(h.shape) == 2 {
+		t.Data = transpose(t.Data, h.shape[0], h.shape[1])
+	}
+	if d, ok := t.Data.([]float32); ok && name == "mean" {
+		w := make([]float64, len(d))
+		for i, v := range d {
+			w[i] = float64(v)
+		}
+		t.Data = w
+	}
+	if i, v, bad := firstNonFinite(t.Data); bad {
+		return t, fmt.Errorf("%s holds %v at %s", name, v, index(i, t.Shape))
+	}
+	return t, nil
+}
+
+// readLE reads n little-endian values of size bytes, 32 KiB at a time.
+func readLE[T any](e *entryReader, n, size int, dec func([]byte) T) ([]T, error) {
+	out := make([]T, n)
+	buf := make([]byte, min(n*size, 32<<10))
+	for i := 0; i < n; {
+		k := min(n-i, len(buf)/size)
+		if err := e.readFull(buf[:k*size]); err != nil {
+			return nil, err
+		}
+		for j := 0; j < k; j++ {
+			out[i+j] = dec(buf[j*size:])
+		}
+		i += k
+	}
+	return out, nil
+}
+
+// transpose turns a column-major rows×cols matrix into row-major order.
+func transpose(data any, rows, cols int) any {
+	switch d := data.(type) {
+	case []float32:
+		return transposed(d, rows, cols)
+	case []float64:
+		return transposed(d, rows, cols)
+	case []int64:
+		return transposed(d, rows, cols)
+	}
+	return data
+}
+
+func transposed[T any](d []T, rows, cols int) []T {
+	out := make([]T, len(d))
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			out[i*cols+j] = d[j*rows+i]
+		}
+	}
+	return out
+}
+
+func firstNonFinite(data any) (int, float64, bool) {
+	switch d := data.(type) {
+	case []float32:
+		for i, v := range d {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return i, f, true
+			}
+		}
+	case []float64:
+		for i, v := range d {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return i, v, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// index writes flat index i of shape as [i] or [row, col].
+func index(i int, shape []int) string {
+	if len(shape) == 2 && shape[1] > 0 {
+		return fmt.Sprintf("[%d, %d]", i/shape[1], i%shape[1])
+	}
+	return fmt.Sprintf("[%d]", i)
+}
+
+// readStrings reads a <U entry (0-d or 1-d) as UTF-32LE strings with
+// numpy's trailing NUL padding removed.
+func (z *modelReader) readStrings(name string) ([]string, error) {
+	h := z.hdr[name]
+	e, err := z.open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	if _, err := io.CopyN(io.Discard, e, h.size); err != nil {
+		return nil, e.err(err)
+	}
+	n, _ := elems(h.shape, math.MaxInt64)
+	chars := int(h.itemSize / 4)
+	raw, err := readLE(e, int(n)*chars, 4, binary.LittleEndian.Uint32)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.finish(); err != nil {
+		return nil, err
+	}
+	out := make([]string, n)
+	for k := range out {
+		cs := raw[k*chars : (k+1)*chars]
+		for len(cs) > 0 && cs[len(cs)-1] == 0 {
+			cs = cs[:len(cs)-1]
+		}
+		var b strings.Builder
+		for i, c := range cs {
+			if c > unicode.MaxRune || (c >= 0xd800 && c < 0xe000) {
+				return nil, fmt.Errorf("%s: character %d is not a Unicode code point (%#x)", name, i, c)
+			}
+			b.WriteRune(rune(c))
+		}
+		out[k] = b.String()
+	}
+	return out, nil
+}
+
+// readClasses reads the class names, C of them.
+func (z *modelReader) readClasses(C int) ([]string, error) {
+	s, err := z.readStrings("classes")
+	if err != nil {
+		return nil, err
+	}
+	if len(z.hdr["classes"].shape) == 0 {
+		s = splitLines(s[0])
+	}
+	if len(s) != C {
+		return nil, fmt.Errorf("%d class names for %d classes", len(s), C)
+	}
+	return s, nil
 }
 
 func splitLines(s string) []string {
