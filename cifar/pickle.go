@@ -59,6 +59,50 @@ var allowedGlobals = map[[2]string]int{
 	{"numpy._core.numeric", "_frombuffer"}:     gFrombuffer,
 }
 
+// The opcodes the interpreter implements (names as in Python's pickletools).
+const (
+	opProto          = 0x80
+	opFrame          = 0x95
+	opStop           = '.'
+	opMark           = '('
+	opNone           = 'N'
+	opNewTrue        = 0x88
+	opNewFalse       = 0x89
+	opBinInt         = 'J'
+	opBinInt1        = 'K'
+	opBinInt2        = 'M'
+	opLong1          = 0x8a
+	opShortBinString = 'U'
+	opBinString      = 'T'
+	opShortBinBytes  = 'C'
+	opBinBytes       = 'B'
+	opBinBytes8      = 0x8e
+	opByteArray8     = 0x96
+	opShortBinUni    = 0x8c
+	opBinUnicode     = 'X'
+	opBinUnicode8    = 0x8d
+	opBinPut         = 'q'
+	opLongBinPut     = 'r'
+	opMemoize        = 0x94
+	opBinGet         = 'h'
+	opLongBinGet     = 'j'
+	opEmptyDict      = '}'
+	opEmptyList      = ']'
+	opEmptyTuple     = ')'
+	opTuple          = 't'
+	opTuple1         = 0x85
+	opTuple2         = 0x86
+	opTuple3         = 0x87
+	opAppend         = 'a'
+	opAppends        = 'e'
+	opSetItem        = 's'
+	opSetItems       = 'u'
+	opGlobal         = 'c'
+	opStackGlobal    = 0x93
+	opReduce         = 'R'
+	opBuild          = 'b'
+)
+
 // bigString is the size from which string payloads go through the
 // unpickler's alloc hook (so a loader can reuse one scratch buffer).
 const bigString = 1 << 20
@@ -235,8 +279,9 @@ func (u *unpickler) popN(n int) ([]any, error) {
 	return items, nil
 }
 
+// run executes opcodes until STOP. Each group of opcodes has its method
+// below; run only reads the opcode and dispatches.
 func (u *unpickler) run() (any, error) {
-	var b8 [8]byte
 	for {
 		u.opOff = u.off
 		op, err := u.readByte()
@@ -244,262 +289,302 @@ func (u *unpickler) run() (any, error) {
 			return nil, err
 		}
 		switch op {
-		case 0x80: // PROTO
-			p, err := u.readByte()
-			if err != nil {
-				return nil, err
-			}
-			if p > 5 {
-				return nil, u.errf("unsupported pickle protocol %d", p)
-			}
-		case 0x95: // FRAME: a length hint; frames are read through.
-			n, err := u.readU64()
-			if err != nil {
-				return nil, err
-			}
-			if u.size >= 0 && n > uint64(u.size-u.off) {
-				return nil, u.errf("FRAME of %d bytes is longer than the %d bytes left in the file", n, u.size-u.off)
-			}
-		case '.': // STOP
-			if len(u.marks) != 0 {
-				return nil, u.errf("STOP with an open MARK")
-			}
-			v, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			if len(u.stack) != 0 {
-				return nil, u.errf("STOP leaves %d values on the stack", len(u.stack))
-			}
-			return v, nil
-		case '(': // MARK
-			u.marks = append(u.marks, len(u.stack))
-		case '}': // EMPTY_DICT
-			u.push(&pyDict{})
-		case ']': // EMPTY_LIST
-			u.push(&pyList{})
-		case ')': // EMPTY_TUPLE
-			u.push(pyTuple{})
-		case 'N':
-			u.push(pyNone{})
-		case 0x88:
-			u.push(true)
-		case 0x89:
-			u.push(false)
-		case 'J': // BININT
-			v, err := u.readU32()
-			if err != nil {
-				return nil, err
-			}
-			u.push(int64(int32(v)))
-		case 'K': // BININT1
-			v, err := u.readByte()
-			if err != nil {
-				return nil, err
-			}
-			u.push(int64(v))
-		case 'M': // BININT2
-			if err := u.readFixed(b8[:2]); err != nil {
-				return nil, err
-			}
-			u.push(int64(binary.LittleEndian.Uint16(b8[:2])))
-		case 0x8a: // LONG1
-			n, err := u.readByte()
-			if err != nil {
-				return nil, err
-			}
-			if n > 8 {
-				return nil, u.errf("LONG1 of %d bytes does not fit in 64 bits", n)
-			}
-			clear(b8[:])
-			if err := u.readFixed(b8[:n]); err != nil {
-				return nil, err
-			}
-			if n > 0 && n < 8 && b8[n-1]&0x80 != 0 { // sign-extend
-				for i := int(n); i < 8; i++ {
-					b8[i] = 0xff
-				}
-			}
-			u.push(int64(binary.LittleEndian.Uint64(b8[:])))
-		case 'U', 'T', 'C', 'B', 0x8e, 0x96, 0x8c, 'X', 0x8d: // strings
-			var n uint64
-			switch op {
-			case 'U', 'C', 0x8c:
-				c, err := u.readByte()
-				if err != nil {
-					return nil, err
-				}
-				n = uint64(c)
-			case 'T', 'B', 'X':
-				v, err := u.readU32()
-				if err != nil {
-					return nil, err
-				}
-				if op == 'T' && int32(v) < 0 {
-					return nil, u.errf("BINSTRING with negative length %d", int32(v))
-				}
-				n = uint64(v)
-			default:
-				if n, err = u.readU64(); err != nil {
-					return nil, err
-				}
-			}
-			b, err := u.readN(n)
-			if err != nil {
-				return nil, err
-			}
-			switch op {
-			case 'U', 'T':
-				u.push(pyStr8(b))
-			case 'C', 'B', 0x8e, 0x96:
-				u.push(b)
-			default:
-				if !utf8.Valid(b) {
-					return nil, u.errf("unicode string is not valid UTF-8")
-				}
-				u.push(string(b))
-			}
-		case 'q', 'r', 0x94: // BINPUT, LONG_BINPUT, MEMOIZE
-			var idx uint64
-			switch op {
-			case 'q':
-				c, err := u.readByte()
-				if err != nil {
-					return nil, err
-				}
-				idx = uint64(c)
-			case 'r':
-				v, err := u.readU32()
-				if err != nil {
-					return nil, err
-				}
-				idx = uint64(v)
-			default:
-				idx = uint64(len(u.memo))
-			}
-			v, err := u.top()
-			if err != nil {
-				return nil, err
-			}
-			u.memo[idx] = v
-		case 'h', 'j': // BINGET, LONG_BINGET
-			var idx uint64
-			if op == 'h' {
-				c, err := u.readByte()
-				if err != nil {
-					return nil, err
-				}
-				idx = uint64(c)
-			} else {
-				v, err := u.readU32()
-				if err != nil {
-					return nil, err
-				}
-				idx = uint64(v)
-			}
-			v, ok := u.memo[idx]
-			if !ok {
-				return nil, u.errf("memo miss: index %d was never stored", idx)
-			}
-			u.push(v)
-		case 't': // TUPLE
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			u.push(pyTuple(items))
-		case 0x85, 0x86, 0x87: // TUPLE1..3
-			items, err := u.popN(int(op-0x85) + 1)
-			if err != nil {
-				return nil, err
-			}
-			u.push(pyTuple(items))
-		case 'a': // APPEND
-			v, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			if err := u.appendTo([]any{v}); err != nil {
-				return nil, err
-			}
-		case 'e': // APPENDS
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			if err := u.appendTo(items); err != nil {
-				return nil, err
-			}
-		case 's': // SETITEM
-			kv, err := u.popN(2)
-			if err != nil {
-				return nil, err
-			}
-			if err := u.setItems(kv); err != nil {
-				return nil, err
-			}
-		case 'u': // SETITEMS
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			if len(items)%2 != 0 {
-				return nil, u.errf("SETITEMS with an odd number (%d) of items", len(items))
-			}
-			if err := u.setItems(items); err != nil {
-				return nil, err
-			}
-		case 'c': // GLOBAL
-			mod, err := u.readLine()
-			if err != nil {
-				return nil, err
-			}
-			name, err := u.readLine()
-			if err != nil {
-				return nil, err
-			}
-			if err := u.global(mod, name); err != nil {
-				return nil, err
-			}
-		case 0x93: // STACK_GLOBAL
-			mn, err := u.popN(2)
-			if err != nil {
-				return nil, err
-			}
-			mod, ok1 := mn[0].(string)
-			name, ok2 := mn[1].(string)
-			if !ok1 || !ok2 {
-				return nil, u.errf("STACK_GLOBAL operands are %s and %s, not str", typeName(mn[0]), typeName(mn[1]))
-			}
-			if err := u.global(mod, name); err != nil {
-				return nil, err
-			}
-		case 'R': // REDUCE
-			fa, err := u.popN(2)
-			if err != nil {
-				return nil, err
-			}
-			v, err := u.reduce(fa[0], fa[1])
-			if err != nil {
-				return nil, err
-			}
-			u.push(v)
-		case 'b': // BUILD
-			state, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			obj, err := u.top()
-			if err != nil {
-				return nil, err
-			}
-			if err := u.build(obj, state); err != nil {
-				return nil, err
-			}
+		case opStop:
+			return u.stop()
+		case opProto, opFrame, opMark:
+			err = u.framing(op)
+		case opNone, opNewTrue, opNewFalse, opBinInt, opBinInt1, opBinInt2, opLong1:
+			err = u.scalar(op)
+		case opShortBinString, opBinString, opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8,
+			opShortBinUni, opBinUnicode, opBinUnicode8:
+			err = u.stringOp(op)
+		case opBinPut, opLongBinPut, opMemoize, opBinGet, opLongBinGet:
+			err = u.memoOp(op)
+		case opEmptyDict, opEmptyList, opEmptyTuple, opTuple, opTuple1, opTuple2, opTuple3,
+			opAppend, opAppends, opSetItem, opSetItems:
+			err = u.container(op)
+		case opGlobal, opStackGlobal, opReduce, opBuild:
+			err = u.object(op)
 		default:
-			return nil, u.errf("unsupported pickle opcode 0x%02x (%s)", op, strconv.QuoteRune(rune(op)))
+			err = u.errf("unsupported pickle opcode 0x%02x (%s)", op, strconv.QuoteRune(rune(op)))
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
+}
+
+// stop ends the pickle: exactly one value on the stack, no open MARK.
+func (u *unpickler) stop() (any, error) {
+	if len(u.marks) != 0 {
+		return nil, u.errf("STOP with an open MARK")
+	}
+	v, err := u.pop()
+	if err != nil {
+		return nil, err
+	}
+	if len(u.stack) != 0 {
+		return nil, u.errf("STOP leaves %d values on the stack", len(u.stack))
+	}
+	return v, nil
+}
+
+// framing runs PROTO, FRAME and MARK.
+func (u *unpickler) framing(op byte) error {
+	switch op {
+	case opProto:
+		p, err := u.readByte()
+		if err != nil {
+			return err
+		}
+		if p > 5 {
+			return u.errf("unsupported pickle protocol %d", p)
+		}
+	case opFrame: // a length hint; frames are read through
+		n, err := u.readU64()
+		if err != nil {
+			return err
+		}
+		if u.size >= 0 && n > uint64(u.size-u.off) {
+			return u.errf("FRAME of %d bytes is longer than the %d bytes left in the file", n, u.size-u.off)
+		}
+	case opMark:
+		u.marks = append(u.marks, len(u.stack))
+	}
+	return nil
+}
+
+// scalar pushes None, a bool or an int.
+func (u *unpickler) scalar(op byte) error {
+	var v any
+	switch op {
+	case opNone:
+		v = pyNone{}
+	case opNewTrue:
+		v = true
+	case opNewFalse:
+		v = false
+	case opBinInt:
+		x, err := u.readU32()
+		if err != nil {
+			return err
+		}
+		v = int64(int32(x))
+	case opBinInt1:
+		x, err := u.readByte()
+		if err != nil {
+			return err
+		}
+		v = int64(x)
+	case opBinInt2:
+		var b [2]byte
+		if err := u.readFixed(b[:]); err != nil {
+			return err
+		}
+		v = int64(binary.LittleEndian.Uint16(b[:]))
+	case opLong1:
+		n, err := u.readByte()
+		if err != nil {
+			return err
+		}
+		if n > 8 {
+			return u.errf("LONG1 of %d bytes does not fit in 64 bits", n)
+		}
+		var b [8]byte
+		if err := u.readFixed(b[:n]); err != nil {
+			return err
+		}
+		if n > 0 && n < 8 && b[n-1]&0x80 != 0 { // sign-extend
+			for i := int(n); i < 8; i++ {
+				b[i] = 0xff
+			}
+		}
+		v = int64(binary.LittleEndian.Uint64(b[:]))
+	}
+	u.push(v)
+	return nil
+}
+
+// stringOp reads a str, bytes or unicode payload and pushes it.
+func (u *unpickler) stringOp(op byte) error {
+	var n uint64
+	switch op {
+	case opShortBinString, opShortBinBytes, opShortBinUni:
+		c, err := u.readByte()
+		if err != nil {
+			return err
+		}
+		n = uint64(c)
+	case opBinString, opBinBytes, opBinUnicode:
+		v, err := u.readU32()
+		if err != nil {
+			return err
+		}
+		if op == opBinString && int32(v) < 0 {
+			return u.errf("BINSTRING with negative length %d", int32(v))
+		}
+		n = uint64(v)
+	default:
+		var err error
+		if n, err = u.readU64(); err != nil {
+			return err
+		}
+	}
+	b, err := u.readN(n)
+	if err != nil {
+		return err
+	}
+	switch op {
+	case opShortBinString, opBinString:
+		u.push(pyStr8(b))
+	case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
+		u.push(b)
+	default:
+		if !utf8.Valid(b) {
+			return u.errf("unicode string is not valid UTF-8")
+		}
+		u.push(string(b))
+	}
+	return nil
+}
+
+// memoOp stores the top of the stack in the memo or pushes a memo entry.
+func (u *unpickler) memoOp(op byte) error {
+	var idx uint64
+	switch op {
+	case opBinPut, opBinGet:
+		c, err := u.readByte()
+		if err != nil {
+			return err
+		}
+		idx = uint64(c)
+	case opLongBinPut, opLongBinGet:
+		v, err := u.readU32()
+		if err != nil {
+			return err
+		}
+		idx = uint64(v)
+	default: // MEMOIZE
+		idx = uint64(len(u.memo))
+	}
+	if op == opBinGet || op == opLongBinGet {
+		v, ok := u.memo[idx]
+		if !ok {
+			return u.errf("memo miss: index %d was never stored", idx)
+		}
+		u.push(v)
+		return nil
+	}
+	v, err := u.top()
+	if err != nil {
+		return err
+	}
+	u.memo[idx] = v
+	return nil
+}
+
+// container creates tuples, lists and dicts and fills them.
+func (u *unpickler) container(op byte) error {
+	switch op {
+	case opEmptyDict, opEmptyList, opEmptyTuple:
+		switch op {
+		case opEmptyDict:
+			u.push(&pyDict{})
+		case opEmptyList:
+			u.push(&pyList{})
+		default:
+			u.push(pyTuple{})
+		}
+	case opTuple, opTuple1, opTuple2, opTuple3:
+		var items []any
+		var err error
+		if op == opTuple {
+			items, err = u.popMark()
+		} else {
+			items, err = u.popN(int(op-opTuple1) + 1)
+		}
+		if err != nil {
+			return err
+		}
+		u.push(pyTuple(items))
+	case opAppend:
+		v, err := u.pop()
+		if err != nil {
+			return err
+		}
+		return u.appendTo([]any{v})
+	case opAppends:
+		items, err := u.popMark()
+		if err != nil {
+			return err
+		}
+		return u.appendTo(items)
+	case opSetItem:
+		kv, err := u.popN(2)
+		if err != nil {
+			return err
+		}
+		return u.setItems(kv)
+	case opSetItems:
+		items, err := u.popMark()
+		if err != nil {
+			return err
+		}
+		if len(items)%2 != 0 {
+			return u.errf("SETITEMS with an odd number (%d) of items", len(items))
+		}
+		return u.setItems(items)
+	}
+	return nil
+}
+
+// object runs GLOBAL, STACK_GLOBAL, REDUCE and BUILD: the numpy arrays and
+// _codecs.encode.
+func (u *unpickler) object(op byte) error {
+	switch op {
+	case opGlobal:
+		mod, err := u.readLine()
+		if err != nil {
+			return err
+		}
+		name, err := u.readLine()
+		if err != nil {
+			return err
+		}
+		return u.global(mod, name)
+	case opStackGlobal:
+		mn, err := u.popN(2)
+		if err != nil {
+			return err
+		}
+		mod, ok1 := mn[0].(string)
+		name, ok2 := mn[1].(string)
+		if !ok1 || !ok2 {
+			return u.errf("STACK_GLOBAL operands are %s and %s, not str", typeName(mn[0]), typeName(mn[1]))
+		}
+		return u.global(mod, name)
+	case opReduce:
+		fa, err := u.popN(2)
+		if err != nil {
+			return err
+		}
+		v, err := u.reduce(fa[0], fa[1])
+		if err != nil {
+			return err
+		}
+		u.push(v)
+	case opBuild:
+		state, err := u.pop()
+		if err != nil {
+			return err
+		}
+		obj, err := u.top()
+		if err != nil {
+			return err
+		}
+		return u.build(obj, state)
+	}
+	return nil
 }
 
 func (u *unpickler) appendTo(items []any) error {
