@@ -67,30 +67,6 @@ func readTestdata(f *testing.F, name string) []byte {
 	return b
 }
 
-func FuzzPickle(f *testing.F) {
-	f.Add(readTestdata(f, "batch3.pkl"))
-	f.Add(readTestdata(f, "batches.meta"))
-	f.Add([]byte("\x80\x02cos\nsystem\nU\x07echo hi\x85R."))
-	f.Add([]byte("\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04data\x94\x8c\x01x\x94u."))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, size := range []int64{int64(len(data)), -1} {
-			b, err := parsePythonBatch(bytes.NewReader(data), size, "fuzz.pkl", nil)
-			if err == nil && len(b.chw) != b.n*cifarDim {
-				t.Fatalf("batch of %d images with %d bytes", b.n, len(b.chw))
-			}
-			parsePythonMeta(bytes.NewReader(data), size, "fuzz.meta")
-		}
-		// Through the loader (scratch reuse, HWC conversion, labels).
-		l := newSplitLoader()
-		if err := l.addPython(5, bytes.NewReader(data), int64(len(data)), "fuzz.pkl"); err == nil {
-			x, y, n, _ := l.test.finish()
-			if len(x) != n*cifarDim || len(y) != n {
-				t.Fatalf("loader holds %d bytes, %d labels for %d images", len(x), len(y), n)
-			}
-		}
-	})
-}
-
 func FuzzBinary(f *testing.F) {
 	f.Add(readTestdata(f, "batch3.bin"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/nnkern/nnkern/internal/testenv"
 )
@@ -317,4 +319,276 @@ func TestPythonDirErrors(t *testing.T) {
 		_, err := Load(tarDir(t, dir, "", true))
 		wantErr(t, err, "mixes the python and binary formats")
 	})
+}
+
+// ---- hostile inputs (issue 15: findings 1, 2 and the pickle half of 16) ----
+
+// amplificationPickle is finding 1: a 1 MiB str memoised with _codecs.encode
+// and 'latin1', then encode re-applied reps times through memo GETs, each
+// application a fresh 1 MiB bytes object from 12 bytes of input.
+func amplificationPickle(reps int) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x80\x02]q\x00c_codecs\nencode\nq\x01X")
+	binary.Write(&b, binary.LittleEndian, uint32(1<<20))
+	b.Write(bytes.Repeat([]byte("a"), 1<<20))
+	b.WriteString("q\x02U\x06latin1q\x03(")
+	for range reps {
+		b.WriteString("h\x01h\x02h\x03\x86R")
+	}
+	b.WriteString("e.")
+	return b.Bytes()
+}
+
+// opcodeBomb is finding 2: a protocol-2 header, body repeated to fill n
+// bytes, and STOP.
+func opcodeBomb(prefix, body string, n int) []byte {
+	b := make([]byte, 0, n+len(prefix)+len(body)+3)
+	b = append(b, "\x80\x02"...)
+	b = append(b, prefix...)
+	for len(b) < n {
+		b = append(b, body...)
+	}
+	return append(b, '.')
+}
+
+// maxPickleAlloc is what parsing a size-byte pickle may allocate in total:
+// twice the interpreter's bound for it (sizeFactor bytes per input byte
+// plus sizeSlack), the factor two covering the Go heap's own slack.
+func maxPickleAlloc(size int) uint64 { return 2 * (3*uint64(size) + 16<<20) }
+
+// checkHostile parses data as a python batch and checks that it ends in a
+// one-line error naming the file and containing parts, having allocated
+// no more than maxPickleAlloc.
+func checkHostile(t *testing.T, data []byte, parts ...string) {
+	t.Helper()
+	var err error
+	grew := heapGrowth(func() {
+		_, err = parsePythonBatch(bytes.NewReader(data), int64(len(data)), "data_batch_1", nil)
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	t.Logf("%d-byte pickle: %d bytes allocated; %v", len(data), grew, err)
+	if lim := maxPickleAlloc(len(data)); grew > lim {
+		t.Errorf("allocated %d bytes for a %d-byte pickle, over %d", grew, len(data), lim)
+	}
+	if strings.ContainsAny(err.Error(), "\n\r") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	wantErr(t, err, append([]string{"data_batch_1: pickle offset "}, parts...)...)
+}
+
+// TestPickleAmplification: _codecs.encode of a memoised 1 MiB str re-applied
+// 1200 times (1.2 GB before the fix) stops at the interpreter's bound.
+func TestPickleAmplification(t *testing.T) {
+	checkHostile(t, amplificationPickle(1200), "REDUCE asks for 1048800 bytes", "limit for a 1058219-byte pickle")
+}
+
+// TestPickleOpcodeBombs: one-byte (or two-byte) opcodes repeated to the size
+// of a real batch (30 MB) each create a value (2.6 GB for EMPTY_DICT before
+// the fix); now each stops at the bound with an error naming the opcode.
+// The four of the issue run at full size; the other idioms at 6 MB, since
+// the bound is proportional to the size (TestPickleChargesCoverAllocations).
+func TestPickleOpcodeBombs(t *testing.T) {
+	const full, small = 30_000_000, 6_000_000
+	for _, c := range []struct {
+		name, prefix, body, op string
+		n                      int
+	}{
+		{"EMPTY_DICT", "", "}", "EMPTY_DICT", full},
+		{"NONE", "", "N", "NONE", full},
+		{"EMPTY_TUPLE", "", ")", "EMPTY_TUPLE", full},
+		{"EMPTY_DICT+MEMOIZE", "", "}\x94", "EMPTY_DICT", full},
+		{"MARK", "", "(", "MARK", small},
+		{"EMPTY_LIST+BINPUT", "", "]q\x00", "BINPUT", small},
+		{"BINGET into a list", "]q\x00(", "h\x00", "BINGET", small},
+		{"BININT2", "", "M\xff\xff", "BININT2", small},
+		{"short BINBYTES", "", "C\x00", "SHORT_BINBYTES", small},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkHostile(t, opcodeBomb(c.prefix, c.body, c.n), c.op, "limit for a")
+		})
+	}
+	// Memo entries under distinct indices: one NONE, then LONG_BINPUT 0, 1, 2, …
+	t.Run("LONG_BINPUT", func(t *testing.T) {
+		b := []byte("\x80\x02N")
+		for i := uint32(0); len(b) < small; i++ {
+			b = binary.LittleEndian.AppendUint32(append(b, 'r'), i)
+		}
+		checkHostile(t, append(b, '.'), "LONG_BINPUT", "limit for a")
+	})
+}
+
+// TestPickleEscapesFileStrings: names and values from the file that reach an
+// error message are escaped (and cut short), never printed raw.
+func TestPickleEscapesFileStrings(t *testing.T) {
+	esc := "\x1b[2J\x1b]0;PWNED\a"
+	for _, c := range []struct {
+		name string
+		data string
+		want string
+	}{
+		{"GLOBAL module", "\x80\x02c" + esc + "\nsystem\n.", `forbidden global \x1b[2J\x1b]0;PWNED\x07.system`},
+		{"GLOBAL name", "\x80\x02cos\n" + esc + "\n.", `forbidden global os.\x1b[2J\x1b]0;PWNED\x07`},
+		{"STACK_GLOBAL", "\x80\x04\x8c" + string(rune(len(esc))) + esc + "\x8c\x02os\x93.", `forbidden global \x1b[2J\x1b]0;PWNED\x07.os`},
+		{"shape", "\x80\x02cnumpy.core.numeric\n_frombuffer\n(C\x00cnumpy\ndtype\nU\x02u1\x85R\x8c" + string(rune(len(esc))) + esc + "\x85U\x01CtR.",
+			`array shape (str) has a bad dimension`},
+		{"BUILD version", "\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(U" + string(rune(len(esc))) + esc + "NNNNtb.",
+			`array BUILD state version str (bytes), want 1`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := parseBytes([]byte(c.data))
+			wantErr(t, err, c.want)
+			if strings.ContainsAny(err.Error(), "\x1b\a") {
+				t.Errorf("raw escape in %q", err)
+			}
+		})
+	}
+	// A long name is cut, not copied into the message whole.
+	_, err := parseBytes([]byte("\x80\x04\x8c\xff" + strings.Repeat("x", 255) + "\x8c\x02os\x93."))
+	wantErr(t, err, "forbidden global xxx", "(255 bytes)")
+	if len(err.Error()) > 300 {
+		t.Errorf("error of %d bytes for a 255-byte name", len(err.Error()))
+	}
+}
+
+// TestPickleChargesCoverAllocations runs each opcode (or idiom) repeated
+// to fill the input, with no limit, and checks that what the Go heap spent
+// stays within twice what the interpreter charged (plus its fixed
+// buffers): the costs the budget counts are what the opcodes really cost.
+func TestPickleChargesCoverAllocations(t *testing.T) {
+	const n = 400_000
+	reconstruct := "cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01cnumpy\ndtype\nq\x02U\x02u1q\x03"
+	for _, c := range []struct{ name, prefix, body, suffix string }{
+		{"EMPTY_DICT", "", "}", ""},
+		{"EMPTY_LIST", "", "]", ""},
+		{"EMPTY_TUPLE", "", ")", ""},
+		{"NONE", "", "N", ""},
+		{"MARK", "", "(", ""},
+		{"MEMOIZE", "N", "\x94", ""},
+		{"EMPTY_DICT MEMOIZE", "", "}\x94", ""},
+		{"LONG_BINPUT", "N", "", ""}, // distinct indices, below
+		{"BINGET APPENDS", "]q\x00(", "h\x00", "e"},
+		{"BINGET APPEND", "]q\x00", "h\x00a", ""},
+		{"BINGET SETITEMS", "}q\x00(", "h\x00", "u"},
+		{"BINGET TUPLE", "Nq\x00(", "h\x00", "t"},
+		{"SETITEM", "}", "NNs", ""},
+		{"TUPLE3", "", "NNN\x87", ""},
+		{"BININT", "", "J\x00\x01\x00\x00", ""},
+		{"LONG1", "", "\x8a\x08\x01\x02\x03\x04\x05\x06\x07\x08", ""},
+		{"SHORT_BINSTRING", "", "U\x01a", ""},
+		{"SHORT_BINUNICODE", "", "\x8c\x01a", ""},
+		{"BINBYTES", "", "B\x05\x00\x00\x00abcde", ""},
+		{"GLOBAL", "", "cnumpy\ndtype\n", ""},
+		{"encode", "c_codecs\nencode\nq\x00\x8c\x20" + strings.Repeat("\u00e9", 16) + "q\x01U\x06latin1q\x02", "h\x00h\x01h\x02\x86R", ""},
+		{"dtype", reconstruct, "h\x02h\x03\x85R(K\x03U\x01|tb", ""},
+		{"arrays", reconstruct, "h\x00h\x01K\x00\x85U\x01b\x87R(K\x01K\x02\x85h\x02h\x03\x85R\x89C\x02abtb", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := append([]byte("\x80\x02"), c.prefix...)
+			for i := uint32(0); len(b) < n; i++ {
+				if c.body == "" {
+					b = binary.LittleEndian.AppendUint32(append(b, 'r'), i)
+				} else {
+					b = append(b, c.body...)
+				}
+			}
+			b = append(append(b, c.suffix...), '.')
+			for _, size := range []int64{int64(len(b)), -1} {
+				var u *unpickler
+				var err error
+				grew := heapGrowth(func() {
+					u = newUnpickler(bytes.NewReader(b), size, "x", nil, 1<<40)
+					_, err = u.run()
+				})
+				if u.used < n/2 {
+					t.Fatalf("charged only %d bytes for %d bytes of opcodes (%v)", u.used, n, err)
+				}
+				if lim := 2*uint64(u.used) + 256<<10; grew > lim {
+					t.Errorf("size %d: allocated %d bytes, charged %d (ratio %.2f)", size, grew, u.used, float64(grew)/float64(u.used))
+				}
+			}
+		})
+	}
+}
+
+// py3Protocol2 rewrites a WritePython batch the way Python 3 pickles bytes
+// at protocol 2: the pixels as a UTF-8 str passed to _codecs.encode with
+// 'latin1'. Its 0x80-0xff bytes take two bytes each in the str.
+func py3Protocol2(t *testing.T, b []byte) []byte {
+	i := bytes.Index(b, []byte("b\x89T")) + 2
+	n := int(binary.LittleEndian.Uint32(b[i+1:]))
+	data := b[i+5 : i+5+n]
+	var s []byte
+	for _, c := range data {
+		s = utf8.AppendRune(s, rune(c))
+	}
+	out := append([]byte(nil), b[:i]...)
+	out = append(out, "c_codecs\nencode\nX"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(s)))
+	out = append(out, s...)
+	out = append(out, "U\x06latin1\x86R"...)
+	return append(out, b[i+5+n:]...)
+}
+
+// TestPickleFullSizeBatch: a real-sized batch (10,000 images, 30 MB of
+// pixels, 10,000 labels and filenames) loads well within the bound, in
+// cPickle's layout and in Python 3's protocol-2 one with ASCII pixels (the
+// pixels through _codecs.encode, 2 bytes materialised per input byte: the
+// most a legitimate batch needs).
+func TestPickleFullSizeBatch(t *testing.T) {
+	const n = 10_000
+	full := Split{X: make([]uint8, n*cifarDim), Y: make([]uint8, n), N: n, H: 32, W: 32, C: 3}
+	ascii := full
+	ascii.X = make([]uint8, n*cifarDim)
+	for i := range full.X {
+		full.X[i], ascii.X[i] = byte(i*7+i/3072), byte(i*7+i/3072)&0x7f
+	}
+	for i := range full.Y {
+		full.Y[i] = uint8(i % 10)
+	}
+	for _, c := range []struct {
+		name string
+		s    *Split
+		py3  bool
+	}{{"cPickle", &full, false}, {"py3 ascii", &ascii, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			b := writePythonBytes(t, c.s)
+			if c.py3 {
+				b = py3Protocol2(t, b)
+			}
+			got, err := parseBytes(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkBatch(t, c.name, got, c.s)
+			u := newUnpickler(bytes.NewReader(b), int64(len(b)), "batch", nil, 1<<40)
+			if _, err := u.run(); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d-byte pickle: charged %d of %d (%.0f%%)", len(b), u.used, u.limit, 100*float64(u.used)/float64(u.limit))
+			if u.used > u.limit*3/4 {
+				t.Errorf("a legitimate batch uses %d of its %d-byte bound", u.used, u.limit)
+			}
+		})
+	}
+}
+
+// TestPickleLoadLimit: the caller's limit (the load budget) caps the size
+// bound, and the error then names NNKERN_LOAD_LIMIT; without a size the
+// budget alone applies, before the declared string is allocated.
+func TestPickleLoadLimit(t *testing.T) {
+	bomb := opcodeBomb("", "}", 1<<20)
+	_, err := unpickleLimit(bytes.NewReader(bomb), int64(len(bomb)), "b.pkl", nil, 1<<20)
+	wantErr(t, err, "b.pkl: pickle offset ", "EMPTY_DICT asks for 224 bytes more, over the 1048576-byte load limit (NNKERN_LOAD_LIMIT)")
+	t.Setenv("NNKERN_LOAD_LIMIT", "2MiB")
+	long := append([]byte("\x80\x02T\x00\x00\x40\x00"), make([]byte, 5<<20)...) // declares 4 MiB
+	grew := heapGrowth(func() { _, err = unpickle(bytes.NewReader(long), -1, "u.pkl", nil) })
+	wantErr(t, err, "u.pkl: pickle offset 2: BINSTRING asks for 8388832 bytes more, over the 2097152-byte load limit (NNKERN_LOAD_LIMIT)")
+	if grew > 1<<20 {
+		t.Errorf("allocated %d bytes before refusing", grew)
+	}
+	t.Setenv("NNKERN_LOAD_LIMIT", "lots")
+	_, err = unpickle(bytes.NewReader(bomb), int64(len(bomb)), "b.pkl", nil)
+	wantErr(t, err, "b.pkl: NNKERN_LOAD_LIMIT")
 }
