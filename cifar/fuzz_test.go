@@ -119,7 +119,7 @@ func FuzzIDX(f *testing.F) {
 			return
 		}
 		for _, size := range []int64{int64(len(data)), -1} {
-			dims, x, err := readIDX(bytes.NewReader(data), size, "fuzz.idx", ndim)
+			dims, x, err := readIDX(bytes.NewReader(data), size, "fuzz.idx", ndim, nil)
 			if err != nil {
 				continue
 			}
