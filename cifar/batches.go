@@ -168,7 +168,8 @@ func (l *splitLoader) checkLabels(ds *Dataset, where, suffix string) error {
 func (s *loadSrc) loadBatchFile(st *stream, head []byte) (*Dataset, error) {
 	p := st.name
 	base := path.Base(filepath.ToSlash(p))
-	binary := strings.HasSuffix(base, ".bin") || len(head) > 0 && head[0] != 0x80 && st.size%binaryRecord == 0
+	// A binary batch has no magic of its own: only its name tells.
+	binary := strings.HasSuffix(base, ".bin")
 	if !binary && (len(head) == 0 || head[0] != 0x80) {
 		return nil, fmt.Errorf("cifar: %s: not a tar archive, tar.gz archive, CIFAR-10 batch or dataset directory", p)
 	}

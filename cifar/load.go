@@ -50,8 +50,9 @@ type LoadOptions struct {
 // official archive (its size and md5 match the published ones) must hold
 // 10,000 records in every batch.
 //
-// A single batch file (data_batch_N, test_batch, either version; a name
-// ending in .bin is the binary version) loads as a dataset whose Train
+// A single batch file (data_batch_N or test_batch of either version: a
+// name ending in .bin is read as the binary version, a pickle as the
+// python version) loads as a dataset whose Train
 // split (Test for test_batch) holds its records and whose other split is
 // empty; the class names come from batches.meta or batches.meta.txt
 // beside it, or are CIFAR-10's when there is none.

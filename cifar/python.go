@@ -131,6 +131,9 @@ func intList(v any) ([]int64, error) {
 
 // parsePythonMeta reads batches.meta: a dict whose 'label_names' lists the classes.
 func parsePythonMeta(r io.Reader, size int64, name string) ([]string, error) {
+	if size > 1<<20 {
+		return nil, fmt.Errorf("%s: %d bytes is too large for a class list", name, size)
+	}
 	d, err := unpickleDict(r, size, name, nil)
 	if err != nil {
 		return nil, err
