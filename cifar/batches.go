@@ -74,6 +74,9 @@ func (l *splitLoader) alloc(n int) []byte {
 // records, read from name.
 func (l *splitLoader) slot(k, n int, name string) ([]byte, []uint8, error) {
 	l.names[k] = name
+	if err := l.earlySize(k, n, name); err != nil {
+		return nil, nil, err
+	}
 	if k < numTrainBatches {
 		return l.train.slot(min(k, len(l.train.slots)-1), n, name)
 	}
@@ -102,6 +105,30 @@ func (l *splitLoader) dataset(where, suffix string, official bool) (*Dataset, er
 		return nil, err
 	}
 	return ds, nil
+}
+
+// earlySize refuses, before its memory is allocated, a batch that
+// checkSizes would refuse whatever the other batches hold: an empty
+// data_batch_1 or test batch, or (once data_batch_1 is known and too large
+// for WriteBinaryDir's small-split layout) a training batch of another size.
+func (l *splitLoader) earlySize(k, n int, name string) error {
+	if n == 0 && (k == 0 || k == numTrainBatches) {
+		return fmt.Errorf("cifar: %s: no records (an empty batch)", name)
+	}
+	if k == 0 || k >= numTrainBatches || len(l.train.slots) != numTrainBatches || !l.train.slots[0].present {
+		return nil
+	}
+	n0 := l.train.slots[0].n
+	if n0 <= 4 || n == n0 || k == numTrainBatches-1 && n > 0 && n < n0 {
+		return nil // a small split's layout, or a size checkSizes accepts
+	}
+	if n == 0 {
+		return fmt.Errorf("cifar: %s: no records (an empty batch)", name)
+	}
+	first := path.Base(filepath.ToSlash(l.names[0]))
+	last := batchNames[numTrainBatches-1] + strings.TrimPrefix(first, batchNames[0])
+	return fmt.Errorf("cifar: %s: %d records, but %s holds %d: the training batches must be of one size (only %s may be shorter)",
+		name, n, first, n0, last)
 }
 
 // checkSizes enforces that the batches' sizes add up: whole records (the

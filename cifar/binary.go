@@ -65,6 +65,9 @@ func parseMetaTxt(r io.Reader, size int64, name string) ([]string, error) {
 
 // loadBinaryDir loads an extracted cifar-10-batches-bin directory.
 func (s *loadSrc) loadBinaryDir(dir string) (*Dataset, error) {
+	if err := s.checkRegular(dir, ".bin", "batches.meta.txt"); err != nil {
+		return nil, err
+	}
 	l := s.newSplitLoader()
 	for k, n := range batchNames {
 		if err := s.withFile(s.join(dir, n+".bin"), func(r io.Reader, size int64, name string) error {

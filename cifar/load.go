@@ -161,6 +161,26 @@ func (s *loadSrc) openRegular(p string) (fs.File, int64, error) {
 	return f, st2.Size(), nil
 }
 
+// checkRegular checks, before any is read, that the batch files (with
+// suffix) and the class list of an official-layout directory are regular
+// files, so that a FIFO or device among them is refused at once.
+func (s *loadSrc) checkRegular(dir, suffix, meta string) error {
+	for _, n := range append(batchNames[:], meta) {
+		if n != meta {
+			n += suffix
+		}
+		p := s.join(dir, n)
+		st, err := fs.Stat(s.fsys, p)
+		if err != nil {
+			return fmt.Errorf("cifar: %w", err)
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("cifar: %s: not a regular file (%s)", p, modeName(st.Mode()))
+		}
+	}
+	return nil
+}
+
 // withFile opens the regular file p and calls f with its contents and size.
 func (s *loadSrc) withFile(p string, f func(r io.Reader, size int64, name string) error) error {
 	fh, size, err := s.openRegular(p)

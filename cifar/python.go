@@ -218,6 +218,9 @@ func (l *splitLoader) addPython(k int, r io.Reader, size int64, name string) err
 
 // loadPythonDir loads an extracted cifar-10-batches-py directory.
 func (s *loadSrc) loadPythonDir(dir string) (*Dataset, error) {
+	if err := s.checkRegular(dir, "", "batches.meta"); err != nil {
+		return nil, err
+	}
 	l := s.newSplitLoader()
 	for k, n := range batchNames {
 		if err := s.withFile(s.join(dir, n), func(r io.Reader, size int64, name string) error {
