@@ -253,6 +253,12 @@ func (p *decodePool) wait() error {
 	return p.err
 }
 
+// maxImageRatio bounds the decoded RGB bytes per byte of image file: deflate
+// expands at most 1032:1, a 1-bit PNG turns one bit into 3 bytes (24× more),
+// and JPEG's smallest blocks are within that. Image files that are mostly
+// a header claiming large images are refused before the budget is asked.
+const maxImageRatio = 1 << 15
+
 // maxImageFile bounds the size of one image file in an image folder.
 const maxImageFile = 64 << 20
 
@@ -265,6 +271,7 @@ type imageListing struct {
 	byName     map[string]*imgEntry
 	first      []byte
 	firstEntry string // the name of the image whose bytes are first
+	inBytes    int64  // the image files' sizes, summed
 	budget     *budget
 }
 
@@ -287,6 +294,7 @@ func (l *imageListing) add(name string, split int, class string, size int64) err
 		return err
 	}
 	e := &imgEntry{split: split, class: class, name: name}
+	l.inBytes += size
 	l.entries = append(l.entries, e)
 	l.byName[name] = e
 	return nil
@@ -340,6 +348,10 @@ func (l *imageListing) plan() (*imagePlan, error) {
 	size, ok := mulBounded(1<<62, n, h*w*3+1)
 	if !ok {
 		size = -1
+	}
+	if size < 0 || size > l.inBytes*maxImageRatio {
+		return nil, fmt.Errorf("cifar: %s: %s: %d images of %dx%d would take %d bytes, more than %d bytes of image files can encode",
+			l.where, name, n, w, h, size, l.inBytes)
 	}
 	if err := l.budget.take(size, l.where+": "+name, fmt.Sprintf("%d images of %dx%d", n, w, h)); err != nil {
 		return nil, err
