@@ -71,6 +71,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPickle -fuzztime 60s ./cifar
 	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 60s ./cifar
 	$(GO) test -run '^$$' -fuzz FuzzIDX -fuzztime 60s ./cifar
+	$(GO) test -run '^$$' -fuzz FuzzImageFolder -fuzztime 60s ./cifar
 	$(GO) test -run '^$$' -fuzz FuzzModel -fuzztime 60s ./internal/runio
 
 # The notebooks' settings on the real data (../shared/data/cifar10-jpeg.tar.gz)

@@ -96,7 +96,7 @@ func cifarDir(tb testing.TB, sub string) string {
 		skiplog.Skip(tb, "CIFAR-10 load tests", "NNKERN_CIFAR_DIR not set")
 	}
 	p := filepath.Join(d, sub)
-	if !isDir(p) {
+	if st, err := os.Stat(p); err != nil || !st.IsDir() {
 		skiplog.Skipf(tb, "CIFAR-10 load tests", "%s not found", p)
 	}
 	return p

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 )
 
@@ -18,7 +17,10 @@ func (l *splitLoader) addBinary(k int, r io.Reader, size int64, name string) err
 		return fmt.Errorf("%s: size %d is not a multiple of the %d-byte record (1 label + 3072 pixels)", name, size, binaryRecord)
 	}
 	n := int(size / binaryRecord)
-	x, y := l.slot(k, n)
+	x, y, err := l.slot(k, n, name)
+	if err != nil {
+		return err
+	}
 	return readBinaryRecords(r, name, n, x, y, l.alloc(min(n, 1024)*binaryRecord))
 }
 
@@ -49,6 +51,9 @@ func parseMetaTxt(r io.Reader, size int64, name string) ([]string, error) {
 	sc := bufio.NewScanner(io.LimitReader(r, 1<<20))
 	for sc.Scan() {
 		if s := strings.TrimSpace(sc.Text()); s != "" {
+			if len(s) > maxClassName {
+				return nil, fmt.Errorf("%s: class name %d is %d bytes long (at most %d)", name, len(names)+1, len(s), maxClassName)
+			}
 			names = append(names, s)
 		}
 	}
@@ -62,23 +67,26 @@ func parseMetaTxt(r io.Reader, size int64, name string) ([]string, error) {
 }
 
 // loadBinaryDir loads an extracted cifar-10-batches-bin directory.
-func loadBinaryDir(dir string) (*Dataset, error) {
-	l := newSplitLoader()
+func (s *loadSrc) loadBinaryDir(dir string) (*Dataset, error) {
+	if err := s.checkRegular(dir, ".bin", "batches.meta.txt"); err != nil {
+		return nil, err
+	}
+	l := s.newSplitLoader()
 	for k, n := range batchNames {
-		if err := withFile(filepath.Join(dir, n+".bin"), func(r io.Reader, size int64, name string) error {
+		if err := s.withFile(s.join(dir, n+".bin"), func(r io.Reader, size int64, name string) error {
 			return l.addBinary(k, r, size, name)
 		}); err != nil {
 			return nil, err
 		}
 	}
-	if err := withFile(filepath.Join(dir, "batches.meta.txt"), func(r io.Reader, size int64, name string) error {
+	if err := s.withFile(s.join(dir, "batches.meta.txt"), func(r io.Reader, size int64, name string) error {
 		var err error
 		l.classes, err = parseMetaTxt(r, size, name)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	return l.dataset(dir, ".bin")
+	return l.dataset(dir, ".bin", false)
 }
 
 // WriteBinary writes s as CIFAR-10 binary records to w: per image one label

@@ -105,77 +105,80 @@ func (s *Split) Slice(i, j int) Split {
 }
 
 // assembler collects the batches of one split, which may arrive in any order
-// (a tar stream), into one contiguous buffer without holding two copies when
-// every batch has the same number of rows (the official files).
+// (a tar stream), into one contiguous buffer: every slot has room for the
+// largest batch seen so far, and finish moves shorter batches up in place,
+// so the split is never held twice.
 type assembler struct {
 	rowBytes int
 	slots    []asmSlot
-	n0       int    // rows of the first batch seen; uniform slots live in big
-	big      []byte // len(slots)*n0*rowBytes once n0 is known
+	n0       int    // rows of room per slot in big
+	big      []byte // len(slots)*n0*rowBytes
+	budget   *budget
 }
 
 type asmSlot struct {
 	present bool
 	n       int
-	own     []byte // non-nil when the slot does not fit the uniform layout
 	y       []uint8
 }
 
-func newAssembler(numSlots, rowBytes int) *assembler {
-	return &assembler{rowBytes: rowBytes, slots: make([]asmSlot, numSlots)}
+func newAssembler(numSlots, rowBytes int, b *budget) *assembler {
+	return &assembler{rowBytes: rowBytes, slots: make([]asmSlot, numSlots), budget: b}
 }
 
-// slot returns the pixel and label buffers for batch k with n rows.
-func (a *assembler) slot(k, n int) ([]byte, []uint8) {
+// slot returns the pixel and label buffers for batch k with n rows, read
+// from name; the memory is taken from the budget first.
+func (a *assembler) slot(k, n int, name string) ([]byte, []uint8, error) {
+	if n > a.n0 {
+		size, ok := mulBounded(1<<62, int64(len(a.slots)), int64(n), int64(a.rowBytes))
+		if !ok {
+			size = -1
+		}
+		what := fmt.Sprintf("%d records", n)
+		if len(a.slots) > 1 {
+			what = fmt.Sprintf("%d records per batch, %d batches", n, len(a.slots))
+		}
+		if err := a.budget.take(size, name, what); err != nil {
+			return nil, nil, err
+		}
+		big := make([]byte, size)
+		for j, s := range a.slots {
+			if s.present && s.n > 0 {
+				copy(big[j*n*a.rowBytes:], a.big[j*a.n0*a.rowBytes:(j*a.n0+s.n)*a.rowBytes])
+			}
+		}
+		a.budget.release(int64(len(a.big)))
+		a.big, a.n0 = big, n
+	}
+	if err := a.budget.take(int64(n), name, fmt.Sprintf("%d labels", n)); err != nil {
+		return nil, nil, err
+	}
 	s := &a.slots[k]
 	s.present, s.n, s.y = true, n, make([]uint8, n)
-	if a.n0 == 0 && n > 0 {
-		a.n0 = n
-		a.big = make([]byte, len(a.slots)*n*a.rowBytes)
-	}
-	if n == a.n0 {
-		off := k * a.n0 * a.rowBytes
-		return a.big[off : off+n*a.rowBytes], s.y
-	}
-	s.own = make([]byte, n*a.rowBytes)
-	return s.own, s.y
+	off := k * a.n0 * a.rowBytes
+	return a.big[off : off+n*a.rowBytes], s.y, nil
 }
 
 // finish returns the concatenated pixels and labels of all slots in order.
 // missing reports the first slot never filled (-1 if none).
 func (a *assembler) finish() (x []byte, y []uint8, n, missing int) {
 	missing = -1
-	uniform := true
 	for k, s := range a.slots {
-		if !s.present {
-			if missing < 0 {
-				missing = k
-			}
-			continue
+		if !s.present && missing < 0 {
+			missing = k
 		}
 		n += s.n
-		if s.own != nil || s.n != a.n0 {
-			uniform = false
-		}
 	}
 	if missing >= 0 {
 		return nil, nil, 0, missing
 	}
 	y = make([]uint8, 0, n)
-	for _, s := range a.slots {
-		y = append(y, s.y...)
-	}
-	if uniform {
-		return a.big[:n*a.rowBytes], y, n, -1
-	}
-	x = make([]byte, 0, n*a.rowBytes)
+	at := 0
 	for k, s := range a.slots {
-		if s.own != nil {
-			x = append(x, s.own...)
-		} else if s.n > 0 {
-			off := k * a.n0 * a.rowBytes
-			x = append(x, a.big[off:off+s.n*a.rowBytes]...)
-		}
+		y = append(y, s.y...)
+		// Moving rows toward the start never overwrites rows not yet moved.
+		copy(a.big[at:], a.big[k*a.n0*a.rowBytes:(k*a.n0+s.n)*a.rowBytes])
+		at += s.n * a.rowBytes
 	}
-	return x, y, n, -1
+	return a.big[:at:at], y, n, -1
 }

@@ -6,7 +6,12 @@
 // small safe pickle interpreter that never calls anything), the binary version
 // (cifar-10-binary.tar.gz or cifar-10-batches-bin/), both archives streamed
 // without extracting, an image folder (train/<class>/*.jpg, test/<class>/...
-// as a directory, .tar or .tar.gz) and MNIST-style IDX files. Pixels stay
+// as a directory, .tar or .tar.gz), MNIST-style IDX files, and a single
+// batch file. LoadWith takes options (the load's memory limit,
+// LoadOptions.MaxBytes; NNKERN_LOAD_LIMIT otherwise) and LoadFS reads from
+// an fs.FS. Every size a file declares is checked against what its format
+// can hold and against the load's budget before anything is allocated, so a
+// hostile or corrupt file ends in a one-line error naming it. Pixels stay
 // uint8 in memory, images in H×W×C order (the reference's
 // reshape(N,3,32,32).transpose(0,2,3,1)).
 //

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"testing"
+	"testing/fstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated files in testdata")
@@ -67,22 +69,85 @@ func readTestdata(f *testing.F, name string) []byte {
 	return b
 }
 
+// allocBound fails the fuzz target when f allocates more than limit
+// bytes. It reads the runtime/metrics counter, which needs no
+// stop-the-world (runtime.ReadMemStats stalls fuzz workers); small
+// allocations reach that counter a span at a time, so the count is within
+// a few hundred KB. f must start from scratch each call: the runtime
+// allocates now and then on its own, so up to three counts are taken and
+// the smallest is judged; a reader that allocates beyond its bound exceeds
+// it every time.
+func allocBound(t *testing.T, what string, limit uint64, f func()) {
+	t.Helper()
+	if n := allocBytes(limit, f); n > limit {
+		t.Fatalf("%s allocated %d bytes, more than the bound %d", what, n, limit)
+	}
+}
+
+// allocBytes is the fewest bytes f allocated in up to three calls (it
+// stops at the first count within limit).
+func allocBytes(limit uint64, f func()) uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	best := ^uint64(0)
+	for attempt := 0; attempt < 3 && best > limit; attempt++ {
+		metrics.Read(sample)
+		a := sample[0].Value.Uint64()
+		f()
+		metrics.Read(sample)
+		best = min(best, sample[0].Value.Uint64()-a)
+	}
+	return best
+}
+
+var allocSink [][]byte
+
+// The fuzzers' allocation count sees large and small allocations.
+func TestAllocBytesCounts(t *testing.T) {
+	if n := allocBytes(0, func() { allocSink = [][]byte{make([]byte, 8<<20)} }); n < 8<<20 {
+		t.Fatalf("an 8 MB allocation counted as %d bytes", n)
+	}
+	if n := allocBytes(0, func() {
+		allocSink = make([][]byte, 0, 100000)
+		for range 100000 {
+			allocSink = append(allocSink, make([]byte, 64))
+		}
+	}); n < 6<<20 {
+		t.Fatalf("100000 allocations of 64 bytes counted as %d bytes", n)
+	}
+	allocSink = nil
+}
+
 func FuzzBinary(f *testing.F) {
 	f.Add(readTestdata(f, "batch3.bin"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		l := newSplitLoader()
-		err := l.addBinary(0, bytes.NewReader(data), int64(len(data)), "fuzz.bin")
-		if (err == nil) != (len(data)%binaryRecord == 0) {
+		var l *splitLoader
+		var err error
+		// A batch's slot has room for the five training batches of its size,
+		// plus one scratch buffer of at most 1024 records.
+		allocBound(t, "addBinary", 8*uint64(len(data))+1<<20, func() {
+			l = newSplitLoader()
+			err = l.addBinary(0, bytes.NewReader(data), int64(len(data)), "fuzz.bin")
+		})
+		if (err == nil) != (len(data) > 0 && len(data)%binaryRecord == 0) { // an empty data_batch_1 is refused
 			t.Fatalf("size %d: err %v", len(data), err)
 		}
-		if err != nil {
-			return
+		if err == nil {
+			x, y, n := l.train.big, l.train.slots[0].y, l.train.slots[0].n
+			s := Split{X: x[:n*cifarDim], Y: y, N: n, H: 32, W: 32, C: 3}
+			var out bytes.Buffer
+			if err := WriteBinary(&out, &s); err != nil || !bytes.Equal(out.Bytes(), data) {
+				t.Fatalf("binary round trip not byte-identical (%v)", err)
+			}
 		}
-		x, y, n := l.train.big, l.train.slots[0].y, l.train.slots[0].n
-		s := Split{X: x[:n*cifarDim], Y: y, N: n, H: 32, W: 32, C: 3}
-		var out bytes.Buffer
-		if err := WriteBinary(&out, &s); err != nil || !bytes.Equal(out.Bytes(), data) {
-			t.Fatalf("binary round trip not byte-identical (%v)", err)
+		// Through Load, as a single batch file.
+		mfs := fstest.MapFS{"b/data_batch_1.bin": {Data: data}}
+		var ds *Dataset
+		// A gzipped tar may expand 1032-fold; the load limit caps that.
+		allocBound(t, "LoadFS", min(6*maxInflate*uint64(len(data)), 80<<20)+1<<20, func() {
+			ds, err = LoadFS(mfs, "b/data_batch_1.bin", LoadOptions{MaxBytes: 64 << 20})
+		})
+		if err == nil && (ds.Train.N*binaryRecord != len(data) || ds.Train.N == 0 || ds.Check() != nil) {
+			t.Fatalf("%d bytes loaded as %d records (%v)", len(data), ds.Train.N, ds.Check())
 		}
 	})
 }
@@ -90,21 +155,36 @@ func FuzzBinary(f *testing.F) {
 func FuzzIDX(f *testing.F) {
 	f.Add(readTestdata(f, "images2.idx3"), 3)
 	f.Add(readTestdata(f, "labels2.idx1"), 1)
+	f.Add([]byte{0, 0, 8, 3, 0, 0, 0, 4, 0x80, 0, 0, 0, 0x80, 0, 0, 0}, 3)
+	f.Add([]byte{0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0}, 3)
 	f.Fuzz(func(t *testing.T, data []byte, ndim int) {
 		if ndim < 0 || ndim > 4 {
 			return
 		}
 		for _, size := range []int64{int64(len(data)), -1} {
-			dims, x, err := readIDX(bytes.NewReader(data), size, "fuzz.idx", ndim)
+			var b *budget
+			var dims []int
+			var x []byte
+			var err error
+			// A raw file's data is allocated once it matches the file size; a
+			// stream's grows by doubling from at most 1 MB as bytes arrive.
+			allocBound(t, "readIDX", 3*uint64(len(data))+3<<20, func() {
+				b = &budget{limit: 64 << 20}
+				allow := func(dims string, total int64) error { return b.take(total, "fuzz.idx", dims) }
+				dims, x, err = readIDX(bytes.NewReader(data), size, "fuzz.idx", ndim, allow)
+			})
 			if err != nil {
 				continue
 			}
-			n := 1
+			n := int64(1)
 			for _, d := range dims {
-				n *= d
+				if d <= 0 || n > (1<<40)/int64(d) {
+					t.Fatalf("dims %v accepted", dims)
+				}
+				n *= int64(d)
 			}
-			if len(x) != n || len(data) != 4+4*ndim+n {
-				t.Fatalf("dims %v with %d bytes from a %d-byte file", dims, len(x), len(data))
+			if int64(len(x)) != n || int64(len(data)) != int64(4+4*ndim)+n || b.used != n {
+				t.Fatalf("dims %v with %d bytes from a %d-byte file (budget used %d)", dims, len(x), len(data), b.used)
 			}
 		}
 	})

@@ -4,34 +4,52 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"slices"
 	"strconv"
+	"strings"
 )
 
-// findIDX returns the path of the IDX file stem in dir (raw, .gz, or with
-// the ".idx" spelling some mirrors use), or "".
-func findIDX(dir, stem string) string {
+// findIDX returns the name of the IDX file stem among a directory's
+// entries (raw, .gz, or with the ".idx" spelling some mirrors use), or "".
+func findIDX(names map[string]fs.DirEntry, stem string) string {
 	alt := stem
 	if i := len(stem) - len("-idx3-ubyte"); i > 0 {
 		alt = stem[:i] + "." + stem[i+1:]
 	}
 	for _, s := range []string{stem, alt} {
 		for _, ext := range []string{"", ".gz"} {
-			if p := filepath.Join(dir, s+ext); exists(p) {
-				return p
+			if names[s+ext] != nil {
+				return s + ext
 			}
 		}
 	}
 	return ""
 }
 
-// readIDX reads one IDX file (optionally gzipped): an unsigned-byte array
-// of ndim dimensions. It never allocates more than the file holds: for a
-// raw file the declared size must match the file size; a gzipped file's
-// buffer grows only as decompressed bytes arrive.
-func readIDX(r io.Reader, size int64, name string, ndim int) (dims []int, data []byte, err error) {
+// maxImagePixels bounds the pixels of one image (4096×4096) in every
+// format with declared image dimensions (IDX, image folders): far above
+// what these datasets hold, and small enough that the buffers for decoding
+// one image stay a few hundred MB at worst.
+const maxImagePixels = 1 << 24
+
+// idxDims formats IDX dimensions the way errors name them: 60000x28x28.
+func idxDims(dims []int64) string {
+	s := make([]string, len(dims))
+	for i, d := range dims {
+		s[i] = strconv.FormatInt(d, 10)
+	}
+	return strings.Join(s, "x")
+}
+
+// readIDX reads one IDX file: an unsigned-byte array of ndim dimensions.
+// size is the file's size when r is the file itself, or -1 when r is a
+// decompressed stream (then r must end right after the data, and reading
+// it to its end verifies the gzip CRC). Dimensions must be positive, an
+// image at most maxImagePixels, and the data they declare is passed to
+// allow (the format's and the load's bounds) before any allocation; a raw
+// file must hold exactly that data.
+func readIDX(r io.Reader, size int64, name string, ndim int, allow func(dims string, total int64) error) (dims []int, data []byte, err error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, nil, fmt.Errorf("%s: truncated IDX header", name)
@@ -45,24 +63,43 @@ func readIDX(r io.Reader, size int64, name string, ndim int) (dims []int, data [
 	if int(hdr[3]) != ndim {
 		return nil, nil, fmt.Errorf("%s: IDX has %d dimensions, want %d", name, hdr[3], ndim)
 	}
-	dims = make([]int, ndim)
-	total := uint64(1)
-	for i := range dims {
+	d64 := make([]int64, ndim)
+	for i := range d64 {
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return nil, nil, fmt.Errorf("%s: truncated IDX header", name)
 		}
-		dims[i] = int(binary.BigEndian.Uint32(b[:]))
-		total *= uint64(dims[i])
+		d64[i] = int64(binary.BigEndian.Uint32(b[:]))
 	}
-	if total > 1<<34 {
-		return nil, nil, fmt.Errorf("%s: IDX dimensions %v are too large", name, dims)
+	ds := idxDims(d64)
+	for _, d := range d64 {
+		if d <= 0 {
+			return nil, nil, fmt.Errorf("%s: IDX dimensions %s: every dimension must be positive", name, ds)
+		}
+	}
+	if len(d64) > 1 {
+		if _, ok := mulBounded(maxImagePixels, d64[1:]...); !ok {
+			return nil, nil, fmt.Errorf("%s: IDX dimensions %s: images of more than %d pixels", name, ds, maxImagePixels)
+		}
+	}
+	total, ok := mulBounded(1<<50, d64...)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: IDX dimensions %s are too large", name, ds)
 	}
 	hdrLen := int64(4 + 4*ndim)
-	if size >= 0 {
-		if int64(total) != size-hdrLen {
-			return nil, nil, fmt.Errorf("%s: IDX dimensions %v need %d data bytes, the file has %d", name, dims, total, size-hdrLen)
+	if size >= 0 && total != size-hdrLen {
+		return nil, nil, fmt.Errorf("%s: IDX dimensions %s need %d data bytes, the file has %d", name, ds, total, size-hdrLen)
+	}
+	if allow != nil {
+		if err := allow(ds, total); err != nil {
+			return nil, nil, err
 		}
+	}
+	dims = make([]int, ndim)
+	for i, d := range d64 {
+		dims[i] = int(d)
+	}
+	if size >= 0 {
 		data = make([]byte, total)
 		if _, err := io.ReadFull(r, data); err != nil {
 			return nil, nil, fmt.Errorf("%s: truncated IDX data: %v", name, err)
@@ -70,50 +107,60 @@ func readIDX(r io.Reader, size int64, name string, ndim int) (dims []int, data [
 		return dims, data, nil
 	}
 	data = make([]byte, 0, min(total, 1<<20))
-	for uint64(len(data)) < total {
-		// Grow by at most the bytes already read (doubling).
-		chunk := int(min(total-uint64(len(data)), uint64(max(len(data), 1<<20))))
+	for int64(len(data)) < total {
+		// Grow by at most the bytes already read (doubling), so memory
+		// follows the data that actually arrives.
+		chunk := int(min(total-int64(len(data)), int64(max(len(data), 1<<20))))
 		start := len(data)
 		data = slices.Grow(data, chunk)[:start+chunk]
 		if n, err := io.ReadFull(r, data[start:]); err != nil {
 			return nil, nil, fmt.Errorf("%s: truncated IDX data: %d of %d bytes (%v)", name, int64(start+n), total, err)
 		}
 	}
-	var one [1]byte
-	if n, _ := r.Read(one[:]); n > 0 {
-		return nil, nil, fmt.Errorf("%s: trailing data after the %d IDX bytes", name, total)
+	// The stream must end here; reading to its end verifies a gzip trailer.
+	if n, err := io.Copy(io.Discard, r); err != nil {
+		return nil, nil, fmt.Errorf("%s: after the %d IDX bytes: %w", name, total, err)
+	} else if n > 0 {
+		return nil, nil, fmt.Errorf("%s: %d bytes of trailing data after the %d IDX bytes", name, n, total)
 	}
 	return dims, data, nil
 }
 
-func readIDXFile(p string, ndim int) ([]int, []byte, error) {
-	r, closeFn, gz, err := openMaybeGzip(p)
+// readIDXFile reads the IDX file p, raw or gzipped, within the load's
+// budget (and a gzipped file within what deflate can expand it to).
+func (s *loadSrc) readIDXFile(p string, ndim int) ([]int, []byte, error) {
+	st, err := s.openMaybeGzip(p, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer closeFn()
+	defer st.close()
 	size := int64(-1)
-	if !gz {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("cifar: %w", err)
-		}
-		size = st.Size()
+	if !st.gz {
+		size = st.size
 	}
-	dims, data, err := readIDX(r, size, p, ndim)
+	allow := func(dims string, total int64) error {
+		if st.gz && total > st.size*maxInflate {
+			return fmt.Errorf("cifar: %s: IDX dimensions %s need %d bytes, more than a %d-byte gzip file can hold", p, dims, total, st.size)
+		}
+		return s.budget.take(total, p, "IDX dimensions "+dims)
+	}
+	dims, data, err := readIDX(st.r, size, p, ndim, allow)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "cifar: ") {
+			return nil, nil, err
+		}
 		return nil, nil, fmt.Errorf("cifar: %w", err)
 	}
 	return dims, data, nil
 }
 
 // idxSplit builds a split from an images file and a labels file.
-func idxSplit(imagesPath, labelsPath string, numClasses int) (Split, error) {
-	dims, x, err := readIDXFile(imagesPath, 3)
+func (s *loadSrc) idxSplit(imagesPath, labelsPath string, numClasses int) (Split, error) {
+	dims, x, err := s.readIDXFile(imagesPath, 3)
 	if err != nil {
 		return Split{}, err
 	}
-	ldims, y, err := readIDXFile(labelsPath, 1)
+	ldims, y, err := s.readIDXFile(labelsPath, 1)
 	if err != nil {
 		return Split{}, err
 	}
@@ -128,16 +175,16 @@ func idxSplit(imagesPath, labelsPath string, numClasses int) (Split, error) {
 	return Split{X: x, Y: y, N: dims[0], H: dims[1], W: dims[2], C: 1}, nil
 }
 
-// loadIDXDir loads MNIST-style IDX files (MNIST, Fashion-MNIST): 10 classes
-// named "0" … "9".
-func loadIDXDir(dir string) (*Dataset, error) {
+// loadIDXDir loads MNIST-style IDX files (MNIST, Fashion-MNIST) from dir,
+// whose entries are names: 10 classes named "0" … "9".
+func (s *loadSrc) loadIDXDir(dir string, names map[string]fs.DirEntry) (*Dataset, error) {
 	files := map[string]string{}
 	for _, stem := range []string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} {
-		p := findIDX(dir, stem)
-		if p == "" {
+		n := findIDX(names, stem)
+		if n == "" {
 			return nil, fmt.Errorf("cifar: %s: %s[.gz] is missing", dir, stem)
 		}
-		files[stem] = p
+		files[stem] = s.join(dir, n)
 	}
 	const numClasses = 10
 	ds := &Dataset{ClassNames: make([]string, numClasses)}
@@ -145,10 +192,10 @@ func loadIDXDir(dir string) (*Dataset, error) {
 		ds.ClassNames[i] = strconv.Itoa(i)
 	}
 	var err error
-	if ds.Train, err = idxSplit(files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"], numClasses); err != nil {
+	if ds.Train, err = s.idxSplit(files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"], numClasses); err != nil {
 		return nil, err
 	}
-	if ds.Test, err = idxSplit(files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"], numClasses); err != nil {
+	if ds.Test, err = s.idxSplit(files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"], numClasses); err != nil {
 		return nil, err
 	}
 	if ds.Train.H != ds.Test.H || ds.Train.W != ds.Test.W {

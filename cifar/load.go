@@ -2,17 +2,28 @@ package cifar
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
-	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 )
+
+// LoadOptions tune a load. The zero value is what Load uses.
+type LoadOptions struct {
+	// MaxBytes is the memory budget of the load: the most bytes the
+	// readers may allocate for what the files declare (pixels, labels,
+	// decoding buffers), checked before each allocation. Zero means the
+	// NNKERN_LOAD_LIMIT environment variable (bytes, or with a K/M/G,
+	// KiB/MiB/GiB suffix) when set, else 320 MiB: room for CIFAR-10 or
+	// CIFAR-100 (about 215 MB at the peak), MNIST, or an image folder of
+	// about 80,000 32×32 images. A dataset that needs more is refused with
+	// an error naming the file, what it declared and the limit; raise the
+	// limit for such data.
+	MaxBytes int64
+}
 
 // Load reads a dataset from path, detecting its format:
 //
@@ -22,6 +33,7 @@ import (
 //     cifar-10-batches-bin directory (data_batch_1..5.bin, test_batch.bin,
 //     batches.meta.txt);
 //   - a directory holding one of those extracted directories;
+//   - a single batch file of either version (see below);
 //   - an image folder: train/<class>/*.{png,jpg,jpeg} and test/<class>/...,
 //     as a directory or a .tar / .tar.gz of one (classes are the sorted
 //     folder names of train/; images are decoded in parallel; every image
@@ -30,184 +42,296 @@ import (
 //     train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
 //     t10k-labels-idx1-ubyte, each optionally gzipped (.gz).
 //
-// Archives are streamed, never extracted to disk. Errors name the file and,
-// where it applies, the offset or record.
-func Load(p string) (*Dataset, error) {
-	st, err := os.Stat(p)
+// The five training batches of the official layouts hold whole records,
+// none of them empty, all as many as data_batch_1 except that data_batch_5
+// may hold fewer — the layout WriteBinaryDir and WritePythonDir write (for
+// fewer than 17 training images they leave the last batches empty, which
+// is accepted in exactly that layout); the test batch is not empty. An
+// official archive (its size and md5 match the published ones) must hold
+// 10,000 records in every batch.
+//
+// A single batch file (data_batch_N or test_batch of either version: a
+// name ending in .bin is read as the binary version, a pickle as the
+// python version) loads as a dataset whose Train
+// split (Test for test_batch) holds its records and whose other split is
+// empty; the class names come from batches.meta or batches.meta.txt
+// beside it, or are CIFAR-10's when there is none.
+//
+// Archives are streamed, never extracted to disk; a gzip stream is read to
+// its end so that its CRC is verified. Only regular files are read as data
+// (a FIFO, a device, or a link inside an archive is an error). Memory is
+// bounded by the load limit (see LoadOptions.MaxBytes). Errors name the
+// file and, where it applies, what it declared, the offset or the record.
+func Load(path string) (*Dataset, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opts LoadOptions) (*Dataset, error) {
+	return load(osFS{}, path, filepath.Join, filepath.Dir, opts)
+}
+
+// LoadFS is Load on a file system: name is a slash-separated path in fsys
+// (fs.ValidPath; "." is its root) naming a dataset directory, an archive
+// or a batch file. It lets an embedder load from embed.FS, a zip file or
+// any other fs.FS.
+func LoadFS(fsys fs.FS, name string, opts LoadOptions) (*Dataset, error) {
+	if !fs.ValidPath(name) {
+		return nil, fmt.Errorf("cifar: %q: not a valid fs.FS path", name)
+	}
+	return load(fsys, name, path.Join, path.Dir, opts)
+}
+
+// loadSrc is where a load reads from: the operating system's files (paths
+// as given) or an fs.FS (slash-separated names), with the load's budget.
+type loadSrc struct {
+	fsys   fs.FS
+	join   func(elem ...string) string
+	dir    func(string) string
+	budget *budget
+}
+
+// osFS opens operating-system paths as they are (absolute or relative),
+// which os.DirFS does not.
+type osFS struct{}
+
+func (osFS) Open(name string) (fs.File, error)          { return os.Open(name) }
+func (osFS) Stat(name string) (fs.FileInfo, error)      { return os.Stat(name) }
+func (osFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
+
+func load(fsys fs.FS, p string, join func(...string) string, dir func(string) string, opts LoadOptions) (*Dataset, error) {
+	b, err := newBudget(opts.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	s := &loadSrc{fsys: fsys, join: join, dir: dir, budget: b}
+	st, err := fs.Stat(fsys, p)
 	if err != nil {
 		return nil, fmt.Errorf("cifar: %w", err)
 	}
-	if st.IsDir() {
-		return loadDir(p)
+	switch {
+	case st.IsDir():
+		return s.loadDir(p)
+	case st.Mode().IsRegular():
+		return s.loadFile(p, st.Size())
 	}
-	return loadArchive(p)
+	return nil, fmt.Errorf("cifar: %s: not a regular file or directory (%s)", p, modeName(st.Mode()))
 }
 
-func exists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func isDir(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }
-
-func loadDir(dir string) (*Dataset, error) {
+// modeName describes a file type that is not a regular file.
+func modeName(m fs.FileMode) string {
 	switch {
-	case exists(filepath.Join(dir, "data_batch_1")):
-		return loadPythonDir(dir)
-	case exists(filepath.Join(dir, "data_batch_1.bin")):
-		return loadBinaryDir(dir)
-	case isDir(filepath.Join(dir, "cifar-10-batches-py")):
-		return loadPythonDir(filepath.Join(dir, "cifar-10-batches-py"))
-	case isDir(filepath.Join(dir, "cifar-10-batches-bin")):
-		return loadBinaryDir(filepath.Join(dir, "cifar-10-batches-bin"))
-	case findIDX(dir, "train-images-idx3-ubyte") != "":
-		return loadIDXDir(dir)
-	case isDir(filepath.Join(dir, "train")):
-		return loadImageFolderDir(dir)
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "mode " + m.String()
+}
+
+// openRegular opens p, which must be a regular file: it is checked before
+// the open (opening a FIFO would wait for a writer) and again on the open
+// file. It returns the file and its size.
+func (s *loadSrc) openRegular(p string) (fs.File, int64, error) {
+	st, err := fs.Stat(s.fsys, p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cifar: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("cifar: %s: not a regular file (%s)", p, modeName(st.Mode()))
+	}
+	f, err := s.fsys.Open(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cifar: %w", err)
+	}
+	st2, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("cifar: %w", err)
+	}
+	_, isOS := s.fsys.(osFS)
+	if !st2.Mode().IsRegular() || isOS && !os.SameFile(st, st2) {
+		f.Close()
+		return nil, 0, fmt.Errorf("cifar: %s: replaced while being opened (now %s)", p, modeName(st2.Mode()))
+	}
+	return f, st2.Size(), nil
+}
+
+// checkRegular checks, before any is read, that the batch files (with
+// suffix) and the class list of an official-layout directory are regular
+// files, so that a FIFO or device among them is refused at once.
+func (s *loadSrc) checkRegular(dir, suffix, meta string) error {
+	for _, n := range append(batchNames[:], meta) {
+		if n != meta {
+			n += suffix
+		}
+		p := s.join(dir, n)
+		st, err := fs.Stat(s.fsys, p)
+		if err != nil {
+			return fmt.Errorf("cifar: %w", err)
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("cifar: %s: not a regular file (%s)", p, modeName(st.Mode()))
+		}
+	}
+	return nil
+}
+
+// withFile opens the regular file p and calls f with its contents and size.
+func (s *loadSrc) withFile(p string, f func(r io.Reader, size int64, name string) error) error {
+	fh, size, err := s.openRegular(p)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	return f(fh, size, p)
+}
+
+// loadDir detects the format of a directory from one listing of it and
+// hands it to that format's reader.
+func (s *loadSrc) loadDir(dir string) (*Dataset, error) {
+	list, err := fs.ReadDir(s.fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("cifar: %w", err)
+	}
+	names := make(map[string]fs.DirEntry, len(list))
+	for _, e := range list {
+		names[e.Name()] = e
+	}
+	isDir := func(n string) bool {
+		e := names[n]
+		switch {
+		case e == nil:
+			return false
+		case e.IsDir():
+			return true
+		case e.Type()&fs.ModeSymlink != 0:
+			st, err := fs.Stat(s.fsys, s.join(dir, n))
+			return err == nil && st.IsDir()
+		}
+		return false
+	}
+	switch {
+	case names["data_batch_1"] != nil:
+		return s.loadPythonDir(dir)
+	case names["data_batch_1.bin"] != nil:
+		return s.loadBinaryDir(dir)
+	case isDir("cifar-10-batches-py"):
+		return s.loadPythonDir(s.join(dir, "cifar-10-batches-py"))
+	case isDir("cifar-10-batches-bin"):
+		return s.loadBinaryDir(s.join(dir, "cifar-10-batches-bin"))
+	case findIDX(names, "train-images-idx3-ubyte") != "":
+		return s.loadIDXDir(dir, names)
+	case isDir("train"):
+		return s.loadImageFolderDir(dir)
 	}
 	return nil, fmt.Errorf("cifar: %s: no dataset found (want data_batch_1 (python), data_batch_1.bin (binary), "+
 		"cifar-10-batches-py/, cifar-10-batches-bin/, train-images-idx3-ubyte[.gz] (IDX) or train/<class>/ (image folder))", dir)
 }
 
-// openMaybeGzip opens path and returns a reader of its (decompressed) bytes.
-func openMaybeGzip(p string) (io.Reader, func() error, bool, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("cifar: %w", err)
-	}
-	br := bufio.NewReaderSize(f, 1<<16)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			f.Close()
-			return nil, nil, false, fmt.Errorf("cifar: %s: %w", p, err)
-		}
-		return bufio.NewReaderSize(zr, 1<<16), f.Close, true, nil
-	}
-	return br, f.Close, false, nil
-}
-
-// errImageFolder signals that a tar archive holds an image folder.
-var errImageFolder = errors.New("image folder")
-
-// maxInflate is deflate's maximum expansion: one compressed byte never
-// decodes to more than 1032 bytes.
-const maxInflate = 1032
-
-// tarBudget bounds the entry sizes a tar header may declare by what the
-// archive file can hold (its size, times maxInflate if it is gzipped), so
-// a lying or truncated archive cannot make a loader allocate more than a
-// fixed multiple of the file's size.
-type tarBudget struct {
-	p           string
-	limit, used int64
-}
-
-// newTarBudget returns the budget of the archive file p.
-func newTarBudget(p string, gz bool) (*tarBudget, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, fmt.Errorf("cifar: %w", err)
-	}
-	limit := st.Size()
-	if gz {
-		limit = st.Size()*maxInflate + 1<<16
-	}
-	return &tarBudget{p: p, limit: limit}, nil
-}
-
-// take accounts for the size hdr declares; it fails if the archive cannot
-// hold that many more bytes.
-func (b *tarBudget) take(hdr *tar.Header) error {
-	if hdr.Size < 0 || hdr.Size > b.limit-b.used {
-		return fmt.Errorf("cifar: %s: %s: entry declares %d bytes, more than the archive (at most %d bytes of content) can hold",
-			b.p, hdr.Name, hdr.Size, b.limit)
-	}
-	b.used += hdr.Size
-	return nil
-}
-
-func loadArchive(p string) (*Dataset, error) {
-	r, closeFn, gz, err := openMaybeGzip(p)
+// loadFile detects the format of a file from its first bytes: a tar or
+// gzipped tar archive, else a single batch.
+func (s *loadSrc) loadFile(p string, size int64) (*Dataset, error) {
+	st, err := s.openMaybeGzip(p, isOfficialSize(size))
 	if err != nil {
 		return nil, err
 	}
-	defer closeFn()
-	budget, err := newTarBudget(p, gz)
-	if err != nil {
-		return nil, err
+	defer st.close()
+	head, _ := st.r.Peek(512)
+	switch {
+	case isTar(head):
+		return s.loadArchive(&tarPass{stream: st, tr: tar.NewReader(st.r), budget: newTarBudget(p, st.size, st.gz)})
+	case st.gz:
+		return nil, fmt.Errorf("cifar: %s: a gzip file that holds no tar archive", p)
 	}
-	br := r.(*bufio.Reader)
-	head, _ := br.Peek(512)
-	if len(head) < 512 || !bytes.Equal(head[257:262], []byte("ustar")) {
-		return nil, fmt.Errorf("cifar: %s: not a tar archive, tar.gz archive or dataset directory", p)
-	}
-	ds, err := loadTarStream(p, tar.NewReader(br), budget)
-	if errors.Is(err, errImageFolder) {
-		return loadImageFolderTar(p)
-	}
-	return ds, err
+	return s.loadBatchFile(st, head)
 }
 
-// loadTarStream reads an official python or binary archive in one pass.
-func loadTarStream(p string, tr *tar.Reader, budget *tarBudget) (*Dataset, error) {
-	l := newSplitLoader()
+// loadArchive reads an archive in one pass when it holds an official
+// dataset; when it holds an image folder that pass lists the images and a
+// second one decodes them.
+func (s *loadSrc) loadArchive(t *tarPass) (*Dataset, error) {
+	p := t.name
+	mark := s.budget.used
+	l := s.newSplitLoader()
+	var images *imageListing // non-nil once the archive turned out to be an image folder
 	format := ""
 	seen := map[string]bool{} // batch base names already read
 	setFormat := func(f, name string) error {
 		if format != "" && format != f {
-			return fmt.Errorf("cifar: %s: %s: archive mixes the python and binary formats", p, name)
+			return fmt.Errorf("cifar: %s: %s: archive mixes the python and binary formats", p, esc(name))
 		}
 		format = f
 		base := path.Base(name)
 		if seen[base] {
-			return fmt.Errorf("cifar: %s: %s: a second %s in the archive", p, name, base)
+			return fmt.Errorf("cifar: %s: %s: a second %s in the archive", p, esc(name), esc(base))
 		}
 		seen[base] = true
 		return nil
 	}
 	for {
-		hdr, err := tr.Next()
+		hdr, name, err := t.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cifar: %s: %w", p, err)
-		}
-		if err := budget.take(hdr); err != nil {
 			return nil, err
 		}
-		if !hdr.FileInfo().Mode().IsRegular() {
+		if split, class, ok := imageEntry(name); ok {
+			if images == nil {
+				// Batches read so far were other files of an image folder.
+				l, s.budget.used = nil, mark
+				images = s.newImageListing(p)
+			}
+			if err := t.dataMember(hdr, name); err != nil {
+				return nil, err
+			}
+			if err := images.addTarMember(t, hdr, name, split, class); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		name := path.Clean(hdr.Name)
-		where := p + ":" + name
+		if images != nil {
+			continue
+		}
 		base := path.Base(name)
-		if _, _, ok := imageEntry(name); ok {
-			return nil, errImageFolder
+		where := p + ":" + esc(name)
+		k, suffix := batchIndex(base, ""), ""
+		if k < 0 {
+			k, suffix = batchIndex(base, ".bin"), ".bin"
+		}
+		if k < 0 && base != "batches.meta" && base != "batches.meta.txt" {
+			continue
+		}
+		if err := t.dataMember(hdr, name); err != nil {
+			return nil, err
 		}
 		switch {
-		case batchIndex(base, "") >= 0:
+		case k >= 0 && suffix == "":
 			if err := setFormat("python", name); err != nil {
 				return nil, err
 			}
-			if err := l.addPython(batchIndex(base, ""), tr, hdr.Size, where); err != nil {
-				return nil, err
-			}
-		case batchIndex(base, ".bin") >= 0:
+			err = l.addPython(k, t.tr, hdr.Size, where)
+		case k >= 0:
 			if err := setFormat("binary", name); err != nil {
 				return nil, err
 			}
-			if err := l.addBinary(batchIndex(base, ".bin"), tr, hdr.Size, where); err != nil {
-				return nil, err
-			}
+			err = l.addBinary(k, t.tr, hdr.Size, where)
 		case base == "batches.meta":
-			if l.classes, err = parsePythonMeta(tr, hdr.Size, where); err != nil {
-				return nil, err
-			}
-		case base == "batches.meta.txt":
-			if l.classes, err = parseMetaTxt(tr, hdr.Size, where); err != nil {
-				return nil, err
-			}
+			l.classes, err = parsePythonMeta(t.tr, hdr.Size, where)
+		default:
+			l.classes, err = parseMetaTxt(t.tr, hdr.Size, where)
 		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if images != nil {
+		return s.loadImageFolderTar(images)
 	}
 	if format == "" {
 		return nil, fmt.Errorf("cifar: %s: archive holds no CIFAR-10 batches or image folder", p)
@@ -216,7 +340,7 @@ func loadTarStream(p string, tr *tar.Reader, budget *tarBudget) (*Dataset, error
 	if format == "binary" {
 		suffix = ".bin"
 	}
-	return l.dataset(p, suffix)
+	return l.dataset(p, suffix, isOfficial(t.size, t.md5()))
 }
 
 // imageEntry reports whether name is <...>/train|test/<class>/<file>.{png,jpg,jpeg}.

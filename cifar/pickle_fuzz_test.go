@@ -54,7 +54,7 @@ func FuzzPickle(f *testing.F) {
 			t.Fatalf("allocated %d bytes, charged %d", grew, charged)
 		}
 		for _, size := range sizes {
-			b, err := parsePythonBatch(bytes.NewReader(data), size, "fuzz.pkl", nil)
+			b, err := parsePythonBatch(bytes.NewReader(data), size, "fuzz.pkl", nil, 0)
 			if err == nil && len(b.chw) != b.n*cifarDim {
 				t.Fatalf("batch of %d images with %d bytes", b.n, len(b.chw))
 			}

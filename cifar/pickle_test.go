@@ -30,7 +30,7 @@ func writePythonBytes(t testing.TB, s *Split) []byte {
 }
 
 func parseBytes(b []byte) (*pyBatch, error) {
-	return parsePythonBatch(bytes.NewReader(b), int64(len(b)), "batch.pkl", nil)
+	return parsePythonBatch(bytes.NewReader(b), int64(len(b)), "batch.pkl", nil, 0)
 }
 
 func checkBatch(t *testing.T, what string, b *pyBatch, s *Split) {
@@ -139,7 +139,7 @@ func TestPicklePython3(t *testing.T) {
 		}
 		checkBatch(t, k, got, &ds.Train)
 		// The same through the unknown-size path (no declared total).
-		got, err = parsePythonBatch(bytes.NewReader(b), -1, k, nil)
+		got, err = parsePythonBatch(bytes.NewReader(b), -1, k, nil, 0)
 		if err != nil {
 			t.Fatalf("%s (unknown size): %v", k, err)
 		}
@@ -265,7 +265,7 @@ func TestPickleHugeDeclarationNoAlloc(t *testing.T) {
 	for _, size := range []int64{int64(len(data)), -1} {
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		_, err := parsePythonBatch(bytes.NewReader(data), size, "huge.pkl", nil)
+		_, err := parsePythonBatch(bytes.NewReader(data), size, "huge.pkl", nil, 0)
 		runtime.ReadMemStats(&m1)
 		if err == nil {
 			t.Fatal("no error")
@@ -363,7 +363,7 @@ func checkHostile(t *testing.T, data []byte, parts ...string) {
 	t.Helper()
 	var err error
 	grew := heapGrowth(func() {
-		_, err = parsePythonBatch(bytes.NewReader(data), int64(len(data)), "data_batch_1", nil)
+		_, err = parsePythonBatch(bytes.NewReader(data), int64(len(data)), "data_batch_1", nil, 0)
 	})
 	if err == nil {
 		t.Fatal("no error")
@@ -591,4 +591,38 @@ func TestPickleLoadLimit(t *testing.T) {
 	t.Setenv("NNKERN_LOAD_LIMIT", "lots")
 	_, err = unpickle(bytes.NewReader(bomb), int64(len(bomb)), "b.pkl", nil)
 	wantErr(t, err, "b.pkl: NNKERN_LOAD_LIMIT")
+}
+
+// TestPythonMetaNameAmplification: a batches.meta under the 1 MiB cap whose
+// label_names are one memoised ~1 MB string fetched 256 times; copying each
+// name took 256 MB before the names' lengths were checked (a 4 MB meta of
+// the same shape took 4.2 GB, exit 0).
+func TestPythonMetaNameAmplification(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("\x80\x02}q\x00U\x0blabel_namesq\x01]q\x02(T")
+	const n = 1000000
+	binary.Write(&b, binary.LittleEndian, uint32(n))
+	b.Write(bytes.Repeat([]byte{'a'}, n))
+	b.WriteString("q\x03")
+	for range 255 {
+		b.WriteString("h\x03")
+	}
+	b.WriteString("es.")
+	data := b.Bytes()
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	_, err := parsePythonMeta(bytes.NewReader(data), int64(len(data)), "batches.meta")
+	runtime.ReadMemStats(&m1)
+	if err == nil || !strings.Contains(err.Error(), "label_names[0] is 1000000 bytes long") {
+		t.Fatalf("err = %v, want the long class name refused", err)
+	}
+	if d := m1.TotalAlloc - m0.TotalAlloc; d > 8<<20 {
+		t.Fatalf("refusing it allocated %d bytes", d)
+	}
+	// The text form has the same cap.
+	txt := strings.Repeat("x", 300) + "\ncat\n"
+	if _, err := parseMetaTxt(strings.NewReader(txt), int64(len(txt)), "batches.meta.txt"); err == nil || !strings.Contains(err.Error(), "class name 1 is 300 bytes long") {
+		t.Fatalf("meta txt: err = %v, want the long class name refused", err)
+	}
 }

@@ -9,13 +9,6 @@ import (
 	"path/filepath"
 )
 
-// The CIFAR-10 image geometry of the python and binary formats.
-const (
-	cifarH, cifarW, cifarC = 32, 32, 3
-	cifarDim               = cifarH * cifarW * cifarC // 3072
-	numTrainBatches        = 5
-)
-
 // pyBatch is one decoded python batch, still in the file's C×H×W layout.
 type pyBatch struct {
 	n      int
@@ -24,9 +17,10 @@ type pyBatch struct {
 }
 
 // parsePythonBatch decodes a CIFAR-10 python batch pickle. alloc supplies
-// the buffer for the big pixel string (may be nil).
-func parsePythonBatch(r io.Reader, size int64, name string, alloc func(int) []byte) (*pyBatch, error) {
-	d, err := unpickleDict(r, size, name, alloc)
+// the buffer for the big pixel string (may be nil); limit is what the
+// pickle may materialise (unpickleLimit: <= 0 means the default budget).
+func parsePythonBatch(r io.Reader, size int64, name string, alloc func(int) []byte, limit int64) (*pyBatch, error) {
+	d, err := unpickleDict(r, size, name, alloc, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +72,8 @@ func parsePythonBatch(r io.Reader, size int64, name string, alloc func(int) []by
 
 // unpickleDict runs the pickle in r and returns its value, which must be a
 // dict (both the batches and batches.meta are).
-func unpickleDict(r io.Reader, size int64, name string, alloc func(int) []byte) (*pyDict, error) {
-	v, err := unpickle(r, size, name, alloc)
+func unpickleDict(r io.Reader, size int64, name string, alloc func(int) []byte, limit int64) (*pyDict, error) {
+	v, err := unpickleLimit(r, size, name, alloc, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +132,12 @@ func intList(v any) ([]int64, error) {
 
 // parsePythonMeta reads batches.meta: a dict whose 'label_names' lists the classes.
 func parsePythonMeta(r io.Reader, size int64, name string) ([]string, error) {
-	d, err := unpickleDict(r, size, name, nil)
+	if size > 1<<20 {
+		return nil, fmt.Errorf("%s: %d bytes is too large for a class list", name, size)
+	}
+	// At most 1 MiB of pickle: its own size bound (unpickleLimit) is far
+	// below any load budget.
+	d, err := unpickleDict(r, size, name, nil, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -151,17 +150,39 @@ func parsePythonMeta(r io.Reader, size int64, name string) ([]string, error) {
 		return nil, fmt.Errorf("%s: 'label_names' is a %s, not a list", name, typeName(lv))
 	}
 	names := make([]string, len(l.items))
+	if len(l.items) == 0 || len(l.items) > 256 {
+		return nil, fmt.Errorf("%s: %d class names (want 1 to 256)", name, len(l.items))
+	}
 	for i, it := range l.items {
+		// The length before the copy: one memoised 1 MiB string fetched
+		// 256 times would otherwise become 256 MiB of names.
+		if n := strLen(it); n > maxClassName {
+			return nil, fmt.Errorf("%s: label_names[%d] is %d bytes long (at most %d)", name, i, n, maxClassName)
+		}
 		s, ok := asString(it)
 		if !ok {
 			return nil, fmt.Errorf("%s: label_names[%d] is a %s", name, i, typeName(it))
 		}
 		names[i] = s
 	}
-	if len(names) == 0 || len(names) > 256 {
-		return nil, fmt.Errorf("%s: %d class names (want 1 to 256)", name, len(names))
-	}
 	return names, nil
+}
+
+// maxClassName is the longest class name a dataset may give (bytes).
+const maxClassName = 256
+
+// strLen is the length of a pickled str, bytes or unicode value (0 for
+// anything else).
+func strLen(v any) int {
+	switch s := v.(type) {
+	case string:
+		return len(s)
+	case pyStr8:
+		return len(s)
+	case []byte:
+		return len(s)
+	}
+	return 0
 }
 
 // chwToHWC transposes n images of 3×32×32 (CHW) into 32×32×3 (HWC).
@@ -192,52 +213,24 @@ func hwcToCHW(dst, src []byte, n int) {
 	}
 }
 
-// batchNames are the six batch files of both official formats, in order
-// (five training batches then the test batch), without the .bin suffix.
-var batchNames = [...]string{"data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"}
-
-// batchIndex maps a batch file's base name to its slot: 0..4 training, 5 test; -1 otherwise.
-func batchIndex(base, suffix string) int {
-	for i, n := range batchNames {
-		if base == n+suffix {
-			return i
-		}
-	}
-	return -1
-}
-
-// splitLoader assembles the six batches of an official-format dataset.
-type splitLoader struct {
-	train, test *assembler
-	scratch     []byte
-	classes     []string
-}
-
-func newSplitLoader() *splitLoader {
-	return &splitLoader{train: newAssembler(numTrainBatches, cifarDim), test: newAssembler(1, cifarDim)}
-}
-
-func (l *splitLoader) alloc(n int) []byte {
-	if cap(l.scratch) < n {
-		l.scratch = make([]byte, n)
-	}
-	return l.scratch[:n]
-}
-
-func (l *splitLoader) slot(k, n int) ([]byte, []uint8) {
-	if k < numTrainBatches {
-		return l.train.slot(k, n)
-	}
-	return l.test.slot(0, n)
-}
-
-// addPython decodes python batch k from r.
+// addPython decodes python batch k (size bytes) from r into its slot.
 func (l *splitLoader) addPython(k int, r io.Reader, size int64, name string) error {
-	b, err := parsePythonBatch(r, size, name, l.alloc)
+	// The pickle's pixel string is at most the file's size and goes to the
+	// scratch buffer (alloc): that much must fit in the budget.
+	if size > int64(cap(l.scratch)) {
+		if err := l.budget.take(size-int64(cap(l.scratch)), name, fmt.Sprintf("a %d-byte pickle", size)); err != nil {
+			return err
+		}
+		l.budget.release(size - int64(cap(l.scratch)))
+	}
+	b, err := parsePythonBatch(r, size, name, l.alloc, max(l.budget.remaining(), 1))
 	if err != nil {
 		return err
 	}
-	x, y := l.slot(k, b.n)
+	x, y, err := l.slot(k, b.n, name)
+	if err != nil {
+		return err
+	}
 	for i, v := range b.labels {
 		if v < 0 || v > 255 {
 			return fmt.Errorf("%s: record %d: label %d out of range", name, i, v)
@@ -248,79 +241,27 @@ func (l *splitLoader) addPython(k int, r io.Reader, size int64, name string) err
 	return nil
 }
 
-func (l *splitLoader) dataset(where, suffix string) (*Dataset, error) {
-	ds := &Dataset{ClassNames: l.classes}
-	x, y, n, miss := l.train.finish()
-	if miss >= 0 {
-		return nil, fmt.Errorf("%s: %s%s is missing", where, batchNames[miss], suffix)
-	}
-	ds.Train = Split{X: x, Y: y, N: n, H: cifarH, W: cifarW, C: cifarC}
-	x, y, n, miss = l.test.finish()
-	if miss >= 0 {
-		return nil, fmt.Errorf("%s: test_batch%s is missing", where, suffix)
-	}
-	ds.Test = Split{X: x, Y: y, N: n, H: cifarH, W: cifarW, C: cifarC}
-	if ds.ClassNames == nil {
-		return nil, fmt.Errorf("%s: the batches.meta file with the class names is missing", where)
-	}
-	if err := l.checkLabels(ds, where, suffix); err != nil {
+// loadPythonDir loads an extracted cifar-10-batches-py directory.
+func (s *loadSrc) loadPythonDir(dir string) (*Dataset, error) {
+	if err := s.checkRegular(dir, "", "batches.meta"); err != nil {
 		return nil, err
 	}
-	return ds, nil
-}
-
-// checkLabels reports the first label >= the number of classes, naming the
-// batch file and record.
-func (l *splitLoader) checkLabels(ds *Dataset, where, suffix string) error {
-	nc := len(ds.ClassNames)
-	check := func(y []uint8, file string) error {
-		for i, v := range y {
-			if int(v) >= nc {
-				return fmt.Errorf("%s: %s%s: record %d: label %d >= number of classes %d", where, file, suffix, i, v, nc)
-			}
-		}
-		return nil
-	}
-	for k, s := range l.train.slots {
-		if err := check(s.y, batchNames[k]); err != nil {
-			return err
-		}
-	}
-	return check(l.test.slots[0].y, batchNames[5])
-}
-
-// loadPythonDir loads an extracted cifar-10-batches-py directory.
-func loadPythonDir(dir string) (*Dataset, error) {
-	l := newSplitLoader()
+	l := s.newSplitLoader()
 	for k, n := range batchNames {
-		if err := withFile(filepath.Join(dir, n), func(r io.Reader, size int64, name string) error {
+		if err := s.withFile(s.join(dir, n), func(r io.Reader, size int64, name string) error {
 			return l.addPython(k, r, size, name)
 		}); err != nil {
 			return nil, err
 		}
 	}
-	if err := withFile(filepath.Join(dir, "batches.meta"), func(r io.Reader, size int64, name string) error {
+	if err := s.withFile(s.join(dir, "batches.meta"), func(r io.Reader, size int64, name string) error {
 		var err error
 		l.classes, err = parsePythonMeta(r, size, name)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	return l.dataset(dir, "")
-}
-
-// withFile opens path and calls f with its contents and size.
-func withFile(path string, f func(r io.Reader, size int64, name string) error) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("cifar: %w", err)
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return fmt.Errorf("cifar: %w", err)
-	}
-	return f(fh, st.Size(), path)
+	return l.dataset(dir, "", false)
 }
 
 // ---- writer ----
