@@ -16,23 +16,33 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 )
 
 // maxInflate is deflate's maximum expansion: one compressed byte never
 // decodes to more than 1032 bytes.
 const maxInflate = 1032
 
-// officialArchives are the sizes and md5 sums of the two official CIFAR-10
-// archives (cifar-10-python.tar.gz, cifar-10-binary.tar.gz). An archive
-// with one of them holds exactly five training batches and a test batch of
-// 10,000 records each.
-var officialArchives = []struct {
-	size int64
-	md5  string
-}{
-	{170498071, "c58f30108f718f92721af3b95e74349a"},
-	{170052171, "c32a1d4ab5d03f1284b67883e8d87530"},
+// Archive is one of the official CIFAR-10 archives.
+type Archive struct {
+	File    string // the name on the official site
+	Variant string // "python" or "binary"
+	Size    int64  // bytes
+	MD5     string // hex digest
 }
+
+// officialArchives are the two official CIFAR-10 archives. An archive with
+// one's size and md5 holds exactly five training batches and a test batch
+// of 10,000 records each.
+var officialArchives = []Archive{
+	{"cifar-10-python.tar.gz", "python", 170498071, "c58f30108f718f92721af3b95e74349a"},
+	{"cifar-10-binary.tar.gz", "binary", 170052171, "c32a1d4ab5d03f1284b67883e8d87530"},
+}
+
+// OfficialArchives returns the official CIFAR-10 archives with their
+// published sizes and md5 sums (the one table the loader, the downloader
+// and `nnkern data info` check against).
+func OfficialArchives() []Archive { return slices.Clone(officialArchives) }
 
 const officialBatch = 10000
 
@@ -109,7 +119,7 @@ func (st *stream) close() error { return st.f.Close() }
 // archive (then its md5 is worth computing).
 func isOfficialSize(size int64) bool {
 	for _, a := range officialArchives {
-		if a.size == size {
+		if a.Size == size {
 			return true
 		}
 	}
@@ -119,7 +129,7 @@ func isOfficialSize(size int64) bool {
 // isOfficial reports whether size and md5 are an official archive's.
 func isOfficial(size int64, sum string) bool {
 	for _, a := range officialArchives {
-		if a.size == size && a.md5 == sum {
+		if a.Size == size && a.MD5 == sum {
 			return true
 		}
 	}

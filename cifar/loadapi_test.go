@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/fstest"
 
@@ -146,10 +147,7 @@ func TestOfficialArchiveBatchSizes(t *testing.T) {
 	}
 	saved := officialArchives
 	defer func() { officialArchives = saved }()
-	officialArchives = append(officialArchives, struct {
-		size int64
-		md5  string
-	}{int64(len(b)), hex.EncodeToString(sum[:])})
+	officialArchives = append(slices.Clone(officialArchives), Archive{"test.tar.gz", "binary", int64(len(b)), hex.EncodeToString(sum[:])})
 	_, err := Load(p)
 	wantErr(t, err, p, "data_batch_1.bin: 10 records, but the official archive's batches hold 10000 each")
 }

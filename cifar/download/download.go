@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/nnkern/nnkern/cifar"
 	"io"
 	"net"
 	"net/http"
@@ -102,11 +103,15 @@ type archive struct {
 // point it at a local server).
 var officialBase = "https://www.cs.toronto.edu/~kriz/"
 
-// archives are the official CIFAR-10 archives, by variant name.
-var archives = map[string]archive{
-	"python": {"cifar-10-python.tar.gz", 170498071, "c58f30108f718f92721af3b95e74349a"},
-	"binary": {"cifar-10-binary.tar.gz", 170052171, "c32a1d4ab5d03f1284b67883e8d87530"},
-}
+// archives are the official CIFAR-10 archives (cifar.OfficialArchives),
+// by variant name; a variable so tests can point one at a test payload.
+var archives = func() map[string]archive {
+	m := map[string]archive{}
+	for _, a := range cifar.OfficialArchives() {
+		m[a.Variant] = archive{a.File, a.Size, a.MD5}
+	}
+	return m
+}()
 
 // variantAliases maps the accepted variant spellings to archives keys.
 var variantAliases = map[string]string{

@@ -105,7 +105,7 @@ func loadDataset(path string) (*loaded, error) {
 	t0 := time.Now()
 	ds, err := cifar.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("data %s: %w", path, trimPrefix(err, path))
+		return nil, dataError(err, path)
 	}
 	if ds.Train.N == 0 {
 		return nil, fmt.Errorf("data %s: no training images", path)
@@ -121,15 +121,25 @@ func loadDataset(path string) (*loaded, error) {
 	return ld, nil
 }
 
-// trimPrefix avoids "data X: X: ..." when the package error already names
-// the file.
-func trimPrefix(err error, path string) error {
-	s := err.Error()
-	if strings.Contains(s, path) {
-		return errors.New(strings.TrimPrefix(strings.TrimPrefix(s, path), ": "))
+// dataError is cifar.Load's error for the CLI: "data PATH: ..." unless the
+// error already names the file (it then names the member or batch too, as
+// in "PATH/data_batch_1: ..."), when it is only prefixed with "data".
+func dataError(err error, path string) error {
+	msg := strings.TrimPrefix(err.Error(), "cifar: ")
+	if strings.Contains(msg, path) {
+		return &wrapped{msg: "data " + msg, err: err}
 	}
-	return err
+	return &wrapped{msg: "data " + path + ": " + msg, err: err}
 }
+
+// wrapped is an error with its own text that still unwraps to err.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 // datasetSHA256 hashes the decoded content (dimensions, pixels, labels,
 // class names), so the same data in any on-disk format has one checksum.

@@ -8,11 +8,8 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nnkern/nnkern/cifar"
@@ -22,15 +19,6 @@ import (
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/schollz/progressbar/v3"
 )
-
-// knownArchives are the official files' sizes and md5 sums.
-var knownArchives = map[string]struct {
-	size int64
-	md5  string
-}{
-	"cifar-10-python.tar.gz": {170498071, "c58f30108f718f92721af3b95e74349a"},
-	"cifar-10-binary.tar.gz": {170052171, "c32a1d4ab5d03f1284b67883e8d87530"},
-}
 
 func runData(e *env, args []string) error {
 	if len(args) == 0 {
@@ -48,10 +36,6 @@ func runData(e *env, args []string) error {
 		return nil
 	}
 	return usagef("data: unknown subcommand %q (want fetch, info or export)", args[0])
-}
-
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // fetchVariant maps the CLI's dataset names to download.CIFAR10's variants.
@@ -107,9 +91,9 @@ func runDataFetch(e *env, args []string) error {
 		return err
 	}
 	if pos[0] == "mnist" {
-		ctx, cancel := signalContext()
-		defer cancel()
-		src, err := mnist.Dir(ctx)
+		rs := notifyRunSignals()
+		defer rs.stop()
+		src, err := mnist.Dir(rs.ctx)
 		if err != nil {
 			return err
 		}
@@ -136,40 +120,20 @@ func runDataFetch(e *env, args []string) error {
 	if retries == 0 {
 		opt.Retries = -1
 	}
-	ctx, caught, stop := fetchSignals()
-	defer stop()
-	path, err := downloadWith(ctx, e, dir, pos[0], opt)
+	// A download interrupted by SIGINT, SIGTERM or SIGHUP keeps its .part
+	// for the next run and exits 128+signal, as train does.
+	rs := notifyRunSignals()
+	defer rs.stop()
+	path, err := downloadWith(rs.ctx, e, dir, pos[0], opt)
 	if err != nil {
 		undo() // the directory, if this run made it and nothing is in it
-		if sig := caught(); sig != 0 {
-			return &exitError{code: 128 + int(sig), msg: fmt.Sprintf("%v (signal: %v)", err, sig)}
+		if sig := rs.signal(); sig != nil {
+			return rs.exit(fmt.Sprintf("%v (%s)", err, signalName(sig)))
 		}
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s\n", path)
 	return nil
-}
-
-// fetchSignals returns a context cancelled by SIGINT, SIGTERM or SIGHUP
-// (a download interrupted any of these ways keeps its .part for the next
-// run) and a func that tells which signal came, 0 if none.
-func fetchSignals() (context.Context, func() syscall.Signal, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	var got atomic.Int32
-	go func() {
-		select {
-		case s := <-ch:
-			if ss, ok := s.(syscall.Signal); ok {
-				got.Store(int32(ss))
-			}
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	caught := func() syscall.Signal { return syscall.Signal(got.Load()) }
-	return ctx, caught, func() { signal.Stop(ch); cancel() }
 }
 
 // download fetches a CIFAR-10 archive with the default options (for demo).
@@ -310,11 +274,14 @@ func runDataInfo(e *env, args []string) error {
 			return fmt.Errorf("data %s: %v", path, err)
 		}
 		status := "not an official archive name; no published checksum"
-		if k, ok := knownArchives[filepath.Base(path)]; ok {
-			if k.size == n && k.md5 == sum {
+		for _, k := range cifar.OfficialArchives() {
+			if k.File != filepath.Base(path) {
+				continue
+			}
+			if k.Size == n && k.MD5 == sum {
 				status = "matches the official archive"
 			} else {
-				status = fmt.Sprintf("MISMATCH: official size %d md5 %s", k.size, k.md5)
+				status = fmt.Sprintf("MISMATCH: official size %d md5 %s", k.Size, k.MD5)
 			}
 		}
 		fmt.Fprintf(w, "file md5: %s (%d bytes): %s\n", sum, n, status)

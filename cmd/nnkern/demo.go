@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 	"github.com/nnkern/nnkern/twolayer"
 )
 
-func runDemo(e *env, args []string) error {
+func runDemo(e *env, args []string) (retErr error) {
 	fs := newFlags(e, "demo", "[flags]",
 		"The notebooks end to end: data summary, gradient checks, the softmax classifier with\n"+
 			"the notebook settings (lr 1e-7, reg 2.5e4, 1500 iterations), the tuned two-layer net\n"+
@@ -42,8 +43,17 @@ func runDemo(e *env, args []string) error {
 	}
 	w := e.stdout
 	t0 := time.Now()
-	ctx, cancel := signalContext()
-	defer cancel()
+	// Ctrl-C, SIGTERM and SIGHUP stop the demo like a train run (a
+	// checkpoint, then exit 128+signal).
+	rs := notifyRunSignals()
+	defer rs.stop()
+	ctx := rs.ctx
+	defer func() {
+		var ee *exitError
+		if retErr != nil && rs.signal() != nil && !errors.As(retErr, &ee) {
+			retErr = rs.exit(fmt.Sprintf("%s: %v", signalName(rs.signal()), retErr))
+		}
+	}()
 	if err := checkWritableDir(out); err != nil {
 		return err
 	}
