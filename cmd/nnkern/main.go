@@ -103,7 +103,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'nnkern <command> -h' for a command's flags.\n")
-	fmt.Fprintf(w, "Environment: NNKERN_DATA (dataset path), NNKERN_ISA (avx512|avx2|generic), NNKERN_BLAS (backend),\nNNKERN_POOL_SPIN (how long idle worker threads poll before sleeping, e.g. 50us; 0 = never).\n")
+	fmt.Fprintf(w, "Environment: NNKERN_DATA (dataset path), NNKERN_ISA (avx512|avx2|generic), NNKERN_BLAS (backend),\nNNKERN_POOL_SPIN (how long idle worker threads poll before sleeping, e.g. 50us; 0 = never),\nNNKERN_LOAD_LIMIT (memory budget of one dataset or model load, e.g. 1GiB; default 320MiB).\n")
 }
 
 // Main runs nnkern with args (without the program name) and returns the
