@@ -23,7 +23,7 @@ var (
 // nv-vector AVX2 and AVX-512 panels (see _gen).
 var (
 	maxRows    = [4]int{8, 6, 4, 3}
-	maxRows512 = [2]int{16, 12}
+	maxRows512 = [2]int{8, 12}
 )
 
 // mulAddAsm runs MulAdd through the AVX2+FMA panels, or at kernels.AVX512

@@ -479,46 +479,6 @@ func panelF64N1R7AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *floa
 //go:noescape
 func panelF64N1R8AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
 
-// panelF64N1R9AVX512 adds the 9-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF64N1R9AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
-
-// panelF64N1R10AVX512 adds the 10-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF64N1R10AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
-
-// panelF64N1R11AVX512 adds the 11-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF64N1R11AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
-
-// panelF64N1R12AVX512 adds the 12-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF64N1R12AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
-
-// panelF64N1R13AVX512 adds the 13-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF64N1R13AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
-
-// panelF64N1R14AVX512 adds the 14-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF64N1R14AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
-
-// panelF64N1R15AVX512 adds the 15-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF64N1R15AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
-
-// panelF64N1R16AVX512 adds the 16-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF64N1R16AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
-
 // panelF64N2R1AVX512 adds the 1-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
 //
 //go:noescape
@@ -848,46 +808,6 @@ func panelF32N1R7AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *floa
 //
 //go:noescape
 func panelF32N1R8AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
-
-// panelF32N1R9AVX512 adds the 9-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF32N1R9AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
-
-// panelF32N1R10AVX512 adds the 10-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF32N1R10AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
-
-// panelF32N1R11AVX512 adds the 11-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF32N1R11AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
-
-// panelF32N1R12AVX512 adds the 12-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF32N1R12AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
-
-// panelF32N1R13AVX512 adds the 13-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF32N1R13AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
-
-// panelF32N1R14AVX512 adds the 14-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF32N1R14AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
-
-// panelF32N1R15AVX512 adds the 15-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF32N1R15AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
-
-// panelF32N1R16AVX512 adds the 16-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
-//
-//go:noescape
-func panelF32N1R16AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
 
 // panelF32N2R1AVX512 adds the 1-row, 2-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
 //
