@@ -119,6 +119,9 @@ func wantErr(t testing.TB, err error, parts ...string) {
 	if err == nil {
 		t.Fatalf("no error, want one containing %q", parts)
 	}
+	if strings.ContainsAny(err.Error(), "\n\r") {
+		t.Fatalf("error %q is not one line", err)
+	}
 	for _, p := range parts {
 		if !strings.Contains(err.Error(), p) {
 			t.Fatalf("error %q does not contain %q", err, p)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/testenv"
 )
 
 // testSoftmax is a valid softmax model for side×side gray images.
@@ -228,9 +229,7 @@ func TestPredictRefusesNonRegularAndHugeFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	fifo := filepath.Join(dir, "fifo")
-	if out, err := exec.Command("mkfifo", fifo).CombinedOutput(); err != nil {
-		t.Skipf("mkfifo: %v %s", err, out)
-	}
+	testenv.Mkfifo(t, fifo)
 	huge := filepath.Join(dir, "huge.png")
 	f, err := os.Create(huge)
 	if err != nil {

@@ -374,9 +374,7 @@ func TestLoadModelBudget(t *testing.T) {
 func TestLoadModelRefusesNonRegular(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "model.npz")
-	if out, err := exec.Command("mkfifo", fifo).CombinedOutput(); err != nil {
-		t.Skipf("mkfifo: %v %s", err, out)
-	}
+	testenv.Mkfifo(t, fifo)
 	done := make(chan error, 1)
 	go func() { _, err := LoadModel(fifo); done <- err }()
 	select {

@@ -10,6 +10,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -58,4 +59,14 @@ func SharedFile(t testing.TB, rel string) string {
 		skiplog.Skipf(t, "shared data tests", "%s not found (NNKERN_SHARED)", rel)
 	}
 	return p
+}
+
+// Mkfifo makes a FIFO at path with mkfifo(1), so that the tests using one
+// compile on every GOOS; the test is skipped where there is no mkfifo.
+func Mkfifo(t testing.TB, path string) {
+	t.Helper()
+	if out, err := exec.Command("mkfifo", path).CombinedOutput(); err != nil {
+		t.Logf("mkfifo %s: %v %s", path, err, out)
+		skiplog.Skip(t, "FIFO checks", "mkfifo(1) failed")
+	}
 }
