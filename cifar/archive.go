@@ -17,11 +17,9 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-)
 
-// maxInflate is deflate's maximum expansion: one compressed byte never
-// decodes to more than 1032 bytes.
-const maxInflate = 1032
+	"github.com/nnkern/nnkern/internal/loadlimit"
+)
 
 // Archive is one of the official CIFAR-10 archives.
 type Archive struct {
@@ -58,13 +56,12 @@ func isTar(b []byte) bool { return len(b) >= 512 && bytes.Equal(b[257:262], []by
 // of its content, as tar does, would otherwise never notice a corrupt
 // stream.
 type stream struct {
-	name  string
-	size  int64 // of the file on disk
-	r     *bufio.Reader
-	gz    bool
-	f     fs.File
-	sum   hash.Hash // md5 of the file's bytes, when asked for
-	extra int64     // bytes read after the content by finish
+	name string
+	size int64 // of the file on disk
+	r    *bufio.Reader
+	gz   bool
+	f    fs.File
+	sum  hash.Hash // md5 of the file's bytes, when asked for
 }
 
 // openMaybeGzip opens the regular file p of src and returns its
@@ -94,12 +91,9 @@ func (s *loadSrc) openMaybeGzip(p string, withMD5 bool) (*stream, error) {
 	return st, nil
 }
 
-// finish reads the stream to its end (verifying a gzip trailer) and
-// returns the number of bytes that were left.
+// finish reads the stream to its end, which verifies a gzip trailer.
 func (st *stream) finish() error {
-	n, err := io.Copy(io.Discard, st.r)
-	st.extra = n
-	if err != nil {
+	if _, err := io.Copy(io.Discard, st.r); err != nil {
 		return fmt.Errorf("cifar: %s: %w", st.name, err)
 	}
 	return nil
@@ -137,7 +131,7 @@ func isOfficial(size int64, sum string) bool {
 }
 
 // tarBudget bounds the entry sizes a tar header may declare by what the
-// archive file can hold (its size, times maxInflate if it is gzipped), so
+// archive file can hold (its size, times loadlimit.DeflateRatio if it is gzipped), so
 // a lying or truncated archive cannot make a loader allocate more than a
 // fixed multiple of the file's size.
 type tarBudget struct {
@@ -149,7 +143,7 @@ type tarBudget struct {
 func newTarBudget(p string, size int64, gz bool) *tarBudget {
 	limit := size
 	if gz {
-		limit = size*maxInflate + 1<<16
+		limit = size*loadlimit.DeflateRatio + 1<<16
 	}
 	return &tarBudget{p: p, limit: limit}
 }

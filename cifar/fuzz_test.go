@@ -8,6 +8,8 @@ import (
 	"runtime/metrics"
 	"testing"
 	"testing/fstest"
+
+	"github.com/nnkern/nnkern/internal/loadlimit"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated files in testdata")
@@ -143,7 +145,7 @@ func FuzzBinary(f *testing.F) {
 		mfs := fstest.MapFS{"b/data_batch_1.bin": {Data: data}}
 		var ds *Dataset
 		// A gzipped tar may expand 1032-fold; the load limit caps that.
-		allocBound(t, "LoadFS", min(6*maxInflate*uint64(len(data)), 80<<20)+1<<20, func() {
+		allocBound(t, "LoadFS", min(6*loadlimit.DeflateRatio*uint64(len(data)), 80<<20)+1<<20, func() {
 			ds, err = LoadFS(mfs, "b/data_batch_1.bin", LoadOptions{MaxBytes: 64 << 20})
 		})
 		if err == nil && (ds.Train.N*binaryRecord != len(data) || ds.Train.N == 0 || ds.Check() != nil) {

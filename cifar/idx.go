@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nnkern/nnkern/internal/loadlimit"
 )
 
 // findIDX returns the name of the IDX file stem among a directory's
@@ -43,6 +45,7 @@ func idxDims(dims []int64) string {
 }
 
 // readIDX reads one IDX file: an unsigned-byte array of ndim dimensions.
+// Its errors, and those of allow, are one line starting "cifar: name: ".
 // size is the file's size when r is the file itself, or -1 when r is a
 // decompressed stream (then r must end right after the data, and reading
 // it to its end verifies the gzip CRC). Dimensions must be positive, an
@@ -52,43 +55,43 @@ func idxDims(dims []int64) string {
 func readIDX(r io.Reader, size int64, name string, ndim int, allow func(dims string, total int64) error) (dims []int, data []byte, err error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, nil, fmt.Errorf("%s: truncated IDX header", name)
+		return nil, nil, fmt.Errorf("cifar: %s: truncated IDX header", name)
 	}
 	if hdr[0] != 0 || hdr[1] != 0 {
-		return nil, nil, fmt.Errorf("%s: bad IDX magic % x", name, hdr)
+		return nil, nil, fmt.Errorf("cifar: %s: bad IDX magic % x", name, hdr)
 	}
 	if hdr[2] != 0x08 {
-		return nil, nil, fmt.Errorf("%s: IDX element type 0x%02x, want 0x08 (unsigned byte)", name, hdr[2])
+		return nil, nil, fmt.Errorf("cifar: %s: IDX element type 0x%02x, want 0x08 (unsigned byte)", name, hdr[2])
 	}
 	if int(hdr[3]) != ndim {
-		return nil, nil, fmt.Errorf("%s: IDX has %d dimensions, want %d", name, hdr[3], ndim)
+		return nil, nil, fmt.Errorf("cifar: %s: IDX has %d dimensions, want %d", name, hdr[3], ndim)
 	}
 	d64 := make([]int64, ndim)
 	for i := range d64 {
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return nil, nil, fmt.Errorf("%s: truncated IDX header", name)
+			return nil, nil, fmt.Errorf("cifar: %s: truncated IDX header", name)
 		}
 		d64[i] = int64(binary.BigEndian.Uint32(b[:]))
 	}
 	ds := idxDims(d64)
 	for _, d := range d64 {
 		if d <= 0 {
-			return nil, nil, fmt.Errorf("%s: IDX dimensions %s: every dimension must be positive", name, ds)
+			return nil, nil, fmt.Errorf("cifar: %s: IDX dimensions %s: every dimension must be positive", name, ds)
 		}
 	}
 	if len(d64) > 1 {
 		if _, ok := mulBounded(maxImagePixels, d64[1:]...); !ok {
-			return nil, nil, fmt.Errorf("%s: IDX dimensions %s: images of more than %d pixels", name, ds, maxImagePixels)
+			return nil, nil, fmt.Errorf("cifar: %s: IDX dimensions %s: images of more than %d pixels", name, ds, maxImagePixels)
 		}
 	}
 	total, ok := mulBounded(1<<50, d64...)
 	if !ok {
-		return nil, nil, fmt.Errorf("%s: IDX dimensions %s are too large", name, ds)
+		return nil, nil, fmt.Errorf("cifar: %s: IDX dimensions %s are too large", name, ds)
 	}
 	hdrLen := int64(4 + 4*ndim)
 	if size >= 0 && total != size-hdrLen {
-		return nil, nil, fmt.Errorf("%s: IDX dimensions %s need %d data bytes, the file has %d", name, ds, total, size-hdrLen)
+		return nil, nil, fmt.Errorf("cifar: %s: IDX dimensions %s need %d data bytes, the file has %d", name, ds, total, size-hdrLen)
 	}
 	if allow != nil {
 		if err := allow(ds, total); err != nil {
@@ -102,7 +105,7 @@ func readIDX(r io.Reader, size int64, name string, ndim int, allow func(dims str
 	if size >= 0 {
 		data = make([]byte, total)
 		if _, err := io.ReadFull(r, data); err != nil {
-			return nil, nil, fmt.Errorf("%s: truncated IDX data: %v", name, err)
+			return nil, nil, fmt.Errorf("cifar: %s: truncated IDX data: %v", name, err)
 		}
 		return dims, data, nil
 	}
@@ -114,14 +117,14 @@ func readIDX(r io.Reader, size int64, name string, ndim int, allow func(dims str
 		start := len(data)
 		data = slices.Grow(data, chunk)[:start+chunk]
 		if n, err := io.ReadFull(r, data[start:]); err != nil {
-			return nil, nil, fmt.Errorf("%s: truncated IDX data: %d of %d bytes (%v)", name, int64(start+n), total, err)
+			return nil, nil, fmt.Errorf("cifar: %s: truncated IDX data: %d of %d bytes (%v)", name, int64(start+n), total, err)
 		}
 	}
 	// The stream must end here; reading to its end verifies a gzip trailer.
 	if n, err := io.Copy(io.Discard, r); err != nil {
-		return nil, nil, fmt.Errorf("%s: after the %d IDX bytes: %w", name, total, err)
+		return nil, nil, fmt.Errorf("cifar: %s: after the %d IDX bytes: %w", name, total, err)
 	} else if n > 0 {
-		return nil, nil, fmt.Errorf("%s: %d bytes of trailing data after the %d IDX bytes", name, n, total)
+		return nil, nil, fmt.Errorf("cifar: %s: %d bytes of trailing data after the %d IDX bytes", name, n, total)
 	}
 	return dims, data, nil
 }
@@ -139,19 +142,12 @@ func (s *loadSrc) readIDXFile(p string, ndim int) ([]int, []byte, error) {
 		size = st.size
 	}
 	allow := func(dims string, total int64) error {
-		if st.gz && total > st.size*maxInflate {
+		if st.gz && total > st.size*loadlimit.DeflateRatio {
 			return fmt.Errorf("cifar: %s: IDX dimensions %s need %d bytes, more than a %d-byte gzip file can hold", p, dims, total, st.size)
 		}
 		return s.budget.take(total, p, "IDX dimensions "+dims)
 	}
-	dims, data, err := readIDX(st.r, size, p, ndim, allow)
-	if err != nil {
-		if strings.HasPrefix(err.Error(), "cifar: ") {
-			return nil, nil, err
-		}
-		return nil, nil, fmt.Errorf("cifar: %w", err)
-	}
-	return dims, data, nil
+	return readIDX(st.r, size, p, ndim, allow)
 }
 
 // idxSplit builds a split from an images file and a labels file.

@@ -29,6 +29,12 @@ const EnvVar = "NNKERN_LOAD_LIMIT"
 // (pixels stay uint8) with the peak RSS of a load below 500 MB.
 const Default int64 = 320 << 20
 
+// DeflateRatio is deflate's maximum expansion (a 258-byte match in two
+// bits): no compressed byte of a gzip stream or a zip entry decodes to more
+// than 1032 bytes, so a compressed file of n bytes holds at most
+// n*DeflateRatio bytes, whatever its headers declare.
+const DeflateRatio = 1032
+
 // Budget returns the byte budget of one load: opt when it is positive,
 // else EnvVar when set, else Default. A malformed EnvVar is an error naming
 // the variable, not a silent fallback.

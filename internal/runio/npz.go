@@ -202,9 +202,6 @@ const (
 	// maxImageSide bounds image_shape's height and width, so their
 	// product cannot overflow (the mean's size bounds it further).
 	maxImageSide = 1 << 20
-	// deflateRatio is deflate's maximum expansion: a 258-byte match in
-	// two bits.
-	deflateRatio = 1032
 )
 
 // capReaderAt fails reads once left bytes have been read: zip.NewReader
@@ -368,7 +365,7 @@ func decodeModel(r io.ReaderAt, size, budget int64) (*Model, error) {
 
 // checkEntry compares what the zip directory declares for an entry with
 // the file: the compressed bytes must lie in the file, a stored entry is
-// as long as its data, a deflated one expands at most deflateRatio times.
+// as long as its data, a deflated one expands at most loadlimit.DeflateRatio times.
 func (z *modelReader) checkEntry(name string) error {
 	f := z.files[name]
 	if f.Flags&0x1 != 0 {
@@ -387,7 +384,7 @@ func (z *modelReader) checkEntry(name string) error {
 	if f.Method == zip.Store && f.UncompressedSize64 != f.CompressedSize64 {
 		return fmt.Errorf("%s: stored zip entry declares %d bytes in %d", name, f.UncompressedSize64, f.CompressedSize64)
 	}
-	if f.Method == zip.Deflate && f.UncompressedSize64 > f.CompressedSize64*deflateRatio+1024 {
+	if f.Method == zip.Deflate && f.UncompressedSize64 > f.CompressedSize64*loadlimit.DeflateRatio+1024 {
 		return fmt.Errorf("%s: zip entry declares %d bytes from %d compressed, more than deflate can expand to", name, f.UncompressedSize64, f.CompressedSize64)
 	}
 	return nil
