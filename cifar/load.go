@@ -9,6 +9,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/nnkern/nnkern/internal/regfile"
 )
 
 // LoadOptions tune a load. The zero value is what Load uses.
@@ -113,52 +115,24 @@ func load(fsys fs.FS, p string, join func(...string) string, dir func(string) st
 	case st.Mode().IsRegular():
 		return s.loadFile(p, st.Size())
 	}
-	return nil, fmt.Errorf("cifar: %s: not a regular file or directory (%s)", p, modeName(st.Mode()))
+	return nil, fmt.Errorf("cifar: %s: not a regular file or directory (%s)", p, regfile.Describe(st.Mode()))
 }
 
-// modeName describes a file type that is not a regular file.
-func modeName(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m.IsDir():
-		return "a directory"
-	}
-	return "mode " + m.String()
-}
-
-// openRegular opens p, which must be a regular file: it is checked before
-// the open (opening a FIFO would wait for a writer) and again on the open
-// file. It returns the file and its size.
+// openRegular opens p, which must be a regular file (see regfile), and
+// returns the file and its size.
 func (s *loadSrc) openRegular(p string) (fs.File, int64, error) {
-	st, err := fs.Stat(s.fsys, p)
+	var f fs.File
+	var st fs.FileInfo
+	var err error
+	if _, isOS := s.fsys.(osFS); isOS {
+		f, st, err = regfile.Open(p)
+	} else {
+		f, st, err = regfile.OpenFS(s.fsys, p)
+	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("cifar: %w", err)
+		return nil, 0, fmt.Errorf("cifar: %s: %w", p, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("cifar: %s: not a regular file (%s)", p, modeName(st.Mode()))
-	}
-	f, err := s.fsys.Open(p)
-	if err != nil {
-		return nil, 0, fmt.Errorf("cifar: %w", err)
-	}
-	st2, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("cifar: %w", err)
-	}
-	_, isOS := s.fsys.(osFS)
-	if !st2.Mode().IsRegular() || isOS && !os.SameFile(st, st2) {
-		f.Close()
-		return nil, 0, fmt.Errorf("cifar: %s: replaced while being opened (now %s)", p, modeName(st2.Mode()))
-	}
-	return f, st2.Size(), nil
+	return f, st.Size(), nil
 }
 
 // checkRegular checks, before any is read, that the batch files (with
@@ -174,8 +148,8 @@ func (s *loadSrc) checkRegular(dir, suffix, meta string) error {
 		if err != nil {
 			return fmt.Errorf("cifar: %w", err)
 		}
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("cifar: %s: not a regular file (%s)", p, modeName(st.Mode()))
+		if err := regfile.Check(st.Mode()); err != nil {
+			return fmt.Errorf("cifar: %s: %w", p, err)
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/internal/regfile"
 	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/internal/viz"
@@ -338,7 +339,7 @@ const maxImageFile = 64 << 20
 // ends), and the pixel size its header declares must be the model's
 // before anything is decoded.
 func readImage(path string, lm *loadedModel) ([]uint8, error) {
-	f, st, err := runio.OpenRegular(path)
+	f, st, err := regfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", path, err)
 	}

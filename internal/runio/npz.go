@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 
 	"github.com/nnkern/nnkern/internal/loadlimit"
+	"github.com/nnkern/nnkern/internal/regfile"
 )
 
 // Model is what model.npz holds: the model kind ("softmax", "svm" or
@@ -122,7 +121,7 @@ func LoadModel(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %v", path, err)
 	}
-	f, st, err := OpenRegular(path)
+	f, st, err := regfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
@@ -132,58 +131,6 @@ func LoadModel(path string) (*Model, error) {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	return m, nil
-}
-
-// OpenRegular opens path for reading if it is a regular file. A FIFO would
-// block (opening one waits for a writer, so Stat comes first) and a device
-// such as /dev/zero never ends; the opened file is checked again in case
-// path was replaced in between. Errors do not repeat the path.
-func OpenRegular(path string) (*os.File, os.FileInfo, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, nil, unwrapPath(err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, nil, notRegular(st.Mode())
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, unwrapPath(err)
-	}
-	st2, err := f.Stat()
-	if err == nil && (!st2.Mode().IsRegular() || !os.SameFile(st, st2)) {
-		err = fmt.Errorf("replaced while being opened")
-	}
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, st2, nil
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-func notRegular(m fs.FileMode) error {
-	what := "not a file"
-	switch {
-	case m.IsDir():
-		what = "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		what = "a named pipe"
-	case m&fs.ModeSocket != 0:
-		what = "a socket"
-	case m&fs.ModeCharDevice != 0:
-		what = "a character device"
-	case m&fs.ModeDevice != 0:
-		what = "a device"
-	}
-	return fmt.Errorf("not a regular file (%s)", what)
 }
 
 // Bounds of the model format, below the load budget.
