@@ -252,4 +252,19 @@ func TestPredictRefusesNonRegularAndHugeFiles(t *testing.T) {
 		r := nnkernTimeout(t, dir, 10*time.Second, c.args...)
 		checkOneLine(t, r, 1, c.want, c.args)
 	}
+
+	// eval reads the split sizes from the config.json beside the model
+	// when there is one: a FIFO there hung it; now it is passed over as a
+	// missing config.json is.
+	run := filepath.Join(dir, "run")
+	os.Mkdir(run, 0o755)
+	if err := runio.SaveModel(filepath.Join(run, modelFile), testSoftmax(nil)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Mkfifo(t, filepath.Join(run, "config.json"))
+	data := synthData(t, dir, 60, 20)
+	args := []string{"eval", filepath.Join(run, modelFile), "--data", data}
+	if r := nnkernTimeout(t, dir, 10*time.Second, args...); r.code != 0 {
+		t.Errorf("nnkern %v with config.json a FIFO: exit %d, stderr %q", args, r.code, r.stderr)
+	}
 }

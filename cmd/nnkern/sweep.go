@@ -338,7 +338,7 @@ func runSweep(e *env, args []string) (retErr error) {
 	}
 	cfgFile := filepath.Join(f.out, "sweep-configs.json")
 	if resume {
-		b, err := os.ReadFile(cfgFile)
+		b, err := runio.ReadFile(cfgFile)
 		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
 		}
@@ -547,7 +547,7 @@ func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) str
 	best := recs[0]
 	fmt.Fprintf(w, "best validation accuracy achieved during cross-validation: %f (%s; test accuracy %f)\n", best.ValAcc, describe(best.Settings), best.TestAcc)
 	src := filepath.Join(dirOf(best), modelFile)
-	b, err := os.ReadFile(src)
+	b, err := runio.ReadFile(src)
 	if err != nil {
 		return fmt.Errorf("sweep: best model: %w", err)
 	}
@@ -558,7 +558,7 @@ func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) str
 		return err
 	}
 	// The run's config.json travels with the model (eval reads its split sizes).
-	if cb, err := os.ReadFile(filepath.Join(dirOf(best), "config.json")); err == nil {
+	if cb, err := runio.ReadFile(filepath.Join(dirOf(best), "config.json")); err == nil {
 		if err := runio.WriteFileAtomic(filepath.Join(out, "best", "config.json"), cb, 0o644); err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/klauspost/cpuid/v2"
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -607,7 +608,7 @@ func newRunConfig(s Settings, ld *loaded, checkpointEvery int) *RunConfig {
 }
 
 func readRunConfig(path string) (*RunConfig, error) {
-	b, err := os.ReadFile(path)
+	b, err := runio.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

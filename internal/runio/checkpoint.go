@@ -6,7 +6,6 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"os"
 )
 
 // Tensor is a named array: Data is []float32, []float64 or []int64 with
@@ -163,7 +162,7 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}

@@ -101,7 +101,7 @@ func (e *MetricsError) Error() string {
 // torn reports them. Any complete line that is not a JSON object is a
 // *MetricsError naming the line: ReadMetrics never drops a complete line.
 func ReadMetrics(path string) (lines [][]byte, torn bool, err error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, false, err
 	}

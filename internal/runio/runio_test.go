@@ -11,7 +11,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/testenv"
 )
 
@@ -328,6 +330,38 @@ func TestReadMetricsRefusesDamagedLine(t *testing.T) {
 		}
 		if b, _ := os.ReadFile(p); string(b) != content {
 			t.Errorf("damaged line %q: RepairMetrics changed the file to %q", bad, b)
+		}
+	}
+}
+
+// The run directory's readers take only regular files of at most the load
+// limit: a FIFO as checkpoint.bin or metrics.jsonl blocked --resume
+// forever, and a device was read until memory ran out.
+func TestRunFilesRefuseNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	testenv.Mkfifo(t, fifo)
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, make([]byte, 2048), 0o644)
+	t.Setenv(loadlimit.EnvVar, "1KiB")
+	for _, c := range []struct {
+		path, want string
+	}{{fifo, "not a regular file (a named pipe)"}, {big, "2048 bytes, more than the 1024"}} {
+		done := make(chan [2]error, 1)
+		go func() {
+			_, err1 := LoadCheckpoint(c.path)
+			_, _, err2 := ReadMetrics(c.path)
+			done <- [2]error{err1, err2}
+		}()
+		select {
+		case errs := <-done:
+			for i, err := range errs {
+				if err == nil || !strings.Contains(err.Error(), c.path) || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%s of %s: %v, want an error naming it with %q", []string{"LoadCheckpoint", "ReadMetrics"}[i], c.path, err, c.want)
+				}
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("LoadCheckpoint or ReadMetrics of %s still blocked after 5 s", c.path)
 		}
 	}
 }
