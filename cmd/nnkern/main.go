@@ -18,8 +18,9 @@
 //	nnkern bench -h
 //
 // Errors print one line; usage errors exit with status 2, other failures
-// with 1; a train or sweep stopped by SIGINT, SIGTERM or SIGHUP writes a
-// checkpoint and exits with 128 + the signal's number (130, 143, 129).
+// with 1; a train, sweep or demo stopped by SIGINT, SIGTERM or SIGHUP
+// writes a checkpoint, and it or a data fetch so stopped exits with 128 +
+// the signal's number (130, 143, 129).
 package main
 
 import (
