@@ -41,7 +41,7 @@ func runData(e *env, args []string) error {
 // fetchVariant maps the CLI's dataset names to download.CIFAR10's variants.
 var fetchVariant = map[string]string{"cifar10": "python", "cifar10-bin": "binary"}
 
-func runDataFetch(e *env, args []string) error {
+func runDataFetch(e *env, args []string) (retErr error) {
 	fs := newFlags(e, "data fetch", "cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]",
 		"Downloads CIFAR-10 (python or binary version) from the official site or a mirror,\n"+
 			"resuming a partial file (<name>.part) and verifying the official size and md5 before\n"+
@@ -90,9 +90,12 @@ func runDataFetch(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Interrupted by SIGINT, SIGTERM or SIGHUP, a download keeps its .part
+	// for the next run and exits 128+signal, as train does.
+	rs := notifyRunSignals()
+	defer rs.stop()
+	defer rs.exitOnSignal(&retErr)
 	if pos[0] == "mnist" {
-		rs := notifyRunSignals()
-		defer rs.stop()
 		src, err := mnist.Dir(rs.ctx)
 		if err != nil {
 			return err
@@ -120,16 +123,9 @@ func runDataFetch(e *env, args []string) error {
 	if retries == 0 {
 		opt.Retries = -1
 	}
-	// A download interrupted by SIGINT, SIGTERM or SIGHUP keeps its .part
-	// for the next run and exits 128+signal, as train does.
-	rs := notifyRunSignals()
-	defer rs.stop()
 	path, err := downloadWith(rs.ctx, e, dir, pos[0], opt)
 	if err != nil {
 		undo() // the directory, if this run made it and nothing is in it
-		if sig := rs.signal(); sig != nil {
-			return rs.exit(fmt.Sprintf("%v (%s)", err, signalName(sig)))
-		}
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s\n", path)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -48,12 +47,7 @@ func runDemo(e *env, args []string) (retErr error) {
 	rs := notifyRunSignals()
 	defer rs.stop()
 	ctx := rs.ctx
-	defer func() {
-		var ee *exitError
-		if retErr != nil && rs.signal() != nil && !errors.As(retErr, &ee) {
-			retErr = rs.exit(fmt.Sprintf("%s: %v", signalName(rs.signal()), retErr))
-		}
-	}()
+	defer rs.exitOnSignal(&retErr)
 	if err := checkWritableDir(out); err != nil {
 		return err
 	}

@@ -589,6 +589,17 @@ func (rs *runSignals) exit(msg string) error {
 	return &exitError{code: code, msg: msg}
 }
 
+// exitOnSignal, deferred with the command's named error result, turns an
+// error that a signal caused (a cancelled context, say) into the signal's
+// exit status, naming the signal; an error that already carries a status
+// is kept.
+func (rs *runSignals) exitOnSignal(err *error) {
+	var ee *exitError
+	if *err != nil && rs.signal() != nil && !errors.As(*err, &ee) {
+		*err = rs.exit(fmt.Sprintf("%s: %v", signalName(rs.signal()), *err))
+	}
+}
+
 // signalName is "SIGTERM" and so on.
 func signalName(sig os.Signal) string {
 	switch sig {

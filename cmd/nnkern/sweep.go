@@ -296,14 +296,7 @@ func runSweep(e *env, args []string) (retErr error) {
 	sigs := notifyRunSignals()
 	defer sigs.stop()
 	ctx := sigs.ctx
-	defer func() {
-		if retErr != nil && sigs.signal() != nil {
-			var ee *exitError
-			if !errors.As(retErr, &ee) {
-				retErr = sigs.exit(fmt.Sprintf("%s: %v", signalName(sigs.signal()), retErr))
-			}
-		}
-	}()
+	defer sigs.exitOnSignal(&retErr)
 	dataPath, err := requireData(ctx, e, f.data)
 	if err != nil {
 		return err

@@ -470,14 +470,7 @@ func runTrain(e *env, args []string) (retErr error) {
 	}
 	// A signal before training (say, during the data load) stops here with
 	// its exit status; nothing was written.
-	defer func() {
-		if retErr != nil && sigs.signal() != nil {
-			var ee *exitError
-			if !errors.As(retErr, &ee) {
-				retErr = sigs.exit(fmt.Sprintf("%s: %v", signalName(sigs.signal()), retErr))
-			}
-		}
-	}()
+	defer sigs.exitOnSignal(&retErr)
 	dataPath, err := requireData(ctx, e, f.data)
 	if err != nil {
 		return err
