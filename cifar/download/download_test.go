@@ -524,11 +524,18 @@ func TestDownloadCancel(t *testing.T) {
 		t.Fatalf("no resume after cancel: %q", s.ranges[1])
 	}
 
-	// Cancelled while the server stalls before the first byte.
+	// Cancelled while the server stalls before the first byte: once the
+	// request has reached it (a fixed delay could cancel before the
+	// request is sent on a loaded machine, and then see no request).
 	s, dir = newDLServer(t, "")
 	s.setModes("stall")
 	ctx, cancel = context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
+	go func() {
+		for s.requests() == 0 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
 	opt = fast(5)
 	opt.Timeout = time.Minute
 	_, err = get(t, ctx, dir, opt)
@@ -538,18 +545,18 @@ func TestDownloadCancel(t *testing.T) {
 		t.Fatalf("a cancelled download was retried: %d requests", n)
 	}
 
-	// Cancelled during the backoff before a retry.
+	// Cancelled as the backoff before a retry begins: get's hangLimit is
+	// far below the minute of backoff.
 	s, dir = newDLServer(t, "")
 	s.setModes("500")
 	ctx, cancel = context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
 	opt = fast(5)
 	opt.Backoff = time.Minute
-	t0 := time.Now()
+	opt.Retrying = func(int, error, time.Duration) { cancel() }
 	_, err = get(t, ctx, dir, opt)
 	wantErr(t, err, "context canceled")
-	if el := time.Since(t0); el > time.Second {
-		t.Fatalf("cancel during backoff took %v", el)
+	if n := s.requests(); n != 1 {
+		t.Fatalf("%d requests, want 1 (cancelled in the backoff after it)", n)
 	}
 }
 
