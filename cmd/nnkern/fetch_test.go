@@ -267,7 +267,20 @@ func TestDataFetchSignals(t *testing.T) {
 				cmd.Process.Kill()
 				t.Fatal("no request reached the server")
 			}
-			time.Sleep(100 * time.Millisecond) // let the bytes land
+			// The request has reached the server; let the bytes it sends
+			// land (a fixed sleep could signal before they did on a
+			// loaded machine).
+			part := filepath.Join(dir, "cifar-10-python.tar.gz.part")
+			for deadline := time.Now().Add(fetchHangLimit); ; time.Sleep(5 * time.Millisecond) {
+				st, err := os.Stat(part)
+				if tc.keep == 0 || err == nil && st.Size() == tc.keep {
+					break
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("%s did not reach %d bytes", part, tc.keep)
+				}
+			}
 			cmd.Process.Signal(tc.sig)
 			code, _ := waitFetch(t, cmd, se, fetchHangLimit)
 			if code != 128+int(tc.sig) || !strings.Contains(se.String(), "interrupted") || strings.Count(se.String(), "\n") != 1 {
