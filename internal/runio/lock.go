@@ -45,9 +45,6 @@ func LockDir(dir string) (*DirLock, error) {
 	return l, nil
 }
 
-// Dir returns the locked directory.
-func (l *DirLock) Dir() string { return l.dir }
-
 // Unlock removes the lock file and releases the lock. It is safe to call
 // more than once and on a nil *DirLock.
 func (l *DirLock) Unlock() error {
