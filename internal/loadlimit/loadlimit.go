@@ -1,6 +1,6 @@
 // Package loadlimit holds the one memory budget every file reader of nnkern
 // enforces before it allocates: the most bytes a single load (a dataset, a
-// model file) may materialise.
+// model file, a file of a run directory) may materialise.
 //
 // Readers derive a tighter bound from what their format can legitimately
 // hold (a CIFAR-10 batch is 10,000 records, a model's tensors have the shapes
