@@ -180,7 +180,12 @@ func (s *loadSrc) openTar(p string, withMD5 bool) (*tarPass, error) {
 		}
 		return nil, fmt.Errorf("cifar: %s: not a tar archive, tar.gz archive, CIFAR-10 batch or dataset directory", p)
 	}
-	return &tarPass{stream: st, tr: tar.NewReader(st.r), budget: newTarBudget(p, st.size, st.gz)}, nil
+	return newTarPass(st), nil
+}
+
+// newTarPass starts a pass over the tar archive that st holds.
+func newTarPass(st *stream) *tarPass {
+	return &tarPass{stream: st, tr: tar.NewReader(st.r), budget: newTarBudget(st.name, st.size, st.gz)}
 }
 
 // next returns the next member and its cleaned name, or io.EOF after the

@@ -1,7 +1,6 @@
 package cifar
 
 import (
-	"archive/tar"
 	"fmt"
 	"io"
 	"io/fs"
@@ -218,7 +217,7 @@ func (s *loadSrc) loadFile(p string, size int64) (*Dataset, error) {
 	head, _ := st.r.Peek(512)
 	switch {
 	case isTar(head):
-		return s.loadArchive(&tarPass{stream: st, tr: tar.NewReader(st.r), budget: newTarBudget(p, st.size, st.gz)})
+		return s.loadArchive(newTarPass(st))
 	case st.gz:
 		return nil, fmt.Errorf("cifar: %s: a gzip file that holds no tar archive", p)
 	}
