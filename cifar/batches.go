@@ -195,10 +195,12 @@ func (l *splitLoader) checkLabels(ds *Dataset, where, suffix string) error {
 func (s *loadSrc) loadBatchFile(st *stream, head []byte) (*Dataset, error) {
 	p := st.name
 	base := path.Base(filepath.ToSlash(p))
-	// A binary batch has no magic of its own: only its name tells.
+	// A binary batch has no magic of its own: only its name tells (any
+	// file of 3073·k bytes would otherwise load as k images).
+	isBatch := strings.HasPrefix(base, "data_batch_") || strings.HasPrefix(base, "test_batch")
 	binary := strings.HasSuffix(base, ".bin")
-	if !binary && (len(head) == 0 || head[0] != 0x80) {
-		return nil, fmt.Errorf("cifar: %s: not a tar archive, tar.gz archive, CIFAR-10 batch or dataset directory", p)
+	if !isBatch || !binary && (len(head) == 0 || head[0] != 0x80) {
+		return nil, fmt.Errorf("cifar: %s: not a tar archive, tar.gz archive, CIFAR-10 batch (data_batch_N or test_batch, .bin for the binary version) or dataset directory", p)
 	}
 	l := s.newSplitLoader()
 	l.train = newAssembler(1, cifarDim, s.budget)

@@ -129,6 +129,14 @@ func TestLoadBatchFile(t *testing.T) {
 	os.WriteFile(junk, []byte("hello"), 0o644)
 	_, err := Load(junk)
 	wantErr(t, err, junk, "not a tar archive")
+	// Only a batch's name tells a binary batch: another file of 3073·k
+	// bytes (or a pickle of another name) is not taken for one.
+	for _, name := range []string{"weights.bin", "model.pkl"} {
+		p := filepath.Join(t.TempDir(), name)
+		os.WriteFile(p, append([]byte{0x80}, make([]byte, 2*binaryRecord-1)...), 0o644)
+		_, err = Load(p)
+		wantErr(t, err, p, "not a tar archive", "data_batch_N or test_batch")
+	}
 }
 
 // An archive whose size and md5 are an official one's must hold 10,000
