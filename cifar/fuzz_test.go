@@ -5,10 +5,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"runtime/metrics"
 	"testing"
 	"testing/fstest"
 
+	"github.com/nnkern/nnkern/internal/allocstest"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 )
 
@@ -72,34 +72,15 @@ func readTestdata(f *testing.F, name string) []byte {
 }
 
 // allocBound fails the fuzz target when f allocates more than limit
-// bytes. It reads the runtime/metrics counter, which needs no
-// stop-the-world (runtime.ReadMemStats stalls fuzz workers); small
-// allocations reach that counter a span at a time, so the count is within
-// a few hundred KB. f must start from scratch each call: the runtime
-// allocates now and then on its own, so up to three counts are taken and
-// the smallest is judged; a reader that allocates beyond its bound exceeds
-// it every time.
+// bytes in each of up to three calls (allocstest.Bound).
 func allocBound(t *testing.T, what string, limit uint64, f func()) {
 	t.Helper()
-	if n := allocBytes(limit, f); n > limit {
-		t.Fatalf("%s allocated %d bytes, more than the bound %d", what, n, limit)
-	}
+	allocstest.Bound(t, what, limit, f)
 }
 
-// allocBytes is the fewest bytes f allocated in up to three calls (it
-// stops at the first count within limit).
-func allocBytes(limit uint64, f func()) uint64 {
-	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	best := ^uint64(0)
-	for attempt := 0; attempt < 3 && best > limit; attempt++ {
-		metrics.Read(sample)
-		a := sample[0].Value.Uint64()
-		f()
-		metrics.Read(sample)
-		best = min(best, sample[0].Value.Uint64()-a)
-	}
-	return best
-}
+// allocBytes is the fewest bytes f allocated in up to three calls
+// (allocstest.Bytes).
+func allocBytes(limit uint64, f func()) uint64 { return allocstest.Bytes(limit, f) }
 
 var allocSink [][]byte
 

@@ -1,12 +1,16 @@
-// Package allocstest holds a test helper for the allocation-free claims of
-// code that runs on nnkern's worker pool (internal/pool). It imports no
-// nnkern package, so any package's tests can use it:
+// Package allocstest holds test helpers that count allocations: one for the
+// allocation-free claims of code that runs on nnkern's worker pool
+// (internal/pool), and one for the fuzz targets of the file readers, which
+// assert that the bytes a call allocates are bounded by its input. It
+// imports no nnkern package, so any package's tests can use it:
 //
 //	allocstest.CheckParallel(t, "pairs of Gemm", []int{2, 3}, 10, 40, 20, run)
+//	allocstest.Bound(t, "readIDX", 3*uint64(len(data))+3<<20, func() { ... })
 package allocstest
 
 import (
 	"runtime"
+	"runtime/metrics"
 	"testing"
 )
 
@@ -43,5 +47,37 @@ func CheckParallel(t testing.TB, what string, procs []int, warm, calls int, limi
 		if best > limit {
 			t.Errorf("GOMAXPROCS=%d: %d allocations in %d calls of %s, the fewest of 3 counts (budget %d)", p, best, calls, what, limit)
 		}
+	}
+}
+
+// Bytes returns the fewest bytes f allocated in up to three calls,
+// stopping at the first count within limit. It reads the runtime/metrics
+// counter /gc/heap/allocs:bytes, which needs no stop-the-world
+// (runtime.ReadMemStats stalls fuzz workers); small allocations reach
+// that counter a span at a time, so a count is within a few hundred KB.
+// The runtime (and a fuzzing worker) allocates now and then on its own, in
+// bursts, so the smallest count is the one to judge: f must start from
+// scratch each call, and code that allocates beyond a bound does so every
+// time.
+func Bytes(limit uint64, f func()) uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	best := ^uint64(0)
+	for attempt := 0; attempt < 3 && best > limit; attempt++ {
+		metrics.Read(sample)
+		a := sample[0].Value.Uint64()
+		f()
+		metrics.Read(sample)
+		best = min(best, sample[0].Value.Uint64()-a)
+	}
+	return best
+}
+
+// Bound fails t, naming what, when f allocates more than limit bytes in
+// each of up to three calls (see Bytes). Fuzz targets use it to assert
+// that a reader's allocations are bounded by its input size.
+func Bound(t testing.TB, what string, limit uint64, f func()) {
+	t.Helper()
+	if n := Bytes(limit, f); n > limit {
+		t.Fatalf("%s allocated %d bytes, more than the bound %d", what, n, limit)
 	}
 }

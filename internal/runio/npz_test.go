@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nnkern/nnkern/internal/allocstest"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/testenv"
 )
@@ -432,22 +433,16 @@ func FuzzModel(f *testing.F) {
 	EncodeModel(&b, sm)
 	f.Add(b.Bytes())
 	const budget = 64 << 10
-	// The fuzzing worker allocates now and then on its own, in bursts,
-	// so an allocation count over the limit is taken again, up to three
-	// times, and the smallest judged: decoding is deterministic, and an
-	// input that makes it allocate too much does so every time.
+	// Decoding is deterministic, so the fewest bytes of up to three
+	// calls are judged (allocstest.Bytes): the fuzzing worker allocates
+	// now and then on its own, in bursts.
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m *Model
 		var err error
 		limit := uint64(2*budget + 32*len(data) + 1<<20)
-		best := ^uint64(0)
-		for try := 0; try < 3 && best > limit; try++ {
-			var m0, m1 runtime.MemStats
-			runtime.ReadMemStats(&m0)
+		best := allocstest.Bytes(limit, func() {
 			m, err = decodeModel(bytes.NewReader(data), int64(len(data)), budget)
-			runtime.ReadMemStats(&m1)
-			best = min(best, m1.TotalAlloc-m0.TotalAlloc)
-		}
+		})
 		if best > limit {
 			t.Fatalf("%d-byte input allocated %d bytes (limit %d); err %v", len(data), best, limit, err)
 		}
