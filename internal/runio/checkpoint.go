@@ -160,11 +160,14 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 	return WriteFileAtomic(path, b, 0o644)
 }
 
-// LoadCheckpoint reads a checkpoint written by SaveCheckpoint.
+// LoadCheckpoint reads a checkpoint written by SaveCheckpoint. Only a
+// regular file of at most the load budget (loadlimit.Budget,
+// NNKERN_LOAD_LIMIT) is read: a checkpoint holds the model's tensors,
+// which a model file may not hold more of.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	b, err := ReadFile(path)
+	b, err := ReadFileLimit(path, 0)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	c, err := UnmarshalCheckpoint(b)
 	if err != nil {

@@ -1,0 +1,42 @@
+package runio
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/nnkern/nnkern/internal/loadlimit"
+)
+
+// ReadFileLimit reads the whole of the regular file path (see OpenRegular)
+// if it holds at most limit bytes; limit <= 0 means the load budget
+// (loadlimit.Budget, NNKERN_LOAD_LIMIT). The size is checked before
+// anything is read, and the read stops at limit+1 bytes in case the file
+// grew in between. Errors do not repeat the path; the one about the size
+// gives it and the limit, and names NNKERN_LOAD_LIMIT when the budget is
+// what refused it.
+func ReadFileLimit(path string, limit int64) ([]byte, error) {
+	budget, err := loadlimit.Budget(0)
+	if err != nil {
+		return nil, err
+	}
+	hint := ""
+	if limit <= 0 || limit >= budget {
+		limit, hint = budget, " ("+loadlimit.EnvVar+")"
+	}
+	f, st, err := OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%d bytes, over the %d-byte limit%s", st.Size(), limit, hint)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("grew past the %d-byte limit%s while being read", limit, hint)
+	}
+	return b, nil
+}
