@@ -1,6 +1,9 @@
 package runio
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nnkern/nnkern/internal/allocstest"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 )
 
@@ -83,4 +87,73 @@ func TestRunFilesOverBudget(t *testing.T) {
 			t.Errorf("%s: got %v, want a one-line error naming the file and %s", name, err, loadlimit.EnvVar)
 		}
 	}
+}
+
+// FuzzCheckpoint feeds gob payloads, wrapped in the magic and a correct
+// checksum (which anyone can compute, so the decoder sees whatever a
+// hostile file holds), to UnmarshalCheckpoint. Its allocations stay
+// within a multiple of the input: gob writes a float64 in as little as
+// one byte, which decodes to eight, and slices grow as they fill.
+func FuzzCheckpoint(f *testing.F) {
+	good, err := MarshalCheckpoint(&Checkpoint{Iteration: 7, LearningRate: 1e-3, RNG: []byte{1, 2, 3}, ConfigDigest: "abc",
+		Tensors: []Tensor{{Name: "W", Shape: []int{2, 3}, Data: []float64{1, 2, 3, 4, 5, 6}},
+			{Name: "b", Shape: []int{2}, Data: []float32{0, 1}}, {Name: "n", Shape: []int{1}, Data: []int64{9}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good[len(checkpointMagic) : len(good)-sha256.Size])
+	zeros, _ := MarshalCheckpoint(&Checkpoint{Tensors: []Tensor{{Name: "W", Shape: []int{4096}, Data: make([]float64, 4096)}}})
+	f.Add(zeros[len(checkpointMagic) : len(zeros)-sha256.Size])
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		sum := sha256.Sum256(payload)
+		data := append(append([]byte(checkpointMagic), payload...), sum[:]...)
+		var c *Checkpoint
+		var err error
+		allocstest.Bound(t, "UnmarshalCheckpoint", 24*uint64(len(data))+1<<20, func() { c, err = UnmarshalCheckpoint(data) })
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			return
+		}
+		for _, tn := range c.Tensors {
+			if n, _ := tn.dataLen(); n != tn.Len() {
+				t.Fatalf("accepted tensor %q with %d elements for shape %v", tn.Name, n, tn.Shape)
+			}
+		}
+	})
+}
+
+// FuzzMetrics feeds metrics files to the line splitter of ReadMetrics
+// (and so of RepairMetrics). It keeps every complete line or refuses the
+// file, and allocates at most one slice header per line beyond the file.
+func FuzzMetrics(f *testing.F) {
+	f.Add([]byte("{\"it\":0,\"loss\":2.3}\n{\"it\":1,\"loss\":2.2}\n{\"it\":2"))
+	f.Add([]byte("{}\n{}\n{}\n"))
+	f.Add([]byte("{\"a\":[[[[[[[[1]]]]]]]]}\nnot json\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var lines [][]byte
+		var torn bool
+		var err error
+		allocstest.Bound(t, "parseMetrics", 16*uint64(len(data))+64<<10, func() { lines, torn, err = parseMetrics("metrics.jsonl", data) })
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			return
+		}
+		n := 0
+		for _, l := range lines {
+			if !json.Valid(l) {
+				t.Fatalf("returned a line that is not JSON: %q", l)
+			}
+			n += len(l) + 1
+		}
+		if want := bytes.Count(data, []byte{'\n'}); len(lines) != want {
+			t.Fatalf("%d lines of %d complete ones", len(lines), want)
+		}
+		if torn != (n < len(data)) {
+			t.Fatalf("torn = %v with %d of %d bytes in lines", torn, n, len(data))
+		}
+	})
 }

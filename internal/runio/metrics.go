@@ -108,6 +108,12 @@ func ReadMetrics(path string) (lines [][]byte, torn bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", path, err)
 	}
+	return parseMetrics(path, data)
+}
+
+// parseMetrics splits the contents of the metrics file path into lines
+// (see ReadMetrics); the lines share data's memory.
+func parseMetrics(path string, data []byte) (lines [][]byte, torn bool, err error) {
 	// One slice header per line, counted first: appending would allocate
 	// about twice as much for a file of short lines.
 	lines = make([][]byte, 0, bytes.Count(data, []byte{'\n'}))
