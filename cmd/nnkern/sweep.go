@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +53,46 @@ func readSweep(path string) (recs []sweepRec, torn bool, err error) {
 		recs = append(recs, r)
 	}
 	return recs, torn, nil
+}
+
+// maxSweepConfigBytes bounds sweep-configs.json per configuration the
+// flags give: one indented Settings is about 500 bytes.
+const maxSweepConfigBytes = 4 << 10
+
+// readSweepConfigs reads the sweep-configs.json of a sweep whose flags
+// give n configurations: a regular file of at most (n+16)×4 KiB, decoded
+// one configuration at a time so that a file listing more than n is
+// refused before they are all made.
+func readSweepConfigs(path string, n int) ([]Settings, error) {
+	b, err := runio.ReadFileLimit(path, int64(n+16)*maxSweepConfigBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	bad := func(err error) error { return fmt.Errorf("%s: %s", path, textesc.Escape(err.Error())) }
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil {
+		return nil, bad(err)
+	} else if tok != json.Delim('[') {
+		return nil, fmt.Errorf("%s: not a list of configurations", path)
+	}
+	old := make([]Settings, 0, n)
+	for dec.More() {
+		if len(old) == n {
+			return nil, fmt.Errorf("the flags give %d configurations, %s lists more than the %d", n, path, n)
+		}
+		var s Settings
+		if err := dec.Decode(&s); err != nil {
+			return nil, bad(err)
+		}
+		old = append(old, s)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, bad(err)
+	}
+	if len(old) != n {
+		return nil, fmt.Errorf("the flags give %d configurations, %s lists %d", n, path, len(old))
+	}
+	return old, nil
 }
 
 func parseFloats(name, s string) ([]float64, error) {
@@ -331,16 +372,9 @@ func runSweep(e *env, args []string) (retErr error) {
 	}
 	cfgFile := filepath.Join(f.out, "sweep-configs.json")
 	if resume {
-		b, err := runio.ReadFile(cfgFile)
+		old, err := readSweepConfigs(cfgFile, len(all))
 		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
-		}
-		var old []Settings
-		if err := json.Unmarshal(b, &old); err != nil {
-			return fmt.Errorf("--resume: %s: %v", cfgFile, err)
-		}
-		if len(old) != len(all) {
-			return fmt.Errorf("--resume: the flags give %d configurations, %s lists %d", len(all), cfgFile, len(old))
 		}
 		for i := range all {
 			if d := all[i].diff(old[i]); d != "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/klauspost/cpuid/v2"
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -600,14 +601,20 @@ func newRunConfig(s Settings, ld *loaded, checkpointEvery int) *RunConfig {
 	return rc
 }
 
+// maxConfigJSON bounds config.json: a few KB of settings and environment
+// and about 300 bytes per segment (one per --resume).
+const maxConfigJSON = 1 << 20
+
+// readRunConfig reads a run's config.json, a regular file of at most
+// maxConfigJSON bytes.
 func readRunConfig(path string) (*RunConfig, error) {
-	b, err := runio.ReadFile(path)
+	b, err := runio.ReadFileLimit(path, maxConfigJSON)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var rc RunConfig
 	if err := json.Unmarshal(b, &rc); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %s", path, textesc.Escape(err.Error()))
 	}
 	if rc.Settings.Model == "" {
 		return nil, fmt.Errorf("%s: no settings.model: not an nnkern run config", path)

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nnkern/nnkern/internal/allocstest"
+)
+
+// returnsWithin runs f and fails t if it has not returned after two
+// seconds (opening a FIFO waits for a writer); the blocked open is then
+// released by opening the FIFO for writing.
+func returnsWithin(t *testing.T, fifo string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(2 * time.Second):
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		<-done
+		t.Fatalf("still reading %s after 2 s", fifo)
+		return nil
+	}
+}
+
+func checkFileError(t *testing.T, what string, err error, path string, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: accepted", what)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, path) || strings.Contains(msg, "\n") {
+		t.Errorf("%s: %q is not one line naming %s", what, msg, path)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("%s: %q does not say %q", what, msg, w)
+		}
+	}
+}
+
+// config.json and sweep-configs.json are read only if they are regular
+// files of the size such a file can have: a FIFO planted in a run
+// directory no longer hangs --resume, and a huge file is refused before
+// it is read.
+func TestRunConfigFilesBounded(t *testing.T) {
+	dir := t.TempDir()
+	readers := map[string]func(p string) error{
+		"config.json":        func(p string) error { _, err := readRunConfig(p); return err },
+		"sweep-configs.json": func(p string) error { _, err := readSweepConfigs(p, 2); return err },
+	}
+	for name, read := range readers {
+		p := filepath.Join(dir, "fifo-"+name)
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		checkFileError(t, name+" FIFO", returnsWithin(t, p, func() error { return read(p) }), p, "named pipe")
+	}
+	// Valid JSON followed by NULs to 64 MiB (a sparse file), which the
+	// reader used to read whole before its JSON error.
+	for name, body := range map[string]string{
+		"config.json":        `{"settings":{"model":"softmax"}}`,
+		"sweep-configs.json": `[{"model":"softmax"},{"model":"softmax"}]`,
+	} {
+		p := filepath.Join(dir, "big-"+name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(body)
+		if err := f.Truncate(64 << 20); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		checkFileError(t, name+" of 64 MiB", readers[name](p), p, "67108864 bytes")
+	}
+}
+
+// A sweep-configs.json of many empty objects is refused after the
+// configurations the flags give, not decoded into hundreds of thousands
+// of Settings first.
+func TestSweepConfigsCountBounded(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sweep-configs.json")
+	if err := os.WriteFile(p, []byte("["+strings.Repeat("{},", 20000)+"{}]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	const bound = 1 << 20
+	if n := allocstest.Bytes(bound, func() { _, err = readSweepConfigs(p, 2) }); n > bound {
+		t.Errorf("reading 20001 configurations where 2 were due allocated %d bytes (bound %d)", n, bound)
+	}
+	checkFileError(t, "20001 configurations", err, p, "more than the 2")
+}
