@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,4 +99,21 @@ func TestSweepConfigsCountBounded(t *testing.T) {
 		t.Errorf("reading 20001 configurations where 2 were due allocated %d bytes (bound %d)", n, bound)
 	}
 	checkFileError(t, "20001 configurations", err, p, "more than the 2")
+}
+
+// The best configuration's model.npz is copied as a stream of a regular
+// file, not read whole whatever it is: a FIFO in its place is refused.
+func TestSweepBestModelCopyBounded(t *testing.T) {
+	base := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(base, "r0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(base, "r0", modelFile)
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: os.Getenv}
+	recs := []sweepRec{{Index: 0, Dir: "r0", ValAcc: 0.5}}
+	err := returnsWithin(t, p, func() error { return summarize(e, base, recs, base) })
+	checkFileError(t, "model.npz FIFO", err, p, "named pipe")
 }

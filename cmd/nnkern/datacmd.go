@@ -15,7 +15,6 @@ import (
 	"github.com/nnkern/nnkern/cifar"
 	cifardl "github.com/nnkern/nnkern/cifar/download"
 	"github.com/nnkern/nnkern/internal/mnist"
-	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/schollz/progressbar/v3"
 )
@@ -105,11 +104,7 @@ func runDataFetch(e *env, args []string) (retErr error) {
 			return err
 		}
 		for _, f := range mnist.Files {
-			b, err := os.ReadFile(filepath.Join(src, f))
-			if err != nil {
-				return err
-			}
-			if err := runio.WriteFileAtomic(filepath.Join(dst, f), b, 0o644); err != nil {
+			if err := copyRegular(filepath.Join(dst, f), filepath.Join(src, f)); err != nil {
 				return err
 			}
 		}

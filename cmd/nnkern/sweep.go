@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
@@ -53,6 +55,31 @@ func readSweep(path string) (recs []sweepRec, torn bool, err error) {
 		recs = append(recs, r)
 	}
 	return recs, torn, nil
+}
+
+// copyRegular copies the regular file src (see runio.OpenRegular) of at
+// most the load budget to dst atomically, as a stream: a FIFO or device
+// in src's place is refused, and nothing is held in memory.
+func copyRegular(dst, src string) error {
+	limit, err := loadlimit.Budget(0)
+	if err != nil {
+		return err
+	}
+	f, st, err := runio.OpenRegular(src)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	defer f.Close()
+	if st.Size() > limit {
+		return fmt.Errorf("%s: %d bytes, over the %d-byte load limit (%s)", src, st.Size(), limit, loadlimit.EnvVar)
+	}
+	return runio.WriteAtomic(dst, 0o644, func(w io.Writer) error {
+		n, err := io.Copy(w, io.LimitReader(f, limit+1))
+		if err == nil && n > limit {
+			err = fmt.Errorf("%s: grew past the %d-byte load limit (%s) while being copied", src, limit, loadlimit.EnvVar)
+		}
+		return err
+	})
 }
 
 // maxSweepConfigBytes bounds sweep-configs.json per configuration the
@@ -574,18 +601,14 @@ func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) str
 	best := recs[0]
 	fmt.Fprintf(w, "best validation accuracy achieved during cross-validation: %f (%s; test accuracy %f)\n", best.ValAcc, describe(best.Settings), best.TestAcc)
 	src := filepath.Join(dirOf(best), modelFile)
-	b, err := runio.ReadFile(src)
-	if err != nil {
-		return fmt.Errorf("sweep: best model: %w", err)
-	}
 	if err := os.MkdirAll(filepath.Join(out, "best"), 0o755); err != nil {
 		return err
 	}
-	if err := runio.WriteFileAtomic(filepath.Join(out, "best", modelFile), b, 0o644); err != nil {
-		return err
+	if err := copyRegular(filepath.Join(out, "best", modelFile), src); err != nil {
+		return fmt.Errorf("sweep: best model: %w", err)
 	}
 	// The run's config.json travels with the model (eval reads its split sizes).
-	if cb, err := runio.ReadFile(filepath.Join(dirOf(best), "config.json")); err == nil {
+	if cb, err := runio.ReadFileLimit(filepath.Join(dirOf(best), "config.json"), maxConfigJSON); err == nil {
 		if err := runio.WriteFileAtomic(filepath.Join(out, "best", "config.json"), cb, 0o644); err != nil {
 			return err
 		}
