@@ -117,3 +117,47 @@ func TestSweepBestModelCopyBounded(t *testing.T) {
 	err := returnsWithin(t, p, func() error { return summarize(e, base, recs, base) })
 	checkFileError(t, "model.npz FIFO", err, p, "named pipe")
 }
+
+// FuzzRunConfig feeds config.json contents to the decoder --resume and
+// eval use. Its allocations stay within a multiple of the input: an empty
+// segment, three bytes of JSON, is a Segment of a few hundred bytes, and
+// the slice holding them grows as it fills.
+func FuzzRunConfig(f *testing.F) {
+	f.Add([]byte(`{"settings":{"model":"softmax","dtype":"float64","learning_rate":1e-7,"reg":25000,"num_iters":10,"batch_size":200},"data":{"path":"d","classes":["a","b"],"image_shape":[32,32,3]},"env":{"goos":"linux"},"segments":[{"from_iteration":0,"isa":"avx2"}],"note":"x"}`))
+	f.Add([]byte(`{"settings":{"model":"twolayer","isa":"generic"}}`))
+	f.Add([]byte(`{"settings":{"model":"m"},"segments":[{},{},{},{}],"data":{"classes":["","",""]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxConfigJSON {
+			return
+		}
+		var err error
+		allocstest.Bound(t, "parseRunConfig", 256*uint64(len(data))+64<<10, func() { _, err = parseRunConfig("config.json", data) })
+		if err != nil && strings.ContainsAny(err.Error(), "\n\x1b\a") {
+			t.Fatalf("error is not one escaped line: %q", err)
+		}
+	})
+}
+
+// FuzzSweepConfigs feeds sweep-configs.json contents for a sweep of three
+// configurations. However many the file lists, the decoder makes at most
+// three (and the Settings it is decoding), so its allocations stay within
+// a small multiple of the input.
+func FuzzSweepConfigs(f *testing.F) {
+	f.Add([]byte(`[{"model":"softmax","learning_rate":1e-7},{"model":"softmax"},{"model":"softmax","reg":5}]`))
+	f.Add([]byte(`[{},{},{},{},{},{},{}]`))
+	f.Add([]byte(`[{"model":"\u001b[2J"}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s []Settings
+		var err error
+		allocstest.Bound(t, "parseSweepConfigs", 16*uint64(len(data))+64<<10, func() { s, err = parseSweepConfigs("sweep-configs.json", data, 3) })
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\n\x1b\a") {
+				t.Fatalf("error is not one escaped line: %q", err)
+			}
+			return
+		}
+		if len(s) != 3 {
+			t.Fatalf("accepted %d configurations for 3", len(s))
+		}
+	})
+}

@@ -95,6 +95,12 @@ func readSweepConfigs(path string, n int) ([]Settings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return parseSweepConfigs(path, b, n)
+}
+
+// parseSweepConfigs decodes the contents b of the sweep-configs.json at
+// path, which must list n configurations.
+func parseSweepConfigs(path string, b []byte, n int) ([]Settings, error) {
 	bad := func(err error) error { return fmt.Errorf("%s: %s", path, textesc.Escape(err.Error())) }
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if tok, err := dec.Token(); err != nil {

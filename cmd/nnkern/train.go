@@ -612,6 +612,11 @@ func readRunConfig(path string) (*RunConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return parseRunConfig(path, b)
+}
+
+// parseRunConfig decodes the contents b of the config.json at path.
+func parseRunConfig(path string, b []byte) (*RunConfig, error) {
 	var rc RunConfig
 	if err := json.Unmarshal(b, &rc); err != nil {
 		return nil, fmt.Errorf("%s: %s", path, textesc.Escape(err.Error()))
