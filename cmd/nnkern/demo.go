@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/internal/mnist"
+	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/twolayer"
 )
 
@@ -84,7 +85,7 @@ func runDemo(e *env, args []string) (retErr error) {
 	}
 	ds := ld.DS
 	fmt.Fprintf(w, "%s: train %d, test %d images of %dx%dx%d, %d classes %v (loaded in %.1fs)\n",
-		path, ds.Train.N, ds.Test.N, ds.Train.H, ds.Train.W, ds.Train.C, len(ds.ClassNames), ds.ClassNames, ld.Load.Seconds())
+		path, ds.Train.N, ds.Test.N, ds.Train.H, ds.Train.W, ds.Train.C, len(ds.ClassNames), escapeAll(ds.ClassNames), ld.Load.Seconds())
 	sizes, err := resolveSizes(ds, splitSizes{49000, 1000, 1000}, nil)
 	if err != nil {
 		return err
@@ -173,4 +174,14 @@ func runDemo(e *env, args []string) (retErr error) {
 		return &exitError{code: 1, msg: fmt.Sprintf("demo: %d gradient checks failed", failed)}
 	}
 	return nil
+}
+
+// escapeAll returns names (class names from a data file or directory
+// listing) escaped for printing.
+func escapeAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = textesc.Escape(n)
+	}
+	return out
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/internal/textesc"
 )
 
 func runDataExport(e *env, args []string) error {
@@ -72,7 +72,7 @@ func runDataExport(e *env, args []string) error {
 	ents, _ := os.ReadDir(out)
 	fmt.Fprintf(e.stdout, "wrote %d training and %d test images (%s format) to %s:", ds.Train.N, ds.Test.N, format, out)
 	for _, en := range ents {
-		fmt.Fprintf(e.stdout, " %s", filepath.Base(en.Name()))
+		fmt.Fprintf(e.stdout, " %s", textesc.Escape(en.Name()))
 	}
 	fmt.Fprintln(e.stdout)
 	return nil

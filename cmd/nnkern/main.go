@@ -32,6 +32,8 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nnkern/nnkern/kernels"
 )
@@ -130,9 +132,32 @@ func Main(args []string, e *env) int {
 	return 1
 }
 
+// oneLine makes an error message one line of printable text. It is the
+// last guard of "every string from a file is escaped": readers escape what
+// they quote (textesc.Escape or %q), and a control character that slipped
+// through anyway, or a byte that is not UTF-8, is written here as a \x or
+// \u escape. Escaped text holds none, so nothing else changes (a
+// backslash stays as it is).
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+	if utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, r < 0x80 && unicode.IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 func dispatch(args []string, e *env) error {

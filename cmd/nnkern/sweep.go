@@ -596,7 +596,7 @@ func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) str
 	for _, r := range recs {
 		if r.Error != "" {
 			failed++
-			fmt.Fprintf(w, "%s FAILED: %s\n", describe(r.Settings), r.Error)
+			fmt.Fprintf(w, "%s FAILED: %s\n", describe(r.Settings), textesc.Escape(r.Error))
 			continue
 		}
 		fmt.Fprintf(w, "%s train accuracy: %f val accuracy: %f\n", describe(r.Settings), r.TrainAcc, r.ValAcc)

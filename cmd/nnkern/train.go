@@ -108,14 +108,14 @@ func (s Settings) diff(old Settings) string {
 		keys[k] = true
 	}
 	if s.Model != old.Model {
-		return fmt.Sprintf("model is %s, the run has %s", s.Model, old.Model)
+		return fmt.Sprintf("model is %s, the run has %s", textesc.Escape(s.Model), textesc.Escape(old.Model))
 	}
 	if s.BLAS != old.BLAS {
-		return fmt.Sprintf("blas_backend is %s (NNKERN_BLAS), the run has %s: a run cannot change BLAS backend", s.BLAS, old.BLAS)
+		return fmt.Sprintf("blas_backend is %s (NNKERN_BLAS), the run has %s: a run cannot change BLAS backend", textesc.Escape(s.BLAS), textesc.Escape(old.BLAS))
 	}
 	for _, k := range sortedKeys(keys) {
 		if fmt.Sprint(a[k]) != fmt.Sprint(b[k]) {
-			return fmt.Sprintf("%s is %v, the run has %v", k, a[k], b[k])
+			return fmt.Sprintf("%s is %s, the run has %s", k, textesc.Escape(fmt.Sprint(a[k])), textesc.Escape(fmt.Sprint(b[k])))
 		}
 	}
 	return ""
