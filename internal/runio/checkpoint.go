@@ -6,6 +6,8 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+
+	"github.com/nnkern/nnkern/internal/textesc"
 )
 
 // Tensor is a named array: Data is []float32, []float64 or []int64 with
@@ -127,7 +129,8 @@ func UnmarshalCheckpoint(data []byte) (*Checkpoint, error) {
 	}
 	var g gobCheckpoint
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&g); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorruptCheckpoint, err)
+		// gob's messages quote names from the stream.
+		return nil, fmt.Errorf("%w: %s", ErrCorruptCheckpoint, textesc.Escape(err.Error()))
 	}
 	c := &Checkpoint{Iteration: g.Iteration, LearningRate: g.LearningRate, RNG: g.RNG, ConfigDigest: g.ConfigDigest}
 	for _, gt := range g.Tensors {
@@ -144,7 +147,7 @@ func UnmarshalCheckpoint(data []byte) (*Checkpoint, error) {
 			t.Data = []float64{}
 		}
 		if n, _ := t.dataLen(); n != t.Len() {
-			return nil, fmt.Errorf("%w: tensor %s has %d elements for shape %v", ErrCorruptCheckpoint, t.Name, n, t.Shape)
+			return nil, fmt.Errorf("%w: tensor %q has %d elements for shape %v", ErrCorruptCheckpoint, t.Name, n, t.Shape)
 		}
 		c.Tensors = append(c.Tensors, t)
 	}
