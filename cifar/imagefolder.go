@@ -387,7 +387,7 @@ func (s *loadSrc) loadImageFolderDir(dir string) (*Dataset, error) {
 		sdir := s.join(dir, sname)
 		classDirs, err := fs.ReadDir(s.fsys, sdir)
 		if err != nil {
-			return nil, fmt.Errorf("cifar: %w", err)
+			return nil, pathError(err)
 		}
 		for _, cd := range classDirs {
 			if !cd.IsDir() {
@@ -395,7 +395,7 @@ func (s *loadSrc) loadImageFolderDir(dir string) (*Dataset, error) {
 			}
 			files, err := fs.ReadDir(s.fsys, s.join(sdir, cd.Name()))
 			if err != nil {
-				return nil, fmt.Errorf("cifar: %w", err)
+				return nil, pathError(err)
 			}
 			n := 0
 			for _, f := range files {
@@ -406,7 +406,7 @@ func (s *loadSrc) loadImageFolderDir(dir string) (*Dataset, error) {
 				}
 				info, err := f.Info()
 				if err != nil {
-					return nil, fmt.Errorf("cifar: %w", err)
+					return nil, pathError(err)
 				}
 				if err := l.add(path.Join(sname, cd.Name(), f.Name()), split, cd.Name(), info.Size()); err != nil {
 					return nil, err

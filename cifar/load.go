@@ -1,6 +1,7 @@
 package cifar
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -106,7 +107,7 @@ func load(fsys fs.FS, p string, join func(...string) string, dir func(string) st
 	s := &loadSrc{fsys: fsys, join: join, dir: dir, budget: b}
 	st, err := fs.Stat(fsys, p)
 	if err != nil {
-		return nil, fmt.Errorf("cifar: %w", err)
+		return nil, pathError(err)
 	}
 	switch {
 	case st.IsDir():
@@ -114,7 +115,18 @@ func load(fsys fs.FS, p string, join func(...string) string, dir func(string) st
 	case st.Mode().IsRegular():
 		return s.loadFile(p, st.Size())
 	}
-	return nil, fmt.Errorf("cifar: %s: not a regular file or directory (%s)", p, regfile.Describe(st.Mode()))
+	return nil, fmt.Errorf("cifar: %s: not a regular file or directory (%s)", esc(p), regfile.Describe(st.Mode()))
+}
+
+// pathError is err for an error message: the path of a *fs.PathError,
+// which can end in a name read from a directory listing, escaped, and the
+// cause kept for errors.Is.
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("cifar: %s %s: %w", pe.Op, esc(pe.Path), pe.Err)
+	}
+	return fmt.Errorf("cifar: %w", err)
 }
 
 // openRegular opens p, which must be a regular file (see regfile), and
@@ -129,7 +141,7 @@ func (s *loadSrc) openRegular(p string) (fs.File, int64, error) {
 		f, st, err = regfile.OpenFS(s.fsys, p)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("cifar: %s: %w", p, err)
+		return nil, 0, fmt.Errorf("cifar: %s: %w", esc(p), err)
 	}
 	return f, st.Size(), nil
 }
@@ -145,10 +157,10 @@ func (s *loadSrc) checkRegular(dir, suffix, meta string) error {
 		p := s.join(dir, n)
 		st, err := fs.Stat(s.fsys, p)
 		if err != nil {
-			return fmt.Errorf("cifar: %w", err)
+			return pathError(err)
 		}
 		if err := regfile.Check(st.Mode()); err != nil {
-			return fmt.Errorf("cifar: %s: %w", p, err)
+			return fmt.Errorf("cifar: %s: %w", esc(p), err)
 		}
 	}
 	return nil
@@ -169,7 +181,7 @@ func (s *loadSrc) withFile(p string, f func(r io.Reader, size int64, name string
 func (s *loadSrc) loadDir(dir string) (*Dataset, error) {
 	list, err := fs.ReadDir(s.fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("cifar: %w", err)
+		return nil, pathError(err)
 	}
 	names := make(map[string]fs.DirEntry, len(list))
 	for _, e := range list {

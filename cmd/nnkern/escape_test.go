@@ -151,3 +151,15 @@ func TestErrorLineEscapes(t *testing.T) {
 		t.Errorf("oneLine changed an escaped string: %q", got)
 	}
 }
+
+// The best configuration's directory comes from sweep.jsonl: an error
+// about its model file names it escaped.
+func TestSweepBestModelPathEscaped(t *testing.T) {
+	base := t.TempDir()
+	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: os.Getenv}
+	err := summarize(e, base, []sweepRec{{Index: 0, Dir: hostile, ValAcc: 0.5}}, base)
+	if err == nil || !strings.Contains(err.Error(), "PWNED") {
+		t.Fatalf("got %v, want an error naming the missing model", err)
+	}
+	checkNoControl(t, "sweep best model error", err.Error())
+}

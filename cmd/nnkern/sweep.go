@@ -65,18 +65,20 @@ func copyRegular(dst, src string) error {
 	if err != nil {
 		return err
 	}
+	// src can hold a directory named in sweep.jsonl.
+	name := textesc.Escape(src)
 	f, st, err := runio.OpenRegular(src)
 	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer f.Close()
 	if st.Size() > limit {
-		return fmt.Errorf("%s: %d bytes, over the %d-byte load limit (%s)", src, st.Size(), limit, loadlimit.EnvVar)
+		return fmt.Errorf("%s: %d bytes, over the %d-byte load limit (%s)", name, st.Size(), limit, loadlimit.EnvVar)
 	}
 	return runio.WriteAtomic(dst, 0o644, func(w io.Writer) error {
 		n, err := io.Copy(w, io.LimitReader(f, limit+1))
 		if err == nil && n > limit {
-			err = fmt.Errorf("%s: grew past the %d-byte load limit (%s) while being copied", src, limit, loadlimit.EnvVar)
+			err = fmt.Errorf("%s: grew past the %d-byte load limit (%s) while being copied", name, limit, loadlimit.EnvVar)
 		}
 		return err
 	})
