@@ -161,3 +161,34 @@ func FuzzSweepConfigs(f *testing.F) {
 		}
 	})
 }
+
+// sweep.jsonl records name their run directory inside the sweep's: one
+// that points elsewhere is refused (summarize would copy that model into
+// best/), and so is a record without settings, so that a file of "{}"
+// lines is not decoded into one record of a few hundred bytes per three
+// bytes of file.
+func TestReadSweepRecordsChecked(t *testing.T) {
+	dir := t.TempDir()
+	good := `{"index":0,"settings":{"model":"softmax"},"dir":"run-0000","val_acc":0.5}` + "\n"
+	for name, c := range map[string]struct{ data, want string }{
+		"outside":  {good + `{"index":1,"settings":{"model":"softmax"},"dir":"../../elsewhere"}` + "\n", "line 2"},
+		"absolute": {`{"index":1,"settings":{"model":"softmax"},"dir":"/etc"}` + "\n", "line 1"},
+		"empty":    {good + strings.Repeat("{}\n", 100000), "line 2"},
+	} {
+		p := filepath.Join(dir, name+".jsonl")
+		if err := os.WriteFile(p, []byte(c.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		bound := uint64(8*len(c.data) + 1<<20)
+		if n := allocstest.Bytes(bound, func() { _, _, err = readSweep(p) }); n > bound {
+			t.Errorf("%s: readSweep allocated %d bytes (bound %d)", name, n, bound)
+		}
+		checkFileError(t, name, err, p, c.want)
+	}
+	p := filepath.Join(dir, "good.jsonl")
+	os.WriteFile(p, []byte(good), 0o644)
+	if recs, _, err := readSweep(p); err != nil || len(recs) != 1 {
+		t.Fatalf("a good record: %v, %d records", err, len(recs))
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/runio"
@@ -41,16 +42,32 @@ type sweepRec struct {
 }
 
 // readSweep reads the records of a sweep.jsonl; torn reports an incomplete
-// last line (ignored). A damaged complete line is an error naming it.
+// last line (ignored). A damaged complete line is an error naming it, and
+// so is a record without settings or whose directory is not inside the
+// sweep's: summarize copies the best one's model.npz, and every record
+// kept takes a few hundred bytes, however short its line.
 func readSweep(path string) (recs []sweepRec, torn bool, err error) {
 	lines, torn, err := runio.ReadMetrics(path)
 	if err != nil {
 		return nil, false, err
 	}
-	for _, l := range lines {
+	budget, err := loadlimit.Budget(0)
+	if err != nil {
+		return nil, false, err
+	}
+	if need := int64(len(lines)) * int64(unsafe.Sizeof(sweepRec{})); need > budget {
+		return nil, false, fmt.Errorf("%s: %d records need %d bytes, over the %d-byte load limit (%s)", path, len(lines), need, budget, loadlimit.EnvVar)
+	}
+	for i, l := range lines {
 		var r sweepRec
 		if err := json.Unmarshal(l, &r); err != nil {
-			return nil, false, fmt.Errorf("%s line %d: %s", path, len(recs)+1, textesc.Escape(err.Error()))
+			return nil, false, fmt.Errorf("%s line %d: %s", path, i+1, textesc.Escape(err.Error()))
+		}
+		if r.Settings.Model == "" || r.Index < 0 {
+			return nil, false, fmt.Errorf("%s line %d: not a sweep record (no settings.model or a negative index)", path, i+1)
+		}
+		if !filepath.IsLocal(r.Dir) {
+			return nil, false, fmt.Errorf("%s line %d: run directory %q is not inside the sweep directory", path, i+1, r.Dir)
 		}
 		recs = append(recs, r)
 	}

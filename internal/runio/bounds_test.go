@@ -136,7 +136,7 @@ func FuzzMetrics(f *testing.F) {
 		var lines [][]byte
 		var torn bool
 		var err error
-		allocstest.Bound(t, "parseMetrics", 16*uint64(len(data))+64<<10, func() { lines, torn, err = parseMetrics("metrics.jsonl", data) })
+		allocstest.Bound(t, "parseMetrics", 16*uint64(len(data))+64<<10, func() { lines, torn, err = parseMetrics("metrics.jsonl", data, 1<<62) })
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error is not one line: %q", err)
@@ -185,5 +185,24 @@ func TestCheckpointErrorsEscape(t *testing.T) {
 		if strings.ContainsAny(err.Error(), "\x1b\a") {
 			t.Errorf("%s: raw control bytes in %q", name, err)
 		}
+	}
+}
+
+// A metrics file of many short lines is refused when the file and the
+// slice headers of its lines together exceed the load budget, before the
+// headers are made: "{}\n" lines take 3 bytes in the file and 27 in memory.
+func TestMetricsLinesCountedAgainstBudget(t *testing.T) {
+	t.Setenv(loadlimit.EnvVar, "1MiB")
+	p := filepath.Join(t.TempDir(), "metrics.jsonl")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("{}\n"), 300_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	const bound = 2 << 20 // the 900 KB file and a little
+	if n := allocstest.Bytes(bound, func() { _, _, err = ReadMetrics(p) }); n > bound {
+		t.Errorf("ReadMetrics of 300,000 short lines allocated %d bytes (bound %d)", n, bound)
+	}
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), loadlimit.EnvVar) {
+		t.Errorf("got %v, want an error naming the file and %s", err, loadlimit.EnvVar)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"unsafe"
+
+	"github.com/nnkern/nnkern/internal/loadlimit"
 )
 
 // Metrics appends JSON records, one per line, to a metrics.jsonl file.
@@ -101,22 +104,36 @@ func (e *MetricsError) Error() string {
 // torn reports them. Any complete line that is not a JSON object is a
 // *MetricsError naming the line: ReadMetrics never drops a complete line.
 //
-// Only a regular file of at most the load budget (loadlimit.Budget,
-// NNKERN_LOAD_LIMIT) is read; errors name path.
+// Only a regular file is read, and only if it and the lines returned (a
+// slice header each) fit in the load budget (loadlimit.Budget,
+// NNKERN_LOAD_LIMIT); errors name path.
 func ReadMetrics(path string) (lines [][]byte, torn bool, err error) {
-	data, err := ReadFileLimit(path, 0)
+	budget, err := loadlimit.Budget(0)
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", path, err)
 	}
-	return parseMetrics(path, data)
+	data, err := ReadFileLimit(path, budget)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return parseMetrics(path, data, budget)
 }
 
+// lineHeader is what a line returned by ReadMetrics costs besides its
+// bytes in the file: a slice header.
+const lineHeader = int64(unsafe.Sizeof([]byte(nil)))
+
 // parseMetrics splits the contents of the metrics file path into lines
-// (see ReadMetrics); the lines share data's memory.
-func parseMetrics(path string, data []byte) (lines [][]byte, torn bool, err error) {
-	// One slice header per line, counted first: appending would allocate
-	// about twice as much for a file of short lines.
-	lines = make([][]byte, 0, bytes.Count(data, []byte{'\n'}))
+// (see ReadMetrics); the lines share data's memory. The slice headers are
+// counted against budget with data before they are made: a file of
+// "{}" lines takes 3 bytes a line, its headers 24.
+func parseMetrics(path string, data []byte, budget int64) (lines [][]byte, torn bool, err error) {
+	n := bytes.Count(data, []byte{'\n'})
+	if need := int64(len(data)) + int64(n)*lineHeader; need > budget {
+		return nil, false, fmt.Errorf("%s: %d lines in %d bytes need %d bytes, over the %d-byte load limit (%s)",
+			path, n, len(data), need, budget, loadlimit.EnvVar)
+	}
+	lines = make([][]byte, 0, n)
 	for n := 1; len(data) > 0; n++ {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
