@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzMetrics -fuzztime 60s ./internal/runio
 	$(GO) test -run '^$$' -fuzz FuzzRunConfig -fuzztime 60s ./cmd/nnkern
 	$(GO) test -run '^$$' -fuzz FuzzSweepConfigs -fuzztime 60s ./cmd/nnkern
+	$(GO) test -run '^$$' -fuzz '^FuzzSweep$$' -fuzztime 60s ./cmd/nnkern
 
 # The notebooks' settings on the real data (../shared/data/cifar10-jpeg.tar.gz)
 # through the fast trainers, against numpy on the same data and seeds (slow).

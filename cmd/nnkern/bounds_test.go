@@ -192,3 +192,34 @@ func TestReadSweepRecordsChecked(t *testing.T) {
 		t.Fatalf("a good record: %v, %d records", err, len(recs))
 	}
 }
+
+// FuzzSweep feeds sweep.jsonl contents to readSweep (through a file, as
+// --resume, sweep merge and the summary read it). Its allocations stay
+// within a multiple of the input: a record it keeps takes at least 30
+// bytes of file and a few hundred in memory; every record it returns names
+// a run directory inside the sweep's.
+func FuzzSweep(f *testing.F) {
+	f.Add([]byte(`{"index":0,"settings":{"model":"softmax","learning_rate":1e-7},"dir":"run-0000","val_acc":0.3}` + "\n" + `{"index":1,"settings":{"model":"softmax"},"dir":"run-0001","error":"x"}` + "\n"))
+	f.Add([]byte("{}\n{}\n{\"index\":"))
+	f.Add([]byte(`{"index":0,"settings":{"model":"m"},"dir":"../x"}` + "\n"))
+	p := filepath.Join(f.TempDir(), "sweep.jsonl")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var recs []sweepRec
+		var err error
+		allocstest.Bound(t, "readSweep", 32*uint64(len(data))+64<<10, func() { recs, _, err = readSweep(p) })
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\n\x1b\a") {
+				t.Fatalf("error is not one escaped line: %q", err)
+			}
+			return
+		}
+		for _, r := range recs {
+			if !filepath.IsLocal(r.Dir) || r.Settings.Model == "" {
+				t.Fatalf("accepted record %+v", r)
+			}
+		}
+	})
+}
