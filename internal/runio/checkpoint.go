@@ -127,6 +127,9 @@ func UnmarshalCheckpoint(data []byte) (*Checkpoint, error) {
 	if !bytes.Equal(sum[:], data[len(data)-sha256.Size:]) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptCheckpoint)
 	}
+	if err := checkGobFraming(payload); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptCheckpoint, err)
+	}
 	var g gobCheckpoint
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&g); err != nil {
 		// gob's messages quote names from the stream.
@@ -152,6 +155,44 @@ func UnmarshalCheckpoint(data []byte) (*Checkpoint, error) {
 		c.Tensors = append(c.Tensors, t)
 	}
 	return c, nil
+}
+
+// checkGobFraming checks that every message of the gob stream b declares
+// a length within what b holds. gob allocates a message's buffer from its
+// declared length (up to 10 MB at a time) before reading it, so a few bytes
+// declaring a long message would cost megabytes.
+func checkGobFraming(b []byte) error {
+	for off := 0; off < len(b); {
+		n, w, ok := gobUint(b[off:])
+		if !ok {
+			return fmt.Errorf("gob message length cut short at byte %d", off)
+		}
+		off += w
+		if n > uint64(len(b)-off) {
+			return fmt.Errorf("gob message at byte %d declares %d bytes, %d remain", off-w, n, len(b)-off)
+		}
+		off += int(n)
+	}
+	return nil
+}
+
+// gobUint decodes gob's unsigned integer: one byte below 0x80, else a byte
+// holding minus the count of big-endian bytes that follow.
+func gobUint(b []byte) (v uint64, width int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	if b[0] < 0x80 {
+		return uint64(b[0]), 1, true
+	}
+	n := -int(int8(b[0]))
+	if n > 8 || len(b) < 1+n {
+		return 0, 0, false
+	}
+	for _, c := range b[1 : 1+n] {
+		v = v<<8 | uint64(c)
+	}
+	return v, 1 + n, true
 }
 
 // SaveCheckpoint writes c to path atomically.
