@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nnkern/nnkern/internal/allocstest"
+	"github.com/nnkern/nnkern/internal/testenv"
 )
 
 // returnsWithin runs f and fails t if it has not returned after two
@@ -23,7 +23,8 @@ func returnsWithin(t *testing.T, fifo string, f func() error) error {
 	case err := <-done:
 		return err
 	case <-time.After(2 * time.Second):
-		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+		// The reader waits in its open, so this one does not block.
+		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
 			w.Close()
 		}
 		<-done
@@ -60,9 +61,7 @@ func TestRunConfigFilesBounded(t *testing.T) {
 	}
 	for name, read := range readers {
 		p := filepath.Join(dir, "fifo-"+name)
-		if err := syscall.Mkfifo(p, 0o644); err != nil {
-			t.Skipf("mkfifo: %v", err)
-		}
+		testenv.Mkfifo(t, p)
 		checkFileError(t, name+" FIFO", returnsWithin(t, p, func() error { return read(p) }), p, "named pipe")
 	}
 	// Valid JSON followed by NULs to 64 MiB (a sparse file), which the
@@ -109,9 +108,7 @@ func TestSweepBestModelCopyBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := filepath.Join(base, "r0", modelFile)
-	if err := syscall.Mkfifo(p, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
+	testenv.Mkfifo(t, p)
 	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: os.Getenv}
 	recs := []sweepRec{{Index: 0, Dir: "r0", ValAcc: 0.5}}
 	err := returnsWithin(t, p, func() error { return summarize(e, base, recs, base) })

@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/nnkern/nnkern/internal/loadlimit"
+	"github.com/nnkern/nnkern/internal/regfile"
 	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
@@ -74,7 +75,7 @@ func readSweep(path string) (recs []sweepRec, torn bool, err error) {
 	return recs, torn, nil
 }
 
-// copyRegular copies the regular file src (see runio.OpenRegular) of at
+// copyRegular copies the regular file src (see regfile.Open) of at
 // most the load budget to dst atomically, as a stream: a FIFO or device
 // in src's place is refused, and nothing is held in memory.
 func copyRegular(dst, src string) error {
@@ -84,7 +85,7 @@ func copyRegular(dst, src string) error {
 	}
 	// src can hold a directory named in sweep.jsonl.
 	name := textesc.Escape(src)
-	f, st, err := runio.OpenRegular(src)
+	f, st, err := regfile.Open(src)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -15,12 +15,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/nnkern/nnkern/internal/loadlimit"
-	"github.com/nnkern/nnkern/internal/regfile"
 )
 
 // WriteFileAtomic writes data to path so that a reader (or a crash) sees
@@ -100,16 +96,4 @@ func CheckWritableDir(dir string) error {
 	f.Close()
 	os.Remove(name)
 	return nil
-}
-
-// ReadFile reads a file of a run directory: a regular file of at most the
-// load limit (loadlimit.Budget, NNKERN_LOAD_LIMIT), so that a FIFO, a device
-// or a huge file in a run directory is an error, not a hang or the memory of
-// the machine. Errors are *fs.PathError naming path.
-func ReadFile(path string) ([]byte, error) {
-	limit, err := loadlimit.Budget(0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
-	}
-	return regfile.ReadFile(path, limit)
 }
