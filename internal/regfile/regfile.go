@@ -13,7 +13,6 @@ package regfile
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 )
@@ -58,30 +57,6 @@ func open(stat func(string) (fs.FileInfo, error), openFile func(string) (fs.File
 		return nil, nil, err
 	}
 	return f, st2, nil
-}
-
-// ReadFile is os.ReadFile for a regular file of at most max bytes: a FIFO,
-// a device or a larger file is an error before anything is read. Errors
-// are *fs.PathError naming path (errors.Is(err, fs.ErrNotExist) holds for
-// a missing file).
-func ReadFile(path string, max int64) ([]byte, error) {
-	f, st, err := Open(path)
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
-	}
-	defer f.Close()
-	if st.Size() > max {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%d bytes, more than the %d this file may have", st.Size(), max)}
-	}
-	// The file may grow after the Stat: read at most max+1 bytes.
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err == nil && int64(len(b)) > max {
-		err = fmt.Errorf("more than the %d bytes this file may have", max)
-	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
-	}
-	return b, nil
 }
 
 // Check returns nil for a regular file's mode, else an error saying what

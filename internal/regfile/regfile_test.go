@@ -1,7 +1,6 @@
 package regfile
 
 import (
-	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -75,20 +74,3 @@ func TestOpenFS(t *testing.T) {
 	}
 }
 
-func TestReadFile(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "f")
-	os.WriteFile(p, []byte("abcd"), 0o644)
-	if b, err := ReadFile(p, 4); err != nil || string(b) != "abcd" {
-		t.Errorf("ReadFile(4 bytes, max 4) = %q, %v", b, err)
-	}
-	if _, err := ReadFile(p, 3); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "4 bytes, more than the 3") {
-		t.Errorf("ReadFile(4 bytes, max 3) = %v", err)
-	}
-	if _, err := ReadFile(filepath.Join(dir, "missing"), 3); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("ReadFile(missing) = %v, want fs.ErrNotExist", err)
-	}
-	if _, err := ReadFile(dir, 3); err == nil || !strings.Contains(err.Error(), dir+": not a regular file (a directory)") {
-		t.Errorf("ReadFile(directory) = %v", err)
-	}
-}
