@@ -73,4 +73,3 @@ func TestOpenFS(t *testing.T) {
 		}
 	}
 }
-
