@@ -6,32 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nnkern/nnkern/internal/allocstest"
 	"github.com/nnkern/nnkern/internal/testenv"
 )
-
-// returnsWithin runs f and fails t if it has not returned after two
-// seconds (opening a FIFO waits for a writer); the blocked open is then
-// released by opening the FIFO for writing.
-func returnsWithin(t *testing.T, fifo string, f func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(2 * time.Second):
-		// The reader waits in its open, so this one does not block.
-		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
-			w.Close()
-		}
-		<-done
-		t.Fatalf("still reading %s after 2 s", fifo)
-		return nil
-	}
-}
 
 func checkFileError(t *testing.T, what string, err error, path string, want ...string) {
 	t.Helper()
@@ -62,7 +40,7 @@ func TestRunConfigFilesBounded(t *testing.T) {
 	for name, read := range readers {
 		p := filepath.Join(dir, "fifo-"+name)
 		testenv.Mkfifo(t, p)
-		checkFileError(t, name+" FIFO", returnsWithin(t, p, func() error { return read(p) }), p, "named pipe")
+		checkFileError(t, name+" FIFO", testenv.FIFOReadReturns(t, p, func() error { return read(p) }), p, "named pipe")
 	}
 	// Valid JSON followed by NULs to 64 MiB (a sparse file), which the
 	// reader used to read whole before its JSON error.
@@ -111,7 +89,7 @@ func TestSweepBestModelCopyBounded(t *testing.T) {
 	testenv.Mkfifo(t, p)
 	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: os.Getenv}
 	recs := []sweepRec{{Index: 0, Dir: "r0", ValAcc: 0.5}}
-	err := returnsWithin(t, p, func() error { return summarize(e, base, recs, base) })
+	err := testenv.FIFOReadReturns(t, p, func() error { return summarize(e, base, recs, base) })
 	checkFileError(t, "model.npz FIFO", err, p, "named pipe")
 }
 

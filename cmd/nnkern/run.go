@@ -620,23 +620,7 @@ func signalName(sig os.Signal) string {
 // long as they are empty (call it after Unlock), so a command that fails
 // early leaves no empty --out behind.
 func lockOutDir(dir string) (lk *runio.DirLock, undo func(), err error) {
-	var created []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); !errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		created = append(created, d)
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	undo = func() {
-		for _, d := range created {
-			if os.Remove(d) != nil { // not empty (or gone): keep the rest
-				return
-			}
-		}
-	}
+	undo = undoCreate(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		undo()
 		return nil, func() {}, fmt.Errorf("--out %s: %w", dir, errors.Unwrap(err))

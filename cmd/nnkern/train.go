@@ -541,6 +541,18 @@ func checkWritableDir(dir string) error {
 // first, as long as they are still empty, so a command that fails before
 // writing anything (say, on a bad data set) leaves no empty --out behind.
 func makeOutDir(dir string) (undo func(), err error) {
+	undo = undoCreate(dir)
+	if err := probeWritable(dir); err != nil {
+		undo()
+		return func() {}, err
+	}
+	return undo, nil
+}
+
+// undoCreate returns a func that removes the directories among dir and its
+// parents that do not exist yet (call it before creating dir), leaf first,
+// as long as they are empty: what a command that fails early undoes.
+func undoCreate(dir string) func() {
 	var created []string
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
 		if _, err := os.Lstat(d); !errors.Is(err, os.ErrNotExist) {
@@ -551,18 +563,13 @@ func makeOutDir(dir string) (undo func(), err error) {
 			break
 		}
 	}
-	undo = func() {
+	return func() {
 		for _, d := range created {
 			if os.Remove(d) != nil { // not empty (or gone): keep the rest
 				return
 			}
 		}
 	}
-	if err := probeWritable(dir); err != nil {
-		undo()
-		return func() {}, err
-	}
-	return undo, nil
 }
 
 // undoOnError calls undo if *err is not nil (defer it with a named result).

@@ -9,33 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nnkern/nnkern/internal/allocstest"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/testenv"
 )
-
-// withinTime runs f and fails t if it has not returned after two seconds
-// (a reader that opens a FIFO waits for a writer forever). The blocked
-// open is released by opening the FIFO for writing.
-func withinTime(t *testing.T, fifo string, f func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(2 * time.Second):
-		// The reader waits in its open, so this one does not block.
-		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
-			w.Close()
-		}
-		<-done
-		t.Fatalf("still reading %s after 2 s", fifo)
-		return nil
-	}
-}
 
 func mkfifo(t *testing.T, name string) string {
 	t.Helper()
@@ -53,7 +31,7 @@ func TestRunFilesFIFO(t *testing.T) {
 		"sweep.jsonl":    func(p string) error { _, err := RepairMetrics(p, nil); return err },
 	} {
 		p := mkfifo(t, name)
-		err := withinTime(t, p, func() error { return read(p) })
+		err := testenv.FIFOReadReturns(t, p, func() error { return read(p) })
 		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "named pipe") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: got %v, want a one-line error naming the file and the named pipe", name, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/nnkern/nnkern/internal/skiplog"
 )
@@ -59,6 +60,28 @@ func SharedFile(t testing.TB, rel string) string {
 		skiplog.Skipf(t, "shared data tests", "%s not found (NNKERN_SHARED)", rel)
 	}
 	return p
+}
+
+// FIFOReadReturns runs f, a read of the FIFO fifo that should refuse it
+// without opening it, and fails t if f has not returned after two seconds
+// (opening a FIFO waits for a writer forever); the blocked open is then
+// released by opening the FIFO for writing. It returns f's error.
+func FIFOReadReturns(t testing.TB, fifo string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(2 * time.Second):
+		// The reader waits in its open, so this one does not block.
+		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		<-done
+		t.Fatalf("still reading %s after 2 s", fifo)
+		return nil
+	}
 }
 
 // Mkfifo makes a FIFO at path with mkfifo(1), so that the tests using one
