@@ -88,14 +88,14 @@
 //
 // # Speed
 //
-// The per-kernel benchmarks (go test -bench . ./kernels:
-// BenchmarkDot/f32/isa=avx512/n=3072 and so on, one subtest per level the
-// machine has) report GFLOP/s or ns per element; nnkern bench runs the
-// same kernels per level with medians and ratios to the generic version.
-// README.md and docs/performance.md give the figures of one measured run
-// and its machine. AVX-512 kernels process twice the lanes per
-// instruction; the elementwise ones are bound by L1/L2 bandwidth at the
-// sizes the models use, the reductions and Exp by arithmetic.
+// The assembly levels are what the models run on; the generic level exists
+// for the contract and for CPUs without them (in float32 it is slow by
+// design: it matches the fused assembly through an exact FMA emulation).
+// AVX-512 processes twice the lanes of AVX2 per instruction; at the sizes
+// the models use, the elementwise kernels are bound by L1/L2 bandwidth,
+// the reductions and Exp by arithmetic. go test -bench . ./kernels and
+// nnkern bench measure every kernel per level; docs/performance.md gives
+// the figures and the machine they were measured on.
 //
 // # Bad input
 //
