@@ -1,18 +1,18 @@
-// Package train holds what nnkern's trainers share. This file and the
-// update_*.go files hold the update rules: how one gradient step changes a
-// parameter, as the course's optim.py defines them (sgd, momentum,
-// rmsprop, adam), applied to the gradient that already includes the
-// regulariser.
+// Package train holds what nnkern's trainers share. Its update rules
+// (NewUpdate, Update, Rules) are how one gradient step changes a
+// parameter, as the course's optim.py defines them: sgd (the default),
+// momentum, rmsprop and adam, with optim.py's default hyperparameters,
+// applied to the gradient that already includes the regulariser.
 //
 // An Update is made for one parameter of n elements and keeps that
 // parameter's state (velocity, cache, moments, step count):
 //
 //	u, err := train.NewUpdate[float32]("adam", len(w))
 //	if err != nil { ... }
-//	for it := range iters {
-//		grad(g, w)         // g = dLoss/dw, regulariser included
-//		u.Step(w, g, lr)   // w changes in place
-//		lr *= decay        // the learning rate and its schedule stay the caller's
+//	for range iters {
+//		grad(g, w)       // g = dLoss/dw, regulariser included
+//		u.Step(w, g, lr) // w changes in place
+//		lr *= decay      // the learning rate and its schedule stay the caller's
 //	}
 //
 // A checkpoint saves u.Steps() and a copy of every u.Buffers()[i].Data;
