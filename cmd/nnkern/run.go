@@ -14,6 +14,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
@@ -320,7 +321,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 		if err != nil {
 			return nil, err
 		}
-		if err := runio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
+		if err := fileio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
 			return nil, err
 		}
 		rc.Segments, rc.Note, rc.BitIdentity = upd.Segments, upd.Note, upd.BitIdentity
@@ -335,7 +336,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 		if err != nil {
 			return nil, err
 		}
-		if err := runio.WriteFileAtomic(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644); err != nil {
+		if err := fileio.WriteFileAtomic(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644); err != nil {
 			return nil, err
 		}
 		os.Remove(mPath)
@@ -459,7 +460,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 	}
 	res.Seconds = wall()
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := runio.WriteFileAtomic(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return res, nil

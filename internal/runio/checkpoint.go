@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/textesc"
 )
 
@@ -201,7 +202,7 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, b, 0o644)
+	return fileio.WriteFileAtomic(path, b, 0o644)
 }
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint. Only a
@@ -209,7 +210,7 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 // NNKERN_LOAD_LIMIT) is read: a checkpoint holds the model's tensors,
 // which a model file may not hold more of.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	b, err := ReadFileLimit(path, 0)
+	b, err := fileio.ReadFileLimit(path, 0)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}

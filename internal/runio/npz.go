@@ -15,6 +15,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npz"
 
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/regfile"
 )
@@ -101,7 +102,7 @@ func EncodeModel(w io.Writer, m *Model) error {
 
 // SaveModel writes m to path atomically.
 func SaveModel(path string, m *Model) error {
-	return WriteAtomic(path, 0o644, func(w io.Writer) error { return EncodeModel(w, m) })
+	return fileio.WriteAtomic(path, 0o644, func(w io.Writer) error { return EncodeModel(w, m) })
 }
 
 // LoadModel reads a model.npz written by SaveModel (or by numpy.savez with
