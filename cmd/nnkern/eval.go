@@ -16,6 +16,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/internal/npz"
 	"github.com/nnkern/nnkern/internal/regfile"
 	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
@@ -29,7 +30,7 @@ import (
 // loadedModel is a model.npz with its shapes checked.
 type loadedModel struct {
 	path    string
-	m       *runio.Model
+	m       *npz.Model
 	h, w, c int
 	dim     int // input columns including a bias column
 	classes int
@@ -37,11 +38,11 @@ type loadedModel struct {
 	bias    bool
 }
 
-// openModel loads a model file; runio.LoadModel has validated it (known
+// openModel loads a model file; npz.LoadModel has validated it (known
 // kind, finite values, positive shapes consistent with each other, with
 // image_shape and with the class names), so the sizes are derived here.
 func openModel(path string) (*loadedModel, error) {
-	m, err := runio.LoadModel(path)
+	m, err := npz.LoadModel(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Package runio holds the file formats of an nnkern run directory: an
 // append-only metrics.jsonl that never keeps a torn line, checksummed
-// checkpoints, numpy-loadable model.npz archives and the directory lock.
+// checkpoints and the directory lock (model.npz is internal/npz).
 // Files are written atomically through internal/fileio.
 //
 // Usage:

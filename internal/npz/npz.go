@@ -1,4 +1,17 @@
-package runio
+// Package npz reads and writes nnkern's model files: numpy .npz archives
+// (a zip of .npy arrays) holding a model's kind, weights, mean image,
+// image shape and class names. The public package model is its user-facing
+// form; this package is the format, shared by the library and the CLI.
+//
+// Reading distrusts the file: every size the zip directory or an .npy
+// header declares is checked against the file, the model's shapes and the
+// load budget before anything of that size is read or allocated, every
+// entry's CRC-32 is verified, and weights must be finite. Writing is
+// deterministic (sorted keys, no timestamps) and atomic.
+//
+//	err := npz.SaveModel("run/model.npz", &npz.Model{Kind: "softmax", Tensors: ts})
+//	m, err := npz.LoadModel("run/model.npz")
+package npz
 
 import (
 	"archive/zip"
@@ -19,6 +32,37 @@ import (
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/regfile"
 )
+
+// Tensor is a named array: Data is []float32, []float64 or []int64 with
+// len(Data) equal to the product of Shape.
+type Tensor struct {
+	Name  string
+	Shape []int
+	Data  any
+}
+
+// Len returns the number of elements Shape describes.
+func (t Tensor) Len() int {
+	n := 1
+	for _, s := range t.Shape {
+		n *= s
+	}
+	return n
+}
+
+// DataLen returns the number of elements of Data, or an error naming the
+// tensor when Data is not one of the supported slices.
+func (t Tensor) DataLen() (int, error) {
+	switch d := t.Data.(type) {
+	case []float32:
+		return len(d), nil
+	case []float64:
+		return len(d), nil
+	case []int64:
+		return len(d), nil
+	}
+	return 0, fmt.Errorf("tensor %s: unsupported data type %T", t.Name, t.Data)
+}
 
 // Model is what model.npz holds: the model kind ("softmax", "svm" or
 // "twolayer"), the tensors (W, or W1, b1, W2, b2; the mean image "mean";
@@ -50,7 +94,7 @@ func nested[T any](d []T, shape []int) any {
 		}
 		return rows
 	}
-	panic(fmt.Sprintf("runio: tensor rank %d not supported", len(shape)))
+	panic(fmt.Sprintf("npz: tensor rank %d not supported", len(shape)))
 }
 
 // EncodeModel writes m as an npz archive (zip of .npy files, keys sorted,
@@ -71,7 +115,7 @@ func EncodeModel(w io.Writer, m *Model) error {
 		vals["classes"] = s
 	}
 	for _, t := range m.Tensors {
-		n, err := t.dataLen()
+		n, err := t.DataLen()
 		if err != nil {
 			return err
 		}

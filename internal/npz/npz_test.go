@@ -1,4 +1,4 @@
-package runio
+package npz
 
 import (
 	"archive/zip"
