@@ -15,7 +15,6 @@ import (
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/internal/fileio"
-	"github.com/nnkern/nnkern/internal/npz"
 	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
@@ -442,12 +441,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 	if err := met.Sync(); err != nil {
 		return nil, err
 	}
-	mean := append([]float64(nil), p.Mean...)
-	shape := rc.Data.ImageShape
-	tensors := append(m.tensors(),
-		runio.Tensor{Name: "mean", Shape: []int{len(mean)}, Data: mean},
-		runio.Tensor{Name: "image_shape", Shape: []int{3}, Data: []int64{int64(shape[0]), int64(shape[1]), int64(shape[2])}})
-	if err := npz.SaveModel(filepath.Join(dir, modelFile), &npz.Model{Kind: s.Model, Classes: p.ClassNames, Tensors: tensors}); err != nil {
+	if err := modelFileOf(s.Model, m.tensors(), p, rc.Data.ImageShape).Save(filepath.Join(dir, modelFile)); err != nil {
 		return nil, err
 	}
 	// The final checkpoint: a --resume of a finished run only redoes this tail.

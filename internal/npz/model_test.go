@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +60,19 @@ func TestModelRoundTripDeterministic(t *testing.T) {
 	}
 }
 
+// encodeFile writes m with EncodeModel, which writes what SaveModel would
+// refuse: the reader's own tests need such files.
+func encodeFile(t *testing.T, path string, m *Model) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := EncodeModel(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestLoadModelRejectsWrongKind(t *testing.T) {
 	dir := t.TempDir()
 	notnpz := filepath.Join(dir, "x.npz")
@@ -66,17 +80,56 @@ func TestLoadModelRejectsWrongKind(t *testing.T) {
 	m := testModel()
 	m.Tensors = m.Tensors[1:] // no W1
 	missing := filepath.Join(dir, "m.npz")
-	if err := SaveModel(missing, m); err != nil {
-		t.Fatal(err)
-	}
+	encodeFile(t, missing, m)
 	m2 := testModel()
 	m2.Kind = "resnet"
 	unknown := filepath.Join(dir, "u.npz")
-	SaveModel(unknown, m2)
+	encodeFile(t, unknown, m2)
 	for p, want := range map[string]string{notnpz: "not an npz", missing: `without "W1"`, unknown: "unknown model kind"} {
 		_, err := LoadModel(p)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), p) {
 			t.Errorf("LoadModel(%s) = %v, want an error naming the file with %q", p, err, want)
+		}
+	}
+}
+
+// SaveModel writes only what LoadModel reads back: a model the reader
+// would refuse is an error naming the file, and no file (nor temporary
+// file) is left behind.
+func TestSaveModelRefusesWhatLoadRefuses(t *testing.T) {
+	edit := func(f func(m *Model)) *Model { m := testModel(); f(m); return m }
+	set := func(m *Model, name string, data any) {
+		for i := range m.Tensors {
+			if m.Tensors[i].Name == name {
+				m.Tensors[i].Data = data
+			}
+		}
+	}
+	cases := map[string]struct {
+		m    *Model
+		want string
+	}{
+		"unknown kind":  {edit(func(m *Model) { m.Kind = "resnet" }), `unknown model kind "resnet"`},
+		"missing W1":    {edit(func(m *Model) { m.Tensors = m.Tensors[1:] }), `without "W1"`},
+		"stray tensor":  {edit(func(m *Model) { m.Tensors = append(m.Tensors, Tensor{Name: "W", Shape: []int{1}, Data: []float32{1}}) }), `tensor "W" is not part of a twolayer model`},
+		"twice":         {edit(func(m *Model) { m.Tensors = append(m.Tensors, m.Tensors[0]) }), `two tensors named "W1"`},
+		"NaN":           {edit(func(m *Model) { set(m, "b2", []float32{0, float32(math.NaN())}) }), "b2 holds NaN at [1]"},
+		"shape":         {edit(func(m *Model) { set(m, "b1", []float32{1, 2, 3}); m.Tensors[1].Shape = []int{3} }), "b1 has shape (3,), want (2,)"},
+		"data length":   {edit(func(m *Model) { set(m, "b1", []float32{1, 2, 3}) }), "tensor b1: 3 elements for shape [2]"},
+		"mixed dtypes":  {edit(func(m *Model) { set(m, "b2", []float64{0, 1}) }), "b2 is <f8, W1 is <f4"},
+		"class count":   {edit(func(m *Model) { m.Classes = []string{"cat"} }), "1 class names for 2 classes"},
+		"newline class": {edit(func(m *Model) { m.Classes = []string{"cat", "hot\ndog"} }), "class name 1"},
+		"int weights":   {edit(func(m *Model) { m.Tensors[0].Data = []int64{1, 2, 3, 4, 5, 6} }), "W1 is <i8"},
+	}
+	for name, c := range cases {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "model.npz")
+		err := SaveModel(p, c.m)
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: SaveModel = %v, want one line naming the file with %q", name, err, c.want)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("%s: SaveModel left %v", name, ents)
 		}
 	}
 }

@@ -15,6 +15,7 @@ package npz
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,7 +27,7 @@ import (
 	"strings"
 	"unicode"
 
-	"codeberg.org/sbinet/npyio/npz"
+	npyio "codeberg.org/sbinet/npyio/npz"
 
 	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/loadlimit"
@@ -102,7 +103,7 @@ func nested[T any](d []T, shape []int) any {
 // loads with numpy.load; "kind" is a 0-d unicode array, "classes" a
 // newline-joined string.
 func EncodeModel(w io.Writer, m *Model) error {
-	zw := npz.NewWriter(w)
+	zw := npyio.NewWriter(w)
 	vals := map[string]any{"kind": m.Kind}
 	if len(m.Classes) > 0 {
 		s := ""
@@ -144,9 +145,68 @@ func EncodeModel(w io.Writer, m *Model) error {
 	return zw.Close()
 }
 
-// SaveModel writes m to path atomically.
+// SaveModel writes m to path atomically if LoadModel would read it back:
+// the tensors are exactly those of m's kind plus "mean" and
+// "image_shape", and they pass LoadModel's checks (shapes, dtypes, finite
+// values, class names), which run on the encoded bytes so that writer and
+// reader cannot disagree. Otherwise it writes nothing. Errors name the
+// file.
 func SaveModel(path string, m *Model) error {
-	return fileio.WriteAtomic(path, 0o644, func(w io.Writer) error { return EncodeModel(w, m) })
+	b, err := encodeChecked(m)
+	if err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	return fileio.WriteFileAtomic(path, b, 0o644)
+}
+
+// encodeChecked encodes m and decodes the bytes with the reader's checks
+// (no load budget: that is the reader's setting).
+func encodeChecked(m *Model) ([]byte, error) {
+	need, ok := kindTensors(m.Kind)
+	if !ok {
+		return nil, fmt.Errorf("unknown model kind %q (want softmax, svm or twolayer)", m.Kind)
+	}
+	want := map[string]bool{"mean": true, "image_shape": true}
+	for _, n := range need {
+		want[n] = true
+	}
+	seen := map[string]bool{}
+	for _, t := range m.Tensors {
+		switch {
+		case seen[t.Name]:
+			return nil, fmt.Errorf("two tensors named %q", t.Name)
+		case !want[t.Name]:
+			return nil, fmt.Errorf("tensor %q is not part of a %s model (%s, mean, image_shape)", t.Name, m.Kind, strings.Join(need, ", "))
+		}
+		seen[t.Name] = true
+	}
+	for i, c := range m.Classes {
+		// The names are stored newline-joined, and numpy drops a
+		// string's trailing NULs.
+		if strings.ContainsAny(c, "\n\x00") {
+			return nil, fmt.Errorf("class name %d (%q) holds a newline or NUL", i, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := EncodeModel(&b, m); err != nil {
+		return nil, err
+	}
+	if _, err := decodeModel(bytes.NewReader(b.Bytes()), int64(b.Len()), math.MaxInt64); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// kindTensors returns the weights a kind of model has, in the order
+// LoadModel returns them, or false for an unknown kind.
+func kindTensors(kind string) ([]string, bool) {
+	switch kind {
+	case "softmax", "svm":
+		return []string{"W"}, true
+	case "twolayer":
+		return []string{"W1", "b1", "W2", "b2"}, true
+	}
+	return nil, false
 }
 
 // LoadModel reads a model.npz written by SaveModel (or by numpy.savez with
@@ -294,15 +354,11 @@ func decodeModel(r io.ReaderAt, size, budget int64) (*Model, error) {
 	if m.Kind, err = z.readKind(); err != nil {
 		return nil, err
 	}
-	var need []string
-	switch m.Kind {
-	case "softmax", "svm":
-		need = []string{"W", "mean", "image_shape"}
-	case "twolayer":
-		need = []string{"W1", "b1", "W2", "b2", "mean", "image_shape"}
-	default:
+	need, ok := kindTensors(m.Kind)
+	if !ok {
 		return nil, fmt.Errorf("unknown model kind %q", m.Kind)
 	}
+	need = append(need, "mean", "image_shape")
 	read := append([]string{"kind"}, need...)
 	if z.files["classes"] != nil {
 		read = append(read, "classes")
