@@ -26,8 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/npz"
-	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/internal/testenv"
 	"github.com/nnkern/nnkern/nprand"
