@@ -27,8 +27,6 @@ import (
 	"strings"
 	"unicode"
 
-	npyio "codeberg.org/sbinet/npyio/npz"
-
 	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/regfile"
@@ -84,36 +82,19 @@ func (m *Model) Tensor(name string) (Tensor, bool) {
 	return Tensor{}, false
 }
 
-func nested[T any](d []T, shape []int) any {
-	switch len(shape) {
-	case 1:
-		return d
-	case 2:
-		rows := make([][]T, shape[0])
-		for i := range rows {
-			rows[i] = d[i*shape[1] : (i+1)*shape[1] : (i+1)*shape[1]]
-		}
-		return rows
-	}
-	panic(fmt.Sprintf("npz: tensor rank %d not supported", len(shape)))
-}
-
-// EncodeModel writes m as an npz archive (zip of .npy files, keys sorted,
-// no timestamps: the same model always gives the same bytes). The archive
-// loads with numpy.load; "kind" is a 0-d unicode array, "classes" a
-// newline-joined string.
+// EncodeModel writes m as an npz archive, numpy.savez's layout: a zip of
+// deflated .npy entries (format 2.0, little-endian, C order) named by the
+// array without ".npy", in sorted order, without timestamps, so the same
+// model always gives the same bytes. The archive loads with numpy.load;
+// "kind" is a 0-d unicode array, "classes" one newline-joined 0-d string.
+// The bytes are those of codeberg.org/sbinet/npyio's npz writer, which
+// nnkern used first (a test holds the two together): model files keep
+// their bytes, and the library does not link npyio's dependencies (gonum's
+// mat and lapack, a pickle decoder) nor its reflection-driven encoding.
 func EncodeModel(w io.Writer, m *Model) error {
-	zw := npyio.NewWriter(w)
-	vals := map[string]any{"kind": m.Kind}
+	ents := map[string]npyArray{"kind": utf32Array(m.Kind)}
 	if len(m.Classes) > 0 {
-		s := ""
-		for i, c := range m.Classes {
-			if i > 0 {
-				s += "\n"
-			}
-			s += c
-		}
-		vals["classes"] = s
+		ents["classes"] = utf32Array(strings.Join(m.Classes, "\n"))
 	}
 	for _, t := range m.Tensors {
 		n, err := t.DataLen()
@@ -123,26 +104,70 @@ func EncodeModel(w io.Writer, m *Model) error {
 		if n != t.Len() || len(t.Shape) < 1 || len(t.Shape) > 2 {
 			return fmt.Errorf("tensor %s: %d elements for shape %v", t.Name, n, t.Shape)
 		}
+		var b bytes.Buffer
+		var descr string
 		switch d := t.Data.(type) {
 		case []float32:
-			vals[t.Name] = nested(d, t.Shape)
+			descr = "<f4"
+			binary.Write(&b, binary.LittleEndian, d)
 		case []float64:
-			vals[t.Name] = nested(d, t.Shape)
+			descr = "<f8"
+			binary.Write(&b, binary.LittleEndian, d)
 		case []int64:
-			vals[t.Name] = nested(d, t.Shape)
+			descr = "<i8"
+			binary.Write(&b, binary.LittleEndian, d)
 		}
+		ents[t.Name] = npyArray{descr, t.Shape, b.Bytes()}
 	}
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
+	names := make([]string, 0, len(ents))
+	for k := range ents {
+		names = append(names, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := zw.Write(k, vals[k]); err != nil {
+	sort.Strings(names)
+	zw := zip.NewWriter(w)
+	for _, name := range names {
+		e := ents[name]
+		f, err := zw.Create(name)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(npyPrefix(e.descr, e.shape)); err != nil {
+			return err
+		}
+		if _, err := f.Write(e.data); err != nil {
 			return err
 		}
 	}
 	return zw.Close()
+}
+
+// npyArray is an .npy array to write: its dtype, shape and data bytes.
+type npyArray struct {
+	descr string
+	shape []int
+	data  []byte
+}
+
+// utf32Array is a 0-d numpy string: '<U' and the number of characters,
+// each a little-endian uint32.
+func utf32Array(s string) npyArray {
+	var d []byte
+	for _, r := range s {
+		d = binary.LittleEndian.AppendUint32(d, uint32(r))
+	}
+	return npyArray{"<U" + strconv.Itoa(len(d)/4), nil, d}
+}
+
+// npyPrefix is what precedes an .npy array's data: the magic, format
+// version 2.0, the 4-byte header length and the header dict, padded with
+// spaces and ended by a newline. Version and padding are npyio's — it pads
+// with (12+len+1)%16 spaces where numpy aligns the data to 64 bytes —
+// and numpy reads either.
+func npyPrefix(descr string, shape []int) []byte {
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shapeString(shape))
+	dict += strings.Repeat(" ", (12+len(dict)+1)%16) + "\n"
+	b := binary.LittleEndian.AppendUint32([]byte("\x93NUMPY\x02\x00"), uint32(len(dict)))
+	return append(b, dict...)
 }
 
 // SaveModel writes m to path atomically if LoadModel would read it back:
