@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/regfile"
@@ -352,8 +351,6 @@ func readImage(path string, lm *loadedModel) ([]uint8, error) {
 	}
 	return out, nil
 }
-
-var _ = blas.NewMatrix[float64]
 
 func errUnwrapPath(err error) error {
 	if pe, ok := err.(*os.PathError); ok {
