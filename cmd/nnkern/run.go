@@ -14,7 +14,8 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
@@ -320,7 +321,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 		if err != nil {
 			return nil, err
 		}
-		if err := runio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
+		if err := fileio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
 			return nil, err
 		}
 		rc.Segments, rc.Note, rc.BitIdentity = upd.Segments, upd.Note, upd.BitIdentity
@@ -335,7 +336,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 		if err != nil {
 			return nil, err
 		}
-		if err := runio.WriteFileAtomic(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644); err != nil {
+		if err := fileio.WriteFileAtomic(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644); err != nil {
 			return nil, err
 		}
 		os.Remove(mPath)
@@ -440,12 +441,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 	if err := met.Sync(); err != nil {
 		return nil, err
 	}
-	mean := append([]float64(nil), p.Mean...)
-	shape := rc.Data.ImageShape
-	tensors := append(m.tensors(),
-		runio.Tensor{Name: "mean", Shape: []int{len(mean)}, Data: mean},
-		runio.Tensor{Name: "image_shape", Shape: []int{3}, Data: []int64{int64(shape[0]), int64(shape[1]), int64(shape[2])}})
-	if err := runio.SaveModel(filepath.Join(dir, modelFile), &runio.Model{Kind: s.Model, Classes: p.ClassNames, Tensors: tensors}); err != nil {
+	if err := modelFileOf(s.Model, m.tensors(), p, rc.Data.ImageShape).Save(filepath.Join(dir, modelFile)); err != nil {
 		return nil, err
 	}
 	// The final checkpoint: a --resume of a finished run only redoes this tail.
@@ -459,7 +455,7 @@ func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *ci
 	}
 	res.Seconds = wall()
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := runio.WriteFileAtomic(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return res, nil

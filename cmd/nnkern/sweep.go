@@ -17,9 +17,10 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/regfile"
-	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
@@ -93,7 +94,7 @@ func copyRegular(dst, src string) error {
 	if st.Size() > limit {
 		return fmt.Errorf("%s: %d bytes, over the %d-byte load limit (%s)", name, st.Size(), limit, loadlimit.EnvVar)
 	}
-	return runio.WriteAtomic(dst, 0o644, func(w io.Writer) error {
+	return fileio.WriteAtomic(dst, 0o644, func(w io.Writer) error {
 		n, err := io.Copy(w, io.LimitReader(f, limit+1))
 		if err == nil && n > limit {
 			err = fmt.Errorf("%s: grew past the %d-byte load limit (%s) while being copied", name, limit, loadlimit.EnvVar)
@@ -111,7 +112,7 @@ const maxSweepConfigBytes = 4 << 10
 // one configuration at a time so that a file listing more than n is
 // refused before they are all made.
 func readSweepConfigs(path string, n int) ([]Settings, error) {
-	b, err := runio.ReadFileLimit(path, int64(n+16)*maxSweepConfigBytes)
+	b, err := fileio.ReadFileLimit(path, int64(n+16)*maxSweepConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -436,7 +437,7 @@ func runSweep(e *env, args []string) (retErr error) {
 		}
 	} else {
 		b, _ := json.MarshalIndent(all, "", "  ")
-		if err := runio.WriteFileAtomic(cfgFile, append(b, '\n'), 0o644); err != nil {
+		if err := fileio.WriteFileAtomic(cfgFile, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
@@ -634,13 +635,13 @@ func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) str
 		return fmt.Errorf("sweep: best model: %w", err)
 	}
 	// The run's config.json travels with the model (eval reads its split sizes).
-	if cb, err := runio.ReadFileLimit(filepath.Join(dirOf(best), "config.json"), maxConfigJSON); err == nil {
-		if err := runio.WriteFileAtomic(filepath.Join(out, "best", "config.json"), cb, 0o644); err != nil {
+	if cb, err := fileio.ReadFileLimit(filepath.Join(dirOf(best), "config.json"), maxConfigJSON); err == nil {
+		if err := fileio.WriteFileAtomic(filepath.Join(out, "best", "config.json"), cb, 0o644); err != nil {
 			return err
 		}
 	}
 	bj, _ := json.MarshalIndent(best, "", "  ")
-	if err := runio.WriteFileAtomic(filepath.Join(out, "best", "result.json"), append(bj, '\n'), 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(filepath.Join(out, "best", "result.json"), append(bj, '\n'), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "best model: %s\n", filepath.Join(out, "best", modelFile))

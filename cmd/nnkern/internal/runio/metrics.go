@@ -9,6 +9,7 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 )
 
@@ -112,7 +113,7 @@ func ReadMetrics(path string) (lines [][]byte, torn bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", path, err)
 	}
-	data, err := ReadFileLimit(path, budget)
+	data, err := fileio.ReadFileLimit(path, budget)
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", path, err)
 	}
@@ -193,5 +194,5 @@ func RewriteMetrics(path string, lines [][]byte) error {
 		w.WriteByte('\n')
 	}
 	w.Flush()
-	return WriteFileAtomic(path, out.Bytes(), 0o644)
+	return fileio.WriteFileAtomic(path, out.Bytes(), 0o644)
 }

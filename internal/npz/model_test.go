@@ -1,114 +1,19 @@
-package runio
+package npz
 
 import (
 	"archive/zip"
 	"bytes"
-	"errors"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/testenv"
 )
-
-func TestWriteFileAtomicReplacesAndLeavesNoTemp(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "a.json")
-	for _, s := range []string{"one", "two"} {
-		if err := WriteFileAtomic(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, _ := os.ReadFile(p)
-	if string(b) != "two" {
-		t.Fatalf("content %q", b)
-	}
-	failErr := errors.New("boom")
-	err := WriteAtomic(p, 0o644, func(w io.Writer) error { w.Write([]byte("partial")); return failErr })
-	if !errors.Is(err, failErr) {
-		t.Fatalf("err = %v", err)
-	}
-	b, _ = os.ReadFile(p)
-	if string(b) != "two" {
-		t.Fatalf("failed write damaged the file: %q", b)
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 {
-		t.Fatalf("temp files left: %v", ents)
-	}
-}
-
-func TestMetricsRepairDropsTornLineAndFiltered(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "metrics.jsonl")
-	m, err := OpenMetrics(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 5; i++ {
-		m.Add(map[string]int{"it": i})
-	}
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(`{"it": 5, "lo`) // a torn line
-	f.Close()
-	lines, torn, err := ReadMetrics(p)
-	if err != nil || !torn || len(lines) != 5 {
-		t.Fatalf("ReadMetrics: %d lines, torn %v, err %v", len(lines), torn, err)
-	}
-	n, err := RepairMetrics(p, func(l []byte) bool { return !bytes.Contains(l, []byte(`"it":4`)) })
-	if err != nil || n != 2 {
-		t.Fatalf("RepairMetrics dropped %d, err %v", n, err)
-	}
-	b, _ := os.ReadFile(p)
-	want := "{\"it\":0}\n{\"it\":1}\n{\"it\":2}\n{\"it\":3}\n"
-	if string(b) != want {
-		t.Fatalf("after repair %q, want %q", b, want)
-	}
-	if n, err := RepairMetrics(filepath.Join(t.TempDir(), "none"), nil); n != 0 || err != nil {
-		t.Fatalf("missing file: %d %v", n, err)
-	}
-}
-
-func TestCheckpointRoundTripAndCorruption(t *testing.T) {
-	c := &Checkpoint{Iteration: 7, LearningRate: 0.00095, RNG: []byte{1, 2, 3}, ConfigDigest: "abc",
-		Tensors: []Tensor{
-			{Name: "W1", Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}},
-			{Name: "b1", Shape: []int{3}, Data: []float64{0.5, -1, 2}},
-			{Name: "e", Shape: []int{0}, Data: []float64{}},
-		}}
-	b, err := MarshalCheckpoint(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := UnmarshalCheckpoint(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, c) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", got, c)
-	}
-	for _, bad := range [][]byte{b[:len(b)-1], b[:10], append(append([]byte{}, b[:40]...), b[41:]...)} {
-		if _, err := UnmarshalCheckpoint(bad); !errors.Is(err, ErrCorruptCheckpoint) {
-			t.Errorf("corrupt checkpoint (%d bytes): err = %v", len(bad), err)
-		}
-	}
-	flip := append([]byte{}, b...)
-	flip[len(flip)/2] ^= 1
-	if _, err := UnmarshalCheckpoint(flip); !errors.Is(err, ErrCorruptCheckpoint) {
-		t.Errorf("bit flip: err = %v", err)
-	}
-	if _, err := MarshalCheckpoint(&Checkpoint{Tensors: []Tensor{{Name: "x", Shape: []int{3}, Data: []float32{1}}}}); err == nil {
-		t.Error("shape/data mismatch accepted")
-	}
-}
 
 func testModel() *Model {
 	return &Model{Kind: "twolayer", Classes: []string{"cat", "dog"}, Tensors: []Tensor{
@@ -155,6 +60,19 @@ func TestModelRoundTripDeterministic(t *testing.T) {
 	}
 }
 
+// encodeFile writes m with EncodeModel, which writes what SaveModel would
+// refuse: the reader's own tests need such files.
+func encodeFile(t *testing.T, path string, m *Model) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := EncodeModel(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestLoadModelRejectsWrongKind(t *testing.T) {
 	dir := t.TempDir()
 	notnpz := filepath.Join(dir, "x.npz")
@@ -162,17 +80,56 @@ func TestLoadModelRejectsWrongKind(t *testing.T) {
 	m := testModel()
 	m.Tensors = m.Tensors[1:] // no W1
 	missing := filepath.Join(dir, "m.npz")
-	if err := SaveModel(missing, m); err != nil {
-		t.Fatal(err)
-	}
+	encodeFile(t, missing, m)
 	m2 := testModel()
 	m2.Kind = "resnet"
 	unknown := filepath.Join(dir, "u.npz")
-	SaveModel(unknown, m2)
+	encodeFile(t, unknown, m2)
 	for p, want := range map[string]string{notnpz: "not an npz", missing: `without "W1"`, unknown: "unknown model kind"} {
 		_, err := LoadModel(p)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), p) {
 			t.Errorf("LoadModel(%s) = %v, want an error naming the file with %q", p, err, want)
+		}
+	}
+}
+
+// SaveModel writes only what LoadModel reads back: a model the reader
+// would refuse is an error naming the file, and no file (nor temporary
+// file) is left behind.
+func TestSaveModelRefusesWhatLoadRefuses(t *testing.T) {
+	edit := func(f func(m *Model)) *Model { m := testModel(); f(m); return m }
+	set := func(m *Model, name string, data any) {
+		for i := range m.Tensors {
+			if m.Tensors[i].Name == name {
+				m.Tensors[i].Data = data
+			}
+		}
+	}
+	cases := map[string]struct {
+		m    *Model
+		want string
+	}{
+		"unknown kind":  {edit(func(m *Model) { m.Kind = "resnet" }), `unknown model kind "resnet"`},
+		"missing W1":    {edit(func(m *Model) { m.Tensors = m.Tensors[1:] }), `without "W1"`},
+		"stray tensor":  {edit(func(m *Model) { m.Tensors = append(m.Tensors, Tensor{Name: "W", Shape: []int{1}, Data: []float32{1}}) }), `tensor "W" is not part of a twolayer model`},
+		"twice":         {edit(func(m *Model) { m.Tensors = append(m.Tensors, m.Tensors[0]) }), `two tensors named "W1"`},
+		"NaN":           {edit(func(m *Model) { set(m, "b2", []float32{0, float32(math.NaN())}) }), "b2 holds NaN at [1]"},
+		"shape":         {edit(func(m *Model) { set(m, "b1", []float32{1, 2, 3}); m.Tensors[1].Shape = []int{3} }), "b1 has shape (3,), want (2,)"},
+		"data length":   {edit(func(m *Model) { set(m, "b1", []float32{1, 2, 3}) }), "tensor b1: 3 elements for shape [2]"},
+		"mixed dtypes":  {edit(func(m *Model) { set(m, "b2", []float64{0, 1}) }), "b2 is <f8, W1 is <f4"},
+		"class count":   {edit(func(m *Model) { m.Classes = []string{"cat"} }), "1 class names for 2 classes"},
+		"newline class": {edit(func(m *Model) { m.Classes = []string{"cat", "hot\ndog"} }), "class name 1"},
+		"int weights":   {edit(func(m *Model) { m.Tensors[0].Data = []int64{1, 2, 3, 4, 5, 6} }), "W1 is <i8"},
+	}
+	for name, c := range cases {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "model.npz")
+		err := SaveModel(p, c.m)
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: SaveModel = %v, want one line naming the file with %q", name, err, c.want)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("%s: SaveModel left %v", name, ents)
 		}
 	}
 }
@@ -312,56 +269,22 @@ func TestLoadModelDistrustsNpyHeader(t *testing.T) {
 	}
 }
 
-// TestReadMetricsRefusesDamagedLine: a complete line that is not JSON
-// (damage, not a killed write) is an error naming the line; nothing after
-// it is dropped silently, and RepairMetrics leaves the file as it was.
-func TestReadMetricsRefusesDamagedLine(t *testing.T) {
-	for _, bad := range []string{`{"it":2,"loss":1.`, `xx`, ``, `[1]`, `{"it":2}{`} {
-		p := filepath.Join(t.TempDir(), "metrics.jsonl")
-		content := "{\"it\":0}\n{\"it\":1}\n" + bad + "\n{\"it\":3}\n{\"it\":4}\n"
-		os.WriteFile(p, []byte(content), 0o644)
-		lines, _, err := ReadMetrics(p)
-		var me *MetricsError
-		if !errors.As(err, &me) || me.Line != 3 || me.Path != p || !strings.Contains(err.Error(), p+" line 3") {
-			t.Errorf("damaged line %q: ReadMetrics gave %d lines, err %v; want a MetricsError at line 3", bad, len(lines), err)
+// The fields of an .npy header come from the file: errors quote them
+// escaped (an unknown key, a dtype).
+func TestNpyHeaderFieldsEscaped(t *testing.T) {
+	const hostile = "\x1b[2J\x1b]0;PWNED\a"
+	good := npzEntries(t, testModel())
+	for name, header := range map[string]string{
+		"descr":       "{'descr': '" + hostile + "', 'fortran_order': False, 'shape': (1,), }",
+		"unknown key": "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), '" + hostile + "': 1, }",
+	} {
+		data := buildNPZ(t, setEntry(good, "b2", func(e *npzEntry) { e.data = npyBytes(header, make([]byte, 8)) }))
+		_, err := decodeModel(bytes.NewReader(data), int64(len(data)), 1<<20)
+		if err == nil || !strings.Contains(err.Error(), "PWNED") {
+			t.Fatalf("%s: got %v, want an error quoting the field", name, err)
 		}
-		if n, err := RepairMetrics(p, nil); n != 0 || !errors.As(err, &me) {
-			t.Errorf("damaged line %q: RepairMetrics dropped %d, err %v", bad, n, err)
-		}
-		if b, _ := os.ReadFile(p); string(b) != content {
-			t.Errorf("damaged line %q: RepairMetrics changed the file to %q", bad, b)
-		}
-	}
-}
-
-// The run directory's readers take only regular files of at most the load
-// limit: a FIFO as checkpoint.bin or metrics.jsonl blocked --resume
-// forever, and a device was read until memory ran out.
-func TestRunFilesRefuseNonRegular(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	testenv.Mkfifo(t, fifo)
-	big := filepath.Join(dir, "big")
-	os.WriteFile(big, make([]byte, 2048), 0o644)
-	t.Setenv(loadlimit.EnvVar, "1KiB")
-	for _, c := range []struct {
-		path, want string
-	}{{fifo, "not a regular file (a named pipe)"}, {big, "2048 bytes, more than the 1024"}} {
-		done := make(chan [2]error, 1)
-		go func() {
-			_, err1 := LoadCheckpoint(c.path)
-			_, _, err2 := ReadMetrics(c.path)
-			done <- [2]error{err1, err2}
-		}()
-		select {
-		case errs := <-done:
-			for i, err := range errs {
-				if err == nil || !strings.Contains(err.Error(), c.path) || !strings.Contains(err.Error(), c.want) {
-					t.Errorf("%s of %s: %v, want an error naming it with %q", []string{"LoadCheckpoint", "ReadMetrics"}[i], c.path, err, c.want)
-				}
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("LoadCheckpoint or ReadMetrics of %s still blocked after 5 s", c.path)
+		if strings.ContainsAny(err.Error(), "\x1b\a") {
+			t.Errorf("%s: raw control bytes in %q", name, err)
 		}
 	}
 }

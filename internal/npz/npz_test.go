@@ -1,4 +1,4 @@
-package runio
+package npz
 
 import (
 	"archive/zip"
@@ -415,7 +415,8 @@ func TestLoadModelFortranOrderAndFloat32Mean(t *testing.T) {
 // FuzzModel feeds archives to the decoder with a 64 KiB budget and checks
 // the bytes it allocates stay within twice the budget plus a multiple of
 // the input size (the zip directory) and a constant (inflate windows);
-// a model it accepts must survive EncodeModel and decode to itself.
+// a model it accepts must survive EncodeModel, in npyio's bytes, and
+// decode to itself.
 func FuzzModel(f *testing.F) {
 	var b bytes.Buffer
 	EncodeModel(&b, testModel())
@@ -452,9 +453,12 @@ func FuzzModel(f *testing.F) {
 			}
 			return
 		}
-		var out bytes.Buffer
+		var out, ref bytes.Buffer
 		if err := EncodeModel(&out, m); err != nil {
 			t.Fatalf("EncodeModel of a decoded model: %v", err)
+		}
+		if err := npyioEncode(&ref, m); err != nil || !bytes.Equal(out.Bytes(), ref.Bytes()) {
+			t.Fatalf("EncodeModel and npyio's writer differ on a decoded model (npyio: %v)", err)
 		}
 		m2, err := decodeModel(bytes.NewReader(out.Bytes()), int64(out.Len()), budget)
 		if err != nil {

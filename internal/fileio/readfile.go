@@ -1,4 +1,4 @@
-package runio
+package fileio
 
 import (
 	"bytes"
@@ -9,10 +9,9 @@ import (
 	"github.com/nnkern/nnkern/internal/regfile"
 )
 
-// ReadFileLimit reads a file of a run directory: the whole of the regular
-// file path (see regfile.Open)
-// if it holds at most limit bytes; limit <= 0 means the load budget
-// (loadlimit.Budget, NNKERN_LOAD_LIMIT). The size is checked before
+// ReadFileLimit reads the whole of the regular file path (see
+// regfile.Open) if it holds at most limit bytes; limit <= 0 means the load
+// budget (loadlimit.Budget, NNKERN_LOAD_LIMIT). The size is checked before
 // anything is read, and the read stops at limit+1 bytes in case the file
 // grew in between. Errors do not repeat the path; the one about the size
 // gives it and the limit, and names NNKERN_LOAD_LIMIT when the budget is

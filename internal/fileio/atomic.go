@@ -1,15 +1,13 @@
-// Package runio holds the file formats of an nnkern run directory and the
-// crash-safe ways they are written: atomic files (temp file, fsync, rename,
-// directory fsync), an append-only metrics.jsonl that never keeps a torn
-// line, checksummed checkpoints, and numpy-loadable model.npz archives.
+// Package fileio holds nnkern's file primitives: crash-safe writes (a
+// temporary file in the same directory, fsync, rename, directory fsync)
+// and bounded reads of regular files, for the model files the library
+// writes and the run directories of the CLI.
 //
 // Usage:
 //
-//	err := runio.WriteFileAtomic("run/config.json", data, 0o644)
-//	m, err := runio.OpenMetrics("run/metrics.jsonl")
-//	m.Add(map[string]any{"it": 10, "loss": 2.3})
-//	err = m.Sync() // one write(2) of whole lines, then fsync
-package runio
+//	err := fileio.WriteFileAtomic("run/config.json", data, 0o644)
+//	b, err := fileio.ReadFileLimit("run/config.json", 1<<20)
+package fileio
 
 import (
 	"bytes"
@@ -80,20 +78,4 @@ func syncDir(dir string) {
 	}
 	d.Sync()
 	d.Close()
-}
-
-// CheckWritableDir creates dir (and parents) if needed and verifies that a
-// file can be created in it, so a run fails before training, not after.
-func CheckWritableDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output directory %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".nnkern-probe*")
-	if err != nil {
-		return fmt.Errorf("output directory %s is not writable: %w", dir, err)
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return nil
 }

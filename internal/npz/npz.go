@@ -1,7 +1,21 @@
-package runio
+// Package npz reads and writes nnkern's model files: numpy .npz archives
+// (a zip of .npy arrays) holding a model's kind, weights, mean image,
+// image shape and class names. The public package model is its user-facing
+// form; this package is the format, shared by the library and the CLI.
+//
+// Reading distrusts the file: every size the zip directory or an .npy
+// header declares is checked against the file, the model's shapes and the
+// load budget before anything of that size is read or allocated, every
+// entry's CRC-32 is verified, and weights must be finite. Writing is
+// deterministic (sorted keys, no timestamps) and atomic.
+//
+//	err := npz.SaveModel("run/model.npz", &npz.Model{Kind: "softmax", Tensors: ts})
+//	m, err := npz.LoadModel("run/model.npz")
+package npz
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,11 +27,41 @@ import (
 	"strings"
 	"unicode"
 
-	"codeberg.org/sbinet/npyio/npz"
-
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/regfile"
 )
+
+// Tensor is a named array: Data is []float32, []float64 or []int64 with
+// len(Data) equal to the product of Shape.
+type Tensor struct {
+	Name  string
+	Shape []int
+	Data  any
+}
+
+// Len returns the number of elements Shape describes.
+func (t Tensor) Len() int {
+	n := 1
+	for _, s := range t.Shape {
+		n *= s
+	}
+	return n
+}
+
+// DataLen returns the number of elements of Data, or an error naming the
+// tensor when Data is not one of the supported slices.
+func (t Tensor) DataLen() (int, error) {
+	switch d := t.Data.(type) {
+	case []float32:
+		return len(d), nil
+	case []float64:
+		return len(d), nil
+	case []int64:
+		return len(d), nil
+	}
+	return 0, fmt.Errorf("tensor %s: unsupported data type %T", t.Name, t.Data)
+}
 
 // Model is what model.npz holds: the model kind ("softmax", "svm" or
 // "twolayer"), the tensors (W, or W1, b1, W2, b2; the mean image "mean";
@@ -38,70 +82,156 @@ func (m *Model) Tensor(name string) (Tensor, bool) {
 	return Tensor{}, false
 }
 
-func nested[T any](d []T, shape []int) any {
-	switch len(shape) {
-	case 1:
-		return d
-	case 2:
-		rows := make([][]T, shape[0])
-		for i := range rows {
-			rows[i] = d[i*shape[1] : (i+1)*shape[1] : (i+1)*shape[1]]
-		}
-		return rows
-	}
-	panic(fmt.Sprintf("runio: tensor rank %d not supported", len(shape)))
-}
-
-// EncodeModel writes m as an npz archive (zip of .npy files, keys sorted,
-// no timestamps: the same model always gives the same bytes). The archive
-// loads with numpy.load; "kind" is a 0-d unicode array, "classes" a
-// newline-joined string.
+// EncodeModel writes m as an npz archive, numpy.savez's layout: a zip of
+// deflated .npy entries (format 2.0, little-endian, C order) named by the
+// array without ".npy", in sorted order, without timestamps, so the same
+// model always gives the same bytes. The archive loads with numpy.load;
+// "kind" is a 0-d unicode array, "classes" one newline-joined 0-d string.
+// The bytes are those of codeberg.org/sbinet/npyio's npz writer, which
+// nnkern used first (a test holds the two together): model files keep
+// their bytes, and the library does not link npyio's dependencies (gonum's
+// mat and lapack, a pickle decoder) nor its reflection-driven encoding.
 func EncodeModel(w io.Writer, m *Model) error {
-	zw := npz.NewWriter(w)
-	vals := map[string]any{"kind": m.Kind}
+	ents := map[string]npyArray{"kind": utf32Array(m.Kind)}
 	if len(m.Classes) > 0 {
-		s := ""
-		for i, c := range m.Classes {
-			if i > 0 {
-				s += "\n"
-			}
-			s += c
-		}
-		vals["classes"] = s
+		ents["classes"] = utf32Array(strings.Join(m.Classes, "\n"))
 	}
 	for _, t := range m.Tensors {
-		n, err := t.dataLen()
+		n, err := t.DataLen()
 		if err != nil {
 			return err
 		}
 		if n != t.Len() || len(t.Shape) < 1 || len(t.Shape) > 2 {
 			return fmt.Errorf("tensor %s: %d elements for shape %v", t.Name, n, t.Shape)
 		}
+		var b bytes.Buffer
+		var descr string
 		switch d := t.Data.(type) {
 		case []float32:
-			vals[t.Name] = nested(d, t.Shape)
+			descr = "<f4"
+			binary.Write(&b, binary.LittleEndian, d)
 		case []float64:
-			vals[t.Name] = nested(d, t.Shape)
+			descr = "<f8"
+			binary.Write(&b, binary.LittleEndian, d)
 		case []int64:
-			vals[t.Name] = nested(d, t.Shape)
+			descr = "<i8"
+			binary.Write(&b, binary.LittleEndian, d)
 		}
+		ents[t.Name] = npyArray{descr, t.Shape, b.Bytes()}
 	}
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
+	names := make([]string, 0, len(ents))
+	for k := range ents {
+		names = append(names, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := zw.Write(k, vals[k]); err != nil {
+	sort.Strings(names)
+	zw := zip.NewWriter(w)
+	for _, name := range names {
+		e := ents[name]
+		f, err := zw.Create(name)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(npyPrefix(e.descr, e.shape)); err != nil {
+			return err
+		}
+		if _, err := f.Write(e.data); err != nil {
 			return err
 		}
 	}
 	return zw.Close()
 }
 
-// SaveModel writes m to path atomically.
+// npyArray is an .npy array to write: its dtype, shape and data bytes.
+type npyArray struct {
+	descr string
+	shape []int
+	data  []byte
+}
+
+// utf32Array is a 0-d numpy string: '<U' and the number of characters,
+// each a little-endian uint32.
+func utf32Array(s string) npyArray {
+	var d []byte
+	for _, r := range s {
+		d = binary.LittleEndian.AppendUint32(d, uint32(r))
+	}
+	return npyArray{"<U" + strconv.Itoa(len(d)/4), nil, d}
+}
+
+// npyPrefix is what precedes an .npy array's data: the magic, format
+// version 2.0, the 4-byte header length and the header dict, padded with
+// spaces and ended by a newline. Version and padding are npyio's — it pads
+// with (12+len+1)%16 spaces where numpy aligns the data to 64 bytes —
+// and numpy reads either.
+func npyPrefix(descr string, shape []int) []byte {
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shapeString(shape))
+	dict += strings.Repeat(" ", (12+len(dict)+1)%16) + "\n"
+	b := binary.LittleEndian.AppendUint32([]byte("\x93NUMPY\x02\x00"), uint32(len(dict)))
+	return append(b, dict...)
+}
+
+// SaveModel writes m to path atomically if LoadModel would read it back:
+// the tensors are exactly those of m's kind plus "mean" and
+// "image_shape", and they pass LoadModel's checks (shapes, dtypes, finite
+// values, class names), which run on the encoded bytes so that writer and
+// reader cannot disagree. Otherwise it writes nothing. Errors name the
+// file.
 func SaveModel(path string, m *Model) error {
-	return WriteAtomic(path, 0o644, func(w io.Writer) error { return EncodeModel(w, m) })
+	b, err := encodeChecked(m)
+	if err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	return fileio.WriteFileAtomic(path, b, 0o644)
+}
+
+// encodeChecked encodes m and decodes the bytes with the reader's checks
+// (no load budget: that is the reader's setting).
+func encodeChecked(m *Model) ([]byte, error) {
+	need, ok := kindTensors(m.Kind)
+	if !ok {
+		return nil, fmt.Errorf("unknown model kind %q (want softmax, svm or twolayer)", m.Kind)
+	}
+	want := map[string]bool{"mean": true, "image_shape": true}
+	for _, n := range need {
+		want[n] = true
+	}
+	seen := map[string]bool{}
+	for _, t := range m.Tensors {
+		switch {
+		case seen[t.Name]:
+			return nil, fmt.Errorf("two tensors named %q", t.Name)
+		case !want[t.Name]:
+			return nil, fmt.Errorf("tensor %q is not part of a %s model (%s, mean, image_shape)", t.Name, m.Kind, strings.Join(need, ", "))
+		}
+		seen[t.Name] = true
+	}
+	for i, c := range m.Classes {
+		// The names are stored newline-joined, and numpy drops a
+		// string's trailing NULs.
+		if strings.ContainsAny(c, "\n\x00") {
+			return nil, fmt.Errorf("class name %d (%q) holds a newline or NUL", i, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := EncodeModel(&b, m); err != nil {
+		return nil, err
+	}
+	if _, err := decodeModel(bytes.NewReader(b.Bytes()), int64(b.Len()), math.MaxInt64); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// kindTensors returns the weights a kind of model has, in the order
+// LoadModel returns them, or false for an unknown kind.
+func kindTensors(kind string) ([]string, bool) {
+	switch kind {
+	case "softmax", "svm":
+		return []string{"W"}, true
+	case "twolayer":
+		return []string{"W1", "b1", "W2", "b2"}, true
+	}
+	return nil, false
 }
 
 // LoadModel reads a model.npz written by SaveModel (or by numpy.savez with
@@ -249,15 +379,11 @@ func decodeModel(r io.ReaderAt, size, budget int64) (*Model, error) {
 	if m.Kind, err = z.readKind(); err != nil {
 		return nil, err
 	}
-	var need []string
-	switch m.Kind {
-	case "softmax", "svm":
-		need = []string{"W", "mean", "image_shape"}
-	case "twolayer":
-		need = []string{"W1", "b1", "W2", "b2", "mean", "image_shape"}
-	default:
+	need, ok := kindTensors(m.Kind)
+	if !ok {
 		return nil, fmt.Errorf("unknown model kind %q", m.Kind)
 	}
+	need = append(need, "mean", "image_shape")
 	read := append([]string{"kind"}, need...)
 	if z.files["classes"] != nil {
 		read = append(read, "classes")

@@ -7,37 +7,13 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nnkern/nnkern/internal/fileio"
+	"github.com/nnkern/nnkern/internal/npz"
 	"github.com/nnkern/nnkern/internal/textesc"
 )
 
-// Tensor is a named array: Data is []float32, []float64 or []int64 with
-// len(Data) equal to the product of Shape.
-type Tensor struct {
-	Name  string
-	Shape []int
-	Data  any
-}
-
-// Len returns the number of elements Shape describes.
-func (t Tensor) Len() int {
-	n := 1
-	for _, s := range t.Shape {
-		n *= s
-	}
-	return n
-}
-
-func (t Tensor) dataLen() (int, error) {
-	switch d := t.Data.(type) {
-	case []float32:
-		return len(d), nil
-	case []float64:
-		return len(d), nil
-	case []int64:
-		return len(d), nil
-	}
-	return 0, fmt.Errorf("tensor %s: unsupported data type %T", t.Name, t.Data)
-}
+// Tensor is a named array, the one model.npz holds too (npz.Tensor).
+type Tensor = npz.Tensor
 
 // Checkpoint is the state needed to continue a training run bit for bit:
 // the model's tensors, the number of iterations done, the learning rate
@@ -85,7 +61,7 @@ type gobCheckpoint struct {
 func MarshalCheckpoint(c *Checkpoint) ([]byte, error) {
 	g := gobCheckpoint{Iteration: c.Iteration, LearningRate: c.LearningRate, RNG: c.RNG, ConfigDigest: c.ConfigDigest}
 	for _, t := range c.Tensors {
-		n, err := t.dataLen()
+		n, err := t.DataLen()
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +125,7 @@ func UnmarshalCheckpoint(data []byte) (*Checkpoint, error) {
 			// gob drops empty slices; restore a typed empty one.
 			t.Data = []float64{}
 		}
-		if n, _ := t.dataLen(); n != t.Len() {
+		if n, _ := t.DataLen(); n != t.Len() {
 			return nil, fmt.Errorf("%w: tensor %q has %d elements for shape %v", ErrCorruptCheckpoint, t.Name, n, t.Shape)
 		}
 		c.Tensors = append(c.Tensors, t)
@@ -201,7 +177,7 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, b, 0o644)
+	return fileio.WriteFileAtomic(path, b, 0o644)
 }
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint. Only a
@@ -209,7 +185,7 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 // NNKERN_LOAD_LIMIT) is read: a checkpoint holds the model's tensors,
 // which a model file may not hold more of.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	b, err := ReadFileLimit(path, 0)
+	b, err := fileio.ReadFileLimit(path, 0)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
