@@ -24,7 +24,7 @@ func Axpy[T float](alpha T, x, y Matrix[T]) {
 	if alpha == 0 || x.Rows == 0 || x.Cols == 0 {
 		return
 	}
-	be := current.Load()
+	be := selected()
 	n := x.Cols
 	for i := 0; i < x.Rows; i++ {
 		xr, yr := x.Data[i*x.Stride:i*x.Stride+n], y.Data[i*y.Stride:i*y.Stride+n]
@@ -48,7 +48,7 @@ func Scal[T float](alpha T, x Matrix[T]) {
 		scaleC(x.Rows, x.Cols, 0, x.Data, x.Stride)
 		return
 	}
-	be := current.Load()
+	be := selected()
 	n := x.Cols
 	for i := 0; i < x.Rows; i++ {
 		xr := x.Data[i*x.Stride : i*x.Stride+n]
@@ -85,7 +85,7 @@ func Gemv[T float](transA bool, alpha T, a Matrix[T], x []T, beta T, y []T) {
 	if beta == 0 {
 		clear(y)
 	}
-	be := current.Load()
+	be := selected()
 	if is32[T]() {
 		be.sgemv(transA, a.Rows, a.Cols, f32(alpha), asF32(a.Data), a.Stride, asF32(x), f32(beta), asF32(y))
 		return
