@@ -28,9 +28,9 @@ import (
 	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
-	"github.com/nnkern/nnkern/internal/fused"
 	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/softmax/internal/fused"
 )
 
 const (

@@ -1,4 +1,4 @@
-module github.com/nnkern/nnkern/internal/fused/_gen
+module github.com/nnkern/nnkern/softmax/internal/fused/_gen
 
 go 1.26.0
 
@@ -10,4 +10,4 @@ require (
 	golang.org/x/tools v0.2.0 // indirect
 )
 
-replace github.com/nnkern/nnkern => ../../..
+replace github.com/nnkern/nnkern => ../../../..
