@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/nnkern/nnkern/internal/dtype"
 )
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or Xᵀ as
@@ -54,8 +56,7 @@ func Gemm[T float](transA, transB bool, alpha T, a, b Matrix[T], beta T, c Matri
 		scaleC(m, n, beta, c.Data, c.Stride)
 		return
 	}
-	var z T
-	if unsafe.Sizeof(z) == 4 {
+	if dtype.Is32[T]() {
 		be.sgemm(transA, transB, m, n, k, f32(alpha), asF32(a.Data), a.Stride, asF32(b.Data), b.Stride, f32(beta), asF32(c.Data), c.Stride)
 		return
 	}
@@ -63,7 +64,7 @@ func Gemm[T float](transA, transB bool, alpha T, a, b Matrix[T], beta T, c Matri
 }
 
 // The conversions below are no-ops: they are only called with T == float32
-// (resp. float64), checked by the caller through unsafe.Sizeof.
+// (resp. float64), checked by the caller through dtype.Is32.
 
 func asF32[T float](s []T) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))

@@ -2,8 +2,8 @@ package blas
 
 import (
 	"fmt"
-	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -28,7 +28,7 @@ func Axpy[T float](alpha T, x, y Matrix[T]) {
 	n := x.Cols
 	for i := 0; i < x.Rows; i++ {
 		xr, yr := x.Data[i*x.Stride:i*x.Stride+n], y.Data[i*y.Stride:i*y.Stride+n]
-		if is32[T]() {
+		if dtype.Is32[T]() {
 			be.saxpy(f32(alpha), asF32(xr), asF32(yr))
 		} else {
 			be.daxpy(f64(alpha), asF64(xr), asF64(yr))
@@ -52,7 +52,7 @@ func Scal[T float](alpha T, x Matrix[T]) {
 	n := x.Cols
 	for i := 0; i < x.Rows; i++ {
 		xr := x.Data[i*x.Stride : i*x.Stride+n]
-		if is32[T]() {
+		if dtype.Is32[T]() {
 			be.sscal(f32(alpha), asF32(xr))
 		} else {
 			be.dscal(f64(alpha), asF64(xr))
@@ -86,7 +86,7 @@ func Gemv[T float](transA bool, alpha T, a Matrix[T], x []T, beta T, y []T) {
 		clear(y)
 	}
 	be := selected()
-	if is32[T]() {
+	if dtype.Is32[T]() {
 		be.sgemv(transA, a.Rows, a.Cols, f32(alpha), asF32(a.Data), a.Stride, asF32(x), f32(beta), asF32(y))
 		return
 	}
@@ -97,11 +97,6 @@ func checkMat[T float](fn, name string, m Matrix[T]) {
 	if err := m.Check(); err != nil {
 		panic(fmt.Sprintf("blas.%s: %s: %v", fn, name, err))
 	}
-}
-
-func is32[T float]() bool {
-	var z T
-	return unsafe.Sizeof(z) == 4
 }
 
 // The native backend's level-1/2 routines run on the kernels package
