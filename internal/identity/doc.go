@@ -8,11 +8,11 @@
 //
 // # What it computes
 //
-// The suite is a list of components (Components), one per routine and
-// dtype, named "package/Routine[/variant]/dtype": "kernels/Dot/f32",
-// "blas/Gemm/f64", "softmax/Train/svm/f32", and "nprand/streams" and
-// "identity/inputs" (a sample of the generated inputs: if two builds
-// disagree on it, the input generator is at fault, not a kernel). A
+// The suite is a list of components, one per routine and dtype, named
+// "package/Routine[/variant]/dtype": "kernels/Dot/f32", "blas/Gemm/f64",
+// "softmax/Train/svm/f32", and "nprand/streams" and "identity/inputs" (a
+// sample of the generated inputs: if two builds disagree on it, the input
+// generator is at fault, not a kernel). A
 // component runs many cases and hashes (SHA-256) the exact bits of every
 // output of every case, returned scalars included (Dot's sum, the losses of
 // SoftmaxCERows and HingeRows, ArgMax's index, loss histories, accuracies,
@@ -68,12 +68,26 @@
 // can compute them differently: there is no floating-point arithmetic a
 // compiler could fuse or reorder.
 //
-// Run computes every component at the current level (kernels.ISA()) and
-// GOMAXPROCS. Check runs the suite at a list of levels and, at each, at
-// several GOMAXPROCS values, and lists every component whose hash differs
-// from the generic level's at the first GOMAXPROCS value, rerunning it
-// with the outputs kept to name the first differing case, output and
-// element (its index counts the guard elements) with both values.
+// Component.Run computes one component at the current level
+// (kernels.ISA()) and GOMAXPROCS. Check runs a list of components at a
+// list of levels and, at each, at several GOMAXPROCS values, and lists
+// every component whose hash differs from the generic level's at the
+// first GOMAXPROCS value, rerunning it with the outputs kept to name the
+// first differing case, output and element (its index counts the guard
+// elements) with both values.
+//
+// # Harness and components
+//
+// The package's non-test files are the harness only (Recorder, the input
+// generator, Run and Check, TestSuite and the helpers NewComponent,
+// NewGen, Fill, Guarded, Put, TypeName), and import nothing above package
+// kernels, so that the tests of any package can use it. The components
+// themselves, which call kernels, blas, softmax, twolayer and nprand, are
+// defined in the package's test files (kernels_test.go, rows_test.go,
+// blas_test.go, models_test.go, assembled by Components in
+// components_test.go) and run by its TestIdentity: a production import of
+// those packages would place this package above them, and with it every
+// internal package below them.
 //
 // # Running it
 //

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
@@ -138,12 +137,6 @@ func put[T kernels.Float](r *Recorder, label string, x []T) {
 	r.segment(label, kind, len(x), b)
 }
 
-// putMat records a matrix's whole backing array (so that writes outside
-// the view, between rows of a strided view, show too).
-func putMat[T kernels.Float](r *Recorder, label string, m blas.Matrix[T]) {
-	put(r, label, m.Data)
-}
-
 // F64 records float64 scalars (losses, accuracies).
 func (r *Recorder) F64(label string, v ...float64) { put(r, label, v) }
 
@@ -169,13 +162,8 @@ func (r *Recorder) Err(label string, err error) {
 	}
 }
 
-// run runs the component and hashes its cases.
+// runWith runs the component and hashes its cases.
 func (c Component) runWith(keep bool) Result {
-	prev := blas.Current()
-	if err := blas.Use("native"); err != nil {
-		panic(err)
-	}
-	defer blas.Use(prev)
 	r := &Recorder{keep: keep, h: sha256.New()}
 	c.run(r)
 	res := Result{Name: c.Name, Cases: r.cases}
@@ -192,20 +180,11 @@ func (c Component) runWith(keep bool) Result {
 }
 
 // Run computes the component at the current ISA level (kernels.ISA()) and
-// GOMAXPROCS, on the native blas backend, and returns its hashes.
+// GOMAXPROCS and returns its hashes.
 func (c Component) Run() Result { return c.runWith(false) }
 
 // RunKeep is Run keeping every output, for Diff.
 func (c Component) RunKeep() Result { return c.runWith(true) }
-
-// Run computes every component at the current ISA level and GOMAXPROCS.
-func Run() []Result {
-	var res []Result
-	for _, c := range Components() {
-		res = append(res, c.Run())
-	}
-	return res
-}
 
 // Diff describes where result a first differs from result b of the same
 // component: the case, and, when both were computed with RunKeep, the
@@ -354,14 +333,14 @@ type Report struct {
 	Time map[kernels.Level]time.Duration
 }
 
-// Check runs the components comps (all of Components() if nil) at every
-// level in levels (each must be available: see kernels.Levels) and, at each
-// level, at every GOMAXPROCS in procs, and compares every component's hash
-// with the reference: the Generic level at procs[0]. Generic is added to levels if missing. For each differing
-// component it reruns both sides keeping the outputs, to say where they
-// first differ. logf, if not nil, receives a line per level with its time.
-// Check changes the ISA level and GOMAXPROCS while it runs and restores them;
-// nothing else may run kernels concurrently.
+// Check runs the components comps at every level in levels (each must be
+// available: see kernels.Levels) and, at each level, at every GOMAXPROCS
+// in procs, and compares every component's hash with the reference: the
+// Generic level at procs[0]. Generic is added to levels if missing. For
+// each differing component it reruns both sides keeping the outputs, to
+// say where they first differ. logf, if not nil, receives a line per level
+// with its time. Check changes the ISA level and GOMAXPROCS while it runs
+// and restores them; nothing else may run kernels concurrently.
 func Check(levels []kernels.Level, procs []int, comps []Component, logf func(format string, args ...any)) *Report {
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -374,9 +353,6 @@ func Check(levels []kernels.Level, procs []int, comps []Component, logf func(for
 	}
 	rep := &Report{Levels: ls, Procs: procs, Results: map[kernels.Level][]Result{}, Time: map[kernels.Level]time.Duration{}}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	if comps == nil {
-		comps = Components()
-	}
 	var ref []Result
 	for _, l := range ls {
 		restore := kernels.SetISA(l)
@@ -434,15 +410,6 @@ func rerunDiff(c Component, l1 kernels.Level, p1 int, l2 kernels.Level, p2 int) 
 		d = "not reproducible: identical when rerun"
 	}
 	return d
-}
-
-// Names returns the component names in order.
-func Names() []string {
-	var s []string
-	for _, c := range Components() {
-		s = append(s, c.Name)
-	}
-	return s
 }
 
 // Lines formats results as "component<TAB>sha256" lines, the format of

@@ -1,11 +1,20 @@
 package identity
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
+)
+
+// The components live in test files so that the harness imports nothing
+// above package kernels (see the package documentation).
 
 // Components returns every component of the suite that this package
-// defines, sorted by name. The fused kernels of softmax/internal/fused,
-// which Go's internal rule keeps this package from importing, are
-// components of the suite too, run by that package's TestIdentity.
+// defines, sorted by name, each run on the native blas backend. The fused
+// kernels of softmax/internal/fused, which Go's internal rule keeps this
+// package from importing, are components of the suite too, run by that
+// package's TestIdentity.
 func Components() []Component {
 	var cs []Component
 	cs = append(cs, kernelComponents[float32]()...)
@@ -17,7 +26,41 @@ func Components() []Component {
 	cs = append(cs, modelComponents[float64]()...)
 	cs = append(cs, nprandComponent(), inputsComponent())
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	for i := range cs {
+		cs[i] = onNative(cs[i])
+	}
 	return cs
+}
+
+// Names returns the names of Components(), in order.
+func Names() []string {
+	var s []string
+	for _, c := range Components() {
+		s = append(s, c.Name)
+	}
+	return s
+}
+
+// onNative returns c running on blas's native backend, whatever
+// NNKERN_BLAS or an earlier blas.Use selected: the contract is the native
+// backend's (the others are outside it), and the models reach blas too.
+func onNative(c Component) Component {
+	run := c.run
+	c.run = func(r *Recorder) {
+		prev := blas.Current()
+		if err := blas.Use("native"); err != nil {
+			panic(err)
+		}
+		defer blas.Use(prev)
+		run(r)
+	}
+	return c
+}
+
+// putMat records a matrix's whole backing array (so that writes outside
+// the view, between rows of a strided view, show too).
+func putMat[T kernels.Float](r *Recorder, label string, m blas.Matrix[T]) {
+	put(r, label, m.Data)
 }
 
 // inputsComponent hashes a sample of the generated inputs themselves: if
