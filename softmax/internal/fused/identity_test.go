@@ -1,18 +1,32 @@
-package identity
+package fused_test
 
 import (
 	"fmt"
+	"testing"
 
-	"github.com/nnkern/nnkern/internal/fused"
+	"github.com/nnkern/nnkern/internal/identity"
 	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/softmax/internal/fused"
 )
 
-func fusedComponents[T kernels.Float]() []Component {
-	muladd := "fused/MulAdd/" + tname[T]()
-	tn := "fused/MulAddTN/" + tname[T]()
+// TestIdentity runs this package's components of the identity suite (see
+// package internal/identity, which may not import this one): MulAdd in
+// both of the softmax loss's uses and MulAddTN, over widths, depths and
+// strides, at every ISA level and GOMAXPROCS 1, 2, 3. make identity runs
+// it beside internal/identity's TestIdentity and merges the hash files.
+func TestIdentity(t *testing.T) {
+	var comps []identity.Component
+	comps = append(comps, fusedComponents[float32]()...)
+	comps = append(comps, fusedComponents[float64]()...)
+	identity.TestSuite(t, comps)
+}
+
+func fusedComponents[T kernels.Float]() []identity.Component {
+	muladd := "fused/MulAdd/" + identity.TypeName[T]()
+	tn := "fused/MulAddTN/" + identity.TypeName[T]()
 	w := fused.Width[T]()
-	return []Component{
-		{Name: muladd, run: func(r *Recorder) {
+	return []identity.Component{
+		identity.NewComponent(muladd, func(r *identity.Recorder) {
 			// Both of the softmax loss's uses: scores S_b = X_b·W (a rows
 			// of X, p along a row) and the gradient dW += X_bᵀ·dS_b (a
 			// columns of X, p down a column).
@@ -31,7 +45,7 @@ func fusedComponents[T kernels.Float]() []Component {
 							label := fmt.Sprintf("grad=%v/%dx%dx%d/ldx=%d/ldb=%d/ldc=%d", grad, m, n, k, ldx, ldb, ldc)
 							i++
 							r.Case(label, func() {
-								g := newGen(muladd + "/" + label)
+								g := identity.NewGen(muladd + "/" + label)
 								var a []T
 								ai, ap := ldx, 1
 								if grad { // a is X (k×m, row stride lda >= m): a[i + p·lda]
@@ -41,20 +55,20 @@ func fusedComponents[T kernels.Float]() []Component {
 								} else {
 									a = make([]T, (m-1)*ldx+k)
 								}
-								fill(g, a, -6, 6, 4)
+								identity.Fill(g, a, -6, 6, 4)
 								b := make([]T, (k-1)*ldb+n)
-								fill(g, b, -6, 6, 4)
-								cbuf, c := guarded[T]((m-1)*ldc+n, i%8)
-								fill(g, c, -6, 6, 4)
+								identity.Fill(g, b, -6, 6, 4)
+								cbuf, c := identity.Guarded[T]((m-1)*ldc+n, i%8)
+								identity.Fill(g, c, -6, 6, 4)
 								fused.MulAdd(m, n, k, a, ai, ap, b, ldb, c, ldc)
-								put(r, "c", cbuf)
+								identity.Put(r, "c", cbuf)
 							})
 						}
 					}
 				}
 			}
-		}},
-		{Name: tn, run: func(r *Recorder) {
+		}),
+		identity.NewComponent(tn, func(r *identity.Recorder) {
 			// dWᵀ (m = C classes × n = D) += dS_bᵀ (C×rows) · X_b (rows×D).
 			i := 0
 			for _, m := range []int{1, 2, 3, 5, 7, 10, 16, 17} {
@@ -70,19 +84,19 @@ func fusedComponents[T kernels.Float]() []Component {
 						label := fmt.Sprintf("%dx%dx%d/lda=%d/ldb=%d/ldc=%d", m, n, k, lda, ldb, ldc)
 						i++
 						r.Case(label, func() {
-							g := newGen(tn + "/" + label)
+							g := identity.NewGen(tn + "/" + label)
 							a := make([]T, (k-1)*lda+m)
-							fill(g, a, -6, 6, 4)
+							identity.Fill(g, a, -6, 6, 4)
 							b := make([]T, (k-1)*ldb+n)
-							fill(g, b, -6, 6, 4)
-							cbuf, c := guarded[T]((m-1)*ldc+n, i%8)
-							fill(g, c, -6, 6, 4)
+							identity.Fill(g, b, -6, 6, 4)
+							cbuf, c := identity.Guarded[T]((m-1)*ldc+n, i%8)
+							identity.Fill(g, c, -6, 6, 4)
 							fused.MulAddTN(m, n, k, a, lda, b, ldb, c, ldc)
-							put(r, "c", cbuf)
+							identity.Put(r, "c", cbuf)
 						})
 					}
 				}
 			}
-		}},
+		}),
 	}
 }

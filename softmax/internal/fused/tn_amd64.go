@@ -5,6 +5,7 @@ package fused
 import (
 	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -52,7 +53,7 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 		}
 		w, maxM = 2*w, tnMaxM512
 	}
-	size := int(unsafe.Sizeof(a[0]))
+	size := dtype.Size[T]()
 	v := tnVecs
 	sw := v * w
 	nst := n / sw

@@ -35,8 +35,8 @@ package fused
 
 import (
 	"fmt"
-	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -46,8 +46,7 @@ const MaxCols = 16
 // Width returns the SIMD vector width in elements of T that output widths
 // must be a multiple of: 8 for float32, 4 for float64.
 func Width[T kernels.Float]() int {
-	var z T
-	return 32 / int(unsafe.Sizeof(z))
+	return 32 / dtype.Size[T]()
 }
 
 // PadCols returns c rounded up to a multiple of Width[T]().

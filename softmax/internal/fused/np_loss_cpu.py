@@ -2,7 +2,7 @@
 """Single-thread CPU time of numpy's vectorized softmax loss (N=500, D=3073,
 C=10), best of 5 windows of 20 calls: the counterpart of
 softmax.BenchmarkLossCPU. Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3
-internal/fused/np_loss_cpu.py f64|f32
+softmax/internal/fused/np_loss_cpu.py f64|f32
 """
 import time, sys, numpy as np
 dt = np.float64 if sys.argv[1] == 'f64' else np.float32

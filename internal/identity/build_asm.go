@@ -1,5 +1,5 @@
 //go:build !purego
 
-package identity_test
+package identity
 
 const purego = false

@@ -5,7 +5,7 @@ Runs the Go benchmark and the numpy peer alternately (A B A B ...), `--reps`
 times, and prints the median of each side and their ratio. Run from the
 repository root:
 
-    /usr/bin/python3 internal/fused/bench_peer.py --reps 3 --only loss,softmax,twolayer
+    /usr/bin/python3 softmax/internal/fused/bench_peer.py --reps 3 --only loss,softmax,twolayer
 
 The numpy side runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset, as the
 peer's README asks.

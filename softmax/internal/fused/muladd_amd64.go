@@ -7,6 +7,7 @@ package fused
 import (
 	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -38,7 +39,7 @@ func mulAddAsm[T kernels.Float](m, nv, k int, a []T, ai, ap int, b []T, ldb int,
 		return true
 	}
 	r := maxRows[nv-1]
-	if unsafe.Sizeof(a[0]) == 8 {
+	if !dtype.Is32[T]() {
 		pa := (*float64)(unsafe.Pointer(&a[0]))
 		pb := (*float64)(unsafe.Pointer(&b[0]))
 		pc := (*float64)(unsafe.Pointer(&c[0]))
@@ -70,7 +71,7 @@ func mulAddAsm512[T kernels.Float](m, n, k int, a []T, ai, ap int, b []T, ldb in
 	nv := (n + w - 1) / w
 	last := 1<<(n-(nv-1)*w) - 1
 	r := maxRows512[nv-1]
-	size := uintptr(unsafe.Sizeof(a[0]))
+	size := uintptr(dtype.Size[T]())
 	pa, pb, pc := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0])
 	for i := 0; i < m; i += r {
 		rr := min(r, m-i)
