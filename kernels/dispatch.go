@@ -59,6 +59,9 @@ const (
 	kSoftmaxCERows
 	kHingeRows
 	kU8ToFloat
+	kMomentumStep
+	kRMSPropStep
+	kAdamStep
 	numKernels
 )
 
@@ -66,6 +69,7 @@ var kernelNames = [numKernels]string{
 	"Dot", "Axpy", "Scale", "AddTo", "SubFrom", "MulTo", "Sum", "SumSq", "Max", "ArgMax",
 	"AddBias", "ColSum", "RowMax", "ReLU", "BiasReLU", "ReLUBackward", "Exp",
 	"SoftmaxRows", "SoftmaxCERows", "HingeRows", "U8ToFloat",
+	"MomentumStep", "RMSPropStep", "AdamStep",
 }
 
 // traceAsm turns on the counters of assembly calls per level and kernel

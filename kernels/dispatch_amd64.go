@@ -10,4 +10,5 @@ var asmLevel = [numKernels]Level{
 	kSum: AVX512, kSumSq: AVX512, kMax: AVX512, kArgMax: AVX512, kAddBias: AVX512, kColSum: AVX512,
 	kRowMax: AVX512, kReLU: AVX512, kBiasReLU: AVX512, kReLUBackward: AVX512, kExp: AVX512,
 	kSoftmaxRows: AVX512, kSoftmaxCERows: AVX512, kHingeRows: AVX512, kU8ToFloat: AVX512,
+	kMomentumStep: AVX512, kRMSPropStep: AVX512, kAdamStep: AVX512,
 }

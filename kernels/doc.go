@@ -1,7 +1,8 @@
 // Package kernels holds nnkern's SIMD primitives: level-1 vector kernels,
 // row and column reductions, nonlinearities, a vectorised exp, fused softmax
-// cross-entropy and hinge rows, and uint8 to float conversion, each for
-// float32 and float64.
+// cross-entropy and hinge rows, uint8 to float conversion, and the steps
+// of the momentum, rmsprop and adam update rules, each for float32 and
+// float64.
 //
 //	kernels.Axpy(-lr, grad, w)                     // w += −lr·grad
 //	loss := kernels.SoftmaxCERows(dS, S, B, C, C, y, 1/float32(B))
@@ -55,7 +56,10 @@
 //     where it must not, the Go code forbids the compiler's own fusion
 //     with an explicit conversion, T(x*y) + z, so that GOAMD64=v3 or an
 //     arm64 build keeps the bits. Dot and SumSq fuse each product into
-//     its partial sum; Axpy rounds the product, then the sum.
+//     its partial sum; Axpy rounds the product, then the sum, and
+//     MomentumStep, RMSPropStep and AdamStep round every operation on
+//     its own (their divisions and square roots are correctly rounded
+//     instructions, never reciprocal estimates).
 //
 // SoftmaxCERows' loss is one formula on every level: per block of up to 64
 // rows, log(Π z) − Σ (s_y − m), with the product rescaled by a fixed rule

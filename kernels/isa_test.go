@@ -50,6 +50,7 @@ func TestLevels(t *testing.T) {
 func TestAsmDispatched(t *testing.T) {
 	x32, y32 := make([]float32, 9), make([]float32, 9)
 	x64, y64 := make([]float64, 9), make([]float64, 9)
+	z32, u32, z64, u64 := make([]float32, 9), make([]float32, 9), make([]float64, 9), make([]float64, 9)
 	calls := map[string]func(){
 		"Dot":          func() { Dot(x32, y32); Dot(x64, y64) },
 		"Axpy":         func() { Axpy(1, x32, y32); Axpy(1, x64, y64) },
@@ -77,7 +78,13 @@ func TestAsmDispatched(t *testing.T) {
 			HingeRows(x32, y32, 3, 3, 3, []int{0, 1, 2}, 1)
 			HingeRows(x64, y64, 3, 3, 3, []int{0, 1, 2}, 1)
 		},
-		"U8ToFloat": func() { U8ToFloat(x32, make([]uint8, 9), y32); U8ToFloat(x64, make([]uint8, 9), y64) },
+		"U8ToFloat":    func() { U8ToFloat(x32, make([]uint8, 9), y32); U8ToFloat(x64, make([]uint8, 9), y64) },
+		"MomentumStep": func() { MomentumStep(x32, y32, z32, 1, 1); MomentumStep(x64, y64, z64, 1, 1) },
+		"RMSPropStep":  func() { RMSPropStep(x32, y32, z32, 1, 1, 1, 1); RMSPropStep(x64, y64, z64, 1, 1, 1, 1) },
+		"AdamStep": func() {
+			AdamStep(x32, y32, z32, u32, 1, 1, 1, 1, 1, 1, 1, 1)
+			AdamStep(x64, y64, z64, u64, 1, 1, 1, 1, 1, 1, 1, 1)
+		},
 	}
 	if len(calls) != int(numKernels) {
 		t.Fatalf("test covers %d kernels, package has %d", len(calls), numKernels)

@@ -103,6 +103,9 @@ func testNoReadOutside[T Float](t *testing.T) {
 					ReLUBackward(v(), v())
 					Exp(v(), v())
 					U8ToFloat(v(), pageBytes(a, n), v())
+					MomentumStep(v(), v(), v(), 0.5, 0.9)
+					RMSPropStep(v(), v(), v(), 0.5, 0.9, 0.1, 1e-8)
+					AdamStep(v(), v(), v(), v(), 0.5, 0.9, 0.1, 0.99, 0.01, 0.5, 0.5, 1e-8)
 					// Matrices of 2 rows × n columns, stride n (ending or
 					// starting at a guard page), and per-column vectors.
 					m := func() []T { return pageVec[T](a, 2*n) }

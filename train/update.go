@@ -23,13 +23,13 @@
 // Every rule computes in T, each product rounded on its own (T(a*b) +
 // T(c*d): no fused multiply-add), constants converted to T once, and the
 // square root correctly rounded, so a step gives the same bits on every
-// CPU and ISA level: the update rules are contract-safe kernels and need
-// no assembly.
+// CPU and ISA level. A step is one pass of a kernel of package kernels
+// (Axpy for sgd; MomentumStep, RMSPropStep, AdamStep), whose AVX2 and
+// AVX-512 versions compute those operations lane by lane.
 package train
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/nnkern/nnkern/kernels"
@@ -102,10 +102,4 @@ func checkLen(rule string, n, lw, lg int) {
 	if lw != n || lg != n {
 		panic(fmt.Sprintf("train: %s Step: len(w) = %d, len(g) = %d, want both %d (the parameter length the rule was made for)", rule, lw, lg, n))
 	}
-}
-
-// sqrt is the correctly rounded square root in T (float32's through
-// float64 is exact: 53 >= 2·24+2 bits, so rounding twice cannot differ).
-func sqrt[T kernels.Float](x T) T {
-	return T(math.Sqrt(float64(x)))
 }

@@ -73,15 +73,6 @@ func (u *adam[T]) Step(w, g []T, lr float64) {
 	u.p1 = float64(u.p1 * adamBeta1)
 	u.p2 = float64(u.p2 * adamBeta2)
 	b1, b2 := float64(adamBeta1), float64(adamBeta2) // variables: 1 − β rounds in float64, as in numpy
-	l, eps := T(lr), T(adamEps)
-	tb1, tb2, k1, k2 := T(b1), T(b2), T(1-b1), T(1-b2)
-	c1, c2 := T(1-u.p1), T(1-u.p2) // the bias corrections 1 − βᵗ
-	g = g[:len(w)]
-	m, v := u.m[:len(w)], u.v[:len(w)]
-	for i, gi := range g {
-		mi := T(tb1*m[i]) + T(k1*gi)
-		vi := T(tb2*v[i]) + T(k2*T(gi*gi))
-		m[i], v[i] = mi, vi
-		w[i] -= T(l*(mi/c1)) / (sqrt(vi/c2) + eps)
-	}
+	// The bias corrections 1 − βᵗ, like every constant, rounded to T once.
+	kernels.AdamStep(w, g, u.m, u.v, T(lr), T(b1), T(1-b1), T(b2), T(1-b2), T(1-u.p1), T(1-u.p2), T(adamEps))
 }

@@ -27,13 +27,6 @@ func (u *momentum[T]) Buffers() []Buffer[T] { return u.bufs }
 
 func (u *momentum[T]) Step(w, g []T, lr float64) {
 	checkLen("momentum", len(u.v), len(w), len(g))
-	l, rho := T(lr), T(momentumRho)
-	g = g[:len(w)]
-	v := u.v[:len(w)]
-	for i, gi := range g {
-		vi := T(rho*v[i]) - T(l*gi)
-		v[i] = vi
-		w[i] += vi
-	}
+	kernels.MomentumStep(w, g, u.v, T(lr), T(momentumRho))
 	u.t++
 }

@@ -32,13 +32,6 @@ func (u *rmsprop[T]) Buffers() []Buffer[T] { return u.bufs }
 func (u *rmsprop[T]) Step(w, g []T, lr float64) {
 	checkLen("rmsprop", len(u.c), len(w), len(g))
 	decay := float64(rmspropDecay) // a variable: 1 − decay rounds in float64, as in numpy
-	l, d, k, eps := T(lr), T(decay), T(1-decay), T(rmspropEps)
-	g = g[:len(w)]
-	c := u.c[:len(w)]
-	for i, gi := range g {
-		ci := T(d*c[i]) + T(k*T(gi*gi))
-		c[i] = ci
-		w[i] -= T(l*gi) / (sqrt(ci) + eps)
-	}
+	kernels.RMSPropStep(w, g, u.c, T(lr), T(decay), T(1-decay), T(rmspropEps))
 	u.t++
 }

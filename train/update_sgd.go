@@ -18,10 +18,8 @@ func (u *sgd[T]) Buffers() []Buffer[T] { return nil }
 
 func (u *sgd[T]) Step(w, g []T, lr float64) {
 	checkLen("sgd", u.n, len(w), len(g))
-	l := T(lr)
-	g = g[:len(w)]
-	for i, gi := range g {
-		w[i] -= T(l * gi)
-	}
+	// w + T(−lr·g) is w − T(lr·g) bit for bit: negation is exact and IEEE
+	// 754 defines x − y as x + (−y), signed zeros included.
+	kernels.Axpy(-T(lr), g, w)
 	u.t++
 }

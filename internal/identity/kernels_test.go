@@ -170,11 +170,45 @@ func kernelComponents[T kernels.Float]() []Component {
 			kernels.U8ToFloat(d, src, mean)
 			put(r, "dst", buf)
 		}),
+		vecComponent[T]("MomentumStep", func(r *Recorder, g *gen, c vcase, i int) {
+			lr, mu := scalar[T](g, i, c.mode), rate[T](g)
+			dw := input[T](g, c, -70, 66, 4)
+			wb, w := clone(input[T](g, c, -8, 8, 4), (c.off+1)%8)
+			vb, v := clone(input[T](g, c, -30, 8, 4), (c.off+2)%8)
+			kernels.MomentumStep(w, dw, v, lr, mu)
+			put(r, "w", wb)
+			put(r, "v", vb)
+		}),
+		vecComponent[T]("RMSPropStep", func(r *Recorder, g *gen, c vcase, i int) {
+			lr, d, k, eps := scalar[T](g, i, c.mode), rate[T](g), rate[T](g), val[T](g, -30, -20, 0)
+			dw := input[T](g, c, -70, 66, 4)
+			wb, w := clone(input[T](g, c, -8, 8, 4), (c.off+3)%8)
+			cb, cache := clone(input[T](g, c, -60, 60, 0), (c.off+4)%8)
+			kernels.RMSPropStep(w, dw, cache, lr, d, k, eps)
+			put(r, "w", wb)
+			put(r, "cache", cb)
+		}),
+		vecComponent[T]("AdamStep", func(r *Recorder, g *gen, c vcase, i int) {
+			lr, b1, k1, b2, k2 := scalar[T](g, i, c.mode), rate[T](g), rate[T](g), rate[T](g), rate[T](g)
+			c1, c2, eps := val[T](g, -10, -1, 0), val[T](g, -10, -1, 0), val[T](g, -30, -20, 0)
+			dw := input[T](g, c, -70, 66, 4)
+			wb, w := clone(input[T](g, c, -8, 8, 4), (c.off+5)%8)
+			mb, m := clone(input[T](g, c, -30, 8, 4), (c.off+6)%8)
+			vb, v := clone(input[T](g, c, -60, 60, 0), (c.off+7)%8)
+			kernels.AdamStep(w, dw, m, v, lr, b1, k1, b2, k2, c1, c2, eps)
+			put(r, "w", wb)
+			put(r, "m", mb)
+			put(r, "v", vb)
+		}),
 	}
 	cs = append(cs, rowComponents[T]()...)
 	cs = append(cs, fmaComponent[T]())
 	return cs
 }
+
+// rate returns a decay rate or its complement as the update rules pass
+// them: a value in [1/16, 1).
+func rate[T kernels.Float](g *gen) T { return val[T](g, -4, -1, 0) }
 
 // maxInput: for Max, ArgMax, ReLU and ReLUBackward, half of the cases use
 // small integers with many ties and zeros of both signs (which one is

@@ -20,7 +20,7 @@
 // Files: shared.go (ft, vw, constants, the loop, accumulators and
 // reductions), mask.go (tails and masks), and one file per family:
 // level1.go, act.go with u8.go, exp.go with rows.go (the softmax and hinge
-// row kernels, emitted with exp).
+// row kernels, emitted with exp), update.go (the update rules' steps).
 package main
 
 import (
@@ -30,7 +30,7 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 )
 
-var family = flag.String("family", "", "kernel family to generate: level1 (level1.go), act (act.go, u8.go) or exp (exp.go, rows.go)")
+var family = flag.String("family", "", "kernel family to generate: level1 (level1.go), act (act.go, u8.go), exp (exp.go, rows.go) or update (update.go)")
 
 func main() {
 	flag.Parse()
@@ -48,6 +48,10 @@ func main() {
 	case "exp":
 		for _, w := range widths {
 			genExp(w)
+		}
+	case "update":
+		for _, w := range widths {
+			genUpdate(w)
 		}
 	default:
 		log.Fatalf("unknown -family %q", *family)
