@@ -1,0 +1,25 @@
+// Package train is the training loop both nnkern models share: the
+// mini-batch Source a model reads rows from, the Config and its checks,
+// batch sampling with the reference's random stream, the learning-rate
+// schedule, the update rules, the State that makes a run resumable bit for
+// bit, and Run, the loop itself, which a model drives through the small
+// Model interface. Progress, metrics, checkpoints and cancellation are
+// Observers of the loop and a context.Context, not copies of it.
+//
+// softmax.LinearClassifier and twolayer.Net train through it (their Train
+// methods are thin wrappers); to drive it directly:
+//
+//	m := net.TrainModel() // or clf.TrainModel()
+//	cfg := train.Config{LearningRate: 1e-3, LearningRateDecay: 0.95, Reg: 0.05,
+//		NumIters: 2000, BatchSize: 200, Update: "adam"}
+//	st := train.NewState[float32](cfg, src.Rows(), nprand.New(0))
+//	err := train.Run(ctx, m, train.Data[float32]{X: src, Y: y, Val: val, YVal: yval}, cfg, st,
+//		train.Log(os.Stderr, cfg.NumIters),
+//		train.EpochFunc(func(e train.Epoch) error { fmt.Println(e.It, e.ValAcc); return nil }))
+//
+// To stop and continue later, save the model's parameters, st.Iteration,
+// st.LearningRate, st.RNG (MarshalBinary), st.Steps() and the contents of
+// st.Buffers(m.Params()); restore them into a fresh State (after
+// st.Init(cfg.Update, m.Params())) and call Run again: the result is the
+// uninterrupted run's, bit for bit.
+package train
