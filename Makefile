@@ -61,8 +61,9 @@ generate-check: generate
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...
 
-# The README performance section: nnkern bench against ../shared/bench/numpy_peer.py,
-# alternating runs, medians and ratios (several minutes).
+# The generated section of docs/performance.md: nnkern bench against
+# ../shared/bench/numpy_peer.py, alternating runs, medians and ratios (about
+# 15 minutes); scripts/bench-report.sh writes it between the document's markers.
 bench-report:
 	scripts/bench-report.sh
 

@@ -1,8 +1,8 @@
 // Package bench is nnkern's benchmark harness: a registry of cases (peak
 // probes, kernels, GEMM backends, model losses, the two-layer iteration and
 // full training runs), a runner that times them against a per-case budget,
-// and reports as a text table, JSON, a Markdown table for the README and Go
-// benchmark lines that benchstat reads.
+// and reports as a text table, JSON, Markdown tables (the generated part of
+// docs/performance.md) and Go benchmark lines that benchstat reads.
 //
 // # Usage
 //
@@ -10,7 +10,7 @@
 //
 //	nnkern bench --list                      # the case names
 //	nnkern bench --filter gemm --json > g.json
-//	nnkern bench --markdown --slow           # the README table, training runs included
+//	nnkern bench --markdown --slow           # Markdown tables, training runs included
 //	nnkern bench --benchstat > old.txt       # compare machines or commits with benchstat
 //	nnkern bench --report g.json --markdown  # render a saved report
 //

@@ -30,7 +30,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		threads   = fs.String("threads", "1,all", "thread counts to run: 1, all (= the logical CPU count) or numbers, comma-separated (single-threaded kernels only have threads=1 cases)")
 		budget    = fs.Duration("time", DefaultBudget, "timed duration per case after warm-up")
 		jsonOut   = fs.Bool("json", false, "write the report as JSON")
-		mdOut     = fs.Bool("markdown", false, "write the README Markdown table")
+		mdOut     = fs.Bool("markdown", false, "write Markdown tables (make bench-report puts them in docs/performance.md)")
 		bsOut     = fs.Bool("benchstat", false, "write Go benchmark lines (one per sample) for benchstat")
 		list      = fs.Bool("list", false, "list the selected cases and exit")
 		smoke     = fs.Bool("smoke", false, "run every selected case once at a tiny size (checks that they run; not a measurement)")

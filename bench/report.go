@@ -190,8 +190,9 @@ func speedup(r *Result) string {
 	return strings.Join(parts, ", ")
 }
 
-// WriteMarkdown writes the README performance table: the machine, the
-// peaks and their independent check, then one table per family.
+// WriteMarkdown writes the Markdown report (make bench-report puts it in
+// docs/performance.md): the machine, the peaks and their independent
+// check, then one table per family.
 func WriteMarkdown(w io.Writer, rep *Report) error {
 	bw := bufio.NewWriter(w)
 	m := rep.Machine

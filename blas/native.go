@@ -127,8 +127,8 @@ const (
 // Tuning switches (variables so benchmarks can compare the variants).
 var (
 	// op(B) is packed if transposed or if a part has at least this many
-	// rows (measured: 200×3072×200 NN runs faster with B in place, 2048³
-	// much slower).
+	// rows: packing costs more than it saves for the models' 200-row
+	// products (200×3072×200 NN) and pays off for large ones (2048³).
 	tunePackBRows = 512
 	// op(A) is packed if a part has at least this many columns, or this
 	// many when A is transposed (in place, a transposed A micro-panel

@@ -20,19 +20,16 @@ import (
 // its rows alone.
 
 // parallelGatherBytes is the size of dst (bytes) from which Gather splits
-// the rows. On the 2-core Zen 3 dev machine, once the pool's workers poll
-// between steps (internal/pool), a 200×3073 batch gathers faster on two
-// cores than on one in both types: float32 (2.5 MB) 61–73 µs split against
-// 107–115 µs serial (best of 4 go test -bench runs each, one session);
-// float64 (4.9 MB) 104–168 µs against 190–228 µs (nnkern bench
-// data/gather, best of each of 6 alternating runs). The 32-row blocks the
-// fused softmax trainer gathers inside its own parallel chunks (at most
-// 786 KB) stay serial.
+// the rows: the notebooks' 200×3073 batch (2.5 MB float32, 4.9 MB float64)
+// is worth two cores once the pool's workers poll between steps
+// (internal/pool), while the 32-row blocks the fused softmax trainer
+// gathers inside its own parallel chunks (at most 786 KB) stay serial.
+// Split, the 200-row gather ran 1.4–1.8× faster (docs/performance.md).
 const parallelGatherBytes = 1 << 20
 
 // gatherTasks is how many row blocks a parallel gather is cut into: more
 // blocks than workers, so a worker that starts late or is descheduled
-// leaves its share to the others (measured best with 8–16 of 2–16).
+// leaves its share to the others (8 to 16 did best of 2 to 16).
 const gatherTasks = 16
 
 // gatherStep is the state of one parallel gather; task is its bound run

@@ -177,11 +177,9 @@ const gatherAhead = 8
 // gatherCols is the column block of gatherRows: the batch is converted one
 // block of columns at a time, so that block of the mean image (8 KB as
 // float64) stays in L1 instead of a whole 24 KB mean row streaming from L2
-// for every batch row. Together with kernels.Prefetch (a plain-load touch
-// ahead does not help once the rows are blocked) this measured 7-15% faster
-// best-of in BenchmarkGather (about 30% in a serial loop without the index
-// draw) than whole rows with a plain-load touch ahead, on a loaded 2-core
-// Zen 3.
+// for every batch row. Once the rows are blocked a plain-load touch ahead
+// no longer helps, so the rows ahead are fetched with kernels.Prefetch
+// (7–15% faster than whole rows in BenchmarkGather; docs/performance.md).
 const gatherCols = 1024
 
 // gatherRows fills rows [lo, hi) of dst (indices already checked).

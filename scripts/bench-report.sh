@@ -1,30 +1,104 @@
 #!/usr/bin/env bash
-# bench-report.sh — the README performance section: one `nnkern bench` run
-# rendered as Markdown, plus nnkern-vs-numpy ratios measured in the same
-# session, the two run alternately (A B A B A B) so that both see the same
-# machine state; medians of both sides are printed with every ratio.
+# bench-report.sh — the generated part of docs/performance.md: one `nnkern
+# bench` run rendered as Markdown, plus nnkern-vs-numpy ratios measured in
+# the same session, the two run alternately (A B A B A B) so that both see
+# the same machine state; medians of both sides are printed with every ratio.
 #
-#   scripts/bench-report.sh > perf.md          (make bench-report)
+#   scripts/bench-report.sh                (make bench-report) measure, then write the report into $DOC
+#   scripts/bench-report.sh --insert FILE  write FILE (a saved report) into $DOC; nothing is measured
+#
+# The report replaces the lines between <!-- bench-report:begin --> and
+# <!-- bench-report:end --> in $DOC (each on a line of its own, once), in one
+# rename; the rest of the document is written by hand. The report and the
+# raw JSON of every round are also kept in $OUT.
 #
 # It takes a while: each round is a full `nnkern bench --slow` (training runs
 # included, a few minutes at rest) plus numpy_peer.py for f64 and f32.
 #
 # Environment:
+#   DOC           the document to write (default docs/performance.md)
 #   NNKERN        nnkern binary (default: go build ./cmd/nnkern into a temp dir)
 #   ROUNDS        A/B rounds (default 3)
 #   BENCH_ARGS    `nnkern bench` flags (default "--slow": the training runs too)
 #   PEER_ONLY     numpy_peer.py --only list (default all)
 #   PEER_DTYPES   numpy dtypes to run (default "f64 f32")
 #   PEER_ARGS     extra numpy_peer.py flags, e.g. "--cifar DIR"
-#   OUT           directory for the raw JSON (default: a temp dir, kept)
+#   OUT           directory for the raw JSON and the report (default: a temp dir, kept)
 #
-# numpy runs as the issue asks: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
-# /usr/bin/python3 ../shared/bench/numpy_peer.py, so OpenBLAS picks its own
-# kernels for the CPU (nnkern's openblas backend runs with them unset too).
-# A failed bench case (exit 1, JSON written) is reported and its row shows
-# the error; any other failure stops the script.
+# numpy runs as env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3
+# ../shared/bench/numpy_peer.py, so that OpenBLAS picks its own kernels for
+# the CPU (nnkern's openblas backend runs with them unset too) and neither
+# side is tuned by hand. A failed bench case (exit 1, JSON written) is
+# reported and its row shows the error; any other failure stops the script.
 set -euo pipefail
+# DOC, OUT and --insert's file are the caller's paths; the rest runs at the
+# repository root.
+here=$PWD
+abs() { case $1 in /*) echo "$1" ;; *) echo "$here/$1" ;; esac; }
 cd "$(dirname "$0")/.."
+
+if [ -n "${DOC:-}" ]; then DOC=$(abs "$DOC"); else DOC=docs/performance.md; fi
+[ -z "${OUT:-}" ] || OUT=$(abs "$OUT")
+
+# markers DOC prints the line numbers of DOC's begin and end markers, or
+# says what is wrong with them and fails.
+markers() {
+	local doc=$1 nb ne lb le
+	local begin='<!-- bench-report:begin -->' end='<!-- bench-report:end -->'
+	[ -f "$doc" ] || { echo "bench-report: $doc: no such file" >&2; return 1; }
+	nb=$(grep -cxF -- "$begin" "$doc" || true)
+	ne=$(grep -cxF -- "$end" "$doc" || true)
+	if [ "$nb" != 1 ] || [ "$ne" != 1 ]; then
+		echo "bench-report: $doc must hold the lines $begin and $end once each (found $nb and $ne)" >&2
+		return 1
+	fi
+	lb=$(grep -nxF -- "$begin" "$doc" | cut -d: -f1)
+	le=$(grep -nxF -- "$end" "$doc" | cut -d: -f1)
+	if [ "$lb" -gt "$le" ]; then
+		echo "bench-report: $doc: $end (line $le) comes before $begin (line $lb)" >&2
+		return 1
+	fi
+	echo "$lb $le"
+}
+
+# insert_report DOC REPORT replaces the lines between DOC's begin and end
+# markers with the contents of REPORT. DOC is rewritten through a temporary
+# file beside it, renamed over it, so a reader sees the old or the new
+# document, never a mix; on any error DOC is left as it was.
+insert_report() {
+	local doc=$1 report=$2 pos lb le tmp
+	[ -f "$report" ] || { echo "bench-report: $report: no such file" >&2; return 1; }
+	pos=$(markers "$doc") || return 1
+	read -r lb le <<<"$pos"
+	tmp=$(mktemp "$(dirname "$doc")/.$(basename "$doc").XXXXXX") || return 1
+	# cp -p gives the temporary file DOC's mode; the writes below keep it.
+	if cp -p -- "$doc" "$tmp" && {
+		head -n "$lb" -- "$doc"
+		cat -- "$report"
+		# A report without a final newline must not swallow the end marker.
+		[ -z "$(tail -c 1 -- "$report")" ] || echo
+		tail -n "+$le" -- "$doc"
+	} >"$tmp" && mv -f -- "$tmp" "$doc"; then
+		return 0
+	fi
+	rm -f -- "$tmp"
+	echo "bench-report: could not rewrite $doc" >&2
+	return 1
+}
+
+case "${1:-}" in
+--insert)
+	[ $# -eq 2 ] || { echo "usage: $0 [--insert REPORT]" >&2; exit 2; }
+	insert_report "$DOC" "$(abs "$2")"
+	echo "bench-report: wrote $2 into $DOC" >&2
+	exit 0
+	;;
+"") ;;
+*) echo "usage: $0 [--insert REPORT]" >&2; exit 2 ;;
+esac
+
+# Refuse a document without its markers now, not after the measurements.
+markers "$DOC" >/dev/null || exit 1
 
 ROUNDS=${ROUNDS:-3}
 # ../shared beside the repository (a worktree one level deeper finds ../../shared).
@@ -48,10 +122,14 @@ if [ -z "${NNKERN:-}" ]; then
 	# openblas is one of the report's ratios); else without it.
 	if CGO_LDFLAGS="-lopenblas" go build -tags openblas -ldflags "$ldflags" -o "$NNKERN" ./cmd/nnkern 2>/dev/null; then
 		echo "bench-report: nnkern $ver built with the openblas backend" >&2
+		built="built from $ver with the openblas backend"
 	else
 		echo "bench-report: OpenBLAS not usable; nnkern $ver built without the openblas backend" >&2
 		go build -ldflags "$ldflags" -o "$NNKERN" ./cmd/nnkern
+		built="built from $ver without the openblas backend"
 	fi
+else
+	built="$("$NNKERN" version 2>/dev/null | head -n 1 || true), given as NNKERN"
 fi
 
 peer=1
@@ -63,6 +141,7 @@ elif ! "$PY" -c 'import numpy' 2>/dev/null; then
 	peer=0
 fi
 
+start=$(date -u '+%Y-%m-%d %H:%M')
 for r in $(seq 1 "$ROUNDS"); do
 	echo "bench-report: round $r/$ROUNDS: nnkern bench" >&2
 	# shellcheck disable=SC2086
@@ -82,7 +161,9 @@ for r in $(seq 1 "$ROUNDS"); do
 	fi
 done
 
-echo "## Performance"
+finish=$(date -u '+%H:%M')
+{
+echo "Generated by \`make bench-report\` (scripts/bench-report.sh, ROUNDS=$ROUNDS) from $start to $finish UTC; binary: $built. The tables are the last round's; the numpy ratios are medians of all rounds."
 echo
 "$NNKERN" bench --markdown --report "$OUT/nnkern-$ROUNDS.json"
 echo
@@ -157,6 +238,8 @@ print()
 if missing:
     print('Not compared (missing on one side): ' + '; '.join(missing) + '.')
     print()
-print('Raw JSON of every round: `%s`.' % out)
 PYEOF
 fi
+} >"$OUT/report.md"
+insert_report "$DOC" "$OUT/report.md"
+echo "bench-report: wrote the report into $DOC (report.md and the raw JSON of every round are in $OUT)" >&2

@@ -18,9 +18,9 @@ package softmax
 // for C > fused.MaxCols the scores go through blas.Gemm instead. The
 // gradient partials are kept transposed (C×D): the scores kernel needs C
 // across the SIMD lanes (padded to cp), the gradient kernel puts D there
-// and so wastes no lane on padding (10 of 12 float64 lanes and 10 of 16
-// float32 lanes were useful in the D×cp layout; measured on the Zen 3 dev
-// machine, fused.BenchmarkMulAddTN: the float32 gradient ~1.3× faster).
+// and so wastes no lane on padding (a D×cp layout would use 10 of 12
+// float64 lanes and 10 of 16 float32 lanes; transposed, the float32
+// gradient runs ~1.3× faster in fused.BenchmarkMulAddTN).
 
 import (
 	"fmt"
@@ -40,13 +40,9 @@ const (
 	fusedMinChunkRows = 64
 	// fusedBlockRows is the rows of X per fused block (and per gathered
 	// block of the trainer). The block is re-read from cache by the
-	// gradient pass right after the scores pass. With the D×cp gradient
-	// panels, on the Zen 3 dev machine (CPU time of BenchmarkLoss/f64 at
-	// -cpu 1, two runs on a heavily shared machine) 32 rows had the
-	// lowest time of 8, 16, 32 and 64, by 5-15%; with the transposed
-	// gradient (fused.MulAddTN) 8, 16, 32 and 64 were within the noise
-	// of each other (BenchmarkLossCPU, BenchmarkTrainBreakdown, three
-	// alternating runs each), so it stayed 32.
+	// gradient pass right after the scores pass. With the transposed
+	// gradient (fused.MulAddTN) blocks of 8 to 64 rows run equally
+	// fast (BenchmarkLossCPU, docs/performance.md), so 32 stays.
 	fusedBlockRows = 32
 	// fusedReduceParts is the number of row ranges of dW reduced in
 	// parallel.

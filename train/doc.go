@@ -22,4 +22,32 @@
 // st.Buffers(m.Params()); restore them into a fresh State (after
 // st.Init(cfg.Update, m.Params())) and call Run again: the result is the
 // uninterrupted run's, bit for bit.
+//
+// The update rules (NewUpdate, Update, Rules) are how one gradient step
+// changes a parameter, as the course's optim.py defines them: sgd (the
+// default), momentum, rmsprop and adam, with optim.py's default
+// hyperparameters, applied to the gradient that already includes the
+// regulariser. Run makes one per parameter (State.Init).
+//
+// An Update is made for one parameter of n elements and keeps that
+// parameter's state (velocity, cache, moments, step count):
+//
+//	u, err := train.NewUpdate[float32]("adam", len(w))
+//	if err != nil { ... }
+//	for range iters {
+//		grad(g, w)       // g = dLoss/dw, regulariser included
+//		u.Step(w, g, lr) // w changes in place
+//		lr *= decay      // the learning rate and its schedule stay the caller's
+//	}
+//
+// A checkpoint saves u.Steps() and a copy of every u.Buffers()[i].Data;
+// resuming creates a fresh Update, copies the buffers back into its
+// Buffers() and calls SetSteps: the run continues bit for bit as if it
+// had not stopped.
+//
+// Every rule computes in T, each product rounded on its own (T(a*b) +
+// T(c*d): no fused multiply-add), constants converted to T once, and the
+// square root correctly rounded, so a step gives the same bits on every
+// CPU and ISA level: the update rules are contract-safe kernels and need
+// no assembly.
 package train

@@ -93,7 +93,7 @@ func main() {
 // every tile) and C element (i, j) is c[i*ldc + j]. With loadC == 0, C is
 // only written (beta is ignored). Strides are in elements; k, tiles >= 1.
 // Looping over the tiles of a row panel in assembly saves a Go call per
-// 6×16 tile (measured: ~5% of the kernel's time at kc = 256).
+// 6×16 tile (~5% of the kernel's time at kc = 256).
 //
 // Each element of C has one accumulator, starting at 0 and updated by one
 // VFMADD per k step in increasing p, then C = fma(alpha, acc, beta·C)
@@ -141,14 +141,11 @@ func kernel(w isa, e elem, nv int) {
 	if nv == 2 {
 		// Where B is packed (csB = nr elements) and k >= 256,
 		// bpre walks the next B micro-panel (it follows at b + k·csB),
-		// one line per unrolled iteration, into L2; otherwise bpre = 0
-		// and the k loop runs without it. Measured on one core of a
-		// shared 2-core machine, 46 alternating run pairs against the
-		// kernel without it: 2048³ float32 median 81.95 -> 84.64,
-		// float64 39.26 -> 42.09 GFLOP/cpu-s (paired ratio medians
-		// 1.035 and 1.034, faster in 30/46 and 36/46 pairs). Enabled
-		// where B stays in L2 (k = 200) or is read in place, it cost
-		// 5-10% in float32 (the first 2 sets of 5 runs).
+		// one line per unrolled iteration, into L2, so that the next
+		// panel does not start from memory (2048³: ~3.5% faster in both
+		// types, docs/performance.md); otherwise bpre = 0 and the k
+		// loop runs without it, because where B stays in L2 (k = 200)
+		// or is read in place the extra loads cost more than they save.
 		bpre = GP64()
 		Load(Param("k"), bpre)
 		IMULQ(csb, bpre)
@@ -228,10 +225,8 @@ func kernel(w isa, e elem, nv int) {
 		// step emits one k step. With pf (the packed-B loop) the AVX-512
 		// kernels also prefetch this micro-panel's B 8 steps ahead into
 		// L1: a 512-deep float32 micro-panel of 32 columns (64 KiB) does
-		// not fit the 48 KiB L1 of the Zen 5 this was measured on, so it
-		// streams from L2 once per pair of A tiles (2048³ float32, one
-		// core: 198-203 GFLOP/s without, 202-206 with, two alternating
-		// runs of each).
+		// not fit a 48 KiB L1, so it streams from L2 once per pair of A
+		// tiles (~2% faster at 2048³ float32, docs/performance.md).
 		step := func(pf bool) {
 			e.load(Mem{Base: b}, bv[0])
 			if nv == 2 {
@@ -356,10 +351,10 @@ func kernel(w isa, e elem, nv int) {
 }
 
 // paramAddr returns the memory operand of a scalar argument, so that it is
-// broadcast by a VEX instruction. avo's Load would use legacy-SSE MOVSS:
-// mixed with dirty upper ymm halves that cost ~900 cycles per call on this
-// Zen 3 (measured: the 6×16 kernel at kc=256 went from 62% to 90-97% of
-// the FMA peak).
+// broadcast by a VEX instruction. avo's Load would use legacy-SSE MOVSS,
+// which mixed with dirty upper ymm halves cost ~900 cycles per call on
+// Zen 3 (the 6×16 kernel at kc=256 ran at 62% of the FMA peak instead of
+// 90–97%).
 func paramAddr(name string) Mem {
 	b, err := Param(name).Resolve()
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/cifar"
-	"github.com/nnkern/nnkern/internal/mnist"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/mnist"
 )
 
 // cacheDir is where fetched datasets live: $NNKERN_CACHE, else

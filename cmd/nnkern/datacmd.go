@@ -14,7 +14,7 @@ import (
 
 	"github.com/nnkern/nnkern/cifar"
 	cifardl "github.com/nnkern/nnkern/cifar/download"
-	"github.com/nnkern/nnkern/internal/mnist"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/mnist"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/schollz/progressbar/v3"
 )

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/nnkern/nnkern/internal/mnist"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/mnist"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/twolayer"
 )

@@ -16,10 +16,10 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/viz"
 	"github.com/nnkern/nnkern/internal/regfile"
 	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
-	"github.com/nnkern/nnkern/internal/viz"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/softmax"

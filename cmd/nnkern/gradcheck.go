@@ -12,7 +12,7 @@ import (
 	"github.com/nnkern/nnkern/twolayer"
 )
 
-// Published figures of the reference notebooks (quoted in the issues).
+// Published figures of the reference notebooks.
 const (
 	refToyLoss      = 1.30378789133
 	refToyTrainLoss = 0.017149607938732048

@@ -16,12 +16,12 @@ import (
 // Why 8: the strip kernels read one cache line from each row of A and B of
 // the pass in turn, and when the row stride of B is close to a multiple of
 // 4 KiB (X with D = 3073: 24584 bytes in float64) those lines map to the
-// same few L1 sets; 8 rows fit in the 8 ways. On the Zen 3 dev machine
-// passes of 8 rows made the softmax dev-set loss (blocks of 32 rows,
-// stride 3073) ~10% faster than one pass of 32, and made no difference
-// with a padded stride. The Go code gains nothing from passes, but must
-// sum in the same ones. (The assembly kernels take the pass length as
-// their k argument: no generated code depends on this value.)
+// same few L1 sets; 8 rows fit in the 8 ways (passes of 8 make the
+// softmax loss on stride-3073 rows ~10% faster than one pass of 32, and
+// cost nothing with a padded stride). The Go code gains nothing from
+// passes, but must sum in the same ones. (The assembly kernels take the
+// pass length as their k argument: no generated code depends on this
+// value.)
 const tnPassRows = 8
 
 // MulAddTN computes, for i < m and j < n,

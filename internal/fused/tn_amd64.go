@@ -20,11 +20,10 @@ var (
 	tnMaxM512 = [2]int{16, 14}
 )
 
-// tnVecs is the strip width in vectors for the bulk of the columns. The
-// 10-row, 1-vector kernels (one pass over B for C = 10) measured slower
-// than two passes of 5 rows × 2 vectors on the Zen 3 dev machine
-// (float64 22 vs 32 GFLOP/s, float32 40 vs 60, 480×3073 B with a padded
-// stride; equal with stride 3073), so they serve the last vector only.
+// tnVecs is the strip width in vectors for the bulk of the columns: two
+// passes of 5 rows × 2 vectors beat one pass of the 10-row, 1-vector
+// kernels over B for C = 10 (~1.5× with a padded stride, equal with stride
+// 3073; docs/performance.md), so those serve the last vector only.
 const tnVecs = 2
 
 // tnMask32[8-r:] and tnMask64[4-r:] begin with the lane mask of the first

@@ -94,10 +94,9 @@ func worker() {
 // (a Go duration such as "50us"; "0" never polls), read once when the
 // package starts; SetSpinWait changes it.
 //
-// Measured on the 2-core Zen 3 KVM dev machine (cifar BenchmarkGather,
-// 200×3073 float64 on two cores, best of each of 3 runs): 127–157 µs
-// when the worker sleeps between gathers, 90–109 µs when it polls for
-// 20–100 µs.
+// The default, 50 µs, lies in the 20–100 µs range that made a two-core
+// 200×3073 float64 gather ~1.4× faster than sleeping workers did (cifar
+// BenchmarkGather, docs/performance.md).
 var spinWait atomic.Int64
 
 func init() { spinWait.Store(int64(spinWaitFromEnv())) }

@@ -327,9 +327,9 @@ func zmmAccs(n int) []reg.VecVirtual {
 // Not more rows than the 32 registers allow: a panel reads one cache line
 // from each of its r rows of A in turn, and with the row stride of the
 // loss (D = 3073 elements, 4 bytes past a multiple of 4 KiB in float32)
-// those lines share an L1 set, whose 12 ways 16 rows overflow. Panels of
-// 8 float32 rows ran the 500×3073 scores ~25% faster than 16 on a Zen 5
-// (fused.BenchmarkMulAdd); float64 ran the same with 8 or 12.
+// those lines share an L1 set, whose 12 ways 16 rows overflow: 8 float32
+// rows run the 500×3073 scores ~25% faster than 16 (fused.BenchmarkMulAdd);
+// float64 runs as fast with 12 as with 8.
 var maxRows512 = [2]int{8, 12}
 
 func name512(e elem, nv, r int) string { return fmt.Sprintf("panel%sN%dR%dAVX512", e.name, nv, r) }
