@@ -3,6 +3,7 @@ package softmax
 import (
 	"fmt"
 	"math"
+	"runtime/debug"
 	"slices"
 	"testing"
 
@@ -82,5 +83,28 @@ func TestTrainUpdateRules(t *testing.T) {
 	}
 	if _, err := NewSoftmax[float64]().Train(X, y, TrainConfig{LearningRate: 1, NumIters: 1, BatchSize: 1, Update: "nesterov"}, nprand.New(1)); err == nil {
 		t.Error("an unknown update rule trains")
+	}
+}
+
+// The loop allocates nothing per iteration with any rule.
+func TestTrainUpdateRulesNoAllocPerIteration(t *testing.T) {
+	// The collector is off while counting: with it on, the counts move by
+	// a couple of allocations with where a collection falls, whatever the
+	// number of iterations.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	X, y := u8Problem[float64](3, 400, 100, 10)
+	src := MatrixSource(X)
+	for _, rule := range []string{"sgd", "momentum", "rmsprop", "adam"} {
+		run := func(iters int) float64 {
+			return testing.AllocsPerRun(3, func() {
+				cfg := TrainConfig{LearningRate: 1e-7, Reg: 1, NumIters: iters, BatchSize: 200, Update: rule}
+				if _, err := NewSoftmax[float64]().TrainSource(src, y, cfg, nprand.New(0)); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		if a, b := run(10), run(60); a != b {
+			t.Errorf("%s: 10 iterations allocate %v times, 60 iterations %v times: the loop allocates", rule, a, b)
+		}
 	}
 }

@@ -160,6 +160,12 @@ func Run[T kernels.Float](ctx context.Context, m Model[T], d Data[T], cfg Config
 	if N == 0 || len(d.Y) != N {
 		return fmt.Errorf("%d training rows and %d labels", N, len(d.Y))
 	}
+	if d.Val != nil && len(d.YVal) != d.Val.Rows() {
+		return fmt.Errorf("%d validation rows and %d labels", d.Val.Rows(), len(d.YVal))
+	}
+	if d.Acc != nil && len(d.YAcc) != d.Acc.Rows() {
+		return fmt.Errorf("%d accuracy rows and %d labels", d.Acc.Rows(), len(d.YAcc))
+	}
 	params := m.Params()
 	if err := st.Init(cfg.Update, params); err != nil {
 		return err

@@ -349,3 +349,28 @@ func TestNewState(t *testing.T) {
 		t.Fatalf("state at %d, lr %v; want 9, 0.125", st.Iteration, st.LearningRate)
 	}
 }
+
+// A State keeps its rule: running it with another is an error, and so
+// are labels that do not match their rows.
+func TestRunRefusesMismatches(t *testing.T) {
+	d := toyData(30, 4, 3, 8)
+	m := newToy(4, 3, false)
+	cfg := Config{LearningRate: 0.01, LearningRateDecay: 1, NumIters: 4, BatchSize: 5, Update: "adam"}
+	st := NewState[float64](cfg, 30, nprand.New(0))
+	if err := Run(context.Background(), m, d, cfg, st); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NumIters, cfg.Update = 8, "momentum"
+	if err := Run(context.Background(), m, d, cfg, st); err == nil || !strings.Contains(err.Error(), "update rule adam") {
+		t.Errorf("adam state run as momentum: %v", err)
+	}
+	cfg.Update = "adam"
+	bad := d
+	bad.Val, bad.YVal = d.X, d.Y[:3]
+	if err := Run(context.Background(), m, bad, cfg, st); err == nil || !strings.Contains(err.Error(), "30 validation rows and 3 labels") {
+		t.Errorf("short validation labels: %v", err)
+	}
+	if st.Iteration != 4 {
+		t.Errorf("a refused run moved the state to iteration %d", st.Iteration)
+	}
+}

@@ -36,11 +36,17 @@ func NewState[T kernels.Float](cfg Config, n int, rng *nprand.RandomState) *Stat
 }
 
 // Init creates the state of update rule rule for params (zero buffers,
-// no steps) unless it exists. A restored checkpoint then fills Buffers.
+// no steps) unless it exists, in which case it checks that it is rule's.
+// A restored checkpoint then fills Buffers.
 func (s *State[T]) Init(rule string, params []Param[T]) error {
 	if s.Updates != nil {
 		if len(s.Updates) != len(params) {
 			return fmt.Errorf("the state has %d update rules for %d parameters", len(s.Updates), len(params))
+		}
+		for _, u := range s.Updates {
+			if u.Name() != rule && !(isSGD(rule) && isSGD(u.Name())) {
+				return fmt.Errorf("the state holds update rule %s, the configuration names %q", u.Name(), rule)
+			}
 		}
 		return nil
 	}

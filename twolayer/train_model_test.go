@@ -2,6 +2,7 @@ package twolayer
 
 import (
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"testing"
 
@@ -75,5 +76,35 @@ func TestTrainUpdateRules(t *testing.T) {
 	net := New[float64](4, 10, 3, 0.1, rng)
 	if _, err := net.Train(X, y, X, y, TrainConfig{LearningRate: 1, NumIters: 1, BatchSize: 1, Update: "nesterov"}, rng); err == nil {
 		t.Error("an unknown update rule trains")
+	}
+}
+
+// The loop allocates nothing per iteration with any rule: its buffers
+// (gradients, update-rule state) are made before the first.
+func TestTrainUpdateRulesNoAllocPerIteration(t *testing.T) {
+	// The collector is off while counting: with it on, the counts move by
+	// a couple of allocations with where a collection falls, whatever the
+	// number of iterations.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	rng := rand.New(rand.NewPCG(1, 1))
+	X, y := randData[float32](rng, 300, 30, 10)
+	src := train.MatrixSource(X)
+	for _, rule := range train.Rules {
+		run := func(iters int) float64 {
+			return testing.AllocsPerRun(3, func() {
+				net := randNet[float32](rand.New(rand.NewPCG(1, 2)), 30, 20, 10, 0.01)
+				var st Stats
+				st.LossHistory = make([]float64, 0, iters)
+				st.TrainAccHistory = make([]float64, 0, iters)
+				st.ValAccHistory = make([]float64, 0, iters)
+				cfg := TrainConfig{LearningRate: 1e-3, LearningRateDecay: 0.95, Reg: 0.05, NumIters: iters, BatchSize: 50, Update: rule}
+				if err := net.trainFast(src, y, src, y, cfg, cfg.LearningRate, nprand.New(0), &st); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		if a, b := run(12), run(72); a != b {
+			t.Errorf("%s: 12 iterations allocate %v times, 72 iterations %v times: the loop allocates", rule, a, b)
+		}
 	}
 }
