@@ -109,3 +109,38 @@ func TestUpdateIsASetting(t *testing.T) {
 		t.Errorf("unknown rule: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// sweep --update is a list like --lr: the rule is the grid's outermost
+// dimension, each configuration trains as 'train --update' would, and the
+// printed name carries the rule unless it is sgd.
+func TestSweepUpdateList(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "sw")
+	r := mustRun(t, dir, nil, "sweep", "softmax", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
+		"--lr", "1e-5,1e-4", "--reg", "1", "--iters", "12", "--update", "sgd,adam", "--out", out)
+	cfgs, err := readSweepConfigs(filepath.Join(out, "sweep-configs.json"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range cfgs {
+		got = append(got, s.Update+"/"+describe(s))
+	}
+	want := []string{"/lr 1.000000e-05 reg 1.000000e+00 iters 12", "/lr 1.000000e-04 reg 1.000000e+00 iters 12",
+		"adam/lr 1.000000e-05 reg 1.000000e+00 iters 12 update adam", "adam/lr 1.000000e-04 reg 1.000000e+00 iters 12 update adam"}
+	if !slices.Equal(got, want) {
+		t.Errorf("configurations %q, want %q", got, want)
+	}
+	if !strings.Contains(r.stdout, "update adam val") {
+		t.Errorf("sweep output does not name the rule:\n%s", r.stdout)
+	}
+	alone := filepath.Join(dir, "alone")
+	mustRun(t, dir, nil, "train", "softmax", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
+		"--lr", "1e-4", "--reg", "1", "--iters", "12", "--update", "adam", "--out", alone, "--quiet")
+	if fileHash(t, filepath.Join(alone, modelFile)) != fileHash(t, filepath.Join(out, "run-0003", modelFile)) {
+		t.Error("the sweep's adam configuration differs from the same run alone")
+	}
+	rr := nnkern(t, dir, nil, "sweep", "softmax", "--data", data, "--update", "sgd,nesterov", "--out", filepath.Join(dir, "bad"))
+	checkOneLine(t, rr, 2, `--update "nesterov"`, nil)
+}
