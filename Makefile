@@ -73,9 +73,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 60s ./cifar
 	$(GO) test -run '^$$' -fuzz FuzzIDX -fuzztime 60s ./cifar
 	$(GO) test -run '^$$' -fuzz FuzzImageFolder -fuzztime 60s ./cifar
-	$(GO) test -run '^$$' -fuzz FuzzModel -fuzztime 60s ./internal/runio
-	$(GO) test -run '^$$' -fuzz FuzzCheckpoint -fuzztime 60s ./internal/runio
-	$(GO) test -run '^$$' -fuzz FuzzMetrics -fuzztime 60s ./internal/runio
+	$(GO) test -run '^$$' -fuzz FuzzModel -fuzztime 60s ./internal/npz
+	$(GO) test -run '^$$' -fuzz FuzzCheckpoint -fuzztime 60s ./cmd/nnkern/internal/runio
+	$(GO) test -run '^$$' -fuzz FuzzMetrics -fuzztime 60s ./cmd/nnkern/internal/runio
 	$(GO) test -run '^$$' -fuzz FuzzRunConfig -fuzztime 60s ./cmd/nnkern
 	$(GO) test -run '^$$' -fuzz FuzzSweepConfigs -fuzztime 60s ./cmd/nnkern
 	$(GO) test -run '^$$' -fuzz '^FuzzSweep$$' -fuzztime 60s ./cmd/nnkern

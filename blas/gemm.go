@@ -5,8 +5,11 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/nnkern/nnkern/internal/dtype"
 )
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or Xᵀ as
@@ -46,15 +49,14 @@ func Gemm[T float](transA, transB bool, alpha T, a, b Matrix[T], beta T, c Matri
 	if m == 0 || n == 0 {
 		return
 	}
-	be := current.Load()
+	be := selected()
 	if k == 0 || alpha == 0 {
 		// Every backend agrees on this; handling it here also keeps zero
 		// strides (of empty A, B) away from the libraries.
 		scaleC(m, n, beta, c.Data, c.Stride)
 		return
 	}
-	var z T
-	if unsafe.Sizeof(z) == 4 {
+	if dtype.Is32[T]() {
 		be.sgemm(transA, transB, m, n, k, f32(alpha), asF32(a.Data), a.Stride, asF32(b.Data), b.Stride, f32(beta), asF32(c.Data), c.Stride)
 		return
 	}
@@ -62,7 +64,7 @@ func Gemm[T float](transA, transB bool, alpha T, a, b Matrix[T], beta T, c Matri
 }
 
 // The conversions below are no-ops: they are only called with T == float32
-// (resp. float64), checked by the caller through unsafe.Sizeof.
+// (resp. float64), checked by the caller through dtype.Is32.
 
 func asF32[T float](s []T) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
@@ -104,9 +106,15 @@ func (nativeBackend) dgemm(tA, tB bool, m, n, k int, alpha float64, a []float64,
 }
 
 var (
+	// backends are the compiled-in backends: native here, gonum and
+	// openblas (with its build tag) add themselves from their files' init
+	// functions, in any order.
 	backends = map[string]backend{"native": nativeBackend{}}
-	current  atomic.Pointer[backendBox]
-	envErr   error
+	// current is the selected backend; it is set by applyEnv, through
+	// selected, before anything reads it.
+	current atomic.Pointer[backendBox]
+	envOnce sync.Once
+	envErr  error
 )
 
 // backendBox lets an interface value live in an atomic.Pointer.
@@ -114,16 +122,22 @@ type backendBox struct{ backend }
 
 func register(b backend) { backends[b.name()] = b }
 
-func init() {
-	current.Store(&backendBox{nativeBackend{}})
+// selected returns the backend the routines run on. Its first call (or
+// Use's, Current's or EnvError's, whichever comes first) applies
+// NNKERN_BLAS: package initialization is over by then, so every backend
+// of the build has registered itself, whatever the order of the files.
+func selected() *backendBox {
+	envOnce.Do(applyEnv)
+	return current.Load()
 }
 
-// initEnv applies NNKERN_BLAS; it runs after the backends' init functions
-// registered them (Go runs a package's init functions in file-name order,
-// and this one is called from zz_env.go).
-func initEnv() {
+// applyEnv selects the native backend, then the one NNKERN_BLAS names, if
+// any, recording a bad name for EnvError. It runs once, from envOnce (and
+// from the tests).
+func applyEnv() {
+	current.Store(&backendBox{nativeBackend{}})
 	if s, ok := os.LookupEnv("NNKERN_BLAS"); ok && s != "" {
-		if err := Use(s); err != nil {
+		if err := use(s); err != nil {
 			envErr = fmt.Errorf("NNKERN_BLAS: %w", err)
 		}
 	}
@@ -134,6 +148,11 @@ func initEnv() {
 // unknown or not compiled-in name. It must not be called while routines of
 // this package run concurrently.
 func Use(name string) error {
+	envOnce.Do(applyEnv) // NNKERN_BLAS first, so that a program's choice wins
+	return use(name)
+}
+
+func use(name string) error {
 	b, ok := backends[strings.ToLower(strings.TrimSpace(name))]
 	if !ok {
 		return fmt.Errorf("blas: unknown or not compiled-in backend %q (have %s)", name, strings.Join(Backends(), ", "))
@@ -154,9 +173,12 @@ func Backends() []string {
 }
 
 // Current returns the name of the selected backend.
-func Current() string { return current.Load().name() }
+func Current() string { return selected().name() }
 
 // EnvError reports a bad NNKERN_BLAS value (an unknown or not compiled-in
 // backend); the native backend is used then. Programs should report it and
 // stop, as for kernels.EnvError.
-func EnvError() error { return envErr }
+func EnvError() error {
+	envOnce.Do(applyEnv)
+	return envErr
+}

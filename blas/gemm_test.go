@@ -549,13 +549,13 @@ func TestBackendSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("NNKERN_BLAS", "nope")
-	initEnv()
+	applyEnv()
 	if err := EnvError(); err == nil || !strings.Contains(err.Error(), "NNKERN_BLAS") {
 		t.Errorf("EnvError() = %v after NNKERN_BLAS=nope", err)
 	}
 	t.Setenv("NNKERN_BLAS", "gonum")
 	envErr = nil
-	initEnv()
+	applyEnv()
 	if EnvError() != nil || Current() != "gonum" {
 		t.Errorf("NNKERN_BLAS=gonum: err %v, current %q", EnvError(), Current())
 	}

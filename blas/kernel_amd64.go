@@ -5,6 +5,7 @@ package blas
 import (
 	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -27,9 +28,8 @@ func microKernel[T float](lvl kernels.Level, half bool) kernelFunc[T] {
 	if lvl < kernels.AVX2 {
 		return goKernel[T](half)
 	}
-	var z T
 	if lvl >= kernels.AVX512 {
-		if unsafe.Sizeof(z) == 4 {
+		if dtype.Is32[T]() {
 			f := kernelFunc[float32](kernelAVX512F32)
 			if half {
 				f = kernelAVX512F32Half
@@ -42,7 +42,7 @@ func microKernel[T float](lvl kernels.Level, half bool) kernelFunc[T] {
 		}
 		return *(*kernelFunc[T])(unsafe.Pointer(&f))
 	}
-	if unsafe.Sizeof(z) == 4 {
+	if dtype.Is32[T]() {
 		f := kernelFunc[float32](kernelAVX2F32)
 		if half {
 			f = kernelAVX2F32Half

@@ -3,6 +3,7 @@ package blas
 import (
 	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -80,8 +81,7 @@ var (
 // goKernel returns kernelGo[T] (or kernelGoHalf[T] if half) without
 // allocating.
 func goKernel[T float](half bool) kernelFunc[T] {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
+	if dtype.Is32[T]() {
 		if half {
 			return *(*kernelFunc[T])(unsafe.Pointer(&kernelGoHalf32))
 		}

@@ -2,8 +2,8 @@ package blas
 
 import (
 	"fmt"
-	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -24,11 +24,11 @@ func Axpy[T float](alpha T, x, y Matrix[T]) {
 	if alpha == 0 || x.Rows == 0 || x.Cols == 0 {
 		return
 	}
-	be := current.Load()
+	be := selected()
 	n := x.Cols
 	for i := 0; i < x.Rows; i++ {
 		xr, yr := x.Data[i*x.Stride:i*x.Stride+n], y.Data[i*y.Stride:i*y.Stride+n]
-		if is32[T]() {
+		if dtype.Is32[T]() {
 			be.saxpy(f32(alpha), asF32(xr), asF32(yr))
 		} else {
 			be.daxpy(f64(alpha), asF64(xr), asF64(yr))
@@ -48,11 +48,11 @@ func Scal[T float](alpha T, x Matrix[T]) {
 		scaleC(x.Rows, x.Cols, 0, x.Data, x.Stride)
 		return
 	}
-	be := current.Load()
+	be := selected()
 	n := x.Cols
 	for i := 0; i < x.Rows; i++ {
 		xr := x.Data[i*x.Stride : i*x.Stride+n]
-		if is32[T]() {
+		if dtype.Is32[T]() {
 			be.sscal(f32(alpha), asF32(xr))
 		} else {
 			be.dscal(f64(alpha), asF64(xr))
@@ -85,8 +85,8 @@ func Gemv[T float](transA bool, alpha T, a Matrix[T], x []T, beta T, y []T) {
 	if beta == 0 {
 		clear(y)
 	}
-	be := current.Load()
-	if is32[T]() {
+	be := selected()
+	if dtype.Is32[T]() {
 		be.sgemv(transA, a.Rows, a.Cols, f32(alpha), asF32(a.Data), a.Stride, asF32(x), f32(beta), asF32(y))
 		return
 	}
@@ -97,11 +97,6 @@ func checkMat[T float](fn, name string, m Matrix[T]) {
 	if err := m.Check(); err != nil {
 		panic(fmt.Sprintf("blas.%s: %s: %v", fn, name, err))
 	}
-}
-
-func is32[T float]() bool {
-	var z T
-	return unsafe.Sizeof(z) == 4
 }
 
 // The native backend's level-1/2 routines run on the kernels package

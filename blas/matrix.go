@@ -47,6 +47,10 @@ func (m Matrix[T]) Check() error {
 	return nil
 }
 
+// Dims returns the number of rows and columns (as gonum's mat.Matrix
+// does, so code that reads a matrix through Dims and At takes a Matrix).
+func (m Matrix[T]) Dims() (rows, cols int) { return m.Rows, m.Cols }
+
 // At returns element (i, j).
 func (m Matrix[T]) At(i, j int) T { return m.Data[i*m.Stride+j] }
 

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
 )
@@ -105,8 +106,7 @@ func computeBlocking(l2, l3, size, nr int) blocking {
 }
 
 func blockingFor[T float]() blocking {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
+	if dtype.Is32[T]() {
 		return block32
 	}
 	return block64
@@ -156,9 +156,8 @@ const halfKCRows = 512
 // level or the parallel partition, so each element of C is summed in the
 // same order everywhere.
 func kcFor[T float](tB bool, m, ldb int) int {
-	var z T
 	kc := blockingFor[T]().kc
-	if !tB && m < halfKCRows && ldb*int(unsafe.Sizeof(z))%64 != 0 {
+	if !tB && m < halfKCRows && ldb*dtype.Size[T]()%64 != 0 {
 		kc = max(64, kc/2&^7)
 	}
 	return kc
@@ -422,7 +421,7 @@ func mergeTile[T float](c []T, ldc int, tile []T, ldt, mrb, nrb int, alpha, beta
 // the panel at p·nr+j; columns past ncb are zero.
 func packBBlock[T float](dst, b []T, ldb int, tB bool, pc, kcb, jc, ncb, nr int) {
 	full := ncb / nr * nr
-	if line := 64 / int(unsafe.Sizeof(b[0])); !tB && (nr == line || nr == 2*line) {
+	if line := 64 / dtype.Size[T](); !tB && (nr == line || nr == 2*line) {
 		// Stream each row of B once; full panels get one or two 64-byte
 		// copies per row (fixed-size array assignments, no call).
 		for p := 0; p < kcb; p++ {
@@ -470,7 +469,7 @@ func packBBlock[T float](dst, b []T, ldb int, tB bool, pc, kcb, jc, ncb, nr int)
 
 // copy64 copies 64 bytes (16 float32 or 8 float64) from src to dst.
 func copy64[T float](dst, src []T) {
-	if unsafe.Sizeof(dst[0]) == 4 {
+	if dtype.Is32[T]() {
 		*(*[16]T)(dst) = *(*[16]T)(src)
 		return
 	}
@@ -538,9 +537,7 @@ type workspace[T float] struct {
 // alignedSlice returns a slice of n elements whose first element is
 // 64-byte aligned.
 func alignedSlice[T float](n int) []T {
-	var z T
-	size := int(unsafe.Sizeof(z))
-	buf := make([]T, n+64/size)
+	buf := make([]T, n+64/dtype.Size[T]())
 	off := 0
 	for uintptr(unsafe.Pointer(&buf[off]))%64 != 0 {
 		off++
@@ -548,44 +545,36 @@ func alignedSlice[T float](n int) []T {
 	return buf[off : off+n : off+n]
 }
 
-// freeList is a mutex-protected stack of reusable objects: unlike
+// freeList is a mutex-protected stack of reusable *E for one E: unlike
 // sync.Pool it never drops them, so steady-state calls do not allocate.
-type freeList[E any] struct {
+// The lists below hold one per element type (dtype.PerType).
+type freeList struct {
 	mu    sync.Mutex
-	items []*E
+	items []any
 }
 
-func (f *freeList[E]) get() *E {
+// take returns an *E from f (which holds only *E), or a new one.
+func take[E any](f *freeList) *E {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if n := len(f.items); n > 0 {
-		e := f.items[n-1]
+		e := f.items[n-1].(*E)
+		f.items[n-1] = nil
 		f.items = f.items[:n-1]
 		return e
 	}
 	return new(E)
 }
 
-func (f *freeList[E]) put(e *E) {
+func (f *freeList) put(e any) {
 	f.mu.Lock()
 	f.items = append(f.items, e)
 	f.mu.Unlock()
 }
 
-var (
-	ws32   freeList[workspace[float32]]
-	ws64   freeList[workspace[float64]]
-	jobs32 freeList[job[float32]]
-	jobs64 freeList[job[float64]]
-)
+var workspaceLists, jobLists dtype.PerType[freeList]
 
-func getWorkspace[T float]() *workspace[T] {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
-		return (*workspace[T])(unsafe.Pointer(ws32.get()))
-	}
-	return (*workspace[T])(unsafe.Pointer(ws64.get()))
-}
+func getWorkspace[T float]() *workspace[T] { return take[workspace[T]](dtype.Of[T](&workspaceLists)) }
 
 // grow returns buf if it holds n elements, else a new aligned slice of n
 // (buffers grow to what the largest call needed, at most the blocking
@@ -597,28 +586,8 @@ func grow[T float](buf []T, n int) []T {
 	return alignedSlice[T](n)
 }
 
-func putWorkspace[T float](ws *workspace[T]) {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
-		ws32.put((*workspace[float32])(unsafe.Pointer(ws)))
-	} else {
-		ws64.put((*workspace[float64])(unsafe.Pointer(ws)))
-	}
-}
+func putWorkspace[T float](ws *workspace[T]) { dtype.Of[T](&workspaceLists).put(ws) }
 
-func getJob[T float]() *job[T] {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
-		return (*job[T])(unsafe.Pointer(jobs32.get()))
-	}
-	return (*job[T])(unsafe.Pointer(jobs64.get()))
-}
+func getJob[T float]() *job[T] { return take[job[T]](dtype.Of[T](&jobLists)) }
 
-func putJob[T float](j *job[T]) {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
-		jobs32.put((*job[float32])(unsafe.Pointer(j)))
-	} else {
-		jobs64.put((*job[float64])(unsafe.Pointer(j)))
-	}
-}
+func putJob[T float](j *job[T]) { dtype.Of[T](&jobLists).put(j) }

@@ -1,6 +1,10 @@
 package blas
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/nnkern/nnkern/internal/dtype"
+)
 
 // overlaps reports whether two matrix views share an element. Views into
 // different arrays never do; views into one array with the same stride are
@@ -11,7 +15,7 @@ func overlaps[T float](a, b Matrix[T]) bool {
 	if a.Rows == 0 || a.Cols == 0 || b.Rows == 0 || b.Cols == 0 {
 		return false
 	}
-	size := int(unsafe.Sizeof(a.Data[0]))
+	size := dtype.Size[T]()
 	pa := uintptr(unsafe.Pointer(&a.Data[0]))
 	pb := uintptr(unsafe.Pointer(&b.Data[0]))
 	endA := pa + uintptr(((a.Rows-1)*a.Stride+a.Cols)*size)

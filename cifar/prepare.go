@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 )
@@ -162,7 +162,7 @@ func Gather[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T
 			panic(fmt.Sprintf("cifar.Gather: idx[%d] = %d out of range [0,%d)", r, i, s.N))
 		}
 	}
-	if len(idx)*d*int(unsafe.Sizeof(dst.Data[0])) >= parallelGatherBytes && gatherParallel(p, s, idx, dst) {
+	if len(idx)*d*dtype.Size[T]() >= parallelGatherBytes && gatherParallel(p, s, idx, dst) {
 		return
 	}
 	gatherRows(p, s, idx, dst, 0, len(idx))

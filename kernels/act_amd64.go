@@ -2,6 +2,8 @@
 
 package kernels
 
+import "github.com/nnkern/nnkern/internal/dtype"
+
 func addBias[T Float](m []T, rows, cols, stride int, b []T) {
 	if level < AVX2 {
 		addBiasGeneric(m, rows, cols, stride, b)
@@ -43,14 +45,14 @@ func relu[T Float](dst, x []T) {
 	}
 	trace(kReLU)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			reluF32AVX512(p32(dst), p32(x), len(x))
 		} else {
 			reluF64AVX512(p64(dst), p64(x), len(x))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		reluF32(p32(dst), p32(x), len(x))
 	} else {
 		reluF64(p64(dst), p64(x), len(x))
@@ -66,14 +68,14 @@ func biasReLU[T Float](m []T, rows, cols, stride int, b []T) {
 	for i := 0; i < rows; i++ {
 		r := m[i*stride : i*stride+cols]
 		if level >= AVX512 {
-			if isF32[T]() {
+			if dtype.Is32[T]() {
 				addReLUF32AVX512(p32(r), p32(b), cols)
 			} else {
 				addReLUF64AVX512(p64(r), p64(b), cols)
 			}
 			continue
 		}
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			addReLUF32(p32(r), p32(b), cols)
 		} else {
 			addReLUF64(p64(r), p64(b), cols)
@@ -88,14 +90,14 @@ func reluBackward[T Float](dh, h []T) {
 	}
 	trace(kReLUBackward)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			reluBackwardF32AVX512(p32(dh), p32(h), len(h))
 		} else {
 			reluBackwardF64AVX512(p64(dh), p64(h), len(h))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		reluBackwardF32(p32(dh), p32(h), len(h))
 	} else {
 		reluBackwardF64(p64(dh), p64(h), len(h))
@@ -115,14 +117,14 @@ func u8ToFloat[T Float](dst []T, src []uint8, mean []T) {
 		return
 	}
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			u8ToF32AVX512(p32(dst), &src[0], p32(mean), len(src))
 		} else {
 			u8ToF64AVX512(p64(dst), &src[0], p64(mean), len(src))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		u8ToF32(p32(dst), &src[0], p32(mean), len(src))
 	} else {
 		u8ToF64(p64(dst), &src[0], p64(mean), len(src))

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/nnkern/nnkern/internal/dtype"
 )
 
 // benchLevels runs f as sub-benchmarks isa=<level> for every level the
@@ -28,7 +30,7 @@ func benchVec[T Float](n int, lo, hi float64) []T {
 }
 
 func elemSize[T Float]() int {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return 4
 	}
 	return 8

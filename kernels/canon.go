@@ -1,6 +1,10 @@
 package kernels
 
-import "github.com/nnkern/nnkern/kernels/internal/canon"
+import (
+	"github.com/nnkern/nnkern/kernels/internal/canon"
+
+	"github.com/nnkern/nnkern/internal/dtype"
+)
 
 // The canonical reduction order (package kernels/internal/canon): P
 // partial sums, element i into partial i mod P, then a halving tree. The
@@ -12,7 +16,7 @@ const canonMax = canon.Partials32
 
 // partials returns P for accumulators of type T.
 func partials[T Float]() int {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return canon.Partials32
 	}
 	return canon.Partials64

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/nnkern/nnkern/internal/dtype"
 )
 
 // The canonical order of the reductions, written out plainly as the
@@ -14,7 +16,7 @@ import (
 
 // refPartials is P for accumulators of type A.
 func refPartials[A Float]() int {
-	if isF32[A]() {
+	if dtype.Is32[A]() {
 		return 64
 	}
 	return 32

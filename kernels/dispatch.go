@@ -27,12 +27,6 @@ func checkMat(kernel, name string, n, rows, cols, stride int) {
 	}
 }
 
-// isF32 reports whether T is float32 (constant per instantiation).
-func isF32[T Float]() bool {
-	var z T
-	return unsafe.Sizeof(z) == 4
-}
-
 // p32 and p64 return the first element's address of x as a *float32 or
 // *float64; they are only called for the matching T. For an empty slice they
 // may return nil, which the assembly never dereferences.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels/internal/canon"
 	"github.com/nnkern/nnkern/kernels/internal/expc"
 )
@@ -30,7 +31,7 @@ func Exp[T Float](dst, x []T) {
 
 func expGeneric[T Float](dst, x []T) {
 	dst = dst[:len(x)]
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		for i, v := range x {
 			dst[i] = T(exp32(float32(v)))
 		}
@@ -42,7 +43,7 @@ func expGeneric[T Float](dst, x []T) {
 }
 
 func expScalar[T Float](x T) T {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return T(exp32(float32(x)))
 	}
 	return T(exp64(float64(x)))

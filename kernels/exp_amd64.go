@@ -2,6 +2,8 @@
 
 package kernels
 
+import "github.com/nnkern/nnkern/internal/dtype"
+
 func exp[T Float](dst, x []T) {
 	if level < AVX2 {
 		expGeneric(dst, x)
@@ -9,14 +11,14 @@ func exp[T Float](dst, x []T) {
 	}
 	trace(kExp)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			expF32AVX512(p32(dst), p32(x), len(x))
 		} else {
 			expF64AVX512(p64(dst), p64(x), len(x))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		expF32(p32(dst), p32(x), len(x))
 	} else {
 		expF64(p64(dst), p64(x), len(x))
@@ -30,14 +32,14 @@ func softmaxRows[T Float](p, s []T, rows, cols, stride int) {
 	}
 	trace(kSoftmaxRows)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			softmaxRowsF32AVX512(p32(p), p32(s), rows, cols, stride)
 		} else {
 			softmaxRowsF64AVX512(p64(p), p64(s), rows, cols, stride)
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		softmaxRowsF32(p32(p), p32(s), rows, cols, stride)
 	} else {
 		softmaxRowsF64(p64(p), p64(s), rows, cols, stride)
@@ -51,14 +53,14 @@ func softmaxCERows[T Float](ds, s []T, rows, cols, stride int, scale T, mz []T) 
 	}
 	trace(kSoftmaxCERows)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			softmaxCERowsF32AVX512(p32(ds), p32(s), rows, cols, stride, float32(scale), p32(mz))
 		} else {
 			softmaxCERowsF64AVX512(p64(ds), p64(s), rows, cols, stride, float64(scale), p64(mz))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		softmaxCERowsF32(p32(ds), p32(s), rows, cols, stride, float32(scale), p32(mz))
 	} else {
 		softmaxCERowsF64(p64(ds), p64(s), rows, cols, stride, float64(scale), p64(mz))
@@ -78,12 +80,12 @@ func hingeRows[T Float](ds, s []T, rows, cols, stride int, y []int, scale T) flo
 		k := min(ceChunk, rows-i0)
 		off := i0 * stride
 		if level >= AVX512 {
-			if isF32[T]() {
+			if dtype.Is32[T]() {
 				hingeRowsF32AVX512(p32(ds[off:]), p32(s[off:]), k, cols, stride, &y[i0], float32(scale), &out[0])
 			} else {
 				hingeRowsF64AVX512(p64(ds[off:]), p64(s[off:]), k, cols, stride, &y[i0], float64(scale), &out[0])
 			}
-		} else if isF32[T]() {
+		} else if dtype.Is32[T]() {
 			hingeRowsF32(p32(ds[off:]), p32(s[off:]), k, cols, stride, &y[i0], float32(scale), &out[0])
 		} else {
 			hingeRowsF64(p64(ds[off:]), p64(s[off:]), k, cols, stride, &y[i0], float64(scale), &out[0])

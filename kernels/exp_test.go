@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels/internal/expc"
 )
 
@@ -20,7 +21,7 @@ func TestExp(t *testing.T) { both(t, testExp[float32], testExp[float64]) }
 // its payload is not specified).
 func testExp[T Float](t *testing.T) {
 	lo := -750.0
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		lo = -100
 	}
 	forLevels(t, kExp, func(t *testing.T) {
@@ -64,18 +65,18 @@ func TestExpSpecial(t *testing.T) { both(t, testExpSpecial[float32], testExpSpec
 func testExpSpecial[T Float](t *testing.T) {
 	lo, hi := T(expc.Lo64), T(expc.Hi64)
 	minNormal := 0x1p-1022
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		lo, hi = T(expc.Lo32), T(expc.Hi32)
 		minNormal = 0x1p-126
 	}
 	nextDown := func(v T) T {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			return T(math.Nextafter32(float32(v), float32(math.Inf(-1))))
 		}
 		return T(math.Nextafter(float64(v), math.Inf(-1)))
 	}
 	var tiny T
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		tiny = T(math.Float32frombits(1))
 	} else {
 		tiny = T(math.Float64frombits(1))

@@ -1,6 +1,10 @@
 package kernels
 
-import "math"
+import (
+	"math"
+
+	"github.com/nnkern/nnkern/internal/dtype"
+)
 
 // FMA returns x·y+z rounded once to T, as the fused multiply-add
 // instructions of the assembly kernels compute it. It is the generic
@@ -13,7 +17,7 @@ import "math"
 // as x*y + z must not be used for that, because the compiler may or may not
 // fuse them depending on GOARCH and GOAMD64.
 func FMA[T Float](x, y, z T) T {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return T(fma32(float32(x), float32(y), float32(z)))
 	}
 	return T(math.FMA(float64(x), float64(y), float64(z)))
@@ -67,7 +71,7 @@ func fma32Slow(p, c, s float64) float32 {
 func AxpyFused[T Float](a T, x, y []T) {
 	checkLen("AxpyFused", "x", len(x), "y", len(y))
 	y = y[:len(x)]
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		a32 := float32(a)
 		for i, v := range x {
 			y[i] = T(fma32(a32, float32(v), float32(y[i])))

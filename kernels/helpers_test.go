@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/internal/skiplog"
 	"math"
 	"math/rand/v2"
@@ -37,14 +38,14 @@ const guardBits32 = 0x7fc0dead
 const guardBits64 = 0x7ff8_0000_dead_beef
 
 func guardVal[T Float]() T {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return T(math.Float32frombits(guardBits32))
 	}
 	return T(math.Float64frombits(guardBits64))
 }
 
 func bitsOf[T Float](v T) uint64 {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return uint64(math.Float32bits(float32(v)))
 	}
 	return math.Float64bits(float64(v))
@@ -116,14 +117,14 @@ func checkUnmodified[T Float](t testing.TB, what string, got, want []T) {
 
 // eps is the unit roundoff of T.
 func eps[T Float]() float64 {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return 0x1p-24
 	}
 	return 0x1p-53
 }
 
 func typeName[T Float]() string {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return "f32"
 	}
 	return "f64"
@@ -198,13 +199,13 @@ func mustPanic(t *testing.T, f func(), parts ...string) {
 // specials are the special values mixed into inputs.
 func specials[T Float]() []T {
 	var tiny T
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		tiny = T(math.Float32frombits(1)) // smallest denormal
 	} else {
 		tiny = T(math.Float64frombits(1))
 	}
 	bigv := math.MaxFloat32 / 4
-	if !isF32[T]() {
+	if !dtype.Is32[T]() {
 		bigv = math.MaxFloat64 / 4
 	}
 	big := T(bigv)

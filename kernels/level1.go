@@ -1,6 +1,10 @@
 package kernels
 
-import "math"
+import (
+	"math"
+
+	"github.com/nnkern/nnkern/internal/dtype"
+)
 
 //go:generate sh -c "cd _gen && go run . -family level1 -out ../level1_amd64.s -stubs ../level1_stub_amd64.go -pkg kernels"
 
@@ -164,7 +168,7 @@ func firstNaN[T Float](x []T) int {
 func fmaPairs[T Float](p, x, y []T) {
 	y = y[:len(x)]
 	p = p[:len(x)]
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		for j, v := range x {
 			p[j] = T(fma32(float32(v), float32(y[j]), float32(p[j])))
 		}

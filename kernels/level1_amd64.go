@@ -2,6 +2,8 @@
 
 package kernels
 
+import "github.com/nnkern/nnkern/internal/dtype"
+
 // Dispatch: below AVX2 the generic Go runs; at AVX2 the YMM assembly; at
 // AVX512 the ZMM assembly (calls inside `if level >= AVX512` blocks, which
 // TestAVX512Entries checks reach only AVX-512 code). Every level gives the
@@ -13,12 +15,12 @@ func dot[T Float](x, y []T) T {
 	}
 	trace(kDot)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			return T(dotF32AVX512(p32(x), p32(y), len(x)))
 		}
 		return T(dotF64AVX512(p64(x), p64(y), len(x)))
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return T(dotF32(p32(x), p32(y), len(x)))
 	}
 	return T(dotF64(p64(x), p64(y), len(x)))
@@ -31,14 +33,14 @@ func axpy[T Float](a T, x, y []T) {
 	}
 	trace(kAxpy)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			axpyF32AVX512(float32(a), p32(x), p32(y), len(x))
 		} else {
 			axpyF64AVX512(float64(a), p64(x), p64(y), len(x))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		axpyF32(float32(a), p32(x), p32(y), len(x))
 	} else {
 		axpyF64(float64(a), p64(x), p64(y), len(x))
@@ -52,14 +54,14 @@ func scale[T Float](a T, x []T) {
 	}
 	trace(kScale)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			scaleF32AVX512(float32(a), p32(x), len(x))
 		} else {
 			scaleF64AVX512(float64(a), p64(x), len(x))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		scaleF32(float32(a), p32(x), len(x))
 	} else {
 		scaleF64(float64(a), p64(x), len(x))
@@ -79,14 +81,14 @@ func addTo[T Float](dst, x []T) {
 // ColSum.
 func addToAsm[T Float](dst, x []T) {
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			addToF32AVX512(p32(dst), p32(x), len(x))
 		} else {
 			addToF64AVX512(p64(dst), p64(x), len(x))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		addToF32(p32(dst), p32(x), len(x))
 	} else {
 		addToF64(p64(dst), p64(x), len(x))
@@ -100,14 +102,14 @@ func subFrom[T Float](dst, x []T) {
 	}
 	trace(kSubFrom)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			subFromF32AVX512(p32(dst), p32(x), len(x))
 		} else {
 			subFromF64AVX512(p64(dst), p64(x), len(x))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		subFromF32(p32(dst), p32(x), len(x))
 	} else {
 		subFromF64(p64(dst), p64(x), len(x))
@@ -121,14 +123,14 @@ func mulTo[T Float](dst, x []T) {
 	}
 	trace(kMulTo)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			mulToF32AVX512(p32(dst), p32(x), len(x))
 		} else {
 			mulToF64AVX512(p64(dst), p64(x), len(x))
 		}
 		return
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		mulToF32(p32(dst), p32(x), len(x))
 	} else {
 		mulToF64(p64(dst), p64(x), len(x))
@@ -141,12 +143,12 @@ func sum[T Float](x []T) T {
 	}
 	trace(kSum)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			return T(sumF32AVX512(p32(x), len(x)))
 		}
 		return T(sumF64AVX512(p64(x), len(x)))
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return T(sumF32(p32(x), len(x)))
 	}
 	return T(sumF64(p64(x), len(x)))
@@ -158,12 +160,12 @@ func sumSq[T Float](x []T) T {
 	}
 	trace(kSumSq)
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			return T(sumsqF32AVX512(p32(x), len(x)))
 		}
 		return T(sumsqF64AVX512(p64(x), len(x)))
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return T(sumsqF32(p32(x), len(x)))
 	}
 	return T(sumsqF64(p64(x), len(x)))
@@ -173,14 +175,14 @@ func sumSq[T Float](x []T) T {
 // x holds a NaN (level >= AVX2).
 func maxAsm[T Float](x []T) (T, bool) {
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			m, nan := maxF32AVX512(p32(x), len(x))
 			return T(m), nan
 		}
 		m, nan := maxF64AVX512(p64(x), len(x))
 		return T(m), nan
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		m, nan := maxF32(p32(x), len(x))
 		return T(m), nan
 	}
@@ -218,12 +220,12 @@ func argMax[T Float](x []T) int {
 		return firstNaN(x)
 	}
 	if level >= AVX512 {
-		if isF32[T]() {
+		if dtype.Is32[T]() {
 			return indexEqF32AVX512(p32(x), len(x), float32(m))
 		}
 		return indexEqF64AVX512(p64(x), len(x), float64(m))
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return indexEqF32(p32(x), len(x), float32(m))
 	}
 	return indexEqF64(p64(x), len(x), float64(m))

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/nnkern/nnkern/internal/dtype"
 )
 
 // Tolerance of the reductions (Dot, Sum, SumSq): any summation order of n
@@ -15,7 +17,7 @@ import (
 // to half the smallest subnormal each, so n of those are allowed on top.
 func reductionTol[T Float](n int, abs float64) float64 {
 	tiny := float64(math.SmallestNonzeroFloat64)
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		tiny = math.SmallestNonzeroFloat32
 	}
 	return float64(n+2)*eps[T]()*abs + float64(n)*tiny
@@ -289,7 +291,7 @@ func maxInput[T Float](r *rand.Rand, n, off int, nan bool) gv[T] {
 	if nan && n > 0 {
 		for k := 0; k < 1+r.IntN(3); k++ {
 			i := r.IntN(n)
-			if isF32[T]() {
+			if dtype.Is32[T]() {
 				x.S[i] = T(math.Float32frombits(0x7fc00000 | uint32(i+1)))
 			} else {
 				x.S[i] = T(math.Float64frombits(0x7ff8000000000000 | uint64(i+1)))

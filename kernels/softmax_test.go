@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/nnkern/nnkern/internal/dtype"
 )
 
 // softmaxRef is the float64 reference of one row: probabilities, and the
@@ -52,7 +54,7 @@ func softmaxTol[T Float](s []T) (rel, abs float64) {
 		a = math.Max(a, math.Abs(float64(v)-m))
 	}
 	abs = math.Exp(-708.39)
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		abs = math.Exp(-87.33)
 	}
 	return eps[T]() * (2*a + float64(len(s)) + 11), abs

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # identity.sh — make identity: the "one result on every CPU" check across
-# builds. Runs internal/identity's TestIdentity (every ISA level this CPU
-# runs, GOMAXPROCS 1, 2, 3, each compared with the generic level) in
+# builds. Runs the TestIdentity of internal/identity and of
+# softmax/internal/fused (every ISA level this CPU runs, GOMAXPROCS 1, 2, 3,
+# each compared with the generic level; their hash files merged) in
 #
 #   native       the default build (assembly, GOAMD64 from the environment or v1)
 #   purego       -tags purego (the generic level only)
@@ -46,6 +47,33 @@ cpu_has() {
 	done
 }
 
+# The packages whose TestIdentity runs the suite: internal/identity's
+# components, and those of packages it may not import (Go's internal rule)
+# run by their own TestIdentity (identity.TestSuite). Their hash files are
+# merged into one per build.
+PKGS=(./internal/identity ./softmax/internal/fused)
+
+# merge OUT PART...: one hash file from the packages' files: the first
+# file's header with the numbers of components and of differing ones
+# summed, then every component line sorted by name; OUT.cases likewise.
+# Writes nothing if a part is missing (that build then reports no file).
+merge() {
+	local out=$1 p
+	shift
+	for p in "$@"; do
+		[ -s "$p" ] || return 0
+	done
+	{
+		awk -F'\t' '
+			/^# components\t/ { nc += $2; next }
+			/^# differing components\t/ { nd += $2; next }
+			/^#/ { if (FNR == NR) print; next }
+			END { printf "# components\t%d\n# differing components\t%d\n", nc, nd }' "$@"
+		grep -hv '^#' "$@" | LC_ALL=C sort
+	} >"$out"
+	for p in "$@"; do cat "$p.cases"; done | LC_ALL=C sort -s -t "$(printf '\t')" -k1,1 >"$out.cases"
+}
+
 hostarch=$($GO env GOHOSTARCH)
 start=$(date +%s)
 ran=()      # "name (levels)"
@@ -81,8 +109,14 @@ for b in $BUILDS; do
 	esac
 	out="$dir/$b.txt" log="$dir/$b.log"
 	t0=$(date +%s)
-	env "${envs[@]}" NNKERN_IDENTITY_OUT="$out" $GO test -count=1 "${flags[@]}" -run '^TestIdentity$' -v ./internal/identity >"$log" 2>&1
-	rc=$?
+	rc=0 parts=()
+	: >"$log"
+	for i in "${!PKGS[@]}"; do
+		part="$dir/$b.part$i.txt"
+		parts+=("$part")
+		env "${envs[@]}" NNKERN_IDENTITY_OUT="$part" $GO test -count=1 "${flags[@]}" -run '^TestIdentity$' -v "${PKGS[$i]}" >>"$log" 2>&1 || rc=1
+	done
+	merge "$out" "${parts[@]}"
 	t1=$(date +%s)
 	levels=$(sed -n 's/^# levels\t//p' "$out" 2>/dev/null)
 	n=$(sed -n 's/^# components\t//p' "$out" 2>/dev/null)

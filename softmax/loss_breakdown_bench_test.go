@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/blas"
-	"github.com/nnkern/nnkern/internal/fused"
 	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/softmax/internal/fused"
 )
 
 // BenchmarkLossBreakdown times the phases of the fused softmax loss on the

@@ -25,12 +25,12 @@ package softmax
 import (
 	"fmt"
 	"sync"
-	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
-	"github.com/nnkern/nnkern/internal/fused"
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/softmax/internal/fused"
 )
 
 const (
@@ -288,11 +288,10 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	ws.redSq[part] = sq
 }
 
-var lossPools [2]sync.Pool // float32, float64 *LossWorkspace
+var lossPools dtype.PerType[sync.Pool] // *LossWorkspace[T] for each T
 
 func getWorkspace[T kernels.Float]() (*LossWorkspace[T], *sync.Pool) {
-	var z T
-	p := &lossPools[unsafe.Sizeof(z)/8]
+	p := dtype.Of[T](&lossPools)
 	if ws, ok := p.Get().(*LossWorkspace[T]); ok {
 		return ws, p
 	}

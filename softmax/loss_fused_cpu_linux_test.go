@@ -23,7 +23,7 @@ func threadCPUTime() time.Duration {
 // BenchmarkLossCPU reports the best single-thread CPU time of the fused
 // softmax loss (N=500, D=3073, C=10) averaged over 20 calls: a figure that
 // a shared, overloaded machine disturbs much less than wall time. Run it
-// with -cpu 1; internal/fused/np_loss_cpu.py is the numpy counterpart.
+// with -cpu 1; softmax/internal/fused/np_loss_cpu.py is the numpy counterpart.
 func BenchmarkLossCPU(b *testing.B) {
 	b.Run("f64", func(b *testing.B) { benchLossCPU[float64](b) })
 	b.Run("f32", func(b *testing.B) { benchLossCPU[float32](b) })

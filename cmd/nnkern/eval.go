@@ -14,99 +14,80 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/viz"
 	"github.com/nnkern/nnkern/internal/regfile"
-	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
-	"github.com/nnkern/nnkern/nprand"
+	modelfile "github.com/nnkern/nnkern/model"
 	"github.com/nnkern/nnkern/softmax"
 	"github.com/nnkern/nnkern/twolayer"
 )
 
-// loadedModel is a model.npz with its shapes checked.
+// loadedModel is a model file and its path.
 type loadedModel struct {
 	path    string
-	m       *runio.Model
-	h, w, c int
-	dim     int // input columns including a bias column
-	classes int
-	f64     bool
-	bias    bool
+	f       *modelfile.File
+	h, w, c int // f.ImageShape
 }
 
-// openModel loads a model file; runio.LoadModel has validated it (known
-// kind, finite values, positive shapes consistent with each other, with
-// image_shape and with the class names), so the sizes are derived here.
+// openModel loads a model file; model.Load has validated it (known kind,
+// finite values, positive shapes consistent with each other, with the
+// image shape and with the class names).
 func openModel(path string) (*loadedModel, error) {
-	m, err := runio.LoadModel(path)
+	f, err := modelfile.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	lm := &loadedModel{path: path, m: m, bias: m.Kind != "twolayer"}
-	shp, _ := m.Tensor("image_shape")
-	is := shp.Data.([]int64)
-	lm.h, lm.w, lm.c = int(is[0]), int(is[1]), int(is[2])
-	lm.dim = lm.h * lm.w * lm.c
-	if lm.bias {
-		lm.dim++
+	is := f.ImageShape
+	return &loadedModel{path: path, f: f, h: is[0], w: is[1], c: is[2]}, nil
+}
+
+// modelFileOf is the model file of a trained model: its weights (as
+// checkpoints hold them), the mean image and class names of the prepared
+// data, and the image shape.
+func modelFileOf(kind string, weights []runio.Tensor, p *cifar.Prepared, shape [3]int) *modelfile.File {
+	f := &modelfile.File{Kind: kind, Mean: p.Mean, ImageShape: shape, Classes: p.ClassNames}
+	for _, t := range weights {
+		f.Weights = append(f.Weights, modelfile.Tensor{Name: t.Name, Shape: t.Shape, Data: t.Data})
 	}
-	last := "W"
-	if m.Kind == "twolayer" {
-		last = "W2"
-	}
-	w, _ := m.Tensor(last)
-	_, lm.f64 = w.Data.([]float64)
-	lm.classes = w.Shape[1]
-	return lm, nil
+	return f
 }
 
 // className is the printable name of class k: names come from the model
 // file, so control characters are escaped.
 func (lm *loadedModel) className(k int) string {
-	if k < len(lm.m.Classes) {
-		return textesc.Escape(lm.m.Classes[k])
+	if k < len(lm.f.Classes) {
+		return textesc.Escape(lm.f.Classes[k])
 	}
 	return fmt.Sprint(k)
 }
 
-func (lm *loadedModel) mean() []float64 {
-	t, _ := lm.m.Tensor("mean")
-	return t.Data.([]float64)
-}
-
-// build turns the file into a trainable/predictable model of type T.
-func buildModel[T kernels.Float](lm *loadedModel) (model[T], error) {
-	ck := &runio.Checkpoint{Tensors: lm.m.Tensors}
-	if lm.m.Kind == "twolayer" {
-		w1, _ := lm.m.Tensor("W1")
-		n := twolayer.New[T](lm.dim, w1.Shape[1], lm.classes, 1, nprand.New(0))
-		m := &netModel[T]{n: n}
-		return m, m.load(ck)
-	}
-	c := softmax.NewSoftmax[T]()
-	if lm.m.Kind == "svm" {
-		c = softmax.NewLinearSVM[T]()
-	}
-	m := &linearModel[T]{c: c}
-	return m, m.load(ck)
-}
-
+// predictSplit predicts the rows of s, prepared by p, with the model in
+// the precision it was trained in: what eval reports, and what a library
+// user gets from softmax.FromFile or twolayer.FromFile.
 func predictSplit(lm *loadedModel, p *cifar.Prepared, s *cifar.Split) ([]int, error) {
-	if lm.f64 {
-		m, err := buildModel[float64](lm)
+	if lm.f.Float64() {
+		return predictWith[float64](lm, p, s)
+	}
+	return predictWith[float32](lm, p, s)
+}
+
+func predictWith[T kernels.Float](lm *loadedModel, p *cifar.Prepared, s *cifar.Split) ([]int, error) {
+	src := cifar.NewSource[T](p, s)
+	if lm.f.Kind == modelfile.TwoLayer {
+		n, err := twolayer.FromFile[T](lm.f)
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %v", lm.path, err)
 		}
-		return m.predict(cifar.NewSource[float64](p, s)), nil
+		return n.PredictSource(src), nil
 	}
-	m, err := buildModel[float32](lm)
+	c, err := softmax.FromFile[T](lm.f)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %v", lm.path, err)
 	}
-	return m.predict(cifar.NewSource[float32](p, s)), nil
+	return c.PredictSource(src), nil
 }
 
 func runEval(e *env, args []string) error {
@@ -166,7 +147,7 @@ func runEval(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p := &cifar.Prepared{Mean: lm.mean(), Bias: lm.bias, ClassNames: ld.DS.ClassNames}
+	p := &cifar.Prepared{Mean: lm.f.Mean, Bias: lm.f.Bias(), ClassNames: ld.DS.ClassNames}
 	p.Train = subSplit(&ld.DS.Train, 0, sizes.Train)
 	p.Val = subSplit(&ld.DS.Train, sizes.Train, sizes.Train+sizes.Val)
 	p.Test = subSplit(&ld.DS.Test, 0, sizes.Test)
@@ -176,7 +157,7 @@ func runEval(e *env, args []string) error {
 		return err
 	}
 	y := cifar.Labels(s)
-	C := lm.classes
+	C := lm.f.NumClasses()
 	conf := make([][]int, C)
 	for i := range conf {
 		conf[i] = make([]int, C)
@@ -188,7 +169,7 @@ func runEval(e *env, args []string) error {
 		conf[y[i]][pred[i]]++
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.m.Kind, dataPath, split, len(y))
+	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.f.Kind, dataPath, split, len(y))
 	fmt.Fprintf(w, "accuracy: %.4f\n\nper-class accuracy:\n", accuracy(pred, y))
 	names := make([]string, C)
 	for k := range names {
@@ -221,7 +202,7 @@ func runEval(e *env, args []string) error {
 		png = filepath.Join(filepath.Dir(lm.path), "confusion.png")
 	}
 	if png != "-" {
-		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.m.Kind, split, accuracy(pred, y)), conf, names); err != nil {
+		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.f.Kind, split, accuracy(pred, y)), conf, names); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "\nwrote %s\n", png)
@@ -233,18 +214,9 @@ func runEval(e *env, args []string) error {
 // (float64, with the bias column for linear models).
 func (lm *loadedModel) scores(x []float64) []float64 {
 	get := func(name string) []float64 {
-		t, _ := lm.m.Tensor(name)
-		switch d := t.Data.(type) {
-		case []float64:
-			return d
-		case []float32:
-			out := make([]float64, len(d))
-			for i, v := range d {
-				out[i] = float64(v)
-			}
-			return out
-		}
-		return nil
+		t, _ := lm.f.Weight(name)
+		v, _ := modelfile.Values[float64](t) // widening: exact, no error
+		return v
 	}
 	affine := func(x, W, b []float64, cols int) []float64 {
 		out := make([]float64, cols)
@@ -259,15 +231,16 @@ func (lm *loadedModel) scores(x []float64) []float64 {
 		}
 		return out
 	}
-	if lm.m.Kind != "twolayer" {
-		return affine(x, get("W"), nil, lm.classes)
+	C := lm.f.NumClasses()
+	if lm.f.Kind != modelfile.TwoLayer {
+		return affine(x, get("W"), nil, C)
 	}
 	b1 := get("b1")
 	h := affine(x, get("W1"), b1, len(b1))
 	for i := range h {
 		h[i] = math.Max(h[i], 0)
 	}
-	return affine(h, get("W2"), get("b2"), lm.classes)
+	return affine(h, get("W2"), get("b2"), C)
 }
 
 func runPredict(e *env, args []string) error {
@@ -289,18 +262,14 @@ func runPredict(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	mean := lm.mean()
 	for _, path := range pos[1:] {
 		x, err := readImage(path, lm)
 		if err != nil {
 			return err
 		}
-		row := make([]float64, lm.dim)
-		for i, v := range x {
-			row[i] = float64(v) - mean[i]
-		}
-		if lm.bias {
-			row[len(row)-1] = 1
+		row := make([]float64, lm.f.Dim())
+		if err := modelfile.Preprocess(lm.f, row, x); err != nil {
+			return fmt.Errorf("image %s: %v", path, err)
 		}
 		s := lm.scores(row)
 		mx := math.Inf(-1)
@@ -382,8 +351,6 @@ func readImage(path string, lm *loadedModel) ([]uint8, error) {
 	}
 	return out, nil
 }
-
-var _ = blas.NewMatrix[float64]
 
 func errUnwrapPath(err error) error {
 	if pe, ok := err.(*os.PathError); ok {

@@ -26,7 +26,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/npz"
 	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/internal/testenv"
 	"github.com/nnkern/nnkern/nprand"
@@ -324,8 +325,8 @@ func synthDataSide(t *testing.T, dir string, s int) string {
 // mustNPZ returns an npz archive without the "kind" entry.
 func mustNPZ(t *testing.T) []byte {
 	var b bytes.Buffer
-	m := &runio.Model{Kind: "softmax", Tensors: []runio.Tensor{{Name: "W", Shape: []int{2, 2}, Data: []float64{1, 2, 3, 4}}}}
-	if err := runio.EncodeModel(&b, m); err != nil {
+	m := &npz.Model{Kind: "softmax", Tensors: []npz.Tensor{{Name: "W", Shape: []int{2, 2}, Data: []float64{1, 2, 3, 4}}}}
+	if err := npz.EncodeModel(&b, m); err != nil {
 		t.Fatal(err)
 	}
 	// Rename the entry "kind.npy" so the archive has no kind.

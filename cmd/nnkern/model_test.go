@@ -23,18 +23,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/npz"
 	"github.com/nnkern/nnkern/internal/testenv"
 )
 
 // testSoftmax is a valid softmax model for side×side gray images.
-func testSoftmax(classes []string) *runio.Model {
+func testSoftmax(classes []string) *npz.Model {
 	d := side*side + 1
 	w := make([]float32, d*10)
 	for i := range w {
 		w[i] = float32(i%7) * 0.01
 	}
-	return &runio.Model{Kind: "softmax", Classes: classes, Tensors: []runio.Tensor{
+	return &npz.Model{Kind: "softmax", Classes: classes, Tensors: []npz.Tensor{
 		{Name: "W", Shape: []int{d, 10}, Data: w},
 		{Name: "mean", Shape: []int{side * side}, Data: make([]float64, side*side)},
 		{Name: "image_shape", Shape: []int{3}, Data: []int64{side, side, 1}},
@@ -43,10 +43,10 @@ func testSoftmax(classes []string) *runio.Model {
 
 // storedNPZ writes m as a stored (uncompressed) zip; edit may change an
 // entry's bytes and what the directory declares for it (size 0: the truth).
-func storedNPZ(t *testing.T, m *runio.Model, edit func(name string, data []byte) (out []byte, crc uint32, size uint64)) []byte {
+func storedNPZ(t *testing.T, m *npz.Model, edit func(name string, data []byte) (out []byte, crc uint32, size uint64)) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := runio.EncodeModel(&b, m); err != nil {
+	if err := npz.EncodeModel(&b, m); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
@@ -203,7 +203,7 @@ func TestEvalPredictEscapeClassNames(t *testing.T) {
 	writePNG(t, img, side, side)
 	names := []string{"\x1b[2J\x1b]0;PWNED\a", "b", "c", "d", "e", "f", "g", "h", "i", "j\u202ek"}
 	p := filepath.Join(dir, "model.npz")
-	if err := runio.SaveModel(p, testSoftmax(names)); err != nil {
+	if err := npz.SaveModel(p, testSoftmax(names)); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"predict", "-k", "10", p, img}, {"eval", p, "--data", data, "--png", "-"}} {
@@ -225,7 +225,7 @@ func TestPredictRefusesNonRegularAndHugeFiles(t *testing.T) {
 	img := filepath.Join(dir, "img.png")
 	writePNG(t, img, side, side)
 	model := filepath.Join(dir, "model.npz")
-	if err := runio.SaveModel(model, testSoftmax(nil)); err != nil {
+	if err := npz.SaveModel(model, testSoftmax(nil)); err != nil {
 		t.Fatal(err)
 	}
 	fifo := filepath.Join(dir, "fifo")
@@ -258,7 +258,7 @@ func TestPredictRefusesNonRegularAndHugeFiles(t *testing.T) {
 	// missing config.json is.
 	run := filepath.Join(dir, "run")
 	os.Mkdir(run, 0o755)
-	if err := runio.SaveModel(filepath.Join(run, modelFile), testSoftmax(nil)); err != nil {
+	if err := npz.SaveModel(filepath.Join(run, modelFile), testSoftmax(nil)); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Mkfifo(t, filepath.Join(run, "config.json"))

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"path/filepath"
 
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/viz"
-	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/kernels"
 )
 

@@ -21,7 +21,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/cpuid/v2"
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 )
 
 // nnkernBin runs the nnkern binary bin as nnkern does binPath. The child

@@ -15,7 +15,8 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
@@ -346,7 +347,7 @@ func (r *run[T]) startFresh() error {
 	if err != nil {
 		return err
 	}
-	if err := runio.WriteFileAtomic(filepath.Join(r.o.dir, "config.json"), append(b, '\n'), 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(filepath.Join(r.o.dir, "config.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	os.Remove(r.mPath)
@@ -439,7 +440,7 @@ func (r *run[T]) addSegment() error {
 	if err != nil {
 		return err
 	}
-	if err := runio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	r.rc.Segments, r.rc.Note, r.rc.BitIdentity = upd.Segments, upd.Note, upd.BitIdentity
@@ -552,7 +553,7 @@ func (r *run[T]) finish(ctx context.Context, err error) (*runResult, error) {
 	}
 	res.Seconds = r.wall()
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := runio.WriteFileAtomic(filepath.Join(r.o.dir, "result.json"), append(b, '\n'), 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(filepath.Join(r.o.dir, "result.json"), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -561,12 +562,7 @@ func (r *run[T]) finish(ctx context.Context, err error) (*runResult, error) {
 // writeOutputs writes a finished run's model.npz, final checkpoint and
 // plots.
 func (r *run[T]) writeOutputs() error {
-	mean := append([]float64(nil), r.p.Mean...)
-	shape := r.rc.Data.ImageShape
-	tensors := append(r.m.tensors(),
-		runio.Tensor{Name: "mean", Shape: []int{len(mean)}, Data: mean},
-		runio.Tensor{Name: "image_shape", Shape: []int{3}, Data: []int64{int64(shape[0]), int64(shape[1]), int64(shape[2])}})
-	if err := runio.SaveModel(filepath.Join(r.o.dir, modelFile), &runio.Model{Kind: r.s.Model, Classes: r.p.ClassNames, Tensors: tensors}); err != nil {
+	if err := modelFileOf(r.s.Model, r.m.tensors(), r.p, r.rc.Data.ImageShape).Save(filepath.Join(r.o.dir, modelFile)); err != nil {
 		return err
 	}
 	// The final checkpoint: a --resume of a finished run only redoes this tail.

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 )
 
 // child is a running nnkern process whose stdout lines the test can wait

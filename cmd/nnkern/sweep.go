@@ -19,9 +19,10 @@ import (
 	"unsafe"
 
 	"github.com/nnkern/nnkern/cifar"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/regfile"
-	"github.com/nnkern/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
@@ -96,7 +97,7 @@ func copyRegular(dst, src string) error {
 	if st.Size() > limit {
 		return fmt.Errorf("%s: %d bytes, over the %d-byte load limit (%s)", name, st.Size(), limit, loadlimit.EnvVar)
 	}
-	return runio.WriteAtomic(dst, 0o644, func(w io.Writer) error {
+	return fileio.WriteAtomic(dst, 0o644, func(w io.Writer) error {
 		n, err := io.Copy(w, io.LimitReader(f, limit+1))
 		if err == nil && n > limit {
 			err = fmt.Errorf("%s: grew past the %d-byte load limit (%s) while being copied", name, limit, loadlimit.EnvVar)
@@ -114,7 +115,7 @@ const maxSweepConfigBytes = 4 << 10
 // one configuration at a time so that a file listing more than n is
 // refused before they are all made.
 func readSweepConfigs(path string, n int) ([]Settings, error) {
-	b, err := runio.ReadFileLimit(path, int64(n+16)*maxSweepConfigBytes)
+	b, err := fileio.ReadFileLimit(path, int64(n+16)*maxSweepConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -523,7 +524,7 @@ func (sw *sweeper) recordConfigs() error {
 	cfgFile := filepath.Join(sw.out, "sweep-configs.json")
 	if !sw.sf.f.resume {
 		b, _ := json.MarshalIndent(sw.cfgs, "", "  ")
-		return runio.WriteFileAtomic(cfgFile, append(b, '\n'), 0o644)
+		return fileio.WriteFileAtomic(cfgFile, append(b, '\n'), 0o644)
 	}
 	old, err := readSweepConfigs(cfgFile, len(sw.cfgs))
 	if err != nil {
@@ -750,13 +751,13 @@ func summarizeFrom(e *env, out string, recs []sweepRec, dirOf func(sweepRec) str
 		return fmt.Errorf("sweep: best model: %w", err)
 	}
 	// The run's config.json travels with the model (eval reads its split sizes).
-	if cb, err := runio.ReadFileLimit(filepath.Join(dirOf(best), "config.json"), maxConfigJSON); err == nil {
-		if err := runio.WriteFileAtomic(filepath.Join(out, "best", "config.json"), cb, 0o644); err != nil {
+	if cb, err := fileio.ReadFileLimit(filepath.Join(dirOf(best), "config.json"), maxConfigJSON); err == nil {
+		if err := fileio.WriteFileAtomic(filepath.Join(out, "best", "config.json"), cb, 0o644); err != nil {
 			return err
 		}
 	}
 	bj, _ := json.MarshalIndent(best, "", "  ")
-	if err := runio.WriteFileAtomic(filepath.Join(out, "best", "result.json"), append(bj, '\n'), 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(filepath.Join(out, "best", "result.json"), append(bj, '\n'), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "best model: %s\n", filepath.Join(out, "best", modelFile))

@@ -22,7 +22,7 @@ import (
 	"github.com/klauspost/cpuid/v2"
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/cifar"
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/train"
@@ -669,7 +669,7 @@ const maxConfigJSON = 1 << 20
 // readRunConfig reads a run's config.json, a regular file of at most
 // maxConfigJSON bytes.
 func readRunConfig(path string) (*RunConfig, error) {
-	b, err := runio.ReadFileLimit(path, maxConfigJSON)
+	b, err := fileio.ReadFileLimit(path, maxConfigJSON)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

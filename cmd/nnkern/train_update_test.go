@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 )
 
 // metricsNoWall returns metrics.jsonl's records without their wall-clock

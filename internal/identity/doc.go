@@ -1,7 +1,7 @@
 // Package identity is the verification harness of nnkern's numerical
 // contract, "one result on every CPU": for each dtype, every kernel of
 // package kernels, blas.Gemm (and Gemv, Axpy, Scal) on the native backend,
-// the fused kernels of internal/fused, the softmax and SVM losses, the
+// the fused kernels of softmax/internal/fused, the softmax and SVM losses, the
 // two-layer net's loss and both trainers give bit-identical results at the
 // generic level, at AVX2+FMA (and AVX-512), in a -tags purego build, for
 // any GOAMD64 level, any GOMAXPROCS and on any machine.
@@ -38,8 +38,12 @@
 //     NaN), empty dimensions, and large shapes that run in parallel and
 //     pack A or B (up to 200×200×1031 and its TN counterpart); Gemv,
 //     Axpy and Scal likewise.
-//   - internal/fused: MulAdd in both of the softmax loss's uses and
-//     MulAddTN, over widths, depths and strides.
+//   - softmax/internal/fused: MulAdd in both of the softmax loss's uses
+//     and MulAddTN, over widths, depths and strides. Go's internal rule
+//     keeps this package from importing that one, so these components
+//     are defined and run by its own TestIdentity through TestSuite,
+//     NewComponent and the input helpers (Fill, Guarded, Put), and make
+//     identity merges its hash file with this package's.
 //   - softmax: Loss, SVMLoss (the fused path for C <= 16, the Gemm path
 //     above), LossVectorized, SVMLossVectorized and Predict over 120 shapes
 //     (N around the 32-row blocks and 64-row chunks, C from 1 to 25).
@@ -73,7 +77,7 @@
 //
 // # Running it
 //
-//	go test ./internal/identity            # every level this CPU runs, GOMAXPROCS 1, 2, 3
+//	go test ./internal/identity ./softmax/internal/fused  # every level this CPU runs, GOMAXPROCS 1, 2, 3
 //	go test -tags purego ./internal/identity
 //	make identity                          # native, purego, GOAMD64=v3 and v4 builds, compared
 //

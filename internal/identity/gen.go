@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"math"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -37,16 +38,9 @@ func (g *gen) u64() uint64 {
 // intn returns an integer in [0, n) (n > 0; the modulo bias is irrelevant).
 func (g *gen) intn(n int) int { return int(g.u64() % uint64(n)) }
 
-// isF32 reports whether T is float32.
-func isF32[T kernels.Float]() bool {
-	var z T
-	_, ok := any(z).(float32)
-	return ok
-}
-
 // fromBits converts an IEEE bit pattern of T's width to T.
 func fromBits[T kernels.Float](b uint64) T {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return T(math.Float32frombits(uint32(b)))
 	}
 	return T(math.Float64frombits(b))
@@ -54,7 +48,7 @@ func fromBits[T kernels.Float](b uint64) T {
 
 // bitsOf returns the IEEE bits of v.
 func bitsOf[T kernels.Float](v T) uint64 {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return uint64(math.Float32bits(float32(v)))
 	}
 	return math.Float64bits(float64(v))
@@ -70,7 +64,7 @@ func val[T kernels.Float](g *gen, lo, hi, neg int) T {
 	if int(r>>8&7) < neg {
 		sign = 1
 	}
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		m := r >> 41 // 23 bits
 		return fromBits[T](sign<<31 | uint64(e+127)<<23 | m)
 	}
@@ -99,7 +93,7 @@ func small[T kernels.Float](g *gen, n, e int) T {
 }
 
 func signBit[T kernels.Float]() uint64 {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return 1 << 31
 	}
 	return 1 << 63
@@ -107,7 +101,7 @@ func signBit[T kernels.Float]() uint64 {
 
 // pow2 returns 2^e (a normal number) built from its bits.
 func pow2[T kernels.Float](e int) T {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return fromBits[T](uint64(e+127) << 23)
 	}
 	return fromBits[T](uint64(e+1023) << 52)
@@ -118,7 +112,7 @@ func pow2[T kernels.Float](e int) T {
 // values, ±MaxFloat, ±Inf and NaN (finite=false), or only the finite ones.
 func specials[T kernels.Float](finite bool) []T {
 	var bits []uint64
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		bits = []uint64{
 			0, 1 << 31, // ±0
 			1, 1<<31 | 1, // ±smallest subnormal
@@ -162,7 +156,7 @@ func sprinkle[T kernels.Float](g *gen, x []T, sp []T, every int) {
 // sentinel is the value of guard elements around every output: a NaN with
 // a payload no computation produces, so a stray write or read shows.
 func sentinel[T kernels.Float]() T {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return fromBits[T](0x7fa5a5a5)
 	}
 	return fromBits[T](0x7ff4a5a5a5a5a5a5)
@@ -200,7 +194,7 @@ func ints(g *gen, n, k int) []int {
 
 // tname is the dtype suffix of component names.
 func tname[T kernels.Float]() string {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return "f32"
 	}
 	return "f64"
@@ -209,7 +203,7 @@ func tname[T kernels.Float]() string {
 // nanOf returns the quiet NaN used in the inputs (also the last of
 // specials(false)).
 func nanOf[T kernels.Float]() T {
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		return fromBits[T](0x7fc00000)
 	}
 	return fromBits[T](0x7ff8000000000000)

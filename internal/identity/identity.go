@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -113,7 +114,7 @@ func (r *Recorder) segment(label string, kind byte, n int, data []byte) {
 func put[T kernels.Float](r *Recorder, label string, x []T) {
 	b := r.buf[:0]
 	kind := byte('d')
-	if isF32[T]() {
+	if dtype.Is32[T]() {
 		kind = 'f'
 		sent := math.Float32bits(float32(sentinel[T]()))
 		for _, v := range x {

@@ -3,6 +3,7 @@ package identity
 import (
 	"fmt"
 
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -211,7 +212,7 @@ func fmaComponent[T kernels.Float]() Component {
 			// a has 13 significant bits and b 12: a·b has at most 25,
 			// so it is often exactly halfway between two float32s.
 			bits := 13
-			if !isF32[T]() {
+			if !dtype.Is32[T]() {
 				bits = 27 // 27+27 = 54 bits: halfway between two float64s
 			}
 			a = T(1<<(bits-1)|g.intn(1<<(bits-1))) * pow2[T](-(bits - 1))
@@ -226,7 +227,7 @@ func fmaComponent[T kernels.Float]() Component {
 			// a·b around the subnormal range; c the smallest normals or a
 			// random subnormal (exponent field 0).
 			lo, minExp, mant := -75, -126, uint64(1)<<23
-			if !isF32[T]() {
+			if !dtype.Is32[T]() {
 				lo, minExp, mant = -540, -1022, 1<<52
 			}
 			a, b = val[T](g, lo, lo+10, 4), val[T](g, lo, lo+10, 4)
@@ -258,7 +259,7 @@ func fmaComponent[T kernels.Float]() Component {
 			g := newGen(name + "/huge")
 			out := make([]T, n)
 			hi := 127
-			if !isF32[T]() {
+			if !dtype.Is32[T]() {
 				hi = 1023
 			}
 			for i := range out {

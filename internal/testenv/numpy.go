@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/internal/skiplog"
 )
 
@@ -87,13 +86,22 @@ def out(*xs):
         print(' '.join(float(v).hex() for v in np.ravel(x)))
 `
 
+// Matrix is what EncMat reads: a blas.Matrix[float64] is one (and a
+// gonum mat.Matrix). An interface rather than blas's type keeps this
+// package below every package whose tests use it.
+type Matrix interface {
+	Dims() (rows, cols int)
+	At(i, j int) float64
+}
+
 // EncMat writes m as one line for NumPyIO's mat: "rows cols" and then every
 // element in row-major order as an exact hexadecimal float.
-func EncMat(b *bytes.Buffer, m blas.Matrix[float64]) {
-	fmt.Fprintf(b, "%d %d", m.Rows, m.Cols)
-	for i := 0; i < m.Rows; i++ {
-		for _, v := range m.Row(i) {
-			b.WriteString(" " + strconv.FormatFloat(v, 'x', -1, 64))
+func EncMat(b *bytes.Buffer, m Matrix) {
+	rows, cols := m.Dims()
+	fmt.Fprintf(b, "%d %d", rows, cols)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			b.WriteString(" " + strconv.FormatFloat(m.At(i, j), 'x', -1, 64))
 		}
 	}
 	b.WriteByte('\n')

@@ -1,10 +1,13 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/nnkern/nnkern/internal/skiplog"
@@ -72,5 +75,37 @@ func TestSharedFile(t *testing.T) {
 	b, _ := os.ReadFile(skips)
 	if want := "shared data tests\tmissing not found (NNKERN_SHARED)\t" + t.Name() + "\n"; string(b) != want {
 		t.Errorf("skip log %q, want %q", b, want)
+	}
+}
+
+// strided is a rows×cols view with a row stride, as blas.Matrix is.
+type strided struct {
+	rows, cols, stride int
+	data               []float64
+}
+
+func (m strided) Dims() (int, int)    { return m.rows, m.cols }
+func (m strided) At(i, j int) float64 { return m.data[i*m.stride+j] }
+
+// TestEncMat checks EncMat's line on a strided view: the shape, then the
+// view's elements only, in row-major order, each parsing back exactly.
+func TestEncMat(t *testing.T) {
+	m := strided{rows: 2, cols: 3, stride: 4, data: []float64{0.1, -2, 3e-300, 99, 1.0 / 3, 5, -0.0, 99}}
+	var b bytes.Buffer
+	EncMat(&b, m)
+	line := b.String()
+	if !strings.HasSuffix(line, "\n") || strings.Count(line, "\n") != 1 {
+		t.Fatalf("EncMat wrote %q, want one line", line)
+	}
+	f := strings.Fields(line)
+	if len(f) != 2+6 || f[0] != "2" || f[1] != "3" {
+		t.Fatalf("EncMat wrote %q, want 2 3 and 6 values", line)
+	}
+	got := ParseFloats(t, strings.Join(f[2:], " "))
+	want := []float64{0.1, -2, 3e-300, 1.0 / 3, 5, -0.0}
+	for i := range want {
+		if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+			t.Errorf("value %d: %v, want %v", i, got[i], want[i])
+		}
 	}
 }

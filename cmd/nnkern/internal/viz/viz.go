@@ -20,7 +20,7 @@ import (
 	"io"
 	"math"
 
-	"github.com/nnkern/nnkern/internal/runio"
+	"github.com/nnkern/nnkern/internal/fileio"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
@@ -82,7 +82,7 @@ func savePlot(path string, p *plot.Plot, w, h vg.Length) error {
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	return runio.WriteAtomic(path, 0o644, func(out io.Writer) error {
+	return fileio.WriteAtomic(path, 0o644, func(out io.Writer) error {
 		_, err := wt.WriteTo(out)
 		return err
 	})
@@ -290,5 +290,5 @@ func SavePNG(path string, img image.Image) error {
 	if err := png.Encode(&buf, img); err != nil {
 		return fmt.Errorf("png %s: %w", path, err)
 	}
-	return runio.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	return fileio.WriteFileAtomic(path, buf.Bytes(), 0o644)
 }

@@ -1,0 +1,5 @@
+//go:build !purego
+
+package identity
+
+const purego = false

@@ -1,5 +1,0 @@
-//go:build purego
-
-package identity_test
-
-const purego = true
