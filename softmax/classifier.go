@@ -1,14 +1,15 @@
 package softmax
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/nnkern/nnkern/blas"
-	"github.com/nnkern/nnkern/internal/sgdcfg"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
+	"github.com/nnkern/nnkern/train"
 )
 
 // Kind selects a LinearClassifier's loss.
@@ -63,7 +64,7 @@ func (c *LinearClassifier[T]) Loss(X blas.Matrix[T], y []int, reg float64) (floa
 	return Loss(c.W, X, y, reg)
 }
 
-// TrainConfig holds the SGD hyperparameters of LinearClassifier.Train.
+// TrainConfig holds the hyperparameters of LinearClassifier.Train.
 type TrainConfig struct {
 	LearningRate float64 // step size (finite)
 	Reg          float64 // L2 regularisation strength (>= 0)
@@ -78,22 +79,29 @@ type TrainConfig struct {
 	// OnIteration, if not nil, is called after each SGD step; a non-nil
 	// error stops training and is returned wrapped, with the history so far.
 	OnIteration func(it int, loss float64) error
+	// Update names the update rule (train.Rules): "" or "sgd" is vanilla
+	// SGD, W -= LearningRate·dW; "momentum", "rmsprop" and "adam" keep
+	// their state for the length of one Train call.
+	Update string
 }
 
-func (cfg *TrainConfig) check() error {
-	return sgdcfg.Check(cfg.NumIters, cfg.BatchSize, cfg.StartIteration, cfg.LearningRate, cfg.Reg)
+// config is cfg as train.Run takes it: a constant learning rate.
+func (cfg *TrainConfig) config() train.Config {
+	return train.Config{LearningRate: cfg.LearningRate, LearningRateDecay: 1, Reg: cfg.Reg, NumIters: cfg.NumIters,
+		BatchSize: cfg.BatchSize, StartIteration: cfg.StartIteration, Update: cfg.Update}
 }
 
 // ErrDiverged is wrapped by the error Train returns when the loss becomes
-// NaN or ±Inf.
-var ErrDiverged = errors.New("loss diverged")
+// NaN or ±Inf. It is train.ErrDiverged.
+var ErrDiverged = train.ErrDiverged
 
 // Train runs cfg.NumIters iterations of mini-batch SGD on (X, y) and returns
 // the loss of every iteration, as the reference LinearClassifier.train does:
 // if W is empty it is first set to 0.001·randn(D, C) drawn from rng in
 // row-major order, with C = max(y)+1; each iteration draws its batch with
 // rng.Choice(N, BatchSize, true), computes the loss and gradient on it and
-// sets W -= LearningRate·dW.
+// sets W -= LearningRate·dW (or applies cfg.Update). It is train.Run on
+// c.TrainModel().
 //
 // Bad input (shapes, labels, configuration) is an error, and W and rng are
 // then untouched. A NaN or infinite loss stops training with an error
@@ -114,7 +122,8 @@ func (c *LinearClassifier[T]) TrainSource(src Source[T], y []int, cfg TrainConfi
 	fail := func(format string, a ...any) ([]float64, error) {
 		return nil, fmt.Errorf("softmax: Train: "+format, a...)
 	}
-	if err := cfg.check(); err != nil {
+	tc := cfg.config()
+	if err := tc.Check(); err != nil {
 		return fail("%v", err)
 	}
 	if rng == nil {
@@ -152,8 +161,25 @@ func (c *LinearClassifier[T]) TrainSource(src Source[T], y []int, cfg TrainConfi
 		}
 	}
 
-	hist := make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, sgdcfg.MaxHistPrealloc))
-	return c.trainFast(src, y, cfg, rng, hist) // train_fast.go
+	hist := make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, train.MaxHistPrealloc))
+	obs := []train.Observer{train.IterationFunc(func(it int, loss float64) error {
+		hist = append(hist, loss)
+		return nil
+	})}
+	if cfg.Log != nil {
+		obs = append(obs, train.Log(cfg.Log, cfg.NumIters))
+	}
+	if cfg.OnIteration != nil {
+		obs = append(obs, train.IterationFunc(cfg.OnIteration))
+	}
+	err := train.Run(context.Background(), c.trainModel(), train.Data[T]{X: src, Y: y}, tc, train.NewState[T](tc, N, rng), obs...)
+	if de := (*train.DivergedError)(nil); errors.As(err, &de) {
+		hist = append(hist, de.Loss)
+	}
+	if err != nil {
+		return hist, fmt.Errorf("softmax: Train: %w", err)
+	}
+	return hist, nil
 }
 
 // Predict returns the predicted class (argmax of x·W) of every row of X.

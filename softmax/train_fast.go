@@ -2,70 +2,95 @@ package softmax
 
 import (
 	"fmt"
-	"io"
-	"math"
 	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
-	"github.com/nnkern/nnkern/nprand"
+	"github.com/nnkern/nnkern/train"
 )
 
-// trainFast runs iterations cfg.StartIteration..cfg.NumIters-1 of
-// mini-batch SGD on the fused path, appending each loss to hist. The
-// arguments have been validated (labels in [0, W.Cols), W initialised).
-//
-// Every buffer is allocated before the loop: the batch indices are drawn
-// with rng.Randint(0, N) into a reused slice (exactly what
-// rng.Choice(N, B, true) draws, so the random stream is the reference's),
-// the batch is gathered from src block by block inside the fused loss
-// (forwardBackwardSource: each block goes from src into a cache-sized
-// buffer and straight through the scores and the gradient), and the SGD
-// step W -= lr·(∇ + 2·reg·W) runs as reduce in update mode, which applies
-// the step from the chunk partials, never materialises dW and returns the
-// ΣW² of the new W for the next iteration's regulariser term.
-//
-// A NaN or infinite loss stops training before that step's update, with
-// an error wrapping ErrDiverged that names the iteration.
-func (c *LinearClassifier[T]) trainFast(src Source[T], y []int, cfg TrainConfig, rng *nprand.RandomState, hist []float64) ([]float64, error) {
-	N := src.Rows()
-	B := cfg.BatchSize
+// linearModel is a LinearClassifier as train.Run trains it, on the fused
+// path: each batch is gathered from src block by block inside the fused
+// loss (forwardBackwardSource: each block goes from src into a
+// cache-sized buffer and straight through the scores and the gradient),
+// and the SGD step W -= lr·(∇ + 2·reg·W) runs as reduce in update mode,
+// which applies the step from the chunk partials, never materialises dW
+// and returns the ΣW² of the new W for the next iteration's regulariser
+// term. Other update rules get dW from reduce in gradient mode, the dW
+// Loss returns.
+type linearModel[T kernels.Float] struct {
+	c    *LinearClassifier[T]
+	kind lossKind
+	ws   *LossWorkspace[T]
+	dW   blas.Matrix[T] // the gradient, with W's layout
+	reg  float64        // of the last Loss
+	// sqW is ΣW² for the next Loss's regulariser term, valid if sqOK:
+	// the fused update returns it (summed in reduce's order); otherwise
+	// Loss sums it row-major (wSumSq). So a resumed sgd run's first loss
+	// may differ from the uninterrupted run's in its last bits (its W
+	// does not), and every other rule sums row-major throughout.
+	sqW  float64
+	sqOK bool
+	// Predict's buffers, grown to the largest block seen.
+	xb, sb blas.Matrix[T]
+}
+
+// TrainModel returns c as train.Run trains it (the fused loss of c.Kind on
+// a workspace of its own). It panics if W is empty. Use it for one run at
+// a time; Train and TrainSource use it.
+func (c *LinearClassifier[T]) TrainModel() train.Model[T] { return c.trainModel() }
+
+func (c *LinearClassifier[T]) trainModel() *linearModel[T] {
+	if c.W.Rows == 0 || c.W.Cols == 0 {
+		panic(fmt.Sprintf("softmax.LinearClassifier.TrainModel: W is empty (%d×%d)", c.W.Rows, c.W.Cols))
+	}
 	kind := kindSoftmax
 	if c.Kind == KindSVM {
 		kind = kindSVM
 	}
-	ws := NewLossWorkspace[T]()
-	yb := make([]int, B)
-	idx := make([]int, B)
-	// ΣW² for the regulariser term of the loss: the update returns it for
-	// the W it writes, so that only the first iteration sums it here.
-	sqW := wSumSq(c.W)
-	for it := cfg.StartIteration; it < cfg.NumIters; it++ {
-		// Xb = rows idx of the training data: (B, D)
-		for r := range idx {
-			idx[r] = rng.Randint(0, N)
-		}
-		for r, i := range idx {
-			yb[r] = y[i]
-		}
-		data := ws.forwardBackwardSource(kind, c.W, src, idx, yb)
-		loss := data + float64(cfg.Reg*sqW)
-		hist = append(hist, loss)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return hist, fmt.Errorf("softmax: Train: iteration %d: loss is %v: %w", it, loss, ErrDiverged)
-		}
-		// W -= lr·(Σ_c P_c + 2·reg·W), in place
-		sqW = ws.reduce(c.W, c.W, cfg.Reg, cfg.LearningRate, true)
-		if cfg.Log != nil && it%100 == 0 {
-			logIteration(cfg.Log, it, cfg.NumIters, loss)
-		}
-		if cfg.OnIteration != nil {
-			if err := cfg.OnIteration(it, loss); err != nil {
-				return hist, fmt.Errorf("softmax: Train: stopped at iteration %d: %w", it, err)
-			}
-		}
+	W := c.W
+	dW := blas.Matrix[T]{Rows: W.Rows, Cols: W.Cols, Stride: W.Stride, Data: make([]T, len(W.Data))}
+	return &linearModel[T]{c: c, kind: kind, ws: NewLossWorkspace[T](), dW: dW}
+}
+
+func (m *linearModel[T]) Loss(src Source[T], idx, y []int, reg float64) float64 {
+	if !m.sqOK {
+		m.sqW, m.sqOK = wSumSq(m.c.W), true
 	}
-	return hist, nil
+	m.reg = reg
+	data := m.ws.forwardBackwardSource(m.kind, m.c.W, src, idx, y)
+	return data + float64(reg*m.sqW)
+}
+
+// SGDStep sets W -= lr·(Σ_c P_c + 2·reg·W) in place.
+func (m *linearModel[T]) SGDStep(lr float64) {
+	m.sqW = m.ws.reduce(m.c.W, m.c.W, m.reg, lr, true)
+	m.sqOK = true
+}
+
+func (m *linearModel[T]) Gradients() {
+	m.ws.reduce(m.dW, m.c.W, m.reg, 0, false)
+	m.sqOK = false // W is about to change
+}
+
+func (m *linearModel[T]) Params() []train.Param[T] {
+	W := m.c.W
+	n := (W.Rows-1)*W.Stride + W.Cols
+	return []train.Param[T]{{Name: "W", W: W.Data[:n], G: m.dW.Data[:n]}}
+}
+
+func (m *linearModel[T]) Predict(pred []int, src Source[T], idx []int) {
+	W := m.c.W
+	n, D := len(idx), W.Rows
+	if m.xb.Rows < n {
+		m.xb, m.sb = blas.NewMatrix[T](n, D), blas.NewMatrix[T](n, W.Cols)
+	}
+	xb, sb := m.xb.Slice(0, n, 0, D), m.sb.Slice(0, n, 0, W.Cols)
+	src.Gather(xb, idx)
+	blas.Gemm(false, false, 1, xb, W, 0, sb)
+	for r := range n {
+		pred[r] = kernels.ArgMax(sb.Row(r))
+	}
 }
 
 // batchStride returns the row stride of the trainer's block buffers for
@@ -86,10 +111,6 @@ func batchStride[T kernels.Float](cols int) int {
 		}
 	}
 	return ld
-}
-
-func logIteration(w io.Writer, it, n int, loss float64) {
-	fmt.Fprintf(w, "iteration %d / %d: loss %f\n", it, n, loss)
 }
 
 // wSumSq returns ΣW² accumulated in float64 in row-major order.

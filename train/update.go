@@ -1,31 +1,3 @@
-// Package train holds what nnkern's trainers share. Its update rules
-// (NewUpdate, Update, Rules) are how one gradient step changes a
-// parameter, as the course's optim.py defines them: sgd (the default),
-// momentum, rmsprop and adam, with optim.py's default hyperparameters,
-// applied to the gradient that already includes the regulariser.
-//
-// An Update is made for one parameter of n elements and keeps that
-// parameter's state (velocity, cache, moments, step count):
-//
-//	u, err := train.NewUpdate[float32]("adam", len(w))
-//	if err != nil { ... }
-//	for range iters {
-//		grad(g, w)       // g = dLoss/dw, regulariser included
-//		u.Step(w, g, lr) // w changes in place
-//		lr *= decay      // the learning rate and its schedule stay the caller's
-//	}
-//
-// A checkpoint saves u.Steps() and a copy of every u.Buffers()[i].Data;
-// resuming creates a fresh Update, copies the buffers back into its
-// Buffers() and calls SetSteps: the run continues bit for bit as if it
-// had not stopped.
-//
-// Every rule computes in T, each product rounded on its own (T(a*b) +
-// T(c*d): no fused multiply-add), constants converted to T once, and the
-// square root correctly rounded, so a step gives the same bits on every
-// CPU and ISA level. A step is one pass of a kernel of package kernels
-// (Axpy for sgd; MomentumStep, RMSPropStep, AdamStep), whose AVX2 and
-// AVX-512 versions compute those operations lane by lane.
 package train
 
 import (

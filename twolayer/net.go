@@ -6,11 +6,11 @@ import (
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
-	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/train"
 )
 
-// Source supplies rows by index; see softmax.Source.
-type Source[T kernels.Float] = softmax.Source[T]
+// Source supplies rows by index: train.Source.
+type Source[T kernels.Float] = train.Source[T]
 
 // Net is a two-layer network: scores = ReLU(X·W1 + B1)·W2 + B2.
 type Net[T kernels.Float] struct {
@@ -119,7 +119,7 @@ func (n *Net[T]) Loss(X blas.Matrix[T], y []int, reg float64) (float64, Grads[T]
 // of X. It panics if X.Cols != W1.Rows.
 func (n *Net[T]) Predict(X blas.Matrix[T]) []int {
 	n.checkX("Predict", X)
-	return n.PredictSource(softmax.MatrixSource(X))
+	return n.PredictSource(train.MatrixSource(X))
 }
 
 // predictBlock is the number of rows PredictSource scores at a time.

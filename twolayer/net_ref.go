@@ -5,7 +5,7 @@ import (
 
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
-	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/train"
 )
 
 // This file holds the reference forward and backward passes: plain,
@@ -139,7 +139,7 @@ func (n *Net[T]) LossVectorized(X blas.Matrix[T], y []int, reg float64) (float64
 	s := blas.NewMatrix[T](N, C)
 	n.forward(h, s, X)
 	ds := s // dS overwrites S
-	loss := softmax.CrossEntropy(ds, s, y)
+	loss := train.CrossEntropy("twolayer.LossVectorized", ds, s, y)
 	var g Grads[T]
 	g.W2 = blas.NewMatrix[T](H, C)
 	g.B2 = make([]T, C)

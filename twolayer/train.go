@@ -1,18 +1,15 @@
 package twolayer
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/nnkern/nnkern/blas"
-	"github.com/nnkern/nnkern/internal/sgdcfg"
-	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
-	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/train"
 )
 
-// TrainConfig holds the SGD hyperparameters of Net.Train.
+// TrainConfig holds the hyperparameters of Net.Train.
 type TrainConfig struct {
 	LearningRate      float64 // initial step size (finite)
 	LearningRateDecay float64 // factor applied to the step size after every epoch (finite, >= 0)
@@ -34,16 +31,16 @@ type TrainConfig struct {
 	// accuracies are recorded and the learning rate decayed; learningRate
 	// is the new rate. A non-nil error stops training like OnIteration's.
 	OnEpoch func(it int, trainAcc, valAcc, learningRate float64) error
+	// Update names the update rule (train.Rules): "" or "sgd" is vanilla
+	// SGD; "momentum", "rmsprop" and "adam" keep their state for the
+	// length of one Train call.
+	Update string
 }
 
-func (cfg *TrainConfig) check() error {
-	if err := sgdcfg.Check(cfg.NumIters, cfg.BatchSize, cfg.StartIteration, cfg.LearningRate, cfg.Reg); err != nil {
-		return err
-	}
-	if !sgdcfg.Finite(cfg.LearningRateDecay) || cfg.LearningRateDecay < 0 {
-		return fmt.Errorf("LearningRateDecay=%v must be finite and >= 0", cfg.LearningRateDecay)
-	}
-	return nil
+// config is cfg as train.Run takes it.
+func (cfg *TrainConfig) config() train.Config {
+	return train.Config{LearningRate: cfg.LearningRate, LearningRateDecay: cfg.LearningRateDecay, Reg: cfg.Reg,
+		NumIters: cfg.NumIters, BatchSize: cfg.BatchSize, StartIteration: cfg.StartIteration, Update: cfg.Update}
 }
 
 // Stats is what Train records: the loss of every iteration run, and the
@@ -58,13 +55,13 @@ type Stats struct {
 }
 
 // ErrDiverged is wrapped by the error Train returns when the loss becomes
-// NaN or ±Inf.
-var ErrDiverged = errors.New("loss diverged")
+// NaN or ±Inf. It is train.ErrDiverged.
+var ErrDiverged = train.ErrDiverged
 
 // Train runs cfg.NumIters iterations of mini-batch SGD on (X, y), as the
 // reference TwoLayerNet.train does: each iteration draws its batch with
 // rng.Choice(N, BatchSize, true), computes Loss on it and takes a vanilla
-// SGD step on every parameter; at every iteration it with it %
+// SGD step on every parameter (or applies cfg.Update); at every iteration it with it %
 // iterationsPerEpoch == 0, iterationsPerEpoch = max(N/BatchSize, 1), after
 // the step it records the accuracy on the current mini-batch and on (Xval,
 // yval) (NaN if Xval has no rows) and multiplies the learning rate by
@@ -73,7 +70,8 @@ var ErrDiverged = errors.New("loss diverged")
 // Bad input (shapes, labels, configuration) is an error and leaves the net
 // and rng untouched. A NaN or infinite loss stops training with an error
 // wrapping ErrDiverged that names the iteration; the returned Stats then
-// end with that loss and the net is left as it was before that step.
+// end with that loss and the net is left as it was before that step. It
+// is train.Run on n.TrainModel().
 func (n *Net[T]) Train(X blas.Matrix[T], y []int, Xval blas.Matrix[T], yval []int, cfg TrainConfig, rng *nprand.RandomState) (Stats, error) {
 	if err := X.Check(); err != nil {
 		return Stats{}, fmt.Errorf("twolayer: Train: X: %v", err)
@@ -83,9 +81,9 @@ func (n *Net[T]) Train(X blas.Matrix[T], y []int, Xval blas.Matrix[T], yval []in
 	}
 	var val Source[T]
 	if Xval.Rows > 0 || len(yval) > 0 {
-		val = softmax.MatrixSource(Xval)
+		val = train.MatrixSource(Xval)
 	}
-	return n.TrainSource(softmax.MatrixSource(X), y, val, yval, cfg, rng)
+	return n.TrainSource(train.MatrixSource(X), y, val, yval, cfg, rng)
 }
 
 // TrainSource is Train with the training and validation rows fetched from
@@ -94,7 +92,8 @@ func (n *Net[T]) TrainSource(src Source[T], y []int, val Source[T], yval []int, 
 	fail := func(format string, a ...any) (Stats, error) {
 		return Stats{}, fmt.Errorf("twolayer: Train: "+format, a...)
 	}
-	if err := cfg.check(); err != nil {
+	tc := cfg.config()
+	if err := tc.Check(); err != nil {
 		return fail("%v", err)
 	}
 	if rng == nil {
@@ -125,16 +124,10 @@ func (n *Net[T]) TrainSource(src Source[T], y []int, val Source[T], yval []int, 
 		return fail("%v", err)
 	}
 
-	B := cfg.BatchSize
-	perEpoch := max(N/B, 1)
-	lr := cfg.LearningRate
-	for it := 0; it < cfg.StartIteration; it++ {
-		if it%perEpoch == 0 {
-			lr *= cfg.LearningRateDecay
-		}
-	}
+	// The learning rate at StartIteration: the decay of the epochs before.
+	lr := train.NewState[T](tc, N, rng).LearningRate
 	var st Stats
-	st.LossHistory = make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, sgdcfg.MaxHistPrealloc))
+	st.LossHistory = make([]float64, 0, min(cfg.NumIters-cfg.StartIteration, train.MaxHistPrealloc))
 	err := n.trainFast(src, y, val, yval, cfg, lr, rng, &st) // train_fast.go
 	return st, err
 }
@@ -163,20 +156,6 @@ func checkLabels(name string, y []int, n, C int) error {
 		}
 	}
 	return nil
-}
-
-// sgd sets w -= lr·g (the product rounded, no FMA, like numpy).
-func sgd[T kernels.Float](w, g []T, lr float64) {
-	l := T(lr)
-	for i := range w {
-		w[i] -= T(l * g[i])
-	}
-}
-
-func sgdMatrix[T kernels.Float](w, g blas.Matrix[T], lr float64) {
-	for i := 0; i < w.Rows; i++ {
-		sgd(w.Row(i), g.Row(i), lr)
-	}
 }
 
 func accuracy(pred, y []int) float64 {

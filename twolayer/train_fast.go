@@ -1,13 +1,16 @@
 package twolayer
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
+	"github.com/nnkern/nnkern/train"
 )
 
 // Loss computes the net's loss on (X, y) with regularisation reg, like
@@ -48,98 +51,135 @@ func (n *Net[T]) lossFast(X blas.Matrix[T], y []int, reg float64) (float64, Grad
 	return loss, g
 }
 
-// predictBlockRows is the number of rows the fast trainer's validation
-// pass scores at a time (memory bounded by the block, not by the split).
-const predictBlockRows = 250
-
 // trainFast runs iterations cfg.StartIteration..cfg.NumIters-1 of the
-// reference TwoLayerNet.train on the fast path, starting at learning rate
-// lr and appending to st. The arguments have been validated (labels in
-// [0, C), shapes chained; val may be nil or empty, then the validation
-// accuracy is NaN).
-//
-// Per iteration: the batch indices are drawn with rng.Randint(0, N) into a
-// reused slice (what rng.Choice(N, B, true) draws), the batch is gathered
-// from src into a reused matrix, the forward pass and the fused softmax-CE
-// give the loss, and the backward pass runs fused with the SGD step. At
-// every iteration it with it % iterationsPerEpoch == 0 (after the step),
-// the accuracy on the batch and on val is recorded and lr is multiplied by
-// cfg.LearningRateDecay. Nothing is allocated per iteration.
+// reference TwoLayerNet.train, train.Run on the net's TrainModel starting
+// at learning rate lr, appending to st. The arguments have been validated
+// (labels in [0, C), shapes chained; val may be nil or empty, then the
+// validation accuracy is NaN).
 func (n *Net[T]) trainFast(src Source[T], y []int, val Source[T], yval []int, cfg TrainConfig, lr float64, rng *nprand.RandomState, st *Stats) error {
-	N, D := src.Rows(), src.Cols()
-	B := cfg.BatchSize
-	perEpoch := max(N/B, 1)
-	ws := NewWorkspace[T]()
-	Xb := blas.NewMatrix[T](B, D)
-	yb := make([]int, B)
-	idx := make([]int, max(B, predictBlockRows))
-	pred := make([]int, max(B, predictBlockRows))
-	nval := 0
-	if val != nil {
-		nval = val.Rows()
+	tc := cfg.config()
+	state := &train.State[T]{Iteration: cfg.StartIteration, LearningRate: lr, RNG: rng}
+	err := train.Run(context.Background(), n.trainModel(), train.Data[T]{X: src, Y: y, Val: val, YVal: yval}, tc, state, &recorder{st: st, cfg: &cfg, it: -1})
+	if de := (*train.DivergedError)(nil); errors.As(err, &de) {
+		st.LossHistory = append(st.LossHistory, de.Loss)
 	}
-	Xv := blas.NewMatrix[T](min(predictBlockRows, nval), D)
-	for it := cfg.StartIteration; it < cfg.NumIters; it++ {
-		// Xb = rows idx of the training data: (B, D)
-		for r := range B {
-			idx[r] = rng.Randint(0, N)
-		}
-		src.Gather(Xb, idx[:B])
-		for r, i := range idx[:B] {
-			yb[r] = y[i]
-		}
-		loss := ws.lossForward(Xb, yb, n.W1, n.B1, n.W2, n.B2, cfg.Reg)
-		st.LossHistory = append(st.LossHistory, loss)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("twolayer: Train: iteration %d: loss is %v: %w", it, loss, ErrDiverged)
-		}
-		ws.sgdStep(Xb, n.W1, n.B1, n.W2, n.B2, cfg.Reg, lr)
-		if cfg.Log != nil && it%100 == 0 {
-			fmt.Fprintf(cfg.Log, "iteration %d / %d: loss %f\n", it, cfg.NumIters, loss)
-		}
-		if it%perEpoch == 0 {
-			ws.predict(pred[:B], Xb, n.W1, n.B1, n.W2, n.B2)
-			trainAcc := accuracy(pred[:B], yb)
-			valAcc := math.NaN()
-			if nval > 0 {
-				valAcc = ws.accuracySource(val, yval, Xv, idx, pred, n)
-			}
-			st.TrainAccHistory = append(st.TrainAccHistory, trainAcc)
-			st.ValAccHistory = append(st.ValAccHistory, valAcc)
-			lr *= cfg.LearningRateDecay
-			if cfg.OnEpoch != nil {
-				if err := cfg.OnEpoch(it, trainAcc, valAcc, lr); err != nil {
-					return fmt.Errorf("twolayer: Train: stopped at iteration %d: %w", it, err)
-				}
-			}
-		}
-		if cfg.OnIteration != nil {
-			if err := cfg.OnIteration(it, loss); err != nil {
-				return fmt.Errorf("twolayer: Train: stopped at iteration %d: %w", it, err)
-			}
-		}
+	if err != nil {
+		return fmt.Errorf("twolayer: Train: %w", err)
 	}
 	return nil
 }
 
-// accuracySource returns the fraction of rows of src the net classifies as
-// y, scoring Xv.Rows rows at a time with the reused buffers idx and pred.
-func (ws *Workspace[T]) accuracySource(src Source[T], y []int, Xv blas.Matrix[T], idx, pred []int, n *Net[T]) float64 {
-	N, D := src.Rows(), src.Cols()
-	correct := 0
-	for i0 := 0; i0 < N; i0 += Xv.Rows {
-		m := min(Xv.Rows, N-i0)
-		for r := range m {
-			idx[r] = i0 + r
-		}
-		xb := Xv.Slice(0, m, 0, D)
-		src.Gather(xb, idx[:m])
-		ws.predict(pred[:m], xb, n.W1, n.B1, n.W2, n.B2)
-		for r := range m {
-			if pred[r] == y[i0+r] {
-				correct++
-			}
-		}
+// recorder fills Stats and calls TrainConfig's Log, OnEpoch and
+// OnIteration in the order they have always come: the loss and the log
+// line of an iteration, then its epoch, then OnIteration.
+type recorder struct {
+	st  *Stats
+	cfg *TrainConfig
+	it  int // the iteration whose loss is recorded
+}
+
+func (r *recorder) loss(it int, loss float64) {
+	if r.it == it {
+		return
 	}
-	return float64(correct) / float64(N)
+	r.it = it
+	r.st.LossHistory = append(r.st.LossHistory, loss)
+	if r.cfg.Log != nil && it%100 == 0 {
+		fmt.Fprintf(r.cfg.Log, "iteration %d / %d: loss %f\n", it, r.cfg.NumIters, loss)
+	}
+}
+
+func (r *recorder) Epoch(e train.Epoch) error {
+	r.loss(e.It, e.Loss)
+	r.st.TrainAccHistory = append(r.st.TrainAccHistory, e.TrainAcc)
+	r.st.ValAccHistory = append(r.st.ValAccHistory, e.ValAcc)
+	if r.cfg.OnEpoch != nil {
+		return r.cfg.OnEpoch(e.It, e.TrainAcc, e.ValAcc, e.LearningRate)
+	}
+	return nil
+}
+
+func (r *recorder) Iteration(it int, loss float64) error {
+	r.loss(it, loss)
+	if r.cfg.OnIteration != nil {
+		return r.cfg.OnIteration(it, loss)
+	}
+	return nil
+}
+
+// netModel is a Net as train.Run trains it, on the fast path: the batch
+// is gathered from src into a reused matrix, the forward pass and the
+// fused softmax-CE give the loss, and for sgd the backward pass runs fused
+// with the step (Workspace.sgdStep), so the weight gradients are never
+// stored; other rules get them from Workspace.backward. Nothing is
+// allocated per iteration.
+type netModel[T kernels.Float] struct {
+	n   *Net[T]
+	ws  *Workspace[T]
+	g   Grads[T]
+	xb  blas.Matrix[T] // the batch of the last Loss
+	reg float64        // of the last Loss
+	xp  blas.Matrix[T] // Predict's rows, grown to the largest block seen
+}
+
+// TrainModel returns n as train.Run trains it (the fast path on a
+// workspace of its own). It panics if the net is inconsistent. Use it
+// for one run at a time; Train and TrainSource use it.
+func (n *Net[T]) TrainModel() train.Model[T] { return n.trainModel() }
+
+func (n *Net[T]) trainModel() *netModel[T] {
+	n.check("TrainModel")
+	// The weight gradients have the weights' layout, so that Param's W
+	// and G line up element for element.
+	like := func(w blas.Matrix[T]) blas.Matrix[T] {
+		return blas.Matrix[T]{Rows: w.Rows, Cols: w.Cols, Stride: w.Stride, Data: make([]T, len(matData(w)))}
+	}
+	g := Grads[T]{W1: like(n.W1), B1: make([]T, len(n.B1)), W2: like(n.W2), B2: make([]T, len(n.B2))}
+	return &netModel[T]{n: n, ws: NewWorkspace[T](), g: g}
+}
+
+func (m *netModel[T]) Loss(src Source[T], idx, y []int, reg float64) float64 {
+	n := m.n
+	if m.xb.Rows != len(idx) {
+		m.xb = blas.NewMatrix[T](len(idx), n.W1.Rows)
+	}
+	// Xb = rows idx of the training data: (B, D)
+	src.Gather(m.xb, idx)
+	m.reg = reg
+	return m.ws.lossForward(m.xb, y, n.W1, n.B1, n.W2, n.B2, reg)
+}
+
+func (m *netModel[T]) SGDStep(lr float64) {
+	n := m.n
+	m.ws.sgdStep(m.xb, n.W1, n.B1, n.W2, n.B2, m.reg, lr)
+}
+
+func (m *netModel[T]) Gradients() {
+	n, g := m.n, &m.g
+	m.ws.backward(m.xb, n.W1, n.W2, m.reg, g.W1, g.B1, g.W2, g.B2)
+}
+
+func (m *netModel[T]) Params() []train.Param[T] {
+	n, g := m.n, &m.g
+	return []train.Param[T]{
+		{Name: "W1", W: matData(n.W1), G: g.W1.Data}, {Name: "b1", W: n.B1, G: g.B1},
+		{Name: "W2", W: matData(n.W2), G: g.W2.Data}, {Name: "b2", W: n.B2, G: g.B2},
+	}
+}
+
+// matData returns the storage of m's elements, with the padding between
+// rows when m.Stride > m.Cols.
+func matData[T kernels.Float](m blas.Matrix[T]) []T {
+	return m.Data[:(m.Rows-1)*m.Stride+m.Cols]
+}
+
+func (m *netModel[T]) Predict(pred []int, src Source[T], idx []int) {
+	n := m.n
+	k := len(idx)
+	if m.xp.Rows < k {
+		m.xp = blas.NewMatrix[T](k, n.W1.Rows)
+	}
+	xp := m.xp.Slice(0, k, 0, n.W1.Rows)
+	src.Gather(xp, idx)
+	m.ws.predict(pred[:k], xp, n.W1, n.B1, n.W2, n.B2)
 }

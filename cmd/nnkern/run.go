@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/train"
 	"github.com/nnkern/nnkern/twolayer"
 )
 
@@ -87,12 +89,14 @@ type metricRec struct {
 
 func fp(v float64) *float64 { return &v }
 
-// model abstracts the two model families for the run loop.
+// model is one model family as a run sees it: how it trains (a
+// train.Model), its parameters as tensors, predictions and a picture of
+// its weights. Everything else about a run is the same for every model.
 type model[T kernels.Float] interface {
+	trainer() train.Model[T]
 	tensors() []runio.Tensor
 	load(c *runio.Checkpoint) error
-	train(src, val softmax.Source[T], y, yval []int, lr float64, start int, onIt func(int, float64) error, onEpoch func(int, float64, float64, float64) error, rng *nprand.RandomState) error
-	predict(src softmax.Source[T]) []int
+	predict(src train.Source[T]) []int
 	weightsImage(rc *RunConfig) (imgW []float64, kind string)
 }
 
@@ -102,6 +106,14 @@ func matTensor[T kernels.Float](name string, m blas.Matrix[T]) runio.Tensor {
 		copy(d[i*m.Cols:], m.Row(i))
 	}
 	return runio.Tensor{Name: name, Shape: []int{m.Rows, m.Cols}, Data: d}
+}
+
+func matFromTensor[T kernels.Float](t runio.Tensor) (blas.Matrix[T], error) {
+	if len(t.Shape) != 2 {
+		return blas.Matrix[T]{}, fmt.Errorf("tensor %s has shape %v, want a matrix", t.Name, t.Shape)
+	}
+	m := blas.NewMatrix[T](t.Shape[0], t.Shape[1])
+	return m, tensorInto(t, m.Data)
 }
 
 func vecTensor[T kernels.Float](name string, v []T) runio.Tensor {
@@ -121,41 +133,56 @@ func tensorInto[T kernels.Float](t runio.Tensor, dst []T) error {
 	return nil
 }
 
-func matFromTensor[T kernels.Float](t runio.Tensor) (blas.Matrix[T], error) {
-	if len(t.Shape) != 2 {
-		return blas.Matrix[T]{}, fmt.Errorf("tensor %s has shape %v, want a matrix", t.Name, t.Shape)
+// newModel returns the model of s with its initial weights drawn from rng
+// (the library trainers' draws, in their order), and whether its epochs'
+// training accuracy is measured on a fixed subset of the training rows
+// (the linear models) rather than on the mini-batch (the net).
+func newModel[T kernels.Float](s Settings, dim, numClasses int, rng *nprand.RandomState) (model[T], bool, error) {
+	switch s.Model {
+	case "softmax", "svm":
+		c := softmax.NewSoftmax[T]()
+		if s.Model == "svm" {
+			c = softmax.NewLinearSVM[T]()
+		}
+		// Train would initialise W lazily as 0.001·randn(D, C) from rng;
+		// doing it here (same draws, same order) lets a checkpoint replace it.
+		c.W = blas.NewMatrix[T](dim, numClasses)
+		for i := range c.W.Data {
+			c.W.Data[i] = T(0.001 * rng.StandardNormal())
+		}
+		return &linearModel[T]{c: c, tm: c.TrainModel()}, true, nil
+	case "twolayer":
+		n := twolayer.New[T](dim, s.Hidden, numClasses, s.InitStd, rng)
+		return &netModel[T]{n: n, tm: n.TrainModel()}, false, nil
 	}
-	m := blas.NewMatrix[T](t.Shape[0], t.Shape[1])
-	return m, tensorInto(t, m.Data)
+	return nil, false, fmt.Errorf("unknown model %q", s.Model)
 }
 
 type linearModel[T kernels.Float] struct {
-	c   *softmax.LinearClassifier[T]
-	cfg softmax.TrainConfig
+	c  *softmax.LinearClassifier[T]
+	tm train.Model[T]
 }
+
+func (m *linearModel[T]) trainer() train.Model[T] { return m.tm }
 
 func (m *linearModel[T]) tensors() []runio.Tensor { return []runio.Tensor{matTensor("W", m.c.W)} }
 
+// load sets W to c's. A model that has a W (one built to train, whose
+// trainer has buffers of its shape) takes only a W of that shape.
 func (m *linearModel[T]) load(c *runio.Checkpoint) error {
 	t, ok := c.Tensor("W")
 	if !ok {
 		return errors.New("no W")
+	}
+	if W := m.c.W; W.Rows > 0 && (len(t.Shape) != 2 || t.Shape[0] != W.Rows || t.Shape[1] != W.Cols) {
+		return fmt.Errorf("tensor W has shape %v, the model wants [%d %d]", t.Shape, W.Rows, W.Cols)
 	}
 	w, err := matFromTensor[T](t)
 	m.c.W = w
 	return err
 }
 
-func (m *linearModel[T]) train(src, _ softmax.Source[T], y, _ []int, lr float64, start int, onIt func(int, float64) error, _ func(int, float64, float64, float64) error, rng *nprand.RandomState) error {
-	cfg := m.cfg
-	cfg.LearningRate = lr
-	cfg.StartIteration = start
-	cfg.OnIteration = onIt
-	_, err := m.c.TrainSource(src, y, cfg, rng)
-	return err
-}
-
-func (m *linearModel[T]) predict(src softmax.Source[T]) []int { return m.c.PredictSource(src) }
+func (m *linearModel[T]) predict(src train.Source[T]) []int { return m.c.PredictSource(src) }
 
 func (m *linearModel[T]) weightsImage(rc *RunConfig) ([]float64, string) {
 	W := m.c.W
@@ -170,9 +197,11 @@ func (m *linearModel[T]) weightsImage(rc *RunConfig) ([]float64, string) {
 }
 
 type netModel[T kernels.Float] struct {
-	n   *twolayer.Net[T]
-	cfg twolayer.TrainConfig
+	n  *twolayer.Net[T]
+	tm train.Model[T]
 }
+
+func (m *netModel[T]) trainer() train.Model[T] { return m.tm }
 
 func (m *netModel[T]) tensors() []runio.Tensor {
 	return []runio.Tensor{matTensor("W1", m.n.W1), vecTensor("b1", m.n.B1), matTensor("W2", m.n.W2), vecTensor("b2", m.n.B2)}
@@ -194,17 +223,7 @@ func (m *netModel[T]) load(c *runio.Checkpoint) error {
 	return nil
 }
 
-func (m *netModel[T]) train(src, val softmax.Source[T], y, yval []int, lr float64, start int, onIt func(int, float64) error, onEpoch func(int, float64, float64, float64) error, rng *nprand.RandomState) error {
-	cfg := m.cfg
-	cfg.LearningRate = lr
-	cfg.StartIteration = start
-	cfg.OnIteration = onIt
-	cfg.OnEpoch = onEpoch
-	_, err := m.n.TrainSource(src, y, val, yval, cfg, rng)
-	return err
-}
-
-func (m *netModel[T]) predict(src softmax.Source[T]) []int { return m.n.PredictSource(src) }
+func (m *netModel[T]) predict(src train.Source[T]) []int { return m.n.PredictSource(src) }
 
 func (m *netModel[T]) weightsImage(rc *RunConfig) ([]float64, string) {
 	W1 := m.n.W1 // D×H: image i is column i
@@ -230,235 +249,330 @@ func accuracy(pred []int, y []int) float64 {
 	return float64(ok) / float64(len(y))
 }
 
-// itersPerEpoch is the trainers' epoch rule: max(N/B, 1).
-func itersPerEpoch(n, b int) int { return max(n/b, 1) }
+// stepsTensor names the update rule's step count (adam's t) in a
+// checkpoint; its buffers are "update.PARAM.BUFFER" (train.State.Buffers).
+const stepsTensor = "update.steps"
+
+// run is one trainRun: the model, the data, the loop's state, and what
+// the run writes. It is the loop's observer (metrics, progress,
+// checkpoints, --stop-at), the same for every model.
+type run[T kernels.Float] struct {
+	e      *env
+	rc     *RunConfig
+	s      Settings
+	p      *cifar.Prepared
+	o      runOpts
+	t0     time.Time
+	m      model[T]
+	data   train.Data[T]
+	cfg    train.Config
+	st     *train.State[T]
+	ckPath string
+	mPath  string
+	met    *runio.Metrics
+	prog   *progress
+	// lastLoss is the loss of the last iteration done; lastFlush when the
+	// metrics were last flushed.
+	lastLoss  float64
+	lastFlush time.Time
+	// stoppedAt and interrupted describe a run a signal stopped.
+	stoppedAt   int
+	interrupted bool
+}
 
 func trainRun[T kernels.Float](ctx context.Context, e *env, rc *RunConfig, p *cifar.Prepared, o runOpts) (*runResult, error) {
+	r, err := newRun[T](e, rc, p, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.resume {
+		err = r.resume()
+	} else {
+		err = r.startFresh()
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.met, err = runio.OpenMetrics(r.mPath)
+	if err != nil {
+		return nil, err
+	}
+	defer r.met.Close()
+	r.prog = newProgress(e, o.progress, r.s.Iters, r.st.Iteration)
+	r.lastFlush = time.Now()
+	err = train.Run(ctx, r.m.trainer(), r.data, r.cfg, r.st, r)
+	r.prog.done()
+	return r.finish(ctx, err)
+}
+
+// newRun builds the model of rc's settings and the loop's configuration,
+// data and initial state.
+func newRun[T kernels.Float](e *env, rc *RunConfig, p *cifar.Prepared, o runOpts) (*run[T], error) {
 	s := rc.Settings
-	t0 := time.Now()
-	dir := o.dir
+	r := &run[T]{e: e, rc: rc, s: s, p: p, o: o, t0: time.Now(), stoppedAt: o.stopAt,
+		ckPath: filepath.Join(o.dir, checkpointFile), mPath: filepath.Join(o.dir, metricsFile)}
 	numClasses := len(p.ClassNames)
-	ytrain, yval, ytest := cifar.Labels(&p.Train), cifar.Labels(&p.Val), cifar.Labels(&p.Test)
-	for _, y := range ytrain {
+	for _, y := range cifar.Labels(&p.Train) {
 		numClasses = max(numClasses, y+1)
 	}
-	src := cifar.NewSource[T](p, &p.Train)
-	valSrc := cifar.NewSource[T](p, &p.Val)
-	testSrc := cifar.NewSource[T](p, &p.Test)
-	// A fixed subset of training rows for the per-epoch training accuracy
-	// of the linear models (the net reports its mini-batch accuracy).
-	sub := subSplit(&p.Train, 0, min(p.Train.N, 1000))
-	subSrc := cifar.NewSource[T](p, &sub)
-	ysub := cifar.Labels(&sub)
-
 	rng := nprand.New(s.Seed)
-	var m model[T]
-	switch s.Model {
-	case "softmax", "svm":
-		c := softmax.NewSoftmax[T]()
-		if s.Model == "svm" {
-			c = softmax.NewLinearSVM[T]()
-		}
-		// Train would initialise W lazily as 0.001·randn(D, C) from rng;
-		// doing it here (same draws, same order) lets a checkpoint replace it.
-		c.W = blas.NewMatrix[T](p.Dim(), numClasses)
-		for i := range c.W.Data {
-			c.W.Data[i] = T(0.001 * rng.StandardNormal())
-		}
-		m = &linearModel[T]{c: c, cfg: softmax.TrainConfig{Reg: s.Reg, NumIters: s.Iters, BatchSize: s.Batch}}
-	case "twolayer":
-		n := twolayer.New[T](p.Dim(), s.Hidden, numClasses, s.InitStd, rng)
-		m = &netModel[T]{n: n, cfg: twolayer.TrainConfig{LearningRateDecay: s.Decay, Reg: s.Reg, NumIters: s.Iters, BatchSize: s.Batch}}
-	default:
-		return nil, fmt.Errorf("unknown model %q", s.Model)
-	}
-
-	start, lr := 0, s.LR
-	lastLoss := 0.0
-	ckPath := filepath.Join(dir, checkpointFile)
-	mPath := filepath.Join(dir, metricsFile)
-	if o.resume {
-		c, err := runio.LoadCheckpoint(ckPath)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			// Interrupted before its first checkpoint: start over.
-		case err != nil:
-			return nil, err
-		default:
-			if !s.matchesDigest(c.ConfigDigest) {
-				return nil, fmt.Errorf("--resume: %s was written for different settings than %s/config.json", ckPath, dir)
-			}
-			if c.Iteration < 0 || c.Iteration > s.Iters {
-				return nil, fmt.Errorf("--resume: %s: iteration %d outside [0, %d]", ckPath, c.Iteration, s.Iters)
-			}
-			if err := m.load(c); err != nil {
-				return nil, fmt.Errorf("--resume: %s: %v", ckPath, err)
-			}
-			if err := rng.UnmarshalBinary(c.RNG); err != nil {
-				return nil, fmt.Errorf("--resume: %s: %v", ckPath, err)
-			}
-			start, lr = c.Iteration, c.LearningRate
-		}
-		// Keep what the checkpoint covers: every row of it, or refuse
-		// (before anything in the directory changes).
-		ll, err := resumeMetrics(e, mPath, ckPath, start)
-		if err != nil {
-			return nil, err
-		}
-		lastLoss = ll
-		// config.json: the segments the checkpoint covers, then this
-		// process (which may run at another ISA level or on another
-		// machine: the settings, including the backend, are the same).
-		cfgPath := filepath.Join(dir, "config.json")
-		old, err := readRunConfig(cfgPath)
-		if err != nil {
-			return nil, fmt.Errorf("--resume: %w", err)
-		}
-		upd := *old
-		upd.Segments = resumeSegments(old.Segments, start)
-		upd.Note, upd.BitIdentity = bitIdentityNote(s.BLAS)
-		b, err := json.MarshalIndent(&upd, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		if err := fileio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
-			return nil, err
-		}
-		rc.Segments, rc.Note, rc.BitIdentity = upd.Segments, upd.Note, upd.BitIdentity
-		// Temporary files of writes a kill interrupted.
-		if tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(tmps) > 0 {
-			for _, t := range tmps {
-				os.Remove(t)
-			}
-		}
-	} else {
-		b, err := json.MarshalIndent(rc, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		if err := fileio.WriteFileAtomic(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644); err != nil {
-			return nil, err
-		}
-		os.Remove(mPath)
-		os.Remove(ckPath)
-	}
-	met, err := runio.OpenMetrics(mPath)
+	m, subsetAcc, err := newModel[T](s, p.Dim(), numClasses, rng)
 	if err != nil {
 		return nil, err
 	}
-	defer met.Close()
-
-	ipe := itersPerEpoch(s.NumTrain, s.Batch)
-	curLR := lr
-	prog := newProgress(e, o.progress, s.Iters, start)
-	lastFlush := time.Now()
-	stoppedAt, interrupted := o.stopAt, false
-	wall := func() float64 { return time.Since(t0).Seconds() }
-	saveCheckpoint := func(it int) error {
-		state, err := rng.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		if err := met.Sync(); err != nil {
-			return err
-		}
-		return runio.SaveCheckpoint(ckPath, &runio.Checkpoint{
-			Iteration: it, LearningRate: curLR, RNG: state, ConfigDigest: s.digest(), Tensors: m.tensors(),
-		})
+	r.m = m
+	r.data = train.Data[T]{X: cifar.NewSource[T](p, &p.Train), Y: cifar.Labels(&p.Train)}
+	if p.Val.N > 0 {
+		r.data.Val, r.data.YVal = cifar.NewSource[T](p, &p.Val), cifar.Labels(&p.Val)
 	}
-	onIt := func(it int, loss float64) error {
-		lastLoss = loss
-		if err := met.Add(metricRec{It: it, Loss: fp(loss), Wall: wall()}); err != nil {
+	if subsetAcc {
+		sub := subSplit(&p.Train, 0, min(p.Train.N, 1000))
+		r.data.Acc, r.data.YAcc = cifar.NewSource[T](p, &sub), cifar.Labels(&sub)
+	}
+	decay := s.Decay
+	if decay == 0 { // the linear models' settings have none
+		decay = 1
+	}
+	r.cfg = train.Config{LearningRate: s.LR, LearningRateDecay: decay, Reg: s.Reg, NumIters: s.Iters, BatchSize: s.Batch, Update: s.Update}
+	r.st = train.NewState[T](r.cfg, p.Train.N, rng)
+	if err := r.st.Init(s.Update, m.trainer().Params()); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// startFresh writes config.json and removes what an earlier run left.
+func (r *run[T]) startFresh() error {
+	b, err := json.MarshalIndent(r.rc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := fileio.WriteFileAtomic(filepath.Join(r.o.dir, "config.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	os.Remove(r.mPath)
+	os.Remove(r.ckPath)
+	return nil
+}
+
+// resume restores the last checkpoint (if there is one: a run interrupted
+// before its first starts over), keeps the metrics rows it covers, and
+// records this process as a new segment in config.json.
+func (r *run[T]) resume() error {
+	c, err := runio.LoadCheckpoint(r.ckPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if err := r.restore(c); err != nil {
 			return err
 		}
-		if it%ipe == 0 {
-			if s.Model == "twolayer" {
-				curLR *= s.Decay // the trainer's decay at this iteration
-			} else {
-				tr := accuracy(m.predict(subSrc), ysub)
-				va := accuracy(m.predict(valSrc), yval)
-				ep := it / ipe
-				met.Add(metricRec{It: it, Epoch: &ep, TrainAcc: fp(tr), ValAcc: fp(va), Wall: wall()})
-			}
+	}
+	// Keep what the checkpoint covers: every row of it, or refuse
+	// (before anything in the directory changes).
+	if r.lastLoss, err = resumeMetrics(r.e, r.mPath, r.ckPath, r.st.Iteration); err != nil {
+		return err
+	}
+	if err := r.addSegment(); err != nil {
+		return err
+	}
+	// Temporary files of writes a kill interrupted.
+	if tmps, _ := filepath.Glob(filepath.Join(r.o.dir, ".*.tmp*")); len(tmps) > 0 {
+		for _, t := range tmps {
+			os.Remove(t)
 		}
-		prog.iter(it, loss)
-		done := it + 1
-		if o.done != nil {
-			o.done.Store(int64(done))
+	}
+	return nil
+}
+
+// restore sets the model and the loop's state to checkpoint c's.
+func (r *run[T]) restore(c *runio.Checkpoint) error {
+	s, st := r.s, r.st
+	if !s.matchesDigest(c.ConfigDigest) {
+		return fmt.Errorf("--resume: %s was written for different settings than %s/config.json", r.ckPath, r.o.dir)
+	}
+	if c.Iteration < 0 || c.Iteration > s.Iters {
+		return fmt.Errorf("--resume: %s: iteration %d outside [0, %d]", r.ckPath, c.Iteration, s.Iters)
+	}
+	fail := func(err error) error { return fmt.Errorf("--resume: %s: %v", r.ckPath, err) }
+	if err := r.m.load(c); err != nil {
+		return fail(err)
+	}
+	if err := st.RNG.UnmarshalBinary(c.RNG); err != nil {
+		return fail(err)
+	}
+	st.Iteration, st.LearningRate = c.Iteration, c.LearningRate
+	bufs := st.Buffers(r.m.trainer().Params())
+	for _, b := range bufs {
+		t, ok := c.Tensor(b.Name)
+		if !ok {
+			return fail(fmt.Errorf("no %s (the state of update rule %s)", b.Name, s.Update))
 		}
-		if o.checkpointEvery > 0 && done%o.checkpointEvery == 0 && done < s.Iters {
-			if err := saveCheckpoint(done); err != nil {
-				return err
-			}
-		} else if time.Since(lastFlush) > time.Second {
-			if err := met.Flush(); err != nil {
-				return err
-			}
-			lastFlush = time.Now()
+		if err := tensorInto(t, b.Data); err != nil {
+			return fail(err)
 		}
-		if o.stopAt > 0 && done == o.stopAt && done < s.Iters {
-			if done%max(o.checkpointEvery, 1) != 0 || o.checkpointEvery == 0 {
-				if err := saveCheckpoint(done); err != nil {
-					return err
-				}
-			}
-			return errStop
+	}
+	if len(bufs) > 0 {
+		t, ok := c.Tensor(stepsTensor)
+		steps, isInt := t.Data.([]int64)
+		if !ok || !isInt || len(steps) != 1 || steps[0] < 0 {
+			return fail(fmt.Errorf("no valid %s (one non-negative int64)", stepsTensor))
 		}
-		if ctx.Err() != nil && done < s.Iters {
-			// Interrupted (Ctrl-C): leave a checkpoint to resume from.
-			if err := saveCheckpoint(done); err != nil {
-				return err
-			}
-			stoppedAt, interrupted = done, true
-			return errStop
+		st.SetSteps(int(steps[0]))
+	}
+	return nil
+}
+
+// addSegment rewrites config.json with the segments the checkpoint covers
+// and then this process (which may run at another ISA level or on another
+// machine: the settings, including the backend, are the same).
+func (r *run[T]) addSegment() error {
+	cfgPath := filepath.Join(r.o.dir, "config.json")
+	old, err := readRunConfig(cfgPath)
+	if err != nil {
+		return fmt.Errorf("--resume: %w", err)
+	}
+	upd := *old
+	upd.Segments = resumeSegments(old.Segments, r.st.Iteration)
+	upd.Note, upd.BitIdentity = bitIdentityNote(r.s.BLAS)
+	b, err := json.MarshalIndent(&upd, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := fileio.WriteFileAtomic(cfgPath, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	r.rc.Segments, r.rc.Note, r.rc.BitIdentity = upd.Segments, upd.Note, upd.BitIdentity
+	return nil
+}
+
+func (r *run[T]) wall() float64 { return time.Since(r.t0).Seconds() }
+
+// saveCheckpoint syncs the metrics and writes the model and the loop's
+// state (iteration, learning rate, rng, update-rule state).
+func (r *run[T]) saveCheckpoint() error {
+	st := r.st
+	rng, err := st.RNG.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := r.met.Sync(); err != nil {
+		return err
+	}
+	tensors := r.m.tensors()
+	if bufs := st.Buffers(r.m.trainer().Params()); len(bufs) > 0 {
+		for _, b := range bufs {
+			tensors = append(tensors, vecTensor(b.Name, b.Data))
 		}
+		tensors = append(tensors, runio.Tensor{Name: stepsTensor, Shape: []int{1}, Data: []int64{int64(st.Steps())}})
+	}
+	return runio.SaveCheckpoint(r.ckPath, &runio.Checkpoint{
+		Iteration: st.Iteration, LearningRate: st.LearningRate, RNG: rng, ConfigDigest: r.s.digest(), Tensors: tensors,
+	})
+}
+
+// optAcc is an accuracy for metrics.jsonl: omitted when there is none
+// (NaN: no validation rows).
+func optAcc(v float64) *float64 {
+	if math.IsNaN(v) {
 		return nil
 	}
-	onEpoch := func(it int, trainAcc, valAcc, newLR float64) error {
-		ep := it / ipe
-		return met.Add(metricRec{It: it, Epoch: &ep, TrainAcc: fp(trainAcc), ValAcc: fp(valAcc), LR: fp(newLR), Wall: wall()})
+	return &v
+}
+
+// Epoch records an epoch boundary's accuracies and new learning rate.
+func (r *run[T]) Epoch(ep train.Epoch) error {
+	n := ep.It / train.EpochLength(r.p.Train.N, r.s.Batch)
+	return r.met.Add(metricRec{It: ep.It, Epoch: &n, TrainAcc: fp(ep.TrainAcc), ValAcc: optAcc(ep.ValAcc), LR: fp(ep.LearningRate), Wall: r.wall()})
+}
+
+// Iteration records a loss, shows progress, and writes checkpoints every
+// --checkpoint-every iterations and at --stop-at (which stops the run).
+func (r *run[T]) Iteration(it int, loss float64) error {
+	r.lastLoss = loss
+	if err := r.met.Add(metricRec{It: it, Loss: fp(loss), Wall: r.wall()}); err != nil {
+		return err
 	}
-	if start < s.Iters {
-		// The trainers take the initial rate and replay the decay of the
-		// iterations before StartIteration themselves; curLR (what the
-		// checkpoint records) follows the same schedule.
-		err = m.train(src, valSrc, ytrain, yval, s.LR, start, onIt, onEpoch, rng)
+	r.prog.iter(it, loss)
+	done, every := it+1, r.o.checkpointEvery
+	if r.o.done != nil {
+		r.o.done.Store(int64(done))
 	}
-	prog.done()
-	if errors.Is(err, errStop) {
-		return &runResult{Settings: s, Dir: dir, Iteration: stoppedAt, Stopped: true, Interrupted: interrupted}, met.Sync()
+	if every > 0 && done%every == 0 && done < r.s.Iters {
+		if err := r.saveCheckpoint(); err != nil {
+			return err
+		}
+	} else if time.Since(r.lastFlush) > time.Second {
+		if err := r.met.Flush(); err != nil {
+			return err
+		}
+		r.lastFlush = time.Now()
 	}
-	if err != nil {
-		met.Sync()
-		return nil, fmt.Errorf("train %s: %w", s.Model, err)
+	if r.o.stopAt > 0 && done == r.o.stopAt && done < r.s.Iters {
+		if every == 0 || done%every != 0 {
+			if err := r.saveCheckpoint(); err != nil {
+				return err
+			}
+		}
+		return errStop
 	}
-	res := &runResult{Settings: s, Dir: dir, FinalLoss: lastLoss}
-	res.TrainAcc = accuracy(m.predict(src), ytrain)
-	res.ValAcc = accuracy(m.predict(valSrc), yval)
-	res.TestAcc = accuracy(m.predict(testSrc), ytest)
-	res.Iteration = s.Iters
-	met.Add(metricRec{It: s.Iters, TrainAcc: fp(res.TrainAcc), ValAcc: fp(res.ValAcc), TestAcc: fp(res.TestAcc), Final: true, Wall: wall()})
-	if err := met.Sync(); err != nil {
-		return nil, err
-	}
-	if err := modelFileOf(s.Model, m.tensors(), p, rc.Data.ImageShape).Save(filepath.Join(dir, modelFile)); err != nil {
-		return nil, err
-	}
-	// The final checkpoint: a --resume of a finished run only redoes this tail.
-	if err := saveCheckpoint(s.Iters); err != nil {
-		return nil, err
-	}
-	if !o.noPlots {
-		if err := writePlots(dir, m, rc); err != nil {
+	return nil
+}
+
+// finish ends the run after train.Run returned err: a stopped run keeps
+// its checkpoint (a cancelled context writes one: interrupted); a
+// finished one records its accuracies and writes its outputs.
+func (r *run[T]) finish(ctx context.Context, err error) (*runResult, error) {
+	s := r.s
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Cause(ctx)) {
+		// Interrupted (Ctrl-C): leave a checkpoint to resume from.
+		if err := r.saveCheckpoint(); err != nil {
 			return nil, err
 		}
+		r.stoppedAt, r.interrupted, err = r.st.Iteration, true, errStop
 	}
-	res.Seconds = wall()
+	if errors.Is(err, errStop) {
+		return &runResult{Settings: s, Dir: r.o.dir, Iteration: r.stoppedAt, Stopped: true, Interrupted: r.interrupted}, r.met.Sync()
+	}
+	if err != nil {
+		r.met.Sync()
+		return nil, fmt.Errorf("train %s: %w", s.Model, err)
+	}
+	res := &runResult{Settings: s, Dir: r.o.dir, FinalLoss: r.lastLoss, Iteration: s.Iters}
+	res.TrainAcc = accuracy(r.m.predict(r.data.X), r.data.Y)
+	valSrc, testSrc := cifar.NewSource[T](r.p, &r.p.Val), cifar.NewSource[T](r.p, &r.p.Test)
+	res.ValAcc = accuracy(r.m.predict(valSrc), cifar.Labels(&r.p.Val))
+	res.TestAcc = accuracy(r.m.predict(testSrc), cifar.Labels(&r.p.Test))
+	r.met.Add(metricRec{It: s.Iters, TrainAcc: fp(res.TrainAcc), ValAcc: fp(res.ValAcc), TestAcc: fp(res.TestAcc), Final: true, Wall: r.wall()})
+	if err := r.met.Sync(); err != nil {
+		return nil, err
+	}
+	if err := r.writeOutputs(); err != nil {
+		return nil, err
+	}
+	res.Seconds = r.wall()
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := fileio.WriteFileAtomic(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(filepath.Join(r.o.dir, "result.json"), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// writeOutputs writes a finished run's model.npz, final checkpoint and
+// plots.
+func (r *run[T]) writeOutputs() error {
+	if err := modelFileOf(r.s.Model, r.m.tensors(), r.p, r.rc.Data.ImageShape).Save(filepath.Join(r.o.dir, modelFile)); err != nil {
+		return err
+	}
+	// The final checkpoint: a --resume of a finished run only redoes this tail.
+	if err := r.saveCheckpoint(); err != nil {
+		return err
+	}
+	if !r.o.noPlots {
+		return writePlots(r.o.dir, r.m, r.rc)
+	}
+	return nil
 }
 
 // resumeMetrics checks the metrics file at path of a run resumed from the
@@ -508,8 +622,9 @@ func resumeMetrics(e *env, path, ckPath string, start int) (lastLoss float64, er
 			lastLoss = *r.Loss
 			next++
 		case r.It < 0 || r.It > next:
-			// An epoch row comes right before (twolayer) or after
-			// (linear) the loss row of its iteration.
+			// An epoch row comes right before the loss row of its
+			// iteration (right after it in linear runs of versions
+			// before the train package).
 			return 0, damaged(i+1, "epoch row of iteration %d where iteration %d was due", r.It, next)
 		}
 		kept = append(kept, l)

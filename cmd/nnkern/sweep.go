@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/loadlimit"
@@ -24,6 +26,7 @@ import (
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
+	"github.com/nnkern/nnkern/train"
 )
 
 // sweepRec is one line of sweep.jsonl.
@@ -218,6 +221,95 @@ func runSweep(e *env, args []string) (retErr error) {
 	if len(args) > 0 && args[0] == "merge" {
 		return runSweepMerge(e, args[1:])
 	}
+	sf, err := parseSweepFlags(e, args)
+	if err != nil {
+		return err
+	}
+	cfgs, err := sf.configs()
+	if err != nil {
+		return err
+	}
+	f, model := &sf.f, sf.model
+	var mine []int
+	for i := range cfgs {
+		if i%sf.shards == sf.shard {
+			mine = append(mine, i)
+		}
+	}
+	if f.out == "" {
+		if f.resume {
+			return usagef("sweep: --resume needs --out DIR")
+		}
+		f.out = filepath.Join("runs", "sweep-"+model+"-"+time.Now().Format("20060102-150405"))
+		if sf.shards > 1 {
+			f.out += fmt.Sprintf("-shard%d", sf.shard)
+		}
+	}
+	jsonl := filepath.Join(f.out, "sweep.jsonl")
+	if _, err := os.Stat(jsonl); err == nil && !f.resume {
+		return errSweepExists(f.out)
+	} else if err != nil && f.resume {
+		return fmt.Errorf("--resume: %s: no sweep to continue (%v)", f.out, errors.Unwrap(err))
+	}
+	// One sweep per directory: the lock is held until this function
+	// returns (and covers the run directories inside).
+	lk, undoOut, err := lockOutDir(f.out)
+	if err != nil {
+		return err
+	}
+	defer undoOnError(&retErr, undoOut)
+	defer lk.Unlock()
+	if _, err := os.Stat(jsonl); err == nil && !f.resume {
+		return errSweepExists(f.out) // a sweep that held the lock a moment ago
+	}
+	sigs := notifyRunSignals()
+	defer sigs.stop()
+	defer sigs.exitOnSignal(&retErr)
+	sw, err := newSweeper(sigs.ctx, e, sf, cfgs, mine)
+	if err != nil {
+		return err
+	}
+	if err := sw.recordConfigs(); err != nil {
+		return err
+	}
+	if err := sw.readPrior(); err != nil {
+		return err
+	}
+	recs, done, err := sw.runAll(sigs.ctx)
+	if err != nil {
+		return err
+	}
+	if done < len(mine) {
+		msg := fmt.Sprintf("%d of %d configurations done; continue with: nnkern sweep %s --out %s --resume (and the same flags)", done, len(mine), model, f.out)
+		if sig := sigs.signal(); sig != nil {
+			return sigs.exit(fmt.Sprintf("%s: sweep interrupted: %s; the running configurations resume from their checkpoints", signalName(sig), msg))
+		}
+		return errors.New("sweep incomplete: " + msg)
+	}
+	return summarize(e, f.out, recs, f.out)
+}
+
+// errSweepExists refuses to start a sweep in a directory that holds one.
+func errSweepExists(out string) error {
+	return fmt.Errorf("%s already holds a sweep (sweep.jsonl exists): continue it with --resume (and the same flags) or choose another --out", out)
+}
+
+// sweepFlags are a sweep's parsed flags.
+type sweepFlags struct {
+	f     trainFlags
+	model string
+	set   map[string]bool // the flags given
+	// lists holds the float lists by flag name (lr, reg, decay); hidden,
+	// iters and updates the others.
+	lists         map[string][]float64
+	hidden, iters []int
+	updates       []string
+	random, jobs  int
+	shard, shards int
+	shardSrc      string
+}
+
+func parseSweepFlags(e *env, args []string) (*sweepFlags, error) {
 	fs := newFlags(e, "sweep", "softmax|svm|twolayer [flags]  |  nnkern sweep merge [--out DIR] DIR...",
 		"The notebooks' validation tuning: trains every configuration of the grid of the\n"+
 			"comma-separated lists (or --random N configurations: learning rate and reg log-uniform\n"+
@@ -230,96 +322,109 @@ func runSweep(e *env, args []string) (retErr error) {
 			"written every --checkpoint-every iterations); --resume with the same flags and --out\n"+
 			"continues it: recorded configurations are kept, the others resume from their\n"+
 			"checkpoints or start. One sweep at a time per --out (a lock file).")
-	var f trainFlags
+	sf := &sweepFlags{}
+	f := &sf.f
 	f.register(fs, true)
-	var lrs, regs, hiddens, iters, decays, shard string
-	var random, jobs, shards int
+	var lrs, regs, hiddens, iters, decays, updates, shard string
 	fs.StringVar(&lrs, "lr", "", "learning rates, comma separated (default: the model's)")
 	fs.StringVar(&regs, "reg", "", "regularization strengths, comma separated")
 	fs.StringVar(&hiddens, "hidden", "", "hidden sizes, comma separated (twolayer)")
 	fs.StringVar(&iters, "iters", "", "iteration counts, comma separated")
 	fs.StringVar(&decays, "decay", "", "learning rate decays, comma separated (twolayer)")
-	fs.IntVar(&random, "random", 0, "draw N random configurations instead of the grid")
-	fs.IntVar(&jobs, "jobs", 1, "configurations trained in parallel")
+	fs.StringVar(&updates, "update", "sgd", "update rules, comma separated ("+strings.Join(train.Rules, ", ")+")")
+	fs.IntVar(&sf.random, "random", 0, "draw N random configurations instead of the grid")
+	fs.IntVar(&sf.jobs, "jobs", 1, "configurations trained in parallel")
 	fs.StringVar(&shard, "shard", "", "this machine's share `i/n` of the configurations")
-	fs.IntVar(&shards, "shards", 0, "number of shards when JOB_COMPLETION_INDEX gives the index")
+	fs.IntVar(&sf.shards, "shards", 0, "number of shards when JOB_COMPLETION_INDEX gives the index")
 	fs.StringVar(&f.out, "out", "", "sweep directory (default runs/sweep-MODEL-YYYYMMDD-HHMMSS)")
-	var resume bool
-	fs.BoolVar(&resume, "resume", false, "continue the interrupted sweep in --out (same flags)")
+	fs.BoolVar(&f.resume, "resume", false, "continue the interrupted sweep in --out (same flags)")
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 100, "write a checkpoint of each running configuration every K iterations (0: only at its end)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pos) != 1 {
-		return usagef("sweep: want one model (softmax, svm or twolayer) (see 'nnkern sweep -h')")
+		return nil, usagef("sweep: want one model (softmax, svm or twolayer) (see 'nnkern sweep -h')")
 	}
-	model, err := parseModel(pos[0])
-	if err != nil {
-		return err
+	if sf.model, err = parseModel(pos[0]); err != nil {
+		return nil, err
 	}
 	if f.checkpointEvery < 0 {
-		return usagef("--checkpoint-every %d: must be >= 0", f.checkpointEvery)
+		return nil, usagef("--checkpoint-every %d: must be >= 0", f.checkpointEvery)
 	}
-	if jobs <= 0 {
-		return usagef("--jobs %d: must be positive", jobs)
+	if sf.jobs <= 0 {
+		return nil, usagef("--jobs %d: must be positive", sf.jobs)
 	}
-	if random < 0 {
-		return usagef("--random %d: must be >= 0", random)
+	if sf.random < 0 {
+		return nil, usagef("--random %d: must be >= 0", sf.random)
 	}
-	si, sn, ssrc, err := shardOf(e, shard, shards)
-	if err != nil {
-		return err
+	if sf.shard, sf.shards, sf.shardSrc, err = shardOf(e, shard, sf.shards); err != nil {
+		return nil, err
 	}
-	d := defaults[model]
-	lists := map[string][]float64{}
-	get := func(name, s string, def float64) error {
-		if s == "" {
-			lists[name] = []float64{def}
-			return nil
+	sf.set = setFlags(fs)
+	if err := sf.parseLists(lrs, regs, decays, hiddens, iters, updates); err != nil {
+		return nil, err
+	}
+	return sf, nil
+}
+
+// parseLists parses the comma-separated lists, with the model's defaults
+// for those not given.
+func (sf *sweepFlags) parseLists(lrs, regs, decays, hiddens, iters, updates string) (err error) {
+	d := defaults[sf.model]
+	sf.lists = map[string][]float64{}
+	for _, l := range []struct {
+		name, s string
+		def     float64
+	}{{"lr", lrs, d.lr}, {"reg", regs, d.reg}, {"decay", decays, d.decay}} {
+		if l.s == "" {
+			sf.lists[l.name] = []float64{l.def}
+		} else if sf.lists[l.name], err = parseFloats(l.name, l.s); err != nil {
+			return err
 		}
-		v, err := parseFloats(name, s)
-		lists[name] = v
-		return err
 	}
-	if err := get("lr", lrs, d.lr); err != nil {
-		return err
-	}
-	if err := get("reg", regs, d.reg); err != nil {
-		return err
-	}
-	if err := get("decay", decays, d.decay); err != nil {
-		return err
-	}
-	hl, il := []int{d.hidden}, []int{d.iters}
+	sf.hidden, sf.iters = []int{d.hidden}, []int{d.iters}
 	if hiddens != "" {
-		if hl, err = parseInts("hidden", hiddens); err != nil {
+		if sf.hidden, err = parseInts("hidden", hiddens); err != nil {
 			return err
 		}
 	}
 	if iters != "" {
-		if il, err = parseInts("iters", iters); err != nil {
+		if sf.iters, err = parseInts("iters", iters); err != nil {
 			return err
 		}
 	}
-	if model != "twolayer" && (hiddens != "" || decays != "") {
-		return usagef("sweep %s: --hidden and --decay apply to twolayer only", model)
+	for _, u := range strings.Split(updates, ",") {
+		if _, err := parseUpdate(strings.TrimSpace(u)); err != nil {
+			return err
+		}
+		sf.updates = append(sf.updates, strings.TrimSpace(u))
 	}
-	// Build every configuration and validate it through trainFlags.
+	if sf.model != "twolayer" && (hiddens != "" || decays != "") {
+		return usagef("sweep %s: --hidden and --decay apply to twolayer only", sf.model)
+	}
+	return nil
+}
+
+// configs returns every configuration of the sweep, validated through
+// trainFlags: the grid of the lists (update rule outermost), or --random
+// draws.
+func (sf *sweepFlags) configs() ([]Settings, error) {
 	var cfgs []Settings
-	mk := func(lr, reg, decay float64, h, it int) error {
-		g := f
+	mk := func(lr, reg, decay float64, h, it int, update string) error {
+		g := sf.f
 		g.lr, g.reg, g.decay = optFloat{lr, true}, optFloat{reg, true}, optFloat{decay, true}
-		g.hidden, g.iters = optInt{h, true}, optInt{it, true}
-		s, err := g.settings(model)
+		g.hidden, g.iters, g.update = optInt{h, true}, optInt{it, true}, update
+		s, err := g.settings(sf.model)
 		if err != nil {
 			return err
 		}
 		cfgs = append(cfgs, s)
 		return nil
 	}
-	if random > 0 {
-		rng := nprand.New(uint32(f.seed))
+	lists, hl, il := sf.lists, sf.hidden, sf.iters
+	if sf.random > 0 {
+		rng := nprand.New(uint32(sf.f.seed))
 		logU := func(v []float64) float64 {
 			lo, hi := v[0], v[0]
 			for _, x := range v {
@@ -330,24 +435,30 @@ func runSweep(e *env, args []string) (retErr error) {
 			}
 			return math.Exp(rng.Uniform(math.Log(lo), math.Log(hi)))
 		}
-		for r := 0; r < random; r++ {
+		for r := 0; r < sf.random; r++ {
 			lr := logU(lists["lr"])
 			reg := logU(lists["reg"])
 			dec := lists["decay"][rng.Randint(0, len(lists["decay"]))]
 			h := hl[rng.Randint(0, len(hl))]
 			it := il[rng.Randint(0, len(il))]
-			if err := mk(lr, reg, dec, h, it); err != nil {
-				return err
+			up := sf.updates[0]
+			if len(sf.updates) > 1 { // a single rule draws nothing: the draws of a sweep without --update
+				up = sf.updates[rng.Randint(0, len(sf.updates))]
+			}
+			if err := mk(lr, reg, dec, h, it, up); err != nil {
+				return nil, err
 			}
 		}
-	} else {
+		return cfgs, nil
+	}
+	for _, up := range sf.updates {
 		for _, lr := range lists["lr"] {
 			for _, reg := range lists["reg"] {
 				for _, dec := range lists["decay"] {
 					for _, h := range hl {
 						for _, it := range il {
-							if err := mk(lr, reg, dec, h, it); err != nil {
-								return err
+							if err := mk(lr, reg, dec, h, it, up); err != nil {
+								return nil, err
 							}
 						}
 					}
@@ -355,154 +466,124 @@ func runSweep(e *env, args []string) (retErr error) {
 			}
 		}
 	}
-	var mine []int
-	for i := range cfgs {
-		if i%sn == si {
-			mine = append(mine, i)
-		}
-	}
-	if f.out == "" {
-		if resume {
-			return usagef("sweep: --resume needs --out DIR")
-		}
-		f.out = filepath.Join("runs", "sweep-"+model+"-"+time.Now().Format("20060102-150405"))
-		if sn > 1 {
-			f.out += fmt.Sprintf("-shard%d", si)
-		}
-	}
-	jsonl := filepath.Join(f.out, "sweep.jsonl")
-	if _, err := os.Stat(jsonl); err == nil && !resume {
-		return fmt.Errorf("%s already holds a sweep (sweep.jsonl exists): continue it with --resume (and the same flags) or choose another --out", f.out)
-	} else if err != nil && resume {
-		return fmt.Errorf("--resume: %s: no sweep to continue (%v)", f.out, errors.Unwrap(err))
-	}
-	// One sweep per directory: the lock is held until this function
-	// returns (and covers the run directories inside).
-	lk, undoOut, err := lockOutDir(f.out)
-	if err != nil {
-		return err
-	}
-	defer undoOnError(&retErr, undoOut)
-	defer lk.Unlock()
-	if _, err := os.Stat(jsonl); err == nil && !resume {
-		// A sweep that held the lock a moment ago.
-		return fmt.Errorf("%s already holds a sweep (sweep.jsonl exists): continue it with --resume (and the same flags) or choose another --out", f.out)
-	}
-	sigs := notifyRunSignals()
-	defer sigs.stop()
-	ctx := sigs.ctx
-	defer sigs.exitOnSignal(&retErr)
+	return cfgs, nil
+}
+
+// sweeper runs a sweep's configurations.
+type sweeper struct {
+	e      *env
+	sf     *sweepFlags
+	out    string
+	cfgs   []Settings // every configuration, with the data's settings
+	mine   []int      // the indices of this shard's
+	ld     *loaded
+	p      *cifar.Prepared
+	prior  map[int]sweepRec // the configurations an interrupted run of this sweep finished
+	mu     sync.Mutex       // stdout and sweep.jsonl
+	jsonl  *runio.Metrics
+	doneIt []atomic.Int64 // iterations done, per configuration
+	active []atomic.Bool  // running, per configuration
+}
+
+// newSweeper loads the data and completes the configurations' settings.
+func newSweeper(ctx context.Context, e *env, sf *sweepFlags, cfgs []Settings, mine []int) (*sweeper, error) {
+	f := &sf.f
 	dataPath, err := requireData(ctx, e, f.data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ld, err := loadDataset(dataPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sizes, err := resolveSizes(ld.DS, splitSizes{f.numTrain, f.numVal, f.numTest}, setFlags(fs))
+	sizes, err := resolveSizes(ld.DS, splitSizes{f.numTrain, f.numVal, f.numTest}, sf.set)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p, err := prepare(ld.DS, sizes, model != "twolayer", uint32(f.seed))
+	p, err := prepare(ld.DS, sizes, sf.model != "twolayer", uint32(f.seed))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	shardNote := ""
-	if sn > 1 {
-		shardNote = fmt.Sprintf(", shard %d/%d (%s)", si, sn, ssrc)
+	if sf.shards > 1 {
+		shardNote = fmt.Sprintf(", shard %d/%d (%s)", sf.shard, sf.shards, sf.shardSrc)
 	}
-	fmt.Fprintf(e.stdout, "sweep %s: %d configurations%s, %d here, %d at a time; data %s\n", model, len(cfgs), shardNote, len(mine), jobs, dataPath)
-	settingsOf := func(idx int) Settings {
-		s := cfgs[idx]
-		s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
-		return s
-	}
-	// sweep-configs.json lists every configuration of the sweep, so that
-	// --resume can refuse other flags even where the finished runs agree.
-	all := make([]Settings, len(cfgs))
+	fmt.Fprintf(e.stdout, "sweep %s: %d configurations%s, %d here, %d at a time; data %s\n", sf.model, len(cfgs), shardNote, len(mine), sf.jobs, dataPath)
 	for i := range cfgs {
-		all[i] = settingsOf(i)
+		s := &cfgs[i]
+		s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
 	}
-	cfgFile := filepath.Join(f.out, "sweep-configs.json")
-	if resume {
-		old, err := readSweepConfigs(cfgFile, len(all))
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		for i := range all {
-			if d := all[i].diff(old[i]); d != "" {
-				return fmt.Errorf("--resume: configuration %d: %s (%s)", i, d, cfgFile)
-			}
-		}
-	} else {
-		b, _ := json.MarshalIndent(all, "", "  ")
-		if err := fileio.WriteFileAtomic(cfgFile, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+	return &sweeper{e: e, sf: sf, out: f.out, cfgs: cfgs, mine: mine, ld: ld, p: p, prior: map[int]sweepRec{},
+		doneIt: make([]atomic.Int64, len(cfgs)), active: make([]atomic.Bool, len(cfgs))}, nil
+}
+
+// recordConfigs writes sweep-configs.json, the list of every configuration
+// of the sweep, or on --resume checks the flags give the same list, so
+// that --resume refuses other flags even where the finished runs agree.
+func (sw *sweeper) recordConfigs() error {
+	cfgFile := filepath.Join(sw.out, "sweep-configs.json")
+	if !sw.sf.f.resume {
+		b, _ := json.MarshalIndent(sw.cfgs, "", "  ")
+		return fileio.WriteFileAtomic(cfgFile, append(b, '\n'), 0o644)
 	}
-	// prior: the configurations an interrupted run of this sweep finished.
-	prior := map[int]sweepRec{}
-	if resume {
-		recs, torn, err := readSweep(jsonl)
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		if torn {
-			fmt.Fprintf(e.stderr, "nnkern: warning: %s ends in an incomplete line (killed while writing); that configuration runs again\n", jsonl)
-			// Drop the fragment, or the new records would be appended
-			// to it and the file would hold a line that is not JSON.
-			if _, err := runio.RepairMetrics(jsonl, nil); err != nil {
-				return fmt.Errorf("--resume: %w", err)
-			}
-		}
-		for _, r := range recs {
-			if r.Index < 0 || r.Index >= len(cfgs) || r.Index%sn != si {
-				return fmt.Errorf("--resume: %s records configuration %d, which this sweep's flags do not give to this shard", jsonl, r.Index)
-			}
-			if d := settingsOf(r.Index).diff(r.Settings); d != "" {
-				return fmt.Errorf("--resume: configuration %d in %s: %s", r.Index, jsonl, d)
-			}
-			prior[r.Index] = r
-		}
-	}
-	recs := make([]sweepRec, len(mine))
-	have := make([]bool, len(mine))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, jobs)
-	sw, err := runio.OpenMetrics(filepath.Join(f.out, "sweep.jsonl"))
+	old, err := readSweepConfigs(cfgFile, len(sw.cfgs))
 	if err != nil {
-		return err
+		return fmt.Errorf("--resume: %w", err)
 	}
-	defer sw.Close()
-	// Progress: a status line every 30 s while configurations run.
-	doneIts := make([]atomic.Int64, len(cfgs))
-	running := make([]atomic.Bool, len(cfgs))
-	stopStatus := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(30 * time.Second)
-		defer tick.Stop()
-		t0 := time.Now()
-		for {
-			select {
-			case <-stopStatus:
-				return
-			case <-tick.C:
-				var parts []string
-				for _, idx := range mine {
-					if running[idx].Load() {
-						parts = append(parts, fmt.Sprintf("[%d] %d/%d", idx, doneIts[idx].Load(), cfgs[idx].Iters))
-					}
-				}
-				mu.Lock()
-				fmt.Fprintf(e.stdout, "  %s: running %s\n", time.Since(t0).Round(time.Second), strings.Join(parts, ", "))
-				mu.Unlock()
-			}
+	for i := range sw.cfgs {
+		if d := sw.cfgs[i].diff(old[i]); d != "" {
+			return fmt.Errorf("--resume: configuration %d: %s (%s)", i, d, cfgFile)
 		}
-	}()
-	for k, idx := range mine {
-		if r, ok := prior[idx]; ok {
+	}
+	return nil
+}
+
+// readPrior reads, on --resume, the configurations an interrupted run of
+// this sweep finished.
+func (sw *sweeper) readPrior() error {
+	if !sw.sf.f.resume {
+		return nil
+	}
+	jsonl := filepath.Join(sw.out, "sweep.jsonl")
+	recs, torn, err := readSweep(jsonl)
+	if err != nil {
+		return fmt.Errorf("--resume: %w", err)
+	}
+	if torn {
+		fmt.Fprintf(sw.e.stderr, "nnkern: warning: %s ends in an incomplete line (killed while writing); that configuration runs again\n", jsonl)
+		// Drop the fragment, or the new records would be appended
+		// to it and the file would hold a line that is not JSON.
+		if _, err := runio.RepairMetrics(jsonl, nil); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+	}
+	for _, r := range recs {
+		if r.Index < 0 || r.Index >= len(sw.cfgs) || r.Index%sw.sf.shards != sw.sf.shard {
+			return fmt.Errorf("--resume: %s records configuration %d, which this sweep's flags do not give to this shard", jsonl, r.Index)
+		}
+		if d := sw.cfgs[r.Index].diff(r.Settings); d != "" {
+			return fmt.Errorf("--resume: configuration %d in %s: %s", r.Index, jsonl, d)
+		}
+		sw.prior[r.Index] = r
+	}
+	return nil
+}
+
+// runAll runs this shard's configurations not done yet, --jobs at a time,
+// and returns the records of those done (recs[k] for mine[k]) and how many.
+func (sw *sweeper) runAll(ctx context.Context) (recs []sweepRec, done int, err error) {
+	recs = make([]sweepRec, len(sw.mine))
+	have := make([]bool, len(sw.mine))
+	sw.jsonl, err = runio.OpenMetrics(filepath.Join(sw.out, "sweep.jsonl"))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer sw.jsonl.Close()
+	stopStatus := sw.status()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sw.sf.jobs)
+	for k, idx := range sw.mine {
+		if r, ok := sw.prior[idx]; ok {
 			recs[k], have[k] = r, true
 			continue
 		}
@@ -514,70 +595,99 @@ func runSweep(e *env, args []string) (retErr error) {
 			if ctx.Err() != nil { // interrupted: leave it for --resume
 				return
 			}
-			s := settingsOf(idx)
-			rel := fmt.Sprintf("run-%04d", idx)
-			rec := sweepRec{Index: idx, Settings: s, Dir: rel, ISA: kernels.ISA().String()}
-			dir := filepath.Join(f.out, rel)
-			rc := newRunConfig(s, ld, f.checkpointEvery)
-			var res *runResult
-			// A run directory left by an interrupted sweep resumes from
-			// its checkpoint (or starts over if it has none).
-			err := os.MkdirAll(dir, 0o755)
-			if err == nil {
-				// The sweep's lock covers its run directories, but not
-				// against a 'train --out DIR/run-NNNN --resume'.
-				var lk *runio.DirLock
-				lk, err = runio.LockDir(dir)
-				var le *runio.LockedError
-				if errors.As(err, &le) {
-					mu.Lock()
-					fmt.Fprintf(e.stdout, "  [%d] skipped: %v (left for --resume)\n", idx, err)
-					mu.Unlock()
-					return
-				}
-				if err == nil {
-					_, statErr := os.Stat(filepath.Join(dir, "config.json"))
-					running[idx].Store(true)
-					res, err = trainAny(ctx, e, rc, p, runOpts{dir: dir, resume: resume && statErr == nil, progress: progressQuiet, checkpointEvery: f.checkpointEvery, done: &doneIts[idx]})
-					running[idx].Store(false)
-					lk.Unlock()
-				}
+			if rec, ok := sw.runOne(ctx, idx); ok {
+				sw.mu.Lock()
+				defer sw.mu.Unlock()
+				recs[k], have[k] = rec, true
+				sw.jsonl.Add(rec)
+				sw.jsonl.Sync()
+				fmt.Fprintf(sw.e.stdout, "  [%d] %s val %.4f%s\n", idx, describe(rec.Settings), rec.ValAcc, errNote(rec.Error))
 			}
-			if err == nil && res.Stopped {
-				mu.Lock()
-				fmt.Fprintf(e.stdout, "  [%d] interrupted at iteration %d (checkpoint kept)\n", idx, res.Iteration)
-				mu.Unlock()
-				return
-			}
-			if err != nil {
-				rec.Error = err.Error()
-			} else {
-				rec.TrainAcc, rec.ValAcc, rec.TestAcc, rec.Seconds = res.TrainAcc, res.ValAcc, res.TestAcc, res.Seconds
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			recs[k], have[k] = rec, true
-			sw.Add(rec)
-			sw.Sync()
-			fmt.Fprintf(e.stdout, "  [%d] %s val %.4f%s\n", idx, describe(s), rec.ValAcc, errNote(rec.Error))
 		}(k, idx)
 	}
 	wg.Wait()
 	close(stopStatus)
-	done := 0
 	for _, h := range have {
 		if h {
 			done++
 		}
 	}
-	if done < len(mine) {
-		msg := fmt.Sprintf("%d of %d configurations done; continue with: nnkern sweep %s --out %s --resume (and the same flags)", done, len(mine), model, f.out)
-		if sig := sigs.signal(); sig != nil {
-			return sigs.exit(fmt.Sprintf("%s: sweep interrupted: %s; the running configurations resume from their checkpoints", signalName(sig), msg))
+	return recs, done, nil
+}
+
+// status prints a status line every 30 s while configurations run, until
+// the returned channel is closed.
+func (sw *sweeper) status() chan struct{} {
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(30 * time.Second)
+		defer tick.Stop()
+		t0 := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				var parts []string
+				for _, idx := range sw.mine {
+					if sw.active[idx].Load() {
+						parts = append(parts, fmt.Sprintf("[%d] %d/%d", idx, sw.doneIt[idx].Load(), sw.cfgs[idx].Iters))
+					}
+				}
+				sw.mu.Lock()
+				fmt.Fprintf(sw.e.stdout, "  %s: running %s\n", time.Since(t0).Round(time.Second), strings.Join(parts, ", "))
+				sw.mu.Unlock()
+			}
 		}
-		return errors.New("sweep incomplete: " + msg)
+	}()
+	return stop
+}
+
+// runOne trains configuration idx in its run directory and returns its
+// record, or false if it was left for --resume (interrupted, or its
+// directory locked by another process).
+func (sw *sweeper) runOne(ctx context.Context, idx int) (sweepRec, bool) {
+	s := sw.cfgs[idx]
+	rel := fmt.Sprintf("run-%04d", idx)
+	rec := sweepRec{Index: idx, Settings: s, Dir: rel, ISA: kernels.ISA().String()}
+	dir := filepath.Join(sw.out, rel)
+	rc := newRunConfig(s, sw.ld, sw.sf.f.checkpointEvery)
+	var res *runResult
+	// A run directory left by an interrupted sweep resumes from
+	// its checkpoint (or starts over if it has none).
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		// The sweep's lock covers its run directories, but not
+		// against a 'train --out DIR/run-NNNN --resume'.
+		var lk *runio.DirLock
+		lk, err = runio.LockDir(dir)
+		var le *runio.LockedError
+		if errors.As(err, &le) {
+			sw.mu.Lock()
+			fmt.Fprintf(sw.e.stdout, "  [%d] skipped: %v (left for --resume)\n", idx, err)
+			sw.mu.Unlock()
+			return rec, false
+		}
+		if err == nil {
+			_, statErr := os.Stat(filepath.Join(dir, "config.json"))
+			sw.active[idx].Store(true)
+			res, err = trainAny(ctx, sw.e, rc, sw.p, runOpts{dir: dir, resume: sw.sf.f.resume && statErr == nil, progress: progressQuiet, checkpointEvery: sw.sf.f.checkpointEvery, done: &sw.doneIt[idx]})
+			sw.active[idx].Store(false)
+			lk.Unlock()
+		}
 	}
-	return summarize(e, f.out, recs, f.out)
+	if err == nil && res.Stopped {
+		sw.mu.Lock()
+		fmt.Fprintf(sw.e.stdout, "  [%d] interrupted at iteration %d (checkpoint kept)\n", idx, res.Iteration)
+		sw.mu.Unlock()
+		return rec, false
+	}
+	if err != nil {
+		rec.Error = err.Error()
+	} else {
+		rec.TrainAcc, rec.ValAcc, rec.TestAcc, rec.Seconds = res.TrainAcc, res.ValAcc, res.TestAcc, res.Seconds
+	}
+	return rec, true
 }
 
 func errNote(s string) string {
@@ -587,11 +697,17 @@ func errNote(s string) string {
 	return " FAILED: " + s
 }
 
+// describe names a configuration by its settings (the update rule only
+// when it is not sgd, so that sgd sweeps read as they always have).
 func describe(s Settings) string {
+	d := fmt.Sprintf("lr %e reg %e iters %d", s.LR, s.Reg, s.Iters)
 	if s.Model == "twolayer" {
-		return fmt.Sprintf("hidden %d lr %e decay %g reg %e iters %d", s.Hidden, s.LR, s.Decay, s.Reg, s.Iters)
+		d = fmt.Sprintf("hidden %d lr %e decay %g reg %e iters %d", s.Hidden, s.LR, s.Decay, s.Reg, s.Iters)
 	}
-	return fmt.Sprintf("lr %e reg %e iters %d", s.LR, s.Reg, s.Iters)
+	if s.Update != "" {
+		d += " update " + s.Update
+	}
+	return d
 }
 
 // summarize prints the table sorted by validation accuracy and copies the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,15 +14,18 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/internal/fileio"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/train"
 )
 
 // Settings are the choices that determine a run's result bit for bit. A
@@ -36,12 +40,15 @@ import (
 // legacyDigests reproduces. The BLAS backend stays: gonum and OpenBLAS are
 // outside the contract.
 type Settings struct {
-	Model      string  `json:"model"`
-	DType      string  `json:"dtype"`
-	Hidden     int     `json:"hidden_size,omitempty"`
-	InitStd    float64 `json:"init_std,omitempty"`
-	LR         float64 `json:"learning_rate"`
-	Decay      float64 `json:"learning_rate_decay,omitempty"`
+	Model   string  `json:"model"`
+	DType   string  `json:"dtype"`
+	Hidden  int     `json:"hidden_size,omitempty"`
+	InitStd float64 `json:"init_std,omitempty"`
+	LR      float64 `json:"learning_rate"`
+	Decay   float64 `json:"learning_rate_decay,omitempty"`
+	// Update is the update rule, "" for sgd (so that an sgd run's settings,
+	// and their digest, are those of the versions before update rules).
+	Update     string  `json:"update,omitempty"`
 	Reg        float64 `json:"reg"`
 	Iters      int     `json:"num_iters"`
 	Batch      int     `json:"batch_size"`
@@ -267,6 +274,7 @@ type trainFlags struct {
 	resume                    bool
 	stopAt                    int
 	quiet                     bool
+	update                    string
 }
 
 // optFloat and optInt are flags that know whether they were given, so a
@@ -336,6 +344,7 @@ func (f *trainFlags) register(fs *flag.FlagSet, sweep bool) {
 		fs.Var(&f.decay, "decay", "learning rate `decay` per epoch (twolayer; default 0.95)")
 		fs.Var(&f.reg, "reg", "regularization `strength` (default: 2.5e4 softmax/svm, 0.05 twolayer)")
 		fs.Var(&f.iters, "iters", "SGD `iterations` (default: 1500 softmax/svm, 2000 twolayer)")
+		fs.StringVar(&f.update, "update", "sgd", "update `rule`: "+strings.Join(train.Rules, ", "))
 	}
 	fs.Float64Var(&f.std, "std", 1e-4, "weight init std (twolayer)")
 	fs.IntVar(&f.batch, "batch", 200, "mini-batch size")
@@ -345,10 +354,22 @@ func (f *trainFlags) register(fs *flag.FlagSet, sweep bool) {
 	fs.IntVar(&f.numTest, "num-test", 1000, "test rows")
 }
 
+// parseUpdate checks an --update rule name and returns it as Settings
+// holds it ("" for sgd, which "" also names).
+func parseUpdate(name string) (string, error) {
+	if name != "" && !slices.Contains(train.Rules, name) {
+		return "", usagef("--update %q: want one of %s", name, strings.Join(train.Rules, ", "))
+	}
+	if name == "sgd" {
+		return "", nil
+	}
+	return name, nil
+}
+
 // settings validates the flags and fills in the per-model defaults.
-func (f *trainFlags) settings(model string) (Settings, error) {
+func (f *trainFlags) settings(model string) (s Settings, err error) {
 	d := defaults[model]
-	s := Settings{Model: model, DType: f.dtype, LR: f.lr.or(d.lr), Reg: f.reg.or(d.reg), Iters: f.iters.or(d.iters), Batch: f.batch, Seed: uint32(f.seed)}
+	s = Settings{Model: model, DType: f.dtype, LR: f.lr.or(d.lr), Reg: f.reg.or(d.reg), Iters: f.iters.or(d.iters), Batch: f.batch, Seed: uint32(f.seed)}
 	if s.DType != "f32" && s.DType != "f64" {
 		return s, usagef("--dtype %q: want f32 or f64", f.dtype)
 	}
@@ -366,6 +387,9 @@ func (f *trainFlags) settings(model string) (Settings, error) {
 	}
 	if f.seed > math.MaxUint32 {
 		return s, usagef("--seed %d: must fit in 32 bits", f.seed)
+	}
+	if s.Update, err = parseUpdate(f.update); err != nil {
+		return s, err
 	}
 	if f.numTrain <= 0 || f.numVal < 0 || f.numTest < 0 {
 		return s, usagef("--num-train/--num-val/--num-test must be positive (--num-train %d, --num-val %d, --num-test %d)", f.numTrain, f.numVal, f.numTest)
@@ -389,49 +413,13 @@ func (f *trainFlags) settings(model string) (Settings, error) {
 }
 
 func runTrain(e *env, args []string) (retErr error) {
-	fs := newFlags(e, "train", "softmax|svm|twolayer [flags]",
-		"Trains a model with the notebooks' settings (override with flags) and writes a run\n"+
-			"directory: config.json, metrics.jsonl, checkpoint.bin, model.npz, loss.png,\n"+
-			"accuracy.png, weights.png. The same settings and seed give a byte-identical model.npz;\n"+
-			"--resume continues an interrupted run from its last checkpoint, bit for bit, also at\n"+
-			"another ISA level or on another machine (native BLAS backend; config.json records each part).\n"+
-			"Ctrl-C, SIGTERM or SIGHUP writes a checkpoint and exits with 130, 143 or 129. One run at a\n"+
-			"time per --out: a second one is refused (a lock file, .nnkern.lock, held to the end).")
-	var f trainFlags
-	f.register(fs, false)
-	fs.StringVar(&f.out, "out", "", "run directory (default runs/MODEL-YYYYMMDD-HHMMSS)")
-	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 100, "write a checkpoint every K iterations (0: only at the end)")
-	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
-	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
-	fs.IntVar(&f.stopAt, "stop-at", 0, "stop after this many iterations, leaving a checkpoint (for testing resume)")
-	pos, err := parseFlags(fs, args)
+	f, model, set, err := parseTrainFlags(e, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("train: want one model (softmax, svm or twolayer), got %d arguments (see 'nnkern train -h')", len(pos))
-	}
-	model, err := parseModel(pos[0])
-	if err != nil {
-		return err
-	}
-	set := setFlags(fs)
-	if model != "twolayer" {
-		for _, n := range []string{"hidden", "decay", "std"} {
-			if set[n] {
-				return usagef("train %s: --%s applies to twolayer only", model, n)
-			}
-		}
 	}
 	s, err := f.settings(model)
 	if err != nil {
 		return err
-	}
-	if f.checkpointEvery < 0 {
-		return usagef("--checkpoint-every %d: must be >= 0", f.checkpointEvery)
-	}
-	if f.stopAt < 0 {
-		return usagef("--stop-at %d: must be >= 0", f.stopAt)
 	}
 	if f.out == "" {
 		if f.resume {
@@ -443,21 +431,9 @@ func runTrain(e *env, args []string) (retErr error) {
 	defer sigs.stop()
 	ctx := sigs.ctx
 	// Check the run directory before the (slow) data load.
-	cfgPath := filepath.Join(f.out, "config.json")
-	var old *RunConfig
-	if f.resume {
-		old, err = readRunConfig(cfgPath)
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		// Compare what we know before loading data.
-		cmp := s
-		cmp.NumTrain, cmp.NumVal, cmp.NumTest, cmp.DataSHA256, cmp.DataShuffled = old.Settings.NumTrain, old.Settings.NumVal, old.Settings.NumTest, old.Settings.DataSHA256, old.Settings.DataShuffled
-		if d := cmp.diff(old.Settings); d != "" {
-			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
-		}
-	} else if _, err := os.Stat(cfgPath); err == nil {
-		return errRunExists(f.out)
+	old, err := checkRunDir(f, s)
+	if err != nil {
+		return err
 	}
 	// One run per directory: the lock is held until this function returns.
 	lk, undoOut, err := lockOutDir(f.out)
@@ -466,38 +442,15 @@ func runTrain(e *env, args []string) (retErr error) {
 	}
 	defer undoOnError(&retErr, undoOut)
 	defer lk.Unlock()
-	if _, err := os.Stat(cfgPath); err == nil && !f.resume {
+	if _, err := os.Stat(filepath.Join(f.out, "config.json")); err == nil && !f.resume {
 		return errRunExists(f.out) // a run that held the lock a moment ago
 	}
 	// A signal before training (say, during the data load) stops here with
 	// its exit status; nothing was written.
 	defer sigs.exitOnSignal(&retErr)
-	dataPath, err := requireData(ctx, e, f.data)
+	rc, p, err := loadRunData(ctx, e, f, s, old, set)
 	if err != nil {
 		return err
-	}
-	ld, err := loadDataset(dataPath)
-	if err != nil {
-		return err
-	}
-	sizes, err := resolveSizes(ld.DS, splitSizes{f.numTrain, f.numVal, f.numTest}, set)
-	if err != nil {
-		return err
-	}
-	s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
-	if old != nil {
-		if d := s.diff(old.Settings); d != "" {
-			return fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
-		}
-	}
-	p, err := prepare(ld.DS, sizes, s.Bias, s.Seed)
-	if err != nil {
-		return err
-	}
-	rc := newRunConfig(s, ld, f.checkpointEvery)
-	if !f.quiet {
-		fmt.Fprintf(e.stdout, "data: %s (%d train, %d val, %d test, %dx%dx%d, %d classes, loaded in %.1fs)\n",
-			ld.Path, sizes.Train, sizes.Val, sizes.Test, ld.DS.Train.H, ld.DS.Train.W, ld.DS.Train.C, len(ld.DS.ClassNames), ld.Load.Seconds())
 	}
 	mode := progressLines
 	if f.quiet {
@@ -524,6 +477,107 @@ func runTrain(e *env, args []string) (retErr error) {
 		fmt.Fprintf(e.stdout, "wrote %s\n", f.out)
 	}
 	return nil
+}
+
+// parseTrainFlags parses train's arguments: the flags, the model, and
+// which flags were given.
+func parseTrainFlags(e *env, args []string) (f *trainFlags, model string, set map[string]bool, err error) {
+	fs := newFlags(e, "train", "softmax|svm|twolayer [flags]",
+		"Trains a model with the notebooks' settings (override with flags) and writes a run\n"+
+			"directory: config.json, metrics.jsonl, checkpoint.bin, model.npz, loss.png,\n"+
+			"accuracy.png, weights.png. The same settings and seed give a byte-identical model.npz;\n"+
+			"--resume continues an interrupted run from its last checkpoint, bit for bit, also at\n"+
+			"another ISA level or on another machine (native BLAS backend; config.json records each part).\n"+
+			"Ctrl-C, SIGTERM or SIGHUP writes a checkpoint and exits with 130, 143 or 129. One run at a\n"+
+			"time per --out: a second one is refused (a lock file, .nnkern.lock, held to the end).")
+	f = &trainFlags{}
+	f.register(fs, false)
+	fs.StringVar(&f.out, "out", "", "run directory (default runs/MODEL-YYYYMMDD-HHMMSS)")
+	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 100, "write a checkpoint every K iterations (0: only at the end)")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fs.IntVar(&f.stopAt, "stop-at", 0, "stop after this many iterations, leaving a checkpoint (for testing resume)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if len(pos) != 1 {
+		return nil, "", nil, usagef("train: want one model (softmax, svm or twolayer), got %d arguments (see 'nnkern train -h')", len(pos))
+	}
+	if model, err = parseModel(pos[0]); err != nil {
+		return nil, "", nil, err
+	}
+	set = setFlags(fs)
+	if model != "twolayer" {
+		for _, n := range []string{"hidden", "decay", "std"} {
+			if set[n] {
+				return nil, "", nil, usagef("train %s: --%s applies to twolayer only", model, n)
+			}
+		}
+	}
+	if f.checkpointEvery < 0 {
+		return nil, "", nil, usagef("--checkpoint-every %d: must be >= 0", f.checkpointEvery)
+	}
+	if f.stopAt < 0 {
+		return nil, "", nil, usagef("--stop-at %d: must be >= 0", f.stopAt)
+	}
+	return f, model, set, nil
+}
+
+// checkRunDir checks --out before the data load: on --resume it returns
+// the run's config, whose settings must agree with s as far as they are
+// known without the data; otherwise it must hold no run.
+func checkRunDir(f *trainFlags, s Settings) (*RunConfig, error) {
+	cfgPath := filepath.Join(f.out, "config.json")
+	if !f.resume {
+		if _, err := os.Stat(cfgPath); err == nil {
+			return nil, errRunExists(f.out)
+		}
+		return nil, nil
+	}
+	old, err := readRunConfig(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("--resume: %w", err)
+	}
+	cmp := s
+	cmp.NumTrain, cmp.NumVal, cmp.NumTest, cmp.DataSHA256, cmp.DataShuffled = old.Settings.NumTrain, old.Settings.NumVal, old.Settings.NumTest, old.Settings.DataSHA256, old.Settings.DataShuffled
+	if d := cmp.diff(old.Settings); d != "" {
+		return nil, fmt.Errorf("--resume: settings differ from %s: %s", cfgPath, d)
+	}
+	return old, nil
+}
+
+// loadRunData loads and splits the data, completes s with it (checking it
+// against the resumed run's settings old, if any) and returns the run's
+// config and the prepared splits.
+func loadRunData(ctx context.Context, e *env, f *trainFlags, s Settings, old *RunConfig, set map[string]bool) (*RunConfig, *cifar.Prepared, error) {
+	dataPath, err := requireData(ctx, e, f.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	ld, err := loadDataset(dataPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	sizes, err := resolveSizes(ld.DS, splitSizes{f.numTrain, f.numVal, f.numTest}, set)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.NumTrain, s.NumVal, s.NumTest, s.DataSHA256, s.DataShuffled = sizes.Train, sizes.Val, sizes.Test, ld.SHA256, ld.Shuffled
+	if old != nil {
+		if d := s.diff(old.Settings); d != "" {
+			return nil, nil, fmt.Errorf("--resume: settings differ from %s: %s", filepath.Join(f.out, "config.json"), d)
+		}
+	}
+	p, err := prepare(ld.DS, sizes, s.Bias, s.Seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !f.quiet {
+		fmt.Fprintf(e.stdout, "data: %s (%d train, %d val, %d test, %dx%dx%d, %d classes, loaded in %.1fs)\n",
+			ld.Path, sizes.Train, sizes.Val, sizes.Test, ld.DS.Train.H, ld.DS.Train.W, ld.DS.Train.C, len(ld.DS.ClassNames), ld.Load.Seconds())
+	}
+	return newRunConfig(s, ld, f.checkpointEvery), p, nil
 }
 
 // errRunExists refuses to start a run in a directory that holds one.
@@ -630,6 +684,9 @@ func parseRunConfig(path string, b []byte) (*RunConfig, error) {
 	}
 	if rc.Settings.Model == "" {
 		return nil, fmt.Errorf("%s: no settings.model: not an nnkern run config", path)
+	}
+	if rc.Settings.Update == "sgd" {
+		rc.Settings.Update = "" // as this version writes it
 	}
 	if len(rc.Segments) == 0 {
 		// Written before segments: the ISA level was a setting, and the
