@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,5 +153,29 @@ func TestDetectFormat(t *testing.T) {
 		if got := detectFormat(filepath.Join(dir, name)); got != want {
 			t.Errorf("detectFormat(%s) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+func TestDataInfo(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	r := mustRun(t, dir, nil, "data", "info", data)
+	for _, want := range []string{"IDX", "6x6x1", "train:    400", "test:     60", "classes:  10", "content sha256"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("data info lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The per-class counts add up to the split sizes.
+	sumTrain, sumTest := 0, 0
+	for _, l := range strings.Split(r.stdout, "\n") {
+		var i, a, b int
+		var name string
+		if n, _ := fmt.Sscanf(strings.TrimSpace(l), "%d %s %d %d", &i, &name, &a, &b); n == 4 {
+			sumTrain += a
+			sumTest += b
+		}
+	}
+	if sumTrain != 400 || sumTest != 60 {
+		t.Errorf("per-class counts sum to %d/%d, want 400/60:\n%s", sumTrain, sumTest, r.stdout)
 	}
 }

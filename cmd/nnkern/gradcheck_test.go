@@ -30,3 +30,10 @@ func TestGradcheckReportExitCode(t *testing.T) {
 		t.Errorf("table should mark exactly one FAIL:\n%s", out.String())
 	}
 }
+
+func TestGradcheckTwoLayer(t *testing.T) {
+	r := mustRun(t, t.TempDir(), nil, "gradcheck", "twolayer")
+	if strings.Contains(r.stdout, "FAIL") || strings.Count(r.stdout, " ok") < 5 {
+		t.Errorf("gradcheck output:\n%s", r.stdout)
+	}
+}
