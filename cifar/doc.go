@@ -24,7 +24,7 @@
 //	if err != nil { ... }
 //	p, err := cifar.Prepare(ds, cifar.DefaultPrepareConfig())
 //	if err != nil { ... }
-//	src := cifar.NewSource[float32](p, &p.Train) // a softmax.Source[float32]
+//	src := cifar.NewSource[float32](p, &p.Train) // a train.Source[float32]
 //	batch := blas.NewMatrix[float32](200, p.Dim())
 //	src.Gather(batch, []int{3, 1, 4, 1, 5 /* ... 200 indices */})
 //	Xval := cifar.Materialize[float64](p, &p.Val)

@@ -225,7 +225,7 @@ func Materialize[T kernels.Float](p *Prepared, s *Split) blas.Matrix[T] {
 }
 
 // Source serves the prepared rows of one split by index; it implements
-// softmax.Source[T] (Rows, Cols, Gather) without materialising the split.
+// train.Source[T] (Rows, Cols, Gather) without materialising the split.
 type Source[T kernels.Float] struct {
 	p *Prepared
 	s *Split

@@ -1,8 +1,8 @@
 // Package softmax implements the linear classifiers of the reference
 // notebooks: a softmax (cross-entropy) classifier and a multiclass SVM
 // (hinge loss, margin 1), both with an L2 regulariser reg·ΣW², trained by
-// mini-batch SGD with batches drawn exactly like numpy's reference
-// (np.random.choice through nprand).
+// mini-batch gradient descent with batches drawn exactly like numpy's
+// reference (np.random.choice through nprand).
 //
 // Shapes: W is D×C (D features including any bias column, C classes), X is
 // N×D with one example per row, y holds N labels in [0, C).
@@ -21,4 +21,14 @@
 // with respect to W (the regulariser's gradient is 2·reg·W). They panic on
 // shape errors, naming the arguments and their shapes; the trainers return
 // errors instead.
+//
+// Training runs package train's loop: Train and TrainSource are thin
+// wrappers, and TrainModel returns the classifier as a train.Model for
+// train.Run (with its observers, a context and a resumable train.State).
+// TrainConfig.Update names the update rule, as the course's optim.py
+// defines them: "sgd" (the default, W -= LearningRate·dW), "momentum",
+// "rmsprop" or "adam". Load reads a softmax or svm model file (the
+// model.npz `nnkern train` writes) into a classifier in T; FromFile does
+// the same for a model.File, which also holds the mean image that
+// prepares rows as in training.
 package softmax

@@ -1,8 +1,8 @@
 // Package twolayer is the reference notebooks' two-layer fully connected
 // network: affine – ReLU – affine, a softmax cross-entropy loss with an L2
 // regulariser reg·(ΣW1² + ΣW2²) (biases not regularised), trained by
-// mini-batch SGD with a per-epoch learning-rate decay, drawing its weights
-// and batches from nprand exactly as numpy's reference does.
+// mini-batch gradient descent with a per-epoch learning-rate decay, drawing
+// its weights and batches from nprand exactly as numpy's reference does.
 //
 // Shapes: X is N×D (one example per row), W1 is D×H, B1 has H entries,
 // W2 is H×C, B2 has C entries, labels are in [0, C).
@@ -20,4 +20,14 @@
 // loss in float64) are the references; Loss is what training calls. The
 // loss functions panic on shape errors, naming arguments and shapes; Train
 // returns errors.
+//
+// Training runs package train's loop: Train and TrainSource are thin
+// wrappers, and TrainModel returns the net as a train.Model for train.Run
+// (with its observers, a context and a resumable train.State).
+// TrainConfig.Update names the update rule, as the course's optim.py
+// defines them: "sgd" (the default, W -= LearningRate·dW), "momentum",
+// "rmsprop" or "adam", applied to every weight and bias. Load reads a
+// twolayer model file (the model.npz `nnkern train` writes) into a Net in
+// T; FromFile does the same for a model.File, which also holds the mean
+// image that prepares rows as in training.
 package twolayer
