@@ -2,9 +2,9 @@ package softmax
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/train"
 )
@@ -101,8 +101,7 @@ func (m *linearModel[T]) Predict(pred []int, src Source[T], idx []int) {
 // gradient kernel, which reads one line from each row of the block in
 // turn, keeps evicting them.
 func batchStride[T kernels.Float](cols int) int {
-	var z T
-	size := int(unsafe.Sizeof(z))
+	size := dtype.Size[T]()
 	line := 64 / size
 	ld := (cols + line - 1) / line * line
 	if ld*size >= 4096 {

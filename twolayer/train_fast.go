@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"unsafe"
 
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/dtype"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/train"
@@ -30,14 +30,13 @@ func (ws *Workspace[T]) Loss(g *Grads[T], net *Net[T], X blas.Matrix[T], y []int
 	return loss
 }
 
-var workspacePools [2]sync.Pool // *Workspace[float32], *Workspace[float64]
+var workspacePools dtype.PerType[sync.Pool] // *Workspace[T] for each T
 
 // lossFast is Workspace.Loss with a pooled workspace and freshly
 // allocated gradients: the fast path behind Net.Loss.
 func (n *Net[T]) lossFast(X blas.Matrix[T], y []int, reg float64) (float64, Grads[T]) {
 	n.checkXy("Loss", X, y) // panics name Net.Loss, not the workspace
-	var z T
-	pool := &workspacePools[unsafe.Sizeof(z)/8]
+	pool := dtype.Of[T](&workspacePools)
 	ws, ok := pool.Get().(*Workspace[T])
 	if !ok {
 		ws = NewWorkspace[T]()
