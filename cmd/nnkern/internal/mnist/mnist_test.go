@@ -48,6 +48,17 @@ func isolate(t *testing.T) (root, home string) {
 	}
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(root, "xdg"))
 	t.Setenv("AppData", filepath.Join(root, "xdg"))
+	// The real `go env` the lookup is compared with writes telemetry counters
+	// under the config directory and may leave an upload process writing
+	// there after it exits, racing t.TempDir's removal: telemetry "off" (the
+	// file `go telemetry off` writes) keeps it from writing at all.
+	tel := filepath.Join(root, "xdg", "go", "telemetry")
+	if err := os.MkdirAll(tel, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tel, "mode"), []byte("off"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	noGo(t)
 	return root, home
 }
