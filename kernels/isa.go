@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/nnkern/nnkern/internal/envcheck"
 )
 
 // Level is an instruction-set level the kernels can run at. Higher levels
@@ -69,6 +71,7 @@ func init() {
 			level = l
 		}
 	}
+	envcheck.Register("NNKERN_ISA", func() error { return envErr })
 }
 
 // ISA reports the level the kernels currently dispatch to.
@@ -93,11 +96,25 @@ func Levels() []Level {
 	return ls
 }
 
-// EnvError reports a problem with the NNKERN_ISA environment variable: an
-// unknown name or a level this CPU lacks. When it is non-nil the kernels run
-// at the best detected level; programs should report it and stop (the
-// nnkern command does, with exit status 2).
-func EnvError() error { return envErr }
+// EnvError reports every bad value of an NNKERN_* environment variable
+// that the program's nnkern packages read, as one error naming each
+// variable, or nil:
+//
+//   - NNKERN_ISA (this package): an unknown level or one this CPU lacks;
+//     the kernels run at the best detected level.
+//   - NNKERN_BLAS (package blas): an unknown or not compiled-in backend;
+//     the native one runs. It is checked even if blas has not been used.
+//   - NNKERN_POOL_SPIN (the worker pool of blas, softmax and cifar): not a
+//     duration in [0, 1s]; idle workers poll for the default 50µs.
+//   - NNKERN_LOAD_LIMIT (the file readers): not a byte count; every load
+//     fails with this error until it is fixed.
+//
+// Only the variables of packages linked into the program are checked.
+// nnkern prints no warning about them: a program that embeds it should
+// call EnvError once at start-up and report or refuse a non-nil result
+// (the nnkern command exits with status 2). The error's message is one
+// line; it unwraps (errors.Is, errors.As) to one error per variable.
+func EnvError() error { return envcheck.All() }
 
 // SetISA makes the kernels dispatch to level l and returns a function that
 // restores the previous level. It panics if the CPU lacks l. It is meant

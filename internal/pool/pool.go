@@ -6,11 +6,14 @@
 //	g.Run(len(parts), func(i int) { work(parts[i]) })
 //
 // Workers that finish a step poll for the next one for a while (50 µs;
-// NNKERN_POOL_SPIN, SetSpinWait) before they sleep: a sleeping thread
+// NNKERN_POOL_SPIN, SetSpinWait; a bad NNKERN_POOL_SPIN is reported by
+// kernels.EnvError, never printed) before they sleep: a sleeping thread
 // takes tens of µs to wake on a virtual machine, longer than many steps
 // of a training iteration take to run.
 // One pool for everything means the worker that polls is the one that
-// takes the next step, whichever package it comes from.
+// takes the next step, whichever package it comes from. The steps of one
+// Run use up to GOMAXPROCS goroutines, or fewer under SetMaxWorkers
+// (public as blas.SetMaxWorkers).
 package pool
 
 import (
@@ -20,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nnkern/nnkern/internal/envcheck"
 )
 
 // Group runs the tasks 0..n-1 of one parallel step on a shared pool of
@@ -83,7 +88,14 @@ func ensureWorkers(n int) {
 func worker() {
 	for {
 		g := nextStep()
-		if g.work() {
+		// Without a free slot the wake-up is dropped: Run never waits
+		// for a worker that has not started a task.
+		if !takeSlot(&active, int32(Workers()-1)) {
+			continue
+		}
+		last := g.work()
+		active.Add(-1)
+		if last {
 			g.done <- struct{}{}
 		}
 	}
@@ -99,33 +111,82 @@ func worker() {
 // BenchmarkGather, docs/performance.md).
 var spinWait atomic.Int64
 
-func init() { spinWait.Store(int64(spinWaitFromEnv())) }
+// envErr is the error of a bad NNKERN_POOL_SPIN, reported through
+// kernels.EnvError (the package prints nothing: it is a guest in the
+// programs that embed it).
+var envErr error
+
+func init() {
+	d, err := spinWaitFromEnv()
+	spinWait.Store(int64(d))
+	envErr = err
+	envcheck.Register(spinEnvVar, func() error { return envErr })
+}
 
 // SetSpinWait sets how long idle workers poll before they sleep (0: they
-// sleep at once) and returns the previous setting. For benchmarks and
-// tests; safe to call at any time.
+// sleep at once; negative counts as 0) and returns the previous setting.
+// Safe to call at any time: a worker polling now keeps its spin wait, the
+// next one to finish a step uses the new one.
 func SetSpinWait(d time.Duration) time.Duration {
 	return time.Duration(spinWait.Swap(int64(max(d, 0))))
 }
 
-const defaultSpinWait = 50 * time.Microsecond
+const (
+	spinEnvVar      = "NNKERN_POOL_SPIN"
+	defaultSpinWait = 50 * time.Microsecond
+)
 
-func spinWaitFromEnv() time.Duration {
-	v, ok := os.LookupEnv("NNKERN_POOL_SPIN")
+// spinWaitFromEnv returns the spin wait NNKERN_POOL_SPIN sets, or the
+// default and an error naming the variable for a value that is not a
+// duration in [0, 1s].
+func spinWaitFromEnv() (time.Duration, error) {
+	v, ok := os.LookupEnv(spinEnvVar)
 	if !ok {
-		return defaultSpinWait
+		return defaultSpinWait, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 || d > time.Second {
-		fmt.Fprintf(os.Stderr, "nnkern: ignoring NNKERN_POOL_SPIN=%q (want a duration in [0, 1s]); using %v\n", v, defaultSpinWait)
-		return defaultSpinWait
+		return defaultSpinWait, fmt.Errorf("%s=%q: want a duration in [0, 1s] such as 50us (idle workers poll for %v instead)", spinEnvVar, v, defaultSpinWait)
 	}
-	return d
+	return d, nil
 }
 
+// maxWorkers caps Workers; 0 means no cap (SetMaxWorkers).
+var maxWorkers atomic.Int32
+
+// SetMaxWorkers caps the goroutines that run the tasks of one step at n,
+// the caller of Run included, and the pool's workers running tasks at any
+// moment, whatever the step, at n−1; n <= 0 removes the cap (the default:
+// GOMAXPROCS). It returns the previous cap (0 for none). Safe to call at
+// any time: steps running keep the workers they have, later steps follow
+// the new cap. Results do not change: callers partition their work
+// independently of the number of workers.
+func SetMaxWorkers(n int) int {
+	n = min(max(n, 0), MaxTasks)
+	return int(maxWorkers.Swap(int32(n)))
+}
+
+// Workers returns how many goroutines run the tasks of one step, the
+// caller's included: GOMAXPROCS, or the cap SetMaxWorkers set if lower.
+// Callers that choose how finely to split a step for speed (never for
+// its result) read it.
+func Workers() int {
+	w := runtime.GOMAXPROCS(0)
+	if m := int(maxWorkers.Load()); m > 0 && m < w {
+		w = m
+	}
+	return w
+}
+
+// active counts the workers running tasks now (inside Group.work): at
+// most Workers()−1, so that with the caller of a step no more than
+// Workers() goroutines run its tasks, and a cap set by SetMaxWorkers also
+// holds when several goroutines run steps at once.
+var active atomic.Int32
+
 // spinners counts the workers polling now: at most one fewer than the
-// CPUs the process may use, so polling never takes a core from the
-// goroutine that will post the next step.
+// CPUs the process may use (or Workers), so polling never takes a core
+// from the goroutine that will post the next step.
 var spinners atomic.Int32
 
 // nextStep returns the next Group with a step to join: from the queue at
@@ -139,7 +200,7 @@ func nextStep() *Group {
 	default:
 	}
 	if d := time.Duration(spinWait.Load()); d > 0 {
-		if takeSlot(&spinners, int32(min(runtime.GOMAXPROCS(0), runtime.NumCPU())-1)) {
+		if takeSlot(&spinners, int32(min(Workers(), runtime.NumCPU())-1)) {
 			g := poll(d)
 			spinners.Add(-1)
 			if g != nil {
@@ -155,7 +216,8 @@ func nextStep() *Group {
 // worker that finds no slot free does not count itself, so spinners is
 // exactly the number of workers polling, and a free slot is never refused
 // because a refused worker had counted itself for a moment. (*c can be
-// above a limit lowered since, by GOMAXPROCS, until those workers stop.)
+// above a limit lowered since, by GOMAXPROCS or SetMaxWorkers, until
+// those workers stop.)
 func takeSlot(c *atomic.Int32, limit int32) bool {
 	for {
 		n := c.Load()
@@ -208,14 +270,14 @@ func (g *Group) work() (last bool) {
 	}
 }
 
-// Run calls f(i) for every i in [0, n), on up to GOMAXPROCS goroutines
+// Run calls f(i) for every i in [0, n), on up to Workers() goroutines
 // (the caller's included), and returns when all calls have returned.
 // It panics if n > MaxTasks.
 func (g *Group) Run(n int, f func(int)) {
 	if n > MaxTasks {
 		panic(fmt.Sprintf("pool.Group.Run: n=%d tasks > MaxTasks=%d", n, MaxTasks))
 	}
-	w := min(runtime.GOMAXPROCS(0), n)
+	w := min(Workers(), n)
 	if w <= 1 {
 		for i := 0; i < n; i++ {
 			f(i)

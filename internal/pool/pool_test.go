@@ -1,8 +1,12 @@
 package pool
 
 import (
+	"cmp"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -318,17 +322,18 @@ func TestTakeSlotNeverOverLimit(t *testing.T) {
 
 func TestSpinWaitFromEnv(t *testing.T) {
 	for _, c := range []struct {
-		env  string
-		set  bool
-		want time.Duration
+		env     string
+		set     bool
+		want    time.Duration
+		wantErr bool
 	}{
-		{"", false, defaultSpinWait},
-		{"0", true, 0},
-		{"20us", true, 20 * time.Microsecond},
-		{"1s", true, time.Second},
-		{"2s", true, defaultSpinWait},
-		{"-5us", true, defaultSpinWait},
-		{"fast", true, defaultSpinWait},
+		{"", false, defaultSpinWait, false},
+		{"0", true, 0, false},
+		{"20us", true, 20 * time.Microsecond, false},
+		{"1s", true, time.Second, false},
+		{"2s", true, defaultSpinWait, true},
+		{"-5us", true, defaultSpinWait, true},
+		{"fast", true, defaultSpinWait, true},
 	} {
 		if c.set {
 			t.Setenv("NNKERN_POOL_SPIN", c.env)
@@ -336,10 +341,84 @@ func TestSpinWaitFromEnv(t *testing.T) {
 			t.Setenv("NNKERN_POOL_SPIN", "x")
 			os.Unsetenv("NNKERN_POOL_SPIN")
 		}
-		if got := spinWaitFromEnv(); got != c.want {
+		got, err := spinWaitFromEnv()
+		if got != c.want {
 			t.Errorf("NNKERN_POOL_SPIN=%q (set %v): %v, want %v", c.env, c.set, got, c.want)
 		}
+		if (err != nil) != c.wantErr {
+			t.Errorf("NNKERN_POOL_SPIN=%q (set %v): error %v, want an error: %v", c.env, c.set, err, c.wantErr)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "NNKERN_POOL_SPIN") || !strings.Contains(err.Error(), strconv.Quote(c.env))) {
+			t.Errorf("NNKERN_POOL_SPIN=%q: error %q does not name the variable and its value", c.env, err)
+		}
 	}
+}
+
+// TestMaxWorkersCaps runs steps of slow tasks at GOMAXPROCS 4 under caps
+// 1, 2 and none, from one goroutine and from two at once, and checks how
+// many tasks ever ran at once: never more than the cap plus the other
+// callers (each caller runs tasks of its own step; the pool's workers
+// share cap−1 slots), and under cap 1 every task on its caller's
+// goroutine. Without a cap two tasks must overlap at least once (else the
+// test could not see a cap that does nothing).
+func TestMaxWorkersCaps(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	defer SetMaxWorkers(SetMaxWorkers(0))
+	if SetMaxWorkers(-3); Workers() != 4 {
+		t.Errorf("SetMaxWorkers(-3) did not remove the cap: Workers() = %d at GOMAXPROCS 4", Workers())
+	}
+	withSpin(t, 200*time.Microsecond)
+	overlapped := false
+	for _, limit := range []int{1, 2, 0} {
+		SetMaxWorkers(limit)
+		if w, want := Workers(), cmp.Or(limit, 4); w != want {
+			t.Fatalf("SetMaxWorkers(%d) at GOMAXPROCS 4: Workers() = %d, want %d", limit, w, want)
+		}
+		for _, callers := range []int{1, 2} {
+			var running, most atomic.Int32
+			var offCaller atomic.Bool
+			var wg sync.WaitGroup
+			for range callers {
+				wg.Go(func() {
+					var g Group
+					caller := goid()
+					for range 20 {
+						g.Run(8, func(int) {
+							if goid() != caller {
+								offCaller.Store(true)
+							}
+							r := running.Add(1)
+							for m := most.Load(); r > m && !most.CompareAndSwap(m, r); m = most.Load() {
+							}
+							time.Sleep(100 * time.Microsecond)
+							running.Add(-1)
+						})
+					}
+				})
+			}
+			wg.Wait()
+			m := int(most.Load())
+			if limit > 0 && m > limit+callers-1 {
+				t.Errorf("SetMaxWorkers(%d), %d callers: %d tasks ran at once", limit, callers, m)
+			}
+			if limit == 1 && offCaller.Load() {
+				t.Errorf("SetMaxWorkers(1), %d callers: a task ran on a pool worker", callers)
+			}
+			if limit == 0 && callers == 1 {
+				overlapped = m > 1
+			}
+		}
+	}
+	if !overlapped {
+		skiplog.Skip(t, "pool cap check", "no two tasks ran at once in 20 uncapped steps (machine too busy)")
+	}
+}
+
+// goid returns the current goroutine's id, from its stack header.
+func goid() string {
+	var buf [64]byte
+	f := strings.Fields(string(buf[:runtime.Stack(buf[:], false)]))
+	return f[1]
 }
 
 // TestGroupNestedRun runs steps whose tasks run steps of other Groups (as
