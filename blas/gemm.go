@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/nnkern/nnkern/internal/dtype"
+	"github.com/nnkern/nnkern/internal/envcheck"
 )
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or Xᵀ as
@@ -176,9 +177,16 @@ func Backends() []string {
 func Current() string { return selected().name() }
 
 // EnvError reports a bad NNKERN_BLAS value (an unknown or not compiled-in
-// backend); the native backend is used then. Programs should report it and
-// stop, as for kernels.EnvError.
+// backend); the native backend is used then.
+//
+// Deprecated: kernels.EnvError reports this error together with those of
+// every other NNKERN_* variable; call it instead.
 func EnvError() error {
 	envOnce.Do(applyEnv)
 	return envErr
 }
+
+// NNKERN_BLAS is read on first use, so its check, run by kernels.EnvError
+// (after package initialization, when every backend has registered),
+// applies it first.
+func init() { envcheck.Register("NNKERN_BLAS", EnvError) }

@@ -1,7 +1,6 @@
 package blas
 
 import (
-	"runtime"
 	"sync"
 	"unsafe"
 
@@ -46,7 +45,8 @@ import (
 // worker that has not started). Every element of C is computed by the same
 // sequence of operations whatever the number of parts: k is never split
 // and tile boundaries depend only on the shape. So results are
-// bit-identical for any GOMAXPROCS (tested).
+// bit-identical for any GOMAXPROCS or SetMaxWorkers cap (tested); the
+// number of parts follows pool.Workers (the lower of the two).
 
 // blocking holds the cache blocking parameters for one element size.
 type blocking struct {
@@ -187,7 +187,7 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	flops := 2 * float64(m) * float64(n) * float64(k)
 	parts := 1
 	if flops >= parallelFlops {
-		parts = min(runtime.GOMAXPROCS(0), max(pm, pn), max(1, int(flops/minPartFlops)))
+		parts = min(pool.Workers(), max(pm, pn), max(1, int(flops/minPartFlops)))
 	}
 	j.parts, j.splitN, j.panels = parts, false, pm
 	if parts > 1 {

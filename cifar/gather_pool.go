@@ -1,7 +1,6 @@
 package cifar
 
 import (
-	"runtime"
 	"sync"
 
 	"github.com/nnkern/nnkern/blas"
@@ -56,8 +55,9 @@ var gatherSteps struct {
 }
 
 // gatherParallel gathers in gatherTasks row blocks on the shared worker
-// pool; false if GOMAXPROCS is 1 or the step for T is busy (another
-// goroutine is gathering).
+// pool; false if the pool has one worker (GOMAXPROCS 1 or
+// blas.SetMaxWorkers(1)) or the step for T is busy (another goroutine is
+// gathering).
 func gatherParallel[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.Matrix[T]) bool {
 	var st *gatherStep[T]
 	switch v := any(&gatherSteps.f32).(type) {
@@ -66,7 +66,7 @@ func gatherParallel[T kernels.Float](p *Prepared, s *Split, idx []int, dst blas.
 	default:
 		st = any(&gatherSteps.f64).(*gatherStep[T])
 	}
-	if runtime.GOMAXPROCS(0) < 2 || !st.mu.TryLock() {
+	if pool.Workers() < 2 || !st.mu.TryLock() {
 		return false // one row pass keeps the prefetch pipeline going
 	}
 	defer st.mu.Unlock()
