@@ -8,6 +8,8 @@
 // corrupt file ends in an error before memory is spent on it. Users with
 // legitimately larger data raise the budget with NNKERN_LOAD_LIMIT (bytes,
 // or with a KiB/MiB/GiB suffix) or the MaxBytes field of a reader's options.
+// A malformed NNKERN_LOAD_LIMIT fails every load that reads it, and
+// kernels.EnvError reports it up front.
 //
 //	budget, err := loadlimit.Budget(opts.MaxBytes)
 //	if err != nil { return err }
@@ -19,6 +21,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/nnkern/nnkern/internal/envcheck"
 )
 
 // EnvVar is the environment variable that overrides Default.
@@ -51,6 +55,16 @@ func Budget(opt int64) (int64, error) {
 		return 0, fmt.Errorf("%s=%q: %w", EnvVar, v, err)
 	}
 	return n, nil
+}
+
+// EnvVar is read at every load (a program may set it after start-up); its
+// check reads it again, so kernels.EnvError reports a bad value before the
+// first load fails on it.
+func init() {
+	envcheck.Register(EnvVar, func() error {
+		_, err := Budget(0)
+		return err
+	})
 }
 
 // Parse reads a positive byte count: digits with an optional suffix K, M, G

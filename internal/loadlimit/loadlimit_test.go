@@ -1,6 +1,11 @@
 package loadlimit
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/nnkern/nnkern/internal/envcheck"
+)
 
 func TestParse(t *testing.T) {
 	good := map[string]int64{"1": 1, "4096": 4096, "2K": 2048, "3MiB": 3 << 20, "1G": 1 << 30, " 5 GiB ": 5 << 30}
@@ -31,5 +36,18 @@ func TestBudget(t *testing.T) {
 	t.Setenv(EnvVar, "lots")
 	if _, err := Budget(0); err == nil {
 		t.Fatal("a malformed NNKERN_LOAD_LIMIT was accepted")
+	}
+}
+
+// TestEnvCheck: the check registered for kernels.EnvError reads
+// NNKERN_LOAD_LIMIT when it runs, so a value set after start-up counts.
+func TestEnvCheck(t *testing.T) {
+	t.Setenv(EnvVar, "2GiB")
+	if err := envcheck.All(); err != nil {
+		t.Errorf("%s=2GiB: %v", EnvVar, err)
+	}
+	t.Setenv(EnvVar, "lots")
+	if err := envcheck.All(); err == nil || !strings.Contains(err.Error(), EnvVar+`="lots"`) {
+		t.Errorf("%s=lots: envcheck.All() = %v, want an error naming the variable and value", EnvVar, err)
 	}
 }
