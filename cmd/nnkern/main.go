@@ -161,10 +161,9 @@ func oneLine(s string) string {
 }
 
 func dispatch(args []string, e *env) error {
+	// Every bad NNKERN_* value of the packages linked in (ISA, BLAS,
+	// POOL_SPIN, LOAD_LIMIT), in one line.
 	if err := kernels.EnvError(); err != nil {
-		return usagef("%v", err)
-	}
-	if err := blasEnvError(); err != nil {
 		return usagef("%v", err)
 	}
 	if len(args) == 0 {

@@ -707,6 +707,3 @@ func parseRunConfig(path string, b []byte) (*RunConfig, error) {
 
 // blasCurrent names the BLAS backend in use.
 func blasCurrent() string { return blas.Current() }
-
-// blasEnvError reports a bad NNKERN_BLAS value.
-func blasEnvError() error { return blas.EnvError() }
