@@ -19,7 +19,10 @@
 //     blas/internal/openblas).
 //
 // Select one with Use, or the NNKERN_BLAS environment variable (an unknown
-// name is reported by EnvError and the native backend is kept):
+// name is reported by kernels.EnvError and the native backend is kept).
+// SetMaxWorkers and SetSpinWait set, from code, how many threads the
+// native backend (and every other parallel step of nnkern) uses and how
+// long idle ones poll; neither changes a result:
 //
 //	a := blas.NewMatrix[float32](200, 3072)
 //	b := blas.NewMatrix[float32](3072, 200)
@@ -29,6 +32,7 @@
 //	blas.Axpy(-0.1, c, c2)                 // c2 -= 0.1·c (same shape)
 //	blas.Gemv(false, 1, a, x, 0, y)        // y = a·x (len(x) 3072, len(y) 200)
 //	if err := blas.Use("gonum"); err != nil { ... }
+//	defer blas.SetMaxWorkers(blas.SetMaxWorkers(2)) // at most 2 threads per call
 //
 // Numerics: the native backend accumulates each element of C over k in
 // blocks of a fixed depth kc (512 for float32, 256 for float64, halved

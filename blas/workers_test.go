@@ -1,6 +1,7 @@
 package blas_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -116,4 +117,20 @@ func TestSetSpinWait(t *testing.T) {
 	if got := blas.SetMaxWorkers(0); got != 2 {
 		t.Errorf("SetMaxWorkers(0): previous cap %d, want 2", got)
 	}
+}
+
+// A server that embeds nnkern keeps each call to two threads and stops
+// idle workers from polling; the product is the same bits as without.
+func ExampleSetMaxWorkers() {
+	defer blas.SetMaxWorkers(blas.SetMaxWorkers(2))
+	defer blas.SetSpinWait(blas.SetSpinWait(0))
+
+	a := blas.NewMatrix[float64](300, 300)
+	for i := range a.Data {
+		a.Data[i] = float64(i%7) - 3
+	}
+	c := blas.NewMatrix[float64](300, 300)
+	blas.Gemm(false, false, 1, a, a, 0, c) // c = a·a on at most 2 threads
+	fmt.Println(c.At(0, 0), c.At(299, 299))
+	// Output: -295 -295
 }

@@ -106,4 +106,16 @@
 // Kernels panic, naming the kernel, the arguments and their lengths (or the
 // matrix shape), when their arguments disagree; they never read or write
 // outside the slices given.
+//
+// # Environment
+//
+// nnkern prints nothing. A bad value of an environment variable it reads
+// (NNKERN_ISA here, NNKERN_BLAS, NNKERN_POOL_SPIN, NNKERN_LOAD_LIMIT in the
+// packages that read them) leaves the default in place and is reported by
+// EnvError, one error for all of them; a program that embeds nnkern checks
+// it once at start-up:
+//
+//	if err := kernels.EnvError(); err != nil {
+//		log.Fatal(err) // or warn and go on with the defaults
+//	}
 package kernels
