@@ -40,6 +40,14 @@ type Options struct {
 	Progress io.Writer
 	// Command is recorded in the report (how to reproduce it).
 	Command string
+	// Roofline also measures the peaks a roofline plot of the rows draws
+	// (WritePlot): the read bandwidth for kernel rows, whatever their
+	// "% peak" refers to.
+	Roofline bool
+	// Cases, if non-nil, are the cases to select from instead of the
+	// registered ones (e.g. GemmCases of other shapes); the peak probes
+	// the rows need still come from the registry.
+	Cases []*Case
 }
 
 // DefaultBudget is the default timed duration per case.
@@ -154,7 +162,11 @@ const SchemaVersion = "nnkern-bench/1"
 // Select returns the registered cases Options keep, in registry order.
 func Select(o Options) []*Case {
 	var out []*Case
-	for _, c := range Cases() {
+	from := o.Cases
+	if from == nil {
+		from = Cases()
+	}
+	for _, c := range from {
 		if keepCase(c, o) {
 			out = append(out, c)
 		}
@@ -232,6 +244,9 @@ func Run(o Options) (*Report, error) {
 		case PeakFMA:
 			needFMA[fmt.Sprint(c.DType, "|", c.Threads)] = true
 		case PeakRead:
+			needRead[c.Threads] = true
+		}
+		if o.Roofline && c.Family == "kernels" {
 			needRead[c.Threads] = true
 		}
 	}
