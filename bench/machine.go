@@ -99,7 +99,7 @@ func DescribeMachine() Machine {
 		}
 	}
 	if c.HypervisorVendorString != "" {
-		m.Hypervisor = c.HypervisorVendorString
+		m.Hypervisor = strings.TrimSpace(c.HypervisorVendorString)
 	}
 	for _, l := range kernels.Levels() {
 		m.Levels = append(m.Levels, l.String())

@@ -35,7 +35,7 @@ func ReadJSON(r io.Reader) (*Report, error) {
 // Validate checks the fields every report must carry.
 func (rep *Report) Validate() error {
 	var missing []string
-	if rep.Schema != SchemaVersion {
+	if rep.Schema != SchemaVersion && rep.Schema != "nnkern-bench/1" {
 		return fmt.Errorf("bench report: schema %q, want %q", rep.Schema, SchemaVersion)
 	}
 	m := rep.Machine

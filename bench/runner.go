@@ -156,8 +156,12 @@ type Report struct {
 	Results []Result     `json:"results"`
 }
 
-// SchemaVersion is the value of Report.Schema this package writes.
-const SchemaVersion = "nnkern-bench/1"
+// SchemaVersion is the value of Report.Schema this package writes: the
+// layout docs/bench.schema.json describes (its "version") and
+// docs/bench-json.md explains. ReadJSON also reads nnkern-bench/1 (the
+// same layout without machine.cores_from and machine.caches_from, whose
+// physical_cores and caches came from cpuid).
+const SchemaVersion = "nnkern-bench/2"
 
 // Select returns the registered cases Options keep, in registry order.
 func Select(o Options) []*Case {
@@ -230,6 +234,7 @@ func Run(o Options) (*Report, error) {
 		Smoke:   o.Smoke,
 		Data:    dataName(),
 		Machine: DescribeMachine(),
+		Peaks:   []PeakFigure{},
 	}
 	selected := map[*Case]bool{}
 	for _, c := range sel {
@@ -274,7 +279,9 @@ func Run(o Options) (*Report, error) {
 		}
 	}
 	if !o.Smoke {
-		rep.Peaks, rep.Checks = peakFigures(peakRows)
+		if ps, cs := peakFigures(peakRows); ps != nil {
+			rep.Peaks, rep.Checks = ps, cs
+		}
 	}
 	// The other cases, group by group (registry order of first appearance).
 	var groups [][]*Case
