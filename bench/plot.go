@@ -79,7 +79,8 @@ func (p *panel) add(key string, x, y float64) {
 
 // WritePlot draws a roofline-style PNG of the report: for the gemm rows
 // GFLOP/s, for the level-1 kernel rows (shape n=N) GB/s, against size on a
-// log2 axis (log rate axis), one line per implementation, ISA, op, dtype
+// log2 axis (log rate axis; a GEMM of another shape than n×n×n sits at
+// the cube root of M·K·N), one line per implementation, ISA, op, dtype
 // and thread count, with the measured peaks as labelled horizontal lines
 // (the best FMA probe per dtype and thread count; the streaming-read
 // bandwidth). The legend sits beside the plot, off the data. It fails on
@@ -88,7 +89,7 @@ func WritePlot(w io.Writer, rep *Report) error {
 	if rep.Smoke {
 		return errors.New("a smoke run has no rates to plot")
 	}
-	gemm := &panel{title: "GEMM throughput", ylabel: "GFLOP/s (log scale)", xlabel: "size n (GEMM n×n×n; other shapes: cube root of M·K·N), log2 scale"}
+	gemm := &panel{title: "GEMM throughput", ylabel: "GFLOP/s (log scale)", xlabel: "size n (GEMM n×n×n), log2 scale"}
 	vec := &panel{title: "Level-1 kernel bandwidth", ylabel: "GB/s (log scale)", xlabel: "vector length n (elements), log2 scale"}
 	fmaNeed := map[string]bool{}
 	readNeed := map[int]bool{}
@@ -224,7 +225,7 @@ func (p *panel) draw(c draw.Canvas, rep *Report) error {
 		for i := range lb.TextStyle {
 			lb.TextStyle[i].Font.Size = vg.Points(9)
 		}
-		pl.Add(lb)
+		pl.Add(insideLabels{lb})
 	}
 	pl.X.Min, pl.X.Max = xmin, xmax
 	pl.Y.Min, pl.Y.Max = ymin/2, ymax*2
@@ -280,3 +281,11 @@ func threadsLabel(n int) string {
 	}
 	return fmt.Sprintf("%d threads", n)
 }
+
+// insideLabels are labels that sit inside the data area by construction
+// (left end of a peak line, below the y range's top): they report no
+// glyph boxes, which would make the plot shrink its data area for text
+// that already fits.
+type insideLabels struct{ *plotter.Labels }
+
+func (insideLabels) GlyphBoxes(*plot.Plot) []plot.GlyphBox { return nil }
