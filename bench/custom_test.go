@@ -17,7 +17,7 @@ func TestParseSizesAndShape(t *testing.T) {
 			t.Errorf("parseSizes(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"", "0..8", "3..8", "8..4", "64..100", "a..b", "1..131072", "-2..4"} {
+	for _, bad := range []string{"", "0..8", "3..8", "8..4", "64..100", "a..b", "1..33554432", "-2..4"} {
 		if got, err := parseSizes(bad); err == nil {
 			t.Errorf("parseSizes(%q) = %v, want an error", bad, got)
 		}
@@ -70,7 +70,18 @@ func TestCustomCases(t *testing.T) {
 	if k == 0 {
 		t.Error("--sizes with a filter made no kernel cases")
 	}
-	for _, bad := range [][3]string{{"1x2", "NN", ""}, {"1x2x3", "NX", ""}, {"", "NN", "5..8"}} {
+	// Long vectors: GEMMs stop at maxGemmSweep, and without a filter the
+	// sweep is refused rather than allocating gigabytes.
+	cs, err = customCases("", "NN", "8192..65536", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Family == "gemm" && c.Shape != "8192x8192x8192" && c.Shape != "16384x16384x16384" {
+			t.Errorf("GEMM beyond %d: %s", maxGemmSweep, c.Name())
+		}
+	}
+	for _, bad := range [][3]string{{"1x2", "NN", ""}, {"1x2x3", "NX", ""}, {"", "NN", "5..8"}, {"", "NN", "1024..32768"}} {
 		if _, err := customCases(bad[0], bad[1], bad[2], false); err == nil {
 			t.Errorf("customCases(%q) accepted", bad)
 		}

@@ -40,7 +40,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fromFile  = fs.String("report", "", "do not measure: render the JSON report in `FILE` (written by --json) in the chosen format")
 		shapes    = fs.String("shape", "", "GEMM shapes `MxKxN` (comma-separated; C = op(A)·op(B) is MxN, K the inner size) instead of the built-in ones, e.g. 200x3072x200")
 		ops       = fs.String("op", "NN", "transposes for --shape and --sizes: NN, TN, NT or TT (comma-separated)")
-		sizes     = fs.String("sizes", "", "size sweep `FROM..TO` (powers of two, e.g. 64..4096): square GEMMs n×n×n for n = FROM, 2·FROM, …, TO; with a --filter that selects kernels (e.g. '^kernels/(Dot|Axpy)/'), also the level-1 kernels at vector length n")
+		sizes     = fs.String("sizes", "", "size sweep `FROM..TO` (powers of two, e.g. 64..4096): square GEMMs n×n×n for n = FROM, 2·FROM, …, TO (at most 16384); with a --filter that selects kernels (e.g. '^kernels/(Dot|Axpy)/'), also the level-1 kernels at vector length n")
 		plotFile  = fs.String("plot", "", "also draw the rates against size as a roofline PNG in `FILE` (GFLOP/s or GB/s per backend and ISA, log2 size axis, the measured FMA and read-bandwidth peaks as lines); best with --sizes")
 	)
 	fs.Usage = func() {
@@ -289,7 +289,13 @@ func customCases(shapes, ops, sizes string, kernels bool) ([]*Case, error) {
 		if ns, err = parseSizes(sizes); err != nil {
 			return nil, fmt.Errorf("--sizes: %v", err)
 		}
+		if !kernels && ns[len(ns)-1] > maxGemmSweep {
+			return nil, fmt.Errorf("%q: GEMMs above %d are refused (three %d² float64 matrices take %d GiB); longer vectors need a --filter that selects kernels", sizes, maxGemmSweep, maxGemmSweep, 3*maxGemmSweep*maxGemmSweep*8>>30)
+		}
 		for _, n := range ns {
+			if n > maxGemmSweep {
+				break
+			}
 			for _, op := range opList {
 				if err := add(op, n, n, n); err != nil {
 					return nil, fmt.Errorf("--sizes: %v", err)
@@ -321,8 +327,11 @@ func parseShape(s string) (m, k, n int, err error) {
 	return v[0], v[1], v[2], nil
 }
 
-// maxSweep bounds a sweep's sizes (a 65536² float64 matrix is 32 GiB).
-const maxSweep = 1 << 16
+// maxSweep bounds a sweep's vector lengths, maxGemmSweep its GEMM sizes.
+const (
+	maxSweep     = 1 << 24
+	maxGemmSweep = 1 << 14
+)
 
 // parseSizes parses "FROM..TO" (or one size) into FROM, 2·FROM, …, TO,
 // both powers of two.
