@@ -1,7 +1,7 @@
 # nnkern — see README.md.
 GO ?= go
 
-.PHONY: verify-avx512 all test test-go test-purego test-avx2 test-openblas identity vet generate generate-check bench bench-report demo lint build fuzz accuracy
+.PHONY: verify-avx512 all test test-go test-purego test-avx2 test-openblas identity vet generate generate-check bench bench-report check-peak demo lint build fuzz accuracy
 
 all: build
 
@@ -60,6 +60,13 @@ generate-check: generate
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...
+
+# The peak probe's independent checks (bench/peakcheck_test.go): the AVX2
+# FMA probe against the measured clock and against a C intrinsics loop
+# (gcc), each within 5%. Their verdict depends on the machine's load, so
+# they are not in make test: run them on a quiet machine.
+check-peak:
+	$(GO) test -count=1 -tags peakcheck -run '^TestPeakAgrees' -v ./bench
 
 # The generated section of docs/performance.md: nnkern bench against
 # ../shared/bench/numpy_peer.py, alternating runs, medians and ratios (about

@@ -35,11 +35,18 @@ type kspec[T kernels.Float] struct {
 
 func vec(n int) func(bool) (string, int, int) {
 	return func(tiny bool) (string, int, int) {
+		m := n
 		if tiny {
-			n = 7
+			m = 7
 		}
-		return fmt.Sprintf("n=%d", n), n, 1
+		return fmt.Sprintf("n=%d", m), m, 1
 	}
+}
+
+// isVec reports whether a kernel's size is a vector length (n=...).
+func isVec[T kernels.Float](sp kspec[T]) bool {
+	label, _, cols := sp.shape(false)
+	return cols == 1 && len(label) > 2 && label[:2] == "n="
 }
 
 func mat(rows, cols int) func(bool) (string, int, int) {
@@ -172,11 +179,17 @@ func mathExp[T kernels.Float](dst, x []T) {
 	}
 }
 
-func kernelCasesT[T kernels.Float]() []*Case {
+func kernelCasesT[T kernels.Float](length int) []*Case {
 	dt := dtypeName[T]()
 	var cs []*Case
 	for _, sp := range kernelSpecs[T]() {
 		sp := sp
+		if length > 0 {
+			if !isVec(sp) {
+				continue
+			}
+			sp.shape = vec(length)
+		}
 		label, rows, cols := sp.shape(false)
 		mk := func(impl string, level kernels.Level, compare []string, run func(r *rand.Rand, rows, cols int) func()) *Case {
 			// The row's ISA is the level the kernel really dispatches to
@@ -228,5 +241,13 @@ func fnOr(f func(int, int) float64, r, c int) float64 {
 }
 
 func init() {
-	registerGen(func() []*Case { return append(kernelCasesT[float32](), kernelCasesT[float64]()...) })
+	registerGen(func() []*Case { return append(kernelCasesT[float32](0), kernelCasesT[float64](0)...) })
+}
+
+// VectorKernelCases returns the kernels cases of the level-1 kernels (those
+// whose size is a vector length: Dot, Axpy, Scale, Sum, Exp, ...) at
+// length n, on every ISA level, f32 and f64, named like the built-in ones
+// (kernels/Dot/f32/nnkern/isa=L/threads=1/n=N). For Options.Cases.
+func VectorKernelCases(n int) []*Case {
+	return append(kernelCasesT[float32](n), kernelCasesT[float64](n)...)
 }

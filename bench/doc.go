@@ -13,6 +13,18 @@
 //	nnkern bench --markdown --slow           # Markdown tables, training runs included
 //	nnkern bench --benchstat > old.txt       # compare machines or commits with benchstat
 //	nnkern bench --report g.json --markdown  # render a saved report
+//	nnkern bench --shape 200x3072x200 --op TN --threads 1   # any GEMM shape
+//	nnkern bench --sizes 64..4096 --dtype f32 --plot gemm.png   # a size sweep, drawn as a roofline
+//	nnkern bench --sizes 256..65536 --filter '^kernels/(Dot|Axpy)/' --plot l1.png  # level-1 lengths
+//
+// --sizes FROM..TO (powers of two) runs square GEMMs n×n×n for n = FROM,
+// 2·FROM, …, TO (with every --op), and, when a --filter is given, the
+// level-1 kernels (those whose size is a vector length) at length n; the
+// filter then picks among both. --plot draws GFLOP/s (GEMM) and GB/s
+// (level-1) against size with the measured FMA and read-bandwidth peaks
+// (WritePlot). The JSON report's layout is versioned (SchemaVersion) and
+// documented in docs/bench-json.md and docs/bench.schema.json. Machine
+// (DescribeMachine) reads cores and caches from Linux sysfs where it can.
 //
 // Other programs embed the harness through [Run] and the writers:
 //
@@ -27,7 +39,11 @@
 // FLOPs and bytes per operation, which peak it is a fraction of, the
 // variants it compares with, and a setup function that returns the timed
 // operation. Case names are paths: family/op/dtype/impl/isa=L/threads=T/shape,
-// e.g. gemm/NN/f32/native/isa=avx2/threads=1/200x3072x200.
+// e.g. gemm/NN/f32/native/isa=avx2/threads=1/200x3072x200. --benchstat
+// writes them as Go benchmark names, BenchmarkGemm/NN/f32/native/isa=avx2/
+// threads=T/200x3072x200 (with go test's -T suffix for T > 1; see
+// BenchName), the names `go test -bench Gemm ./blas` gives the same
+// products, so benchstat compares the two.
 //
 // Every result row names the implementation and the ISA that actually ran:
 // kernels.Dispatched for kernel rows (a kernel without assembly at a level
@@ -58,8 +74,9 @@
 // buffer and the runtime's copy of 128 MiB. A peak is the rate of the
 // fastest sample (slower ones are samples another process interrupted).
 //
-// The FMA probe is checked two ways, both in the tests and, for the first,
-// in every report:
+// The FMA probe is checked two ways, both by make check-peak (tests behind
+// the peakcheck build tag: their verdict depends on the machine's load, so
+// make test leaves them out) and, for the first, in every report:
 //
 //   - against the clock: a chain of dependent one-cycle integer adds gives
 //     the core clock; a core with two 256-bit FMA pipes (Zen 3, Intel since

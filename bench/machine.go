@@ -24,15 +24,23 @@ type Machine struct {
 	Family     int    `json:"family"`
 	Model      int    `json:"model"`
 	Hypervisor string `json:"hypervisor,omitempty"`
-	// PhysicalCores and LogicalCPUs as cpuid and the runtime see them.
-	PhysicalCores int `json:"physical_cores"`
-	LogicalCPUs   int `json:"logical_cpus"`
-	// Cache sizes in bytes (-1 when cpuid could not tell).
-	CacheLine int `json:"cache_line"`
-	L1D       int `json:"l1d"`
-	L1I       int `json:"l1i"`
-	L2        int `json:"l2"`
-	L3        int `json:"l3"`
+	// PhysicalCores counts the distinct cores among the CPUs this process
+	// may run on (sysfs topology of the sched_getaffinity set; cpuid's
+	// figure, which in a virtual machine may be the host's, where sysfs is
+	// absent); LogicalCPUs is runtime.NumCPU (the affinity set).
+	// CoresFrom says which: "sysfs" or "cpuid".
+	PhysicalCores int    `json:"physical_cores"`
+	LogicalCPUs   int    `json:"logical_cpus"`
+	CoresFrom     string `json:"cores_from"`
+	// Cache sizes in bytes of the first allowed CPU, from sysfs
+	// (cpuN/cache), else from cpuid; -1 when neither tells (a guest may
+	// hide its L3). CachesFrom says which: "sysfs" or "cpuid".
+	CacheLine  int    `json:"cache_line"`
+	L1D        int    `json:"l1d"`
+	L1I        int    `json:"l1i"`
+	L2         int    `json:"l2"`
+	L3         int    `json:"l3"`
+	CachesFrom string `json:"caches_from"`
 	// Features relevant to nnkern's kernels that the CPU has.
 	Features []string `json:"features"`
 	// ISA is the level the kernels dispatch to (after NNKERN_ISA);
@@ -50,7 +58,9 @@ type Machine struct {
 	NNKernVersion string `json:"nnkern_version"`
 }
 
-// DescribeMachine fills a Machine for this process.
+// DescribeMachine fills a Machine for this process: the CPU, its cores
+// and caches as the operating system reports them where it can (see
+// Machine), the ISA levels and the build. `nnkern cpuinfo` prints it.
 func DescribeMachine() Machine {
 	c := cpuid.CPU
 	m := Machine{
@@ -73,8 +83,23 @@ func DescribeMachine() Machine {
 		GOMAXPROCS:    runtime.GOMAXPROCS(0),
 		NNKernVersion: nnkernVersion(),
 	}
+	m.CoresFrom, m.CachesFrom = "cpuid", "cpuid"
+	cpus := allowedCPUs()
+	if n, ok := sysfsCores(sysfsCPU, cpus); ok {
+		m.PhysicalCores, m.CoresFrom = n, "sysfs"
+	}
+	if len(cpus) > 0 {
+		if cs, ok := sysfsCaches(sysfsCPU, cpus[0]); ok {
+			m.L1D, m.L1I, m.L2, m.L3, m.CachesFrom = cs.L1D, cs.L1I, cs.L2, cs.L3, "sysfs"
+		}
+	}
+	for _, p := range []*int{&m.L1D, &m.L1I, &m.L2, &m.L3} {
+		if *p <= 0 {
+			*p = -1
+		}
+	}
 	if c.HypervisorVendorString != "" {
-		m.Hypervisor = c.HypervisorVendorString
+		m.Hypervisor = strings.TrimSpace(c.HypervisorVendorString)
 	}
 	for _, l := range kernels.Levels() {
 		m.Levels = append(m.Levels, l.String())

@@ -38,6 +38,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		minSample = fs.Int("samples", 5, "minimum timed samples per case")
 		data      = fs.String("data", "", "run the data, loss and train cases on the data set at `PATH` (any format cifar.Load reads) instead of random CIFAR-shaped data")
 		fromFile  = fs.String("report", "", "do not measure: render the JSON report in `FILE` (written by --json) in the chosen format")
+		shapes    = fs.String("shape", "", "GEMM shapes `MxKxN` (comma-separated; C = op(A)·op(B) is MxN, K the inner size) instead of the built-in ones, e.g. 200x3072x200")
+		ops       = fs.String("op", "NN", "transposes for --shape and --sizes: NN, TN, NT or TT (comma-separated)")
+		sizes     = fs.String("sizes", "", "size sweep `FROM..TO` (powers of two, e.g. 64..4096): square GEMMs n×n×n for n = FROM, 2·FROM, …, TO (at most 16384); with a --filter that selects kernels (e.g. '^kernels/(Dot|Axpy)/'), also the level-1 kernels at vector length n")
+		plotFile  = fs.String("plot", "", "also draw the rates against size as a roofline PNG in `FILE` (GFLOP/s or GB/s per backend and ISA, log2 size axis, the measured FMA and read-bandwidth peaks as lines); best with --sizes")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: nnkern bench [flags]\n\nMeasures the peak probes, kernels, GEMM backends and models of nnkern on this machine.\n\nflags:\n")
@@ -75,7 +79,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return usage("--samples must be at least 1, got %d", *minSample)
 	}
 	if *fromFile != "" {
-		return render(*fromFile, *jsonOut, *mdOut, *bsOut, stdout, stderr)
+		return render(*fromFile, *plotFile, *jsonOut, *mdOut, *bsOut, stdout, stderr)
 	}
 	if *data != "" {
 		ds, err := cifar.Load(*data)
@@ -88,13 +92,25 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke, Slow: *slow}
+	if *plotFile != "" && *smoke {
+		return usage("--plot needs measured rates: a --smoke run has none")
+	}
+	o := Options{Budget: *budget, MinSamples: *minSample, Smoke: *smoke, Slow: *slow, Roofline: *plotFile != ""}
 	if *filter != "" {
 		re, err := regexp.Compile(*filter)
 		if err != nil {
 			return usage("--filter: %v", err)
 		}
 		o.Filter = re
+	}
+	if *shapes != "" || *sizes != "" {
+		cs, err := customCases(*shapes, *ops, *sizes, o.Filter != nil)
+		if err != nil {
+			return usage("%v", err)
+		}
+		o.Cases = cs
+	} else if *ops != "NN" {
+		return usage("--op applies to --shape and --sizes")
 	}
 	dts, err := parseDTypes(*dtype)
 	if err != nil {
@@ -134,6 +150,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nnkern bench: writing the report: %v\n", err)
 		return 1
 	}
+	if *plotFile != "" {
+		if err := WritePlotFile(*plotFile, rep); err != nil {
+			fmt.Fprintf(stderr, "nnkern bench: --plot %s: %v\n", *plotFile, err)
+			return 1
+		}
+	}
 	failed := 0
 	for _, r := range rep.Results {
 		if r.Error != "" {
@@ -160,7 +182,7 @@ func write(rep *Report, jsonOut, mdOut, bsOut bool, w io.Writer) error {
 }
 
 // render writes a saved JSON report in another format.
-func render(path string, jsonOut, mdOut, bsOut bool, stdout, stderr io.Writer) int {
+func render(path, plotFile string, jsonOut, mdOut, bsOut bool, stdout, stderr io.Writer) int {
 	f, err := os.Open(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "nnkern bench: --report: %v\n", err)
@@ -175,6 +197,12 @@ func render(path string, jsonOut, mdOut, bsOut bool, stdout, stderr io.Writer) i
 	if err := write(rep, jsonOut, mdOut, bsOut, stdout); err != nil {
 		fmt.Fprintf(stderr, "nnkern bench: writing the report: %v\n", err)
 		return 1
+	}
+	if plotFile != "" {
+		if err := WritePlotFile(plotFile, rep); err != nil {
+			fmt.Fprintf(stderr, "nnkern bench: --plot %s: %v\n", plotFile, err)
+			return 1
+		}
 	}
 	return 0
 }
@@ -214,4 +242,116 @@ func parseThreads(s string, all int) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// customCases builds the cases of --shape and --sizes: GEMMs of the given
+// shapes and of the squares of the sweep, for every --op; the level-1
+// kernels at the sweep's lengths when kernels is set (a --filter is given:
+// it says whether they are wanted).
+func customCases(shapes, ops, sizes string, kernels bool) ([]*Case, error) {
+	var opList []string
+	for _, op := range strings.Split(ops, ",") {
+		op = strings.ToUpper(strings.TrimSpace(op))
+		if _, err := NewGemmShape(op, 1, 1, 1); err != nil {
+			return nil, fmt.Errorf("--op: %v", err)
+		}
+		opList = append(opList, op)
+	}
+	var gs []GemmShape
+	seen := map[GemmShape]bool{}
+	add := func(op string, m, k, n int) error {
+		g, err := NewGemmShape(op, m, k, n)
+		if err != nil {
+			return err
+		}
+		if !seen[g] {
+			seen[g] = true
+			gs = append(gs, g)
+		}
+		return nil
+	}
+	if shapes != "" {
+		for _, f := range strings.Split(shapes, ",") {
+			m, k, n, err := parseShape(strings.TrimSpace(f))
+			if err != nil {
+				return nil, fmt.Errorf("--shape: %v", err)
+			}
+			for _, op := range opList {
+				if err := add(op, m, k, n); err != nil {
+					return nil, fmt.Errorf("--shape: %v", err)
+				}
+			}
+		}
+	}
+	var ns []int
+	if sizes != "" {
+		var err error
+		if ns, err = parseSizes(sizes); err != nil {
+			return nil, fmt.Errorf("--sizes: %v", err)
+		}
+		if !kernels && ns[len(ns)-1] > maxGemmSweep {
+			return nil, fmt.Errorf("%q: GEMMs above %d are refused (three %d² float64 matrices take %d GiB); longer vectors need a --filter that selects kernels", sizes, maxGemmSweep, maxGemmSweep, 3*maxGemmSweep*maxGemmSweep*8>>30)
+		}
+		for _, n := range ns {
+			if n > maxGemmSweep {
+				break
+			}
+			for _, op := range opList {
+				if err := add(op, n, n, n); err != nil {
+					return nil, fmt.Errorf("--sizes: %v", err)
+				}
+			}
+		}
+	}
+	cs := GemmCases(gs...)
+	if kernels {
+		for _, n := range ns {
+			cs = append(cs, VectorKernelCases(n)...)
+		}
+	}
+	return cs, nil
+}
+
+// parseShape parses "MxKxN".
+func parseShape(s string) (m, k, n int, err error) {
+	f := strings.Split(strings.ToLower(s), "x")
+	if len(f) != 3 {
+		return 0, 0, 0, fmt.Errorf("%q: want MxKxN, e.g. 200x3072x200", s)
+	}
+	var v [3]int
+	for i, x := range f {
+		if v[i], err = strconv.Atoi(x); err != nil || v[i] < 1 {
+			return 0, 0, 0, fmt.Errorf("%q: sizes must be positive integers", s)
+		}
+	}
+	return v[0], v[1], v[2], nil
+}
+
+// maxSweep bounds a sweep's vector lengths, maxGemmSweep its GEMM sizes.
+const (
+	maxSweep     = 1 << 24
+	maxGemmSweep = 1 << 14
+)
+
+// parseSizes parses "FROM..TO" (or one size) into FROM, 2·FROM, …, TO,
+// both powers of two.
+func parseSizes(s string) ([]int, error) {
+	from, to, ok := strings.Cut(s, "..")
+	if !ok {
+		to = from
+	}
+	a, err1 := strconv.Atoi(strings.TrimSpace(from))
+	b, err2 := strconv.Atoi(strings.TrimSpace(to))
+	pow2 := func(x int) bool { return x > 0 && x&(x-1) == 0 }
+	if err1 != nil || err2 != nil || !pow2(a) || !pow2(b) {
+		return nil, fmt.Errorf("%q: want FROM..TO, both powers of two (e.g. 64..4096)", s)
+	}
+	if a > b || b > maxSweep {
+		return nil, fmt.Errorf("%q: want FROM ≤ TO ≤ %d", s, maxSweep)
+	}
+	var ns []int
+	for n := a; n <= b; n *= 2 {
+		ns = append(ns, n)
+	}
+	return ns, nil
 }

@@ -35,7 +35,7 @@ func ReadJSON(r io.Reader) (*Report, error) {
 // Validate checks the fields every report must carry.
 func (rep *Report) Validate() error {
 	var missing []string
-	if rep.Schema != SchemaVersion {
+	if rep.Schema != SchemaVersion && rep.Schema != "nnkern-bench/1" {
 		return fmt.Errorf("bench report: schema %q, want %q", rep.Schema, SchemaVersion)
 	}
 	m := rep.Machine
@@ -269,30 +269,36 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// BenchName is the result's name in Go benchmark format:
-// Benchmark<Family>/<op>/dtype=…/impl=…/isa=…/threads=…/<shape>, every
-// part a key=value pair where one applies (benchstat can group by them),
-// no spaces and no "-N" suffix.
+// BenchName is the result's name in Go benchmark format: "Benchmark", the
+// family capitalized, then the case name's other parts with the ISA that
+// ran, and the "-T" suffix go test gives a benchmark run with GOMAXPROCS
+// T > 1:
+//
+//	BenchmarkGemm/NN/f32/native/isa=avx2/threads=2/200x3072x200-2
+//
+// which is what `go test -bench Gemm -cpu 2 ./blas` names the same product
+// (BenchmarkGemm in package blas follows this scheme), so benchstat puts
+// the two side by side. Without "Benchmark" and with the family's first
+// letter lowered, the name (up to the suffix) is the case name. Spaces
+// become underscores.
 func BenchName(r *Result) string {
 	fam := []rune(r.Family)
 	if len(fam) > 0 {
 		fam[0] = unicode.ToUpper(fam[0])
 	}
-	parts := []string{"Benchmark" + sanitize(string(fam)), "op=" + sanitize(r.Op)}
+	parts := []string{"Benchmark" + sanitize(string(fam)), sanitize(r.Op)}
 	if r.DType != "" {
-		parts = append(parts, "dtype="+r.DType)
+		parts = append(parts, r.DType)
 	}
-	parts = append(parts, "impl="+sanitize(r.Impl), "isa="+sanitize(r.ISA), fmt.Sprintf("threads=%d", r.Threads))
+	parts = append(parts, sanitize(r.Impl), "isa="+sanitize(r.ISA), fmt.Sprintf("threads=%d", r.Threads))
 	if r.Shape != "" {
-		for _, s := range strings.Split(r.Shape, "/") {
-			if strings.Contains(s, "=") {
-				parts = append(parts, sanitize(s))
-			} else {
-				parts = append(parts, "shape="+sanitize(s))
-			}
-		}
+		parts = append(parts, sanitize(r.Shape))
 	}
-	return strings.Join(parts, "/")
+	name := strings.Join(parts, "/")
+	if r.Threads > 1 {
+		name += fmt.Sprintf("-%d", r.Threads)
+	}
+	return name
 }
 
 func sanitize(s string) string {
@@ -312,6 +318,9 @@ func WriteBenchstat(w io.Writer, rep *Report) error {
 	m := rep.Machine
 	fmt.Fprintf(bw, "goos: %s\ngoarch: %s\npkg: github.com/nnkern/nnkern/bench\ncpu: %s\n", m.GOOS, m.GOARCH, m.CPU)
 	fmt.Fprintf(bw, "isa: %s\nnnkern-version: %s\ngo-version: %s\ngomaxprocs: %d\n", m.ISA, m.NNKernVersion, m.GoVersion, m.GOMAXPROCS)
+	if rep.Smoke {
+		fmt.Fprintf(bw, "smoke: tiny sizes, one sample, not a measurement (no rates)\n")
+	}
 	for _, r := range rep.Results {
 		if r.Error != "" {
 			continue
@@ -319,6 +328,12 @@ func WriteBenchstat(w io.Writer, rep *Report) error {
 		name := BenchName(&r)
 		for i, ns := range r.SamplesNs {
 			fmt.Fprintf(bw, "%s\t%d\t%.4g ns/op", name, r.Iters[i], ns)
+			if rep.Smoke {
+				// Tiny sizes: the declared FLOPs and bytes are not the
+				// ones done, so no rate is printed.
+				fmt.Fprintln(bw)
+				continue
+			}
 			if r.FLOPs > 0 {
 				fmt.Fprintf(bw, "\t%.4g GFLOP/s", r.FLOPs/ns)
 			}

@@ -159,8 +159,8 @@ func TestBenchstatFormat(t *testing.T) {
 			if rest := strings.TrimPrefix(name, "Benchmark"); rest == "" || unicode.IsLower([]rune(rest)[0]) {
 				t.Errorf("bad benchmark name %q", name)
 			}
-			if procSuffix.MatchString(name) {
-				t.Errorf("name %q ends like a GOMAXPROCS suffix", name)
+			if m := procSuffix.FindString(name); m != "" && !strings.HasSuffix(strings.TrimSuffix(name, m), "threads="+m[1:]+"/"+shapeOf(name)) {
+				t.Errorf("name %q: its GOMAXPROCS suffix is not its thread count", name)
 			}
 			if n, err := strconv.Atoi(m[2]); err != nil || n < 1 {
 				t.Errorf("bad iteration count in %q", l)
@@ -211,14 +211,50 @@ func TestBenchstatFormat(t *testing.T) {
 	}
 }
 
+// shapeOf is the last part of a benchmark name, without the suffix.
+func shapeOf(name string) string {
+	name = procSuffix.ReplaceAllString(name, "")
+	return name[strings.LastIndexByte(name, '/')+1:]
+}
+
 func TestBenchName(t *testing.T) {
 	r := Result{Family: "gemm", Op: "NN", DType: "f32", Impl: "native", ISA: "avx2", Threads: 2, Shape: "200x3072x200"}
-	if got, want := BenchName(&r), "BenchmarkGemm/op=NN/dtype=f32/impl=native/isa=avx2/threads=2/shape=200x3072x200"; got != want {
+	if got, want := BenchName(&r), "BenchmarkGemm/NN/f32/native/isa=avx2/threads=2/200x3072x200-2"; got != want {
 		t.Errorf("BenchName = %q, want %q", got, want)
 	}
 	r = Result{Family: "kernels", Op: "Dot", DType: "f64", Impl: "nnkern", ISA: "generic", Threads: 1, Shape: "n=3072"}
-	if got, want := BenchName(&r), "BenchmarkKernels/op=Dot/dtype=f64/impl=nnkern/isa=generic/threads=1/n=3072"; got != want {
+	if got, want := BenchName(&r), "BenchmarkKernels/Dot/f64/nnkern/isa=generic/threads=1/n=3072"; got != want {
 		t.Errorf("BenchName = %q, want %q", got, want)
+	}
+	// Up to the suffix, the name is the case name of a case run at its
+	// level (isa= in both).
+	for _, c := range Cases() {
+		if c.Level == CurrentLevel {
+			continue
+		}
+		r := Result{Family: c.Family, Op: c.Op, DType: c.DType, Impl: c.Impl, ISA: c.Level.String(), Threads: c.Threads, Shape: c.Shape}
+		got := strings.TrimPrefix(procSuffix.ReplaceAllString(BenchName(&r), ""), "Benchmark")
+		if got = strings.ToLower(got[:1]) + got[1:]; got != c.Name() {
+			t.Errorf("BenchName of %s without Benchmark and suffix: %s", c.Name(), got)
+		}
+	}
+}
+
+// A smoke run's benchstat lines carry no rates (its sizes are not the
+// declared ones) and its header says it is not a measurement.
+func TestBenchstatSmokeNoRates(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--smoke", "--benchstat", "--quiet", "--filter", "^(gemm/NN/f32/native|kernels/Dot/f32)/", "--threads", "1"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "smoke: ") || !strings.Contains(s, "BenchmarkGemm/NN/f32/native/isa=") {
+		t.Errorf("smoke benchstat output:\n%s", s)
+	}
+	for _, u := range []string{"GFLOP/s", "GB/s", "GHz"} {
+		if strings.Contains(s, u) {
+			t.Errorf("smoke benchstat output has a rate (%s):\n%s", u, s)
+		}
 	}
 }
 

@@ -40,6 +40,14 @@ type Options struct {
 	Progress io.Writer
 	// Command is recorded in the report (how to reproduce it).
 	Command string
+	// Roofline also measures the peaks a roofline plot of the rows draws
+	// (WritePlot): the read bandwidth for kernel rows, whatever their
+	// "% peak" refers to.
+	Roofline bool
+	// Cases, if non-nil, are the cases to select from instead of the
+	// registered ones (e.g. GemmCases of other shapes); the peak probes
+	// the rows need still come from the registry.
+	Cases []*Case
 }
 
 // DefaultBudget is the default timed duration per case.
@@ -148,13 +156,21 @@ type Report struct {
 	Results []Result     `json:"results"`
 }
 
-// SchemaVersion is the value of Report.Schema this package writes.
-const SchemaVersion = "nnkern-bench/1"
+// SchemaVersion is the value of Report.Schema this package writes: the
+// layout docs/bench.schema.json describes (its "version") and
+// docs/bench-json.md explains. ReadJSON also reads nnkern-bench/1 (the
+// same layout without machine.cores_from and machine.caches_from, whose
+// physical_cores and caches came from cpuid).
+const SchemaVersion = "nnkern-bench/2"
 
 // Select returns the registered cases Options keep, in registry order.
 func Select(o Options) []*Case {
 	var out []*Case
-	for _, c := range Cases() {
+	from := o.Cases
+	if from == nil {
+		from = Cases()
+	}
+	for _, c := range from {
 		if keepCase(c, o) {
 			out = append(out, c)
 		}
@@ -218,6 +234,7 @@ func Run(o Options) (*Report, error) {
 		Smoke:   o.Smoke,
 		Data:    dataName(),
 		Machine: DescribeMachine(),
+		Peaks:   []PeakFigure{},
 	}
 	selected := map[*Case]bool{}
 	for _, c := range sel {
@@ -232,6 +249,9 @@ func Run(o Options) (*Report, error) {
 		case PeakFMA:
 			needFMA[fmt.Sprint(c.DType, "|", c.Threads)] = true
 		case PeakRead:
+			needRead[c.Threads] = true
+		}
+		if o.Roofline && c.Family == "kernels" {
 			needRead[c.Threads] = true
 		}
 	}
@@ -259,7 +279,9 @@ func Run(o Options) (*Report, error) {
 		}
 	}
 	if !o.Smoke {
-		rep.Peaks, rep.Checks = peakFigures(peakRows)
+		if ps, cs := peakFigures(peakRows); ps != nil {
+			rep.Peaks, rep.Checks = ps, cs
+		}
 	}
 	// The other cases, group by group (registry order of first appearance).
 	var groups [][]*Case

@@ -40,7 +40,7 @@ else
 	impls='native'
 fi
 $GO build -o "$tmp/nnkern" ./cmd/nnkern
-pat="Gemm/f(32|64)/($impls)/(NN|TN)/(200x3072x200|3072x200x200|2048x2048x2048)"
+pat="Gemm/(NN|TN)/f(32|64)/($impls)/isa=/threads=/(200x3072x200|3072x200x200|2048x2048x2048)"
 for r in $(seq "$ROUNDS"); do
 	for isa in avx2 avx512; do
 		# OpenBLAS picks its own kernels for this CPU (the environment may
@@ -56,7 +56,7 @@ import collections, json, statistics, sys
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     isa, name, g = line.split()
-    _, dt, impl, tr, shape = name.split("/")
+    _, tr, dt, impl, _, _, shape = name.split("/")
     if impl == "openblas" and isa != "avx512":
         continue  # OpenBLAS ignores NNKERN_ISA: one series is enough
     rows[(dt, tr, shape, impl if impl == "openblas" else impl + "/" + isa)].append(float(g))

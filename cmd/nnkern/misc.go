@@ -47,10 +47,11 @@ func runCPUInfo(e *env, args []string) error {
 		return usagef("cpuinfo: unexpected argument %q", pos[0])
 	}
 	c := cpuid.CPU
+	m := bench.DescribeMachine()
 	w := e.stdout
-	fmt.Fprintf(w, "cpu:         %s (%s, family %d model %d)\n", c.BrandName, c.VendorString, c.Family, c.Model)
-	fmt.Fprintf(w, "cores:       %d physical, %d logical (%d threads/core)\n", c.PhysicalCores, c.LogicalCores, c.ThreadsPerCore)
-	fmt.Fprintf(w, "caches:      L1d %s, L1i %s, L2 %s, L3 %s\n", kib(c.Cache.L1D), kib(c.Cache.L1I), kib(c.Cache.L2), kib(c.Cache.L3))
+	fmt.Fprintf(w, "cpu:         %s (%s, family %d model %d)\n", m.CPU, m.Vendor, m.Family, m.Model)
+	fmt.Fprintf(w, "cores:       %d physical, %d logical (from %s)\n", m.PhysicalCores, m.LogicalCPUs, m.CoresFrom)
+	fmt.Fprintf(w, "caches:      L1d %s, L1i %s, L2 %s, L3 %s (from %s)\n", kib(m.L1D), kib(m.L1I), kib(m.L2), kib(m.L3), m.CachesFrom)
 	var feats []string
 	for _, f := range []struct {
 		name string

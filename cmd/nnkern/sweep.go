@@ -580,6 +580,11 @@ func (sw *sweeper) runAll(ctx context.Context) (recs []sweepRec, done int, err e
 	}
 	defer sw.jsonl.Close()
 	stopStatus := sw.status()
+	// NNKERN_TEST_SWEEP_PAUSE=N (tests only): once N configurations are
+	// recorded, print "sweep paused" on stderr and wait for a signal, so a
+	// test interrupts the sweep at a known point, not after a delay.
+	pauseAt, _ := strconv.Atoi(sw.e.getenv("NNKERN_TEST_SWEEP_PAUSE"))
+	recorded := 0
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, sw.sf.jobs)
 	for k, idx := range sw.mine {
@@ -602,6 +607,10 @@ func (sw *sweeper) runAll(ctx context.Context) (recs []sweepRec, done int, err e
 				sw.jsonl.Add(rec)
 				sw.jsonl.Sync()
 				fmt.Fprintf(sw.e.stdout, "  [%d] %s val %.4f%s\n", idx, describe(rec.Settings), rec.ValAcc, errNote(rec.Error))
+				if recorded++; recorded == pauseAt {
+					fmt.Fprintln(sw.e.stderr, "nnkern: sweep paused (NNKERN_TEST_SWEEP_PAUSE)")
+					<-ctx.Done()
+				}
 			}
 		}(k, idx)
 	}

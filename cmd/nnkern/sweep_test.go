@@ -4,6 +4,7 @@ package main
 // resume.
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/internal/skiplog"
@@ -102,32 +102,49 @@ func TestSweepInterruptAndResume(t *testing.T) {
 	dir := t.TempDir()
 	data := synthData(t, dir, 400, 60)
 	base := []string{"sweep", "twolayer", "--data", data, "--num-train", "300", "--num-val", "50", "--batch", "100",
-		"--lr", "1e-4,1e-3", "--reg", "0.01,0.1", "--hidden", "8", "--iters", "1500", "--std", "1e-3", "--jobs", "1"}
+		"--lr", "1e-4,1e-3", "--reg", "0.01,0.1", "--hidden", "8", "--iters", "300", "--std", "1e-3", "--jobs", "1"}
 	full := filepath.Join(dir, "full")
 	mustRun(t, dir, nil, append(base, "--out", full)...)
 
-	// Interrupt a second sweep once its first configuration is recorded.
+	// Interrupt a second sweep once its first configuration is recorded:
+	// NNKERN_TEST_SWEEP_PAUSE=1 makes it wait there for the signal, so the
+	// interrupt lands at that point whatever the machine's speed.
 	part := filepath.Join(dir, "part")
 	cmd := exec.Command(binPath, append(base, "--out", part)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NNKERN_DATA=", "NNKERN_CACHE="+filepath.Join(dir, ".cache"))
-	var se bytes.Buffer
-	cmd.Stderr = &se
+	cmd.Env = append(os.Environ(), "NNKERN_DATA=", "NNKERN_CACHE="+filepath.Join(dir, ".cache"), "NNKERN_TEST_SWEEP_PAUSE=1")
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if l, _, _ := runio.ReadMetrics(filepath.Join(part, "sweep.jsonl")); len(l) >= 1 || time.Now().After(deadline) {
-			break
+	var se bytes.Buffer
+	paused := make(chan bool, 1)
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			se.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "sweep paused") {
+				paused <- true
+			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		close(paused)
+	}()
+	if !<-paused {
+		<-copied
+		cmd.Wait()
+		t.Fatalf("the sweep ended without pausing; stderr:\n%s", se.String())
 	}
 	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
+	<-copied
+	err = cmd.Wait()
 	lines, _, _ := runio.ReadMetrics(filepath.Join(part, "sweep.jsonl"))
-	if len(lines) == 4 {
-		t.Fatalf("the sweep finished all 4 configurations before the interrupt (err %v); the test needs longer runs", err)
+	if len(lines) != 1 {
+		t.Fatalf("interrupted after its first configuration, the sweep recorded %d", len(lines))
 	}
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || !strings.Contains(se.String(), "--resume") || !strings.Contains(se.String(), "interrupted") {
 		t.Fatalf("interrupted sweep: err %v, stderr:\n%s", err, se.String())
