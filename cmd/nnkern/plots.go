@@ -2,15 +2,26 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/viz"
 	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/train"
 )
 
 // writePlots draws loss.png and accuracy.png from metrics.jsonl (so a
 // resumed run's plots cover the whole run) and weights.png from the model.
+//
+// A run without iterations (--iters 0) still gets loss.png and
+// accuracy.png, each saying in words that there is nothing to plot, so a
+// run directory always holds the same files and no empty axes mislead. The
+// accuracy is checked at every epoch boundary; a run shorter than one
+// epoch has a single check, and accuracy.png then states it (and the final
+// accuracies) instead of drawing a one-point curve.
 func writePlots[T kernels.Float](dir string, m model[T], rc *RunConfig) error {
 	lines, _, err := runio.ReadMetrics(filepath.Join(dir, metricsFile))
 	if err != nil {
@@ -18,9 +29,14 @@ func writePlots[T kernels.Float](dir string, m model[T], rc *RunConfig) error {
 	}
 	var loss, tr, va viz.Series
 	loss.Name, tr.Name, va.Name = "training loss", "train", "val"
+	var final *metricRec
 	for _, l := range lines {
 		var r metricRec
-		if json.Unmarshal(l, &r) != nil || r.Final {
+		if json.Unmarshal(l, &r) != nil {
+			continue
+		}
+		if r.Final {
+			final = &r
 			continue
 		}
 		if r.Loss != nil {
@@ -35,21 +51,98 @@ func writePlots[T kernels.Float](dir string, m model[T], rc *RunConfig) error {
 		}
 	}
 	s := rc.Settings
-	if err := viz.LinePNG(filepath.Join(dir, "loss.png"), s.Model+": loss history", "iteration", "loss", loss); err != nil {
+	perEpoch := train.EpochLength(s.NumTrain, s.Batch)
+	iters := len(loss.X)
+	lossPNG, accPNG := filepath.Join(dir, "loss.png"), filepath.Join(dir, "accuracy.png")
+	finalLine := ""
+	if final != nil && final.TrainAcc != nil && final.ValAcc != nil {
+		finalLine = fmt.Sprintf("after training: train %.3f, val %.3f", *final.TrainAcc, *final.ValAcc)
+		if final.TestAcc != nil {
+			finalLine += fmt.Sprintf(", test %.3f", *final.TestAcc)
+		}
+	}
+	if iters == 0 {
+		if err := viz.MessagePNG(lossPNG, s.Model+": loss history", "no training iterations (--iters 0): no loss to plot"); err != nil {
+			return err
+		}
+		msg := []string{"no training iterations (--iters 0): no accuracy history"}
+		if finalLine != "" {
+			msg = append(msg, "the untrained model: "+strings.TrimPrefix(finalLine, "after training: "))
+		}
+		if err := viz.MessagePNG(accPNG, s.Model+": classification accuracy", msg...); err != nil {
+			return err
+		}
+		return writeWeights(dir, m, rc)
+	}
+	if err := viz.LinePNG(lossPNG, fmt.Sprintf("%s: loss history (%s)", s.Model, plural(iters, "iteration")), "iteration", "loss", loss); err != nil {
 		return err
 	}
-	if err := viz.LinePNG(filepath.Join(dir, "accuracy.png"), s.Model+": classification accuracy history", "epoch", "accuracy", tr, va); err != nil {
+	span := fmt.Sprintf("%s, %s epochs", plural(iters, "iteration"), epochsText(float64(iters)/float64(perEpoch)))
+	if len(tr.X) < 2 {
+		msg := []string{fmt.Sprintf("%s (an epoch is %s)", span, plural(perEpoch, "iteration"))}
+		if len(tr.X) == 1 {
+			msg = append(msg, fmt.Sprintf("one accuracy check, at iteration %d: train %.3f, val %.3f", int(tr.X[0])*perEpoch, tr.Y[0], va.Y[0]))
+		} else {
+			msg = append(msg, "no accuracy checks")
+		}
+		msg = append(msg, "(accuracy is checked once per epoch: a curve needs two epochs)")
+		if finalLine != "" {
+			msg = append(msg, finalLine)
+		}
+		err = viz.MessagePNG(accPNG, s.Model+": classification accuracy", msg...)
+	} else {
+		err = viz.LinePNG(accPNG, fmt.Sprintf("%s: classification accuracy (%s)", s.Model, span), "epoch", "accuracy", tr, va)
+	}
+	if err != nil {
 		return err
 	}
+	return writeWeights(dir, m, rc)
+}
+
+// writeWeights draws weights.png: a linear classifier's templates, one per
+// class with its name, or the two-layer net's first-layer weights as a grid.
+func writeWeights[T kernels.Float](dir string, m model[T], rc *RunConfig) error {
+	s := rc.Settings
 	data, kind := m.weightsImage(rc)
 	h, w, c := rc.Data.ImageShape[0], rc.Data.ImageShape[1], rc.Data.ImageShape[2]
 	d := h * w * c
 	if c != 1 && c != 3 {
 		return nil
 	}
+	path := filepath.Join(dir, "weights.png")
 	if kind == "templates" {
+		const scale, pad = 4, 2
 		classes := len(data) / d
-		return viz.SavePNG(filepath.Join(dir, "weights.png"), viz.Scale(viz.Templates(data, d, classes, h, w, c, 2), 4))
+		names := make([]string, classes)
+		for k := range names {
+			names[k] = fmt.Sprintf("class %d", k)
+			if k < len(rc.Data.Classes) {
+				names[k] = rc.Data.Classes[k]
+			}
+		}
+		img := viz.Scale(viz.Templates(data, d, classes, h, w, c, pad), scale)
+		title := fmt.Sprintf("%s: learned weights of each class (one scale for all)", s.Model)
+		return viz.SavePNG(path, viz.Labelled(img, title, names, w*scale, (w+pad)*scale))
 	}
-	return viz.SavePNG(filepath.Join(dir, "weights.png"), viz.Scale(viz.Grid(data, len(data)/d, h, w, c, 3), 2))
+	const scale, pad = 2, 3
+	n := len(data) / d
+	img := viz.Scale(viz.Grid(data, n, h, w, c, pad), scale)
+	title := fmt.Sprintf("%s: first-layer weights, %s (each scaled on its own)", s.Model, plural(n, "hidden unit"))
+	return viz.SavePNG(path, viz.Labelled(img, title, nil, 0, 0))
+}
+
+// plural is "1 epoch", "2 epochs".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// epochsText writes a number of epochs with a decimal (two below one).
+func epochsText(e float64) string {
+	if e < 1 {
+		return strconv.FormatFloat(e, 'f', 2, 64)
+	}
+	return strings.TrimSuffix(strconv.FormatFloat(e, 'f', 1, 64), ".0")
 }
