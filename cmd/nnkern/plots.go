@@ -15,18 +15,48 @@ import (
 
 // writePlots draws loss.png and accuracy.png from metrics.jsonl (so a
 // resumed run's plots cover the whole run) and weights.png from the model.
-//
-// A run without iterations (--iters 0) still gets loss.png and
-// accuracy.png, each saying in words that there is nothing to plot, so a
-// run directory always holds the same files and no empty axes mislead. The
-// accuracy is checked at every epoch boundary; a run shorter than one
-// epoch has a single check, and accuracy.png then states it (and the final
-// accuracies) instead of drawing a one-point curve.
 func writePlots[T kernels.Float](dir string, m model[T], rc *RunConfig) error {
 	lines, _, err := runio.ReadMetrics(filepath.Join(dir, metricsFile))
 	if err != nil {
 		return err
 	}
+	pl := planPlots(lines, rc.Settings)
+	if err := pl.loss.write(filepath.Join(dir, "loss.png")); err != nil {
+		return err
+	}
+	if err := pl.acc.write(filepath.Join(dir, "accuracy.png")); err != nil {
+		return err
+	}
+	return writeWeights(dir, m, rc)
+}
+
+// chart is one line chart, or a message in its place (msg not empty).
+type chart struct {
+	title, xlabel, ylabel string
+	series                []viz.Series
+	msg                   []string
+}
+
+func (c chart) write(path string) error {
+	if len(c.msg) > 0 {
+		return viz.MessagePNG(path, c.title, c.msg...)
+	}
+	return viz.LinePNG(path, c.title, c.xlabel, c.ylabel, c.series...)
+}
+
+// runPlots are a run's loss and accuracy charts.
+type runPlots struct{ loss, acc chart }
+
+// planPlots decides what loss.png and accuracy.png show, from the lines of
+// metrics.jsonl.
+//
+// A run without iterations (--iters 0) still gets both files, each saying
+// in words that there is nothing to plot (and the untrained model's
+// accuracies), so a run directory always holds the same files and no empty
+// axes mislead. The accuracy is checked at every epoch boundary; a run
+// shorter than two epochs has a single check, and accuracy.png then states
+// it and the final accuracies instead of drawing a one-point curve.
+func planPlots(lines [][]byte, s Settings) runPlots {
 	var loss, tr, va viz.Series
 	loss.Name, tr.Name, va.Name = "training loss", "train", "val"
 	var final *metricRec
@@ -50,53 +80,46 @@ func writePlots[T kernels.Float](dir string, m model[T], rc *RunConfig) error {
 			va.Y = append(va.Y, *r.ValAcc)
 		}
 	}
-	s := rc.Settings
 	perEpoch := train.EpochLength(s.NumTrain, s.Batch)
 	iters := len(loss.X)
-	lossPNG, accPNG := filepath.Join(dir, "loss.png"), filepath.Join(dir, "accuracy.png")
-	finalLine := ""
+	finalAcc := ""
 	if final != nil && final.TrainAcc != nil && final.ValAcc != nil {
-		finalLine = fmt.Sprintf("after training: train %.3f, val %.3f", *final.TrainAcc, *final.ValAcc)
+		finalAcc = fmt.Sprintf("train %.3f, val %.3f", *final.TrainAcc, *final.ValAcc)
 		if final.TestAcc != nil {
-			finalLine += fmt.Sprintf(", test %.3f", *final.TestAcc)
+			finalAcc += fmt.Sprintf(", test %.3f", *final.TestAcc)
 		}
+	}
+	pl := runPlots{
+		loss: chart{title: s.Model + ": loss history", xlabel: "iteration", ylabel: "loss"},
+		acc:  chart{title: s.Model + ": classification accuracy", xlabel: "epoch", ylabel: "accuracy"},
 	}
 	if iters == 0 {
-		if err := viz.MessagePNG(lossPNG, s.Model+": loss history", "no training iterations (--iters 0): no loss to plot"); err != nil {
-			return err
+		pl.loss.msg = []string{"no training iterations (--iters 0): no loss to plot"}
+		pl.acc.msg = []string{"no training iterations (--iters 0): no accuracy history"}
+		if finalAcc != "" {
+			pl.acc.msg = append(pl.acc.msg, "the untrained model: "+finalAcc)
 		}
-		msg := []string{"no training iterations (--iters 0): no accuracy history"}
-		if finalLine != "" {
-			msg = append(msg, "the untrained model: "+strings.TrimPrefix(finalLine, "after training: "))
-		}
-		if err := viz.MessagePNG(accPNG, s.Model+": classification accuracy", msg...); err != nil {
-			return err
-		}
-		return writeWeights(dir, m, rc)
+		return pl
 	}
-	if err := viz.LinePNG(lossPNG, fmt.Sprintf("%s: loss history (%s)", s.Model, plural(iters, "iteration")), "iteration", "loss", loss); err != nil {
-		return err
+	pl.loss.title += " (" + plural(iters, "iteration") + ")"
+	pl.loss.series = []viz.Series{loss}
+	span := plural(iters, "iteration") + ", " + epochsText(float64(iters)/float64(perEpoch))
+	if len(tr.X) >= 2 {
+		pl.acc.title += " (" + span + ")"
+		pl.acc.series = []viz.Series{tr, va}
+		return pl
 	}
-	span := fmt.Sprintf("%s, %s epochs", plural(iters, "iteration"), epochsText(float64(iters)/float64(perEpoch)))
-	if len(tr.X) < 2 {
-		msg := []string{fmt.Sprintf("%s (an epoch is %s)", span, plural(perEpoch, "iteration"))}
-		if len(tr.X) == 1 {
-			msg = append(msg, fmt.Sprintf("one accuracy check, at iteration %d: train %.3f, val %.3f", int(tr.X[0])*perEpoch, tr.Y[0], va.Y[0]))
-		} else {
-			msg = append(msg, "no accuracy checks")
-		}
-		msg = append(msg, "(accuracy is checked once per epoch: a curve needs two epochs)")
-		if finalLine != "" {
-			msg = append(msg, finalLine)
-		}
-		err = viz.MessagePNG(accPNG, s.Model+": classification accuracy", msg...)
+	pl.acc.msg = []string{fmt.Sprintf("%s (an epoch is %s)", span, plural(perEpoch, "iteration"))}
+	if len(tr.X) == 1 {
+		pl.acc.msg = append(pl.acc.msg, fmt.Sprintf("one accuracy check, at iteration %d: train %.3f, val %.3f", int(tr.X[0])*perEpoch, tr.Y[0], va.Y[0]))
 	} else {
-		err = viz.LinePNG(accPNG, fmt.Sprintf("%s: classification accuracy (%s)", s.Model, span), "epoch", "accuracy", tr, va)
+		pl.acc.msg = append(pl.acc.msg, "no accuracy checks")
 	}
-	if err != nil {
-		return err
+	pl.acc.msg = append(pl.acc.msg, "(accuracy is checked once per epoch: a curve needs two epochs)")
+	if finalAcc != "" {
+		pl.acc.msg = append(pl.acc.msg, "after training: "+finalAcc)
 	}
-	return writeWeights(dir, m, rc)
+	return pl
 }
 
 // writeWeights draws weights.png: a linear classifier's templates, one per
@@ -139,10 +162,15 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// epochsText writes a number of epochs with a decimal (two below one).
+// epochsText writes a number of epochs with a decimal (two below one):
+// "0.02 epochs", "1 epoch", "6.2 epochs".
 func epochsText(e float64) string {
-	if e < 1 {
-		return strconv.FormatFloat(e, 'f', 2, 64)
+	n := strconv.FormatFloat(e, 'f', 2, 64)
+	if e >= 1 {
+		n = strings.TrimSuffix(strconv.FormatFloat(e, 'f', 1, 64), ".0")
 	}
-	return strings.TrimSuffix(strconv.FormatFloat(e, 'f', 1, 64), ".0")
+	if n == "1" {
+		return "1 epoch"
+	}
+	return n + " epochs"
 }

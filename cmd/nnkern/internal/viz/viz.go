@@ -239,15 +239,17 @@ func SavePNG(path string, img image.Image) error {
 func Labelled(img *image.RGBA, title string, names []string, tileW, pitch int) *image.RGBA {
 	const (
 		side  = 8  // pixels left and right
-		tband = 30 // title band
-		nband = 24 // names band
+		tband = 34 // title band
+		nband = 28 // names band
 	)
 	b := img.Bounds()
 	p := newPlot(title)
 	tsty := p.Title.TextStyle
 	tsty.XAlign, tsty.YAlign = draw.XCenter, draw.YCenter
+	tsty.Font.Size = 16
 	nsty := p.X.Label.TextStyle
 	nsty.XAlign, nsty.YAlign = draw.XCenter, draw.YCenter
+	nsty.Font.Size = 14
 	// Text is measured in points; the canvas has 72 dpi, a point a pixel.
 	W := max(b.Dx(), int(tsty.Width(title))+8) + 2*side
 	H := tband + b.Dy() + side
