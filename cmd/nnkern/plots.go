@@ -21,13 +21,14 @@ func writePlots[T kernels.Float](dir string, m model[T], rc *RunConfig) error {
 		return err
 	}
 	pl := planPlots(lines, rc.Settings)
+	untrained := len(pl.loss.msg) > 0
 	if err := pl.loss.write(filepath.Join(dir, "loss.png")); err != nil {
 		return err
 	}
 	if err := pl.acc.write(filepath.Join(dir, "accuracy.png")); err != nil {
 		return err
 	}
-	return writeWeights(dir, m, rc)
+	return writeWeights(dir, m, rc, untrained)
 }
 
 // chart is one line chart, or a message in its place (msg not empty).
@@ -124,7 +125,12 @@ func planPlots(lines [][]byte, s Settings) runPlots {
 
 // writeWeights draws weights.png: a linear classifier's templates, one per
 // class with its name, or the two-layer net's first-layer weights as a grid.
-func writeWeights[T kernels.Float](dir string, m model[T], rc *RunConfig) error {
+// An untrained model (--iters 0) says so in the title.
+func writeWeights[T kernels.Float](dir string, m model[T], rc *RunConfig, untrained bool) error {
+	note := ""
+	if untrained {
+		note = ", untrained (--iters 0)"
+	}
 	s := rc.Settings
 	data, kind := m.weightsImage(rc)
 	h, w, c := rc.Data.ImageShape[0], rc.Data.ImageShape[1], rc.Data.ImageShape[2]
@@ -144,13 +150,13 @@ func writeWeights[T kernels.Float](dir string, m model[T], rc *RunConfig) error 
 			}
 		}
 		img := viz.Scale(viz.Templates(data, d, classes, h, w, c, pad), scale)
-		title := fmt.Sprintf("%s: learned weights of each class (one scale for all)", s.Model)
+		title := fmt.Sprintf("%s: the weights of each class as an image (one colour scale for all%s)", s.Model, note)
 		return viz.SavePNG(path, viz.Labelled(img, title, names, w*scale, (w+pad)*scale))
 	}
 	const scale, pad = 2, 3
 	n := len(data) / d
 	img := viz.Scale(viz.Grid(data, n, h, w, c, pad), scale)
-	title := fmt.Sprintf("%s: first-layer weights, %s (each scaled on its own)", s.Model, plural(n, "hidden unit"))
+	title := fmt.Sprintf("%s: first-layer weights, %s (each scaled on its own%s)", s.Model, plural(n, "hidden unit"), note)
 	return viz.SavePNG(path, viz.Labelled(img, title, nil, 0, 0))
 }
 

@@ -56,7 +56,7 @@ func LinePNG(path, title, xlabel, ylabel string, series ...Series) error {
 			return fmt.Errorf("plot %s: series %q has %d x and %d y values", path, s.Name, len(s.X), len(s.Y))
 		}
 	}
-	p, leg, err := lineChart(title, xlabel, ylabel, series)
+	p, leg, drawn, err := lineChart(title, xlabel, ylabel, series)
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
@@ -64,7 +64,7 @@ func LinePNG(path, title, xlabel, ylabel string, series ...Series) error {
 		return MessagePNG(path, title, "no data to plot")
 	}
 	c := vgimg.New(chartW, chartH)
-	drawChart(draw.New(c), p, leg, series)
+	drawChart(draw.New(c), p, leg, drawn)
 	return writeCanvas(path, c)
 }
 
@@ -111,24 +111,33 @@ func UseLogY(series ...Series) bool {
 
 // lineChart builds the plot of LinePNG and its legend (drawn by
 // drawChart, not by the plot); a nil plot means there is nothing to draw.
-func lineChart(title, xlabel, ylabel string, series []Series) (*plot.Plot, *plot.Legend, error) {
-	p := newPlot(title)
+// On a log scale the plot holds log10 of the y values on a linear axis
+// whose ticks are labelled with the values themselves (gonum's LogScale
+// places a centred axis label at the arithmetic middle of the range, which
+// on a log axis is near the top, and pads the plot for it); drawn is the
+// series as plotted.
+func lineChart(title, xlabel, ylabel string, series []Series) (p *plot.Plot, leg *plot.Legend, drawn []Series, err error) {
+	p = newPlot(title)
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	p.Add(plotter.NewGrid())
 	logY := UseLogY(series...)
+	if logY {
+		series = log10Y(series)
+	}
 	intX := true
 	xlo, xhi := math.Inf(1), math.Inf(-1)
 	ylo, yhi := math.Inf(1), math.Inf(-1)
-	leg := plot.NewLegend()
+	l := plot.NewLegend()
+	leg = &l
 	leg.Padding = vg.Points(2)
-	drawn := false
+	some := false
 	for i, s := range series {
 		runs, skipped := finite(s)
 		if len(runs) == 0 {
 			continue
 		}
-		drawn = true
+		some = true
 		n := 0
 		for _, r := range runs {
 			n += len(r)
@@ -143,20 +152,20 @@ func lineChart(title, xlabel, ylabel string, series []Series) (*plot.Plot, *plot
 					intX = false
 				}
 			}
-			l, err := plotter.NewLine(r)
+			ln, err := plotter.NewLine(r)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			l.Color = col
-			l.Width = vg.Points(1.2)
-			p.Add(l)
+			ln.Color = col
+			ln.Width = vg.Points(1.2)
+			p.Add(ln)
 			if thumbs == nil {
-				thumbs = append(thumbs, l)
+				thumbs = append(thumbs, ln)
 			}
 			if n <= 50 {
 				sc, err := plotter.NewScatter(r)
 				if err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 				sc.Color = col
 				sc.Shape = plotutil.Shape(i)
@@ -175,30 +184,36 @@ func lineChart(title, xlabel, ylabel string, series []Series) (*plot.Plot, *plot
 			leg.Add(name, thumbs...)
 		}
 	}
-	if !drawn {
-		return nil, nil, nil
+	if !some {
+		return nil, nil, nil, nil
 	}
-	p.X.Min, p.X.Max = padRange(xlo, xhi, false, intX)
-	p.Y.Min, p.Y.Max = padRange(ylo, yhi, logY, false)
+	p.X.Min, p.X.Max = padRange(xlo, xhi, intX)
+	p.Y.Min, p.Y.Max = padRange(ylo, yhi, false)
 	p.X.Tick.Marker = linearTicks{integer: intX}
 	if logY {
-		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
 		p.Y.Label.Text = strings.TrimSpace(ylabel + " (log scale)")
 	} else {
 		p.Y.Tick.Marker = linearTicks{}
 	}
-	return p, &leg, nil
+	return p, leg, series, nil
 }
 
-// padRange widens [lo, hi] by 4% on each side (in log space for a log
-// axis) so markers at the ends are not cut; a single value gets a range
-// around it.
-func padRange(lo, hi float64, log, integer bool) (float64, float64) {
-	if log {
-		a, b := padRange(math.Log10(lo), math.Log10(hi), false, false)
-		return math.Pow(10, a), math.Pow(10, b)
+// log10Y returns the series with log10 of their y values.
+func log10Y(series []Series) []Series {
+	out := make([]Series, len(series))
+	for i, s := range series {
+		out[i] = Series{Name: s.Name, X: s.X, Y: make([]float64, len(s.Y))}
+		for j, y := range s.Y {
+			out[i].Y[j] = math.Log10(y)
+		}
 	}
+	return out
+}
+
+// padRange widens [lo, hi] by 4% on each side so markers at the ends are
+// not cut; a single value gets a range around it.
+func padRange(lo, hi float64, integer bool) (float64, float64) {
 	if hi == lo {
 		d := math.Abs(lo) * 0.1
 		if integer || d == 0 {
@@ -405,12 +420,14 @@ func niceStep(raw float64) (step float64, mult int) {
 	return 10 * mag, 1
 }
 
-// logTicks are ticks for a log axis: labelled at 1, 2 and 5 times each
-// power of ten when the range spans at most three decades (only the
-// powers of ten beyond that), unlabelled at the other integer multiples.
+// logTicks are ticks for an axis of log10 values, labelled with the
+// values: at 1, 2 and 5 times each power of ten when the range spans at
+// most three decades (only the powers of ten beyond that), unlabelled at
+// the other integer multiples.
 type logTicks struct{}
 
-func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+func (logTicks) Ticks(loLog, hiLog float64) []plot.Tick {
+	lo, hi := math.Pow(10, loLog), math.Pow(10, hiLog)
 	if !(lo > 0 && hi > lo) {
 		return nil
 	}
@@ -423,7 +440,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			if v < lo || v > hi {
 				continue
 			}
-			tk := plot.Tick{Value: v}
+			tk := plot.Tick{Value: math.Log10(v)}
 			if m == 1 || few && (m == 2 || m == 5) {
 				tk.Label = logLabel(v)
 			}

@@ -57,21 +57,25 @@ func TestLossChartAxes(t *testing.T) {
 		s   Series
 		log bool
 	}{{decay(1500, 780, 2), true}, {decay(300, 2.3, 1.5), false}} {
-		p, leg, err := lineChart("loss", "iteration", "loss", []Series{tc.s})
+		p, leg, _, err := lineChart("loss", "iteration", "loss", []Series{tc.s})
 		if err != nil || p == nil || leg == nil {
 			t.Fatalf("lineChart: %v %v", p, err)
 		}
-		_, isLog := p.Y.Scale.(plot.LogScale)
+		_, isLog := p.Y.Tick.Marker.(logTicks)
 		if isLog != tc.log || strings.HasSuffix(p.Y.Label.Text, "(log scale)") != tc.log {
 			t.Errorf("%d iterations: log scale %v, label %q; want log %v", len(tc.s.X), isLog, p.Y.Label.Text, tc.log)
 		}
 		// Markers at the ends are inside the axes, not on their edges.
 		last := len(tc.s.X) - 1
-		if !(p.X.Min < tc.s.X[0] && p.X.Max > tc.s.X[last]) || !(p.Y.Min < tc.s.Y[last] && p.Y.Max > tc.s.Y[0]) {
+		ylo, yhi := tc.s.Y[last], tc.s.Y[0]
+		if tc.log {
+			ylo, yhi = math.Log10(ylo), math.Log10(yhi)
+		}
+		if !(p.X.Min < tc.s.X[0] && p.X.Max > tc.s.X[last]) || !(p.Y.Min < ylo && p.Y.Max > yhi) {
 			t.Errorf("ranges x %g..%g y %g..%g do not pad the data", p.X.Min, p.X.Max, p.Y.Min, p.Y.Max)
 		}
 		checkIntegerTicks(t, p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max), p.X.Min, p.X.Max)
-		checkLabels(t, p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max), p.Y.Min, p.Y.Max)
+		checkLabels(t, p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max), p.Y.Min, p.Y.Max, tc.log)
 	}
 }
 
@@ -111,8 +115,9 @@ func checkIntegerTicks(t *testing.T, ticks []plot.Tick, lo, hi float64) {
 	}
 }
 
-// checkLabels: at least two labelled ticks, each label reads as its value.
-func checkLabels(t *testing.T, ticks []plot.Tick, lo, hi float64) {
+// checkLabels: at least two labelled ticks, each label reads as its value
+// (as 10^value on a log axis).
+func checkLabels(t *testing.T, ticks []plot.Tick, lo, hi float64, log bool) {
 	t.Helper()
 	n := 0
 	for _, tk := range ticks {
@@ -123,8 +128,12 @@ func checkLabels(t *testing.T, ticks []plot.Tick, lo, hi float64) {
 			continue
 		}
 		n++
+		want := tk.Value
+		if log {
+			want = math.Pow(10, want)
+		}
 		v, err := strconv.ParseFloat(tk.Label, 64)
-		if err != nil || math.Abs(v-tk.Value) > 1e-9*math.Abs(tk.Value) {
+		if err != nil || math.Abs(v-want) > 1e-9*math.Abs(want) {
 			t.Errorf("tick %g labelled %q", tk.Value, tk.Label)
 		}
 	}
@@ -154,15 +163,17 @@ func TestIntegerTicks(t *testing.T) {
 
 func TestLinearAndLogTicks(t *testing.T) {
 	for _, r := range [][2]float64{{0.1, 0.35}, {1.43, 2.33}, {0.0012, 0.0019}, {-3, 7}, {730, 770}} {
-		checkLabels(t, linearTicks{}.Ticks(r[0], r[1]), r[0], r[1])
+		checkLabels(t, linearTicks{}.Ticks(r[0], r[1]), r[0], r[1], false)
 	}
 	for _, r := range [][2]float64{{1.6, 900}, {0.05, 3}, {1, 1e8}, {2.1, 80}} {
-		ticks := logTicks{}.Ticks(r[0], r[1])
-		checkLabels(t, ticks, r[0], r[1])
+		lo, hi := math.Log10(r[0]), math.Log10(r[1])
+		ticks := logTicks{}.Ticks(lo, hi)
+		checkLabels(t, ticks, lo, hi, true)
 		for _, tk := range ticks {
-			m := tk.Value / math.Pow(10, math.Floor(math.Log10(tk.Value)+1e-12))
+			v := math.Pow(10, tk.Value)
+			m := v / math.Pow(10, math.Floor(tk.Value+1e-12))
 			if math.Abs(m-math.Round(m)) > 1e-9 {
-				t.Errorf("%v: log tick at %g is not an integer times a power of ten", r, tk.Value)
+				t.Errorf("%v: log tick at %g is not an integer times a power of ten", r, v)
 			}
 		}
 	}
@@ -176,7 +187,7 @@ func TestNoDataChart(t *testing.T) {
 		{{Name: "training loss"}},
 		{{Name: "a", X: []float64{0, 1}, Y: []float64{nan, math.Inf(1)}}, {Name: "b"}},
 	} {
-		p, _, err := lineChart("t", "x", "y", series)
+		p, _, _, err := lineChart("t", "x", "y", series)
 		if err != nil || p != nil {
 			t.Errorf("case %d: lineChart = %v, %v; want no plot", i, p, err)
 		}
@@ -187,7 +198,7 @@ func TestNoDataChart(t *testing.T) {
 		decodePNG(t, path)
 	}
 	// A non-finite value breaks the line and is counted in the legend.
-	p, leg, err := lineChart("t", "x", "y", []Series{{Name: "loss", X: []float64{0, 1, 2, 3}, Y: []float64{3, nan, 2, 1}}})
+	p, leg, _, err := lineChart("t", "x", "y", []Series{{Name: "loss", X: []float64{0, 1, 2, 3}, Y: []float64{3, nan, 2, 1}}})
 	if err != nil || p == nil {
 		t.Fatal(err)
 	}
@@ -266,14 +277,14 @@ func TestLegendCorner(t *testing.T) {
 		{"along the top, from the bottom left", []Series{top, {Name: "mid", X: x, Y: []float64{0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9}}}, false, false, true},
 		{"top and bottom", []Series{top, low}, false, false, false},
 	} {
-		p, leg, err := lineChart("t", "x", "y", tc.series)
+		p, leg, drawn, err := lineChart("t", "x", "y", tc.series)
 		if err != nil || p == nil {
 			t.Fatal(err)
 		}
 		c := draw.New(vgimg.New(chartW, chartH))
 		da := p.DataCanvas(inner(c))
 		w, h := legendSize(leg)
-		top, left, ok := freeCorner(p, da, tc.series, w, h)
+		top, left, ok := freeCorner(p, da, drawn, w, h)
 		if ok != tc.ok || ok && (top != tc.top || left != tc.left) {
 			t.Errorf("%s: corner top=%v left=%v ok=%v, want top=%v left=%v ok=%v", tc.name, top, left, ok, tc.top, tc.left, tc.ok)
 		}
