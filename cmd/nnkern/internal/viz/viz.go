@@ -3,12 +3,19 @@
 // linear classifier's class templates and the reference's visualize_grid
 // for first-layer weights.
 //
+// The line charts decide from the data what a reader needs (see LinePNG):
+// integer ticks for iterations and epochs, a log scale for a loss that
+// spans more than LogDecades decades, markers on short series, a legend
+// where it covers no curve; where there is nothing to draw, MessagePNG
+// says so in words instead of drawing empty axes.
+//
 // Usage:
 //
 //	err := viz.LinePNG("run/loss.png", "Loss history", "iteration", "loss",
 //		viz.Series{Name: "train", X: its, Y: losses})
+//	err = viz.MessagePNG("run/accuracy.png", "Accuracy", "a single check: val 0.107")
 //	img := viz.Grid(images, n, h, w, c, 3) // visualize_grid(W1, padding=3)
-//	err = viz.SavePNG("run/weights.png", img)
+//	err = viz.SavePNG("run/weights.png", viz.Labelled(viz.Scale(img, 2), "W1", nil, 0, 0))
 package viz
 
 import (
