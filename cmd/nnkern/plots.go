@@ -54,9 +54,10 @@ type runPlots struct{ loss, acc chart }
 // A run without iterations (--iters 0) still gets both files, each saying
 // in words that there is nothing to plot (and the untrained model's
 // accuracies), so a run directory always holds the same files and no empty
-// axes mislead. The accuracy is checked at every epoch boundary; a run
-// shorter than two epochs has a single check, and accuracy.png then states
-// it and the final accuracies instead of drawing a one-point curve.
+// axes mislead. The accuracy is checked at every epoch boundary (iterations
+// 0, E, 2E, …); a run of at most E iterations has a single check, and
+// accuracy.png then states it and the final accuracies instead of drawing
+// a one-point curve.
 func planPlots(lines [][]byte, s Settings) runPlots {
 	var loss, tr, va viz.Series
 	loss.Name, tr.Name, va.Name = "training loss", "train", "val"
@@ -110,13 +111,16 @@ func planPlots(lines [][]byte, s Settings) runPlots {
 		pl.acc.series = []viz.Series{tr, va}
 		return pl
 	}
-	pl.acc.msg = []string{fmt.Sprintf("%s (an epoch is %s)", span, plural(perEpoch, "iteration"))}
-	if len(tr.X) == 1 {
-		pl.acc.msg = append(pl.acc.msg, fmt.Sprintf("one accuracy check, at iteration %d: train %.3f, val %.3f", int(tr.X[0])*perEpoch, tr.Y[0], va.Y[0]))
-	} else {
-		pl.acc.msg = append(pl.acc.msg, "no accuracy checks")
+	pl.acc.msg = []string{
+		fmt.Sprintf("%s (an epoch is %s)", span, plural(perEpoch, "iteration")),
+		fmt.Sprintf("accuracy is checked at iterations 0, %d, %d, …", perEpoch, 2*perEpoch),
 	}
-	pl.acc.msg = append(pl.acc.msg, "(accuracy is checked once per epoch: a curve needs two epochs)")
+	if len(tr.X) == 1 {
+		pl.acc.msg = append(pl.acc.msg, fmt.Sprintf("one check, at iteration %d: train %.3f, val %.3f", int(tr.X[0])*perEpoch, tr.Y[0], va.Y[0]))
+	} else {
+		pl.acc.msg = append(pl.acc.msg, "no checks")
+	}
+	pl.acc.msg = append(pl.acc.msg, "a curve needs a run of more than "+plural(perEpoch, "iteration"))
 	if finalAcc != "" {
 		pl.acc.msg = append(pl.acc.msg, "after training: "+finalAcc)
 	}
