@@ -3,12 +3,19 @@
 // linear classifier's class templates and the reference's visualize_grid
 // for first-layer weights.
 //
+// The line charts decide from the data what a reader needs (see LinePNG):
+// integer ticks for iterations and epochs, a log scale for a loss that
+// spans more than LogDecades decades, markers on short series, a legend
+// where it covers no curve; where there is nothing to draw, MessagePNG
+// says so in words instead of drawing empty axes.
+//
 // Usage:
 //
 //	err := viz.LinePNG("run/loss.png", "Loss history", "iteration", "loss",
 //		viz.Series{Name: "train", X: its, Y: losses})
+//	err = viz.MessagePNG("run/accuracy.png", "Accuracy", "a single check: val 0.107")
 //	img := viz.Grid(images, n, h, w, c, 3) // visualize_grid(W1, padding=3)
-//	err = viz.SavePNG("run/weights.png", img)
+//	err = viz.SavePNG("run/weights.png", viz.Labelled(viz.Scale(img, 2), "W1", nil, 0, 0))
 package viz
 
 import (
@@ -16,77 +23,18 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	imgdraw "image/draw"
 	"image/png"
-	"io"
 	"math"
 
 	"github.com/nnkern/nnkern/internal/fileio"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
-
-// Series is one named curve.
-type Series struct {
-	Name string
-	X, Y []float64
-}
-
-// LinePNG plots the series as lines and writes a PNG to path atomically.
-func LinePNG(path, title, xlabel, ylabel string, series ...Series) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xlabel
-	p.Y.Label.Text = ylabel
-	p.Add(plotter.NewGrid())
-	for i, s := range series {
-		if len(s.X) != len(s.Y) {
-			return fmt.Errorf("plot %s: series %q has %d x and %d y values", path, s.Name, len(s.X), len(s.Y))
-		}
-		if len(s.X) == 0 {
-			continue
-		}
-		pts := make(plotter.XYs, len(s.X))
-		for j := range s.X {
-			y := s.Y[j]
-			if math.IsNaN(y) || math.IsInf(y, 0) {
-				y = 0
-			}
-			pts[j] = plotter.XY{X: s.X[j], Y: y}
-		}
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			return fmt.Errorf("plot %s: %w", path, err)
-		}
-		l.Color = plotutil.Color(i)
-		p.Add(l)
-		if len(s.X) <= 50 {
-			sc, err := plotter.NewScatter(pts)
-			if err == nil {
-				sc.Color = plotutil.Color(i)
-				p.Add(sc)
-			}
-		}
-		if s.Name != "" {
-			p.Legend.Add(s.Name, l)
-		}
-	}
-	p.Legend.Top = true
-	return savePlot(path, p, 6*vg.Inch, 4*vg.Inch)
-}
-
-func savePlot(path string, p *plot.Plot, w, h vg.Length) error {
-	wt, err := p.WriterTo(w, h, "png")
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return fileio.WriteAtomic(path, 0o644, func(out io.Writer) error {
-		_, err := wt.WriteTo(out)
-		return err
-	})
-}
 
 type confGrid struct {
 	m [][]int
@@ -136,8 +84,7 @@ func ConfusionPNG(path, title string, m [][]int, classes []string) error {
 			}
 		}
 	}
-	p := plot.New()
-	p.Title.Text = title
+	p := newPlot(title)
 	p.X.Label.Text = "predicted"
 	p.Y.Label.Text = "true"
 	pal := moreland.SmoothBlueRed()
@@ -291,4 +238,41 @@ func SavePNG(path string, img image.Image) error {
 		return fmt.Errorf("png %s: %w", path, err)
 	}
 	return fileio.WriteFileAtomic(path, buf.Bytes(), 0o644)
+}
+
+// Labelled returns img with a title above it and, when names is not nil,
+// names[i] centred under the i-th of a row of tiles tileW pixels wide,
+// pitch pixels apart (the layout Templates draws), on a white background.
+func Labelled(img *image.RGBA, title string, names []string, tileW, pitch int) *image.RGBA {
+	const (
+		side  = 8  // pixels left and right
+		tband = 34 // title band
+		nband = 28 // names band
+	)
+	b := img.Bounds()
+	p := newPlot(title)
+	tsty := p.Title.TextStyle
+	tsty.XAlign, tsty.YAlign = draw.XCenter, draw.YCenter
+	tsty.Font.Size = 16
+	nsty := p.X.Label.TextStyle
+	nsty.XAlign, nsty.YAlign = draw.XCenter, draw.YCenter
+	nsty.Font.Size = 14
+	// Text is measured in points; the canvas has 72 dpi, a point a pixel.
+	W := max(b.Dx(), int(tsty.Width(title))+8) + 2*side
+	H := tband + b.Dy() + side
+	if names != nil {
+		H += nband - side
+	}
+	c := vgimg.NewWith(vgimg.UseWH(vg.Length(W), vg.Length(H)), vgimg.UseDPI(72))
+	dc := draw.New(c)
+	dc.FillText(tsty, vg.Point{X: vg.Length(W) / 2, Y: vg.Length(H - tband/2)}, title)
+	x0 := (W - b.Dx()) / 2
+	for i, n := range names {
+		x := x0 + i*pitch + tileW/2
+		dc.FillText(nsty, vg.Point{X: vg.Length(x), Y: vg.Length(nband / 2)}, n)
+	}
+	out := image.NewRGBA(image.Rect(0, 0, W, H))
+	imgdraw.Draw(out, out.Bounds(), c.Image(), c.Image().Bounds().Min, imgdraw.Src)
+	imgdraw.Draw(out, image.Rect(x0, tband, x0+b.Dx(), tband+b.Dy()), img, b.Min, imgdraw.Over)
+	return out
 }
