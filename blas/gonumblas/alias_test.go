@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	nnblas "github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/skiplog"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -100,7 +101,7 @@ func TestOverlapsAgreesWithGemm(t *testing.T) {
 // through the adapter: strides and transposes pass through unchanged).
 func TestGemmSameBitsEveryISA(t *testing.T) {
 	if nnblas.Current() != "native" {
-		t.Skipf("blas backend %q (NNKERN_BLAS): the contract is the native backend's", nnblas.Current())
+		skiplog.Skipf(t, "gonumblas ISA identity", "blas backend %q (NNKERN_BLAS), not native", nnblas.Current())
 	}
 	t.Run("f32", testGemmSameBitsEveryISA[float32])
 	t.Run("f64", testGemmSameBitsEveryISA[float64])
