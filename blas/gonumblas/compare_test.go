@@ -137,6 +137,15 @@ func gemmCase[T kernels.Float](t *testing.T, name string, rng *rand.Rand, ours, 
 			}
 		}
 	}
+	if alpha == 0 {
+		// A and B must not be read: NaNs there must not reach C.
+		for i := 0; i < len(a); i += 3 {
+			a[i] = nan
+		}
+		for i := 0; i < len(b); i += 3 {
+			b[i] = nan
+		}
+	}
 	// Padding of C is a sentinel that must survive.
 	sentinel := T(1234.5)
 	for i := 0; i < m; i++ {
@@ -148,8 +157,9 @@ func gemmCase[T kernels.Float](t *testing.T, name string, rng *rand.Rand, ours, 
 	got, want := append([]T(nil), c...), append([]T(nil), c...)
 	ours(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
 	if alpha == 0 {
-		// gonum's Dgemm multiplies A and B by alpha even when it is 0;
-		// BLAS (and this package) does not read them: C = beta·C.
+		// gonum's Dgemm multiplies A by alpha even when it is 0 (a NaN
+		// in A would reach C); BLAS (and this package) does not read A
+		// and B: C = beta·C, checked directly.
 		for i := 0; i < m; i++ {
 			for j := 0; j < n; j++ {
 				if beta == 0 {

@@ -22,9 +22,9 @@
 // in the same order with the same panic strings; m, n or k zero return
 // early; with beta == 0, C (or y) is overwritten without being read, so
 // NaNs in it do not propagate; with alpha == 0, A and B (or A and x) are
-// not read and C = beta·C. (gonum's own Dgemm does read A and B when
-// alpha == 0, so a NaN in them reaches C there; reference BLAS and this
-// package do not.) C must not share memory with A or B, as BLAS requires;
+// not read and C = beta·C. (gonum's own Dgemm still multiplies A's
+// elements by alpha == 0, so a NaN in A reaches C there; reference BLAS
+// and this package do not read A.) C must not share memory with A or B, as BLAS requires;
 // a call where it does (which nnkern's Gemm refuses) is passed to gonum's
 // Dgemm, so the adapter never panics where gonum would not.
 //
