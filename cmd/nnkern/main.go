@@ -35,11 +35,14 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nnkern/nnkern/internal/buildinfo"
 	"github.com/nnkern/nnkern/kernels"
 )
 
-// Version is the nnkern version recorded in every run's config.json.
-const Version = "0.1.0-dev"
+// Version is the nnkern version recorded in every run's config.json: the
+// module version and VCS revision of this build, as `nnkern version` and
+// the bench report print them.
+var Version = buildinfo.Version()
 
 // usageError marks errors that exit with status 2.
 type usageError struct{ msg string }
@@ -86,7 +89,7 @@ func init() {
 		{"demo", "[flags]", "the notebooks end to end: data, gradient checks, softmax, two-layer net", runDemo},
 		{"bench", "[flags]", "kernel and GEMM benchmarks", runBench},
 		{"cpuinfo", "", "CPU, ISA level, caches, kernels dispatched, BLAS backends", runCPUInfo},
-		{"version", "", "print the nnkern and Go versions", runVersion},
+		{"version", "", "print the nnkern version, Go version and ISA in one line", runVersion},
 	}
 }
 
@@ -182,6 +185,8 @@ func dispatch(args []string, e *env) error {
 		}
 		usage(e.stdout)
 		return nil
+	case "--version", "-version", "-v":
+		return runVersion(e, args[1:])
 	}
 	c := lookup(name)
 	if c == nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/klauspost/cpuid/v2"
 	"github.com/nnkern/nnkern/bench"
 	"github.com/nnkern/nnkern/blas"
+	"github.com/nnkern/nnkern/internal/buildinfo"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -19,13 +20,13 @@ func runBench(e *env, args []string) error {
 }
 
 func runVersion(e *env, args []string) error {
-	fs := newFlags(e, "version", "", "Prints the nnkern and Go versions.")
+	fs := newFlags(e, "version", "", "Prints one line: nnkern <module version> <vcs revision>[-dirty] <go version> <isa>,\nfrom the binary's build information; the bench report header names the same version.\n'nnkern --version' and 'nnkern -v' are the same.")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("version: unexpected argument %q", pos[0])
 	}
-	fmt.Fprintf(e.stdout, "nnkern %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintln(e.stdout, buildinfo.Line())
 	return nil
 }
 
