@@ -93,8 +93,65 @@ func predictWith[T kernels.Float](lm *loadedModel, p *cifar.Prepared, s *cifar.S
 // evalArgs are eval's flags and MODEL.
 type evalArgs struct {
 	model, data, split, png string
+	json                    bool
 	sizes                   splitSizes
 	set                     map[string]bool // the flags given on the command line
+}
+
+// evalResult is what 'nnkern eval --json' prints (docs/cli-json.md).
+type evalResult struct {
+	// Model is the model file, Kind its kind (softmax, svm, twolayer).
+	Model string `json:"model"`
+	Kind  string `json:"kind"`
+	// Data is the dataset path, DataFrom where it came from: "flag",
+	// "NNKERN_DATA", "config.json" (the run directory's) or "cache".
+	Data     string `json:"data"`
+	DataFrom string `json:"data_from"`
+	// Split is test, val or train; Images its number of rows.
+	Split  string `json:"split"`
+	Images int    `json:"images"`
+	// Accuracy is the fraction of rows predicted right.
+	Accuracy float64 `json:"accuracy"`
+	// Classes are the class names, in label order.
+	Classes []string `json:"classes"`
+	// PerClass has one entry per class, in label order.
+	PerClass []classAccuracy `json:"per_class"`
+	// Confusion[true][predicted] counts rows.
+	Confusion [][]int `json:"confusion"`
+	// PNG is the confusion matrix image written, absent with --png -.
+	PNG string `json:"png,omitempty"`
+}
+
+// classAccuracy is one class's accuracy (null when the split has no row
+// of that class) over Images rows.
+type classAccuracy struct {
+	Class    string   `json:"class"`
+	Accuracy *float64 `json:"accuracy"`
+	Images   int      `json:"images"`
+}
+
+// evalData resolves eval's dataset: --data, else NNKERN_DATA, else the
+// data path recorded in the config.json beside MODEL (a model in its run
+// directory), else the cache. It returns the path and where it came from.
+func evalData(ctx context.Context, e *env, a *evalArgs) (string, string, error) {
+	switch {
+	case a.data != "":
+		p, err := requireData(ctx, e, a.data)
+		return p, "flag", err
+	case e.getenv("NNKERN_DATA") != "":
+		p, err := requireData(ctx, e, "")
+		return p, "NNKERN_DATA", err
+	}
+	cfg := filepath.Join(filepath.Dir(a.model), "config.json")
+	if rc, err := readRunConfig(cfg); err == nil && rc.Data.Path != "" {
+		p, err := findData(ctx, e, rc.Data.Path)
+		if err != nil {
+			return "", "", fmt.Errorf("%v (the data path in %s; pass --data PATH)", err, cfg)
+		}
+		return p, "config.json", nil
+	}
+	p, err := requireData(ctx, e, "")
+	return p, "cache", err
 }
 
 func runEval(e *env, args []string) error {
@@ -106,7 +163,7 @@ func runEval(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	dataPath, err := requireData(context.Background(), e, a.data)
+	dataPath, dataFrom, err := evalData(context.Background(), e, a)
 	if err != nil {
 		return err
 	}
@@ -137,10 +194,6 @@ func runEval(e *env, args []string) error {
 	for k := range names {
 		names[k] = lm.className(k)
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.f.Kind, dataPath, a.split, len(y))
-	fmt.Fprintf(w, "accuracy: %.4f\n\n", accuracy(pred, y))
-	printConfusion(w, conf, names)
 	png := a.png
 	if png == "" {
 		png = filepath.Join(filepath.Dir(lm.path), "confusion.png")
@@ -149,6 +202,40 @@ func runEval(e *env, args []string) error {
 		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.f.Kind, a.split, accuracy(pred, y)), conf, names); err != nil {
 			return err
 		}
+	}
+	w := e.stdout
+	if a.json {
+		r := &evalResult{Model: lm.path, Kind: string(lm.f.Kind), Data: dataPath, DataFrom: dataFrom, Split: a.split,
+			Images: len(y), Accuracy: accuracy(pred, y), Confusion: conf}
+		for k, row := range conf {
+			// Raw names: JSON escapes what a terminal would not show.
+			name := fmt.Sprint(k)
+			if k < len(lm.f.Classes) {
+				name = lm.f.Classes[k]
+			}
+			r.Classes = append(r.Classes, name)
+			ca := classAccuracy{Class: name}
+			for _, v := range row {
+				ca.Images += v
+			}
+			if ca.Images > 0 {
+				acc := float64(row[k]) / float64(ca.Images)
+				ca.Accuracy = &acc
+			}
+			r.PerClass = append(r.PerClass, ca)
+		}
+		if png != "-" {
+			r.PNG = png
+		}
+		return writeJSON(w, r)
+	}
+	if dataFrom == "config.json" {
+		fmt.Fprintf(w, "data from the run's config.json: %s\n", dataPath)
+	}
+	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.f.Kind, dataPath, a.split, len(y))
+	fmt.Fprintf(w, "accuracy: %.4f\n\n", accuracy(pred, y))
+	printConfusion(w, conf, names)
+	if png != "-" {
 		fmt.Fprintf(w, "\nwrote %s\n", png)
 	}
 	return nil
@@ -157,10 +244,11 @@ func runEval(e *env, args []string) error {
 // parseEvalArgs parses eval's command line and checks what it can
 // without reading a file.
 func parseEvalArgs(e *env, args []string) (*evalArgs, error) {
-	fs := newFlags(e, "eval", "MODEL [--data PATH] [--split test|val|train]",
+	fs := newFlags(e, "eval", "MODEL [--data PATH] [--split test|val|train] [--json]",
 		"Evaluates a model.npz on a dataset split: accuracy, per-class accuracy and the\nconfusion matrix (text, and confusion.png).")
 	a := &evalArgs{}
-	fs.StringVar(&a.data, "data", "", "dataset `path` (default $NNKERN_DATA, then the cache)")
+	fs.StringVar(&a.data, "data", "", "dataset `path` (default $NNKERN_DATA, then the data path in the config.json beside MODEL,\nthen the cache)")
+	fs.BoolVar(&a.json, "json", false, "print one JSON object (fields: docs/cli-json.md) instead of text")
 	fs.StringVar(&a.split, "split", "test", "split: test, val or train")
 	fs.StringVar(&a.png, "png", "", "confusion matrix image (default confusion.png beside MODEL; \"-\" for none)")
 	fs.IntVar(&a.sizes.Train, "num-train", 49000, "training rows (val follows them); default: the run's config.json beside MODEL, if any")

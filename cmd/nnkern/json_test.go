@@ -6,7 +6,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/nnkern/nnkern/bench"
@@ -65,4 +69,62 @@ func TestCPUInfoJSON(t *testing.T) {
 	if ci.GoVersion != runtime.Version() || ci.GOMAXPROCS <= 0 || ci.NNKernVersion == "" || ci.BLAS == "" {
 		t.Errorf("go %q gomaxprocs %d nnkern %q blas %q", ci.GoVersion, ci.GOMAXPROCS, ci.NNKernVersion, ci.BLAS)
 	}
+}
+
+// TestEvalJSON: eval --json agrees with itself (rows of the confusion
+// matrix sum to the per-class counts, its diagonal to the accuracy) and
+// with the text output; without --data and NNKERN_DATA, eval of a model in
+// its run directory takes the data path from the run's config.json.
+func TestEvalJSON(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "net")
+	mustRun(t, dir, nil, smallArgs("softmax", data, out)...)
+	model := filepath.Join(out, modelFile)
+	var r evalResult
+	decodeOne(t, "eval --json", mustRun(t, dir, nil, "eval", model, "--data", data, "--png", "-", "--json").stdout, &r)
+	if r.Model != model || r.Data != data || r.DataFrom != "flag" || r.Split != "test" || r.Kind != "softmax" || r.PNG != "" {
+		t.Errorf("eval --json header: %+v", r)
+	}
+	if len(r.Confusion) != 10 || len(r.PerClass) != 10 || len(r.Classes) != 10 {
+		t.Fatalf("eval --json: %d confusion rows, %d per-class entries, %d classes; want 10", len(r.Confusion), len(r.PerClass), len(r.Classes))
+	}
+	total, diag := 0, 0
+	for k, row := range r.Confusion {
+		n := 0
+		for _, v := range row {
+			n += v
+		}
+		pc := r.PerClass[k]
+		if pc.Images != n || pc.Class != r.Classes[k] {
+			t.Errorf("class %d: per_class %+v, confusion row sums to %d", k, pc, n)
+		}
+		if (n == 0) != (pc.Accuracy == nil) || (n > 0 && *pc.Accuracy != float64(row[k])/float64(n)) {
+			t.Errorf("class %d: accuracy %v, confusion gives %d/%d", k, pc.Accuracy, row[k], n)
+		}
+		total += n
+		diag += row[k]
+	}
+	if total != r.Images || r.Accuracy != float64(diag)/float64(total) {
+		t.Errorf("images %d accuracy %v; confusion: %d of %d", r.Images, r.Accuracy, diag, total)
+	}
+	text := mustRun(t, dir, nil, "eval", model, "--data", data, "--png", "-").stdout
+	if want := fmt.Sprintf("accuracy: %.4f\n", r.Accuracy); !strings.Contains(text, want) {
+		t.Errorf("text output lacks %q:\n%s", want, text)
+	}
+
+	// No --data, no NNKERN_DATA (the helper clears it): config.json's path.
+	var fb evalResult
+	decodeOne(t, "eval --json without --data", mustRun(t, dir, nil, "eval", model, "--png", "-", "--json").stdout, &fb)
+	if fb.DataFrom != "config.json" || fb.Data != data || fb.Accuracy != r.Accuracy {
+		t.Errorf("eval without --data: data %q from %q accuracy %v, want %q from config.json accuracy %v", fb.Data, fb.DataFrom, fb.Accuracy, data, r.Accuracy)
+	}
+	if got := mustRun(t, dir, nil, "eval", model, "--png", "-").stdout; !strings.HasPrefix(got, "data from the run's config.json: "+data+"\n") {
+		t.Errorf("eval without --data does not say where the data came from:\n%s", got)
+	}
+	// A model outside a run directory still asks for --data.
+	lone := filepath.Join(dir, "lone.npz")
+	b, _ := os.ReadFile(model)
+	os.WriteFile(lone, b, 0o644)
+	checkOneLine(t, nnkern(t, dir, nil, "eval", lone, "--png", "-"), 1, "--data", nil)
 }

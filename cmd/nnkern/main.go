@@ -82,8 +82,8 @@ func init() {
 	commands = []*command{
 		{"train", "softmax|svm|twolayer [flags]", "train a model, writing a reproducible run directory", runTrain},
 		{"sweep", "softmax|svm|twolayer [flags] | sweep merge DIR...", "validation tuning over a grid or random configurations", runSweep},
-		{"eval", "MODEL --data PATH [--split test|val]", "accuracy, per-class accuracy and confusion matrix of a model", runEval},
-		{"predict", "MODEL IMAGE...", "top-k classes with probabilities for PNG/JPEG images", runPredict},
+		{"eval", "MODEL [--data PATH] [--split test|val|train] [--json]", "accuracy, per-class accuracy and confusion matrix of a model", runEval},
+		{"predict", "MODEL IMAGE... [--json]", "top-k classes with probabilities for PNG/JPEG images", runPredict},
 		{"gradcheck", "softmax|svm|twolayer|all", "the notebooks' numerical gradient checks; exit 1 on failure", runGradcheck},
 		{"data", "fetch|info|export ...", "download, inspect and export datasets", runData},
 		{"demo", "[flags]", "the notebooks end to end: data, gradient checks, softmax, two-layer net", runDemo},
