@@ -5,8 +5,10 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -127,4 +129,58 @@ func TestEvalJSON(t *testing.T) {
 	b, _ := os.ReadFile(model)
 	os.WriteFile(lone, b, 0o644)
 	checkOneLine(t, nnkern(t, dir, nil, "eval", lone, "--png", "-"), 1, "--data", nil)
+}
+
+// idxLabelCounts counts the labels of a gzip-compressed IDX label file.
+func idxLabelCounts(t *testing.T, path string) []int {
+	t.Helper()
+	zf, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zf.Close()
+	zr, err := gzip.NewReader(zf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := make([]int, 10)
+	for _, l := range raw[8:] {
+		c[l]++
+	}
+	return c
+}
+
+// TestDataInfoJSON: data info --json counts what the IDX files hold, and
+// --data, the positional PATH and NNKERN_DATA name the same dataset.
+func TestDataInfoJSON(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	var info dataInfo
+	decodeOne(t, "data info --json", mustRun(t, dir, nil, "data", "info", "--data", data, "--json").stdout, &info)
+	tr := idxLabelCounts(t, filepath.Join(data, "train-labels-idx1-ubyte.gz"))
+	te := idxLabelCounts(t, filepath.Join(data, "t10k-labels-idx1-ubyte.gz"))
+	if info.Path != data || info.Height != side || info.Width != side || info.Channels != 1 || info.Train != 400 || info.Test != 60 ||
+		len(info.Classes) != 10 || info.File != nil || len(info.ContentSHA256) != 64 {
+		t.Errorf("data info --json: %+v", info)
+	}
+	for i, c := range info.Classes {
+		if i < 10 && (c.Index != i || c.Train != tr[i] || c.Test != te[i]) {
+			t.Errorf("class %d: %+v, the IDX files hold %d train and %d test images", i, c, tr[i], te[i])
+		}
+	}
+	text := mustRun(t, dir, nil, "data", "info", "--data", data).stdout
+	if got := mustRun(t, dir, nil, "data", "info", data).stdout; got != text {
+		t.Errorf("data info PATH:\n%s\nwant, as with --data:\n%s", got, text)
+	}
+	if got := mustRun(t, dir, []string{"NNKERN_DATA=" + data}, "data", "info").stdout; got != text {
+		t.Errorf("data info with NNKERN_DATA:\n%s\nwant, as with --data:\n%s", got, text)
+	}
+	checkOneLine(t, nnkern(t, dir, nil, "data", "info", "--data", data, data), 2, "one dataset", nil)
+	if !strings.Contains(text, info.ContentSHA256) {
+		t.Errorf("text output lacks the JSON's content sha256 %s", info.ContentSHA256)
+	}
 }
