@@ -31,7 +31,10 @@ func runData(e *env, args []string) error {
 	case "export":
 		return runDataExport(e, args[1:])
 	case "-h", "-help", "--help", "help":
-		fmt.Fprintf(e.stdout, "Usage:\n  nnkern data fetch cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]\n  nnkern data info [--data PATH | PATH] [--json]\n  nnkern data export --data PATH --format binary|python --out DIR [--train N] [--test N]\n")
+		fmt.Fprintf(e.stdout, "Usage: nnkern data fetch|info|export [flags]\n\nDownloads, inspects and exports datasets; 'nnkern data SUBCOMMAND -h' for its flags.\n\nSubcommands:\n"+
+			"  fetch cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]\n"+
+			"  info [--data PATH | PATH] [--json]\n"+
+			"  export --data PATH --format binary|python --out DIR [--train N] [--test N]\n")
 		return nil
 	}
 	return usagef("data: unknown subcommand %q (want fetch, info or export)", args[0])

@@ -108,8 +108,8 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'nnkern <command> -h' for a command's flags.\n")
-	fmt.Fprintf(w, "Environment: NNKERN_DATA (dataset path), NNKERN_ISA (avx512|avx2|generic), NNKERN_BLAS (backend),\nNNKERN_POOL_SPIN (how long idle worker threads poll before sleeping, e.g. 50us; 0 = never),\nNNKERN_LOAD_LIMIT (memory budget of one dataset or model load, e.g. 1GiB; default 320MiB).\n")
+	fmt.Fprintf(w, "\nRun 'nnkern <command> -h' for a command's flags; 'nnkern --version' (or -v) for the version.\n")
+	fmt.Fprint(w, environmentHelp)
 }
 
 // Main runs nnkern with args (without the program name) and returns the
@@ -176,7 +176,7 @@ func dispatch(args []string, e *env) error {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && name == "help" {
+		if len(args) > 1 && name == "help" && !isHelpFlag(args[1]) {
 			c := lookup(args[1])
 			if c == nil {
 				return usagef("help: unknown command %q (run 'nnkern help')", args[1])
@@ -203,7 +203,7 @@ func newFlags(e *env, name, synopsis, about string) *flag.FlagSet {
 	fs.Usage = func() {} // errors print one line; -h prints help (parseFlags)
 	help := func() {
 		w := e.stdout
-		fmt.Fprintf(w, "Usage: nnkern %s %s\n\n%s\n", name, synopsis, about)
+		fmt.Fprintf(w, "%s\n\n%s\n", strings.TrimSpace("Usage: nnkern "+name+" "+synopsis), about)
 		var n int
 		fs.VisitAll(func(*flag.Flag) { n++ })
 		if n > 0 {

