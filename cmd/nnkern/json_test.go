@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -182,5 +183,34 @@ func TestDataInfoJSON(t *testing.T) {
 	checkOneLine(t, nnkern(t, dir, nil, "data", "info", "--data", data, data), 2, "one dataset", nil)
 	if !strings.Contains(text, info.ContentSHA256) {
 		t.Errorf("text output lacks the JSON's content sha256 %s", info.ContentSHA256)
+	}
+}
+
+// TestJSONFieldsDocumented: every JSON field of the --json outputs is
+// named in docs/cli-json.md.
+func TestJSONFieldsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli-json.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(reflect.Type)
+	walk = func(ty reflect.Type) {
+		for ty.Kind() == reflect.Pointer || ty.Kind() == reflect.Slice || ty.Kind() == reflect.Array {
+			ty = ty.Elem()
+		}
+		if ty.Kind() != reflect.Struct {
+			return
+		}
+		for i := 0; i < ty.NumField(); i++ {
+			f := ty.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !bytes.Contains(doc, []byte("`"+name+"`")) {
+				t.Errorf("field %s.%s (json %q) is not in docs/cli-json.md", ty.Name(), f.Name, name)
+			}
+			walk(f.Type)
+		}
+	}
+	for _, v := range []any{cpuInfo{}, evalResult{}, predictResult{}, dataInfo{}} {
+		walk(reflect.TypeOf(v))
 	}
 }
