@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/klauspost/cpuid/v2"
+	"github.com/nnkern/nnkern/internal/buildinfo"
 	"github.com/nnkern/nnkern/kernels"
 )
 
@@ -120,41 +121,11 @@ func DescribeMachine() Machine {
 	return m
 }
 
+// nnkernVersion is Version, else buildinfo.Version: the string that
+// `nnkern version` prints too.
 func nnkernVersion() string {
 	if Version != "" {
 		return Version
 	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	if bi.Main.Path != "github.com/nnkern/nnkern" {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/nnkern/nnkern" {
-				v = d.Version
-			}
-		}
-	}
-	var rev, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "+dirty"
-			}
-		}
-	}
-	if v == "" {
-		v = "(devel)"
-	}
-	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		v += " " + rev + dirty
-	}
-	return v
+	return buildinfo.Version()
 }

@@ -43,14 +43,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		sizes     = fs.String("sizes", "", "size sweep `FROM..TO` (powers of two, e.g. 64..4096): square GEMMs n×n×n for n = FROM, 2·FROM, …, TO (at most 16384); with a --filter that selects kernels (e.g. '^kernels/(Dot|Axpy)/'), also the level-1 kernels at vector length n")
 		plotFile  = fs.String("plot", "", "also draw the rates against size as a roofline PNG in `FILE` (GFLOP/s or GB/s per backend and ISA, log2 size axis, the measured FMA and read-bandwidth peaks as lines); best with --sizes")
 	)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: nnkern bench [flags]\n\nMeasures the peak probes, kernels, GEMM backends and models of nnkern on this machine.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
+	// -h prints the help on stdout in the layout of every nnkern command;
+	// a bad flag is one line on stderr.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: nnkern bench [flags]\n\nMeasures the peak probes, kernels, GEMM backends and models of nnkern on this machine.\n\nFlags:\n")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return 0
 		}
+		fmt.Fprintf(stderr, "nnkern bench: %v (see 'nnkern bench -h')\n", err)
 		return 2
 	}
 	usage := func(format string, a ...any) int {

@@ -31,7 +31,10 @@ func runData(e *env, args []string) error {
 	case "export":
 		return runDataExport(e, args[1:])
 	case "-h", "-help", "--help", "help":
-		fmt.Fprintf(e.stdout, "Usage:\n  nnkern data fetch cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]\n  nnkern data info PATH\n  nnkern data export --data PATH --format binary|python --out DIR [--train N] [--test N]\n")
+		fmt.Fprintf(e.stdout, "Usage: nnkern data fetch|info|export [flags]\n\nDownloads, inspects and exports datasets; 'nnkern data SUBCOMMAND -h' for its flags.\n\nSubcommands:\n"+
+			"  fetch cifar10|cifar10-bin|mnist [--dir D] [--url URL] [--timeout DURATION] [--retries N]\n"+
+			"  info [--data PATH | PATH] [--json]\n"+
+			"  export --data PATH --format binary|python --out DIR [--train N] [--test N]\n")
 		return nil
 	}
 	return usagef("data: unknown subcommand %q (want fetch, info or export)", args[0])
@@ -240,34 +243,73 @@ func fileMD5(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
+// dataInfo is what 'nnkern data info --json' prints (docs/cli-json.md).
+type dataInfo struct {
+	// Path is the dataset path, Format what nnkern read it as.
+	Path   string `json:"path"`
+	Format string `json:"format"`
+	// Height, Width and Channels of every image (uint8 pixels).
+	Height   int `json:"height"`
+	Width    int `json:"width"`
+	Channels int `json:"channels"`
+	// Train and Test are the numbers of images of the two splits.
+	Train int `json:"train"`
+	Test  int `json:"test"`
+	// Classes are the classes in label order with their image counts.
+	Classes []classCount `json:"classes"`
+	// Shuffled says the splits were sorted by class and nnkern shuffles
+	// them (cifar.Shuffle, seed 0) before taking validation/test rows.
+	Shuffled bool `json:"shuffled"`
+	// ContentSHA256 is the checksum of the decoded pixels and labels that
+	// config.json records.
+	ContentSHA256 string `json:"content_sha256"`
+	// File is the md5 of a dataset that is one file; absent for a directory.
+	File *fileSum `json:"file,omitempty"`
+}
+
+// classCount is one class and its number of train and test images.
+type classCount struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	Train int    `json:"train"`
+	Test  int    `json:"test"`
+}
+
+// fileSum is a dataset file's md5 and size, and whether they match the
+// official archive of that name: "match", "mismatch", or "unofficial"
+// (no published checksum for that name).
+type fileSum struct {
+	MD5      string `json:"md5"`
+	Bytes    int64  `json:"bytes"`
+	Official string `json:"official"`
+}
+
 func runDataInfo(e *env, args []string) error {
-	fs := newFlags(e, "data info", "PATH", "Loads a dataset and prints its format, splits, image shape, classes with\nper-class counts, and checksums (md5 against the official archives' where it applies).")
+	fs := newFlags(e, "data info", "[--data PATH | PATH] [--json]", "Loads a dataset and prints its format, splits, image shape, classes with\nper-class counts, and checksums (md5 against the official archives' where it applies).")
+	var flagPath string
+	fs.StringVar(&flagPath, "data", "", "dataset `path` (CIFAR-10 archive/dir/image folder, IDX dir, or \"mnist\"); default $NNKERN_DATA, then the cache")
+	asJSON := fs.Bool("json", false, "print one JSON object (fields: docs/cli-json.md) instead of text")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("data info: want one PATH")
+	if len(pos) > 1 || (len(pos) == 1 && flagPath != "") {
+		return usagef("data info: want one dataset: --data PATH or PATH (see 'nnkern data info -h')")
 	}
-	path := pos[0]
-	if path == "mnist" {
-		if path, err = mnist.Dir(context.Background()); err != nil {
-			return err
-		}
+	if len(pos) == 1 {
+		flagPath = pos[0]
 	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("data %s: %w", path, errUnwrapPath(err))
+	path, err := requireData(context.Background(), e, flagPath)
+	if err != nil {
+		return err
 	}
 	ld, err := loadDataset(path)
 	if err != nil {
 		return err
 	}
-	w := e.stdout
 	ds := ld.DS
-	fmt.Fprintf(w, "path:     %s\nformat:   %s\n", path, detectFormat(path))
-	fmt.Fprintf(w, "images:   %dx%dx%d (HxWxC), uint8\n", ds.Train.H, ds.Train.W, ds.Train.C)
-	fmt.Fprintf(w, "train:    %d images\ntest:     %d images\n", ds.Train.N, ds.Test.N)
-	fmt.Fprintf(w, "classes:  %d\n", len(ds.ClassNames))
+	info := &dataInfo{Path: path, Format: detectFormat(path), Height: ds.Train.H, Width: ds.Train.W, Channels: ds.Train.C,
+		Train: ds.Train.N, Test: ds.Test.N, Shuffled: ld.Shuffled, ContentSHA256: ld.SHA256}
 	count := func(s *cifar.Split) []int {
 		c := make([]int, len(ds.ClassNames))
 		for _, y := range s.Y {
@@ -278,33 +320,48 @@ func runDataInfo(e *env, args []string) error {
 		return c
 	}
 	tr, te := count(&ds.Train), count(&ds.Test)
-	fmt.Fprintf(w, "  %-3s %-14s %8s %8s\n", "#", "class", "train", "test")
 	for i, n := range ds.ClassNames {
-		// Class names come from the data (batches.meta.txt, batches.meta,
-		// folder names): escaped so that none can drive the terminal.
-		fmt.Fprintf(w, "  %-3d %-14s %8d %8d\n", i, textesc.Escape(n), tr[i], te[i])
+		info.Classes = append(info.Classes, classCount{Index: i, Name: n, Train: tr[i], Test: te[i]})
 	}
-	if ld.Shuffled {
-		fmt.Fprintf(w, "order:    sorted by class; nnkern shuffles such splits (cifar.Shuffle, seed %d) before taking validation/test rows\n", shuffleSeed)
-	}
-	fmt.Fprintf(w, "content sha256: %s (decoded pixels and labels; recorded in config.json)\n", ld.SHA256)
+	status := ""
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
 		sum, n, err := fileMD5(path)
 		if err != nil {
 			return fmt.Errorf("data %s: %v", path, err)
 		}
-		status := "not an official archive name; no published checksum"
+		info.File = &fileSum{MD5: sum, Bytes: n, Official: "unofficial"}
+		status = "not an official archive name; no published checksum"
 		for _, k := range cifar.OfficialArchives() {
 			if k.File != filepath.Base(path) {
 				continue
 			}
 			if k.Size == n && k.MD5 == sum {
-				status = "matches the official archive"
+				info.File.Official, status = "match", "matches the official archive"
 			} else {
-				status = fmt.Sprintf("MISMATCH: official size %d md5 %s", k.Size, k.MD5)
+				info.File.Official, status = "mismatch", fmt.Sprintf("MISMATCH: official size %d md5 %s", k.Size, k.MD5)
 			}
 		}
-		fmt.Fprintf(w, "file md5: %s (%d bytes): %s\n", sum, n, status)
+	}
+	w := e.stdout
+	if *asJSON {
+		return writeJSON(w, info)
+	}
+	fmt.Fprintf(w, "path:     %s\nformat:   %s\n", path, info.Format)
+	fmt.Fprintf(w, "images:   %dx%dx%d (HxWxC), uint8\n", info.Height, info.Width, info.Channels)
+	fmt.Fprintf(w, "train:    %d images\ntest:     %d images\n", info.Train, info.Test)
+	fmt.Fprintf(w, "classes:  %d\n", len(info.Classes))
+	fmt.Fprintf(w, "  %-3s %-14s %8s %8s\n", "#", "class", "train", "test")
+	for _, c := range info.Classes {
+		// Class names come from the data (batches.meta.txt, batches.meta,
+		// folder names): escaped so that none can drive the terminal.
+		fmt.Fprintf(w, "  %-3d %-14s %8d %8d\n", c.Index, textesc.Escape(c.Name), c.Train, c.Test)
+	}
+	if ld.Shuffled {
+		fmt.Fprintf(w, "order:    sorted by class; nnkern shuffles such splits (cifar.Shuffle, seed %d) before taking validation/test rows\n", shuffleSeed)
+	}
+	fmt.Fprintf(w, "content sha256: %s (decoded pixels and labels; recorded in config.json)\n", ld.SHA256)
+	if info.File != nil {
+		fmt.Fprintf(w, "file md5: %s (%d bytes): %s\n", info.File.MD5, info.File.Bytes, status)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -15,9 +16,9 @@ import (
 
 // demoOpts are the demo's flags.
 type demoOpts struct {
-	data, out, dtype string
-	noDownload       bool
-	twoIters         int
+	data, out, dtype  string
+	noDownload, force bool
+	twoIters          int
 }
 
 // demoResult is one trained model of the demo.
@@ -42,6 +43,14 @@ func runDemo(e *env, args []string) (retErr error) {
 	defer rs.exitOnSignal(&retErr)
 	if err := checkWritableDir(o.out); err != nil {
 		return err
+	}
+	if !o.force {
+		// As train does: a run directory is not overwritten by accident.
+		for _, m := range demoModels {
+			if dir := filepath.Join(o.out, m); holdsRun(dir) {
+				return fmt.Errorf("demo: %s already holds a run (config.json exists): pass --force to replace the demo's runs, or another --out", dir)
+			}
+		}
 	}
 	fmt.Fprintf(w, "== 1. data\n")
 	path, isMNIST, err := demoDataPath(ctx, e, o)
@@ -112,6 +121,7 @@ func parseDemoFlags(e *env, args []string) (*demoOpts, error) {
 	fs.StringVar(&o.dtype, "dtype", "f32", "f32 or f64")
 	fs.BoolVar(&o.noDownload, "no-download", false, "do not try to download CIFAR-10")
 	fs.IntVar(&o.twoIters, "twolayer-iters", 0, "two-layer iterations (default: the notebook's 2000)")
+	fs.BoolVar(&o.force, "force", false, "replace the runs in OUT/softmax and OUT/twolayer (without it the demo refuses, as train does)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, err
@@ -126,6 +136,15 @@ func parseDemoFlags(e *env, args []string) (*demoOpts, error) {
 		return nil, usagef("--twolayer-iters %d: must be >= 0", o.twoIters)
 	}
 	return o, nil
+}
+
+// demoModels are the models the demo trains, each in OUT/model.
+var demoModels = []string{"softmax", "twolayer"}
+
+// holdsRun reports whether dir holds a run (its config.json exists).
+func holdsRun(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, "config.json"))
+	return err == nil
 }
 
 // demoDataPath finds the demo's data: --data, $NNKERN_DATA or the cache,
@@ -200,6 +219,14 @@ func demoTrain(ctx context.Context, e *env, o *demoOpts, ld *loaded, sizes split
 		return nil, err
 	}
 	dir := filepath.Join(o.out, model)
+	if holdsRun(dir) {
+		// --force (checked at the start): the old run goes only now, when
+		// the data has loaded and this model is about to train.
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("demo: replacing %s: %v", dir, err)
+		}
+		fmt.Fprintf(w, "replacing the run in %s (--force)\n", dir)
+	}
 	if err := checkWritableDir(dir); err != nil {
 		return nil, err
 	}

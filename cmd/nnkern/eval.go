@@ -17,12 +17,14 @@ import (
 	"github.com/nnkern/nnkern/cifar"
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/runio"
 	"github.com/nnkern/nnkern/cmd/nnkern/internal/viz"
+	"github.com/nnkern/nnkern/internal/loadlimit"
 	"github.com/nnkern/nnkern/internal/regfile"
 	"github.com/nnkern/nnkern/internal/textesc"
 	"github.com/nnkern/nnkern/kernels"
 	modelfile "github.com/nnkern/nnkern/model"
 	"github.com/nnkern/nnkern/softmax"
 	"github.com/nnkern/nnkern/twolayer"
+	"golang.org/x/image/draw"
 )
 
 // loadedModel is a model file and its path.
@@ -93,8 +95,65 @@ func predictWith[T kernels.Float](lm *loadedModel, p *cifar.Prepared, s *cifar.S
 // evalArgs are eval's flags and MODEL.
 type evalArgs struct {
 	model, data, split, png string
+	json                    bool
 	sizes                   splitSizes
 	set                     map[string]bool // the flags given on the command line
+}
+
+// evalResult is what 'nnkern eval --json' prints (docs/cli-json.md).
+type evalResult struct {
+	// Model is the model file, Kind its kind (softmax, svm, twolayer).
+	Model string `json:"model"`
+	Kind  string `json:"kind"`
+	// Data is the dataset path, DataFrom where it came from: "flag",
+	// "NNKERN_DATA", "config.json" (the run directory's) or "cache".
+	Data     string `json:"data"`
+	DataFrom string `json:"data_from"`
+	// Split is test, val or train; Images its number of rows.
+	Split  string `json:"split"`
+	Images int    `json:"images"`
+	// Accuracy is the fraction of rows predicted right.
+	Accuracy float64 `json:"accuracy"`
+	// Classes are the class names, in label order.
+	Classes []string `json:"classes"`
+	// PerClass has one entry per class, in label order.
+	PerClass []classAccuracy `json:"per_class"`
+	// Confusion[true][predicted] counts rows.
+	Confusion [][]int `json:"confusion"`
+	// PNG is the confusion matrix image written, absent with --png -.
+	PNG string `json:"png,omitempty"`
+}
+
+// classAccuracy is one class's accuracy (null when the split has no row
+// of that class) over Images rows.
+type classAccuracy struct {
+	Class    string   `json:"class"`
+	Accuracy *float64 `json:"accuracy"`
+	Images   int      `json:"images"`
+}
+
+// evalData resolves eval's dataset: --data, else NNKERN_DATA, else the
+// data path recorded in the config.json beside MODEL (a model in its run
+// directory), else the cache. It returns the path and where it came from.
+func evalData(ctx context.Context, e *env, a *evalArgs) (string, string, error) {
+	switch {
+	case a.data != "":
+		p, err := requireData(ctx, e, a.data)
+		return p, "flag", err
+	case e.getenv("NNKERN_DATA") != "":
+		p, err := requireData(ctx, e, "")
+		return p, "NNKERN_DATA", err
+	}
+	cfg := filepath.Join(filepath.Dir(a.model), "config.json")
+	if rc, err := readRunConfig(cfg); err == nil && rc.Data.Path != "" {
+		p, err := findData(ctx, e, rc.Data.Path)
+		if err != nil {
+			return "", "", fmt.Errorf("%v (the data path in %s; pass --data PATH)", err, cfg)
+		}
+		return p, "config.json", nil
+	}
+	p, err := requireData(ctx, e, "")
+	return p, "cache", err
 }
 
 func runEval(e *env, args []string) error {
@@ -106,7 +165,7 @@ func runEval(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	dataPath, err := requireData(context.Background(), e, a.data)
+	dataPath, dataFrom, err := evalData(context.Background(), e, a)
 	if err != nil {
 		return err
 	}
@@ -137,10 +196,6 @@ func runEval(e *env, args []string) error {
 	for k := range names {
 		names[k] = lm.className(k)
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.f.Kind, dataPath, a.split, len(y))
-	fmt.Fprintf(w, "accuracy: %.4f\n\n", accuracy(pred, y))
-	printConfusion(w, conf, names)
 	png := a.png
 	if png == "" {
 		png = filepath.Join(filepath.Dir(lm.path), "confusion.png")
@@ -149,6 +204,40 @@ func runEval(e *env, args []string) error {
 		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.f.Kind, a.split, accuracy(pred, y)), conf, names); err != nil {
 			return err
 		}
+	}
+	w := e.stdout
+	if a.json {
+		r := &evalResult{Model: lm.path, Kind: string(lm.f.Kind), Data: dataPath, DataFrom: dataFrom, Split: a.split,
+			Images: len(y), Accuracy: accuracy(pred, y), Confusion: conf}
+		for k, row := range conf {
+			// Raw names: JSON escapes what a terminal would not show.
+			name := fmt.Sprint(k)
+			if k < len(lm.f.Classes) {
+				name = lm.f.Classes[k]
+			}
+			r.Classes = append(r.Classes, name)
+			ca := classAccuracy{Class: name}
+			for _, v := range row {
+				ca.Images += v
+			}
+			if ca.Images > 0 {
+				acc := float64(row[k]) / float64(ca.Images)
+				ca.Accuracy = &acc
+			}
+			r.PerClass = append(r.PerClass, ca)
+		}
+		if png != "-" {
+			r.PNG = png
+		}
+		return writeJSON(w, r)
+	}
+	if dataFrom == "config.json" {
+		fmt.Fprintf(w, "data from the run's config.json: %s\n", dataPath)
+	}
+	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.f.Kind, dataPath, a.split, len(y))
+	fmt.Fprintf(w, "accuracy: %.4f\n\n", accuracy(pred, y))
+	printConfusion(w, conf, names)
+	if png != "-" {
 		fmt.Fprintf(w, "\nwrote %s\n", png)
 	}
 	return nil
@@ -157,10 +246,11 @@ func runEval(e *env, args []string) error {
 // parseEvalArgs parses eval's command line and checks what it can
 // without reading a file.
 func parseEvalArgs(e *env, args []string) (*evalArgs, error) {
-	fs := newFlags(e, "eval", "MODEL [--data PATH] [--split test|val|train]",
+	fs := newFlags(e, "eval", "MODEL [--data PATH] [--split test|val|train] [--json]",
 		"Evaluates a model.npz on a dataset split: accuracy, per-class accuracy and the\nconfusion matrix (text, and confusion.png).")
 	a := &evalArgs{}
-	fs.StringVar(&a.data, "data", "", "dataset `path` (default $NNKERN_DATA, then the cache)")
+	fs.StringVar(&a.data, "data", "", "dataset `path` (default $NNKERN_DATA, then the data path in the config.json beside MODEL,\nthen the cache)")
+	fs.BoolVar(&a.json, "json", false, "print one JSON object (fields: docs/cli-json.md) instead of text")
 	fs.StringVar(&a.split, "split", "test", "split: test, val or train")
 	fs.StringVar(&a.png, "png", "", "confusion matrix image (default confusion.png beside MODEL; \"-\" for none)")
 	fs.IntVar(&a.sizes.Train, "num-train", 49000, "training rows (val follows them); default: the run's config.json beside MODEL, if any")
@@ -291,11 +381,47 @@ func (lm *loadedModel) scores(x []float64) []float64 {
 	return affine(h, get("W2"), get("b2"), C)
 }
 
+// predictResult is what 'nnkern predict --json' prints (docs/cli-json.md).
+type predictResult struct {
+	// Model is the model file, Kind its kind; Input is the image size the
+	// model takes, [width, height, channels].
+	Model string `json:"model"`
+	Kind  string `json:"kind"`
+	Input [3]int `json:"input"`
+	// Images has one entry per IMAGE argument, in order.
+	Images []imagePrediction `json:"images"`
+}
+
+// imagePrediction is one image's top-k classes.
+type imagePrediction struct {
+	// Path is the image file.
+	Path string `json:"path"`
+	// ResizedFrom is the image's own [width, height] when it was resized
+	// to the model's input (bilinear, area-averaging when shrinking);
+	// absent when it had the model's size.
+	ResizedFrom *[2]int `json:"resized_from,omitempty"`
+	// Top are the k most probable classes, most probable first.
+	Top []classProb `json:"top"`
+}
+
+// classProb is a class (its label index and name) and its probability
+// (a softmax of the scores, for an SVM too).
+type classProb struct {
+	Index int     `json:"index"`
+	Class string  `json:"class"`
+	Prob  float64 `json:"prob"`
+}
+
 func runPredict(e *env, args []string) error {
-	fs := newFlags(e, "predict", "MODEL IMAGE...",
-		"Prints the top-k classes with softmax probabilities for PNG or JPEG images of the\nmodel's input size (for an SVM the probabilities are a softmax of its scores).")
+	fs := newFlags(e, "predict", "MODEL IMAGE... [-k N] [--json]",
+		"Prints the top-k classes with softmax probabilities for PNG or JPEG images (for an SVM\n"+
+			"the probabilities are a softmax of its scores). An image of another size than the\n"+
+			"model's input is resized to it, aspect ratio not kept (golang.org/x/image/draw's\n"+
+			"BiLinear: a tent filter widened by the shrink factor, so shrinking averages every\n"+
+			"source pixel under an output pixel instead of aliasing), and the output says so.")
 	var k int
 	fs.IntVar(&k, "k", 3, "number of classes to print per image")
+	asJSON := fs.Bool("json", false, "print one JSON object (fields: docs/cli-json.md) instead of text")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -310,8 +436,9 @@ func runPredict(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	res := &predictResult{Model: lm.path, Kind: string(lm.f.Kind), Input: [3]int{lm.w, lm.h, lm.c}}
 	for _, path := range pos[1:] {
-		x, err := readImage(path, lm)
+		x, from, err := readImage(path, lm)
 		if err != nil {
 			return err
 		}
@@ -336,56 +463,86 @@ func runPredict(e *env, args []string) error {
 			prob[i] /= sum
 		}
 		sort.SliceStable(idx, func(a, b int) bool { return prob[idx[a]] > prob[idx[b]] })
+		ip := imagePrediction{Path: path, ResizedFrom: from}
 		var parts []string
 		for _, c := range idx[:min(k, len(idx))] {
+			name := fmt.Sprint(c)
+			if c < len(lm.f.Classes) {
+				name = lm.f.Classes[c]
+			}
+			ip.Top = append(ip.Top, classProb{Index: c, Class: name, Prob: prob[c]})
 			parts = append(parts, fmt.Sprintf("%s %.3f", lm.className(c), prob[c]))
 		}
-		fmt.Fprintf(e.stdout, "%s: %s\n", path, strings.Join(parts, ", "))
+		res.Images = append(res.Images, ip)
+		if *asJSON {
+			continue
+		}
+		line := fmt.Sprintf("%s: %s", path, strings.Join(parts, ", "))
+		if from != nil {
+			line += fmt.Sprintf("  (resized %dx%d → %dx%d, bilinear)", from[0], from[1], lm.w, lm.h)
+		}
+		fmt.Fprintln(e.stdout, line)
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, res)
 	}
 	return nil
 }
 
-// maxImageFile bounds an image file before it is read: a PNG or JPEG of a
-// model's input size takes a few KB, and metadata (EXIF, ICC profiles)
-// rarely more than a few MB.
+// maxImageFile bounds an image file before it is read: a PNG or JPEG
+// photo takes a few MB, and metadata (EXIF, ICC profiles) rarely more
+// than a few MB.
 const maxImageFile = 64 << 20
 
+// bytesPerDecodedPixel is the most a decoded pixel takes (16-bit RGBA).
+const bytesPerDecodedPixel = 8
+
 // readImage decodes a PNG or JPEG into HWC uint8 values of the model's
-// shape (gray for one channel, RGB for three). Only a regular file of at
-// most maxImageFile bytes is read (a FIFO would block, /dev/zero never
-// ends), and the pixel size its header declares must be the model's
-// before anything is decoded.
-func readImage(path string, lm *loadedModel) ([]uint8, error) {
+// shape (gray for one channel, RGB for three), resizing an image of
+// another size with draw.BiLinear; it returns the image's own [width,
+// height] when it resized, else nil. Only a regular file of at most
+// maxImageFile bytes is read (a FIFO would block, /dev/zero never ends),
+// and the pixel size its header declares must fit the load budget
+// (NNKERN_LOAD_LIMIT) before anything is decoded.
+func readImage(path string, lm *loadedModel) ([]uint8, *[2]int, error) {
 	f, st, err := regfile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", path, err)
+		return nil, nil, fmt.Errorf("image %s: %w", path, err)
 	}
 	defer f.Close()
 	if st.Size() > maxImageFile {
-		return nil, fmt.Errorf("image %s: %d bytes, over the %d a PNG or JPEG of %dx%d pixels may take", path, st.Size(), maxImageFile, lm.w, lm.h)
+		return nil, nil, fmt.Errorf("image %s: %d bytes, over the %d a PNG or JPEG photo may take", path, st.Size(), maxImageFile)
 	}
 	r := io.NewSectionReader(f, 0, st.Size())
 	// The decoder allocates the declared size up front, so a tiny file
 	// claiming 60000x60000 pixels would cost gigabytes: the header's size
-	// must be the model's first.
+	// is checked against the budget first.
 	cfg, format, err := image.DecodeConfig(r)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)
+		return nil, nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)
 	}
-	if cfg.Width != lm.w || cfg.Height != lm.h {
-		return nil, fmt.Errorf("image %s: %s of %dx%d pixels, the model takes %dx%d", path, format, cfg.Width, cfg.Height, lm.w, lm.h)
+	budget, err := loadlimit.Budget(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > budget/bytesPerDecodedPixel {
+		return nil, nil, fmt.Errorf("image %s: %s of %dx%d pixels, over the load budget of %d bytes (%s) decoded", path, format, cfg.Width, cfg.Height, budget, loadlimit.EnvVar)
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("image %s: %v", path, err)
+		return nil, nil, fmt.Errorf("image %s: %v", path, err)
 	}
 	img, format, err := image.Decode(r)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)
+		return nil, nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", path, err)
+	}
+	var from *[2]int
+	if b := img.Bounds(); b.Dx() != lm.w || b.Dy() != lm.h {
+		from = &[2]int{b.Dx(), b.Dy()}
+		dst := image.NewRGBA(image.Rect(0, 0, lm.w, lm.h))
+		draw.BiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+		img = dst
 	}
 	b := img.Bounds()
-	if b.Dx() != lm.w || b.Dy() != lm.h {
-		return nil, fmt.Errorf("image %s: %s of %dx%d pixels, the model takes %dx%d", path, format, b.Dx(), b.Dy(), lm.w, lm.h)
-	}
 	out := make([]uint8, 0, lm.h*lm.w*lm.c)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
@@ -397,7 +554,7 @@ func readImage(path string, lm *loadedModel) ([]uint8, error) {
 			out = append(out, uint8(r>>8), uint8(g>>8), uint8(bl>>8))
 		}
 	}
-	return out, nil
+	return out, from, nil
 }
 
 func errUnwrapPath(err error) error {

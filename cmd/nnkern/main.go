@@ -35,11 +35,14 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nnkern/nnkern/internal/buildinfo"
 	"github.com/nnkern/nnkern/kernels"
 )
 
-// Version is the nnkern version recorded in every run's config.json.
-const Version = "0.1.0-dev"
+// Version is the nnkern version recorded in every run's config.json: the
+// module version and VCS revision of this build, as `nnkern version` and
+// the bench report print them.
+var Version = buildinfo.Version()
 
 // usageError marks errors that exit with status 2.
 type usageError struct{ msg string }
@@ -79,14 +82,14 @@ func init() {
 	commands = []*command{
 		{"train", "softmax|svm|twolayer [flags]", "train a model, writing a reproducible run directory", runTrain},
 		{"sweep", "softmax|svm|twolayer [flags] | sweep merge DIR...", "validation tuning over a grid or random configurations", runSweep},
-		{"eval", "MODEL --data PATH [--split test|val]", "accuracy, per-class accuracy and confusion matrix of a model", runEval},
-		{"predict", "MODEL IMAGE...", "top-k classes with probabilities for PNG/JPEG images", runPredict},
+		{"eval", "MODEL [--data PATH] [--split test|val|train] [--json]", "accuracy, per-class accuracy and confusion matrix of a model", runEval},
+		{"predict", "MODEL IMAGE... [--json]", "top-k classes with probabilities for PNG/JPEG images", runPredict},
 		{"gradcheck", "softmax|svm|twolayer|all", "the notebooks' numerical gradient checks; exit 1 on failure", runGradcheck},
 		{"data", "fetch|info|export ...", "download, inspect and export datasets", runData},
 		{"demo", "[flags]", "the notebooks end to end: data, gradient checks, softmax, two-layer net", runDemo},
 		{"bench", "[flags]", "kernel and GEMM benchmarks", runBench},
 		{"cpuinfo", "", "CPU, ISA level, caches, kernels dispatched, BLAS backends", runCPUInfo},
-		{"version", "", "print the nnkern and Go versions", runVersion},
+		{"version", "", "print the nnkern version, Go version and ISA in one line", runVersion},
 	}
 }
 
@@ -105,8 +108,8 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'nnkern <command> -h' for a command's flags.\n")
-	fmt.Fprintf(w, "Environment: NNKERN_DATA (dataset path), NNKERN_ISA (avx512|avx2|generic), NNKERN_BLAS (backend),\nNNKERN_POOL_SPIN (how long idle worker threads poll before sleeping, e.g. 50us; 0 = never),\nNNKERN_LOAD_LIMIT (memory budget of one dataset or model load, e.g. 1GiB; default 320MiB).\n")
+	fmt.Fprintf(w, "\nRun 'nnkern <command> -h' for a command's flags; 'nnkern --version' (or -v) for the version.\n")
+	fmt.Fprint(w, environmentHelp)
 }
 
 // Main runs nnkern with args (without the program name) and returns the
@@ -173,7 +176,7 @@ func dispatch(args []string, e *env) error {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && name == "help" {
+		if len(args) > 1 && name == "help" && !isHelpFlag(args[1]) {
 			c := lookup(args[1])
 			if c == nil {
 				return usagef("help: unknown command %q (run 'nnkern help')", args[1])
@@ -182,6 +185,8 @@ func dispatch(args []string, e *env) error {
 		}
 		usage(e.stdout)
 		return nil
+	case "--version", "-version", "-v":
+		return runVersion(e, args[1:])
 	}
 	c := lookup(name)
 	if c == nil {
@@ -198,7 +203,7 @@ func newFlags(e *env, name, synopsis, about string) *flag.FlagSet {
 	fs.Usage = func() {} // errors print one line; -h prints help (parseFlags)
 	help := func() {
 		w := e.stdout
-		fmt.Fprintf(w, "Usage: nnkern %s %s\n\n%s\n", name, synopsis, about)
+		fmt.Fprintf(w, "%s\n\n%s\n", strings.TrimSpace("Usage: nnkern "+name+" "+synopsis), about)
 		var n int
 		fs.VisitAll(func(*flag.Flag) { n++ })
 		if n > 0 {

@@ -7,11 +7,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/nnkern/nnkern/internal/npz"
+	"github.com/nnkern/nnkern/kernels"
 )
 
 func TestUsageErrorsExit2OneLine(t *testing.T) {
@@ -167,8 +169,28 @@ func TestCPUInfoAndVersion(t *testing.T) {
 	if !strings.Contains(r.stdout, "isa:         generic") {
 		t.Errorf("cpuinfo with NNKERN_ISA=generic:\n%s", r.stdout)
 	}
-	r = mustRun(t, dir, nil, "version")
-	if !strings.Contains(r.stdout, runtime.Version()) {
-		t.Errorf("version: %q", r.stdout)
+}
+
+// TestVersionLine: version, --version and -v print the same one line,
+// nnkern <module version> [<revision>[-dirty]] <go version> <isa>, with the
+// ISA the kernels run (NNKERN_ISA included) and the version bench reports.
+func TestVersionLine(t *testing.T) {
+	dir := t.TempDir()
+	want := mustRun(t, dir, []string{"NNKERN_ISA=generic"}, "version").stdout
+	f := strings.Fields(want)
+	if strings.Count(want, "\n") != 1 || len(f) < 4 || len(f) > 5 || f[0] != "nnkern" ||
+		f[len(f)-2] != runtime.Version() || f[len(f)-1] != "generic" {
+		t.Fatalf("version: %q, want nnkern <version> [<revision>] %s generic", want, runtime.Version())
+	}
+	if len(f) == 5 && !regexp.MustCompile(`^[0-9a-f]{12}(-dirty)?$`).MatchString(f[2]) {
+		t.Errorf("version: revision %q is not 12 hex digits with an optional -dirty", f[2])
+	}
+	for _, arg := range []string{"--version", "-v"} {
+		if got := mustRun(t, dir, []string{"NNKERN_ISA=generic"}, arg).stdout; got != want {
+			t.Errorf("nnkern %s: %q, want %q (as nnkern version)", arg, got, want)
+		}
+	}
+	if got := mustRun(t, dir, nil, "version").stdout; !strings.HasSuffix(got, " "+kernels.ISA().String()+"\n") {
+		t.Errorf("version without NNKERN_ISA: %q, want the default level %s last", got, kernels.ISA())
 	}
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -38,12 +39,15 @@ func TestPredict(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, f+": 3 ") || strings.Count(r.stdout, ",") != 1 {
 		t.Errorf("predict: %q, want class 3 first and 2 entries", r.stdout)
 	}
+	// An image of another size is resized, and the line says so.
 	big := image.NewGray(image.Rect(0, 0, side+1, side))
 	b.Reset()
 	png.Encode(&b, big)
 	os.WriteFile(f, b.Bytes(), 0o644)
-	r = nnkern(t, dir, nil, "predict", filepath.Join(out, modelFile), f)
-	checkOneLine(t, r, 1, "7x6", nil)
+	r = mustRun(t, dir, nil, "predict", filepath.Join(out, modelFile), f)
+	if want := fmt.Sprintf("(resized %dx%d → %dx%d, bilinear)\n", side+1, side, side, side); !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("predict of a %dx%d image: %q, want it to end in %q", side+1, side, r.stdout, want)
+	}
 
 	// A 100-byte PNG whose header claims 60000x60000 pixels is refused by
 	// its declared size, before the decoder allocates 3.6 GB for it (Go
@@ -68,4 +72,62 @@ func TestPredict(t *testing.T) {
 	// Decoding first failed with "not enough pixel data"; the size in the
 	// message shows the header was checked before the decoder ran.
 	checkOneLine(t, result{cmd.ProcessState.ExitCode(), "", se.String()}, 1, "60000x60000", nil)
+}
+
+// TestPredictResizes: a 64x64 PNG is resized to the model's input. A
+// uniform image stays uniform under the bilinear filter, so its
+// prediction must equal that of the same gray at the model's size; the
+// class-3 pattern drawn at 64x64 (each model pixel a block) still reads
+// as class 3. --json carries the same figures as the text.
+func TestPredictResizes(t *testing.T) {
+	dir := t.TempDir()
+	data := synthData(t, dir, 400, 60)
+	out := filepath.Join(dir, "net")
+	mustRun(t, dir, nil, smallArgs("twolayer", data, out)...)
+	model := filepath.Join(out, modelFile)
+	writePNG := func(name string, n int, at func(x, y int) uint8) string {
+		img := image.NewGray(image.Rect(0, 0, n, n))
+		for y := 0; y < n; y++ {
+			for x := 0; x < n; x++ {
+				img.SetGray(x, y, color.Gray{at(x, y)})
+			}
+		}
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gray := func(int, int) uint8 { return 123 }
+	small, large := writePNG("gray6.png", side, gray), writePNG("gray64.png", 64, gray)
+	var res predictResult
+	decodeOne(t, "predict --json", mustRun(t, dir, nil, "predict", "--json", "-k", "10", model, small, large).stdout, &res)
+	if len(res.Images) != 2 || res.Input != [3]int{side, side, 1} {
+		t.Fatalf("predict --json: %+v", res)
+	}
+	if res.Images[0].ResizedFrom != nil || res.Images[1].ResizedFrom == nil || *res.Images[1].ResizedFrom != [2]int{64, 64} {
+		t.Errorf("resized_from: %v and %v, want absent and [64 64]", res.Images[0].ResizedFrom, res.Images[1].ResizedFrom)
+	}
+	if a, b := res.Images[0].Top, res.Images[1].Top; fmt.Sprint(a) != fmt.Sprint(b) || len(a) != 10 {
+		t.Errorf("uniform gray: %dx%d gives %v, resized 64x64 gives %v", side, side, a, b)
+	}
+	text := mustRun(t, dir, nil, "predict", "-k", "1", model, large).stdout
+	top := res.Images[1].Top[0]
+	if want := fmt.Sprintf("%s: %s %.3f  (resized 64x64 → %dx%d, bilinear)\n", large, top.Class, top.Prob, side, side); text != want {
+		t.Errorf("predict: %q, want %q", text, want)
+	}
+	three := writePNG("three64.png", 64, func(x, y int) uint8 {
+		p := (y*side/64)*side + x*side/64
+		if (p*7+3*3)%10 < 3 {
+			return 190
+		}
+		return 70
+	})
+	if r := mustRun(t, dir, nil, "predict", "-k", "1", model, three); !strings.HasPrefix(r.stdout, three+": 3 ") {
+		t.Errorf("class 3's pattern at 64x64: %q, want class 3", r.stdout)
+	}
 }

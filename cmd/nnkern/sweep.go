@@ -707,17 +707,22 @@ func errNote(s string) string {
 }
 
 // describe names a configuration by its settings (the update rule only
-// when it is not sgd, so that sgd sweeps read as they always have).
+// when it is not sgd, so that sgd sweeps read as they always have). The
+// figures are the shortest that read back exactly (fig: 1e-07, not
+// 1.000000e-07), as the flags take them.
 func describe(s Settings) string {
-	d := fmt.Sprintf("lr %e reg %e iters %d", s.LR, s.Reg, s.Iters)
+	d := fmt.Sprintf("lr %s reg %s iters %d", fig(s.LR), fig(s.Reg), s.Iters)
 	if s.Model == "twolayer" {
-		d = fmt.Sprintf("hidden %d lr %e decay %g reg %e iters %d", s.Hidden, s.LR, s.Decay, s.Reg, s.Iters)
+		d = fmt.Sprintf("hidden %d lr %s decay %s reg %s iters %d", s.Hidden, fig(s.LR), fig(s.Decay), fig(s.Reg), s.Iters)
 	}
 	if s.Update != "" {
 		d += " update " + s.Update
 	}
 	return d
 }
+
+// fig formats a setting as the shortest decimal that parses back to it.
+func fig(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
 // summarize prints the table sorted by validation accuracy and copies the
 // best model to out/best/model.npz. dirs maps records to their run

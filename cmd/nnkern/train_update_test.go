@@ -127,8 +127,8 @@ func TestSweepUpdateList(t *testing.T) {
 	for _, s := range cfgs {
 		got = append(got, s.Update+"/"+describe(s))
 	}
-	want := []string{"/lr 1.000000e-05 reg 1.000000e+00 iters 12", "/lr 1.000000e-04 reg 1.000000e+00 iters 12",
-		"adam/lr 1.000000e-05 reg 1.000000e+00 iters 12 update adam", "adam/lr 1.000000e-04 reg 1.000000e+00 iters 12 update adam"}
+	want := []string{"/lr 1e-05 reg 1 iters 12", "/lr 0.0001 reg 1 iters 12",
+		"adam/lr 1e-05 reg 1 iters 12 update adam", "adam/lr 0.0001 reg 1 iters 12 update adam"}
 	if !slices.Equal(got, want) {
 		t.Errorf("configurations %q, want %q", got, want)
 	}
