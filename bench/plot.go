@@ -145,7 +145,7 @@ func WritePlot(w io.Writer, rep *Report) error {
 	img := vgimg.New(width, height*vg.Length(len(panels)))
 	dc := draw.New(img)
 	for i, p := range panels {
-		top := dc.Max.Y - vg.Length(i)*height
+		top := dc.Max.Y - vg.Length(vg.Length(i)*height) // rounded: no fused multiply-add (internal/fusecheck)
 		c := dc
 		c.Min.Y, c.Max.Y = top-height, top
 		if err := p.draw(c, rep); err != nil {
