@@ -44,7 +44,7 @@ func Gemm[T float](transA, transB bool, alpha T, a, b Matrix[T], beta T, c Matri
 	if err := c.Check(); err != nil {
 		panic(fmt.Sprintf("blas.Gemm: C: %v", err))
 	}
-	if overlaps(c, a) || overlaps(c, b) {
+	if Overlaps(c, a) || Overlaps(c, b) {
 		panic("blas.Gemm: C overlaps A or B (results would depend on the order of the computation)")
 	}
 	if m == 0 || n == 0 {

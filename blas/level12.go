@@ -18,7 +18,7 @@ func Axpy[T float](alpha T, x, y Matrix[T]) {
 	}
 	checkMat("Axpy", "X", x)
 	checkMat("Axpy", "Y", y)
-	if overlaps(x, y) && !(x.Stride == y.Stride && &x.Data[0] == &y.Data[0]) {
+	if Overlaps(x, y) && !(x.Stride == y.Stride && &x.Data[0] == &y.Data[0]) {
 		panic("blas.Axpy: Y overlaps X (other than being the same view)")
 	}
 	if alpha == 0 || x.Rows == 0 || x.Cols == 0 {

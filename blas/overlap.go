@@ -6,12 +6,15 @@ import (
 	"github.com/nnkern/nnkern/internal/dtype"
 )
 
-// overlaps reports whether two matrix views share an element. Views into
-// different arrays never do; views into one array with the same stride are
-// compared exactly as rectangles (so disjoint column blocks of one matrix
-// are fine); with different strides, any intersection of their memory
-// ranges counts (conservative).
-func overlaps[T float](a, b Matrix[T]) bool {
+// Overlaps reports whether two matrix views share an element: Gemm refuses
+// a C that overlaps A or B (and Axpy an x that overlaps y other than x = y),
+// so a caller that may pass such views (an adapter for gonum's BLAS, whose
+// callers may alias) can test first. Views into different arrays never
+// overlap; views into one array with the same stride are compared exactly
+// as rectangles (so disjoint blocks of one matrix are fine); with different
+// strides, any intersection of their memory ranges counts (conservative).
+// Empty views overlap nothing.
+func Overlaps[T float](a, b Matrix[T]) bool {
 	if a.Rows == 0 || a.Cols == 0 || b.Rows == 0 || b.Cols == 0 {
 		return false
 	}

@@ -44,8 +44,8 @@ func TestOverlaps(t *testing.T) {
 				break
 			}
 		}
-		got := overlaps(a, b)
-		if got != overlaps(b, a) {
+		got := Overlaps(a, b)
+		if got != Overlaps(b, a) {
 			t.Fatalf("overlaps not symmetric for %+v / %+v", a, b)
 		}
 		if s1 == s2 {
@@ -65,7 +65,7 @@ func TestOverlaps(t *testing.T) {
 		t.Errorf("only %d overlapping equal-stride pairs drawn", same)
 	}
 	// Different arrays never overlap.
-	if overlaps(NewMatrix[float64](3, 3), NewMatrix[float64](3, 3)) {
+	if Overlaps(NewMatrix[float64](3, 3), NewMatrix[float64](3, 3)) {
 		t.Error("two fresh matrices overlap")
 	}
 	t.Logf("%d equal-stride overlaps checked; %d conservative reports with different strides", same, diff)

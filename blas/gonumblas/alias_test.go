@@ -29,7 +29,7 @@ func TestGemmDisjointBlocks(t *testing.T) {
 	am := view(a, m, jb, ld, false)
 	bm := view(b, jb, m, ld, false)
 	cm := view(c, m, m, ld, false)
-	if overlaps(am, cm) || overlaps(bm, cm) {
+	if nnblas.Overlaps(am, cm) || nnblas.Overlaps(bm, cm) {
 		t.Fatal("disjoint blocks of one matrix taken as overlapping: LAPACK's updates would run on gonum")
 	}
 	want := append([]float64(nil), x...)
@@ -83,9 +83,9 @@ func TestOverlapsAgreesWithGemm(t *testing.T) {
 		if r != nil && !refused {
 			t.Fatalf("Gemm panicked: %v", r)
 		}
-		if refused != overlaps(am, cm) {
+		if refused != nnblas.Overlaps(am, cm) {
 			t.Fatalf("A %d×%d stride %d at %d, C %d×%d stride %d at %d: Gemm refuses: %v, overlaps: %v",
-				m, k, sa, oa, m, n, sc, oc, refused, overlaps(am, cm))
+				m, k, sa, oa, m, n, sc, oc, refused, nnblas.Overlaps(am, cm))
 		}
 		if refused {
 			refusals++

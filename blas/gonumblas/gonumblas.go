@@ -55,7 +55,7 @@ func gemm[T kernels.Float](tA, tB blas.Transpose, m, n, k int, alpha T, a []T, l
 	am := view(a, m, k, lda, aT)
 	bm := view(b, k, n, ldb, bT)
 	cm := view(c, m, n, ldc, false)
-	if overlaps(cm, am) || overlaps(cm, bm) {
+	if nnblas.Overlaps(cm, am) || nnblas.Overlaps(cm, bm) {
 		return false
 	}
 	nnblas.Gemm(aT, bT, alpha, am, bm, beta, cm)

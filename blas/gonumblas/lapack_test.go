@@ -9,6 +9,8 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/mat"
+
+	nnblas "github.com/nnkern/nnkern/blas"
 )
 
 // counting records the Dgemm calls gonum's LAPACK makes through
@@ -25,7 +27,7 @@ func (c counting) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []f
 		am := view(a, m, k, lda, tA != blas.NoTrans)
 		bm := view(b, k, n, ldb, tB != blas.NoTrans)
 		cm := view(cc, m, n, ldc, false)
-		if overlaps(cm, am) || overlaps(cm, bm) {
+		if nnblas.Overlaps(cm, am) || nnblas.Overlaps(cm, bm) {
 			*c.fallbacks++
 		}
 	}
