@@ -170,7 +170,7 @@ func Run[T kernels.Float](ctx context.Context, m Model[T], d Data[T], cfg Config
 	if err := st.Init(cfg.Update, params); err != nil {
 		return err
 	}
-	r := newRunner(m, d, cfg, st, obs)
+	r := newRunner(m, params, d, cfg, st, obs)
 	for it := st.Iteration; it < cfg.NumIters; it++ {
 		if err := r.iteration(it); err != nil {
 			return err
@@ -198,9 +198,9 @@ type runner[T kernels.Float] struct {
 	blk      []int // row indices of an accuracy block
 }
 
-func newRunner[T kernels.Float](m Model[T], d Data[T], cfg Config, st *State[T], obs []Observer) *runner[T] {
+func newRunner[T kernels.Float](m Model[T], params []Param[T], d Data[T], cfg Config, st *State[T], obs []Observer) *runner[T] {
 	B := cfg.BatchSize
-	r := &runner[T]{m: m, d: d, cfg: cfg, st: st, params: m.Params(), obs: obs,
+	r := &runner[T]{m: m, d: d, cfg: cfg, st: st, params: params, obs: obs,
 		perEpoch: EpochLength(d.X.Rows(), B), idx: make([]int, B), yb: make([]int, B)}
 	if s, ok := m.(SGDStepper); ok && isSGD(cfg.Update) {
 		r.stepper = s
@@ -262,7 +262,7 @@ func (r *runner[T]) epoch(it int, loss float64) error {
 		} else {
 			B := len(r.idx)
 			r.m.Predict(r.pred[:B], r.d.X, r.idx)
-			e.TrainAcc = fraction(r.pred[:B], r.yb)
+			e.TrainAcc = Accuracy(r.pred[:B], r.yb)
 		}
 		e.ValAcc = math.NaN()
 		if r.d.Val != nil && r.d.Val.Rows() > 0 {
@@ -298,10 +298,14 @@ func (r *runner[T]) accuracy(src Source[T], y []int) float64 {
 	return float64(correct) / float64(n)
 }
 
-// fraction returns the fraction of pred equal to y.
-func fraction(pred, y []int) float64 {
+// Accuracy returns the fraction of the predictions pred equal to the labels
+// y (0 for no labels). pred holds at least len(y) entries.
+func Accuracy(pred, y []int) float64 {
+	if len(y) == 0 {
+		return 0
+	}
 	c := 0
-	for i := range pred {
+	for i := range y {
 		if pred[i] == y[i] {
 			c++
 		}

@@ -228,17 +228,17 @@ func TestRunEpochs(t *testing.T) {
 				events = append(events, fmt.Sprint("epoch ", e.It))
 				pred := make([]int, v.X.Rows())
 				m.Predict(pred, v.X, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
-				if want := fraction(pred, v.Y); e.ValAcc != want {
+				if want := Accuracy(pred, v.Y); e.ValAcc != want {
 					t.Errorf("it %d: val acc %v, want %v", e.It, e.ValAcc, want)
 				}
 				var wantTr float64
 				if acc {
-					wantTr = fraction(pred, v.Y)
+					wantTr = Accuracy(pred, v.Y)
 				} else {
 					b := m.batches[len(m.batches)-1]
 					p := make([]int, len(b))
 					m.Predict(p, d.X, b)
-					wantTr = fraction(p, m.y)
+					wantTr = Accuracy(p, m.y)
 				}
 				if e.TrainAcc != wantTr {
 					t.Errorf("it %d: train acc %v, want %v", e.It, e.TrainAcc, wantTr)

@@ -157,13 +157,3 @@ func checkLabels(name string, y []int, n, C int) error {
 	}
 	return nil
 }
-
-func accuracy(pred, y []int) float64 {
-	c := 0
-	for i := range pred {
-		if pred[i] == y[i] {
-			c++
-		}
-	}
-	return float64(c) / float64(len(y))
-}

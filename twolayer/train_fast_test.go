@@ -16,6 +16,7 @@ import (
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/train"
 )
 
 // The notebook's published numbers, through the fast path.
@@ -186,8 +187,8 @@ func refTrainLoop(n *Net[float64], X blas.Matrix[float64], y []int, Xv blas.Matr
 			}
 		}
 		if it%perEpoch == 0 {
-			st.TrainAccHistory = append(st.TrainAccHistory, accuracy(predict(Xb), yb))
-			st.ValAccHistory = append(st.ValAccHistory, accuracy(predict(Xv), yv))
+			st.TrainAccHistory = append(st.TrainAccHistory, train.Accuracy(predict(Xb), yb))
+			st.ValAccHistory = append(st.ValAccHistory, train.Accuracy(predict(Xv), yv))
 			lr *= cfg.LearningRateDecay
 		}
 	}

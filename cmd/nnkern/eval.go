@@ -23,6 +23,7 @@ import (
 	"github.com/nnkern/nnkern/kernels"
 	modelfile "github.com/nnkern/nnkern/model"
 	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/train"
 	"github.com/nnkern/nnkern/twolayer"
 	"golang.org/x/image/draw"
 )
@@ -201,14 +202,14 @@ func runEval(e *env, args []string) error {
 		png = filepath.Join(filepath.Dir(lm.path), "confusion.png")
 	}
 	if png != "-" {
-		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.f.Kind, a.split, accuracy(pred, y)), conf, names); err != nil {
+		if err := viz.ConfusionPNG(png, fmt.Sprintf("%s on %s (accuracy %.3f)", lm.f.Kind, a.split, train.Accuracy(pred, y)), conf, names); err != nil {
 			return err
 		}
 	}
 	w := e.stdout
 	if a.json {
 		r := &evalResult{Model: lm.path, Kind: string(lm.f.Kind), Data: dataPath, DataFrom: dataFrom, Split: a.split,
-			Images: len(y), Accuracy: accuracy(pred, y), Confusion: conf}
+			Images: len(y), Accuracy: train.Accuracy(pred, y), Confusion: conf}
 		for k, row := range conf {
 			// Raw names: JSON escapes what a terminal would not show.
 			name := fmt.Sprint(k)
@@ -235,7 +236,7 @@ func runEval(e *env, args []string) error {
 		fmt.Fprintf(w, "data from the run's config.json: %s\n", dataPath)
 	}
 	fmt.Fprintf(w, "model %s (%s), data %s, split %s: %d images\n", lm.path, lm.f.Kind, dataPath, a.split, len(y))
-	fmt.Fprintf(w, "accuracy: %.4f\n\n", accuracy(pred, y))
+	fmt.Fprintf(w, "accuracy: %.4f\n\n", train.Accuracy(pred, y))
 	printConfusion(w, conf, names)
 	if png != "-" {
 		fmt.Fprintf(w, "\nwrote %s\n", png)

@@ -236,19 +236,6 @@ func (m *netModel[T]) weightsImage(rc *RunConfig) ([]float64, string) {
 	return out, "grid"
 }
 
-func accuracy(pred []int, y []int) float64 {
-	if len(y) == 0 {
-		return 0
-	}
-	ok := 0
-	for i := range y {
-		if pred[i] == y[i] {
-			ok++
-		}
-	}
-	return float64(ok) / float64(len(y))
-}
-
 // stepsTensor names the update rule's step count (adam's t) in a
 // checkpoint; its buffers are "update.PARAM.BUFFER" (train.State.Buffers).
 const stepsTensor = "update.steps"
@@ -540,10 +527,10 @@ func (r *run[T]) finish(ctx context.Context, err error) (*runResult, error) {
 		return nil, fmt.Errorf("train %s: %w", s.Model, err)
 	}
 	res := &runResult{Settings: s, Dir: r.o.dir, FinalLoss: r.lastLoss, Iteration: s.Iters}
-	res.TrainAcc = accuracy(r.m.predict(r.data.X), r.data.Y)
+	res.TrainAcc = train.Accuracy(r.m.predict(r.data.X), r.data.Y)
 	valSrc, testSrc := cifar.NewSource[T](r.p, &r.p.Val), cifar.NewSource[T](r.p, &r.p.Test)
-	res.ValAcc = accuracy(r.m.predict(valSrc), cifar.Labels(&r.p.Val))
-	res.TestAcc = accuracy(r.m.predict(testSrc), cifar.Labels(&r.p.Test))
+	res.ValAcc = train.Accuracy(r.m.predict(valSrc), cifar.Labels(&r.p.Val))
+	res.TestAcc = train.Accuracy(r.m.predict(testSrc), cifar.Labels(&r.p.Test))
 	r.met.Add(metricRec{It: s.Iters, TrainAcc: fp(res.TrainAcc), ValAcc: fp(res.ValAcc), TestAcc: fp(res.TestAcc), Final: true, Wall: r.wall()})
 	if err := r.met.Sync(); err != nil {
 		return nil, err
