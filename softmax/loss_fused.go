@@ -70,6 +70,7 @@ type LossWorkspace[T kernels.Float] struct {
 	d, c, cp int
 	ldp      int   // row stride of the transposed partials (>= D)
 	wp       []T   // D×cp padded copy of W (cp == c on the Gemm path)
+	wt       []T   // C×ldp: Wᵀ of the current call, for reduce
 	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per chunk fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
@@ -116,6 +117,7 @@ func (ws *LossWorkspace[T]) resize(d, c int) {
 		ws.cp = fused.PadCols[T](c)
 	}
 	ws.wp = make([]T, d*ws.cp)
+	ws.wt = make([]T, c*((d+7)&^7))
 	ws.ldp = (d + 7) &^ 7
 	ws.xblk = nil
 	ws.parts = make([][]T, fusedMaxChunks)
@@ -191,6 +193,7 @@ func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int)
 			copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
 		}
 	}
+	transpose(ws.wt, ws.ldp, W)
 	ws.kind, ws.w, ws.y, ws.n = kind, W, y, n
 	ws.chunks = fusedChunks(n)
 	ws.group.Run(ws.chunks, ws.chunkFn)
@@ -268,24 +271,58 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 			kernels.AddTo(p0[j*ldp+k0:j*ldp+k1], p[j*ldp+k0:j*ldp+k1])
 		}
 	}
+	// In the transposed layout, row by row of Wᵀ: G = P + T(2·reg·W)
+	// (kernels.Axpy rounds the product, then adds, as the reference),
+	// and in update mode W + T(−lr·G), which is W − T(lr·G) exactly.
+	src := p0
+	for j := 0; j < c; j++ {
+		g, wt := p0[j*ldp+k0:j*ldp+k1], ws.wt[j*ldp+k0:j*ldp+k1]
+		kernels.Axpy(reg2, wt, g)
+		if update {
+			kernels.Axpy(-lr, g, wt)
+		}
+	}
+	if update {
+		src = ws.wt
+	}
+	// Back to D×C; ΣW² of the W read (gradient mode) or written (update
+	// mode), k then j, in float64.
 	var sq float64
 	for k := k0; k < k1; k++ {
-		wk := W.Data[k*W.Stride : k*W.Stride+c]
-		dk := dst.Data[k*dst.Stride : k*dst.Stride+c]
-		g := p0[k:]
-		for j, wv := range wk {
-			gj := g[j*ldp] + T(reg2*wv)
-			if update {
-				nw := wv - T(lr*gj) // T(...): rounded product, as the reference
-				dk[j] = nw
-				sq += float64(float64(nw) * float64(nw))
-			} else {
-				sq += float64(float64(wv) * float64(wv))
-				dk[j] = gj
-			}
+		dk := dst.Data[k*dst.Stride:][:c]
+		sk := src[k:]
+		for j := range dk {
+			dk[j] = sk[j*ldp]
+		}
+		if !update {
+			dk = W.Data[k*W.Stride:][:c]
+		}
+		for _, v := range dk {
+			sq += float64(float64(v) * float64(v))
 		}
 	}
 	ws.redSq[part] = sq
+}
+
+// transpose writes Wᵀ (C×D) into wt with row stride ld.
+func transpose[T kernels.Float](wt []T, ld int, W blas.Matrix[T]) {
+	c := W.Cols
+	k := 0
+	for ; k+4 <= W.Rows; k += 4 {
+		r0 := W.Data[k*W.Stride:][:c]
+		r1 := W.Data[(k+1)*W.Stride:][:c]
+		r2 := W.Data[(k+2)*W.Stride:][:c]
+		r3 := W.Data[(k+3)*W.Stride:][:c]
+		for j := range r0 {
+			t := wt[j*ld+k:][:4]
+			t[0], t[1], t[2], t[3] = r0[j], r1[j], r2[j], r3[j]
+		}
+	}
+	for ; k < W.Rows; k++ {
+		for j, v := range W.Data[k*W.Stride:][:c] {
+			wt[j*ld+k] = v
+		}
+	}
 }
 
 var lossPools dtype.PerType[sync.Pool] // *LossWorkspace[T] for each T
