@@ -38,11 +38,17 @@ func NTLanes[T kernels.Float]() int {
 //
 // so every level gives the same bits. The assembly keeps the L lane sums
 // of an element in one AVX-512 or two AVX2 vectors, for a block of up to
-// 2 rows of A × 10 (AVX-512) or 3 (AVX2) rows of B; the blocking splits
-// rows and columns of C, never p. m, n, k >= 0, lda >= k, ldb >= k,
+// 4 × 5 (AVX-512) or 2 × 3 (AVX2) rows of A × rows of B, and cuts k into
+// chunks of whole steps of L (so that a chunk of B stays in L1 for all
+// the row blocks of a group), the lane sums saved between chunks: the
+// blocking splits rows and columns of C and interrupts a lane's sum, but
+// never changes its sequence. m, n, k >= 0, lda >= k, ldb >= k,
 // ldc >= n; it panics, naming the argument, if a slice is too short. No
-// alignment or padding is needed: the last k mod L values of p go through
-// masked loads, which read nothing past the rows. c must not share memory
+// padding is needed: the last k mod L values of p go through masked
+// loads, which read nothing past the rows. It runs fastest with the rows
+// of B 64-byte aligned (ldb a multiple of NTLanes and b from a large
+// allocation): each step loads a whole vector from every row of B, and a
+// load across two cache lines costs two. c must not share memory
 // with a or b (not checked; the callers never alias them).
 func MulAddNT[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	if m < 0 || n < 0 || k < 0 || lda < k || ldb < k || ldc < n {

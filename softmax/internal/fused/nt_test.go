@@ -162,9 +162,11 @@ func TestMulAddNT(t *testing.T) {
 }
 
 // TestMulAddNTLong: long rows (the loss's D = 3073), with and without a
-// tail.
+// tail, in several chunks of k; several row groups; wide B (states that
+// do not fit the kernels' fixed buffer).
 func TestMulAddNTLong(t *testing.T) {
 	ntRun(t, 9, []int{1, 2, 3}, []int{1, 4, 10, 11}, []int{255, 3073, 3072 + 17})
+	ntRun(t, 10, []int{13, 30}, []int{10, 70}, []int{1100})
 }
 
 // TestMulAddNTSpecialValues checks the bits of every level against the
@@ -253,25 +255,32 @@ func TestMulAddNTPanics(t *testing.T) {
 
 // BenchmarkMulAddNT is the scores of the softmax dev set, S (500×10) +=
 // X (500×3073) · W with W as Wᵀ (10×3073), next to BenchmarkMulAdd's
-// scores case (the same product through the cp-padded MulAdd). GFLOP/s
+// scores case (the same product through the cp-padded MulAdd): Wᵀ with
+// row stride 3073, and (ldb=3088) with its rows 64-byte aligned. GFLOP/s
 // counts the useful 2·m·n·k flops.
 func BenchmarkMulAddNT(b *testing.B) {
 	for _, lvl := range kernels.Levels() {
 		defer kernels.SetISA(lvl)()
-		b.Run(fmt.Sprintf("f64/isa=%s/scores/500x3073x10", lvl), func(b *testing.B) { benchNT[float64](b, 500, 3073, 10) })
-		b.Run(fmt.Sprintf("f32/isa=%s/scores/500x3073x10", lvl), func(b *testing.B) { benchNT[float32](b, 500, 3073, 10) })
+		for _, ldb := range []int{3073, 3088} {
+			sfx := ""
+			if ldb != 3073 {
+				sfx = fmt.Sprintf("/ldb=%d", ldb)
+			}
+			b.Run(fmt.Sprintf("f64/isa=%s/scores/500x3073x10%s", lvl, sfx), func(b *testing.B) { benchNT[float64](b, 500, 3073, 10, ldb) })
+			b.Run(fmt.Sprintf("f32/isa=%s/scores/500x3073x10%s", lvl, sfx), func(b *testing.B) { benchNT[float32](b, 500, 3073, 10, ldb) })
+		}
 	}
 }
 
-func benchNT[T kernels.Float](b *testing.B, rows, d, c int) {
+func benchNT[T kernels.Float](b *testing.B, rows, d, c, ldb int) {
 	x := make([]T, rows*d)
 	for i := range x {
 		x[i] = T(i%7) * 0.1
 	}
-	wt := make([]T, c*d)
+	wt := make([]T, c*ldb) // a large allocation: page-aligned
 	s := make([]T, rows*c)
 	for b.Loop() {
-		MulAddNT(rows, c, d, x, d, wt, d, s, c)
+		MulAddNT(rows, c, d, x, d, wt, ldb, s, c)
 	}
 	b.ReportMetric(2*float64(rows*d*c)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

@@ -39,15 +39,26 @@ import (
 type ntLevel struct {
 	suffix string // "" (AVX2) or "AVX512"
 	halves int    // vector registers per element of C: 2 YMM or 1 ZMM
-	maxR   int    // the register blocking: rows of A (<= 4) ...
+	maxR   int    // the register blocking: rows of A ...
 	maxC   int    // ... times rows of B
 }
 
 // ntLevels: AVX2 has 16 YMM registers: 2·r·c accumulators, r registers of
-// A, one of B and one mask (tail) register, so 2 rows × 3 columns; AVX-512
-// has 32 ZMM registers: r·c accumulators, r of A and one of B, so 2 rows ×
-// 10 columns (the whole of C = 10 classes: A is read once).
-var ntLevels = []ntLevel{{"", 2, 2, 3}, {"AVX512", 1, 2, 10}}
+// A, one of B and one mask register (tail), so 2 rows × 3 columns;
+// AVX-512 has 32 ZMM registers: r·c accumulators, r of A and one of B, so
+// 4 rows × 5 columns (9 loads per 20 FMAs, and 4 rows of A streaming from
+// memory at a time; 2 × 10 needs 12 loads and streams 2).
+var ntLevels = []ntLevel{{"", 2, 2, 3}, {"AVX512", 1, 4, 5}}
+
+// The flags of the NT kernels: ntLoad starts the lane sums from st, not
+// +0; ntFinal reduces them and adds them to C, rather than storing them to
+// st.
+const ntPrefetch = 2048
+
+const (
+	ntLoad  = 1
+	ntFinal = 2
+)
 
 func ntName(e elem, lv ntLevel, r, nc int) string {
 	return fmt.Sprintf("nt%sR%dC%d%s", e.name, r, nc, lv.suffix)
@@ -56,7 +67,10 @@ func ntName(e elem, lv ntLevel, r, nc int) string {
 // genNT emits the kernel for r rows of A (and C) and nc rows of B (columns
 // of C): nk full steps of L values of p, then, at AVX-512, one masked step
 // with the lanes the opmask tail selects (none if tail == 0), or at AVX2
-// with the lane masks at mask[0:L] (no step if mask is nil).
+// with the lane masks at mask[0:L] (no step if mask is nil). The flags
+// (ntLoad, ntFinal) let the caller cut k into chunks of whole steps, the
+// lane sums kept in st between them: the same sequence per lane, in the
+// same order, as one call over all of k.
 func genNT(e elem, lv ntLevel, r, nc int) {
 	nm := ntName(e, lv, r, nc)
 	is512 := lv.halves == 1
@@ -64,7 +78,7 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	if is512 {
 		tailArg = "tail int"
 	}
-	TEXT(nm, NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, nk int, %[2]s)", e.gotyp, tailArg))
+	TEXT(nm, NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, nk int, %[2]s, st *%[1]s, flags int)", e.gotyp, tailArg))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s adds A·Bᵀ to C for %d rows of A and %d rows of B: nk steps of %d values of p, then the masked tail step.", nm, r, nc, 64>>e.shift))
 	c := Load(Param("c"), GP64())
@@ -78,49 +92,38 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	SHLQ(U8(e.shift), ldb)
 	cnt := Load(Param("nk"), GP64())
 
-	// Rows of A at a + i·lda (i < 4); rows of B through a base register per
-	// 4 rows: b + j·ldb.
-	var lda3 reg.GPVirtual
-	if r > 3 {
-		lda3 = GP64()
-		LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
-	}
-	aAddr := func(i, disp int) Mem {
-		switch i {
-		case 0:
-			return Mem{Base: a, Disp: disp}
-		case 1:
-			return Mem{Base: a, Index: lda, Scale: 1, Disp: disp}
-		case 2:
-			return Mem{Base: a, Index: lda, Scale: 2, Disp: disp}
-		default:
-			return Mem{Base: a, Index: lda3, Scale: 1, Disp: disp}
-		}
-	}
-	var ldb3 reg.GPVirtual
-	if nc > 3 {
-		ldb3 = GP64()
-		LEAQ(Mem{Base: ldb, Index: ldb, Scale: 2}, ldb3)
-	}
-	bases := []reg.Register{b}
-	for j := 4; j < nc; j += 4 {
-		p := GP64()
-		LEAQ(Mem{Base: bases[len(bases)-1], Index: ldb, Scale: 4}, p)
-		bases = append(bases, p)
-	}
-	bAddr := func(j, disp int) Mem {
-		base := bases[j/4]
-		switch j % 4 {
+	// Rows of A and of B through a base register per 4 rows: a + i·lda,
+	// b + j·ldb.
+	rowAddr := func(bases []reg.Register, ld, ld3 reg.Register, i, disp int) Mem {
+		base := bases[i/4]
+		switch i % 4 {
 		case 0:
 			return Mem{Base: base, Disp: disp}
 		case 1:
-			return Mem{Base: base, Index: ldb, Scale: 1, Disp: disp}
+			return Mem{Base: base, Index: ld, Scale: 1, Disp: disp}
 		case 2:
-			return Mem{Base: base, Index: ldb, Scale: 2, Disp: disp}
+			return Mem{Base: base, Index: ld, Scale: 2, Disp: disp}
 		default:
-			return Mem{Base: base, Index: ldb3, Scale: 1, Disp: disp}
+			return Mem{Base: base, Index: ld3, Scale: 1, Disp: disp}
 		}
 	}
+	rowBases := func(first, ld reg.Register, rows int) (bases []reg.Register, ld3 reg.Register) {
+		if rows > 3 {
+			ld3 = GP64()
+			LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+		}
+		bases = []reg.Register{first}
+		for j := 4; j < rows; j += 4 {
+			p := GP64()
+			LEAQ(Mem{Base: bases[len(bases)-1], Index: ld, Scale: 4}, p)
+			bases = append(bases, p)
+		}
+		return bases, ld3
+	}
+	aBases, lda3 := rowBases(a, lda, r)
+	bases, ldb3 := rowBases(b, ldb, nc)
+	aAddr := func(i, disp int) Mem { return rowAddr(aBases, lda, lda3, i, disp) }
+	bAddr := func(j, disp int) Mem { return rowAddr(bases, ldb, ldb3, j, disp) }
 
 	vec := func() reg.VecVirtual {
 		if is512 {
@@ -133,12 +136,37 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 		acc[i] = make([][]reg.VecVirtual, nc)
 		for j := range acc[i] {
 			for h := 0; h < lv.halves; h++ {
-				v := vec()
-				VXORPS(v, v, v)
-				acc[i][j] = append(acc[i][j], v)
+				acc[i][j] = append(acc[i][j], vec())
 			}
 		}
 	}
+	// The lane sums of element (i, j) of the block start from +0, or with
+	// flags&ntLoad from st[(i·nc+j)·L:], where the previous call on an
+	// earlier chunk of k left them.
+	stp := Load(Param("st"), GP64())
+	fl := Load(Param("flags"), GP64())
+	stAddr := func(stp reg.Register, i, j, h int) Mem {
+		return Mem{Base: stp, Disp: (i*nc+j)*64 + h*(64/lv.halves)}
+	}
+	TESTQ(U32(ntLoad), fl)
+	JZ(LabelRef("zero"))
+	for i := range acc {
+		for j := range acc[i] {
+			for h, v := range acc[i][j] {
+				e.load(stAddr(stp, i, j, h), v)
+			}
+		}
+	}
+	JMP(LabelRef("start"))
+	Label("zero")
+	for i := range acc {
+		for j := range acc[i] {
+			for _, v := range acc[i][j] {
+				VXORPS(v, v, v)
+			}
+		}
+	}
+	Label("start")
 	areg := make([]reg.VecVirtual, r)
 	for i := range areg {
 		areg[i] = vec()
@@ -165,9 +193,13 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	TESTQ(cnt, cnt)
 	JZ(LabelRef("tail"))
 	Label("loop")
+	// The rows of A come from memory, each read once: ntPrefetch bytes
+	// ahead.
+	for i := 0; i < r; i++ {
+		PREFETCHT0(aAddr(i, ntPrefetch))
+	}
 	step(func(h int, m Mem, dst reg.VecVirtual) { e.load(m, dst) })
-	ADDQ(U8(64), a)
-	for _, p := range bases {
+	for _, p := range append(aBases, bases...) {
 		ADDQ(U8(64), p)
 	}
 	DECQ(cnt)
@@ -199,6 +231,24 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	}
 
 	Label("reduce")
+	// Without flags&ntFinal the lane sums go back to st for the next
+	// chunk of k.
+	// (st and flags loaded again: no registers held through the loop)
+	fl = Load(Param("flags"), GP64())
+	TESTQ(U32(ntFinal), fl)
+	JNZ(LabelRef("final"))
+	stp = Load(Param("st"), GP64())
+	for i := range acc {
+		for j := range acc[i] {
+			for h, v := range acc[i][j] {
+				e.load(v, stAddr(stp, i, j, h))
+			}
+		}
+	}
+	VZEROUPPER()
+	RET()
+
+	Label("final")
 	for i := 0; i < r; i++ {
 		for j := 0; j < nc; j++ {
 			s := acc[i][j]
@@ -251,7 +301,7 @@ func genNTAll(tb *bytes.Buffer) {
 			}
 			tbl := fmt.Sprintf("nt%s%s", e.name, lv.suffix)
 			fmt.Fprintf(tb, "// %s[r-1][nc-1] is the %s MulAddNT kernel for r rows of A and nc rows of B.\n", tbl, e.gotyp)
-			fmt.Fprintf(tb, "var %s = [%d][%d]func(c *%[4]s, ldc int, a *%[4]s, lda int, b *%[4]s, ldb int, nk int, %[5]s){\n", tbl, lv.maxR, lv.maxC, e.gotyp, tailArg)
+			fmt.Fprintf(tb, "var %s = [%d][%d]func(c *%[4]s, ldc int, a *%[4]s, lda int, b *%[4]s, ldb int, nk int, %[5]s, st *%[4]s, flags int){\n", tbl, lv.maxR, lv.maxC, e.gotyp, tailArg)
 			for r := 1; r <= lv.maxR; r++ {
 				fmt.Fprintf(tb, "\t{")
 				for nc := 1; nc <= lv.maxC; nc++ {
