@@ -11,7 +11,7 @@ import (
 
 // TestIdentity runs this package's components of the identity suite (see
 // package internal/identity, which may not import this one): MulAdd in
-// both of the softmax loss's uses and MulAddTN, over widths, depths and
+// both of the softmax loss's uses, MulAddTN and MulAddNT, over widths, depths and
 // strides, at every ISA level and GOMAXPROCS 1, 2, 3. make identity runs
 // it beside internal/identity's TestIdentity and merges the hash files.
 func TestIdentity(t *testing.T) {
@@ -24,6 +24,7 @@ func TestIdentity(t *testing.T) {
 func fusedComponents[T kernels.Float]() []identity.Component {
 	muladd := "fused/MulAdd/" + identity.TypeName[T]()
 	tn := "fused/MulAddTN/" + identity.TypeName[T]()
+	nt := "fused/MulAddNT/" + identity.TypeName[T]()
 	w := fused.Width[T]()
 	return []identity.Component{
 		identity.NewComponent(muladd, func(r *identity.Recorder) {
@@ -92,6 +93,38 @@ func fusedComponents[T kernels.Float]() []identity.Component {
 							cbuf, c := identity.Guarded[T]((m-1)*ldc+n, i%8)
 							identity.Fill(g, c, -6, 6, 4)
 							fused.MulAddTN(m, n, k, a, lda, b, ldb, c, ldc)
+							identity.Put(r, "c", cbuf)
+						})
+					}
+				}
+			}
+		}),
+		identity.NewComponent(nt, func(r *identity.Recorder) {
+			// S_b (m = rows × n = C classes) += X_b (rows×D) · W, with
+			// W given as Wᵀ (C×D): every k mod L tail, the row and
+			// column blockings.
+			i := 0
+			for _, m := range []int{1, 2, 3, 5, 8, 17} {
+				for _, n := range []int{1, 2, 3, 4, 7, 10, 11, 16, 17} {
+					for _, k := range []int{1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 3073} {
+						if (m*n+k+i)%3 != 0 && k > 17 {
+							i++
+							continue
+						}
+						lda := k + []int{0, 1, 16}[i%3]
+						ldb := k + []int{0, 3, 8}[(i/3)%3]
+						ldc := n + []int{0, 1, 16}[(i/9)%3]
+						label := fmt.Sprintf("%dx%dx%d/lda=%d/ldb=%d/ldc=%d", m, n, k, lda, ldb, ldc)
+						i++
+						r.Case(label, func() {
+							g := identity.NewGen(nt + "/" + label)
+							a := make([]T, (m-1)*lda+k)
+							identity.Fill(g, a, -6, 6, 4)
+							b := make([]T, (n-1)*ldb+k)
+							identity.Fill(g, b, -6, 6, 4)
+							cbuf, c := identity.Guarded[T]((m-1)*ldc+n, i%8)
+							identity.Fill(g, c, -6, 6, 4)
+							fused.MulAddNT(m, n, k, a, lda, b, ldb, c, ldc)
 							identity.Put(r, "c", cbuf)
 						})
 					}

@@ -17239,3 +17239,8245 @@ row:
 	VMOVUPS      Z15, K1, (AX)
 	VZEROUPPER
 	RET
+
+// func ntF64R1C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF64R1C1(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    nk+48(FP), BX
+	MOVQ    st+64(FP), SI
+	MOVQ    flags+72(FP), DI
+	TESTQ   $0x00000001, DI
+	JZ      zero
+	VMOVUPD (SI), Y0
+	VMOVUPD 32(SI), Y1
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+start:
+	TESTQ BX, BX
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPD     (CX), Y2
+	VMOVUPD     (DX), Y3
+	VFMADD231PD Y3, Y2, Y0
+	VMOVUPD     32(CX), Y2
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD Y3, Y2, Y1
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), BX
+	TESTQ       BX, BX
+	JZ          reduce
+	VMOVDQU     (BX), Y3
+	VMASKMOVPD  (CX), Y3, Y2
+	VMASKMOVPD  (DX), Y3, Y3
+	VFMADD231PD Y3, Y2, Y0
+	VMOVDQU     32(BX), Y3
+	VMASKMOVPD  32(CX), Y3, Y2
+	VMASKMOVPD  32(DX), Y3, Y3
+	VFMADD231PD Y3, Y2, Y1
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPD       X3, X0, X0
+	VPERMILPD    $0x01, X0, X3
+	VADDSD       X3, X0, X0
+	VADDSD       (AX), X0, X0
+	VMOVSD       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF64R1C2(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    nk+48(FP), SI
+	MOVQ    st+64(FP), DI
+	MOVQ    flags+72(FP), R8
+	TESTQ   $0x00000001, R8
+	JZ      zero
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPD     (CX), Y4
+	VMOVUPD     (DX), Y5
+	VFMADD231PD Y5, Y4, Y0
+	VMOVUPD     (DX)(BX*1), Y5
+	VFMADD231PD Y5, Y4, Y2
+	VMOVUPD     32(CX), Y4
+	VMOVUPD     32(DX), Y5
+	VFMADD231PD Y5, Y4, Y1
+	VMOVUPD     32(DX)(BX*1), Y5
+	VFMADD231PD Y5, Y4, Y3
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	VMOVDQU     (SI), Y6
+	VMASKMOVPD  (CX), Y6, Y4
+	VMASKMOVPD  (DX), Y6, Y5
+	VFMADD231PD Y5, Y4, Y0
+	VMASKMOVPD  (DX)(BX*1), Y6, Y5
+	VFMADD231PD Y5, Y4, Y2
+	VMOVDQU     32(SI), Y6
+	VMASKMOVPD  32(CX), Y6, Y4
+	VMASKMOVPD  32(DX), Y6, Y5
+	VFMADD231PD Y5, Y4, Y1
+	VMASKMOVPD  32(DX)(BX*1), Y6, Y5
+	VFMADD231PD Y5, Y4, Y3
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X5
+	VADDPD       X5, X0, X0
+	VPERMILPD    $0x01, X0, X5
+	VADDSD       X5, X0, X0
+	VADDSD       (AX), X0, X0
+	VMOVSD       X0, (AX)
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X5
+	VADDPD       X5, X2, X2
+	VPERMILPD    $0x01, X2, X5
+	VADDSD       X5, X2, X2
+	VADDSD       8(AX), X2, X2
+	VMOVSD       X2, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF64R1C3(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    nk+48(FP), SI
+	MOVQ    st+64(FP), DI
+	MOVQ    flags+72(FP), R8
+	TESTQ   $0x00000001, R8
+	JZ      zero
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	VMOVUPD 128(DI), Y4
+	VMOVUPD 160(DI), Y5
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPD     (CX), Y6
+	VMOVUPD     (DX), Y7
+	VFMADD231PD Y7, Y6, Y0
+	VMOVUPD     (DX)(BX*1), Y7
+	VFMADD231PD Y7, Y6, Y2
+	VMOVUPD     (DX)(BX*2), Y7
+	VFMADD231PD Y7, Y6, Y4
+	VMOVUPD     32(CX), Y6
+	VMOVUPD     32(DX), Y7
+	VFMADD231PD Y7, Y6, Y1
+	VMOVUPD     32(DX)(BX*1), Y7
+	VFMADD231PD Y7, Y6, Y3
+	VMOVUPD     32(DX)(BX*2), Y7
+	VFMADD231PD Y7, Y6, Y5
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	VMOVDQU     (SI), Y8
+	VMASKMOVPD  (CX), Y8, Y6
+	VMASKMOVPD  (DX), Y8, Y7
+	VFMADD231PD Y7, Y6, Y0
+	VMASKMOVPD  (DX)(BX*1), Y8, Y7
+	VFMADD231PD Y7, Y6, Y2
+	VMASKMOVPD  (DX)(BX*2), Y8, Y7
+	VFMADD231PD Y7, Y6, Y4
+	VMOVDQU     32(SI), Y8
+	VMASKMOVPD  32(CX), Y8, Y6
+	VMASKMOVPD  32(DX), Y8, Y7
+	VFMADD231PD Y7, Y6, Y1
+	VMASKMOVPD  32(DX)(BX*1), Y8, Y7
+	VFMADD231PD Y7, Y6, Y3
+	VMASKMOVPD  32(DX)(BX*2), Y8, Y7
+	VFMADD231PD Y7, Y6, Y5
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VMOVUPD Y5, 160(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X7
+	VADDPD       X7, X0, X0
+	VPERMILPD    $0x01, X0, X7
+	VADDSD       X7, X0, X0
+	VADDSD       (AX), X0, X0
+	VMOVSD       X0, (AX)
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X7
+	VADDPD       X7, X2, X2
+	VPERMILPD    $0x01, X2, X7
+	VADDSD       X7, X2, X2
+	VADDSD       8(AX), X2, X2
+	VMOVSD       X2, 8(AX)
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X7
+	VADDPD       X7, X4, X4
+	VPERMILPD    $0x01, X4, X7
+	VADDSD       X7, X4, X4
+	VADDSD       16(AX), X4, X4
+	VMOVSD       X4, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF64R2C1(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), DI
+	MOVQ    st+64(FP), R8
+	MOVQ    flags+72(FP), R9
+	TESTQ   $0x00000001, R9
+	JZ      zero
+	VMOVUPD (R8), Y0
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y2
+	VMOVUPD 96(R8), Y3
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+start:
+	TESTQ DI, DI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPD     (DX), Y4
+	VMOVUPD     (DX)(BX*1), Y5
+	VMOVUPD     (SI), Y6
+	VFMADD231PD Y6, Y4, Y0
+	VFMADD231PD Y6, Y5, Y2
+	VMOVUPD     32(DX), Y4
+	VMOVUPD     32(DX)(BX*1), Y5
+	VMOVUPD     32(SI), Y6
+	VFMADD231PD Y6, Y4, Y1
+	VFMADD231PD Y6, Y5, Y3
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), DI
+	TESTQ       DI, DI
+	JZ          reduce
+	VMOVDQU     (DI), Y6
+	VMASKMOVPD  (DX), Y6, Y4
+	VMASKMOVPD  (DX)(BX*1), Y6, Y5
+	VMASKMOVPD  (SI), Y6, Y6
+	VFMADD231PD Y6, Y4, Y0
+	VFMADD231PD Y6, Y5, Y2
+	VMOVDQU     32(DI), Y6
+	VMASKMOVPD  32(DX), Y6, Y4
+	VMASKMOVPD  32(DX)(BX*1), Y6, Y5
+	VMASKMOVPD  32(SI), Y6, Y6
+	VFMADD231PD Y6, Y4, Y1
+	VFMADD231PD Y6, Y5, Y3
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPD       X6, X0, X0
+	VPERMILPD    $0x01, X0, X6
+	VADDSD       X6, X0, X0
+	VADDSD       (AX), X0, X0
+	VMOVSD       X0, (AX)
+	ADDQ         CX, AX
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VADDPD       X6, X2, X2
+	VPERMILPD    $0x01, X2, X6
+	VADDSD       X6, X2, X2
+	VADDSD       (AX), X2, X2
+	VMOVSD       X2, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF64R2C2(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPD (R9), Y0
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y2
+	VMOVUPD 96(R9), Y3
+	VMOVUPD 128(R9), Y4
+	VMOVUPD 160(R9), Y5
+	VMOVUPD 192(R9), Y6
+	VMOVUPD 224(R9), Y7
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPD     (DX), Y8
+	VMOVUPD     (DX)(BX*1), Y9
+	VMOVUPD     (SI), Y10
+	VFMADD231PD Y10, Y8, Y0
+	VFMADD231PD Y10, Y9, Y4
+	VMOVUPD     (SI)(DI*1), Y10
+	VFMADD231PD Y10, Y8, Y2
+	VFMADD231PD Y10, Y9, Y6
+	VMOVUPD     32(DX), Y8
+	VMOVUPD     32(DX)(BX*1), Y9
+	VMOVUPD     32(SI), Y10
+	VFMADD231PD Y10, Y8, Y1
+	VFMADD231PD Y10, Y9, Y5
+	VMOVUPD     32(SI)(DI*1), Y10
+	VFMADD231PD Y10, Y8, Y3
+	VFMADD231PD Y10, Y9, Y7
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	VMOVDQU     (R8), Y11
+	VMASKMOVPD  (DX), Y11, Y8
+	VMASKMOVPD  (DX)(BX*1), Y11, Y9
+	VMASKMOVPD  (SI), Y11, Y10
+	VFMADD231PD Y10, Y8, Y0
+	VFMADD231PD Y10, Y9, Y4
+	VMASKMOVPD  (SI)(DI*1), Y11, Y10
+	VFMADD231PD Y10, Y8, Y2
+	VFMADD231PD Y10, Y9, Y6
+	VMOVDQU     32(R8), Y11
+	VMASKMOVPD  32(DX), Y11, Y8
+	VMASKMOVPD  32(DX)(BX*1), Y11, Y9
+	VMASKMOVPD  32(SI), Y11, Y10
+	VFMADD231PD Y10, Y8, Y1
+	VFMADD231PD Y10, Y9, Y5
+	VMASKMOVPD  32(SI)(DI*1), Y11, Y10
+	VFMADD231PD Y10, Y8, Y3
+	VFMADD231PD Y10, Y9, Y7
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VMOVUPD Y5, 160(AX)
+	VMOVUPD Y6, 192(AX)
+	VMOVUPD Y7, 224(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X10
+	VADDPD       X10, X0, X0
+	VPERMILPD    $0x01, X0, X10
+	VADDSD       X10, X0, X0
+	VADDSD       (AX), X0, X0
+	VMOVSD       X0, (AX)
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X10
+	VADDPD       X10, X2, X2
+	VPERMILPD    $0x01, X2, X10
+	VADDSD       X10, X2, X2
+	VADDSD       8(AX), X2, X2
+	VMOVSD       X2, 8(AX)
+	ADDQ         CX, AX
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X10
+	VADDPD       X10, X4, X4
+	VPERMILPD    $0x01, X4, X10
+	VADDSD       X10, X4, X4
+	VADDSD       (AX), X4, X4
+	VMOVSD       X4, (AX)
+	VADDPD       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X10
+	VADDPD       X10, X6, X6
+	VPERMILPD    $0x01, X6, X10
+	VADDSD       X10, X6, X6
+	VADDSD       8(AX), X6, X6
+	VMOVSD       X6, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF64R2C3(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPD (R9), Y0
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y2
+	VMOVUPD 96(R9), Y3
+	VMOVUPD 128(R9), Y4
+	VMOVUPD 160(R9), Y5
+	VMOVUPD 192(R9), Y6
+	VMOVUPD 224(R9), Y7
+	VMOVUPD 256(R9), Y8
+	VMOVUPD 288(R9), Y9
+	VMOVUPD 320(R9), Y10
+	VMOVUPD 352(R9), Y11
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPD     (DX), Y12
+	VMOVUPD     (DX)(BX*1), Y13
+	VMOVUPD     (SI), Y14
+	VFMADD231PD Y14, Y12, Y0
+	VFMADD231PD Y14, Y13, Y6
+	VMOVUPD     (SI)(DI*1), Y14
+	VFMADD231PD Y14, Y12, Y2
+	VFMADD231PD Y14, Y13, Y8
+	VMOVUPD     (SI)(DI*2), Y14
+	VFMADD231PD Y14, Y12, Y4
+	VFMADD231PD Y14, Y13, Y10
+	VMOVUPD     32(DX), Y12
+	VMOVUPD     32(DX)(BX*1), Y13
+	VMOVUPD     32(SI), Y14
+	VFMADD231PD Y14, Y12, Y1
+	VFMADD231PD Y14, Y13, Y7
+	VMOVUPD     32(SI)(DI*1), Y14
+	VFMADD231PD Y14, Y12, Y3
+	VFMADD231PD Y14, Y13, Y9
+	VMOVUPD     32(SI)(DI*2), Y14
+	VFMADD231PD Y14, Y12, Y5
+	VFMADD231PD Y14, Y13, Y11
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	VMOVDQU     (R8), Y15
+	VMASKMOVPD  (DX), Y15, Y12
+	VMASKMOVPD  (DX)(BX*1), Y15, Y13
+	VMASKMOVPD  (SI), Y15, Y14
+	VFMADD231PD Y14, Y12, Y0
+	VFMADD231PD Y14, Y13, Y6
+	VMASKMOVPD  (SI)(DI*1), Y15, Y14
+	VFMADD231PD Y14, Y12, Y2
+	VFMADD231PD Y14, Y13, Y8
+	VMASKMOVPD  (SI)(DI*2), Y15, Y14
+	VFMADD231PD Y14, Y12, Y4
+	VFMADD231PD Y14, Y13, Y10
+	VMOVDQU     32(R8), Y15
+	VMASKMOVPD  32(DX), Y15, Y12
+	VMASKMOVPD  32(DX)(BX*1), Y15, Y13
+	VMASKMOVPD  32(SI), Y15, Y14
+	VFMADD231PD Y14, Y12, Y1
+	VFMADD231PD Y14, Y13, Y7
+	VMASKMOVPD  32(SI)(DI*1), Y15, Y14
+	VFMADD231PD Y14, Y12, Y3
+	VFMADD231PD Y14, Y13, Y9
+	VMASKMOVPD  32(SI)(DI*2), Y15, Y14
+	VFMADD231PD Y14, Y12, Y5
+	VFMADD231PD Y14, Y13, Y11
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VMOVUPD Y5, 160(AX)
+	VMOVUPD Y6, 192(AX)
+	VMOVUPD Y7, 224(AX)
+	VMOVUPD Y8, 256(AX)
+	VMOVUPD Y9, 288(AX)
+	VMOVUPD Y10, 320(AX)
+	VMOVUPD Y11, 352(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X14
+	VADDPD       X14, X0, X0
+	VPERMILPD    $0x01, X0, X14
+	VADDSD       X14, X0, X0
+	VADDSD       (AX), X0, X0
+	VMOVSD       X0, (AX)
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X14
+	VADDPD       X14, X2, X2
+	VPERMILPD    $0x01, X2, X14
+	VADDSD       X14, X2, X2
+	VADDSD       8(AX), X2, X2
+	VMOVSD       X2, 8(AX)
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X14
+	VADDPD       X14, X4, X4
+	VPERMILPD    $0x01, X4, X14
+	VADDSD       X14, X4, X4
+	VADDSD       16(AX), X4, X4
+	VMOVSD       X4, 16(AX)
+	ADDQ         CX, AX
+	VADDPD       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X14
+	VADDPD       X14, X6, X6
+	VPERMILPD    $0x01, X6, X14
+	VADDSD       X14, X6, X6
+	VADDSD       (AX), X6, X6
+	VMOVSD       X6, (AX)
+	VADDPD       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X14
+	VADDPD       X14, X8, X8
+	VPERMILPD    $0x01, X8, X14
+	VADDSD       X14, X8, X8
+	VADDSD       8(AX), X8, X8
+	VMOVSD       X8, 8(AX)
+	VADDPD       Y11, Y10, Y10
+	VEXTRACTF128 $0x01, Y10, X14
+	VADDPD       X14, X10, X10
+	VPERMILPD    $0x01, X10, X14
+	VADDSD       X14, X10, X10
+	VADDSD       16(AX), X10, X10
+	VMOVSD       X10, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF32R1C1(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    nk+48(FP), BX
+	MOVQ    st+64(FP), SI
+	MOVQ    flags+72(FP), DI
+	TESTQ   $0x00000001, DI
+	JZ      zero
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+start:
+	TESTQ BX, BX
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPS     (CX), Y2
+	VMOVUPS     (DX), Y3
+	VFMADD231PS Y3, Y2, Y0
+	VMOVUPS     32(CX), Y2
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS Y3, Y2, Y1
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), BX
+	TESTQ       BX, BX
+	JZ          reduce
+	VMOVDQU     (BX), Y3
+	VMASKMOVPS  (CX), Y3, Y2
+	VMASKMOVPS  (DX), Y3, Y3
+	VFMADD231PS Y3, Y2, Y0
+	VMOVDQU     32(BX), Y3
+	VMASKMOVPS  32(CX), Y3, Y2
+	VMASKMOVPS  32(DX), Y3, Y3
+	VFMADD231PS Y3, Y2, Y1
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF32R1C2(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    nk+48(FP), SI
+	MOVQ    st+64(FP), DI
+	MOVQ    flags+72(FP), R8
+	TESTQ   $0x00000001, R8
+	JZ      zero
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPS     (CX), Y4
+	VMOVUPS     (DX), Y5
+	VFMADD231PS Y5, Y4, Y0
+	VMOVUPS     (DX)(BX*1), Y5
+	VFMADD231PS Y5, Y4, Y2
+	VMOVUPS     32(CX), Y4
+	VMOVUPS     32(DX), Y5
+	VFMADD231PS Y5, Y4, Y1
+	VMOVUPS     32(DX)(BX*1), Y5
+	VFMADD231PS Y5, Y4, Y3
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	VMOVDQU     (SI), Y6
+	VMASKMOVPS  (CX), Y6, Y4
+	VMASKMOVPS  (DX), Y6, Y5
+	VFMADD231PS Y5, Y4, Y0
+	VMASKMOVPS  (DX)(BX*1), Y6, Y5
+	VFMADD231PS Y5, Y4, Y2
+	VMOVDQU     32(SI), Y6
+	VMASKMOVPS  32(CX), Y6, Y4
+	VMASKMOVPS  32(DX), Y6, Y5
+	VFMADD231PS Y5, Y4, Y1
+	VMASKMOVPS  32(DX)(BX*1), Y6, Y5
+	VFMADD231PS Y5, Y4, Y3
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X5
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X5
+	VADDPS       X5, X0, X0
+	VMOVSHDUP    X0, X5
+	VADDSS       X5, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X5
+	VADDPS       X5, X2, X2
+	VMOVHLPS     X2, X2, X5
+	VADDPS       X5, X2, X2
+	VMOVSHDUP    X2, X5
+	VADDSS       X5, X2, X2
+	VADDSS       4(AX), X2, X2
+	VMOVSS       X2, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF32R1C3(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    nk+48(FP), SI
+	MOVQ    st+64(FP), DI
+	MOVQ    flags+72(FP), R8
+	TESTQ   $0x00000001, R8
+	JZ      zero
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 128(DI), Y4
+	VMOVUPS 160(DI), Y5
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPS     (CX), Y6
+	VMOVUPS     (DX), Y7
+	VFMADD231PS Y7, Y6, Y0
+	VMOVUPS     (DX)(BX*1), Y7
+	VFMADD231PS Y7, Y6, Y2
+	VMOVUPS     (DX)(BX*2), Y7
+	VFMADD231PS Y7, Y6, Y4
+	VMOVUPS     32(CX), Y6
+	VMOVUPS     32(DX), Y7
+	VFMADD231PS Y7, Y6, Y1
+	VMOVUPS     32(DX)(BX*1), Y7
+	VFMADD231PS Y7, Y6, Y3
+	VMOVUPS     32(DX)(BX*2), Y7
+	VFMADD231PS Y7, Y6, Y5
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	VMOVDQU     (SI), Y8
+	VMASKMOVPS  (CX), Y8, Y6
+	VMASKMOVPS  (DX), Y8, Y7
+	VFMADD231PS Y7, Y6, Y0
+	VMASKMOVPS  (DX)(BX*1), Y8, Y7
+	VFMADD231PS Y7, Y6, Y2
+	VMASKMOVPS  (DX)(BX*2), Y8, Y7
+	VFMADD231PS Y7, Y6, Y4
+	VMOVDQU     32(SI), Y8
+	VMASKMOVPS  32(CX), Y8, Y6
+	VMASKMOVPS  32(DX), Y8, Y7
+	VFMADD231PS Y7, Y6, Y1
+	VMASKMOVPS  32(DX)(BX*1), Y8, Y7
+	VFMADD231PS Y7, Y6, Y3
+	VMASKMOVPS  32(DX)(BX*2), Y8, Y7
+	VFMADD231PS Y7, Y6, Y5
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X7
+	VADDPS       X7, X0, X0
+	VMOVHLPS     X0, X0, X7
+	VADDPS       X7, X0, X0
+	VMOVSHDUP    X0, X7
+	VADDSS       X7, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X7
+	VADDPS       X7, X2, X2
+	VMOVHLPS     X2, X2, X7
+	VADDPS       X7, X2, X2
+	VMOVSHDUP    X2, X7
+	VADDSS       X7, X2, X2
+	VADDSS       4(AX), X2, X2
+	VMOVSS       X2, 4(AX)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X7
+	VADDPS       X7, X4, X4
+	VMOVHLPS     X4, X4, X7
+	VADDPS       X7, X4, X4
+	VMOVSHDUP    X4, X7
+	VADDSS       X7, X4, X4
+	VADDSS       8(AX), X4, X4
+	VMOVSS       X4, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF32R2C1(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), DI
+	MOVQ    st+64(FP), R8
+	MOVQ    flags+72(FP), R9
+	TESTQ   $0x00000001, R9
+	JZ      zero
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	VMOVUPS 64(R8), Y2
+	VMOVUPS 96(R8), Y3
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+start:
+	TESTQ DI, DI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPS     (DX), Y4
+	VMOVUPS     (DX)(BX*1), Y5
+	VMOVUPS     (SI), Y6
+	VFMADD231PS Y6, Y4, Y0
+	VFMADD231PS Y6, Y5, Y2
+	VMOVUPS     32(DX), Y4
+	VMOVUPS     32(DX)(BX*1), Y5
+	VMOVUPS     32(SI), Y6
+	VFMADD231PS Y6, Y4, Y1
+	VFMADD231PS Y6, Y5, Y3
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), DI
+	TESTQ       DI, DI
+	JZ          reduce
+	VMOVDQU     (DI), Y6
+	VMASKMOVPS  (DX), Y6, Y4
+	VMASKMOVPS  (DX)(BX*1), Y6, Y5
+	VMASKMOVPS  (SI), Y6, Y6
+	VFMADD231PS Y6, Y4, Y0
+	VFMADD231PS Y6, Y5, Y2
+	VMOVDQU     32(DI), Y6
+	VMASKMOVPS  32(DX), Y6, Y4
+	VMASKMOVPS  32(DX)(BX*1), Y6, Y5
+	VMASKMOVPS  32(SI), Y6, Y6
+	VFMADD231PS Y6, Y4, Y1
+	VFMADD231PS Y6, Y5, Y3
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X6
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X6
+	VADDPS       X6, X0, X0
+	VMOVSHDUP    X0, X6
+	VADDSS       X6, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         CX, AX
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VADDPS       X6, X2, X2
+	VMOVHLPS     X2, X2, X6
+	VADDPS       X6, X2, X2
+	VMOVSHDUP    X2, X6
+	VADDSS       X6, X2, X2
+	VADDSS       (AX), X2, X2
+	VMOVSS       X2, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF32R2C2(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS 64(R9), Y2
+	VMOVUPS 96(R9), Y3
+	VMOVUPS 128(R9), Y4
+	VMOVUPS 160(R9), Y5
+	VMOVUPS 192(R9), Y6
+	VMOVUPS 224(R9), Y7
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPS     (DX), Y8
+	VMOVUPS     (DX)(BX*1), Y9
+	VMOVUPS     (SI), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y4
+	VMOVUPS     (SI)(DI*1), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VFMADD231PS Y10, Y9, Y6
+	VMOVUPS     32(DX), Y8
+	VMOVUPS     32(DX)(BX*1), Y9
+	VMOVUPS     32(SI), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VFMADD231PS Y10, Y9, Y5
+	VMOVUPS     32(SI)(DI*1), Y10
+	VFMADD231PS Y10, Y8, Y3
+	VFMADD231PS Y10, Y9, Y7
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	VMOVDQU     (R8), Y11
+	VMASKMOVPS  (DX), Y11, Y8
+	VMASKMOVPS  (DX)(BX*1), Y11, Y9
+	VMASKMOVPS  (SI), Y11, Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y4
+	VMASKMOVPS  (SI)(DI*1), Y11, Y10
+	VFMADD231PS Y10, Y8, Y2
+	VFMADD231PS Y10, Y9, Y6
+	VMOVDQU     32(R8), Y11
+	VMASKMOVPS  32(DX), Y11, Y8
+	VMASKMOVPS  32(DX)(BX*1), Y11, Y9
+	VMASKMOVPS  32(SI), Y11, Y10
+	VFMADD231PS Y10, Y8, Y1
+	VFMADD231PS Y10, Y9, Y5
+	VMASKMOVPS  32(SI)(DI*1), Y11, Y10
+	VFMADD231PS Y10, Y8, Y3
+	VFMADD231PS Y10, Y9, Y7
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VMOVUPS Y6, 192(AX)
+	VMOVUPS Y7, 224(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X10
+	VADDPS       X10, X0, X0
+	VMOVHLPS     X0, X0, X10
+	VADDPS       X10, X0, X0
+	VMOVSHDUP    X0, X10
+	VADDSS       X10, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X10
+	VADDPS       X10, X2, X2
+	VMOVHLPS     X2, X2, X10
+	VADDPS       X10, X2, X2
+	VMOVSHDUP    X2, X10
+	VADDSS       X10, X2, X2
+	VADDSS       4(AX), X2, X2
+	VMOVSS       X2, 4(AX)
+	ADDQ         CX, AX
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X10
+	VADDPS       X10, X4, X4
+	VMOVHLPS     X4, X4, X10
+	VADDPS       X10, X4, X4
+	VMOVSHDUP    X4, X10
+	VADDSS       X10, X4, X4
+	VADDSS       (AX), X4, X4
+	VMOVSS       X4, (AX)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X10
+	VADDPS       X10, X6, X6
+	VMOVHLPS     X6, X6, X10
+	VADDPS       X10, X6, X6
+	VMOVSHDUP    X6, X10
+	VADDSS       X10, X6, X6
+	VADDSS       4(AX), X6, X6
+	VMOVSS       X6, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·ntF32R2C3(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS 64(R9), Y2
+	VMOVUPS 96(R9), Y3
+	VMOVUPS 128(R9), Y4
+	VMOVUPS 160(R9), Y5
+	VMOVUPS 192(R9), Y6
+	VMOVUPS 224(R9), Y7
+	VMOVUPS 256(R9), Y8
+	VMOVUPS 288(R9), Y9
+	VMOVUPS 320(R9), Y10
+	VMOVUPS 352(R9), Y11
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPS     (DX), Y12
+	VMOVUPS     (DX)(BX*1), Y13
+	VMOVUPS     (SI), Y14
+	VFMADD231PS Y14, Y12, Y0
+	VFMADD231PS Y14, Y13, Y6
+	VMOVUPS     (SI)(DI*1), Y14
+	VFMADD231PS Y14, Y12, Y2
+	VFMADD231PS Y14, Y13, Y8
+	VMOVUPS     (SI)(DI*2), Y14
+	VFMADD231PS Y14, Y12, Y4
+	VFMADD231PS Y14, Y13, Y10
+	VMOVUPS     32(DX), Y12
+	VMOVUPS     32(DX)(BX*1), Y13
+	VMOVUPS     32(SI), Y14
+	VFMADD231PS Y14, Y12, Y1
+	VFMADD231PS Y14, Y13, Y7
+	VMOVUPS     32(SI)(DI*1), Y14
+	VFMADD231PS Y14, Y12, Y3
+	VFMADD231PS Y14, Y13, Y9
+	VMOVUPS     32(SI)(DI*2), Y14
+	VFMADD231PS Y14, Y12, Y5
+	VFMADD231PS Y14, Y13, Y11
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        mask+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (DX), Y15, Y12
+	VMASKMOVPS  (DX)(BX*1), Y15, Y13
+	VMASKMOVPS  (SI), Y15, Y14
+	VFMADD231PS Y14, Y12, Y0
+	VFMADD231PS Y14, Y13, Y6
+	VMASKMOVPS  (SI)(DI*1), Y15, Y14
+	VFMADD231PS Y14, Y12, Y2
+	VFMADD231PS Y14, Y13, Y8
+	VMASKMOVPS  (SI)(DI*2), Y15, Y14
+	VFMADD231PS Y14, Y12, Y4
+	VFMADD231PS Y14, Y13, Y10
+	VMOVDQU     32(R8), Y15
+	VMASKMOVPS  32(DX), Y15, Y12
+	VMASKMOVPS  32(DX)(BX*1), Y15, Y13
+	VMASKMOVPS  32(SI), Y15, Y14
+	VFMADD231PS Y14, Y12, Y1
+	VFMADD231PS Y14, Y13, Y7
+	VMASKMOVPS  32(SI)(DI*1), Y15, Y14
+	VFMADD231PS Y14, Y12, Y3
+	VFMADD231PS Y14, Y13, Y9
+	VMASKMOVPS  32(SI)(DI*2), Y15, Y14
+	VFMADD231PS Y14, Y12, Y5
+	VFMADD231PS Y14, Y13, Y11
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VMOVUPS Y6, 192(AX)
+	VMOVUPS Y7, 224(AX)
+	VMOVUPS Y8, 256(AX)
+	VMOVUPS Y9, 288(AX)
+	VMOVUPS Y10, 320(AX)
+	VMOVUPS Y11, 352(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X14
+	VADDPS       X14, X0, X0
+	VMOVHLPS     X0, X0, X14
+	VADDPS       X14, X0, X0
+	VMOVSHDUP    X0, X14
+	VADDSS       X14, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X14
+	VADDPS       X14, X2, X2
+	VMOVHLPS     X2, X2, X14
+	VADDPS       X14, X2, X2
+	VMOVSHDUP    X2, X14
+	VADDSS       X14, X2, X2
+	VADDSS       4(AX), X2, X2
+	VMOVSS       X2, 4(AX)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X14
+	VADDPS       X14, X4, X4
+	VMOVHLPS     X4, X4, X14
+	VADDPS       X14, X4, X4
+	VMOVSHDUP    X4, X14
+	VADDSS       X14, X4, X4
+	VADDSS       8(AX), X4, X4
+	VMOVSS       X4, 8(AX)
+	ADDQ         CX, AX
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X14
+	VADDPS       X14, X6, X6
+	VMOVHLPS     X6, X6, X14
+	VADDPS       X14, X6, X6
+	VMOVSHDUP    X6, X14
+	VADDSS       X14, X6, X6
+	VADDSS       (AX), X6, X6
+	VMOVSS       X6, (AX)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X14
+	VADDPS       X14, X8, X8
+	VMOVHLPS     X8, X8, X14
+	VADDPS       X14, X8, X8
+	VMOVSHDUP    X8, X14
+	VADDSS       X14, X8, X8
+	VADDSS       4(AX), X8, X8
+	VMOVSS       X8, 4(AX)
+	VADDPS       Y11, Y10, Y10
+	VEXTRACTF128 $0x01, Y10, X14
+	VADDPS       X14, X10, X10
+	VMOVHLPS     X10, X10, X14
+	VADDPS       X14, X10, X10
+	VMOVSHDUP    X10, X14
+	VADDSS       X14, X10, X10
+	VADDSS       8(AX), X10, X10
+	VMOVSS       X10, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R1C1AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    nk+48(FP), BX
+	MOVQ    st+64(FP), SI
+	MOVQ    flags+72(FP), DI
+	TESTQ   $0x00000001, DI
+	JZ      zero
+	VMOVUPD (SI), Z0
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+
+start:
+	TESTQ BX, BX
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VFMADD231PD Z2, Z1, Z0
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), BX
+	TESTQ       BX, BX
+	JZ          reduce
+	KMOVW       BX, K1
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (DX), K1, Z2
+	VFMADD231PD Z2, Z1, Z0
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPD        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X2
+	VADDPD        X2, X0, X0
+	VPERMILPD     $0x01, X0, X2
+	VADDSD        X2, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R1C2AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    nk+48(FP), SI
+	MOVQ    st+64(FP), DI
+	MOVQ    flags+72(FP), R8
+	TESTQ   $0x00000001, R8
+	JZ      zero
+	VMOVUPD (DI), Z0
+	VMOVUPD 64(DI), Z1
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VFMADD231PD Z3, Z2, Z0
+	VMOVUPD     (DX)(BX*1), Z3
+	VFMADD231PD Z3, Z2, Z1
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	KMOVW       SI, K1
+	VMOVUPD.Z   (CX), K1, Z2
+	VMOVUPD.Z   (DX), K1, Z3
+	VFMADD231PD Z3, Z2, Z0
+	VMOVUPD.Z   (DX)(BX*1), K1, Z3
+	VFMADD231PD Z3, Z2, Z1
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPD        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X3
+	VADDPD        X3, X0, X0
+	VPERMILPD     $0x01, X0, X3
+	VADDSD        X3, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y3
+	VADDPD        Y3, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X3
+	VADDPD        X3, X1, X1
+	VPERMILPD     $0x01, X1, X3
+	VADDSD        X3, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R1C3AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    nk+48(FP), SI
+	MOVQ    st+64(FP), DI
+	MOVQ    flags+72(FP), R8
+	TESTQ   $0x00000001, R8
+	JZ      zero
+	VMOVUPD (DI), Z0
+	VMOVUPD 64(DI), Z1
+	VMOVUPD 128(DI), Z2
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPD     (CX), Z3
+	VMOVUPD     (DX), Z4
+	VFMADD231PD Z4, Z3, Z0
+	VMOVUPD     (DX)(BX*1), Z4
+	VFMADD231PD Z4, Z3, Z1
+	VMOVUPD     (DX)(BX*2), Z4
+	VFMADD231PD Z4, Z3, Z2
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	KMOVW       SI, K1
+	VMOVUPD.Z   (CX), K1, Z3
+	VMOVUPD.Z   (DX), K1, Z4
+	VFMADD231PD Z4, Z3, Z0
+	VMOVUPD.Z   (DX)(BX*1), K1, Z4
+	VFMADD231PD Z4, Z3, Z1
+	VMOVUPD.Z   (DX)(BX*2), K1, Z4
+	VFMADD231PD Z4, Z3, Z2
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPD        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X4
+	VADDPD        X4, X0, X0
+	VPERMILPD     $0x01, X0, X4
+	VADDSD        X4, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VADDPD        Y4, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X4
+	VADDPD        X4, X1, X1
+	VPERMILPD     $0x01, X1, X4
+	VADDSD        X4, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y4
+	VADDPD        Y4, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X4
+	VADDPD        X4, X2, X2
+	VPERMILPD     $0x01, X2, X4
+	VADDSD        X4, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R1C4AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    nk+48(FP), SI
+	LEAQ    (BX)(BX*2), DI
+	MOVQ    st+64(FP), R8
+	MOVQ    flags+72(FP), R9
+	TESTQ   $0x00000001, R9
+	JZ      zero
+	VMOVUPD (R8), Z0
+	VMOVUPD 64(R8), Z1
+	VMOVUPD 128(R8), Z2
+	VMOVUPD 192(R8), Z3
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPD     (CX), Z4
+	VMOVUPD     (DX), Z5
+	VFMADD231PD Z5, Z4, Z0
+	VMOVUPD     (DX)(BX*1), Z5
+	VFMADD231PD Z5, Z4, Z1
+	VMOVUPD     (DX)(BX*2), Z5
+	VFMADD231PD Z5, Z4, Z2
+	VMOVUPD     (DX)(DI*1), Z5
+	VFMADD231PD Z5, Z4, Z3
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	KMOVW       SI, K1
+	VMOVUPD.Z   (CX), K1, Z4
+	VMOVUPD.Z   (DX), K1, Z5
+	VFMADD231PD Z5, Z4, Z0
+	VMOVUPD.Z   (DX)(BX*1), K1, Z5
+	VFMADD231PD Z5, Z4, Z1
+	VMOVUPD.Z   (DX)(BX*2), K1, Z5
+	VFMADD231PD Z5, Z4, Z2
+	VMOVUPD.Z   (DX)(DI*1), K1, Z5
+	VFMADD231PD Z5, Z4, Z3
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VADDPD        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X5
+	VADDPD        X5, X0, X0
+	VPERMILPD     $0x01, X0, X5
+	VADDSD        X5, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y5
+	VADDPD        Y5, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X5
+	VADDPD        X5, X1, X1
+	VPERMILPD     $0x01, X1, X5
+	VADDSD        X5, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y5
+	VADDPD        Y5, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X5
+	VADDPD        X5, X2, X2
+	VPERMILPD     $0x01, X2, X5
+	VADDSD        X5, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VADDPD        Y5, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X5
+	VADDPD        X5, X3, X3
+	VPERMILPD     $0x01, X3, X5
+	VADDSD        X5, X3, X3
+	VADDSD        24(AX), X3, X3
+	VMOVSD        X3, 24(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R1C5AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    nk+48(FP), SI
+	LEAQ    (BX)(BX*2), DI
+	LEAQ    (DX)(BX*4), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPD (R9), Z0
+	VMOVUPD 64(R9), Z1
+	VMOVUPD 128(R9), Z2
+	VMOVUPD 192(R9), Z3
+	VMOVUPD 256(R9), Z4
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPD     (CX), Z5
+	VMOVUPD     (DX), Z6
+	VFMADD231PD Z6, Z5, Z0
+	VMOVUPD     (DX)(BX*1), Z6
+	VFMADD231PD Z6, Z5, Z1
+	VMOVUPD     (DX)(BX*2), Z6
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPD     (DX)(DI*1), Z6
+	VFMADD231PD Z6, Z5, Z3
+	VMOVUPD     (R8), Z6
+	VFMADD231PD Z6, Z5, Z4
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, R8
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	KMOVW       SI, K1
+	VMOVUPD.Z   (CX), K1, Z5
+	VMOVUPD.Z   (DX), K1, Z6
+	VFMADD231PD Z6, Z5, Z0
+	VMOVUPD.Z   (DX)(BX*1), K1, Z6
+	VFMADD231PD Z6, Z5, Z1
+	VMOVUPD.Z   (DX)(BX*2), K1, Z6
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPD.Z   (DX)(DI*1), K1, Z6
+	VFMADD231PD Z6, Z5, Z3
+	VMOVUPD.Z   (R8), K1, Z6
+	VFMADD231PD Z6, Z5, Z4
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPD        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X6
+	VADDPD        X6, X0, X0
+	VPERMILPD     $0x01, X0, X6
+	VADDSD        X6, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y6
+	VADDPD        Y6, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X6
+	VADDPD        X6, X1, X1
+	VPERMILPD     $0x01, X1, X6
+	VADDSD        X6, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y6
+	VADDPD        Y6, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X6
+	VADDPD        X6, X2, X2
+	VPERMILPD     $0x01, X2, X6
+	VADDSD        X6, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y6
+	VADDPD        Y6, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X6
+	VADDPD        X6, X3, X3
+	VPERMILPD     $0x01, X3, X6
+	VADDSD        X6, X3, X3
+	VADDSD        24(AX), X3, X3
+	VMOVSD        X3, 24(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VADDPD        Y6, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPD        X6, X4, X4
+	VPERMILPD     $0x01, X4, X6
+	VADDSD        X6, X4, X4
+	VADDSD        32(AX), X4, X4
+	VMOVSD        X4, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R2C1AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), DI
+	MOVQ    st+64(FP), R8
+	MOVQ    flags+72(FP), R9
+	TESTQ   $0x00000001, R9
+	JZ      zero
+	VMOVUPD (R8), Z0
+	VMOVUPD 64(R8), Z1
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+start:
+	TESTQ DI, DI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPD     (DX), Z2
+	VMOVUPD     (DX)(BX*1), Z3
+	VMOVUPD     (SI), Z4
+	VFMADD231PD Z4, Z2, Z0
+	VFMADD231PD Z4, Z3, Z1
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), DI
+	TESTQ       DI, DI
+	JZ          reduce
+	KMOVW       DI, K1
+	VMOVUPD.Z   (DX), K1, Z2
+	VMOVUPD.Z   (DX)(BX*1), K1, Z3
+	VMOVUPD.Z   (SI), K1, Z4
+	VFMADD231PD Z4, Z2, Z0
+	VFMADD231PD Z4, Z3, Z1
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPD        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X4
+	VADDPD        X4, X0, X0
+	VPERMILPD     $0x01, X0, X4
+	VADDSD        X4, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VADDPD        Y4, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X4
+	VADDPD        X4, X1, X1
+	VPERMILPD     $0x01, X1, X4
+	VADDSD        X4, X1, X1
+	VADDSD        (AX), X1, X1
+	VMOVSD        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R2C2AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPD (R9), Z0
+	VMOVUPD 64(R9), Z1
+	VMOVUPD 128(R9), Z2
+	VMOVUPD 192(R9), Z3
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPD     (DX), Z4
+	VMOVUPD     (DX)(BX*1), Z5
+	VMOVUPD     (SI), Z6
+	VFMADD231PD Z6, Z4, Z0
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPD     (SI)(DI*1), Z6
+	VFMADD231PD Z6, Z4, Z1
+	VFMADD231PD Z6, Z5, Z3
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z4
+	VMOVUPD.Z   (DX)(BX*1), K1, Z5
+	VMOVUPD.Z   (SI), K1, Z6
+	VFMADD231PD Z6, Z4, Z0
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPD.Z   (SI)(DI*1), K1, Z6
+	VFMADD231PD Z6, Z4, Z1
+	VFMADD231PD Z6, Z5, Z3
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPD        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X6
+	VADDPD        X6, X0, X0
+	VPERMILPD     $0x01, X0, X6
+	VADDSD        X6, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y6
+	VADDPD        Y6, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X6
+	VADDPD        X6, X1, X1
+	VPERMILPD     $0x01, X1, X6
+	VADDSD        X6, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y6
+	VADDPD        Y6, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X6
+	VADDPD        X6, X2, X2
+	VPERMILPD     $0x01, X2, X6
+	VADDSD        X6, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y6
+	VADDPD        Y6, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X6
+	VADDPD        X6, X3, X3
+	VPERMILPD     $0x01, X3, X6
+	VADDSD        X6, X3, X3
+	VADDSD        8(AX), X3, X3
+	VMOVSD        X3, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R2C3AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPD (R9), Z0
+	VMOVUPD 64(R9), Z1
+	VMOVUPD 128(R9), Z2
+	VMOVUPD 192(R9), Z3
+	VMOVUPD 256(R9), Z4
+	VMOVUPD 320(R9), Z5
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPD     (DX), Z6
+	VMOVUPD     (DX)(BX*1), Z7
+	VMOVUPD     (SI), Z8
+	VFMADD231PD Z8, Z6, Z0
+	VFMADD231PD Z8, Z7, Z3
+	VMOVUPD     (SI)(DI*1), Z8
+	VFMADD231PD Z8, Z6, Z1
+	VFMADD231PD Z8, Z7, Z4
+	VMOVUPD     (SI)(DI*2), Z8
+	VFMADD231PD Z8, Z6, Z2
+	VFMADD231PD Z8, Z7, Z5
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z6
+	VMOVUPD.Z   (DX)(BX*1), K1, Z7
+	VMOVUPD.Z   (SI), K1, Z8
+	VFMADD231PD Z8, Z6, Z0
+	VFMADD231PD Z8, Z7, Z3
+	VMOVUPD.Z   (SI)(DI*1), K1, Z8
+	VFMADD231PD Z8, Z6, Z1
+	VFMADD231PD Z8, Z7, Z4
+	VMOVUPD.Z   (SI)(DI*2), K1, Z8
+	VFMADD231PD Z8, Z6, Z2
+	VFMADD231PD Z8, Z7, Z5
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPD        Y8, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X8
+	VADDPD        X8, X0, X0
+	VPERMILPD     $0x01, X0, X8
+	VADDSD        X8, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y8
+	VADDPD        Y8, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X8
+	VADDPD        X8, X1, X1
+	VPERMILPD     $0x01, X1, X8
+	VADDSD        X8, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y8
+	VADDPD        Y8, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X8
+	VADDPD        X8, X2, X2
+	VPERMILPD     $0x01, X2, X8
+	VADDSD        X8, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y8
+	VADDPD        Y8, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X8
+	VADDPD        X8, X3, X3
+	VPERMILPD     $0x01, X3, X8
+	VADDSD        X8, X3, X3
+	VADDSD        (AX), X3, X3
+	VMOVSD        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y8
+	VADDPD        Y8, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X8
+	VADDPD        X8, X4, X4
+	VPERMILPD     $0x01, X4, X8
+	VADDSD        X8, X4, X4
+	VADDSD        8(AX), X4, X4
+	VMOVSD        X4, 8(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y8
+	VADDPD        Y8, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X8
+	VADDPD        X8, X5, X5
+	VPERMILPD     $0x01, X5, X8
+	VADDSD        X8, X5, X5
+	VADDSD        16(AX), X5, X5
+	VMOVSD        X5, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R2C4AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (DI)(DI*2), R9
+	MOVQ    st+64(FP), R10
+	MOVQ    flags+72(FP), R11
+	TESTQ   $0x00000001, R11
+	JZ      zero
+	VMOVUPD (R10), Z0
+	VMOVUPD 64(R10), Z1
+	VMOVUPD 128(R10), Z2
+	VMOVUPD 192(R10), Z3
+	VMOVUPD 256(R10), Z4
+	VMOVUPD 320(R10), Z5
+	VMOVUPD 384(R10), Z6
+	VMOVUPD 448(R10), Z7
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPD     (DX), Z8
+	VMOVUPD     (DX)(BX*1), Z9
+	VMOVUPD     (SI), Z10
+	VFMADD231PD Z10, Z8, Z0
+	VFMADD231PD Z10, Z9, Z4
+	VMOVUPD     (SI)(DI*1), Z10
+	VFMADD231PD Z10, Z8, Z1
+	VFMADD231PD Z10, Z9, Z5
+	VMOVUPD     (SI)(DI*2), Z10
+	VFMADD231PD Z10, Z8, Z2
+	VFMADD231PD Z10, Z9, Z6
+	VMOVUPD     (SI)(R9*1), Z10
+	VFMADD231PD Z10, Z8, Z3
+	VFMADD231PD Z10, Z9, Z7
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z8
+	VMOVUPD.Z   (DX)(BX*1), K1, Z9
+	VMOVUPD.Z   (SI), K1, Z10
+	VFMADD231PD Z10, Z8, Z0
+	VFMADD231PD Z10, Z9, Z4
+	VMOVUPD.Z   (SI)(DI*1), K1, Z10
+	VFMADD231PD Z10, Z8, Z1
+	VFMADD231PD Z10, Z9, Z5
+	VMOVUPD.Z   (SI)(DI*2), K1, Z10
+	VFMADD231PD Z10, Z8, Z2
+	VFMADD231PD Z10, Z9, Z6
+	VMOVUPD.Z   (SI)(R9*1), K1, Z10
+	VFMADD231PD Z10, Z8, Z3
+	VFMADD231PD Z10, Z9, Z7
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y10
+	VADDPD        Y10, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X10
+	VADDPD        X10, X0, X0
+	VPERMILPD     $0x01, X0, X10
+	VADDSD        X10, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y10
+	VADDPD        Y10, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X10
+	VADDPD        X10, X1, X1
+	VPERMILPD     $0x01, X1, X10
+	VADDSD        X10, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y10
+	VADDPD        Y10, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X10
+	VADDPD        X10, X2, X2
+	VPERMILPD     $0x01, X2, X10
+	VADDSD        X10, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y10
+	VADDPD        Y10, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X10
+	VADDPD        X10, X3, X3
+	VPERMILPD     $0x01, X3, X10
+	VADDSD        X10, X3, X3
+	VADDSD        24(AX), X3, X3
+	VMOVSD        X3, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y10
+	VADDPD        Y10, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X10
+	VADDPD        X10, X4, X4
+	VPERMILPD     $0x01, X4, X10
+	VADDSD        X10, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y10
+	VADDPD        Y10, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X10
+	VADDPD        X10, X5, X5
+	VPERMILPD     $0x01, X5, X10
+	VADDSD        X10, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y10
+	VADDPD        Y10, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X10
+	VADDPD        X10, X6, X6
+	VPERMILPD     $0x01, X6, X10
+	VADDSD        X10, X6, X6
+	VADDSD        16(AX), X6, X6
+	VMOVSD        X6, 16(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y10
+	VADDPD        Y10, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X10
+	VADDPD        X10, X7, X7
+	VPERMILPD     $0x01, X7, X10
+	VADDSD        X10, X7, X7
+	VADDSD        24(AX), X7, X7
+	VMOVSD        X7, 24(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R2C5AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (DI)(DI*2), R9
+	LEAQ    (SI)(DI*4), R10
+	MOVQ    st+64(FP), R11
+	MOVQ    flags+72(FP), R12
+	TESTQ   $0x00000001, R12
+	JZ      zero
+	VMOVUPD (R11), Z0
+	VMOVUPD 64(R11), Z1
+	VMOVUPD 128(R11), Z2
+	VMOVUPD 192(R11), Z3
+	VMOVUPD 256(R11), Z4
+	VMOVUPD 320(R11), Z5
+	VMOVUPD 384(R11), Z6
+	VMOVUPD 448(R11), Z7
+	VMOVUPD 512(R11), Z8
+	VMOVUPD 576(R11), Z9
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPD     (DX), Z10
+	VMOVUPD     (DX)(BX*1), Z11
+	VMOVUPD     (SI), Z12
+	VFMADD231PD Z12, Z10, Z0
+	VFMADD231PD Z12, Z11, Z5
+	VMOVUPD     (SI)(DI*1), Z12
+	VFMADD231PD Z12, Z10, Z1
+	VFMADD231PD Z12, Z11, Z6
+	VMOVUPD     (SI)(DI*2), Z12
+	VFMADD231PD Z12, Z10, Z2
+	VFMADD231PD Z12, Z11, Z7
+	VMOVUPD     (SI)(R9*1), Z12
+	VFMADD231PD Z12, Z10, Z3
+	VFMADD231PD Z12, Z11, Z8
+	VMOVUPD     (R10), Z12
+	VFMADD231PD Z12, Z10, Z4
+	VFMADD231PD Z12, Z11, Z9
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, R10
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z10
+	VMOVUPD.Z   (DX)(BX*1), K1, Z11
+	VMOVUPD.Z   (SI), K1, Z12
+	VFMADD231PD Z12, Z10, Z0
+	VFMADD231PD Z12, Z11, Z5
+	VMOVUPD.Z   (SI)(DI*1), K1, Z12
+	VFMADD231PD Z12, Z10, Z1
+	VFMADD231PD Z12, Z11, Z6
+	VMOVUPD.Z   (SI)(DI*2), K1, Z12
+	VFMADD231PD Z12, Z10, Z2
+	VFMADD231PD Z12, Z11, Z7
+	VMOVUPD.Z   (SI)(R9*1), K1, Z12
+	VFMADD231PD Z12, Z10, Z3
+	VFMADD231PD Z12, Z11, Z8
+	VMOVUPD.Z   (R10), K1, Z12
+	VFMADD231PD Z12, Z10, Z4
+	VFMADD231PD Z12, Z11, Z9
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VMOVUPD Z8, 512(AX)
+	VMOVUPD Z9, 576(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPD        Y12, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X12
+	VADDPD        X12, X0, X0
+	VPERMILPD     $0x01, X0, X12
+	VADDSD        X12, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y12
+	VADDPD        Y12, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X12
+	VADDPD        X12, X1, X1
+	VPERMILPD     $0x01, X1, X12
+	VADDSD        X12, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y12
+	VADDPD        Y12, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X12
+	VADDPD        X12, X2, X2
+	VPERMILPD     $0x01, X2, X12
+	VADDSD        X12, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y12
+	VADDPD        Y12, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X12
+	VADDPD        X12, X3, X3
+	VPERMILPD     $0x01, X3, X12
+	VADDSD        X12, X3, X3
+	VADDSD        24(AX), X3, X3
+	VMOVSD        X3, 24(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VADDPD        Y12, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X12
+	VADDPD        X12, X4, X4
+	VPERMILPD     $0x01, X4, X12
+	VADDSD        X12, X4, X4
+	VADDSD        32(AX), X4, X4
+	VMOVSD        X4, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VADDPD        Y12, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X12
+	VADDPD        X12, X5, X5
+	VPERMILPD     $0x01, X5, X12
+	VADDSD        X12, X5, X5
+	VADDSD        (AX), X5, X5
+	VMOVSD        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPD        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPD        X12, X6, X6
+	VPERMILPD     $0x01, X6, X12
+	VADDSD        X12, X6, X6
+	VADDSD        8(AX), X6, X6
+	VMOVSD        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPD        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPD        X12, X7, X7
+	VPERMILPD     $0x01, X7, X12
+	VADDSD        X12, X7, X7
+	VADDSD        16(AX), X7, X7
+	VMOVSD        X7, 16(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPD        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPD        X12, X8, X8
+	VPERMILPD     $0x01, X8, X12
+	VADDSD        X12, X8, X8
+	VADDSD        24(AX), X8, X8
+	VMOVSD        X8, 24(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VADDPD        Y12, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X12
+	VADDPD        X12, X9, X9
+	VPERMILPD     $0x01, X9, X12
+	VADDSD        X12, X9, X9
+	VADDSD        32(AX), X9, X9
+	VMOVSD        X9, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R3C1AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), DI
+	MOVQ    st+64(FP), R8
+	MOVQ    flags+72(FP), R9
+	TESTQ   $0x00000001, R9
+	JZ      zero
+	VMOVUPD (R8), Z0
+	VMOVUPD 64(R8), Z1
+	VMOVUPD 128(R8), Z2
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+
+start:
+	TESTQ DI, DI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPD     (DX), Z3
+	VMOVUPD     (DX)(BX*1), Z4
+	VMOVUPD     (DX)(BX*2), Z5
+	VMOVUPD     (SI), Z6
+	VFMADD231PD Z6, Z3, Z0
+	VFMADD231PD Z6, Z4, Z1
+	VFMADD231PD Z6, Z5, Z2
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), DI
+	TESTQ       DI, DI
+	JZ          reduce
+	KMOVW       DI, K1
+	VMOVUPD.Z   (DX), K1, Z3
+	VMOVUPD.Z   (DX)(BX*1), K1, Z4
+	VMOVUPD.Z   (DX)(BX*2), K1, Z5
+	VMOVUPD.Z   (SI), K1, Z6
+	VFMADD231PD Z6, Z3, Z0
+	VFMADD231PD Z6, Z4, Z1
+	VFMADD231PD Z6, Z5, Z2
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPD        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X6
+	VADDPD        X6, X0, X0
+	VPERMILPD     $0x01, X0, X6
+	VADDSD        X6, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y6
+	VADDPD        Y6, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X6
+	VADDPD        X6, X1, X1
+	VPERMILPD     $0x01, X1, X6
+	VADDSD        X6, X1, X1
+	VADDSD        (AX), X1, X1
+	VMOVSD        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y6
+	VADDPD        Y6, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X6
+	VADDPD        X6, X2, X2
+	VPERMILPD     $0x01, X2, X6
+	VADDSD        X6, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R3C2AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPD (R9), Z0
+	VMOVUPD 64(R9), Z1
+	VMOVUPD 128(R9), Z2
+	VMOVUPD 192(R9), Z3
+	VMOVUPD 256(R9), Z4
+	VMOVUPD 320(R9), Z5
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPD     (DX), Z6
+	VMOVUPD     (DX)(BX*1), Z7
+	VMOVUPD     (DX)(BX*2), Z8
+	VMOVUPD     (SI), Z9
+	VFMADD231PD Z9, Z6, Z0
+	VFMADD231PD Z9, Z7, Z2
+	VFMADD231PD Z9, Z8, Z4
+	VMOVUPD     (SI)(DI*1), Z9
+	VFMADD231PD Z9, Z6, Z1
+	VFMADD231PD Z9, Z7, Z3
+	VFMADD231PD Z9, Z8, Z5
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z6
+	VMOVUPD.Z   (DX)(BX*1), K1, Z7
+	VMOVUPD.Z   (DX)(BX*2), K1, Z8
+	VMOVUPD.Z   (SI), K1, Z9
+	VFMADD231PD Z9, Z6, Z0
+	VFMADD231PD Z9, Z7, Z2
+	VFMADD231PD Z9, Z8, Z4
+	VMOVUPD.Z   (SI)(DI*1), K1, Z9
+	VFMADD231PD Z9, Z6, Z1
+	VFMADD231PD Z9, Z7, Z3
+	VFMADD231PD Z9, Z8, Z5
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VADDPD        Y9, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X9
+	VADDPD        X9, X0, X0
+	VPERMILPD     $0x01, X0, X9
+	VADDSD        X9, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y9
+	VADDPD        Y9, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X9
+	VADDPD        X9, X1, X1
+	VPERMILPD     $0x01, X1, X9
+	VADDSD        X9, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y9
+	VADDPD        Y9, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X9
+	VADDPD        X9, X2, X2
+	VPERMILPD     $0x01, X2, X9
+	VADDSD        X9, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y9
+	VADDPD        Y9, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X9
+	VADDPD        X9, X3, X3
+	VPERMILPD     $0x01, X3, X9
+	VADDSD        X9, X3, X3
+	VADDSD        8(AX), X3, X3
+	VMOVSD        X3, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VADDPD        Y9, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X9
+	VADDPD        X9, X4, X4
+	VPERMILPD     $0x01, X4, X9
+	VADDSD        X9, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y9
+	VADDPD        Y9, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X9
+	VADDPD        X9, X5, X5
+	VPERMILPD     $0x01, X5, X9
+	VADDSD        X9, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R3C3AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPD (R9), Z0
+	VMOVUPD 64(R9), Z1
+	VMOVUPD 128(R9), Z2
+	VMOVUPD 192(R9), Z3
+	VMOVUPD 256(R9), Z4
+	VMOVUPD 320(R9), Z5
+	VMOVUPD 384(R9), Z6
+	VMOVUPD 448(R9), Z7
+	VMOVUPD 512(R9), Z8
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPD     (DX), Z9
+	VMOVUPD     (DX)(BX*1), Z10
+	VMOVUPD     (DX)(BX*2), Z11
+	VMOVUPD     (SI), Z12
+	VFMADD231PD Z12, Z9, Z0
+	VFMADD231PD Z12, Z10, Z3
+	VFMADD231PD Z12, Z11, Z6
+	VMOVUPD     (SI)(DI*1), Z12
+	VFMADD231PD Z12, Z9, Z1
+	VFMADD231PD Z12, Z10, Z4
+	VFMADD231PD Z12, Z11, Z7
+	VMOVUPD     (SI)(DI*2), Z12
+	VFMADD231PD Z12, Z9, Z2
+	VFMADD231PD Z12, Z10, Z5
+	VFMADD231PD Z12, Z11, Z8
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z9
+	VMOVUPD.Z   (DX)(BX*1), K1, Z10
+	VMOVUPD.Z   (DX)(BX*2), K1, Z11
+	VMOVUPD.Z   (SI), K1, Z12
+	VFMADD231PD Z12, Z9, Z0
+	VFMADD231PD Z12, Z10, Z3
+	VFMADD231PD Z12, Z11, Z6
+	VMOVUPD.Z   (SI)(DI*1), K1, Z12
+	VFMADD231PD Z12, Z9, Z1
+	VFMADD231PD Z12, Z10, Z4
+	VFMADD231PD Z12, Z11, Z7
+	VMOVUPD.Z   (SI)(DI*2), K1, Z12
+	VFMADD231PD Z12, Z9, Z2
+	VFMADD231PD Z12, Z10, Z5
+	VFMADD231PD Z12, Z11, Z8
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VMOVUPD Z8, 512(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPD        Y12, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X12
+	VADDPD        X12, X0, X0
+	VPERMILPD     $0x01, X0, X12
+	VADDSD        X12, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y12
+	VADDPD        Y12, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X12
+	VADDPD        X12, X1, X1
+	VPERMILPD     $0x01, X1, X12
+	VADDSD        X12, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y12
+	VADDPD        Y12, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X12
+	VADDPD        X12, X2, X2
+	VPERMILPD     $0x01, X2, X12
+	VADDSD        X12, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y12
+	VADDPD        Y12, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X12
+	VADDPD        X12, X3, X3
+	VPERMILPD     $0x01, X3, X12
+	VADDSD        X12, X3, X3
+	VADDSD        (AX), X3, X3
+	VMOVSD        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VADDPD        Y12, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X12
+	VADDPD        X12, X4, X4
+	VPERMILPD     $0x01, X4, X12
+	VADDSD        X12, X4, X4
+	VADDSD        8(AX), X4, X4
+	VMOVSD        X4, 8(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VADDPD        Y12, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X12
+	VADDPD        X12, X5, X5
+	VPERMILPD     $0x01, X5, X12
+	VADDSD        X12, X5, X5
+	VADDSD        16(AX), X5, X5
+	VMOVSD        X5, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPD        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPD        X12, X6, X6
+	VPERMILPD     $0x01, X6, X12
+	VADDSD        X12, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPD        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPD        X12, X7, X7
+	VPERMILPD     $0x01, X7, X12
+	VADDSD        X12, X7, X7
+	VADDSD        8(AX), X7, X7
+	VMOVSD        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPD        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPD        X12, X8, X8
+	VPERMILPD     $0x01, X8, X12
+	VADDSD        X12, X8, X8
+	VADDSD        16(AX), X8, X8
+	VMOVSD        X8, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R3C4AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (DI)(DI*2), R9
+	MOVQ    st+64(FP), R10
+	MOVQ    flags+72(FP), R11
+	TESTQ   $0x00000001, R11
+	JZ      zero
+	VMOVUPD (R10), Z0
+	VMOVUPD 64(R10), Z1
+	VMOVUPD 128(R10), Z2
+	VMOVUPD 192(R10), Z3
+	VMOVUPD 256(R10), Z4
+	VMOVUPD 320(R10), Z5
+	VMOVUPD 384(R10), Z6
+	VMOVUPD 448(R10), Z7
+	VMOVUPD 512(R10), Z8
+	VMOVUPD 576(R10), Z9
+	VMOVUPD 640(R10), Z10
+	VMOVUPD 704(R10), Z11
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPD     (DX), Z12
+	VMOVUPD     (DX)(BX*1), Z13
+	VMOVUPD     (DX)(BX*2), Z14
+	VMOVUPD     (SI), Z15
+	VFMADD231PD Z15, Z12, Z0
+	VFMADD231PD Z15, Z13, Z4
+	VFMADD231PD Z15, Z14, Z8
+	VMOVUPD     (SI)(DI*1), Z15
+	VFMADD231PD Z15, Z12, Z1
+	VFMADD231PD Z15, Z13, Z5
+	VFMADD231PD Z15, Z14, Z9
+	VMOVUPD     (SI)(DI*2), Z15
+	VFMADD231PD Z15, Z12, Z2
+	VFMADD231PD Z15, Z13, Z6
+	VFMADD231PD Z15, Z14, Z10
+	VMOVUPD     (SI)(R9*1), Z15
+	VFMADD231PD Z15, Z12, Z3
+	VFMADD231PD Z15, Z13, Z7
+	VFMADD231PD Z15, Z14, Z11
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z12
+	VMOVUPD.Z   (DX)(BX*1), K1, Z13
+	VMOVUPD.Z   (DX)(BX*2), K1, Z14
+	VMOVUPD.Z   (SI), K1, Z15
+	VFMADD231PD Z15, Z12, Z0
+	VFMADD231PD Z15, Z13, Z4
+	VFMADD231PD Z15, Z14, Z8
+	VMOVUPD.Z   (SI)(DI*1), K1, Z15
+	VFMADD231PD Z15, Z12, Z1
+	VFMADD231PD Z15, Z13, Z5
+	VFMADD231PD Z15, Z14, Z9
+	VMOVUPD.Z   (SI)(DI*2), K1, Z15
+	VFMADD231PD Z15, Z12, Z2
+	VFMADD231PD Z15, Z13, Z6
+	VFMADD231PD Z15, Z14, Z10
+	VMOVUPD.Z   (SI)(R9*1), K1, Z15
+	VFMADD231PD Z15, Z12, Z3
+	VFMADD231PD Z15, Z13, Z7
+	VFMADD231PD Z15, Z14, Z11
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VMOVUPD Z8, 512(AX)
+	VMOVUPD Z9, 576(AX)
+	VMOVUPD Z10, 640(AX)
+	VMOVUPD Z11, 704(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPD        Y15, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X15
+	VADDPD        X15, X0, X0
+	VPERMILPD     $0x01, X0, X15
+	VADDSD        X15, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPD        Y15, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X15
+	VADDPD        X15, X1, X1
+	VPERMILPD     $0x01, X1, X15
+	VADDSD        X15, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPD        Y15, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X15
+	VADDPD        X15, X2, X2
+	VPERMILPD     $0x01, X2, X15
+	VADDSD        X15, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPD        Y15, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X15
+	VADDPD        X15, X3, X3
+	VPERMILPD     $0x01, X3, X15
+	VADDSD        X15, X3, X3
+	VADDSD        24(AX), X3, X3
+	VMOVSD        X3, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPD        Y15, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X15
+	VADDPD        X15, X4, X4
+	VPERMILPD     $0x01, X4, X15
+	VADDSD        X15, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPD        Y15, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X15
+	VADDPD        X15, X5, X5
+	VPERMILPD     $0x01, X5, X15
+	VADDSD        X15, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPD        Y15, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X15
+	VADDPD        X15, X6, X6
+	VPERMILPD     $0x01, X6, X15
+	VADDSD        X15, X6, X6
+	VADDSD        16(AX), X6, X6
+	VMOVSD        X6, 16(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPD        Y15, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X15
+	VADDPD        X15, X7, X7
+	VPERMILPD     $0x01, X7, X15
+	VADDSD        X15, X7, X7
+	VADDSD        24(AX), X7, X7
+	VMOVSD        X7, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y15
+	VADDPD        Y15, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X15
+	VADDPD        X15, X8, X8
+	VPERMILPD     $0x01, X8, X15
+	VADDSD        X15, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y15
+	VADDPD        Y15, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X15
+	VADDPD        X15, X9, X9
+	VPERMILPD     $0x01, X9, X15
+	VADDSD        X15, X9, X9
+	VADDSD        8(AX), X9, X9
+	VMOVSD        X9, 8(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y15
+	VADDPD        Y15, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X15
+	VADDPD        X15, X10, X10
+	VPERMILPD     $0x01, X10, X15
+	VADDSD        X15, X10, X10
+	VADDSD        16(AX), X10, X10
+	VMOVSD        X10, 16(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VADDPD        Y15, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X15
+	VADDPD        X15, X11, X11
+	VPERMILPD     $0x01, X11, X15
+	VADDSD        X15, X11, X11
+	VADDSD        24(AX), X11, X11
+	VMOVSD        X11, 24(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R3C5AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (DI)(DI*2), R9
+	LEAQ    (SI)(DI*4), R10
+	MOVQ    st+64(FP), R11
+	MOVQ    flags+72(FP), R12
+	TESTQ   $0x00000001, R12
+	JZ      zero
+	VMOVUPD (R11), Z0
+	VMOVUPD 64(R11), Z1
+	VMOVUPD 128(R11), Z2
+	VMOVUPD 192(R11), Z3
+	VMOVUPD 256(R11), Z4
+	VMOVUPD 320(R11), Z5
+	VMOVUPD 384(R11), Z6
+	VMOVUPD 448(R11), Z7
+	VMOVUPD 512(R11), Z8
+	VMOVUPD 576(R11), Z9
+	VMOVUPD 640(R11), Z10
+	VMOVUPD 704(R11), Z11
+	VMOVUPD 768(R11), Z12
+	VMOVUPD 832(R11), Z13
+	VMOVUPD 896(R11), Z14
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPD     (DX), Z15
+	VMOVUPD     (DX)(BX*1), Z16
+	VMOVUPD     (DX)(BX*2), Z17
+	VMOVUPD     (SI), Z18
+	VFMADD231PD Z18, Z15, Z0
+	VFMADD231PD Z18, Z16, Z5
+	VFMADD231PD Z18, Z17, Z10
+	VMOVUPD     (SI)(DI*1), Z18
+	VFMADD231PD Z18, Z15, Z1
+	VFMADD231PD Z18, Z16, Z6
+	VFMADD231PD Z18, Z17, Z11
+	VMOVUPD     (SI)(DI*2), Z18
+	VFMADD231PD Z18, Z15, Z2
+	VFMADD231PD Z18, Z16, Z7
+	VFMADD231PD Z18, Z17, Z12
+	VMOVUPD     (SI)(R9*1), Z18
+	VFMADD231PD Z18, Z15, Z3
+	VFMADD231PD Z18, Z16, Z8
+	VFMADD231PD Z18, Z17, Z13
+	VMOVUPD     (R10), Z18
+	VFMADD231PD Z18, Z15, Z4
+	VFMADD231PD Z18, Z16, Z9
+	VFMADD231PD Z18, Z17, Z14
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, R10
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z15
+	VMOVUPD.Z   (DX)(BX*1), K1, Z16
+	VMOVUPD.Z   (DX)(BX*2), K1, Z17
+	VMOVUPD.Z   (SI), K1, Z18
+	VFMADD231PD Z18, Z15, Z0
+	VFMADD231PD Z18, Z16, Z5
+	VFMADD231PD Z18, Z17, Z10
+	VMOVUPD.Z   (SI)(DI*1), K1, Z18
+	VFMADD231PD Z18, Z15, Z1
+	VFMADD231PD Z18, Z16, Z6
+	VFMADD231PD Z18, Z17, Z11
+	VMOVUPD.Z   (SI)(DI*2), K1, Z18
+	VFMADD231PD Z18, Z15, Z2
+	VFMADD231PD Z18, Z16, Z7
+	VFMADD231PD Z18, Z17, Z12
+	VMOVUPD.Z   (SI)(R9*1), K1, Z18
+	VFMADD231PD Z18, Z15, Z3
+	VFMADD231PD Z18, Z16, Z8
+	VFMADD231PD Z18, Z17, Z13
+	VMOVUPD.Z   (R10), K1, Z18
+	VFMADD231PD Z18, Z15, Z4
+	VFMADD231PD Z18, Z16, Z9
+	VFMADD231PD Z18, Z17, Z14
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VMOVUPD Z8, 512(AX)
+	VMOVUPD Z9, 576(AX)
+	VMOVUPD Z10, 640(AX)
+	VMOVUPD Z11, 704(AX)
+	VMOVUPD Z12, 768(AX)
+	VMOVUPD Z13, 832(AX)
+	VMOVUPD Z14, 896(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y18
+	VADDPD        Y18, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X18
+	VADDPD        X18, X0, X0
+	VPERMILPD     $0x01, X0, X18
+	VADDSD        X18, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y18
+	VADDPD        Y18, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X18
+	VADDPD        X18, X1, X1
+	VPERMILPD     $0x01, X1, X18
+	VADDSD        X18, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y18
+	VADDPD        Y18, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X18
+	VADDPD        X18, X2, X2
+	VPERMILPD     $0x01, X2, X18
+	VADDSD        X18, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y18
+	VADDPD        Y18, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X18
+	VADDPD        X18, X3, X3
+	VPERMILPD     $0x01, X3, X18
+	VADDSD        X18, X3, X3
+	VADDSD        24(AX), X3, X3
+	VMOVSD        X3, 24(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y18
+	VADDPD        Y18, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X18
+	VADDPD        X18, X4, X4
+	VPERMILPD     $0x01, X4, X18
+	VADDSD        X18, X4, X4
+	VADDSD        32(AX), X4, X4
+	VMOVSD        X4, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y18
+	VADDPD        Y18, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X18
+	VADDPD        X18, X5, X5
+	VPERMILPD     $0x01, X5, X18
+	VADDSD        X18, X5, X5
+	VADDSD        (AX), X5, X5
+	VMOVSD        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y18
+	VADDPD        Y18, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X18
+	VADDPD        X18, X6, X6
+	VPERMILPD     $0x01, X6, X18
+	VADDSD        X18, X6, X6
+	VADDSD        8(AX), X6, X6
+	VMOVSD        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y18
+	VADDPD        Y18, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X18
+	VADDPD        X18, X7, X7
+	VPERMILPD     $0x01, X7, X18
+	VADDSD        X18, X7, X7
+	VADDSD        16(AX), X7, X7
+	VMOVSD        X7, 16(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y18
+	VADDPD        Y18, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X18
+	VADDPD        X18, X8, X8
+	VPERMILPD     $0x01, X8, X18
+	VADDSD        X18, X8, X8
+	VADDSD        24(AX), X8, X8
+	VMOVSD        X8, 24(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y18
+	VADDPD        Y18, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X18
+	VADDPD        X18, X9, X9
+	VPERMILPD     $0x01, X9, X18
+	VADDSD        X18, X9, X9
+	VADDSD        32(AX), X9, X9
+	VMOVSD        X9, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y18
+	VADDPD        Y18, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X18
+	VADDPD        X18, X10, X10
+	VPERMILPD     $0x01, X10, X18
+	VADDSD        X18, X10, X10
+	VADDSD        (AX), X10, X10
+	VMOVSD        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y18
+	VADDPD        Y18, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X18
+	VADDPD        X18, X11, X11
+	VPERMILPD     $0x01, X11, X18
+	VADDSD        X18, X11, X11
+	VADDSD        8(AX), X11, X11
+	VMOVSD        X11, 8(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y18
+	VADDPD        Y18, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X18
+	VADDPD        X18, X12, X12
+	VPERMILPD     $0x01, X12, X18
+	VADDSD        X18, X12, X12
+	VADDSD        16(AX), X12, X12
+	VMOVSD        X12, 16(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y18
+	VADDPD        Y18, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X18
+	VADDPD        X18, X13, X13
+	VPERMILPD     $0x01, X13, X18
+	VADDSD        X18, X13, X13
+	VADDSD        24(AX), X13, X13
+	VMOVSD        X13, 24(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y18
+	VADDPD        Y18, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X18
+	VADDPD        X18, X14, X14
+	VPERMILPD     $0x01, X14, X18
+	VADDSD        X18, X14, X14
+	VADDSD        32(AX), X14, X14
+	VMOVSD        X14, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R4C1AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), DI
+	LEAQ    (BX)(BX*2), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPD (R9), Z0
+	VMOVUPD 64(R9), Z1
+	VMOVUPD 128(R9), Z2
+	VMOVUPD 192(R9), Z3
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+start:
+	TESTQ DI, DI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R8*1)
+	VMOVUPD     (DX), Z4
+	VMOVUPD     (DX)(BX*1), Z5
+	VMOVUPD     (DX)(BX*2), Z6
+	VMOVUPD     (DX)(R8*1), Z7
+	VMOVUPD     (SI), Z8
+	VFMADD231PD Z8, Z4, Z0
+	VFMADD231PD Z8, Z5, Z1
+	VFMADD231PD Z8, Z6, Z2
+	VFMADD231PD Z8, Z7, Z3
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), DI
+	TESTQ       DI, DI
+	JZ          reduce
+	KMOVW       DI, K1
+	VMOVUPD.Z   (DX), K1, Z4
+	VMOVUPD.Z   (DX)(BX*1), K1, Z5
+	VMOVUPD.Z   (DX)(BX*2), K1, Z6
+	VMOVUPD.Z   (DX)(R8*1), K1, Z7
+	VMOVUPD.Z   (SI), K1, Z8
+	VFMADD231PD Z8, Z4, Z0
+	VFMADD231PD Z8, Z5, Z1
+	VFMADD231PD Z8, Z6, Z2
+	VFMADD231PD Z8, Z7, Z3
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPD        Y8, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X8
+	VADDPD        X8, X0, X0
+	VPERMILPD     $0x01, X0, X8
+	VADDSD        X8, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y8
+	VADDPD        Y8, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X8
+	VADDPD        X8, X1, X1
+	VPERMILPD     $0x01, X1, X8
+	VADDSD        X8, X1, X1
+	VADDSD        (AX), X1, X1
+	VMOVSD        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y8
+	VADDPD        Y8, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X8
+	VADDPD        X8, X2, X2
+	VPERMILPD     $0x01, X2, X8
+	VADDSD        X8, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y8
+	VADDPD        Y8, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X8
+	VADDPD        X8, X3, X3
+	VPERMILPD     $0x01, X3, X8
+	VADDSD        X8, X3, X3
+	VADDSD        (AX), X3, X3
+	VMOVSD        X3, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R4C2AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (BX)(BX*2), R9
+	MOVQ    st+64(FP), R10
+	MOVQ    flags+72(FP), R11
+	TESTQ   $0x00000001, R11
+	JZ      zero
+	VMOVUPD (R10), Z0
+	VMOVUPD 64(R10), Z1
+	VMOVUPD 128(R10), Z2
+	VMOVUPD 192(R10), Z3
+	VMOVUPD 256(R10), Z4
+	VMOVUPD 320(R10), Z5
+	VMOVUPD 384(R10), Z6
+	VMOVUPD 448(R10), Z7
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R9*1)
+	VMOVUPD     (DX), Z8
+	VMOVUPD     (DX)(BX*1), Z9
+	VMOVUPD     (DX)(BX*2), Z10
+	VMOVUPD     (DX)(R9*1), Z11
+	VMOVUPD     (SI), Z12
+	VFMADD231PD Z12, Z8, Z0
+	VFMADD231PD Z12, Z9, Z2
+	VFMADD231PD Z12, Z10, Z4
+	VFMADD231PD Z12, Z11, Z6
+	VMOVUPD     (SI)(DI*1), Z12
+	VFMADD231PD Z12, Z8, Z1
+	VFMADD231PD Z12, Z9, Z3
+	VFMADD231PD Z12, Z10, Z5
+	VFMADD231PD Z12, Z11, Z7
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z8
+	VMOVUPD.Z   (DX)(BX*1), K1, Z9
+	VMOVUPD.Z   (DX)(BX*2), K1, Z10
+	VMOVUPD.Z   (DX)(R9*1), K1, Z11
+	VMOVUPD.Z   (SI), K1, Z12
+	VFMADD231PD Z12, Z8, Z0
+	VFMADD231PD Z12, Z9, Z2
+	VFMADD231PD Z12, Z10, Z4
+	VFMADD231PD Z12, Z11, Z6
+	VMOVUPD.Z   (SI)(DI*1), K1, Z12
+	VFMADD231PD Z12, Z8, Z1
+	VFMADD231PD Z12, Z9, Z3
+	VFMADD231PD Z12, Z10, Z5
+	VFMADD231PD Z12, Z11, Z7
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPD        Y12, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X12
+	VADDPD        X12, X0, X0
+	VPERMILPD     $0x01, X0, X12
+	VADDSD        X12, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y12
+	VADDPD        Y12, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X12
+	VADDPD        X12, X1, X1
+	VPERMILPD     $0x01, X1, X12
+	VADDSD        X12, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y12
+	VADDPD        Y12, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X12
+	VADDPD        X12, X2, X2
+	VPERMILPD     $0x01, X2, X12
+	VADDSD        X12, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y12
+	VADDPD        Y12, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X12
+	VADDPD        X12, X3, X3
+	VPERMILPD     $0x01, X3, X12
+	VADDSD        X12, X3, X3
+	VADDSD        8(AX), X3, X3
+	VMOVSD        X3, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VADDPD        Y12, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X12
+	VADDPD        X12, X4, X4
+	VPERMILPD     $0x01, X4, X12
+	VADDSD        X12, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VADDPD        Y12, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X12
+	VADDPD        X12, X5, X5
+	VPERMILPD     $0x01, X5, X12
+	VADDSD        X12, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPD        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPD        X12, X6, X6
+	VPERMILPD     $0x01, X6, X12
+	VADDSD        X12, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPD        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPD        X12, X7, X7
+	VPERMILPD     $0x01, X7, X12
+	VADDSD        X12, X7, X7
+	VADDSD        8(AX), X7, X7
+	VMOVSD        X7, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R4C3AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (BX)(BX*2), R9
+	MOVQ    st+64(FP), R10
+	MOVQ    flags+72(FP), R11
+	TESTQ   $0x00000001, R11
+	JZ      zero
+	VMOVUPD (R10), Z0
+	VMOVUPD 64(R10), Z1
+	VMOVUPD 128(R10), Z2
+	VMOVUPD 192(R10), Z3
+	VMOVUPD 256(R10), Z4
+	VMOVUPD 320(R10), Z5
+	VMOVUPD 384(R10), Z6
+	VMOVUPD 448(R10), Z7
+	VMOVUPD 512(R10), Z8
+	VMOVUPD 576(R10), Z9
+	VMOVUPD 640(R10), Z10
+	VMOVUPD 704(R10), Z11
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R9*1)
+	VMOVUPD     (DX), Z12
+	VMOVUPD     (DX)(BX*1), Z13
+	VMOVUPD     (DX)(BX*2), Z14
+	VMOVUPD     (DX)(R9*1), Z15
+	VMOVUPD     (SI), Z16
+	VFMADD231PD Z16, Z12, Z0
+	VFMADD231PD Z16, Z13, Z3
+	VFMADD231PD Z16, Z14, Z6
+	VFMADD231PD Z16, Z15, Z9
+	VMOVUPD     (SI)(DI*1), Z16
+	VFMADD231PD Z16, Z12, Z1
+	VFMADD231PD Z16, Z13, Z4
+	VFMADD231PD Z16, Z14, Z7
+	VFMADD231PD Z16, Z15, Z10
+	VMOVUPD     (SI)(DI*2), Z16
+	VFMADD231PD Z16, Z12, Z2
+	VFMADD231PD Z16, Z13, Z5
+	VFMADD231PD Z16, Z14, Z8
+	VFMADD231PD Z16, Z15, Z11
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z12
+	VMOVUPD.Z   (DX)(BX*1), K1, Z13
+	VMOVUPD.Z   (DX)(BX*2), K1, Z14
+	VMOVUPD.Z   (DX)(R9*1), K1, Z15
+	VMOVUPD.Z   (SI), K1, Z16
+	VFMADD231PD Z16, Z12, Z0
+	VFMADD231PD Z16, Z13, Z3
+	VFMADD231PD Z16, Z14, Z6
+	VFMADD231PD Z16, Z15, Z9
+	VMOVUPD.Z   (SI)(DI*1), K1, Z16
+	VFMADD231PD Z16, Z12, Z1
+	VFMADD231PD Z16, Z13, Z4
+	VFMADD231PD Z16, Z14, Z7
+	VFMADD231PD Z16, Z15, Z10
+	VMOVUPD.Z   (SI)(DI*2), K1, Z16
+	VFMADD231PD Z16, Z12, Z2
+	VFMADD231PD Z16, Z13, Z5
+	VFMADD231PD Z16, Z14, Z8
+	VFMADD231PD Z16, Z15, Z11
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VMOVUPD Z8, 512(AX)
+	VMOVUPD Z9, 576(AX)
+	VMOVUPD Z10, 640(AX)
+	VMOVUPD Z11, 704(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y16
+	VADDPD        Y16, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X16
+	VADDPD        X16, X0, X0
+	VPERMILPD     $0x01, X0, X16
+	VADDSD        X16, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y16
+	VADDPD        Y16, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X16
+	VADDPD        X16, X1, X1
+	VPERMILPD     $0x01, X1, X16
+	VADDSD        X16, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y16
+	VADDPD        Y16, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X16
+	VADDPD        X16, X2, X2
+	VPERMILPD     $0x01, X2, X16
+	VADDSD        X16, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y16
+	VADDPD        Y16, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X16
+	VADDPD        X16, X3, X3
+	VPERMILPD     $0x01, X3, X16
+	VADDSD        X16, X3, X3
+	VADDSD        (AX), X3, X3
+	VMOVSD        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y16
+	VADDPD        Y16, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X16
+	VADDPD        X16, X4, X4
+	VPERMILPD     $0x01, X4, X16
+	VADDSD        X16, X4, X4
+	VADDSD        8(AX), X4, X4
+	VMOVSD        X4, 8(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y16
+	VADDPD        Y16, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X16
+	VADDPD        X16, X5, X5
+	VPERMILPD     $0x01, X5, X16
+	VADDSD        X16, X5, X5
+	VADDSD        16(AX), X5, X5
+	VMOVSD        X5, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VADDPD        Y16, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X16
+	VADDPD        X16, X6, X6
+	VPERMILPD     $0x01, X6, X16
+	VADDSD        X16, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y16
+	VADDPD        Y16, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X16
+	VADDPD        X16, X7, X7
+	VPERMILPD     $0x01, X7, X16
+	VADDSD        X16, X7, X7
+	VADDSD        8(AX), X7, X7
+	VMOVSD        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y16
+	VADDPD        Y16, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X16
+	VADDPD        X16, X8, X8
+	VPERMILPD     $0x01, X8, X16
+	VADDSD        X16, X8, X8
+	VADDSD        16(AX), X8, X8
+	VMOVSD        X8, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y16
+	VADDPD        Y16, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X16
+	VADDPD        X16, X9, X9
+	VPERMILPD     $0x01, X9, X16
+	VADDSD        X16, X9, X9
+	VADDSD        (AX), X9, X9
+	VMOVSD        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y16
+	VADDPD        Y16, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X16
+	VADDPD        X16, X10, X10
+	VPERMILPD     $0x01, X10, X16
+	VADDSD        X16, X10, X10
+	VADDSD        8(AX), X10, X10
+	VMOVSD        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y16
+	VADDPD        Y16, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X16
+	VADDPD        X16, X11, X11
+	VPERMILPD     $0x01, X11, X16
+	VADDSD        X16, X11, X11
+	VADDSD        16(AX), X11, X11
+	VMOVSD        X11, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R4C4AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (BX)(BX*2), R9
+	LEAQ    (DI)(DI*2), R10
+	MOVQ    st+64(FP), R11
+	MOVQ    flags+72(FP), R12
+	TESTQ   $0x00000001, R12
+	JZ      zero
+	VMOVUPD (R11), Z0
+	VMOVUPD 64(R11), Z1
+	VMOVUPD 128(R11), Z2
+	VMOVUPD 192(R11), Z3
+	VMOVUPD 256(R11), Z4
+	VMOVUPD 320(R11), Z5
+	VMOVUPD 384(R11), Z6
+	VMOVUPD 448(R11), Z7
+	VMOVUPD 512(R11), Z8
+	VMOVUPD 576(R11), Z9
+	VMOVUPD 640(R11), Z10
+	VMOVUPD 704(R11), Z11
+	VMOVUPD 768(R11), Z12
+	VMOVUPD 832(R11), Z13
+	VMOVUPD 896(R11), Z14
+	VMOVUPD 960(R11), Z15
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R9*1)
+	VMOVUPD     (DX), Z16
+	VMOVUPD     (DX)(BX*1), Z17
+	VMOVUPD     (DX)(BX*2), Z18
+	VMOVUPD     (DX)(R9*1), Z19
+	VMOVUPD     (SI), Z20
+	VFMADD231PD Z20, Z16, Z0
+	VFMADD231PD Z20, Z17, Z4
+	VFMADD231PD Z20, Z18, Z8
+	VFMADD231PD Z20, Z19, Z12
+	VMOVUPD     (SI)(DI*1), Z20
+	VFMADD231PD Z20, Z16, Z1
+	VFMADD231PD Z20, Z17, Z5
+	VFMADD231PD Z20, Z18, Z9
+	VFMADD231PD Z20, Z19, Z13
+	VMOVUPD     (SI)(DI*2), Z20
+	VFMADD231PD Z20, Z16, Z2
+	VFMADD231PD Z20, Z17, Z6
+	VFMADD231PD Z20, Z18, Z10
+	VFMADD231PD Z20, Z19, Z14
+	VMOVUPD     (SI)(R10*1), Z20
+	VFMADD231PD Z20, Z16, Z3
+	VFMADD231PD Z20, Z17, Z7
+	VFMADD231PD Z20, Z18, Z11
+	VFMADD231PD Z20, Z19, Z15
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z16
+	VMOVUPD.Z   (DX)(BX*1), K1, Z17
+	VMOVUPD.Z   (DX)(BX*2), K1, Z18
+	VMOVUPD.Z   (DX)(R9*1), K1, Z19
+	VMOVUPD.Z   (SI), K1, Z20
+	VFMADD231PD Z20, Z16, Z0
+	VFMADD231PD Z20, Z17, Z4
+	VFMADD231PD Z20, Z18, Z8
+	VFMADD231PD Z20, Z19, Z12
+	VMOVUPD.Z   (SI)(DI*1), K1, Z20
+	VFMADD231PD Z20, Z16, Z1
+	VFMADD231PD Z20, Z17, Z5
+	VFMADD231PD Z20, Z18, Z9
+	VFMADD231PD Z20, Z19, Z13
+	VMOVUPD.Z   (SI)(DI*2), K1, Z20
+	VFMADD231PD Z20, Z16, Z2
+	VFMADD231PD Z20, Z17, Z6
+	VFMADD231PD Z20, Z18, Z10
+	VFMADD231PD Z20, Z19, Z14
+	VMOVUPD.Z   (SI)(R10*1), K1, Z20
+	VFMADD231PD Z20, Z16, Z3
+	VFMADD231PD Z20, Z17, Z7
+	VFMADD231PD Z20, Z18, Z11
+	VFMADD231PD Z20, Z19, Z15
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VMOVUPD Z8, 512(AX)
+	VMOVUPD Z9, 576(AX)
+	VMOVUPD Z10, 640(AX)
+	VMOVUPD Z11, 704(AX)
+	VMOVUPD Z12, 768(AX)
+	VMOVUPD Z13, 832(AX)
+	VMOVUPD Z14, 896(AX)
+	VMOVUPD Z15, 960(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPD        Y20, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X20
+	VADDPD        X20, X0, X0
+	VPERMILPD     $0x01, X0, X20
+	VADDSD        X20, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPD        Y20, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X20
+	VADDPD        X20, X1, X1
+	VPERMILPD     $0x01, X1, X20
+	VADDSD        X20, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y20
+	VADDPD        Y20, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X20
+	VADDPD        X20, X2, X2
+	VPERMILPD     $0x01, X2, X20
+	VADDSD        X20, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y20
+	VADDPD        Y20, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X20
+	VADDPD        X20, X3, X3
+	VPERMILPD     $0x01, X3, X20
+	VADDSD        X20, X3, X3
+	VADDSD        24(AX), X3, X3
+	VMOVSD        X3, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y20
+	VADDPD        Y20, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X20
+	VADDPD        X20, X4, X4
+	VPERMILPD     $0x01, X4, X20
+	VADDSD        X20, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y20
+	VADDPD        Y20, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X20
+	VADDPD        X20, X5, X5
+	VPERMILPD     $0x01, X5, X20
+	VADDSD        X20, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y20
+	VADDPD        Y20, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X20
+	VADDPD        X20, X6, X6
+	VPERMILPD     $0x01, X6, X20
+	VADDSD        X20, X6, X6
+	VADDSD        16(AX), X6, X6
+	VMOVSD        X6, 16(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y20
+	VADDPD        Y20, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X20
+	VADDPD        X20, X7, X7
+	VPERMILPD     $0x01, X7, X20
+	VADDSD        X20, X7, X7
+	VADDSD        24(AX), X7, X7
+	VMOVSD        X7, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y20
+	VADDPD        Y20, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X20
+	VADDPD        X20, X8, X8
+	VPERMILPD     $0x01, X8, X20
+	VADDSD        X20, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y20
+	VADDPD        Y20, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X20
+	VADDPD        X20, X9, X9
+	VPERMILPD     $0x01, X9, X20
+	VADDSD        X20, X9, X9
+	VADDSD        8(AX), X9, X9
+	VMOVSD        X9, 8(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y20
+	VADDPD        Y20, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X20
+	VADDPD        X20, X10, X10
+	VPERMILPD     $0x01, X10, X20
+	VADDSD        X20, X10, X10
+	VADDSD        16(AX), X10, X10
+	VMOVSD        X10, 16(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y20
+	VADDPD        Y20, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X20
+	VADDPD        X20, X11, X11
+	VPERMILPD     $0x01, X11, X20
+	VADDSD        X20, X11, X11
+	VADDSD        24(AX), X11, X11
+	VMOVSD        X11, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y20
+	VADDPD        Y20, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X20
+	VADDPD        X20, X12, X12
+	VPERMILPD     $0x01, X12, X20
+	VADDSD        X20, X12, X12
+	VADDSD        (AX), X12, X12
+	VMOVSD        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y20
+	VADDPD        Y20, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X20
+	VADDPD        X20, X13, X13
+	VPERMILPD     $0x01, X13, X20
+	VADDSD        X20, X13, X13
+	VADDSD        8(AX), X13, X13
+	VMOVSD        X13, 8(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y20
+	VADDPD        Y20, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X20
+	VADDPD        X20, X14, X14
+	VPERMILPD     $0x01, X14, X20
+	VADDSD        X20, X14, X14
+	VADDSD        16(AX), X14, X14
+	VMOVSD        X14, 16(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y20
+	VADDPD        Y20, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X20
+	VADDPD        X20, X15, X15
+	VPERMILPD     $0x01, X15, X20
+	VADDSD        X20, X15, X15
+	VADDSD        24(AX), X15, X15
+	VMOVSD        X15, 24(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF64R4C5AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x03, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (BX)(BX*2), R9
+	LEAQ    (DI)(DI*2), R10
+	LEAQ    (SI)(DI*4), R11
+	MOVQ    st+64(FP), R12
+	MOVQ    flags+72(FP), R13
+	TESTQ   $0x00000001, R13
+	JZ      zero
+	VMOVUPD (R12), Z0
+	VMOVUPD 64(R12), Z1
+	VMOVUPD 128(R12), Z2
+	VMOVUPD 192(R12), Z3
+	VMOVUPD 256(R12), Z4
+	VMOVUPD 320(R12), Z5
+	VMOVUPD 384(R12), Z6
+	VMOVUPD 448(R12), Z7
+	VMOVUPD 512(R12), Z8
+	VMOVUPD 576(R12), Z9
+	VMOVUPD 640(R12), Z10
+	VMOVUPD 704(R12), Z11
+	VMOVUPD 768(R12), Z12
+	VMOVUPD 832(R12), Z13
+	VMOVUPD 896(R12), Z14
+	VMOVUPD 960(R12), Z15
+	VMOVUPD 1024(R12), Z16
+	VMOVUPD 1088(R12), Z17
+	VMOVUPD 1152(R12), Z18
+	VMOVUPD 1216(R12), Z19
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R9*1)
+	VMOVUPD     (DX), Z20
+	VMOVUPD     (DX)(BX*1), Z21
+	VMOVUPD     (DX)(BX*2), Z22
+	VMOVUPD     (DX)(R9*1), Z23
+	VMOVUPD     (SI), Z24
+	VFMADD231PD Z24, Z20, Z0
+	VFMADD231PD Z24, Z21, Z5
+	VFMADD231PD Z24, Z22, Z10
+	VFMADD231PD Z24, Z23, Z15
+	VMOVUPD     (SI)(DI*1), Z24
+	VFMADD231PD Z24, Z20, Z1
+	VFMADD231PD Z24, Z21, Z6
+	VFMADD231PD Z24, Z22, Z11
+	VFMADD231PD Z24, Z23, Z16
+	VMOVUPD     (SI)(DI*2), Z24
+	VFMADD231PD Z24, Z20, Z2
+	VFMADD231PD Z24, Z21, Z7
+	VFMADD231PD Z24, Z22, Z12
+	VFMADD231PD Z24, Z23, Z17
+	VMOVUPD     (SI)(R10*1), Z24
+	VFMADD231PD Z24, Z20, Z3
+	VFMADD231PD Z24, Z21, Z8
+	VFMADD231PD Z24, Z22, Z13
+	VFMADD231PD Z24, Z23, Z18
+	VMOVUPD     (R11), Z24
+	VFMADD231PD Z24, Z20, Z4
+	VFMADD231PD Z24, Z21, Z9
+	VFMADD231PD Z24, Z22, Z14
+	VFMADD231PD Z24, Z23, Z19
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, R11
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPD.Z   (DX), K1, Z20
+	VMOVUPD.Z   (DX)(BX*1), K1, Z21
+	VMOVUPD.Z   (DX)(BX*2), K1, Z22
+	VMOVUPD.Z   (DX)(R9*1), K1, Z23
+	VMOVUPD.Z   (SI), K1, Z24
+	VFMADD231PD Z24, Z20, Z0
+	VFMADD231PD Z24, Z21, Z5
+	VFMADD231PD Z24, Z22, Z10
+	VFMADD231PD Z24, Z23, Z15
+	VMOVUPD.Z   (SI)(DI*1), K1, Z24
+	VFMADD231PD Z24, Z20, Z1
+	VFMADD231PD Z24, Z21, Z6
+	VFMADD231PD Z24, Z22, Z11
+	VFMADD231PD Z24, Z23, Z16
+	VMOVUPD.Z   (SI)(DI*2), K1, Z24
+	VFMADD231PD Z24, Z20, Z2
+	VFMADD231PD Z24, Z21, Z7
+	VFMADD231PD Z24, Z22, Z12
+	VFMADD231PD Z24, Z23, Z17
+	VMOVUPD.Z   (SI)(R10*1), K1, Z24
+	VFMADD231PD Z24, Z20, Z3
+	VFMADD231PD Z24, Z21, Z8
+	VFMADD231PD Z24, Z22, Z13
+	VFMADD231PD Z24, Z23, Z18
+	VMOVUPD.Z   (R11), K1, Z24
+	VFMADD231PD Z24, Z20, Z4
+	VFMADD231PD Z24, Z21, Z9
+	VFMADD231PD Z24, Z22, Z14
+	VFMADD231PD Z24, Z23, Z19
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	VMOVUPD Z6, 384(AX)
+	VMOVUPD Z7, 448(AX)
+	VMOVUPD Z8, 512(AX)
+	VMOVUPD Z9, 576(AX)
+	VMOVUPD Z10, 640(AX)
+	VMOVUPD Z11, 704(AX)
+	VMOVUPD Z12, 768(AX)
+	VMOVUPD Z13, 832(AX)
+	VMOVUPD Z14, 896(AX)
+	VMOVUPD Z15, 960(AX)
+	VMOVUPD Z16, 1024(AX)
+	VMOVUPD Z17, 1088(AX)
+	VMOVUPD Z18, 1152(AX)
+	VMOVUPD Z19, 1216(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y24
+	VADDPD        Y24, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X24
+	VADDPD        X24, X0, X0
+	VPERMILPD     $0x01, X0, X24
+	VADDSD        X24, X0, X0
+	VADDSD        (AX), X0, X0
+	VMOVSD        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y24
+	VADDPD        Y24, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X24
+	VADDPD        X24, X1, X1
+	VPERMILPD     $0x01, X1, X24
+	VADDSD        X24, X1, X1
+	VADDSD        8(AX), X1, X1
+	VMOVSD        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y24
+	VADDPD        Y24, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X24
+	VADDPD        X24, X2, X2
+	VPERMILPD     $0x01, X2, X24
+	VADDSD        X24, X2, X2
+	VADDSD        16(AX), X2, X2
+	VMOVSD        X2, 16(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y24
+	VADDPD        Y24, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X24
+	VADDPD        X24, X3, X3
+	VPERMILPD     $0x01, X3, X24
+	VADDSD        X24, X3, X3
+	VADDSD        24(AX), X3, X3
+	VMOVSD        X3, 24(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y24
+	VADDPD        Y24, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X24
+	VADDPD        X24, X4, X4
+	VPERMILPD     $0x01, X4, X24
+	VADDSD        X24, X4, X4
+	VADDSD        32(AX), X4, X4
+	VMOVSD        X4, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y24
+	VADDPD        Y24, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X24
+	VADDPD        X24, X5, X5
+	VPERMILPD     $0x01, X5, X24
+	VADDSD        X24, X5, X5
+	VADDSD        (AX), X5, X5
+	VMOVSD        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y24
+	VADDPD        Y24, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X24
+	VADDPD        X24, X6, X6
+	VPERMILPD     $0x01, X6, X24
+	VADDSD        X24, X6, X6
+	VADDSD        8(AX), X6, X6
+	VMOVSD        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y24
+	VADDPD        Y24, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X24
+	VADDPD        X24, X7, X7
+	VPERMILPD     $0x01, X7, X24
+	VADDSD        X24, X7, X7
+	VADDSD        16(AX), X7, X7
+	VMOVSD        X7, 16(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y24
+	VADDPD        Y24, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X24
+	VADDPD        X24, X8, X8
+	VPERMILPD     $0x01, X8, X24
+	VADDSD        X24, X8, X8
+	VADDSD        24(AX), X8, X8
+	VMOVSD        X8, 24(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y24
+	VADDPD        Y24, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X24
+	VADDPD        X24, X9, X9
+	VPERMILPD     $0x01, X9, X24
+	VADDSD        X24, X9, X9
+	VADDSD        32(AX), X9, X9
+	VMOVSD        X9, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y24
+	VADDPD        Y24, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X24
+	VADDPD        X24, X10, X10
+	VPERMILPD     $0x01, X10, X24
+	VADDSD        X24, X10, X10
+	VADDSD        (AX), X10, X10
+	VMOVSD        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y24
+	VADDPD        Y24, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X24
+	VADDPD        X24, X11, X11
+	VPERMILPD     $0x01, X11, X24
+	VADDSD        X24, X11, X11
+	VADDSD        8(AX), X11, X11
+	VMOVSD        X11, 8(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y24
+	VADDPD        Y24, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X24
+	VADDPD        X24, X12, X12
+	VPERMILPD     $0x01, X12, X24
+	VADDSD        X24, X12, X12
+	VADDSD        16(AX), X12, X12
+	VMOVSD        X12, 16(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y24
+	VADDPD        Y24, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X24
+	VADDPD        X24, X13, X13
+	VPERMILPD     $0x01, X13, X24
+	VADDSD        X24, X13, X13
+	VADDSD        24(AX), X13, X13
+	VMOVSD        X13, 24(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y24
+	VADDPD        Y24, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X24
+	VADDPD        X24, X14, X14
+	VPERMILPD     $0x01, X14, X24
+	VADDSD        X24, X14, X14
+	VADDSD        32(AX), X14, X14
+	VMOVSD        X14, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z15, Y24
+	VADDPD        Y24, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X24
+	VADDPD        X24, X15, X15
+	VPERMILPD     $0x01, X15, X24
+	VADDSD        X24, X15, X15
+	VADDSD        (AX), X15, X15
+	VMOVSD        X15, (AX)
+	VEXTRACTF64X4 $0x01, Z16, Y24
+	VADDPD        Y24, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X24
+	VADDPD        X24, X16, X16
+	VPERMILPD     $0x01, X16, X24
+	VADDSD        X24, X16, X16
+	VADDSD        8(AX), X16, X16
+	VMOVSD        X16, 8(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y24
+	VADDPD        Y24, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X24
+	VADDPD        X24, X17, X17
+	VPERMILPD     $0x01, X17, X24
+	VADDSD        X24, X17, X17
+	VADDSD        16(AX), X17, X17
+	VMOVSD        X17, 16(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y24
+	VADDPD        Y24, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X24
+	VADDPD        X24, X18, X18
+	VPERMILPD     $0x01, X18, X24
+	VADDSD        X24, X18, X18
+	VADDSD        24(AX), X18, X18
+	VMOVSD        X18, 24(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y24
+	VADDPD        Y24, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X24
+	VADDPD        X24, X19, X19
+	VPERMILPD     $0x01, X19, X24
+	VADDSD        X24, X19, X19
+	VADDSD        32(AX), X19, X19
+	VMOVSD        X19, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R1C1AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    nk+48(FP), BX
+	MOVQ    st+64(FP), SI
+	MOVQ    flags+72(FP), DI
+	TESTQ   $0x00000001, DI
+	JZ      zero
+	VMOVUPS (SI), Z0
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+
+start:
+	TESTQ BX, BX
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), BX
+	TESTQ       BX, BX
+	JZ          reduce
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (DX), K1, Z2
+	VFMADD231PS Z2, Z1, Z0
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X2
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X2
+	VADDPS        X2, X0, X0
+	VMOVSHDUP     X0, X2
+	VADDSS        X2, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R1C2AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    nk+48(FP), SI
+	MOVQ    st+64(FP), DI
+	MOVQ    flags+72(FP), R8
+	TESTQ   $0x00000001, R8
+	JZ      zero
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VFMADD231PS Z3, Z2, Z0
+	VMOVUPS     (DX)(BX*1), Z3
+	VFMADD231PS Z3, Z2, Z1
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VFMADD231PS Z3, Z2, Z0
+	VMOVUPS.Z   (DX)(BX*1), K1, Z3
+	VFMADD231PS Z3, Z2, Z1
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X3
+	VADDPS        X3, X0, X0
+	VMOVHLPS      X0, X0, X3
+	VADDPS        X3, X0, X0
+	VMOVSHDUP     X0, X3
+	VADDSS        X3, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y3
+	VADDPS        Y3, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X3
+	VADDPS        X3, X1, X1
+	VMOVHLPS      X1, X1, X3
+	VADDPS        X3, X1, X1
+	VMOVSHDUP     X1, X3
+	VADDSS        X3, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R1C3AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    nk+48(FP), SI
+	MOVQ    st+64(FP), DI
+	MOVQ    flags+72(FP), R8
+	TESTQ   $0x00000001, R8
+	JZ      zero
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPS     (CX), Z3
+	VMOVUPS     (DX), Z4
+	VFMADD231PS Z4, Z3, Z0
+	VMOVUPS     (DX)(BX*1), Z4
+	VFMADD231PS Z4, Z3, Z1
+	VMOVUPS     (DX)(BX*2), Z4
+	VFMADD231PS Z4, Z3, Z2
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VFMADD231PS Z4, Z3, Z0
+	VMOVUPS.Z   (DX)(BX*1), K1, Z4
+	VFMADD231PS Z4, Z3, Z1
+	VMOVUPS.Z   (DX)(BX*2), K1, Z4
+	VFMADD231PS Z4, Z3, Z2
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X4
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X4
+	VADDPS        X4, X0, X0
+	VMOVSHDUP     X0, X4
+	VADDSS        X4, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VADDPS        Y4, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X4
+	VADDPS        X4, X1, X1
+	VMOVHLPS      X1, X1, X4
+	VADDPS        X4, X1, X1
+	VMOVSHDUP     X1, X4
+	VADDSS        X4, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y4
+	VADDPS        Y4, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X4
+	VADDPS        X4, X2, X2
+	VMOVHLPS      X2, X2, X4
+	VADDPS        X4, X2, X2
+	VMOVSHDUP     X2, X4
+	VADDSS        X4, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R1C4AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    nk+48(FP), SI
+	LEAQ    (BX)(BX*2), DI
+	MOVQ    st+64(FP), R8
+	MOVQ    flags+72(FP), R9
+	TESTQ   $0x00000001, R9
+	JZ      zero
+	VMOVUPS (R8), Z0
+	VMOVUPS 64(R8), Z1
+	VMOVUPS 128(R8), Z2
+	VMOVUPS 192(R8), Z3
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPS     (CX), Z4
+	VMOVUPS     (DX), Z5
+	VFMADD231PS Z5, Z4, Z0
+	VMOVUPS     (DX)(BX*1), Z5
+	VFMADD231PS Z5, Z4, Z1
+	VMOVUPS     (DX)(BX*2), Z5
+	VFMADD231PS Z5, Z4, Z2
+	VMOVUPS     (DX)(DI*1), Z5
+	VFMADD231PS Z5, Z4, Z3
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VFMADD231PS Z5, Z4, Z0
+	VMOVUPS.Z   (DX)(BX*1), K1, Z5
+	VFMADD231PS Z5, Z4, Z1
+	VMOVUPS.Z   (DX)(BX*2), K1, Z5
+	VFMADD231PS Z5, Z4, Z2
+	VMOVUPS.Z   (DX)(DI*1), K1, Z5
+	VFMADD231PS Z5, Z4, Z3
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X5
+	VADDPS        X5, X0, X0
+	VMOVHLPS      X0, X0, X5
+	VADDPS        X5, X0, X0
+	VMOVSHDUP     X0, X5
+	VADDSS        X5, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y5
+	VADDPS        Y5, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X5
+	VADDPS        X5, X1, X1
+	VMOVHLPS      X1, X1, X5
+	VADDPS        X5, X1, X1
+	VMOVSHDUP     X1, X5
+	VADDSS        X5, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y5
+	VADDPS        Y5, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X5
+	VADDPS        X5, X2, X2
+	VMOVHLPS      X2, X2, X5
+	VADDPS        X5, X2, X2
+	VMOVSHDUP     X2, X5
+	VADDSS        X5, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VADDPS        Y5, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X5
+	VADDPS        X5, X3, X3
+	VMOVHLPS      X3, X3, X5
+	VADDPS        X5, X3, X3
+	VMOVSHDUP     X3, X5
+	VADDSS        X5, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R1C5AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+32(FP), DX
+	MOVQ    ldb+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    nk+48(FP), SI
+	LEAQ    (BX)(BX*2), DI
+	LEAQ    (DX)(BX*4), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS 128(R9), Z2
+	VMOVUPS 192(R9), Z3
+	VMOVUPS 256(R9), Z4
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+
+start:
+	TESTQ SI, SI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(CX)
+	VMOVUPS     (CX), Z5
+	VMOVUPS     (DX), Z6
+	VFMADD231PS Z6, Z5, Z0
+	VMOVUPS     (DX)(BX*1), Z6
+	VFMADD231PS Z6, Z5, Z1
+	VMOVUPS     (DX)(BX*2), Z6
+	VFMADD231PS Z6, Z5, Z2
+	VMOVUPS     (DX)(DI*1), Z6
+	VFMADD231PS Z6, Z5, Z3
+	VMOVUPS     (R8), Z6
+	VFMADD231PS Z6, Z5, Z4
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, R8
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), SI
+	TESTQ       SI, SI
+	JZ          reduce
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z5
+	VMOVUPS.Z   (DX), K1, Z6
+	VFMADD231PS Z6, Z5, Z0
+	VMOVUPS.Z   (DX)(BX*1), K1, Z6
+	VFMADD231PS Z6, Z5, Z1
+	VMOVUPS.Z   (DX)(BX*2), K1, Z6
+	VFMADD231PS Z6, Z5, Z2
+	VMOVUPS.Z   (DX)(DI*1), K1, Z6
+	VFMADD231PS Z6, Z5, Z3
+	VMOVUPS.Z   (R8), K1, Z6
+	VFMADD231PS Z6, Z5, Z4
+
+reduce:
+	MOVQ    flags+72(FP), CX
+	TESTQ   $0x00000002, CX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X6
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X6
+	VADDPS        X6, X0, X0
+	VMOVSHDUP     X0, X6
+	VADDSS        X6, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y6
+	VADDPS        Y6, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X6
+	VADDPS        X6, X1, X1
+	VMOVHLPS      X1, X1, X6
+	VADDPS        X6, X1, X1
+	VMOVSHDUP     X1, X6
+	VADDSS        X6, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y6
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X6
+	VADDPS        X6, X2, X2
+	VMOVHLPS      X2, X2, X6
+	VADDPS        X6, X2, X2
+	VMOVSHDUP     X2, X6
+	VADDSS        X6, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y6
+	VADDPS        Y6, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X6
+	VADDPS        X6, X3, X3
+	VMOVHLPS      X3, X3, X6
+	VADDPS        X6, X3, X3
+	VMOVSHDUP     X3, X6
+	VADDSS        X6, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VADDPS        Y6, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPS        X6, X4, X4
+	VMOVHLPS      X4, X4, X6
+	VADDPS        X6, X4, X4
+	VMOVSHDUP     X4, X6
+	VADDSS        X6, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R2C1AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), DI
+	MOVQ    st+64(FP), R8
+	MOVQ    flags+72(FP), R9
+	TESTQ   $0x00000001, R9
+	JZ      zero
+	VMOVUPS (R8), Z0
+	VMOVUPS 64(R8), Z1
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+start:
+	TESTQ DI, DI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPS     (DX), Z2
+	VMOVUPS     (DX)(BX*1), Z3
+	VMOVUPS     (SI), Z4
+	VFMADD231PS Z4, Z2, Z0
+	VFMADD231PS Z4, Z3, Z1
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), DI
+	TESTQ       DI, DI
+	JZ          reduce
+	KMOVW       DI, K1
+	VMOVUPS.Z   (DX), K1, Z2
+	VMOVUPS.Z   (DX)(BX*1), K1, Z3
+	VMOVUPS.Z   (SI), K1, Z4
+	VFMADD231PS Z4, Z2, Z0
+	VFMADD231PS Z4, Z3, Z1
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X4
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X4
+	VADDPS        X4, X0, X0
+	VMOVSHDUP     X0, X4
+	VADDSS        X4, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VADDPS        Y4, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X4
+	VADDPS        X4, X1, X1
+	VMOVHLPS      X1, X1, X4
+	VADDPS        X4, X1, X1
+	VMOVSHDUP     X1, X4
+	VADDSS        X4, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R2C2AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS 128(R9), Z2
+	VMOVUPS 192(R9), Z3
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPS     (DX), Z4
+	VMOVUPS     (DX)(BX*1), Z5
+	VMOVUPS     (SI), Z6
+	VFMADD231PS Z6, Z4, Z0
+	VFMADD231PS Z6, Z5, Z2
+	VMOVUPS     (SI)(DI*1), Z6
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z3
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z4
+	VMOVUPS.Z   (DX)(BX*1), K1, Z5
+	VMOVUPS.Z   (SI), K1, Z6
+	VFMADD231PS Z6, Z4, Z0
+	VFMADD231PS Z6, Z5, Z2
+	VMOVUPS.Z   (SI)(DI*1), K1, Z6
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z3
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X6
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X6
+	VADDPS        X6, X0, X0
+	VMOVSHDUP     X0, X6
+	VADDSS        X6, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y6
+	VADDPS        Y6, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X6
+	VADDPS        X6, X1, X1
+	VMOVHLPS      X1, X1, X6
+	VADDPS        X6, X1, X1
+	VMOVSHDUP     X1, X6
+	VADDSS        X6, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y6
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X6
+	VADDPS        X6, X2, X2
+	VMOVHLPS      X2, X2, X6
+	VADDPS        X6, X2, X2
+	VMOVSHDUP     X2, X6
+	VADDSS        X6, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y6
+	VADDPS        Y6, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X6
+	VADDPS        X6, X3, X3
+	VMOVHLPS      X3, X3, X6
+	VADDPS        X6, X3, X3
+	VMOVSHDUP     X3, X6
+	VADDSS        X6, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R2C3AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS 128(R9), Z2
+	VMOVUPS 192(R9), Z3
+	VMOVUPS 256(R9), Z4
+	VMOVUPS 320(R9), Z5
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPS     (DX), Z6
+	VMOVUPS     (DX)(BX*1), Z7
+	VMOVUPS     (SI), Z8
+	VFMADD231PS Z8, Z6, Z0
+	VFMADD231PS Z8, Z7, Z3
+	VMOVUPS     (SI)(DI*1), Z8
+	VFMADD231PS Z8, Z6, Z1
+	VFMADD231PS Z8, Z7, Z4
+	VMOVUPS     (SI)(DI*2), Z8
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z5
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z6
+	VMOVUPS.Z   (DX)(BX*1), K1, Z7
+	VMOVUPS.Z   (SI), K1, Z8
+	VFMADD231PS Z8, Z6, Z0
+	VFMADD231PS Z8, Z7, Z3
+	VMOVUPS.Z   (SI)(DI*1), K1, Z8
+	VFMADD231PS Z8, Z6, Z1
+	VFMADD231PS Z8, Z7, Z4
+	VMOVUPS.Z   (SI)(DI*2), K1, Z8
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z5
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X8
+	VADDPS        X8, X0, X0
+	VMOVHLPS      X0, X0, X8
+	VADDPS        X8, X0, X0
+	VMOVSHDUP     X0, X8
+	VADDSS        X8, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y8
+	VADDPS        Y8, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X8
+	VADDPS        X8, X1, X1
+	VMOVHLPS      X1, X1, X8
+	VADDPS        X8, X1, X1
+	VMOVSHDUP     X1, X8
+	VADDSS        X8, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y8
+	VADDPS        Y8, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X8
+	VADDPS        X8, X2, X2
+	VMOVHLPS      X2, X2, X8
+	VADDPS        X8, X2, X2
+	VMOVSHDUP     X2, X8
+	VADDSS        X8, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y8
+	VADDPS        Y8, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X8
+	VADDPS        X8, X3, X3
+	VMOVHLPS      X3, X3, X8
+	VADDPS        X8, X3, X3
+	VMOVSHDUP     X3, X8
+	VADDSS        X8, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y8
+	VADDPS        Y8, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X8
+	VADDPS        X8, X4, X4
+	VMOVHLPS      X4, X4, X8
+	VADDPS        X8, X4, X4
+	VMOVSHDUP     X4, X8
+	VADDSS        X8, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y8
+	VADDPS        Y8, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X8
+	VADDPS        X8, X5, X5
+	VMOVHLPS      X5, X5, X8
+	VADDPS        X8, X5, X5
+	VMOVSHDUP     X5, X8
+	VADDSS        X8, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R2C4AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (DI)(DI*2), R9
+	MOVQ    st+64(FP), R10
+	MOVQ    flags+72(FP), R11
+	TESTQ   $0x00000001, R11
+	JZ      zero
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	VMOVUPS 128(R10), Z2
+	VMOVUPS 192(R10), Z3
+	VMOVUPS 256(R10), Z4
+	VMOVUPS 320(R10), Z5
+	VMOVUPS 384(R10), Z6
+	VMOVUPS 448(R10), Z7
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPS     (DX), Z8
+	VMOVUPS     (DX)(BX*1), Z9
+	VMOVUPS     (SI), Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z4
+	VMOVUPS     (SI)(DI*1), Z10
+	VFMADD231PS Z10, Z8, Z1
+	VFMADD231PS Z10, Z9, Z5
+	VMOVUPS     (SI)(DI*2), Z10
+	VFMADD231PS Z10, Z8, Z2
+	VFMADD231PS Z10, Z9, Z6
+	VMOVUPS     (SI)(R9*1), Z10
+	VFMADD231PS Z10, Z8, Z3
+	VFMADD231PS Z10, Z9, Z7
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z8
+	VMOVUPS.Z   (DX)(BX*1), K1, Z9
+	VMOVUPS.Z   (SI), K1, Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z4
+	VMOVUPS.Z   (SI)(DI*1), K1, Z10
+	VFMADD231PS Z10, Z8, Z1
+	VFMADD231PS Z10, Z9, Z5
+	VMOVUPS.Z   (SI)(DI*2), K1, Z10
+	VFMADD231PS Z10, Z8, Z2
+	VFMADD231PS Z10, Z9, Z6
+	VMOVUPS.Z   (SI)(R9*1), K1, Z10
+	VFMADD231PS Z10, Z8, Z3
+	VFMADD231PS Z10, Z9, Z7
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y10
+	VADDPS        Y10, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X10
+	VADDPS        X10, X0, X0
+	VMOVHLPS      X0, X0, X10
+	VADDPS        X10, X0, X0
+	VMOVSHDUP     X0, X10
+	VADDSS        X10, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y10
+	VADDPS        Y10, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X10
+	VADDPS        X10, X1, X1
+	VMOVHLPS      X1, X1, X10
+	VADDPS        X10, X1, X1
+	VMOVSHDUP     X1, X10
+	VADDSS        X10, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y10
+	VADDPS        Y10, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X10
+	VADDPS        X10, X2, X2
+	VMOVHLPS      X2, X2, X10
+	VADDPS        X10, X2, X2
+	VMOVSHDUP     X2, X10
+	VADDSS        X10, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y10
+	VADDPS        Y10, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X10
+	VADDPS        X10, X3, X3
+	VMOVHLPS      X3, X3, X10
+	VADDPS        X10, X3, X3
+	VMOVSHDUP     X3, X10
+	VADDSS        X10, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y10
+	VADDPS        Y10, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X10
+	VADDPS        X10, X4, X4
+	VMOVHLPS      X4, X4, X10
+	VADDPS        X10, X4, X4
+	VMOVSHDUP     X4, X10
+	VADDSS        X10, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y10
+	VADDPS        Y10, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X10
+	VADDPS        X10, X5, X5
+	VMOVHLPS      X5, X5, X10
+	VADDPS        X10, X5, X5
+	VMOVSHDUP     X5, X10
+	VADDSS        X10, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y10
+	VADDPS        Y10, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X10
+	VADDPS        X10, X6, X6
+	VMOVHLPS      X6, X6, X10
+	VADDPS        X10, X6, X6
+	VMOVSHDUP     X6, X10
+	VADDSS        X10, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y10
+	VADDPS        Y10, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X10
+	VADDPS        X10, X7, X7
+	VMOVHLPS      X7, X7, X10
+	VADDPS        X10, X7, X7
+	VMOVSHDUP     X7, X10
+	VADDSS        X10, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R2C5AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (DI)(DI*2), R9
+	LEAQ    (SI)(DI*4), R10
+	MOVQ    st+64(FP), R11
+	MOVQ    flags+72(FP), R12
+	TESTQ   $0x00000001, R12
+	JZ      zero
+	VMOVUPS (R11), Z0
+	VMOVUPS 64(R11), Z1
+	VMOVUPS 128(R11), Z2
+	VMOVUPS 192(R11), Z3
+	VMOVUPS 256(R11), Z4
+	VMOVUPS 320(R11), Z5
+	VMOVUPS 384(R11), Z6
+	VMOVUPS 448(R11), Z7
+	VMOVUPS 512(R11), Z8
+	VMOVUPS 576(R11), Z9
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	VMOVUPS     (DX), Z10
+	VMOVUPS     (DX)(BX*1), Z11
+	VMOVUPS     (SI), Z12
+	VFMADD231PS Z12, Z10, Z0
+	VFMADD231PS Z12, Z11, Z5
+	VMOVUPS     (SI)(DI*1), Z12
+	VFMADD231PS Z12, Z10, Z1
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS     (SI)(DI*2), Z12
+	VFMADD231PS Z12, Z10, Z2
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS     (SI)(R9*1), Z12
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z8
+	VMOVUPS     (R10), Z12
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z9
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, R10
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z10
+	VMOVUPS.Z   (DX)(BX*1), K1, Z11
+	VMOVUPS.Z   (SI), K1, Z12
+	VFMADD231PS Z12, Z10, Z0
+	VFMADD231PS Z12, Z11, Z5
+	VMOVUPS.Z   (SI)(DI*1), K1, Z12
+	VFMADD231PS Z12, Z10, Z1
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS.Z   (SI)(DI*2), K1, Z12
+	VFMADD231PS Z12, Z10, Z2
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS.Z   (SI)(R9*1), K1, Z12
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z8
+	VMOVUPS.Z   (R10), K1, Z12
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z9
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPS        Y12, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X12
+	VADDPS        X12, X0, X0
+	VMOVHLPS      X0, X0, X12
+	VADDPS        X12, X0, X0
+	VMOVSHDUP     X0, X12
+	VADDSS        X12, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y12
+	VADDPS        Y12, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X12
+	VADDPS        X12, X1, X1
+	VMOVHLPS      X1, X1, X12
+	VADDPS        X12, X1, X1
+	VMOVSHDUP     X1, X12
+	VADDSS        X12, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y12
+	VADDPS        Y12, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X12
+	VADDPS        X12, X2, X2
+	VMOVHLPS      X2, X2, X12
+	VADDPS        X12, X2, X2
+	VMOVSHDUP     X2, X12
+	VADDSS        X12, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y12
+	VADDPS        Y12, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X12
+	VADDPS        X12, X3, X3
+	VMOVHLPS      X3, X3, X12
+	VADDPS        X12, X3, X3
+	VMOVSHDUP     X3, X12
+	VADDSS        X12, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VADDPS        Y12, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X12
+	VADDPS        X12, X4, X4
+	VMOVHLPS      X4, X4, X12
+	VADDPS        X12, X4, X4
+	VMOVSHDUP     X4, X12
+	VADDSS        X12, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VADDPS        Y12, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X12
+	VADDPS        X12, X5, X5
+	VMOVHLPS      X5, X5, X12
+	VADDPS        X12, X5, X5
+	VMOVSHDUP     X5, X12
+	VADDSS        X12, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPS        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPS        X12, X6, X6
+	VMOVHLPS      X6, X6, X12
+	VADDPS        X12, X6, X6
+	VMOVSHDUP     X6, X12
+	VADDSS        X12, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPS        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPS        X12, X7, X7
+	VMOVHLPS      X7, X7, X12
+	VADDPS        X12, X7, X7
+	VMOVSHDUP     X7, X12
+	VADDSS        X12, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPS        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPS        X12, X8, X8
+	VMOVHLPS      X8, X8, X12
+	VADDPS        X12, X8, X8
+	VMOVSHDUP     X8, X12
+	VADDSS        X12, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VADDPS        Y12, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X12
+	VADDPS        X12, X9, X9
+	VMOVHLPS      X9, X9, X12
+	VADDPS        X12, X9, X9
+	VMOVSHDUP     X9, X12
+	VADDSS        X12, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R3C1AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), DI
+	MOVQ    st+64(FP), R8
+	MOVQ    flags+72(FP), R9
+	TESTQ   $0x00000001, R9
+	JZ      zero
+	VMOVUPS (R8), Z0
+	VMOVUPS 64(R8), Z1
+	VMOVUPS 128(R8), Z2
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+
+start:
+	TESTQ DI, DI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPS     (DX), Z3
+	VMOVUPS     (DX)(BX*1), Z4
+	VMOVUPS     (DX)(BX*2), Z5
+	VMOVUPS     (SI), Z6
+	VFMADD231PS Z6, Z3, Z0
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z2
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), DI
+	TESTQ       DI, DI
+	JZ          reduce
+	KMOVW       DI, K1
+	VMOVUPS.Z   (DX), K1, Z3
+	VMOVUPS.Z   (DX)(BX*1), K1, Z4
+	VMOVUPS.Z   (DX)(BX*2), K1, Z5
+	VMOVUPS.Z   (SI), K1, Z6
+	VFMADD231PS Z6, Z3, Z0
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z6, Z5, Z2
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X6
+	VADDPS        X6, X0, X0
+	VMOVHLPS      X0, X0, X6
+	VADDPS        X6, X0, X0
+	VMOVSHDUP     X0, X6
+	VADDSS        X6, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y6
+	VADDPS        Y6, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X6
+	VADDPS        X6, X1, X1
+	VMOVHLPS      X1, X1, X6
+	VADDPS        X6, X1, X1
+	VMOVSHDUP     X1, X6
+	VADDSS        X6, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y6
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X6
+	VADDPS        X6, X2, X2
+	VMOVHLPS      X2, X2, X6
+	VADDPS        X6, X2, X2
+	VMOVSHDUP     X2, X6
+	VADDSS        X6, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R3C2AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS 128(R9), Z2
+	VMOVUPS 192(R9), Z3
+	VMOVUPS 256(R9), Z4
+	VMOVUPS 320(R9), Z5
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPS     (DX), Z6
+	VMOVUPS     (DX)(BX*1), Z7
+	VMOVUPS     (DX)(BX*2), Z8
+	VMOVUPS     (SI), Z9
+	VFMADD231PS Z9, Z6, Z0
+	VFMADD231PS Z9, Z7, Z2
+	VFMADD231PS Z9, Z8, Z4
+	VMOVUPS     (SI)(DI*1), Z9
+	VFMADD231PS Z9, Z6, Z1
+	VFMADD231PS Z9, Z7, Z3
+	VFMADD231PS Z9, Z8, Z5
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z6
+	VMOVUPS.Z   (DX)(BX*1), K1, Z7
+	VMOVUPS.Z   (DX)(BX*2), K1, Z8
+	VMOVUPS.Z   (SI), K1, Z9
+	VFMADD231PS Z9, Z6, Z0
+	VFMADD231PS Z9, Z7, Z2
+	VFMADD231PS Z9, Z8, Z4
+	VMOVUPS.Z   (SI)(DI*1), K1, Z9
+	VFMADD231PS Z9, Z6, Z1
+	VFMADD231PS Z9, Z7, Z3
+	VFMADD231PS Z9, Z8, Z5
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VADDPS        Y9, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X9
+	VADDPS        X9, X0, X0
+	VMOVHLPS      X0, X0, X9
+	VADDPS        X9, X0, X0
+	VMOVSHDUP     X0, X9
+	VADDSS        X9, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y9
+	VADDPS        Y9, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X9
+	VADDPS        X9, X1, X1
+	VMOVHLPS      X1, X1, X9
+	VADDPS        X9, X1, X1
+	VMOVSHDUP     X1, X9
+	VADDSS        X9, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y9
+	VADDPS        Y9, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X9
+	VADDPS        X9, X2, X2
+	VMOVHLPS      X2, X2, X9
+	VADDPS        X9, X2, X2
+	VMOVSHDUP     X2, X9
+	VADDSS        X9, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y9
+	VADDPS        Y9, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X9
+	VADDPS        X9, X3, X3
+	VMOVHLPS      X3, X3, X9
+	VADDPS        X9, X3, X3
+	VMOVSHDUP     X3, X9
+	VADDSS        X9, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VADDPS        Y9, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X9
+	VADDPS        X9, X4, X4
+	VMOVHLPS      X4, X4, X9
+	VADDPS        X9, X4, X4
+	VMOVSHDUP     X4, X9
+	VADDSS        X9, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y9
+	VADDPS        Y9, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X9
+	VADDPS        X9, X5, X5
+	VMOVHLPS      X5, X5, X9
+	VADDPS        X9, X5, X5
+	VMOVSHDUP     X5, X9
+	VADDSS        X9, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R3C3AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS 128(R9), Z2
+	VMOVUPS 192(R9), Z3
+	VMOVUPS 256(R9), Z4
+	VMOVUPS 320(R9), Z5
+	VMOVUPS 384(R9), Z6
+	VMOVUPS 448(R9), Z7
+	VMOVUPS 512(R9), Z8
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPS     (DX), Z9
+	VMOVUPS     (DX)(BX*1), Z10
+	VMOVUPS     (DX)(BX*2), Z11
+	VMOVUPS     (SI), Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS     (SI)(DI*1), Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS     (SI)(DI*2), Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z9
+	VMOVUPS.Z   (DX)(BX*1), K1, Z10
+	VMOVUPS.Z   (DX)(BX*2), K1, Z11
+	VMOVUPS.Z   (SI), K1, Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS.Z   (SI)(DI*1), K1, Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS.Z   (SI)(DI*2), K1, Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPS        Y12, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X12
+	VADDPS        X12, X0, X0
+	VMOVHLPS      X0, X0, X12
+	VADDPS        X12, X0, X0
+	VMOVSHDUP     X0, X12
+	VADDSS        X12, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y12
+	VADDPS        Y12, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X12
+	VADDPS        X12, X1, X1
+	VMOVHLPS      X1, X1, X12
+	VADDPS        X12, X1, X1
+	VMOVSHDUP     X1, X12
+	VADDSS        X12, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y12
+	VADDPS        Y12, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X12
+	VADDPS        X12, X2, X2
+	VMOVHLPS      X2, X2, X12
+	VADDPS        X12, X2, X2
+	VMOVSHDUP     X2, X12
+	VADDSS        X12, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y12
+	VADDPS        Y12, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X12
+	VADDPS        X12, X3, X3
+	VMOVHLPS      X3, X3, X12
+	VADDPS        X12, X3, X3
+	VMOVSHDUP     X3, X12
+	VADDSS        X12, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VADDPS        Y12, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X12
+	VADDPS        X12, X4, X4
+	VMOVHLPS      X4, X4, X12
+	VADDPS        X12, X4, X4
+	VMOVSHDUP     X4, X12
+	VADDSS        X12, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VADDPS        Y12, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X12
+	VADDPS        X12, X5, X5
+	VMOVHLPS      X5, X5, X12
+	VADDPS        X12, X5, X5
+	VMOVSHDUP     X5, X12
+	VADDSS        X12, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPS        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPS        X12, X6, X6
+	VMOVHLPS      X6, X6, X12
+	VADDPS        X12, X6, X6
+	VMOVSHDUP     X6, X12
+	VADDSS        X12, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPS        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPS        X12, X7, X7
+	VMOVHLPS      X7, X7, X12
+	VADDPS        X12, X7, X7
+	VMOVSHDUP     X7, X12
+	VADDSS        X12, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPS        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPS        X12, X8, X8
+	VMOVHLPS      X8, X8, X12
+	VADDPS        X12, X8, X8
+	VMOVSHDUP     X8, X12
+	VADDSS        X12, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R3C4AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (DI)(DI*2), R9
+	MOVQ    st+64(FP), R10
+	MOVQ    flags+72(FP), R11
+	TESTQ   $0x00000001, R11
+	JZ      zero
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	VMOVUPS 128(R10), Z2
+	VMOVUPS 192(R10), Z3
+	VMOVUPS 256(R10), Z4
+	VMOVUPS 320(R10), Z5
+	VMOVUPS 384(R10), Z6
+	VMOVUPS 448(R10), Z7
+	VMOVUPS 512(R10), Z8
+	VMOVUPS 576(R10), Z9
+	VMOVUPS 640(R10), Z10
+	VMOVUPS 704(R10), Z11
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPS     (DX), Z12
+	VMOVUPS     (DX)(BX*1), Z13
+	VMOVUPS     (DX)(BX*2), Z14
+	VMOVUPS     (SI), Z15
+	VFMADD231PS Z15, Z12, Z0
+	VFMADD231PS Z15, Z13, Z4
+	VFMADD231PS Z15, Z14, Z8
+	VMOVUPS     (SI)(DI*1), Z15
+	VFMADD231PS Z15, Z12, Z1
+	VFMADD231PS Z15, Z13, Z5
+	VFMADD231PS Z15, Z14, Z9
+	VMOVUPS     (SI)(DI*2), Z15
+	VFMADD231PS Z15, Z12, Z2
+	VFMADD231PS Z15, Z13, Z6
+	VFMADD231PS Z15, Z14, Z10
+	VMOVUPS     (SI)(R9*1), Z15
+	VFMADD231PS Z15, Z12, Z3
+	VFMADD231PS Z15, Z13, Z7
+	VFMADD231PS Z15, Z14, Z11
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z12
+	VMOVUPS.Z   (DX)(BX*1), K1, Z13
+	VMOVUPS.Z   (DX)(BX*2), K1, Z14
+	VMOVUPS.Z   (SI), K1, Z15
+	VFMADD231PS Z15, Z12, Z0
+	VFMADD231PS Z15, Z13, Z4
+	VFMADD231PS Z15, Z14, Z8
+	VMOVUPS.Z   (SI)(DI*1), K1, Z15
+	VFMADD231PS Z15, Z12, Z1
+	VFMADD231PS Z15, Z13, Z5
+	VFMADD231PS Z15, Z14, Z9
+	VMOVUPS.Z   (SI)(DI*2), K1, Z15
+	VFMADD231PS Z15, Z12, Z2
+	VFMADD231PS Z15, Z13, Z6
+	VFMADD231PS Z15, Z14, Z10
+	VMOVUPS.Z   (SI)(R9*1), K1, Z15
+	VFMADD231PS Z15, Z12, Z3
+	VFMADD231PS Z15, Z13, Z7
+	VFMADD231PS Z15, Z14, Z11
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X15
+	VADDPS        X15, X0, X0
+	VMOVHLPS      X0, X0, X15
+	VADDPS        X15, X0, X0
+	VMOVSHDUP     X0, X15
+	VADDSS        X15, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X15
+	VADDPS        X15, X1, X1
+	VMOVHLPS      X1, X1, X15
+	VADDPS        X15, X1, X1
+	VMOVSHDUP     X1, X15
+	VADDSS        X15, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X15
+	VADDPS        X15, X2, X2
+	VMOVHLPS      X2, X2, X15
+	VADDPS        X15, X2, X2
+	VMOVSHDUP     X2, X15
+	VADDSS        X15, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X15
+	VADDPS        X15, X3, X3
+	VMOVHLPS      X3, X3, X15
+	VADDPS        X15, X3, X3
+	VMOVSHDUP     X3, X15
+	VADDSS        X15, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X15
+	VADDPS        X15, X4, X4
+	VMOVHLPS      X4, X4, X15
+	VADDPS        X15, X4, X4
+	VMOVSHDUP     X4, X15
+	VADDSS        X15, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X15
+	VADDPS        X15, X5, X5
+	VMOVHLPS      X5, X5, X15
+	VADDPS        X15, X5, X5
+	VMOVSHDUP     X5, X15
+	VADDSS        X15, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPS        Y15, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X15
+	VADDPS        X15, X6, X6
+	VMOVHLPS      X6, X6, X15
+	VADDPS        X15, X6, X6
+	VMOVSHDUP     X6, X15
+	VADDSS        X15, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPS        Y15, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X15
+	VADDPS        X15, X7, X7
+	VMOVHLPS      X7, X7, X15
+	VADDPS        X15, X7, X7
+	VMOVSHDUP     X7, X15
+	VADDSS        X15, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y15
+	VADDPS        Y15, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X15
+	VADDPS        X15, X8, X8
+	VMOVHLPS      X8, X8, X15
+	VADDPS        X15, X8, X8
+	VMOVSHDUP     X8, X15
+	VADDSS        X15, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y15
+	VADDPS        Y15, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X15
+	VADDPS        X15, X9, X9
+	VMOVHLPS      X9, X9, X15
+	VADDPS        X15, X9, X9
+	VMOVSHDUP     X9, X15
+	VADDSS        X15, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y15
+	VADDPS        Y15, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X15
+	VADDPS        X15, X10, X10
+	VMOVHLPS      X10, X10, X15
+	VADDPS        X15, X10, X10
+	VMOVSHDUP     X10, X15
+	VADDSS        X15, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VADDPS        Y15, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X15
+	VADDPS        X15, X11, X11
+	VMOVHLPS      X11, X11, X15
+	VADDPS        X15, X11, X11
+	VMOVSHDUP     X11, X15
+	VADDSS        X15, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R3C5AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (DI)(DI*2), R9
+	LEAQ    (SI)(DI*4), R10
+	MOVQ    st+64(FP), R11
+	MOVQ    flags+72(FP), R12
+	TESTQ   $0x00000001, R12
+	JZ      zero
+	VMOVUPS (R11), Z0
+	VMOVUPS 64(R11), Z1
+	VMOVUPS 128(R11), Z2
+	VMOVUPS 192(R11), Z3
+	VMOVUPS 256(R11), Z4
+	VMOVUPS 320(R11), Z5
+	VMOVUPS 384(R11), Z6
+	VMOVUPS 448(R11), Z7
+	VMOVUPS 512(R11), Z8
+	VMOVUPS 576(R11), Z9
+	VMOVUPS 640(R11), Z10
+	VMOVUPS 704(R11), Z11
+	VMOVUPS 768(R11), Z12
+	VMOVUPS 832(R11), Z13
+	VMOVUPS 896(R11), Z14
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	VMOVUPS     (DX), Z15
+	VMOVUPS     (DX)(BX*1), Z16
+	VMOVUPS     (DX)(BX*2), Z17
+	VMOVUPS     (SI), Z18
+	VFMADD231PS Z18, Z15, Z0
+	VFMADD231PS Z18, Z16, Z5
+	VFMADD231PS Z18, Z17, Z10
+	VMOVUPS     (SI)(DI*1), Z18
+	VFMADD231PS Z18, Z15, Z1
+	VFMADD231PS Z18, Z16, Z6
+	VFMADD231PS Z18, Z17, Z11
+	VMOVUPS     (SI)(DI*2), Z18
+	VFMADD231PS Z18, Z15, Z2
+	VFMADD231PS Z18, Z16, Z7
+	VFMADD231PS Z18, Z17, Z12
+	VMOVUPS     (SI)(R9*1), Z18
+	VFMADD231PS Z18, Z15, Z3
+	VFMADD231PS Z18, Z16, Z8
+	VFMADD231PS Z18, Z17, Z13
+	VMOVUPS     (R10), Z18
+	VFMADD231PS Z18, Z15, Z4
+	VFMADD231PS Z18, Z16, Z9
+	VFMADD231PS Z18, Z17, Z14
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, R10
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z15
+	VMOVUPS.Z   (DX)(BX*1), K1, Z16
+	VMOVUPS.Z   (DX)(BX*2), K1, Z17
+	VMOVUPS.Z   (SI), K1, Z18
+	VFMADD231PS Z18, Z15, Z0
+	VFMADD231PS Z18, Z16, Z5
+	VFMADD231PS Z18, Z17, Z10
+	VMOVUPS.Z   (SI)(DI*1), K1, Z18
+	VFMADD231PS Z18, Z15, Z1
+	VFMADD231PS Z18, Z16, Z6
+	VFMADD231PS Z18, Z17, Z11
+	VMOVUPS.Z   (SI)(DI*2), K1, Z18
+	VFMADD231PS Z18, Z15, Z2
+	VFMADD231PS Z18, Z16, Z7
+	VFMADD231PS Z18, Z17, Z12
+	VMOVUPS.Z   (SI)(R9*1), K1, Z18
+	VFMADD231PS Z18, Z15, Z3
+	VFMADD231PS Z18, Z16, Z8
+	VFMADD231PS Z18, Z17, Z13
+	VMOVUPS.Z   (R10), K1, Z18
+	VFMADD231PS Z18, Z15, Z4
+	VFMADD231PS Z18, Z16, Z9
+	VFMADD231PS Z18, Z17, Z14
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	VMOVUPS Z13, 832(AX)
+	VMOVUPS Z14, 896(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y18
+	VADDPS        Y18, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X18
+	VADDPS        X18, X0, X0
+	VMOVHLPS      X0, X0, X18
+	VADDPS        X18, X0, X0
+	VMOVSHDUP     X0, X18
+	VADDSS        X18, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y18
+	VADDPS        Y18, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X18
+	VADDPS        X18, X1, X1
+	VMOVHLPS      X1, X1, X18
+	VADDPS        X18, X1, X1
+	VMOVSHDUP     X1, X18
+	VADDSS        X18, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y18
+	VADDPS        Y18, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X18
+	VADDPS        X18, X2, X2
+	VMOVHLPS      X2, X2, X18
+	VADDPS        X18, X2, X2
+	VMOVSHDUP     X2, X18
+	VADDSS        X18, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y18
+	VADDPS        Y18, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X18
+	VADDPS        X18, X3, X3
+	VMOVHLPS      X3, X3, X18
+	VADDPS        X18, X3, X3
+	VMOVSHDUP     X3, X18
+	VADDSS        X18, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y18
+	VADDPS        Y18, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X18
+	VADDPS        X18, X4, X4
+	VMOVHLPS      X4, X4, X18
+	VADDPS        X18, X4, X4
+	VMOVSHDUP     X4, X18
+	VADDSS        X18, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y18
+	VADDPS        Y18, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X18
+	VADDPS        X18, X5, X5
+	VMOVHLPS      X5, X5, X18
+	VADDPS        X18, X5, X5
+	VMOVSHDUP     X5, X18
+	VADDSS        X18, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y18
+	VADDPS        Y18, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X18
+	VADDPS        X18, X6, X6
+	VMOVHLPS      X6, X6, X18
+	VADDPS        X18, X6, X6
+	VMOVSHDUP     X6, X18
+	VADDSS        X18, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y18
+	VADDPS        Y18, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X18
+	VADDPS        X18, X7, X7
+	VMOVHLPS      X7, X7, X18
+	VADDPS        X18, X7, X7
+	VMOVSHDUP     X7, X18
+	VADDSS        X18, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y18
+	VADDPS        Y18, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X18
+	VADDPS        X18, X8, X8
+	VMOVHLPS      X8, X8, X18
+	VADDPS        X18, X8, X8
+	VMOVSHDUP     X8, X18
+	VADDSS        X18, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y18
+	VADDPS        Y18, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X18
+	VADDPS        X18, X9, X9
+	VMOVHLPS      X9, X9, X18
+	VADDPS        X18, X9, X9
+	VMOVSHDUP     X9, X18
+	VADDSS        X18, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y18
+	VADDPS        Y18, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X18
+	VADDPS        X18, X10, X10
+	VMOVHLPS      X10, X10, X18
+	VADDPS        X18, X10, X10
+	VMOVSHDUP     X10, X18
+	VADDSS        X18, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y18
+	VADDPS        Y18, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X18
+	VADDPS        X18, X11, X11
+	VMOVHLPS      X11, X11, X18
+	VADDPS        X18, X11, X11
+	VMOVSHDUP     X11, X18
+	VADDSS        X18, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y18
+	VADDPS        Y18, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X18
+	VADDPS        X18, X12, X12
+	VMOVHLPS      X12, X12, X18
+	VADDPS        X18, X12, X12
+	VMOVSHDUP     X12, X18
+	VADDSS        X18, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y18
+	VADDPS        Y18, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X18
+	VADDPS        X18, X13, X13
+	VMOVHLPS      X13, X13, X18
+	VADDPS        X18, X13, X13
+	VMOVSHDUP     X13, X18
+	VADDSS        X18, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y18
+	VADDPS        Y18, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X18
+	VADDPS        X18, X14, X14
+	VMOVHLPS      X14, X14, X18
+	VADDPS        X18, X14, X14
+	VMOVSHDUP     X14, X18
+	VADDSS        X18, X14, X14
+	VADDSS        16(AX), X14, X14
+	VMOVSS        X14, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R4C1AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), DI
+	LEAQ    (BX)(BX*2), R8
+	MOVQ    st+64(FP), R9
+	MOVQ    flags+72(FP), R10
+	TESTQ   $0x00000001, R10
+	JZ      zero
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS 128(R9), Z2
+	VMOVUPS 192(R9), Z3
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+start:
+	TESTQ DI, DI
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R8*1)
+	VMOVUPS     (DX), Z4
+	VMOVUPS     (DX)(BX*1), Z5
+	VMOVUPS     (DX)(BX*2), Z6
+	VMOVUPS     (DX)(R8*1), Z7
+	VMOVUPS     (SI), Z8
+	VFMADD231PS Z8, Z4, Z0
+	VFMADD231PS Z8, Z5, Z1
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z3
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), DI
+	TESTQ       DI, DI
+	JZ          reduce
+	KMOVW       DI, K1
+	VMOVUPS.Z   (DX), K1, Z4
+	VMOVUPS.Z   (DX)(BX*1), K1, Z5
+	VMOVUPS.Z   (DX)(BX*2), K1, Z6
+	VMOVUPS.Z   (DX)(R8*1), K1, Z7
+	VMOVUPS.Z   (SI), K1, Z8
+	VFMADD231PS Z8, Z4, Z0
+	VFMADD231PS Z8, Z5, Z1
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z8, Z7, Z3
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X8
+	VADDPS        X8, X0, X0
+	VMOVHLPS      X0, X0, X8
+	VADDPS        X8, X0, X0
+	VMOVSHDUP     X0, X8
+	VADDSS        X8, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y8
+	VADDPS        Y8, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X8
+	VADDPS        X8, X1, X1
+	VMOVHLPS      X1, X1, X8
+	VADDPS        X8, X1, X1
+	VMOVSHDUP     X1, X8
+	VADDSS        X8, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y8
+	VADDPS        Y8, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X8
+	VADDPS        X8, X2, X2
+	VMOVHLPS      X2, X2, X8
+	VADDPS        X8, X2, X2
+	VMOVSHDUP     X2, X8
+	VADDSS        X8, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y8
+	VADDPS        Y8, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X8
+	VADDPS        X8, X3, X3
+	VMOVHLPS      X3, X3, X8
+	VADDPS        X8, X3, X3
+	VMOVSHDUP     X3, X8
+	VADDSS        X8, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R4C2AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (BX)(BX*2), R9
+	MOVQ    st+64(FP), R10
+	MOVQ    flags+72(FP), R11
+	TESTQ   $0x00000001, R11
+	JZ      zero
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	VMOVUPS 128(R10), Z2
+	VMOVUPS 192(R10), Z3
+	VMOVUPS 256(R10), Z4
+	VMOVUPS 320(R10), Z5
+	VMOVUPS 384(R10), Z6
+	VMOVUPS 448(R10), Z7
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R9*1)
+	VMOVUPS     (DX), Z8
+	VMOVUPS     (DX)(BX*1), Z9
+	VMOVUPS     (DX)(BX*2), Z10
+	VMOVUPS     (DX)(R9*1), Z11
+	VMOVUPS     (SI), Z12
+	VFMADD231PS Z12, Z8, Z0
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS     (SI)(DI*1), Z12
+	VFMADD231PS Z12, Z8, Z1
+	VFMADD231PS Z12, Z9, Z3
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z7
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z8
+	VMOVUPS.Z   (DX)(BX*1), K1, Z9
+	VMOVUPS.Z   (DX)(BX*2), K1, Z10
+	VMOVUPS.Z   (DX)(R9*1), K1, Z11
+	VMOVUPS.Z   (SI), K1, Z12
+	VFMADD231PS Z12, Z8, Z0
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS.Z   (SI)(DI*1), K1, Z12
+	VFMADD231PS Z12, Z8, Z1
+	VFMADD231PS Z12, Z9, Z3
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z7
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPS        Y12, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X12
+	VADDPS        X12, X0, X0
+	VMOVHLPS      X0, X0, X12
+	VADDPS        X12, X0, X0
+	VMOVSHDUP     X0, X12
+	VADDSS        X12, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y12
+	VADDPS        Y12, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X12
+	VADDPS        X12, X1, X1
+	VMOVHLPS      X1, X1, X12
+	VADDPS        X12, X1, X1
+	VMOVSHDUP     X1, X12
+	VADDSS        X12, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y12
+	VADDPS        Y12, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X12
+	VADDPS        X12, X2, X2
+	VMOVHLPS      X2, X2, X12
+	VADDPS        X12, X2, X2
+	VMOVSHDUP     X2, X12
+	VADDSS        X12, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y12
+	VADDPS        Y12, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X12
+	VADDPS        X12, X3, X3
+	VMOVHLPS      X3, X3, X12
+	VADDPS        X12, X3, X3
+	VMOVSHDUP     X3, X12
+	VADDSS        X12, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VADDPS        Y12, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X12
+	VADDPS        X12, X4, X4
+	VMOVHLPS      X4, X4, X12
+	VADDPS        X12, X4, X4
+	VMOVSHDUP     X4, X12
+	VADDSS        X12, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VADDPS        Y12, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X12
+	VADDPS        X12, X5, X5
+	VMOVHLPS      X5, X5, X12
+	VADDPS        X12, X5, X5
+	VMOVSHDUP     X5, X12
+	VADDSS        X12, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPS        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPS        X12, X6, X6
+	VMOVHLPS      X6, X6, X12
+	VADDPS        X12, X6, X6
+	VMOVSHDUP     X6, X12
+	VADDSS        X12, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPS        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPS        X12, X7, X7
+	VMOVHLPS      X7, X7, X12
+	VADDPS        X12, X7, X7
+	VMOVSHDUP     X7, X12
+	VADDSS        X12, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R4C3AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (BX)(BX*2), R9
+	MOVQ    st+64(FP), R10
+	MOVQ    flags+72(FP), R11
+	TESTQ   $0x00000001, R11
+	JZ      zero
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	VMOVUPS 128(R10), Z2
+	VMOVUPS 192(R10), Z3
+	VMOVUPS 256(R10), Z4
+	VMOVUPS 320(R10), Z5
+	VMOVUPS 384(R10), Z6
+	VMOVUPS 448(R10), Z7
+	VMOVUPS 512(R10), Z8
+	VMOVUPS 576(R10), Z9
+	VMOVUPS 640(R10), Z10
+	VMOVUPS 704(R10), Z11
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R9*1)
+	VMOVUPS     (DX), Z12
+	VMOVUPS     (DX)(BX*1), Z13
+	VMOVUPS     (DX)(BX*2), Z14
+	VMOVUPS     (DX)(R9*1), Z15
+	VMOVUPS     (SI), Z16
+	VFMADD231PS Z16, Z12, Z0
+	VFMADD231PS Z16, Z13, Z3
+	VFMADD231PS Z16, Z14, Z6
+	VFMADD231PS Z16, Z15, Z9
+	VMOVUPS     (SI)(DI*1), Z16
+	VFMADD231PS Z16, Z12, Z1
+	VFMADD231PS Z16, Z13, Z4
+	VFMADD231PS Z16, Z14, Z7
+	VFMADD231PS Z16, Z15, Z10
+	VMOVUPS     (SI)(DI*2), Z16
+	VFMADD231PS Z16, Z12, Z2
+	VFMADD231PS Z16, Z13, Z5
+	VFMADD231PS Z16, Z14, Z8
+	VFMADD231PS Z16, Z15, Z11
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z12
+	VMOVUPS.Z   (DX)(BX*1), K1, Z13
+	VMOVUPS.Z   (DX)(BX*2), K1, Z14
+	VMOVUPS.Z   (DX)(R9*1), K1, Z15
+	VMOVUPS.Z   (SI), K1, Z16
+	VFMADD231PS Z16, Z12, Z0
+	VFMADD231PS Z16, Z13, Z3
+	VFMADD231PS Z16, Z14, Z6
+	VFMADD231PS Z16, Z15, Z9
+	VMOVUPS.Z   (SI)(DI*1), K1, Z16
+	VFMADD231PS Z16, Z12, Z1
+	VFMADD231PS Z16, Z13, Z4
+	VFMADD231PS Z16, Z14, Z7
+	VFMADD231PS Z16, Z15, Z10
+	VMOVUPS.Z   (SI)(DI*2), K1, Z16
+	VFMADD231PS Z16, Z12, Z2
+	VFMADD231PS Z16, Z13, Z5
+	VFMADD231PS Z16, Z14, Z8
+	VFMADD231PS Z16, Z15, Z11
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y16
+	VADDPS        Y16, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X16
+	VADDPS        X16, X0, X0
+	VMOVHLPS      X0, X0, X16
+	VADDPS        X16, X0, X0
+	VMOVSHDUP     X0, X16
+	VADDSS        X16, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y16
+	VADDPS        Y16, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X16
+	VADDPS        X16, X1, X1
+	VMOVHLPS      X1, X1, X16
+	VADDPS        X16, X1, X1
+	VMOVSHDUP     X1, X16
+	VADDSS        X16, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y16
+	VADDPS        Y16, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X16
+	VADDPS        X16, X2, X2
+	VMOVHLPS      X2, X2, X16
+	VADDPS        X16, X2, X2
+	VMOVSHDUP     X2, X16
+	VADDSS        X16, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y16
+	VADDPS        Y16, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X16
+	VADDPS        X16, X3, X3
+	VMOVHLPS      X3, X3, X16
+	VADDPS        X16, X3, X3
+	VMOVSHDUP     X3, X16
+	VADDSS        X16, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y16
+	VADDPS        Y16, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X16
+	VADDPS        X16, X4, X4
+	VMOVHLPS      X4, X4, X16
+	VADDPS        X16, X4, X4
+	VMOVSHDUP     X4, X16
+	VADDSS        X16, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y16
+	VADDPS        Y16, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X16
+	VADDPS        X16, X5, X5
+	VMOVHLPS      X5, X5, X16
+	VADDPS        X16, X5, X5
+	VMOVSHDUP     X5, X16
+	VADDSS        X16, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VADDPS        Y16, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X16
+	VADDPS        X16, X6, X6
+	VMOVHLPS      X6, X6, X16
+	VADDPS        X16, X6, X6
+	VMOVSHDUP     X6, X16
+	VADDSS        X16, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y16
+	VADDPS        Y16, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X16
+	VADDPS        X16, X7, X7
+	VMOVHLPS      X7, X7, X16
+	VADDPS        X16, X7, X7
+	VMOVSHDUP     X7, X16
+	VADDSS        X16, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y16
+	VADDPS        Y16, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X16
+	VADDPS        X16, X8, X8
+	VMOVHLPS      X8, X8, X16
+	VADDPS        X16, X8, X8
+	VMOVSHDUP     X8, X16
+	VADDSS        X16, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y16
+	VADDPS        Y16, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X16
+	VADDPS        X16, X9, X9
+	VMOVHLPS      X9, X9, X16
+	VADDPS        X16, X9, X9
+	VMOVSHDUP     X9, X16
+	VADDSS        X16, X9, X9
+	VADDSS        (AX), X9, X9
+	VMOVSS        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y16
+	VADDPS        Y16, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X16
+	VADDPS        X16, X10, X10
+	VMOVHLPS      X10, X10, X16
+	VADDPS        X16, X10, X10
+	VMOVSHDUP     X10, X16
+	VADDSS        X16, X10, X10
+	VADDSS        4(AX), X10, X10
+	VMOVSS        X10, 4(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y16
+	VADDPS        Y16, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X16
+	VADDPS        X16, X11, X11
+	VMOVHLPS      X11, X11, X16
+	VADDPS        X16, X11, X11
+	VMOVSHDUP     X11, X16
+	VADDSS        X16, X11, X11
+	VADDSS        8(AX), X11, X11
+	VMOVSS        X11, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R4C4AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (BX)(BX*2), R9
+	LEAQ    (DI)(DI*2), R10
+	MOVQ    st+64(FP), R11
+	MOVQ    flags+72(FP), R12
+	TESTQ   $0x00000001, R12
+	JZ      zero
+	VMOVUPS (R11), Z0
+	VMOVUPS 64(R11), Z1
+	VMOVUPS 128(R11), Z2
+	VMOVUPS 192(R11), Z3
+	VMOVUPS 256(R11), Z4
+	VMOVUPS 320(R11), Z5
+	VMOVUPS 384(R11), Z6
+	VMOVUPS 448(R11), Z7
+	VMOVUPS 512(R11), Z8
+	VMOVUPS 576(R11), Z9
+	VMOVUPS 640(R11), Z10
+	VMOVUPS 704(R11), Z11
+	VMOVUPS 768(R11), Z12
+	VMOVUPS 832(R11), Z13
+	VMOVUPS 896(R11), Z14
+	VMOVUPS 960(R11), Z15
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R9*1)
+	VMOVUPS     (DX), Z16
+	VMOVUPS     (DX)(BX*1), Z17
+	VMOVUPS     (DX)(BX*2), Z18
+	VMOVUPS     (DX)(R9*1), Z19
+	VMOVUPS     (SI), Z20
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z20, Z19, Z12
+	VMOVUPS     (SI)(DI*1), Z20
+	VFMADD231PS Z20, Z16, Z1
+	VFMADD231PS Z20, Z17, Z5
+	VFMADD231PS Z20, Z18, Z9
+	VFMADD231PS Z20, Z19, Z13
+	VMOVUPS     (SI)(DI*2), Z20
+	VFMADD231PS Z20, Z16, Z2
+	VFMADD231PS Z20, Z17, Z6
+	VFMADD231PS Z20, Z18, Z10
+	VFMADD231PS Z20, Z19, Z14
+	VMOVUPS     (SI)(R10*1), Z20
+	VFMADD231PS Z20, Z16, Z3
+	VFMADD231PS Z20, Z17, Z7
+	VFMADD231PS Z20, Z18, Z11
+	VFMADD231PS Z20, Z19, Z15
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z16
+	VMOVUPS.Z   (DX)(BX*1), K1, Z17
+	VMOVUPS.Z   (DX)(BX*2), K1, Z18
+	VMOVUPS.Z   (DX)(R9*1), K1, Z19
+	VMOVUPS.Z   (SI), K1, Z20
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z20, Z19, Z12
+	VMOVUPS.Z   (SI)(DI*1), K1, Z20
+	VFMADD231PS Z20, Z16, Z1
+	VFMADD231PS Z20, Z17, Z5
+	VFMADD231PS Z20, Z18, Z9
+	VFMADD231PS Z20, Z19, Z13
+	VMOVUPS.Z   (SI)(DI*2), K1, Z20
+	VFMADD231PS Z20, Z16, Z2
+	VFMADD231PS Z20, Z17, Z6
+	VFMADD231PS Z20, Z18, Z10
+	VFMADD231PS Z20, Z19, Z14
+	VMOVUPS.Z   (SI)(R10*1), K1, Z20
+	VFMADD231PS Z20, Z16, Z3
+	VFMADD231PS Z20, Z17, Z7
+	VFMADD231PS Z20, Z18, Z11
+	VFMADD231PS Z20, Z19, Z15
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	VMOVUPS Z13, 832(AX)
+	VMOVUPS Z14, 896(AX)
+	VMOVUPS Z15, 960(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X20
+	VADDPS        X20, X0, X0
+	VMOVHLPS      X0, X0, X20
+	VADDPS        X20, X0, X0
+	VMOVSHDUP     X0, X20
+	VADDSS        X20, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPS        Y20, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X20
+	VADDPS        X20, X1, X1
+	VMOVHLPS      X1, X1, X20
+	VADDPS        X20, X1, X1
+	VMOVSHDUP     X1, X20
+	VADDSS        X20, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y20
+	VADDPS        Y20, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X20
+	VADDPS        X20, X2, X2
+	VMOVHLPS      X2, X2, X20
+	VADDPS        X20, X2, X2
+	VMOVSHDUP     X2, X20
+	VADDSS        X20, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y20
+	VADDPS        Y20, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X20
+	VADDPS        X20, X3, X3
+	VMOVHLPS      X3, X3, X20
+	VADDPS        X20, X3, X3
+	VMOVSHDUP     X3, X20
+	VADDSS        X20, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y20
+	VADDPS        Y20, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X20
+	VADDPS        X20, X4, X4
+	VMOVHLPS      X4, X4, X20
+	VADDPS        X20, X4, X4
+	VMOVSHDUP     X4, X20
+	VADDSS        X20, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y20
+	VADDPS        Y20, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X20
+	VADDPS        X20, X5, X5
+	VMOVHLPS      X5, X5, X20
+	VADDPS        X20, X5, X5
+	VMOVSHDUP     X5, X20
+	VADDSS        X20, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y20
+	VADDPS        Y20, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X20
+	VADDPS        X20, X6, X6
+	VMOVHLPS      X6, X6, X20
+	VADDPS        X20, X6, X6
+	VMOVSHDUP     X6, X20
+	VADDSS        X20, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y20
+	VADDPS        Y20, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X20
+	VADDPS        X20, X7, X7
+	VMOVHLPS      X7, X7, X20
+	VADDPS        X20, X7, X7
+	VMOVSHDUP     X7, X20
+	VADDSS        X20, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y20
+	VADDPS        Y20, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X20
+	VADDPS        X20, X8, X8
+	VMOVHLPS      X8, X8, X20
+	VADDPS        X20, X8, X8
+	VMOVSHDUP     X8, X20
+	VADDSS        X20, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y20
+	VADDPS        Y20, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X20
+	VADDPS        X20, X9, X9
+	VMOVHLPS      X9, X9, X20
+	VADDPS        X20, X9, X9
+	VMOVSHDUP     X9, X20
+	VADDSS        X20, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y20
+	VADDPS        Y20, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X20
+	VADDPS        X20, X10, X10
+	VMOVHLPS      X10, X10, X20
+	VADDPS        X20, X10, X10
+	VMOVSHDUP     X10, X20
+	VADDSS        X20, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y20
+	VADDPS        Y20, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X20
+	VADDPS        X20, X11, X11
+	VMOVHLPS      X11, X11, X20
+	VADDPS        X20, X11, X11
+	VMOVSHDUP     X11, X20
+	VADDSS        X20, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y20
+	VADDPS        Y20, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X20
+	VADDPS        X20, X12, X12
+	VMOVHLPS      X12, X12, X20
+	VADDPS        X20, X12, X12
+	VMOVSHDUP     X12, X20
+	VADDSS        X20, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y20
+	VADDPS        Y20, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X20
+	VADDPS        X20, X13, X13
+	VMOVHLPS      X13, X13, X20
+	VADDPS        X20, X13, X13
+	VMOVSHDUP     X13, X20
+	VADDSS        X20, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y20
+	VADDPS        Y20, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X20
+	VADDPS        X20, X14, X14
+	VMOVHLPS      X14, X14, X20
+	VADDPS        X20, X14, X14
+	VMOVSHDUP     X14, X20
+	VADDSS        X20, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y20
+	VADDPS        Y20, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X20
+	VADDPS        X20, X15, X15
+	VMOVHLPS      X15, X15, X20
+	VADDPS        X20, X15, X15
+	VMOVSHDUP     X15, X20
+	VADDSS        X20, X15, X15
+	VADDSS        12(AX), X15, X15
+	VMOVSS        X15, 12(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
+TEXT ·ntF32R4C5AVX512(SB), NOSPLIT, $0-80
+	MOVQ    c+0(FP), AX
+	MOVQ    ldc+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    a+16(FP), DX
+	MOVQ    lda+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    nk+48(FP), R8
+	LEAQ    (BX)(BX*2), R9
+	LEAQ    (DI)(DI*2), R10
+	LEAQ    (SI)(DI*4), R11
+	MOVQ    st+64(FP), R12
+	MOVQ    flags+72(FP), R13
+	TESTQ   $0x00000001, R13
+	JZ      zero
+	VMOVUPS (R12), Z0
+	VMOVUPS 64(R12), Z1
+	VMOVUPS 128(R12), Z2
+	VMOVUPS 192(R12), Z3
+	VMOVUPS 256(R12), Z4
+	VMOVUPS 320(R12), Z5
+	VMOVUPS 384(R12), Z6
+	VMOVUPS 448(R12), Z7
+	VMOVUPS 512(R12), Z8
+	VMOVUPS 576(R12), Z9
+	VMOVUPS 640(R12), Z10
+	VMOVUPS 704(R12), Z11
+	VMOVUPS 768(R12), Z12
+	VMOVUPS 832(R12), Z13
+	VMOVUPS 896(R12), Z14
+	VMOVUPS 960(R12), Z15
+	VMOVUPS 1024(R12), Z16
+	VMOVUPS 1088(R12), Z17
+	VMOVUPS 1152(R12), Z18
+	VMOVUPS 1216(R12), Z19
+	JMP     start
+
+zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+
+start:
+	TESTQ R8, R8
+	JZ    tail
+
+loop:
+	PREFETCHT0  2048(DX)
+	PREFETCHT0  2048(DX)(BX*1)
+	PREFETCHT0  2048(DX)(BX*2)
+	PREFETCHT0  2048(DX)(R9*1)
+	VMOVUPS     (DX), Z20
+	VMOVUPS     (DX)(BX*1), Z21
+	VMOVUPS     (DX)(BX*2), Z22
+	VMOVUPS     (DX)(R9*1), Z23
+	VMOVUPS     (SI), Z24
+	VFMADD231PS Z24, Z20, Z0
+	VFMADD231PS Z24, Z21, Z5
+	VFMADD231PS Z24, Z22, Z10
+	VFMADD231PS Z24, Z23, Z15
+	VMOVUPS     (SI)(DI*1), Z24
+	VFMADD231PS Z24, Z20, Z1
+	VFMADD231PS Z24, Z21, Z6
+	VFMADD231PS Z24, Z22, Z11
+	VFMADD231PS Z24, Z23, Z16
+	VMOVUPS     (SI)(DI*2), Z24
+	VFMADD231PS Z24, Z20, Z2
+	VFMADD231PS Z24, Z21, Z7
+	VFMADD231PS Z24, Z22, Z12
+	VFMADD231PS Z24, Z23, Z17
+	VMOVUPS     (SI)(R10*1), Z24
+	VFMADD231PS Z24, Z20, Z3
+	VFMADD231PS Z24, Z21, Z8
+	VFMADD231PS Z24, Z22, Z13
+	VFMADD231PS Z24, Z23, Z18
+	VMOVUPS     (R11), Z24
+	VFMADD231PS Z24, Z20, Z4
+	VFMADD231PS Z24, Z21, Z9
+	VFMADD231PS Z24, Z22, Z14
+	VFMADD231PS Z24, Z23, Z19
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, R11
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), R8
+	TESTQ       R8, R8
+	JZ          reduce
+	KMOVW       R8, K1
+	VMOVUPS.Z   (DX), K1, Z20
+	VMOVUPS.Z   (DX)(BX*1), K1, Z21
+	VMOVUPS.Z   (DX)(BX*2), K1, Z22
+	VMOVUPS.Z   (DX)(R9*1), K1, Z23
+	VMOVUPS.Z   (SI), K1, Z24
+	VFMADD231PS Z24, Z20, Z0
+	VFMADD231PS Z24, Z21, Z5
+	VFMADD231PS Z24, Z22, Z10
+	VFMADD231PS Z24, Z23, Z15
+	VMOVUPS.Z   (SI)(DI*1), K1, Z24
+	VFMADD231PS Z24, Z20, Z1
+	VFMADD231PS Z24, Z21, Z6
+	VFMADD231PS Z24, Z22, Z11
+	VFMADD231PS Z24, Z23, Z16
+	VMOVUPS.Z   (SI)(DI*2), K1, Z24
+	VFMADD231PS Z24, Z20, Z2
+	VFMADD231PS Z24, Z21, Z7
+	VFMADD231PS Z24, Z22, Z12
+	VFMADD231PS Z24, Z23, Z17
+	VMOVUPS.Z   (SI)(R10*1), K1, Z24
+	VFMADD231PS Z24, Z20, Z3
+	VFMADD231PS Z24, Z21, Z8
+	VFMADD231PS Z24, Z22, Z13
+	VFMADD231PS Z24, Z23, Z18
+	VMOVUPS.Z   (R11), K1, Z24
+	VFMADD231PS Z24, Z20, Z4
+	VFMADD231PS Z24, Z21, Z9
+	VFMADD231PS Z24, Z22, Z14
+	VFMADD231PS Z24, Z23, Z19
+
+reduce:
+	MOVQ    flags+72(FP), DX
+	TESTQ   $0x00000002, DX
+	JNZ     final
+	MOVQ    st+64(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	VMOVUPS Z13, 832(AX)
+	VMOVUPS Z14, 896(AX)
+	VMOVUPS Z15, 960(AX)
+	VMOVUPS Z16, 1024(AX)
+	VMOVUPS Z17, 1088(AX)
+	VMOVUPS Z18, 1152(AX)
+	VMOVUPS Z19, 1216(AX)
+	VZEROUPPER
+	RET
+
+final:
+	VEXTRACTF64X4 $0x01, Z0, Y24
+	VADDPS        Y24, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X24
+	VADDPS        X24, X0, X0
+	VMOVHLPS      X0, X0, X24
+	VADDPS        X24, X0, X0
+	VMOVSHDUP     X0, X24
+	VADDSS        X24, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y24
+	VADDPS        Y24, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X24
+	VADDPS        X24, X1, X1
+	VMOVHLPS      X1, X1, X24
+	VADDPS        X24, X1, X1
+	VMOVSHDUP     X1, X24
+	VADDSS        X24, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y24
+	VADDPS        Y24, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X24
+	VADDPS        X24, X2, X2
+	VMOVHLPS      X2, X2, X24
+	VADDPS        X24, X2, X2
+	VMOVSHDUP     X2, X24
+	VADDSS        X24, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y24
+	VADDPS        Y24, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X24
+	VADDPS        X24, X3, X3
+	VMOVHLPS      X3, X3, X24
+	VADDPS        X24, X3, X3
+	VMOVSHDUP     X3, X24
+	VADDSS        X24, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y24
+	VADDPS        Y24, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X24
+	VADDPS        X24, X4, X4
+	VMOVHLPS      X4, X4, X24
+	VADDPS        X24, X4, X4
+	VMOVSHDUP     X4, X24
+	VADDSS        X24, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y24
+	VADDPS        Y24, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X24
+	VADDPS        X24, X5, X5
+	VMOVHLPS      X5, X5, X24
+	VADDPS        X24, X5, X5
+	VMOVSHDUP     X5, X24
+	VADDSS        X24, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y24
+	VADDPS        Y24, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X24
+	VADDPS        X24, X6, X6
+	VMOVHLPS      X6, X6, X24
+	VADDPS        X24, X6, X6
+	VMOVSHDUP     X6, X24
+	VADDSS        X24, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y24
+	VADDPS        Y24, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X24
+	VADDPS        X24, X7, X7
+	VMOVHLPS      X7, X7, X24
+	VADDPS        X24, X7, X7
+	VMOVSHDUP     X7, X24
+	VADDSS        X24, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y24
+	VADDPS        Y24, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X24
+	VADDPS        X24, X8, X8
+	VMOVHLPS      X8, X8, X24
+	VADDPS        X24, X8, X8
+	VMOVSHDUP     X8, X24
+	VADDSS        X24, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y24
+	VADDPS        Y24, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X24
+	VADDPS        X24, X9, X9
+	VMOVHLPS      X9, X9, X24
+	VADDPS        X24, X9, X9
+	VMOVSHDUP     X9, X24
+	VADDSS        X24, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y24
+	VADDPS        Y24, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X24
+	VADDPS        X24, X10, X10
+	VMOVHLPS      X10, X10, X24
+	VADDPS        X24, X10, X10
+	VMOVSHDUP     X10, X24
+	VADDSS        X24, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y24
+	VADDPS        Y24, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X24
+	VADDPS        X24, X11, X11
+	VMOVHLPS      X11, X11, X24
+	VADDPS        X24, X11, X11
+	VMOVSHDUP     X11, X24
+	VADDSS        X24, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y24
+	VADDPS        Y24, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X24
+	VADDPS        X24, X12, X12
+	VMOVHLPS      X12, X12, X24
+	VADDPS        X24, X12, X12
+	VMOVSHDUP     X12, X24
+	VADDSS        X24, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y24
+	VADDPS        Y24, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X24
+	VADDPS        X24, X13, X13
+	VMOVHLPS      X13, X13, X24
+	VADDPS        X24, X13, X13
+	VMOVSHDUP     X13, X24
+	VADDSS        X24, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y24
+	VADDPS        Y24, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X24
+	VADDPS        X24, X14, X14
+	VMOVHLPS      X14, X14, X24
+	VADDPS        X24, X14, X14
+	VMOVSHDUP     X14, X24
+	VADDSS        X24, X14, X14
+	VADDSS        16(AX), X14, X14
+	VMOVSS        X14, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z15, Y24
+	VADDPS        Y24, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X24
+	VADDPS        X24, X15, X15
+	VMOVHLPS      X15, X15, X24
+	VADDPS        X24, X15, X15
+	VMOVSHDUP     X15, X24
+	VADDSS        X24, X15, X15
+	VADDSS        (AX), X15, X15
+	VMOVSS        X15, (AX)
+	VEXTRACTF64X4 $0x01, Z16, Y24
+	VADDPS        Y24, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X24
+	VADDPS        X24, X16, X16
+	VMOVHLPS      X16, X16, X24
+	VADDPS        X24, X16, X16
+	VMOVSHDUP     X16, X24
+	VADDSS        X24, X16, X16
+	VADDSS        4(AX), X16, X16
+	VMOVSS        X16, 4(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y24
+	VADDPS        Y24, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X24
+	VADDPS        X24, X17, X17
+	VMOVHLPS      X17, X17, X24
+	VADDPS        X24, X17, X17
+	VMOVSHDUP     X17, X24
+	VADDSS        X24, X17, X17
+	VADDSS        8(AX), X17, X17
+	VMOVSS        X17, 8(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y24
+	VADDPS        Y24, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X24
+	VADDPS        X24, X18, X18
+	VMOVHLPS      X18, X18, X24
+	VADDPS        X24, X18, X18
+	VMOVSHDUP     X18, X24
+	VADDSS        X24, X18, X18
+	VADDSS        12(AX), X18, X18
+	VMOVSS        X18, 12(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y24
+	VADDPS        Y24, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X24
+	VADDPS        X24, X19, X19
+	VMOVHLPS      X19, X19, X24
+	VADDPS        X24, X19, X19
+	VMOVSHDUP     X19, X24
+	VADDSS        X24, X19, X19
+	VADDSS        16(AX), X19, X19
+	VMOVSS        X19, 16(AX)
+	VZEROUPPER
+	RET

@@ -73,3 +73,31 @@ var tnF32AVX512 = [2][]func(c *float32, ldc int, a *float32, lda int, b *float32
 var tnTailF32AVX512 = []func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int){
 	tnF32M1TailAVX512, tnF32M2TailAVX512, tnF32M3TailAVX512, tnF32M4TailAVX512, tnF32M5TailAVX512, tnF32M6TailAVX512, tnF32M7TailAVX512, tnF32M8TailAVX512, tnF32M9TailAVX512, tnF32M10TailAVX512, tnF32M11TailAVX512, tnF32M12TailAVX512, tnF32M13TailAVX512, tnF32M14TailAVX512, tnF32M15TailAVX512, tnF32M16TailAVX512,
 }
+
+// ntF64[r-1][nc-1] is the float64 MulAddNT kernel for r rows of A and nc rows of B.
+var ntF64 = [2][3]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int){
+	{ntF64R1C1, ntF64R1C2, ntF64R1C3},
+	{ntF64R2C1, ntF64R2C2, ntF64R2C3},
+}
+
+// ntF32[r-1][nc-1] is the float32 MulAddNT kernel for r rows of A and nc rows of B.
+var ntF32 = [2][3]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int){
+	{ntF32R1C1, ntF32R1C2, ntF32R1C3},
+	{ntF32R2C1, ntF32R2C2, ntF32R2C3},
+}
+
+// ntF64AVX512[r-1][nc-1] is the float64 MulAddNT kernel for r rows of A and nc rows of B.
+var ntF64AVX512 = [4][5]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int){
+	{ntF64R1C1AVX512, ntF64R1C2AVX512, ntF64R1C3AVX512, ntF64R1C4AVX512, ntF64R1C5AVX512},
+	{ntF64R2C1AVX512, ntF64R2C2AVX512, ntF64R2C3AVX512, ntF64R2C4AVX512, ntF64R2C5AVX512},
+	{ntF64R3C1AVX512, ntF64R3C2AVX512, ntF64R3C3AVX512, ntF64R3C4AVX512, ntF64R3C5AVX512},
+	{ntF64R4C1AVX512, ntF64R4C2AVX512, ntF64R4C3AVX512, ntF64R4C4AVX512, ntF64R4C5AVX512},
+}
+
+// ntF32AVX512[r-1][nc-1] is the float32 MulAddNT kernel for r rows of A and nc rows of B.
+var ntF32AVX512 = [4][5]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int){
+	{ntF32R1C1AVX512, ntF32R1C2AVX512, ntF32R1C3AVX512, ntF32R1C4AVX512, ntF32R1C5AVX512},
+	{ntF32R2C1AVX512, ntF32R2C2AVX512, ntF32R2C3AVX512, ntF32R2C4AVX512, ntF32R2C5AVX512},
+	{ntF32R3C1AVX512, ntF32R3C2AVX512, ntF32R3C3AVX512, ntF32R3C4AVX512, ntF32R3C5AVX512},
+	{ntF32R4C1AVX512, ntF32R4C2AVX512, ntF32R4C3AVX512, ntF32R4C4AVX512, ntF32R4C5AVX512},
+}

@@ -1,0 +1,10 @@
+//go:build !amd64 || !gc || purego
+
+package fused
+
+import "github.com/nnkern/nnkern/kernels"
+
+// mulAddNTAsm reports false: this build has no assembly kernels.
+func mulAddNTAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) bool {
+	return false
+}
