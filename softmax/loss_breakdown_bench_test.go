@@ -13,7 +13,7 @@ import (
 
 // BenchmarkLossBreakdown times the phases of the fused softmax loss on the
 // N=500, D=3073, C=10 workload, each phase run serially over all rows on
-// the calling goroutine (scores MulAdd, softmax rows, gradient MulAdd,
+// the calling goroutine (scores MulAddNT, softmax rows, gradient MulAdd,
 // reduction of the chunk partials), then the whole parallel call and an
 // empty parallel step (goroutine hand-off). Medians over the iterations,
 // in µs; the phases run one after the other in every iteration, so their
@@ -41,7 +41,7 @@ func benchLossBreakdown[T kernels.Float](b *testing.B) {
 		clear(S)
 		for b0 := 0; b0 < n; b0 += fusedBlockRows {
 			rows := min(fusedBlockRows, n-b0)
-			fused.MulAdd(rows, cp, d, X.Data[b0*X.Stride:], X.Stride, 1, ws.wp, cp, S[b0*cp:], cp)
+			fused.MulAddNT(rows, c, d, X.Data[b0*X.Stride:], X.Stride, ws.wt, ws.ldp, S[b0*cp:], cp)
 		}
 		t1 := time.Now()
 		kernels.SoftmaxCERows(S, S, n, c, cp, y, T(1.0/n))

@@ -7,21 +7,19 @@ package softmax
 // (never on GOMAXPROCS); chunks run in parallel, each over blocks of
 // blockRows rows:
 //
-//	S_b   = X_b · Wp                 (blockRows, cp)   fused.MulAdd, register-blocked
-//	dS_b  = softmax-CE / hinge       kernels.SoftmaxCERows / HingeRows, scaled by 1/N
-//	Pᵀ_c += dS_bᵀ · X_b              (C, D)            fused.MulAddTN, while X_b is still in cache
+//	S_b   = X_b · W = X_b · (Wᵀ)ᵀ        (blockRows, C)   fused.MulAddNT, dot products along D
+//	dS_b  = softmax-CE / hinge           kernels.SoftmaxCERows / HingeRows, scaled by 1/N
+//	Pᵀ_c += dS_bᵀ · X_b                  (C, D)           fused.MulAddTN, while X_b is still in cache
 //
 // then dW = (Pᵀ_0 + Pᵀ_1 + ...)ᵀ + 2·reg·W is reduced in chunk order (in
 // parallel over ranges of D, each element summed in the same order), so
-// the result is bit-identical for any GOMAXPROCS. Wp is W copied into a
-// cp-wide workspace (cp = C rounded up to a SIMD vector, zero padding);
-// for C > fused.MaxCols the scores go through blas.Gemm instead. The
-// gradient partials are kept transposed (C×D): the scores kernel needs C
-// across the SIMD lanes (padded to cp), the gradient kernel puts D there
-// and so wastes no lane on padding (a D×cp layout would use 10 of 12
-// float64 lanes and 10 of 16 float32 lanes; transposed, the float32
-// gradient runs ~1.3× faster in fused.BenchmarkMulAddTN).
-
+// the result is bit-identical for any GOMAXPROCS. Both kernels put D
+// across the SIMD lanes, so no lane holds padding whatever C is: the
+// scores are dot products of rows of X_b with rows of Wᵀ (W transposed
+// into the workspace once per call, C×D), and the gradient partials are
+// kept transposed (C×D). With C across the lanes instead (padded to a
+// whole vector) only 10 of 16 lanes did useful work for C = 10.
+//
 import (
 	"fmt"
 	"sync"
@@ -69,8 +67,7 @@ const (
 type LossWorkspace[T kernels.Float] struct {
 	d, c, cp int
 	ldp      int   // row stride of the transposed partials (>= D)
-	wp       []T   // D×cp padded copy of W (cp == c on the Gemm path)
-	wt       []T   // C×ldp: Wᵀ of the current call, for reduce
+	wt       []T   // C×ldp: Wᵀ of the current call (scores and reduce)
 	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per chunk fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
@@ -104,21 +101,18 @@ func NewLossWorkspace[T kernels.Float]() *LossWorkspace[T] {
 	return ws
 }
 
-func (ws *LossWorkspace[T]) fast() bool { return ws.c <= fused.MaxCols }
-
 // resize makes the buffers fit a D×C weight matrix.
 func (ws *LossWorkspace[T]) resize(d, c int) {
 	if d == ws.d && c == ws.c && ws.parts != nil {
 		return
 	}
 	ws.d, ws.c = d, c
-	ws.cp = c
-	if ws.fast() {
-		ws.cp = fused.PadCols[T](c)
-	}
-	ws.wp = make([]T, d*ws.cp)
-	ws.wt = make([]T, c*((d+7)&^7))
-	ws.ldp = (d + 7) &^ 7
+	// Score rows padded to whole vectors, for SoftmaxCERows/HingeRows.
+	ws.cp = fused.PadCols[T](c)
+	// Rows of whole 64-byte lines: MulAddNT loads a vector from every
+	// row of Wᵀ per step, and a load across two lines costs two.
+	ws.ldp = (d + 15) &^ 15
+	ws.wt = make([]T, c*ws.ldp)
 	ws.xblk = nil
 	ws.parts = make([][]T, fusedMaxChunks)
 	ws.scores = make([][]T, fusedMaxChunks)
@@ -188,11 +182,6 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int) float64 {
 	ws.resize(W.Rows, W.Cols)
-	if ws.fast() {
-		for k := 0; k < ws.d; k++ {
-			copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
-		}
-	}
 	transpose(ws.wt, ws.ldp, W)
 	ws.kind, ws.w, ws.y, ws.n = kind, W, y, n
 	ws.chunks = fusedChunks(n)
@@ -225,13 +214,9 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 			xb = ws.x.Slice(b0, b0+rows, 0, d)
 		}
 		sb := s[:rows*cp]
-		// S_b = X_b·W: (rows, cp) = (rows, D)·(D, cp)
-		if ws.fast() {
-			clear(sb)
-			fused.MulAdd(rows, cp, d, xb.Data, xb.Stride, 1, ws.wp, cp, sb, cp)
-		} else {
-			blas.Gemm(false, false, 1, xb, ws.w, 0, blas.FromSlice(rows, cp, sb))
-		}
+		// S_b = X_b·W: (rows, C) = (rows, D)·(D, C), rows cp apart
+		clear(sb)
+		fused.MulAddNT(rows, C, d, xb.Data, xb.Stride, ws.wt, ws.ldp, sb, cp)
 		// dS_b (overwrites S_b), scaled by 1/N
 		if ws.kind == kindSoftmax {
 			sum += kernels.SoftmaxCERows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)

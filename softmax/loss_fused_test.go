@@ -335,8 +335,8 @@ func benchFusedLoss[T kernels.Float](b *testing.B, n, d, c int) {
 // The trainer's path, gathering each block from a Source inside the fused
 // loss, computes bit for bit what the loss computes on the gathered batch
 // (the kernels do not depend on the row stride or on where the rows come
-// from), on every ISA level, for both losses and for C on both sides of
-// fused.MaxCols.
+// from), on every ISA level, for both losses and for C from 1 to wider
+// than a SIMD vector (17).
 func TestForwardBackwardSourceMatchesGathered(t *testing.T) {
 	for _, lvl := range kernels.Levels() {
 		t.Run("isa="+lvl.String(), func(t *testing.T) {

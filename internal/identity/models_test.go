@@ -26,8 +26,9 @@ func (c lcase) String() string {
 }
 
 // lossCases: row counts around the fused loss's 32-row blocks and 64-row
-// chunks, widths around the SIMD widths, class counts up to fused.MaxCols
-// (16: the fused path) and beyond (the Gemm path), the notebooks' 10.
+// chunks, widths around the SIMD widths and MulAddNT's lane counts (16
+// float32, 8 float64), class counts around the SIMD widths and MulAddNT's
+// register blocks, the notebooks' 10.
 func lossCases() []lcase {
 	nd := [][2]int{{1, 1}, {2, 9}, {7, 33}, {31, 64}, {33, 100}, {64, 3}, {65, 257}, {127, 17}, {200, 129}, {300, 65}, {513, 20}, {200, 1025}}
 	var cs []lcase
