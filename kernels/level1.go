@@ -133,21 +133,33 @@ func SumSq64[T Float](x []T) float64 { return sumSq64(x) }
 func sumSq64Generic[T Float](x []T) float64 {
 	var p [canon.Partials64]float64
 	n := len(x)
-	for len(x) > 0 {
-		blk := x[:min(len(x), len(p))]
-		if dtype.Is32[T]() {
-			for j, v := range blk {
-				// Exact square: the fused form has the same bits.
-				p[j] = math.FMA(float64(v), float64(v), p[j])
-			}
-		} else {
-			for j, v := range blk {
-				p[j] += float64(v * v)
-			}
-		}
-		x = x[len(blk):]
+	for len(x) >= len(p) {
+		sumSq64Block(&p, (*[canon.Partials64]T)(x))
+		x = x[len(p):]
+	}
+	if len(x) > 0 {
+		var tail [canon.Partials64]T // zeros add +0 to the partials: exact
+		copy(tail[:], x)
+		sumSq64Block(&p, &tail)
 	}
 	return treeSum(p[:], min(n, len(p)))
+}
+
+// sumSq64Block adds the squares of one block to the partial sums. A
+// float32's square is exact in float64, so product then add has the bits
+// of the assembly's fused multiply-add; a float64's is rounded, then added.
+// The conversions keep the compiler from fusing either.
+func sumSq64Block[T Float](p *[canon.Partials64]float64, x *[canon.Partials64]T) {
+	if dtype.Is32[T]() {
+		for j, v := range x {
+			a := float64(v)
+			p[j] += float64(a * a)
+		}
+		return
+	}
+	for j, v := range x {
+		p[j] += float64(v * v)
+	}
 }
 
 // Max returns the largest element of x; the first NaN if any element is NaN;
