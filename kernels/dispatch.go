@@ -46,6 +46,7 @@ const (
 	kMulTo
 	kSum
 	kSumSq
+	kSumSq64
 	kMax
 	kArgMax
 	kAddBias
@@ -66,7 +67,7 @@ const (
 )
 
 var kernelNames = [numKernels]string{
-	"Dot", "Axpy", "Scale", "AddTo", "SubFrom", "MulTo", "Sum", "SumSq", "Max", "ArgMax",
+	"Dot", "Axpy", "Scale", "AddTo", "SubFrom", "MulTo", "Sum", "SumSq", "SumSq64", "Max", "ArgMax",
 	"AddBias", "ColSum", "RowMax", "ReLU", "BiasReLU", "ReLUBackward", "Exp",
 	"SoftmaxRows", "SoftmaxCERows", "HingeRows", "U8ToFloat",
 	"MomentumStep", "RMSPropStep", "AdamStep",

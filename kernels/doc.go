@@ -38,12 +38,12 @@
 // at its own vector width and speed (NaN payloads and signs are not part
 // of the contract). Two rules make that possible:
 //
-//   - Reductions (Dot, Sum, SumSq, the row sums z of SoftmaxRows and
-//     SoftmaxCERows, each row's margin sum of HingeRows) use one canonical
-//     order per accumulator type: P partial sums (64 for float32
+//   - Reductions (Dot, Sum, SumSq, SumSq64, the row sums z of SoftmaxRows
+//     and SoftmaxCERows, each row's margin sum of HingeRows) use one
+//     canonical order per accumulator type: P partial sums (64 for float32
 //     accumulators, 32 for float64, also when float64 lanes sum float32
-//     data as HingeRows does), all starting at +0, element i into partial
-//     i mod P in increasing i, then combined by a halving tree
+//     data as HingeRows and SumSq64 do), all starting at +0, element i
+//     into partial i mod P in increasing i, then combined by a halving tree
 //     (p[i] += p[i+P/2], then P/4, … 1). A YMM or ZMM implementation holds
 //     the partials in P/lanes registers and ends with plain vertical adds.
 //     Losses summed over rows (HingeRows, SoftmaxCERows) add the rows in
@@ -56,10 +56,12 @@
 //     where it must not, the Go code forbids the compiler's own fusion
 //     with an explicit conversion, T(x*y) + z, so that GOAMD64=v3 or an
 //     arm64 build keeps the bits. Dot and SumSq fuse each product into
-//     its partial sum; Axpy rounds the product, then the sum, and
-//     MomentumStep, RMSPropStep and AdamStep round every operation on
-//     its own (their divisions and square roots are correctly rounded
-//     instructions, never reciprocal estimates).
+//     its partial sum (so does SumSq64 for float32 data, whose squares
+//     are exact in float64; it rounds a float64 square, then adds); Axpy
+//     rounds the product, then the sum, and MomentumStep, RMSPropStep and
+//     AdamStep round every operation on its own (their divisions and
+//     square roots are correctly rounded instructions, never reciprocal
+//     estimates).
 //
 // SoftmaxCERows' loss is one formula on every level: per block of up to 64
 // rows, log(Π z) − Σ (s_y − m), with the product rescaled by a fixed rule

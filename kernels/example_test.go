@@ -30,3 +30,11 @@ func ExampleSetISA() {
 	restore()
 	// Output: 14 generic
 }
+
+func ExampleSumSq64() {
+	// The L2 term of float32 weights, summed in float64: squares that
+	// overflow float32 are finite (and exact) in float64.
+	w := []float32{3e20, -4e20}
+	fmt.Printf("SumSq %v, SumSq64 %.4g\n", kernels.SumSq(w), kernels.SumSq64(w))
+	// Output: SumSq +Inf, SumSq64 2.5e+41
+}

@@ -60,6 +60,7 @@ func TestAsmDispatched(t *testing.T) {
 		"MulTo":        func() { MulTo(x32, y32); MulTo(x64, y64) },
 		"Sum":          func() { Sum(x32); Sum(x64) },
 		"SumSq":        func() { SumSq(x32); SumSq(x64) },
+		"SumSq64":      func() { SumSq64(x32); SumSq64(x64) },
 		"Max":          func() { Max(x32); Max(x64) },
 		"ArgMax":       func() { ArgMax(x32); ArgMax(x64) },
 		"AddBias":      func() { AddBias(x32, 3, 3, 3, y32[:3]); AddBias(x64, 3, 3, 3, y64[:3]) },

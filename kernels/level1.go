@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/nnkern/nnkern/internal/dtype"
+	"github.com/nnkern/nnkern/kernels/internal/canon"
 )
 
 //go:generate sh -c "cd _gen && go run . -family level1 -out ../level1_amd64.s -stubs ../level1_stub_amd64.go -pkg kernels"
@@ -113,6 +114,52 @@ func sumSqGeneric[T Float](x []T) T {
 	}
 	fmaPairs(p[:len(x)], x, x)
 	return treeSum(p, min(n, len(p)))
+}
+
+// SumSq64 returns Σ float64(x[i])² accumulated in float64 (+0 for an empty
+// slice), in the canonical order of float64 reductions: 32 float64 partial
+// sums, element i into partial i mod 32, then the halving tree (Numerics
+// in the package documentation). It is the sum of squares of a float32
+// matrix to report in a float64 loss, the same bits on every ISA level.
+//
+// The term of float32 x[i] is the square of float64(x[i]), exact in
+// float64 (24-bit significands square into 48 bits, exponents stay in
+// range), so fusing it into the partial sum, as the assembly does, gives
+// the bits of the product then the add. The term of float64 x[i] is its
+// square rounded to float64, then added (no fused multiply-add), on every
+// level.
+func SumSq64[T Float](x []T) float64 { return sumSq64(x) }
+
+func sumSq64Generic[T Float](x []T) float64 {
+	var p [canon.Partials64]float64
+	n := len(x)
+	for len(x) >= len(p) {
+		sumSq64Block(&p, (*[canon.Partials64]T)(x))
+		x = x[len(p):]
+	}
+	if len(x) > 0 {
+		var tail [canon.Partials64]T // zeros add +0 to the partials: exact
+		copy(tail[:], x)
+		sumSq64Block(&p, &tail)
+	}
+	return treeSum(p[:], min(n, len(p)))
+}
+
+// sumSq64Block adds the squares of one block to the partial sums. A
+// float32's square is exact in float64, so product then add has the bits
+// of the assembly's fused multiply-add; a float64's is rounded, then added.
+// The conversions keep the compiler from fusing either.
+func sumSq64Block[T Float](p *[canon.Partials64]float64, x *[canon.Partials64]T) {
+	if dtype.Is32[T]() {
+		for j, v := range x {
+			a := float64(v)
+			p[j] += float64(a * a)
+		}
+		return
+	}
+	for j, v := range x {
+		p[j] += float64(v * v)
+	}
 }
 
 // Max returns the largest element of x; the first NaN if any element is NaN;

@@ -171,6 +171,23 @@ func sumSq[T Float](x []T) T {
 	return T(sumsqF64(p64(x), len(x)))
 }
 
+func sumSq64[T Float](x []T) float64 {
+	if level < AVX2 {
+		return sumSq64Generic(x)
+	}
+	trace(kSumSq64)
+	if level >= AVX512 {
+		if dtype.Is32[T]() {
+			return sumsq64F32AVX512(p32(x), len(x))
+		}
+		return sumsq64F64AVX512(p64(x), len(x))
+	}
+	if dtype.Is32[T]() {
+		return sumsq64F32(p32(x), len(x))
+	}
+	return sumsq64F64(p64(x), len(x))
+}
+
 // maxAsm returns the max of the non-NaN elements (-Inf if none) and whether
 // x holds a NaN (level >= AVX2).
 func maxAsm[T Float](x []T) (T, bool) {

@@ -581,6 +581,195 @@ tree_h1:
 	MOVSS        X0, ret+16(FP)
 	RET
 
+// func sumsq64F32(x *float32, n int) float64
+// Requires: AVX, FMA3, SSE2
+TEXT ·sumsq64F32(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ   CX, $0x00000020
+	JL     rem
+
+block:
+	VCVTPS2PD   (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	VCVTPS2PD   16(AX), Y8
+	VFMADD231PD Y8, Y8, Y1
+	VCVTPS2PD   32(AX), Y8
+	VFMADD231PD Y8, Y8, Y2
+	VCVTPS2PD   48(AX), Y8
+	VFMADD231PD Y8, Y8, Y3
+	VCVTPS2PD   64(AX), Y8
+	VFMADD231PD Y8, Y8, Y4
+	VCVTPS2PD   80(AX), Y8
+	VFMADD231PD Y8, Y8, Y5
+	VCVTPS2PD   96(AX), Y8
+	VFMADD231PD Y8, Y8, Y6
+	VCVTPS2PD   112(AX), Y8
+	VFMADD231PD Y8, Y8, Y7
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, CX
+	CMPQ        CX, $0x00000020
+	JGE         block
+
+rem:
+	CMPQ        CX, $0x00000004
+	JL          rem_t0
+	VCVTPS2PD   (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	CMPQ        CX, $0x00000008
+	JL          rem_t1
+	VCVTPS2PD   16(AX), Y8
+	VFMADD231PD Y8, Y8, Y1
+	CMPQ        CX, $0x0000000c
+	JL          rem_t2
+	VCVTPS2PD   32(AX), Y8
+	VFMADD231PD Y8, Y8, Y2
+	CMPQ        CX, $0x00000010
+	JL          rem_t3
+	VCVTPS2PD   48(AX), Y8
+	VFMADD231PD Y8, Y8, Y3
+	CMPQ        CX, $0x00000014
+	JL          rem_t4
+	VCVTPS2PD   64(AX), Y8
+	VFMADD231PD Y8, Y8, Y4
+	CMPQ        CX, $0x00000018
+	JL          rem_t5
+	VCVTPS2PD   80(AX), Y8
+	VFMADD231PD Y8, Y8, Y5
+	CMPQ        CX, $0x0000001c
+	JL          rem_t6
+	VCVTPS2PD   96(AX), Y8
+	VFMADD231PD Y8, Y8, Y6
+	CMPQ        CX, $0x00000020
+	JL          rem_t7
+	VCVTPS2PD   112(AX), Y8
+	VFMADD231PD Y8, Y8, Y7
+	JMP         sum
+
+rem_t0:
+	SUBQ        $0x00000000, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        CX
+	VMOVDQU     32(BX)(CX*4), Y8
+	VMASKMOVPS  (AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y0
+	JMP         sum
+
+rem_t1:
+	SUBQ        $0x00000004, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        CX
+	VMOVDQU     32(BX)(CX*4), Y8
+	VMASKMOVPS  16(AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000008, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        CX
+	VMOVDQU     32(BX)(CX*4), Y8
+	VMASKMOVPS  32(AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x0000000c, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        CX
+	VMOVDQU     32(BX)(CX*4), Y8
+	VMASKMOVPS  48(AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y3
+	JMP         sum
+
+rem_t4:
+	SUBQ        $0x00000010, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        CX
+	VMOVDQU     32(BX)(CX*4), Y8
+	VMASKMOVPS  64(AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y4
+	JMP         sum
+
+rem_t5:
+	SUBQ        $0x00000014, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        CX
+	VMOVDQU     32(BX)(CX*4), Y8
+	VMASKMOVPS  80(AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y5
+	JMP         sum
+
+rem_t6:
+	SUBQ        $0x00000018, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        CX
+	VMOVDQU     32(BX)(CX*4), Y8
+	VMASKMOVPS  96(AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y6
+	JMP         sum
+
+rem_t7:
+	SUBQ        $0x0000001c, CX
+	JZ          sum
+	LEAQ        cF32tailmask<>+0(SB), BX
+	NEGQ        CX
+	VMOVDQU     32(BX)(CX*4), Y8
+	VMASKMOVPS  112(AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y7
+
+sum:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y1, Y0, Y0
+
+tree_h1:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+16(FP)
+	RET
+
 // func axpyF32(a float32, x *float32, y *float32, n int)
 // Requires: AVX
 TEXT ·axpyF32(SB), NOSPLIT, $0-32
@@ -1581,6 +1770,211 @@ tree_h1:
 	MOVSD        X0, ret+16(FP)
 	RET
 
+// func sumsq64F64(x *float64, n int) float64
+// Requires: AVX, SSE2
+TEXT ·sumsq64F64(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ   CX, $0x00000020
+	JL     rem
+
+block:
+	VMOVUPD (AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y0, Y0
+	VMOVUPD 32(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y1, Y1
+	VMOVUPD 64(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y2, Y2
+	VMOVUPD 96(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y3, Y3
+	VMOVUPD 128(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y4, Y4
+	VMOVUPD 160(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y5, Y5
+	VMOVUPD 192(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 224(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y7, Y7
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000020, CX
+	CMPQ    CX, $0x00000020
+	JGE     block
+
+rem:
+	CMPQ    CX, $0x00000004
+	JL      rem_t0
+	VMOVUPD (AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y0, Y0
+	CMPQ    CX, $0x00000008
+	JL      rem_t1
+	VMOVUPD 32(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y1, Y1
+	CMPQ    CX, $0x0000000c
+	JL      rem_t2
+	VMOVUPD 64(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y2, Y2
+	CMPQ    CX, $0x00000010
+	JL      rem_t3
+	VMOVUPD 96(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y3, Y3
+	CMPQ    CX, $0x00000014
+	JL      rem_t4
+	VMOVUPD 128(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y4, Y4
+	CMPQ    CX, $0x00000018
+	JL      rem_t5
+	VMOVUPD 160(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y5, Y5
+	CMPQ    CX, $0x0000001c
+	JL      rem_t6
+	VMOVUPD 192(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	CMPQ    CX, $0x00000020
+	JL      rem_t7
+	VMOVUPD 224(AX), Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y7, Y7
+	JMP     sum
+
+rem_t0:
+	SUBQ       $0x00000000, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), BX
+	NEGQ       CX
+	VMOVDQU    32(BX)(CX*8), Y8
+	VMASKMOVPD (AX), Y8, Y8
+	VMULPD     Y8, Y8, Y8
+	VADDPD     Y8, Y0, Y0
+	JMP        sum
+
+rem_t1:
+	SUBQ       $0x00000004, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), BX
+	NEGQ       CX
+	VMOVDQU    32(BX)(CX*8), Y8
+	VMASKMOVPD 32(AX), Y8, Y8
+	VMULPD     Y8, Y8, Y8
+	VADDPD     Y8, Y1, Y1
+	JMP        sum
+
+rem_t2:
+	SUBQ       $0x00000008, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), BX
+	NEGQ       CX
+	VMOVDQU    32(BX)(CX*8), Y8
+	VMASKMOVPD 64(AX), Y8, Y8
+	VMULPD     Y8, Y8, Y8
+	VADDPD     Y8, Y2, Y2
+	JMP        sum
+
+rem_t3:
+	SUBQ       $0x0000000c, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), BX
+	NEGQ       CX
+	VMOVDQU    32(BX)(CX*8), Y8
+	VMASKMOVPD 96(AX), Y8, Y8
+	VMULPD     Y8, Y8, Y8
+	VADDPD     Y8, Y3, Y3
+	JMP        sum
+
+rem_t4:
+	SUBQ       $0x00000010, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), BX
+	NEGQ       CX
+	VMOVDQU    32(BX)(CX*8), Y8
+	VMASKMOVPD 128(AX), Y8, Y8
+	VMULPD     Y8, Y8, Y8
+	VADDPD     Y8, Y4, Y4
+	JMP        sum
+
+rem_t5:
+	SUBQ       $0x00000014, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), BX
+	NEGQ       CX
+	VMOVDQU    32(BX)(CX*8), Y8
+	VMASKMOVPD 160(AX), Y8, Y8
+	VMULPD     Y8, Y8, Y8
+	VADDPD     Y8, Y5, Y5
+	JMP        sum
+
+rem_t6:
+	SUBQ       $0x00000018, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), BX
+	NEGQ       CX
+	VMOVDQU    32(BX)(CX*8), Y8
+	VMASKMOVPD 192(AX), Y8, Y8
+	VMULPD     Y8, Y8, Y8
+	VADDPD     Y8, Y6, Y6
+	JMP        sum
+
+rem_t7:
+	SUBQ       $0x0000001c, CX
+	JZ         sum
+	LEAQ       cF64tailmask<>+0(SB), BX
+	NEGQ       CX
+	VMOVDQU    32(BX)(CX*8), Y8
+	VMASKMOVPD 224(AX), Y8, Y8
+	VMULPD     Y8, Y8, Y8
+	VADDPD     Y8, Y7, Y7
+
+sum:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h4
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+tree_h4:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+
+tree_h2:
+	CMPQ   DX, $0x00000004
+	JLE    tree_h1
+	VADDPD Y1, Y0, Y0
+
+tree_h1:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+16(FP)
+	RET
+
 // func axpyF64(a float64, x *float64, y *float64, n int)
 // Requires: AVX
 TEXT ·axpyF64(SB), NOSPLIT, $0-32
@@ -2348,6 +2742,109 @@ tree_h1:
 	MOVSS         X0, ret+16(FP)
 	RET
 
+// func sumsq64F32AVX512(x *float32, n int) float64
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE2
+TEXT ·sumsq64F32AVX512(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	CMPQ   CX, $0x00000020
+	JL     rem
+
+block:
+	VCVTPS2PD   (AX), Z4
+	VFMADD231PD Z4, Z4, Z0
+	VCVTPS2PD   32(AX), Z4
+	VFMADD231PD Z4, Z4, Z1
+	VCVTPS2PD   64(AX), Z4
+	VFMADD231PD Z4, Z4, Z2
+	VCVTPS2PD   96(AX), Z4
+	VFMADD231PD Z4, Z4, Z3
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, CX
+	CMPQ        CX, $0x00000020
+	JGE         block
+
+rem:
+	CMPQ        CX, $0x00000008
+	JL          rem_t0
+	VCVTPS2PD   (AX), Z4
+	VFMADD231PD Z4, Z4, Z0
+	CMPQ        CX, $0x00000010
+	JL          rem_t1
+	VCVTPS2PD   32(AX), Z4
+	VFMADD231PD Z4, Z4, Z1
+	CMPQ        CX, $0x00000018
+	JL          rem_t2
+	VCVTPS2PD   64(AX), Z4
+	VFMADD231PD Z4, Z4, Z2
+	CMPQ        CX, $0x00000020
+	JL          rem_t3
+	VCVTPS2PD   96(AX), Z4
+	VFMADD231PD Z4, Z4, Z3
+	JMP         sum
+
+rem_t0:
+	SUBQ        $0x00000000, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VCVTPS2PD.Z (AX), K1, Z4
+	VFMADD231PD Z4, Z4, Z0
+	JMP         sum
+
+rem_t1:
+	SUBQ        $0x00000008, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VCVTPS2PD.Z 32(AX), K1, Z4
+	VFMADD231PD Z4, Z4, Z1
+	JMP         sum
+
+rem_t2:
+	SUBQ        $0x00000010, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VCVTPS2PD.Z 64(AX), K1, Z4
+	VFMADD231PD Z4, Z4, Z2
+	JMP         sum
+
+rem_t3:
+	SUBQ        $0x00000018, CX
+	JZ          sum
+	LEAQ        ctailbits<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VCVTPS2PD.Z 96(AX), K1, Z4
+	VFMADD231PD Z4, Z4, Z3
+
+sum:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z1, Z0, Z0
+
+tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+16(FP)
+	RET
+
 // func axpyF32AVX512(a float32, x *float32, y *float32, n int)
 // Requires: AVX, AVX512F
 TEXT ·axpyF32AVX512(SB), NOSPLIT, $0-32
@@ -3053,6 +3550,121 @@ rem_t3:
 	KMOVW       (BX)(CX*2), K1
 	VMOVUPD.Z   192(AX), K1, Z4
 	VFMADD231PD Z4, Z4, Z3
+
+sum:
+	CMPQ   DX, $0x00000010
+	JLE    tree_h2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+
+tree_h2:
+	CMPQ   DX, $0x00000008
+	JLE    tree_h1
+	VADDPD Z1, Z0, Z0
+
+tree_h1:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+16(FP)
+	RET
+
+// func sumsq64F64AVX512(x *float64, n int) float64
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE2
+TEXT ·sumsq64F64AVX512(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	CMPQ   CX, $0x00000020
+	JL     rem
+
+block:
+	VMOVUPD (AX), Z4
+	VMULPD  Z4, Z4, Z4
+	VADDPD  Z4, Z0, Z0
+	VMOVUPD 64(AX), Z4
+	VMULPD  Z4, Z4, Z4
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD 128(AX), Z4
+	VMULPD  Z4, Z4, Z4
+	VADDPD  Z4, Z2, Z2
+	VMOVUPD 192(AX), Z4
+	VMULPD  Z4, Z4, Z4
+	VADDPD  Z4, Z3, Z3
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000020, CX
+	CMPQ    CX, $0x00000020
+	JGE     block
+
+rem:
+	CMPQ    CX, $0x00000008
+	JL      rem_t0
+	VMOVUPD (AX), Z4
+	VMULPD  Z4, Z4, Z4
+	VADDPD  Z4, Z0, Z0
+	CMPQ    CX, $0x00000010
+	JL      rem_t1
+	VMOVUPD 64(AX), Z4
+	VMULPD  Z4, Z4, Z4
+	VADDPD  Z4, Z1, Z1
+	CMPQ    CX, $0x00000018
+	JL      rem_t2
+	VMOVUPD 128(AX), Z4
+	VMULPD  Z4, Z4, Z4
+	VADDPD  Z4, Z2, Z2
+	CMPQ    CX, $0x00000020
+	JL      rem_t3
+	VMOVUPD 192(AX), Z4
+	VMULPD  Z4, Z4, Z4
+	VADDPD  Z4, Z3, Z3
+	JMP     sum
+
+rem_t0:
+	SUBQ      $0x00000000, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z (AX), K1, Z4
+	VMULPD    Z4, Z4, Z4
+	VADDPD    Z4, Z0, Z0
+	JMP       sum
+
+rem_t1:
+	SUBQ      $0x00000008, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z 64(AX), K1, Z4
+	VMULPD    Z4, Z4, Z4
+	VADDPD    Z4, Z1, Z1
+	JMP       sum
+
+rem_t2:
+	SUBQ      $0x00000010, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z 128(AX), K1, Z4
+	VMULPD    Z4, Z4, Z4
+	VADDPD    Z4, Z2, Z2
+	JMP       sum
+
+rem_t3:
+	SUBQ      $0x00000018, CX
+	JZ        sum
+	LEAQ      ctailbits<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z 192(AX), K1, Z4
+	VMULPD    Z4, Z4, Z4
+	VADDPD    Z4, Z3, Z3
 
 sum:
 	CMPQ   DX, $0x00000010

@@ -14,6 +14,9 @@ func sumF32(x *float32, n int) float32
 func sumsqF32(x *float32, n int) float32
 
 //go:noescape
+func sumsq64F32(x *float32, n int) float64
+
+//go:noescape
 func axpyF32(a float32, x *float32, y *float32, n int)
 
 //go:noescape
@@ -42,6 +45,9 @@ func sumF64(x *float64, n int) float64
 
 //go:noescape
 func sumsqF64(x *float64, n int) float64
+
+//go:noescape
+func sumsq64F64(x *float64, n int) float64
 
 //go:noescape
 func axpyF64(a float64, x *float64, y *float64, n int)
@@ -74,6 +80,9 @@ func sumF32AVX512(x *float32, n int) float32
 func sumsqF32AVX512(x *float32, n int) float32
 
 //go:noescape
+func sumsq64F32AVX512(x *float32, n int) float64
+
+//go:noescape
 func axpyF32AVX512(a float32, x *float32, y *float32, n int)
 
 //go:noescape
@@ -102,6 +111,9 @@ func sumF64AVX512(x *float64, n int) float64
 
 //go:noescape
 func sumsqF64AVX512(x *float64, n int) float64
+
+//go:noescape
+func sumsq64F64AVX512(x *float64, n int) float64
 
 //go:noescape
 func axpyF64AVX512(a float64, x *float64, y *float64, n int)

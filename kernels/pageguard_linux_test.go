@@ -97,6 +97,7 @@ func testNoReadOutside[T Float](t *testing.T) {
 					MulTo(v(), v())
 					Sum(v())
 					SumSq(v())
+					SumSq64(v())
 					Max(v())
 					ArgMax(v())
 					ReLU(v(), v())

@@ -365,5 +365,42 @@ func TestSumSqFast(t *testing.T) {
 				t.Errorf("%s %d×%d stride %d: sumSqFast %v, sumSq %v", c.name, rows, cols, stride, c.got, c.want)
 			}
 		}
+		// The documented order, written out plainly: the float64 squares
+		// (a float32's exact, a float64's rounded) of the contiguous data,
+		// or of each row with the row sums added in row order, each in 32
+		// partial sums and a halving tree.
+		if got, want := sumSqFast(W), sumSqOrder(W, func(v float64) float64 { return float64(v * v) }); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("f64 %d×%d stride %d: sumSqFast %v, documented order %v", rows, cols, stride, got, want)
+		}
+		if got, want := sumSqFast(W32), sumSqOrder(W32, func(v float32) float64 { return float64(v) * float64(v) }); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("f32 %d×%d stride %d: sumSqFast %v, documented order %v", rows, cols, stride, got, want)
+		}
 	}
+}
+
+// sumSqOrder sums sq over W in sumSqFast's documented order.
+func sumSqOrder[T kernels.Float](W blas.Matrix[T], sq func(T) float64) float64 {
+	canon := func(x []T) float64 {
+		var p [32]float64
+		for i, v := range x {
+			p[i%32] += sq(v)
+		}
+		for h := 16; h >= 1; h /= 2 {
+			for i := 0; i < h; i++ {
+				p[i] += p[i+h]
+			}
+		}
+		return p[0]
+	}
+	if W.Rows == 0 || W.Cols == 0 {
+		return 0
+	}
+	if W.Stride == W.Cols || W.Rows == 1 {
+		return canon(W.Data[:(W.Rows-1)*W.Stride+W.Cols])
+	}
+	s := 0.0
+	for i := 0; i < W.Rows; i++ {
+		s += canon(W.Row(i))
+	}
+	return s
 }

@@ -130,6 +130,9 @@ func kernelComponents[T kernels.Float]() []Component {
 		vecComponent[T]("SumSq", func(r *Recorder, g *gen, c vcase, i int) {
 			put(r, "sumsq", []T{kernels.SumSq(input[T](g, c, -8, 8, 4))})
 		}),
+		vecComponent[T]("SumSq64", func(r *Recorder, g *gen, c vcase, i int) {
+			put(r, "sumsq64", []float64{kernels.SumSq64(input[T](g, c, -8, 8, 4))})
+		}),
 		vecComponent[T]("Max", func(r *Recorder, g *gen, c vcase, i int) {
 			put(r, "max", []T{kernels.Max(maxInput[T](g, c))})
 		}),

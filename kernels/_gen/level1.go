@@ -20,6 +20,13 @@ import (
 // i mod P: body(j, none) for each full vector, then body(j, mask) once for
 // the partial one, if any; then it jumps to done.
 func ladder(t ft, name string, n Register, vecs int, done string, body func(j int, mask vmask)) {
+	ladderMask(t, name, n, vecs, done, func(cnt Register) vmask { return loadMask(t, cnt) }, body)
+}
+
+// ladderMask is ladder with the tail's mask made by mask from the count of
+// elements left (sumsq64's float32 input wants float32 lanes' masks while
+// it counts in float64 vectors).
+func ladderMask(t ft, name string, n Register, vecs int, done string, mask func(cnt Register) vmask, body func(j int, mask vmask)) {
 	for j := 0; j < vecs; j++ {
 		CMPQ(n, U32((j+1)*t.lanes))
 		JL(LabelRef(fmt.Sprintf("%s_t%d", name, j)))
@@ -32,7 +39,7 @@ func ladder(t ft, name string, n Register, vecs int, done string, body func(j in
 		MOVQ(n, cnt)
 		SUBQ(U32(j*t.lanes), cnt)
 		JZ(LabelRef(done))
-		body(j, loadMask(t, cnt))
+		body(j, mask(cnt))
 		JMP(LabelRef(done))
 	}
 }
@@ -92,6 +99,72 @@ func reduceKernel(t ft, name string, two bool, square bool) {
 	ladder(t, "rem", n, len(acc), "sum", body)
 	Label("sum")
 	r := treeReduce(t, "tree", acc, n0)
+	VZEROUPPER()
+	Store(r, ReturnIndex(0))
+	RET()
+}
+
+// sumSq64Kernel emits Σ float64(x[i])² accumulated in float64 in the
+// canonical order of float64 partial sums (P = 32, element i into partial
+// i mod P, the halving tree), for float32 or float64 x: a = float64 at t's
+// width holds the partials, one register of a per a.lanes elements.
+// float32 elements are widened on load (VCVTPS2PD from half a register of
+// memory) and their square fused into the partial, which is exact, so the
+// same bits as the generic product-then-add; float64 elements are squared
+// with rounding, then added (no fusion), as the generic p += float64(v*v).
+func sumSq64Kernel(t ft) {
+	text(t.fn("sumsq64"), fmt.Sprintf("func(x *%s, n int) float64", t.gotyp))
+	a := t.f64At()
+	x := ptr("x")
+	n := Load(Param("n"), GP64())
+	n0 := GP64()
+	MOVQ(n, n0)
+	P := partialsOf(a)
+	acc := newAccs(a, P/a.lanes)
+	// The tail's mask: over float32 lanes for float32 input at AVX2 width
+	// (VMASKMOVPS of the low XMM, then a register convert), else over the
+	// float64 lanes (an AVX-512 K mask serves both element widths).
+	mk := func(cnt Register) vmask {
+		if t.size == 4 && !t.w.is512() {
+			return loadMask(t, cnt)
+		}
+		return loadMask(a, cnt)
+	}
+	body := func(j int, mask vmask) {
+		off := j * a.lanes
+		v := a.V()
+		if t.size == 8 {
+			vload(a, mem(x, t, off), mask, v)
+			a.mul(v, v, v)
+			a.add(v, acc[j], acc[j])
+			return
+		}
+		switch {
+		case mask.isNone():
+			VCVTPS2PD(mem(x, t, off), v)
+		case t.w.is512():
+			VCVTPS2PD_Z(mem(x, t, off), mask.k, v)
+		default:
+			h := XMM()
+			VMASKMOVPS(mem(x, t, off), mask.v.AsX(), h)
+			VCVTPS2PD(h, v)
+		}
+		a.fma231(v, v, acc[j])
+	}
+	CMPQ(n, U32(P))
+	JL(LabelRef("rem"))
+	Label("block")
+	for j := range acc {
+		body(j, none)
+	}
+	ADDQ(U32(P*t.size), x)
+	SUBQ(U32(P), n)
+	CMPQ(n, U32(P))
+	JGE(LabelRef("block"))
+	Label("rem")
+	ladderMask(a, "rem", n, len(acc), "sum", mk, body)
+	Label("sum")
+	r := treeReduce(a, "tree", acc, n0)
 	VZEROUPPER()
 	Store(r, ReturnIndex(0))
 	RET()
@@ -245,6 +318,7 @@ func genLevel1(w vw) {
 		reduceKernel(t, "dot", true, false)
 		reduceKernel(t, "sum", false, false)
 		reduceKernel(t, "sumsq", false, true)
+		sumSq64Kernel(t)
 		axpyKernel(t)
 		scaleKernel(t)
 		binaryKernel(t, "addTo", func(d, x Register) { t.add(x, d, d) })
