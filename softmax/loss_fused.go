@@ -29,6 +29,7 @@ import (
 	"github.com/nnkern/nnkern/internal/pool"
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/softmax/internal/fused"
+	"github.com/nnkern/nnkern/train"
 )
 
 const (
@@ -71,7 +72,6 @@ type LossWorkspace[T kernels.Float] struct {
 	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per chunk fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
-	redSq    [fusedReduceParts]float64
 
 	// arguments of the current call, read by the task functions
 	kind   lossKind
@@ -80,7 +80,6 @@ type LossWorkspace[T kernels.Float] struct {
 	idx    []int
 	xblk   [][]T // per chunk fusedBlockRows×ldx gathered block (src only)
 	ldx    int
-	w      blas.Matrix[T]
 	y      []int
 	n      int
 	chunks int
@@ -183,14 +182,14 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int) float64 {
 	ws.resize(W.Rows, W.Cols)
 	transpose(ws.wt, ws.ldp, W)
-	ws.kind, ws.w, ws.y, ws.n = kind, W, y, n
+	ws.kind, ws.y, ws.n = kind, y, n
 	ws.chunks = fusedChunks(n)
 	ws.group.Run(ws.chunks, ws.chunkFn)
 	var s float64
 	for c := 0; c < ws.chunks; c++ {
 		s += ws.chunkSum[c]
 	}
-	ws.w, ws.y = blas.Matrix[T]{}, nil
+	ws.y = nil
 	return s / float64(n)
 }
 
@@ -231,23 +230,23 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 
 // reduce writes dst = Σ_c P_c + 2·reg·W (update false) or applies
 // W -= lr·(Σ_c P_c + 2·reg·W) in place (update true, dst == W), in
-// parallel over ranges of D. It returns ΣW² (accumulated in float64 in
-// a fixed order) of the W it read, or with update of the W it wrote.
+// parallel over ranges of D. It follows the forward-backward pass on the
+// same W (it reads the Wᵀ that pass made). It returns ΣW² (train.SumSq)
+// of the W it read, or with update of the W it wrote.
 func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, update bool) float64 {
-	ws.dst, ws.w, ws.reg, ws.lr, ws.update = dst, W, reg, lr, update
+	ws.dst, ws.reg, ws.lr, ws.update = dst, reg, lr, update
 	ws.group.Run(fusedReduceParts, ws.reduceFn)
-	var sq float64
-	for i := range ws.redSq {
-		sq += ws.redSq[i]
+	ws.dst = blas.Matrix[T]{}
+	if update {
+		return train.SumSq(dst)
 	}
-	ws.dst, ws.w = blas.Matrix[T]{}, blas.Matrix[T]{}
-	return sq
+	return train.SumSq(W)
 }
 
 func (ws *LossWorkspace[T]) runReduce(part int) {
 	d, c, ldp := ws.d, ws.c, ws.ldp
 	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
-	W, dst, parts := ws.w, ws.dst, ws.parts[:ws.chunks]
+	dst, parts := ws.dst, ws.parts[:ws.chunks]
 	reg2, lr, update := T(2*ws.reg), T(ws.lr), ws.update
 	// Pᵀ_0[:, k0:k1] += Pᵀ_1[:, k0:k1], then Pᵀ_2, ...: chunk order
 	p0 := parts[0]
@@ -270,23 +269,14 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	if update {
 		src = ws.wt
 	}
-	// Back to D×C; ΣW² of the W read (gradient mode) or written (update
-	// mode), k then j, in float64.
-	var sq float64
+	// Back to D×C.
 	for k := k0; k < k1; k++ {
 		dk := dst.Data[k*dst.Stride:][:c]
 		sk := src[k:]
 		for j := range dk {
 			dk[j] = sk[j*ldp]
 		}
-		if !update {
-			dk = W.Data[k*W.Stride:][:c]
-		}
-		for _, v := range dk {
-			sq += float64(float64(v) * float64(v))
-		}
 	}
-	ws.redSq[part] = sq
 }
 
 // transpose writes Wᵀ (C×D) into wt with row stride ld.

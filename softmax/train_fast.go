@@ -24,11 +24,8 @@ type linearModel[T kernels.Float] struct {
 	ws   *LossWorkspace[T]
 	dW   blas.Matrix[T] // the gradient, with W's layout
 	reg  float64        // of the last Loss
-	// sqW is ΣW² for the next Loss's regulariser term, valid if sqOK:
-	// the fused update returns it (summed in reduce's order); otherwise
-	// Loss sums it row-major (wSumSq). So a resumed sgd run's first loss
-	// may differ from the uninterrupted run's in its last bits (its W
-	// does not), and every other rule sums row-major throughout.
+	// sqW is ΣW² (train.SumSq) for the next Loss's regulariser term,
+	// valid if sqOK: the fused update returns it; otherwise Loss sums it.
 	sqW  float64
 	sqOK bool
 	// Predict's buffers, grown to the largest block seen.
@@ -55,7 +52,7 @@ func (c *LinearClassifier[T]) trainModel() *linearModel[T] {
 
 func (m *linearModel[T]) Loss(src Source[T], idx, y []int, reg float64) float64 {
 	if !m.sqOK {
-		m.sqW, m.sqOK = wSumSq(m.c.W), true
+		m.sqW, m.sqOK = train.SumSq(m.c.W), true
 	}
 	m.reg = reg
 	data := m.ws.forwardBackwardSource(m.kind, m.c.W, src, idx, y)
@@ -110,15 +107,4 @@ func batchStride[T kernels.Float](cols int) int {
 		}
 	}
 	return ld
-}
-
-// wSumSq returns ΣW² accumulated in float64 in row-major order.
-func wSumSq[T kernels.Float](W blas.Matrix[T]) float64 {
-	var s float64
-	for k := 0; k < W.Rows; k++ {
-		for _, v := range W.Data[k*W.Stride : k*W.Stride+W.Cols] {
-			s += float64(float64(v) * float64(v))
-		}
-	}
-	return s
 }

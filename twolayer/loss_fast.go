@@ -19,6 +19,7 @@ package twolayer
 import (
 	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/kernels"
+	"github.com/nnkern/nnkern/train"
 )
 
 // Workspace holds the activations of the fast two-layer loss for batches
@@ -71,7 +72,7 @@ func (ws *Workspace[T]) lossForward(X blas.Matrix[T], y []int, W1 blas.Matrix[T]
 	_, S := ws.forward(X, W1, b1, W2, b2)
 	// dS = (softmax(S) − onehot)/N: (N,C), in place over S
 	data := kernels.SoftmaxCERows(S.Data, S.Data, n, c, c, y, T(1/float64(n))) / float64(n)
-	return data + float64(reg*(sumSqFast(W1)+sumSqFast(W2)))
+	return data + float64(reg*(train.SumSq(W1)+train.SumSq(W2)))
 }
 
 // backward follows lossForward on the same batch. It writes the gradients
@@ -142,27 +143,4 @@ func (ws *Workspace[T]) colSumAxpy(b []T, a T, m blas.Matrix[T]) {
 	cs := ws.colbuf[:len(b)]
 	kernels.ColSum(cs, m.Data, m.Rows, m.Cols, m.Stride)
 	kernels.Axpy(a, cs, b)
-}
-
-// sumSqFast returns ΣW² accumulated in float64, like sumSq, but in
-// kernels.SumSq64's canonical order (32 float64 partial sums, element i
-// into partial i mod 32, a halving tree) at SIMD speed: sumSq's single
-// dependency chain of float64 adds took 0.6 ms on the 3072×200 float32 W1
-// of every iteration, serial whatever GOMAXPROCS. A matrix whose rows are
-// contiguous (Stride == Cols) is one SumSq64 over its data; otherwise each
-// row is one SumSq64 and the row sums are added in row order. The order
-// depends only on the shape, so the result is the same on any number of
-// cores and ISA level; it differs from sumSq by rounding only.
-func sumSqFast[T kernels.Float](W blas.Matrix[T]) float64 {
-	if W.Rows == 0 || W.Cols == 0 {
-		return 0
-	}
-	if W.Stride == W.Cols || W.Rows == 1 {
-		return kernels.SumSq64(W.Data[:(W.Rows-1)*W.Stride+W.Cols])
-	}
-	s := 0.0
-	for i := 0; i < W.Rows; i++ {
-		s += kernels.SumSq64(W.Row(i))
-	}
-	return s
 }
