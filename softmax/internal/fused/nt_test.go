@@ -162,8 +162,7 @@ func TestMulAddNT(t *testing.T) {
 }
 
 // TestMulAddNTLong: long rows (the loss's D = 3073), with and without a
-// tail, in several chunks of k; several row groups; wide B (states that
-// do not fit the kernels' fixed buffer).
+// tail; many row blocks and wide B.
 func TestMulAddNTLong(t *testing.T) {
 	ntRun(t, 9, []int{1, 2, 3}, []int{1, 4, 10, 11}, []int{255, 3073, 3072 + 17})
 	ntRun(t, 10, []int{13, 30}, []int{10, 70}, []int{1100})
