@@ -13,6 +13,10 @@
 // reduction. MulAddTN computes the gradient transposed (C×D), with D
 // across the SIMD lanes, so that no lane holds padding whatever C is; the
 // softmax package uses it for the gradient and MulAdd for the scores.
+// MulAddNT computes the scores from Wᵀ (C×D) the same way, by dot products
+// with D across the lanes:
+//
+//	S_b += X_b · W        MulAddNT(rows, C, D, x, ldx, wt, ldwt, s, lds)
 //
 // On amd64 with AVX2+FMA (kernels.ISA() >= kernels.AVX2) the kernels are
 // avo-generated assembly (see _gen), with YMM registers, or ZMM registers
@@ -20,9 +24,10 @@
 // with NNKERN_ISA=generic, a plain Go loop.
 //
 // Numerical contract: every output element is computed by one fixed
-// sequence of operations, stated on MulAdd and MulAddTN, that depends on
-// nothing but k (and MulAddTN's constant pass length). The assembly and
-// the Go code perform exactly that sequence: the Go code fuses a
+// sequence of operations, stated on MulAdd, MulAddTN and MulAddNT, that
+// depends on nothing but k (and MulAddTN's constant pass length,
+// MulAddNT's constant lane count). The assembly and the Go code perform
+// exactly that sequence: the Go code fuses a
 // multiply-add precisely where the assembly uses VFMADD (kernels.FMA:
 // math.FMA, or an exact float32 emulation), and its other operations are
 // plain adds, which the compiler cannot fuse whatever GOAMD64. Register

@@ -249,12 +249,15 @@ func TestMulAddPanics(t *testing.T) {
 
 func BenchmarkMulAdd(b *testing.B) {
 	// The softmax dev-set shapes: scores 500×3073 · 3073×cp and the
-	// gradient 3073×500 · 500×cp.
+	// gradient 3073×500 · 500×cp; and the scores of the fused loss's block
+	// of 32 rows, X_b in L2 (BenchmarkMulAddNT's cases beside them).
 	for _, lvl := range kernels.Levels() {
 		defer kernels.SetISA(lvl)()
 		for _, c := range []int{10} {
 			b.Run(fmt.Sprintf("f64/isa=%s/scores/500x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float64](b, 500, 3073, c, false) })
 			b.Run(fmt.Sprintf("f32/isa=%s/scores/500x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float32](b, 500, 3073, c, false) })
+			b.Run(fmt.Sprintf("f64/isa=%s/scores/32x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float64](b, 32, 3073, c, false) })
+			b.Run(fmt.Sprintf("f32/isa=%s/scores/32x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float32](b, 32, 3073, c, false) })
 			b.Run(fmt.Sprintf("f64/isa=%s/grad/500x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float64](b, 500, 3073, c, true) })
 			b.Run(fmt.Sprintf("f32/isa=%s/grad/500x3073x%d", lvl, c), func(b *testing.B) { benchMulAdd[float32](b, 500, 3073, c, true) })
 		}

@@ -17240,37 +17240,25 @@ row:
 	VZEROUPPER
 	RET
 
-// func ntF64R1C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF64R1C1(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x03, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    nk+48(FP), BX
-	MOVQ    st+64(FP), SI
-	MOVQ    flags+72(FP), DI
-	TESTQ   $0x00000001, DI
-	JZ      zero
-	VMOVUPD (SI), Y0
-	VMOVUPD 32(SI), Y1
-	JMP     start
-
-zero:
+// func ntF64R1C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·ntF64R1C1(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   nk+48(FP), BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-
-start:
-	TESTQ BX, BX
-	JZ    tail
+	TESTQ  BX, BX
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPD     (CX), Y2
 	VMOVUPD     (DX), Y3
 	VFMADD231PD Y3, Y2, Y0
@@ -17296,16 +17284,6 @@ tail:
 	VFMADD231PD Y3, Y2, Y1
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, 32(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X3
 	VADDPD       X3, X0, X0
@@ -17316,41 +17294,27 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R1C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF64R1C2(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x03, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    nk+48(FP), SI
-	MOVQ    st+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	TESTQ   $0x00000001, R8
-	JZ      zero
-	VMOVUPD (DI), Y0
-	VMOVUPD 32(DI), Y1
-	VMOVUPD 64(DI), Y2
-	VMOVUPD 96(DI), Y3
-	JMP     start
-
-zero:
+// func ntF64R1C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·ntF64R1C2(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   nk+48(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPD     (CX), Y4
 	VMOVUPD     (DX), Y5
 	VFMADD231PD Y5, Y4, Y0
@@ -17384,18 +17348,6 @@ tail:
 	VFMADD231PD Y5, Y4, Y3
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, 32(AX)
-	VMOVUPD Y2, 64(AX)
-	VMOVUPD Y3, 96(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X5
 	VADDPD       X5, X0, X0
@@ -17413,45 +17365,29 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R1C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF64R1C3(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x03, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    nk+48(FP), SI
-	MOVQ    st+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	TESTQ   $0x00000001, R8
-	JZ      zero
-	VMOVUPD (DI), Y0
-	VMOVUPD 32(DI), Y1
-	VMOVUPD 64(DI), Y2
-	VMOVUPD 96(DI), Y3
-	VMOVUPD 128(DI), Y4
-	VMOVUPD 160(DI), Y5
-	JMP     start
-
-zero:
+// func ntF64R1C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·ntF64R1C3(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   nk+48(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPD     (CX), Y6
 	VMOVUPD     (DX), Y7
 	VFMADD231PD Y7, Y6, Y0
@@ -17493,20 +17429,6 @@ tail:
 	VFMADD231PD Y7, Y6, Y5
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, 32(AX)
-	VMOVUPD Y2, 64(AX)
-	VMOVUPD Y3, 96(AX)
-	VMOVUPD Y4, 128(AX)
-	VMOVUPD Y5, 160(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X7
 	VADDPD       X7, X0, X0
@@ -17531,42 +17453,27 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R2C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF64R2C1(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), DI
-	MOVQ    st+64(FP), R8
-	MOVQ    flags+72(FP), R9
-	TESTQ   $0x00000001, R9
-	JZ      zero
-	VMOVUPD (R8), Y0
-	VMOVUPD 32(R8), Y1
-	VMOVUPD 64(R8), Y2
-	VMOVUPD 96(R8), Y3
-	JMP     start
-
-zero:
+// func ntF64R2C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·ntF64R2C1(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-
-start:
-	TESTQ DI, DI
-	JZ    tail
+	TESTQ  DI, DI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPD     (DX), Y4
 	VMOVUPD     (DX)(BX*1), Y5
 	VMOVUPD     (SI), Y6
@@ -17600,18 +17507,6 @@ tail:
 	VFMADD231PD Y6, Y5, Y3
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, 32(AX)
-	VMOVUPD Y2, 64(AX)
-	VMOVUPD Y3, 96(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X6
 	VADDPD       X6, X0, X0
@@ -17630,34 +17525,19 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R2C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF64R2C2(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPD (R9), Y0
-	VMOVUPD 32(R9), Y1
-	VMOVUPD 64(R9), Y2
-	VMOVUPD 96(R9), Y3
-	VMOVUPD 128(R9), Y4
-	VMOVUPD 160(R9), Y5
-	VMOVUPD 192(R9), Y6
-	VMOVUPD 224(R9), Y7
-	JMP     start
-
-zero:
+// func ntF64R2C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·ntF64R2C2(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -17666,14 +17546,10 @@ zero:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPD     (DX), Y8
 	VMOVUPD     (DX)(BX*1), Y9
 	VMOVUPD     (SI), Y10
@@ -17719,22 +17595,6 @@ tail:
 	VFMADD231PD Y10, Y9, Y7
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, 32(AX)
-	VMOVUPD Y2, 64(AX)
-	VMOVUPD Y3, 96(AX)
-	VMOVUPD Y4, 128(AX)
-	VMOVUPD Y5, 160(AX)
-	VMOVUPD Y6, 192(AX)
-	VMOVUPD Y7, 224(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X10
 	VADDPD       X10, X0, X0
@@ -17767,38 +17627,19 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R2C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF64R2C3(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPD (R9), Y0
-	VMOVUPD 32(R9), Y1
-	VMOVUPD 64(R9), Y2
-	VMOVUPD 96(R9), Y3
-	VMOVUPD 128(R9), Y4
-	VMOVUPD 160(R9), Y5
-	VMOVUPD 192(R9), Y6
-	VMOVUPD 224(R9), Y7
-	VMOVUPD 256(R9), Y8
-	VMOVUPD 288(R9), Y9
-	VMOVUPD 320(R9), Y10
-	VMOVUPD 352(R9), Y11
-	JMP     start
-
-zero:
+// func ntF64R2C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
+// Requires: AVX, FMA3
+TEXT ·ntF64R2C3(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -17811,14 +17652,10 @@ zero:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPD     (DX), Y12
 	VMOVUPD     (DX)(BX*1), Y13
 	VMOVUPD     (SI), Y14
@@ -17876,26 +17713,6 @@ tail:
 	VFMADD231PD Y14, Y13, Y11
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, 32(AX)
-	VMOVUPD Y2, 64(AX)
-	VMOVUPD Y3, 96(AX)
-	VMOVUPD Y4, 128(AX)
-	VMOVUPD Y5, 160(AX)
-	VMOVUPD Y6, 192(AX)
-	VMOVUPD Y7, 224(AX)
-	VMOVUPD Y8, 256(AX)
-	VMOVUPD Y9, 288(AX)
-	VMOVUPD Y10, 320(AX)
-	VMOVUPD Y11, 352(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X14
 	VADDPD       X14, X0, X0
@@ -17942,37 +17759,25 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R1C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF32R1C1(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    nk+48(FP), BX
-	MOVQ    st+64(FP), SI
-	MOVQ    flags+72(FP), DI
-	TESTQ   $0x00000001, DI
-	JZ      zero
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	JMP     start
-
-zero:
+// func ntF32R1C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·ntF32R1C1(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   nk+48(FP), BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-
-start:
-	TESTQ BX, BX
-	JZ    tail
+	TESTQ  BX, BX
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPS     (CX), Y2
 	VMOVUPS     (DX), Y3
 	VFMADD231PS Y3, Y2, Y0
@@ -17998,16 +17803,6 @@ tail:
 	VFMADD231PS Y3, Y2, Y1
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X3
 	VADDPS       X3, X0, X0
@@ -18020,41 +17815,27 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R1C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF32R1C2(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    nk+48(FP), SI
-	MOVQ    st+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	TESTQ   $0x00000001, R8
-	JZ      zero
-	VMOVUPS (DI), Y0
-	VMOVUPS 32(DI), Y1
-	VMOVUPS 64(DI), Y2
-	VMOVUPS 96(DI), Y3
-	JMP     start
-
-zero:
+// func ntF32R1C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·ntF32R1C2(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   nk+48(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPS     (CX), Y4
 	VMOVUPS     (DX), Y5
 	VFMADD231PS Y5, Y4, Y0
@@ -18088,18 +17869,6 @@ tail:
 	VFMADD231PS Y5, Y4, Y3
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	VMOVUPS Y2, 64(AX)
-	VMOVUPS Y3, 96(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X5
 	VADDPS       X5, X0, X0
@@ -18121,45 +17890,29 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R1C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF32R1C3(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    nk+48(FP), SI
-	MOVQ    st+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	TESTQ   $0x00000001, R8
-	JZ      zero
-	VMOVUPS (DI), Y0
-	VMOVUPS 32(DI), Y1
-	VMOVUPS 64(DI), Y2
-	VMOVUPS 96(DI), Y3
-	VMOVUPS 128(DI), Y4
-	VMOVUPS 160(DI), Y5
-	JMP     start
-
-zero:
+// func ntF32R1C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·ntF32R1C3(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   nk+48(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPS     (CX), Y6
 	VMOVUPS     (DX), Y7
 	VFMADD231PS Y7, Y6, Y0
@@ -18201,20 +17954,6 @@ tail:
 	VFMADD231PS Y7, Y6, Y5
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	VMOVUPS Y2, 64(AX)
-	VMOVUPS Y3, 96(AX)
-	VMOVUPS Y4, 128(AX)
-	VMOVUPS Y5, 160(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X7
 	VADDPS       X7, X0, X0
@@ -18245,42 +17984,27 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R2C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF32R2C1(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), DI
-	MOVQ    st+64(FP), R8
-	MOVQ    flags+72(FP), R9
-	TESTQ   $0x00000001, R9
-	JZ      zero
-	VMOVUPS (R8), Y0
-	VMOVUPS 32(R8), Y1
-	VMOVUPS 64(R8), Y2
-	VMOVUPS 96(R8), Y3
-	JMP     start
-
-zero:
+// func ntF32R2C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·ntF32R2C1(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-
-start:
-	TESTQ DI, DI
-	JZ    tail
+	TESTQ  DI, DI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPS     (DX), Y4
 	VMOVUPS     (DX)(BX*1), Y5
 	VMOVUPS     (SI), Y6
@@ -18314,18 +18038,6 @@ tail:
 	VFMADD231PS Y6, Y5, Y3
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	VMOVUPS Y2, 64(AX)
-	VMOVUPS Y3, 96(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X6
 	VADDPS       X6, X0, X0
@@ -18348,34 +18060,19 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R2C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF32R2C2(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPS (R9), Y0
-	VMOVUPS 32(R9), Y1
-	VMOVUPS 64(R9), Y2
-	VMOVUPS 96(R9), Y3
-	VMOVUPS 128(R9), Y4
-	VMOVUPS 160(R9), Y5
-	VMOVUPS 192(R9), Y6
-	VMOVUPS 224(R9), Y7
-	JMP     start
-
-zero:
+// func ntF32R2C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·ntF32R2C2(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -18384,14 +18081,10 @@ zero:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPS     (DX), Y8
 	VMOVUPS     (DX)(BX*1), Y9
 	VMOVUPS     (SI), Y10
@@ -18437,22 +18130,6 @@ tail:
 	VFMADD231PS Y10, Y9, Y7
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	VMOVUPS Y2, 64(AX)
-	VMOVUPS Y3, 96(AX)
-	VMOVUPS Y4, 128(AX)
-	VMOVUPS Y5, 160(AX)
-	VMOVUPS Y6, 192(AX)
-	VMOVUPS Y7, 224(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X10
 	VADDPS       X10, X0, X0
@@ -18493,38 +18170,19 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R2C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
-// Requires: AVX, FMA3, MMX+
-TEXT ·ntF32R2C3(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPS (R9), Y0
-	VMOVUPS 32(R9), Y1
-	VMOVUPS 64(R9), Y2
-	VMOVUPS 96(R9), Y3
-	VMOVUPS 128(R9), Y4
-	VMOVUPS 160(R9), Y5
-	VMOVUPS 192(R9), Y6
-	VMOVUPS 224(R9), Y7
-	VMOVUPS 256(R9), Y8
-	VMOVUPS 288(R9), Y9
-	VMOVUPS 320(R9), Y10
-	VMOVUPS 352(R9), Y11
-	JMP     start
-
-zero:
+// func ntF32R2C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
+// Requires: AVX, FMA3
+TEXT ·ntF32R2C3(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -18537,14 +18195,10 @@ zero:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPS     (DX), Y12
 	VMOVUPS     (DX)(BX*1), Y13
 	VMOVUPS     (SI), Y14
@@ -18602,26 +18256,6 @@ tail:
 	VFMADD231PS Y14, Y13, Y11
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	VMOVUPS Y2, 64(AX)
-	VMOVUPS Y3, 96(AX)
-	VMOVUPS Y4, 128(AX)
-	VMOVUPS Y5, 160(AX)
-	VMOVUPS Y6, 192(AX)
-	VMOVUPS Y7, 224(AX)
-	VMOVUPS Y8, 256(AX)
-	VMOVUPS Y9, 288(AX)
-	VMOVUPS Y10, 320(AX)
-	VMOVUPS Y11, 352(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X14
 	VADDPS       X14, X0, X0
@@ -18680,35 +18314,24 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R1C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R1C1AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x03, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    nk+48(FP), BX
-	MOVQ    st+64(FP), SI
-	MOVQ    flags+72(FP), DI
-	TESTQ   $0x00000001, DI
-	JZ      zero
-	VMOVUPD (SI), Z0
-	JMP     start
-
-zero:
+// func ntF64R1C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   nk+48(FP), BX
 	VXORPS Z0, Z0, Z0
-
-start:
-	TESTQ BX, BX
-	JZ    tail
+	TESTQ  BX, BX
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPD     (CX), Z1
 	VMOVUPD     (DX), Z2
 	VFMADD231PD Z2, Z1, Z0
@@ -18727,15 +18350,6 @@ tail:
 	VFMADD231PD Z2, Z1, Z0
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y2
 	VADDPD        Y2, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X2
@@ -18747,37 +18361,25 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R1C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R1C2AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x03, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    nk+48(FP), SI
-	MOVQ    st+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	TESTQ   $0x00000001, R8
-	JZ      zero
-	VMOVUPD (DI), Z0
-	VMOVUPD 64(DI), Z1
-	JMP     start
-
-zero:
+// func ntF64R1C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   nk+48(FP), SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
 	VFMADD231PD Z3, Z2, Z0
@@ -18800,16 +18402,6 @@ tail:
 	VFMADD231PD Z3, Z2, Z1
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y3
 	VADDPD        Y3, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X3
@@ -18829,39 +18421,26 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R1C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R1C3AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x03, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    nk+48(FP), SI
-	MOVQ    st+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	TESTQ   $0x00000001, R8
-	JZ      zero
-	VMOVUPD (DI), Z0
-	VMOVUPD 64(DI), Z1
-	VMOVUPD 128(DI), Z2
-	JMP     start
-
-zero:
+// func ntF64R1C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   nk+48(FP), SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPD     (CX), Z3
 	VMOVUPD     (DX), Z4
 	VFMADD231PD Z4, Z3, Z0
@@ -18888,17 +18467,6 @@ tail:
 	VFMADD231PD Z4, Z3, Z2
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y4
 	VADDPD        Y4, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X4
@@ -18926,42 +18494,28 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R1C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R1C4AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x03, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    nk+48(FP), SI
-	LEAQ    (BX)(BX*2), DI
-	MOVQ    st+64(FP), R8
-	MOVQ    flags+72(FP), R9
-	TESTQ   $0x00000001, R9
-	JZ      zero
-	VMOVUPD (R8), Z0
-	VMOVUPD 64(R8), Z1
-	VMOVUPD 128(R8), Z2
-	VMOVUPD 192(R8), Z3
-	JMP     start
-
-zero:
+// func ntF64R1C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   nk+48(FP), SI
+	LEAQ   (BX)(BX*2), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPD     (CX), Z4
 	VMOVUPD     (DX), Z5
 	VFMADD231PD Z5, Z4, Z0
@@ -18992,18 +18546,6 @@ tail:
 	VFMADD231PD Z5, Z4, Z3
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y5
 	VADDPD        Y5, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X5
@@ -19039,45 +18581,30 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R1C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R1C5AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x03, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    nk+48(FP), SI
-	LEAQ    (BX)(BX*2), DI
-	LEAQ    (DX)(BX*4), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPD (R9), Z0
-	VMOVUPD 64(R9), Z1
-	VMOVUPD 128(R9), Z2
-	VMOVUPD 192(R9), Z3
-	VMOVUPD 256(R9), Z4
-	JMP     start
-
-zero:
+// func ntF64R1C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C5AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x03, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   nk+48(FP), SI
+	LEAQ   (BX)(BX*2), DI
+	LEAQ   (DX)(BX*4), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPD     (CX), Z5
 	VMOVUPD     (DX), Z6
 	VFMADD231PD Z6, Z5, Z0
@@ -19113,19 +18640,6 @@ tail:
 	VFMADD231PD Z6, Z5, Z4
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y6
 	VADDPD        Y6, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X6
@@ -19169,38 +18683,25 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R2C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R2C1AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), DI
-	MOVQ    st+64(FP), R8
-	MOVQ    flags+72(FP), R9
-	TESTQ   $0x00000001, R9
-	JZ      zero
-	VMOVUPD (R8), Z0
-	VMOVUPD 64(R8), Z1
-	JMP     start
-
-zero:
+// func ntF64R2C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-
-start:
-	TESTQ DI, DI
-	JZ    tail
+	TESTQ  DI, DI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPD     (DX), Z2
 	VMOVUPD     (DX)(BX*1), Z3
 	VMOVUPD     (SI), Z4
@@ -19223,16 +18724,6 @@ tail:
 	VFMADD231PD Z4, Z3, Z1
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y4
 	VADDPD        Y4, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X4
@@ -19253,42 +18744,27 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R2C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R2C2AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPD (R9), Z0
-	VMOVUPD 64(R9), Z1
-	VMOVUPD 128(R9), Z2
-	VMOVUPD 192(R9), Z3
-	JMP     start
-
-zero:
+// func ntF64R2C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPD     (DX), Z4
 	VMOVUPD     (DX)(BX*1), Z5
 	VMOVUPD     (SI), Z6
@@ -19317,18 +18793,6 @@ tail:
 	VFMADD231PD Z6, Z5, Z3
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y6
 	VADDPD        Y6, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X6
@@ -19365,46 +18829,29 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R2C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R2C3AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPD (R9), Z0
-	VMOVUPD 64(R9), Z1
-	VMOVUPD 128(R9), Z2
-	VMOVUPD 192(R9), Z3
-	VMOVUPD 256(R9), Z4
-	VMOVUPD 320(R9), Z5
-	JMP     start
-
-zero:
+// func ntF64R2C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPD     (DX), Z6
 	VMOVUPD     (DX)(BX*1), Z7
 	VMOVUPD     (SI), Z8
@@ -19439,20 +18886,6 @@ tail:
 	VFMADD231PD Z8, Z7, Z5
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y8
 	VADDPD        Y8, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X8
@@ -19505,35 +18938,20 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R2C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R2C4AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (DI)(DI*2), R9
-	MOVQ    st+64(FP), R10
-	MOVQ    flags+72(FP), R11
-	TESTQ   $0x00000001, R11
-	JZ      zero
-	VMOVUPD (R10), Z0
-	VMOVUPD 64(R10), Z1
-	VMOVUPD 128(R10), Z2
-	VMOVUPD 192(R10), Z3
-	VMOVUPD 256(R10), Z4
-	VMOVUPD 320(R10), Z5
-	VMOVUPD 384(R10), Z6
-	VMOVUPD 448(R10), Z7
-	JMP     start
-
-zero:
+// func ntF64R2C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (DI)(DI*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -19542,14 +18960,10 @@ zero:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPD     (DX), Z8
 	VMOVUPD     (DX)(BX*1), Z9
 	VMOVUPD     (SI), Z10
@@ -19590,22 +19004,6 @@ tail:
 	VFMADD231PD Z10, Z9, Z7
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y10
 	VADDPD        Y10, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X10
@@ -19674,38 +19072,21 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R2C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R2C5AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (DI)(DI*2), R9
-	LEAQ    (SI)(DI*4), R10
-	MOVQ    st+64(FP), R11
-	MOVQ    flags+72(FP), R12
-	TESTQ   $0x00000001, R12
-	JZ      zero
-	VMOVUPD (R11), Z0
-	VMOVUPD 64(R11), Z1
-	VMOVUPD 128(R11), Z2
-	VMOVUPD 192(R11), Z3
-	VMOVUPD 256(R11), Z4
-	VMOVUPD 320(R11), Z5
-	VMOVUPD 384(R11), Z6
-	VMOVUPD 448(R11), Z7
-	VMOVUPD 512(R11), Z8
-	VMOVUPD 576(R11), Z9
-	JMP     start
-
-zero:
+// func ntF64R2C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C5AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (DI)(DI*2), R9
+	LEAQ   (SI)(DI*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -19716,14 +19097,10 @@ zero:
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPD     (DX), Z10
 	VMOVUPD     (DX)(BX*1), Z11
 	VMOVUPD     (SI), Z12
@@ -19771,24 +19148,6 @@ tail:
 	VFMADD231PD Z12, Z11, Z9
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VMOVUPD Z8, 512(AX)
-	VMOVUPD Z9, 576(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y12
 	VADDPD        Y12, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X12
@@ -19873,41 +19232,26 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R3C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R3C1AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), DI
-	MOVQ    st+64(FP), R8
-	MOVQ    flags+72(FP), R9
-	TESTQ   $0x00000001, R9
-	JZ      zero
-	VMOVUPD (R8), Z0
-	VMOVUPD 64(R8), Z1
-	VMOVUPD 128(R8), Z2
-	JMP     start
-
-zero:
+// func ntF64R3C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
-
-start:
-	TESTQ DI, DI
-	JZ    tail
+	TESTQ  DI, DI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPD     (DX), Z3
 	VMOVUPD     (DX)(BX*1), Z4
 	VMOVUPD     (DX)(BX*2), Z5
@@ -19934,17 +19278,6 @@ tail:
 	VFMADD231PD Z6, Z5, Z2
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y6
 	VADDPD        Y6, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X6
@@ -19974,47 +19307,29 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R3C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R3C2AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPD (R9), Z0
-	VMOVUPD 64(R9), Z1
-	VMOVUPD 128(R9), Z2
-	VMOVUPD 192(R9), Z3
-	VMOVUPD 256(R9), Z4
-	VMOVUPD 320(R9), Z5
-	JMP     start
-
-zero:
+// func ntF64R3C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPD     (DX), Z6
 	VMOVUPD     (DX)(BX*1), Z7
 	VMOVUPD     (DX)(BX*2), Z8
@@ -20049,20 +19364,6 @@ tail:
 	VFMADD231PD Z9, Z8, Z5
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VADDPD        Y9, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X9
@@ -20116,35 +19417,19 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R3C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R3C3AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPD (R9), Z0
-	VMOVUPD 64(R9), Z1
-	VMOVUPD 128(R9), Z2
-	VMOVUPD 192(R9), Z3
-	VMOVUPD 256(R9), Z4
-	VMOVUPD 320(R9), Z5
-	VMOVUPD 384(R9), Z6
-	VMOVUPD 448(R9), Z7
-	VMOVUPD 512(R9), Z8
-	JMP     start
-
-zero:
+// func ntF64R3C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -20154,15 +19439,10 @@ zero:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPD     (DX), Z9
 	VMOVUPD     (DX)(BX*1), Z10
 	VMOVUPD     (DX)(BX*2), Z11
@@ -20205,23 +19485,6 @@ tail:
 	VFMADD231PD Z12, Z11, Z8
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VMOVUPD Z8, 512(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y12
 	VADDPD        Y12, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X12
@@ -20299,39 +19562,20 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R3C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R3C4AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (DI)(DI*2), R9
-	MOVQ    st+64(FP), R10
-	MOVQ    flags+72(FP), R11
-	TESTQ   $0x00000001, R11
-	JZ      zero
-	VMOVUPD (R10), Z0
-	VMOVUPD 64(R10), Z1
-	VMOVUPD 128(R10), Z2
-	VMOVUPD 192(R10), Z3
-	VMOVUPD 256(R10), Z4
-	VMOVUPD 320(R10), Z5
-	VMOVUPD 384(R10), Z6
-	VMOVUPD 448(R10), Z7
-	VMOVUPD 512(R10), Z8
-	VMOVUPD 576(R10), Z9
-	VMOVUPD 640(R10), Z10
-	VMOVUPD 704(R10), Z11
-	JMP     start
-
-zero:
+// func ntF64R3C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (DI)(DI*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -20344,15 +19588,10 @@ zero:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPD     (DX), Z12
 	VMOVUPD     (DX)(BX*1), Z13
 	VMOVUPD     (DX)(BX*2), Z14
@@ -20403,26 +19642,6 @@ tail:
 	VFMADD231PD Z15, Z14, Z11
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VMOVUPD Z8, 512(AX)
-	VMOVUPD Z9, 576(AX)
-	VMOVUPD Z10, 640(AX)
-	VMOVUPD Z11, 704(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y15
 	VADDPD        Y15, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X15
@@ -20524,43 +19743,21 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R3C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R3C5AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (DI)(DI*2), R9
-	LEAQ    (SI)(DI*4), R10
-	MOVQ    st+64(FP), R11
-	MOVQ    flags+72(FP), R12
-	TESTQ   $0x00000001, R12
-	JZ      zero
-	VMOVUPD (R11), Z0
-	VMOVUPD 64(R11), Z1
-	VMOVUPD 128(R11), Z2
-	VMOVUPD 192(R11), Z3
-	VMOVUPD 256(R11), Z4
-	VMOVUPD 320(R11), Z5
-	VMOVUPD 384(R11), Z6
-	VMOVUPD 448(R11), Z7
-	VMOVUPD 512(R11), Z8
-	VMOVUPD 576(R11), Z9
-	VMOVUPD 640(R11), Z10
-	VMOVUPD 704(R11), Z11
-	VMOVUPD 768(R11), Z12
-	VMOVUPD 832(R11), Z13
-	VMOVUPD 896(R11), Z14
-	JMP     start
-
-zero:
+// func ntF64R3C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C5AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (DI)(DI*2), R9
+	LEAQ   (SI)(DI*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -20576,15 +19773,10 @@ zero:
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPD     (DX), Z15
 	VMOVUPD     (DX)(BX*1), Z16
 	VMOVUPD     (DX)(BX*2), Z17
@@ -20644,29 +19836,6 @@ tail:
 	VFMADD231PD Z18, Z17, Z14
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VMOVUPD Z8, 512(AX)
-	VMOVUPD Z9, 576(AX)
-	VMOVUPD Z10, 640(AX)
-	VMOVUPD Z11, 704(AX)
-	VMOVUPD Z12, 768(AX)
-	VMOVUPD Z13, 832(AX)
-	VMOVUPD Z14, 896(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y18
 	VADDPD        Y18, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X18
@@ -20792,45 +19961,28 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R4C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R4C1AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), DI
-	LEAQ    (BX)(BX*2), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPD (R9), Z0
-	VMOVUPD 64(R9), Z1
-	VMOVUPD 128(R9), Z2
-	VMOVUPD 192(R9), Z3
-	JMP     start
-
-zero:
+// func ntF64R4C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), DI
+	LEAQ   (BX)(BX*2), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-
-start:
-	TESTQ DI, DI
-	JZ    tail
+	TESTQ  DI, DI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R8*1)
 	VMOVUPD     (DX), Z4
 	VMOVUPD     (DX)(BX*1), Z5
 	VMOVUPD     (DX)(BX*2), Z6
@@ -20861,18 +20013,6 @@ tail:
 	VFMADD231PD Z8, Z7, Z3
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y8
 	VADDPD        Y8, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X8
@@ -20911,35 +20051,20 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R4C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R4C2AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (BX)(BX*2), R9
-	MOVQ    st+64(FP), R10
-	MOVQ    flags+72(FP), R11
-	TESTQ   $0x00000001, R11
-	JZ      zero
-	VMOVUPD (R10), Z0
-	VMOVUPD 64(R10), Z1
-	VMOVUPD 128(R10), Z2
-	VMOVUPD 192(R10), Z3
-	VMOVUPD 256(R10), Z4
-	VMOVUPD 320(R10), Z5
-	VMOVUPD 384(R10), Z6
-	VMOVUPD 448(R10), Z7
-	JMP     start
-
-zero:
+// func ntF64R4C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -20948,16 +20073,10 @@ zero:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R9*1)
 	VMOVUPD     (DX), Z8
 	VMOVUPD     (DX)(BX*1), Z9
 	VMOVUPD     (DX)(BX*2), Z10
@@ -20998,22 +20117,6 @@ tail:
 	VFMADD231PD Z12, Z11, Z7
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y12
 	VADDPD        Y12, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X12
@@ -21084,39 +20187,20 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R4C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R4C3AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (BX)(BX*2), R9
-	MOVQ    st+64(FP), R10
-	MOVQ    flags+72(FP), R11
-	TESTQ   $0x00000001, R11
-	JZ      zero
-	VMOVUPD (R10), Z0
-	VMOVUPD 64(R10), Z1
-	VMOVUPD 128(R10), Z2
-	VMOVUPD 192(R10), Z3
-	VMOVUPD 256(R10), Z4
-	VMOVUPD 320(R10), Z5
-	VMOVUPD 384(R10), Z6
-	VMOVUPD 448(R10), Z7
-	VMOVUPD 512(R10), Z8
-	VMOVUPD 576(R10), Z9
-	VMOVUPD 640(R10), Z10
-	VMOVUPD 704(R10), Z11
-	JMP     start
-
-zero:
+// func ntF64R4C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -21129,16 +20213,10 @@ zero:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R9*1)
 	VMOVUPD     (DX), Z12
 	VMOVUPD     (DX)(BX*1), Z13
 	VMOVUPD     (DX)(BX*2), Z14
@@ -21189,26 +20267,6 @@ tail:
 	VFMADD231PD Z16, Z15, Z11
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VMOVUPD Z8, 512(AX)
-	VMOVUPD Z9, 576(AX)
-	VMOVUPD Z10, 640(AX)
-	VMOVUPD Z11, 704(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y16
 	VADDPD        Y16, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X16
@@ -21311,44 +20369,21 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R4C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R4C4AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (BX)(BX*2), R9
-	LEAQ    (DI)(DI*2), R10
-	MOVQ    st+64(FP), R11
-	MOVQ    flags+72(FP), R12
-	TESTQ   $0x00000001, R12
-	JZ      zero
-	VMOVUPD (R11), Z0
-	VMOVUPD 64(R11), Z1
-	VMOVUPD 128(R11), Z2
-	VMOVUPD 192(R11), Z3
-	VMOVUPD 256(R11), Z4
-	VMOVUPD 320(R11), Z5
-	VMOVUPD 384(R11), Z6
-	VMOVUPD 448(R11), Z7
-	VMOVUPD 512(R11), Z8
-	VMOVUPD 576(R11), Z9
-	VMOVUPD 640(R11), Z10
-	VMOVUPD 704(R11), Z11
-	VMOVUPD 768(R11), Z12
-	VMOVUPD 832(R11), Z13
-	VMOVUPD 896(R11), Z14
-	VMOVUPD 960(R11), Z15
-	JMP     start
-
-zero:
+// func ntF64R4C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DI)(DI*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -21365,16 +20400,10 @@ zero:
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R9*1)
 	VMOVUPD     (DX), Z16
 	VMOVUPD     (DX)(BX*1), Z17
 	VMOVUPD     (DX)(BX*2), Z18
@@ -21435,30 +20464,6 @@ tail:
 	VFMADD231PD Z20, Z19, Z15
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VMOVUPD Z8, 512(AX)
-	VMOVUPD Z9, 576(AX)
-	VMOVUPD Z10, 640(AX)
-	VMOVUPD Z11, 704(AX)
-	VMOVUPD Z12, 768(AX)
-	VMOVUPD Z13, 832(AX)
-	VMOVUPD Z14, 896(AX)
-	VMOVUPD Z15, 960(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y20
 	VADDPD        Y20, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X20
@@ -21593,49 +20598,22 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF64R4C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF64R4C5AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x03, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x03, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (BX)(BX*2), R9
-	LEAQ    (DI)(DI*2), R10
-	LEAQ    (SI)(DI*4), R11
-	MOVQ    st+64(FP), R12
-	MOVQ    flags+72(FP), R13
-	TESTQ   $0x00000001, R13
-	JZ      zero
-	VMOVUPD (R12), Z0
-	VMOVUPD 64(R12), Z1
-	VMOVUPD 128(R12), Z2
-	VMOVUPD 192(R12), Z3
-	VMOVUPD 256(R12), Z4
-	VMOVUPD 320(R12), Z5
-	VMOVUPD 384(R12), Z6
-	VMOVUPD 448(R12), Z7
-	VMOVUPD 512(R12), Z8
-	VMOVUPD 576(R12), Z9
-	VMOVUPD 640(R12), Z10
-	VMOVUPD 704(R12), Z11
-	VMOVUPD 768(R12), Z12
-	VMOVUPD 832(R12), Z13
-	VMOVUPD 896(R12), Z14
-	VMOVUPD 960(R12), Z15
-	VMOVUPD 1024(R12), Z16
-	VMOVUPD 1088(R12), Z17
-	VMOVUPD 1152(R12), Z18
-	VMOVUPD 1216(R12), Z19
-	JMP     start
-
-zero:
+// func ntF64R4C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C5AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x03, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DI)(DI*2), R10
+	LEAQ   (SI)(DI*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -21656,16 +20634,10 @@ zero:
 	VXORPS Z17, Z17, Z17
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R9*1)
 	VMOVUPD     (DX), Z20
 	VMOVUPD     (DX)(BX*1), Z21
 	VMOVUPD     (DX)(BX*2), Z22
@@ -21737,34 +20709,6 @@ tail:
 	VFMADD231PD Z24, Z23, Z19
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	VMOVUPD Z6, 384(AX)
-	VMOVUPD Z7, 448(AX)
-	VMOVUPD Z8, 512(AX)
-	VMOVUPD Z9, 576(AX)
-	VMOVUPD Z10, 640(AX)
-	VMOVUPD Z11, 704(AX)
-	VMOVUPD Z12, 768(AX)
-	VMOVUPD Z13, 832(AX)
-	VMOVUPD Z14, 896(AX)
-	VMOVUPD Z15, 960(AX)
-	VMOVUPD Z16, 1024(AX)
-	VMOVUPD Z17, 1088(AX)
-	VMOVUPD Z18, 1152(AX)
-	VMOVUPD Z19, 1216(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y24
 	VADDPD        Y24, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X24
@@ -21931,35 +20875,24 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R1C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R1C1AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    nk+48(FP), BX
-	MOVQ    st+64(FP), SI
-	MOVQ    flags+72(FP), DI
-	TESTQ   $0x00000001, DI
-	JZ      zero
-	VMOVUPS (SI), Z0
-	JMP     start
-
-zero:
+// func ntF32R1C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   nk+48(FP), BX
 	VXORPS Z0, Z0, Z0
-
-start:
-	TESTQ BX, BX
-	JZ    tail
+	TESTQ  BX, BX
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPS     (CX), Z1
 	VMOVUPS     (DX), Z2
 	VFMADD231PS Z2, Z1, Z0
@@ -21978,15 +20911,6 @@ tail:
 	VFMADD231PS Z2, Z1, Z0
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y2
 	VADDPS        Y2, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X2
@@ -22000,37 +20924,25 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R1C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R1C2AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    nk+48(FP), SI
-	MOVQ    st+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	TESTQ   $0x00000001, R8
-	JZ      zero
-	VMOVUPS (DI), Z0
-	VMOVUPS 64(DI), Z1
-	JMP     start
-
-zero:
+// func ntF32R1C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   nk+48(FP), SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
 	VFMADD231PS Z3, Z2, Z0
@@ -22053,16 +20965,6 @@ tail:
 	VFMADD231PS Z3, Z2, Z1
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y3
 	VADDPS        Y3, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X3
@@ -22086,39 +20988,26 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R1C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R1C3AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    nk+48(FP), SI
-	MOVQ    st+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	TESTQ   $0x00000001, R8
-	JZ      zero
-	VMOVUPS (DI), Z0
-	VMOVUPS 64(DI), Z1
-	VMOVUPS 128(DI), Z2
-	JMP     start
-
-zero:
+// func ntF32R1C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   nk+48(FP), SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPS     (CX), Z3
 	VMOVUPS     (DX), Z4
 	VFMADD231PS Z4, Z3, Z0
@@ -22145,17 +21034,6 @@ tail:
 	VFMADD231PS Z4, Z3, Z2
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y4
 	VADDPS        Y4, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X4
@@ -22189,42 +21067,28 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R1C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R1C4AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    nk+48(FP), SI
-	LEAQ    (BX)(BX*2), DI
-	MOVQ    st+64(FP), R8
-	MOVQ    flags+72(FP), R9
-	TESTQ   $0x00000001, R9
-	JZ      zero
-	VMOVUPS (R8), Z0
-	VMOVUPS 64(R8), Z1
-	VMOVUPS 128(R8), Z2
-	VMOVUPS 192(R8), Z3
-	JMP     start
-
-zero:
+// func ntF32R1C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   nk+48(FP), SI
+	LEAQ   (BX)(BX*2), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPS     (CX), Z4
 	VMOVUPS     (DX), Z5
 	VFMADD231PS Z5, Z4, Z0
@@ -22255,18 +21119,6 @@ tail:
 	VFMADD231PS Z5, Z4, Z3
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y5
 	VADDPS        Y5, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X5
@@ -22310,45 +21162,30 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R1C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R1C5AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), CX
-	MOVQ    lda+24(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b+32(FP), DX
-	MOVQ    ldb+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    nk+48(FP), SI
-	LEAQ    (BX)(BX*2), DI
-	LEAQ    (DX)(BX*4), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPS (R9), Z0
-	VMOVUPS 64(R9), Z1
-	VMOVUPS 128(R9), Z2
-	VMOVUPS 192(R9), Z3
-	VMOVUPS 256(R9), Z4
-	JMP     start
-
-zero:
+// func ntF32R1C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C5AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+32(FP), DX
+	MOVQ   ldb+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   nk+48(FP), SI
+	LEAQ   (BX)(BX*2), DI
+	LEAQ   (DX)(BX*4), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
-
-start:
-	TESTQ SI, SI
-	JZ    tail
+	TESTQ  SI, SI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(CX)
 	VMOVUPS     (CX), Z5
 	VMOVUPS     (DX), Z6
 	VFMADD231PS Z6, Z5, Z0
@@ -22384,19 +21221,6 @@ tail:
 	VFMADD231PS Z6, Z5, Z4
 
 reduce:
-	MOVQ    flags+72(FP), CX
-	TESTQ   $0x00000002, CX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y6
 	VADDPS        Y6, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X6
@@ -22450,38 +21274,25 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R2C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R2C1AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), DI
-	MOVQ    st+64(FP), R8
-	MOVQ    flags+72(FP), R9
-	TESTQ   $0x00000001, R9
-	JZ      zero
-	VMOVUPS (R8), Z0
-	VMOVUPS 64(R8), Z1
-	JMP     start
-
-zero:
+// func ntF32R2C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-
-start:
-	TESTQ DI, DI
-	JZ    tail
+	TESTQ  DI, DI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPS     (DX), Z2
 	VMOVUPS     (DX)(BX*1), Z3
 	VMOVUPS     (SI), Z4
@@ -22504,16 +21315,6 @@ tail:
 	VFMADD231PS Z4, Z3, Z1
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y4
 	VADDPS        Y4, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X4
@@ -22538,42 +21339,27 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R2C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R2C2AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPS (R9), Z0
-	VMOVUPS 64(R9), Z1
-	VMOVUPS 128(R9), Z2
-	VMOVUPS 192(R9), Z3
-	JMP     start
-
-zero:
+// func ntF32R2C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPS     (DX), Z4
 	VMOVUPS     (DX)(BX*1), Z5
 	VMOVUPS     (SI), Z6
@@ -22602,18 +21388,6 @@ tail:
 	VFMADD231PS Z6, Z5, Z3
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y6
 	VADDPS        Y6, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X6
@@ -22658,46 +21432,29 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R2C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R2C3AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPS (R9), Z0
-	VMOVUPS 64(R9), Z1
-	VMOVUPS 128(R9), Z2
-	VMOVUPS 192(R9), Z3
-	VMOVUPS 256(R9), Z4
-	VMOVUPS 320(R9), Z5
-	JMP     start
-
-zero:
+// func ntF32R2C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPS     (DX), Z6
 	VMOVUPS     (DX)(BX*1), Z7
 	VMOVUPS     (SI), Z8
@@ -22732,20 +21489,6 @@ tail:
 	VFMADD231PS Z8, Z7, Z5
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y8
 	VADDPS        Y8, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X8
@@ -22810,35 +21553,20 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R2C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R2C4AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (DI)(DI*2), R9
-	MOVQ    st+64(FP), R10
-	MOVQ    flags+72(FP), R11
-	TESTQ   $0x00000001, R11
-	JZ      zero
-	VMOVUPS (R10), Z0
-	VMOVUPS 64(R10), Z1
-	VMOVUPS 128(R10), Z2
-	VMOVUPS 192(R10), Z3
-	VMOVUPS 256(R10), Z4
-	VMOVUPS 320(R10), Z5
-	VMOVUPS 384(R10), Z6
-	VMOVUPS 448(R10), Z7
-	JMP     start
-
-zero:
+// func ntF32R2C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (DI)(DI*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -22847,14 +21575,10 @@ zero:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPS     (DX), Z8
 	VMOVUPS     (DX)(BX*1), Z9
 	VMOVUPS     (SI), Z10
@@ -22895,22 +21619,6 @@ tail:
 	VFMADD231PS Z10, Z9, Z7
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y10
 	VADDPS        Y10, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X10
@@ -22995,38 +21703,21 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R2C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R2C5AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (DI)(DI*2), R9
-	LEAQ    (SI)(DI*4), R10
-	MOVQ    st+64(FP), R11
-	MOVQ    flags+72(FP), R12
-	TESTQ   $0x00000001, R12
-	JZ      zero
-	VMOVUPS (R11), Z0
-	VMOVUPS 64(R11), Z1
-	VMOVUPS 128(R11), Z2
-	VMOVUPS 192(R11), Z3
-	VMOVUPS 256(R11), Z4
-	VMOVUPS 320(R11), Z5
-	VMOVUPS 384(R11), Z6
-	VMOVUPS 448(R11), Z7
-	VMOVUPS 512(R11), Z8
-	VMOVUPS 576(R11), Z9
-	JMP     start
-
-zero:
+// func ntF32R2C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C5AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (DI)(DI*2), R9
+	LEAQ   (SI)(DI*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -23037,14 +21728,10 @@ zero:
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
 	VMOVUPS     (DX), Z10
 	VMOVUPS     (DX)(BX*1), Z11
 	VMOVUPS     (SI), Z12
@@ -23092,24 +21779,6 @@ tail:
 	VFMADD231PS Z12, Z11, Z9
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VMOVUPS Z8, 512(AX)
-	VMOVUPS Z9, 576(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y12
 	VADDPS        Y12, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X12
@@ -23214,41 +21883,26 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R3C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R3C1AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), DI
-	MOVQ    st+64(FP), R8
-	MOVQ    flags+72(FP), R9
-	TESTQ   $0x00000001, R9
-	JZ      zero
-	VMOVUPS (R8), Z0
-	VMOVUPS 64(R8), Z1
-	VMOVUPS 128(R8), Z2
-	JMP     start
-
-zero:
+// func ntF32R3C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
-
-start:
-	TESTQ DI, DI
-	JZ    tail
+	TESTQ  DI, DI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPS     (DX), Z3
 	VMOVUPS     (DX)(BX*1), Z4
 	VMOVUPS     (DX)(BX*2), Z5
@@ -23275,17 +21929,6 @@ tail:
 	VFMADD231PS Z6, Z5, Z2
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y6
 	VADDPS        Y6, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X6
@@ -23321,47 +21964,29 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R3C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R3C2AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPS (R9), Z0
-	VMOVUPS 64(R9), Z1
-	VMOVUPS 128(R9), Z2
-	VMOVUPS 192(R9), Z3
-	VMOVUPS 256(R9), Z4
-	VMOVUPS 320(R9), Z5
-	JMP     start
-
-zero:
+// func ntF32R3C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPS     (DX), Z6
 	VMOVUPS     (DX)(BX*1), Z7
 	VMOVUPS     (DX)(BX*2), Z8
@@ -23396,20 +22021,6 @@ tail:
 	VFMADD231PS Z9, Z8, Z5
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VADDPS        Y9, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X9
@@ -23475,35 +22086,19 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R3C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R3C3AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPS (R9), Z0
-	VMOVUPS 64(R9), Z1
-	VMOVUPS 128(R9), Z2
-	VMOVUPS 192(R9), Z3
-	VMOVUPS 256(R9), Z4
-	VMOVUPS 320(R9), Z5
-	VMOVUPS 384(R9), Z6
-	VMOVUPS 448(R9), Z7
-	VMOVUPS 512(R9), Z8
-	JMP     start
-
-zero:
+// func ntF32R3C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -23513,15 +22108,10 @@ zero:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPS     (DX), Z9
 	VMOVUPS     (DX)(BX*1), Z10
 	VMOVUPS     (DX)(BX*2), Z11
@@ -23564,23 +22154,6 @@ tail:
 	VFMADD231PS Z12, Z11, Z8
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VMOVUPS Z8, 512(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y12
 	VADDPS        Y12, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X12
@@ -23676,39 +22249,20 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R3C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R3C4AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (DI)(DI*2), R9
-	MOVQ    st+64(FP), R10
-	MOVQ    flags+72(FP), R11
-	TESTQ   $0x00000001, R11
-	JZ      zero
-	VMOVUPS (R10), Z0
-	VMOVUPS 64(R10), Z1
-	VMOVUPS 128(R10), Z2
-	VMOVUPS 192(R10), Z3
-	VMOVUPS 256(R10), Z4
-	VMOVUPS 320(R10), Z5
-	VMOVUPS 384(R10), Z6
-	VMOVUPS 448(R10), Z7
-	VMOVUPS 512(R10), Z8
-	VMOVUPS 576(R10), Z9
-	VMOVUPS 640(R10), Z10
-	VMOVUPS 704(R10), Z11
-	JMP     start
-
-zero:
+// func ntF32R3C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (DI)(DI*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -23721,15 +22275,10 @@ zero:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPS     (DX), Z12
 	VMOVUPS     (DX)(BX*1), Z13
 	VMOVUPS     (DX)(BX*2), Z14
@@ -23780,26 +22329,6 @@ tail:
 	VFMADD231PS Z15, Z14, Z11
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VMOVUPS Z8, 512(AX)
-	VMOVUPS Z9, 576(AX)
-	VMOVUPS Z10, 640(AX)
-	VMOVUPS Z11, 704(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y15
 	VADDPS        Y15, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X15
@@ -23925,43 +22454,21 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R3C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R3C5AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (DI)(DI*2), R9
-	LEAQ    (SI)(DI*4), R10
-	MOVQ    st+64(FP), R11
-	MOVQ    flags+72(FP), R12
-	TESTQ   $0x00000001, R12
-	JZ      zero
-	VMOVUPS (R11), Z0
-	VMOVUPS 64(R11), Z1
-	VMOVUPS 128(R11), Z2
-	VMOVUPS 192(R11), Z3
-	VMOVUPS 256(R11), Z4
-	VMOVUPS 320(R11), Z5
-	VMOVUPS 384(R11), Z6
-	VMOVUPS 448(R11), Z7
-	VMOVUPS 512(R11), Z8
-	VMOVUPS 576(R11), Z9
-	VMOVUPS 640(R11), Z10
-	VMOVUPS 704(R11), Z11
-	VMOVUPS 768(R11), Z12
-	VMOVUPS 832(R11), Z13
-	VMOVUPS 896(R11), Z14
-	JMP     start
-
-zero:
+// func ntF32R3C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C5AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (DI)(DI*2), R9
+	LEAQ   (SI)(DI*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -23977,15 +22484,10 @@ zero:
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
 	VMOVUPS     (DX), Z15
 	VMOVUPS     (DX)(BX*1), Z16
 	VMOVUPS     (DX)(BX*2), Z17
@@ -24045,29 +22547,6 @@ tail:
 	VFMADD231PS Z18, Z17, Z14
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VMOVUPS Z8, 512(AX)
-	VMOVUPS Z9, 576(AX)
-	VMOVUPS Z10, 640(AX)
-	VMOVUPS Z11, 704(AX)
-	VMOVUPS Z12, 768(AX)
-	VMOVUPS Z13, 832(AX)
-	VMOVUPS Z14, 896(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y18
 	VADDPS        Y18, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X18
@@ -24223,45 +22702,28 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R4C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R4C1AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), DI
-	LEAQ    (BX)(BX*2), R8
-	MOVQ    st+64(FP), R9
-	MOVQ    flags+72(FP), R10
-	TESTQ   $0x00000001, R10
-	JZ      zero
-	VMOVUPS (R9), Z0
-	VMOVUPS 64(R9), Z1
-	VMOVUPS 128(R9), Z2
-	VMOVUPS 192(R9), Z3
-	JMP     start
-
-zero:
+// func ntF32R4C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), DI
+	LEAQ   (BX)(BX*2), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-
-start:
-	TESTQ DI, DI
-	JZ    tail
+	TESTQ  DI, DI
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R8*1)
 	VMOVUPS     (DX), Z4
 	VMOVUPS     (DX)(BX*1), Z5
 	VMOVUPS     (DX)(BX*2), Z6
@@ -24292,18 +22754,6 @@ tail:
 	VFMADD231PS Z8, Z7, Z3
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y8
 	VADDPS        Y8, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X8
@@ -24350,35 +22800,20 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R4C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R4C2AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (BX)(BX*2), R9
-	MOVQ    st+64(FP), R10
-	MOVQ    flags+72(FP), R11
-	TESTQ   $0x00000001, R11
-	JZ      zero
-	VMOVUPS (R10), Z0
-	VMOVUPS 64(R10), Z1
-	VMOVUPS 128(R10), Z2
-	VMOVUPS 192(R10), Z3
-	VMOVUPS 256(R10), Z4
-	VMOVUPS 320(R10), Z5
-	VMOVUPS 384(R10), Z6
-	VMOVUPS 448(R10), Z7
-	JMP     start
-
-zero:
+// func ntF32R4C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -24387,16 +22822,10 @@ zero:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R9*1)
 	VMOVUPS     (DX), Z8
 	VMOVUPS     (DX)(BX*1), Z9
 	VMOVUPS     (DX)(BX*2), Z10
@@ -24437,22 +22866,6 @@ tail:
 	VFMADD231PS Z12, Z11, Z7
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y12
 	VADDPS        Y12, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X12
@@ -24539,39 +22952,20 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R4C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R4C3AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (BX)(BX*2), R9
-	MOVQ    st+64(FP), R10
-	MOVQ    flags+72(FP), R11
-	TESTQ   $0x00000001, R11
-	JZ      zero
-	VMOVUPS (R10), Z0
-	VMOVUPS 64(R10), Z1
-	VMOVUPS 128(R10), Z2
-	VMOVUPS 192(R10), Z3
-	VMOVUPS 256(R10), Z4
-	VMOVUPS 320(R10), Z5
-	VMOVUPS 384(R10), Z6
-	VMOVUPS 448(R10), Z7
-	VMOVUPS 512(R10), Z8
-	VMOVUPS 576(R10), Z9
-	VMOVUPS 640(R10), Z10
-	VMOVUPS 704(R10), Z11
-	JMP     start
-
-zero:
+// func ntF32R4C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -24584,16 +22978,10 @@ zero:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R9*1)
 	VMOVUPS     (DX), Z12
 	VMOVUPS     (DX)(BX*1), Z13
 	VMOVUPS     (DX)(BX*2), Z14
@@ -24644,26 +23032,6 @@ tail:
 	VFMADD231PS Z16, Z15, Z11
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VMOVUPS Z8, 512(AX)
-	VMOVUPS Z9, 576(AX)
-	VMOVUPS Z10, 640(AX)
-	VMOVUPS Z11, 704(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y16
 	VADDPS        Y16, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X16
@@ -24790,44 +23158,21 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R4C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R4C4AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (BX)(BX*2), R9
-	LEAQ    (DI)(DI*2), R10
-	MOVQ    st+64(FP), R11
-	MOVQ    flags+72(FP), R12
-	TESTQ   $0x00000001, R12
-	JZ      zero
-	VMOVUPS (R11), Z0
-	VMOVUPS 64(R11), Z1
-	VMOVUPS 128(R11), Z2
-	VMOVUPS 192(R11), Z3
-	VMOVUPS 256(R11), Z4
-	VMOVUPS 320(R11), Z5
-	VMOVUPS 384(R11), Z6
-	VMOVUPS 448(R11), Z7
-	VMOVUPS 512(R11), Z8
-	VMOVUPS 576(R11), Z9
-	VMOVUPS 640(R11), Z10
-	VMOVUPS 704(R11), Z11
-	VMOVUPS 768(R11), Z12
-	VMOVUPS 832(R11), Z13
-	VMOVUPS 896(R11), Z14
-	VMOVUPS 960(R11), Z15
-	JMP     start
-
-zero:
+// func ntF32R4C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DI)(DI*2), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -24844,16 +23189,10 @@ zero:
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R9*1)
 	VMOVUPS     (DX), Z16
 	VMOVUPS     (DX)(BX*1), Z17
 	VMOVUPS     (DX)(BX*2), Z18
@@ -24914,30 +23253,6 @@ tail:
 	VFMADD231PS Z20, Z19, Z15
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VMOVUPS Z8, 512(AX)
-	VMOVUPS Z9, 576(AX)
-	VMOVUPS Z10, 640(AX)
-	VMOVUPS Z11, 704(AX)
-	VMOVUPS Z12, 768(AX)
-	VMOVUPS Z13, 832(AX)
-	VMOVUPS Z14, 896(AX)
-	VMOVUPS Z15, 960(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y20
 	VADDPS        Y20, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X20
@@ -25104,49 +23419,22 @@ final:
 	VZEROUPPER
 	RET
 
-// func ntF32R4C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+
-TEXT ·ntF32R4C5AVX512(SB), NOSPLIT, $0-80
-	MOVQ    c+0(FP), AX
-	MOVQ    ldc+8(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    a+16(FP), DX
-	MOVQ    lda+24(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b+32(FP), SI
-	MOVQ    ldb+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nk+48(FP), R8
-	LEAQ    (BX)(BX*2), R9
-	LEAQ    (DI)(DI*2), R10
-	LEAQ    (SI)(DI*4), R11
-	MOVQ    st+64(FP), R12
-	MOVQ    flags+72(FP), R13
-	TESTQ   $0x00000001, R13
-	JZ      zero
-	VMOVUPS (R12), Z0
-	VMOVUPS 64(R12), Z1
-	VMOVUPS 128(R12), Z2
-	VMOVUPS 192(R12), Z3
-	VMOVUPS 256(R12), Z4
-	VMOVUPS 320(R12), Z5
-	VMOVUPS 384(R12), Z6
-	VMOVUPS 448(R12), Z7
-	VMOVUPS 512(R12), Z8
-	VMOVUPS 576(R12), Z9
-	VMOVUPS 640(R12), Z10
-	VMOVUPS 704(R12), Z11
-	VMOVUPS 768(R12), Z12
-	VMOVUPS 832(R12), Z13
-	VMOVUPS 896(R12), Z14
-	VMOVUPS 960(R12), Z15
-	VMOVUPS 1024(R12), Z16
-	VMOVUPS 1088(R12), Z17
-	VMOVUPS 1152(R12), Z18
-	VMOVUPS 1216(R12), Z19
-	JMP     start
-
-zero:
+// func ntF32R4C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C5AVX512(SB), NOSPLIT, $0-64
+	MOVQ   c+0(FP), AX
+	MOVQ   ldc+8(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a+16(FP), DX
+	MOVQ   lda+24(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   b+32(FP), SI
+	MOVQ   ldb+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   nk+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DI)(DI*2), R10
+	LEAQ   (SI)(DI*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -25167,16 +23455,10 @@ zero:
 	VXORPS Z17, Z17, Z17
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
-
-start:
-	TESTQ R8, R8
-	JZ    tail
+	TESTQ  R8, R8
+	JZ     tail
 
 loop:
-	PREFETCHT0  2048(DX)
-	PREFETCHT0  2048(DX)(BX*1)
-	PREFETCHT0  2048(DX)(BX*2)
-	PREFETCHT0  2048(DX)(R9*1)
 	VMOVUPS     (DX), Z20
 	VMOVUPS     (DX)(BX*1), Z21
 	VMOVUPS     (DX)(BX*2), Z22
@@ -25248,34 +23530,6 @@ tail:
 	VFMADD231PS Z24, Z23, Z19
 
 reduce:
-	MOVQ    flags+72(FP), DX
-	TESTQ   $0x00000002, DX
-	JNZ     final
-	MOVQ    st+64(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
-	VMOVUPS Z8, 512(AX)
-	VMOVUPS Z9, 576(AX)
-	VMOVUPS Z10, 640(AX)
-	VMOVUPS Z11, 704(AX)
-	VMOVUPS Z12, 768(AX)
-	VMOVUPS Z13, 832(AX)
-	VMOVUPS Z14, 896(AX)
-	VMOVUPS Z15, 960(AX)
-	VMOVUPS Z16, 1024(AX)
-	VMOVUPS Z17, 1088(AX)
-	VMOVUPS Z18, 1152(AX)
-	VMOVUPS Z19, 1216(AX)
-	VZEROUPPER
-	RET
-
-final:
 	VEXTRACTF64X4 $0x01, Z0, Y24
 	VADDPS        Y24, Y0, Y0
 	VEXTRACTF32X4 $0x01, Y0, X24

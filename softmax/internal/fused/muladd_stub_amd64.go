@@ -1102,259 +1102,259 @@ func tnF32M16TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ld
 // ntF64R1C1 adds A·Bᵀ to C for 1 rows of A and 1 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R1C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+func ntF64R1C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
 
 // ntF64R1C2 adds A·Bᵀ to C for 1 rows of A and 2 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R1C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+func ntF64R1C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
 
 // ntF64R1C3 adds A·Bᵀ to C for 1 rows of A and 3 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R1C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+func ntF64R1C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
 
 // ntF64R2C1 adds A·Bᵀ to C for 2 rows of A and 1 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R2C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+func ntF64R2C1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
 
 // ntF64R2C2 adds A·Bᵀ to C for 2 rows of A and 2 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R2C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+func ntF64R2C2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
 
 // ntF64R2C3 adds A·Bᵀ to C for 2 rows of A and 3 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R2C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int)
+func ntF64R2C3(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64)
 
 // ntF32R1C1 adds A·Bᵀ to C for 1 rows of A and 1 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R1C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+func ntF32R1C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
 
 // ntF32R1C2 adds A·Bᵀ to C for 1 rows of A and 2 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R1C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+func ntF32R1C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
 
 // ntF32R1C3 adds A·Bᵀ to C for 1 rows of A and 3 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R1C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+func ntF32R1C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
 
 // ntF32R2C1 adds A·Bᵀ to C for 2 rows of A and 1 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R2C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+func ntF32R2C1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
 
 // ntF32R2C2 adds A·Bᵀ to C for 2 rows of A and 2 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R2C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+func ntF32R2C2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
 
 // ntF32R2C3 adds A·Bᵀ to C for 2 rows of A and 3 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R2C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int)
+func ntF32R2C3(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32)
 
 // ntF64R1C1AVX512 adds A·Bᵀ to C for 1 rows of A and 1 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R1C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R1C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R1C2AVX512 adds A·Bᵀ to C for 1 rows of A and 2 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R1C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R1C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R1C3AVX512 adds A·Bᵀ to C for 1 rows of A and 3 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R1C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R1C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R1C4AVX512 adds A·Bᵀ to C for 1 rows of A and 4 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R1C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R1C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R1C5AVX512 adds A·Bᵀ to C for 1 rows of A and 5 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R1C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R1C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R2C1AVX512 adds A·Bᵀ to C for 2 rows of A and 1 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R2C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R2C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R2C2AVX512 adds A·Bᵀ to C for 2 rows of A and 2 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R2C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R2C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R2C3AVX512 adds A·Bᵀ to C for 2 rows of A and 3 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R2C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R2C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R2C4AVX512 adds A·Bᵀ to C for 2 rows of A and 4 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R2C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R2C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R2C5AVX512 adds A·Bᵀ to C for 2 rows of A and 5 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R2C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R2C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R3C1AVX512 adds A·Bᵀ to C for 3 rows of A and 1 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R3C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R3C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R3C2AVX512 adds A·Bᵀ to C for 3 rows of A and 2 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R3C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R3C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R3C3AVX512 adds A·Bᵀ to C for 3 rows of A and 3 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R3C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R3C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R3C4AVX512 adds A·Bᵀ to C for 3 rows of A and 4 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R3C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R3C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R3C5AVX512 adds A·Bᵀ to C for 3 rows of A and 5 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R3C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R3C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R4C1AVX512 adds A·Bᵀ to C for 4 rows of A and 1 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R4C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R4C1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R4C2AVX512 adds A·Bᵀ to C for 4 rows of A and 2 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R4C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R4C2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R4C3AVX512 adds A·Bᵀ to C for 4 rows of A and 3 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R4C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R4C3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R4C4AVX512 adds A·Bᵀ to C for 4 rows of A and 4 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R4C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R4C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF64R4C5AVX512 adds A·Bᵀ to C for 4 rows of A and 5 rows of B: nk steps of 8 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF64R4C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int)
+func ntF64R4C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
 // ntF32R1C1AVX512 adds A·Bᵀ to C for 1 rows of A and 1 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R1C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R1C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R1C2AVX512 adds A·Bᵀ to C for 1 rows of A and 2 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R1C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R1C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R1C3AVX512 adds A·Bᵀ to C for 1 rows of A and 3 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R1C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R1C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R1C4AVX512 adds A·Bᵀ to C for 1 rows of A and 4 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R1C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R1C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R1C5AVX512 adds A·Bᵀ to C for 1 rows of A and 5 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R1C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R1C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R2C1AVX512 adds A·Bᵀ to C for 2 rows of A and 1 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R2C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R2C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R2C2AVX512 adds A·Bᵀ to C for 2 rows of A and 2 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R2C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R2C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R2C3AVX512 adds A·Bᵀ to C for 2 rows of A and 3 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R2C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R2C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R2C4AVX512 adds A·Bᵀ to C for 2 rows of A and 4 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R2C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R2C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R2C5AVX512 adds A·Bᵀ to C for 2 rows of A and 5 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R2C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R2C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R3C1AVX512 adds A·Bᵀ to C for 3 rows of A and 1 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R3C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R3C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R3C2AVX512 adds A·Bᵀ to C for 3 rows of A and 2 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R3C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R3C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R3C3AVX512 adds A·Bᵀ to C for 3 rows of A and 3 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R3C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R3C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R3C4AVX512 adds A·Bᵀ to C for 3 rows of A and 4 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R3C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R3C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R3C5AVX512 adds A·Bᵀ to C for 3 rows of A and 5 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R3C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R3C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R4C1AVX512 adds A·Bᵀ to C for 4 rows of A and 1 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R4C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R4C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R4C2AVX512 adds A·Bᵀ to C for 4 rows of A and 2 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R4C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R4C2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R4C3AVX512 adds A·Bᵀ to C for 4 rows of A and 3 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R4C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R4C3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R4C4AVX512 adds A·Bᵀ to C for 4 rows of A and 4 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R4C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R4C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 
 // ntF32R4C5AVX512 adds A·Bᵀ to C for 4 rows of A and 5 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
-func ntF32R4C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int)
+func ntF32R4C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)

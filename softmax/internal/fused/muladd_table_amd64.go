@@ -75,19 +75,19 @@ var tnTailF32AVX512 = []func(c *float32, ldc int, a *float32, lda int, b *float3
 }
 
 // ntF64[r-1][nc-1] is the float64 MulAddNT kernel for r rows of A and nc rows of B.
-var ntF64 = [2][3]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64, st *float64, flags int){
+var ntF64 = [2][3]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, mask *int64){
 	{ntF64R1C1, ntF64R1C2, ntF64R1C3},
 	{ntF64R2C1, ntF64R2C2, ntF64R2C3},
 }
 
 // ntF32[r-1][nc-1] is the float32 MulAddNT kernel for r rows of A and nc rows of B.
-var ntF32 = [2][3]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32, st *float32, flags int){
+var ntF32 = [2][3]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, mask *int32){
 	{ntF32R1C1, ntF32R1C2, ntF32R1C3},
 	{ntF32R2C1, ntF32R2C2, ntF32R2C3},
 }
 
 // ntF64AVX512[r-1][nc-1] is the float64 MulAddNT kernel for r rows of A and nc rows of B.
-var ntF64AVX512 = [4][5]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, st *float64, flags int){
+var ntF64AVX512 = [4][5]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int){
 	{ntF64R1C1AVX512, ntF64R1C2AVX512, ntF64R1C3AVX512, ntF64R1C4AVX512, ntF64R1C5AVX512},
 	{ntF64R2C1AVX512, ntF64R2C2AVX512, ntF64R2C3AVX512, ntF64R2C4AVX512, ntF64R2C5AVX512},
 	{ntF64R3C1AVX512, ntF64R3C2AVX512, ntF64R3C3AVX512, ntF64R3C4AVX512, ntF64R3C5AVX512},
@@ -95,7 +95,7 @@ var ntF64AVX512 = [4][5]func(c *float64, ldc int, a *float64, lda int, b *float6
 }
 
 // ntF32AVX512[r-1][nc-1] is the float32 MulAddNT kernel for r rows of A and nc rows of B.
-var ntF32AVX512 = [4][5]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, st *float32, flags int){
+var ntF32AVX512 = [4][5]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int){
 	{ntF32R1C1AVX512, ntF32R1C2AVX512, ntF32R1C3AVX512, ntF32R1C4AVX512, ntF32R1C5AVX512},
 	{ntF32R2C1AVX512, ntF32R2C2AVX512, ntF32R2C3AVX512, ntF32R2C4AVX512, ntF32R2C5AVX512},
 	{ntF32R3C1AVX512, ntF32R3C2AVX512, ntF32R3C3AVX512, ntF32R3C4AVX512, ntF32R3C5AVX512},

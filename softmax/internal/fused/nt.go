@@ -38,11 +38,8 @@ func NTLanes[T kernels.Float]() int {
 //
 // so every level gives the same bits. The assembly keeps the L lane sums
 // of an element in one AVX-512 or two AVX2 vectors, for a block of up to
-// 4 × 5 (AVX-512) or 2 × 3 (AVX2) rows of A × rows of B, and cuts k into
-// chunks of whole steps of L (so that a chunk of B stays in L1 for all
-// the row blocks of a group), the lane sums saved between chunks: the
-// blocking splits rows and columns of C and interrupts a lane's sum, but
-// never changes its sequence. m, n, k >= 0, lda >= k, ldb >= k,
+// 4 × 5 (AVX-512) or 2 × 3 (AVX2) rows of A × rows of B, over all of k;
+// the blocking splits rows and columns of C, never p. m, n, k >= 0, lda >= k, ldb >= k,
 // ldc >= n; it panics, naming the argument, if a slice is too short. No
 // padding is needed: the last k mod L values of p go through masked
 // loads, which read nothing past the rows. It runs fastest with the rows

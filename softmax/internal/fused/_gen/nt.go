@@ -50,16 +50,6 @@ type ntLevel struct {
 // memory at a time; 2 × 10 needs 12 loads and streams 2).
 var ntLevels = []ntLevel{{"", 2, 2, 3}, {"AVX512", 1, 4, 5}}
 
-// The flags of the NT kernels: ntLoad starts the lane sums from st, not
-// +0; ntFinal reduces them and adds them to C, rather than storing them to
-// st.
-const ntPrefetch = 2048
-
-const (
-	ntLoad  = 1
-	ntFinal = 2
-)
-
 func ntName(e elem, lv ntLevel, r, nc int) string {
 	return fmt.Sprintf("nt%sR%dC%d%s", e.name, r, nc, lv.suffix)
 }
@@ -67,10 +57,7 @@ func ntName(e elem, lv ntLevel, r, nc int) string {
 // genNT emits the kernel for r rows of A (and C) and nc rows of B (columns
 // of C): nk full steps of L values of p, then, at AVX-512, one masked step
 // with the lanes the opmask tail selects (none if tail == 0), or at AVX2
-// with the lane masks at mask[0:L] (no step if mask is nil). The flags
-// (ntLoad, ntFinal) let the caller cut k into chunks of whole steps, the
-// lane sums kept in st between them: the same sequence per lane, in the
-// same order, as one call over all of k.
+// with the lane masks at mask[0:L] (no step if mask is nil).
 func genNT(e elem, lv ntLevel, r, nc int) {
 	nm := ntName(e, lv, r, nc)
 	is512 := lv.halves == 1
@@ -78,7 +65,7 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	if is512 {
 		tailArg = "tail int"
 	}
-	TEXT(nm, NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, nk int, %[2]s, st *%[1]s, flags int)", e.gotyp, tailArg))
+	TEXT(nm, NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, nk int, %[2]s)", e.gotyp, tailArg))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s adds A·Bᵀ to C for %d rows of A and %d rows of B: nk steps of %d values of p, then the masked tail step.", nm, r, nc, 64>>e.shift))
 	c := Load(Param("c"), GP64())
@@ -140,25 +127,6 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 			}
 		}
 	}
-	// The lane sums of element (i, j) of the block start from +0, or with
-	// flags&ntLoad from st[(i·nc+j)·L:], where the previous call on an
-	// earlier chunk of k left them.
-	stp := Load(Param("st"), GP64())
-	fl := Load(Param("flags"), GP64())
-	stAddr := func(stp reg.Register, i, j, h int) Mem {
-		return Mem{Base: stp, Disp: (i*nc+j)*64 + h*(64/lv.halves)}
-	}
-	TESTQ(U32(ntLoad), fl)
-	JZ(LabelRef("zero"))
-	for i := range acc {
-		for j := range acc[i] {
-			for h, v := range acc[i][j] {
-				e.load(stAddr(stp, i, j, h), v)
-			}
-		}
-	}
-	JMP(LabelRef("start"))
-	Label("zero")
 	for i := range acc {
 		for j := range acc[i] {
 			for _, v := range acc[i][j] {
@@ -166,7 +134,6 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 			}
 		}
 	}
-	Label("start")
 	areg := make([]reg.VecVirtual, r)
 	for i := range areg {
 		areg[i] = vec()
@@ -193,11 +160,6 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	TESTQ(cnt, cnt)
 	JZ(LabelRef("tail"))
 	Label("loop")
-	// The rows of A come from memory, each read once: ntPrefetch bytes
-	// ahead.
-	for i := 0; i < r; i++ {
-		PREFETCHT0(aAddr(i, ntPrefetch))
-	}
 	step(func(h int, m Mem, dst reg.VecVirtual) { e.load(m, dst) })
 	for _, p := range append(aBases, bases...) {
 		ADDQ(U8(64), p)
@@ -231,24 +193,6 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	}
 
 	Label("reduce")
-	// Without flags&ntFinal the lane sums go back to st for the next
-	// chunk of k.
-	// (st and flags loaded again: no registers held through the loop)
-	fl = Load(Param("flags"), GP64())
-	TESTQ(U32(ntFinal), fl)
-	JNZ(LabelRef("final"))
-	stp = Load(Param("st"), GP64())
-	for i := range acc {
-		for j := range acc[i] {
-			for h, v := range acc[i][j] {
-				e.load(v, stAddr(stp, i, j, h))
-			}
-		}
-	}
-	VZEROUPPER()
-	RET()
-
-	Label("final")
 	for i := 0; i < r; i++ {
 		for j := 0; j < nc; j++ {
 			s := acc[i][j]
@@ -301,7 +245,7 @@ func genNTAll(tb *bytes.Buffer) {
 			}
 			tbl := fmt.Sprintf("nt%s%s", e.name, lv.suffix)
 			fmt.Fprintf(tb, "// %s[r-1][nc-1] is the %s MulAddNT kernel for r rows of A and nc rows of B.\n", tbl, e.gotyp)
-			fmt.Fprintf(tb, "var %s = [%d][%d]func(c *%[4]s, ldc int, a *%[4]s, lda int, b *%[4]s, ldb int, nk int, %[5]s, st *%[4]s, flags int){\n", tbl, lv.maxR, lv.maxC, e.gotyp, tailArg)
+			fmt.Fprintf(tb, "var %s = [%d][%d]func(c *%[4]s, ldc int, a *%[4]s, lda int, b *%[4]s, ldb int, nk int, %[5]s){\n", tbl, lv.maxR, lv.maxC, e.gotyp, tailArg)
 			for r := 1; r <= lv.maxR; r++ {
 				fmt.Fprintf(tb, "\t{")
 				for nc := 1; nc <= lv.maxC; nc++ {
