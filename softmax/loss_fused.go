@@ -7,18 +7,19 @@ package softmax
 // (never on GOMAXPROCS); chunks run in parallel, each over blocks of
 // blockRows rows:
 //
-//	S_b   = X_b · W = X_b · (Wᵀ)ᵀ        (blockRows, C)   fused.MulAddNT, dot products along D
+//	S_b   = X_b · W                      (blockRows, C)   fused.MulAddNT on Wᵀ, or fused.MulAdd on padded W
 //	dS_b  = softmax-CE / hinge           kernels.SoftmaxCERows / HingeRows, scaled by 1/N
 //	Pᵀ_c += dS_bᵀ · X_b                  (C, D)           fused.MulAddTN, while X_b is still in cache
 //
 // then dW = (Pᵀ_0 + Pᵀ_1 + ...)ᵀ + 2·reg·W is reduced in chunk order (in
 // parallel over ranges of D, each element summed in the same order), so
-// the result is bit-identical for any GOMAXPROCS. Both kernels put D
-// across the SIMD lanes, so no lane holds padding whatever C is: the
-// scores are dot products of rows of X_b with rows of Wᵀ (W transposed
-// into the workspace once per call, C×D), and the gradient partials are
-// kept transposed (C×D). With C across the lanes instead (padded to a
-// whole vector) only 10 of 16 lanes did useful work for C = 10.
+// the result is bit-identical for any GOMAXPROCS. W is transposed into the
+// workspace once per call (C×D, rows on whole cache lines). The gradient
+// partials are kept transposed too, so that D lies across the SIMD lanes
+// and no lane holds padding whatever C is; the float32 scores likewise are
+// dot products of rows of X_b with rows of Wᵀ (MulAddNT). The float64
+// scores put C across the lanes instead (MulAdd on W padded to cp
+// columns) where that runs faster; see scoresByMulAdd.
 //
 import (
 	"fmt"
@@ -69,6 +70,7 @@ type LossWorkspace[T kernels.Float] struct {
 	d, c, cp int
 	ldp      int   // row stride of the transposed partials (>= D)
 	wt       []T   // C×ldp: Wᵀ of the current call (scores and reduce)
+	wp       []T   // D×cp: W padded with zero columns (float64 scores)
 	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per chunk fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
@@ -92,6 +94,19 @@ type LossWorkspace[T kernels.Float] struct {
 	group             pool.Group
 }
 
+// scoresByMulAdd reports whether the scores go through fused.MulAdd on
+// the padded copy of W (C across the SIMD lanes) rather than
+// fused.MulAddNT on Wᵀ (D across the lanes): for float64 with C <=
+// fused.MaxCols. MulAddNT wastes no lane on padding and so runs the
+// float32 scores of a 32-row block 1.4–1.6× faster on AVX-512 and
+// 1.1–1.3× on AVX2, but float64 loses on AVX2 (0.84–0.92×: MulAdd pads
+// 10 classes to 12 lanes only, and MulAddNT's two YMM per sum leave room
+// for a 2×3 block) and gains only ~1.2× on AVX-512. The choice depends on
+// the type and C, never on the ISA level, so the bits do not either.
+func (ws *LossWorkspace[T]) scoresByMulAdd() bool {
+	return !dtype.Is32[T]() && ws.c <= fused.MaxCols
+}
+
 // NewLossWorkspace returns an empty workspace; it sizes itself on first use.
 func NewLossWorkspace[T kernels.Float]() *LossWorkspace[T] {
 	ws := &LossWorkspace[T]{}
@@ -112,6 +127,10 @@ func (ws *LossWorkspace[T]) resize(d, c int) {
 	// row of Wᵀ per step, and a load across two lines costs two.
 	ws.ldp = (d + 15) &^ 15
 	ws.wt = make([]T, c*ws.ldp)
+	ws.wp = nil
+	if ws.scoresByMulAdd() {
+		ws.wp = make([]T, d*ws.cp)
+	}
 	ws.xblk = nil
 	ws.parts = make([][]T, fusedMaxChunks)
 	ws.scores = make([][]T, fusedMaxChunks)
@@ -182,6 +201,11 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int) float64 {
 	ws.resize(W.Rows, W.Cols)
 	transpose(ws.wt, ws.ldp, W)
+	if ws.wp != nil {
+		for k := 0; k < ws.d; k++ {
+			copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
+		}
+	}
 	ws.kind, ws.y, ws.n = kind, y, n
 	ws.chunks = fusedChunks(n)
 	ws.group.Run(ws.chunks, ws.chunkFn)
@@ -215,7 +239,11 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 		sb := s[:rows*cp]
 		// S_b = X_b·W: (rows, C) = (rows, D)·(D, C), rows cp apart
 		clear(sb)
-		fused.MulAddNT(rows, C, d, xb.Data, xb.Stride, ws.wt, ws.ldp, sb, cp)
+		if ws.wp != nil {
+			fused.MulAdd(rows, cp, d, xb.Data, xb.Stride, 1, ws.wp, cp, sb, cp)
+		} else {
+			fused.MulAddNT(rows, C, d, xb.Data, xb.Stride, ws.wt, ws.ldp, sb, cp)
+		}
 		// dS_b (overwrites S_b), scaled by 1/N
 		if ws.kind == kindSoftmax {
 			sum += kernels.SoftmaxCERows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)
