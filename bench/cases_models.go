@@ -11,6 +11,7 @@ import (
 	"github.com/nnkern/nnkern/kernels"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/train"
 	"github.com/nnkern/nnkern/twolayer"
 )
 
@@ -24,11 +25,12 @@ import (
 //	                   loss and gradient on N=500 dev rows, D=3073, C=10:
 //	                   naive, vectorized (the reference pair) and fused
 //	                   (softmax.Loss / SVMLoss, the fast path)
-//	iteration/twolayer net: one SGD iteration through package twolayer's
-//	                   fast path (cifar.Gather, Workspace.Loss into reused
-//	                   Grads, W −= lr·dW), next to the composed breakdown of
-//	                   cases_iter.go; net-vectorized the same with the
-//	                   reference Net.LossVectorized
+//	iteration/twolayer net: one SGD iteration as Net.Train runs it (the
+//	                   model of Net.TrainModel: Loss gathering the batch
+//	                   from a cifar.Source, then the SGD step fused into
+//	                   the weight-gradient GEMMs), next to the composed
+//	                   breakdown of cases_iter.go; net-vectorized: the
+//	                   reference Net.LossVectorized, then W −= lr·dW
 //	train/softmax      LinearClassifier training, 1500 iterations, batch 200,
 //	                   lr 1e-7, reg 2.5e4 (the notebook's settings) — slow
 //	train/twolayer     Net training with the per-epoch validation pass:
@@ -336,23 +338,29 @@ func modelCasesT[T kernels.Float]() []*Case {
 						net := twolayer.New[T](p.Dim(), hh, iterC, 1e-4, rng)
 						g := &twolayer.Grads[T]{W1: blas.NewMatrix[T](p.Dim(), hh), B1: make([]T, hh),
 							W2: blas.NewMatrix[T](hh, iterC), B2: make([]T, iterC)}
-						ws := twolayer.NewWorkspace[T]()
 						X := blas.NewMatrix[T](b, p.Dim())
 						labels := cifar.Labels(&p.Train)
 						idx, y := make([]int, b), make([]int, b)
 						lr, reg := T(1e-3), 0.05
+						src := cifar.NewSource[T](p, &p.Train)
+						model := net.TrainModel()
+						step, ok := model.(train.SGDStepper)
+						if impl == "net" && !ok {
+							return Op{}, fmt.Errorf("twolayer's train model has no fused SGD step")
+						}
 						return Op{Run: func(reps int) {
 							for i := 0; i < reps; i++ {
 								for j := range idx {
 									idx[j] = rng.Randint(0, p.Train.N)
 									y[j] = labels[idx[j]]
 								}
-								cifar.Gather(p, &p.Train, idx, X)
 								if impl == "net" {
-									ws.Loss(g, net, X, y, reg)
-								} else {
-									_, *g = net.LossVectorized(X, y, reg)
+									model.Loss(src, idx, y, reg)
+									step.SGDStep(float64(lr))
+									continue
 								}
+								cifar.Gather(p, &p.Train, idx, X)
+								_, *g = net.LossVectorized(X, y, reg)
 								kernels.Axpy(-lr, g.W1.Data, net.W1.Data)
 								kernels.Axpy(-lr, g.B1, net.B1)
 								kernels.Axpy(-lr, g.W2.Data, net.W2.Data)
