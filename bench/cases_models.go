@@ -23,8 +23,9 @@ import (
 //	                   the bias column: 200×3073)
 //	loss/softmax, loss/svm
 //	                   loss and gradient on N=500 dev rows, D=3073, C=10:
-//	                   naive, vectorized (the reference pair) and fused
-//	                   (softmax.Loss / SVMLoss, the fast path)
+//	                   naive, vectorized (the reference pair), fused
+//	                   (softmax.Loss / SVMLoss, the fast path) and
+//	                   workspace (the same on a LossWorkspace, dW reused)
 //	iteration/twolayer net: one SGD iteration as Net.Train runs it (the
 //	                   model of Net.TrainModel: Loss gathering the batch
 //	                   from a cifar.Source, then the SGD step fused into
@@ -229,6 +230,26 @@ func lossImpls[T kernels.Float]() []struct {
 		{"naive", softmax.LossNaive[T], softmax.SVMLossNaive[T], false, nil},
 		{"vectorized", softmax.LossVectorized[T], softmax.SVMLossVectorized[T], true, []string{"naive"}},
 		{"fused", softmax.Loss[T], softmax.SVMLoss[T], true, []string{"naive", "vectorized"}},
+		// The same fused loss on a LossWorkspace and a dW kept between
+		// calls, as the trainers and a loop that evaluates the loss
+		// repeatedly run it: Loss returns a new 3073×10 dW every call,
+		// and in a process with a large heap (the benchmark's 150 MB
+		// training set) that is fresh memory each time, whose page
+		// faults cost more than the loss itself on a virtual machine.
+		{"workspace", nil, nil, true, []string{"naive", "vectorized", "fused"}},
+	}
+}
+
+// workspaceLoss returns the softmax or SVM loss on one LossWorkspace and
+// one dW for a D×C weight matrix (lossImpls' "workspace").
+func workspaceLoss[T kernels.Float](svm bool, d, c int) lossFunc[T] {
+	ws := softmax.NewLossWorkspace[T]()
+	dW := blas.NewMatrix[T](d, c)
+	return func(W, X blas.Matrix[T], y []int, reg float64) (float64, blas.Matrix[T]) {
+		if svm {
+			return ws.SVM(dW, W, X, y, reg), dW
+		}
+		return ws.Softmax(dW, W, X, y, reg), dW
 	}
 }
 
@@ -301,6 +322,10 @@ func modelCasesT[T kernels.Float]() []*Case {
 						}
 						X, y := devSet[T](p, n)
 						W := randnMatrix[T](p.Dim(), nc, 1e-4, 2)
+						fn := fn
+						if fn == nil {
+							fn = workspaceLoss[T](kind == "svm", W.Rows, W.Cols)
+						}
 						var sink float64
 						return Op{Run: func(reps int) {
 							for i := 0; i < reps; i++ {

@@ -190,6 +190,7 @@ table = [
     ('batch gather, 200 rows', 'gather_200rows_s', r'^data/gather/{dt}/[^/]+/threads={T}/200x3073$', 's', 'best'),
     ('batch gather, 200 rows, one core', 'gather_200rows_s', r'^data/gather/{dt}/[^/]+/threads=1/200x3073$', 's', 'best'),
     ('softmax loss+grad N=500 (fused vs numpy vectorized)', 'softmax_loss_vectorized_n500_s', r'^loss/softmax/{dt}/fused/threads={T}/500x3073x10$', 's', 'best'),
+    ('softmax loss+grad N=500 (fused on a LossWorkspace vs numpy vectorized)', 'softmax_loss_vectorized_n500_s', r'^loss/softmax/{dt}/workspace/threads={T}/500x3073x10$', 's', 'best'),
     ('softmax loss+grad N=500 (vectorized vs numpy vectorized)', 'softmax_loss_vectorized_n500_s', r'^loss/softmax/{dt}/vectorized/threads={T}/500x3073x10$', 's', 'best'),
     ('softmax loss+grad N=500 (naive vs numpy naive)', 'softmax_loss_naive_n500_s', r'^loss/softmax/{dt}/naive/threads=1/500x3073x10$', 's', 'best'),
     ('softmax training, 1500 it', 'softmax_train_1500it_s', r'^train/softmax/{dt}/[^/]+/threads={T}/1500it$', 's', 'median'),
