@@ -130,16 +130,33 @@ var (
 	// rows: packing costs more than it saves for the models' 200-row
 	// products (200×3072×200 NN) and pays off for large ones (2048³).
 	tunePackBRows = 512
-	// op(A) is packed if a part has at least this many columns, or this
-	// many when A is transposed (in place, a transposed A micro-panel
-	// touches a new page every k step; packing pays once the panel is
-	// reused for a few B micro-panels).
+	// op(A) is packed if a part has at least this many columns, or,
+	// when A is transposed, this many at AVX2 (in place, a transposed A
+	// micro-panel touches a new page every k step; packing pays once the
+	// panel is reused for a few B micro-panels; see packAColsTN).
 	tunePackACols   = 512
 	tunePackAColsTN = 48
 	// tuneSplit forces the parallel partition for tests: 0 cost model,
 	// 1 rows, 2 columns.
 	tuneSplit = 0
 )
+
+// packAColsTN returns the fewest columns of a part for which a transposed
+// A is packed at ISA level lvl: tunePackAColsTN on AVX2, where the
+// in-place micro-panel's page per k step costs more than packing
+// (3072×200×200 TN, Zen 5 at the AVX2 level, one thread: f32 2.84 ms
+// packed, 3.79 in place); on AVX-512, whose kernel reads 12 rows of the
+// in-place panel at once, the same rule as for A not transposed
+// (tunePackACols): there packing the 3072×200×200 TN was the slower way
+// (one thread, 3 alternating runs: f32 1.58–1.61 → 1.36–1.41 ms, f64
+// 3.01–3.17 → 2.55–2.61 ms in place). Packing moves data only, so the
+// choice changes no result.
+func packAColsTN(lvl kernels.Level) int {
+	if lvl >= kernels.AVX512 {
+		return max(tunePackAColsTN, tunePackACols)
+	}
+	return tunePackAColsTN
+}
 
 // halfKCRows is the number of rows of C below which kcFor halves kc for a
 // non-transposed B whose rows are not whole cache lines. It is a constant,
@@ -179,6 +196,7 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	j.kernH = microKernel[T](lvl, true)
 	nr := nrOf[T]() * widthAt(lvl)
 	j.nr = nr
+	j.packAColsTN = packAColsTN(lvl)
 	j.blk = blockingFor[T]()
 	j.blk.kc = kcFor[T](tB, m, ldb)
 	j.blk.nc = max(nr, j.blk.nc/nr*nr)
@@ -204,7 +222,7 @@ func nativeGemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 			tM += float64(float64(n) * kk * packCost)
 			tN += float64(float64(n/parts) * kk * packCost)
 		}
-		if nc := (n + parts - 1) / parts; nc >= tunePackACols || (tA && nc >= tunePackAColsTN) {
+		if nc := (n + parts - 1) / parts; nc >= tunePackACols || (tA && nc >= j.packAColsTN) {
 			tN += float64(float64(m) * kk * packCost)
 			tM += float64(float64(m/parts) * kk * packCost)
 		}
@@ -249,6 +267,7 @@ type job[T float] struct {
 	a, b, c       []T
 	lda, ldb, ldc int
 	kern, kernH   kernelFunc[T] // nr and nr/2 columns wide
+	packAColsTN   int           // packAColsTN of the level the kernels are for
 	nr            int
 	blk           blocking
 	parts, panels int
@@ -286,7 +305,7 @@ func (j *job[T]) runPart(p int) {
 		rsA, csA = 1, j.lda
 	}
 	packB := j.tB || r1-r0 >= tunePackBRows
-	packA := c1-c0 >= tunePackACols || (j.tA && c1-c0 >= tunePackAColsTN)
+	packA := c1-c0 >= tunePackACols || (j.tA && c1-c0 >= j.packAColsTN)
 	tile := ws.tile[:mr*nr]
 
 	for jc := c0; jc < c1; jc += nc {
