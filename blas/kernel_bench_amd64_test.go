@@ -4,6 +4,7 @@ package blas
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/nnkern/nnkern/kernels"
 )
@@ -85,4 +86,42 @@ func BenchmarkMicroKernel(b *testing.B) {
 		cpu := cpuTime() - cpu0
 		b.ReportMetric(2*mr*8*kc*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
 	})
+}
+
+// BenchmarkMicroKernelAVX512 measures the AVX-512 micro-kernels alone:
+// one pair of packed A tiles against a packed B micro-panel (in L1), and
+// a whole A block in L2 against one B micro-panel, as the driver calls
+// them on 2048³.
+func BenchmarkMicroKernelAVX512(b *testing.B) {
+	if kernels.Detected() < kernels.AVX512 {
+		b.Skip("no AVX-512: the AVX-512 micro-kernels would fault")
+	}
+	run := func(name string, kc, tiles, size int, f func(kc, tiles int, a, bb, c []byte)) {
+		b.Run(name, func(b *testing.B) {
+			nr := 64 / size * 2
+			bytes := func(n int) []byte {
+				s := alignedSlice[float64]((n*size + 7) / 8)
+				return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*size)
+			}
+			a, bb, c := bytes(tiles*mr*kc), bytes(nr*kc), bytes(tiles*mr*nr)
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				f(kc, tiles, a, bb, c)
+			}
+			cpu := cpuTime() - cpu0
+			b.ReportMetric(2*float64(mr*nr*kc*tiles)*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
+		})
+	}
+	f32 := func(kc, tiles int, a, bb, c []byte) {
+		p := func(s []byte) *float32 { return (*float32)(unsafe.Pointer(&s[0])) }
+		gemmKernelAVX512F32(kc, p(a), 1, mr, p(bb), 32, p(c), 32, tiles, mr*kc, 1, 1, 1)
+	}
+	f64 := func(kc, tiles int, a, bb, c []byte) {
+		p := func(s []byte) *float64 { return (*float64)(unsafe.Pointer(&s[0])) }
+		gemmKernelAVX512F64(kc, p(a), 1, mr, p(bb), 16, p(c), 16, tiles, mr*kc, 1, 1, 1)
+	}
+	run("f32/pair", 256, 2, 4, f32)
+	run("f32/block", 512, 42, 4, f32)
+	run("f64/pair", 256, 2, 8, f64)
+	run("f64/block", 256, 42, 8, f64)
 }

@@ -39,16 +39,16 @@ func benchLossBreakdown[T kernels.Float](b *testing.B) {
 	for b.Loop() {
 		t0 := time.Now()
 		clear(S)
-		for b0 := 0; b0 < n; b0 += fusedBlockRows {
-			rows := min(fusedBlockRows, n-b0)
+		for b0 := 0; b0 < n; b0 += fusedBlockRows[T]() {
+			rows := min(fusedBlockRows[T](), n-b0)
 			fused.MulAddNT(rows, c, d, X.Data[b0*X.Stride:], X.Stride, ws.wt, ws.ldp, S[b0*cp:], cp)
 		}
 		t1 := time.Now()
 		kernels.SoftmaxCERows(S, S, n, c, cp, y, T(1.0/n))
 		t2 := time.Now()
 		clear(part)
-		for b0 := 0; b0 < n; b0 += fusedBlockRows {
-			rows := min(fusedBlockRows, n-b0)
+		for b0 := 0; b0 < n; b0 += fusedBlockRows[T]() {
+			rows := min(fusedBlockRows[T](), n-b0)
 			fused.MulAddTN(c, d, rows, S[b0*cp:], cp, X.Data[b0*X.Stride:], X.Stride, part, ws.ldp)
 		}
 		t3 := time.Now()

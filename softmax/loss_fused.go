@@ -38,16 +38,27 @@ const (
 	fusedMaxChunks = 4
 	// fusedMinChunkRows is the fewest rows worth a chunk of its own.
 	fusedMinChunkRows = 64
-	// fusedBlockRows is the rows of X per fused block (and per gathered
-	// block of the trainer). The block is re-read from cache by the
-	// gradient pass right after the scores pass. With the transposed
-	// gradient (fused.MulAddTN) blocks of 8 to 64 rows run equally
-	// fast (BenchmarkLossCPU, docs/performance.md), so 32 stays.
-	fusedBlockRows = 32
 	// fusedReduceParts is the number of row ranges of dW reduced in
 	// parallel.
 	fusedReduceParts = 8
 )
+
+// fusedBlockRows returns the rows of X per fused block (and per gathered
+// block of the trainer) for element type T. The block is re-read from
+// cache by the gradient pass right after the scores pass, so it should
+// stay in L2 beside the padded W, Wᵀ and the chunk's partial: in float64
+// a 32-row block of D = 3073 (786 KB) with those (~640 KB) overflows a
+// 1 MiB L2, and 8-row blocks run the trainer's fused gather, scores and
+// gradient ~10% faster; float32's blocks are half the size and 32 rows
+// ran as fast as 8 or faster. Both are multiples of the gradient
+// kernel's pass (fused.MulAddTN sums passes of 8 rows from the start of
+// the block), so the block size changes no result.
+func fusedBlockRows[T kernels.Float]() int {
+	if dtype.Is32[T]() {
+		return 32
+	}
+	return 8
+}
 
 // fusedChunks returns the number of row chunks for n rows: a function of n
 // alone, so that results do not depend on the number of threads.
@@ -115,10 +126,11 @@ func NewLossWorkspace[T kernels.Float]() *LossWorkspace[T] {
 	return ws
 }
 
-// resize makes the buffers fit a D×C weight matrix.
-func (ws *LossWorkspace[T]) resize(d, c int) {
+// resize makes the buffers fit a D×C weight matrix and reports whether it
+// made new ones.
+func (ws *LossWorkspace[T]) resize(d, c int) bool {
 	if d == ws.d && c == ws.c && ws.parts != nil {
-		return
+		return false
 	}
 	ws.d, ws.c = d, c
 	// Score rows padded to whole vectors, for SoftmaxCERows/HingeRows.
@@ -136,8 +148,9 @@ func (ws *LossWorkspace[T]) resize(d, c int) {
 	ws.scores = make([][]T, fusedMaxChunks)
 	for i := range ws.parts {
 		ws.parts[i] = make([]T, c*ws.ldp)
-		ws.scores[i] = make([]T, fusedBlockRows*ws.cp)
+		ws.scores[i] = make([]T, fusedBlockRows[T]()*ws.cp)
 	}
+	return true
 }
 
 // Softmax computes the softmax loss of the linear classifier W (D, C) on X
@@ -172,7 +185,7 @@ func (ws *LossWorkspace[T]) loss(fn string, kind lossKind, dW, W, X blas.Matrix[
 // loss.
 func (ws *LossWorkspace[T]) forwardBackward(kind lossKind, W, X blas.Matrix[T], y []int) float64 {
 	ws.x = X
-	l := ws.run(kind, W, X.Rows, y)
+	l := ws.run(kind, W, X.Rows, y, false)
 	ws.x = blas.Matrix[T]{}
 	return l
 }
@@ -182,28 +195,34 @@ func (ws *LossWorkspace[T]) forwardBackward(kind lossKind, W, X blas.Matrix[T], 
 // block of rows at a time into its own cache-sized buffer right before
 // the block's scores and gradient, so the batch is never written out as a
 // whole and is read from cache, not memory. src.Gather is called from
-// several goroutines at once, for disjoint rows.
-func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T], src Source[T], idx, y []int) float64 {
-	ws.resize(W.Rows, W.Cols)
+// several goroutines at once, for disjoint rows. With updated, W is the W
+// the last reduce in update mode wrote, unchanged since, and so its copies
+// Wᵀ and the padded W are already current (the trainer knows; the public
+// losses never pass it).
+func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T], src Source[T], idx, y []int, updated bool) float64 {
+	if ws.resize(W.Rows, W.Cols) {
+		updated = false
+	}
 	if ws.xblk == nil {
 		ws.ldx = batchStride[T](ws.d)
 		ws.xblk = make([][]T, fusedMaxChunks)
 		for i := range ws.xblk {
-			ws.xblk[i] = make([]T, fusedBlockRows*ws.ldx)
+			ws.xblk[i] = make([]T, fusedBlockRows[T]()*ws.ldx)
 		}
 	}
 	ws.src, ws.idx = src, idx
-	l := ws.run(kind, W, len(idx), y)
+	l := ws.run(kind, W, len(idx), y, updated)
 	ws.src, ws.idx = nil, nil
 	return l
 }
 
-func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int) float64 {
-	ws.resize(W.Rows, W.Cols)
-	transpose(ws.wt, ws.ldp, W)
-	if ws.wp != nil {
-		for k := 0; k < ws.d; k++ {
-			copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
+func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int, updated bool) float64 {
+	if ws.resize(W.Rows, W.Cols) || !updated {
+		transpose(ws.wt, ws.ldp, W)
+		if ws.wp != nil {
+			for k := 0; k < ws.d; k++ {
+				copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
+			}
 		}
 	}
 	ws.kind, ws.y, ws.n = kind, y, n
@@ -226,8 +245,9 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 	clear(part)
 	scale := T(1 / float64(n))
 	var sum float64
-	for b0 := r0; b0 < r1; b0 += fusedBlockRows {
-		rows := min(fusedBlockRows, r1-b0)
+	br := fusedBlockRows[T]()
+	for b0 := r0; b0 < r1; b0 += br {
+		rows := min(br, r1-b0)
 		// X_b: (rows, D)
 		var xb blas.Matrix[T]
 		if ws.src != nil {
@@ -297,12 +317,21 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	if update {
 		src = ws.wt
 	}
-	// Back to D×C.
+	// Back to D×C; an update also refreshes the padded W, so that the
+	// next pass on this W (forwardBackwardSource with updated) need not
+	// copy it again.
+	wp := ws.wp
+	if !update {
+		wp = nil
+	}
 	for k := k0; k < k1; k++ {
 		dk := dst.Data[k*dst.Stride:][:c]
 		sk := src[k:]
 		for j := range dk {
 			dk[j] = sk[j*ldp]
+		}
+		if wp != nil {
+			copy(wp[k*ws.cp:k*ws.cp+c], dk)
 		}
 	}
 }

@@ -368,7 +368,7 @@ func testFBSource[T kernels.Float](t *testing.T, n, b, d, c int) {
 		dW1, dW2 := blas.NewMatrix[T](d, c), blas.NewMatrix[T](d, c)
 		l1 := ws1.forwardBackward(kind, W, Xb, yb)
 		sq1 := ws1.reduce(dW1, W, 0.5, 0, false)
-		l2 := ws2.forwardBackwardSource(kind, W, MatrixSource(X), idx, yb)
+		l2 := ws2.forwardBackwardSource(kind, W, MatrixSource(X), idx, yb, false)
 		sq2 := ws2.reduce(dW2, W, 0.5, 0, false)
 		if l1 != l2 || sq1 != sq2 || !slices.Equal(dW1.Data, dW2.Data) {
 			t.Fatalf("kind %d: gathered-in-loss (loss %v, ΣW² %v) differs from gathered batch (loss %v, ΣW² %v) or dW differs", kind, l2, sq2, l1, sq1)

@@ -28,6 +28,9 @@ type linearModel[T kernels.Float] struct {
 	// valid if sqOK: the fused update returns it; otherwise Loss sums it.
 	sqW  float64
 	sqOK bool
+	// updated: W is as the fused update (SGDStep) left it, so the
+	// workspace's copies of it are current (forwardBackwardSource).
+	updated bool
 	// Predict's buffers, grown to the largest block seen.
 	xb, sb blas.Matrix[T]
 }
@@ -55,22 +58,23 @@ func (m *linearModel[T]) Loss(src Source[T], idx, y []int, reg float64) float64 
 		m.sqW, m.sqOK = train.SumSq(m.c.W), true
 	}
 	m.reg = reg
-	data := m.ws.forwardBackwardSource(m.kind, m.c.W, src, idx, y)
+	data := m.ws.forwardBackwardSource(m.kind, m.c.W, src, idx, y, m.updated)
 	return data + float64(reg*m.sqW)
 }
 
 // SGDStep sets W -= lr·(Σ_c P_c + 2·reg·W) in place.
 func (m *linearModel[T]) SGDStep(lr float64) {
 	m.sqW = m.ws.reduce(m.c.W, m.c.W, m.reg, lr, true)
-	m.sqOK = true
+	m.sqOK, m.updated = true, true
 }
 
 func (m *linearModel[T]) Gradients() {
 	m.ws.reduce(m.dW, m.c.W, m.reg, 0, false)
-	m.sqOK = false // W is about to change
+	m.sqOK, m.updated = false, false // W is about to change
 }
 
 func (m *linearModel[T]) Params() []train.Param[T] {
+	m.updated = false // the caller may write W through them
 	W := m.c.W
 	n := (W.Rows-1)*W.Stride + W.Cols
 	return []train.Param[T]{{Name: "W", W: W.Data[:n], G: m.dW.Data[:n]}}

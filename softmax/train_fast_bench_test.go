@@ -110,7 +110,7 @@ func benchTrainBreakdown[T kernels.Float](b *testing.B) {
 		t3 := time.Now()
 		ws.reduce(W, W, 2.5e4, 1e-7, true)
 		t4 := time.Now()
-		ws.forwardBackwardSource(kindSoftmax, W, src, idx, yb)
+		ws.forwardBackwardSource(kindSoftmax, W, src, idx, yb, true)
 		t5 := time.Now()
 		ws.reduce(W, W, 2.5e4, 1e-7, true)
 		tS, tG, tL, tU, tF = tS+t1.Sub(t0), tG+t2.Sub(t1), tL+t3.Sub(t2), tU+t4.Sub(t3), tF+t5.Sub(t4)

@@ -108,3 +108,65 @@ func TestTrainUpdateRulesNoAllocPerIteration(t *testing.T) {
 		}
 	}
 }
+
+// After a fused SGD step the next Loss reuses the workspace's copies of W
+// (Wᵀ and, in float64 with C <= 16, the padded W) instead of making them
+// again: the losses and the trained W are bit for bit those of a model
+// that remakes them every step, for both dtypes, both score kernels (C =
+// 10 and 23) and both losses; and a write to W through Params is seen by
+// the next Loss.
+func TestTrainModelReusesUpdatedCopies(t *testing.T) {
+	for _, kind := range []Kind{KindSoftmax, KindSVM} {
+		for _, c := range []int{10, 23} {
+			name := fmt.Sprintf("%v/C=%d", kind, c)
+			t.Run("f64/"+name, func(t *testing.T) { testReusesUpdatedCopies[float64](t, kind, c) })
+			t.Run("f32/"+name, func(t *testing.T) { testReusesUpdatedCopies[float32](t, kind, c) })
+		}
+	}
+}
+
+func testReusesUpdatedCopies[T kernels.Float](t *testing.T, kind Kind, c int) {
+	const n, d = 200, 37
+	X, y := u8Problem[T](5, n, d, c)
+	newClf := func() *LinearClassifier[T] {
+		clf := &LinearClassifier[T]{Kind: kind, W: blas.NewMatrix[T](X.Cols, c)}
+		rng := nprand.New(4)
+		for i := range clf.W.Data {
+			clf.W.Data[i] = T(0.01 * rng.StandardNormal())
+		}
+		return clf
+	}
+	clf1, clf2 := newClf(), newClf()
+	m1, m2 := clf1.trainModel(), clf2.trainModel()
+	rng := nprand.New(9)
+	for step := range 6 {
+		idx := rng.Choice(n, 64, true)
+		yb := make([]int, len(idx))
+		for r, i := range idx {
+			yb[r] = y[i]
+		}
+		if step > 0 && !m1.updated {
+			t.Fatalf("step %d: the model does not reuse its copies after SGDStep", step)
+		}
+		if step == 3 {
+			// a write through Params, as an update rule makes
+			for _, m := range []*linearModel[T]{m1, m2} {
+				m.Params()[0].W[5] += 0.25
+			}
+			if m1.updated {
+				t.Fatal("Params did not make the next Loss remake the copies of W")
+			}
+		}
+		m2.updated = false
+		l1 := m1.Loss(MatrixSource(X), idx, yb, 0.2)
+		l2 := m2.Loss(MatrixSource(X), idx, yb, 0.2)
+		if l1 != l2 {
+			t.Fatalf("step %d: loss %v with reused copies, %v with fresh ones", step, l1, l2)
+		}
+		m1.SGDStep(0.05)
+		m2.SGDStep(0.05)
+		if !slices.Equal(clf1.W.Data, clf2.W.Data) {
+			t.Fatalf("step %d: W differs between reused and fresh copies", step)
+		}
+	}
+}

@@ -44,7 +44,7 @@ func benchTrainScaling[T kernels.Float](b *testing.B) {
 					yb[r] = y[idx[r]]
 				}
 				t0 := time.Now()
-				ws.forwardBackwardSource(kindSoftmax, W, src, idx, yb)
+				ws.forwardBackwardSource(kindSoftmax, W, src, idx, yb, true)
 				t1 := time.Now()
 				ws.reduce(W, W, 2.5e4, 1e-7, true)
 				t2 := time.Now()
