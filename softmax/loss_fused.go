@@ -52,7 +52,9 @@ const (
 // gradient ~10% faster; float32's blocks are half the size and 32 rows
 // ran as fast as 8 or faster. Both are multiples of the gradient
 // kernel's pass (fused.MulAddTN sums passes of 8 rows from the start of
-// the block), so the block size changes no result.
+// the block), so the block size changes no gradient; the mean loss is
+// summed block by block, so its last bit may follow it. Either way it
+// is a constant per type, never a machine property.
 func fusedBlockRows[T kernels.Float]() int {
 	if dtype.Is32[T]() {
 		return 32
