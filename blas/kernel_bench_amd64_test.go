@@ -124,4 +124,21 @@ func BenchmarkMicroKernelAVX512(b *testing.B) {
 	run("f32/block", 512, 42, 4, f32)
 	run("f64/pair", 256, 2, 8, f64)
 	run("f64/block", 256, 42, 8, f64)
+	// f64/block on a C of 2048 columns (rows 16 KiB apart, as in
+	// 2048³), one 16-column panel after another: the C tiles come from
+	// memory and map to one L1 set per column of lines (see the C
+	// prefetch in blas/_gen).
+	b.Run("f64/block-C2048", func(b *testing.B) {
+		const kc, tiles, nr, n = 256, 42, 16, 2048
+		a := alignedSlice[float64](tiles * mr * kc)
+		bb := alignedSlice[float64](nr * kc)
+		c := alignedSlice[float64](tiles * mr * n)
+		cpu0 := cpuTime()
+		for i := 0; i < b.N; i++ {
+			jr := i % (n / nr) * nr
+			gemmKernelAVX512F64(kc, &a[0], 1, mr, &bb[0], nr, &c[jr], n, tiles, mr*kc, 1, 1, 1)
+		}
+		cpu := cpuTime() - cpu0
+		b.ReportMetric(2*float64(mr*nr*kc*tiles)*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
+	})
 }
