@@ -103,8 +103,27 @@ type LossWorkspace[T kernels.Float] struct {
 	update bool
 	dst    blas.Matrix[T]
 
+	// slots is the number of tasks of the current parallel step; task s
+	// runs chunks (or reduction parts) [s·k/slots, (s+1)·k/slots).
+	slots             int
 	chunkFn, reduceFn func(int)
 	group             pool.Group
+}
+
+// slotsFor returns how many tasks a parallel step of k pieces (chunks or
+// reduction parts) runs as: one per worker, at most k. Each task runs a
+// fixed run of pieces rather than taking whichever piece is next, so the
+// goroutine that takes task s, in practice the same from call to call
+// (the caller takes task 0), keeps the same chunks and the same ranges
+// of W: a chunk's partial, score and gathered blocks and the ranges of
+// Wᵀ and W a reduction part writes stay in one core's cache. Where cache
+// lines move between cores slowly (the 2-core Zen 5 guest: ~440 ns for a
+// line's round trip), handing out the 4 chunks one by one made the
+// trainer's forward-backward pass ~25% slower on two threads
+// (docs/performance.md). Which piece runs where never changes a result:
+// the pieces and their order of combination depend on N and D only.
+func slotsFor(k int) int {
+	return max(1, min(pool.Workers(), k))
 }
 
 // scoresByMulAdd reports whether the scores go through fused.MulAdd on
@@ -123,8 +142,16 @@ func (ws *LossWorkspace[T]) scoresByMulAdd() bool {
 // NewLossWorkspace returns an empty workspace; it sizes itself on first use.
 func NewLossWorkspace[T kernels.Float]() *LossWorkspace[T] {
 	ws := &LossWorkspace[T]{}
-	ws.chunkFn = ws.runChunk
-	ws.reduceFn = ws.runReduce
+	ws.chunkFn = func(s int) {
+		for c := s * ws.chunks / ws.slots; c < (s+1)*ws.chunks/ws.slots; c++ {
+			ws.runChunk(c)
+		}
+	}
+	ws.reduceFn = func(s int) {
+		for p := s * fusedReduceParts / ws.slots; p < (s+1)*fusedReduceParts/ws.slots; p++ {
+			ws.runReduce(p)
+		}
+	}
 	return ws
 }
 
@@ -229,7 +256,8 @@ func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int,
 	}
 	ws.kind, ws.y, ws.n = kind, y, n
 	ws.chunks = fusedChunks(n)
-	ws.group.Run(ws.chunks, ws.chunkFn)
+	ws.slots = slotsFor(ws.chunks)
+	ws.group.Run(ws.slots, ws.chunkFn)
 	var s float64
 	for c := 0; c < ws.chunks; c++ {
 		s += ws.chunkSum[c]
@@ -285,7 +313,8 @@ func (ws *LossWorkspace[T]) runChunk(c int) {
 // of the W it read, or with update of the W it wrote.
 func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, update bool) float64 {
 	ws.dst, ws.reg, ws.lr, ws.update = dst, reg, lr, update
-	ws.group.Run(fusedReduceParts, ws.reduceFn)
+	ws.slots = slotsFor(fusedReduceParts)
+	ws.group.Run(ws.slots, ws.reduceFn)
 	ws.dst = blas.Matrix[T]{}
 	if update {
 		return train.SumSq(dst)
