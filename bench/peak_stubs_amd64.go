@@ -19,5 +19,5 @@ func fmaF64AVX512(iters int, m float64, c float64, out *[8]float64)
 // readAVX2 reads buf (len a multiple of 256) with 32-byte loads and returns an xor fold of it.
 func readAVX2(buf []byte) uint64
 
-// addChain runs iters trips of 32 dependent ADDQ (one cycle each) and returns the sum.
+// addChain runs iters trips of 32 dependent register ADDQ (one cycle each) and returns the sum.
 func addChain(iters int) uint64

@@ -120,20 +120,25 @@ func read() {
 // clockChainLen is the number of dependent single-cycle adds per trip.
 const clockChainLen = 32
 
-// clock runs a chain of dependent integer adds (latency 1 cycle each on
-// every x86 core of the last 20 years), so trips·clockChainLen / time is the
-// core clock.
+// clock runs a chain of dependent register-to-register integer adds
+// (latency 1 cycle each on every x86 core of the last 20 years), so
+// trips·clockChainLen / time is the core clock. The addend is a register,
+// not an immediate: Intel cores since Golden Cove (Alder Lake, Sapphire
+// and Emerald Rapids) fold chains of immediate adds at rename and ran the
+// former ADDQ $1 chain at ~6 adds per cycle (a "20 GHz" clock on a
+// 3.6 GHz Emerald Rapids).
 func clock() {
 	TEXT("addChain", NOSPLIT, "func(iters int) uint64")
-	Doc(fmt.Sprintf("addChain runs iters trips of %d dependent ADDQ (one cycle each) and returns the sum.", clockChainLen))
+	Doc(fmt.Sprintf("addChain runs iters trips of %d dependent register ADDQ (one cycle each) and returns the sum.", clockChainLen))
 	n := Load(Param("iters"), GP64())
-	a := GP64()
+	a, one := GP64(), GP64()
 	XORQ(a, a)
+	MOVQ(U32(1), one)
 	TESTQ(n, n)
 	JLE(LabelRef("done"))
 	Label("loop")
 	for i := 0; i < clockChainLen; i++ {
-		ADDQ(U8(1), a)
+		ADDQ(one, a)
 	}
 	DECQ(n)
 	JNZ(LabelRef("loop"))
