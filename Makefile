@@ -1,7 +1,7 @@
 # nnkern — see README.md.
 GO ?= go
 
-.PHONY: verify-avx512 all test test-go test-purego test-avx2 test-openblas identity vet generate generate-check bench bench-report check-peak demo lint build fuzz accuracy
+.PHONY: verify-avx512 all test test-go test-purego test-avx2 test-openblas identity identity-ref vet generate generate-check bench bench-report check-peak demo lint build fuzz accuracy
 
 all: build
 
@@ -35,11 +35,17 @@ test-avx2:
 
 # One result on every CPU: internal/identity's TestIdentity (every ISA level,
 # GOMAXPROCS 1, 2, 3) in the native, purego, GOAMD64=v3 and GOAMD64=v4 builds,
-# each build's hashes compared with the native build's (scripts/identity.sh;
-# IDENTITY_REF=file also compares with a hash file from another machine).
+# each build's hashes compared with the native build's and with
+# internal/identity/testdata/hashes.txt, computed on another CPU
+# (scripts/identity.sh; IDENTITY_REF=file compares with another file).
 # Ends with one line: builds, levels, components, verdict.
 identity:
 	GO="$(GO)" scripts/identity.sh
+
+# Rewrites internal/identity/testdata/hashes.txt, the hashes make identity
+# compares every machine with: only when results change on purpose.
+identity-ref:
+	IDENTITY_BUILDS=native IDENTITY_REF= IDENTITY_SAVE=internal/identity/testdata/hashes.txt GO="$(GO)" scripts/identity.sh
 
 # On an AVX-512 machine: NNKERN_ISA=avx512 make test (which runs make
 # identity) and the GEMM benchmarks of the AVX-512 targets

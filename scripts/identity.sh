@@ -20,13 +20,24 @@
 #   GO               go command (default go)
 #   IDENTITY_BUILDS  builds to run (default "native purego v3 v4")
 #   IDENTITY_REF     a hash file from another machine (NNKERN_IDENTITY_OUT of
-#                    TestIdentity there): the native file is compared with it too
+#                    TestIdentity there, or IDENTITY_SAVE's file): the native
+#                    file is compared with it too. Default: the committed
+#                    internal/identity/testdata/hashes.txt, computed on
+#                    another CPU (its first line says which), so that every
+#                    run also checks "the same bits on any machine";
+#                    IDENTITY_REF= (empty) compares with nothing
+#   IDENTITY_SAVE    write the native build's hashes there (make identity-ref)
 #   NNKERN_SKIP_LOG  skipped builds are recorded there (see internal/skiplog)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 BUILDS=${IDENTITY_BUILDS:-native purego v3 v4}
+REF=${IDENTITY_REF-internal/identity/testdata/hashes.txt}
+if [ -n "$REF" ] && [ ! -s "$REF" ]; then
+	echo "identity.sh: IDENTITY_REF: $REF: no such file (IDENTITY_REF= compares with nothing)" >&2
+	exit 2
+fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/nnkern-identity.XXXXXX")
 
 # skip records a build that is not run in the skip log and in the summary.
@@ -139,13 +150,13 @@ for b in $BUILDS; do
 	fi
 done
 
-# compare A B NAME: print the components whose hash differs between two
+# compare A B NAME [REFNAME]: print the components whose hash differs between two
 # hash files, with the number of differing cases and the first one when
 # both have their .cases files; returns 1 if any differs.
 compare() {
 	local ca="$1.cases" cb="$2.cases"
 	[ -s "$ca" ] && [ -s "$cb" ] || ca=/dev/null cb=/dev/null
-	awk -F'\t' -v name="$3" -v fa="$1" -v fb="$2" -v ca="$ca" -v cb="$cb" '
+	awk -F'\t' -v name="$3" -v refname="${4:-native}" -v fa="$1" -v fb="$2" -v ca="$ca" -v cb="$cb" '
 		FILENAME == ca { ch[$1 SUBSEP $2] = $3; next }
 		FILENAME == cb { if (ch[$1 SUBSEP $2] != $3) { nd[$1]++; if (!($1 in first)) first[$1] = $2 }; nc[$1]++; next }
 		/^#/ { next }
@@ -157,7 +168,7 @@ compare() {
 		  for (i = 1; i <= n; i++) {
 		    if (i in out) { print out[i]; continue }
 		    c = dif[i]
-		    printf "\t%s: %s differs from native", c, name
+		    printf "\t%s: %s differs from %s", c, name, refname
 		    if (c in nd) printf ": %d of %d cases, first %s", nd[c], nc[c], first[c]
 		    printf "\n"
 		  }
@@ -166,6 +177,14 @@ compare() {
 }
 
 native="$dir/native.txt"
+if [ -n "${IDENTITY_SAVE:-}" ] && [ -s "$native" ]; then
+	# The components' hashes only (the per-case file is megabytes), with
+	# the CPU they were computed on.
+	cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | xargs)
+	cpu+=" ($(grep -m1 'vendor_id' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | xargs) family $(grep -m1 'cpu family' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | xargs) model $(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | xargs))"
+	{ echo "# saved on	${cpu:-unknown CPU}, $(date -u +%Y-%m-%d)"; cat "$native"; } >"$IDENTITY_SAVE.tmp" &&
+		mv "$IDENTITY_SAVE.tmp" "$IDENTITY_SAVE"
+fi
 if [ -s "$native" ]; then
 	for b in $BUILDS; do
 		[ "$b" = native ] && continue
@@ -179,11 +198,12 @@ if [ -s "$native" ]; then
 			differ+=("$name")
 		fi
 	done
-	if [ -n "${IDENTITY_REF:-}" ]; then
-		if ! diffs=$(compare "$IDENTITY_REF" "$native" "this machine"); then
-			echo "identity: this machine differs from $IDENTITY_REF in $(printf '%s\n' "$diffs" | wc -l) components:"
+	if [ -n "$REF" ]; then
+		if ! diffs=$(compare "$REF" "$native" "this machine" "the reference"); then
+			echo "identity: this machine differs from $REF ($(sed -n 's/^# saved on\t//p' "$REF")) in $(printf '%s\n' "$diffs" | wc -l) components:"
 			printf '%s\n' "$diffs"
-			differ+=("$IDENTITY_REF")
+			echo "identity: if the change of results is intended (a new summation order, say), write the new hashes with make identity-ref and commit them"
+			differ+=("$REF")
 		fi
 	fi
 elif [ -n "$BUILDS" ]; then
@@ -192,7 +212,7 @@ fi
 
 list() { local IFS=,; echo "$*" | sed 's/,/, /g'; }
 line="identity: ${ncomp:-?} components; checked $(list "${ran[@]}")"
-[ -n "${IDENTITY_REF:-}" ] && line+=" and $IDENTITY_REF"
+[ -n "$REF" ] && line+=" and $REF"
 [ ${#skipped[@]} -gt 0 ] && line+="; not run: $(list "${skipped[@]}")"
 problems=()
 [ ${#failed[@]} -gt 0 ] && problems+=("TestIdentity failed in $(list "${failed[@]}")")
