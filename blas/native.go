@@ -142,21 +142,35 @@ var (
 )
 
 // packAColsTN returns the fewest columns of a part for which a transposed
-// A is packed at ISA level lvl: tunePackAColsTN on AVX2, where the
-// in-place micro-panel's page per k step costs more than packing
-// (3072×200×200 TN, Zen 5 at the AVX2 level, one thread: f32 2.84 ms
-// packed, 3.79 in place); on AVX-512, whose kernel reads 12 rows of the
-// in-place panel at once, the same rule as for A not transposed
-// (tunePackACols): there packing the 3072×200×200 TN was the slower way
-// (one thread, 3 alternating runs: f32 1.58–1.61 → 1.36–1.41 ms, f64
-// 3.01–3.17 → 2.55–2.61 ms in place). Packing moves data only, so the
-// choice changes no result.
+// A is packed at ISA level lvl: tunePackAColsTN, except at AVX-512 on a
+// CPU where reading the panel in place measured faster (tnInPlace512),
+// which takes the rule for A not transposed (tunePackACols). In place, a
+// transposed A micro-panel touches a new page every k step; packing pays
+// once the panel is reused for a few B micro-panels. 3072×200×200 TN, one
+// thread, packed against in place:
+//
+//   - Zen 5, AVX2 level: f32 2.84 ms packed, 3.79 in place;
+//   - Zen 5, AVX-512 (its kernel reads 12 rows of the in-place panel at
+//     once), 3 alternating runs: f32 1.58–1.61 ms packed, 1.36–1.41 in
+//     place; f64 3.01–3.17 and 2.55–2.61;
+//   - Intel Emerald Rapids, AVX-512, 3 alternating runs: f32 132–135
+//     GFLOP/s packed, 90–94 in place; f64 72–73 and 64–65.
+//
+// Packing moves data only, so the choice, unlike kc, may follow the CPU:
+// it changes no result.
 func packAColsTN(lvl kernels.Level) int {
-	if lvl >= kernels.AVX512 {
+	if lvl >= kernels.AVX512 && tnInPlace512 {
 		return max(tunePackAColsTN, tunePackACols)
 	}
 	return tunePackAColsTN
 }
+
+// tnInPlace512 reports whether the AVX-512 kernels read a transposed A in
+// place below tunePackACols columns: on AMD Zen 5 (family 0x1A), where
+// that measured faster; not on Intel, where the in-place panel's L1 and
+// TLB misses cost more than the packing. Zen 4 (family 0x19, AVX-512 on
+// 256-bit units) was not measured and packs, as at AVX2.
+var tnInPlace512 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family >= 0x1A
 
 // halfKCRows is the number of rows of C below which kcFor halves kc for a
 // non-transposed B whose rows are not whole cache lines. It is a constant,
