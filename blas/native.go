@@ -106,13 +106,12 @@ func computeBlocking(l2, l3, size, nr int) blocking {
 	return blocking{kc: kc, mc: mc, nc: nc}
 }
 
-// maxABlock caps the bytes of the packed block of A. Half of a 2 MiB L2
-// (Intel Emerald Rapids) made 2048³ slower than a quarter: one thread,
-// 3 alternating rounds, mc 510 against 252 rows: float32 152–157 against
-// 158–160 GFLOP/s, float64 66–75 against 77–78 (two threads 278–296
-// against 308–310 and 138–143 against 148–150). Half of the 1 MiB L2 of
-// Zen 5 and of the 512 KiB of Zen 3, where the rule was measured, stays
-// under the cap. mc changes no result (see kc32).
+// maxABlock caps the bytes of the packed block of A: with a 2 MiB L2
+// (Intel Emerald Rapids) a block of half of it left too little room for
+// the B panel and the C tiles streaming past, and a quarter ran 2048³
+// 4–7% faster (docs/performance.md, tuning table). The AMD L2s the rule
+// was measured on (512 KiB, 1 MiB) stay under the cap. mc changes no
+// result (see kc32).
 const maxABlock = 512 << 10
 
 func blockingFor[T float]() blocking {
@@ -155,19 +154,14 @@ var (
 // A is packed at ISA level lvl: tunePackAColsTN, except at AVX-512 on a
 // CPU where reading the panel in place measured faster (tnInPlace512),
 // which takes the rule for A not transposed (tunePackACols). In place, a
-// transposed A micro-panel touches a new page every k step; packing pays
-// once the panel is reused for a few B micro-panels. 3072×200×200 TN, one
-// thread, packed against in place:
-//
-//   - Zen 5, AVX2 level: f32 2.84 ms packed, 3.79 in place;
-//   - Zen 5, AVX-512 (its kernel reads 12 rows of the in-place panel at
-//     once), 3 alternating runs: f32 1.58–1.61 ms packed, 1.36–1.41 in
-//     place; f64 3.01–3.17 and 2.55–2.61;
-//   - Intel Emerald Rapids, AVX-512, 3 alternating runs: f32 132–135
-//     GFLOP/s packed, 90–94 in place; f64 72–73 and 64–65.
-//
-// Packing moves data only, so the choice, unlike kc, may follow the CPU:
-// it changes no result.
+// transposed A micro-panel touches a new page, and the same L1 set, every
+// k step; packing pays once the panel is reused for a few B micro-panels.
+// It did on Zen 5 at the AVX2 level and on Intel Emerald Rapids at
+// AVX-512 (3072×200×200 TN, one thread: f32 1.4×), but not on Zen 5 at
+// AVX-512, whose kernel reads 12 rows of the in-place panel at once and
+// ran the same product ~15% faster in place (docs/performance.md, tuning
+// table). Packing moves data only, so this choice, unlike kc, may follow
+// the CPU: it changes no result.
 func packAColsTN(lvl kernels.Level) int {
 	if lvl >= kernels.AVX512 && tnInPlace512 {
 		return max(tunePackAColsTN, tunePackACols)
