@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/klauspost/cpuid/v2"
-	"github.com/nnkern/nnkern/blas"
 	"github.com/nnkern/nnkern/internal/buildinfo"
 	"github.com/nnkern/nnkern/kernels"
 )
@@ -58,10 +57,6 @@ type Machine struct {
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	// NNKernVersion is Version or the build information's.
 	NNKernVersion string `json:"nnkern_version"`
-	// BLAS holds what the compiled-in BLAS backends say about themselves
-	// (blas.Describe), by name: for OpenBLAS, the core whose kernels it
-	// runs, which decides what its figures mean.
-	BLAS map[string]string `json:"blas,omitempty"`
 }
 
 // DescribeMachine fills a Machine for this process: the CPU, its cores
@@ -88,14 +83,6 @@ func DescribeMachine() Machine {
 		GOARCH:        runtime.GOARCH,
 		GOMAXPROCS:    runtime.GOMAXPROCS(0),
 		NNKernVersion: nnkernVersion(),
-	}
-	for _, b := range blas.Backends() {
-		if d := blas.Describe(b); d != "" {
-			if m.BLAS == nil {
-				m.BLAS = map[string]string{}
-			}
-			m.BLAS[b] = d
-		}
 	}
 	m.CoresFrom, m.CachesFrom = "cpuid", "cpuid"
 	cpus := allowedCPUs()

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -106,9 +104,6 @@ func writeHeader(w io.Writer, rep *Report, prefix string) {
 	fmt.Fprintf(w, "), %d logical CPUs, L1d %s, L2 %s, L3 %s\n", m.LogicalCPUs, kib(m.L1D), kib(m.L2), kib(m.L3))
 	fmt.Fprintf(w, "%sISA: %s (detected %s; levels %s); %s %s/%s, GOMAXPROCS %d; nnkern %s\n", prefix, m.ISA, m.Detected,
 		strings.Join(m.Levels, ","), m.GoVersion, m.GOOS, m.GOARCH, m.GOMAXPROCS, m.NNKernVersion)
-	for _, b := range slices.Sorted(maps.Keys(m.BLAS)) {
-		fmt.Fprintf(w, "%s%s: %s\n", prefix, b, m.BLAS[b])
-	}
 	fmt.Fprintf(w, "%s%s, budget %s per case", prefix, rep.Time.Format("2006-01-02 15:04 UTC"), rep.Budget)
 	if rep.Smoke {
 		fmt.Fprint(w, ", SMOKE RUN (tiny sizes, one sample: not a measurement)")
@@ -213,9 +208,6 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		fmt.Fprint(bw, " **Smoke run: tiny sizes, one sample; not a measurement.**")
 	}
 	fmt.Fprintf(bw, " Model cases on %s.", rep.Data)
-	for _, b := range slices.Sorted(maps.Keys(m.BLAS)) {
-		fmt.Fprintf(bw, " Backend %s: %s.", b, m.BLAS[b])
-	}
 	fmt.Fprintln(bw, "\n\nMedian time per operation, spread = interquartile range / median; % peak is of the best FMA probe (same dtype and threads) or of the streaming-read bandwidth, measured in the same run; speed-up is the median time of the named variant over this row's.")
 	fmt.Fprintln(bw)
 	if len(rep.Peaks) > 0 {

@@ -173,21 +173,6 @@ func Backends() []string {
 	return names
 }
 
-// describer is a backend with something to say about itself beyond its
-// name (OpenBLAS: its configuration and the core it runs kernels for).
-type describer interface{ describe() string }
-
-// Describe returns what the backend name says about itself, or "" when it
-// has nothing to add or is not compiled in. For "openblas" that is
-// OpenBLAS's build configuration and the CPU core whose kernels it runs,
-// which a benchmark against it should name.
-func Describe(name string) string {
-	if d, ok := backends[strings.ToLower(strings.TrimSpace(name))].(describer); ok {
-		return d.describe()
-	}
-	return ""
-}
-
 // Current returns the name of the selected backend.
 func Current() string { return selected().name() }
 

@@ -697,21 +697,3 @@ func TestGemmInsidePoolTasks(t *testing.T) {
 		pool.SetSpinWait(old)
 	}
 }
-
-// TestDescribe: the native and gonum backends add nothing to their names;
-// OpenBLAS, when compiled in, names its version and the core whose
-// kernels it runs (what a benchmark against it must say).
-func TestDescribe(t *testing.T) {
-	for _, b := range []string{"native", "gonum", "cublas"} {
-		if d := Describe(b); d != "" {
-			t.Errorf("Describe(%q) = %q, want empty", b, d)
-		}
-	}
-	if !slices.Contains(Backends(), "openblas") {
-		return
-	}
-	d := Describe(" OpenBLAS ")
-	if !strings.Contains(d, "OpenBLAS") || !strings.Contains(d, "; core ") || strings.HasSuffix(d, "; core ") {
-		t.Errorf("Describe(openblas) = %q, want OpenBLAS's configuration and its core", d)
-	}
-}

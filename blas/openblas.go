@@ -12,8 +12,6 @@ func init() { register(openblasBackend{}) }
 
 func (openblasBackend) name() string { return "openblas" }
 
-func (openblasBackend) describe() string { return openblas.Config() }
-
 func (openblasBackend) sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	openblas.Sgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

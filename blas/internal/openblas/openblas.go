@@ -14,8 +14,6 @@ package openblas
 
 /*
 void openblas_set_num_threads(int);
-char* openblas_get_config(void);
-char* openblas_get_corename(void);
 */
 import "C"
 
@@ -26,15 +24,6 @@ import (
 	gblas "gonum.org/v1/gonum/blas"
 	"gonum.org/v1/netlib/blas/netlib"
 )
-
-// Config returns OpenBLAS's description of itself: its build configuration
-// (version, DYNAMIC_ARCH, ...) and the core whose kernels it runs, which
-// OpenBLAS picks from cpuid at load time, or OPENBLAS_CORETYPE. A CPU newer
-// than the library (Emerald Rapids under OpenBLAS 0.3.21) gets an old
-// core's kernels ("Prescott": SSE3), so benchmark reports print it.
-func Config() string {
-	return C.GoString(C.openblas_get_config()) + "; core " + C.GoString(C.openblas_get_corename())
-}
 
 var (
 	mu      sync.Mutex
