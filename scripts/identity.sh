@@ -203,7 +203,7 @@ if [ -s "$native" ]; then
 	# plain code) differ between architectures, so other ones skip it.
 	refarch=$(sed -n 's/^# go\t[^ ]* [^/]*\///p' "${REF:-/dev/null}" 2>/dev/null)
 	if [ -n "$REF" ] && [ -n "$refarch" ] && [ "$refarch" != "$hostarch" ]; then
-		skip "$REF" "its hashes are from $refarch and this host is $hostarch"
+		skip "comparison with $REF" "its hashes are from $refarch and this host is $hostarch"
 		REF=""
 	fi
 	if [ -n "$REF" ]; then
