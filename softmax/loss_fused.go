@@ -247,7 +247,7 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int, updated bool) float64 {
 	if ws.resize(W.Rows, W.Cols) || !updated {
-		transpose(ws.wt, ws.ldp, W)
+		transposeInto(ws.wt, ws.ldp, W.Data, W.Stride, ws.d, ws.c)
 		if ws.wp != nil {
 			for k := 0; k < ws.d; k++ {
 				copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
@@ -351,39 +351,45 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	// Back to D×C; an update also refreshes the padded W, so that the
 	// next pass on this W (forwardBackwardSource with updated) need not
 	// copy it again.
-	wp := ws.wp
-	if !update {
-		wp = nil
+	if k1 == k0 {
+		return
 	}
-	for k := k0; k < k1; k++ {
-		dk := dst.Data[k*dst.Stride:][:c]
-		sk := src[k:]
-		for j := range dk {
-			dk[j] = sk[j*ldp]
-		}
-		if wp != nil {
-			copy(wp[k*ws.cp:k*ws.cp+c], dk)
-		}
+	transposeInto(dst.Data[k0*dst.Stride:], dst.Stride, src[k0:], ldp, c, k1-k0)
+	if update && ws.wp != nil {
+		transposeInto(ws.wp[k0*ws.cp:], ws.cp, src[k0:], ldp, c, k1-k0)
 	}
 }
 
-// transpose writes Wᵀ (C×D) into wt with row stride ld.
-func transpose[T kernels.Float](wt []T, ld int, W blas.Matrix[T]) {
-	c := W.Cols
-	k := 0
-	for ; k+4 <= W.Rows; k += 4 {
-		r0 := W.Data[k*W.Stride:][:c]
-		r1 := W.Data[(k+1)*W.Stride:][:c]
-		r2 := W.Data[(k+2)*W.Stride:][:c]
-		r3 := W.Data[(k+3)*W.Stride:][:c]
-		for j := range r0 {
-			t := wt[j*ld+k:][:4]
-			t[0], t[1], t[2], t[3] = r0[j], r1[j], r2[j], r3[j]
+// transposeInto writes the transpose of the r×c matrix src (row stride
+// lds) into dst (c×r, row stride ldd): dst[j·ldd+i] = src[i·lds+j]. It
+// moves 8 rows of src at a time, so that each row of dst gets 8
+// contiguous values per pass and the compiler can prove every read of
+// src in bounds: Wᵀ per call and dW per reduction ran ~1.3× and ~1.7×
+// faster than element by element (docs/performance.md).
+func transposeInto[T kernels.Float](dst []T, ldd int, src []T, lds, r, c int) {
+	if r == 0 || c == 0 {
+		return
+	}
+	_ = dst[(c-1)*ldd+r-1]
+	_ = src[(r-1)*lds+c-1]
+	i := 0
+	for ; i+8 <= r; i += 8 {
+		s0 := src[i*lds:][:c]
+		s1 := src[(i+1)*lds:][:len(s0)]
+		s2 := src[(i+2)*lds:][:len(s0)]
+		s3 := src[(i+3)*lds:][:len(s0)]
+		s4 := src[(i+4)*lds:][:len(s0)]
+		s5 := src[(i+5)*lds:][:len(s0)]
+		s6 := src[(i+6)*lds:][:len(s0)]
+		s7 := src[(i+7)*lds:][:len(s0)]
+		for j := range s0 {
+			t := dst[j*ldd+i:][:8]
+			t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7] = s0[j], s1[j], s2[j], s3[j], s4[j], s5[j], s6[j], s7[j]
 		}
 	}
-	for ; k < W.Rows; k++ {
-		for j, v := range W.Data[k*W.Stride:][:c] {
-			wt[j*ld+k] = v
+	for ; i < r; i++ {
+		for j, v := range src[i*lds:][:c] {
+			dst[j*ldd+i] = v
 		}
 	}
 }
