@@ -1,6 +1,7 @@
 package blas
 
 import (
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -558,6 +559,10 @@ func packATransposed[T float](dst, a []T, lda, ic, full, pc, kcb int) {
 	// Bounds of everything the loops touch.
 	_ = a[(pc+kcb-1)*lda+ic+full-1]
 	_ = dst[full*kcb-1]
+	if !unalignedMoves {
+		packATransposedElems(dst, a, lda, ic, full, pc, kcb)
+		return
+	}
 	size := dtype.Size[T]()
 	pa, pd := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(dst))
 	// mr values are 24 bytes of float32 or 48 of float64 (mr == 6,
@@ -579,6 +584,27 @@ func packATransposed[T float](dst, a []T, lda, ic, full, pc, kcb int) {
 		}
 	}
 }
+
+// packATransposedElems is packATransposed element by element, for
+// GOARCHs without unalignedMoves.
+func packATransposedElems[T float](dst, a []T, lda, ic, full, pc, kcb int) {
+	for q := 0; q < full; q += mr {
+		d := dst[q*kcb : q*kcb+mr*kcb]
+		off := pc*lda + ic + q
+		for p := 0; p+mr <= len(d); p += mr {
+			s, dp := a[off:off+mr], d[p:p+mr]
+			dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+			off += lda
+		}
+	}
+}
+
+// unalignedMoves reports whether GOARCH loads and stores a uint64 at any
+// 4-byte boundary at full speed (packATransposed's moves of float32 are
+// only that aligned); elsewhere (mips, riscv64, ...) such an access traps
+// or is emulated, and the packing copies element by element.
+const unalignedMoves = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" || runtime.GOARCH == "386" ||
+	runtime.GOARCH == "ppc64le" || runtime.GOARCH == "ppc64" || runtime.GOARCH == "s390x"
 
 // packPanelMR fails to compile unless mr == 6, the panel height
 // packATransposed's moves are written for.

@@ -63,3 +63,42 @@ func TestKCFixed(t *testing.T) {
 		}
 	}
 }
+
+// packATransposed, with wide moves or element by element, against the
+// definition: panel q holds op(A)[ic+q·mr+r, pc+p] at p·mr+r, for blocks
+// of A that start anywhere (odd lda, ic, pc) and partial kcb.
+func TestPackATransposed(t *testing.T) {
+	testPackATransposed[float32](t)
+	testPackATransposed[float64](t)
+}
+
+func testPackATransposed[T float](t *testing.T) {
+	for _, sh := range []struct{ lda, ic, full, pc, kcb int }{
+		{6, 0, 6, 0, 1}, {13, 1, 12, 2, 5}, {3073, 7, 252, 3, 200}, {97, 90, 6, 0, 33},
+	} {
+		a := make([]T, (sh.pc+sh.kcb)*sh.lda)
+		for i := range a {
+			a[i] = T(i + 1)
+		}
+		for name, pack := range map[string]func(dst, a []T, lda, ic, full, pc, kcb int){
+			"wide": packATransposed[T], "elems": packATransposedElems[T],
+		} {
+			dst := make([]T, sh.full*sh.kcb+3)
+			dst[len(dst)-1] = -1
+			pack(dst, a, sh.lda, sh.ic, sh.full, sh.pc, sh.kcb)
+			for q := 0; q < sh.full; q += mr {
+				for p := 0; p < sh.kcb; p++ {
+					for r := 0; r < mr; r++ {
+						want := a[(sh.pc+p)*sh.lda+sh.ic+q+r]
+						if got := dst[q*sh.kcb+p*mr+r]; got != want {
+							t.Fatalf("%s %+v: panel %d (p=%d, r=%d) = %v, want %v", name, sh, q/mr, p, r, got, want)
+						}
+					}
+				}
+			}
+			if dst[len(dst)-1] != -1 {
+				t.Fatalf("%s %+v: wrote past the block", name, sh)
+			}
+		}
+	}
+}
