@@ -520,8 +520,6 @@ func copy64[T float](dst, src []T) {
 func packABlock[T float](dst, a []T, lda int, tA bool, ic, mcb, pc, kcb int) {
 	full := mcb / mr * mr
 	if tA {
-		// Row p of A holds op(A)[ic:ic+mcb, pc+p] contiguously: stream
-		// each row once (prefetch-friendly) and scatter it over the panels.
 		packATransposed(dst, a, lda, ic, full, pc, kcb)
 	} else {
 		for q := 0; q < full; q += mr {
