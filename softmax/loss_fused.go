@@ -107,6 +107,8 @@ type LossWorkspace[T kernels.Float] struct {
 	// runs chunks (or reduction parts) [s·k/slots, (s+1)·k/slots).
 	slots             int
 	chunkFn, reduceFn func(int)
+	prepFn            func(int)
+	w                 blas.Matrix[T] // W of the current preparation step
 	group             pool.Group
 }
 
@@ -145,6 +147,11 @@ func NewLossWorkspace[T kernels.Float]() *LossWorkspace[T] {
 	ws.chunkFn = func(s int) {
 		for c := s * ws.chunks / ws.slots; c < (s+1)*ws.chunks/ws.slots; c++ {
 			ws.runChunk(c)
+		}
+	}
+	ws.prepFn = func(s int) {
+		for p := s * fusedReduceParts / ws.slots; p < (s+1)*fusedReduceParts/ws.slots; p++ {
+			ws.runPrep(p)
 		}
 	}
 	ws.reduceFn = func(s int) {
@@ -247,12 +254,24 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int, updated bool) float64 {
 	if ws.resize(W.Rows, W.Cols) || !updated {
-		transposeInto(ws.wt, ws.ldp, W.Data, W.Stride, ws.d, ws.c)
-		if ws.wp != nil {
-			for k := 0; k < ws.d; k++ {
-				copy(ws.wp[k*ws.cp:k*ws.cp+ws.c], W.Data[k*W.Stride:k*W.Stride+ws.c])
+		// Wᵀ (and the padded W). With the scores on the padded W, Wᵀ is
+		// read only by the reduction, range by range: written in
+		// parallel over the reduction's ranges of D, each range is
+		// written by the core that reduces it, and the float64 loss
+		// (N=500, two threads, Intel Emerald Rapids) ran ~10% faster.
+		// The float32 scores read all of Wᵀ on every core, and writing
+		// it from both cores made that loss ~7% slower, so it is
+		// written by the caller (docs/performance.md).
+		ws.w = W
+		if ws.scoresByMulAdd() {
+			ws.slots = slotsFor(fusedReduceParts)
+			ws.group.Run(ws.slots, ws.prepFn)
+		} else {
+			for p := range fusedReduceParts {
+				ws.runPrep(p)
 			}
 		}
+		ws.w = blas.Matrix[T]{}
 	}
 	ws.kind, ws.y, ws.n = kind, y, n
 	ws.chunks = fusedChunks(n)
@@ -357,6 +376,22 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	transposeInto(dst.Data[k0*dst.Stride:], dst.Stride, src[k0:], ldp, c, k1-k0)
 	if update && ws.wp != nil {
 		transposeInto(ws.wp[k0*ws.cp:], ws.cp, src[k0:], ldp, c, k1-k0)
+	}
+}
+
+// runPrep writes rows [k0, k1) of W (part of fusedReduceParts) into Wᵀ
+// and, for the float64 scores, the padded W.
+func (ws *LossWorkspace[T]) runPrep(part int) {
+	d, c, W := ws.d, ws.c, ws.w
+	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
+	if k1 == k0 {
+		return
+	}
+	transposeInto(ws.wt[k0:], ws.ldp, W.Data[k0*W.Stride:], W.Stride, k1-k0, c)
+	if ws.wp != nil {
+		for k := k0; k < k1; k++ {
+			copy(ws.wp[k*ws.cp:k*ws.cp+c], W.Data[k*W.Stride:k*W.Stride+c])
+		}
 	}
 }
 
