@@ -260,7 +260,7 @@ func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int,
 		// written by the core that reduces it, and the float64 loss
 		// (N=500, two threads, Intel Emerald Rapids) ran ~10% faster.
 		// The float32 scores read all of Wᵀ on every core, and writing
-		// it from both cores made that loss ~7% slower, so it is
+		// it from both cores made that loss 7–12% slower, so it is
 		// written by the caller (docs/performance.md).
 		ws.w = W
 		if ws.scoresByMulAdd() {
