@@ -99,8 +99,36 @@ func TestGroupReuse(t *testing.T) {
 // worker is still in one when the caller runs out of tasks to take; Run
 // must not return before it has finished. (TestGroupReuse's tasks are so
 // short that a Run that did not wait for the done signal passed it.)
+//
+// The caller polls for the done signal for up to the spin wait before it
+// sleeps on it (Group.wait), so the test runs tasks that end after the
+// poll (1 ms sleeps), within it (20 µs of busy work), and with polling
+// off.
 func TestGroupRunWaitsForStartedTasks(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, tc := range []struct {
+		name string
+		spin time.Duration
+		task func()
+	}{
+		{"sleep1ms", defaultSpinWait, func() { time.Sleep(time.Millisecond) }},
+		{"busy20us", defaultSpinWait, func() { busyFor(20 * time.Microsecond) }},
+		{"busy20us/spin=0", 0, func() { busyFor(20 * time.Microsecond) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer SetSpinWait(SetSpinWait(tc.spin))
+			testRunWaits(t, tc.task)
+		})
+	}
+}
+
+// busyFor returns after d, without sleeping.
+func busyFor(d time.Duration) {
+	for t0 := time.Now(); time.Since(t0) < d; {
+	}
+}
+
+func testRunWaits(t *testing.T, task func()) {
 	var g Group
 	overlapped := false
 	for rep := 0; rep < 20 && !overlapped; rep++ {
@@ -111,7 +139,7 @@ func TestGroupRunWaitsForStartedTasks(t *testing.T) {
 			if r := running.Add(1); r > most.Load() {
 				most.Store(r)
 			}
-			time.Sleep(time.Millisecond)
+			task()
 			finished[i].Store(true)
 			running.Add(-1)
 		})
