@@ -116,9 +116,11 @@ type LossWorkspace[T kernels.Float] struct {
 // reduction parts) runs as: one per worker, at most k. Each task runs a
 // fixed run of pieces rather than taking whichever piece is next, so the
 // goroutine that takes task s, in practice the same from call to call
-// (the caller takes task 0), keeps the same chunks and the same ranges
-// of W: a chunk's partial, score and gathered blocks and the ranges of
-// Wᵀ and W a reduction part writes stay in one core's cache. Where cache
+// (the caller takes task 0, and pool.Group keeps it on its core by
+// polling for the step's end rather than sleeping), keeps the same chunks
+// and the same ranges of W: a chunk's partial, score and gathered blocks
+// and the ranges of Wᵀ and W a reduction part writes stay in one core's
+// cache. Where cache
 // lines move between cores slowly (the 2-core Zen 5 guest: ~440 ns for a
 // line's round trip), handing out the 4 chunks one by one made the
 // trainer's forward-backward pass ~25% slower on two threads
