@@ -30,11 +30,15 @@ import (
 func SetMaxWorkers(n int) (prev int) { return pool.SetMaxWorkers(n) }
 
 // SetSpinWait sets how long the pool's idle workers poll for the next
-// parallel step before they sleep, and returns the previous setting; 0
-// (or less) makes them sleep at once. The default is 50µs, or the
-// NNKERN_POOL_SPIN environment variable. Polling makes the short steps of
-// a training iteration start sooner (waking a sleeping thread takes tens
-// of µs on a virtual machine) at the price of CPU time a server may want
-// for other work; at most min(GOMAXPROCS, the cap, CPUs)−1 workers poll
-// at once. It changes no result. Safe to call at any time.
+// parallel step before they sleep, and how long the goroutine that runs a
+// parallel step polls for the workers to finish it before it sleeps, and
+// returns the previous setting; 0 (or less) makes them sleep at once. The
+// default is 50µs, or the NNKERN_POOL_SPIN environment variable. Polling
+// makes the short steps of a training iteration start sooner (waking a
+// sleeping thread takes tens of µs on a virtual machine) and keeps the
+// calling goroutine on its core, with the data of its share of the step
+// (one that slept was woken on a worker's core), at the price of CPU time
+// a server may want for other work; at most min(GOMAXPROCS, the cap,
+// CPUs)−1 idle workers poll at once. It changes no result. Safe to call
+// at any time.
 func SetSpinWait(d time.Duration) (prev time.Duration) { return pool.SetSpinWait(d) }

@@ -187,7 +187,7 @@ Environment:
   NNKERN_CACHE        cache directory of downloaded datasets (default: the user cache dir/nnkern)
   NNKERN_ISA          cap the kernels' ISA level: avx512, avx2 or generic
   NNKERN_BLAS         GEMM backend: native, gonum (openblas with -tags openblas)
-  NNKERN_POOL_SPIN    how long idle worker threads poll before sleeping, e.g. 50us; 0 = never
+  NNKERN_POOL_SPIN    how long idle worker threads (and a step's caller) poll before sleeping, e.g. 50us; 0 = never
   NNKERN_LOAD_LIMIT   memory budget of one dataset, model or image load, e.g. 1GiB (default 320MiB)
   NNKERN_CPUPROFILE   write a pprof CPU profile of the command to this file
   SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT, SLURM_ARRAY_TASK_MIN, JOB_COMPLETION_INDEX

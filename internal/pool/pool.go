@@ -9,7 +9,9 @@
 // NNKERN_POOL_SPIN, SetSpinWait; a bad NNKERN_POOL_SPIN is reported by
 // kernels.EnvError, never printed) before they sleep: a sleeping thread
 // takes tens of µs to wake on a virtual machine, longer than many steps
-// of a training iteration take to run.
+// of a training iteration take to run. The caller of Run likewise polls
+// for the end of its step before it sleeps, which also keeps it on its
+// core (see Group.wait).
 // One pool for everything means the worker that polls is the one that
 // takes the next step, whichever package it comes from. The steps of one
 // Run use up to GOMAXPROCS goroutines, or fewer under SetMaxWorkers
@@ -102,7 +104,8 @@ func worker() {
 }
 
 // spinWait is how long a worker polls for the next step after finishing
-// one before it sleeps (a time.Duration). It starts from NNKERN_POOL_SPIN
+// one before it sleeps, and how long the caller of Run polls for the end
+// of its step (Group.wait) (a time.Duration). It starts from NNKERN_POOL_SPIN
 // (a Go duration such as "50us"; "0" never polls), read once when the
 // package starts; SetSpinWait changes it.
 //
