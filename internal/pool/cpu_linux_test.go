@@ -3,6 +3,7 @@ package pool
 import (
 	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -30,7 +31,7 @@ func BenchmarkGroupCallerMoves(b *testing.B) {
 	var g Group
 	moves, last := 0, cpuNow()
 	for b.Loop() {
-		g.Run(2, func(int) { busyFor(20e3) })
+		g.Run(2, func(int) { busyFor(20 * time.Microsecond) })
 		if c := cpuNow(); c != last {
 			moves, last = moves+1, c
 		}
