@@ -13,13 +13,15 @@ package softmax
 //
 // then dW = (Pᵀ_0 + Pᵀ_1 + ...)ᵀ + 2·reg·W is reduced in chunk order (in
 // parallel over ranges of D, each element summed in the same order), so
-// the result is bit-identical for any GOMAXPROCS. W is transposed into the
-// workspace once per call (C×D, rows on whole cache lines). The gradient
-// partials are kept transposed too, so that D lies across the SIMD lanes
-// and no lane holds padding whatever C is; the float32 scores likewise are
-// dot products of rows of X_b with rows of Wᵀ (MulAddNT). The float64
-// scores put C across the lanes instead (MulAdd on W padded to cp
-// columns) where that runs faster; see scoresByMulAdd.
+// the result is bit-identical for any GOMAXPROCS. The gradient partials
+// are kept transposed (C×D, rows on whole cache lines), so that D lies
+// across the SIMD lanes and no lane holds padding whatever C is; the
+// float32 scores likewise are dot products of rows of X_b with rows of Wᵀ
+// (MulAddNT), W transposed into the workspace once per call. The float64
+// scores put C across the lanes instead (MulAdd on a copy of W padded to
+// cp columns) where that runs faster (see scoresByMulAdd), and their
+// reduction writes W's layout straight from the transposed partials
+// (runReduceW), so they keep no Wᵀ.
 //
 import (
 	"fmt"
@@ -82,8 +84,8 @@ const (
 type LossWorkspace[T kernels.Float] struct {
 	d, c, cp int
 	ldp      int   // row stride of the transposed partials (>= D)
-	wt       []T   // C×ldp: Wᵀ of the current call (scores and reduce)
-	wp       []T   // D×cp: W padded with zero columns (float64 scores)
+	wt       []T   // C×ldp: Wᵀ of the current call (MulAddNT scores and reduce), or nil
+	wp       []T   // D×cp: W padded with zero columns (MulAdd scores), or nil
 	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per chunk fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
@@ -259,14 +261,14 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int, updated bool) float64 {
 	if ws.resize(W.Rows, W.Cols) || !updated {
-		// Wᵀ (and the padded W). With the scores on the padded W, Wᵀ is
-		// read only by the reduction, range by range: written in
-		// parallel over the reduction's ranges of D, each range is
-		// written by the core that reduces it, and the float64 loss
-		// (N=500, two threads, Intel Emerald Rapids) ran ~10% faster.
-		// The float32 scores read all of Wᵀ on every core, and writing
-		// it from both cores made that loss 7–12% slower, so it is
-		// written by the caller (docs/performance.md).
+		// The padded W (float64) or Wᵀ. The padded W is written in
+		// parallel over the reduction's ranges of D, each range by the
+		// core that reduces it (runReduceW reads W and writes both
+		// copies range by range): the float64 loss (N=500, two threads,
+		// Intel Emerald Rapids) ran faster than with the caller writing
+		// it. The float32 scores read all of Wᵀ on every core, and
+		// writing it from both cores made that loss 7–12% slower, so it
+		// is written by the caller (docs/performance.md).
 		ws.w = W
 		if ws.scoresByMulAdd() {
 			ws.slots = slotsFor(fusedReduceParts)
@@ -390,8 +392,9 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 // W + T(−lr·G), computed row by row of W and written straight into W's
 // layout (and in update mode into the padded W too). Adding W's term
 // and writing both copies in the one pass that transposes the sum back
-// ran the trainer's float64 update step ~1.7× faster than scaling Wᵀ and
-// transposing it back twice.
+// ran the trainer's float64 update step ~1.3× faster on one thread than
+// scaling Wᵀ and transposing it back twice, and the loss needs no Wᵀ
+// copied in (docs/performance.md).
 func (ws *LossWorkspace[T]) runReduceW(part int) {
 	d, c, ldp, cp := ws.d, ws.c, ws.ldp, ws.cp
 	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
