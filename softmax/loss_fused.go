@@ -263,12 +263,13 @@ func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int,
 	if ws.resize(W.Rows, W.Cols) || !updated {
 		// The padded W (float64) or Wᵀ. The padded W is written in
 		// parallel over the reduction's ranges of D, each range by the
-		// core that reduces it (runReduceW reads W and writes both
-		// copies range by range): the float64 loss (N=500, two threads,
-		// Intel Emerald Rapids) ran faster than with the caller writing
-		// it. The float32 scores read all of Wᵀ on every core, and
-		// writing it from both cores made that loss 7–12% slower, so it
-		// is written by the caller (docs/performance.md).
+		// core that reduces it (runReduceW reads W range by range and in
+		// update mode writes W and the padded W): the float64 loss
+		// (N=500, two threads, Intel Emerald Rapids) ran faster than
+		// with the caller writing it. The float32 scores read all of Wᵀ
+		// on every core, and writing it from both cores made that loss
+		// 7–12% slower, so it is written by the caller
+		// (docs/performance.md).
 		ws.w = W
 		if ws.scoresByMulAdd() {
 			ws.slots = slotsFor(fusedReduceParts)
@@ -340,8 +341,9 @@ func (ws *LossWorkspace[T]) runChunk(c, slot int) {
 // reduce writes dst = Σ_c P_c + 2·reg·W (update false) or applies
 // W -= lr·(Σ_c P_c + 2·reg·W) in place (update true, dst == W), in
 // parallel over ranges of D. It follows the forward-backward pass on the
-// same W (it reads the Wᵀ that pass made). It returns ΣW² (train.SumSq)
-// of the W it read, or with update of the W it wrote.
+// same W (it reads the Wᵀ that pass made, or with the padded W, W
+// itself). It returns ΣW² (train.SumSq) of the W it read, or with update
+// of the W it wrote.
 func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, update bool) float64 {
 	ws.dst, ws.w, ws.reg, ws.lr, ws.update = dst, W, reg, lr, update
 	ws.slots = slotsFor(fusedReduceParts)
