@@ -362,15 +362,9 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	}
 	d, c, ldp := ws.d, ws.c, ws.ldp
 	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
-	dst, parts := ws.dst, ws.parts[:ws.chunks]
+	dst := ws.dst
 	reg2, lr, update := T(2*ws.reg), T(ws.lr), ws.update
-	// Pᵀ_0[:, k0:k1] += Pᵀ_1[:, k0:k1], then Pᵀ_2, ...: chunk order
-	p0 := parts[0]
-	for _, p := range parts[1:] {
-		for j := 0; j < c; j++ {
-			kernels.AddTo(p0[j*ldp+k0:j*ldp+k1], p[j*ldp+k0:j*ldp+k1])
-		}
-	}
+	p0 := ws.sumParts(k0, k1)
 	// In the transposed layout, row by row of Wᵀ: G = P + T(2·reg·W)
 	// (kernels.Axpy rounds the product, then adds, as the reference),
 	// and in update mode W + T(−lr·G), which is W − T(lr·G) exactly.
@@ -392,10 +386,23 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	transposeInto(dst.Data[k0*dst.Stride:], dst.Stride, src[k0:], ldp, c, k1-k0)
 }
 
+// sumParts adds columns [k0, k1) of the chunk partials into P_0 in chunk
+// order, Pᵀ_0 += Pᵀ_1, then Pᵀ_2, ..., and returns P_0.
+func (ws *LossWorkspace[T]) sumParts(k0, k1 int) []T {
+	c, ldp, parts := ws.c, ws.ldp, ws.parts[:ws.chunks]
+	p0 := parts[0]
+	for _, p := range parts[1:] {
+		for j := 0; j < c; j++ {
+			kernels.AddTo(p0[j*ldp+k0:j*ldp+k1], p[j*ldp+k0:j*ldp+k1])
+		}
+	}
+	return p0
+}
+
 // runReduceW is runReduce for the workspaces whose scores read the padded
 // W (scoresByMulAdd), which keep no Wᵀ: every element goes through the
 // same operations in the same order, the partials summed in chunk order
-// in the transposed layout, then G = P + T(2·reg·W) and in update mode
+// in the transposed layout (sumParts), then G = P + T(2·reg·W) and in update mode
 // W + T(−lr·G), computed row by row of W and written straight into W's
 // layout (and in update mode into the padded W too). Adding W's term
 // and writing both copies in the one pass that transposes the sum back
@@ -405,14 +412,9 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 func (ws *LossWorkspace[T]) runReduceW(part int) {
 	d, c, ldp, cp := ws.d, ws.c, ws.ldp, ws.cp
 	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
-	dst, W, parts := ws.dst, ws.w, ws.parts[:ws.chunks]
+	dst, W := ws.dst, ws.w
 	reg2, nlr := T(2*ws.reg), -T(ws.lr)
-	p0 := parts[0]
-	for _, p := range parts[1:] {
-		for j := 0; j < c; j++ {
-			kernels.AddTo(p0[j*ldp+k0:j*ldp+k1], p[j*ldp+k0:j*ldp+k1])
-		}
-	}
+	p0 := ws.sumParts(k0, k1)
 	for k := k0; k < k1; k++ {
 		w := W.Data[k*W.Stride:][:c]
 		pk := p0[k:]
