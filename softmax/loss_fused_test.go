@@ -378,34 +378,3 @@ func testFBSource[T kernels.Float](t *testing.T, n, b, d, c int) {
 		}
 	}
 }
-
-// transposeInto against the element-by-element definition, over shapes
-// on both sides of its 8-row blocks and row strides wider than the rows;
-// every element outside the transpose must stay untouched.
-func TestTransposeInto(t *testing.T) {
-	for r := 0; r <= 19; r++ {
-		for _, c := range []int{1, 2, 7, 10, 17} {
-			lds, ldd := c+3, r+5
-			src := make([]float32, max(0, r*lds))
-			for i := range src {
-				src[i] = float32(i + 1)
-			}
-			dst := make([]float32, c*ldd)
-			for i := range dst {
-				dst[i] = -1
-			}
-			transposeInto(dst, ldd, src, lds, r, c)
-			for j := 0; j < c; j++ {
-				for i := 0; i < ldd; i++ {
-					want := float32(-1)
-					if i < r {
-						want = src[i*lds+j]
-					}
-					if got := dst[j*ldd+i]; got != want {
-						t.Fatalf("r=%d c=%d: dst[%d][%d] = %v, want %v", r, c, j, i, got, want)
-					}
-				}
-			}
-		}
-	}
-}

@@ -22,7 +22,7 @@ func TestAsmRequires(t *testing.T) {
 	}
 }
 
-// TestAVX512Dispatch: at the avx512 level MulAdd, MulAddTN and MulAddNT run their
+// TestAVX512Dispatch: at the avx512 level MulAdd, MulAddTN, MulAddNT and Transpose run their
 // AVX-512 paths, and below it they do not. (The conformance tests compare
 // every level's bits.)
 func TestAVX512Dispatch(t *testing.T) {
@@ -36,8 +36,9 @@ func TestAVX512Dispatch(t *testing.T) {
 		MulAdd(5, 16, 40, a, 40, 1, a, 16, c, 16)
 		MulAddTN(5, 40, 20, a, 40, a, 40, c, 40)
 		MulAddNT(5, 10, 40, a, 40, a, 40, c, 40)
+		Transpose(20, 10, a, 10, c, 20)
 		restore()
-		for i, name := range []string{"MulAdd", "MulAddTN", "MulAddNT"} {
+		for i, name := range []string{"MulAdd", "MulAddTN", "MulAddNT", "Transpose"} {
 			ran := calls512[i] > before[i]
 			if ran != (lvl >= kernels.AVX512) {
 				t.Errorf("isa=%v: %s ran its AVX-512 path: %v", lvl, name, ran)

@@ -18,6 +18,9 @@
 //
 //	S_b += X_b · W        MulAddNT(rows, C, D, x, ldx, wt, ldwt, s, lds)
 //
+// Transpose moves W into Wᵀ for it, and the C×D gradient sums back into
+// W's D×C layout.
+//
 // On amd64 with AVX2+FMA (kernels.ISA() >= kernels.AVX2) the kernels are
 // avo-generated assembly (see _gen), with YMM registers, or ZMM registers
 // and opmask tails at kernels.AVX512; elsewhere, under the purego tag or

@@ -1358,3 +1358,23 @@ func ntF32R4C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb i
 //
 //go:noescape
 func ntF32R4C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+
+// transposeF64 writes the transpose of the first cb values of rb rows of src (rb, cb <= 4) as cb rows of dst, for nb blocks, src and dst advancing by sstep and dstep elements from block to block.
+//
+//go:noescape
+func transposeF64(dst *float64, ldd int, src *float64, lds int, rb int, cb int, nb int, sstep int, dstep int, rmask *int64, cmask *int64)
+
+// transposeF32 writes the transpose of the first cb values of rb rows of src (rb, cb <= 8) as cb rows of dst, for nb blocks, src and dst advancing by sstep and dstep elements from block to block.
+//
+//go:noescape
+func transposeF32(dst *float32, ldd int, src *float32, lds int, rb int, cb int, nb int, sstep int, dstep int, rmask *int32, cmask *int32)
+
+// transposeF64AVX512 writes the transpose of the first cb values of rb rows of src (rb, cb <= 8) as cb rows of dst, for nb blocks, src and dst advancing by sstep and dstep elements from block to block.
+//
+//go:noescape
+func transposeF64AVX512(dst *float64, ldd int, src *float64, lds int, rb int, cb int, nb int, sstep int, dstep int)
+
+// transposeF32AVX512 writes the transpose of the first cb values of rb rows of src (rb, cb <= 16) as cb rows of dst, for nb blocks, src and dst advancing by sstep and dstep elements from block to block.
+//
+//go:noescape
+func transposeF32AVX512(dst *float32, ldd int, src *float32, lds int, rb int, cb int, nb int, sstep int, dstep int)

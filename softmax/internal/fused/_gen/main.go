@@ -635,6 +635,7 @@ func main() {
 		fmt.Fprintf(&tb, ",\n}\n\n")
 	}
 	genNTAll(&tb)
+	genTransposeAll()
 	Generate()
 	if err := os.WriteFile(*table, append(bytes.TrimRight(tb.Bytes(), "\n"), '\n'), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
