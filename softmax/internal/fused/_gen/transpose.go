@@ -15,9 +15,11 @@ import (
 // first cb <= L values of rb <= L rows of src become the first rb values
 // of cb rows of dst, dst[j·ldd+i] = src[i·lds+j]. Row i of the block is
 // loaded into vector register r_i (lanes past cb masked off, so nothing
-// past the block is read; rows past rb are not loaded at all, and their
-// lanes are never stored), the registers are transposed in place, and
-// r_j is stored as row j of dst with the lanes past rb masked off. The
+// past the block is read; rows past rb are not loaded but zeroed, and
+// their lanes are never stored), the registers are transposed in place,
+// and r_j is stored as row j of dst with the lanes past rb masked off. A
+// call moves nb such blocks, src and dst advancing by sstep and dstep
+// elements from one to the next. The
 // transpose is the butterfly that swaps the off-diagonal b×b blocks of
 // every 2b×2b block, for b = 1, 2, ..., L/2: rows i and i+b (bit b of i
 // clear) become
