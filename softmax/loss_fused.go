@@ -304,7 +304,6 @@ func (ws *LossWorkspace[T]) runChunk(c, slot int) {
 	n, d, cp, C := ws.n, ws.d, ws.cp, ws.c
 	r0, r1 := c*n/ws.chunks, (c+1)*n/ws.chunks
 	part, s := ws.parts[c], ws.scores[slot]
-	clear(part)
 	scale := T(1 / float64(n))
 	var sum float64
 	br := fusedBlockRows[T]()
@@ -332,8 +331,15 @@ func (ws *LossWorkspace[T]) runChunk(c, slot int) {
 		} else {
 			sum += kernels.HingeRows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)
 		}
-		// Pᵀ_c += dS_bᵀ·X_b: (C, D) += (C, rows)·(rows, D); accumulates
-		fused.MulAddTN(C, d, rows, sb, cp, xb.Data, xb.Stride, part, ws.ldp)
+		// Pᵀ_c += dS_bᵀ·X_b: (C, D) += (C, rows)·(rows, D); accumulates.
+		// The chunk's first block writes Pᵀ_c instead (fused.MulTN: the
+		// bits of a sum onto zeros), so the partial is never cleared:
+		// n >= 1 and chunks <= n, so every chunk has a first block.
+		if b0 == r0 {
+			fused.MulTN(C, d, rows, sb, cp, xb.Data, xb.Stride, part, ws.ldp)
+		} else {
+			fused.MulAddTN(C, d, rows, sb, cp, xb.Data, xb.Stride, part, ws.ldp)
+		}
 	}
 	ws.chunkSum[c] = sum
 }

@@ -19,7 +19,8 @@
 //	S_b += X_b · W        MulAddNT(rows, C, D, x, ldx, wt, ldwt, s, lds)
 //
 // Transpose moves W into Wᵀ for it, and the C×D gradient sums back into
-// W's D×C layout.
+// W's D×C layout. MulTN is MulAddTN onto a C of zeros without reading C,
+// for the first block of a sum.
 //
 // On amd64 with AVX2+FMA (kernels.ISA() >= kernels.AVX2) the kernels are
 // avo-generated assembly (see _gen), with YMM registers, or ZMM registers

@@ -2010,9 +2010,9 @@ loop:
 	VZEROUPPER
 	RET
 
-// func tnF64M1V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M1V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M1V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M1V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2040,18 +2040,29 @@ row:
 	DECQ         R10
 	JNZ          row
 	MOVQ         AX, R8
+	MOVQ         ow+64(FP), R9
+	TESTQ        R9, R9
+	JNZ          overwrite
 	VADDPD       (R8), Y0, Y0
 	VMOVUPD      Y0, (R8)
-	ADDQ         $0x00000020, BX
-	ADDQ         $0x00000020, AX
-	DECQ         DI
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y1, Y1, Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (R8)
+
+stored:
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, AX
+	DECQ DI
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M2V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M2V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M2V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M2V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2082,21 +2093,35 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
 	VADDPD       (R9), Y1, Y1
 	VMOVUPD      Y1, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y2, Y2, Y2
+	VADDPD  Y2, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y2, Y1, Y1
+	VMOVUPD Y1, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M3V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M3V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M3V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M3V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2130,6 +2155,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
@@ -2138,16 +2166,30 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Y2, Y2
 	VMOVUPD      Y2, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y3, Y3, Y3
+	VADDPD  Y3, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y3, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M4V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M4V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M4V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M4V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2184,6 +2226,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
@@ -2195,16 +2240,33 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Y3, Y3
 	VMOVUPD      Y3, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y4, Y4, Y4
+	VADDPD  Y4, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y4, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y4, Y2, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M5V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M5V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M5V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M5V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2244,6 +2306,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
@@ -2258,16 +2323,36 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Y4, Y4
 	VMOVUPD      Y4, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y5, Y5, Y5
+	VADDPD  Y5, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y5, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y5, Y2, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD Y3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y4, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M6V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M6V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M6V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M6V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2310,6 +2395,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
@@ -2327,16 +2415,39 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Y5, Y5
 	VMOVUPD      Y5, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y6, Y6, Y6
+	VADDPD  Y6, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y6, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD Y3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M7V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M7V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M7V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M7V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2382,6 +2493,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
@@ -2402,16 +2516,42 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Y6, Y6
 	VMOVUPD      Y6, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y7, Y7, Y7
+	VADDPD  Y7, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y7, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y7, Y2, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y7, Y3, Y3
+	VMOVUPD Y3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y7, Y4, Y4
+	VMOVUPD Y4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD Y5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y6, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M8V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M8V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M8V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M8V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2460,6 +2600,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
@@ -2483,16 +2626,45 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Y7, Y7
 	VMOVUPD      Y7, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y8, Y8, Y8
+	VADDPD  Y8, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y2, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y3, Y3
+	VMOVUPD Y3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y4, Y4
+	VMOVUPD Y4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y5, Y5
+	VMOVUPD Y5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y7, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M9V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M9V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M9V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M9V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2544,6 +2716,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
@@ -2570,16 +2745,48 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Y8, Y8
 	VMOVUPD      Y8, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y9, Y9, Y9
+	VADDPD  Y9, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y9, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y9, Y2, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y9, Y3, Y3
+	VMOVUPD Y3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y9, Y4, Y4
+	VMOVUPD Y4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y9, Y5, Y5
+	VMOVUPD Y5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD Y7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y9, Y8, Y8
+	VMOVUPD Y8, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M10V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M10V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M10V1(SB), NOSPLIT, $0-64
+TEXT ·tnF64M10V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2634,6 +2841,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	ADDQ         CX, R9
@@ -2663,16 +2873,51 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Y9, Y9
 	VMOVUPD      Y9, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y10, Y10, Y10
+	VADDPD  Y10, Y0, Y0
+	VMOVUPD Y0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y2, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y3, Y3
+	VMOVUPD Y3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y4, Y4
+	VMOVUPD Y4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y5, Y5
+	VMOVUPD Y5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y6, Y6
+	VMOVUPD Y6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y7, Y7
+	VMOVUPD Y7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y8, Y8
+	VMOVUPD Y8, (R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y9, Y9
+	VMOVUPD Y9, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M1V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M1V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M1V2(SB), NOSPLIT, $0-64
+TEXT ·tnF64M1V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2703,20 +2948,33 @@ row:
 	DECQ         R10
 	JNZ          row
 	MOVQ         AX, R8
+	MOVQ         ow+64(FP), R9
+	TESTQ        R9, R9
+	JNZ          overwrite
 	VADDPD       (R8), Y0, Y0
 	VMOVUPD      Y0, (R8)
 	VADDPD       32(R8), Y1, Y1
 	VMOVUPD      Y1, 32(R8)
-	ADDQ         $0x00000040, BX
-	ADDQ         $0x00000040, AX
-	DECQ         DI
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y2, Y2, Y2
+	VADDPD  Y2, Y0, Y0
+	VMOVUPD Y0, (R8)
+	VADDPD  Y2, Y1, Y1
+	VMOVUPD Y1, 32(R8)
+
+stored:
+	ADDQ $0x00000040, BX
+	ADDQ $0x00000040, AX
+	DECQ DI
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M2V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M2V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M2V2(SB), NOSPLIT, $0-64
+TEXT ·tnF64M2V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2752,6 +3010,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	VADDPD       32(R9), Y1, Y1
@@ -2761,16 +3022,31 @@ row:
 	VMOVUPD      Y2, (R9)
 	VADDPD       32(R9), Y3, Y3
 	VMOVUPD      Y3, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y4, Y4, Y4
+	VADDPD  Y4, Y0, Y0
+	VMOVUPD Y0, (R9)
+	VADDPD  Y4, Y1, Y1
+	VMOVUPD Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y4, Y2, Y2
+	VMOVUPD Y2, (R9)
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD Y3, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M3V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M3V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M3V2(SB), NOSPLIT, $0-64
+TEXT ·tnF64M3V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2811,6 +3087,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	VADDPD       32(R9), Y1, Y1
@@ -2825,16 +3104,36 @@ row:
 	VMOVUPD      Y4, (R9)
 	VADDPD       32(R9), Y5, Y5
 	VMOVUPD      Y5, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y6, Y6, Y6
+	VADDPD  Y6, Y0, Y0
+	VMOVUPD Y0, (R9)
+	VADDPD  Y6, Y1, Y1
+	VMOVUPD Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD Y2, (R9)
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD Y3, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y4, (R9)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M4V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M4V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M4V2(SB), NOSPLIT, $0-64
+TEXT ·tnF64M4V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2880,6 +3179,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	VADDPD       32(R9), Y1, Y1
@@ -2899,16 +3201,41 @@ row:
 	VMOVUPD      Y6, (R9)
 	VADDPD       32(R9), Y7, Y7
 	VMOVUPD      Y7, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y8, Y8, Y8
+	VADDPD  Y8, Y0, Y0
+	VMOVUPD Y0, (R9)
+	VADDPD  Y8, Y1, Y1
+	VMOVUPD Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y2, Y2
+	VMOVUPD Y2, (R9)
+	VADDPD  Y8, Y3, Y3
+	VMOVUPD Y3, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y4, Y4
+	VMOVUPD Y4, (R9)
+	VADDPD  Y8, Y5, Y5
+	VMOVUPD Y5, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, (R9)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y7, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M5V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M5V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M5V2(SB), NOSPLIT, $0-64
+TEXT ·tnF64M5V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -2959,6 +3286,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	VADDPD       32(R9), Y1, Y1
@@ -2983,16 +3313,46 @@ row:
 	VMOVUPD      Y8, (R9)
 	VADDPD       32(R9), Y9, Y9
 	VMOVUPD      Y9, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y10, Y10, Y10
+	VADDPD  Y10, Y0, Y0
+	VMOVUPD Y0, (R9)
+	VADDPD  Y10, Y1, Y1
+	VMOVUPD Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y2, Y2
+	VMOVUPD Y2, (R9)
+	VADDPD  Y10, Y3, Y3
+	VMOVUPD Y3, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y4, Y4
+	VMOVUPD Y4, (R9)
+	VADDPD  Y10, Y5, Y5
+	VMOVUPD Y5, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y6, Y6
+	VMOVUPD Y6, (R9)
+	VADDPD  Y10, Y7, Y7
+	VMOVUPD Y7, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y10, Y8, Y8
+	VMOVUPD Y8, (R9)
+	VADDPD  Y10, Y9, Y9
+	VMOVUPD Y9, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M6V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M6V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF64M6V2(SB), NOSPLIT, $0-64
+TEXT ·tnF64M6V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -3048,6 +3408,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Y0, Y0
 	VMOVUPD      Y0, (R9)
 	VADDPD       32(R9), Y1, Y1
@@ -3077,16 +3440,51 @@ row:
 	VMOVUPD      Y10, (R9)
 	VADDPD       32(R9), Y11, Y11
 	VMOVUPD      Y11, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y12, Y12, Y12
+	VADDPD  Y12, Y0, Y0
+	VMOVUPD Y0, (R9)
+	VADDPD  Y12, Y1, Y1
+	VMOVUPD Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y12, Y2, Y2
+	VMOVUPD Y2, (R9)
+	VADDPD  Y12, Y3, Y3
+	VMOVUPD Y3, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y12, Y4, Y4
+	VMOVUPD Y4, (R9)
+	VADDPD  Y12, Y5, Y5
+	VMOVUPD Y5, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y12, Y6, Y6
+	VMOVUPD Y6, (R9)
+	VADDPD  Y12, Y7, Y7
+	VMOVUPD Y7, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y12, Y8, Y8
+	VMOVUPD Y8, (R9)
+	VADDPD  Y12, Y9, Y9
+	VMOVUPD Y9, 32(R9)
+	ADDQ    CX, R9
+	VADDPD  Y12, Y10, Y10
+	VMOVUPD Y10, (R9)
+	VADDPD  Y12, Y11, Y11
+	VMOVUPD Y11, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M1V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M1V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M1V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M1V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3114,18 +3512,29 @@ row:
 	DECQ         R10
 	JNZ          row
 	MOVQ         AX, R8
+	MOVQ         ow+64(FP), R9
+	TESTQ        R9, R9
+	JNZ          overwrite
 	VADDPS       (R8), Y0, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, BX
-	ADDQ         $0x00000020, AX
-	DECQ         DI
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y1, Y1, Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (R8)
+
+stored:
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, AX
+	DECQ DI
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M2V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M2V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M2V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M2V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3156,21 +3565,35 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
 	VADDPS       (R9), Y1, Y1
 	VMOVUPS      Y1, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y2, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS Y1, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M3V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M3V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M3V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M3V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3204,6 +3627,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
@@ -3212,16 +3638,30 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Y2, Y2
 	VMOVUPS      Y2, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y3, Y3, Y3
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y3, Y1, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M4V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M4V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M4V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M4V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3258,6 +3698,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
@@ -3269,16 +3712,33 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Y3, Y3
 	VMOVUPS      Y3, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y4, Y4, Y4
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y4, Y1, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M5V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M5V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M5V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M5V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3318,6 +3778,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
@@ -3332,16 +3795,36 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Y4, Y4
 	VMOVUPS      Y4, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y5, Y5, Y5
+	VADDPS  Y5, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y5, Y1, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y5, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y5, Y3, Y3
+	VMOVUPS Y3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M6V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M6V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M6V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M6V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3384,6 +3867,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
@@ -3401,16 +3887,39 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Y5, Y5
 	VMOVUPS      Y5, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y6, Y6, Y6
+	VADDPS  Y6, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y6, Y1, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y6, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y6, Y3, Y3
+	VMOVUPS Y3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M7V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M7V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M7V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M7V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3456,6 +3965,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
@@ -3476,16 +3988,42 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Y6, Y6
 	VMOVUPS      Y6, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y7, Y7, Y7
+	VADDPS  Y7, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y7, Y1, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y7, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y7, Y3, Y3
+	VMOVUPS Y3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y7, Y4, Y4
+	VMOVUPS Y4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y7, Y5, Y5
+	VMOVUPS Y5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M8V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M8V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M8V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M8V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3534,6 +4072,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
@@ -3557,16 +4098,45 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Y7, Y7
 	VMOVUPS      Y7, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y8, Y8, Y8
+	VADDPS  Y8, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y1, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y3, Y3
+	VMOVUPS Y3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y4, Y4
+	VMOVUPS Y4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y5, Y5
+	VMOVUPS Y5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M9V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M9V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M9V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M9V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3618,6 +4188,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
@@ -3644,16 +4217,48 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Y8, Y8
 	VMOVUPS      Y8, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y9, Y9, Y9
+	VADDPS  Y9, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y9, Y1, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y9, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y9, Y3, Y3
+	VMOVUPS Y3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y9, Y4, Y4
+	VMOVUPS Y4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y9, Y5, Y5
+	VMOVUPS Y5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y9, Y6, Y6
+	VMOVUPS Y6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y9, Y7, Y7
+	VMOVUPS Y7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y9, Y8, Y8
+	VMOVUPS Y8, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M10V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M10V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M10V1(SB), NOSPLIT, $0-64
+TEXT ·tnF32M10V1(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3708,6 +4313,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	ADDQ         CX, R9
@@ -3737,16 +4345,51 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Y9, Y9
 	VMOVUPS      Y9, (R9)
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y10, Y10, Y10
+	VADDPS  Y10, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y1, Y1
+	VMOVUPS Y1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y3, Y3
+	VMOVUPS Y3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y4, Y4
+	VMOVUPS Y4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y5, Y5
+	VMOVUPS Y5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y6, Y6
+	VMOVUPS Y6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y7, Y7
+	VMOVUPS Y7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y8, Y8
+	VMOVUPS Y8, (R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y9, Y9
+	VMOVUPS Y9, (R9)
+
+stored:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M1V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M1V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M1V2(SB), NOSPLIT, $0-64
+TEXT ·tnF32M1V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3777,20 +4420,33 @@ row:
 	DECQ         R10
 	JNZ          row
 	MOVQ         AX, R8
+	MOVQ         ow+64(FP), R9
+	TESTQ        R9, R9
+	JNZ          overwrite
 	VADDPS       (R8), Y0, Y0
 	VMOVUPS      Y0, (R8)
 	VADDPS       32(R8), Y1, Y1
 	VMOVUPS      Y1, 32(R8)
-	ADDQ         $0x00000040, BX
-	ADDQ         $0x00000040, AX
-	DECQ         DI
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y2, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R8)
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS Y1, 32(R8)
+
+stored:
+	ADDQ $0x00000040, BX
+	ADDQ $0x00000040, AX
+	DECQ DI
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M2V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M2V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M2V2(SB), NOSPLIT, $0-64
+TEXT ·tnF32M2V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3826,6 +4482,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	VADDPS       32(R9), Y1, Y1
@@ -3835,16 +4494,31 @@ row:
 	VMOVUPS      Y2, (R9)
 	VADDPS       32(R9), Y3, Y3
 	VMOVUPS      Y3, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y4, Y4, Y4
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS Y0, (R9)
+	VADDPS  Y4, Y1, Y1
+	VMOVUPS Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (R9)
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M3V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M3V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M3V2(SB), NOSPLIT, $0-64
+TEXT ·tnF32M3V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3885,6 +4559,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	VADDPS       32(R9), Y1, Y1
@@ -3899,16 +4576,36 @@ row:
 	VMOVUPS      Y4, (R9)
 	VADDPS       32(R9), Y5, Y5
 	VMOVUPS      Y5, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y6, Y6, Y6
+	VADDPS  Y6, Y0, Y0
+	VMOVUPS Y0, (R9)
+	VADDPS  Y6, Y1, Y1
+	VMOVUPS Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y6, Y2, Y2
+	VMOVUPS Y2, (R9)
+	VADDPS  Y6, Y3, Y3
+	VMOVUPS Y3, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (R9)
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M4V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M4V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M4V2(SB), NOSPLIT, $0-64
+TEXT ·tnF32M4V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -3954,6 +4651,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	VADDPS       32(R9), Y1, Y1
@@ -3973,16 +4673,41 @@ row:
 	VMOVUPS      Y6, (R9)
 	VADDPS       32(R9), Y7, Y7
 	VMOVUPS      Y7, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y8, Y8, Y8
+	VADDPS  Y8, Y0, Y0
+	VMOVUPS Y0, (R9)
+	VADDPS  Y8, Y1, Y1
+	VMOVUPS Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y2, Y2
+	VMOVUPS Y2, (R9)
+	VADDPS  Y8, Y3, Y3
+	VMOVUPS Y3, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y4, Y4
+	VMOVUPS Y4, (R9)
+	VADDPS  Y8, Y5, Y5
+	VMOVUPS Y5, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (R9)
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M5V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M5V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M5V2(SB), NOSPLIT, $0-64
+TEXT ·tnF32M5V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -4033,6 +4758,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	VADDPS       32(R9), Y1, Y1
@@ -4057,16 +4785,46 @@ row:
 	VMOVUPS      Y8, (R9)
 	VADDPS       32(R9), Y9, Y9
 	VMOVUPS      Y9, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y10, Y10, Y10
+	VADDPS  Y10, Y0, Y0
+	VMOVUPS Y0, (R9)
+	VADDPS  Y10, Y1, Y1
+	VMOVUPS Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y2, Y2
+	VMOVUPS Y2, (R9)
+	VADDPS  Y10, Y3, Y3
+	VMOVUPS Y3, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y4, Y4
+	VMOVUPS Y4, (R9)
+	VADDPS  Y10, Y5, Y5
+	VMOVUPS Y5, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y6, Y6
+	VMOVUPS Y6, (R9)
+	VADDPS  Y10, Y7, Y7
+	VMOVUPS Y7, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y10, Y8, Y8
+	VMOVUPS Y8, (R9)
+	VADDPS  Y10, Y9, Y9
+	VMOVUPS Y9, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M6V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M6V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·tnF32M6V2(SB), NOSPLIT, $0-64
+TEXT ·tnF32M6V2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -4122,6 +4880,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Y0, Y0
 	VMOVUPS      Y0, (R9)
 	VADDPS       32(R9), Y1, Y1
@@ -4151,16 +4912,51 @@ row:
 	VMOVUPS      Y10, (R9)
 	VADDPS       32(R9), Y11, Y11
 	VMOVUPS      Y11, 32(R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Y12, Y12, Y12
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R9)
+	VADDPS  Y12, Y1, Y1
+	VMOVUPS Y1, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R9)
+	VADDPS  Y12, Y3, Y3
+	VMOVUPS Y3, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R9)
+	VADDPS  Y12, Y5, Y5
+	VMOVUPS Y5, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y12, Y6, Y6
+	VMOVUPS Y6, (R9)
+	VADDPS  Y12, Y7, Y7
+	VMOVUPS Y7, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y12, Y8, Y8
+	VMOVUPS Y8, (R9)
+	VADDPS  Y12, Y9, Y9
+	VMOVUPS Y9, 32(R9)
+	ADDQ    CX, R9
+	VADDPS  Y12, Y10, Y10
+	VMOVUPS Y10, (R9)
+	VADDPS  Y12, Y11, Y11
+	VMOVUPS Y11, 32(R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M1Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M1Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M1Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M1Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4183,15 +4979,26 @@ row:
 	ADDQ         DX, CX
 	DECQ         DI
 	JNZ          row
+	MOVQ         ow+64(FP), CX
+	TESTQ        CX, CX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y2
 	VADDPD       Y2, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y3, Y3, Y3
+	VADDPD     Y3, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M2Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M2Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M2Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M2Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4217,6 +5024,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y3
 	VADDPD       Y3, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4224,12 +5034,23 @@ row:
 	VMASKMOVPD   (AX), Y0, Y3
 	VADDPD       Y3, Y2, Y2
 	VMASKMOVPD   Y2, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y4, Y4, Y4
+	VADDPD     Y4, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y4, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M3Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M3Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M3Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M3Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4258,6 +5079,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y4
 	VADDPD       Y4, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4269,12 +5093,26 @@ row:
 	VMASKMOVPD   (AX), Y0, Y4
 	VADDPD       Y4, Y3, Y3
 	VMASKMOVPD   Y3, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y5, Y5, Y5
+	VADDPD     Y5, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y5, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y5, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M4Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M4Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M4Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M4Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4306,6 +5144,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y5
 	VADDPD       Y5, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4321,12 +5162,29 @@ row:
 	VMASKMOVPD   (AX), Y0, Y5
 	VADDPD       Y5, Y4, Y4
 	VMASKMOVPD   Y4, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y6, Y6, Y6
+	VADDPD     Y6, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y6, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y6, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M5Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M5Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M5Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M5Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4361,6 +5219,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y6
 	VADDPD       Y6, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4380,12 +5241,32 @@ row:
 	VMASKMOVPD   (AX), Y0, Y6
 	VADDPD       Y6, Y5, Y5
 	VMASKMOVPD   Y5, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y7, Y7, Y7
+	VADDPD     Y7, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y7, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y7, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y7, Y4, Y4
+	VMASKMOVPD Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y7, Y5, Y5
+	VMASKMOVPD Y5, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M6Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M6Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M6Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M6Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4423,6 +5304,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y7
 	VADDPD       Y7, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4446,12 +5330,35 @@ row:
 	VMASKMOVPD   (AX), Y0, Y7
 	VADDPD       Y7, Y6, Y6
 	VMASKMOVPD   Y6, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y8, Y8, Y8
+	VADDPD     Y8, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y8, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y8, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y8, Y4, Y4
+	VMASKMOVPD Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y8, Y5, Y5
+	VMASKMOVPD Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y8, Y6, Y6
+	VMASKMOVPD Y6, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M7Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M7Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M7Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M7Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4492,6 +5399,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y8
 	VADDPD       Y8, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4519,12 +5429,38 @@ row:
 	VMASKMOVPD   (AX), Y0, Y8
 	VADDPD       Y8, Y7, Y7
 	VMASKMOVPD   Y7, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y9, Y9, Y9
+	VADDPD     Y9, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y9, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y9, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y9, Y4, Y4
+	VMASKMOVPD Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y9, Y5, Y5
+	VMASKMOVPD Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y9, Y6, Y6
+	VMASKMOVPD Y6, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y9, Y7, Y7
+	VMASKMOVPD Y7, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M8Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M8Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M8Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M8Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4568,6 +5504,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y9
 	VADDPD       Y9, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4599,12 +5538,41 @@ row:
 	VMASKMOVPD   (AX), Y0, Y9
 	VADDPD       Y9, Y8, Y8
 	VMASKMOVPD   Y8, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y10, Y10, Y10
+	VADDPD     Y10, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y10, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y10, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y10, Y4, Y4
+	VMASKMOVPD Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y10, Y5, Y5
+	VMASKMOVPD Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y10, Y6, Y6
+	VMASKMOVPD Y6, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y10, Y7, Y7
+	VMASKMOVPD Y7, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y10, Y8, Y8
+	VMASKMOVPD Y8, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M9Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M9Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M9Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M9Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4651,6 +5619,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y10
 	VADDPD       Y10, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4686,12 +5657,44 @@ row:
 	VMASKMOVPD   (AX), Y0, Y10
 	VADDPD       Y10, Y9, Y9
 	VMASKMOVPD   Y9, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y11, Y11, Y11
+	VADDPD     Y11, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y11, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y11, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y11, Y4, Y4
+	VMASKMOVPD Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y11, Y5, Y5
+	VMASKMOVPD Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y11, Y6, Y6
+	VMASKMOVPD Y6, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y11, Y7, Y7
+	VMASKMOVPD Y7, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y11, Y8, Y8
+	VMASKMOVPD Y8, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y11, Y9, Y9
+	VMASKMOVPD Y9, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M10Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+// func tnF64M10Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF64M10Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF64M10Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x03, CX
@@ -4741,6 +5744,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPD   (AX), Y0, Y11
 	VADDPD       Y11, Y1, Y1
 	VMASKMOVPD   Y1, Y0, (AX)
@@ -4780,12 +5786,47 @@ row:
 	VMASKMOVPD   (AX), Y0, Y11
 	VADDPD       Y11, Y10, Y10
 	VMASKMOVPD   Y10, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y12, Y12, Y12
+	VADDPD     Y12, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y4, Y4
+	VMASKMOVPD Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y5, Y5
+	VMASKMOVPD Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y6, Y6
+	VMASKMOVPD Y6, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y7, Y7
+	VMASKMOVPD Y7, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y8, Y8
+	VMASKMOVPD Y8, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y9, Y9
+	VMASKMOVPD Y9, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPD     Y12, Y10, Y10
+	VMASKMOVPD Y10, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M1Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M1Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M1Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M1Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -4808,15 +5849,26 @@ row:
 	ADDQ         DX, CX
 	DECQ         DI
 	JNZ          row
+	MOVQ         ow+64(FP), CX
+	TESTQ        CX, CX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y2
 	VADDPS       Y2, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y3, Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M2Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M2Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M2Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M2Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -4842,6 +5894,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y3
 	VADDPS       Y3, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -4849,12 +5904,23 @@ row:
 	VMASKMOVPS   (AX), Y0, Y3
 	VADDPS       Y3, Y2, Y2
 	VMASKMOVPS   Y2, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y4, Y4, Y4
+	VADDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y4, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M3Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M3Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M3Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M3Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -4883,6 +5949,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y4
 	VADDPS       Y4, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -4894,12 +5963,26 @@ row:
 	VMASKMOVPS   (AX), Y0, Y4
 	VADDPS       Y4, Y3, Y3
 	VMASKMOVPS   Y3, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y5, Y5, Y5
+	VADDPS     Y5, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y5, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y5, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M4Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M4Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M4Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M4Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -4931,6 +6014,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y5
 	VADDPS       Y5, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -4946,12 +6032,29 @@ row:
 	VMASKMOVPS   (AX), Y0, Y5
 	VADDPS       Y5, Y4, Y4
 	VMASKMOVPS   Y4, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y6, Y6, Y6
+	VADDPS     Y6, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y6, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y6, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y6, Y4, Y4
+	VMASKMOVPS Y4, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M5Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M5Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M5Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M5Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -4986,6 +6089,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y6
 	VADDPS       Y6, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -5005,12 +6111,32 @@ row:
 	VMASKMOVPS   (AX), Y0, Y6
 	VADDPS       Y6, Y5, Y5
 	VMASKMOVPS   Y5, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y7, Y7, Y7
+	VADDPS     Y7, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y7, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y7, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y7, Y4, Y4
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y7, Y5, Y5
+	VMASKMOVPS Y5, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M6Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M6Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M6Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M6Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -5048,6 +6174,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y7
 	VADDPS       Y7, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -5071,12 +6200,35 @@ row:
 	VMASKMOVPS   (AX), Y0, Y7
 	VADDPS       Y7, Y6, Y6
 	VMASKMOVPS   Y6, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y8, Y8, Y8
+	VADDPS     Y8, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y8, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y8, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y8, Y4, Y4
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y8, Y5, Y5
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y8, Y6, Y6
+	VMASKMOVPS Y6, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M7Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M7Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M7Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M7Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -5117,6 +6269,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y8
 	VADDPS       Y8, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -5144,12 +6299,38 @@ row:
 	VMASKMOVPS   (AX), Y0, Y8
 	VADDPS       Y8, Y7, Y7
 	VMASKMOVPS   Y7, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y9, Y9, Y9
+	VADDPS     Y9, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y9, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y9, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y9, Y4, Y4
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y9, Y5, Y5
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y9, Y6, Y6
+	VMASKMOVPS Y6, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y9, Y7, Y7
+	VMASKMOVPS Y7, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M8Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M8Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M8Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M8Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -5193,6 +6374,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y9
 	VADDPS       Y9, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -5224,12 +6408,41 @@ row:
 	VMASKMOVPS   (AX), Y0, Y9
 	VADDPS       Y9, Y8, Y8
 	VMASKMOVPS   Y8, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y10, Y10, Y10
+	VADDPS     Y10, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y10, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y10, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y10, Y4, Y4
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y10, Y5, Y5
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y10, Y6, Y6
+	VMASKMOVPS Y6, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y10, Y7, Y7
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y10, Y8, Y8
+	VMASKMOVPS Y8, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M9Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M9Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M9Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M9Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -5276,6 +6489,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y10
 	VADDPS       Y10, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -5311,12 +6527,44 @@ row:
 	VMASKMOVPS   (AX), Y0, Y10
 	VADDPS       Y10, Y9, Y9
 	VMASKMOVPS   Y9, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y11, Y11, Y11
+	VADDPS     Y11, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y11, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y11, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y11, Y4, Y4
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y11, Y5, Y5
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y11, Y6, Y6
+	VMASKMOVPS Y6, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y11, Y7, Y7
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y11, Y8, Y8
+	VMASKMOVPS Y8, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y11, Y9, Y9
+	VMASKMOVPS Y9, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M10Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+// func tnF32M10Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 // Requires: AVX, FMA3
-TEXT ·tnF32M10Tail(SB), NOSPLIT, $0-64
+TEXT ·tnF32M10Tail(SB), NOSPLIT, $0-72
 	MOVQ    c+0(FP), AX
 	MOVQ    ldc+8(FP), CX
 	SHLQ    $0x02, CX
@@ -5366,6 +6614,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMASKMOVPS   (AX), Y0, Y11
 	VADDPS       Y11, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)
@@ -5405,6 +6656,41 @@ row:
 	VMASKMOVPS   (AX), Y0, Y11
 	VADDPS       Y11, Y10, Y10
 	VMASKMOVPS   Y10, Y0, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS     Y12, Y12, Y12
+	VADDPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y6, Y6
+	VMASKMOVPS Y6, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y8, Y8
+	VMASKMOVPS Y8, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y9, Y9
+	VMASKMOVPS Y9, Y0, (AX)
+	ADDQ       CX, AX
+	VADDPS     Y12, Y10, Y10
+	VMASKMOVPS Y10, Y0, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
@@ -7102,9 +8388,9 @@ loop:
 	VZEROUPPER
 	RET
 
-// func tnF64M1V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M1V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M1V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M1V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7132,18 +8418,29 @@ row:
 	DECQ         R10
 	JNZ          row
 	MOVQ         AX, R8
+	MOVQ         ow+64(FP), R9
+	TESTQ        R9, R9
+	JNZ          overwrite
 	VADDPD       (R8), Z0, Z0
 	VMOVUPD      Z0, (R8)
-	ADDQ         $0x00000040, BX
-	ADDQ         $0x00000040, AX
-	DECQ         DI
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z1, Z1, Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (R8)
+
+stored:
+	ADDQ $0x00000040, BX
+	ADDQ $0x00000040, AX
+	DECQ DI
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M2V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M2V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M2V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M2V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7174,21 +8471,35 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
 	VADDPD       (R9), Z1, Z1
 	VMOVUPD      Z1, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z2, Z2, Z2
+	VADDPD  Z2, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z2, Z1, Z1
+	VMOVUPD Z1, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M3V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M3V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M3V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M3V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7222,6 +8533,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7230,16 +8544,30 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z2, Z2
 	VMOVUPD      Z2, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z3, Z3, Z3
+	VADDPD  Z3, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z3, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M4V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M4V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M4V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M4V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7276,6 +8604,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7287,16 +8618,33 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z3, Z3
 	VMOVUPD      Z3, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z4, Z4, Z4
+	VADDPD  Z4, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z4, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD Z3, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M5V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M5V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M5V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M5V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7336,6 +8684,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7350,16 +8701,36 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z4, Z4
 	VMOVUPD      Z4, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z5, Z5, Z5
+	VADDPD  Z5, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z5, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z5, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z5, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M6V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M6V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M6V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M6V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7402,6 +8773,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7419,16 +8793,39 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z5, Z5
 	VMOVUPD      Z5, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z6, Z6, Z6
+	VADDPD  Z6, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z6, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z6, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z6, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z6, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M7V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M7V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M7V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M7V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7474,6 +8871,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7494,16 +8894,42 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z6, Z6
 	VMOVUPD      Z6, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z7, Z7, Z7
+	VADDPD  Z7, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z7, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z7, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z7, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z7, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z7, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M8V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M8V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M8V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M8V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7552,6 +8978,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7575,16 +9004,45 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z7, Z7
 	VMOVUPD      Z7, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z8, Z8, Z8
+	VADDPD  Z8, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M9V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M9V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M9V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M9V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7636,6 +9094,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7662,16 +9123,48 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z8, Z8
 	VMOVUPD      Z8, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z9, Z9, Z9
+	VADDPD  Z9, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z9, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z9, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z9, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z9, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z9, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z9, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z9, Z7, Z7
+	VMOVUPD Z7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z9, Z8, Z8
+	VMOVUPD Z8, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M10V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M10V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M10V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M10V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7726,6 +9219,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7755,16 +9251,51 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z9, Z9
 	VMOVUPD      Z9, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z10, Z10, Z10
+	VADDPD  Z10, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z7, Z7
+	VMOVUPD Z7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z8, Z8
+	VMOVUPD Z8, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z9, Z9
+	VMOVUPD Z9, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M11V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M11V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M11V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M11V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7822,6 +9353,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7854,16 +9388,54 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z10, Z10
 	VMOVUPD      Z10, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z11, Z11, Z11
+	VADDPD  Z11, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z7, Z7
+	VMOVUPD Z7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z8, Z8
+	VMOVUPD Z8, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z9, Z9
+	VMOVUPD Z9, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z11, Z10, Z10
+	VMOVUPD Z10, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M12V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M12V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M12V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M12V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -7924,6 +9496,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -7959,16 +9534,57 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z11, Z11
 	VMOVUPD      Z11, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z12, Z12, Z12
+	VADDPD  Z12, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z7, Z7
+	VMOVUPD Z7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z8, Z8
+	VMOVUPD Z8, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z9, Z9
+	VMOVUPD Z9, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z10, Z10
+	VMOVUPD Z10, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z11, Z11
+	VMOVUPD Z11, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M13V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M13V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M13V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M13V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8032,6 +9648,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -8070,16 +9689,60 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z12, Z12
 	VMOVUPD      Z12, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z13, Z13, Z13
+	VADDPD  Z13, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z7, Z7
+	VMOVUPD Z7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z8, Z8
+	VMOVUPD Z8, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z9, Z9
+	VMOVUPD Z9, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z10, Z10
+	VMOVUPD Z10, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z11, Z11
+	VMOVUPD Z11, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z13, Z12, Z12
+	VMOVUPD Z12, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M14V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M14V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M14V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M14V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8146,6 +9809,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -8187,16 +9853,63 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z13, Z13
 	VMOVUPD      Z13, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z14, Z14, Z14
+	VADDPD  Z14, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z7, Z7
+	VMOVUPD Z7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z8, Z8
+	VMOVUPD Z8, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z9, Z9
+	VMOVUPD Z9, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z10, Z10
+	VMOVUPD Z10, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z11, Z11
+	VMOVUPD Z11, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z12, Z12
+	VMOVUPD Z12, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z13, Z13
+	VMOVUPD Z13, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M15V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M15V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M15V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M15V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8266,6 +9979,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -8310,16 +10026,66 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z14, Z14
 	VMOVUPD      Z14, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z15, Z15, Z15
+	VADDPD  Z15, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z7, Z7
+	VMOVUPD Z7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z8, Z8
+	VMOVUPD Z8, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z9, Z9
+	VMOVUPD Z9, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z10, Z10
+	VMOVUPD Z10, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z11, Z11
+	VMOVUPD Z11, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z12, Z12
+	VMOVUPD Z12, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z13, Z13
+	VMOVUPD Z13, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z15, Z14, Z14
+	VMOVUPD Z14, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M16V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M16V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M16V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M16V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8392,6 +10158,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	ADDQ         CX, R9
@@ -8439,16 +10208,69 @@ row:
 	ADDQ         CX, R9
 	VADDPD       (R9), Z15, Z15
 	VMOVUPD      Z15, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z16, Z16, Z16
+	VADDPD  Z16, Z0, Z0
+	VMOVUPD Z0, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z1, Z1
+	VMOVUPD Z1, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z2, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z3, Z3
+	VMOVUPD Z3, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z4, Z4
+	VMOVUPD Z4, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z5, Z5
+	VMOVUPD Z5, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z6, Z6
+	VMOVUPD Z6, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z7, Z7
+	VMOVUPD Z7, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z8, Z8
+	VMOVUPD Z8, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z9, Z9
+	VMOVUPD Z9, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z10, Z10
+	VMOVUPD Z10, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z11, Z11
+	VMOVUPD Z11, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z12, Z12
+	VMOVUPD Z12, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z13, Z13
+	VMOVUPD Z13, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z14, Z14
+	VMOVUPD Z14, (R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z15, Z15
+	VMOVUPD Z15, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M1V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M1V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M1V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M1V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8479,20 +10301,33 @@ row:
 	DECQ         R10
 	JNZ          row
 	MOVQ         AX, R8
+	MOVQ         ow+64(FP), R9
+	TESTQ        R9, R9
+	JNZ          overwrite
 	VADDPD       (R8), Z0, Z0
 	VMOVUPD      Z0, (R8)
 	VADDPD       64(R8), Z1, Z1
 	VMOVUPD      Z1, 64(R8)
-	ADDQ         $0x00000080, BX
-	ADDQ         $0x00000080, AX
-	DECQ         DI
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z2, Z2, Z2
+	VADDPD  Z2, Z0, Z0
+	VMOVUPD Z0, (R8)
+	VADDPD  Z2, Z1, Z1
+	VMOVUPD Z1, 64(R8)
+
+stored:
+	ADDQ $0x00000080, BX
+	ADDQ $0x00000080, AX
+	DECQ DI
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M2V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M2V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M2V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M2V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8528,6 +10363,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -8537,16 +10375,31 @@ row:
 	VMOVUPD      Z2, (R9)
 	VADDPD       64(R9), Z3, Z3
 	VMOVUPD      Z3, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z4, Z4, Z4
+	VADDPD  Z4, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z4, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M3V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M3V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M3V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M3V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8587,6 +10440,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -8601,16 +10457,36 @@ row:
 	VMOVUPD      Z4, (R9)
 	VADDPD       64(R9), Z5, Z5
 	VMOVUPD      Z5, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z6, Z6, Z6
+	VADDPD  Z6, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z6, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z6, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z6, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z6, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M4V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M4V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M4V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M4V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8656,6 +10532,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -8675,16 +10554,41 @@ row:
 	VMOVUPD      Z6, (R9)
 	VADDPD       64(R9), Z7, Z7
 	VMOVUPD      Z7, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z8, Z8, Z8
+	VADDPD  Z8, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z8, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z8, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z8, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z8, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M5V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M5V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M5V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M5V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8735,6 +10639,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -8759,16 +10666,46 @@ row:
 	VMOVUPD      Z8, (R9)
 	VADDPD       64(R9), Z9, Z9
 	VMOVUPD      Z9, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z10, Z10, Z10
+	VADDPD  Z10, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z10, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z10, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z10, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z10, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z10, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z10, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M6V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M6V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M6V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M6V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8824,6 +10761,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -8853,16 +10793,51 @@ row:
 	VMOVUPD      Z10, (R9)
 	VADDPD       64(R9), Z11, Z11
 	VMOVUPD      Z11, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z12, Z12, Z12
+	VADDPD  Z12, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z12, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z12, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z12, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z12, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z12, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z12, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z12, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M7V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M7V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M7V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M7V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -8923,6 +10898,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -8957,16 +10935,56 @@ row:
 	VMOVUPD      Z12, (R9)
 	VADDPD       64(R9), Z13, Z13
 	VMOVUPD      Z13, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z14, Z14, Z14
+	VADDPD  Z14, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z14, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z14, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z14, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z14, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z14, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z14, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z14, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VADDPD  Z14, Z13, Z13
+	VMOVUPD Z13, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M8V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M8V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M8V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M8V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -9032,6 +11050,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -9071,16 +11092,61 @@ row:
 	VMOVUPD      Z14, (R9)
 	VADDPD       64(R9), Z15, Z15
 	VMOVUPD      Z15, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z16, Z16, Z16
+	VADDPD  Z16, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z16, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z16, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z16, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z16, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z16, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z16, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VADDPD  Z16, Z13, Z13
+	VMOVUPD Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z16, Z14, Z14
+	VMOVUPD Z14, (R9)
+	VADDPD  Z16, Z15, Z15
+	VMOVUPD Z15, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M9V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M9V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M9V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M9V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -9151,6 +11217,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -9195,16 +11264,66 @@ row:
 	VMOVUPD      Z16, (R9)
 	VADDPD       64(R9), Z17, Z17
 	VMOVUPD      Z17, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z18, Z18, Z18
+	VADDPD  Z18, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z18, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z18, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z18, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z18, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z18, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z18, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z18, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z18, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z18, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z18, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z18, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z18, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VADDPD  Z18, Z13, Z13
+	VMOVUPD Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z18, Z14, Z14
+	VMOVUPD Z14, (R9)
+	VADDPD  Z18, Z15, Z15
+	VMOVUPD Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z18, Z16, Z16
+	VMOVUPD Z16, (R9)
+	VADDPD  Z18, Z17, Z17
+	VMOVUPD Z17, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M10V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M10V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M10V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M10V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -9280,6 +11399,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -9329,16 +11451,71 @@ row:
 	VMOVUPD      Z18, (R9)
 	VADDPD       64(R9), Z19, Z19
 	VMOVUPD      Z19, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z20, Z20, Z20
+	VADDPD  Z20, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z20, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z20, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z20, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z20, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z20, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z20, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VADDPD  Z20, Z13, Z13
+	VMOVUPD Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z14, Z14
+	VMOVUPD Z14, (R9)
+	VADDPD  Z20, Z15, Z15
+	VMOVUPD Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z16, Z16
+	VMOVUPD Z16, (R9)
+	VADDPD  Z20, Z17, Z17
+	VMOVUPD Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z20, Z18, Z18
+	VMOVUPD Z18, (R9)
+	VADDPD  Z20, Z19, Z19
+	VMOVUPD Z19, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M11V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M11V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M11V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M11V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -9419,6 +11596,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -9473,16 +11653,76 @@ row:
 	VMOVUPD      Z20, (R9)
 	VADDPD       64(R9), Z21, Z21
 	VMOVUPD      Z21, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z22, Z22, Z22
+	VADDPD  Z22, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z22, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z22, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z22, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z22, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z22, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z22, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VADDPD  Z22, Z13, Z13
+	VMOVUPD Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z14, Z14
+	VMOVUPD Z14, (R9)
+	VADDPD  Z22, Z15, Z15
+	VMOVUPD Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z16, Z16
+	VMOVUPD Z16, (R9)
+	VADDPD  Z22, Z17, Z17
+	VMOVUPD Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z18, Z18
+	VMOVUPD Z18, (R9)
+	VADDPD  Z22, Z19, Z19
+	VMOVUPD Z19, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z22, Z20, Z20
+	VMOVUPD Z20, (R9)
+	VADDPD  Z22, Z21, Z21
+	VMOVUPD Z21, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M12V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M12V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M12V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M12V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -9568,6 +11808,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -9627,16 +11870,81 @@ row:
 	VMOVUPD      Z22, (R9)
 	VADDPD       64(R9), Z23, Z23
 	VMOVUPD      Z23, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z24, Z24, Z24
+	VADDPD  Z24, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z24, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z24, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z24, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z24, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z24, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z24, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VADDPD  Z24, Z13, Z13
+	VMOVUPD Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z14, Z14
+	VMOVUPD Z14, (R9)
+	VADDPD  Z24, Z15, Z15
+	VMOVUPD Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z16, Z16
+	VMOVUPD Z16, (R9)
+	VADDPD  Z24, Z17, Z17
+	VMOVUPD Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z18, Z18
+	VMOVUPD Z18, (R9)
+	VADDPD  Z24, Z19, Z19
+	VMOVUPD Z19, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z20, Z20
+	VMOVUPD Z20, (R9)
+	VADDPD  Z24, Z21, Z21
+	VMOVUPD Z21, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z24, Z22, Z22
+	VMOVUPD Z22, (R9)
+	VADDPD  Z24, Z23, Z23
+	VMOVUPD Z23, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M13V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M13V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M13V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M13V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -9727,6 +12035,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -9791,16 +12102,86 @@ row:
 	VMOVUPD      Z24, (R9)
 	VADDPD       64(R9), Z25, Z25
 	VMOVUPD      Z25, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z26, Z26, Z26
+	VADDPD  Z26, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z26, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z26, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z26, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z26, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z26, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z26, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VADDPD  Z26, Z13, Z13
+	VMOVUPD Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z14, Z14
+	VMOVUPD Z14, (R9)
+	VADDPD  Z26, Z15, Z15
+	VMOVUPD Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z16, Z16
+	VMOVUPD Z16, (R9)
+	VADDPD  Z26, Z17, Z17
+	VMOVUPD Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z18, Z18
+	VMOVUPD Z18, (R9)
+	VADDPD  Z26, Z19, Z19
+	VMOVUPD Z19, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z20, Z20
+	VMOVUPD Z20, (R9)
+	VADDPD  Z26, Z21, Z21
+	VMOVUPD Z21, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z22, Z22
+	VMOVUPD Z22, (R9)
+	VADDPD  Z26, Z23, Z23
+	VMOVUPD Z23, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z26, Z24, Z24
+	VMOVUPD Z24, (R9)
+	VADDPD  Z26, Z25, Z25
+	VMOVUPD Z25, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M14V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+// func tnF64M14V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF64M14V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M14V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x03, CX
@@ -9896,6 +12277,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPD       (R9), Z0, Z0
 	VMOVUPD      Z0, (R9)
 	VADDPD       64(R9), Z1, Z1
@@ -9965,16 +12349,91 @@ row:
 	VMOVUPD      Z26, (R9)
 	VADDPD       64(R9), Z27, Z27
 	VMOVUPD      Z27, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z28, Z28, Z28
+	VADDPD  Z28, Z0, Z0
+	VMOVUPD Z0, (R9)
+	VADDPD  Z28, Z1, Z1
+	VMOVUPD Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z2, Z2
+	VMOVUPD Z2, (R9)
+	VADDPD  Z28, Z3, Z3
+	VMOVUPD Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z4, Z4
+	VMOVUPD Z4, (R9)
+	VADDPD  Z28, Z5, Z5
+	VMOVUPD Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z6, Z6
+	VMOVUPD Z6, (R9)
+	VADDPD  Z28, Z7, Z7
+	VMOVUPD Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z8, Z8
+	VMOVUPD Z8, (R9)
+	VADDPD  Z28, Z9, Z9
+	VMOVUPD Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z10, Z10
+	VMOVUPD Z10, (R9)
+	VADDPD  Z28, Z11, Z11
+	VMOVUPD Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VADDPD  Z28, Z13, Z13
+	VMOVUPD Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z14, Z14
+	VMOVUPD Z14, (R9)
+	VADDPD  Z28, Z15, Z15
+	VMOVUPD Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z16, Z16
+	VMOVUPD Z16, (R9)
+	VADDPD  Z28, Z17, Z17
+	VMOVUPD Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z18, Z18
+	VMOVUPD Z18, (R9)
+	VADDPD  Z28, Z19, Z19
+	VMOVUPD Z19, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z20, Z20
+	VMOVUPD Z20, (R9)
+	VADDPD  Z28, Z21, Z21
+	VMOVUPD Z21, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z22, Z22
+	VMOVUPD Z22, (R9)
+	VADDPD  Z28, Z23, Z23
+	VMOVUPD Z23, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z24, Z24
+	VMOVUPD Z24, (R9)
+	VADDPD  Z28, Z25, Z25
+	VMOVUPD Z25, 64(R9)
+	ADDQ    CX, R9
+	VADDPD  Z28, Z26, Z26
+	VMOVUPD Z26, (R9)
+	VADDPD  Z28, Z27, Z27
+	VMOVUPD Z27, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF64M1TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M1TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M1TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M1TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -9998,15 +12457,26 @@ row:
 	ADDQ         DX, CX
 	DECQ         DI
 	JNZ          row
+	MOVQ         ow+64(FP), CX
+	TESTQ        CX, CX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z1
 	VADDPD       Z1, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z2, Z2, Z2
+	VADDPD  Z2, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M2TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M2TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M2TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M2TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10033,6 +12503,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z2
 	VADDPD       Z2, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10040,12 +12513,23 @@ row:
 	VMOVUPD.Z    (AX), K1, Z2
 	VADDPD       Z2, Z1, Z1
 	VMOVUPD      Z1, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z3, Z3, Z3
+	VADDPD  Z3, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z3, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M3TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M3TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M3TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M3TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10075,6 +12559,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z3
 	VADDPD       Z3, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10086,12 +12573,26 @@ row:
 	VMOVUPD.Z    (AX), K1, Z3
 	VADDPD       Z3, Z2, Z2
 	VMOVUPD      Z2, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z4, Z4, Z4
+	VADDPD  Z4, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z4, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M4TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M4TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M4TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M4TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10124,6 +12625,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z4
 	VADDPD       Z4, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10139,12 +12643,29 @@ row:
 	VMOVUPD.Z    (AX), K1, Z4
 	VADDPD       Z4, Z3, Z3
 	VMOVUPD      Z3, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z5, Z5, Z5
+	VADDPD  Z5, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z5, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z5, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z5, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M5TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M5TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M5TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M5TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10180,6 +12701,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z5
 	VADDPD       Z5, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10199,12 +12723,32 @@ row:
 	VMOVUPD.Z    (AX), K1, Z5
 	VADDPD       Z5, Z4, Z4
 	VMOVUPD      Z4, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z6, Z6, Z6
+	VADDPD  Z6, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z6, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z6, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z6, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z6, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M6TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M6TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M6TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M6TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10243,6 +12787,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z6
 	VADDPD       Z6, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10266,12 +12813,35 @@ row:
 	VMOVUPD.Z    (AX), K1, Z6
 	VADDPD       Z6, Z5, Z5
 	VMOVUPD      Z5, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z7, Z7, Z7
+	VADDPD  Z7, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z7, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z7, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z7, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z7, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z7, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M7TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M7TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M7TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M7TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10313,6 +12883,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z7
 	VADDPD       Z7, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10340,12 +12913,38 @@ row:
 	VMOVUPD.Z    (AX), K1, Z7
 	VADDPD       Z7, Z6, Z6
 	VMOVUPD      Z6, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z8, Z8, Z8
+	VADDPD  Z8, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z8, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z8, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z8, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z8, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z8, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z8, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M8TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M8TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M8TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M8TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10390,6 +12989,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z8
 	VADDPD       Z8, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10421,12 +13023,41 @@ row:
 	VMOVUPD.Z    (AX), K1, Z8
 	VADDPD       Z8, Z7, Z7
 	VMOVUPD      Z7, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z9, Z9, Z9
+	VADDPD  Z9, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z9, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z9, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z9, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z9, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z9, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z9, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z9, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M9TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M9TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M9TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M9TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10474,6 +13105,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z9
 	VADDPD       Z9, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10509,12 +13143,44 @@ row:
 	VMOVUPD.Z    (AX), K1, Z9
 	VADDPD       Z9, Z8, Z8
 	VMOVUPD      Z8, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z10, Z10, Z10
+	VADDPD  Z10, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z10, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z10, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z10, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z10, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z10, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z10, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z10, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z10, Z8, Z8
+	VMOVUPD Z8, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M10TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M10TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M10TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M10TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10565,6 +13231,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z10
 	VADDPD       Z10, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10604,12 +13273,47 @@ row:
 	VMOVUPD.Z    (AX), K1, Z10
 	VADDPD       Z10, Z9, Z9
 	VMOVUPD      Z9, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z11, Z11, Z11
+	VADDPD  Z11, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z8, Z8
+	VMOVUPD Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z11, Z9, Z9
+	VMOVUPD Z9, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M11TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M11TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M11TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M11TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10663,6 +13367,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z11
 	VADDPD       Z11, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10706,12 +13413,50 @@ row:
 	VMOVUPD.Z    (AX), K1, Z11
 	VADDPD       Z11, Z10, Z10
 	VMOVUPD      Z10, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z12, Z12, Z12
+	VADDPD  Z12, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z8, Z8
+	VMOVUPD Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z9, Z9
+	VMOVUPD Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z12, Z10, Z10
+	VMOVUPD Z10, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M12TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M12TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M12TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M12TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10768,6 +13513,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z12
 	VADDPD       Z12, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10815,12 +13563,53 @@ row:
 	VMOVUPD.Z    (AX), K1, Z12
 	VADDPD       Z12, Z11, Z11
 	VMOVUPD      Z11, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z13, Z13, Z13
+	VADDPD  Z13, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z8, Z8
+	VMOVUPD Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z9, Z9
+	VMOVUPD Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z10, Z10
+	VMOVUPD Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z13, Z11, Z11
+	VMOVUPD Z11, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M13TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M13TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M13TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M13TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10880,6 +13669,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z13
 	VADDPD       Z13, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -10931,12 +13723,56 @@ row:
 	VMOVUPD.Z    (AX), K1, Z13
 	VADDPD       Z13, Z12, Z12
 	VMOVUPD      Z12, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z14, Z14, Z14
+	VADDPD  Z14, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z8, Z8
+	VMOVUPD Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z9, Z9
+	VMOVUPD Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z10, Z10
+	VMOVUPD Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z11, Z11
+	VMOVUPD Z11, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z14, Z12, Z12
+	VMOVUPD Z12, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M14TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M14TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M14TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M14TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -10999,6 +13835,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z14
 	VADDPD       Z14, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -11054,12 +13893,59 @@ row:
 	VMOVUPD.Z    (AX), K1, Z14
 	VADDPD       Z14, Z13, Z13
 	VMOVUPD      Z13, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z15, Z15, Z15
+	VADDPD  Z15, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z8, Z8
+	VMOVUPD Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z9, Z9
+	VMOVUPD Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z10, Z10
+	VMOVUPD Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z11, Z11
+	VMOVUPD Z11, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z12, Z12
+	VMOVUPD Z12, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z15, Z13, Z13
+	VMOVUPD Z13, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M15TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M15TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M15TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M15TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -11125,6 +14011,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z15
 	VADDPD       Z15, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -11184,12 +14073,62 @@ row:
 	VMOVUPD.Z    (AX), K1, Z15
 	VADDPD       Z15, Z14, Z14
 	VMOVUPD      Z14, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z16, Z16, Z16
+	VADDPD  Z16, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z8, Z8
+	VMOVUPD Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z9, Z9
+	VMOVUPD Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z10, Z10
+	VMOVUPD Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z11, Z11
+	VMOVUPD Z11, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z12, Z12
+	VMOVUPD Z12, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z13, Z13
+	VMOVUPD Z13, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z16, Z14, Z14
+	VMOVUPD Z14, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF64M16TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+// func tnF64M16TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF64M16TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF64M16TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -11258,6 +14197,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPD.Z    (AX), K1, Z16
 	VADDPD       Z16, Z0, Z0
 	VMOVUPD      Z0, K1, (AX)
@@ -11321,6 +14263,59 @@ row:
 	VMOVUPD.Z    (AX), K1, Z16
 	VADDPD       Z16, Z15, Z15
 	VMOVUPD      Z15, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z17, Z17, Z17
+	VADDPD  Z17, Z0, Z0
+	VMOVUPD Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z1, Z1
+	VMOVUPD Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z2, Z2
+	VMOVUPD Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z3, Z3
+	VMOVUPD Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z4, Z4
+	VMOVUPD Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z5, Z5
+	VMOVUPD Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z6, Z6
+	VMOVUPD Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z7, Z7
+	VMOVUPD Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z8, Z8
+	VMOVUPD Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z9, Z9
+	VMOVUPD Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z10, Z10
+	VMOVUPD Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z11, Z11
+	VMOVUPD Z11, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z12, Z12
+	VMOVUPD Z12, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z13, Z13
+	VMOVUPD Z13, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z14, Z14
+	VMOVUPD Z14, K1, (AX)
+	ADDQ    CX, AX
+	VADDPD  Z17, Z15, Z15
+	VMOVUPD Z15, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
@@ -13018,9 +16013,9 @@ loop:
 	VZEROUPPER
 	RET
 
-// func tnF32M1V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M1V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M1V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M1V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13048,18 +16043,29 @@ row:
 	DECQ         R10
 	JNZ          row
 	MOVQ         AX, R8
+	MOVQ         ow+64(FP), R9
+	TESTQ        R9, R9
+	JNZ          overwrite
 	VADDPS       (R8), Z0, Z0
 	VMOVUPS      Z0, (R8)
-	ADDQ         $0x00000040, BX
-	ADDQ         $0x00000040, AX
-	DECQ         DI
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z1, Z1, Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (R8)
+
+stored:
+	ADDQ $0x00000040, BX
+	ADDQ $0x00000040, AX
+	DECQ DI
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M2V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M2V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M2V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M2V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13090,21 +16096,35 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
 	VADDPS       (R9), Z1, Z1
 	VMOVUPS      Z1, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z2, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z2, Z1, Z1
+	VMOVUPS Z1, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M3V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M3V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M3V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M3V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13138,6 +16158,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13146,16 +16169,30 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z2, Z2
 	VMOVUPS      Z2, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z3, Z3, Z3
+	VADDPS  Z3, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z3, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M4V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M4V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M4V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M4V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13192,6 +16229,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13203,16 +16243,33 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z3, Z3
 	VMOVUPS      Z3, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z4, Z4, Z4
+	VADDPS  Z4, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z4, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z4, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M5V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M5V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M5V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M5V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13252,6 +16309,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13266,16 +16326,36 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z4, Z4
 	VMOVUPS      Z4, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z5, Z5, Z5
+	VADDPS  Z5, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z5, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z5, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z5, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M6V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M6V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M6V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M6V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13318,6 +16398,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13335,16 +16418,39 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z5, Z5
 	VMOVUPS      Z5, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z6, Z6, Z6
+	VADDPS  Z6, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z6, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z6, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z6, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z6, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M7V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M7V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M7V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M7V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13390,6 +16496,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13410,16 +16519,42 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z6, Z6
 	VMOVUPS      Z6, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z7, Z7, Z7
+	VADDPS  Z7, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z7, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z7, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z7, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z7, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z7, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M8V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M8V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M8V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M8V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13468,6 +16603,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13491,16 +16629,45 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z7, Z7
 	VMOVUPS      Z7, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z8, Z8, Z8
+	VADDPS  Z8, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M9V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M9V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M9V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M9V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13552,6 +16719,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13578,16 +16748,48 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z8, Z8
 	VMOVUPS      Z8, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z9, Z9, Z9
+	VADDPS  Z9, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z9, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z9, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z9, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z9, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z9, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z9, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z9, Z7, Z7
+	VMOVUPS Z7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M10V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M10V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M10V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M10V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13642,6 +16844,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13671,16 +16876,51 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z9, Z9
 	VMOVUPS      Z9, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z10, Z10, Z10
+	VADDPS  Z10, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z7, Z7
+	VMOVUPS Z7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M11V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M11V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M11V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M11V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13738,6 +16978,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13770,16 +17013,54 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z10, Z10
 	VMOVUPS      Z10, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z11, Z11, Z11
+	VADDPS  Z11, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z7, Z7
+	VMOVUPS Z7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z8, Z8
+	VMOVUPS Z8, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z9, Z9
+	VMOVUPS Z9, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z11, Z10, Z10
+	VMOVUPS Z10, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M12V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M12V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M12V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M12V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13840,6 +17121,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13875,16 +17159,57 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z11, Z11
 	VMOVUPS      Z11, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z12, Z12, Z12
+	VADDPS  Z12, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z7, Z7
+	VMOVUPS Z7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z8, Z8
+	VMOVUPS Z8, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z9, Z9
+	VMOVUPS Z9, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M13V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M13V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M13V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M13V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -13948,6 +17273,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -13986,16 +17314,60 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z12, Z12
 	VMOVUPS      Z12, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z13, Z13, Z13
+	VADDPS  Z13, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z7, Z7
+	VMOVUPS Z7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z8, Z8
+	VMOVUPS Z8, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z9, Z9
+	VMOVUPS Z9, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z10, Z10
+	VMOVUPS Z10, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M14V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M14V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M14V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M14V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14062,6 +17434,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -14103,16 +17478,63 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z13, Z13
 	VMOVUPS      Z13, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z14, Z14, Z14
+	VADDPS  Z14, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z7, Z7
+	VMOVUPS Z7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z8, Z8
+	VMOVUPS Z8, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z9, Z9
+	VMOVUPS Z9, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z10, Z10
+	VMOVUPS Z10, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z11, Z11
+	VMOVUPS Z11, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M15V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M15V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M15V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M15V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14182,6 +17604,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -14226,16 +17651,66 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z14, Z14
 	VMOVUPS      Z14, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z15, Z15, Z15
+	VADDPS  Z15, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z7, Z7
+	VMOVUPS Z7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z8, Z8
+	VMOVUPS Z8, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z9, Z9
+	VMOVUPS Z9, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z10, Z10
+	VMOVUPS Z10, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z11, Z11
+	VMOVUPS Z11, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z12, Z12
+	VMOVUPS Z12, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M16V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M16V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M16V1AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M16V1AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14308,6 +17783,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	ADDQ         CX, R9
@@ -14355,16 +17833,69 @@ row:
 	ADDQ         CX, R9
 	VADDPS       (R9), Z15, Z15
 	VMOVUPS      Z15, (R9)
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z16, Z16, Z16
+	VADDPS  Z16, Z0, Z0
+	VMOVUPS Z0, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z1, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z2, Z2
+	VMOVUPS Z2, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z3, Z3
+	VMOVUPS Z3, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z4, Z4
+	VMOVUPS Z4, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z5, Z5
+	VMOVUPS Z5, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z6, Z6
+	VMOVUPS Z6, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z7, Z7
+	VMOVUPS Z7, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z8, Z8
+	VMOVUPS Z8, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z9, Z9
+	VMOVUPS Z9, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z10, Z10
+	VMOVUPS Z10, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z11, Z11
+	VMOVUPS Z11, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z12, Z12
+	VMOVUPS Z12, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z13, Z13
+	VMOVUPS Z13, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z15, Z15
+	VMOVUPS Z15, (R9)
+
+stored:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M1V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M1V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M1V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M1V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14395,20 +17926,33 @@ row:
 	DECQ         R10
 	JNZ          row
 	MOVQ         AX, R8
+	MOVQ         ow+64(FP), R9
+	TESTQ        R9, R9
+	JNZ          overwrite
 	VADDPS       (R8), Z0, Z0
 	VMOVUPS      Z0, (R8)
 	VADDPS       64(R8), Z1, Z1
 	VMOVUPS      Z1, 64(R8)
-	ADDQ         $0x00000080, BX
-	ADDQ         $0x00000080, AX
-	DECQ         DI
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z2, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, (R8)
+	VADDPS  Z2, Z1, Z1
+	VMOVUPS Z1, 64(R8)
+
+stored:
+	ADDQ $0x00000080, BX
+	ADDQ $0x00000080, AX
+	DECQ DI
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M2V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M2V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M2V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M2V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14444,6 +17988,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -14453,16 +18000,31 @@ row:
 	VMOVUPS      Z2, (R9)
 	VADDPS       64(R9), Z3, Z3
 	VMOVUPS      Z3, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z4, Z4, Z4
+	VADDPS  Z4, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z4, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z4, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M3V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M3V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M3V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M3V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14503,6 +18065,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -14517,16 +18082,36 @@ row:
 	VMOVUPS      Z4, (R9)
 	VADDPS       64(R9), Z5, Z5
 	VMOVUPS      Z5, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z6, Z6, Z6
+	VADDPS  Z6, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z6, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z6, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z6, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z6, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M4V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M4V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M4V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M4V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14572,6 +18157,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -14591,16 +18179,41 @@ row:
 	VMOVUPS      Z6, (R9)
 	VADDPS       64(R9), Z7, Z7
 	VMOVUPS      Z7, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z8, Z8, Z8
+	VADDPS  Z8, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z8, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z8, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z8, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z8, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M5V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M5V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M5V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M5V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14651,6 +18264,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -14675,16 +18291,46 @@ row:
 	VMOVUPS      Z8, (R9)
 	VADDPS       64(R9), Z9, Z9
 	VMOVUPS      Z9, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z10, Z10, Z10
+	VADDPS  Z10, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z10, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z10, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z10, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z10, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M6V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M6V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M6V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M6V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14740,6 +18386,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -14769,16 +18418,51 @@ row:
 	VMOVUPS      Z10, (R9)
 	VADDPS       64(R9), Z11, Z11
 	VMOVUPS      Z11, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z12, Z12, Z12
+	VADDPS  Z12, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z12, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z12, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z12, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z12, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z12, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M7V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M7V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M7V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M7V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14839,6 +18523,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -14873,16 +18560,56 @@ row:
 	VMOVUPS      Z12, (R9)
 	VADDPS       64(R9), Z13, Z13
 	VMOVUPS      Z13, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z14, Z14, Z14
+	VADDPS  Z14, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z14, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z14, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z14, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z14, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z14, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z14, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M8V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M8V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M8V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M8V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -14948,6 +18675,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -14987,16 +18717,61 @@ row:
 	VMOVUPS      Z14, (R9)
 	VADDPS       64(R9), Z15, Z15
 	VMOVUPS      Z15, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z16, Z16, Z16
+	VADDPS  Z16, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z16, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z16, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z16, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z16, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z16, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z16, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VADDPS  Z16, Z13, Z13
+	VMOVUPS Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (R9)
+	VADDPS  Z16, Z15, Z15
+	VMOVUPS Z15, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M9V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M9V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M9V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M9V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -15067,6 +18842,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -15111,16 +18889,66 @@ row:
 	VMOVUPS      Z16, (R9)
 	VADDPS       64(R9), Z17, Z17
 	VMOVUPS      Z17, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z18, Z18, Z18
+	VADDPS  Z18, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z18, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z18, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z18, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z18, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z18, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z18, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z18, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z18, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z18, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z18, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z18, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z18, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VADDPS  Z18, Z13, Z13
+	VMOVUPS Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z18, Z14, Z14
+	VMOVUPS Z14, (R9)
+	VADDPS  Z18, Z15, Z15
+	VMOVUPS Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z18, Z16, Z16
+	VMOVUPS Z16, (R9)
+	VADDPS  Z18, Z17, Z17
+	VMOVUPS Z17, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M10V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M10V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M10V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M10V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -15196,6 +19024,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -15245,16 +19076,71 @@ row:
 	VMOVUPS      Z18, (R9)
 	VADDPS       64(R9), Z19, Z19
 	VMOVUPS      Z19, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z20, Z20, Z20
+	VADDPS  Z20, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z20, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z20, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z20, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z20, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z20, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z20, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VADDPS  Z20, Z13, Z13
+	VMOVUPS Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z14, Z14
+	VMOVUPS Z14, (R9)
+	VADDPS  Z20, Z15, Z15
+	VMOVUPS Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z16, Z16
+	VMOVUPS Z16, (R9)
+	VADDPS  Z20, Z17, Z17
+	VMOVUPS Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z20, Z18, Z18
+	VMOVUPS Z18, (R9)
+	VADDPS  Z20, Z19, Z19
+	VMOVUPS Z19, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M11V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M11V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M11V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M11V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -15335,6 +19221,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -15389,16 +19278,76 @@ row:
 	VMOVUPS      Z20, (R9)
 	VADDPS       64(R9), Z21, Z21
 	VMOVUPS      Z21, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z22, Z22, Z22
+	VADDPS  Z22, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z22, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z22, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z22, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z22, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z22, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z22, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VADDPS  Z22, Z13, Z13
+	VMOVUPS Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z14, Z14
+	VMOVUPS Z14, (R9)
+	VADDPS  Z22, Z15, Z15
+	VMOVUPS Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z16, Z16
+	VMOVUPS Z16, (R9)
+	VADDPS  Z22, Z17, Z17
+	VMOVUPS Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z18, Z18
+	VMOVUPS Z18, (R9)
+	VADDPS  Z22, Z19, Z19
+	VMOVUPS Z19, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z22, Z20, Z20
+	VMOVUPS Z20, (R9)
+	VADDPS  Z22, Z21, Z21
+	VMOVUPS Z21, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M12V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M12V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M12V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M12V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -15484,6 +19433,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -15543,16 +19495,81 @@ row:
 	VMOVUPS      Z22, (R9)
 	VADDPS       64(R9), Z23, Z23
 	VMOVUPS      Z23, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z24, Z24, Z24
+	VADDPS  Z24, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z24, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z24, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z24, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z24, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z24, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z24, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VADDPS  Z24, Z13, Z13
+	VMOVUPS Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z14, Z14
+	VMOVUPS Z14, (R9)
+	VADDPS  Z24, Z15, Z15
+	VMOVUPS Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z16, Z16
+	VMOVUPS Z16, (R9)
+	VADDPS  Z24, Z17, Z17
+	VMOVUPS Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z18, Z18
+	VMOVUPS Z18, (R9)
+	VADDPS  Z24, Z19, Z19
+	VMOVUPS Z19, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z20, Z20
+	VMOVUPS Z20, (R9)
+	VADDPS  Z24, Z21, Z21
+	VMOVUPS Z21, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z24, Z22, Z22
+	VMOVUPS Z22, (R9)
+	VADDPS  Z24, Z23, Z23
+	VMOVUPS Z23, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M13V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M13V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M13V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M13V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -15643,6 +19660,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -15707,16 +19727,86 @@ row:
 	VMOVUPS      Z24, (R9)
 	VADDPS       64(R9), Z25, Z25
 	VMOVUPS      Z25, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z26, Z26, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z26, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z26, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z26, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z26, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z26, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VADDPS  Z26, Z13, Z13
+	VMOVUPS Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z14, Z14
+	VMOVUPS Z14, (R9)
+	VADDPS  Z26, Z15, Z15
+	VMOVUPS Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z16, Z16
+	VMOVUPS Z16, (R9)
+	VADDPS  Z26, Z17, Z17
+	VMOVUPS Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z18, Z18
+	VMOVUPS Z18, (R9)
+	VADDPS  Z26, Z19, Z19
+	VMOVUPS Z19, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z20, Z20
+	VMOVUPS Z20, (R9)
+	VADDPS  Z26, Z21, Z21
+	VMOVUPS Z21, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z22, Z22
+	VMOVUPS Z22, (R9)
+	VADDPS  Z26, Z23, Z23
+	VMOVUPS Z23, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z26, Z24, Z24
+	VMOVUPS Z24, (R9)
+	VADDPS  Z26, Z25, Z25
+	VMOVUPS Z25, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M14V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+// func tnF32M14V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·tnF32M14V2AVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M14V2AVX512(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), AX
 	MOVQ ldc+8(FP), CX
 	SHLQ $0x02, CX
@@ -15812,6 +19902,9 @@ row:
 	DECQ         R11
 	JNZ          row
 	MOVQ         AX, R9
+	MOVQ         ow+64(FP), R10
+	TESTQ        R10, R10
+	JNZ          overwrite
 	VADDPS       (R9), Z0, Z0
 	VMOVUPS      Z0, (R9)
 	VADDPS       64(R9), Z1, Z1
@@ -15881,16 +19974,91 @@ row:
 	VMOVUPS      Z26, (R9)
 	VADDPS       64(R9), Z27, Z27
 	VMOVUPS      Z27, 64(R9)
-	ADDQ         $0x00000080, SI
-	ADDQ         $0x00000080, AX
-	DECQ         R8
-	JNZ          strip
+	JMP          stored
+
+overwrite:
+	VXORPS  Z28, Z28, Z28
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R9)
+	VADDPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R9)
+	VADDPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R9)
+	VADDPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R9)
+	VADDPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R9)
+	VADDPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R9)
+	VADDPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VADDPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, (R9)
+	VADDPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, (R9)
+	VADDPS  Z28, Z17, Z17
+	VMOVUPS Z17, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, (R9)
+	VADDPS  Z28, Z19, Z19
+	VMOVUPS Z19, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, (R9)
+	VADDPS  Z28, Z21, Z21
+	VMOVUPS Z21, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z22, Z22
+	VMOVUPS Z22, (R9)
+	VADDPS  Z28, Z23, Z23
+	VMOVUPS Z23, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z24, Z24
+	VMOVUPS Z24, (R9)
+	VADDPS  Z28, Z25, Z25
+	VMOVUPS Z25, 64(R9)
+	ADDQ    CX, R9
+	VADDPS  Z28, Z26, Z26
+	VMOVUPS Z26, (R9)
+	VADDPS  Z28, Z27, Z27
+	VMOVUPS Z27, 64(R9)
+
+stored:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, AX
+	DECQ R8
+	JNZ  strip
 	VZEROUPPER
 	RET
 
-// func tnF32M1TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M1TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M1TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M1TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -15914,15 +20082,26 @@ row:
 	ADDQ         DX, CX
 	DECQ         DI
 	JNZ          row
+	MOVQ         ow+64(FP), CX
+	TESTQ        CX, CX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z1
 	VADDPS       Z1, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z2, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M2TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M2TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M2TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M2TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -15949,6 +20128,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z2
 	VADDPS       Z2, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -15956,12 +20138,23 @@ row:
 	VMOVUPS.Z    (AX), K1, Z2
 	VADDPS       Z2, Z1, Z1
 	VMOVUPS      Z1, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z3, Z3, Z3
+	VADDPS  Z3, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z3, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M3TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M3TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M3TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M3TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -15991,6 +20184,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z3
 	VADDPS       Z3, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16002,12 +20198,26 @@ row:
 	VMOVUPS.Z    (AX), K1, Z3
 	VADDPS       Z3, Z2, Z2
 	VMOVUPS      Z2, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z4, Z4, Z4
+	VADDPS  Z4, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z4, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z4, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M4TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M4TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M4TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M4TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16040,6 +20250,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z4
 	VADDPS       Z4, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16055,12 +20268,29 @@ row:
 	VMOVUPS.Z    (AX), K1, Z4
 	VADDPS       Z4, Z3, Z3
 	VMOVUPS      Z3, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z5, Z5, Z5
+	VADDPS  Z5, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z5, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z5, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z5, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M5TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M5TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M5TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M5TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16096,6 +20326,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z5
 	VADDPS       Z5, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16115,12 +20348,32 @@ row:
 	VMOVUPS.Z    (AX), K1, Z5
 	VADDPS       Z5, Z4, Z4
 	VMOVUPS      Z4, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z6, Z6, Z6
+	VADDPS  Z6, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z6, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z6, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z6, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z6, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M6TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M6TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M6TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M6TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16159,6 +20412,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z6
 	VADDPS       Z6, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16182,12 +20438,35 @@ row:
 	VMOVUPS.Z    (AX), K1, Z6
 	VADDPS       Z6, Z5, Z5
 	VMOVUPS      Z5, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z7, Z7, Z7
+	VADDPS  Z7, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z7, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z7, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z7, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z7, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z7, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M7TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M7TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M7TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M7TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16229,6 +20508,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z7
 	VADDPS       Z7, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16256,12 +20538,38 @@ row:
 	VMOVUPS.Z    (AX), K1, Z7
 	VADDPS       Z7, Z6, Z6
 	VMOVUPS      Z6, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z8, Z8, Z8
+	VADDPS  Z8, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z8, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z8, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z8, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z8, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z8, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z8, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M8TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M8TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M8TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M8TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16306,6 +20614,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z8
 	VADDPS       Z8, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16337,12 +20648,41 @@ row:
 	VMOVUPS.Z    (AX), K1, Z8
 	VADDPS       Z8, Z7, Z7
 	VMOVUPS      Z7, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z9, Z9, Z9
+	VADDPS  Z9, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z9, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z9, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z9, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z9, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z9, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z9, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z9, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M9TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M9TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M9TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M9TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16390,6 +20730,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z9
 	VADDPS       Z9, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16425,12 +20768,44 @@ row:
 	VMOVUPS.Z    (AX), K1, Z9
 	VADDPS       Z9, Z8, Z8
 	VMOVUPS      Z8, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z10, Z10, Z10
+	VADDPS  Z10, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z10, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z10, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z10, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z10, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z10, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z10, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z10, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M10TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M10TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M10TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M10TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16481,6 +20856,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z10
 	VADDPS       Z10, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16520,12 +20898,47 @@ row:
 	VMOVUPS.Z    (AX), K1, Z10
 	VADDPS       Z10, Z9, Z9
 	VMOVUPS      Z9, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z11, Z11, Z11
+	VADDPS  Z11, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z11, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M11TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M11TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M11TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M11TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16579,6 +20992,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z11
 	VADDPS       Z11, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16622,12 +21038,50 @@ row:
 	VMOVUPS.Z    (AX), K1, Z11
 	VADDPS       Z11, Z10, Z10
 	VMOVUPS      Z10, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z12, Z12, Z12
+	VADDPS  Z12, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M12TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M12TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M12TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M12TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16684,6 +21138,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z12
 	VADDPS       Z12, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16731,12 +21188,53 @@ row:
 	VMOVUPS.Z    (AX), K1, Z12
 	VADDPS       Z12, Z11, Z11
 	VMOVUPS      Z11, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z13, Z13, Z13
+	VADDPS  Z13, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M13TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M13TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M13TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M13TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16796,6 +21294,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z13
 	VADDPS       Z13, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16847,12 +21348,56 @@ row:
 	VMOVUPS.Z    (AX), K1, Z13
 	VADDPS       Z13, Z12, Z12
 	VMOVUPS      Z12, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z14, Z14, Z14
+	VADDPS  Z14, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z11, Z11
+	VMOVUPS Z11, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M14TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M14TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M14TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M14TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -16915,6 +21460,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z14
 	VADDPS       Z14, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -16970,12 +21518,59 @@ row:
 	VMOVUPS.Z    (AX), K1, Z14
 	VADDPS       Z14, Z13, Z13
 	VMOVUPS      Z13, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z15, Z15, Z15
+	VADDPS  Z15, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z11, Z11
+	VMOVUPS Z11, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M15TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M15TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M15TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M15TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -17041,6 +21636,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z15
 	VADDPS       Z15, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -17100,12 +21698,62 @@ row:
 	VMOVUPS.Z    (AX), K1, Z15
 	VADDPS       Z15, Z14, Z14
 	VMOVUPS      Z14, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z16, Z16, Z16
+	VADDPS  Z16, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z11, Z11
+	VMOVUPS Z11, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z13, Z13
+	VMOVUPS Z13, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 
-// func tnF32M16TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+// func tnF32M16TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·tnF32M16TailAVX512(SB), NOSPLIT, $0-64
+TEXT ·tnF32M16TailAVX512(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -17174,6 +21822,9 @@ row:
 	ADDQ         BX, DX
 	DECQ         R8
 	JNZ          row
+	MOVQ         ow+64(FP), DX
+	TESTQ        DX, DX
+	JNZ          overwrite
 	VMOVUPS.Z    (AX), K1, Z16
 	VADDPS       Z16, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)
@@ -17237,6 +21888,59 @@ row:
 	VMOVUPS.Z    (AX), K1, Z16
 	VADDPS       Z16, Z15, Z15
 	VMOVUPS      Z15, K1, (AX)
+	JMP          stored
+
+overwrite:
+	VXORPS  Z17, Z17, Z17
+	VADDPS  Z17, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z11, Z11
+	VMOVUPS Z11, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z13, Z13
+	VMOVUPS Z13, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+	ADDQ    CX, AX
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, K1, (AX)
+
+stored:
 	VZEROUPPER
 	RET
 

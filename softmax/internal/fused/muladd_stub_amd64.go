@@ -179,265 +179,265 @@ func panelF32N2R5(c *float32, ldc int, a *float32, ai int, ap int, b *float32, l
 //go:noescape
 func panelF32N2R6(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int)
 
-// tnF64M1V1 adds Aᵀ·B to C for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M1V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M1V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M1V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M2V1 adds Aᵀ·B to C for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M2V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M2V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M2V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M3V1 adds Aᵀ·B to C for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M3V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M3V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M3V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M4V1 adds Aᵀ·B to C for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M4V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M4V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M4V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M5V1 adds Aᵀ·B to C for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M5V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M5V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M5V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M6V1 adds Aᵀ·B to C for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M6V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M6V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M6V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M7V1 adds Aᵀ·B to C for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M7V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M7V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M7V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M8V1 adds Aᵀ·B to C for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M8V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M8V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M8V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M9V1 adds Aᵀ·B to C for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M9V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M9V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M9V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M10V1 adds Aᵀ·B to C for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M10V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M10V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M10V1(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M1V2 adds Aᵀ·B to C for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M1V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M1V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M1V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M2V2 adds Aᵀ·B to C for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M2V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M2V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M2V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M3V2 adds Aᵀ·B to C for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M3V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M3V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M3V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M4V2 adds Aᵀ·B to C for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M4V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M4V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M4V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M5V2 adds Aᵀ·B to C for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M5V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M5V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M5V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M6V2 adds Aᵀ·B to C for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M6V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M6V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M6V2(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF32M1V1 adds Aᵀ·B to C for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M1V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M1V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M1V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M2V1 adds Aᵀ·B to C for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M2V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M2V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M2V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M3V1 adds Aᵀ·B to C for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M3V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M3V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M3V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M4V1 adds Aᵀ·B to C for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M4V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M4V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M4V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M5V1 adds Aᵀ·B to C for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M5V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M5V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M5V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M6V1 adds Aᵀ·B to C for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M6V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M6V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M6V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M7V1 adds Aᵀ·B to C for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M7V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M7V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M7V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M8V1 adds Aᵀ·B to C for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M8V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M8V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M8V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M9V1 adds Aᵀ·B to C for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M9V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M9V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M9V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M10V1 adds Aᵀ·B to C for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M10V1 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M10V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M10V1(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M1V2 adds Aᵀ·B to C for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M1V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M1V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M1V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M2V2 adds Aᵀ·B to C for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M2V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M2V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M2V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M3V2 adds Aᵀ·B to C for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M3V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M3V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M3V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M4V2 adds Aᵀ·B to C for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M4V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M4V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M4V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M5V2 adds Aᵀ·B to C for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M5V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M5V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M5V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M6V2 adds Aᵀ·B to C for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M6V2 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M6V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M6V2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
 // tnF64M1Tail adds Aᵀ·B to C for 1 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M1Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M1Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M2Tail adds Aᵀ·B to C for 2 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M2Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M2Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M3Tail adds Aᵀ·B to C for 3 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M3Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M3Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M4Tail adds Aᵀ·B to C for 4 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M4Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M4Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M5Tail adds Aᵀ·B to C for 5 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M5Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M5Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M6Tail adds Aᵀ·B to C for 6 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M6Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M6Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M7Tail adds Aᵀ·B to C for 7 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M7Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M7Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M8Tail adds Aᵀ·B to C for 8 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M8Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M8Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M9Tail adds Aᵀ·B to C for 9 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M9Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M9Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF64M10Tail adds Aᵀ·B to C for 10 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M10Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64)
+func tnF64M10Tail(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int)
 
 // tnF32M1Tail adds Aᵀ·B to C for 1 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M1Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M1Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M2Tail adds Aᵀ·B to C for 2 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M2Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M2Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M3Tail adds Aᵀ·B to C for 3 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M3Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M3Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M4Tail adds Aᵀ·B to C for 4 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M4Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M4Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M5Tail adds Aᵀ·B to C for 5 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M5Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M5Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M6Tail adds Aᵀ·B to C for 6 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M6Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M6Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M7Tail adds Aᵀ·B to C for 7 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M7Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M7Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M8Tail adds Aᵀ·B to C for 8 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M8Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M8Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M9Tail adds Aᵀ·B to C for 9 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M9Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M9Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // tnF32M10Tail adds Aᵀ·B to C for 10 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M10Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32)
+func tnF32M10Tail(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int)
 
 // panelF64N1R1AVX512 adds the 1-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
 //
@@ -539,235 +539,235 @@ func panelF64N2R11AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *flo
 //go:noescape
 func panelF64N2R12AVX512(c *float64, ldc int, a *float64, ai int, ap int, b *float64, ldb int, k int, last int)
 
-// tnF64M1V1AVX512 adds Aᵀ·B to C for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M1V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M1V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M1V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M2V1AVX512 adds Aᵀ·B to C for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M2V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M2V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M2V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M3V1AVX512 adds Aᵀ·B to C for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M3V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M3V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M3V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M4V1AVX512 adds Aᵀ·B to C for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M4V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M4V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M4V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M5V1AVX512 adds Aᵀ·B to C for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M5V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M5V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M5V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M6V1AVX512 adds Aᵀ·B to C for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M6V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M6V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M6V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M7V1AVX512 adds Aᵀ·B to C for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M7V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M7V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M7V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M8V1AVX512 adds Aᵀ·B to C for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M8V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M8V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M8V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M9V1AVX512 adds Aᵀ·B to C for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M9V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M9V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M9V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M10V1AVX512 adds Aᵀ·B to C for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M10V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M10V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M10V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M11V1AVX512 adds Aᵀ·B to C for 11 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M11V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 11 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M11V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M11V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M12V1AVX512 adds Aᵀ·B to C for 12 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M12V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 12 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M12V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M12V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M13V1AVX512 adds Aᵀ·B to C for 13 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M13V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 13 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M13V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M13V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M14V1AVX512 adds Aᵀ·B to C for 14 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M14V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 14 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M14V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M14V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M15V1AVX512 adds Aᵀ·B to C for 15 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M15V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 15 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M15V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M15V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M16V1AVX512 adds Aᵀ·B to C for 16 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF64M16V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 16 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M16V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M16V1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M1V2AVX512 adds Aᵀ·B to C for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M1V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M1V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M1V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M2V2AVX512 adds Aᵀ·B to C for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M2V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M2V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M2V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M3V2AVX512 adds Aᵀ·B to C for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M3V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M3V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M3V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M4V2AVX512 adds Aᵀ·B to C for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M4V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M4V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M4V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M5V2AVX512 adds Aᵀ·B to C for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M5V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M5V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M5V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M6V2AVX512 adds Aᵀ·B to C for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M6V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M6V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M6V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M7V2AVX512 adds Aᵀ·B to C for 7 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M7V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 7 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M7V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M7V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M8V2AVX512 adds Aᵀ·B to C for 8 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M8V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 8 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M8V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M8V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M9V2AVX512 adds Aᵀ·B to C for 9 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M9V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 9 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M9V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M9V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M10V2AVX512 adds Aᵀ·B to C for 10 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M10V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 10 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M10V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M10V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M11V2AVX512 adds Aᵀ·B to C for 11 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M11V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 11 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M11V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M11V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M12V2AVX512 adds Aᵀ·B to C for 12 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M12V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 12 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M12V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M12V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M13V2AVX512 adds Aᵀ·B to C for 13 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M13V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 13 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M13V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M13V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M14V2AVX512 adds Aᵀ·B to C for 14 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF64M14V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 14 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF64M14V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int)
+func tnF64M14V2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int)
 
-// tnF64M1TailAVX512 adds Aᵀ·B to C for 1 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M1TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M1TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M1TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M2TailAVX512 adds Aᵀ·B to C for 2 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M2TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M2TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M2TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M3TailAVX512 adds Aᵀ·B to C for 3 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M3TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M3TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M3TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M4TailAVX512 adds Aᵀ·B to C for 4 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M4TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M4TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M4TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M5TailAVX512 adds Aᵀ·B to C for 5 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M5TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M5TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M5TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M6TailAVX512 adds Aᵀ·B to C for 6 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M6TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M6TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M6TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M7TailAVX512 adds Aᵀ·B to C for 7 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M7TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 7 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M7TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M7TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M8TailAVX512 adds Aᵀ·B to C for 8 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M8TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 8 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M8TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M8TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M9TailAVX512 adds Aᵀ·B to C for 9 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M9TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 9 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M9TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M9TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M10TailAVX512 adds Aᵀ·B to C for 10 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M10TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 10 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M10TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M10TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M11TailAVX512 adds Aᵀ·B to C for 11 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M11TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 11 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M11TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M11TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M12TailAVX512 adds Aᵀ·B to C for 12 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M12TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 12 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M12TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M12TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M13TailAVX512 adds Aᵀ·B to C for 13 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M13TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 13 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M13TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M13TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M14TailAVX512 adds Aᵀ·B to C for 14 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M14TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 14 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M14TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M14TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M15TailAVX512 adds Aᵀ·B to C for 15 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M15TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 15 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M15TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M15TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
-// tnF64M16TailAVX512 adds Aᵀ·B to C for 16 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF64M16TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 16 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF64M16TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int)
+func tnF64M16TailAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int)
 
 // panelF32N1R1AVX512 adds the 1-row, 1-vector panel product A·B to C, the last vector's lanes as last selects; k >= 1.
 //
@@ -869,235 +869,235 @@ func panelF32N2R11AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *flo
 //go:noescape
 func panelF32N2R12AVX512(c *float32, ldc int, a *float32, ai int, ap int, b *float32, ldb int, k int, last int)
 
-// tnF32M1V1AVX512 adds Aᵀ·B to C for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M1V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M1V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M1V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M2V1AVX512 adds Aᵀ·B to C for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M2V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M2V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M2V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M3V1AVX512 adds Aᵀ·B to C for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M3V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M3V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M3V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M4V1AVX512 adds Aᵀ·B to C for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M4V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M4V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M4V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M5V1AVX512 adds Aᵀ·B to C for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M5V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M5V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M5V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M6V1AVX512 adds Aᵀ·B to C for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M6V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M6V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M6V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M7V1AVX512 adds Aᵀ·B to C for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M7V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 7 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M7V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M7V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M8V1AVX512 adds Aᵀ·B to C for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M8V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 8 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M8V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M8V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M9V1AVX512 adds Aᵀ·B to C for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M9V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 9 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M9V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M9V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M10V1AVX512 adds Aᵀ·B to C for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M10V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 10 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M10V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M10V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M11V1AVX512 adds Aᵀ·B to C for 11 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M11V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 11 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M11V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M11V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M12V1AVX512 adds Aᵀ·B to C for 12 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M12V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 12 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M12V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M12V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M13V1AVX512 adds Aᵀ·B to C for 13 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M13V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 13 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M13V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M13V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M14V1AVX512 adds Aᵀ·B to C for 14 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M14V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 14 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M14V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M14V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M15V1AVX512 adds Aᵀ·B to C for 15 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M15V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 15 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M15V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M15V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M16V1AVX512 adds Aᵀ·B to C for 16 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
+// tnF32M16V1AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 16 rows of C and ns strips of 1 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M16V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M16V1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M1V2AVX512 adds Aᵀ·B to C for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M1V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M1V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M1V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M2V2AVX512 adds Aᵀ·B to C for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M2V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M2V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M2V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M3V2AVX512 adds Aᵀ·B to C for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M3V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M3V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M3V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M4V2AVX512 adds Aᵀ·B to C for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M4V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M4V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M4V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M5V2AVX512 adds Aᵀ·B to C for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M5V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M5V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M5V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M6V2AVX512 adds Aᵀ·B to C for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M6V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M6V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M6V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M7V2AVX512 adds Aᵀ·B to C for 7 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M7V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 7 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M7V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M7V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M8V2AVX512 adds Aᵀ·B to C for 8 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M8V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 8 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M8V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M8V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M9V2AVX512 adds Aᵀ·B to C for 9 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M9V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 9 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M9V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M9V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M10V2AVX512 adds Aᵀ·B to C for 10 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M10V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 10 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M10V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M10V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M11V2AVX512 adds Aᵀ·B to C for 11 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M11V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 11 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M11V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M11V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M12V2AVX512 adds Aᵀ·B to C for 12 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M12V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 12 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M12V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M12V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M13V2AVX512 adds Aᵀ·B to C for 13 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M13V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 13 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M13V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M13V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M14V2AVX512 adds Aᵀ·B to C for 14 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
+// tnF32M14V2AVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 14 rows of C and ns strips of 2 vectors; k >= 1, ns >= 1.
 //
 //go:noescape
-func tnF32M14V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int)
+func tnF32M14V2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int)
 
-// tnF32M1TailAVX512 adds Aᵀ·B to C for 1 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M1TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 1 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M1TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M1TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M2TailAVX512 adds Aᵀ·B to C for 2 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M2TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 2 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M2TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M2TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M3TailAVX512 adds Aᵀ·B to C for 3 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M3TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 3 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M3TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M3TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M4TailAVX512 adds Aᵀ·B to C for 4 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M4TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 4 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M4TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M4TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M5TailAVX512 adds Aᵀ·B to C for 5 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M5TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 5 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M5TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M5TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M6TailAVX512 adds Aᵀ·B to C for 6 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M6TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 6 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M6TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M6TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M7TailAVX512 adds Aᵀ·B to C for 7 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M7TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 7 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M7TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M7TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M8TailAVX512 adds Aᵀ·B to C for 8 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M8TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 8 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M8TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M8TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M9TailAVX512 adds Aᵀ·B to C for 9 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M9TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 9 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M9TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M9TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M10TailAVX512 adds Aᵀ·B to C for 10 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M10TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 10 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M10TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M10TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M11TailAVX512 adds Aᵀ·B to C for 11 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M11TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 11 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M11TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M11TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M12TailAVX512 adds Aᵀ·B to C for 12 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M12TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 12 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M12TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M12TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M13TailAVX512 adds Aᵀ·B to C for 13 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M13TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 13 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M13TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M13TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M14TailAVX512 adds Aᵀ·B to C for 14 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M14TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 14 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M14TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M14TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M15TailAVX512 adds Aᵀ·B to C for 15 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M15TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 15 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M15TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M15TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
-// tnF32M16TailAVX512 adds Aᵀ·B to C for 16 rows of C and the columns of one vector that mask selects; k >= 1.
+// tnF32M16TailAVX512 adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for 16 rows of C and the columns of one vector that mask selects; k >= 1.
 //
 //go:noescape
-func tnF32M16TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int)
+func tnF32M16TailAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int)
 
 // ntF64R1C1 adds A·Bᵀ to C for 1 rows of A and 1 rows of B: nk steps of 8 values of p, then the masked tail step.
 //

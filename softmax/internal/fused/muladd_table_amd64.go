@@ -19,24 +19,24 @@ var panelsF32 = [2][]func(c *float32, ldc int, a *float32, ai, ap int, b *float3
 }
 
 // tnF64[v-1][m-1] is the m-row, v-vector float64 strip kernel.
-var tnF64 = [2][]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int){
+var tnF64 = [2][]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int){
 	{tnF64M1V1, tnF64M2V1, tnF64M3V1, tnF64M4V1, tnF64M5V1, tnF64M6V1, tnF64M7V1, tnF64M8V1, tnF64M9V1, tnF64M10V1},
 	{tnF64M1V2, tnF64M2V2, tnF64M3V2, tnF64M4V2, tnF64M5V2, tnF64M6V2},
 }
 
 // tnF32[v-1][m-1] is the m-row, v-vector float32 strip kernel.
-var tnF32 = [2][]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int){
+var tnF32 = [2][]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int){
 	{tnF32M1V1, tnF32M2V1, tnF32M3V1, tnF32M4V1, tnF32M5V1, tnF32M6V1, tnF32M7V1, tnF32M8V1, tnF32M9V1, tnF32M10V1},
 	{tnF32M1V2, tnF32M2V2, tnF32M3V2, tnF32M4V2, tnF32M5V2, tnF32M6V2},
 }
 
 // tnTailF64[m-1] is the m-row masked tail kernel (float64).
-var tnTailF64 = []func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64){
+var tnTailF64 = []func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask *int64, ow int){
 	tnF64M1Tail, tnF64M2Tail, tnF64M3Tail, tnF64M4Tail, tnF64M5Tail, tnF64M6Tail, tnF64M7Tail, tnF64M8Tail, tnF64M9Tail, tnF64M10Tail,
 }
 
 // tnTailF32[m-1] is the m-row masked tail kernel (float32).
-var tnTailF32 = []func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32){
+var tnTailF32 = []func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, ow int){
 	tnF32M1Tail, tnF32M2Tail, tnF32M3Tail, tnF32M4Tail, tnF32M5Tail, tnF32M6Tail, tnF32M7Tail, tnF32M8Tail, tnF32M9Tail, tnF32M10Tail,
 }
 
@@ -47,13 +47,13 @@ var panelsF64AVX512 = [2][]func(c *float64, ldc int, a *float64, ai, ap int, b *
 }
 
 // tnF64AVX512[v-1][m-1] is the m-row, v-vector float64 AVX-512 strip kernel.
-var tnF64AVX512 = [2][]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int){
+var tnF64AVX512 = [2][]func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, ns int, ow int){
 	{tnF64M1V1AVX512, tnF64M2V1AVX512, tnF64M3V1AVX512, tnF64M4V1AVX512, tnF64M5V1AVX512, tnF64M6V1AVX512, tnF64M7V1AVX512, tnF64M8V1AVX512, tnF64M9V1AVX512, tnF64M10V1AVX512, tnF64M11V1AVX512, tnF64M12V1AVX512, tnF64M13V1AVX512, tnF64M14V1AVX512, tnF64M15V1AVX512, tnF64M16V1AVX512},
 	{tnF64M1V2AVX512, tnF64M2V2AVX512, tnF64M3V2AVX512, tnF64M4V2AVX512, tnF64M5V2AVX512, tnF64M6V2AVX512, tnF64M7V2AVX512, tnF64M8V2AVX512, tnF64M9V2AVX512, tnF64M10V2AVX512, tnF64M11V2AVX512, tnF64M12V2AVX512, tnF64M13V2AVX512, tnF64M14V2AVX512},
 }
 
 // tnTailF64AVX512[m-1] is the m-row masked AVX-512 tail kernel (float64).
-var tnTailF64AVX512 = []func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int){
+var tnTailF64AVX512 = []func(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, k int, mask int, ow int){
 	tnF64M1TailAVX512, tnF64M2TailAVX512, tnF64M3TailAVX512, tnF64M4TailAVX512, tnF64M5TailAVX512, tnF64M6TailAVX512, tnF64M7TailAVX512, tnF64M8TailAVX512, tnF64M9TailAVX512, tnF64M10TailAVX512, tnF64M11TailAVX512, tnF64M12TailAVX512, tnF64M13TailAVX512, tnF64M14TailAVX512, tnF64M15TailAVX512, tnF64M16TailAVX512,
 }
 
@@ -64,13 +64,13 @@ var panelsF32AVX512 = [2][]func(c *float32, ldc int, a *float32, ai, ap int, b *
 }
 
 // tnF32AVX512[v-1][m-1] is the m-row, v-vector float32 AVX-512 strip kernel.
-var tnF32AVX512 = [2][]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int){
+var tnF32AVX512 = [2][]func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, ns int, ow int){
 	{tnF32M1V1AVX512, tnF32M2V1AVX512, tnF32M3V1AVX512, tnF32M4V1AVX512, tnF32M5V1AVX512, tnF32M6V1AVX512, tnF32M7V1AVX512, tnF32M8V1AVX512, tnF32M9V1AVX512, tnF32M10V1AVX512, tnF32M11V1AVX512, tnF32M12V1AVX512, tnF32M13V1AVX512, tnF32M14V1AVX512, tnF32M15V1AVX512, tnF32M16V1AVX512},
 	{tnF32M1V2AVX512, tnF32M2V2AVX512, tnF32M3V2AVX512, tnF32M4V2AVX512, tnF32M5V2AVX512, tnF32M6V2AVX512, tnF32M7V2AVX512, tnF32M8V2AVX512, tnF32M9V2AVX512, tnF32M10V2AVX512, tnF32M11V2AVX512, tnF32M12V2AVX512, tnF32M13V2AVX512, tnF32M14V2AVX512},
 }
 
 // tnTailF32AVX512[m-1] is the m-row masked AVX-512 tail kernel (float32).
-var tnTailF32AVX512 = []func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int){
+var tnTailF32AVX512 = []func(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask int, ow int){
 	tnF32M1TailAVX512, tnF32M2TailAVX512, tnF32M3TailAVX512, tnF32M4TailAVX512, tnF32M5TailAVX512, tnF32M6TailAVX512, tnF32M7TailAVX512, tnF32M8TailAVX512, tnF32M9TailAVX512, tnF32M10TailAVX512, tnF32M11TailAVX512, tnF32M12TailAVX512, tnF32M13TailAVX512, tnF32M14TailAVX512, tnF32M15TailAVX512, tnF32M16TailAVX512,
 }
 

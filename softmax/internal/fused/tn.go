@@ -51,28 +51,45 @@ const tnPassRows = 8
 // argument, if a slice is too short. c must not share memory with a or b
 // (not checked; the callers never alias them).
 func MulAddTN[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	mulAddTN("MulAddTN", m, n, k, a, lda, b, ldb, c, ldc, false)
+}
+
+// MulTN computes C = Aᵀ·B: the bits MulAddTN leaves in a C of zeros (+0),
+// without reading C (its first pass writes s + 0, where MulAddTN adds s to
+// C), so that a caller need not clear C first. With k == 0 it sets the
+// m×n elements of C to +0. Same arguments, order and panics as MulAddTN.
+func MulTN[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	mulAddTN("MulTN", m, n, k, a, lda, b, ldb, c, ldc, true)
+}
+
+func mulAddTN[T kernels.Float](fn string, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, overwrite bool) {
 	if m < 0 || n < 0 || k < 0 || lda < m || ldb < n || ldc < n {
-		panic(fmt.Sprintf("fused.MulAddTN: bad sizes m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", m, n, k, lda, ldb, ldc))
+		panic(fmt.Sprintf("fused.%s: bad sizes m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", fn, m, n, k, lda, ldb, ldc))
 	}
 	if m == 0 || n == 0 {
 		return
 	}
 	if need := (m-1)*ldc + n; len(c) < need {
-		panic(fmt.Sprintf("fused.MulAddTN: len(c)=%d < %d for m=%d n=%d ldc=%d", len(c), need, m, n, ldc))
+		panic(fmt.Sprintf("fused.%s: len(c)=%d < %d for m=%d n=%d ldc=%d", fn, len(c), need, m, n, ldc))
 	}
 	if k == 0 {
+		if overwrite {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
 		return
 	}
 	if need := (k-1)*lda + m; len(a) < need {
-		panic(fmt.Sprintf("fused.MulAddTN: len(a)=%d < %d for k=%d m=%d lda=%d", len(a), need, k, m, lda))
+		panic(fmt.Sprintf("fused.%s: len(a)=%d < %d for k=%d m=%d lda=%d", fn, len(a), need, k, m, lda))
 	}
 	if need := (k-1)*ldb + n; len(b) < need {
-		panic(fmt.Sprintf("fused.MulAddTN: len(b)=%d < %d for k=%d n=%d ldb=%d", len(b), need, k, n, ldb))
+		panic(fmt.Sprintf("fused.%s: len(b)=%d < %d for k=%d n=%d ldb=%d", fn, len(b), need, k, n, ldb))
 	}
-	if kernels.ISA() >= kernels.AVX2 && mulAddTNAsm(m, n, k, a, lda, b, ldb, c, ldc) {
+	if kernels.ISA() >= kernels.AVX2 && mulAddTNAsm(m, n, k, a, lda, b, ldb, c, ldc, overwrite) {
 		return
 	}
-	mulAddTNGeneric(m, n, k, a, lda, b, ldb, c, ldc)
+	mulAddTNGeneric(m, n, k, a, lda, b, ldb, c, ldc, overwrite)
 }
 
 // tnCols is the columns of C whose pass sums mulAddTNGeneric keeps at a
@@ -82,9 +99,9 @@ const tnCols = 64
 // mulAddTNGeneric is MulAddTN in plain Go, in MulAddTN's order: pass by
 // pass, the products of the pass fused into sums from zero with
 // kernels.FMA as the strip kernels' VFMADD does, then one plain add of
-// each sum to C. Within a pass it goes through B in chunks of tnCols
+// each sum to C (with overwrite, the first pass writes sum + 0). Within a pass it goes through B in chunks of tnCols
 // columns, which stay in L1 for all rows of C.
-func mulAddTNGeneric[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+func mulAddTNGeneric[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, overwrite bool) {
 	var acc [tnCols]T
 	for p0 := 0; p0 < k; p0 += tnPassRows {
 		p1 := min(p0+tnPassRows, k)
@@ -97,6 +114,12 @@ func mulAddTNGeneric[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb in
 					kernels.AxpyFused(av, b[p*ldb+j0:][:len(s)], s)
 				}
 				ci := c[i*ldc+j0:][:len(s)]
+				if overwrite && p0 == 0 {
+					for j := range ci {
+						ci[j] = s[j] + 0
+					}
+					continue
+				}
 				for j := range ci {
 					ci[j] += s[j]
 				}

@@ -41,9 +41,9 @@ var (
 //
 // It keeps MulAddTN's order: the loop over passes of tnPassRows values of
 // p is outermost, each kernel call sums one pass from zero and adds it to
-// C, and the strip groups of the L1 window (and the row blocks of each
+// C (with overwrite, the first pass writes its sum + 0 instead: MulTN), and the strip groups of the L1 window (and the row blocks of each
 // call) split only the columns (rows) of C, never p.
-func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) bool {
+func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, overwrite bool) bool {
 	w := Width[T]()
 	maxM := tnMaxM
 	is512 := kernels.ISA() >= kernels.AVX512
@@ -60,6 +60,7 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 	pa, pb, pc := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0])
 	// the rows of C in nb nearly equal blocks of at most tnMaxM[v-1];
 	// v = 0 is the tail kernel of the last r columns
+	ow := 0
 	call := func(j0, v, k, ns, r int) {
 		mm := maxM[max(v, 1)-1]
 		nb := (m + mm - 1) / mm
@@ -70,21 +71,21 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 			bj := unsafe.Add(pb, size*j0)
 			switch {
 			case is512 && size == 8 && v == 0:
-				tnTailF64AVX512[i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, 1<<r-1)
+				tnTailF64AVX512[i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, 1<<r-1, ow)
 			case is512 && size == 8:
-				tnF64AVX512[v-1][i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns)
+				tnF64AVX512[v-1][i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns, ow)
 			case is512 && v == 0:
-				tnTailF32AVX512[i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, 1<<r-1)
+				tnTailF32AVX512[i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, 1<<r-1, ow)
 			case is512:
-				tnF32AVX512[v-1][i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns)
+				tnF32AVX512[v-1][i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns, ow)
 			case size == 8 && v == 0:
-				tnTailF64[i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, &tnMask64[4-r])
+				tnTailF64[i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, &tnMask64[4-r], ow)
 			case size == 8:
-				tnF64[v-1][i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns)
+				tnF64[v-1][i1-i0-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bj), ldb, k, ns, ow)
 			case v == 0:
-				tnTailF32[i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, &tnMask32[8-r])
+				tnTailF32[i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, &tnMask32[8-r], ow)
 			default:
-				tnF32[v-1][i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns)
+				tnF32[v-1][i1-i0-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bj), ldb, k, ns, ow)
 			}
 		}
 	}
@@ -94,6 +95,10 @@ func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 	pa0, pb0 := pa, pb
 	for p0 := 0; p0 < k; p0 += tnPassRows {
 		kp := min(tnPassRows, k-p0)
+		ow = 0
+		if overwrite && p0 == 0 {
+			ow = 1
+		}
 		pa, pb = unsafe.Add(pa0, size*p0*lda), unsafe.Add(pb0, size*p0*ldb)
 		group := nst
 		if m > maxM[v-1] {

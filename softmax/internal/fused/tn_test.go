@@ -280,3 +280,68 @@ func benchGrad[T kernels.Float](b *testing.B, tn bool) {
 	}
 	b.ReportMetric(2*float64(rows*d*c)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// TestMulTN: on every level, MulTN leaves exactly the bits MulAddTN leaves
+// in a C of zeros, whatever C held before (NaNs here), including for
+// k == 0 and with ±Inf, NaN and -0 among the inputs, and writes nothing
+// outside the m×n elements of C.
+func TestMulTN(t *testing.T) {
+	for _, lvl := range kernels.Levels() {
+		t.Run("isa="+lvl.String(), func(t *testing.T) {
+			defer kernels.SetISA(lvl)()
+			rng := rand.New(rand.NewPCG(9, uint64(lvl)))
+			for _, m := range []int{1, 2, 5, 10, 11, 15, 17} {
+				for _, n := range []int{1, 3, 7, 8, 9, 16, 17, 31, 33, 100, 3073} {
+					for _, k := range []int{0, 1, 3, 8, 9, 17, 33} {
+						testMulTN[float64](t, rng, m, n, k)
+						testMulTN[float32](t, rng, m, n, k)
+					}
+				}
+			}
+		})
+	}
+}
+
+func testMulTN[T kernels.Float](t *testing.T, rng *rand.Rand, m, n, k int) {
+	t.Helper()
+	lda, ldb, ldc := m+rng.IntN(3), n+rng.IntN(3), n+rng.IntN(3)
+	val := func() T {
+		switch rng.IntN(40) {
+		case 0:
+			return T(math.Inf(1))
+		case 1:
+			return T(math.Inf(-1))
+		case 2:
+			return T(math.NaN())
+		case 3:
+			return T(math.Copysign(0, -1))
+		}
+		return T(rng.NormFloat64())
+	}
+	a := make([]T, max(0, (k-1)*lda+m))
+	b := make([]T, max(0, (k-1)*ldb+n))
+	for i := range a {
+		a[i] = val()
+	}
+	for i := range b {
+		b[i] = val()
+	}
+	want := make([]T, m*ldc)
+	got := make([]T, m*ldc)
+	for i := range got {
+		got[i] = sNaN[T]()
+		if i%ldc >= n {
+			want[i] = sNaN[T]()
+		}
+	}
+	MulAddTN(m, n, k, a, lda, b, ldb, want, ldc)
+	MulTN(m, n, k, a, lda, b, ldb, got, ldc)
+	for i := range got {
+		if i%ldc < n && bits(got[i]) == bits(sNaN[T]()) {
+			t.Fatalf("%T m=%d n=%d k=%d: c[%d] was not written", got[i], m, n, k, i)
+		}
+		if bits(got[i]) != bits(want[i]) && !(got[i] != got[i] && want[i] != want[i] && i%ldc < n) {
+			t.Fatalf("%T m=%d n=%d k=%d: c[%d] = %v (%#x), MulAddTN on zeros gives %v (%#x)", got[i], m, n, k, i, got[i], bits(got[i]), want[i], bits(want[i]))
+		}
+	}
+}

@@ -175,9 +175,9 @@ var tnMaxM = [2]int{10, 6}
 func tnName(e elem, m, v int) string { return fmt.Sprintf("tn%sM%dV%d", e.name, m, v) }
 
 func genTN(e elem, m, v int) {
-	TEXT(tnName(e, m, v), NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, ns int)", e.gotyp))
+	TEXT(tnName(e, m, v), NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, ns int, ow int)", e.gotyp))
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s adds Aᵀ·B to C for %d rows of C and ns strips of %d vectors; k >= 1, ns >= 1.", tnName(e, m, v), m, v))
+	Doc(fmt.Sprintf("%s adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for %d rows of C and ns strips of %d vectors; k >= 1, ns >= 1.", tnName(e, m, v), m, v))
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(e.shift), ldc)
@@ -230,22 +230,47 @@ func genTN(e elem, m, v int) {
 	JNZ(LabelRef("row"))
 
 	MOVQ(c, cp)
-	for i := 0; i < m; i++ {
-		for u := 0; u < v; u++ {
-			mm := Mem{Base: cp, Disp: 32 * u}
-			e.add(mm, acc[i][u], acc[i][u])
-			e.load(acc[i][u], mm)
-		}
-		if i < m-1 {
-			ADDQ(ldc, cp)
-		}
-	}
+	tnStore(e, m, v, 32, acc, breg[0], cp, ldc,
+		func(mm Mem, acc reg.VecVirtual) { e.add(mm, acc, acc) },
+		func(mm Mem, acc reg.VecVirtual) { e.load(acc, mm) })
 	ADDQ(U32(32*v), b)
 	ADDQ(U32(32*v), c)
 	DECQ(ns)
 	JNZ(LabelRef("strip"))
 	VZEROUPPER()
 	RET()
+}
+
+// tnStore emits the end of a pass of the strip and tail kernels: for the
+// m×v sums acc (vector j of row i at cp + i·ldc + j·vbytes), add(mm, acc)
+// adds C's vector at mm to acc and store(mm, acc) writes acc back; with
+// the kernel's ow argument set it writes acc + 0 instead, through the
+// free register zero, without reading C: the bits add gives on a C of +0
+// (a sum of -0 becomes +0, a NaN stays a NaN), which lets a caller skip
+// clearing C before its first pass. cp is advanced row by row.
+func tnStore(e elem, m, v, vbytes int, acc [][]reg.VecVirtual, zero reg.VecVirtual, cp, ldc reg.Register,
+	add, store func(mm Mem, acc reg.VecVirtual)) {
+	ow := Load(Param("ow"), GP64())
+	rows := func(f func(mm Mem, acc reg.VecVirtual)) {
+		for i := 0; i < m; i++ {
+			for u := 0; u < v; u++ {
+				mm := Mem{Base: cp, Disp: vbytes * u}
+				f(mm, acc[i][u])
+				store(mm, acc[i][u])
+			}
+			if i < m-1 {
+				ADDQ(ldc, cp)
+			}
+		}
+	}
+	TESTQ(ow, ow)
+	JNZ(LabelRef("overwrite"))
+	rows(add)
+	JMP(LabelRef("stored"))
+	Label("overwrite")
+	VXORPS(zero, zero, zero)
+	rows(func(mm Mem, acc reg.VecVirtual) { e.add(zero, acc, acc) })
+	Label("stored")
 }
 
 func tnTailName(e elem, m int) string { return fmt.Sprintf("tn%sM%dTail", e.name, m) }
@@ -258,7 +283,7 @@ func tnTailName(e elem, m int) string { return fmt.Sprintf("tn%sM%dTail", e.name
 // r columns gets the strip kernels' exact sequence: a pass sum from zero
 // by VFMADD in increasing p, then one add to C.
 func genTNTail(e elem, m int) {
-	TEXT(tnTailName(e, m), NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, mask *%[2]s)", e.gotyp, e.masktyp))
+	TEXT(tnTailName(e, m), NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, mask *%[2]s, ow int)", e.gotyp, e.masktyp))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s adds Aᵀ·B to C for %d rows of C and the columns of one vector that mask selects; k >= 1.", tnTailName(e, m), m))
 	c := Load(Param("c"), GP64())
@@ -292,14 +317,16 @@ func genTNTail(e elem, m int) {
 	DECQ(cnt)
 	JNZ(LabelRef("row"))
 
-	for i := 0; i < m; i++ {
-		e.maskmov(Mem{Base: c}, mask, breg)
-		e.add(breg, acc[i], acc[i])
-		e.maskmov(acc[i], mask, Mem{Base: c})
-		if i < m-1 {
-			ADDQ(ldc, c)
-		}
+	accs := make([][]reg.VecVirtual, m)
+	for i := range accs {
+		accs[i] = []reg.VecVirtual{acc[i]}
 	}
+	tnStore(e, m, 1, 0, accs, bc, c, ldc,
+		func(mm Mem, acc reg.VecVirtual) {
+			e.maskmov(mm, mask, breg)
+			e.add(breg, acc, acc)
+		},
+		func(mm Mem, acc reg.VecVirtual) { e.maskmov(acc, mask, mm) })
 	VZEROUPPER()
 	RET()
 }
@@ -443,12 +470,12 @@ func tnName512(e elem, m, v int) string { return fmt.Sprintf("tn%sM%dV%dAVX512",
 // genTNTail).
 func genTN512(e elem, m, v int, tail bool) {
 	nm := tnName512(e, m, v)
-	sig := fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, ns int)", e.gotyp)
-	doc := fmt.Sprintf("%s adds Aᵀ·B to C for %d rows of C and ns strips of %d vectors; k >= 1, ns >= 1.", nm, m, v)
+	sig := fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, ns int, ow int)", e.gotyp)
+	doc := fmt.Sprintf("%s adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for %d rows of C and ns strips of %d vectors; k >= 1, ns >= 1.", nm, m, v)
 	if tail {
 		nm = fmt.Sprintf("tn%sM%dTailAVX512", e.name, m)
-		sig = fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, mask int)", e.gotyp)
-		doc = fmt.Sprintf("%s adds Aᵀ·B to C for %d rows of C and the columns of one vector that mask selects; k >= 1.", nm, m)
+		sig = fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, k int, mask int, ow int)", e.gotyp)
+		doc = fmt.Sprintf("%s adds Aᵀ·B to C (with ow != 0, writes Aᵀ·B + 0 without reading C) for %d rows of C and the columns of one vector that mask selects; k >= 1.", nm, m)
 	}
 	TEXT(nm, NOSPLIT, sig)
 	Pragma("noescape")
@@ -519,21 +546,17 @@ func genTN512(e elem, m, v int, tail bool) {
 	JNZ(LabelRef("row"))
 
 	MOVQ(c, cp)
-	for i := 0; i < m; i++ {
-		for u := 0; u < v; u++ {
-			mm := Mem{Base: cp, Disp: 64 * u}
-			if tail {
+	if tail {
+		tnStore(e, m, v, 64, acc, bc, cp, ldc,
+			func(mm Mem, acc reg.VecVirtual) {
 				e.loadZ(mm, km, breg[0])
-				e.add(breg[0], acc[i][u], acc[i][u])
-				e.storeK(acc[i][u], km, mm)
-			} else {
-				e.add(mm, acc[i][u], acc[i][u])
-				e.load(acc[i][u], mm)
-			}
-		}
-		if i < m-1 {
-			ADDQ(ldc, cp)
-		}
+				e.add(breg[0], acc, acc)
+			},
+			func(mm Mem, acc reg.VecVirtual) { e.storeK(acc, km, mm) })
+	} else {
+		tnStore(e, m, v, 64, acc, breg[0], cp, ldc,
+			func(mm Mem, acc reg.VecVirtual) { e.add(mm, acc, acc) },
+			func(mm Mem, acc reg.VecVirtual) { e.load(acc, mm) })
 	}
 	if !tail {
 		ADDQ(U32(64*v), b)
@@ -568,7 +591,7 @@ func main() {
 	}
 	for _, e := range elems {
 		fmt.Fprintf(&tb, "// tn%s[v-1][m-1] is the m-row, v-vector %s strip kernel.\n", e.name, e.gotyp)
-		fmt.Fprintf(&tb, "var tn%s = [2][]func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, ns int){\n", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var tn%s = [2][]func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, ns int, ow int){\n", e.name, e.gotyp)
 		for v := 1; v <= 2; v++ {
 			fmt.Fprintf(&tb, "\t{")
 			for m := 1; m <= tnMaxM[v-1]; m++ {
@@ -584,7 +607,7 @@ func main() {
 	}
 	for _, e := range elems {
 		fmt.Fprintf(&tb, "// tnTail%s[m-1] is the m-row masked tail kernel (%s).\n", e.name, e.gotyp)
-		fmt.Fprintf(&tb, "var tnTail%s = []func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, mask *%[3]s){\n\t", e.name, e.gotyp, e.masktyp)
+		fmt.Fprintf(&tb, "var tnTail%s = []func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, mask *%[3]s, ow int){\n\t", e.name, e.gotyp, e.masktyp)
 		for m := 1; m <= tnMaxM[0]; m++ {
 			genTNTail(e, m)
 			if m > 1 {
@@ -610,7 +633,7 @@ func main() {
 		}
 		fmt.Fprintf(&tb, "}\n\n")
 		fmt.Fprintf(&tb, "// tn%sAVX512[v-1][m-1] is the m-row, v-vector %s AVX-512 strip kernel.\n", e.name, e.gotyp)
-		fmt.Fprintf(&tb, "var tn%sAVX512 = [2][]func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, ns int){\n", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var tn%sAVX512 = [2][]func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, ns int, ow int){\n", e.name, e.gotyp)
 		for v := 1; v <= 2; v++ {
 			fmt.Fprintf(&tb, "\t{")
 			for m := 1; m <= tnMaxM512[v-1]; m++ {
@@ -624,7 +647,7 @@ func main() {
 		}
 		fmt.Fprintf(&tb, "}\n\n")
 		fmt.Fprintf(&tb, "// tnTail%sAVX512[m-1] is the m-row masked AVX-512 tail kernel (%s).\n", e.name, e.gotyp)
-		fmt.Fprintf(&tb, "var tnTail%sAVX512 = []func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, mask int){\n\t", e.name, e.gotyp)
+		fmt.Fprintf(&tb, "var tnTail%sAVX512 = []func(c *%[2]s, ldc int, a *%[2]s, lda int, b *%[2]s, ldb int, k int, mask int, ow int){\n\t", e.name, e.gotyp)
 		for m := 1; m <= tnMaxM512[0]; m++ {
 			genTN512(e, m, 1, true)
 			if m > 1 {
