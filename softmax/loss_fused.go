@@ -11,8 +11,10 @@ package softmax
 //	dS_b  = softmax-CE / hinge           kernels.SoftmaxCERows / HingeRows, scaled by 1/N
 //	Pᵀ_c += dS_bᵀ · X_b                  (C, D)           fused.MulAddTN, while X_b is still in cache
 //
-// then dW = (Pᵀ_0 + Pᵀ_1 + ...)ᵀ + 2·reg·W is reduced in chunk order (in
-// parallel over ranges of D, each element summed in the same order), so
+// (the chunk's first block writes Pᵀ_c with fused.MulTN instead of
+// adding to a cleared one: the same bits), then dW = (Pᵀ_0 + Pᵀ_1 +
+// ...)ᵀ + 2·reg·W is reduced in chunk order (in parallel over ranges of
+// D, each element summed in the same order), so
 // the result is bit-identical for any GOMAXPROCS. The gradient partials
 // are kept transposed (C×D, rows on whole cache lines), so that D lies
 // across the SIMD lanes and no lane holds padding whatever C is; the
