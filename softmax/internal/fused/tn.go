@@ -99,8 +99,9 @@ const tnCols = 64
 // mulAddTNGeneric is MulAddTN in plain Go, in MulAddTN's order: pass by
 // pass, the products of the pass fused into sums from zero with
 // kernels.FMA as the strip kernels' VFMADD does, then one plain add of
-// each sum to C (with overwrite, the first pass writes sum + 0). Within a pass it goes through B in chunks of tnCols
-// columns, which stay in L1 for all rows of C.
+// each sum to C (with overwrite, the first pass writes sum + 0). Within
+// a pass it goes through B in chunks of tnCols columns, which stay in L1
+// for all rows of C.
 func mulAddTNGeneric[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, overwrite bool) {
 	var acc [tnCols]T
 	for p0 := 0; p0 < k; p0 += tnPassRows {

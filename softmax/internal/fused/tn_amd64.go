@@ -41,8 +41,9 @@ var (
 //
 // It keeps MulAddTN's order: the loop over passes of tnPassRows values of
 // p is outermost, each kernel call sums one pass from zero and adds it to
-// C (with overwrite, the first pass writes its sum + 0 instead: MulTN), and the strip groups of the L1 window (and the row blocks of each
-// call) split only the columns (rows) of C, never p.
+// C (with overwrite, the first pass writes its sum + 0 instead: MulTN),
+// and the strip groups of the L1 window (and the row blocks of each call)
+// split only the columns (rows) of C, never p.
 func mulAddTNAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, overwrite bool) bool {
 	w := Width[T]()
 	maxM := tnMaxM
