@@ -25579,6 +25579,3097 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func ntF64R1C1UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C1UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPD   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), DX
+	VXORPS    Z2, Z2, Z2
+	TESTQ     DX, DX
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(AX), Z0, Z1
+	VMOVUPD     (CX), Z3
+	VFMADD231PD Z3, Z1, Z2
+	VMOVUPD     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), DX
+	SHLQ        $0x03, DX
+	MOVQ        nk+48(FP), DX
+	SHLQ        $0x06, DX
+	ADDQ        DX, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (CX), K1, Z3
+	VFMADD231PD Z3, Z1, Z2
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VADDPD        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X3
+	VADDPD        X3, X2, X2
+	VPERMILPD     $0x01, X2, X3
+	VADDSD        X3, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C2UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C2UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPD   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), BX
+	VXORPS    Z2, Z2, Z2
+	VXORPS    Z3, Z3, Z3
+	TESTQ     BX, BX
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(AX), Z0, Z1
+	VMOVUPD     (CX), Z4
+	VFMADD231PD Z4, Z1, Z2
+	VMOVUPD     (CX)(DX*1), Z4
+	VFMADD231PD Z4, Z1, Z3
+	VMOVUPD     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (CX), K1, Z4
+	VFMADD231PD Z4, Z1, Z2
+	VMOVUPD.Z   (CX)(DX*1), K1, Z4
+	VFMADD231PD Z4, Z1, Z3
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z2, Y4
+	VADDPD        Y4, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X4
+	VADDPD        X4, X2, X2
+	VPERMILPD     $0x01, X2, X4
+	VADDSD        X4, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VADDPD        Y4, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X4
+	VADDPD        X4, X3, X3
+	VPERMILPD     $0x01, X3, X4
+	VADDSD        X4, X3, X3
+	VADDSD        8(AX), X3, X3
+	VMOVSD        X3, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C3UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C3UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPD   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), BX
+	VXORPS    Z2, Z2, Z2
+	VXORPS    Z3, Z3, Z3
+	VXORPS    Z4, Z4, Z4
+	TESTQ     BX, BX
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(AX), Z0, Z1
+	VMOVUPD     (CX), Z5
+	VFMADD231PD Z5, Z1, Z2
+	VMOVUPD     (CX)(DX*1), Z5
+	VFMADD231PD Z5, Z1, Z3
+	VMOVUPD     (CX)(DX*2), Z5
+	VFMADD231PD Z5, Z1, Z4
+	VMOVUPD     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (CX), K1, Z5
+	VFMADD231PD Z5, Z1, Z2
+	VMOVUPD.Z   (CX)(DX*1), K1, Z5
+	VFMADD231PD Z5, Z1, Z3
+	VMOVUPD.Z   (CX)(DX*2), K1, Z5
+	VFMADD231PD Z5, Z1, Z4
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z2, Y5
+	VADDPD        Y5, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X5
+	VADDPD        X5, X2, X2
+	VPERMILPD     $0x01, X2, X5
+	VADDSD        X5, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VADDPD        Y5, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X5
+	VADDPD        X5, X3, X3
+	VPERMILPD     $0x01, X3, X5
+	VADDSD        X5, X3, X3
+	VADDSD        8(AX), X3, X3
+	VMOVSD        X3, 8(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VADDPD        Y5, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X5
+	VADDPD        X5, X4, X4
+	VPERMILPD     $0x01, X4, X5
+	VADDSD        X5, X4, X4
+	VADDSD        16(AX), X4, X4
+	VMOVSD        X4, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C4UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C4UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPD   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), BX
+	LEAQ      (DX)(DX*2), SI
+	VXORPS    Z2, Z2, Z2
+	VXORPS    Z3, Z3, Z3
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	TESTQ     BX, BX
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(AX), Z0, Z1
+	VMOVUPD     (CX), Z6
+	VFMADD231PD Z6, Z1, Z2
+	VMOVUPD     (CX)(DX*1), Z6
+	VFMADD231PD Z6, Z1, Z3
+	VMOVUPD     (CX)(DX*2), Z6
+	VFMADD231PD Z6, Z1, Z4
+	VMOVUPD     (CX)(SI*1), Z6
+	VFMADD231PD Z6, Z1, Z5
+	VMOVUPD     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (CX), K1, Z6
+	VFMADD231PD Z6, Z1, Z2
+	VMOVUPD.Z   (CX)(DX*1), K1, Z6
+	VFMADD231PD Z6, Z1, Z3
+	VMOVUPD.Z   (CX)(DX*2), K1, Z6
+	VFMADD231PD Z6, Z1, Z4
+	VMOVUPD.Z   (CX)(SI*1), K1, Z6
+	VFMADD231PD Z6, Z1, Z5
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z2, Y6
+	VADDPD        Y6, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X6
+	VADDPD        X6, X2, X2
+	VPERMILPD     $0x01, X2, X6
+	VADDSD        X6, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y6
+	VADDPD        Y6, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X6
+	VADDPD        X6, X3, X3
+	VPERMILPD     $0x01, X3, X6
+	VADDSD        X6, X3, X3
+	VADDSD        8(AX), X3, X3
+	VMOVSD        X3, 8(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VADDPD        Y6, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPD        X6, X4, X4
+	VPERMILPD     $0x01, X4, X6
+	VADDSD        X6, X4, X4
+	VADDSD        16(AX), X4, X4
+	VMOVSD        X4, 16(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VADDPD        Y6, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X6
+	VADDPD        X6, X5, X5
+	VPERMILPD     $0x01, X5, X6
+	VADDSD        X6, X5, X5
+	VADDSD        24(AX), X5, X5
+	VMOVSD        X5, 24(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R1C5UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R1C5UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPD   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), BX
+	LEAQ      (DX)(DX*2), SI
+	LEAQ      (CX)(DX*4), DI
+	VXORPS    Z2, Z2, Z2
+	VXORPS    Z3, Z3, Z3
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	TESTQ     BX, BX
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(AX), Z0, Z1
+	VMOVUPD     (CX), Z7
+	VFMADD231PD Z7, Z1, Z2
+	VMOVUPD     (CX)(DX*1), Z7
+	VFMADD231PD Z7, Z1, Z3
+	VMOVUPD     (CX)(DX*2), Z7
+	VFMADD231PD Z7, Z1, Z4
+	VMOVUPD     (CX)(SI*1), Z7
+	VFMADD231PD Z7, Z1, Z5
+	VMOVUPD     (DI), Z7
+	VFMADD231PD Z7, Z1, Z6
+	VMOVUPD     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DI
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (CX), K1, Z7
+	VFMADD231PD Z7, Z1, Z2
+	VMOVUPD.Z   (CX)(DX*1), K1, Z7
+	VFMADD231PD Z7, Z1, Z3
+	VMOVUPD.Z   (CX)(DX*2), K1, Z7
+	VFMADD231PD Z7, Z1, Z4
+	VMOVUPD.Z   (CX)(SI*1), K1, Z7
+	VFMADD231PD Z7, Z1, Z5
+	VMOVUPD.Z   (DI), K1, Z7
+	VFMADD231PD Z7, Z1, Z6
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z2, Y7
+	VADDPD        Y7, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X7
+	VADDPD        X7, X2, X2
+	VPERMILPD     $0x01, X2, X7
+	VADDSD        X7, X2, X2
+	VADDSD        (AX), X2, X2
+	VMOVSD        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y7
+	VADDPD        Y7, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X7
+	VADDPD        X7, X3, X3
+	VPERMILPD     $0x01, X3, X7
+	VADDSD        X7, X3, X3
+	VADDSD        8(AX), X3, X3
+	VMOVSD        X3, 8(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y7
+	VADDPD        Y7, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X7
+	VADDPD        X7, X4, X4
+	VPERMILPD     $0x01, X4, X7
+	VADDSD        X7, X4, X4
+	VADDSD        16(AX), X4, X4
+	VMOVSD        X4, 16(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VADDPD        Y7, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X7
+	VADDPD        X7, X5, X5
+	VPERMILPD     $0x01, X5, X7
+	VADDSD        X7, X5, X5
+	VADDSD        24(AX), X5, X5
+	VMOVSD        X5, 24(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VADDPD        Y7, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X7
+	VADDPD        X7, X6, X6
+	VPERMILPD     $0x01, X6, X7
+	VADDSD        X7, X6, X6
+	VADDSD        32(AX), X6, X6
+	VMOVSD        X6, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C1UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C1UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), DX
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	TESTQ     DX, DX
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(AX), Z2, Z3
+	VMOVUPD     (CX), Z6
+	VFMADD231PD Z6, Z1, Z4
+	VFMADD231PD Z6, Z3, Z5
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), DX
+	SHLQ        $0x03, DX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(DX*1), K1, Z3
+	VMOVUPD.Z   (CX), K1, Z6
+	VFMADD231PD Z6, Z1, Z4
+	VFMADD231PD Z6, Z3, Z5
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VADDPD        Y6, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPD        X6, X4, X4
+	VPERMILPD     $0x01, X4, X6
+	VADDSD        X6, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VADDPD        Y6, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X6
+	VADDPD        X6, X5, X5
+	VPERMILPD     $0x01, X5, X6
+	VADDSD        X6, X5, X5
+	VADDSD        (AX), X5, X5
+	VMOVSD        X5, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C2UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C2UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), SI
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	TESTQ     SI, SI
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(AX), Z2, Z3
+	VMOVUPD     (CX), Z8
+	VFMADD231PD Z8, Z1, Z4
+	VFMADD231PD Z8, Z3, Z6
+	VMOVUPD     (CX)(DX*1), Z8
+	VFMADD231PD Z8, Z1, Z5
+	VFMADD231PD Z8, Z3, Z7
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX), K1, Z8
+	VFMADD231PD Z8, Z1, Z4
+	VFMADD231PD Z8, Z3, Z6
+	VMOVUPD.Z   (CX)(DX*1), K1, Z8
+	VFMADD231PD Z8, Z1, Z5
+	VFMADD231PD Z8, Z3, Z7
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z4, Y8
+	VADDPD        Y8, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X8
+	VADDPD        X8, X4, X4
+	VPERMILPD     $0x01, X4, X8
+	VADDSD        X8, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y8
+	VADDPD        Y8, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X8
+	VADDPD        X8, X5, X5
+	VPERMILPD     $0x01, X5, X8
+	VADDSD        X8, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y8
+	VADDPD        Y8, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X8
+	VADDPD        X8, X6, X6
+	VPERMILPD     $0x01, X6, X8
+	VADDSD        X8, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VADDPD        Y8, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X8
+	VADDPD        X8, X7, X7
+	VPERMILPD     $0x01, X7, X8
+	VADDSD        X8, X7, X7
+	VADDSD        8(AX), X7, X7
+	VMOVSD        X7, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C3UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C3UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), SI
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	TESTQ     SI, SI
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(AX), Z2, Z3
+	VMOVUPD     (CX), Z10
+	VFMADD231PD Z10, Z1, Z4
+	VFMADD231PD Z10, Z3, Z7
+	VMOVUPD     (CX)(DX*1), Z10
+	VFMADD231PD Z10, Z1, Z5
+	VFMADD231PD Z10, Z3, Z8
+	VMOVUPD     (CX)(DX*2), Z10
+	VFMADD231PD Z10, Z1, Z6
+	VFMADD231PD Z10, Z3, Z9
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX), K1, Z10
+	VFMADD231PD Z10, Z1, Z4
+	VFMADD231PD Z10, Z3, Z7
+	VMOVUPD.Z   (CX)(DX*1), K1, Z10
+	VFMADD231PD Z10, Z1, Z5
+	VFMADD231PD Z10, Z3, Z8
+	VMOVUPD.Z   (CX)(DX*2), K1, Z10
+	VFMADD231PD Z10, Z1, Z6
+	VFMADD231PD Z10, Z3, Z9
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z4, Y10
+	VADDPD        Y10, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X10
+	VADDPD        X10, X4, X4
+	VPERMILPD     $0x01, X4, X10
+	VADDSD        X10, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y10
+	VADDPD        Y10, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X10
+	VADDPD        X10, X5, X5
+	VPERMILPD     $0x01, X5, X10
+	VADDSD        X10, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y10
+	VADDPD        Y10, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X10
+	VADDPD        X10, X6, X6
+	VPERMILPD     $0x01, X6, X10
+	VADDSD        X10, X6, X6
+	VADDSD        16(AX), X6, X6
+	VMOVSD        X6, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z7, Y10
+	VADDPD        Y10, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X10
+	VADDPD        X10, X7, X7
+	VPERMILPD     $0x01, X7, X10
+	VADDSD        X10, X7, X7
+	VADDSD        (AX), X7, X7
+	VMOVSD        X7, (AX)
+	VEXTRACTF64X4 $0x01, Z8, Y10
+	VADDPD        Y10, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X10
+	VADDPD        X10, X8, X8
+	VPERMILPD     $0x01, X8, X10
+	VADDSD        X10, X8, X8
+	VADDSD        8(AX), X8, X8
+	VMOVSD        X8, 8(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VADDPD        Y10, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X10
+	VADDPD        X10, X9, X9
+	VPERMILPD     $0x01, X9, X10
+	VADDSD        X10, X9, X9
+	VADDSD        16(AX), X9, X9
+	VMOVSD        X9, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C4UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C4UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), SI
+	LEAQ      (DX)(DX*2), DI
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	TESTQ     SI, SI
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(AX), Z2, Z3
+	VMOVUPD     (CX), Z12
+	VFMADD231PD Z12, Z1, Z4
+	VFMADD231PD Z12, Z3, Z8
+	VMOVUPD     (CX)(DX*1), Z12
+	VFMADD231PD Z12, Z1, Z5
+	VFMADD231PD Z12, Z3, Z9
+	VMOVUPD     (CX)(DX*2), Z12
+	VFMADD231PD Z12, Z1, Z6
+	VFMADD231PD Z12, Z3, Z10
+	VMOVUPD     (CX)(DI*1), Z12
+	VFMADD231PD Z12, Z1, Z7
+	VFMADD231PD Z12, Z3, Z11
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX), K1, Z12
+	VFMADD231PD Z12, Z1, Z4
+	VFMADD231PD Z12, Z3, Z8
+	VMOVUPD.Z   (CX)(DX*1), K1, Z12
+	VFMADD231PD Z12, Z1, Z5
+	VFMADD231PD Z12, Z3, Z9
+	VMOVUPD.Z   (CX)(DX*2), K1, Z12
+	VFMADD231PD Z12, Z1, Z6
+	VFMADD231PD Z12, Z3, Z10
+	VMOVUPD.Z   (CX)(DI*1), K1, Z12
+	VFMADD231PD Z12, Z1, Z7
+	VFMADD231PD Z12, Z3, Z11
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VADDPD        Y12, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X12
+	VADDPD        X12, X4, X4
+	VPERMILPD     $0x01, X4, X12
+	VADDSD        X12, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VADDPD        Y12, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X12
+	VADDPD        X12, X5, X5
+	VPERMILPD     $0x01, X5, X12
+	VADDSD        X12, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPD        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPD        X12, X6, X6
+	VPERMILPD     $0x01, X6, X12
+	VADDSD        X12, X6, X6
+	VADDSD        16(AX), X6, X6
+	VMOVSD        X6, 16(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPD        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPD        X12, X7, X7
+	VPERMILPD     $0x01, X7, X12
+	VADDSD        X12, X7, X7
+	VADDSD        24(AX), X7, X7
+	VMOVSD        X7, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPD        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPD        X12, X8, X8
+	VPERMILPD     $0x01, X8, X12
+	VADDSD        X12, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VADDPD        Y12, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X12
+	VADDPD        X12, X9, X9
+	VPERMILPD     $0x01, X9, X12
+	VADDSD        X12, X9, X9
+	VADDSD        8(AX), X9, X9
+	VMOVSD        X9, 8(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VADDPD        Y12, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X12
+	VADDPD        X12, X10, X10
+	VPERMILPD     $0x01, X10, X12
+	VADDSD        X12, X10, X10
+	VADDSD        16(AX), X10, X10
+	VMOVSD        X10, 16(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VADDPD        Y12, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X12
+	VADDPD        X12, X11, X11
+	VPERMILPD     $0x01, X11, X12
+	VADDSD        X12, X11, X11
+	VADDSD        24(AX), X11, X11
+	VMOVSD        X11, 24(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R2C5UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R2C5UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), SI
+	LEAQ      (DX)(DX*2), DI
+	LEAQ      (CX)(DX*4), R8
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	TESTQ     SI, SI
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(AX), Z2, Z3
+	VMOVUPD     (CX), Z14
+	VFMADD231PD Z14, Z1, Z4
+	VFMADD231PD Z14, Z3, Z9
+	VMOVUPD     (CX)(DX*1), Z14
+	VFMADD231PD Z14, Z1, Z5
+	VFMADD231PD Z14, Z3, Z10
+	VMOVUPD     (CX)(DX*2), Z14
+	VFMADD231PD Z14, Z1, Z6
+	VFMADD231PD Z14, Z3, Z11
+	VMOVUPD     (CX)(DI*1), Z14
+	VFMADD231PD Z14, Z1, Z7
+	VFMADD231PD Z14, Z3, Z12
+	VMOVUPD     (R8), Z14
+	VFMADD231PD Z14, Z1, Z8
+	VFMADD231PD Z14, Z3, Z13
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, R8
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX), K1, Z14
+	VFMADD231PD Z14, Z1, Z4
+	VFMADD231PD Z14, Z3, Z9
+	VMOVUPD.Z   (CX)(DX*1), K1, Z14
+	VFMADD231PD Z14, Z1, Z5
+	VFMADD231PD Z14, Z3, Z10
+	VMOVUPD.Z   (CX)(DX*2), K1, Z14
+	VFMADD231PD Z14, Z1, Z6
+	VFMADD231PD Z14, Z3, Z11
+	VMOVUPD.Z   (CX)(DI*1), K1, Z14
+	VFMADD231PD Z14, Z1, Z7
+	VFMADD231PD Z14, Z3, Z12
+	VMOVUPD.Z   (R8), K1, Z14
+	VFMADD231PD Z14, Z1, Z8
+	VFMADD231PD Z14, Z3, Z13
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z4, Y14
+	VADDPD        Y14, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X14
+	VADDPD        X14, X4, X4
+	VPERMILPD     $0x01, X4, X14
+	VADDSD        X14, X4, X4
+	VADDSD        (AX), X4, X4
+	VMOVSD        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y14
+	VADDPD        Y14, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X14
+	VADDPD        X14, X5, X5
+	VPERMILPD     $0x01, X5, X14
+	VADDSD        X14, X5, X5
+	VADDSD        8(AX), X5, X5
+	VMOVSD        X5, 8(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y14
+	VADDPD        Y14, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X14
+	VADDPD        X14, X6, X6
+	VPERMILPD     $0x01, X6, X14
+	VADDSD        X14, X6, X6
+	VADDSD        16(AX), X6, X6
+	VMOVSD        X6, 16(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y14
+	VADDPD        Y14, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X14
+	VADDPD        X14, X7, X7
+	VPERMILPD     $0x01, X7, X14
+	VADDSD        X14, X7, X7
+	VADDSD        24(AX), X7, X7
+	VMOVSD        X7, 24(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y14
+	VADDPD        Y14, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X14
+	VADDPD        X14, X8, X8
+	VPERMILPD     $0x01, X8, X14
+	VADDSD        X14, X8, X8
+	VADDSD        32(AX), X8, X8
+	VMOVSD        X8, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y14
+	VADDPD        Y14, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X14
+	VADDPD        X14, X9, X9
+	VPERMILPD     $0x01, X9, X14
+	VADDSD        X14, X9, X9
+	VADDSD        (AX), X9, X9
+	VMOVSD        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y14
+	VADDPD        Y14, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X14
+	VADDPD        X14, X10, X10
+	VPERMILPD     $0x01, X10, X14
+	VADDSD        X14, X10, X10
+	VADDSD        8(AX), X10, X10
+	VMOVSD        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y14
+	VADDPD        Y14, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X14
+	VADDPD        X14, X11, X11
+	VPERMILPD     $0x01, X11, X14
+	VADDSD        X14, X11, X11
+	VADDSD        16(AX), X11, X11
+	VMOVSD        X11, 16(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VADDPD        Y14, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X14
+	VADDPD        X14, X12, X12
+	VPERMILPD     $0x01, X12, X14
+	VADDSD        X14, X12, X12
+	VADDSD        24(AX), X12, X12
+	VMOVSD        X12, 24(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VADDPD        Y14, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X14
+	VADDPD        X14, X13, X13
+	VPERMILPD     $0x01, X13, X14
+	VADDSD        X14, X13, X13
+	VADDSD        32(AX), X13, X13
+	VMOVSD        X13, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C1UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C1UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), DX
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	TESTQ     DX, DX
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(AX), Z4, Z5
+	VMOVUPD     (CX), Z9
+	VFMADD231PD Z9, Z1, Z6
+	VFMADD231PD Z9, Z3, Z7
+	VFMADD231PD Z9, Z5, Z8
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), DX
+	SHLQ        $0x03, DX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(DX*1), K1, Z3
+	VMOVUPD.Z   (AX)(DX*2), K1, Z5
+	VMOVUPD.Z   (CX), K1, Z9
+	VFMADD231PD Z9, Z1, Z6
+	VFMADD231PD Z9, Z3, Z7
+	VFMADD231PD Z9, Z5, Z8
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z6, Y9
+	VADDPD        Y9, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X9
+	VADDPD        X9, X6, X6
+	VPERMILPD     $0x01, X6, X9
+	VADDSD        X9, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VADDPD        Y9, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X9
+	VADDPD        X9, X7, X7
+	VPERMILPD     $0x01, X7, X9
+	VADDSD        X9, X7, X7
+	VADDSD        (AX), X7, X7
+	VMOVSD        X7, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y9
+	VADDPD        Y9, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPD        X9, X8, X8
+	VPERMILPD     $0x01, X8, X9
+	VADDSD        X9, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C2UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C2UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), DI
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	TESTQ     DI, DI
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(AX), Z4, Z5
+	VMOVUPD     (CX), Z12
+	VFMADD231PD Z12, Z1, Z6
+	VFMADD231PD Z12, Z3, Z8
+	VFMADD231PD Z12, Z5, Z10
+	VMOVUPD     (CX)(DX*1), Z12
+	VFMADD231PD Z12, Z1, Z7
+	VFMADD231PD Z12, Z3, Z9
+	VFMADD231PD Z12, Z5, Z11
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX)(BX*2), K1, Z5
+	VMOVUPD.Z   (CX), K1, Z12
+	VFMADD231PD Z12, Z1, Z6
+	VFMADD231PD Z12, Z3, Z8
+	VFMADD231PD Z12, Z5, Z10
+	VMOVUPD.Z   (CX)(DX*1), K1, Z12
+	VFMADD231PD Z12, Z1, Z7
+	VFMADD231PD Z12, Z3, Z9
+	VFMADD231PD Z12, Z5, Z11
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPD        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPD        X12, X6, X6
+	VPERMILPD     $0x01, X6, X12
+	VADDSD        X12, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPD        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPD        X12, X7, X7
+	VPERMILPD     $0x01, X7, X12
+	VADDSD        X12, X7, X7
+	VADDSD        8(AX), X7, X7
+	VMOVSD        X7, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPD        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPD        X12, X8, X8
+	VPERMILPD     $0x01, X8, X12
+	VADDSD        X12, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VADDPD        Y12, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X12
+	VADDPD        X12, X9, X9
+	VPERMILPD     $0x01, X9, X12
+	VADDSD        X12, X9, X9
+	VADDSD        8(AX), X9, X9
+	VMOVSD        X9, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VADDPD        Y12, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X12
+	VADDPD        X12, X10, X10
+	VPERMILPD     $0x01, X10, X12
+	VADDSD        X12, X10, X10
+	VADDSD        (AX), X10, X10
+	VMOVSD        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VADDPD        Y12, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X12
+	VADDPD        X12, X11, X11
+	VPERMILPD     $0x01, X11, X12
+	VADDSD        X12, X11, X11
+	VADDSD        8(AX), X11, X11
+	VMOVSD        X11, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C3UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C3UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), DI
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	TESTQ     DI, DI
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(AX), Z4, Z5
+	VMOVUPD     (CX), Z15
+	VFMADD231PD Z15, Z1, Z6
+	VFMADD231PD Z15, Z3, Z9
+	VFMADD231PD Z15, Z5, Z12
+	VMOVUPD     (CX)(DX*1), Z15
+	VFMADD231PD Z15, Z1, Z7
+	VFMADD231PD Z15, Z3, Z10
+	VFMADD231PD Z15, Z5, Z13
+	VMOVUPD     (CX)(DX*2), Z15
+	VFMADD231PD Z15, Z1, Z8
+	VFMADD231PD Z15, Z3, Z11
+	VFMADD231PD Z15, Z5, Z14
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX)(BX*2), K1, Z5
+	VMOVUPD.Z   (CX), K1, Z15
+	VFMADD231PD Z15, Z1, Z6
+	VFMADD231PD Z15, Z3, Z9
+	VFMADD231PD Z15, Z5, Z12
+	VMOVUPD.Z   (CX)(DX*1), K1, Z15
+	VFMADD231PD Z15, Z1, Z7
+	VFMADD231PD Z15, Z3, Z10
+	VFMADD231PD Z15, Z5, Z13
+	VMOVUPD.Z   (CX)(DX*2), K1, Z15
+	VFMADD231PD Z15, Z1, Z8
+	VFMADD231PD Z15, Z3, Z11
+	VFMADD231PD Z15, Z5, Z14
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPD        Y15, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X15
+	VADDPD        X15, X6, X6
+	VPERMILPD     $0x01, X6, X15
+	VADDSD        X15, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPD        Y15, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X15
+	VADDPD        X15, X7, X7
+	VPERMILPD     $0x01, X7, X15
+	VADDSD        X15, X7, X7
+	VADDSD        8(AX), X7, X7
+	VMOVSD        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y15
+	VADDPD        Y15, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X15
+	VADDPD        X15, X8, X8
+	VPERMILPD     $0x01, X8, X15
+	VADDSD        X15, X8, X8
+	VADDSD        16(AX), X8, X8
+	VMOVSD        X8, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y15
+	VADDPD        Y15, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X15
+	VADDPD        X15, X9, X9
+	VPERMILPD     $0x01, X9, X15
+	VADDSD        X15, X9, X9
+	VADDSD        (AX), X9, X9
+	VMOVSD        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y15
+	VADDPD        Y15, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X15
+	VADDPD        X15, X10, X10
+	VPERMILPD     $0x01, X10, X15
+	VADDSD        X15, X10, X10
+	VADDSD        8(AX), X10, X10
+	VMOVSD        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VADDPD        Y15, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X15
+	VADDPD        X15, X11, X11
+	VPERMILPD     $0x01, X11, X15
+	VADDSD        X15, X11, X11
+	VADDSD        16(AX), X11, X11
+	VMOVSD        X11, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y15
+	VADDPD        Y15, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X15
+	VADDPD        X15, X12, X12
+	VPERMILPD     $0x01, X12, X15
+	VADDSD        X15, X12, X12
+	VADDSD        (AX), X12, X12
+	VMOVSD        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y15
+	VADDPD        Y15, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X15
+	VADDPD        X15, X13, X13
+	VPERMILPD     $0x01, X13, X15
+	VADDSD        X15, X13, X13
+	VADDSD        8(AX), X13, X13
+	VMOVSD        X13, 8(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VADDPD        Y15, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X15
+	VADDPD        X15, X14, X14
+	VPERMILPD     $0x01, X14, X15
+	VADDSD        X15, X14, X14
+	VADDSD        16(AX), X14, X14
+	VMOVSD        X14, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C4UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C4UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), DI
+	LEAQ      (DX)(DX*2), R8
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	TESTQ     DI, DI
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(AX), Z4, Z5
+	VMOVUPD     (CX), Z18
+	VFMADD231PD Z18, Z1, Z6
+	VFMADD231PD Z18, Z3, Z10
+	VFMADD231PD Z18, Z5, Z14
+	VMOVUPD     (CX)(DX*1), Z18
+	VFMADD231PD Z18, Z1, Z7
+	VFMADD231PD Z18, Z3, Z11
+	VFMADD231PD Z18, Z5, Z15
+	VMOVUPD     (CX)(DX*2), Z18
+	VFMADD231PD Z18, Z1, Z8
+	VFMADD231PD Z18, Z3, Z12
+	VFMADD231PD Z18, Z5, Z16
+	VMOVUPD     (CX)(R8*1), Z18
+	VFMADD231PD Z18, Z1, Z9
+	VFMADD231PD Z18, Z3, Z13
+	VFMADD231PD Z18, Z5, Z17
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX)(BX*2), K1, Z5
+	VMOVUPD.Z   (CX), K1, Z18
+	VFMADD231PD Z18, Z1, Z6
+	VFMADD231PD Z18, Z3, Z10
+	VFMADD231PD Z18, Z5, Z14
+	VMOVUPD.Z   (CX)(DX*1), K1, Z18
+	VFMADD231PD Z18, Z1, Z7
+	VFMADD231PD Z18, Z3, Z11
+	VFMADD231PD Z18, Z5, Z15
+	VMOVUPD.Z   (CX)(DX*2), K1, Z18
+	VFMADD231PD Z18, Z1, Z8
+	VFMADD231PD Z18, Z3, Z12
+	VFMADD231PD Z18, Z5, Z16
+	VMOVUPD.Z   (CX)(R8*1), K1, Z18
+	VFMADD231PD Z18, Z1, Z9
+	VFMADD231PD Z18, Z3, Z13
+	VFMADD231PD Z18, Z5, Z17
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z6, Y18
+	VADDPD        Y18, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X18
+	VADDPD        X18, X6, X6
+	VPERMILPD     $0x01, X6, X18
+	VADDSD        X18, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y18
+	VADDPD        Y18, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X18
+	VADDPD        X18, X7, X7
+	VPERMILPD     $0x01, X7, X18
+	VADDSD        X18, X7, X7
+	VADDSD        8(AX), X7, X7
+	VMOVSD        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y18
+	VADDPD        Y18, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X18
+	VADDPD        X18, X8, X8
+	VPERMILPD     $0x01, X8, X18
+	VADDSD        X18, X8, X8
+	VADDSD        16(AX), X8, X8
+	VMOVSD        X8, 16(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y18
+	VADDPD        Y18, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X18
+	VADDPD        X18, X9, X9
+	VPERMILPD     $0x01, X9, X18
+	VADDSD        X18, X9, X9
+	VADDSD        24(AX), X9, X9
+	VMOVSD        X9, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y18
+	VADDPD        Y18, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X18
+	VADDPD        X18, X10, X10
+	VPERMILPD     $0x01, X10, X18
+	VADDSD        X18, X10, X10
+	VADDSD        (AX), X10, X10
+	VMOVSD        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y18
+	VADDPD        Y18, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X18
+	VADDPD        X18, X11, X11
+	VPERMILPD     $0x01, X11, X18
+	VADDSD        X18, X11, X11
+	VADDSD        8(AX), X11, X11
+	VMOVSD        X11, 8(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y18
+	VADDPD        Y18, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X18
+	VADDPD        X18, X12, X12
+	VPERMILPD     $0x01, X12, X18
+	VADDSD        X18, X12, X12
+	VADDSD        16(AX), X12, X12
+	VMOVSD        X12, 16(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y18
+	VADDPD        Y18, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X18
+	VADDPD        X18, X13, X13
+	VPERMILPD     $0x01, X13, X18
+	VADDSD        X18, X13, X13
+	VADDSD        24(AX), X13, X13
+	VMOVSD        X13, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z14, Y18
+	VADDPD        Y18, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X18
+	VADDPD        X18, X14, X14
+	VPERMILPD     $0x01, X14, X18
+	VADDSD        X18, X14, X14
+	VADDSD        (AX), X14, X14
+	VMOVSD        X14, (AX)
+	VEXTRACTF64X4 $0x01, Z15, Y18
+	VADDPD        Y18, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X18
+	VADDPD        X18, X15, X15
+	VPERMILPD     $0x01, X15, X18
+	VADDSD        X18, X15, X15
+	VADDSD        8(AX), X15, X15
+	VMOVSD        X15, 8(AX)
+	VEXTRACTF64X4 $0x01, Z16, Y18
+	VADDPD        Y18, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X18
+	VADDPD        X18, X16, X16
+	VPERMILPD     $0x01, X16, X18
+	VADDSD        X18, X16, X16
+	VADDSD        16(AX), X16, X16
+	VMOVSD        X16, 16(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VADDPD        Y18, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X18
+	VADDPD        X18, X17, X17
+	VPERMILPD     $0x01, X17, X18
+	VADDSD        X18, X17, X17
+	VADDSD        24(AX), X17, X17
+	VMOVSD        X17, 24(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R3C5UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R3C5UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), DI
+	LEAQ      (DX)(DX*2), R8
+	LEAQ      (CX)(DX*4), R9
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	VXORPS    Z18, Z18, Z18
+	VXORPS    Z19, Z19, Z19
+	VXORPS    Z20, Z20, Z20
+	TESTQ     DI, DI
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(AX), Z4, Z5
+	VMOVUPD     (CX), Z21
+	VFMADD231PD Z21, Z1, Z6
+	VFMADD231PD Z21, Z3, Z11
+	VFMADD231PD Z21, Z5, Z16
+	VMOVUPD     (CX)(DX*1), Z21
+	VFMADD231PD Z21, Z1, Z7
+	VFMADD231PD Z21, Z3, Z12
+	VFMADD231PD Z21, Z5, Z17
+	VMOVUPD     (CX)(DX*2), Z21
+	VFMADD231PD Z21, Z1, Z8
+	VFMADD231PD Z21, Z3, Z13
+	VFMADD231PD Z21, Z5, Z18
+	VMOVUPD     (CX)(R8*1), Z21
+	VFMADD231PD Z21, Z1, Z9
+	VFMADD231PD Z21, Z3, Z14
+	VFMADD231PD Z21, Z5, Z19
+	VMOVUPD     (R9), Z21
+	VFMADD231PD Z21, Z1, Z10
+	VFMADD231PD Z21, Z3, Z15
+	VFMADD231PD Z21, Z5, Z20
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, R9
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX)(BX*2), K1, Z5
+	VMOVUPD.Z   (CX), K1, Z21
+	VFMADD231PD Z21, Z1, Z6
+	VFMADD231PD Z21, Z3, Z11
+	VFMADD231PD Z21, Z5, Z16
+	VMOVUPD.Z   (CX)(DX*1), K1, Z21
+	VFMADD231PD Z21, Z1, Z7
+	VFMADD231PD Z21, Z3, Z12
+	VFMADD231PD Z21, Z5, Z17
+	VMOVUPD.Z   (CX)(DX*2), K1, Z21
+	VFMADD231PD Z21, Z1, Z8
+	VFMADD231PD Z21, Z3, Z13
+	VFMADD231PD Z21, Z5, Z18
+	VMOVUPD.Z   (CX)(R8*1), K1, Z21
+	VFMADD231PD Z21, Z1, Z9
+	VFMADD231PD Z21, Z3, Z14
+	VFMADD231PD Z21, Z5, Z19
+	VMOVUPD.Z   (R9), K1, Z21
+	VFMADD231PD Z21, Z1, Z10
+	VFMADD231PD Z21, Z3, Z15
+	VFMADD231PD Z21, Z5, Z20
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z6, Y21
+	VADDPD        Y21, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X21
+	VADDPD        X21, X6, X6
+	VPERMILPD     $0x01, X6, X21
+	VADDSD        X21, X6, X6
+	VADDSD        (AX), X6, X6
+	VMOVSD        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y21
+	VADDPD        Y21, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X21
+	VADDPD        X21, X7, X7
+	VPERMILPD     $0x01, X7, X21
+	VADDSD        X21, X7, X7
+	VADDSD        8(AX), X7, X7
+	VMOVSD        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y21
+	VADDPD        Y21, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X21
+	VADDPD        X21, X8, X8
+	VPERMILPD     $0x01, X8, X21
+	VADDSD        X21, X8, X8
+	VADDSD        16(AX), X8, X8
+	VMOVSD        X8, 16(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y21
+	VADDPD        Y21, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X21
+	VADDPD        X21, X9, X9
+	VPERMILPD     $0x01, X9, X21
+	VADDSD        X21, X9, X9
+	VADDSD        24(AX), X9, X9
+	VMOVSD        X9, 24(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y21
+	VADDPD        Y21, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X21
+	VADDPD        X21, X10, X10
+	VPERMILPD     $0x01, X10, X21
+	VADDSD        X21, X10, X10
+	VADDSD        32(AX), X10, X10
+	VMOVSD        X10, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z11, Y21
+	VADDPD        Y21, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X21
+	VADDPD        X21, X11, X11
+	VPERMILPD     $0x01, X11, X21
+	VADDSD        X21, X11, X11
+	VADDSD        (AX), X11, X11
+	VMOVSD        X11, (AX)
+	VEXTRACTF64X4 $0x01, Z12, Y21
+	VADDPD        Y21, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X21
+	VADDPD        X21, X12, X12
+	VPERMILPD     $0x01, X12, X21
+	VADDSD        X21, X12, X12
+	VADDSD        8(AX), X12, X12
+	VMOVSD        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y21
+	VADDPD        Y21, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X21
+	VADDPD        X21, X13, X13
+	VPERMILPD     $0x01, X13, X21
+	VADDSD        X21, X13, X13
+	VADDSD        16(AX), X13, X13
+	VMOVSD        X13, 16(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y21
+	VADDPD        Y21, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X21
+	VADDPD        X21, X14, X14
+	VPERMILPD     $0x01, X14, X21
+	VADDSD        X21, X14, X14
+	VADDSD        24(AX), X14, X14
+	VMOVSD        X14, 24(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y21
+	VADDPD        Y21, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X21
+	VADDPD        X21, X15, X15
+	VPERMILPD     $0x01, X15, X21
+	VADDSD        X21, X15, X15
+	VADDSD        32(AX), X15, X15
+	VMOVSD        X15, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z16, Y21
+	VADDPD        Y21, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X21
+	VADDPD        X21, X16, X16
+	VPERMILPD     $0x01, X16, X21
+	VADDSD        X21, X16, X16
+	VADDSD        (AX), X16, X16
+	VMOVSD        X16, (AX)
+	VEXTRACTF64X4 $0x01, Z17, Y21
+	VADDPD        Y21, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X21
+	VADDPD        X21, X17, X17
+	VPERMILPD     $0x01, X17, X21
+	VADDSD        X21, X17, X17
+	VADDSD        8(AX), X17, X17
+	VMOVSD        X17, 8(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y21
+	VADDPD        Y21, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X21
+	VADDPD        X21, X18, X18
+	VPERMILPD     $0x01, X18, X21
+	VADDSD        X21, X18, X18
+	VADDSD        16(AX), X18, X18
+	VMOVSD        X18, 16(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y21
+	VADDPD        Y21, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X21
+	VADDPD        X21, X19, X19
+	VPERMILPD     $0x01, X19, X21
+	VADDSD        X21, X19, X19
+	VADDSD        24(AX), X19, X19
+	VMOVSD        X19, 24(AX)
+	VEXTRACTF64X4 $0x01, Z20, Y21
+	VADDPD        Y21, Y20, Y20
+	VEXTRACTF32X4 $0x01, Y20, X21
+	VADDPD        X21, X20, X20
+	VPERMILPD     $0x01, X20, X21
+	VADDSD        X21, X20, X20
+	VADDSD        32(AX), X20, X20
+	VMOVSD        X20, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C1UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C1UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), DX
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	TESTQ     DX, DX
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(DI), Z4, Z5
+	VPERMT2PD   64(AX), Z6, Z7
+	VMOVUPD     (CX), Z12
+	VFMADD231PD Z12, Z1, Z8
+	VFMADD231PD Z12, Z3, Z9
+	VFMADD231PD Z12, Z5, Z10
+	VFMADD231PD Z12, Z7, Z11
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPD     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), DX
+	SHLQ        $0x03, DX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	LEAQ        (DX)(DX*2), BX
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(DX*1), K1, Z3
+	VMOVUPD.Z   (AX)(DX*2), K1, Z5
+	VMOVUPD.Z   (AX)(BX*1), K1, Z7
+	VMOVUPD.Z   (CX), K1, Z12
+	VFMADD231PD Z12, Z1, Z8
+	VFMADD231PD Z12, Z3, Z9
+	VFMADD231PD Z12, Z5, Z10
+	VFMADD231PD Z12, Z7, Z11
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPD        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPD        X12, X8, X8
+	VPERMILPD     $0x01, X8, X12
+	VADDSD        X12, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VADDPD        Y12, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X12
+	VADDPD        X12, X9, X9
+	VPERMILPD     $0x01, X9, X12
+	VADDSD        X12, X9, X9
+	VADDSD        (AX), X9, X9
+	VMOVSD        X9, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VADDPD        Y12, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X12
+	VADDPD        X12, X10, X10
+	VPERMILPD     $0x01, X10, X12
+	VADDSD        X12, X10, X10
+	VADDSD        (AX), X10, X10
+	VMOVSD        X10, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VADDPD        Y12, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X12
+	VADDPD        X12, X11, X11
+	VPERMILPD     $0x01, X11, X12
+	VADDSD        X12, X11, X11
+	VADDSD        (AX), X11, X11
+	VMOVSD        X11, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C2UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C2UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), R8
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	TESTQ     R8, R8
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(DI), Z4, Z5
+	VPERMT2PD   64(AX), Z6, Z7
+	VMOVUPD     (CX), Z16
+	VFMADD231PD Z16, Z1, Z8
+	VFMADD231PD Z16, Z3, Z10
+	VFMADD231PD Z16, Z5, Z12
+	VFMADD231PD Z16, Z7, Z14
+	VMOVUPD     (CX)(DX*1), Z16
+	VFMADD231PD Z16, Z1, Z9
+	VFMADD231PD Z16, Z3, Z11
+	VFMADD231PD Z16, Z5, Z13
+	VFMADD231PD Z16, Z7, Z15
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPD     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	LEAQ        (BX)(BX*2), SI
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX)(BX*2), K1, Z5
+	VMOVUPD.Z   (AX)(SI*1), K1, Z7
+	VMOVUPD.Z   (CX), K1, Z16
+	VFMADD231PD Z16, Z1, Z8
+	VFMADD231PD Z16, Z3, Z10
+	VFMADD231PD Z16, Z5, Z12
+	VFMADD231PD Z16, Z7, Z14
+	VMOVUPD.Z   (CX)(DX*1), K1, Z16
+	VFMADD231PD Z16, Z1, Z9
+	VFMADD231PD Z16, Z3, Z11
+	VFMADD231PD Z16, Z5, Z13
+	VFMADD231PD Z16, Z7, Z15
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z8, Y16
+	VADDPD        Y16, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X16
+	VADDPD        X16, X8, X8
+	VPERMILPD     $0x01, X8, X16
+	VADDSD        X16, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y16
+	VADDPD        Y16, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X16
+	VADDPD        X16, X9, X9
+	VPERMILPD     $0x01, X9, X16
+	VADDSD        X16, X9, X9
+	VADDSD        8(AX), X9, X9
+	VMOVSD        X9, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y16
+	VADDPD        Y16, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X16
+	VADDPD        X16, X10, X10
+	VPERMILPD     $0x01, X10, X16
+	VADDSD        X16, X10, X10
+	VADDSD        (AX), X10, X10
+	VMOVSD        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y16
+	VADDPD        Y16, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X16
+	VADDPD        X16, X11, X11
+	VPERMILPD     $0x01, X11, X16
+	VADDSD        X16, X11, X11
+	VADDSD        8(AX), X11, X11
+	VMOVSD        X11, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y16
+	VADDPD        Y16, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X16
+	VADDPD        X16, X12, X12
+	VPERMILPD     $0x01, X12, X16
+	VADDSD        X16, X12, X12
+	VADDSD        (AX), X12, X12
+	VMOVSD        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y16
+	VADDPD        Y16, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X16
+	VADDPD        X16, X13, X13
+	VPERMILPD     $0x01, X13, X16
+	VADDSD        X16, X13, X13
+	VADDSD        8(AX), X13, X13
+	VMOVSD        X13, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z14, Y16
+	VADDPD        Y16, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X16
+	VADDPD        X16, X14, X14
+	VPERMILPD     $0x01, X14, X16
+	VADDSD        X16, X14, X14
+	VADDSD        (AX), X14, X14
+	VMOVSD        X14, (AX)
+	VEXTRACTF64X4 $0x01, Z15, Y16
+	VADDPD        Y16, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X16
+	VADDPD        X16, X15, X15
+	VPERMILPD     $0x01, X15, X16
+	VADDSD        X16, X15, X15
+	VADDSD        8(AX), X15, X15
+	VMOVSD        X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C3UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C3UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), R8
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	VXORPS    Z18, Z18, Z18
+	VXORPS    Z19, Z19, Z19
+	TESTQ     R8, R8
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(DI), Z4, Z5
+	VPERMT2PD   64(AX), Z6, Z7
+	VMOVUPD     (CX), Z20
+	VFMADD231PD Z20, Z1, Z8
+	VFMADD231PD Z20, Z3, Z11
+	VFMADD231PD Z20, Z5, Z14
+	VFMADD231PD Z20, Z7, Z17
+	VMOVUPD     (CX)(DX*1), Z20
+	VFMADD231PD Z20, Z1, Z9
+	VFMADD231PD Z20, Z3, Z12
+	VFMADD231PD Z20, Z5, Z15
+	VFMADD231PD Z20, Z7, Z18
+	VMOVUPD     (CX)(DX*2), Z20
+	VFMADD231PD Z20, Z1, Z10
+	VFMADD231PD Z20, Z3, Z13
+	VFMADD231PD Z20, Z5, Z16
+	VFMADD231PD Z20, Z7, Z19
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPD     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	LEAQ        (BX)(BX*2), SI
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX)(BX*2), K1, Z5
+	VMOVUPD.Z   (AX)(SI*1), K1, Z7
+	VMOVUPD.Z   (CX), K1, Z20
+	VFMADD231PD Z20, Z1, Z8
+	VFMADD231PD Z20, Z3, Z11
+	VFMADD231PD Z20, Z5, Z14
+	VFMADD231PD Z20, Z7, Z17
+	VMOVUPD.Z   (CX)(DX*1), K1, Z20
+	VFMADD231PD Z20, Z1, Z9
+	VFMADD231PD Z20, Z3, Z12
+	VFMADD231PD Z20, Z5, Z15
+	VFMADD231PD Z20, Z7, Z18
+	VMOVUPD.Z   (CX)(DX*2), K1, Z20
+	VFMADD231PD Z20, Z1, Z10
+	VFMADD231PD Z20, Z3, Z13
+	VFMADD231PD Z20, Z5, Z16
+	VFMADD231PD Z20, Z7, Z19
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z8, Y20
+	VADDPD        Y20, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X20
+	VADDPD        X20, X8, X8
+	VPERMILPD     $0x01, X8, X20
+	VADDSD        X20, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y20
+	VADDPD        Y20, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X20
+	VADDPD        X20, X9, X9
+	VPERMILPD     $0x01, X9, X20
+	VADDSD        X20, X9, X9
+	VADDSD        8(AX), X9, X9
+	VMOVSD        X9, 8(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y20
+	VADDPD        Y20, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X20
+	VADDPD        X20, X10, X10
+	VPERMILPD     $0x01, X10, X20
+	VADDSD        X20, X10, X10
+	VADDSD        16(AX), X10, X10
+	VMOVSD        X10, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z11, Y20
+	VADDPD        Y20, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X20
+	VADDPD        X20, X11, X11
+	VPERMILPD     $0x01, X11, X20
+	VADDSD        X20, X11, X11
+	VADDSD        (AX), X11, X11
+	VMOVSD        X11, (AX)
+	VEXTRACTF64X4 $0x01, Z12, Y20
+	VADDPD        Y20, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X20
+	VADDPD        X20, X12, X12
+	VPERMILPD     $0x01, X12, X20
+	VADDSD        X20, X12, X12
+	VADDSD        8(AX), X12, X12
+	VMOVSD        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y20
+	VADDPD        Y20, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X20
+	VADDPD        X20, X13, X13
+	VPERMILPD     $0x01, X13, X20
+	VADDSD        X20, X13, X13
+	VADDSD        16(AX), X13, X13
+	VMOVSD        X13, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z14, Y20
+	VADDPD        Y20, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X20
+	VADDPD        X20, X14, X14
+	VPERMILPD     $0x01, X14, X20
+	VADDSD        X20, X14, X14
+	VADDSD        (AX), X14, X14
+	VMOVSD        X14, (AX)
+	VEXTRACTF64X4 $0x01, Z15, Y20
+	VADDPD        Y20, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X20
+	VADDPD        X20, X15, X15
+	VPERMILPD     $0x01, X15, X20
+	VADDSD        X20, X15, X15
+	VADDSD        8(AX), X15, X15
+	VMOVSD        X15, 8(AX)
+	VEXTRACTF64X4 $0x01, Z16, Y20
+	VADDPD        Y20, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X20
+	VADDPD        X20, X16, X16
+	VPERMILPD     $0x01, X16, X20
+	VADDSD        X20, X16, X16
+	VADDSD        16(AX), X16, X16
+	VMOVSD        X16, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z17, Y20
+	VADDPD        Y20, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X20
+	VADDPD        X20, X17, X17
+	VPERMILPD     $0x01, X17, X20
+	VADDSD        X20, X17, X17
+	VADDSD        (AX), X17, X17
+	VMOVSD        X17, (AX)
+	VEXTRACTF64X4 $0x01, Z18, Y20
+	VADDPD        Y20, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X20
+	VADDPD        X20, X18, X18
+	VPERMILPD     $0x01, X18, X20
+	VADDSD        X20, X18, X18
+	VADDSD        8(AX), X18, X18
+	VMOVSD        X18, 8(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y20
+	VADDPD        Y20, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X20
+	VADDPD        X20, X19, X19
+	VPERMILPD     $0x01, X19, X20
+	VADDSD        X20, X19, X19
+	VADDSD        16(AX), X19, X19
+	VMOVSD        X19, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C4UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C4UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), R8
+	LEAQ      (DX)(DX*2), R9
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	VXORPS    Z18, Z18, Z18
+	VXORPS    Z19, Z19, Z19
+	VXORPS    Z20, Z20, Z20
+	VXORPS    Z21, Z21, Z21
+	VXORPS    Z22, Z22, Z22
+	VXORPS    Z23, Z23, Z23
+	TESTQ     R8, R8
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(DI), Z4, Z5
+	VPERMT2PD   64(AX), Z6, Z7
+	VMOVUPD     (CX), Z24
+	VFMADD231PD Z24, Z1, Z8
+	VFMADD231PD Z24, Z3, Z12
+	VFMADD231PD Z24, Z5, Z16
+	VFMADD231PD Z24, Z7, Z20
+	VMOVUPD     (CX)(DX*1), Z24
+	VFMADD231PD Z24, Z1, Z9
+	VFMADD231PD Z24, Z3, Z13
+	VFMADD231PD Z24, Z5, Z17
+	VFMADD231PD Z24, Z7, Z21
+	VMOVUPD     (CX)(DX*2), Z24
+	VFMADD231PD Z24, Z1, Z10
+	VFMADD231PD Z24, Z3, Z14
+	VFMADD231PD Z24, Z5, Z18
+	VFMADD231PD Z24, Z7, Z22
+	VMOVUPD     (CX)(R9*1), Z24
+	VFMADD231PD Z24, Z1, Z11
+	VFMADD231PD Z24, Z3, Z15
+	VFMADD231PD Z24, Z5, Z19
+	VFMADD231PD Z24, Z7, Z23
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPD     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	LEAQ        (BX)(BX*2), SI
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX)(BX*2), K1, Z5
+	VMOVUPD.Z   (AX)(SI*1), K1, Z7
+	VMOVUPD.Z   (CX), K1, Z24
+	VFMADD231PD Z24, Z1, Z8
+	VFMADD231PD Z24, Z3, Z12
+	VFMADD231PD Z24, Z5, Z16
+	VFMADD231PD Z24, Z7, Z20
+	VMOVUPD.Z   (CX)(DX*1), K1, Z24
+	VFMADD231PD Z24, Z1, Z9
+	VFMADD231PD Z24, Z3, Z13
+	VFMADD231PD Z24, Z5, Z17
+	VFMADD231PD Z24, Z7, Z21
+	VMOVUPD.Z   (CX)(DX*2), K1, Z24
+	VFMADD231PD Z24, Z1, Z10
+	VFMADD231PD Z24, Z3, Z14
+	VFMADD231PD Z24, Z5, Z18
+	VFMADD231PD Z24, Z7, Z22
+	VMOVUPD.Z   (CX)(R9*1), K1, Z24
+	VFMADD231PD Z24, Z1, Z11
+	VFMADD231PD Z24, Z3, Z15
+	VFMADD231PD Z24, Z5, Z19
+	VFMADD231PD Z24, Z7, Z23
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z8, Y24
+	VADDPD        Y24, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X24
+	VADDPD        X24, X8, X8
+	VPERMILPD     $0x01, X8, X24
+	VADDSD        X24, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y24
+	VADDPD        Y24, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X24
+	VADDPD        X24, X9, X9
+	VPERMILPD     $0x01, X9, X24
+	VADDSD        X24, X9, X9
+	VADDSD        8(AX), X9, X9
+	VMOVSD        X9, 8(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y24
+	VADDPD        Y24, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X24
+	VADDPD        X24, X10, X10
+	VPERMILPD     $0x01, X10, X24
+	VADDSD        X24, X10, X10
+	VADDSD        16(AX), X10, X10
+	VMOVSD        X10, 16(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y24
+	VADDPD        Y24, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X24
+	VADDPD        X24, X11, X11
+	VPERMILPD     $0x01, X11, X24
+	VADDSD        X24, X11, X11
+	VADDSD        24(AX), X11, X11
+	VMOVSD        X11, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y24
+	VADDPD        Y24, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X24
+	VADDPD        X24, X12, X12
+	VPERMILPD     $0x01, X12, X24
+	VADDSD        X24, X12, X12
+	VADDSD        (AX), X12, X12
+	VMOVSD        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y24
+	VADDPD        Y24, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X24
+	VADDPD        X24, X13, X13
+	VPERMILPD     $0x01, X13, X24
+	VADDSD        X24, X13, X13
+	VADDSD        8(AX), X13, X13
+	VMOVSD        X13, 8(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y24
+	VADDPD        Y24, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X24
+	VADDPD        X24, X14, X14
+	VPERMILPD     $0x01, X14, X24
+	VADDSD        X24, X14, X14
+	VADDSD        16(AX), X14, X14
+	VMOVSD        X14, 16(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y24
+	VADDPD        Y24, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X24
+	VADDPD        X24, X15, X15
+	VPERMILPD     $0x01, X15, X24
+	VADDSD        X24, X15, X15
+	VADDSD        24(AX), X15, X15
+	VMOVSD        X15, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z16, Y24
+	VADDPD        Y24, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X24
+	VADDPD        X24, X16, X16
+	VPERMILPD     $0x01, X16, X24
+	VADDSD        X24, X16, X16
+	VADDSD        (AX), X16, X16
+	VMOVSD        X16, (AX)
+	VEXTRACTF64X4 $0x01, Z17, Y24
+	VADDPD        Y24, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X24
+	VADDPD        X24, X17, X17
+	VPERMILPD     $0x01, X17, X24
+	VADDSD        X24, X17, X17
+	VADDSD        8(AX), X17, X17
+	VMOVSD        X17, 8(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y24
+	VADDPD        Y24, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X24
+	VADDPD        X24, X18, X18
+	VPERMILPD     $0x01, X18, X24
+	VADDSD        X24, X18, X18
+	VADDSD        16(AX), X18, X18
+	VMOVSD        X18, 16(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y24
+	VADDPD        Y24, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X24
+	VADDPD        X24, X19, X19
+	VPERMILPD     $0x01, X19, X24
+	VADDSD        X24, X19, X19
+	VADDSD        24(AX), X19, X19
+	VMOVSD        X19, 24(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z20, Y24
+	VADDPD        Y24, Y20, Y20
+	VEXTRACTF32X4 $0x01, Y20, X24
+	VADDPD        X24, X20, X20
+	VPERMILPD     $0x01, X20, X24
+	VADDSD        X24, X20, X20
+	VADDSD        (AX), X20, X20
+	VMOVSD        X20, (AX)
+	VEXTRACTF64X4 $0x01, Z21, Y24
+	VADDPD        Y24, Y21, Y21
+	VEXTRACTF32X4 $0x01, Y21, X24
+	VADDPD        X24, X21, X21
+	VPERMILPD     $0x01, X21, X24
+	VADDSD        X24, X21, X21
+	VADDSD        8(AX), X21, X21
+	VMOVSD        X21, 8(AX)
+	VEXTRACTF64X4 $0x01, Z22, Y24
+	VADDPD        Y24, Y22, Y22
+	VEXTRACTF32X4 $0x01, Y22, X24
+	VADDPD        X24, X22, X22
+	VPERMILPD     $0x01, X22, X24
+	VADDSD        X24, X22, X22
+	VADDSD        16(AX), X22, X22
+	VMOVSD        X22, 16(AX)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VADDPD        Y24, Y23, Y23
+	VEXTRACTF32X4 $0x01, Y23, X24
+	VADDPD        X24, X23, X23
+	VPERMILPD     $0x01, X23, X24
+	VADDSD        X24, X23, X23
+	VADDSD        24(AX), X23, X23
+	VMOVSD        X23, 24(AX)
+	VZEROUPPER
+	RET
+
+// func ntF64R4C5UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF64R4C5UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPD   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x03, DX
+	MOVQ      nk+48(FP), R8
+	LEAQ      (DX)(DX*2), R9
+	LEAQ      (CX)(DX*4), R10
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	VXORPS    Z18, Z18, Z18
+	VXORPS    Z19, Z19, Z19
+	VXORPS    Z20, Z20, Z20
+	VXORPS    Z21, Z21, Z21
+	VXORPS    Z22, Z22, Z22
+	VXORPS    Z23, Z23, Z23
+	VXORPS    Z24, Z24, Z24
+	VXORPS    Z25, Z25, Z25
+	VXORPS    Z26, Z26, Z26
+	VXORPS    Z27, Z27, Z27
+	TESTQ     R8, R8
+	JZ        tail
+
+loop:
+	VPERMT2PD   64(BX), Z0, Z1
+	VPERMT2PD   64(SI), Z2, Z3
+	VPERMT2PD   64(DI), Z4, Z5
+	VPERMT2PD   64(AX), Z6, Z7
+	VMOVUPD     (CX), Z28
+	VFMADD231PD Z28, Z1, Z8
+	VFMADD231PD Z28, Z3, Z13
+	VFMADD231PD Z28, Z5, Z18
+	VFMADD231PD Z28, Z7, Z23
+	VMOVUPD     (CX)(DX*1), Z28
+	VFMADD231PD Z28, Z1, Z9
+	VFMADD231PD Z28, Z3, Z14
+	VFMADD231PD Z28, Z5, Z19
+	VFMADD231PD Z28, Z7, Z24
+	VMOVUPD     (CX)(DX*2), Z28
+	VFMADD231PD Z28, Z1, Z10
+	VFMADD231PD Z28, Z3, Z15
+	VFMADD231PD Z28, Z5, Z20
+	VFMADD231PD Z28, Z7, Z25
+	VMOVUPD     (CX)(R9*1), Z28
+	VFMADD231PD Z28, Z1, Z11
+	VFMADD231PD Z28, Z3, Z16
+	VFMADD231PD Z28, Z5, Z21
+	VFMADD231PD Z28, Z7, Z26
+	VMOVUPD     (R10), Z28
+	VFMADD231PD Z28, Z1, Z12
+	VFMADD231PD Z28, Z3, Z17
+	VFMADD231PD Z28, Z5, Z22
+	VFMADD231PD Z28, Z7, Z27
+	VMOVUPD     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPD     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPD     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPD     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, R10
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x03, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	LEAQ        (BX)(BX*2), SI
+	VMOVUPD.Z   (AX), K1, Z1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX)(BX*2), K1, Z5
+	VMOVUPD.Z   (AX)(SI*1), K1, Z7
+	VMOVUPD.Z   (CX), K1, Z28
+	VFMADD231PD Z28, Z1, Z8
+	VFMADD231PD Z28, Z3, Z13
+	VFMADD231PD Z28, Z5, Z18
+	VFMADD231PD Z28, Z7, Z23
+	VMOVUPD.Z   (CX)(DX*1), K1, Z28
+	VFMADD231PD Z28, Z1, Z9
+	VFMADD231PD Z28, Z3, Z14
+	VFMADD231PD Z28, Z5, Z19
+	VFMADD231PD Z28, Z7, Z24
+	VMOVUPD.Z   (CX)(DX*2), K1, Z28
+	VFMADD231PD Z28, Z1, Z10
+	VFMADD231PD Z28, Z3, Z15
+	VFMADD231PD Z28, Z5, Z20
+	VFMADD231PD Z28, Z7, Z25
+	VMOVUPD.Z   (CX)(R9*1), K1, Z28
+	VFMADD231PD Z28, Z1, Z11
+	VFMADD231PD Z28, Z3, Z16
+	VFMADD231PD Z28, Z5, Z21
+	VFMADD231PD Z28, Z7, Z26
+	VMOVUPD.Z   (R10), K1, Z28
+	VFMADD231PD Z28, Z1, Z12
+	VFMADD231PD Z28, Z3, Z17
+	VFMADD231PD Z28, Z5, Z22
+	VFMADD231PD Z28, Z7, Z27
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x03, CX
+	VEXTRACTF64X4 $0x01, Z8, Y28
+	VADDPD        Y28, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X28
+	VADDPD        X28, X8, X8
+	VPERMILPD     $0x01, X8, X28
+	VADDSD        X28, X8, X8
+	VADDSD        (AX), X8, X8
+	VMOVSD        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y28
+	VADDPD        Y28, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X28
+	VADDPD        X28, X9, X9
+	VPERMILPD     $0x01, X9, X28
+	VADDSD        X28, X9, X9
+	VADDSD        8(AX), X9, X9
+	VMOVSD        X9, 8(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y28
+	VADDPD        Y28, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X28
+	VADDPD        X28, X10, X10
+	VPERMILPD     $0x01, X10, X28
+	VADDSD        X28, X10, X10
+	VADDSD        16(AX), X10, X10
+	VMOVSD        X10, 16(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y28
+	VADDPD        Y28, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X28
+	VADDPD        X28, X11, X11
+	VPERMILPD     $0x01, X11, X28
+	VADDSD        X28, X11, X11
+	VADDSD        24(AX), X11, X11
+	VMOVSD        X11, 24(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y28
+	VADDPD        Y28, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X28
+	VADDPD        X28, X12, X12
+	VPERMILPD     $0x01, X12, X28
+	VADDSD        X28, X12, X12
+	VADDSD        32(AX), X12, X12
+	VMOVSD        X12, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z13, Y28
+	VADDPD        Y28, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X28
+	VADDPD        X28, X13, X13
+	VPERMILPD     $0x01, X13, X28
+	VADDSD        X28, X13, X13
+	VADDSD        (AX), X13, X13
+	VMOVSD        X13, (AX)
+	VEXTRACTF64X4 $0x01, Z14, Y28
+	VADDPD        Y28, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X28
+	VADDPD        X28, X14, X14
+	VPERMILPD     $0x01, X14, X28
+	VADDSD        X28, X14, X14
+	VADDSD        8(AX), X14, X14
+	VMOVSD        X14, 8(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y28
+	VADDPD        Y28, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X28
+	VADDPD        X28, X15, X15
+	VPERMILPD     $0x01, X15, X28
+	VADDSD        X28, X15, X15
+	VADDSD        16(AX), X15, X15
+	VMOVSD        X15, 16(AX)
+	VEXTRACTF64X4 $0x01, Z16, Y28
+	VADDPD        Y28, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X28
+	VADDPD        X28, X16, X16
+	VPERMILPD     $0x01, X16, X28
+	VADDSD        X28, X16, X16
+	VADDSD        24(AX), X16, X16
+	VMOVSD        X16, 24(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y28
+	VADDPD        Y28, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X28
+	VADDPD        X28, X17, X17
+	VPERMILPD     $0x01, X17, X28
+	VADDSD        X28, X17, X17
+	VADDSD        32(AX), X17, X17
+	VMOVSD        X17, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z18, Y28
+	VADDPD        Y28, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X28
+	VADDPD        X28, X18, X18
+	VPERMILPD     $0x01, X18, X28
+	VADDSD        X28, X18, X18
+	VADDSD        (AX), X18, X18
+	VMOVSD        X18, (AX)
+	VEXTRACTF64X4 $0x01, Z19, Y28
+	VADDPD        Y28, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X28
+	VADDPD        X28, X19, X19
+	VPERMILPD     $0x01, X19, X28
+	VADDSD        X28, X19, X19
+	VADDSD        8(AX), X19, X19
+	VMOVSD        X19, 8(AX)
+	VEXTRACTF64X4 $0x01, Z20, Y28
+	VADDPD        Y28, Y20, Y20
+	VEXTRACTF32X4 $0x01, Y20, X28
+	VADDPD        X28, X20, X20
+	VPERMILPD     $0x01, X20, X28
+	VADDSD        X28, X20, X20
+	VADDSD        16(AX), X20, X20
+	VMOVSD        X20, 16(AX)
+	VEXTRACTF64X4 $0x01, Z21, Y28
+	VADDPD        Y28, Y21, Y21
+	VEXTRACTF32X4 $0x01, Y21, X28
+	VADDPD        X28, X21, X21
+	VPERMILPD     $0x01, X21, X28
+	VADDSD        X28, X21, X21
+	VADDSD        24(AX), X21, X21
+	VMOVSD        X21, 24(AX)
+	VEXTRACTF64X4 $0x01, Z22, Y28
+	VADDPD        Y28, Y22, Y22
+	VEXTRACTF32X4 $0x01, Y22, X28
+	VADDPD        X28, X22, X22
+	VPERMILPD     $0x01, X22, X28
+	VADDSD        X28, X22, X22
+	VADDSD        32(AX), X22, X22
+	VMOVSD        X22, 32(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z23, Y28
+	VADDPD        Y28, Y23, Y23
+	VEXTRACTF32X4 $0x01, Y23, X28
+	VADDPD        X28, X23, X23
+	VPERMILPD     $0x01, X23, X28
+	VADDSD        X28, X23, X23
+	VADDSD        (AX), X23, X23
+	VMOVSD        X23, (AX)
+	VEXTRACTF64X4 $0x01, Z24, Y28
+	VADDPD        Y28, Y24, Y24
+	VEXTRACTF32X4 $0x01, Y24, X28
+	VADDPD        X28, X24, X24
+	VPERMILPD     $0x01, X24, X28
+	VADDSD        X28, X24, X24
+	VADDSD        8(AX), X24, X24
+	VMOVSD        X24, 8(AX)
+	VEXTRACTF64X4 $0x01, Z25, Y28
+	VADDPD        Y28, Y25, Y25
+	VEXTRACTF32X4 $0x01, Y25, X28
+	VADDPD        X28, X25, X25
+	VPERMILPD     $0x01, X25, X28
+	VADDSD        X28, X25, X25
+	VADDSD        16(AX), X25, X25
+	VMOVSD        X25, 16(AX)
+	VEXTRACTF64X4 $0x01, Z26, Y28
+	VADDPD        Y28, Y26, Y26
+	VEXTRACTF32X4 $0x01, Y26, X28
+	VADDPD        X28, X26, X26
+	VPERMILPD     $0x01, X26, X28
+	VADDSD        X28, X26, X26
+	VADDSD        24(AX), X26, X26
+	VMOVSD        X26, 24(AX)
+	VEXTRACTF64X4 $0x01, Z27, Y28
+	VADDPD        Y28, Y27, Y27
+	VEXTRACTF32X4 $0x01, Y27, X28
+	VADDPD        X28, X27, X27
+	VPERMILPD     $0x01, X27, X28
+	VADDSD        X28, X27, X27
+	VADDSD        32(AX), X27, X27
+	VMOVSD        X27, 32(AX)
+	VZEROUPPER
+	RET
+
 // func ntF32R1C1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
 TEXT ·ntF32R1C1AVX512(SB), NOSPLIT, $0-64
@@ -28437,6 +31528,3397 @@ reduce:
 	VADDSS        X24, X19, X19
 	VADDSS        16(AX), X19, X19
 	VMOVSS        X19, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C1UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C1UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPS   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), DX
+	VXORPS    Z2, Z2, Z2
+	TESTQ     DX, DX
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(AX), Z0, Z1
+	VMOVUPS     (CX), Z3
+	VFMADD231PS Z3, Z1, Z2
+	VMOVUPS     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), DX
+	SHLQ        $0x02, DX
+	MOVQ        nk+48(FP), DX
+	SHLQ        $0x06, DX
+	ADDQ        DX, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (CX), K1, Z3
+	VFMADD231PS Z3, Z1, Z2
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VADDPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X3
+	VADDPS        X3, X2, X2
+	VMOVHLPS      X2, X2, X3
+	VADDPS        X3, X2, X2
+	VMOVSHDUP     X2, X3
+	VADDSS        X3, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C2UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C2UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPS   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), BX
+	VXORPS    Z2, Z2, Z2
+	VXORPS    Z3, Z3, Z3
+	TESTQ     BX, BX
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(AX), Z0, Z1
+	VMOVUPS     (CX), Z4
+	VFMADD231PS Z4, Z1, Z2
+	VMOVUPS     (CX)(DX*1), Z4
+	VFMADD231PS Z4, Z1, Z3
+	VMOVUPS     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (CX), K1, Z4
+	VFMADD231PS Z4, Z1, Z2
+	VMOVUPS.Z   (CX)(DX*1), K1, Z4
+	VFMADD231PS Z4, Z1, Z3
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z2, Y4
+	VADDPS        Y4, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X4
+	VADDPS        X4, X2, X2
+	VMOVHLPS      X2, X2, X4
+	VADDPS        X4, X2, X2
+	VMOVSHDUP     X2, X4
+	VADDSS        X4, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VADDPS        Y4, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X4
+	VADDPS        X4, X3, X3
+	VMOVHLPS      X3, X3, X4
+	VADDPS        X4, X3, X3
+	VMOVSHDUP     X3, X4
+	VADDSS        X4, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C3UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C3UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPS   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), BX
+	VXORPS    Z2, Z2, Z2
+	VXORPS    Z3, Z3, Z3
+	VXORPS    Z4, Z4, Z4
+	TESTQ     BX, BX
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(AX), Z0, Z1
+	VMOVUPS     (CX), Z5
+	VFMADD231PS Z5, Z1, Z2
+	VMOVUPS     (CX)(DX*1), Z5
+	VFMADD231PS Z5, Z1, Z3
+	VMOVUPS     (CX)(DX*2), Z5
+	VFMADD231PS Z5, Z1, Z4
+	VMOVUPS     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (CX), K1, Z5
+	VFMADD231PS Z5, Z1, Z2
+	VMOVUPS.Z   (CX)(DX*1), K1, Z5
+	VFMADD231PS Z5, Z1, Z3
+	VMOVUPS.Z   (CX)(DX*2), K1, Z5
+	VFMADD231PS Z5, Z1, Z4
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z2, Y5
+	VADDPS        Y5, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X5
+	VADDPS        X5, X2, X2
+	VMOVHLPS      X2, X2, X5
+	VADDPS        X5, X2, X2
+	VMOVSHDUP     X2, X5
+	VADDSS        X5, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VADDPS        Y5, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X5
+	VADDPS        X5, X3, X3
+	VMOVHLPS      X3, X3, X5
+	VADDPS        X5, X3, X3
+	VMOVSHDUP     X3, X5
+	VADDSS        X5, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VADDPS        Y5, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X5
+	VADDPS        X5, X4, X4
+	VMOVHLPS      X4, X4, X5
+	VADDPS        X5, X4, X4
+	VMOVSHDUP     X4, X5
+	VADDSS        X5, X4, X4
+	VADDSS        8(AX), X4, X4
+	VMOVSS        X4, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C4UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPS   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), BX
+	LEAQ      (DX)(DX*2), SI
+	VXORPS    Z2, Z2, Z2
+	VXORPS    Z3, Z3, Z3
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	TESTQ     BX, BX
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(AX), Z0, Z1
+	VMOVUPS     (CX), Z6
+	VFMADD231PS Z6, Z1, Z2
+	VMOVUPS     (CX)(DX*1), Z6
+	VFMADD231PS Z6, Z1, Z3
+	VMOVUPS     (CX)(DX*2), Z6
+	VFMADD231PS Z6, Z1, Z4
+	VMOVUPS     (CX)(SI*1), Z6
+	VFMADD231PS Z6, Z1, Z5
+	VMOVUPS     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (CX), K1, Z6
+	VFMADD231PS Z6, Z1, Z2
+	VMOVUPS.Z   (CX)(DX*1), K1, Z6
+	VFMADD231PS Z6, Z1, Z3
+	VMOVUPS.Z   (CX)(DX*2), K1, Z6
+	VFMADD231PS Z6, Z1, Z4
+	VMOVUPS.Z   (CX)(SI*1), K1, Z6
+	VFMADD231PS Z6, Z1, Z5
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z2, Y6
+	VADDPS        Y6, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X6
+	VADDPS        X6, X2, X2
+	VMOVHLPS      X2, X2, X6
+	VADDPS        X6, X2, X2
+	VMOVSHDUP     X2, X6
+	VADDSS        X6, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y6
+	VADDPS        Y6, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X6
+	VADDPS        X6, X3, X3
+	VMOVHLPS      X3, X3, X6
+	VADDPS        X6, X3, X3
+	VMOVSHDUP     X3, X6
+	VADDSS        X6, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VADDPS        Y6, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPS        X6, X4, X4
+	VMOVHLPS      X4, X4, X6
+	VADDPS        X6, X4, X4
+	VMOVSHDUP     X4, X6
+	VADDSS        X6, X4, X4
+	VADDSS        8(AX), X4, X4
+	VMOVSS        X4, 8(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VADDPS        Y6, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X6
+	VADDPS        X6, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VADDSS        12(AX), X5, X5
+	VMOVSS        X5, 12(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R1C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R1C5UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), CX
+	MOVQ      AX, DX
+	ANDQ      $0x3f, DX
+	VMOVDQU32 (CX)(DX*1), Z0
+	SUBQ      DX, AX
+	VMOVUPS   (AX), Z1
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), BX
+	LEAQ      (DX)(DX*2), SI
+	LEAQ      (CX)(DX*4), DI
+	VXORPS    Z2, Z2, Z2
+	VXORPS    Z3, Z3, Z3
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	TESTQ     BX, BX
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(AX), Z0, Z1
+	VMOVUPS     (CX), Z7
+	VFMADD231PS Z7, Z1, Z2
+	VMOVUPS     (CX)(DX*1), Z7
+	VFMADD231PS Z7, Z1, Z3
+	VMOVUPS     (CX)(DX*2), Z7
+	VFMADD231PS Z7, Z1, Z4
+	VMOVUPS     (CX)(SI*1), Z7
+	VFMADD231PS Z7, Z1, Z5
+	VMOVUPS     (DI), Z7
+	VFMADD231PS Z7, Z1, Z6
+	VMOVUPS     64(AX), Z1
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DI
+	DECQ        BX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (CX), K1, Z7
+	VFMADD231PS Z7, Z1, Z2
+	VMOVUPS.Z   (CX)(DX*1), K1, Z7
+	VFMADD231PS Z7, Z1, Z3
+	VMOVUPS.Z   (CX)(DX*2), K1, Z7
+	VFMADD231PS Z7, Z1, Z4
+	VMOVUPS.Z   (CX)(SI*1), K1, Z7
+	VFMADD231PS Z7, Z1, Z5
+	VMOVUPS.Z   (DI), K1, Z7
+	VFMADD231PS Z7, Z1, Z6
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z2, Y7
+	VADDPS        Y7, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X7
+	VADDPS        X7, X2, X2
+	VMOVHLPS      X2, X2, X7
+	VADDPS        X7, X2, X2
+	VMOVSHDUP     X2, X7
+	VADDSS        X7, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y7
+	VADDPS        Y7, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X7
+	VADDPS        X7, X3, X3
+	VMOVHLPS      X3, X3, X7
+	VADDPS        X7, X3, X3
+	VMOVSHDUP     X3, X7
+	VADDSS        X7, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y7
+	VADDPS        Y7, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X7
+	VADDPS        X7, X4, X4
+	VMOVHLPS      X4, X4, X7
+	VADDPS        X7, X4, X4
+	VMOVSHDUP     X4, X7
+	VADDSS        X7, X4, X4
+	VADDSS        8(AX), X4, X4
+	VMOVSS        X4, 8(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VADDPS        Y7, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X7
+	VADDPS        X7, X5, X5
+	VMOVHLPS      X5, X5, X7
+	VADDPS        X7, X5, X5
+	VMOVSHDUP     X5, X7
+	VADDSS        X7, X5, X5
+	VADDSS        12(AX), X5, X5
+	VMOVSS        X5, 12(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VADDPS        Y7, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X7
+	VADDPS        X7, X6, X6
+	VMOVHLPS      X6, X6, X7
+	VADDPS        X7, X6, X6
+	VMOVSHDUP     X6, X7
+	VADDSS        X7, X6, X6
+	VADDSS        16(AX), X6, X6
+	VMOVSS        X6, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C1UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C1UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), DX
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	TESTQ     DX, DX
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(AX), Z2, Z3
+	VMOVUPS     (CX), Z6
+	VFMADD231PS Z6, Z1, Z4
+	VFMADD231PS Z6, Z3, Z5
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), DX
+	SHLQ        $0x02, DX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(DX*1), K1, Z3
+	VMOVUPS.Z   (CX), K1, Z6
+	VFMADD231PS Z6, Z1, Z4
+	VFMADD231PS Z6, Z3, Z5
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VADDPS        Y6, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X6
+	VADDPS        X6, X4, X4
+	VMOVHLPS      X4, X4, X6
+	VADDPS        X6, X4, X4
+	VMOVSHDUP     X4, X6
+	VADDSS        X6, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VADDPS        Y6, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X6
+	VADDPS        X6, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C2UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C2UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), SI
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	TESTQ     SI, SI
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(AX), Z2, Z3
+	VMOVUPS     (CX), Z8
+	VFMADD231PS Z8, Z1, Z4
+	VFMADD231PS Z8, Z3, Z6
+	VMOVUPS     (CX)(DX*1), Z8
+	VFMADD231PS Z8, Z1, Z5
+	VFMADD231PS Z8, Z3, Z7
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX), K1, Z8
+	VFMADD231PS Z8, Z1, Z4
+	VFMADD231PS Z8, Z3, Z6
+	VMOVUPS.Z   (CX)(DX*1), K1, Z8
+	VFMADD231PS Z8, Z1, Z5
+	VFMADD231PS Z8, Z3, Z7
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z4, Y8
+	VADDPS        Y8, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X8
+	VADDPS        X8, X4, X4
+	VMOVHLPS      X4, X4, X8
+	VADDPS        X8, X4, X4
+	VMOVSHDUP     X4, X8
+	VADDSS        X8, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y8
+	VADDPS        Y8, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X8
+	VADDPS        X8, X5, X5
+	VMOVHLPS      X5, X5, X8
+	VADDPS        X8, X5, X5
+	VMOVSHDUP     X5, X8
+	VADDSS        X8, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y8
+	VADDPS        Y8, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X8
+	VADDPS        X8, X6, X6
+	VMOVHLPS      X6, X6, X8
+	VADDPS        X8, X6, X6
+	VMOVSHDUP     X6, X8
+	VADDSS        X8, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VADDPS        Y8, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X8
+	VADDPS        X8, X7, X7
+	VMOVHLPS      X7, X7, X8
+	VADDPS        X8, X7, X7
+	VMOVSHDUP     X7, X8
+	VADDSS        X8, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C3UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C3UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), SI
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	TESTQ     SI, SI
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(AX), Z2, Z3
+	VMOVUPS     (CX), Z10
+	VFMADD231PS Z10, Z1, Z4
+	VFMADD231PS Z10, Z3, Z7
+	VMOVUPS     (CX)(DX*1), Z10
+	VFMADD231PS Z10, Z1, Z5
+	VFMADD231PS Z10, Z3, Z8
+	VMOVUPS     (CX)(DX*2), Z10
+	VFMADD231PS Z10, Z1, Z6
+	VFMADD231PS Z10, Z3, Z9
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX), K1, Z10
+	VFMADD231PS Z10, Z1, Z4
+	VFMADD231PS Z10, Z3, Z7
+	VMOVUPS.Z   (CX)(DX*1), K1, Z10
+	VFMADD231PS Z10, Z1, Z5
+	VFMADD231PS Z10, Z3, Z8
+	VMOVUPS.Z   (CX)(DX*2), K1, Z10
+	VFMADD231PS Z10, Z1, Z6
+	VFMADD231PS Z10, Z3, Z9
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z4, Y10
+	VADDPS        Y10, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X10
+	VADDPS        X10, X4, X4
+	VMOVHLPS      X4, X4, X10
+	VADDPS        X10, X4, X4
+	VMOVSHDUP     X4, X10
+	VADDSS        X10, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y10
+	VADDPS        Y10, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X10
+	VADDPS        X10, X5, X5
+	VMOVHLPS      X5, X5, X10
+	VADDPS        X10, X5, X5
+	VMOVSHDUP     X5, X10
+	VADDSS        X10, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y10
+	VADDPS        Y10, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X10
+	VADDPS        X10, X6, X6
+	VMOVHLPS      X6, X6, X10
+	VADDPS        X10, X6, X6
+	VMOVSHDUP     X6, X10
+	VADDSS        X10, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z7, Y10
+	VADDPS        Y10, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X10
+	VADDPS        X10, X7, X7
+	VMOVHLPS      X7, X7, X10
+	VADDPS        X10, X7, X7
+	VMOVSHDUP     X7, X10
+	VADDSS        X10, X7, X7
+	VADDSS        (AX), X7, X7
+	VMOVSS        X7, (AX)
+	VEXTRACTF64X4 $0x01, Z8, Y10
+	VADDPS        Y10, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X10
+	VADDPS        X10, X8, X8
+	VMOVHLPS      X8, X8, X10
+	VADDPS        X10, X8, X8
+	VMOVSHDUP     X8, X10
+	VADDSS        X10, X8, X8
+	VADDSS        4(AX), X8, X8
+	VMOVSS        X8, 4(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VADDPS        Y10, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X10
+	VADDPS        X10, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VADDSS        8(AX), X9, X9
+	VMOVSS        X9, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C4UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), SI
+	LEAQ      (DX)(DX*2), DI
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	TESTQ     SI, SI
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(AX), Z2, Z3
+	VMOVUPS     (CX), Z12
+	VFMADD231PS Z12, Z1, Z4
+	VFMADD231PS Z12, Z3, Z8
+	VMOVUPS     (CX)(DX*1), Z12
+	VFMADD231PS Z12, Z1, Z5
+	VFMADD231PS Z12, Z3, Z9
+	VMOVUPS     (CX)(DX*2), Z12
+	VFMADD231PS Z12, Z1, Z6
+	VFMADD231PS Z12, Z3, Z10
+	VMOVUPS     (CX)(DI*1), Z12
+	VFMADD231PS Z12, Z1, Z7
+	VFMADD231PS Z12, Z3, Z11
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX), K1, Z12
+	VFMADD231PS Z12, Z1, Z4
+	VFMADD231PS Z12, Z3, Z8
+	VMOVUPS.Z   (CX)(DX*1), K1, Z12
+	VFMADD231PS Z12, Z1, Z5
+	VFMADD231PS Z12, Z3, Z9
+	VMOVUPS.Z   (CX)(DX*2), K1, Z12
+	VFMADD231PS Z12, Z1, Z6
+	VFMADD231PS Z12, Z3, Z10
+	VMOVUPS.Z   (CX)(DI*1), K1, Z12
+	VFMADD231PS Z12, Z1, Z7
+	VFMADD231PS Z12, Z3, Z11
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VADDPS        Y12, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X12
+	VADDPS        X12, X4, X4
+	VMOVHLPS      X4, X4, X12
+	VADDPS        X12, X4, X4
+	VMOVSHDUP     X4, X12
+	VADDSS        X12, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VADDPS        Y12, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X12
+	VADDPS        X12, X5, X5
+	VMOVHLPS      X5, X5, X12
+	VADDPS        X12, X5, X5
+	VMOVSHDUP     X5, X12
+	VADDSS        X12, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPS        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPS        X12, X6, X6
+	VMOVHLPS      X6, X6, X12
+	VADDPS        X12, X6, X6
+	VMOVSHDUP     X6, X12
+	VADDSS        X12, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPS        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPS        X12, X7, X7
+	VMOVHLPS      X7, X7, X12
+	VADDPS        X12, X7, X7
+	VMOVSHDUP     X7, X12
+	VADDSS        X12, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPS        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPS        X12, X8, X8
+	VMOVHLPS      X8, X8, X12
+	VADDPS        X12, X8, X8
+	VMOVSHDUP     X8, X12
+	VADDSS        X12, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VADDPS        Y12, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X12
+	VADDPS        X12, X9, X9
+	VMOVHLPS      X9, X9, X12
+	VADDPS        X12, X9, X9
+	VMOVSHDUP     X9, X12
+	VADDSS        X12, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VADDPS        Y12, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X12
+	VADDPS        X12, X10, X10
+	VMOVHLPS      X10, X10, X12
+	VADDPS        X12, X10, X10
+	VMOVSHDUP     X10, X12
+	VADDSS        X12, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VADDPS        Y12, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X12
+	VADDPS        X12, X11, X11
+	VMOVHLPS      X11, X11, X12
+	VADDPS        X12, X11, X11
+	VMOVSHDUP     X11, X12
+	VADDSS        X12, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R2C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R2C5UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z0
+	SUBQ      CX, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z3
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), SI
+	LEAQ      (DX)(DX*2), DI
+	LEAQ      (CX)(DX*4), R8
+	VXORPS    Z4, Z4, Z4
+	VXORPS    Z5, Z5, Z5
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	TESTQ     SI, SI
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(AX), Z2, Z3
+	VMOVUPS     (CX), Z14
+	VFMADD231PS Z14, Z1, Z4
+	VFMADD231PS Z14, Z3, Z9
+	VMOVUPS     (CX)(DX*1), Z14
+	VFMADD231PS Z14, Z1, Z5
+	VFMADD231PS Z14, Z3, Z10
+	VMOVUPS     (CX)(DX*2), Z14
+	VFMADD231PS Z14, Z1, Z6
+	VFMADD231PS Z14, Z3, Z11
+	VMOVUPS     (CX)(DI*1), Z14
+	VFMADD231PS Z14, Z1, Z7
+	VFMADD231PS Z14, Z3, Z12
+	VMOVUPS     (R8), Z14
+	VFMADD231PS Z14, Z1, Z8
+	VFMADD231PS Z14, Z3, Z13
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(AX), Z3
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, R8
+	DECQ        SI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX), K1, Z14
+	VFMADD231PS Z14, Z1, Z4
+	VFMADD231PS Z14, Z3, Z9
+	VMOVUPS.Z   (CX)(DX*1), K1, Z14
+	VFMADD231PS Z14, Z1, Z5
+	VFMADD231PS Z14, Z3, Z10
+	VMOVUPS.Z   (CX)(DX*2), K1, Z14
+	VFMADD231PS Z14, Z1, Z6
+	VFMADD231PS Z14, Z3, Z11
+	VMOVUPS.Z   (CX)(DI*1), K1, Z14
+	VFMADD231PS Z14, Z1, Z7
+	VFMADD231PS Z14, Z3, Z12
+	VMOVUPS.Z   (R8), K1, Z14
+	VFMADD231PS Z14, Z1, Z8
+	VFMADD231PS Z14, Z3, Z13
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z4, Y14
+	VADDPS        Y14, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X14
+	VADDPS        X14, X4, X4
+	VMOVHLPS      X4, X4, X14
+	VADDPS        X14, X4, X4
+	VMOVSHDUP     X4, X14
+	VADDSS        X14, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y14
+	VADDPS        Y14, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X14
+	VADDPS        X14, X5, X5
+	VMOVHLPS      X5, X5, X14
+	VADDPS        X14, X5, X5
+	VMOVSHDUP     X5, X14
+	VADDSS        X14, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y14
+	VADDPS        Y14, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X14
+	VADDPS        X14, X6, X6
+	VMOVHLPS      X6, X6, X14
+	VADDPS        X14, X6, X6
+	VMOVSHDUP     X6, X14
+	VADDSS        X14, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y14
+	VADDPS        Y14, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X14
+	VADDPS        X14, X7, X7
+	VMOVHLPS      X7, X7, X14
+	VADDPS        X14, X7, X7
+	VMOVSHDUP     X7, X14
+	VADDSS        X14, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y14
+	VADDPS        Y14, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X14
+	VADDPS        X14, X8, X8
+	VMOVHLPS      X8, X8, X14
+	VADDPS        X14, X8, X8
+	VMOVSHDUP     X8, X14
+	VADDSS        X14, X8, X8
+	VADDSS        16(AX), X8, X8
+	VMOVSS        X8, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y14
+	VADDPS        Y14, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X14
+	VADDPS        X14, X9, X9
+	VMOVHLPS      X9, X9, X14
+	VADDPS        X14, X9, X9
+	VMOVSHDUP     X9, X14
+	VADDSS        X14, X9, X9
+	VADDSS        (AX), X9, X9
+	VMOVSS        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y14
+	VADDPS        Y14, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X14
+	VADDPS        X14, X10, X10
+	VMOVHLPS      X10, X10, X14
+	VADDPS        X14, X10, X10
+	VMOVSHDUP     X10, X14
+	VADDSS        X14, X10, X10
+	VADDSS        4(AX), X10, X10
+	VMOVSS        X10, 4(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y14
+	VADDPS        Y14, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X14
+	VADDPS        X14, X11, X11
+	VMOVHLPS      X11, X11, X14
+	VADDPS        X14, X11, X11
+	VMOVSHDUP     X11, X14
+	VADDSS        X14, X11, X11
+	VADDSS        8(AX), X11, X11
+	VMOVSS        X11, 8(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VADDPS        Y14, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X14
+	VADDPS        X14, X12, X12
+	VMOVHLPS      X12, X12, X14
+	VADDPS        X14, X12, X12
+	VMOVSHDUP     X12, X14
+	VADDSS        X14, X12, X12
+	VADDSS        12(AX), X12, X12
+	VMOVSS        X12, 12(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VADDPS        Y14, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X14
+	VADDPS        X14, X13, X13
+	VMOVHLPS      X13, X13, X14
+	VADDPS        X14, X13, X13
+	VMOVSHDUP     X13, X14
+	VADDSS        X14, X13, X13
+	VADDSS        16(AX), X13, X13
+	VMOVSS        X13, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C1UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C1UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), DX
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	TESTQ     DX, DX
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(AX), Z4, Z5
+	VMOVUPS     (CX), Z9
+	VFMADD231PS Z9, Z1, Z6
+	VFMADD231PS Z9, Z3, Z7
+	VFMADD231PS Z9, Z5, Z8
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), DX
+	SHLQ        $0x02, DX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(DX*1), K1, Z3
+	VMOVUPS.Z   (AX)(DX*2), K1, Z5
+	VMOVUPS.Z   (CX), K1, Z9
+	VFMADD231PS Z9, Z1, Z6
+	VFMADD231PS Z9, Z3, Z7
+	VFMADD231PS Z9, Z5, Z8
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z6, Y9
+	VADDPS        Y9, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X9
+	VADDPS        X9, X6, X6
+	VMOVHLPS      X6, X6, X9
+	VADDPS        X9, X6, X6
+	VMOVSHDUP     X6, X9
+	VADDSS        X9, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VADDPS        Y9, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X9
+	VADDPS        X9, X7, X7
+	VMOVHLPS      X7, X7, X9
+	VADDPS        X9, X7, X7
+	VMOVSHDUP     X7, X9
+	VADDSS        X9, X7, X7
+	VADDSS        (AX), X7, X7
+	VMOVSS        X7, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y9
+	VADDPS        Y9, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VMOVHLPS      X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDSS        X9, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C2UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C2UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), DI
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	TESTQ     DI, DI
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(AX), Z4, Z5
+	VMOVUPS     (CX), Z12
+	VFMADD231PS Z12, Z1, Z6
+	VFMADD231PS Z12, Z3, Z8
+	VFMADD231PS Z12, Z5, Z10
+	VMOVUPS     (CX)(DX*1), Z12
+	VFMADD231PS Z12, Z1, Z7
+	VFMADD231PS Z12, Z3, Z9
+	VFMADD231PS Z12, Z5, Z11
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX)(BX*2), K1, Z5
+	VMOVUPS.Z   (CX), K1, Z12
+	VFMADD231PS Z12, Z1, Z6
+	VFMADD231PS Z12, Z3, Z8
+	VFMADD231PS Z12, Z5, Z10
+	VMOVUPS.Z   (CX)(DX*1), K1, Z12
+	VFMADD231PS Z12, Z1, Z7
+	VFMADD231PS Z12, Z3, Z9
+	VFMADD231PS Z12, Z5, Z11
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VADDPS        Y12, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X12
+	VADDPS        X12, X6, X6
+	VMOVHLPS      X6, X6, X12
+	VADDPS        X12, X6, X6
+	VMOVSHDUP     X6, X12
+	VADDSS        X12, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y12
+	VADDPS        Y12, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X12
+	VADDPS        X12, X7, X7
+	VMOVHLPS      X7, X7, X12
+	VADDPS        X12, X7, X7
+	VMOVSHDUP     X7, X12
+	VADDSS        X12, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPS        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPS        X12, X8, X8
+	VMOVHLPS      X8, X8, X12
+	VADDPS        X12, X8, X8
+	VMOVSHDUP     X8, X12
+	VADDSS        X12, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VADDPS        Y12, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X12
+	VADDPS        X12, X9, X9
+	VMOVHLPS      X9, X9, X12
+	VADDPS        X12, X9, X9
+	VMOVSHDUP     X9, X12
+	VADDSS        X12, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VADDPS        Y12, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X12
+	VADDPS        X12, X10, X10
+	VMOVHLPS      X10, X10, X12
+	VADDPS        X12, X10, X10
+	VMOVSHDUP     X10, X12
+	VADDSS        X12, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VADDPS        Y12, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X12
+	VADDPS        X12, X11, X11
+	VMOVHLPS      X11, X11, X12
+	VADDPS        X12, X11, X11
+	VMOVSHDUP     X11, X12
+	VADDSS        X12, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C3UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C3UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), DI
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	TESTQ     DI, DI
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(AX), Z4, Z5
+	VMOVUPS     (CX), Z15
+	VFMADD231PS Z15, Z1, Z6
+	VFMADD231PS Z15, Z3, Z9
+	VFMADD231PS Z15, Z5, Z12
+	VMOVUPS     (CX)(DX*1), Z15
+	VFMADD231PS Z15, Z1, Z7
+	VFMADD231PS Z15, Z3, Z10
+	VFMADD231PS Z15, Z5, Z13
+	VMOVUPS     (CX)(DX*2), Z15
+	VFMADD231PS Z15, Z1, Z8
+	VFMADD231PS Z15, Z3, Z11
+	VFMADD231PS Z15, Z5, Z14
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX)(BX*2), K1, Z5
+	VMOVUPS.Z   (CX), K1, Z15
+	VFMADD231PS Z15, Z1, Z6
+	VFMADD231PS Z15, Z3, Z9
+	VFMADD231PS Z15, Z5, Z12
+	VMOVUPS.Z   (CX)(DX*1), K1, Z15
+	VFMADD231PS Z15, Z1, Z7
+	VFMADD231PS Z15, Z3, Z10
+	VFMADD231PS Z15, Z5, Z13
+	VMOVUPS.Z   (CX)(DX*2), K1, Z15
+	VFMADD231PS Z15, Z1, Z8
+	VFMADD231PS Z15, Z3, Z11
+	VFMADD231PS Z15, Z5, Z14
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPS        Y15, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X15
+	VADDPS        X15, X6, X6
+	VMOVHLPS      X6, X6, X15
+	VADDPS        X15, X6, X6
+	VMOVSHDUP     X6, X15
+	VADDSS        X15, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPS        Y15, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X15
+	VADDPS        X15, X7, X7
+	VMOVHLPS      X7, X7, X15
+	VADDPS        X15, X7, X7
+	VMOVSHDUP     X7, X15
+	VADDSS        X15, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y15
+	VADDPS        Y15, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X15
+	VADDPS        X15, X8, X8
+	VMOVHLPS      X8, X8, X15
+	VADDPS        X15, X8, X8
+	VMOVSHDUP     X8, X15
+	VADDSS        X15, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y15
+	VADDPS        Y15, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X15
+	VADDPS        X15, X9, X9
+	VMOVHLPS      X9, X9, X15
+	VADDPS        X15, X9, X9
+	VMOVSHDUP     X9, X15
+	VADDSS        X15, X9, X9
+	VADDSS        (AX), X9, X9
+	VMOVSS        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y15
+	VADDPS        Y15, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X15
+	VADDPS        X15, X10, X10
+	VMOVHLPS      X10, X10, X15
+	VADDPS        X15, X10, X10
+	VMOVSHDUP     X10, X15
+	VADDSS        X15, X10, X10
+	VADDSS        4(AX), X10, X10
+	VMOVSS        X10, 4(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VADDPS        Y15, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X15
+	VADDPS        X15, X11, X11
+	VMOVHLPS      X11, X11, X15
+	VADDPS        X15, X11, X11
+	VMOVSHDUP     X11, X15
+	VADDSS        X15, X11, X11
+	VADDSS        8(AX), X11, X11
+	VMOVSS        X11, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y15
+	VADDPS        Y15, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X15
+	VADDPS        X15, X12, X12
+	VMOVHLPS      X12, X12, X15
+	VADDPS        X15, X12, X12
+	VMOVSHDUP     X12, X15
+	VADDSS        X15, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y15
+	VADDPS        Y15, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X15
+	VADDPS        X15, X13, X13
+	VMOVHLPS      X13, X13, X15
+	VADDPS        X15, X13, X13
+	VMOVSHDUP     X13, X15
+	VADDSS        X15, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VADDPS        Y15, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X15
+	VADDPS        X15, X14, X14
+	VMOVHLPS      X14, X14, X15
+	VADDPS        X15, X14, X14
+	VMOVSHDUP     X14, X15
+	VADDSS        X15, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C4UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), DI
+	LEAQ      (DX)(DX*2), R8
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	TESTQ     DI, DI
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(AX), Z4, Z5
+	VMOVUPS     (CX), Z18
+	VFMADD231PS Z18, Z1, Z6
+	VFMADD231PS Z18, Z3, Z10
+	VFMADD231PS Z18, Z5, Z14
+	VMOVUPS     (CX)(DX*1), Z18
+	VFMADD231PS Z18, Z1, Z7
+	VFMADD231PS Z18, Z3, Z11
+	VFMADD231PS Z18, Z5, Z15
+	VMOVUPS     (CX)(DX*2), Z18
+	VFMADD231PS Z18, Z1, Z8
+	VFMADD231PS Z18, Z3, Z12
+	VFMADD231PS Z18, Z5, Z16
+	VMOVUPS     (CX)(R8*1), Z18
+	VFMADD231PS Z18, Z1, Z9
+	VFMADD231PS Z18, Z3, Z13
+	VFMADD231PS Z18, Z5, Z17
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX)(BX*2), K1, Z5
+	VMOVUPS.Z   (CX), K1, Z18
+	VFMADD231PS Z18, Z1, Z6
+	VFMADD231PS Z18, Z3, Z10
+	VFMADD231PS Z18, Z5, Z14
+	VMOVUPS.Z   (CX)(DX*1), K1, Z18
+	VFMADD231PS Z18, Z1, Z7
+	VFMADD231PS Z18, Z3, Z11
+	VFMADD231PS Z18, Z5, Z15
+	VMOVUPS.Z   (CX)(DX*2), K1, Z18
+	VFMADD231PS Z18, Z1, Z8
+	VFMADD231PS Z18, Z3, Z12
+	VFMADD231PS Z18, Z5, Z16
+	VMOVUPS.Z   (CX)(R8*1), K1, Z18
+	VFMADD231PS Z18, Z1, Z9
+	VFMADD231PS Z18, Z3, Z13
+	VFMADD231PS Z18, Z5, Z17
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z6, Y18
+	VADDPS        Y18, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X18
+	VADDPS        X18, X6, X6
+	VMOVHLPS      X6, X6, X18
+	VADDPS        X18, X6, X6
+	VMOVSHDUP     X6, X18
+	VADDSS        X18, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y18
+	VADDPS        Y18, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X18
+	VADDPS        X18, X7, X7
+	VMOVHLPS      X7, X7, X18
+	VADDPS        X18, X7, X7
+	VMOVSHDUP     X7, X18
+	VADDSS        X18, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y18
+	VADDPS        Y18, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X18
+	VADDPS        X18, X8, X8
+	VMOVHLPS      X8, X8, X18
+	VADDPS        X18, X8, X8
+	VMOVSHDUP     X8, X18
+	VADDSS        X18, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y18
+	VADDPS        Y18, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X18
+	VADDPS        X18, X9, X9
+	VMOVHLPS      X9, X9, X18
+	VADDPS        X18, X9, X9
+	VMOVSHDUP     X9, X18
+	VADDSS        X18, X9, X9
+	VADDSS        12(AX), X9, X9
+	VMOVSS        X9, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y18
+	VADDPS        Y18, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X18
+	VADDPS        X18, X10, X10
+	VMOVHLPS      X10, X10, X18
+	VADDPS        X18, X10, X10
+	VMOVSHDUP     X10, X18
+	VADDSS        X18, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y18
+	VADDPS        Y18, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X18
+	VADDPS        X18, X11, X11
+	VMOVHLPS      X11, X11, X18
+	VADDPS        X18, X11, X11
+	VMOVSHDUP     X11, X18
+	VADDSS        X18, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y18
+	VADDPS        Y18, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X18
+	VADDPS        X18, X12, X12
+	VMOVHLPS      X12, X12, X18
+	VADDPS        X18, X12, X12
+	VMOVSHDUP     X12, X18
+	VADDSS        X18, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y18
+	VADDPS        Y18, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X18
+	VADDPS        X18, X13, X13
+	VMOVHLPS      X13, X13, X18
+	VADDPS        X18, X13, X13
+	VMOVSHDUP     X13, X18
+	VADDSS        X18, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z14, Y18
+	VADDPS        Y18, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X18
+	VADDPS        X18, X14, X14
+	VMOVHLPS      X14, X14, X18
+	VADDPS        X18, X14, X14
+	VMOVSHDUP     X14, X18
+	VADDSS        X18, X14, X14
+	VADDSS        (AX), X14, X14
+	VMOVSS        X14, (AX)
+	VEXTRACTF64X4 $0x01, Z15, Y18
+	VADDPS        Y18, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X18
+	VADDPS        X18, X15, X15
+	VMOVHLPS      X15, X15, X18
+	VADDPS        X18, X15, X15
+	VMOVSHDUP     X15, X18
+	VADDSS        X18, X15, X15
+	VADDSS        4(AX), X15, X15
+	VMOVSS        X15, 4(AX)
+	VEXTRACTF64X4 $0x01, Z16, Y18
+	VADDPS        Y18, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X18
+	VADDPS        X18, X16, X16
+	VMOVHLPS      X16, X16, X18
+	VADDPS        X18, X16, X16
+	VMOVSHDUP     X16, X18
+	VADDSS        X18, X16, X16
+	VADDSS        8(AX), X16, X16
+	VMOVSS        X16, 8(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VADDPS        Y18, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X18
+	VADDPS        X18, X17, X17
+	VMOVHLPS      X17, X17, X18
+	VADDPS        X18, X17, X17
+	VMOVSHDUP     X17, X18
+	VADDSS        X18, X17, X17
+	VADDSS        12(AX), X17, X17
+	VMOVSS        X17, 12(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R3C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R3C5UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z2
+	SUBQ      CX, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z5
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), DI
+	LEAQ      (DX)(DX*2), R8
+	LEAQ      (CX)(DX*4), R9
+	VXORPS    Z6, Z6, Z6
+	VXORPS    Z7, Z7, Z7
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	VXORPS    Z18, Z18, Z18
+	VXORPS    Z19, Z19, Z19
+	VXORPS    Z20, Z20, Z20
+	TESTQ     DI, DI
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(AX), Z4, Z5
+	VMOVUPS     (CX), Z21
+	VFMADD231PS Z21, Z1, Z6
+	VFMADD231PS Z21, Z3, Z11
+	VFMADD231PS Z21, Z5, Z16
+	VMOVUPS     (CX)(DX*1), Z21
+	VFMADD231PS Z21, Z1, Z7
+	VFMADD231PS Z21, Z3, Z12
+	VFMADD231PS Z21, Z5, Z17
+	VMOVUPS     (CX)(DX*2), Z21
+	VFMADD231PS Z21, Z1, Z8
+	VFMADD231PS Z21, Z3, Z13
+	VFMADD231PS Z21, Z5, Z18
+	VMOVUPS     (CX)(R8*1), Z21
+	VFMADD231PS Z21, Z1, Z9
+	VFMADD231PS Z21, Z3, Z14
+	VFMADD231PS Z21, Z5, Z19
+	VMOVUPS     (R9), Z21
+	VFMADD231PS Z21, Z1, Z10
+	VFMADD231PS Z21, Z3, Z15
+	VFMADD231PS Z21, Z5, Z20
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(AX), Z5
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, R9
+	DECQ        DI
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX)(BX*2), K1, Z5
+	VMOVUPS.Z   (CX), K1, Z21
+	VFMADD231PS Z21, Z1, Z6
+	VFMADD231PS Z21, Z3, Z11
+	VFMADD231PS Z21, Z5, Z16
+	VMOVUPS.Z   (CX)(DX*1), K1, Z21
+	VFMADD231PS Z21, Z1, Z7
+	VFMADD231PS Z21, Z3, Z12
+	VFMADD231PS Z21, Z5, Z17
+	VMOVUPS.Z   (CX)(DX*2), K1, Z21
+	VFMADD231PS Z21, Z1, Z8
+	VFMADD231PS Z21, Z3, Z13
+	VFMADD231PS Z21, Z5, Z18
+	VMOVUPS.Z   (CX)(R8*1), K1, Z21
+	VFMADD231PS Z21, Z1, Z9
+	VFMADD231PS Z21, Z3, Z14
+	VFMADD231PS Z21, Z5, Z19
+	VMOVUPS.Z   (R9), K1, Z21
+	VFMADD231PS Z21, Z1, Z10
+	VFMADD231PS Z21, Z3, Z15
+	VFMADD231PS Z21, Z5, Z20
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z6, Y21
+	VADDPS        Y21, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X21
+	VADDPS        X21, X6, X6
+	VMOVHLPS      X6, X6, X21
+	VADDPS        X21, X6, X6
+	VMOVSHDUP     X6, X21
+	VADDSS        X21, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y21
+	VADDPS        Y21, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X21
+	VADDPS        X21, X7, X7
+	VMOVHLPS      X7, X7, X21
+	VADDPS        X21, X7, X7
+	VMOVSHDUP     X7, X21
+	VADDSS        X21, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y21
+	VADDPS        Y21, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X21
+	VADDPS        X21, X8, X8
+	VMOVHLPS      X8, X8, X21
+	VADDPS        X21, X8, X8
+	VMOVSHDUP     X8, X21
+	VADDSS        X21, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y21
+	VADDPS        Y21, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X21
+	VADDPS        X21, X9, X9
+	VMOVHLPS      X9, X9, X21
+	VADDPS        X21, X9, X9
+	VMOVSHDUP     X9, X21
+	VADDSS        X21, X9, X9
+	VADDSS        12(AX), X9, X9
+	VMOVSS        X9, 12(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y21
+	VADDPS        Y21, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X21
+	VADDPS        X21, X10, X10
+	VMOVHLPS      X10, X10, X21
+	VADDPS        X21, X10, X10
+	VMOVSHDUP     X10, X21
+	VADDSS        X21, X10, X10
+	VADDSS        16(AX), X10, X10
+	VMOVSS        X10, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z11, Y21
+	VADDPS        Y21, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X21
+	VADDPS        X21, X11, X11
+	VMOVHLPS      X11, X11, X21
+	VADDPS        X21, X11, X11
+	VMOVSHDUP     X11, X21
+	VADDSS        X21, X11, X11
+	VADDSS        (AX), X11, X11
+	VMOVSS        X11, (AX)
+	VEXTRACTF64X4 $0x01, Z12, Y21
+	VADDPS        Y21, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X21
+	VADDPS        X21, X12, X12
+	VMOVHLPS      X12, X12, X21
+	VADDPS        X21, X12, X12
+	VMOVSHDUP     X12, X21
+	VADDSS        X21, X12, X12
+	VADDSS        4(AX), X12, X12
+	VMOVSS        X12, 4(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y21
+	VADDPS        Y21, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X21
+	VADDPS        X21, X13, X13
+	VMOVHLPS      X13, X13, X21
+	VADDPS        X21, X13, X13
+	VMOVSHDUP     X13, X21
+	VADDSS        X21, X13, X13
+	VADDSS        8(AX), X13, X13
+	VMOVSS        X13, 8(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y21
+	VADDPS        Y21, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X21
+	VADDPS        X21, X14, X14
+	VMOVHLPS      X14, X14, X21
+	VADDPS        X21, X14, X14
+	VMOVSHDUP     X14, X21
+	VADDSS        X21, X14, X14
+	VADDSS        12(AX), X14, X14
+	VMOVSS        X14, 12(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y21
+	VADDPS        Y21, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X21
+	VADDPS        X21, X15, X15
+	VMOVHLPS      X15, X15, X21
+	VADDPS        X21, X15, X15
+	VMOVSHDUP     X15, X21
+	VADDSS        X21, X15, X15
+	VADDSS        16(AX), X15, X15
+	VMOVSS        X15, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z16, Y21
+	VADDPS        Y21, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X21
+	VADDPS        X21, X16, X16
+	VMOVHLPS      X16, X16, X21
+	VADDPS        X21, X16, X16
+	VMOVSHDUP     X16, X21
+	VADDSS        X21, X16, X16
+	VADDSS        (AX), X16, X16
+	VMOVSS        X16, (AX)
+	VEXTRACTF64X4 $0x01, Z17, Y21
+	VADDPS        Y21, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X21
+	VADDPS        X21, X17, X17
+	VMOVHLPS      X17, X17, X21
+	VADDPS        X21, X17, X17
+	VMOVSHDUP     X17, X21
+	VADDSS        X21, X17, X17
+	VADDSS        4(AX), X17, X17
+	VMOVSS        X17, 4(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y21
+	VADDPS        Y21, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X21
+	VADDPS        X21, X18, X18
+	VMOVHLPS      X18, X18, X21
+	VADDPS        X21, X18, X18
+	VMOVSHDUP     X18, X21
+	VADDSS        X21, X18, X18
+	VADDSS        8(AX), X18, X18
+	VMOVSS        X18, 8(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y21
+	VADDPS        Y21, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X21
+	VADDPS        X21, X19, X19
+	VMOVHLPS      X19, X19, X21
+	VADDPS        X21, X19, X19
+	VMOVSHDUP     X19, X21
+	VADDSS        X21, X19, X19
+	VADDSS        12(AX), X19, X19
+	VMOVSS        X19, 12(AX)
+	VEXTRACTF64X4 $0x01, Z20, Y21
+	VADDPS        Y21, Y20, Y20
+	VEXTRACTF32X4 $0x01, Y20, X21
+	VADDPS        X21, X20, X20
+	VMOVHLPS      X20, X20, X21
+	VADDPS        X21, X20, X20
+	VMOVSHDUP     X20, X21
+	VADDSS        X21, X20, X20
+	VADDSS        16(AX), X20, X20
+	VMOVSS        X20, 16(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C1UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C1UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), DX
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	TESTQ     DX, DX
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(DI), Z4, Z5
+	VPERMT2PS   64(AX), Z6, Z7
+	VMOVUPS     (CX), Z12
+	VFMADD231PS Z12, Z1, Z8
+	VFMADD231PS Z12, Z3, Z9
+	VFMADD231PS Z12, Z5, Z10
+	VFMADD231PS Z12, Z7, Z11
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPS     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), DX
+	SHLQ        $0x02, DX
+	MOVQ        nk+48(FP), BX
+	SHLQ        $0x06, BX
+	ADDQ        BX, AX
+	LEAQ        (DX)(DX*2), BX
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(DX*1), K1, Z3
+	VMOVUPS.Z   (AX)(DX*2), K1, Z5
+	VMOVUPS.Z   (AX)(BX*1), K1, Z7
+	VMOVUPS.Z   (CX), K1, Z12
+	VFMADD231PS Z12, Z1, Z8
+	VFMADD231PS Z12, Z3, Z9
+	VFMADD231PS Z12, Z5, Z10
+	VFMADD231PS Z12, Z7, Z11
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z8, Y12
+	VADDPS        Y12, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X12
+	VADDPS        X12, X8, X8
+	VMOVHLPS      X8, X8, X12
+	VADDPS        X12, X8, X8
+	VMOVSHDUP     X8, X12
+	VADDSS        X12, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VADDPS        Y12, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X12
+	VADDPS        X12, X9, X9
+	VMOVHLPS      X9, X9, X12
+	VADDPS        X12, X9, X9
+	VMOVSHDUP     X9, X12
+	VADDSS        X12, X9, X9
+	VADDSS        (AX), X9, X9
+	VMOVSS        X9, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VADDPS        Y12, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X12
+	VADDPS        X12, X10, X10
+	VMOVHLPS      X10, X10, X12
+	VADDPS        X12, X10, X10
+	VMOVSHDUP     X10, X12
+	VADDSS        X12, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VADDPS        Y12, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X12
+	VADDPS        X12, X11, X11
+	VMOVHLPS      X11, X11, X12
+	VADDPS        X12, X11, X11
+	VMOVSHDUP     X11, X12
+	VADDSS        X12, X11, X11
+	VADDSS        (AX), X11, X11
+	VMOVSS        X11, (AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C2UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C2UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), R8
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	TESTQ     R8, R8
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(DI), Z4, Z5
+	VPERMT2PS   64(AX), Z6, Z7
+	VMOVUPS     (CX), Z16
+	VFMADD231PS Z16, Z1, Z8
+	VFMADD231PS Z16, Z3, Z10
+	VFMADD231PS Z16, Z5, Z12
+	VFMADD231PS Z16, Z7, Z14
+	VMOVUPS     (CX)(DX*1), Z16
+	VFMADD231PS Z16, Z1, Z9
+	VFMADD231PS Z16, Z3, Z11
+	VFMADD231PS Z16, Z5, Z13
+	VFMADD231PS Z16, Z7, Z15
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPS     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	LEAQ        (BX)(BX*2), SI
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX)(BX*2), K1, Z5
+	VMOVUPS.Z   (AX)(SI*1), K1, Z7
+	VMOVUPS.Z   (CX), K1, Z16
+	VFMADD231PS Z16, Z1, Z8
+	VFMADD231PS Z16, Z3, Z10
+	VFMADD231PS Z16, Z5, Z12
+	VFMADD231PS Z16, Z7, Z14
+	VMOVUPS.Z   (CX)(DX*1), K1, Z16
+	VFMADD231PS Z16, Z1, Z9
+	VFMADD231PS Z16, Z3, Z11
+	VFMADD231PS Z16, Z5, Z13
+	VFMADD231PS Z16, Z7, Z15
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z8, Y16
+	VADDPS        Y16, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X16
+	VADDPS        X16, X8, X8
+	VMOVHLPS      X8, X8, X16
+	VADDPS        X16, X8, X8
+	VMOVSHDUP     X8, X16
+	VADDSS        X16, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y16
+	VADDPS        Y16, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X16
+	VADDPS        X16, X9, X9
+	VMOVHLPS      X9, X9, X16
+	VADDPS        X16, X9, X9
+	VMOVSHDUP     X9, X16
+	VADDSS        X16, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y16
+	VADDPS        Y16, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X16
+	VADDPS        X16, X10, X10
+	VMOVHLPS      X10, X10, X16
+	VADDPS        X16, X10, X10
+	VMOVSHDUP     X10, X16
+	VADDSS        X16, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y16
+	VADDPS        Y16, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X16
+	VADDPS        X16, X11, X11
+	VMOVHLPS      X11, X11, X16
+	VADDPS        X16, X11, X11
+	VMOVSHDUP     X11, X16
+	VADDSS        X16, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y16
+	VADDPS        Y16, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X16
+	VADDPS        X16, X12, X12
+	VMOVHLPS      X12, X12, X16
+	VADDPS        X16, X12, X12
+	VMOVSHDUP     X12, X16
+	VADDSS        X16, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y16
+	VADDPS        Y16, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X16
+	VADDPS        X16, X13, X13
+	VMOVHLPS      X13, X13, X16
+	VADDPS        X16, X13, X13
+	VMOVSHDUP     X13, X16
+	VADDSS        X16, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z14, Y16
+	VADDPS        Y16, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X16
+	VADDPS        X16, X14, X14
+	VMOVHLPS      X14, X14, X16
+	VADDPS        X16, X14, X14
+	VMOVSHDUP     X14, X16
+	VADDSS        X16, X14, X14
+	VADDSS        (AX), X14, X14
+	VMOVSS        X14, (AX)
+	VEXTRACTF64X4 $0x01, Z15, Y16
+	VADDPS        Y16, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X16
+	VADDPS        X16, X15, X15
+	VMOVHLPS      X15, X15, X16
+	VADDPS        X16, X15, X15
+	VMOVSHDUP     X15, X16
+	VADDSS        X16, X15, X15
+	VADDSS        4(AX), X15, X15
+	VMOVSS        X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C3UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C3UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), R8
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	VXORPS    Z18, Z18, Z18
+	VXORPS    Z19, Z19, Z19
+	TESTQ     R8, R8
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(DI), Z4, Z5
+	VPERMT2PS   64(AX), Z6, Z7
+	VMOVUPS     (CX), Z20
+	VFMADD231PS Z20, Z1, Z8
+	VFMADD231PS Z20, Z3, Z11
+	VFMADD231PS Z20, Z5, Z14
+	VFMADD231PS Z20, Z7, Z17
+	VMOVUPS     (CX)(DX*1), Z20
+	VFMADD231PS Z20, Z1, Z9
+	VFMADD231PS Z20, Z3, Z12
+	VFMADD231PS Z20, Z5, Z15
+	VFMADD231PS Z20, Z7, Z18
+	VMOVUPS     (CX)(DX*2), Z20
+	VFMADD231PS Z20, Z1, Z10
+	VFMADD231PS Z20, Z3, Z13
+	VFMADD231PS Z20, Z5, Z16
+	VFMADD231PS Z20, Z7, Z19
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPS     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	LEAQ        (BX)(BX*2), SI
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX)(BX*2), K1, Z5
+	VMOVUPS.Z   (AX)(SI*1), K1, Z7
+	VMOVUPS.Z   (CX), K1, Z20
+	VFMADD231PS Z20, Z1, Z8
+	VFMADD231PS Z20, Z3, Z11
+	VFMADD231PS Z20, Z5, Z14
+	VFMADD231PS Z20, Z7, Z17
+	VMOVUPS.Z   (CX)(DX*1), K1, Z20
+	VFMADD231PS Z20, Z1, Z9
+	VFMADD231PS Z20, Z3, Z12
+	VFMADD231PS Z20, Z5, Z15
+	VFMADD231PS Z20, Z7, Z18
+	VMOVUPS.Z   (CX)(DX*2), K1, Z20
+	VFMADD231PS Z20, Z1, Z10
+	VFMADD231PS Z20, Z3, Z13
+	VFMADD231PS Z20, Z5, Z16
+	VFMADD231PS Z20, Z7, Z19
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z8, Y20
+	VADDPS        Y20, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X20
+	VADDPS        X20, X8, X8
+	VMOVHLPS      X8, X8, X20
+	VADDPS        X20, X8, X8
+	VMOVSHDUP     X8, X20
+	VADDSS        X20, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y20
+	VADDPS        Y20, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X20
+	VADDPS        X20, X9, X9
+	VMOVHLPS      X9, X9, X20
+	VADDPS        X20, X9, X9
+	VMOVSHDUP     X9, X20
+	VADDSS        X20, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y20
+	VADDPS        Y20, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X20
+	VADDPS        X20, X10, X10
+	VMOVHLPS      X10, X10, X20
+	VADDPS        X20, X10, X10
+	VMOVSHDUP     X10, X20
+	VADDSS        X20, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z11, Y20
+	VADDPS        Y20, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X20
+	VADDPS        X20, X11, X11
+	VMOVHLPS      X11, X11, X20
+	VADDPS        X20, X11, X11
+	VMOVSHDUP     X11, X20
+	VADDSS        X20, X11, X11
+	VADDSS        (AX), X11, X11
+	VMOVSS        X11, (AX)
+	VEXTRACTF64X4 $0x01, Z12, Y20
+	VADDPS        Y20, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X20
+	VADDPS        X20, X12, X12
+	VMOVHLPS      X12, X12, X20
+	VADDPS        X20, X12, X12
+	VMOVSHDUP     X12, X20
+	VADDSS        X20, X12, X12
+	VADDSS        4(AX), X12, X12
+	VMOVSS        X12, 4(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y20
+	VADDPS        Y20, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X20
+	VADDPS        X20, X13, X13
+	VMOVHLPS      X13, X13, X20
+	VADDPS        X20, X13, X13
+	VMOVSHDUP     X13, X20
+	VADDSS        X20, X13, X13
+	VADDSS        8(AX), X13, X13
+	VMOVSS        X13, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z14, Y20
+	VADDPS        Y20, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X20
+	VADDPS        X20, X14, X14
+	VMOVHLPS      X14, X14, X20
+	VADDPS        X20, X14, X14
+	VMOVSHDUP     X14, X20
+	VADDSS        X20, X14, X14
+	VADDSS        (AX), X14, X14
+	VMOVSS        X14, (AX)
+	VEXTRACTF64X4 $0x01, Z15, Y20
+	VADDPS        Y20, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X20
+	VADDPS        X20, X15, X15
+	VMOVHLPS      X15, X15, X20
+	VADDPS        X20, X15, X15
+	VMOVSHDUP     X15, X20
+	VADDSS        X20, X15, X15
+	VADDSS        4(AX), X15, X15
+	VMOVSS        X15, 4(AX)
+	VEXTRACTF64X4 $0x01, Z16, Y20
+	VADDPS        Y20, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X20
+	VADDPS        X20, X16, X16
+	VMOVHLPS      X16, X16, X20
+	VADDPS        X20, X16, X16
+	VMOVSHDUP     X16, X20
+	VADDSS        X20, X16, X16
+	VADDSS        8(AX), X16, X16
+	VMOVSS        X16, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z17, Y20
+	VADDPS        Y20, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X20
+	VADDPS        X20, X17, X17
+	VMOVHLPS      X17, X17, X20
+	VADDPS        X20, X17, X17
+	VMOVSHDUP     X17, X20
+	VADDSS        X20, X17, X17
+	VADDSS        (AX), X17, X17
+	VMOVSS        X17, (AX)
+	VEXTRACTF64X4 $0x01, Z18, Y20
+	VADDPS        Y20, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X20
+	VADDPS        X20, X18, X18
+	VMOVHLPS      X18, X18, X20
+	VADDPS        X20, X18, X18
+	VMOVSHDUP     X18, X20
+	VADDSS        X20, X18, X18
+	VADDSS        4(AX), X18, X18
+	VMOVSS        X18, 4(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y20
+	VADDPS        Y20, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X20
+	VADDPS        X20, X19, X19
+	VMOVHLPS      X19, X19, X20
+	VADDPS        X20, X19, X19
+	VMOVSHDUP     X19, X20
+	VADDSS        X20, X19, X19
+	VADDSS        8(AX), X19, X19
+	VMOVSS        X19, 8(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C4UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), R8
+	LEAQ      (DX)(DX*2), R9
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	VXORPS    Z18, Z18, Z18
+	VXORPS    Z19, Z19, Z19
+	VXORPS    Z20, Z20, Z20
+	VXORPS    Z21, Z21, Z21
+	VXORPS    Z22, Z22, Z22
+	VXORPS    Z23, Z23, Z23
+	TESTQ     R8, R8
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(DI), Z4, Z5
+	VPERMT2PS   64(AX), Z6, Z7
+	VMOVUPS     (CX), Z24
+	VFMADD231PS Z24, Z1, Z8
+	VFMADD231PS Z24, Z3, Z12
+	VFMADD231PS Z24, Z5, Z16
+	VFMADD231PS Z24, Z7, Z20
+	VMOVUPS     (CX)(DX*1), Z24
+	VFMADD231PS Z24, Z1, Z9
+	VFMADD231PS Z24, Z3, Z13
+	VFMADD231PS Z24, Z5, Z17
+	VFMADD231PS Z24, Z7, Z21
+	VMOVUPS     (CX)(DX*2), Z24
+	VFMADD231PS Z24, Z1, Z10
+	VFMADD231PS Z24, Z3, Z14
+	VFMADD231PS Z24, Z5, Z18
+	VFMADD231PS Z24, Z7, Z22
+	VMOVUPS     (CX)(R9*1), Z24
+	VFMADD231PS Z24, Z1, Z11
+	VFMADD231PS Z24, Z3, Z15
+	VFMADD231PS Z24, Z5, Z19
+	VFMADD231PS Z24, Z7, Z23
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPS     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	LEAQ        (BX)(BX*2), SI
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX)(BX*2), K1, Z5
+	VMOVUPS.Z   (AX)(SI*1), K1, Z7
+	VMOVUPS.Z   (CX), K1, Z24
+	VFMADD231PS Z24, Z1, Z8
+	VFMADD231PS Z24, Z3, Z12
+	VFMADD231PS Z24, Z5, Z16
+	VFMADD231PS Z24, Z7, Z20
+	VMOVUPS.Z   (CX)(DX*1), K1, Z24
+	VFMADD231PS Z24, Z1, Z9
+	VFMADD231PS Z24, Z3, Z13
+	VFMADD231PS Z24, Z5, Z17
+	VFMADD231PS Z24, Z7, Z21
+	VMOVUPS.Z   (CX)(DX*2), K1, Z24
+	VFMADD231PS Z24, Z1, Z10
+	VFMADD231PS Z24, Z3, Z14
+	VFMADD231PS Z24, Z5, Z18
+	VFMADD231PS Z24, Z7, Z22
+	VMOVUPS.Z   (CX)(R9*1), K1, Z24
+	VFMADD231PS Z24, Z1, Z11
+	VFMADD231PS Z24, Z3, Z15
+	VFMADD231PS Z24, Z5, Z19
+	VFMADD231PS Z24, Z7, Z23
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z8, Y24
+	VADDPS        Y24, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X24
+	VADDPS        X24, X8, X8
+	VMOVHLPS      X8, X8, X24
+	VADDPS        X24, X8, X8
+	VMOVSHDUP     X8, X24
+	VADDSS        X24, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y24
+	VADDPS        Y24, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X24
+	VADDPS        X24, X9, X9
+	VMOVHLPS      X9, X9, X24
+	VADDPS        X24, X9, X9
+	VMOVSHDUP     X9, X24
+	VADDSS        X24, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y24
+	VADDPS        Y24, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X24
+	VADDPS        X24, X10, X10
+	VMOVHLPS      X10, X10, X24
+	VADDPS        X24, X10, X10
+	VMOVSHDUP     X10, X24
+	VADDSS        X24, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y24
+	VADDPS        Y24, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X24
+	VADDPS        X24, X11, X11
+	VMOVHLPS      X11, X11, X24
+	VADDPS        X24, X11, X11
+	VMOVSHDUP     X11, X24
+	VADDSS        X24, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y24
+	VADDPS        Y24, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X24
+	VADDPS        X24, X12, X12
+	VMOVHLPS      X12, X12, X24
+	VADDPS        X24, X12, X12
+	VMOVSHDUP     X12, X24
+	VADDSS        X24, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y24
+	VADDPS        Y24, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X24
+	VADDPS        X24, X13, X13
+	VMOVHLPS      X13, X13, X24
+	VADDPS        X24, X13, X13
+	VMOVSHDUP     X13, X24
+	VADDSS        X24, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y24
+	VADDPS        Y24, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X24
+	VADDPS        X24, X14, X14
+	VMOVHLPS      X14, X14, X24
+	VADDPS        X24, X14, X14
+	VMOVSHDUP     X14, X24
+	VADDSS        X24, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y24
+	VADDPS        Y24, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X24
+	VADDPS        X24, X15, X15
+	VMOVHLPS      X15, X15, X24
+	VADDPS        X24, X15, X15
+	VMOVSHDUP     X15, X24
+	VADDSS        X24, X15, X15
+	VADDSS        12(AX), X15, X15
+	VMOVSS        X15, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z16, Y24
+	VADDPS        Y24, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X24
+	VADDPS        X24, X16, X16
+	VMOVHLPS      X16, X16, X24
+	VADDPS        X24, X16, X16
+	VMOVSHDUP     X16, X24
+	VADDSS        X24, X16, X16
+	VADDSS        (AX), X16, X16
+	VMOVSS        X16, (AX)
+	VEXTRACTF64X4 $0x01, Z17, Y24
+	VADDPS        Y24, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X24
+	VADDPS        X24, X17, X17
+	VMOVHLPS      X17, X17, X24
+	VADDPS        X24, X17, X17
+	VMOVSHDUP     X17, X24
+	VADDSS        X24, X17, X17
+	VADDSS        4(AX), X17, X17
+	VMOVSS        X17, 4(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y24
+	VADDPS        Y24, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X24
+	VADDPS        X24, X18, X18
+	VMOVHLPS      X18, X18, X24
+	VADDPS        X24, X18, X18
+	VMOVSHDUP     X18, X24
+	VADDSS        X24, X18, X18
+	VADDSS        8(AX), X18, X18
+	VMOVSS        X18, 8(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y24
+	VADDPS        Y24, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X24
+	VADDPS        X24, X19, X19
+	VMOVHLPS      X19, X19, X24
+	VADDPS        X24, X19, X19
+	VMOVSHDUP     X19, X24
+	VADDSS        X24, X19, X19
+	VADDSS        12(AX), X19, X19
+	VMOVSS        X19, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z20, Y24
+	VADDPS        Y24, Y20, Y20
+	VEXTRACTF32X4 $0x01, Y20, X24
+	VADDPS        X24, X20, X20
+	VMOVHLPS      X20, X20, X24
+	VADDPS        X24, X20, X20
+	VMOVSHDUP     X20, X24
+	VADDSS        X24, X20, X20
+	VADDSS        (AX), X20, X20
+	VMOVSS        X20, (AX)
+	VEXTRACTF64X4 $0x01, Z21, Y24
+	VADDPS        Y24, Y21, Y21
+	VEXTRACTF32X4 $0x01, Y21, X24
+	VADDPS        X24, X21, X21
+	VMOVHLPS      X21, X21, X24
+	VADDPS        X24, X21, X21
+	VMOVSHDUP     X21, X24
+	VADDSS        X24, X21, X21
+	VADDSS        4(AX), X21, X21
+	VMOVSS        X21, 4(AX)
+	VEXTRACTF64X4 $0x01, Z22, Y24
+	VADDPS        Y24, Y22, Y22
+	VEXTRACTF32X4 $0x01, Y22, X24
+	VADDPS        X24, X22, X22
+	VMOVHLPS      X22, X22, X24
+	VADDPS        X24, X22, X22
+	VMOVSHDUP     X22, X24
+	VADDSS        X24, X22, X22
+	VADDSS        8(AX), X22, X22
+	VMOVSS        X22, 8(AX)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VADDPS        Y24, Y23, Y23
+	VEXTRACTF32X4 $0x01, Y23, X24
+	VADDPS        X24, X23, X23
+	VMOVHLPS      X23, X23, X24
+	VADDPS        X24, X23, X23
+	VMOVSHDUP     X23, X24
+	VADDSS        X24, X23, X23
+	VADDSS        12(AX), X23, X23
+	VMOVSS        X23, 12(AX)
+	VZEROUPPER
+	RET
+
+// func ntF32R4C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·ntF32R4C5UAVX512(SB), NOSPLIT, $0-72
+	MOVQ      a+16(FP), AX
+	MOVQ      lda+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      iota+64(FP), DX
+	MOVQ      AX, BX
+	ADDQ      CX, AX
+	MOVQ      BX, SI
+	ANDQ      $0x3f, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	SUBQ      SI, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      AX, SI
+	ADDQ      CX, AX
+	MOVQ      SI, DI
+	ANDQ      $0x3f, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	SUBQ      DI, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      AX, DI
+	ADDQ      CX, AX
+	MOVQ      DI, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z4
+	SUBQ      CX, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      AX, CX
+	ANDQ      $0x3f, CX
+	VMOVDQU32 (DX)(CX*1), Z6
+	SUBQ      CX, AX
+	VMOVUPS   (AX), Z7
+	MOVQ      b+32(FP), CX
+	MOVQ      ldb+40(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      nk+48(FP), R8
+	LEAQ      (DX)(DX*2), R9
+	LEAQ      (CX)(DX*4), R10
+	VXORPS    Z8, Z8, Z8
+	VXORPS    Z9, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VXORPS    Z15, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VXORPS    Z17, Z17, Z17
+	VXORPS    Z18, Z18, Z18
+	VXORPS    Z19, Z19, Z19
+	VXORPS    Z20, Z20, Z20
+	VXORPS    Z21, Z21, Z21
+	VXORPS    Z22, Z22, Z22
+	VXORPS    Z23, Z23, Z23
+	VXORPS    Z24, Z24, Z24
+	VXORPS    Z25, Z25, Z25
+	VXORPS    Z26, Z26, Z26
+	VXORPS    Z27, Z27, Z27
+	TESTQ     R8, R8
+	JZ        tail
+
+loop:
+	VPERMT2PS   64(BX), Z0, Z1
+	VPERMT2PS   64(SI), Z2, Z3
+	VPERMT2PS   64(DI), Z4, Z5
+	VPERMT2PS   64(AX), Z6, Z7
+	VMOVUPS     (CX), Z28
+	VFMADD231PS Z28, Z1, Z8
+	VFMADD231PS Z28, Z3, Z13
+	VFMADD231PS Z28, Z5, Z18
+	VFMADD231PS Z28, Z7, Z23
+	VMOVUPS     (CX)(DX*1), Z28
+	VFMADD231PS Z28, Z1, Z9
+	VFMADD231PS Z28, Z3, Z14
+	VFMADD231PS Z28, Z5, Z19
+	VFMADD231PS Z28, Z7, Z24
+	VMOVUPS     (CX)(DX*2), Z28
+	VFMADD231PS Z28, Z1, Z10
+	VFMADD231PS Z28, Z3, Z15
+	VFMADD231PS Z28, Z5, Z20
+	VFMADD231PS Z28, Z7, Z25
+	VMOVUPS     (CX)(R9*1), Z28
+	VFMADD231PS Z28, Z1, Z11
+	VFMADD231PS Z28, Z3, Z16
+	VFMADD231PS Z28, Z5, Z21
+	VFMADD231PS Z28, Z7, Z26
+	VMOVUPS     (R10), Z28
+	VFMADD231PS Z28, Z1, Z12
+	VFMADD231PS Z28, Z3, Z17
+	VFMADD231PS Z28, Z5, Z22
+	VFMADD231PS Z28, Z7, Z27
+	VMOVUPS     64(BX), Z1
+	ADDQ        $0x40, BX
+	VMOVUPS     64(SI), Z3
+	ADDQ        $0x40, SI
+	VMOVUPS     64(DI), Z5
+	ADDQ        $0x40, DI
+	VMOVUPS     64(AX), Z7
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, R10
+	DECQ        R8
+	JNZ         loop
+
+tail:
+	MOVQ        tail+56(FP), AX
+	TESTQ       AX, AX
+	JZ          reduce
+	KMOVW       AX, K1
+	MOVQ        a+16(FP), AX
+	MOVQ        lda+24(FP), BX
+	SHLQ        $0x02, BX
+	MOVQ        nk+48(FP), SI
+	SHLQ        $0x06, SI
+	ADDQ        SI, AX
+	LEAQ        (BX)(BX*2), SI
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX)(BX*2), K1, Z5
+	VMOVUPS.Z   (AX)(SI*1), K1, Z7
+	VMOVUPS.Z   (CX), K1, Z28
+	VFMADD231PS Z28, Z1, Z8
+	VFMADD231PS Z28, Z3, Z13
+	VFMADD231PS Z28, Z5, Z18
+	VFMADD231PS Z28, Z7, Z23
+	VMOVUPS.Z   (CX)(DX*1), K1, Z28
+	VFMADD231PS Z28, Z1, Z9
+	VFMADD231PS Z28, Z3, Z14
+	VFMADD231PS Z28, Z5, Z19
+	VFMADD231PS Z28, Z7, Z24
+	VMOVUPS.Z   (CX)(DX*2), K1, Z28
+	VFMADD231PS Z28, Z1, Z10
+	VFMADD231PS Z28, Z3, Z15
+	VFMADD231PS Z28, Z5, Z20
+	VFMADD231PS Z28, Z7, Z25
+	VMOVUPS.Z   (CX)(R9*1), K1, Z28
+	VFMADD231PS Z28, Z1, Z11
+	VFMADD231PS Z28, Z3, Z16
+	VFMADD231PS Z28, Z5, Z21
+	VFMADD231PS Z28, Z7, Z26
+	VMOVUPS.Z   (R10), K1, Z28
+	VFMADD231PS Z28, Z1, Z12
+	VFMADD231PS Z28, Z3, Z17
+	VFMADD231PS Z28, Z5, Z22
+	VFMADD231PS Z28, Z7, Z27
+
+reduce:
+	MOVQ          c+0(FP), AX
+	MOVQ          ldc+8(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z8, Y28
+	VADDPS        Y28, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X28
+	VADDPS        X28, X8, X8
+	VMOVHLPS      X8, X8, X28
+	VADDPS        X28, X8, X8
+	VMOVSHDUP     X8, X28
+	VADDSS        X28, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y28
+	VADDPS        Y28, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X28
+	VADDPS        X28, X9, X9
+	VMOVHLPS      X9, X9, X28
+	VADDPS        X28, X9, X9
+	VMOVSHDUP     X9, X28
+	VADDSS        X28, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y28
+	VADDPS        Y28, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X28
+	VADDPS        X28, X10, X10
+	VMOVHLPS      X10, X10, X28
+	VADDPS        X28, X10, X10
+	VMOVSHDUP     X10, X28
+	VADDSS        X28, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y28
+	VADDPS        Y28, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X28
+	VADDPS        X28, X11, X11
+	VMOVHLPS      X11, X11, X28
+	VADDPS        X28, X11, X11
+	VMOVSHDUP     X11, X28
+	VADDSS        X28, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y28
+	VADDPS        Y28, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X28
+	VADDPS        X28, X12, X12
+	VMOVHLPS      X12, X12, X28
+	VADDPS        X28, X12, X12
+	VMOVSHDUP     X12, X28
+	VADDSS        X28, X12, X12
+	VADDSS        16(AX), X12, X12
+	VMOVSS        X12, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z13, Y28
+	VADDPS        Y28, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X28
+	VADDPS        X28, X13, X13
+	VMOVHLPS      X13, X13, X28
+	VADDPS        X28, X13, X13
+	VMOVSHDUP     X13, X28
+	VADDSS        X28, X13, X13
+	VADDSS        (AX), X13, X13
+	VMOVSS        X13, (AX)
+	VEXTRACTF64X4 $0x01, Z14, Y28
+	VADDPS        Y28, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X28
+	VADDPS        X28, X14, X14
+	VMOVHLPS      X14, X14, X28
+	VADDPS        X28, X14, X14
+	VMOVSHDUP     X14, X28
+	VADDSS        X28, X14, X14
+	VADDSS        4(AX), X14, X14
+	VMOVSS        X14, 4(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y28
+	VADDPS        Y28, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X28
+	VADDPS        X28, X15, X15
+	VMOVHLPS      X15, X15, X28
+	VADDPS        X28, X15, X15
+	VMOVSHDUP     X15, X28
+	VADDSS        X28, X15, X15
+	VADDSS        8(AX), X15, X15
+	VMOVSS        X15, 8(AX)
+	VEXTRACTF64X4 $0x01, Z16, Y28
+	VADDPS        Y28, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X28
+	VADDPS        X28, X16, X16
+	VMOVHLPS      X16, X16, X28
+	VADDPS        X28, X16, X16
+	VMOVSHDUP     X16, X28
+	VADDSS        X28, X16, X16
+	VADDSS        12(AX), X16, X16
+	VMOVSS        X16, 12(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y28
+	VADDPS        Y28, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X28
+	VADDPS        X28, X17, X17
+	VMOVHLPS      X17, X17, X28
+	VADDPS        X28, X17, X17
+	VMOVSHDUP     X17, X28
+	VADDSS        X28, X17, X17
+	VADDSS        16(AX), X17, X17
+	VMOVSS        X17, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z18, Y28
+	VADDPS        Y28, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X28
+	VADDPS        X28, X18, X18
+	VMOVHLPS      X18, X18, X28
+	VADDPS        X28, X18, X18
+	VMOVSHDUP     X18, X28
+	VADDSS        X28, X18, X18
+	VADDSS        (AX), X18, X18
+	VMOVSS        X18, (AX)
+	VEXTRACTF64X4 $0x01, Z19, Y28
+	VADDPS        Y28, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X28
+	VADDPS        X28, X19, X19
+	VMOVHLPS      X19, X19, X28
+	VADDPS        X28, X19, X19
+	VMOVSHDUP     X19, X28
+	VADDSS        X28, X19, X19
+	VADDSS        4(AX), X19, X19
+	VMOVSS        X19, 4(AX)
+	VEXTRACTF64X4 $0x01, Z20, Y28
+	VADDPS        Y28, Y20, Y20
+	VEXTRACTF32X4 $0x01, Y20, X28
+	VADDPS        X28, X20, X20
+	VMOVHLPS      X20, X20, X28
+	VADDPS        X28, X20, X20
+	VMOVSHDUP     X20, X28
+	VADDSS        X28, X20, X20
+	VADDSS        8(AX), X20, X20
+	VMOVSS        X20, 8(AX)
+	VEXTRACTF64X4 $0x01, Z21, Y28
+	VADDPS        Y28, Y21, Y21
+	VEXTRACTF32X4 $0x01, Y21, X28
+	VADDPS        X28, X21, X21
+	VMOVHLPS      X21, X21, X28
+	VADDPS        X28, X21, X21
+	VMOVSHDUP     X21, X28
+	VADDSS        X28, X21, X21
+	VADDSS        12(AX), X21, X21
+	VMOVSS        X21, 12(AX)
+	VEXTRACTF64X4 $0x01, Z22, Y28
+	VADDPS        Y28, Y22, Y22
+	VEXTRACTF32X4 $0x01, Y22, X28
+	VADDPS        X28, X22, X22
+	VMOVHLPS      X22, X22, X28
+	VADDPS        X28, X22, X22
+	VMOVSHDUP     X22, X28
+	VADDSS        X28, X22, X22
+	VADDSS        16(AX), X22, X22
+	VMOVSS        X22, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z23, Y28
+	VADDPS        Y28, Y23, Y23
+	VEXTRACTF32X4 $0x01, Y23, X28
+	VADDPS        X28, X23, X23
+	VMOVHLPS      X23, X23, X28
+	VADDPS        X28, X23, X23
+	VMOVSHDUP     X23, X28
+	VADDSS        X28, X23, X23
+	VADDSS        (AX), X23, X23
+	VMOVSS        X23, (AX)
+	VEXTRACTF64X4 $0x01, Z24, Y28
+	VADDPS        Y28, Y24, Y24
+	VEXTRACTF32X4 $0x01, Y24, X28
+	VADDPS        X28, X24, X24
+	VMOVHLPS      X24, X24, X28
+	VADDPS        X28, X24, X24
+	VMOVSHDUP     X24, X28
+	VADDSS        X28, X24, X24
+	VADDSS        4(AX), X24, X24
+	VMOVSS        X24, 4(AX)
+	VEXTRACTF64X4 $0x01, Z25, Y28
+	VADDPS        Y28, Y25, Y25
+	VEXTRACTF32X4 $0x01, Y25, X28
+	VADDPS        X28, X25, X25
+	VMOVHLPS      X25, X25, X28
+	VADDPS        X28, X25, X25
+	VMOVSHDUP     X25, X28
+	VADDSS        X28, X25, X25
+	VADDSS        8(AX), X25, X25
+	VMOVSS        X25, 8(AX)
+	VEXTRACTF64X4 $0x01, Z26, Y28
+	VADDPS        Y28, Y26, Y26
+	VEXTRACTF32X4 $0x01, Y26, X28
+	VADDPS        X28, X26, X26
+	VMOVHLPS      X26, X26, X28
+	VADDPS        X28, X26, X26
+	VMOVSHDUP     X26, X28
+	VADDSS        X28, X26, X26
+	VADDSS        12(AX), X26, X26
+	VMOVSS        X26, 12(AX)
+	VEXTRACTF64X4 $0x01, Z27, Y28
+	VADDPS        Y28, Y27, Y27
+	VEXTRACTF32X4 $0x01, Y27, X28
+	VADDPS        X28, X27, X27
+	VMOVHLPS      X27, X27, X28
+	VADDPS        X28, X27, X27
+	VMOVSHDUP     X27, X28
+	VADDSS        X28, X27, X27
+	VADDSS        16(AX), X27, X27
+	VMOVSS        X27, 16(AX)
 	VZEROUPPER
 	RET
 

@@ -1259,6 +1259,106 @@ func ntF64R4C4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb i
 //go:noescape
 func ntF64R4C5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int)
 
+// ntF64R1C1UAVX512 is ntF64R1C1AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R1C1UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R1C2UAVX512 is ntF64R1C2AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R1C2UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R1C3UAVX512 is ntF64R1C3AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R1C3UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R1C4UAVX512 is ntF64R1C4AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R1C4UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R1C5UAVX512 is ntF64R1C5AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R1C5UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R2C1UAVX512 is ntF64R2C1AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R2C1UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R2C2UAVX512 is ntF64R2C2AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R2C2UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R2C3UAVX512 is ntF64R2C3AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R2C3UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R2C4UAVX512 is ntF64R2C4AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R2C4UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R2C5UAVX512 is ntF64R2C5AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R2C5UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R3C1UAVX512 is ntF64R3C1AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R3C1UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R3C2UAVX512 is ntF64R3C2AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R3C2UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R3C3UAVX512 is ntF64R3C3AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R3C3UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R3C4UAVX512 is ntF64R3C4AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R3C4UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R3C5UAVX512 is ntF64R3C5AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R3C5UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R4C1UAVX512 is ntF64R4C1AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R4C1UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R4C2UAVX512 is ntF64R4C2AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R4C2UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R4C3UAVX512 is ntF64R4C3AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R4C3UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R4C4UAVX512 is ntF64R4C4AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R4C4UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
+// ntF64R4C5UAVX512 is ntF64R4C5AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF64R4C5UAVX512(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, nk int, tail int, iota *int64)
+
 // ntF32R1C1AVX512 adds A·Bᵀ to C for 1 rows of A and 1 rows of B: nk steps of 16 values of p, then the masked tail step.
 //
 //go:noescape
@@ -1358,6 +1458,106 @@ func ntF32R4C4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb i
 //
 //go:noescape
 func ntF32R4C5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int)
+
+// ntF32R1C1UAVX512 is ntF32R1C1AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R1C1UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R1C2UAVX512 is ntF32R1C2AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R1C2UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R1C3UAVX512 is ntF32R1C3AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R1C3UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R1C4UAVX512 is ntF32R1C4AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R1C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R1C5UAVX512 is ntF32R1C5AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R1C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R2C1UAVX512 is ntF32R2C1AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R2C1UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R2C2UAVX512 is ntF32R2C2AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R2C2UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R2C3UAVX512 is ntF32R2C3AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R2C3UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R2C4UAVX512 is ntF32R2C4AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R2C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R2C5UAVX512 is ntF32R2C5AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R2C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R3C1UAVX512 is ntF32R3C1AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R3C1UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R3C2UAVX512 is ntF32R3C2AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R3C2UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R3C3UAVX512 is ntF32R3C3AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R3C3UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R3C4UAVX512 is ntF32R3C4AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R3C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R3C5UAVX512 is ntF32R3C5AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R3C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R4C1UAVX512 is ntF32R4C1AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R4C1UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R4C2UAVX512 is ntF32R4C2AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R4C2UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R4C3UAVX512 is ntF32R4C3AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R4C3UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R4C4UAVX512 is ntF32R4C4AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R4C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
+
+// ntF32R4C5UAVX512 is ntF32R4C5AVX512 for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.
+//
+//go:noescape
+func ntF32R4C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
 
 // transposeF64 writes the transpose of the first cb values of rb rows of src (rb, cb <= 4) as cb rows of dst, for nb blocks, src and dst advancing by sstep and dstep elements from block to block.
 //

@@ -42,11 +42,14 @@ func NTLanes[T kernels.Float]() int {
 // the blocking splits rows and columns of C, never p. m, n, k >= 0, lda >= k, ldb >= k,
 // ldc >= n; it panics, naming the argument, if a slice is too short. No
 // padding is needed: the last k mod L values of p go through masked
-// loads, which read nothing past the rows. It runs fastest with the rows
-// of B 64-byte aligned (ldb a multiple of NTLanes and b from a large
+// loads, which read nothing past the rows. (At AVX-512, rows of A that
+// start off a 64-byte line are read as whole aligned lines, each holding
+// at least one element of the row, and realigned in registers; the other
+// lanes of those lines are never used.) It runs fastest with the rows of
+// B 64-byte aligned (ldb a multiple of NTLanes and b from a large
 // allocation): each step loads a whole vector from every row of B, and a
-// load across two cache lines costs two. c must not share memory
-// with a or b (not checked; the callers never alias them).
+// load across two cache lines costs two. c must not share memory with a
+// or b (not checked; the callers never alias them).
 func MulAddNT[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	if m < 0 || n < 0 || k < 0 || lda < k || ldb < k || ldc < n {
 		panic(fmt.Sprintf("fused.MulAddNT: bad sizes m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", m, n, k, lda, ldb, ldc))

@@ -17,6 +17,14 @@ var (
 	ntMask64 = [16]int64{-1, -1, -1, -1, -1, -1, -1, -1}
 )
 
+// ntIota32 and ntIota64 are the index tables of the realigning AVX-512
+// kernels (ntF32AVX512U, ntF64AVX512U): 0, 1, ..., 2L−1, of which a row
+// o bytes past a 64-byte line permutes by the L entries from o bytes in.
+var (
+	ntIota32 = [32]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
+	ntIota64 = [16]int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+)
+
 // ntMaxR × ntMaxC and ntMaxR512 × ntMaxC512 are the register blockings
 // of the AVX2 and AVX-512 NT kernels, rows of A × rows of B (see _gen).
 const (
@@ -56,12 +64,24 @@ func mulAddNTAsm[T kernels.Float](m, n, k int, a []T, lda int, b []T, ldb int, c
 	for i0 := 0; i0 < m; i0 += maxR {
 		r := min(maxR, m-i0)
 		ai := unsafe.Add(pa, size*i0*lda)
+		// At AVX-512, a row block with a row off a 64-byte line runs the
+		// realigning kernels (the same bits; see _gen genNTU), unless k is
+		// shorter than one vector: then the masked tail step is all there
+		// is, the same in both.
+		realign := is512 && nk > 0 && (uintptr(ai)&63 != 0 || r > 1 && size*lda&63 != 0)
+		if realign && trace512 {
+			calls512[4]++
+		}
 		for bj := 0; bj < nb; bj++ {
 			j0, j1 := n*bj/nb, n*(bj+1)/nb
 			nc := j1 - j0
 			ci := unsafe.Add(pc, size*(i0*ldc+j0))
 			bp := unsafe.Add(pb, size*j0*ldb)
 			switch {
+			case realign && size == 8:
+				ntF64AVX512U[r-1][nc-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bp), ldb, nk, tail, &ntIota64[0])
+			case realign:
+				ntF32AVX512U[r-1][nc-1]((*float32)(ci), ldc, (*float32)(ai), lda, (*float32)(bp), ldb, nk, tail, &ntIota32[0])
 			case is512 && size == 8:
 				ntF64AVX512[r-1][nc-1]((*float64)(ci), ldc, (*float64)(ai), lda, (*float64)(bp), ldb, nk, tail)
 			case is512:

@@ -50,6 +50,44 @@ type ntLevel struct {
 // memory at a time; 2 × 10 needs 12 loads and streams 2).
 var ntLevels = []ntLevel{{"", 2, 2, 3}, {"AVX512", 1, 4, 5}}
 
+// ntRowAddr addresses row i of a matrix through a base register per 4
+// rows (see ntRowBases), plus disp bytes.
+func ntRowAddr(bases []reg.Register, ld, ld3 reg.Register, i, disp int) Mem {
+	base := bases[i/4]
+	switch i % 4 {
+	case 0:
+		return Mem{Base: base, Disp: disp}
+	case 1:
+		return Mem{Base: base, Index: ld, Scale: 1, Disp: disp}
+	case 2:
+		return Mem{Base: base, Index: ld, Scale: 2, Disp: disp}
+	default:
+		return Mem{Base: base, Index: ld3, Scale: 1, Disp: disp}
+	}
+}
+
+// ntRowBases returns the base registers first + 4j·ld of rows rows with
+// row stride ld (bytes), and 3·ld when a row needs it.
+func ntRowBases(first, ld reg.Register, rows int) (bases []reg.Register, ld3 reg.Register) {
+	if rows > 3 {
+		ld3 = GP64()
+		LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	}
+	bases = []reg.Register{first}
+	for j := 4; j < rows; j += 4 {
+		p := GP64()
+		LEAQ(Mem{Base: bases[len(bases)-1], Index: ld, Scale: 4}, p)
+		bases = append(bases, p)
+	}
+	return bases, ld3
+}
+
+// ntUName names genNTU's kernels: the AVX512 suffix last, as on every
+// kernel of that level.
+func ntUName(e elem, r, nc int) string {
+	return fmt.Sprintf("nt%sR%dC%dUAVX512", e.name, r, nc)
+}
+
 func ntName(e elem, lv ntLevel, r, nc int) string {
 	return fmt.Sprintf("nt%sR%dC%d%s", e.name, r, nc, lv.suffix)
 }
@@ -79,38 +117,10 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	SHLQ(U8(e.shift), ldb)
 	cnt := Load(Param("nk"), GP64())
 
-	// Rows of A and of B through a base register per 4 rows: a + i·lda,
-	// b + j·ldb.
-	rowAddr := func(bases []reg.Register, ld, ld3 reg.Register, i, disp int) Mem {
-		base := bases[i/4]
-		switch i % 4 {
-		case 0:
-			return Mem{Base: base, Disp: disp}
-		case 1:
-			return Mem{Base: base, Index: ld, Scale: 1, Disp: disp}
-		case 2:
-			return Mem{Base: base, Index: ld, Scale: 2, Disp: disp}
-		default:
-			return Mem{Base: base, Index: ld3, Scale: 1, Disp: disp}
-		}
-	}
-	rowBases := func(first, ld reg.Register, rows int) (bases []reg.Register, ld3 reg.Register) {
-		if rows > 3 {
-			ld3 = GP64()
-			LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
-		}
-		bases = []reg.Register{first}
-		for j := 4; j < rows; j += 4 {
-			p := GP64()
-			LEAQ(Mem{Base: bases[len(bases)-1], Index: ld, Scale: 4}, p)
-			bases = append(bases, p)
-		}
-		return bases, ld3
-	}
-	aBases, lda3 := rowBases(a, lda, r)
-	bases, ldb3 := rowBases(b, ldb, nc)
-	aAddr := func(i, disp int) Mem { return rowAddr(aBases, lda, lda3, i, disp) }
-	bAddr := func(j, disp int) Mem { return rowAddr(bases, ldb, ldb3, j, disp) }
+	aBases, lda3 := ntRowBases(a, lda, r)
+	bases, ldb3 := ntRowBases(b, ldb, nc)
+	aAddr := func(i, disp int) Mem { return ntRowAddr(aBases, lda, lda3, i, disp) }
+	bAddr := func(j, disp int) Mem { return ntRowAddr(bases, ldb, ldb3, j, disp) }
 
 	vec := func() reg.VecVirtual {
 		if is512 {
@@ -193,11 +203,145 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 	}
 
 	Label("reduce")
-	for i := 0; i < r; i++ {
+	ntReduce(e, is512, acc, c, ldc, breg)
+	VZEROUPPER()
+	RET()
+}
+
+// genNTU emits the AVX-512 kernel for r rows of A that need not start on
+// a 64-byte line (ntUName): the same sums as genNT's, with each
+// step's vector of a row of A built from the two lines it spans. A row
+// that starts off a line (the public loss's X: D = 3073 float32 puts row
+// i at 4·i bytes past one) makes every 64-byte load of genNT's loop a load
+// across two lines, which on Intel Emerald Rapids cost a hot 32-row block
+// of the loss's scores ~15% of its speed (docs/performance.md). Here row i is read only from line-aligned
+// addresses q_i = p_i − o_i (o_i = p_i mod 64 bytes): the line at q_i
+// before the loop, then one line ahead per step, and the step's vector is
+// the two-table permute (VPERMT2PS/PD, AVX-512 F) of the line before and
+// the line ahead by the index vector o_i/size, o_i/size+1, ...: exactly
+// the elements p_i[64s/size+l] in lane l, so the lanes, the FMAs and the
+// bits are genNT's. The index vectors are iota[o_i/size:] of the table
+// iota (0, 1, ..., 2L−1) the caller passes: o_i bytes into it, since the
+// table's elements are size bytes. The lines read before a row's start
+// and after its last full step hold at least one element of the row, so
+// no load leaves the row's pages; their other lanes are never used. The
+// masked tail step is genNT's (one load across two lines per row at
+// most).
+func genNTU(e elem, r, nc int) {
+	lv := ntLevels[1]
+	nm := ntUName(e, r, nc)
+	TEXT(nm, NOSPLIT, fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ldb int, nk int, tail int, iota *%[2]s)", e.gotyp, e.masktyp))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is %s for rows of A at any alignment: the lines of A loaded aligned and permuted into each step's vectors.", nm, ntName(e, lv, r, nc)))
+	perm := VPERMT2PS
+	if e.shift == 3 {
+		perm = VPERMT2PD
+	}
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(e.shift), lda)
+	io := Load(Param("iota"), GP64())
+	q := make([]reg.GPVirtual, r)
+	idx := make([]reg.VecVirtual, r)
+	cur := make([]reg.VecVirtual, r) // the line ahead, then the step's vector
+	for i := range q {
+		// q[i] = p_i = a + i·lda, then aligned down
+		q[i] = GP64()
+		MOVQ(a, q[i])
+		if i < r-1 {
+			ADDQ(lda, a)
+		}
+		o := GP64()
+		MOVQ(q[i], o)
+		ANDQ(U8(63), o)
+		idx[i] = ZMM()
+		VMOVDQU32(Mem{Base: io, Index: o, Scale: 1}, idx[i])
+		SUBQ(o, q[i])
+		cur[i] = ZMM()
+		e.load(Mem{Base: q[i]}, cur[i])
+	}
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(e.shift), ldb)
+	cnt := Load(Param("nk"), GP64())
+	bases, ldb3 := ntRowBases(b, ldb, nc)
+	bAddr := func(j, disp int) Mem { return ntRowAddr(bases, ldb, ldb3, j, disp) }
+
+	acc := make([][][]reg.VecVirtual, r)
+	for i := range acc {
+		acc[i] = make([][]reg.VecVirtual, nc)
+		for j := range acc[i] {
+			acc[i][j] = []reg.VecVirtual{ZMM()}
+			VXORPS(acc[i][j][0], acc[i][j][0], acc[i][j][0])
+		}
+	}
+	breg := ZMM()
+	// fmas adds the products of the A vectors in cur and the B vectors
+	// that load loads.
+	fmas := func(load func(m Mem, dst reg.VecVirtual)) {
 		for j := 0; j < nc; j++ {
+			load(bAddr(j, 0), breg)
+			for i := 0; i < r; i++ {
+				e.fma(breg, cur[i], acc[i][j][0])
+			}
+		}
+	}
+
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("tail"))
+	Label("loop")
+	for i := range q {
+		// cur[i] = lanes o_i/size.. of (line before, line ahead)
+		perm(Mem{Base: q[i], Disp: 64}, idx[i], cur[i])
+	}
+	fmas(func(m Mem, dst reg.VecVirtual) { e.load(m, dst) })
+	for i := range q {
+		e.load(Mem{Base: q[i], Disp: 64}, cur[i])
+		ADDQ(U8(64), q[i])
+	}
+	for _, p := range bases {
+		ADDQ(U8(64), p)
+	}
+	DECQ(cnt)
+	JNZ(LabelRef("loop"))
+
+	Label("tail")
+	tb := GP64()
+	Load(Param("tail"), tb)
+	TESTQ(tb, tb)
+	JZ(LabelRef("reduce"))
+	km := K()
+	KMOVW(tb.As32(), km)
+	// the rows of A at p_i + 64·nk, as genNT's tail step loads them
+	ta := Load(Param("a"), GP64())
+	tlda := Load(Param("lda"), GP64())
+	SHLQ(U8(e.shift), tlda)
+	tk := Load(Param("nk"), GP64())
+	SHLQ(U8(6), tk)
+	ADDQ(tk, ta)
+	aBases, lda3 := ntRowBases(ta, tlda, r)
+	for i := 0; i < r; i++ {
+		e.loadZ(ntRowAddr(aBases, tlda, lda3, i, 0), km, cur[i])
+	}
+	fmas(func(m Mem, dst reg.VecVirtual) { e.loadZ(m, km, dst) })
+
+	Label("reduce")
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(e.shift), ldc)
+	ntReduce(e, true, acc, c, ldc, breg)
+	VZEROUPPER()
+	RET()
+}
+
+// ntReduce reduces each element's lane sums acc[i][j] by the tree of the
+// NT kernels and adds lane 0 to C (row i at c + i·ldc bytes, column j);
+// t is a scratch vector register.
+func ntReduce(e elem, is512 bool, acc [][][]reg.VecVirtual, c, ldc reg.Register, t reg.VecVirtual) {
+	for i := range acc {
+		for j := range acc[i] {
 			s := acc[i][j]
 			var y reg.VecVirtual
-			t := breg
 			if is512 {
 				// lanes l += l+L/2: the upper 256 bits onto the lower
 				VEXTRACTF64X4(U8(1), s[0], t.AsY())
@@ -226,12 +370,10 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 				VMOVSD(x, Mem{Base: c, Disp: 8 * j})
 			}
 		}
-		if i < r-1 {
+		if i < len(acc)-1 {
 			ADDQ(ldc, c)
 		}
 	}
-	VZEROUPPER()
-	RET()
 }
 
 // genNTAll emits every NT kernel and their dispatch tables into tb:
@@ -254,6 +396,23 @@ func genNTAll(tb *bytes.Buffer) {
 						fmt.Fprintf(tb, ", ")
 					}
 					fmt.Fprintf(tb, "%s", ntName(e, lv, r, nc))
+				}
+				fmt.Fprintf(tb, "},\n")
+			}
+			fmt.Fprintf(tb, "}\n\n")
+			if lv.halves != 1 {
+				continue
+			}
+			fmt.Fprintf(tb, "// %sU[r-1][nc-1] is %s[r-1][nc-1] for rows of A at any alignment (iota: ntIota%s).\n", tbl, tbl, e.name[1:])
+			fmt.Fprintf(tb, "var %sU = [%d][%d]func(c *%[4]s, ldc int, a *%[4]s, lda int, b *%[4]s, ldb int, nk int, tail int, iota *%[5]s){\n", tbl, lv.maxR, lv.maxC, e.gotyp, e.masktyp)
+			for r := 1; r <= lv.maxR; r++ {
+				fmt.Fprintf(tb, "\t{")
+				for nc := 1; nc <= lv.maxC; nc++ {
+					genNTU(e, r, nc)
+					if nc > 1 {
+						fmt.Fprintf(tb, ", ")
+					}
+					fmt.Fprintf(tb, "%s", ntUName(e, r, nc))
 				}
 				fmt.Fprintf(tb, "},\n")
 			}
