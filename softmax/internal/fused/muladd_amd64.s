@@ -25587,41 +25587,45 @@ TEXT ·ntF64R1C1UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPD   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x03, DX
-	MOVQ      nk+48(FP), DX
+	SUBQ      $0x08, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x03, CX
+	MOVQ      nk+48(FP), CX
 	VXORPS    Z2, Z2, Z2
-	TESTQ     DX, DX
+	TESTQ     CX, CX
 	JZ        tail
 
 loop:
-	VPERMT2PD   64(AX), Z0, Z1
-	VMOVUPD     (CX), Z3
+	VPERMT2PD   64(DX), Z0, Z1
+	VMOVUPD     (AX), Z3
 	VFMADD231PD Z3, Z1, Z2
-	VMOVUPD     64(AX), Z1
+	VMOVUPD     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
-	DECQ        DX
+	DECQ        CX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), DX
 	SHLQ        $0x03, DX
 	MOVQ        nk+48(FP), DX
 	SHLQ        $0x06, DX
-	ADDQ        DX, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (CX), K1, Z3
+	ADDQ        DX, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (AX), K1, Z3
 	VFMADD231PD Z3, Z1, Z2
 
 reduce:
@@ -25647,13 +25651,17 @@ TEXT ·ntF64R1C2UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPD   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x03, DX
+	SUBQ      $0x08, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x03, CX
 	MOVQ      nk+48(FP), BX
 	VXORPS    Z2, Z2, Z2
 	VXORPS    Z3, Z3, Z3
@@ -25661,32 +25669,32 @@ TEXT ·ntF64R1C2UAVX512(SB), NOSPLIT, $0-72
 	JZ        tail
 
 loop:
-	VPERMT2PD   64(AX), Z0, Z1
-	VMOVUPD     (CX), Z4
+	VPERMT2PD   64(DX), Z0, Z1
+	VMOVUPD     (AX), Z4
 	VFMADD231PD Z4, Z1, Z2
-	VMOVUPD     (CX)(DX*1), Z4
+	VMOVUPD     (AX)(CX*1), Z4
 	VFMADD231PD Z4, Z1, Z3
-	VMOVUPD     64(AX), Z1
+	VMOVUPD     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
 	DECQ        BX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), DX
+	TESTQ       DX, DX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       DX, K1
+	MOVQ        a+16(FP), DX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (CX), K1, Z4
+	ADDQ        BX, DX
+	VMOVUPD.Z   (DX), K1, Z1
+	VMOVUPD.Z   (AX), K1, Z4
 	VFMADD231PD Z4, Z1, Z2
-	VMOVUPD.Z   (CX)(DX*1), K1, Z4
+	VMOVUPD.Z   (AX)(CX*1), K1, Z4
 	VFMADD231PD Z4, Z1, Z3
 
 reduce:
@@ -25720,13 +25728,17 @@ TEXT ·ntF64R1C3UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPD   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x03, DX
+	SUBQ      $0x08, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x03, CX
 	MOVQ      nk+48(FP), BX
 	VXORPS    Z2, Z2, Z2
 	VXORPS    Z3, Z3, Z3
@@ -25735,36 +25747,36 @@ TEXT ·ntF64R1C3UAVX512(SB), NOSPLIT, $0-72
 	JZ        tail
 
 loop:
-	VPERMT2PD   64(AX), Z0, Z1
-	VMOVUPD     (CX), Z5
+	VPERMT2PD   64(DX), Z0, Z1
+	VMOVUPD     (AX), Z5
 	VFMADD231PD Z5, Z1, Z2
-	VMOVUPD     (CX)(DX*1), Z5
+	VMOVUPD     (AX)(CX*1), Z5
 	VFMADD231PD Z5, Z1, Z3
-	VMOVUPD     (CX)(DX*2), Z5
+	VMOVUPD     (AX)(CX*2), Z5
 	VFMADD231PD Z5, Z1, Z4
-	VMOVUPD     64(AX), Z1
+	VMOVUPD     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
 	DECQ        BX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), DX
+	TESTQ       DX, DX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       DX, K1
+	MOVQ        a+16(FP), DX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (CX), K1, Z5
+	ADDQ        BX, DX
+	VMOVUPD.Z   (DX), K1, Z1
+	VMOVUPD.Z   (AX), K1, Z5
 	VFMADD231PD Z5, Z1, Z2
-	VMOVUPD.Z   (CX)(DX*1), K1, Z5
+	VMOVUPD.Z   (AX)(CX*1), K1, Z5
 	VFMADD231PD Z5, Z1, Z3
-	VMOVUPD.Z   (CX)(DX*2), K1, Z5
+	VMOVUPD.Z   (AX)(CX*2), K1, Z5
 	VFMADD231PD Z5, Z1, Z4
 
 reduce:
@@ -25806,15 +25818,19 @@ TEXT ·ntF64R1C4UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPD   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x03, DX
+	SUBQ      $0x08, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x03, CX
 	MOVQ      nk+48(FP), BX
-	LEAQ      (DX)(DX*2), SI
+	LEAQ      (CX)(CX*2), SI
 	VXORPS    Z2, Z2, Z2
 	VXORPS    Z3, Z3, Z3
 	VXORPS    Z4, Z4, Z4
@@ -25823,40 +25839,40 @@ TEXT ·ntF64R1C4UAVX512(SB), NOSPLIT, $0-72
 	JZ        tail
 
 loop:
-	VPERMT2PD   64(AX), Z0, Z1
-	VMOVUPD     (CX), Z6
+	VPERMT2PD   64(DX), Z0, Z1
+	VMOVUPD     (AX), Z6
 	VFMADD231PD Z6, Z1, Z2
-	VMOVUPD     (CX)(DX*1), Z6
+	VMOVUPD     (AX)(CX*1), Z6
 	VFMADD231PD Z6, Z1, Z3
-	VMOVUPD     (CX)(DX*2), Z6
+	VMOVUPD     (AX)(CX*2), Z6
 	VFMADD231PD Z6, Z1, Z4
-	VMOVUPD     (CX)(SI*1), Z6
+	VMOVUPD     (AX)(SI*1), Z6
 	VFMADD231PD Z6, Z1, Z5
-	VMOVUPD     64(AX), Z1
+	VMOVUPD     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
 	DECQ        BX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), DX
+	TESTQ       DX, DX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       DX, K1
+	MOVQ        a+16(FP), DX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (CX), K1, Z6
+	ADDQ        BX, DX
+	VMOVUPD.Z   (DX), K1, Z1
+	VMOVUPD.Z   (AX), K1, Z6
 	VFMADD231PD Z6, Z1, Z2
-	VMOVUPD.Z   (CX)(DX*1), K1, Z6
+	VMOVUPD.Z   (AX)(CX*1), K1, Z6
 	VFMADD231PD Z6, Z1, Z3
-	VMOVUPD.Z   (CX)(DX*2), K1, Z6
+	VMOVUPD.Z   (AX)(CX*2), K1, Z6
 	VFMADD231PD Z6, Z1, Z4
-	VMOVUPD.Z   (CX)(SI*1), K1, Z6
+	VMOVUPD.Z   (AX)(SI*1), K1, Z6
 	VFMADD231PD Z6, Z1, Z5
 
 reduce:
@@ -25906,16 +25922,20 @@ TEXT ·ntF64R1C5UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPD   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x03, DX
+	SUBQ      $0x08, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPD   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x03, CX
 	MOVQ      nk+48(FP), BX
-	LEAQ      (DX)(DX*2), SI
-	LEAQ      (CX)(DX*4), DI
+	LEAQ      (CX)(CX*2), SI
+	LEAQ      (AX)(CX*4), DI
 	VXORPS    Z2, Z2, Z2
 	VXORPS    Z3, Z3, Z3
 	VXORPS    Z4, Z4, Z4
@@ -25925,43 +25945,43 @@ TEXT ·ntF64R1C5UAVX512(SB), NOSPLIT, $0-72
 	JZ        tail
 
 loop:
-	VPERMT2PD   64(AX), Z0, Z1
-	VMOVUPD     (CX), Z7
+	VPERMT2PD   64(DX), Z0, Z1
+	VMOVUPD     (AX), Z7
 	VFMADD231PD Z7, Z1, Z2
-	VMOVUPD     (CX)(DX*1), Z7
+	VMOVUPD     (AX)(CX*1), Z7
 	VFMADD231PD Z7, Z1, Z3
-	VMOVUPD     (CX)(DX*2), Z7
+	VMOVUPD     (AX)(CX*2), Z7
 	VFMADD231PD Z7, Z1, Z4
-	VMOVUPD     (CX)(SI*1), Z7
+	VMOVUPD     (AX)(SI*1), Z7
 	VFMADD231PD Z7, Z1, Z5
 	VMOVUPD     (DI), Z7
 	VFMADD231PD Z7, Z1, Z6
-	VMOVUPD     64(AX), Z1
+	VMOVUPD     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
 	ADDQ        $0x40, DI
 	DECQ        BX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), DX
+	TESTQ       DX, DX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       DX, K1
+	MOVQ        a+16(FP), DX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (CX), K1, Z7
+	ADDQ        BX, DX
+	VMOVUPD.Z   (DX), K1, Z1
+	VMOVUPD.Z   (AX), K1, Z7
 	VFMADD231PD Z7, Z1, Z2
-	VMOVUPD.Z   (CX)(DX*1), K1, Z7
+	VMOVUPD.Z   (AX)(CX*1), K1, Z7
 	VFMADD231PD Z7, Z1, Z3
-	VMOVUPD.Z   (CX)(DX*2), K1, Z7
+	VMOVUPD.Z   (AX)(CX*2), K1, Z7
 	VFMADD231PD Z7, Z1, Z4
-	VMOVUPD.Z   (CX)(SI*1), K1, Z7
+	VMOVUPD.Z   (AX)(SI*1), K1, Z7
 	VFMADD231PD Z7, Z1, Z5
 	VMOVUPD.Z   (DI), K1, Z7
 	VFMADD231PD Z7, Z1, Z6
@@ -26021,18 +26041,25 @@ TEXT ·ntF64R2C1UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPD   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), DX
@@ -26043,32 +26070,32 @@ TEXT ·ntF64R2C1UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
-	VPERMT2PD   64(AX), Z2, Z3
-	VMOVUPD     (CX), Z6
+	VPERMT2PD   64(CX), Z2, Z3
+	VMOVUPD     (AX), Z6
 	VFMADD231PD Z6, Z1, Z4
 	VFMADD231PD Z6, Z3, Z5
 	VMOVUPD     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPD     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), DX
 	SHLQ        $0x03, DX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(DX*1), K1, Z3
-	VMOVUPD.Z   (CX), K1, Z6
+	ADDQ        BX, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(DX*1), K1, Z3
+	VMOVUPD.Z   (AX), K1, Z6
 	VFMADD231PD Z6, Z1, Z4
 	VFMADD231PD Z6, Z3, Z5
 
@@ -26104,18 +26131,25 @@ TEXT ·ntF64R2C2UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPD   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), SI
@@ -26128,38 +26162,38 @@ TEXT ·ntF64R2C2UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
-	VPERMT2PD   64(AX), Z2, Z3
-	VMOVUPD     (CX), Z8
+	VPERMT2PD   64(CX), Z2, Z3
+	VMOVUPD     (AX), Z8
 	VFMADD231PD Z8, Z1, Z4
 	VFMADD231PD Z8, Z3, Z6
-	VMOVUPD     (CX)(DX*1), Z8
+	VMOVUPD     (AX)(DX*1), Z8
 	VFMADD231PD Z8, Z1, Z5
 	VFMADD231PD Z8, Z3, Z7
 	VMOVUPD     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPD     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        SI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (CX), K1, Z8
+	ADDQ        SI, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX), K1, Z8
 	VFMADD231PD Z8, Z1, Z4
 	VFMADD231PD Z8, Z3, Z6
-	VMOVUPD.Z   (CX)(DX*1), K1, Z8
+	VMOVUPD.Z   (AX)(DX*1), K1, Z8
 	VFMADD231PD Z8, Z1, Z5
 	VFMADD231PD Z8, Z3, Z7
 
@@ -26211,18 +26245,25 @@ TEXT ·ntF64R2C3UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPD   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), SI
@@ -26237,44 +26278,44 @@ TEXT ·ntF64R2C3UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
-	VPERMT2PD   64(AX), Z2, Z3
-	VMOVUPD     (CX), Z10
+	VPERMT2PD   64(CX), Z2, Z3
+	VMOVUPD     (AX), Z10
 	VFMADD231PD Z10, Z1, Z4
 	VFMADD231PD Z10, Z3, Z7
-	VMOVUPD     (CX)(DX*1), Z10
+	VMOVUPD     (AX)(DX*1), Z10
 	VFMADD231PD Z10, Z1, Z5
 	VFMADD231PD Z10, Z3, Z8
-	VMOVUPD     (CX)(DX*2), Z10
+	VMOVUPD     (AX)(DX*2), Z10
 	VFMADD231PD Z10, Z1, Z6
 	VFMADD231PD Z10, Z3, Z9
 	VMOVUPD     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPD     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        SI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (CX), K1, Z10
+	ADDQ        SI, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX), K1, Z10
 	VFMADD231PD Z10, Z1, Z4
 	VFMADD231PD Z10, Z3, Z7
-	VMOVUPD.Z   (CX)(DX*1), K1, Z10
+	VMOVUPD.Z   (AX)(DX*1), K1, Z10
 	VFMADD231PD Z10, Z1, Z5
 	VFMADD231PD Z10, Z3, Z8
-	VMOVUPD.Z   (CX)(DX*2), K1, Z10
+	VMOVUPD.Z   (AX)(DX*2), K1, Z10
 	VFMADD231PD Z10, Z1, Z6
 	VFMADD231PD Z10, Z3, Z9
 
@@ -26342,18 +26383,25 @@ TEXT ·ntF64R2C4UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPD   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), SI
@@ -26371,50 +26419,50 @@ TEXT ·ntF64R2C4UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
-	VPERMT2PD   64(AX), Z2, Z3
-	VMOVUPD     (CX), Z12
+	VPERMT2PD   64(CX), Z2, Z3
+	VMOVUPD     (AX), Z12
 	VFMADD231PD Z12, Z1, Z4
 	VFMADD231PD Z12, Z3, Z8
-	VMOVUPD     (CX)(DX*1), Z12
+	VMOVUPD     (AX)(DX*1), Z12
 	VFMADD231PD Z12, Z1, Z5
 	VFMADD231PD Z12, Z3, Z9
-	VMOVUPD     (CX)(DX*2), Z12
+	VMOVUPD     (AX)(DX*2), Z12
 	VFMADD231PD Z12, Z1, Z6
 	VFMADD231PD Z12, Z3, Z10
-	VMOVUPD     (CX)(DI*1), Z12
+	VMOVUPD     (AX)(DI*1), Z12
 	VFMADD231PD Z12, Z1, Z7
 	VFMADD231PD Z12, Z3, Z11
 	VMOVUPD     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPD     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        SI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (CX), K1, Z12
+	ADDQ        SI, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX), K1, Z12
 	VFMADD231PD Z12, Z1, Z4
 	VFMADD231PD Z12, Z3, Z8
-	VMOVUPD.Z   (CX)(DX*1), K1, Z12
+	VMOVUPD.Z   (AX)(DX*1), K1, Z12
 	VFMADD231PD Z12, Z1, Z5
 	VFMADD231PD Z12, Z3, Z9
-	VMOVUPD.Z   (CX)(DX*2), K1, Z12
+	VMOVUPD.Z   (AX)(DX*2), K1, Z12
 	VFMADD231PD Z12, Z1, Z6
 	VFMADD231PD Z12, Z3, Z10
-	VMOVUPD.Z   (CX)(DI*1), K1, Z12
+	VMOVUPD.Z   (AX)(DI*1), K1, Z12
 	VFMADD231PD Z12, Z1, Z7
 	VFMADD231PD Z12, Z3, Z11
 
@@ -26498,23 +26546,30 @@ TEXT ·ntF64R2C5UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPD   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), SI
 	LEAQ      (DX)(DX*2), DI
-	LEAQ      (CX)(DX*4), R8
+	LEAQ      (AX)(DX*4), R8
 	VXORPS    Z4, Z4, Z4
 	VXORPS    Z5, Z5, Z5
 	VXORPS    Z6, Z6, Z6
@@ -26530,17 +26585,17 @@ TEXT ·ntF64R2C5UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
-	VPERMT2PD   64(AX), Z2, Z3
-	VMOVUPD     (CX), Z14
+	VPERMT2PD   64(CX), Z2, Z3
+	VMOVUPD     (AX), Z14
 	VFMADD231PD Z14, Z1, Z4
 	VFMADD231PD Z14, Z3, Z9
-	VMOVUPD     (CX)(DX*1), Z14
+	VMOVUPD     (AX)(DX*1), Z14
 	VFMADD231PD Z14, Z1, Z5
 	VFMADD231PD Z14, Z3, Z10
-	VMOVUPD     (CX)(DX*2), Z14
+	VMOVUPD     (AX)(DX*2), Z14
 	VFMADD231PD Z14, Z1, Z6
 	VFMADD231PD Z14, Z3, Z11
-	VMOVUPD     (CX)(DI*1), Z14
+	VMOVUPD     (AX)(DI*1), Z14
 	VFMADD231PD Z14, Z1, Z7
 	VFMADD231PD Z14, Z3, Z12
 	VMOVUPD     (R8), Z14
@@ -26548,36 +26603,36 @@ loop:
 	VFMADD231PD Z14, Z3, Z13
 	VMOVUPD     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPD     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	ADDQ        $0x40, R8
 	DECQ        SI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (CX), K1, Z14
+	ADDQ        SI, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (AX), K1, Z14
 	VFMADD231PD Z14, Z1, Z4
 	VFMADD231PD Z14, Z3, Z9
-	VMOVUPD.Z   (CX)(DX*1), K1, Z14
+	VMOVUPD.Z   (AX)(DX*1), K1, Z14
 	VFMADD231PD Z14, Z1, Z5
 	VFMADD231PD Z14, Z3, Z10
-	VMOVUPD.Z   (CX)(DX*2), K1, Z14
+	VMOVUPD.Z   (AX)(DX*2), K1, Z14
 	VFMADD231PD Z14, Z1, Z6
 	VFMADD231PD Z14, Z3, Z11
-	VMOVUPD.Z   (CX)(DI*1), K1, Z14
+	VMOVUPD.Z   (AX)(DI*1), K1, Z14
 	VFMADD231PD Z14, Z1, Z7
 	VFMADD231PD Z14, Z3, Z12
 	VMOVUPD.Z   (R8), K1, Z14
@@ -26680,25 +26735,35 @@ TEXT ·ntF64R3C1UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), DX
@@ -26711,8 +26776,8 @@ TEXT ·ntF64R3C1UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
-	VPERMT2PD   64(AX), Z4, Z5
-	VMOVUPD     (CX), Z9
+	VPERMT2PD   64(CX), Z4, Z5
+	VMOVUPD     (AX), Z9
 	VFMADD231PD Z9, Z1, Z6
 	VFMADD231PD Z9, Z3, Z7
 	VFMADD231PD Z9, Z5, Z8
@@ -26720,27 +26785,27 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPD     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPD     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), DX
 	SHLQ        $0x03, DX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(DX*1), K1, Z3
-	VMOVUPD.Z   (AX)(DX*2), K1, Z5
-	VMOVUPD.Z   (CX), K1, Z9
+	ADDQ        BX, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(DX*1), K1, Z3
+	VMOVUPD.Z   (CX)(DX*2), K1, Z5
+	VMOVUPD.Z   (AX), K1, Z9
 	VFMADD231PD Z9, Z1, Z6
 	VFMADD231PD Z9, Z3, Z7
 	VFMADD231PD Z9, Z5, Z8
@@ -26786,25 +26851,35 @@ TEXT ·ntF64R3C2UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), DI
@@ -26820,12 +26895,12 @@ TEXT ·ntF64R3C2UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
-	VPERMT2PD   64(AX), Z4, Z5
-	VMOVUPD     (CX), Z12
+	VPERMT2PD   64(CX), Z4, Z5
+	VMOVUPD     (AX), Z12
 	VFMADD231PD Z12, Z1, Z6
 	VFMADD231PD Z12, Z3, Z8
 	VFMADD231PD Z12, Z5, Z10
-	VMOVUPD     (CX)(DX*1), Z12
+	VMOVUPD     (AX)(DX*1), Z12
 	VFMADD231PD Z12, Z1, Z7
 	VFMADD231PD Z12, Z3, Z9
 	VFMADD231PD Z12, Z5, Z11
@@ -26833,31 +26908,31 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPD     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPD     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (AX)(BX*2), K1, Z5
-	VMOVUPD.Z   (CX), K1, Z12
+	ADDQ        SI, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*2), K1, Z5
+	VMOVUPD.Z   (AX), K1, Z12
 	VFMADD231PD Z12, Z1, Z6
 	VFMADD231PD Z12, Z3, Z8
 	VFMADD231PD Z12, Z5, Z10
-	VMOVUPD.Z   (CX)(DX*1), K1, Z12
+	VMOVUPD.Z   (AX)(DX*1), K1, Z12
 	VFMADD231PD Z12, Z1, Z7
 	VFMADD231PD Z12, Z3, Z9
 	VFMADD231PD Z12, Z5, Z11
@@ -26927,25 +27002,35 @@ TEXT ·ntF64R3C3UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), DI
@@ -26964,16 +27049,16 @@ TEXT ·ntF64R3C3UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
-	VPERMT2PD   64(AX), Z4, Z5
-	VMOVUPD     (CX), Z15
+	VPERMT2PD   64(CX), Z4, Z5
+	VMOVUPD     (AX), Z15
 	VFMADD231PD Z15, Z1, Z6
 	VFMADD231PD Z15, Z3, Z9
 	VFMADD231PD Z15, Z5, Z12
-	VMOVUPD     (CX)(DX*1), Z15
+	VMOVUPD     (AX)(DX*1), Z15
 	VFMADD231PD Z15, Z1, Z7
 	VFMADD231PD Z15, Z3, Z10
 	VFMADD231PD Z15, Z5, Z13
-	VMOVUPD     (CX)(DX*2), Z15
+	VMOVUPD     (AX)(DX*2), Z15
 	VFMADD231PD Z15, Z1, Z8
 	VFMADD231PD Z15, Z3, Z11
 	VFMADD231PD Z15, Z5, Z14
@@ -26981,35 +27066,35 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPD     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPD     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (AX)(BX*2), K1, Z5
-	VMOVUPD.Z   (CX), K1, Z15
+	ADDQ        SI, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*2), K1, Z5
+	VMOVUPD.Z   (AX), K1, Z15
 	VFMADD231PD Z15, Z1, Z6
 	VFMADD231PD Z15, Z3, Z9
 	VFMADD231PD Z15, Z5, Z12
-	VMOVUPD.Z   (CX)(DX*1), K1, Z15
+	VMOVUPD.Z   (AX)(DX*1), K1, Z15
 	VFMADD231PD Z15, Z1, Z7
 	VFMADD231PD Z15, Z3, Z10
 	VFMADD231PD Z15, Z5, Z13
-	VMOVUPD.Z   (CX)(DX*2), K1, Z15
+	VMOVUPD.Z   (AX)(DX*2), K1, Z15
 	VFMADD231PD Z15, Z1, Z8
 	VFMADD231PD Z15, Z3, Z11
 	VFMADD231PD Z15, Z5, Z14
@@ -27103,25 +27188,35 @@ TEXT ·ntF64R3C4UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), DI
@@ -27144,20 +27239,20 @@ TEXT ·ntF64R3C4UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
-	VPERMT2PD   64(AX), Z4, Z5
-	VMOVUPD     (CX), Z18
+	VPERMT2PD   64(CX), Z4, Z5
+	VMOVUPD     (AX), Z18
 	VFMADD231PD Z18, Z1, Z6
 	VFMADD231PD Z18, Z3, Z10
 	VFMADD231PD Z18, Z5, Z14
-	VMOVUPD     (CX)(DX*1), Z18
+	VMOVUPD     (AX)(DX*1), Z18
 	VFMADD231PD Z18, Z1, Z7
 	VFMADD231PD Z18, Z3, Z11
 	VFMADD231PD Z18, Z5, Z15
-	VMOVUPD     (CX)(DX*2), Z18
+	VMOVUPD     (AX)(DX*2), Z18
 	VFMADD231PD Z18, Z1, Z8
 	VFMADD231PD Z18, Z3, Z12
 	VFMADD231PD Z18, Z5, Z16
-	VMOVUPD     (CX)(R8*1), Z18
+	VMOVUPD     (AX)(R8*1), Z18
 	VFMADD231PD Z18, Z1, Z9
 	VFMADD231PD Z18, Z3, Z13
 	VFMADD231PD Z18, Z5, Z17
@@ -27165,39 +27260,39 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPD     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPD     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (AX)(BX*2), K1, Z5
-	VMOVUPD.Z   (CX), K1, Z18
+	ADDQ        SI, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*2), K1, Z5
+	VMOVUPD.Z   (AX), K1, Z18
 	VFMADD231PD Z18, Z1, Z6
 	VFMADD231PD Z18, Z3, Z10
 	VFMADD231PD Z18, Z5, Z14
-	VMOVUPD.Z   (CX)(DX*1), K1, Z18
+	VMOVUPD.Z   (AX)(DX*1), K1, Z18
 	VFMADD231PD Z18, Z1, Z7
 	VFMADD231PD Z18, Z3, Z11
 	VFMADD231PD Z18, Z5, Z15
-	VMOVUPD.Z   (CX)(DX*2), K1, Z18
+	VMOVUPD.Z   (AX)(DX*2), K1, Z18
 	VFMADD231PD Z18, Z1, Z8
 	VFMADD231PD Z18, Z3, Z12
 	VFMADD231PD Z18, Z5, Z16
-	VMOVUPD.Z   (CX)(R8*1), K1, Z18
+	VMOVUPD.Z   (AX)(R8*1), K1, Z18
 	VFMADD231PD Z18, Z1, Z9
 	VFMADD231PD Z18, Z3, Z13
 	VFMADD231PD Z18, Z5, Z17
@@ -27315,30 +27410,40 @@ TEXT ·ntF64R3C5UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), DI
 	LEAQ      (DX)(DX*2), R8
-	LEAQ      (CX)(DX*4), R9
+	LEAQ      (AX)(DX*4), R9
 	VXORPS    Z6, Z6, Z6
 	VXORPS    Z7, Z7, Z7
 	VXORPS    Z8, Z8, Z8
@@ -27360,20 +27465,20 @@ TEXT ·ntF64R3C5UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
-	VPERMT2PD   64(AX), Z4, Z5
-	VMOVUPD     (CX), Z21
+	VPERMT2PD   64(CX), Z4, Z5
+	VMOVUPD     (AX), Z21
 	VFMADD231PD Z21, Z1, Z6
 	VFMADD231PD Z21, Z3, Z11
 	VFMADD231PD Z21, Z5, Z16
-	VMOVUPD     (CX)(DX*1), Z21
+	VMOVUPD     (AX)(DX*1), Z21
 	VFMADD231PD Z21, Z1, Z7
 	VFMADD231PD Z21, Z3, Z12
 	VFMADD231PD Z21, Z5, Z17
-	VMOVUPD     (CX)(DX*2), Z21
+	VMOVUPD     (AX)(DX*2), Z21
 	VFMADD231PD Z21, Z1, Z8
 	VFMADD231PD Z21, Z3, Z13
 	VFMADD231PD Z21, Z5, Z18
-	VMOVUPD     (CX)(R8*1), Z21
+	VMOVUPD     (AX)(R8*1), Z21
 	VFMADD231PD Z21, Z1, Z9
 	VFMADD231PD Z21, Z3, Z14
 	VFMADD231PD Z21, Z5, Z19
@@ -27385,40 +27490,40 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPD     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPD     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	ADDQ        $0x40, R9
 	DECQ        DI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (AX)(BX*2), K1, Z5
-	VMOVUPD.Z   (CX), K1, Z21
+	ADDQ        SI, CX
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*2), K1, Z5
+	VMOVUPD.Z   (AX), K1, Z21
 	VFMADD231PD Z21, Z1, Z6
 	VFMADD231PD Z21, Z3, Z11
 	VFMADD231PD Z21, Z5, Z16
-	VMOVUPD.Z   (CX)(DX*1), K1, Z21
+	VMOVUPD.Z   (AX)(DX*1), K1, Z21
 	VFMADD231PD Z21, Z1, Z7
 	VFMADD231PD Z21, Z3, Z12
 	VFMADD231PD Z21, Z5, Z17
-	VMOVUPD.Z   (CX)(DX*2), K1, Z21
+	VMOVUPD.Z   (AX)(DX*2), K1, Z21
 	VFMADD231PD Z21, Z1, Z8
 	VFMADD231PD Z21, Z3, Z13
 	VFMADD231PD Z21, Z5, Z18
-	VMOVUPD.Z   (CX)(R8*1), K1, Z21
+	VMOVUPD.Z   (AX)(R8*1), K1, Z21
 	VFMADD231PD Z21, Z1, Z9
 	VFMADD231PD Z21, Z3, Z14
 	VFMADD231PD Z21, Z5, Z19
@@ -27564,32 +27669,45 @@ TEXT ·ntF64R4C1UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPD   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x08, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), DX
@@ -27604,8 +27722,8 @@ loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
 	VPERMT2PD   64(DI), Z4, Z5
-	VPERMT2PD   64(AX), Z6, Z7
-	VMOVUPD     (CX), Z12
+	VPERMT2PD   64(CX), Z6, Z7
+	VMOVUPD     (AX), Z12
 	VFMADD231PD Z12, Z1, Z8
 	VFMADD231PD Z12, Z3, Z9
 	VFMADD231PD Z12, Z5, Z10
@@ -27616,29 +27734,29 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPD     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPD     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), DX
 	SHLQ        $0x03, DX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
+	ADDQ        BX, CX
 	LEAQ        (DX)(DX*2), BX
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(DX*1), K1, Z3
-	VMOVUPD.Z   (AX)(DX*2), K1, Z5
-	VMOVUPD.Z   (AX)(BX*1), K1, Z7
-	VMOVUPD.Z   (CX), K1, Z12
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(DX*1), K1, Z3
+	VMOVUPD.Z   (CX)(DX*2), K1, Z5
+	VMOVUPD.Z   (CX)(BX*1), K1, Z7
+	VMOVUPD.Z   (AX), K1, Z12
 	VFMADD231PD Z12, Z1, Z8
 	VFMADD231PD Z12, Z3, Z9
 	VFMADD231PD Z12, Z5, Z10
@@ -27694,32 +27812,45 @@ TEXT ·ntF64R4C2UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPD   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x08, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), R8
@@ -27738,13 +27869,13 @@ loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
 	VPERMT2PD   64(DI), Z4, Z5
-	VPERMT2PD   64(AX), Z6, Z7
-	VMOVUPD     (CX), Z16
+	VPERMT2PD   64(CX), Z6, Z7
+	VMOVUPD     (AX), Z16
 	VFMADD231PD Z16, Z1, Z8
 	VFMADD231PD Z16, Z3, Z10
 	VFMADD231PD Z16, Z5, Z12
 	VFMADD231PD Z16, Z7, Z14
-	VMOVUPD     (CX)(DX*1), Z16
+	VMOVUPD     (AX)(DX*1), Z16
 	VFMADD231PD Z16, Z1, Z9
 	VFMADD231PD Z16, Z3, Z11
 	VFMADD231PD Z16, Z5, Z13
@@ -27755,34 +27886,34 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPD     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPD     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        R8
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
+	ADDQ        SI, CX
 	LEAQ        (BX)(BX*2), SI
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (AX)(BX*2), K1, Z5
-	VMOVUPD.Z   (AX)(SI*1), K1, Z7
-	VMOVUPD.Z   (CX), K1, Z16
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*2), K1, Z5
+	VMOVUPD.Z   (CX)(SI*1), K1, Z7
+	VMOVUPD.Z   (AX), K1, Z16
 	VFMADD231PD Z16, Z1, Z8
 	VFMADD231PD Z16, Z3, Z10
 	VFMADD231PD Z16, Z5, Z12
 	VFMADD231PD Z16, Z7, Z14
-	VMOVUPD.Z   (CX)(DX*1), K1, Z16
+	VMOVUPD.Z   (AX)(DX*1), K1, Z16
 	VFMADD231PD Z16, Z1, Z9
 	VFMADD231PD Z16, Z3, Z11
 	VFMADD231PD Z16, Z5, Z13
@@ -27870,32 +28001,45 @@ TEXT ·ntF64R4C3UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPD   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x08, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), R8
@@ -27918,18 +28062,18 @@ loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
 	VPERMT2PD   64(DI), Z4, Z5
-	VPERMT2PD   64(AX), Z6, Z7
-	VMOVUPD     (CX), Z20
+	VPERMT2PD   64(CX), Z6, Z7
+	VMOVUPD     (AX), Z20
 	VFMADD231PD Z20, Z1, Z8
 	VFMADD231PD Z20, Z3, Z11
 	VFMADD231PD Z20, Z5, Z14
 	VFMADD231PD Z20, Z7, Z17
-	VMOVUPD     (CX)(DX*1), Z20
+	VMOVUPD     (AX)(DX*1), Z20
 	VFMADD231PD Z20, Z1, Z9
 	VFMADD231PD Z20, Z3, Z12
 	VFMADD231PD Z20, Z5, Z15
 	VFMADD231PD Z20, Z7, Z18
-	VMOVUPD     (CX)(DX*2), Z20
+	VMOVUPD     (AX)(DX*2), Z20
 	VFMADD231PD Z20, Z1, Z10
 	VFMADD231PD Z20, Z3, Z13
 	VFMADD231PD Z20, Z5, Z16
@@ -27940,39 +28084,39 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPD     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPD     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        R8
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
+	ADDQ        SI, CX
 	LEAQ        (BX)(BX*2), SI
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (AX)(BX*2), K1, Z5
-	VMOVUPD.Z   (AX)(SI*1), K1, Z7
-	VMOVUPD.Z   (CX), K1, Z20
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*2), K1, Z5
+	VMOVUPD.Z   (CX)(SI*1), K1, Z7
+	VMOVUPD.Z   (AX), K1, Z20
 	VFMADD231PD Z20, Z1, Z8
 	VFMADD231PD Z20, Z3, Z11
 	VFMADD231PD Z20, Z5, Z14
 	VFMADD231PD Z20, Z7, Z17
-	VMOVUPD.Z   (CX)(DX*1), K1, Z20
+	VMOVUPD.Z   (AX)(DX*1), K1, Z20
 	VFMADD231PD Z20, Z1, Z9
 	VFMADD231PD Z20, Z3, Z12
 	VFMADD231PD Z20, Z5, Z15
 	VFMADD231PD Z20, Z7, Z18
-	VMOVUPD.Z   (CX)(DX*2), K1, Z20
+	VMOVUPD.Z   (AX)(DX*2), K1, Z20
 	VFMADD231PD Z20, Z1, Z10
 	VFMADD231PD Z20, Z3, Z13
 	VFMADD231PD Z20, Z5, Z16
@@ -28092,32 +28236,45 @@ TEXT ·ntF64R4C4UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPD   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x08, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), R8
@@ -28145,23 +28302,23 @@ loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
 	VPERMT2PD   64(DI), Z4, Z5
-	VPERMT2PD   64(AX), Z6, Z7
-	VMOVUPD     (CX), Z24
+	VPERMT2PD   64(CX), Z6, Z7
+	VMOVUPD     (AX), Z24
 	VFMADD231PD Z24, Z1, Z8
 	VFMADD231PD Z24, Z3, Z12
 	VFMADD231PD Z24, Z5, Z16
 	VFMADD231PD Z24, Z7, Z20
-	VMOVUPD     (CX)(DX*1), Z24
+	VMOVUPD     (AX)(DX*1), Z24
 	VFMADD231PD Z24, Z1, Z9
 	VFMADD231PD Z24, Z3, Z13
 	VFMADD231PD Z24, Z5, Z17
 	VFMADD231PD Z24, Z7, Z21
-	VMOVUPD     (CX)(DX*2), Z24
+	VMOVUPD     (AX)(DX*2), Z24
 	VFMADD231PD Z24, Z1, Z10
 	VFMADD231PD Z24, Z3, Z14
 	VFMADD231PD Z24, Z5, Z18
 	VFMADD231PD Z24, Z7, Z22
-	VMOVUPD     (CX)(R9*1), Z24
+	VMOVUPD     (AX)(R9*1), Z24
 	VFMADD231PD Z24, Z1, Z11
 	VFMADD231PD Z24, Z3, Z15
 	VFMADD231PD Z24, Z5, Z19
@@ -28172,44 +28329,44 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPD     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPD     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        R8
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
+	ADDQ        SI, CX
 	LEAQ        (BX)(BX*2), SI
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (AX)(BX*2), K1, Z5
-	VMOVUPD.Z   (AX)(SI*1), K1, Z7
-	VMOVUPD.Z   (CX), K1, Z24
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*2), K1, Z5
+	VMOVUPD.Z   (CX)(SI*1), K1, Z7
+	VMOVUPD.Z   (AX), K1, Z24
 	VFMADD231PD Z24, Z1, Z8
 	VFMADD231PD Z24, Z3, Z12
 	VFMADD231PD Z24, Z5, Z16
 	VFMADD231PD Z24, Z7, Z20
-	VMOVUPD.Z   (CX)(DX*1), K1, Z24
+	VMOVUPD.Z   (AX)(DX*1), K1, Z24
 	VFMADD231PD Z24, Z1, Z9
 	VFMADD231PD Z24, Z3, Z13
 	VFMADD231PD Z24, Z5, Z17
 	VFMADD231PD Z24, Z7, Z21
-	VMOVUPD.Z   (CX)(DX*2), K1, Z24
+	VMOVUPD.Z   (AX)(DX*2), K1, Z24
 	VFMADD231PD Z24, Z1, Z10
 	VFMADD231PD Z24, Z3, Z14
 	VFMADD231PD Z24, Z5, Z18
 	VFMADD231PD Z24, Z7, Z22
-	VMOVUPD.Z   (CX)(R9*1), K1, Z24
+	VMOVUPD.Z   (AX)(R9*1), K1, Z24
 	VFMADD231PD Z24, Z1, Z11
 	VFMADD231PD Z24, Z3, Z15
 	VFMADD231PD Z24, Z5, Z19
@@ -28361,37 +28518,50 @@ TEXT ·ntF64R4C5UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x03, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPD   (BX), Z1
+	SUBQ      $0x08, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPD   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPD   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x08, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPD   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPD   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x08, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPD   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x08, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPD   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x03, DX
 	MOVQ      nk+48(FP), R8
 	LEAQ      (DX)(DX*2), R9
-	LEAQ      (CX)(DX*4), R10
+	LEAQ      (AX)(DX*4), R10
 	VXORPS    Z8, Z8, Z8
 	VXORPS    Z9, Z9, Z9
 	VXORPS    Z10, Z10, Z10
@@ -28419,23 +28589,23 @@ loop:
 	VPERMT2PD   64(BX), Z0, Z1
 	VPERMT2PD   64(SI), Z2, Z3
 	VPERMT2PD   64(DI), Z4, Z5
-	VPERMT2PD   64(AX), Z6, Z7
-	VMOVUPD     (CX), Z28
+	VPERMT2PD   64(CX), Z6, Z7
+	VMOVUPD     (AX), Z28
 	VFMADD231PD Z28, Z1, Z8
 	VFMADD231PD Z28, Z3, Z13
 	VFMADD231PD Z28, Z5, Z18
 	VFMADD231PD Z28, Z7, Z23
-	VMOVUPD     (CX)(DX*1), Z28
+	VMOVUPD     (AX)(DX*1), Z28
 	VFMADD231PD Z28, Z1, Z9
 	VFMADD231PD Z28, Z3, Z14
 	VFMADD231PD Z28, Z5, Z19
 	VFMADD231PD Z28, Z7, Z24
-	VMOVUPD     (CX)(DX*2), Z28
+	VMOVUPD     (AX)(DX*2), Z28
 	VFMADD231PD Z28, Z1, Z10
 	VFMADD231PD Z28, Z3, Z15
 	VFMADD231PD Z28, Z5, Z20
 	VFMADD231PD Z28, Z7, Z25
-	VMOVUPD     (CX)(R9*1), Z28
+	VMOVUPD     (AX)(R9*1), Z28
 	VFMADD231PD Z28, Z1, Z11
 	VFMADD231PD Z28, Z3, Z16
 	VFMADD231PD Z28, Z5, Z21
@@ -28451,45 +28621,45 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPD     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPD     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPD     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	ADDQ        $0x40, R10
 	DECQ        R8
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x03, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
+	ADDQ        SI, CX
 	LEAQ        (BX)(BX*2), SI
-	VMOVUPD.Z   (AX), K1, Z1
-	VMOVUPD.Z   (AX)(BX*1), K1, Z3
-	VMOVUPD.Z   (AX)(BX*2), K1, Z5
-	VMOVUPD.Z   (AX)(SI*1), K1, Z7
-	VMOVUPD.Z   (CX), K1, Z28
+	VMOVUPD.Z   (CX), K1, Z1
+	VMOVUPD.Z   (CX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*2), K1, Z5
+	VMOVUPD.Z   (CX)(SI*1), K1, Z7
+	VMOVUPD.Z   (AX), K1, Z28
 	VFMADD231PD Z28, Z1, Z8
 	VFMADD231PD Z28, Z3, Z13
 	VFMADD231PD Z28, Z5, Z18
 	VFMADD231PD Z28, Z7, Z23
-	VMOVUPD.Z   (CX)(DX*1), K1, Z28
+	VMOVUPD.Z   (AX)(DX*1), K1, Z28
 	VFMADD231PD Z28, Z1, Z9
 	VFMADD231PD Z28, Z3, Z14
 	VFMADD231PD Z28, Z5, Z19
 	VFMADD231PD Z28, Z7, Z24
-	VMOVUPD.Z   (CX)(DX*2), K1, Z28
+	VMOVUPD.Z   (AX)(DX*2), K1, Z28
 	VFMADD231PD Z28, Z1, Z10
 	VFMADD231PD Z28, Z3, Z15
 	VFMADD231PD Z28, Z5, Z20
 	VFMADD231PD Z28, Z7, Z25
-	VMOVUPD.Z   (CX)(R9*1), K1, Z28
+	VMOVUPD.Z   (AX)(R9*1), K1, Z28
 	VFMADD231PD Z28, Z1, Z11
 	VFMADD231PD Z28, Z3, Z16
 	VFMADD231PD Z28, Z5, Z21
@@ -31539,41 +31709,45 @@ TEXT ·ntF32R1C1UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPS   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x02, DX
-	MOVQ      nk+48(FP), DX
+	SUBQ      $0x04, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      nk+48(FP), CX
 	VXORPS    Z2, Z2, Z2
-	TESTQ     DX, DX
+	TESTQ     CX, CX
 	JZ        tail
 
 loop:
-	VPERMT2PS   64(AX), Z0, Z1
-	VMOVUPS     (CX), Z3
+	VPERMT2PS   64(DX), Z0, Z1
+	VMOVUPS     (AX), Z3
 	VFMADD231PS Z3, Z1, Z2
-	VMOVUPS     64(AX), Z1
+	VMOVUPS     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
-	DECQ        DX
+	DECQ        CX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), DX
 	SHLQ        $0x02, DX
 	MOVQ        nk+48(FP), DX
 	SHLQ        $0x06, DX
-	ADDQ        DX, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (CX), K1, Z3
+	ADDQ        DX, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (AX), K1, Z3
 	VFMADD231PS Z3, Z1, Z2
 
 reduce:
@@ -31601,13 +31775,17 @@ TEXT ·ntF32R1C2UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPS   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x02, DX
+	SUBQ      $0x04, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x02, CX
 	MOVQ      nk+48(FP), BX
 	VXORPS    Z2, Z2, Z2
 	VXORPS    Z3, Z3, Z3
@@ -31615,32 +31793,32 @@ TEXT ·ntF32R1C2UAVX512(SB), NOSPLIT, $0-72
 	JZ        tail
 
 loop:
-	VPERMT2PS   64(AX), Z0, Z1
-	VMOVUPS     (CX), Z4
+	VPERMT2PS   64(DX), Z0, Z1
+	VMOVUPS     (AX), Z4
 	VFMADD231PS Z4, Z1, Z2
-	VMOVUPS     (CX)(DX*1), Z4
+	VMOVUPS     (AX)(CX*1), Z4
 	VFMADD231PS Z4, Z1, Z3
-	VMOVUPS     64(AX), Z1
+	VMOVUPS     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
 	DECQ        BX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), DX
+	TESTQ       DX, DX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       DX, K1
+	MOVQ        a+16(FP), DX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (CX), K1, Z4
+	ADDQ        BX, DX
+	VMOVUPS.Z   (DX), K1, Z1
+	VMOVUPS.Z   (AX), K1, Z4
 	VFMADD231PS Z4, Z1, Z2
-	VMOVUPS.Z   (CX)(DX*1), K1, Z4
+	VMOVUPS.Z   (AX)(CX*1), K1, Z4
 	VFMADD231PS Z4, Z1, Z3
 
 reduce:
@@ -31678,13 +31856,17 @@ TEXT ·ntF32R1C3UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPS   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x02, DX
+	SUBQ      $0x04, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x02, CX
 	MOVQ      nk+48(FP), BX
 	VXORPS    Z2, Z2, Z2
 	VXORPS    Z3, Z3, Z3
@@ -31693,36 +31875,36 @@ TEXT ·ntF32R1C3UAVX512(SB), NOSPLIT, $0-72
 	JZ        tail
 
 loop:
-	VPERMT2PS   64(AX), Z0, Z1
-	VMOVUPS     (CX), Z5
+	VPERMT2PS   64(DX), Z0, Z1
+	VMOVUPS     (AX), Z5
 	VFMADD231PS Z5, Z1, Z2
-	VMOVUPS     (CX)(DX*1), Z5
+	VMOVUPS     (AX)(CX*1), Z5
 	VFMADD231PS Z5, Z1, Z3
-	VMOVUPS     (CX)(DX*2), Z5
+	VMOVUPS     (AX)(CX*2), Z5
 	VFMADD231PS Z5, Z1, Z4
-	VMOVUPS     64(AX), Z1
+	VMOVUPS     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
 	DECQ        BX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), DX
+	TESTQ       DX, DX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       DX, K1
+	MOVQ        a+16(FP), DX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (CX), K1, Z5
+	ADDQ        BX, DX
+	VMOVUPS.Z   (DX), K1, Z1
+	VMOVUPS.Z   (AX), K1, Z5
 	VFMADD231PS Z5, Z1, Z2
-	VMOVUPS.Z   (CX)(DX*1), K1, Z5
+	VMOVUPS.Z   (AX)(CX*1), K1, Z5
 	VFMADD231PS Z5, Z1, Z3
-	VMOVUPS.Z   (CX)(DX*2), K1, Z5
+	VMOVUPS.Z   (AX)(CX*2), K1, Z5
 	VFMADD231PS Z5, Z1, Z4
 
 reduce:
@@ -31770,15 +31952,19 @@ TEXT ·ntF32R1C4UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPS   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x02, DX
+	SUBQ      $0x04, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x02, CX
 	MOVQ      nk+48(FP), BX
-	LEAQ      (DX)(DX*2), SI
+	LEAQ      (CX)(CX*2), SI
 	VXORPS    Z2, Z2, Z2
 	VXORPS    Z3, Z3, Z3
 	VXORPS    Z4, Z4, Z4
@@ -31787,40 +31973,40 @@ TEXT ·ntF32R1C4UAVX512(SB), NOSPLIT, $0-72
 	JZ        tail
 
 loop:
-	VPERMT2PS   64(AX), Z0, Z1
-	VMOVUPS     (CX), Z6
+	VPERMT2PS   64(DX), Z0, Z1
+	VMOVUPS     (AX), Z6
 	VFMADD231PS Z6, Z1, Z2
-	VMOVUPS     (CX)(DX*1), Z6
+	VMOVUPS     (AX)(CX*1), Z6
 	VFMADD231PS Z6, Z1, Z3
-	VMOVUPS     (CX)(DX*2), Z6
+	VMOVUPS     (AX)(CX*2), Z6
 	VFMADD231PS Z6, Z1, Z4
-	VMOVUPS     (CX)(SI*1), Z6
+	VMOVUPS     (AX)(SI*1), Z6
 	VFMADD231PS Z6, Z1, Z5
-	VMOVUPS     64(AX), Z1
+	VMOVUPS     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
 	DECQ        BX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), DX
+	TESTQ       DX, DX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       DX, K1
+	MOVQ        a+16(FP), DX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (CX), K1, Z6
+	ADDQ        BX, DX
+	VMOVUPS.Z   (DX), K1, Z1
+	VMOVUPS.Z   (AX), K1, Z6
 	VFMADD231PS Z6, Z1, Z2
-	VMOVUPS.Z   (CX)(DX*1), K1, Z6
+	VMOVUPS.Z   (AX)(CX*1), K1, Z6
 	VFMADD231PS Z6, Z1, Z3
-	VMOVUPS.Z   (CX)(DX*2), K1, Z6
+	VMOVUPS.Z   (AX)(CX*2), K1, Z6
 	VFMADD231PS Z6, Z1, Z4
-	VMOVUPS.Z   (CX)(SI*1), K1, Z6
+	VMOVUPS.Z   (AX)(SI*1), K1, Z6
 	VFMADD231PS Z6, Z1, Z5
 
 reduce:
@@ -31878,16 +32064,20 @@ TEXT ·ntF32R1C5UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), CX
 	MOVQ      AX, DX
-	ANDQ      $0x3f, DX
-	VMOVDQU32 (CX)(DX*1), Z0
-	SUBQ      DX, AX
-	VMOVUPS   (AX), Z1
-	MOVQ      b+32(FP), CX
-	MOVQ      ldb+40(FP), DX
-	SHLQ      $0x02, DX
+	SUBQ      $0x04, DX
+	ANDQ      $-64, DX
+	MOVQ      AX, BX
+	SUBQ      DX, BX
+	VMOVDQU32 (CX)(BX*1), Z0
+	MOVQ      AX, BX
+	ANDQ      $-64, BX
+	VMOVUPS   (BX), Z1
+	MOVQ      b+32(FP), AX
+	MOVQ      ldb+40(FP), CX
+	SHLQ      $0x02, CX
 	MOVQ      nk+48(FP), BX
-	LEAQ      (DX)(DX*2), SI
-	LEAQ      (CX)(DX*4), DI
+	LEAQ      (CX)(CX*2), SI
+	LEAQ      (AX)(CX*4), DI
 	VXORPS    Z2, Z2, Z2
 	VXORPS    Z3, Z3, Z3
 	VXORPS    Z4, Z4, Z4
@@ -31897,43 +32087,43 @@ TEXT ·ntF32R1C5UAVX512(SB), NOSPLIT, $0-72
 	JZ        tail
 
 loop:
-	VPERMT2PS   64(AX), Z0, Z1
-	VMOVUPS     (CX), Z7
+	VPERMT2PS   64(DX), Z0, Z1
+	VMOVUPS     (AX), Z7
 	VFMADD231PS Z7, Z1, Z2
-	VMOVUPS     (CX)(DX*1), Z7
+	VMOVUPS     (AX)(CX*1), Z7
 	VFMADD231PS Z7, Z1, Z3
-	VMOVUPS     (CX)(DX*2), Z7
+	VMOVUPS     (AX)(CX*2), Z7
 	VFMADD231PS Z7, Z1, Z4
-	VMOVUPS     (CX)(SI*1), Z7
+	VMOVUPS     (AX)(SI*1), Z7
 	VFMADD231PS Z7, Z1, Z5
 	VMOVUPS     (DI), Z7
 	VFMADD231PS Z7, Z1, Z6
-	VMOVUPS     64(AX), Z1
+	VMOVUPS     64(DX), Z1
+	ADDQ        $0x40, DX
 	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
 	ADDQ        $0x40, DI
 	DECQ        BX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), DX
+	TESTQ       DX, DX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       DX, K1
+	MOVQ        a+16(FP), DX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (CX), K1, Z7
+	ADDQ        BX, DX
+	VMOVUPS.Z   (DX), K1, Z1
+	VMOVUPS.Z   (AX), K1, Z7
 	VFMADD231PS Z7, Z1, Z2
-	VMOVUPS.Z   (CX)(DX*1), K1, Z7
+	VMOVUPS.Z   (AX)(CX*1), K1, Z7
 	VFMADD231PS Z7, Z1, Z3
-	VMOVUPS.Z   (CX)(DX*2), K1, Z7
+	VMOVUPS.Z   (AX)(CX*2), K1, Z7
 	VFMADD231PS Z7, Z1, Z4
-	VMOVUPS.Z   (CX)(SI*1), K1, Z7
+	VMOVUPS.Z   (AX)(SI*1), K1, Z7
 	VFMADD231PS Z7, Z1, Z5
 	VMOVUPS.Z   (DI), K1, Z7
 	VFMADD231PS Z7, Z1, Z6
@@ -32003,18 +32193,25 @@ TEXT ·ntF32R2C1UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPS   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), DX
@@ -32025,32 +32222,32 @@ TEXT ·ntF32R2C1UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
-	VPERMT2PS   64(AX), Z2, Z3
-	VMOVUPS     (CX), Z6
+	VPERMT2PS   64(CX), Z2, Z3
+	VMOVUPS     (AX), Z6
 	VFMADD231PS Z6, Z1, Z4
 	VFMADD231PS Z6, Z3, Z5
 	VMOVUPS     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPS     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), DX
 	SHLQ        $0x02, DX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(DX*1), K1, Z3
-	VMOVUPS.Z   (CX), K1, Z6
+	ADDQ        BX, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(DX*1), K1, Z3
+	VMOVUPS.Z   (AX), K1, Z6
 	VFMADD231PS Z6, Z1, Z4
 	VFMADD231PS Z6, Z3, Z5
 
@@ -32090,18 +32287,25 @@ TEXT ·ntF32R2C2UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPS   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), SI
@@ -32114,38 +32318,38 @@ TEXT ·ntF32R2C2UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
-	VPERMT2PS   64(AX), Z2, Z3
-	VMOVUPS     (CX), Z8
+	VPERMT2PS   64(CX), Z2, Z3
+	VMOVUPS     (AX), Z8
 	VFMADD231PS Z8, Z1, Z4
 	VFMADD231PS Z8, Z3, Z6
-	VMOVUPS     (CX)(DX*1), Z8
+	VMOVUPS     (AX)(DX*1), Z8
 	VFMADD231PS Z8, Z1, Z5
 	VFMADD231PS Z8, Z3, Z7
 	VMOVUPS     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPS     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        SI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (CX), K1, Z8
+	ADDQ        SI, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX), K1, Z8
 	VFMADD231PS Z8, Z1, Z4
 	VFMADD231PS Z8, Z3, Z6
-	VMOVUPS.Z   (CX)(DX*1), K1, Z8
+	VMOVUPS.Z   (AX)(DX*1), K1, Z8
 	VFMADD231PS Z8, Z1, Z5
 	VFMADD231PS Z8, Z3, Z7
 
@@ -32205,18 +32409,25 @@ TEXT ·ntF32R2C3UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPS   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), SI
@@ -32231,44 +32442,44 @@ TEXT ·ntF32R2C3UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
-	VPERMT2PS   64(AX), Z2, Z3
-	VMOVUPS     (CX), Z10
+	VPERMT2PS   64(CX), Z2, Z3
+	VMOVUPS     (AX), Z10
 	VFMADD231PS Z10, Z1, Z4
 	VFMADD231PS Z10, Z3, Z7
-	VMOVUPS     (CX)(DX*1), Z10
+	VMOVUPS     (AX)(DX*1), Z10
 	VFMADD231PS Z10, Z1, Z5
 	VFMADD231PS Z10, Z3, Z8
-	VMOVUPS     (CX)(DX*2), Z10
+	VMOVUPS     (AX)(DX*2), Z10
 	VFMADD231PS Z10, Z1, Z6
 	VFMADD231PS Z10, Z3, Z9
 	VMOVUPS     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPS     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        SI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (CX), K1, Z10
+	ADDQ        SI, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX), K1, Z10
 	VFMADD231PS Z10, Z1, Z4
 	VFMADD231PS Z10, Z3, Z7
-	VMOVUPS.Z   (CX)(DX*1), K1, Z10
+	VMOVUPS.Z   (AX)(DX*1), K1, Z10
 	VFMADD231PS Z10, Z1, Z5
 	VFMADD231PS Z10, Z3, Z8
-	VMOVUPS.Z   (CX)(DX*2), K1, Z10
+	VMOVUPS.Z   (AX)(DX*2), K1, Z10
 	VFMADD231PS Z10, Z1, Z6
 	VFMADD231PS Z10, Z3, Z9
 
@@ -32348,18 +32559,25 @@ TEXT ·ntF32R2C4UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPS   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), SI
@@ -32377,50 +32595,50 @@ TEXT ·ntF32R2C4UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
-	VPERMT2PS   64(AX), Z2, Z3
-	VMOVUPS     (CX), Z12
+	VPERMT2PS   64(CX), Z2, Z3
+	VMOVUPS     (AX), Z12
 	VFMADD231PS Z12, Z1, Z4
 	VFMADD231PS Z12, Z3, Z8
-	VMOVUPS     (CX)(DX*1), Z12
+	VMOVUPS     (AX)(DX*1), Z12
 	VFMADD231PS Z12, Z1, Z5
 	VFMADD231PS Z12, Z3, Z9
-	VMOVUPS     (CX)(DX*2), Z12
+	VMOVUPS     (AX)(DX*2), Z12
 	VFMADD231PS Z12, Z1, Z6
 	VFMADD231PS Z12, Z3, Z10
-	VMOVUPS     (CX)(DI*1), Z12
+	VMOVUPS     (AX)(DI*1), Z12
 	VFMADD231PS Z12, Z1, Z7
 	VFMADD231PS Z12, Z3, Z11
 	VMOVUPS     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPS     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        SI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (CX), K1, Z12
+	ADDQ        SI, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX), K1, Z12
 	VFMADD231PS Z12, Z1, Z4
 	VFMADD231PS Z12, Z3, Z8
-	VMOVUPS.Z   (CX)(DX*1), K1, Z12
+	VMOVUPS.Z   (AX)(DX*1), K1, Z12
 	VFMADD231PS Z12, Z1, Z5
 	VFMADD231PS Z12, Z3, Z9
-	VMOVUPS.Z   (CX)(DX*2), K1, Z12
+	VMOVUPS.Z   (AX)(DX*2), K1, Z12
 	VFMADD231PS Z12, Z1, Z6
 	VFMADD231PS Z12, Z3, Z10
-	VMOVUPS.Z   (CX)(DI*1), K1, Z12
+	VMOVUPS.Z   (AX)(DI*1), K1, Z12
 	VFMADD231PS Z12, Z1, Z7
 	VFMADD231PS Z12, Z3, Z11
 
@@ -32520,23 +32738,30 @@ TEXT ·ntF32R2C5UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
+	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      BX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z0
-	SUBQ      CX, BX
-	VMOVUPS   (BX), Z1
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z3
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, SI
+	SUBQ      CX, SI
+	VMOVDQU32 (DX)(SI*1), Z2
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z3
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), SI
 	LEAQ      (DX)(DX*2), DI
-	LEAQ      (CX)(DX*4), R8
+	LEAQ      (AX)(DX*4), R8
 	VXORPS    Z4, Z4, Z4
 	VXORPS    Z5, Z5, Z5
 	VXORPS    Z6, Z6, Z6
@@ -32552,17 +32777,17 @@ TEXT ·ntF32R2C5UAVX512(SB), NOSPLIT, $0-72
 
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
-	VPERMT2PS   64(AX), Z2, Z3
-	VMOVUPS     (CX), Z14
+	VPERMT2PS   64(CX), Z2, Z3
+	VMOVUPS     (AX), Z14
 	VFMADD231PS Z14, Z1, Z4
 	VFMADD231PS Z14, Z3, Z9
-	VMOVUPS     (CX)(DX*1), Z14
+	VMOVUPS     (AX)(DX*1), Z14
 	VFMADD231PS Z14, Z1, Z5
 	VFMADD231PS Z14, Z3, Z10
-	VMOVUPS     (CX)(DX*2), Z14
+	VMOVUPS     (AX)(DX*2), Z14
 	VFMADD231PS Z14, Z1, Z6
 	VFMADD231PS Z14, Z3, Z11
-	VMOVUPS     (CX)(DI*1), Z14
+	VMOVUPS     (AX)(DI*1), Z14
 	VFMADD231PS Z14, Z1, Z7
 	VFMADD231PS Z14, Z3, Z12
 	VMOVUPS     (R8), Z14
@@ -32570,36 +32795,36 @@ loop:
 	VFMADD231PS Z14, Z3, Z13
 	VMOVUPS     64(BX), Z1
 	ADDQ        $0x40, BX
-	VMOVUPS     64(AX), Z3
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z3
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	ADDQ        $0x40, R8
 	DECQ        SI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (CX), K1, Z14
+	ADDQ        SI, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (AX), K1, Z14
 	VFMADD231PS Z14, Z1, Z4
 	VFMADD231PS Z14, Z3, Z9
-	VMOVUPS.Z   (CX)(DX*1), K1, Z14
+	VMOVUPS.Z   (AX)(DX*1), K1, Z14
 	VFMADD231PS Z14, Z1, Z5
 	VFMADD231PS Z14, Z3, Z10
-	VMOVUPS.Z   (CX)(DX*2), K1, Z14
+	VMOVUPS.Z   (AX)(DX*2), K1, Z14
 	VFMADD231PS Z14, Z1, Z6
 	VFMADD231PS Z14, Z3, Z11
-	VMOVUPS.Z   (CX)(DI*1), K1, Z14
+	VMOVUPS.Z   (AX)(DI*1), K1, Z14
 	VFMADD231PS Z14, Z1, Z7
 	VFMADD231PS Z14, Z3, Z12
 	VMOVUPS.Z   (R8), K1, Z14
@@ -32722,25 +32947,35 @@ TEXT ·ntF32R3C1UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), DX
@@ -32753,8 +32988,8 @@ TEXT ·ntF32R3C1UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
-	VPERMT2PS   64(AX), Z4, Z5
-	VMOVUPS     (CX), Z9
+	VPERMT2PS   64(CX), Z4, Z5
+	VMOVUPS     (AX), Z9
 	VFMADD231PS Z9, Z1, Z6
 	VFMADD231PS Z9, Z3, Z7
 	VFMADD231PS Z9, Z5, Z8
@@ -32762,27 +32997,27 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPS     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPS     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), DX
 	SHLQ        $0x02, DX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(DX*1), K1, Z3
-	VMOVUPS.Z   (AX)(DX*2), K1, Z5
-	VMOVUPS.Z   (CX), K1, Z9
+	ADDQ        BX, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(DX*1), K1, Z3
+	VMOVUPS.Z   (CX)(DX*2), K1, Z5
+	VMOVUPS.Z   (AX), K1, Z9
 	VFMADD231PS Z9, Z1, Z6
 	VFMADD231PS Z9, Z3, Z7
 	VFMADD231PS Z9, Z5, Z8
@@ -32834,25 +33069,35 @@ TEXT ·ntF32R3C2UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), DI
@@ -32868,12 +33113,12 @@ TEXT ·ntF32R3C2UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
-	VPERMT2PS   64(AX), Z4, Z5
-	VMOVUPS     (CX), Z12
+	VPERMT2PS   64(CX), Z4, Z5
+	VMOVUPS     (AX), Z12
 	VFMADD231PS Z12, Z1, Z6
 	VFMADD231PS Z12, Z3, Z8
 	VFMADD231PS Z12, Z5, Z10
-	VMOVUPS     (CX)(DX*1), Z12
+	VMOVUPS     (AX)(DX*1), Z12
 	VFMADD231PS Z12, Z1, Z7
 	VFMADD231PS Z12, Z3, Z9
 	VFMADD231PS Z12, Z5, Z11
@@ -32881,31 +33126,31 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPS     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPS     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (AX)(BX*2), K1, Z5
-	VMOVUPS.Z   (CX), K1, Z12
+	ADDQ        SI, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX)(BX*2), K1, Z5
+	VMOVUPS.Z   (AX), K1, Z12
 	VFMADD231PS Z12, Z1, Z6
 	VFMADD231PS Z12, Z3, Z8
 	VFMADD231PS Z12, Z5, Z10
-	VMOVUPS.Z   (CX)(DX*1), K1, Z12
+	VMOVUPS.Z   (AX)(DX*1), K1, Z12
 	VFMADD231PS Z12, Z1, Z7
 	VFMADD231PS Z12, Z3, Z9
 	VFMADD231PS Z12, Z5, Z11
@@ -32987,25 +33232,35 @@ TEXT ·ntF32R3C3UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), DI
@@ -33024,16 +33279,16 @@ TEXT ·ntF32R3C3UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
-	VPERMT2PS   64(AX), Z4, Z5
-	VMOVUPS     (CX), Z15
+	VPERMT2PS   64(CX), Z4, Z5
+	VMOVUPS     (AX), Z15
 	VFMADD231PS Z15, Z1, Z6
 	VFMADD231PS Z15, Z3, Z9
 	VFMADD231PS Z15, Z5, Z12
-	VMOVUPS     (CX)(DX*1), Z15
+	VMOVUPS     (AX)(DX*1), Z15
 	VFMADD231PS Z15, Z1, Z7
 	VFMADD231PS Z15, Z3, Z10
 	VFMADD231PS Z15, Z5, Z13
-	VMOVUPS     (CX)(DX*2), Z15
+	VMOVUPS     (AX)(DX*2), Z15
 	VFMADD231PS Z15, Z1, Z8
 	VFMADD231PS Z15, Z3, Z11
 	VFMADD231PS Z15, Z5, Z14
@@ -33041,35 +33296,35 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPS     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPS     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (AX)(BX*2), K1, Z5
-	VMOVUPS.Z   (CX), K1, Z15
+	ADDQ        SI, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX)(BX*2), K1, Z5
+	VMOVUPS.Z   (AX), K1, Z15
 	VFMADD231PS Z15, Z1, Z6
 	VFMADD231PS Z15, Z3, Z9
 	VFMADD231PS Z15, Z5, Z12
-	VMOVUPS.Z   (CX)(DX*1), K1, Z15
+	VMOVUPS.Z   (AX)(DX*1), K1, Z15
 	VFMADD231PS Z15, Z1, Z7
 	VFMADD231PS Z15, Z3, Z10
 	VFMADD231PS Z15, Z5, Z13
-	VMOVUPS.Z   (CX)(DX*2), K1, Z15
+	VMOVUPS.Z   (AX)(DX*2), K1, Z15
 	VFMADD231PS Z15, Z1, Z8
 	VFMADD231PS Z15, Z3, Z11
 	VFMADD231PS Z15, Z5, Z14
@@ -33181,25 +33436,35 @@ TEXT ·ntF32R3C4UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), DI
@@ -33222,20 +33487,20 @@ TEXT ·ntF32R3C4UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
-	VPERMT2PS   64(AX), Z4, Z5
-	VMOVUPS     (CX), Z18
+	VPERMT2PS   64(CX), Z4, Z5
+	VMOVUPS     (AX), Z18
 	VFMADD231PS Z18, Z1, Z6
 	VFMADD231PS Z18, Z3, Z10
 	VFMADD231PS Z18, Z5, Z14
-	VMOVUPS     (CX)(DX*1), Z18
+	VMOVUPS     (AX)(DX*1), Z18
 	VFMADD231PS Z18, Z1, Z7
 	VFMADD231PS Z18, Z3, Z11
 	VFMADD231PS Z18, Z5, Z15
-	VMOVUPS     (CX)(DX*2), Z18
+	VMOVUPS     (AX)(DX*2), Z18
 	VFMADD231PS Z18, Z1, Z8
 	VFMADD231PS Z18, Z3, Z12
 	VFMADD231PS Z18, Z5, Z16
-	VMOVUPS     (CX)(R8*1), Z18
+	VMOVUPS     (AX)(R8*1), Z18
 	VFMADD231PS Z18, Z1, Z9
 	VFMADD231PS Z18, Z3, Z13
 	VFMADD231PS Z18, Z5, Z17
@@ -33243,39 +33508,39 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPS     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPS     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (AX)(BX*2), K1, Z5
-	VMOVUPS.Z   (CX), K1, Z18
+	ADDQ        SI, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX)(BX*2), K1, Z5
+	VMOVUPS.Z   (AX), K1, Z18
 	VFMADD231PS Z18, Z1, Z6
 	VFMADD231PS Z18, Z3, Z10
 	VFMADD231PS Z18, Z5, Z14
-	VMOVUPS.Z   (CX)(DX*1), K1, Z18
+	VMOVUPS.Z   (AX)(DX*1), K1, Z18
 	VFMADD231PS Z18, Z1, Z7
 	VFMADD231PS Z18, Z3, Z11
 	VFMADD231PS Z18, Z5, Z15
-	VMOVUPS.Z   (CX)(DX*2), K1, Z18
+	VMOVUPS.Z   (AX)(DX*2), K1, Z18
 	VFMADD231PS Z18, Z1, Z8
 	VFMADD231PS Z18, Z3, Z12
 	VFMADD231PS Z18, Z5, Z16
-	VMOVUPS.Z   (CX)(R8*1), K1, Z18
+	VMOVUPS.Z   (AX)(R8*1), K1, Z18
 	VFMADD231PS Z18, Z1, Z9
 	VFMADD231PS Z18, Z3, Z13
 	VFMADD231PS Z18, Z5, Z17
@@ -33417,30 +33682,40 @@ TEXT ·ntF32R3C5UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z2
-	SUBQ      CX, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
+	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z5
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, DI
+	SUBQ      CX, DI
+	VMOVDQU32 (DX)(DI*1), Z4
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z5
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), DI
 	LEAQ      (DX)(DX*2), R8
-	LEAQ      (CX)(DX*4), R9
+	LEAQ      (AX)(DX*4), R9
 	VXORPS    Z6, Z6, Z6
 	VXORPS    Z7, Z7, Z7
 	VXORPS    Z8, Z8, Z8
@@ -33462,20 +33737,20 @@ TEXT ·ntF32R3C5UAVX512(SB), NOSPLIT, $0-72
 loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
-	VPERMT2PS   64(AX), Z4, Z5
-	VMOVUPS     (CX), Z21
+	VPERMT2PS   64(CX), Z4, Z5
+	VMOVUPS     (AX), Z21
 	VFMADD231PS Z21, Z1, Z6
 	VFMADD231PS Z21, Z3, Z11
 	VFMADD231PS Z21, Z5, Z16
-	VMOVUPS     (CX)(DX*1), Z21
+	VMOVUPS     (AX)(DX*1), Z21
 	VFMADD231PS Z21, Z1, Z7
 	VFMADD231PS Z21, Z3, Z12
 	VFMADD231PS Z21, Z5, Z17
-	VMOVUPS     (CX)(DX*2), Z21
+	VMOVUPS     (AX)(DX*2), Z21
 	VFMADD231PS Z21, Z1, Z8
 	VFMADD231PS Z21, Z3, Z13
 	VFMADD231PS Z21, Z5, Z18
-	VMOVUPS     (CX)(R8*1), Z21
+	VMOVUPS     (AX)(R8*1), Z21
 	VFMADD231PS Z21, Z1, Z9
 	VFMADD231PS Z21, Z3, Z14
 	VFMADD231PS Z21, Z5, Z19
@@ -33487,40 +33762,40 @@ loop:
 	ADDQ        $0x40, BX
 	VMOVUPS     64(SI), Z3
 	ADDQ        $0x40, SI
-	VMOVUPS     64(AX), Z5
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z5
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	ADDQ        $0x40, R9
 	DECQ        DI
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (AX)(BX*2), K1, Z5
-	VMOVUPS.Z   (CX), K1, Z21
+	ADDQ        SI, CX
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX)(BX*2), K1, Z5
+	VMOVUPS.Z   (AX), K1, Z21
 	VFMADD231PS Z21, Z1, Z6
 	VFMADD231PS Z21, Z3, Z11
 	VFMADD231PS Z21, Z5, Z16
-	VMOVUPS.Z   (CX)(DX*1), K1, Z21
+	VMOVUPS.Z   (AX)(DX*1), K1, Z21
 	VFMADD231PS Z21, Z1, Z7
 	VFMADD231PS Z21, Z3, Z12
 	VFMADD231PS Z21, Z5, Z17
-	VMOVUPS.Z   (CX)(DX*2), K1, Z21
+	VMOVUPS.Z   (AX)(DX*2), K1, Z21
 	VFMADD231PS Z21, Z1, Z8
 	VFMADD231PS Z21, Z3, Z13
 	VFMADD231PS Z21, Z5, Z18
-	VMOVUPS.Z   (CX)(R8*1), K1, Z21
+	VMOVUPS.Z   (AX)(R8*1), K1, Z21
 	VFMADD231PS Z21, Z1, Z9
 	VFMADD231PS Z21, Z3, Z14
 	VFMADD231PS Z21, Z5, Z19
@@ -33696,32 +33971,45 @@ TEXT ·ntF32R4C1UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPS   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x04, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), DX
@@ -33736,8 +34024,8 @@ loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
 	VPERMT2PS   64(DI), Z4, Z5
-	VPERMT2PS   64(AX), Z6, Z7
-	VMOVUPS     (CX), Z12
+	VPERMT2PS   64(CX), Z6, Z7
+	VMOVUPS     (AX), Z12
 	VFMADD231PS Z12, Z1, Z8
 	VFMADD231PS Z12, Z3, Z9
 	VFMADD231PS Z12, Z5, Z10
@@ -33748,29 +34036,29 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPS     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPS     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        DX
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), DX
 	SHLQ        $0x02, DX
 	MOVQ        nk+48(FP), BX
 	SHLQ        $0x06, BX
-	ADDQ        BX, AX
+	ADDQ        BX, CX
 	LEAQ        (DX)(DX*2), BX
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(DX*1), K1, Z3
-	VMOVUPS.Z   (AX)(DX*2), K1, Z5
-	VMOVUPS.Z   (AX)(BX*1), K1, Z7
-	VMOVUPS.Z   (CX), K1, Z12
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(DX*1), K1, Z3
+	VMOVUPS.Z   (CX)(DX*2), K1, Z5
+	VMOVUPS.Z   (CX)(BX*1), K1, Z7
+	VMOVUPS.Z   (AX), K1, Z12
 	VFMADD231PS Z12, Z1, Z8
 	VFMADD231PS Z12, Z3, Z9
 	VFMADD231PS Z12, Z5, Z10
@@ -33834,32 +34122,45 @@ TEXT ·ntF32R4C2UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPS   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x04, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), R8
@@ -33878,13 +34179,13 @@ loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
 	VPERMT2PS   64(DI), Z4, Z5
-	VPERMT2PS   64(AX), Z6, Z7
-	VMOVUPS     (CX), Z16
+	VPERMT2PS   64(CX), Z6, Z7
+	VMOVUPS     (AX), Z16
 	VFMADD231PS Z16, Z1, Z8
 	VFMADD231PS Z16, Z3, Z10
 	VFMADD231PS Z16, Z5, Z12
 	VFMADD231PS Z16, Z7, Z14
-	VMOVUPS     (CX)(DX*1), Z16
+	VMOVUPS     (AX)(DX*1), Z16
 	VFMADD231PS Z16, Z1, Z9
 	VFMADD231PS Z16, Z3, Z11
 	VFMADD231PS Z16, Z5, Z13
@@ -33895,34 +34196,34 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPS     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPS     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        R8
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
+	ADDQ        SI, CX
 	LEAQ        (BX)(BX*2), SI
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (AX)(BX*2), K1, Z5
-	VMOVUPS.Z   (AX)(SI*1), K1, Z7
-	VMOVUPS.Z   (CX), K1, Z16
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX)(BX*2), K1, Z5
+	VMOVUPS.Z   (CX)(SI*1), K1, Z7
+	VMOVUPS.Z   (AX), K1, Z16
 	VFMADD231PS Z16, Z1, Z8
 	VFMADD231PS Z16, Z3, Z10
 	VFMADD231PS Z16, Z5, Z12
 	VFMADD231PS Z16, Z7, Z14
-	VMOVUPS.Z   (CX)(DX*1), K1, Z16
+	VMOVUPS.Z   (AX)(DX*1), K1, Z16
 	VFMADD231PS Z16, Z1, Z9
 	VFMADD231PS Z16, Z3, Z11
 	VFMADD231PS Z16, Z5, Z13
@@ -34026,32 +34327,45 @@ TEXT ·ntF32R4C3UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPS   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x04, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), R8
@@ -34074,18 +34388,18 @@ loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
 	VPERMT2PS   64(DI), Z4, Z5
-	VPERMT2PS   64(AX), Z6, Z7
-	VMOVUPS     (CX), Z20
+	VPERMT2PS   64(CX), Z6, Z7
+	VMOVUPS     (AX), Z20
 	VFMADD231PS Z20, Z1, Z8
 	VFMADD231PS Z20, Z3, Z11
 	VFMADD231PS Z20, Z5, Z14
 	VFMADD231PS Z20, Z7, Z17
-	VMOVUPS     (CX)(DX*1), Z20
+	VMOVUPS     (AX)(DX*1), Z20
 	VFMADD231PS Z20, Z1, Z9
 	VFMADD231PS Z20, Z3, Z12
 	VFMADD231PS Z20, Z5, Z15
 	VFMADD231PS Z20, Z7, Z18
-	VMOVUPS     (CX)(DX*2), Z20
+	VMOVUPS     (AX)(DX*2), Z20
 	VFMADD231PS Z20, Z1, Z10
 	VFMADD231PS Z20, Z3, Z13
 	VFMADD231PS Z20, Z5, Z16
@@ -34096,39 +34410,39 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPS     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPS     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        R8
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
+	ADDQ        SI, CX
 	LEAQ        (BX)(BX*2), SI
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (AX)(BX*2), K1, Z5
-	VMOVUPS.Z   (AX)(SI*1), K1, Z7
-	VMOVUPS.Z   (CX), K1, Z20
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX)(BX*2), K1, Z5
+	VMOVUPS.Z   (CX)(SI*1), K1, Z7
+	VMOVUPS.Z   (AX), K1, Z20
 	VFMADD231PS Z20, Z1, Z8
 	VFMADD231PS Z20, Z3, Z11
 	VFMADD231PS Z20, Z5, Z14
 	VFMADD231PS Z20, Z7, Z17
-	VMOVUPS.Z   (CX)(DX*1), K1, Z20
+	VMOVUPS.Z   (AX)(DX*1), K1, Z20
 	VFMADD231PS Z20, Z1, Z9
 	VFMADD231PS Z20, Z3, Z12
 	VFMADD231PS Z20, Z5, Z15
 	VFMADD231PS Z20, Z7, Z18
-	VMOVUPS.Z   (CX)(DX*2), K1, Z20
+	VMOVUPS.Z   (AX)(DX*2), K1, Z20
 	VFMADD231PS Z20, Z1, Z10
 	VFMADD231PS Z20, Z3, Z13
 	VFMADD231PS Z20, Z5, Z16
@@ -34272,32 +34586,45 @@ TEXT ·ntF32R4C4UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPS   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x04, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), R8
@@ -34325,23 +34652,23 @@ loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
 	VPERMT2PS   64(DI), Z4, Z5
-	VPERMT2PS   64(AX), Z6, Z7
-	VMOVUPS     (CX), Z24
+	VPERMT2PS   64(CX), Z6, Z7
+	VMOVUPS     (AX), Z24
 	VFMADD231PS Z24, Z1, Z8
 	VFMADD231PS Z24, Z3, Z12
 	VFMADD231PS Z24, Z5, Z16
 	VFMADD231PS Z24, Z7, Z20
-	VMOVUPS     (CX)(DX*1), Z24
+	VMOVUPS     (AX)(DX*1), Z24
 	VFMADD231PS Z24, Z1, Z9
 	VFMADD231PS Z24, Z3, Z13
 	VFMADD231PS Z24, Z5, Z17
 	VFMADD231PS Z24, Z7, Z21
-	VMOVUPS     (CX)(DX*2), Z24
+	VMOVUPS     (AX)(DX*2), Z24
 	VFMADD231PS Z24, Z1, Z10
 	VFMADD231PS Z24, Z3, Z14
 	VFMADD231PS Z24, Z5, Z18
 	VFMADD231PS Z24, Z7, Z22
-	VMOVUPS     (CX)(R9*1), Z24
+	VMOVUPS     (AX)(R9*1), Z24
 	VFMADD231PS Z24, Z1, Z11
 	VFMADD231PS Z24, Z3, Z15
 	VFMADD231PS Z24, Z5, Z19
@@ -34352,44 +34679,44 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPS     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPS     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	DECQ        R8
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
+	ADDQ        SI, CX
 	LEAQ        (BX)(BX*2), SI
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (AX)(BX*2), K1, Z5
-	VMOVUPS.Z   (AX)(SI*1), K1, Z7
-	VMOVUPS.Z   (CX), K1, Z24
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX)(BX*2), K1, Z5
+	VMOVUPS.Z   (CX)(SI*1), K1, Z7
+	VMOVUPS.Z   (AX), K1, Z24
 	VFMADD231PS Z24, Z1, Z8
 	VFMADD231PS Z24, Z3, Z12
 	VFMADD231PS Z24, Z5, Z16
 	VFMADD231PS Z24, Z7, Z20
-	VMOVUPS.Z   (CX)(DX*1), K1, Z24
+	VMOVUPS.Z   (AX)(DX*1), K1, Z24
 	VFMADD231PS Z24, Z1, Z9
 	VFMADD231PS Z24, Z3, Z13
 	VFMADD231PS Z24, Z5, Z17
 	VFMADD231PS Z24, Z7, Z21
-	VMOVUPS.Z   (CX)(DX*2), K1, Z24
+	VMOVUPS.Z   (AX)(DX*2), K1, Z24
 	VFMADD231PS Z24, Z1, Z10
 	VFMADD231PS Z24, Z3, Z14
 	VFMADD231PS Z24, Z5, Z18
 	VFMADD231PS Z24, Z7, Z22
-	VMOVUPS.Z   (CX)(R9*1), K1, Z24
+	VMOVUPS.Z   (AX)(R9*1), K1, Z24
 	VFMADD231PS Z24, Z1, Z11
 	VFMADD231PS Z24, Z3, Z15
 	VFMADD231PS Z24, Z5, Z19
@@ -34573,37 +34900,50 @@ TEXT ·ntF32R4C5UAVX512(SB), NOSPLIT, $0-72
 	SHLQ      $0x02, CX
 	MOVQ      iota+64(FP), DX
 	MOVQ      AX, BX
-	ADDQ      CX, AX
-	MOVQ      BX, SI
-	ANDQ      $0x3f, SI
-	VMOVDQU32 (DX)(SI*1), Z0
-	SUBQ      SI, BX
-	VMOVUPS   (BX), Z1
+	SUBQ      $0x04, BX
+	ANDQ      $-64, BX
 	MOVQ      AX, SI
+	SUBQ      BX, SI
+	VMOVDQU32 (DX)(SI*1), Z0
+	MOVQ      AX, SI
+	ANDQ      $-64, SI
+	VMOVUPS   (SI), Z1
 	ADDQ      CX, AX
-	MOVQ      SI, DI
-	ANDQ      $0x3f, DI
-	VMOVDQU32 (DX)(DI*1), Z2
-	SUBQ      DI, SI
-	VMOVUPS   (SI), Z3
+	MOVQ      AX, SI
+	SUBQ      $0x04, SI
+	ANDQ      $-64, SI
 	MOVQ      AX, DI
+	SUBQ      SI, DI
+	VMOVDQU32 (DX)(DI*1), Z2
+	MOVQ      AX, DI
+	ANDQ      $-64, DI
+	VMOVUPS   (DI), Z3
 	ADDQ      CX, AX
-	MOVQ      DI, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z4
-	SUBQ      CX, DI
-	VMOVUPS   (DI), Z5
+	MOVQ      AX, DI
+	SUBQ      $0x04, DI
+	ANDQ      $-64, DI
+	MOVQ      AX, R8
+	SUBQ      DI, R8
+	VMOVDQU32 (DX)(R8*1), Z4
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z5
+	ADDQ      CX, AX
 	MOVQ      AX, CX
-	ANDQ      $0x3f, CX
-	VMOVDQU32 (DX)(CX*1), Z6
-	SUBQ      CX, AX
-	VMOVUPS   (AX), Z7
-	MOVQ      b+32(FP), CX
+	SUBQ      $0x04, CX
+	ANDQ      $-64, CX
+	MOVQ      AX, R8
+	SUBQ      CX, R8
+	VMOVDQU32 (DX)(R8*1), Z6
+	MOVQ      AX, R8
+	ANDQ      $-64, R8
+	VMOVUPS   (R8), Z7
+	MOVQ      b+32(FP), AX
 	MOVQ      ldb+40(FP), DX
 	SHLQ      $0x02, DX
 	MOVQ      nk+48(FP), R8
 	LEAQ      (DX)(DX*2), R9
-	LEAQ      (CX)(DX*4), R10
+	LEAQ      (AX)(DX*4), R10
 	VXORPS    Z8, Z8, Z8
 	VXORPS    Z9, Z9, Z9
 	VXORPS    Z10, Z10, Z10
@@ -34631,23 +34971,23 @@ loop:
 	VPERMT2PS   64(BX), Z0, Z1
 	VPERMT2PS   64(SI), Z2, Z3
 	VPERMT2PS   64(DI), Z4, Z5
-	VPERMT2PS   64(AX), Z6, Z7
-	VMOVUPS     (CX), Z28
+	VPERMT2PS   64(CX), Z6, Z7
+	VMOVUPS     (AX), Z28
 	VFMADD231PS Z28, Z1, Z8
 	VFMADD231PS Z28, Z3, Z13
 	VFMADD231PS Z28, Z5, Z18
 	VFMADD231PS Z28, Z7, Z23
-	VMOVUPS     (CX)(DX*1), Z28
+	VMOVUPS     (AX)(DX*1), Z28
 	VFMADD231PS Z28, Z1, Z9
 	VFMADD231PS Z28, Z3, Z14
 	VFMADD231PS Z28, Z5, Z19
 	VFMADD231PS Z28, Z7, Z24
-	VMOVUPS     (CX)(DX*2), Z28
+	VMOVUPS     (AX)(DX*2), Z28
 	VFMADD231PS Z28, Z1, Z10
 	VFMADD231PS Z28, Z3, Z15
 	VFMADD231PS Z28, Z5, Z20
 	VFMADD231PS Z28, Z7, Z25
-	VMOVUPS     (CX)(R9*1), Z28
+	VMOVUPS     (AX)(R9*1), Z28
 	VFMADD231PS Z28, Z1, Z11
 	VFMADD231PS Z28, Z3, Z16
 	VFMADD231PS Z28, Z5, Z21
@@ -34663,45 +35003,45 @@ loop:
 	ADDQ        $0x40, SI
 	VMOVUPS     64(DI), Z5
 	ADDQ        $0x40, DI
-	VMOVUPS     64(AX), Z7
-	ADDQ        $0x40, AX
+	VMOVUPS     64(CX), Z7
 	ADDQ        $0x40, CX
+	ADDQ        $0x40, AX
 	ADDQ        $0x40, R10
 	DECQ        R8
 	JNZ         loop
 
 tail:
-	MOVQ        tail+56(FP), AX
-	TESTQ       AX, AX
+	MOVQ        tail+56(FP), CX
+	TESTQ       CX, CX
 	JZ          reduce
-	KMOVW       AX, K1
-	MOVQ        a+16(FP), AX
+	KMOVW       CX, K1
+	MOVQ        a+16(FP), CX
 	MOVQ        lda+24(FP), BX
 	SHLQ        $0x02, BX
 	MOVQ        nk+48(FP), SI
 	SHLQ        $0x06, SI
-	ADDQ        SI, AX
+	ADDQ        SI, CX
 	LEAQ        (BX)(BX*2), SI
-	VMOVUPS.Z   (AX), K1, Z1
-	VMOVUPS.Z   (AX)(BX*1), K1, Z3
-	VMOVUPS.Z   (AX)(BX*2), K1, Z5
-	VMOVUPS.Z   (AX)(SI*1), K1, Z7
-	VMOVUPS.Z   (CX), K1, Z28
+	VMOVUPS.Z   (CX), K1, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z3
+	VMOVUPS.Z   (CX)(BX*2), K1, Z5
+	VMOVUPS.Z   (CX)(SI*1), K1, Z7
+	VMOVUPS.Z   (AX), K1, Z28
 	VFMADD231PS Z28, Z1, Z8
 	VFMADD231PS Z28, Z3, Z13
 	VFMADD231PS Z28, Z5, Z18
 	VFMADD231PS Z28, Z7, Z23
-	VMOVUPS.Z   (CX)(DX*1), K1, Z28
+	VMOVUPS.Z   (AX)(DX*1), K1, Z28
 	VFMADD231PS Z28, Z1, Z9
 	VFMADD231PS Z28, Z3, Z14
 	VFMADD231PS Z28, Z5, Z19
 	VFMADD231PS Z28, Z7, Z24
-	VMOVUPS.Z   (CX)(DX*2), K1, Z28
+	VMOVUPS.Z   (AX)(DX*2), K1, Z28
 	VFMADD231PS Z28, Z1, Z10
 	VFMADD231PS Z28, Z3, Z15
 	VFMADD231PS Z28, Z5, Z20
 	VFMADD231PS Z28, Z7, Z25
-	VMOVUPS.Z   (CX)(R9*1), K1, Z28
+	VMOVUPS.Z   (AX)(R9*1), K1, Z28
 	VFMADD231PS Z28, Z1, Z11
 	VFMADD231PS Z28, Z3, Z16
 	VFMADD231PS Z28, Z5, Z21

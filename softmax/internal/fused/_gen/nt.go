@@ -214,19 +214,19 @@ func genNT(e elem, lv ntLevel, r, nc int) {
 // that starts off a line (the public loss's X: D = 3073 float32 puts row
 // i at 4·i bytes past one) makes every 64-byte load of genNT's loop a load
 // across two lines, which on Intel Emerald Rapids cost a hot 32-row block
-// of the loss's scores ~15% of its speed (docs/performance.md). Here row i is read only from line-aligned
-// addresses q_i = p_i − o_i (o_i = p_i mod 64 bytes): the line at q_i
-// before the loop, then one line ahead per step, and the step's vector is
-// the two-table permute (VPERMT2PS/PD, AVX-512 F) of the line before and
-// the line ahead by the index vector o_i/size, o_i/size+1, ...: exactly
-// the elements p_i[64s/size+l] in lane l, so the lanes, the FMAs and the
-// bits are genNT's. The index vectors are iota[o_i/size:] of the table
-// iota (0, 1, ..., 2L−1) the caller passes: o_i bytes into it, since the
-// table's elements are size bytes. The lines read before a row's start
-// and after its last full step hold at least one element of the row, so
-// no load leaves the row's pages; their other lanes are never used. The
-// masked tail step is genNT's (one load across two lines per row at
-// most).
+// of the loss's scores ~15% of its speed (docs/performance.md). Here row i
+// is read only as whole lines: step s's vector p_i[sL : sL+L] is the
+// two-table permute (VPERMT2PS/PD, AVX-512 F) of the line before it and
+// the line ahead, the line that holds its last element, by the index
+// vector o_i/size, o_i/size+1, ..., where o_i in (0, 64] is how far past
+// the line before the row starts: exactly the elements of the vector in
+// their lanes, so the FMAs and the bits are genNT's. The index vectors are
+// iota[o_i/size:] of the table iota (0, 1, ..., 2L−1) the caller passes,
+// o_i bytes into it since its elements are size bytes. Every line loaded
+// holds an element of the row (a row on a line boundary, o_i = 64, takes
+// all lanes from the line ahead and never loads the line before it), so
+// no load leaves the row's pages. The masked tail step is genNT's (one
+// load across two lines per row at most).
 func genNTU(e elem, r, nc int) {
 	lv := ntLevels[1]
 	nm := ntUName(e, r, nc)
@@ -241,24 +241,31 @@ func genNTU(e elem, r, nc int) {
 	lda := Load(Param("lda"), GP64())
 	SHLQ(U8(e.shift), lda)
 	io := Load(Param("iota"), GP64())
-	q := make([]reg.GPVirtual, r)
-	idx := make([]reg.VecVirtual, r)
-	cur := make([]reg.VecVirtual, r) // the line ahead, then the step's vector
+	q := make([]reg.GPVirtual, r)    // the line before each step's line ahead
+	idx := make([]reg.VecVirtual, r) // the row's permute indices
+	cur := make([]reg.VecVirtual, r) // the line before, then the step's vector
 	for i := range q {
-		// q[i] = p_i = a + i·lda, then aligned down
+		// p_i = a + i·lda; q_i = the line of p_i − size, so that the line
+		// ahead q_i + 64 holds p_i's first element even when p_i starts
+		// a line (then the step's vector is all the line ahead's, o_i = 64)
 		q[i] = GP64()
 		MOVQ(a, q[i])
+		SUBQ(U8(1<<e.shift), q[i])
+		ANDQ(I8(-64), q[i])
+		o := GP64()
+		MOVQ(a, o)
+		SUBQ(q[i], o)
+		idx[i] = ZMM()
+		VMOVDQU32(Mem{Base: io, Index: o, Scale: 1}, idx[i])
+		// the line of p_i: q_i's (o_i < 64), or one the permute ignores
+		// (o_i = 64), never a line without an element of the row
+		MOVQ(a, o)
+		ANDQ(I8(-64), o)
+		cur[i] = ZMM()
+		e.load(Mem{Base: o}, cur[i])
 		if i < r-1 {
 			ADDQ(lda, a)
 		}
-		o := GP64()
-		MOVQ(q[i], o)
-		ANDQ(U8(63), o)
-		idx[i] = ZMM()
-		VMOVDQU32(Mem{Base: io, Index: o, Scale: 1}, idx[i])
-		SUBQ(o, q[i])
-		cur[i] = ZMM()
-		e.load(Mem{Base: q[i]}, cur[i])
 	}
 	b := Load(Param("b"), GP64())
 	ldb := Load(Param("ldb"), GP64())
