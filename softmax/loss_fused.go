@@ -91,6 +91,7 @@ type LossWorkspace[T kernels.Float] struct {
 	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per task (slot) fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
+	sqPart   [fusedReduceParts]float64 // ΣW² of each reduction part's rows (sumSqW)
 
 	// arguments of the current call, read by the task functions
 	kind   lossKind
@@ -350,17 +351,46 @@ func (ws *LossWorkspace[T]) runChunk(c, slot int) {
 // W -= lr·(Σ_c P_c + 2·reg·W) in place (update true, dst == W), in
 // parallel over ranges of D. It follows the forward-backward pass on the
 // same W (it reads the Wᵀ that pass made, or with the padded W, W
-// itself). It returns ΣW² (train.SumSq) of the W it read, or with update
-// of the W it wrote.
+// itself). It returns ΣW² (sumSqW) of the W it read, or with update of
+// the W it wrote, each part adding up its own rows.
 func (ws *LossWorkspace[T]) reduce(dst, W blas.Matrix[T], reg, lr float64, update bool) float64 {
 	ws.dst, ws.w, ws.reg, ws.lr, ws.update = dst, W, reg, lr, update
 	ws.slots = slotsFor(fusedReduceParts)
 	ws.group.Run(ws.slots, ws.reduceFn)
 	ws.dst, ws.w = blas.Matrix[T]{}, blas.Matrix[T]{}
-	if update {
-		return train.SumSq(dst)
+	sq := 0.0
+	for _, v := range ws.sqPart {
+		sq += v
 	}
-	return train.SumSq(W)
+	return sq
+}
+
+// reducePart returns the rows [k0, k1) of D of reduction part p.
+func reducePart(p, d int) (k0, k1 int) {
+	return p * d / fusedReduceParts, (p + 1) * d / fusedReduceParts
+}
+
+// sumSqRows is ΣW² of rows [k0, k1) of W in train.SumSq's order.
+func sumSqRows[T kernels.Float](W blas.Matrix[T], k0, k1 int) float64 {
+	if k1 == k0 {
+		return 0
+	}
+	return train.SumSq(W.Slice(k0, k1, 0, W.Cols))
+}
+
+// sumSqW is the fused losses' ΣW², the regulariser's sum: the sums of the
+// reduction parts' rows (sumSqRows, reducePart) added in part order. Each
+// part of reduce adds up its own rows while it has them in cache, on its
+// core, rather than one core reading all of W again after the parallel
+// step (in float64 training, that serial pass took ~3.5% of the time;
+// docs/performance.md). It depends on D only, never on the thread count.
+func sumSqW[T kernels.Float](W blas.Matrix[T]) float64 {
+	sq := 0.0
+	for p := range fusedReduceParts {
+		k0, k1 := reducePart(p, W.Rows)
+		sq += sumSqRows(W, k0, k1)
+	}
+	return sq
 }
 
 func (ws *LossWorkspace[T]) runReduce(part int) {
@@ -369,9 +399,12 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 		return
 	}
 	d, c, ldp := ws.d, ws.c, ws.ldp
-	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
+	k0, k1 := reducePart(part, d)
 	dst := ws.dst
 	reg2, lr, update := T(2*ws.reg), T(ws.lr), ws.update
+	if !update {
+		ws.sqPart[part] = sumSqRows(ws.w, k0, k1)
+	}
 	p0 := ws.sumParts(k0, k1)
 	// In the transposed layout, row by row of Wᵀ: G = P + T(2·reg·W)
 	// (kernels.Axpy rounds the product, then adds, as the reference),
@@ -389,9 +422,13 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	}
 	// Back to D×C.
 	if k1 == k0 {
+		ws.sqPart[part] = 0
 		return
 	}
 	fused.Transpose(c, k1-k0, src[k0:], ldp, dst.Data[k0*dst.Stride:], dst.Stride)
+	if update {
+		ws.sqPart[part] = sumSqRows(dst, k0, k1)
+	}
 }
 
 // sumParts adds columns [k0, k1) of the chunk partials into P_0 in chunk
@@ -419,9 +456,12 @@ func (ws *LossWorkspace[T]) sumParts(k0, k1 int) []T {
 // copied in (docs/performance.md).
 func (ws *LossWorkspace[T]) runReduceW(part int) {
 	d, c, ldp, cp := ws.d, ws.c, ws.ldp, ws.cp
-	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
+	k0, k1 := reducePart(part, d)
 	dst, W := ws.dst, ws.w
 	reg2, nlr := T(2*ws.reg), -T(ws.lr)
+	if !ws.update {
+		ws.sqPart[part] = sumSqRows(W, k0, k1)
+	}
 	p0 := ws.sumParts(k0, k1)
 	for k := k0; k < k1; k++ {
 		w := W.Data[k*W.Stride:][:c]
@@ -439,13 +479,16 @@ func (ws *LossWorkspace[T]) runReduceW(part int) {
 			w[j], wp[j] = v, v
 		}
 	}
+	if ws.update {
+		ws.sqPart[part] = sumSqRows(W, k0, k1)
+	}
 }
 
 // runPrep writes rows [k0, k1) of W (part of fusedReduceParts) into the
 // padded W for the float64 scores, or else into Wᵀ.
 func (ws *LossWorkspace[T]) runPrep(part int) {
 	d, c, W := ws.d, ws.c, ws.w
-	k0, k1 := part*d/fusedReduceParts, (part+1)*d/fusedReduceParts
+	k0, k1 := reducePart(part, d)
 	if k1 == k0 {
 		return
 	}

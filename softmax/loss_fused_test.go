@@ -378,3 +378,49 @@ func testFBSource[T kernels.Float](t *testing.T, n, b, d, c int) {
 		}
 	}
 }
+
+// TestReduceSumSq: the ΣW² the reduction returns, summed part by part on
+// the cores that reduce them, is sumSqW's (the trainer's first iteration
+// computes it so, the later ones take the reduction's) bit for bit, for
+// the W it read and in update mode for the W it wrote; for D below,
+// at and above the number of parts, on every level and thread count; and
+// it is ΣW² within float64 rounding.
+func TestReduceSumSq(t *testing.T) {
+	for _, lvl := range kernels.Levels() {
+		t.Run("isa="+lvl.String(), func(t *testing.T) {
+			defer kernels.SetISA(lvl)()
+			for _, procs := range []int{1, 2, 3} {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				testReduceSumSq[float64](t)
+				testReduceSumSq[float32](t)
+			}
+		})
+	}
+}
+
+func testReduceSumSq[T kernels.Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sh := range []struct{ n, d, c int }{{3, 1, 2}, {10, 7, 3}, {70, 8, 10}, {200, 97, 10}, {130, 3073, 10}} {
+		W, X, y, _, _ := fusedRandProblem[T](rng, sh.n, sh.d, sh.c, 1, 2, 1)
+		ws := NewLossWorkspace[T]()
+		dW := blas.NewMatrix[T](sh.d, sh.c)
+		ws.forwardBackward(kindSoftmax, W, X, y)
+		got, want := ws.reduce(dW, W, 0.1, 0, false), sumSqW(W)
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%T %+v GOMAXPROCS=%d: reduce's ΣW² %v, sumSqW %v", got, sh, runtime.GOMAXPROCS(0), got, want)
+		}
+		plain := 0.0
+		for k := 0; k < sh.d; k++ {
+			for j := 0; j < sh.c; j++ {
+				plain += float64(W.At(k, j)) * float64(W.At(k, j))
+			}
+		}
+		if math.Abs(got-plain) > 1e-12*plain {
+			t.Fatalf("%T %+v: ΣW² %v, plain sum %v", got, sh, got, plain)
+		}
+		got = ws.reduce(W, W, 0.1, 0.5, true)
+		if want := sumSqW(W); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%T %+v GOMAXPROCS=%d, update: reduce's ΣW² %v, sumSqW of the new W %v", got, sh, runtime.GOMAXPROCS(0), got, want)
+		}
+	}
+}

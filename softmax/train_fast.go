@@ -24,7 +24,7 @@ type linearModel[T kernels.Float] struct {
 	ws   *LossWorkspace[T]
 	dW   blas.Matrix[T] // the gradient, with W's layout
 	reg  float64        // of the last Loss
-	// sqW is ΣW² (train.SumSq) for the next Loss's regulariser term,
+	// sqW is ΣW² (sumSqW) for the next Loss's regulariser term,
 	// valid if sqOK: the fused update returns it; otherwise Loss sums it.
 	sqW  float64
 	sqOK bool
@@ -55,7 +55,7 @@ func (c *LinearClassifier[T]) trainModel() *linearModel[T] {
 
 func (m *linearModel[T]) Loss(src Source[T], idx, y []int, reg float64) float64 {
 	if !m.sqOK {
-		m.sqW, m.sqOK = train.SumSq(m.c.W), true
+		m.sqW, m.sqOK = sumSqW(m.c.W), true
 	}
 	m.reg = reg
 	data := m.ws.forwardBackwardSource(m.kind, m.c.W, src, idx, y, m.updated)
