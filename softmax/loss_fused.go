@@ -203,7 +203,8 @@ func (ws *LossWorkspace[T]) resize(d, c int) bool {
 // (N, D) with labels y and writes its gradient into dW (D, C, overwritten):
 // the same function as LossNaive/LossVectorized, fused and cache-blocked.
 // It panics on mismatched shapes or labels outside [0, C). dW must not
-// share memory with W or X (the reduction reads W after writing dW).
+// share memory with W or X (the reduction's parts read rows of W while
+// the other parts write their rows of dW).
 func (ws *LossWorkspace[T]) Softmax(dW, W, X blas.Matrix[T], y []int, reg float64) float64 {
 	return ws.loss("LossWorkspace.Softmax", kindSoftmax, dW, W, X, y, reg)
 }

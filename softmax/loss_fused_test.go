@@ -418,6 +418,7 @@ func testReduceSumSq[T kernels.Float](t *testing.T) {
 		if math.Abs(got-plain) > 1e-12*plain {
 			t.Fatalf("%T %+v: ΣW² %v, plain sum %v", got, sh, got, plain)
 		}
+		ws.forwardBackward(kindSoftmax, W, X, y)
 		got = ws.reduce(W, W, 0.1, 0.5, true)
 		if want := sumSqW(W); math.Float64bits(got) != math.Float64bits(want) {
 			t.Fatalf("%T %+v GOMAXPROCS=%d, update: reduce's ΣW² %v, sumSqW of the new W %v", got, sh, runtime.GOMAXPROCS(0), got, want)

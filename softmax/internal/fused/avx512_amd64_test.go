@@ -80,6 +80,7 @@ func TestNTRealignDispatch(t *testing.T) {
 			{"f32 first row off a line", func() { MulAddNT(4, 5, 40, buf[i0+1:], 48, buf[i0:], 48, c, 5) }, 1},
 			{"f32 stride off lines", func() { MulAddNT(8, 5, 40, buf[i0:], 41, buf[i0:], 48, c, 5) }, 2},
 			{"f32 k shorter than a vector", func() { MulAddNT(4, 5, 15, buf[i0+1:], 41, buf[i0:], 48, c, 5) }, 0},
+			{"f32 one aligned row, stride off lines", func() { MulAddNT(1, 5, 40, buf[i0:], 41, buf[i0:], 48, c, 5) }, 0},
 			{"f64 aligned rows", func() { MulAddNT(4, 5, 40, buf64[j0:], 48, buf64[j0:], 48, c64, 5) }, 0},
 			{"f64 stride off lines", func() { MulAddNT(5, 5, 40, buf64[j0:], 43, buf64[j0:], 48, c64, 5) }, 2},
 		} {

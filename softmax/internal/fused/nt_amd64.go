@@ -19,7 +19,9 @@ var (
 
 // ntIota32 and ntIota64 are the index tables of the realigning AVX-512
 // kernels (ntF32AVX512U, ntF64AVX512U): 0, 1, ..., 2L−1, of which a row
-// o bytes past a 64-byte line permutes by the L entries from o bytes in.
+// that starts o bytes past the line of its start minus one element, o in
+// (0, 64] (64 for a row on a line), permutes by the L entries from o
+// bytes in (see _gen genNTU).
 var (
 	ntIota32 = [32]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
 	ntIota64 = [16]int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}

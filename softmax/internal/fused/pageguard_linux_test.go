@@ -68,8 +68,10 @@ func (a *guardArena) free() {
 // MulAddTN, MulTN, MulAddNT and Transpose read and write nothing outside
 // their slices, every slice against a faulting page at its start or its
 // end, over shapes with and without tails and with row strides that put
-// the rows at every offset from a 64-byte line; and they give the generic
-// level's results there.
+// the rows at many offsets from a 64-byte line; and they give the generic
+// level's results there. (The shape {4, 5, 16, 1}, with A at the page's
+// end, puts a row that starts on a line and has no tail last before the
+// guard page: the case the first realigning NT kernels read past.)
 func TestPageBounds(t *testing.T) {
 	for _, lvl := range kernels.Levels() {
 		t.Run("isa="+lvl.String(), func(t *testing.T) {
