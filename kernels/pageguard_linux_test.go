@@ -3,67 +3,29 @@
 package kernels
 
 import (
-	"syscall"
 	"testing"
-	"unsafe"
+
+	"github.com/nnkern/nnkern/internal/pageguard"
 )
 
 // The guard bands of the other tests catch writes outside a slice; this
 // test catches reads. Every slice a kernel gets is placed against an
-// inaccessible page (ending at it, or starting right after one), so a load
-// of even one byte outside the slice kills the test binary with SIGSEGV.
-
-// pageArena hands out slices that touch a PROT_NONE page.
-type pageArena struct {
-	t     *testing.T
-	maps  [][]byte
-	atEnd bool // slices end at the guard page above (else start right after the one below)
-}
-
-func (a *pageArena) bytes(n int) []byte {
-	ps := syscall.Getpagesize()
-	data := (n + ps - 1) / ps * ps
-	if data == 0 {
-		data = ps
-	}
-	m, err := syscall.Mmap(-1, 0, data+2*ps, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	a.maps = append(a.maps, m)
-	if err := syscall.Mprotect(m[:ps], syscall.PROT_NONE); err != nil {
-		a.t.Fatal(err)
-	}
-	if err := syscall.Mprotect(m[ps+data:], syscall.PROT_NONE); err != nil {
-		a.t.Fatal(err)
-	}
-	if a.atEnd {
-		return m[ps+data-n : ps+data : ps+data]
-	}
-	return m[ps : ps+n : ps+n]
-}
-
-func (a *pageArena) free() {
-	for _, m := range a.maps {
-		syscall.Munmap(m)
-	}
-	a.maps = nil
-}
+// inaccessible page (internal/pageguard: ending at it, or starting right
+// after one), so a load of even one byte outside the slice kills the test
+// binary with SIGSEGV.
 
 // pageVec returns n elements of T with small values, against a guard page
 // (for n = 0: an empty slice whose pointer is at the guard page).
-func pageVec[T Float](a *pageArena, n int) []T {
-	var z T
-	b := a.bytes(n * int(unsafe.Sizeof(z)))
-	x := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
+func pageVec[T Float](a *pageguard.Arena, atEnd bool, n int) []T {
+	x := pageguard.Slice[T](a, n, atEnd)
 	for i := range x {
 		x[i] = T(float64(i%7)*0.25 - 0.5)
 	}
 	return x
 }
 
-func pageBytes(a *pageArena, n int) []uint8 {
-	b := a.bytes(n)
+func pageBytes(a *pageguard.Arena, atEnd bool, n int) []uint8 {
+	b := a.Bytes(n, atEnd)
 	for i := range b {
 		b[i] = uint8(i * 37)
 	}
@@ -83,12 +45,12 @@ func testNoReadOutside[T Float](t *testing.T) {
 		t.Run("isa="+l.String(), func(t *testing.T) {
 			defer SetISA(l)()
 			for _, atEnd := range []bool{true, false} {
-				a := &pageArena{t: t, atEnd: atEnd}
+				a := pageguard.New(t)
 				for _, n := range lens {
 					if n > 1100 {
 						continue
 					}
-					v := func() []T { return pageVec[T](a, n) }
+					v := func() []T { return pageVec[T](a, atEnd, n) }
 					Dot(v(), v())
 					Axpy(0.5, v(), v())
 					Scale(0.5, v())
@@ -103,24 +65,24 @@ func testNoReadOutside[T Float](t *testing.T) {
 					ReLU(v(), v())
 					ReLUBackward(v(), v())
 					Exp(v(), v())
-					U8ToFloat(v(), pageBytes(a, n), v())
+					U8ToFloat(v(), pageBytes(a, atEnd, n), v())
 					MomentumStep(v(), v(), v(), 0.5, 0.9)
 					RMSPropStep(v(), v(), v(), 0.5, 0.9, 0.1, 1e-8)
 					AdamStep(v(), v(), v(), v(), 0.5, 0.9, 0.1, 0.99, 0.01, 0.5, 0.5, 1e-8)
 					// Matrices of 2 rows × n columns, stride n (ending or
 					// starting at a guard page), and per-column vectors.
-					m := func() []T { return pageVec[T](a, 2*n) }
+					m := func() []T { return pageVec[T](a, atEnd, 2*n) }
 					AddBias(m(), 2, n, n, v())
 					BiasReLU(m(), 2, n, n, v())
 					ColSum(v(), m(), 2, n, n)
-					RowMax(pageVec[T](a, 2), m(), 2, n, n)
+					RowMax(pageVec[T](a, atEnd, 2), m(), 2, n, n)
 					if n > 0 {
 						y := []int{0, n - 1}
 						SoftmaxRows(m(), m(), 2, n, n)
 						SoftmaxCERows(m(), m(), 2, n, n, y, 0.5)
 						HingeRows(m(), m(), 2, n, n, y, 0.5)
 					}
-					a.free()
+					a.Free()
 				}
 			}
 		})

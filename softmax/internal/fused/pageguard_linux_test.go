@@ -6,63 +6,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"syscall"
 	"testing"
-	"unsafe"
 
+	"github.com/nnkern/nnkern/internal/pageguard"
 	"github.com/nnkern/nnkern/kernels"
 )
 
 // The guard elements of the other tests catch writes outside the output;
-// this test catches reads (and writes) outside any argument. Every slice
-// a kernel gets is placed against a page that faults on any access,
-// ending right before it or starting right after it, so a load of even
-// one byte outside the slice kills the test binary with SIGSEGV. (The
-// realigning AVX-512 MulAddNT kernels read whole 64-byte lines: each must
-// hold an element of the row.)
-
-// guardArena hands out slices that touch a PROT_NONE page.
-type guardArena struct {
-	t    *testing.T
-	maps [][]byte
-}
-
-// slice returns n elements of T against a guard page: ending at the page
-// after them (atEnd) or starting right after the page before them, filled
-// with small values from rng (exact products and sums in any order).
-func guardSlice[T kernels.Float](a *guardArena, rng *rand.Rand, n int, atEnd bool) []T {
-	var z T
-	size := int(unsafe.Sizeof(z))
-	ps := syscall.Getpagesize()
-	data := max(ps, (n*size+ps-1)/ps*ps)
-	m, err := syscall.Mmap(-1, 0, data+2*ps, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	a.maps = append(a.maps, m)
-	if err := syscall.Mprotect(m[:ps], syscall.PROT_NONE); err != nil {
-		a.t.Fatal(err)
-	}
-	if err := syscall.Mprotect(m[ps+data:], syscall.PROT_NONE); err != nil {
-		a.t.Fatal(err)
-	}
-	off := ps
-	if atEnd {
-		off = ps + data - n*size
-	}
-	x := unsafe.Slice((*T)(unsafe.Pointer(&m[off])), n)
-	for i := range x {
-		x[i] = T(rng.IntN(9) - 4)
-	}
-	return x
-}
-
-func (a *guardArena) free() {
-	for _, m := range a.maps {
-		syscall.Munmap(m)
-	}
-	a.maps = nil
-}
+// this test catches reads (and writes) outside any argument, every slice
+// a kernel gets placed against a page that faults on any access
+// (internal/pageguard). (The realigning AVX-512 MulAddNT kernels read
+// whole 64-byte lines: each must hold an element of the row.)
 
 // TestPageBounds: on every level, MulAdd (both of the loss's uses),
 // MulAddTN, MulTN, MulAddNT and Transpose read and write nothing outside
@@ -84,8 +38,7 @@ func TestPageBounds(t *testing.T) {
 
 func testPageBounds[T kernels.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	a := &guardArena{t: t}
-	defer a.free()
+	a := pageguard.New(t)
 	// run calls op on guarded copies of in (the inputs, then the output
 	// last) and on ordinary copies at the generic level, and compares the
 	// outputs bit for bit.
@@ -94,7 +47,10 @@ func testPageBounds[T kernels.Float](t *testing.T) {
 		for _, atEnd := range []bool{false, true} {
 			g := make([][]T, len(lens))
 			for i, n := range lens {
-				g[i] = guardSlice[T](a, rng, n, atEnd != (i%2 == 1))
+				g[i] = pageguard.Slice[T](a, n, atEnd != (i%2 == 1))
+				for j := range g[i] {
+					g[i][j] = T(rng.IntN(9) - 4) // exact in any order
+				}
 			}
 			ref := make([][]T, len(g))
 			for i := range g {
