@@ -188,7 +188,7 @@ func TestLossFusedDeterministic(t *testing.T) {
 
 func testLossFusedDeterministic[T kernels.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{200, 500, 77} {
+	for _, n := range []int{200, 500, 77, 150} {
 		W, X, y, _, _ := fusedRandProblem[T](rng, n, 3073, 10, 0, 0, 1e-3)
 		for _, svm := range []bool{false, true} {
 			var ref []T
@@ -422,6 +422,34 @@ func testReduceSumSq[T kernels.Float](t *testing.T) {
 		got = ws.reduce(W, W, 0.1, 0.5, true)
 		if want := sumSqW(W); math.Float64bits(got) != math.Float64bits(want) {
 			t.Fatalf("%T %+v GOMAXPROCS=%d, update: reduce's ΣW² %v, sumSqW of the new W %v", got, sh, runtime.GOMAXPROCS(0), got, want)
+		}
+	}
+}
+
+// fusedChunks depends on n alone and is a power of two up to
+// fusedMaxChunks, so two (or four) tasks split the chunks evenly; every
+// chunk gets rows.
+func TestFusedChunks(t *testing.T) {
+	want := map[int]int{1: 1, 64: 1, 65: 2, 128: 2, 129: 4, 150: 4, 192: 4, 193: 4, 200: 4, 500: 4, 49000: 4}
+	ns := []int{49000, 1 << 20}
+	for n := 1; n <= 1000; n++ {
+		ns = append(ns, n)
+	}
+	for _, n := range ns {
+		k := fusedChunks(n)
+		if k < 1 || k > fusedMaxChunks || k&(k-1) != 0 {
+			t.Fatalf("fusedChunks(%d) = %d, want a power of two in [1, %d]", n, k, fusedMaxChunks)
+		}
+		if need := min(fusedMaxChunks, (n+fusedMinChunkRows-1)/fusedMinChunkRows); k < need {
+			t.Fatalf("fusedChunks(%d) = %d, fewer than the %d its rows allow", n, k, need)
+		}
+		for c := range k {
+			if c*n/k >= (c+1)*n/k {
+				t.Fatalf("fusedChunks(%d) = %d: chunk %d is empty", n, k, c)
+			}
+		}
+		if w, ok := want[n]; ok && k != w {
+			t.Errorf("fusedChunks(%d) = %d, want %d", n, k, w)
 		}
 	}
 }
