@@ -30,7 +30,7 @@ func (c lcase) String() string {
 // float32, 8 float64), class counts around the SIMD widths and MulAddNT's
 // register blocks, the notebooks' 10.
 func lossCases() []lcase {
-	nd := [][2]int{{1, 1}, {2, 9}, {7, 33}, {31, 64}, {33, 100}, {64, 3}, {65, 257}, {127, 17}, {200, 129}, {300, 65}, {513, 20}, {200, 1025}}
+	nd := [][2]int{{1, 1}, {2, 9}, {7, 33}, {31, 64}, {33, 100}, {64, 3}, {65, 257}, {127, 17}, {150, 47}, {200, 129}, {300, 65}, {513, 20}, {200, 1025}}
 	var cs []lcase
 	for i, p := range nd {
 		for j, c := range []int{1, 2, 3, 7, 8, 10, 15, 16, 17, 25} {
