@@ -72,8 +72,9 @@ func fusedBlockRows[T kernels.Float]() int {
 // two (1, 2 or fusedMaxChunks = 4): the tasks of a parallel step take
 // equal runs of chunks (slotsFor), and 3 chunks on two cores leave one
 // core with two of them and the other idle for a third of the call
-// (the float64 loss of 150 and 180 rows, two threads, ran ~1.4× slower
-// with 3 chunks than with 2 or 4; docs/performance.md).
+// (on two threads the losses of 150 and 180 rows ran 1.1–1.2× slower in
+// float64 and 1.4× in float32 with 3 chunks than with 4;
+// docs/performance.md).
 func fusedChunks(n int) int {
 	k := max(1, min(fusedMaxChunks, (n+fusedMinChunkRows-1)/fusedMinChunkRows))
 	for k&(k-1) != 0 {
