@@ -40,8 +40,9 @@ import (
 const (
 	// fusedMaxChunks bounds the number of row chunks (and dW partials).
 	fusedMaxChunks = 4
-	// fusedMinChunkRows is the fewest rows worth a chunk of its own.
-	fusedMinChunkRows = 64
+	// fusedMinChunkRows is the fewest rows worth a chunk of its own
+	// (fusedChunks).
+	fusedMinChunkRows = 16
 	// fusedReduceParts is the number of row ranges of dW reduced in
 	// parallel.
 	fusedReduceParts = 8
@@ -67,20 +68,28 @@ func fusedBlockRows[T kernels.Float]() int {
 }
 
 // fusedChunks returns the number of row chunks for n rows: a function of n
-// alone, so that results do not depend on the number of threads. It is
-// one chunk per fusedMinChunkRows rows begun, rounded up to a power of
-// two (1, 2 or fusedMaxChunks = 4): the tasks of a parallel step take
-// equal runs of chunks (slotsFor), and 3 chunks on two cores leave one
-// core with two of them and the other idle for a third of the call
-// (on two threads the losses of 150 and 180 rows ran 1.1–1.2× slower in
-// float64 and 1.4× in float32 with 3 chunks than with 4;
-// docs/performance.md).
+// alone, so that results do not depend on the number of threads. It is 1
+// below 2·fusedMinChunkRows rows, 2 up to 128 rows and fusedMaxChunks = 4
+// above: always a power of two, because the tasks of a parallel step take
+// equal runs of chunks (slotsFor) and 3 chunks on two cores leave one core
+// with two of them and the other idle for a third of the call (on two
+// threads the losses of 150 and 180 rows ran 1.1–1.2× slower in float64
+// and 1.4× in float32 with 3 chunks than with 4). Each chunk adds a C×D
+// partial to reduce, so more chunks cost time (float64, 100 rows: 4
+// chunks 1.15–1.25× slower than 2, on one thread and on two);
+// but a single chunk leaves the second core only the reduction, which
+// then runs slower split over two cores than on one: for 32 to 64 rows,
+// 2 chunks ran the losses 1.3–1.7× faster than 1 chunk on two threads
+// and 4–11% slower on one (docs/performance.md).
 func fusedChunks(n int) int {
-	k := max(1, min(fusedMaxChunks, (n+fusedMinChunkRows-1)/fusedMinChunkRows))
-	for k&(k-1) != 0 {
-		k++
+	switch {
+	case n < 2*fusedMinChunkRows:
+		return 1
+	case n <= 128:
+		return 2
+	default:
+		return fusedMaxChunks
 	}
-	return k
 }
 
 type lossKind int

@@ -188,7 +188,7 @@ func TestLossFusedDeterministic(t *testing.T) {
 
 func testLossFusedDeterministic[T kernels.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{200, 500, 77, 150} {
+	for _, n := range []int{200, 500, 77, 150, 40} {
 		W, X, y, _, _ := fusedRandProblem[T](rng, n, 3073, 10, 0, 0, 1e-3)
 		for _, svm := range []bool{false, true} {
 			var ref []T
@@ -427,10 +427,11 @@ func testReduceSumSq[T kernels.Float](t *testing.T) {
 }
 
 // fusedChunks depends on n alone and is a power of two up to
-// fusedMaxChunks, so two (or four) tasks split the chunks evenly; every
-// chunk gets rows.
+// fusedMaxChunks, so two (or four) tasks split the chunks evenly; it
+// never falls as n grows, and every chunk gets at least
+// fusedMinChunkRows rows.
 func TestFusedChunks(t *testing.T) {
-	want := map[int]int{1: 1, 64: 1, 65: 2, 128: 2, 129: 4, 150: 4, 192: 4, 193: 4, 200: 4, 500: 4, 49000: 4}
+	want := map[int]int{1: 1, 31: 1, 32: 2, 64: 2, 65: 2, 128: 2, 129: 4, 150: 4, 192: 4, 193: 4, 200: 4, 500: 4, 49000: 4}
 	ns := []int{49000, 1 << 20}
 	for n := 1; n <= 1000; n++ {
 		ns = append(ns, n)
@@ -440,8 +441,11 @@ func TestFusedChunks(t *testing.T) {
 		if k < 1 || k > fusedMaxChunks || k&(k-1) != 0 {
 			t.Fatalf("fusedChunks(%d) = %d, want a power of two in [1, %d]", n, k, fusedMaxChunks)
 		}
-		if need := min(fusedMaxChunks, (n+fusedMinChunkRows-1)/fusedMinChunkRows); k < need {
-			t.Fatalf("fusedChunks(%d) = %d, fewer than the %d its rows allow", n, k, need)
+		if n/k < fusedMinChunkRows && k > 1 {
+			t.Fatalf("fusedChunks(%d) = %d: chunks of fewer than %d rows", n, k, fusedMinChunkRows)
+		}
+		if prev := fusedChunks(n - 1); n > 1 && prev > k {
+			t.Fatalf("fusedChunks(%d) = %d < fusedChunks(%d) = %d", n, k, n-1, prev)
 		}
 		for c := range k {
 			if c*n/k >= (c+1)*n/k {

@@ -46,8 +46,8 @@
 //     identity merges its hash file with this package's.
 //   - softmax: Loss, SVMLoss (the fused path for C <= 16, the Gemm path
 //     above), LossVectorized, SVMLossVectorized and Predict over 130 shapes
-//     (N around the 32-row blocks and 64-row chunks, 150 for four chunks
-//     of fewer than 64 rows, C from 1 to 25).
+//     (N around the 32-row blocks and the thresholds of the chunk count,
+//     1, 2 or 4 chunks, C from 1 to 25).
 //   - twolayer: Net.Loss and LossVectorized over 10 shapes, the largest
 //     big enough for parallel Gemms.
 //   - training: 60 iterations of the softmax and of the SVM linear

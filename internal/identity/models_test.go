@@ -25,8 +25,9 @@ func (c lcase) String() string {
 	return s
 }
 
-// lossCases: row counts around the fused loss's 32-row blocks and 64-row
-// chunks, widths around the SIMD widths and MulAddNT's lane counts (16
+// lossCases: row counts around the fused loss's 32-row blocks and the
+// thresholds of its chunk count (1 chunk below 32 rows, 2 up to 128, 4
+// above), widths around the SIMD widths and MulAddNT's lane counts (16
 // float32, 8 float64), class counts around the SIMD widths and MulAddNT's
 // register blocks, the notebooks' 10.
 func lossCases() []lcase {
