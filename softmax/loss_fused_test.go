@@ -457,3 +457,65 @@ func TestFusedChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestIsolated: isolated's buffers hold n zeroed elements, end at their
+// capacity (an append never writes into the guard), start on a 64-byte
+// line; and in a workspace sized by the trainer's path, the buffers one
+// task writes (chunk partials, score and gathered blocks) are at least
+// isolationBytes apart from each other, both ways.
+func TestIsolated(t *testing.T) {
+	testIsolated[float64](t)
+	testIsolated[float32](t)
+}
+
+func testIsolated[T kernels.Float](t *testing.T) {
+	t.Helper()
+	for _, n := range []int{1, 7, 96, 30880, 24640} {
+		b := isolated[T](n)
+		if len(b) != n || cap(b) != n {
+			t.Fatalf("isolated(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		if p := uintptr(unsafe.Pointer(&b[0])); p&63 != 0 {
+			t.Errorf("isolated(%d) starts at %#x, not on a 64-byte line", n, p)
+		}
+		for i, v := range b {
+			if v != 0 {
+				t.Fatalf("isolated(%d)[%d] = %v, want 0", n, i, v)
+			}
+		}
+	}
+	ws := NewLossWorkspace[T]()
+	const d, c, n = 3073, 10, 200
+	W := blas.NewMatrix[T](d, c)
+	X := blas.NewMatrix[T](n, d)
+	y := make([]int, n)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	ws.forwardBackwardSource(kindSoftmax, W, MatrixSource(X), idx, y, false)
+	type span struct {
+		name   string
+		lo, hi uintptr
+	}
+	var spans []span
+	add := func(name string, bufs [][]T) {
+		for i, b := range bufs {
+			lo := uintptr(unsafe.Pointer(&b[0]))
+			spans = append(spans, span{fmt.Sprintf("%s[%d]", name, i), lo, lo + uintptr(len(b))*unsafe.Sizeof(b[0])})
+		}
+	}
+	add("parts", ws.parts)
+	add("scores", ws.scores)
+	add("xblk", ws.xblk)
+	if len(spans) != 3*fusedMaxChunks {
+		t.Fatalf("%d buffers, want %d", len(spans), 3*fusedMaxChunks)
+	}
+	for i, a := range spans {
+		for _, b := range spans[i+1:] {
+			if a.hi+isolationBytes > b.lo && b.hi+isolationBytes > a.lo {
+				t.Errorf("%T: %s [%#x, %#x) and %s [%#x, %#x) are less than %d bytes apart", *new(T), a.name, a.lo, a.hi, b.name, b.lo, b.hi, isolationBytes)
+			}
+		}
+	}
+}
