@@ -153,7 +153,9 @@ const isolationBytes = 64 << 10
 // slower, 112 against 95 µs per call, and the step waited for it; with
 // 16 KiB between the two blocks the gap fell to 5%, with 32 or 64 KiB it
 // vanished, and the step ran ~12% faster; docs/performance.md). The
-// guards cost 1.5 MiB of memory per workspace (12 buffers).
+// guards cost 1.5 MiB of memory per workspace (12 buffers). The buffer
+// starts on a line because an allocation of more than 32 KiB starts on a
+// page (TestIsolated checks it) and the guard is whole lines.
 func isolated[T kernels.Float](n int) []T {
 	g := isolationBytes / dtype.Size[T]()
 	return make([]T, n+2*g)[g : g+n : g+n]
