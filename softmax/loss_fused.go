@@ -67,6 +67,23 @@ func fusedBlockRows[T kernels.Float]() int {
 	return 8
 }
 
+// fusedTailRows: a chunk's last rows, when fewer than this, join the
+// block before them (runChunk), so that no block reads all of W for a
+// handful of rows: the float64 trainer's chunks of 50 rows ended in a
+// 2-row block that cost ~60% of a full 8-row one. The merged block keeps
+// the bits: its gradient passes (fused.MulAddTN sums passes of 8 rows
+// from the block's start, and blocks start at multiples of 8 rows of the
+// chunk) and its softmax calls (one per fusedBlockRows rows, so the loss
+// is summed in the same groups) are those of the two blocks it replaces,
+// and the scores are row by row.
+const fusedTailRows = 8
+
+// fusedBufRows returns the rows of the per-task score and gathered
+// blocks: a block and a tail that joined it (fusedTailRows).
+func fusedBufRows[T kernels.Float]() int {
+	return fusedBlockRows[T]() + fusedTailRows - 1
+}
+
 // fusedChunks returns the number of row chunks for n rows: a function of n
 // alone, so that results do not depend on the number of threads. It is 1
 // below 2·fusedMinChunkRows rows, 2 up to 128 rows and fusedMaxChunks = 4
@@ -238,7 +255,7 @@ func (ws *LossWorkspace[T]) resize(d, c int) bool {
 	ws.scores = make([][]T, fusedMaxChunks)
 	for i := range ws.parts {
 		ws.parts[i] = isolated[T](c * ws.ldp)
-		ws.scores[i] = isolated[T](fusedBlockRows[T]() * ws.cp)
+		ws.scores[i] = isolated[T](fusedBufRows[T]() * ws.cp)
 	}
 	return true
 }
@@ -298,7 +315,7 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 		ws.ldx = batchStride[T](ws.d)
 		ws.xblk = make([][]T, fusedMaxChunks)
 		for i := range ws.xblk {
-			ws.xblk[i] = isolated[T](fusedBlockRows[T]() * ws.ldx)
+			ws.xblk[i] = isolated[T](fusedBufRows[T]() * ws.ldx)
 		}
 	}
 	ws.src, ws.idx = src, idx
@@ -355,8 +372,11 @@ func (ws *LossWorkspace[T]) runChunk(c, slot int) {
 	scale := T(1 / float64(n))
 	var sum float64
 	br := fusedBlockRows[T]()
-	for b0 := r0; b0 < r1; b0 += br {
-		rows := min(br, r1-b0)
+	for b0, rows := r0, 0; b0 < r1; b0 += rows {
+		rows = min(br, r1-b0)
+		if tail := r1 - b0 - rows; tail > 0 && tail < fusedTailRows {
+			rows += tail
+		}
 		// X_b: (rows, D)
 		var xb blas.Matrix[T]
 		if ws.src != nil {
@@ -374,10 +394,13 @@ func (ws *LossWorkspace[T]) runChunk(c, slot int) {
 			fused.MulAddNT(rows, C, d, xb.Data, xb.Stride, ws.wt, ws.ldp, sb, cp)
 		}
 		// dS_b (overwrites S_b), scaled by 1/N
-		if ws.kind == kindSoftmax {
-			sum += kernels.SoftmaxCERows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)
-		} else {
-			sum += kernels.HingeRows(sb, sb, rows, C, cp, ws.y[b0:b0+rows], scale)
+		for s0 := 0; s0 < rows; s0 += br {
+			sr, ss, ys := min(br, rows-s0), sb[s0*cp:], ws.y[b0+s0:]
+			if ws.kind == kindSoftmax {
+				sum += kernels.SoftmaxCERows(ss, ss, sr, C, cp, ys[:sr], scale)
+			} else {
+				sum += kernels.HingeRows(ss, ss, sr, C, cp, ys[:sr], scale)
+			}
 		}
 		// Pᵀ_c += dS_bᵀ·X_b: (C, D) += (C, rows)·(rows, D); accumulates.
 		// The chunk's first block writes Pᵀ_c instead (fused.MulTN: the
