@@ -23,14 +23,17 @@ func TestAsmRequires(t *testing.T) {
 	}
 }
 
-// TestAVX512Dispatch: at the avx512 level MulAdd, MulAddTN, MulAddNT and Transpose run their
-// AVX-512 paths, and below it they do not. (The conformance tests compare
+// TestAVX512Dispatch: at the avx512 level MulAdd, MulAddTN, MulAddNT,
+// Transpose and MulAddPacked (float64) run their AVX-512 paths, and below
+// it they do not. (The conformance tests compare
 // every level's bits.)
 func TestAVX512Dispatch(t *testing.T) {
 	trace512 = true
 	defer func() { trace512 = false }()
 	a := make([]float32, 40*40)
 	c := make([]float32, 40*40)
+	a64 := make([]float64, 40*40)
+	c64 := make([]float64, 40*40)
 	for _, lvl := range kernels.Levels() {
 		restore := kernels.SetISA(lvl)
 		before := calls512
@@ -38,8 +41,12 @@ func TestAVX512Dispatch(t *testing.T) {
 		MulAddTN(5, 40, 20, a, 40, a, 40, c, 40)
 		MulAddNT(5, 10, 40, a, 40, a, 40, c, 40)
 		Transpose(20, 10, a, 10, c, 20)
+		MulAddPacked(5, 10, 40, a64, 40, a64, c64, 10)
 		restore()
-		for i, name := range []string{"MulAdd", "MulAddTN", "MulAddNT", "Transpose"} {
+		for i, name := range []string{"MulAdd", "MulAddTN", "MulAddNT", "Transpose", "", "MulAddPacked"} {
+			if name == "" {
+				continue // calls512[4] counts row blocks: TestNTRealignDispatch
+			}
 			ran := calls512[i] > before[i]
 			if ran != (lvl >= kernels.AVX512) {
 				t.Errorf("isa=%v: %s ran its AVX-512 path: %v", lvl, name, ran)

@@ -13,12 +13,13 @@ import (
 
 // With trace512 set (by a single-threaded test only), calls512 counts the
 // calls of the AVX-512 paths of MulAdd, MulAddTN, MulAddNT and Transpose,
-// and then the MulAddNT row blocks that ran the realigning ...U kernels,
+// then the MulAddNT row blocks that ran the realigning ...U kernels, and
+// then the calls of MulAddPacked's AVX-512 path,
 // for the test that checks that the avx512 level runs them. Unset, nothing
 // is written: the fused losses call these kernels from several goroutines.
 var (
 	trace512 bool
-	calls512 [5]int
+	calls512 [6]int
 )
 
 // maxRows[nv-1] and maxRows512[nv-1] are the row blockings of the

@@ -658,6 +658,7 @@ func main() {
 		fmt.Fprintf(&tb, ",\n}\n\n")
 	}
 	genNTAll(&tb)
+	genPackedAll(&tb)
 	genTransposeAll()
 	Generate()
 	if err := os.WriteFile(*table, append(bytes.TrimRight(tb.Bytes(), "\n"), '\n'), 0o644); err != nil {
