@@ -14,7 +14,7 @@ import (
 // BenchmarkLossBreakdown times the phases of the fused softmax loss on the
 // N=500, D=3073, C=10 workload, each phase run serially over all rows on
 // the calling goroutine (scores as the loss computes them, MulAdd on the
-// padded W or MulAddNT on Wᵀ, softmax rows, gradient MulAddTN,
+// padded W, MulAddPacked on the packed W or MulAddNT on Wᵀ, softmax rows, gradient MulAddTN,
 // reduction of the chunk partials), then the whole parallel call and an
 // empty parallel step (goroutine hand-off). Medians over the iterations,
 // in µs; the phases run one after the other in every iteration, so their
@@ -42,7 +42,9 @@ func benchLossBreakdown[T kernels.Float](b *testing.B) {
 		clear(S)
 		for b0 := 0; b0 < n; b0 += fusedBlockRows[T]() {
 			rows := min(fusedBlockRows[T](), n-b0)
-			if ws.wp != nil {
+			if ws.packed {
+				fused.MulAddPacked(rows, c, d, X.Data[b0*X.Stride:], X.Stride, ws.wp, S[b0*cp:], cp)
+			} else if ws.wp != nil {
 				fused.MulAdd(rows, cp, d, X.Data[b0*X.Stride:], X.Stride, 1, ws.wp, cp, S[b0*cp:], cp)
 			} else {
 				fused.MulAddNT(rows, c, d, X.Data[b0*X.Stride:], X.Stride, ws.wt, ws.ldp, S[b0*cp:], cp)

@@ -21,7 +21,9 @@ package softmax
 // float32 scores likewise are dot products of rows of X_b with rows of Wᵀ
 // (MulAddNT), W transposed into the workspace once per call. The float64
 // scores put C across the lanes instead (MulAdd on a copy of W padded to
-// cp columns) where that runs faster (see scoresByMulAdd), and their
+// cp columns, or for 1, 2, 9 or 10 classes MulAddPacked on W packed with
+// its last columns interleaved) where that runs faster (see
+// scoresByMulAdd), and their
 // reduction writes W's layout straight from the transposed partials
 // (runReduceW), so they keep no Wᵀ.
 //
@@ -124,7 +126,8 @@ type LossWorkspace[T kernels.Float] struct {
 	d, c, cp int
 	ldp      int   // row stride of the transposed partials (>= D)
 	wt       []T   // C×ldp: Wᵀ of the current call (MulAddNT scores and reduce), or nil
-	wp       []T   // D×cp: W padded with zero columns (MulAdd scores), or nil
+	wp       []T   // D×cp: W padded with zero columns (MulAdd scores), W packed (MulAddPacked, packed), or nil
+	packed   bool  // the scores by fused.MulAddPacked on the packed W
 	parts    [][]T // per chunk C×ldp transposed gradient partial
 	scores   [][]T // per task (slot) fusedBlockRows×cp score / dS block
 	chunkSum [fusedMaxChunks]float64
@@ -209,6 +212,34 @@ func (ws *LossWorkspace[T]) scoresByMulAdd() bool {
 	return !dtype.Is32[T]() && ws.c <= fused.MaxCols
 }
 
+// wpRow returns where row k of W goes in ws.wp: W[k, j] at full + j for
+// j < q8, at inter + 4·(j - q8) above (the padded W: full = k·cp, q8 = C;
+// the packed W: fused.PackedRow). MulAddPacked runs the classes past the
+// last multiple of 8 as a quarter of a vector per row of W instead of a
+// whole padded vector: the float64 scores of 10 classes (CIFAR-10's)
+// took 7.1 µs per 8-row block at AVX-512 against MulAdd's 9.8, and the
+// same at AVX2 within 4% (docs/performance.md). Which one runs depends on
+// C only.
+func (ws *LossWorkspace[T]) wpRow(k int) (full, inter, q8 int) {
+	if !ws.packed {
+		return k * ws.cp, 0, ws.c
+	}
+	full, inter = fused.PackedRow(ws.c, k)
+	return full, inter, ws.c / 8 * 8
+}
+
+// setWP writes row k of W (w) into ws.wp (wpRow).
+func (ws *LossWorkspace[T]) setWP(k int, w []T) {
+	full, inter, q8 := ws.wpRow(k)
+	for j, v := range w {
+		if j < q8 {
+			ws.wp[full+j] = v
+		} else {
+			ws.wp[inter+4*(j-q8)] = v
+		}
+	}
+}
+
 // NewLossWorkspace returns an empty workspace; it sizes itself on first use.
 func NewLossWorkspace[T kernels.Float]() *LossWorkspace[T] {
 	ws := &LossWorkspace[T]{}
@@ -244,9 +275,14 @@ func (ws *LossWorkspace[T]) resize(d, c int) bool {
 	ws.ldp = (d + 15) &^ 15
 	// Wᵀ for MulAddNT and its reduction, or the padded W for MulAdd,
 	// whose reduction (runReduceW) needs no Wᵀ.
-	ws.wt, ws.wp = nil, nil
+	ws.wt, ws.wp, ws.packed = nil, nil, false
 	if ws.scoresByMulAdd() {
-		ws.wp = make([]T, d*ws.cp)
+		ws.packed = fused.Packable(c)
+		if ws.packed {
+			ws.wp = make([]T, fused.PackedLen(d, c))
+		} else {
+			ws.wp = make([]T, d*ws.cp)
+		}
 	} else {
 		ws.wt = make([]T, c*ws.ldp)
 	}
@@ -388,7 +424,9 @@ func (ws *LossWorkspace[T]) runChunk(c, slot int) {
 		sb := s[:rows*cp]
 		// S_b = X_b·W: (rows, C) = (rows, D)·(D, C), rows cp apart
 		clear(sb)
-		if ws.wp != nil {
+		if ws.packed {
+			fused.MulAddPacked(rows, C, d, xb.Data, xb.Stride, ws.wp, sb, cp)
+		} else if ws.wp != nil {
 			fused.MulAdd(rows, cp, d, xb.Data, xb.Stride, 1, ws.wp, cp, sb, cp)
 		} else {
 			fused.MulAddNT(rows, C, d, xb.Data, xb.Stride, ws.wt, ws.ldp, sb, cp)
@@ -523,9 +561,9 @@ func (ws *LossWorkspace[T]) sumParts(k0, k1 int) []T {
 // scaling Wᵀ and transposing it back twice, and the loss needs no Wᵀ
 // copied in (docs/performance.md).
 func (ws *LossWorkspace[T]) runReduceW(part int) {
-	d, c, ldp, cp := ws.d, ws.c, ws.ldp, ws.cp
+	d, c, ldp := ws.d, ws.c, ws.ldp
 	k0, k1 := reducePart(part, d)
-	dst, W := ws.dst, ws.w
+	dst, W, wp := ws.dst, ws.w, ws.wp
 	reg2, nlr := T(2*ws.reg), -T(ws.lr)
 	if !ws.update {
 		ws.sqPart[part] = sumSqRows(W, k0, k1)
@@ -541,10 +579,16 @@ func (ws *LossWorkspace[T]) runReduceW(part int) {
 			}
 			continue
 		}
-		wp := ws.wp[k*cp:][:len(w)]
-		for j, v := range w {
+		full, inter, q8 := ws.wpRow(k)
+		wf := wp[full:][:q8]
+		for j, v := range w[:q8] {
 			v += T(nlr * (pk[j*ldp] + T(reg2*v)))
-			w[j], wp[j] = v, v
+			w[j], wf[j] = v, v
+		}
+		for j := q8; j < len(w); j++ {
+			v := w[j]
+			v += T(nlr * (pk[j*ldp] + T(reg2*v)))
+			w[j], wp[inter+4*(j-q8)] = v, v
 		}
 	}
 	if ws.update {
@@ -565,7 +609,7 @@ func (ws *LossWorkspace[T]) runPrep(part int) {
 		return
 	}
 	for k := k0; k < k1; k++ {
-		copy(ws.wp[k*ws.cp:k*ws.cp+c], W.Data[k*W.Stride:k*W.Stride+c])
+		ws.setWP(k, W.Data[k*W.Stride:][:c])
 	}
 }
 

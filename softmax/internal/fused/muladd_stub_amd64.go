@@ -1559,212 +1559,167 @@ func ntF32R4C4UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb 
 //go:noescape
 func ntF32R4C5UAVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, nk int, tail int, iota *int32)
 
-// packedF64Q0R1 adds A·W to C in its columns for 1 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R1 adds A·W to C for 1 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R1(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q0R2 adds A·W to C in its columns for 2 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R2 adds A·W to C for 2 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R2(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q0R3 adds A·W to C in its columns for 3 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R3 adds A·W to C for 3 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R3(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q0R4 adds A·W to C in its columns for 4 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R4 adds A·W to C for 4 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R4(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q0R5 adds A·W to C in its columns for 5 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R5 adds A·W to C for 5 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R5(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q0R6 adds A·W to C in its columns for 6 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R6 adds A·W to C for 6 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R6(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q1R1C8 adds A·W to C in columns 0..7 for 1 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R1 adds A·W to C for 1 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
-func packedF64Q1R1C8(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+func packedF64Q1R1(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q1R2C8 adds A·W to C in columns 0..7 for 2 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R2 adds A·W to C for 2 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
-func packedF64Q1R2C8(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+func packedF64Q1R2(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q1R3C8 adds A·W to C in columns 0..7 for 3 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R3 adds A·W to C for 3 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
-func packedF64Q1R3C8(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+func packedF64Q1R3(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
 
-// packedF64Q1R4C8 adds A·W to C in columns 0..7 for 4 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R4C8(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q1R5C8 adds A·W to C in columns 0..7 for 5 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R5C8(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q1R6C8 adds A·W to C in columns 0..7 for 6 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R6C8(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q1R1CI adds A·W to C in the interleaved columns for 1 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R1CI(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q1R2CI adds A·W to C in the interleaved columns for 2 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R2CI(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q1R3CI adds A·W to C in the interleaved columns for 3 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R3CI(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q1R4CI adds A·W to C in the interleaved columns for 4 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R4CI(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q1R5CI adds A·W to C in the interleaved columns for 5 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R5CI(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q1R6CI adds A·W to C in the interleaved columns for 6 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
-//
-//go:noescape
-func packedF64Q1R6CI(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
-
-// packedF64Q0R1AVX512 adds A·W to C in its columns for 1 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R1AVX512 adds A·W to C for 1 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R2AVX512 adds A·W to C in its columns for 2 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R2AVX512 adds A·W to C for 2 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R3AVX512 adds A·W to C in its columns for 3 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R3AVX512 adds A·W to C for 3 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R4AVX512 adds A·W to C in its columns for 4 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R4AVX512 adds A·W to C for 4 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R5AVX512 adds A·W to C in its columns for 5 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R5AVX512 adds A·W to C for 5 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R6AVX512 adds A·W to C in its columns for 6 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R6AVX512 adds A·W to C for 6 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R6AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R7AVX512 adds A·W to C in its columns for 7 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R7AVX512 adds A·W to C for 7 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R7AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R8AVX512 adds A·W to C in its columns for 8 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R8AVX512 adds A·W to C for 8 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R8AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R9AVX512 adds A·W to C in its columns for 9 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R9AVX512 adds A·W to C for 9 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R9AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R10AVX512 adds A·W to C in its columns for 10 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R10AVX512 adds A·W to C for 10 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R10AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R11AVX512 adds A·W to C in its columns for 11 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R11AVX512 adds A·W to C for 11 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R11AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q0R12AVX512 adds A·W to C in its columns for 12 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q0R12AVX512 adds A·W to C for 12 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q0R12AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R1AVX512 adds A·W to C in its columns for 1 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R1AVX512 adds A·W to C for 1 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R2AVX512 adds A·W to C in its columns for 2 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R2AVX512 adds A·W to C for 2 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R3AVX512 adds A·W to C in its columns for 3 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R3AVX512 adds A·W to C for 3 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R4AVX512 adds A·W to C in its columns for 4 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R4AVX512 adds A·W to C for 4 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R5AVX512 adds A·W to C in its columns for 5 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R5AVX512 adds A·W to C for 5 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R6AVX512 adds A·W to C in its columns for 6 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R6AVX512 adds A·W to C for 6 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R6AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R7AVX512 adds A·W to C in its columns for 7 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R7AVX512 adds A·W to C for 7 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R7AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R8AVX512 adds A·W to C in its columns for 8 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R8AVX512 adds A·W to C for 8 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R8AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R9AVX512 adds A·W to C in its columns for 9 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R9AVX512 adds A·W to C for 9 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R9AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R10AVX512 adds A·W to C in its columns for 10 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R10AVX512 adds A·W to C for 10 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R10AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R11AVX512 adds A·W to C in its columns for 11 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R11AVX512 adds A·W to C for 11 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R11AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
 
-// packedF64Q1R12AVX512 adds A·W to C in its columns for 12 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
+// packedF64Q1R12AVX512 adds A·W to C for 12 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.
 //
 //go:noescape
 func packedF64Q1R12AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)

@@ -118,11 +118,10 @@ var ntF32AVX512U = [4][5]func(c *float32, ldc int, a *float32, lda int, b *float
 	{ntF32R4C1UAVX512, ntF32R4C2UAVX512, ntF32R4C3UAVX512, ntF32R4C4UAVX512, ntF32R4C5UAVX512},
 }
 
-// packedF64[v][r-1] is the MulAddPacked kernel for r rows and v (q = 0; q = 1 columns 0..7; q = 1 the interleaved columns).
-var packedF64 = [3][]func(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64){
+// packedF64[q][r-1] is the MulAddPacked kernel for r rows and q full vectors of columns.
+var packedF64 = [2][]func(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64){
 	{packedF64Q0R1, packedF64Q0R2, packedF64Q0R3, packedF64Q0R4, packedF64Q0R5, packedF64Q0R6},
-	{packedF64Q1R1C8, packedF64Q1R2C8, packedF64Q1R3C8, packedF64Q1R4C8, packedF64Q1R5C8, packedF64Q1R6C8},
-	{packedF64Q1R1CI, packedF64Q1R2CI, packedF64Q1R3CI, packedF64Q1R4CI, packedF64Q1R5CI, packedF64Q1R6CI},
+	{packedF64Q1R1, packedF64Q1R2, packedF64Q1R3},
 }
 
 // packedF64AVX512[q][r-1] is the MulAddPacked kernel for r rows and q full vectors of columns.

@@ -45,6 +45,19 @@ func PackedPos(c, p, j int) int {
 	}
 }
 
+// PackedRow returns where row p of a W of c columns (Packable(c)) goes in
+// the packed form: W[p, j] at full + j for j < 8·(c/8), and at
+// inter + 4·(j - 8·(c/8)) for the last columns (PackedPos, a row at a
+// time). For c < 8, full is the start of p's group.
+func PackedRow(c, p int) (full, inter int) {
+	g, t := p/packedGroup, p%packedGroup
+	base := g * packedStride(c)
+	if c < 8 {
+		return base, base + t
+	}
+	return base + t*8, base + packedGroup*8 + t
+}
+
 // MulAddPacked computes, for i < m and j < c (Packable(c)),
 //
 //	s[i*lds+j] += Σ_{p<k} a[i*lda+p] · W[p, j]

@@ -15,15 +15,15 @@ var packedMasks = [8]int64{-1, -1, -1, -1, 0, 0, 0, 0}
 
 // packedRows and packedRows512 are the largest row blockings of the
 // AVX2 and AVX-512 packed kernels (see _gen).
-const (
-	packedRows    = 6
+var (
+	packedRows    = [2]int{6, 3}
 	packedRows512 = 12
 )
 
-// packedPanels returns the rows of panel i of the np = ceil(m/most)
-// panels that m rows are cut into, as equal as they can be (13 rows at
-// most 12 as 7 + 6, not 12 + 1, whose 1-row panel reads all of W for one
-// row): [i·m/np, (i+1)·m/np). A row is computed whole in one panel, so
+// packedPanels returns the number np = ceil(m/most) of panels that m rows
+// are cut into; panel i has rows [i·m/np, (i+1)·m/np), as equal as they
+// can be (13 rows at most 12 as 6 + 7, not 12 + 1, whose 1-row panel
+// reads all of W for one row). A row is computed whole in one panel, so
 // the cut does not change a bit.
 func packedPanels(m, most int) (np int) {
 	return (m + most - 1) / most
@@ -63,15 +63,10 @@ func mulAddPackedAsm[T kernels.Float](m, c, k int, a []T, lda int, b []T, s []T,
 	if r == 2 {
 		masks[5] = -1
 	}
-	np := packedPanels(m, packedRows)
+	np := packedPanels(m, packedRows[q])
 	for i := range np {
 		i0, i1 := i*m/np, (i+1)*m/np
-		if q == 1 {
-			packedF64[1][i1-i0-1](row(ps, i0, lds), lds, row(pa, i0, lda), lda, pb, ng, tail, &masks[0])
-			packedF64[2][i1-i0-1](row(ps, i0, lds), lds, row(pa, i0, lda), lda, pb, ng, tail, &masks[0])
-		} else {
-			packedF64[0][i1-i0-1](row(ps, i0, lds), lds, row(pa, i0, lda), lda, pb, ng, tail, &masks[0])
-		}
+		packedF64[q][i1-i0-1](row(ps, i0, lds), lds, row(pa, i0, lda), lda, pb, ng, tail, &masks[0])
 	}
 	return true
 }

@@ -47,6 +47,10 @@ func packW[T kernels.Float](t *testing.T, k, c int, w []T) []T {
 	for p := 0; p < k; p++ {
 		for j := 0; j < c; j++ {
 			i := PackedPos(c, p, j)
+			full, inter := PackedRow(c, p)
+			if q8 := c / 8 * 8; j < q8 && i != full+j || j >= q8 && i != inter+4*(j-q8) {
+				t.Fatalf("PackedPos(%d, %d, %d) = %d, PackedRow gives %d, %d", c, p, j, i, full, inter)
+			}
 			if seen[i] {
 				t.Fatalf("PackedPos(%d, %d, %d) = %d twice", c, p, j, i)
 			}

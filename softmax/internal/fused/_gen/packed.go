@@ -41,24 +41,15 @@ type packedLevel struct {
 // packedLevels: AVX-512 keeps 2 ZMM accumulators per row (q = 1) + one
 // register each of W, broadcast A and the interleaved A: 12 rows (as
 // MulAdd's float64 panels, whose comment gives the L1 reason not to go
-// higher). AVX2 would keep 4 YMM per row (q = 1) in 16 registers, 3 rows,
-// which read W from L2 once per 3 rows and ran an 8-row block 5% slower
-// than MulAdd's 4-row panels; it runs columns 0..7 and the interleaved
-// ones as two kernels of 6 rows each (2 YMM per row), A read twice.
-var packedLevels = []packedLevel{{"", false, [2]int{6, 6}}, {"AVX512", true, [2]int{12, 12}}}
+// higher). AVX2 keeps 4 YMM per row (q = 1) in 16 registers: 3 rows (6
+// for q = 0). Running columns 0..7 and the interleaved ones as two 6-row
+// kernels instead read each row of A twice, and the float64 loss's scores
+// at the AVX2 level ran 8% slower than MulAdd's against 6.5% for the 3-row
+// kernel (one thread, docs/performance.md).
+var packedLevels = []packedLevel{{"", false, [2]int{6, 3}}, {"AVX512", true, [2]int{12, 12}}}
 
-// packedPart selects the columns a kernel computes: q = 1 kernels at
-// AVX2 do columns 0..7 (part8) or the interleaved ones (partI) only.
-type packedPart int
-
-const (
-	partAll packedPart = iota
-	part8
-	partI
-)
-
-func packedName(lv packedLevel, q, r int, part packedPart) string {
-	return fmt.Sprintf("packedF64Q%dR%d%s%s", q, r, []string{"", "C8", "CI"}[part], lv.suffix)
+func packedName(lv packedLevel, q, r int) string {
+	return fmt.Sprintf("packedF64Q%dR%d%s", q, r, lv.suffix)
 }
 
 func packedSig(lv packedLevel) string {
@@ -72,19 +63,12 @@ func packedSig(lv packedLevel) string {
 // values of p, then tail (< 4) more. At AVX-512 the opmask xmask selects
 // the tail's lanes of a 4-value load of A and cmask the interleaved
 // columns of C; at AVX2 masks[0:4] and masks[4:6] are those lane masks.
-func genPacked(lv packedLevel, q, r int, part packedPart) {
-	nm := packedName(lv, q, r, part)
-	do8, doI := q == 1 && part != partI, part != part8
+func genPacked(lv packedLevel, q, r int) {
+	nm := packedName(lv, q, r)
+	do8 := q == 1
 	TEXT(nm, NOSPLIT, packedSig(lv))
 	Pragma("noescape")
-	cols := "its columns"
-	switch part {
-	case part8:
-		cols = "columns 0..7"
-	case partI:
-		cols = "the interleaved columns"
-	}
-	Doc(fmt.Sprintf("%s adds A·W to C in %s for %d rows, W packed for %d full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.", nm, cols, r, q))
+	Doc(fmt.Sprintf("%s adds A·W to C for %d rows, W packed for %d full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.", nm, r, q))
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(3), ldc)
@@ -117,11 +101,9 @@ func genPacked(lv packedLevel, q, r int, part packedPart) {
 				zero(v)
 				acc8[i] = append(acc8[i], v)
 			}
-			if doI {
-				v := vec()
-				zero(v)
-				accI[i] = append(accI[i], v)
-			}
+			v := vec()
+			zero(v)
+			accI[i] = append(accI[i], v)
 		}
 	}
 	bv := make([]reg.VecVirtual, halves)
@@ -172,9 +154,7 @@ func genPacked(lv packedLevel, q, r int, part packedPart) {
 			step8(t)
 		}
 	}
-	if doI {
-		stepI(full)
-	}
+	stepI(full)
 	for _, p := range bases {
 		ADDQ(U8(32), p)
 	}
@@ -196,38 +176,36 @@ func genPacked(lv packedLevel, q, r int, part packedPart) {
 		}
 		Label("tailI")
 	}
-	if doI {
-		var xm reg.OpmaskVirtual
-		var xmv reg.VecVirtual
-		if lv.zmm {
-			xm = K()
-			mb := GP64()
-			Load(Param("xmask"), mb)
-			KMOVW(mb.As32(), xm)
-		} else {
-			mp := Load(Param("masks"), GP64())
-			xmv = YMM()
-			VMOVDQU(Mem{Base: mp}, xmv)
-		}
-		stepI(func(i int, dst reg.VecVirtual) {
-			if lv.zmm {
-				VMOVUPD_Z(aAddr(i, 0), xm, dst.AsY())
-				VINSERTF64X4(U8(1), dst.AsY(), dst, dst)
-			} else {
-				VMASKMOVPD(aAddr(i, 0), xmv, dst)
-			}
-		})
+	var xm reg.OpmaskVirtual
+	var xmv reg.VecVirtual
+	if lv.zmm {
+		xm = K()
+		mb := GP64()
+		Load(Param("xmask"), mb)
+		KMOVW(mb.As32(), xm)
+	} else {
+		mp := Load(Param("masks"), GP64())
+		xmv = YMM()
+		VMOVDQU(Mem{Base: mp}, xmv)
 	}
+	stepI(func(i int, dst reg.VecVirtual) {
+		if lv.zmm {
+			VMOVUPD_Z(aAddr(i, 0), xm, dst.AsY())
+			VINSERTF64X4(U8(1), dst.AsY(), dst, dst)
+		} else {
+			VMASKMOVPD(aAddr(i, 0), xmv, dst)
+		}
+	})
 
 	Label("store")
 	var cm reg.OpmaskVirtual
 	var cmv reg.VecVirtual
-	if doI && lv.zmm {
+	if lv.zmm {
 		cm = K()
 		mb := GP64()
 		Load(Param("cmask"), mb)
 		KMOVW(mb.As32(), cm)
-	} else if doI {
+	} else {
 		mp := Load(Param("masks"), GP64())
 		cmv = YMM()
 		VMOVDQU(Mem{Base: mp, Disp: 32}, cmv.AsX())
@@ -240,12 +218,6 @@ func genPacked(lv packedLevel, q, r int, part packedPart) {
 				VADDPD(m, acc8[i][h], acc8[i][h])
 				VMOVUPD(acc8[i][h], m)
 			}
-		}
-		if !doI {
-			if i < r-1 {
-				ADDQ(ldc, c)
-			}
-			continue
 		}
 		// each column's (s0 + s1) + (s2 + s3) into the low lanes of s
 		s := t2.AsX()
@@ -285,32 +257,21 @@ func genPacked(lv packedLevel, q, r int, part packedPart) {
 	RET()
 }
 
-// genPackedAll emits the kernels and their tables: at AVX-512
-// packedF64AVX512[q][r-1], at AVX2 packedF64[v][r-1] with v = 0 for q = 0
-// and v = 1, 2 for columns 0..7 and the interleaved ones of q = 1.
+// genPackedAll emits the kernels and their tables packedF64[q][r-1]
+// (AVX2) and packedF64AVX512[q][r-1].
 func genPackedAll(tb *bytes.Buffer) {
 	for _, lv := range packedLevels {
 		tbl := "packedF64" + lv.suffix
-		type variant struct {
-			q    int
-			part packedPart
-		}
-		vs := []variant{{0, partAll}, {1, partAll}}
-		desc := "q full vectors of columns"
-		if !lv.zmm {
-			vs = []variant{{0, partAll}, {1, part8}, {1, partI}}
-			desc = "v (q = 0; q = 1 columns 0..7; q = 1 the interleaved columns)"
-		}
-		fmt.Fprintf(tb, "// %s[%s][r-1] is the MulAddPacked kernel for r rows and %s.\n", tbl, map[bool]string{true: "q", false: "v"}[lv.zmm], desc)
-		fmt.Fprintf(tb, "var %s = [%d][]%s{\n", tbl, len(vs), packedSig(lv))
-		for _, v := range vs {
+		fmt.Fprintf(tb, "// %s[q][r-1] is the MulAddPacked kernel for r rows and q full vectors of columns.\n", tbl)
+		fmt.Fprintf(tb, "var %s = [2][]%s{\n", tbl, packedSig(lv))
+		for q := 0; q < 2; q++ {
 			fmt.Fprintf(tb, "\t{")
-			for r := 1; r <= lv.maxR[v.q]; r++ {
-				genPacked(lv, v.q, r, v.part)
+			for r := 1; r <= lv.maxR[q]; r++ {
+				genPacked(lv, q, r)
 				if r > 1 {
 					fmt.Fprintf(tb, ", ")
 				}
-				fmt.Fprintf(tb, "%s", packedName(lv, v.q, r, v.part))
+				fmt.Fprintf(tb, "%s", packedName(lv, q, r))
 			}
 			fmt.Fprintf(tb, "},\n")
 		}
