@@ -18,14 +18,13 @@ package softmax
 // the result is bit-identical for any GOMAXPROCS. The gradient partials
 // are kept transposed (C×D, rows on whole cache lines), so that D lies
 // across the SIMD lanes and no lane holds padding whatever C is; the
-// float32 scores likewise are dot products of rows of X_b with rows of Wᵀ
-// (MulAddNT), W transposed into the workspace once per call. The float64
-// scores put C across the lanes instead (MulAdd on a copy of W padded to
-// cp columns, or for 1, 2, 9 or 10 classes MulAddPacked on W packed with
-// its last columns interleaved) where that runs faster (see
-// scoresByMulAdd), and their
-// reduction writes W's layout straight from the transposed partials
-// (runReduceW), so they keep no Wᵀ.
+// scores put C across the lanes on a copy of W, for 1, 2, 9 or 10 classes
+// MulAddPacked on W packed with its last columns interleaved with D, for
+// other C <= 16 in float64 MulAdd on W padded to cp columns (see
+// scoresOnW); the float64 reduction then writes W's layout straight from
+// the transposed partials (runReduceW), so it keeps no Wᵀ. Otherwise the
+// scores too are dot products of rows of X_b with rows of Wᵀ (MulAddNT),
+// W transposed into the workspace once per call.
 //
 import (
 	"fmt"
@@ -199,43 +198,45 @@ func slotsFor(k int) int {
 	return max(1, min(pool.Workers(), k))
 }
 
-// scoresByMulAdd reports whether the scores go through fused.MulAdd on
-// the padded copy of W (C across the SIMD lanes) rather than
-// fused.MulAddNT on Wᵀ (D across the lanes): for float64 with C <=
-// fused.MaxCols. MulAddNT wastes no lane on padding and so runs the
-// float32 scores of a 32-row block 1.4–1.6× faster on AVX-512 and
-// 1.1–1.3× on AVX2, but float64 loses on AVX2 (0.84–0.92×: MulAdd pads
-// 10 classes to 12 lanes only, and MulAddNT's two YMM per sum leave room
-// for a 2×3 block) and gains only ~1.2× on AVX-512. The choice depends on
-// the type and C, never on the ISA level, so the bits do not either.
-func (ws *LossWorkspace[T]) scoresByMulAdd() bool {
-	return !dtype.Is32[T]() && ws.c <= fused.MaxCols
+// scoresOnW reports whether the scores go through fused.MulAddPacked on
+// the packed copy of W (Packable C: 1, 2, 9 or 10 classes) or, for
+// float64 with C <= fused.MaxCols, fused.MulAdd on the padded one (C
+// across the SIMD lanes), rather than fused.MulAddNT on Wᵀ (D across the
+// lanes). MulAddPacked puts the classes past the last multiple of 8 into
+// one vector interleaved with 4 (float64) or 8 (float32) values of D, so
+// no lane holds padding in float32 and a quarter vector does in float64:
+// the scores of 10 classes (CIFAR-10's) of a loss block took, one thread,
+// at AVX-512 7.1 against MulAdd's 9.8 µs (float64, 8 rows) and 122–127
+// against MulAddNT's 112–113 GFLOP/s (float32, 32 rows), at the AVX2 level
+// 72 against 47–48 GFLOP/s (float32) and within 4% of MulAdd (float64)
+// (docs/performance.md). For other C, MulAddNT wastes no lane on padding
+// and runs the float32 scores faster than MulAdd, but float64 loses on
+// AVX2 (MulAddNT's two YMM per sum leave room for a 2×3 block only). The
+// choice depends on the type and C, never on the ISA level, so the bits
+// do not either.
+func (ws *LossWorkspace[T]) scoresOnW() bool {
+	return fused.Packable(ws.c) || !dtype.Is32[T]() && ws.c <= fused.MaxCols
 }
 
-// wpRow returns where row k of W goes in ws.wp: W[k, j] at full + j for
-// j < q8, at inter + 4·(j - q8) above (the padded W: full = k·cp, q8 = C;
-// the packed W: fused.PackedRow). MulAddPacked runs the classes past the
-// last multiple of 8 as a quarter of a vector per row of W instead of a
-// whole padded vector: the float64 scores of 10 classes (CIFAR-10's)
-// took 7.1 µs per 8-row block at AVX-512 against MulAdd's 9.8, and the
-// same at AVX2 within 4% (docs/performance.md). Which one runs depends on
-// C only.
-func (ws *LossWorkspace[T]) wpRow(k int) (full, inter, q8 int) {
+// wpRow returns where row k of W goes in ws.wp: W[k, j] at full + fs·j
+// for j < q8, at inter + is·(j - q8) above (the padded W: full = k·cp,
+// fs = 1, q8 = C; the packed W: fused.PackedRow).
+func (ws *LossWorkspace[T]) wpRow(k int) (full, fs, inter, is, q8 int) {
 	if !ws.packed {
-		return k * ws.cp, 0, ws.c
+		return k * ws.cp, 1, 0, 0, ws.c
 	}
-	full, inter = fused.PackedRow(ws.c, k)
-	return full, inter, ws.c / 8 * 8
+	full, fs, inter, is = fused.PackedRow[T](ws.c, k)
+	return full, fs, inter, is, ws.c / 8 * 8
 }
 
 // setWP writes row k of W (w) into ws.wp (wpRow).
 func (ws *LossWorkspace[T]) setWP(k int, w []T) {
-	full, inter, q8 := ws.wpRow(k)
+	full, fs, inter, is, q8 := ws.wpRow(k)
 	for j, v := range w {
 		if j < q8 {
-			ws.wp[full+j] = v
+			ws.wp[full+fs*j] = v
 		} else {
-			ws.wp[inter+4*(j-q8)] = v
+			ws.wp[inter+is*(j-q8)] = v
 		}
 	}
 }
@@ -273,17 +274,21 @@ func (ws *LossWorkspace[T]) resize(d, c int) bool {
 	// Rows of whole 64-byte lines: MulAddNT loads a vector from every
 	// row of Wᵀ per step, and a load across two lines costs two.
 	ws.ldp = (d + 15) &^ 15
-	// Wᵀ for MulAddNT and its reduction, or the padded W for MulAdd,
-	// whose reduction (runReduceW) needs no Wᵀ.
+	// The packed or padded W for the scores on W (scoresOnW), whose
+	// float64 reduction (runReduceW) needs no Wᵀ; Wᵀ for MulAddNT and
+	// for the float32 reduction, whose transposes and vector Axpy on Wᵀ
+	// ran its update step in 39 µs where runReduceW's scalar loop took 62
+	// (two threads, docs/performance.md).
 	ws.wt, ws.wp, ws.packed = nil, nil, false
-	if ws.scoresByMulAdd() {
+	if ws.scoresOnW() {
 		ws.packed = fused.Packable(c)
 		if ws.packed {
-			ws.wp = make([]T, fused.PackedLen(d, c))
+			ws.wp = make([]T, fused.PackedLen[T](d, c))
 		} else {
 			ws.wp = make([]T, d*ws.cp)
 		}
-	} else {
+	}
+	if !ws.scoresOnW() || dtype.Is32[T]() {
 		ws.wt = make([]T, c*ws.ldp)
 	}
 	ws.xblk = nil
@@ -362,17 +367,17 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int, updated bool) float64 {
 	if ws.resize(W.Rows, W.Cols) || !updated {
-		// The padded W (float64) or Wᵀ. The padded W is written in
+		// The packed or padded W, or Wᵀ. The copy of W is written in
 		// parallel over the reduction's ranges of D, each range by the
 		// core that reduces it (runReduceW reads W range by range and in
-		// update mode writes W and the padded W): the float64 loss
-		// (N=500, two threads, Intel Emerald Rapids) ran faster than
-		// with the caller writing it. The float32 scores read all of Wᵀ
+		// update mode writes W and the copy): the float64 loss (N=500,
+		// two threads, Intel Emerald Rapids) ran faster than with the
+		// caller writing it. The float32 MulAddNT scores read all of Wᵀ
 		// on every core, and writing it from both cores made that loss
 		// 7–12% slower, so it is written by the caller
 		// (docs/performance.md).
 		ws.w = W
-		if ws.scoresByMulAdd() {
+		if ws.wp != nil {
 			ws.slots = slotsFor(fusedReduceParts)
 			ws.group.Run(ws.slots, ws.prepFn)
 		} else {
@@ -500,7 +505,7 @@ func sumSqW[T kernels.Float](W blas.Matrix[T]) float64 {
 }
 
 func (ws *LossWorkspace[T]) runReduce(part int) {
-	if ws.wp != nil {
+	if ws.wt == nil {
 		ws.runReduceW(part)
 		return
 	}
@@ -534,6 +539,9 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	fused.Transpose(c, k1-k0, src[k0:], ldp, dst.Data[k0*dst.Stride:], dst.Stride)
 	if update {
 		ws.sqPart[part] = sumSqRows(dst, k0, k1)
+		if ws.wp != nil {
+			fused.PackRowsT(c, k0, k1, ws.wt, ldp, ws.wp)
+		}
 	}
 }
 
@@ -551,7 +559,7 @@ func (ws *LossWorkspace[T]) sumParts(k0, k1 int) []T {
 }
 
 // runReduceW is runReduce for the workspaces whose scores read the padded
-// W (scoresByMulAdd), which keep no Wᵀ: every element goes through the
+// W (scoresOnW) and keep no Wᵀ (float64): every element goes through the
 // same operations in the same order, the partials summed in chunk order
 // in the transposed layout (sumParts), then G = P + T(2·reg·W) and in update mode
 // W + T(−lr·G), computed row by row of W and written straight into W's
@@ -579,16 +587,15 @@ func (ws *LossWorkspace[T]) runReduceW(part int) {
 			}
 			continue
 		}
-		full, inter, q8 := ws.wpRow(k)
-		wf := wp[full:][:q8]
+		full, fs, inter, is, q8 := ws.wpRow(k)
 		for j, v := range w[:q8] {
 			v += T(nlr * (pk[j*ldp] + T(reg2*v)))
-			w[j], wf[j] = v, v
+			w[j], wp[full+fs*j] = v, v
 		}
 		for j := q8; j < len(w); j++ {
 			v := w[j]
 			v += T(nlr * (pk[j*ldp] + T(reg2*v)))
-			w[j], wp[inter+4*(j-q8)] = v, v
+			w[j], wp[inter+is*(j-q8)] = v, v
 		}
 	}
 	if ws.update {
@@ -596,16 +603,20 @@ func (ws *LossWorkspace[T]) runReduceW(part int) {
 	}
 }
 
-// runPrep writes rows [k0, k1) of W (part of fusedReduceParts) into the
-// padded W for the float64 scores, or else into Wᵀ.
+// runPrep writes rows [k0, k1) of W (part of fusedReduceParts) into Wᵀ
+// (if the workspace keeps one) and the packed W (from Wᵀ), or else into
+// the packed or padded W.
 func (ws *LossWorkspace[T]) runPrep(part int) {
 	d, c, W := ws.d, ws.c, ws.w
 	k0, k1 := reducePart(part, d)
 	if k1 == k0 {
 		return
 	}
-	if ws.wp == nil {
+	if ws.wt != nil {
 		fused.Transpose(k1-k0, c, W.Data[k0*W.Stride:], W.Stride, ws.wt[k0:], ws.ldp)
+		if ws.packed {
+			fused.PackRowsT(c, k0, k1, ws.wt, ws.ldp, ws.wp)
+		}
 		return
 	}
 	for k := k0; k < k1; k++ {

@@ -42,6 +42,7 @@ func TestAVX512Dispatch(t *testing.T) {
 		MulAddNT(5, 10, 40, a, 40, a, 40, c, 40)
 		Transpose(20, 10, a, 10, c, 20)
 		MulAddPacked(5, 10, 40, a64, 40, a64, c64, 10)
+		MulAddPacked(5, 10, 40, a, 40, a, c, 10)
 		restore()
 		for i, name := range []string{"MulAdd", "MulAddTN", "MulAddNT", "Transpose", "", "MulAddPacked"} {
 			if name == "" {

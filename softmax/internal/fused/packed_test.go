@@ -18,9 +18,11 @@ func refMulAddPacked[T kernels.Float](m, c, k int, a []T, lda int, w []T, s []T,
 	if k == 0 {
 		return
 	}
+	var z T
+	f32 := unsafe.Sizeof(z) == 4
 	for i := 0; i < m; i++ {
 		for j := 0; j < c; j++ {
-			if j < c/8*8 {
+			if j < c/8*8 && !f32 {
 				var acc T
 				for p := 0; p < k; p++ {
 					acc = kernels.FMA(a[i*lda+p], w[p*c+j], acc)
@@ -28,11 +30,26 @@ func refMulAddPacked[T kernels.Float](m, c, k int, a []T, lda int, w []T, s []T,
 				s[i*lds+j] += acc
 				continue
 			}
-			var l [4]T
-			for p := 0; p < k; p++ {
-				l[p%4] = kernels.FMA(a[i*lda+p], w[p*c+j], l[p%4])
+			if j < c/8*8 {
+				var e [2]T
+				for p := 0; p < k; p++ {
+					e[p%2] = kernels.FMA(a[i*lda+p], w[p*c+j], e[p%2])
+				}
+				s[i*lds+j] += e[0] + e[1]
+				continue
 			}
-			s[i*lds+j] += (l[0] + l[1]) + (l[2] + l[3])
+			var l [8]T
+			if !f32 {
+				for p := 0; p < k; p++ {
+					l[p%4] = kernels.FMA(a[i*lda+p], w[p*c+j], l[p%4])
+				}
+				s[i*lds+j] += (l[0] + l[1]) + (l[2] + l[3])
+				continue
+			}
+			for p := 0; p < k; p++ {
+				l[p%8] = kernels.FMA(a[i*lda+p], w[p*c+j], l[p%8])
+			}
+			s[i*lds+j] += ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 		}
 	}
 }
@@ -42,14 +59,27 @@ func refMulAddPacked[T kernels.Float](m, c, k int, a []T, lda int, w []T, s []T,
 // elements of W to distinct places.
 func packW[T kernels.Float](t *testing.T, k, c int, w []T) []T {
 	t.Helper()
-	b := make([]T, PackedLen(k, c))
+	b := make([]T, PackedLen[T](k, c))
 	seen := make([]bool, len(b))
+	var z T
+	G := 4
+	if unsafe.Sizeof(z) == 4 {
+		G = 8
+	}
 	for p := 0; p < k; p++ {
 		for j := 0; j < c; j++ {
-			i := PackedPos(c, p, j)
-			full, inter := PackedRow(c, p)
-			if q8 := c / 8 * 8; j < q8 && i != full+j || j >= q8 && i != inter+4*(j-q8) {
-				t.Fatalf("PackedPos(%d, %d, %d) = %d, PackedRow gives %d, %d", c, p, j, i, full, inter)
+			i := PackedPos[T](c, p, j)
+			// the layout as PackedPos documents it
+			g, u := p/G, p%G
+			want := g*(4*(c/8)+1)*2*G + 4*2*G*(c/8) + G*(j-c/8*8) + u
+			if j < c/8*8 {
+				want = g*(4*(c/8)+1)*2*G + u*8 + j
+				if G == 8 {
+					want = g*(4*(c/8)+1)*2*G + u/2*16 + 2*j + u%2
+				}
+			}
+			if i != want {
+				t.Fatalf("PackedPos(%d, %d, %d) = %d, want %d", c, p, j, i, want)
 			}
 			if seen[i] {
 				t.Fatalf("PackedPos(%d, %d, %d) = %d twice", c, p, j, i)
@@ -108,19 +138,20 @@ func testMulAddPacked[T kernels.Float](t *testing.T, rng *rand.Rand, m, c, k, of
 		return nil // the other levels have the generic level's bits
 	}
 	// Rounding error of the documented order (Higham's γ_d): a product
-	// goes through at most k fmas (a full column) or ceil(k/4) fmas and 2
-	// adds (an interleaved one), then the add to S.
+	// goes through at most k fmas and an add (a full column), or
+	// ceil(k/G) fmas and log2(G) adds (an interleaved one), then the add
+	// to S.
 	var z T
-	u := 0x1p-53
+	u, G, lg := 0x1p-53, 4, 2
 	if unsafe.Sizeof(z) == 4 {
-		u = 0x1p-24
+		u, G, lg = 0x1p-24, 8, 3
 	}
 	col := make([]T, k)
 	for i := 0; i < m; i++ {
 		for j := 0; j < c; j++ {
-			d := float64(k + 1)
+			d := float64(k + 2)
 			if j >= c/8*8 {
-				d = float64((k+3)/4 + 3)
+				d = float64((k+G-1)/G + lg + 1)
 			}
 			gamma := d * u / (1 - d*u)
 			for p := range col {
@@ -139,6 +170,52 @@ func testMulAddPacked[T kernels.Float](t *testing.T, rng *rand.Rand, m, c, k, of
 }
 
 var packedCols = []int{1, 2, 9, 10}
+
+// TestPackRowsT: packing ranges of rows of W from Wᵀ, ranges starting
+// and ending anywhere in a group, writes exactly those rows' elements,
+// where PackedPos puts them.
+func TestPackRowsT(t *testing.T) {
+	testPackRowsT[float32](t)
+	testPackRowsT[float64](t)
+}
+
+func testPackRowsT[T kernels.Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	for _, c := range packedCols {
+		for _, k := range []int{1, 7, 8, 9, 17, 40} {
+			ldwt := k + rng.IntN(3)
+			wt := make([]T, c*ldwt)
+			w := make([]T, k*c)
+			for p := 0; p < k; p++ {
+				for j := 0; j < c; j++ {
+					v := T(rng.NormFloat64())
+					wt[j*ldwt+p], w[p*c+j] = v, v
+				}
+			}
+			want := packW(t, k, c, w)
+			for range 20 {
+				k0 := rng.IntN(k + 1)
+				k1 := k0 + rng.IntN(k-k0+1)
+				got := make([]T, len(want))
+				for i := range got {
+					got[i] = T(math.NaN())
+				}
+				PackRowsT(c, k0, k1, wt, ldwt, got)
+				for i := range got {
+					in := false
+					for p := k0; p < k1 && !in; p++ {
+						for j := 0; j < c; j++ {
+							in = in || PackedPos[T](c, p, j) == i
+						}
+					}
+					if in && bits(got[i]) != bits(want[i]) || !in && got[i] == got[i] {
+						t.Fatalf("c=%d k=%d rows [%d,%d): element %d = %v, want %v (in range: %v)", c, k, k0, k1, i, got[i], want[i], in)
+					}
+				}
+			}
+		}
+	}
+}
 
 // packedRun runs testMulAddPacked with normal random inputs over the
 // shapes ms × packedCols × ks, both types, at every level.
@@ -259,27 +336,31 @@ func TestMulAddPackedPanics(t *testing.T) {
 	}
 }
 
-// BenchmarkMulAddPacked is the float64 scores of the softmax next to
-// BenchmarkMulAdd's (the same product through the cp-padded MulAdd): the
-// dev set, S (500×10) += X (500×3073) · W, and the fused loss's blocks of
-// 8 and 32 rows (X_b in L2). GFLOP/s counts the useful 2·m·c·k flops.
+// BenchmarkMulAddPacked is the scores of the softmax next to the kernels
+// the fused loss ran them with before: float64 through the cp-padded
+// MulAdd, float32 through MulAddNT on Wᵀ (rows of X one element off the
+// lines, D = 3073): the dev set, S (500×10) += X (500×3073) · W, and the
+// fused loss's blocks of 8 and 32 rows (X_b in L2). GFLOP/s counts the
+// useful 2·m·c·k flops.
 func BenchmarkMulAddPacked(b *testing.B) {
 	for _, lvl := range kernels.Levels() {
 		defer kernels.SetISA(lvl)()
 		for _, rows := range []int{500, 32, 8} {
-			b.Run(fmt.Sprintf("f64/isa=%s/packed/%dx3073x10", lvl, rows), func(b *testing.B) { benchPacked(b, rows, 3073, 10) })
+			b.Run(fmt.Sprintf("f64/isa=%s/packed/%dx3073x10", lvl, rows), func(b *testing.B) { benchPacked[float64](b, rows, 3073, 10) })
 			b.Run(fmt.Sprintf("f64/isa=%s/muladd/%dx3073x10", lvl, rows), func(b *testing.B) { benchMulAdd[float64](b, rows, 3073, 10, false) })
+			b.Run(fmt.Sprintf("f32/isa=%s/packed/%dx3073x10", lvl, rows), func(b *testing.B) { benchPacked[float32](b, rows, 3073, 10) })
+			b.Run(fmt.Sprintf("f32/isa=%s/nt/%dx3073x10", lvl, rows), func(b *testing.B) { benchNT[float32](b, rows, 3073, 10, 3088) })
 		}
 	}
 }
 
-func benchPacked(b *testing.B, rows, d, c int) {
-	x := make([]float64, rows*d)
+func benchPacked[T kernels.Float](b *testing.B, rows, d, c int) {
+	x := make([]T, rows*d)
 	for i := range x {
-		x[i] = float64(i%7) * 0.1
+		x[i] = T(i%7) * 0.1
 	}
-	w := make([]float64, PackedLen(d, c))
-	s := make([]float64, rows*c)
+	w := make([]T, PackedLen[T](d, c))
+	s := make([]T, rows*c)
 	for b.Loop() {
 		MulAddPacked(rows, c, d, x, d, w, s, c)
 	}

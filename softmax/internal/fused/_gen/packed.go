@@ -11,25 +11,35 @@ import (
 
 // ---------------------------------------------------------------- packed
 
-// The kernels of MulAddPacked (float64 only): S += A·W for C = 8q + r
-// columns, q ∈ {0, 1}, r ∈ {1, 2}, W packed in groups of 4 values of p
-// (see fused/packed.go). A group holds, for q = 1, the 8 columns 0..7 of
-// its 4 rows of W (4 vectors of 8), then one vector of the last r columns
-// interleaved with p: lane 4j + t holds W[4g+t, 8q+j] (zero for j >= r or
-// past D). Columns below 8q get MulAdd's sequence (a sum from zero by
-// VFMADD in increasing p, then one add to C); column 8q+j gets 4 lane
-// sums, lane t summing p ≡ t (mod 4) in increasing p, reduced as
-// (s0 + s1) + (s2 + s3) and then added to C. So the last columns cost a
-// quarter of an FMA per p instead of a whole padded vector: C = 10 takes
-// 1.25 ZMM FMAs per row and p instead of 2, 2.5 YMM FMAs instead of 3.
+// The kernels of MulAddPacked: S += A·W for C = 8q + r columns, q ∈ {0,
+// 1}, r ∈ {1, 2}, W packed in groups of G values of p (G = 4 for float64,
+// 8 for float32; see fused/packed.go), one group being 32 bytes of a row
+// of A. A group holds, for q = 1, columns 0..7 of its G rows of W as 4
+// vectors of 64 bytes, then one vector of the last r columns interleaved
+// with p: lane G·j + t holds W[G·g+t, 8q+j] (zero for j >= r or past D).
+// For float64, vector t of the first 4 holds row G·g+t, and the columns
+// below 8q get MulAdd's sequence (a sum from zero by VFMADD in increasing
+// p, then one add to C). For float32, vector u holds rows G·g+2u and
+// G·g+2u+1, column c of row G·g+2u+s at lane 2c+s: each column gets two
+// sums, of the even and of the odd p, added (even + odd) and then to C.
+// Either way, step u of a group multiplies vector u by the 8 bytes of A at
+// 8u broadcast (VBROADCASTSD: one float64, or a pair of float32).
+// Column 8q+j gets G lane sums, lane t summing p ≡ t (mod G) in
+// increasing p, reduced as (s0 + s1) + (s2 + s3) (float64) or ((s0 + s1)
+// + (s2 + s3)) + ((s4 + s5) + (s6 + s7)) (float32), then added to C. So
+// the last columns cost a quarter (float64) or an eighth (float32) of an
+// FMA per row of W instead of a whole padded vector: C = 10 takes 1.25
+// ZMM FMAs per row and p instead of 2 (float64), and 5 FMAs per 8 values
+// of p, no lane of padding, in float32.
 //
-// A row of A (p contiguous) is read as 4 values at a time for the
-// interleaved vector: VBROADCASTF64X4 at AVX-512 (the 4 values in both
-// halves), a YMM load at AVX2, where the interleaved vector is two YMM
-// registers (column 8q, column 8q+1) and so gets the same lane sums. The
-// last D mod 4 values of p (tail) go through masked loads that read zeros
-// past D without touching that memory: such a lane adds fma(+0, +0, s) =
-// s exactly (a lane sum starting at +0 is never -0; see the NT kernels).
+// The interleaved vector reads the group's 32 bytes of A: VBROADCASTF64X4
+// at AVX-512 (the same 32 bytes in both halves), a YMM load at AVX2,
+// where each 64-byte vector is two YMM registers (for the interleaved
+// one: column 8q, column 8q+1) and so gets the same lane sums. The last D
+// mod G values of p (tail) go through masked loads that read zeros past D
+// without touching that memory, and a float32 tail of odd length ends
+// with a single value and a zero: such a lane adds fma(+0, +0, s) = s
+// exactly (a lane sum starting at +0 is never -0; see the NT kernels).
 
 // packedLevel is one ISA level of the packed kernels.
 type packedLevel struct {
@@ -48,33 +58,35 @@ type packedLevel struct {
 // kernel (one thread, docs/performance.md).
 var packedLevels = []packedLevel{{"", false, [2]int{6, 3}}, {"AVX512", true, [2]int{12, 12}}}
 
-func packedName(lv packedLevel, q, r int) string {
-	return fmt.Sprintf("packedF64Q%dR%d%s", q, r, lv.suffix)
+func packedName(e elem, lv packedLevel, q, r int) string {
+	return fmt.Sprintf("packed%sQ%dR%d%s", e.name, q, r, lv.suffix)
 }
 
-func packedSig(lv packedLevel) string {
+func packedSig(e elem, lv packedLevel) string {
 	if lv.zmm {
-		return "func(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)"
+		return fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ng int, tail int, xmask int, cmask int)", e.gotyp)
 	}
-	return "func(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)"
+	return fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ng int, tail int, masks *%[2]s)", e.gotyp, e.masktyp)
 }
 
-// genPacked emits the kernel for r rows of A and C: ng full groups of 4
-// values of p, then tail (< 4) more. At AVX-512 the opmask xmask selects
-// the tail's lanes of a 4-value load of A and cmask the interleaved
-// columns of C; at AVX2 masks[0:4] and masks[4:6] are those lane masks.
-func genPacked(lv packedLevel, q, r int) {
-	nm := packedName(lv, q, r)
+// genPacked emits the kernel for r rows of A and C: ng full groups of G
+// values of p, then tail (< G) more. At AVX-512 the opmask xmask selects
+// the tail's lanes of a group's load of A and cmask the interleaved
+// columns of C; at AVX2 the first 32 bytes at masks and the 16 after them
+// are those lane masks.
+func genPacked(e elem, lv packedLevel, q, r int) {
+	nm := packedName(e, lv, q, r)
+	f32 := e.name == "F32"
 	do8 := q == 1
-	TEXT(nm, NOSPLIT, packedSig(lv))
+	TEXT(nm, NOSPLIT, packedSig(e, lv))
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s adds A·W to C for %d rows, W packed for %d full vectors of columns and the interleaved last ones: ng groups of 4 values of p, then tail.", nm, r, q))
+	Doc(fmt.Sprintf("%s adds A·W to C for %d rows, W packed for %d full vectors of columns and the interleaved last ones: ng groups of 32 bytes of a row of A, then tail values.", nm, r, q))
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(3), ldc)
+	SHLQ(U8(e.shift), ldc)
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
-	SHLQ(U8(3), lda)
+	SHLQ(U8(e.shift), lda)
 	b := Load(Param("b"), GP64())
 	cnt := Load(Param("ng"), GP64())
 	bases, lda3 := ntRowBases(a, lda, r)
@@ -91,7 +103,7 @@ func genPacked(lv packedLevel, q, r int) {
 	if lv.zmm {
 		halves, vbytes = 1, 64
 	}
-	zero := func(v reg.VecVirtual) { VXORPD(v, v, v) }
+	zero := func(v reg.VecVirtual) { VXORPS(v, v, v) }
 	acc8 := make([][]reg.VecVirtual, r) // columns 0..7 (q = 1)
 	accI := make([][]reg.VecVirtual, r) // the interleaved columns
 	for i := 0; i < r; i++ {
@@ -113,28 +125,35 @@ func genPacked(lv packedLevel, q, r int) {
 	bc := vec()
 	gbytes := (4*q + 1) * 64 // a group of the packed W
 
-	// step8 adds the products of value t of a group to columns 0..7.
-	step8 := func(t int) {
+	// step8 adds step t of a group to columns 0..7, the 8 bytes of A at
+	// 8t broadcast by bcast(i, t, dst).
+	step8 := func(t int, bcast func(i, t int, dst reg.VecVirtual)) {
 		for h := 0; h < halves; h++ {
-			VMOVUPD(Mem{Base: b, Disp: 64*t + vbytes*h}, bv[h])
+			VMOVUPS(Mem{Base: b, Disp: 64*t + vbytes*h}, bv[h])
 		}
 		for i := 0; i < r; i++ {
-			VBROADCASTSD(aAddr(i, 8*t), bc)
+			bcast(i, t, bc)
 			for h := 0; h < halves; h++ {
-				VFMADD231PD(bv[h], bc, acc8[i][h])
+				e.fma(bv[h], bc, acc8[i][h])
 			}
 		}
+	}
+	pair := func(i, t int, dst reg.VecVirtual) { VBROADCASTSD(aAddr(i, 8*t), dst) }
+	// one float32 and a zero: the last step of a tail of odd length
+	single := func(i, t int, dst reg.VecVirtual) {
+		VMOVSS(aAddr(i, 8*t), dst.AsX())
+		VBROADCASTSD(dst.AsX(), dst)
 	}
 	// stepI adds a group to the interleaved columns, A's 4 values loaded
 	// by load(i, dst).
 	stepI := func(load func(i int, dst reg.VecVirtual)) {
 		for h := 0; h < halves; h++ {
-			VMOVUPD(Mem{Base: b, Disp: 256*q + vbytes*h}, bv[h])
+			VMOVUPS(Mem{Base: b, Disp: 256*q + vbytes*h}, bv[h])
 		}
 		for i := 0; i < r; i++ {
 			load(i, bc)
 			for h := 0; h < halves; h++ {
-				VFMADD231PD(bv[h], bc, accI[i][h])
+				e.fma(bv[h], bc, accI[i][h])
 			}
 		}
 	}
@@ -142,7 +161,7 @@ func genPacked(lv packedLevel, q, r int) {
 		if lv.zmm {
 			VBROADCASTF64X4(aAddr(i, 0), dst)
 		} else {
-			VMOVUPD(aAddr(i, 0), dst)
+			VMOVUPS(aAddr(i, 0), dst)
 		}
 	}
 
@@ -151,7 +170,7 @@ func genPacked(lv packedLevel, q, r int) {
 	Label("group")
 	if do8 {
 		for t := 0; t < 4; t++ {
-			step8(t)
+			step8(t, pair)
 		}
 	}
 	stepI(full)
@@ -166,13 +185,35 @@ func genPacked(lv packedLevel, q, r int) {
 	tail := Load(Param("tail"), GP64())
 	TESTQ(tail, tail)
 	JZ(LabelRef("store"))
-	if do8 {
+	if do8 && !f32 {
 		for t := 0; t < 3; t++ {
 			if t > 0 {
 				CMPQ(tail, U8(t))
 				JLE(LabelRef("tailI"))
 			}
-			step8(t)
+			step8(t, pair)
+		}
+		Label("tailI")
+	}
+	if do8 && f32 {
+		// steps of pairs while two values are left, then of a single one
+		for u := 0; u < 4; u++ {
+			if u > 0 {
+				CMPQ(tail, U8(2*u))
+				JLE(LabelRef("tailI"))
+			}
+			if u < 3 {
+				CMPQ(tail, U8(2*u+1))
+				JE(LabelRef(fmt.Sprintf("single%d", u)))
+				step8(u, pair)
+				JMP(LabelRef(fmt.Sprintf("next%d", u)))
+			}
+			Label(fmt.Sprintf("single%d", u))
+			step8(u, single)
+			JMP(LabelRef("tailI"))
+			if u < 3 {
+				Label(fmt.Sprintf("next%d", u))
+			}
 		}
 		Label("tailI")
 	}
@@ -190,10 +231,10 @@ func genPacked(lv packedLevel, q, r int) {
 	}
 	stepI(func(i int, dst reg.VecVirtual) {
 		if lv.zmm {
-			VMOVUPD_Z(aAddr(i, 0), xm, dst.AsY())
+			e.loadZ(aAddr(i, 0), xm, dst.AsY())
 			VINSERTF64X4(U8(1), dst.AsY(), dst, dst)
 		} else {
-			VMASKMOVPD(aAddr(i, 0), xmv, dst)
+			e.maskmov(aAddr(i, 0), xmv, dst)
 		}
 	})
 
@@ -213,15 +254,20 @@ func genPacked(lv packedLevel, q, r int) {
 	t1, t2 := vec(), vec()
 	for i := 0; i < r; i++ {
 		if do8 {
-			for h := 0; h < halves; h++ {
-				m := Mem{Base: c, Disp: vbytes * h}
-				VADDPD(m, acc8[i][h], acc8[i][h])
-				VMOVUPD(acc8[i][h], m)
+			if f32 {
+				packedStore8F32(lv, acc8[i], c, t1, t2)
+			} else {
+				for h := 0; h < halves; h++ {
+					m := Mem{Base: c, Disp: vbytes * h}
+					VADDPD(m, acc8[i][h], acc8[i][h])
+					VMOVUPD(acc8[i][h], m)
+				}
 			}
 		}
-		// each column's (s0 + s1) + (s2 + s3) into the low lanes of s
+		// each interleaved column's sum into the low lanes of s
 		s := t2.AsX()
-		if lv.zmm {
+		switch {
+		case lv.zmm && !f32:
 			x := accI[i][0]
 			VPERMILPD(U8(0x55), x, t1) // lanes 1, 0, 3, 2, ...
 			VADDPD(x, t1, t1)          // lane 4j: s0+s1, lane 4j+2: s2+s3
@@ -229,7 +275,7 @@ func genPacked(lv packedLevel, q, r int) {
 			VADDPD(t1, t2, t2)         // lane 4j: (s0+s1)+(s2+s3)
 			VEXTRACTF64X4(U8(1), t2, t1.AsY())
 			VUNPCKLPD(t1.AsX(), s, s) // column 0's sum, column 1's
-		} else {
+		case !f32:
 			for h := 1; h >= 0; h-- {
 				x := accI[i][h]
 				VPERMILPD(U8(0x5), x, t1)
@@ -238,16 +284,37 @@ func genPacked(lv packedLevel, q, r int) {
 				VADDPD(t1.AsX(), x.AsX(), x.AsX())
 			}
 			VUNPCKLPD(accI[i][1].AsX(), accI[i][0].AsX(), s)
+		case lv.zmm:
+			x := accI[i][0]
+			VPERMILPS(U8(0xB1), x, t1)       // lanes 1, 0, 3, 2, ...
+			VADDPS(x, t1, t1)                // lane 2k: s2k + s2k+1
+			VPERMILPS(U8(0x4E), t1, t2)      // lanes 2, 3, 0, 1 of each 128 bits
+			VADDPS(t1, t2, t2)               // lane 4h: (s0+s1)+(s2+s3) of its half
+			VSHUFF32X4(U8(0xB1), t2, t2, t1) // 128-bit blocks 1, 0, 3, 2
+			VADDPS(t2, t1, t1)               // lane 8j: column j's sum
+			VEXTRACTF32X8(U8(1), t1, t2.AsY())
+			VUNPCKLPS(t2.AsX(), t1.AsX(), s)
+		default:
+			for h := 1; h >= 0; h-- {
+				x := accI[i][h]
+				VPERMILPS(U8(0xB1), x, t1)
+				VADDPS(x, t1, x)
+				VPERMILPS(U8(0x4E), x, t1)
+				VADDPS(x, t1, x)
+				VEXTRACTF128(U8(1), x, t1.AsX())
+				VADDPS(t1.AsX(), x.AsX(), x.AsX())
+			}
+			VUNPCKLPS(accI[i][1].AsX(), accI[i][0].AsX(), s)
 		}
-		m := Mem{Base: c, Disp: 64 * q}
+		m := Mem{Base: c, Disp: 8 * q << e.shift}
 		if lv.zmm {
-			VMOVUPD_Z(m, cm, t1.AsX())
-			VADDPD(t1.AsX(), s, s)
-			VMOVUPD(s, cm, m)
+			e.loadZ(m, cm, t1.AsX())
+			e.add(t1.AsX(), s, s)
+			e.storeK(s, cm, m)
 		} else {
-			VMASKMOVPD(m, cmv.AsX(), t1.AsX())
-			VADDPD(t1.AsX(), s, s)
-			VMASKMOVPD(s, cmv.AsX(), m)
+			e.maskmov(m, cmv.AsX(), t1.AsX())
+			e.add(t1.AsX(), s, s)
+			e.maskmov(s, cmv.AsX(), m)
 		}
 		if i < r-1 {
 			ADDQ(ldc, c)
@@ -257,24 +324,50 @@ func genPacked(lv packedLevel, q, r int) {
 	RET()
 }
 
-// genPackedAll emits the kernels and their tables packedF64[q][r-1]
-// (AVX2) and packedF64AVX512[q][r-1].
+// packedStore8F32 adds a row's float32 columns 0..7 to C at c: each
+// column's even + odd lane sum (lanes 2c, 2c+1 of acc), gathered into
+// one YMM of 8 columns.
+func packedStore8F32(lv packedLevel, acc []reg.VecVirtual, c reg.Register, t1, t2 reg.VecVirtual) {
+	m := Mem{Base: c}
+	if lv.zmm {
+		VPERMILPS(U8(0xB1), acc[0], t1)
+		VADDPS(acc[0], t1, t1) // lane 2c: column c's sum
+		VPMOVQD(t1, t2.AsY())  // the low float of each pair
+		VADDPS(m, t2.AsY(), t2.AsY())
+		VMOVUPS(t2.AsY(), m)
+		return
+	}
+	for h := 0; h < 2; h++ {
+		VPERMILPS(U8(0xB1), acc[h], t1)
+		VADDPS(acc[h], t1, acc[h]) // lane 2c': column 4h+c''s sum
+	}
+	// per 128 bits: columns 0, 1, 4, 5 | 2, 3, 6, 7
+	VSHUFPS(U8(0x88), acc[1], acc[0], t1)
+	VPERMPD(U8(0xD8), t1, t1)
+	VADDPS(m, t1, t1)
+	VMOVUPS(t1, m)
+}
+
+// genPackedAll emits the kernels and their tables packed<T>[q][r-1]
+// (AVX2) and packed<T>AVX512[q][r-1].
 func genPackedAll(tb *bytes.Buffer) {
 	for _, lv := range packedLevels {
-		tbl := "packedF64" + lv.suffix
-		fmt.Fprintf(tb, "// %s[q][r-1] is the MulAddPacked kernel for r rows and q full vectors of columns.\n", tbl)
-		fmt.Fprintf(tb, "var %s = [2][]%s{\n", tbl, packedSig(lv))
-		for q := 0; q < 2; q++ {
-			fmt.Fprintf(tb, "\t{")
-			for r := 1; r <= lv.maxR[q]; r++ {
-				genPacked(lv, q, r)
-				if r > 1 {
-					fmt.Fprintf(tb, ", ")
+		for _, e := range elems {
+			tbl := "packed" + e.name + lv.suffix
+			fmt.Fprintf(tb, "// %s[q][r-1] is the %s MulAddPacked kernel for r rows and q full vectors of columns.\n", tbl, e.gotyp)
+			fmt.Fprintf(tb, "var %s = [2][]%s{\n", tbl, packedSig(e, lv))
+			for q := 0; q < 2; q++ {
+				fmt.Fprintf(tb, "\t{")
+				for r := 1; r <= lv.maxR[q]; r++ {
+					genPacked(e, lv, q, r)
+					if r > 1 {
+						fmt.Fprintf(tb, ", ")
+					}
+					fmt.Fprintf(tb, "%s", packedName(e, lv, q, r))
 				}
-				fmt.Fprintf(tb, "%s", packedName(lv, q, r))
+				fmt.Fprintf(tb, "},\n")
 			}
-			fmt.Fprintf(tb, "},\n")
+			fmt.Fprintf(tb, "}\n\n")
 		}
-		fmt.Fprintf(tb, "}\n\n")
 	}
 }
