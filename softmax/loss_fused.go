@@ -225,7 +225,7 @@ func (ws *LossWorkspace[T]) wpRow(k int) (full, fs, inter, is, q8 int) {
 	if !ws.packed {
 		return k * ws.cp, 1, 0, 0, ws.c
 	}
-	full, fs, inter, is = fused.PackedRow[T](ws.c, k)
+	full, fs, inter, is = fused.PackedRow[T](ws.d, ws.c, k)
 	return full, fs, inter, is, ws.c / 8 * 8
 }
 
@@ -540,7 +540,7 @@ func (ws *LossWorkspace[T]) runReduce(part int) {
 	if update {
 		ws.sqPart[part] = sumSqRows(dst, k0, k1)
 		if ws.wp != nil {
-			fused.PackRowsT(c, k0, k1, ws.wt, ldp, ws.wp)
+			fused.PackRowsT(d, c, k0, k1, ws.wt, ldp, ws.wp)
 		}
 	}
 }
@@ -615,7 +615,7 @@ func (ws *LossWorkspace[T]) runPrep(part int) {
 	if ws.wt != nil {
 		fused.Transpose(k1-k0, c, W.Data[k0*W.Stride:], W.Stride, ws.wt[k0:], ws.ldp)
 		if ws.packed {
-			fused.PackRowsT(c, k0, k1, ws.wt, ws.ldp, ws.wp)
+			fused.PackRowsT(d, c, k0, k1, ws.wt, ws.ldp, ws.wp)
 		}
 		return
 	}

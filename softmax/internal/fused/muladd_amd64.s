@@ -35262,17 +35262,17 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R1(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q0R1(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q0R1(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q0R1(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), CX
 	MOVQ   lda+24(FP), DX
 	SHLQ   $0x03, DX
-	MOVQ   b+32(FP), DX
-	MOVQ   ng+40(FP), BX
+	MOVQ   bi+40(FP), DX
+	MOVQ   ng+48(FP), BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	TESTQ  BX, BX
@@ -35285,15 +35285,15 @@ group:
 	VFMADD231PD Y2, Y4, Y0
 	VFMADD231PD Y3, Y4, Y1
 	ADDQ        $0x20, CX
-	ADDQ        $0x00000040, DX
+	ADDQ        $0x40, DX
 	DECQ        BX
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), BX
+	MOVQ        tail+56(FP), BX
 	TESTQ       BX, BX
 	JZ          store
-	MOVQ        masks+56(FP), BX
+	MOVQ        masks+64(FP), BX
 	VMOVDQU     (BX), Y4
 	VMOVUPS     (DX), Y2
 	VMOVUPS     32(DX), Y3
@@ -35302,7 +35302,7 @@ tail:
 	VFMADD231PD Y3, Y4, Y1
 
 store:
-	MOVQ         masks+56(FP), CX
+	MOVQ         masks+64(FP), CX
 	VMOVDQU      32(CX), X2
 	VPERMILPD    $0x05, Y1, Y3
 	VADDPD       Y1, Y3, Y1
@@ -35319,17 +35319,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R2(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q0R2(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q0R2(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q0R2(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -35347,15 +35347,15 @@ group:
 	VFMADD231PD Y4, Y6, Y2
 	VFMADD231PD Y5, Y6, Y3
 	ADDQ        $0x20, DX
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y7
 	VMOVUPS     (SI), Y4
 	VMOVUPS     32(SI), Y5
@@ -35367,7 +35367,7 @@ tail:
 	VFMADD231PD Y5, Y6, Y3
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X4
 	VPERMILPD    $0x05, Y1, Y5
 	VADDPD       Y1, Y5, Y1
@@ -35397,17 +35397,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R3(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q0R3(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q0R3(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q0R3(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -35430,15 +35430,15 @@ group:
 	VFMADD231PD Y6, Y8, Y4
 	VFMADD231PD Y7, Y8, Y5
 	ADDQ        $0x20, DX
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y9
 	VMOVUPS     (SI), Y6
 	VMOVUPS     32(SI), Y7
@@ -35453,7 +35453,7 @@ tail:
 	VFMADD231PD Y7, Y8, Y5
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X6
 	VPERMILPD    $0x05, Y1, Y7
 	VADDPD       Y1, Y7, Y1
@@ -35496,17 +35496,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R4(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q0R4(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q0R4(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q0R4(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -35535,15 +35535,15 @@ group:
 	VFMADD231PD Y8, Y10, Y6
 	VFMADD231PD Y9, Y10, Y7
 	ADDQ        $0x20, DX
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y11
 	VMOVUPS     (SI), Y8
 	VMOVUPS     32(SI), Y9
@@ -35561,7 +35561,7 @@ tail:
 	VFMADD231PD Y9, Y10, Y7
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X8
 	VPERMILPD    $0x05, Y1, Y9
 	VADDPD       Y1, Y9, Y1
@@ -35617,17 +35617,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R5(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q0R5(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q0R5(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q0R5(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Y0, Y0, Y0
@@ -35663,15 +35663,15 @@ group:
 	VFMADD231PD Y11, Y12, Y9
 	ADDQ        $0x20, DX
 	ADDQ        $0x20, R9
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y13
 	VMOVUPS     (SI), Y10
 	VMOVUPS     32(SI), Y11
@@ -35692,7 +35692,7 @@ tail:
 	VFMADD231PD Y11, Y12, Y9
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X10
 	VPERMILPD    $0x05, Y1, Y11
 	VADDPD       Y1, Y11, Y1
@@ -35761,17 +35761,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R6(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q0R6(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q0R6(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q0R6(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Y0, Y0, Y0
@@ -35812,15 +35812,15 @@ group:
 	VFMADD231PD Y13, Y14, Y11
 	ADDQ        $0x20, DX
 	ADDQ        $0x20, R9
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y15
 	VMOVUPS     (SI), Y12
 	VMOVUPS     32(SI), Y13
@@ -35844,7 +35844,7 @@ tail:
 	VFMADD231PD Y13, Y14, Y11
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X12
 	VPERMILPD    $0x05, Y1, Y13
 	VADDPD       Y1, Y13, Y1
@@ -35926,9 +35926,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R1(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q1R1(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q1R1(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q1R1(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -35936,12 +35936,13 @@ TEXT ·packedF64Q1R1(SB), NOSPLIT, $0-64
 	MOVQ   lda+24(FP), DX
 	SHLQ   $0x03, DX
 	MOVQ   b+32(FP), DX
-	MOVQ   ng+40(FP), BX
+	MOVQ   bi+40(FP), BX
+	MOVQ   ng+48(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	TESTQ  BX, BX
+	TESTQ  SI, SI
 	JZ     tail
 
 group:
@@ -35965,33 +35966,34 @@ group:
 	VBROADCASTSD 24(CX), Y6
 	VFMADD231PD  Y4, Y6, Y0
 	VFMADD231PD  Y5, Y6, Y2
-	VMOVUPS      256(DX), Y4
-	VMOVUPS      288(DX), Y5
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
 	VMOVUPS      (CX), Y6
 	VFMADD231PD  Y4, Y6, Y1
 	VFMADD231PD  Y5, Y6, Y3
 	ADDQ         $0x20, CX
-	ADDQ         $0x00000140, DX
-	DECQ         BX
+	ADDQ         $0x00000100, DX
+	ADDQ         $0x40, BX
+	DECQ         SI
 	JNZ          group
 
 tail:
-	MOVQ         tail+48(FP), BX
-	TESTQ        BX, BX
+	MOVQ         tail+56(FP), SI
+	TESTQ        SI, SI
 	JZ           store
 	VMOVUPS      (DX), Y4
 	VMOVUPS      32(DX), Y5
 	VBROADCASTSD (CX), Y6
 	VFMADD231PD  Y4, Y6, Y0
 	VFMADD231PD  Y5, Y6, Y2
-	CMPQ         BX, $0x01
+	CMPQ         SI, $0x01
 	JLE          tailI
 	VMOVUPS      64(DX), Y4
 	VMOVUPS      96(DX), Y5
 	VBROADCASTSD 8(CX), Y6
 	VFMADD231PD  Y4, Y6, Y0
 	VFMADD231PD  Y5, Y6, Y2
-	CMPQ         BX, $0x02
+	CMPQ         SI, $0x02
 	JLE          tailI
 	VMOVUPS      128(DX), Y4
 	VMOVUPS      160(DX), Y5
@@ -36000,16 +36002,16 @@ tail:
 	VFMADD231PD  Y5, Y6, Y2
 
 tailI:
-	MOVQ        masks+56(FP), BX
-	VMOVDQU     (BX), Y6
-	VMOVUPS     256(DX), Y4
-	VMOVUPS     288(DX), Y5
+	MOVQ        masks+64(FP), DX
+	VMOVDQU     (DX), Y6
+	VMOVUPS     (BX), Y4
+	VMOVUPS     32(BX), Y5
 	VMASKMOVPD  (CX), Y6, Y6
 	VFMADD231PD Y4, Y6, Y1
 	VFMADD231PD Y5, Y6, Y3
 
 store:
-	MOVQ         masks+56(FP), CX
+	MOVQ         masks+64(FP), CX
 	VMOVDQU      32(CX), X4
 	VADDPD       (AX), Y0, Y0
 	VMOVUPD      Y0, (AX)
@@ -36030,9 +36032,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R2(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q1R2(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q1R2(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q1R2(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -36040,7 +36042,8 @@ TEXT ·packedF64Q1R2(SB), NOSPLIT, $0-64
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -36049,7 +36052,7 @@ TEXT ·packedF64Q1R2(SB), NOSPLIT, $0-64
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -36085,8 +36088,8 @@ group:
 	VBROADCASTSD 24(DX)(BX*1), Y10
 	VFMADD231PD  Y8, Y10, Y4
 	VFMADD231PD  Y9, Y10, Y6
-	VMOVUPS      256(SI), Y8
-	VMOVUPS      288(SI), Y9
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
 	VMOVUPS      (DX), Y10
 	VFMADD231PD  Y8, Y10, Y1
 	VFMADD231PD  Y9, Y10, Y3
@@ -36094,13 +36097,14 @@ group:
 	VFMADD231PD  Y8, Y10, Y5
 	VFMADD231PD  Y9, Y10, Y7
 	ADDQ         $0x20, DX
-	ADDQ         $0x00000140, SI
-	DECQ         DI
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x40, DI
+	DECQ         R8
 	JNZ          group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Y8
 	VMOVUPS      32(SI), Y9
@@ -36110,7 +36114,7 @@ tail:
 	VBROADCASTSD (DX)(BX*1), Y10
 	VFMADD231PD  Y8, Y10, Y4
 	VFMADD231PD  Y9, Y10, Y6
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Y8
 	VMOVUPS      96(SI), Y9
@@ -36120,7 +36124,7 @@ tail:
 	VBROADCASTSD 8(DX)(BX*1), Y10
 	VFMADD231PD  Y8, Y10, Y4
 	VFMADD231PD  Y9, Y10, Y6
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
@@ -36132,10 +36136,10 @@ tail:
 	VFMADD231PD  Y9, Y10, Y6
 
 tailI:
-	MOVQ        masks+56(FP), DI
-	VMOVDQU     (DI), Y11
-	VMOVUPS     256(SI), Y8
-	VMOVUPS     288(SI), Y9
+	MOVQ        masks+64(FP), SI
+	VMOVDQU     (SI), Y11
+	VMOVUPS     (DI), Y8
+	VMOVUPS     32(DI), Y9
 	VMASKMOVPD  (DX), Y11, Y10
 	VFMADD231PD Y8, Y10, Y1
 	VFMADD231PD Y9, Y10, Y3
@@ -36144,7 +36148,7 @@ tailI:
 	VFMADD231PD Y9, Y10, Y7
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X8
 	VADDPD       (AX), Y0, Y0
 	VMOVUPD      Y0, (AX)
@@ -36182,9 +36186,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R3(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, masks *int64)
+// func packedF64Q1R3(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 // Requires: AVX, FMA3
-TEXT ·packedF64Q1R3(SB), NOSPLIT, $0-64
+TEXT ·packedF64Q1R3(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -36192,7 +36196,8 @@ TEXT ·packedF64Q1R3(SB), NOSPLIT, $0-64
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -36205,7 +36210,7 @@ TEXT ·packedF64Q1R3(SB), NOSPLIT, $0-64
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -36253,8 +36258,8 @@ group:
 	VBROADCASTSD 24(DX)(BX*2), Y14
 	VFMADD231PD  Y12, Y14, Y8
 	VFMADD231PD  Y13, Y14, Y10
-	VMOVUPS      256(SI), Y12
-	VMOVUPS      288(SI), Y13
+	VMOVUPS      (DI), Y12
+	VMOVUPS      32(DI), Y13
 	VMOVUPS      (DX), Y14
 	VFMADD231PD  Y12, Y14, Y1
 	VFMADD231PD  Y13, Y14, Y3
@@ -36265,13 +36270,14 @@ group:
 	VFMADD231PD  Y12, Y14, Y9
 	VFMADD231PD  Y13, Y14, Y11
 	ADDQ         $0x20, DX
-	ADDQ         $0x00000140, SI
-	DECQ         DI
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x40, DI
+	DECQ         R8
 	JNZ          group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
@@ -36284,7 +36290,7 @@ tail:
 	VBROADCASTSD (DX)(BX*2), Y14
 	VFMADD231PD  Y12, Y14, Y8
 	VFMADD231PD  Y13, Y14, Y10
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Y12
 	VMOVUPS      96(SI), Y13
@@ -36297,7 +36303,7 @@ tail:
 	VBROADCASTSD 8(DX)(BX*2), Y14
 	VFMADD231PD  Y12, Y14, Y8
 	VFMADD231PD  Y13, Y14, Y10
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Y12
 	VMOVUPS      160(SI), Y13
@@ -36312,10 +36318,10 @@ tail:
 	VFMADD231PD  Y13, Y14, Y10
 
 tailI:
-	MOVQ        masks+56(FP), DI
-	VMOVDQU     (DI), Y15
-	VMOVUPS     256(SI), Y12
-	VMOVUPS     288(SI), Y13
+	MOVQ        masks+64(FP), SI
+	VMOVDQU     (SI), Y15
+	VMOVUPS     (DI), Y12
+	VMOVUPS     32(DI), Y13
 	VMASKMOVPD  (DX), Y15, Y14
 	VFMADD231PD Y12, Y14, Y1
 	VFMADD231PD Y13, Y14, Y3
@@ -36327,7 +36333,7 @@ tailI:
 	VFMADD231PD Y13, Y14, Y11
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X12
 	VADDPD       (AX), Y0, Y0
 	VMOVUPD      Y0, (AX)
@@ -36382,17 +36388,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R1(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q0R1(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, FMA3
-TEXT ·packedF32Q0R1(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q0R1(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), CX
 	MOVQ   lda+24(FP), DX
 	SHLQ   $0x02, DX
-	MOVQ   b+32(FP), DX
-	MOVQ   ng+40(FP), BX
+	MOVQ   bi+40(FP), DX
+	MOVQ   ng+48(FP), BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	TESTQ  BX, BX
@@ -36405,15 +36411,15 @@ group:
 	VFMADD231PS Y2, Y4, Y0
 	VFMADD231PS Y3, Y4, Y1
 	ADDQ        $0x20, CX
-	ADDQ        $0x00000040, DX
+	ADDQ        $0x40, DX
 	DECQ        BX
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), BX
+	MOVQ        tail+56(FP), BX
 	TESTQ       BX, BX
 	JZ          store
-	MOVQ        masks+56(FP), BX
+	MOVQ        masks+64(FP), BX
 	VMOVDQU     (BX), Y4
 	VMOVUPS     (DX), Y2
 	VMOVUPS     32(DX), Y3
@@ -36422,7 +36428,7 @@ tail:
 	VFMADD231PS Y3, Y4, Y1
 
 store:
-	MOVQ         masks+56(FP), CX
+	MOVQ         masks+64(FP), CX
 	VMOVDQU      32(CX), X2
 	VPERMILPS    $0xb1, Y1, Y3
 	VADDPS       Y1, Y3, Y1
@@ -36443,17 +36449,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R2(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q0R2(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, FMA3
-TEXT ·packedF32Q0R2(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q0R2(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -36471,15 +36477,15 @@ group:
 	VFMADD231PS Y4, Y6, Y2
 	VFMADD231PS Y5, Y6, Y3
 	ADDQ        $0x20, DX
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y7
 	VMOVUPS     (SI), Y4
 	VMOVUPS     32(SI), Y5
@@ -36491,7 +36497,7 @@ tail:
 	VFMADD231PS Y5, Y6, Y3
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X4
 	VPERMILPS    $0xb1, Y1, Y5
 	VADDPS       Y1, Y5, Y1
@@ -36529,17 +36535,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R3(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q0R3(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, FMA3
-TEXT ·packedF32Q0R3(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q0R3(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -36562,15 +36568,15 @@ group:
 	VFMADD231PS Y6, Y8, Y4
 	VFMADD231PS Y7, Y8, Y5
 	ADDQ        $0x20, DX
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y9
 	VMOVUPS     (SI), Y6
 	VMOVUPS     32(SI), Y7
@@ -36585,7 +36591,7 @@ tail:
 	VFMADD231PS Y7, Y8, Y5
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X6
 	VPERMILPS    $0xb1, Y1, Y7
 	VADDPS       Y1, Y7, Y1
@@ -36640,17 +36646,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R4(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q0R4(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, FMA3
-TEXT ·packedF32Q0R4(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q0R4(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -36679,15 +36685,15 @@ group:
 	VFMADD231PS Y8, Y10, Y6
 	VFMADD231PS Y9, Y10, Y7
 	ADDQ        $0x20, DX
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y11
 	VMOVUPS     (SI), Y8
 	VMOVUPS     32(SI), Y9
@@ -36705,7 +36711,7 @@ tail:
 	VFMADD231PS Y9, Y10, Y7
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X8
 	VPERMILPS    $0xb1, Y1, Y9
 	VADDPS       Y1, Y9, Y1
@@ -36777,17 +36783,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R5(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q0R5(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, FMA3
-TEXT ·packedF32Q0R5(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q0R5(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Y0, Y0, Y0
@@ -36823,15 +36829,15 @@ group:
 	VFMADD231PS Y11, Y12, Y9
 	ADDQ        $0x20, DX
 	ADDQ        $0x20, R9
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y13
 	VMOVUPS     (SI), Y10
 	VMOVUPS     32(SI), Y11
@@ -36852,7 +36858,7 @@ tail:
 	VFMADD231PS Y11, Y12, Y9
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X10
 	VPERMILPS    $0xb1, Y1, Y11
 	VADDPS       Y1, Y11, Y1
@@ -36941,17 +36947,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R6(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q0R6(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, FMA3
-TEXT ·packedF32Q0R6(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q0R6(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Y0, Y0, Y0
@@ -36992,15 +36998,15 @@ group:
 	VFMADD231PS Y13, Y14, Y11
 	ADDQ        $0x20, DX
 	ADDQ        $0x20, R9
-	ADDQ        $0x00000040, SI
+	ADDQ        $0x40, SI
 	DECQ        DI
 	JNZ         group
 
 tail:
-	MOVQ        tail+48(FP), DI
+	MOVQ        tail+56(FP), DI
 	TESTQ       DI, DI
 	JZ          store
-	MOVQ        masks+56(FP), DI
+	MOVQ        masks+64(FP), DI
 	VMOVDQU     (DI), Y15
 	VMOVUPS     (SI), Y12
 	VMOVUPS     32(SI), Y13
@@ -37024,7 +37030,7 @@ tail:
 	VFMADD231PS Y13, Y14, Y11
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X12
 	VPERMILPS    $0xb1, Y1, Y13
 	VADDPS       Y1, Y13, Y1
@@ -37130,9 +37136,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R1(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q1R1(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·packedF32Q1R1(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q1R1(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -37140,12 +37146,13 @@ TEXT ·packedF32Q1R1(SB), NOSPLIT, $0-64
 	MOVQ   lda+24(FP), DX
 	SHLQ   $0x02, DX
 	MOVQ   b+32(FP), DX
-	MOVQ   ng+40(FP), BX
+	MOVQ   bi+40(FP), BX
+	MOVQ   ng+48(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	TESTQ  BX, BX
+	TESTQ  SI, SI
 	JZ     tail
 
 group:
@@ -37169,21 +37176,22 @@ group:
 	VBROADCASTSD 24(CX), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y2
-	VMOVUPS      256(DX), Y4
-	VMOVUPS      288(DX), Y5
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
 	VMOVUPS      (CX), Y6
 	VFMADD231PS  Y4, Y6, Y1
 	VFMADD231PS  Y5, Y6, Y3
 	ADDQ         $0x20, CX
-	ADDQ         $0x00000140, DX
-	DECQ         BX
+	ADDQ         $0x00000100, DX
+	ADDQ         $0x40, BX
+	DECQ         SI
 	JNZ          group
 
 tail:
-	MOVQ         tail+48(FP), BX
-	TESTQ        BX, BX
+	MOVQ         tail+56(FP), SI
+	TESTQ        SI, SI
 	JZ           store
-	CMPQ         BX, $0x01
+	CMPQ         SI, $0x01
 	JE           single0
 	VMOVUPS      (DX), Y4
 	VMOVUPS      32(DX), Y5
@@ -37202,9 +37210,9 @@ single0:
 	JMP          tailI
 
 next0:
-	CMPQ         BX, $0x02
+	CMPQ         SI, $0x02
 	JLE          tailI
-	CMPQ         BX, $0x03
+	CMPQ         SI, $0x03
 	JE           single1
 	VMOVUPS      64(DX), Y4
 	VMOVUPS      96(DX), Y5
@@ -37223,9 +37231,9 @@ single1:
 	JMP          tailI
 
 next1:
-	CMPQ         BX, $0x04
+	CMPQ         SI, $0x04
 	JLE          tailI
-	CMPQ         BX, $0x05
+	CMPQ         SI, $0x05
 	JE           single2
 	VMOVUPS      128(DX), Y4
 	VMOVUPS      160(DX), Y5
@@ -37244,7 +37252,7 @@ single2:
 	JMP          tailI
 
 next2:
-	CMPQ         BX, $0x06
+	CMPQ         SI, $0x06
 	JLE          tailI
 	VMOVUPS      192(DX), Y4
 	VMOVUPS      224(DX), Y5
@@ -37254,16 +37262,16 @@ next2:
 	VFMADD231PS  Y5, Y6, Y2
 
 tailI:
-	MOVQ        masks+56(FP), BX
-	VMOVDQU     (BX), Y6
-	VMOVUPS     256(DX), Y4
-	VMOVUPS     288(DX), Y5
+	MOVQ        masks+64(FP), DX
+	VMOVDQU     (DX), Y6
+	VMOVUPS     (BX), Y4
+	VMOVUPS     32(BX), Y5
 	VMASKMOVPS  (CX), Y6, Y6
 	VFMADD231PS Y4, Y6, Y1
 	VFMADD231PS Y5, Y6, Y3
 
 store:
-	MOVQ         masks+56(FP), CX
+	MOVQ         masks+64(FP), CX
 	VMOVDQU      32(CX), X4
 	VPERMILPS    $0xb1, Y0, Y5
 	VADDPS       Y0, Y5, Y0
@@ -37292,9 +37300,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R2(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q1R2(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·packedF32Q1R2(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q1R2(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -37302,7 +37310,8 @@ TEXT ·packedF32Q1R2(SB), NOSPLIT, $0-64
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -37311,7 +37320,7 @@ TEXT ·packedF32Q1R2(SB), NOSPLIT, $0-64
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -37347,8 +37356,8 @@ group:
 	VBROADCASTSD 24(DX)(BX*1), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y6
-	VMOVUPS      256(SI), Y8
-	VMOVUPS      288(SI), Y9
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
 	VMOVUPS      (DX), Y10
 	VFMADD231PS  Y8, Y10, Y1
 	VFMADD231PS  Y9, Y10, Y3
@@ -37356,15 +37365,16 @@ group:
 	VFMADD231PS  Y8, Y10, Y5
 	VFMADD231PS  Y9, Y10, Y7
 	ADDQ         $0x20, DX
-	ADDQ         $0x00000140, SI
-	DECQ         DI
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x40, DI
+	DECQ         R8
 	JNZ          group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Y8
 	VMOVUPS      32(SI), Y9
@@ -37390,9 +37400,9 @@ single0:
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Y8
 	VMOVUPS      96(SI), Y9
@@ -37418,9 +37428,9 @@ single1:
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
@@ -37446,7 +37456,7 @@ single2:
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Y8
 	VMOVUPS      224(SI), Y9
@@ -37460,10 +37470,10 @@ next2:
 	VFMADD231PS  Y9, Y10, Y6
 
 tailI:
-	MOVQ        masks+56(FP), DI
-	VMOVDQU     (DI), Y11
-	VMOVUPS     256(SI), Y8
-	VMOVUPS     288(SI), Y9
+	MOVQ        masks+64(FP), SI
+	VMOVDQU     (SI), Y11
+	VMOVUPS     (DI), Y8
+	VMOVUPS     32(DI), Y9
 	VMASKMOVPS  (DX), Y11, Y10
 	VFMADD231PS Y8, Y10, Y1
 	VFMADD231PS Y9, Y10, Y3
@@ -37472,7 +37482,7 @@ tailI:
 	VFMADD231PS Y9, Y10, Y7
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X8
 	VPERMILPS    $0xb1, Y0, Y9
 	VADDPS       Y0, Y9, Y0
@@ -37526,9 +37536,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R3(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, masks *int32)
+// func packedF32Q1R3(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·packedF32Q1R3(SB), NOSPLIT, $0-64
+TEXT ·packedF32Q1R3(SB), NOSPLIT, $0-72
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -37536,7 +37546,8 @@ TEXT ·packedF32Q1R3(SB), NOSPLIT, $0-64
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -37549,7 +37560,7 @@ TEXT ·packedF32Q1R3(SB), NOSPLIT, $0-64
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -37597,8 +37608,8 @@ group:
 	VBROADCASTSD 24(DX)(BX*2), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y10
-	VMOVUPS      256(SI), Y12
-	VMOVUPS      288(SI), Y13
+	VMOVUPS      (DI), Y12
+	VMOVUPS      32(DI), Y13
 	VMOVUPS      (DX), Y14
 	VFMADD231PS  Y12, Y14, Y1
 	VFMADD231PS  Y13, Y14, Y3
@@ -37609,15 +37620,16 @@ group:
 	VFMADD231PS  Y12, Y14, Y9
 	VFMADD231PS  Y13, Y14, Y11
 	ADDQ         $0x20, DX
-	ADDQ         $0x00000140, SI
-	DECQ         DI
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x40, DI
+	DECQ         R8
 	JNZ          group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
@@ -37650,9 +37662,9 @@ single0:
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Y12
 	VMOVUPS      96(SI), Y13
@@ -37685,9 +37697,9 @@ single1:
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Y12
 	VMOVUPS      160(SI), Y13
@@ -37720,7 +37732,7 @@ single2:
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Y12
 	VMOVUPS      224(SI), Y13
@@ -37738,10 +37750,10 @@ next2:
 	VFMADD231PS  Y13, Y14, Y10
 
 tailI:
-	MOVQ        masks+56(FP), DI
-	VMOVDQU     (DI), Y15
-	VMOVUPS     256(SI), Y12
-	VMOVUPS     288(SI), Y13
+	MOVQ        masks+64(FP), SI
+	VMOVDQU     (SI), Y15
+	VMOVUPS     (DI), Y12
+	VMOVUPS     32(DI), Y13
 	VMASKMOVPS  (DX), Y15, Y14
 	VFMADD231PS Y12, Y14, Y1
 	VFMADD231PS Y13, Y14, Y3
@@ -37753,7 +37765,7 @@ tailI:
 	VFMADD231PS Y13, Y14, Y11
 
 store:
-	MOVQ         masks+56(FP), DX
+	MOVQ         masks+64(FP), DX
 	VMOVDQU      32(DX), X12
 	VPERMILPS    $0xb1, Y0, Y13
 	VADDPS       Y0, Y13, Y0
@@ -37832,17 +37844,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R1AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R1AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), CX
 	MOVQ   lda+24(FP), DX
 	SHLQ   $0x03, DX
-	MOVQ   b+32(FP), DX
-	MOVQ   ng+40(FP), BX
+	MOVQ   bi+40(FP), DX
+	MOVQ   ng+48(FP), BX
 	VXORPS Z0, Z0, Z0
 	TESTQ  BX, BX
 	JZ     tail
@@ -37852,15 +37864,15 @@ group:
 	VBROADCASTF64X4 (CX), Z2
 	VFMADD231PD     Z1, Z2, Z0
 	ADDQ            $0x20, CX
-	ADDQ            $0x00000040, DX
+	ADDQ            $0x40, DX
 	DECQ            BX
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), BX
+	MOVQ         tail+56(FP), BX
 	TESTQ        BX, BX
 	JZ           store
-	MOVQ         xmask+56(FP), BX
+	MOVQ         xmask+64(FP), BX
 	KMOVW        BX, K1
 	VMOVUPS      (DX), Z1
 	VMOVUPD.Z    (CX), K1, Y2
@@ -37868,7 +37880,7 @@ tail:
 	VFMADD231PD  Z1, Z2, Z0
 
 store:
-	MOVQ          cmask+64(FP), CX
+	MOVQ          cmask+72(FP), CX
 	KMOVW         CX, K1
 	VPERMILPD     $0x55, Z0, Z1
 	VADDPD        Z0, Z1, Z1
@@ -37882,17 +37894,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R2AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R2AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	TESTQ  DI, DI
@@ -37905,15 +37917,15 @@ group:
 	VBROADCASTF64X4 (DX)(BX*1), Z3
 	VFMADD231PD     Z2, Z3, Z1
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z2
 	VMOVUPD.Z    (DX), K1, Y3
@@ -37924,7 +37936,7 @@ tail:
 	VFMADD231PD  Z2, Z3, Z1
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z2
 	VADDPD        Z0, Z2, Z2
@@ -37948,17 +37960,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R3AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R3AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -37974,15 +37986,15 @@ group:
 	VBROADCASTF64X4 (DX)(BX*2), Z4
 	VFMADD231PD     Z3, Z4, Z2
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z3
 	VMOVUPD.Z    (DX), K1, Y4
@@ -37996,7 +38008,7 @@ tail:
 	VFMADD231PD  Z3, Z4, Z2
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z3
 	VADDPD        Z0, Z3, Z3
@@ -38030,17 +38042,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R4AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R4AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
@@ -38060,15 +38072,15 @@ group:
 	VBROADCASTF64X4 (DX)(R8*1), Z5
 	VFMADD231PD     Z4, Z5, Z3
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z4
 	VMOVUPD.Z    (DX), K1, Y5
@@ -38085,7 +38097,7 @@ tail:
 	VFMADD231PD  Z4, Z5, Z3
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z4
 	VADDPD        Z0, Z4, Z4
@@ -38129,17 +38141,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R5AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R5AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Z0, Z0, Z0
@@ -38164,15 +38176,15 @@ group:
 	VFMADD231PD     Z5, Z6, Z4
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z5
 	VMOVUPD.Z    (DX), K1, Y6
@@ -38192,7 +38204,7 @@ tail:
 	VFMADD231PD  Z5, Z6, Z4
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z5
 	VADDPD        Z0, Z5, Z5
@@ -38246,17 +38258,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R6AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R6AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R6AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R6AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Z0, Z0, Z0
@@ -38284,15 +38296,15 @@ group:
 	VFMADD231PD     Z6, Z7, Z5
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z6
 	VMOVUPD.Z    (DX), K1, Y7
@@ -38315,7 +38327,7 @@ tail:
 	VFMADD231PD  Z6, Z7, Z5
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z6
 	VADDPD        Z0, Z6, Z6
@@ -38379,17 +38391,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R7AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R7AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R7AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R7AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Z0, Z0, Z0
@@ -38420,15 +38432,15 @@ group:
 	VFMADD231PD     Z7, Z8, Z6
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z7
 	VMOVUPD.Z    (DX), K1, Y8
@@ -38454,7 +38466,7 @@ tail:
 	VFMADD231PD  Z7, Z8, Z6
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z7
 	VADDPD        Z0, Z7, Z7
@@ -38528,17 +38540,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R8AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R8AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R8AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R8AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Z0, Z0, Z0
@@ -38572,15 +38584,15 @@ group:
 	VFMADD231PD     Z8, Z9, Z7
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z8
 	VMOVUPD.Z    (DX), K1, Y9
@@ -38609,7 +38621,7 @@ tail:
 	VFMADD231PD  Z8, Z9, Z7
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z8
 	VADDPD        Z0, Z8, Z8
@@ -38693,17 +38705,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R9AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R9AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R9AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R9AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	LEAQ   (R9)(BX*4), R10
@@ -38742,15 +38754,15 @@ group:
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z9
 	VMOVUPD.Z    (DX), K1, Y10
@@ -38782,7 +38794,7 @@ tail:
 	VFMADD231PD  Z9, Z10, Z8
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z9
 	VADDPD        Z0, Z9, Z9
@@ -38876,17 +38888,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R10AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R10AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R10AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R10AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	LEAQ   (R9)(BX*4), R10
@@ -38928,15 +38940,15 @@ group:
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z10
 	VMOVUPD.Z    (DX), K1, Y11
@@ -38971,7 +38983,7 @@ tail:
 	VFMADD231PD  Z10, Z11, Z9
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z10
 	VADDPD        Z0, Z10, Z10
@@ -39075,17 +39087,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R11AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R11AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R11AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R11AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	LEAQ   (R9)(BX*4), R10
@@ -39130,15 +39142,15 @@ group:
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z11
 	VMOVUPD.Z    (DX), K1, Y12
@@ -39176,7 +39188,7 @@ tail:
 	VFMADD231PD  Z11, Z12, Z10
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z11
 	VADDPD        Z0, Z11, Z11
@@ -39290,17 +39302,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q0R12AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q0R12AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q0R12AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q0R12AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	LEAQ   (R9)(BX*4), R10
@@ -39348,15 +39360,15 @@ group:
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z12
 	VMOVUPD.Z    (DX), K1, Y13
@@ -39397,7 +39409,7 @@ tail:
 	VFMADD231PD  Z12, Z13, Z11
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPD     $0x55, Z0, Z12
 	VADDPD        Z0, Z12, Z12
@@ -39521,9 +39533,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R1AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R1AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R1AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -39531,10 +39543,11 @@ TEXT ·packedF64Q1R1AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), DX
 	SHLQ   $0x03, DX
 	MOVQ   b+32(FP), DX
-	MOVQ   ng+40(FP), BX
+	MOVQ   bi+40(FP), BX
+	MOVQ   ng+48(FP), SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-	TESTQ  BX, BX
+	TESTQ  SI, SI
 	JZ     tail
 
 group:
@@ -39550,42 +39563,43 @@ group:
 	VMOVUPS         192(DX), Z2
 	VBROADCASTSD    24(CX), Z3
 	VFMADD231PD     Z2, Z3, Z0
-	VMOVUPS         256(DX), Z2
+	VMOVUPS         (BX), Z2
 	VBROADCASTF64X4 (CX), Z3
 	VFMADD231PD     Z2, Z3, Z1
 	ADDQ            $0x20, CX
-	ADDQ            $0x00000140, DX
-	DECQ            BX
+	ADDQ            $0x00000100, DX
+	ADDQ            $0x40, BX
+	DECQ            SI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), BX
-	TESTQ        BX, BX
+	MOVQ         tail+56(FP), SI
+	TESTQ        SI, SI
 	JZ           store
 	VMOVUPS      (DX), Z2
 	VBROADCASTSD (CX), Z3
 	VFMADD231PD  Z2, Z3, Z0
-	CMPQ         BX, $0x01
+	CMPQ         SI, $0x01
 	JLE          tailI
 	VMOVUPS      64(DX), Z2
 	VBROADCASTSD 8(CX), Z3
 	VFMADD231PD  Z2, Z3, Z0
-	CMPQ         BX, $0x02
+	CMPQ         SI, $0x02
 	JLE          tailI
 	VMOVUPS      128(DX), Z2
 	VBROADCASTSD 16(CX), Z3
 	VFMADD231PD  Z2, Z3, Z0
 
 tailI:
-	MOVQ         xmask+56(FP), BX
-	KMOVW        BX, K1
-	VMOVUPS      256(DX), Z2
+	MOVQ         xmask+64(FP), DX
+	KMOVW        DX, K1
+	VMOVUPS      (BX), Z2
 	VMOVUPD.Z    (CX), K1, Y3
 	VINSERTF64X4 $0x01, Y3, Z3, Z3
 	VFMADD231PD  Z2, Z3, Z1
 
 store:
-	MOVQ          cmask+64(FP), CX
+	MOVQ          cmask+72(FP), CX
 	KMOVW         CX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -39601,9 +39615,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R2AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R2AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R2AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -39611,12 +39625,13 @@ TEXT ·packedF64Q1R2AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -39640,33 +39655,34 @@ group:
 	VFMADD231PD     Z4, Z5, Z0
 	VBROADCASTSD    24(DX)(BX*1), Z5
 	VFMADD231PD     Z4, Z5, Z2
-	VMOVUPS         256(SI), Z4
+	VMOVUPS         (DI), Z4
 	VBROADCASTF64X4 (DX), Z5
 	VFMADD231PD     Z4, Z5, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z5
 	VFMADD231PD     Z4, Z5, Z3
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z4
 	VBROADCASTSD (DX), Z5
 	VFMADD231PD  Z4, Z5, Z0
 	VBROADCASTSD (DX)(BX*1), Z5
 	VFMADD231PD  Z4, Z5, Z2
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z4
 	VBROADCASTSD 8(DX), Z5
 	VFMADD231PD  Z4, Z5, Z0
 	VBROADCASTSD 8(DX)(BX*1), Z5
 	VFMADD231PD  Z4, Z5, Z2
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z4
 	VBROADCASTSD 16(DX), Z5
@@ -39675,9 +39691,9 @@ tail:
 	VFMADD231PD  Z4, Z5, Z2
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z4
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z4
 	VMOVUPD.Z    (DX), K1, Y5
 	VINSERTF64X4 $0x01, Y5, Z5, Z5
 	VFMADD231PD  Z4, Z5, Z1
@@ -39686,7 +39702,7 @@ tailI:
 	VFMADD231PD  Z4, Z5, Z3
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -39714,9 +39730,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R3AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R3AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R3AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -39724,14 +39740,15 @@ TEXT ·packedF64Q1R3AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -39763,7 +39780,7 @@ group:
 	VFMADD231PD     Z6, Z7, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z7
 	VFMADD231PD     Z6, Z7, Z4
-	VMOVUPS         256(SI), Z6
+	VMOVUPS         (DI), Z6
 	VBROADCASTF64X4 (DX), Z7
 	VFMADD231PD     Z6, Z7, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z7
@@ -39771,13 +39788,14 @@ group:
 	VBROADCASTF64X4 (DX)(BX*2), Z7
 	VFMADD231PD     Z6, Z7, Z5
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z6
 	VBROADCASTSD (DX), Z7
@@ -39786,7 +39804,7 @@ tail:
 	VFMADD231PD  Z6, Z7, Z2
 	VBROADCASTSD (DX)(BX*2), Z7
 	VFMADD231PD  Z6, Z7, Z4
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z6
 	VBROADCASTSD 8(DX), Z7
@@ -39795,7 +39813,7 @@ tail:
 	VFMADD231PD  Z6, Z7, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z7
 	VFMADD231PD  Z6, Z7, Z4
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z6
 	VBROADCASTSD 16(DX), Z7
@@ -39806,9 +39824,9 @@ tail:
 	VFMADD231PD  Z6, Z7, Z4
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z6
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z6
 	VMOVUPD.Z    (DX), K1, Y7
 	VINSERTF64X4 $0x01, Y7, Z7, Z7
 	VFMADD231PD  Z6, Z7, Z1
@@ -39820,7 +39838,7 @@ tailI:
 	VFMADD231PD  Z6, Z7, Z5
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -39860,9 +39878,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R4AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R4AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R4AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -39870,8 +39888,9 @@ TEXT ·packedF64Q1R4AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -39880,7 +39899,7 @@ TEXT ·packedF64Q1R4AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -39891,7 +39910,7 @@ group:
 	VFMADD231PD     Z8, Z9, Z2
 	VBROADCASTSD    (DX)(BX*2), Z9
 	VFMADD231PD     Z8, Z9, Z4
-	VBROADCASTSD    (DX)(R8*1), Z9
+	VBROADCASTSD    (DX)(R9*1), Z9
 	VFMADD231PD     Z8, Z9, Z6
 	VMOVUPS         64(SI), Z8
 	VBROADCASTSD    8(DX), Z9
@@ -39900,7 +39919,7 @@ group:
 	VFMADD231PD     Z8, Z9, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z9
 	VFMADD231PD     Z8, Z9, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z9
+	VBROADCASTSD    8(DX)(R9*1), Z9
 	VFMADD231PD     Z8, Z9, Z6
 	VMOVUPS         128(SI), Z8
 	VBROADCASTSD    16(DX), Z9
@@ -39909,7 +39928,7 @@ group:
 	VFMADD231PD     Z8, Z9, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z9
 	VFMADD231PD     Z8, Z9, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z9
+	VBROADCASTSD    16(DX)(R9*1), Z9
 	VFMADD231PD     Z8, Z9, Z6
 	VMOVUPS         192(SI), Z8
 	VBROADCASTSD    24(DX), Z9
@@ -39918,25 +39937,26 @@ group:
 	VFMADD231PD     Z8, Z9, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z9
 	VFMADD231PD     Z8, Z9, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z9
+	VBROADCASTSD    24(DX)(R9*1), Z9
 	VFMADD231PD     Z8, Z9, Z6
-	VMOVUPS         256(SI), Z8
+	VMOVUPS         (DI), Z8
 	VBROADCASTF64X4 (DX), Z9
 	VFMADD231PD     Z8, Z9, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z9
 	VFMADD231PD     Z8, Z9, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z9
 	VFMADD231PD     Z8, Z9, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z9
+	VBROADCASTF64X4 (DX)(R9*1), Z9
 	VFMADD231PD     Z8, Z9, Z7
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z8
 	VBROADCASTSD (DX), Z9
@@ -39945,9 +39965,9 @@ tail:
 	VFMADD231PD  Z8, Z9, Z2
 	VBROADCASTSD (DX)(BX*2), Z9
 	VFMADD231PD  Z8, Z9, Z4
-	VBROADCASTSD (DX)(R8*1), Z9
+	VBROADCASTSD (DX)(R9*1), Z9
 	VFMADD231PD  Z8, Z9, Z6
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z8
 	VBROADCASTSD 8(DX), Z9
@@ -39956,9 +39976,9 @@ tail:
 	VFMADD231PD  Z8, Z9, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z9
 	VFMADD231PD  Z8, Z9, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z9
+	VBROADCASTSD 8(DX)(R9*1), Z9
 	VFMADD231PD  Z8, Z9, Z6
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z8
 	VBROADCASTSD 16(DX), Z9
@@ -39967,13 +39987,13 @@ tail:
 	VFMADD231PD  Z8, Z9, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z9
 	VFMADD231PD  Z8, Z9, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z9
+	VBROADCASTSD 16(DX)(R9*1), Z9
 	VFMADD231PD  Z8, Z9, Z6
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z8
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z8
 	VMOVUPD.Z    (DX), K1, Y9
 	VINSERTF64X4 $0x01, Y9, Z9, Z9
 	VFMADD231PD  Z8, Z9, Z1
@@ -39983,12 +40003,12 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y9
 	VINSERTF64X4 $0x01, Y9, Z9, Z9
 	VFMADD231PD  Z8, Z9, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y9
+	VMOVUPD.Z    (DX)(R9*1), K1, Y9
 	VINSERTF64X4 $0x01, Y9, Z9, Z9
 	VFMADD231PD  Z8, Z9, Z7
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -40040,9 +40060,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R5AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R5AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R5AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -40050,9 +40070,10 @@ TEXT ·packedF64Q1R5AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -40063,7 +40084,7 @@ TEXT ·packedF64Q1R5AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -40074,9 +40095,9 @@ group:
 	VFMADD231PD     Z10, Z11, Z2
 	VBROADCASTSD    (DX)(BX*2), Z11
 	VFMADD231PD     Z10, Z11, Z4
-	VBROADCASTSD    (DX)(R8*1), Z11
+	VBROADCASTSD    (DX)(R9*1), Z11
 	VFMADD231PD     Z10, Z11, Z6
-	VBROADCASTSD    (R9), Z11
+	VBROADCASTSD    (R10), Z11
 	VFMADD231PD     Z10, Z11, Z8
 	VMOVUPS         64(SI), Z10
 	VBROADCASTSD    8(DX), Z11
@@ -40085,9 +40106,9 @@ group:
 	VFMADD231PD     Z10, Z11, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z11
 	VFMADD231PD     Z10, Z11, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z11
+	VBROADCASTSD    8(DX)(R9*1), Z11
 	VFMADD231PD     Z10, Z11, Z6
-	VBROADCASTSD    8(R9), Z11
+	VBROADCASTSD    8(R10), Z11
 	VFMADD231PD     Z10, Z11, Z8
 	VMOVUPS         128(SI), Z10
 	VBROADCASTSD    16(DX), Z11
@@ -40096,9 +40117,9 @@ group:
 	VFMADD231PD     Z10, Z11, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z11
 	VFMADD231PD     Z10, Z11, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z11
+	VBROADCASTSD    16(DX)(R9*1), Z11
 	VFMADD231PD     Z10, Z11, Z6
-	VBROADCASTSD    16(R9), Z11
+	VBROADCASTSD    16(R10), Z11
 	VFMADD231PD     Z10, Z11, Z8
 	VMOVUPS         192(SI), Z10
 	VBROADCASTSD    24(DX), Z11
@@ -40107,30 +40128,31 @@ group:
 	VFMADD231PD     Z10, Z11, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z11
 	VFMADD231PD     Z10, Z11, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z11
+	VBROADCASTSD    24(DX)(R9*1), Z11
 	VFMADD231PD     Z10, Z11, Z6
-	VBROADCASTSD    24(R9), Z11
+	VBROADCASTSD    24(R10), Z11
 	VFMADD231PD     Z10, Z11, Z8
-	VMOVUPS         256(SI), Z10
+	VMOVUPS         (DI), Z10
 	VBROADCASTF64X4 (DX), Z11
 	VFMADD231PD     Z10, Z11, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z11
 	VFMADD231PD     Z10, Z11, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z11
 	VFMADD231PD     Z10, Z11, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z11
+	VBROADCASTF64X4 (DX)(R9*1), Z11
 	VFMADD231PD     Z10, Z11, Z7
-	VBROADCASTF64X4 (R9), Z11
+	VBROADCASTF64X4 (R10), Z11
 	VFMADD231PD     Z10, Z11, Z9
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R10
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z10
 	VBROADCASTSD (DX), Z11
@@ -40139,11 +40161,11 @@ tail:
 	VFMADD231PD  Z10, Z11, Z2
 	VBROADCASTSD (DX)(BX*2), Z11
 	VFMADD231PD  Z10, Z11, Z4
-	VBROADCASTSD (DX)(R8*1), Z11
+	VBROADCASTSD (DX)(R9*1), Z11
 	VFMADD231PD  Z10, Z11, Z6
-	VBROADCASTSD (R9), Z11
+	VBROADCASTSD (R10), Z11
 	VFMADD231PD  Z10, Z11, Z8
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z10
 	VBROADCASTSD 8(DX), Z11
@@ -40152,11 +40174,11 @@ tail:
 	VFMADD231PD  Z10, Z11, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z11
 	VFMADD231PD  Z10, Z11, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z11
+	VBROADCASTSD 8(DX)(R9*1), Z11
 	VFMADD231PD  Z10, Z11, Z6
-	VBROADCASTSD 8(R9), Z11
+	VBROADCASTSD 8(R10), Z11
 	VFMADD231PD  Z10, Z11, Z8
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z10
 	VBROADCASTSD 16(DX), Z11
@@ -40165,15 +40187,15 @@ tail:
 	VFMADD231PD  Z10, Z11, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z11
 	VFMADD231PD  Z10, Z11, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z11
+	VBROADCASTSD 16(DX)(R9*1), Z11
 	VFMADD231PD  Z10, Z11, Z6
-	VBROADCASTSD 16(R9), Z11
+	VBROADCASTSD 16(R10), Z11
 	VFMADD231PD  Z10, Z11, Z8
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z10
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z10
 	VMOVUPD.Z    (DX), K1, Y11
 	VINSERTF64X4 $0x01, Y11, Z11, Z11
 	VFMADD231PD  Z10, Z11, Z1
@@ -40183,15 +40205,15 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y11
 	VINSERTF64X4 $0x01, Y11, Z11, Z11
 	VFMADD231PD  Z10, Z11, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y11
+	VMOVUPD.Z    (DX)(R9*1), K1, Y11
 	VINSERTF64X4 $0x01, Y11, Z11, Z11
 	VFMADD231PD  Z10, Z11, Z7
-	VMOVUPD.Z    (R9), K1, Y11
+	VMOVUPD.Z    (R10), K1, Y11
 	VINSERTF64X4 $0x01, Y11, Z11, Z11
 	VFMADD231PD  Z10, Z11, Z9
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -40255,9 +40277,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R6AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R6AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R6AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R6AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -40265,9 +40287,10 @@ TEXT ·packedF64Q1R6AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -40280,7 +40303,7 @@ TEXT ·packedF64Q1R6AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -40291,11 +40314,11 @@ group:
 	VFMADD231PD     Z12, Z13, Z2
 	VBROADCASTSD    (DX)(BX*2), Z13
 	VFMADD231PD     Z12, Z13, Z4
-	VBROADCASTSD    (DX)(R8*1), Z13
+	VBROADCASTSD    (DX)(R9*1), Z13
 	VFMADD231PD     Z12, Z13, Z6
-	VBROADCASTSD    (R9), Z13
+	VBROADCASTSD    (R10), Z13
 	VFMADD231PD     Z12, Z13, Z8
-	VBROADCASTSD    (R9)(BX*1), Z13
+	VBROADCASTSD    (R10)(BX*1), Z13
 	VFMADD231PD     Z12, Z13, Z10
 	VMOVUPS         64(SI), Z12
 	VBROADCASTSD    8(DX), Z13
@@ -40304,11 +40327,11 @@ group:
 	VFMADD231PD     Z12, Z13, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z13
 	VFMADD231PD     Z12, Z13, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z13
+	VBROADCASTSD    8(DX)(R9*1), Z13
 	VFMADD231PD     Z12, Z13, Z6
-	VBROADCASTSD    8(R9), Z13
+	VBROADCASTSD    8(R10), Z13
 	VFMADD231PD     Z12, Z13, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z13
+	VBROADCASTSD    8(R10)(BX*1), Z13
 	VFMADD231PD     Z12, Z13, Z10
 	VMOVUPS         128(SI), Z12
 	VBROADCASTSD    16(DX), Z13
@@ -40317,11 +40340,11 @@ group:
 	VFMADD231PD     Z12, Z13, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z13
 	VFMADD231PD     Z12, Z13, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z13
+	VBROADCASTSD    16(DX)(R9*1), Z13
 	VFMADD231PD     Z12, Z13, Z6
-	VBROADCASTSD    16(R9), Z13
+	VBROADCASTSD    16(R10), Z13
 	VFMADD231PD     Z12, Z13, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z13
+	VBROADCASTSD    16(R10)(BX*1), Z13
 	VFMADD231PD     Z12, Z13, Z10
 	VMOVUPS         192(SI), Z12
 	VBROADCASTSD    24(DX), Z13
@@ -40330,34 +40353,35 @@ group:
 	VFMADD231PD     Z12, Z13, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z13
 	VFMADD231PD     Z12, Z13, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z13
+	VBROADCASTSD    24(DX)(R9*1), Z13
 	VFMADD231PD     Z12, Z13, Z6
-	VBROADCASTSD    24(R9), Z13
+	VBROADCASTSD    24(R10), Z13
 	VFMADD231PD     Z12, Z13, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z13
+	VBROADCASTSD    24(R10)(BX*1), Z13
 	VFMADD231PD     Z12, Z13, Z10
-	VMOVUPS         256(SI), Z12
+	VMOVUPS         (DI), Z12
 	VBROADCASTF64X4 (DX), Z13
 	VFMADD231PD     Z12, Z13, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z13
 	VFMADD231PD     Z12, Z13, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z13
 	VFMADD231PD     Z12, Z13, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z13
+	VBROADCASTF64X4 (DX)(R9*1), Z13
 	VFMADD231PD     Z12, Z13, Z7
-	VBROADCASTF64X4 (R9), Z13
+	VBROADCASTF64X4 (R10), Z13
 	VFMADD231PD     Z12, Z13, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z13
+	VBROADCASTF64X4 (R10)(BX*1), Z13
 	VFMADD231PD     Z12, Z13, Z11
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R10
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z12
 	VBROADCASTSD (DX), Z13
@@ -40366,13 +40390,13 @@ tail:
 	VFMADD231PD  Z12, Z13, Z2
 	VBROADCASTSD (DX)(BX*2), Z13
 	VFMADD231PD  Z12, Z13, Z4
-	VBROADCASTSD (DX)(R8*1), Z13
+	VBROADCASTSD (DX)(R9*1), Z13
 	VFMADD231PD  Z12, Z13, Z6
-	VBROADCASTSD (R9), Z13
+	VBROADCASTSD (R10), Z13
 	VFMADD231PD  Z12, Z13, Z8
-	VBROADCASTSD (R9)(BX*1), Z13
+	VBROADCASTSD (R10)(BX*1), Z13
 	VFMADD231PD  Z12, Z13, Z10
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z12
 	VBROADCASTSD 8(DX), Z13
@@ -40381,13 +40405,13 @@ tail:
 	VFMADD231PD  Z12, Z13, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z13
 	VFMADD231PD  Z12, Z13, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z13
+	VBROADCASTSD 8(DX)(R9*1), Z13
 	VFMADD231PD  Z12, Z13, Z6
-	VBROADCASTSD 8(R9), Z13
+	VBROADCASTSD 8(R10), Z13
 	VFMADD231PD  Z12, Z13, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z13
+	VBROADCASTSD 8(R10)(BX*1), Z13
 	VFMADD231PD  Z12, Z13, Z10
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z12
 	VBROADCASTSD 16(DX), Z13
@@ -40396,17 +40420,17 @@ tail:
 	VFMADD231PD  Z12, Z13, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z13
 	VFMADD231PD  Z12, Z13, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z13
+	VBROADCASTSD 16(DX)(R9*1), Z13
 	VFMADD231PD  Z12, Z13, Z6
-	VBROADCASTSD 16(R9), Z13
+	VBROADCASTSD 16(R10), Z13
 	VFMADD231PD  Z12, Z13, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z13
+	VBROADCASTSD 16(R10)(BX*1), Z13
 	VFMADD231PD  Z12, Z13, Z10
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z12
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z12
 	VMOVUPD.Z    (DX), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PD  Z12, Z13, Z1
@@ -40416,18 +40440,18 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PD  Z12, Z13, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y13
+	VMOVUPD.Z    (DX)(R9*1), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PD  Z12, Z13, Z7
-	VMOVUPD.Z    (R9), K1, Y13
+	VMOVUPD.Z    (R10), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PD  Z12, Z13, Z9
-	VMOVUPD.Z    (R9)(BX*1), K1, Y13
+	VMOVUPD.Z    (R10)(BX*1), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PD  Z12, Z13, Z11
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -40503,9 +40527,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R7AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R7AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R7AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R7AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -40513,9 +40537,10 @@ TEXT ·packedF64Q1R7AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -40530,7 +40555,7 @@ TEXT ·packedF64Q1R7AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z11, Z11, Z11
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -40541,13 +40566,13 @@ group:
 	VFMADD231PD     Z14, Z15, Z2
 	VBROADCASTSD    (DX)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z4
-	VBROADCASTSD    (DX)(R8*1), Z15
+	VBROADCASTSD    (DX)(R9*1), Z15
 	VFMADD231PD     Z14, Z15, Z6
-	VBROADCASTSD    (R9), Z15
+	VBROADCASTSD    (R10), Z15
 	VFMADD231PD     Z14, Z15, Z8
-	VBROADCASTSD    (R9)(BX*1), Z15
+	VBROADCASTSD    (R10)(BX*1), Z15
 	VFMADD231PD     Z14, Z15, Z10
-	VBROADCASTSD    (R9)(BX*2), Z15
+	VBROADCASTSD    (R10)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z12
 	VMOVUPS         64(SI), Z14
 	VBROADCASTSD    8(DX), Z15
@@ -40556,13 +40581,13 @@ group:
 	VFMADD231PD     Z14, Z15, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z15
+	VBROADCASTSD    8(DX)(R9*1), Z15
 	VFMADD231PD     Z14, Z15, Z6
-	VBROADCASTSD    8(R9), Z15
+	VBROADCASTSD    8(R10), Z15
 	VFMADD231PD     Z14, Z15, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z15
+	VBROADCASTSD    8(R10)(BX*1), Z15
 	VFMADD231PD     Z14, Z15, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z15
+	VBROADCASTSD    8(R10)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z12
 	VMOVUPS         128(SI), Z14
 	VBROADCASTSD    16(DX), Z15
@@ -40571,13 +40596,13 @@ group:
 	VFMADD231PD     Z14, Z15, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z15
+	VBROADCASTSD    16(DX)(R9*1), Z15
 	VFMADD231PD     Z14, Z15, Z6
-	VBROADCASTSD    16(R9), Z15
+	VBROADCASTSD    16(R10), Z15
 	VFMADD231PD     Z14, Z15, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z15
+	VBROADCASTSD    16(R10)(BX*1), Z15
 	VFMADD231PD     Z14, Z15, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z15
+	VBROADCASTSD    16(R10)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z12
 	VMOVUPS         192(SI), Z14
 	VBROADCASTSD    24(DX), Z15
@@ -40586,38 +40611,39 @@ group:
 	VFMADD231PD     Z14, Z15, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z15
+	VBROADCASTSD    24(DX)(R9*1), Z15
 	VFMADD231PD     Z14, Z15, Z6
-	VBROADCASTSD    24(R9), Z15
+	VBROADCASTSD    24(R10), Z15
 	VFMADD231PD     Z14, Z15, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z15
+	VBROADCASTSD    24(R10)(BX*1), Z15
 	VFMADD231PD     Z14, Z15, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z15
+	VBROADCASTSD    24(R10)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z12
-	VMOVUPS         256(SI), Z14
+	VMOVUPS         (DI), Z14
 	VBROADCASTF64X4 (DX), Z15
 	VFMADD231PD     Z14, Z15, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z15
 	VFMADD231PD     Z14, Z15, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z15
+	VBROADCASTF64X4 (DX)(R9*1), Z15
 	VFMADD231PD     Z14, Z15, Z7
-	VBROADCASTF64X4 (R9), Z15
+	VBROADCASTF64X4 (R10), Z15
 	VFMADD231PD     Z14, Z15, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z15
+	VBROADCASTF64X4 (R10)(BX*1), Z15
 	VFMADD231PD     Z14, Z15, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z15
+	VBROADCASTF64X4 (R10)(BX*2), Z15
 	VFMADD231PD     Z14, Z15, Z13
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R10
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z14
 	VBROADCASTSD (DX), Z15
@@ -40626,15 +40652,15 @@ tail:
 	VFMADD231PD  Z14, Z15, Z2
 	VBROADCASTSD (DX)(BX*2), Z15
 	VFMADD231PD  Z14, Z15, Z4
-	VBROADCASTSD (DX)(R8*1), Z15
+	VBROADCASTSD (DX)(R9*1), Z15
 	VFMADD231PD  Z14, Z15, Z6
-	VBROADCASTSD (R9), Z15
+	VBROADCASTSD (R10), Z15
 	VFMADD231PD  Z14, Z15, Z8
-	VBROADCASTSD (R9)(BX*1), Z15
+	VBROADCASTSD (R10)(BX*1), Z15
 	VFMADD231PD  Z14, Z15, Z10
-	VBROADCASTSD (R9)(BX*2), Z15
+	VBROADCASTSD (R10)(BX*2), Z15
 	VFMADD231PD  Z14, Z15, Z12
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z14
 	VBROADCASTSD 8(DX), Z15
@@ -40643,15 +40669,15 @@ tail:
 	VFMADD231PD  Z14, Z15, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z15
 	VFMADD231PD  Z14, Z15, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z15
+	VBROADCASTSD 8(DX)(R9*1), Z15
 	VFMADD231PD  Z14, Z15, Z6
-	VBROADCASTSD 8(R9), Z15
+	VBROADCASTSD 8(R10), Z15
 	VFMADD231PD  Z14, Z15, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z15
+	VBROADCASTSD 8(R10)(BX*1), Z15
 	VFMADD231PD  Z14, Z15, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z15
+	VBROADCASTSD 8(R10)(BX*2), Z15
 	VFMADD231PD  Z14, Z15, Z12
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z14
 	VBROADCASTSD 16(DX), Z15
@@ -40660,19 +40686,19 @@ tail:
 	VFMADD231PD  Z14, Z15, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z15
 	VFMADD231PD  Z14, Z15, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z15
+	VBROADCASTSD 16(DX)(R9*1), Z15
 	VFMADD231PD  Z14, Z15, Z6
-	VBROADCASTSD 16(R9), Z15
+	VBROADCASTSD 16(R10), Z15
 	VFMADD231PD  Z14, Z15, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z15
+	VBROADCASTSD 16(R10)(BX*1), Z15
 	VFMADD231PD  Z14, Z15, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z15
+	VBROADCASTSD 16(R10)(BX*2), Z15
 	VFMADD231PD  Z14, Z15, Z12
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z14
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z14
 	VMOVUPD.Z    (DX), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PD  Z14, Z15, Z1
@@ -40682,21 +40708,21 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PD  Z14, Z15, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y15
+	VMOVUPD.Z    (DX)(R9*1), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PD  Z14, Z15, Z7
-	VMOVUPD.Z    (R9), K1, Y15
+	VMOVUPD.Z    (R10), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PD  Z14, Z15, Z9
-	VMOVUPD.Z    (R9)(BX*1), K1, Y15
+	VMOVUPD.Z    (R10)(BX*1), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PD  Z14, Z15, Z11
-	VMOVUPD.Z    (R9)(BX*2), K1, Y15
+	VMOVUPD.Z    (R10)(BX*2), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PD  Z14, Z15, Z13
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -40784,9 +40810,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R8AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R8AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R8AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R8AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -40794,9 +40820,10 @@ TEXT ·packedF64Q1R8AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -40813,7 +40840,7 @@ TEXT ·packedF64Q1R8AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -40824,15 +40851,15 @@ group:
 	VFMADD231PD     Z16, Z17, Z2
 	VBROADCASTSD    (DX)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z4
-	VBROADCASTSD    (DX)(R8*1), Z17
+	VBROADCASTSD    (DX)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z6
-	VBROADCASTSD    (R9), Z17
+	VBROADCASTSD    (R10), Z17
 	VFMADD231PD     Z16, Z17, Z8
-	VBROADCASTSD    (R9)(BX*1), Z17
+	VBROADCASTSD    (R10)(BX*1), Z17
 	VFMADD231PD     Z16, Z17, Z10
-	VBROADCASTSD    (R9)(BX*2), Z17
+	VBROADCASTSD    (R10)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z12
-	VBROADCASTSD    (R9)(R8*1), Z17
+	VBROADCASTSD    (R10)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z14
 	VMOVUPS         64(SI), Z16
 	VBROADCASTSD    8(DX), Z17
@@ -40841,15 +40868,15 @@ group:
 	VFMADD231PD     Z16, Z17, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z17
+	VBROADCASTSD    8(DX)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z6
-	VBROADCASTSD    8(R9), Z17
+	VBROADCASTSD    8(R10), Z17
 	VFMADD231PD     Z16, Z17, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z17
+	VBROADCASTSD    8(R10)(BX*1), Z17
 	VFMADD231PD     Z16, Z17, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z17
+	VBROADCASTSD    8(R10)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z17
+	VBROADCASTSD    8(R10)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z14
 	VMOVUPS         128(SI), Z16
 	VBROADCASTSD    16(DX), Z17
@@ -40858,15 +40885,15 @@ group:
 	VFMADD231PD     Z16, Z17, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z17
+	VBROADCASTSD    16(DX)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z6
-	VBROADCASTSD    16(R9), Z17
+	VBROADCASTSD    16(R10), Z17
 	VFMADD231PD     Z16, Z17, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z17
+	VBROADCASTSD    16(R10)(BX*1), Z17
 	VFMADD231PD     Z16, Z17, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z17
+	VBROADCASTSD    16(R10)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z17
+	VBROADCASTSD    16(R10)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z14
 	VMOVUPS         192(SI), Z16
 	VBROADCASTSD    24(DX), Z17
@@ -40875,42 +40902,43 @@ group:
 	VFMADD231PD     Z16, Z17, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z17
+	VBROADCASTSD    24(DX)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z6
-	VBROADCASTSD    24(R9), Z17
+	VBROADCASTSD    24(R10), Z17
 	VFMADD231PD     Z16, Z17, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z17
+	VBROADCASTSD    24(R10)(BX*1), Z17
 	VFMADD231PD     Z16, Z17, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z17
+	VBROADCASTSD    24(R10)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z17
+	VBROADCASTSD    24(R10)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z14
-	VMOVUPS         256(SI), Z16
+	VMOVUPS         (DI), Z16
 	VBROADCASTF64X4 (DX), Z17
 	VFMADD231PD     Z16, Z17, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z17
 	VFMADD231PD     Z16, Z17, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z17
+	VBROADCASTF64X4 (DX)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z7
-	VBROADCASTF64X4 (R9), Z17
+	VBROADCASTF64X4 (R10), Z17
 	VFMADD231PD     Z16, Z17, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z17
+	VBROADCASTF64X4 (R10)(BX*1), Z17
 	VFMADD231PD     Z16, Z17, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z17
+	VBROADCASTF64X4 (R10)(BX*2), Z17
 	VFMADD231PD     Z16, Z17, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z17
+	VBROADCASTF64X4 (R10)(R9*1), Z17
 	VFMADD231PD     Z16, Z17, Z15
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R10
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z16
 	VBROADCASTSD (DX), Z17
@@ -40919,17 +40947,17 @@ tail:
 	VFMADD231PD  Z16, Z17, Z2
 	VBROADCASTSD (DX)(BX*2), Z17
 	VFMADD231PD  Z16, Z17, Z4
-	VBROADCASTSD (DX)(R8*1), Z17
+	VBROADCASTSD (DX)(R9*1), Z17
 	VFMADD231PD  Z16, Z17, Z6
-	VBROADCASTSD (R9), Z17
+	VBROADCASTSD (R10), Z17
 	VFMADD231PD  Z16, Z17, Z8
-	VBROADCASTSD (R9)(BX*1), Z17
+	VBROADCASTSD (R10)(BX*1), Z17
 	VFMADD231PD  Z16, Z17, Z10
-	VBROADCASTSD (R9)(BX*2), Z17
+	VBROADCASTSD (R10)(BX*2), Z17
 	VFMADD231PD  Z16, Z17, Z12
-	VBROADCASTSD (R9)(R8*1), Z17
+	VBROADCASTSD (R10)(R9*1), Z17
 	VFMADD231PD  Z16, Z17, Z14
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z16
 	VBROADCASTSD 8(DX), Z17
@@ -40938,17 +40966,17 @@ tail:
 	VFMADD231PD  Z16, Z17, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z17
 	VFMADD231PD  Z16, Z17, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z17
+	VBROADCASTSD 8(DX)(R9*1), Z17
 	VFMADD231PD  Z16, Z17, Z6
-	VBROADCASTSD 8(R9), Z17
+	VBROADCASTSD 8(R10), Z17
 	VFMADD231PD  Z16, Z17, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z17
+	VBROADCASTSD 8(R10)(BX*1), Z17
 	VFMADD231PD  Z16, Z17, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z17
+	VBROADCASTSD 8(R10)(BX*2), Z17
 	VFMADD231PD  Z16, Z17, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z17
+	VBROADCASTSD 8(R10)(R9*1), Z17
 	VFMADD231PD  Z16, Z17, Z14
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z16
 	VBROADCASTSD 16(DX), Z17
@@ -40957,21 +40985,21 @@ tail:
 	VFMADD231PD  Z16, Z17, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z17
 	VFMADD231PD  Z16, Z17, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z17
+	VBROADCASTSD 16(DX)(R9*1), Z17
 	VFMADD231PD  Z16, Z17, Z6
-	VBROADCASTSD 16(R9), Z17
+	VBROADCASTSD 16(R10), Z17
 	VFMADD231PD  Z16, Z17, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z17
+	VBROADCASTSD 16(R10)(BX*1), Z17
 	VFMADD231PD  Z16, Z17, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z17
+	VBROADCASTSD 16(R10)(BX*2), Z17
 	VFMADD231PD  Z16, Z17, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z17
+	VBROADCASTSD 16(R10)(R9*1), Z17
 	VFMADD231PD  Z16, Z17, Z14
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z16
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z16
 	VMOVUPD.Z    (DX), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PD  Z16, Z17, Z1
@@ -40981,24 +41009,24 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PD  Z16, Z17, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y17
+	VMOVUPD.Z    (DX)(R9*1), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PD  Z16, Z17, Z7
-	VMOVUPD.Z    (R9), K1, Y17
+	VMOVUPD.Z    (R10), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PD  Z16, Z17, Z9
-	VMOVUPD.Z    (R9)(BX*1), K1, Y17
+	VMOVUPD.Z    (R10)(BX*1), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PD  Z16, Z17, Z11
-	VMOVUPD.Z    (R9)(BX*2), K1, Y17
+	VMOVUPD.Z    (R10)(BX*2), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PD  Z16, Z17, Z13
-	VMOVUPD.Z    (R9)(R8*1), K1, Y17
+	VMOVUPD.Z    (R10)(R9*1), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PD  Z16, Z17, Z15
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -41098,9 +41126,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R9AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R9AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R9AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R9AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -41108,10 +41136,11 @@ TEXT ·packedF64Q1R9AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
-	LEAQ   (R9)(BX*4), R10
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
+	LEAQ   (R10)(BX*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -41130,7 +41159,7 @@ TEXT ·packedF64Q1R9AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z15, Z15, Z15
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -41141,17 +41170,17 @@ group:
 	VFMADD231PD     Z18, Z19, Z2
 	VBROADCASTSD    (DX)(BX*2), Z19
 	VFMADD231PD     Z18, Z19, Z4
-	VBROADCASTSD    (DX)(R8*1), Z19
+	VBROADCASTSD    (DX)(R9*1), Z19
 	VFMADD231PD     Z18, Z19, Z6
-	VBROADCASTSD    (R9), Z19
-	VFMADD231PD     Z18, Z19, Z8
-	VBROADCASTSD    (R9)(BX*1), Z19
-	VFMADD231PD     Z18, Z19, Z10
-	VBROADCASTSD    (R9)(BX*2), Z19
-	VFMADD231PD     Z18, Z19, Z12
-	VBROADCASTSD    (R9)(R8*1), Z19
-	VFMADD231PD     Z18, Z19, Z14
 	VBROADCASTSD    (R10), Z19
+	VFMADD231PD     Z18, Z19, Z8
+	VBROADCASTSD    (R10)(BX*1), Z19
+	VFMADD231PD     Z18, Z19, Z10
+	VBROADCASTSD    (R10)(BX*2), Z19
+	VFMADD231PD     Z18, Z19, Z12
+	VBROADCASTSD    (R10)(R9*1), Z19
+	VFMADD231PD     Z18, Z19, Z14
+	VBROADCASTSD    (R11), Z19
 	VFMADD231PD     Z18, Z19, Z16
 	VMOVUPS         64(SI), Z18
 	VBROADCASTSD    8(DX), Z19
@@ -41160,17 +41189,17 @@ group:
 	VFMADD231PD     Z18, Z19, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z19
 	VFMADD231PD     Z18, Z19, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z19
+	VBROADCASTSD    8(DX)(R9*1), Z19
 	VFMADD231PD     Z18, Z19, Z6
-	VBROADCASTSD    8(R9), Z19
-	VFMADD231PD     Z18, Z19, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z19
-	VFMADD231PD     Z18, Z19, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z19
-	VFMADD231PD     Z18, Z19, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z19
-	VFMADD231PD     Z18, Z19, Z14
 	VBROADCASTSD    8(R10), Z19
+	VFMADD231PD     Z18, Z19, Z8
+	VBROADCASTSD    8(R10)(BX*1), Z19
+	VFMADD231PD     Z18, Z19, Z10
+	VBROADCASTSD    8(R10)(BX*2), Z19
+	VFMADD231PD     Z18, Z19, Z12
+	VBROADCASTSD    8(R10)(R9*1), Z19
+	VFMADD231PD     Z18, Z19, Z14
+	VBROADCASTSD    8(R11), Z19
 	VFMADD231PD     Z18, Z19, Z16
 	VMOVUPS         128(SI), Z18
 	VBROADCASTSD    16(DX), Z19
@@ -41179,17 +41208,17 @@ group:
 	VFMADD231PD     Z18, Z19, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z19
 	VFMADD231PD     Z18, Z19, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z19
+	VBROADCASTSD    16(DX)(R9*1), Z19
 	VFMADD231PD     Z18, Z19, Z6
-	VBROADCASTSD    16(R9), Z19
-	VFMADD231PD     Z18, Z19, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z19
-	VFMADD231PD     Z18, Z19, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z19
-	VFMADD231PD     Z18, Z19, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z19
-	VFMADD231PD     Z18, Z19, Z14
 	VBROADCASTSD    16(R10), Z19
+	VFMADD231PD     Z18, Z19, Z8
+	VBROADCASTSD    16(R10)(BX*1), Z19
+	VFMADD231PD     Z18, Z19, Z10
+	VBROADCASTSD    16(R10)(BX*2), Z19
+	VFMADD231PD     Z18, Z19, Z12
+	VBROADCASTSD    16(R10)(R9*1), Z19
+	VFMADD231PD     Z18, Z19, Z14
+	VBROADCASTSD    16(R11), Z19
 	VFMADD231PD     Z18, Z19, Z16
 	VMOVUPS         192(SI), Z18
 	VBROADCASTSD    24(DX), Z19
@@ -41198,47 +41227,48 @@ group:
 	VFMADD231PD     Z18, Z19, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z19
 	VFMADD231PD     Z18, Z19, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z19
+	VBROADCASTSD    24(DX)(R9*1), Z19
 	VFMADD231PD     Z18, Z19, Z6
-	VBROADCASTSD    24(R9), Z19
-	VFMADD231PD     Z18, Z19, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z19
-	VFMADD231PD     Z18, Z19, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z19
-	VFMADD231PD     Z18, Z19, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z19
-	VFMADD231PD     Z18, Z19, Z14
 	VBROADCASTSD    24(R10), Z19
+	VFMADD231PD     Z18, Z19, Z8
+	VBROADCASTSD    24(R10)(BX*1), Z19
+	VFMADD231PD     Z18, Z19, Z10
+	VBROADCASTSD    24(R10)(BX*2), Z19
+	VFMADD231PD     Z18, Z19, Z12
+	VBROADCASTSD    24(R10)(R9*1), Z19
+	VFMADD231PD     Z18, Z19, Z14
+	VBROADCASTSD    24(R11), Z19
 	VFMADD231PD     Z18, Z19, Z16
-	VMOVUPS         256(SI), Z18
+	VMOVUPS         (DI), Z18
 	VBROADCASTF64X4 (DX), Z19
 	VFMADD231PD     Z18, Z19, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z19
 	VFMADD231PD     Z18, Z19, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z19
 	VFMADD231PD     Z18, Z19, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z19
+	VBROADCASTF64X4 (DX)(R9*1), Z19
 	VFMADD231PD     Z18, Z19, Z7
-	VBROADCASTF64X4 (R9), Z19
-	VFMADD231PD     Z18, Z19, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z19
-	VFMADD231PD     Z18, Z19, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z19
-	VFMADD231PD     Z18, Z19, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z19
-	VFMADD231PD     Z18, Z19, Z15
 	VBROADCASTF64X4 (R10), Z19
+	VFMADD231PD     Z18, Z19, Z9
+	VBROADCASTF64X4 (R10)(BX*1), Z19
+	VFMADD231PD     Z18, Z19, Z11
+	VBROADCASTF64X4 (R10)(BX*2), Z19
+	VFMADD231PD     Z18, Z19, Z13
+	VBROADCASTF64X4 (R10)(R9*1), Z19
+	VFMADD231PD     Z18, Z19, Z15
+	VBROADCASTF64X4 (R11), Z19
 	VFMADD231PD     Z18, Z19, Z17
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R11
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z18
 	VBROADCASTSD (DX), Z19
@@ -41247,19 +41277,19 @@ tail:
 	VFMADD231PD  Z18, Z19, Z2
 	VBROADCASTSD (DX)(BX*2), Z19
 	VFMADD231PD  Z18, Z19, Z4
-	VBROADCASTSD (DX)(R8*1), Z19
+	VBROADCASTSD (DX)(R9*1), Z19
 	VFMADD231PD  Z18, Z19, Z6
-	VBROADCASTSD (R9), Z19
-	VFMADD231PD  Z18, Z19, Z8
-	VBROADCASTSD (R9)(BX*1), Z19
-	VFMADD231PD  Z18, Z19, Z10
-	VBROADCASTSD (R9)(BX*2), Z19
-	VFMADD231PD  Z18, Z19, Z12
-	VBROADCASTSD (R9)(R8*1), Z19
-	VFMADD231PD  Z18, Z19, Z14
 	VBROADCASTSD (R10), Z19
+	VFMADD231PD  Z18, Z19, Z8
+	VBROADCASTSD (R10)(BX*1), Z19
+	VFMADD231PD  Z18, Z19, Z10
+	VBROADCASTSD (R10)(BX*2), Z19
+	VFMADD231PD  Z18, Z19, Z12
+	VBROADCASTSD (R10)(R9*1), Z19
+	VFMADD231PD  Z18, Z19, Z14
+	VBROADCASTSD (R11), Z19
 	VFMADD231PD  Z18, Z19, Z16
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z18
 	VBROADCASTSD 8(DX), Z19
@@ -41268,19 +41298,19 @@ tail:
 	VFMADD231PD  Z18, Z19, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z19
 	VFMADD231PD  Z18, Z19, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z19
+	VBROADCASTSD 8(DX)(R9*1), Z19
 	VFMADD231PD  Z18, Z19, Z6
-	VBROADCASTSD 8(R9), Z19
-	VFMADD231PD  Z18, Z19, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z19
-	VFMADD231PD  Z18, Z19, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z19
-	VFMADD231PD  Z18, Z19, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z19
-	VFMADD231PD  Z18, Z19, Z14
 	VBROADCASTSD 8(R10), Z19
+	VFMADD231PD  Z18, Z19, Z8
+	VBROADCASTSD 8(R10)(BX*1), Z19
+	VFMADD231PD  Z18, Z19, Z10
+	VBROADCASTSD 8(R10)(BX*2), Z19
+	VFMADD231PD  Z18, Z19, Z12
+	VBROADCASTSD 8(R10)(R9*1), Z19
+	VFMADD231PD  Z18, Z19, Z14
+	VBROADCASTSD 8(R11), Z19
 	VFMADD231PD  Z18, Z19, Z16
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z18
 	VBROADCASTSD 16(DX), Z19
@@ -41289,23 +41319,23 @@ tail:
 	VFMADD231PD  Z18, Z19, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z19
 	VFMADD231PD  Z18, Z19, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z19
+	VBROADCASTSD 16(DX)(R9*1), Z19
 	VFMADD231PD  Z18, Z19, Z6
-	VBROADCASTSD 16(R9), Z19
-	VFMADD231PD  Z18, Z19, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z19
-	VFMADD231PD  Z18, Z19, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z19
-	VFMADD231PD  Z18, Z19, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z19
-	VFMADD231PD  Z18, Z19, Z14
 	VBROADCASTSD 16(R10), Z19
+	VFMADD231PD  Z18, Z19, Z8
+	VBROADCASTSD 16(R10)(BX*1), Z19
+	VFMADD231PD  Z18, Z19, Z10
+	VBROADCASTSD 16(R10)(BX*2), Z19
+	VFMADD231PD  Z18, Z19, Z12
+	VBROADCASTSD 16(R10)(R9*1), Z19
+	VFMADD231PD  Z18, Z19, Z14
+	VBROADCASTSD 16(R11), Z19
 	VFMADD231PD  Z18, Z19, Z16
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z18
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z18
 	VMOVUPD.Z    (DX), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PD  Z18, Z19, Z1
@@ -41315,27 +41345,27 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PD  Z18, Z19, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y19
+	VMOVUPD.Z    (DX)(R9*1), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PD  Z18, Z19, Z7
-	VMOVUPD.Z    (R9), K1, Y19
+	VMOVUPD.Z    (R10), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PD  Z18, Z19, Z9
-	VMOVUPD.Z    (R9)(BX*1), K1, Y19
+	VMOVUPD.Z    (R10)(BX*1), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PD  Z18, Z19, Z11
-	VMOVUPD.Z    (R9)(BX*2), K1, Y19
+	VMOVUPD.Z    (R10)(BX*2), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PD  Z18, Z19, Z13
-	VMOVUPD.Z    (R9)(R8*1), K1, Y19
+	VMOVUPD.Z    (R10)(R9*1), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PD  Z18, Z19, Z15
-	VMOVUPD.Z    (R10), K1, Y19
+	VMOVUPD.Z    (R11), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PD  Z18, Z19, Z17
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -41447,9 +41477,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R10AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R10AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R10AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R10AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -41457,10 +41487,11 @@ TEXT ·packedF64Q1R10AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
-	LEAQ   (R9)(BX*4), R10
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
+	LEAQ   (R10)(BX*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -41481,7 +41512,7 @@ TEXT ·packedF64Q1R10AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z17, Z17, Z17
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -41492,19 +41523,19 @@ group:
 	VFMADD231PD     Z20, Z21, Z2
 	VBROADCASTSD    (DX)(BX*2), Z21
 	VFMADD231PD     Z20, Z21, Z4
-	VBROADCASTSD    (DX)(R8*1), Z21
+	VBROADCASTSD    (DX)(R9*1), Z21
 	VFMADD231PD     Z20, Z21, Z6
-	VBROADCASTSD    (R9), Z21
-	VFMADD231PD     Z20, Z21, Z8
-	VBROADCASTSD    (R9)(BX*1), Z21
-	VFMADD231PD     Z20, Z21, Z10
-	VBROADCASTSD    (R9)(BX*2), Z21
-	VFMADD231PD     Z20, Z21, Z12
-	VBROADCASTSD    (R9)(R8*1), Z21
-	VFMADD231PD     Z20, Z21, Z14
 	VBROADCASTSD    (R10), Z21
-	VFMADD231PD     Z20, Z21, Z16
+	VFMADD231PD     Z20, Z21, Z8
 	VBROADCASTSD    (R10)(BX*1), Z21
+	VFMADD231PD     Z20, Z21, Z10
+	VBROADCASTSD    (R10)(BX*2), Z21
+	VFMADD231PD     Z20, Z21, Z12
+	VBROADCASTSD    (R10)(R9*1), Z21
+	VFMADD231PD     Z20, Z21, Z14
+	VBROADCASTSD    (R11), Z21
+	VFMADD231PD     Z20, Z21, Z16
+	VBROADCASTSD    (R11)(BX*1), Z21
 	VFMADD231PD     Z20, Z21, Z18
 	VMOVUPS         64(SI), Z20
 	VBROADCASTSD    8(DX), Z21
@@ -41513,19 +41544,19 @@ group:
 	VFMADD231PD     Z20, Z21, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z21
 	VFMADD231PD     Z20, Z21, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z21
+	VBROADCASTSD    8(DX)(R9*1), Z21
 	VFMADD231PD     Z20, Z21, Z6
-	VBROADCASTSD    8(R9), Z21
-	VFMADD231PD     Z20, Z21, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z21
-	VFMADD231PD     Z20, Z21, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z21
-	VFMADD231PD     Z20, Z21, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z21
-	VFMADD231PD     Z20, Z21, Z14
 	VBROADCASTSD    8(R10), Z21
-	VFMADD231PD     Z20, Z21, Z16
+	VFMADD231PD     Z20, Z21, Z8
 	VBROADCASTSD    8(R10)(BX*1), Z21
+	VFMADD231PD     Z20, Z21, Z10
+	VBROADCASTSD    8(R10)(BX*2), Z21
+	VFMADD231PD     Z20, Z21, Z12
+	VBROADCASTSD    8(R10)(R9*1), Z21
+	VFMADD231PD     Z20, Z21, Z14
+	VBROADCASTSD    8(R11), Z21
+	VFMADD231PD     Z20, Z21, Z16
+	VBROADCASTSD    8(R11)(BX*1), Z21
 	VFMADD231PD     Z20, Z21, Z18
 	VMOVUPS         128(SI), Z20
 	VBROADCASTSD    16(DX), Z21
@@ -41534,19 +41565,19 @@ group:
 	VFMADD231PD     Z20, Z21, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z21
 	VFMADD231PD     Z20, Z21, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z21
+	VBROADCASTSD    16(DX)(R9*1), Z21
 	VFMADD231PD     Z20, Z21, Z6
-	VBROADCASTSD    16(R9), Z21
-	VFMADD231PD     Z20, Z21, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z21
-	VFMADD231PD     Z20, Z21, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z21
-	VFMADD231PD     Z20, Z21, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z21
-	VFMADD231PD     Z20, Z21, Z14
 	VBROADCASTSD    16(R10), Z21
-	VFMADD231PD     Z20, Z21, Z16
+	VFMADD231PD     Z20, Z21, Z8
 	VBROADCASTSD    16(R10)(BX*1), Z21
+	VFMADD231PD     Z20, Z21, Z10
+	VBROADCASTSD    16(R10)(BX*2), Z21
+	VFMADD231PD     Z20, Z21, Z12
+	VBROADCASTSD    16(R10)(R9*1), Z21
+	VFMADD231PD     Z20, Z21, Z14
+	VBROADCASTSD    16(R11), Z21
+	VFMADD231PD     Z20, Z21, Z16
+	VBROADCASTSD    16(R11)(BX*1), Z21
 	VFMADD231PD     Z20, Z21, Z18
 	VMOVUPS         192(SI), Z20
 	VBROADCASTSD    24(DX), Z21
@@ -41555,51 +41586,52 @@ group:
 	VFMADD231PD     Z20, Z21, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z21
 	VFMADD231PD     Z20, Z21, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z21
+	VBROADCASTSD    24(DX)(R9*1), Z21
 	VFMADD231PD     Z20, Z21, Z6
-	VBROADCASTSD    24(R9), Z21
-	VFMADD231PD     Z20, Z21, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z21
-	VFMADD231PD     Z20, Z21, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z21
-	VFMADD231PD     Z20, Z21, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z21
-	VFMADD231PD     Z20, Z21, Z14
 	VBROADCASTSD    24(R10), Z21
-	VFMADD231PD     Z20, Z21, Z16
+	VFMADD231PD     Z20, Z21, Z8
 	VBROADCASTSD    24(R10)(BX*1), Z21
+	VFMADD231PD     Z20, Z21, Z10
+	VBROADCASTSD    24(R10)(BX*2), Z21
+	VFMADD231PD     Z20, Z21, Z12
+	VBROADCASTSD    24(R10)(R9*1), Z21
+	VFMADD231PD     Z20, Z21, Z14
+	VBROADCASTSD    24(R11), Z21
+	VFMADD231PD     Z20, Z21, Z16
+	VBROADCASTSD    24(R11)(BX*1), Z21
 	VFMADD231PD     Z20, Z21, Z18
-	VMOVUPS         256(SI), Z20
+	VMOVUPS         (DI), Z20
 	VBROADCASTF64X4 (DX), Z21
 	VFMADD231PD     Z20, Z21, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z21
 	VFMADD231PD     Z20, Z21, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z21
 	VFMADD231PD     Z20, Z21, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z21
+	VBROADCASTF64X4 (DX)(R9*1), Z21
 	VFMADD231PD     Z20, Z21, Z7
-	VBROADCASTF64X4 (R9), Z21
-	VFMADD231PD     Z20, Z21, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z21
-	VFMADD231PD     Z20, Z21, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z21
-	VFMADD231PD     Z20, Z21, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z21
-	VFMADD231PD     Z20, Z21, Z15
 	VBROADCASTF64X4 (R10), Z21
-	VFMADD231PD     Z20, Z21, Z17
+	VFMADD231PD     Z20, Z21, Z9
 	VBROADCASTF64X4 (R10)(BX*1), Z21
+	VFMADD231PD     Z20, Z21, Z11
+	VBROADCASTF64X4 (R10)(BX*2), Z21
+	VFMADD231PD     Z20, Z21, Z13
+	VBROADCASTF64X4 (R10)(R9*1), Z21
+	VFMADD231PD     Z20, Z21, Z15
+	VBROADCASTF64X4 (R11), Z21
+	VFMADD231PD     Z20, Z21, Z17
+	VBROADCASTF64X4 (R11)(BX*1), Z21
 	VFMADD231PD     Z20, Z21, Z19
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R11
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z20
 	VBROADCASTSD (DX), Z21
@@ -41608,21 +41640,21 @@ tail:
 	VFMADD231PD  Z20, Z21, Z2
 	VBROADCASTSD (DX)(BX*2), Z21
 	VFMADD231PD  Z20, Z21, Z4
-	VBROADCASTSD (DX)(R8*1), Z21
+	VBROADCASTSD (DX)(R9*1), Z21
 	VFMADD231PD  Z20, Z21, Z6
-	VBROADCASTSD (R9), Z21
-	VFMADD231PD  Z20, Z21, Z8
-	VBROADCASTSD (R9)(BX*1), Z21
-	VFMADD231PD  Z20, Z21, Z10
-	VBROADCASTSD (R9)(BX*2), Z21
-	VFMADD231PD  Z20, Z21, Z12
-	VBROADCASTSD (R9)(R8*1), Z21
-	VFMADD231PD  Z20, Z21, Z14
 	VBROADCASTSD (R10), Z21
-	VFMADD231PD  Z20, Z21, Z16
+	VFMADD231PD  Z20, Z21, Z8
 	VBROADCASTSD (R10)(BX*1), Z21
+	VFMADD231PD  Z20, Z21, Z10
+	VBROADCASTSD (R10)(BX*2), Z21
+	VFMADD231PD  Z20, Z21, Z12
+	VBROADCASTSD (R10)(R9*1), Z21
+	VFMADD231PD  Z20, Z21, Z14
+	VBROADCASTSD (R11), Z21
+	VFMADD231PD  Z20, Z21, Z16
+	VBROADCASTSD (R11)(BX*1), Z21
 	VFMADD231PD  Z20, Z21, Z18
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z20
 	VBROADCASTSD 8(DX), Z21
@@ -41631,21 +41663,21 @@ tail:
 	VFMADD231PD  Z20, Z21, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z21
 	VFMADD231PD  Z20, Z21, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z21
+	VBROADCASTSD 8(DX)(R9*1), Z21
 	VFMADD231PD  Z20, Z21, Z6
-	VBROADCASTSD 8(R9), Z21
-	VFMADD231PD  Z20, Z21, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z21
-	VFMADD231PD  Z20, Z21, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z21
-	VFMADD231PD  Z20, Z21, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z21
-	VFMADD231PD  Z20, Z21, Z14
 	VBROADCASTSD 8(R10), Z21
-	VFMADD231PD  Z20, Z21, Z16
+	VFMADD231PD  Z20, Z21, Z8
 	VBROADCASTSD 8(R10)(BX*1), Z21
+	VFMADD231PD  Z20, Z21, Z10
+	VBROADCASTSD 8(R10)(BX*2), Z21
+	VFMADD231PD  Z20, Z21, Z12
+	VBROADCASTSD 8(R10)(R9*1), Z21
+	VFMADD231PD  Z20, Z21, Z14
+	VBROADCASTSD 8(R11), Z21
+	VFMADD231PD  Z20, Z21, Z16
+	VBROADCASTSD 8(R11)(BX*1), Z21
 	VFMADD231PD  Z20, Z21, Z18
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z20
 	VBROADCASTSD 16(DX), Z21
@@ -41654,25 +41686,25 @@ tail:
 	VFMADD231PD  Z20, Z21, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z21
 	VFMADD231PD  Z20, Z21, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z21
+	VBROADCASTSD 16(DX)(R9*1), Z21
 	VFMADD231PD  Z20, Z21, Z6
-	VBROADCASTSD 16(R9), Z21
-	VFMADD231PD  Z20, Z21, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z21
-	VFMADD231PD  Z20, Z21, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z21
-	VFMADD231PD  Z20, Z21, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z21
-	VFMADD231PD  Z20, Z21, Z14
 	VBROADCASTSD 16(R10), Z21
-	VFMADD231PD  Z20, Z21, Z16
+	VFMADD231PD  Z20, Z21, Z8
 	VBROADCASTSD 16(R10)(BX*1), Z21
+	VFMADD231PD  Z20, Z21, Z10
+	VBROADCASTSD 16(R10)(BX*2), Z21
+	VFMADD231PD  Z20, Z21, Z12
+	VBROADCASTSD 16(R10)(R9*1), Z21
+	VFMADD231PD  Z20, Z21, Z14
+	VBROADCASTSD 16(R11), Z21
+	VFMADD231PD  Z20, Z21, Z16
+	VBROADCASTSD 16(R11)(BX*1), Z21
 	VFMADD231PD  Z20, Z21, Z18
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z20
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z20
 	VMOVUPD.Z    (DX), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
 	VFMADD231PD  Z20, Z21, Z1
@@ -41682,30 +41714,30 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
 	VFMADD231PD  Z20, Z21, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y21
+	VMOVUPD.Z    (DX)(R9*1), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
 	VFMADD231PD  Z20, Z21, Z7
-	VMOVUPD.Z    (R9), K1, Y21
-	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PD  Z20, Z21, Z9
-	VMOVUPD.Z    (R9)(BX*1), K1, Y21
-	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PD  Z20, Z21, Z11
-	VMOVUPD.Z    (R9)(BX*2), K1, Y21
-	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PD  Z20, Z21, Z13
-	VMOVUPD.Z    (R9)(R8*1), K1, Y21
-	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PD  Z20, Z21, Z15
 	VMOVUPD.Z    (R10), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PD  Z20, Z21, Z17
+	VFMADD231PD  Z20, Z21, Z9
 	VMOVUPD.Z    (R10)(BX*1), K1, Y21
+	VINSERTF64X4 $0x01, Y21, Z21, Z21
+	VFMADD231PD  Z20, Z21, Z11
+	VMOVUPD.Z    (R10)(BX*2), K1, Y21
+	VINSERTF64X4 $0x01, Y21, Z21, Z21
+	VFMADD231PD  Z20, Z21, Z13
+	VMOVUPD.Z    (R10)(R9*1), K1, Y21
+	VINSERTF64X4 $0x01, Y21, Z21, Z21
+	VFMADD231PD  Z20, Z21, Z15
+	VMOVUPD.Z    (R11), K1, Y21
+	VINSERTF64X4 $0x01, Y21, Z21, Z21
+	VFMADD231PD  Z20, Z21, Z17
+	VMOVUPD.Z    (R11)(BX*1), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
 	VFMADD231PD  Z20, Z21, Z19
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -41829,9 +41861,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R11AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R11AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R11AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R11AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -41839,10 +41871,11 @@ TEXT ·packedF64Q1R11AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
-	LEAQ   (R9)(BX*4), R10
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
+	LEAQ   (R10)(BX*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -41865,7 +41898,7 @@ TEXT ·packedF64Q1R11AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z19, Z19, Z19
 	VXORPS Z20, Z20, Z20
 	VXORPS Z21, Z21, Z21
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -41876,21 +41909,21 @@ group:
 	VFMADD231PD     Z22, Z23, Z2
 	VBROADCASTSD    (DX)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z4
-	VBROADCASTSD    (DX)(R8*1), Z23
+	VBROADCASTSD    (DX)(R9*1), Z23
 	VFMADD231PD     Z22, Z23, Z6
-	VBROADCASTSD    (R9), Z23
-	VFMADD231PD     Z22, Z23, Z8
-	VBROADCASTSD    (R9)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z10
-	VBROADCASTSD    (R9)(BX*2), Z23
-	VFMADD231PD     Z22, Z23, Z12
-	VBROADCASTSD    (R9)(R8*1), Z23
-	VFMADD231PD     Z22, Z23, Z14
 	VBROADCASTSD    (R10), Z23
-	VFMADD231PD     Z22, Z23, Z16
+	VFMADD231PD     Z22, Z23, Z8
 	VBROADCASTSD    (R10)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z18
+	VFMADD231PD     Z22, Z23, Z10
 	VBROADCASTSD    (R10)(BX*2), Z23
+	VFMADD231PD     Z22, Z23, Z12
+	VBROADCASTSD    (R10)(R9*1), Z23
+	VFMADD231PD     Z22, Z23, Z14
+	VBROADCASTSD    (R11), Z23
+	VFMADD231PD     Z22, Z23, Z16
+	VBROADCASTSD    (R11)(BX*1), Z23
+	VFMADD231PD     Z22, Z23, Z18
+	VBROADCASTSD    (R11)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z20
 	VMOVUPS         64(SI), Z22
 	VBROADCASTSD    8(DX), Z23
@@ -41899,21 +41932,21 @@ group:
 	VFMADD231PD     Z22, Z23, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z23
+	VBROADCASTSD    8(DX)(R9*1), Z23
 	VFMADD231PD     Z22, Z23, Z6
-	VBROADCASTSD    8(R9), Z23
-	VFMADD231PD     Z22, Z23, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z23
-	VFMADD231PD     Z22, Z23, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z23
-	VFMADD231PD     Z22, Z23, Z14
 	VBROADCASTSD    8(R10), Z23
-	VFMADD231PD     Z22, Z23, Z16
+	VFMADD231PD     Z22, Z23, Z8
 	VBROADCASTSD    8(R10)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z18
+	VFMADD231PD     Z22, Z23, Z10
 	VBROADCASTSD    8(R10)(BX*2), Z23
+	VFMADD231PD     Z22, Z23, Z12
+	VBROADCASTSD    8(R10)(R9*1), Z23
+	VFMADD231PD     Z22, Z23, Z14
+	VBROADCASTSD    8(R11), Z23
+	VFMADD231PD     Z22, Z23, Z16
+	VBROADCASTSD    8(R11)(BX*1), Z23
+	VFMADD231PD     Z22, Z23, Z18
+	VBROADCASTSD    8(R11)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z20
 	VMOVUPS         128(SI), Z22
 	VBROADCASTSD    16(DX), Z23
@@ -41922,21 +41955,21 @@ group:
 	VFMADD231PD     Z22, Z23, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z23
+	VBROADCASTSD    16(DX)(R9*1), Z23
 	VFMADD231PD     Z22, Z23, Z6
-	VBROADCASTSD    16(R9), Z23
-	VFMADD231PD     Z22, Z23, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z23
-	VFMADD231PD     Z22, Z23, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z23
-	VFMADD231PD     Z22, Z23, Z14
 	VBROADCASTSD    16(R10), Z23
-	VFMADD231PD     Z22, Z23, Z16
+	VFMADD231PD     Z22, Z23, Z8
 	VBROADCASTSD    16(R10)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z18
+	VFMADD231PD     Z22, Z23, Z10
 	VBROADCASTSD    16(R10)(BX*2), Z23
+	VFMADD231PD     Z22, Z23, Z12
+	VBROADCASTSD    16(R10)(R9*1), Z23
+	VFMADD231PD     Z22, Z23, Z14
+	VBROADCASTSD    16(R11), Z23
+	VFMADD231PD     Z22, Z23, Z16
+	VBROADCASTSD    16(R11)(BX*1), Z23
+	VFMADD231PD     Z22, Z23, Z18
+	VBROADCASTSD    16(R11)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z20
 	VMOVUPS         192(SI), Z22
 	VBROADCASTSD    24(DX), Z23
@@ -41945,55 +41978,56 @@ group:
 	VFMADD231PD     Z22, Z23, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z23
+	VBROADCASTSD    24(DX)(R9*1), Z23
 	VFMADD231PD     Z22, Z23, Z6
-	VBROADCASTSD    24(R9), Z23
-	VFMADD231PD     Z22, Z23, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z23
-	VFMADD231PD     Z22, Z23, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z23
-	VFMADD231PD     Z22, Z23, Z14
 	VBROADCASTSD    24(R10), Z23
-	VFMADD231PD     Z22, Z23, Z16
+	VFMADD231PD     Z22, Z23, Z8
 	VBROADCASTSD    24(R10)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z18
+	VFMADD231PD     Z22, Z23, Z10
 	VBROADCASTSD    24(R10)(BX*2), Z23
+	VFMADD231PD     Z22, Z23, Z12
+	VBROADCASTSD    24(R10)(R9*1), Z23
+	VFMADD231PD     Z22, Z23, Z14
+	VBROADCASTSD    24(R11), Z23
+	VFMADD231PD     Z22, Z23, Z16
+	VBROADCASTSD    24(R11)(BX*1), Z23
+	VFMADD231PD     Z22, Z23, Z18
+	VBROADCASTSD    24(R11)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z20
-	VMOVUPS         256(SI), Z22
+	VMOVUPS         (DI), Z22
 	VBROADCASTF64X4 (DX), Z23
 	VFMADD231PD     Z22, Z23, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z23
 	VFMADD231PD     Z22, Z23, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z23
+	VBROADCASTF64X4 (DX)(R9*1), Z23
 	VFMADD231PD     Z22, Z23, Z7
-	VBROADCASTF64X4 (R9), Z23
-	VFMADD231PD     Z22, Z23, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z23
-	VFMADD231PD     Z22, Z23, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z23
-	VFMADD231PD     Z22, Z23, Z15
 	VBROADCASTF64X4 (R10), Z23
-	VFMADD231PD     Z22, Z23, Z17
+	VFMADD231PD     Z22, Z23, Z9
 	VBROADCASTF64X4 (R10)(BX*1), Z23
-	VFMADD231PD     Z22, Z23, Z19
+	VFMADD231PD     Z22, Z23, Z11
 	VBROADCASTF64X4 (R10)(BX*2), Z23
+	VFMADD231PD     Z22, Z23, Z13
+	VBROADCASTF64X4 (R10)(R9*1), Z23
+	VFMADD231PD     Z22, Z23, Z15
+	VBROADCASTF64X4 (R11), Z23
+	VFMADD231PD     Z22, Z23, Z17
+	VBROADCASTF64X4 (R11)(BX*1), Z23
+	VFMADD231PD     Z22, Z23, Z19
+	VBROADCASTF64X4 (R11)(BX*2), Z23
 	VFMADD231PD     Z22, Z23, Z21
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R11
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z22
 	VBROADCASTSD (DX), Z23
@@ -42002,23 +42036,23 @@ tail:
 	VFMADD231PD  Z22, Z23, Z2
 	VBROADCASTSD (DX)(BX*2), Z23
 	VFMADD231PD  Z22, Z23, Z4
-	VBROADCASTSD (DX)(R8*1), Z23
+	VBROADCASTSD (DX)(R9*1), Z23
 	VFMADD231PD  Z22, Z23, Z6
-	VBROADCASTSD (R9), Z23
-	VFMADD231PD  Z22, Z23, Z8
-	VBROADCASTSD (R9)(BX*1), Z23
-	VFMADD231PD  Z22, Z23, Z10
-	VBROADCASTSD (R9)(BX*2), Z23
-	VFMADD231PD  Z22, Z23, Z12
-	VBROADCASTSD (R9)(R8*1), Z23
-	VFMADD231PD  Z22, Z23, Z14
 	VBROADCASTSD (R10), Z23
-	VFMADD231PD  Z22, Z23, Z16
+	VFMADD231PD  Z22, Z23, Z8
 	VBROADCASTSD (R10)(BX*1), Z23
-	VFMADD231PD  Z22, Z23, Z18
+	VFMADD231PD  Z22, Z23, Z10
 	VBROADCASTSD (R10)(BX*2), Z23
+	VFMADD231PD  Z22, Z23, Z12
+	VBROADCASTSD (R10)(R9*1), Z23
+	VFMADD231PD  Z22, Z23, Z14
+	VBROADCASTSD (R11), Z23
+	VFMADD231PD  Z22, Z23, Z16
+	VBROADCASTSD (R11)(BX*1), Z23
+	VFMADD231PD  Z22, Z23, Z18
+	VBROADCASTSD (R11)(BX*2), Z23
 	VFMADD231PD  Z22, Z23, Z20
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z22
 	VBROADCASTSD 8(DX), Z23
@@ -42027,23 +42061,23 @@ tail:
 	VFMADD231PD  Z22, Z23, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z23
 	VFMADD231PD  Z22, Z23, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z23
+	VBROADCASTSD 8(DX)(R9*1), Z23
 	VFMADD231PD  Z22, Z23, Z6
-	VBROADCASTSD 8(R9), Z23
-	VFMADD231PD  Z22, Z23, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z23
-	VFMADD231PD  Z22, Z23, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z23
-	VFMADD231PD  Z22, Z23, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z23
-	VFMADD231PD  Z22, Z23, Z14
 	VBROADCASTSD 8(R10), Z23
-	VFMADD231PD  Z22, Z23, Z16
+	VFMADD231PD  Z22, Z23, Z8
 	VBROADCASTSD 8(R10)(BX*1), Z23
-	VFMADD231PD  Z22, Z23, Z18
+	VFMADD231PD  Z22, Z23, Z10
 	VBROADCASTSD 8(R10)(BX*2), Z23
+	VFMADD231PD  Z22, Z23, Z12
+	VBROADCASTSD 8(R10)(R9*1), Z23
+	VFMADD231PD  Z22, Z23, Z14
+	VBROADCASTSD 8(R11), Z23
+	VFMADD231PD  Z22, Z23, Z16
+	VBROADCASTSD 8(R11)(BX*1), Z23
+	VFMADD231PD  Z22, Z23, Z18
+	VBROADCASTSD 8(R11)(BX*2), Z23
 	VFMADD231PD  Z22, Z23, Z20
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z22
 	VBROADCASTSD 16(DX), Z23
@@ -42052,27 +42086,27 @@ tail:
 	VFMADD231PD  Z22, Z23, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z23
 	VFMADD231PD  Z22, Z23, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z23
+	VBROADCASTSD 16(DX)(R9*1), Z23
 	VFMADD231PD  Z22, Z23, Z6
-	VBROADCASTSD 16(R9), Z23
-	VFMADD231PD  Z22, Z23, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z23
-	VFMADD231PD  Z22, Z23, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z23
-	VFMADD231PD  Z22, Z23, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z23
-	VFMADD231PD  Z22, Z23, Z14
 	VBROADCASTSD 16(R10), Z23
-	VFMADD231PD  Z22, Z23, Z16
+	VFMADD231PD  Z22, Z23, Z8
 	VBROADCASTSD 16(R10)(BX*1), Z23
-	VFMADD231PD  Z22, Z23, Z18
+	VFMADD231PD  Z22, Z23, Z10
 	VBROADCASTSD 16(R10)(BX*2), Z23
+	VFMADD231PD  Z22, Z23, Z12
+	VBROADCASTSD 16(R10)(R9*1), Z23
+	VFMADD231PD  Z22, Z23, Z14
+	VBROADCASTSD 16(R11), Z23
+	VFMADD231PD  Z22, Z23, Z16
+	VBROADCASTSD 16(R11)(BX*1), Z23
+	VFMADD231PD  Z22, Z23, Z18
+	VBROADCASTSD 16(R11)(BX*2), Z23
 	VFMADD231PD  Z22, Z23, Z20
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z22
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z22
 	VMOVUPD.Z    (DX), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
 	VFMADD231PD  Z22, Z23, Z1
@@ -42082,33 +42116,33 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
 	VFMADD231PD  Z22, Z23, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y23
+	VMOVUPD.Z    (DX)(R9*1), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
 	VFMADD231PD  Z22, Z23, Z7
-	VMOVUPD.Z    (R9), K1, Y23
-	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PD  Z22, Z23, Z9
-	VMOVUPD.Z    (R9)(BX*1), K1, Y23
-	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PD  Z22, Z23, Z11
-	VMOVUPD.Z    (R9)(BX*2), K1, Y23
-	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PD  Z22, Z23, Z13
-	VMOVUPD.Z    (R9)(R8*1), K1, Y23
-	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PD  Z22, Z23, Z15
 	VMOVUPD.Z    (R10), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PD  Z22, Z23, Z17
+	VFMADD231PD  Z22, Z23, Z9
 	VMOVUPD.Z    (R10)(BX*1), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PD  Z22, Z23, Z19
+	VFMADD231PD  Z22, Z23, Z11
 	VMOVUPD.Z    (R10)(BX*2), K1, Y23
+	VINSERTF64X4 $0x01, Y23, Z23, Z23
+	VFMADD231PD  Z22, Z23, Z13
+	VMOVUPD.Z    (R10)(R9*1), K1, Y23
+	VINSERTF64X4 $0x01, Y23, Z23, Z23
+	VFMADD231PD  Z22, Z23, Z15
+	VMOVUPD.Z    (R11), K1, Y23
+	VINSERTF64X4 $0x01, Y23, Z23, Z23
+	VFMADD231PD  Z22, Z23, Z17
+	VMOVUPD.Z    (R11)(BX*1), K1, Y23
+	VINSERTF64X4 $0x01, Y23, Z23, Z23
+	VFMADD231PD  Z22, Z23, Z19
+	VMOVUPD.Z    (R11)(BX*2), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
 	VFMADD231PD  Z22, Z23, Z21
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -42244,9 +42278,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF64Q1R12AVX512(c *float64, ldc int, a *float64, lda int, b *float64, ng int, tail int, xmask int, cmask int)
+// func packedF64Q1R12AVX512(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF64Q1R12AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF64Q1R12AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x03, CX
@@ -42254,10 +42288,11 @@ TEXT ·packedF64Q1R12AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x03, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
-	LEAQ   (R9)(BX*4), R10
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
+	LEAQ   (R10)(BX*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -42282,7 +42317,7 @@ TEXT ·packedF64Q1R12AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z21, Z21, Z21
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -42293,23 +42328,23 @@ group:
 	VFMADD231PD     Z24, Z25, Z2
 	VBROADCASTSD    (DX)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z4
-	VBROADCASTSD    (DX)(R8*1), Z25
+	VBROADCASTSD    (DX)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z6
-	VBROADCASTSD    (R9), Z25
-	VFMADD231PD     Z24, Z25, Z8
-	VBROADCASTSD    (R9)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z10
-	VBROADCASTSD    (R9)(BX*2), Z25
-	VFMADD231PD     Z24, Z25, Z12
-	VBROADCASTSD    (R9)(R8*1), Z25
-	VFMADD231PD     Z24, Z25, Z14
 	VBROADCASTSD    (R10), Z25
-	VFMADD231PD     Z24, Z25, Z16
+	VFMADD231PD     Z24, Z25, Z8
 	VBROADCASTSD    (R10)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z18
+	VFMADD231PD     Z24, Z25, Z10
 	VBROADCASTSD    (R10)(BX*2), Z25
+	VFMADD231PD     Z24, Z25, Z12
+	VBROADCASTSD    (R10)(R9*1), Z25
+	VFMADD231PD     Z24, Z25, Z14
+	VBROADCASTSD    (R11), Z25
+	VFMADD231PD     Z24, Z25, Z16
+	VBROADCASTSD    (R11)(BX*1), Z25
+	VFMADD231PD     Z24, Z25, Z18
+	VBROADCASTSD    (R11)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z20
-	VBROADCASTSD    (R10)(R8*1), Z25
+	VBROADCASTSD    (R11)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z22
 	VMOVUPS         64(SI), Z24
 	VBROADCASTSD    8(DX), Z25
@@ -42318,23 +42353,23 @@ group:
 	VFMADD231PD     Z24, Z25, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z25
+	VBROADCASTSD    8(DX)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z6
-	VBROADCASTSD    8(R9), Z25
-	VFMADD231PD     Z24, Z25, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z25
-	VFMADD231PD     Z24, Z25, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z25
-	VFMADD231PD     Z24, Z25, Z14
 	VBROADCASTSD    8(R10), Z25
-	VFMADD231PD     Z24, Z25, Z16
+	VFMADD231PD     Z24, Z25, Z8
 	VBROADCASTSD    8(R10)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z18
+	VFMADD231PD     Z24, Z25, Z10
 	VBROADCASTSD    8(R10)(BX*2), Z25
+	VFMADD231PD     Z24, Z25, Z12
+	VBROADCASTSD    8(R10)(R9*1), Z25
+	VFMADD231PD     Z24, Z25, Z14
+	VBROADCASTSD    8(R11), Z25
+	VFMADD231PD     Z24, Z25, Z16
+	VBROADCASTSD    8(R11)(BX*1), Z25
+	VFMADD231PD     Z24, Z25, Z18
+	VBROADCASTSD    8(R11)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z20
-	VBROADCASTSD    8(R10)(R8*1), Z25
+	VBROADCASTSD    8(R11)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z22
 	VMOVUPS         128(SI), Z24
 	VBROADCASTSD    16(DX), Z25
@@ -42343,23 +42378,23 @@ group:
 	VFMADD231PD     Z24, Z25, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z25
+	VBROADCASTSD    16(DX)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z6
-	VBROADCASTSD    16(R9), Z25
-	VFMADD231PD     Z24, Z25, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z25
-	VFMADD231PD     Z24, Z25, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z25
-	VFMADD231PD     Z24, Z25, Z14
 	VBROADCASTSD    16(R10), Z25
-	VFMADD231PD     Z24, Z25, Z16
+	VFMADD231PD     Z24, Z25, Z8
 	VBROADCASTSD    16(R10)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z18
+	VFMADD231PD     Z24, Z25, Z10
 	VBROADCASTSD    16(R10)(BX*2), Z25
+	VFMADD231PD     Z24, Z25, Z12
+	VBROADCASTSD    16(R10)(R9*1), Z25
+	VFMADD231PD     Z24, Z25, Z14
+	VBROADCASTSD    16(R11), Z25
+	VFMADD231PD     Z24, Z25, Z16
+	VBROADCASTSD    16(R11)(BX*1), Z25
+	VFMADD231PD     Z24, Z25, Z18
+	VBROADCASTSD    16(R11)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z20
-	VBROADCASTSD    16(R10)(R8*1), Z25
+	VBROADCASTSD    16(R11)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z22
 	VMOVUPS         192(SI), Z24
 	VBROADCASTSD    24(DX), Z25
@@ -42368,59 +42403,60 @@ group:
 	VFMADD231PD     Z24, Z25, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z25
+	VBROADCASTSD    24(DX)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z6
-	VBROADCASTSD    24(R9), Z25
-	VFMADD231PD     Z24, Z25, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z25
-	VFMADD231PD     Z24, Z25, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z25
-	VFMADD231PD     Z24, Z25, Z14
 	VBROADCASTSD    24(R10), Z25
-	VFMADD231PD     Z24, Z25, Z16
+	VFMADD231PD     Z24, Z25, Z8
 	VBROADCASTSD    24(R10)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z18
+	VFMADD231PD     Z24, Z25, Z10
 	VBROADCASTSD    24(R10)(BX*2), Z25
+	VFMADD231PD     Z24, Z25, Z12
+	VBROADCASTSD    24(R10)(R9*1), Z25
+	VFMADD231PD     Z24, Z25, Z14
+	VBROADCASTSD    24(R11), Z25
+	VFMADD231PD     Z24, Z25, Z16
+	VBROADCASTSD    24(R11)(BX*1), Z25
+	VFMADD231PD     Z24, Z25, Z18
+	VBROADCASTSD    24(R11)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z20
-	VBROADCASTSD    24(R10)(R8*1), Z25
+	VBROADCASTSD    24(R11)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z22
-	VMOVUPS         256(SI), Z24
+	VMOVUPS         (DI), Z24
 	VBROADCASTF64X4 (DX), Z25
 	VFMADD231PD     Z24, Z25, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z25
 	VFMADD231PD     Z24, Z25, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z25
+	VBROADCASTF64X4 (DX)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z7
-	VBROADCASTF64X4 (R9), Z25
-	VFMADD231PD     Z24, Z25, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z25
-	VFMADD231PD     Z24, Z25, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z25
-	VFMADD231PD     Z24, Z25, Z15
 	VBROADCASTF64X4 (R10), Z25
-	VFMADD231PD     Z24, Z25, Z17
+	VFMADD231PD     Z24, Z25, Z9
 	VBROADCASTF64X4 (R10)(BX*1), Z25
-	VFMADD231PD     Z24, Z25, Z19
+	VFMADD231PD     Z24, Z25, Z11
 	VBROADCASTF64X4 (R10)(BX*2), Z25
+	VFMADD231PD     Z24, Z25, Z13
+	VBROADCASTF64X4 (R10)(R9*1), Z25
+	VFMADD231PD     Z24, Z25, Z15
+	VBROADCASTF64X4 (R11), Z25
+	VFMADD231PD     Z24, Z25, Z17
+	VBROADCASTF64X4 (R11)(BX*1), Z25
+	VFMADD231PD     Z24, Z25, Z19
+	VBROADCASTF64X4 (R11)(BX*2), Z25
 	VFMADD231PD     Z24, Z25, Z21
-	VBROADCASTF64X4 (R10)(R8*1), Z25
+	VBROADCASTF64X4 (R11)(R9*1), Z25
 	VFMADD231PD     Z24, Z25, Z23
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R11
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
 	VMOVUPS      (SI), Z24
 	VBROADCASTSD (DX), Z25
@@ -42429,25 +42465,25 @@ tail:
 	VFMADD231PD  Z24, Z25, Z2
 	VBROADCASTSD (DX)(BX*2), Z25
 	VFMADD231PD  Z24, Z25, Z4
-	VBROADCASTSD (DX)(R8*1), Z25
+	VBROADCASTSD (DX)(R9*1), Z25
 	VFMADD231PD  Z24, Z25, Z6
-	VBROADCASTSD (R9), Z25
-	VFMADD231PD  Z24, Z25, Z8
-	VBROADCASTSD (R9)(BX*1), Z25
-	VFMADD231PD  Z24, Z25, Z10
-	VBROADCASTSD (R9)(BX*2), Z25
-	VFMADD231PD  Z24, Z25, Z12
-	VBROADCASTSD (R9)(R8*1), Z25
-	VFMADD231PD  Z24, Z25, Z14
 	VBROADCASTSD (R10), Z25
-	VFMADD231PD  Z24, Z25, Z16
+	VFMADD231PD  Z24, Z25, Z8
 	VBROADCASTSD (R10)(BX*1), Z25
-	VFMADD231PD  Z24, Z25, Z18
+	VFMADD231PD  Z24, Z25, Z10
 	VBROADCASTSD (R10)(BX*2), Z25
+	VFMADD231PD  Z24, Z25, Z12
+	VBROADCASTSD (R10)(R9*1), Z25
+	VFMADD231PD  Z24, Z25, Z14
+	VBROADCASTSD (R11), Z25
+	VFMADD231PD  Z24, Z25, Z16
+	VBROADCASTSD (R11)(BX*1), Z25
+	VFMADD231PD  Z24, Z25, Z18
+	VBROADCASTSD (R11)(BX*2), Z25
 	VFMADD231PD  Z24, Z25, Z20
-	VBROADCASTSD (R10)(R8*1), Z25
+	VBROADCASTSD (R11)(R9*1), Z25
 	VFMADD231PD  Z24, Z25, Z22
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JLE          tailI
 	VMOVUPS      64(SI), Z24
 	VBROADCASTSD 8(DX), Z25
@@ -42456,25 +42492,25 @@ tail:
 	VFMADD231PD  Z24, Z25, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z25
 	VFMADD231PD  Z24, Z25, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z25
+	VBROADCASTSD 8(DX)(R9*1), Z25
 	VFMADD231PD  Z24, Z25, Z6
-	VBROADCASTSD 8(R9), Z25
-	VFMADD231PD  Z24, Z25, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z25
-	VFMADD231PD  Z24, Z25, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z25
-	VFMADD231PD  Z24, Z25, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z25
-	VFMADD231PD  Z24, Z25, Z14
 	VBROADCASTSD 8(R10), Z25
-	VFMADD231PD  Z24, Z25, Z16
+	VFMADD231PD  Z24, Z25, Z8
 	VBROADCASTSD 8(R10)(BX*1), Z25
-	VFMADD231PD  Z24, Z25, Z18
+	VFMADD231PD  Z24, Z25, Z10
 	VBROADCASTSD 8(R10)(BX*2), Z25
+	VFMADD231PD  Z24, Z25, Z12
+	VBROADCASTSD 8(R10)(R9*1), Z25
+	VFMADD231PD  Z24, Z25, Z14
+	VBROADCASTSD 8(R11), Z25
+	VFMADD231PD  Z24, Z25, Z16
+	VBROADCASTSD 8(R11)(BX*1), Z25
+	VFMADD231PD  Z24, Z25, Z18
+	VBROADCASTSD 8(R11)(BX*2), Z25
 	VFMADD231PD  Z24, Z25, Z20
-	VBROADCASTSD 8(R10)(R8*1), Z25
+	VBROADCASTSD 8(R11)(R9*1), Z25
 	VFMADD231PD  Z24, Z25, Z22
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
 	VMOVUPS      128(SI), Z24
 	VBROADCASTSD 16(DX), Z25
@@ -42483,29 +42519,29 @@ tail:
 	VFMADD231PD  Z24, Z25, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z25
 	VFMADD231PD  Z24, Z25, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z25
+	VBROADCASTSD 16(DX)(R9*1), Z25
 	VFMADD231PD  Z24, Z25, Z6
-	VBROADCASTSD 16(R9), Z25
-	VFMADD231PD  Z24, Z25, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z25
-	VFMADD231PD  Z24, Z25, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z25
-	VFMADD231PD  Z24, Z25, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z25
-	VFMADD231PD  Z24, Z25, Z14
 	VBROADCASTSD 16(R10), Z25
-	VFMADD231PD  Z24, Z25, Z16
+	VFMADD231PD  Z24, Z25, Z8
 	VBROADCASTSD 16(R10)(BX*1), Z25
-	VFMADD231PD  Z24, Z25, Z18
+	VFMADD231PD  Z24, Z25, Z10
 	VBROADCASTSD 16(R10)(BX*2), Z25
+	VFMADD231PD  Z24, Z25, Z12
+	VBROADCASTSD 16(R10)(R9*1), Z25
+	VFMADD231PD  Z24, Z25, Z14
+	VBROADCASTSD 16(R11), Z25
+	VFMADD231PD  Z24, Z25, Z16
+	VBROADCASTSD 16(R11)(BX*1), Z25
+	VFMADD231PD  Z24, Z25, Z18
+	VBROADCASTSD 16(R11)(BX*2), Z25
 	VFMADD231PD  Z24, Z25, Z20
-	VBROADCASTSD 16(R10)(R8*1), Z25
+	VBROADCASTSD 16(R11)(R9*1), Z25
 	VFMADD231PD  Z24, Z25, Z22
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z24
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z24
 	VMOVUPD.Z    (DX), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PD  Z24, Z25, Z1
@@ -42515,36 +42551,36 @@ tailI:
 	VMOVUPD.Z    (DX)(BX*2), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PD  Z24, Z25, Z5
-	VMOVUPD.Z    (DX)(R8*1), K1, Y25
+	VMOVUPD.Z    (DX)(R9*1), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PD  Z24, Z25, Z7
-	VMOVUPD.Z    (R9), K1, Y25
-	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PD  Z24, Z25, Z9
-	VMOVUPD.Z    (R9)(BX*1), K1, Y25
-	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PD  Z24, Z25, Z11
-	VMOVUPD.Z    (R9)(BX*2), K1, Y25
-	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PD  Z24, Z25, Z13
-	VMOVUPD.Z    (R9)(R8*1), K1, Y25
-	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PD  Z24, Z25, Z15
 	VMOVUPD.Z    (R10), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PD  Z24, Z25, Z17
+	VFMADD231PD  Z24, Z25, Z9
 	VMOVUPD.Z    (R10)(BX*1), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PD  Z24, Z25, Z19
+	VFMADD231PD  Z24, Z25, Z11
 	VMOVUPD.Z    (R10)(BX*2), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
+	VFMADD231PD  Z24, Z25, Z13
+	VMOVUPD.Z    (R10)(R9*1), K1, Y25
+	VINSERTF64X4 $0x01, Y25, Z25, Z25
+	VFMADD231PD  Z24, Z25, Z15
+	VMOVUPD.Z    (R11), K1, Y25
+	VINSERTF64X4 $0x01, Y25, Z25, Z25
+	VFMADD231PD  Z24, Z25, Z17
+	VMOVUPD.Z    (R11)(BX*1), K1, Y25
+	VINSERTF64X4 $0x01, Y25, Z25, Z25
+	VFMADD231PD  Z24, Z25, Z19
+	VMOVUPD.Z    (R11)(BX*2), K1, Y25
+	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PD  Z24, Z25, Z21
-	VMOVUPD.Z    (R10)(R8*1), K1, Y25
+	VMOVUPD.Z    (R11)(R9*1), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PD  Z24, Z25, Z23
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VADDPD        (AX), Z0, Z0
 	VMOVUPD       Z0, (AX)
@@ -42692,17 +42728,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R1AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R1AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), CX
 	MOVQ   lda+24(FP), DX
 	SHLQ   $0x02, DX
-	MOVQ   b+32(FP), DX
-	MOVQ   ng+40(FP), BX
+	MOVQ   bi+40(FP), DX
+	MOVQ   ng+48(FP), BX
 	VXORPS Z0, Z0, Z0
 	TESTQ  BX, BX
 	JZ     tail
@@ -42712,15 +42748,15 @@ group:
 	VBROADCASTF64X4 (CX), Z2
 	VFMADD231PS     Z1, Z2, Z0
 	ADDQ            $0x20, CX
-	ADDQ            $0x00000040, DX
+	ADDQ            $0x40, DX
 	DECQ            BX
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), BX
+	MOVQ         tail+56(FP), BX
 	TESTQ        BX, BX
 	JZ           store
-	MOVQ         xmask+56(FP), BX
+	MOVQ         xmask+64(FP), BX
 	KMOVW        BX, K1
 	VMOVUPS      (DX), Z1
 	VMOVUPS.Z    (CX), K1, Y2
@@ -42728,7 +42764,7 @@ tail:
 	VFMADD231PS  Z1, Z2, Z0
 
 store:
-	MOVQ          cmask+64(FP), CX
+	MOVQ          cmask+72(FP), CX
 	KMOVW         CX, K1
 	VPERMILPS     $0xb1, Z0, Z1
 	VADDPS        Z0, Z1, Z1
@@ -42744,17 +42780,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R2AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R2AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	TESTQ  DI, DI
@@ -42767,15 +42803,15 @@ group:
 	VBROADCASTF64X4 (DX)(BX*1), Z3
 	VFMADD231PS     Z2, Z3, Z1
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z2
 	VMOVUPS.Z    (DX), K1, Y3
@@ -42786,7 +42822,7 @@ tail:
 	VFMADD231PS  Z2, Z3, Z1
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z2
 	VADDPS        Z0, Z2, Z2
@@ -42814,17 +42850,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R3AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R3AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -42840,15 +42876,15 @@ group:
 	VBROADCASTF64X4 (DX)(BX*2), Z4
 	VFMADD231PS     Z3, Z4, Z2
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z3
 	VMOVUPS.Z    (DX), K1, Y4
@@ -42862,7 +42898,7 @@ tail:
 	VFMADD231PS  Z3, Z4, Z2
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z3
 	VADDPS        Z0, Z3, Z3
@@ -42902,17 +42938,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R4AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R4AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
@@ -42932,15 +42968,15 @@ group:
 	VBROADCASTF64X4 (DX)(R8*1), Z5
 	VFMADD231PS     Z4, Z5, Z3
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z4
 	VMOVUPS.Z    (DX), K1, Y5
@@ -42957,7 +42993,7 @@ tail:
 	VFMADD231PS  Z4, Z5, Z3
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z4
 	VADDPS        Z0, Z4, Z4
@@ -43009,17 +43045,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R5AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R5AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Z0, Z0, Z0
@@ -43044,15 +43080,15 @@ group:
 	VFMADD231PS     Z5, Z6, Z4
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z5
 	VMOVUPS.Z    (DX), K1, Y6
@@ -43072,7 +43108,7 @@ tail:
 	VFMADD231PS  Z5, Z6, Z4
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z5
 	VADDPS        Z0, Z5, Z5
@@ -43136,17 +43172,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R6AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R6AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R6AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R6AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Z0, Z0, Z0
@@ -43174,15 +43210,15 @@ group:
 	VFMADD231PS     Z6, Z7, Z5
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z6
 	VMOVUPS.Z    (DX), K1, Y7
@@ -43205,7 +43241,7 @@ tail:
 	VFMADD231PS  Z6, Z7, Z5
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z6
 	VADDPS        Z0, Z6, Z6
@@ -43281,17 +43317,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R7AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R7AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R7AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R7AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Z0, Z0, Z0
@@ -43322,15 +43358,15 @@ group:
 	VFMADD231PS     Z7, Z8, Z6
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z7
 	VMOVUPS.Z    (DX), K1, Y8
@@ -43356,7 +43392,7 @@ tail:
 	VFMADD231PS  Z7, Z8, Z6
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z7
 	VADDPS        Z0, Z7, Z7
@@ -43444,17 +43480,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R8AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R8AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R8AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R8AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	VXORPS Z0, Z0, Z0
@@ -43488,15 +43524,15 @@ group:
 	VFMADD231PS     Z8, Z9, Z7
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z8
 	VMOVUPS.Z    (DX), K1, Y9
@@ -43525,7 +43561,7 @@ tail:
 	VFMADD231PS  Z8, Z9, Z7
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z8
 	VADDPS        Z0, Z8, Z8
@@ -43625,17 +43661,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R9AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R9AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R9AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R9AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	LEAQ   (R9)(BX*4), R10
@@ -43674,15 +43710,15 @@ group:
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z9
 	VMOVUPS.Z    (DX), K1, Y10
@@ -43714,7 +43750,7 @@ tail:
 	VFMADD231PS  Z9, Z10, Z8
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z9
 	VADDPS        Z0, Z9, Z9
@@ -43826,17 +43862,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R10AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R10AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R10AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R10AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	LEAQ   (R9)(BX*4), R10
@@ -43878,15 +43914,15 @@ group:
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z10
 	VMOVUPS.Z    (DX), K1, Y11
@@ -43921,7 +43957,7 @@ tail:
 	VFMADD231PS  Z10, Z11, Z9
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z10
 	VADDPS        Z0, Z10, Z10
@@ -44045,17 +44081,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R11AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R11AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R11AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R11AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	LEAQ   (R9)(BX*4), R10
@@ -44100,15 +44136,15 @@ group:
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z11
 	VMOVUPS.Z    (DX), K1, Y12
@@ -44146,7 +44182,7 @@ tail:
 	VFMADD231PS  Z11, Z12, Z10
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z11
 	VADDPS        Z0, Z11, Z11
@@ -44282,17 +44318,17 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q0R12AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q0R12AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q0R12AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q0R12AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
 	MOVQ   a+16(FP), DX
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
-	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), SI
+	MOVQ   ng+48(FP), DI
 	LEAQ   (BX)(BX*2), R8
 	LEAQ   (DX)(BX*4), R9
 	LEAQ   (R9)(BX*4), R10
@@ -44340,15 +44376,15 @@ group:
 	ADDQ            $0x20, DX
 	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000040, SI
+	ADDQ            $0x40, SI
 	DECQ            DI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
+	MOVQ         tail+56(FP), DI
 	TESTQ        DI, DI
 	JZ           store
-	MOVQ         xmask+56(FP), DI
+	MOVQ         xmask+64(FP), DI
 	KMOVW        DI, K1
 	VMOVUPS      (SI), Z12
 	VMOVUPS.Z    (DX), K1, Y13
@@ -44389,7 +44425,7 @@ tail:
 	VFMADD231PS  Z12, Z13, Z11
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z12
 	VADDPS        Z0, Z12, Z12
@@ -44537,9 +44573,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R1AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R1AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R1AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -44547,10 +44583,11 @@ TEXT ·packedF32Q1R1AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), DX
 	SHLQ   $0x02, DX
 	MOVQ   b+32(FP), DX
-	MOVQ   ng+40(FP), BX
+	MOVQ   bi+40(FP), BX
+	MOVQ   ng+48(FP), SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-	TESTQ  BX, BX
+	TESTQ  SI, SI
 	JZ     tail
 
 group:
@@ -44566,19 +44603,20 @@ group:
 	VMOVUPS         192(DX), Z2
 	VBROADCASTSD    24(CX), Z3
 	VFMADD231PS     Z2, Z3, Z0
-	VMOVUPS         256(DX), Z2
+	VMOVUPS         (BX), Z2
 	VBROADCASTF64X4 (CX), Z3
 	VFMADD231PS     Z2, Z3, Z1
 	ADDQ            $0x20, CX
-	ADDQ            $0x00000140, DX
-	DECQ            BX
+	ADDQ            $0x00000100, DX
+	ADDQ            $0x40, BX
+	DECQ            SI
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), BX
-	TESTQ        BX, BX
+	MOVQ         tail+56(FP), SI
+	TESTQ        SI, SI
 	JZ           store
-	CMPQ         BX, $0x01
+	CMPQ         SI, $0x01
 	JE           single0
 	VMOVUPS      (DX), Z2
 	VBROADCASTSD (CX), Z3
@@ -44593,9 +44631,9 @@ single0:
 	JMP          tailI
 
 next0:
-	CMPQ         BX, $0x02
+	CMPQ         SI, $0x02
 	JLE          tailI
-	CMPQ         BX, $0x03
+	CMPQ         SI, $0x03
 	JE           single1
 	VMOVUPS      64(DX), Z2
 	VBROADCASTSD 8(CX), Z3
@@ -44610,9 +44648,9 @@ single1:
 	JMP          tailI
 
 next1:
-	CMPQ         BX, $0x04
+	CMPQ         SI, $0x04
 	JLE          tailI
-	CMPQ         BX, $0x05
+	CMPQ         SI, $0x05
 	JE           single2
 	VMOVUPS      128(DX), Z2
 	VBROADCASTSD 16(CX), Z3
@@ -44627,7 +44665,7 @@ single2:
 	JMP          tailI
 
 next2:
-	CMPQ         BX, $0x06
+	CMPQ         SI, $0x06
 	JLE          tailI
 	VMOVUPS      192(DX), Z2
 	VMOVSS       24(CX), X3
@@ -44635,15 +44673,15 @@ next2:
 	VFMADD231PS  Z2, Z3, Z0
 
 tailI:
-	MOVQ         xmask+56(FP), BX
-	KMOVW        BX, K1
-	VMOVUPS      256(DX), Z2
+	MOVQ         xmask+64(FP), DX
+	KMOVW        DX, K1
+	VMOVUPS      (BX), Z2
 	VMOVUPS.Z    (CX), K1, Y3
 	VINSERTF64X4 $0x01, Y3, Z3, Z3
 	VFMADD231PS  Z2, Z3, Z1
 
 store:
-	MOVQ          cmask+64(FP), CX
+	MOVQ          cmask+72(FP), CX
 	KMOVW         CX, K1
 	VPERMILPS     $0xb1, Z0, Z2
 	VADDPS        Z0, Z2, Z2
@@ -44664,9 +44702,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R2AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R2AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R2AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -44674,12 +44712,13 @@ TEXT ·packedF32Q1R2AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -44703,21 +44742,22 @@ group:
 	VFMADD231PS     Z4, Z5, Z0
 	VBROADCASTSD    24(DX)(BX*1), Z5
 	VFMADD231PS     Z4, Z5, Z2
-	VMOVUPS         256(SI), Z4
+	VMOVUPS         (DI), Z4
 	VBROADCASTF64X4 (DX), Z5
 	VFMADD231PS     Z4, Z5, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z5
 	VFMADD231PS     Z4, Z5, Z3
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z4
 	VBROADCASTSD (DX), Z5
@@ -44737,9 +44777,9 @@ single0:
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z4
 	VBROADCASTSD 8(DX), Z5
@@ -44759,9 +44799,9 @@ single1:
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z4
 	VBROADCASTSD 16(DX), Z5
@@ -44781,7 +44821,7 @@ single2:
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z4
 	VMOVSS       24(DX), X5
@@ -44792,9 +44832,9 @@ next2:
 	VFMADD231PS  Z4, Z5, Z2
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z4
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z4
 	VMOVUPS.Z    (DX), K1, Y5
 	VINSERTF64X4 $0x01, Y5, Z5, Z5
 	VFMADD231PS  Z4, Z5, Z1
@@ -44803,7 +44843,7 @@ tailI:
 	VFMADD231PS  Z4, Z5, Z3
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z4
 	VADDPS        Z0, Z4, Z4
@@ -44841,9 +44881,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R3AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R3AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -44851,14 +44891,15 @@ TEXT ·packedF32Q1R3AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -44890,7 +44931,7 @@ group:
 	VFMADD231PS     Z6, Z7, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z7
 	VFMADD231PS     Z6, Z7, Z4
-	VMOVUPS         256(SI), Z6
+	VMOVUPS         (DI), Z6
 	VBROADCASTF64X4 (DX), Z7
 	VFMADD231PS     Z6, Z7, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z7
@@ -44898,15 +44939,16 @@ group:
 	VBROADCASTF64X4 (DX)(BX*2), Z7
 	VFMADD231PS     Z6, Z7, Z5
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z6
 	VBROADCASTSD (DX), Z7
@@ -44931,9 +44973,9 @@ single0:
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z6
 	VBROADCASTSD 8(DX), Z7
@@ -44958,9 +45000,9 @@ single1:
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z6
 	VBROADCASTSD 16(DX), Z7
@@ -44985,7 +45027,7 @@ single2:
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z6
 	VMOVSS       24(DX), X7
@@ -44999,9 +45041,9 @@ next2:
 	VFMADD231PS  Z6, Z7, Z4
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z6
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z6
 	VMOVUPS.Z    (DX), K1, Y7
 	VINSERTF64X4 $0x01, Y7, Z7, Z7
 	VFMADD231PS  Z6, Z7, Z1
@@ -45013,7 +45055,7 @@ tailI:
 	VFMADD231PS  Z6, Z7, Z5
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z6
 	VADDPS        Z0, Z6, Z6
@@ -45068,9 +45110,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R4AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R4AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -45078,8 +45120,9 @@ TEXT ·packedF32Q1R4AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -45088,7 +45131,7 @@ TEXT ·packedF32Q1R4AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -45099,7 +45142,7 @@ group:
 	VFMADD231PS     Z8, Z9, Z2
 	VBROADCASTSD    (DX)(BX*2), Z9
 	VFMADD231PS     Z8, Z9, Z4
-	VBROADCASTSD    (DX)(R8*1), Z9
+	VBROADCASTSD    (DX)(R9*1), Z9
 	VFMADD231PS     Z8, Z9, Z6
 	VMOVUPS         64(SI), Z8
 	VBROADCASTSD    8(DX), Z9
@@ -45108,7 +45151,7 @@ group:
 	VFMADD231PS     Z8, Z9, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z9
 	VFMADD231PS     Z8, Z9, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z9
+	VBROADCASTSD    8(DX)(R9*1), Z9
 	VFMADD231PS     Z8, Z9, Z6
 	VMOVUPS         128(SI), Z8
 	VBROADCASTSD    16(DX), Z9
@@ -45117,7 +45160,7 @@ group:
 	VFMADD231PS     Z8, Z9, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z9
 	VFMADD231PS     Z8, Z9, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z9
+	VBROADCASTSD    16(DX)(R9*1), Z9
 	VFMADD231PS     Z8, Z9, Z6
 	VMOVUPS         192(SI), Z8
 	VBROADCASTSD    24(DX), Z9
@@ -45126,27 +45169,28 @@ group:
 	VFMADD231PS     Z8, Z9, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z9
 	VFMADD231PS     Z8, Z9, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z9
+	VBROADCASTSD    24(DX)(R9*1), Z9
 	VFMADD231PS     Z8, Z9, Z6
-	VMOVUPS         256(SI), Z8
+	VMOVUPS         (DI), Z8
 	VBROADCASTF64X4 (DX), Z9
 	VFMADD231PS     Z8, Z9, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z9
 	VFMADD231PS     Z8, Z9, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z9
 	VFMADD231PS     Z8, Z9, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z9
+	VBROADCASTF64X4 (DX)(R9*1), Z9
 	VFMADD231PS     Z8, Z9, Z7
 	ADDQ            $0x20, DX
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z8
 	VBROADCASTSD (DX), Z9
@@ -45155,7 +45199,7 @@ tail:
 	VFMADD231PS  Z8, Z9, Z2
 	VBROADCASTSD (DX)(BX*2), Z9
 	VFMADD231PS  Z8, Z9, Z4
-	VBROADCASTSD (DX)(R8*1), Z9
+	VBROADCASTSD (DX)(R9*1), Z9
 	VFMADD231PS  Z8, Z9, Z6
 	JMP          next0
 
@@ -45170,15 +45214,15 @@ single0:
 	VMOVSS       (DX)(BX*2), X9
 	VBROADCASTSD X9, Z9
 	VFMADD231PS  Z8, Z9, Z4
-	VMOVSS       (DX)(R8*1), X9
+	VMOVSS       (DX)(R9*1), X9
 	VBROADCASTSD X9, Z9
 	VFMADD231PS  Z8, Z9, Z6
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z8
 	VBROADCASTSD 8(DX), Z9
@@ -45187,7 +45231,7 @@ next0:
 	VFMADD231PS  Z8, Z9, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z9
 	VFMADD231PS  Z8, Z9, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z9
+	VBROADCASTSD 8(DX)(R9*1), Z9
 	VFMADD231PS  Z8, Z9, Z6
 	JMP          next1
 
@@ -45202,15 +45246,15 @@ single1:
 	VMOVSS       8(DX)(BX*2), X9
 	VBROADCASTSD X9, Z9
 	VFMADD231PS  Z8, Z9, Z4
-	VMOVSS       8(DX)(R8*1), X9
+	VMOVSS       8(DX)(R9*1), X9
 	VBROADCASTSD X9, Z9
 	VFMADD231PS  Z8, Z9, Z6
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z8
 	VBROADCASTSD 16(DX), Z9
@@ -45219,7 +45263,7 @@ next1:
 	VFMADD231PS  Z8, Z9, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z9
 	VFMADD231PS  Z8, Z9, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z9
+	VBROADCASTSD 16(DX)(R9*1), Z9
 	VFMADD231PS  Z8, Z9, Z6
 	JMP          next2
 
@@ -45234,13 +45278,13 @@ single2:
 	VMOVSS       16(DX)(BX*2), X9
 	VBROADCASTSD X9, Z9
 	VFMADD231PS  Z8, Z9, Z4
-	VMOVSS       16(DX)(R8*1), X9
+	VMOVSS       16(DX)(R9*1), X9
 	VBROADCASTSD X9, Z9
 	VFMADD231PS  Z8, Z9, Z6
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z8
 	VMOVSS       24(DX), X9
@@ -45252,14 +45296,14 @@ next2:
 	VMOVSS       24(DX)(BX*2), X9
 	VBROADCASTSD X9, Z9
 	VFMADD231PS  Z8, Z9, Z4
-	VMOVSS       24(DX)(R8*1), X9
+	VMOVSS       24(DX)(R9*1), X9
 	VBROADCASTSD X9, Z9
 	VFMADD231PS  Z8, Z9, Z6
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z8
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z8
 	VMOVUPS.Z    (DX), K1, Y9
 	VINSERTF64X4 $0x01, Y9, Z9, Z9
 	VFMADD231PS  Z8, Z9, Z1
@@ -45269,12 +45313,12 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y9
 	VINSERTF64X4 $0x01, Y9, Z9, Z9
 	VFMADD231PS  Z8, Z9, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y9
+	VMOVUPS.Z    (DX)(R9*1), K1, Y9
 	VINSERTF64X4 $0x01, Y9, Z9, Z9
 	VFMADD231PS  Z8, Z9, Z7
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z8
 	VADDPS        Z0, Z8, Z8
@@ -45346,9 +45390,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R5AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R5AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R5AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -45356,9 +45400,10 @@ TEXT ·packedF32Q1R5AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -45369,7 +45414,7 @@ TEXT ·packedF32Q1R5AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -45380,9 +45425,9 @@ group:
 	VFMADD231PS     Z10, Z11, Z2
 	VBROADCASTSD    (DX)(BX*2), Z11
 	VFMADD231PS     Z10, Z11, Z4
-	VBROADCASTSD    (DX)(R8*1), Z11
+	VBROADCASTSD    (DX)(R9*1), Z11
 	VFMADD231PS     Z10, Z11, Z6
-	VBROADCASTSD    (R9), Z11
+	VBROADCASTSD    (R10), Z11
 	VFMADD231PS     Z10, Z11, Z8
 	VMOVUPS         64(SI), Z10
 	VBROADCASTSD    8(DX), Z11
@@ -45391,9 +45436,9 @@ group:
 	VFMADD231PS     Z10, Z11, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z11
 	VFMADD231PS     Z10, Z11, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z11
+	VBROADCASTSD    8(DX)(R9*1), Z11
 	VFMADD231PS     Z10, Z11, Z6
-	VBROADCASTSD    8(R9), Z11
+	VBROADCASTSD    8(R10), Z11
 	VFMADD231PS     Z10, Z11, Z8
 	VMOVUPS         128(SI), Z10
 	VBROADCASTSD    16(DX), Z11
@@ -45402,9 +45447,9 @@ group:
 	VFMADD231PS     Z10, Z11, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z11
 	VFMADD231PS     Z10, Z11, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z11
+	VBROADCASTSD    16(DX)(R9*1), Z11
 	VFMADD231PS     Z10, Z11, Z6
-	VBROADCASTSD    16(R9), Z11
+	VBROADCASTSD    16(R10), Z11
 	VFMADD231PS     Z10, Z11, Z8
 	VMOVUPS         192(SI), Z10
 	VBROADCASTSD    24(DX), Z11
@@ -45413,32 +45458,33 @@ group:
 	VFMADD231PS     Z10, Z11, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z11
 	VFMADD231PS     Z10, Z11, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z11
+	VBROADCASTSD    24(DX)(R9*1), Z11
 	VFMADD231PS     Z10, Z11, Z6
-	VBROADCASTSD    24(R9), Z11
+	VBROADCASTSD    24(R10), Z11
 	VFMADD231PS     Z10, Z11, Z8
-	VMOVUPS         256(SI), Z10
+	VMOVUPS         (DI), Z10
 	VBROADCASTF64X4 (DX), Z11
 	VFMADD231PS     Z10, Z11, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z11
 	VFMADD231PS     Z10, Z11, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z11
 	VFMADD231PS     Z10, Z11, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z11
+	VBROADCASTF64X4 (DX)(R9*1), Z11
 	VFMADD231PS     Z10, Z11, Z7
-	VBROADCASTF64X4 (R9), Z11
+	VBROADCASTF64X4 (R10), Z11
 	VFMADD231PS     Z10, Z11, Z9
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R10
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z10
 	VBROADCASTSD (DX), Z11
@@ -45447,9 +45493,9 @@ tail:
 	VFMADD231PS  Z10, Z11, Z2
 	VBROADCASTSD (DX)(BX*2), Z11
 	VFMADD231PS  Z10, Z11, Z4
-	VBROADCASTSD (DX)(R8*1), Z11
+	VBROADCASTSD (DX)(R9*1), Z11
 	VFMADD231PS  Z10, Z11, Z6
-	VBROADCASTSD (R9), Z11
+	VBROADCASTSD (R10), Z11
 	VFMADD231PS  Z10, Z11, Z8
 	JMP          next0
 
@@ -45464,18 +45510,18 @@ single0:
 	VMOVSS       (DX)(BX*2), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z4
-	VMOVSS       (DX)(R8*1), X11
+	VMOVSS       (DX)(R9*1), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z6
-	VMOVSS       (R9), X11
+	VMOVSS       (R10), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z8
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z10
 	VBROADCASTSD 8(DX), Z11
@@ -45484,9 +45530,9 @@ next0:
 	VFMADD231PS  Z10, Z11, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z11
 	VFMADD231PS  Z10, Z11, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z11
+	VBROADCASTSD 8(DX)(R9*1), Z11
 	VFMADD231PS  Z10, Z11, Z6
-	VBROADCASTSD 8(R9), Z11
+	VBROADCASTSD 8(R10), Z11
 	VFMADD231PS  Z10, Z11, Z8
 	JMP          next1
 
@@ -45501,18 +45547,18 @@ single1:
 	VMOVSS       8(DX)(BX*2), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z4
-	VMOVSS       8(DX)(R8*1), X11
+	VMOVSS       8(DX)(R9*1), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z6
-	VMOVSS       8(R9), X11
+	VMOVSS       8(R10), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z8
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z10
 	VBROADCASTSD 16(DX), Z11
@@ -45521,9 +45567,9 @@ next1:
 	VFMADD231PS  Z10, Z11, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z11
 	VFMADD231PS  Z10, Z11, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z11
+	VBROADCASTSD 16(DX)(R9*1), Z11
 	VFMADD231PS  Z10, Z11, Z6
-	VBROADCASTSD 16(R9), Z11
+	VBROADCASTSD 16(R10), Z11
 	VFMADD231PS  Z10, Z11, Z8
 	JMP          next2
 
@@ -45538,16 +45584,16 @@ single2:
 	VMOVSS       16(DX)(BX*2), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z4
-	VMOVSS       16(DX)(R8*1), X11
+	VMOVSS       16(DX)(R9*1), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z6
-	VMOVSS       16(R9), X11
+	VMOVSS       16(R10), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z8
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z10
 	VMOVSS       24(DX), X11
@@ -45559,17 +45605,17 @@ next2:
 	VMOVSS       24(DX)(BX*2), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z4
-	VMOVSS       24(DX)(R8*1), X11
+	VMOVSS       24(DX)(R9*1), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z6
-	VMOVSS       24(R9), X11
+	VMOVSS       24(R10), X11
 	VBROADCASTSD X11, Z11
 	VFMADD231PS  Z10, Z11, Z8
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z10
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z10
 	VMOVUPS.Z    (DX), K1, Y11
 	VINSERTF64X4 $0x01, Y11, Z11, Z11
 	VFMADD231PS  Z10, Z11, Z1
@@ -45579,15 +45625,15 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y11
 	VINSERTF64X4 $0x01, Y11, Z11, Z11
 	VFMADD231PS  Z10, Z11, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y11
+	VMOVUPS.Z    (DX)(R9*1), K1, Y11
 	VINSERTF64X4 $0x01, Y11, Z11, Z11
 	VFMADD231PS  Z10, Z11, Z7
-	VMOVUPS.Z    (R9), K1, Y11
+	VMOVUPS.Z    (R10), K1, Y11
 	VINSERTF64X4 $0x01, Y11, Z11, Z11
 	VFMADD231PS  Z10, Z11, Z9
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z10
 	VADDPS        Z0, Z10, Z10
@@ -45676,9 +45722,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R6AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R6AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R6AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R6AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -45686,9 +45732,10 @@ TEXT ·packedF32Q1R6AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -45701,7 +45748,7 @@ TEXT ·packedF32Q1R6AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -45712,11 +45759,11 @@ group:
 	VFMADD231PS     Z12, Z13, Z2
 	VBROADCASTSD    (DX)(BX*2), Z13
 	VFMADD231PS     Z12, Z13, Z4
-	VBROADCASTSD    (DX)(R8*1), Z13
+	VBROADCASTSD    (DX)(R9*1), Z13
 	VFMADD231PS     Z12, Z13, Z6
-	VBROADCASTSD    (R9), Z13
+	VBROADCASTSD    (R10), Z13
 	VFMADD231PS     Z12, Z13, Z8
-	VBROADCASTSD    (R9)(BX*1), Z13
+	VBROADCASTSD    (R10)(BX*1), Z13
 	VFMADD231PS     Z12, Z13, Z10
 	VMOVUPS         64(SI), Z12
 	VBROADCASTSD    8(DX), Z13
@@ -45725,11 +45772,11 @@ group:
 	VFMADD231PS     Z12, Z13, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z13
 	VFMADD231PS     Z12, Z13, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z13
+	VBROADCASTSD    8(DX)(R9*1), Z13
 	VFMADD231PS     Z12, Z13, Z6
-	VBROADCASTSD    8(R9), Z13
+	VBROADCASTSD    8(R10), Z13
 	VFMADD231PS     Z12, Z13, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z13
+	VBROADCASTSD    8(R10)(BX*1), Z13
 	VFMADD231PS     Z12, Z13, Z10
 	VMOVUPS         128(SI), Z12
 	VBROADCASTSD    16(DX), Z13
@@ -45738,11 +45785,11 @@ group:
 	VFMADD231PS     Z12, Z13, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z13
 	VFMADD231PS     Z12, Z13, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z13
+	VBROADCASTSD    16(DX)(R9*1), Z13
 	VFMADD231PS     Z12, Z13, Z6
-	VBROADCASTSD    16(R9), Z13
+	VBROADCASTSD    16(R10), Z13
 	VFMADD231PS     Z12, Z13, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z13
+	VBROADCASTSD    16(R10)(BX*1), Z13
 	VFMADD231PS     Z12, Z13, Z10
 	VMOVUPS         192(SI), Z12
 	VBROADCASTSD    24(DX), Z13
@@ -45751,36 +45798,37 @@ group:
 	VFMADD231PS     Z12, Z13, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z13
 	VFMADD231PS     Z12, Z13, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z13
+	VBROADCASTSD    24(DX)(R9*1), Z13
 	VFMADD231PS     Z12, Z13, Z6
-	VBROADCASTSD    24(R9), Z13
+	VBROADCASTSD    24(R10), Z13
 	VFMADD231PS     Z12, Z13, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z13
+	VBROADCASTSD    24(R10)(BX*1), Z13
 	VFMADD231PS     Z12, Z13, Z10
-	VMOVUPS         256(SI), Z12
+	VMOVUPS         (DI), Z12
 	VBROADCASTF64X4 (DX), Z13
 	VFMADD231PS     Z12, Z13, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z13
 	VFMADD231PS     Z12, Z13, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z13
 	VFMADD231PS     Z12, Z13, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z13
+	VBROADCASTF64X4 (DX)(R9*1), Z13
 	VFMADD231PS     Z12, Z13, Z7
-	VBROADCASTF64X4 (R9), Z13
+	VBROADCASTF64X4 (R10), Z13
 	VFMADD231PS     Z12, Z13, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z13
+	VBROADCASTF64X4 (R10)(BX*1), Z13
 	VFMADD231PS     Z12, Z13, Z11
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R10
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z12
 	VBROADCASTSD (DX), Z13
@@ -45789,11 +45837,11 @@ tail:
 	VFMADD231PS  Z12, Z13, Z2
 	VBROADCASTSD (DX)(BX*2), Z13
 	VFMADD231PS  Z12, Z13, Z4
-	VBROADCASTSD (DX)(R8*1), Z13
+	VBROADCASTSD (DX)(R9*1), Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VBROADCASTSD (R9), Z13
+	VBROADCASTSD (R10), Z13
 	VFMADD231PS  Z12, Z13, Z8
-	VBROADCASTSD (R9)(BX*1), Z13
+	VBROADCASTSD (R10)(BX*1), Z13
 	VFMADD231PS  Z12, Z13, Z10
 	JMP          next0
 
@@ -45808,21 +45856,21 @@ single0:
 	VMOVSS       (DX)(BX*2), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z4
-	VMOVSS       (DX)(R8*1), X13
+	VMOVSS       (DX)(R9*1), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VMOVSS       (R9), X13
+	VMOVSS       (R10), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z8
-	VMOVSS       (R9)(BX*1), X13
+	VMOVSS       (R10)(BX*1), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z10
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z12
 	VBROADCASTSD 8(DX), Z13
@@ -45831,11 +45879,11 @@ next0:
 	VFMADD231PS  Z12, Z13, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z13
 	VFMADD231PS  Z12, Z13, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z13
+	VBROADCASTSD 8(DX)(R9*1), Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VBROADCASTSD 8(R9), Z13
+	VBROADCASTSD 8(R10), Z13
 	VFMADD231PS  Z12, Z13, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z13
+	VBROADCASTSD 8(R10)(BX*1), Z13
 	VFMADD231PS  Z12, Z13, Z10
 	JMP          next1
 
@@ -45850,21 +45898,21 @@ single1:
 	VMOVSS       8(DX)(BX*2), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z4
-	VMOVSS       8(DX)(R8*1), X13
+	VMOVSS       8(DX)(R9*1), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VMOVSS       8(R9), X13
+	VMOVSS       8(R10), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z8
-	VMOVSS       8(R9)(BX*1), X13
+	VMOVSS       8(R10)(BX*1), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z10
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z12
 	VBROADCASTSD 16(DX), Z13
@@ -45873,11 +45921,11 @@ next1:
 	VFMADD231PS  Z12, Z13, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z13
 	VFMADD231PS  Z12, Z13, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z13
+	VBROADCASTSD 16(DX)(R9*1), Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VBROADCASTSD 16(R9), Z13
+	VBROADCASTSD 16(R10), Z13
 	VFMADD231PS  Z12, Z13, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z13
+	VBROADCASTSD 16(R10)(BX*1), Z13
 	VFMADD231PS  Z12, Z13, Z10
 	JMP          next2
 
@@ -45892,19 +45940,19 @@ single2:
 	VMOVSS       16(DX)(BX*2), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z4
-	VMOVSS       16(DX)(R8*1), X13
+	VMOVSS       16(DX)(R9*1), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VMOVSS       16(R9), X13
+	VMOVSS       16(R10), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z8
-	VMOVSS       16(R9)(BX*1), X13
+	VMOVSS       16(R10)(BX*1), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z10
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z12
 	VMOVSS       24(DX), X13
@@ -45916,20 +45964,20 @@ next2:
 	VMOVSS       24(DX)(BX*2), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z4
-	VMOVSS       24(DX)(R8*1), X13
+	VMOVSS       24(DX)(R9*1), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VMOVSS       24(R9), X13
+	VMOVSS       24(R10), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z8
-	VMOVSS       24(R9)(BX*1), X13
+	VMOVSS       24(R10)(BX*1), X13
 	VBROADCASTSD X13, Z13
 	VFMADD231PS  Z12, Z13, Z10
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z12
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z12
 	VMOVUPS.Z    (DX), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PS  Z12, Z13, Z1
@@ -45939,18 +45987,18 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PS  Z12, Z13, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y13
+	VMOVUPS.Z    (DX)(R9*1), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PS  Z12, Z13, Z7
-	VMOVUPS.Z    (R9), K1, Y13
+	VMOVUPS.Z    (R10), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PS  Z12, Z13, Z9
-	VMOVUPS.Z    (R9)(BX*1), K1, Y13
+	VMOVUPS.Z    (R10)(BX*1), K1, Y13
 	VINSERTF64X4 $0x01, Y13, Z13, Z13
 	VFMADD231PS  Z12, Z13, Z11
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z12
 	VADDPS        Z0, Z12, Z12
@@ -46056,9 +46104,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R7AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R7AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R7AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R7AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -46066,9 +46114,10 @@ TEXT ·packedF32Q1R7AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -46083,7 +46132,7 @@ TEXT ·packedF32Q1R7AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z11, Z11, Z11
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -46094,13 +46143,13 @@ group:
 	VFMADD231PS     Z14, Z15, Z2
 	VBROADCASTSD    (DX)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z4
-	VBROADCASTSD    (DX)(R8*1), Z15
+	VBROADCASTSD    (DX)(R9*1), Z15
 	VFMADD231PS     Z14, Z15, Z6
-	VBROADCASTSD    (R9), Z15
+	VBROADCASTSD    (R10), Z15
 	VFMADD231PS     Z14, Z15, Z8
-	VBROADCASTSD    (R9)(BX*1), Z15
+	VBROADCASTSD    (R10)(BX*1), Z15
 	VFMADD231PS     Z14, Z15, Z10
-	VBROADCASTSD    (R9)(BX*2), Z15
+	VBROADCASTSD    (R10)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z12
 	VMOVUPS         64(SI), Z14
 	VBROADCASTSD    8(DX), Z15
@@ -46109,13 +46158,13 @@ group:
 	VFMADD231PS     Z14, Z15, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z15
+	VBROADCASTSD    8(DX)(R9*1), Z15
 	VFMADD231PS     Z14, Z15, Z6
-	VBROADCASTSD    8(R9), Z15
+	VBROADCASTSD    8(R10), Z15
 	VFMADD231PS     Z14, Z15, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z15
+	VBROADCASTSD    8(R10)(BX*1), Z15
 	VFMADD231PS     Z14, Z15, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z15
+	VBROADCASTSD    8(R10)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z12
 	VMOVUPS         128(SI), Z14
 	VBROADCASTSD    16(DX), Z15
@@ -46124,13 +46173,13 @@ group:
 	VFMADD231PS     Z14, Z15, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z15
+	VBROADCASTSD    16(DX)(R9*1), Z15
 	VFMADD231PS     Z14, Z15, Z6
-	VBROADCASTSD    16(R9), Z15
+	VBROADCASTSD    16(R10), Z15
 	VFMADD231PS     Z14, Z15, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z15
+	VBROADCASTSD    16(R10)(BX*1), Z15
 	VFMADD231PS     Z14, Z15, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z15
+	VBROADCASTSD    16(R10)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z12
 	VMOVUPS         192(SI), Z14
 	VBROADCASTSD    24(DX), Z15
@@ -46139,40 +46188,41 @@ group:
 	VFMADD231PS     Z14, Z15, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z15
+	VBROADCASTSD    24(DX)(R9*1), Z15
 	VFMADD231PS     Z14, Z15, Z6
-	VBROADCASTSD    24(R9), Z15
+	VBROADCASTSD    24(R10), Z15
 	VFMADD231PS     Z14, Z15, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z15
+	VBROADCASTSD    24(R10)(BX*1), Z15
 	VFMADD231PS     Z14, Z15, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z15
+	VBROADCASTSD    24(R10)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z12
-	VMOVUPS         256(SI), Z14
+	VMOVUPS         (DI), Z14
 	VBROADCASTF64X4 (DX), Z15
 	VFMADD231PS     Z14, Z15, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z15
 	VFMADD231PS     Z14, Z15, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z15
+	VBROADCASTF64X4 (DX)(R9*1), Z15
 	VFMADD231PS     Z14, Z15, Z7
-	VBROADCASTF64X4 (R9), Z15
+	VBROADCASTF64X4 (R10), Z15
 	VFMADD231PS     Z14, Z15, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z15
+	VBROADCASTF64X4 (R10)(BX*1), Z15
 	VFMADD231PS     Z14, Z15, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z15
+	VBROADCASTF64X4 (R10)(BX*2), Z15
 	VFMADD231PS     Z14, Z15, Z13
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R10
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z14
 	VBROADCASTSD (DX), Z15
@@ -46181,13 +46231,13 @@ tail:
 	VFMADD231PS  Z14, Z15, Z2
 	VBROADCASTSD (DX)(BX*2), Z15
 	VFMADD231PS  Z14, Z15, Z4
-	VBROADCASTSD (DX)(R8*1), Z15
+	VBROADCASTSD (DX)(R9*1), Z15
 	VFMADD231PS  Z14, Z15, Z6
-	VBROADCASTSD (R9), Z15
+	VBROADCASTSD (R10), Z15
 	VFMADD231PS  Z14, Z15, Z8
-	VBROADCASTSD (R9)(BX*1), Z15
+	VBROADCASTSD (R10)(BX*1), Z15
 	VFMADD231PS  Z14, Z15, Z10
-	VBROADCASTSD (R9)(BX*2), Z15
+	VBROADCASTSD (R10)(BX*2), Z15
 	VFMADD231PS  Z14, Z15, Z12
 	JMP          next0
 
@@ -46202,24 +46252,24 @@ single0:
 	VMOVSS       (DX)(BX*2), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z4
-	VMOVSS       (DX)(R8*1), X15
+	VMOVSS       (DX)(R9*1), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z6
-	VMOVSS       (R9), X15
+	VMOVSS       (R10), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z8
-	VMOVSS       (R9)(BX*1), X15
+	VMOVSS       (R10)(BX*1), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z10
-	VMOVSS       (R9)(BX*2), X15
+	VMOVSS       (R10)(BX*2), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z12
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z14
 	VBROADCASTSD 8(DX), Z15
@@ -46228,13 +46278,13 @@ next0:
 	VFMADD231PS  Z14, Z15, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z15
 	VFMADD231PS  Z14, Z15, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z15
+	VBROADCASTSD 8(DX)(R9*1), Z15
 	VFMADD231PS  Z14, Z15, Z6
-	VBROADCASTSD 8(R9), Z15
+	VBROADCASTSD 8(R10), Z15
 	VFMADD231PS  Z14, Z15, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z15
+	VBROADCASTSD 8(R10)(BX*1), Z15
 	VFMADD231PS  Z14, Z15, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z15
+	VBROADCASTSD 8(R10)(BX*2), Z15
 	VFMADD231PS  Z14, Z15, Z12
 	JMP          next1
 
@@ -46249,24 +46299,24 @@ single1:
 	VMOVSS       8(DX)(BX*2), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z4
-	VMOVSS       8(DX)(R8*1), X15
+	VMOVSS       8(DX)(R9*1), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z6
-	VMOVSS       8(R9), X15
+	VMOVSS       8(R10), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z8
-	VMOVSS       8(R9)(BX*1), X15
+	VMOVSS       8(R10)(BX*1), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z10
-	VMOVSS       8(R9)(BX*2), X15
+	VMOVSS       8(R10)(BX*2), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z12
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z14
 	VBROADCASTSD 16(DX), Z15
@@ -46275,13 +46325,13 @@ next1:
 	VFMADD231PS  Z14, Z15, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z15
 	VFMADD231PS  Z14, Z15, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z15
+	VBROADCASTSD 16(DX)(R9*1), Z15
 	VFMADD231PS  Z14, Z15, Z6
-	VBROADCASTSD 16(R9), Z15
+	VBROADCASTSD 16(R10), Z15
 	VFMADD231PS  Z14, Z15, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z15
+	VBROADCASTSD 16(R10)(BX*1), Z15
 	VFMADD231PS  Z14, Z15, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z15
+	VBROADCASTSD 16(R10)(BX*2), Z15
 	VFMADD231PS  Z14, Z15, Z12
 	JMP          next2
 
@@ -46296,22 +46346,22 @@ single2:
 	VMOVSS       16(DX)(BX*2), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z4
-	VMOVSS       16(DX)(R8*1), X15
+	VMOVSS       16(DX)(R9*1), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z6
-	VMOVSS       16(R9), X15
+	VMOVSS       16(R10), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z8
-	VMOVSS       16(R9)(BX*1), X15
+	VMOVSS       16(R10)(BX*1), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z10
-	VMOVSS       16(R9)(BX*2), X15
+	VMOVSS       16(R10)(BX*2), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z12
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z14
 	VMOVSS       24(DX), X15
@@ -46323,23 +46373,23 @@ next2:
 	VMOVSS       24(DX)(BX*2), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z4
-	VMOVSS       24(DX)(R8*1), X15
+	VMOVSS       24(DX)(R9*1), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z6
-	VMOVSS       24(R9), X15
+	VMOVSS       24(R10), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z8
-	VMOVSS       24(R9)(BX*1), X15
+	VMOVSS       24(R10)(BX*1), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z10
-	VMOVSS       24(R9)(BX*2), X15
+	VMOVSS       24(R10)(BX*2), X15
 	VBROADCASTSD X15, Z15
 	VFMADD231PS  Z14, Z15, Z12
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z14
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z14
 	VMOVUPS.Z    (DX), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PS  Z14, Z15, Z1
@@ -46349,21 +46399,21 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PS  Z14, Z15, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y15
+	VMOVUPS.Z    (DX)(R9*1), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PS  Z14, Z15, Z7
-	VMOVUPS.Z    (R9), K1, Y15
+	VMOVUPS.Z    (R10), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PS  Z14, Z15, Z9
-	VMOVUPS.Z    (R9)(BX*1), K1, Y15
+	VMOVUPS.Z    (R10)(BX*1), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PS  Z14, Z15, Z11
-	VMOVUPS.Z    (R9)(BX*2), K1, Y15
+	VMOVUPS.Z    (R10)(BX*2), K1, Y15
 	VINSERTF64X4 $0x01, Y15, Z15, Z15
 	VFMADD231PS  Z14, Z15, Z13
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z14
 	VADDPS        Z0, Z14, Z14
@@ -46486,9 +46536,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R8AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R8AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R8AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R8AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -46496,9 +46546,10 @@ TEXT ·packedF32Q1R8AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -46515,7 +46566,7 @@ TEXT ·packedF32Q1R8AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -46526,15 +46577,15 @@ group:
 	VFMADD231PS     Z16, Z17, Z2
 	VBROADCASTSD    (DX)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z4
-	VBROADCASTSD    (DX)(R8*1), Z17
+	VBROADCASTSD    (DX)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z6
-	VBROADCASTSD    (R9), Z17
+	VBROADCASTSD    (R10), Z17
 	VFMADD231PS     Z16, Z17, Z8
-	VBROADCASTSD    (R9)(BX*1), Z17
+	VBROADCASTSD    (R10)(BX*1), Z17
 	VFMADD231PS     Z16, Z17, Z10
-	VBROADCASTSD    (R9)(BX*2), Z17
+	VBROADCASTSD    (R10)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z12
-	VBROADCASTSD    (R9)(R8*1), Z17
+	VBROADCASTSD    (R10)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z14
 	VMOVUPS         64(SI), Z16
 	VBROADCASTSD    8(DX), Z17
@@ -46543,15 +46594,15 @@ group:
 	VFMADD231PS     Z16, Z17, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z17
+	VBROADCASTSD    8(DX)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z6
-	VBROADCASTSD    8(R9), Z17
+	VBROADCASTSD    8(R10), Z17
 	VFMADD231PS     Z16, Z17, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z17
+	VBROADCASTSD    8(R10)(BX*1), Z17
 	VFMADD231PS     Z16, Z17, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z17
+	VBROADCASTSD    8(R10)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z17
+	VBROADCASTSD    8(R10)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z14
 	VMOVUPS         128(SI), Z16
 	VBROADCASTSD    16(DX), Z17
@@ -46560,15 +46611,15 @@ group:
 	VFMADD231PS     Z16, Z17, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z17
+	VBROADCASTSD    16(DX)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z6
-	VBROADCASTSD    16(R9), Z17
+	VBROADCASTSD    16(R10), Z17
 	VFMADD231PS     Z16, Z17, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z17
+	VBROADCASTSD    16(R10)(BX*1), Z17
 	VFMADD231PS     Z16, Z17, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z17
+	VBROADCASTSD    16(R10)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z17
+	VBROADCASTSD    16(R10)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z14
 	VMOVUPS         192(SI), Z16
 	VBROADCASTSD    24(DX), Z17
@@ -46577,44 +46628,45 @@ group:
 	VFMADD231PS     Z16, Z17, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z17
+	VBROADCASTSD    24(DX)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z6
-	VBROADCASTSD    24(R9), Z17
+	VBROADCASTSD    24(R10), Z17
 	VFMADD231PS     Z16, Z17, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z17
+	VBROADCASTSD    24(R10)(BX*1), Z17
 	VFMADD231PS     Z16, Z17, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z17
+	VBROADCASTSD    24(R10)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z17
+	VBROADCASTSD    24(R10)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z14
-	VMOVUPS         256(SI), Z16
+	VMOVUPS         (DI), Z16
 	VBROADCASTF64X4 (DX), Z17
 	VFMADD231PS     Z16, Z17, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z17
 	VFMADD231PS     Z16, Z17, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z17
+	VBROADCASTF64X4 (DX)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z7
-	VBROADCASTF64X4 (R9), Z17
+	VBROADCASTF64X4 (R10), Z17
 	VFMADD231PS     Z16, Z17, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z17
+	VBROADCASTF64X4 (R10)(BX*1), Z17
 	VFMADD231PS     Z16, Z17, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z17
+	VBROADCASTF64X4 (R10)(BX*2), Z17
 	VFMADD231PS     Z16, Z17, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z17
+	VBROADCASTF64X4 (R10)(R9*1), Z17
 	VFMADD231PS     Z16, Z17, Z15
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R10
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z16
 	VBROADCASTSD (DX), Z17
@@ -46623,15 +46675,15 @@ tail:
 	VFMADD231PS  Z16, Z17, Z2
 	VBROADCASTSD (DX)(BX*2), Z17
 	VFMADD231PS  Z16, Z17, Z4
-	VBROADCASTSD (DX)(R8*1), Z17
+	VBROADCASTSD (DX)(R9*1), Z17
 	VFMADD231PS  Z16, Z17, Z6
-	VBROADCASTSD (R9), Z17
+	VBROADCASTSD (R10), Z17
 	VFMADD231PS  Z16, Z17, Z8
-	VBROADCASTSD (R9)(BX*1), Z17
+	VBROADCASTSD (R10)(BX*1), Z17
 	VFMADD231PS  Z16, Z17, Z10
-	VBROADCASTSD (R9)(BX*2), Z17
+	VBROADCASTSD (R10)(BX*2), Z17
 	VFMADD231PS  Z16, Z17, Z12
-	VBROADCASTSD (R9)(R8*1), Z17
+	VBROADCASTSD (R10)(R9*1), Z17
 	VFMADD231PS  Z16, Z17, Z14
 	JMP          next0
 
@@ -46646,27 +46698,27 @@ single0:
 	VMOVSS       (DX)(BX*2), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z4
-	VMOVSS       (DX)(R8*1), X17
+	VMOVSS       (DX)(R9*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z6
-	VMOVSS       (R9), X17
+	VMOVSS       (R10), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z8
-	VMOVSS       (R9)(BX*1), X17
+	VMOVSS       (R10)(BX*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z10
-	VMOVSS       (R9)(BX*2), X17
+	VMOVSS       (R10)(BX*2), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z12
-	VMOVSS       (R9)(R8*1), X17
+	VMOVSS       (R10)(R9*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z14
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z16
 	VBROADCASTSD 8(DX), Z17
@@ -46675,15 +46727,15 @@ next0:
 	VFMADD231PS  Z16, Z17, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z17
 	VFMADD231PS  Z16, Z17, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z17
+	VBROADCASTSD 8(DX)(R9*1), Z17
 	VFMADD231PS  Z16, Z17, Z6
-	VBROADCASTSD 8(R9), Z17
+	VBROADCASTSD 8(R10), Z17
 	VFMADD231PS  Z16, Z17, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z17
+	VBROADCASTSD 8(R10)(BX*1), Z17
 	VFMADD231PS  Z16, Z17, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z17
+	VBROADCASTSD 8(R10)(BX*2), Z17
 	VFMADD231PS  Z16, Z17, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z17
+	VBROADCASTSD 8(R10)(R9*1), Z17
 	VFMADD231PS  Z16, Z17, Z14
 	JMP          next1
 
@@ -46698,27 +46750,27 @@ single1:
 	VMOVSS       8(DX)(BX*2), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z4
-	VMOVSS       8(DX)(R8*1), X17
+	VMOVSS       8(DX)(R9*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z6
-	VMOVSS       8(R9), X17
+	VMOVSS       8(R10), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z8
-	VMOVSS       8(R9)(BX*1), X17
+	VMOVSS       8(R10)(BX*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z10
-	VMOVSS       8(R9)(BX*2), X17
+	VMOVSS       8(R10)(BX*2), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z12
-	VMOVSS       8(R9)(R8*1), X17
+	VMOVSS       8(R10)(R9*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z14
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z16
 	VBROADCASTSD 16(DX), Z17
@@ -46727,15 +46779,15 @@ next1:
 	VFMADD231PS  Z16, Z17, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z17
 	VFMADD231PS  Z16, Z17, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z17
+	VBROADCASTSD 16(DX)(R9*1), Z17
 	VFMADD231PS  Z16, Z17, Z6
-	VBROADCASTSD 16(R9), Z17
+	VBROADCASTSD 16(R10), Z17
 	VFMADD231PS  Z16, Z17, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z17
+	VBROADCASTSD 16(R10)(BX*1), Z17
 	VFMADD231PS  Z16, Z17, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z17
+	VBROADCASTSD 16(R10)(BX*2), Z17
 	VFMADD231PS  Z16, Z17, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z17
+	VBROADCASTSD 16(R10)(R9*1), Z17
 	VFMADD231PS  Z16, Z17, Z14
 	JMP          next2
 
@@ -46750,25 +46802,25 @@ single2:
 	VMOVSS       16(DX)(BX*2), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z4
-	VMOVSS       16(DX)(R8*1), X17
+	VMOVSS       16(DX)(R9*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z6
-	VMOVSS       16(R9), X17
+	VMOVSS       16(R10), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z8
-	VMOVSS       16(R9)(BX*1), X17
+	VMOVSS       16(R10)(BX*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z10
-	VMOVSS       16(R9)(BX*2), X17
+	VMOVSS       16(R10)(BX*2), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z12
-	VMOVSS       16(R9)(R8*1), X17
+	VMOVSS       16(R10)(R9*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z14
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z16
 	VMOVSS       24(DX), X17
@@ -46780,26 +46832,26 @@ next2:
 	VMOVSS       24(DX)(BX*2), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z4
-	VMOVSS       24(DX)(R8*1), X17
+	VMOVSS       24(DX)(R9*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z6
-	VMOVSS       24(R9), X17
+	VMOVSS       24(R10), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z8
-	VMOVSS       24(R9)(BX*1), X17
+	VMOVSS       24(R10)(BX*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z10
-	VMOVSS       24(R9)(BX*2), X17
+	VMOVSS       24(R10)(BX*2), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z12
-	VMOVSS       24(R9)(R8*1), X17
+	VMOVSS       24(R10)(R9*1), X17
 	VBROADCASTSD X17, Z17
 	VFMADD231PS  Z16, Z17, Z14
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z16
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z16
 	VMOVUPS.Z    (DX), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PS  Z16, Z17, Z1
@@ -46809,24 +46861,24 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PS  Z16, Z17, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y17
+	VMOVUPS.Z    (DX)(R9*1), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PS  Z16, Z17, Z7
-	VMOVUPS.Z    (R9), K1, Y17
+	VMOVUPS.Z    (R10), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PS  Z16, Z17, Z9
-	VMOVUPS.Z    (R9)(BX*1), K1, Y17
+	VMOVUPS.Z    (R10)(BX*1), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PS  Z16, Z17, Z11
-	VMOVUPS.Z    (R9)(BX*2), K1, Y17
+	VMOVUPS.Z    (R10)(BX*2), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PS  Z16, Z17, Z13
-	VMOVUPS.Z    (R9)(R8*1), K1, Y17
+	VMOVUPS.Z    (R10)(R9*1), K1, Y17
 	VINSERTF64X4 $0x01, Y17, Z17, Z17
 	VFMADD231PS  Z16, Z17, Z15
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z16
 	VADDPS        Z0, Z16, Z16
@@ -46966,9 +47018,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R9AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R9AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R9AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R9AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -46976,10 +47028,11 @@ TEXT ·packedF32Q1R9AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
-	LEAQ   (R9)(BX*4), R10
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
+	LEAQ   (R10)(BX*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -46998,7 +47051,7 @@ TEXT ·packedF32Q1R9AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z15, Z15, Z15
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -47009,17 +47062,17 @@ group:
 	VFMADD231PS     Z18, Z19, Z2
 	VBROADCASTSD    (DX)(BX*2), Z19
 	VFMADD231PS     Z18, Z19, Z4
-	VBROADCASTSD    (DX)(R8*1), Z19
+	VBROADCASTSD    (DX)(R9*1), Z19
 	VFMADD231PS     Z18, Z19, Z6
-	VBROADCASTSD    (R9), Z19
-	VFMADD231PS     Z18, Z19, Z8
-	VBROADCASTSD    (R9)(BX*1), Z19
-	VFMADD231PS     Z18, Z19, Z10
-	VBROADCASTSD    (R9)(BX*2), Z19
-	VFMADD231PS     Z18, Z19, Z12
-	VBROADCASTSD    (R9)(R8*1), Z19
-	VFMADD231PS     Z18, Z19, Z14
 	VBROADCASTSD    (R10), Z19
+	VFMADD231PS     Z18, Z19, Z8
+	VBROADCASTSD    (R10)(BX*1), Z19
+	VFMADD231PS     Z18, Z19, Z10
+	VBROADCASTSD    (R10)(BX*2), Z19
+	VFMADD231PS     Z18, Z19, Z12
+	VBROADCASTSD    (R10)(R9*1), Z19
+	VFMADD231PS     Z18, Z19, Z14
+	VBROADCASTSD    (R11), Z19
 	VFMADD231PS     Z18, Z19, Z16
 	VMOVUPS         64(SI), Z18
 	VBROADCASTSD    8(DX), Z19
@@ -47028,17 +47081,17 @@ group:
 	VFMADD231PS     Z18, Z19, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z19
 	VFMADD231PS     Z18, Z19, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z19
+	VBROADCASTSD    8(DX)(R9*1), Z19
 	VFMADD231PS     Z18, Z19, Z6
-	VBROADCASTSD    8(R9), Z19
-	VFMADD231PS     Z18, Z19, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z19
-	VFMADD231PS     Z18, Z19, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z19
-	VFMADD231PS     Z18, Z19, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z19
-	VFMADD231PS     Z18, Z19, Z14
 	VBROADCASTSD    8(R10), Z19
+	VFMADD231PS     Z18, Z19, Z8
+	VBROADCASTSD    8(R10)(BX*1), Z19
+	VFMADD231PS     Z18, Z19, Z10
+	VBROADCASTSD    8(R10)(BX*2), Z19
+	VFMADD231PS     Z18, Z19, Z12
+	VBROADCASTSD    8(R10)(R9*1), Z19
+	VFMADD231PS     Z18, Z19, Z14
+	VBROADCASTSD    8(R11), Z19
 	VFMADD231PS     Z18, Z19, Z16
 	VMOVUPS         128(SI), Z18
 	VBROADCASTSD    16(DX), Z19
@@ -47047,17 +47100,17 @@ group:
 	VFMADD231PS     Z18, Z19, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z19
 	VFMADD231PS     Z18, Z19, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z19
+	VBROADCASTSD    16(DX)(R9*1), Z19
 	VFMADD231PS     Z18, Z19, Z6
-	VBROADCASTSD    16(R9), Z19
-	VFMADD231PS     Z18, Z19, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z19
-	VFMADD231PS     Z18, Z19, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z19
-	VFMADD231PS     Z18, Z19, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z19
-	VFMADD231PS     Z18, Z19, Z14
 	VBROADCASTSD    16(R10), Z19
+	VFMADD231PS     Z18, Z19, Z8
+	VBROADCASTSD    16(R10)(BX*1), Z19
+	VFMADD231PS     Z18, Z19, Z10
+	VBROADCASTSD    16(R10)(BX*2), Z19
+	VFMADD231PS     Z18, Z19, Z12
+	VBROADCASTSD    16(R10)(R9*1), Z19
+	VFMADD231PS     Z18, Z19, Z14
+	VBROADCASTSD    16(R11), Z19
 	VFMADD231PS     Z18, Z19, Z16
 	VMOVUPS         192(SI), Z18
 	VBROADCASTSD    24(DX), Z19
@@ -47066,49 +47119,50 @@ group:
 	VFMADD231PS     Z18, Z19, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z19
 	VFMADD231PS     Z18, Z19, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z19
+	VBROADCASTSD    24(DX)(R9*1), Z19
 	VFMADD231PS     Z18, Z19, Z6
-	VBROADCASTSD    24(R9), Z19
-	VFMADD231PS     Z18, Z19, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z19
-	VFMADD231PS     Z18, Z19, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z19
-	VFMADD231PS     Z18, Z19, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z19
-	VFMADD231PS     Z18, Z19, Z14
 	VBROADCASTSD    24(R10), Z19
+	VFMADD231PS     Z18, Z19, Z8
+	VBROADCASTSD    24(R10)(BX*1), Z19
+	VFMADD231PS     Z18, Z19, Z10
+	VBROADCASTSD    24(R10)(BX*2), Z19
+	VFMADD231PS     Z18, Z19, Z12
+	VBROADCASTSD    24(R10)(R9*1), Z19
+	VFMADD231PS     Z18, Z19, Z14
+	VBROADCASTSD    24(R11), Z19
 	VFMADD231PS     Z18, Z19, Z16
-	VMOVUPS         256(SI), Z18
+	VMOVUPS         (DI), Z18
 	VBROADCASTF64X4 (DX), Z19
 	VFMADD231PS     Z18, Z19, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z19
 	VFMADD231PS     Z18, Z19, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z19
 	VFMADD231PS     Z18, Z19, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z19
+	VBROADCASTF64X4 (DX)(R9*1), Z19
 	VFMADD231PS     Z18, Z19, Z7
-	VBROADCASTF64X4 (R9), Z19
-	VFMADD231PS     Z18, Z19, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z19
-	VFMADD231PS     Z18, Z19, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z19
-	VFMADD231PS     Z18, Z19, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z19
-	VFMADD231PS     Z18, Z19, Z15
 	VBROADCASTF64X4 (R10), Z19
+	VFMADD231PS     Z18, Z19, Z9
+	VBROADCASTF64X4 (R10)(BX*1), Z19
+	VFMADD231PS     Z18, Z19, Z11
+	VBROADCASTF64X4 (R10)(BX*2), Z19
+	VFMADD231PS     Z18, Z19, Z13
+	VBROADCASTF64X4 (R10)(R9*1), Z19
+	VFMADD231PS     Z18, Z19, Z15
+	VBROADCASTF64X4 (R11), Z19
 	VFMADD231PS     Z18, Z19, Z17
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R11
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z18
 	VBROADCASTSD (DX), Z19
@@ -47117,17 +47171,17 @@ tail:
 	VFMADD231PS  Z18, Z19, Z2
 	VBROADCASTSD (DX)(BX*2), Z19
 	VFMADD231PS  Z18, Z19, Z4
-	VBROADCASTSD (DX)(R8*1), Z19
+	VBROADCASTSD (DX)(R9*1), Z19
 	VFMADD231PS  Z18, Z19, Z6
-	VBROADCASTSD (R9), Z19
-	VFMADD231PS  Z18, Z19, Z8
-	VBROADCASTSD (R9)(BX*1), Z19
-	VFMADD231PS  Z18, Z19, Z10
-	VBROADCASTSD (R9)(BX*2), Z19
-	VFMADD231PS  Z18, Z19, Z12
-	VBROADCASTSD (R9)(R8*1), Z19
-	VFMADD231PS  Z18, Z19, Z14
 	VBROADCASTSD (R10), Z19
+	VFMADD231PS  Z18, Z19, Z8
+	VBROADCASTSD (R10)(BX*1), Z19
+	VFMADD231PS  Z18, Z19, Z10
+	VBROADCASTSD (R10)(BX*2), Z19
+	VFMADD231PS  Z18, Z19, Z12
+	VBROADCASTSD (R10)(R9*1), Z19
+	VFMADD231PS  Z18, Z19, Z14
+	VBROADCASTSD (R11), Z19
 	VFMADD231PS  Z18, Z19, Z16
 	JMP          next0
 
@@ -47142,30 +47196,30 @@ single0:
 	VMOVSS       (DX)(BX*2), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z4
-	VMOVSS       (DX)(R8*1), X19
+	VMOVSS       (DX)(R9*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z6
-	VMOVSS       (R9), X19
+	VMOVSS       (R10), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z8
-	VMOVSS       (R9)(BX*1), X19
+	VMOVSS       (R10)(BX*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z10
-	VMOVSS       (R9)(BX*2), X19
+	VMOVSS       (R10)(BX*2), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z12
-	VMOVSS       (R9)(R8*1), X19
+	VMOVSS       (R10)(R9*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z14
-	VMOVSS       (R10), X19
+	VMOVSS       (R11), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z16
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z18
 	VBROADCASTSD 8(DX), Z19
@@ -47174,17 +47228,17 @@ next0:
 	VFMADD231PS  Z18, Z19, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z19
 	VFMADD231PS  Z18, Z19, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z19
+	VBROADCASTSD 8(DX)(R9*1), Z19
 	VFMADD231PS  Z18, Z19, Z6
-	VBROADCASTSD 8(R9), Z19
-	VFMADD231PS  Z18, Z19, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z19
-	VFMADD231PS  Z18, Z19, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z19
-	VFMADD231PS  Z18, Z19, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z19
-	VFMADD231PS  Z18, Z19, Z14
 	VBROADCASTSD 8(R10), Z19
+	VFMADD231PS  Z18, Z19, Z8
+	VBROADCASTSD 8(R10)(BX*1), Z19
+	VFMADD231PS  Z18, Z19, Z10
+	VBROADCASTSD 8(R10)(BX*2), Z19
+	VFMADD231PS  Z18, Z19, Z12
+	VBROADCASTSD 8(R10)(R9*1), Z19
+	VFMADD231PS  Z18, Z19, Z14
+	VBROADCASTSD 8(R11), Z19
 	VFMADD231PS  Z18, Z19, Z16
 	JMP          next1
 
@@ -47199,30 +47253,30 @@ single1:
 	VMOVSS       8(DX)(BX*2), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z4
-	VMOVSS       8(DX)(R8*1), X19
+	VMOVSS       8(DX)(R9*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z6
-	VMOVSS       8(R9), X19
+	VMOVSS       8(R10), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z8
-	VMOVSS       8(R9)(BX*1), X19
+	VMOVSS       8(R10)(BX*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z10
-	VMOVSS       8(R9)(BX*2), X19
+	VMOVSS       8(R10)(BX*2), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z12
-	VMOVSS       8(R9)(R8*1), X19
+	VMOVSS       8(R10)(R9*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z14
-	VMOVSS       8(R10), X19
+	VMOVSS       8(R11), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z16
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z18
 	VBROADCASTSD 16(DX), Z19
@@ -47231,17 +47285,17 @@ next1:
 	VFMADD231PS  Z18, Z19, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z19
 	VFMADD231PS  Z18, Z19, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z19
+	VBROADCASTSD 16(DX)(R9*1), Z19
 	VFMADD231PS  Z18, Z19, Z6
-	VBROADCASTSD 16(R9), Z19
-	VFMADD231PS  Z18, Z19, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z19
-	VFMADD231PS  Z18, Z19, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z19
-	VFMADD231PS  Z18, Z19, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z19
-	VFMADD231PS  Z18, Z19, Z14
 	VBROADCASTSD 16(R10), Z19
+	VFMADD231PS  Z18, Z19, Z8
+	VBROADCASTSD 16(R10)(BX*1), Z19
+	VFMADD231PS  Z18, Z19, Z10
+	VBROADCASTSD 16(R10)(BX*2), Z19
+	VFMADD231PS  Z18, Z19, Z12
+	VBROADCASTSD 16(R10)(R9*1), Z19
+	VFMADD231PS  Z18, Z19, Z14
+	VBROADCASTSD 16(R11), Z19
 	VFMADD231PS  Z18, Z19, Z16
 	JMP          next2
 
@@ -47256,28 +47310,28 @@ single2:
 	VMOVSS       16(DX)(BX*2), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z4
-	VMOVSS       16(DX)(R8*1), X19
+	VMOVSS       16(DX)(R9*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z6
-	VMOVSS       16(R9), X19
+	VMOVSS       16(R10), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z8
-	VMOVSS       16(R9)(BX*1), X19
+	VMOVSS       16(R10)(BX*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z10
-	VMOVSS       16(R9)(BX*2), X19
+	VMOVSS       16(R10)(BX*2), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z12
-	VMOVSS       16(R9)(R8*1), X19
+	VMOVSS       16(R10)(R9*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z14
-	VMOVSS       16(R10), X19
+	VMOVSS       16(R11), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z16
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z18
 	VMOVSS       24(DX), X19
@@ -47289,29 +47343,29 @@ next2:
 	VMOVSS       24(DX)(BX*2), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z4
-	VMOVSS       24(DX)(R8*1), X19
+	VMOVSS       24(DX)(R9*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z6
-	VMOVSS       24(R9), X19
+	VMOVSS       24(R10), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z8
-	VMOVSS       24(R9)(BX*1), X19
+	VMOVSS       24(R10)(BX*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z10
-	VMOVSS       24(R9)(BX*2), X19
+	VMOVSS       24(R10)(BX*2), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z12
-	VMOVSS       24(R9)(R8*1), X19
+	VMOVSS       24(R10)(R9*1), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z14
-	VMOVSS       24(R10), X19
+	VMOVSS       24(R11), X19
 	VBROADCASTSD X19, Z19
 	VFMADD231PS  Z18, Z19, Z16
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z18
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z18
 	VMOVUPS.Z    (DX), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PS  Z18, Z19, Z1
@@ -47321,27 +47375,27 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PS  Z18, Z19, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y19
+	VMOVUPS.Z    (DX)(R9*1), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PS  Z18, Z19, Z7
-	VMOVUPS.Z    (R9), K1, Y19
+	VMOVUPS.Z    (R10), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PS  Z18, Z19, Z9
-	VMOVUPS.Z    (R9)(BX*1), K1, Y19
+	VMOVUPS.Z    (R10)(BX*1), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PS  Z18, Z19, Z11
-	VMOVUPS.Z    (R9)(BX*2), K1, Y19
+	VMOVUPS.Z    (R10)(BX*2), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PS  Z18, Z19, Z13
-	VMOVUPS.Z    (R9)(R8*1), K1, Y19
+	VMOVUPS.Z    (R10)(R9*1), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PS  Z18, Z19, Z15
-	VMOVUPS.Z    (R10), K1, Y19
+	VMOVUPS.Z    (R11), K1, Y19
 	VINSERTF64X4 $0x01, Y19, Z19, Z19
 	VFMADD231PS  Z18, Z19, Z17
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z18
 	VADDPS        Z0, Z18, Z18
@@ -47498,9 +47552,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R10AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R10AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R10AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R10AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -47508,10 +47562,11 @@ TEXT ·packedF32Q1R10AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
-	LEAQ   (R9)(BX*4), R10
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
+	LEAQ   (R10)(BX*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -47532,7 +47587,7 @@ TEXT ·packedF32Q1R10AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z17, Z17, Z17
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -47543,19 +47598,19 @@ group:
 	VFMADD231PS     Z20, Z21, Z2
 	VBROADCASTSD    (DX)(BX*2), Z21
 	VFMADD231PS     Z20, Z21, Z4
-	VBROADCASTSD    (DX)(R8*1), Z21
+	VBROADCASTSD    (DX)(R9*1), Z21
 	VFMADD231PS     Z20, Z21, Z6
-	VBROADCASTSD    (R9), Z21
-	VFMADD231PS     Z20, Z21, Z8
-	VBROADCASTSD    (R9)(BX*1), Z21
-	VFMADD231PS     Z20, Z21, Z10
-	VBROADCASTSD    (R9)(BX*2), Z21
-	VFMADD231PS     Z20, Z21, Z12
-	VBROADCASTSD    (R9)(R8*1), Z21
-	VFMADD231PS     Z20, Z21, Z14
 	VBROADCASTSD    (R10), Z21
-	VFMADD231PS     Z20, Z21, Z16
+	VFMADD231PS     Z20, Z21, Z8
 	VBROADCASTSD    (R10)(BX*1), Z21
+	VFMADD231PS     Z20, Z21, Z10
+	VBROADCASTSD    (R10)(BX*2), Z21
+	VFMADD231PS     Z20, Z21, Z12
+	VBROADCASTSD    (R10)(R9*1), Z21
+	VFMADD231PS     Z20, Z21, Z14
+	VBROADCASTSD    (R11), Z21
+	VFMADD231PS     Z20, Z21, Z16
+	VBROADCASTSD    (R11)(BX*1), Z21
 	VFMADD231PS     Z20, Z21, Z18
 	VMOVUPS         64(SI), Z20
 	VBROADCASTSD    8(DX), Z21
@@ -47564,19 +47619,19 @@ group:
 	VFMADD231PS     Z20, Z21, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z21
 	VFMADD231PS     Z20, Z21, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z21
+	VBROADCASTSD    8(DX)(R9*1), Z21
 	VFMADD231PS     Z20, Z21, Z6
-	VBROADCASTSD    8(R9), Z21
-	VFMADD231PS     Z20, Z21, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z21
-	VFMADD231PS     Z20, Z21, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z21
-	VFMADD231PS     Z20, Z21, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z21
-	VFMADD231PS     Z20, Z21, Z14
 	VBROADCASTSD    8(R10), Z21
-	VFMADD231PS     Z20, Z21, Z16
+	VFMADD231PS     Z20, Z21, Z8
 	VBROADCASTSD    8(R10)(BX*1), Z21
+	VFMADD231PS     Z20, Z21, Z10
+	VBROADCASTSD    8(R10)(BX*2), Z21
+	VFMADD231PS     Z20, Z21, Z12
+	VBROADCASTSD    8(R10)(R9*1), Z21
+	VFMADD231PS     Z20, Z21, Z14
+	VBROADCASTSD    8(R11), Z21
+	VFMADD231PS     Z20, Z21, Z16
+	VBROADCASTSD    8(R11)(BX*1), Z21
 	VFMADD231PS     Z20, Z21, Z18
 	VMOVUPS         128(SI), Z20
 	VBROADCASTSD    16(DX), Z21
@@ -47585,19 +47640,19 @@ group:
 	VFMADD231PS     Z20, Z21, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z21
 	VFMADD231PS     Z20, Z21, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z21
+	VBROADCASTSD    16(DX)(R9*1), Z21
 	VFMADD231PS     Z20, Z21, Z6
-	VBROADCASTSD    16(R9), Z21
-	VFMADD231PS     Z20, Z21, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z21
-	VFMADD231PS     Z20, Z21, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z21
-	VFMADD231PS     Z20, Z21, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z21
-	VFMADD231PS     Z20, Z21, Z14
 	VBROADCASTSD    16(R10), Z21
-	VFMADD231PS     Z20, Z21, Z16
+	VFMADD231PS     Z20, Z21, Z8
 	VBROADCASTSD    16(R10)(BX*1), Z21
+	VFMADD231PS     Z20, Z21, Z10
+	VBROADCASTSD    16(R10)(BX*2), Z21
+	VFMADD231PS     Z20, Z21, Z12
+	VBROADCASTSD    16(R10)(R9*1), Z21
+	VFMADD231PS     Z20, Z21, Z14
+	VBROADCASTSD    16(R11), Z21
+	VFMADD231PS     Z20, Z21, Z16
+	VBROADCASTSD    16(R11)(BX*1), Z21
 	VFMADD231PS     Z20, Z21, Z18
 	VMOVUPS         192(SI), Z20
 	VBROADCASTSD    24(DX), Z21
@@ -47606,53 +47661,54 @@ group:
 	VFMADD231PS     Z20, Z21, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z21
 	VFMADD231PS     Z20, Z21, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z21
+	VBROADCASTSD    24(DX)(R9*1), Z21
 	VFMADD231PS     Z20, Z21, Z6
-	VBROADCASTSD    24(R9), Z21
-	VFMADD231PS     Z20, Z21, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z21
-	VFMADD231PS     Z20, Z21, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z21
-	VFMADD231PS     Z20, Z21, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z21
-	VFMADD231PS     Z20, Z21, Z14
 	VBROADCASTSD    24(R10), Z21
-	VFMADD231PS     Z20, Z21, Z16
+	VFMADD231PS     Z20, Z21, Z8
 	VBROADCASTSD    24(R10)(BX*1), Z21
+	VFMADD231PS     Z20, Z21, Z10
+	VBROADCASTSD    24(R10)(BX*2), Z21
+	VFMADD231PS     Z20, Z21, Z12
+	VBROADCASTSD    24(R10)(R9*1), Z21
+	VFMADD231PS     Z20, Z21, Z14
+	VBROADCASTSD    24(R11), Z21
+	VFMADD231PS     Z20, Z21, Z16
+	VBROADCASTSD    24(R11)(BX*1), Z21
 	VFMADD231PS     Z20, Z21, Z18
-	VMOVUPS         256(SI), Z20
+	VMOVUPS         (DI), Z20
 	VBROADCASTF64X4 (DX), Z21
 	VFMADD231PS     Z20, Z21, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z21
 	VFMADD231PS     Z20, Z21, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z21
 	VFMADD231PS     Z20, Z21, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z21
+	VBROADCASTF64X4 (DX)(R9*1), Z21
 	VFMADD231PS     Z20, Z21, Z7
-	VBROADCASTF64X4 (R9), Z21
-	VFMADD231PS     Z20, Z21, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z21
-	VFMADD231PS     Z20, Z21, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z21
-	VFMADD231PS     Z20, Z21, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z21
-	VFMADD231PS     Z20, Z21, Z15
 	VBROADCASTF64X4 (R10), Z21
-	VFMADD231PS     Z20, Z21, Z17
+	VFMADD231PS     Z20, Z21, Z9
 	VBROADCASTF64X4 (R10)(BX*1), Z21
+	VFMADD231PS     Z20, Z21, Z11
+	VBROADCASTF64X4 (R10)(BX*2), Z21
+	VFMADD231PS     Z20, Z21, Z13
+	VBROADCASTF64X4 (R10)(R9*1), Z21
+	VFMADD231PS     Z20, Z21, Z15
+	VBROADCASTF64X4 (R11), Z21
+	VFMADD231PS     Z20, Z21, Z17
+	VBROADCASTF64X4 (R11)(BX*1), Z21
 	VFMADD231PS     Z20, Z21, Z19
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R11
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z20
 	VBROADCASTSD (DX), Z21
@@ -47661,19 +47717,19 @@ tail:
 	VFMADD231PS  Z20, Z21, Z2
 	VBROADCASTSD (DX)(BX*2), Z21
 	VFMADD231PS  Z20, Z21, Z4
-	VBROADCASTSD (DX)(R8*1), Z21
+	VBROADCASTSD (DX)(R9*1), Z21
 	VFMADD231PS  Z20, Z21, Z6
-	VBROADCASTSD (R9), Z21
-	VFMADD231PS  Z20, Z21, Z8
-	VBROADCASTSD (R9)(BX*1), Z21
-	VFMADD231PS  Z20, Z21, Z10
-	VBROADCASTSD (R9)(BX*2), Z21
-	VFMADD231PS  Z20, Z21, Z12
-	VBROADCASTSD (R9)(R8*1), Z21
-	VFMADD231PS  Z20, Z21, Z14
 	VBROADCASTSD (R10), Z21
-	VFMADD231PS  Z20, Z21, Z16
+	VFMADD231PS  Z20, Z21, Z8
 	VBROADCASTSD (R10)(BX*1), Z21
+	VFMADD231PS  Z20, Z21, Z10
+	VBROADCASTSD (R10)(BX*2), Z21
+	VFMADD231PS  Z20, Z21, Z12
+	VBROADCASTSD (R10)(R9*1), Z21
+	VFMADD231PS  Z20, Z21, Z14
+	VBROADCASTSD (R11), Z21
+	VFMADD231PS  Z20, Z21, Z16
+	VBROADCASTSD (R11)(BX*1), Z21
 	VFMADD231PS  Z20, Z21, Z18
 	JMP          next0
 
@@ -47688,33 +47744,33 @@ single0:
 	VMOVSS       (DX)(BX*2), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z4
-	VMOVSS       (DX)(R8*1), X21
+	VMOVSS       (DX)(R9*1), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z6
-	VMOVSS       (R9), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z8
-	VMOVSS       (R9)(BX*1), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z10
-	VMOVSS       (R9)(BX*2), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z12
-	VMOVSS       (R9)(R8*1), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z14
 	VMOVSS       (R10), X21
 	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z16
+	VFMADD231PS  Z20, Z21, Z8
 	VMOVSS       (R10)(BX*1), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z10
+	VMOVSS       (R10)(BX*2), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z12
+	VMOVSS       (R10)(R9*1), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z14
+	VMOVSS       (R11), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z16
+	VMOVSS       (R11)(BX*1), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z18
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z20
 	VBROADCASTSD 8(DX), Z21
@@ -47723,19 +47779,19 @@ next0:
 	VFMADD231PS  Z20, Z21, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z21
 	VFMADD231PS  Z20, Z21, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z21
+	VBROADCASTSD 8(DX)(R9*1), Z21
 	VFMADD231PS  Z20, Z21, Z6
-	VBROADCASTSD 8(R9), Z21
-	VFMADD231PS  Z20, Z21, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z21
-	VFMADD231PS  Z20, Z21, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z21
-	VFMADD231PS  Z20, Z21, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z21
-	VFMADD231PS  Z20, Z21, Z14
 	VBROADCASTSD 8(R10), Z21
-	VFMADD231PS  Z20, Z21, Z16
+	VFMADD231PS  Z20, Z21, Z8
 	VBROADCASTSD 8(R10)(BX*1), Z21
+	VFMADD231PS  Z20, Z21, Z10
+	VBROADCASTSD 8(R10)(BX*2), Z21
+	VFMADD231PS  Z20, Z21, Z12
+	VBROADCASTSD 8(R10)(R9*1), Z21
+	VFMADD231PS  Z20, Z21, Z14
+	VBROADCASTSD 8(R11), Z21
+	VFMADD231PS  Z20, Z21, Z16
+	VBROADCASTSD 8(R11)(BX*1), Z21
 	VFMADD231PS  Z20, Z21, Z18
 	JMP          next1
 
@@ -47750,33 +47806,33 @@ single1:
 	VMOVSS       8(DX)(BX*2), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z4
-	VMOVSS       8(DX)(R8*1), X21
+	VMOVSS       8(DX)(R9*1), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z6
-	VMOVSS       8(R9), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z8
-	VMOVSS       8(R9)(BX*1), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z10
-	VMOVSS       8(R9)(BX*2), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z12
-	VMOVSS       8(R9)(R8*1), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z14
 	VMOVSS       8(R10), X21
 	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z16
+	VFMADD231PS  Z20, Z21, Z8
 	VMOVSS       8(R10)(BX*1), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z10
+	VMOVSS       8(R10)(BX*2), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z12
+	VMOVSS       8(R10)(R9*1), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z14
+	VMOVSS       8(R11), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z16
+	VMOVSS       8(R11)(BX*1), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z18
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z20
 	VBROADCASTSD 16(DX), Z21
@@ -47785,19 +47841,19 @@ next1:
 	VFMADD231PS  Z20, Z21, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z21
 	VFMADD231PS  Z20, Z21, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z21
+	VBROADCASTSD 16(DX)(R9*1), Z21
 	VFMADD231PS  Z20, Z21, Z6
-	VBROADCASTSD 16(R9), Z21
-	VFMADD231PS  Z20, Z21, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z21
-	VFMADD231PS  Z20, Z21, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z21
-	VFMADD231PS  Z20, Z21, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z21
-	VFMADD231PS  Z20, Z21, Z14
 	VBROADCASTSD 16(R10), Z21
-	VFMADD231PS  Z20, Z21, Z16
+	VFMADD231PS  Z20, Z21, Z8
 	VBROADCASTSD 16(R10)(BX*1), Z21
+	VFMADD231PS  Z20, Z21, Z10
+	VBROADCASTSD 16(R10)(BX*2), Z21
+	VFMADD231PS  Z20, Z21, Z12
+	VBROADCASTSD 16(R10)(R9*1), Z21
+	VFMADD231PS  Z20, Z21, Z14
+	VBROADCASTSD 16(R11), Z21
+	VFMADD231PS  Z20, Z21, Z16
+	VBROADCASTSD 16(R11)(BX*1), Z21
 	VFMADD231PS  Z20, Z21, Z18
 	JMP          next2
 
@@ -47812,31 +47868,31 @@ single2:
 	VMOVSS       16(DX)(BX*2), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z4
-	VMOVSS       16(DX)(R8*1), X21
+	VMOVSS       16(DX)(R9*1), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z6
-	VMOVSS       16(R9), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z8
-	VMOVSS       16(R9)(BX*1), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z10
-	VMOVSS       16(R9)(BX*2), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z12
-	VMOVSS       16(R9)(R8*1), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z14
 	VMOVSS       16(R10), X21
 	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z16
+	VFMADD231PS  Z20, Z21, Z8
 	VMOVSS       16(R10)(BX*1), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z10
+	VMOVSS       16(R10)(BX*2), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z12
+	VMOVSS       16(R10)(R9*1), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z14
+	VMOVSS       16(R11), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z16
+	VMOVSS       16(R11)(BX*1), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z18
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z20
 	VMOVSS       24(DX), X21
@@ -47848,32 +47904,32 @@ next2:
 	VMOVSS       24(DX)(BX*2), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z4
-	VMOVSS       24(DX)(R8*1), X21
+	VMOVSS       24(DX)(R9*1), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z6
-	VMOVSS       24(R9), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z8
-	VMOVSS       24(R9)(BX*1), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z10
-	VMOVSS       24(R9)(BX*2), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z12
-	VMOVSS       24(R9)(R8*1), X21
-	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z14
 	VMOVSS       24(R10), X21
 	VBROADCASTSD X21, Z21
-	VFMADD231PS  Z20, Z21, Z16
+	VFMADD231PS  Z20, Z21, Z8
 	VMOVSS       24(R10)(BX*1), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z10
+	VMOVSS       24(R10)(BX*2), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z12
+	VMOVSS       24(R10)(R9*1), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z14
+	VMOVSS       24(R11), X21
+	VBROADCASTSD X21, Z21
+	VFMADD231PS  Z20, Z21, Z16
+	VMOVSS       24(R11)(BX*1), X21
 	VBROADCASTSD X21, Z21
 	VFMADD231PS  Z20, Z21, Z18
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z20
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z20
 	VMOVUPS.Z    (DX), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
 	VFMADD231PS  Z20, Z21, Z1
@@ -47883,30 +47939,30 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
 	VFMADD231PS  Z20, Z21, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y21
+	VMOVUPS.Z    (DX)(R9*1), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
 	VFMADD231PS  Z20, Z21, Z7
-	VMOVUPS.Z    (R9), K1, Y21
-	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PS  Z20, Z21, Z9
-	VMOVUPS.Z    (R9)(BX*1), K1, Y21
-	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PS  Z20, Z21, Z11
-	VMOVUPS.Z    (R9)(BX*2), K1, Y21
-	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PS  Z20, Z21, Z13
-	VMOVUPS.Z    (R9)(R8*1), K1, Y21
-	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PS  Z20, Z21, Z15
 	VMOVUPS.Z    (R10), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
-	VFMADD231PS  Z20, Z21, Z17
+	VFMADD231PS  Z20, Z21, Z9
 	VMOVUPS.Z    (R10)(BX*1), K1, Y21
+	VINSERTF64X4 $0x01, Y21, Z21, Z21
+	VFMADD231PS  Z20, Z21, Z11
+	VMOVUPS.Z    (R10)(BX*2), K1, Y21
+	VINSERTF64X4 $0x01, Y21, Z21, Z21
+	VFMADD231PS  Z20, Z21, Z13
+	VMOVUPS.Z    (R10)(R9*1), K1, Y21
+	VINSERTF64X4 $0x01, Y21, Z21, Z21
+	VFMADD231PS  Z20, Z21, Z15
+	VMOVUPS.Z    (R11), K1, Y21
+	VINSERTF64X4 $0x01, Y21, Z21, Z21
+	VFMADD231PS  Z20, Z21, Z17
+	VMOVUPS.Z    (R11)(BX*1), K1, Y21
 	VINSERTF64X4 $0x01, Y21, Z21, Z21
 	VFMADD231PS  Z20, Z21, Z19
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z20
 	VADDPS        Z0, Z20, Z20
@@ -48080,9 +48136,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R11AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R11AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R11AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R11AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -48090,10 +48146,11 @@ TEXT ·packedF32Q1R11AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
-	LEAQ   (R9)(BX*4), R10
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
+	LEAQ   (R10)(BX*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -48116,7 +48173,7 @@ TEXT ·packedF32Q1R11AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z19, Z19, Z19
 	VXORPS Z20, Z20, Z20
 	VXORPS Z21, Z21, Z21
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -48127,21 +48184,21 @@ group:
 	VFMADD231PS     Z22, Z23, Z2
 	VBROADCASTSD    (DX)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z4
-	VBROADCASTSD    (DX)(R8*1), Z23
+	VBROADCASTSD    (DX)(R9*1), Z23
 	VFMADD231PS     Z22, Z23, Z6
-	VBROADCASTSD    (R9), Z23
-	VFMADD231PS     Z22, Z23, Z8
-	VBROADCASTSD    (R9)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z10
-	VBROADCASTSD    (R9)(BX*2), Z23
-	VFMADD231PS     Z22, Z23, Z12
-	VBROADCASTSD    (R9)(R8*1), Z23
-	VFMADD231PS     Z22, Z23, Z14
 	VBROADCASTSD    (R10), Z23
-	VFMADD231PS     Z22, Z23, Z16
+	VFMADD231PS     Z22, Z23, Z8
 	VBROADCASTSD    (R10)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z18
+	VFMADD231PS     Z22, Z23, Z10
 	VBROADCASTSD    (R10)(BX*2), Z23
+	VFMADD231PS     Z22, Z23, Z12
+	VBROADCASTSD    (R10)(R9*1), Z23
+	VFMADD231PS     Z22, Z23, Z14
+	VBROADCASTSD    (R11), Z23
+	VFMADD231PS     Z22, Z23, Z16
+	VBROADCASTSD    (R11)(BX*1), Z23
+	VFMADD231PS     Z22, Z23, Z18
+	VBROADCASTSD    (R11)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z20
 	VMOVUPS         64(SI), Z22
 	VBROADCASTSD    8(DX), Z23
@@ -48150,21 +48207,21 @@ group:
 	VFMADD231PS     Z22, Z23, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z23
+	VBROADCASTSD    8(DX)(R9*1), Z23
 	VFMADD231PS     Z22, Z23, Z6
-	VBROADCASTSD    8(R9), Z23
-	VFMADD231PS     Z22, Z23, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z23
-	VFMADD231PS     Z22, Z23, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z23
-	VFMADD231PS     Z22, Z23, Z14
 	VBROADCASTSD    8(R10), Z23
-	VFMADD231PS     Z22, Z23, Z16
+	VFMADD231PS     Z22, Z23, Z8
 	VBROADCASTSD    8(R10)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z18
+	VFMADD231PS     Z22, Z23, Z10
 	VBROADCASTSD    8(R10)(BX*2), Z23
+	VFMADD231PS     Z22, Z23, Z12
+	VBROADCASTSD    8(R10)(R9*1), Z23
+	VFMADD231PS     Z22, Z23, Z14
+	VBROADCASTSD    8(R11), Z23
+	VFMADD231PS     Z22, Z23, Z16
+	VBROADCASTSD    8(R11)(BX*1), Z23
+	VFMADD231PS     Z22, Z23, Z18
+	VBROADCASTSD    8(R11)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z20
 	VMOVUPS         128(SI), Z22
 	VBROADCASTSD    16(DX), Z23
@@ -48173,21 +48230,21 @@ group:
 	VFMADD231PS     Z22, Z23, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z23
+	VBROADCASTSD    16(DX)(R9*1), Z23
 	VFMADD231PS     Z22, Z23, Z6
-	VBROADCASTSD    16(R9), Z23
-	VFMADD231PS     Z22, Z23, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z23
-	VFMADD231PS     Z22, Z23, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z23
-	VFMADD231PS     Z22, Z23, Z14
 	VBROADCASTSD    16(R10), Z23
-	VFMADD231PS     Z22, Z23, Z16
+	VFMADD231PS     Z22, Z23, Z8
 	VBROADCASTSD    16(R10)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z18
+	VFMADD231PS     Z22, Z23, Z10
 	VBROADCASTSD    16(R10)(BX*2), Z23
+	VFMADD231PS     Z22, Z23, Z12
+	VBROADCASTSD    16(R10)(R9*1), Z23
+	VFMADD231PS     Z22, Z23, Z14
+	VBROADCASTSD    16(R11), Z23
+	VFMADD231PS     Z22, Z23, Z16
+	VBROADCASTSD    16(R11)(BX*1), Z23
+	VFMADD231PS     Z22, Z23, Z18
+	VBROADCASTSD    16(R11)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z20
 	VMOVUPS         192(SI), Z22
 	VBROADCASTSD    24(DX), Z23
@@ -48196,57 +48253,58 @@ group:
 	VFMADD231PS     Z22, Z23, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z23
+	VBROADCASTSD    24(DX)(R9*1), Z23
 	VFMADD231PS     Z22, Z23, Z6
-	VBROADCASTSD    24(R9), Z23
-	VFMADD231PS     Z22, Z23, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z23
-	VFMADD231PS     Z22, Z23, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z23
-	VFMADD231PS     Z22, Z23, Z14
 	VBROADCASTSD    24(R10), Z23
-	VFMADD231PS     Z22, Z23, Z16
+	VFMADD231PS     Z22, Z23, Z8
 	VBROADCASTSD    24(R10)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z18
+	VFMADD231PS     Z22, Z23, Z10
 	VBROADCASTSD    24(R10)(BX*2), Z23
+	VFMADD231PS     Z22, Z23, Z12
+	VBROADCASTSD    24(R10)(R9*1), Z23
+	VFMADD231PS     Z22, Z23, Z14
+	VBROADCASTSD    24(R11), Z23
+	VFMADD231PS     Z22, Z23, Z16
+	VBROADCASTSD    24(R11)(BX*1), Z23
+	VFMADD231PS     Z22, Z23, Z18
+	VBROADCASTSD    24(R11)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z20
-	VMOVUPS         256(SI), Z22
+	VMOVUPS         (DI), Z22
 	VBROADCASTF64X4 (DX), Z23
 	VFMADD231PS     Z22, Z23, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z23
 	VFMADD231PS     Z22, Z23, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z23
+	VBROADCASTF64X4 (DX)(R9*1), Z23
 	VFMADD231PS     Z22, Z23, Z7
-	VBROADCASTF64X4 (R9), Z23
-	VFMADD231PS     Z22, Z23, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z23
-	VFMADD231PS     Z22, Z23, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z23
-	VFMADD231PS     Z22, Z23, Z15
 	VBROADCASTF64X4 (R10), Z23
-	VFMADD231PS     Z22, Z23, Z17
+	VFMADD231PS     Z22, Z23, Z9
 	VBROADCASTF64X4 (R10)(BX*1), Z23
-	VFMADD231PS     Z22, Z23, Z19
+	VFMADD231PS     Z22, Z23, Z11
 	VBROADCASTF64X4 (R10)(BX*2), Z23
+	VFMADD231PS     Z22, Z23, Z13
+	VBROADCASTF64X4 (R10)(R9*1), Z23
+	VFMADD231PS     Z22, Z23, Z15
+	VBROADCASTF64X4 (R11), Z23
+	VFMADD231PS     Z22, Z23, Z17
+	VBROADCASTF64X4 (R11)(BX*1), Z23
+	VFMADD231PS     Z22, Z23, Z19
+	VBROADCASTF64X4 (R11)(BX*2), Z23
 	VFMADD231PS     Z22, Z23, Z21
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R11
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z22
 	VBROADCASTSD (DX), Z23
@@ -48255,21 +48313,21 @@ tail:
 	VFMADD231PS  Z22, Z23, Z2
 	VBROADCASTSD (DX)(BX*2), Z23
 	VFMADD231PS  Z22, Z23, Z4
-	VBROADCASTSD (DX)(R8*1), Z23
+	VBROADCASTSD (DX)(R9*1), Z23
 	VFMADD231PS  Z22, Z23, Z6
-	VBROADCASTSD (R9), Z23
-	VFMADD231PS  Z22, Z23, Z8
-	VBROADCASTSD (R9)(BX*1), Z23
-	VFMADD231PS  Z22, Z23, Z10
-	VBROADCASTSD (R9)(BX*2), Z23
-	VFMADD231PS  Z22, Z23, Z12
-	VBROADCASTSD (R9)(R8*1), Z23
-	VFMADD231PS  Z22, Z23, Z14
 	VBROADCASTSD (R10), Z23
-	VFMADD231PS  Z22, Z23, Z16
+	VFMADD231PS  Z22, Z23, Z8
 	VBROADCASTSD (R10)(BX*1), Z23
-	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z23, Z10
 	VBROADCASTSD (R10)(BX*2), Z23
+	VFMADD231PS  Z22, Z23, Z12
+	VBROADCASTSD (R10)(R9*1), Z23
+	VFMADD231PS  Z22, Z23, Z14
+	VBROADCASTSD (R11), Z23
+	VFMADD231PS  Z22, Z23, Z16
+	VBROADCASTSD (R11)(BX*1), Z23
+	VFMADD231PS  Z22, Z23, Z18
+	VBROADCASTSD (R11)(BX*2), Z23
 	VFMADD231PS  Z22, Z23, Z20
 	JMP          next0
 
@@ -48284,36 +48342,36 @@ single0:
 	VMOVSS       (DX)(BX*2), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z4
-	VMOVSS       (DX)(R8*1), X23
+	VMOVSS       (DX)(R9*1), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z6
-	VMOVSS       (R9), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z8
-	VMOVSS       (R9)(BX*1), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z10
-	VMOVSS       (R9)(BX*2), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z12
-	VMOVSS       (R9)(R8*1), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z14
 	VMOVSS       (R10), X23
 	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z16
+	VFMADD231PS  Z22, Z23, Z8
 	VMOVSS       (R10)(BX*1), X23
 	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z23, Z10
 	VMOVSS       (R10)(BX*2), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z12
+	VMOVSS       (R10)(R9*1), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z14
+	VMOVSS       (R11), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z16
+	VMOVSS       (R11)(BX*1), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z18
+	VMOVSS       (R11)(BX*2), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z20
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z22
 	VBROADCASTSD 8(DX), Z23
@@ -48322,21 +48380,21 @@ next0:
 	VFMADD231PS  Z22, Z23, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z23
 	VFMADD231PS  Z22, Z23, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z23
+	VBROADCASTSD 8(DX)(R9*1), Z23
 	VFMADD231PS  Z22, Z23, Z6
-	VBROADCASTSD 8(R9), Z23
-	VFMADD231PS  Z22, Z23, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z23
-	VFMADD231PS  Z22, Z23, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z23
-	VFMADD231PS  Z22, Z23, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z23
-	VFMADD231PS  Z22, Z23, Z14
 	VBROADCASTSD 8(R10), Z23
-	VFMADD231PS  Z22, Z23, Z16
+	VFMADD231PS  Z22, Z23, Z8
 	VBROADCASTSD 8(R10)(BX*1), Z23
-	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z23, Z10
 	VBROADCASTSD 8(R10)(BX*2), Z23
+	VFMADD231PS  Z22, Z23, Z12
+	VBROADCASTSD 8(R10)(R9*1), Z23
+	VFMADD231PS  Z22, Z23, Z14
+	VBROADCASTSD 8(R11), Z23
+	VFMADD231PS  Z22, Z23, Z16
+	VBROADCASTSD 8(R11)(BX*1), Z23
+	VFMADD231PS  Z22, Z23, Z18
+	VBROADCASTSD 8(R11)(BX*2), Z23
 	VFMADD231PS  Z22, Z23, Z20
 	JMP          next1
 
@@ -48351,36 +48409,36 @@ single1:
 	VMOVSS       8(DX)(BX*2), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z4
-	VMOVSS       8(DX)(R8*1), X23
+	VMOVSS       8(DX)(R9*1), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z6
-	VMOVSS       8(R9), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z8
-	VMOVSS       8(R9)(BX*1), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z10
-	VMOVSS       8(R9)(BX*2), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z12
-	VMOVSS       8(R9)(R8*1), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z14
 	VMOVSS       8(R10), X23
 	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z16
+	VFMADD231PS  Z22, Z23, Z8
 	VMOVSS       8(R10)(BX*1), X23
 	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z23, Z10
 	VMOVSS       8(R10)(BX*2), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z12
+	VMOVSS       8(R10)(R9*1), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z14
+	VMOVSS       8(R11), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z16
+	VMOVSS       8(R11)(BX*1), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z18
+	VMOVSS       8(R11)(BX*2), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z20
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z22
 	VBROADCASTSD 16(DX), Z23
@@ -48389,21 +48447,21 @@ next1:
 	VFMADD231PS  Z22, Z23, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z23
 	VFMADD231PS  Z22, Z23, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z23
+	VBROADCASTSD 16(DX)(R9*1), Z23
 	VFMADD231PS  Z22, Z23, Z6
-	VBROADCASTSD 16(R9), Z23
-	VFMADD231PS  Z22, Z23, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z23
-	VFMADD231PS  Z22, Z23, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z23
-	VFMADD231PS  Z22, Z23, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z23
-	VFMADD231PS  Z22, Z23, Z14
 	VBROADCASTSD 16(R10), Z23
-	VFMADD231PS  Z22, Z23, Z16
+	VFMADD231PS  Z22, Z23, Z8
 	VBROADCASTSD 16(R10)(BX*1), Z23
-	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z23, Z10
 	VBROADCASTSD 16(R10)(BX*2), Z23
+	VFMADD231PS  Z22, Z23, Z12
+	VBROADCASTSD 16(R10)(R9*1), Z23
+	VFMADD231PS  Z22, Z23, Z14
+	VBROADCASTSD 16(R11), Z23
+	VFMADD231PS  Z22, Z23, Z16
+	VBROADCASTSD 16(R11)(BX*1), Z23
+	VFMADD231PS  Z22, Z23, Z18
+	VBROADCASTSD 16(R11)(BX*2), Z23
 	VFMADD231PS  Z22, Z23, Z20
 	JMP          next2
 
@@ -48418,34 +48476,34 @@ single2:
 	VMOVSS       16(DX)(BX*2), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z4
-	VMOVSS       16(DX)(R8*1), X23
+	VMOVSS       16(DX)(R9*1), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z6
-	VMOVSS       16(R9), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z8
-	VMOVSS       16(R9)(BX*1), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z10
-	VMOVSS       16(R9)(BX*2), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z12
-	VMOVSS       16(R9)(R8*1), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z14
 	VMOVSS       16(R10), X23
 	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z16
+	VFMADD231PS  Z22, Z23, Z8
 	VMOVSS       16(R10)(BX*1), X23
 	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z23, Z10
 	VMOVSS       16(R10)(BX*2), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z12
+	VMOVSS       16(R10)(R9*1), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z14
+	VMOVSS       16(R11), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z16
+	VMOVSS       16(R11)(BX*1), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z18
+	VMOVSS       16(R11)(BX*2), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z20
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z22
 	VMOVSS       24(DX), X23
@@ -48457,35 +48515,35 @@ next2:
 	VMOVSS       24(DX)(BX*2), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z4
-	VMOVSS       24(DX)(R8*1), X23
+	VMOVSS       24(DX)(R9*1), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z6
-	VMOVSS       24(R9), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z8
-	VMOVSS       24(R9)(BX*1), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z10
-	VMOVSS       24(R9)(BX*2), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z12
-	VMOVSS       24(R9)(R8*1), X23
-	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z14
 	VMOVSS       24(R10), X23
 	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z16
+	VFMADD231PS  Z22, Z23, Z8
 	VMOVSS       24(R10)(BX*1), X23
 	VBROADCASTSD X23, Z23
-	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z23, Z10
 	VMOVSS       24(R10)(BX*2), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z12
+	VMOVSS       24(R10)(R9*1), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z14
+	VMOVSS       24(R11), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z16
+	VMOVSS       24(R11)(BX*1), X23
+	VBROADCASTSD X23, Z23
+	VFMADD231PS  Z22, Z23, Z18
+	VMOVSS       24(R11)(BX*2), X23
 	VBROADCASTSD X23, Z23
 	VFMADD231PS  Z22, Z23, Z20
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z22
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z22
 	VMOVUPS.Z    (DX), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
 	VFMADD231PS  Z22, Z23, Z1
@@ -48495,33 +48553,33 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
 	VFMADD231PS  Z22, Z23, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y23
+	VMOVUPS.Z    (DX)(R9*1), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
 	VFMADD231PS  Z22, Z23, Z7
-	VMOVUPS.Z    (R9), K1, Y23
-	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PS  Z22, Z23, Z9
-	VMOVUPS.Z    (R9)(BX*1), K1, Y23
-	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PS  Z22, Z23, Z11
-	VMOVUPS.Z    (R9)(BX*2), K1, Y23
-	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PS  Z22, Z23, Z13
-	VMOVUPS.Z    (R9)(R8*1), K1, Y23
-	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PS  Z22, Z23, Z15
 	VMOVUPS.Z    (R10), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PS  Z22, Z23, Z17
+	VFMADD231PS  Z22, Z23, Z9
 	VMOVUPS.Z    (R10)(BX*1), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
-	VFMADD231PS  Z22, Z23, Z19
+	VFMADD231PS  Z22, Z23, Z11
 	VMOVUPS.Z    (R10)(BX*2), K1, Y23
+	VINSERTF64X4 $0x01, Y23, Z23, Z23
+	VFMADD231PS  Z22, Z23, Z13
+	VMOVUPS.Z    (R10)(R9*1), K1, Y23
+	VINSERTF64X4 $0x01, Y23, Z23, Z23
+	VFMADD231PS  Z22, Z23, Z15
+	VMOVUPS.Z    (R11), K1, Y23
+	VINSERTF64X4 $0x01, Y23, Z23, Z23
+	VFMADD231PS  Z22, Z23, Z17
+	VMOVUPS.Z    (R11)(BX*1), K1, Y23
+	VINSERTF64X4 $0x01, Y23, Z23, Z23
+	VFMADD231PS  Z22, Z23, Z19
+	VMOVUPS.Z    (R11)(BX*2), K1, Y23
 	VINSERTF64X4 $0x01, Y23, Z23, Z23
 	VFMADD231PS  Z22, Z23, Z21
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z22
 	VADDPS        Z0, Z22, Z22
@@ -48712,9 +48770,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func packedF32Q1R12AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ng int, tail int, xmask int, cmask int)
+// func packedF32Q1R12AVX512(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, xmask int, cmask int)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL
-TEXT ·packedF32Q1R12AVX512(SB), NOSPLIT, $0-72
+TEXT ·packedF32Q1R12AVX512(SB), NOSPLIT, $0-80
 	MOVQ   c+0(FP), AX
 	MOVQ   ldc+8(FP), CX
 	SHLQ   $0x02, CX
@@ -48722,10 +48780,11 @@ TEXT ·packedF32Q1R12AVX512(SB), NOSPLIT, $0-72
 	MOVQ   lda+24(FP), BX
 	SHLQ   $0x02, BX
 	MOVQ   b+32(FP), SI
-	MOVQ   ng+40(FP), DI
-	LEAQ   (BX)(BX*2), R8
-	LEAQ   (DX)(BX*4), R9
-	LEAQ   (R9)(BX*4), R10
+	MOVQ   bi+40(FP), DI
+	MOVQ   ng+48(FP), R8
+	LEAQ   (BX)(BX*2), R9
+	LEAQ   (DX)(BX*4), R10
+	LEAQ   (R10)(BX*4), R11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -48750,7 +48809,7 @@ TEXT ·packedF32Q1R12AVX512(SB), NOSPLIT, $0-72
 	VXORPS Z21, Z21, Z21
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
-	TESTQ  DI, DI
+	TESTQ  R8, R8
 	JZ     tail
 
 group:
@@ -48761,23 +48820,23 @@ group:
 	VFMADD231PS     Z24, Z25, Z2
 	VBROADCASTSD    (DX)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z4
-	VBROADCASTSD    (DX)(R8*1), Z25
+	VBROADCASTSD    (DX)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z6
-	VBROADCASTSD    (R9), Z25
-	VFMADD231PS     Z24, Z25, Z8
-	VBROADCASTSD    (R9)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z10
-	VBROADCASTSD    (R9)(BX*2), Z25
-	VFMADD231PS     Z24, Z25, Z12
-	VBROADCASTSD    (R9)(R8*1), Z25
-	VFMADD231PS     Z24, Z25, Z14
 	VBROADCASTSD    (R10), Z25
-	VFMADD231PS     Z24, Z25, Z16
+	VFMADD231PS     Z24, Z25, Z8
 	VBROADCASTSD    (R10)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z18
+	VFMADD231PS     Z24, Z25, Z10
 	VBROADCASTSD    (R10)(BX*2), Z25
+	VFMADD231PS     Z24, Z25, Z12
+	VBROADCASTSD    (R10)(R9*1), Z25
+	VFMADD231PS     Z24, Z25, Z14
+	VBROADCASTSD    (R11), Z25
+	VFMADD231PS     Z24, Z25, Z16
+	VBROADCASTSD    (R11)(BX*1), Z25
+	VFMADD231PS     Z24, Z25, Z18
+	VBROADCASTSD    (R11)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z20
-	VBROADCASTSD    (R10)(R8*1), Z25
+	VBROADCASTSD    (R11)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z22
 	VMOVUPS         64(SI), Z24
 	VBROADCASTSD    8(DX), Z25
@@ -48786,23 +48845,23 @@ group:
 	VFMADD231PS     Z24, Z25, Z2
 	VBROADCASTSD    8(DX)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z4
-	VBROADCASTSD    8(DX)(R8*1), Z25
+	VBROADCASTSD    8(DX)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z6
-	VBROADCASTSD    8(R9), Z25
-	VFMADD231PS     Z24, Z25, Z8
-	VBROADCASTSD    8(R9)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z10
-	VBROADCASTSD    8(R9)(BX*2), Z25
-	VFMADD231PS     Z24, Z25, Z12
-	VBROADCASTSD    8(R9)(R8*1), Z25
-	VFMADD231PS     Z24, Z25, Z14
 	VBROADCASTSD    8(R10), Z25
-	VFMADD231PS     Z24, Z25, Z16
+	VFMADD231PS     Z24, Z25, Z8
 	VBROADCASTSD    8(R10)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z18
+	VFMADD231PS     Z24, Z25, Z10
 	VBROADCASTSD    8(R10)(BX*2), Z25
+	VFMADD231PS     Z24, Z25, Z12
+	VBROADCASTSD    8(R10)(R9*1), Z25
+	VFMADD231PS     Z24, Z25, Z14
+	VBROADCASTSD    8(R11), Z25
+	VFMADD231PS     Z24, Z25, Z16
+	VBROADCASTSD    8(R11)(BX*1), Z25
+	VFMADD231PS     Z24, Z25, Z18
+	VBROADCASTSD    8(R11)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z20
-	VBROADCASTSD    8(R10)(R8*1), Z25
+	VBROADCASTSD    8(R11)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z22
 	VMOVUPS         128(SI), Z24
 	VBROADCASTSD    16(DX), Z25
@@ -48811,23 +48870,23 @@ group:
 	VFMADD231PS     Z24, Z25, Z2
 	VBROADCASTSD    16(DX)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z4
-	VBROADCASTSD    16(DX)(R8*1), Z25
+	VBROADCASTSD    16(DX)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z6
-	VBROADCASTSD    16(R9), Z25
-	VFMADD231PS     Z24, Z25, Z8
-	VBROADCASTSD    16(R9)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z10
-	VBROADCASTSD    16(R9)(BX*2), Z25
-	VFMADD231PS     Z24, Z25, Z12
-	VBROADCASTSD    16(R9)(R8*1), Z25
-	VFMADD231PS     Z24, Z25, Z14
 	VBROADCASTSD    16(R10), Z25
-	VFMADD231PS     Z24, Z25, Z16
+	VFMADD231PS     Z24, Z25, Z8
 	VBROADCASTSD    16(R10)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z18
+	VFMADD231PS     Z24, Z25, Z10
 	VBROADCASTSD    16(R10)(BX*2), Z25
+	VFMADD231PS     Z24, Z25, Z12
+	VBROADCASTSD    16(R10)(R9*1), Z25
+	VFMADD231PS     Z24, Z25, Z14
+	VBROADCASTSD    16(R11), Z25
+	VFMADD231PS     Z24, Z25, Z16
+	VBROADCASTSD    16(R11)(BX*1), Z25
+	VFMADD231PS     Z24, Z25, Z18
+	VBROADCASTSD    16(R11)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z20
-	VBROADCASTSD    16(R10)(R8*1), Z25
+	VBROADCASTSD    16(R11)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z22
 	VMOVUPS         192(SI), Z24
 	VBROADCASTSD    24(DX), Z25
@@ -48836,61 +48895,62 @@ group:
 	VFMADD231PS     Z24, Z25, Z2
 	VBROADCASTSD    24(DX)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z4
-	VBROADCASTSD    24(DX)(R8*1), Z25
+	VBROADCASTSD    24(DX)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z6
-	VBROADCASTSD    24(R9), Z25
-	VFMADD231PS     Z24, Z25, Z8
-	VBROADCASTSD    24(R9)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z10
-	VBROADCASTSD    24(R9)(BX*2), Z25
-	VFMADD231PS     Z24, Z25, Z12
-	VBROADCASTSD    24(R9)(R8*1), Z25
-	VFMADD231PS     Z24, Z25, Z14
 	VBROADCASTSD    24(R10), Z25
-	VFMADD231PS     Z24, Z25, Z16
+	VFMADD231PS     Z24, Z25, Z8
 	VBROADCASTSD    24(R10)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z18
+	VFMADD231PS     Z24, Z25, Z10
 	VBROADCASTSD    24(R10)(BX*2), Z25
+	VFMADD231PS     Z24, Z25, Z12
+	VBROADCASTSD    24(R10)(R9*1), Z25
+	VFMADD231PS     Z24, Z25, Z14
+	VBROADCASTSD    24(R11), Z25
+	VFMADD231PS     Z24, Z25, Z16
+	VBROADCASTSD    24(R11)(BX*1), Z25
+	VFMADD231PS     Z24, Z25, Z18
+	VBROADCASTSD    24(R11)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z20
-	VBROADCASTSD    24(R10)(R8*1), Z25
+	VBROADCASTSD    24(R11)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z22
-	VMOVUPS         256(SI), Z24
+	VMOVUPS         (DI), Z24
 	VBROADCASTF64X4 (DX), Z25
 	VFMADD231PS     Z24, Z25, Z1
 	VBROADCASTF64X4 (DX)(BX*1), Z25
 	VFMADD231PS     Z24, Z25, Z3
 	VBROADCASTF64X4 (DX)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z5
-	VBROADCASTF64X4 (DX)(R8*1), Z25
+	VBROADCASTF64X4 (DX)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z7
-	VBROADCASTF64X4 (R9), Z25
-	VFMADD231PS     Z24, Z25, Z9
-	VBROADCASTF64X4 (R9)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z11
-	VBROADCASTF64X4 (R9)(BX*2), Z25
-	VFMADD231PS     Z24, Z25, Z13
-	VBROADCASTF64X4 (R9)(R8*1), Z25
-	VFMADD231PS     Z24, Z25, Z15
 	VBROADCASTF64X4 (R10), Z25
-	VFMADD231PS     Z24, Z25, Z17
+	VFMADD231PS     Z24, Z25, Z9
 	VBROADCASTF64X4 (R10)(BX*1), Z25
-	VFMADD231PS     Z24, Z25, Z19
+	VFMADD231PS     Z24, Z25, Z11
 	VBROADCASTF64X4 (R10)(BX*2), Z25
+	VFMADD231PS     Z24, Z25, Z13
+	VBROADCASTF64X4 (R10)(R9*1), Z25
+	VFMADD231PS     Z24, Z25, Z15
+	VBROADCASTF64X4 (R11), Z25
+	VFMADD231PS     Z24, Z25, Z17
+	VBROADCASTF64X4 (R11)(BX*1), Z25
+	VFMADD231PS     Z24, Z25, Z19
+	VBROADCASTF64X4 (R11)(BX*2), Z25
 	VFMADD231PS     Z24, Z25, Z21
-	VBROADCASTF64X4 (R10)(R8*1), Z25
+	VBROADCASTF64X4 (R11)(R9*1), Z25
 	VFMADD231PS     Z24, Z25, Z23
 	ADDQ            $0x20, DX
-	ADDQ            $0x20, R9
 	ADDQ            $0x20, R10
-	ADDQ            $0x00000140, SI
-	DECQ            DI
+	ADDQ            $0x20, R11
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, DI
+	DECQ            R8
 	JNZ             group
 
 tail:
-	MOVQ         tail+48(FP), DI
-	TESTQ        DI, DI
+	MOVQ         tail+56(FP), R8
+	TESTQ        R8, R8
 	JZ           store
-	CMPQ         DI, $0x01
+	CMPQ         R8, $0x01
 	JE           single0
 	VMOVUPS      (SI), Z24
 	VBROADCASTSD (DX), Z25
@@ -48899,23 +48959,23 @@ tail:
 	VFMADD231PS  Z24, Z25, Z2
 	VBROADCASTSD (DX)(BX*2), Z25
 	VFMADD231PS  Z24, Z25, Z4
-	VBROADCASTSD (DX)(R8*1), Z25
+	VBROADCASTSD (DX)(R9*1), Z25
 	VFMADD231PS  Z24, Z25, Z6
-	VBROADCASTSD (R9), Z25
-	VFMADD231PS  Z24, Z25, Z8
-	VBROADCASTSD (R9)(BX*1), Z25
-	VFMADD231PS  Z24, Z25, Z10
-	VBROADCASTSD (R9)(BX*2), Z25
-	VFMADD231PS  Z24, Z25, Z12
-	VBROADCASTSD (R9)(R8*1), Z25
-	VFMADD231PS  Z24, Z25, Z14
 	VBROADCASTSD (R10), Z25
-	VFMADD231PS  Z24, Z25, Z16
+	VFMADD231PS  Z24, Z25, Z8
 	VBROADCASTSD (R10)(BX*1), Z25
-	VFMADD231PS  Z24, Z25, Z18
+	VFMADD231PS  Z24, Z25, Z10
 	VBROADCASTSD (R10)(BX*2), Z25
+	VFMADD231PS  Z24, Z25, Z12
+	VBROADCASTSD (R10)(R9*1), Z25
+	VFMADD231PS  Z24, Z25, Z14
+	VBROADCASTSD (R11), Z25
+	VFMADD231PS  Z24, Z25, Z16
+	VBROADCASTSD (R11)(BX*1), Z25
+	VFMADD231PS  Z24, Z25, Z18
+	VBROADCASTSD (R11)(BX*2), Z25
 	VFMADD231PS  Z24, Z25, Z20
-	VBROADCASTSD (R10)(R8*1), Z25
+	VBROADCASTSD (R11)(R9*1), Z25
 	VFMADD231PS  Z24, Z25, Z22
 	JMP          next0
 
@@ -48930,39 +48990,39 @@ single0:
 	VMOVSS       (DX)(BX*2), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z4
-	VMOVSS       (DX)(R8*1), X25
+	VMOVSS       (DX)(R9*1), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z6
-	VMOVSS       (R9), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z8
-	VMOVSS       (R9)(BX*1), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z10
-	VMOVSS       (R9)(BX*2), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z12
-	VMOVSS       (R9)(R8*1), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z14
 	VMOVSS       (R10), X25
 	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z16
+	VFMADD231PS  Z24, Z25, Z8
 	VMOVSS       (R10)(BX*1), X25
 	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z18
+	VFMADD231PS  Z24, Z25, Z10
 	VMOVSS       (R10)(BX*2), X25
 	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z12
+	VMOVSS       (R10)(R9*1), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z14
+	VMOVSS       (R11), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z16
+	VMOVSS       (R11)(BX*1), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z18
+	VMOVSS       (R11)(BX*2), X25
+	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z20
-	VMOVSS       (R10)(R8*1), X25
+	VMOVSS       (R11)(R9*1), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z22
 	JMP          tailI
 
 next0:
-	CMPQ         DI, $0x02
+	CMPQ         R8, $0x02
 	JLE          tailI
-	CMPQ         DI, $0x03
+	CMPQ         R8, $0x03
 	JE           single1
 	VMOVUPS      64(SI), Z24
 	VBROADCASTSD 8(DX), Z25
@@ -48971,23 +49031,23 @@ next0:
 	VFMADD231PS  Z24, Z25, Z2
 	VBROADCASTSD 8(DX)(BX*2), Z25
 	VFMADD231PS  Z24, Z25, Z4
-	VBROADCASTSD 8(DX)(R8*1), Z25
+	VBROADCASTSD 8(DX)(R9*1), Z25
 	VFMADD231PS  Z24, Z25, Z6
-	VBROADCASTSD 8(R9), Z25
-	VFMADD231PS  Z24, Z25, Z8
-	VBROADCASTSD 8(R9)(BX*1), Z25
-	VFMADD231PS  Z24, Z25, Z10
-	VBROADCASTSD 8(R9)(BX*2), Z25
-	VFMADD231PS  Z24, Z25, Z12
-	VBROADCASTSD 8(R9)(R8*1), Z25
-	VFMADD231PS  Z24, Z25, Z14
 	VBROADCASTSD 8(R10), Z25
-	VFMADD231PS  Z24, Z25, Z16
+	VFMADD231PS  Z24, Z25, Z8
 	VBROADCASTSD 8(R10)(BX*1), Z25
-	VFMADD231PS  Z24, Z25, Z18
+	VFMADD231PS  Z24, Z25, Z10
 	VBROADCASTSD 8(R10)(BX*2), Z25
+	VFMADD231PS  Z24, Z25, Z12
+	VBROADCASTSD 8(R10)(R9*1), Z25
+	VFMADD231PS  Z24, Z25, Z14
+	VBROADCASTSD 8(R11), Z25
+	VFMADD231PS  Z24, Z25, Z16
+	VBROADCASTSD 8(R11)(BX*1), Z25
+	VFMADD231PS  Z24, Z25, Z18
+	VBROADCASTSD 8(R11)(BX*2), Z25
 	VFMADD231PS  Z24, Z25, Z20
-	VBROADCASTSD 8(R10)(R8*1), Z25
+	VBROADCASTSD 8(R11)(R9*1), Z25
 	VFMADD231PS  Z24, Z25, Z22
 	JMP          next1
 
@@ -49002,39 +49062,39 @@ single1:
 	VMOVSS       8(DX)(BX*2), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z4
-	VMOVSS       8(DX)(R8*1), X25
+	VMOVSS       8(DX)(R9*1), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z6
-	VMOVSS       8(R9), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z8
-	VMOVSS       8(R9)(BX*1), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z10
-	VMOVSS       8(R9)(BX*2), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z12
-	VMOVSS       8(R9)(R8*1), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z14
 	VMOVSS       8(R10), X25
 	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z16
+	VFMADD231PS  Z24, Z25, Z8
 	VMOVSS       8(R10)(BX*1), X25
 	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z18
+	VFMADD231PS  Z24, Z25, Z10
 	VMOVSS       8(R10)(BX*2), X25
 	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z12
+	VMOVSS       8(R10)(R9*1), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z14
+	VMOVSS       8(R11), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z16
+	VMOVSS       8(R11)(BX*1), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z18
+	VMOVSS       8(R11)(BX*2), X25
+	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z20
-	VMOVSS       8(R10)(R8*1), X25
+	VMOVSS       8(R11)(R9*1), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z22
 	JMP          tailI
 
 next1:
-	CMPQ         DI, $0x04
+	CMPQ         R8, $0x04
 	JLE          tailI
-	CMPQ         DI, $0x05
+	CMPQ         R8, $0x05
 	JE           single2
 	VMOVUPS      128(SI), Z24
 	VBROADCASTSD 16(DX), Z25
@@ -49043,23 +49103,23 @@ next1:
 	VFMADD231PS  Z24, Z25, Z2
 	VBROADCASTSD 16(DX)(BX*2), Z25
 	VFMADD231PS  Z24, Z25, Z4
-	VBROADCASTSD 16(DX)(R8*1), Z25
+	VBROADCASTSD 16(DX)(R9*1), Z25
 	VFMADD231PS  Z24, Z25, Z6
-	VBROADCASTSD 16(R9), Z25
-	VFMADD231PS  Z24, Z25, Z8
-	VBROADCASTSD 16(R9)(BX*1), Z25
-	VFMADD231PS  Z24, Z25, Z10
-	VBROADCASTSD 16(R9)(BX*2), Z25
-	VFMADD231PS  Z24, Z25, Z12
-	VBROADCASTSD 16(R9)(R8*1), Z25
-	VFMADD231PS  Z24, Z25, Z14
 	VBROADCASTSD 16(R10), Z25
-	VFMADD231PS  Z24, Z25, Z16
+	VFMADD231PS  Z24, Z25, Z8
 	VBROADCASTSD 16(R10)(BX*1), Z25
-	VFMADD231PS  Z24, Z25, Z18
+	VFMADD231PS  Z24, Z25, Z10
 	VBROADCASTSD 16(R10)(BX*2), Z25
+	VFMADD231PS  Z24, Z25, Z12
+	VBROADCASTSD 16(R10)(R9*1), Z25
+	VFMADD231PS  Z24, Z25, Z14
+	VBROADCASTSD 16(R11), Z25
+	VFMADD231PS  Z24, Z25, Z16
+	VBROADCASTSD 16(R11)(BX*1), Z25
+	VFMADD231PS  Z24, Z25, Z18
+	VBROADCASTSD 16(R11)(BX*2), Z25
 	VFMADD231PS  Z24, Z25, Z20
-	VBROADCASTSD 16(R10)(R8*1), Z25
+	VBROADCASTSD 16(R11)(R9*1), Z25
 	VFMADD231PS  Z24, Z25, Z22
 	JMP          next2
 
@@ -49074,37 +49134,37 @@ single2:
 	VMOVSS       16(DX)(BX*2), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z4
-	VMOVSS       16(DX)(R8*1), X25
+	VMOVSS       16(DX)(R9*1), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z6
-	VMOVSS       16(R9), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z8
-	VMOVSS       16(R9)(BX*1), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z10
-	VMOVSS       16(R9)(BX*2), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z12
-	VMOVSS       16(R9)(R8*1), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z14
 	VMOVSS       16(R10), X25
 	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z16
+	VFMADD231PS  Z24, Z25, Z8
 	VMOVSS       16(R10)(BX*1), X25
 	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z18
+	VFMADD231PS  Z24, Z25, Z10
 	VMOVSS       16(R10)(BX*2), X25
 	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z12
+	VMOVSS       16(R10)(R9*1), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z14
+	VMOVSS       16(R11), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z16
+	VMOVSS       16(R11)(BX*1), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z18
+	VMOVSS       16(R11)(BX*2), X25
+	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z20
-	VMOVSS       16(R10)(R8*1), X25
+	VMOVSS       16(R11)(R9*1), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z22
 	JMP          tailI
 
 next2:
-	CMPQ         DI, $0x06
+	CMPQ         R8, $0x06
 	JLE          tailI
 	VMOVUPS      192(SI), Z24
 	VMOVSS       24(DX), X25
@@ -49116,38 +49176,38 @@ next2:
 	VMOVSS       24(DX)(BX*2), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z4
-	VMOVSS       24(DX)(R8*1), X25
+	VMOVSS       24(DX)(R9*1), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z6
-	VMOVSS       24(R9), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z8
-	VMOVSS       24(R9)(BX*1), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z10
-	VMOVSS       24(R9)(BX*2), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z12
-	VMOVSS       24(R9)(R8*1), X25
-	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z14
 	VMOVSS       24(R10), X25
 	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z16
+	VFMADD231PS  Z24, Z25, Z8
 	VMOVSS       24(R10)(BX*1), X25
 	VBROADCASTSD X25, Z25
-	VFMADD231PS  Z24, Z25, Z18
+	VFMADD231PS  Z24, Z25, Z10
 	VMOVSS       24(R10)(BX*2), X25
 	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z12
+	VMOVSS       24(R10)(R9*1), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z14
+	VMOVSS       24(R11), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z16
+	VMOVSS       24(R11)(BX*1), X25
+	VBROADCASTSD X25, Z25
+	VFMADD231PS  Z24, Z25, Z18
+	VMOVSS       24(R11)(BX*2), X25
+	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z20
-	VMOVSS       24(R10)(R8*1), X25
+	VMOVSS       24(R11)(R9*1), X25
 	VBROADCASTSD X25, Z25
 	VFMADD231PS  Z24, Z25, Z22
 
 tailI:
-	MOVQ         xmask+56(FP), DI
-	KMOVW        DI, K1
-	VMOVUPS      256(SI), Z24
+	MOVQ         xmask+64(FP), SI
+	KMOVW        SI, K1
+	VMOVUPS      (DI), Z24
 	VMOVUPS.Z    (DX), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PS  Z24, Z25, Z1
@@ -49157,36 +49217,36 @@ tailI:
 	VMOVUPS.Z    (DX)(BX*2), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PS  Z24, Z25, Z5
-	VMOVUPS.Z    (DX)(R8*1), K1, Y25
+	VMOVUPS.Z    (DX)(R9*1), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PS  Z24, Z25, Z7
-	VMOVUPS.Z    (R9), K1, Y25
-	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PS  Z24, Z25, Z9
-	VMOVUPS.Z    (R9)(BX*1), K1, Y25
-	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PS  Z24, Z25, Z11
-	VMOVUPS.Z    (R9)(BX*2), K1, Y25
-	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PS  Z24, Z25, Z13
-	VMOVUPS.Z    (R9)(R8*1), K1, Y25
-	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PS  Z24, Z25, Z15
 	VMOVUPS.Z    (R10), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PS  Z24, Z25, Z17
+	VFMADD231PS  Z24, Z25, Z9
 	VMOVUPS.Z    (R10)(BX*1), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
-	VFMADD231PS  Z24, Z25, Z19
+	VFMADD231PS  Z24, Z25, Z11
 	VMOVUPS.Z    (R10)(BX*2), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
+	VFMADD231PS  Z24, Z25, Z13
+	VMOVUPS.Z    (R10)(R9*1), K1, Y25
+	VINSERTF64X4 $0x01, Y25, Z25, Z25
+	VFMADD231PS  Z24, Z25, Z15
+	VMOVUPS.Z    (R11), K1, Y25
+	VINSERTF64X4 $0x01, Y25, Z25, Z25
+	VFMADD231PS  Z24, Z25, Z17
+	VMOVUPS.Z    (R11)(BX*1), K1, Y25
+	VINSERTF64X4 $0x01, Y25, Z25, Z25
+	VFMADD231PS  Z24, Z25, Z19
+	VMOVUPS.Z    (R11)(BX*2), K1, Y25
+	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PS  Z24, Z25, Z21
-	VMOVUPS.Z    (R10)(R8*1), K1, Y25
+	VMOVUPS.Z    (R11)(R9*1), K1, Y25
 	VINSERTF64X4 $0x01, Y25, Z25, Z25
 	VFMADD231PS  Z24, Z25, Z23
 
 store:
-	MOVQ          cmask+64(FP), DX
+	MOVQ          cmask+72(FP), DX
 	KMOVW         DX, K1
 	VPERMILPS     $0xb1, Z0, Z24
 	VADDPS        Z0, Z24, Z24

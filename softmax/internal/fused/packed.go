@@ -25,29 +25,33 @@ func packedGroup[T kernels.Float]() int {
 	return 32 / dtype.Size[T]()
 }
 
-// packedStride is the length of one group of a packed W of c columns: 4
-// vectors of 64 bytes for columns 0..7 (c >= 8) and one for the rest.
-func packedStride[T kernels.Float](c int) int {
-	return (4*(c/8) + 1) * 2 * packedGroup[T]()
+// packedParts returns the lengths of the two parts of the packed form of
+// a k×c W: columns 0..7 (4 vectors of 64 bytes per group, c >= 8) and the
+// interleaved columns (one vector per group).
+func packedParts[T kernels.Float](k, c int) (n8, nI int) {
+	G := packedGroup[T]()
+	groups := (k + G - 1) / G
+	return groups * 4 * 2 * G * (c / 8), groups * 2 * G
 }
 
 // PackedLen returns the length of the packed form of a k×c W (Packable(c)).
 func PackedLen[T kernels.Float](k, c int) int {
-	g := packedGroup[T]()
-	return (k + g - 1) / g * packedStride[T](c)
+	n8, nI := packedParts[T](k, c)
+	return n8 + nI
 }
 
-// PackedPos returns the index of W[p, j] in the packed form of a W of c
-// columns (Packable(c)). Rows of W come in groups of G values of p (G = 4
-// for float64, 8 for float32), each group packedStride long: for c >= 8,
-// columns 0..7 of the group's rows in 4 vectors of 64 bytes (float64:
-// vector t holds row G·g+t; float32: vector u holds rows G·g+2u and
-// G·g+2u+1, column j of row G·g+2u+s at lane 2j+s), then one vector for
-// the last c mod 8 columns, column 8q + j of row G·g + t at lane G·j + t.
-// The elements no W[p, j] maps to (columns past c, rows past k in the last
-// group) must be zero.
-func PackedPos[T kernels.Float](c, p, j int) int {
-	full, fs, inter, is := PackedRow[T](c, p)
+// PackedPos returns the index of W[p, j] in the packed form of a k×c W
+// (Packable(c)). Rows of W come in groups of G values of p (G = 4 for
+// float64, 8 for float32), and the packed form in two parts. The first
+// (for c >= 8) holds columns 0..7, 8 values per row of W in row order:
+// float64 W[p, j] at 8p + j, float32 rows in pairs (p even, p + 1) with
+// the pair's values of each column side by side, W[p, j] at 16·(p/2) +
+// 2j + p mod 2. The second holds, per group g, one vector of 2G values
+// for the last c mod 8 columns: column 8q + j of row G·g + t at 2G·g +
+// G·j + t. The elements no W[p, j] maps to (columns past c, rows past k
+// in the last group) must be zero.
+func PackedPos[T kernels.Float](k, c, p, j int) int {
+	full, fs, inter, is := PackedRow[T](k, c, p)
 	if q8 := c / 8 * 8; j < q8 {
 		return full + fs*j
 	} else {
@@ -55,62 +59,81 @@ func PackedPos[T kernels.Float](c, p, j int) int {
 	}
 }
 
-// PackedRow returns where row p of a W of c columns (Packable(c)) goes in
-// the packed form: W[p, j] at full + fs·j for j < 8·(c/8), and at
+// PackedRow returns where row p of a k×c W (Packable(c)) goes in the
+// packed form: W[p, j] at full + fs·j for j < 8·(c/8), and at
 // inter + is·(j - 8·(c/8)) for the last columns (PackedPos, a row at a
-// time). For c < 8, full is the start of p's group.
-func PackedRow[T kernels.Float](c, p int) (full, fs, inter, is int) {
+// time).
+func PackedRow[T kernels.Float](k, c, p int) (full, fs, inter, is int) {
 	G := packedGroup[T]()
-	g, t := p/G, p%G
-	base := g * packedStride[T](c)
-	inter = base + 4*2*G*(c/8) + t
-	switch {
-	case c < 8:
-		return base, 1, inter, G
-	case G == 4:
-		return base + t*8, 1, inter, G
-	default:
-		return base + t/2*16 + t%2, 2, inter, G
+	n8, _ := packedParts[T](k, c)
+	inter = n8 + p/G*2*G + p%G
+	if G == 4 {
+		return 8 * p, 1, inter, G
 	}
+	return p/2*16 + p%2, 2, inter, G
 }
 
 // PackRowsT writes rows [k0, k1) of a k×c W (Packable(c)), given as Wᵀ
 // (c×k, row stride ldwt), into its packed form wp (PackedLen long): each
-// element W[p, j] = wt[j·ldwt + p] to wp[PackedPos(c, p, j)], nothing
-// else. A whole group of the float32 layout takes columns 0..7 as pairs of
-// consecutive p, 8 bytes at a time, and the interleaved columns as runs of
-// 8 consecutive p: copies of Wᵀ's rows rather than a scatter.
-func PackRowsT[T kernels.Float](c, k0, k1 int, wt []T, ldwt int, wp []T) {
-	G, st, q8 := packedGroup[T](), packedStride[T](c), c/8*8
-	for p := k0; p < k1; {
-		if p%G != 0 || p+G > k1 {
-			full, fs, inter, is := PackedRow[T](c, p)
-			for j := range q8 {
-				wp[full+fs*j] = wt[j*ldwt+p]
+// element W[p, j] = wt[j·ldwt + p] to wp[PackedPos(k, c, p, j)], nothing
+// else. Columns 0..7 of whole float32 pairs of rows (float64: of rows)
+// go by one Transpose of Wᵀ's 8 rows read as float64 (a pair of float32
+// values being one float64's bits, which Transpose only moves), and the
+// interleaved columns of whole groups as runs of G values of Wᵀ's rows:
+// no element-by-element scatter but at the ends of the range.
+func PackRowsT[T kernels.Float](k, c, k0, k1 int, wt []T, ldwt int, wp []T) {
+	G, q8 := packedGroup[T](), c/8*8
+	n8, _ := packedParts[T](k, c)
+	// [lo, hi): the rows of [k0, k1) in whole runs of n rows
+	whole := func(n int) (lo, hi int) {
+		lo, hi = (k0+n-1)/n*n, k1/n*n
+		if lo >= hi {
+			return k1, k1
+		}
+		return lo, hi
+	}
+	if q8 > 0 {
+		h := 8 / dtype.Size[T]() // rows of W per float64 of a row of Wᵀ
+		p0, p1 := whole(h)
+		for p := k0; p < k1; p++ {
+			if p < p0 || p >= p1 {
+				full, fs, _, _ := PackedRow[T](k, c, p)
+				for j := range q8 {
+					wp[full+fs*j] = wt[j*ldwt+p]
+				}
 			}
+		}
+		switch {
+		case p0 == p1:
+		case h == 1:
+			Transpose(8, p1-p0, wt[p0:], ldwt, wp[8*p0:], 8)
+		case ldwt%2 == 0 && uintptr(unsafe.Pointer(&wt[0]))%8 == 0 && uintptr(unsafe.Pointer(&wp[0]))%8 == 0:
+			wt64 := unsafe.Slice((*float64)(unsafe.Pointer(&wt[0])), len(wt)/2)
+			w64 := unsafe.Slice((*float64)(unsafe.Pointer(&wp[0])), n8/2)
+			Transpose(8, (p1-p0)/2, wt64[p0/2:], ldwt/2, w64[p0/2*8:], 8)
+		default:
+			for p := p0; p < p1; p++ {
+				full, fs, _, _ := PackedRow[T](k, c, p)
+				for j := range q8 {
+					wp[full+fs*j] = wt[j*ldwt+p]
+				}
+			}
+		}
+	}
+	g0, g1 := whole(G)
+	for p := k0; p < k1; p++ {
+		if p < g0 || p >= g1 {
+			_, _, inter, is := PackedRow[T](k, c, p)
 			for j := q8; j < c; j++ {
 				wp[inter+is*(j-q8)] = wt[j*ldwt+p]
 			}
-			p++
-			continue
 		}
-		grp := wp[p/G*st:][:st]
-		for j := range q8 {
-			row := wt[j*ldwt+p:][:G]
-			if G == 8 {
-				for u := range 4 {
-					*(*uint64)(unsafe.Pointer(&grp[u*16+2*j])) = *(*uint64)(unsafe.Pointer(&row[2*u]))
-				}
-			} else {
-				for t, v := range row {
-					grp[t*8+j] = v
-				}
-			}
-		}
+	}
+	for g := g0; g < g1; g += G {
+		dst := wp[n8+2*g:]
 		for j := q8; j < c; j++ {
-			copy(grp[4*2*G*(q8/8)+G*(j-q8):][:G], wt[j*ldwt+p:][:G])
+			copy(dst[G*(j-q8):][:G], wt[j*ldwt+g:][:G])
 		}
-		p += G
 	}
 }
 
@@ -176,7 +199,7 @@ func mulAddPackedGeneric[T kernels.Float](m, c, k int, a []T, lda int, b []T, s 
 		ai, si := a[i*lda:][:k], s[i*lds:][:c]
 		acc, l = [2][8]T{}, [2][8]T{}
 		for p, av := range ai {
-			full, fs, inter, is := PackedRow[T](c, p)
+			full, fs, inter, is := PackedRow[T](k, c, p)
 			h := p % 2 * (fs - 1) // float32's chain of p's parity
 			for j := range q8 {
 				acc[h][j] = kernels.FMA(av, b[full+fs*j], acc[h][j])

@@ -44,7 +44,9 @@ func mulAddPackedAsm[T kernels.Float](m, c, k int, a []T, lda int, b []T, s []T,
 	q, r := c/8, c%8
 	ng, tail := k/G, k%G
 	size := dtype.Size[T]()
+	n8, _ := packedParts[T](k, c)
 	pa, pb, ps := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&s[0])
+	pbi := unsafe.Pointer(&b[n8])
 	row := func(p unsafe.Pointer, i, ld int) unsafe.Pointer { return unsafe.Add(p, size*i*ld) }
 	if kernels.ISA() >= kernels.AVX512 {
 		xmask, cmask := 1<<tail-1, 1<<r-1
@@ -52,9 +54,9 @@ func mulAddPackedAsm[T kernels.Float](m, c, k int, a []T, lda int, b []T, s []T,
 		for i := range np {
 			i0, i1 := i*m/np, (i+1)*m/np
 			if size == 8 {
-				packedF64AVX512[q][i1-i0-1]((*float64)(row(ps, i0, lds)), lds, (*float64)(row(pa, i0, lda)), lda, (*float64)(pb), ng, tail, xmask, cmask)
+				packedF64AVX512[q][i1-i0-1]((*float64)(row(ps, i0, lds)), lds, (*float64)(row(pa, i0, lda)), lda, (*float64)(pb), (*float64)(pbi), ng, tail, xmask, cmask)
 			} else {
-				packedF32AVX512[q][i1-i0-1]((*float32)(row(ps, i0, lds)), lds, (*float32)(row(pa, i0, lda)), lda, (*float32)(pb), ng, tail, xmask, cmask)
+				packedF32AVX512[q][i1-i0-1]((*float32)(row(ps, i0, lds)), lds, (*float32)(row(pa, i0, lda)), lda, (*float32)(pb), (*float32)(pbi), ng, tail, xmask, cmask)
 			}
 		}
 		return true
@@ -74,9 +76,9 @@ func mulAddPackedAsm[T kernels.Float](m, c, k int, a []T, lda int, b []T, s []T,
 	for i := range np {
 		i0, i1 := i*m/np, (i+1)*m/np
 		if size == 8 {
-			packedF64[q][i1-i0-1]((*float64)(row(ps, i0, lds)), lds, (*float64)(row(pa, i0, lda)), lda, (*float64)(pb), ng, tail, &m64[0])
+			packedF64[q][i1-i0-1]((*float64)(row(ps, i0, lds)), lds, (*float64)(row(pa, i0, lda)), lda, (*float64)(pb), (*float64)(pbi), ng, tail, &m64[0])
 		} else {
-			packedF32[q][i1-i0-1]((*float32)(row(ps, i0, lds)), lds, (*float32)(row(pa, i0, lda)), lda, (*float32)(pb), ng, tail, &m32[0])
+			packedF32[q][i1-i0-1]((*float32)(row(ps, i0, lds)), lds, (*float32)(row(pa, i0, lda)), lda, (*float32)(pb), (*float32)(pbi), ng, tail, &m32[0])
 		}
 	}
 	return true

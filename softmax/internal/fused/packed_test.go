@@ -68,14 +68,14 @@ func packW[T kernels.Float](t *testing.T, k, c int, w []T) []T {
 	}
 	for p := 0; p < k; p++ {
 		for j := 0; j < c; j++ {
-			i := PackedPos[T](c, p, j)
+			i := PackedPos[T](k, c, p, j)
 			// the layout as PackedPos documents it
-			g, u := p/G, p%G
-			want := g*(4*(c/8)+1)*2*G + 4*2*G*(c/8) + G*(j-c/8*8) + u
+			n8 := (k + G - 1) / G * 4 * 2 * G * (c / 8)
+			want := n8 + 2*G*(p/G) + G*(j-c/8*8) + p%G
 			if j < c/8*8 {
-				want = g*(4*(c/8)+1)*2*G + u*8 + j
+				want = 8*p + j
 				if G == 8 {
-					want = g*(4*(c/8)+1)*2*G + u/2*16 + 2*j + u%2
+					want = 16*(p/2) + 2*j + p%2
 				}
 			}
 			if i != want {
@@ -200,12 +200,12 @@ func testPackRowsT[T kernels.Float](t *testing.T) {
 				for i := range got {
 					got[i] = T(math.NaN())
 				}
-				PackRowsT(c, k0, k1, wt, ldwt, got)
+				PackRowsT(k, c, k0, k1, wt, ldwt, got)
 				for i := range got {
 					in := false
 					for p := k0; p < k1 && !in; p++ {
 						for j := 0; j < c; j++ {
-							in = in || PackedPos[T](c, p, j) == i
+							in = in || PackedPos[T](k, c, p, j) == i
 						}
 					}
 					if in && bits(got[i]) != bits(want[i]) || !in && got[i] == got[i] {

@@ -12,25 +12,25 @@ import (
 // ---------------------------------------------------------------- packed
 
 // The kernels of MulAddPacked: S += A·W for C = 8q + r columns, q ∈ {0,
-// 1}, r ∈ {1, 2}, W packed in groups of G values of p (G = 4 for float64,
-// 8 for float32; see fused/packed.go), one group being 32 bytes of a row
-// of A. A group holds, for q = 1, columns 0..7 of its G rows of W as 4
-// vectors of 64 bytes, then one vector of the last r columns interleaved
-// with p: lane G·j + t holds W[G·g+t, 8q+j] (zero for j >= r or past D).
-// For float64, vector t of the first 4 holds row G·g+t, and the columns
-// below 8q get MulAdd's sequence (a sum from zero by VFMADD in increasing
-// p, then one add to C). For float32, vector u holds rows G·g+2u and
-// G·g+2u+1, column c of row G·g+2u+s at lane 2c+s: each column gets two
-// sums, of the even and of the odd p, added (even + odd) and then to C.
-// Either way, step u of a group multiplies vector u by the 8 bytes of A at
-// 8u broadcast (VBROADCASTSD: one float64, or a pair of float32).
-// Column 8q+j gets G lane sums, lane t summing p ≡ t (mod G) in
-// increasing p, reduced as (s0 + s1) + (s2 + s3) (float64) or ((s0 + s1)
-// + (s2 + s3)) + ((s4 + s5) + (s6 + s7)) (float32), then added to C. So
-// the last columns cost a quarter (float64) or an eighth (float32) of an
-// FMA per row of W instead of a whole padded vector: C = 10 takes 1.25
-// ZMM FMAs per row and p instead of 2 (float64), and 5 FMAs per 8 values
-// of p, no lane of padding, in float32.
+// 1}, r ∈ {1, 2}, W packed (see fused/packed.go) in groups of G values of
+// p (G = 4 for float64, 8 for float32), one group being 32 bytes of a row
+// of A, in two parts. The first (b, for q = 1) holds columns 0..7 of the
+// group's G rows as 4 vectors of 64 bytes: for float64, vector t holds row
+// G·g+t, and the columns below 8q get MulAdd's sequence (a sum from zero
+// by VFMADD in increasing p, then one add to C); for float32, vector u
+// holds rows G·g+2u and G·g+2u+1, column c of row G·g+2u+s at lane 2c+s,
+// so each column gets two sums, of the even and of the odd p, added (even
+// + odd) and then to C. Either way, step u of a group multiplies vector u
+// by the 8 bytes of A at 8u broadcast (VBROADCASTSD: one float64, or a
+// pair of float32). The second part (bi) holds one vector per group of
+// the last r columns interleaved with p: lane G·j + t holds W[G·g+t, 8q+j]
+// (zero for j >= r or past D). Column 8q+j gets G lane sums, lane t
+// summing p ≡ t (mod G) in increasing p, reduced as (s0 + s1) + (s2 + s3)
+// (float64) or ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+// (float32), then added to C. So the last columns cost a quarter (float64)
+// or an eighth (float32) of an FMA per row of W instead of a whole padded
+// vector: C = 10 takes 1.25 ZMM FMAs per row and p instead of 2 (float64),
+// and 5 FMAs per 8 values of p, no lane of padding, in float32.
 //
 // The interleaved vector reads the group's 32 bytes of A: VBROADCASTF64X4
 // at AVX-512 (the same 32 bytes in both halves), a YMM load at AVX2,
@@ -64,9 +64,9 @@ func packedName(e elem, lv packedLevel, q, r int) string {
 
 func packedSig(e elem, lv packedLevel) string {
 	if lv.zmm {
-		return fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ng int, tail int, xmask int, cmask int)", e.gotyp)
+		return fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b, bi *%[1]s, ng int, tail int, xmask int, cmask int)", e.gotyp)
 	}
-	return fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b *%[1]s, ng int, tail int, masks *%[2]s)", e.gotyp, e.masktyp)
+	return fmt.Sprintf("func(c *%[1]s, ldc int, a *%[1]s, lda int, b, bi *%[1]s, ng int, tail int, masks *%[2]s)", e.gotyp, e.masktyp)
 }
 
 // genPacked emits the kernel for r rows of A and C: ng full groups of G
@@ -87,7 +87,11 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
 	SHLQ(U8(e.shift), lda)
-	b := Load(Param("b"), GP64())
+	var b reg.Register
+	if do8 {
+		b = Load(Param("b"), GP64())
+	}
+	bi := Load(Param("bi"), GP64())
 	cnt := Load(Param("ng"), GP64())
 	bases, lda3 := ntRowBases(a, lda, r)
 	aAddr := func(i, disp int) Mem { return ntRowAddr(bases, lda, lda3, i, disp) }
@@ -123,7 +127,6 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 		bv[h] = vec()
 	}
 	bc := vec()
-	gbytes := (4*q + 1) * 64 // a group of the packed W
 
 	// step8 adds step t of a group to columns 0..7, the 8 bytes of A at
 	// 8t broadcast by bcast(i, t, dst).
@@ -148,7 +151,7 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 	// by load(i, dst).
 	stepI := func(load func(i int, dst reg.VecVirtual)) {
 		for h := 0; h < halves; h++ {
-			VMOVUPS(Mem{Base: b, Disp: 256*q + vbytes*h}, bv[h])
+			VMOVUPS(Mem{Base: bi, Disp: vbytes * h}, bv[h])
 		}
 		for i := 0; i < r; i++ {
 			load(i, bc)
@@ -177,7 +180,10 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 	for _, p := range bases {
 		ADDQ(U8(32), p)
 	}
-	ADDQ(U32(gbytes), b)
+	if do8 {
+		ADDQ(U32(256), b)
+	}
+	ADDQ(U8(64), bi)
 	DECQ(cnt)
 	JNZ(LabelRef("group"))
 
