@@ -20,7 +20,12 @@
 //
 // Transpose moves W into Wᵀ for it, and the C×D gradient sums back into
 // W's D×C layout. MulTN is MulAddTN onto a C of zeros without reading C,
-// for the first block of a sum.
+// for the first block of a sum. MulAddPacked computes the scores for C =
+// 1, 2, 9 or 10 from W packed (PackedPos, PackRowsT) so that the columns
+// past the last multiple of 8 share one vector with 4 (float64) or 8
+// (float32) values of D instead of filling a padded vector each:
+//
+//	S_b += X_b · W        MulAddPacked(rows, C, D, x, ldx, wpacked, s, lds)
 //
 // On amd64 with AVX2+FMA (kernels.ISA() >= kernels.AVX2) the kernels are
 // avo-generated assembly (see _gen), with YMM registers, or ZMM registers
@@ -28,10 +33,11 @@
 // with NNKERN_ISA=generic, a plain Go loop.
 //
 // Numerical contract: every output element is computed by one fixed
-// sequence of operations, stated on MulAdd, MulAddTN and MulAddNT, that
-// depends on nothing but k (and MulAddTN's constant pass length,
-// MulAddNT's constant lane count). The assembly and the Go code perform
-// exactly that sequence: the Go code fuses a
+// sequence of operations, stated on MulAdd, MulAddTN, MulAddNT and
+// MulAddPacked, that depends on nothing but k (and MulAddTN's constant
+// pass length, MulAddNT's and MulAddPacked's constant lane counts). The
+// assembly and the Go code perform exactly that sequence: the Go code
+// fuses a
 // multiply-add precisely where the assembly uses VFMADD (kernels.FMA:
 // math.FMA, or an exact float32 emulation), and its other operations are
 // plain adds, which the compiler cannot fuse whatever GOAMD64. Register
