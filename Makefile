@@ -8,9 +8,12 @@ all: build
 build:
 	$(GO) build ./...
 
+# Also the tests behind build tags (make accuracy, make check-peak), which
+# make test does not run, so that a change cannot break their build unseen.
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
+	$(GO) vet -tags accuracy,peakcheck ./twolayer ./bench
 
 # make test: everything CI checks that runs in a few minutes. Every step
 # runs, even after one fails; it ends with one line (scripts/make-test.sh):

@@ -24,6 +24,7 @@ import (
 	"github.com/nnkern/nnkern/internal/testenv"
 	"github.com/nnkern/nnkern/nprand"
 	"github.com/nnkern/nnkern/softmax"
+	"github.com/nnkern/nnkern/train"
 )
 
 // numpyReference is the notebooks' code (softmax_loss_vectorized with
@@ -78,7 +79,7 @@ out['softmax_test'] = float((Xte.dot(W).argmax(1) == yte).mean())
 print(json.dumps(out))
 `
 
-func accuracyOf(pred, y []int) float64 { return accuracy(pred, y) }
+func accuracyOf(pred, y []int) float64 { return train.Accuracy(pred, y) }
 
 // writeSplits writes the uint8 rows and labels of the prepared splits as
 // raw files for numpyReference.
