@@ -369,15 +369,16 @@ func (ws *LossWorkspace[T]) forwardBackwardSource(kind lossKind, W blas.Matrix[T
 
 func (ws *LossWorkspace[T]) run(kind lossKind, W blas.Matrix[T], n int, y []int, updated bool) float64 {
 	if ws.resize(W.Rows, W.Cols) || !updated {
-		// The packed or padded W, or Wᵀ. The copy of W is written in
-		// parallel over the reduction's ranges of D, each range by the
-		// core that reduces it (runReduceW reads W range by range and in
-		// update mode writes W and the copy): the float64 loss (N=500,
-		// two threads, Intel Emerald Rapids) ran faster than with the
-		// caller writing it. The float32 MulAddNT scores read all of Wᵀ
-		// on every core, and writing it from both cores made that loss
-		// 7–12% slower, so it is written by the caller
-		// (docs/performance.md).
+		// The packed or padded W, or Wᵀ. The copy of W (and a float32
+		// Wᵀ beside it, which only its range's reduction reads) is
+		// written in parallel over the reduction's ranges of D, each
+		// range by the core that reduces it (the reduction reads W range
+		// by range and in update mode writes W and the copy): the
+		// float64 loss (N=500, two threads, Intel Emerald Rapids) ran
+		// faster than with the caller writing it. The float32 MulAddNT
+		// scores read all of Wᵀ on every core, and writing it from both
+		// cores made that loss 7–12% slower, so it is written by the
+		// caller (docs/performance.md).
 		ws.w = W
 		if ws.wp != nil {
 			ws.slots = slotsFor(fusedReduceParts)
@@ -565,7 +566,7 @@ func (ws *LossWorkspace[T]) sumParts(k0, k1 int) []T {
 // same operations in the same order, the partials summed in chunk order
 // in the transposed layout (sumParts), then G = P + T(2·reg·W) and in update mode
 // W + T(−lr·G), computed row by row of W and written straight into W's
-// layout (and in update mode into the padded W too). Adding W's term
+// layout (and in update mode into the copy of W too). Adding W's term
 // and writing both copies in the one pass that transposes the sum back
 // ran the trainer's float64 update step ~1.3× faster on one thread than
 // scaling Wᵀ and transposing it back twice, and the loss needs no Wᵀ

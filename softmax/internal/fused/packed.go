@@ -54,9 +54,8 @@ func PackedPos[T kernels.Float](k, c, p, j int) int {
 	full, fs, inter, is := PackedRow[T](k, c, p)
 	if q8 := c / 8 * 8; j < q8 {
 		return full + fs*j
-	} else {
-		return inter + is*(j-q8)
 	}
+	return inter + is*(j-c/8*8)
 }
 
 // PackedRow returns where row p of a k×c W (Packable(c)) goes in the
