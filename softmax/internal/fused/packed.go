@@ -128,11 +128,36 @@ func PackRowsT[T kernels.Float](k, c, k0, k1 int, wt []T, ldwt int, wp []T) {
 			}
 		}
 	}
+	if g0 == g1 {
+		return
+	}
+	// A group's run of a column is 32 bytes: moved as 4 uint64 (a copy
+	// call per run took most of the packing's time) when the rows allow.
+	size := dtype.Size[T]()
+	if uintptr(unsafe.Pointer(&wt[0]))%8 == 0 && uintptr(unsafe.Pointer(&wp[0]))%8 == 0 && ldwt*size%8 == 0 && n8*size%8 == 0 {
+		u := func(x []T, i int) []uint64 { // x[i:] as uint64
+			return unsafe.Slice((*uint64)(unsafe.Pointer(&x[i])), (len(x)-i)*size/8)
+		}
+		dst := u(wp, n8+2*g0)
+		for j := q8; j < c; j++ {
+			interleaveRuns(dst[4*(j-q8):], u(wt, j*ldwt+g0), (g1-g0)/G)
+		}
+		return
+	}
 	for g := g0; g < g1; g += G {
 		dst := wp[n8+2*g:]
 		for j := q8; j < c; j++ {
 			copy(dst[G*(j-q8):][:G], wt[j*ldwt+g:][:G])
 		}
+	}
+}
+
+// interleaveRuns copies n runs of 4 values of src, one after the other,
+// into dst 8 values apart: run g to dst[8g : 8g+4].
+func interleaveRuns(dst, src []uint64, n int) {
+	for g := range n {
+		d, s := dst[8*g:][:4], src[4*g:][:4]
+		d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
 	}
 }
 
