@@ -208,14 +208,13 @@ func slotsFor(k int) int {
 // the scores of 10 classes (CIFAR-10's) of a loss block took, one thread,
 // at AVX-512 7.1 against MulAdd's 9.8 µs (float64, 8 rows) and 122–127
 // against MulAddNT's 112–113 GFLOP/s (float32, 32 rows, rows of X off the
-// lines), at the AVX2 level 72 against 47–48 GFLOP/s (float32); the
-// float64 scores at the AVX2 level ran ~6% slower than MulAdd's, its 16
-// YMM registers holding 3 rows of MulAddPacked against 4 of MulAdd, a
-// cost taken for the one result on every level (docs/performance.md).
-// For other C, MulAddNT wastes no lane on padding and runs the float32
-// scores faster than MulAdd, but float64 loses on AVX2 (MulAddNT's two
-// YMM per sum leave room for a 2×3 block only). The choice depends on the
-// type and C, never on the ISA level, so the bits do not either.
+// lines), at the AVX2 level 12.8–13.2 against MulAdd's 13.6–14.0 µs
+// (float64, 8 rows) and 72 against 47–48 GFLOP/s (float32)
+// (docs/performance.md). For other C, MulAddNT wastes no lane on padding
+// and runs the float32 scores faster than MulAdd, but float64 loses on
+// AVX2 (MulAddNT's two YMM per sum leave room for a 2×3 block only). The
+// choice depends on the type and C, never on the ISA level, so the bits
+// do not either.
 func (ws *LossWorkspace[T]) scoresOnW() bool {
 	return fused.Packable(ws.c) || !dtype.Is32[T]() && ws.c <= fused.MaxCols
 }

@@ -1604,6 +1604,11 @@ func packedF64Q1R2(c *float64, ldc int, a *float64, lda int, b *float64, bi *flo
 //go:noescape
 func packedF64Q1R3(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
 
+// packedF64Q1R4 adds A·W to C for 4 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 32 bytes of a row of A, then tail values.
+//
+//go:noescape
+func packedF64Q1R4(c *float64, ldc int, a *float64, lda int, b *float64, bi *float64, ng int, tail int, masks *int64)
+
 // packedF32Q0R1 adds A·W to C for 1 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 32 bytes of a row of A, then tail values.
 //
 //go:noescape
@@ -1648,6 +1653,11 @@ func packedF32Q1R2(c *float32, ldc int, a *float32, lda int, b *float32, bi *flo
 //
 //go:noescape
 func packedF32Q1R3(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
+
+// packedF32Q1R4 adds A·W to C for 4 rows, W packed for 1 full vectors of columns and the interleaved last ones: ng groups of 32 bytes of a row of A, then tail values.
+//
+//go:noescape
+func packedF32Q1R4(c *float32, ldc int, a *float32, lda int, b *float32, bi *float32, ng int, tail int, masks *int32)
 
 // packedF64Q0R1AVX512 adds A·W to C for 1 rows, W packed for 0 full vectors of columns and the interleaved last ones: ng groups of 32 bytes of a row of A, then tail values.
 //

@@ -121,13 +121,13 @@ var ntF32AVX512U = [4][5]func(c *float32, ldc int, a *float32, lda int, b *float
 // packedF64[q][r-1] is the float64 MulAddPacked kernel for r rows and q full vectors of columns.
 var packedF64 = [2][]func(c *float64, ldc int, a *float64, lda int, b, bi *float64, ng int, tail int, masks *int64){
 	{packedF64Q0R1, packedF64Q0R2, packedF64Q0R3, packedF64Q0R4, packedF64Q0R5, packedF64Q0R6},
-	{packedF64Q1R1, packedF64Q1R2, packedF64Q1R3},
+	{packedF64Q1R1, packedF64Q1R2, packedF64Q1R3, packedF64Q1R4},
 }
 
 // packedF32[q][r-1] is the float32 MulAddPacked kernel for r rows and q full vectors of columns.
 var packedF32 = [2][]func(c *float32, ldc int, a *float32, lda int, b, bi *float32, ng int, tail int, masks *int32){
 	{packedF32Q0R1, packedF32Q0R2, packedF32Q0R3, packedF32Q0R4, packedF32Q0R5, packedF32Q0R6},
-	{packedF32Q1R1, packedF32Q1R2, packedF32Q1R3},
+	{packedF32Q1R1, packedF32Q1R2, packedF32Q1R3, packedF32Q1R4},
 }
 
 // packedF64AVX512[q][r-1] is the float64 MulAddPacked kernel for r rows and q full vectors of columns.

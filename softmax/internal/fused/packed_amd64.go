@@ -19,7 +19,7 @@ var (
 // packedRows and packedRows512 are the largest row blockings of the
 // AVX2 and AVX-512 packed kernels for q = 0, 1 (see _gen).
 var (
-	packedRows    = [2]int{6, 3}
+	packedRows    = [2]int{6, 4}
 	packedRows512 = [2]int{12, 12}
 )
 

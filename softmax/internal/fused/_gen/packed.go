@@ -51,12 +51,16 @@ type packedLevel struct {
 // packedLevels: AVX-512 keeps 2 ZMM accumulators per row (q = 1) + one
 // register each of W, broadcast A and the interleaved A: 12 rows (as
 // MulAdd's float64 panels, whose comment gives the L1 reason not to go
-// higher). AVX2 keeps 4 YMM per row (q = 1) in 16 registers: 3 rows (6
-// for q = 0). Running columns 0..7 and the interleaved ones as two 6-row
-// kernels instead read each row of A twice, and the float64 loss's scores
-// at the AVX2 level ran 8% slower than MulAdd's against 6.5% for the 3-row
-// kernel (one thread, docs/performance.md).
-var packedLevels = []packedLevel{{"", false, [2]int{6, 3}}, {"AVX512", true, [2]int{12, 12}}}
+// higher). AVX2 needs 4 YMM per row for q = 1, and 16 registers hold 3
+// rows, whose 6 column sums of 4 dependent FMAs a group bind the loop to
+// the FMA latency (and 8 rows run as panels of 3 + 3 + 2): the float64
+// loss's scores at the AVX2 level ran 6.5% slower than MulAdd's 4-row
+// panels. So at AVX2 rows 2 and 3 of a 4-row panel keep their
+// interleaved sums in memory (an FMA with a memory operand and a store
+// per group: 4 of the group's 40 FMAs), and 4 rows fit: an 8-row block
+// ran 12.8–13.2 µs against 14.5–14.6 with 3 rows and MulAdd's 13.6–14.0
+// (all sums in memory: 14.5–14.7). For q = 0, 6 rows, all in registers.
+var packedLevels = []packedLevel{{"", false, [2]int{6, 4}}, {"AVX512", true, [2]int{12, 12}}}
 
 func packedName(e elem, lv packedLevel, q, r int) string {
 	return fmt.Sprintf("packed%sQ%dR%d%s", e.name, q, r, lv.suffix)
@@ -108,6 +112,22 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 		halves, vbytes = 1, 64
 	}
 	zero := func(v reg.VecVirtual) { VXORPS(v, v, v) }
+	// inMem(i): row i's interleaved sums live in memory (slot), at AVX2
+	// with q = 1 for the rows past the first 2, so that 4 rows fit (see
+	// packedLevels).
+	inMem := func(i int) bool { return !lv.zmm && q == 1 && i >= 2 }
+	var local Mem
+	slot := func(i, h int) Mem { return local.Offset(32 * (2*(i-2) + h)) }
+	if inMem(r - 1) {
+		local = AllocLocal(64 * (r - 2))
+		z := YMM()
+		zero(z)
+		for i := 2; i < r; i++ {
+			for h := 0; h < 2; h++ {
+				VMOVUPS(z, slot(i, h))
+			}
+		}
+	}
 	acc8 := make([][]reg.VecVirtual, r) // columns 0..7 (q = 1)
 	accI := make([][]reg.VecVirtual, r) // the interleaved columns
 	for i := 0; i < r; i++ {
@@ -117,9 +137,11 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 				zero(v)
 				acc8[i] = append(acc8[i], v)
 			}
-			v := vec()
-			zero(v)
-			accI[i] = append(accI[i], v)
+			if !inMem(i) {
+				v := vec()
+				zero(v)
+				accI[i] = append(accI[i], v)
+			}
 		}
 	}
 	bv := make([]reg.VecVirtual, halves)
@@ -154,6 +176,19 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 			VMOVUPS(Mem{Base: bi, Disp: vbytes * h}, bv[h])
 		}
 		for i := 0; i < r; i++ {
+			if inMem(i) {
+				// bc = W·A + sum: the sum's fma, factors swapped
+				for h := 0; h < 2; h++ {
+					load(i, bc)
+					if f32 {
+						VFMADD213PS(slot(i, h), bv[h], bc)
+					} else {
+						VFMADD213PD(slot(i, h), bv[h], bc)
+					}
+					VMOVUPS(bc, slot(i, h))
+				}
+				continue
+			}
 			load(i, bc)
 			for h := 0; h < halves; h++ {
 				e.fma(bv[h], bc, accI[i][h])
@@ -259,6 +294,11 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 	}
 	t1, t2 := vec(), vec()
 	for i := 0; i < r; i++ {
+		if inMem(i) {
+			accI[i] = []reg.VecVirtual{YMM(), YMM()}
+			VMOVUPS(slot(i, 0), accI[i][0])
+			VMOVUPS(slot(i, 1), accI[i][1])
+		}
 		if do8 {
 			if f32 {
 				packedStore8F32(lv, acc8[i], c, t1, t2)
