@@ -258,18 +258,26 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 		}
 		Label("tailI")
 	}
-	var xm reg.OpmaskVirtual
-	var xmv reg.VecVirtual
-	if lv.zmm {
-		xm = K()
-		mb := GP64()
-		Load(Param("xmask"), mb)
-		KMOVW(mb.As32(), xm)
-	} else {
+	// laneMask loads a lane mask: at AVX-512 the opmask argument name, at
+	// AVX2 the 32 bytes at masks+disp (or 16 into the XMM half, half).
+	laneMask := func(name string, disp int, half bool) (reg.OpmaskVirtual, reg.VecVirtual) {
+		if lv.zmm {
+			k := K()
+			mb := GP64()
+			Load(Param(name), mb)
+			KMOVW(mb.As32(), k)
+			return k, nil
+		}
 		mp := Load(Param("masks"), GP64())
-		xmv = YMM()
-		VMOVDQU(Mem{Base: mp}, xmv)
+		v := YMM()
+		var dst Op = v
+		if half {
+			dst = v.AsX()
+		}
+		VMOVDQU(Mem{Base: mp, Disp: disp}, dst)
+		return nil, v
 	}
+	xm, xmv := laneMask("xmask", 0, false)
 	stepI(func(i int, dst reg.VecVirtual) {
 		if lv.zmm {
 			e.loadZ(aAddr(i, 0), xm, dst.AsY())
@@ -280,18 +288,7 @@ func genPacked(e elem, lv packedLevel, q, r int) {
 	})
 
 	Label("store")
-	var cm reg.OpmaskVirtual
-	var cmv reg.VecVirtual
-	if lv.zmm {
-		cm = K()
-		mb := GP64()
-		Load(Param("cmask"), mb)
-		KMOVW(mb.As32(), cm)
-	} else {
-		mp := Load(Param("masks"), GP64())
-		cmv = YMM()
-		VMOVDQU(Mem{Base: mp, Disp: 32}, cmv.AsX())
-	}
+	cm, cmv := laneMask("cmask", 32, true)
 	t1, t2 := vec(), vec()
 	for i := 0; i < r; i++ {
 		if inMem(i) {
